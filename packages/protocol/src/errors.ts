@@ -1,0 +1,58 @@
+/**
+ * Brook's one error type and its code table.
+ *
+ * Operating conditions (bad input, I/O failure, timeouts, full topics) are `BrookError`s the
+ * caller handles; branch on `code`, never on `message`. A broken invariant is a bug and goes
+ * through `assert` instead, which crashes loudly rather than pretending to be an error the
+ * caller could handle.
+ *
+ * `retriable` says whether the same request may succeed if sent again unchanged (after a
+ * backoff): a full topic may drain, a corrupt segment will not heal.
+ */
+export const ErrorCodes = {
+  INVALID_REQUEST: { retriable: false, doc: 'The request is malformed or an argument is out of range.' },
+  INVALID_TOPIC_NAME: { retriable: false, doc: 'Topic name is empty, too long or has characters outside [A-Za-z0-9._-].' },
+  INVALID_CONFIG: { retriable: false, doc: 'An option is missing, of the wrong type or outside its limits.' },
+  UNKNOWN_TOPIC: { retriable: false, doc: 'No topic of that name exists.' },
+  UNKNOWN_PARTITION: { retriable: false, doc: 'The topic has no partition with that number.' },
+  TOPIC_EXISTS: { retriable: false, doc: 'A topic of that name already exists.' },
+  MESSAGE_TOO_LARGE: { retriable: false, doc: 'A record or batch is larger than the configured limit.' },
+  TOPIC_FULL: { retriable: true, doc: "The topic is at its retention limit with discard 'new'; retry once consumers free space." },
+  OFFSET_OUT_OF_RANGE: { retriable: false, doc: 'The requested offset is below startOffset or above endOffset.' },
+  CORRUPT_BATCH: { retriable: false, doc: 'A record batch failed validation (length, magic or CRC-32C).' },
+  CORRUPT_SEGMENT: { retriable: false, doc: 'A sealed segment holds a bad batch; the log refuses to open rather than skip data.' },
+  OUT_OF_ORDER_SEQUENCE: { retriable: false, doc: "A producer batch's sequence number leaves a gap after the last one seen." },
+  PRODUCER_FENCED: { retriable: false, doc: 'A newer epoch of this producer id exists; this instance must stop.' },
+  IO_ERROR: { retriable: true, doc: 'The file system failed a read, write or fsync (EIO, ENOSPC, ...).' },
+  LOCKED: { retriable: false, doc: 'Another process holds the single-writer lock on this directory.' },
+  CLOSED: { retriable: false, doc: 'The broker, log or handle was closed.' },
+  TIMEOUT: { retriable: true, doc: 'The operation did not finish within its deadline.' },
+  UNAUTHORIZED: { retriable: false, doc: 'The handshake token is missing or wrong.' },
+  BUFFER_FULL: { retriable: true, doc: 'A bounded buffer is full and its policy is to reject, not wait.' },
+} as const satisfies Record<string, { retriable: boolean; doc: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class BrookError extends Error {
+  override readonly name = 'BrookError';
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  /** Structured facts for logs and tests (file, position, limit, ...). Never parse `message`. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.code = code;
+    this.retriable = ErrorCodes[code].retriable;
+    this.details = Object.freeze({ ...details });
+  }
+}
+
+export function isBrookError(error: unknown, code?: ErrorCode): error is BrookError {
+  return error instanceof BrookError && (code === undefined || error.code === code);
+}
+
+/** An invariant check. Failing means Brook has a bug: it throws a plain Error, never a BrookError. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
