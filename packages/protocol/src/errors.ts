@@ -21,6 +21,7 @@ export const ErrorCodes = {
   OFFSET_OUT_OF_RANGE: { retriable: false, doc: 'The requested offset is below startOffset or above endOffset.' },
   CORRUPT_BATCH: { retriable: false, doc: 'A record batch failed validation (length, magic or CRC-32C).' },
   CORRUPT_SEGMENT: { retriable: false, doc: 'A sealed segment holds a bad batch; the log refuses to open rather than skip data.' },
+  CORRUPT_METADATA: { retriable: false, doc: 'A metadata file (topic.json, ...) cannot be parsed or fails validation.' },
   OUT_OF_ORDER_SEQUENCE: { retriable: false, doc: "A producer batch's sequence number leaves a gap after the last one seen." },
   PRODUCER_FENCED: { retriable: false, doc: 'A newer epoch of this producer id exists; this instance must stop.' },
   IO_ERROR: { retriable: true, doc: 'The file system failed a read, write or fsync (EIO, ENOSPC, ...).' },

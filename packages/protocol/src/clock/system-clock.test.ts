@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SystemClock } from './system-clock.js';
+
+describe('SystemClock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads real time and fires real timers', async () => {
+    const clock = new SystemClock();
+    const before = Date.now();
+    expect(Math.abs(clock.now() - before)).toBeLessThan(1_000);
+    await new Promise<void>((resolve) => clock.setTimer(5, resolve));
+  });
+
+  it('cancel stops a timer', async () => {
+    vi.useFakeTimers();
+    const clock = new SystemClock();
+    const callback = vi.fn();
+    clock.setTimer(10, callback).cancel();
+    vi.advanceTimersByTime(20);
+    expect(callback).not.toHaveBeenCalled();
+  });
+
+  it('chains delays beyond setTimeout’s 2^31-1 ms limit instead of firing early', () => {
+    vi.useFakeTimers();
+    const clock = new SystemClock();
+    const callback = vi.fn();
+    const delayMs = 2 ** 31 + 10_000;
+    const timer = clock.setTimer(delayMs, callback);
+    vi.advanceTimersByTime(delayMs - 1);
+    expect(callback).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(callback).toHaveBeenCalledOnce();
+    timer.cancel();
+  });
+
+  it('cancel also stops a chained long timer', () => {
+    vi.useFakeTimers();
+    const clock = new SystemClock();
+    const callback = vi.fn();
+    const timer = clock.setTimer(2 ** 32, callback);
+    vi.advanceTimersByTime(2 ** 31);
+    timer.cancel();
+    vi.advanceTimersByTime(2 ** 32);
+    expect(callback).not.toHaveBeenCalled();
+  });
+
+  it('unrefs timers unless keepAlive is set', () => {
+    vi.useFakeTimers();
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    new SystemClock().setTimer(10, () => {});
+    new SystemClock({ keepAlive: true }).setTimer(10, () => {});
+    const [background, kept] = spy.mock.results.map((result) => result.value as NodeJS.Timeout);
+    expect(background!.hasRef()).toBe(false);
+    expect(kept!.hasRef()).toBe(true);
+  });
+});

@@ -1,0 +1,137 @@
+import { assert } from '../errors.js';
+
+/**
+ * The inodes behind `MemoryFileSystem`. A file's content lives in one growable buffer (the
+ * visible content); what a power cut would leave is not stored as a second copy but derived by
+ * undoing the pending (unsynced) operations, newest first. That keeps `sync()` O(1) and memory at
+ * one copy of the data, which matters when `storage: 'memory'` holds hundreds of MB: an append
+ * records only its position and lengths, and bytes are saved only when a write overwrites or a
+ * truncate cuts off existing data.
+ */
+
+const EMPTY = new Uint8Array(0);
+const MIN_CAPACITY_BYTES = 256;
+
+/** What it takes to reverse one unsynced operation. */
+type UndoEntry =
+  | { kind: 'write'; position: number; writtenLength: number; oldLength: number; overwritten: Uint8Array }
+  | { kind: 'truncate'; oldLength: number; removed: Uint8Array };
+
+export class MemoryFile {
+  /** Bytes past `length` are always zero, so growing the file (truncate up, write past the end) reads zeros. */
+  private buffer = new Uint8Array(0);
+  private length = 0;
+  /** Unsynced operations, oldest first. */
+  private undoLog: UndoEntry[] = [];
+
+  get size(): number {
+    return this.length;
+  }
+
+  get pendingOps(): number {
+    return this.undoLog.length;
+  }
+
+  /** A copy of the visible content. */
+  snapshot(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+
+  write(data: Uint8Array, position: number): void {
+    // Like pwrite(2): writing nothing changes nothing, not even the length past a gap.
+    if (data.length === 0) return;
+    const overlapEnd = Math.min(position + data.length, this.length);
+    this.undoLog.push({
+      kind: 'write',
+      position,
+      writtenLength: data.length,
+      oldLength: this.length,
+      overwritten: position < overlapEnd ? this.buffer.slice(position, overlapEnd) : EMPTY,
+    });
+    this.applyWrite(data, position);
+  }
+
+  truncate(length: number): void {
+    const removed = length < this.length ? this.buffer.slice(length, this.length) : EMPTY;
+    this.undoLog.push({ kind: 'truncate', oldLength: this.length, removed });
+    this.setLength(length);
+  }
+
+  /** Copies up to `length` bytes at `position` into `target`; returns how many (0 past the end). */
+  readInto(target: Uint8Array, targetOffset: number, length: number, position: number): number {
+    const count = Math.max(0, Math.min(length, this.length - position));
+    target.set(this.buffer.subarray(position, position + count), targetOffset);
+    return count;
+  }
+
+  /** fdatasync: the visible content becomes the durable content. */
+  sync(): void {
+    this.undoLog = [];
+  }
+
+  /**
+   * Power cut: keep the first `keepOps` pending operations, plus the first `tornBytes` bytes of
+   * the next one if it is a write, and lose the rest. What remains is on "disk", hence durable.
+   */
+  crash(keepOps: number, tornBytes: number): void {
+    assert(Number.isInteger(keepOps) && keepOps >= 0 && keepOps <= this.undoLog.length, `keepOps ${keepOps} out of range`);
+    assert(Number.isInteger(tornBytes) && tornBytes >= 0, `tornBytes ${tornBytes} must be a non-negative integer`);
+    while (this.undoLog.length > keepOps + 1) this.undo(this.undoLog.pop()!);
+    const torn = this.undoLog.length > keepOps ? this.undoLog.pop()! : undefined;
+    if (torn !== undefined) {
+      // While `torn` is still applied, the buffer holds exactly the bytes it wrote.
+      const survivor = torn.kind === 'write' ? this.buffer.slice(torn.position, torn.position + Math.min(tornBytes, torn.writtenLength)) : EMPTY;
+      this.undo(torn);
+      if (survivor.length > 0 && torn.kind === 'write') this.applyWrite(survivor, torn.position);
+    }
+    this.undoLog = [];
+  }
+
+  private undo(entry: UndoEntry): void {
+    if (entry.kind === 'write') {
+      this.buffer.set(entry.overwritten, entry.position);
+      this.setLength(entry.oldLength);
+    } else {
+      this.setLength(entry.oldLength);
+      this.buffer.set(entry.removed, entry.oldLength - entry.removed.length);
+    }
+  }
+
+  private applyWrite(data: Uint8Array, position: number): void {
+    if (data.length === 0) return;
+    const end = position + data.length;
+    this.ensureCapacity(end);
+    this.buffer.set(data, position);
+    if (end > this.length) this.length = end;
+  }
+
+  private setLength(length: number): void {
+    if (length < this.length) this.buffer.fill(0, length, this.length);
+    else this.ensureCapacity(length);
+    this.length = length;
+  }
+
+  /** Amortised doubling, so appending n bytes in small writes costs O(n) copying overall. */
+  private ensureCapacity(bytes: number): void {
+    if (bytes <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(bytes, this.buffer.length * 2, MIN_CAPACITY_BYTES));
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+}
+
+/**
+ * A directory: `visible` is what lookups see now, `durable` what a power cut reverts to. Entries
+ * point at inodes, so a rename moves the same `MemoryFile` and an open handle follows it.
+ */
+export class MemoryDir {
+  visible = new Map<string, MemoryNode>();
+  durable = new Map<string, MemoryNode>();
+
+  /** syncDir: the current entries survive a power cut. */
+  sync(): void {
+    this.durable = new Map(this.visible);
+  }
+}
+
+export type MemoryNode = MemoryFile | MemoryDir;
