@@ -1,0 +1,303 @@
+/**
+ * The in-process broker: topics of partitioned segment logs behind `produce` and `fetch`.
+ *
+ * It owns the data directory. At open it reads and removes the clean-shutdown marker (so a crash
+ * from then on is seen as unclean), then opens every topic, letting each partition log recover.
+ * At close it closes every log (fsync + index files) and only then writes the marker.
+ */
+import {
+  BrookError, MemoryFileSystem, NodeFileSystem, SystemClock, decodeBatch, encodeBatch, mkdirDurable, partitionForKey, writeFileAtomic,
+  type Clock, type FileSystem, type LogRecord, type RecordHeader, type RecordInput,
+} from '@brook/protocol';
+import { LIMITS, checkFsyncPolicy, limitOrDefault, type FsyncPolicy } from './config/defaults.js';
+import { Topic, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
+import { validateTopicName } from './topics/topic-name.js';
+import { RecordEncoder, type ProduceRecord } from './topics/record-input.js';
+
+export interface BrokerOptions {
+  /** Where topics live on disk. Required unless `storage: 'memory'`. */
+  dataDir?: string;
+  /** 'memory' keeps everything in a MemoryFileSystem (lost at close; for tests and demos). */
+  storage?: 'disk' | 'memory';
+  fsync?: FsyncPolicy;
+  clock?: Clock;
+  /** Overrides the file system (tests pass a MemoryFileSystem they can power-cut). */
+  fs?: FileSystem;
+  segmentBytesMax?: number;
+  segmentMsMax?: number;
+  indexIntervalBytes?: number;
+  batchBytesMax?: number;
+  batchRecordsMax?: number;
+  fetchRecordsMax?: number;
+  fetchBytesMax?: number;
+  retentionCheckIntervalMs?: number;
+}
+
+export interface ProduceResult {
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+export interface FetchRequest {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  maxRecords?: number;
+  maxBytes?: number;
+}
+
+export interface FetchedRecord extends LogRecord {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface PartitionDescription {
+  readonly partition: number;
+  readonly startOffset: bigint;
+  readonly endOffset: bigint;
+  readonly sizeBytes: number;
+  readonly segments: number;
+}
+
+const CLEAN_SHUTDOWN_MARKER = '.clean-shutdown';
+const MEMORY_DATA_DIR = '/brook';
+/** Segment scans read the file in chunks of this size. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+export class Broker {
+  readonly dataDir: string;
+  readonly fsync: FsyncPolicy;
+  /** True if the last run ended with close() (its marker was found): no tail scan was needed. */
+  readonly openedClean: boolean;
+  private readonly topics = new Map<string, Topic>();
+  private readonly encoder: RecordEncoder;
+  private retentionTimer: { cancel(): void } | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly clock: Clock,
+    private readonly logDefaults: LogDefaults,
+    private readonly limits: BrokerLimits,
+    dataDir: string,
+    openedClean: boolean,
+  ) {
+    this.dataDir = dataDir;
+    this.fsync = logDefaults.fsync;
+    this.openedClean = openedClean;
+    this.encoder = new RecordEncoder(clock);
+  }
+
+  static async open(options: BrokerOptions = {}): Promise<Broker> {
+    const memory = options.storage === 'memory';
+    if (!memory && options.dataDir === undefined) {
+      throw new BrookError('INVALID_CONFIG', "dataDir is required unless storage is 'memory'", { option: 'dataDir' });
+    }
+    const fs = options.fs ?? (memory ? new MemoryFileSystem() : new NodeFileSystem());
+    const clock = options.clock ?? new SystemClock();
+    const dataDir = options.dataDir ?? MEMORY_DATA_DIR;
+    const limits = resolveLimits(options);
+    await mkdirDurable(fs, `${dataDir}/topics`);
+    const markerPath = `${dataDir}/${CLEAN_SHUTDOWN_MARKER}`;
+    const cleanShutdown = await fs.exists(markerPath);
+    if (cleanShutdown) {
+      await fs.unlink(markerPath);
+      await fs.syncDir(dataDir);
+    }
+    const logDefaults: LogDefaults = {
+      fs, clock, fsync: checkFsyncPolicy(options.fsync), cleanShutdown,
+      indexIntervalBytes: limits.indexIntervalBytes, readChunkBytes: READ_CHUNK_BYTES,
+      // Scans accept any batch the format allows, not just what today's produce limit allows.
+      batchBytesMax: LIMITS.batchBytesMax.max,
+    };
+    const broker = new Broker(fs, clock, logDefaults, limits, dataDir, cleanShutdown);
+    await broker.openTopics();
+    broker.armRetentionTimer();
+    return broker;
+  }
+
+  async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
+    this.assertOpen();
+    validateTopicName(name);
+    if (this.topics.has(name)) throw new BrookError('TOPIC_EXISTS', `topic ${name} already exists`, { topic: name });
+    const config = resolveTopicConfig(options, this.limits);
+    const topic = await Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults);
+    this.topics.set(name, topic);
+  }
+
+  listTopics(): string[] {
+    return [...this.topics.keys()].sort();
+  }
+
+  describeTopic(name: string): { name: string; partitions: PartitionDescription[] } {
+    const topic = this.topic(name);
+    return {
+      name,
+      partitions: topic.partitions.map((log, partition) => ({
+        partition, startOffset: log.startOffset, endOffset: log.endOffset, sizeBytes: log.sizeBytes, segments: log.segmentCount,
+      })),
+    };
+  }
+
+  /**
+   * Appends records, one batch per partition they map to (explicit `partition`, else murmur2 of
+   * the key like Kafka's default partitioner, else round-robin). Resolves, in input order, with
+   * each record's partition and offset once every batch is persisted per the fsync policy.
+   */
+  async produce(topicName: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
+    this.assertOpen();
+    const topic = this.topic(topicName);
+    if (!Array.isArray(records) || records.length === 0) {
+      throw new BrookError('INVALID_REQUEST', 'produce needs a non-empty array of records', { topic: topicName });
+    }
+    const byPartition = new Map<number, { inputs: RecordInput[]; positions: number[] }>();
+    records.forEach((record, position) => {
+      const input = this.encoder.toInput(record, position);
+      const partition = this.choosePartition(topic, record, input.key);
+      let group = byPartition.get(partition);
+      if (!group) byPartition.set(partition, (group = { inputs: [], positions: [] }));
+      group.inputs.push(input);
+      group.positions.push(position);
+    });
+    const results = new Array<ProduceResult>(records.length);
+    await Promise.all([...byPartition].map(async ([partition, group]) => {
+      const batch = this.encodeChecked(topicName, partition, group.inputs);
+      const { baseOffset } = await topic.partition(partition).append(batch);
+      group.positions.forEach((position, i) => {
+        results[position] = { partition, offset: baseOffset + BigInt(i) };
+      });
+    }));
+    return results;
+  }
+
+  /** Records at offsets >= `offset`, oldest first, at most maxRecords / about maxBytes. */
+  async fetch(request: FetchRequest): Promise<FetchedRecord[]> {
+    this.assertOpen();
+    const log = this.topic(request.topic).partition(request.partition);
+    if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: request.offset });
+    const maxRecords = request.maxRecords === undefined ? this.limits.fetchRecordsMax : checkRange('maxRecords', request.maxRecords, this.limits.fetchRecordsMax);
+    const maxBytes = request.maxBytes === undefined ? this.limits.fetchBytesMax : checkRange('maxBytes', request.maxBytes, this.limits.fetchBytesMax);
+    const batches = await log.read(request.offset, { maxBytes });
+    const records: FetchedRecord[] = [];
+    for (const batch of batches) {
+      for (const record of decodeBatch(batch.bytes).records) {
+        if (record.offset < request.offset) continue;
+        if (records.length === maxRecords) return records;
+        records.push({ ...record, topic: request.topic, partition: request.partition });
+      }
+    }
+    return records;
+  }
+
+  /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
+  offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
+    this.assertOpen();
+    return this.topic(topic).partition(partition).offsetForTimestamp(timestampMs);
+  }
+
+  /** Runs retention on every partition now (it also runs every retentionCheckIntervalMs). */
+  async enforceRetention(): Promise<{ topic: string; partition: number; droppedRecords: bigint; startOffset: bigint }[]> {
+    const dropped = [];
+    for (const topic of this.topics.values()) {
+      for (const [partition, log] of topic.partitions.entries()) {
+        const result = await log.applyRetention(topic.config.retention);
+        if (result.deletedSegments > 0) {
+          dropped.push({ topic: topic.name, partition, droppedRecords: result.startOffset - result.previousStartOffset, startOffset: result.startOffset });
+        }
+      }
+    }
+    return dropped;
+  }
+
+  /** Clean shutdown: every log fsynced and indexed, then the marker that lets the next open skip recovery scans. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.retentionTimer?.cancel();
+    await Promise.all([...this.topics.values()].map((topic) => topic.close()));
+    await writeFileAtomic(this.fs, `${this.dataDir}/${CLEAN_SHUTDOWN_MARKER}`, new Uint8Array(0));
+  }
+
+  private async openTopics(): Promise<void> {
+    const root = `${this.dataDir}/topics`;
+    for (const name of await this.fs.readdir(root)) {
+      const topic = await Topic.open(this.fs, `${root}/${name}`, this.logDefaults);
+      if (topic) this.topics.set(topic.name, topic);
+      else await this.fs.rmdir(`${root}/${name}`);
+    }
+  }
+
+  private armRetentionTimer(): void {
+    this.retentionTimer = this.clock.setTimer(this.limits.retentionCheckIntervalMs, () => {
+      if (this.closed) return;
+      this.enforceRetention().catch(() => undefined).finally(() => {
+        if (!this.closed) this.armRetentionTimer();
+      });
+    });
+  }
+
+  private choosePartition(topic: Topic, record: ProduceRecord, key: Uint8Array | null): number {
+    if (record.partition !== undefined) {
+      topic.partition(record.partition);
+      return record.partition;
+    }
+    return key === null ? topic.nextPartitionForNullKey() : partitionForKey(key, topic.partitions.length);
+  }
+
+  private encodeChecked(topic: string, partition: number, inputs: RecordInput[]): Uint8Array {
+    if (inputs.length > this.limits.batchRecordsMax) {
+      throw new BrookError('MESSAGE_TOO_LARGE', `${inputs.length} records for ${topic}/${partition} exceed batchRecordsMax ${this.limits.batchRecordsMax}`, {
+        topic, partition, records: inputs.length, limit: this.limits.batchRecordsMax,
+      });
+    }
+    const batch = encodeBatch(inputs);
+    if (batch.length > this.limits.batchBytesMax) {
+      throw new BrookError('MESSAGE_TOO_LARGE', `batch of ${batch.length} bytes for ${topic}/${partition} exceeds batchBytesMax ${this.limits.batchBytesMax}`, {
+        topic, partition, bytes: batch.length, limit: this.limits.batchBytesMax,
+      });
+    }
+    return batch;
+  }
+
+  private topic(name: string): Topic {
+    const topic = this.topics.get(name);
+    if (!topic) throw new BrookError('UNKNOWN_TOPIC', `no topic named ${JSON.stringify(name)}`, { topic: name });
+    return topic;
+  }
+
+  private topicDir(name: string): string {
+    return `${this.dataDir}/topics/${name}`;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BrookError('CLOSED', 'broker is closed');
+  }
+}
+
+type BrokerLimits = Record<
+  'segmentBytesMax' | 'segmentMsMax' | 'indexIntervalBytes' | 'batchBytesMax' | 'batchRecordsMax' | 'fetchRecordsMax' | 'fetchBytesMax' | 'retentionCheckIntervalMs',
+  number
+>;
+
+function resolveLimits(options: BrokerOptions): BrokerLimits {
+  return {
+    segmentBytesMax: limitOrDefault('segmentBytesMax', options.segmentBytesMax),
+    segmentMsMax: limitOrDefault('segmentMsMax', options.segmentMsMax),
+    indexIntervalBytes: limitOrDefault('indexIntervalBytes', options.indexIntervalBytes),
+    batchBytesMax: limitOrDefault('batchBytesMax', options.batchBytesMax),
+    batchRecordsMax: limitOrDefault('batchRecordsMax', options.batchRecordsMax),
+    fetchRecordsMax: limitOrDefault('fetchRecordsMax', options.fetchRecordsMax),
+    fetchBytesMax: limitOrDefault('fetchBytesMax', options.fetchBytesMax),
+    retentionCheckIntervalMs: limitOrDefault('retentionCheckIntervalMs', options.retentionCheckIntervalMs),
+  };
+}
+
+function checkRange(name: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new BrookError('INVALID_REQUEST', `${name} must be an integer in [1, ${max}], got ${String(value)}`, { option: name, value, max });
+  }
+  return value;
+}
+
+export type { ProduceRecord, RecordHeader };
+export { LIMITS };

@@ -1,0 +1,91 @@
+/**
+ * Every tunable of the broker core, its default, and its limits, in one frozen table.
+ * Units are last in each name. `validateLimits` checks a merged options object against this table
+ * at construction, so a bad option fails early with INVALID_CONFIG instead of misbehaving later.
+ */
+import { BrookError } from '@brook/protocol';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export type FsyncPolicy = 'always' | 'never' | { intervalMs: number };
+
+export interface Limit {
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+  readonly doc: string;
+}
+
+export const LIMITS = Object.freeze({
+  segmentBytesMax: {
+    default: 64 * MiB, min: 4 * KiB, max: 2 * GiB - 1,
+    doc: 'A segment rolls before a batch would take it past this size (a lone larger batch still fits). Index positions are u32, hence the max.',
+  },
+  segmentMsMax: {
+    default: 7 * DAY_MS, min: 1, max: 365 * DAY_MS,
+    doc: "A segment rolls at the next append once its first record's timestamp is this old.",
+  },
+  indexIntervalBytes: {
+    default: 4 * KiB, min: 64, max: 1 * MiB,
+    doc: 'Log bytes between two sparse index entries: a read scans at most about this much before its offset.',
+  },
+  batchBytesMax: {
+    default: 1 * MiB, min: 1 * KiB, max: 64 * MiB,
+    doc: 'Largest encoded record batch a produce may append (MESSAGE_TOO_LARGE beyond).',
+  },
+  batchRecordsMax: {
+    default: 10_000, min: 1, max: 1_000_000,
+    doc: 'Most records one produce call may append to one partition.',
+  },
+  partitionsMax: {
+    default: 1024, min: 1, max: 1024,
+    doc: 'Most partitions one topic may have.',
+  },
+  fetchRecordsMax: {
+    default: 10_000, min: 1, max: 1_000_000,
+    doc: 'Most records one fetch may return.',
+  },
+  fetchBytesMax: {
+    default: 4 * MiB, min: 1 * KiB, max: 256 * MiB,
+    doc: 'Most log bytes one fetch reads; a fetch always returns at least one batch if any is there.',
+  },
+  retentionCheckIntervalMs: {
+    default: 30_000, min: 1, max: DAY_MS,
+    doc: 'How often the broker applies each topic\'s retention policy.',
+  },
+} as const satisfies Record<string, Limit>);
+
+export const DEFAULT_FSYNC: FsyncPolicy = 'always';
+
+/** Throws INVALID_CONFIG unless `value` is an integer within `LIMITS[name]`. */
+export function checkLimit(name: keyof typeof LIMITS, value: unknown): number {
+  const limit: Limit = LIMITS[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < limit.min || value > limit.max) {
+    throw new BrookError('INVALID_CONFIG', `${name} must be an integer in [${limit.min}, ${limit.max}], got ${String(value)}`, {
+      option: name, value, min: limit.min, max: limit.max,
+    });
+  }
+  return value;
+}
+
+/** Returns `value` checked against its limit, or the limit's default when `value` is undefined. */
+export function limitOrDefault(name: keyof typeof LIMITS, value: unknown): number {
+  return value === undefined ? LIMITS[name].default : checkLimit(name, value);
+}
+
+export function checkFsyncPolicy(value: unknown): FsyncPolicy {
+  if (value === undefined) return DEFAULT_FSYNC;
+  if (value === 'always' || value === 'never') return value;
+  if (typeof value === 'object' && value !== null && 'intervalMs' in value) {
+    const intervalMs = (value as { intervalMs: unknown }).intervalMs;
+    if (typeof intervalMs === 'number' && Number.isInteger(intervalMs) && intervalMs >= 1) {
+      return { intervalMs };
+    }
+  }
+  throw new BrookError('INVALID_CONFIG', `fsync must be 'always', 'never' or { intervalMs: positive integer }, got ${JSON.stringify(value)}`, {
+    option: 'fsync', value,
+  });
+}

@@ -1,0 +1,13 @@
+/**
+ * @brook/broker: the broker core. `Broker` is the in-process entry point; the log classes are
+ * exported for tools (dump, verify) and tests that work on one partition directory.
+ */
+export { Broker, type BrokerOptions, type FetchRequest, type FetchedRecord, type PartitionDescription, type ProduceResult } from './broker.js';
+export type { ProduceRecord, RecordBytes } from './topics/record-input.js';
+export type { CreateTopicOptions, TopicConfig } from './topics/topic.js';
+export { validateTopicName, TOPIC_NAME_LENGTH_MAX } from './topics/topic-name.js';
+export { LIMITS, checkFsyncPolicy, type FsyncPolicy, type Limit } from './config/defaults.js';
+export { PartitionLog, type PartitionLogOptions, type AppendResult, type RetentionResult } from './log/partition-log.js';
+export type { RecoveryReport } from './log/recovery.js';
+export type { RetentionPolicy } from './log/retention.js';
+export type { ReadBatch, ReadLimits } from './log/log-reader.js';

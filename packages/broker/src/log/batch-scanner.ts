@@ -1,0 +1,115 @@
+/**
+ * Walks the record batches of one segment file from a byte position, reading the file in chunks.
+ * It is the only code that parses a log file: recovery uses it to find the torn tail, reads use
+ * it after an index lookup, and verification uses it to check a whole segment. It never throws on
+ * bad bytes; it reports the first problem as a `ScanProblem` and stops, and the caller decides
+ * what a problem means (torn tail to truncate, or corruption to refuse).
+ */
+import { BATCH_LOG_OVERHEAD_BYTES, checkBatch, type BatchHeader, type FileHandle } from '@brook/protocol';
+
+/** Offset of the i32 batchLength inside a batch (after the i64 baseOffset). */
+const BATCH_LENGTH_POSITION = 8;
+
+export interface ScannedBatch {
+  readonly position: number;
+  readonly size: number;
+  readonly header: BatchHeader;
+  /** A view of the batch's bytes; valid until the scanner advances (copy to keep). */
+  readonly bytes: Uint8Array;
+}
+
+export interface ScanProblem {
+  readonly position: number;
+  /**
+   * 'truncated': the file ends inside this batch (a torn write). 'bad-offset': a valid batch
+   * whose base offset breaks the contiguous sequence. The others mean bad bytes.
+   */
+  readonly reason: 'truncated' | 'bad-length' | 'bad-magic' | 'bad-crc' | 'bad-offset';
+  readonly detail: string;
+}
+
+export interface ScanOptions {
+  readonly startPosition: number;
+  /** Bytes of the file to consider; a batch must end at or before this position. */
+  readonly endPosition: number;
+  readonly chunkBytes: number;
+  readonly batchBytesMax: number;
+}
+
+export class BatchScanner {
+  private buffer: Uint8Array;
+  /** File position of buffer[0], and how many bytes of the buffer are filled. */
+  private bufferPosition = 0;
+  private bufferFilled = 0;
+  private position: number;
+  problem: ScanProblem | undefined;
+
+  constructor(
+    private readonly file: FileHandle,
+    private readonly options: ScanOptions,
+  ) {
+    this.buffer = new Uint8Array(options.chunkBytes);
+    this.position = options.startPosition;
+    this.bufferPosition = options.startPosition;
+  }
+
+  /** File position of the next batch to scan (the end of the last good batch). */
+  get nextPosition(): number {
+    return this.position;
+  }
+
+  /** The next good batch, or undefined at the end of the range or at the first problem. */
+  async next(): Promise<ScannedBatch | undefined> {
+    if (this.problem || this.position >= this.options.endPosition) return undefined;
+    if (!(await this.ensureBuffered(BATCH_LOG_OVERHEAD_BYTES))) return undefined;
+    const at = this.position - this.bufferPosition;
+    const batchLength = new DataView(this.buffer.buffer, this.buffer.byteOffset).getInt32(at + BATCH_LENGTH_POSITION);
+    const size = BATCH_LOG_OVERHEAD_BYTES + batchLength;
+    const sane = batchLength > 0 && size <= this.options.batchBytesMax;
+    if (sane && !(await this.ensureBuffered(size))) return undefined;
+    const start = this.position - this.bufferPosition;
+    const check = checkBatch(this.buffer, start, start + (sane ? size : this.bufferFilled - start), this.options.batchBytesMax);
+    if (!check.ok) {
+      this.problem = { position: this.position, reason: check.reason, detail: check.detail };
+      return undefined;
+    }
+    const batch: ScannedBatch = {
+      position: this.position,
+      size: check.size,
+      header: check.header,
+      bytes: this.buffer.subarray(start, start + check.size),
+    };
+    this.position += check.size;
+    return batch;
+  }
+
+  /**
+   * Makes `bytes` bytes from the current position available in the buffer, reading the file as
+   * needed. Records a 'truncated' problem and returns false if the range ends first.
+   */
+  private async ensureBuffered(bytes: number): Promise<boolean> {
+    if (this.position + bytes > this.options.endPosition) {
+      this.problem = {
+        position: this.position,
+        reason: 'truncated',
+        detail: `needs ${bytes} bytes at position ${this.position} but the file ends at ${this.options.endPosition}`,
+      };
+      return false;
+    }
+    if (this.position + bytes <= this.bufferPosition + this.bufferFilled) return true;
+    if (bytes > this.buffer.length) this.buffer = new Uint8Array(bytes);
+    const length = Math.min(this.buffer.length, this.options.endPosition - this.position);
+    const read = await this.file.readInto(this.buffer, 0, length, this.position);
+    this.bufferPosition = this.position;
+    this.bufferFilled = read;
+    if (read < bytes) {
+      this.problem = {
+        position: this.position,
+        reason: 'truncated',
+        detail: `read ${read} of ${bytes} bytes at position ${this.position}`,
+      };
+      return false;
+    }
+    return true;
+  }
+}

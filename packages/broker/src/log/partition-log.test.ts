@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import { isBrookError } from '@brook/protocol';
+import { batchOf, logFixture, readAll, text } from './log-fixture.js';
+
+describe('PartitionLog append and read', () => {
+  it('assigns contiguous offsets from 0 across batches', async () => {
+    const log = await logFixture().open();
+    expect(await log.append(batchOf('a', 3))).toEqual({ baseOffset: 0n, lastOffset: 2n });
+    expect(await log.append(batchOf('b', 2))).toEqual({ baseOffset: 3n, lastOffset: 4n });
+    expect(log.endOffset).toBe(5n);
+    const records = await readAll(log);
+    expect(records.map((r) => r.offset)).toEqual([0n, 1n, 2n, 3n, 4n]);
+    expect(records.map((r) => text(r.value))).toEqual(['a-0', 'a-1', 'a-2', 'b-0', 'b-1']);
+  });
+
+  it('reads from an offset in the middle of a batch and of the log', async () => {
+    const log = await logFixture({ indexIntervalBytes: 64 }).open();
+    for (let i = 0; i < 50; i++) await log.append(batchOf(`b${i}`, 10));
+    const records = await readAll(log, 237n);
+    expect(records[0]!.offset).toBe(237n);
+    expect(text(records[0]!.value)).toBe('b23-7');
+    expect(records.length).toBe(500 - 237);
+  });
+
+  it('returns at least one batch even when it is larger than maxBytes, then stops at maxBytes', async () => {
+    const log = await logFixture().open();
+    for (let i = 0; i < 5; i++) await log.append(batchOf(`b${i}`, 10, undefined, 100));
+    const first = await log.read(0n, { maxBytes: 1 });
+    expect(first.length).toBe(1);
+    const some = await log.read(0n, { maxBytes: first[0]!.bytes.length * 2 });
+    expect(some.length).toBe(2);
+  });
+
+  it('rejects reads outside [startOffset, endOffset] with OFFSET_OUT_OF_RANGE and returns nothing at endOffset', async () => {
+    const log = await logFixture().open();
+    await log.append(batchOf('a', 2));
+    expect(await log.read(2n, { maxBytes: 1024 })).toEqual([]);
+    await expect(log.read(3n, { maxBytes: 1024 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    await expect(log.read(-1n, { maxBytes: 1024 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+  });
+
+  it('rejects a batch whose header does not match its bytes with CORRUPT_BATCH, writing nothing', async () => {
+    const log = await logFixture().open();
+    const batch = batchOf('a', 2);
+    await expect(log.append(batch.subarray(0, batch.length - 1))).rejects.toMatchObject({ code: 'CORRUPT_BATCH' });
+    expect(log.endOffset).toBe(0n);
+  });
+});
+
+describe('PartitionLog segments', () => {
+  it('rolls a new segment before a batch would pass segmentBytesMax, named by base offset', async () => {
+    const fixture = logFixture({ segmentBytesMax: 4096 });
+    const log = await fixture.open();
+    const batchBytes = batchOf('x', 10, undefined, 100).length;
+    const perSegment = Math.floor(4096 / batchBytes);
+    for (let i = 0; i < perSegment * 3; i++) await log.append(batchOf(`b${i}`, 10, undefined, 100));
+    expect(log.segmentCount).toBe(3);
+    const names = (await fixture.fs.readdir(fixture.options.dir)).filter((n) => n.endsWith('.log'));
+    expect(names).toEqual([0, perSegment * 10, perSegment * 20].map((o) => `${String(o).padStart(20, '0')}.log`));
+    expect((await readAll(log)).length).toBe(perSegment * 30);
+  });
+
+  it('puts a lone batch larger than segmentBytesMax in a segment of its own', async () => {
+    const log = await logFixture({ segmentBytesMax: 4096 }).open();
+    await log.append(batchOf('small', 1));
+    await log.append(batchOf('big', 100, undefined, 100));
+    await log.append(batchOf('small', 1));
+    expect(log.segmentCount).toBe(3);
+    expect((await readAll(log)).length).toBe(102);
+  });
+
+  it("rolls once the segment's first record is segmentMsMax old (virtual clock)", async () => {
+    const fixture = logFixture({ segmentMsMax: 60_000 });
+    const log = await fixture.open();
+    await log.append(batchOf('a', 1, fixture.clock.now()));
+    fixture.clock.advance(59_999);
+    await log.append(batchOf('b', 1, fixture.clock.now()));
+    expect(log.segmentCount).toBe(1);
+    fixture.clock.advance(1);
+    await log.append(batchOf('c', 1, fixture.clock.now()));
+    expect(log.segmentCount).toBe(2);
+  });
+});
+
+describe('PartitionLog timestamp lookup', () => {
+  it('finds the first offset whose timestamp is >= the target, across segments', async () => {
+    const log = await logFixture({ segmentBytesMax: 4096, indexIntervalBytes: 128 }).open();
+    // Batch i holds 5 records stamped 1000*i + 0..4.
+    for (let i = 0; i < 40; i++) await log.append(batchOf(`b${i}`, 5, 1000 * i, 50));
+    expect(log.segmentCount).toBeGreaterThan(2);
+    expect(await log.offsetForTimestamp(0)).toBe(0n);
+    expect(await log.offsetForTimestamp(17_003)).toBe(17n * 5n + 3n);
+    expect(await log.offsetForTimestamp(17_005)).toBe(18n * 5n);
+    expect(await log.offsetForTimestamp(39_004)).toBe(199n);
+    expect(await log.offsetForTimestamp(39_005)).toBe(200n);
+  });
+
+  it('honours records whose timestamps go backwards (the first offset at or after, not a binary search on time)', async () => {
+    const log = await logFixture({ indexIntervalBytes: 64 }).open();
+    await log.append(batchOf('late', 1, 5000));
+    await log.append(batchOf('early', 1, 1000));
+    await log.append(batchOf('mid', 1, 3000));
+    expect(await log.offsetForTimestamp(2000)).toBe(0n);
+    expect(await log.offsetForTimestamp(5001)).toBe(3n);
+  });
+});
+
+describe('PartitionLog fsync policies', () => {
+  it("'always' group-commits: concurrent appends share fsyncs, and resolve only after one", async () => {
+    const fixture = logFixture({ fsync: 'always' });
+    const log = await fixture.open();
+    const before = fixture.fs.stats().syncs;
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => log.append(batchOf(`p${i}`, 1))));
+    const syncs = fixture.fs.stats().syncs - before;
+    expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i)));
+    expect(syncs).toBe(1);
+    fixture.fs.powerCut();
+    const reopened = await fixture.open();
+    expect(reopened.endOffset).toBe(100n);
+  });
+
+  it("'always': appends arriving during an fsync wait for it, then share the next one", async () => {
+    const fixture = logFixture({ fsync: 'always' });
+    const log = await fixture.open();
+    const late: Promise<unknown>[] = [];
+    fixture.fs.onOperation = (op) => {
+      if (op.kind === 'sync' && late.length === 0) {
+        for (let i = 0; i < 10; i++) late.push(log.append(batchOf(`late${i}`, 1)));
+      }
+    };
+    const before = fixture.fs.stats().syncs;
+    await log.append(batchOf('first', 1));
+    await Promise.all(late);
+    expect(fixture.fs.stats().syncs - before).toBe(2);
+    expect(log.endOffset).toBe(11n);
+  });
+
+  it("'always': a record is not readable before its fsync completed", async () => {
+    const fixture = logFixture({ fsync: 'always' });
+    const log = await fixture.open();
+    let visibleDuringSync: bigint | undefined;
+    fixture.fs.onOperation = (op) => {
+      if (op.kind === 'sync') visibleDuringSync = log.endOffset;
+    };
+    await log.append(batchOf('a', 3));
+    expect(visibleDuringSync).toBe(0n);
+    expect(log.endOffset).toBe(3n);
+  });
+
+  it("'never' does not fsync appends, so a power cut loses them", async () => {
+    const fixture = logFixture({ fsync: 'never' });
+    const log = await fixture.open();
+    const before = fixture.fs.stats().syncs;
+    await log.append(batchOf('a', 3));
+    expect(fixture.fs.stats().syncs - before).toBe(0);
+    fixture.fs.powerCut();
+    expect((await fixture.open()).endOffset).toBe(0n);
+  });
+
+  it('{ intervalMs } fsyncs on the clock, only when there is something to sync', async () => {
+    const fixture = logFixture({ fsync: { intervalMs: 1000 } });
+    const log = await fixture.open();
+    const before = fixture.fs.stats().syncs;
+    await log.append(batchOf('a', 3));
+    expect(fixture.fs.stats().syncs - before).toBe(0);
+    await fixture.clock.advanceAsync(1000);
+    expect(fixture.fs.stats().syncs - before).toBe(1);
+    await fixture.clock.advanceAsync(5000);
+    expect(fixture.fs.stats().syncs - before).toBe(1);
+    fixture.fs.powerCut();
+    expect((await fixture.open()).endOffset).toBe(3n);
+  });
+});
+
+describe('PartitionLog I/O failures', () => {
+  it('a failed write (ENOSPC) rejects its appends with IO_ERROR, exposes nothing, and the log keeps working', async () => {
+    const fixture = logFixture();
+    const log = await fixture.open();
+    await log.append(batchOf('a', 2));
+    fixture.fs.failNext('write', { errno: 'ENOSPC' });
+    const failed = await log.append(batchOf('b', 2)).catch((error: unknown) => error);
+    expect(isBrookError(failed, 'IO_ERROR')).toBe(true);
+    expect((failed as { retriable: boolean }).retriable).toBe(true);
+    expect(log.endOffset).toBe(2n);
+    expect(await log.append(batchOf('c', 2))).toEqual({ baseOffset: 2n, lastOffset: 3n });
+    expect((await readAll(log)).map((r) => text(r.value))).toEqual(['a-0', 'a-1', 'c-0', 'c-1']);
+  });
+
+  it('a failed fsync (EIO) fails the log until reopen, which recovers every synced record', async () => {
+    const fixture = logFixture();
+    const log = await fixture.open();
+    await log.append(batchOf('a', 2));
+    fixture.fs.failNext('sync', { errno: 'EIO' });
+    await expect(log.append(batchOf('b', 2))).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await expect(log.append(batchOf('c', 2))).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(log.endOffset).toBe(2n);
+    fixture.fs.powerCut();
+    const reopened = await fixture.open();
+    expect((await readAll(reopened)).map((r) => text(r.value))).toEqual(['a-0', 'a-1']);
+  });
+
+  it('rejects appends and reads after close with CLOSED', async () => {
+    const log = await logFixture().open();
+    await log.close();
+    await expect(log.append(batchOf('a', 1))).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(log.read(0n, { maxBytes: 10 })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

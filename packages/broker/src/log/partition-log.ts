@@ -1,0 +1,332 @@
+/**
+ * A partition's log: an ordered list of segments, appended at the end, read anywhere, trimmed
+ * at the start by retention.
+ *
+ * Appends are serialised through one queue and written in rounds: everything that queued while
+ * the previous round was writing goes into the next round as one write and (under
+ * fsync 'always') one fdatasync. That is group commit: the cost of an fsync is shared by every
+ * producer waiting on it, so durable throughput grows with concurrency instead of being capped
+ * at one batch per fsync.
+ *
+ * `endOffset` is what readers may see: it advances only when a round's appends resolve, i.e.
+ * after the fsync under 'always'. A consumer can therefore never act on a record that a power
+ * cut could still take away.
+ */
+import {
+  BrookError, readBatchHeader, setBaseOffset, type BatchHeader, type Clock, type FileSystem, type Timer,
+} from '@brook/protocol';
+import type { FsyncPolicy } from '../config/defaults.js';
+import { recoverSegments, type RecoveryReport } from './recovery.js';
+import { segmentsToDelete, type RetentionPolicy } from './retention.js';
+import { Segment, type SegmentConfig } from './segment.js';
+import { LogReader, type ReadLimits, type ReadBatch } from './log-reader.js';
+
+export interface PartitionLogOptions extends SegmentConfig {
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  readonly dir: string;
+  readonly fsync: FsyncPolicy;
+  readonly segmentBytesMax: number;
+  readonly segmentMsMax: number;
+  /** The broker found its clean-shutdown marker: trust index files, skip the tail scan. */
+  readonly cleanShutdown: boolean;
+}
+
+export interface AppendResult {
+  readonly baseOffset: bigint;
+  readonly lastOffset: bigint;
+}
+
+export interface RetentionResult {
+  readonly deletedSegments: number;
+  readonly previousStartOffset: bigint;
+  readonly startOffset: bigint;
+}
+
+interface PendingAppend {
+  readonly bytes: Uint8Array;
+  /** Read from the bytes at append(); its baseOffset is set when the log assigns offsets. */
+  readonly header: BatchHeader;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingFlush {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class PartitionLog {
+  readonly recovery: RecoveryReport;
+  private readonly segments: Segment[];
+  private readonly reader: LogReader;
+  private appendQueue: PendingAppend[] = [];
+  private flushQueue: PendingFlush[] = [];
+  private draining: Promise<void> | undefined;
+  private visibleEndOffset: bigint;
+  /** Set when an fsync or roll failed: the file's durable state is unknown until reopen. */
+  private failure: BrookError | undefined;
+  private closed = false;
+  private syncTimer: Timer | undefined;
+  private dirty = false;
+
+  private constructor(private readonly options: PartitionLogOptions, segments: Segment[], recovery: RecoveryReport) {
+    this.segments = segments;
+    this.recovery = recovery;
+    this.visibleEndOffset = this.active.nextOffset;
+    this.reader = new LogReader(segments, () => this.visibleEndOffset);
+    this.armSyncTimer();
+  }
+
+  static async open(options: PartitionLogOptions): Promise<PartitionLog> {
+    const { segments, report } = await recoverSegments(options.fs, options.dir, options, options.cleanShutdown);
+    return new PartitionLog(options, segments, report);
+  }
+
+  get startOffset(): bigint {
+    return this.segments[0]!.baseOffset;
+  }
+
+  /** The offset the next record will get, counting only appends that have resolved. */
+  get endOffset(): bigint {
+    return this.visibleEndOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.segments.reduce((total, segment) => total + segment.sizeBytes, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /**
+   * Appends one encoded record batch; the log assigns its offsets (patching baseOffset in place,
+   * which the CRC does not cover). Resolves once the batch is written and, under
+   * fsync 'always', fsynced. The caller hands over `bytes` and must not touch them afterwards.
+   */
+  append(bytes: Uint8Array): Promise<AppendResult> {
+    const unusable = this.unusableError();
+    if (unusable) return Promise.reject(unusable);
+    const header = readBatchHeader(bytes);
+    if (header.recordCount < 1 || header.lastOffsetDelta !== header.recordCount - 1 || bytes.length !== 12 + header.batchLength) {
+      return Promise.reject(new BrookError('CORRUPT_BATCH', 'batch header does not match its bytes', {
+        recordCount: header.recordCount, lastOffsetDelta: header.lastOffsetDelta, batchLength: header.batchLength, bytes: bytes.length,
+      }));
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.appendQueue.push({ bytes, header, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Fsyncs everything appended so far (what fsync { intervalMs } does on its timer). */
+  flush(): Promise<void> {
+    const unusable = this.unusableError();
+    if (unusable) return Promise.reject(unusable);
+    return new Promise<void>((resolve, reject) => {
+      this.flushQueue.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Batches holding offsets >= `offset` (the first may start before it), below endOffset. */
+  read(offset: bigint, limits: ReadLimits): Promise<ReadBatch[]> {
+    if (this.closed) return Promise.reject(new BrookError('CLOSED', `log ${this.options.dir} is closed`));
+    if (offset < this.startOffset || offset > this.endOffset) {
+      return Promise.reject(new BrookError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.startOffset}, ${this.endOffset}]`, {
+        offset, startOffset: this.startOffset, endOffset: this.endOffset,
+      }));
+    }
+    return this.reader.read(offset, limits);
+  }
+
+  /** The first offset whose record timestamp is >= `timestampMs`, or endOffset if none is. */
+  offsetForTimestamp(timestampMs: number): Promise<bigint> {
+    return this.reader.offsetForTimestamp(timestampMs);
+  }
+
+  /** Deletes whole segments per `policy`; `startOffset` moves to the first kept segment. */
+  async applyRetention(policy: RetentionPolicy): Promise<RetentionResult> {
+    const previousStartOffset = this.startOffset;
+    const count = segmentsToDelete(this.segments, policy, this.options.clock.now());
+    const deleted = this.segments.splice(0, count);
+    for (const segment of deleted) await segment.delete();
+    if (count > 0) await this.options.fs.syncDir(this.options.dir);
+    return { deletedSegments: count, previousStartOffset, startOffset: this.startOffset };
+  }
+
+  /** Waits for pending appends, fsyncs, writes the active segment's index files, closes files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.syncTimer?.cancel();
+    await this.draining;
+    try {
+      if (!this.failure) await this.active.persist();
+    } finally {
+      await Promise.all(this.segments.map((segment) => segment.close()));
+    }
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private unusableError(): BrookError | undefined {
+    if (this.closed) return new BrookError('CLOSED', `log ${this.options.dir} is closed`);
+    return this.failure;
+  }
+
+  private kick(): void {
+    this.draining ??= this.drain();
+  }
+
+  /**
+   * Runs rounds until the queues are empty. `draining` is cleared in the same synchronous step
+   * that sees the queues empty: an append queued by a continuation of the previous round is
+   * either seen by the loop or finds `draining` unset and starts a new drain, never neither.
+   */
+  private async drain(): Promise<void> {
+    await undefined; // let kick() assign `draining` before the loop can finish
+    try {
+      while ((this.appendQueue.length > 0 || this.flushQueue.length > 0) && !this.failure) {
+        const appends = this.appendQueue;
+        const flushes = this.flushQueue;
+        this.appendQueue = [];
+        this.flushQueue = [];
+        await this.runRound(appends, flushes);
+      }
+      if (this.failure) this.rejectQueued(this.failure);
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  /** Writes one round of appends, rolling segments as needed, then fsyncs once if required. */
+  private async runRound(appends: PendingAppend[], flushes: PendingFlush[]): Promise<void> {
+    let written = 0;
+    try {
+      let runStart = 0;
+      let runBytes = 0;
+      let nextOffset = this.active.nextOffset;
+      for (let i = 0; i < appends.length; i++) {
+        const append = appends[i]!;
+        if (this.shouldRoll(runBytes, append)) {
+          written += await this.writeRun(appends.slice(runStart, i));
+          await this.roll();
+          runStart = i;
+          runBytes = 0;
+        }
+        setBaseOffset(append.bytes, nextOffset);
+        append.header.baseOffset = nextOffset;
+        nextOffset += BigInt(append.header.recordCount);
+        runBytes += append.bytes.length;
+      }
+      written += await this.writeRun(appends.slice(runStart));
+      if (this.options.fsync === 'always' || flushes.length > 0) await this.syncActive();
+    } catch (error) {
+      this.failRound(appends, written, flushes, error);
+      return;
+    }
+    this.visibleEndOffset = this.active.nextOffset;
+    for (const append of appends) {
+      append.resolve({ baseOffset: append.header.baseOffset, lastOffset: append.header.baseOffset + BigInt(append.header.lastOffsetDelta) });
+    }
+    for (const flush of flushes) flush.resolve();
+  }
+
+  /** Writes a run of batches into the active segment with one write call; returns how many. */
+  private async writeRun(run: PendingAppend[]): Promise<number> {
+    if (run.length === 0) return 0;
+    const segment = this.active;
+    const position = segment.sizeBytes;
+    const bytes = run.length === 1 ? run[0]!.bytes : concat(run);
+    try {
+      await segment.file.write(bytes, position);
+    } catch (error) {
+      // Nothing of this run was recorded in memory; cut whatever part of it reached the file.
+      await segment.truncate(position).catch(() => undefined);
+      throw error;
+    }
+    let at = position;
+    for (const append of run) {
+      segment.recordAppended(at, append.header, append.bytes.length);
+      at += append.bytes.length;
+    }
+    this.dirty = true;
+    return run.length;
+  }
+
+  private shouldRoll(runBytes: number, append: PendingAppend): boolean {
+    const segment = this.active;
+    const bytes = segment.sizeBytes + runBytes;
+    if (bytes === 0) return false;
+    if (bytes + append.bytes.length > this.options.segmentBytesMax) return true;
+    const firstTimestampMs = segment.firstTimestampMs ?? append.header.baseTimestamp;
+    return this.options.clock.now() - firstTimestampMs >= this.options.segmentMsMax;
+  }
+
+  /** Seals the active segment (fsync + index files) and starts a new one at its next offset. */
+  private async roll(): Promise<void> {
+    const sealed = this.active;
+    await sealed.persist();
+    this.segments.push(await Segment.create(this.options.fs, this.options.dir, sealed.nextOffset, this.options));
+    this.dirty = false;
+  }
+
+  private async syncActive(): Promise<void> {
+    await this.active.sync();
+    this.dirty = false;
+  }
+
+  /**
+   * A failed write (nothing recorded, file cut back) only fails its round: the log stays usable.
+   * A failed fsync or roll leaves the durable state unknown (the kernel may have dropped the
+   * dirty pages: "fsyncgate"), so the log stops taking writes until it is reopened and recovered.
+   */
+  private failRound(appends: PendingAppend[], written: number, flushes: PendingFlush[], error: unknown): void {
+    const ioError = error instanceof BrookError ? error : new BrookError('IO_ERROR', String(error), {}, { cause: error });
+    if (written > 0 || !isWriteFailure(error)) {
+      this.failure = new BrookError('IO_ERROR', `log ${this.options.dir} failed and must be reopened: ${ioError.message}`, {
+        dir: this.options.dir, ...ioError.details,
+      }, { cause: error });
+    }
+    for (const append of appends) append.reject(this.failure ?? ioError);
+    for (const flush of flushes) flush.reject(this.failure ?? ioError);
+  }
+
+  private rejectQueued(error: BrookError): void {
+    for (const append of this.appendQueue) append.reject(error);
+    for (const flush of this.flushQueue) flush.reject(error);
+    this.appendQueue = [];
+    this.flushQueue = [];
+  }
+
+  private armSyncTimer(): void {
+    const fsync = this.options.fsync;
+    if (typeof fsync !== 'object') return;
+    this.syncTimer = this.options.clock.setTimer(fsync.intervalMs, () => {
+      if (this.closed || this.failure) return;
+      if (this.dirty) this.flush().catch(() => undefined);
+      this.armSyncTimer();
+    });
+  }
+}
+
+function isWriteFailure(error: unknown): boolean {
+  return error instanceof BrookError && error.details['op'] === 'write';
+}
+
+function concat(run: readonly PendingAppend[]): Uint8Array {
+  let total = 0;
+  for (const append of run) total += append.bytes.length;
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const append of run) {
+    bytes.set(append.bytes, at);
+    at += append.bytes.length;
+  }
+  return bytes;
+}
+

@@ -1,0 +1,28 @@
+/**
+ * Names of a partition directory's files. A segment is three files sharing one stem, its base
+ * offset as 20 zero-padded decimal digits (the width of the largest i64), so that a plain
+ * lexical sort of the directory is also the offset order:
+ *
+ *   00000000000000000000.log         record batches, back to back
+ *   00000000000000000000.index       sparse offset -> position
+ *   00000000000000000000.timeindex   sparse timestamp -> offset
+ */
+export const SEGMENT_FILE_SUFFIXES = Object.freeze(['.log', '.index', '.timeindex'] as const);
+export type SegmentFileSuffix = (typeof SEGMENT_FILE_SUFFIXES)[number];
+
+const STEM_DIGITS = 20;
+const SEGMENT_LOG_PATTERN = /^(\d{20})\.log$/;
+
+export function segmentStem(baseOffset: bigint): string {
+  return baseOffset.toString().padStart(STEM_DIGITS, '0');
+}
+
+export function segmentPath(dir: string, baseOffset: bigint, suffix: SegmentFileSuffix): string {
+  return `${dir}/${segmentStem(baseOffset)}${suffix}`;
+}
+
+/** The base offset named by a `.log` file name, or undefined for any other name. */
+export function parseSegmentLogName(name: string): bigint | undefined {
+  const match = SEGMENT_LOG_PATTERN.exec(name);
+  return match ? BigInt(match[1]!) : undefined;
+}

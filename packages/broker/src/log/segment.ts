@@ -1,0 +1,251 @@
+/**
+ * One segment of a partition log: a `.log` file of record batches plus its two sparse indexes.
+ *
+ * The in-memory state (size, next offset, timestamps, index entries) is advanced only by
+ * `recordAppended`, after the bytes are in the file, so a failed write never leaves the
+ * segment describing bytes that are not there. Index files are written whole (tmp -> fsync ->
+ * rename) when the segment is sealed and at clean shutdown; while a segment is active its
+ * indexes live in memory only, because after an unclean stop the active segment is rescanned
+ * anyway (docs/storage.md, "Recovery").
+ */
+import { assert, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
+import { BatchScanner, type ScanProblem } from './batch-scanner.js';
+import { SparseIndex } from './sparse-index.js';
+import { segmentPath } from './segment-files.js';
+
+export interface SegmentConfig {
+  readonly indexIntervalBytes: number;
+  /** Largest batch a scan accepts as sane: the format's ceiling, not the produce limit. */
+  readonly batchBytesMax: number;
+  /** Scans read the file in chunks of this many bytes. */
+  readonly readChunkBytes: number;
+}
+
+export class Segment {
+  readonly baseOffset: bigint;
+  readonly logPath: string;
+  /** Bytes of whole batches in the file. */
+  sizeBytes = 0;
+  /** Offset the next record appended here would get. */
+  nextOffset: bigint;
+  /** Timestamp of the first record, for `segmentMsMax`; undefined while empty. */
+  firstTimestampMs: number | undefined;
+  /** Largest record timestamp, for time lookups and `maxAgeMs` retention. */
+  maxTimestampMs = Number.NEGATIVE_INFINITY;
+  private offsetIndex: SparseIndex | undefined;
+  private timeIndex: SparseIndex | undefined;
+  private bytesSinceIndexEntry = 0;
+  /** Reads in progress; a deleted segment closes its file only when the last one ends. */
+  private readers = 0;
+  private deleted = false;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    readonly file: FileHandle,
+    baseOffset: bigint,
+    private readonly config: SegmentConfig,
+  ) {
+    this.baseOffset = baseOffset;
+    this.nextOffset = baseOffset;
+    this.logPath = segmentPath(dir, baseOffset, '.log');
+  }
+
+  /** Creates an empty segment and makes its directory entry durable before anything is written to it. */
+  static async create(fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig): Promise<Segment> {
+    const file = await fs.open(segmentPath(dir, baseOffset, '.log'), 'rw');
+    await file.truncate(0);
+    await fs.syncDir(dir);
+    const segment = new Segment(fs, dir, file, baseOffset, config);
+    segment.offsetIndex = new SparseIndex('offset');
+    segment.timeIndex = new SparseIndex('time');
+    return segment;
+  }
+
+  /**
+   * Opens an existing segment trusting its index files: the caller knows the segment was sealed
+   * or cleanly closed. Reads the first batch (for its timestamp) and scans only from the last
+   * index entry to the end of the file (at most ~indexIntervalBytes plus one batch), so opening
+   * costs the same whatever the segment's size. Returns 'rebuild' if an index file is missing or
+   * does not match the log, and a problem if the bytes after the last index entry are bad.
+   */
+  static async openIndexed(
+    fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig,
+  ): Promise<{ segment: Segment; problem: ScanProblem | undefined } | 'rebuild'> {
+    const file = await fs.open(segmentPath(dir, baseOffset, '.log'), 'rw');
+    const segment = new Segment(fs, dir, file, baseOffset, config);
+    const fileBytes = await file.size();
+    const indexes = await segment.readIndexFiles();
+    const lastOffset = indexes?.offset.lastKey();
+    const lastPosition = indexes?.offset.lastValue();
+    if (!indexes || lastOffset === undefined || lastPosition === undefined || lastPosition >= fileBytes) {
+      await file.close();
+      return 'rebuild';
+    }
+    segment.offsetIndex = indexes.offset;
+    segment.timeIndex = indexes.time;
+    segment.maxTimestampMs = indexes.time.lastKey() ?? Number.NEGATIVE_INFINITY;
+    segment.firstTimestampMs = (await segment.scanner(0, fileBytes).next())?.header.baseTimestamp;
+    const scanner = segment.scanner(lastPosition, fileBytes);
+    const first = await scanner.next();
+    if (!first || first.header.baseOffset !== baseOffset + BigInt(lastOffset)) {
+      await file.close();
+      return 'rebuild';
+    }
+    segment.bytesSinceIndexEntry = 0;
+    for (let batch: typeof first | undefined = first; batch; batch = await scanner.next()) {
+      segment.advance(batch.position, batch.header, batch.size);
+    }
+    return { segment, problem: scanner.problem };
+  }
+
+  /**
+   * Opens a segment by scanning every batch, rebuilding both indexes. Stops at the first problem
+   * and returns it; the segment then describes only the good prefix, and the caller decides
+   * whether to truncate (the log's tail) or refuse to open (a sealed segment).
+   */
+  static async openScanned(
+    fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig,
+  ): Promise<{ segment: Segment; problem: ScanProblem | undefined; fileBytes: number }> {
+    const file = await fs.open(segmentPath(dir, baseOffset, '.log'), 'rw');
+    const segment = new Segment(fs, dir, file, baseOffset, config);
+    segment.offsetIndex = new SparseIndex('offset');
+    segment.timeIndex = new SparseIndex('time');
+    const fileBytes = await file.size();
+    const scanner = segment.scanner(0, fileBytes);
+    for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
+      if (batch.header.baseOffset !== segment.nextOffset) {
+        const problem: ScanProblem = {
+          position: batch.position, reason: 'bad-offset',
+          detail: `batch at position ${batch.position} has base offset ${batch.header.baseOffset}, expected ${segment.nextOffset}`,
+        };
+        return { segment, problem, fileBytes };
+      }
+      segment.recordAppended(batch.position, batch.header, batch.size);
+    }
+    return { segment, problem: scanner.problem, fileBytes };
+  }
+
+  get isEmpty(): boolean {
+    return this.sizeBytes === 0;
+  }
+
+  scanner(startPosition: number, endPosition = this.sizeBytes): BatchScanner {
+    return new BatchScanner(this.file, {
+      startPosition, endPosition, chunkBytes: this.config.readChunkBytes, batchBytesMax: this.config.batchBytesMax,
+    });
+  }
+
+  /**
+   * Advances the in-memory state over a batch that is now in the file at `position`. Index
+   * entries go at the start of a batch every ~indexIntervalBytes; the time entry added with an
+   * offset entry says "every record before this offset has a timestamp <= key".
+   */
+  recordAppended(position: number, header: BatchHeader, sizeBytes: number): void {
+    const offsetIndex = this.requireIndex(this.offsetIndex);
+    const timeIndex = this.requireIndex(this.timeIndex);
+    if (this.sizeBytes === 0 || this.bytesSinceIndexEntry >= this.config.indexIntervalBytes) {
+      const relativeOffset = Number(header.baseOffset - this.baseOffset);
+      offsetIndex.append(relativeOffset, position);
+      const lastTime = timeIndex.lastKey();
+      if (this.sizeBytes > 0 && (lastTime === undefined || this.maxTimestampMs > lastTime)) {
+        timeIndex.append(this.maxTimestampMs, relativeOffset);
+      }
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.advance(position, header, sizeBytes);
+  }
+
+  /** Moves size, next offset and timestamps past a batch, leaving the indexes alone. */
+  private advance(position: number, header: BatchHeader, sizeBytes: number): void {
+    this.bytesSinceIndexEntry += sizeBytes;
+    this.sizeBytes = position + sizeBytes;
+    this.nextOffset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
+    this.firstTimestampMs ??= header.baseTimestamp;
+    if (header.maxTimestamp > this.maxTimestampMs) this.maxTimestampMs = header.maxTimestamp;
+  }
+
+  /** Byte position to start scanning from to find `offset` (which must be in this segment). */
+  positionFor(offset: bigint): number {
+    return this.requireIndex(this.offsetIndex).floor(Number(offset - this.baseOffset))?.value ?? 0;
+  }
+
+  /** Byte position to start scanning from to find the first record with timestamp >= `timestampMs`. */
+  positionForTimestamp(timestampMs: number): number {
+    const before = this.requireIndex(this.timeIndex).floor(timestampMs - 1);
+    return before === undefined ? 0 : this.positionFor(this.baseOffset + BigInt(before.value));
+  }
+
+  /** Fsyncs the log file. */
+  async sync(): Promise<void> {
+    await this.file.sync();
+  }
+
+  /**
+   * Makes the segment durable and self-describing: fsync the log, then write both index files
+   * atomically. The final time entry records the segment's largest timestamp so that a reopen
+   * can read it from the index without scanning.
+   */
+  async persist(): Promise<void> {
+    await this.file.sync();
+    const offsetIndex = this.requireIndex(this.offsetIndex);
+    const timeIndex = this.requireIndex(this.timeIndex);
+    const lastTime = timeIndex.lastKey();
+    if (this.sizeBytes > 0 && (lastTime === undefined || this.maxTimestampMs > lastTime)) {
+      timeIndex.append(this.maxTimestampMs, Number(this.nextOffset - this.baseOffset));
+    }
+    await writeFileAtomic(this.fs, segmentPath(this.dir, this.baseOffset, '.index'), offsetIndex.encode());
+    await writeFileAtomic(this.fs, segmentPath(this.dir, this.baseOffset, '.timeindex'), timeIndex.encode());
+  }
+
+  async truncate(sizeBytes: number): Promise<void> {
+    await this.file.truncate(sizeBytes);
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+
+  /**
+   * Deletes the segment's files: the log first, so a crash midway leaves orphan indexes (removed
+   * at the next open), never a sealed log without its index. Reads already running keep their
+   * open file (POSIX keeps an unlinked file readable through open descriptors).
+   */
+  async delete(): Promise<void> {
+    this.deleted = true;
+    for (const suffix of ['.log', '.index', '.timeindex'] as const) {
+      await this.fs.unlink(segmentPath(this.dir, this.baseOffset, suffix));
+    }
+    if (this.readers === 0) await this.file.close();
+  }
+
+  /** Marks a read in progress; pair with `release()`. */
+  retain(): void {
+    this.readers += 1;
+  }
+
+  async release(): Promise<void> {
+    this.readers -= 1;
+    assert(this.readers >= 0, `unbalanced release of ${this.logPath}`);
+    if (this.readers === 0 && this.deleted) await this.file.close();
+  }
+
+  private async readIndexFiles(): Promise<{ offset: SparseIndex; time: SparseIndex } | undefined> {
+    const offsetBytes = await this.readIfExists(segmentPath(this.dir, this.baseOffset, '.index'));
+    const timeBytes = await this.readIfExists(segmentPath(this.dir, this.baseOffset, '.timeindex'));
+    if (!offsetBytes || !timeBytes) return undefined;
+    const offset = SparseIndex.decode('offset', offsetBytes);
+    const time = SparseIndex.decode('time', timeBytes);
+    return offset && time ? { offset, time } : undefined;
+  }
+
+  private async readIfExists(path: string): Promise<Uint8Array | undefined> {
+    return (await this.fs.exists(path)) ? await this.fs.readFile(path) : undefined;
+  }
+
+  private requireIndex(index: SparseIndex | undefined): SparseIndex {
+    assert(index, `indexes of ${this.logPath} are not loaded`);
+    return index;
+  }
+}
+

@@ -1,0 +1,63 @@
+/**
+ * What `produce` accepts for one record, and its conversion to the codec's `RecordInput`:
+ * strings become UTF-8, a missing timestamp becomes the broker clock's now. Anything else is
+ * rejected with INVALID_REQUEST naming the record's position, before any byte is written.
+ */
+import { BrookError, type Clock, type RecordHeader, type RecordInput } from '@brook/protocol';
+
+export type RecordBytes = string | Uint8Array | null;
+
+export interface ProduceRecord {
+  key?: RecordBytes;
+  value: RecordBytes;
+  /** Header values may be null; header keys are strings (Kafka's rule). */
+  headers?: Readonly<Record<string, RecordBytes>> | readonly RecordHeader[];
+  /** Milliseconds since the epoch; defaults to the broker clock's now. */
+  timestamp?: number;
+  /** Overrides the partitioner. */
+  partition?: number;
+}
+
+const utf8 = new TextEncoder();
+
+export class RecordEncoder {
+  constructor(private readonly clock: Clock) {}
+
+  toInput(record: ProduceRecord, position: number): RecordInput {
+    if (typeof record !== 'object' || record === null) throw invalid(position, 'a record must be an object');
+    const timestamp = record.timestamp ?? this.clock.now();
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw invalid(position, `timestamp must be a non-negative integer, got ${String(record.timestamp)}`);
+    if (record.partition !== undefined && (!Number.isInteger(record.partition) || record.partition < 0)) {
+      throw invalid(position, `partition must be a non-negative integer, got ${String(record.partition)}`);
+    }
+    return {
+      key: toBytes(record.key ?? null, position, 'key'),
+      value: toBytes(record.value, position, 'value'),
+      headers: toHeaders(record.headers, position),
+      timestamp,
+    };
+  }
+}
+
+function toBytes(value: unknown, position: number, field: string): Uint8Array | null {
+  if (value === null) return null;
+  if (typeof value === 'string') return utf8.encode(value);
+  if (value instanceof Uint8Array) return value;
+  throw invalid(position, `${field} must be a string, Uint8Array or null, got ${value === undefined ? 'undefined' : typeof value}`);
+}
+
+function toHeaders(headers: ProduceRecord['headers'], position: number): RecordHeader[] {
+  if (headers === undefined) return [];
+  if (Array.isArray(headers)) {
+    return headers.map((header: RecordHeader) => {
+      if (typeof header?.key !== 'string') throw invalid(position, 'header keys must be strings');
+      return { key: header.key, value: toBytes(header.value, position, `header ${header.key}`) };
+    });
+  }
+  if (typeof headers !== 'object' || headers === null) throw invalid(position, 'headers must be an object or an array');
+  return Object.entries(headers).map(([key, value]) => ({ key, value: toBytes(value, position, `header ${key}`) }));
+}
+
+function invalid(position: number, message: string): BrookError {
+  return new BrookError('INVALID_REQUEST', `record ${position}: ${message}`, { record: position });
+}

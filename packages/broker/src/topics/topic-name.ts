@@ -1,0 +1,20 @@
+/**
+ * Topic names become directory names, so they are held to Kafka's rule: 1 to 249 characters
+ * from [A-Za-z0-9._-], and neither "." nor "..".
+ */
+import { BrookError } from '@brook/protocol';
+
+export const TOPIC_NAME_LENGTH_MAX = 249;
+const TOPIC_NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+export function validateTopicName(name: unknown): string {
+  const problem =
+    typeof name !== 'string' ? 'must be a string'
+    : name.length === 0 ? 'must not be empty'
+    : name.length > TOPIC_NAME_LENGTH_MAX ? `must be at most ${TOPIC_NAME_LENGTH_MAX} characters, got ${name.length}`
+    : name === '.' || name === '..' ? 'must not be "." or ".."'
+    : !TOPIC_NAME_PATTERN.test(name) ? 'may only contain A-Z a-z 0-9 . _ -'
+    : undefined;
+  if (problem) throw new BrookError('INVALID_TOPIC_NAME', `topic name ${JSON.stringify(name)} ${problem}`, { name });
+  return name as string;
+}

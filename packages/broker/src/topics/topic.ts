@@ -1,0 +1,127 @@
+/**
+ * A topic: its durable configuration (`topic.json`) and one partition log per partition.
+ *
+ * Layout under the broker's data directory:
+ *
+ *   topics/<name>/topic.json     configuration, written tmp -> fsync -> rename (the commit point)
+ *   topics/<name>/<partition>/   one directory of segments per partition (docs/storage.md)
+ *
+ * `createTopic` makes the partition directories first and writes topic.json last, so a crash
+ * part-way leaves a directory without topic.json, which the next open removes.
+ */
+import { BrookError, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { checkLimit, limitOrDefault } from '../config/defaults.js';
+import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
+import type { RetentionPolicy } from '../log/retention.js';
+
+export interface TopicConfig {
+  readonly partitions: number;
+  readonly retention: RetentionPolicy;
+  readonly segmentBytesMax: number;
+  readonly segmentMsMax: number;
+}
+
+export interface CreateTopicOptions {
+  partitions?: number;
+  retention?: RetentionPolicy;
+  segmentBytesMax?: number;
+  segmentMsMax?: number;
+}
+
+const TOPIC_FILE = 'topic.json';
+const TOPIC_FILE_VERSION = 1;
+
+/** Shared by every partition log of a broker; the topic adds its own segment limits and dir. */
+export type LogDefaults = Omit<PartitionLogOptions, 'dir' | 'segmentBytesMax' | 'segmentMsMax'>;
+
+export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segmentBytesMax: number; segmentMsMax: number }): TopicConfig {
+  const retention = options.retention ?? {};
+  if (retention.maxBytes !== undefined) checkPositiveInteger('retention.maxBytes', retention.maxBytes);
+  if (retention.maxAgeMs !== undefined) checkPositiveInteger('retention.maxAgeMs', retention.maxAgeMs);
+  return {
+    partitions: limitOrDefault('partitionsMax', options.partitions ?? 1),
+    retention: { maxBytes: retention.maxBytes, maxAgeMs: retention.maxAgeMs },
+    segmentBytesMax: options.segmentBytesMax === undefined ? defaults.segmentBytesMax : checkLimit('segmentBytesMax', options.segmentBytesMax),
+    segmentMsMax: options.segmentMsMax === undefined ? defaults.segmentMsMax : checkLimit('segmentMsMax', options.segmentMsMax),
+  };
+}
+
+export class Topic {
+  private nextRoundRobinPartition = 0;
+
+  private constructor(
+    readonly name: string,
+    readonly config: TopicConfig,
+    readonly partitions: readonly PartitionLog[],
+  ) {}
+
+  static async create(fs: FileSystem, dir: string, name: string, config: TopicConfig, logDefaults: LogDefaults): Promise<Topic> {
+    await mkdirDurable(fs, dir);
+    const partitions = await openPartitions(dir, config, logDefaults);
+    const file = { version: TOPIC_FILE_VERSION, name, ...config };
+    await writeFileAtomic(fs, `${dir}/${TOPIC_FILE}`, new TextEncoder().encode(JSON.stringify(file, null, 2)));
+    return new Topic(name, config, partitions);
+  }
+
+  /** Opens a topic directory; undefined if it has no topic.json (an interrupted create). */
+  static async open(fs: FileSystem, dir: string, logDefaults: LogDefaults): Promise<Topic | undefined> {
+    if (!(await fs.exists(`${dir}/${TOPIC_FILE}`))) return undefined;
+    const file = parseTopicFile(`${dir}/${TOPIC_FILE}`, await fs.readFile(`${dir}/${TOPIC_FILE}`));
+    const partitions = await openPartitions(dir, file.config, logDefaults);
+    return new Topic(file.name, file.config, partitions);
+  }
+
+  partition(index: number): PartitionLog {
+    const log = this.partitions[index];
+    if (!log) {
+      throw new BrookError('UNKNOWN_PARTITION', `topic ${this.name} has no partition ${index} (it has ${this.partitions.length})`, {
+        topic: this.name, partition: index, partitions: this.partitions.length,
+      });
+    }
+    return log;
+  }
+
+  /** Partition for a record without a key: round-robin, as the issue asks (Kafka now sticks per batch). */
+  nextPartitionForNullKey(): number {
+    const partition = this.nextRoundRobinPartition;
+    this.nextRoundRobinPartition = (partition + 1) % this.partitions.length;
+    return partition;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.partitions.map((log) => log.close()));
+  }
+}
+
+async function openPartitions(dir: string, config: TopicConfig, logDefaults: LogDefaults): Promise<PartitionLog[]> {
+  const logs: PartitionLog[] = [];
+  try {
+    for (let partition = 0; partition < config.partitions; partition++) {
+      logs.push(await PartitionLog.open({
+        ...logDefaults, dir: `${dir}/${partition}`, segmentBytesMax: config.segmentBytesMax, segmentMsMax: config.segmentMsMax,
+      }));
+    }
+  } catch (error) {
+    await Promise.all(logs.map((log) => log.close()));
+    throw error;
+  }
+  return logs;
+}
+
+function parseTopicFile(path: string, bytes: Uint8Array): { name: string; config: TopicConfig } {
+  try {
+    const file = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    if (file['version'] !== TOPIC_FILE_VERSION || typeof file['name'] !== 'string') throw new Error('unknown version or missing name');
+    if (typeof file['segmentBytesMax'] !== 'number' || typeof file['segmentMsMax'] !== 'number') throw new Error('missing segment limits');
+    const config = resolveTopicConfig(file as CreateTopicOptions, { segmentBytesMax: file['segmentBytesMax'], segmentMsMax: file['segmentMsMax'] });
+    return { name: file['name'], config };
+  } catch (error) {
+    throw new BrookError('CORRUPT_METADATA', `${path} is not a valid topic file: ${String(error)}`, { file: path }, { cause: error });
+  }
+}
+
+function checkPositiveInteger(option: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new BrookError('INVALID_CONFIG', `${option} must be a positive integer, got ${String(value)}`, { option, value });
+  }
+}
