@@ -75,6 +75,8 @@ export class LogReader {
         if (result.batches.length > 0 && result.totalBytes + batch.size > maxBytes) return true;
         result.batches.push({ header: { ...header }, bytes: batch.bytes.slice() });
         result.totalBytes += batch.size;
+        // Full: stop without reading (and checking) a batch that would not be returned.
+        if (result.totalBytes >= maxBytes) return true;
       }
       if (scanner.problem) throw corruptSegmentError(segment.logPath, scanner.problem.position, `${scanner.problem.reason}: ${scanner.problem.detail}`);
       return false;

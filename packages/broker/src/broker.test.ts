@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryFileSystem, VirtualClock, encodeBatch, partitionForKey } from '@brook/protocol';
+import { Broker, LIMITS, TOPIC_NAME_LENGTH_MAX, type BrokerOptions } from './index.js';
+
+function memoryBroker(options: BrokerOptions = {}): Promise<Broker> {
+  return Broker.open({ storage: 'memory', clock: new VirtualClock(), ...options });
+}
+
+const utf8 = new TextEncoder();
+const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
+
+describe('Broker topics', () => {
+  it('creates, lists and describes topics', async () => {
+    const broker = await memoryBroker();
+    await broker.createTopic('orders', { partitions: 3 });
+    await broker.createTopic('audit');
+    expect(broker.listTopics()).toEqual(['audit', 'orders']);
+    expect(broker.describeTopic('orders').partitions.map((p) => [p.partition, p.startOffset, p.endOffset])).toEqual([
+      [0, 0n, 0n], [1, 0n, 0n], [2, 0n, 0n],
+    ]);
+    await expect(broker.createTopic('orders')).rejects.toMatchObject({ code: 'TOPIC_EXISTS' });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['too long', 'x'.repeat(TOPIC_NAME_LENGTH_MAX + 1)],
+    ['a path', '../etc'],
+    ['"."', '.'],
+    ['".."', '..'],
+    ['a space', 'my topic'],
+    ['a slash', 'a/b'],
+  ])('rejects a topic name that is %s with INVALID_TOPIC_NAME', async (_what, name) => {
+    const broker = await memoryBroker();
+    await expect(broker.createTopic(name)).rejects.toMatchObject({ code: 'INVALID_TOPIC_NAME' });
+    expect(broker.listTopics()).toEqual([]);
+  });
+
+  it('accepts a topic name of exactly the maximum length, with every allowed character class', async () => {
+    const broker = await memoryBroker();
+    const name = 'Aa0._-'.padEnd(TOPIC_NAME_LENGTH_MAX, 'z');
+    await broker.createTopic(name);
+    expect(broker.listTopics()).toEqual([name]);
+  });
+
+  it('holds partitions to [1, partitionsMax]', async () => {
+    const broker = await memoryBroker();
+    await broker.createTopic('max', { partitions: LIMITS.partitionsMax.max });
+    expect(broker.describeTopic('max').partitions).toHaveLength(LIMITS.partitionsMax.max);
+    await expect(broker.createTopic('too-many', { partitions: LIMITS.partitionsMax.max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(broker.createTopic('none', { partitions: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(broker.createTopic('half', { partitions: 1.5 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+  });
+
+  it('validates broker options at open with INVALID_CONFIG', async () => {
+    await expect(Broker.open({})).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(memoryBroker({ fsync: 'sometimes' as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(memoryBroker({ fsync: { intervalMs: 0 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(memoryBroker({ segmentBytesMax: LIMITS.segmentBytesMax.min - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(memoryBroker({ segmentBytesMax: LIMITS.segmentBytesMax.min })).resolves.toBeInstanceOf(Broker);
+  });
+});
+
+describe('Broker produce and fetch', () => {
+  it('partitions keyed records with murmur2 like Kafka, and keeps per-key order', async () => {
+    const broker = await memoryBroker();
+    await broker.createTopic('orders', { partitions: 4 });
+    const records = Array.from({ length: 40 }, (_, i) => ({ key: `user-${i % 5}`, value: `v${i}` }));
+    const results = await broker.produce('orders', records);
+    results.forEach((result, i) => {
+      expect(result.partition).toBe(partitionForKey(utf8.encode(records[i]!.key), 4));
+    });
+    const partition = results[0]!.partition;
+    const fetched = await broker.fetch({ topic: 'orders', partition, offset: 0n });
+    const user0 = fetched.filter((r) => text(r.key) === 'user-0').map((r) => text(r.value));
+    expect(user0).toEqual(['v0', 'v5', 'v10', 'v15', 'v20', 'v25', 'v30', 'v35']);
+  });
+
+  it('spreads null-key records round-robin and honours an explicit partition', async () => {
+    const broker = await memoryBroker();
+    await broker.createTopic('t', { partitions: 3 });
+    const results = await broker.produce('t', [{ value: 'a' }, { value: 'b' }, { value: 'c' }, { value: 'd', partition: 2 }]);
+    expect(results.map((r) => r.partition)).toEqual([0, 1, 2, 2]);
+    expect(results.map((r) => r.offset)).toEqual([0n, 0n, 0n, 1n]);
+  });
+
+  it('round-trips keys, values, headers and timestamps; defaults the timestamp to the clock', async () => {
+    const clock = new VirtualClock({ startMs: 1_234_567 });
+    const broker = await memoryBroker({ clock });
+    await broker.createTopic('t');
+    await broker.produce('t', [
+      { key: null, value: null },
+      { key: new Uint8Array([0, 255]), value: 'é', headers: { trace: 'abc', none: null }, timestamp: 42 },
+    ]);
+    const [first, second] = await broker.fetch({ topic: 't', partition: 0, offset: 0n });
+    expect(first).toMatchObject({ offset: 0n, key: null, value: null, timestamp: 1_234_567, topic: 't', partition: 0 });
+    expect([...second!.key!]).toEqual([0, 255]);
+    expect(text(second!.value)).toBe('é');
+    expect(second!.headers.map((h) => [h.key, text(h.value)])).toEqual([['trace', 'abc'], ['none', null]]);
+    expect(second!.timestamp).toBe(42);
+  });
+
+  it('rejects bad produce requests with a code and writes nothing', async () => {
+    const broker = await memoryBroker();
+    await broker.createTopic('t', { partitions: 2 });
+    await expect(broker.produce('nope', [{ value: 'x' }])).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await expect(broker.produce('t', [])).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(broker.produce('t', [{ value: 'x', partition: 2 }])).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
+    await expect(broker.produce('t', [{ value: 12 as never }])).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 0 } });
+    await expect(broker.produce('t', [{ value: 'ok' }, { value: 'x', timestamp: -1 }])).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 1 } });
+    expect(broker.describeTopic('t').partitions.map((p) => p.endOffset)).toEqual([0n, 0n]);
+  });
+
+  it('holds a batch to batchBytesMax: exactly the limit passes, one byte more is MESSAGE_TOO_LARGE', async () => {
+    const batchBytesMax = 4096;
+    const broker = await memoryBroker({ batchBytesMax });
+    await broker.createTopic('t');
+    // The value length that makes a one-record batch exactly batchBytesMax bytes.
+    const sizeOf = (n: number) => encodeBatch([{ key: null, value: new Uint8Array(n), timestamp: 0 }]).length;
+    let n = 0;
+    while (sizeOf(n + 1) <= batchBytesMax) n += 1;
+    expect(sizeOf(n)).toBe(batchBytesMax);
+    await expect(broker.produce('t', [{ value: 'v'.repeat(n), timestamp: 0 }])).resolves.toHaveLength(1);
+    const error = await broker.produce('t', [{ value: 'v'.repeat(n + 1), timestamp: 0 }]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { bytes: batchBytesMax + 1, limit: batchBytesMax } });
+    expect(broker.describeTopic('t').partitions[0]!.endOffset).toBe(1n);
+  });
+
+  it('holds a produce to batchRecordsMax records per partition', async () => {
+    const broker = await memoryBroker({ batchRecordsMax: 10 });
+    await broker.createTopic('t');
+    await expect(broker.produce('t', Array.from({ length: 10 }, () => ({ value: 'x' })))).resolves.toHaveLength(10);
+    await expect(broker.produce('t', Array.from({ length: 11 }, () => ({ value: 'x' })))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+  });
+
+  it('fetches at most maxRecords from any offset, and checks the fetch limits', async () => {
+    const broker = await memoryBroker({ fetchRecordsMax: 50 });
+    await broker.createTopic('t');
+    for (let i = 0; i < 10; i++) await broker.produce('t', Array.from({ length: 10 }, (_, j) => ({ value: `${i * 10 + j}` })));
+    const page = await broker.fetch({ topic: 't', partition: 0, offset: 35n, maxRecords: 20 });
+    expect(page.map((r) => text(r.value))).toEqual(Array.from({ length: 20 }, (_, i) => `${35 + i}`));
+    expect(await broker.fetch({ topic: 't', partition: 0, offset: 0n })).toHaveLength(50);
+    await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n, maxRecords: 51 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n, maxRecords: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(broker.fetch({ topic: 't', partition: 0, offset: 101n })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    await expect(broker.fetch({ topic: 't', partition: 0, offset: 0 as never })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+});
+
+describe('Broker restart and retention', () => {
+  it('reopens cleanly after close (marker found, no scan) and keeps every topic and record', async () => {
+    const fs = new MemoryFileSystem();
+    const broker = await memoryBroker({ fs });
+    await broker.createTopic('orders', { partitions: 2, retention: { maxBytes: 1 << 20 } });
+    await broker.produce('orders', [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+    await broker.close();
+    await expect(broker.produce('orders', [{ value: 'x' }])).rejects.toMatchObject({ code: 'CLOSED' });
+    const reopened = await memoryBroker({ fs });
+    expect(reopened.openedClean).toBe(true);
+    expect(reopened.listTopics()).toEqual(['orders']);
+    const total = reopened.describeTopic('orders').partitions.reduce((n, p) => n + p.endOffset, 0n);
+    expect(total).toBe(2n);
+  });
+
+  it('after a power cut with fsync always: unclean open, every acknowledged record is there', async () => {
+    const fs = new MemoryFileSystem();
+    const broker = await memoryBroker({ fs, fsync: 'always' });
+    await broker.createTopic('orders', { partitions: 3 });
+    const acked = await Promise.all(Array.from({ length: 30 }, (_, i) => broker.produce('orders', [{ key: `k${i}`, value: `v${i}` }])));
+    fs.powerCut();
+    const reopened = await memoryBroker({ fs });
+    expect(reopened.openedClean).toBe(false);
+    for (const [result] of acked) {
+      const [record] = await reopened.fetch({ topic: 'orders', partition: result!.partition, offset: result!.offset, maxRecords: 1 });
+      expect(record).toBeDefined();
+    }
+  });
+
+  it('removes a topic directory whose create was interrupted before topic.json', async () => {
+    const fs = new MemoryFileSystem();
+    const broker = await memoryBroker({ fs });
+    let cut = false;
+    fs.onOperation = (op) => {
+      if (!cut && op.path.endsWith('topic.json.tmp') && op.kind === 'sync') {
+        cut = true;
+        fs.powerCut({ keep: () => ({ ops: Number.MAX_SAFE_INTEGER }) });
+      }
+    };
+    await expect(broker.createTopic('half')).rejects.toBeDefined();
+    fs.onOperation = undefined;
+    const reopened = await memoryBroker({ fs });
+    expect(reopened.listTopics()).toEqual([]);
+    expect(await fs.readdir('/brook/topics')).toEqual([]);
+    await reopened.createTopic('half');
+    expect(reopened.listTopics()).toEqual(['half']);
+  });
+
+  it('applies retention on the clock: whole segments go, startOffset moves, the active segment stays', async () => {
+    const clock = new VirtualClock();
+    const broker = await memoryBroker({ clock, retentionCheckIntervalMs: 1000 });
+    await broker.createTopic('t', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    for (let i = 0; i < 100; i++) await broker.produce('t', [{ value: 'x'.repeat(200) }]);
+    const before = broker.describeTopic('t').partitions[0]!;
+    expect(before.sizeBytes).toBeGreaterThan(8192);
+    await clock.advanceAsync(1000);
+    const after = broker.describeTopic('t').partitions[0]!;
+    expect(after.sizeBytes).toBeLessThanOrEqual(8192);
+    expect(after.startOffset).toBeGreaterThan(0n);
+    expect(after.endOffset).toBe(100n);
+    await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    expect((await broker.fetch({ topic: 't', partition: 0, offset: after.startOffset }))[0]!.offset).toBe(after.startOffset);
+  });
+
+  it('applies maxAgeMs retention by the newest record of each segment', async () => {
+    const clock = new VirtualClock();
+    const broker = await memoryBroker({ clock });
+    await broker.createTopic('t', { segmentBytesMax: 4096, retention: { maxAgeMs: 60_000 } });
+    for (let i = 0; i < 60; i++) await broker.produce('t', [{ value: 'x'.repeat(200) }]);
+    const segments = broker.describeTopic('t').partitions[0]!.segments;
+    expect(segments).toBeGreaterThan(2);
+    clock.advance(60_000);
+    expect(await broker.enforceRetention()).toEqual([]);
+    clock.advance(1);
+    const dropped = await broker.enforceRetention();
+    expect(dropped).toHaveLength(1);
+    const after = broker.describeTopic('t').partitions[0]!;
+    expect(after.segments).toBe(1);
+    expect(dropped[0]!.droppedRecords).toBe(after.startOffset);
+  });
+});
