@@ -11,8 +11,25 @@ import { SERVE_USAGE, parseServeOptions } from './serve-options.js';
 
 async function serve(args: readonly string[]): Promise<void> {
   const options = parseServeOptions(args);
+  // Signals are handled from the start, so a Ctrl-C during open still ends in a clean close.
+  let stopping = false;
+  let opened: Promise<Broker> | undefined;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stdout.write(`brook: ${signal}, shutting down cleanly (again to exit at once)\n`);
+    (opened ?? Promise.reject(new Error('not open')))
+      .then((broker) => broker.close())
+      .then(() => process.exit(0), (error: unknown) => fail(error));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // The broker's own timers are unref'd; this keeps the process alive until a signal.
+  setInterval(() => undefined, 1 << 30);
+
   const startedAtMs = performance.now();
-  const broker = await Broker.open(options);
+  opened = Broker.open(options);
+  const broker = await opened;
   const where = options.storage === 'memory' ? 'memory (nothing is written to disk)' : resolve(broker.dataDir);
   const fsync = typeof broker.fsync === 'object' ? `every ${broker.fsync.intervalMs} ms` : broker.fsync;
   process.stdout.write(
@@ -21,17 +38,6 @@ async function serve(args: readonly string[]): Promise<void> {
     `  recovery: ${broker.openedClean ? 'clean shutdown found, no scan' : 'unclean or first start, tails scanned'}\n` +
     `Ctrl-C to stop.\n`,
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    process.stdout.write(`brook: ${signal}, shutting down cleanly (again to exit at once)\n`);
-    broker.close().then(() => process.exit(0), (error: unknown) => fail(error));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  // The broker's own timers are unref'd; this keeps the process alive until a signal.
-  setInterval(() => undefined, 1 << 30);
 }
 
 function fail(error: unknown): never {

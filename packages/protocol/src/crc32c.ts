@@ -1,0 +1,84 @@
+/**
+ * CRC-32C (Castagnoli), the checksum of Kafka's RecordBatch v2 and of Brook's own files.
+ *
+ * Reflected polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF: the variant of
+ * RFC 3720 (iSCSI) and of SSE4.2's `crc32` instruction, so check values are "123456789" →
+ * 0xE3069283.
+ *
+ * Speed matters because every batch is checksummed on produce and again on recovery. Node has no
+ * built-in CRC-32C, so this is slice-by-8 (Intel's "Slicing-by-8"): eight 256-entry tables fold
+ * eight input bytes per step instead of one. Reading those eight bytes as two 32-bit words through
+ * an Int32Array roughly doubles the speed again over eight separate byte loads, which is why the
+ * main loop needs a 4-byte-aligned start and a little-endian host; the few bytes before the
+ * aligned start and after the last whole step go through the one-table loop.
+ */
+import { assert } from './errors.js';
+
+const CASTAGNOLI_REFLECTED = 0x82f63b78;
+const SLICES = 8;
+const TABLE_ENTRIES = 256;
+
+/** Below this many bytes, creating the word view costs more than it saves. */
+const WORD_PATH_MIN_BYTES = 64;
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * TABLES[s * 256 + b] is the CRC contribution of byte b followed by s zero bytes, so slice s
+ * folds the byte that sits s positions before the end of an 8-byte step.
+ */
+const TABLES = buildTables();
+
+function buildTables(): Int32Array {
+  const tables = new Int32Array(SLICES * TABLE_ENTRIES);
+  for (let byte = 0; byte < TABLE_ENTRIES; byte++) {
+    let crc = byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ CASTAGNOLI_REFLECTED : crc >>> 1;
+    tables[byte] = crc;
+  }
+  for (let byte = 0; byte < TABLE_ENTRIES; byte++) {
+    let crc = tables[byte]!;
+    for (let slice = 1; slice < SLICES; slice++) {
+      crc = tables[crc & 0xff]! ^ (crc >>> 8);
+      tables[slice * TABLE_ENTRIES + byte] = crc;
+    }
+  }
+  return tables;
+}
+
+/** Unsigned CRC-32C of bytes[start .. end). */
+export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  assert(
+    Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= bytes.length,
+    `crc32c range [${start}, ${end}) outside 0..${bytes.length}`,
+  );
+  if (!LITTLE_ENDIAN_HOST || end - start < WORD_PATH_MIN_BYTES) return ~updateBytewise(-1, bytes, start, end) >>> 0;
+
+  const misalignment = (4 - ((bytes.byteOffset + start) & 3)) & 3;
+  const alignedStart = start + misalignment;
+  let crc = updateBytewise(-1, bytes, start, alignedStart);
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset + alignedStart, (end - alignedStart) >>> 2);
+  const wordsEnd = words.length & ~1;
+  const T = TABLES;
+  for (let w = 0; w < wordsEnd; w += 2) {
+    const low = crc ^ words[w]!;
+    const high = words[w + 1]!;
+    crc =
+      T[0x700 + (low & 0xff)]! ^
+      T[0x600 + ((low >>> 8) & 0xff)]! ^
+      T[0x500 + ((low >>> 16) & 0xff)]! ^
+      T[0x400 + (low >>> 24)]! ^
+      T[0x300 + (high & 0xff)]! ^
+      T[0x200 + ((high >>> 8) & 0xff)]! ^
+      T[0x100 + ((high >>> 16) & 0xff)]! ^
+      T[high >>> 24]!;
+  }
+  return ~updateBytewise(crc, bytes, alignedStart + wordsEnd * 4, end) >>> 0;
+}
+
+/** One table, one byte per step: for short inputs, unaligned edges and big-endian hosts. */
+function updateBytewise(crc: number, bytes: Uint8Array, start: number, end: number): number {
+  const T = TABLES;
+  for (let i = start; i < end; i++) crc = T[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  return crc;
+}

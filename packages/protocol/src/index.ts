@@ -1,0 +1,20 @@
+/**
+ * @brook/protocol: the formats Brook shares between broker, client and disk (record batches,
+ * CRC-32C, varints, the murmur2 partitioner), its one error type, and the ports (file system,
+ * clock, randomness) that keep the core deterministic and testable.
+ */
+export * from './errors.js';
+export * from './crc32c.js';
+export * from './varint.js';
+export * from './record-batch.js';
+export * from './murmur2.js';
+export * from './random.js';
+export * from './random-seeded.js';
+export * from './clock/clock.js';
+export * from './clock/system-clock.js';
+export * from './clock/virtual-clock.js';
+export * from './fs/file-system.js';
+export * from './fs/node-file-system.js';
+export * from './fs/memory-file-system.js';
+export * from './fs/atomic.js';
+export * from './fs/durable-dir.js';

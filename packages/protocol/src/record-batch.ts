@@ -1,0 +1,416 @@
+/**
+ * Kafka RecordBatch v2 (magic 2), uncompressed: Brook's one record format on disk, on the wire
+ * and in the producer WAL's payloads. Brook writes exactly the bytes a Kafka client writes (the
+ * golden test compares with kafkajs), so a Kafka-protocol listener can serve them as they are.
+ *
+ * Fixed-width integers are big-endian; varint / varlong are zig-zag (see varint.ts).
+ *
+ *   RecordBatch =>                           byte offset in the batch
+ *     baseOffset            int64            0   first record's offset; outside the CRC
+ *     batchLength           int32            8   bytes after this field: batch size = 12 + batchLength
+ *     partitionLeaderEpoch  int32            12  outside the CRC
+ *     magic                 int8             16  2
+ *     crc                   uint32           17  CRC-32C of attributes .. end of batch
+ *     attributes            int16            21  Brook writes 0: no compression, CreateTime, not
+ *                                                transactional, not control
+ *     lastOffsetDelta       int32            23  offsetDelta of the last record
+ *     baseTimestamp         int64            27  first record's timestamp, ms since the epoch
+ *     maxTimestamp          int64            35  largest record timestamp
+ *     producerId            int64            43  -1: not an idempotent producer
+ *     producerEpoch         int16            51
+ *     baseSequence          int32            53  sequence number of the first record
+ *     recordCount           int32            57
+ *     records               Record × recordCount, from byte 61
+ *
+ *   Record =>
+ *     length                varint           bytes after this field
+ *     attributes            int8             0 (unused by Kafka)
+ *     timestampDelta        varlong          timestamp - baseTimestamp
+ *     offsetDelta           varint           offset - baseOffset
+ *     keyLength             varint           -1: null key
+ *     key                   keyLength bytes
+ *     valueLength           varint           -1: null value
+ *     value                 valueLength bytes
+ *     headerCount           varint
+ *     headers               Header × headerCount
+ *
+ *   Header =>
+ *     keyLength             varint           never -1: header keys are not nullable
+ *     key                   keyLength bytes of UTF-8
+ *     valueLength           varint           -1: null value
+ *     value                 valueLength bytes
+ *
+ * The CRC leaves out baseOffset and partitionLeaderEpoch so a broker can stamp both on append
+ * without re-checksumming (setBaseOffset).
+ */
+import { crc32c } from './crc32c.js';
+import { BrookError, assert } from './errors.js';
+import { RecordDecoder, corruptBatch } from './record-decoder.js';
+import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
+
+export interface RecordHeader {
+  key: string;
+  value: Uint8Array | null;
+}
+
+export interface RecordInput {
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers?: readonly RecordHeader[];
+  /** Milliseconds since the epoch; any safe integer. */
+  timestamp: number;
+}
+
+/** A decoded record. `key`, `value` and header values are views into the decoded buffer, not
+ * copies: they change if that buffer is reused, so copy them (`slice()`) to keep them longer. */
+export interface LogRecord {
+  offset: bigint;
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: RecordHeader[];
+}
+
+export interface BatchHeader {
+  baseOffset: bigint;
+  batchLength: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  crc: number;
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+}
+
+/** Bytes before the first record. */
+export const BATCH_HEADER_BYTES = 61;
+/** baseOffset + batchLength, which batchLength does not count: batch size = 12 + batchLength. */
+export const BATCH_LOG_OVERHEAD_BYTES = 12;
+/** checkBatch's default bound on batchLength: larger means a corrupt length field. */
+export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
+
+export interface EncodeBatchOptions {
+  baseOffset?: bigint;
+  producerId?: bigint;
+  producerEpoch?: number;
+  baseSequence?: number;
+  partitionLeaderEpoch?: number;
+}
+
+export type BatchCheck =
+  | { ok: true; size: number; header: BatchHeader }
+  | { ok: false; reason: 'truncated' | 'bad-length' | 'bad-magic' | 'bad-crc'; detail: string };
+
+/** Why decodeBatch rejected a batch: a checkBatch reason, a header it cannot decode, or records
+ * that do not parse. Carried as `details.reason` of the CORRUPT_BATCH error. */
+export type BatchDecodeFailure = Extract<BatchCheck, { ok: false }>['reason'] | 'bad-header' | 'bad-record';
+
+// Byte offsets of the header fields (see the grammar above).
+const BATCH_LENGTH_AT = 8;
+const PARTITION_LEADER_EPOCH_AT = 12;
+const MAGIC_AT = 16;
+const CRC_AT = 17;
+const ATTRIBUTES_AT = 21;
+const LAST_OFFSET_DELTA_AT = 23;
+const BASE_TIMESTAMP_AT = 27;
+const MAX_TIMESTAMP_AT = 35;
+const PRODUCER_ID_AT = 43;
+const PRODUCER_EPOCH_AT = 51;
+const BASE_SEQUENCE_AT = 53;
+const RECORD_COUNT_AT = 57;
+
+const MAGIC_V2 = 2;
+const MIN_BATCH_LENGTH = BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD_BYTES;
+const MAX_INT32 = 0x7fffffff;
+const MAX_INT64 = (1n << 63n) - 1n;
+const MIN_INT64 = -(1n << 63n);
+const TWO_POW_32 = 0x100000000;
+const COMPRESSION_MASK = 0x07;
+const NO_HEADERS: readonly RecordHeader[] = [];
+
+const utf8Encoder = new TextEncoder();
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/**
+ * Encodes records as one batch with offsetDeltas 0, 1, 2, …; baseTimestamp is the first record's
+ * timestamp, maxTimestamp the largest. Sizes everything first, then writes into one buffer.
+ * Throws BrookError INVALID_REQUEST for no records or out-of-range fields, MESSAGE_TOO_LARGE past
+ * the int32 batchLength. Header keys are UTF-8 encoded; lone surrogates become U+FFFD.
+ */
+export function encodeBatch(records: readonly RecordInput[], options: EncodeBatchOptions = {}): Uint8Array {
+  const resolved = resolveOptions(options);
+  const first = records[0];
+  if (first === undefined) throw new BrookError('INVALID_REQUEST', 'a batch needs at least one record', { recordCount: 0 });
+  const baseTimestamp = first.timestamp;
+  let maxTimestamp = baseTimestamp;
+  const bodyBytes = new Int32Array(records.length);
+  let size = BATCH_HEADER_BYTES;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const timestampDelta = record.timestamp - baseTimestamp;
+    if (!Number.isSafeInteger(record.timestamp) || !Number.isSafeInteger(timestampDelta)) {
+      const message = `record ${i}: timestamp ${record.timestamp} is not a safe integer within 2^53 ms of the first`;
+      throw new BrookError('INVALID_REQUEST', message, { index: i });
+    }
+    if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
+    const body = sizeOfRecordBody(record, i, timestampDelta);
+    if (body > MAX_INT32 - size) throw batchTooLarge(size + body);
+    bodyBytes[i] = body;
+    size += sizeOfVarint(body) + body;
+  }
+  if (size - BATCH_LOG_OVERHEAD_BYTES > MAX_INT32) throw batchTooLarge(size);
+
+  const bytes = new Uint8Array(size);
+  const view = viewOf(bytes);
+  writeHeader(view, resolved, { size, recordCount: records.length, baseTimestamp, maxTimestamp });
+  let position = BATCH_HEADER_BYTES;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    position = writeRecord(bytes, position, record, i, record.timestamp - baseTimestamp, bodyBytes[i]!);
+  }
+  assert(position === size, `encodeBatch sized ${size} bytes but wrote ${position}`);
+  view.setUint32(CRC_AT, crc32c(bytes, ATTRIBUTES_AT, size));
+  return bytes;
+}
+
+function batchTooLarge(size: number): BrookError {
+  return new BrookError('MESSAGE_TOO_LARGE', `batch of ${size} bytes exceeds the format's int32 length`, { size });
+}
+
+function sizeOfRecordBody(record: RecordInput, offsetDelta: number, timestampDelta: number): number {
+  const headers = record.headers ?? NO_HEADERS;
+  let size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta);
+  size += sizeOfBytes(record.key) + sizeOfBytes(record.value) + sizeOfVarint(headers.length);
+  for (const header of headers) {
+    const keyBytes = utf8Length(header.key);
+    size += sizeOfVarint(keyBytes) + keyBytes + sizeOfBytes(header.value);
+  }
+  return size;
+}
+
+function sizeOfBytes(bytes: Uint8Array | null): number {
+  if (bytes === null) return 1;
+  if (bytes.length > MAX_INT32) throw batchTooLarge(bytes.length);
+  return sizeOfVarint(bytes.length) + bytes.length;
+}
+
+function writeRecord(
+  bytes: Uint8Array,
+  start: number,
+  record: RecordInput,
+  offsetDelta: number,
+  timestampDelta: number,
+  bodyBytes: number,
+): number {
+  let position = writeVarint(bytes, start, bodyBytes);
+  bytes[position++] = 0; // record attributes
+  position = writeVarlong(bytes, position, timestampDelta);
+  position = writeVarint(bytes, position, offsetDelta);
+  position = writeBytes(bytes, position, record.key);
+  position = writeBytes(bytes, position, record.value);
+  const headers = record.headers ?? NO_HEADERS;
+  position = writeVarint(bytes, position, headers.length);
+  for (const header of headers) {
+    const keyBytes = utf8Length(header.key);
+    position = writeVarint(bytes, position, keyBytes);
+    const { written } = utf8Encoder.encodeInto(header.key, bytes.subarray(position, position + keyBytes));
+    assert(written === keyBytes, 'header key encoded to a different UTF-8 length than measured');
+    position = writeBytes(bytes, position + keyBytes, header.value);
+  }
+  return position;
+}
+
+function writeBytes(bytes: Uint8Array, position: number, field: Uint8Array | null): number {
+  if (field === null) return writeVarint(bytes, position, -1);
+  position = writeVarint(bytes, position, field.length);
+  bytes.set(field, position);
+  return position + field.length;
+}
+
+/** UTF-8 length of `text` as TextEncoder encodes it (a lone surrogate becomes 3-byte U+FFFD),
+ * without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if ((unit & 0xfc00) === 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+type ResolvedOptions = Required<EncodeBatchOptions>;
+
+function resolveOptions(options: EncodeBatchOptions): ResolvedOptions {
+  return {
+    baseOffset: requireBigInt('baseOffset', options.baseOffset ?? 0n, 0n),
+    producerId: requireBigInt('producerId', options.producerId ?? -1n, MIN_INT64),
+    producerEpoch: requireInteger('producerEpoch', options.producerEpoch ?? -1, -0x8000, 0x7fff),
+    baseSequence: requireInteger('baseSequence', options.baseSequence ?? -1, -MAX_INT32 - 1, MAX_INT32),
+    partitionLeaderEpoch: requireInteger('partitionLeaderEpoch', options.partitionLeaderEpoch ?? 0, -MAX_INT32 - 1, MAX_INT32),
+  };
+}
+
+function requireBigInt(name: string, value: bigint, min: bigint): bigint {
+  if (typeof value !== 'bigint' || value < min || value > MAX_INT64) {
+    const message = `${name} ${String(value)} is not a bigint in ${min}..${MAX_INT64}`;
+    throw new BrookError('INVALID_REQUEST', message, { [name]: String(value) });
+  }
+  return value;
+}
+
+function requireInteger(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new BrookError('INVALID_REQUEST', `${name} ${value} is not an integer in ${min}..${max}`, { [name]: value });
+  }
+  return value;
+}
+
+interface BatchShape {
+  size: number;
+  recordCount: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+}
+
+function writeHeader(view: DataView, options: ResolvedOptions, batch: BatchShape): void {
+  view.setBigInt64(0, options.baseOffset);
+  view.setInt32(BATCH_LENGTH_AT, batch.size - BATCH_LOG_OVERHEAD_BYTES);
+  view.setInt32(PARTITION_LEADER_EPOCH_AT, options.partitionLeaderEpoch);
+  view.setInt8(MAGIC_AT, MAGIC_V2);
+  view.setInt16(ATTRIBUTES_AT, 0);
+  view.setInt32(LAST_OFFSET_DELTA_AT, batch.recordCount - 1);
+  view.setBigInt64(BASE_TIMESTAMP_AT, BigInt(batch.baseTimestamp));
+  view.setBigInt64(MAX_TIMESTAMP_AT, BigInt(batch.maxTimestamp));
+  view.setBigInt64(PRODUCER_ID_AT, options.producerId);
+  view.setInt16(PRODUCER_EPOCH_AT, options.producerEpoch);
+  view.setInt32(BASE_SEQUENCE_AT, options.baseSequence);
+  view.setInt32(RECORD_COUNT_AT, batch.recordCount);
+}
+
+/** Patches baseOffset in place (the CRC does not cover it). */
+export function setBaseOffset(bytes: Uint8Array, baseOffset: bigint, position = 0): void {
+  requireBigInt('baseOffset', baseOffset, 0n);
+  assert(
+    Number.isInteger(position) && position >= 0 && position + BATCH_HEADER_BYTES <= bytes.length,
+    `no batch header at ${position} of ${bytes.length} bytes`,
+  );
+  viewOf(bytes).setBigInt64(position, baseOffset);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking and decoding
+
+/**
+ * Checks the batch starting at `position` within bytes[.. end): enough bytes to read batchLength
+ * and for the whole batch ('truncated'), batchLength within MIN..maxBatchBytes ('bad-length'),
+ * magic 2 ('bad-magic'), CRC-32C ('bad-crc'). Never throws on garbage bytes; a range outside
+ * `bytes` is a caller bug and fails an assertion.
+ */
+export function checkBatch(
+  bytes: Uint8Array,
+  position = 0,
+  end = bytes.length,
+  maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
+): BatchCheck {
+  assert(
+    Number.isInteger(position) && Number.isInteger(end) && position >= 0 && position <= end && end <= bytes.length,
+    `checkBatch range [${position}, ${end}) outside 0..${bytes.length}`,
+  );
+  assert(Number.isInteger(maxBatchBytes) && maxBatchBytes >= MIN_BATCH_LENGTH, `maxBatchBytes ${maxBatchBytes} is below the minimum`);
+  const available = end - position;
+  if (available < BATCH_LOG_OVERHEAD_BYTES) {
+    return { ok: false, reason: 'truncated', detail: `${available} bytes left, too few to read batchLength` };
+  }
+  const view = viewOf(bytes);
+  const batchLength = view.getInt32(position + BATCH_LENGTH_AT);
+  if (batchLength < MIN_BATCH_LENGTH || batchLength > maxBatchBytes) {
+    return { ok: false, reason: 'bad-length', detail: `batchLength ${batchLength} outside ${MIN_BATCH_LENGTH}..${maxBatchBytes}` };
+  }
+  if (available > MAGIC_AT && bytes[position + MAGIC_AT] !== MAGIC_V2) {
+    return { ok: false, reason: 'bad-magic', detail: `magic ${view.getInt8(position + MAGIC_AT)}, expected ${MAGIC_V2}` };
+  }
+  const size = BATCH_LOG_OVERHEAD_BYTES + batchLength;
+  if (available < size) return { ok: false, reason: 'truncated', detail: `${available} bytes left, batch is ${size}` };
+  const stored = view.getUint32(position + CRC_AT);
+  const computed = crc32c(bytes, position + ATTRIBUTES_AT, position + size);
+  if (stored !== computed) {
+    return { ok: false, reason: 'bad-crc', detail: `stored CRC-32C ${hex(stored)}, computed ${hex(computed)}` };
+  }
+  return { ok: true, size, header: readHeaderFields(view, position) };
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}
+
+/** Reads the header fields only (no CRC check); throws BrookError CORRUPT_BATCH if fewer than
+ * 61 bytes. Timestamps outside the safe integers come back rounded; decodeBatch rejects them. */
+export function readBatchHeader(bytes: Uint8Array, position = 0): BatchHeader {
+  assert(Number.isInteger(position) && position >= 0, `readBatchHeader position ${position}`);
+  const available = bytes.length - position;
+  if (available < BATCH_HEADER_BYTES) {
+    const message = `${Math.max(available, 0)} bytes at ${position}, a batch header is ${BATCH_HEADER_BYTES}`;
+    throw new BrookError('CORRUPT_BATCH', message, { reason: 'truncated', position });
+  }
+  return readHeaderFields(viewOf(bytes), position);
+}
+
+function readHeaderFields(view: DataView, position: number): BatchHeader {
+  return {
+    baseOffset: view.getBigInt64(position),
+    batchLength: view.getInt32(position + BATCH_LENGTH_AT),
+    partitionLeaderEpoch: view.getInt32(position + PARTITION_LEADER_EPOCH_AT),
+    magic: view.getInt8(position + MAGIC_AT),
+    crc: view.getUint32(position + CRC_AT),
+    attributes: view.getInt16(position + ATTRIBUTES_AT),
+    lastOffsetDelta: view.getInt32(position + LAST_OFFSET_DELTA_AT),
+    baseTimestamp: readInt64AsNumber(view, position + BASE_TIMESTAMP_AT),
+    maxTimestamp: readInt64AsNumber(view, position + MAX_TIMESTAMP_AT),
+    producerId: view.getBigInt64(position + PRODUCER_ID_AT),
+    producerEpoch: view.getInt16(position + PRODUCER_EPOCH_AT),
+    baseSequence: view.getInt32(position + BASE_SEQUENCE_AT),
+    recordCount: view.getInt32(position + RECORD_COUNT_AT),
+  };
+}
+
+/** Exact for safe integers; rounded (and so no longer a safe integer) beyond. */
+function readInt64AsNumber(view: DataView, position: number): number {
+  return view.getInt32(position) * TWO_POW_32 + view.getUint32(position + 4);
+}
+
+/**
+ * Validates with checkBatch, then decodes every record: offset = baseOffset + offsetDelta,
+ * timestamp = baseTimestamp + timestampDelta (or maxTimestamp for a LogAppendTime batch).
+ * Keys, values and header values are views of `bytes`' buffer, not copies (see LogRecord).
+ * Throws BrookError CORRUPT_BATCH with details { reason: BatchDecodeFailure, position } on any
+ * problem, never a RangeError or TypeError.
+ */
+export function decodeBatch(bytes: Uint8Array, position = 0): { header: BatchHeader; records: LogRecord[] } {
+  const check = checkBatch(bytes, position);
+  if (!check.ok) throw corruptBatch(check.reason, position, check.detail);
+  const { header, size } = check;
+  const codec = header.attributes & COMPRESSION_MASK;
+  if (codec !== 0) throw corruptBatch('bad-header', position, `compression codec ${codec}: Brook reads uncompressed batches only`);
+  if (header.recordCount < 0) throw corruptBatch('bad-header', position, `recordCount ${header.recordCount}`);
+  if (!Number.isSafeInteger(header.baseTimestamp) || !Number.isSafeInteger(header.maxTimestamp)) {
+    throw corruptBatch('bad-header', position, 'timestamps beyond 2^53 ms are not supported');
+  }
+  const records = new RecordDecoder(bytes, position, position + BATCH_HEADER_BYTES, position + size, header).decodeAll();
+  return { header, records };
+}
