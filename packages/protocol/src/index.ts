@@ -18,3 +18,4 @@ export * from './fs/node-file-system.js';
 export * from './fs/memory-file-system.js';
 export * from './fs/atomic.js';
 export * from './fs/durable-dir.js';
+export { TimerHeap, type HeapTimer } from './clock/timer-heap.js';

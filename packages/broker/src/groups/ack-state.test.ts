@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { AckState } from './ack-state.js';
+import { OffsetRanges } from './offset-ranges.js';
+
+describe('OffsetRanges', () => {
+  it('merges adjacent offsets into one range', () => {
+    const set = new OffsetRanges();
+    for (const offset of [5n, 7n, 6n, 3n, 4n]) expect(set.add(offset)).toBe(true);
+    expect(set.add(6n)).toBe(false);
+    expect(set.toArray()).toEqual([[3n, 8n]]);
+  });
+
+  it('behaves like a Set of offsets (property, against a naive model)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.oneof(fc.record({ add: fc.bigInt(0n, 60n) }), fc.record({ dropBelow: fc.bigInt(0n, 60n) })), { maxLength: 200 }),
+      (ops) => {
+        const set = new OffsetRanges();
+        const model = new Set<bigint>();
+        for (const op of ops) {
+          if ('add' in op) expect(set.add(op.add)).toBe(!model.has(op.add) && (model.add(op.add), true));
+          else {
+            set.dropBelow(op.dropBelow);
+            for (const offset of [...model]) if (offset < op.dropBelow) model.delete(offset);
+          }
+          const ranges = set.toArray();
+          ranges.forEach(([start, end], i) => {
+            expect(start < end).toBe(true);
+            if (i > 0) expect(start > ranges[i - 1]![1]).toBe(true); // disjoint and not adjacent
+          });
+          expect(set.size).toBe(BigInt(model.size));
+          for (let offset = 0n; offset <= 61n; offset++) expect(set.has(offset)).toBe(model.has(offset));
+        }
+        expect(OffsetRanges.fromArray(set.toArray()).toArray()).toEqual(set.toArray());
+      },
+    ));
+  });
+});
+
+describe('AckState', () => {
+  it('advances the floor over runs of acks, whatever the ack order', () => {
+    const state = new AckState(10n);
+    state.ack(12n);
+    state.ack(11n);
+    expect(state.ackFloor).toBe(10n);
+    state.ack(10n);
+    expect(state.ackFloor).toBe(13n);
+    expect(state.isAcked(9n)).toBe(true);
+    expect(state.ack(12n)).toBe(false);
+  });
+
+  it('counts attempts per offset and forgets them on ack', () => {
+    const state = new AckState(0n);
+    expect(state.recordAttempt(3n)).toBe(1);
+    expect(state.recordAttempt(3n)).toBe(2);
+    expect(state.attempts(3n)).toBe(2);
+    state.ack(3n);
+    expect(state.attempts(3n)).toBe(0);
+    expect(() => state.recordAttempt(3n)).toThrow(/assertion failed/);
+  });
+
+  it('floor = smallest unacked offset, and a snapshot restores the same state (property)', () => {
+    fc.assert(fc.property(
+      fc.bigInt(0n, 1000n),
+      fc.array(fc.oneof(fc.record({ ack: fc.nat(80) }), fc.record({ attempt: fc.nat(80) })), { maxLength: 300 }),
+      (start, ops) => {
+        const state = new AckState(start);
+        const acked = new Set<bigint>();
+        for (const op of ops) {
+          if ('ack' in op) {
+            state.ack(start + BigInt(op.ack));
+            acked.add(start + BigInt(op.ack));
+          } else if (!state.isAcked(start + BigInt(op.attempt))) {
+            state.recordAttempt(start + BigInt(op.attempt));
+          }
+          let floor = start;
+          while (acked.has(floor)) floor += 1n;
+          expect(state.ackFloor).toBe(floor);
+        }
+        const restored = AckState.restore(state.snapshot());
+        expect(restored.snapshot()).toEqual(state.snapshot());
+        for (let i = 0n; i <= 81n; i++) expect(restored.isAcked(start + i)).toBe(acked.has(start + i));
+      },
+    ));
+  });
+
+  it('resetTo replays or skips: floor moves, acks and attempts are forgotten', () => {
+    const state = new AckState(0n);
+    state.ack(0n);
+    state.ack(5n);
+    state.recordAttempt(2n);
+    state.resetTo(0n);
+    expect(state.snapshot()).toEqual({ ackFloor: 0n, acked: [], attempts: [] });
+  });
+});

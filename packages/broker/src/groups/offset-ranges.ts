@@ -1,0 +1,105 @@
+/**
+ * A set of offsets stored as sorted, disjoint, non-adjacent half-open ranges [start, end).
+ *
+ * Acks mostly arrive in order, so the acked offsets above a group's ackFloor are a few long runs
+ * with gaps where records are still in flight. Storing runs instead of single offsets bounds the
+ * memory by the number of gaps (at most the number of unacked records below the highest ack),
+ * not by the number of acks, which matters when one stuck record sits below millions of acks.
+ */
+import { assert } from '@brook/protocol';
+
+export class OffsetRanges {
+  /** starts[i] < ends[i] < starts[i + 1]: adjacent ranges are always merged. */
+  private starts: bigint[] = [];
+  private ends: bigint[] = [];
+
+  get rangeCount(): number {
+    return this.starts.length;
+  }
+
+  /** The number of offsets in the set. */
+  get size(): bigint {
+    let total = 0n;
+    for (let i = 0; i < this.starts.length; i++) total += this.ends[i]! - this.starts[i]!;
+    return total;
+  }
+
+  has(offset: bigint): boolean {
+    const i = this.lastStartAtOrBefore(offset);
+    return i >= 0 && offset < this.ends[i]!;
+  }
+
+  /** Adds `offset`; returns false if it was already present. */
+  add(offset: bigint): boolean {
+    const i = this.lastStartAtOrBefore(offset);
+    if (i >= 0 && offset < this.ends[i]!) return false;
+    const joinsLeft = i >= 0 && this.ends[i] === offset;
+    const joinsRight = i + 1 < this.starts.length && this.starts[i + 1] === offset + 1n;
+    if (joinsLeft && joinsRight) {
+      this.ends[i] = this.ends[i + 1]!;
+      this.starts.splice(i + 1, 1);
+      this.ends.splice(i + 1, 1);
+    } else if (joinsLeft) {
+      this.ends[i] = offset + 1n;
+    } else if (joinsRight) {
+      this.starts[i + 1] = offset;
+    } else {
+      this.starts.splice(i + 1, 0, offset);
+      this.ends.splice(i + 1, 0, offset + 1n);
+    }
+    return true;
+  }
+
+  /** The first range, if any: used to advance an ack floor over a run of acks at once. */
+  first(): { start: bigint; end: bigint } | undefined {
+    return this.starts.length === 0 ? undefined : { start: this.starts[0]!, end: this.ends[0]! };
+  }
+
+  /** Removes every offset below `offset`. */
+  dropBelow(offset: bigint): void {
+    let cut = 0;
+    while (cut < this.starts.length && this.ends[cut]! <= offset) cut += 1;
+    this.starts.splice(0, cut);
+    this.ends.splice(0, cut);
+    if (this.starts.length > 0 && this.starts[0]! < offset) this.starts[0] = offset;
+  }
+
+  clear(): void {
+    this.starts = [];
+    this.ends = [];
+  }
+
+  /** The ranges as [start, end) pairs, for snapshots and describe. */
+  toArray(): [bigint, bigint][] {
+    return this.starts.map((start, i) => [start, this.ends[i]!]);
+  }
+
+  static fromArray(ranges: readonly (readonly [bigint, bigint])[]): OffsetRanges {
+    const set = new OffsetRanges();
+    for (const [start, end] of ranges) {
+      assert(start < end, `empty range [${start}, ${end})`);
+      const last = set.ends.at(-1);
+      assert(last === undefined || start > last, 'ranges must be sorted, disjoint and non-adjacent');
+      set.starts.push(start);
+      set.ends.push(end);
+    }
+    return set;
+  }
+
+  /** Index of the last range whose start is <= offset, or -1. */
+  private lastStartAtOrBefore(offset: bigint): number {
+    let low = 0;
+    let high = this.starts.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      if (this.starts[mid]! <= offset) {
+        found = mid;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return found;
+  }
+}
