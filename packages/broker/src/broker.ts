@@ -6,13 +6,19 @@
  * At close it closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SystemClock, decodeBatch, encodeBatch, mkdirDurable, partitionForKey, writeFileAtomic,
-  type Clock, type FileSystem, type LogRecord, type RecordHeader, type RecordInput,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, encodeBatch, mkdirDurable, partitionForKey, writeFileAtomic,
+  type Clock, type FileSystem, type LogRecord, type Random, type RecordHeader, type RecordInput,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, limitOrDefault, type FsyncPolicy } from './config/defaults.js';
 import { Topic, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
 import { validateTopicName } from './topics/topic-name.js';
 import { RecordEncoder, type ProduceRecord } from './topics/record-input.js';
+import { BrokerEventEmitter } from './events.js';
+import { GroupCoordinator } from './groups/group-coordinator.js';
+import type { GroupDescription } from './groups/describe.js';
+import { Delivery } from './groups/delivery.js';
+import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
+import type { StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
 
 export interface BrokerOptions {
   /** Where topics live on disk. Required unless `storage: 'memory'`. */
@@ -21,6 +27,10 @@ export interface BrokerOptions {
   storage?: 'disk' | 'memory';
   fsync?: FsyncPolicy;
   clock?: Clock;
+  /** Jitter of redelivery backoff. Default: seeded from `seed`. */
+  random?: Random;
+  /** Seed for the default Random (default 1): same seed, same run. */
+  seed?: number;
   /** Overrides the file system (tests pass a MemoryFileSystem they can power-cut). */
   fs?: FileSystem;
   segmentBytesMax?: number;
@@ -31,6 +41,8 @@ export interface BrokerOptions {
   fetchRecordsMax?: number;
   fetchBytesMax?: number;
   retentionCheckIntervalMs?: number;
+  groupUnackedRecordsMax?: number;
+  groupJournalBytesMax?: number;
 }
 
 export interface ProduceResult {
@@ -64,7 +76,7 @@ const MEMORY_DATA_DIR = '/brook';
 /** Segment scans read the file in chunks of this size. */
 const READ_CHUNK_BYTES = 1024 * 1024;
 
-export class Broker {
+export class Broker extends BrokerEventEmitter {
   readonly dataDir: string;
   readonly fsync: FsyncPolicy;
   /** True if the last run ended with close() (its marker was found): no tail scan was needed. */
@@ -73,6 +85,7 @@ export class Broker {
   private readonly encoder: RecordEncoder;
   private retentionTimer: { cancel(): void } | undefined;
   private closed = false;
+  private readonly groups: GroupCoordinator;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -81,11 +94,25 @@ export class Broker {
     private readonly limits: BrokerLimits,
     dataDir: string,
     openedClean: boolean,
+    random: Random,
   ) {
+    super();
     this.dataDir = dataDir;
     this.fsync = logDefaults.fsync;
     this.openedClean = openedClean;
     this.encoder = new RecordEncoder(clock);
+    this.groups = new GroupCoordinator({
+      fs, dataDir, clock, random, events: this,
+      journalLogOptions: { ...logDefaults, segmentBytesMax: limits.groupJournalBytesMax, segmentMsMax: LIMITS.segmentMsMax.max },
+      journalBytesMax: limits.groupJournalBytesMax,
+      unackedRecordsMax: limits.groupUnackedRecordsMax,
+      fetchBytes: limits.fetchBytesMax,
+      partitions: (topic) => this.topic(topic).partitions,
+      produce: (topic, records) => this.produce(topic, records),
+      ensureTopic: async (topic) => {
+        if (!this.topics.has(topic)) await this.createTopic(topic);
+      },
+    });
   }
 
   static async open(options: BrokerOptions = {}): Promise<Broker> {
@@ -110,8 +137,10 @@ export class Broker {
       // Scans accept any batch the format allows, not just what today's produce limit allows.
       batchBytesMax: LIMITS.batchBytesMax.max,
     };
-    const broker = new Broker(fs, clock, logDefaults, limits, dataDir, cleanShutdown);
+    const random = options.random ?? new SeededRandom(options.seed ?? 1);
+    const broker = new Broker(fs, clock, logDefaults, limits, dataDir, cleanShutdown, random);
     await broker.openTopics();
+    await broker.groups.open();
     broker.armRetentionTimer();
     return broker;
   }
@@ -162,7 +191,9 @@ export class Broker {
     const results = new Array<ProduceResult>(records.length);
     await Promise.all([...byPartition].map(async ([partition, group]) => {
       const batch = this.encodeChecked(topicName, partition, group.inputs);
-      const { baseOffset } = await topic.partition(partition).append(batch);
+      await this.makeRoom(topic, partition, batch.length);
+      const { baseOffset, lastOffset } = await topic.partition(partition).append(batch);
+      this.appended(topicName, partition, baseOffset, lastOffset);
       group.positions.forEach((position, i) => {
         results[position] = { partition, offset: baseOffset + BigInt(i) };
       });
@@ -199,14 +230,49 @@ export class Broker {
   async enforceRetention(): Promise<{ topic: string; partition: number; droppedRecords: bigint; startOffset: bigint }[]> {
     const dropped = [];
     for (const topic of this.topics.values()) {
-      for (const [partition, log] of topic.partitions.entries()) {
-        const result = await log.applyRetention(topic.config.retention);
-        if (result.deletedSegments > 0) {
-          dropped.push({ topic: topic.name, partition, droppedRecords: result.startOffset - result.previousStartOffset, startOffset: result.startOffset });
-        }
+      for (const partition of topic.partitions.keys()) {
+        const droppedRecords = await this.retainPartition(topic, partition);
+        if (droppedRecords > 0n) dropped.push({ topic: topic.name, partition, droppedRecords, startOffset: topic.partition(partition).startOffset });
       }
     }
     return dropped;
+  }
+
+  // ---- consumer groups (groups/) ----
+
+  /** Joins `handler` to a group (or, without `group`, reads the tail). Resolve = ack, throw = nack. */
+  async subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
+    this.assertOpen();
+    return this.groups.subscription(options, await this.groups.join(options, handlerSink(handler)));
+  }
+
+  /** The async-iterator form of subscribe: `for await (const msg of broker.consume(...)) await msg.ack()`. */
+  consume(options: SubscribeOptions): MessageStream {
+    this.assertOpen();
+    const queue = new DeliveryQueue();
+    return this.groups.stream(options, queue, this.groups.join(options, queue.sink));
+  }
+
+  listGroups(topic?: string): { topic: string; group: string }[] {
+    return this.groups.listGroups(topic);
+  }
+
+  describeGroup(topic: string, group: string): GroupDescription {
+    this.assertOpen();
+    return this.groups.describeGroup(topic, group);
+  }
+
+  /** Replay (or skip): the group continues from `to` on every partition. Returns the new positions. */
+  resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
+    this.assertOpen();
+    return this.groups.resetGroup(topic, group, to);
+  }
+
+  /** Moves dead-lettered records back to their origin topics; returns how many moved. */
+  redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<number> {
+    this.assertOpen();
+    this.topic(deadLetterTopic);
+    return this.groups.redrive(deadLetterTopic, options);
   }
 
   /** Clean shutdown: every log fsynced and indexed, then the marker that lets the next open skip recovery scans. */
@@ -214,6 +280,7 @@ export class Broker {
     if (this.closed) return;
     this.closed = true;
     this.retentionTimer?.cancel();
+    await this.groups.close();
     await Promise.all([...this.topics.values()].map((topic) => topic.close()));
     await writeFileAtomic(this.fs, `${this.dataDir}/${CLEAN_SHUTDOWN_MARKER}`, new Uint8Array(0));
   }
@@ -234,6 +301,41 @@ export class Broker {
         if (!this.closed) this.armRetentionTimer();
       });
     });
+  }
+
+  /** Deletes what retention allows on one partition; tells groups it overtook. Returns records dropped. */
+  private async retainPartition(topic: Topic, partition: number): Promise<bigint> {
+    const log = topic.partition(partition);
+    const result = await log.applyRetention(topic.config.retention, this.groups.consumedBelow(topic.name, partition));
+    if (result.deletedSegments === 0) return 0n;
+    const droppedRecords = result.startOffset - result.previousStartOffset;
+    if (this.wants('retentionDropped')) {
+      this.emit('retentionDropped', { topic: topic.name, partition, startOffset: result.startOffset, lostRecords: droppedRecords });
+    }
+    await this.groups.retentionMoved(topic.name, partition, result.startOffset);
+    return droppedRecords;
+  }
+
+  /**
+   * discard 'new': refuse a batch that would take the partition past maxBytes with TOPIC_FULL,
+   * after first freeing what every group has consumed. Produces running concurrently are each
+   * checked against the size before them, so the partition may overshoot by what is in flight.
+   */
+  private async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
+    const { discard, maxBytes } = topic.config.retention;
+    if (discard !== 'new' || maxBytes === undefined) return;
+    const log = topic.partition(partition);
+    if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition);
+    if (log.sizeBytes + bytes > maxBytes) {
+      throw new BrookError('TOPIC_FULL', `${topic.name}/${partition} holds ${log.sizeBytes} of ${maxBytes} bytes; a batch of ${bytes} does not fit until consumers catch up`, {
+        topic: topic.name, partition, sizeBytes: log.sizeBytes, maxBytes, batchBytes: bytes,
+      });
+    }
+  }
+
+  private appended(topic: string, partition: number, baseOffset: bigint, lastOffset: bigint): void {
+    if (this.wants('produced')) this.emit('produced', { topic, partition, baseOffset, lastOffset, records: Number(lastOffset - baseOffset) + 1 });
+    this.groups.notifyAppended(topic);
   }
 
   private choosePartition(topic: Topic, record: ProduceRecord, key: Uint8Array | null): number {
@@ -275,7 +377,8 @@ export class Broker {
 }
 
 type BrokerLimits = Record<
-  'segmentBytesMax' | 'segmentMsMax' | 'indexIntervalBytes' | 'batchBytesMax' | 'batchRecordsMax' | 'fetchRecordsMax' | 'fetchBytesMax' | 'retentionCheckIntervalMs',
+  | 'segmentBytesMax' | 'segmentMsMax' | 'indexIntervalBytes' | 'batchBytesMax' | 'batchRecordsMax' | 'fetchRecordsMax'
+  | 'fetchBytesMax' | 'retentionCheckIntervalMs' | 'groupUnackedRecordsMax' | 'groupJournalBytesMax',
   number
 >;
 
@@ -289,6 +392,8 @@ function resolveLimits(options: BrokerOptions): BrokerLimits {
     fetchRecordsMax: limitOrDefault('fetchRecordsMax', options.fetchRecordsMax),
     fetchBytesMax: limitOrDefault('fetchBytesMax', options.fetchBytesMax),
     retentionCheckIntervalMs: limitOrDefault('retentionCheckIntervalMs', options.retentionCheckIntervalMs),
+    groupUnackedRecordsMax: limitOrDefault('groupUnackedRecordsMax', options.groupUnackedRecordsMax),
+    groupJournalBytesMax: limitOrDefault('groupJournalBytesMax', options.groupJournalBytesMax),
   };
 }
 

@@ -15,6 +15,7 @@ export const ErrorCodes = {
   INVALID_CONFIG: { retriable: false, doc: 'An option is missing, of the wrong type or outside its limits.' },
   UNKNOWN_TOPIC: { retriable: false, doc: 'No topic of that name exists.' },
   UNKNOWN_PARTITION: { retriable: false, doc: 'The topic has no partition with that number.' },
+  UNKNOWN_GROUP: { retriable: false, doc: 'No consumer group of that name exists on the topic.' },
   TOPIC_EXISTS: { retriable: false, doc: 'A topic of that name already exists.' },
   MESSAGE_TOO_LARGE: { retriable: false, doc: 'A record or batch is larger than the configured limit.' },
   TOPIC_FULL: { retriable: true, doc: "The topic is at its retention limit with discard 'new'; retry once consumers free space." },

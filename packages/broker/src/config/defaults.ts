@@ -56,6 +56,34 @@ export const LIMITS = Object.freeze({
     default: 30_000, min: 1, max: DAY_MS,
     doc: 'How often the broker applies each topic\'s retention policy.',
   },
+  maxInFlight: {
+    default: 100, min: 1, max: 100_000,
+    doc: 'Per consumer: most deliveries it holds unacked at once (the prefetch / credit window).',
+  },
+  ackTimeoutMs: {
+    default: 30_000, min: 1, max: DAY_MS,
+    doc: 'Lease: how long a consumer has to ack, nack or extend a delivery before it is redelivered.',
+  },
+  maxDeliveries: {
+    default: 1_000_000, min: 1, max: 1_000_000,
+    doc: 'Attempts before a record is dead-lettered. The default is effectively unlimited, like NATS MaxDeliver -1; set it low to get a dead-letter topic.',
+  },
+  groupUnackedRecordsMax: {
+    default: 10_000, min: 1, max: 1_000_000,
+    doc: 'Per group and partition: most records held between ackFloor and the read position (in flight, backing off, blocked behind a key). Reading pauses at the limit.',
+  },
+  groupJournalBytesMax: {
+    default: 4 * MiB, min: 4 * KiB, max: 1 * GiB,
+    doc: 'A group journal is compacted into a snapshot once it grows past this.',
+  },
+  backoffInitialMs: {
+    default: 100, min: 0, max: DAY_MS,
+    doc: 'Delay before the second attempt of a record after a nack or lease expiry.',
+  },
+  backoffMaxMs: {
+    default: 60_000, min: 0, max: DAY_MS,
+    doc: 'Cap on the redelivery delay.',
+  },
 } as const satisfies Record<string, Limit>);
 
 export const DEFAULT_FSYNC: FsyncPolicy = 'always';

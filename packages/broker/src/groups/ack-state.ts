@@ -33,6 +33,16 @@ export class AckState {
     return this.floor;
   }
 
+  /** Acked offsets at or above the floor (they do not count as lag). */
+  get ackedAboveFloor(): bigint {
+    return this.acked.size;
+  }
+
+  /** Offsets in [ackFloor, offset) that are not acked: what skipping to `offset` would lose. */
+  unackedBelow(offset: bigint): bigint {
+    return offset <= this.floor ? 0n : offset - this.floor - this.acked.countBelow(offset);
+  }
+
   isAcked(offset: bigint): boolean {
     return offset < this.floor || this.acked.has(offset);
   }

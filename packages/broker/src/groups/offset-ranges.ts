@@ -24,6 +24,15 @@ export class OffsetRanges {
     return total;
   }
 
+  /** How many offsets of the set are below `offset`. */
+  countBelow(offset: bigint): bigint {
+    let total = 0n;
+    for (let i = 0; i < this.starts.length && this.starts[i]! < offset; i++) {
+      total += (this.ends[i]! < offset ? this.ends[i]! : offset) - this.starts[i]!;
+    }
+    return total;
+  }
+
   has(offset: bigint): boolean {
     const i = this.lastStartAtOrBefore(offset);
     return i >= 0 && offset < this.ends[i]!;

@@ -65,7 +65,7 @@ export class BatchScanner {
     const at = this.position - this.bufferPosition;
     const batchLength = new DataView(this.buffer.buffer, this.buffer.byteOffset).getInt32(at + BATCH_LENGTH_POSITION);
     const size = BATCH_LOG_OVERHEAD_BYTES + batchLength;
-    const sane = batchLength > 0 && size <= this.options.batchBytesMax;
+    const sane = batchLength > 0 && batchLength <= this.options.batchBytesMax; // the bound checkBatch applies
     if (sane && !(await this.ensureBuffered(size))) return undefined;
     const start = this.position - this.bufferPosition;
     const check = checkBatch(this.buffer, start, start + (sane ? size : this.bufferFilled - start), this.options.batchBytesMax);

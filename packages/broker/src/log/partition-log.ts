@@ -147,13 +147,16 @@ export class PartitionLog {
   }
 
   /** Deletes whole segments per `policy`; `startOffset` moves to the first kept segment. */
-  async applyRetention(policy: RetentionPolicy): Promise<RetentionResult> {
+  async applyRetention(policy: RetentionPolicy, consumedBelow?: bigint): Promise<RetentionResult> {
     const previousStartOffset = this.startOffset;
-    const count = segmentsToDelete(this.segments, policy, this.options.clock.now());
+    const count = segmentsToDelete(this.segments, policy, this.options.clock.now(), consumedBelow);
     const deleted = this.segments.splice(0, count);
+    // Taken before the awaits: a concurrent call can move startOffset further meanwhile, and the
+    // result must describe this call's deletions only (callers count dropped records from it).
+    const startOffset = this.startOffset;
     for (const segment of deleted) await segment.delete();
     if (count > 0) await this.options.fs.syncDir(this.options.dir);
-    return { deletedSegments: count, previousStartOffset, startOffset: this.startOffset };
+    return { deletedSegments: count, previousStartOffset, startOffset };
   }
 
   /** Waits for pending appends, fsyncs, writes the active segment's index files, closes files. */

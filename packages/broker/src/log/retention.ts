@@ -11,21 +11,35 @@
 export interface RetentionPolicy {
   readonly maxBytes?: number | undefined;
   readonly maxAgeMs?: number | undefined;
+  /**
+   * What happens at maxBytes. 'old' (default): the oldest segments are deleted. 'new': producers
+   * are refused with TOPIC_FULL instead (backpressure), and a segment is deleted once every group
+   * of the topic has acked all of it (or by maxAgeMs), which is when space frees.
+   */
+  readonly discard?: 'old' | 'new' | undefined;
 }
 
 export interface SegmentSummary {
   readonly sizeBytes: number;
   readonly maxTimestampMs: number;
+  readonly nextOffset: bigint;
 }
 
-/** The number of oldest segments to delete. */
-export function segmentsToDelete(segments: readonly SegmentSummary[], policy: RetentionPolicy, nowMs: number): number {
+/**
+ * The number of oldest segments to delete. `consumedBelow` is the lowest ackFloor of the topic's
+ * groups on this partition (undefined: no group), used by discard 'new'.
+ */
+export function segmentsToDelete(
+  segments: readonly SegmentSummary[], policy: RetentionPolicy, nowMs: number, consumedBelow?: bigint,
+): number {
   let totalBytes = 0;
   for (const segment of segments) totalBytes += segment.sizeBytes;
   let count = 0;
   while (count < segments.length - 1) {
     const oldest = segments[count]!;
-    const tooBig = policy.maxBytes !== undefined && totalBytes > policy.maxBytes;
+    const tooBig = policy.discard === 'new'
+      ? consumedBelow !== undefined && oldest.nextOffset <= consumedBelow
+      : policy.maxBytes !== undefined && totalBytes > policy.maxBytes;
     const tooOld = policy.maxAgeMs !== undefined && oldest.maxTimestampMs < nowMs - policy.maxAgeMs;
     if (!tooBig && !tooOld) break;
     totalBytes -= oldest.sizeBytes;

@@ -38,9 +38,16 @@ export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segm
   const retention = options.retention ?? {};
   if (retention.maxBytes !== undefined) checkPositiveInteger('retention.maxBytes', retention.maxBytes);
   if (retention.maxAgeMs !== undefined) checkPositiveInteger('retention.maxAgeMs', retention.maxAgeMs);
+  const discard = retention.discard ?? 'old';
+  if (discard !== 'old' && discard !== 'new') {
+    throw new BrookError('INVALID_CONFIG', `retention.discard must be 'old' or 'new', got ${JSON.stringify(discard)}`, { option: 'retention.discard' });
+  }
+  if (discard === 'new' && retention.maxBytes === undefined) {
+    throw new BrookError('INVALID_CONFIG', "retention.discard 'new' needs retention.maxBytes: the size at which producers are refused", { option: 'retention.discard' });
+  }
   return {
     partitions: limitOrDefault('partitionsMax', options.partitions ?? 1),
-    retention: { maxBytes: retention.maxBytes, maxAgeMs: retention.maxAgeMs },
+    retention: { maxBytes: retention.maxBytes, maxAgeMs: retention.maxAgeMs, discard },
     segmentBytesMax: options.segmentBytesMax === undefined ? defaults.segmentBytesMax : checkLimit('segmentBytesMax', options.segmentBytesMax),
     segmentMsMax: options.segmentMsMax === undefined ? defaults.segmentMsMax : checkLimit('segmentMsMax', options.segmentMsMax),
   };

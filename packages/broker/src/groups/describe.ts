@@ -1,0 +1,69 @@
+/**
+ * describeGroup: a group's members and, per partition, where it stands — ackFloor, endOffset,
+ * lag (records not yet acked), what is in flight with its attempt and lease deadline, and the
+ * counters (redeliveries, dead letters, records lost to retention).
+ */
+import type { PartitionLog } from '../log/partition-log.js';
+import type { Group } from './group.js';
+import type { GroupConfig } from './subscribe-options.js';
+
+export interface InFlightDescription {
+  readonly offset: bigint;
+  readonly member: string;
+  readonly deliveryCount: number;
+  readonly leaseDeadlineMs: number;
+}
+
+export interface GroupPartitionDescription {
+  readonly partition: number;
+  readonly ackFloor: bigint;
+  readonly endOffset: bigint;
+  readonly lag: bigint;
+  readonly owner: string | undefined;
+  readonly inFlight: InFlightDescription[];
+  readonly backingOff: number;
+  readonly redeliveries: number;
+  readonly deadLettered: number;
+  readonly lostToRetention: bigint;
+}
+
+export interface GroupDescription {
+  readonly topic: string;
+  readonly group: string;
+  readonly config: Omit<GroupConfig, 'from'>;
+  readonly members: { id: string; name: string; maxInFlight: number; inFlight: number; closing: boolean }[];
+  readonly partitions: GroupPartitionDescription[];
+  readonly lag: bigint;
+  readonly lastError: string | undefined;
+}
+
+export function describeGroup(group: Group, logs: readonly PartitionLog[]): GroupDescription {
+  const partitions = group.windows.map((window): GroupPartitionDescription => {
+    const endOffset = logs[window.partition]!.endOffset;
+    const unacked = endOffset - window.ack.ackFloor - window.ack.ackedAboveFloor;
+    const inFlight: InFlightDescription[] = [];
+    let backingOff = 0;
+    for (const entry of window.entries.values()) {
+      if (entry.state === 'backoff') backingOff += 1;
+      if (entry.flight) {
+        inFlight.push({ offset: entry.offset, member: entry.flight.member.id, deliveryCount: entry.flight.deliveryCount, leaseDeadlineMs: entry.flight.lease.dueMs });
+      }
+    }
+    inFlight.sort((a, b) => (a.offset < b.offset ? -1 : 1));
+    return {
+      partition: window.partition, ackFloor: window.ack.ackFloor, endOffset, lag: unacked > 0n ? unacked : 0n,
+      owner: window.owner?.id, inFlight, backingOff, redeliveries: window.redeliveries,
+      deadLettered: window.deadLettered, lostToRetention: window.lostToRetention,
+    };
+  });
+  const { from: _from, ...config } = group.config;
+  return {
+    topic: group.topic,
+    group: group.name,
+    config,
+    members: group.members.map((m) => ({ id: m.id, name: m.name, maxInFlight: m.maxInFlight, inFlight: m.inFlight, closing: m.closing })),
+    partitions,
+    lag: partitions.reduce((sum, p) => sum + p.lag, 0n),
+    lastError: group.lastError === undefined ? undefined : String(group.lastError),
+  };
+}

@@ -1,0 +1,302 @@
+/**
+ * Owns every group of the broker: creates or reopens their durable state, adds and removes
+ * members, tells groups about new records and retention, and serves the admin calls
+ * (describe, reset, redrive).
+ *
+ *   groups/<topic>/<group>/config.json    the settings the group's members agreed on
+ *   groups/<topic>/<group>/state.json     } see group-journal.ts
+ *   groups/<topic>/<group>/journal-<gen>/ }
+ */
+import { BrookError, writeFileAtomic, type Clock, type FileSystem, type Random } from '@brook/protocol';
+import type { BrokerEventEmitter } from '../events.js';
+import type { PartitionLog } from '../log/partition-log.js';
+import type { ProduceRecord } from '../topics/record-input.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import { Group, type GroupContext } from './group.js';
+import { GroupJournal, type JournalLogOptions } from './group-journal.js';
+import { PartitionWindow, type Entry } from './partition-window.js';
+import {
+  configConflicts, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
+  type GroupConfig, type StartPosition, type SubscribeOptions,
+} from './subscribe-options.js';
+import { TailReader } from './tail-reader.js';
+import type { Member, DeliverySink } from './member.js';
+import { describeGroup, type GroupDescription } from './describe.js';
+import type { DeliveryQueue, MessageStream, Subscription } from './subscription.js';
+import { deadLetterRecord } from './dead-letter.js';
+
+export interface CoordinatorDeps {
+  readonly fs: FileSystem;
+  readonly dataDir: string;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly events: BrokerEventEmitter;
+  readonly journalLogOptions: JournalLogOptions;
+  readonly journalBytesMax: number;
+  readonly unackedRecordsMax: number;
+  readonly fetchBytes: number;
+  readonly partitions: (topic: string) => readonly PartitionLog[];
+  readonly produce: (topic: string, records: ProduceRecord[]) => Promise<{ partition: number; offset: bigint }[]>;
+  readonly ensureTopic: (topic: string) => Promise<void>;
+}
+
+export type Joined = { kind: 'member'; group: Group; member: Member } | { kind: 'reader'; reader: TailReader };
+
+export class GroupCoordinator {
+  private readonly groups = new Map<string, Group>();
+  private readonly readers = new Set<TailReader>();
+  private readonly opening = new Map<string, Promise<Group>>();
+  readonly deadlines: DeadlineQueue;
+
+  constructor(private readonly deps: CoordinatorDeps) {
+    this.deadlines = new DeadlineQueue(deps.clock);
+  }
+
+  /** Reopens every group found on disk, so their floors count for retention from the start. */
+  async open(): Promise<void> {
+    const root = `${this.deps.dataDir}/groups`;
+    if (!(await this.deps.fs.exists(root))) return;
+    for (const topic of await this.deps.fs.readdir(root)) {
+      for (const name of await this.deps.fs.readdir(`${root}/${topic}`)) {
+        const configPath = `${root}/${topic}/${name}/config.json`;
+        if (!(await this.deps.fs.exists(configPath))) continue;
+        const config = parseConfig(await this.deps.fs.readFile(configPath));
+        await this.group(topic, name, config);
+      }
+    }
+  }
+
+  async join(options: SubscribeOptions, sink: DeliverySink): Promise<Joined> {
+    const logs = this.deps.partitions(options.topic);
+    const maxInFlight = resolveMaxInFlight(options);
+    if (options.group === undefined) {
+      const from = options.from ?? 'latest';
+      const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
+      const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink, this.deps.events);
+      this.readers.add(reader);
+      reader.schedulePump();
+      return { kind: 'reader', reader };
+    }
+    const config = resolveGroupConfig(options);
+    const group = await this.group(options.topic, validateGroupName(options.group), config);
+    await this.agreeOnConfig(group, config);
+    return { kind: 'member', group, member: group.join(maxInFlight, options.name, sink) };
+  }
+
+  leaveReader(reader: TailReader): void {
+    reader.closed = true;
+    this.readers.delete(reader);
+  }
+
+  /** New records in a partition: every group and reader of the topic may have work. */
+  notifyAppended(topic: string): void {
+    for (const group of this.groups.values()) if (group.topic === topic) group.schedulePump();
+    for (const reader of this.readers) if (reader.topic === topic) reader.schedulePump();
+  }
+
+  async retentionMoved(topic: string, partition: number, startOffset: bigint): Promise<void> {
+    for (const group of this.groups.values()) if (group.topic === topic) await group.overtakenBy(partition, startOffset);
+  }
+
+  /** The lowest ackFloor of any group on a partition: what every group has consumed. */
+  consumedBelow(topic: string, partition: number): bigint | undefined {
+    let floor: bigint | undefined;
+    for (const group of this.groups.values()) {
+      if (group.topic !== topic) continue;
+      const groupFloor = group.windows[partition]!.ack.ackFloor;
+      if (floor === undefined || groupFloor < floor) floor = groupFloor;
+    }
+    return floor;
+  }
+
+  listGroups(topic?: string): { topic: string; group: string }[] {
+    return [...this.groups.values()].filter((g) => topic === undefined || g.topic === topic)
+      .map((g) => ({ topic: g.topic, group: g.name }))
+      .sort((a, b) => (a.topic + '/' + a.group).localeCompare(b.topic + '/' + b.group));
+  }
+
+  describeGroup(topic: string, group: string): GroupDescription {
+    return describeGroup(this.existing(topic, group), this.deps.partitions(topic));
+  }
+
+  /** Moves every partition of a group to `to` (replay or skip); its members keep consuming from there. */
+  async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
+    const existing = this.existing(topic, group);
+    const logs = this.deps.partitions(topic);
+    const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, to)));
+    await existing.resetTo(offsets);
+    return offsets;
+  }
+
+  /**
+   * Moves dead-lettered records back to the topics they came from (origin headers), oldest first.
+   * Progress is kept by an internal group on the dead-letter topic, so each record is redriven
+   * once, even across restarts.
+   */
+  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<number> {
+    const config = resolveGroupConfig({ topic: deadLetterTopic, group: REDRIVE_GROUP, deadLetterTopic: `${deadLetterTopic}.unused` });
+    const group = await this.group(deadLetterTopic, REDRIVE_GROUP, config);
+    const limit = options.maxRecords ?? Number.MAX_SAFE_INTEGER;
+    let moved = 0;
+    for (const window of group.windows) {
+      for (let step = -1; step !== 0 && moved < limit;) {
+        step = await group.consumeDirectly(window.partition, limit - moved, async (record) => {
+          const origin = deadLetterRecord.origin(record);
+          await this.deps.produce(origin.topic, [{ ...deadLetterRecord.restore(record), partition: origin.partition }]);
+        });
+        moved += step;
+      }
+    }
+    return moved;
+  }
+
+  /** The handle for a joined member or reader. */
+  subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
+    const leave = (graceful: boolean): Promise<void> => {
+      onEnd?.();
+      if (joined.kind === 'reader') {
+        this.leaveReader(joined.reader);
+        return Promise.resolve();
+      }
+      if (graceful) return joined.group.drainAndLeave(joined.member);
+      joined.group.leave(joined.member);
+      return Promise.resolve();
+    };
+    return {
+      topic: options.topic,
+      group: options.group,
+      memberId: joined.kind === 'member' ? joined.member.id : undefined,
+      close: () => leave(true),
+      abort: () => void leave(false),
+      [Symbol.asyncDispose]: () => leave(true),
+    };
+  }
+
+  /**
+   * The async-iterator form: joins when created. Its close(), like leaving the loop early, leaves
+   * at once: deliveries not yet acked (pulled or still queued) are redelivered to other members.
+   */
+  stream(options: SubscribeOptions, queue: DeliveryQueue, joining: Promise<Joined>): MessageStream {
+    let handle: Subscription | undefined;
+    let failure: unknown;
+    const ready = joining.then((joined) => (handle = this.subscription(options, joined, () => queue.end())), (error: unknown) => {
+      failure = error;
+      queue.end();
+    });
+    const whenJoined = async (): Promise<Subscription | undefined> => {
+      await ready;
+      if (failure) throw failure;
+      return handle;
+    };
+    return {
+      topic: options.topic,
+      group: options.group,
+      get memberId() {
+        return handle?.memberId;
+      },
+      close: async () => (await whenJoined())?.abort(),
+      abort: () => void whenJoined().then((h) => h?.abort(), () => undefined),
+      [Symbol.asyncDispose]: async () => (await whenJoined())?.abort(),
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          await whenJoined();
+          return queue.next();
+        },
+        return: async () => {
+          (await whenJoined())?.abort();
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.deadlines.clear();
+    for (const reader of this.readers) reader.closed = true;
+    await Promise.all([...this.groups.values()].map((group) => group.close()));
+  }
+
+  /** Copies a record to its group's dead-letter topic (created on first use). */
+  private async deadLetter(entry: Entry, group: Group, deliveryCount: number, reason: string): Promise<bigint> {
+    await this.deps.ensureTopic(group.config.deadLetterTopic);
+    const record = deadLetterRecord.build(entry.record, {
+      topic: group.topic, partition: entry.partition, offset: entry.offset, group: group.name, deliveryCount, reason,
+    });
+    const [result] = await this.deps.produce(group.config.deadLetterTopic, [record]);
+    return result!.offset;
+  }
+
+  /** The group, opened from disk or created at `config.from` on first use. */
+  private group(topic: string, name: string, config: GroupConfig): Promise<Group> {
+    const key = `${topic}\u0000${name}`;
+    const existing = this.groups.get(key);
+    if (existing) return Promise.resolve(existing);
+    let opening = this.opening.get(key);
+    if (!opening) {
+      opening = this.openGroup(topic, name, config).finally(() => this.opening.delete(key));
+      this.opening.set(key, opening);
+    }
+    return opening;
+  }
+
+  private async openGroup(topic: string, name: string, config: GroupConfig): Promise<Group> {
+    const logs = this.deps.partitions(topic);
+    const dir = `${this.deps.dataDir}/groups/${topic}/${name}`;
+    const { journal, states, created } = await GroupJournal.open(
+      this.deps.fs, dir, this.deps.journalLogOptions, this.deps.journalBytesMax,
+      () => Promise.all(logs.map((log) => startOffsetFor(log, config.from))),
+    );
+    if (created || !(await this.deps.fs.exists(`${dir}/config.json`))) await this.saveConfig(dir, config);
+    const windows = states.map((state, partition) => new PartitionWindow(partition, state));
+    const group = new Group(topic, name, config, journal, windows, this.context(logs));
+    this.groups.set(`${topic}\u0000${name}`, group);
+    return group;
+  }
+
+  /** A group with members keeps its settings; an empty one takes the joining member's. */
+  private async agreeOnConfig(group: Group, asked: GroupConfig): Promise<void> {
+    const conflicts = configConflicts(group.config, asked);
+    if (conflicts.length === 0) return;
+    if (group.members.length > 0) {
+      throw new BrookError('INVALID_CONFIG', `group ${group.name} on ${group.topic} already runs with other ${conflicts.join(', ')}`, {
+        topic: group.topic, group: group.name, conflicts,
+      });
+    }
+    group.reconfigure(asked);
+    await this.saveConfig(`${this.deps.dataDir}/groups/${group.topic}/${group.name}`, asked);
+  }
+
+  private async saveConfig(dir: string, config: GroupConfig): Promise<void> {
+    const { from: _from, ...kept } = config;
+    await writeFileAtomic(this.deps.fs, `${dir}/config.json`, new TextEncoder().encode(JSON.stringify(kept, null, 2)));
+  }
+
+  private existing(topic: string, group: string): Group {
+    const found = this.groups.get(`${topic}\u0000${group}`);
+    if (!found) throw new BrookError('UNKNOWN_GROUP', `no group ${JSON.stringify(group)} on topic ${JSON.stringify(topic)}`, { topic, group });
+    return found;
+  }
+
+  private context(logs: readonly PartitionLog[]): GroupContext {
+    return {
+      clock: this.deps.clock, random: this.deps.random, deadlines: this.deadlines, events: this.deps.events, logs,
+      unackedRecordsMax: this.deps.unackedRecordsMax, fetchBytes: this.deps.fetchBytes,
+      deadLetter: (entry, group, deliveryCount, reason) => this.deadLetter(entry, group, deliveryCount, reason),
+    };
+  }
+}
+
+/** The internal group that remembers how far a dead-letter topic has been redriven. */
+export const REDRIVE_GROUP = 'brook.redrive';
+
+/** Offset where a reader or a new group starts, clamped to what the log holds. */
+export async function startOffsetFor(log: PartitionLog, from: StartPosition): Promise<bigint> {
+  if (from === 'earliest') return log.startOffset;
+  if (from === 'latest') return log.endOffset;
+  if ('offset' in from) return from.offset < log.startOffset ? log.startOffset : from.offset > log.endOffset ? log.endOffset : from.offset;
+  return log.offsetForTimestamp(from.timestamp);
+}
+
+function parseConfig(bytes: Uint8Array): GroupConfig {
+  return { ...(JSON.parse(new TextDecoder().decode(bytes)) as Omit<GroupConfig, 'from'>), from: 'earliest' };
+}

@@ -1,0 +1,200 @@
+/**
+ * A group's durable state: a snapshot file plus a journal of changes since it, the way Kafka
+ * keeps consumer offsets in a log. The journal is a partition log of its own, so it gets CRC
+ * framing, torn-tail recovery, group commit and the broker's fsync policy for free.
+ *
+ *   groups/<topic>/<group>/state.json        { generation, partitions: [AckStateSnapshot] }
+ *   groups/<topic>/<group>/journal-<gen>/    segments of journal records
+ *
+ * A journal record is one JSON object per partition touched in one flush:
+ *
+ *   { "p": 0, "r": "120",                 reset: ackFloor := 120, forget acks and attempts (applied first)
+ *     "f": [["120","150"]],               first attempts: offsets 120..149 were delivered once
+ *     "n": [["121", 3]],                  attempt counts above one
+ *     "a": [["120","122"]] }              acked ranges [start, end)
+ *
+ * Every entry is idempotent (counts are absolute, acks are sets), so replaying a record twice is
+ * harmless; that is what lets compaction write a snapshot of the live state and then simply start
+ * a new journal generation. Compaction: once the journal passes groupJournalBytesMax, write
+ * state.json for generation g+1 (tmp -> fsync -> rename), open journal-(g+1), delete journal-g.
+ * At open, the generation named by state.json wins and any other journal directory is removed.
+ */
+import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
+import { AckState, type AckStateSnapshot } from './ack-state.js';
+
+interface PartitionChanges {
+  p: number;
+  r?: string;
+  f?: [string, string][];
+  n?: [string, number][];
+  a?: [string, string][];
+}
+
+interface StateFile {
+  generation: number;
+  partitions: { ackFloor: string; acked: [string, string][]; attempts: [string, number][] }[];
+}
+
+export type JournalLogOptions = Omit<PartitionLogOptions, 'dir'>;
+
+const utf8 = new TextEncoder();
+const JOURNAL_READ_BYTES = 1024 * 1024;
+
+export class GroupJournal {
+  private pending: PartitionChanges[] = [];
+  private flushing: Promise<void> | undefined;
+  private nextFlush: Promise<void> | undefined;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    private readonly logOptions: JournalLogOptions,
+    private readonly journalBytesMax: number,
+    private log: PartitionLog,
+    private generation: number,
+    private readonly states: AckState[],
+  ) {}
+
+  /** Opens (or creates, with every partition's floor at `initialFloors`) a group's state. */
+  static async open(
+    fs: FileSystem, dir: string, logOptions: JournalLogOptions, journalBytesMax: number, initialFloors: () => Promise<bigint[]>,
+  ): Promise<{ journal: GroupJournal; states: AckState[]; created: boolean }> {
+    await mkdirDurable(fs, dir);
+    const stateFile = (await fs.exists(`${dir}/state.json`)) ? parseStateFile(await fs.readFile(`${dir}/state.json`)) : undefined;
+    const created = stateFile === undefined;
+    const states = stateFile
+      ? stateFile.partitions.map((p) => AckState.restore(toSnapshot(p)))
+      : (await initialFloors()).map((floor) => new AckState(floor));
+    const generation = stateFile?.generation ?? 0;
+    if (created) await writeFileAtomic(fs, `${dir}/state.json`, encodeStateFile(generation, states));
+    for (const name of await fs.readdir(dir)) {
+      if (name.startsWith('journal-') && name !== `journal-${generation}`) await fs.rmdir(`${dir}/${name}`);
+    }
+    const log = await PartitionLog.open({ ...logOptions, dir: `${dir}/journal-${generation}` });
+    await replay(log, states);
+    return { journal: new GroupJournal(fs, dir, logOptions, journalBytesMax, log, generation, states), states, created };
+  }
+
+  /** Records that `offset` was handed out for the `count`-th time. Durable with the next flush. */
+  attempt(partition: number, offset: bigint, count: number): void {
+    const changes = this.changesFor(partition);
+    if (count === 1) addToRanges((changes.f ??= []), offset);
+    else (changes.n ??= []).push([offset.toString(), count]);
+  }
+
+  ack(partition: number, offset: bigint): Promise<void> {
+    addToRanges((this.changesFor(partition).a ??= []), offset);
+    return this.flush();
+  }
+
+  reset(partition: number, floor: bigint): Promise<void> {
+    this.pending.push({ p: partition, r: floor.toString() });
+    return this.flush();
+  }
+
+  /** Resolves once everything recorded so far is durable (per the fsync policy). */
+  flush(): Promise<void> {
+    this.nextFlush ??= (async () => {
+      await undefined; // let every change of this turn join the same flush
+      await this.flushing;
+      this.nextFlush = undefined;
+      this.flushing = this.writePending();
+      await this.flushing;
+    })();
+    return this.nextFlush;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.log.close();
+  }
+
+  private async writePending(): Promise<void> {
+    const changes = this.pending;
+    this.pending = [];
+    if (changes.length === 0) return;
+    const timestamp = this.logOptions.clock.now();
+    await this.log.append(encodeBatch(changes.map((c) => ({ key: null, value: utf8.encode(JSON.stringify(c)), timestamp }))));
+    if (this.log.sizeBytes > this.journalBytesMax) await this.compact();
+  }
+
+  /** Snapshot the live state as generation g+1, then start an empty journal for it. */
+  private async compact(): Promise<void> {
+    const generation = this.generation + 1;
+    await writeFileAtomic(this.fs, `${this.dir}/state.json`, encodeStateFile(generation, this.states));
+    const old = this.log;
+    this.log = await PartitionLog.open({ ...this.logOptions, dir: `${this.dir}/journal-${generation}` });
+    this.generation = generation;
+    await old.close();
+    await this.fs.rmdir(`${this.dir}/journal-${generation - 1}`);
+  }
+
+  /** The open changes record for a partition: a reset always starts a new one. */
+  private changesFor(partition: number): PartitionChanges {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      if (this.pending[i]!.p === partition) return this.pending[i]!;
+    }
+    const changes: PartitionChanges = { p: partition };
+    this.pending.push(changes);
+    return changes;
+  }
+}
+
+async function replay(log: PartitionLog, states: AckState[]): Promise<void> {
+  for (let offset = log.startOffset; offset < log.endOffset;) {
+    const batches = await log.read(offset, { maxBytes: JOURNAL_READ_BYTES });
+    if (batches.length === 0) break;
+    for (const batch of batches) {
+      for (const record of decodeBatch(batch.bytes).records) {
+        applyChanges(states, JSON.parse(new TextDecoder().decode(record.value!)) as PartitionChanges);
+        offset = record.offset + 1n;
+      }
+    }
+  }
+}
+
+function applyChanges(states: AckState[], changes: PartitionChanges): void {
+  const state = states[changes.p];
+  if (!state) return;
+  if (changes.r !== undefined) state.resetTo(BigInt(changes.r));
+  for (const [start, end] of changes.f ?? []) {
+    for (let o = BigInt(start); o < BigInt(end); o++) if (state.attempts(o) === 0) state.restoreAttempts(o, 1);
+  }
+  for (const [offset, count] of changes.n ?? []) state.restoreAttempts(BigInt(offset), count);
+  for (const [start, end] of changes.a ?? []) for (let o = BigInt(start); o < BigInt(end); o++) state.ack(o);
+}
+
+/** Appends `offset` to a list of [start, end) ranges, extending the last one when adjacent. */
+function addToRanges(ranges: [string, string][], offset: bigint): void {
+  const last = ranges.at(-1);
+  if (last && BigInt(last[1]) === offset) last[1] = (offset + 1n).toString();
+  else ranges.push([offset.toString(), (offset + 1n).toString()]);
+}
+
+function encodeStateFile(generation: number, states: readonly AckState[]): Uint8Array {
+  const file: StateFile = {
+    generation,
+    partitions: states.map((state) => {
+      const snapshot = state.snapshot();
+      return {
+        ackFloor: snapshot.ackFloor.toString(),
+        acked: snapshot.acked.map(([s, e]) => [s.toString(), e.toString()]),
+        attempts: snapshot.attempts.map(([o, n]) => [o.toString(), n]),
+      };
+    }),
+  };
+  return utf8.encode(JSON.stringify(file));
+}
+
+function parseStateFile(bytes: Uint8Array): StateFile {
+  return JSON.parse(new TextDecoder().decode(bytes)) as StateFile;
+}
+
+function toSnapshot(p: StateFile['partitions'][number]): AckStateSnapshot {
+  return {
+    ackFloor: BigInt(p.ackFloor),
+    acked: p.acked.map(([s, e]) => [BigInt(s), BigInt(e)] as const),
+    attempts: p.attempts.map(([o, n]) => [BigInt(o), n] as const),
+  };
+}

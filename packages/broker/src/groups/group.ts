@@ -1,0 +1,419 @@
+/**
+ * One consumer group on one topic: its members, a window per partition, and the pump that moves
+ * records from the log to members.
+ *
+ * The pump runs one step at a time (never two at once): read more records into windows that run
+ * low, let the ordering strategy assign ready records to members with credit, record the
+ * attempts in the journal, then hand the deliveries out. Everything that can make progress
+ * possible (an ack, a new record, a backoff ending, a member joining) schedules another step.
+ */
+import { decodeBatch, isBrookError, type Clock, type Random } from '@brook/protocol';
+import type { BrokerEventEmitter, RedeliveryReason } from '../events.js';
+import type { PartitionLog } from '../log/partition-log.js';
+import type { DeadlineQueue } from './deadline-queue.js';
+import { Delivery, type DeliverySettler } from './delivery.js';
+import type { GroupJournal } from './group-journal.js';
+import { Member } from './member.js';
+import { KeyOrdering, NoneOrdering, PartitionOrdering, type Assignment, type OrderingStrategy } from './orderings.js';
+import { Entry, PartitionWindow } from './partition-window.js';
+import type { GroupConfig } from './subscribe-options.js';
+
+export interface GroupContext {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly deadlines: DeadlineQueue;
+  readonly events: BrokerEventEmitter;
+  readonly logs: readonly PartitionLog[];
+  readonly unackedRecordsMax: number;
+  readonly fetchBytes: number;
+  /** Appends a dead-lettered record to the dead-letter topic; resolves with its offset there. */
+  readonly deadLetter: (entry: Entry, group: Group, deliveryCount: number, reason: string) => Promise<bigint>;
+}
+
+const keyText = new TextDecoder('latin1');
+
+function orderingFor(config: GroupConfig, windows: readonly PartitionWindow[]): OrderingStrategy {
+  if (config.ordering === 'key') return new KeyOrdering(windows);
+  return config.ordering === 'partition' ? new PartitionOrdering() : new NoneOrdering(windows);
+}
+
+export class Group implements DeliverySettler {
+  readonly windows: PartitionWindow[];
+  readonly members: Member[] = [];
+  private ordering: OrderingStrategy;
+  private attemptSeq = 0;
+  private memberSeq = 0;
+  private pumping = false;
+  lastError: unknown;
+  private pumpAgain = false;
+  private closed = false;
+
+  constructor(
+    readonly topic: string,
+    readonly name: string,
+    public config: GroupConfig,
+    private readonly journal: GroupJournal,
+    windows: PartitionWindow[],
+    private readonly context: GroupContext,
+  ) {
+    this.windows = windows;
+    this.ordering = orderingFor(config, windows);
+  }
+
+  /** New settings for a group without members: held records are read again under the new ordering. */
+  reconfigure(config: GroupConfig): void {
+    this.config = config;
+    for (const window of this.windows) window.rewind();
+    this.ordering = orderingFor(config, this.windows);
+  }
+
+  /**
+   * Reads up to `maxRecords` from a partition's ackFloor, passes each to `process` in order and
+   * acks it once processed: consumption without members or leases, for internal groups (redrive).
+   * Returns how many were processed (0 at the end of the partition).
+   */
+  async consumeDirectly(partition: number, maxRecords: number, process: (record: Entry['record']) => Promise<void>): Promise<number> {
+    const window = this.windows[partition]!;
+    const log = this.context.logs[partition]!;
+    if (window.ack.ackFloor >= log.endOffset) return 0;
+    const batches = await log.read(window.ack.ackFloor, { maxBytes: this.context.fetchBytes });
+    let processed = 0;
+    for (const batch of batches) {
+      for (const record of decodeBatch(batch.bytes).records) {
+        if (processed === maxRecords || record.offset < window.ack.ackFloor) continue;
+        await process(record);
+        window.ack.ack(record.offset);
+        await this.journal.ack(partition, record.offset);
+        processed += 1;
+      }
+    }
+    window.rewind();
+    return processed;
+  }
+
+  join(maxInFlight: number, name: string | undefined, sink: Member['sink']): Member {
+    const seq = this.memberSeq++;
+    const member = new Member(`${this.name}-${seq}`, name ?? `${this.name}-${seq}`, maxInFlight, seq, sink);
+    this.members.push(member);
+    this.rebalance();
+    this.schedulePump();
+    return member;
+  }
+
+  /** Removes a member at once (a crash): whatever it holds is redelivered to the others. */
+  leave(member: Member): void {
+    if (member.left) return;
+    member.left = true;
+    for (const entry of [...member.flights]) this.revoke(entry, 'memberLeft');
+    this.members.splice(this.members.indexOf(member), 1);
+    this.rebalance();
+    this.schedulePump();
+  }
+
+  /** Graceful leave: nothing new is delivered; waits for what the member holds to be settled. */
+  async drainAndLeave(member: Member): Promise<void> {
+    member.closing = true;
+    this.rebalance();
+    await member.idle();
+    this.leave(member);
+  }
+
+  /** Something changed that may let records move: run the pump soon (once, however many ask). */
+  schedulePump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    queueMicrotask(() => void this.pump());
+  }
+
+  async ack(delivery: Delivery): Promise<void> {
+    const entry = this.current(delivery);
+    if (!entry) return;
+    this.emitSettled('acked', entry, delivery);
+    this.endFlight(entry);
+    await this.complete(entry);
+  }
+
+  nack(delivery: Delivery, delayMs: number | undefined): void {
+    const entry = this.current(delivery);
+    if (!entry) return;
+    if (this.context.events.wants('nacked')) this.context.events.emit('nacked', { ...this.ref(entry, delivery), delayMs });
+    this.endFlight(entry);
+    this.retry(entry, 'nack', delayMs);
+  }
+
+  extend(delivery: Delivery, ms: number | undefined): void {
+    this.current(delivery)?.flight?.lease.reschedule(this.context.clock.now() + (ms ?? this.config.ackTimeoutMs));
+  }
+
+  async reject(delivery: Delivery, reason: string): Promise<void> {
+    const entry = this.current(delivery);
+    if (!entry) return;
+    this.endFlight(entry);
+    await this.deadLetter(entry, `rejected: ${reason}`);
+  }
+
+  /** Replay or skip: every partition restarts at the given offset; all in flight becomes stale. */
+  async resetTo(offsets: readonly bigint[]): Promise<void> {
+    for (const window of this.windows) {
+      for (const entry of window.entries.values()) if (entry.flight) this.endFlight(entry);
+      window.restartAt(offsets[window.partition]!);
+    }
+    this.ordering.clear();
+    await Promise.all(this.windows.map((w) => this.journal.reset(w.partition, w.ack.ackFloor)));
+    this.schedulePump();
+  }
+
+  /** Retention deleted records below `startOffset`: count what this group lost and move on. */
+  async overtakenBy(partition: number, startOffset: bigint): Promise<void> {
+    const window = this.windows[partition]!;
+    if (window.ack.ackFloor >= startOffset) return;
+    const lost = window.ack.unackedBelow(startOffset);
+    for (const entry of window.entries.values()) if (entry.flight) this.endFlight(entry);
+    window.restartAt(startOffset);
+    window.lostToRetention += lost;
+    if (this.config.ordering === 'key') this.ordering.clear();
+    if (this.context.events.wants('retentionDropped')) {
+      this.context.events.emit('retentionDropped', { topic: this.topic, partition, startOffset, group: this.name, lostRecords: lost });
+    }
+    await this.journal.reset(partition, startOffset);
+    this.schedulePump();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const member of [...this.members]) member.left = true;
+    await this.journal.close();
+  }
+
+  /**
+   * A failure to read the log or write the journal stops this step; it is kept in `lastError`
+   * (describeGroup shows it) and the next event that schedules the pump tries again. Records
+   * already assigned stay in flight and come back when their leases expire.
+   */
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.pumpAgain = false;
+        if (this.closed) return;
+        await this.fill();
+        const assignments = this.ordering.assign(this.members, this.windows);
+        if (assignments.length > 0) await this.handOut(assignments);
+      } while (this.pumpAgain);
+      this.lastError = undefined;
+    } catch (error) {
+      this.lastError = error;
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Reads more records into every window that is running low and has room. */
+  private async fill(): Promise<void> {
+    const credit = this.members.reduce((sum, m) => sum + Math.max(0, m.credit), 0);
+    if (credit === 0) return;
+    const lowWater = Math.max(64, credit);
+    await Promise.all(this.windows.map(async (window) => {
+      const log = this.context.logs[window.partition]!;
+      if (window.undelivered >= lowWater || window.entries.size >= this.context.unackedRecordsMax || window.readOffset >= log.endOffset) return;
+      try {
+        const batches = await log.read(window.readOffset, { maxBytes: this.context.fetchBytes });
+        for (const batch of batches) for (const record of decodeBatch(batch.bytes).records) this.intake(window, record);
+      } catch (error) {
+        if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || window.readOffset >= log.startOffset) throw error;
+        await this.overtakenBy(window.partition, log.startOffset);
+      }
+    }));
+  }
+
+  private intake(window: PartitionWindow, record: Entry['record']): void {
+    if (record.offset < window.readOffset || window.entries.size >= this.context.unackedRecordsMax) return;
+    window.readOffset = record.offset + 1n;
+    if (window.ack.isAcked(record.offset)) return;
+    const keyId = this.config.ordering === 'key' && record.key !== null ? keyText.decode(record.key) : undefined;
+    const entry = new Entry(window.partition, record, keyId);
+    window.add(entry);
+    this.ordering.enqueue(entry);
+  }
+
+  /** Counts each attempt, journals the attempts, then gives the deliveries to their members. */
+  private async handOut(assignments: readonly Assignment[]): Promise<void> {
+    const deliveries: { entry: Entry; delivery: Delivery }[] = [];
+    const now = this.context.clock.now();
+    for (const { entry, member } of assignments) {
+      const window = this.windows[entry.partition]!;
+      const deliveryCount = window.ack.recordAttempt(entry.offset);
+      this.journal.attempt(entry.partition, entry.offset, deliveryCount);
+      const attemptId = ++this.attemptSeq;
+      const lease = this.context.deadlines.schedule(now + this.config.ackTimeoutMs, () => this.expire(entry, attemptId));
+      entry.flight = { attemptId, member, lease, deliveryCount };
+      window.setState(entry, 'inflight');
+      member.flights.add(entry);
+      deliveries.push({ entry, delivery: new Delivery(this.topic, entry.partition, entry.record, deliveryCount, attemptId, this) });
+    }
+    await this.journal.flush();
+    for (const { entry, delivery } of deliveries) {
+      const flight = entry.flight;
+      if (flight?.attemptId !== delivery.attemptId || flight.member.left) continue;
+      if (this.context.events.wants('delivered')) {
+        this.context.events.emit('delivered', { ...this.ref(entry, delivery), redelivered: delivery.redelivered, key: entry.record.key });
+      }
+      flight.member.sink(delivery);
+    }
+  }
+
+  private expire(entry: Entry, attemptId: number): void {
+    if (entry.flight?.attemptId !== attemptId) return;
+    if (this.context.events.wants('leaseExpired')) this.context.events.emit('leaseExpired', this.ref(entry, undefined));
+    this.endFlight(entry);
+    this.retry(entry, 'leaseExpired', undefined);
+  }
+
+  /** A failed attempt: dead-letter it if it was the last allowed, else redeliver after a backoff. */
+  private retry(entry: Entry, reason: RedeliveryReason, delayMs: number | undefined): void {
+    const window = this.windows[entry.partition]!;
+    const attempts = window.ack.attempts(entry.offset);
+    if (attempts >= this.config.maxDeliveries) {
+      void this.deadLetter(entry, `${reason} on attempt ${attempts} of maxDeliveries ${this.config.maxDeliveries}`);
+      return;
+    }
+    const delay = Math.max(0, delayMs ?? this.backoffMs(attempts));
+    this.scheduleRedelivery(entry, reason, delay);
+    if (this.config.ordering === 'partition') this.goBack(window, entry.offset);
+  }
+
+  private scheduleRedelivery(entry: Entry, reason: RedeliveryReason, delayMs: number): void {
+    const window = this.windows[entry.partition]!;
+    window.redeliveries += 1;
+    if (this.context.events.wants('redelivered')) {
+      this.context.events.emit('redelivered', {
+        topic: this.topic, group: this.name, partition: entry.partition, offset: entry.offset, reason,
+        nextDeliveryCount: window.ack.attempts(entry.offset) + 1, delayMs,
+      });
+    }
+    if (delayMs === 0) {
+      this.makeReady(entry);
+      return;
+    }
+    window.setState(entry, 'backoff');
+    entry.backoff = this.context.deadlines.schedule(this.context.clock.now() + delayMs, () => {
+      entry.backoff = undefined;
+      if (entry.state === 'backoff' && window.holds(entry)) this.makeReady(entry);
+    });
+  }
+
+  private makeReady(entry: Entry): void {
+    this.windows[entry.partition]!.setState(entry, 'ready');
+    this.ordering.enqueue(entry);
+    this.schedulePump();
+  }
+
+  /** 'partition' ordering: every later record of the partition in flight comes again, in order. */
+  private goBack(window: PartitionWindow, offset: bigint): void {
+    for (const entry of window.entries.values()) {
+      if (entry.offset > offset && entry.state === 'inflight') this.revoke(entry, 'goBack');
+    }
+    if (offset < window.cursor) window.cursor = offset;
+  }
+
+  /** Takes a delivery back without it having failed (member left, rebalance, go-back). */
+  private revoke(entry: Entry, reason: RedeliveryReason): void {
+    const window = this.windows[entry.partition]!;
+    this.endFlight(entry);
+    this.scheduleRedelivery(entry, reason, 0);
+    if (entry.offset < window.cursor) window.cursor = entry.offset;
+  }
+
+  /**
+   * Copies the record to the dead-letter topic, then counts it as acked. If that append fails
+   * (disk full...), it is tried again after backoff.maxMs: the record is never redelivered to
+   * consumers once it has used up its attempts, and never acked before it is safely copied.
+   */
+  private async deadLetter(entry: Entry, reason: string): Promise<void> {
+    const window = this.windows[entry.partition]!;
+    window.setState(entry, 'deadLettering');
+    const deliveryCount = window.ack.attempts(entry.offset);
+    let deadLetterOffset: bigint;
+    try {
+      deadLetterOffset = await this.context.deadLetter(entry, this, deliveryCount, reason);
+    } catch {
+      entry.backoff = this.context.deadlines.schedule(this.context.clock.now() + this.config.backoff.maxMs, () => {
+        entry.backoff = undefined;
+        if (window.holds(entry) && !this.closed) void this.deadLetter(entry, reason);
+      });
+      return;
+    }
+    window.deadLettered += 1;
+    if (this.context.events.wants('deadLettered')) {
+      this.context.events.emit('deadLettered', {
+        topic: this.topic, group: this.name, partition: entry.partition, offset: entry.offset,
+        deliveryCount, reason, deadLetterTopic: this.config.deadLetterTopic, deadLetterOffset,
+      });
+    }
+    await this.complete(entry);
+  }
+
+  /** Acked or dead-lettered: the record leaves the window and the ack is journaled. */
+  private complete(entry: Entry): Promise<void> {
+    const window = this.windows[entry.partition]!;
+    if (!window.holds(entry)) return Promise.resolve();
+    window.remove(entry);
+    window.ack.ack(entry.offset);
+    this.ordering.release(entry);
+    this.schedulePump();
+    return this.journal.ack(entry.partition, entry.offset);
+  }
+
+  private endFlight(entry: Entry): void {
+    const flight = entry.flight;
+    if (!flight) return;
+    entry.flight = undefined;
+    flight.lease.cancel();
+    flight.member.flights.delete(entry);
+    flight.member.release();
+  }
+
+  /** The entry a delivery refers to, if that delivery is still the current attempt. */
+  private current(delivery: Delivery): Entry | undefined {
+    const entry = this.windows[delivery.partition]?.entries.get(delivery.offset);
+    return entry?.flight?.attemptId === delivery.attemptId ? entry : undefined;
+  }
+
+  private rebalance(): void {
+    if (this.config.ordering !== 'partition') return;
+    const owners = PartitionOrdering.assignment(this.members, this.windows.length);
+    let changed = false;
+    for (const window of this.windows) {
+      const owner = owners[window.partition];
+      if (owner === window.owner) continue;
+      changed = true;
+      for (const entry of [...window.entries.values()]) if (entry.state === 'inflight') this.revoke(entry, 'rebalance');
+      window.owner = owner;
+    }
+    if (changed && this.context.events.wants('rebalanced')) {
+      const assignment: Record<string, number[]> = {};
+      for (const window of this.windows) if (window.owner) (assignment[window.owner.id] ??= []).push(window.partition);
+      this.context.events.emit('rebalanced', { topic: this.topic, group: this.name, assignment });
+    }
+  }
+
+  private backoffMs(attempts: number): number {
+    const { initialMs, maxMs, multiplier, jitter } = this.config.backoff;
+    const base = Math.min(maxMs, initialMs * multiplier ** Math.max(0, attempts - 1));
+    return Math.round(base * (1 + jitter * (2 * this.context.random.next() - 1)));
+  }
+
+  private ref(entry: Entry, delivery: Delivery | undefined) {
+    const flight = entry.flight;
+    return {
+      topic: this.topic, group: this.name, partition: entry.partition, offset: entry.offset,
+      member: flight?.member.id ?? '', deliveryCount: delivery?.deliveryCount ?? flight?.deliveryCount ?? 0,
+    };
+  }
+
+  private emitSettled(name: 'acked', entry: Entry, delivery: Delivery): void {
+    if (this.context.events.wants(name)) this.context.events.emit(name, this.ref(entry, delivery));
+  }
+}

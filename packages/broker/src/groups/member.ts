@@ -1,0 +1,44 @@
+/**
+ * A member of a group: one subscription's consumer, with its own flow-control window
+ * (`maxInFlight`) and the deliveries it currently holds.
+ */
+import type { Delivery } from './delivery.js';
+import type { Entry } from './partition-window.js';
+
+export type DeliverySink = (delivery: Delivery) => void;
+
+export class Member {
+  /** Deliveries handed out (or being handed out) and not yet settled or revoked. */
+  readonly flights = new Set<Entry>();
+  /** Reserved when a record is assigned, so one pump never over-assigns. */
+  inFlight = 0;
+  /** Closing members get nothing new; left members are gone. */
+  closing = false;
+  left = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly maxInFlight: number,
+    readonly joinSeq: number,
+    readonly sink: DeliverySink,
+  ) {}
+
+  get credit(): number {
+    return this.closing || this.left ? 0 : this.maxInFlight - this.inFlight;
+  }
+
+  release(): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0) {
+      for (const wake of this.idleWaiters) wake();
+      this.idleWaiters = [];
+    }
+  }
+
+  /** Resolves once nothing is in flight (graceful close waits for this). */
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The three ordering modes, as strategies that decide which ready record goes to which member.
+ * The group does everything else (leases, acks, backoff, dead letters) the same way for all.
+ *
+ *   none       a FIFO of ready records (redeliveries first), to members round-robin
+ *   key        the same, but at most one record per key in flight or backing off: a record whose
+ *              key is held waits, in order, behind it ("blocked"), and is released when the
+ *              holder is acked or dead-lettered
+ *   partition  each partition owned by one member; records go out strictly in offset order from
+ *              a cursor, and a redelivery of n moves the cursor back to n (go-back-N)
+ */
+import type { Member } from './member.js';
+import type { Entry, PartitionWindow } from './partition-window.js';
+
+export interface Assignment {
+  readonly entry: Entry;
+  readonly member: Member;
+}
+
+export interface OrderingStrategy {
+  /** An entry became ready (fresh, backoff over, or revoked). */
+  enqueue(entry: Entry): void;
+  /** Hands ready entries to members with credit, reserving that credit. */
+  assign(members: readonly Member[], windows: readonly PartitionWindow[]): Assignment[];
+  /** The entry is done (acked or dead-lettered): release what it held. */
+  release(entry: Entry): void;
+  /** Forget queued entries (a reset cleared the windows). */
+  clear(): void;
+}
+
+/** Round-robin over members with credit, remembering where the last turn stopped. */
+class MemberRing {
+  private next = 0;
+
+  pick(members: readonly Member[]): Member | undefined {
+    for (let i = 0; i < members.length; i++) {
+      const member = members[(this.next + i) % members.length]!;
+      if (member.credit > 0) {
+        this.next = (this.next + i + 1) % members.length;
+        return member;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** A FIFO with a priority lane; entries that are no longer ready when reached are skipped. */
+class ReadyQueue {
+  private priority: Entry[] = [];
+  private normal: Entry[] = [];
+  private normalHead = 0;
+
+  push(entry: Entry, urgent: boolean): void {
+    (urgent ? this.priority : this.normal).push(entry);
+  }
+
+  shift(isLive: (entry: Entry) => boolean): Entry | undefined {
+    while (this.priority.length > 0) {
+      const entry = this.priority.shift()!;
+      if (isLive(entry)) return entry;
+    }
+    while (this.normalHead < this.normal.length) {
+      const entry = this.normal[this.normalHead++]!;
+      if (this.normalHead > 1024 && this.normalHead * 2 > this.normal.length) {
+        this.normal = this.normal.slice(this.normalHead);
+        this.normalHead = 0;
+      }
+      if (isLive(entry)) return entry;
+    }
+    return undefined;
+  }
+
+  clear(): void {
+    this.priority = [];
+    this.normal = [];
+    this.normalHead = 0;
+  }
+}
+
+export class NoneOrdering implements OrderingStrategy {
+  protected readonly queue = new ReadyQueue();
+  private readonly ring = new MemberRing();
+
+  constructor(protected readonly windows: readonly PartitionWindow[]) {}
+
+  enqueue(entry: Entry): void {
+    // Fresh records join the back; anything delivered before goes first, so retries are not starved.
+    this.queue.push(entry, this.windows[entry.partition]!.ack.attempts(entry.offset) > 0);
+  }
+
+  assign(members: readonly Member[]): Assignment[] {
+    const assignments: Assignment[] = [];
+    for (let member = this.ring.pick(members); member; member = this.ring.pick(members)) {
+      const entry = this.take();
+      if (!entry) break;
+      member.inFlight += 1;
+      assignments.push({ entry, member });
+    }
+    return assignments;
+  }
+
+  release(_entry: Entry): void {}
+
+  clear(): void {
+    this.queue.clear();
+  }
+
+  protected take(): Entry | undefined {
+    return this.queue.shift((entry) => entry.state === 'ready' && this.windows[entry.partition]!.holds(entry));
+  }
+}
+
+export class KeyOrdering extends NoneOrdering {
+  /** The entry holding each key: from its first delivery until it is acked or dead-lettered. */
+  private readonly holders = new Map<string, Entry>();
+  private readonly blocked = new Map<string, Entry[]>();
+
+  override release(entry: Entry): void {
+    if (entry.keyId === undefined || this.holders.get(entry.keyId) !== entry) return;
+    this.holders.delete(entry.keyId);
+    const waiting = this.blocked.get(entry.keyId);
+    const next = waiting?.shift();
+    if (waiting?.length === 0) this.blocked.delete(entry.keyId);
+    if (next && this.windows[next.partition]!.holds(next)) {
+      this.windows[next.partition]!.setState(next, 'ready');
+      this.queue.push(next, true);
+    }
+  }
+
+  override clear(): void {
+    super.clear();
+    this.holders.clear();
+    this.blocked.clear();
+  }
+
+  protected override take(): Entry | undefined {
+    for (let entry = super.take(); entry; entry = super.take()) {
+      if (entry.keyId === undefined) return entry;
+      const holder = this.holders.get(entry.keyId);
+      if (holder === undefined || holder === entry || !this.windows[holder.partition]!.holds(holder)) {
+        this.holders.set(entry.keyId, entry);
+        return entry;
+      }
+      this.windows[entry.partition]!.setState(entry, 'blocked');
+      const waiting = this.blocked.get(entry.keyId);
+      if (waiting) waiting.push(entry);
+      else this.blocked.set(entry.keyId, [entry]);
+    }
+    return undefined;
+  }
+}
+
+export class PartitionOrdering implements OrderingStrategy {
+  enqueue(_entry: Entry): void {}
+
+  assign(_members: readonly Member[], windows: readonly PartitionWindow[]): Assignment[] {
+    const assignments: Assignment[] = [];
+    for (const window of windows) {
+      const owner = window.owner;
+      while (owner && owner.credit > 0) {
+        while (window.cursor < window.readOffset && !window.entries.has(window.cursor)) window.cursor += 1n;
+        const entry = window.entries.get(window.cursor);
+        if (!entry || entry.state !== 'ready') break;
+        window.cursor += 1n;
+        owner.inFlight += 1;
+        assignments.push({ entry, member: owner });
+      }
+    }
+    return assignments;
+  }
+
+  release(_entry: Entry): void {}
+
+  clear(): void {}
+
+  /** Which member owns which partition: partitions dealt round-robin to members in join order. */
+  static assignment(members: readonly Member[], partitions: number): (Member | undefined)[] {
+    const active = members.filter((m) => !m.left && !m.closing).sort((a, b) => a.joinSeq - b.joinSeq);
+    return Array.from({ length: partitions }, (_, p) => (active.length === 0 ? undefined : active[p % active.length]));
+  }
+}

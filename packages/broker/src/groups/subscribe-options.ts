@@ -1,0 +1,105 @@
+/**
+ * What a subscription asks for, and its validation. Settings of the group (ordering, lease,
+ * attempts, backoff, dead-letter topic) are fixed by the first member to join while the group
+ * has none; a later member asking for different ones is refused with INVALID_CONFIG rather than
+ * silently given something else. `maxInFlight` is per member.
+ */
+import { BrookError } from '@brook/protocol';
+import { checkLimit, limitOrDefault } from '../config/defaults.js';
+import { validateTopicName } from '../topics/topic-name.js';
+
+export type Ordering = 'none' | 'key' | 'partition';
+export type StartPosition = 'earliest' | 'latest' | { offset: bigint } | { timestamp: number };
+
+export interface BackoffOptions {
+  /** Delay before the 2nd attempt; each later one multiplies it, up to maxMs. */
+  initialMs?: number;
+  maxMs?: number;
+  multiplier?: number;
+  /** 0..1: each delay is scaled by a seeded random factor in [1 - jitter, 1 + jitter]. */
+  jitter?: number;
+}
+
+export interface SubscribeOptions {
+  topic: string;
+  /** Without a group: an ephemeral tail reader (fan-out, no acks, no redelivery). */
+  group?: string;
+  ordering?: Ordering;
+  maxInFlight?: number;
+  ackTimeoutMs?: number;
+  maxDeliveries?: number;
+  backoff?: BackoffOptions;
+  /** Default `<topic>.dlq`, created on first use. */
+  deadLetterTopic?: string;
+  /** Where a new group (or an ephemeral reader) starts. Default: 'earliest' for groups, 'latest' without. */
+  from?: StartPosition;
+  /** A label for traces and describeGroup. */
+  name?: string;
+}
+
+export interface GroupConfig {
+  readonly ordering: Ordering;
+  readonly ackTimeoutMs: number;
+  readonly maxDeliveries: number;
+  readonly backoff: Required<BackoffOptions>;
+  readonly deadLetterTopic: string;
+  readonly from: StartPosition;
+}
+
+export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
+  const ordering = options.ordering ?? 'none';
+  if (ordering !== 'none' && ordering !== 'key' && ordering !== 'partition') {
+    throw invalid('ordering', ordering, "'none', 'key' or 'partition'");
+  }
+  const backoff = options.backoff ?? {};
+  const initialMs = limitOrDefault('backoffInitialMs', backoff.initialMs);
+  const maxMs = limitOrDefault('backoffMaxMs', backoff.maxMs);
+  const multiplier = backoff.multiplier ?? 2;
+  const jitter = backoff.jitter ?? 0.1;
+  if (typeof multiplier !== 'number' || !(multiplier >= 1 && multiplier <= 100)) throw invalid('backoff.multiplier', multiplier, 'a number in [1, 100]');
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) throw invalid('backoff.jitter', jitter, 'a number in [0, 1]');
+  if (maxMs < initialMs) throw invalid('backoff.maxMs', maxMs, `>= backoff.initialMs (${initialMs})`);
+  return {
+    ordering,
+    ackTimeoutMs: limitOrDefault('ackTimeoutMs', options.ackTimeoutMs),
+    maxDeliveries: limitOrDefault('maxDeliveries', options.maxDeliveries),
+    backoff: { initialMs, maxMs, multiplier, jitter },
+    deadLetterTopic: validateTopicName(options.deadLetterTopic ?? `${options.topic}.dlq`),
+    from: checkStartPosition(options.from ?? 'earliest'),
+  };
+}
+
+export function resolveMaxInFlight(options: SubscribeOptions): number {
+  return options.maxInFlight === undefined ? limitOrDefault('maxInFlight', undefined) : checkLimit('maxInFlight', options.maxInFlight);
+}
+
+/** Group names follow the topic-name rule: they name directories too. */
+export function validateGroupName(group: unknown): string {
+  try {
+    return validateTopicName(group);
+  } catch (error) {
+    throw new BrookError('INVALID_REQUEST', `group name ${JSON.stringify(group)} must be 1-249 characters from [A-Za-z0-9._-]`, { group }, { cause: error });
+  }
+}
+
+/** The settings a joining member asked for that differ from the group's, by name. */
+export function configConflicts(group: GroupConfig, asked: GroupConfig): string[] {
+  const keys = ['ordering', 'ackTimeoutMs', 'maxDeliveries', 'deadLetterTopic'] as const;
+  const conflicts: string[] = keys.filter((key) => group[key] !== asked[key]);
+  if (JSON.stringify(group.backoff) !== JSON.stringify(asked.backoff)) conflicts.push('backoff');
+  return conflicts;
+}
+
+export function checkStartPosition(from: unknown): StartPosition {
+  if (from === 'earliest' || from === 'latest') return from;
+  if (typeof from === 'object' && from !== null) {
+    if ('offset' in from && typeof from.offset === 'bigint' && from.offset >= 0n) return { offset: from.offset };
+    if ('timestamp' in from && Number.isSafeInteger(from.timestamp)) return { timestamp: from.timestamp as number };
+  }
+  throw invalid('from', from, "'earliest', 'latest', { offset: bigint >= 0 } or { timestamp: ms }");
+}
+
+function invalid(option: string, value: unknown, expected: string): BrookError {
+  const shown = typeof value === 'bigint' ? `${value}n` : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  return new BrookError('INVALID_CONFIG', `${option} must be ${expected}, got ${shown}`, { option });
+}

@@ -1,0 +1,72 @@
+/**
+ * What `subscribe` and `consume` return. A subscription is one member of a group (or one tail
+ * reader); its consumer is either a handler (resolve = ack, throw = nack with backoff) or an
+ * async iterator.
+ *
+ *   close()  graceful: nothing new is delivered; waits until what it holds is settled
+ *   abort()  a crash: leaves at once; whatever it holds is redelivered to the other members
+ */
+import type { Delivery } from './delivery.js';
+import type { DeliverySink } from './member.js';
+
+export type Handler = (delivery: Delivery) => unknown;
+
+export interface Subscription {
+  readonly topic: string;
+  readonly group: string | undefined;
+  /** The member id in describeGroup and in events. */
+  readonly memberId: string | undefined;
+  close(): Promise<void>;
+  abort(): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface MessageStream extends Subscription, AsyncIterable<Delivery> {}
+
+/** Runs the handler for each delivery: resolve acks (unless it settled itself), throw nacks. */
+export function handlerSink(handler: Handler): DeliverySink {
+  return (delivery) => {
+    void (async () => {
+      try {
+        await handler(delivery);
+        if (!delivery.settled) await delivery.ack();
+      } catch {
+        if (!delivery.settled) delivery.nack();
+      }
+    })().catch(() => undefined); // an ack whose journal write failed: the record comes back after a restart
+  };
+}
+
+/**
+ * A queue between the engine and a `for await` loop. It never holds more than the member's
+ * maxInFlight deliveries, because the engine delivers no more than that unacked.
+ */
+export class DeliveryQueue {
+  private readonly items: Delivery[] = [];
+  private waiter: ((result: IteratorResult<Delivery>) => void) | undefined;
+  private ended = false;
+
+  readonly sink: DeliverySink = (delivery) => {
+    if (this.waiter) {
+      const wake = this.waiter;
+      this.waiter = undefined;
+      wake({ value: delivery, done: false });
+    } else {
+      this.items.push(delivery);
+    }
+  };
+
+  next(): Promise<IteratorResult<Delivery>> {
+    const item = this.items.shift();
+    if (item) return Promise.resolve({ value: item, done: false });
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  end(): void {
+    this.ended = true;
+    this.items.length = 0;
+    this.waiter?.({ value: undefined, done: true });
+    this.waiter = undefined;
+  }
+}

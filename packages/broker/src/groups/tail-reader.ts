@@ -1,0 +1,102 @@
+/**
+ * A subscription without a group: an ephemeral tail reader. It reads every partition from its
+ * start position onwards and hands each record to its one consumer, at most `maxInFlight` at a
+ * time. No acks are kept and nothing is redelivered; settling a delivery only frees its slot.
+ * Any number of tail readers see every record (fan-out).
+ */
+import { decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
+import type { BrokerEventEmitter } from '../events.js';
+import type { PartitionLog } from '../log/partition-log.js';
+import { Delivery, type DeliverySettler } from './delivery.js';
+import type { DeliverySink } from './member.js';
+
+export class TailReader implements DeliverySettler {
+  private readonly buffered: LogRecord[][];
+  private inFlight = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  closed = false;
+
+  constructor(
+    readonly topic: string,
+    private readonly logs: readonly PartitionLog[],
+    private readonly readOffsets: bigint[],
+    private readonly maxInFlight: number,
+    private readonly fetchBytes: number,
+    private readonly sink: DeliverySink,
+    private readonly events: BrokerEventEmitter,
+  ) {
+    this.buffered = logs.map(() => []);
+  }
+
+  schedulePump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    queueMicrotask(() => void this.pump());
+  }
+
+  ack(): Promise<void> {
+    this.release();
+    return Promise.resolve();
+  }
+
+  nack(): void {
+    this.release();
+  }
+
+  extend(): void {}
+
+  reject(): Promise<void> {
+    this.release();
+    return Promise.resolve();
+  }
+
+  private release(): void {
+    this.inFlight -= 1;
+    this.schedulePump();
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.pumpAgain = false;
+        for (let p = 0; p < this.logs.length && !this.closed; p++) {
+          while (this.inFlight < this.maxInFlight && !this.closed) {
+            const record = this.buffered[p]!.shift() ?? (await this.read(p));
+            if (!record) break;
+            this.inFlight += 1;
+            this.sink(new Delivery(this.topic, p, record, 1, 0, this));
+          }
+        }
+      } while (this.pumpAgain && !this.closed);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Reads the next records of partition `p` into its buffer and returns the first. */
+  private async read(p: number): Promise<LogRecord | undefined> {
+    const log = this.logs[p]!;
+    if (this.readOffsets[p]! >= log.endOffset) return undefined;
+    try {
+      const batches = await log.read(this.readOffsets[p]!, { maxBytes: this.fetchBytes });
+      for (const batch of batches) {
+        for (const record of decodeBatch(batch.bytes).records) {
+          if (record.offset >= this.readOffsets[p]!) this.buffered[p]!.push(record);
+        }
+      }
+    } catch (error) {
+      if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || this.readOffsets[p]! >= log.startOffset) throw error;
+      const lostRecords = log.startOffset - this.readOffsets[p]!;
+      this.readOffsets[p] = log.startOffset;
+      if (this.events.wants('retentionDropped')) this.events.emit('retentionDropped', { topic: this.topic, partition: p, startOffset: log.startOffset, lostRecords });
+      return this.read(p);
+    }
+    const last = this.buffered[p]!.at(-1);
+    if (last) this.readOffsets[p] = last.offset + 1n;
+    return this.buffered[p]!.shift();
+  }
+}
