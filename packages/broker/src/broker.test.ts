@@ -227,3 +227,13 @@ describe('Broker restart and retention', () => {
     expect(dropped[0]!.droppedRecords).toBe(after.startOffset);
   });
 });
+
+describe('Broker concurrency', () => {
+  it('two concurrent creates of one topic: one wins, the other gets TOPIC_EXISTS', async () => {
+    const broker = await memoryBroker();
+    const results = await Promise.allSettled([broker.createTopic('race'), broker.createTopic('race')]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'TOPIC_EXISTS' } });
+    expect(broker.listTopics()).toEqual(['race']);
+  });
+});

@@ -82,6 +82,7 @@ export class Broker extends BrokerEventEmitter {
   /** True if the last run ended with close() (its marker was found): no tail scan was needed. */
   readonly openedClean: boolean;
   private readonly topics = new Map<string, Topic>();
+  private readonly creatingTopics = new Map<string, Promise<void>>();
   private readonly encoder: RecordEncoder;
   private retentionTimer: { cancel(): void } | undefined;
   private closed = false;
@@ -109,9 +110,7 @@ export class Broker extends BrokerEventEmitter {
       fetchBytes: limits.fetchBytesMax,
       partitions: (topic) => this.topic(topic).partitions,
       produce: (topic, records) => this.produce(topic, records),
-      ensureTopic: async (topic) => {
-        if (!this.topics.has(topic)) await this.createTopic(topic);
-      },
+      ensureTopic: (topic) => this.ensureTopic(topic),
     });
   }
 
@@ -148,10 +147,26 @@ export class Broker extends BrokerEventEmitter {
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
     this.assertOpen();
     validateTopicName(name);
-    if (this.topics.has(name)) throw new BrookError('TOPIC_EXISTS', `topic ${name} already exists`, { topic: name });
+    if (this.topics.has(name) || this.creatingTopics.has(name)) throw new BrookError('TOPIC_EXISTS', `topic ${name} already exists`, { topic: name });
     const config = resolveTopicConfig(options, this.limits);
-    const topic = await Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults);
-    this.topics.set(name, topic);
+    // Claimed before the first await: a second create of the same name must not open the same directory.
+    const creating = Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults).then((topic) => {
+      this.topics.set(name, topic);
+    });
+    this.creatingTopics.set(name, creating);
+    try {
+      await creating;
+    } finally {
+      this.creatingTopics.delete(name);
+    }
+  }
+
+  /** Creates a topic with default settings unless it exists or is being created (dead-letter topics). */
+  private async ensureTopic(name: string): Promise<void> {
+    if (this.topics.has(name)) return;
+    const creating = this.creatingTopics.get(name);
+    if (creating) return creating;
+    await this.createTopic(name);
   }
 
   listTopics(): string[] {

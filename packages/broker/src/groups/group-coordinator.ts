@@ -137,10 +137,12 @@ export class GroupCoordinator {
     const config = resolveGroupConfig({ topic: deadLetterTopic, group: REDRIVE_GROUP, deadLetterTopic: `${deadLetterTopic}.unused` });
     const group = await this.group(deadLetterTopic, REDRIVE_GROUP, config);
     const limit = options.maxRecords ?? Number.MAX_SAFE_INTEGER;
+    // What is in the dead-letter topic now: records dead-lettered during the redrive wait for the next one.
+    const endOffsets = this.deps.partitions(deadLetterTopic).map((log) => log.endOffset);
     let moved = 0;
     for (const window of group.windows) {
       for (let step = -1; step !== 0 && moved < limit;) {
-        step = await group.consumeDirectly(window.partition, limit - moved, async (record) => {
+        step = await group.consumeDirectly(window.partition, endOffsets[window.partition]!, limit - moved, async (record) => {
           const origin = deadLetterRecord.origin(record);
           await this.deps.produce(origin.topic, [{ ...deadLetterRecord.restore(record), partition: origin.partition }]);
         });

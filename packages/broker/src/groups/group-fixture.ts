@@ -11,7 +11,10 @@ export interface EngineFixture {
   broker: Broker;
   clock: VirtualClock;
   fs: MemoryFileSystem;
-  /** Runs pending continuations until `condition()` is true. */
+  /**
+   * Runs pending continuations until `condition()` is true (failing after `maxTurns`), or, with
+   * no condition, for `maxTurns` turns: enough for everything already started to finish.
+   */
   settle(condition?: () => boolean, maxTurns?: number): Promise<void>;
   /** Moves virtual time forward, letting continuations run after each timer. */
   advance(ms: number): Promise<void>;
@@ -27,12 +30,12 @@ export async function engineFixture(options: BrokerOptions = {}): Promise<Engine
     broker: await open(),
     clock,
     fs,
-    async settle(condition = () => false, maxTurns = 200) {
+    async settle(condition, maxTurns = condition ? 200 : 20) {
       for (let turn = 0; turn < maxTurns; turn++) {
-        if (condition()) return;
+        if (condition?.()) return;
         await clock.advanceAsync(0);
       }
-      if (!condition()) throw new Error(`settle: condition still false after ${maxTurns} turns`);
+      if (condition && !condition()) throw new Error(`settle: condition still false after ${maxTurns} turns`);
     },
     async advance(ms) {
       await clock.advanceAsync(ms);

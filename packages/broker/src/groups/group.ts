@@ -68,19 +68,21 @@ export class Group implements DeliverySettler {
   }
 
   /**
-   * Reads up to `maxRecords` from a partition's ackFloor, passes each to `process` in order and
-   * acks it once processed: consumption without members or leases, for internal groups (redrive).
-   * Returns how many were processed (0 at the end of the partition).
+   * Reads up to `maxRecords` below `endOffset` from a partition's ackFloor, passes each to
+   * `process` in order and acks it once processed: consumption without members or leases, for
+   * internal groups (redrive). Returns how many were processed (0 when there are no more).
    */
-  async consumeDirectly(partition: number, maxRecords: number, process: (record: Entry['record']) => Promise<void>): Promise<number> {
+  async consumeDirectly(
+    partition: number, endOffset: bigint, maxRecords: number, process: (record: Entry['record']) => Promise<void>,
+  ): Promise<number> {
     const window = this.windows[partition]!;
     const log = this.context.logs[partition]!;
-    if (window.ack.ackFloor >= log.endOffset) return 0;
+    if (window.ack.ackFloor >= endOffset) return 0;
     const batches = await log.read(window.ack.ackFloor, { maxBytes: this.context.fetchBytes });
     let processed = 0;
     for (const batch of batches) {
       for (const record of decodeBatch(batch.bytes).records) {
-        if (processed === maxRecords || record.offset < window.ack.ackFloor) continue;
+        if (processed === maxRecords || record.offset < window.ack.ackFloor || record.offset >= endOffset) continue;
         await process(record);
         window.ack.ack(record.offset);
         await this.journal.ack(partition, record.offset);

@@ -37,7 +37,7 @@ export async function recoverSegments(
   fs: FileSystem, dir: string, config: SegmentConfig, cleanShutdown: boolean,
 ): Promise<{ segments: Segment[]; report: RecoveryReport }> {
   await mkdirDurable(fs, dir);
-  const { baseOffsets, removedFiles } = await listSegments(fs, dir);
+  const { baseOffsets, removedFiles } = await listSegments(fs, dir, cleanShutdown);
   const report = { scannedSegments: 0, rebuiltIndexes: 0, truncatedBytes: 0, truncatedAtPosition: undefined as number | undefined, removedFiles };
   if (baseOffsets.length === 0) return { segments: [await Segment.create(fs, dir, 0n, config)], report };
 
@@ -95,8 +95,13 @@ async function openTail(
   return segment;
 }
 
-/** Segment base offsets in order; deletes leftovers of interrupted atomic writes and deletions. */
-async function listSegments(fs: FileSystem, dir: string): Promise<{ baseOffsets: bigint[]; removedFiles: string[] }> {
+/**
+ * Segment base offsets in order; deletes leftovers of interrupted atomic writes and deletions.
+ * After an unclean stop it fsyncs the directory even if it removed nothing: a process killed
+ * between creating a segment and fsyncing the directory leaves a name that only the page cache
+ * holds, and appends acknowledged into that segment would vanish with it at a power cut.
+ */
+async function listSegments(fs: FileSystem, dir: string, cleanShutdown: boolean): Promise<{ baseOffsets: bigint[]; removedFiles: string[] }> {
   const names = await fs.readdir(dir);
   const baseOffsets = names.map(parseSegmentLogName).filter((base): base is bigint => base !== undefined);
   const stems = new Set(baseOffsets.map(segmentStem));
@@ -108,7 +113,7 @@ async function listSegments(fs: FileSystem, dir: string): Promise<{ baseOffsets:
       removedFiles.push(name);
     }
   }
-  if (removedFiles.length > 0) await fs.syncDir(dir);
+  if (removedFiles.length > 0 || !cleanShutdown) await fs.syncDir(dir);
   baseOffsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { baseOffsets, removedFiles };
 }
