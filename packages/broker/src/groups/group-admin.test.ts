@@ -1,0 +1,178 @@
+/**
+ * Where a group starts and how it is moved: `from`, resetGroup (replay), describeGroup, config
+ * agreement between members, retention overtaking a slow group, and discard 'new' backpressure.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Delivery } from './delivery.js';
+import { engineFixture } from './group-fixture.js';
+
+const values = (deliveries: Delivery[]) => deliveries.map((d) => d.text());
+
+async function topicWith(count: number) {
+  const fixture = await engineFixture();
+  await fixture.broker.createTopic('t');
+  for (let i = 0; i < count; i++) {
+    await fixture.broker.produce('t', [{ value: `m${i}`, timestamp: 1000 * (i + 1) }]);
+  }
+  return fixture;
+}
+
+describe('where a new group starts', () => {
+  it.each([
+    ['earliest', 'earliest', ['m0', 'm1', 'm2', 'm3']],
+    ['latest', 'latest', []],
+    ['an offset', { offset: 2n }, ['m2', 'm3']],
+    ['an offset past the end (clamped)', { offset: 99n }, []],
+    ['a timestamp', { timestamp: 2500 }, ['m2', 'm3']],
+  ] as const)('from %s', async (_name, from, expected) => {
+    const { broker, settle } = await topicWith(4);
+    const seen: Delivery[] = [];
+    await broker.subscribe({ topic: 't', group: 'g', from }, (d) => void seen.push(d));
+    await settle(() => broker.describeGroup('t', 'g').lag === 0n);
+    expect(values(seen)).toEqual(expected);
+  });
+
+  it('an existing group ignores `from` and continues where it was', async () => {
+    const { broker, settle } = await topicWith(2);
+    const first = await broker.subscribe({ topic: 't', group: 'g' }, () => undefined);
+    await settle(() => broker.describeGroup('t', 'g').lag === 0n);
+    await first.close();
+    await broker.produce('t', [{ value: 'm2' }]);
+    const seen: Delivery[] = [];
+    await broker.subscribe({ topic: 't', group: 'g', from: 'earliest' }, (d) => void seen.push(d));
+    await settle(() => broker.describeGroup('t', 'g').lag === 0n);
+    expect(values(seen)).toEqual(['m2']);
+  });
+});
+
+describe('resetGroup (replay)', () => {
+  it('to earliest: a member sees everything again; to a timestamp: from there', async () => {
+    const { broker, settle } = await topicWith(4);
+    const seen: Delivery[] = [];
+    await broker.subscribe({ topic: 't', group: 'g' }, (d) => void seen.push(d));
+    await settle(() => broker.describeGroup('t', 'g').lag === 0n);
+    expect(await broker.resetGroup('t', 'g', 'earliest')).toEqual([0n]);
+    await settle(() => seen.length === 8);
+    expect(await broker.resetGroup('t', 'g', { timestamp: 3000 })).toEqual([2n]);
+    await settle(() => seen.length === 10);
+    expect(values(seen)).toEqual(['m0', 'm1', 'm2', 'm3', 'm0', 'm1', 'm2', 'm3', 'm2', 'm3']);
+    expect(seen.slice(4).every((d) => d.deliveryCount === 1)).toBe(true);
+  });
+
+  it('UNKNOWN_GROUP for a group that does not exist', async () => {
+    const { broker } = await topicWith(0);
+    await expect(broker.resetGroup('t', 'nope', 'earliest')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });
+    expect(() => broker.describeGroup('t', 'nope')).toThrow(expect.objectContaining({ code: 'UNKNOWN_GROUP' }));
+  });
+});
+
+describe('describeGroup', () => {
+  it('shows members, per-partition floor, lag, what is in flight with its lease, and counters', async () => {
+    const { broker, settle, clock } = await topicWith(3);
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 2, ackTimeoutMs: 5000, name: 'worker-a' }, () => new Promise(() => undefined));
+    await settle();
+    const description = broker.describeGroup('t', 'g');
+    expect(description.members).toEqual([{ id: 'g-0', name: 'worker-a', maxInFlight: 2, inFlight: 2, closing: false }]);
+    expect(description.config).toMatchObject({ ordering: 'none', ackTimeoutMs: 5000, deadLetterTopic: 't.dlq' });
+    expect(description.lag).toBe(3n);
+    expect(description.partitions[0]).toMatchObject({ partition: 0, ackFloor: 0n, endOffset: 3n, lag: 3n, deadLettered: 0, lostToRetention: 0n });
+    expect(description.partitions[0]!.inFlight).toEqual([
+      { offset: 0n, member: 'g-0', deliveryCount: 1, leaseDeadlineMs: clock.now() + 5000 },
+      { offset: 1n, member: 'g-0', deliveryCount: 1, leaseDeadlineMs: clock.now() + 5000 },
+    ]);
+  });
+});
+
+describe('group settings', () => {
+  it('a member asking for other settings than the running members is refused with INVALID_CONFIG', async () => {
+    const { broker } = await topicWith(0);
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'key' }, () => undefined);
+    await expect(broker.subscribe({ topic: 't', group: 'g', ordering: 'none' }, () => undefined)).rejects.toMatchObject({
+      code: 'INVALID_CONFIG', details: { conflicts: ['ordering'] },
+    });
+  });
+
+  it('an empty group takes the settings of the member that joins it', async () => {
+    const { broker, settle } = await topicWith(0);
+    const first = await broker.subscribe({ topic: 't', group: 'g', ordering: 'key' }, () => undefined);
+    await first.close();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'partition' }, () => undefined);
+    await settle();
+    expect(broker.describeGroup('t', 'g').config.ordering).toBe('partition');
+  });
+
+  it.each([
+    ['ordering', { ordering: 'fifo' }],
+    ['maxInFlight 0', { maxInFlight: 0 }],
+    ['ackTimeoutMs 0', { ackTimeoutMs: 0 }],
+    ['maxDeliveries 0', { maxDeliveries: 0 }],
+    ['jitter 2', { backoff: { jitter: 2 } }],
+    ['maxMs < initialMs', { backoff: { initialMs: 10, maxMs: 5 } }],
+    ['a bad from', { from: 'yesterday' }],
+  ])('refuses %s with INVALID_CONFIG', async (_name, options) => {
+    const { broker } = await topicWith(0);
+    await expect(broker.subscribe({ topic: 't', group: 'g', ...(options as object) }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+  });
+
+  it('refuses a bad group name, and an unknown topic', async () => {
+    const { broker } = await topicWith(0);
+    await expect(broker.subscribe({ topic: 't', group: 'a/b' }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(broker.subscribe({ topic: 'nope', group: 'g' }, () => undefined)).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+  });
+});
+
+describe('retention and backpressure', () => {
+  it('retention overtaking a slow group: the group is told how many records it lost and goes on at startOffset', async () => {
+    const fixture = await engineFixture();
+    const { broker, settle } = fixture;
+    await broker.createTopic('t', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    const held: Delivery[] = [];
+    await broker.subscribe({ topic: 't', group: 'slow', maxInFlight: 1 }, (d) => {
+      held.push(d);
+      return new Promise(() => undefined);
+    });
+    for (let i = 0; i < 100; i++) await broker.produce('t', [{ value: 'x'.repeat(200) }]);
+    await settle(() => held.length === 1);
+    const lost: bigint[] = [];
+    broker.on('retentionDropped', (e) => e.group === 'slow' && lost.push(e.lostRecords));
+    await broker.enforceRetention();
+    const startOffset = broker.describeTopic('t').partitions[0]!.startOffset;
+    expect(startOffset).toBeGreaterThan(0n);
+    expect(lost).toEqual([startOffset]);
+    const group = broker.describeGroup('t', 'slow');
+    expect(group.partitions[0]).toMatchObject({ ackFloor: startOffset, lostToRetention: startOffset });
+    await held[0]!.ack(); // stale now: that record is gone
+    await settle(() => held.length === 2);
+    expect(held[1]!.offset).toBe(startOffset);
+  });
+
+  it("discard 'new' refuses producers with TOPIC_FULL until every group has consumed a whole segment", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t', { segmentBytesMax: 4096, retention: { maxBytes: 16 * 1024, discard: 'new' } });
+    const held: Delivery[] = [];
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 1000 }, (d) => {
+      held.push(d);
+      return new Promise(() => undefined);
+    });
+    let accepted = 0;
+    let full: unknown;
+    while (!full) {
+      await broker.produce('t', [{ value: 'x'.repeat(300) }]).then(() => accepted++, (e: unknown) => (full = e));
+    }
+    expect(full).toMatchObject({ code: 'TOPIC_FULL', retriable: true });
+    expect(broker.describeTopic('t').partitions[0]!.sizeBytes).toBeLessThanOrEqual(16 * 1024);
+    await settle(() => held.length === accepted);
+    // Acking the first few records does not free a whole segment yet.
+    for (const d of held.slice(0, 3)) await d.ack();
+    await expect(broker.produce('t', [{ value: 'x'.repeat(300) }])).rejects.toMatchObject({ code: 'TOPIC_FULL' });
+    // Acking the whole first segment does.
+    for (const d of held.slice(3, 20)) await d.ack();
+    await expect(broker.produce('t', [{ value: 'x'.repeat(300) }])).resolves.toHaveLength(1);
+    expect(broker.describeTopic('t').partitions[0]!.startOffset).toBeGreaterThan(0n);
+  });
+
+  it("discard 'new' needs maxBytes", async () => {
+    const { broker } = await engineFixture();
+    await expect(broker.createTopic('t', { retention: { discard: 'new' } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The three ordering modes, including DDIA figure 11-2: with load balancing and redelivery, a
+ * consumer can see m4 before m3 — unless ordering is per key or per partition.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Delivery } from './delivery.js';
+import { engineFixture } from './group-fixture.js';
+import type { Ordering } from './subscribe-options.js';
+
+interface Consumer {
+  held: Delivery[];
+  processed: string[];
+  handler: (delivery: Delivery) => Promise<void>;
+}
+
+/** A consumer whose deliveries wait until the test acks them; `processed` lists values acked, in order. */
+function consumer(): Consumer {
+  const held: Delivery[] = [];
+  const processed: string[] = [];
+  return {
+    held,
+    processed,
+    handler: (delivery) => {
+      held.push(delivery);
+      return new Promise<void>(() => undefined);
+    },
+  };
+}
+
+async function ack(c: Consumer, value: string): Promise<void> {
+  const delivery = c.held.find((d) => d.text() === value && !d.settled);
+  if (!delivery) throw new Error(`${value} is not held`);
+  c.processed.push(value);
+  await delivery.ack();
+}
+
+/**
+ * Figure 11-2: m1..m5 (one key, one partition), two consumers with one slot each. Both process
+ * and ack until m3 is handed out; then the consumer holding m3 crashes, while (in 'none') the
+ * other one holds m4. Returns the order in which the records were acked.
+ */
+async function figure11_2(ordering: Ordering): Promise<string[]> {
+  const { broker, settle } = await engineFixture();
+  await broker.createTopic('orders', { partitions: 1 });
+  await broker.produce('orders', ['m1', 'm2', 'm3', 'm4', 'm5'].map((value) => ({ key: 'one-key', value })));
+  const consumers = [consumer(), consumer()];
+  const order: string[] = [];
+  broker.on('acked', (e) => order.push(`m${Number(e.offset) + 1}`));
+  const subs = [];
+  for (const c of consumers) subs.push(await broker.subscribe({ topic: 'orders', group: 'g', ordering, maxInFlight: 1 }, c.handler));
+  const unsettled = (c: Consumer) => c.held.filter((d) => !d.settled);
+  const holderOf = (value: string) => consumers.findIndex((c) => unsettled(c).some((d) => d.text() === value));
+  for (let step = 0; step < 10 && holderOf('m3') < 0; step++) {
+    await settle();
+    const next = consumers.flatMap(unsettled).find((d) => d.text() !== 'm3');
+    if (next) await next.ack();
+  }
+  await settle();
+  const crashed = holderOf('m3');
+  subs[crashed]!.abort();
+  const survivor = consumers[1 - crashed]!;
+  for (let step = 0; step < 20 && broker.describeGroup('orders', 'g').lag > 0n; step++) {
+    await settle();
+    const next = unsettled(survivor)[0];
+    if (next) await next.ack();
+  }
+  return order;
+}
+
+describe('DDIA figure 11-2: redelivery and load balancing', () => {
+  it("ordering 'none': m3, held by a consumer that crashes, is processed after m4", async () => {
+    const order = await figure11_2('none');
+    expect(order.indexOf('m4')).toBeLessThan(order.indexOf('m3'));
+    expect([...order].sort()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+  });
+
+  it.each(['key', 'partition'] as const)("ordering '%s': the same crash does not reorder", async (ordering) => {
+    expect(await figure11_2(ordering)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+  });
+});
+
+describe("ordering 'key'", () => {
+  it('has at most one record per key in flight, and spreads keys over members', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t');
+    await broker.produce('t', ['a', 'b', 'a', 'b', 'c'].map((key, i) => ({ key, value: `${key}${i}` })));
+    const c1 = consumer();
+    const c2 = consumer();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'key', maxInFlight: 5 }, c1.handler);
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'key', maxInFlight: 5 }, c2.handler);
+    await settle();
+    const inFlight = [...c1.held, ...c2.held].map((d) => d.text());
+    expect(inFlight.sort()).toEqual(['a0', 'b1', 'c4']);
+    expect(c1.held.length).toBeGreaterThan(0);
+    expect(c2.held.length).toBeGreaterThan(0);
+  });
+
+  it("a key's next record waits through its predecessor's redeliveries and goes out once it is acked", async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('t');
+    await broker.produce('t', [{ key: 'k', value: 'k0' }, { key: 'k', value: 'k1' }]);
+    const c = consumer();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'key', maxInFlight: 5, backoff: { initialMs: 100, jitter: 0 } }, c.handler);
+    await settle();
+    expect(c.held.map((d) => d.text())).toEqual(['k0']);
+    c.held[0]!.nack();
+    await advance(100);
+    await settle();
+    expect(c.held.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['k0#1', 'k0#2']);
+    await c.held[1]!.ack();
+    await settle();
+    expect(c.held.map((d) => d.text())).toEqual(['k0', 'k0', 'k1']);
+  });
+
+  it("a key's next record also waits for a dead-lettered predecessor, then follows it", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t');
+    await broker.produce('t', [{ key: 'k', value: 'k0' }, { key: 'k', value: 'k1' }]);
+    const c = consumer();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'key', maxInFlight: 5 }, c.handler);
+    await settle();
+    await c.held[0]!.reject('poison');
+    await settle();
+    expect(c.held.map((d) => d.text())).toEqual(['k0', 'k1']);
+  });
+});
+
+describe("ordering 'partition'", () => {
+  it('gives each partition to one member and rebalances when members join and leave', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t', { partitions: 4 });
+    const assignments: Record<string, number[]>[] = [];
+    broker.on('rebalanced', (e) => assignments.push(e.assignment));
+    const c1 = consumer();
+    const c2 = consumer();
+    const sub1 = await broker.subscribe({ topic: 't', group: 'g', ordering: 'partition' }, c1.handler);
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'partition' }, c2.handler);
+    sub1.abort();
+    await settle();
+    expect(assignments).toEqual([{ 'g-0': [0, 1, 2, 3] }, { 'g-0': [0, 2], 'g-1': [1, 3] }, { 'g-1': [0, 1, 2, 3] }]);
+    expect(broker.describeGroup('t', 'g').partitions.map((p) => p.owner)).toEqual(['g-1', 'g-1', 'g-1', 'g-1']);
+  });
+
+  it('delivers in offset order, and a redelivery of n brings back every later record in flight, in order (go-back-N)', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('t');
+    await broker.produce('t', Array.from({ length: 5 }, (_, i) => ({ value: `m${i}` })));
+    const c = consumer();
+    const reasons: string[] = [];
+    broker.on('redelivered', (e) => reasons.push(`${e.offset}:${e.reason}`));
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'partition', maxInFlight: 3, backoff: { initialMs: 50, jitter: 0 } }, c.handler);
+    await settle();
+    expect(c.held.map((d) => d.offset)).toEqual([0n, 1n, 2n]);
+    await c.held[0]!.ack();
+    await settle();
+    c.held[1]!.nack(); // m1 fails while m2 and m3 are in flight
+    await settle();
+    expect(reasons).toEqual(['1:nack', '2:goBack', '3:goBack']);
+    await c.held[2]!.ack(); // stale: m2 was taken back
+    await advance(50);
+    await settle();
+    expect(c.held.map((d) => `${d.offset}#${d.deliveryCount}`)).toEqual(['0#1', '1#1', '2#1', '3#1', '1#2', '2#2', '3#2']);
+  });
+});
