@@ -46,7 +46,7 @@ export function describeGroup(group: Group, logs: readonly PartitionLog[]): Grou
     for (const entry of window.entries.values()) {
       if (entry.state === 'backoff') backingOff += 1;
       if (entry.flight) {
-        inFlight.push({ offset: entry.offset, member: entry.flight.member.id, deliveryCount: entry.flight.deliveryCount, leaseDeadlineMs: entry.flight.lease.dueMs });
+        inFlight.push({ offset: entry.offset, member: entry.flight.member.id, deliveryCount: entry.flight.deliveryCount, leaseDeadlineMs: entry.flight.lease.deadlineMs });
       }
     }
     inFlight.sort((a, b) => (a.offset < b.offset ? -1 : 1));

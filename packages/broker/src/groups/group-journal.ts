@@ -23,12 +23,22 @@ import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSyste
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState, type AckStateSnapshot } from './ack-state.js';
 
+/** A journal record as written (offsets as decimal strings: JSON has no 64-bit integers). */
 interface PartitionChanges {
   p: number;
   r?: string;
   f?: [string, string][];
   n?: [string, number][];
   a?: [string, string][];
+}
+
+/** The same, while it is being gathered: bigints, turned into strings once, when written. */
+interface PendingChanges {
+  p: number;
+  r?: bigint;
+  f?: [bigint, bigint][];
+  n?: [bigint, number][];
+  a?: [bigint, bigint][];
 }
 
 interface StateFile {
@@ -42,7 +52,7 @@ const utf8 = new TextEncoder();
 const JOURNAL_READ_BYTES = 1024 * 1024;
 
 export class GroupJournal {
-  private pending: PartitionChanges[] = [];
+  private pending: PendingChanges[] = [];
   private flushing: Promise<void> | undefined;
   private nextFlush: Promise<void> | undefined;
 
@@ -80,7 +90,7 @@ export class GroupJournal {
   attempt(partition: number, offset: bigint, count: number): void {
     const changes = this.changesFor(partition);
     if (count === 1) addToRanges((changes.f ??= []), offset);
-    else (changes.n ??= []).push([offset.toString(), count]);
+    else (changes.n ??= []).push([offset, count]);
   }
 
   ack(partition: number, offset: bigint): Promise<void> {
@@ -89,7 +99,7 @@ export class GroupJournal {
   }
 
   reset(partition: number, floor: bigint): Promise<void> {
-    this.pending.push({ p: partition, r: floor.toString() });
+    this.pending.push({ p: partition, r: floor });
     return this.flush();
   }
 
@@ -115,7 +125,7 @@ export class GroupJournal {
     this.pending = [];
     if (changes.length === 0) return;
     const timestamp = this.logOptions.clock.now();
-    await this.log.append(encodeBatch(changes.map((c) => ({ key: null, value: utf8.encode(JSON.stringify(c)), timestamp }))));
+    await this.log.append(encodeBatch(changes.map((c) => ({ key: null, value: utf8.encode(JSON.stringify(toWritten(c))), timestamp }))));
     if (this.log.sizeBytes > this.journalBytesMax) await this.compact();
   }
 
@@ -131,11 +141,11 @@ export class GroupJournal {
   }
 
   /** The open changes record for a partition: a reset always starts a new one. */
-  private changesFor(partition: number): PartitionChanges {
+  private changesFor(partition: number): PendingChanges {
     for (let i = this.pending.length - 1; i >= 0; i--) {
       if (this.pending[i]!.p === partition) return this.pending[i]!;
     }
-    const changes: PartitionChanges = { p: partition };
+    const changes: PendingChanges = { p: partition };
     this.pending.push(changes);
     return changes;
   }
@@ -166,10 +176,20 @@ function applyChanges(states: AckState[], changes: PartitionChanges): void {
 }
 
 /** Appends `offset` to a list of [start, end) ranges, extending the last one when adjacent. */
-function addToRanges(ranges: [string, string][], offset: bigint): void {
-  const last = ranges.at(-1);
-  if (last && BigInt(last[1]) === offset) last[1] = (offset + 1n).toString();
-  else ranges.push([offset.toString(), (offset + 1n).toString()]);
+function addToRanges(ranges: [bigint, bigint][], offset: bigint): void {
+  const last = ranges[ranges.length - 1];
+  if (last && last[1] === offset) last[1] = offset + 1n;
+  else ranges.push([offset, offset + 1n]);
+}
+
+function toWritten(changes: PendingChanges): PartitionChanges {
+  const ranges = (list: [bigint, bigint][]) => list.map(([s, e]): [string, string] => [s.toString(), e.toString()]);
+  const written: PartitionChanges = { p: changes.p };
+  if (changes.r !== undefined) written.r = changes.r.toString();
+  if (changes.f) written.f = ranges(changes.f);
+  if (changes.n) written.n = changes.n.map(([o, n]): [string, number] => [o.toString(), n]);
+  if (changes.a) written.a = ranges(changes.a);
+  return written;
 }
 
 function encodeStateFile(generation: number, states: readonly AckState[]): Uint8Array {

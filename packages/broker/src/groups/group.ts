@@ -13,6 +13,7 @@ import type { PartitionLog } from '../log/partition-log.js';
 import type { DeadlineQueue } from './deadline-queue.js';
 import { Delivery, type DeliverySettler } from './delivery.js';
 import type { GroupJournal } from './group-journal.js';
+import { LeaseQueue } from './lease-queue.js';
 import { Member } from './member.js';
 import { KeyOrdering, NoneOrdering, PartitionOrdering, type Assignment, type OrderingStrategy } from './orderings.js';
 import { Entry, PartitionWindow } from './partition-window.js';
@@ -41,6 +42,7 @@ export class Group implements DeliverySettler {
   readonly windows: PartitionWindow[];
   readonly members: Member[] = [];
   private ordering: OrderingStrategy;
+  private readonly leases: LeaseQueue;
   private attemptSeq = 0;
   private memberSeq = 0;
   private pumping = false;
@@ -58,6 +60,7 @@ export class Group implements DeliverySettler {
   ) {
     this.windows = windows;
     this.ordering = orderingFor(config, windows);
+    this.leases = new LeaseQueue(context.clock, context.deadlines);
   }
 
   /** New settings for a group without members: held records are read again under the new ordering. */
@@ -147,7 +150,8 @@ export class Group implements DeliverySettler {
   }
 
   extend(delivery: Delivery, ms: number | undefined): void {
-    this.current(delivery)?.flight?.lease.reschedule(this.context.clock.now() + (ms ?? this.config.ackTimeoutMs));
+    const flight = this.current(delivery)?.flight;
+    if (flight) flight.lease = this.leases.extend(flight.lease, this.context.clock.now() + (ms ?? this.config.ackTimeoutMs));
   }
 
   async reject(delivery: Delivery, reason: string): Promise<void> {
@@ -186,6 +190,7 @@ export class Group implements DeliverySettler {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.leases.clear();
     for (const member of [...this.members]) member.left = true;
     await this.journal.close();
   }
@@ -249,7 +254,7 @@ export class Group implements DeliverySettler {
       const deliveryCount = window.ack.recordAttempt(entry.offset);
       this.journal.attempt(entry.partition, entry.offset, deliveryCount);
       const attemptId = ++this.attemptSeq;
-      const lease = this.context.deadlines.schedule(now + this.config.ackTimeoutMs, () => this.expire(entry, attemptId));
+      const lease = this.leases.grant(now + this.config.ackTimeoutMs, () => this.expire(entry, attemptId));
       entry.flight = { attemptId, member, lease, deliveryCount };
       window.setState(entry, 'inflight');
       member.flights.add(entry);
@@ -372,7 +377,7 @@ export class Group implements DeliverySettler {
     const flight = entry.flight;
     if (!flight) return;
     entry.flight = undefined;
-    flight.lease.cancel();
+    this.leases.end(flight.lease);
     flight.member.flights.delete(entry);
     flight.member.release();
   }

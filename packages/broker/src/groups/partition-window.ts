@@ -13,6 +13,7 @@
 import type { LogRecord } from '@brook/protocol';
 import type { AckState } from './ack-state.js';
 import type { Deadline } from './deadline-queue.js';
+import type { Lease } from './lease-queue.js';
 import type { Member } from './member.js';
 
 export type EntryState = 'ready' | 'blocked' | 'inflight' | 'backoff' | 'deadLettering';
@@ -20,7 +21,7 @@ export type EntryState = 'ready' | 'blocked' | 'inflight' | 'backoff' | 'deadLet
 export interface Flight {
   readonly attemptId: number;
   readonly member: Member;
-  readonly lease: Deadline;
+  lease: Lease;
   readonly deliveryCount: number;
 }
 

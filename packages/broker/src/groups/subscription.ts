@@ -23,18 +23,34 @@ export interface Subscription {
 
 export interface MessageStream extends Subscription, AsyncIterable<Delivery> {}
 
-/** Runs the handler for each delivery: resolve acks (unless it settled itself), throw nacks. */
+/**
+ * Runs the handler for each delivery: returning (or resolving) acks unless the handler settled
+ * the delivery itself; throwing (or rejecting) nacks. A synchronous handler costs no promise.
+ */
 export function handlerSink(handler: Handler): DeliverySink {
   return (delivery) => {
-    void (async () => {
-      try {
-        await handler(delivery);
-        if (!delivery.settled) await delivery.ack();
-      } catch {
-        if (!delivery.settled) delivery.nack();
-      }
-    })().catch(() => undefined); // an ack whose journal write failed: the record comes back after a restart
+    const succeeded = () => {
+      // An ack whose journal write failed is not an error of the handler: the record simply
+      // comes back after a restart.
+      if (!delivery.settled) delivery.ack().catch(() => undefined);
+    };
+    const failed = () => {
+      if (!delivery.settled) delivery.nack();
+    };
+    let result: unknown;
+    try {
+      result = handler(delivery);
+    } catch {
+      failed();
+      return;
+    }
+    if (isThenable(result)) result.then(succeeded, failed);
+    else succeeded();
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
 /**

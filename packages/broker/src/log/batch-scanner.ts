@@ -48,7 +48,9 @@ export class BatchScanner {
     private readonly file: FileHandle,
     private readonly options: ScanOptions,
   ) {
-    this.buffer = new Uint8Array(options.chunkBytes);
+    // Sized to the range when that is smaller than a chunk: a read near the tail of the log
+    // (what consumers do all day) must not allocate and zero a whole chunk each time.
+    this.buffer = new Uint8Array(Math.max(0, Math.min(options.chunkBytes, options.endPosition - options.startPosition)));
     this.position = options.startPosition;
     this.bufferPosition = options.startPosition;
   }
