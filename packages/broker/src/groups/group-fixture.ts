@@ -4,7 +4,7 @@
  * sleep: every step is a real turn of the event loop with the virtual clock standing still, and
  * a condition still false after `maxTurns` fails the test with a message. Test-only.
  */
-import { MemoryFileSystem, VirtualClock } from '@brook/protocol';
+import { MemoryFileSystem, VirtualClock, type Clock, type Timer } from '@brook/protocol';
 import { Broker, type BrokerOptions } from '../broker.js';
 
 export interface EngineFixture {
@@ -18,14 +18,19 @@ export interface EngineFixture {
   settle(condition?: () => boolean, maxTurns?: number): Promise<void>;
   /** Moves virtual time forward, letting continuations run after each timer. */
   advance(ms: number): Promise<void>;
-  /** Simulates a crash and restart: power cut (unsynced bytes lost) and a new broker on the same disk. */
+  /**
+   * Simulates a crash and restart: power cut (unsynced bytes lost) and a new broker on the same
+   * disk. The old broker's timers die with it, as its process would: no lease or backoff of the
+   * dead broker fires later and writes to the disk the new one uses.
+   */
   restart(): Promise<Broker>;
 }
 
 export async function engineFixture(options: BrokerOptions = {}): Promise<EngineFixture> {
   const clock = new VirtualClock();
   const fs = new MemoryFileSystem();
-  const open = () => Broker.open({ storage: 'memory', fs, clock, retentionCheckIntervalMs: 3_600_000, ...options });
+  let processClock = new ProcessClock(clock);
+  const open = () => Broker.open({ storage: 'memory', fs, clock: processClock, retentionCheckIntervalMs: 3_600_000, ...options });
   const fixture: EngineFixture = {
     broker: await open(),
     clock,
@@ -43,9 +48,44 @@ export async function engineFixture(options: BrokerOptions = {}): Promise<Engine
     },
     async restart() {
       fs.powerCut();
+      processClock.kill();
+      processClock = new ProcessClock(clock);
       fixture.broker = await open();
       return fixture.broker;
     },
   };
   return fixture;
+}
+
+/** The clock of one broker process: the shared virtual time, with timers that die with the process. */
+class ProcessClock implements Clock {
+  private readonly timers = new Set<Timer>();
+  private dead = false;
+
+  constructor(private readonly clock: VirtualClock) {}
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  setTimer(delayMs: number, callback: () => void): Timer {
+    if (this.dead) return { cancel: () => undefined };
+    const timer = this.clock.setTimer(delayMs, () => {
+      this.timers.delete(timer);
+      callback();
+    });
+    this.timers.add(timer);
+    return {
+      cancel: () => {
+        this.timers.delete(timer);
+        timer.cancel();
+      },
+    };
+  }
+
+  kill(): void {
+    this.dead = true;
+    for (const timer of this.timers) timer.cancel();
+    this.timers.clear();
+  }
 }

@@ -10,7 +10,7 @@
  *
  *   { "p": 0, "r": "120",                 reset: ackFloor := 120, forget acks and attempts (applied first)
  *     "f": [["120","150"]],               first attempts: offsets 120..149 were delivered once
- *     "n": [["121", 3]],                  attempt counts above one
+ *     "n": [["121", 3]],                  attempt counts: above one, or given back (applied in order)
  *     "a": [["120","122"]] }              acked ranges [start, end)
  *
  * Every entry is idempotent (counts are absolute, acks are sets), so replaying a record twice is
@@ -89,8 +89,16 @@ export class GroupJournal {
   /** Records that `offset` was handed out for the `count`-th time. Durable with the next flush. */
   attempt(partition: number, offset: bigint, count: number): void {
     const changes = this.changesFor(partition);
-    if (count === 1) addToRanges((changes.f ??= []), offset);
+    // Replay applies "f" before "n": once this record has an "n" (a count given back), first
+    // attempts go there too, after it.
+    if (count === 1 && !changes.n) addToRanges((changes.f ??= []), offset);
     else (changes.n ??= []).push([offset, count]);
+  }
+
+  /** Records that an attempt did not happen after all: `offset` is back to `count` attempts. */
+  attemptGivenBack(partition: number, offset: bigint, count: number): Promise<void> {
+    (this.changesFor(partition).n ??= []).push([offset, count]);
+    return this.flush();
   }
 
   ack(partition: number, offset: bigint): Promise<void> {

@@ -167,7 +167,7 @@ export class Group implements DeliverySettler {
       for (const entry of window.entries.values()) if (entry.flight) this.endFlight(entry);
       window.restartAt(offsets[window.partition]!);
     }
-    this.ordering.clear();
+    this.ordering.rebuild(this.windows);
     await Promise.all(this.windows.map((w) => this.journal.reset(w.partition, w.ack.ackFloor)));
     this.schedulePump();
   }
@@ -180,7 +180,8 @@ export class Group implements DeliverySettler {
     for (const entry of window.entries.values()) if (entry.flight) this.endFlight(entry);
     window.restartAt(startOffset);
     window.lostToRetention += lost;
-    if (this.config.ordering === 'key') this.ordering.clear();
+    // Other partitions keep their records; the strategy forgets only what this one dropped.
+    this.ordering.rebuild(this.windows);
     if (this.context.events.wants('retentionDropped')) {
       this.context.events.emit('retentionDropped', { topic: this.topic, partition, startOffset, group: this.name, lostRecords: lost });
     }
@@ -251,11 +252,19 @@ export class Group implements DeliverySettler {
     const now = this.context.clock.now();
     for (const { entry, member } of assignments) {
       const window = this.windows[entry.partition]!;
+      // Its last allowed attempt was cut short by a broker restart (or maxDeliveries was lowered):
+      // another delivery would exceed maxDeliveries.
+      const exhausted = this.outOfAttempts(entry, 'interrupted');
+      if (exhausted) {
+        member.release();
+        this.deadLetterInBackground(entry, exhausted);
+        continue;
+      }
       const deliveryCount = window.ack.recordAttempt(entry.offset);
       this.journal.attempt(entry.partition, entry.offset, deliveryCount);
       const attemptId = ++this.attemptSeq;
       const lease = this.leases.grant(now + this.config.ackTimeoutMs, () => this.expire(entry, attemptId));
-      entry.flight = { attemptId, member, lease, deliveryCount };
+      entry.flight = { attemptId, member, lease, deliveryCount, handedOut: false };
       window.setState(entry, 'inflight');
       member.flights.add(entry);
       deliveries.push({ entry, delivery: new Delivery(this.topic, entry.partition, entry.record, deliveryCount, attemptId, this) });
@@ -264,6 +273,12 @@ export class Group implements DeliverySettler {
     for (const { entry, delivery } of deliveries) {
       const flight = entry.flight;
       if (flight?.attemptId !== delivery.attemptId || flight.member.left) continue;
+      if (flight.member.closing) {
+        // It began to close while the attempt was being journaled: it gets nothing new.
+        this.revoke(entry, 'memberLeft');
+        continue;
+      }
+      flight.handedOut = true;
       if (this.context.events.wants('delivered')) {
         this.context.events.emit('delivered', { ...this.ref(entry, delivery), redelivered: delivery.redelivered, key: entry.record.key });
       }
@@ -281,12 +296,12 @@ export class Group implements DeliverySettler {
   /** A failed attempt: dead-letter it if it was the last allowed, else redeliver after a backoff. */
   private retry(entry: Entry, reason: RedeliveryReason, delayMs: number | undefined): void {
     const window = this.windows[entry.partition]!;
-    const attempts = window.ack.attempts(entry.offset);
-    if (attempts >= this.config.maxDeliveries) {
-      void this.deadLetter(entry, `${reason} on attempt ${attempts} of maxDeliveries ${this.config.maxDeliveries}`);
+    const exhausted = this.outOfAttempts(entry, reason);
+    if (exhausted) {
+      this.deadLetterInBackground(entry, exhausted);
       return;
     }
-    const delay = Math.max(0, delayMs ?? this.backoffMs(attempts));
+    const delay = Math.max(0, delayMs ?? this.backoffMs(window.ack.attempts(entry.offset)));
     this.scheduleRedelivery(entry, reason, delay);
     if (this.config.ordering === 'partition') this.goBack(window, entry.offset);
   }
@@ -325,12 +340,45 @@ export class Group implements DeliverySettler {
     if (offset < window.cursor) window.cursor = offset;
   }
 
-  /** Takes a delivery back without it having failed (member left, rebalance, go-back). */
+  /**
+   * Takes a delivery back without a nack or an expiry (member left, rebalance, go-back). The
+   * attempt still counts: on the last allowed one the record is dead-lettered, not delivered again.
+   * Taken back while its attempt was being journaled, it never reached the member: the attempt is
+   * given back (in the journal too) and the record is simply ready again, not a redelivery.
+   */
   private revoke(entry: Entry, reason: RedeliveryReason): void {
     const window = this.windows[entry.partition]!;
+    const flight = entry.flight!;
     this.endFlight(entry);
-    this.scheduleRedelivery(entry, reason, 0);
+    if (!flight.handedOut) {
+      window.ack.restoreAttempts(entry.offset, flight.deliveryCount - 1);
+      // If this write fails, a restart counts the attempt after all: one more than delivered.
+      this.journal.attemptGivenBack(entry.partition, entry.offset, flight.deliveryCount - 1).catch(() => undefined);
+      this.makeReady(entry);
+    } else {
+      const exhausted = this.outOfAttempts(entry, reason);
+      if (exhausted) this.deadLetterInBackground(entry, exhausted);
+      else this.scheduleRedelivery(entry, reason, 0);
+    }
     if (entry.offset < window.cursor) window.cursor = entry.offset;
+  }
+
+  /** The dead-letter reason if `entry` has had all maxDeliveries attempts, else undefined. */
+  private outOfAttempts(entry: Entry, cause: string): string | undefined {
+    const attempts = this.windows[entry.partition]!.ack.attempts(entry.offset);
+    const max = this.config.maxDeliveries;
+    return attempts >= max ? `${cause} on attempt ${attempts} of maxDeliveries ${max}` : undefined;
+  }
+
+  /**
+   * Dead-letters without a caller waiting. Its only failure left is the journal write of the ack
+   * (the copy is retried inside): kept in `lastError`; after a restart the record is read again,
+   * finds no attempts left and is dead-lettered again (at-least-once, like every delivery).
+   */
+  private deadLetterInBackground(entry: Entry, reason: string): void {
+    this.deadLetter(entry, reason).catch((error: unknown) => {
+      this.lastError = error;
+    });
   }
 
   /**
@@ -348,7 +396,7 @@ export class Group implements DeliverySettler {
     } catch {
       entry.backoff = this.context.deadlines.schedule(this.context.clock.now() + this.config.backoff.maxMs, () => {
         entry.backoff = undefined;
-        if (window.holds(entry) && !this.closed) void this.deadLetter(entry, reason);
+        if (window.holds(entry) && !this.closed) this.deadLetterInBackground(entry, reason);
       });
       return;
     }

@@ -125,6 +125,24 @@ describe("ordering 'key'", () => {
   });
 });
 
+describe("ordering 'key' and retention", () => {
+  it('retention overtaking one partition leaves the keys waiting in other partitions in order', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t', { partitions: 2, segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    await broker.produce('t', [{ key: 'K', value: 'k1', partition: 1 }, { key: 'K', value: 'k2', partition: 1 }]);
+    await broker.produce('t', [{ value: 'p0-first', partition: 0 }]);
+    const c = consumer();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'key', maxInFlight: 2 }, c.handler);
+    await settle(() => c.held.length === 2);
+    expect(c.held.map((d) => d.text()).sort()).toEqual(['k1', 'p0-first']);
+    for (let i = 0; i < 60; i++) await broker.produce('t', [{ value: 'x'.repeat(300), partition: 0 }]);
+    await broker.enforceRetention();
+    expect(broker.describeGroup('t', 'g').partitions[0]!.lostToRetention).toBeGreaterThan(0n);
+    await c.held.find((d) => d.text() === 'k1')!.ack();
+    await settle(() => c.held.some((d) => d.text() === 'k2'));
+  });
+});
+
 describe("ordering 'partition'", () => {
   it('gives each partition to one member and rebalances when members join and leave', async () => {
     const { broker, settle } = await engineFixture();

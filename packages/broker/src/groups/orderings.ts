@@ -24,8 +24,12 @@ export interface OrderingStrategy {
   assign(members: readonly Member[], windows: readonly PartitionWindow[]): Assignment[];
   /** The entry is done (acked or dead-lettered): release what it held. */
   release(entry: Entry): void;
-  /** Forget queued entries (a reset cleared the windows). */
-  clear(): void;
+  /**
+   * Re-derives the strategy's state from the windows, after a reset or retention dropped some
+   * of their entries: queues hold exactly the waiting entries, key holders the entries in
+   * flight, backing off or being dead-lettered.
+   */
+  rebuild(windows: readonly PartitionWindow[]): void;
 }
 
 /** Round-robin over members with credit, remembering where the last turn stopped. */
@@ -101,8 +105,14 @@ export class NoneOrdering implements OrderingStrategy {
 
   release(_entry: Entry): void {}
 
-  clear(): void {
+  rebuild(windows: readonly PartitionWindow[]): void {
     this.queue.clear();
+    for (const window of windows) {
+      for (const entry of window.entries.values()) {
+        if (entry.state === 'blocked') window.setState(entry, 'ready');
+        if (entry.state === 'ready') this.enqueue(entry);
+      }
+    }
   }
 
   protected take(): Entry | undefined {
@@ -127,10 +137,16 @@ export class KeyOrdering extends NoneOrdering {
     }
   }
 
-  override clear(): void {
-    super.clear();
+  override rebuild(windows: readonly PartitionWindow[]): void {
     this.holders.clear();
     this.blocked.clear();
+    for (const window of windows) {
+      for (const entry of window.entries.values()) {
+        const holds = entry.state === 'inflight' || entry.state === 'backoff' || entry.state === 'deadLettering';
+        if (holds && entry.keyId !== undefined) this.holders.set(entry.keyId, entry);
+      }
+    }
+    super.rebuild(windows);
   }
 
   protected override take(): Entry | undefined {
@@ -171,7 +187,7 @@ export class PartitionOrdering implements OrderingStrategy {
 
   release(_entry: Entry): void {}
 
-  clear(): void {}
+  rebuild(): void {}
 
   /** Which member owns which partition: partitions dealt round-robin to members in join order. */
   static assignment(members: readonly Member[], partitions: number): (Member | undefined)[] {

@@ -23,6 +23,8 @@ export interface Flight {
   readonly member: Member;
   lease: Lease;
   readonly deliveryCount: number;
+  /** False while the attempt is being journaled: taken back then, it never reached the member. */
+  handedOut: boolean;
 }
 
 export class Entry {

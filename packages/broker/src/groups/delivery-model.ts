@@ -1,0 +1,624 @@
+/**
+ * The model and harness behind delivery.property.test.ts (test-only).
+ *
+ * `DeliveryHarness` runs one command list against a memory broker on a VirtualClock and keeps a
+ * model of every produced record, built from the broker's events:
+ *
+ *   pending   not in flight: never delivered, backing off, blocked, or taken back
+ *   inflight  delivered and current: the attempt the group waits on (member, deliveryCount, lease)
+ *   dying     failed for the last time, or rejected: being copied to the dead-letter topic
+ *   acked / dead
+ *
+ * Every event is checked against the model as it happens (a delivery of a record that is not
+ * pending, a deliveryCount that is not the previous one + 1, a key or partition order broken at
+ * that moment...). Violations are collected, not thrown, because a listener that throws would
+ * throw into the engine; `check()` reports them after each command, together with the invariants
+ * of a quiet broker (flow control, leases, what members hold, describeGroup).
+ */
+import fc from 'fast-check';
+import { partitionForKey } from '@brook/protocol';
+import type { Broker } from '../broker.js';
+import type { BrokerEvents } from '../events.js';
+import { DEAD_LETTER_HEADERS } from './dead-letter.js';
+import type { Delivery } from './delivery.js';
+import { engineFixture, type EngineFixture } from './group-fixture.js';
+import type { Ordering, SubscribeOptions } from './subscribe-options.js';
+import type { Subscription } from './subscription.js';
+
+export const TOPIC = 'orders';
+export const GROUP = 'billing';
+const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4'] as const;
+const ACK_TIMEOUT_MS = 1000;
+const MAX_DELIVERIES = 3;
+const BACKOFF = { initialMs: 100, maxMs: 400, multiplier: 2, jitter: 0.2 };
+
+export type Action =
+  | { type: 'ack' }
+  | { type: 'nack'; delayMs?: number }
+  | { type: 'reject' }
+  | { type: 'extend'; ms?: number };
+
+export type Command = CommandBody & {
+  /** Run the next command at once, in the same turn: no waiting for this one's effects, no checks in between. */
+  together?: boolean;
+};
+
+type CommandBody =
+  /** Keys are indexes into KEYS; a null key goes to partition (index in the batch % partitions). */
+  | { kind: 'produce'; keys: (number | null)[] }
+  | { kind: 'join'; maxInFlight: number; style: 'iterator' | 'handler' }
+  /** Settles the `pick`-th delivery the members hold (current or stale, of live or gone members). */
+  | { kind: 'settle'; pick: number; action: Action }
+  | { kind: 'crash'; pick: number }
+  | { kind: 'close'; pick: number }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'restart' };
+
+export interface Scenario {
+  partitions: number;
+  seed: number;
+  commands: Command[];
+}
+
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 5, arbitrary: fc.constant({ type: 'ack' as const }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('nack' as const) }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('nack' as const), delayMs: fc.integer({ min: 0, max: 1500 }) }) },
+  { weight: 1, arbitrary: fc.constant({ type: 'reject' as const }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('extend' as const), ms: fc.option(fc.integer({ min: 1, max: 2000 }), { nil: undefined }) }) },
+);
+
+const bodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('produce' as const), keys: fc.array(fc.option(fc.nat(KEYS.length - 1), { freq: 6 }), { minLength: 1, maxLength: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('join' as const), maxInFlight: fc.integer({ min: 1, max: 5 }), style: fc.constantFrom('iterator' as const, 'handler' as const) }) },
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat(20), action: actionArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), pick: fc.nat(5) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), pick: fc.nat(5) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 2500 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
+);
+
+export const commandArb: fc.Arbitrary<Command> = fc.tuple(bodyArb, fc.integer({ min: 0, max: 5 }))
+  .map(([body, dice]) => (dice === 0 ? { ...body, together: true } : body));
+
+export const scenarioArb = (maxCommands: number): fc.Arbitrary<Scenario> => fc.record({
+  partitions: fc.integer({ min: 2, max: 3 }),
+  seed: fc.integer({ min: 1, max: 1_000_000 }),
+  commands: fc.array(commandArb, { minLength: 1, maxLength: maxCommands, size: 'max' }),
+});
+
+type State = 'pending' | 'inflight' | 'dying' | 'acked' | 'dead';
+
+interface RecordModel {
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly key: string | null;
+  readonly value: string;
+  state: State;
+  /** Deliveries seen so far, across restarts: the last deliveryCount. */
+  count: number;
+  member: string | undefined;
+  leaseDueMs: number;
+  /** A redelivery may not come before this (its backoff). */
+  notBeforeMs: number;
+  /** The delayMs of a nack({ delayMs }) we just made, to compare with the redelivered event. */
+  askedDelayMs: number | undefined;
+  rejected: boolean;
+}
+
+interface MemberModel {
+  readonly label: string;
+  readonly style: 'iterator' | 'handler';
+  readonly maxInFlight: number;
+  sub: Subscription | undefined;
+  id: string | undefined;
+  closing: boolean;
+  /** Asked to leave at once (abort, an iterator's close): a stream does so a turn later. */
+  leaving: boolean;
+  gone: boolean;
+}
+
+interface Held {
+  readonly delivery: Delivery;
+  readonly member: MemberModel;
+  /** Handler style: the handler's promise, resolved (ack) or rejected (nack) by the test. */
+  readonly resolve?: () => void;
+  readonly reject?: (error: Error) => void;
+}
+
+const isLive = (m: MemberModel) => !m.gone && !m.closing && !m.leaving;
+const idOf = (m: MemberModel) => (m.id ??= m.sub?.memberId);
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder();
+const at = (partition: number, offset: bigint) => `${partition}:${offset}`;
+
+export class DeliveryHarness {
+  private readonly records = new Map<string, RecordModel>();
+  private members: MemberModel[] = [];
+  private held: Held[] = [];
+  private violations: string[] = [];
+  private activity = 0;
+  private joined = 0;
+  private produced = 0;
+  /** Per partition, the records of the produce call under way, in order. */
+  private readonly producing: { key: string | null; value: string }[][] = [];
+  /** 'key': the offset last acked per key, which only grows. */
+  private readonly lastAckedOfKey = new Map<string, bigint>();
+  private detach: (() => void) | undefined;
+  readonly trace: string[] = [];
+
+  private constructor(private readonly fixture: EngineFixture, private readonly ordering: Ordering, private readonly partitions: number) {}
+
+  static async open(ordering: Ordering, scenario: Scenario): Promise<DeliveryHarness> {
+    const fixture = await engineFixture({ fsync: 'always', seed: scenario.seed });
+    await fixture.broker.createTopic(TOPIC, { partitions: scenario.partitions });
+    const harness = new DeliveryHarness(fixture, ordering, scenario.partitions);
+    harness.listen(fixture.broker);
+    return harness;
+  }
+
+  private get broker(): Broker {
+    return this.fixture.broker;
+  }
+
+  private get now(): number {
+    return this.fixture.clock.now();
+  }
+
+  /** Runs one command; unless it runs `together` with the next, waits until all it started is done and checks. */
+  async run(command: Command): Promise<void> {
+    this.trace.push(JSON.stringify(command));
+    let acked: { rec: RecordModel; member: string | undefined; count: number } | undefined;
+    switch (command.kind) {
+      case 'produce': await this.produce(command.keys); break;
+      case 'join': await this.join(command.maxInFlight, command.style); break;
+      case 'settle': acked = this.settle(command.pick, command.action); break;
+      case 'crash': this.leave(command.pick, false); break;
+      case 'close': this.leave(command.pick, true); break;
+      case 'advance': await this.fixture.advance(command.ms); break;
+      case 'restart': await this.restart(); break;
+    }
+    if (command.together) return;
+    await this.quiesce();
+    // An ack of the current delivery takes, unless something took the delivery back first.
+    if (acked && acked.rec.state === 'inflight' && acked.rec.member === acked.member && acked.rec.count === acked.count) {
+      this.violations.push(`ack of current ${at(acked.rec.partition, acked.rec.offset)}#${acked.count} was ignored`);
+    }
+    this.check();
+  }
+
+  // ---- commands ----
+
+  /**
+   * The model learns of the records from the 'produced' event (which comes before any delivery
+   * of them), so it computes where each one goes: murmur2 of the key, or the explicit partition.
+   */
+  private async produce(keys: (number | null)[]): Promise<void> {
+    const inputs = keys.map((k, i) => {
+      const value = `v${this.produced++}`;
+      if (k === null) return { key: null, value, partition: i % this.partitions };
+      const key = KEYS[k]!;
+      return { key, value, partition: partitionForKey(new TextEncoder().encode(key), this.partitions) };
+    });
+    for (let p = 0; p < this.partitions; p++) this.producing[p] = inputs.filter((input) => input.partition === p);
+    await this.broker.produce(TOPIC, inputs.map((input) => (input.key === null ? input : { key: input.key, value: input.value })));
+  }
+
+  private onProduced(partition: number, baseOffset: bigint, records: number): void {
+    const inputs = this.producing[partition] ?? [];
+    if (inputs.length !== records) return void this.violations.push(`produced ${records} records to ${partition}, expected ${inputs.length}`);
+    inputs.forEach((input, i) => {
+      const offset = baseOffset + BigInt(i);
+      this.records.set(at(partition, offset), {
+        partition, offset, key: input.key, value: input.value, state: 'pending', count: 0, member: undefined,
+        leaseDueMs: 0, notBeforeMs: 0, askedDelayMs: undefined, rejected: false,
+      });
+    });
+    this.producing[partition] = [];
+  }
+
+  private async join(maxInFlight: number, style: MemberModel['style']): Promise<void> {
+    const member: MemberModel = { label: `c${this.joined++}`, style, maxInFlight, sub: undefined, id: undefined, closing: false, leaving: false, gone: false };
+    this.members.push(member);
+    await this.subscribe(member);
+  }
+
+  private async subscribe(member: MemberModel): Promise<void> {
+    const options: SubscribeOptions = {
+      topic: TOPIC, group: GROUP, ordering: this.ordering, maxInFlight: member.maxInFlight,
+      ackTimeoutMs: ACK_TIMEOUT_MS, maxDeliveries: MAX_DELIVERIES, backoff: BACKOFF, name: member.label,
+    };
+    if (member.style === 'handler') {
+      member.sub = await this.broker.subscribe(options, (delivery) => new Promise<void>((resolve, reject) => {
+        this.held.push({ delivery, member, resolve, reject });
+        this.activity += 1;
+      }));
+    } else {
+      const stream = this.broker.consume(options);
+      member.sub = stream;
+      void (async () => {
+        for await (const delivery of stream) {
+          this.held.push({ delivery, member });
+          this.activity += 1;
+        }
+      })().catch((error: unknown) => this.violations.push(`${member.label}: consume loop failed: ${String(error)}`));
+    }
+  }
+
+  /** A stream knows its member id once it joined: look it up when needed. */
+  private memberById(id: string): MemberModel | undefined {
+    return this.members.find((m) => idOf(m) === id);
+  }
+
+  /** Settles a held delivery; if that acked the current delivery, returns which (to check it took). */
+  private settle(pick: number, action: Action): { rec: RecordModel; member: string | undefined; count: number } | undefined {
+    if (this.held.length === 0) return undefined;
+    const index = pick % this.held.length;
+    const held = this.held[index]!;
+    const { delivery } = held;
+    const rec = this.records.get(at(delivery.partition, delivery.offset))!;
+    const current = this.isCurrent(held);
+    if (action.type !== 'extend') this.held.splice(index, 1);
+    switch (action.type) {
+      case 'ack':
+        if (held.resolve) held.resolve();
+        else void delivery.ack();
+        break;
+      case 'nack':
+        if (action.delayMs === undefined && held.reject) {
+          held.reject(new Error('handler failed'));
+        } else {
+          if (current) rec.askedDelayMs = action.delayMs;
+          delivery.nack(action.delayMs === undefined ? {} : { delayMs: action.delayMs });
+          held.resolve?.();
+        }
+        break;
+      case 'reject':
+        if (current) {
+          rec.state = 'dying';
+          rec.rejected = true;
+        }
+        void delivery.reject('poison');
+        held.resolve?.();
+        break;
+      case 'extend':
+        if (current) rec.leaseDueMs = this.now + (action.ms ?? ACK_TIMEOUT_MS);
+        delivery.extend(action.ms);
+        break;
+    }
+    return current && action.type === 'ack' ? { rec, member: rec.member, count: rec.count } : undefined;
+  }
+
+  private leave(pick: number, graceful: boolean): void {
+    const live = this.members.filter(isLive);
+    if (live.length === 0) return;
+    const member = live[pick % live.length]!;
+    if (member.sub?.memberId === undefined) return; // still joining
+    if (graceful && member.style === 'handler') {
+      // Nothing new for it; it leaves once what it holds is settled (or taken back).
+      member.closing = true;
+      void member.sub.close().then(() => (member.gone = true));
+    } else {
+      // abort(), and an iterator's close(): leaves at once, what it holds comes again.
+      member.leaving = true;
+      if (graceful) void member.sub.close();
+      else member.sub.abort();
+      this.syncLeft();
+    }
+  }
+
+  /**
+   * Notices members that asked to leave and are gone from the group. What they held is taken
+   * back: 'redelivered' events follow, except for records on their last attempt, which are
+   * dead-lettered with no event before 'deadLettered' — so the model marks those here.
+   */
+  private syncLeft(): void {
+    const leaving = this.members.filter((m) => m.leaving);
+    if (leaving.length === 0) return;
+    const present = new Set(this.broker.describeGroup(TOPIC, GROUP).members.map((m) => m.id));
+    for (const member of leaving) {
+      if (present.has(idOf(member)!)) continue;
+      member.leaving = false;
+      member.gone = true;
+      for (const rec of this.records.values()) if (rec.state === 'inflight' && rec.member === member.id) this.takenBack(rec);
+    }
+  }
+
+  /** Power cut (fsync 'always') and a new broker on the same disk; the members subscribe again. */
+  private async restart(): Promise<void> {
+    await this.quiesce();
+    this.detach?.();
+    const broker = await this.fixture.restart();
+    // What was in flight comes back; backoffs are not durable, so nothing waits for one.
+    for (const rec of this.records.values()) {
+      if (rec.state === 'acked' || rec.state === 'dead') continue;
+      rec.state = 'pending';
+      rec.member = undefined;
+      rec.notBeforeMs = 0;
+    }
+    this.held = [];
+    this.members = this.members.filter(isLive);
+    this.listen(broker);
+    // They reconnect all at once.
+    await Promise.all(this.members.map((member) => {
+      member.id = undefined;
+      return this.subscribe(member);
+    }));
+  }
+
+  /**
+   * Acks everything current, with a member present, and lets time pass until the group has no
+   * lag; then checks that every record was acked or dead-lettered, and the dead-letter topic.
+   */
+  async drain(): Promise<void> {
+    this.trace.push('drain');
+    await this.quiesce();
+    if (!this.members.some(isLive)) await this.join(5, 'handler');
+    for (let round = 0; round < 200; round++) {
+      for (const held of [...this.held]) {
+        if (!this.isCurrent(held)) continue;
+        this.held.splice(this.held.indexOf(held), 1);
+        if (held.resolve) held.resolve();
+        else void held.delivery.ack();
+      }
+      await this.quiesce();
+      this.check();
+      if (this.broker.describeGroup(TOPIC, GROUP).lag === 0n) break;
+      await this.fixture.advance(250);
+      await this.quiesce();
+    }
+    const lag = this.broker.describeGroup(TOPIC, GROUP).lag;
+    if (lag !== 0n) this.fail(`drain: lag is still ${lag}`);
+    const lost = [...this.records.values()].filter((r) => r.state !== 'acked' && r.state !== 'dead');
+    if (lost.length > 0) this.fail(`lost: ${lost.map((r) => `${at(r.partition, r.offset)} (${r.state})`).join(', ')}`);
+    await this.checkDeadLetters();
+  }
+
+  // ---- invariants ----
+
+  /** Throws with every violation seen since the last check, and those of the quiet broker now. */
+  check(): void {
+    this.syncLeft();
+    const inflight = [...this.records.values()].filter((r) => r.state === 'inflight');
+    const byMember = new Map<string, RecordModel[]>();
+    for (const rec of inflight) {
+      const list = byMember.get(rec.member!) ?? [];
+      list.push(rec);
+      byMember.set(rec.member!, list);
+      if (rec.leaseDueMs <= this.now) this.violations.push(`${at(rec.partition, rec.offset)}: lease due at ${rec.leaseDueMs} has not expired at ${this.now}`);
+    }
+    for (const [id, recs] of byMember) {
+      const member = this.memberById(id);
+      if (!member || member.gone) {
+        this.violations.push(`${recs.length} in flight to ${id}, which is not a live member`);
+        continue;
+      }
+      if (recs.length > member.maxInFlight) this.violations.push(`${member.label} holds ${recs.length} > maxInFlight ${member.maxInFlight}`);
+      for (const rec of recs) {
+        const has = this.held.some((h) => h.member === member && h.delivery.partition === rec.partition && h.delivery.offset === rec.offset
+          && h.delivery.deliveryCount === rec.count);
+        if (!has) this.violations.push(`${at(rec.partition, rec.offset)} #${rec.count} in flight to ${member.label}, who never got it`);
+      }
+    }
+    const dying = [...this.records.values()].filter((r) => r.state === 'dying');
+    if (dying.length > 0) this.violations.push(`still being dead-lettered on a quiet broker: ${dying.map((r) => at(r.partition, r.offset)).join(', ')}`);
+    const description = this.hasGroup() ? this.broker.describeGroup(TOPIC, GROUP) : undefined;
+    for (const m of description?.members ?? []) {
+      const held = byMember.get(m.id)?.length ?? 0;
+      if (m.inFlight !== held) this.violations.push(`describeGroup: ${m.id} has ${m.inFlight} in flight, events say ${held}`);
+    }
+    for (const p of description?.partitions ?? []) {
+      const engine = p.inFlight.map((f) => `${f.offset}@${f.member}#${f.deliveryCount}`).join(' ');
+      const model = inflight.filter((r) => r.partition === p.partition).sort((a, b) => (a.offset < b.offset ? -1 : 1))
+        .map((r) => `${r.offset}@${r.member}#${r.count}`).join(' ');
+      if (engine !== model) this.violations.push(`partition ${p.partition}: describeGroup in flight [${engine}], events say [${model}]`);
+      if (this.ordering === 'partition' && new Set(p.inFlight.map((f) => f.member)).size > 1) {
+        this.violations.push(`partition ${p.partition} held by several members: ${engine}`);
+      }
+    }
+    if (this.violations.length > 0) this.fail(this.violations.join('\n'));
+  }
+
+  private fail(message: string): never {
+    throw new Error(`${message}\ntrace:\n  ${this.trace.join('\n  ')}`);
+  }
+
+  private async checkDeadLetters(): Promise<void> {
+    const dead = [...this.records.values()].filter((r) => r.state === 'dead');
+    const dlq = `${TOPIC}.dlq`;
+    if (!this.broker.listTopics().includes(dlq)) {
+      if (dead.length > 0) this.fail(`${dead.length} dead-lettered, but there is no ${dlq}`);
+      return;
+    }
+    const found = new Map<string, string>();
+    const records = await this.broker.fetch({ topic: dlq, partition: 0, offset: 0n, maxRecords: 10_000 });
+    for (const record of records) {
+      const header = (key: string) => {
+        const value = record.headers.find((h) => h.key === key)?.value;
+        return value ? utf8.decode(value) : undefined;
+      };
+      const where = at(Number(header(DEAD_LETTER_HEADERS.partition)), BigInt(header(DEAD_LETTER_HEADERS.offset) ?? -1));
+      const rec = this.records.get(where);
+      if (header(DEAD_LETTER_HEADERS.topic) !== TOPIC || header(DEAD_LETTER_HEADERS.group) !== GROUP || !rec) {
+        this.fail(`dead letter ${record.offset} has wrong origin headers: ${JSON.stringify(record.headers.map((h) => h.key))}`);
+      }
+      if (found.has(where)) this.fail(`${where} dead-lettered twice`);
+      found.set(where, header(DEAD_LETTER_HEADERS.reason) ?? '');
+      if (rec.state !== 'dead') this.fail(`${where} is in ${dlq} but was ${rec.state}`);
+      if (Number(header(DEAD_LETTER_HEADERS.deliveryCount)) !== rec.count) {
+        this.fail(`${where}: brook.delivery-count ${header(DEAD_LETTER_HEADERS.deliveryCount)}, delivered ${rec.count} times`);
+      }
+      if (utf8.decode(record.value!) !== rec.value || (record.key === null ? null : latin1.decode(record.key)) !== rec.key) {
+        this.fail(`${where}: the dead letter's key or value differs from the record's`);
+      }
+    }
+    const missing = dead.filter((r) => !found.has(at(r.partition, r.offset)));
+    if (missing.length > 0) this.fail(`dead-lettered but not in ${dlq}: ${missing.map((r) => at(r.partition, r.offset)).join(', ')}`);
+  }
+
+  /** The group exists once a member joined (in this run, on disk). */
+  private hasGroup(): boolean {
+    return this.broker.listGroups(TOPIC).some((g) => g.group === GROUP);
+  }
+
+  private isCurrent(held: Held): boolean {
+    this.syncLeft();
+    const rec = this.records.get(at(held.delivery.partition, held.delivery.offset))!;
+    return rec.state === 'inflight' && !held.member.gone && rec.member === idOf(held.member) && rec.count === held.delivery.deliveryCount;
+  }
+
+  /** Lets everything started finish: turns of the event loop (no time passing) until nothing changes. */
+  private async quiesce(): Promise<void> {
+    let quietTurns = 0;
+    for (let turn = 0; turn < 100 && quietTurns < 2; turn++) {
+      const before = this.activity;
+      await this.fixture.clock.advanceAsync(0);
+      quietTurns = this.activity === before ? quietTurns + 1 : 0;
+    }
+  }
+
+  // ---- events: the model, checked as it changes ----
+
+  private listen(broker: Broker): void {
+    const on = <E extends keyof BrokerEvents>(name: E, listener: BrokerEvents[E]) => {
+      const wrapped = ((event: { topic: string; group?: string }) => {
+        if (event.topic !== TOPIC || event.group !== GROUP) return;
+        this.activity += 1;
+        this.syncLeft();
+        (listener as (e: typeof event) => void)(event);
+      }) as BrokerEvents[E];
+      broker.on(name, wrapped as never);
+      return () => broker.off(name, wrapped as never);
+    };
+    const produced: BrokerEvents['produced'] = (e) => {
+      if (e.topic === TOPIC) this.onProduced(e.partition, e.baseOffset, e.records);
+    };
+    broker.on('produced', produced);
+    const offs = [
+      () => broker.off('produced', produced),
+      on('delivered', (e) => this.delivered(e.partition, e.offset, e.member, e.deliveryCount, e.redelivered, e.key)),
+      on('acked', (e) => {
+        const rec = this.expectInFlight('acked', e.partition, e.offset, e.member, e.deliveryCount);
+        if (!rec) return;
+        rec.state = 'acked';
+        if (this.ordering !== 'key' || rec.key === null) return;
+        const last = this.lastAckedOfKey.get(rec.key);
+        if (last !== undefined && last >= rec.offset) this.violations.push(`key ${rec.key}: ${at(rec.partition, rec.offset)} acked after offset ${last}`);
+        this.lastAckedOfKey.set(rec.key, rec.offset);
+      }),
+      on('nacked', (e) => this.failed('nacked', e.partition, e.offset, e.member, e.deliveryCount)),
+      on('leaseExpired', (e) => {
+        const rec = this.records.get(at(e.partition, e.offset));
+        if (rec && rec.leaseDueMs > this.now) this.violations.push(`${at(e.partition, e.offset)}: lease expired at ${this.now}, due ${rec.leaseDueMs}`);
+        this.failed('leaseExpired', e.partition, e.offset, e.member, e.deliveryCount);
+      }),
+      on('redelivered', (e) => {
+        const rec = this.records.get(at(e.partition, e.offset));
+        if (!rec) return void this.violations.push(`redelivered unknown ${at(e.partition, e.offset)}`);
+        if (e.reason === 'nack' || e.reason === 'leaseExpired') {
+          if (rec.state !== 'pending') this.violations.push(`${at(e.partition, e.offset)} redelivered (${e.reason}) while ${rec.state}`);
+          if (rec.askedDelayMs !== undefined && e.delayMs !== rec.askedDelayMs) {
+            this.violations.push(`${at(e.partition, e.offset)}: nack({ delayMs: ${rec.askedDelayMs} }) got a backoff of ${e.delayMs}`);
+          }
+        } else {
+          if (rec.state !== 'inflight') this.violations.push(`${at(e.partition, e.offset)} taken back (${e.reason}) while ${rec.state}`);
+          rec.state = 'pending';
+          rec.member = undefined;
+        }
+        if (e.nextDeliveryCount !== rec.count + 1) this.violations.push(`${at(e.partition, e.offset)}: nextDeliveryCount ${e.nextDeliveryCount} after ${rec.count} deliveries`);
+        rec.askedDelayMs = undefined;
+        rec.notBeforeMs = this.now + e.delayMs;
+        if (this.ordering === 'partition' && (e.reason === 'nack' || e.reason === 'leaseExpired')) {
+          // Go-back-N follows: every later record in flight is taken back (events for those with attempts left).
+          for (const r of this.records.values()) if (r.partition === e.partition && r.offset > e.offset && r.state === 'inflight') this.takenBack(r);
+        }
+      }),
+      on('rebalanced', (e) => {
+        for (const r of this.records.values()) {
+          if (r.state !== 'inflight' || e.assignment[r.member!]?.includes(r.partition)) continue;
+          if (r.count < MAX_DELIVERIES) this.violations.push(`rebalance moved partition ${r.partition} away from ${r.member}, which still holds ${at(r.partition, r.offset)}`);
+          this.takenBack(r);
+        }
+      }),
+      on('deadLettered', (e) => {
+        const rec = this.records.get(at(e.partition, e.offset));
+        if (!rec) return void this.violations.push(`dead-lettered unknown ${at(e.partition, e.offset)}`);
+        const where = at(e.partition, e.offset);
+        // A record read back after a restart with no attempt left goes from pending to the DLQ.
+        const exhausted = rec.state === 'pending' && rec.count === MAX_DELIVERIES && e.reason.startsWith('interrupted ');
+        if (rec.state !== 'dying' && !exhausted) this.violations.push(`${where} dead-lettered while ${rec.state}: ${e.reason}`);
+        if (e.deliveryCount !== rec.count) this.violations.push(`${where} dead-lettered with deliveryCount ${e.deliveryCount} after ${rec.count} deliveries`);
+        if (!rec.rejected && rec.count !== MAX_DELIVERIES) this.violations.push(`${where} dead-lettered after ${rec.count} deliveries, not rejected`);
+        if (rec.rejected !== e.reason.startsWith('rejected')) this.violations.push(`${where}: reason ${JSON.stringify(e.reason)}`);
+        if (e.deadLetterTopic !== `${TOPIC}.dlq`) this.violations.push(`${where}: dead-letter topic ${e.deadLetterTopic}`);
+        rec.state = 'dead';
+        rec.member = undefined;
+      }),
+    ];
+    this.detach = () => offs.forEach((off) => off());
+  }
+
+  private expectInFlight(what: string, partition: number, offset: bigint, member: string, deliveryCount: number): RecordModel | undefined {
+    const rec = this.records.get(at(partition, offset));
+    const where = at(partition, offset);
+    if (!rec) return void this.violations.push(`${what} unknown ${where}`);
+    if (rec.state !== 'inflight' || rec.member !== member || rec.count !== deliveryCount) {
+      this.violations.push(`${what} ${where}@${member}#${deliveryCount}, but it is ${rec.state}@${rec.member}#${rec.count}`);
+      return undefined;
+    }
+    return rec;
+  }
+
+  /**
+   * The engine takes `rec` back without a nack or an expiry (member left, rebalance, go-back):
+   * a 'redelivered' event follows, unless it was on its last attempt: then it is dead-lettered.
+   */
+  private takenBack(rec: RecordModel): void {
+    if (rec.count < MAX_DELIVERIES) return;
+    rec.state = 'dying';
+    rec.member = undefined;
+  }
+
+  /** nacked or leaseExpired: redelivered later, or dead-lettered if that was the last attempt. */
+  private failed(what: string, partition: number, offset: bigint, member: string, deliveryCount: number): void {
+    const rec = this.expectInFlight(what, partition, offset, member, deliveryCount);
+    if (!rec) return;
+    rec.state = rec.count >= MAX_DELIVERIES ? 'dying' : 'pending';
+    rec.member = undefined;
+  }
+
+  private delivered(partition: number, offset: bigint, member: string, deliveryCount: number, redelivered: boolean, key: Uint8Array | null): void {
+    const where = at(partition, offset);
+    const rec = this.records.get(where);
+    if (!rec) return void this.violations.push(`delivered unknown ${where}`);
+    const v = (message: string) => this.violations.push(`delivery of ${where}#${deliveryCount} to ${member}: ${message}`);
+    if (rec.state !== 'pending') v(`the record is ${rec.state}`);
+    if (deliveryCount !== rec.count + 1) v(`deliveryCount after ${rec.count} deliveries`);
+    if (deliveryCount > MAX_DELIVERIES) v(`more than maxDeliveries ${MAX_DELIVERIES}`);
+    if (redelivered !== deliveryCount > 1) v(`redelivered is ${redelivered}`);
+    if ((key === null ? null : latin1.decode(key)) !== rec.key) v(`key differs`);
+    if (this.now < rec.notBeforeMs) v(`before its backoff ends at ${rec.notBeforeMs} (now ${this.now})`);
+    const to = this.memberById(member);
+    if (to && (to.gone || to.closing)) v(`the member is ${to.gone ? 'gone' : 'closing'}`);
+    const others = [...this.records.values()].filter((r) => r !== rec && r.partition === partition);
+    if (this.ordering === 'key' && rec.key !== null) {
+      for (const r of others) {
+        if (r.key !== rec.key) continue;
+        if (r.state === 'inflight' || r.state === 'dying') v(`${at(r.partition, r.offset)} of key ${rec.key} is ${r.state}`);
+        else if (r.offset < offset && r.state === 'pending') v(`earlier ${at(r.partition, r.offset)} of key ${rec.key} is not acked`);
+      }
+    }
+    if (this.ordering === 'partition') {
+      for (const r of others) {
+        if (r.state === 'inflight' && r.member !== member) v(`${at(r.partition, r.offset)} is in flight to ${r.member}`);
+        else if (r.state === 'inflight' && r.offset > offset) v(`later ${at(r.partition, r.offset)} is still in flight: not offset order`);
+        // (One with no attempt left, after a restart, is dead-lettered when its turn comes.)
+        else if (r.state === 'pending' && r.offset < offset && r.count < MAX_DELIVERIES) v(`earlier ${at(r.partition, r.offset)} is pending: not offset order`);
+      }
+    }
+    rec.state = 'inflight';
+    rec.count = deliveryCount;
+    rec.member = member;
+    rec.leaseDueMs = this.now + ACK_TIMEOUT_MS;
+  }
+}
