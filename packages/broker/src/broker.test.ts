@@ -92,11 +92,23 @@ describe('Broker produce and fetch', () => {
       { key: new Uint8Array([0, 255]), value: 'é', headers: { trace: 'abc', none: null }, timestamp: 42 },
     ]);
     const [first, second] = await broker.fetch({ topic: 't', partition: 0, offset: 0n });
-    expect(first).toMatchObject({ offset: 0n, key: null, value: null, timestamp: 1_234_567, topic: 't', partition: 0 });
+    expect(first).toEqual({ offset: 0n, key: null, value: null, headers: [], timestamp: 1_234_567 });
     expect([...second!.key!]).toEqual([0, 255]);
     expect(text(second!.value)).toBe('é');
     expect(second!.headers.map((h) => [h.key, text(h.value)])).toEqual([['trace', 'abc'], ['none', null]]);
     expect(second!.timestamp).toBe(42);
+  });
+
+  it('encodes strings as UTF-8 exactly like TextEncoder, lone surrogates included', async () => {
+    const broker = await memoryBroker();
+    await broker.createTopic('t');
+    const strings = ['', 'ascii', 'é€𝄞', 'lone \uD800 high', 'lone \uDC00 low', 'x'.repeat(5000)];
+    await broker.produce('t', strings.map((s) => ({ key: s, value: s, headers: { h: s } })));
+    const fetched = await broker.fetch({ topic: 't', partition: 0, offset: 0n });
+    fetched.forEach((record, i) => {
+      const expected = [...utf8.encode(strings[i]!)];
+      expect([[...record.key!], [...record.value!], [...record.headers[0]!.value!]]).toEqual([expected, expected, expected]);
+    });
   });
 
   it('rejects bad produce requests with a code and writes nothing', async () => {

@@ -2,7 +2,11 @@
  * @brook/broker: the broker core. `Broker` is the in-process entry point; the log classes are
  * exported for tools (dump, verify) and tests that work on one partition directory.
  */
-export { Broker, type BrokerOptions, type FetchRequest, type FetchedRecord, type PartitionDescription, type ProduceResult } from './broker.js';
+export {
+  Broker, type BrokerOptions, type FetchRequest, type FetchedRecord, type PartitionDescription, type ProduceResult, type ProduceBatchRequest, type ProduceBatchResult,
+} from './broker.js';
+export type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
+export { RECENT_BATCHES_PER_PRODUCER } from './producers/producer-entry.js';
 export type { ProduceRecord, RecordBytes } from './topics/record-input.js';
 export type { CreateTopicOptions, TopicConfig } from './topics/topic.js';
 export { validateTopicName, TOPIC_NAME_LENGTH_MAX } from './topics/topic-name.js';

@@ -25,6 +25,10 @@ export const ErrorCodes = {
   CORRUPT_METADATA: { retriable: false, doc: 'A metadata file (topic.json, ...) cannot be parsed or fails validation.' },
   OUT_OF_ORDER_SEQUENCE: { retriable: false, doc: "A producer batch's sequence number leaves a gap after the last one seen." },
   PRODUCER_FENCED: { retriable: false, doc: 'A newer epoch of this producer id exists; this instance must stop.' },
+  UNKNOWN_PRODUCER_ID: {
+    retriable: false,
+    doc: 'The broker has no state for this producer id and epoch (never issued, or forgotten: evicted or removed by retention), so it cannot tell a retry from a new batch. Call initProducer again (bumpEpoch to keep the id) and restart sequences at 0.',
+  },
   IO_ERROR: { retriable: true, doc: 'The file system failed a read, write or fsync (EIO, ENOSPC, ...).' },
   LOCKED: { retriable: false, doc: 'Another process holds the single-writer lock on this directory.' },
   CLOSED: { retriable: false, doc: 'The broker, log or handle was closed.' },

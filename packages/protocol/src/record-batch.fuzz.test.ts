@@ -1,11 +1,13 @@
 /**
  * Damage to a batch is always detected and always reported the same way: checkBatch returns
  * ok: false without throwing, decodeBatch throws a CORRUPT_BATCH BrookError and nothing else.
+ * With `crcVerified` (the caller vouches for the CRC), decodeBatch may accept damage only the CRC
+ * would catch, but still fails only with CORRUPT_BATCH.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isBrookError } from './errors.js';
-import { checkBatch, decodeBatch, encodeBatch } from './record-batch.js';
+import { checkBatch, decodeBatch, encodeBatch, type DecodeBatchOptions } from './record-batch.js';
 import { encodedArbitrary, expectCorrupt, reseal } from './record-batch.test-support.js';
 
 /** baseOffset (0..7) and partitionLeaderEpoch (12..15) sit before the CRC'd range on purpose:
@@ -14,9 +16,9 @@ function outsideCrc(index: number): boolean {
   return index < 8 || (index >= 12 && index < 16);
 }
 
-function decodesOrFailsCleanly(bytes: Uint8Array): void {
+function decodesOrFailsCleanly(bytes: Uint8Array, options: DecodeBatchOptions = {}): void {
   try {
-    decodeBatch(bytes);
+    decodeBatch(bytes, 0, options);
   } catch (error) {
     expect(isBrookError(error, 'CORRUPT_BATCH'), String(error)).toBe(true);
   }
@@ -31,6 +33,7 @@ function expectMutationCaught(mutated: Uint8Array, index: number): void {
     expect(check.ok).toBe(false);
     expectCorrupt(() => decodeBatch(mutated));
   }
+  decodesOrFailsCleanly(mutated, { crcVerified: true });
 }
 
 describe('single-byte damage', () => {

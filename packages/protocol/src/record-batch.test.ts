@@ -166,6 +166,21 @@ describe('checkBatch', () => {
   });
 });
 
+describe('decodeBatch with crcVerified', () => {
+  const bytes = encodeBatch([{ key: utf8('k'), value: utf8('v'), timestamp: 7 }], { baseOffset: 3n });
+
+  it('skips the CRC and nothing else', () => {
+    const badCrc = bytes.slice();
+    badCrc[17]! ^= 0xff;
+    expectCorrupt(() => decodeBatch(badCrc), 'bad-crc');
+    expect(decodeBatch(badCrc, 0, { crcVerified: true }).records).toEqual(decodeBatch(bytes).records);
+    const badMagic = bytes.slice();
+    badMagic[16] = 3;
+    expectCorrupt(() => decodeBatch(badMagic, 0, { crcVerified: true }), 'bad-magic');
+    expectCorrupt(() => decodeBatch(bytes.subarray(0, bytes.length - 1), 0, { crcVerified: true }), 'truncated');
+  });
+});
+
 describe('decodeBatch rejects records that parse badly, behind a valid CRC', () => {
   // Each record is [k, v] with no headers: at 61 length 8, then attributes, timestampDelta,
   // offsetDelta (64), keyLength 1 (65), 'k', valueLength 1 (67), 'v', headerCount 0 (69).
@@ -201,6 +216,16 @@ describe('decodeBatch rejects records that parse badly, behind a valid CRC', () 
     ['a six-byte offsetDelta varint', (b) => b.set([0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 64), 'bad-record'],
   ])('%s', (_name, patch, reason, recordCount) => {
     expectCorrupt(() => decodeBatch(patched(patch, recordCount)), reason);
+    expectCorrupt(() => decodeBatch(patched(patch, recordCount), 0, { crcVerified: true }), reason);
+  });
+
+  it('decodes offsets with a gap (as compaction leaves them) as baseOffset + offsetDelta', () => {
+    const bytes = patched((b, v) => {
+      b[73] = 0x04; // the second record's offsetDelta: 2
+      v.setInt32(23, 2); // lastOffsetDelta
+    }, 2);
+    setBaseOffset(bytes, 10n);
+    expect(decodeBatch(bytes).records.map((r) => r.offset)).toEqual([10n, 12n]);
   });
 
   it('names the record it failed on', () => {

@@ -34,6 +34,8 @@ export class RecordDecoder {
   private index = 0;
   private recordPosition: number;
   private previousOffsetDelta = -1;
+  /** The previous record's offset: the next one is usually it + 1 (see offsetOf). */
+  private previousOffset: bigint;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -47,6 +49,7 @@ export class RecordDecoder {
     this.logAppendTime = (header.attributes & LOG_APPEND_TIME_FLAG) !== 0;
     this.buffer = bytes.buffer;
     this.byteOffset = bytes.byteOffset;
+    this.previousOffset = header.baseOffset - 1n;
   }
 
   decodeAll(): LogRecord[] {
@@ -75,14 +78,23 @@ export class RecordDecoder {
     if (offsetDelta <= this.previousOffsetDelta || offsetDelta > header.lastOffsetDelta) {
       this.fail(`offsetDelta ${offsetDelta} outside ${this.previousOffsetDelta + 1}..lastOffsetDelta ${header.lastOffsetDelta}`);
     }
-    this.previousOffsetDelta = offsetDelta;
+    const offset = this.offsetOf(offsetDelta);
     const timestamp = this.logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta;
     if (!Number.isSafeInteger(timestamp)) this.fail(`timestamp ${timestamp} beyond 2^53 ms`);
     const key = this.nullableBytes('key', recordEnd);
     const value = this.nullableBytes('value', recordEnd);
     const headers = this.headers(recordEnd);
     if (reader.position !== recordEnd) this.fail(`record length says it ends at ${recordEnd}, its fields end at ${reader.position}`);
-    return { offset: header.baseOffset + BigInt(offsetDelta), timestamp, key, value, headers };
+    return { offset, timestamp, key, value, headers };
+  }
+
+  /** baseOffset + offsetDelta, with one BigInt allocation instead of two when the offsets run on
+   * without a gap (always, for batches Brook writes). */
+  private offsetOf(offsetDelta: number): bigint {
+    const offset = offsetDelta === this.previousOffsetDelta + 1 ? this.previousOffset + 1n : this.header.baseOffset + BigInt(offsetDelta);
+    this.previousOffsetDelta = offsetDelta;
+    this.previousOffset = offset;
+    return offset;
   }
 
   private headers(recordEnd: number): RecordHeader[] {
@@ -111,7 +123,8 @@ export class RecordDecoder {
   /** A varint length (-1 = null) and that many bytes, as a view into the batch. */
   private nullableBytes(field: string, recordEnd: number): Uint8Array | null {
     const length = this.reader.varint();
-    this.checkVarint(`${field} length`);
+    // Not checkVarint(`${field} length`): that would build the string for every field read.
+    if (this.reader.failure !== null) this.fail(`${field} length: ${this.reader.failure} varint`);
     if (length === -1) return null;
     const start = this.reader.position;
     if (length < -1 || length > recordEnd - start) this.fail(`${field} length ${length} outside -1..${recordEnd - start}`);

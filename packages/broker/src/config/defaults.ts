@@ -84,6 +84,14 @@ export const LIMITS = Object.freeze({
     default: 60_000, min: 0, max: DAY_MS,
     doc: 'Cap on the redelivery delay.',
   },
+  producersPerPartitionMax: {
+    default: 1024, min: 1, max: 1_000_000,
+    doc: 'Idempotent producers one partition remembers; beyond it the least recently used is forgotten (its next batch gets UNKNOWN_PRODUCER_ID unless it starts a new sequence at 0).',
+  },
+  producerSnapshotIntervalMs: {
+    default: 30_000, min: 1, max: DAY_MS,
+    doc: "How often a partition's producer state is written to its snapshot file if the log moved: bounds what a restart must replay.",
+  },
 } as const satisfies Record<string, Limit>);
 
 export const DEFAULT_FSYNC: FsyncPolicy = 'always';

@@ -12,17 +12,23 @@ import type { Segment } from './segment.js';
 export interface ReadLimits {
   /** Stop before a batch that would take the total past this; the first batch is always returned. */
   readonly maxBytes: number;
+  /** Stop once the batches hold this many records at or after the read offset: a caller that
+   * wants 10 records should not pay for reading and checking maxBytes of log. */
+  readonly maxRecords?: number;
 }
 
 export interface ReadBatch {
   readonly header: BatchHeader;
-  /** The batch's bytes exactly as stored: a copy the caller owns. */
+  /** The batch's bytes exactly as stored: a copy the caller owns. They passed checkBatch (length,
+   * magic, CRC-32C) as they were read, so `decodeBatch(bytes, 0, { crcVerified: true })` is safe. */
   readonly bytes: Uint8Array;
 }
 
 interface ReadState {
   readonly batches: ReadBatch[];
   totalBytes: number;
+  /** At least this many records at offsets >= the read offset are in `batches`. */
+  records: number;
 }
 
 export class LogReader {
@@ -32,12 +38,16 @@ export class LogReader {
   ) {}
 
   async read(offset: bigint, limits: ReadLimits): Promise<ReadBatch[]> {
-    const result: ReadState = { batches: [], totalBytes: 0 };
+    // endOffset as of the call, for the whole read. Re-read after an await, it can cover an
+    // append round that finished meanwhile: one that filled this segment after its scanner had
+    // fixed its end, then rolled; the loop would move on to the new segment and skip the batch.
+    const endOffset = this.endOffset();
+    const result: ReadState = { batches: [], totalBytes: 0, records: 0 };
     let from = offset;
-    while (from < this.endOffset()) {
+    while (from < endOffset) {
       const segment = this.segmentFor(from);
       if (!segment) break;
-      const full = await this.readSegment(segment, from, offset, limits.maxBytes, result);
+      const full = await this.readSegment(segment, from, offset, endOffset, limits, result);
       if (full) break;
       from = segment.nextOffset;
     }
@@ -53,7 +63,8 @@ export class LogReader {
         for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
           if (batch.header.baseOffset >= this.endOffset()) return undefined;
           if (batch.header.maxTimestamp < timestampMs) continue;
-          const record = decodeBatch(batch.bytes).records.find((r) => r.timestamp >= timestampMs);
+          // The scanner has just checked this batch, CRC included.
+          const record = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs);
           if (record && record.offset < this.endOffset()) return record.offset;
         }
         if (scanner.problem) throw corruptSegmentError(segment.logPath, scanner.problem.position, scanner.problem.detail);
@@ -65,18 +76,20 @@ export class LogReader {
   }
 
   /** Adds batches of one segment to `result`; returns true when the read is complete. */
-  private readSegment(segment: Segment, from: bigint, offset: bigint, maxBytes: number, result: ReadState): Promise<boolean> {
+  private readSegment(segment: Segment, from: bigint, offset: bigint, endOffset: bigint, limits: ReadLimits, result: ReadState): Promise<boolean> {
+    const { maxBytes, maxRecords = Number.POSITIVE_INFINITY } = limits;
     return this.withSegment(segment, async () => {
       const scanner = segment.scanner(segment.positionFor(from));
       for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
         const { header } = batch;
-        if (header.baseOffset >= this.endOffset()) return true;
+        if (header.baseOffset >= endOffset) return true;
         if (header.baseOffset + BigInt(header.lastOffsetDelta) < offset) continue;
         if (result.batches.length > 0 && result.totalBytes + batch.size > maxBytes) return true;
         result.batches.push({ header: { ...header }, bytes: batch.bytes.slice() });
         result.totalBytes += batch.size;
+        result.records += recordsFrom(header, offset);
         // Full: stop without reading (and checking) a batch that would not be returned.
-        if (result.totalBytes >= maxBytes) return true;
+        if (result.totalBytes >= maxBytes || result.records >= maxRecords) return true;
       }
       if (scanner.problem) throw corruptSegmentError(segment.logPath, scanner.problem.position, `${scanner.problem.reason}: ${scanner.problem.detail}`);
       return false;
@@ -109,4 +122,14 @@ export class LogReader {
     }
     return found;
   }
+}
+
+/**
+ * Records of a batch at offsets >= `offset`, or fewer: exact for batches without offset gaps (all
+ * that Brook writes), a lower bound otherwise (the records below `offset` are at most
+ * `offset - baseOffset`), so a read stopped by it never returns fewer records than asked for.
+ */
+function recordsFrom(header: BatchHeader, offset: bigint): number {
+  const skipped = offset > header.baseOffset ? Number(offset - header.baseOffset) : 0;
+  return Math.max(0, header.recordCount - skipped);
 }

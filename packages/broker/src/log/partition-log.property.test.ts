@@ -34,14 +34,14 @@ import {
   type KeepPolicy, type MemoryFileSystem, type VirtualClock,
 } from '@brook/protocol';
 import type { FsyncPolicy } from '../config/defaults.js';
-import { LOG_DIR, logFixture } from './log-fixture.js';
+import { batchOf, LOG_DIR, logFixture } from './log-fixture.js';
 import type { ReadBatch } from './log-reader.js';
-import type { PartitionLog, PartitionLogOptions } from './partition-log.js';
+import type { AppendResult, PartitionLog, PartitionLogOptions, RetentionResult } from './partition-log.js';
 import type { RetentionPolicy } from './retention.js';
 import { parseSegmentLogName, segmentStem } from './segment-files.js';
 
 /** Runs per fsync policy; raise with BROOK_PROPERTY_RUNS=500 for a longer soak. */
-const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 60);
+const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 150);
 const MAX_COMMANDS = 50;
 
 // ---------------------------------------------------------------------------------------------
@@ -120,8 +120,8 @@ class LogModel {
     return this.end;
   }
 
-  timestampAt(offset: number, extra: readonly ModelBatch[] = []): number {
-    const batch = offset < this.end ? this.batchContaining(offset) : extra.find((b) => offset >= b.base && offset < b.base + b.count)!;
+  timestampAt(offset: number): number {
+    const batch = this.batchContaining(offset);
     return batch.timestamps[offset - batch.base]!;
   }
 }
@@ -210,10 +210,10 @@ function expectedDeletions(segments: readonly SegmentModel[], policy: RetentionP
 }
 
 /** A returned batch is valid, and is byte for byte the batch appended at `base`. */
-function expectBatch(model: LogModel, got: ReadBatch, base: number, extra: readonly ModelBatch[] = []): ModelBatch {
+function expectBatch(model: LogModel, got: ReadBatch, base: number): ModelBatch {
   const check = checkBatch(got.bytes);
   expect(check.ok, `batch at ${base} passes checkBatch`).toBe(true);
-  const expected = model.batchAt(base, extra);
+  const expected = model.batchAt(base);
   expect(expected, `a batch was appended at offset ${base}`).toBeDefined();
   expect(got.header.baseOffset, 'contiguous offsets').toBe(BigInt(base));
   expect(new DataView(got.bytes.buffer, got.bytes.byteOffset).getBigInt64(0), 'baseOffset in the bytes').toBe(BigInt(base));
@@ -223,15 +223,16 @@ function expectBatch(model: LogModel, got: ReadBatch, base: number, extra: reado
 
 /**
  * Checks a read from `offset`: it starts with the batch holding `offset`, is contiguous, stays
- * below endOffset, and is byte-identical to the model. With `maxBytes` (a read no append raced),
- * it is also exactly as long as maxBytes allows.
+ * below endOffset, and is byte-identical to the model. `visibleEnd` is endOffset when the read was
+ * issued. With `maxBytes` (a read no append raced), it is also exactly as long as maxBytes allows;
+ * without, appends racing the read may have become visible, so it may go past `visibleEnd`.
  */
-function expectRead(model: LogModel, got: ReadBatch[], offset: number, readEnd: number, maxBytes?: number): void {
-  if (offset === readEnd) {
-    expect(got, 'a read at endOffset returns nothing').toEqual([]);
+function expectRead(model: LogModel, got: ReadBatch[], offset: number, visibleEnd: number, maxBytes?: number): void {
+  if (got.length === 0) {
+    expect(offset, `a read at ${offset} below endOffset ${visibleEnd} returns a batch`).toBe(visibleEnd);
     return;
   }
-  expect(got.length, `a read at ${offset} below endOffset ${readEnd} returns a batch`).toBeGreaterThan(0);
+  expect(offset, 'a read at endOffset returns nothing').toBeLessThan(maxBytes === undefined ? model.end : visibleEnd);
   let next = model.batchContaining(offset).base;
   let totalBytes = 0;
   for (const batch of got) {
@@ -239,11 +240,10 @@ function expectRead(model: LogModel, got: ReadBatch[], offset: number, readEnd: 
     next += expected.count;
     totalBytes += batch.bytes.length;
   }
-  expect(next, 'no record at or past endOffset').toBeLessThanOrEqual(model.end);
+  expect(next, 'no record at or past endOffset').toBeLessThanOrEqual(maxBytes === undefined ? model.end : visibleEnd);
   if (maxBytes === undefined) return;
-  expect(next, 'no record at or past endOffset').toBeLessThanOrEqual(readEnd);
   if (got.length > 1) expect(totalBytes, 'maxBytes honoured').toBeLessThanOrEqual(maxBytes);
-  if (next < readEnd) expect(totalBytes + model.batchAt(next)!.bytes.length, 'read stopped early').toBeGreaterThan(maxBytes);
+  if (next < visibleEnd) expect(totalBytes + model.batchAt(next)!.bytes.length, 'read stopped early').toBeGreaterThan(maxBytes);
 }
 
 /** Reads the whole log and compares it with the model. */
@@ -281,16 +281,27 @@ interface BatchSpec {
   readonly fill: number;
 }
 
-const batchArb: fc.Arbitrary<BatchSpec> = fc.record({
-  records: fc.array(
-    fc.record({ valueBytes: fc.integer({ min: -1, max: 300 }), tsDelta: fc.integer({ min: -1_000, max: 1_000 }) }),
-    { minLength: 1, maxLength: 20, size: 'max' },
-  ),
-  baseTsDelta: fc.integer({ min: -20_000, max: 2_000 }),
-  fill: fc.nat(255),
-});
+/** Batches of 1..20 records of 0..300 bytes, and as often tiny ones, so segments hold many batches. */
+const batchArb: fc.Arbitrary<BatchSpec> = fc.oneof(
+  fc.record({
+    records: fc.array(
+      fc.record({ valueBytes: fc.integer({ min: -1, max: 300 }), tsDelta: fc.integer({ min: -1_000, max: 1_000 }) }),
+      { minLength: 1, maxLength: 20, size: 'max' },
+    ),
+    baseTsDelta: fc.integer({ min: -20_000, max: 2_000 }),
+    fill: fc.nat(255),
+  }),
+  fc.record({
+    records: fc.array(
+      fc.record({ valueBytes: fc.integer({ min: -1, max: 16 }), tsDelta: fc.integer({ min: -1_000, max: 1_000 }) }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    baseTsDelta: fc.integer({ min: -20_000, max: 2_000 }),
+    fill: fc.nat(255),
+  }),
+);
 
-/** `pick` selects an offset of [start, end] (or [start, end) for a timestamp) by modulo. */
+/** A timestamp to look up: a record's (`pick` by modulo) plus `delta`, or just outside them all. */
 interface TargetSpec {
   readonly pick: number;
   readonly delta: number;
@@ -369,19 +380,50 @@ class AppendCommand implements LogCommand {
   }
 }
 
+/** A read's maxBytes: a number of bytes, or exactly what `batches` batches take, give or take a byte. */
+type ReadSize = { readonly bytes: number } | { readonly batches: number; readonly slack: number };
+
+const readSizeArb: fc.Arbitrary<ReadSize> = fc.oneof(
+  fc.record({ bytes: fc.integer({ min: 1, max: 16_384 }) }),
+  fc.record({ batches: fc.integer({ min: 1, max: 6 }), slack: fc.integer({ min: -1, max: 1 }) }),
+);
+
+function maxBytesFor(model: LogModel, offset: number, size: ReadSize): number {
+  if ('bytes' in size) return size.bytes;
+  let bytes = 0;
+  for (let i = 0, at = offset < model.end ? model.batchContaining(offset).base : model.end; i < size.batches && at < model.end; i++) {
+    const batch = model.batchAt(at)!;
+    bytes += batch.bytes.length;
+    at += batch.count;
+  }
+  return Math.max(1, bytes + size.slack);
+}
+
+function describeSize(size: ReadSize): string {
+  return 'bytes' in size ? `${size.bytes}B` : `${size.batches} batches${size.slack >= 0 ? '+' : ''}${size.slack}B`;
+}
+
+/**
+ * One op of a concurrent group, issued `delay` microtask turns after the group starts: 0 is
+ * before the group's first append round begins, larger ones land in the middle of rounds (between
+ * a write and its fsync, inside a roll). Retention always goes at 0, so that the model knows the
+ * segments it sees.
+ */
 type GroupOp =
-  | { readonly kind: 'append'; readonly batch: BatchSpec }
-  | { readonly kind: 'read'; readonly pick: number; readonly maxBytes: number }
-  | { readonly kind: 'time'; readonly target: TargetSpec }
-  | { readonly kind: 'retention'; readonly policy: RetentionPolicy }
-  | { readonly kind: 'flush' };
+  | { readonly kind: 'append'; readonly delay: number; readonly batch: BatchSpec }
+  | { readonly kind: 'read'; readonly delay: number; readonly pick: number; readonly size: ReadSize }
+  | { readonly kind: 'time'; readonly delay: number; readonly target: TargetSpec }
+  | { readonly kind: 'retention'; readonly delay: 0; readonly policy: RetentionPolicy }
+  | { readonly kind: 'flush'; readonly delay: number };
+
+const delayArb = fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.nat(150) });
 
 const groupOpArb: fc.Arbitrary<GroupOp> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('append' as const), batch: batchArb }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), pick: fc.nat(), maxBytes: fc.integer({ min: 1, max: 16_384 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('time' as const), target: targetArb }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retention' as const), policy: retentionArb }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('append' as const), delay: delayArb, batch: batchArb }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), delay: delayArb, pick: fc.nat(), size: readSizeArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('time' as const), delay: delayArb, target: targetArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retention' as const), delay: fc.constant(0 as const), policy: retentionArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('flush' as const), delay: delayArb }) },
 );
 
 function timestampTarget(model: LogModel, spec: TargetSpec, nowMs: number): number {
@@ -396,9 +438,15 @@ function pickOffset(start: number, end: number, pick: number): number {
   return start + (pick % (end - start + 1));
 }
 
+async function afterTurns(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await null;
+}
+
 /**
- * Issues every op in the same tick (so the appends share one round and the retention sees the log
- * as it was), awaits them all, then checks each result against the model after the group.
+ * Issues the ops in order of delay (ties in list order), awaits them all, then checks each result
+ * against the model after the group. Appends get offsets in the order they are issued; a read or
+ * timestamp lookup can see any prefix of the group's appends, so it is checked for being
+ * contiguous, byte-identical and linearizable rather than against one expected answer.
  */
 class ConcurrentCommand implements LogCommand {
   constructor(readonly ops: readonly GroupOp[]) {}
@@ -411,16 +459,20 @@ class ConcurrentCommand implements LogCommand {
     let segments = this.ops.some((op) => op.kind === 'retention') ? await segmentsOf(real, model) : [];
     let start = model.start;
     let nextBase = preEnd;
+    let flushedEnd = model.durableEnd;
     const appended: ModelBatch[] = [];
     const checks: Promise<() => void>[] = [];
-    for (const op of this.ops) {
+    const issue = <T>(delay: number, call: () => Promise<T>): Promise<T> => (delay === 0 ? call() : afterTurns(delay).then(call));
+    // Sorted, so a delayed op sees the startOffset every retention (delay 0) left.
+    const ordered = this.ops.map((op, index) => ({ op, index })).sort((a, b) => a.op.delay - b.op.delay || a.index - b.index);
+    for (const { op } of ordered) {
       switch (op.kind) {
         case 'append': {
           const batch = model.materialize(op.batch, nextBase, nowMs);
           nextBase += batch.count;
           appended.push(batch);
-          checks.push(log.append(batch.bytes.slice()).then((result) => () => {
-            expect(result, 'concurrent appends get offsets in call order').toEqual({
+          checks.push(issue(op.delay, () => log.append(batch.bytes.slice())).then((result) => () => {
+            expect(result, 'concurrent appends get offsets in the order they are issued').toEqual({
               baseOffset: BigInt(batch.base), lastOffset: BigInt(batch.base + batch.count - 1),
             });
           }));
@@ -428,13 +480,14 @@ class ConcurrentCommand implements LogCommand {
         }
         case 'read': {
           const offset = pickOffset(start, preEnd, op.pick);
-          checks.push(log.read(BigInt(offset), { maxBytes: op.maxBytes }).then((got) => () => expectRead(model, got, offset, preEnd)));
+          const maxBytes = maxBytesFor(model, offset, op.size);
+          checks.push(issue(op.delay, () => log.read(BigInt(offset), { maxBytes })).then((got) => () => expectRead(model, got, offset, preEnd)));
           break;
         }
         case 'time': {
           const target = timestampTarget(model, op.target, nowMs);
           const issuedStart = start;
-          checks.push(log.offsetForTimestamp(target).then((found) => () => {
+          checks.push(issue(op.delay, () => log.offsetForTimestamp(target)).then((found) => () => {
             const offset = Number(found);
             expect(offset, 'offsetForTimestamp within [startOffset, endOffset]').toBeGreaterThanOrEqual(issuedStart);
             expect(offset).toBeLessThanOrEqual(model.end);
@@ -455,46 +508,53 @@ class ConcurrentCommand implements LogCommand {
           checks.push(log.applyRetention(op.policy).then((result) => () => expect(result, 'retention result').toEqual(expected)));
           break;
         }
-        case 'flush':
-          checks.push(log.flush().then(() => () => undefined));
+        case 'flush': {
+          // Covers every append issued before it, whichever round they went in.
+          const covered = nextBase;
+          checks.push(issue(op.delay, () => log.flush()).then(() => () => {
+            flushedEnd = Math.max(flushedEnd, covered);
+          }));
           break;
+        }
       }
     }
     const results = await Promise.all(checks);
     model.batches.push(...appended);
     model.start = start;
     model.durableStart = start;
-    if (model.fsync === 'always' || this.ops.some((op) => op.kind === 'flush')) model.durableEnd = model.end;
     for (const check of results) check();
+    model.durableEnd = model.fsync === 'always' ? model.end : flushedEnd;
     expect(log.endOffset, 'endOffset after the group').toBe(BigInt(model.end));
     expect(log.startOffset, 'startOffset after the group').toBe(BigInt(model.start));
   }
 
   toString(): string {
     return `concurrent(${this.ops.map((op) => {
+      const at = op.delay > 0 ? ` @${op.delay}` : '';
       switch (op.kind) {
-        case 'append': return `append ${describeBatch(op.batch)}`;
-        case 'read': return `read ${op.pick} ${op.maxBytes}B`;
-        case 'time': return `time ${JSON.stringify(op.target)}`;
+        case 'append': return `append ${describeBatch(op.batch)}${at}`;
+        case 'read': return `read ${op.pick} ${describeSize(op.size)}${at}`;
+        case 'time': return `time ${JSON.stringify(op.target)}${at}`;
         case 'retention': return `retention ${JSON.stringify(op.policy)}`;
-        case 'flush': return 'flush';
+        case 'flush': return `flush${at}`;
       }
     }).join(', ')})`;
   }
 }
 
 class ReadCommand implements LogCommand {
-  constructor(readonly pick: number, readonly maxBytes: number) {}
+  constructor(readonly pick: number, readonly size: ReadSize) {}
   check = (): boolean => true;
 
   async run(model: LogModel, real: Real): Promise<void> {
     const offset = pickOffset(model.start, model.end, this.pick);
-    const got = await real.log.read(BigInt(offset), { maxBytes: this.maxBytes });
-    expectRead(model, got, offset, model.end, this.maxBytes);
+    const maxBytes = maxBytesFor(model, offset, this.size);
+    const got = await real.log.read(BigInt(offset), { maxBytes });
+    expectRead(model, got, offset, model.end, maxBytes);
   }
 
   toString(): string {
-    return `read(${this.pick}, ${this.maxBytes}B)`;
+    return `read(${this.pick}, ${describeSize(this.size)})`;
   }
 }
 
@@ -596,7 +656,10 @@ function intervalOf(fsync: FsyncPolicy): number {
   return typeof fsync === 'object' ? fsync.intervalMs : 0;
 }
 
-/** A crash at the `atOp`th mutating file system operation (0: after the ops), while `ops` run. */
+/**
+ * A group of ops issued in one tick (appends, then retention, flush, close), and a crash at the
+ * `atOp`th mutating file system operation they make (0, or past their last one: once they are done).
+ */
 interface CrashSpec {
   readonly appends: readonly BatchSpec[];
   readonly retention: RetentionPolicy | undefined;
@@ -637,13 +700,13 @@ function armCrash(real: Real, atOp: number, how: CrashHow, onCrash: () => void):
 }
 
 /** Lets the dead log's remaining work fail, and stops its fsync timer, without touching the disk. */
-async function bury(real: Real, pending: readonly Promise<unknown>[]): Promise<void> {
-  real.fs.onOperation = () => {
+async function bury(fs: MemoryFileSystem, log: PartitionLog, pending: readonly Promise<unknown>[] = []): Promise<void> {
+  fs.onOperation = () => {
     throw new Error('the process is dead');
   };
   await Promise.allSettled(pending);
-  await real.log.close().catch(() => undefined);
-  real.fs.onOperation = undefined;
+  await log.close().catch(() => undefined);
+  fs.onOperation = undefined;
 }
 
 /** Every segment but the active one was fsynced before the active one was created. */
@@ -672,6 +735,7 @@ async function recoverAndCheck(model: LogModel, real: Real, after: Aftermath, sp
     try {
       real.log = await real.open({ cleanShutdown: false });
       real.fs.onOperation = undefined;
+      expect(second.crashed(), 'an open that crashed cannot succeed').toBe(false);
     } catch (error) {
       expect(second.crashed(), `open failed without a crash: ${String(error)}`).toBe(true);
       real.fs.onOperation = undefined;
@@ -699,21 +763,24 @@ async function recoverAndCheck(model: LogModel, real: Real, after: Aftermath, sp
   model.batches.push(...inFlight);
   model.batches = model.batches.filter((batch) => batch.base < end);
   model.start = start;
-  if (poweredOff) model.durableStart = start;
-  else model.durableStart = Math.min(after.durableStart, start);
   // After a power cut what survived is on the platter. After a kill, what recovery found may
-  // still be only in the page cache; under 'always' it is visible, so it must be durable too.
-  if (poweredOff || model.fsync === 'always') model.durableEnd = end;
-  else model.durableEnd = Math.min(after.durableEnd, end);
+  // still be only in the page cache, so the bounds stay; except that under 'always' whatever is
+  // visible must be durable.
+  model.durableStart = poweredOff ? start : after.durableStart;
+  model.durableEnd = poweredOff || model.fsync === 'always' ? end : after.durableEnd;
   await expectLogMatches(real, model);
 
   if (spec.powerAgain) {
     real.fs.powerCut({ keep: keepPolicy(spec.powerAgain) });
-    await bury(real, []);
+    await bury(real.fs, real.log);
     const bounds = { inFlight: [], durableEnd: model.durableEnd, durableStart: model.durableStart, highestStart: model.start, poweredOff: true };
     await recoverAndCheck(model, real, bounds, { duringRecovery: undefined, powerAgain: undefined, probe: undefined });
   }
   if (spec.probe) await new AppendCommand(spec.probe).run(model, real);
+}
+
+function describeAfter(spec: Pick<CrashSpec, 'powerAgain' | 'probe'>): string {
+  return `${spec.powerAgain ? `, power again ${JSON.stringify(spec.powerAgain)}` : ''}${spec.probe ? `, probe ${describeBatch(spec.probe)}` : ''}`;
 }
 
 class CrashCommand implements LogCommand {
@@ -729,6 +796,7 @@ class CrashCommand implements LogCommand {
     // what had been acknowledged when it struck.
     const inFlight: ModelBatch[] = [];
     const acked = { appends: 0, flush: false, close: false, retention: false };
+    const results: { append: AppendResult[]; retention?: RetentionResult } = { append: [] };
     const pending: Promise<unknown>[] = [];
     let nextBase = model.end;
     for (const batchSpec of spec.appends) {
@@ -736,7 +804,7 @@ class CrashCommand implements LogCommand {
       nextBase += batch.count;
       inFlight.push(batch);
       pending.push(log.append(batch.bytes.slice()).then((result) => {
-        expect(result, 'append offsets').toEqual({ baseOffset: BigInt(batch.base), lastOffset: BigInt(batch.base + batch.count - 1) });
+        results.append.push(result);
         acked.appends += 1;
       }));
     }
@@ -745,7 +813,7 @@ class CrashCommand implements LogCommand {
       const deleted = expectedDeletions(segments, spec.retention, nowMs);
       retentionStart = segments[deleted]!.base;
       pending.push(log.applyRetention(spec.retention).then((result) => {
-        expect(result.startOffset, 'retention result').toBe(BigInt(retentionStart));
+        results.retention = result;
         acked.retention = true;
       }));
     }
@@ -763,7 +831,12 @@ class CrashCommand implements LogCommand {
       durableEnd = Math.max(durableEnd, await activeSegmentBase(real));
       crash.crashNow();
     }
-    await bury(real, pending);
+    await bury(real.fs, real.log, pending);
+    for (const [i, result] of results.append.entries()) {
+      const batch = inFlight[i]!;
+      expect(result, 'append offsets').toEqual({ baseOffset: BigInt(batch.base), lastOffset: BigInt(batch.base + batch.count - 1) });
+    }
+    if (results.retention) expect(results.retention.startOffset, 'retention result').toBe(BigInt(retentionStart));
 
     // What had resolved before the crash cannot be taken back by it.
     if (model.fsync === 'always' && snapshot.appends > 0) {
@@ -789,7 +862,7 @@ class CrashCommand implements LogCommand {
       ...(spec.close ? ['close'] : []),
     ];
     const recovery = spec.duringRecovery ? `, again at op ${spec.duringRecovery.atOp} of recovery: ${describeCrash(spec.duringRecovery.how)}` : '';
-    return `crash(${describeCrash(spec.how)} at op ${spec.atOp || 'end'} of [${ops.join(', ')}]${recovery}, probe ${spec.probe ? describeBatch(spec.probe) : 'none'})`;
+    return `crash(${describeCrash(spec.how)} at op ${spec.atOp || 'end'} of [${ops.join(', ')}]${recovery}${describeAfter(spec)})`;
   }
 }
 
@@ -830,15 +903,16 @@ class FailWriteCommand implements LogCommand {
 
 /** A failed fsync (EIO) fails the log until reopen; the reopen finds out what survived. */
 class FailSyncCommand implements LogCommand {
-  constructor(readonly spec: { appends: readonly BatchSpec[]; how: CrashHow; powerAgain: KeepSpec | undefined; probe: BatchSpec | undefined }) {}
+  constructor(readonly spec: Pick<CrashSpec, 'appends' | 'how' | 'powerAgain' | 'probe'>) {}
   check = (): boolean => true;
 
   async run(model: LogModel, real: Real): Promise<void> {
+    const { spec } = this;
     const { log, fs, clock } = real;
     fs.failNext('sync', { path: /\.log$/, errno: 'EIO' });
     let nextBase = model.end;
-    const inFlight = this.appends.map((spec) => {
-      const batch = model.materialize(spec, nextBase, clock.now());
+    const inFlight = spec.appends.map((batchSpec) => {
+      const batch = model.materialize(batchSpec, nextBase, clock.now());
       nextBase += batch.count;
       return batch;
     });
@@ -850,15 +924,16 @@ class FailSyncCommand implements LogCommand {
     expect(log.endOffset, 'nothing of a failed round becomes visible').toBe(BigInt(model.end));
     await expect(log.flush(), 'a failed log refuses work until reopened').rejects.toMatchObject({ code: 'IO_ERROR' });
     const durableEnd = Math.max(model.durableEnd, await activeSegmentBase(real));
-    if (this.how.kind === 'power') fs.powerCut({ keep: keepPolicy(this.how.keep) });
-    await bury(real, []);
+    if (spec.how.kind === 'power') fs.powerCut({ keep: keepPolicy(spec.how.keep) });
+    await bury(real.fs, real.log);
     await recoverAndCheck(model, real, {
-      inFlight, durableEnd, durableStart: model.durableStart, highestStart: model.start, poweredOff: this.how.kind === 'power',
-    }, { duringRecovery: undefined, powerAgain: this.powerAgain, probe: this.probe });
+      inFlight, durableEnd, durableStart: model.durableStart, highestStart: model.start, poweredOff: spec.how.kind === 'power',
+    }, { duringRecovery: undefined, powerAgain: spec.powerAgain, probe: spec.probe });
   }
 
   toString(): string {
-    return `failSync(${this.appends.map(describeBatch).join(', ')}; then ${describeCrash(this.how)}, probe ${this.probe ? describeBatch(this.probe) : 'none'})`;
+    const { spec } = this;
+    return `failSync(${spec.appends.map(describeBatch).join(', ')}; then ${describeCrash(spec.how)}${describeAfter(spec)})`;
   }
 }
 
@@ -872,7 +947,7 @@ const failSyncArb = fc.record({
 const commandArb: fc.Arbitrary<LogCommand> = fc.oneof(
   { weight: 8, arbitrary: batchArb.map((batch) => new AppendCommand(batch)) },
   { weight: 3, arbitrary: fc.array(groupOpArb, { minLength: 2, maxLength: 8 }).map((ops) => new ConcurrentCommand(ops)) },
-  { weight: 3, arbitrary: fc.record({ pick: fc.nat(), maxBytes: fc.integer({ min: 1, max: 16_384 }) }).map((r) => new ReadCommand(r.pick, r.maxBytes)) },
+  { weight: 3, arbitrary: fc.record({ pick: fc.nat(), size: readSizeArb }).map((r) => new ReadCommand(r.pick, r.size)) },
   { weight: 2, arbitrary: targetArb.map((target) => new OffsetForTimestampCommand(target)) },
   { weight: 2, arbitrary: fc.integer({ min: 0, max: 30_000 }).map((ms) => new AdvanceClockCommand(ms)) },
   { weight: 2, arbitrary: retentionArb.map((policy) => new RetentionCommand(policy)) },
@@ -921,7 +996,65 @@ describe('PartitionLog against a model (fast-check)', () => {
   it.each(['always', 'never', 'interval'] as const)("fsync '%s'", async (fsyncKind) => {
     await fc.assert(
       fc.asyncProperty(configArb, fc.commands([commandArb], { maxCommands: MAX_COMMANDS, size: 'large' }), (config, commands) => runModel(fsyncKind, config, commands)),
-      { numRuns: NUM_RUNS, timeout: 3000 },
+      // A run takes tens of ms; the timeout turns a hang (a lost wakeup) into a failure with a seed.
+      { numRuns: NUM_RUNS, timeout: 10_000 },
     );
+  });
+});
+
+describe('PartitionLog regressions the model found, shrunk', () => {
+  it('concurrent applyRetention calls each report the startOffset their own deletions reached', async () => {
+    const log = await logFixture({ segmentBytesMax: 1 }).open();
+    for (let i = 0; i < 3; i++) await log.append(batchOf(`b${i}`, 1));
+    expect(log.segmentCount).toBe(3);
+    const [first, second] = await Promise.all([log.applyRetention({ maxBytes: log.sizeBytes - 1 }), log.applyRetention({ maxBytes: 0 })]);
+    expect(first).toEqual({ deletedSegments: 1, previousStartOffset: 0n, startOffset: 1n });
+    expect(second).toEqual({ deletedSegments: 1, previousStartOffset: 1n, startOffset: 2n });
+  });
+
+  it('a process killed while creating a segment leaves no name a later power cut takes away with acknowledged records', async () => {
+    const fixture = logFixture({ fsync: 'always', segmentBytesMax: 1 });
+    const log = await fixture.open();
+    await log.append(batchOf('a', 1));
+    // Killed after the new segment's file was created, before the directory fsync.
+    const second = `${LOG_DIR}/${segmentStem(1n)}.log`;
+    fixture.fs.onOperation = (op) => {
+      if (op.kind === 'truncate' && op.path === second) throw new Error('killed');
+    };
+    await expect(log.append(batchOf('b', 1))).rejects.toThrow();
+    await bury(fixture.fs, log);
+    const reopened = await fixture.open();
+    expect(await reopened.append(batchOf('c', 1))).toEqual({ baseOffset: 1n, lastOffset: 1n });
+    fixture.fs.powerCut();
+    expect((await fixture.open()).endOffset).toBe(2n);
+  });
+
+  it('a record whose fsync failed is fsynced by the recovery after a process kill before it becomes visible', async () => {
+    const fixture = logFixture({ fsync: 'always' });
+    const log = await fixture.open();
+    await log.append(batchOf('a', 1));
+    fixture.fs.failNext('sync', { errno: 'EIO' });
+    await expect(log.append(batchOf('b', 1))).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await bury(fixture.fs, log);
+    const reopened = await fixture.open();
+    expect(reopened.endOffset).toBe(2n);
+    fixture.fs.powerCut();
+    expect((await fixture.open()).endOffset).toBe(2n);
+  });
+
+  it('a read racing an append round that rolls mid-round returns contiguous offsets', async () => {
+    const batchBytes = batchOf('b00', 1).length;
+    const fixture = logFixture({ fsync: 'never', segmentBytesMax: 21 * batchBytes });
+    const log = await fixture.open();
+    for (let i = 0; i < 20; i++) await log.append(batchOf(`b${String(i).padStart(2, '0')}`, 1));
+    // One round: `fits` fills the active segment, `rolls` goes to a new one.
+    const [batches] = await Promise.all([
+      log.read(0n, { maxBytes: 1024 * 1024 }),
+      log.append(batchOf('fit', 1)),
+      log.append(batchOf('rolls', 1)),
+    ]);
+    expect(log.segmentCount).toBe(2);
+    const offsets = batches.map((batch) => batch.header.baseOffset);
+    expect(offsets).toEqual(offsets.map((_, i) => BigInt(i)));
   });
 });

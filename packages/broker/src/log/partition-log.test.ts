@@ -31,6 +31,18 @@ describe('PartitionLog append and read', () => {
     expect(some.length).toBe(2);
   });
 
+  it('stops once the batches hold maxRecords records at or after the offset, counting only those', async () => {
+    const log = await logFixture().open();
+    for (let i = 0; i < 5; i++) await log.append(batchOf(`b${i}`, 10));
+    const offsetsOf = (batches: { header: { baseOffset: bigint } }[]) => batches.map((b) => b.header.baseOffset);
+    expect(offsetsOf(await log.read(0n, { maxBytes: 1 << 20, maxRecords: 10 }))).toEqual([0n]);
+    expect(offsetsOf(await log.read(0n, { maxBytes: 1 << 20, maxRecords: 11 }))).toEqual([0n, 10n]);
+    // From 15, the first batch holds 5 wanted records: 15 need one more batch, 16 two.
+    expect(offsetsOf(await log.read(15n, { maxBytes: 1 << 20, maxRecords: 15 }))).toEqual([10n, 20n]);
+    expect(offsetsOf(await log.read(15n, { maxBytes: 1 << 20, maxRecords: 16 }))).toEqual([10n, 20n, 30n]);
+    expect(offsetsOf(await log.read(0n, { maxBytes: 1 << 20 }))).toEqual([0n, 10n, 20n, 30n, 40n]);
+  });
+
   it('rejects reads outside [startOffset, endOffset] with OFFSET_OUT_OF_RANGE and returns nothing at endOffset', async () => {
     const log = await logFixture().open();
     await log.append(batchOf('a', 2));

@@ -88,10 +88,13 @@ async function openTail(
   report.scannedSegments += 1;
   if (problem || fileBytes > segment.sizeBytes) {
     await segment.truncate(segment.sizeBytes);
-    await segment.sync();
     report.truncatedBytes = fileBytes - segment.sizeBytes;
     report.truncatedAtPosition = segment.sizeBytes;
   }
+  // Fsync even when nothing was cut: if only the process died, what the scan found may be in the
+  // page cache alone (an append whose fsync never ran or failed), and it is about to become
+  // visible; a later power cut must not take back a record readers have seen.
+  await segment.sync();
   return segment;
 }
 

@@ -34,6 +34,11 @@ const TOPIC_FILE_VERSION = 1;
 /** Shared by every partition log of a broker; the topic adds its own segment limits and dir. */
 export type LogDefaults = Omit<PartitionLogOptions, 'dir' | 'segmentBytesMax' | 'segmentMsMax'>;
 
+/** A partition's directory: its segments, and its producer-state snapshot. */
+export function partitionDir(topicDir: string, partition: number): string {
+  return `${topicDir}/${partition}`;
+}
+
 export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segmentBytesMax: number; segmentMsMax: number }): TopicConfig {
   const retention = options.retention ?? {};
   if (retention.maxBytes !== undefined) checkPositiveInteger('retention.maxBytes', retention.maxBytes);
@@ -105,7 +110,7 @@ async function openPartitions(dir: string, config: TopicConfig, logDefaults: Log
   try {
     for (let partition = 0; partition < config.partitions; partition++) {
       logs.push(await PartitionLog.open({
-        ...logDefaults, dir: `${dir}/${partition}`, segmentBytesMax: config.segmentBytesMax, segmentMsMax: config.segmentMsMax,
+        ...logDefaults, dir: partitionDir(dir, partition), segmentBytesMax: config.segmentBytesMax, segmentMsMax: config.segmentMsMax,
       }));
     }
   } catch (error) {

@@ -1,0 +1,115 @@
+/**
+ * One producer's batches, checked and handed to a partition log together, in one synchronous step.
+ *
+ * Checking and appending in the same step is what keeps the check order equal to the log order:
+ * the log's queue is FIFO, and nothing else can run in between. The checks run against a working
+ * copy of the producer's entry that already counts the group's earlier batches, so a producer can
+ * pipeline several batches, and a retry of a batch of this very group waits for that batch and
+ * gets its offsets.
+ *
+ * The table learns about the group only when the log has acknowledged it (`settle` commits the
+ * working copy), so a failed append never leaves the table believing it was written. This relies
+ * on PartitionLog's contract that appends queued together are written in one round, which
+ * resolves or rejects as a whole: the group either went in entirely or not at all. (After a failed
+ * round that had written part of its bytes, the log refuses appends until it is reopened, and the
+ * reopen rebuilds the table from what the log really holds.)
+ */
+import { assert, type BatchHeader } from '@brook/protocol';
+import type { AppendResult, PartitionLog } from '../log/partition-log.js';
+import { checkSequence, recentBatch, withBatch, type ProducerEntry, type RecentBatch } from './producer-entry.js';
+
+export interface IdempotentAppendResult {
+  readonly baseOffset: bigint;
+  readonly lastOffset: bigint;
+  /** True if the batch was a retry: nothing was appended, these are the original's offsets. */
+  readonly duplicate: boolean;
+}
+
+export interface WaitingBatch {
+  readonly header: BatchHeader;
+  readonly bytes: Uint8Array;
+  /** The broker's own checks before an append (room under discard 'new'); skipped for duplicates. */
+  readonly admit: () => Promise<void>;
+  readonly resolve: (result: IdempotentAppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Throws PRODUCER_FENCED or UNKNOWN_PRODUCER_ID for an epoch the broker has fenced or never issued. */
+export type EpochCheck = (producerId: bigint, epoch: number) => void;
+
+/** Offsets of a batch the log has not acknowledged yet; replaced when it has. */
+const PENDING_OFFSET = -1n;
+
+interface Answer {
+  readonly item: WaitingBatch;
+  /** The pending batch whose outcome answers `item`: its own, or the original it retries. */
+  readonly batch: RecentBatch;
+  readonly duplicate: boolean;
+}
+
+export class AppendGroup {
+  private working: ProducerEntry | undefined;
+  private readonly appends = new Map<RecentBatch, Promise<AppendResult>>();
+  private readonly answers: Answer[] = [];
+
+  constructor(
+    entry: ProducerEntry | undefined,
+    private readonly log: PartitionLog,
+    private readonly checkEpoch: EpochCheck,
+  ) {
+    this.working = entry;
+  }
+
+  /** Checks `item` and appends it, answers it as a duplicate, or rejects it. */
+  offer(item: WaitingBatch, admission: PromiseSettledResult<void>): void {
+    const { header } = item;
+    try {
+      this.checkEpoch(header.producerId, header.producerEpoch);
+      const original = checkSequence(this.working, header);
+      if (original && this.appends.has(original)) {
+        this.answers.push({ item, batch: original, duplicate: true });
+      } else if (original) {
+        item.resolve({ baseOffset: original.baseOffset, lastOffset: original.lastOffset, duplicate: true });
+      } else {
+        if (admission.status === 'rejected') throw admission.reason;
+        const batch = recentBatch(header, PENDING_OFFSET);
+        this.working = withBatch(this.working, header.producerEpoch, batch);
+        this.appends.set(batch, this.log.append(item.bytes));
+        this.answers.push({ item, batch, duplicate: false });
+      }
+    } catch (error) {
+      item.reject(error);
+    }
+  }
+
+  /**
+   * Waits for the log; if it took the group, hands the producer's new entry to `commit` before
+   * answering anyone (so a client that hears of its ack can only ever meet a table that knows
+   * it); if not, answers everyone with the failure. Never rejects, bar a broken invariant.
+   */
+  async settle(commit: (entry: ProducerEntry) => void): Promise<void> {
+    if (this.appends.size === 0) return;
+    const pending = [...this.appends.keys()];
+    const results = await Promise.allSettled(this.appends.values());
+    const outcomes = new Map<RecentBatch, PromiseSettledResult<AppendResult>>(pending.map((batch, i) => [batch, results[i]!]));
+    const failed = results.filter((result) => result.status === 'rejected').length;
+    assert(failed === 0 || failed === results.length, `the log acknowledged ${results.length - failed} of ${results.length} appends queued together`);
+    const acknowledged = new Map<RecentBatch, RecentBatch>();
+    for (const [batch, outcome] of outcomes) {
+      if (outcome.status === 'fulfilled') acknowledged.set(batch, { ...batch, baseOffset: outcome.value.baseOffset, lastOffset: outcome.value.lastOffset });
+    }
+    if (failed === 0) {
+      const working = this.working!;
+      commit({ epoch: working.epoch, batches: working.batches.map((batch) => acknowledged.get(batch) ?? batch) });
+    }
+    for (const { item, batch, duplicate } of this.answers) {
+      const outcome = outcomes.get(batch)!;
+      if (outcome.status === 'rejected') {
+        item.reject(outcome.reason);
+      } else {
+        const { baseOffset, lastOffset } = acknowledged.get(batch)!;
+        item.resolve({ baseOffset, lastOffset, duplicate });
+      }
+    }
+  }
+}

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { LIMITS, type Broker, type BrokerOptions } from '../index.js';
+import { engineFixture, type EngineFixture } from '../groups/group-fixture.js';
+import { producerBatch, type BatchSpec } from './producer-fixture.js';
+import { snapshotPath } from './producer-snapshot.js';
+
+const TOPIC = 'orders';
+
+async function fixtureWithTopic(options: BrokerOptions = {}, topic: Parameters<Broker['createTopic']>[1] = {}): Promise<EngineFixture> {
+  const fixture = await engineFixture(options);
+  await fixture.broker.createTopic(TOPIC, { partitions: 2, ...topic });
+  return fixture;
+}
+
+function send(broker: Broker, spec: BatchSpec, partition = 0) {
+  return broker.produceBatch({ topic: TOPIC, partition, batch: producerBatch(spec) });
+}
+
+async function values(broker: Broker, partition = 0): Promise<string[]> {
+  const records = await broker.fetch({ topic: TOPIC, partition, offset: 0n });
+  return records.map((record) => new TextDecoder().decode(record.value!));
+}
+
+describe('Broker.initProducer', () => {
+  it('issues ids that are never reused, across clean restarts and power cuts', async () => {
+    const fixture = await fixtureWithTopic();
+    const ids = [(await fixture.broker.initProducer()).producerId, (await fixture.broker.initProducer()).producerId];
+    await fixture.broker.close();
+    await fixture.restart();
+    ids.push((await fixture.broker.initProducer()).producerId);
+    await fixture.restart();
+    ids.push((await fixture.broker.initProducer()).producerId);
+    expect(ids).toEqual([0n, 1n, 2n, 3n]);
+  });
+
+  it('resumes a producer at its epoch (a WAL resend after a crash is a duplicate); bumpEpoch fences the old instance', async () => {
+    const fixture = await fixtureWithTopic();
+    const { producerId, producerEpoch } = await fixture.broker.initProducer();
+    const first = await send(fixture.broker, { producerId, epoch: producerEpoch, firstSeq: 0, records: 2 });
+    await fixture.restart();
+    await expect(fixture.broker.initProducer({ producerId })).resolves.toEqual({ producerId, producerEpoch });
+    await expect(send(fixture.broker, { producerId, epoch: producerEpoch, firstSeq: 0, records: 2 })).resolves.toEqual({ ...first, duplicate: true });
+    const bumped = await fixture.broker.initProducer({ producerId, bumpEpoch: true });
+    expect(bumped).toEqual({ producerId, producerEpoch: 1 });
+    // Fenced at once, on every partition, including one the new instance has not written to.
+    await expect(send(fixture.broker, { producerId, epoch: 0, firstSeq: 2 })).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
+    await expect(send(fixture.broker, { producerId, epoch: 0, firstSeq: 0 }, 1)).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
+    await expect(send(fixture.broker, { producerId, epoch: 1, firstSeq: 0 })).resolves.toMatchObject({ baseOffset: 2n, duplicate: false });
+    await fixture.restart();
+    await expect(send(fixture.broker, { producerId, epoch: 0, firstSeq: 2 })).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
+  });
+
+  it('refuses batches of ids or epochs it never issued', async () => {
+    const fixture = await fixtureWithTopic();
+    await expect(send(fixture.broker, { producerId: 5n, firstSeq: 0 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    const { producerId } = await fixture.broker.initProducer();
+    await expect(send(fixture.broker, { producerId, epoch: 1, firstSeq: 0 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    await expect(fixture.broker.initProducer({ producerId: 9n })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+  });
+});
+
+describe('Broker.produceBatch', () => {
+  it('answers a retry with the original offsets: the records are in the log once, announced once', async () => {
+    const fixture = await fixtureWithTopic();
+    const produced: bigint[] = [];
+    fixture.broker.on('produced', (event) => produced.push(event.baseOffset));
+    const { producerId } = await fixture.broker.initProducer();
+    const original = await send(fixture.broker, { producerId, firstSeq: 0, records: 3 });
+    expect(original).toEqual({ baseOffset: 0n, lastOffset: 2n, duplicate: false });
+    await expect(send(fixture.broker, { producerId, firstSeq: 0, records: 3 })).resolves.toEqual({ ...original, duplicate: true });
+    const [a, b] = await Promise.all([send(fixture.broker, { producerId, firstSeq: 3 }), send(fixture.broker, { producerId, firstSeq: 3 })]);
+    expect([a!.duplicate, b!.duplicate]).toEqual([false, true]);
+    expect(b!.baseOffset).toBe(a!.baseOffset);
+    expect(await values(fixture.broker)).toEqual(['p0-e0-s0', 'p0-e0-s1', 'p0-e0-s2', 'p0-e0-s3']);
+    expect(produced).toEqual([0n, 3n]);
+  });
+
+  it('rejects a sequence gap with OUT_OF_ORDER_SEQUENCE and keeps sequences per partition', async () => {
+    const fixture = await fixtureWithTopic();
+    const { producerId } = await fixture.broker.initProducer();
+    await send(fixture.broker, { producerId, firstSeq: 0 });
+    await expect(send(fixture.broker, { producerId, firstSeq: 2 })).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expected: 1, got: 2 } });
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 }, 1)).resolves.toMatchObject({ baseOffset: 0n, duplicate: false });
+  });
+
+  it('appends a batch without a producer id every time it is sent', async () => {
+    const fixture = await fixtureWithTopic();
+    const batch = () => producerBatch({ producerId: -1n, firstSeq: 0 });
+    await fixture.broker.produceBatch({ topic: TOPIC, partition: 0, batch: batch() });
+    await expect(fixture.broker.produceBatch({ topic: TOPIC, partition: 0, batch: batch() })).resolves.toEqual({ baseOffset: 1n, lastOffset: 1n, duplicate: false });
+  });
+
+  it('checks the request before anything else', async () => {
+    const fixture = await fixtureWithTopic({ batchRecordsMax: 2 });
+    const good = () => producerBatch({ producerId: -1n, firstSeq: 0 });
+    await expect(fixture.broker.produceBatch({ topic: 'nope', partition: 0, batch: good() })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await expect(fixture.broker.produceBatch({ topic: TOPIC, partition: 2, batch: good() })).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
+    const corrupt = good();
+    corrupt[corrupt.length - 1]! += 1;
+    await expect(fixture.broker.produceBatch({ topic: TOPIC, partition: 0, batch: corrupt })).rejects.toMatchObject({ code: 'CORRUPT_BATCH', details: { reason: 'bad-crc' } });
+    await expect(send(fixture.broker, { producerId: -1n, firstSeq: 0, records: 3 })).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    const { producerId } = await fixture.broker.initProducer();
+    await expect(fixture.broker.produceBatch({ topic: TOPIC, partition: 0, batch: producerBatch({ producerId: -2n, firstSeq: 0 }) })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(send(fixture.broker, { producerId, firstSeq: -1 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(fixture.broker.describeTopic(TOPIC).partitions.map((p) => p.endOffset)).toEqual([0n, 0n]);
+    await fixture.broker.close();
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it("under discard 'new', a full topic rejects new batches with TOPIC_FULL but still answers retries", async () => {
+    const fixture = await fixtureWithTopic({}, { partitions: 1, retention: { maxBytes: 200, discard: 'new' } });
+    const { producerId } = await fixture.broker.initProducer();
+    const first = await send(fixture.broker, { producerId, firstSeq: 0 });
+    await send(fixture.broker, { producerId, firstSeq: 1 });
+    await expect(send(fixture.broker, { producerId, firstSeq: 2 })).rejects.toMatchObject({ code: 'TOPIC_FULL' });
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 })).resolves.toEqual({ ...first, duplicate: true });
+  });
+
+  it('keeps the idempotence table across a clean restart and a power cut', async () => {
+    const fixture = await fixtureWithTopic();
+    const { producerId } = await fixture.broker.initProducer();
+    const acks = [];
+    for (let seq = 0; seq < 4; seq++) acks.push(await send(fixture.broker, { producerId, firstSeq: seq }));
+    await fixture.broker.close();
+    await fixture.restart();
+    await expect(send(fixture.broker, { producerId, firstSeq: 3 })).resolves.toEqual({ ...acks[3], duplicate: true });
+    acks.push(await send(fixture.broker, { producerId, firstSeq: 4 }));
+    await fixture.restart(); // a power cut, no close
+    await expect(send(fixture.broker, { producerId, firstSeq: 4 })).resolves.toEqual({ ...acks[4], duplicate: true });
+    await expect(send(fixture.broker, { producerId, firstSeq: 6 })).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expected: 5 } });
+  });
+
+  it('snapshots producer state every producerSnapshotIntervalMs while the log moves', async () => {
+    const fixture = await fixtureWithTopic({ producerSnapshotIntervalMs: 1000 });
+    const { producerId } = await fixture.broker.initProducer();
+    await send(fixture.broker, { producerId, firstSeq: 0 });
+    const path = snapshotPath(`${fixture.broker.dataDir}/topics/${TOPIC}/0`);
+    const offset = async () => (JSON.parse(new TextDecoder().decode(await fixture.fs.readFile(path))) as { offset: string }).offset;
+    expect(await offset()).toBe('0'); // written when the partition's state was first built
+    await fixture.advance(1000);
+    expect(await offset()).toBe('1');
+    await send(fixture.broker, { producerId, firstSeq: 1 });
+    await fixture.advance(999);
+    expect(await offset()).toBe('1');
+    await fixture.advance(1);
+    expect(await offset()).toBe('2');
+  });
+
+  it('validates producersPerPartitionMax and producerSnapshotIntervalMs at open', async () => {
+    await expect(engineFixture({ producersPerPartitionMax: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(engineFixture({ producersPerPartitionMax: LIMITS.producersPerPartitionMax.max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(engineFixture({ producerSnapshotIntervalMs: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+  });
+
+  it('forgets the least recently used producer beyond producersPerPartitionMax', async () => {
+    const fixture = await fixtureWithTopic({ producersPerPartitionMax: 1 });
+    const p0 = await fixture.broker.initProducer();
+    const p1 = await fixture.broker.initProducer();
+    await send(fixture.broker, { producerId: p0.producerId, firstSeq: 0 });
+    await send(fixture.broker, { producerId: p0.producerId, firstSeq: 1 });
+    await send(fixture.broker, { producerId: p1.producerId, firstSeq: 0 });
+    await expect(send(fixture.broker, { producerId: p0.producerId, firstSeq: 2 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    await expect(send(fixture.broker, { producerId: p1.producerId, firstSeq: 1 })).resolves.toMatchObject({ duplicate: false });
+  });
+});

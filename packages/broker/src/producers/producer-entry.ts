@@ -1,0 +1,105 @@
+/**
+ * What a partition remembers about one idempotent producer, and Kafka's rules for its next batch.
+ *
+ * A producer numbers its records per partition: a batch carries the sequence of its first record
+ * (`baseSequence`); its last is `baseSequence + recordCount - 1`, wrapping from 2^31-1 to 0 as
+ * Kafka's clients do. The partition keeps the producer's epoch and its last few batches (sequence
+ * range and offsets): enough to recognise a retry of any batch a client may still have in flight,
+ * and to answer it with the offsets the original got.
+ */
+import { BrookError, type BatchHeader } from '@brook/protocol';
+
+/** producerId of a batch from a producer that is not idempotent: appended without any check. */
+export const NO_PRODUCER_ID = -1n;
+
+/**
+ * Batches remembered per producer (Kafka's 5). A client must keep at most this many batches in
+ * flight to one partition, or a retry of the oldest may no longer be recognised.
+ */
+export const RECENT_BATCHES_PER_PRODUCER = 5;
+
+export const SEQUENCE_MAX = 0x7fffffff;
+/** producerEpoch is an int16. */
+export const EPOCH_MAX = 0x7fff;
+
+export interface RecentBatch {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly baseOffset: bigint;
+  readonly lastOffset: bigint;
+}
+
+export interface ProducerEntry {
+  readonly epoch: number;
+  /** Oldest first; never empty, at most RECENT_BATCHES_PER_PRODUCER. */
+  readonly batches: readonly RecentBatch[];
+}
+
+/** `sequence + increment`, wrapping past SEQUENCE_MAX to 0 (Kafka's incrementSequence). */
+export function addToSequence(sequence: number, increment: number): number {
+  return sequence > SEQUENCE_MAX - increment ? increment - (SEQUENCE_MAX - sequence) - 1 : sequence + increment;
+}
+
+/** The batch a header describes, at `baseOffset` (assigned by the log, or a placeholder until then). */
+export function recentBatch(header: BatchHeader, baseOffset: bigint): RecentBatch {
+  return {
+    firstSeq: header.baseSequence,
+    lastSeq: addToSequence(header.baseSequence, header.recordCount - 1),
+    baseOffset,
+    lastOffset: baseOffset + BigInt(header.lastOffsetDelta),
+  };
+}
+
+/**
+ * Applies Kafka's rules to a batch of `entry`'s producer. Returns the original of a duplicate
+ * (same epoch, same first and last sequence as a remembered batch), or undefined if the batch is
+ * next in sequence and must be appended. Throws:
+ * - PRODUCER_FENCED for an epoch older than the entry's;
+ * - OUT_OF_ORDER_SEQUENCE `{ expected, got }` for a newer epoch not starting at 0, or a sequence
+ *   that is neither a remembered batch nor the next one;
+ * - UNKNOWN_PRODUCER_ID for a producer the partition does not know, unless it starts at 0. Its
+ *   state survives restarts, so not knowing it means it never wrote here or was forgotten: a
+ *   sequence above 0 could be a retry of a batch whose fate is lost, and only the client can
+ *   decide to start over.
+ */
+export function checkSequence(entry: ProducerEntry | undefined, header: BatchHeader): RecentBatch | undefined {
+  const { producerId, producerEpoch, baseSequence } = header;
+  if (entry === undefined) {
+    if (baseSequence === 0) return undefined;
+    throw new BrookError('UNKNOWN_PRODUCER_ID', `producer ${producerId} is unknown here and its batch starts at sequence ${baseSequence}, not 0`, {
+      producerId, producerEpoch, baseSequence,
+    });
+  }
+  if (producerEpoch < entry.epoch) {
+    throw new BrookError('PRODUCER_FENCED', `producer ${producerId} epoch ${producerEpoch} is older than epoch ${entry.epoch}`, {
+      producerId, producerEpoch, currentEpoch: entry.epoch,
+    });
+  }
+  if (producerEpoch > entry.epoch) {
+    if (baseSequence === 0) return undefined;
+    throw outOfOrder(header, 0);
+  }
+  const lastSeq = addToSequence(baseSequence, header.recordCount - 1);
+  const original = entry.batches.find((batch) => batch.firstSeq === baseSequence && batch.lastSeq === lastSeq);
+  if (original) return original;
+  const expected = addToSequence(lastBatch(entry).lastSeq, 1);
+  if (baseSequence === expected) return undefined;
+  throw outOfOrder(header, expected);
+}
+
+/** The entry after `batch` of `epoch` was appended: a new epoch starts a fresh history. */
+export function withBatch(entry: ProducerEntry | undefined, epoch: number, batch: RecentBatch): ProducerEntry {
+  const kept = entry !== undefined && entry.epoch === epoch ? entry.batches.slice(1 - RECENT_BATCHES_PER_PRODUCER) : [];
+  return { epoch, batches: [...kept, batch] };
+}
+
+export function lastBatch(entry: ProducerEntry): RecentBatch {
+  return entry.batches[entry.batches.length - 1]!;
+}
+
+function outOfOrder(header: BatchHeader, expected: number): BrookError {
+  const { producerId, producerEpoch, baseSequence } = header;
+  return new BrookError('OUT_OF_ORDER_SEQUENCE', `producer ${producerId} epoch ${producerEpoch}: expected sequence ${expected}, got ${baseSequence}`, {
+    producerId, producerEpoch, expected, got: baseSequence,
+  });
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { segmentPath } from '../log/segment-files.js';
+import { LOG_DIR, producersFixture, type ProducersFixture } from './producer-fixture.js';
+import { snapshotPath } from './producer-snapshot.js';
+
+const P = 1n;
+const Q = 2n;
+
+/** Sends `count` one-record batches of `producerId` from sequence `from`; returns their offsets. */
+async function sendMany(fixture: ProducersFixture, producerId: bigint, from: number, count: number): Promise<bigint[]> {
+  const offsets = [];
+  for (let seq = from; seq < from + count; seq++) offsets.push((await fixture.send({ producerId, firstSeq: seq })).baseOffset);
+  return offsets;
+}
+
+async function snapshotOffset(fixture: ProducersFixture): Promise<bigint> {
+  return BigInt((JSON.parse(new TextDecoder().decode(await fixture.fs.readFile(snapshotPath(LOG_DIR)))) as { offset: string }).offset);
+}
+
+describe('producer state across restarts', () => {
+  it('a clean restart loads the snapshot and replays nothing; retries still get their original offsets', async () => {
+    const fixture = await producersFixture();
+    const offsets = await sendMany(fixture, P, 0, 3);
+    await sendMany(fixture, Q, 0, 2);
+    await fixture.restart();
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: 5n, replayedBatches: 0 });
+    await expect(fixture.send({ producerId: P, firstSeq: 2 })).resolves.toEqual({ baseOffset: offsets[2], lastOffset: offsets[2], duplicate: true });
+    await expect(fixture.send({ producerId: Q, firstSeq: 2 })).resolves.toMatchObject({ baseOffset: 5n, duplicate: false });
+  });
+
+  it('after a power cut without any snapshot: the table is rebuilt from the whole log', async () => {
+    const fixture = await producersFixture();
+    const offsets = await sendMany(fixture, P, 0, 4);
+    await fixture.powerCut(async () => {
+      await fixture.fs.unlink(snapshotPath(LOG_DIR));
+      await fixture.fs.syncDir(LOG_DIR);
+    });
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'missing', replayedFromOffset: 0n, replayedBatches: 4 });
+    await expect(fixture.send({ producerId: P, firstSeq: 3 })).resolves.toEqual({ baseOffset: offsets[3], lastOffset: offsets[3], duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 5 })).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expected: 4 } });
+    // The rebuilt state was written at once: the next open starts from it.
+    expect(await snapshotOffset(fixture)).toBe(4n);
+  });
+
+  it('after a power cut with a snapshot: replays only the batches after it', async () => {
+    const fixture = await producersFixture();
+    await sendMany(fixture, P, 0, 3);
+    await fixture.producers.snapshot();
+    const offsets = await sendMany(fixture, P, 3, 2);
+    await fixture.powerCut();
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: 3n, replayedBatches: 2 });
+    await expect(fixture.send({ producerId: P, firstSeq: 4 })).resolves.toMatchObject({ baseOffset: offsets[1], duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 5 })).resolves.toMatchObject({ baseOffset: 5n, duplicate: false });
+  });
+
+  it('under fsync never, a snapshot flushes the log first, so a power cut cannot leave it ahead of the log', async () => {
+    const fixture = await producersFixture({ fsync: 'never' });
+    await sendMany(fixture, P, 0, 3);
+    await fixture.producers.snapshot();
+    await fixture.powerCut();
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: 3n, replayedBatches: 0 });
+    expect(fixture.log.endOffset).toBe(3n);
+  });
+
+  it('a snapshot ahead of a log whose tail was lost is not used; the lost batch is appended again when resent', async () => {
+    const fixture = await producersFixture();
+    const offsets = await sendMany(fixture, P, 0, 3);
+    await fixture.restart(); // snapshot at 3
+    await fixture.powerCut(async () => {
+      // The disk loses the end of the last batch, say to bit rot: recovery cuts the torn batch.
+      const file = await fixture.fs.open(segmentPath(LOG_DIR, 0n, '.log'), 'rw');
+      await file.truncate((await file.size()) - 5);
+      await file.sync();
+      await file.close();
+    });
+    expect(fixture.log.endOffset).toBe(2n);
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'ahead-of-log', replayedFromOffset: 0n, replayedBatches: 2 });
+    // Replaced at once, or it would look valid again once the log grew past offset 3.
+    expect(await snapshotOffset(fixture)).toBe(2n);
+    await expect(fixture.send({ producerId: P, firstSeq: 1 })).resolves.toMatchObject({ baseOffset: offsets[1], duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 2 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: false });
+  });
+
+  it('a snapshot older than startOffset is not used: producers whose batches retention removed are forgotten', async () => {
+    const fixture = await producersFixture({ log: { segmentBytesMax: 4096 } });
+    await sendMany(fixture, P, 0, 2);
+    await fixture.producers.snapshot(); // at offset 2
+    const offsets = await sendMany(fixture, Q, 0, 150);
+    const { startOffset } = await fixture.log.applyRetention({ maxBytes: 8192 });
+    expect(startOffset).toBeGreaterThan(2n);
+    await fixture.powerCut();
+    expect(fixture.producers.recovery).toMatchObject({ snapshot: 'behind-log-start', replayedFromOffset: startOffset });
+    await expect(fixture.send({ producerId: P, firstSeq: 2 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    await expect(fixture.send({ producerId: Q, firstSeq: 149 })).resolves.toMatchObject({ baseOffset: offsets[149], duplicate: true });
+    await expect(fixture.send({ producerId: Q, firstSeq: 150 })).resolves.toMatchObject({ duplicate: false });
+  });
+
+  it('a snapshot that fails validation is ignored and rebuilt from the log', async () => {
+    const fixture = await producersFixture();
+    await sendMany(fixture, P, 0, 2);
+    await fixture.restart();
+    await fixture.powerCut(async () => {
+      await fixture.fs.writeFile(snapshotPath(LOG_DIR), new TextEncoder().encode('{"version":1,"offset":"2","producers":[{"id":"1","epoch":0,"batches":[[0,5,"0","0"]]}]}'));
+    });
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'invalid', replayedFromOffset: 0n, replayedBatches: 2 });
+    await expect(fixture.send({ producerId: P, firstSeq: 1 })).resolves.toMatchObject({ baseOffset: 1n, duplicate: true });
+  });
+});
+
+describe('producersPerPartitionMax', () => {
+  it('remembers exactly the bound, then forgets the least recently used, also across a restart', async () => {
+    const fixture = await producersFixture({ producersMax: 2 });
+    await fixture.send({ producerId: 1n, firstSeq: 0 });
+    await fixture.send({ producerId: 2n, firstSeq: 0 });
+    // At the bound both are remembered; the retry makes producer 1 the most recently used.
+    await expect(fixture.send({ producerId: 1n, firstSeq: 0 })).resolves.toMatchObject({ duplicate: true });
+    expect(fixture.producers.producerCount).toBe(2);
+    await fixture.send({ producerId: 3n, firstSeq: 0 }); // one past the bound: producer 2 goes
+    expect(fixture.producers.producerCount).toBe(2);
+    await expect(fixture.send({ producerId: 2n, firstSeq: 1 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    await fixture.restart();
+    await fixture.send({ producerId: 4n, firstSeq: 0 }); // the snapshot kept the order: producer 1 goes now
+    await expect(fixture.send({ producerId: 1n, firstSeq: 1 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    await expect(fixture.send({ producerId: 3n, firstSeq: 1 })).resolves.toMatchObject({ duplicate: false });
+  });
+});

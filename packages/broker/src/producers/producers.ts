@@ -1,0 +1,113 @@
+/**
+ * Idempotent produce, broker-wide: the producer registry (ids and epochs), each partition's
+ * PartitionProducers, and the timer that snapshots them.
+ *
+ * A partition's producer state is rebuilt the first time an idempotent batch comes for it after
+ * open, not at open: a broker with many partitions opens as fast as its logs do, and a partition
+ * no idempotent producer writes to never pays for a replay.
+ */
+import { BrookError, type BatchHeader, type Clock, type FileSystem, type Timer } from '@brook/protocol';
+import type { PartitionLog } from '../log/partition-log.js';
+import type { IdempotentAppendResult } from './append-group.js';
+import { PartitionProducers } from './partition-producers.js';
+import { NO_PRODUCER_ID } from './producer-entry.js';
+import { ProducerRegistry, type InitProducerRequest, type ProducerIdentity } from './producer-registry.js';
+
+export interface ProducersOptions {
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  readonly dataDir: string;
+  /** fsync 'always': an append is durable once it resolves. */
+  readonly appendsDurable: boolean;
+  readonly producersPerPartitionMax: number;
+  readonly producerSnapshotIntervalMs: number;
+}
+
+/** A partition as the broker knows it: its log and its directory (the snapshot goes there). */
+export interface PartitionTarget {
+  readonly log: PartitionLog;
+  readonly dir: string;
+}
+
+export class Producers {
+  /** By partition directory; a failed load is removed so that the next batch tries again. */
+  private readonly partitions = new Map<string, Promise<PartitionProducers>>();
+  private readonly registry: ProducerRegistry;
+  private snapshotTimer: Timer | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ProducersOptions) {
+    this.registry = new ProducerRegistry(options.fs, options.dataDir);
+  }
+
+  async open(): Promise<void> {
+    await this.registry.load();
+    this.armSnapshotTimer();
+  }
+
+  initProducer(request?: InitProducerRequest): Promise<ProducerIdentity> {
+    return this.registry.initProducer(request);
+  }
+
+  /**
+   * Appends a checked batch (see batch-input.ts): at once if its producerId is -1, else through
+   * the partition's idempotence table. `admit` runs the broker's own checks before an append.
+   */
+  async append(target: PartitionTarget, header: BatchHeader, bytes: Uint8Array, admit: () => Promise<void>): Promise<IdempotentAppendResult> {
+    if (header.producerId === NO_PRODUCER_ID) {
+      await admit();
+      return { ...(await target.log.append(bytes)), duplicate: false };
+    }
+    checkProducerFields(header);
+    const partition = await this.partition(target);
+    return partition.append(header, bytes, admit);
+  }
+
+  /** Lets batches in flight finish and snapshots every partition. Call before the logs close. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.snapshotTimer?.cancel();
+    await Promise.all([...this.partitions.values()].map(async (loading) => {
+      const partition = await loading.catch(() => undefined);
+      await partition?.quiesce();
+      // Best effort: without it the next open replays from the previous snapshot, just further.
+      await partition?.snapshot().catch(() => undefined);
+    }));
+  }
+
+  /** The partition's producer state, rebuilt on first use. */
+  private partition(target: PartitionTarget): Promise<PartitionProducers> {
+    const loaded = this.partitions.get(target.dir);
+    if (loaded) return loaded;
+    const loading = PartitionProducers.open({
+      fs: this.options.fs, log: target.log, dir: target.dir, producersMax: this.options.producersPerPartitionMax,
+      appendsDurable: this.options.appendsDurable, checkEpoch: (id, epoch) => this.registry.checkEpoch(id, epoch),
+    });
+    this.partitions.set(target.dir, loading);
+    loading.catch(() => {
+      if (this.partitions.get(target.dir) === loading) this.partitions.delete(target.dir);
+    });
+    return loading;
+  }
+
+  private armSnapshotTimer(): void {
+    this.snapshotTimer = this.options.clock.setTimer(this.options.producerSnapshotIntervalMs, () => {
+      if (this.closed) return;
+      const snapshots = [...this.partitions.values()].map((loading) => loading.then((partition) => partition.snapshot()));
+      // A failed snapshot keeps the previous one, which is still valid; the next tick tries again.
+      void Promise.allSettled(snapshots).then(() => {
+        if (!this.closed) this.armSnapshotTimer();
+      });
+    });
+  }
+}
+
+/** An idempotent batch needs producerId >= 0, an epoch and a first sequence >= 0. */
+function checkProducerFields(header: BatchHeader): void {
+  const { producerId, producerEpoch, baseSequence } = header;
+  if (producerId < 0n || producerEpoch < 0 || baseSequence < 0) {
+    throw new BrookError('INVALID_REQUEST', `producerId ${producerId}, producerEpoch ${producerEpoch}, baseSequence ${baseSequence}: an idempotent batch needs all three >= 0 (producerId -1 for none)`, {
+      producerId, producerEpoch, baseSequence,
+    });
+  }
+}
