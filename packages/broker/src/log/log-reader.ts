@@ -56,23 +56,26 @@ export class LogReader {
 
   /** The first offset whose record has timestamp >= `timestampMs`, or endOffset if none has. */
   async offsetForTimestamp(timestampMs: number): Promise<bigint> {
+    // As of the call, as in read(): re-read at the end, endOffset can cover a round that finished
+    // during the scan and made visible a match the scan had passed over as not yet visible.
+    const endOffset = this.endOffset();
     for (const segment of [...this.segments]) {
       if (segment.maxTimestampMs < timestampMs) continue;
       const found = await this.withSegment(segment, async () => {
         const scanner = segment.scanner(segment.positionForTimestamp(timestampMs));
         for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
-          if (batch.header.baseOffset >= this.endOffset()) return undefined;
+          if (batch.header.baseOffset >= endOffset) return undefined;
           if (batch.header.maxTimestamp < timestampMs) continue;
           // The scanner has just checked this batch, CRC included.
           const record = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs);
-          if (record && record.offset < this.endOffset()) return record.offset;
+          if (record && record.offset < endOffset) return record.offset;
         }
         if (scanner.problem) throw corruptSegmentError(segment.logPath, scanner.problem.position, scanner.problem.detail);
         return undefined;
       });
       if (found !== undefined) return found;
     }
-    return this.endOffset();
+    return endOffset;
   }
 
   /** Adds batches of one segment to `result`; returns true when the read is complete. */

@@ -10,6 +10,8 @@
  * | ----------------------------------- | ------------------------------------------------------------- |
  * | clean-shutdown marker               | trust every index; read only from each last index entry on     |
  * | no marker (unclean stop)            | scan the last segment batch by batch, rebuild its indexes      |
+ * | no marker, even if nothing is cut   | fsync the directory and the last segment (a killed process's   |
+ * |                                     | writes may be in the page cache only) before any is visible    |
  * | torn tail / bad CRC in last segment | truncate at the first bad batch (fsync), append after it       |
  * | sealed segment: index missing/bad   | rebuild the index by scanning that segment, rewrite the files  |
  * | sealed segment: bad batch           | refuse to open: CORRUPT_SEGMENT naming file and byte position  |
