@@ -152,6 +152,11 @@ export class Broker extends BrokerEventEmitter {
     if (cleanShutdown) {
       await fs.unlink(markerPath);
       await fs.syncDir(dataDir);
+    } else {
+      // After a kill, a directory may exist whose entry was never fsynced (mkdirDurable skips
+      // existing ones): make the entries of the top directories durable before trusting them.
+      await fs.syncDir(dataDir);
+      await fs.syncDir(`${dataDir}/topics`);
     }
     const logDefaults: LogDefaults = {
       fs, clock, fsync: checkFsyncPolicy(options.fsync), cleanShutdown,

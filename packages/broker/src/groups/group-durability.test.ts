@@ -63,4 +63,26 @@ describe('group durability', () => {
     expect(after.held.map((d) => d.offset % 7n)).toEqual(Array.from({ length: 43 }, () => 3n));
     expect(broker.describeGroup('t', 'g').partitions[0]!.ackFloor).toBe(3n);
   });
+
+  it('a group directory left without a durable entry by a kill is made durable before the group is used', async () => {
+    const fixture = await engineFixture({ fsync: 'always' });
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', [{ value: 'a' }, { value: 'b' }]);
+    // The process dies right after creating groups/t/g, before fsyncing groups/t.
+    fixture.fs.onOperation = (op) => {
+      if (op.kind === 'syncDir' && op.path === '/brook/groups/t') throw new Error('killed');
+    };
+    await expect(fixture.broker.subscribe({ topic: 't', group: 'g' }, () => undefined)).rejects.toThrow('killed');
+    fixture.fs.onOperation = undefined;
+    const broker = await fixture.restart({ powerCut: false });
+    const first = holding();
+    await broker.subscribe({ topic: 't', group: 'g' }, first.handler);
+    await fixture.settle(() => first.held.length === 2);
+    await first.held[0]!.ack();
+    const after = await fixture.restart();
+    const second = holding();
+    await after.subscribe({ topic: 't', group: 'g' }, second.handler);
+    await fixture.settle(() => second.held.length === 1);
+    expect(second.held.map((d) => d.text())).toEqual(['b']);
+  });
 });

@@ -19,11 +19,12 @@ export interface EngineFixture {
   /** Moves virtual time forward, letting continuations run after each timer. */
   advance(ms: number): Promise<void>;
   /**
-   * Simulates a crash and restart: power cut (unsynced bytes lost) and a new broker on the same
-   * disk. The old broker's timers die with it, as its process would: no lease or backoff of the
-   * dead broker fires later and writes to the disk the new one uses.
+   * Simulates a crash and restart: power cut (unsynced bytes lost; `{ powerCut: false }` for a
+   * process kill, which keeps them) and a new broker on the same disk. The old broker's timers
+   * die with it, as its process would: no lease or backoff of the dead broker fires later and
+   * writes to the disk the new one uses.
    */
-  restart(): Promise<Broker>;
+  restart(options?: { powerCut?: boolean }): Promise<Broker>;
 }
 
 export async function engineFixture(options: BrokerOptions = {}): Promise<EngineFixture> {
@@ -46,8 +47,8 @@ export async function engineFixture(options: BrokerOptions = {}): Promise<Engine
       await clock.advanceAsync(ms);
       await clock.advanceAsync(0);
     },
-    async restart() {
-      fs.powerCut();
+    async restart({ powerCut = true } = {}) {
+      if (powerCut) fs.powerCut();
       processClock.kill();
       processClock = new ProcessClock(clock);
       fixture.broker = await open();

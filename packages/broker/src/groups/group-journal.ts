@@ -19,6 +19,7 @@
  * state.json for generation g+1 (tmp -> fsync -> rename), open journal-(g+1), delete journal-g.
  * At open, the generation named by state.json wins and any other journal directory is removed.
  */
+import { dirname } from 'node:path';
 import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState, type AckStateSnapshot } from './ack-state.js';
@@ -71,6 +72,12 @@ export class GroupJournal {
     fs: FileSystem, dir: string, logOptions: JournalLogOptions, journalBytesMax: number, initialFloors: () => Promise<bigint[]>,
   ): Promise<{ journal: GroupJournal; states: AckState[]; created: boolean }> {
     await mkdirDurable(fs, dir);
+    // A group directory made before a kill may exist without a durable entry in its parent
+    // (groups/<topic>/), and that one in groups/: make both durable before trusting them.
+    if (!logOptions.cleanShutdown) {
+      await fs.syncDir(dirname(dir));
+      await fs.syncDir(dirname(dirname(dir)));
+    }
     const stateFile = (await fs.exists(`${dir}/state.json`)) ? parseStateFile(await fs.readFile(`${dir}/state.json`)) : undefined;
     const created = stateFile === undefined;
     const states = stateFile

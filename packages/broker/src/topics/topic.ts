@@ -78,6 +78,8 @@ export class Topic {
   /** Opens a topic directory; undefined if it has no topic.json (an interrupted create). */
   static async open(fs: FileSystem, dir: string, logDefaults: LogDefaults): Promise<Topic | undefined> {
     if (!(await fs.exists(`${dir}/${TOPIC_FILE}`))) return undefined;
+    // Partition directories made before a kill may not be durable entries yet (see Broker.open).
+    if (!logDefaults.cleanShutdown) await fs.syncDir(dir);
     const file = parseTopicFile(`${dir}/${TOPIC_FILE}`, await fs.readFile(`${dir}/${TOPIC_FILE}`));
     const partitions = await openPartitions(dir, file.config, logDefaults);
     return new Topic(file.name, file.config, partitions);
