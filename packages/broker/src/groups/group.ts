@@ -14,6 +14,7 @@ import type { DeadlineQueue } from './deadline-queue.js';
 import { Delivery, type DeliverySettler } from './delivery.js';
 import type { GroupJournal } from './group-journal.js';
 import { LeaseQueue } from './lease-queue.js';
+import { Pump } from './pump.js';
 import { Member } from './member.js';
 import { KeyOrdering, NoneOrdering, PartitionOrdering, type Assignment, type OrderingStrategy } from './orderings.js';
 import { Entry, PartitionWindow } from './partition-window.js';
@@ -45,9 +46,8 @@ export class Group implements DeliverySettler {
   private readonly leases: LeaseQueue;
   private attemptSeq = 0;
   private memberSeq = 0;
-  private pumping = false;
+  private readonly pump = new Pump(() => this.step());
   lastError: unknown;
-  private pumpAgain = false;
   private closed = false;
 
   constructor(
@@ -125,12 +125,7 @@ export class Group implements DeliverySettler {
 
   /** Something changed that may let records move: run the pump soon (once, however many ask). */
   schedulePump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    queueMicrotask(() => void this.pump());
+    this.pump.schedule();
   }
 
   async ack(delivery: Delivery): Promise<void> {
@@ -197,24 +192,20 @@ export class Group implements DeliverySettler {
   }
 
   /**
-   * A failure to read the log or write the journal stops this step; it is kept in `lastError`
-   * (describeGroup shows it) and the next event that schedules the pump tries again. Records
-   * already assigned stay in flight and come back when their leases expire.
+   * One step of the pump: read, assign, hand out. A failure to read the log or write the journal
+   * ends the step; it is kept in `lastError` (describeGroup shows it) and the next event that
+   * schedules the pump tries again. Records already assigned stay in flight and come back when
+   * their leases expire.
    */
-  private async pump(): Promise<void> {
+  private async step(): Promise<void> {
+    if (this.closed) return;
     try {
-      do {
-        this.pumpAgain = false;
-        if (this.closed) return;
-        await this.fill();
-        const assignments = this.ordering.assign(this.members, this.windows);
-        if (assignments.length > 0) await this.handOut(assignments);
-      } while (this.pumpAgain);
+      await this.fill();
+      const assignments = this.ordering.assign(this.members, this.windows);
+      if (assignments.length > 0) await this.handOut(assignments);
       this.lastError = undefined;
     } catch (error) {
       this.lastError = error;
-    } finally {
-      this.pumping = false;
     }
   }
 

@@ -7,6 +7,7 @@
  * not by the number of acks, which matters when one stuck record sits below millions of acks.
  */
 import { assert } from '@brook/protocol';
+import { lastIndexWhere } from '../log/bisect.js';
 
 export class OffsetRanges {
   /** starts[i] < ends[i] < starts[i + 1]: adjacent ranges are always merged. */
@@ -97,18 +98,6 @@ export class OffsetRanges {
 
   /** Index of the last range whose start is <= offset, or -1. */
   private lastStartAtOrBefore(offset: bigint): number {
-    let low = 0;
-    let high = this.starts.length - 1;
-    let found = -1;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      if (this.starts[mid]! <= offset) {
-        found = mid;
-        low = mid + 1;
-      } else {
-        high = mid - 1;
-      }
-    }
-    return found;
+    return lastIndexWhere(this.starts.length, (i) => this.starts[i]! <= offset);
   }
 }

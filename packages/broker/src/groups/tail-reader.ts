@@ -9,12 +9,14 @@ import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Delivery, type DeliverySettler } from './delivery.js';
 import type { DeliverySink } from './member.js';
+import { Pump } from './pump.js';
 
 export class TailReader implements DeliverySettler {
   private readonly buffered: LogRecord[][];
   private inFlight = 0;
-  private pumping = false;
-  private pumpAgain = false;
+  private readonly pump = new Pump(() => this.step());
+  /** The last failure to read the log; the next new record or freed slot tries again. */
+  lastError: unknown;
   closed = false;
 
   constructor(
@@ -30,12 +32,7 @@ export class TailReader implements DeliverySettler {
   }
 
   schedulePump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    queueMicrotask(() => void this.pump());
+    this.pump.schedule();
   }
 
   ack(): Promise<void> {
@@ -59,21 +56,18 @@ export class TailReader implements DeliverySettler {
     this.schedulePump();
   }
 
-  private async pump(): Promise<void> {
+  private async step(): Promise<void> {
     try {
-      do {
-        this.pumpAgain = false;
-        for (let p = 0; p < this.logs.length && !this.closed; p++) {
-          while (this.inFlight < this.maxInFlight && !this.closed) {
-            const record = this.buffered[p]!.shift() ?? (await this.read(p));
-            if (!record) break;
-            this.inFlight += 1;
-            this.sink(new Delivery(this.topic, p, record, 1, 0, this));
-          }
+      for (let p = 0; p < this.logs.length && !this.closed; p++) {
+        while (this.inFlight < this.maxInFlight && !this.closed) {
+          const record = this.buffered[p]!.shift() ?? (await this.read(p));
+          if (!record) break;
+          this.inFlight += 1;
+          this.sink(new Delivery(this.topic, p, record, 1, 0, this));
         }
-      } while (this.pumpAgain && !this.closed);
-    } finally {
-      this.pumping = false;
+      }
+    } catch (error) {
+      this.lastError = error;
     }
   }
 

@@ -8,6 +8,7 @@
 import { decodeBatch, type BatchHeader } from '@brook/protocol';
 import { corruptSegmentError } from './recovery.js';
 import type { Segment } from './segment.js';
+import { lastIndexWhere } from './bisect.js';
 
 export interface ReadLimits {
   /** Stop before a batch that would take the total past this; the first batch is always returned. */
@@ -110,20 +111,7 @@ export class LogReader {
 
   /** The segment holding `offset`: the last one whose base offset is <= it. */
   private segmentFor(offset: bigint): Segment | undefined {
-    let low = 0;
-    let high = this.segments.length - 1;
-    let found: Segment | undefined;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      const segment = this.segments[mid]!;
-      if (segment.baseOffset <= offset) {
-        found = segment;
-        low = mid + 1;
-      } else {
-        high = mid - 1;
-      }
-    }
-    return found;
+    return this.segments[lastIndexWhere(this.segments.length, (i) => this.segments[i]!.baseOffset <= offset)];
   }
 }
 

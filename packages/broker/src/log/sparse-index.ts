@@ -16,6 +16,7 @@
  * from the log itself.
  */
 import { assert } from '@brook/protocol';
+import { lastIndexWhere } from './bisect.js';
 
 export type IndexKind = 'offset' | 'time';
 
@@ -56,18 +57,7 @@ export class SparseIndex {
 
   /** The entry with the largest key <= `key`, or undefined if every key is larger. */
   floor(key: number): { key: number; value: number } | undefined {
-    let low = 0;
-    let high = this.count - 1;
-    let found = -1;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      if (this.keys[mid]! <= key) {
-        found = mid;
-        low = mid + 1;
-      } else {
-        high = mid - 1;
-      }
-    }
+    const found = lastIndexWhere(this.count, (i) => this.keys[i]! <= key);
     return found < 0 ? undefined : { key: this.keys[found]!, value: this.values[found]! };
   }
 
