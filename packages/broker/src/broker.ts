@@ -132,6 +132,7 @@ export class Broker extends BrokerEventEmitter {
       unackedRecordsMax: limits.groupUnackedRecordsMax,
       fetchBytes: limits.fetchBytesMax,
       partitions: (topic) => this.topic(topic).partitions,
+      topicExists: (topic) => this.topics.has(topic),
       produce: (topic, records) => this.produce(topic, records),
       ensureTopic: (topic) => this.ensureTopic(topic),
     });

@@ -36,6 +36,7 @@ export interface CoordinatorDeps {
   readonly unackedRecordsMax: number;
   readonly fetchBytes: number;
   readonly partitions: (topic: string) => readonly PartitionLog[];
+  readonly topicExists: (topic: string) => boolean;
   readonly produce: (topic: string, records: ProduceRecord[]) => Promise<{ partition: number; offset: bigint }[]>;
   readonly ensureTopic: (topic: string) => Promise<void>;
 }
@@ -57,6 +58,8 @@ export class GroupCoordinator {
     const root = `${this.deps.dataDir}/groups`;
     if (!(await this.deps.fs.exists(root))) return;
     for (const topic of await this.deps.fs.readdir(root)) {
+      // Groups of a topic that is gone (an interrupted create was cleaned up) have nothing to read.
+      if (!this.deps.topicExists(topic)) continue;
       for (const name of await this.deps.fs.readdir(`${root}/${topic}`)) {
         const configPath = `${root}/${topic}/${name}/config.json`;
         if (!(await this.deps.fs.exists(configPath))) continue;

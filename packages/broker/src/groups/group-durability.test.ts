@@ -86,3 +86,16 @@ describe('group durability', () => {
     expect(second.held.map((d) => d.text())).toEqual(['b']);
   });
 });
+
+describe('group directories at open', () => {
+  it('a group of a topic that no longer exists does not stop the broker from opening', async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t');
+    await fixture.broker.subscribe({ topic: 't', group: 'g' }, () => undefined);
+    await fixture.broker.close();
+    await fixture.fs.rmdir('/brook/topics/t');
+    const broker = await fixture.restart({ powerCut: false });
+    expect(broker.listTopics()).toEqual([]);
+    expect(broker.listGroups()).toEqual([]);
+  });
+});
