@@ -1,5 +1,5 @@
 /**
- * Log benchmark: `npx -y pnpm@10 bench:log` (about two minutes on 2 cores).
+ * Log benchmark: `npx -y pnpm@10 bench:log` (about a minute on 2 idle cores; docs/benchmarks.md).
  *
  * Prints, in one run on the same disk: the raw `fs.writeSync` append bandwidth (the baseline),
  * Brook's produce throughput for 100 B and 1 KiB records in batches of 1, 100 and 1000 under

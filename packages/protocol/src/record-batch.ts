@@ -46,7 +46,8 @@
 import { crc32c } from './crc32c.js';
 import { BrookError, assert } from './errors.js';
 import { RecordDecoder, corruptBatch } from './record-decoder.js';
-import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
+import { MAX_INT32, batchTooLarge, sizeOfRecordBody, writeRecord } from './record-encoder.js';
+import { sizeOfVarint } from './varint.js';
 
 export interface RecordHeader {
   key: string;
@@ -135,13 +136,10 @@ const RECORD_COUNT_AT = 57;
 
 const MAGIC_V2 = 2;
 const MIN_BATCH_LENGTH = BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD_BYTES;
-const MAX_INT32 = 0x7fffffff;
 const MAX_INT64 = (1n << 63n) - 1n;
 const MIN_INT64 = -(1n << 63n);
 const TWO_POW_32 = 0x100000000;
 const COMPRESSION_MASK = 0x07;
-
-const utf8Encoder = new TextEncoder();
 
 function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -189,87 +187,6 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
   }
   assert(position === size, `encodeBatch sized ${size} bytes but wrote ${position}`);
   view.setUint32(CRC_AT, crc32c(bytes, ATTRIBUTES_AT, size));
-  return bytes;
-}
-
-function batchTooLarge(size: number): BrookError {
-  return new BrookError('MESSAGE_TOO_LARGE', `batch of ${size} bytes exceeds the format's int32 length`, { size });
-}
-
-function sizeOfRecordBody(record: RecordInput, offsetDelta: number, timestampDelta: number): number {
-  const size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta) + sizeOfBytes(record.key) + sizeOfBytes(record.value);
-  const headers = record.headers;
-  // Most records have no headers: keeping the header loop out of this function keeps it small
-  // enough for V8 to inline into encodeBatch's loop.
-  return headers === undefined || headers.length === 0 ? size + 1 : size + sizeOfHeaders(headers);
-}
-
-function sizeOfHeaders(headers: readonly RecordHeader[]): number {
-  let size = sizeOfVarint(headers.length);
-  for (const header of headers) {
-    const keyBytes = utf8Length(header.key);
-    size += sizeOfVarint(keyBytes) + keyBytes + sizeOfBytes(header.value);
-  }
-  return size;
-}
-
-function sizeOfBytes(bytes: Uint8Array | null): number {
-  if (bytes === null) return 1;
-  if (bytes.length > MAX_INT32) throw batchTooLarge(bytes.length);
-  return sizeOfVarint(bytes.length) + bytes.length;
-}
-
-function writeRecord(
-  bytes: Uint8Array,
-  start: number,
-  record: RecordInput,
-  offsetDelta: number,
-  timestampDelta: number,
-  bodyBytes: number,
-): number {
-  let position = writeVarint(bytes, start, bodyBytes);
-  bytes[position++] = 0; // record attributes
-  position = writeVarlong(bytes, position, timestampDelta);
-  position = writeVarint(bytes, position, offsetDelta);
-  position = writeBytes(bytes, position, record.key);
-  position = writeBytes(bytes, position, record.value);
-  const headers = record.headers;
-  if (headers === undefined || headers.length === 0) return writeVarint(bytes, position, 0); // headerCount (see sizeOfRecordBody)
-  return writeHeaders(bytes, position, headers);
-}
-
-function writeHeaders(bytes: Uint8Array, start: number, headers: readonly RecordHeader[]): number {
-  let position = writeVarint(bytes, start, headers.length);
-  for (const header of headers) {
-    const keyBytes = utf8Length(header.key);
-    position = writeVarint(bytes, position, keyBytes);
-    const { written } = utf8Encoder.encodeInto(header.key, bytes.subarray(position, position + keyBytes));
-    assert(written === keyBytes, 'header key encoded to a different UTF-8 length than measured');
-    position = writeBytes(bytes, position + keyBytes, header.value);
-  }
-  return position;
-}
-
-function writeBytes(bytes: Uint8Array, position: number, field: Uint8Array | null): number {
-  if (field === null) return writeVarint(bytes, position, -1);
-  position = writeVarint(bytes, position, field.length);
-  bytes.set(field, position);
-  return position + field.length;
-}
-
-/** UTF-8 length of `text` as TextEncoder encodes it (a lone surrogate becomes 3-byte U+FFFD),
- * without encoding it. */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if ((unit & 0xfc00) === 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
   return bytes;
 }
 

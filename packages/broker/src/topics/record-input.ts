@@ -12,7 +12,7 @@ export interface ProduceRecord {
   value: RecordBytes;
   /** Header values may be null; header keys are strings (Kafka's rule). */
   headers?: Readonly<Record<string, RecordBytes>> | readonly RecordHeader[];
-  /** Milliseconds since the epoch; defaults to the broker clock's now. */
+  /** Milliseconds since the epoch; defaults to the broker clock's now, read once per produce call. */
   timestamp?: number;
   /** Overrides the partitioner. */
   partition?: number;
