@@ -171,7 +171,7 @@ async function replay(log: PartitionLog, states: AckState[]): Promise<void> {
     const batches = await log.read(offset, { maxBytes: JOURNAL_READ_BYTES });
     if (batches.length === 0) break;
     for (const batch of batches) {
-      for (const record of decodeBatch(batch.bytes).records) {
+      for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
         applyChanges(states, JSON.parse(new TextDecoder().decode(record.value!)) as PartitionChanges);
         offset = record.offset + 1n;
       }

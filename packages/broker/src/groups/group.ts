@@ -84,7 +84,7 @@ export class Group implements DeliverySettler {
     const batches = await log.read(window.ack.ackFloor, { maxBytes: this.context.fetchBytes });
     let processed = 0;
     for (const batch of batches) {
-      for (const record of decodeBatch(batch.bytes).records) {
+      for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
         if (processed === maxRecords || record.offset < window.ack.ackFloor || record.offset >= endOffset) continue;
         await process(record);
         window.ack.ack(record.offset);
@@ -219,7 +219,7 @@ export class Group implements DeliverySettler {
       if (window.undelivered >= lowWater || window.entries.size >= this.context.unackedRecordsMax || window.readOffset >= log.endOffset) return;
       try {
         const batches = await log.read(window.readOffset, { maxBytes: this.context.fetchBytes });
-        for (const batch of batches) for (const record of decodeBatch(batch.bytes).records) this.intake(window, record);
+        for (const batch of batches) for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) this.intake(window, record);
       } catch (error) {
         if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || window.readOffset >= log.startOffset) throw error;
         await this.overtakenBy(window.partition, log.startOffset);

@@ -78,7 +78,7 @@ export class TailReader implements DeliverySettler {
     try {
       const batches = await log.read(this.readOffsets[p]!, { maxBytes: this.fetchBytes });
       for (const batch of batches) {
-        for (const record of decodeBatch(batch.bytes).records) {
+        for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
           if (record.offset >= this.readOffsets[p]!) this.buffered[p]!.push(record);
         }
       }

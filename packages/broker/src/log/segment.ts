@@ -8,7 +8,7 @@
  * indexes live in memory only, because after an unclean stop the active segment is rescanned
  * anyway (docs/storage.md, "Recovery").
  */
-import { assert, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
+import { BATCH_HEADER_BYTES, assert, readBatchHeader, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
 import { BatchScanner, type ScanProblem } from './batch-scanner.js';
 import { SparseIndex } from './sparse-index.js';
 import { segmentPath } from './segment-files.js';
@@ -85,7 +85,7 @@ export class Segment {
     segment.offsetIndex = indexes.offset;
     segment.timeIndex = indexes.time;
     segment.maxTimestampMs = indexes.time.lastKey() ?? Number.NEGATIVE_INFINITY;
-    segment.firstTimestampMs = (await segment.scanner(0, fileBytes).next())?.header.baseTimestamp;
+    segment.firstTimestampMs = await segment.firstBatchTimestamp(fileBytes);
     const scanner = segment.scanner(lastPosition, fileBytes);
     const first = await scanner.next();
     if (!first || first.header.baseOffset !== baseOffset + BigInt(lastOffset)) {
@@ -124,6 +124,17 @@ export class Segment {
       segment.recordAppended(batch.position, batch.header, batch.size);
     }
     return { segment, problem: scanner.problem, fileBytes };
+  }
+
+  /**
+   * The first batch's baseTimestamp (for segmentMsMax), read from its header alone: opening a
+   * sealed segment must cost the same whatever its size, so no chunk is read and no CRC checked.
+   */
+  private async firstBatchTimestamp(fileBytes: number): Promise<number | undefined> {
+    if (fileBytes < BATCH_HEADER_BYTES) return undefined;
+    const header = new Uint8Array(BATCH_HEADER_BYTES);
+    const read = await this.file.readInto(header, 0, BATCH_HEADER_BYTES, 0);
+    return read === BATCH_HEADER_BYTES ? readBatchHeader(header).baseTimestamp : undefined;
   }
 
   get isEmpty(): boolean {
