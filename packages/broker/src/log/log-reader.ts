@@ -63,7 +63,7 @@ export class LogReader {
     for (const segment of [...this.segments]) {
       if (segment.maxTimestampMs < timestampMs) continue;
       const found = await this.withSegment(segment, async () => {
-        const scanner = segment.scanner(segment.positionForTimestamp(timestampMs));
+        const scanner = segment.scanner(await segment.positionForTimestamp(timestampMs));
         for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
           if (batch.header.baseOffset >= endOffset) return undefined;
           if (batch.header.maxTimestamp < timestampMs) continue;
@@ -83,7 +83,7 @@ export class LogReader {
   private readSegment(segment: Segment, from: bigint, offset: bigint, endOffset: bigint, limits: ReadLimits, result: ReadState): Promise<boolean> {
     const { maxBytes, maxRecords = Number.POSITIVE_INFINITY } = limits;
     return this.withSegment(segment, async () => {
-      const scanner = segment.scanner(segment.positionFor(from));
+      const scanner = segment.scanner(await segment.positionFor(from));
       for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
         const { header } = batch;
         if (header.baseOffset >= endOffset) return true;

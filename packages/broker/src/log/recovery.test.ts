@@ -122,6 +122,22 @@ describe('recovery', () => {
     expect((await fixture.fs.readFile(segmentPath(LOG_DIR, 0n, '.index'))).length % 8).toBe(0);
   });
 
+  it('a sealed index damaged in the middle (its last entry intact) is rebuilt at the first read', async () => {
+    const fixture = logFixture({ segmentBytesMax: 4096, indexIntervalBytes: 64 });
+    const log = await fixture.open();
+    for (let i = 0; i < 40; i++) await log.append(batchOf(`b${i}`, 2, undefined, 100));
+    expect(log.segmentCount).toBeLessThan(10);
+    await log.close();
+    const indexPath = segmentPath(LOG_DIR, 0n, '.index');
+    const original = await fixture.fs.readFile(indexPath);
+    await patchFile(fixture.fs, indexPath, 8, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+    const reopened = await fixture.open({ cleanShutdown: true });
+    expect(reopened.recovery.rebuiltIndexes).toBe(0); // open only looked at the last entry
+    const records = await readAll(reopened);
+    expect(records.map((r) => r.offset)).toEqual(Array.from({ length: 80 }, (_, i) => BigInt(i)));
+    expect([...(await fixture.fs.readFile(indexPath))]).toEqual([...original]);
+  });
+
   it('corruption in a sealed segment whose index must be rebuilt: refuses to open, naming file and byte position', async () => {
     const fixture = logFixture({ segmentBytesMax: 4096 });
     const log = await fixture.open();

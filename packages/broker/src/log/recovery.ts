@@ -61,11 +61,8 @@ export async function recoverSegments(
 }
 
 async function openSealed(fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig, report: { scannedSegments: number; rebuiltIndexes: number }): Promise<Segment> {
-  const indexed = await Segment.openIndexed(fs, dir, baseOffset, config);
-  if (indexed !== 'rebuild') {
-    if (indexed.problem) throw corruptAt(indexed.segment, indexed.problem);
-    return indexed.segment;
-  }
+  const sealed = await Segment.openSealed(fs, dir, baseOffset, config);
+  if (sealed !== 'rebuild') return sealed;
   const scanned = await Segment.openScanned(fs, dir, baseOffset, config);
   report.scannedSegments += 1;
   if (scanned.problem) {

@@ -8,9 +8,9 @@
  * indexes live in memory only, because after an unclean stop the active segment is rescanned
  * anyway (docs/storage.md, "Recovery").
  */
-import { BATCH_HEADER_BYTES, assert, readBatchHeader, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
+import { BATCH_HEADER_BYTES, BrookError, assert, readBatchHeader, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
 import { BatchScanner, type ScanProblem } from './batch-scanner.js';
-import { SparseIndex } from './sparse-index.js';
+import { INDEX_ENTRY_BYTES, SparseIndex } from './sparse-index.js';
 import { segmentPath } from './segment-files.js';
 
 export interface SegmentConfig {
@@ -35,6 +35,7 @@ export class Segment {
   private offsetIndex: SparseIndex | undefined;
   private timeIndex: SparseIndex | undefined;
   private bytesSinceIndexEntry = 0;
+  private loadingIndexes: Promise<void> | undefined;
   /** Reads in progress; a deleted segment closes its file only when the last one ends. */
   private readers = 0;
   private deleted = false;
@@ -97,6 +98,52 @@ export class Segment {
       segment.advance(batch.position, batch.header, batch.size);
     }
     return { segment, problem: scanner.problem };
+  }
+
+  /**
+   * Opens a sealed segment (any but the last) at a cost that does not depend on its size: no
+   * index file is read whole and no CRC is checked here. The last entry of each index file gives
+   * the last indexed batch and the largest timestamp; batch headers are walked from that batch
+   * to the end of the file to learn the next offset, which the caller checks against the next
+   * segment's base. The indexes themselves load on the first read of this segment.
+   * Returns 'rebuild' when any of this does not add up (the caller then scans the segment).
+   */
+  static async openSealed(fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig): Promise<Segment | 'rebuild'> {
+    const file = await fs.open(segmentPath(dir, baseOffset, '.log'), 'rw');
+    const segment = new Segment(fs, dir, file, baseOffset, config);
+    const fileBytes = await file.size();
+    const lastIndexEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.index'), INDEX_ENTRY_BYTES.offset);
+    const lastTimeEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.timeindex'), INDEX_ENTRY_BYTES.time);
+    const nextOffset = lastIndexEntry && lastTimeEntry
+      ? await segment.walkHeaders(lastIndexEntry.getUint32(0), lastIndexEntry.getUint32(4), fileBytes)
+      : undefined;
+    if (nextOffset === undefined) {
+      await file.close();
+      return 'rebuild';
+    }
+    segment.sizeBytes = fileBytes;
+    segment.nextOffset = nextOffset;
+    segment.maxTimestampMs = Number(lastTimeEntry!.getBigInt64(0));
+    return segment;
+  }
+
+  /**
+   * Follows batch headers (length, magic, contiguous offsets; no CRC) from `position`, which
+   * must hold the batch at `relativeOffset`, to the end of the file. Returns the offset after
+   * the last batch, or undefined if the chain does not end exactly at the end of the file.
+   */
+  private async walkHeaders(relativeOffset: number, position: number, fileBytes: number): Promise<bigint | undefined> {
+    const header = new Uint8Array(BATCH_HEADER_BYTES);
+    let expected = this.baseOffset + BigInt(relativeOffset);
+    let at = position;
+    while (at < fileBytes) {
+      if ((await this.file.readInto(header, 0, BATCH_HEADER_BYTES, at)) < BATCH_HEADER_BYTES) return undefined;
+      const batch = readBatchHeader(header);
+      if (batch.magic !== 2 || batch.baseOffset !== expected || batch.batchLength < BATCH_HEADER_BYTES - 12) return undefined;
+      at += 12 + batch.batchLength;
+      expected = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
+    }
+    return at === fileBytes && at > position ? expected : undefined;
   }
 
   /**
@@ -177,14 +224,16 @@ export class Segment {
   }
 
   /** Byte position to start scanning from to find `offset` (which must be in this segment). */
-  positionFor(offset: bigint): number {
+  async positionFor(offset: bigint): Promise<number> {
+    await this.ensureIndexes();
     return this.requireIndex(this.offsetIndex).floor(Number(offset - this.baseOffset))?.value ?? 0;
   }
 
   /** Byte position to start scanning from to find the first record with timestamp >= `timestampMs`. */
-  positionForTimestamp(timestampMs: number): number {
+  async positionForTimestamp(timestampMs: number): Promise<number> {
+    await this.ensureIndexes();
     const before = this.requireIndex(this.timeIndex).floor(timestampMs - 1);
-    return before === undefined ? 0 : this.positionFor(this.baseOffset + BigInt(before.value));
+    return before === undefined ? 0 : await this.positionFor(this.baseOffset + BigInt(before.value));
   }
 
   /** Fsyncs the log file. */
@@ -241,6 +290,49 @@ export class Segment {
     if (this.readers === 0 && this.deleted) await this.file.close();
   }
 
+  /**
+   * Loads the index files of a segment opened by openSealed. Should a file not parse (damage
+   * after the open checked its last entry), the indexes are rebuilt by scanning the segment,
+   * and a bad batch found then is corruption of a sealed segment: CORRUPT_SEGMENT.
+   */
+  private ensureIndexes(): Promise<void> {
+    if (this.offsetIndex && this.timeIndex) return Promise.resolve();
+    this.loadingIndexes ??= (async () => {
+      const indexes = await this.readIndexFiles();
+      if (indexes) {
+        this.offsetIndex = indexes.offset;
+        this.timeIndex = indexes.time;
+        return;
+      }
+      await this.rebuildIndexes();
+    })().finally(() => {
+      this.loadingIndexes = undefined;
+    });
+    return this.loadingIndexes;
+  }
+
+  private async rebuildIndexes(): Promise<void> {
+    const fileBytes = this.sizeBytes;
+    const expectedNext = this.nextOffset;
+    this.offsetIndex = new SparseIndex('offset');
+    this.timeIndex = new SparseIndex('time');
+    this.sizeBytes = 0;
+    this.nextOffset = this.baseOffset;
+    this.bytesSinceIndexEntry = 0;
+    const scanner = this.scanner(0, fileBytes);
+    for (let batch = await scanner.next(); batch; batch = await scanner.next()) this.recordAppended(batch.position, batch.header, batch.size);
+    const problem = scanner.problem;
+    if (problem || this.sizeBytes !== fileBytes || this.nextOffset !== expectedNext) {
+      this.offsetIndex = undefined;
+      this.timeIndex = undefined;
+      const position = problem?.position ?? this.sizeBytes;
+      throw new BrookError('CORRUPT_SEGMENT', `${this.logPath} at byte ${position}: ${problem?.detail ?? 'batches do not reach the end of the file'}`, {
+        file: this.logPath, position,
+      });
+    }
+    await this.persist();
+  }
+
   private async readIndexFiles(): Promise<{ offset: SparseIndex; time: SparseIndex } | undefined> {
     const offsetBytes = await this.readIfExists(segmentPath(this.dir, this.baseOffset, '.index'));
     const timeBytes = await this.readIfExists(segmentPath(this.dir, this.baseOffset, '.timeindex'));
@@ -260,3 +352,18 @@ export class Segment {
   }
 }
 
+
+/** The last `entryBytes` of an index file, or undefined if it is missing, empty or not whole entries. */
+async function readLastEntry(fs: FileSystem, path: string, entryBytes: number): Promise<DataView | undefined> {
+  if (!(await fs.exists(path))) return undefined;
+  const file = await fs.open(path, 'r');
+  try {
+    const size = await file.size();
+    if (size === 0 || size % entryBytes !== 0) return undefined;
+    const entry = new Uint8Array(entryBytes);
+    const read = await file.readInto(entry, 0, entryBytes, size - entryBytes);
+    return read === entryBytes ? new DataView(entry.buffer) : undefined;
+  } finally {
+    await file.close();
+  }
+}
