@@ -14,6 +14,7 @@
  * |                                     | writes may be in the page cache only) before any is visible    |
  * | torn tail / bad CRC in last segment | truncate at the first bad batch (fsync), append after it       |
  * | sealed segment: index missing/bad   | rebuild the index by scanning that segment, rewrite the files  |
+ * | sealed index bad behind last entry  | found at the first read (indexes load lazily): rebuilt then    |
  * | sealed segment: bad batch           | refuse to open: CORRUPT_SEGMENT naming file and byte position  |
  * | offsets not contiguous across files | refuse to open: CORRUPT_SEGMENT                                |
  * | leftover *.tmp, orphan index files  | delete them                                                   |
