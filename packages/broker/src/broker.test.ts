@@ -249,3 +249,19 @@ describe('Broker concurrency', () => {
     expect(broker.listTopics()).toEqual(['race']);
   });
 });
+
+describe('Broker timers', () => {
+  it('has no timer while no topic has a retention policy, so a VirtualClock can run it until idle', async () => {
+    const clock = new VirtualClock();
+    const broker = await memoryBroker({ clock });
+    await broker.createTopic('t');
+    await broker.produce('t', [{ value: 'a' }, { value: 'b' }]);
+    const seen: string[] = [];
+    await broker.subscribe({ topic: 't', group: 'g' }, (d) => void seen.push(d.text()!));
+    await clock.runUntilIdle();
+    expect(seen).toEqual(['a', 'b']);
+    expect(clock.pendingTimers()).toBe(0);
+    await broker.createTopic('kept', { retention: { maxAgeMs: 1000 } });
+    expect(clock.pendingTimers()).toBe(1);
+  });
+});

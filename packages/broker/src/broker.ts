@@ -182,6 +182,7 @@ export class Broker extends BrokerEventEmitter {
     // Claimed before the first await: a second create of the same name must not open the same directory.
     const creating = Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults).then((topic) => {
       this.topics.set(name, topic);
+      this.armRetentionTimer();
     });
     this.creatingTopics.set(name, creating);
     try {
@@ -374,14 +375,22 @@ export class Broker extends BrokerEventEmitter {
     }
   }
 
+  /**
+   * Runs retention every retentionCheckIntervalMs while some topic has a policy. A broker whose
+   * topics keep everything has no timer at all, so a VirtualClock can run it until idle.
+   */
   private armRetentionTimer(): void {
+    if (this.retentionTimer || this.closed) return;
+    const needed = [...this.topics.values()].some(({ config: { retention } }) => retention.maxBytes !== undefined || retention.maxAgeMs !== undefined);
+    if (!needed) return;
     this.retentionTimer = this.clock.setTimer(this.limits.retentionCheckIntervalMs, () => {
-      if (this.closed) return;
       this.enforceRetention().catch(() => undefined).finally(() => {
-        if (!this.closed) this.armRetentionTimer();
+        this.retentionTimer = undefined;
+        this.armRetentionTimer();
       });
     });
   }
+
 
   /** Deletes what retention allows on one partition; tells groups it overtook. Returns records dropped. */
   private async retainPartition(topic: Topic, partition: number): Promise<bigint> {

@@ -42,7 +42,6 @@ export class Producers {
 
   async open(): Promise<void> {
     await this.registry.load();
-    this.armSnapshotTimer();
   }
 
   initProducer(request?: InitProducerRequest): Promise<ProducerIdentity> {
@@ -84,6 +83,9 @@ export class Producers {
       appendsDurable: this.options.appendsDurable, checkEpoch: (id, epoch) => this.registry.checkEpoch(id, epoch),
     });
     this.partitions.set(target.dir, loading);
+    // The timer exists only once some partition has producer state: an idle broker has no
+    // periodic work, so a VirtualClock can run it until idle.
+    if (!this.snapshotTimer) this.armSnapshotTimer();
     loading.catch(() => {
       if (this.partitions.get(target.dir) === loading) this.partitions.delete(target.dir);
     });
@@ -91,6 +93,7 @@ export class Producers {
   }
 
   private armSnapshotTimer(): void {
+    if (this.closed) return;
     this.snapshotTimer = this.options.clock.setTimer(this.options.producerSnapshotIntervalMs, () => {
       if (this.closed) return;
       const snapshots = [...this.partitions.values()].map((loading) => loading.then((partition) => partition.snapshot()));
