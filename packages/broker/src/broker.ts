@@ -9,46 +9,20 @@ import {
   BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, encodeBatch, mkdirDurable, partitionForKey, writeFileAtomic,
   type Clock, type FileSystem, type LogRecord, type Random, type RecordHeader, type RecordInput,
 } from '@brook/protocol';
-import { LIMITS, checkFsyncPolicy, limitOrDefault, type FsyncPolicy } from './config/defaults.js';
+import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
 import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
 import { validateTopicName } from './topics/topic-name.js';
+import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
 import { toRecordInput, type ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
+import { resolveBrokerLimits, type BrokerOptions } from './config/broker-options.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import type { GroupDescription } from './groups/describe.js';
-import { Delivery } from './groups/delivery.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import type { StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
 import { checkBatchInput } from './topics/batch-input.js';
 import { Producers } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
-
-export interface BrokerOptions {
-  /** Where topics live on disk. Required unless `storage: 'memory'`. */
-  dataDir?: string;
-  /** 'memory' keeps everything in a MemoryFileSystem (lost at close; for tests and demos). */
-  storage?: 'disk' | 'memory';
-  fsync?: FsyncPolicy;
-  clock?: Clock;
-  /** Jitter of redelivery backoff. Default: seeded from `seed`. */
-  random?: Random;
-  /** Seed for the default Random (default 1): same seed, same run. */
-  seed?: number;
-  /** Overrides the file system (tests pass a MemoryFileSystem they can power-cut). */
-  fs?: FileSystem;
-  segmentBytesMax?: number;
-  segmentMsMax?: number;
-  indexIntervalBytes?: number;
-  batchBytesMax?: number;
-  batchRecordsMax?: number;
-  fetchRecordsMax?: number;
-  fetchBytesMax?: number;
-  retentionCheckIntervalMs?: number;
-  groupUnackedRecordsMax?: number;
-  groupJournalBytesMax?: number;
-  producersPerPartitionMax?: number;
-  producerSnapshotIntervalMs?: number;
-}
 
 export interface ProduceBatchRequest {
   topic: string;
@@ -103,7 +77,7 @@ export class Broker extends BrokerEventEmitter {
   readonly openedClean: boolean;
   private readonly topics = new Map<string, Topic>();
   private readonly creatingTopics = new Map<string, Promise<void>>();
-  private retentionTimer: { cancel(): void } | undefined;
+  private readonly retention: RetentionRunner;
   private closed = false;
   private readonly groups: GroupCoordinator;
   private readonly producers: Producers;
@@ -112,7 +86,7 @@ export class Broker extends BrokerEventEmitter {
     private readonly fs: FileSystem,
     private readonly clock: Clock,
     private readonly logDefaults: LogDefaults,
-    private readonly limits: BrokerLimits,
+    private readonly limits: ReturnType<typeof resolveBrokerLimits>,
     dataDir: string,
     openedClean: boolean,
     random: Random,
@@ -136,6 +110,7 @@ export class Broker extends BrokerEventEmitter {
       produce: (topic, records) => this.produce(topic, records),
       ensureTopic: (topic) => this.ensureTopic(topic),
     });
+    this.retention = new RetentionRunner(this.topics, this.groups, this, clock, limits.retentionCheckIntervalMs);
   }
 
   static async open(options: BrokerOptions = {}): Promise<Broker> {
@@ -146,7 +121,7 @@ export class Broker extends BrokerEventEmitter {
     const fs = options.fs ?? (memory ? new MemoryFileSystem() : new NodeFileSystem());
     const clock = options.clock ?? new SystemClock();
     const dataDir = options.dataDir ?? MEMORY_DATA_DIR;
-    const limits = resolveLimits(options);
+    const limits = resolveBrokerLimits(options);
     await mkdirDurable(fs, `${dataDir}/topics`);
     const markerPath = `${dataDir}/${CLEAN_SHUTDOWN_MARKER}`;
     const cleanShutdown = await fs.exists(markerPath);
@@ -170,7 +145,7 @@ export class Broker extends BrokerEventEmitter {
     await broker.openTopics();
     await broker.groups.open();
     await broker.producers.open();
-    broker.armRetentionTimer();
+    broker.retention.arm();
     return broker;
   }
 
@@ -182,7 +157,7 @@ export class Broker extends BrokerEventEmitter {
     // Claimed before the first await: a second create of the same name must not open the same directory.
     const creating = Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults).then((topic) => {
       this.topics.set(name, topic);
-      this.armRetentionTimer();
+      this.retention.arm();
     });
     this.creatingTopics.set(name, creating);
     try {
@@ -239,7 +214,7 @@ export class Broker extends BrokerEventEmitter {
     const results = new Array<ProduceResult>(records.length);
     await Promise.all([...byPartition].map(async ([partition, group]) => {
       const batch = this.encodeChecked(topicName, partition, group.inputs);
-      await this.makeRoom(topic, partition, batch.length);
+      await this.retention.makeRoom(topic, partition, batch.length);
       const { baseOffset, lastOffset } = await topic.partition(partition).append(batch);
       this.appended(topicName, partition, baseOffset, lastOffset);
       let offset = baseOffset; // a running sum: one BigInt per record, not two (BigInt(i) + base)
@@ -278,15 +253,8 @@ export class Broker extends BrokerEventEmitter {
   }
 
   /** Runs retention on every partition now (it also runs every retentionCheckIntervalMs). */
-  async enforceRetention(): Promise<{ topic: string; partition: number; droppedRecords: bigint; startOffset: bigint }[]> {
-    const dropped = [];
-    for (const topic of this.topics.values()) {
-      for (const partition of topic.partitions.keys()) {
-        const droppedRecords = await this.retainPartition(topic, partition);
-        if (droppedRecords > 0n) dropped.push({ topic: topic.name, partition, droppedRecords, startOffset: topic.partition(partition).startOffset });
-      }
-    }
-    return dropped;
+  enforceRetention(): Promise<RetentionDrop[]> {
+    return this.retention.enforce();
   }
 
   // ---- idempotent producers (producers/) ----
@@ -313,7 +281,7 @@ export class Broker extends BrokerEventEmitter {
     const log = topic.partition(request.partition);
     const header = checkBatchInput(request.batch, this.limits);
     const target = { log, dir: partitionDir(this.topicDir(topic.name), request.partition) };
-    const result = await this.producers.append(target, header, request.batch, () => this.makeRoom(topic, request.partition, request.batch.length));
+    const result = await this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
     if (!result.duplicate) this.appended(topic.name, request.partition, result.baseOffset, result.lastOffset);
     return result;
   }
@@ -359,7 +327,7 @@ export class Broker extends BrokerEventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.retentionTimer?.cancel();
+    this.retention.stop();
     await this.groups.close();
     await this.producers.close();
     await Promise.all([...this.topics.values()].map((topic) => topic.close()));
@@ -372,53 +340,6 @@ export class Broker extends BrokerEventEmitter {
       const topic = await Topic.open(this.fs, `${root}/${name}`, this.logDefaults);
       if (topic) this.topics.set(topic.name, topic);
       else await this.fs.rmdir(`${root}/${name}`);
-    }
-  }
-
-  /**
-   * Runs retention every retentionCheckIntervalMs while some topic has a policy. A broker whose
-   * topics keep everything has no timer at all, so a VirtualClock can run it until idle.
-   */
-  private armRetentionTimer(): void {
-    if (this.retentionTimer || this.closed) return;
-    const needed = [...this.topics.values()].some(({ config: { retention } }) => retention.maxBytes !== undefined || retention.maxAgeMs !== undefined);
-    if (!needed) return;
-    this.retentionTimer = this.clock.setTimer(this.limits.retentionCheckIntervalMs, () => {
-      this.enforceRetention().catch(() => undefined).finally(() => {
-        this.retentionTimer = undefined;
-        this.armRetentionTimer();
-      });
-    });
-  }
-
-
-  /** Deletes what retention allows on one partition; tells groups it overtook. Returns records dropped. */
-  private async retainPartition(topic: Topic, partition: number): Promise<bigint> {
-    const log = topic.partition(partition);
-    const result = await log.applyRetention(topic.config.retention, this.groups.consumedBelow(topic.name, partition));
-    if (result.deletedSegments === 0) return 0n;
-    const droppedRecords = result.startOffset - result.previousStartOffset;
-    if (this.wants('retentionDropped')) {
-      this.emit('retentionDropped', { topic: topic.name, partition, startOffset: result.startOffset, lostRecords: droppedRecords });
-    }
-    await this.groups.retentionMoved(topic.name, partition, result.startOffset);
-    return droppedRecords;
-  }
-
-  /**
-   * discard 'new': refuse a batch that would take the partition past maxBytes with TOPIC_FULL,
-   * after first freeing what every group has consumed. Produces running concurrently are each
-   * checked against the size before them, so the partition may overshoot by what is in flight.
-   */
-  private async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
-    const { discard, maxBytes } = topic.config.retention;
-    if (discard !== 'new' || maxBytes === undefined) return;
-    const log = topic.partition(partition);
-    if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition);
-    if (log.sizeBytes + bytes > maxBytes) {
-      throw new BrookError('TOPIC_FULL', `${topic.name}/${partition} holds ${log.sizeBytes} of ${maxBytes} bytes; a batch of ${bytes} does not fit until consumers catch up`, {
-        topic: topic.name, partition, sizeBytes: log.sizeBytes, maxBytes, batchBytes: bytes,
-      });
     }
   }
 
@@ -465,30 +386,6 @@ export class Broker extends BrokerEventEmitter {
   }
 }
 
-type BrokerLimits = Record<
-  | 'segmentBytesMax' | 'segmentMsMax' | 'indexIntervalBytes' | 'batchBytesMax' | 'batchRecordsMax' | 'fetchRecordsMax'
-  | 'fetchBytesMax' | 'retentionCheckIntervalMs' | 'groupUnackedRecordsMax' | 'groupJournalBytesMax'
-  | 'producersPerPartitionMax' | 'producerSnapshotIntervalMs',
-  number
->;
-
-function resolveLimits(options: BrokerOptions): BrokerLimits {
-  return {
-    segmentBytesMax: limitOrDefault('segmentBytesMax', options.segmentBytesMax),
-    segmentMsMax: limitOrDefault('segmentMsMax', options.segmentMsMax),
-    indexIntervalBytes: limitOrDefault('indexIntervalBytes', options.indexIntervalBytes),
-    batchBytesMax: limitOrDefault('batchBytesMax', options.batchBytesMax),
-    batchRecordsMax: limitOrDefault('batchRecordsMax', options.batchRecordsMax),
-    fetchRecordsMax: limitOrDefault('fetchRecordsMax', options.fetchRecordsMax),
-    fetchBytesMax: limitOrDefault('fetchBytesMax', options.fetchBytesMax),
-    retentionCheckIntervalMs: limitOrDefault('retentionCheckIntervalMs', options.retentionCheckIntervalMs),
-    groupUnackedRecordsMax: limitOrDefault('groupUnackedRecordsMax', options.groupUnackedRecordsMax),
-    groupJournalBytesMax: limitOrDefault('groupJournalBytesMax', options.groupJournalBytesMax),
-    producersPerPartitionMax: limitOrDefault('producersPerPartitionMax', options.producersPerPartitionMax),
-    producerSnapshotIntervalMs: limitOrDefault('producerSnapshotIntervalMs', options.producerSnapshotIntervalMs),
-  };
-}
-
 function checkRange(name: string, value: unknown, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
     throw new BrookError('INVALID_REQUEST', `${name} must be an integer in [1, ${max}], got ${String(value)}`, { option: name, value, max });
@@ -496,5 +393,5 @@ function checkRange(name: string, value: unknown, max: number): number {
   return value;
 }
 
-export type { ProduceRecord, RecordHeader };
+export type { BrokerOptions, ProduceRecord, RecordHeader };
 export { LIMITS };

@@ -9,17 +9,14 @@ import type { Ordering } from './subscribe-options.js';
 
 interface Consumer {
   held: Delivery[];
-  processed: string[];
   handler: (delivery: Delivery) => Promise<void>;
 }
 
-/** A consumer whose deliveries wait until the test acks them; `processed` lists values acked, in order. */
+/** A consumer whose deliveries wait until the test settles them. */
 function consumer(): Consumer {
   const held: Delivery[] = [];
-  const processed: string[] = [];
   return {
     held,
-    processed,
     handler: (delivery) => {
       held.push(delivery);
       return new Promise<void>(() => undefined);
@@ -27,12 +24,6 @@ function consumer(): Consumer {
   };
 }
 
-async function ack(c: Consumer, value: string): Promise<void> {
-  const delivery = c.held.find((d) => d.text() === value && !d.settled);
-  if (!delivery) throw new Error(`${value} is not held`);
-  c.processed.push(value);
-  await delivery.ack();
-}
 
 /**
  * Figure 11-2: m1..m5 (one key, one partition), two consumers with one slot each. Both process

@@ -1,0 +1,48 @@
+/**
+ * The options of `Broker.open`, and their limits resolved against the defaults table (so a bad
+ * value fails at open with INVALID_CONFIG, naming the option).
+ */
+import type { Clock, FileSystem, Random } from '@brook/protocol';
+import { limitOrDefault, type FsyncPolicy, type LIMITS } from './defaults.js';
+
+export interface BrokerOptions {
+  /** Where topics live on disk. Required unless `storage: 'memory'`. */
+  dataDir?: string;
+  /** 'memory' keeps everything in a MemoryFileSystem (lost at close; for tests and demos). */
+  storage?: 'disk' | 'memory';
+  fsync?: FsyncPolicy;
+  clock?: Clock;
+  /** Jitter of redelivery backoff. Default: seeded from `seed`. */
+  random?: Random;
+  /** Seed for the default Random (default 1): same seed, same run. */
+  seed?: number;
+  /** Overrides the file system (tests pass a MemoryFileSystem they can power-cut). */
+  fs?: FileSystem;
+  segmentBytesMax?: number;
+  segmentMsMax?: number;
+  indexIntervalBytes?: number;
+  batchBytesMax?: number;
+  batchRecordsMax?: number;
+  fetchRecordsMax?: number;
+  fetchBytesMax?: number;
+  retentionCheckIntervalMs?: number;
+  groupUnackedRecordsMax?: number;
+  groupJournalBytesMax?: number;
+  producersPerPartitionMax?: number;
+  producerSnapshotIntervalMs?: number;
+}
+
+/** The limits a broker reads from its options; every other LIMITS entry is per topic or per subscription. */
+const BROKER_LIMIT_NAMES = [
+  'segmentBytesMax', 'segmentMsMax', 'indexIntervalBytes', 'batchBytesMax', 'batchRecordsMax', 'fetchRecordsMax',
+  'fetchBytesMax', 'retentionCheckIntervalMs', 'groupUnackedRecordsMax', 'groupJournalBytesMax',
+  'producersPerPartitionMax', 'producerSnapshotIntervalMs',
+] as const satisfies readonly (keyof typeof LIMITS & keyof BrokerOptions)[];
+
+export type BrokerLimits = Record<(typeof BROKER_LIMIT_NAMES)[number], number>;
+
+export function resolveBrokerLimits(options: BrokerOptions): BrokerLimits {
+  const limits = {} as BrokerLimits;
+  for (const name of BROKER_LIMIT_NAMES) limits[name] = limitOrDefault(name, options[name]);
+  return limits;
+}

@@ -1,0 +1,94 @@
+/**
+ * Retention for every topic of a broker: the periodic run, the run on demand, and the room check
+ * of `discard: 'new'` topics (backpressure) before a produce. Groups take part: they decide what
+ * a 'new' topic may delete (what every group consumed), and they are told when retention overtook
+ * them.
+ */
+import { BrookError, type Clock, type Timer } from '@brook/protocol';
+import type { BrokerEventEmitter } from '../events.js';
+import type { GroupCoordinator } from '../groups/group-coordinator.js';
+import type { Topic } from './topic.js';
+
+export interface RetentionDrop {
+  readonly topic: string;
+  readonly partition: number;
+  readonly droppedRecords: bigint;
+  readonly startOffset: bigint;
+}
+
+export class RetentionRunner {
+  private timer: Timer | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly topics: ReadonlyMap<string, Topic>,
+    private readonly groups: GroupCoordinator,
+    private readonly events: BrokerEventEmitter,
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Runs retention on every partition now. */
+  async enforce(): Promise<RetentionDrop[]> {
+    const dropped: RetentionDrop[] = [];
+    for (const topic of this.topics.values()) {
+      for (const partition of topic.partitions.keys()) {
+        const droppedRecords = await this.retainPartition(topic, partition);
+        if (droppedRecords > 0n) dropped.push({ topic: topic.name, partition, droppedRecords, startOffset: topic.partition(partition).startOffset });
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * Runs retention every intervalMs while some topic has a policy. A broker whose topics keep
+   * everything has no timer at all, so a VirtualClock can run it until idle. Call again after a
+   * topic is created.
+   */
+  arm(): void {
+    if (this.timer || this.stopped) return;
+    const needed = [...this.topics.values()].some(({ config: { retention } }) => retention.maxBytes !== undefined || retention.maxAgeMs !== undefined);
+    if (!needed) return;
+    this.timer = this.clock.setTimer(this.intervalMs, () => {
+      this.enforce().catch(() => undefined).finally(() => {
+        this.timer = undefined;
+        this.arm();
+      });
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  /**
+   * discard 'new': refuse a batch that would take the partition past maxBytes with TOPIC_FULL,
+   * after first freeing what every group has consumed. Produces running concurrently are each
+   * checked against the size before them, so the partition may overshoot by what is in flight.
+   */
+  async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
+    const { discard, maxBytes } = topic.config.retention;
+    if (discard !== 'new' || maxBytes === undefined) return;
+    const log = topic.partition(partition);
+    if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition);
+    if (log.sizeBytes + bytes > maxBytes) {
+      throw new BrookError('TOPIC_FULL', `${topic.name}/${partition} holds ${log.sizeBytes} of ${maxBytes} bytes; a batch of ${bytes} does not fit until consumers catch up`, {
+        topic: topic.name, partition, sizeBytes: log.sizeBytes, maxBytes, batchBytes: bytes,
+      });
+    }
+  }
+
+  /** Deletes what retention allows on one partition; tells groups it overtook. Returns records dropped. */
+  private async retainPartition(topic: Topic, partition: number): Promise<bigint> {
+    const log = topic.partition(partition);
+    const result = await log.applyRetention(topic.config.retention, this.groups.consumedBelow(topic.name, partition));
+    if (result.deletedSegments === 0) return 0n;
+    const droppedRecords = result.startOffset - result.previousStartOffset;
+    if (this.events.wants('retentionDropped')) {
+      this.events.emit('retentionDropped', { topic: topic.name, partition, startOffset: result.startOffset, lostRecords: droppedRecords });
+    }
+    await this.groups.retentionMoved(topic.name, partition, result.startOffset);
+    return droppedRecords;
+  }
+}
