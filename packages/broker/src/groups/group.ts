@@ -18,7 +18,7 @@ import { Pump } from './pump.js';
 import { Member } from './member.js';
 import { KeyOrdering, NoneOrdering, PartitionOrdering, type Assignment, type OrderingStrategy } from './orderings.js';
 import { Entry, PartitionWindow } from './partition-window.js';
-import type { GroupConfig } from './subscribe-options.js';
+import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
 
 export interface GroupContext {
   readonly clock: Clock;
@@ -292,7 +292,7 @@ export class Group implements DeliverySettler {
       this.deadLetterInBackground(entry, exhausted);
       return;
     }
-    const delay = Math.max(0, delayMs ?? this.backoffMs(window.ack.attempts(entry.offset)));
+    const delay = Math.max(0, delayMs ?? backoffDelayMs(this.config.backoff, window.ack.attempts(entry.offset), this.context.random));
     this.scheduleRedelivery(entry, reason, delay);
     if (this.config.ordering === 'partition') this.goBack(window, entry.offset);
   }
@@ -445,11 +445,7 @@ export class Group implements DeliverySettler {
     }
   }
 
-  private backoffMs(attempts: number): number {
-    const { initialMs, maxMs, multiplier, jitter } = this.config.backoff;
-    const base = Math.min(maxMs, initialMs * multiplier ** Math.max(0, attempts - 1));
-    return Math.round(base * (1 + jitter * (2 * this.context.random.next() - 1)));
-  }
+
 
   private ref(entry: Entry, delivery: Delivery | undefined) {
     const flight = entry.flight;

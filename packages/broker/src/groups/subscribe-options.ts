@@ -4,7 +4,7 @@
  * has none; a later member asking for different ones is refused with INVALID_CONFIG rather than
  * silently given something else. `maxInFlight` is per member.
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, type Random } from '@brook/protocol';
 import { checkLimit, limitOrDefault } from '../config/defaults.js';
 import { validateTopicName } from '../topics/topic-name.js';
 
@@ -67,6 +67,15 @@ export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
     deadLetterTopic: validateTopicName(options.deadLetterTopic ?? `${options.topic}.dlq`),
     from: checkStartPosition(options.from ?? 'earliest'),
   };
+}
+
+/**
+ * The delay before the next attempt after `attempts` failed ones: initialMs × multiplier^(attempts−1),
+ * capped at maxMs, scaled by a seeded random factor in [1 − jitter, 1 + jitter].
+ */
+export function backoffDelayMs(backoff: Required<BackoffOptions>, attempts: number, random: Random): number {
+  const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.multiplier ** Math.max(0, attempts - 1));
+  return Math.round(base * (1 + backoff.jitter * (2 * random.next() - 1)));
 }
 
 export function resolveMaxInFlight(options: SubscribeOptions): number {
