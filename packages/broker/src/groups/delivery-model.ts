@@ -15,122 +15,16 @@
  * throw into the engine; `check()` reports them after each command, together with the invariants
  * of a quiet broker (flow control, leases, what members hold, describeGroup).
  */
-import fc from 'fast-check';
 import { partitionForKey } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
-import { DEAD_LETTER_HEADERS } from './dead-letter.js';
-import type { Delivery } from './delivery.js';
+import { ACK_TIMEOUT_MS, BACKOFF, GROUP, KEYS, MAX_DELIVERIES, TOPIC, type Action, type Command, type Scenario } from './delivery-commands.js';
+import { at, checkDeadLetters, checkQuietBroker, latin1, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import type { Ordering, SubscribeOptions } from './subscribe-options.js';
-import type { Subscription } from './subscription.js';
-
-export const TOPIC = 'orders';
-export const GROUP = 'billing';
-const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4'] as const;
-const ACK_TIMEOUT_MS = 1000;
-const MAX_DELIVERIES = 3;
-const BACKOFF = { initialMs: 100, maxMs: 400, multiplier: 2, jitter: 0.2 };
-
-export type Action =
-  | { type: 'ack' }
-  | { type: 'nack'; delayMs?: number }
-  | { type: 'reject' }
-  | { type: 'extend'; ms?: number };
-
-export type Command = CommandBody & {
-  /** Run the next command at once, in the same turn: no waiting for this one's effects, no checks in between. */
-  together?: boolean;
-};
-
-type CommandBody =
-  /** Keys are indexes into KEYS; a null key goes to partition (index in the batch % partitions). */
-  | { kind: 'produce'; keys: (number | null)[] }
-  | { kind: 'join'; maxInFlight: number; style: 'iterator' | 'handler' }
-  /** Settles the `pick`-th delivery the members hold (current or stale, of live or gone members). */
-  | { kind: 'settle'; pick: number; action: Action }
-  | { kind: 'crash'; pick: number }
-  | { kind: 'close'; pick: number }
-  | { kind: 'advance'; ms: number }
-  | { kind: 'restart' };
-
-export interface Scenario {
-  partitions: number;
-  seed: number;
-  commands: Command[];
-}
-
-const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 5, arbitrary: fc.constant({ type: 'ack' as const }) },
-  { weight: 2, arbitrary: fc.record({ type: fc.constant('nack' as const) }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('nack' as const), delayMs: fc.integer({ min: 0, max: 1500 }) }) },
-  { weight: 1, arbitrary: fc.constant({ type: 'reject' as const }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('extend' as const), ms: fc.option(fc.integer({ min: 1, max: 2000 }), { nil: undefined }) }) },
-);
-
-const bodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('produce' as const), keys: fc.array(fc.option(fc.nat(KEYS.length - 1), { freq: 6 }), { minLength: 1, maxLength: 4 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('join' as const), maxInFlight: fc.integer({ min: 1, max: 5 }), style: fc.constantFrom('iterator' as const, 'handler' as const) }) },
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat(20), action: actionArb }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), pick: fc.nat(5) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), pick: fc.nat(5) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 2500 }) }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
-);
-
-export const commandArb: fc.Arbitrary<Command> = fc.tuple(bodyArb, fc.integer({ min: 0, max: 5 }))
-  .map(([body, dice]) => (dice === 0 ? { ...body, together: true } : body));
-
-export const scenarioArb = (maxCommands: number): fc.Arbitrary<Scenario> => fc.record({
-  partitions: fc.integer({ min: 2, max: 3 }),
-  seed: fc.integer({ min: 1, max: 1_000_000 }),
-  commands: fc.array(commandArb, { minLength: 1, maxLength: maxCommands, size: 'max' }),
-});
-
-type State = 'pending' | 'inflight' | 'dying' | 'acked' | 'dead';
-
-interface RecordModel {
-  readonly partition: number;
-  readonly offset: bigint;
-  readonly key: string | null;
-  readonly value: string;
-  state: State;
-  /** Deliveries seen so far, across restarts: the last deliveryCount. */
-  count: number;
-  member: string | undefined;
-  leaseDueMs: number;
-  /** A redelivery may not come before this (its backoff). */
-  notBeforeMs: number;
-  /** The delayMs of a nack({ delayMs }) we just made, to compare with the redelivered event. */
-  askedDelayMs: number | undefined;
-  rejected: boolean;
-}
-
-interface MemberModel {
-  readonly label: string;
-  readonly style: 'iterator' | 'handler';
-  readonly maxInFlight: number;
-  sub: Subscription | undefined;
-  id: string | undefined;
-  closing: boolean;
-  /** Asked to leave at once (abort, an iterator's close): a stream does so a turn later. */
-  leaving: boolean;
-  gone: boolean;
-}
-
-interface Held {
-  readonly delivery: Delivery;
-  readonly member: MemberModel;
-  /** Handler style: the handler's promise, resolved (ack) or rejected (nack) by the test. */
-  readonly resolve?: () => void;
-  readonly reject?: (error: Error) => void;
-}
 
 const isLive = (m: MemberModel) => !m.gone && !m.closing && !m.leaving;
 const idOf = (m: MemberModel) => (m.id ??= m.sub?.memberId);
-const latin1 = new TextDecoder('latin1');
-const utf8 = new TextDecoder();
-const at = (partition: number, offset: bigint) => `${partition}:${offset}`;
 
 export class DeliveryHarness {
   private readonly records = new Map<string, RecordModel>();
@@ -371,7 +265,7 @@ export class DeliveryHarness {
     if (lag !== 0n) this.fail(`drain: lag is still ${lag}`);
     const lost = [...this.records.values()].filter((r) => r.state !== 'acked' && r.state !== 'dead');
     if (lost.length > 0) this.fail(`lost: ${lost.map((r) => `${at(r.partition, r.offset)} (${r.state})`).join(', ')}`);
-    await this.checkDeadLetters();
+    await checkDeadLetters(this.broker, this.records, (message) => this.fail(message));
   }
 
   // ---- invariants ----
@@ -379,86 +273,15 @@ export class DeliveryHarness {
   /** Throws with every violation seen since the last check, and those of the quiet broker now. */
   check(): void {
     this.syncLeft();
-    const inflight = [...this.records.values()].filter((r) => r.state === 'inflight');
-    const byMember = new Map<string, RecordModel[]>();
-    for (const rec of inflight) {
-      const list = byMember.get(rec.member!) ?? [];
-      list.push(rec);
-      byMember.set(rec.member!, list);
-      if (rec.leaseDueMs <= this.now) this.violations.push(`${at(rec.partition, rec.offset)}: lease due at ${rec.leaseDueMs} has not expired at ${this.now}`);
-    }
-    for (const [id, recs] of byMember) {
-      const member = this.memberById(id);
-      if (!member || member.gone) {
-        this.violations.push(`${recs.length} in flight to ${id}, which is not a live member`);
-        continue;
-      }
-      if (recs.length > member.maxInFlight) this.violations.push(`${member.label} holds ${recs.length} > maxInFlight ${member.maxInFlight}`);
-      for (const rec of recs) {
-        const has = this.held.some((h) => h.member === member && h.delivery.partition === rec.partition && h.delivery.offset === rec.offset
-          && h.delivery.deliveryCount === rec.count);
-        if (!has) this.violations.push(`${at(rec.partition, rec.offset)} #${rec.count} in flight to ${member.label}, who never got it`);
-      }
-    }
-    const dying = [...this.records.values()].filter((r) => r.state === 'dying');
-    if (dying.length > 0) this.violations.push(`still being dead-lettered on a quiet broker: ${dying.map((r) => at(r.partition, r.offset)).join(', ')}`);
-    const description = this.hasGroup() ? this.broker.describeGroup(TOPIC, GROUP) : undefined;
-    for (const m of description?.members ?? []) {
-      const held = byMember.get(m.id)?.length ?? 0;
-      if (m.inFlight !== held) this.violations.push(`describeGroup: ${m.id} has ${m.inFlight} in flight, events say ${held}`);
-    }
-    for (const p of description?.partitions ?? []) {
-      const engine = p.inFlight.map((f) => `${f.offset}@${f.member}#${f.deliveryCount}`).join(' ');
-      const model = inflight.filter((r) => r.partition === p.partition).sort((a, b) => (a.offset < b.offset ? -1 : 1))
-        .map((r) => `${r.offset}@${r.member}#${r.count}`).join(' ');
-      if (engine !== model) this.violations.push(`partition ${p.partition}: describeGroup in flight [${engine}], events say [${model}]`);
-      if (this.ordering === 'partition' && new Set(p.inFlight.map((f) => f.member)).size > 1) {
-        this.violations.push(`partition ${p.partition} held by several members: ${engine}`);
-      }
-    }
+    checkQuietBroker({
+      broker: this.broker, records: this.records, held: this.held, now: this.now, ordering: this.ordering,
+      memberById: (id) => this.memberById(id),
+    }, this.violations);
     if (this.violations.length > 0) this.fail(this.violations.join('\n'));
   }
 
   private fail(message: string): never {
     throw new Error(`${message}\ntrace:\n  ${this.trace.join('\n  ')}`);
-  }
-
-  private async checkDeadLetters(): Promise<void> {
-    const dead = [...this.records.values()].filter((r) => r.state === 'dead');
-    const dlq = `${TOPIC}.dlq`;
-    if (!this.broker.listTopics().includes(dlq)) {
-      if (dead.length > 0) this.fail(`${dead.length} dead-lettered, but there is no ${dlq}`);
-      return;
-    }
-    const found = new Map<string, string>();
-    const records = await this.broker.fetch({ topic: dlq, partition: 0, offset: 0n, maxRecords: 10_000 });
-    for (const record of records) {
-      const header = (key: string) => {
-        const value = record.headers.find((h) => h.key === key)?.value;
-        return value ? utf8.decode(value) : undefined;
-      };
-      const where = at(Number(header(DEAD_LETTER_HEADERS.partition)), BigInt(header(DEAD_LETTER_HEADERS.offset) ?? -1));
-      const rec = this.records.get(where);
-      if (header(DEAD_LETTER_HEADERS.topic) !== TOPIC || header(DEAD_LETTER_HEADERS.group) !== GROUP || !rec) {
-        this.fail(`dead letter ${record.offset} has wrong origin headers: ${JSON.stringify(record.headers.map((h) => h.key))}`);
-      }
-      if (found.has(where)) this.fail(`${where} dead-lettered twice`);
-      found.set(where, header(DEAD_LETTER_HEADERS.reason) ?? '');
-      if (rec.state !== 'dead') this.fail(`${where} is in ${dlq} but was ${rec.state}`);
-      if (Number(header(DEAD_LETTER_HEADERS.deliveryCount)) !== rec.count) {
-        this.fail(`${where}: brook.delivery-count ${header(DEAD_LETTER_HEADERS.deliveryCount)}, delivered ${rec.count} times`);
-      }
-      if (utf8.decode(record.value!) !== rec.value || (record.key === null ? null : latin1.decode(record.key)) !== rec.key) {
-        this.fail(`${where}: the dead letter's key or value differs from the record's`);
-      }
-    }
-    const missing = dead.filter((r) => !found.has(at(r.partition, r.offset)));
-    if (missing.length > 0) this.fail(`dead-lettered but not in ${dlq}: ${missing.map((r) => at(r.partition, r.offset)).join(', ')}`);
-  }
-
-  /** The group exists once a member joined (in this run, on disk). */
-  private hasGroup(): boolean {
-    return this.broker.listGroups(TOPIC).some((g) => g.group === GROUP);
   }
 
   private isCurrent(held: Held): boolean {

@@ -31,7 +31,8 @@
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { DeliveryHarness, scenarioArb, type Command, type Scenario } from './delivery-model.js';
+import { scenarioArb, type Command, type Scenario } from './delivery-commands.js';
+import { DeliveryHarness } from './delivery-model.js';
 import type { Ordering } from './subscribe-options.js';
 
 const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 300);

@@ -1,0 +1,64 @@
+/** The commands of delivery.property.test.ts, their arbitraries, and the scenario's constants (test-only). */
+import fc from 'fast-check';
+
+export const TOPIC = 'orders';
+export const GROUP = 'billing';
+export const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4'] as const;
+export const ACK_TIMEOUT_MS = 1000;
+export const MAX_DELIVERIES = 3;
+export const BACKOFF = { initialMs: 100, maxMs: 400, multiplier: 2, jitter: 0.2 };
+
+export type Action =
+  | { type: 'ack' }
+  | { type: 'nack'; delayMs?: number }
+  | { type: 'reject' }
+  | { type: 'extend'; ms?: number };
+
+export type Command = CommandBody & {
+  /** Run the next command at once, in the same turn: no waiting for this one's effects, no checks in between. */
+  together?: boolean;
+};
+
+type CommandBody =
+  /** Keys are indexes into KEYS; a null key goes to partition (index in the batch % partitions). */
+  | { kind: 'produce'; keys: (number | null)[] }
+  | { kind: 'join'; maxInFlight: number; style: 'iterator' | 'handler' }
+  /** Settles the `pick`-th delivery the members hold (current or stale, of live or gone members). */
+  | { kind: 'settle'; pick: number; action: Action }
+  | { kind: 'crash'; pick: number }
+  | { kind: 'close'; pick: number }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'restart' };
+
+export interface Scenario {
+  partitions: number;
+  seed: number;
+  commands: Command[];
+}
+
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 5, arbitrary: fc.constant({ type: 'ack' as const }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('nack' as const) }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('nack' as const), delayMs: fc.integer({ min: 0, max: 1500 }) }) },
+  { weight: 1, arbitrary: fc.constant({ type: 'reject' as const }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('extend' as const), ms: fc.option(fc.integer({ min: 1, max: 2000 }), { nil: undefined }) }) },
+);
+
+const bodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('produce' as const), keys: fc.array(fc.option(fc.nat(KEYS.length - 1), { freq: 6 }), { minLength: 1, maxLength: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('join' as const), maxInFlight: fc.integer({ min: 1, max: 5 }), style: fc.constantFrom('iterator' as const, 'handler' as const) }) },
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat(20), action: actionArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), pick: fc.nat(5) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), pick: fc.nat(5) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 2500 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
+);
+
+export const commandArb: fc.Arbitrary<Command> = fc.tuple(bodyArb, fc.integer({ min: 0, max: 5 }))
+  .map(([body, dice]) => (dice === 0 ? { ...body, together: true } : body));
+
+export const scenarioArb = (maxCommands: number): fc.Arbitrary<Scenario> => fc.record({
+  partitions: fc.integer({ min: 2, max: 3 }),
+  seed: fc.integer({ min: 1, max: 1_000_000 }),
+  commands: fc.array(commandArb, { minLength: 1, maxLength: maxCommands, size: 'max' }),
+});
