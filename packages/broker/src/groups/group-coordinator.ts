@@ -24,6 +24,7 @@ import type { Member, DeliverySink } from './member.js';
 import { describeGroup, type GroupDescription } from './describe.js';
 import type { DeliveryQueue, MessageStream, Subscription } from './subscription.js';
 import { deadLetterRecord } from './dead-letter.js';
+import { REDRIVE_GROUP, redrive } from './redrive.js';
 
 export interface CoordinatorDeps {
   readonly fs: FileSystem;
@@ -140,19 +141,7 @@ export class GroupCoordinator {
     const config = resolveGroupConfig({ topic: deadLetterTopic, group: REDRIVE_GROUP, deadLetterTopic: `${deadLetterTopic}.unused` });
     const group = await this.group(deadLetterTopic, REDRIVE_GROUP, config);
     const limit = options.maxRecords ?? Number.MAX_SAFE_INTEGER;
-    // What is in the dead-letter topic now: records dead-lettered during the redrive wait for the next one.
-    const endOffsets = this.deps.partitions(deadLetterTopic).map((log) => log.endOffset);
-    let moved = 0;
-    for (const window of group.windows) {
-      for (let step = -1; step !== 0 && moved < limit;) {
-        step = await group.consumeDirectly(window.partition, endOffsets[window.partition]!, limit - moved, async (record) => {
-          const origin = deadLetterRecord.origin(record);
-          await this.deps.produce(origin.topic, [{ ...deadLetterRecord.restore(record), partition: origin.partition }]);
-        });
-        moved += step;
-      }
-    }
-    return moved;
+    return redrive(group, this.deps.partitions(deadLetterTopic), this.deps.fetchBytes, limit, this.deps.produce);
   }
 
   /** The handle for a joined member or reader. */
@@ -291,8 +280,6 @@ export class GroupCoordinator {
   }
 }
 
-/** The internal group that remembers how far a dead-letter topic has been redriven. */
-export const REDRIVE_GROUP = 'brook.redrive';
 
 /** Offset where a reader or a new group starts, clamped to what the log holds. */
 export async function startOffsetFor(log: PartitionLog, from: StartPosition): Promise<bigint> {

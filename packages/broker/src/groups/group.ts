@@ -7,12 +7,13 @@
  * attempts in the journal, then hand the deliveries out. Everything that can make progress
  * possible (an ack, a new record, a backoff ending, a member joining) schedules another step.
  */
-import { decodeBatch, isBrookError, type Clock, type Random } from '@brook/protocol';
+import { assert, decodeBatch, isBrookError, type Clock, type Random } from '@brook/protocol';
 import type { BrokerEventEmitter, RedeliveryReason } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { DeadlineQueue } from './deadline-queue.js';
 import { Delivery, type DeliverySettler } from './delivery.js';
 import type { GroupJournal } from './group-journal.js';
+import { GroupEvents } from './group-events.js';
 import { LeaseQueue } from './lease-queue.js';
 import { Pump } from './pump.js';
 import { Member } from './member.js';
@@ -44,6 +45,7 @@ export class Group implements DeliverySettler {
   readonly members: Member[] = [];
   private ordering: OrderingStrategy;
   private readonly leases: LeaseQueue;
+  private readonly report: GroupEvents;
   private attemptSeq = 0;
   private memberSeq = 0;
   private readonly pump = new Pump(() => this.step());
@@ -61,6 +63,7 @@ export class Group implements DeliverySettler {
     this.windows = windows;
     this.ordering = orderingFor(config, windows);
     this.leases = new LeaseQueue(context.clock, context.deadlines);
+    this.report = new GroupEvents(context.events, topic, name);
   }
 
   /** New settings for a group without members: held records are read again under the new ordering. */
@@ -71,29 +74,13 @@ export class Group implements DeliverySettler {
   }
 
   /**
-   * Reads up to `maxRecords` below `endOffset` from a partition's ackFloor, passes each to
-   * `process` in order and acks it once processed: consumption without members or leases, for
-   * internal groups (redrive). Returns how many were processed (0 when there are no more).
+   * Acks an offset of a group that has no members, without a delivery (redrive keeps its
+   * progress this way). Resolves once the ack is durable.
    */
-  async consumeDirectly(
-    partition: number, endOffset: bigint, maxRecords: number, process: (record: Entry['record']) => Promise<void>,
-  ): Promise<number> {
-    const window = this.windows[partition]!;
-    const log = this.context.logs[partition]!;
-    if (window.ack.ackFloor >= endOffset) return 0;
-    const batches = await log.read(window.ack.ackFloor, { maxBytes: this.context.fetchBytes });
-    let processed = 0;
-    for (const batch of batches) {
-      for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
-        if (processed === maxRecords || record.offset < window.ack.ackFloor || record.offset >= endOffset) continue;
-        await process(record);
-        window.ack.ack(record.offset);
-        await this.journal.ack(partition, record.offset);
-        processed += 1;
-      }
-    }
-    window.rewind();
-    return processed;
+  ackDirectly(partition: number, offset: bigint): Promise<void> {
+    assert(this.members.length === 0, `direct ack on group ${this.name}, which has members`);
+    this.windows[partition]!.ack.ack(offset);
+    return this.journal.ack(partition, offset);
   }
 
   join(maxInFlight: number, name: string | undefined, sink: Member['sink']): Member {
@@ -131,7 +118,7 @@ export class Group implements DeliverySettler {
   async ack(delivery: Delivery): Promise<void> {
     const entry = this.current(delivery);
     if (!entry) return;
-    this.emitSettled('acked', entry, delivery);
+    this.report.acked(entry, delivery);
     this.endFlight(entry);
     await this.complete(entry);
   }
@@ -139,7 +126,7 @@ export class Group implements DeliverySettler {
   nack(delivery: Delivery, delayMs: number | undefined): void {
     const entry = this.current(delivery);
     if (!entry) return;
-    if (this.context.events.wants('nacked')) this.context.events.emit('nacked', { ...this.ref(entry, delivery), delayMs });
+    this.report.nacked(entry, delivery, delayMs);
     this.endFlight(entry);
     this.retry(entry, 'nack', delayMs);
   }
@@ -177,9 +164,7 @@ export class Group implements DeliverySettler {
     window.lostToRetention += lost;
     // Other partitions keep their records; the strategy forgets only what this one dropped.
     this.ordering.rebuild(this.windows);
-    if (this.context.events.wants('retentionDropped')) {
-      this.context.events.emit('retentionDropped', { topic: this.topic, partition, startOffset, group: this.name, lostRecords: lost });
-    }
+    this.report.retentionDropped(partition, startOffset, lost);
     await this.journal.reset(partition, startOffset);
     this.schedulePump();
   }
@@ -270,16 +255,14 @@ export class Group implements DeliverySettler {
         continue;
       }
       flight.handedOut = true;
-      if (this.context.events.wants('delivered')) {
-        this.context.events.emit('delivered', { ...this.ref(entry, delivery), redelivered: delivery.redelivered, key: entry.record.key });
-      }
+      this.report.delivered(entry, delivery);
       flight.member.sink(delivery);
     }
   }
 
   private expire(entry: Entry, attemptId: number): void {
     if (entry.flight?.attemptId !== attemptId) return;
-    if (this.context.events.wants('leaseExpired')) this.context.events.emit('leaseExpired', this.ref(entry, undefined));
+    this.report.leaseExpired(entry);
     this.endFlight(entry);
     this.retry(entry, 'leaseExpired', undefined);
   }
@@ -300,12 +283,7 @@ export class Group implements DeliverySettler {
   private scheduleRedelivery(entry: Entry, reason: RedeliveryReason, delayMs: number): void {
     const window = this.windows[entry.partition]!;
     window.redeliveries += 1;
-    if (this.context.events.wants('redelivered')) {
-      this.context.events.emit('redelivered', {
-        topic: this.topic, group: this.name, partition: entry.partition, offset: entry.offset, reason,
-        nextDeliveryCount: window.ack.attempts(entry.offset) + 1, delayMs,
-      });
-    }
+    this.report.redelivered(entry, reason, window.ack.attempts(entry.offset) + 1, delayMs);
     if (delayMs === 0) {
       this.makeReady(entry);
       return;
@@ -392,12 +370,7 @@ export class Group implements DeliverySettler {
       return;
     }
     window.deadLettered += 1;
-    if (this.context.events.wants('deadLettered')) {
-      this.context.events.emit('deadLettered', {
-        topic: this.topic, group: this.name, partition: entry.partition, offset: entry.offset,
-        deliveryCount, reason, deadLetterTopic: this.config.deadLetterTopic, deadLetterOffset,
-      });
-    }
+    this.report.deadLettered(entry, deliveryCount, reason, this.config.deadLetterTopic, deadLetterOffset);
     await this.complete(entry);
   }
 
@@ -438,24 +411,6 @@ export class Group implements DeliverySettler {
       for (const entry of [...window.entries.values()]) if (entry.state === 'inflight') this.revoke(entry, 'rebalance');
       window.owner = owner;
     }
-    if (changed && this.context.events.wants('rebalanced')) {
-      const assignment: Record<string, number[]> = {};
-      for (const window of this.windows) if (window.owner) (assignment[window.owner.id] ??= []).push(window.partition);
-      this.context.events.emit('rebalanced', { topic: this.topic, group: this.name, assignment });
-    }
-  }
-
-
-
-  private ref(entry: Entry, delivery: Delivery | undefined) {
-    const flight = entry.flight;
-    return {
-      topic: this.topic, group: this.name, partition: entry.partition, offset: entry.offset,
-      member: flight?.member.id ?? '', deliveryCount: delivery?.deliveryCount ?? flight?.deliveryCount ?? 0,
-    };
-  }
-
-  private emitSettled(name: 'acked', entry: Entry, delivery: Delivery): void {
-    if (this.context.events.wants(name)) this.context.events.emit(name, this.ref(entry, delivery));
+    if (changed) this.report.rebalanced(this.windows);
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * What one group reports on the broker's event emitter. Every method builds its payload only
+ * when someone listens to that event, so the engine's hot path pays nothing for unheard events.
+ */
+import type { BrokerEventEmitter, RedeliveryReason } from '../events.js';
+import type { Delivery } from './delivery.js';
+import type { Entry, PartitionWindow } from './partition-window.js';
+
+export class GroupEvents {
+  constructor(
+    private readonly events: BrokerEventEmitter,
+    private readonly topic: string,
+    private readonly group: string,
+  ) {}
+
+  delivered(entry: Entry, delivery: Delivery): void {
+    if (this.events.wants('delivered')) {
+      this.events.emit('delivered', { ...this.ref(entry, delivery), redelivered: delivery.redelivered, key: entry.record.key });
+    }
+  }
+
+  acked(entry: Entry, delivery: Delivery): void {
+    if (this.events.wants('acked')) this.events.emit('acked', this.ref(entry, delivery));
+  }
+
+  nacked(entry: Entry, delivery: Delivery, delayMs: number | undefined): void {
+    if (this.events.wants('nacked')) this.events.emit('nacked', { ...this.ref(entry, delivery), delayMs });
+  }
+
+  leaseExpired(entry: Entry): void {
+    if (this.events.wants('leaseExpired')) this.events.emit('leaseExpired', this.ref(entry, undefined));
+  }
+
+  redelivered(entry: Entry, reason: RedeliveryReason, nextDeliveryCount: number, delayMs: number): void {
+    if (!this.events.wants('redelivered')) return;
+    this.events.emit('redelivered', {
+      topic: this.topic, group: this.group, partition: entry.partition, offset: entry.offset, reason, nextDeliveryCount, delayMs,
+    });
+  }
+
+  deadLettered(entry: Entry, deliveryCount: number, reason: string, deadLetterTopic: string, deadLetterOffset: bigint): void {
+    if (!this.events.wants('deadLettered')) return;
+    this.events.emit('deadLettered', {
+      topic: this.topic, group: this.group, partition: entry.partition, offset: entry.offset,
+      deliveryCount, reason, deadLetterTopic, deadLetterOffset,
+    });
+  }
+
+  /** 'partition' ordering: the owners of every partition after a change. */
+  rebalanced(windows: readonly PartitionWindow[]): void {
+    if (!this.events.wants('rebalanced')) return;
+    const assignment: Record<string, number[]> = {};
+    for (const window of windows) if (window.owner) (assignment[window.owner.id] ??= []).push(window.partition);
+    this.events.emit('rebalanced', { topic: this.topic, group: this.group, assignment });
+  }
+
+  retentionDropped(partition: number, startOffset: bigint, lostRecords: bigint): void {
+    if (this.events.wants('retentionDropped')) {
+      this.events.emit('retentionDropped', { topic: this.topic, partition, startOffset, group: this.group, lostRecords });
+    }
+  }
+
+  private ref(entry: Entry, delivery: Delivery | undefined) {
+    const flight = entry.flight;
+    return {
+      topic: this.topic, group: this.group, partition: entry.partition, offset: entry.offset,
+      member: flight?.member.id ?? '', deliveryCount: delivery?.deliveryCount ?? flight?.deliveryCount ?? 0,
+    };
+  }
+}
