@@ -20,3 +20,6 @@ export * from './fs/memory-file-system.js';
 export * from './fs/atomic.js';
 export * from './fs/durable-dir.js';
 export { TimerHeap, type HeapTimer } from './clock/timer-heap.js';
+export * from './wire/frame.js';
+export * from './wire/deliveries.js';
+export * from './wire/messages.js';

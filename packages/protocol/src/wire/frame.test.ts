@@ -1,0 +1,94 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isBrookError } from '../errors.js';
+import { decodeDeliveries, encodeDeliveries, type WireDelivery } from './deliveries.js';
+import { FRAME_HEADER_BYTES, FrameKind, decodeFrame, encodeFrame, type FrameFailure } from './frame.js';
+
+const text = new TextEncoder();
+
+function failure(bytes: Uint8Array): { reason: FrameFailure; requestId?: number } {
+  try {
+    decodeFrame(bytes);
+  } catch (error) {
+    if (!isBrookError(error, 'INVALID_REQUEST')) throw error;
+    return error.details as { reason: FrameFailure; requestId?: number };
+  }
+  throw new Error('decoded');
+}
+
+function rawFrame(kind: number, requestId: number, json: Uint8Array, jsonLength = json.length): Uint8Array {
+  const bytes = new Uint8Array(FRAME_HEADER_BYTES + json.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, kind);
+  view.setUint32(1, requestId);
+  view.setUint32(5, jsonLength);
+  bytes.set(json, FRAME_HEADER_BYTES);
+  return bytes;
+}
+
+describe('frame codec', () => {
+  it('round-trips kind, requestId, json and data', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...Object.values(FrameKind)),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        fc.uint8Array({ maxLength: 64 }),
+        (kind, requestId, json, data) => {
+          const frame = decodeFrame(encodeFrame(kind, requestId, JSON.stringify(json), data));
+          expect(frame.kind).toBe(kind);
+          expect(frame.requestId).toBe(requestId);
+          expect(frame.json).toEqual(JSON.parse(JSON.stringify(json)));
+          expect([...frame.data]).toEqual([...data]);
+        },
+      ),
+    );
+  });
+
+  it('names every way a frame can be broken, with the requestId once the header is readable', () => {
+    expect(failure(new Uint8Array(8))).toEqual({ reason: 'truncated' });
+    expect(failure(rawFrame(99, 7, text.encode('{}')))).toEqual({ reason: 'unknown-kind', requestId: 7 });
+    expect(failure(rawFrame(3, 7, text.encode('{}'), 3))).toEqual({ reason: 'bad-json-length', requestId: 7 });
+    expect(failure(rawFrame(3, 7, new Uint8Array([0x7b, 0xff, 0x7d])))).toEqual({ reason: 'bad-utf8', requestId: 7 });
+    expect(failure(rawFrame(3, 7, text.encode('{op')))).toEqual({ reason: 'bad-json', requestId: 7 });
+    expect(failure(rawFrame(3, 7, new Uint8Array(0)))).toEqual({ reason: 'bad-json', requestId: 7 });
+    expect(failure(rawFrame(3, 7, text.encode('[1]')))).toEqual({ reason: 'not-an-object', requestId: 7 });
+    expect(failure(rawFrame(3, 7, text.encode('null')))).toEqual({ reason: 'not-an-object', requestId: 7 });
+  });
+
+  it('never throws anything but INVALID_REQUEST on arbitrary bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        try {
+          decodeFrame(bytes);
+        } catch (error) {
+          expect(isBrookError(error, 'INVALID_REQUEST')).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('rejects a requestId outside uint32 when encoding', () => {
+    expect(() => encodeFrame(FrameKind.REQUEST, -1, '{}')).toThrow(/INVALID_REQUEST/);
+    expect(() => encodeFrame(FrameKind.REQUEST, 2 ** 32, '{}')).toThrow(/INVALID_REQUEST/);
+  });
+});
+
+describe('DELIVER table', () => {
+  const delivery = (partition: number, offset: bigint, deliveryCount: number, value: string | null): WireDelivery => ({
+    partition, offset, deliveryCount, timestamp: 1_700_000_000_000 + partition,
+    key: text.encode(`k${offset}`), value: value === null ? null : text.encode(value), headers: [{ key: 'h', value: null }],
+  });
+
+  it('round-trips partitions, offsets, attempts and records, numbering delivery ids from first', () => {
+    const sent = [delivery(2, 9_007_199_254_740_993n, 1, 'a'), delivery(0, 0n, 3, null), delivery(1, 5n, 1, '')];
+    const received = decodeDeliveries(40, 3, encodeDeliveries(sent));
+    expect(received).toEqual(sent.map((item, index) => ({ ...item, deliveryId: 40 + index })));
+  });
+
+  it('refuses a count that disagrees with the records', () => {
+    const data = encodeDeliveries([delivery(0, 1n, 1, 'x')]);
+    expect(() => decodeDeliveries(0, 2, data)).toThrow(/INVALID_REQUEST|CORRUPT_BATCH/);
+    expect(() => decodeDeliveries(0, 0, data)).toThrow(/INVALID_REQUEST/);
+  });
+});

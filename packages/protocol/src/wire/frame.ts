@@ -1,0 +1,111 @@
+/**
+ * The wire frame: every WebSocket binary message between a Brook client and server is exactly one
+ * frame. docs/protocol.md is the full contract; this file is its codec.
+ *
+ *   Frame =>                       byte offset
+ *     kind        uint8            0   FrameKind below
+ *     requestId   uint32           1   matches a RESPONSE/ERROR to its REQUEST; the subscription
+ *                                      id in DELIVER and END; 0 for connection-level frames
+ *     jsonLength  uint32           5   bytes of json that follow
+ *     json        jsonLength bytes 9   UTF-8 JSON object (stable key order), the control payload
+ *     data        the rest             binary payload: RecordBatch v2 bytes (produce, fetch) or
+ *                                      the DELIVER table; empty for most frames
+ *
+ * Integers are big-endian. The WebSocket message boundary is the frame boundary, so a broken
+ * frame never desynchronises the stream; the receiver still treats it as a protocol violation.
+ */
+import { BrookError } from '../errors.js';
+
+export const FrameKind = {
+  /** client → server, first frame: { version, client, token? } */
+  HELLO: 1,
+  /** server → client, answer to HELLO: { version, server, sessionId, limits } */
+  WELCOME: 2,
+  /** client → server: { op, ...arguments } (+ data for produce) */
+  REQUEST: 3,
+  /** server → client: the result of REQUEST requestId (+ data for fetch) */
+  RESPONSE: 4,
+  /** server → client: { code, message, retriable, details }; requestId 0 = about the connection */
+  ERROR: 5,
+  /** server → client: records for subscription requestId; json { first, count }, data the table */
+  DELIVER: 6,
+  /** server → client: subscription requestId ended by the broker: { code, message } */
+  END: 7,
+} as const;
+
+export type FrameKindName = keyof typeof FrameKind;
+export type FrameKindValue = (typeof FrameKind)[FrameKindName];
+
+export const FRAME_HEADER_BYTES = 9;
+const UINT32_MAX = 0xffffffff;
+
+const kindValues = new Set<number>(Object.values(FrameKind));
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export interface Frame {
+  kind: FrameKindValue;
+  requestId: number;
+  /** The parsed control payload: always a plain object. */
+  json: Record<string, unknown>;
+  /** A view into the received bytes (not a copy). */
+  data: Uint8Array;
+}
+
+/** Encodes one frame. `json` must already be a JSON object text (the caller stringifies). */
+export function encodeFrame(kind: FrameKindValue, requestId: number, json: string, data?: Uint8Array): Uint8Array {
+  if (!Number.isInteger(requestId) || requestId < 0 || requestId > UINT32_MAX) {
+    throw new BrookError('INVALID_REQUEST', `requestId ${requestId} is not a uint32`, { requestId });
+  }
+  const jsonBytes = encoder.encode(json);
+  const dataLength = data?.length ?? 0;
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + jsonBytes.length + dataLength);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, kind);
+  view.setUint32(1, requestId);
+  view.setUint32(5, jsonBytes.length);
+  frame.set(jsonBytes, FRAME_HEADER_BYTES);
+  if (data) frame.set(data, FRAME_HEADER_BYTES + jsonBytes.length);
+  return frame;
+}
+
+/** Why decodeFrame refused a frame: `details.reason` of its INVALID_REQUEST error. */
+export type FrameFailure = 'truncated' | 'unknown-kind' | 'bad-json-length' | 'bad-utf8' | 'bad-json' | 'not-an-object';
+
+function frameError(reason: FrameFailure, message: string, requestId?: number): BrookError {
+  return new BrookError('INVALID_REQUEST', message, requestId === undefined ? { reason } : { reason, requestId });
+}
+
+/**
+ * Decodes one frame. Throws BrookError INVALID_REQUEST with details { reason: FrameFailure,
+ * requestId? } — requestId is present once the header was readable, so a server can answer the
+ * request that carried it. Never throws anything else.
+ */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  if (bytes.length < FRAME_HEADER_BYTES) throw frameError('truncated', `frame of ${bytes.length} bytes is shorter than its ${FRAME_HEADER_BYTES}-byte header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kind = view.getUint8(0);
+  const requestId = view.getUint32(1);
+  const jsonLength = view.getUint32(5);
+  if (!kindValues.has(kind)) throw frameError('unknown-kind', `unknown frame kind ${kind}`, requestId);
+  if (jsonLength > bytes.length - FRAME_HEADER_BYTES) {
+    throw frameError('bad-json-length', `jsonLength ${jsonLength} runs past the frame's ${bytes.length} bytes`, requestId);
+  }
+  const jsonEnd = FRAME_HEADER_BYTES + jsonLength;
+  let text: string;
+  try {
+    text = decoder.decode(bytes.subarray(FRAME_HEADER_BYTES, jsonEnd));
+  } catch {
+    throw frameError('bad-utf8', 'control payload is not valid UTF-8', requestId);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw frameError('bad-json', 'control payload is not valid JSON', requestId);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw frameError('not-an-object', 'control payload must be a JSON object', requestId);
+  }
+  return { kind: kind as FrameKindValue, requestId, json: json as Record<string, unknown>, data: bytes.subarray(jsonEnd) };
+}

@@ -1,0 +1,144 @@
+/**
+ * The control payloads of the wire protocol: the JSON of HELLO / WELCOME / ERROR / END, and of
+ * each REQUEST op with its RESPONSE. docs/protocol.md documents each with its grammar. Offsets
+ * are bigints in the API and decimal strings in JSON (JSON numbers lose precision past 2^53).
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** WebSocket close codes the server uses; the client maps them to BrookError codes. */
+export const CloseCode = {
+  NORMAL: 1000,
+  /** The server is shutting down. Reconnect elsewhere or later. */
+  GOING_AWAY: 1001,
+  /** A frame could not be decoded (see FrameFailure), or HELLO was not the first frame. */
+  PROTOCOL_ERROR: 1002,
+  /** A text message: Brook speaks binary frames only. */
+  UNSUPPORTED_DATA: 1003,
+  /** HELLO's token is missing or wrong. */
+  UNAUTHORIZED: 4001,
+  /** A frame larger than frameBytesMax (ws sends 1009 itself when it sees the length). */
+  MESSAGE_TOO_BIG: 1009,
+  /** connectionsMax reached. */
+  TRY_AGAIN_LATER: 1013,
+  /** HELLO asked for a protocol version this server does not speak. */
+  UNSUPPORTED_VERSION: 4000,
+  /** No HELLO within handshakeTimeoutMs. */
+  HANDSHAKE_TIMEOUT: 4002,
+  /** No pong within idleTimeoutMs of a ping. */
+  IDLE_TIMEOUT: 4003,
+} as const;
+
+export interface Hello {
+  version: number;
+  /** Free text for logs and describeGroup (member names). */
+  client: string;
+  token?: string;
+}
+
+/** Limits the server enforces, announced so a client can stay inside them. */
+export interface SessionLimits {
+  frameBytesMax: number;
+  batchRecordsMax: number;
+  subscriptionsMax: number;
+  requestsInFlightMax: number;
+}
+
+export interface Welcome {
+  version: number;
+  server: 'brook';
+  sessionId: string;
+  limits: SessionLimits;
+}
+
+export interface WireError {
+  code: string;
+  message: string;
+  retriable: boolean;
+  details?: Record<string, unknown>;
+}
+
+export type WireStartPosition = 'earliest' | 'latest' | { offset: string } | { timestamp: number };
+
+export interface WireRetention {
+  maxBytes?: number;
+  maxAgeMs?: number;
+  discard?: 'old' | 'new';
+}
+
+export interface WireSubscribeOptions {
+  topic: string;
+  group?: string;
+  name?: string;
+  ordering?: 'none' | 'key' | 'partition';
+  maxInFlight?: number;
+  ackTimeoutMs?: number;
+  maxDeliveries?: number;
+  backoff?: { initialMs?: number; maxMs?: number; multiplier?: number; jitter?: number };
+  deadLetterTopic?: string;
+  from?: WireStartPosition;
+}
+
+/** Ranges of delivery ids, inclusive both ends: [[first, last], ...]. */
+export type IdRanges = [number, number][];
+
+/** Request op → [arguments, result]. */
+export interface Requests {
+  createTopic: [{ name: string; partitions?: number; retention?: WireRetention }, Record<string, never>];
+  deleteTopic: [{ name: string }, Record<string, never>];
+  listTopics: [Record<string, never>, { topics: string[] }];
+  describeTopic: [{ name: string }, { name: string; partitions: { partition: number; startOffset: string; endOffset: string }[] }];
+  initProducer: [{ producerId?: string; bumpEpoch?: boolean }, { producerId: string; producerEpoch: number }];
+  /** data: one RecordBatch v2 for the partition. */
+  produce: [{ topic: string; partition: number }, { baseOffset: string; lastOffset: string; duplicate: boolean }];
+  /** Response data: one RecordBatch of consecutive records from `offset` (empty if none). */
+  fetch: [{ topic: string; partition: number; offset: string; maxRecords?: number }, { count: number }];
+  subscribe: [WireSubscribeOptions, { subscription: number; memberId: string | null }];
+  /** abort: leave at once (what it holds is redelivered); otherwise wait until settled. */
+  unsubscribe: [{ subscription: number; abort?: boolean }, Record<string, never>];
+  settle: [
+    {
+      subscription: number;
+      ack?: IdRanges;
+      nack?: [number, number | null][];
+      extend?: [number, number | null][];
+      reject?: [number, string][];
+    },
+    Record<string, never>,
+  ];
+  listGroups: [{ topic?: string }, { groups: { topic: string; group: string }[] }];
+  describeGroup: [{ topic: string; group: string }, Record<string, unknown>];
+  resetGroup: [{ topic: string; group: string; to: WireStartPosition }, { positions: string[] }];
+  redrive: [{ deadLetterTopic: string; maxRecords?: number }, { moved: number }];
+}
+
+export type RequestOp = keyof Requests;
+export type RequestArgs<Op extends RequestOp> = Requests[Op][0];
+export type RequestResult<Op extends RequestOp> = Requests[Op][1];
+
+/**
+ * The in-process seam: a broker object hands out sessions that speak the same frames as a
+ * WebSocket connection, so `connect(broker)` behaves exactly like `connect(url)` (one server
+ * code path, one client code path). The client sees the broker only through this interface.
+ */
+export interface FramePeer {
+  /** Takes one frame from the session (server → client). */
+  send(frame: Uint8Array): void;
+  /** The session ends the connection. */
+  close(code: number, reason: string): void;
+  /** Bytes sent and not yet taken by the other side (ws bufferedAmount; 0 in-process). */
+  readonly bufferedAmount: number;
+  /** Stop reading frames from the client (requestsInFlightMax reached): TCP backpressure. */
+  pause(): void;
+  resume(): void;
+}
+
+export interface FrameSession {
+  /** One frame from the client. */
+  receive(frame: Uint8Array): void;
+  /** The client went away: abort its subscriptions, forget its requests. */
+  disconnected(): void;
+}
+
+export interface SessionHost {
+  openSession(peer: FramePeer, info: { remote: string }): FrameSession;
+}
