@@ -46,6 +46,11 @@ export class SparseIndex {
     return this.count === 0 ? undefined : this.values[this.count - 1];
   }
 
+  entryAt(i: number): { key: number; value: number } {
+    assert(i >= 0 && i < this.count, `index entry ${i} of ${this.count}`);
+    return { key: this.keys[i]!, value: this.values[i]! };
+  }
+
   append(key: number, value: number): void {
     const last = this.lastKey();
     assert(last === undefined || key > last, `${this.kind} index keys must increase: ${key} after ${last}`);

@@ -1,0 +1,86 @@
+import { MemoryFileSystem } from '@brook/protocol';
+import { describe, expect, it } from 'vitest';
+import { Broker } from '../broker.js';
+import { inspectLog } from './inspect.js';
+import { verifyDataDir } from './verify.js';
+
+const DATA = '/data';
+
+/** A broker that writes a few sealed segments per partition (4 KiB segments) and closes cleanly. */
+async function writtenDataDir(): Promise<MemoryFileSystem> {
+  const fs = new MemoryFileSystem();
+  const broker = await Broker.open({ dataDir: DATA, fs, segmentBytesMax: 4096, indexIntervalBytes: 256 });
+  await broker.createTopic('orders', { partitions: 2 });
+  for (let i = 0; i < 60; i++) await broker.produce('orders', [{ key: `k${i}`, value: 'v'.repeat(200) }]);
+  await broker.close();
+  return fs;
+}
+
+async function segmentLogs(fs: MemoryFileSystem, partition: number): Promise<string[]> {
+  const dir = `${DATA}/topics/orders/${partition}`;
+  return (await fs.readdir(dir)).filter((name) => name.endsWith('.log')).map((name) => `${dir}/${name}`);
+}
+
+async function mutate(fs: MemoryFileSystem, path: string, change: (bytes: Uint8Array) => Uint8Array): Promise<void> {
+  await fs.writeFile(path, change((await fs.readFile(path)).slice()));
+}
+
+describe('verifyDataDir', () => {
+  it('finds nothing wrong in what a broker wrote, and counts every record', async () => {
+    const fs = await writtenDataDir();
+    const result = await verifyDataDir(fs, DATA);
+    expect(result.problems).toEqual([]);
+    const topicDirs = result.logDirs.filter((dir) => dir.dir.includes('/topics/'));
+    expect(topicDirs.map((dir) => dir.dir).sort()).toEqual([`${DATA}/topics/orders/0`, `${DATA}/topics/orders/1`]);
+    expect(topicDirs.reduce((sum, dir) => sum + dir.records, 0)).toBe(60);
+    expect(topicDirs.every((dir) => dir.segments > 1)).toBe(true);
+  });
+
+  it('names the file and byte position of a bad CRC in a sealed segment', async () => {
+    const fs = await writtenDataDir();
+    const [first] = await segmentLogs(fs, 0);
+    const { batches } = await inspectLog(fs, first!);
+    const second = batches[1]!;
+    await mutate(fs, first!, (bytes) => ((bytes[second.position + 70]! ^= 0xff), bytes));
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([expect.objectContaining({ file: first, position: second.position, reason: 'bad-crc' })]);
+  });
+
+  it('reports a torn tail of the last segment as truncated (recovery would cut it)', async () => {
+    const fs = await writtenDataDir();
+    const last = (await segmentLogs(fs, 1)).at(-1)!;
+    const size = (await fs.readFile(last)).length;
+    await mutate(fs, last, (bytes) => bytes.subarray(0, size - 5));
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([expect.objectContaining({ file: last, reason: 'truncated' })]);
+  });
+
+  it('reports an index entry that points at the wrong position, and a missing index of a sealed segment', async () => {
+    const fs = await writtenDataDir();
+    const [first, second] = await segmentLogs(fs, 0);
+    const index = first!.replace(/\.log$/, '.index');
+    await mutate(fs, index, (bytes) => ((bytes[7]! += 1), bytes));
+    await fs.unlink(second!.replace(/\.log$/, '.timeindex'));
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([
+      expect.objectContaining({ file: index, position: 0, reason: 'index-mismatch' }),
+      expect.objectContaining({ file: second!.replace(/\.log$/, '.timeindex'), reason: 'missing-index' }),
+    ]);
+  });
+
+  it('reports offsets that break the sequence across segments', async () => {
+    const fs = await writtenDataDir();
+    const [, second] = await segmentLogs(fs, 0);
+    const shifted = second!.replace(/\d{20}\.log$/, (name) => `${(BigInt(name.slice(0, 20)) + 1n).toString().padStart(20, '0')}.log`);
+    await fs.rename(second!, shifted);
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems[0]).toEqual(expect.objectContaining({ file: shifted, position: 0, reason: 'bad-offset' }));
+  });
+
+  it('reports a metadata file that is not JSON', async () => {
+    const fs = await writtenDataDir();
+    await fs.writeFile(`${DATA}/topics/orders/topic.json`, new TextEncoder().encode('{"partitions": 2'));
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([expect.objectContaining({ file: `${DATA}/topics/orders/topic.json`, reason: 'bad-metadata' })]);
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * `brook verify`: checks a data directory without changing it. Every partition log (topic
+ * partitions and group journals alike: both are segment logs) is read batch by batch, and
+ * every rule docs/storage.md states is checked:
+ *
+ *   - every batch passes checkBatch (length, magic, CRC-32C);
+ *   - offsets are contiguous: a segment starts at the offset in its name, each batch where the
+ *     previous one ended, each segment where the previous segment ended;
+ *   - every `.index` entry points at the start of a batch with that offset;
+ *   - every `.timeindex` entry names a batch start, and no record before it is later than its key;
+ *   - sealed segments (all but the last) have both index files;
+ *   - every `*.json` metadata file parses.
+ *
+ * Index files of a segment with a bad batch are not checked: the first bad batch is what to fix.
+ *
+ * A problem names the file and byte position. A torn tail of the last segment is a problem too
+ * (recovery would cut it); verify reports, it never repairs.
+ */
+import { isBrookError, type FileSystem } from '@brook/protocol';
+import { inspectIndex, inspectLog, type InspectedBatch, type StorageProblem } from './inspect.js';
+import { parseSegmentLogName, segmentPath } from './segment-files.js';
+import { INDEX_ENTRY_BYTES } from './sparse-index.js';
+
+export interface LogDirVerification {
+  readonly dir: string;
+  readonly segments: number;
+  readonly batches: number;
+  readonly records: number;
+  readonly problems: readonly StorageProblem[];
+}
+
+export interface DataDirVerification {
+  readonly logDirs: readonly LogDirVerification[];
+  /** Every problem found, log dirs and metadata files together. */
+  readonly problems: readonly StorageProblem[];
+}
+
+/** Verifies one partition directory (a folder of segment files). */
+export async function verifyLogDir(fs: FileSystem, dir: string): Promise<LogDirVerification> {
+  const baseOffsets = (await fs.readdir(dir)).map(parseSegmentLogName).filter((base) => base !== undefined);
+  baseOffsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const problems: StorageProblem[] = [];
+  let batches = 0;
+  let records = 0;
+  let expectedOffset: bigint | undefined;
+  for (const [i, baseOffset] of baseOffsets.entries()) {
+    const logFile = segmentPath(dir, baseOffset, '.log');
+    if (expectedOffset !== undefined && baseOffset !== expectedOffset) {
+      problems.push({ file: logFile, position: 0, reason: 'bad-offset', detail: `segment starts at ${baseOffset} but the previous one ends before ${expectedOffset}` });
+    }
+    const log = await inspectLog(fs, logFile);
+    if (log.problem) problems.push(log.problem);
+    problems.push(...offsetProblems(logFile, baseOffset, log.batches));
+    batches += log.batches.length;
+    for (const batch of log.batches) records += batch.recordCount;
+    // After a bad batch, where this segment ends is unknown: the next one is not judged by it.
+    expectedOffset = log.problem ? undefined : log.batches.length > 0 ? log.batches.at(-1)!.lastOffset + 1n : baseOffset;
+    // Past a bad batch the index entries cannot be checked; the bad batch is the problem to fix.
+    if (!log.problem) problems.push(...(await indexProblems(fs, dir, baseOffset, log.batches, i < baseOffsets.length - 1)));
+  }
+  return { dir, segments: baseOffsets.length, batches, records, problems };
+}
+
+function offsetProblems(file: string, baseOffset: bigint, batches: readonly InspectedBatch[]): StorageProblem[] {
+  let expected = baseOffset;
+  for (const batch of batches) {
+    if (batch.baseOffset !== expected) {
+      return [{ file, position: batch.position, reason: 'bad-offset', detail: `batch has baseOffset ${batch.baseOffset}, expected ${expected}` }];
+    }
+    expected = batch.lastOffset + 1n;
+  }
+  return [];
+}
+
+async function indexProblems(
+  fs: FileSystem, dir: string, baseOffset: bigint, batches: readonly InspectedBatch[], sealed: boolean,
+): Promise<StorageProblem[]> {
+  const problems: StorageProblem[] = [];
+  const byOffset = new Map(batches.map((batch) => [batch.baseOffset, batch]));
+  const endOffset = batches.length > 0 ? batches.at(-1)!.lastOffset + 1n : baseOffset;
+  for (const suffix of ['.index', '.timeindex'] as const) {
+    const file = segmentPath(dir, baseOffset, suffix);
+    if (!(await fs.exists(file))) {
+      // The active segment's index files are written when it is sealed; a sealed one needs them.
+      if (sealed) problems.push({ file, position: 0, reason: 'missing-index', detail: 'a sealed segment has no index file' });
+      continue;
+    }
+    const index = await inspectIndex(fs, file);
+    if (index.problem) {
+      problems.push(index.problem);
+      continue;
+    }
+    const segment = { baseOffset, endOffset, batches, byOffset };
+    for (const [entry, { key, value }] of index.entries.entries()) {
+      const mismatch = suffix === '.index' ? offsetEntryMismatch(segment, key, value) : timeEntryMismatch(segment, key, value);
+      const entryPosition = entry * INDEX_ENTRY_BYTES[index.kind];
+      if (mismatch) problems.push({ file, position: entryPosition, reason: 'index-mismatch', detail: `entry ${entry} ${mismatch}` });
+    }
+  }
+  return problems;
+}
+
+interface SegmentBatches {
+  readonly baseOffset: bigint;
+  readonly endOffset: bigint;
+  readonly batches: readonly InspectedBatch[];
+  readonly byOffset: ReadonlyMap<bigint, InspectedBatch>;
+}
+
+function offsetEntryMismatch(segment: SegmentBatches, relativeOffset: number, position: number): string | undefined {
+  const offset = segment.baseOffset + BigInt(relativeOffset);
+  const batch = segment.byOffset.get(offset);
+  if (!batch) return `names offset ${offset}, which starts no batch`;
+  if (batch.position !== position) return `says offset ${offset} is at position ${position}, but it is at ${batch.position}`;
+  return undefined;
+}
+
+function timeEntryMismatch(segment: SegmentBatches, timestampMs: number, relativeOffset: number): string | undefined {
+  const offset = segment.baseOffset + BigInt(relativeOffset);
+  // A seal adds a last entry at the segment's end offset: past every batch, not at one.
+  if (offset !== segment.endOffset && !segment.byOffset.has(offset)) return `names offset ${offset}, which starts no batch`;
+  if (laterRecordBefore(segment.batches, offset, timestampMs)) return `says no record before offset ${offset} is later than ${timestampMs}, but one is`;
+  return undefined;
+}
+
+function laterRecordBefore(batches: readonly InspectedBatch[], offset: bigint, timestampMs: number): boolean {
+  return batches.some((batch) => batch.lastOffset < offset && batch.maxTimestampMs > timestampMs);
+}
+
+/** Verifies every log directory and metadata file under a broker's data directory. */
+export async function verifyDataDir(fs: FileSystem, dataDir: string): Promise<DataDirVerification> {
+  const logDirs: LogDirVerification[] = [];
+  const problems: StorageProblem[] = [];
+  const visit = async (dir: string): Promise<void> => {
+    const names = await fs.readdir(dir);
+    if (names.some((name) => parseSegmentLogName(name) !== undefined)) {
+      const verification = await verifyLogDir(fs, dir);
+      logDirs.push(verification);
+      problems.push(...verification.problems);
+    }
+    for (const name of names) {
+      const path = `${dir}/${name}`;
+      if (name.endsWith('.json')) problems.push(...(await metadataProblems(fs, path)));
+      else if (!name.includes('.')) await visitIfDir(path);
+    }
+  };
+  const visitIfDir = async (path: string): Promise<void> => {
+    try {
+      await fs.readdir(path);
+    } catch (error) {
+      if (isBrookError(error, 'IO_ERROR')) return; // a file without an extension, not a directory
+      throw error;
+    }
+    await visit(path);
+  };
+  await visit(dataDir);
+  return { logDirs, problems };
+}
+
+async function metadataProblems(fs: FileSystem, file: string): Promise<StorageProblem[]> {
+  try {
+    JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await fs.readFile(file)));
+    return [];
+  } catch (error) {
+    if (isBrookError(error)) throw error;
+    return [{ file, position: 0, reason: 'bad-metadata', detail: `not valid UTF-8 JSON: ${(error as Error).message}` }];
+  }
+}
