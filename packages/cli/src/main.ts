@@ -1,44 +1,26 @@
 /**
- * The `brook` command. Today: `brook serve`, which opens a broker and keeps it running until
- * SIGINT/SIGTERM, then shuts down cleanly (writing the clean-shutdown marker); a second signal
- * exits at once. Errors go to stderr with their code; the exit code is 2 for bad usage, 1 for
- * anything else.
+ * The `brook` command: dispatches to one file per command. Errors go to stderr with their code.
+ * Exit codes: 0 success, 1 failure (or, for dump / verify, a problem found), 2 bad usage.
  */
-import { resolve } from 'node:path';
-import { Broker } from '@brook/broker';
-import { isBrookError } from '@brook/protocol';
-import { SERVE_USAGE, parseServeOptions } from './serve-options.js';
+import { parseArgs } from 'node:util';
+import { BrookError, isBrookError } from '@brook/protocol';
+import { DUMP_USAGE, dump } from './dump.js';
+import { serve } from './serve.js';
+import { SERVE_USAGE } from './serve-options.js';
+import { VERIFY_USAGE, verify } from './verify.js';
 
-async function serve(args: readonly string[]): Promise<void> {
-  const options = parseServeOptions(args);
-  // Signals are handled from the start, so a Ctrl-C during open still ends in a clean close.
-  let stopping = false;
-  let opened: Promise<Broker> | undefined;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    process.stdout.write(`brook: ${signal}, shutting down cleanly (again to exit at once)\n`);
-    (opened ?? Promise.reject(new Error('not open')))
-      .then((broker) => broker.close())
-      .then(() => process.exit(0), (error: unknown) => fail(error));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  // The broker's own timers are unref'd; this keeps the process alive until a signal.
-  setInterval(() => undefined, 1 << 30);
+const USAGE = `usage: brook COMMAND [options]      (brook COMMAND --help for its options)
 
-  const startedAtMs = performance.now();
-  opened = Broker.open(options);
-  const broker = await opened;
-  const where = options.storage === 'memory' ? 'memory (nothing is written to disk)' : resolve(broker.dataDir);
-  const fsync = typeof broker.fsync === 'object' ? `every ${broker.fsync.intervalMs} ms` : broker.fsync;
-  process.stdout.write(
-    `brook: broker open in ${(performance.now() - startedAtMs).toFixed(0)} ms\n` +
-    `  data:   ${where}\n  fsync:  ${fsync}\n  topics: ${broker.listTopics().join(', ') || '(none)'}\n` +
-    `  recovery: ${broker.openedClean ? 'clean shutdown found, no scan' : 'unclean or first start, tails scanned'}\n` +
-    `Ctrl-C to stop.\n`,
-  );
-}
+commands:
+  serve     run a broker
+  dump      print the batches and index entries of a partition directory or segment file
+  verify    check every segment, index and metadata file of a data directory
+
+${SERVE_USAGE}
+
+${DUMP_USAGE}
+
+${VERIFY_USAGE}`;
 
 function fail(error: unknown): never {
   if (isBrookError(error)) {
@@ -49,9 +31,49 @@ function fail(error: unknown): never {
   process.exit(1);
 }
 
-const [command, ...args] = process.argv.slice(2);
-if (command === 'serve') serve(args).catch(fail);
-else {
-  process.stderr.write(`${SERVE_USAGE}\n`);
-  process.exit(command === undefined || command === '--help' ? 0 : 2);
+/** One positional PATH plus flags; anything else is a usage error naming the command's usage. */
+function parsePathCommand(args: readonly string[], usage: string, flags: readonly string[]) {
+  try {
+    const parsed = parseArgs({
+      args: [...args], allowPositionals: true, strict: true,
+      options: Object.fromEntries(flags.map((flag) => [flag, { type: 'boolean' as const }])),
+    });
+    if (parsed.positionals.length !== 1) throw new Error('needs exactly one path');
+    return { path: parsed.positionals[0]!, flags: parsed.values as Record<string, boolean | undefined> };
+  } catch (error) {
+    throw new BrookError('INVALID_CONFIG', `${(error as Error).message}\n${usage}`, {});
+  }
 }
+
+async function run(command: string | undefined, args: readonly string[]): Promise<number | undefined> {
+  if (args.includes('--help')) {
+    const usage = { serve: SERVE_USAGE, dump: DUMP_USAGE, verify: VERIFY_USAGE }[command ?? ''] ?? USAGE;
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  switch (command) {
+    case 'serve':
+      await serve(args, fail);
+      return undefined; // keeps running until a signal
+    case 'dump': {
+      const { path, flags } = parsePathCommand(args, DUMP_USAGE, ['records', 'json']);
+      return dump(path, { records: flags['records'] === true, json: flags['json'] === true });
+    }
+    case 'verify': {
+      const { path, flags } = parsePathCommand(args, VERIFY_USAGE, ['json']);
+      return verify(path, { json: flags['json'] === true });
+    }
+    case undefined:
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      process.stderr.write(`brook: unknown command ${command}\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+const [command, ...args] = process.argv.slice(2);
+run(command, args).then((code) => {
+  if (code !== undefined) process.exit(code);
+}, fail);
