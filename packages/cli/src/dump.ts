@@ -66,7 +66,7 @@ function formatIndex(index: InspectedIndex): string[] {
   const base = BigInt(basename(index.file).slice(0, 20));
   const lines = [`${basename(index.file)}  ${index.entries.length} entries`];
   for (const { key, value } of index.entries) {
-    lines.push(index.kind === 'offset' ? `  offset ${base + BigInt(key)} -> @${value}` : `  up to ${isoTime(key)} -> before offset ${base + BigInt(value)}`);
+    lines.push(index.kind === 'offset' ? `  offset ${base + BigInt(key)} -> @${value}` : `  records before offset ${base + BigInt(value)}: none later than ${isoTime(key)}`);
   }
   return lines;
 }
