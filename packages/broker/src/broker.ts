@@ -7,7 +7,7 @@
  */
 import {
   BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, encodeBatch, mkdirDurable, partitionForKey, writeFileAtomic,
-  type Clock, type FileSystem, type LogRecord, type Random, type RecordHeader, type RecordInput,
+  type Clock, type FileSystem, type FramePeer, type FrameSession, type LogRecord, type Random, type RecordHeader, type RecordInput, type SessionHost,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
 import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
@@ -23,6 +23,10 @@ import type { StartPosition, SubscribeOptions } from './groups/subscribe-options
 import { checkBatchInput } from './topics/batch-input.js';
 import { Producers } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
+import type { DeliverySink } from './groups/member.js';
+import type { ListenOptions } from './config/server-options.js';
+import { SessionHub } from './server/session-hub.js';
+import type { BrookServer } from './server/ws-server.js';
 
 export interface ProduceBatchRequest {
   topic: string;
@@ -70,7 +74,7 @@ const MEMORY_DATA_DIR = '/brook';
 /** Segment scans read the file in chunks of this size. */
 const READ_CHUNK_BYTES = 1024 * 1024;
 
-export class Broker extends BrokerEventEmitter {
+export class Broker extends BrokerEventEmitter implements SessionHost {
   readonly dataDir: string;
   readonly fsync: FsyncPolicy;
   /** True if the last run ended with close() (its marker was found): no tail scan was needed. */
@@ -81,6 +85,7 @@ export class Broker extends BrokerEventEmitter {
   private closed = false;
   private readonly groups: GroupCoordinator;
   private readonly producers: Producers;
+  private readonly sessions: SessionHub;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -110,6 +115,7 @@ export class Broker extends BrokerEventEmitter {
       produce: (topic, records) => this.produce(topic, records),
       ensureTopic: (topic) => this.ensureTopic(topic),
     });
+    this.sessions = new SessionHub(this, clock, limits.batchRecordsMax);
     this.retention = new RetentionRunner(this.topics, this.groups, this, clock, limits.retentionCheckIntervalMs);
   }
 
@@ -173,6 +179,23 @@ export class Broker extends BrokerEventEmitter {
     const creating = this.creatingTopics.get(name);
     if (creating) return creating;
     await this.createTopic(name);
+  }
+
+  /**
+   * Deletes a topic and everything about it: its subscriptions end (END UNKNOWN_TOPIC over the
+   * wire), its groups and producer state are forgotten, and its directory and its groups' are
+   * removed durably. Dead-letter topics of its groups stay: they are topics of their own.
+   */
+  async deleteTopic(name: string): Promise<void> {
+    this.assertOpen();
+    const topic = this.topic(name);
+    this.topics.delete(name);
+    this.sessions.topicDeleted(name);
+    await this.groups.dropTopic(name);
+    await this.producers.forget(this.topicDir(name));
+    await topic.close();
+    await Topic.remove(this.fs, this.topicDir(name));
+    await this.fs.syncDir(`${this.dataDir}/topics`);
   }
 
   listTopics(): string[] {
@@ -289,9 +312,17 @@ export class Broker extends BrokerEventEmitter {
   // ---- consumer groups (groups/) ----
 
   /** Joins `handler` to a group (or, without `group`, reads the tail). Resolve = ack, throw = nack. */
-  async subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
+  subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
+    return this.attach(options, handlerSink(handler));
+  }
+
+  /**
+   * subscribe with a raw sink: the engine calls `sink` synchronously with each delivery, and
+   * whoever holds the sink settles it (the wire server buffers them into DELIVER frames).
+   */
+  async attach(options: SubscribeOptions, sink: DeliverySink): Promise<Subscription> {
     this.assertOpen();
-    return this.groups.subscription(options, await this.groups.join(options, handlerSink(handler)));
+    return this.groups.subscription(options, await this.groups.join(options, sink));
   }
 
   /** The async-iterator form of subscribe: `for await (const msg of broker.consume(...)) await msg.ack()`. */
@@ -323,10 +354,28 @@ export class Broker extends BrokerEventEmitter {
     return this.groups.redrive(deadLetterTopic, options);
   }
 
-  /** Clean shutdown: every log fsynced and indexed, then the marker that lets the next open skip recovery scans. */
+  // ---- the wire protocol (server/) ----
+
+  /** A session speaking the wire protocol's frames in process (`connect(broker)`); no token. */
+  openSession(peer: FramePeer, info: { remote: string }): FrameSession {
+    this.assertOpen();
+    return this.sessions.open(peer, info.remote);
+  }
+
+  /** Serves the wire protocol, /healthz and /metrics on one port (docs/protocol.md). */
+  listen(options: ListenOptions = {}): Promise<BrookServer> {
+    this.assertOpen();
+    return this.sessions.listen(options);
+  }
+
+  /**
+   * Clean shutdown: listeners and sessions first (clients get END and 1001), then every log
+   * fsynced and indexed, then the marker that lets the next open skip recovery scans.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.sessions.close();
     this.retention.stop();
     await this.groups.close();
     await this.producers.close();

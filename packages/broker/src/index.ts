@@ -21,5 +21,8 @@ export type { Handler, MessageStream, Subscription } from './groups/subscription
 export type { BackoffOptions, GroupConfig, Ordering, StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
 export type { GroupDescription, GroupPartitionDescription, InFlightDescription } from './groups/describe.js';
 export { DEAD_LETTER_HEADERS } from './groups/dead-letter.js';
+export type { DeliverySink } from './groups/member.js';
+export type { ListenOptions, ServerLimits } from './config/server-options.js';
+export type { BrookServer } from './server/ws-server.js';
 export { inspectLog, inspectIndex, type InspectedBatch, type InspectedIndex, type InspectedLog, type IndexEntry, type StorageProblem } from './log/inspect.js';
 export { verifyDataDir, verifyLogDir, type DataDirVerification, type LogDirVerification } from './log/verify.js';

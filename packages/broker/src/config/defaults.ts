@@ -92,6 +92,34 @@ export const LIMITS = Object.freeze({
     default: 30_000, min: 1, max: DAY_MS,
     doc: "How often a partition's producer state is written to its snapshot file if the log moved: bounds what a restart must replay.",
   },
+  frameBytesMax: {
+    default: 8 * MiB, min: 1 * KiB, max: 256 * MiB,
+    doc: 'Server: largest WebSocket frame accepted (ws maxPayload); a larger one closes the connection with 1009.',
+  },
+  connectionsMax: {
+    default: 1024, min: 1, max: 1_000_000,
+    doc: 'Server: concurrent WebSocket connections; the next one is closed with 1013 (try again later).',
+  },
+  subscriptionsMax: {
+    default: 64, min: 1, max: 100_000,
+    doc: 'Server: subscriptions one connection may hold; one more is refused with INVALID_REQUEST { limit: "subscriptionsMax" }.',
+  },
+  requestsInFlightMax: {
+    default: 64, min: 1, max: 100_000,
+    doc: 'Server: requests one connection may have pending; at the limit the server stops reading the socket until answers drain.',
+  },
+  deliverRecordsMax: {
+    default: 1000, min: 1, max: 100_000,
+    doc: 'Server: most records in one DELIVER frame.',
+  },
+  handshakeTimeoutMs: {
+    default: 5000, min: 1, max: DAY_MS,
+    doc: 'Server: time a new connection has to send HELLO before it is closed with 4002.',
+  },
+  idleTimeoutMs: {
+    default: 30_000, min: 1, max: DAY_MS,
+    doc: 'Server: a ping goes out every idleTimeoutMs; a connection with no pong by the next ping is closed with 4003.',
+  },
 } as const satisfies Record<string, Limit>);
 
 export const DEFAULT_FSYNC: FsyncPolicy = 'always';

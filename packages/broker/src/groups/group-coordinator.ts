@@ -204,6 +204,21 @@ export class GroupCoordinator {
     };
   }
 
+  /**
+   * deleteTopic: ends the topic's readers and members and forgets its groups, then removes their
+   * directories durably (before the topic's own, so a recreated topic never finds old groups).
+   */
+  async dropTopic(topic: string): Promise<void> {
+    for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
+    const dropped = [...this.groups].filter(([, group]) => group.topic === topic);
+    for (const [key] of dropped) this.groups.delete(key);
+    await Promise.all(dropped.map(([, group]) => group.close()));
+    const root = `${this.deps.dataDir}/groups`;
+    if (!(await this.deps.fs.exists(`${root}/${topic}`))) return;
+    await this.deps.fs.rmdir(`${root}/${topic}`);
+    await this.deps.fs.syncDir(root);
+  }
+
   async close(): Promise<void> {
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;

@@ -62,6 +62,13 @@ export class Producers {
     return partition.append(header, bytes, admit);
   }
 
+  /** deleteTopic: forgets the producer state of the partitions under `topicDir`, once their appends in flight are done. */
+  async forget(topicDir: string): Promise<void> {
+    const forgotten = [...this.partitions].filter(([dir]) => dir.startsWith(`${topicDir}/`));
+    for (const [dir] of forgotten) this.partitions.delete(dir);
+    await Promise.all(forgotten.map(async ([, loading]) => (await loading.catch(() => undefined))?.quiesce()));
+  }
+
   /** Lets batches in flight finish and snapshots every partition. Call before the logs close. */
   async close(): Promise<void> {
     this.closed = true;

@@ -85,6 +85,16 @@ export class Topic {
     return new Topic(file.name, file.config, partitions);
   }
 
+  /**
+   * Removes a closed topic's directory durably. topic.json goes first (the mirror of create): a
+   * crash part-way leaves a directory without it, which the next open removes.
+   */
+  static async remove(fs: FileSystem, dir: string): Promise<void> {
+    await fs.unlink(`${dir}/${TOPIC_FILE}`);
+    await fs.syncDir(dir);
+    await fs.rmdir(dir);
+  }
+
   partition(index: number): PartitionLog {
     const log = this.partitions[index];
     if (!log) {

@@ -1,0 +1,52 @@
+/**
+ * The options of `broker.listen`, and the per-connection limits every session enforces (a
+ * WebSocket session and an in-process one alike), resolved against the LIMITS table so a bad value
+ * fails at listen() with INVALID_CONFIG naming the option.
+ */
+import { BrookError } from '@brook/protocol';
+import { limitOrDefault, type LIMITS } from './defaults.js';
+
+const SERVER_LIMIT_NAMES = [
+  'frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs',
+] as const satisfies readonly (keyof typeof LIMITS)[];
+
+export type ServerLimits = Record<(typeof SERVER_LIMIT_NAMES)[number], number>;
+
+export interface ListenOptions extends Partial<ServerLimits> {
+  /** Default 7070; 0 picks a free port (tests). */
+  port?: number;
+  /** Default '127.0.0.1': a local broker is not reachable from the network unless asked. */
+  host?: string;
+  /** When set, HELLO must carry this token (compared in constant time). */
+  token?: string;
+}
+
+export const DEFAULT_PORT = 7070;
+export const DEFAULT_HOST = '127.0.0.1';
+const PORT_MAX = 65_535;
+
+export function resolveServerLimits(options: Partial<ServerLimits> = {}): ServerLimits {
+  const limits = {} as ServerLimits;
+  for (const name of SERVER_LIMIT_NAMES) limits[name] = limitOrDefault(name, options[name]);
+  return limits;
+}
+
+export interface ResolvedListenOptions {
+  port: number;
+  host: string;
+  token: string | undefined;
+  limits: ServerLimits;
+}
+
+export function resolveListenOptions(options: ListenOptions): ResolvedListenOptions {
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > PORT_MAX) throw invalid('port', port, `an integer in [0, ${PORT_MAX}]`);
+  const host = options.host ?? DEFAULT_HOST;
+  if (typeof host !== 'string' || host === '') throw invalid('host', host, 'a non-empty string');
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) throw invalid('token', '(hidden)', 'a non-empty string');
+  return { port, host, token: options.token, limits: resolveServerLimits(options) };
+}
+
+function invalid(option: string, value: unknown, expected: string): BrookError {
+  return new BrookError('INVALID_CONFIG', `${option} must be ${expected}, got ${JSON.stringify(value)}`, { option });
+}

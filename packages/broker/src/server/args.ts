@@ -1,0 +1,143 @@
+/**
+ * Reads the JSON arguments of a REQUEST with types checked, so a handler sees exactly what the
+ * protocol promises and a bad argument is answered with INVALID_REQUEST naming its field
+ * (`details.field`), never a TypeError deep inside the broker.
+ *
+ * Only own properties count: `{}`'s inherited `constructor` is not an argument.
+ */
+import { BrookError } from '@brook/protocol';
+import type { StartPosition } from '../groups/subscribe-options.js';
+
+/** Offsets and producer ids on the wire: decimal strings of 0..2^63-1 (JSON numbers lose precision past 2^53). */
+const DECIMAL = /^(0|[1-9]\d{0,18})$/;
+const INT64_MAX = (1n << 63n) - 1n;
+
+export function invalidArgument(field: string, expected: string, value: unknown, details: Record<string, unknown> = {}): BrookError {
+  return new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${show(value)}`, { field, ...details });
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export function checkInt(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(field, `an integer in [${min}, ${max}]`, value);
+  }
+  return value;
+}
+
+export function checkString(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw invalidArgument(field, 'a string', value);
+  return value;
+}
+
+export function checkDecimal(value: unknown, field: string): bigint {
+  if (typeof value !== 'string' || !DECIMAL.test(value) || BigInt(value) > INT64_MAX) {
+    throw invalidArgument(field, 'a decimal string in 0..2^63-1', value);
+  }
+  return BigInt(value);
+}
+
+export class Args {
+  constructor(
+    private readonly json: Record<string, unknown>,
+    /** Prefix of field names in errors: 'retention.' for the nested object. */
+    private readonly path = '',
+  ) {}
+
+  private get(name: string): unknown {
+    return Object.hasOwn(this.json, name) ? this.json[name] : undefined;
+  }
+
+  private field(name: string): string {
+    return this.path + name;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  string(name: string): string {
+    return checkString(this.get(name), this.field(name));
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.has(name) ? this.string(name) : undefined;
+  }
+
+  int(name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
+    return checkInt(this.get(name), this.field(name), min, max);
+  }
+
+  /** Without a range, only the type is checked: the broker checks its own limits, with its own code. */
+  optionalInt(name: string, min?: number, max?: number): number | undefined {
+    return this.has(name) ? this.int(name, min, max) : undefined;
+  }
+
+  /** A finite number (not necessarily an integer): backoff multiplier and jitter. */
+  optionalNumber(name: string): number | undefined {
+    const value = this.get(name);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidArgument(this.field(name), 'a finite number', value);
+    return value;
+  }
+
+  optionalBoolean(name: string): boolean | undefined {
+    const value = this.get(name);
+    if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(this.field(name), 'a boolean', value);
+    return value;
+  }
+
+  offset(name: string): bigint {
+    return checkDecimal(this.get(name), this.field(name));
+  }
+
+  optionalDecimal(name: string): bigint | undefined {
+    return this.has(name) ? this.offset(name) : undefined;
+  }
+
+  optionalEnum<T extends string>(name: string, values: readonly T[]): T | undefined {
+    const value = this.get(name);
+    if (value === undefined) return undefined;
+    if (!values.includes(value as T)) throw invalidArgument(this.field(name), values.map((v) => `"${v}"`).join(' | '), value);
+    return value as T;
+  }
+
+  optionalObject(name: string): Args | undefined {
+    const value = this.get(name);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(this.field(name), 'an object', value);
+    return new Args(value as Record<string, unknown>, `${this.field(name)}.`);
+  }
+
+  /** `[[a, b], ...]`, each element read by `first` and `second` (given the element's field name). */
+  optionalPairs<A, B>(
+    name: string,
+    first: (value: unknown, field: string) => A,
+    second: (value: unknown, field: string) => B,
+  ): [A, B][] {
+    const value = this.get(name);
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) throw invalidArgument(this.field(name), 'an array of pairs', value);
+    return value.map((pair: unknown, index) => {
+      const field = `${this.field(name)}[${index}]`;
+      if (!Array.isArray(pair) || pair.length !== 2) throw invalidArgument(field, 'a pair [_, _]', pair);
+      return [first(pair[0], `${field}[0]`), second(pair[1], `${field}[1]`)];
+    });
+  }
+
+  optionalStartPosition(name: string): StartPosition | undefined {
+    return this.has(name) ? this.startPosition(name) : undefined;
+  }
+
+  startPosition(name: string): StartPosition {
+    const value = this.get(name);
+    if (value === 'earliest' || value === 'latest') return value;
+    const position = typeof value === 'object' && value !== null ? this.optionalObject(name) : undefined;
+    if (position?.has('offset')) return { offset: position.offset('offset') };
+    if (position?.has('timestamp')) return { timestamp: position.int('timestamp', 0) };
+    throw invalidArgument(this.field(name), '"earliest" | "latest" | { offset: "123" } | { timestamp: ms }', value);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * GET /metrics in the Prometheus text format (version 0.0.4). Gauges are read from the broker
+ * when scraped; the two counters are fed by broker events while a listener runs (events cost
+ * nothing when nobody listens, so the counters exist only while a server does).
+ */
+import type { Broker } from '../broker.js';
+import type { BrokerEvents } from '../events.js';
+
+type Labels = Record<string, string | number>;
+
+export class Metrics {
+  /** By `topic\0group`. */
+  private readonly redeliveries = new Map<string, number>();
+  private readonly deadLetters = new Map<string, number>();
+  private readonly onRedelivered: BrokerEvents['redelivered'] = (event) => bump(this.redeliveries, event.topic, event.group);
+  private readonly onDeadLettered: BrokerEvents['deadLettered'] = (event) => bump(this.deadLetters, event.topic, event.group);
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly connections: () => number,
+  ) {
+    broker.on('redelivered', this.onRedelivered);
+    broker.on('deadLettered', this.onDeadLettered);
+  }
+
+  dispose(): void {
+    this.broker.off('redelivered', this.onRedelivered);
+    this.broker.off('deadLettered', this.onDeadLettered);
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    const family = (name: string, type: 'gauge' | 'counter', help: string, samples: [Labels, number | bigint][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`${name}${formatLabels(labels)} ${value}`);
+    };
+    family('brook_partition_end_offset', 'gauge', 'Offset the next record of the partition will get.', this.broker.listTopics().flatMap((topic) =>
+      this.broker.describeTopic(topic).partitions.map(({ partition, endOffset }): [Labels, bigint] => [{ topic, partition }, endOffset])));
+    const groups = this.broker.listGroups().map(({ topic, group }) => ({ labels: { topic, group }, description: this.broker.describeGroup(topic, group) }));
+    family('brook_group_lag', 'gauge', 'Records of the topic the group has not acked yet.', groups.map(({ labels, description }) => [labels, description.lag]));
+    family('brook_group_in_flight', 'gauge', 'Records delivered to the group and not yet settled.', groups.map(({ labels, description }) => [
+      labels, description.partitions.reduce((sum, partition) => sum + partition.inFlight.length, 0),
+    ]));
+    family('brook_redeliveries_total', 'counter', 'Records scheduled for redelivery (nack, lease expiry, member left, rebalance) since the server started.', samplesOf(this.redeliveries));
+    family('brook_dead_letters_total', 'counter', 'Records dead-lettered since the server started.', samplesOf(this.deadLetters));
+    family('brook_connections', 'gauge', 'Open WebSocket connections.', [[{}, this.connections()]]);
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+function bump(counts: Map<string, number>, topic: string, group: string): void {
+  const key = `${topic}\u0000${group}`;
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+function samplesOf(counts: Map<string, number>): [Labels, number][] {
+  return [...counts].map(([key, value]) => {
+    const [topic = '', group = ''] = key.split('\u0000');
+    return [{ topic, group }, value];
+  });
+}
+
+function formatLabels(labels: Labels): string {
+  const pairs = Object.entries(labels).map(([name, value]) => `${name}="${String(value).replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`);
+  return pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
+}

@@ -1,0 +1,76 @@
+/**
+ * The REQUEST ops that map one-to-one onto a broker call: topics, producers, produce, fetch and
+ * group admin. Each reads its arguments with `Args` (type errors: INVALID_REQUEST naming the
+ * field) and leaves range checks to the broker, so a value out of its limit gets the same code
+ * over the wire as in process (INVALID_CONFIG for topic settings, INVALID_REQUEST for fetch's
+ * maxRecords, ...). Subscriptions live in subscriptions.ts: they hold per-connection state.
+ */
+import { encodeBatch } from '@brook/protocol';
+import type { Broker } from '../broker.js';
+import type { Args } from './args.js';
+
+export interface Reply {
+  /** The RESPONSE json (bigints become decimal strings). */
+  readonly json: object;
+  readonly data?: Uint8Array;
+  /** Runs right after the RESPONSE is sent (subscribe: deliveries may follow from then on). */
+  readonly afterSend?: () => void;
+}
+
+export type BrokerRequestHandler = (broker: Broker, args: Args, data: Uint8Array) => Reply | Promise<Reply>;
+
+const EMPTY: Reply = { json: {} };
+const PARTITION_MAX = 0x7fffffff;
+
+async function createTopic(broker: Broker, args: Args): Promise<Reply> {
+  const retention = args.optionalObject('retention');
+  await broker.createTopic(args.string('name'), {
+    partitions: args.optionalInt('partitions'),
+    retention: retention && {
+      maxBytes: retention.optionalInt('maxBytes'),
+      maxAgeMs: retention.optionalInt('maxAgeMs'),
+      discard: retention.optionalEnum('discard', ['old', 'new'] as const),
+    },
+  });
+  return EMPTY;
+}
+
+async function initProducer(broker: Broker, args: Args): Promise<Reply> {
+  const producerId = args.optionalDecimal('producerId');
+  const bumpEpoch = args.optionalBoolean('bumpEpoch');
+  const identity = await broker.initProducer({ ...(producerId !== undefined && { producerId }), ...(bumpEpoch !== undefined && { bumpEpoch }) });
+  return { json: identity };
+}
+
+async function produce(broker: Broker, args: Args, data: Uint8Array): Promise<Reply> {
+  const result = await broker.produceBatch({ topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), batch: data });
+  return { json: result };
+}
+
+/** The records come back as one batch of consecutive offsets: the log's own batches may start before `offset`. */
+async function fetch(broker: Broker, args: Args): Promise<Reply> {
+  const records = await broker.fetch({
+    topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), offset: args.offset('offset'), maxRecords: args.optionalInt('maxRecords'),
+  });
+  const first = records[0];
+  return { json: { count: records.length }, ...(first && { data: encodeBatch(records, { baseOffset: first.offset }) }) };
+}
+
+async function resetGroup(broker: Broker, args: Args): Promise<Reply> {
+  const positions = await broker.resetGroup(args.string('topic'), args.string('group'), args.startPosition('to'));
+  return { json: { positions } };
+}
+
+export const BROKER_REQUESTS: ReadonlyMap<string, BrokerRequestHandler> = new Map<string, BrokerRequestHandler>([
+  ['createTopic', createTopic],
+  ['deleteTopic', async (broker, args) => (await broker.deleteTopic(args.string('name')), EMPTY)],
+  ['listTopics', (broker) => ({ json: { topics: broker.listTopics() } })],
+  ['describeTopic', (broker, args) => ({ json: broker.describeTopic(args.string('name')) })],
+  ['initProducer', initProducer],
+  ['produce', produce],
+  ['fetch', fetch],
+  ['listGroups', (broker, args) => ({ json: { groups: broker.listGroups(args.optionalString('topic')) } })],
+  ['describeGroup', (broker, args) => ({ json: broker.describeGroup(args.string('topic'), args.string('group')) })],
+  ['resetGroup', resetGroup],
+  ['redrive', async (broker, args) => ({ json: { moved: await broker.redrive(args.string('deadLetterTopic'), { maxRecords: args.optionalInt('maxRecords', 1) }) } })],
+]);

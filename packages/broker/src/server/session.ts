@@ -1,0 +1,203 @@
+/**
+ * One client connection, whatever carries its frames (a WebSocket, or `connect(broker)` in
+ * process): awaiting HELLO → open → closed.
+ *
+ * It decodes each frame, runs the handshake, dispatches REQUESTs (request-handlers.ts for broker
+ * calls, subscriptions.ts for subscribe / unsubscribe / settle) and answers each with one
+ * RESPONSE or ERROR. docs/protocol.md is the contract for every answer and close code.
+ *
+ * Backpressure: at requestsInFlightMax pending requests it pauses the peer (the WebSocket stops
+ * reading, so TCP pushes back on the client) and resumes once one is answered.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import {
+  BrookError, CloseCode, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isBrookError,
+  type Clock, type Frame, type FramePeer, type FrameSession, type Timer,
+} from '@brook/protocol';
+import type { Broker } from '../broker.js';
+import type { ServerLimits } from '../config/server-options.js';
+import { Args } from './args.js';
+import { BROKER_REQUESTS, type Reply } from './request-handlers.js';
+import { SessionSubscriptions } from './subscriptions.js';
+import { wireError, wireJson } from './wire-json.js';
+
+export interface SessionOptions {
+  readonly sessionId: string;
+  readonly remote: string;
+  readonly limits: ServerLimits;
+  /** When set, HELLO must carry it. */
+  readonly token: string | undefined;
+  /** Announced in WELCOME: the broker's limit on records per produce batch. */
+  readonly batchRecordsMax: number;
+  readonly clock: Clock;
+  /** A failure that is not a BrookError: a bug in Brook, for the broker to report. */
+  readonly onInternalError: (error: unknown, where: string) => void;
+  /** Called once, when the session ends however it ends. */
+  readonly onEnd: (session: Session) => void;
+}
+
+type State = 'awaiting-hello' | 'open' | 'closed';
+
+export class Session implements FrameSession {
+  private state: State = 'awaiting-hello';
+  private handshakeTimer: Timer | undefined;
+  private requestsInFlight = 0;
+  private paused = false;
+  private readonly subscriptions: SessionSubscriptions;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly peer: FramePeer,
+    private readonly options: SessionOptions,
+  ) {
+    this.subscriptions = new SessionSubscriptions(broker, peer, options.clock, options.limits, () => this.state !== 'closed');
+    this.handshakeTimer = options.clock.setTimer(options.limits.handshakeTimeoutMs, () => {
+      this.handshakeTimer = undefined;
+      this.close(CloseCode.HANDSHAKE_TIMEOUT, 'no HELLO within handshakeTimeoutMs');
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Takes one frame; its bytes become the session's (a produce batch is appended as it is). */
+  receive(bytes: Uint8Array): void {
+    if (this.state === 'closed') return;
+    if (bytes.length > this.options.limits.frameBytesMax) {
+      this.close(CloseCode.MESSAGE_TOO_BIG, `frame of ${bytes.length} bytes exceeds frameBytesMax ${this.options.limits.frameBytesMax}`);
+      return;
+    }
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes);
+    } catch (error) {
+      this.violation(error);
+      return;
+    }
+    if (this.state === 'awaiting-hello') this.hello(frame);
+    else if (frame.kind === FrameKind.REQUEST) this.request(frame);
+    else this.violation(new BrookError('INVALID_REQUEST', `a client may only send REQUEST frames after HELLO, got kind ${frame.kind}`, { reason: 'unexpected-kind', requestId: frame.requestId }));
+  }
+
+  disconnected(): void {
+    if (this.state !== 'closed') this.finish();
+  }
+
+  /** The broker is closing: END every subscription, then close 1001. */
+  shutdown(): void {
+    if (this.state === 'closed') return;
+    this.subscriptions.endAll('CLOSED', 'the broker is closing');
+    this.close(CloseCode.GOING_AWAY, 'broker closing');
+  }
+
+  /** A topic was deleted: its subscriptions end with UNKNOWN_TOPIC. */
+  topicDeleted(topic: string): void {
+    if (this.state !== 'closed') this.subscriptions.endTopic(topic, 'UNKNOWN_TOPIC', `topic ${topic} was deleted`);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.finish();
+    this.peer.close(code, reason);
+  }
+
+  private finish(): void {
+    this.state = 'closed';
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = undefined;
+    this.subscriptions.abortAll();
+    this.options.onEnd(this);
+  }
+
+  private hello(frame: Frame): void {
+    if (frame.kind !== FrameKind.HELLO) {
+      this.violation(new BrookError('INVALID_REQUEST', `the first frame must be HELLO, got kind ${frame.kind}`, { reason: 'expected-hello' }));
+      return;
+    }
+    const { version, client, token } = frame.json;
+    if (version !== PROTOCOL_VERSION) {
+      this.refuse(new BrookError('INVALID_REQUEST', `protocol version ${JSON.stringify(version)} is not supported`, { field: 'version', supported: [PROTOCOL_VERSION] }), CloseCode.UNSUPPORTED_VERSION);
+      return;
+    }
+    if (typeof client !== 'string') {
+      this.violation(new BrookError('INVALID_REQUEST', 'HELLO client must be a string', { field: 'client', reason: 'bad-hello' }));
+      return;
+    }
+    if (this.options.token !== undefined && !tokenMatches(token, this.options.token)) {
+      this.refuse(new BrookError('UNAUTHORIZED', token === undefined ? 'a token is required' : 'wrong token'), CloseCode.UNAUTHORIZED);
+      return;
+    }
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = undefined;
+    this.state = 'open';
+    const { frameBytesMax, subscriptionsMax, requestsInFlightMax } = this.options.limits;
+    this.send(encodeFrame(FrameKind.WELCOME, 0, wireJson({
+      version: PROTOCOL_VERSION, server: 'brook', sessionId: this.options.sessionId,
+      limits: { frameBytesMax, batchRecordsMax: this.options.batchRecordsMax, subscriptionsMax, requestsInFlightMax },
+    })));
+  }
+
+  private request(frame: Frame): void {
+    this.requestsInFlight += 1;
+    if (this.requestsInFlight >= this.options.limits.requestsInFlightMax && !this.paused) {
+      this.paused = true;
+      this.peer.pause();
+    }
+    void this.answer(frame).finally(() => {
+      this.requestsInFlight -= 1;
+      if (this.paused && this.requestsInFlight < this.options.limits.requestsInFlightMax && this.state !== 'closed') {
+        this.paused = false;
+        this.peer.resume();
+      }
+    });
+  }
+
+  /** Never rejects: every outcome becomes a RESPONSE or an ERROR. */
+  private async answer(frame: Frame): Promise<void> {
+    const op = frame.json['op'];
+    try {
+      const reply = await this.dispatch(op, new Args(frame.json), frame.data);
+      this.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, wireJson(reply.json), reply.data));
+      reply.afterSend?.();
+    } catch (error) {
+      if (!isBrookError(error)) this.options.onInternalError(error, `op ${String(op)}`);
+      this.send(encodeError(frame.requestId, error));
+    }
+  }
+
+  private dispatch(op: unknown, args: Args, data: Uint8Array): Promise<Reply> | Reply {
+    if (op === 'subscribe') return this.subscriptions.subscribe(args);
+    if (op === 'unsubscribe') return this.subscriptions.unsubscribe(args);
+    if (op === 'settle') return this.subscriptions.settle(args);
+    const handler = typeof op === 'string' ? BROKER_REQUESTS.get(op) : undefined;
+    if (!handler) throw new BrookError('INVALID_REQUEST', `unknown op ${JSON.stringify(op)}`, { field: 'op' });
+    return handler(this.broker, args, data);
+  }
+
+  /** A frame the session cannot follow: ERROR (on the frame's requestId if it was readable), then close 1002. */
+  private violation(error: unknown): void {
+    this.refuse(error, CloseCode.PROTOCOL_ERROR);
+  }
+
+  private refuse(error: unknown, closeCode: number): void {
+    const requestId = isBrookError(error) && typeof error.details['requestId'] === 'number' ? error.details['requestId'] : 0;
+    this.send(encodeError(requestId, error));
+    this.close(closeCode, isBrookError(error) ? error.code : 'protocol error');
+  }
+
+  private send(frame: Uint8Array): void {
+    if (this.state !== 'closed') this.peer.send(frame);
+  }
+}
+
+function encodeError(requestId: number, error: unknown): Uint8Array {
+  return encodeFrame(FrameKind.ERROR, requestId, wireJson(wireError(error)));
+}
+
+/** Constant time whatever the lengths: both sides are hashed to 32 bytes first. */
+function tokenMatches(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}

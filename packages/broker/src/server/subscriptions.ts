@@ -1,0 +1,257 @@
+/**
+ * One connection's subscriptions: subscribe / unsubscribe / settle, and the DELIVER frames.
+ *
+ * The engine hands deliveries to a sink synchronously; they are buffered per subscription and
+ * flushed on a microtask, so one engine step becomes one frame (at most deliverRecordsMax
+ * records each) rather than a frame per record. Delivery ids are given out at flush time from one
+ * counter per connection, so each frame's ids are consecutive (`first`, `count`).
+ *
+ * Credit: a group member never holds more than maxInFlight unsettled deliveries (the engine's
+ * rule), so a slow consumer costs the server at most maxInFlight records. A tail reader needs no
+ * settles: its credit returns as its frames go out, held back while the socket has more than
+ * frameBytesMax unsent (re-checked every TAIL_DRAIN_POLL_MS), so a slow tail reader is bounded too.
+ */
+import { BrookError, FrameKind, encodeDeliveries, encodeFrame, type Clock, type FramePeer, type Timer } from '@brook/protocol';
+import type { Broker } from '../broker.js';
+import type { Delivery } from '../groups/delivery.js';
+import type { SubscribeOptions } from '../groups/subscribe-options.js';
+import type { Subscription } from '../groups/subscription.js';
+import type { ServerLimits } from '../config/server-options.js';
+import { LIMITS } from '../config/defaults.js';
+import { checkInt, checkString, invalidArgument, type Args } from './args.js';
+import type { Reply } from './request-handlers.js';
+import { wireJson } from './wire-json.js';
+
+const TAIL_DRAIN_POLL_MS = 10;
+const ID_MAX = Number.MAX_SAFE_INTEGER;
+const EMPTY: Reply = { json: {} };
+
+class WireSubscription {
+  /** Unsettled deliveries by delivery id (group members only). */
+  readonly unsettled = new Map<number, Delivery>();
+  /** Handed over by the engine, not yet in a frame. */
+  buffered: Delivery[] = [];
+  /** Tail deliveries sent while the socket was full: their credit is returned once it drains. */
+  held: Delivery[] = [];
+  /** False until the subscribe RESPONSE went out: no DELIVER may precede it. */
+  ready = false;
+  handle: Subscription | undefined;
+
+  constructor(readonly id: number, readonly topic: string, readonly tail: boolean) {}
+
+  /** Removes and returns the unsettled deliveries with ids in [first, last]. */
+  takeRange(first: number, last: number): Delivery[] {
+    const taken: Delivery[] = [];
+    // A range may be far wider than what is outstanding: walk whichever is smaller.
+    if (last - first < this.unsettled.size) {
+      for (let id = first; id <= last; id++) this.takeInto(id, taken);
+    } else {
+      for (const id of this.unsettled.keys()) if (id >= first && id <= last) this.takeInto(id, taken);
+    }
+    return taken;
+  }
+
+  take(id: number): Delivery | undefined {
+    const delivery = this.unsettled.get(id);
+    this.unsettled.delete(id);
+    return delivery;
+  }
+
+  private takeInto(id: number, taken: Delivery[]): void {
+    const delivery = this.take(id);
+    if (delivery) taken.push(delivery);
+  }
+}
+
+export class SessionSubscriptions {
+  private readonly subscriptions = new Map<number, WireSubscription>();
+  private nextSubscription = 1;
+  private nextDeliveryId = 0;
+  private flushQueued = false;
+  private drainTimer: Timer | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly peer: FramePeer,
+    private readonly clock: Clock,
+    private readonly limits: ServerLimits,
+    /** False once the session is closed: nothing more is sent. */
+    private readonly canSend: () => boolean,
+  ) {}
+
+  /**
+   * Joins the group (or starts a tail reader). Deliveries the engine hands over before the
+   * RESPONSE is sent wait in the buffer, so the client learns the subscription number first.
+   */
+  async subscribe(args: Args): Promise<Reply> {
+    const options = readSubscribeOptions(args);
+    if (this.subscriptions.size >= this.limits.subscriptionsMax) {
+      throw invalidArgument('subscription count', `at most subscriptionsMax ${this.limits.subscriptionsMax}`, this.subscriptions.size + 1, { limit: 'subscriptionsMax' });
+    }
+    const subscription = new WireSubscription(this.nextSubscription++, options.topic, options.group === undefined);
+    this.subscriptions.set(subscription.id, subscription);
+    try {
+      subscription.handle = await this.broker.attach(options, (delivery) => this.buffer(subscription, delivery));
+    } catch (error) {
+      this.subscriptions.delete(subscription.id);
+      throw error;
+    }
+    if (this.subscriptions.get(subscription.id) !== subscription) {
+      // The connection ended while joining: leave at once, or the member would hold records forever.
+      subscription.handle.abort();
+      throw new BrookError('CLOSED', 'the connection closed while subscribing');
+    }
+    const ready = () => {
+      subscription.ready = true;
+      this.queueFlush();
+    };
+    return { json: { subscription: subscription.id, memberId: subscription.handle.memberId ?? null }, afterSend: ready };
+  }
+
+  /** Graceful unless `abort`: waits until every delivery it holds is settled. Unknown numbers are ignored (it may have just ended). */
+  async unsubscribe(args: Args): Promise<Reply> {
+    const subscription = this.subscriptions.get(args.int('subscription', 0, ID_MAX));
+    const abort = args.optionalBoolean('abort') ?? false;
+    if (!subscription?.handle) return EMPTY;
+    if (abort) this.end(subscription);
+    else await subscription.handle.close();
+    this.subscriptions.delete(subscription.id);
+    return EMPTY;
+  }
+
+  /**
+   * Settles deliveries by id: extends first, then acks, rejects and nacks (the first settlement of
+   * an id wins). Every argument is checked before anything is settled. Answers once every ack and
+   * reject is durable. Unknown, settled or stale ids, and unknown subscriptions, are ignored.
+   */
+  async settle(args: Args): Promise<Reply> {
+    const subscription = this.subscriptions.get(args.int('subscription', 0, ID_MAX));
+    const id = (value: unknown, field: string) => checkInt(value, field, 0, ID_MAX);
+    const ms = (max: number) => (value: unknown, field: string) => (value === null ? undefined : checkInt(value, field, 0, max));
+    const ack = args.optionalPairs('ack', id, id);
+    const extend = args.optionalPairs('extend', id, ms(LIMITS.ackTimeoutMs.max));
+    const reject = args.optionalPairs('reject', id, checkString);
+    const nack = args.optionalPairs('nack', id, ms(LIMITS.backoffMaxMs.max));
+    if (!subscription) return EMPTY;
+    for (const [first, last] of ack) if (first > last) throw invalidArgument('ack', 'ranges [first, last] with first <= last', [first, last]);
+    for (const [deliveryId, extendMs] of extend) subscription.unsettled.get(deliveryId)?.extend(extendMs);
+    const durable: Promise<void>[] = [];
+    for (const [first, last] of ack) for (const delivery of subscription.takeRange(first, last)) durable.push(delivery.ack());
+    for (const [deliveryId, reason] of reject) {
+      const delivery = subscription.take(deliveryId);
+      if (delivery) durable.push(delivery.reject(reason));
+    }
+    for (const [deliveryId, delayMs] of nack) subscription.take(deliveryId)?.nack(delayMs === undefined ? {} : { delayMs });
+    await Promise.all(durable);
+    return EMPTY;
+  }
+
+  /** The broker is closing: END every subscription. */
+  endAll(code: string, message: string): void {
+    for (const subscription of this.subscriptions.values()) this.endWith(subscription, code, message);
+  }
+
+  /** The topic is gone: END its subscriptions. */
+  endTopic(topic: string, code: string, message: string): void {
+    for (const subscription of this.subscriptions.values()) if (subscription.topic === topic) this.endWith(subscription, code, message);
+  }
+
+  /** The connection is gone: leave every group at once; what they held is redelivered. */
+  abortAll(): void {
+    for (const subscription of this.subscriptions.values()) this.end(subscription);
+    this.subscriptions.clear();
+    this.drainTimer?.cancel();
+    this.drainTimer = undefined;
+  }
+
+  private endWith(subscription: WireSubscription, code: string, message: string): void {
+    if (subscription.ready && this.canSend()) this.peer.send(encodeEnd(subscription.id, code, message));
+    this.end(subscription);
+    this.subscriptions.delete(subscription.id);
+  }
+
+  private end(subscription: WireSubscription): void {
+    subscription.handle?.abort();
+    subscription.buffered = [];
+    subscription.held = [];
+    subscription.unsettled.clear();
+  }
+
+  private buffer(subscription: WireSubscription, delivery: Delivery): void {
+    subscription.buffered.push(delivery);
+    if (subscription.ready) this.queueFlush();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (!this.canSend()) return;
+    for (const subscription of this.subscriptions.values()) {
+      if (subscription.ready && subscription.buffered.length > 0) this.flushSubscription(subscription);
+    }
+  }
+
+  private flushSubscription(subscription: WireSubscription): void {
+    const all = subscription.buffered;
+    subscription.buffered = [];
+    for (let at = 0; at < all.length; at += this.limits.deliverRecordsMax) {
+      const chunk = all.slice(at, at + this.limits.deliverRecordsMax);
+      const first = this.nextDeliveryId;
+      this.nextDeliveryId += chunk.length;
+      this.peer.send(encodeDeliver(subscription.id, first, chunk));
+      if (subscription.tail) subscription.held.push(...chunk);
+      else chunk.forEach((delivery, index) => subscription.unsettled.set(first + index, delivery));
+    }
+    if (subscription.tail) this.returnTailCredit();
+  }
+
+  private returnTailCredit(): void {
+    if (this.peer.bufferedAmount > this.limits.frameBytesMax) {
+      this.drainTimer ??= this.clock.setTimer(TAIL_DRAIN_POLL_MS, () => {
+        this.drainTimer = undefined;
+        this.returnTailCredit();
+      });
+      return;
+    }
+    for (const subscription of this.subscriptions.values()) {
+      const held = subscription.held;
+      subscription.held = [];
+      // A tail reader's ack only frees its slot: it never fails.
+      for (const delivery of held) void delivery.ack();
+    }
+  }
+}
+
+function readSubscribeOptions(args: Args): SubscribeOptions {
+  const backoff = args.optionalObject('backoff');
+  return {
+    topic: args.string('topic'),
+    group: args.optionalString('group'),
+    name: args.optionalString('name'),
+    ordering: args.optionalEnum('ordering', ['none', 'key', 'partition'] as const),
+    maxInFlight: args.optionalInt('maxInFlight'),
+    ackTimeoutMs: args.optionalInt('ackTimeoutMs'),
+    maxDeliveries: args.optionalInt('maxDeliveries'),
+    backoff: backoff && {
+      initialMs: backoff.optionalInt('initialMs'),
+      maxMs: backoff.optionalInt('maxMs'),
+      multiplier: backoff.optionalNumber('multiplier'),
+      jitter: backoff.optionalNumber('jitter'),
+    },
+    deadLetterTopic: args.optionalString('deadLetterTopic'),
+    from: args.optionalStartPosition('from'),
+  };
+}
+
+function encodeDeliver(subscription: number, first: number, deliveries: readonly Delivery[]): Uint8Array {
+  return encodeFrame(FrameKind.DELIVER, subscription, wireJson({ first, count: deliveries.length }), encodeDeliveries(deliveries));
+}
+
+function encodeEnd(subscription: number, code: string, message: string): Uint8Array {
+  return encodeFrame(FrameKind.END, subscription, wireJson({ code, message }));
+}
