@@ -1,0 +1,118 @@
+/**
+ * The single-writer lock of a WAL directory: a directory `wal.lock` holding a file `owner` with
+ * the holder's pid and host name. Two buffers appending to one WAL would interleave frames and
+ * break every sequence check, so the second opener gets LOCKED naming the holder.
+ *
+ * Acquiring is atomic through the FileSystem port alone: the lock is built under a private
+ * name, then renamed onto `wal.lock`; rename(2) refuses to replace a non-empty directory, so
+ * exactly one of two racing openers wins.
+ *
+ * A stale lock (the holder died without closing: kill -9, power cut) is taken over when its
+ * owner is on this host and its pid no longer runs (`kill(pid, 0)` fails with ESRCH), or when the
+ * owner file is unreadable (a power cut can keep the directory entry but lose the unsynced file).
+ * The stale lock is first renamed away under a private name, so a takeover never deletes a lock
+ * someone else just acquired; the takeover then races like a first acquisition. Limits: a pid
+ * reused by an unrelated process after a reboot reads as alive (LOCKED with the pid: delete
+ * `wal.lock` by hand once sure), and a lock held from another host is always respected.
+ */
+import { hostname } from 'node:os';
+import { BrookError, isBrookError, type FileSystem } from '@brook/protocol';
+import type { LockOwnerIdentity } from './limits.js';
+
+const LOCK_NAME = 'wal.lock';
+const PRIVATE_PATTERN = /^wal\.lock\.(?:stale\.)?(\d+)\.\d+$/;
+
+interface OwnerRecord {
+  readonly pid: number;
+  readonly hostname: string;
+}
+
+let nonceCounter = 0;
+
+export function thisProcess(): LockOwnerIdentity {
+  return { pid: process.pid, hostname: hostname(), isAlive: isPidAlive };
+}
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user, so it is alive.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class WalLock {
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly path: string,
+  ) {}
+
+  static async acquire(fs: FileSystem, dir: string, owner: LockOwnerIdentity): Promise<WalLock> {
+    const path = `${dir}/${LOCK_NAME}`;
+    const privateName = (kind: string): string => `${dir}/${LOCK_NAME}.${kind}${owner.pid}.${(nonceCounter += 1)}`;
+    const built = privateName('');
+    await fs.mkdir(built);
+    await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname })));
+    if (!(await tryRename(fs, built, path))) {
+      const holder = await readOwner(fs, path);
+      if (holder !== undefined && isHeld(holder, owner)) {
+        await fs.rmdir(built);
+        throw lockedError(path, holder);
+      }
+      const stale = privateName('stale.');
+      if (await tryRename(fs, path, stale)) await fs.rmdir(stale);
+      if (!(await tryRename(fs, built, path))) {
+        await fs.rmdir(built);
+        throw lockedError(path, await readOwner(fs, path));
+      }
+    }
+    await removeDeadPrivateDirs(fs, dir, owner);
+    return new WalLock(fs, path);
+  }
+
+  async release(): Promise<void> {
+    await this.fs.rmdir(this.path);
+  }
+}
+
+function isHeld(holder: OwnerRecord, me: LockOwnerIdentity): boolean {
+  return holder.hostname !== me.hostname || holder.pid === me.pid || me.isAlive(holder.pid);
+}
+
+function lockedError(path: string, holder: OwnerRecord | undefined): BrookError {
+  const who = holder ? `process ${holder.pid} on ${holder.hostname}` : 'another process';
+  return new BrookError('LOCKED', `${path} is held by ${who}; a WAL directory has one writer`, { path, pid: holder?.pid, hostname: holder?.hostname });
+}
+
+/** Rename that reports "target exists" as false; any other failure is an I/O error to surface. */
+async function tryRename(fs: FileSystem, from: string, to: string): Promise<boolean> {
+  try {
+    await fs.rename(from, to);
+    return true;
+  } catch (error) {
+    const errno = isBrookError(error, 'IO_ERROR') ? error.details['errno'] : undefined;
+    if (errno === 'ENOTEMPTY' || errno === 'EEXIST' || errno === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+async function readOwner(fs: FileSystem, lockPath: string): Promise<OwnerRecord | undefined> {
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(await fs.readFile(`${lockPath}/owner`)));
+    const record = parsed as Partial<OwnerRecord>;
+    return typeof record.pid === 'number' && typeof record.hostname === 'string' ? { pid: record.pid, hostname: record.hostname } : undefined;
+  } catch {
+    // Missing or torn: the holder died before its owner file reached the disk.
+    return undefined;
+  }
+}
+
+/** Private lock directories a dead opener left behind (killed between mkdir and rename). */
+async function removeDeadPrivateDirs(fs: FileSystem, dir: string, owner: LockOwnerIdentity): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    const pid = Number(PRIVATE_PATTERN.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid !== owner.pid && !owner.isAlive(pid)) await fs.rmdir(`${dir}/${name}`);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * walBytesMax as admission control for put(). Admission is strictly FIFO: a put that has to wait
+ * holds back every later one, even a smaller one that would fit, because records must land in
+ * the WAL in the order put() was called. The admitted put's work runs inside the admitting step
+ * (synchronously in `release`), so no put arriving in between can overtake it.
+ */
+import { BrookError } from '@brook/protocol';
+import type { OnFull } from './limits.js';
+
+interface Waiter {
+  readonly bytes: number;
+  readonly admitted: () => void;
+  readonly rejected: (error: unknown) => void;
+}
+
+export class SpaceGate {
+  private usedBytes: number;
+  private readonly waiters: Waiter[] = [];
+
+  /** @param onBlocked called when a put cannot be admitted: the buffer seals its open batch so a sender can drain it. */
+  constructor(
+    private readonly limitBytes: number,
+    private readonly onFull: OnFull,
+    private readonly onBlocked: () => void,
+    initialBytes: number,
+  ) {
+    this.usedBytes = initialBytes;
+  }
+
+  get used(): number {
+    return this.usedBytes;
+  }
+
+  /** Runs `apply` once `bytes` fit: now, later (onFull 'wait'), or never (BUFFER_FULL). */
+  admit<T>(bytes: number, apply: () => Promise<T>): Promise<T> {
+    if (this.waiters.length === 0 && this.usedBytes + bytes <= this.limitBytes) {
+      this.usedBytes += bytes;
+      return apply();
+    }
+    this.onBlocked();
+    if (this.onFull === 'reject') {
+      return Promise.reject(new BrookError('BUFFER_FULL', `WAL holds ${this.usedBytes} uncommitted bytes, walBytesMax is ${this.limitBytes}`, {
+        usedBytes: this.usedBytes, limitBytes: this.limitBytes, recordBytes: bytes,
+      }));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.push({ bytes, admitted: () => resolve(apply()), rejected: reject });
+    });
+  }
+
+  release(bytes: number): void {
+    this.usedBytes -= bytes;
+    for (let head = this.waiters[0]; head !== undefined && this.usedBytes + head.bytes <= this.limitBytes; head = this.waiters[0]) {
+      this.waiters.shift();
+      this.usedBytes += head.bytes;
+      head.admitted();
+    }
+  }
+
+  rejectWaiting(error: unknown): void {
+    for (const waiter of this.waiters.splice(0)) waiter.rejected(error);
+  }
+}
