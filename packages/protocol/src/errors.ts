@@ -34,6 +34,10 @@ export const ErrorCodes = {
   CLOSED: { retriable: false, doc: 'The broker, log or handle was closed.' },
   TIMEOUT: { retriable: true, doc: 'The operation did not finish within its deadline.' },
   UNAUTHORIZED: { retriable: false, doc: 'The handshake token is missing or wrong.' },
+  DISCONNECTED: {
+    retriable: true,
+    doc: 'The connection to the server dropped (or could not be opened) before the answer came: the request may or may not have taken effect. The client resends what is safe to resend (idempotent produce) after reconnecting.',
+  },
   BUFFER_FULL: { retriable: true, doc: 'A bounded buffer is full and its policy is to reject, not wait.' },
 } as const satisfies Record<string, { retriable: boolean; doc: string }>;
 

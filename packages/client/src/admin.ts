@@ -1,0 +1,90 @@
+/**
+ * Admin operations: topics and groups. Offsets travel as decimal strings on the wire and come
+ * back as bigints here, as in the in-process broker's API.
+ */
+import type { RequestResult, WireRetention } from '@brook/protocol';
+import type { Connection } from './connection.js';
+import type { TopicPartitions } from './producer/topic-partitions.js';
+import { wireStartPosition, type StartPosition } from './consumer/start-position.js';
+
+export interface CreateTopicOptions {
+  /** Default: the server's (1). */
+  partitions?: number;
+  retention?: WireRetention;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: { partition: number; startOffset: bigint; endOffset: bigint }[];
+}
+
+/**
+ * A group's state (docs/semantics.md): members, and per partition ackFloor, endOffset, lag,
+ * in-flight records with attempt and lease deadline, and counters. Offset fields are bigints.
+ */
+export type GroupDescription = Record<string, unknown>;
+
+/** Fields of describeGroup that are offsets or offset counts: decimal strings on the wire. */
+const OFFSET_FIELDS = new Set(['ackFloor', 'endOffset', 'startOffset', 'lag', 'offset', 'lostToRetention']);
+
+export class Admin {
+  constructor(
+    private readonly connection: Connection,
+    private readonly topics: TopicPartitions,
+  ) {}
+
+  /** Creates a topic; TOPIC_EXISTS if it exists. */
+  async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
+    await this.connection.request('createTopic', { name, ...options });
+  }
+
+  /** Deletes a topic and its data; UNKNOWN_TOPIC if there is none. */
+  async deleteTopic(name: string): Promise<void> {
+    this.topics.forget(name);
+    await this.connection.request('deleteTopic', { name });
+    this.topics.forget(name);
+  }
+
+  async listTopics(): Promise<string[]> {
+    return (await this.connection.request('listTopics', {})).json.topics;
+  }
+
+  /** Partitions with their startOffset (first retained) and endOffset (next to be written). */
+  async describeTopic(name: string): Promise<TopicDescription> {
+    const { json } = await this.connection.request('describeTopic', { name });
+    return {
+      name: json.name,
+      partitions: json.partitions.map(({ partition, startOffset, endOffset }) => ({ partition, startOffset: BigInt(startOffset), endOffset: BigInt(endOffset) })),
+    };
+  }
+
+  async listGroups(topic?: string): Promise<RequestResult<'listGroups'>['groups']> {
+    return (await this.connection.request('listGroups', topic === undefined ? {} : { topic })).json.groups;
+  }
+
+  /** The group's state; offsets, lag and counts of records as bigints. */
+  async describeGroup(topic: string, group: string): Promise<GroupDescription> {
+    const { json } = await this.connection.request('describeGroup', { topic, group });
+    return withBigInts(json) as GroupDescription;
+  }
+
+  /** Moves the group's position on every partition (replay or skip); resolves with the new positions. */
+  async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
+    const { json } = await this.connection.request('resetGroup', { topic, group, to: wireStartPosition(to) });
+    return json.positions.map((position) => BigInt(position));
+  }
+
+  /** Moves up to maxRecords records from a dead-letter topic back to their origin; resolves with how many. */
+  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<number> {
+    return (await this.connection.request('redrive', { deadLetterTopic, ...options })).json.moved;
+  }
+}
+
+function withBigInts(value: unknown, field?: string): unknown {
+  if (Array.isArray(value)) return value.map((item) => withBigInts(item, field));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withBigInts(item, key)]));
+  }
+  if (typeof value === 'string' && field !== undefined && OFFSET_FIELDS.has(field) && /^-?\d+$/.test(value)) return BigInt(value);
+  return value;
+}

@@ -1,0 +1,106 @@
+/**
+ * A connected client: producers, subscriptions (handler or for-await), admin. Obtain one with
+ * connect(). The same API works over WebSocket and in process.
+ *
+ * Events (eventemitter3): `disconnected` (error) when the connection drops and reconnecting
+ * begins; `reconnected` (session) once it is back, subscriptions resubscribed and unanswered
+ * produce batches resent; `closed` (error | undefined) when the client is done for good.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { BrookError, Clock, Random } from '@brook/protocol';
+import { Admin } from './admin.js';
+import type { Connection } from './connection.js';
+import { handlerSink } from './consumer/handler-sink.js';
+import { MessageStream } from './consumer/message-stream.js';
+import { Subscription, type Handler, type SubscribeOptions } from './consumer/subscription.js';
+import { resolveProducerOptions, type ProducerOptions } from './options.js';
+import { Producer } from './producer/producer.js';
+import { TopicPartitions } from './producer/topic-partitions.js';
+
+export interface ClientEvents {
+  disconnected: (error: BrookError) => void;
+  reconnected: (session: number) => void;
+  closed: (error: BrookError | undefined) => void;
+}
+
+export class Client extends EventEmitter<ClientEvents> implements AsyncDisposable {
+  /** Topics and groups: create, delete, list, describe, reset, redrive. */
+  readonly admin: Admin;
+  private readonly topics: TopicPartitions;
+  private readonly producers = new Set<Producer>();
+  private readonly subscriptions = new Set<Subscription>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {
+    super();
+    this.topics = new TopicPartitions(connection);
+    this.admin = new Admin(connection, this.topics);
+    connection.on('down', (error) => this.emit('disconnected', error));
+    connection.on('ready', (session) => this.emit('reconnected', session));
+    connection.on('closed', (error) => this.emit('closed', error));
+  }
+
+  /** A producer with its own batches and producer id (idempotent unless `idempotent: false`). */
+  producer(options: ProducerOptions = {}): Producer {
+    const producer = new Producer(this.connection, this.topics, resolveProducerOptions(options), this.clock, this.random, (closed) => this.producers.delete(closed));
+    this.producers.add(producer);
+    return producer;
+  }
+
+  /**
+   * Joins `options.group` on `options.topic` (or, without a group, reads the tail) and runs
+   * `handler` for each message: resolve = ack, throw = nack with the group's backoff. Resolves
+   * once the broker accepted the subscription.
+   */
+  async subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const subscription = new Subscription(this.connection, options, handlerSink(handler), this.subscriptions);
+    await subscription.start();
+    return subscription;
+  }
+
+  /** The for-await form: `for await (const msg of client.consume({ topic, group })) await msg.ack()`. */
+  consume(options: SubscribeOptions): MessageStream {
+    return new MessageStream(this.connection, options, this.subscriptions);
+  }
+
+  /** True once close() began or the connection ended for good. */
+  get closed(): boolean {
+    return this.closing !== undefined || this.connection.isClosed;
+  }
+
+  /**
+   * Drains, then closes the connection with 1000: flushes every producer, closes every
+   * subscription gracefully (pending settlements sent, the server lets each member go once what
+   * it holds is settled). Errors while draining do not stop the close.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.drainAndClose();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Drops the current connection without a closing handshake, as a network failure would: the
+   * client reconnects, resubscribes and resends. For tests and failure drills.
+   */
+  dropConnection(): void {
+    this.connection.terminate();
+  }
+
+  private async drainAndClose(): Promise<void> {
+    try {
+      await Promise.allSettled([...this.producers].map((producer) => producer.close()));
+      await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
+    } finally {
+      this.connection.close();
+    }
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * One logical connection to a Brook server over any Transport: the handshake, request ids and
+ * the pending map, request timeouts, the requestsInFlightMax window, frame dispatch to
+ * subscriptions, and reconnecting with jittered backoff after a drop.
+ *
+ * Sessions. Every successful handshake starts a new session (numbered from 1). Delivery ids and
+ * subscription numbers belong to a session, so requests that name them (settle, unsubscribe) are
+ * `sessionBound`: a drop fails them with DISCONNECTED instead of replaying them on the next
+ * session. Every other request waiting for the window, or made while reconnecting, simply goes
+ * out on the next session; requests already sent when the connection dropped fail with
+ * DISCONNECTED (their fate is unknown), and the caller decides whether resending is safe.
+ */
+import { EventEmitter } from 'eventemitter3';
+import stableStringify from 'fast-json-stable-stringify';
+import {
+  BrookError, ErrorCodes, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame,
+  type Clock, type ErrorCode, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
+} from '@brook/protocol';
+import type { ResolvedConnectOptions } from './options.js';
+import { backoffDelayMs } from './transport/backoff.js';
+import { closeError } from './transport/close-codes.js';
+import type { Transport, TransportFactory } from './transport/transport.js';
+
+/** What a subscription receives: DELIVER frames and the END of the subscription. */
+export interface SubscriptionListener {
+  deliver(json: Record<string, unknown>, data: Uint8Array): void;
+  end(error: BrookError): void;
+}
+
+export interface Response<Op extends RequestOp> {
+  json: RequestResult<Op>;
+  data: Uint8Array;
+}
+
+export interface RequestOptions<Op extends RequestOp> {
+  data?: Uint8Array;
+  /** Names session state (delivery ids, subscription numbers): never resent on a later session. */
+  sessionBound?: boolean;
+  /**
+   * Called with the result as the RESPONSE frame is read, before any later frame: a subscribe
+   * must route its DELIVER frames, which may follow in the same socket read, before the promise
+   * continuation could run.
+   */
+  onResponse?: (json: RequestResult<Op>) => void;
+}
+
+export interface ConnectionEvents {
+  /** A handshake completed: `session` 1 is the first connection, later ones are reconnects. */
+  ready: (session: number, limits: SessionLimits) => void;
+  /** The connection dropped; the client is reconnecting. */
+  down: (error: BrookError) => void;
+  /** The connection is over for good: close(), or an error not worth retrying. */
+  closed: (error: BrookError | undefined) => void;
+}
+
+interface Pending {
+  readonly requestId: number;
+  readonly op: RequestOp;
+  readonly frame: Uint8Array;
+  readonly sessionBound: boolean;
+  readonly onResponse: ((json: RequestResult<RequestOp>) => void) | undefined;
+  readonly resolve: (response: Response<RequestOp>) => void;
+  readonly reject: (error: BrookError) => void;
+  timer: Timer | undefined;
+  /** The session it was sent on; 0 while it waits to be sent. */
+  sentOn: number;
+}
+
+const REQUEST_ID_MAX = 0xffffffff;
+
+export class Connection extends EventEmitter<ConnectionEvents> {
+  private transport: Transport | undefined;
+  private sessionNumber = 0;
+  private state: 'connecting' | 'open' | 'reconnecting' | 'closed' = 'connecting';
+  private closeReason: BrookError | undefined;
+  private nextRequestId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly waiting: Pending[] = [];
+  private readonly subscribers = new Map<number, SubscriptionListener>();
+  private limits: SessionLimits | undefined;
+  /** An ERROR with requestId 0 explains the close that follows it (UNAUTHORIZED before 4001). */
+  private connectionError: BrookError | undefined;
+
+  constructor(
+    private readonly factory: TransportFactory,
+    private readonly options: ResolvedConnectOptions,
+    readonly clock: Clock,
+    readonly random: Random,
+  ) {
+    super();
+  }
+
+  /** Opens the first session; rejects (and closes) if it cannot. */
+  async open(): Promise<void> {
+    try {
+      await this.handshake();
+    } catch (error) {
+      this.finish(error as BrookError);
+      throw error;
+    }
+  }
+
+  /** The current session number (0 before the first handshake); changes on every reconnect. */
+  get session(): number {
+    return this.state === 'open' ? this.sessionNumber : 0;
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** The limits the server announced in its last WELCOME. */
+  get serverLimits(): SessionLimits {
+    if (!this.limits) throw new BrookError('CLOSED', 'not connected yet');
+    return this.limits;
+  }
+
+  /** Sends a request and resolves with its response; rejects with the ERROR as a BrookError, or TIMEOUT. */
+  request<Op extends RequestOp>(op: Op, args: RequestArgs<Op>, options: RequestOptions<Op> = {}): Promise<Response<Op>> {
+    if (this.state === 'closed') return Promise.reject(this.closedError());
+    const requestId = this.takeRequestId();
+    const frame = encodeFrame(FrameKind.REQUEST, requestId, stableStringify({ ...args, op }), options.data);
+    return new Promise<Response<Op>>((resolve, reject) => {
+      const pending: Pending = {
+        requestId, op, frame, sessionBound: options.sessionBound ?? false, onResponse: options.onResponse as ((json: RequestResult<RequestOp>) => void) | undefined, sentOn: 0,
+        resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined,
+      };
+      pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
+      this.pending.set(requestId, pending);
+      if (this.state === 'open' && this.inFlight() < this.serverLimits.requestsInFlightMax) this.sendPending(pending);
+      else this.waiting.push(pending);
+    });
+  }
+
+  /** Routes DELIVER and END frames for `subscription` (of the current session) to `listener`. */
+  listen(subscription: number, listener: SubscriptionListener): void {
+    this.subscribers.set(subscription, listener);
+  }
+
+  unlisten(subscription: number): void {
+    this.subscribers.delete(subscription);
+  }
+
+  /** Ends the connection with close code 1000; everything still waiting fails with CLOSED. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.transport?.close(1000, 'client closed');
+    this.finish(undefined);
+  }
+
+  /** Drops the current connection without a closing handshake, as a network failure would. */
+  terminate(): void {
+    this.transport?.terminate();
+  }
+
+  private async handshake(): Promise<void> {
+    this.connectionError = undefined;
+    const session = this.sessionNumber + 1;
+    let welcomed: ((frame: Frame) => void) | undefined;
+    let failed: ((error: BrookError) => void) | undefined;
+    const welcome = new Promise<Frame>((resolve, reject) => ((welcomed = resolve), (failed = reject)));
+    const transport = await this.factory.open({
+      frame: (bytes) => (this.sessionNumber === session ? this.onFrame(bytes) : this.handshakeFrame(bytes, welcomed!, failed!)),
+      closed: (code, reason) => (this.sessionNumber === session ? this.dropped(code, reason) : failed?.(this.connectionError ?? closeError(code, reason))),
+    });
+    if (this.state === 'closed') {
+      transport.close(1000, 'client closed');
+      throw this.closedError();
+    }
+    this.transport = transport;
+    const timer = this.clock.setTimer(this.options.requestTimeoutMs, () => failed?.(new BrookError('TIMEOUT', `no WELCOME from ${this.factory.description} within ${this.options.requestTimeoutMs} ms`)));
+    const hello = { version: PROTOCOL_VERSION, client: this.options.name, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
+    transport.send(encodeFrame(FrameKind.HELLO, 0, stableStringify(hello)));
+    try {
+      const frame = await welcome;
+      if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);
+      if (frame.kind !== FrameKind.WELCOME) throw new BrookError('INVALID_REQUEST', `expected WELCOME, got frame kind ${frame.kind}`);
+      this.limits = (frame.json as { limits: SessionLimits }).limits;
+    } catch (error) {
+      transport.close(1000, 'handshake failed');
+      throw error;
+    } finally {
+      timer.cancel();
+    }
+    this.sessionNumber = session;
+    this.state = 'open';
+    this.emit('ready', session, this.limits);
+    this.pump();
+  }
+
+  private handshakeFrame(bytes: Uint8Array, welcomed: (frame: Frame) => void, failed: (error: BrookError) => void): void {
+    try {
+      welcomed(decodeFrame(bytes));
+    } catch (error) {
+      failed(error as BrookError);
+    }
+  }
+
+  private onFrame(bytes: Uint8Array): void {
+    const frame = decodeFrame(bytes);
+    switch (frame.kind) {
+      case FrameKind.RESPONSE:
+      case FrameKind.ERROR:
+        if (frame.requestId === 0) this.connectionError = wireError(frame.json as unknown as WireError);
+        else this.answered(frame);
+        return;
+      case FrameKind.DELIVER:
+        this.subscribers.get(frame.requestId)?.deliver(frame.json, frame.data);
+        return;
+      case FrameKind.END:
+        this.subscribers.get(frame.requestId)?.end(wireError({ retriable: false, ...(frame.json as { code: string; message: string }) }));
+        return;
+      default:
+        // A server speaking out of turn (a second WELCOME, a HELLO) is ignored rather than trusted.
+        return;
+    }
+  }
+
+  private answered(frame: Frame): void {
+    const pending = this.pending.get(frame.requestId);
+    if (!pending || pending.sentOn !== this.sessionNumber) return; // timed out, or from an old session
+    this.forget(pending);
+    if (frame.kind === FrameKind.RESPONSE) pending.onResponse?.(frame.json as RequestResult<RequestOp>);
+    if (frame.kind === FrameKind.RESPONSE) pending.resolve({ json: frame.json as RequestResult<RequestOp>, data: frame.data });
+    else pending.reject(wireError(frame.json as unknown as WireError));
+    this.pump();
+  }
+
+  private dropped(code: number, reason: string): void {
+    const error = this.connectionError ?? closeError(code, reason);
+    this.transport = undefined;
+    this.subscribers.clear();
+    if (!error.retriable || !this.options.reconnect || this.state === 'closed') {
+      this.finish(error);
+      return;
+    }
+    this.state = 'reconnecting';
+    for (const pending of [...this.pending.values()]) {
+      if (pending.sentOn !== 0 || pending.sessionBound) {
+        this.forget(pending);
+        pending.reject(new BrookError('DISCONNECTED', `connection lost before the answer to ${pending.op}`, { op: pending.op }, { cause: error }));
+      }
+    }
+    this.emit('down', error);
+    this.reconnect(0, error);
+  }
+
+  private reconnect(attempt: number, lastError: BrookError): void {
+    const policy = this.options.reconnect!;
+    if (attempt >= policy.attemptsMax) {
+      this.finish(new BrookError('DISCONNECTED', `gave up reconnecting after ${attempt} attempts`, { attempts: attempt }, { cause: lastError }));
+      return;
+    }
+    this.clock.setTimer(backoffDelayMs(policy, attempt, this.random), () => {
+      if (this.state !== 'reconnecting') return;
+      this.handshake().catch((error: BrookError) => {
+        if (this.state !== 'reconnecting') return;
+        if (error.retriable) this.reconnect(attempt + 1, error);
+        else this.finish(error);
+      });
+    });
+  }
+
+  /** Sends waiting requests while the window has room. */
+  private pump(): void {
+    if (this.state !== 'open') return;
+    const windowMax = this.serverLimits.requestsInFlightMax;
+    while (this.waiting.length > 0 && this.inFlight() < windowMax) this.sendPending(this.waiting.shift()!);
+  }
+
+  private sendPending(pending: Pending): void {
+    pending.sentOn = this.sessionNumber;
+    this.transport!.send(pending.frame);
+  }
+
+  private inFlight(): number {
+    return this.pending.size - this.waiting.length;
+  }
+
+  private timedOut(pending: Pending): void {
+    pending.timer = undefined;
+    this.forget(pending);
+    pending.reject(new BrookError('TIMEOUT', `no answer to ${pending.op} within ${this.options.requestTimeoutMs} ms`, { op: pending.op, timeoutMs: this.options.requestTimeoutMs }));
+    this.pump();
+  }
+
+  /** Forgets a request that is answered, failed or timed out. */
+  private forget(pending: Pending): void {
+    pending.timer?.cancel();
+    this.pending.delete(pending.requestId);
+    const at = pending.sentOn === 0 ? this.waiting.indexOf(pending) : -1;
+    if (at >= 0) this.waiting.splice(at, 1);
+  }
+
+  private finish(error: BrookError | undefined): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeReason = error;
+    this.transport = undefined;
+    this.subscribers.clear();
+    const failure = this.closedError();
+    for (const pending of [...this.pending.values()]) {
+      this.forget(pending);
+      pending.reject(failure);
+    }
+    this.emit('closed', error);
+  }
+
+  private closedError(): BrookError {
+    return this.closeReason ?? new BrookError('CLOSED', 'the client is closed');
+  }
+
+  private takeRequestId(): number {
+    do {
+      const requestId = this.nextRequestId;
+      this.nextRequestId = requestId === REQUEST_ID_MAX ? 1 : requestId + 1;
+      if (!this.pending.has(requestId)) return requestId;
+    } while (true);
+  }
+}
+
+/** An ERROR frame's payload as a BrookError; a code this client does not know keeps its name in details. */
+export function wireError(wire: WireError): BrookError {
+  const known = Object.hasOwn(ErrorCodes, wire.code);
+  const code = (known ? wire.code : 'INVALID_REQUEST') as ErrorCode;
+  const details = known ? { ...wire.details } : { ...wire.details, serverCode: wire.code };
+  return new BrookError(code, wire.message ?? '', details);
+}

@@ -1,0 +1,59 @@
+/**
+ * consume(): a subscription read with `for await`. Breaking out of the loop (or `return()`)
+ * leaves the group at once, like abort(): settlements already made are sent first, and whatever
+ * the loop held unsettled is redelivered. close() is the graceful way out (see Subscription).
+ */
+import type { BrookError } from '@brook/protocol';
+import type { Connection } from '../connection.js';
+import type { Message } from './message.js';
+import { MessageQueue } from './message-queue.js';
+import { Subscription, type SubscribeOptions } from './subscription.js';
+
+export class MessageStream implements AsyncIterable<Message>, AsyncDisposable {
+  /** Resolves once the broker accepted the subscription; rejects (and ends the loop) if it refused. */
+  readonly ready: Promise<void>;
+  private readonly queue = new MessageQueue();
+  private readonly subscription: Subscription;
+
+  constructor(connection: Connection, options: SubscribeOptions, registry: Set<Subscription>) {
+    this.subscription = new Subscription(connection, options, this.queue, registry);
+    this.ready = this.subscription.start();
+    // The loop sees the refusal through next(); `ready` is there for those who want it earlier.
+    this.ready.catch((error: BrookError) => this.queue.ended(error));
+  }
+
+  get topic(): string {
+    return this.subscription.topic;
+  }
+
+  get group(): string | undefined {
+    return this.subscription.group;
+  }
+
+  get memberId(): string | undefined {
+    return this.subscription.memberId;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return {
+      next: () => this.queue.next(),
+      return: async () => {
+        this.abort();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /** Graceful: the loop ends; the server waits for messages it already handed out to be settled. */
+  close(): Promise<void> {
+    return this.subscription.close();
+  }
+
+  abort(): void {
+    this.subscription.abort();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * One delivery of one record to this client, and the four ways to settle it:
+ *
+ *   ack()             done; resolves once the broker has made the ack durable
+ *   nack({ delayMs }) redeliver after a delay (default: the group's backoff for this attempt)
+ *   extend(ms)        still working: renew the lease (default: ackTimeoutMs from now)
+ *   reject(reason)    dead-letter now
+ *
+ * The first of ack / nack / reject wins; later calls return the first one's promise. Settlements
+ * are not sent one by one: the subscription's SettleBatcher collects them and sends one settle
+ * request per tick, acks as id ranges; every message settled in that tick shares its promise.
+ * A message from a connection that has since dropped is stale: the broker redelivers it, and
+ * settling it does nothing.
+ */
+import type { RecordHeader } from '@brook/protocol';
+
+/** What a message settles through: its subscription's batcher, for the session it came on. */
+export interface Settler {
+  readonly topic: string;
+  ack(message: Message): Promise<void>;
+  nack(message: Message, delayMs: number | null): Promise<void>;
+  extend(message: Message, ms: number | null): Promise<void>;
+  reject(message: Message, reason: string): Promise<void>;
+}
+
+const utf8 = new TextDecoder();
+
+export class Message {
+  private settlement: Promise<void> | undefined;
+
+  constructor(
+    private readonly settler: Settler,
+    /** The connection session the message came on; settling a message of an older one is a no-op. */
+    readonly session: number,
+    /** Per-connection delivery id (docs/protocol.md, DELIVER). */
+    readonly deliveryId: number,
+    readonly partition: number,
+    readonly offset: bigint,
+    /** Attempts so far in this group, this one included: 1 on first delivery. */
+    readonly deliveryCount: number,
+    /** Milliseconds since the epoch, as the producer stamped it. */
+    readonly timestamp: number,
+    readonly key: Uint8Array | null,
+    /** The raw bytes; see text() and json() for decoded forms. */
+    readonly value: Uint8Array | null,
+    readonly headers: readonly RecordHeader[],
+  ) {}
+
+  get topic(): string {
+    return this.settler.topic;
+  }
+
+  /** True if an earlier attempt was not acked (nacked, lease expired, consumer gone). */
+  get redelivered(): boolean {
+    return this.deliveryCount > 1;
+  }
+
+  /** True once ack, nack or reject was called. */
+  get settled(): boolean {
+    return this.settlement !== undefined;
+  }
+
+  ack(): Promise<void> {
+    this.settlement ??= this.settler.ack(this);
+    return this.settlement;
+  }
+
+  nack(options: { delayMs?: number } = {}): Promise<void> {
+    this.settlement ??= this.settler.nack(this, options.delayMs ?? null);
+    return this.settlement;
+  }
+
+  /** Renews the lease: `ms` from now, or the group's ackTimeoutMs. Does nothing once settled. */
+  extend(ms?: number): Promise<void> {
+    return this.settlement ?? this.settler.extend(this, ms ?? null);
+  }
+
+  reject(reason: string): Promise<void> {
+    this.settlement ??= this.settler.reject(this, reason);
+    return this.settlement;
+  }
+
+  /** The value as UTF-8 text (null for a null value). */
+  text(): string | null {
+    return this.value === null ? null : utf8.decode(this.value);
+  }
+
+  /** The value parsed as JSON (null for a null value). */
+  json<T = unknown>(): T {
+    return JSON.parse(this.text() ?? 'null') as T;
+  }
+
+  /** The value of the first header named `key`: undefined if absent, null if its value is null. */
+  header(key: string): Uint8Array | null | undefined {
+    return this.headers.find((header) => header.key === key)?.value;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Acks in batches: a subscription's settlements (ack, nack, extend, reject) are collected and
+ * sent as one `settle` request per tick, acks as inclusive id ranges, so a consumer that acks a
+ * thousand records in order sends `ack: [[first, last]]`. Every settlement of a batch gets the
+ * batch's one shared promise: no promise, timer or closure per record.
+ *
+ * Only settlements of the current session are collected: a message from a dropped connection is
+ * redelivered by the broker, so settling it resolves at once and sends nothing.
+ */
+import type { IdRanges, RequestArgs } from '@brook/protocol';
+import type { Message, Settler } from './message.js';
+
+export type SettleEntries = Omit<RequestArgs<'settle'>, 'subscription'>;
+
+interface Batch {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+const SETTLED: Promise<void> = Promise.resolve();
+const ignore = (): void => undefined;
+
+export class SettleBatcher implements Settler {
+  private session = 0;
+  private acks: number[] = [];
+  private nacks: [number, number | null][] = [];
+  private extensions: [number, number | null][] = [];
+  private rejects: [number, string][] = [];
+  private batch: Batch | undefined;
+  private scheduled = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    readonly topic: string,
+    /** Sends one settle request for the current session's subscription. */
+    private readonly send: (entries: SettleEntries) => Promise<void>,
+  ) {}
+
+  /** Deliveries of `session` count from now on (0: none, while disconnected); earlier ones are dropped. */
+  setSession(session: number): void {
+    this.session = session;
+    this.take()?.resolve();
+  }
+
+  ack(message: Message): Promise<void> {
+    if (message.session !== this.session) return SETTLED;
+    this.acks.push(message.deliveryId);
+    return this.pending();
+  }
+
+  nack(message: Message, delayMs: number | null): Promise<void> {
+    if (message.session !== this.session) return SETTLED;
+    this.nacks.push([message.deliveryId, delayMs]);
+    return this.pending();
+  }
+
+  extend(message: Message, ms: number | null): Promise<void> {
+    if (message.session !== this.session) return SETTLED;
+    this.extensions.push([message.deliveryId, ms]);
+    return this.pending();
+  }
+
+  reject(message: Message, reason: string): Promise<void> {
+    if (message.session !== this.session) return SETTLED;
+    this.rejects.push([message.deliveryId, reason]);
+    return this.pending();
+  }
+
+  /** Sends what is collected now, then waits for every settle request still unanswered. */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private pending(): Promise<void> {
+    if (!this.batch) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      // Handler-style consumers never look at the promise; a failed settle must not crash them.
+      promise.catch(ignore);
+      this.batch = { promise, resolve, reject };
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return this.batch.promise;
+  }
+
+  /** Sends what is collected now instead of at the end of the tick. */
+  flush(): void {
+    this.scheduled = false;
+    const acks = this.acks;
+    const entries: SettleEntries = {};
+    if (acks.length > 0) entries.ack = toRanges(acks);
+    if (this.nacks.length > 0) entries.nack = this.nacks;
+    if (this.extensions.length > 0) entries.extend = this.extensions;
+    if (this.rejects.length > 0) entries.reject = this.rejects;
+    const batch = this.take();
+    if (!batch) return;
+    const sent = this.send(entries).then(batch.resolve, batch.reject);
+    this.inFlight.add(sent);
+    void sent.finally(() => this.inFlight.delete(sent));
+  }
+
+  /** Hands over the collected batch and starts a new one. */
+  private take(): Batch | undefined {
+    const batch = this.batch;
+    this.batch = undefined;
+    this.acks = [];
+    this.nacks = [];
+    this.extensions = [];
+    this.rejects = [];
+    return batch;
+  }
+}
+
+/** Delivery ids as sorted inclusive ranges: [5, 3, 4, 9] → [[3, 5], [9, 9]]. */
+export function toRanges(ids: number[]): IdRanges {
+  let sorted = true;
+  for (let i = 1; i < ids.length && sorted; i++) sorted = ids[i - 1]! < ids[i]!;
+  if (!sorted) ids.sort((a, b) => a - b);
+  const ranges: IdRanges = [];
+  let first = ids[0]!;
+  let last = first;
+  for (let i = 1; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id === last) continue;
+    if (id !== last + 1) {
+      ranges.push([first, last]);
+      first = id;
+    }
+    last = id;
+  }
+  ranges.push([first, last]);
+  return ranges;
+}

@@ -1,0 +1,197 @@
+/**
+ * One subscription: a member of a group (or a tail reader) on the server, kept alive across
+ * reconnects. Its consumer is a handler (resolve = ack, throw = nack with the group's backoff)
+ * or a `for await` loop (consume()).
+ *
+ * Reconnects. When the connection drops, the broker redelivers whatever this member held, so
+ * the subscription forgets it: messages still queued for the loop are dropped and settling a
+ * message of the lost session is a no-op. Once the connection is back it subscribes again with
+ * the same options (a tail reader without a group resumes at the tail: what came meanwhile is
+ * not replayed).
+ *
+ *   close()  graceful: messages queued and not yet handed to the loop go back (nack, no delay),
+ *            pending settlements are sent, then the server waits for what is still being handled
+ *   abort()  leaves at once: whatever this member holds is redelivered to the others
+ */
+import { decodeDeliveries, isBrookError, type BrookError, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
+import type { Connection, SubscriptionListener } from '../connection.js';
+import { Message } from './message.js';
+import { SettleBatcher } from './settle-batcher.js';
+import { wireStartPosition, type StartPosition } from './start-position.js';
+
+export interface SubscribeOptions extends Omit<WireSubscribeOptions, 'from'> {
+  /** Where a new group (or a tail reader) starts. Default: 'earliest' with a group, 'latest' without. */
+  from?: StartPosition;
+  /** Aborting closes the subscription (gracefully, like close()). */
+  signal?: AbortSignal;
+}
+
+/** Handler form: resolve (or return) = ack, throw (or reject) = nack with the group's backoff. */
+export type Handler = (message: Message) => unknown;
+
+/** Where a subscription's messages go: a handler, or the queue of a for-await loop. */
+export interface MessageSink {
+  /** False if the consumer takes no more messages (a loop that stopped): the subscription releases it. */
+  deliver(message: Message): boolean;
+  /** Messages received but not yet handed to the consumer: dropped on a lost connection, released on close. */
+  takeUnseen(): Message[];
+  /** close() began: a consumer that cannot finish in the background stops taking messages. */
+  closing(): void;
+  /** No more messages: the subscription is closed (error undefined) or ended by the broker or the connection. */
+  ended(error: BrookError | undefined): void;
+}
+
+export class Subscription {
+  readonly topic: string;
+  readonly group: string | undefined;
+  private memberIdOnServer: string | undefined;
+  private number = 0;
+  private state: 'subscribing' | 'active' | 'down' | 'closing' | 'closed' = 'subscribing';
+  private readonly batcher: SettleBatcher;
+  private readonly wireOptions: WireSubscribeOptions;
+  private readonly detach: () => void;
+
+  constructor(
+    private readonly connection: Connection,
+    options: SubscribeOptions,
+    private readonly sink: MessageSink,
+    /** The client's live subscriptions: this one is in it until it ends, however it ends. */
+    private readonly registry: Set<Subscription>,
+  ) {
+    registry.add(this);
+    const { signal, from, ...rest } = options;
+    this.topic = options.topic;
+    this.group = options.group;
+    this.wireOptions = from === undefined ? rest : { ...rest, from: wireStartPosition(from) };
+    this.batcher = new SettleBatcher(this.topic, (entries) => this.sendSettle(entries));
+    const onDown = (): void => this.lost();
+    const onReady = (): void => void this.resubscribe();
+    const onClosed = (error: BrookError | undefined): void => this.finish(error);
+    const onAbort = (): void => void this.close().catch(() => undefined);
+    connection.on('down', onDown).on('ready', onReady).on('closed', onClosed);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.detach = () => {
+      connection.off('down', onDown).off('ready', onReady).off('closed', onClosed);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  }
+
+  /** The member id in describeGroup (changes on reconnect); undefined for a tail reader. */
+  get memberId(): string | undefined {
+    return this.memberIdOnServer;
+  }
+
+  /** Joins on the server; resolves once the broker accepted the subscription. */
+  async start(): Promise<void> {
+    for (;;) {
+      try {
+        await this.subscribe();
+        return;
+      } catch (error) {
+        // A drop while subscribing: the request goes again once the connection is back.
+        if (!isBrookError(error, 'DISCONNECTED') || this.state !== 'subscribing' || this.connection.isClosed) {
+          this.finish(undefined);
+          throw error;
+        }
+      }
+    }
+  }
+
+  /** Graceful: see the file comment. Resolves once the server has let the member go. */
+  async close(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const wasActive = this.state === 'active';
+    this.state = 'closing';
+    this.sink.closing();
+    for (const message of this.sink.takeUnseen()) void message.nack({ delayMs: 0 });
+    try {
+      if (wasActive) {
+        await this.batcher.drain();
+        await this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true });
+        await this.batcher.drain();
+      }
+    } catch (error) {
+      // The connection dropped or closed meanwhile: the server has let the member go anyway.
+      if (!isBrookError(error) || !(error.code === 'DISCONNECTED' || error.code === 'CLOSED')) throw error;
+    } finally {
+      this.finish(undefined);
+    }
+  }
+
+  /**
+   * Leaves at once, like a crash: what this member holds is redelivered to the others. Settlements
+   * already made go out first.
+   */
+  abort(): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'active') {
+      this.batcher.flush();
+      this.connection.request('unsubscribe', { subscription: this.number, abort: true }, { sessionBound: true }).catch(() => undefined);
+    }
+    this.finish(undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async subscribe(): Promise<void> {
+    await this.connection.request('subscribe', this.wireOptions, {
+      onResponse: (result) => {
+        // Runs as the RESPONSE is read, so the DELIVER frames right behind it find their listener.
+        if (this.state !== 'subscribing' && this.state !== 'down') return;
+        this.number = result.subscription;
+        this.memberIdOnServer = result.memberId ?? undefined;
+        this.state = 'active';
+        this.batcher.setSession(this.connection.session);
+        this.connection.listen(result.subscription, this.listener);
+      },
+    });
+  }
+
+  private readonly listener: SubscriptionListener = {
+    deliver: (json, data) => {
+      const { first, count } = json as { first: number; count: number };
+      const session = this.connection.session;
+      for (const delivery of decodeDeliveries(first, count, data)) {
+        const message = new Message(
+          this.batcher, session, delivery.deliveryId, delivery.partition, delivery.offset, delivery.deliveryCount,
+          delivery.timestamp, delivery.key, delivery.value, delivery.headers,
+        );
+        if (!this.sink.deliver(message)) void message.nack({ delayMs: 0 });
+      }
+    },
+    end: (error) => this.finish(error.code === 'CLOSED' ? undefined : error),
+  };
+
+  private sendSettle(entries: Omit<RequestArgs<'settle'>, 'subscription'>): Promise<void> {
+    return this.connection.request('settle', { ...entries, subscription: this.number }, { sessionBound: true }).then(() => undefined);
+  }
+
+  private lost(): void {
+    if (this.state !== 'active') return;
+    this.state = 'down';
+    this.batcher.setSession(0);
+    this.sink.takeUnseen();
+  }
+
+  private async resubscribe(): Promise<void> {
+    if (this.state !== 'down') return;
+    try {
+      await this.subscribe();
+    } catch (error) {
+      // Dropped again: the next 'ready' retries. Anything else (the topic is gone) ends it.
+      if (!isBrookError(error, 'DISCONNECTED')) this.finish(error as BrookError);
+    }
+  }
+
+  private finish(error: BrookError | undefined): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.detach();
+    this.batcher.setSession(0);
+    if (this.number !== 0) this.connection.unlisten(this.number);
+    this.sink.ended(error);
+    this.registry.delete(this);
+  }
+}

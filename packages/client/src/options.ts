@@ -1,0 +1,138 @@
+/**
+ * The client's options: every default in one frozen table, every value checked once at the API
+ * boundary (INVALID_CONFIG naming the option), units in the names.
+ */
+import { BrookError, type Clock, type Random } from '@brook/protocol';
+
+export interface BackoffPolicy {
+  /** Delay before the first retry. */
+  initialDelayMs: number;
+  /** Cap on any one delay. */
+  maxDelayMs: number;
+  /** Each further attempt multiplies the delay by this. */
+  multiplier: number;
+  /** 0..1: each delay is scaled by a random factor in [1 - jitter, 1 + jitter]. */
+  jitter: number;
+}
+
+export interface ReconnectPolicy extends BackoffPolicy {
+  /** Attempts after a drop before the client gives up and closes with DISCONNECTED. */
+  attemptsMax: number;
+}
+
+export interface ConnectOptions {
+  /** Sent in HELLO; a server started with a token refuses connections without it (UNAUTHORIZED). */
+  token?: string;
+  /** This client's name in the server's logs and in describeGroup member names. */
+  name?: string;
+  /** WebSocket only: reconnect after a dropped connection (default true), or tune the backoff. */
+  reconnect?: boolean | Partial<ReconnectPolicy>;
+  /** How long any request (and the handshake) may wait for its answer before failing with TIMEOUT. */
+  requestTimeoutMs?: number;
+  /** Time source for timeouts, linger and backoff. Default: a SystemClock. */
+  clock?: Clock;
+  /** Jitter source for backoff. Default: a SeededRandom seeded from the clock. */
+  random?: Random;
+}
+
+export interface ProducerOptions {
+  /** Wait this long for more records before sending a batch; 0 sends at the end of the current tick. */
+  lingerMs?: number;
+  /** Most records in one batch (also capped by the server's batchRecordsMax). */
+  batchRecordsMax?: number;
+  /** Most encoded record bytes in one batch (also capped by the server's frameBytesMax). */
+  batchBytesMax?: number;
+  /** A send fails with TIMEOUT if its batch is not persisted within this long, retries included. */
+  deliveryTimeoutMs?: number;
+  /** Producer id + per-partition sequence numbers, so resends never duplicate. Default true. */
+  idempotent?: boolean;
+  /** Backoff between resends of a batch after a retriable error. */
+  retryBackoff?: Partial<BackoffPolicy>;
+}
+
+export const DEFAULTS = Object.freeze({
+  name: 'brook-client',
+  requestTimeoutMs: 30_000,
+  reconnect: Object.freeze({ initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2, jitter: 0.5, attemptsMax: Number.POSITIVE_INFINITY }),
+  producer: Object.freeze({
+    lingerMs: 0,
+    batchRecordsMax: 10_000,
+    batchBytesMax: 1024 * 1024,
+    deliveryTimeoutMs: 120_000,
+    idempotent: true,
+    retryBackoff: Object.freeze({ initialDelayMs: 50, maxDelayMs: 2_000, multiplier: 2, jitter: 0.2 }),
+  }),
+});
+
+export interface ResolvedConnectOptions {
+  token: string | undefined;
+  name: string;
+  reconnect: ReconnectPolicy | undefined;
+  requestTimeoutMs: number;
+}
+
+export type ResolvedProducerOptions = Required<Omit<ProducerOptions, 'retryBackoff'>> & { retryBackoff: BackoffPolicy };
+
+export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectOptions {
+  if (options.token !== undefined && typeof options.token !== 'string') throw invalid('token', options.token, 'a string');
+  const name = options.name ?? DEFAULTS.name;
+  if (typeof name !== 'string' || name.length === 0) throw invalid('name', name, 'a non-empty string');
+  const reconnect = options.reconnect ?? true;
+  if (typeof reconnect !== 'boolean' && (typeof reconnect !== 'object' || reconnect === null)) throw invalid('reconnect', reconnect, 'a boolean or a backoff policy');
+  return {
+    token: options.token,
+    name,
+    reconnect: reconnect === false ? undefined : resolveReconnect(reconnect === true ? {} : reconnect),
+    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
+  };
+}
+
+function resolveReconnect(policy: Partial<ReconnectPolicy>): ReconnectPolicy {
+  const attemptsMax = policy.attemptsMax ?? DEFAULTS.reconnect.attemptsMax;
+  if (!(attemptsMax === Number.POSITIVE_INFINITY || (Number.isInteger(attemptsMax) && attemptsMax >= 1))) {
+    throw invalid('reconnect.attemptsMax', attemptsMax, 'a positive integer or Infinity');
+  }
+  return { ...resolveBackoff('reconnect', policy, DEFAULTS.reconnect), attemptsMax };
+}
+
+export function resolveProducerOptions(options: ProducerOptions): ResolvedProducerOptions {
+  const defaults = DEFAULTS.producer;
+  const idempotent = options.idempotent ?? defaults.idempotent;
+  if (typeof idempotent !== 'boolean') throw invalid('idempotent', idempotent, 'a boolean');
+  return {
+    lingerMs: nonNegative('lingerMs', options.lingerMs ?? defaults.lingerMs),
+    batchRecordsMax: positive('batchRecordsMax', options.batchRecordsMax ?? defaults.batchRecordsMax),
+    batchBytesMax: positive('batchBytesMax', options.batchBytesMax ?? defaults.batchBytesMax),
+    deliveryTimeoutMs: positive('deliveryTimeoutMs', options.deliveryTimeoutMs ?? defaults.deliveryTimeoutMs),
+    idempotent,
+    retryBackoff: resolveBackoff('retryBackoff', options.retryBackoff ?? {}, defaults.retryBackoff),
+  };
+}
+
+function resolveBackoff(option: string, policy: Partial<BackoffPolicy>, defaults: BackoffPolicy): BackoffPolicy {
+  const resolved = {
+    initialDelayMs: nonNegative(`${option}.initialDelayMs`, policy.initialDelayMs ?? defaults.initialDelayMs),
+    maxDelayMs: nonNegative(`${option}.maxDelayMs`, policy.maxDelayMs ?? defaults.maxDelayMs),
+    multiplier: policy.multiplier ?? defaults.multiplier,
+    jitter: policy.jitter ?? defaults.jitter,
+  };
+  if (typeof resolved.multiplier !== 'number' || !(resolved.multiplier >= 1)) throw invalid(`${option}.multiplier`, resolved.multiplier, 'a number >= 1');
+  if (typeof resolved.jitter !== 'number' || !(resolved.jitter >= 0 && resolved.jitter <= 1)) throw invalid(`${option}.jitter`, resolved.jitter, 'a number in [0, 1]');
+  if (resolved.maxDelayMs < resolved.initialDelayMs) throw invalid(`${option}.maxDelayMs`, resolved.maxDelayMs, `>= initialDelayMs (${resolved.initialDelayMs})`);
+  return resolved;
+}
+
+function positive(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalid(option, value, 'a positive integer');
+  return value;
+}
+
+function nonNegative(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw invalid(option, value, 'a non-negative integer');
+  return value;
+}
+
+export function invalid(option: string, value: unknown, expected: string): BrookError {
+  const shown = typeof value === 'bigint' ? `${value}n` : typeof value === 'function' ? 'a function' : JSON.stringify(value);
+  return new BrookError('INVALID_CONFIG', `${option} must be ${expected}, got ${shown}`, { option });
+}

@@ -1,0 +1,97 @@
+/**
+ * A batch for one partition: records collected from one or more send() calls, encoded once as a
+ * RecordBatch v2 the first time it is sent, and resent byte for byte (same producer id, epoch
+ * and baseSequence) until the broker answers, so a resend after a lost answer is recognised as
+ * a duplicate instead of being appended twice.
+ */
+import { encodeBatch, type BrookError, type RecordInput, type Timer } from '@brook/protocol';
+import type { SendTicket } from './send-ticket.js';
+
+export interface ProducerIdentity {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+}
+
+/** The records of one send() call in this batch, in batch order. */
+interface Part {
+  readonly ticket: SendTicket;
+  readonly positions: number[];
+}
+
+export class Batch {
+  readonly records: RecordInput[] = [];
+  private readonly parts: Part[] = [];
+  sizeBytes = 0;
+  /** Set at the first send; kept for every resend. */
+  baseSequence = -1;
+  private encoded: Uint8Array | undefined;
+  /** Requests made for it so far: after more than one, its fate before the last answer is unknown. */
+  attempts = 0;
+  deliveryTimer: Timer | undefined;
+  private finished = false;
+  private readonly whenSettled: Promise<void>;
+  private markSettled!: () => void;
+
+  constructor() {
+    this.whenSettled = new Promise((resolve) => (this.markSettled = resolve));
+  }
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** Resolves once the batch is written or failed (never rejects): what flush() waits for. */
+  get settled(): Promise<void> {
+    return this.whenSettled;
+  }
+
+  add(record: RecordInput, sizeBytes: number, ticket: SendTicket, position: number): void {
+    this.records.push(record);
+    this.sizeBytes += sizeBytes;
+    const last = this.parts[this.parts.length - 1];
+    if (last?.ticket === ticket) last.positions.push(position);
+    else this.parts.push({ ticket, positions: [position] });
+  }
+
+  /** Fixes the batch's identity and sequence: from now on every send carries the same bytes. */
+  encode(identity: ProducerIdentity | undefined, baseSequence: number): Uint8Array {
+    if (!this.encoded) {
+      this.baseSequence = baseSequence;
+      this.encoded = identity
+        ? encodeBatch(this.records, { producerId: identity.producerId, producerEpoch: identity.producerEpoch, baseSequence })
+        : encodeBatch(this.records);
+    }
+    return this.encoded;
+  }
+
+  /** Drops the encoding so the next send takes a new identity and sequence (the old ones are void). */
+  forgetSequence(): void {
+    this.encoded = undefined;
+    this.baseSequence = -1;
+  }
+
+  /** The encoded batch once a send fixed its sequence; undefined before. */
+  get bytes(): Uint8Array | undefined {
+    return this.encoded;
+  }
+
+  written(partition: number, baseOffset: bigint): void {
+    let offset = baseOffset;
+    for (const part of this.parts) {
+      part.ticket.written(part.positions, partition, offset);
+      offset += BigInt(part.positions.length);
+    }
+    this.finish();
+  }
+
+  fail(error: BrookError): void {
+    for (const part of this.parts) part.ticket.fail(error);
+    this.finish();
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.deliveryTimer?.cancel();
+    this.markSettled();
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The send path of one topic partition: at most ONE produce request in flight, the next batch
+ * collecting records meanwhile.
+ *
+ * Why one and not a pipeline: with idempotence the broker checks each batch's baseSequence
+ * against the last one it appended, so a pipeline needs Kafka's recovery dance when a batch in
+ * the middle fails (every later one comes back OUT_OF_ORDER_SEQUENCE and must be renumbered and
+ * resent in order). With one in flight, a batch that fails for good simply gives its sequence
+ * back, a resend after a dropped connection is the only batch that can be a duplicate, and order
+ * within the partition holds through any retry. Throughput does not suffer: while a batch is in
+ * flight the next one grows (up to batchRecordsMax / batchBytesMax), so batch size adapts to the
+ * round-trip time, and partitions (and producers) still pipeline with each other up to the
+ * server's requestsInFlightMax.
+ *
+ * Retries: DISCONNECTED resends as soon as the connection is back (the request waits for it);
+ * TIMEOUT and other retriable errors resend after a jittered backoff; all with the batch's
+ * original bytes, sequence included. UNKNOWN_PRODUCER_ID / OUT_OF_ORDER_SEQUENCE (the broker
+ * does not know our sequence: restarted without it, or evicted it) move the partition to a fresh
+ * producer id and renumber the batch, which the broker has certainly not appended. A batch not
+ * persisted within deliveryTimeoutMs fails with TIMEOUT.
+ */
+import { BrookError, isBrookError, type Clock, type Random } from '@brook/protocol';
+import type { Connection } from '../connection.js';
+import type { ResolvedProducerOptions } from '../options.js';
+import { backoffDelayMs } from '../transport/backoff.js';
+import { Batch, type ProducerIdentity } from './batch.js';
+import type { ProducerIdentities } from './producer-identities.js';
+import type { SendTicket } from './send-ticket.js';
+
+export interface LaneContext {
+  readonly connection: Connection;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly options: ResolvedProducerOptions;
+  /** Undefined for a producer that is not idempotent. */
+  readonly identities: ProducerIdentities | undefined;
+  /** Every batch not yet settled, for flush(). */
+  readonly pending: Set<Batch>;
+  /** The broker answered UNKNOWN_TOPIC: the cached partition count may be stale. */
+  unknownTopic(topic: string): void;
+}
+
+export interface BatchLimits {
+  readonly records: number;
+  readonly bytes: number;
+}
+
+const SEQUENCE_MAX = 0x7fffffff;
+
+export class PartitionLane {
+  private open: Batch | undefined;
+  private readonly full: Batch[] = [];
+  private sending = false;
+  private identity: ProducerIdentity | undefined;
+  private freshIdentityNeeded = false;
+  private nextSequence = 0;
+
+  constructor(
+    private readonly context: LaneContext,
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  add(record: Batch['records'][number], sizeBytes: number, ticket: SendTicket, position: number, limits: BatchLimits): void {
+    let batch = this.open;
+    if (batch && (batch.done || batch.records.length >= limits.records || batch.sizeBytes + sizeBytes > limits.bytes)) {
+      if (!batch.done) this.full.push(batch);
+      batch = undefined;
+    }
+    batch ??= this.open = this.newBatch();
+    batch.add(record, sizeBytes, ticket, position);
+  }
+
+  /** Sends the collected records now unless a batch is in flight (then they go when it returns). */
+  release(): void {
+    if (!this.sending) this.sendNext();
+  }
+
+  private newBatch(): Batch {
+    const batch = new Batch();
+    this.context.pending.add(batch);
+    void batch.settled.then(() => this.context.pending.delete(batch));
+    batch.deliveryTimer = this.context.clock.setTimer(this.context.options.deliveryTimeoutMs, () => this.expire(batch));
+    return batch;
+  }
+
+  private sendNext(): void {
+    let batch = this.full.shift();
+    while (batch?.done) batch = this.full.shift();
+    if (!batch && this.open && !this.open.done) {
+      batch = this.open;
+      this.open = undefined;
+    }
+    if (!batch) return;
+    this.sending = true;
+    void this.transmit(batch).finally(() => {
+      this.sending = false;
+      this.sendNext();
+    });
+  }
+
+  private async transmit(batch: Batch): Promise<void> {
+    for (let attempt = 0; !batch.done; attempt++) {
+      try {
+        const data = await this.encode(batch);
+        if (batch.done) return;
+        batch.attempts += 1;
+        const { json } = await this.context.connection.request('produce', { topic: this.topic, partition: this.partition }, { data });
+        if (!batch.done) batch.written(this.partition, BigInt(json.baseOffset));
+      } catch (error) {
+        if (!batch.done) await this.recover(batch, error, attempt);
+      }
+    }
+  }
+
+  private async encode(batch: Batch): Promise<Uint8Array> {
+    if (batch.bytes) return batch.bytes;
+    if (!this.context.identities) return batch.encode(undefined, -1);
+    if (!this.identity) {
+      this.identity = this.freshIdentityNeeded ? await this.context.identities.fresh() : await this.context.identities.shared();
+      this.freshIdentityNeeded = false;
+    }
+    const baseSequence = this.nextSequence;
+    this.nextSequence = addToSequence(baseSequence, batch.records.length);
+    return batch.encode(this.identity, baseSequence);
+  }
+
+  private async recover(batch: Batch, error: unknown, attempt: number): Promise<void> {
+    const failure = isBrookError(error) ? error : new BrookError('INVALID_REQUEST', String(error), {}, { cause: error });
+    if (this.context.connection.isClosed) {
+      batch.fail(failure);
+    } else if (failure.code === 'DISCONNECTED') {
+      // Resend at once: the request waits for the reconnect.
+    } else if (failure.code === 'UNKNOWN_PRODUCER_ID' || failure.code === 'OUT_OF_ORDER_SEQUENCE') {
+      this.renewIdentity();
+      batch.forgetSequence();
+    } else if (failure.retriable) {
+      await this.sleep(backoffDelayMs(this.context.options.retryBackoff, attempt, this.context.random));
+    } else {
+      // Certainly not appended by this answer; but an earlier attempt's fate is unknown.
+      if (batch.attempts > 1) this.renewIdentity();
+      else if (batch.baseSequence >= 0) this.nextSequence = batch.baseSequence;
+      if (failure.code === 'UNKNOWN_TOPIC') this.context.unknownTopic(this.topic);
+      batch.fail(failure);
+    }
+  }
+
+  private expire(batch: Batch): void {
+    if (batch.done) return;
+    // Sent at least once: it may be in the log, so its sequence numbers are spent or not — unknowable.
+    if (batch.attempts > 0) this.renewIdentity();
+    else if (batch.bytes) this.nextSequence = batch.baseSequence;
+    const timeoutMs = this.context.options.deliveryTimeoutMs;
+    batch.fail(new BrookError('TIMEOUT', `batch for ${this.topic}/${this.partition} not persisted within deliveryTimeoutMs ${timeoutMs}`, {
+      topic: this.topic, partition: this.partition, deliveryTimeoutMs: timeoutMs,
+    }));
+  }
+
+  /** The next batch starts a fresh producer id at sequence 0. */
+  private renewIdentity(): void {
+    this.identity = undefined;
+    this.freshIdentityNeeded = true;
+    this.nextSequence = 0;
+  }
+
+  private sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => this.context.clock.setTimer(delayMs, resolve));
+  }
+}
+
+/** `sequence + increment`, wrapping past 2^31 - 1 to 0 as Kafka's clients (and the broker) do. */
+function addToSequence(sequence: number, increment: number): number {
+  return sequence > SEQUENCE_MAX - increment ? increment - (SEQUENCE_MAX - sequence) - 1 : sequence + increment;
+}

@@ -1,0 +1,186 @@
+/**
+ * The producer: `send(topic, records)` resolves with each record's { partition, offset } once
+ * the broker has persisted it per its fsync policy.
+ *
+ * Partitioning: `record.partition` if given; else murmur2 of the key, like Kafka's default
+ * partitioner (so a key lands on the same partition as with a Kafka client); else one partition
+ * for all unkeyed records of a send() call, the next one round-robin for the next call (sticky:
+ * a call's records stay in one batch).
+ *
+ * Batching: records go into a batch per partition; a partition with nothing in flight sends its
+ * batch after lingerMs (0: at the end of the current tick), otherwise when the batch in flight
+ * returns. See partition-lane.ts for why one batch per partition is in flight, and how retries
+ * keep idempotence (exactly once per record, even across reconnects).
+ */
+import { BrookError, partitionForKey, type Clock, type Random } from '@brook/protocol';
+import type { Connection } from '../connection.js';
+import type { ResolvedProducerOptions } from '../options.js';
+import { recordSizeBytes, toRecordInput, type ProducerRecord } from '../values.js';
+import type { Batch } from './batch.js';
+import { PartitionLane, type BatchLimits, type LaneContext } from './partition-lane.js';
+import { ProducerIdentities } from './producer-identities.js';
+import { SendTicket, type ProduceResult } from './send-ticket.js';
+import type { TopicPartitions } from './topic-partitions.js';
+
+export interface SendOptions {
+  /**
+   * Aborting rejects the send with the signal's reason. Records already handed to a batch may
+   * still be written: abort stops the waiting, it cannot recall bytes on their way.
+   */
+  signal?: AbortSignal;
+}
+
+/** Room a frame needs beside its batch: frame header and the produce request's JSON. */
+const FRAME_OVERHEAD_BYTES = 1024;
+
+export class Producer {
+  private readonly lanes = new Map<string, PartitionLane[]>();
+  private readonly pending = new Set<Batch>();
+  private readonly nextUnkeyed = new Map<string, number>();
+  private readonly context: LaneContext;
+  private releaseScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly topics: TopicPartitions,
+    private readonly options: ResolvedProducerOptions,
+    clock: Clock,
+    random: Random,
+    private readonly onClose: (producer: Producer) => void,
+  ) {
+    this.context = {
+      connection, clock, random, options, pending: this.pending,
+      identities: options.idempotent ? new ProducerIdentities(connection) : undefined,
+      unknownTopic: (topic) => topics.forget(topic),
+    };
+  }
+
+  /**
+   * Sends records to `topic`; resolves, in input order, with each record's partition and offset
+   * once persisted. Rejects with a BrookError: INVALID_REQUEST for a bad record (nothing sent),
+   * UNKNOWN_TOPIC, MESSAGE_TOO_LARGE, TIMEOUT after deliveryTimeoutMs, CLOSED, ...
+   */
+  send(topic: string, records: readonly ProducerRecord[], options: SendOptions = {}): Promise<ProduceResult[]> {
+    if (this.closed) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (!Array.isArray(records) || records.length === 0) {
+      return Promise.reject(new BrookError('INVALID_REQUEST', 'send needs a non-empty array of records', { topic }));
+    }
+    const partitionCount = this.topics.cached(topic);
+    if (partitionCount === undefined) return this.topics.load(topic).then(() => this.send(topic, records, options));
+    return new Promise<ProduceResult[]>((resolve, reject) => {
+      const ticket = options.signal ? abortableTicket(records.length, resolve, reject, options.signal) : new SendTicket(records.length, resolve, reject);
+      this.enqueue(topic, partitionCount, records, ticket);
+    });
+  }
+
+  /** Sends everything collected now and resolves once every batch so far is written or failed. */
+  async flush(): Promise<void> {
+    this.releaseAll();
+    while (this.pending.size > 0) await Promise.all([...this.pending].map((batch) => batch.settled));
+  }
+
+  /** Flushes, then refuses further sends (CLOSED). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.flush();
+    } finally {
+      this.onClose(this);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private enqueue(topic: string, partitionCount: number, records: readonly ProducerRecord[], ticket: SendTicket): void {
+    const nowMs = this.context.clock.now();
+    const limits = this.batchLimits();
+    const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
+    const sizes = inputs.map((input, position) => {
+      const size = recordSizeBytes(input);
+      if (size > limits.bytes) throw new BrookError('MESSAGE_TOO_LARGE', `record ${position} is about ${size} bytes, over the batch limit of ${limits.bytes}`, { record: position, limit: limits.bytes });
+      return size;
+    });
+    const partitions = this.partitionsFor(topic, partitionCount, records, inputs);
+    const lanes = this.lanesOf(topic, partitionCount);
+    for (let position = 0; position < inputs.length; position++) {
+      lanes[partitions[position]!]!.add(inputs[position]!, sizes[position]!, ticket, position, limits);
+    }
+    this.scheduleRelease();
+  }
+
+  private partitionsFor(topic: string, partitionCount: number, records: readonly ProducerRecord[], inputs: ReturnType<typeof toRecordInput>[]): number[] {
+    let unkeyed: number | undefined;
+    return records.map((record, position) => {
+      const explicit = record.partition;
+      if (explicit !== undefined) {
+        if (!Number.isInteger(explicit) || explicit < 0 || explicit >= partitionCount) {
+          throw new BrookError('UNKNOWN_PARTITION', `record ${position}: topic ${topic} has no partition ${String(explicit)}`, { topic, partition: explicit, record: position });
+        }
+        return explicit;
+      }
+      const key = inputs[position]!.key;
+      if (key !== null) return partitionForKey(key, partitionCount);
+      unkeyed ??= this.takeUnkeyedPartition(topic, partitionCount);
+      return unkeyed;
+    });
+  }
+
+  private takeUnkeyedPartition(topic: string, partitionCount: number): number {
+    const next = this.nextUnkeyed.get(topic) ?? 0;
+    this.nextUnkeyed.set(topic, (next + 1) % partitionCount);
+    return next % partitionCount;
+  }
+
+  private lanesOf(topic: string, partitionCount: number): PartitionLane[] {
+    let lanes = this.lanes.get(topic);
+    if (!lanes || lanes.length !== partitionCount) {
+      const existing = lanes ?? [];
+      lanes = Array.from({ length: partitionCount }, (_, partition) => existing[partition] ?? new PartitionLane(this.context, topic, partition));
+      this.lanes.set(topic, lanes);
+    }
+    return lanes;
+  }
+
+  private batchLimits(): BatchLimits {
+    const server = this.connection.serverLimits;
+    return {
+      records: Math.min(this.options.batchRecordsMax, server.batchRecordsMax),
+      bytes: Math.min(this.options.batchBytesMax, server.frameBytesMax - FRAME_OVERHEAD_BYTES),
+    };
+  }
+
+  private scheduleRelease(): void {
+    if (this.releaseScheduled) return;
+    this.releaseScheduled = true;
+    if (this.options.lingerMs === 0) setImmediate(() => this.releaseAll());
+    else this.context.clock.setTimer(this.options.lingerMs, () => this.releaseAll());
+  }
+
+  private releaseAll(): void {
+    this.releaseScheduled = false;
+    for (const lanes of this.lanes.values()) for (const lane of lanes) lane.release();
+  }
+}
+
+/** A ticket that also settles (rejects) when `signal` aborts, and stops listening once settled. */
+function abortableTicket(recordCount: number, resolve: (results: ProduceResult[]) => void, reject: (error: unknown) => void, signal: AbortSignal): SendTicket {
+  const onAbort = (): void => ticket.fail(signal.reason);
+  const ticket = new SendTicket(
+    recordCount,
+    (results) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(results);
+    },
+    (error) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(error);
+    },
+  );
+  signal.addEventListener('abort', onAbort, { once: true });
+  return ticket;
+}

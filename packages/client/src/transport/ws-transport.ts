@@ -1,0 +1,43 @@
+/**
+ * The WebSocket transport: one `ws` connection, binary frames only, no permessage-deflate (record
+ * batches are the payload; compressing them costs more CPU than it saves on a local link).
+ */
+import WebSocket from 'ws';
+import { BrookError } from '@brook/protocol';
+import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
+
+export function wsTransport(url: string): TransportFactory {
+  return { description: url, open: (handlers) => openSocket(url, handlers) };
+}
+
+function openSocket(url: string, handlers: TransportHandlers): Promise<Transport> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { perMessageDeflate: false });
+    socket.binaryType = 'nodebuffer';
+    let opened = false;
+    let closedByUs = false;
+    socket.on('open', () => {
+      opened = true;
+      resolve({
+        send: (frame) => socket.send(frame),
+        close: (code, reason) => {
+          closedByUs = true;
+          socket.close(code, reason);
+        },
+        terminate: () => socket.terminate(),
+      });
+    });
+    socket.on('message', (data: Buffer, isBinary) => {
+      // The server never sends text; a text message would be its protocol violation, not ours to parse.
+      if (isBinary) handlers.frame(data);
+    });
+    socket.on('close', (code, reason) => {
+      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${url} (close ${code})`, { url, closeCode: code }));
+      else if (!closedByUs) handlers.closed(code, reason.toString());
+    });
+    // 'close' always follows 'error'; the listener only keeps ws from throwing it.
+    socket.on('error', (error) => {
+      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${url}`, { url }, { cause: error }));
+    });
+  });
+}
