@@ -144,26 +144,29 @@ export class Session implements FrameSession {
       this.paused = true;
       this.peer.pause();
     }
-    void this.answer(frame).finally(() => {
-      this.requestsInFlight -= 1;
-      if (this.paused && this.requestsInFlight < this.options.limits.requestsInFlightMax && this.state !== 'closed') {
-        this.paused = false;
-        this.peer.resume();
-      }
-    });
+    void this.answer(frame);
   }
 
   /** Never rejects: every outcome becomes a RESPONSE or an ERROR. */
   private async answer(frame: Frame): Promise<void> {
     const op = frame.json['op'];
+    let reply: Reply | undefined;
+    let answer: Uint8Array;
     try {
-      const reply = await this.dispatch(op, new Args(frame.json), frame.data);
-      this.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, wireJson(reply.json), reply.data));
-      reply.afterSend?.();
+      reply = await this.dispatch(op, new Args(frame.json), frame.data);
+      answer = encodeFrame(FrameKind.RESPONSE, frame.requestId, wireJson(reply.json), reply.data);
     } catch (error) {
       if (!isBrookError(error)) this.options.onInternalError(error, `op ${String(op)}`);
-      this.send(encodeError(frame.requestId, error));
+      answer = encodeError(frame.requestId, error);
     }
+    // Counted out before the answer goes, so a client that sees it may send the next request.
+    this.requestsInFlight -= 1;
+    if (this.paused && this.requestsInFlight < this.options.limits.requestsInFlightMax && this.state !== 'closed') {
+      this.paused = false;
+      this.peer.resume();
+    }
+    this.send(answer);
+    reply?.afterSend?.();
   }
 
   private dispatch(op: unknown, args: Args, data: Uint8Array): Promise<Reply> | Reply {

@@ -1,0 +1,131 @@
+/**
+ * Session, connection level: the handshake paths, frames it cannot follow (docs/protocol.md's
+ * bad-input table, first rows), backpressure at requestsInFlightMax, and ending.
+ */
+import { describe, expect, it } from 'vitest';
+import { CloseCode, FrameKind, encodeFrame } from '@brook/protocol';
+import { batchOf, sessionFixture } from './session-fixture.js';
+
+const utf8 = new TextEncoder();
+
+function rawFrame(kind: number, requestId: number, json: Uint8Array, declaredLength = json.length): Uint8Array {
+  const bytes = new Uint8Array(9 + json.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, kind);
+  view.setUint32(1, requestId);
+  view.setUint32(5, declaredLength);
+  bytes.set(json, 9);
+  return bytes;
+}
+
+describe('handshake', () => {
+  it('WELCOME announces the limits; the handshake timer stops', async () => {
+    const f = await sessionFixture({ limits: { subscriptionsMax: 3, requestsInFlightMax: 5, frameBytesMax: 4096 } });
+    const welcome = await f.hello();
+    expect(welcome.json).toEqual({ version: 1, server: 'brook', sessionId: 'test', limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, subscriptionsMax: 3, requestsInFlightMax: 5 } });
+    f.clock.advance(60_000);
+    expect(f.peer.closed).toBeUndefined();
+  });
+
+  it('closes 4002 when HELLO does not come within handshakeTimeoutMs, not a millisecond before', async () => {
+    const f = await sessionFixture({ limits: { handshakeTimeoutMs: 500 } });
+    f.clock.advance(499);
+    expect(f.peer.closed).toBeUndefined();
+    f.clock.advance(1);
+    expect(f.peer.closed?.code).toBe(CloseCode.HANDSHAKE_TIMEOUT);
+  });
+
+  it.each([
+    ['no token', { version: 1, client: 'c' }],
+    ['a wrong token', { version: 1, client: 'c', token: 'nope' }],
+    ['a token of another type', { version: 1, client: 'c', token: ['sesame'] }],
+  ])('answers UNAUTHORIZED and closes 4001 for %s', async (_name, hello) => {
+    const f = await sessionFixture({ token: 'sesame' });
+    const error = await f.hello(hello);
+    expect(error.json).toMatchObject({ code: 'UNAUTHORIZED', retriable: false });
+    expect(f.peer.closed?.code).toBe(CloseCode.UNAUTHORIZED);
+  });
+
+  it('accepts the right token', async () => {
+    const f = await sessionFixture({ token: 'sesame' });
+    expect((await f.hello({ version: 1, client: 'c', token: 'sesame' })).kind).toBe(FrameKind.WELCOME);
+  });
+
+  it.each([[2], [0], ['1'], [undefined]])('answers INVALID_REQUEST and closes 4000 for version %j', async (version) => {
+    const f = await sessionFixture();
+    const error = await f.hello({ version, client: 'c' });
+    expect(error.json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'version' } });
+    expect(f.peer.closed?.code).toBe(CloseCode.UNSUPPORTED_VERSION);
+  });
+
+  it('closes 1002 for a HELLO without a client name, and for a REQUEST before HELLO', async () => {
+    const nameless = await sessionFixture();
+    expect((await nameless.hello({ version: 1 })).json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'client' } });
+    expect(nameless.peer.closed?.code).toBe(CloseCode.PROTOCOL_ERROR);
+    const early = await sessionFixture();
+    early.session.receive(encodeFrame(FrameKind.REQUEST, 1, '{"op":"listTopics"}'));
+    const error = await early.peer.next((frame) => frame.requestId === 0);
+    expect(error.json).toMatchObject({ code: 'INVALID_REQUEST', details: { reason: 'expected-hello' } });
+    expect(early.peer.closed?.code).toBe(CloseCode.PROTOCOL_ERROR);
+  });
+});
+
+describe('frames the session cannot follow: ERROR, then close 1002', () => {
+  it.each([
+    ['truncated', new Uint8Array([3, 0, 0]), 0],
+    ['unknown-kind', rawFrame(99, 7, utf8.encode('{}')), 7],
+    ['bad-json-length', rawFrame(FrameKind.REQUEST, 7, utf8.encode('{}'), 3), 7],
+    ['bad-utf8', rawFrame(FrameKind.REQUEST, 7, new Uint8Array([0x7b, 0xff, 0x7d])), 7],
+    ['bad-json', rawFrame(FrameKind.REQUEST, 7, utf8.encode('{op:')), 7],
+    ['not-an-object', rawFrame(FrameKind.REQUEST, 7, utf8.encode('[1]')), 7],
+    ['unexpected-kind', rawFrame(FrameKind.RESPONSE, 7, utf8.encode('{}')), 7],
+  ])('%s', async (reason, bytes, requestId) => {
+    const f = await sessionFixture();
+    await f.hello();
+    f.session.receive(bytes);
+    const error = f.peer.of(FrameKind.ERROR)[0]!;
+    expect([error.requestId, error.json['code'], (error.json['details'] as { reason: string }).reason]).toEqual([requestId, 'INVALID_REQUEST', reason]);
+    expect(f.peer.closed?.code).toBe(CloseCode.PROTOCOL_ERROR);
+    f.session.receive(encodeFrame(FrameKind.REQUEST, 8, '{"op":"listTopics"}'));
+    expect(f.peer.frames).toHaveLength(2); // WELCOME and the ERROR: nothing after the close
+  });
+
+  it('closes 1009 for a frame larger than frameBytesMax; a frame of exactly frameBytesMax is read', async () => {
+    const f = await sessionFixture({ limits: { frameBytesMax: 1024 } });
+    await f.hello();
+    const json = `{"op":"listTopics","pad":"${'x'.repeat(1024 - 9 - 28)}"}`;
+    expect(json.length + 9).toBe(1024);
+    f.session.receive(encodeFrame(FrameKind.REQUEST, 1, json));
+    expect((await f.peer.next((fr) => fr.requestId === 1)).kind).toBe(FrameKind.RESPONSE);
+    f.session.receive(encodeFrame(FrameKind.REQUEST, 2, json.replace('"pad"', '"pads"')));
+    expect(f.peer.closed?.code).toBe(CloseCode.MESSAGE_TOO_BIG);
+  });
+});
+
+describe('backpressure', () => {
+  it('pauses the peer at requestsInFlightMax pending requests and resumes below it', async () => {
+    const f = await sessionFixture({ limits: { requestsInFlightMax: 2 } });
+    await f.hello();
+    await f.ok('createTopic', { name: 't' });
+    const first = f.request('produce', { topic: 't', partition: 0 }, batchOf(['a']));
+    expect(f.peer.paused).toBe(false);
+    const second = f.request('produce', { topic: 't', partition: 0 }, batchOf(['b']));
+    expect(f.peer.paused).toBe(true);
+    await Promise.all([first, second]);
+    expect(f.peer.paused).toBe(false);
+  });
+});
+
+describe('ending', () => {
+  it('disconnected() drops pending answers', async () => {
+    const f = await sessionFixture();
+    await f.hello();
+    await f.ok('createTopic', { name: 't' });
+    const requestId = 99;
+    f.session.receive(encodeFrame(FrameKind.REQUEST, requestId, '{"op":"produce","partition":0,"topic":"t"}', batchOf(['a'])));
+    f.session.disconnected();
+    await f.broker.close();
+    expect(f.peer.frames.filter((frame) => frame.requestId === requestId)).toEqual([]);
+    expect(f.peer.closed).toBeUndefined();
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * Session, one REQUEST at a time: every broker op, and the per-request rows of docs/protocol.md's
+ * bad-input table (answered with ERROR; the connection stays).
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FrameKind, MemoryFileSystem, decodeBatch, encodeBatch } from '@brook/protocol';
+import { Broker } from '../broker.js';
+import { batchOf, sessionFixture, text, type SessionFixture } from './session-fixture.js';
+
+let f: SessionFixture;
+
+beforeEach(async () => {
+  f = await sessionFixture();
+  await f.hello();
+  await f.ok('createTopic', { name: 'orders', partitions: 2 });
+});
+
+async function expectError(op: string, args: Record<string, unknown>, code: string, details: Record<string, unknown> = {}, data?: Uint8Array): Promise<void> {
+  const frame = await f.request(op, args, data);
+  expect(frame.kind).toBe(FrameKind.ERROR);
+  expect(frame.json).toMatchObject({ code, details });
+  expect(typeof frame.json['retriable']).toBe('boolean');
+  expect(f.peer.closed).toBeUndefined();
+}
+
+describe('topic admin', () => {
+  it('createTopic with retention, listTopics, describeTopic (offsets as decimal strings)', async () => {
+    await f.ok('createTopic', { name: 'capped', retention: { maxBytes: 1_000_000, discard: 'new' } });
+    expect(await f.ok('listTopics')).toEqual({ topics: ['capped', 'orders'] });
+    const described = await f.ok('describeTopic', { name: 'orders' });
+    expect(described).toMatchObject({ name: 'orders', partitions: [{ partition: 0, startOffset: '0', endOffset: '0' }, { partition: 1, startOffset: '0', endOffset: '0' }] });
+  });
+
+  it('deleteTopic removes the topic and its groups; a topic of the same name starts empty', async () => {
+    await f.ok('produce', { topic: 'orders', partition: 0 }, batchOf(['old']));
+    const { subscription } = await f.ok('subscribe', { topic: 'orders', group: 'g' });
+    await f.deliveries(subscription as number);
+    expect(await f.ok('deleteTopic', { name: 'orders' })).toEqual({});
+    const end = await f.peer.next((frame) => frame.kind === FrameKind.END);
+    expect([end.requestId, end.json['code']]).toEqual([subscription, 'UNKNOWN_TOPIC']);
+    expect(await f.ok('listGroups')).toEqual({ groups: [] });
+    await expectError('deleteTopic', { name: 'orders' }, 'UNKNOWN_TOPIC');
+    await f.ok('createTopic', { name: 'orders' });
+    expect((await f.ok('describeTopic', { name: 'orders' }))['partitions']).toMatchObject([{ endOffset: '0' }]);
+  });
+
+  it('deleteTopic is durable: a reopened broker has neither the topic nor its groups', async () => {
+    const fs = new MemoryFileSystem();
+    const broker = await Broker.open({ storage: 'memory', fs });
+    await broker.createTopic('gone');
+    await broker.createTopic('kept');
+    await (await broker.subscribe({ topic: 'gone', group: 'g' }, () => undefined)).close();
+    await broker.deleteTopic('gone');
+    await broker.close();
+    const reopened = await Broker.open({ storage: 'memory', fs });
+    expect([reopened.listTopics(), reopened.listGroups()]).toEqual([['kept'], []]);
+    expect(await fs.exists('/brook/groups/gone')).toBe(false);
+    await reopened.close();
+  });
+});
+
+describe('produce and fetch', () => {
+  it('initProducer, then an idempotent batch and its resend', async () => {
+    const { producerId, producerEpoch } = await f.ok('initProducer');
+    expect([producerId, producerEpoch]).toEqual(['0', 0]);
+    const batch = () => encodeBatch([{ key: null, value: new Uint8Array([1]), timestamp: 1 }], { producerId: 0n, producerEpoch: 0, baseSequence: 0 });
+    expect(await f.ok('produce', { topic: 'orders', partition: 0 }, batch())).toEqual({ baseOffset: '0', lastOffset: '0', duplicate: false });
+    expect(await f.ok('produce', { topic: 'orders', partition: 0 }, batch())).toEqual({ baseOffset: '0', lastOffset: '0', duplicate: true });
+    expect(await f.ok('initProducer', { producerId: '0', bumpEpoch: true })).toEqual({ producerId: '0', producerEpoch: 1 });
+  });
+
+  it('fetch returns one batch of consecutive records from the offset, maxRecords of them; nothing past the end', async () => {
+    await f.ok('produce', { topic: 'orders', partition: 0 }, batchOf(['a', 'b', 'c']));
+    await f.ok('produce', { topic: 'orders', partition: 0 }, batchOf(['d']));
+    const frame = await f.request('fetch', { topic: 'orders', partition: 0, offset: '1', maxRecords: 2 });
+    expect(frame.json).toEqual({ count: 2 });
+    expect(decodeBatch(frame.data).records.map((r) => [r.offset, text(r.value)])).toEqual([[1n, 'b'], [2n, 'c']]);
+    const empty = await f.request('fetch', { topic: 'orders', partition: 0, offset: '4' });
+    expect([empty.json, empty.data.length]).toEqual([{ count: 0 }, 0]);
+  });
+
+  it.each([
+    ['bad CRC', (b: Uint8Array) => (b[b.length - 1]! ^= 1, b)],
+    ['truncated', (b: Uint8Array) => b.subarray(0, b.length - 3)],
+    ['trailing bytes', (b: Uint8Array) => new Uint8Array([...b, 0])],
+    ['no batch at all', () => new Uint8Array(0)],
+  ])('produce of a batch with %s: CORRUPT_BATCH, nothing appended', async (_name, damage) => {
+    await expectError('produce', { topic: 'orders', partition: 0 }, 'CORRUPT_BATCH', {}, damage(batchOf(['x', 'y'])));
+    expect((await f.ok('describeTopic', { name: 'orders' }))['partitions']).toMatchObject([{ endOffset: '0' }, { endOffset: '0' }]);
+  });
+
+  it('too many records or too many bytes in a batch: MESSAGE_TOO_LARGE', async () => {
+    const small = await sessionFixture({ broker: await Broker.open({ storage: 'memory', batchRecordsMax: 2, batchBytesMax: 1024 }) });
+    await small.hello();
+    await small.ok('createTopic', { name: 't' });
+    expect((await small.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b'])))['lastOffset']).toBe('1');
+    expect((await small.request('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b', 'c']))).json).toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    expect((await small.request('produce', { topic: 't', partition: 0 }, batchOf(['x'.repeat(2000)]))).json).toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+  });
+});
+
+describe('group admin', () => {
+  it('listGroups, describeGroup, resetGroup, redrive', async () => {
+    await f.ok('produce', { topic: 'orders', partition: 0 }, batchOf(['a', 'b']));
+    const { subscription } = await f.ok('subscribe', { topic: 'orders', group: 'g', maxDeliveries: 1 });
+    const [first, second] = await f.deliveries(subscription as number);
+    await f.ok('settle', { subscription, ack: [[first!.deliveryId, first!.deliveryId]], reject: [[second!.deliveryId, 'bad']] });
+    expect(await f.ok('listGroups', { topic: 'orders' })).toEqual({ groups: [{ topic: 'orders', group: 'g' }] });
+    expect(await f.ok('describeGroup', { topic: 'orders', group: 'g' })).toMatchObject({ topic: 'orders', group: 'g', lag: '0' });
+    await f.ok('unsubscribe', { subscription });
+    expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: { offset: '1' } })).toEqual({ positions: ['1', '0'] });
+    expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: 'earliest' })).toEqual({ positions: ['0', '0'] });
+    expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq' })).toEqual({ moved: 1 });
+  });
+});
+
+describe('bad requests: ERROR for the request, the connection stays', () => {
+  it.each([
+    ['unknown op', 'nope', {}, { field: 'op' }],
+    ['missing op', '', {}, { field: 'op' }],
+    ['missing argument', 'describeTopic', {}, { field: 'name' }],
+    ['mistyped argument', 'produce', { topic: 'orders', partition: '0' }, { field: 'partition' }],
+    ['negative partition', 'fetch', { topic: 'orders', partition: -1, offset: '0' }, { field: 'partition' }],
+    ['offset as a number', 'fetch', { topic: 'orders', partition: 0, offset: 0 }, { field: 'offset' }],
+    ['offset with a sign', 'fetch', { topic: 'orders', partition: 0, offset: '-1' }, { field: 'offset' }],
+    ['offset past 2^63', 'fetch', { topic: 'orders', partition: 0, offset: '9223372036854775808' }, { field: 'offset' }],
+    ['mistyped nested argument', 'createTopic', { name: 'x', retention: { maxBytes: 'big' } }, { field: 'retention.maxBytes' }],
+    ['bad enum', 'subscribe', { topic: 'orders', ordering: 'random' }, { field: 'ordering' }],
+    ['bad start position', 'resetGroup', { topic: 'orders', group: 'g', to: { offset: 5 } }, { field: 'to.offset' }],
+    ['inherited property as argument', 'describeTopic', { constructor: 'x' }, { field: 'name' }],
+    ['maxRecords past fetchRecordsMax', 'fetch', { topic: 'orders', partition: 0, offset: '0', maxRecords: 10_000_000 }, { option: 'maxRecords' }],
+  ])('%s: INVALID_REQUEST', async (_name, op, args, details) => {
+    await expectError(op, args, 'INVALID_REQUEST', details);
+  });
+
+  it.each([
+    ['unknown topic', 'describeTopic', { name: 'nope' }, 'UNKNOWN_TOPIC'],
+    ['unknown partition', 'fetch', { topic: 'orders', partition: 9, offset: '0' }, 'UNKNOWN_PARTITION'],
+    ['unknown group', 'describeGroup', { topic: 'orders', group: 'nope' }, 'UNKNOWN_GROUP'],
+    ['existing topic', 'createTopic', { name: 'orders' }, 'TOPIC_EXISTS'],
+    ['bad topic name', 'createTopic', { name: 'a/b' }, 'INVALID_TOPIC_NAME'],
+    ['partitions out of range', 'createTopic', { name: 'x', partitions: 0 }, 'INVALID_CONFIG'],
+    ['offset past the end', 'fetch', { topic: 'orders', partition: 0, offset: '5' }, 'OFFSET_OUT_OF_RANGE'],
+  ])('%s: the broker\'s own code', async (_name, op, args, code) => {
+    await expectError(op, args, code);
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * Session subscriptions: DELIVER framing and ids, credit, settle (ranges, nack, extend, reject,
+ * stale and unknown ids), unsubscribe, and what a dropped connection gives back.
+ */
+import { describe, expect, it } from 'vitest';
+import { FrameKind } from '@brook/protocol';
+import { Broker } from '../broker.js';
+import { batchOf, sessionFixture, text, type SessionFixture } from './session-fixture.js';
+
+async function withRecords(count: number, options: Parameters<typeof sessionFixture>[0] = {}): Promise<SessionFixture> {
+  const f = await sessionFixture(options);
+  await f.hello();
+  await f.ok('createTopic', { name: 't' });
+  if (count > 0) await f.ok('produce', { topic: 't', partition: 0 }, batchOf(Array.from({ length: count }, (_, i) => `r${i}`)));
+  return f;
+}
+
+async function subscribe(f: SessionFixture, args: Record<string, unknown> = {}): Promise<number> {
+  return (await f.ok('subscribe', { topic: 't', group: 'g', ...args }))['subscription'] as number;
+}
+
+describe('DELIVER', () => {
+  it('comes after the subscribe RESPONSE, with consecutive ids across subscriptions', async () => {
+    const f = await withRecords(3);
+    const a = await subscribe(f, { group: 'a' });
+    const b = await subscribe(f, { group: 'b' });
+    const kinds = f.peer.frames.slice(-4).map((frame) => [frame.kind, frame.requestId]);
+    expect(kinds.findIndex(([kind, id]) => kind === FrameKind.DELIVER && id === a)).toBeGreaterThan(kinds.findIndex(([kind]) => kind === FrameKind.RESPONSE));
+    const ids = [...(await f.deliveries(a)), ...(await f.deliveries(b))].map((d) => d.deliveryId);
+    expect(ids).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('splits into frames of deliverRecordsMax records', async () => {
+    const f = await withRecords(5, { limits: { deliverRecordsMax: 2 } });
+    const sub = await subscribe(f);
+    const sizes = [(await f.deliveries(sub)).length, (await f.deliveries(sub)).length, (await f.deliveries(sub)).length];
+    expect(sizes).toEqual([2, 2, 1]);
+  });
+
+  it('never has more than maxInFlight unsettled: settling returns credit', async () => {
+    const f = await withRecords(5);
+    const sub = await subscribe(f, { maxInFlight: 2 });
+    const first = await f.deliveries(sub);
+    expect(first.map((d) => text(d.value))).toEqual(['r0', 'r1']);
+    await f.clock.advanceAsync(0);
+    expect(f.peer.of(FrameKind.DELIVER)).toHaveLength(1);
+    await f.ok('settle', { subscription: sub, ack: [[first[0]!.deliveryId, first[1]!.deliveryId]] });
+    expect((await f.deliveries(sub)).map((d) => text(d.value))).toEqual(['r2', 'r3']);
+  });
+
+  it('a tail reader needs no settle: its credit returns as frames go out', async () => {
+    const f = await withRecords(0);
+    const sub = await subscribe(f, { group: undefined, from: 'earliest', maxInFlight: 1 });
+    await f.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b', 'c']));
+    const seen = [...(await f.deliveries(sub)), ...(await f.deliveries(sub)), ...(await f.deliveries(sub))];
+    expect(seen.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 1], [1n, 1], [2n, 1]]);
+  });
+
+  it('a tail reader holds its credit while the socket is backed up', async () => {
+    const f = await withRecords(0, { limits: { frameBytesMax: 1024 } });
+    const sub = await subscribe(f, { group: undefined, maxInFlight: 1 });
+    f.peer.bufferedAmount = 2048;
+    await f.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b']));
+    await f.deliveries(sub);
+    await f.clock.advanceAsync(100);
+    expect(f.peer.of(FrameKind.DELIVER)).toHaveLength(1);
+    f.peer.bufferedAmount = 0;
+    await f.clock.advanceAsync(10);
+    expect((await f.deliveries(sub)).map((d) => d.offset)).toEqual([1n]);
+  });
+});
+
+describe('settle', () => {
+  it('acks by inclusive ranges, in one RESPONSE once durable; a huge range costs what is outstanding', async () => {
+    const f = await withRecords(4);
+    const sub = await subscribe(f);
+    const ids = (await f.deliveries(sub)).map((d) => d.deliveryId);
+    await f.ok('settle', { subscription: sub, ack: [[ids[0]!, ids[1]!], [ids[3]!, Number.MAX_SAFE_INTEGER]] });
+    const group = await f.ok('describeGroup', { topic: 't', group: 'g' });
+    expect(group['lag']).toBe('1');
+    expect((group['partitions'] as { inFlight: { offset: string }[] }[])[0]!.inFlight.map((i) => i.offset)).toEqual(['2']);
+  });
+
+  it('ignores unknown, settled and stale ids, and unknown subscriptions', async () => {
+    const f = await withRecords(1);
+    const sub = await subscribe(f, { ackTimeoutMs: 1000, backoff: { initialMs: 0, maxMs: 0 } });
+    const [first] = await f.deliveries(sub);
+    await f.clock.advanceAsync(1000); // lease expires: the record comes again under a new id
+    const [again] = await f.deliveries(sub);
+    expect([again!.deliveryCount, again!.deliveryId > first!.deliveryId]).toEqual([2, true]);
+    expect(await f.ok('settle', { subscription: sub, ack: [[first!.deliveryId, first!.deliveryId]], nack: [[12345, null]] })).toEqual({});
+    expect(await f.ok('settle', { subscription: 999, ack: [[0, 0]] })).toEqual({});
+    expect((await f.ok('describeGroup', { topic: 't', group: 'g' }))['lag']).toBe('1');
+    await f.ok('settle', { subscription: sub, ack: [[again!.deliveryId, again!.deliveryId]] });
+    await f.ok('settle', { subscription: sub, ack: [[again!.deliveryId, again!.deliveryId]] });
+    expect((await f.ok('describeGroup', { topic: 't', group: 'g' }))['lag']).toBe('0');
+  });
+
+  it('nack redelivers after the delay; extend keeps the lease; reject dead-letters', async () => {
+    const f = await withRecords(3);
+    const sub = await subscribe(f, { ackTimeoutMs: 1000 });
+    const [a, b, c] = await f.deliveries(sub);
+    await f.ok('settle', { subscription: sub, nack: [[a!.deliveryId, 500]], extend: [[b!.deliveryId, 5000]], reject: [[c!.deliveryId, 'poison']] });
+    await f.clock.advanceAsync(500);
+    expect((await f.deliveries(sub)).map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2]]);
+    await f.clock.advanceAsync(1000);
+    expect(f.peer.of(FrameKind.DELIVER)).toHaveLength(2); // b's lease was extended: not redelivered
+    expect((await f.ok('fetch', { topic: 't.dlq', partition: 0, offset: '0' }))['count']).toBe(1);
+  });
+
+  it.each([
+    ['ack not pairs', { ack: [1, 2] }, 'ack[0]'],
+    ['ack range backwards', { ack: [[5, 1]] }, 'ack'],
+    ['negative id', { ack: [[-1, 0]] }, 'ack[0][0]'],
+    ['nack delay mistyped', { nack: [[0, '5']] }, 'nack[0][1]'],
+    ['extend past ackTimeoutMs max', { extend: [[0, 1e12]] }, 'extend[0][1]'],
+    ['reject reason missing', { reject: [[0, null]] }, 'reject[0][1]'],
+    ['subscription missing', { subscription: undefined }, 'subscription'],
+  ])('%s: INVALID_REQUEST naming the field, nothing settled', async (_name, args, field) => {
+    const f = await withRecords(1);
+    const sub = await subscribe(f);
+    const [delivery] = await f.deliveries(sub);
+    const frame = await f.request('settle', { subscription: sub, ack: [[delivery!.deliveryId, delivery!.deliveryId]], ...args });
+    expect(frame.json).toMatchObject({ code: 'INVALID_REQUEST', details: { field } });
+    expect((await f.ok('describeGroup', { topic: 't', group: 'g' }))['lag']).toBe('1');
+  });
+});
+
+describe('subscriptionsMax', () => {
+  it('allows subscriptionsMax subscriptions, refuses one more with details.limit', async () => {
+    const f = await withRecords(0, { limits: { subscriptionsMax: 2 } });
+    await subscribe(f, { group: 'a' });
+    const second = await subscribe(f, { group: 'b' });
+    expect((await f.request('subscribe', { topic: 't', group: 'c' })).json).toMatchObject({ code: 'INVALID_REQUEST', details: { limit: 'subscriptionsMax' } });
+    await f.ok('unsubscribe', { subscription: second });
+    await subscribe(f, { group: 'c' });
+  });
+});
+
+describe('unsubscribe and disconnect', () => {
+  it('graceful unsubscribe answers once what it holds is settled', async () => {
+    const f = await withRecords(1);
+    const sub = await subscribe(f);
+    const [delivery] = await f.deliveries(sub);
+    let answered = false;
+    const unsubscribed = f.request('unsubscribe', { subscription: sub }).then((frame) => ((answered = true), frame));
+    await f.clock.advanceAsync(0);
+    expect(answered).toBe(false);
+    await f.ok('settle', { subscription: sub, ack: [[delivery!.deliveryId, delivery!.deliveryId]] });
+    expect((await unsubscribed).json).toEqual({});
+    expect(await f.ok('unsubscribe', { subscription: sub })).toEqual({}); // again: ignored
+  });
+
+  it('abort, and a dropped connection, give what was held to another member with deliveryCount + 1', async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    const first = await sessionFixture({ broker });
+    await first.hello();
+    await first.ok('createTopic', { name: 't' });
+    await first.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b']));
+    const sub = await subscribe(first, { maxInFlight: 1 });
+    expect((await first.deliveries(sub)).map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 1]]);
+    const second = await sessionFixture({ broker });
+    await second.hello();
+    const other = await subscribe(second, { maxInFlight: 1 });
+    expect((await second.deliveries(other)).map((d) => [d.offset, d.deliveryCount])).toEqual([[1n, 1]]);
+    first.session.disconnected();
+    await second.ok('settle', { subscription: other, ack: [[0, 1_000]] });
+    expect((await second.deliveries(other)).map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2]]);
+    const third = await sessionFixture({ broker });
+    await third.hello();
+    await third.ok('unsubscribe', { subscription: other, abort: true }); // another connection's number: not its own
+    await second.ok('unsubscribe', { subscription: other, abort: true });
+    const last = await subscribe(third);
+    expect((await third.deliveries(last)).map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 3]]);
+    await broker.close();
+  });
+});
