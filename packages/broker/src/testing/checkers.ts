@@ -1,0 +1,207 @@
+/**
+ * Jepsen-style checkers over a simulation's history. Each one looks for one kind of anomaly and
+ * explains every violation with the slice of history about the records involved (plus the faults
+ * and crashes in between), so a failure reads as a story, not a boolean.
+ *
+ * Records are judged per group: in a group, every confirmed record must be processed (a handler
+ * finished it) or dead-lettered, and end acked or dead-lettered.
+ */
+import { formatEvent, type HistoryEvent } from './history.js';
+import { recordOutcomes, type CheckInput, type RecordOutcome } from './outcomes.js';
+
+export type { CheckInput } from './outcomes.js';
+
+export interface Violation {
+  readonly checker: string;
+  readonly message: string;
+  readonly ids: readonly string[];
+  /** The history about `ids`, with the faults and crashes among it. */
+  readonly slice: readonly HistoryEvent[];
+}
+
+export interface CheckResult {
+  readonly checker: string;
+  readonly ok: boolean;
+  /** One line, also when ok (counts). */
+  readonly summary: string;
+  readonly violations: readonly Violation[];
+}
+
+export interface Checker {
+  readonly name: string;
+  check(input: CheckInput): CheckResult;
+}
+
+const SLICE_EVENTS_MAX = 40;
+/** Events that explain what happened around a record: not about a record, but about the world. */
+const WORLD_EVENTS: ReadonlySet<HistoryEvent['type']> = new Set(['fault', 'consumer', 'brokerRestart', 'rebalanced']);
+
+/** Events about `ids`, and world events between the first and the last of them (at most SLICE_EVENTS_MAX, oldest dropped). */
+export function historySlice(history: readonly HistoryEvent[], ids: readonly string[]): HistoryEvent[] {
+  const wanted = new Set(ids);
+  const about = (e: HistoryEvent) => 'id' in e && e.id !== undefined && wanted.has(e.id);
+  const first = history.findIndex(about);
+  if (first < 0) return [];
+  let last = first;
+  history.forEach((e, i) => (about(e) ? (last = i) : undefined));
+  const slice = history.slice(first, last + 1).filter((e) => about(e) || WORLD_EVENTS.has(e.type));
+  return slice.slice(-SLICE_EVENTS_MAX);
+}
+
+function result(checker: string, violations: Violation[], summary: string): CheckResult {
+  return { checker, ok: violations.length === 0, summary, violations };
+}
+
+function perRecord(name: string, input: CheckInput, judge: (r: RecordOutcome) => string | undefined, summary: (bad: number, all: number) => string): CheckResult {
+  const outcomes = recordOutcomes(input);
+  const violations: Violation[] = [];
+  for (const outcome of outcomes) {
+    const message = judge(outcome);
+    if (message) violations.push({ checker: name, message: `${outcome.group}: ${message}`, ids: [outcome.id], slice: historySlice(input.history, [outcome.id]) });
+  }
+  return result(name, violations, summary(violations.length, outcomes.length));
+}
+
+/** Jepsen's lost: a confirmed record that left the group without being processed or dead-lettered. */
+export function lost(): Checker {
+  return {
+    name: 'lost',
+    check: (input) => perRecord('lost', input, (r) => {
+      if (!r.confirmed || r.processed > 0 || r.deadLettered) return undefined;
+      if (r.done) return `${r.id} was acked but no handler finished processing it (acked before processing?)`;
+      if (!r.inLog) return `${r.id} was confirmed to the producer but is not in the log any more (a restart lost it: fsync policy?)`;
+      return undefined;
+    }, (bad, all) => `${bad} lost of ${all} records`),
+  };
+}
+
+/** Jepsen's unexpected: a delivery of a record no producer sent. */
+export function unexpected(): Checker {
+  return {
+    name: 'unexpected',
+    check(input) {
+      const sent = new Set(input.history.flatMap((e) => (e.type === 'produce' ? e.ids : [])));
+      const strays = input.history.filter((e) => e.type === 'deliver' && !sent.has(e.id));
+      const violations = strays.map((e): Violation => ({
+        checker: 'unexpected', message: `delivered ${'id' in e ? e.id : '?'}, which was never produced`, ids: [], slice: [e],
+      }));
+      return result('unexpected', violations, `${violations.length} unexpected deliveries`);
+    },
+  };
+}
+
+/** Records delivered more than once in a group: allowed by at-least-once, so counted, not failed, unless `allow: false`. */
+export function duplicateDelivery({ allow = true }: { allow?: boolean } = {}): Checker {
+  return {
+    name: 'duplicateDelivery',
+    check(input) {
+      const outcomes = recordOutcomes(input).filter((r) => r.deliveries > 1);
+      const deliveries = outcomes.reduce((sum, r) => sum + r.deliveries - 1, 0);
+      const violations = allow ? [] : outcomes.map((r): Violation => ({
+        checker: 'duplicateDelivery', message: `${r.group}: ${r.id} delivered ${r.deliveries} times`, ids: [r.id], slice: historySlice(input.history, [r.id]),
+      }));
+      return result('duplicateDelivery', violations, `${outcomes.length} records delivered more than once (${deliveries} extra deliveries${allow ? ', allowed: at-least-once' : ''})`);
+    },
+  };
+}
+
+/** The same side effect (kind and identity) happened twice: the handler is not idempotent under redelivery. */
+export function duplicateEffect(): Checker {
+  return {
+    name: 'duplicateEffect',
+    check(input) {
+      const byIdentity = new Map<string, Extract<HistoryEvent, { type: 'effect' }>[]>();
+      for (const e of input.history) {
+        if (e.type !== 'effect') continue;
+        const identity = `${e.kind}(${e.effectId})`;
+        byIdentity.set(identity, [...(byIdentity.get(identity) ?? []), e]);
+      }
+      const violations: Violation[] = [];
+      for (const [identity, effects] of byIdentity) {
+        if (effects.length < 2) continue;
+        const ids = [...new Set(effects.map((e) => e.id))];
+        const where = effects.map((e) => `${e.consumer} on ${e.id} #${deliveryCountAt(input.history, e)}`).join(', ');
+        violations.push({ checker: 'duplicateEffect', message: `effect ${identity} happened ${effects.length} times (${where})`, ids, slice: historySlice(input.history, ids) });
+      }
+      return result('duplicateEffect', violations, `${byIdentity.size} distinct effects, ${violations.length} duplicated`);
+    },
+  };
+}
+
+function deliveryCountAt(history: readonly HistoryEvent[], effect: Extract<HistoryEvent, { type: 'effect' }>): number {
+  for (let i = effect.seq; i >= 0; i--) {
+    const e = history[i]!;
+    if (e.type === 'deliver' && e.id === effect.id && e.consumer === effect.consumer) return e.deliveryCount;
+  }
+  return 0;
+}
+
+/**
+ * Order of processing: in each group and scope (a key, or a partition), a handler must never
+ * finish a record after it finished a later record of the scope, first time or again: an
+ * order-dependent handler would have applied the past over the future. Processing the same record
+ * twice in a row (a redelivery before anything later) is not an order violation.
+ */
+function processingOrder(name: string, scopeOf: (e: { partition: number }, key: string | null) => string | undefined, scope: string): Checker {
+  return {
+    name,
+    check(input) {
+      const keys = new Map<string, string | null>();
+      for (const e of input.history) if (e.type === 'deliver') keys.set(e.id, e.key);
+      const latest = new Map<string, { id: string; offset: number }>();
+      const violations: Violation[] = [];
+      for (const e of input.history) {
+        if (e.type !== 'processed') continue;
+        const within = scopeOf(e, keys.get(e.id) ?? null);
+        if (within === undefined) continue;
+        const slot = `${e.group} ${within}`;
+        const before = latest.get(slot);
+        if (before && before.offset > e.offset) {
+          violations.push({
+            checker: name, ids: [before.id, e.id], slice: historySlice(input.history, [before.id, e.id]),
+            message: `${e.group}, ${within}: ${e.id} (offset ${e.offset}) was processed after ${before.id} (offset ${before.offset})`,
+          });
+        } else latest.set(slot, { id: e.id, offset: e.offset });
+      }
+      return result(name, violations, `${violations.length} ${scope} order violations`);
+    },
+  };
+}
+
+/** Per-key order (records with a null key have none). */
+export function perKeyOrder(): Checker {
+  return processingOrder('perKeyOrder', (e, key) => (key === null ? undefined : `p${e.partition} key ${JSON.stringify(key)}`), 'per-key');
+}
+
+/** Per-partition order: what ordering 'partition' promises; under 'none' or 'key' it is expected to fail. */
+export function perPartitionOrder(): Checker {
+  return processingOrder('perPartitionOrder', (e) => `partition ${e.partition}`, 'per-partition');
+}
+
+/** A record still in the log at the end that its group neither acked nor dead-lettered. */
+export function stuck(): Checker {
+  return {
+    name: 'stuck',
+    check: (input) => perRecord('stuck', input, (r) => (r.inLog && !r.done
+      ? `${r.id} is neither acked nor dead-lettered at the end (${r.deliveries} deliveries)` : undefined), (bad) => `${bad} stuck records`),
+  };
+}
+
+/** A poison record delivered again and again: a hot loop that maxDeliveries or reject() would end. */
+export function hotLoop({ deliveries = 10 }: { deliveries?: number } = {}): Checker {
+  return {
+    name: 'hotLoop',
+    check: (input) => perRecord('hotLoop', input, (r) => (r.deliveries >= deliveries
+      ? `${r.id} was delivered ${r.deliveries} times${r.done ? '' : ' and never acked or dead-lettered'}: poison record in a hot loop (set maxDeliveries, or reject() what cannot succeed)`
+      : undefined), (bad) => `${bad} records delivered ${deliveries}+ times`),
+  };
+}
+
+/** Every checker but perPartitionOrder (which only 'partition' ordering promises). */
+export function defaultCheckers(): Checker[] {
+  return [lost(), unexpected(), duplicateDelivery(), duplicateEffect(), perKeyOrder(), stuck(), hotLoop()];
+}
+
+export function formatViolation(violation: Violation): string {
+  return [violation.message, ...violation.slice.map((e) => `    ${formatEvent(e)}`)].join('\n');
+}

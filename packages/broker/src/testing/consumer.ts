@@ -1,0 +1,334 @@
+/**
+ * A simulated consumer process running the user's real handler. Each incarnation (from a join to
+ * a crash or a leave) has its own ProcessClock, so a crash kills its timers, and once it is dead
+ * nothing it does reaches the world: its effects throw, its settlements are not sent. Every
+ * settlement goes through the kit (never the broker's implicit ack), which is where acks are lost
+ * or delayed, and where an ack bound for a broker that has since restarted is dropped.
+ */
+import { BrookError, type Random } from '@brook/protocol';
+import type { Broker } from '../broker.js';
+import type { Delivery } from '../groups/delivery.js';
+import type { Subscription } from '../groups/subscription.js';
+import type { SubscribeOptions } from '../groups/subscribe-options.js';
+import { DEFAULT_CONSUMER_RESTART_MS, type CrashPoint, type DeliveryFacts, type Fault } from './fault-plan.js';
+import type { History, RecordPlace } from './history.js';
+import { ProcessClock } from './world.js';
+import { virtualTimers, type VirtualTimers } from './virtual-timers.js';
+
+/** The part of a Delivery a handler uses; a real `Delivery` is one, so the same handler runs in production. */
+export type SimDelivery = Pick<Delivery,
+  'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers' | 'timestamp' | 'deliveryCount' | 'redelivered' | 'settled'
+  | 'ack' | 'nack' | 'extend' | 'reject' | 'text' | 'json' | 'header'>;
+
+/** What the kit gives a handler beside its delivery. */
+export interface ConsumerContext {
+  readonly consumer: string;
+  /** The record's simulation id (`r1`, ...). */
+  readonly recordId: string;
+  /** setTimeout & co. on virtual time, dying with the process (see virtual-timers.ts). */
+  readonly timers: VirtualTimers;
+  /** Seeded per consumer. */
+  readonly random: Random;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /**
+   * Records a side effect (an email sent, a row written) under an identity: the same identity
+   * twice is a duplicate side effect. A crash fault may fire here: 'beforeEffect' throws (the
+   * effect does not happen; do not catch that error), 'afterEffect' kills the process once the
+   * synchronous code after the effect has run. On a dead process it throws.
+   */
+  effect(kind: string, effectId: string): void;
+}
+
+/** Resolve = ack, throw = nack, unless the handler settled the delivery itself (as with `subscribe`). */
+export type SimHandler = (delivery: SimDelivery, ctx: ConsumerContext) => unknown;
+
+export interface ConsumerSpec {
+  name: string;
+  subscribe: SubscribeOptions & { group: string };
+  handler: SimHandler;
+  /** Virtual time of the first join. Default 0. */
+  joinAtMs?: number;
+}
+
+/** What a consumer needs from the simulation. */
+export interface ConsumerHost {
+  readonly history: History;
+  readonly broker: Broker;
+  /** Bumped by every broker restart: a delivery of an older epoch belongs to a dead broker. */
+  readonly brokerEpoch: number;
+  readonly latencyMs: readonly [number, number];
+  clockNow(): number;
+  /** Runs `action` after `ms` of virtual time; the simulation is not quiescent until it has run. */
+  later(ms: number, action: () => unknown): void;
+  place(group: string, delivery: Delivery): RecordPlace;
+  /** Counts the delivery and returns the faults it triggers (recorded in the history). */
+  faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): { index: number; fault: Fault }[];
+  applyFault(fault: Fault, consumer: SimConsumer): void;
+  memberJoined(memberId: string | undefined, consumer: string): void;
+}
+
+interface Incarnation {
+  alive: boolean;
+  readonly clock: ProcessClock;
+  readonly timers: VirtualTimers;
+  /** Handler runs under way (sleeping, paused, awaiting an ack). */
+  running: number;
+}
+
+/** One handler run on one delivery, and the faults aimed at it. */
+interface Run {
+  readonly delivery: Delivery;
+  readonly place: RecordPlace;
+  readonly inc: Incarnation;
+  readonly epoch: number;
+  settled?: 'ack' | 'nack' | 'reject';
+  crashAt?: { point: CrashPoint; restartAfterMs: number | null | undefined };
+  loseAck?: boolean;
+  delayAckMs?: number;
+  duplicate?: boolean;
+}
+
+const utf8 = new TextDecoder();
+const text = (bytes: Uint8Array | null) => (bytes === null ? null : utf8.decode(bytes));
+
+export class SimConsumer {
+  private incarnation: Incarnation | undefined;
+  private subscription: { sub: Subscription; epoch: number } | undefined;
+  private leaving = false;
+  private pausedUntilMs = 0;
+  private slow: { delayMs: number; untilMs: number } | undefined;
+  private delivered = 0;
+
+  constructor(readonly spec: ConsumerSpec, private readonly host: ConsumerHost, private readonly random: Random) {}
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** True while a live incarnation has a handler run under way. */
+  get busy(): boolean {
+    return (this.incarnation?.running ?? 0) > 0;
+  }
+
+  async join(): Promise<void> {
+    if (this.incarnation) return;
+    const clock = new ProcessClock({ now: () => this.host.clockNow(), setTimer: (ms, callback) => this.timerOnWorld(ms, callback) });
+    const inc: Incarnation = { alive: true, clock, timers: virtualTimers(clock), running: 0 };
+    this.incarnation = inc;
+    this.leaving = false;
+    this.host.history.record({ type: 'consumer', consumer: this.name, what: 'join' });
+    await this.subscribe(inc);
+  }
+
+  /** After a broker restart: a live consumer subscribes to the new broker (its old deliveries are void). */
+  async reconnect(): Promise<void> {
+    this.subscription = undefined;
+    if (this.incarnation && !this.leaving) await this.subscribe(this.incarnation);
+  }
+
+  crash(restartAfterMs: number | null | undefined): void {
+    const inc = this.incarnation;
+    if (!inc) return;
+    inc.alive = false;
+    inc.clock.kill();
+    this.incarnation = undefined;
+    this.currentSubscription()?.abort();
+    this.subscription = undefined;
+    this.host.history.record({ type: 'consumer', consumer: this.name, what: 'crash' });
+    const ms = restartAfterMs === undefined ? DEFAULT_CONSUMER_RESTART_MS : restartAfterMs;
+    if (ms !== null) this.host.later(ms, () => this.join());
+  }
+
+  /** Graceful leave (waits for what it holds to be settled), then a rejoin unless `rejoinAfterMs` is null. */
+  async leave(rejoinAfterMs: number | null | undefined): Promise<void> {
+    const inc = this.incarnation;
+    const sub = this.currentSubscription();
+    if (!inc || !sub || this.leaving) return;
+    this.leaving = true;
+    this.host.history.record({ type: 'consumer', consumer: this.name, what: 'leave' });
+    await sub.close();
+    inc.alive = false;
+    inc.clock.kill();
+    this.incarnation = undefined;
+    this.subscription = undefined;
+    const ms = rejoinAfterMs === undefined ? DEFAULT_CONSUMER_RESTART_MS : rejoinAfterMs;
+    if (ms !== null) this.host.later(ms, () => this.join());
+  }
+
+  pause(durationMs: number): void {
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, this.host.clockNow() + durationMs);
+    this.host.history.record({ type: 'consumer', consumer: this.name, what: 'pause' });
+    this.host.later(durationMs, () => this.host.history.record({ type: 'consumer', consumer: this.name, what: 'resume' }));
+  }
+
+  slowDown(delayMs: number, durationMs: number | undefined): void {
+    this.slow = { delayMs, untilMs: durationMs === undefined ? Infinity : this.host.clockNow() + durationMs };
+  }
+
+  private timerOnWorld(ms: number, callback: () => void) {
+    let cancelled = false;
+    this.host.later(ms, () => cancelled || callback());
+    return { cancel: () => (cancelled = true) };
+  }
+
+  private currentSubscription(): Subscription | undefined {
+    // A subscription to a broker that has restarted belongs to a dead broker: touching it would
+    // let the dead broker write to the disk the new one uses.
+    return this.subscription?.epoch === this.host.brokerEpoch ? this.subscription.sub : undefined;
+  }
+
+  private async subscribe(inc: Incarnation): Promise<void> {
+    const epoch = this.host.brokerEpoch;
+    const sub = await this.host.broker.subscribe({ ...this.spec.subscribe, name: this.name }, (delivery) => this.receive(delivery, inc, epoch));
+    if (!inc.alive || epoch !== this.host.brokerEpoch) {
+      if (epoch === this.host.brokerEpoch) sub.abort();
+      return;
+    }
+    this.subscription = { sub, epoch };
+    this.host.memberJoined(sub.memberId, this.name);
+  }
+
+  /**
+   * The handler given to the broker. It settles deliveries itself, so the promise it returns
+   * never resolves: the broker's resolve-means-ack must not bypass a lost or delayed ack.
+   */
+  private receive(delivery: Delivery, inc: Incarnation, epoch: number): Promise<never> {
+    const place = this.host.place(this.spec.subscribe.group, delivery);
+    const key = text(delivery.key);
+    const value = text(delivery.value);
+    this.delivered += 1;
+    this.host.history.record({ type: 'deliver', consumer: this.name, ...place, key, value, deliveryCount: delivery.deliveryCount });
+    const run: Run = { delivery, place, inc, epoch };
+    const facts = { nthOfConsumer: this.delivered, consumer: this.name, key, value, deliveryCount: delivery.deliveryCount };
+    for (const { fault } of this.host.faultsFor(facts, place.id)) this.aim(fault, run);
+    if (inc.alive) {
+      void this.run(run);
+      if (run.duplicate) {
+        this.host.history.record({ type: 'deliver', consumer: this.name, ...place, key, value, deliveryCount: delivery.deliveryCount, duplicate: true });
+        void this.run({ delivery, place, inc, epoch });
+      }
+    }
+    return new Promise<never>(() => undefined);
+  }
+
+  /** Faults about this record are noted on its run; the others act on the consumer or the world now. */
+  private aim(fault: Fault, run: Run): void {
+    switch (fault.kind) {
+      case 'crashConsumer':
+        if ((fault.point ?? 'onDelivery') === 'onDelivery') this.crash(fault.restartAfterMs);
+        else run.crashAt = { point: fault.point ?? 'onDelivery', restartAfterMs: fault.restartAfterMs };
+        return;
+      case 'loseAck': run.loseAck = true; return;
+      case 'delayAck': run.delayAckMs = fault.delayMs; return;
+      case 'duplicateDelivery': run.duplicate = true; return;
+      default: this.host.applyFault(fault, this);
+    }
+  }
+
+  private async run(run: Run): Promise<void> {
+    const { inc } = run;
+    inc.running += 1;
+    try {
+      await this.beforeHandler(inc);
+      if (!inc.alive) return;
+      const view = this.view(run);
+      try {
+        await this.spec.handler(view, this.context(run));
+      } catch (error) {
+        if (!inc.alive) return;
+        this.host.history.record({ type: 'handlerError', consumer: this.name, ...run.place, error: error instanceof Error ? error.message : String(error) });
+        view.nack();
+        return;
+      }
+      if (!inc.alive) return;
+      // The crash point was never reached (no effect): the process dies before its ack.
+      if (run.crashAt) return this.crash(run.crashAt.restartAfterMs);
+      if (run.settled === undefined || run.settled === 'ack') this.host.history.record({ type: 'processed', consumer: this.name, ...run.place });
+      await view.ack().catch(() => undefined);
+    } finally {
+      inc.running -= 1;
+    }
+  }
+
+  /** Delivery latency (seeded), a slow-consumer delay, a pause. */
+  private async beforeHandler(inc: Incarnation): Promise<void> {
+    const [min, max] = this.host.latencyMs;
+    let delayMs = min + this.random.int(max - min + 1);
+    if (this.slow && this.host.clockNow() < this.slow.untilMs) delayMs += this.slow.delayMs;
+    if (delayMs > 0) await inc.timers.sleep(delayMs);
+    await this.unpaused();
+  }
+
+  private async unpaused(): Promise<void> {
+    while (this.host.clockNow() < this.pausedUntilMs) {
+      await new Promise<void>((resolve) => this.host.later(this.pausedUntilMs - this.host.clockNow(), resolve));
+    }
+  }
+
+  private view(run: Run): SimDelivery {
+    const d = run.delivery;
+    return {
+      topic: d.topic, partition: d.partition, offset: d.offset, key: d.key, value: d.value, headers: d.headers, timestamp: d.timestamp,
+      deliveryCount: d.deliveryCount, redelivered: d.redelivered,
+      get settled() {
+        return run.settled !== undefined;
+      },
+      ack: () => this.settle(run, 'ack', undefined),
+      nack: (options) => void this.settle(run, 'nack', options?.delayMs),
+      reject: (reason) => this.settle(run, 'reject', reason),
+      extend: (ms) => {
+        if (run.settled === undefined && run.inc.alive && run.epoch === this.host.brokerEpoch) d.extend(ms);
+      },
+      text: () => d.text(),
+      json: <T>() => d.json<T>(),
+      header: (key) => d.header(key),
+    };
+  }
+
+  private context(run: Run): ConsumerContext {
+    return {
+      consumer: this.name, recordId: run.place.id, timers: run.inc.timers, random: this.random,
+      now: () => this.host.clockNow(),
+      sleep: (ms) => run.inc.timers.sleep(ms),
+      effect: (kind, effectId) => this.effect(run, kind, effectId),
+    };
+  }
+
+  private effect(run: Run, kind: string, effectId: string): void {
+    if (!run.inc.alive) throw crashed(this.name);
+    if (run.crashAt?.point === 'beforeEffect') {
+      this.crash(run.crashAt.restartAfterMs);
+      throw crashed(this.name);
+    }
+    this.host.history.record({ type: 'effect', consumer: this.name, ...run.place, kind, effectId });
+    // No throw: code that runs synchronously after the effect (the write that records it) is
+    // part of the same step, as in a transaction; from the next await on, the process is dead.
+    if (run.crashAt?.point === 'afterEffect') this.crash(run.crashAt.restartAfterMs);
+  }
+
+  /** The first settlement wins; a dead process sends nothing; a lost ack or a restarted broker drops it. */
+  private settle(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
+    if (run.settled !== undefined || !run.inc.alive) return Promise.resolve();
+    run.settled = how;
+    const dropped = run.epoch !== this.host.brokerEpoch ? 'brokerRestarted' : how === 'ack' && run.loseAck ? 'lostAck' : undefined;
+    this.host.history.record({
+      type: 'settle', consumer: this.name, ...run.place, how,
+      ...(dropped ? { dropped } : {}), ...(run.delayAckMs ? { delayedMs: run.delayAckMs } : {}),
+    });
+    return dropped ? Promise.resolve() : this.send(run, how, arg);
+  }
+
+  private async send(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
+    if (run.delayAckMs) await run.inc.timers.sleep(run.delayAckMs);
+    await this.unpaused();
+    if (!run.inc.alive || run.epoch !== this.host.brokerEpoch) return;
+    if (how === 'ack') return run.delivery.ack();
+    if (how === 'reject') return run.delivery.reject(String(arg));
+    run.delivery.nack(typeof arg === 'number' ? { delayMs: arg } : {});
+  }
+}
+
+function crashed(consumer: string): BrookError {
+  return new BrookError('CLOSED', `consumer ${consumer} crashed (simulated)`, { consumer, simulatedCrash: true });
+}

@@ -1,0 +1,20 @@
+/**
+ * @brook/broker/testing: a kit for finding ack, redelivery and ordering bugs in consumer code.
+ * `simulate` runs real handlers against the real broker on virtual time under a fault plan and
+ * judges the history with Jepsen-style checkers; `explore` (with fast-check) searches seeds and
+ * plans and shrinks a failing plan. See docs/testing.md.
+ */
+export { simulate, SEED_ENV, PLAN_ENV, type Scenario, type SimulationOptions, type SimulationResult } from './simulate.js';
+export type { ProduceStep } from './simulation.js';
+export type { ConsumerContext, ConsumerSpec, SimDelivery, SimHandler } from './consumer.js';
+export {
+  checkFaultPlan, describeFault, FAULT_KINDS, type BrokerCrash, type CrashPoint, type Fault, type FaultKind, type FaultPlan, type RecordMatch, type Trigger,
+} from './fault-plan.js';
+export { randomPlan, type RandomPlanOptions } from './random-plan.js';
+export {
+  defaultCheckers, duplicateDelivery, duplicateEffect, hotLoop, lost, perKeyOrder, perPartitionOrder, stuck, unexpected, historySlice, formatViolation,
+  type CheckInput, type CheckResult, type Checker, type Violation,
+} from './checkers.js';
+export { History, SIM_ID_HEADER, formatEvent, formatTime, type HistoryEvent, type EndReason } from './history.js';
+export { virtualTimers, type VirtualTimers, type VirtualTimeout } from './virtual-timers.js';
+export { openWorld, ProcessClock, type World, type RestartOptions } from './world.js';

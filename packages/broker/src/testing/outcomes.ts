@@ -1,0 +1,73 @@
+/**
+ * What became of each record in each group, folded from the history once per check: the facts
+ * the per-record checkers judge.
+ */
+import type { HistoryEvent } from './history.js';
+
+export interface CheckInput {
+  readonly history: readonly HistoryEvent[];
+  /** The groups of the simulation and the topic each reads. */
+  readonly groups: readonly { readonly group: string; readonly topic: string }[];
+  /** Ids of the records in the log at the end (the final drain read, as Jepsen's total-queue wants). */
+  readonly inLog: ReadonlySet<string>;
+}
+
+export interface RecordOutcome {
+  readonly group: string;
+  readonly id: string;
+  /** The produce call that sent it succeeded. */
+  confirmed: boolean;
+  inLog: boolean;
+  /** Deliveries (not counting duplicated frames). */
+  deliveries: number;
+  /** Handler runs that finished. */
+  processed: number;
+  deadLettered: boolean;
+  /** Acked or dead-lettered, and not delivered again since (a power cut can undo an ack). */
+  done: boolean;
+}
+
+const cache = new WeakMap<CheckInput, RecordOutcome[]>();
+
+/** One outcome per (group, record of the group's topic), in produce order. */
+export function recordOutcomes(input: CheckInput): RecordOutcome[] {
+  const cached = cache.get(input);
+  if (cached) return cached;
+  const byKey = new Map<string, RecordOutcome>();
+  const confirmed = new Set(input.history.flatMap((e) => (e.type === 'produced' ? e.records.map((r) => r.id) : [])));
+  for (const e of input.history) {
+    if (e.type !== 'produce') continue;
+    for (const { group, topic } of input.groups) {
+      if (topic !== e.topic) continue;
+      for (const id of e.ids) {
+        byKey.set(`${group} ${id}`, { group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, processed: 0, deadLettered: false, done: false });
+      }
+    }
+  }
+  for (const e of input.history) {
+    if (!('group' in e) || !('id' in e)) continue;
+    const outcome = byKey.get(`${e.group} ${e.id}`);
+    if (outcome) fold(outcome, e);
+  }
+  const outcomes = [...byKey.values()];
+  cache.set(input, outcomes);
+  return outcomes;
+}
+
+function fold(outcome: RecordOutcome, e: HistoryEvent): void {
+  switch (e.type) {
+    case 'deliver':
+      if (e.duplicate) return;
+      outcome.deliveries += 1;
+      outcome.done = false;
+      return;
+    case 'processed': outcome.processed += 1; return;
+    case 'acked': outcome.done = true; return;
+    case 'deadLettered':
+      outcome.deadLettered = true;
+      outcome.done = true;
+      return;
+    case 'redelivered': outcome.done = false; return;
+    default:
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * `simulate`: run consumers' real handlers against a real broker on virtual time, under a fault
+ * plan, and judge the history with checkers. The seed decides everything random (the broker's
+ * backoff jitter, delivery latency, the handlers' `ctx.random`, a random plan), so a seed and a
+ * plan replay a run exactly; BROOK_SIM_SEED and BROOK_SIM_PLAN, when set, override both, which is
+ * what the report's replay command uses.
+ */
+import { BrookError, SeededRandom, VirtualClock } from '@brook/protocol';
+import type { BrokerOptions } from '../config/broker-options.js';
+import type { CreateTopicOptions } from '../topics/topic.js';
+import { defaultCheckers, type CheckResult, type Checker, type Violation } from './checkers.js';
+import type { ConsumerSpec } from './consumer.js';
+import { checkFaultPlan, type FaultPlan } from './fault-plan.js';
+import type { EndReason, History } from './history.js';
+import { randomPlan, type RandomPlanOptions } from './random-plan.js';
+import { formatReport } from './report.js';
+import { Simulation, type ProduceStep } from './simulation.js';
+import { openWorld } from './world.js';
+
+export interface SimulationOptions {
+  seed: number;
+  /** Broker options; storage, file system, clock and randomness are the simulation's. */
+  broker?: Omit<BrokerOptions, 'storage' | 'fs' | 'clock' | 'random' | 'seed' | 'dataDir'>;
+  topics: Record<string, CreateTopicOptions>;
+  produce: ProduceStep[];
+  consumers: ConsumerSpec[];
+  /** A plan, or `{ random }`: a plan drawn from the seed (consumers default to all). */
+  faults?: FaultPlan | { random: Omit<RandomPlanOptions, 'consumers'> & { consumers?: string[] } };
+  /** Default: defaultCheckers(). */
+  checkers?: Checker[];
+  /** The run stops at this virtual time if it has not gone quiet. Default 10 minutes. */
+  maxVirtualTimeMs?: number;
+  /** ... or after this many timer jumps. Default 100,000. */
+  maxTimers?: number;
+  /** Each delivery reaches its handler after a seeded latency in [min, max] ms. Default [0, 5]. */
+  deliveryLatencyMs?: [number, number];
+  /** The command that runs this scenario, for the replay line. Default 'npx vitest run'. */
+  command?: string;
+}
+
+/** Everything but the seed and the faults: what a property explores with many of both. */
+export type Scenario = Omit<SimulationOptions, 'seed' | 'faults'>;
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly plan: FaultPlan;
+  readonly ok: boolean;
+  readonly results: readonly CheckResult[];
+  readonly violations: readonly Violation[];
+  readonly history: History;
+  readonly endedBy: EndReason;
+  /** Virtual time the run took, ms. */
+  readonly virtualTimeMs: number;
+  /** One line that replays this run (seed and plan in environment variables). */
+  readonly replay: string;
+  /** The readable report: verdict, seed, replay line, plan, checker results with history slices. */
+  report(options?: { history?: boolean }): string;
+}
+
+export const SEED_ENV = 'BROOK_SIM_SEED';
+export const PLAN_ENV = 'BROOK_SIM_PLAN';
+
+export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
+  const seed = seedFromEnv() ?? options.seed;
+  const names = checkConsumers(options.consumers);
+  const plan = planFromEnv(names) ?? resolvePlan(options.faults, seed, names);
+  const root = new SeededRandom(seed);
+  const clock = new VirtualClock();
+  const startMs = clock.now();
+  const world = await openWorld({ ...options.broker, random: root.fork() }, clock);
+  for (const [name, topic] of Object.entries(options.topics)) await world.broker.createTopic(name, topic);
+  const simulation = new Simulation(world, options.produce, options.consumers, plan, {
+    maxVirtualTimeMs: options.maxVirtualTimeMs ?? 600_000,
+    maxTimers: options.maxTimers ?? 100_000,
+    latencyMs: checkLatency(options.deliveryLatencyMs ?? [0, 5]),
+  }, () => root.fork());
+  const endedBy = await simulation.run();
+  const groups = uniqueGroups(options.consumers);
+  const inLog = await simulation.drain(Object.keys(options.topics));
+  const history = simulation.history;
+  const results = (options.checkers ?? defaultCheckers()).map((checker) => checker.check({ history: history.events, groups, inLog }));
+  const violations = results.flatMap((r) => r.violations);
+  const replay = replayCommand(seed, plan, options.command ?? 'npx vitest run');
+  const result: SimulationResult = {
+    seed, plan, ok: violations.length === 0, results, violations, history, endedBy, virtualTimeMs: clock.now() - startMs, replay,
+    report: (reportOptions) => formatReport(result, reportOptions),
+  };
+  return result;
+}
+
+function resolvePlan(faults: SimulationOptions['faults'], seed: number, consumers: string[]): FaultPlan {
+  if (faults === undefined) return [];
+  if ('random' in faults) return checkFaultPlan(randomPlan(seed, { consumers, ...faults.random }), consumers);
+  return checkFaultPlan(faults, consumers);
+}
+
+function checkConsumers(consumers: readonly ConsumerSpec[]): string[] {
+  const names = consumers.map((c) => c.name);
+  if (names.length === 0 || new Set(names).size !== names.length) {
+    throw new BrookError('INVALID_CONFIG', 'simulate needs at least one consumer, with unique names', { option: 'consumers', names });
+  }
+  for (const consumer of consumers) {
+    if (typeof consumer.subscribe?.group !== 'string') {
+      throw new BrookError('INVALID_CONFIG', `consumer ${consumer.name} needs a group: the kit judges groups`, { option: 'consumers', consumer: consumer.name });
+    }
+  }
+  return names;
+}
+
+function checkLatency([min, max]: [number, number]): [number, number] {
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) {
+    throw new BrookError('INVALID_CONFIG', `deliveryLatencyMs must be [min, max] integers with 0 <= min <= max, got [${min}, ${max}]`, { option: 'deliveryLatencyMs' });
+  }
+  return [min, max];
+}
+
+function uniqueGroups(consumers: readonly ConsumerSpec[]): { group: string; topic: string }[] {
+  const seen = new Map<string, { group: string; topic: string }>();
+  for (const { subscribe } of consumers) seen.set(`${subscribe.topic}\u0000${subscribe.group}`, { group: subscribe.group, topic: subscribe.topic });
+  return [...seen.values()];
+}
+
+function seedFromEnv(): number | undefined {
+  const text = process.env[SEED_ENV];
+  if (text === undefined || text === '') return undefined;
+  const seed = Number(text);
+  if (!Number.isInteger(seed)) throw new BrookError('INVALID_CONFIG', `${SEED_ENV} must be an integer, got ${JSON.stringify(text)}`, { option: SEED_ENV });
+  return seed;
+}
+
+function planFromEnv(consumers: string[]): FaultPlan | undefined {
+  const text = process.env[PLAN_ENV];
+  if (text === undefined || text === '') return undefined;
+  try {
+    return checkFaultPlan(JSON.parse(text), consumers);
+  } catch (error) {
+    if (error instanceof BrookError) throw error;
+    throw new BrookError('INVALID_CONFIG', `${PLAN_ENV} is not JSON: ${String(error)}`, { option: PLAN_ENV }, { cause: error });
+  }
+}
+
+function replayCommand(seed: number, plan: FaultPlan, command: string): string {
+  const quoted = `'${JSON.stringify(plan).replaceAll("'", "'\\''")}'`;
+  return `${SEED_ENV}=${seed} ${PLAN_ENV}=${quoted} ${command}`;
+}

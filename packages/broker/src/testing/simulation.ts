@@ -1,0 +1,266 @@
+/**
+ * One simulation run: the world (a real memory broker on virtual time), the consumers, the
+ * producer steps and the fault plan, driven until everything is quiescent or time runs out.
+ *
+ * Time moves only when everything is idle: the loop lets every queued continuation run (a settle
+ * of the real event loop, the virtual clock standing still), then jumps to the next timer, of the
+ * broker, a handler or the plan. Hours of leases and backoff take milliseconds.
+ */
+import { assert, BrookError, tearLastWrite, type Random, type VirtualClock } from '@brook/protocol';
+import type { Broker } from '../broker.js';
+import type { BrokerEvents } from '../events.js';
+import type { Delivery } from '../groups/delivery.js';
+import type { ProduceRecord } from '../topics/record-input.js';
+import { SimConsumer, type ConsumerHost, type ConsumerSpec } from './consumer.js';
+import { DEFAULT_TORN_BYTES, describeFault, triggerMatches, type DeliveryFacts, type Fault, type FaultPlan } from './fault-plan.js';
+import { History, SIM_ID_HEADER, type EndReason, type RecordPlace } from './history.js';
+import type { World } from './world.js';
+
+export interface ProduceStep {
+  topic: string;
+  records: ProduceRecord[];
+  /** Virtual time of the produce call. Default 0. */
+  atMs?: number;
+}
+
+export interface SimulationLimits {
+  maxVirtualTimeMs: number;
+  maxTimers: number;
+  latencyMs: readonly [number, number];
+}
+
+const utf8 = new TextDecoder();
+
+export class Simulation implements ConsumerHost {
+  readonly history: History;
+  readonly consumers: SimConsumer[];
+  brokerEpoch = 0;
+  private readonly fired = new Set<number>();
+  private readonly idAt = new Map<string, string>();
+  private readonly memberNames = new Map<string, string>();
+  private readonly producing = new Map<number, { topic: string; ids: string[] }>();
+  private pendingActions = 0;
+  private deliveries = 0;
+  private failure: unknown;
+  private detach: (() => void) | undefined;
+
+  constructor(
+    private readonly world: World,
+    private readonly steps: readonly ProduceStep[],
+    specs: readonly ConsumerSpec[],
+    private readonly plan: FaultPlan,
+    private readonly limits: SimulationLimits,
+    randoms: () => Random,
+  ) {
+    this.history = new History(world.clock, world.clock.now());
+    this.consumers = specs.map((spec) => new SimConsumer(spec, this, randoms()));
+    this.listen(world.broker);
+  }
+
+  get broker(): Broker {
+    return this.world.broker;
+  }
+
+  get latencyMs(): readonly [number, number] {
+    return this.limits.latencyMs;
+  }
+
+  private get clock(): VirtualClock {
+    return this.world.clock;
+  }
+
+  clockNow(): number {
+    return this.clock.now();
+  }
+
+  /** Runs to quiescence (or a limit); returns why it stopped. A failure of the kit itself is thrown. */
+  async run(): Promise<EndReason> {
+    this.steps.forEach((step, index) => this.later(step.atMs ?? 0, () => this.produce(step, index)));
+    for (const consumer of this.consumers) this.later(consumer.spec.joinAtMs ?? 0, () => consumer.join());
+    this.plan.forEach((fault, index) => {
+      if ('atMs' in fault.trigger) this.later(fault.trigger.atMs, () => this.fire(index, fault));
+    });
+    const deadline = this.clock.now() + this.limits.maxVirtualTimeMs;
+    for (let timers = 0; ; timers++) {
+      await this.clock.advanceAsync(0);
+      if (this.failure) throw this.failure;
+      const next = this.clock.nextTimerAtMs();
+      const reason: EndReason | undefined = this.quiescent() ? 'quiescent' : next === undefined ? 'idle'
+        : next > deadline ? 'timeLimit' : timers >= this.limits.maxTimers ? 'stepLimit' : undefined;
+      if (reason) {
+        this.history.record({ type: 'end', reason });
+        this.detach?.();
+        return reason;
+      }
+      await this.clock.advanceAsync(next! - this.clock.now());
+    }
+  }
+
+  /** Ids of the records in the log of each topic now: the final drain read. */
+  async drain(topics: readonly string[]): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (const topic of topics) {
+      for (const partition of this.broker.describeTopic(topic).partitions) {
+        for (let offset = partition.startOffset; offset < partition.endOffset;) {
+          const records = await this.broker.fetch({ topic, partition: partition.partition, offset });
+          if (records.length === 0) break;
+          for (const record of records) ids.add(idOf(record.headers) ?? `?${topic}/${partition.partition}@${record.offset}`);
+          offset = records[records.length - 1]!.offset + 1n;
+        }
+      }
+    }
+    return ids;
+  }
+
+  later(ms: number, action: () => unknown): void {
+    this.pendingActions += 1;
+    this.clock.setTimer(ms, () => {
+      this.pendingActions -= 1;
+      this.guard(action());
+    });
+  }
+
+  place(group: string, delivery: Delivery): RecordPlace {
+    const id = idOf(delivery.headers) ?? `?${delivery.topic}/${delivery.partition}@${delivery.offset}`;
+    this.idAt.set(`${delivery.topic}/${delivery.partition}/${delivery.offset}`, id);
+    return { id, group, partition: delivery.partition, offset: Number(delivery.offset) };
+  }
+
+  faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): { index: number; fault: Fault }[] {
+    const all: DeliveryFacts = { ...facts, nth: ++this.deliveries };
+    const hits: { index: number; fault: Fault }[] = [];
+    this.plan.forEach((fault, index) => {
+      if (this.fired.has(index) || !triggerMatches(fault.trigger, all)) return;
+      this.fired.add(index);
+      this.history.record({ type: 'fault', index, description: describeFault(fault), consumer: facts.consumer, id });
+      hits.push({ index, fault });
+    });
+    return hits;
+  }
+
+  /** A fault acting on a consumer (named by the fault, else the one that got the delivery) or on the broker. */
+  applyFault(fault: Fault, target: SimConsumer | undefined): void {
+    const named = 'consumer' in fault && fault.consumer !== undefined ? this.consumers.find((c) => c.name === fault.consumer) : undefined;
+    const consumer = named ?? target;
+    switch (fault.kind) {
+      case 'restartBroker': return this.guard(this.restartBroker(fault));
+      case 'crashConsumer': return consumer?.crash(fault.restartAfterMs);
+      case 'slowConsumer': return consumer?.slowDown(fault.delayMs, fault.durationMs);
+      case 'pauseConsumer': return consumer?.pause(fault.durationMs);
+      case 'leaveConsumer': return this.guard(consumer?.leave(fault.rejoinAfterMs));
+      default: assert(false, `${fault.kind} is aimed at a delivery, not applied`);
+    }
+  }
+
+  memberJoined(memberId: string | undefined, consumer: string): void {
+    if (memberId !== undefined) this.memberNames.set(memberId, consumer);
+  }
+
+  private fire(index: number, fault: Fault): void {
+    this.fired.add(index);
+    this.history.record({ type: 'fault', index, description: describeFault(fault) });
+    this.applyFault(fault, undefined);
+  }
+
+  /** Nothing left to do: every produce answered, no action pending, no handler running, every group caught up. */
+  private quiescent(): boolean {
+    if (this.pendingActions > 0 || this.producing.size > 0 || this.consumers.some((c) => c.busy)) return false;
+    const groups = new Set(this.consumers.map((c) => `${c.spec.subscribe.topic}\u0000${c.spec.subscribe.group}`));
+    for (const entry of groups) {
+      const [topic, group] = entry.split('\u0000') as [string, string];
+      if (!this.broker.listGroups(topic).some((g) => g.group === group)) return false;
+      if (this.broker.describeGroup(topic, group).lag > 0n) return false;
+    }
+    return true;
+  }
+
+  private async produce(step: ProduceStep, index: number): Promise<void> {
+    const ids = step.records.map((_, i) => recordId(this.steps, index, i));
+    const records = step.records.map((record, i) => withId(record, ids[i]!));
+    this.history.record({ type: 'produce', step: index + 1, topic: step.topic, ids });
+    const epoch = this.brokerEpoch;
+    this.producing.set(index, { topic: step.topic, ids });
+    try {
+      const results = await this.broker.produce(step.topic, records);
+      if (epoch !== this.brokerEpoch) return;
+      const produced = results.map((r, i) => {
+        this.idAt.set(`${step.topic}/${r.partition}/${r.offset}`, ids[i]!);
+        return { id: ids[i]!, key: keyText(step.records[i]!), partition: r.partition, offset: Number(r.offset) };
+      });
+      this.history.record({ type: 'produced', step: index + 1, topic: step.topic, records: produced });
+    } catch (error) {
+      if (epoch !== this.brokerEpoch) return;
+      const indeterminate = error instanceof BrookError ? error.retriable : true;
+      this.history.record({ type: 'produceFailed', step: index + 1, topic: step.topic, ids, error: String(error), indeterminate });
+    } finally {
+      if (epoch === this.brokerEpoch) this.producing.delete(index);
+    }
+  }
+
+  private async restartBroker(fault: Extract<Fault, { kind: 'restartBroker' }>): Promise<void> {
+    this.brokerEpoch += 1;
+    this.detach?.();
+    // A produce waiting on the dead broker (an fsync timer that died with it) never answers: indeterminate.
+    for (const [index, { topic, ids }] of this.producing) {
+      this.history.record({ type: 'produceFailed', step: index + 1, topic, ids, error: 'broker restarted before answering', indeterminate: true });
+    }
+    this.producing.clear();
+    if (fault.crash === 'clean') await this.world.broker.close();
+    const keep = fault.crash === 'tornWrite' ? tearLastWrite(fault.tornBytes ?? DEFAULT_TORN_BYTES) : undefined;
+    await this.world.restart({ powerCut: fault.crash === 'powerCut' || fault.crash === 'tornWrite', ...(keep ? { keep } : {}) });
+    this.history.record({ type: 'brokerRestart', crash: fault.crash });
+    this.listen(this.world.broker);
+    for (const consumer of this.consumers) await consumer.reconnect();
+  }
+
+  private guard(work: unknown): void {
+    if (work instanceof Promise) work.catch((error: unknown) => (this.failure ??= error));
+  }
+
+  /** Broker events of the simulation's groups, as history, with offsets named by record id and members by consumer. */
+  private listen(broker: Broker): void {
+    const groups = new Set(this.consumers.map((c) => c.spec.subscribe.group));
+    const place = (e: { topic: string; partition: number; offset: bigint; group: string }): RecordPlace => ({
+      id: this.idAt.get(`${e.topic}/${e.partition}/${e.offset}`) ?? `?${e.topic}/${e.partition}@${e.offset}`,
+      group: e.group, partition: e.partition, offset: Number(e.offset),
+    });
+    const member = (id: string) => this.memberNames.get(id) ?? id;
+    const handlers: { [K in keyof BrokerEvents]?: BrokerEvents[K] } = {
+      acked: (e) => groups.has(e.group) && this.history.record({ type: 'acked', consumer: member(e.member), ...place(e) }),
+      leaseExpired: (e) => groups.has(e.group) && this.history.record({ type: 'leaseExpired', consumer: member(e.member), ...place(e) }),
+      redelivered: (e) => groups.has(e.group)
+        && this.history.record({ type: 'redelivered', ...place(e), reason: e.reason, nextDeliveryCount: e.nextDeliveryCount, delayMs: e.delayMs }),
+      deadLettered: (e) => groups.has(e.group) && this.history.record({ type: 'deadLettered', ...place(e), deliveryCount: e.deliveryCount, reason: e.reason }),
+      rebalanced: (e) => groups.has(e.group) && this.history.record({
+        type: 'rebalanced', group: e.group, assignment: Object.fromEntries(Object.entries(e.assignment).map(([m, ps]) => [member(m), ps])),
+      }),
+    };
+    for (const [name, handler] of Object.entries(handlers)) broker.on(name as keyof BrokerEvents, handler as never);
+    this.detach = () => {
+      for (const [name, handler] of Object.entries(handlers)) broker.off(name as keyof BrokerEvents, handler as never);
+    };
+  }
+}
+
+/** `r1`, `r2`, ...: records numbered across steps in step order. */
+function recordId(steps: readonly ProduceStep[], step: number, position: number): string {
+  let before = 0;
+  for (let i = 0; i < step; i++) before += steps[i]!.records.length;
+  return `r${before + position + 1}`;
+}
+
+function withId(record: ProduceRecord, id: string): ProduceRecord {
+  const headers = record.headers === undefined ? [] : Array.isArray(record.headers)
+    ? record.headers : Object.entries(record.headers).map(([key, value]) => ({ key, value: typeof value === 'string' ? new TextEncoder().encode(value) : value }));
+  return { ...record, headers: [...headers, { key: SIM_ID_HEADER, value: new TextEncoder().encode(id) }] };
+}
+
+function idOf(headers: readonly { key: string; value: Uint8Array | null }[]): string | undefined {
+  const header = headers.find((h) => h.key === SIM_ID_HEADER);
+  return header?.value ? utf8.decode(header.value) : undefined;
+}
+
+function keyText(record: ProduceRecord): string | null {
+  const key = record.key ?? null;
+  return key === null ? null : typeof key === 'string' ? key : utf8.decode(key);
+}

@@ -1,0 +1,55 @@
+/**
+ * A bridge for handler code that calls `setTimeout` itself: timer functions shaped like Node's,
+ * bound to a Clock (the simulation hands each consumer its process clock). Nothing global is
+ * patched: pass these to the code under test (`const { setTimeout } = ctx.timers`), the way it
+ * would take `node:timers` in production.
+ */
+import type { Clock, Timer } from '@brook/protocol';
+
+/** What the bridge's setTimeout returns; pass it to clearTimeout / clearInterval. */
+export interface VirtualTimeout {
+  readonly id: number;
+}
+
+export interface VirtualTimers {
+  setTimeout(callback: (...args: unknown[]) => void, delayMs?: number, ...args: unknown[]): VirtualTimeout;
+  clearTimeout(timeout: VirtualTimeout | undefined): void;
+  setInterval(callback: (...args: unknown[]) => void, delayMs?: number, ...args: unknown[]): VirtualTimeout;
+  clearInterval(timeout: VirtualTimeout | undefined): void;
+  /** Resolves after `ms` of virtual time (never, if the process dies first). */
+  sleep(ms: number): Promise<void>;
+  /** Virtual `Date.now()`. */
+  now(): number;
+}
+
+export function virtualTimers(clock: Clock): VirtualTimers {
+  const live = new Map<number, Timer>();
+  let nextId = 1;
+  // Like Node: a delay that is not a number >= 1 becomes 1 ms, so an interval cannot spin at 0.
+  const delayOf = (delayMs: unknown) => (typeof delayMs === 'number' && delayMs >= 1 ? delayMs : 1);
+  const clear = (timeout: VirtualTimeout | undefined) => {
+    if (!timeout) return;
+    live.get(timeout.id)?.cancel();
+    live.delete(timeout.id);
+  };
+  const schedule = (callback: (...args: unknown[]) => void, delayMs: unknown, args: unknown[], repeat: boolean): VirtualTimeout => {
+    const timeout = { id: nextId++ };
+    const arm = () => {
+      live.set(timeout.id, clock.setTimer(delayOf(delayMs), () => {
+        if (repeat) arm();
+        else live.delete(timeout.id);
+        callback(...args);
+      }));
+    };
+    arm();
+    return timeout;
+  };
+  return {
+    setTimeout: (callback, delayMs, ...args) => schedule(callback, delayMs, args, false),
+    setInterval: (callback, delayMs, ...args) => schedule(callback, delayMs, args, true),
+    clearTimeout: clear,
+    clearInterval: clear,
+    sleep: (ms) => new Promise((resolve) => clock.setTimer(Math.max(0, ms), resolve)),
+    now: () => clock.now(),
+  };
+}
