@@ -3,8 +3,8 @@
  * client sending hand-built frames (docs/protocol.md is the contract checked here).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CloseCode, FrameKind, VirtualClock, decodeBatch, decodeDeliveries, encodeBatch } from '@brook/protocol';
-import { Broker, type BrookServer, type ListenOptions } from '@brook/broker';
+import { CloseCode, FrameKind, VirtualClock, decodeBatch, decodeDeliveries, encodeBatch, encodeFrame } from '@brook/protocol';
+import { Broker, LIMITS, type BrookServer, type ListenOptions } from '@brook/broker';
 import { RawClient } from './fixtures/server-raw-client.js';
 
 const utf8 = new TextEncoder();
@@ -120,5 +120,85 @@ describe('requests over the socket', () => {
     const end = await client.next((f) => f.kind === FrameKind.END);
     expect([end.requestId, end.json['code']]).toEqual([subscription, 'CLOSED']);
     expect((await client.closed).code).toBe(CloseCode.GOING_AWAY);
+  });
+});
+
+describe('limits', () => {
+  it('listen() checks every limit against LIMITS: INVALID_CONFIG naming the option', async () => {
+    const { broker: b } = await serve();
+    for (const name of ['frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs'] as const) {
+      const { min, max } = LIMITS[name];
+      await expect(b.listen({ port: 0, [name]: min - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: name } });
+      await expect(b.listen({ port: 0, [name]: max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: name } });
+    }
+    await expect(b.listen({ port: 70_000 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'port' } });
+  });
+
+  it('frameBytesMax: a frame of exactly that size is read, one byte more closes 1009', async () => {
+    const { server } = await serve({ frameBytesMax: 1024 });
+    const client = await connect(server.url);
+    const request = (padBytes: number) => encodeFrame(FrameKind.REQUEST, 1, JSON.stringify({ op: 'listTopics', pad: 'x'.repeat(padBytes) }));
+    const exact = request(1024 - 9 - '{"op":"listTopics","pad":""}'.length);
+    expect(exact.length).toBe(1024);
+    client.sendRaw(exact);
+    expect((await client.answer(1)).kind).toBe(FrameKind.RESPONSE);
+    client.sendRaw(request(1024 - 9 - '{"op":"listTopics","pad":""}'.length + 1));
+    expect((await client.closed).code).toBe(CloseCode.MESSAGE_TOO_BIG);
+  });
+
+  it('connectionsMax: that many connections work, the next is closed 1013, and a freed slot is reused', async () => {
+    const { server } = await serve({ connectionsMax: 2 });
+    const first = await connect(server.url);
+    await connect(server.url);
+    const refused = await RawClient.connect(server.url);
+    expect((await refused.closed).code).toBe(CloseCode.TRY_AGAIN_LATER);
+    await first.close();
+    const again = await connect(server.url);
+    expect(await again.ok('listTopics')).toEqual({ topics: [] });
+  });
+
+  it('idleTimeoutMs: a client that answers pings stays; one that does not is closed 4003 after the next ping', async () => {
+    const clock = new VirtualClock();
+    const { server } = await serve({ idleTimeoutMs: 1000 }, clock);
+    const lively = await connect(server.url);
+    const silent = await RawClient.open(server.url, {}, { autoPong: false });
+    clients.push(silent);
+    const pinged = Promise.all([lively, silent].map((c) => new Promise((resolve) => c.socket.once('ping', resolve))));
+    clock.advance(1000);
+    await pinged;
+    // The pong went out before this request on the same socket: once answered, the server has seen it.
+    await lively.ok('listTopics');
+    clock.advance(1000);
+    expect((await silent.closed).code).toBe(CloseCode.IDLE_TIMEOUT);
+    expect(await lively.ok('listTopics')).toEqual({ topics: [] });
+  });
+});
+
+describe('HTTP on the same port', () => {
+  it('GET /healthz is 200 ok; other paths 404', async () => {
+    const { server } = await serve();
+    const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+    expect([health.status, await health.text()]).toEqual([200, 'ok']);
+    expect((await fetch(`http://127.0.0.1:${server.port}/nope`)).status).toBe(404);
+  });
+
+  it('GET /metrics: end offsets, group lag and in-flight, redeliveries, dead letters, connections', async () => {
+    const { server } = await serve();
+    const client = await connect(server.url);
+    await client.ok('createTopic', { name: 'orders' });
+    await client.ok('produce', { topic: 'orders', partition: 0 }, batchOf('a', 'b', 'c'));
+    const { subscription } = await client.ok('subscribe', { topic: 'orders', group: 'billing', backoff: { initialMs: 0, maxMs: 0 } });
+    const deliver = await client.next((f) => f.kind === FrameKind.DELIVER);
+    const first = deliver.json['first'] as number;
+    await client.ok('settle', { subscription, ack: [[first, first]], nack: [[first + 1, 0]], reject: [[first + 2, 'bad']] });
+    await client.next((f) => f.kind === FrameKind.DELIVER); // the nacked record, again
+    const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    expect(metrics).toContain('# TYPE brook_partition_end_offset gauge');
+    expect(metrics).toContain('brook_partition_end_offset{topic="orders",partition="0"} 3');
+    expect(metrics).toContain('brook_group_lag{topic="orders",group="billing"} 1');
+    expect(metrics).toContain('brook_group_in_flight{topic="orders",group="billing"} 1');
+    expect(metrics).toContain('brook_redeliveries_total{topic="orders",group="billing"} 1');
+    expect(metrics).toContain('brook_dead_letters_total{topic="orders",group="billing"} 1');
+    expect(metrics).toContain('brook_connections 1');
   });
 });
