@@ -36,6 +36,8 @@ const FRAME_OVERHEAD_BYTES = 1024;
 export class Producer {
   private readonly lanes = new Map<string, PartitionLane[]>();
   private readonly pending = new Set<Batch>();
+  /** Sends waiting for their topic's partition count. */
+  private readonly lookups = new Set<Promise<void>>();
   private readonly nextUnkeyed = new Map<string, number>();
   private readonly context: LaneContext;
   private releaseScheduled = false;
@@ -67,16 +69,25 @@ export class Producer {
     if (!Array.isArray(records) || records.length === 0) {
       return Promise.reject(new BrookError('INVALID_REQUEST', 'send needs a non-empty array of records', { topic }));
     }
-    const partitionCount = this.topics.cached(topic);
-    if (partitionCount === undefined) return this.topics.load(topic).then(() => this.send(topic, records, options));
     return new Promise<ProduceResult[]>((resolve, reject) => {
       const ticket = options.signal ? abortableTicket(records.length, resolve, reject, options.signal) : new SendTicket(records.length, resolve, reject);
-      this.enqueue(topic, partitionCount, records, ticket);
+      const partitionCount = this.topics.cached(topic);
+      if (partitionCount !== undefined) {
+        this.enqueue(topic, partitionCount, records, ticket);
+        return;
+      }
+      // The first send to a topic asks for its partition count; flush() and close() wait for it.
+      const lookup: Promise<void> = this.topics.load(topic)
+        .then((count) => this.enqueue(topic, count, records, ticket))
+        .catch((error: unknown) => ticket.fail(error))
+        .finally(() => this.lookups.delete(lookup));
+      this.lookups.add(lookup);
     });
   }
 
   /** Sends everything collected now and resolves once every batch so far is written or failed. */
   async flush(): Promise<void> {
+    while (this.lookups.size > 0) await Promise.all([...this.lookups]);
     this.releaseAll();
     while (this.pending.size > 0) await Promise.all([...this.pending].map((batch) => batch.settled));
   }

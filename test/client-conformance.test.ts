@@ -1,0 +1,307 @@
+/**
+ * One client suite, two transports: everything here must hold for `connect(broker)` and for
+ * `connect(url)` alike, since both exchange the same frames with the same server code.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualClock, partitionForKey } from '@brook/protocol';
+import { DEAD_LETTER_HEADERS } from '@brook/broker';
+import { connect, isBrookError, type Client, type Message } from '@brook/client';
+import { deferred, inProcessTarget, unique, webSocketTarget, type ClientTarget, type ClientTargetFactory } from './fixtures/client-targets.js';
+
+const fastRetry = { initialMs: 1, maxMs: 5, multiplier: 2, jitter: 0 };
+
+function conformance(label: string, factory: ClientTargetFactory): void {
+  describe(`client over ${label}`, () => {
+    let target: ClientTarget;
+    let client: Client;
+
+    beforeAll(async () => {
+      target = await factory();
+      client = await target.connect({ name: 'conformance' });
+    });
+    afterAll(async () => {
+      await client.close();
+      await target.close();
+    });
+
+    async function topic(partitions = 1): Promise<string> {
+      const name = unique('t');
+      await client.admin.createTopic(name, { partitions });
+      return name;
+    }
+
+    it('round-trips strings, JSON and bytes with keys, headers and metadata', async () => {
+      const name = await topic();
+      const producer = client.producer();
+      const sent = await producer.send(name, [
+        { key: 'k1', value: 'hello', headers: { trace: 'abc' } },
+        { value: { b: 2, a: 1 } },
+        { value: new Uint8Array([1, 2, 3]), timestamp: 1_700_000_000_123 },
+        { value: null },
+      ]);
+      expect(sent).toEqual([0n, 1n, 2n, 3n].map((offset) => ({ partition: 0, offset })));
+      const received: Message[] = [];
+      for await (const msg of client.consume({ topic: name, group: unique('g') })) {
+        received.push(msg);
+        void msg.ack();
+        if (received.length === 4) break;
+      }
+      const [text, json, bytes, empty] = received as [Message, Message, Message, Message];
+      expect(text.text()).toBe('hello');
+      expect(Buffer.from(text.key!).toString()).toBe('k1');
+      expect(Buffer.from(text.header('trace')!).toString()).toBe('abc');
+      expect(Buffer.from(text.header('content-type')!).toString()).toBe('text/plain');
+      expect(json.json()).toEqual({ a: 1, b: 2 });
+      expect(json.text()).toBe('{"a":1,"b":2}');
+      expect(Buffer.from(json.header('content-type')!).toString()).toBe('application/json');
+      expect([...bytes.value!]).toEqual([1, 2, 3]);
+      expect(bytes.header('content-type')).toBeUndefined();
+      expect(bytes.timestamp).toBe(1_700_000_000_123);
+      expect(empty.value).toBeNull();
+      expect(received.map((msg) => [msg.topic, msg.partition, msg.offset, msg.deliveryCount, msg.redelivered])).toEqual(
+        [0n, 1n, 2n, 3n].map((offset) => [name, 0, offset, 1, false]),
+      );
+    });
+
+    it('puts keyed records on the murmur2 partition, like Kafka', async () => {
+      const name = await topic(4);
+      const keys = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+      const sent = await client.producer().send(name, keys.map((key) => ({ key, value: key })));
+      expect(sent.map((result) => result.partition)).toEqual(keys.map((key) => partitionForKey(Buffer.from(key), 4)));
+      for (const [i, result] of sent.entries()) {
+        const [record] = await target.broker.fetch({ topic: name, partition: result.partition, offset: result.offset, maxRecords: 1 });
+        expect(Buffer.from(record!.value!).toString()).toBe(keys[i]);
+      }
+    });
+
+    it('resends a produce cut off by a dropped connection without duplicating it', async () => {
+      const name = await topic();
+      const producer = client.producer();
+      await producer.send(name, [{ value: 'warm-up' }]);
+      const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+      const onProduced = (event: { topic: string }): void => {
+        if (event.topic !== name) return;
+        target.broker.off('produced', onProduced);
+        client.dropConnection(); // the batch is in the log, its answer not yet read
+      };
+      target.broker.on('produced', onProduced);
+      const sent = await producer.send(name, Array.from({ length: 50 }, (_, i) => ({ value: `r${i}` })));
+      await reconnected;
+      expect(sent.map((result) => result.offset)).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i + 1)));
+      const [partition] = (await client.admin.describeTopic(name)).partitions;
+      expect(partition!.endOffset).toBe(51n);
+    });
+
+    it('acks on resolve, nacks on throw and redelivers with the next deliveryCount', async () => {
+      const name = await topic();
+      await client.producer().send(name, [{ value: 'flaky' }]);
+      const attempts: [number, boolean][] = [];
+      const done = deferred();
+      const sub = await client.subscribe({ topic: name, group: unique('g'), backoff: fastRetry }, (msg) => {
+        attempts.push([msg.deliveryCount, msg.redelivered]);
+        if (msg.deliveryCount < 3) throw new Error('not yet');
+        done.resolve();
+      });
+      await done.promise;
+      await sub.close();
+      expect(attempts).toEqual([[1, false], [2, true], [3, true]]);
+      const group = await client.admin.describeGroup(name, sub.group!);
+      expect(group['lag']).toBe(0n);
+    });
+
+    it('nack({ delayMs }) and extend() settle through the batch, a stale message settles as a no-op', async () => {
+      const name = await topic();
+      await client.producer().send(name, [{ value: 'a' }, { value: 'b' }]);
+      const seen: string[] = [];
+      for await (const msg of client.consume({ topic: name, group: unique('g'), backoff: fastRetry })) {
+        seen.push(`${msg.text()}${msg.deliveryCount}`);
+        if (msg.text() === 'a' && msg.deliveryCount === 1) {
+          await msg.extend(10_000);
+          await msg.nack({ delayMs: 0 });
+        } else {
+          await msg.ack();
+        }
+        if (seen.length === 3) break;
+      }
+      expect(seen.sort()).toEqual(['a1', 'a2', 'b1']);
+    });
+
+    it('dead-letters a rejected message with its origin in the headers, and redrives it', async () => {
+      const name = await topic();
+      const group = unique('g');
+      await client.producer().send(name, [{ value: 'poison' }]);
+      const stream = client.consume({ topic: name, group });
+      for await (const msg of stream) {
+        await msg.reject('cannot parse');
+        break;
+      }
+      const dlq = `${name}.dlq`;
+      for await (const dead of client.consume({ topic: dlq, group: unique('g') })) {
+        expect(dead.text()).toBe('poison');
+        expect(Buffer.from(dead.header(DEAD_LETTER_HEADERS.topic)!).toString()).toBe(name);
+        expect(Buffer.from(dead.header(DEAD_LETTER_HEADERS.reason)!).toString()).toContain('cannot parse');
+        await dead.ack();
+        break;
+      }
+      expect(await client.admin.redrive(dlq)).toBe(1);
+      expect((await client.admin.describeTopic(name)).partitions[0]!.endOffset).toBe(2n);
+    });
+
+    it('runs the admin operations', async () => {
+      const name = unique('t');
+      await client.admin.createTopic(name, { partitions: 2 });
+      await expect(client.admin.createTopic(name)).rejects.toMatchObject({ code: 'TOPIC_EXISTS', retriable: false });
+      expect(await client.admin.listTopics()).toContain(name);
+      await client.producer().send(name, [{ value: 'x', partition: 1 }, { value: 'y', partition: 1 }]);
+      expect(await client.admin.describeTopic(name)).toEqual({
+        name, partitions: [{ partition: 0, startOffset: 0n, endOffset: 0n }, { partition: 1, startOffset: 0n, endOffset: 2n }],
+      });
+      const group = unique('g');
+      let count = 0;
+      const twice = deferred();
+      const sub = await client.subscribe({ topic: name, group }, () => {
+        if (++count === 2) twice.resolve();
+      });
+      await twice.promise;
+      await sub.close();
+      expect(await client.admin.listGroups(name)).toEqual([{ topic: name, group }]);
+      expect(await client.admin.describeGroup(name, group)).toMatchObject({ topic: name, group, lag: 0n });
+      expect(await client.admin.resetGroup(name, group, 'earliest')).toEqual([0n, 0n]);
+      expect((await client.admin.describeGroup(name, group))['lag']).toBe(2n);
+      await client.admin.deleteTopic(name);
+      expect(await client.admin.listTopics()).not.toContain(name);
+    });
+
+    it('maps ERROR frames to BrookErrors: UNKNOWN_TOPIC, UNKNOWN_PARTITION, INVALID_REQUEST', async () => {
+      const producer = client.producer();
+      await expect(producer.send(unique('missing'), [{ value: 'x' }])).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      const name = await topic();
+      await expect(producer.send(name, [{ value: 'x', partition: 5 }])).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
+      await expect(producer.send(name, [{ value: undefined as never }])).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      await expect(client.subscribe({ topic: unique('missing'), group: 'g' }, () => undefined)).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      await expect(client.admin.describeGroup(name, unique('nobody'))).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });
+    });
+
+    it('fails a request with TIMEOUT after requestTimeoutMs on the injected clock', async () => {
+      const clock = new VirtualClock({ startMs: Date.now() });
+      const slow = await target.connect({ clock, requestTimeoutMs: 1_000 });
+      const name = await topic();
+      await client.producer().send(name, [{ value: 'held' }]);
+      const got = deferred<Message>();
+      const stream = slow.consume({ topic: name, group: unique('g'), ackTimeoutMs: 60_000 });
+      void stream[Symbol.asyncIterator]().next().then((result) => got.resolve(result.value as Message));
+      await got.promise;
+      // A graceful close waits for the held message, which nobody settles: the unsubscribe times out.
+      const closing = stream.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      clock.advance(1_000);
+      const error = await closing.catch((caught: unknown) => caught);
+      expect(isBrookError(error, 'TIMEOUT')).toBe(true);
+      expect((error as { retriable: boolean }).retriable).toBe(true);
+      slow.dropConnection();
+      await slow.close();
+    });
+
+    it('reconnects, resubscribes and gets every record, those in flight at the drop redelivered', async () => {
+      const name = await topic(2);
+      const consumer = await target.connect({ reconnect: { initialDelayMs: 1, maxDelayMs: 5 } });
+      const producer = client.producer();
+      const values = new Set<string>();
+      const all = deferred();
+      let dropped = false;
+      await consumer.subscribe({ topic: name, group: unique('g'), maxInFlight: 8 }, (msg) => {
+        if (!dropped && values.size === 10) {
+          dropped = true;
+          consumer.dropConnection();
+          throw new Error('the connection is gone anyway');
+        }
+        values.add(msg.text()!);
+        if (values.size === 40) all.resolve();
+      });
+      const reconnected = new Promise((resolve) => consumer.once('reconnected', resolve));
+      await producer.send(name, Array.from({ length: 20 }, (_, i) => ({ value: `v${i}` })));
+      await reconnected;
+      await producer.send(name, Array.from({ length: 20 }, (_, i) => ({ value: `v${20 + i}` })));
+      await all.promise;
+      expect(values.size).toBe(40);
+      await consumer.close();
+    });
+
+    it('close() drains: unsent batches go out, handlers finish and their acks are sent', async () => {
+      const name = await topic();
+      const lingering = await topic();
+      const group = unique('g');
+      const other = await target.connect();
+      const started = deferred();
+      const finish = deferred();
+      await other.subscribe({ topic: name, group }, async () => {
+        started.resolve();
+        await finish.promise;
+      });
+      await client.producer().send(name, [{ value: 'slow work' }]);
+      await started.promise;
+      const sending = other.producer({ lingerMs: 60_000 }).send(lingering, [{ value: 'last words' }]);
+      const closed = other.close();
+      finish.resolve();
+      await closed;
+      expect(await sending).toEqual([{ partition: 0, offset: 0n }]);
+      expect(other.closed).toBe(true);
+      expect((await client.admin.describeGroup(name, group))['lag']).toBe(0n);
+      await expect(other.producer().send(name, [{ value: 'late' }])).rejects.toMatchObject({ code: 'CLOSED' });
+    });
+
+    it('supports await using for clients and subscriptions', async () => {
+      const name = await topic();
+      let escaped: Client | undefined;
+      {
+        await using scoped = await target.connect();
+        escaped = scoped;
+        await using sub = await scoped.subscribe({ topic: name, group: unique('g') }, () => undefined);
+        expect(sub.topic).toBe(name);
+      }
+      expect(escaped.closed).toBe(true);
+    });
+
+    it('honours AbortSignal on send, subscribe and consume', async () => {
+      const name = await topic();
+      const aborted = AbortSignal.abort(new Error('stop'));
+      await expect(client.producer().send(name, [{ value: 'x' }], { signal: aborted })).rejects.toThrow('stop');
+      await expect(client.subscribe({ topic: name, signal: aborted }, () => undefined)).rejects.toThrow('stop');
+      const controller = new AbortController();
+      const stream = client.consume({ topic: name, group: unique('g'), signal: controller.signal });
+      await stream.ready;
+      const acked = deferred();
+      const loop = (async () => {
+        let count = 0;
+        for await (const msg of stream) {
+          count += 1;
+          await msg.ack();
+          acked.resolve();
+        }
+        return count;
+      })();
+      await client.producer().send(name, [{ value: 'one' }]);
+      await acked.promise;
+      controller.abort();
+      expect(await loop).toBe(1);
+    });
+  });
+}
+
+conformance('in-process transport', inProcessTarget);
+conformance('WebSocket transport', webSocketTarget);
+
+describe('client over WebSocket only', () => {
+  it('refuses a wrong token with UNAUTHORIZED and does not retry', async () => {
+    const target = await webSocketTarget();
+    const server = await target.broker.listen({ port: 0, token: 'secret' });
+    try {
+      await expect(connect(server.url, { token: 'wrong' })).rejects.toMatchObject({ code: 'UNAUTHORIZED', retriable: false });
+      const ok = await connect(server.url, { token: 'secret' });
+      await ok.close();
+    } finally {
+      await server.close();
+      await target.close();
+    }
+  });
+});
