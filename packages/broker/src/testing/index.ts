@@ -18,3 +18,4 @@ export {
 export { History, SIM_ID_HEADER, formatEvent, formatTime, type HistoryEvent, type EndReason } from './history.js';
 export { virtualTimers, type VirtualTimers, type VirtualTimeout } from './virtual-timers.js';
 export { openWorld, ProcessClock, type World, type RestartOptions } from './world.js';
+export { explore, faultPlanArbitrary, simulationProperty, type ExploreOptions, type ExploreResult } from './fast-check.js';
