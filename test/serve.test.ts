@@ -12,10 +12,10 @@ import { Broker } from '@brook/broker';
 
 const MAIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
 
-it('brook serve prints where its data lives, and SIGINT shuts it down cleanly', async () => {
+it('brook serve prints its URL and where its data lives, answers /healthz, and SIGINT shuts it down cleanly', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'brook-serve-'));
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--data', dataDir, '--fsync', '100'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--data', dataDir, '--fsync', '100', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const lines: string[] = [];
     for await (const line of createInterface({ input: child.stdout })) {
@@ -24,6 +24,10 @@ it('brook serve prints where its data lives, and SIGINT shuts it down cleanly', 
     }
     expect(lines.join('\n')).toContain(`data:   ${dataDir}`);
     expect(lines.join('\n')).toContain('fsync:  every 100 ms');
+    const url = /url: {4}(ws:\/\/127\.0\.0\.1:\d+)/.exec(lines.join('\n'))?.[1];
+    expect(url).toBeDefined();
+    const health = await fetch(`${url!.replace('ws:', 'http:')}/healthz`);
+    expect(health.status).toBe(200);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     const broker = await Broker.open({ dataDir });

@@ -7,15 +7,29 @@ import type { BrokerOptions } from '@brook/broker';
 
 export const DEFAULT_DATA_DIR = '.brook-data';
 
-export const SERVE_USAGE = `usage: brook serve [--data DIR | --memory] [--fsync always|never|<ms>]
+export const DEFAULT_PORT = 7070;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export const SERVE_USAGE = `usage: brook serve [--data DIR | --memory] [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}]
+                   [--fsync always|never|<ms>] [--token T]
 
   --data DIR     where topics live (default: ./${DEFAULT_DATA_DIR})
   --memory       keep everything in memory; nothing is written to disk
+  --port N       WebSocket + HTTP port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --host H       interface to listen on (default ${DEFAULT_HOST}: this machine only)
   --fsync MODE   'always' (default: acknowledge after fdatasync, group commit),
-                 'never' (leave it to the OS), or a number of milliseconds between fsyncs`;
+                 'never' (leave it to the OS), or a number of milliseconds between fsyncs
+  --token T      clients must present this token (default: $BROOK_TOKEN, else none)`;
 
-export function parseServeOptions(args: readonly string[]): BrokerOptions {
+export interface ServeOptions {
+  broker: BrokerOptions;
+  listen: { port: number; host: string; token?: string };
+}
+
+export function parseServeOptions(args: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ServeOptions {
   const options: BrokerOptions = { dataDir: DEFAULT_DATA_DIR };
+  const token = env['BROOK_TOKEN'];
+  const listen: ServeOptions['listen'] = { port: DEFAULT_PORT, host: DEFAULT_HOST, ...(token ? { token } : {}) };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
     const value = (): string => {
@@ -28,9 +42,18 @@ export function parseServeOptions(args: readonly string[]): BrokerOptions {
       options.storage = 'memory';
       delete options.dataDir;
     } else if (flag === '--fsync') options.fsync = parseFsync(value());
+    else if (flag === '--port') listen.port = parsePort(value());
+    else if (flag === '--host') listen.host = value();
+    else if (flag === '--token') listen.token = value();
     else throw usageError(`unknown option ${flag}`);
   }
-  return options;
+  return { broker: options, listen };
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (/^\d+$/.test(text) && port <= 65_535) return port;
+  throw usageError(`--port must be a number from 0 to 65535, got ${text}`);
 }
 
 function parseFsync(text: string): BrokerOptions['fsync'] {

@@ -1,13 +1,14 @@
 /**
- * `brook serve`: opens a broker and keeps it running until SIGINT/SIGTERM, then shuts down
- * cleanly (writing the clean-shutdown marker); a second signal exits at once.
+ * `brook serve`: opens a broker, serves it over WebSocket (plus /healthz and /metrics on the same
+ * port) and keeps it running until SIGINT/SIGTERM, then shuts down cleanly (clients get close
+ * 1001, then the clean-shutdown marker is written); a second signal exits at once.
  */
 import { resolve } from 'node:path';
 import { Broker } from '@brook/broker';
 import { parseServeOptions } from './serve-options.js';
 
 export async function serve(args: readonly string[], fail: (error: unknown) => never): Promise<void> {
-  const options = parseServeOptions(args);
+  const options = parseServeOptions(args, process.env);
   // Signals are handled from the start, so a Ctrl-C during open still ends in a clean close.
   let stopping = false;
   let opened: Promise<Broker> | undefined;
@@ -25,12 +26,14 @@ export async function serve(args: readonly string[], fail: (error: unknown) => n
   setInterval(() => undefined, 1 << 30);
 
   const startedAtMs = performance.now();
-  opened = Broker.open(options);
+  opened = Broker.open(options.broker);
   const broker = await opened;
-  const where = options.storage === 'memory' ? 'memory (nothing is written to disk)' : resolve(broker.dataDir);
+  const server = await broker.listen(options.listen);
+  const where = options.broker.storage === 'memory' ? 'memory (nothing is written to disk)' : resolve(broker.dataDir);
   const fsync = typeof broker.fsync === 'object' ? `every ${broker.fsync.intervalMs} ms` : broker.fsync;
   process.stdout.write(
     `brook: broker open in ${(performance.now() - startedAtMs).toFixed(0)} ms\n` +
+    `  url:    ${server.url}${options.listen.token ? ' (token required)' : ''}\n` +
     `  data:   ${where}\n  fsync:  ${fsync}\n  topics: ${broker.listTopics().join(', ') || '(none)'}\n` +
     `  recovery: ${broker.openedClean ? 'clean shutdown found, no scan' : 'unclean or first start, tails scanned'}\n` +
     `Ctrl-C to stop.\n`,
