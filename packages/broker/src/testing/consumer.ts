@@ -5,7 +5,7 @@
  * settlement goes through the kit (never the broker's implicit ack), which is where acks are lost
  * or delayed, and where an ack bound for a broker that has since restarted is dropped.
  */
-import { BrookError, type Random } from '@brook/protocol';
+import { BrookError, type Random, type Timer } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { Subscription } from '../groups/subscription.js';
@@ -59,8 +59,8 @@ export interface ConsumerHost {
   readonly brokerEpoch: number;
   readonly latencyMs: readonly [number, number];
   clockNow(): number;
-  /** Runs `action` after `ms` of virtual time; the simulation is not quiescent until it has run. */
-  later(ms: number, action: () => unknown): void;
+  /** Runs `action` after `ms` of virtual time; the simulation is not quiescent until it has run or is cancelled. */
+  later(ms: number, action: () => unknown): Timer;
   place(group: string, delivery: Delivery): RecordPlace;
   /** Counts the delivery and returns the faults it triggers (recorded in the history). */
   faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): { index: number; fault: Fault }[];
@@ -113,7 +113,8 @@ export class SimConsumer {
 
   async join(): Promise<void> {
     if (this.incarnation) return;
-    const clock = new ProcessClock({ now: () => this.host.clockNow(), setTimer: (ms, callback) => this.timerOnWorld(ms, callback) });
+    // Handler timers go through `later`, so a pending one keeps the simulation from ending early.
+    const clock = new ProcessClock({ now: () => this.host.clockNow(), setTimer: (ms, callback) => this.host.later(ms, callback) });
     const inc: Incarnation = { alive: true, clock, timers: virtualTimers(clock), running: 0 };
     this.incarnation = inc;
     this.leaving = false;
@@ -164,12 +165,6 @@ export class SimConsumer {
 
   slowDown(delayMs: number, durationMs: number | undefined): void {
     this.slow = { delayMs, untilMs: durationMs === undefined ? Infinity : this.host.clockNow() + durationMs };
-  }
-
-  private timerOnWorld(ms: number, callback: () => void) {
-    let cancelled = false;
-    this.host.later(ms, () => cancelled || callback());
-    return { cancel: () => (cancelled = true) };
   }
 
   private currentSubscription(): Subscription | undefined {

@@ -6,7 +6,7 @@
  * of the real event loop, the virtual clock standing still), then jumps to the next timer, of the
  * broker, a handler or the plan. Hours of leases and backoff take milliseconds.
  */
-import { assert, BrookError, tearLastWrite, type Random, type VirtualClock } from '@brook/protocol';
+import { assert, BrookError, tearLastWrite, type Random, type Timer, type VirtualClock } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
 import type { Delivery } from '../groups/delivery.js';
@@ -75,11 +75,12 @@ export class Simulation implements ConsumerHost {
 
   /** Runs to quiescence (or a limit); returns why it stopped. A failure of the kit itself is thrown. */
   async run(): Promise<EndReason> {
+    // Same-instant timers fire in scheduling order: records exist, then faults act, then consumers join.
     this.steps.forEach((step, index) => this.later(step.atMs ?? 0, () => this.produce(step, index)));
-    for (const consumer of this.consumers) this.later(consumer.spec.joinAtMs ?? 0, () => consumer.join());
     this.plan.forEach((fault, index) => {
       if ('atMs' in fault.trigger) this.later(fault.trigger.atMs, () => this.fire(index, fault));
     });
+    for (const consumer of this.consumers) this.later(consumer.spec.joinAtMs ?? 0, () => consumer.join());
     const deadline = this.clock.now() + this.limits.maxVirtualTimeMs;
     for (let timers = 0; ; timers++) {
       await this.clock.advanceAsync(0);
@@ -112,12 +113,24 @@ export class Simulation implements ConsumerHost {
     return ids;
   }
 
-  later(ms: number, action: () => unknown): void {
+  later(ms: number, action: () => unknown): Timer {
     this.pendingActions += 1;
-    this.clock.setTimer(ms, () => {
+    let pending = true;
+    const done = () => {
+      pending = false;
       this.pendingActions -= 1;
+    };
+    const timer = this.clock.setTimer(ms, () => {
+      done();
       this.guard(action());
     });
+    return {
+      cancel: () => {
+        if (!pending) return;
+        done();
+        timer.cancel();
+      },
+    };
   }
 
   place(group: string, delivery: Delivery): RecordPlace {

@@ -1,0 +1,158 @@
+/**
+ * The kit's machinery: determinism per seed, every fault kind doing what it says, the timer
+ * bridge, replay from the environment, and independence from global (fake) timers.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FAULT_KINDS, checkFaultPlan, type Fault, type FaultPlan } from './fault-plan.js';
+import type { HistoryEvent } from './history.js';
+import type { Ordering } from '../groups/subscribe-options.js';
+import { PLAN_ENV, SEED_ENV, simulate, type Scenario, type SimulationOptions } from './simulate.js';
+import { unexpected } from './checkers.js';
+
+/** Two idempotent consumers on six keyed records: correct code, so only faults show. */
+function shop(ordering: Ordering = 'none', broker: SimulationOptions['broker'] = {}): Scenario {
+  const done = new Set<string>();
+  const consumer = (name: string) => ({
+    name,
+    subscribe: { topic: 't', group: 'g', ordering, maxInFlight: 2 },
+    handler: async (delivery: { text(): string | null }, ctx: { sleep(ms: number): Promise<void>; effect(kind: string, id: string): void }) => {
+      await ctx.sleep(10);
+      const id = delivery.text()!;
+      if (done.has(id)) return;
+      ctx.effect('ship', id);
+      done.add(id);
+    },
+  });
+  return {
+    broker,
+    topics: { t: { partitions: 2 } },
+    produce: [{ topic: 't', records: Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) }],
+    consumers: [consumer('c1'), consumer('c2')],
+    checkers: [],
+  };
+}
+
+afterEach(() => {
+  delete process.env[SEED_ENV];
+  delete process.env[PLAN_ENV];
+  vi.useRealTimers();
+});
+
+describe('simulate', () => {
+  it('gives a byte-identical history for the same seed, and another for another seed', async () => {
+    const run = async (seed: number) => (await simulate({ ...shop(), seed, faults: { random: { maxFaults: 4 } } })).history;
+    const [a, b, c] = [await run(3), await run(3), await run(4)];
+    expect(JSON.stringify(a.events)).toBe(JSON.stringify(b.events));
+    expect(a.format()).toBe(b.format());
+    expect(a.format()).not.toBe(c.format());
+  });
+
+  const cases: [string, Fault, { ordering?: Ordering }, (events: HistoryEvent[]) => void][] = [
+    ['crashConsumer', { kind: 'crashConsumer', trigger: { delivery: 1 } }, {}, (events) => {
+      expect(events).toContainEqual(expect.objectContaining({ type: 'consumer', what: 'crash' }));
+      expect(events).toContainEqual(expect.objectContaining({ type: 'redelivered', reason: 'memberLeft' }));
+    }],
+    ['loseAck', { kind: 'loseAck', trigger: { delivery: 2 } }, {}, (events) => {
+      expect(events).toContainEqual(expect.objectContaining({ type: 'settle', dropped: 'lostAck' }));
+      expect(events).toContainEqual(expect.objectContaining({ type: 'leaseExpired' }));
+    }],
+    ['delayAck', { kind: 'delayAck', trigger: { delivery: 1 }, delayMs: 40_000 }, {}, (events) => {
+      expect(events).toContainEqual(expect.objectContaining({ type: 'settle', delayedMs: 40_000 }));
+      expect(events).toContainEqual(expect.objectContaining({ type: 'leaseExpired' }));
+    }],
+    ['duplicateDelivery', { kind: 'duplicateDelivery', trigger: { match: { value: 'v4' } } }, {}, (events) => {
+      expect(events.filter((e) => e.type === 'deliver' && e.value === 'v4' && e.duplicate)).toHaveLength(1);
+    }],
+    ['slowConsumer', { kind: 'slowConsumer', trigger: { atMs: 0 }, consumer: 'c1', delayMs: 5_000 }, {}, (events) => {
+      expect(events.find((e) => e.type === 'processed' && e.consumer === 'c1')!.t).toBeGreaterThanOrEqual(5_000);
+    }],
+    ['pauseConsumer', { kind: 'pauseConsumer', trigger: { atMs: 0 }, consumer: 'c2', durationMs: 60_000 }, {}, (events) => {
+      expect(events).toContainEqual(expect.objectContaining({ type: 'leaseExpired', consumer: 'c2' }));
+      expect(events).toContainEqual(expect.objectContaining({ type: 'consumer', consumer: 'c2', what: 'resume' }));
+    }],
+    ['leaveConsumer', { kind: 'leaveConsumer', trigger: { delivery: 3 }, rejoinAfterMs: 100 }, { ordering: 'partition' }, (events) => {
+      expect(events.filter((e) => e.type === 'rebalanced').length).toBeGreaterThanOrEqual(4);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'consumer', what: 'leave' }));
+    }],
+    ['restartBroker', { kind: 'restartBroker', trigger: { delivery: 3 }, crash: 'powerCut' }, {}, (events) => {
+      expect(events).toContainEqual(expect.objectContaining({ type: 'brokerRestart', crash: 'powerCut' }));
+      expect(events).toContainEqual(expect.objectContaining({ type: 'settle', dropped: 'brokerRestarted' }));
+    }],
+  ];
+
+  it('covers every fault kind', () => {
+    expect(cases.map(([kind]) => kind).sort()).toEqual([...FAULT_KINDS].sort());
+  });
+
+  it.each(cases)('%s: leaves its mark in the history, and correct consumers still pass', async (_kind, fault, options, expectations) => {
+    const result = await simulate({ ...shop(options.ordering), seed: 1, faults: [fault], checkers: undefined });
+    expect(result.history.events.filter((e) => e.type === 'fault')).toHaveLength(1);
+    expectations(result.history.events);
+    expect(result.report()).toContain('✓ simulation passed');
+  });
+
+  it("a power cut under fsync 'never' loses confirmed records, and the lost checker says so", async () => {
+    const result = await simulate({
+      ...shop('none', { fsync: 'never' }), seed: 1, checkers: undefined,
+      faults: [{ kind: 'restartBroker', trigger: { delivery: 1 }, crash: 'powerCut' }],
+    });
+    expect(result.violations.map((v) => v.checker)).toContain('lost');
+    expect(result.violations[0]!.message).toContain('not in the log any more');
+  });
+
+  it('runs hours of virtual time in a few milliseconds; handler timers go through ctx.timers', async () => {
+    const scenario = shop();
+    const started = performance.now();
+    const result = await simulate({
+      ...scenario, seed: 1, checkers: undefined, maxVirtualTimeMs: 3 * 3_600_000,
+      consumers: [{
+        name: 'worker',
+        subscribe: { topic: 't', group: 'g', ackTimeoutMs: 60_000 },
+        handler: async (delivery, ctx) => {
+          // A heartbeat that renews the lease while a two-hour job runs.
+          const heartbeat = ctx.timers.setInterval(() => delivery.extend(), 30_000);
+          await new Promise((resolve) => ctx.timers.setTimeout(resolve, 2 * 3_600_000));
+          ctx.timers.clearInterval(heartbeat);
+          ctx.effect('job', delivery.text()!);
+        },
+      }],
+    });
+    expect(result.report()).toContain('✓ simulation passed');
+    expect(result.virtualTimeMs).toBeGreaterThanOrEqual(2 * 3_600_000);
+    expect(result.history.events.some((e) => e.type === 'leaseExpired')).toBe(false);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('replays from BROOK_SIM_SEED and BROOK_SIM_PLAN, which override the options', async () => {
+    const plan: FaultPlan = [{ kind: 'loseAck', trigger: { delivery: 2 } }];
+    const original = await simulate({ ...shop(), seed: 9, faults: plan });
+    process.env[SEED_ENV] = '9';
+    process.env[PLAN_ENV] = JSON.stringify(plan);
+    const replayed = await simulate({ ...shop(), seed: 1, faults: [] });
+    expect(replayed.seed).toBe(9);
+    expect(replayed.plan).toEqual(plan);
+    expect(replayed.history.format()).toBe(original.history.format());
+    expect(original.replay).toBe(`${SEED_ENV}=9 ${PLAN_ENV}='${JSON.stringify(plan)}' npx vitest run`);
+  });
+
+  it('does not depend on global timers: it runs while the test fakes them', async () => {
+    vi.useFakeTimers();
+    const result = await simulate({ ...shop(), seed: 2, faults: [{ kind: 'loseAck', trigger: { delivery: 1 } }] });
+    expect(result.endedBy).toBe('quiescent');
+  });
+
+  it('rejects malformed plans with INVALID_CONFIG, naming the fault', () => {
+    const consumers = ['c1'];
+    expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { atMs: 5 } }], consumers)).toThrow(/fault #1: loseAck needs a delivery or match trigger/);
+    expect(() => checkFaultPlan([{ kind: 'pauseConsumer', trigger: { atMs: 5 }, durationMs: 1 }], consumers)).toThrow(/needs a consumer/);
+    expect(() => checkFaultPlan([{ kind: 'crashConsumer', trigger: { delivery: 1 }, consumer: 'c9' }], consumers)).toThrow(/unknown consumer/);
+    expect(() => checkFaultPlan([{ kind: 'meteor', trigger: { delivery: 1 } }], consumers)).toThrow(/unknown kind/);
+    expect(() => checkFaultPlan({}, consumers)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+
+  it('unexpected: a delivery of a record no producer sent', () => {
+    const stray: HistoryEvent = { seq: 0, t: 0, type: 'deliver', consumer: 'c1', id: 'r9', group: 'g', partition: 0, offset: 0, key: null, value: null, deliveryCount: 1 };
+    const result = unexpected().check({ history: [stray], groups: [{ group: 'g', topic: 't' }], inLog: new Set() });
+    expect(result.violations[0]!.message).toBe('delivered r9, which was never produced');
+  });
+});
