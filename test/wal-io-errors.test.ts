@@ -1,0 +1,34 @@
+/**
+ * I/O failures: a failed write or fsync fails the puts waiting on it and stops the buffer (the
+ * file's durable state is unknown, as after fsyncgate); reopening recovers what was durable.
+ */
+import { describe, expect, it } from 'vitest';
+import { SimulatedHost, drainAll, value } from './fixtures/wal-harness.js';
+
+describe('FileBuffer I/O failures', () => {
+  it.each(['write', 'sync'] as const)('a failed %s fails the buffer until it is reopened, which loses nothing acknowledged', async (op) => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxRecords: 3 });
+    for (let n = 1; n <= 4; n++) await buffer.put({ value: value(n) });
+    host.fs.failNext(op, { errno: 'EIO', path: /\.seg$/ });
+    await expect(buffer.put({ value: value(5) })).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await expect(buffer.put({ value: value(6) })).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(() => buffer.emit()).toThrow(/IO_ERROR/);
+    await expect(buffer.whenReady()).resolves.toBeUndefined();
+    await buffer.close();
+    const reopened = await host.open({ maxRecords: 3 });
+    await reopened.flush();
+    const numbers = await drainAll(reopened);
+    expect(numbers.slice(0, 4)).toEqual([1, 2, 3, 4]);
+    expect(numbers.length).toBeLessThanOrEqual(5);
+  });
+
+  it('a drain loop stops with the failure instead of waiting forever', async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxRecords: 1 });
+    const sender = buffer.drain(() => undefined);
+    host.fs.failNext('write', { errno: 'ENOSPC' });
+    await expect(buffer.put({ value: value(1) })).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await expect(sender).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
+  });
+});
