@@ -1,0 +1,154 @@
+/**
+ * The one workload every peer runs, written against the small `Peer` interface so Redis, NATS
+ * and Brook differ only in how they send a batch and how their two consumers ack.
+ *
+ * - produce-only: `records` values in batches of BATCH, WINDOW batches in flight; from the first
+ *   send to the last acknowledgement. Latency: send -> acknowledgement, per batch.
+ * - end-to-end: the group's two consumers subscribe first, then the same produce runs; from the
+ *   first send to the last consumer ack. Latency: produce time (in the value's first 8 bytes,
+ *   performance.now() of this process) -> receipt in a consumer.
+ * - paced: 100 B values at PACED_RATE records/s for PACED_SECONDS, sent as soon as they are due
+ *   (a timer tick of about 1 ms, so a few records per send); latency as end-to-end.
+ */
+import { cpuWindow, Samples } from './stats.js';
+
+export const BATCH = 100;
+export const WINDOW = 8;
+/** Per consumer: records delivered and not yet acked (Redis COUNT, NATS max_messages, Brook maxInFlight). */
+export const CONSUMER_WINDOW = 1000;
+export const PACED_RATE = 5000;
+
+export interface Consumers {
+  /** Resolves once `expected` records have been received and every ack is confirmed by the server. */
+  readonly done: Promise<void>;
+}
+
+/** One fresh stream/topic with its consumer group, on a running server. */
+export interface PeerRun {
+  /** Resolves once the server has acknowledged every value in the batch. */
+  send(values: Buffer[]): Promise<void>;
+  /** Resolves once both consumers of the group are subscribed. */
+  startConsumers(expected: number, onRecord: (value: Uint8Array) => void): Promise<Consumers>;
+  /** Stops the consumers and deletes the stream/topic. */
+  close(): Promise<void>;
+}
+
+export interface Peer {
+  readonly label: string;
+  /** The server process whose CPU time counts as "server". */
+  readonly serverPid: number;
+  open(name: string): Promise<PeerRun>;
+}
+
+export type Mode = 'produce' | 'end-to-end' | 'paced';
+
+export interface Result {
+  records: number;
+  recordsPerSec: number;
+  p50: number;
+  p99: number;
+  clientMicrosPerRecord: number;
+  serverMicrosPerRecord: number;
+}
+
+/** Counts acked records towards `expected`; any failure on the way fails `done`. */
+export class AckCounter implements Consumers {
+  readonly done: Promise<void>;
+  private acked = 0;
+  private resolve: () => void = () => undefined;
+  private reject: (error: unknown) => void = () => undefined;
+
+  constructor(private readonly expected: number) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // A failure before anyone awaits `done` must not count as unhandled.
+    this.done.catch(() => undefined);
+  }
+
+  add(count: number): void {
+    this.acked += count;
+    if (this.acked >= this.expected) this.resolve();
+  }
+
+  fail(error: unknown): void {
+    this.reject(error);
+  }
+}
+
+function values(count: number, bytes: number): Buffer[] {
+  const now = performance.now();
+  return Array.from({ length: count }, () => {
+    const value = Buffer.alloc(bytes);
+    value.writeDoubleLE(now, 0);
+    return value;
+  });
+}
+
+function receiptLatency(samples: Samples) {
+  return (value: Uint8Array) => {
+    samples.add(performance.now() - Buffer.from(value.buffer, value.byteOffset, 8).readDoubleLE(0));
+  };
+}
+
+async function produceAll(run: PeerRun, records: number, bytes: number, ackLatency: Samples | null): Promise<void> {
+  let next = 0;
+  // WINDOW lanes each keep one batch in flight.
+  const lane = async () => {
+    while (next < records) {
+      const count = Math.min(BATCH, records - next);
+      next += count;
+      const started = performance.now();
+      await run.send(values(count, bytes));
+      ackLatency?.add(performance.now() - started);
+    }
+  };
+  await Promise.all(Array.from({ length: WINDOW }, lane));
+}
+
+async function producePaced(run: PeerRun, records: number, bytes: number): Promise<void> {
+  const started = performance.now();
+  const sends: Promise<void>[] = [];
+  let sent = 0;
+  while (sent < records) {
+    const due = Math.min(records, Math.floor(((performance.now() - started) / 1000) * PACED_RATE));
+    if (due > sent) {
+      sends.push(run.send(values(due - sent, bytes)));
+      sent = due;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(sends);
+}
+
+async function measure(peer: Peer, name: string, mode: Mode, records: number, bytes: number): Promise<Result> {
+  const run = await peer.open(name);
+  try {
+    const samples = new Samples();
+    const consumers = mode === 'produce' ? null : await run.startConsumers(records, receiptLatency(samples));
+    const cpu = cpuWindow(peer.serverPid);
+    const started = performance.now();
+    if (mode === 'paced') await producePaced(run, records, bytes);
+    else await produceAll(run, records, bytes, mode === 'produce' ? samples : null);
+    await consumers?.done;
+    const seconds = (performance.now() - started) / 1000;
+    const { clientMicros, serverMicros } = cpu.end();
+    return {
+      records,
+      recordsPerSec: records / seconds,
+      p50: samples.percentile(0.5),
+      p99: samples.percentile(0.99),
+      clientMicrosPerRecord: clientMicros / records,
+      serverMicrosPerRecord: serverMicros / records,
+    };
+  } finally {
+    await run.close();
+  }
+}
+
+/** One measured run, after a short unmeasured end-to-end run on its own stream to warm up the JIT and the server. */
+export async function runWorkload(peer: Peer, name: string, mode: Mode, records: number, bytes: number): Promise<Result> {
+  await measure(peer, `${name}-warmup`, 'end-to-end', Math.min(records, 2000), bytes);
+  return measure(peer, name, mode, records, bytes);
+}
