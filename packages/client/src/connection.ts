@@ -126,8 +126,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined,
       };
       pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
+      const sendNow = this.state === 'open' && this.inFlight() < this.serverLimits.requestsInFlightMax;
       this.pending.set(requestId, pending);
-      if (this.state === 'open' && this.inFlight() < this.serverLimits.requestsInFlightMax) this.sendPending(pending);
+      if (sendNow) this.sendPending(pending);
       else this.waiting.push(pending);
     });
   }

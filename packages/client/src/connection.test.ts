@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { isBrookError } from '@brook/protocol';
+import { FakeServer, openFake, tick } from './fake-server.test-support.js';
+
+describe('Connection', () => {
+  it('pairs responses with requests by id, in any order', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const topics = connection.request('listTopics', {});
+    const described = connection.request('describeTopic', { name: 't' });
+    await server.waitForRequests(2);
+    server.respond(server.take('describeTopic'), { name: 't', partitions: [] });
+    server.respond(server.take('listTopics'), { topics: ['a'] });
+    expect((await topics).json).toEqual({ topics: ['a'] });
+    expect((await described).json).toEqual({ name: 't', partitions: [] });
+  });
+
+  it('maps an ERROR frame to a BrookError with its code; an unknown code keeps its name in details', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const known = connection.request('deleteTopic', { name: 'x' });
+    const unknown = connection.request('listTopics', {});
+    await server.waitForRequests(2);
+    server.fail(server.take('deleteTopic'), 'UNKNOWN_TOPIC');
+    server.fail(server.take('listTopics'), 'SOMETHING_NEW');
+    await expect(known).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC', retriable: false });
+    await expect(unknown).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { serverCode: 'SOMETHING_NEW' } });
+  });
+
+  it('times out a request after requestTimeoutMs on its clock, and ignores the late answer', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { requestTimeoutMs: 500 });
+    const request = connection.request('listTopics', {});
+    await server.waitForRequests(1);
+    clock.advance(499);
+    clock.advance(1);
+    await expect(request).rejects.toMatchObject({ code: 'TIMEOUT', retriable: true, details: { op: 'listTopics', timeoutMs: 500 } });
+    server.respond(server.take('listTopics'), { topics: [] });
+    await tick();
+  });
+
+  it('keeps at most requestsInFlightMax requests unanswered; the rest wait their turn', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const requests = Array.from({ length: 6 }, () => connection.request('listTopics', {}));
+    await tick();
+    expect(server.requests).toHaveLength(4);
+    server.respond(server.take('listTopics'), { topics: [] });
+    await requests[0];
+    await tick();
+    expect(server.requests).toHaveLength(4);
+    while (server.requests.length > 0) server.respond(server.take('listTopics'), { topics: [] });
+    await tick();
+    for (const request of server.requests.splice(0)) server.respond(request, { topics: [] });
+    await Promise.all(requests);
+  });
+
+  it('after a drop fails what was sent with DISCONNECTED, reconnects with backoff and sends what waited', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 } });
+    const downs: string[] = [];
+    const readies: number[] = [];
+    connection.on('down', (error) => downs.push(error.code));
+    connection.on('ready', (session) => readies.push(session));
+    const sent = connection.request('listTopics', {});
+    const settle = connection.request('settle', { subscription: 1, ack: [[0, 1]] }, { sessionBound: true });
+    await server.waitForRequests(2);
+    server.drop(1006);
+    await expect(sent).rejects.toMatchObject({ code: 'DISCONNECTED', retriable: true });
+    await expect(settle).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    expect(downs).toEqual(['DISCONNECTED']);
+    const later = connection.request('listTopics', {});
+    clock.advance(99);
+    await tick();
+    expect(server.opened).toBe(1);
+    clock.advance(1);
+    await server.waitForRequests(1);
+    expect(server.opened).toBe(2);
+    expect(readies).toEqual([2]);
+    expect(connection.session).toBe(2);
+    server.respond(server.take('listTopics'), { topics: ['back'] });
+    expect((await later).json.topics).toEqual(['back']);
+  });
+
+  it('does not reconnect after a refusal that will not heal (4001): everything fails UNAUTHORIZED', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const closed = new Promise((resolve) => connection.once('closed', resolve));
+    const pending = connection.request('listTopics', {});
+    await server.waitForRequests(1);
+    server.drop(4001, 'unauthorized');
+    await expect(pending).rejects.toMatchObject({ code: 'UNAUTHORIZED', retriable: false });
+    expect(isBrookError(await closed, 'UNAUTHORIZED')).toBe(true);
+    await expect(connection.request('listTopics', {})).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('refuses the handshake with the ERROR the server sent before closing', async () => {
+    const server = new FakeServer();
+    server.refuse = { code: 'UNAUTHORIZED', closeCode: 4001 };
+    await expect(openFake(server)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    server.refuse = undefined;
+    server.unreachable = true;
+    await expect(openFake(server)).rejects.toMatchObject({ code: 'DISCONNECTED' });
+  });
+
+  it('gives up after reconnect.attemptsMax failed attempts', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 10, maxDelayMs: 10, jitter: 0, attemptsMax: 2 } });
+    const closed = new Promise((resolve) => connection.once('closed', resolve));
+    server.unreachable = true;
+    server.drop(1001);
+    await tick();
+    for (let i = 0; i < 2; i++) {
+      clock.advance(10);
+      await tick();
+    }
+    expect(await closed).toMatchObject({ code: 'DISCONNECTED', details: { attempts: 2 } });
+  });
+
+  it('close() fails pending requests with CLOSED and refuses new ones', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const pending = connection.request('listTopics', {});
+    connection.close();
+    await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(connection.request('listTopics', {})).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '@brook/protocol';
+import { DEFAULTS, resolveConnectOptions, resolveProducerOptions } from './options.js';
+import { backoffDelayMs } from './transport/backoff.js';
+import { closeError } from './transport/close-codes.js';
+
+describe('options', () => {
+  it('fills defaults from the one frozen table', () => {
+    expect(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.producer)).toBe(true);
+    expect(resolveConnectOptions({})).toEqual({ token: undefined, name: 'brook-client', requestTimeoutMs: 30_000, reconnect: { ...DEFAULTS.reconnect } });
+    expect(resolveConnectOptions({ reconnect: false }).reconnect).toBeUndefined();
+    expect(resolveProducerOptions({ lingerMs: 5 })).toMatchObject({ lingerMs: 5, batchRecordsMax: 10_000, idempotent: true });
+  });
+
+  it('refuses bad values with INVALID_CONFIG naming the option', () => {
+    expect(() => resolveConnectOptions({ requestTimeoutMs: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', details: { option: 'requestTimeoutMs' } }));
+    expect(() => resolveConnectOptions({ reconnect: { jitter: 2 } })).toThrow(/reconnect.jitter/);
+    expect(() => resolveConnectOptions({ reconnect: { initialDelayMs: 10, maxDelayMs: 5 } })).toThrow(/reconnect.maxDelayMs/);
+    expect(() => resolveProducerOptions({ batchBytesMax: 1.5 })).toThrow(/batchBytesMax/);
+    expect(() => resolveProducerOptions({ idempotent: 'yes' as never })).toThrow(/idempotent/);
+  });
+});
+
+describe('backoffDelayMs', () => {
+  it('grows exponentially to the cap, jittered within bounds', () => {
+    const policy = { initialDelayMs: 100, maxDelayMs: 1_000, multiplier: 2, jitter: 0 };
+    const random = new SeededRandom(7);
+    expect([0, 1, 2, 3, 4, 10].map((attempt) => backoffDelayMs(policy, attempt, random))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
+    for (let i = 0; i < 100; i++) {
+      const delay = backoffDelayMs({ ...policy, jitter: 0.5 }, 0, random);
+      expect(delay).toBeGreaterThanOrEqual(50);
+      expect(delay).toBeLessThanOrEqual(150);
+    }
+  });
+});
+
+describe('closeError', () => {
+  it('maps close codes to error codes; retriable decides reconnecting', () => {
+    expect(closeError(4001, '')).toMatchObject({ code: 'UNAUTHORIZED', retriable: false, details: { closeCode: 4001 } });
+    expect(closeError(1001, 'bye')).toMatchObject({ code: 'DISCONNECTED', retriable: true });
+    expect(closeError(1006, '')).toMatchObject({ code: 'DISCONNECTED', retriable: true });
+    expect(closeError(4003, '')).toMatchObject({ code: 'TIMEOUT', retriable: true });
+    expect(closeError(1009, '')).toMatchObject({ code: 'MESSAGE_TOO_LARGE', retriable: false });
+    expect(closeError(4000, '')).toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { toRecordInput } from './values.js';
+
+const text = (bytes: Uint8Array | null | undefined): string | undefined => (bytes ? Buffer.from(bytes).toString() : undefined);
+
+describe('toRecordInput', () => {
+  it('encodes strings as UTF-8 text/plain, objects as stable JSON, bytes as they are', () => {
+    const string = toRecordInput({ value: 'héllo', key: 'k' }, 0, 5);
+    expect(text(string.value)).toBe('héllo');
+    expect(text(string.key)).toBe('k');
+    expect(string.timestamp).toBe(5);
+    expect(string.headers!.map((h) => [h.key, text(h.value)])).toEqual([['content-type', 'text/plain']]);
+    const json = toRecordInput({ value: { b: [1, { d: 1, c: 2 }], a: null } }, 0, 5);
+    expect(text(json.value)).toBe('{"a":null,"b":[1,{"c":2,"d":1}]}');
+    expect(json.headers!.map((h) => [h.key, text(h.value)])).toEqual([['content-type', 'application/json']]);
+    expect(text(toRecordInput({ value: 42 }, 0, 5).value)).toBe('42');
+    const bytes = new Uint8Array([1, 2]);
+    expect(toRecordInput({ value: bytes }, 0, 5)).toEqual({ key: null, value: bytes, headers: [], timestamp: 5 });
+    expect(toRecordInput({ value: null, timestamp: 9 }, 0, 5)).toMatchObject({ value: null, timestamp: 9 });
+  });
+
+  it('keeps the caller\'s headers, and their content-type wins', () => {
+    const own = toRecordInput({ value: 'x', headers: { 'Content-Type': 'text/csv', trace: null } }, 0, 0);
+    expect(own.headers!.map((h) => [h.key, text(h.value)])).toEqual([['Content-Type', 'text/csv'], ['trace', undefined]]);
+    const added = toRecordInput({ value: { a: 1 }, headers: [{ key: 'trace', value: new Uint8Array([1]) }] }, 0, 0);
+    expect(added.headers!.map((h) => h.key)).toEqual(['content-type', 'trace']);
+  });
+
+  it('refuses what it cannot encode with INVALID_REQUEST naming the record', () => {
+    expect(() => toRecordInput({ value: undefined as never }, 3, 0)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { record: 3 } }));
+    expect(() => toRecordInput({ value: 'x', key: 5 as never }, 0, 0)).toThrow(/key must be/);
+    expect(() => toRecordInput({ value: 'x', timestamp: -1 }, 0, 0)).toThrow(/timestamp/);
+    expect(() => toRecordInput({ value: 1n as never }, 0, 0)).toThrow(/value must be/);
+  });
+});
