@@ -61,7 +61,7 @@ describe('WAL frame codec', () => {
   it('refuses a flipped bit (CRC), a zero or huge length, and stays refused', () => {
     for (const at of [0, 3, 9, 40, frames[0]!.length + 100]) {
       const damaged = stream.slice();
-      damaged[at] ^= at < 4 ? 0xff : 0x01;
+      damaged[at] = damaged[at]! ^ (at < 4 ? 0xff : 0x01);
       const { last } = decodeInChunks(damaged, []);
       expect(last.kind, `byte ${at}`).toBe('bad');
     }
