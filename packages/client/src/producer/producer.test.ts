@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { readBatchHeader, type Frame } from '@brook/protocol';
+import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
+import { resolveProducerOptions, type ProducerOptions } from '../options.js';
+import { Producer } from './producer.js';
+import { TopicPartitions } from './topic-partitions.js';
+
+async function setup(options: ProducerOptions = {}) {
+  const server = new FakeServer();
+  const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+  const producer = new Producer(connection, new TopicPartitions(connection), resolveProducerOptions(options), clock, connection.random, () => undefined);
+  /** The next produce request, after answering the lookups it needs first. */
+  const nextProduce = async (producerId = '7'): Promise<Frame> => {
+    for (;;) {
+      await tick();
+      const ops = server.requests.map((frame) => frame.json['op']);
+      if (ops.includes('produce')) return server.take('produce');
+      if (ops.includes('describeTopic')) server.respond(server.take('describeTopic'), { name: 't', partitions: [{ partition: 0, startOffset: '0', endOffset: '0' }] });
+      else if (ops.includes('initProducer')) server.respond(server.take('initProducer'), { producerId, producerEpoch: 0 });
+      else await server.waitForRequests(1);
+    }
+  };
+  return { server, clock, producer, nextProduce };
+}
+
+const header = (frame: Frame) => readBatchHeader(frame.data);
+const values = (count: number, from = 0) => Array.from({ length: count }, (_, i) => ({ value: `v${from + i}` }));
+
+describe('Producer', () => {
+  it('numbers batches per partition and keeps one in flight, the next one growing meanwhile', async () => {
+    const { server, producer, nextProduce } = await setup();
+    const first = producer.send('t', values(3));
+    const firstFrame = await nextProduce();
+    expect(header(firstFrame)).toMatchObject({ producerId: 7n, producerEpoch: 0, baseSequence: 0, recordCount: 3 });
+    const second = producer.send('t', values(2, 3));
+    const third = producer.send('t', values(4, 5));
+    await tick();
+    expect(server.requests).toEqual([]);
+    server.respond(firstFrame, { baseOffset: '10', lastOffset: '12', duplicate: false });
+    expect(await first).toEqual([10n, 11n, 12n].map((offset) => ({ partition: 0, offset })));
+    const secondFrame = await nextProduce();
+    expect(header(secondFrame)).toMatchObject({ baseSequence: 3, recordCount: 6 });
+    server.respond(secondFrame, { baseOffset: '13', lastOffset: '18', duplicate: false });
+    expect((await second).map((r) => r.offset)).toEqual([13n, 14n]);
+    expect((await third).map((r) => r.offset)).toEqual([15n, 16n, 17n, 18n]);
+  });
+
+  it('resends the same bytes after a dropped connection, and takes the duplicate answer', async () => {
+    const { server, producer, nextProduce, clock } = await setup();
+    const sent = producer.send('t', values(2));
+    const original = await nextProduce();
+    server.drop(1006);
+    await tick();
+    clock.advance(0);
+    const resent = await nextProduce();
+    expect([...resent.data]).toEqual([...original.data]);
+    server.respond(resent, { baseOffset: '0', lastOffset: '1', duplicate: true });
+    expect((await sent).map((r) => r.offset)).toEqual([0n, 1n]);
+  });
+
+  it('gives a failed batch its sequence back; OUT_OF_ORDER_SEQUENCE moves the partition to a fresh producer id', async () => {
+    const { server, producer, nextProduce } = await setup();
+    const failing = producer.send('t', values(2));
+    server.fail(await nextProduce(), 'MESSAGE_TOO_LARGE');
+    await expect(failing).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    const next = producer.send('t', values(1));
+    const retried = await nextProduce();
+    expect(header(retried)).toMatchObject({ producerId: 7n, baseSequence: 0 });
+    server.fail(retried, 'OUT_OF_ORDER_SEQUENCE');
+    const renumbered = await nextProduce('8');
+    expect(header(renumbered)).toMatchObject({ producerId: 8n, baseSequence: 0, recordCount: 1 });
+    server.respond(renumbered, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    expect(await next).toEqual([{ partition: 0, offset: 0n }]);
+  });
+
+  it('fails a batch not persisted within deliveryTimeoutMs with TIMEOUT; the partition moves to a fresh id', async () => {
+    const { server, producer, nextProduce, clock } = await setup({ deliveryTimeoutMs: 5_000 });
+    const stuck = producer.send('t', values(1));
+    const frame = await nextProduce();
+    clock.advance(5_000);
+    await expect(stuck).rejects.toMatchObject({ code: 'TIMEOUT', details: { deliveryTimeoutMs: 5_000 } });
+    server.respond(frame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    const after = producer.send('t', values(1));
+    const fresh = await nextProduce('9');
+    expect(header(fresh)).toMatchObject({ producerId: 9n, baseSequence: 0 });
+    server.respond(fresh, { baseOffset: '1', lastOffset: '1', duplicate: false });
+    await after;
+  });
+
+  it('puts the unkeyed records of one send on one partition, the next send on the next', async () => {
+    const { server, producer } = await setup();
+    const sending = [producer.send('t', values(2)), producer.send('t', values(2))];
+    await server.waitForRequests(1);
+    server.respond(server.take('describeTopic'), { name: 't', partitions: [0, 1, 2].map((partition) => ({ partition, startOffset: '0', endOffset: '0' })) });
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '1', producerEpoch: 0 });
+    await server.waitForRequests(2);
+    const produces = [server.take('produce'), server.take('produce')];
+    expect(produces.map((frame) => frame.json['partition']).sort()).toEqual([0, 1]);
+    for (const frame of produces) server.respond(frame, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    expect((await Promise.all(sending)).map((results) => results.map((r) => r.partition))).toEqual([[0, 0], [1, 1]]);
+  });
+
+  it('flush() sends lingering batches now; close() refuses further sends', async () => {
+    const { server, producer, nextProduce } = await setup({ lingerMs: 60_000 });
+    const sent = producer.send('t', values(1));
+    const closing = producer.close();
+    server.respond(await nextProduce(), { baseOffset: '0', lastOffset: '0', duplicate: false });
+    await closing;
+    expect(await sent).toHaveLength(1);
+    await expect(producer.send('t', values(1))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
