@@ -100,6 +100,12 @@ describe('simulate', () => {
     expect(result.violations[0]!.message).toContain('not in the log any more');
   });
 
+  it('ends when quiescent even though fsync { intervalMs } keeps a broker timer armed', async () => {
+    const result = await simulate({ ...shop('none', { fsync: { intervalMs: 1_000 } }), seed: 1, checkers: undefined });
+    expect(result.endedBy).toBe('quiescent');
+    expect(result.ok).toBe(true);
+  });
+
   it('runs hours of virtual time in a few milliseconds; handler timers go through ctx.timers', async () => {
     const scenario = shop();
     const started = performance.now();
