@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { FrameKind, encodeDeliveries, encodeFrame } from '@brook/protocol';
+import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
+import { handlerSink } from './handler-sink.js';
+import type { Message } from './message.js';
+import { Subscription } from './subscription.js';
+
+const delivery = (offset: bigint, deliveryCount = 1) => ({
+  partition: 0, offset, deliveryCount, timestamp: 1, key: null, value: Buffer.from(`v${offset}`), headers: [],
+});
+
+function deliver(server: FakeServer, subscription: number, first: number, offsets: bigint[]): void {
+  server.send(encodeFrame(FrameKind.DELIVER, subscription, JSON.stringify({ first, count: offsets.length }), encodeDeliveries(offsets.map((o) => delivery(o)))));
+}
+
+describe('Subscription', () => {
+  it('routes a DELIVER that follows the subscribe RESPONSE in the same read, and acks in one settle', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const seen: Message[] = [];
+    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, handlerSink((msg) => void seen.push(msg)), new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    const request = server.take('subscribe');
+    expect(request.json).toMatchObject({ op: 'subscribe', topic: 't', group: 'g' });
+    server.respond(request, { subscription: 3, memberId: 'm1' });
+    deliver(server, 3, 10, [0n, 1n, 2n]);
+    await started;
+    await server.waitForRequests(1);
+    expect(seen.map((msg) => msg.text())).toEqual(['v0', 'v1', 'v2']);
+    expect(server.take('settle').json).toEqual({ op: 'settle', subscription: 3, ack: [[10, 12]] });
+    expect(subscription.memberId).toBe('m1');
+  });
+
+  it('resubscribes after a reconnect; settling a message of the lost session sends nothing', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+    const seen: Message[] = [];
+    const subscription = new Subscription(connection, { topic: 't', group: 'g', from: { offset: 5n } }, {
+      deliver: (msg) => seen.push(msg) > 0, takeUnseen: () => [], closing: () => undefined, ended: () => undefined,
+    }, new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    const first = server.take('subscribe');
+    expect(first.json['from']).toEqual({ offset: '5' });
+    server.respond(first, { subscription: 1, memberId: 'm1' });
+    await started;
+    deliver(server, 1, 0, [5n]);
+    await tick();
+    server.drop(1006);
+    await tick();
+    clock.advance(0);
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm2' });
+    await tick();
+    await seen[0]!.ack();
+    await tick();
+    expect(server.requests).toEqual([]);
+    expect(subscription.memberId).toBe('m2');
+  });
+});
