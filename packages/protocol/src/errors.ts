@@ -47,12 +47,16 @@ export class BrookError extends Error {
   override readonly name = 'BrookError';
   readonly code: ErrorCode;
   readonly retriable: boolean;
+  /** The message without its `CODE: ` prefix: what travels in an ERROR frame, so the other side
+   * can rebuild the same error without doubling the prefix. */
+  readonly description: string;
   /** Structured facts for logs and tests (file, position, limit, ...). Never parse `message`. */
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(`${code}: ${message}`, options);
     this.code = code;
+    this.description = message;
     this.retriable = ErrorCodes[code].retriable;
     this.details = Object.freeze({ ...details });
   }

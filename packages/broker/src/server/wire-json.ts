@@ -30,9 +30,9 @@ export function wireJson(value: unknown): string {
  */
 export function wireError(error: unknown): WireError {
   if (error instanceof BrookError) {
-    return { code: error.code, message: error.message, retriable: error.retriable, details: toWire(error.details) as Record<string, unknown> };
+    return { code: error.code, message: error.description, retriable: error.retriable, details: toWire(error.details) as Record<string, unknown> };
   }
   const name = error instanceof Error ? error.name : typeof error;
   const message = error instanceof Error ? error.message : String(error);
-  return { code: 'IO_ERROR', message: `IO_ERROR: internal error: ${message}`, retriable: ErrorCodes.IO_ERROR.retriable, details: { internal: true, name } };
+  return { code: 'IO_ERROR', message: `internal error: ${message}`, retriable: ErrorCodes.IO_ERROR.retriable, details: { internal: true, name } };
 }
