@@ -15,53 +15,16 @@ import { BrookError, FrameKind, encodeDeliveries, encodeFrame, type Clock, type 
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
-import type { Subscription } from '../groups/subscription.js';
 import type { ServerLimits } from '../config/server-options.js';
 import { LIMITS } from '../config/defaults.js';
 import { checkInt, checkString, invalidArgument, type Args } from './args.js';
 import type { Reply } from './request-handlers.js';
 import { wireJson } from './wire-json.js';
+import { WireSubscription, frameChunks } from './wire-subscription.js';
 
 const TAIL_DRAIN_POLL_MS = 10;
 const ID_MAX = Number.MAX_SAFE_INTEGER;
 const EMPTY: Reply = { json: {} };
-
-class WireSubscription {
-  /** Unsettled deliveries by delivery id (group members only). */
-  readonly unsettled = new Map<number, Delivery>();
-  /** Handed over by the engine, not yet in a frame. */
-  buffered: Delivery[] = [];
-  /** Tail deliveries sent while the socket was full: their credit is returned once it drains. */
-  held: Delivery[] = [];
-  /** False until the subscribe RESPONSE went out: no DELIVER may precede it. */
-  ready = false;
-  handle: Subscription | undefined;
-
-  constructor(readonly id: number, readonly topic: string, readonly tail: boolean) {}
-
-  /** Removes and returns the unsettled deliveries with ids in [first, last]. */
-  takeRange(first: number, last: number): Delivery[] {
-    const taken: Delivery[] = [];
-    // A range may be far wider than what is outstanding: walk whichever is smaller.
-    if (last - first < this.unsettled.size) {
-      for (let id = first; id <= last; id++) this.takeInto(id, taken);
-    } else {
-      for (const id of this.unsettled.keys()) if (id >= first && id <= last) this.takeInto(id, taken);
-    }
-    return taken;
-  }
-
-  take(id: number): Delivery | undefined {
-    const delivery = this.unsettled.get(id);
-    this.unsettled.delete(id);
-    return delivery;
-  }
-
-  private takeInto(id: number, taken: Delivery[]): void {
-    const delivery = this.take(id);
-    if (delivery) taken.push(delivery);
-  }
-}
 
 export class SessionSubscriptions {
   private readonly subscriptions = new Map<number, WireSubscription>();
@@ -88,7 +51,7 @@ export class SessionSubscriptions {
     if (this.subscriptions.size >= this.limits.subscriptionsMax) {
       throw invalidArgument('subscription count', `at most subscriptionsMax ${this.limits.subscriptionsMax}`, this.subscriptions.size + 1, { limit: 'subscriptionsMax' });
     }
-    const subscription = new WireSubscription(this.nextSubscription++, options.topic, options.group === undefined);
+    const subscription = new WireSubscription(this.nextSubscription++, options);
     this.subscriptions.set(subscription.id, subscription);
     try {
       subscription.handle = await this.broker.attach(options, (delivery) => this.buffer(subscription, delivery));
@@ -134,7 +97,7 @@ export class SessionSubscriptions {
     const nack = args.optionalPairs('nack', id, ms(LIMITS.backoffMaxMs.max));
     if (!subscription) return EMPTY;
     for (const [first, last] of ack) if (first > last) throw invalidArgument('ack', 'ranges [first, last] with first <= last', [first, last]);
-    for (const [deliveryId, extendMs] of extend) subscription.unsettled.get(deliveryId)?.extend(extendMs);
+    for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
     const durable: Promise<void>[] = [];
     for (const [first, last] of ack) for (const delivery of subscription.takeRange(first, last)) durable.push(delivery.ack());
     for (const [deliveryId, reason] of reject) {
@@ -172,9 +135,7 @@ export class SessionSubscriptions {
 
   private end(subscription: WireSubscription): void {
     subscription.handle?.abort();
-    subscription.buffered = [];
-    subscription.held = [];
-    subscription.unsettled.clear();
+    subscription.forget();
   }
 
   private buffer(subscription: WireSubscription, delivery: Delivery): void {
@@ -199,13 +160,12 @@ export class SessionSubscriptions {
   private flushSubscription(subscription: WireSubscription): void {
     const all = subscription.buffered;
     subscription.buffered = [];
-    for (let at = 0; at < all.length; at += this.limits.deliverRecordsMax) {
-      const chunk = all.slice(at, at + this.limits.deliverRecordsMax);
+    for (const chunk of frameChunks(all, this.limits.deliverRecordsMax, this.limits.frameBytesMax)) {
       const first = this.nextDeliveryId;
       this.nextDeliveryId += chunk.length;
       this.peer.send(encodeDeliver(subscription.id, first, chunk));
       if (subscription.tail) subscription.held.push(...chunk);
-      else chunk.forEach((delivery, index) => subscription.unsettled.set(first + index, delivery));
+      else subscription.track(first, chunk, this.clock.now());
     }
     if (subscription.tail) this.returnTailCredit();
   }

@@ -20,6 +20,9 @@ import type { Session } from './session.js';
 import type { SessionHub } from './session-hub.js';
 import { Metrics } from './metrics.js';
 
+/** Close reasons are ASCII here: 123 bytes is 123 characters. */
+const CLOSE_REASON_CHARS_MAX = 123;
+
 export interface BrookServer {
   /** ws://host:port/ */
   readonly url: string;
@@ -122,7 +125,8 @@ function peerOf(ws: WebSocket): FramePeer {
     send: (frame) => {
       if (ws.readyState === ws.OPEN) ws.send(frame);
     },
-    close: (code, reason) => ws.close(code, reason),
+    // A close reason is limited to 123 bytes (RFC 6455); ws throws past it.
+    close: (code, reason) => ws.close(code, reason.slice(0, CLOSE_REASON_CHARS_MAX)),
     get bufferedAmount() {
       return ws.bufferedAmount;
     },
