@@ -33,19 +33,32 @@ export interface Checker {
 }
 
 const SLICE_EVENTS_MAX = 40;
+/** World events from before a record's first event that a slice keeps: what set the scene. */
+const SLICE_PRELUDE_MAX = 5;
 /** Events that explain what happened around a record: not about a record, but about the world. */
 const WORLD_EVENTS: ReadonlySet<HistoryEvent['type']> = new Set(['fault', 'consumer', 'brokerRestart', 'rebalanced']);
 
-/** Events about `ids`, and world events between the first and the last of them (at most SLICE_EVENTS_MAX, oldest dropped). */
+/**
+ * Events about `ids`, the world events between the first and the last of them, and the last few
+ * world events before them (at most SLICE_EVENTS_MAX in all, oldest dropped).
+ */
 export function historySlice(history: readonly HistoryEvent[], ids: readonly string[]): HistoryEvent[] {
   const wanted = new Set(ids);
-  const about = (e: HistoryEvent) => 'id' in e && e.id !== undefined && wanted.has(e.id);
+  const about = (e: HistoryEvent) => mentions(e).some((id) => wanted.has(id));
   const first = history.findIndex(about);
   if (first < 0) return [];
   let last = first;
   history.forEach((e, i) => (about(e) ? (last = i) : undefined));
+  const prelude = history.slice(0, first).filter((e) => WORLD_EVENTS.has(e.type)).slice(-SLICE_PRELUDE_MAX);
   const slice = history.slice(first, last + 1).filter((e) => about(e) || WORLD_EVENTS.has(e.type));
-  return slice.slice(-SLICE_EVENTS_MAX);
+  return [...prelude, ...slice].slice(-SLICE_EVENTS_MAX);
+}
+
+/** The record ids an event is about. */
+function mentions(e: HistoryEvent): readonly string[] {
+  if (e.type === 'produce' || e.type === 'produceFailed') return e.ids;
+  if (e.type === 'produced') return e.records.map((r) => r.id);
+  return 'id' in e && e.id !== undefined ? [e.id] : [];
 }
 
 function result(checker: string, violations: Violation[], summary: string): CheckResult {
@@ -81,10 +94,8 @@ export function unexpected(): Checker {
     name: 'unexpected',
     check(input) {
       const sent = new Set(input.history.flatMap((e) => (e.type === 'produce' ? e.ids : [])));
-      const strays = input.history.filter((e) => e.type === 'deliver' && !sent.has(e.id));
-      const violations = strays.map((e): Violation => ({
-        checker: 'unexpected', message: `delivered ${'id' in e ? e.id : '?'}, which was never produced`, ids: [], slice: [e],
-      }));
+      const violations = input.history.flatMap((e): Violation[] => (e.type === 'deliver' && !sent.has(e.id)
+        ? [{ checker: 'unexpected', message: `delivered ${e.id}, which was never produced`, ids: [], slice: [e] }] : []));
       return result('unexpected', violations, `${violations.length} unexpected deliveries`);
     },
   };
@@ -183,7 +194,8 @@ export function stuck(): Checker {
   return {
     name: 'stuck',
     check: (input) => perRecord('stuck', input, (r) => (r.inLog && !r.done
-      ? `${r.id} is neither acked nor dead-lettered at the end (${r.deliveries} deliveries)` : undefined), (bad) => `${bad} stuck records`),
+      ? `${r.id} is neither acked nor dead-lettered at the end (${r.deliveries === 0 ? 'never delivered' : `${r.deliveries} deliveries`})` : undefined),
+    (bad) => `${bad} stuck records`),
   };
 }
 

@@ -65,7 +65,6 @@ export interface ConsumerHost {
   /** Counts the delivery and returns the faults it triggers (recorded in the history). */
   faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): { index: number; fault: Fault }[];
   applyFault(fault: Fault, consumer: SimConsumer): void;
-  memberJoined(memberId: string | undefined, consumer: string): void;
 }
 
 interface Incarnation {
@@ -95,7 +94,8 @@ const text = (bytes: Uint8Array | null) => (bytes === null ? null : utf8.decode(
 export class SimConsumer {
   private incarnation: Incarnation | undefined;
   private subscription: { sub: Subscription; epoch: number } | undefined;
-  private leaving = false;
+  /** Set from a graceful leave's start until the process is gone. */
+  private leaving: { rejoinAfterMs: number | null | undefined } | undefined;
   private pausedUntilMs = 0;
   private slow: { delayMs: number; untilMs: number } | undefined;
   private delivered = 0;
@@ -117,23 +117,26 @@ export class SimConsumer {
     const clock = new ProcessClock({ now: () => this.host.clockNow(), setTimer: (ms, callback) => this.host.later(ms, callback) });
     const inc: Incarnation = { alive: true, clock, timers: virtualTimers(clock), running: 0 };
     this.incarnation = inc;
-    this.leaving = false;
     this.host.history.record({ type: 'consumer', consumer: this.name, what: 'join' });
     await this.subscribe(inc);
   }
 
-  /** After a broker restart: a live consumer subscribes to the new broker (its old deliveries are void). */
+  /**
+   * After a broker restart: a live consumer subscribes to the new broker (its old deliveries are
+   * void); one that was leaving is gone, since the broker it was waiting on is.
+   */
   async reconnect(): Promise<void> {
     this.subscription = undefined;
-    if (this.incarnation && !this.leaving) await this.subscribe(this.incarnation);
+    const inc = this.incarnation;
+    if (!inc) return;
+    if (this.leaving) this.left(inc);
+    else await this.subscribe(inc);
   }
 
   crash(restartAfterMs: number | null | undefined): void {
     const inc = this.incarnation;
     if (!inc) return;
-    inc.alive = false;
-    inc.clock.kill();
-    this.incarnation = undefined;
+    this.stop(inc);
     this.currentSubscription()?.abort();
     this.subscription = undefined;
     this.host.history.record({ type: 'consumer', consumer: this.name, what: 'crash' });
@@ -146,15 +149,26 @@ export class SimConsumer {
     const inc = this.incarnation;
     const sub = this.currentSubscription();
     if (!inc || !sub || this.leaving) return;
-    this.leaving = true;
+    this.leaving = { rejoinAfterMs };
     this.host.history.record({ type: 'consumer', consumer: this.name, what: 'leave' });
     await sub.close();
+    // A crash (and maybe a rejoin) may have come first while close() waited.
+    if (this.incarnation === inc) this.left(inc);
+  }
+
+  private left(inc: Incarnation): void {
+    const ms = this.leaving?.rejoinAfterMs === undefined ? DEFAULT_CONSUMER_RESTART_MS : this.leaving.rejoinAfterMs;
+    this.stop(inc);
+    this.subscription = undefined;
+    if (ms !== null) this.host.later(ms, () => this.join());
+  }
+
+  /** The incarnation's process ends: its timers die and nothing it does reaches the world any more. */
+  private stop(inc: Incarnation): void {
     inc.alive = false;
     inc.clock.kill();
     this.incarnation = undefined;
-    this.subscription = undefined;
-    const ms = rejoinAfterMs === undefined ? DEFAULT_CONSUMER_RESTART_MS : rejoinAfterMs;
-    if (ms !== null) this.host.later(ms, () => this.join());
+    this.leaving = undefined;
   }
 
   pause(durationMs: number): void {
@@ -181,7 +195,6 @@ export class SimConsumer {
       return;
     }
     this.subscription = { sub, epoch };
-    this.host.memberJoined(sub.memberId, this.name);
   }
 
   /**
@@ -189,6 +202,9 @@ export class SimConsumer {
    * never resolves: the broker's resolve-means-ack must not bypass a lost or delayed ack.
    */
   private receive(delivery: Delivery, inc: Incarnation, epoch: number): Promise<never> {
+    const never = new Promise<never>(() => undefined);
+    // Neither a dead process nor a dead broker can be part of a delivery.
+    if (!inc.alive || epoch !== this.host.brokerEpoch) return never;
     const place = this.host.place(this.spec.subscribe.group, delivery);
     const key = text(delivery.key);
     const value = text(delivery.value);
@@ -197,14 +213,13 @@ export class SimConsumer {
     const run: Run = { delivery, place, inc, epoch };
     const facts = { nthOfConsumer: this.delivered, consumer: this.name, key, value, deliveryCount: delivery.deliveryCount };
     for (const { fault } of this.host.faultsFor(facts, place.id)) this.aim(fault, run);
-    if (inc.alive) {
-      void this.run(run);
-      if (run.duplicate) {
-        this.host.history.record({ type: 'deliver', consumer: this.name, ...place, key, value, deliveryCount: delivery.deliveryCount, duplicate: true });
-        void this.run({ delivery, place, inc, epoch });
-      }
+    if (!inc.alive) return never;
+    void this.run(run);
+    if (run.duplicate) {
+      this.host.history.record({ type: 'deliver', consumer: this.name, ...place, key, value, deliveryCount: delivery.deliveryCount, duplicate: true });
+      void this.run({ delivery, place, inc, epoch });
     }
-    return new Promise<never>(() => undefined);
+    return never;
   }
 
   /** Faults about this record are noted on its run; the others act on the consumer or the world now. */

@@ -84,6 +84,9 @@ function checkFault(value: unknown, index: number, consumers: readonly string[])
     const ms = (fault as Partial<Record<typeof field, unknown>>)[field];
     if (ms !== undefined && ms !== null && !isNonNegativeInteger(ms)) throw invalidFault(index, `${field} must be an integer >= 0`);
   }
+  if (fault.kind === 'crashConsumer' && fault.point !== undefined && !['onDelivery', 'beforeEffect', 'afterEffect'].includes(fault.point)) {
+    throw invalidFault(index, "point must be 'onDelivery', 'beforeEffect' or 'afterEffect'");
+  }
   if (fault.kind === 'restartBroker' && !['clean', 'kill', 'powerCut', 'tornWrite'].includes(fault.crash)) {
     throw invalidFault(index, "crash must be 'clean', 'kill', 'powerCut' or 'tornWrite'");
   }

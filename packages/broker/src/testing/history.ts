@@ -51,11 +51,6 @@ export class History {
     this.events.push({ seq: this.events.length, t: this.clock.now() - this.startMs, ...body });
   }
 
-  /** Events about one record (by id), in order. */
-  about(ids: ReadonlySet<string>): HistoryEvent[] {
-    return this.events.filter((event) => 'id' in event && event.id !== undefined && ids.has(event.id));
-  }
-
   format(events: readonly HistoryEvent[] = this.events): string {
     return events.map(formatEvent).join('\n');
   }

@@ -5,7 +5,7 @@ import { formatTime } from './history.js';
 import type { SimulationResult } from './simulate.js';
 
 export function formatReport(result: SimulationResult, { history = false }: { history?: boolean } = {}): string {
-  const verdict = result.ok ? '✓ simulation passed' : `✗ simulation failed (${result.violations.length} violations)`;
+  const verdict = result.ok ? '✓ simulation passed' : `✗ simulation failed (${result.violations.length} violation${result.violations.length === 1 ? '' : 's'})`;
   const lines = [
     `${verdict}  seed=${result.seed}  virtual time=${formatTime(result.virtualTimeMs)}  events=${result.history.events.length}  ended: ${result.endedBy}`,
     `  replay: ${result.replay}`,

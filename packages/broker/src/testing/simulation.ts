@@ -37,9 +37,10 @@ export class Simulation implements ConsumerHost {
   brokerEpoch = 0;
   private readonly fired = new Set<number>();
   private readonly idAt = new Map<string, string>();
-  private readonly memberNames = new Map<string, string>();
   private readonly producing = new Map<number, { topic: string; ids: string[] }>();
   private pendingActions = 0;
+  /** Restarts run one after the other: two at one instant must not open the same disk twice. */
+  private restarting: Promise<void> = Promise.resolve();
   private deliveries = 0;
   private failure: unknown;
   private detach: (() => void) | undefined;
@@ -156,17 +157,13 @@ export class Simulation implements ConsumerHost {
     const named = 'consumer' in fault && fault.consumer !== undefined ? this.consumers.find((c) => c.name === fault.consumer) : undefined;
     const consumer = named ?? target;
     switch (fault.kind) {
-      case 'restartBroker': return this.guard(this.restartBroker(fault));
+      case 'restartBroker': return this.guard(this.restarting = this.restarting.then(() => this.restartBroker(fault)));
       case 'crashConsumer': return consumer?.crash(fault.restartAfterMs);
       case 'slowConsumer': return consumer?.slowDown(fault.delayMs, fault.durationMs);
       case 'pauseConsumer': return consumer?.pause(fault.durationMs);
       case 'leaveConsumer': return this.guard(consumer?.leave(fault.rejoinAfterMs));
       default: assert(false, `${fault.kind} is aimed at a delivery, not applied`);
     }
-  }
-
-  memberJoined(memberId: string | undefined, consumer: string): void {
-    if (memberId !== undefined) this.memberNames.set(memberId, consumer);
   }
 
   private fire(index: number, fault: Fault): void {
@@ -237,15 +234,16 @@ export class Simulation implements ConsumerHost {
       id: this.idAt.get(`${e.topic}/${e.partition}/${e.offset}`) ?? `?${e.topic}/${e.partition}@${e.offset}`,
       group: e.group, partition: e.partition, offset: Number(e.offset),
     });
-    const member = (id: string) => this.memberNames.get(id) ?? id;
+    // Members join under the consumer's name; an event names the member id (`group-n`).
+    const member = (topic: string, group: string, id: string) => broker.describeGroup(topic, group).members.find((m) => m.id === id)?.name ?? id;
     const handlers: { [K in keyof BrokerEvents]?: BrokerEvents[K] } = {
-      acked: (e) => groups.has(e.group) && this.history.record({ type: 'acked', consumer: member(e.member), ...place(e) }),
-      leaseExpired: (e) => groups.has(e.group) && this.history.record({ type: 'leaseExpired', consumer: member(e.member), ...place(e) }),
+      acked: (e) => groups.has(e.group) && this.history.record({ type: 'acked', consumer: member(e.topic, e.group, e.member), ...place(e) }),
+      leaseExpired: (e) => groups.has(e.group) && this.history.record({ type: 'leaseExpired', consumer: member(e.topic, e.group, e.member), ...place(e) }),
       redelivered: (e) => groups.has(e.group)
         && this.history.record({ type: 'redelivered', ...place(e), reason: e.reason, nextDeliveryCount: e.nextDeliveryCount, delayMs: e.delayMs }),
       deadLettered: (e) => groups.has(e.group) && this.history.record({ type: 'deadLettered', ...place(e), deliveryCount: e.deliveryCount, reason: e.reason }),
       rebalanced: (e) => groups.has(e.group) && this.history.record({
-        type: 'rebalanced', group: e.group, assignment: Object.fromEntries(Object.entries(e.assignment).map(([m, ps]) => [member(m), ps])),
+        type: 'rebalanced', group: e.group, assignment: Object.fromEntries(Object.entries(e.assignment).map(([m, ps]) => [member(e.topic, e.group, m), ps])),
       }),
     };
     for (const [name, handler] of Object.entries(handlers)) broker.on(name as keyof BrokerEvents, handler as never);
