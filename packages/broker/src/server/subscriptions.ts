@@ -7,11 +7,11 @@
  * counter per connection, so each frame's ids are consecutive (`first`, `count`).
  *
  * Credit: a group member never holds more than maxInFlight unsettled deliveries (the engine's
- * rule), so a slow consumer costs the server at most maxInFlight records. A tail reader needs no
- * settles: its credit returns as its frames go out, held back while the socket has more than
- * frameBytesMax unsent (re-checked every TAIL_DRAIN_POLL_MS), so a slow tail reader is bounded too.
+ * rule), so a slow consumer costs the server at most maxInFlight records. A tail reader keeps no
+ * acks and redelivers nothing, but its credit works the same way, exactly as in process: settling
+ * one of its deliveries (any way) frees its slot.
  */
-import { BrookError, FrameKind, encodeDeliveries, encodeFrame, type Clock, type FramePeer, type Timer } from '@brook/protocol';
+import { BrookError, FrameKind, encodeDeliveries, encodeFrame, type Clock, type FramePeer } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
@@ -22,7 +22,6 @@ import type { Reply } from './request-handlers.js';
 import { wireJson } from './wire-json.js';
 import { WireSubscription, frameChunks } from './wire-subscription.js';
 
-const TAIL_DRAIN_POLL_MS = 10;
 const ID_MAX = Number.MAX_SAFE_INTEGER;
 const EMPTY: Reply = { json: {} };
 
@@ -31,7 +30,6 @@ export class SessionSubscriptions {
   private nextSubscription = 1;
   private nextDeliveryId = 0;
   private flushQueued = false;
-  private drainTimer: Timer | undefined;
 
   constructor(
     private readonly broker: Broker,
@@ -123,8 +121,6 @@ export class SessionSubscriptions {
   abortAll(): void {
     for (const subscription of this.subscriptions.values()) this.end(subscription);
     this.subscriptions.clear();
-    this.drainTimer?.cancel();
-    this.drainTimer = undefined;
   }
 
   private endWith(subscription: WireSubscription, code: string, message: string): void {
@@ -164,25 +160,7 @@ export class SessionSubscriptions {
       const first = this.nextDeliveryId;
       this.nextDeliveryId += chunk.length;
       this.peer.send(encodeDeliver(subscription.id, first, chunk));
-      if (subscription.tail) subscription.held.push(...chunk);
-      else subscription.track(first, chunk, this.clock.now());
-    }
-    if (subscription.tail) this.returnTailCredit();
-  }
-
-  private returnTailCredit(): void {
-    if (this.peer.bufferedAmount > this.limits.frameBytesMax) {
-      this.drainTimer ??= this.clock.setTimer(TAIL_DRAIN_POLL_MS, () => {
-        this.drainTimer = undefined;
-        this.returnTailCredit();
-      });
-      return;
-    }
-    for (const subscription of this.subscriptions.values()) {
-      const held = subscription.held;
-      subscription.held = [];
-      // A tail reader's ack only frees its slot: it never fails.
-      for (const delivery of held) void delivery.ack();
+      subscription.track(first, chunk, this.clock.now());
     }
   }
 }

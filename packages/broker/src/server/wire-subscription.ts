@@ -7,6 +7,7 @@
  * at most maxInFlight live deliveries, so once more than twice that are outstanding, ids whose
  * lease ran out a whole ackTimeoutMs ago are forgotten: memory stays bounded for a client that
  * drops deliveries on the floor, and a late settle of such an id is ignored, as it would be anyway.
+ * (A tail reader's deliveries never go stale, and never number more than maxInFlight.)
  */
 import { limitOrDefault } from '../config/defaults.js';
 import type { Delivery } from '../groups/delivery.js';
@@ -26,12 +27,8 @@ const RECORD_OVERHEAD_BYTES = 16 + 32;
 
 export class WireSubscription {
   readonly topic: string;
-  /** A tail reader: nothing to settle. */
-  readonly tail: boolean;
   /** Handed over by the engine, not yet in a frame. */
   buffered: Delivery[] = [];
-  /** Tail deliveries sent while the socket was full: their credit is returned once it drains. */
-  held: Delivery[] = [];
   /** False until the subscribe RESPONSE went out: no DELIVER may precede it. */
   ready = false;
   handle: Subscription | undefined;
@@ -41,8 +38,7 @@ export class WireSubscription {
 
   constructor(readonly id: number, options: SubscribeOptions) {
     this.topic = options.topic;
-    this.tail = options.group === undefined;
-    // attach() has checked both against their limits by the time deliveries come.
+    // Checked as attach() checks them: INVALID_CONFIG naming the option.
     this.ackTimeoutMs = limitOrDefault('ackTimeoutMs', options.ackTimeoutMs);
     this.maxInFlight = limitOrDefault('maxInFlight', options.maxInFlight);
   }
@@ -88,7 +84,6 @@ export class WireSubscription {
 
   forget(): void {
     this.buffered = [];
-    this.held = [];
     this.unsettled.clear();
   }
 
