@@ -10,12 +10,13 @@
  * Timers come from the broker's Clock: one ping round for all connections every idleTimeoutMs,
  * not a timer per connection.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, type Clock, type FramePeer, type Timer } from '@brook/protocol';
 import type { Broker } from '../broker.js';
-import { resolveListenOptions, type ListenOptions } from '../config/server-options.js';
+import { resolveListenOptions, type ListenOptions, type ResolvedListenOptions } from '../config/server-options.js';
 import type { Session } from './session.js';
 import type { SessionHub } from './session-hub.js';
 import { Metrics } from './metrics.js';
@@ -40,27 +41,62 @@ interface Connection {
 }
 
 export async function listenWebSocket(hub: SessionHub, broker: Broker, clock: Clock, options: ListenOptions): Promise<BrookServer> {
-  const { port, host, token, limits } = resolveListenOptions(options);
-  const connections = new Set<Connection>();
-  const metrics = new Metrics(broker, () => connections.size);
-  const http = createServer((request, response) => serveHttp(request, response, metrics));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.frameBytesMax, perMessageDeflate: false });
+  const resolved = resolveListenOptions(options);
+  const listener = new WsListener(hub, clock, resolved);
+  const port = await listener.start(broker);
+  const urlHost = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
+  return { url: `ws://${urlHost}:${port}/`, port, host: resolved.host, close: () => listener.close() };
+}
 
-  http.on('upgrade', (request, socket, head) => {
-    socket.on('error', () => socket.destroy());
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      if (connections.size >= limits.connectionsMax) {
-        ws.close(CloseCode.TRY_AGAIN_LATER, 'connectionsMax reached');
-        return;
-      }
-      connections.add(accept(ws, remoteOf(request)));
+class WsListener {
+  private readonly connections = new Set<Connection>();
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private metrics: Metrics | undefined;
+  private pingTimer: Timer | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly hub: SessionHub,
+    private readonly clock: Clock,
+    private readonly options: ResolvedListenOptions,
+  ) {
+    this.http = createServer((request, response) => serveHttp(request, response, this.metrics));
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.frameBytesMax, perMessageDeflate: false });
+    this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, remoteOf(request)));
     });
-  });
+  }
 
-  function accept(ws: WebSocket, remote: string): Connection {
+  /** Listens; resolves with the bound port. */
+  async start(broker: Broker): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.options.port, this.options.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    this.metrics = new Metrics(broker, () => this.connections.size);
+    this.pingTimer = this.clock.setTimer(this.options.limits.idleTimeoutMs, () => this.pingRound());
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private accept(ws: WebSocket, remote: string): void {
+    if (this.connections.size >= this.options.limits.connectionsMax) {
+      ws.close(CloseCode.TRY_AGAIN_LATER, 'connectionsMax reached');
+      return;
+    }
     ws.binaryType = 'nodebuffer';
-    const session = hub.open(peerOf(ws), remote, { limits, token });
+    const session = this.hub.open(peerOf(ws), remote, { limits: this.options.limits, token: this.options.token });
     const connection: Connection = { socket: ws, session, alive: true };
+    this.connections.add(connection);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       connection.alive = true;
       if (isBinary) session.receive(data);
@@ -71,15 +107,14 @@ export async function listenWebSocket(hub: SessionHub, broker: Broker, clock: Cl
     // as 'error' and then 'close': the session ends on 'close'.
     ws.on('error', () => undefined);
     ws.on('close', () => {
-      connections.delete(connection);
+      this.connections.delete(connection);
       session.disconnected();
     });
-    return connection;
   }
 
-  let pingTimer: Timer | undefined;
-  const pingRound = () => {
-    for (const connection of connections) {
+  /** One round for every connection: close those that stayed silent since the last ping, ping the rest. */
+  private pingRound(): void {
+    for (const connection of this.connections) {
       if (!connection.alive) {
         connection.session.close(CloseCode.IDLE_TIMEOUT, 'no pong within idleTimeoutMs');
         continue;
@@ -87,36 +122,17 @@ export async function listenWebSocket(hub: SessionHub, broker: Broker, clock: Cl
       connection.alive = false;
       connection.socket.ping();
     }
-    pingTimer = clock.setTimer(limits.idleTimeoutMs, pingRound);
-  };
+    this.pingTimer = this.clock.setTimer(this.options.limits.idleTimeoutMs, () => this.pingRound());
+  }
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(port, host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  pingTimer = clock.setTimer(limits.idleTimeoutMs, pingRound);
-  const bound = (http.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-
-  let closing: Promise<void> | undefined;
-  return {
-    url: `ws://${urlHost}:${bound}/`,
-    port: bound,
-    host,
-    close: () => (closing ??= closeServer()),
-  };
-
-  async function closeServer(): Promise<void> {
-    pingTimer?.cancel();
-    metrics.dispose();
-    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-    http.closeIdleConnections();
-    for (const connection of connections) connection.session.shutdown();
+  private async shutdown(): Promise<void> {
+    this.pingTimer?.cancel();
+    this.metrics?.dispose();
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeIdleConnections();
+    for (const connection of this.connections) connection.session.shutdown();
     await closed;
-    wss.close();
+    this.wss.close();
   }
 }
 
@@ -140,12 +156,20 @@ function remoteOf(request: IncomingMessage): string {
   return `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
 }
 
-function serveHttp(request: IncomingMessage, response: ServerResponse, metrics: Metrics): void {
+function serveHttp(request: IncomingMessage, response: ServerResponse, metrics: Metrics | undefined): void {
   const path = (request.url ?? '/').split('?')[0];
   if (request.method === 'GET' && path === '/healthz') {
     response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-  } else if (request.method === 'GET' && path === '/metrics') {
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+  } else if (request.method === 'GET' && path === '/metrics' && metrics) {
+    let text: string;
+    try {
+      text = metrics.render();
+    } catch (error) {
+      // The broker is closing (its reads throw CLOSED): a scrape must not take the process down.
+      response.writeHead(503, { 'content-type': 'text/plain' }).end(String(error));
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
   } else {
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   }
