@@ -65,6 +65,8 @@ export interface ConsumerHost {
   /** Counts the delivery and returns the faults it triggers (recorded in the history). */
   faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): { index: number; fault: Fault }[];
   applyFault(fault: Fault, consumer: SimConsumer): void;
+  /** Work nobody awaits: if it fails, that is a bug of the kit, and the run ends with it. */
+  watch(work: Promise<unknown>): void;
 }
 
 interface Incarnation {
@@ -140,8 +142,7 @@ export class SimConsumer {
     this.currentSubscription()?.abort();
     this.subscription = undefined;
     this.host.history.record({ type: 'consumer', consumer: this.name, what: 'crash' });
-    const ms = restartAfterMs === undefined ? DEFAULT_CONSUMER_RESTART_MS : restartAfterMs;
-    if (ms !== null) this.host.later(ms, () => this.join());
+    this.rejoinAfter(restartAfterMs);
   }
 
   /** Graceful leave (waits for what it holds to be settled), then a rejoin unless `rejoinAfterMs` is null. */
@@ -157,10 +158,15 @@ export class SimConsumer {
   }
 
   private left(inc: Incarnation): void {
-    const ms = this.leaving?.rejoinAfterMs === undefined ? DEFAULT_CONSUMER_RESTART_MS : this.leaving.rejoinAfterMs;
+    const rejoinAfterMs = this.leaving?.rejoinAfterMs;
     this.stop(inc);
     this.subscription = undefined;
-    if (ms !== null) this.host.later(ms, () => this.join());
+    this.rejoinAfter(rejoinAfterMs);
+  }
+
+  /** A new incarnation joins after `ms` (default DEFAULT_CONSUMER_RESTART_MS); null: never. */
+  private rejoinAfter(ms: number | null | undefined): void {
+    if (ms !== null) this.host.later(ms ?? DEFAULT_CONSUMER_RESTART_MS, () => this.join());
   }
 
   /** The incarnation's process ends: its timers die and nothing it does reaches the world any more. */
@@ -214,10 +220,10 @@ export class SimConsumer {
     const facts = { nthOfConsumer: this.delivered, consumer: this.name, key, value, deliveryCount: delivery.deliveryCount };
     for (const { fault } of this.host.faultsFor(facts, place.id)) this.aim(fault, run);
     if (!inc.alive) return never;
-    void this.run(run);
+    this.host.watch(this.run(run));
     if (run.duplicate) {
       this.host.history.record({ type: 'deliver', consumer: this.name, ...place, key, value, deliveryCount: delivery.deliveryCount, duplicate: true });
-      void this.run({ delivery, place, inc, epoch });
+      this.host.watch(this.run({ delivery, place, inc, epoch }));
     }
     return never;
   }
@@ -243,17 +249,21 @@ export class SimConsumer {
       await this.beforeHandler(inc);
       if (!inc.alive) return;
       const view = this.view(run);
+      let failure: { error: unknown } | undefined;
       try {
         await this.spec.handler(view, this.context(run));
       } catch (error) {
-        if (!inc.alive) return;
-        this.host.history.record({ type: 'handlerError', consumer: this.name, ...run.place, error: error instanceof Error ? error.message : String(error) });
+        failure = { error };
+      }
+      if (!inc.alive) return;
+      // The crash point was never reached (no effect): the process dies before it settles.
+      if (run.crashAt) return this.crash(run.crashAt.restartAfterMs);
+      if (failure) {
+        const error = failure.error instanceof Error ? failure.error.message : String(failure.error);
+        this.host.history.record({ type: 'handlerError', consumer: this.name, ...run.place, error });
         view.nack();
         return;
       }
-      if (!inc.alive) return;
-      // The crash point was never reached (no effect): the process dies before its ack.
-      if (run.crashAt) return this.crash(run.crashAt.restartAfterMs);
       if (run.settled === undefined || run.settled === 'ack') this.host.history.record({ type: 'processed', consumer: this.name, ...run.place });
       await view.ack().catch(() => undefined);
     } finally {

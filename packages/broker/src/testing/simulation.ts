@@ -123,7 +123,7 @@ export class Simulation implements ConsumerHost {
     };
     const timer = this.clock.setTimer(ms, () => {
       done();
-      this.guard(action());
+      this.watch(action());
     });
     return {
       cancel: () => {
@@ -157,11 +157,11 @@ export class Simulation implements ConsumerHost {
     const named = 'consumer' in fault && fault.consumer !== undefined ? this.consumers.find((c) => c.name === fault.consumer) : undefined;
     const consumer = named ?? target;
     switch (fault.kind) {
-      case 'restartBroker': return this.guard(this.restarting = this.restarting.then(() => this.restartBroker(fault)));
+      case 'restartBroker': return this.watch(this.restarting = this.restarting.then(() => this.restartBroker(fault)));
       case 'crashConsumer': return consumer?.crash(fault.restartAfterMs);
       case 'slowConsumer': return consumer?.slowDown(fault.delayMs, fault.durationMs);
       case 'pauseConsumer': return consumer?.pause(fault.durationMs);
-      case 'leaveConsumer': return this.guard(consumer?.leave(fault.rejoinAfterMs));
+      case 'leaveConsumer': return this.watch(consumer?.leave(fault.rejoinAfterMs));
       default: assert(false, `${fault.kind} is aimed at a delivery, not applied`);
     }
   }
@@ -223,7 +223,7 @@ export class Simulation implements ConsumerHost {
     for (const consumer of this.consumers) await consumer.reconnect();
   }
 
-  private guard(work: unknown): void {
+  watch(work: unknown): void {
     if (work instanceof Promise) work.catch((error: unknown) => (this.failure ??= error));
   }
 
