@@ -132,7 +132,10 @@ export function duplicateEffect(): Checker {
         if (effects.length < 2) continue;
         const ids = [...new Set(effects.map((e) => e.id))];
         const where = effects.map((e) => `${e.consumer} on ${e.id} #${deliveryCountAt(input.history, e)}`).join(', ');
-        violations.push({ checker: 'duplicateEffect', message: `effect ${identity} happened ${effects.length} times (${where})`, ids, slice: historySlice(input.history, ids) });
+        violations.push({
+          checker: 'duplicateEffect', ids, slice: historySlice(input.history, ids),
+          message: `effect ${identity} happened ${effects.length} times (${where}): delivery is at-least-once, make the effect idempotent (an idempotency key, a dedupe write in the same transaction)`,
+        });
       }
       return result('duplicateEffect', violations, `${byIdentity.size} distinct effects, ${violations.length} duplicated`);
     },
@@ -153,7 +156,7 @@ function deliveryCountAt(history: readonly HistoryEvent[], effect: Extract<Histo
  * order-dependent handler would have applied the past over the future. Processing the same record
  * twice in a row (a redelivery before anything later) is not an order violation.
  */
-function processingOrder(name: string, scopeOf: (e: { partition: number }, key: string | null) => string | undefined, scope: string): Checker {
+function processingOrder(name: string, scopeOf: (e: { partition: number }, key: string | null) => string | undefined, scope: string, hint: string): Checker {
   return {
     name,
     check(input) {
@@ -170,7 +173,7 @@ function processingOrder(name: string, scopeOf: (e: { partition: number }, key: 
         if (before && before.offset > e.offset) {
           violations.push({
             checker: name, ids: [before.id, e.id], slice: historySlice(input.history, [before.id, e.id]),
-            message: `${e.group}, ${within}: ${e.id} (offset ${e.offset}) was processed after ${before.id} (offset ${before.offset})`,
+            message: `${e.group}, ${within}: ${e.id} (offset ${e.offset}) was processed after ${before.id} (offset ${before.offset})${hint}`,
           });
         } else latest.set(slot, { id: e.id, offset: e.offset });
       }
@@ -181,12 +184,13 @@ function processingOrder(name: string, scopeOf: (e: { partition: number }, key: 
 
 /** Per-key order (records with a null key have none). */
 export function perKeyOrder(): Checker {
-  return processingOrder('perKeyOrder', (e, key) => (key === null ? undefined : `p${e.partition} key ${JSON.stringify(key)}`), 'per-key');
+  return processingOrder('perKeyOrder', (e, key) => (key === null ? undefined : `p${e.partition} key ${JSON.stringify(key)}`), 'per-key',
+    ": load balancing plus redelivery reorders (DDIA fig. 11-2); ordering 'key' keeps a key in order, and a version check keeps a handler safe from stale records");
 }
 
 /** Per-partition order: what ordering 'partition' promises; under 'none' or 'key' it is expected to fail. */
 export function perPartitionOrder(): Checker {
-  return processingOrder('perPartitionOrder', (e) => `partition ${e.partition}`, 'per-partition');
+  return processingOrder('perPartitionOrder', (e) => `partition ${e.partition}`, 'per-partition', '');
 }
 
 /** A record still in the log at the end that its group neither acked nor dead-lettered. */

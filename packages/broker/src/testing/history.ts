@@ -51,6 +51,11 @@ export class History {
     this.events.push({ seq: this.events.length, t: this.clock.now() - this.startMs, ...body });
   }
 
+  /** `JSON.stringify(history)` is the event list. */
+  toJSON(): readonly HistoryEvent[] {
+    return this.events;
+  }
+
   format(events: readonly HistoryEvent[] = this.events): string {
     return events.map(formatEvent).join('\n');
   }
