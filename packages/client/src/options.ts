@@ -44,6 +44,13 @@ export interface ProducerOptions {
   batchBytesMax?: number;
   /** A send fails with TIMEOUT if its batch is not persisted within this long, retries included. */
   deliveryTimeoutMs?: number;
+  /**
+   * Most record bytes held in unfinished batches (collecting, in flight or retrying). A send that
+   * would pass it waits until earlier batches are persisted: backpressure for a caller that does
+   * not await its sends, instead of unbounded memory. A single send larger than this fails with
+   * MESSAGE_TOO_LARGE.
+   */
+  bufferBytesMax?: number;
   /** Producer id + per-partition sequence numbers, so resends never duplicate. Default true. */
   idempotent?: boolean;
   /** Backoff between resends of a batch after a retriable error. */
@@ -59,6 +66,7 @@ export const DEFAULTS = Object.freeze({
     batchRecordsMax: 10_000,
     batchBytesMax: 1024 * 1024,
     deliveryTimeoutMs: 120_000,
+    bufferBytesMax: 32 * 1024 * 1024,
     idempotent: true,
     retryBackoff: Object.freeze({ initialDelayMs: 50, maxDelayMs: 2_000, multiplier: 2, jitter: 0.2 }),
   }),
@@ -104,6 +112,7 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
     batchRecordsMax: positive('batchRecordsMax', options.batchRecordsMax ?? defaults.batchRecordsMax),
     batchBytesMax: positive('batchBytesMax', options.batchBytesMax ?? defaults.batchBytesMax),
     deliveryTimeoutMs: positive('deliveryTimeoutMs', options.deliveryTimeoutMs ?? defaults.deliveryTimeoutMs),
+    bufferBytesMax: positive('bufferBytesMax', options.bufferBytesMax ?? defaults.bufferBytesMax),
     idempotent,
     retryBackoff: resolveBackoff('retryBackoff', options.retryBackoff ?? {}, defaults.retryBackoff),
   };

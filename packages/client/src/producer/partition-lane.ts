@@ -34,8 +34,10 @@ export interface LaneContext {
   readonly options: ResolvedProducerOptions;
   /** Undefined for a producer that is not idempotent. */
   readonly identities: ProducerIdentities | undefined;
-  /** Every batch not yet settled, for flush(). */
+  /** Every batch not yet settled, for flush() and the buffer bound. */
   readonly pending: Set<Batch>;
+  /** A batch was written or failed: its bytes leave the buffer. */
+  batchSettled(batch: Batch): void;
   /** The broker answered UNKNOWN_TOPIC: the cached partition count may be stale. */
   unknownTopic(topic: string): void;
 }
@@ -79,7 +81,7 @@ export class PartitionLane {
   private newBatch(): Batch {
     const batch = new Batch();
     this.context.pending.add(batch);
-    void batch.settled.then(() => this.context.pending.delete(batch));
+    void batch.settled.then(() => this.context.batchSettled(batch));
     batch.deliveryTimer = this.context.clock.setTimer(this.context.options.deliveryTimeoutMs, () => this.expire(batch));
     return batch;
   }

@@ -111,3 +111,44 @@ describe('Producer', () => {
     await expect(producer.send('t', values(1))).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
+
+describe('Producer buffer bound', () => {
+  it('parks sends past bufferBytesMax until earlier batches are persisted, then sends them in call order', async () => {
+    // Each record counts about 100 bytes (value plus record overhead).
+    const { server, producer, nextProduce } = await setup({ bufferBytesMax: 300 });
+    const record = { value: 'x'.repeat(50) };
+    const first = producer.send('t', [record, record]);
+    const firstFrame = await nextProduce();
+    const second = producer.send('t', [record]);
+    const third = producer.send('t', [record]); // would pass the bound with `first` unfinished: parked
+    const flushed = producer.flush();
+    await tick();
+    expect(server.requests).toEqual([]);
+    server.respond(firstFrame, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    await first;
+    const secondFrame = await nextProduce();
+    expect(header(secondFrame)).toMatchObject({ recordCount: 2, baseSequence: 2 });
+    server.respond(secondFrame, { baseOffset: '2', lastOffset: '3', duplicate: false });
+    expect((await second).map((r) => r.offset)).toEqual([2n]);
+    expect((await third).map((r) => r.offset)).toEqual([3n]);
+    await flushed;
+  });
+
+  it('refuses a single send larger than bufferBytesMax with MESSAGE_TOO_LARGE, and an aborted parked send frees its place', async () => {
+    const { server, producer, nextProduce } = await setup({ bufferBytesMax: 400 });
+    const first = producer.send('t', [{ value: 'x'.repeat(150) }]);
+    const firstFrame = await nextProduce();
+    await expect(producer.send('t', [{ value: 'x'.repeat(500) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    const abort = new AbortController();
+    const parked = producer.send('t', [{ value: 'y'.repeat(150) }], { signal: abort.signal });
+    abort.abort(new Error('changed my mind'));
+    await expect(parked).rejects.toThrow('changed my mind');
+    server.respond(firstFrame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    await first;
+    const next = producer.send('t', [{ value: 'z' }]);
+    const nextFrame = await nextProduce();
+    expect(header(nextFrame)).toMatchObject({ recordCount: 1, baseSequence: 1 });
+    server.respond(nextFrame, { baseOffset: '1', lastOffset: '1', duplicate: false });
+    expect((await next).map((r) => r.offset)).toEqual([1n]);
+  });
+});

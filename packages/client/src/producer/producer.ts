@@ -11,6 +11,10 @@
  * batch after lingerMs (0: at the end of the current tick), otherwise when the batch in flight
  * returns. See partition-lane.ts for why one batch per partition is in flight, and how retries
  * keep idempotence (exactly once per record, even across reconnects).
+ *
+ * Backpressure: record bytes in unfinished batches are bounded by bufferBytesMax. A send that
+ * would pass the bound parks until earlier batches finish; parked sends are admitted in call
+ * order, so a later send never overtakes a parked one (per-key order holds).
  */
 import { BrookError, partitionForKey, type Clock, type Random } from '@brook/protocol';
 import type { Connection } from '../connection.js';
@@ -39,6 +43,9 @@ export class Producer {
   /** Sends waiting for their topic's partition count. */
   private readonly lookups = new Set<Promise<void>>();
   private readonly nextUnkeyed = new Map<string, number>();
+  /** Sends over the buffer bound, in call order, waiting for bytes to free. */
+  private readonly parked: { bytes: number; ticket: SendTicket; admit: () => void }[] = [];
+  private bufferedBytes = 0;
   private readonly context: LaneContext;
   private releaseScheduled = false;
   private closed = false;
@@ -53,6 +60,7 @@ export class Producer {
   ) {
     this.context = {
       connection, clock, random, options, pending: this.pending,
+      batchSettled: (batch) => this.batchSettled(batch),
       identities: options.idempotent ? new ProducerIdentities(connection) : undefined,
       unknownTopic: (topic) => topics.forget(topic),
     };
@@ -87,9 +95,13 @@ export class Producer {
 
   /** Sends everything collected now and resolves once every batch so far is written or failed. */
   async flush(): Promise<void> {
-    while (this.lookups.size > 0) await Promise.all([...this.lookups]);
-    this.releaseAll();
-    while (this.pending.size > 0) await Promise.all([...this.pending].map((batch) => batch.settled));
+    for (;;) {
+      while (this.lookups.size > 0) await Promise.all([...this.lookups]);
+      this.releaseAll();
+      if (this.pending.size === 0 && this.parked.length === 0) return;
+      // Parked sends enter batches as these finish; the loop then sends those too.
+      await Promise.race([...this.pending].map((batch) => batch.settled));
+    }
   }
 
   /** Flushes, then refuses further sends (CLOSED). */
@@ -116,12 +128,34 @@ export class Producer {
       if (size > limits.bytes) throw new BrookError('MESSAGE_TOO_LARGE', `record ${position} is about ${size} bytes, over the batch limit of ${limits.bytes}`, { record: position, limit: limits.bytes });
       return size;
     });
-    const partitions = this.partitionsFor(topic, partitionCount, records, inputs);
-    const lanes = this.lanesOf(topic, partitionCount);
-    for (let position = 0; position < inputs.length; position++) {
-      lanes[partitions[position]!]!.add(inputs[position]!, sizes[position]!, ticket, position, limits);
+    const bytes = sizes.reduce((sum, size) => sum + size, 0);
+    const bufferBytesMax = this.options.bufferBytesMax;
+    if (bytes > bufferBytesMax) {
+      throw new BrookError('MESSAGE_TOO_LARGE', `send of about ${bytes} bytes is over bufferBytesMax ${bufferBytesMax}`, { bytes, limit: bufferBytesMax });
     }
-    this.scheduleRelease();
+    const partitions = this.partitionsFor(topic, partitionCount, records, inputs);
+    const admit = (): void => {
+      if (ticket.settled) return; // aborted while parked
+      this.bufferedBytes += bytes;
+      const lanes = this.lanesOf(topic, partitionCount);
+      for (let position = 0; position < inputs.length; position++) {
+        lanes[partitions[position]!]!.add(inputs[position]!, sizes[position]!, ticket, position, limits);
+      }
+      this.scheduleRelease();
+    };
+    if (this.parked.length === 0 && this.bufferedBytes + bytes <= bufferBytesMax) admit();
+    else this.parked.push({ bytes, ticket, admit });
+  }
+
+  private batchSettled(batch: Batch): void {
+    this.pending.delete(batch);
+    this.bufferedBytes -= batch.sizeBytes;
+    for (let next = this.parked[0]; next; next = this.parked[0]) {
+      // An aborted send gives its place up at once; the rest wait for room in order.
+      if (!next.ticket.settled && this.bufferedBytes + next.bytes > this.options.bufferBytesMax) return;
+      this.parked.shift();
+      next.admit();
+    }
   }
 
   private partitionsFor(topic: string, partitionCount: number, records: readonly ProducerRecord[], inputs: ReturnType<typeof toRecordInput>[]): number[] {
