@@ -3,6 +3,7 @@
  * consumers with the right violation, and nothing in their corrected versions.
  */
 import { describe, expect, it } from 'vitest';
+import { figure11_2Plan, figure11_2Scenario } from './examples/figure-11-2.js';
 import { ledgerPlan, ledgerScenario } from './examples/ledger.js';
 import { orderStatusPlan, orderStatusScenario } from './examples/order-status.js';
 import { poisonScenario } from './examples/poison.js';
@@ -50,5 +51,18 @@ describe('planted bugs', () => {
     expect(checkersFailing(buggy)).toContain('hotLoop');
     const fixed = await run(poisonScenario({ fixed: true }), []);
     expect(fixed.report()).toContain('✓ simulation passed');
+  });
+
+  it("DDIA figure 11-2: under 'none' the crash reorders m3 after m4; 'key' and 'partition' keep the order", async () => {
+    const none = figure11_2Scenario('none');
+    const reordered = await run(none, figure11_2Plan);
+    expect(none.processed.indexOf('m4')).toBeLessThan(none.processed.indexOf('m3'));
+    expect(reordered.violations.map((v) => v.message)).toContainEqual(expect.stringContaining('r3 (offset 2) was processed after r4 (offset 3)'));
+    for (const ordering of ['key', 'partition'] as const) {
+      const scenario = figure11_2Scenario(ordering);
+      const result = await run(scenario, figure11_2Plan);
+      expect(scenario.processed).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+      expect(result.report()).toContain('✓ simulation passed');
+    }
   });
 });
