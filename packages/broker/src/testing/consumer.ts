@@ -115,8 +115,12 @@ export class SimConsumer {
 
   async join(): Promise<void> {
     if (this.incarnation) return;
-    // Handler timers go through `later`, so a pending one keeps the simulation from ending early.
-    const clock = new ProcessClock({ now: () => this.host.clockNow(), setTimer: (ms, callback) => this.host.later(ms, callback) });
+    // Handler timers go through `later`, so a pending one keeps the simulation from ending early,
+    // and wait out a pause: a paused process runs no code at all.
+    const clock: ProcessClock = new ProcessClock({
+      now: () => this.host.clockNow(),
+      setTimer: (ms, callback) => this.host.later(ms, () => this.afterPause(clock, callback)),
+    });
     const inc: Incarnation = { alive: true, clock, timers: virtualTimers(clock), running: 0 };
     this.incarnation = inc;
     this.host.history.record({ type: 'consumer', consumer: this.name, what: 'join' });
@@ -278,6 +282,14 @@ export class SimConsumer {
     if (this.slow && this.host.clockNow() < this.slow.untilMs) delayMs += this.slow.delayMs;
     if (delayMs > 0) await inc.timers.sleep(delayMs);
     await this.unpaused();
+  }
+
+  private afterPause(clock: ProcessClock, callback: () => void): void {
+    const waitMs = this.pausedUntilMs - this.host.clockNow();
+    // The process may die while a timer waits out a pause; kill() only cancels timers not yet due.
+    if (!clock.alive) return;
+    if (waitMs > 0) this.host.later(waitMs, () => this.afterPause(clock, callback));
+    else callback();
   }
 
   private async unpaused(): Promise<void> {

@@ -69,8 +69,11 @@ describe('simulate', () => {
     ['slowConsumer', { kind: 'slowConsumer', trigger: { atMs: 0 }, consumer: 'c1', delayMs: 5_000 }, {}, (events) => {
       expect(events.find((e) => e.type === 'processed' && e.consumer === 'c1')!.t).toBeGreaterThanOrEqual(5_000);
     }],
-    ['pauseConsumer', { kind: 'pauseConsumer', trigger: { atMs: 0 }, consumer: 'c2', durationMs: 60_000 }, {}, (events) => {
+    // At 5 ms c2's handlers are asleep (10 ms of work): they wake only after the pause.
+    ['pauseConsumer', { kind: 'pauseConsumer', trigger: { atMs: 5 }, consumer: 'c2', durationMs: 60_000 }, {}, (events) => {
       expect(events).toContainEqual(expect.objectContaining({ type: 'leaseExpired', consumer: 'c2' }));
+      expect(events.filter((e) => e.type === 'processed' && e.consumer === 'c2' && e.t > 5 && e.t < 60_005)).toEqual([]);
+      expect(events.some((e) => e.type === 'processed' && e.consumer === 'c2' && e.t >= 60_005)).toBe(true);
       expect(events).toContainEqual(expect.objectContaining({ type: 'consumer', consumer: 'c2', what: 'resume' }));
     }],
     ['leaveConsumer', { kind: 'leaveConsumer', trigger: { delivery: 3 }, rejoinAfterMs: 100 }, { ordering: 'partition' }, (events) => {

@@ -96,6 +96,10 @@ export class ProcessClock implements Clock {
     };
   }
 
+  get alive(): boolean {
+    return !this.dead;
+  }
+
   kill(): void {
     this.dead = true;
     for (const timer of this.timers) timer.cancel();
