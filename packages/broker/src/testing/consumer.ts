@@ -63,7 +63,7 @@ export interface ConsumerHost {
   later(ms: number, action: () => unknown): Timer;
   place(group: string, delivery: Delivery): RecordPlace;
   /** Counts the delivery and returns the faults it triggers (recorded in the history). */
-  faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): { index: number; fault: Fault }[];
+  faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): Fault[];
   applyFault(fault: Fault, consumer: SimConsumer): void;
   /** Work nobody awaits: if it fails, that is a bug of the kit, and the run ends with it. */
   watch(work: Promise<unknown>): void;
@@ -222,7 +222,7 @@ export class SimConsumer {
     this.host.history.record({ type: 'deliver', consumer: this.name, ...place, key, value, deliveryCount: delivery.deliveryCount });
     const run: Run = { delivery, place, inc, epoch };
     const facts = { nthOfConsumer: this.delivered, consumer: this.name, key, value, deliveryCount: delivery.deliveryCount };
-    for (const { fault } of this.host.faultsFor(facts, place.id)) this.aim(fault, run);
+    for (const fault of this.host.faultsFor(facts, place.id)) this.aim(fault, run);
     if (!inc.alive) return never;
     this.host.watch(this.run(run));
     if (run.duplicate) {

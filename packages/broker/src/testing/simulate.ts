@@ -75,10 +75,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     latencyMs: checkLatency(options.deliveryLatencyMs ?? [0, 5]),
   }, () => root.fork());
   const endedBy = await simulation.run();
-  const groups = uniqueGroups(options.consumers);
   const inLog = await simulation.drain(Object.keys(options.topics));
   const history = simulation.history;
-  const results = (options.checkers ?? defaultCheckers()).map((checker) => checker.check({ history: history.events, groups, inLog }));
+  const results = (options.checkers ?? defaultCheckers()).map((checker) => checker.check({ history: history.events, groups: simulation.groups, inLog }));
   const violations = results.flatMap((r) => r.violations);
   const replay = replayCommand(seed, plan, options.command ?? 'npx vitest run');
   const result: SimulationResult = {
@@ -112,12 +111,6 @@ function checkLatency([min, max]: [number, number]): [number, number] {
     throw new BrookError('INVALID_CONFIG', `deliveryLatencyMs must be [min, max] integers with 0 <= min <= max, got [${min}, ${max}]`, { option: 'deliveryLatencyMs' });
   }
   return [min, max];
-}
-
-function uniqueGroups(consumers: readonly ConsumerSpec[]): { group: string; topic: string }[] {
-  const seen = new Map<string, { group: string; topic: string }>();
-  for (const { subscribe } of consumers) seen.set(`${subscribe.topic}\u0000${subscribe.group}`, { group: subscribe.group, topic: subscribe.topic });
-  return [...seen.values()];
 }
 
 function seedFromEnv(): number | undefined {

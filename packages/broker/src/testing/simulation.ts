@@ -34,6 +34,8 @@ const utf8 = new TextDecoder();
 export class Simulation implements ConsumerHost {
   readonly history: History;
   readonly consumers: SimConsumer[];
+  /** The groups the consumers form, each with its topic. */
+  readonly groups: readonly { readonly group: string; readonly topic: string }[];
   brokerEpoch = 0;
   private readonly fired = new Set<number>();
   private readonly idAt = new Map<string, string>();
@@ -55,6 +57,8 @@ export class Simulation implements ConsumerHost {
   ) {
     this.history = new History(world.clock, world.clock.now());
     this.consumers = specs.map((spec) => new SimConsumer(spec, this, randoms()));
+    const groups = new Map(specs.map(({ subscribe }) => [`${subscribe.topic}\u0000${subscribe.group}`, { group: subscribe.group, topic: subscribe.topic }]));
+    this.groups = [...groups.values()];
     this.listen(world.broker);
   }
 
@@ -106,7 +110,7 @@ export class Simulation implements ConsumerHost {
         for (let offset = partition.startOffset; offset < partition.endOffset;) {
           const records = await this.broker.fetch({ topic, partition: partition.partition, offset });
           if (records.length === 0) break;
-          for (const record of records) ids.add(idOf(record.headers) ?? `?${topic}/${partition.partition}@${record.offset}`);
+          for (const record of records) ids.add(idOf(record.headers) ?? unnamed(topic, partition.partition, record.offset));
           offset = records[records.length - 1]!.offset + 1n;
         }
       }
@@ -135,19 +139,19 @@ export class Simulation implements ConsumerHost {
   }
 
   place(group: string, delivery: Delivery): RecordPlace {
-    const id = idOf(delivery.headers) ?? `?${delivery.topic}/${delivery.partition}@${delivery.offset}`;
-    this.idAt.set(`${delivery.topic}/${delivery.partition}/${delivery.offset}`, id);
+    const id = idOf(delivery.headers) ?? unnamed(delivery.topic, delivery.partition, delivery.offset);
+    this.idAt.set(unnamed(delivery.topic, delivery.partition, delivery.offset), id);
     return { id, group, partition: delivery.partition, offset: Number(delivery.offset) };
   }
 
-  faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): { index: number; fault: Fault }[] {
+  faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): Fault[] {
     const all: DeliveryFacts = { ...facts, nth: ++this.deliveries };
-    const hits: { index: number; fault: Fault }[] = [];
+    const hits: Fault[] = [];
     this.plan.forEach((fault, index) => {
       if (this.fired.has(index) || !triggerMatches(fault.trigger, all)) return;
       this.fired.add(index);
       this.history.record({ type: 'fault', index, description: describeFault(fault), consumer: facts.consumer, id });
-      hits.push({ index, fault });
+      hits.push(fault);
     });
     return hits;
   }
@@ -175,9 +179,7 @@ export class Simulation implements ConsumerHost {
   /** Nothing left to do: every produce answered, no action pending, no handler running, every group caught up. */
   private quiescent(): boolean {
     if (this.pendingActions > 0 || this.producing.size > 0 || this.consumers.some((c) => c.busy)) return false;
-    const groups = new Set(this.consumers.map((c) => `${c.spec.subscribe.topic}\u0000${c.spec.subscribe.group}`));
-    for (const entry of groups) {
-      const [topic, group] = entry.split('\u0000') as [string, string];
+    for (const { topic, group } of this.groups) {
       if (!this.broker.listGroups(topic).some((g) => g.group === group)) return false;
       if (this.broker.describeGroup(topic, group).lag > 0n) return false;
     }
@@ -194,7 +196,7 @@ export class Simulation implements ConsumerHost {
       const results = await this.broker.produce(step.topic, records);
       if (epoch !== this.brokerEpoch) return;
       const produced = results.map((r, i) => {
-        this.idAt.set(`${step.topic}/${r.partition}/${r.offset}`, ids[i]!);
+        this.idAt.set(unnamed(step.topic, r.partition, r.offset), ids[i]!);
         return { id: ids[i]!, key: keyText(step.records[i]!), partition: r.partition, offset: Number(r.offset) };
       });
       this.history.record({ type: 'produced', step: index + 1, topic: step.topic, records: produced });
@@ -229,9 +231,9 @@ export class Simulation implements ConsumerHost {
 
   /** Broker events of the simulation's groups, as history, with offsets named by record id and members by consumer. */
   private listen(broker: Broker): void {
-    const groups = new Set(this.consumers.map((c) => c.spec.subscribe.group));
+    const groups = new Set(this.groups.map((g) => g.group));
     const place = (e: { topic: string; partition: number; offset: bigint; group: string }): RecordPlace => ({
-      id: this.idAt.get(`${e.topic}/${e.partition}/${e.offset}`) ?? `?${e.topic}/${e.partition}@${e.offset}`,
+      id: this.idAt.get(unnamed(e.topic, e.partition, e.offset)) ?? unnamed(e.topic, e.partition, e.offset),
       group: e.group, partition: e.partition, offset: Number(e.offset),
     });
     // Members join under the consumer's name; an event names the member id (`group-n`).
@@ -264,6 +266,11 @@ function withId(record: ProduceRecord, id: string): ProduceRecord {
   const headers = record.headers === undefined ? [] : Array.isArray(record.headers)
     ? record.headers : Object.entries(record.headers).map(([key, value]) => ({ key, value: typeof value === 'string' ? new TextEncoder().encode(value) : value }));
   return { ...record, headers: [...headers, { key: SIM_ID_HEADER, value: new TextEncoder().encode(id) }] };
+}
+
+/** What a record without an id (not produced by the simulation) is called; also the key of `idAt`. */
+function unnamed(topic: string, partition: number, offset: bigint): string {
+  return `?${topic}/${partition}@${offset}`;
 }
 
 function idOf(headers: readonly { key: string; value: Uint8Array | null }[]): string | undefined {
