@@ -6,7 +6,8 @@
  * Frames are written in rounds (group commit, as in the broker's PartitionLog): every frame that
  * queued while the previous round was busy goes out in one write, followed by one fdatasync if
  * the fsync policy is 'always' or any frame in the round asked to be durable. So under 'always',
- * N concurrent put()s cost one fsync, not N.
+ * N concurrent put()s cost one fsync, not N. The fsync is pipelined: the next round is written
+ * while it runs, and waits only for its own fsync, so the disk never idles between the two.
  *
  * Any I/O failure stops the writer for good: after a failed write or fsync the durable state of
  * the file is unknown (the kernel may have dropped dirty pages), so the buffer must be reopened,
@@ -41,7 +42,11 @@ export class SegmentWriter {
   private queue: Item[] = [];
   private draining: Promise<void> | undefined;
   private failed: BrookError | undefined;
-  private dirty = false;
+  /** Write rounds done, and how many of them a completed fsync covers. */
+  private writeRounds = 0;
+  private syncedRounds = 0;
+  /** The fsync chain: the one running, then the ones asked for while it ran. */
+  private syncing: Promise<void> = Promise.resolve();
   private syncTimer: Timer | undefined;
   private closed = false;
   /** Bytes the active segment will hold once everything queued is written: roll decisions use it. */
@@ -121,55 +126,85 @@ export class SegmentWriter {
   private async drain(): Promise<void> {
     await undefined;
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 && !this.failed) {
         const count = this.queue.findIndex((item) => item.kind === 'roll' || item.kind === 'delete');
         const round = this.queue.splice(0, count === 0 ? 1 : count < 0 ? this.queue.length : count);
+        let settled: Promise<void>;
         try {
-          await this.run(round);
+          ({ settled } = await this.run(round));
         } catch (error) {
           this.fail(round, error);
           return;
         }
-        for (const item of round) item.resolve();
+        settled.then(() => round.forEach((item) => item.resolve()), (error: unknown) => this.fail(round, error));
       }
     } finally {
       this.draining = undefined;
     }
   }
 
-  private async run(round: Item[]): Promise<void> {
+  /**
+   * Performs a round; resolves, once its writes are done, with when its callers may hear back
+   * (wrapped, as awaiting a promise of a promise would wait for both):
+   * at once, or when the fsync it needs completes. That fsync is not awaited here, so the next
+   * round's write proceeds while it runs (pipelined group commit); fsyncs still run one at a
+   * time, each covering every write finished before it was asked for.
+   */
+  private async run(round: Item[]): Promise<{ settled: Promise<void> }> {
     const head = round[0]!;
-    if (head.kind === 'roll') return this.rollNow(head.header);
-    if (head.kind === 'delete') {
-      await this.options.fs.unlink(segmentPath(this.options.dir, head.segmentSeq));
-      return this.options.fs.syncDir(this.options.dir);
+    if (head.kind === 'roll' || head.kind === 'delete') {
+      await this.syncing;
+      if (head.kind === 'roll') await this.rollNow(head.header);
+      else await this.deleteNow(head.segmentSeq);
+      return { settled: Promise.resolve() };
     }
     const writes = round.flatMap((item) => (item.kind === 'write' ? [item] : []));
     if (writes.length > 0) {
       const bytes = writes.length === 1 ? writes[0]!.bytes : concat(writes.map((item) => item.bytes));
       await this.handle.write(bytes, this.sizeBytes);
       this.sizeBytes += bytes.length;
-      this.dirty = true;
+      this.writeRounds += 1;
     }
     const mustSync = this.options.fsync === 'always' || round.some((item) => item.kind === 'sync' || (item.kind === 'write' && item.durable));
-    if (mustSync && this.dirty) await this.syncNow();
+    return { settled: mustSync ? this.chainSync() : Promise.resolve() };
   }
 
-  private async syncNow(): Promise<void> {
-    await this.handle.sync();
-    this.syncs += 1;
-    this.dirty = false;
+  private get dirty(): boolean {
+    return this.syncedRounds < this.writeRounds;
+  }
+
+  /** Queues an fsync behind the one running, covering every write round finished so far. */
+  private chainSync(): Promise<void> {
+    const target = this.writeRounds;
+    const handle = this.handle;
+    this.syncing = this.syncing.then(async () => {
+      if (this.syncedRounds >= target) return;
+      await handle.sync();
+      this.syncs += 1;
+      this.syncedRounds = Math.max(this.syncedRounds, target);
+    });
+    return this.syncing;
   }
 
   private async rollNow(header: SegmentHeader): Promise<void> {
-    if (this.dirty) await this.syncNow();
+    if (this.dirty) await this.chainSync();
     await this.handle.close();
     const created = await createSegment(this.options, header);
     this.handle = created.handle;
     this.sizeBytes = created.sizeBytes;
   }
 
+  private async deleteNow(segmentSeq: number): Promise<void> {
+    await this.options.fs.unlink(segmentPath(this.options.dir, segmentSeq));
+    await this.options.fs.syncDir(this.options.dir);
+  }
+
+  /** Idempotent: a failed fsync of one round and a failed write of the next may both report. */
   private fail(round: Item[], error: unknown): void {
+    if (this.failed) {
+      for (const item of round) item.reject(this.failed);
+      return;
+    }
     const cause = error instanceof BrookError ? error : undefined;
     this.failed = new BrookError(cause?.code === 'CLOSED' ? 'CLOSED' : 'IO_ERROR', `WAL ${this.options.dir} failed and must be reopened: ${String((error as Error)?.message ?? error)}`, {
       dir: this.options.dir, ...cause?.details,
