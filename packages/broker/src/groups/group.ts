@@ -9,6 +9,7 @@
  */
 import { assert, decodeBatch, isBrookError, type Clock, type Random } from '@brook/protocol';
 import type { BrokerEventEmitter, RedeliveryReason } from '../events.js';
+import type { ReadBatch } from '../log/log-reader.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { DeadlineQueue } from './deadline-queue.js';
 import { Delivery } from './delivery.js';
@@ -201,21 +202,23 @@ export class Group implements FlightOwner {
     }
   }
 
-  /** Reads more records into every window that is running low and has room. */
+  /**
+   * Reads more records into every window that is running low and has room: about its share of
+   * one round of the members' credit. Never more than the window has room for (the rest would be
+   * decoded only to be dropped), and not much more than a round: records read far ahead live
+   * long enough to be promoted out of V8's young generation, and then each costs the GC a copy.
+   */
   private async fill(): Promise<void> {
     const credit = this.members.reduce((sum, m) => sum + Math.max(0, m.credit), 0);
     if (credit === 0) return;
-    const lowWater = Math.max(64, credit);
+    const share = Math.max(64, Math.ceil(credit / this.windows.length));
     await Promise.all(this.windows.map(async (window) => {
       const log = this.context.logs[window.partition]!;
-      if (window.undelivered >= lowWater || window.size >= this.context.unackedRecordsMax || window.readOffset >= log.endOffset) return;
+      if (window.undelivered >= share || window.size >= this.context.unackedRecordsMax || window.readOffset >= log.endOffset) return;
       try {
-        // About one round of credit ahead, never more than the window has room for (the rest would
-        // be decoded only to be dropped): records read far ahead live long enough to be promoted
-        // out of the young generation, and then every one of them costs the GC a copy.
-        const maxRecords = Math.min(lowWater, this.context.unackedRecordsMax - window.size);
+        const maxRecords = Math.min(share, this.context.unackedRecordsMax - window.size);
         const batches = await log.read(window.readOffset, { maxBytes: this.context.fetchBytes, maxRecords });
-        for (const batch of batches) for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) this.intake(window, record);
+        for (const batch of batches) this.intake(window, batch);
       } catch (error) {
         if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || window.readOffset >= log.startOffset) throw error;
         await this.overtakenBy(window.partition, log.startOffset);
@@ -223,14 +226,26 @@ export class Group implements FlightOwner {
     }));
   }
 
-  private intake(window: PartitionWindow, record: Entry['record']): void {
-    if (record.offset < window.readOffset || window.size >= this.context.unackedRecordsMax) return;
-    window.readOffset = record.offset + 1n;
-    if (window.ack.isAcked(record.offset)) return;
-    const keyId = this.config.ordering === 'key' && record.key !== null ? keyText.decode(record.key) : undefined;
-    const entry = new Entry(window.partition, record, keyId, window.seqOf(record.offset));
-    window.add(entry);
-    this.ordering.enqueue(entry);
+  /** Takes a batch's unacked records at or after the read position into the window, while it has room. */
+  private intake(window: PartitionWindow, batch: ReadBatch): void {
+    const { records } = decodeBatch(batch.bytes, 0, { crcVerified: true });
+    if (records.length === 0) return;
+    // Brook writes batches without offset gaps: a record's seq is then the first one's plus its
+    // index, one bigint subtraction a batch instead of one a record.
+    const dense = records.length === batch.header.lastOffsetDelta + 1;
+    const firstSeq = window.seqOf(records[0]!.offset);
+    let taken: bigint | undefined;
+    for (let i = 0; i < records.length && window.size < this.context.unackedRecordsMax; i++) {
+      const record = records[i]!;
+      if (record.offset < window.readOffset) continue;
+      taken = record.offset;
+      if (window.ack.isAcked(record.offset)) continue;
+      const keyId = this.config.ordering === 'key' && record.key !== null ? keyText.decode(record.key) : undefined;
+      const entry = new Entry(window.partition, record, keyId, dense ? firstSeq + i : window.seqOf(record.offset));
+      window.add(entry);
+      this.ordering.enqueue(entry);
+    }
+    if (taken !== undefined) window.readOffset = taken + 1n;
   }
 
   /**
