@@ -7,9 +7,8 @@
  * attempts in the journal, then hand the deliveries out. Everything that can make progress
  * possible (an ack, a new record, a backoff ending, a member joining) schedules another step.
  */
-import { assert, decodeBatch, isBrookError, type Clock, type Random } from '@brook/protocol';
+import { assert, isBrookError, type Clock, type Random } from '@brook/protocol';
 import type { BrokerEventEmitter, RedeliveryReason } from '../events.js';
-import type { ReadBatch } from '../log/log-reader.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { DeadlineQueue } from './deadline-queue.js';
 import { Delivery } from './delivery.js';
@@ -20,7 +19,8 @@ import { LeaseQueue } from './lease-queue.js';
 import { Pump } from './pump.js';
 import { Member } from './member.js';
 import { KeyOrdering, NoneOrdering, PartitionOrdering, type OrderingStrategy } from './orderings.js';
-import { Entry, PartitionWindow } from './partition-window.js';
+import type { Entry, PartitionWindow } from './partition-window.js';
+import { readAheadShare, readIntoWindow } from './window-reader.js';
 import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
 
 export interface GroupContext {
@@ -35,7 +35,6 @@ export interface GroupContext {
   readonly deadLetter: (entry: Entry, group: Group, deliveryCount: number, reason: string) => Promise<bigint>;
 }
 
-const keyText = new TextDecoder('latin1');
 /** What settling a stale delivery returns: there is nothing to wait for. */
 const NOTHING_TO_WAIT_FOR = Promise.resolve();
 
@@ -202,50 +201,21 @@ export class Group implements FlightOwner {
     }
   }
 
-  /**
-   * Reads more records into every window that is running low and has room: about its share of
-   * one round of the members' credit. Never more than the window has room for (the rest would be
-   * decoded only to be dropped), and not much more than a round: records read far ahead live
-   * long enough to be promoted out of V8's young generation, and then each costs the GC a copy.
-   */
+  /** Reads more records into every window that is running low and has room. */
   private async fill(): Promise<void> {
     const credit = this.members.reduce((sum, m) => sum + Math.max(0, m.credit), 0);
     if (credit === 0) return;
-    const share = Math.max(64, Math.ceil(credit / this.windows.length));
+    const share = readAheadShare(credit, this.windows.length);
+    const keyed = this.config.ordering === 'key';
     await Promise.all(this.windows.map(async (window) => {
       const log = this.context.logs[window.partition]!;
-      if (window.undelivered >= share || window.size >= this.context.unackedRecordsMax || window.readOffset >= log.endOffset) return;
       try {
-        const maxRecords = Math.min(share, this.context.unackedRecordsMax - window.size);
-        const batches = await log.read(window.readOffset, { maxBytes: this.context.fetchBytes, maxRecords });
-        for (const batch of batches) this.intake(window, batch);
+        await readIntoWindow(window, log, share, this.context, keyed, (entry) => this.ordering.enqueue(entry));
       } catch (error) {
         if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || window.readOffset >= log.startOffset) throw error;
         await this.overtakenBy(window.partition, log.startOffset);
       }
     }));
-  }
-
-  /** Takes a batch's unacked records at or after the read position into the window, while it has room. */
-  private intake(window: PartitionWindow, batch: ReadBatch): void {
-    const { records } = decodeBatch(batch.bytes, 0, { crcVerified: true });
-    if (records.length === 0) return;
-    // Brook writes batches without offset gaps: a record's seq is then the first one's plus its
-    // index, one bigint subtraction a batch instead of one a record.
-    const dense = records.length === batch.header.lastOffsetDelta + 1;
-    const firstSeq = window.seqOf(records[0]!.offset);
-    let taken: bigint | undefined;
-    for (let i = 0; i < records.length && window.size < this.context.unackedRecordsMax; i++) {
-      const record = records[i]!;
-      if (record.offset < window.readOffset) continue;
-      taken = record.offset;
-      if (window.ack.isAcked(record.offset)) continue;
-      const keyId = this.config.ordering === 'key' && record.key !== null ? keyText.decode(record.key) : undefined;
-      const entry = new Entry(window.partition, record, keyId, dense ? firstSeq + i : window.seqOf(record.offset));
-      window.add(entry);
-      this.ordering.enqueue(entry);
-    }
-    if (taken !== undefined) window.readOffset = taken + 1n;
   }
 
   /**
