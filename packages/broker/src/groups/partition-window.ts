@@ -10,9 +10,11 @@
  *
  * Acked records are not held: the window holds exactly the unacked offsets in [ackFloor, readOffset).
  *
- * Entries sit in a dense array by their `seq`, a plain number counted from the window's origin
- * (the ackFloor when it last started over), so finding, adding and dropping one is array
- * indexing: no bigint arithmetic, hashing or Map churn per record on the delivery path.
+ * Entries sit in arrays by their `seq`, a plain number counted from the window's origin (the
+ * ackFloor when it last started over), so finding, adding and dropping one is array indexing:
+ * no bigint arithmetic, hashing or Map churn per record on the delivery path. The arrays are
+ * chunks of CHUNK_SLOTS, each freed once empty: one record stuck in backoff below millions of
+ * acked ones costs a pointer per chunk between them, not a slot per record.
  */
 import type { LogRecord } from '@brook/protocol';
 import type { AckState } from './ack-state.js';
@@ -45,17 +47,19 @@ function isWaiting(state: EntryState): boolean {
   return state === 'ready' || state === 'blocked';
 }
 
-/** Drop the consumed front of the slot array once it is most of it. */
-const COMPACT_AFTER_SLOTS = 1024;
+const CHUNK_SLOTS = 1024;
+
+interface Chunk {
+  readonly slots: (Entry | undefined)[];
+  held: number;
+}
 
 export class PartitionWindow {
   /** Offset of seq 0. */
   private origin: bigint;
-  /** slots[i] holds the entry with seq baseSeq + i, or undefined (acked or never held). */
-  private slots: (Entry | undefined)[] = [];
-  private baseSeq = 0;
-  /** Index of the first slot that may be occupied. */
-  private low = 0;
+  /** chunks[i] holds the seqs of chunk number firstChunk + i; undefined once none is held. */
+  private chunks: (Chunk | undefined)[] = [];
+  private firstChunk = 0;
   /** Number of entries held. */
   size = 0;
   /** Next offset to read from the log. */
@@ -90,14 +94,16 @@ export class PartitionWindow {
 
   /** Takes a freshly read record into the window, ready to deliver. Seqs only grow. */
   add(entry: Entry): void {
+    const number = Math.floor(entry.seq / CHUNK_SLOTS);
     if (this.size === 0) {
-      this.slots = [];
-      this.baseSeq = entry.seq;
-      this.low = 0;
+      this.chunks = [];
+      this.firstChunk = number;
     }
-    const index = entry.seq - this.baseSeq;
-    while (this.slots.length < index) this.slots.push(undefined);
-    this.slots.push(entry);
+    const index = number - this.firstChunk;
+    while (this.chunks.length <= index) this.chunks.push(undefined);
+    const chunk = (this.chunks[index] ??= { slots: new Array<Entry | undefined>(CHUNK_SLOTS), held: 0 });
+    chunk.slots[entry.seq - number * CHUNK_SLOTS] = entry;
+    chunk.held += 1;
     this.size += 1;
     entry.state = 'ready';
     this.undelivered += 1;
@@ -112,20 +118,27 @@ export class PartitionWindow {
   /** Drops a record that is acked or dead-lettered. */
   remove(entry: Entry): void {
     if (isWaiting(entry.state)) this.undelivered -= 1;
-    this.slots[entry.seq - this.baseSeq] = undefined;
+    const number = Math.floor(entry.seq / CHUNK_SLOTS);
+    const index = number - this.firstChunk;
+    const chunk = this.chunks[index]!;
+    chunk.slots[entry.seq - number * CHUNK_SLOTS] = undefined;
     this.size -= 1;
-    while (this.low < this.slots.length && this.slots[this.low] === undefined) this.low += 1;
-    if (this.low > COMPACT_AFTER_SLOTS && this.low * 2 > this.slots.length) {
-      this.slots = this.slots.slice(this.low);
-      this.baseSeq += this.low;
-      this.low = 0;
+    chunk.held -= 1;
+    if (chunk.held > 0) return;
+    this.chunks[index] = undefined;
+    let empty = 0;
+    while (empty < this.chunks.length && this.chunks[empty] === undefined) empty += 1;
+    if (empty > 0) {
+      this.chunks.splice(0, empty);
+      this.firstChunk += empty;
     }
   }
 
   /** The entry held at `seq`, if any. */
   at(seq: number): Entry | undefined {
-    const index = seq - this.baseSeq;
-    return index >= 0 && index < this.slots.length ? this.slots[index] : undefined;
+    const number = Math.floor(seq / CHUNK_SLOTS);
+    const index = number - this.firstChunk;
+    return index < 0 ? undefined : this.chunks[index]?.slots[seq - number * CHUNK_SLOTS];
   }
 
   /** True if `entry` is still this window's record for its offset (not dropped by a reset). */
@@ -136,7 +149,9 @@ export class PartitionWindow {
   /** Every held entry, in offset order (a copy: callers may change the window meanwhile). */
   entries(): Entry[] {
     const held: Entry[] = [];
-    for (let i = this.low; i < this.slots.length; i++) if (this.slots[i]) held.push(this.slots[i]!);
+    for (const chunk of this.chunks) {
+      if (chunk) for (const entry of chunk.slots) if (entry) held.push(entry);
+    }
     return held;
   }
 
@@ -153,9 +168,8 @@ export class PartitionWindow {
 
   private startOver(offset: bigint): void {
     for (const entry of this.entries()) entry.backoff?.cancel();
-    this.slots = [];
-    this.baseSeq = 0;
-    this.low = 0;
+    this.chunks = [];
+    this.firstChunk = 0;
     this.size = 0;
     this.undelivered = 0;
     this.origin = offset;
