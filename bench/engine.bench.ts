@@ -5,7 +5,9 @@
  * and acks everything, for each ordering mode, on memory and on file storage (fsync never).
  * Reports records/s end to end and p50/p99 of produce -> handler latency (each value carries
  * the performance.now() of its produce), next to a floor: copying 100 B into a preallocated
- * Buffer, the least any broker must do per record. Set BENCH_QUICK=1 for a smaller run.
+ * Buffer, the least any broker must do per record. Then the same group consuming records that
+ * are already in the log (produced before it joins): the engine's share alone. Set
+ * BENCH_QUICK=1 for a smaller run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ const QUICK = process.env['BENCH_QUICK'] === '1';
 const RECORDS = QUICK ? 100_000 : 1_000_000;
 const BATCH = 100;
 const VALUE_BYTES = 100;
+const KEYS = Array.from({ length: 64 }, (_, i) => `k${i}`);
 
 function floorRecordsPerSec(): number {
   const target = Buffer.allocUnsafe(VALUE_BYTES * 1024);
@@ -26,7 +29,33 @@ function floorRecordsPerSec(): number {
   return count / ((performance.now() - started) / 1000);
 }
 
-async function run(storage: 'memory' | 'disk', ordering: Ordering) {
+/**
+ * One batch stamped with `nowMs`. Its records share one value array (produce copies it into the
+ * log), so the harness does not spend on allocation what it is trying to measure in the broker.
+ */
+function batchAt(sent: number, nowMs: number) {
+  const value = new Uint8Array(VALUE_BYTES);
+  new DataView(value.buffer).setFloat64(0, nowMs);
+  return Array.from({ length: BATCH }, (_, i) => ({ key: KEYS[(sent + i) % KEYS.length]!, value }));
+}
+
+/** Reads the produce time out of a value without allocating a view per record. */
+const stamp = new DataView(new ArrayBuffer(8));
+function producedAtMs(value: Uint8Array): number {
+  for (let i = 0; i < 8; i++) stamp.setUint8(i, value[i]!);
+  return stamp.getFloat64(0);
+}
+
+async function produceAll(broker: Broker, paced: boolean): Promise<void> {
+  for (let sent = 0; sent < RECORDS; sent += BATCH) {
+    await broker.produce('bench', batchAt(sent, performance.now()));
+    // Let consumers keep up instead of letting the whole run pile up in the log first.
+    if (paced && sent % (BATCH * 50) === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Records/s and latencies; `backlog` produces everything before the group joins. */
+async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = false) {
   const dataDir = storage === 'disk' ? mkdtempSync(join(tmpdir(), 'brook-engine-')) : undefined;
   const broker = await Broker.open(storage === 'disk' ? { dataDir, fsync: 'never' } : { storage: 'memory', fsync: 'never' });
   await broker.createTopic('bench', { partitions: 4 });
@@ -35,29 +64,25 @@ async function run(storage: 'memory' | 'disk', ordering: Ordering) {
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
   const handler = (delivery: { value: Uint8Array | null }) => {
-    const view = new DataView(delivery.value!.buffer, delivery.value!.byteOffset, 8);
-    latenciesMs[received++] = performance.now() - view.getFloat64(0);
+    latenciesMs[received++] = performance.now() - producedAtMs(delivery.value!);
     if (received === RECORDS) done();
   };
-  for (let m = 0; m < 2; m++) await broker.subscribe({ topic: 'bench', group: 'g', ordering, maxInFlight: 1000 }, handler);
+  if (backlog) await produceAll(broker, false);
   const started = performance.now();
-  for (let sent = 0; sent < RECORDS; sent += BATCH) {
-    const now = performance.now();
-    const records = Array.from({ length: BATCH }, (_, i) => {
-      const value = new Uint8Array(VALUE_BYTES);
-      new DataView(value.buffer).setFloat64(0, now);
-      return { key: `k${(sent + i) % 64}`, value };
-    });
-    await broker.produce('bench', records);
-    // Let consumers keep up instead of letting the whole run pile up in the log first.
-    if (sent % (BATCH * 50) === 0) await new Promise((resolve) => setImmediate(resolve));
+  const cpuBefore = process.cpuUsage();
+  for (let m = 0; m < 2; m++) {
+    await broker.subscribe({ topic: 'bench', group: 'g', ordering, maxInFlight: 1000, from: 'earliest' }, handler);
   }
+  if (!backlog) await produceAll(broker, true);
   await finished;
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   await broker.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   latenciesMs.sort();
-  return { recordsPerSec: RECORDS / seconds, p50: latenciesMs[Math.floor(RECORDS * 0.5)]!, p99: latenciesMs[Math.floor(RECORDS * 0.99)]! };
+  // CPU time (user + system, GC threads included) per record: steadier than records/s on a busy machine.
+  const cpuNsPerRecord = ((cpu.user + cpu.system) * 1000) / RECORDS;
+  return { recordsPerSec: RECORDS / seconds, cpuNsPerRecord, p50: latenciesMs[Math.floor(RECORDS * 0.5)]!, p99: latenciesMs[Math.floor(RECORDS * 0.99)]! };
 }
 
 const fmtRate = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
@@ -69,4 +94,9 @@ for (const storage of ['memory', 'disk'] as const) {
     const r = await run(storage, ordering);
     console.log(`| ${storage} | ${ordering} | ${fmtRate(r.recordsPerSec)} | ${(r.recordsPerSec / floor).toFixed(3)}x | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`);
   }
+}
+console.log('\nconsume only (records already in the log, memory):\n\n| ordering | records/s | CPU ns/record |\n| --- | ---: | ---: |');
+for (const ordering of ['none', 'key', 'partition'] as const) {
+  const r = await run('memory', ordering, true);
+  console.log(`| ${ordering} | ${fmtRate(r.recordsPerSec)} | ${r.cpuNsPerRecord.toFixed(0)} |`);
 }

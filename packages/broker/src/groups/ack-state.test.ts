@@ -59,27 +59,44 @@ describe('AckState', () => {
     expect(() => state.recordAttempt(3n)).toThrow(/assertion failed/);
   });
 
-  it('floor = smallest unacked offset, and a snapshot restores the same state (property)', () => {
+  it('floor = smallest unacked offset, attempts per offset, and a snapshot restores the same state (property)', () => {
     fc.assert(fc.property(
       fc.bigInt(0n, 1000n),
-      fc.array(fc.oneof(fc.record({ ack: fc.nat(80) }), fc.record({ attempt: fc.nat(80) })), { maxLength: 300 }),
+      fc.array(fc.oneof(
+        fc.record({ ack: fc.nat(80) }),
+        fc.record({ attempt: fc.nat(80) }),
+        fc.record({ restore: fc.nat(80), count: fc.nat(3) }),
+      ), { maxLength: 300 }),
       (start, ops) => {
         const state = new AckState(start);
         const acked = new Set<bigint>();
+        const attempts = new Map<bigint, number>();
         for (const op of ops) {
           if ('ack' in op) {
             state.ack(start + BigInt(op.ack));
             acked.add(start + BigInt(op.ack));
-          } else if (!state.isAcked(start + BigInt(op.attempt))) {
-            state.recordAttempt(start + BigInt(op.attempt));
+            attempts.delete(start + BigInt(op.ack));
+          } else if ('attempt' in op) {
+            const offset = start + BigInt(op.attempt);
+            if (state.isAcked(offset)) continue;
+            attempts.set(offset, (attempts.get(offset) ?? 0) + 1);
+            expect(state.recordAttempt(offset)).toBe(attempts.get(offset));
+          } else {
+            const offset = start + BigInt(op.restore);
+            state.restoreAttempts(offset, op.count);
+            if (!acked.has(offset)) attempts.set(offset, op.count);
           }
           let floor = start;
           while (acked.has(floor)) floor += 1n;
           expect(state.ackFloor).toBe(floor);
         }
+        for (let i = 0n; i <= 81n; i++) expect(state.attempts(start + i)).toBe(attempts.get(start + i) ?? 0);
         const restored = AckState.restore(state.snapshot());
         expect(restored.snapshot()).toEqual(state.snapshot());
-        for (let i = 0n; i <= 81n; i++) expect(restored.isAcked(start + i)).toBe(acked.has(start + i));
+        for (let i = 0n; i <= 81n; i++) {
+          expect(restored.isAcked(start + i)).toBe(acked.has(start + i));
+          expect(restored.attempts(start + i)).toBe(attempts.get(start + i) ?? 0);
+        }
       },
     ));
   });

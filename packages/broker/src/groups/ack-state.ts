@@ -8,6 +8,10 @@
  * What is in flight, waiting on a backoff or blocked behind a key is the dispatcher's business and
  * is not stored here: after a restart every unacked offset is simply delivered again, with
  * deliveryCount = attempts + 1.
+ *
+ * Attempts are kept as ranges of offsets tried at least once, plus a map only for counts other
+ * than one (retries, attempts given back): most records are delivered once and acked, and then
+ * they cost a range extension each instead of a map entry set and deleted per record.
  */
 import { assert } from '@brook/protocol';
 import { OffsetRanges } from './offset-ranges.js';
@@ -21,12 +25,16 @@ export interface AckStateSnapshot {
 export class AckState {
   private floor: bigint;
   private readonly acked: OffsetRanges;
-  private readonly attemptCounts = new Map<bigint, number>();
+  /** Offsets tried at least once (acked ones linger until the floor passes them). */
+  private tried = new OffsetRanges();
+  /** Attempt counts that differ from what `tried` says: above one, or given back to zero. */
+  private readonly counts = new Map<bigint, number>();
 
   constructor(ackFloor: bigint, acked = new OffsetRanges()) {
     this.floor = ackFloor;
     this.acked = acked;
     this.acked.dropBelow(ackFloor);
+    this.absorbAcked();
   }
 
   get ackFloor(): bigint {
@@ -49,32 +57,41 @@ export class AckState {
 
   /** Delivery attempts made so far for `offset` (0 if never delivered, or acked). */
   attempts(offset: bigint): number {
-    return this.attemptCounts.get(offset) ?? 0;
+    return this.isAcked(offset) ? 0 : this.unackedAttempts(offset);
   }
 
   /** Counts a new delivery attempt and returns its deliveryCount (1 for the first). */
   recordAttempt(offset: bigint): number {
     assert(!this.isAcked(offset), `attempt on acked offset ${offset}`);
-    const count = this.attempts(offset) + 1;
-    this.attemptCounts.set(offset, count);
+    const count = this.unackedAttempts(offset) + 1;
+    this.restoreAttempts(offset, count);
     return count;
   }
 
   /** Sets the attempt count, as read back from the journal. */
   restoreAttempts(offset: bigint, count: number): void {
-    if (!this.isAcked(offset)) this.attemptCounts.set(offset, count);
+    if (this.isAcked(offset)) return;
+    if (count === 1) {
+      this.tried.add(offset);
+      if (this.counts.size > 0) this.counts.delete(offset);
+    } else {
+      this.counts.set(offset, count);
+    }
   }
 
   /** Acks `offset`; returns false if it already was. Moves the floor over any run of acks. */
   ack(offset: bigint): boolean {
-    if (this.isAcked(offset)) return false;
-    this.acked.add(offset);
-    this.attemptCounts.delete(offset);
-    const first = this.acked.first();
-    if (first && first.start === this.floor) {
-      this.floor = first.end;
-      this.acked.dropBelow(this.floor);
+    if (offset === this.floor) {
+      // In order, the usual case: the floor moves, no range is touched.
+      this.floor = offset + 1n;
+    } else {
+      if (this.isAcked(offset)) return false;
+      this.acked.add(offset);
     }
+    if (this.counts.size > 0) this.counts.delete(offset);
+    this.absorbAcked();
+    // Forget tried ranges once the floor has passed them whole: memory stays bounded by the window.
+    if (this.tried.firstEnd !== undefined && this.tried.firstEnd <= this.floor) this.tried.dropBelow(this.floor);
     return true;
   }
 
@@ -85,20 +102,38 @@ export class AckState {
   resetTo(offset: bigint): void {
     this.floor = offset;
     this.acked.clear();
-    this.attemptCounts.clear();
+    this.tried = new OffsetRanges();
+    this.counts.clear();
   }
 
   snapshot(): AckStateSnapshot {
-    return {
-      ackFloor: this.floor,
-      acked: this.acked.toArray(),
-      attempts: [...this.attemptCounts].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
-    };
+    const attempts: [bigint, number][] = [];
+    for (const [start, end] of this.tried.toArray()) {
+      for (let offset = start < this.floor ? this.floor : start; offset < end; offset++) {
+        if (!this.acked.has(offset) && !this.counts.has(offset)) attempts.push([offset, 1]);
+      }
+    }
+    for (const [offset, count] of this.counts) if (count > 0 && !this.isAcked(offset)) attempts.push([offset, count]);
+    return { ackFloor: this.floor, acked: this.acked.toArray(), attempts: attempts.sort((a, b) => (a[0] < b[0] ? -1 : 1)) };
   }
 
   static restore(snapshot: AckStateSnapshot): AckState {
     const state = new AckState(snapshot.ackFloor, OffsetRanges.fromArray(snapshot.acked));
     for (const [offset, count] of snapshot.attempts) state.restoreAttempts(offset, count);
     return state;
+  }
+
+  /** Keeps the invariant that no acked range starts at the floor: the floor moves over it. */
+  private absorbAcked(): void {
+    if (this.acked.firstStart === this.floor) {
+      this.floor = this.acked.firstEnd!;
+      this.acked.dropBelow(this.floor);
+    }
+  }
+
+  private unackedAttempts(offset: bigint): number {
+    const count = this.counts.size > 0 ? this.counts.get(offset) : undefined;
+    if (count !== undefined) return count;
+    return this.tried.has(offset) ? 1 : 0;
   }
 }

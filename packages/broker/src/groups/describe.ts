@@ -43,10 +43,10 @@ export function describeGroup(group: Group, logs: readonly PartitionLog[]): Grou
     const unacked = endOffset - window.ack.ackFloor - window.ack.ackedAboveFloor;
     const inFlight: InFlightDescription[] = [];
     let backingOff = 0;
-    for (const entry of window.entries.values()) {
+    for (const entry of window.entries()) {
       if (entry.state === 'backoff') backingOff += 1;
       if (entry.flight) {
-        inFlight.push({ offset: entry.offset, member: entry.flight.member.id, deliveryCount: entry.flight.deliveryCount, leaseDeadlineMs: entry.flight.lease.deadlineMs });
+        inFlight.push({ offset: entry.offset, member: entry.flight.member.id, deliveryCount: entry.flight.deliveryCount, leaseDeadlineMs: entry.flight.deadlineMs });
       }
     }
     inFlight.sort((a, b) => (a.offset < b.offset ? -1 : 1));

@@ -3,7 +3,7 @@
  * when someone listens to that event, so the engine's hot path pays nothing for unheard events.
  */
 import type { BrokerEventEmitter, RedeliveryReason } from '../events.js';
-import type { Delivery } from './delivery.js';
+import type { Flight } from './flight.js';
 import type { Entry, PartitionWindow } from './partition-window.js';
 
 export class GroupEvents {
@@ -13,22 +13,22 @@ export class GroupEvents {
     private readonly group: string,
   ) {}
 
-  delivered(entry: Entry, delivery: Delivery): void {
+  delivered(flight: Flight): void {
     if (this.events.wants('delivered')) {
-      this.events.emit('delivered', { ...this.ref(entry, delivery), redelivered: delivery.redelivered, key: entry.record.key });
+      this.events.emit('delivered', { ...this.ref(flight), redelivered: flight.deliveryCount > 1, key: flight.entry.record.key });
     }
   }
 
-  acked(entry: Entry, delivery: Delivery): void {
-    if (this.events.wants('acked')) this.events.emit('acked', this.ref(entry, delivery));
+  acked(flight: Flight): void {
+    if (this.events.wants('acked')) this.events.emit('acked', this.ref(flight));
   }
 
-  nacked(entry: Entry, delivery: Delivery, delayMs: number | undefined): void {
-    if (this.events.wants('nacked')) this.events.emit('nacked', { ...this.ref(entry, delivery), delayMs });
+  nacked(flight: Flight, delayMs: number | undefined): void {
+    if (this.events.wants('nacked')) this.events.emit('nacked', { ...this.ref(flight), delayMs });
   }
 
-  leaseExpired(entry: Entry): void {
-    if (this.events.wants('leaseExpired')) this.events.emit('leaseExpired', this.ref(entry, undefined));
+  leaseExpired(flight: Flight): void {
+    if (this.events.wants('leaseExpired')) this.events.emit('leaseExpired', this.ref(flight));
   }
 
   redelivered(entry: Entry, reason: RedeliveryReason, nextDeliveryCount: number, delayMs: number): void {
@@ -60,11 +60,10 @@ export class GroupEvents {
     }
   }
 
-  private ref(entry: Entry, delivery: Delivery | undefined) {
-    const flight = entry.flight;
+  private ref(flight: Flight) {
     return {
-      topic: this.topic, group: this.group, partition: entry.partition, offset: entry.offset,
-      member: flight?.member.id ?? '', deliveryCount: delivery?.deliveryCount ?? flight?.deliveryCount ?? 0,
+      topic: this.topic, group: this.group, partition: flight.entry.partition, offset: flight.entry.offset,
+      member: flight.member.id, deliveryCount: flight.deliveryCount,
     };
   }
 }

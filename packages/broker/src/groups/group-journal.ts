@@ -118,15 +118,22 @@ export class GroupJournal {
     return this.flush();
   }
 
-  /** Resolves once everything recorded so far is durable (per the fsync policy). */
+  /**
+   * Resolves once everything recorded so far is durable (per the fsync policy). Every caller
+   * until the write starts gets the same promise: one per flush, not one per ack.
+   */
   flush(): Promise<void> {
-    this.nextFlush ??= (async () => {
+    if (this.nextFlush) return this.nextFlush;
+    this.nextFlush = (async () => {
       await undefined; // let every change of this turn join the same flush
       await this.flushing;
       this.nextFlush = undefined;
       this.flushing = this.writePending();
       await this.flushing;
     })();
+    // Callers may drop it (a handler's implicit ack does): a failed write must not also be an
+    // unhandled rejection. Whoever awaits it still gets the error.
+    this.nextFlush.catch(() => undefined);
     return this.nextFlush;
   }
 

@@ -7,18 +7,20 @@
  * attempts in the journal, then hand the deliveries out. Everything that can make progress
  * possible (an ack, a new record, a backoff ending, a member joining) schedules another step.
  */
-import { assert, decodeBatch, isBrookError, type Clock, type Random } from '@brook/protocol';
+import { assert, isBrookError, type Clock, type Random } from '@brook/protocol';
 import type { BrokerEventEmitter, RedeliveryReason } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { DeadlineQueue } from './deadline-queue.js';
-import { Delivery, type DeliverySettler } from './delivery.js';
+import { Delivery } from './delivery.js';
+import { Flight, type FlightOwner } from './flight.js';
 import type { GroupJournal } from './group-journal.js';
 import { GroupEvents } from './group-events.js';
 import { LeaseQueue } from './lease-queue.js';
 import { Pump } from './pump.js';
 import { Member } from './member.js';
-import { KeyOrdering, NoneOrdering, PartitionOrdering, type Assignment, type OrderingStrategy } from './orderings.js';
-import { Entry, PartitionWindow } from './partition-window.js';
+import { KeyOrdering, NoneOrdering, PartitionOrdering, type OrderingStrategy } from './orderings.js';
+import type { Entry, PartitionWindow } from './partition-window.js';
+import { readAheadShare, readIntoWindow } from './window-reader.js';
 import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
 
 export interface GroupContext {
@@ -33,18 +35,19 @@ export interface GroupContext {
   readonly deadLetter: (entry: Entry, group: Group, deliveryCount: number, reason: string) => Promise<bigint>;
 }
 
-const keyText = new TextDecoder('latin1');
+/** What settling a stale delivery returns: there is nothing to wait for. */
+const NOTHING_TO_WAIT_FOR = Promise.resolve();
 
 function orderingFor(config: GroupConfig, windows: readonly PartitionWindow[]): OrderingStrategy {
   if (config.ordering === 'key') return new KeyOrdering(windows);
   return config.ordering === 'partition' ? new PartitionOrdering() : new NoneOrdering(windows);
 }
 
-export class Group implements DeliverySettler {
+export class Group implements FlightOwner {
   readonly windows: PartitionWindow[];
   readonly members: Member[] = [];
   private ordering: OrderingStrategy;
-  private readonly leases: LeaseQueue;
+  private readonly leases: LeaseQueue<Flight>;
   private readonly report: GroupEvents;
   private attemptSeq = 0;
   private memberSeq = 0;
@@ -62,7 +65,7 @@ export class Group implements DeliverySettler {
   ) {
     this.windows = windows;
     this.ordering = orderingFor(config, windows);
-    this.leases = new LeaseQueue(context.clock, context.deadlines);
+    this.leases = new LeaseQueue<Flight>(context.clock, context.deadlines, (flight) => this.expire(flight));
     this.report = new GroupEvents(context.events, topic, name);
   }
 
@@ -96,7 +99,9 @@ export class Group implements DeliverySettler {
   leave(member: Member): void {
     if (member.left) return;
     member.left = true;
-    for (const entry of [...member.flights]) this.revoke(entry, 'memberLeft');
+    for (const window of this.windows) {
+      for (const entry of window.entries()) if (entry.flight?.member === member) this.revoke(entry, 'memberLeft');
+    }
     this.members.splice(this.members.indexOf(member), 1);
     this.rebalance();
     this.schedulePump();
@@ -115,38 +120,35 @@ export class Group implements DeliverySettler {
     this.pump.schedule();
   }
 
-  async ack(delivery: Delivery): Promise<void> {
-    const entry = this.current(delivery);
-    if (!entry) return;
-    this.report.acked(entry, delivery);
-    this.endFlight(entry);
-    await this.complete(entry);
+  /** Resolves once the ack is durable: with every other ack of its journal flush, one promise for all. */
+  ack(flight: Flight): Promise<void> {
+    if (!flight.current) return NOTHING_TO_WAIT_FOR;
+    this.report.acked(flight);
+    this.endFlight(flight.entry);
+    return this.complete(flight.entry);
   }
 
-  nack(delivery: Delivery, delayMs: number | undefined): void {
-    const entry = this.current(delivery);
-    if (!entry) return;
-    this.report.nacked(entry, delivery, delayMs);
-    this.endFlight(entry);
-    this.retry(entry, 'nack', delayMs);
+  nack(flight: Flight, delayMs: number | undefined): void {
+    if (!flight.current) return;
+    this.report.nacked(flight, delayMs);
+    this.endFlight(flight.entry);
+    this.retry(flight.entry, 'nack', delayMs);
   }
 
-  extend(delivery: Delivery, ms: number | undefined): void {
-    const flight = this.current(delivery)?.flight;
-    if (flight) flight.lease = this.leases.extend(flight.lease, this.context.clock.now() + (ms ?? this.config.ackTimeoutMs));
+  extend(flight: Flight, ms: number | undefined): void {
+    if (flight.current) this.leases.extend(flight, this.context.clock.now() + (ms ?? this.config.ackTimeoutMs));
   }
 
-  async reject(delivery: Delivery, reason: string): Promise<void> {
-    const entry = this.current(delivery);
-    if (!entry) return;
-    this.endFlight(entry);
-    await this.deadLetter(entry, `rejected: ${reason}`);
+  reject(flight: Flight, reason: string): Promise<void> {
+    if (!flight.current) return NOTHING_TO_WAIT_FOR;
+    this.endFlight(flight.entry);
+    return this.deadLetter(flight.entry, `rejected: ${reason}`);
   }
 
   /** Replay or skip: every partition restarts at the given offset; all in flight becomes stale. */
   async resetTo(offsets: readonly bigint[]): Promise<void> {
     for (const window of this.windows) {
-      for (const entry of window.entries.values()) if (entry.flight) this.endFlight(entry);
+      for (const entry of window.entries()) if (entry.flight) this.endFlight(entry);
       window.restartAt(offsets[window.partition]!);
     }
     this.ordering.rebuild(this.windows);
@@ -159,7 +161,7 @@ export class Group implements DeliverySettler {
     const window = this.windows[partition]!;
     if (window.ack.ackFloor >= startOffset) return;
     const lost = window.ack.unackedBelow(startOffset);
-    for (const entry of window.entries.values()) if (entry.flight) this.endFlight(entry);
+    for (const entry of window.entries()) if (entry.flight) this.endFlight(entry);
     window.restartAt(startOffset);
     window.lostToRetention += lost;
     // Other partitions keep their records; the strategy forgets only what this one dropped.
@@ -186,8 +188,13 @@ export class Group implements DeliverySettler {
     if (this.closed) return;
     try {
       await this.fill();
-      const assignments = this.ordering.assign(this.members, this.windows);
-      if (assignments.length > 0) await this.handOut(assignments);
+      const flights: Flight[] = [];
+      const now = this.context.clock.now();
+      this.ordering.assign(this.members, this.windows, (entry, member) => {
+        const flight = this.startFlight(entry, member, now);
+        if (flight) flights.push(flight);
+      });
+      if (flights.length > 0) await this.handOut(flights);
       this.lastError = undefined;
     } catch (error) {
       this.lastError = error;
@@ -198,13 +205,12 @@ export class Group implements DeliverySettler {
   private async fill(): Promise<void> {
     const credit = this.members.reduce((sum, m) => sum + Math.max(0, m.credit), 0);
     if (credit === 0) return;
-    const lowWater = Math.max(64, credit);
+    const share = readAheadShare(credit, this.windows.length);
+    const keyed = this.config.ordering === 'key';
     await Promise.all(this.windows.map(async (window) => {
       const log = this.context.logs[window.partition]!;
-      if (window.undelivered >= lowWater || window.entries.size >= this.context.unackedRecordsMax || window.readOffset >= log.endOffset) return;
       try {
-        const batches = await log.read(window.readOffset, { maxBytes: this.context.fetchBytes });
-        for (const batch of batches) for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) this.intake(window, record);
+        await readIntoWindow(window, log, share, this.context, keyed, (entry) => this.ordering.enqueue(entry));
       } catch (error) {
         if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || window.readOffset >= log.startOffset) throw error;
         await this.overtakenBy(window.partition, log.startOffset);
@@ -212,59 +218,50 @@ export class Group implements DeliverySettler {
     }));
   }
 
-  private intake(window: PartitionWindow, record: Entry['record']): void {
-    if (record.offset < window.readOffset || window.entries.size >= this.context.unackedRecordsMax) return;
-    window.readOffset = record.offset + 1n;
-    if (window.ack.isAcked(record.offset)) return;
-    const keyId = this.config.ordering === 'key' && record.key !== null ? keyText.decode(record.key) : undefined;
-    const entry = new Entry(window.partition, record, keyId);
-    window.add(entry);
-    this.ordering.enqueue(entry);
+  /**
+   * Starts an attempt: counts it, journals it (durable with the next flush) and leases it. Its
+   * last allowed attempt cut short by a broker restart (or maxDeliveries lowered), the record
+   * is dead-lettered instead: another delivery would exceed maxDeliveries.
+   */
+  private startFlight(entry: Entry, member: Member, now: number): Flight | undefined {
+    const exhausted = this.outOfAttempts(entry, 'interrupted');
+    if (exhausted) {
+      member.release();
+      this.deadLetterInBackground(entry, exhausted);
+      return undefined;
+    }
+    const window = this.windows[entry.partition]!;
+    const deliveryCount = window.ack.recordAttempt(entry.offset);
+    this.journal.attempt(entry.partition, entry.offset, deliveryCount);
+    const flight = new Flight(this, entry, member, deliveryCount);
+    flight.delivery = new Delivery(this.topic, entry.partition, entry.record, deliveryCount, ++this.attemptSeq, flight);
+    this.leases.grant(flight, now + this.config.ackTimeoutMs);
+    entry.flight = flight;
+    window.setState(entry, 'inflight');
+    return flight;
   }
 
-  /** Counts each attempt, journals the attempts, then gives the deliveries to their members. */
-  private async handOut(assignments: readonly Assignment[]): Promise<void> {
-    const deliveries: { entry: Entry; delivery: Delivery }[] = [];
-    const now = this.context.clock.now();
-    for (const { entry, member } of assignments) {
-      const window = this.windows[entry.partition]!;
-      // Its last allowed attempt was cut short by a broker restart (or maxDeliveries was lowered):
-      // another delivery would exceed maxDeliveries.
-      const exhausted = this.outOfAttempts(entry, 'interrupted');
-      if (exhausted) {
-        member.release();
-        this.deadLetterInBackground(entry, exhausted);
-        continue;
-      }
-      const deliveryCount = window.ack.recordAttempt(entry.offset);
-      this.journal.attempt(entry.partition, entry.offset, deliveryCount);
-      const attemptId = ++this.attemptSeq;
-      const lease = this.leases.grant(now + this.config.ackTimeoutMs, () => this.expire(entry, attemptId));
-      entry.flight = { attemptId, member, lease, deliveryCount, handedOut: false };
-      window.setState(entry, 'inflight');
-      member.flights.add(entry);
-      deliveries.push({ entry, delivery: new Delivery(this.topic, entry.partition, entry.record, deliveryCount, attemptId, this) });
-    }
+  /** Once the attempts are journaled, gives the deliveries still current to their members. */
+  private async handOut(flights: readonly Flight[]): Promise<void> {
     await this.journal.flush();
-    for (const { entry, delivery } of deliveries) {
-      const flight = entry.flight;
-      if (flight?.attemptId !== delivery.attemptId || flight.member.left) continue;
+    for (const flight of flights) {
+      if (!flight.current || flight.member.left) continue;
       if (flight.member.closing) {
         // It began to close while the attempt was being journaled: it gets nothing new.
-        this.revoke(entry, 'memberLeft');
+        this.revoke(flight.entry, 'memberLeft');
         continue;
       }
       flight.handedOut = true;
-      this.report.delivered(entry, delivery);
-      flight.member.sink(delivery);
+      this.report.delivered(flight);
+      flight.member.sink(flight.delivery!);
     }
   }
 
-  private expire(entry: Entry, attemptId: number): void {
-    if (entry.flight?.attemptId !== attemptId) return;
-    this.report.leaseExpired(entry);
-    this.endFlight(entry);
-    this.retry(entry, 'leaseExpired', undefined);
+  private expire(flight: Flight): void {
+    if (!flight.current) return;
+    this.report.leaseExpired(flight);
+    this.endFlight(flight.entry);
+    this.retry(flight.entry, 'leaseExpired', undefined);
   }
 
   /** A failed attempt: dead-letter it if it was the last allowed, else redeliver after a backoff. */
@@ -277,7 +274,7 @@ export class Group implements DeliverySettler {
     }
     const delay = Math.max(0, delayMs ?? backoffDelayMs(this.config.backoff, window.ack.attempts(entry.offset), this.context.random));
     this.scheduleRedelivery(entry, reason, delay);
-    if (this.config.ordering === 'partition') this.goBack(window, entry.offset);
+    if (this.config.ordering === 'partition') this.goBack(window, entry);
   }
 
   private scheduleRedelivery(entry: Entry, reason: RedeliveryReason, delayMs: number): void {
@@ -302,11 +299,11 @@ export class Group implements DeliverySettler {
   }
 
   /** 'partition' ordering: every later record of the partition in flight comes again, in order. */
-  private goBack(window: PartitionWindow, offset: bigint): void {
-    for (const entry of window.entries.values()) {
-      if (entry.offset > offset && entry.state === 'inflight') this.revoke(entry, 'goBack');
+  private goBack(window: PartitionWindow, failed: Entry): void {
+    for (const entry of window.entries()) {
+      if (entry.seq > failed.seq && entry.state === 'inflight') this.revoke(entry, 'goBack');
     }
-    if (offset < window.cursor) window.cursor = offset;
+    if (failed.seq < window.cursorSeq) window.cursorSeq = failed.seq;
   }
 
   /**
@@ -329,7 +326,7 @@ export class Group implements DeliverySettler {
       if (exhausted) this.deadLetterInBackground(entry, exhausted);
       else this.scheduleRedelivery(entry, reason, 0);
     }
-    if (entry.offset < window.cursor) window.cursor = entry.offset;
+    if (entry.seq < window.cursorSeq) window.cursorSeq = entry.seq;
   }
 
   /** The dead-letter reason if `entry` has had all maxDeliveries attempts, else undefined. */
@@ -389,15 +386,8 @@ export class Group implements DeliverySettler {
     const flight = entry.flight;
     if (!flight) return;
     entry.flight = undefined;
-    this.leases.end(flight.lease);
-    flight.member.flights.delete(entry);
+    this.leases.end(flight);
     flight.member.release();
-  }
-
-  /** The entry a delivery refers to, if that delivery is still the current attempt. */
-  private current(delivery: Delivery): Entry | undefined {
-    const entry = this.windows[delivery.partition]?.entries.get(delivery.offset);
-    return entry?.flight?.attemptId === delivery.attemptId ? entry : undefined;
   }
 
   private rebalance(): void {
@@ -408,7 +398,7 @@ export class Group implements DeliverySettler {
       const owner = owners[window.partition];
       if (owner === window.owner) continue;
       changed = true;
-      for (const entry of [...window.entries.values()]) if (entry.state === 'inflight') this.revoke(entry, 'rebalance');
+      for (const entry of window.entries()) if (entry.state === 'inflight') this.revoke(entry, 'rebalance');
       window.owner = owner;
     }
     if (changed) this.report.rebalanced(this.windows);

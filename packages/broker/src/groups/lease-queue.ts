@@ -1,71 +1,86 @@
 /**
  * A group's leases. A lease is granted for ackTimeoutMs, the same for every delivery of a
  * group, so leases expire in the order they were granted: a FIFO is enough, with O(1) grant and
- * no per-lease timer. A lease that ends early (ack, nack, revoke) is only marked dead and skipped
- * when reached. One clock timer is armed for the oldest live lease. An extension can ask for any
- * duration, so an extended lease leaves the FIFO for the broker's DeadlineQueue heap (extensions
- * are rare next to grants).
+ * no per-lease timer or closure. A lease that ends early (ack, nack, revoke) is only marked dead
+ * and skipped when reached. One clock timer is armed for the oldest live lease. An extension can
+ * ask for any duration, so an extended lease moves to the broker's DeadlineQueue heap and the
+ * FIFO skips it (extensions are rare next to grants).
+ *
+ * The lease fields live on the caller's own object (a Flight), so a grant allocates nothing.
+ * Ended leases are swept out of the FIFO whenever it doubles: the timer is armed for the oldest
+ * live lease only, ackTimeoutMs away, and until it fires nothing else would drop the leases of
+ * records long acked (nor what they hold, down to the batch bytes they were decoded from).
  */
 import type { Clock, Timer } from '@brook/protocol';
 import type { Deadline, DeadlineQueue } from './deadline-queue.js';
 
 export interface Lease {
-  readonly deadlineMs: number;
-  /** False once the lease ended (settled, revoked, expired, or replaced by an extension). */
+  deadlineMs: number;
+  /** False once the lease ended (settled, revoked or expired). */
   live: boolean;
-  readonly onExpiry: () => void;
-  /** Set for an extended lease, which lives in the heap instead of the FIFO. */
-  readonly extended?: Deadline;
+  /** Set once extended: the lease is then due in the heap, and the FIFO passes it over. */
+  extension: Deadline | undefined;
 }
 
-export class LeaseQueue {
-  private queue: Lease[] = [];
+const SWEEP_MIN_LENGTH = 1024;
+
+export class LeaseQueue<L extends Lease> {
+  private queue: L[] = [];
   private head = 0;
   private timer: Timer | undefined;
+  /** The latest deadline granted: the FIFO's order holds even if the clock steps back. */
+  private lastGrantMs = Number.NEGATIVE_INFINITY;
+  /** Sweep when the FIFO reaches this length. */
+  private sweepAtLength = SWEEP_MIN_LENGTH;
 
   constructor(
     private readonly clock: Clock,
     private readonly deadlines: DeadlineQueue,
+    private readonly onExpiry: (lease: L) => void,
   ) {}
 
-  /** A lease of the group's uniform duration: its deadline is never before an earlier grant's. */
-  grant(deadlineMs: number, onExpiry: () => void): Lease {
-    const last = this.queue[this.queue.length - 1];
+  /** Starts a lease of the group's uniform duration: its deadline is never before an earlier grant's. */
+  grant(lease: L, deadlineMs: number): void {
     // A wall clock stepping back must not break the FIFO's order: such a lease ends a little late.
-    const lease: Lease = { deadlineMs: last && last.deadlineMs > deadlineMs ? last.deadlineMs : deadlineMs, live: true, onExpiry };
+    if (deadlineMs > this.lastGrantMs) this.lastGrantMs = deadlineMs;
+    lease.deadlineMs = this.lastGrantMs;
+    lease.live = true;
+    lease.extension = undefined;
     this.queue.push(lease);
+    if (this.queue.length >= this.sweepAtLength) this.sweep();
     if (this.timer === undefined) this.arm();
-    return lease;
   }
 
-  /** Renews a lease until `deadlineMs`: the old one dies, the new one lives in the heap. */
-  extend(lease: Lease, deadlineMs: number): Lease {
-    if (!lease.live) return lease;
-    this.end(lease);
-    const renewed: { -readonly [K in keyof Lease]: Lease[K] } = { deadlineMs, live: true, onExpiry: lease.onExpiry };
-    renewed.extended = this.deadlines.schedule(deadlineMs, () => {
-      if (!renewed.live) return;
-      renewed.live = false;
-      renewed.onExpiry();
-    });
-    return renewed;
+  /** Renews a live lease until `deadlineMs`, in the heap. */
+  extend(lease: L, deadlineMs: number): void {
+    if (!lease.live) return;
+    lease.extension?.cancel();
+    lease.deadlineMs = deadlineMs;
+    lease.extension = this.deadlines.schedule(deadlineMs, () => this.expire(lease));
   }
 
-  end(lease: Lease): void {
+  end(lease: L): void {
     lease.live = false;
-    lease.extended?.cancel();
+    lease.extension?.cancel();
   }
 
   clear(): void {
+    for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.extension?.cancel();
     this.queue = [];
     this.head = 0;
     this.timer?.cancel();
     this.timer = undefined;
   }
 
+  private expire(lease: L): void {
+    if (!lease.live) return;
+    lease.live = false;
+    this.onExpiry(lease);
+  }
+
   private arm(): void {
-    while (this.head < this.queue.length && !this.queue[this.head]!.live) this.head += 1;
-    this.compact();
+    while (this.head < this.queue.length && this.passesOver(this.queue[this.head]!)) this.head += 1;
+    if (this.head * 2 > this.queue.length && this.queue.length >= SWEEP_MIN_LENGTH) this.sweep();
     const next = this.queue[this.head];
     if (!next) return;
     this.timer = this.clock.setTimer(Math.max(0, next.deadlineMs - this.clock.now()), () => this.fire());
@@ -76,21 +91,24 @@ export class LeaseQueue {
     const now = this.clock.now();
     while (this.head < this.queue.length) {
       const lease = this.queue[this.head]!;
-      if (lease.live && lease.deadlineMs > now) break;
+      if (!this.passesOver(lease) && lease.deadlineMs > now) break;
       this.head += 1;
-      if (lease.live) {
-        lease.live = false;
-        lease.onExpiry();
-      }
+      if (!this.passesOver(lease)) this.expire(lease);
     }
     this.arm();
   }
 
-  /** Drops the consumed front of the array once it is most of it. */
-  private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
+  /** Dead or extended: not the FIFO's to expire. */
+  private passesOver(lease: L): boolean {
+    return !lease.live || lease.extension !== undefined;
+  }
+
+  /** Keeps only the live leases the FIFO still has to expire, in order: amortized O(1) a grant. */
+  private sweep(): void {
+    const kept: L[] = [];
+    for (let i = this.head; i < this.queue.length; i++) if (!this.passesOver(this.queue[i]!)) kept.push(this.queue[i]!);
+    this.queue = kept;
+    this.head = 0;
+    this.sweepAtLength = Math.max(SWEEP_MIN_LENGTH, kept.length * 2);
   }
 }

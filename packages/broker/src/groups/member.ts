@@ -1,16 +1,16 @@
 /**
  * A member of a group: one subscription's consumer, with its own flow-control window
- * (`maxInFlight`) and the deliveries it currently holds.
+ * (`maxInFlight`). Which deliveries it holds is on the entries (their flights), not here: a
+ * member leaving is rare, a delivery is not, so leave() pays for the search instead of every
+ * delivery paying for a set entry.
  */
 import type { Delivery } from './delivery.js';
-import type { Entry } from './partition-window.js';
 
 export type DeliverySink = (delivery: Delivery) => void;
 
 export class Member {
-  /** Deliveries handed out (or being handed out) and not yet settled or revoked. */
-  readonly flights = new Set<Entry>();
-  /** Reserved when a record is assigned, so one pump never over-assigns. */
+  /** Deliveries handed out (or being handed out) and not yet settled or revoked; reserved when
+   * a record is assigned, so one pump never over-assigns. */
   inFlight = 0;
   /** Closing members get nothing new; left members are gone. */
   closing = false;

@@ -35,12 +35,26 @@ export class OffsetRanges {
   }
 
   has(offset: bigint): boolean {
+    const last = this.ends.length - 1;
+    // Past the end: the usual question about a record just read.
+    if (last < 0 || offset >= this.ends[last]!) return false;
     const i = this.lastStartAtOrBefore(offset);
     return i >= 0 && offset < this.ends[i]!;
   }
 
   /** Adds `offset`; returns false if it was already present. */
   add(offset: bigint): boolean {
+    const last = this.ends.length - 1;
+    // At or past the end, the usual case (offsets mostly come in order): no search, no splice.
+    if (last < 0 || offset > this.ends[last]!) {
+      this.starts.push(offset);
+      this.ends.push(offset + 1n);
+      return true;
+    }
+    if (offset === this.ends[last]) {
+      this.ends[last] = offset + 1n;
+      return true;
+    }
     const i = this.lastStartAtOrBefore(offset);
     if (i >= 0 && offset < this.ends[i]!) return false;
     const joinsLeft = i >= 0 && this.ends[i] === offset;
@@ -60,13 +74,18 @@ export class OffsetRanges {
     return true;
   }
 
-  /** The first range, if any: used to advance an ack floor over a run of acks at once. */
-  first(): { start: bigint; end: bigint } | undefined {
-    return this.starts.length === 0 ? undefined : { start: this.starts[0]!, end: this.ends[0]! };
+  /** Start and end of the first range, if any: used to advance an ack floor over a run of acks. */
+  get firstStart(): bigint | undefined {
+    return this.starts[0];
+  }
+
+  get firstEnd(): bigint | undefined {
+    return this.ends[0];
   }
 
   /** Removes every offset below `offset`. */
   dropBelow(offset: bigint): void {
+    if (this.starts.length === 0 || this.starts[0]! >= offset) return;
     let cut = 0;
     while (cut < this.starts.length && this.ends[cut]! <= offset) cut += 1;
     this.starts.splice(0, cut);

@@ -12,16 +12,14 @@
 import type { Member } from './member.js';
 import type { Entry, PartitionWindow } from './partition-window.js';
 
-export interface Assignment {
-  readonly entry: Entry;
-  readonly member: Member;
-}
+/** Called for each record given to a member, whose credit the strategy has already reserved. */
+export type Assign = (entry: Entry, member: Member) => void;
 
 export interface OrderingStrategy {
   /** An entry became ready (fresh, backoff over, or revoked). */
   enqueue(entry: Entry): void;
   /** Hands ready entries to members with credit, reserving that credit. */
-  assign(members: readonly Member[], windows: readonly PartitionWindow[]): Assignment[];
+  assign(members: readonly Member[], windows: readonly PartitionWindow[], assign: Assign): void;
   /** The entry is done (acked or dead-lettered): release what it held. */
   release(entry: Entry): void;
   /**
@@ -92,15 +90,13 @@ export class NoneOrdering implements OrderingStrategy {
     this.queue.push(entry, this.windows[entry.partition]!.ack.attempts(entry.offset) > 0);
   }
 
-  assign(members: readonly Member[]): Assignment[] {
-    const assignments: Assignment[] = [];
+  assign(members: readonly Member[], _windows: readonly PartitionWindow[], assign: Assign): void {
     for (let member = this.ring.pick(members); member; member = this.ring.pick(members)) {
       const entry = this.take();
       if (!entry) break;
       member.inFlight += 1;
-      assignments.push({ entry, member });
+      assign(entry, member);
     }
-    return assignments;
   }
 
   release(_entry: Entry): void {}
@@ -108,7 +104,7 @@ export class NoneOrdering implements OrderingStrategy {
   rebuild(windows: readonly PartitionWindow[]): void {
     this.queue.clear();
     for (const window of windows) {
-      for (const entry of window.entries.values()) {
+      for (const entry of window.entries()) {
         if (entry.state === 'blocked') window.setState(entry, 'ready');
         if (entry.state === 'ready') this.enqueue(entry);
       }
@@ -141,7 +137,7 @@ export class KeyOrdering extends NoneOrdering {
     this.holders.clear();
     this.blocked.clear();
     for (const window of windows) {
-      for (const entry of window.entries.values()) {
+      for (const entry of window.entries()) {
         const holds = entry.state === 'inflight' || entry.state === 'backoff' || entry.state === 'deadLettering';
         if (holds && entry.keyId !== undefined) this.holders.set(entry.keyId, entry);
       }
@@ -169,20 +165,19 @@ export class KeyOrdering extends NoneOrdering {
 export class PartitionOrdering implements OrderingStrategy {
   enqueue(_entry: Entry): void {}
 
-  assign(_members: readonly Member[], windows: readonly PartitionWindow[]): Assignment[] {
-    const assignments: Assignment[] = [];
+  assign(_members: readonly Member[], windows: readonly PartitionWindow[], assign: Assign): void {
     for (const window of windows) {
       const owner = window.owner;
+      const readSeq = window.readSeq;
       while (owner && owner.credit > 0) {
-        while (window.cursor < window.readOffset && !window.entries.has(window.cursor)) window.cursor += 1n;
-        const entry = window.entries.get(window.cursor);
+        while (window.cursorSeq < readSeq && !window.at(window.cursorSeq)) window.cursorSeq += 1;
+        const entry = window.at(window.cursorSeq);
         if (!entry || entry.state !== 'ready') break;
-        window.cursor += 1n;
+        window.cursorSeq += 1;
         owner.inFlight += 1;
-        assignments.push({ entry, member: owner });
+        assign(entry, owner);
       }
     }
-    return assignments;
   }
 
   release(_entry: Entry): void {}

@@ -8,24 +8,21 @@
  *   backoff        failed, waits for its redelivery delay
  *   deadLettering  being copied to the dead-letter topic
  *
- * Acked records are not held: `entries` has exactly the unacked offsets in [ackFloor, readOffset).
+ * Acked records are not held: the window holds exactly the unacked offsets in [ackFloor, readOffset).
+ *
+ * Entries sit in arrays by their `seq`, a plain number counted from the window's origin (the
+ * ackFloor when it last started over), so finding, adding and dropping one is array indexing:
+ * no bigint arithmetic, hashing or Map churn per record on the delivery path. The arrays are
+ * chunks of CHUNK_SLOTS, each freed once empty: one record stuck in backoff below millions of
+ * acked ones costs a pointer per chunk between them, not a slot per record.
  */
 import type { LogRecord } from '@brook/protocol';
 import type { AckState } from './ack-state.js';
 import type { Deadline } from './deadline-queue.js';
-import type { Lease } from './lease-queue.js';
+import type { Flight } from './flight.js';
 import type { Member } from './member.js';
 
 export type EntryState = 'ready' | 'blocked' | 'inflight' | 'backoff' | 'deadLettering';
-
-export interface Flight {
-  readonly attemptId: number;
-  readonly member: Member;
-  lease: Lease;
-  readonly deliveryCount: number;
-  /** False while the attempt is being journaled: taken back then, it never reached the member. */
-  handedOut: boolean;
-}
 
 export class Entry {
   state: EntryState = 'ready';
@@ -37,6 +34,8 @@ export class Entry {
     readonly record: LogRecord,
     /** Key identity for 'key' ordering; undefined for a null key (no order to keep). */
     readonly keyId: string | undefined,
+    /** Position in the window: offset - origin, as a number. */
+    readonly seq: number,
   ) {}
 
   get offset(): bigint {
@@ -48,17 +47,29 @@ function isWaiting(state: EntryState): boolean {
   return state === 'ready' || state === 'blocked';
 }
 
+const CHUNK_SLOTS = 1024;
+
+interface Chunk {
+  readonly slots: (Entry | undefined)[];
+  held: number;
+}
+
 export class PartitionWindow {
-  readonly entries = new Map<bigint, Entry>();
+  /** Offset of seq 0. */
+  private origin: bigint;
+  /** chunks[i] holds the seqs of chunk number firstChunk + i; undefined once none is held. */
+  private chunks: (Chunk | undefined)[] = [];
+  private firstChunk = 0;
+  /** Number of entries held. */
+  size = 0;
   /** Next offset to read from the log. */
   readOffset: bigint;
-  /** 'partition' ordering: next offset to deliver, in order. */
-  cursor: bigint;
+  /** 'partition' ordering: seq of the next record to deliver, in order. */
+  cursorSeq = 0;
   /** 'partition' ordering: the member that owns this partition. */
   owner: Member | undefined;
   /** Entries in 'ready' or 'blocked' state: when few are left, read more. */
   undelivered = 0;
-  fetching = false;
   deadLettered = 0;
   redeliveries = 0;
   lostToRetention = 0n;
@@ -67,13 +78,33 @@ export class PartitionWindow {
     readonly partition: number,
     readonly ack: AckState,
   ) {
+    this.origin = ack.ackFloor;
     this.readOffset = ack.ackFloor;
-    this.cursor = ack.ackFloor;
   }
 
-  /** Takes a freshly read record into the window, ready to deliver. */
+  /** The seq an offset at or above the origin gets. */
+  seqOf(offset: bigint): number {
+    return Number(offset - this.origin);
+  }
+
+  /** The seq the next record read will have at the earliest. */
+  get readSeq(): number {
+    return this.seqOf(this.readOffset);
+  }
+
+  /** Takes a freshly read record into the window, ready to deliver. Seqs only grow. */
   add(entry: Entry): void {
-    this.entries.set(entry.offset, entry);
+    const number = Math.floor(entry.seq / CHUNK_SLOTS);
+    if (this.size === 0) {
+      this.chunks = [];
+      this.firstChunk = number;
+    }
+    const index = number - this.firstChunk;
+    while (this.chunks.length <= index) this.chunks.push(undefined);
+    const chunk = (this.chunks[index] ??= { slots: new Array<Entry | undefined>(CHUNK_SLOTS), held: 0 });
+    chunk.slots[entry.seq - number * CHUNK_SLOTS] = entry;
+    chunk.held += 1;
+    this.size += 1;
     entry.state = 'ready';
     this.undelivered += 1;
   }
@@ -87,30 +118,62 @@ export class PartitionWindow {
   /** Drops a record that is acked or dead-lettered. */
   remove(entry: Entry): void {
     if (isWaiting(entry.state)) this.undelivered -= 1;
-    this.entries.delete(entry.offset);
+    const number = Math.floor(entry.seq / CHUNK_SLOTS);
+    const index = number - this.firstChunk;
+    const chunk = this.chunks[index]!;
+    chunk.slots[entry.seq - number * CHUNK_SLOTS] = undefined;
+    this.size -= 1;
+    chunk.held -= 1;
+    if (chunk.held > 0) return;
+    this.chunks[index] = undefined;
+    let empty = 0;
+    while (empty < this.chunks.length && this.chunks[empty] === undefined) empty += 1;
+    if (empty > 0) {
+      this.chunks.splice(0, empty);
+      this.firstChunk += empty;
+    }
+  }
+
+  /** The entry held at `seq`, if any. */
+  at(seq: number): Entry | undefined {
+    const number = Math.floor(seq / CHUNK_SLOTS);
+    const index = number - this.firstChunk;
+    return index < 0 ? undefined : this.chunks[index]?.slots[seq - number * CHUNK_SLOTS];
   }
 
   /** True if `entry` is still this window's record for its offset (not dropped by a reset). */
   holds(entry: Entry): boolean {
-    return this.entries.get(entry.offset) === entry;
+    return this.at(entry.seq) === entry;
+  }
+
+  /** Every held entry, in offset order (a copy: callers may change the window meanwhile). */
+  entries(): Entry[] {
+    const held: Entry[] = [];
+    for (const chunk of this.chunks) {
+      if (chunk) for (const entry of chunk.slots) if (entry) held.push(entry);
+    }
+    return held;
   }
 
   /** Forgets every held record (not the acks): they are read again from ackFloor. */
   rewind(): void {
-    for (const entry of this.entries.values()) entry.backoff?.cancel();
-    this.entries.clear();
-    this.undelivered = 0;
-    this.readOffset = this.ack.ackFloor;
-    this.cursor = this.ack.ackFloor;
+    this.startOver(this.ack.ackFloor);
   }
 
   /** Forgets every held record and restarts at `offset` (reset, or retention overtaking). */
   restartAt(offset: bigint): void {
-    for (const entry of this.entries.values()) entry.backoff?.cancel();
-    this.entries.clear();
-    this.undelivered = 0;
     this.ack.resetTo(offset);
+    this.startOver(offset);
+  }
+
+  private startOver(offset: bigint): void {
+    for (const entry of this.entries()) entry.backoff?.cancel();
+    this.chunks = [];
+    this.firstChunk = 0;
+    this.size = 0;
+    this.undelivered = 0;
+    this.origin = offset;
     this.readOffset = offset;
-    this.cursor = offset;
+    this.cursorSeq = 0;
   }
 }

@@ -25,28 +25,34 @@ export interface MessageStream extends Subscription, AsyncIterable<Delivery> {}
 
 /**
  * Runs the handler for each delivery: returning (or resolving) acks unless the handler settled
- * the delivery itself; throwing (or rejecting) nacks. A synchronous handler costs no promise.
+ * the delivery itself; throwing (or rejecting) nacks. A synchronous handler costs no promise and
+ * no closure.
  */
 export function handlerSink(handler: Handler): DeliverySink {
   return (delivery) => {
-    const succeeded = () => {
-      // An ack whose journal write failed is not an error of the handler: the record simply
-      // comes back after a restart.
-      if (!delivery.settled) delivery.ack().catch(() => undefined);
-    };
-    const failed = () => {
-      if (!delivery.settled) delivery.nack();
-    };
     let result: unknown;
     try {
       result = handler(delivery);
     } catch {
-      failed();
+      nackUnlessSettled(delivery);
       return;
     }
-    if (isThenable(result)) result.then(succeeded, failed);
-    else succeeded();
+    if (isThenable(result)) result.then(() => ackUnlessSettled(delivery), () => nackUnlessSettled(delivery));
+    else ackUnlessSettled(delivery);
   };
+}
+
+/**
+ * An ack whose journal write failed is not an error of the handler: the record simply comes back
+ * after a restart. The promise is dropped without a catch of its own, because it is the journal
+ * flush's shared promise, which the journal marks handled (group-journal.ts, flush).
+ */
+function ackUnlessSettled(delivery: Delivery): void {
+  if (!delivery.settled) void delivery.ack();
+}
+
+function nackUnlessSettled(delivery: Delivery): void {
+  if (!delivery.settled) delivery.nack();
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
