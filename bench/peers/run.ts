@@ -2,8 +2,9 @@
  * Brook next to its peers: `npx -y pnpm@10 bench:peers` (bench/peers/README.md).
  *
  * Starts each server in a child process on a loopback port with a temp data dir, runs the same
- * workload (workload.ts) against Redis Streams, NATS JetStream and Brook over WebSocket, stops the
- * server, and prints one table of every run, Brook's ratio to each peer, and the issue's targets.
+ * workloads (workload.ts) against Redis Streams, NATS JetStream and Brook over WebSocket, one
+ * workload at a time for every peer in turn, stops the servers, and prints one table of every
+ * run, Brook's ratio to each peer, and the issue's targets.
  * BENCH_QUICK=1 for a short run; BENCH_PEERS=redis,nats,brook to pick peers.
  */
 import { availableParallelism, loadavg } from 'node:os';
@@ -32,7 +33,7 @@ const WORKLOADS: Workload[] = [
 
 const workloadName = (w: Workload) => `${w.mode === 'paced' ? `paced ${PACED_RATE / 1000}k/s` : w.mode} ${w.bytes === 1024 ? '1 KiB' : `${w.bytes} B`}`;
 
-/** A server (started on demand, stopped after its peers ran) and the peer configurations it serves. */
+/** A server (started at the beginning, stopped at the end) and the peer configurations it serves. */
 interface ServerGroup {
   readonly name: string;
   start(): Promise<{ peers: Peer[]; stop(): Promise<void> }>;
@@ -78,18 +79,33 @@ console.log(`peer benchmark${QUICK ? ' (BENCH_QUICK)' : ''}: batches of ${BATCH}
 console.log(row(['peer', 'workload', 'records', 'records/s', 'MiB/s', 'p50 ms', 'p99 ms', 'CPU µs/rec client', 'server', 'total']));
 console.log(row(['---', '---', ...Array<string>(8).fill('---:')]));
 const failures: string[] = [];
-for (const group of GROUPS.filter((g) => PEERS.includes(g.name))) {
-  // One peer failing (a missing binary, a broken client) must not hide the others' figures.
-  try {
-    const server = await group.start();
+const fail = (what: string, error: unknown) => failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+// Every server is up for the whole run and the peers take turns on each workload, so the ratios
+// compare runs minutes apart at most, not a peer measured before a neighbour's load and one after.
+const servers: { stop(): Promise<void> }[] = [];
+const peers: Peer[] = [];
+try {
+  for (const group of GROUPS.filter((g) => PEERS.includes(g.name))) {
+    // One peer failing (a missing binary, a broken client) must not hide the others' figures.
     try {
-      for (const peer of server.peers) await runPeer(peer);
-    } finally {
-      await server.stop();
+      const server = await group.start();
+      servers.push(server);
+      peers.push(...server.peers);
+    } catch (error) {
+      fail(group.name, error);
     }
-  } catch (error) {
-    failures.push(`${group.name}: ${error instanceof Error ? error.message : String(error)}`);
   }
+  for (const workload of WORKLOADS) {
+    for (const peer of peers) {
+      try {
+        await runOne(peer, workload);
+      } catch (error) {
+        fail(`${peer.label}, ${workloadName(workload)}`, error);
+      }
+    }
+  }
+} finally {
+  for (const server of servers) await server.stop();
 }
 printRatios();
 printTargets();
@@ -98,17 +114,14 @@ if (failures.length > 0) {
   process.exitCode = 1;
 }
 
-async function runPeer(peer: Peer): Promise<void> {
-  const byWorkload = new Map<string, Result>();
-  results.set(peer.label, byWorkload);
-  for (const workload of WORKLOADS) {
-    const name = workloadName(workload);
-    const r = await runWorkload(peer, name.replace(/[^a-z0-9]+/gi, '-'), workload.mode, workload.records, workload.bytes);
-    byWorkload.set(name, r);
-    console.log(row([peer.label, name, String(r.records), fmtRate(r.recordsPerSec), (r.recordsPerSec * workload.bytes / 2 ** 20).toFixed(1),
-      fmtMs(r.p50), fmtMs(r.p99), r.clientMicrosPerRecord.toFixed(1), r.serverMicrosPerRecord.toFixed(1),
-      (r.clientMicrosPerRecord + r.serverMicrosPerRecord).toFixed(1)]));
-  }
+async function runOne(peer: Peer, workload: Workload): Promise<void> {
+  const name = workloadName(workload);
+  const r = await runWorkload(peer, name.replace(/[^a-z0-9]+/gi, '-'), workload.mode, workload.records, workload.bytes);
+  if (!results.has(peer.label)) results.set(peer.label, new Map());
+  results.get(peer.label)!.set(name, r);
+  console.log(row([peer.label, name, String(r.records), fmtRate(r.recordsPerSec), (r.recordsPerSec * workload.bytes / 2 ** 20).toFixed(1),
+    fmtMs(r.p50), fmtMs(r.p99), r.clientMicrosPerRecord.toFixed(1), r.serverMicrosPerRecord.toFixed(1),
+    (r.clientMicrosPerRecord + r.serverMicrosPerRecord).toFixed(1)]));
 }
 
 function printRatios(): void {
