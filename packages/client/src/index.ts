@@ -27,3 +27,4 @@ export type { ProducerRecord, RecordBytes, RecordValue } from './values.js';
 export { DEFAULTS, type BackoffPolicy, type ConnectOptions, type ProducerOptions, type ReconnectPolicy } from './options.js';
 export type { Transport, TransportFactory, TransportHandlers } from './transport/transport.js';
 export { BrookError, isBrookError, type ErrorCode, type SessionHost } from '@brook/protocol';
+export * from './wal/index.js';
