@@ -46,6 +46,12 @@ export class AckState {
     return this.acked.size;
   }
 
+  /** One past the highest offset this state says is acked: at least the ackFloor. */
+  get ackedEnd(): bigint {
+    const last = this.acked.lastEnd;
+    return last !== undefined && last > this.floor ? last : this.floor;
+  }
+
   /** Offsets in [ackFloor, offset) that are not acked: what skipping to `offset` would lose. */
   unackedBelow(offset: bigint): bigint {
     return offset <= this.floor ? 0n : offset - this.floor - this.acked.countBelow(offset);

@@ -282,3 +282,25 @@ describe('flow control, fan-out and load balancing', () => {
     expect(group.partitions[0]!.ackFloor).toBe(2n);
   });
 });
+
+describe('credit freed by a nack', () => {
+  it('goes to the next ready record at once, while the nacked one waits out its backoff', async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const seen: string[] = [];
+    await fixture.broker.subscribe(
+      { topic: 't', group: 'g', maxInFlight: 1, backoff: { initialMs: 10_000, jitter: 0 } },
+      (d) => {
+        seen.push(`${d.text()}@${fixture.clock.now()}`);
+        if (d.text() === 'a' && d.deliveryCount === 1) throw new Error('first attempt fails');
+      },
+    );
+    const start = fixture.clock.now();
+    await fixture.settle(() => seen.length === 3);
+    expect(seen).toEqual([`a@${start}`, `b@${start}`, `c@${start}`]);
+    await fixture.advance(10_000);
+    await fixture.settle(() => seen.length === 4);
+    expect(seen[3]).toBe(`a@${start + 10_000}`);
+  });
+});

@@ -257,6 +257,7 @@ export class GroupCoordinator {
     );
     if (created || !(await this.deps.fs.exists(`${dir}/config.json`))) await this.saveConfig(dir, config);
     const windows = states.map((state, partition) => new PartitionWindow(partition, state));
+    await forgetAcksPastLogEnd(journal, windows, logs);
     const group = new Group(topic, name, config, journal, windows, this.context(logs));
     this.groups.set(`${topic}\u0000${name}`, group);
     return group;
@@ -295,6 +296,22 @@ export class GroupCoordinator {
   }
 }
 
+
+/**
+ * After an unclean stop with fsync other than 'always', a partition log can come back shorter
+ * than what its group journal (a separate file) remembers acking. New records will take those
+ * offsets again and must not count as acked: the partition restarts at min(ackFloor, endOffset),
+ * so the records between are delivered again (at-least-once) and none is ever skipped.
+ */
+async function forgetAcksPastLogEnd(journal: GroupJournal, windows: readonly PartitionWindow[], logs: readonly PartitionLog[]): Promise<void> {
+  for (const window of windows) {
+    const endOffset = logs[window.partition]!.endOffset;
+    if (window.ack.ackedEnd <= endOffset) continue;
+    const restartAt = window.ack.ackFloor < endOffset ? window.ack.ackFloor : endOffset;
+    window.restartAt(restartAt);
+    await journal.reset(window.partition, restartAt);
+  }
+}
 
 /** Offset where a reader or a new group starts, clamped to what the log holds. */
 export async function startOffsetFor(log: PartitionLog, from: StartPosition): Promise<bigint> {

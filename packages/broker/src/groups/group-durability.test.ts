@@ -99,3 +99,23 @@ describe('group directories at open', () => {
     expect(broker.listGroups()).toEqual([]);
   });
 });
+
+describe('group state ahead of its log', () => {
+  it('after a power cut that kept the group journal but not the log tail, new records at the reused offsets are delivered, not taken as acked', async () => {
+    const fixture = await engineFixture({ fsync: 'never' });
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', [{ value: 'a' }, { value: 'b' }]);
+    const first = holding();
+    await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 10 }, first.handler);
+    await fixture.settle(() => first.held.length === 2);
+    for (const d of first.held) await d.ack();
+    // The journal's writes reach the disk, the topic's tail does not.
+    const broker = await fixture.restart({ keep: (path, pendingOps) => ({ ops: path.includes('/groups/') ? pendingOps : 0 }) });
+    expect(broker.describeTopic('t').partitions[0]!.endOffset).toBe(0n);
+    await broker.produce('t', [{ value: 'c' }]);
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 10 }, after.handler);
+    await fixture.settle(() => after.held.length === 1);
+    expect(after.held.map((d) => [d.offset, d.text()])).toEqual([[0n, 'c']]);
+  });
+});

@@ -388,6 +388,8 @@ export class Group implements FlightOwner {
     entry.flight = undefined;
     this.leases.end(flight);
     flight.member.release();
+    // The member has credit again: another ready record may go to it now, not at the next event.
+    this.schedulePump();
   }
 
   private rebalance(): void {

@@ -93,6 +93,11 @@ export class OffsetRanges {
     if (this.starts.length > 0 && this.starts[0]! < offset) this.starts[0] = offset;
   }
 
+  /** One past the largest offset in the set, or undefined if it is empty. */
+  get lastEnd(): bigint | undefined {
+    return this.ends.at(-1);
+  }
+
   clear(): void {
     this.starts = [];
     this.ends = [];
