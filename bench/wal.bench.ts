@@ -5,7 +5,7 @@
  * 'always' (group commit), each with 1 put in flight (the latency a caller that awaits every
  * put sees) and 64 in flight (throughput, and what group commit buys), while a drain loop
  * commits every sealed batch to a no-op sink. In the same run, on the same disk, the raw
- * baselines: synchronous writeSync appends of one WAL record frame (109 B) each, the same with
+ * baselines: synchronous writeSync appends of one WAL record frame (179 B) each, the same with
  * an fdatasync after each, and async FileHandle.write appends (what the WAL's port does).
  * Set BENCH_QUICK=1 for a smaller run.
  */
@@ -18,8 +18,8 @@ import { FileBuffer, type FsyncPolicy } from '../packages/client/src/wal/index.j
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const scale = (n: number): number => (QUICK ? Math.ceil(n / 10) : n);
 const RECORD_BYTES = 100;
-/** A 100 B value as a WAL RECORD frame: 9 B frame header + a 61 B batch header + 11 B of record framing. */
-const FRAME_BYTES = 181;
+/** A 100 B value as a WAL RECORD frame: 9 B frame header + 61 B batch header + 9 B of record framing. */
+const FRAME_BYTES = 179;
 const root = mkdtempSync(join(tmpdir(), 'brook-wal-bench-'));
 let counter = 0;
 const fresh = (): string => join(root, `run-${counter++}`);
