@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { CloseCode, FrameKind, decodeBatch, decodeFrame, encodeBatch } from '@brook/protocol';
-import { Broker, type BrookServer } from '@brook/broker';
+import { Broker, INTERNAL_ERROR_WARNING, type BrookServer } from '@brook/broker';
 import { RawClient } from './fixtures/server-raw-client.js';
 import { fuzzFrame, helloBytes, type FuzzFrame } from './fixtures/server-fuzz-frames.js';
 
@@ -80,7 +80,7 @@ const unhandled: unknown[] = [];
 const internalErrors: Error[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 const onWarning = (warning: Error & { code?: string }) => {
-  if (warning.code === 'BROOK_INTERNAL_ERROR') internalErrors.push(warning);
+  if (warning.code === INTERNAL_ERROR_WARNING) internalErrors.push(warning);
 };
 
 beforeAll(async () => {

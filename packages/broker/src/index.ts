@@ -24,5 +24,6 @@ export { DEAD_LETTER_HEADERS } from './groups/dead-letter.js';
 export type { DeliverySink } from './groups/member.js';
 export type { ListenOptions, ServerLimits } from './config/server-options.js';
 export type { BrookServer } from './server/ws-server.js';
+export { INTERNAL_ERROR_WARNING } from './server/session-hub.js';
 export { inspectLog, inspectIndex, type InspectedBatch, type InspectedIndex, type InspectedLog, type IndexEntry, type StorageProblem } from './log/inspect.js';
 export { verifyDataDir, verifyLogDir, type DataDirVerification, type LogDirVerification } from './log/verify.js';

@@ -61,6 +61,8 @@ export interface SessionFixture {
   readonly broker: Broker;
   readonly peer: FakePeer;
   readonly session: FrameSession;
+  /** Failures that were not BrookErrors (only for a fixture with its own limits or token). */
+  readonly internalErrors: unknown[];
   hello(json?: Record<string, unknown>): Promise<Frame>;
   /** Sends a REQUEST; resolves with its RESPONSE or ERROR. */
   request(op: string, args?: Record<string, unknown>, data?: Uint8Array): Promise<Frame>;
@@ -75,12 +77,11 @@ export async function sessionFixture(options: { limits?: Partial<ServerLimits>; 
   const clock = options.clock ?? new VirtualClock();
   const broker = options.broker ?? (await Broker.open({ storage: 'memory', clock }));
   const peer = new FakePeer();
+  const internalErrors: unknown[] = [];
   // Custom limits or a token need a Session of its own; otherwise the broker's, as connect(broker) gets.
   const session = options.limits === undefined && options.token === undefined ? broker.openSession(peer, { remote: 'test' }) : new Session(broker, peer, {
     sessionId: 'test', remote: 'test', limits: resolveServerLimits(options.limits), token: options.token, batchRecordsMax: 10_000, clock,
-    onInternalError: (error) => {
-      throw error;
-    },
+    onInternalError: (error) => void internalErrors.push(error),
     onEnd: () => undefined,
   });
   let nextRequestId = 1;
@@ -90,7 +91,7 @@ export async function sessionFixture(options: { limits?: Partial<ServerLimits>; 
     return peer.next((f) => (f.kind === FrameKind.RESPONSE || f.kind === FrameKind.ERROR) && f.requestId === requestId);
   };
   return {
-    clock, broker, peer, session, request,
+    clock, broker, peer, session, request, internalErrors,
     hello: (json = { version: PROTOCOL_VERSION, client: 'test' }) => {
       session.receive(encodeFrame(FrameKind.HELLO, 0, stringify(json)));
       return peer.next((f) => f.requestId === 0);

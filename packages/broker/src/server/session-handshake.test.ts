@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CloseCode, FrameKind, encodeFrame } from '@brook/protocol';
 import { batchOf, sessionFixture } from './session-fixture.js';
+import { INTERNAL_ERROR_WARNING } from './session-hub.js';
 
 const utf8 = new TextEncoder();
 
@@ -127,5 +128,30 @@ describe('ending', () => {
     await f.broker.close();
     expect(f.peer.frames.filter((frame) => frame.requestId === requestId)).toEqual([]);
     expect(f.peer.closed).toBeUndefined();
+  });
+});
+
+describe('a failure that is not a BrookError (a bug)', () => {
+  it('is answered ERROR IO_ERROR with details.internal and reported; the connection stays', async () => {
+    const f = await sessionFixture({ limits: {} });
+    await f.hello();
+    f.broker.listTopics = () => {
+      throw new TypeError('boom');
+    };
+    const error = await f.request('listTopics');
+    expect(error.json).toMatchObject({ code: 'IO_ERROR', retriable: true, details: { internal: true, name: 'TypeError' } });
+    expect(f.internalErrors).toEqual([new TypeError('boom')]);
+    expect(f.peer.closed).toBeUndefined();
+  });
+
+  it('becomes a process warning with code BROOK_INTERNAL_ERROR on a broker session', async () => {
+    const f = await sessionFixture();
+    await f.hello();
+    f.broker.listTopics = () => {
+      throw new TypeError('boom');
+    };
+    const warned = new Promise<Error & { code?: string }>((resolve) => process.once('warning', resolve));
+    expect((await f.request('listTopics')).json).toMatchObject({ code: 'IO_ERROR' });
+    expect((await warned).code).toBe(INTERNAL_ERROR_WARNING);
   });
 });
