@@ -1,6 +1,6 @@
 /**
  * Process-crash test on a real disk: a child puts 1..LAST into a FileBuffer (fsync 'always')
- * while draining it into a sink file, and is SIGKILLed at seeded random moments, 30+ times:
+ * while draining it into a sink file, and is SIGKILLed at seeded random moments, 30 times:
  * after some puts (often mid-write or mid-fsync of later ones) or right after a sink append
  * (between the append and the commit). Each relaunch recovers the WAL, takes the dead child's
  * lock over, resumes after the newest durable number, and resends what was not committed with
@@ -15,10 +15,10 @@ import { afterAll, expect, it } from 'vitest';
 import { SeededRandom } from '@brook/protocol';
 
 const CHILD = join(import.meta.dirname, 'fixtures', 'wal-producer.ts');
-const KILLS = 32;
+const KILLS = 30;
 const LAST = 3000;
 /** Children started ahead, waiting for "go": their start-up (~0.5 s of node + tsx) overlaps earlier runs. */
-const PRESTARTED = 3;
+const PRESTARTED = 2;
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
