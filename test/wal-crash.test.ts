@@ -36,11 +36,12 @@ function launch(walDir: string, sinkPath: string): Launch {
 }
 
 /** Lets the child start; kills it at the `count`th line starting with `word`. Returns true if it finished instead. */
-async function runUntil(run: Launch, kill: { word: string; count: number } | undefined): Promise<boolean> {
+async function runUntil(run: Launch, kill: { word: string; count: number } | undefined, onResent: () => void): Promise<boolean> {
   run.child.stdin!.write('go\n');
   let seen = 0;
   for await (const line of createInterface({ input: run.child.stdout! })) {
     if (line === 'done') return true;
+    if (line.startsWith('resent ')) onResent();
     if (kill && line.startsWith(`${kill.word} `) && ++seen === kill.count) {
       run.child.kill('SIGKILL');
       break;
@@ -58,16 +59,18 @@ it(`delivers 1..${LAST} exactly once in order across ${KILLS} SIGKILLs of a WAL 
   const sinkPath = join(root, 'sink.txt');
   const random = new SeededRandom(20261123);
   let kills = 0;
+  let resent = 0;
   const ready = Array.from({ length: PRESTARTED }, () => launch(walDir, sinkPath));
   for (let finished = false; !finished;) {
     ready.push(launch(walDir, sinkPath));
     const kill = kills < KILLS ? (random.int(3) === 0 ? { word: 'sunk', count: 1 + random.int(4) } : { word: 'put', count: 1 + random.int(60) }) : undefined;
-    finished = await runUntil(ready.shift()!, kill);
+    finished = await runUntil(ready.shift()!, kill, () => (resent += 1));
     if (!finished) kills += 1;
   }
   for (const unused of ready) unused.child.kill('SIGKILL');
   await Promise.all(ready.map((unused) => unused.exited));
   expect(kills).toBe(KILLS);
+  expect(resent, 'kills between a sink append and its commit must lead to resends').toBeGreaterThan(0);
 
   const lines = (await readFile(sinkPath, 'utf8')).split('\n').filter((line) => line !== '');
   const sequences = lines.map((line) => Number(line.split(' ')[0]));
