@@ -75,16 +75,20 @@ function perRecord(name: string, input: CheckInput, judge: (r: RecordOutcome) =>
   return result(name, violations, summary(violations.length, outcomes.length));
 }
 
+/** Why a record counts as lost in its group, or undefined: the judgement of `lost`, also used by the counters. */
+export function lostReason(r: RecordOutcome): string | undefined {
+  if (!r.confirmed || r.processed > 0 || r.deadLettered) return undefined;
+  if (r.done) return `${r.id} was acked but no handler finished processing it (acked before processing?)`;
+  if (r.droppedByRetention) return `${r.id} was deleted by retention before the group processed it (the group was told: retentionDropped)`;
+  if (!r.inLog) return `${r.id} was confirmed to the producer but is not in the log any more (a restart lost it: fsync policy?)`;
+  return undefined;
+}
+
 /** Jepsen's lost: a confirmed record that left the group without being processed or dead-lettered. */
 export function lost(): Checker {
   return {
     name: 'lost',
-    check: (input) => perRecord('lost', input, (r) => {
-      if (!r.confirmed || r.processed > 0 || r.deadLettered) return undefined;
-      if (r.done) return `${r.id} was acked but no handler finished processing it (acked before processing?)`;
-      if (!r.inLog) return `${r.id} was confirmed to the producer but is not in the log any more (a restart lost it: fsync policy?)`;
-      return undefined;
-    }, (bad, all) => `${bad} lost of ${all} records`),
+    check: (input) => perRecord('lost', input, lostReason, (bad, all) => `${bad} lost of ${all} records`),
   };
 }
 

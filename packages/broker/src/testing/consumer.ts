@@ -6,10 +6,11 @@
  * or delayed, and where an ack bound for a broker that has since restarted is dropped.
  */
 import { BrookError, type Random, type Timer } from '@brook/protocol';
-import type { Broker } from '../broker.js';
+import type { Broker, ProduceResult } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { Subscription } from '../groups/subscription.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
+import type { ProduceRecord } from '../topics/record-input.js';
 import { DEFAULT_CONSUMER_RESTART_MS, type CrashPoint, type DeliveryFacts, type Fault } from './fault-plan.js';
 import type { History, RecordPlace } from './history.js';
 import { ProcessClock } from './world.js';
@@ -38,6 +39,14 @@ export interface ConsumerContext {
    * synchronous code after the effect has run. On a dead process it throws.
    */
   effect(kind: string, effectId: string): void;
+  /**
+   * Produces records to a topic (a stream processor's output, a database's change log). They get
+   * ids like the steps' records. On a dead process it throws; it rejects if the records may not
+   * have reached the log.
+   */
+  produce(topic: string, records: ProduceRecord[]): Promise<ProduceResult[]>;
+  /** The process's memory: empty at each join, gone with a crash (a batch being built, a cache). */
+  readonly memory: Map<string, unknown>;
 }
 
 /** Resolve = ack, throw = nack, unless the handler settled the delivery itself (as with `subscribe`). */
@@ -62,6 +71,7 @@ export interface ConsumerHost {
   /** Runs `action` after `ms` of virtual time; the simulation is not quiescent until it has run or is cancelled. */
   later(ms: number, action: () => unknown): Timer;
   place(group: string, delivery: Delivery): RecordPlace;
+  produce(consumer: string, topic: string, records: ProduceRecord[]): Promise<ProduceResult[]>;
   /** Counts the delivery and returns the faults it triggers (recorded in the history). */
   faultsFor(facts: Omit<DeliveryFacts, 'nth'>, id: string): Fault[];
   applyFault(fault: Fault, consumer: SimConsumer): void;
@@ -75,6 +85,7 @@ interface Incarnation {
   readonly timers: VirtualTimers;
   /** Handler runs under way (sleeping, paused, awaiting an ack). */
   running: number;
+  readonly memory: Map<string, unknown>;
 }
 
 /** One handler run on one delivery, and the faults aimed at it. */
@@ -121,7 +132,7 @@ export class SimConsumer {
       now: () => this.host.clockNow(),
       setTimer: (ms, callback) => this.host.later(ms, () => this.afterPause(clock, callback)),
     });
-    const inc: Incarnation = { alive: true, clock, timers: virtualTimers(clock), running: 0 };
+    const inc: Incarnation = { alive: true, clock, timers: virtualTimers(clock), running: 0, memory: new Map() };
     this.incarnation = inc;
     this.host.history.record({ type: 'consumer', consumer: this.name, what: 'join' });
     await this.subscribe(inc);
@@ -320,10 +331,14 @@ export class SimConsumer {
 
   private context(run: Run): ConsumerContext {
     return {
-      consumer: this.name, recordId: run.place.id, timers: run.inc.timers, random: this.random,
+      consumer: this.name, recordId: run.place.id, timers: run.inc.timers, random: this.random, memory: run.inc.memory,
       now: () => this.host.clockNow(),
       sleep: (ms) => run.inc.timers.sleep(ms),
       effect: (kind, effectId) => this.effect(run, kind, effectId),
+      produce: (topic, records) => {
+        if (!run.inc.alive) throw crashed(this.name);
+        return this.host.produce(this.name, topic, records);
+      },
     };
   }
 

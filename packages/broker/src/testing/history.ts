@@ -22,9 +22,10 @@ export interface RecordPlace {
 export type EndReason = 'quiescent' | 'idle' | 'timeLimit' | 'stepLimit';
 
 export type HistoryEventBody =
-  | { type: 'produce'; step: number; topic: string; ids: string[] }
-  | { type: 'produced'; step: number; topic: string; records: { id: string; key: string | null; partition: number; offset: number }[] }
-  | { type: 'produceFailed'; step: number; topic: string; ids: string[]; error: string; indeterminate: boolean }
+  // `producer`: a named producer of the steps, or the consumer whose handler produced (ctx.produce).
+  | { type: 'produce'; step: number; topic: string; ids: string[]; producer?: string }
+  | { type: 'produced'; step: number; topic: string; records: { id: string; key: string | null; partition: number; offset: number }[]; producer?: string }
+  | { type: 'produceFailed'; step: number; topic: string; ids: string[]; error: string; code?: string; indeterminate: boolean; producer?: string; retryAfterMs?: number }
   | (RecordPlace & { type: 'deliver'; consumer: string; key: string | null; value: string | null; deliveryCount: number; duplicate?: true })
   | (RecordPlace & { type: 'effect'; consumer: string; kind: string; effectId: string })
   | (RecordPlace & { type: 'settle'; consumer: string; how: 'ack' | 'nack' | 'reject'; dropped?: 'lostAck' | 'brokerRestarted'; delayedMs?: number })
@@ -38,6 +39,9 @@ export type HistoryEventBody =
   | { type: 'fault'; index: number; description: string; consumer?: string; id?: string }
   | { type: 'consumer'; consumer: string; what: 'join' | 'crash' | 'leave' | 'pause' | 'resume' }
   | { type: 'brokerRestart'; crash: BrokerCrash }
+  | { type: 'retentionDropped'; topic: string; partition: number; startOffset: number; group?: string; lostRecords: number }
+  | { type: 'admin'; what: string; notes?: string[] }
+  | { type: 'lag'; group: string; topic: string; lag: number }
   | { type: 'end'; reason: EndReason };
 
 export type HistoryEvent = HistoryEventBody & { readonly seq: number; readonly t: number };
@@ -71,18 +75,24 @@ export function formatTime(ms: number): string {
 }
 
 export function formatEvent(event: HistoryEvent): string {
-  const who = 'consumer' in event && event.consumer !== undefined ? event.consumer : event.type.startsWith('produce') ? 'producer' : 'broker';
-  return `${formatTime(event.t)}  ${who.padEnd(10)} ${describe(event)}`;
+  return `${formatTime(event.t)}  ${laneOf(event).padEnd(10)} ${describe(event)}`;
 }
 
-const CONSUMER_MARKS = { join: '+ join', crash: '✖ crash', leave: '- leave', pause: '⏸ pause', resume: '▶ resume' } as const;
+/** Who an event is about: a consumer, a producer (`producer` unless named) or the broker. */
+export function laneOf(event: HistoryEvent): string {
+  if ('consumer' in event && event.consumer !== undefined) return event.consumer;
+  if (event.type.startsWith('produce')) return 'producer' in event && event.producer !== undefined ? event.producer : 'producer';
+  return 'broker';
+}
+
+export const CONSUMER_MARKS = { join: '+ join', crash: '✖ crash', leave: '- leave', pause: '⏸ pause', resume: '▶ resume' } as const;
 
 function describe(event: HistoryEvent): string {
   const at = (e: RecordPlace) => `${e.id} (${e.group} p${e.partition}@${e.offset})`;
   switch (event.type) {
     case 'produce': return `produce #${event.step} to ${event.topic}: ${event.ids.join(' ')}`;
     case 'produced': return `produced #${event.step}: ${event.records.map((r) => `${r.id}=p${r.partition}@${r.offset}`).join(' ')}`;
-    case 'produceFailed': return `produce #${event.step} ${event.indeterminate ? 'indeterminate' : 'failed'}: ${event.error}`;
+    case 'produceFailed': return `produce #${event.step} ${event.indeterminate ? 'indeterminate' : 'failed'}: ${event.error}${event.retryAfterMs === undefined ? '' : `; retry in ${event.retryAfterMs}ms`}`;
     case 'deliver': return `◀ deliver ${at(event)} key=${JSON.stringify(event.key)} value=${JSON.stringify(event.value)} #${event.deliveryCount}${event.duplicate ? ' (duplicate)' : ''}`;
     case 'effect': return `✓ effect ${event.kind}(${event.effectId}) for ${event.id}`;
     case 'settle': return `${event.how} ${at(event)}${event.dropped ? ` — dropped (${event.dropped})` : ''}${event.delayedMs ? ` — delayed ${event.delayedMs}ms` : ''}`;
@@ -96,6 +106,11 @@ function describe(event: HistoryEvent): string {
     case 'fault': return `⚡ fault #${event.index + 1}: ${event.description}${event.id ? ` (holding ${event.id})` : ''}`;
     case 'consumer': return CONSUMER_MARKS[event.what];
     case 'brokerRestart': return `⚡ broker restart (${event.crash})`;
+    case 'retentionDropped': return event.group === undefined
+      ? `retention: ${event.topic} p${event.partition} starts at ${event.startOffset} (${event.lostRecords} records deleted)`
+      : `retention: group ${event.group} lost ${event.lostRecords} unacked records of ${event.topic} p${event.partition}`;
+    case 'admin': return `⚙ ${event.what}${event.notes?.length ? `: ${event.notes.join('; ')}` : ''}`;
+    case 'lag': return `lag ${event.group}: ${event.lag}`;
     case 'end': return `end (${event.reason})`;
   }
 }

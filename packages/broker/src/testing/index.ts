@@ -5,7 +5,7 @@
  * plans and shrinks a failing plan. See docs/testing.md.
  */
 export { simulate, SEED_ENV, PLAN_ENV, type Scenario, type SimulationOptions, type SimulationResult } from './simulate.js';
-export type { ProduceStep } from './simulation.js';
+export type { AdminStep, ProduceStep } from './simulation.js';
 export type { ConsumerContext, ConsumerSpec, SimDelivery, SimHandler } from './consumer.js';
 export {
   checkFaultPlan, describeFault, FAULT_KINDS, type BrokerCrash, type CrashPoint, type Fault, type FaultKind, type FaultPlan, type RecordMatch, type Trigger,
@@ -15,7 +15,10 @@ export {
   defaultCheckers, duplicateDelivery, duplicateEffect, hotLoop, lost, perKeyOrder, perPartitionOrder, stuck, unexpected, historySlice, formatViolation,
   type CheckInput, type CheckResult, type Checker, type Violation,
 } from './checkers.js';
-export { History, SIM_ID_HEADER, formatEvent, formatTime, type HistoryEvent, type EndReason } from './history.js';
+export { History, SIM_ID_HEADER, formatEvent, formatTime, laneOf, type HistoryEvent, type EndReason } from './history.js';
+export { formatLanes, laneCell, LANES_HIDDEN, type LaneOptions } from './lanes.js';
+export { countHistory, formatCounters, COUNTER_NAMES, type Counters } from './counters.js';
+export { figure11_2Plan, figure11_2Scenario } from './examples/figure-11-2.js';
 export { virtualTimers, type VirtualTimers, type VirtualTimeout } from './virtual-timers.js';
 export { openWorld, ProcessClock, type World, type RestartOptions } from './world.js';
 export { explore, faultPlanArbitrary, simulationProperty, type ExploreOptions, type ExploreResult } from './fast-check.js';

@@ -25,6 +25,8 @@ export interface RecordOutcome {
   deadLettered: boolean;
   /** Acked or dead-lettered, and not delivered again since (a power cut can undo an ack). */
   done: boolean;
+  /** Retention deleted it while the group had not acked it (the group was told: retentionDropped). */
+  droppedByRetention: boolean;
 }
 
 const cache = new WeakMap<CheckInput, RecordOutcome[]>();
@@ -40,7 +42,7 @@ export function recordOutcomes(input: CheckInput): RecordOutcome[] {
     for (const { group, topic } of input.groups) {
       if (topic !== e.topic) continue;
       for (const id of e.ids) {
-        byKey.set(`${group} ${id}`, { group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, processed: 0, deadLettered: false, done: false });
+        byKey.set(`${group} ${id}`, { group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, processed: 0, deadLettered: false, done: false, droppedByRetention: false });
       }
     }
   }
@@ -49,6 +51,7 @@ export function recordOutcomes(input: CheckInput): RecordOutcome[] {
     const outcome = byKey.get(`${e.group} ${e.id}`);
     if (outcome) fold(outcome, e);
   }
+  markRetentionDrops(input, byKey);
   const outcomes = [...byKey.values()];
   cache.set(input, outcomes);
   return outcomes;
@@ -69,5 +72,19 @@ function fold(outcome: RecordOutcome, e: HistoryEvent): void {
       return;
     case 'redelivered': outcome.done = false; return;
     default:
+  }
+}
+
+/** A group told that retention overtook it lost the records of that partition below the new startOffset that it had not acked. */
+function markRetentionDrops(input: CheckInput, byKey: Map<string, RecordOutcome>): void {
+  const places = new Map<string, { topic: string; partition: number; offset: number }>();
+  for (const e of input.history) {
+    if (e.type === 'produced') for (const r of e.records) places.set(r.id, { topic: e.topic, ...r });
+    if (e.type !== 'retentionDropped' || e.group === undefined) continue;
+    for (const outcome of byKey.values()) {
+      const place = places.get(outcome.id);
+      if (outcome.group !== e.group || outcome.done || !place || place.topic !== e.topic || place.partition !== e.partition) continue;
+      if (place.offset < e.startOffset) outcome.droppedByRetention = true;
+    }
   }
 }

@@ -14,8 +14,9 @@ import { checkFaultPlan, type FaultPlan } from './fault-plan.js';
 import type { EndReason, History } from './history.js';
 import { randomPlan, type RandomPlanOptions } from './random-plan.js';
 import { formatReport } from './report.js';
-import { Simulation, type ProduceStep } from './simulation.js';
-import { openWorld } from './world.js';
+import { countHistory, type Counters } from './counters.js';
+import { Simulation, type AdminStep, type ProduceStep } from './simulation.js';
+import { openWorld, type World } from './world.js';
 
 export interface SimulationOptions {
   seed: number;
@@ -36,6 +37,10 @@ export interface SimulationOptions {
   deliveryLatencyMs?: [number, number];
   /** The command that runs this scenario, for the replay line. Default 'npx vitest run'. */
   command?: string;
+  /** An operator's actions at virtual times (reset a group, redrive a dead-letter topic, ...). */
+  admin?: AdminStep[];
+  /** Puts each group's lag into the history every this many ms of virtual time. Default: never. */
+  lagSampleEveryMs?: number;
 }
 
 /** Everything but the seed and the faults: what a property explores with many of both. */
@@ -53,6 +58,10 @@ export interface SimulationResult {
   readonly virtualTimeMs: number;
   /** One line that replays this run (seed and plan in environment variables). */
   readonly replay: string;
+  /** Counts of the run, per group and in all (see counters.ts). */
+  readonly counters: { readonly total: Counters; readonly groups: Readonly<Record<string, Counters>> };
+  /** The broker, its disk and clock as the run left them: for looking at the log, the groups, the dead letters. */
+  readonly world: World;
   /** The readable report: verdict, seed, replay line, plan, checker results with history slices. */
   report(options?: { history?: boolean }): string;
 }
@@ -69,19 +78,23 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const startMs = clock.now();
   const world = await openWorld({ ...options.broker, random: root.fork() }, clock);
   for (const [name, topic] of Object.entries(options.topics)) await world.broker.createTopic(name, topic);
-  const simulation = new Simulation(world, options.produce, options.consumers, plan, {
+  const script = { produce: options.produce, consumers: options.consumers, plan, admin: options.admin ?? [] };
+  const simulation = new Simulation(world, script, {
     maxVirtualTimeMs: options.maxVirtualTimeMs ?? 600_000,
     maxTimers: options.maxTimers ?? 100_000,
     latencyMs: checkLatency(options.deliveryLatencyMs ?? [0, 5]),
+    lagSampleEveryMs: options.lagSampleEveryMs,
   }, () => root.fork());
   const endedBy = await simulation.run();
   const inLog = await simulation.drain(Object.keys(options.topics));
   const history = simulation.history;
-  const results = (options.checkers ?? defaultCheckers()).map((checker) => checker.check({ history: history.events, groups: simulation.groups, inLog }));
+  const input = { history: history.events, groups: simulation.groups, inLog };
+  const results = (options.checkers ?? defaultCheckers()).map((checker) => checker.check(input));
   const violations = results.flatMap((r) => r.violations);
   const replay = replayCommand(seed, plan, options.command ?? 'npx vitest run');
   const result: SimulationResult = {
     seed, plan, ok: violations.length === 0, results, violations, history, endedBy, virtualTimeMs: clock.now() - startMs, replay,
+    counters: countHistory(input, world.broker), world,
     report: (reportOptions) => formatReport(result, reportOptions),
   };
   return result;

@@ -6,27 +6,45 @@
  * of the real event loop, the virtual clock standing still), then jumps to the next timer, of the
  * broker, a handler or the plan. Hours of leases and backoff take milliseconds.
  */
-import { assert, BrookError, tearLastWrite, type Random, type Timer, type VirtualClock } from '@brook/protocol';
-import type { Broker } from '../broker.js';
+import { assert, tearLastWrite, type Random, type Timer, type VirtualClock } from '@brook/protocol';
+import type { Broker, ProduceResult } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { SimConsumer, type ConsumerHost, type ConsumerSpec } from './consumer.js';
 import { DEFAULT_TORN_BYTES, describeFault, triggerMatches, type DeliveryFacts, type Fault, type FaultPlan } from './fault-plan.js';
 import { History, SIM_ID_HEADER, type EndReason, type RecordPlace } from './history.js';
+import { SimProducers, type ProduceStep } from './producers.js';
 import type { World } from './world.js';
 
-export interface ProduceStep {
-  topic: string;
-  records: ProduceRecord[];
-  /** Virtual time of the produce call. Default 0. */
-  atMs?: number;
+export type { ProduceStep } from './producers.js';
+
+/**
+ * An operator's action at a virtual time: reset a group (a replay), run retention, redrive a
+ * dead-letter topic, look at the broker. What `run` returns (a line or lines) goes into the
+ * history as notes.
+ */
+export interface AdminStep {
+  atMs: number;
+  /** What the step does, for the history: `reset group wc to earliest`. */
+  what: string;
+  run(broker: Broker): unknown;
+}
+
+/** What a run plays: the producers' steps, the consumers, the fault plan and the admin steps. */
+export interface Script {
+  produce: readonly ProduceStep[];
+  consumers: readonly ConsumerSpec[];
+  plan: FaultPlan;
+  admin: readonly AdminStep[];
 }
 
 export interface SimulationLimits {
   maxVirtualTimeMs: number;
   maxTimers: number;
   latencyMs: readonly [number, number];
+  /** Every this many ms of virtual time (at the first timer at or after it), each group's lag goes into the history. */
+  lagSampleEveryMs: number | undefined;
 }
 
 const utf8 = new TextDecoder();
@@ -39,7 +57,8 @@ export class Simulation implements ConsumerHost {
   brokerEpoch = 0;
   private readonly fired = new Set<number>();
   private readonly idAt = new Map<string, string>();
-  private readonly producing = new Map<number, { topic: string; ids: string[] }>();
+  private readonly producers: SimProducers;
+  private readonly plan: FaultPlan;
   private pendingActions = 0;
   /** Restarts run one after the other: two at one instant must not open the same disk twice. */
   private restarting: Promise<void> = Promise.resolve();
@@ -47,17 +66,12 @@ export class Simulation implements ConsumerHost {
   private failure: unknown;
   private detach: (() => void) | undefined;
 
-  constructor(
-    private readonly world: World,
-    private readonly steps: readonly ProduceStep[],
-    specs: readonly ConsumerSpec[],
-    private readonly plan: FaultPlan,
-    private readonly limits: SimulationLimits,
-    randoms: () => Random,
-  ) {
+  constructor(private readonly world: World, private readonly script: Script, private readonly limits: SimulationLimits, randoms: () => Random) {
     this.history = new History(world.clock, world.clock.now());
-    this.consumers = specs.map((spec) => new SimConsumer(spec, this, randoms()));
-    const groups = new Map(specs.map(({ subscribe }) => [`${subscribe.topic}\u0000${subscribe.group}`, { group: subscribe.group, topic: subscribe.topic }]));
+    this.plan = script.plan;
+    this.producers = new SimProducers(this, script.produce);
+    this.consumers = script.consumers.map((spec) => new SimConsumer(spec, this, randoms()));
+    const groups = new Map(script.consumers.map(({ subscribe }) => [`${subscribe.topic}\u0000${subscribe.group}`, { group: subscribe.group, topic: subscribe.topic }]));
     this.groups = [...groups.values()];
     this.listen(world.broker);
   }
@@ -80,16 +94,25 @@ export class Simulation implements ConsumerHost {
 
   /** Runs to quiescence (or a limit); returns why it stopped. A failure of the kit itself is thrown. */
   async run(): Promise<EndReason> {
-    // Same-instant timers fire in scheduling order: records exist, then faults act, then consumers join.
-    this.steps.forEach((step, index) => this.later(step.atMs ?? 0, () => this.produce(step, index)));
+    // Same-instant timers fire in scheduling order: records exist, then faults act, then the
+    // operator, then consumers join.
+    this.producers.start((work) => this.watch(work));
     this.plan.forEach((fault, index) => {
       if ('atMs' in fault.trigger) this.later(fault.trigger.atMs, () => this.fire(index, fault));
     });
+    for (const step of this.script.admin) this.later(step.atMs, () => this.administer(step));
     for (const consumer of this.consumers) this.later(consumer.spec.joinAtMs ?? 0, () => consumer.join());
-    const deadline = this.clock.now() + this.limits.maxVirtualTimeMs;
+    const startMs = this.clock.now();
+    const deadline = startMs + this.limits.maxVirtualTimeMs;
+    let nextSampleMs = startMs;
     for (let timers = 0; ; timers++) {
       await this.clock.advanceAsync(0);
       if (this.failure) throw this.failure;
+      const every = this.limits.lagSampleEveryMs;
+      if (every !== undefined && this.clock.now() >= nextSampleMs) {
+        this.sampleLag();
+        nextSampleMs = startMs + (Math.floor((this.clock.now() - startMs) / every) + 1) * every;
+      }
       const next = this.clock.nextTimerAtMs();
       const reason: EndReason | undefined = this.quiescent() ? 'quiescent' : next === undefined ? 'idle'
         : next > deadline ? 'timeLimit' : timers >= this.limits.maxTimers ? 'stepLimit' : undefined;
@@ -178,7 +201,7 @@ export class Simulation implements ConsumerHost {
 
   /** Nothing left to do: every produce answered, no action pending, no handler running, every group caught up. */
   private quiescent(): boolean {
-    if (this.pendingActions > 0 || this.producing.size > 0 || this.consumers.some((c) => c.busy)) return false;
+    if (this.pendingActions > 0 || this.producers.busy || this.consumers.some((c) => c.busy)) return false;
     for (const { topic, group } of this.groups) {
       if (!this.broker.listGroups(topic).some((g) => g.group === group)) return false;
       if (this.broker.describeGroup(topic, group).lag > 0n) return false;
@@ -186,26 +209,24 @@ export class Simulation implements ConsumerHost {
     return true;
   }
 
-  private async produce(step: ProduceStep, index: number): Promise<void> {
-    const ids = step.records.map((_, i) => recordId(this.steps, index, i));
-    const records = step.records.map((record, i) => withId(record, ids[i]!));
-    this.history.record({ type: 'produce', step: index + 1, topic: step.topic, ids });
-    const epoch = this.brokerEpoch;
-    this.producing.set(index, { topic: step.topic, ids });
-    try {
-      const results = await this.broker.produce(step.topic, records);
-      if (epoch !== this.brokerEpoch) return;
-      const produced = results.map((r, i) => {
-        this.idAt.set(unnamed(step.topic, r.partition, r.offset), ids[i]!);
-        return { id: ids[i]!, key: keyText(step.records[i]!), partition: r.partition, offset: Number(r.offset) };
-      });
-      this.history.record({ type: 'produced', step: index + 1, topic: step.topic, records: produced });
-    } catch (error) {
-      if (epoch !== this.brokerEpoch) return;
-      const indeterminate = error instanceof BrookError ? error.retriable : true;
-      this.history.record({ type: 'produceFailed', step: index + 1, topic: step.topic, ids, error: String(error), indeterminate });
-    } finally {
-      if (epoch === this.brokerEpoch) this.producing.delete(index);
+  named(topic: string, partition: number, offset: bigint, id: string): void {
+    this.idAt.set(unnamed(topic, partition, offset), id);
+  }
+
+  produce(consumer: string, topic: string, records: ProduceRecord[]): Promise<ProduceResult[]> {
+    return this.producers.produceFrom(consumer, topic, records);
+  }
+
+  private async administer(step: AdminStep): Promise<void> {
+    const notes = await step.run(this.broker);
+    const lines = notes === undefined ? [] : (Array.isArray(notes) ? notes : [notes]).map(String);
+    this.history.record({ type: 'admin', what: step.what, ...(lines.length ? { notes: lines } : {}) });
+  }
+
+  private sampleLag(): void {
+    for (const { topic, group } of this.groups) {
+      if (!this.broker.listGroups(topic).some((g) => g.group === group)) continue;
+      this.history.record({ type: 'lag', group, topic, lag: Number(this.broker.describeGroup(topic, group).lag) });
     }
   }
 
@@ -213,10 +234,7 @@ export class Simulation implements ConsumerHost {
     this.brokerEpoch += 1;
     this.detach?.();
     // A produce waiting on the dead broker (an fsync timer that died with it) never answers: indeterminate.
-    for (const [index, { topic, ids }] of this.producing) {
-      this.history.record({ type: 'produceFailed', step: index + 1, topic, ids, error: 'broker restarted before answering', indeterminate: true });
-    }
-    this.producing.clear();
+    this.producers.brokerRestarted();
     if (fault.crash === 'clean') await this.world.broker.close();
     const keep = fault.crash === 'tornWrite' ? tearLastWrite(fault.tornBytes ?? DEFAULT_TORN_BYTES) : undefined;
     await this.world.restart({ powerCut: fault.crash === 'powerCut' || fault.crash === 'tornWrite', ...(keep ? { keep } : {}) });
@@ -244,6 +262,10 @@ export class Simulation implements ConsumerHost {
       redelivered: (e) => groups.has(e.group)
         && this.history.record({ type: 'redelivered', ...place(e), reason: e.reason, nextDeliveryCount: e.nextDeliveryCount, delayMs: e.delayMs }),
       deadLettered: (e) => groups.has(e.group) && this.history.record({ type: 'deadLettered', ...place(e), deliveryCount: e.deliveryCount, reason: e.reason }),
+      retentionDropped: (e) => (e.group === undefined || groups.has(e.group)) && this.history.record({
+        type: 'retentionDropped', topic: e.topic, partition: e.partition, startOffset: Number(e.startOffset),
+        ...(e.group === undefined ? {} : { group: e.group }), lostRecords: Number(e.lostRecords),
+      }),
       rebalanced: (e) => groups.has(e.group) && this.history.record({
         type: 'rebalanced', group: e.group, assignment: Object.fromEntries(Object.entries(e.assignment).map(([m, ps]) => [member(e.topic, e.group, m), ps])),
       }),
@@ -253,19 +275,6 @@ export class Simulation implements ConsumerHost {
       for (const [name, handler] of Object.entries(handlers)) broker.off(name as keyof BrokerEvents, handler as never);
     };
   }
-}
-
-/** `r1`, `r2`, ...: records numbered across steps in step order. */
-function recordId(steps: readonly ProduceStep[], step: number, position: number): string {
-  let before = 0;
-  for (let i = 0; i < step; i++) before += steps[i]!.records.length;
-  return `r${before + position + 1}`;
-}
-
-function withId(record: ProduceRecord, id: string): ProduceRecord {
-  const headers = record.headers === undefined ? [] : Array.isArray(record.headers)
-    ? record.headers : Object.entries(record.headers).map(([key, value]) => ({ key, value: typeof value === 'string' ? new TextEncoder().encode(value) : value }));
-  return { ...record, headers: [...headers, { key: SIM_ID_HEADER, value: new TextEncoder().encode(id) }] };
 }
 
 /** What a record without an id (not produced by the simulation) is called; also the key of `idAt`. */
@@ -278,7 +287,3 @@ function idOf(headers: readonly { key: string; value: Uint8Array | null }[]): st
   return header?.value ? utf8.decode(header.value) : undefined;
 }
 
-function keyText(record: ProduceRecord): string | null {
-  const key = record.key ?? null;
-  return key === null ? null : typeof key === 'string' ? key : utf8.decode(key);
-}
