@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { keepAllPending, tearLastWrite, type KeepPolicy } from '@brook/protocol';
 import type { FileBuffer, FileBufferOptions } from '../packages/client/src/wal/index.js';
-import { SimulatedHost, WAL_DIR, value } from './fixtures/wal-harness.js';
+import { SimulatedHost, WAL_DIR, numbersOf, value } from './fixtures/wal-harness.js';
 import { WalHistory } from './fixtures/wal-history.js';
 
 class PowerCut extends Error {}
@@ -102,6 +102,65 @@ describe.each([['always', true], ['never', false], [{ intervalMs: 10 }, false]] 
           throw new Error(`power cut before operation ${at} of ${total}, ${fate}: ${(error as Error).message}`, { cause: error });
         }
       }
+    }
+  });
+});
+
+describe('power cut at every crash point of clear()', () => {
+  /** Puts 1..12 over several segments (one batch delivered), clears, puts 13..15; returns whether clear() resolved. */
+  async function clearScenario(host: SimulatedHost, history: WalHistory, cut: () => boolean): Promise<{ cleared: boolean; before: number[] }> {
+    const survive = (error: unknown): undefined => {
+      if (!cut()) throw error;
+      return undefined;
+    };
+    const buffer = await host.open(OPTIONS).catch(survive);
+    let cleared = false;
+    let before: number[] = [];
+    if (buffer === undefined) return { cleared, before };
+    const clear: Step = async (b) => {
+      before = [...history.acked];
+      await b.clear();
+      cleared = true;
+    };
+    const steps: Step[] = [put(1, 12, 900), deliverOne, clear, put(13, 15)];
+    for (const step of steps) {
+      await step(buffer, history).catch(survive);
+      if (cut()) break;
+    }
+    host.crash(buffer); // the process dies either way; the power cut, if any, already happened
+    return { cleared, before };
+  }
+
+  it('leaves all of the cleared records or none, and every record put after it', async () => {
+    for (let at = 0, total = Number.POSITIVE_INFINITY; at <= total; at++) {
+      const host = new SimulatedHost();
+      const history = new WalHistory();
+      let ops = 0;
+      host.fs.onOperation = () => {
+        if (ops++ !== at) return;
+        host.fs.onOperation = undefined;
+        host.fs.powerCut();
+      };
+      const { cleared, before } = await clearScenario(host, history, () => ops > at);
+      if (ops <= at) total = ops; // the clean run: its op count bounds the loop
+      host.fs.onOperation = undefined;
+      const delivered = new Set(history.sinkRecords({ contiguous: false }));
+      const reopened = await host.open(OPTIONS);
+      await reopened.flush();
+      const recovered = new Set<number>();
+      for (let batch = reopened.emit(); batch; batch = reopened.emit()) {
+        history.delivered(batch);
+        for (const n of numbersOf(batch)) recovered.add(n);
+        await reopened.commit();
+      }
+      await reopened.close();
+      history.check({ requireAcked: false, contiguous: false });
+      const clearedRecords = before.filter((n) => !delivered.has(n));
+      const survivors = clearedRecords.filter((n) => recovered.has(n));
+      const why = `power cut before operation ${at}`;
+      expect(survivors.length === 0 || survivors.length === clearedRecords.length, `${why}: clear() half applied`).toBe(true);
+      if (cleared) expect(survivors, `${why}: clear() resolved`).toEqual([]);
+      for (const n of [13, 14, 15]) if (history.acked.has(n)) expect(recovered.has(n), `${why}: ${n} lost`).toBe(true);
     }
   });
 });
