@@ -76,6 +76,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private nextRequestId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly waiting: Pending[] = [];
+  /** Sent requests outside the window (graceful unsubscribes, see countsTowardWindow). */
+  private exemptInFlight = 0;
   private readonly subscribers = new Map<number, SubscriptionListener>();
   private limits: SessionLimits | undefined;
   /** An ERROR with requestId 0 explains the close that follows it (UNAUTHORIZED before 4001). */
@@ -126,7 +128,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined,
       };
       pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
-      const sendNow = this.state === 'open' && this.inFlight() < this.serverLimits.requestsInFlightMax;
+      const sendNow = this.state === 'open' && (!countsTowardWindow(op) || this.inFlight() < this.serverLimits.requestsInFlightMax);
       this.pending.set(requestId, pending);
       if (sendNow) this.sendPending(pending);
       else this.waiting.push(pending);
@@ -270,12 +272,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   private sendPending(pending: Pending): void {
+    if (!countsTowardWindow(pending.op) && pending.sentOn === 0) this.exemptInFlight += 1;
     pending.sentOn = this.sessionNumber;
     this.transport!.send(pending.frame);
   }
 
   private inFlight(): number {
-    return this.pending.size - this.waiting.length;
+    return this.pending.size - this.waiting.length - this.exemptInFlight;
   }
 
   private timedOut(pending: Pending): void {
@@ -289,6 +292,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private forget(pending: Pending): void {
     pending.timer?.cancel();
     this.pending.delete(pending.requestId);
+    if (!countsTowardWindow(pending.op) && pending.sentOn !== 0) this.exemptInFlight -= 1;
     const at = pending.sentOn === 0 ? this.waiting.indexOf(pending) : -1;
     if (at >= 0) this.waiting.splice(at, 1);
   }
@@ -326,4 +330,13 @@ export function wireError(wire: WireError): BrookError {
   const code = (known ? wire.code : 'INVALID_REQUEST') as ErrorCode;
   const details = known ? { ...wire.details } : { ...wire.details, serverCode: wire.code };
   return new BrookError(code, wire.message ?? '', details);
+}
+
+/**
+ * A graceful unsubscribe stays pending until the client's own settles arrive; counted in the
+ * window, enough of them would keep those settles from being sent. The server does not count
+ * them either (docs/protocol.md); subscriptionsMax bounds them.
+ */
+function countsTowardWindow(op: string): boolean {
+  return op !== 'unsubscribe';
 }

@@ -166,3 +166,19 @@ describe('unsubscribe and disconnect', () => {
     await broker.close();
   });
 });
+
+describe('graceful unsubscribes and the request window', () => {
+  it('do not count toward requestsInFlightMax: the settles they wait for are still read', async () => {
+    const f = await withRecords(2, { limits: { requestsInFlightMax: 2 } });
+    const subscriptions = [await subscribe(f, { group: 'a' }), await subscribe(f, { group: 'b' })];
+    const held = [await f.deliveries(subscriptions[0]!), await f.deliveries(subscriptions[1]!)];
+    const leaving = subscriptions.map((subscription) => f.request('unsubscribe', { subscription }));
+    await f.clock.advanceAsync(0);
+    expect(f.peer.paused).toBe(false);
+    for (const [i, subscription] of subscriptions.entries()) {
+      const ids = held[i]!.map((d) => d.deliveryId);
+      await f.ok('settle', { subscription, ack: [[ids[0]!, ids.at(-1)!]] });
+    }
+    expect((await Promise.all(leaving)).map((frame) => frame.kind)).toEqual([FrameKind.RESPONSE, FrameKind.RESPONSE]);
+  });
+});

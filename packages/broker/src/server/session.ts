@@ -139,16 +139,20 @@ export class Session implements FrameSession {
   }
 
   private request(frame: Frame): void {
-    this.requestsInFlight += 1;
+    // A graceful unsubscribe waits for the client's own settles; were it counted, a client with
+    // enough of them pending would stop the server reading those very settles (a deadlock).
+    // Its number is bounded by subscriptionsMax instead.
+    const counted = frame.json['op'] !== 'unsubscribe';
+    if (counted) this.requestsInFlight += 1;
     if (this.requestsInFlight >= this.options.limits.requestsInFlightMax && !this.paused) {
       this.paused = true;
       this.peer.pause();
     }
-    void this.answer(frame);
+    void this.answer(frame, counted);
   }
 
   /** Never rejects: every outcome becomes a RESPONSE or an ERROR. */
-  private async answer(frame: Frame): Promise<void> {
+  private async answer(frame: Frame, counted: boolean): Promise<void> {
     const op = frame.json['op'];
     let reply: Reply | undefined;
     let answer: Uint8Array;
@@ -160,7 +164,7 @@ export class Session implements FrameSession {
       answer = encodeError(frame.requestId, error);
     }
     // Counted out before the answer goes, so a client that sees it may send the next request.
-    this.requestsInFlight -= 1;
+    if (counted) this.requestsInFlight -= 1;
     if (this.paused && this.requestsInFlight < this.options.limits.requestsInFlightMax && this.state !== 'closed') {
       this.paused = false;
       this.peer.resume();
