@@ -6,21 +6,21 @@
  * At close it closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, encodeBatch, mkdirDurable, partitionForKey, writeFileAtomic,
-  type Clock, type FileSystem, type FramePeer, type FrameSession, type LogRecord, type Random, type RecordHeader, type RecordInput, type SessionHost,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, mkdirDurable, writeFileAtomic,
+  type Clock, type FileSystem, type FramePeer, type FrameSession, type LogRecord, type Random, type RecordHeader, type SessionHost,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
 import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
 import { validateTopicName } from './topics/topic-name.js';
 import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
-import { toRecordInput, type ProduceRecord } from './topics/record-input.js';
+import type { ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
 import { resolveBrokerLimits, type BrokerOptions } from './config/broker-options.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import type { GroupDescription } from './groups/describe.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import type { StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
-import { checkBatchInput } from './topics/batch-input.js';
+import { checkBatchInput, encodeBatchInput } from './topics/batch-input.js';
 import { Producers } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 import type { DeliverySink } from './groups/member.js';
@@ -223,20 +223,10 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     if (!Array.isArray(records) || records.length === 0) {
       throw new BrookError('INVALID_REQUEST', 'produce needs a non-empty array of records', { topic: topicName });
     }
-    const byPartition = new Map<number, { inputs: RecordInput[]; positions: number[] }>();
-    const nowMs = this.clock.now();
-    for (let position = 0; position < records.length; position++) {
-      const record = records[position]!;
-      const input = toRecordInput(record, position, nowMs);
-      const partition = this.choosePartition(topic, record, input.key);
-      let group = byPartition.get(partition);
-      if (!group) byPartition.set(partition, (group = { inputs: [], positions: [] }));
-      group.inputs.push(input);
-      group.positions.push(position);
-    }
+    const byPartition = topic.splitByPartition(records, this.clock.now());
     const results = new Array<ProduceResult>(records.length);
     await Promise.all([...byPartition].map(async ([partition, group]) => {
-      const batch = this.encodeChecked(topicName, partition, group.inputs);
+      const batch = encodeBatchInput(topicName, partition, group.inputs, this.limits);
       await this.retention.makeRoom(topic, partition, batch.length);
       const { baseOffset, lastOffset } = await topic.partition(partition).append(batch);
       this.appended(topicName, partition, baseOffset, lastOffset);
@@ -395,29 +385,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   private appended(topic: string, partition: number, baseOffset: bigint, lastOffset: bigint): void {
     if (this.wants('produced')) this.emit('produced', { topic, partition, baseOffset, lastOffset, records: Number(lastOffset - baseOffset) + 1 });
     this.groups.notifyAppended(topic);
-  }
-
-  private choosePartition(topic: Topic, record: ProduceRecord, key: Uint8Array | null): number {
-    if (record.partition !== undefined) {
-      topic.partition(record.partition);
-      return record.partition;
-    }
-    return key === null ? topic.nextPartitionForNullKey() : partitionForKey(key, topic.partitions.length);
-  }
-
-  private encodeChecked(topic: string, partition: number, inputs: RecordInput[]): Uint8Array {
-    if (inputs.length > this.limits.batchRecordsMax) {
-      throw new BrookError('MESSAGE_TOO_LARGE', `${inputs.length} records for ${topic}/${partition} exceed batchRecordsMax ${this.limits.batchRecordsMax}`, {
-        topic, partition, records: inputs.length, limit: this.limits.batchRecordsMax,
-      });
-    }
-    const batch = encodeBatch(inputs);
-    if (batch.length > this.limits.batchBytesMax) {
-      throw new BrookError('MESSAGE_TOO_LARGE', `batch of ${batch.length} bytes for ${topic}/${partition} exceeds batchBytesMax ${this.limits.batchBytesMax}`, {
-        topic, partition, bytes: batch.length, limit: this.limits.batchBytesMax,
-      });
-    }
-    return batch;
   }
 
   private topic(name: string): Topic {

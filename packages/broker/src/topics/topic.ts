@@ -9,10 +9,11 @@
  * `createTopic` makes the partition directories first and writes topic.json last, so a crash
  * part-way leaves a directory without topic.json, which the next open removes.
  */
-import { BrookError, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { BrookError, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type RecordInput } from '@brook/protocol';
 import { checkLimit, limitOrDefault } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import type { RetentionPolicy } from '../log/retention.js';
+import { toRecordInput, type ProduceRecord } from './record-input.js';
 
 export interface TopicConfig {
   readonly partitions: number;
@@ -103,6 +104,32 @@ export class Topic {
       });
     }
     return log;
+  }
+
+  /**
+   * The records of one produce call split by partition (explicit `partition`, else murmur2 of the
+   * key like Kafka's default partitioner, else round-robin), each with its position in the call.
+   */
+  splitByPartition(records: readonly ProduceRecord[], nowMs: number): Map<number, { inputs: RecordInput[]; positions: number[] }> {
+    const byPartition = new Map<number, { inputs: RecordInput[]; positions: number[] }>();
+    for (let position = 0; position < records.length; position++) {
+      const record = records[position]!;
+      const input = toRecordInput(record, position, nowMs);
+      const partition = this.partitionFor(record, input.key);
+      let part = byPartition.get(partition);
+      if (!part) byPartition.set(partition, (part = { inputs: [], positions: [] }));
+      part.inputs.push(input);
+      part.positions.push(position);
+    }
+    return byPartition;
+  }
+
+  private partitionFor(record: ProduceRecord, key: Uint8Array | null): number {
+    if (record.partition !== undefined) {
+      this.partition(record.partition);
+      return record.partition;
+    }
+    return key === null ? this.nextPartitionForNullKey() : partitionForKey(key, this.partitions.length);
   }
 
   /** Partition for a record without a key: round-robin, as the issue asks (Kafka now sticks per batch). */
