@@ -49,7 +49,7 @@ export type HistoryEvent = HistoryEventBody & { readonly seq: number; readonly t
 export class History {
   readonly events: HistoryEvent[] = [];
 
-  constructor(private readonly clock: { now(): number }, private readonly startMs: number) {}
+  constructor(private readonly clock: { now(): number }, readonly startMs: number) {}
 
   record(body: HistoryEventBody): void {
     this.events.push({ seq: this.events.length, t: this.clock.now() - this.startMs, ...body });

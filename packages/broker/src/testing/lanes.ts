@@ -34,7 +34,7 @@ export function formatLanes(events: readonly HistoryEvent[], options: LaneOption
   for (const e of shown) if (!lanes.includes(laneOf(e))) lanes.splice(lanes.length - 1, 0, laneOf(e));
   const cells = shown.map((e) => ({ lane: lanes.indexOf(laneOf(e)), lines: laneCell(e).split('\n'), t: e.t }));
   const widths = lanes.map((name, i) => Math.min(LANE_WIDTH_MAX, Math.max(name.length + 2, ...cells.filter((c) => c.lane === i).map((c) => c.lines[0]!.length + 2))));
-  const header = 'time'.padEnd(TIME_WIDTH) + lanes.map((name, i) => ` ${name.padEnd(widths[i]! - 1)}`).join('');
+  const header = ('time'.padEnd(TIME_WIDTH) + lanes.map((name, i) => ` ${name.padEnd(widths[i]! - 1)}`).join('')).trimEnd();
   const rows = cells.flatMap(({ lane, lines, t }) => lines.map((text, n) => row(n === 0 ? formatTime(t) : '', lane, text, widths)));
   return [header, ...rows].join('\n');
 }

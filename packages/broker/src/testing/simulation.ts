@@ -28,7 +28,8 @@ export interface AdminStep {
   atMs: number;
   /** What the step does, for the history: `reset group wc to earliest`. */
   what: string;
-  run(broker: Broker): unknown;
+  /** `startMs`: the virtual clock's time at the start of the run, to name a time as a timestamp. */
+  run(broker: Broker, at: { startMs: number }): unknown;
 }
 
 /** What a run plays: the producers' steps, the consumers, the fault plan and the admin steps. */
@@ -195,7 +196,8 @@ export class Simulation implements ConsumerHost {
 
   private fire(index: number, fault: Fault): void {
     this.fired.add(index);
-    this.history.record({ type: 'fault', index, description: describeFault(fault) });
+    const consumer = 'consumer' in fault ? fault.consumer : undefined;
+    this.history.record({ type: 'fault', index, description: describeFault(fault), ...(consumer === undefined ? {} : { consumer }) });
     this.applyFault(fault, undefined);
   }
 
@@ -218,7 +220,7 @@ export class Simulation implements ConsumerHost {
   }
 
   private async administer(step: AdminStep): Promise<void> {
-    const notes = await step.run(this.broker);
+    const notes = await step.run(this.broker, { startMs: this.history.startMs });
     const lines = notes === undefined ? [] : (Array.isArray(notes) ? notes : [notes]).map(String);
     this.history.record({ type: 'admin', what: step.what, ...(lines.length ? { notes: lines } : {}) });
   }

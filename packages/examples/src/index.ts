@@ -1,0 +1,45 @@
+/**
+ * @brook/examples: DDIA chapter 11 as runnable scenarios of the testing kit. `brook demo` lists
+ * them (`listDemos`) and runs one (`runDemo`): a swimlane trace per run, counters, checkers and a
+ * verdict line, all on a virtual clock, so the same seed prints the same story.
+ */
+import { BrookError } from '@brook/protocol';
+import { acksDemo } from './acks.js';
+import { dualWriteDemo } from './dual-write.js';
+import { figure11_2Demo } from './figure-11-2.js';
+import { groupsDemo } from './groups.js';
+import { DemoRun, mark, type Demo, type DemoInfo, type DemoResult } from './harness.js';
+import { holBlockingDemo } from './hol-blocking.js';
+import { offsetsDemo } from './offsets.js';
+import { overloadDemo } from './overload.js';
+import { partitionedLogDemo } from './partitioned-log.js';
+import { poisonDemo } from './poison.js';
+import { replayDemo } from './replay.js';
+import { retentionDemo } from './retention.js';
+
+export type { DemoInfo, DemoResult, Verdict, VariantResult } from './harness.js';
+export { dumpFiles, formatInspected, hex, isoTime, preview, printableText, type Inspected } from './dump-format.js';
+
+/** In the order of the chapter (demo 11, the producer WAL, waits for the WAL producer). */
+const DEMOS: readonly Demo[] = [
+  groupsDemo, acksDemo, figure11_2Demo, overloadDemo, partitionedLogDemo, holBlockingDemo, offsetsDemo, retentionDemo, replayDemo, poisonDemo, dualWriteDemo,
+];
+
+export const DEFAULT_DEMO_SEED = 1;
+
+export function listDemos(): DemoInfo[] {
+  return DEMOS.map(({ name, title, section }) => ({ name, title, section }));
+}
+
+export async function runDemo(name: string, { seed = DEFAULT_DEMO_SEED, write }: { seed?: number; write: (line: string) => void }): Promise<DemoResult> {
+  const demo = DEMOS.find((d) => d.name === name);
+  if (!demo) {
+    throw new BrookError('INVALID_CONFIG', `no demo named ${JSON.stringify(name)}; demos: ${DEMOS.map((d) => d.name).join(', ')}`, { option: 'demo', name });
+  }
+  const run = new DemoRun(demo, seed, write);
+  write(`${demo.title}  (DDIA ch. 11, "${demo.section}")  seed=${seed}`);
+  const verdict = await demo.run(run);
+  write('');
+  write(`verdict: ${mark(verdict.shown)} ${verdict.verdict}`);
+  return { name, seed, ...verdict, variants: run.variants };
+}
