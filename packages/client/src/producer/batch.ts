@@ -25,6 +25,8 @@ export class Batch {
   /** Set at the first send; kept for every resend. */
   baseSequence = -1;
   private encoded: Uint8Array | undefined;
+  /** The broker answered that it already had the batch (a resend after a lost answer or a crash). */
+  duplicate = false;
   /** Requests made for it so far: after more than one, its fate before the last answer is unknown. */
   attempts = 0;
   deliveryTimer: Timer | undefined;
@@ -75,7 +77,8 @@ export class Batch {
     return this.encoded;
   }
 
-  written(partition: number, baseOffset: bigint): void {
+  written(partition: number, baseOffset: bigint, duplicate: boolean): void {
+    this.duplicate = duplicate;
     let offset = baseOffset;
     for (const part of this.parts) {
       part.ticket.written(part.positions, partition, offset);

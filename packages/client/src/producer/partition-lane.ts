@@ -12,25 +12,20 @@
  * round-trip time, and partitions (and producers) still pipeline with each other up to the
  * server's requestsInFlightMax.
  *
- * Retries: DISCONNECTED resends as soon as the connection is back (the request waits for it);
- * TIMEOUT and other retriable errors resend after a jittered backoff; all with the batch's
- * original bytes, sequence included. UNKNOWN_PRODUCER_ID / OUT_OF_ORDER_SEQUENCE (the broker
- * does not know our sequence: restarted without it, or evicted it) move the partition to a fresh
- * producer id and renumber the batch, which the broker has certainly not appended. A batch not
- * persisted within deliveryTimeoutMs fails with TIMEOUT.
+ * Retries are transmit.ts's loop, with the batch's original bytes, sequence included. The lane's
+ * part is the numbering: UNKNOWN_PRODUCER_ID / OUT_OF_ORDER_SEQUENCE (the broker does not know
+ * our sequence: restarted without it, or evicted it) move the partition to a fresh producer id
+ * and renumber the batch, which the broker has certainly not appended. A batch not persisted
+ * within deliveryTimeoutMs fails with TIMEOUT.
  */
-import { BrookError, isBrookError, type Clock, type Random } from '@brook/protocol';
-import type { Connection } from '../connection.js';
+import { BrookError } from '@brook/protocol';
 import type { ResolvedProducerOptions } from '../options.js';
-import { backoffDelayMs } from '../transport/backoff.js';
 import { Batch, type ProducerIdentity } from './batch.js';
 import type { ProducerIdentities } from './producer-identities.js';
 import type { SendTicket } from './send-ticket.js';
+import { addToSequence, transmit, type Numbering, type TransmitContext } from './transmit.js';
 
-export interface LaneContext {
-  readonly connection: Connection;
-  readonly clock: Clock;
-  readonly random: Random;
+export interface LaneContext extends TransmitContext {
   readonly options: ResolvedProducerOptions;
   /** Undefined for a producer that is not idempotent. */
   readonly identities: ProducerIdentities | undefined;
@@ -47,9 +42,8 @@ export interface BatchLimits {
   readonly bytes: number;
 }
 
-const SEQUENCE_MAX = 0x7fffffff;
-
-export class PartitionLane {
+/** A lane is also its batches' Numbering: per-partition sequences kept in memory. */
+export class PartitionLane implements Numbering {
   private open: Batch | undefined;
   private readonly full: Batch[] = [];
   private sending = false;
@@ -95,27 +89,13 @@ export class PartitionLane {
     }
     if (!batch) return;
     this.sending = true;
-    void this.transmit(batch).finally(() => {
+    void transmit(this.context, this.topic, this.partition, batch, this).finally(() => {
       this.sending = false;
       this.sendNext();
     });
   }
 
-  private async transmit(batch: Batch): Promise<void> {
-    for (let attempt = 0; !batch.done; attempt++) {
-      try {
-        const data = await this.encode(batch);
-        if (batch.done) return;
-        batch.attempts += 1;
-        const { json } = await this.context.connection.request('produce', { topic: this.topic, partition: this.partition }, { data });
-        if (!batch.done) batch.written(this.partition, BigInt(json.baseOffset));
-      } catch (error) {
-        if (!batch.done) await this.recover(batch, error, attempt);
-      }
-    }
-  }
-
-  private async encode(batch: Batch): Promise<Uint8Array> {
+  async encode(batch: Batch): Promise<Uint8Array> {
     if (batch.bytes) return batch.bytes;
     if (!this.context.identities) return batch.encode(undefined, -1);
     if (!this.identity) {
@@ -127,24 +107,16 @@ export class PartitionLane {
     return batch.encode(this.identity, baseSequence);
   }
 
-  private async recover(batch: Batch, error: unknown, attempt: number): Promise<void> {
-    const failure = isBrookError(error) ? error : new BrookError('INVALID_REQUEST', String(error), {}, { cause: error });
-    if (this.context.connection.isClosed) {
-      batch.fail(failure);
-    } else if (failure.code === 'DISCONNECTED') {
-      // Resend at once: the request waits for the reconnect.
-    } else if (failure.code === 'UNKNOWN_PRODUCER_ID' || failure.code === 'OUT_OF_ORDER_SEQUENCE') {
-      this.renewIdentity();
-      batch.forgetSequence();
-    } else if (failure.retriable) {
-      await this.sleep(backoffDelayMs(this.context.options.retryBackoff, attempt, this.context.random));
-    } else {
-      // Certainly not appended by this answer; but an earlier attempt's fate is unknown.
-      if (batch.attempts > 1) this.renewIdentity();
-      else if (batch.baseSequence >= 0) this.nextSequence = batch.baseSequence;
-      if (failure.code === 'UNKNOWN_TOPIC') this.context.unknownTopic(this.topic);
-      batch.fail(failure);
-    }
+  lost(batch: Batch): void {
+    this.renewIdentity();
+    batch.forgetSequence();
+  }
+
+  refused(batch: Batch, error: BrookError): void {
+    // Certainly not appended by this answer; but an earlier attempt's fate is unknown.
+    if (batch.attempts > 1) this.renewIdentity();
+    else if (batch.baseSequence >= 0) this.nextSequence = batch.baseSequence;
+    if (error.code === 'UNKNOWN_TOPIC') this.context.unknownTopic(this.topic);
   }
 
   private expire(batch: Batch): void {
@@ -164,13 +136,4 @@ export class PartitionLane {
     this.freshIdentityNeeded = true;
     this.nextSequence = 0;
   }
-
-  private sleep(delayMs: number): Promise<void> {
-    return new Promise((resolve) => this.context.clock.setTimer(delayMs, resolve));
-  }
-}
-
-/** `sequence + increment`, wrapping past 2^31 - 1 to 0 as Kafka's clients (and the broker) do. */
-function addToSequence(sequence: number, increment: number): number {
-  return sequence > SEQUENCE_MAX - increment ? increment - (SEQUENCE_MAX - sequence) - 1 : sequence + increment;
 }

@@ -2,10 +2,7 @@
  * The producer: `send(topic, records)` resolves with each record's { partition, offset } once
  * the broker has persisted it per its fsync policy.
  *
- * Partitioning: `record.partition` if given; else murmur2 of the key, like Kafka's default
- * partitioner (so a key lands on the same partition as with a Kafka client); else one partition
- * for all unkeyed records of a send() call, the next one round-robin for the next call (sticky:
- * a call's records stay in one batch).
+ * Partitioning: partitioner.ts (explicit, murmur2 of the key, or sticky round-robin per send).
  *
  * Batching: records go into a batch per partition; a partition with nothing in flight sends its
  * batch after lingerMs (0: at the end of the current tick), otherwise when the batch in flight
@@ -16,11 +13,12 @@
  * would pass the bound parks until earlier batches finish; parked sends are admitted in call
  * order, so a later send never overtakes a parked one (per-key order holds).
  */
-import { BrookError, partitionForKey, type Clock, type Random } from '@brook/protocol';
+import { BrookError, type Clock, type Random } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
 import { recordSizeBytes, toRecordInput, type ProducerRecord } from '../values.js';
 import type { Batch } from './batch.js';
+import { Partitioner } from './partitioner.js';
 import { PartitionLane, type BatchLimits, type LaneContext } from './partition-lane.js';
 import { ProducerIdentities } from './producer-identities.js';
 import { SendTicket, type ProduceResult } from './send-ticket.js';
@@ -42,7 +40,7 @@ export class Producer {
   private readonly pending = new Set<Batch>();
   /** Sends waiting for their topic's partition count. */
   private readonly lookups = new Set<Promise<void>>();
-  private readonly nextUnkeyed = new Map<string, number>();
+  private readonly partitioner = new Partitioner();
   /** Sends over the buffer bound, in call order, waiting for bytes to free. */
   private readonly parked: { bytes: number; ticket: SendTicket; admit: () => void }[] = [];
   private bufferedBytes = 0;
@@ -59,7 +57,7 @@ export class Producer {
     private readonly onClose: (producer: Producer) => void,
   ) {
     this.context = {
-      connection, clock, random, options, pending: this.pending,
+      connection, clock, random, options, pending: this.pending, retryBackoff: options.retryBackoff,
       batchSettled: (batch) => this.batchSettled(batch),
       identities: options.idempotent ? new ProducerIdentities(connection) : undefined,
       unknownTopic: (topic) => topics.forget(topic),
@@ -133,7 +131,7 @@ export class Producer {
     if (bytes > bufferBytesMax) {
       throw new BrookError('MESSAGE_TOO_LARGE', `send of about ${bytes} bytes is over bufferBytesMax ${bufferBytesMax}`, { bytes, limit: bufferBytesMax });
     }
-    const partitions = this.partitionsFor(topic, partitionCount, records, inputs);
+    const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
     const admit = (): void => {
       if (ticket.settled) return; // aborted while parked
       this.bufferedBytes += bytes;
@@ -156,29 +154,6 @@ export class Producer {
       this.parked.shift();
       next.admit();
     }
-  }
-
-  private partitionsFor(topic: string, partitionCount: number, records: readonly ProducerRecord[], inputs: ReturnType<typeof toRecordInput>[]): number[] {
-    let unkeyed: number | undefined;
-    return records.map((record, position) => {
-      const explicit = record.partition;
-      if (explicit !== undefined) {
-        if (!Number.isInteger(explicit) || explicit < 0 || explicit >= partitionCount) {
-          throw new BrookError('UNKNOWN_PARTITION', `record ${position}: topic ${topic} has no partition ${String(explicit)}`, { topic, partition: explicit, record: position });
-        }
-        return explicit;
-      }
-      const key = inputs[position]!.key;
-      if (key !== null) return partitionForKey(key, partitionCount);
-      unkeyed ??= this.takeUnkeyedPartition(topic, partitionCount);
-      return unkeyed;
-    });
-  }
-
-  private takeUnkeyedPartition(topic: string, partitionCount: number): number {
-    const next = this.nextUnkeyed.get(topic) ?? 0;
-    this.nextUnkeyed.set(topic, (next + 1) % partitionCount);
-    return next % partitionCount;
   }
 
   private lanesOf(topic: string, partitionCount: number): PartitionLane[] {

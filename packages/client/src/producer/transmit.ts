@@ -1,0 +1,92 @@
+/**
+ * Sending one partition batch until the broker has answered for good: the retry loop shared by
+ * the in-memory producer (partition-lane.ts) and the WAL producer (wal-sender.ts). What differs
+ * between the two is only where a batch's producer id and sequence come from and what happens
+ * when the broker can no longer vouch for them: that is the `Numbering`.
+ *
+ *   DISCONNECTED                              resend at once, same bytes (the request waits for the reconnect)
+ *   UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE `numbering.lost`: the batch gets a new identity or sequence
+ *   other retriable (TIMEOUT, TOPIC_FULL, ..)  resend the same bytes after a jittered exponential backoff
+ *   anything else, or the connection closed   `numbering.refused`, and the batch fails with the error
+ */
+import { BrookError, isBrookError, type Clock, type Random, type Timer } from '@brook/protocol';
+import type { Connection } from '../connection.js';
+import type { BackoffPolicy } from '../options.js';
+import { backoffDelayMs } from '../transport/backoff.js';
+import type { Batch } from './batch.js';
+
+export const SEQUENCE_MAX = 0x7fffffff;
+
+export interface TransmitContext {
+  readonly connection: Connection;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly retryBackoff: BackoffPolicy;
+  /** Told about each retriable failure before the backoff (the WAL producer reports them). */
+  readonly retrying?: (retry: RetryReport) => void;
+}
+
+export interface RetryReport {
+  readonly topic: string;
+  readonly partition: number;
+  readonly error: BrookError;
+  /** 0 for the first retry. */
+  readonly attempt: number;
+  readonly delayMs: number;
+}
+
+/** Where a batch's producer id and sequence come from. */
+export interface Numbering {
+  /** The bytes to send: fixes the batch's identity and sequence at the first call, the same bytes after. */
+  encode(batch: Batch): Promise<Uint8Array>;
+  /**
+   * The broker answered UNKNOWN_PRODUCER_ID or OUT_OF_ORDER_SEQUENCE: it checked the sequence
+   * before appending, so the batch is not in the log under it; the next encode() must renumber.
+   */
+  lost(batch: Batch): void;
+  /** The broker refused the batch for good (or the connection is closed); it fails with `error` next. */
+  refused(batch: Batch, error: BrookError): void;
+}
+
+/** Sends `batch` to `topic`/`partition` until it is written or has failed; never rejects. */
+export async function transmit(context: TransmitContext, topic: string, partition: number, batch: Batch, numbering: Numbering): Promise<void> {
+  for (let attempt = 0; !batch.done; attempt++) {
+    try {
+      const data = await numbering.encode(batch);
+      if (batch.done) return;
+      batch.attempts += 1;
+      const { json } = await context.connection.request('produce', { topic, partition }, { data });
+      if (!batch.done) batch.written(partition, BigInt(json.baseOffset), json.duplicate);
+    } catch (error) {
+      if (!batch.done) await recover(context, { topic, partition }, batch, numbering, error, attempt);
+    }
+  }
+}
+
+async function recover(context: TransmitContext, target: { topic: string; partition: number }, batch: Batch, numbering: Numbering, error: unknown, attempt: number): Promise<void> {
+  const failure = isBrookError(error) ? error : new BrookError('INVALID_REQUEST', String(error), {}, { cause: error });
+  if (context.connection.isClosed) {
+    numbering.refused(batch, failure);
+    batch.fail(failure);
+  } else if (failure.code === 'DISCONNECTED') {
+    // Resend at once: the request waits for the reconnect.
+  } else if (failure.code === 'UNKNOWN_PRODUCER_ID' || failure.code === 'OUT_OF_ORDER_SEQUENCE') {
+    numbering.lost(batch);
+  } else if (failure.retriable) {
+    const delayMs = backoffDelayMs(context.retryBackoff, attempt, context.random);
+    context.retrying?.({ ...target, error: failure, attempt, delayMs });
+    // A batch that fails meanwhile (delivery timeout, producer closing) stops waiting at once.
+    let timer: Timer | undefined;
+    const slept = new Promise<void>((resolve) => (timer = context.clock.setTimer(delayMs, resolve)));
+    await Promise.race([slept, batch.settled]);
+    timer?.cancel();
+  } else {
+    numbering.refused(batch, failure);
+    batch.fail(failure);
+  }
+}
+
+/** `sequence + increment`, wrapping past 2^31 - 1 to 0 as Kafka's clients (and the broker) do. */
+export function addToSequence(sequence: number, increment: number): number {
+  return sequence > SEQUENCE_MAX - increment ? increment - (SEQUENCE_MAX - sequence) - 1 : sequence + increment;
+}
