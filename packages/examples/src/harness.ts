@@ -39,8 +39,13 @@ export interface DemoResult extends Verdict {
 }
 
 export interface Demo extends DemoInfo {
+  /** The seed when none is given, if 1 does not tell the story (a race that needs an unlucky interleaving). */
+  defaultSeed?: number;
   run(demo: DemoRun): Promise<Verdict>;
 }
+
+/** Violations printed per checker: the trace above tells the rest. */
+const VIOLATIONS_SHOWN = 3;
 
 export type VariantOptions = Omit<SimulationOptions, 'seed' | 'command'> & { lanes?: LaneOptions };
 
@@ -63,7 +68,8 @@ export class DemoRun {
     for (const line of formatCounters(result.counters).split('\n')) this.write(line);
     for (const check of result.results) {
       this.write(`${check.ok ? '✓' : '✗'} ${check.checker.padEnd(18)} ${check.summary}`);
-      for (const violation of check.violations) this.write(`    ${violation.message}`);
+      for (const violation of check.violations.slice(0, VIOLATIONS_SHOWN)) this.write(`    ${violation.message}`);
+      if (check.violations.length > VIOLATIONS_SHOWN) this.write(`    … and ${check.violations.length - VIOLATIONS_SHOWN} more`);
     }
     this.variants.push({
       label, counters: result.counters.total, groups: result.counters.groups, failed: result.violations.map((v) => v.checker),

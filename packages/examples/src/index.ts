@@ -31,11 +31,14 @@ export function listDemos(): DemoInfo[] {
   return DEMOS.map(({ name, title, section }) => ({ name, title, section }));
 }
 
-export async function runDemo(name: string, { seed = DEFAULT_DEMO_SEED, write }: { seed?: number; write: (line: string) => void }): Promise<DemoResult> {
+/** Runs a demo, writing its output line by line. Without a seed, the demo's default (DEFAULT_DEMO_SEED unless it names one). */
+export async function runDemo(name: string, options: { seed?: number; write: (line: string) => void }): Promise<DemoResult> {
   const demo = DEMOS.find((d) => d.name === name);
   if (!demo) {
     throw new BrookError('INVALID_CONFIG', `no demo named ${JSON.stringify(name)}; demos: ${DEMOS.map((d) => d.name).join(', ')}`, { option: 'demo', name });
   }
+  const { write } = options;
+  const seed = options.seed ?? demo.defaultSeed ?? DEFAULT_DEMO_SEED;
   const run = new DemoRun(demo, seed, write);
   write(`${demo.title}  (DDIA ch. 11, "${demo.section}")  seed=${seed}`);
   const verdict = await demo.run(run);
