@@ -154,9 +154,10 @@ export class SimConsumer {
     const inc = this.incarnation;
     if (!inc) return;
     this.stop(inc);
+    // The crash comes first in the history: the broker's redeliveries are its consequence.
+    this.host.history.record({ type: 'consumer', consumer: this.name, what: 'crash' });
     this.currentSubscription()?.abort();
     this.subscription = undefined;
-    this.host.history.record({ type: 'consumer', consumer: this.name, what: 'crash' });
     this.rejoinAfter(restartAfterMs);
   }
 
