@@ -16,6 +16,7 @@ import { Subscription, type Handler, type SubscribeOptions } from './consumer/su
 import { resolveProducerOptions, type ProducerOptions } from './options.js';
 import { Producer } from './producer/producer.js';
 import { TopicPartitions } from './producer/topic-partitions.js';
+import { WalProducer, type WalProducerOptions } from './producer/wal-producer.js';
 
 export interface ClientEvents {
   disconnected: (error: BrookError) => void;
@@ -27,7 +28,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   /** Topics and groups: create, delete, list, describe, reset, redrive. */
   readonly admin: Admin;
   private readonly topics: TopicPartitions;
-  private readonly producers = new Set<Producer>();
+  private readonly producers = new Set<Producer | WalProducer>();
   private readonly subscriptions = new Set<Subscription>();
   private closing: Promise<void> | undefined;
 
@@ -44,9 +45,23 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
     connection.on('closed', (error) => this.emit('closed', error));
   }
 
-  /** A producer with its own batches and producer id (idempotent unless `idempotent: false`). */
-  producer(options: ProducerOptions = {}): Producer {
-    const producer = new Producer(this.connection, this.topics, resolveProducerOptions(options), this.clock, this.random, (closed) => this.producers.delete(closed));
+  /**
+   * A producer with its own batches and producer id (idempotent unless `idempotent: false`).
+   * With `wal`, a WalProducer: send() resolves once the records are in a crash-safe write-ahead
+   * log in `wal.dir`, a background sender delivers them exactly once, across crashes too
+   * (docs/wal.md). Throws INVALID_CONFIG for a bad option.
+   */
+  producer(options: WalProducerOptions): WalProducer;
+  producer(options?: ProducerOptions): Producer;
+  producer(options: ProducerOptions | WalProducerOptions = {}): Producer | WalProducer {
+    const onClose = (closed: Producer | WalProducer): void => void this.producers.delete(closed);
+    let producer: Producer | WalProducer;
+    if ('wal' in options) {
+      const { wal, retryBackoff } = options;
+      producer = new WalProducer(this.connection, this.topics, wal, resolveProducerOptions({ retryBackoff }).retryBackoff, this.clock, this.random, onClose);
+    } else {
+      producer = new Producer(this.connection, this.topics, resolveProducerOptions(options), this.clock, this.random, onClose);
+    }
     this.producers.add(producer);
     return producer;
   }
@@ -74,7 +89,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   }
 
   /**
-   * Drains, then closes the connection with 1000: flushes every producer, closes every
+   * Drains, then closes the connection with 1000: flushes every producer (a WAL producer only
+   * stops: its WAL keeps what is unsent for the next open), closes every
    * subscription gracefully (pending settlements sent, the server lets each member go once what
    * it holds is settled). Errors while draining do not stop the close.
    */

@@ -19,6 +19,11 @@ export { Client, type ClientEvents } from './client.js';
 export { Admin, type CreateTopicOptions, type GroupDescription, type TopicDescription } from './admin.js';
 export { Producer, type SendOptions } from './producer/producer.js';
 export type { ProduceResult } from './producer/send-ticket.js';
+export {
+  WalProducer, type WalOptions, type WalProducerEvents, type WalProducerOptions, type WalProducerStats, type WalSendResult,
+} from './producer/wal-producer.js';
+export type { PoisonReport, SentPart } from './producer/wal-sender.js';
+export type { RetryReport } from './producer/transmit.js';
 export { Message } from './consumer/message.js';
 export { Subscription, type Handler, type SubscribeOptions } from './consumer/subscription.js';
 export { MessageStream } from './consumer/message-stream.js';

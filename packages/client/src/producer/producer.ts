@@ -33,7 +33,7 @@ export interface SendOptions {
 }
 
 /** Room a frame needs beside its batch: frame header and the produce request's JSON. */
-const FRAME_OVERHEAD_BYTES = 1024;
+export const FRAME_OVERHEAD_BYTES = 1024;
 
 export class Producer {
   private readonly lanes = new Map<string, PartitionLane[]>();

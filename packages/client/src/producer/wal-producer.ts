@@ -1,0 +1,254 @@
+/**
+ * The producer with a write-ahead log: `client.producer({ wal: { dir } })`. send() resolves once
+ * the records are in the WAL (persisted per its fsync policy), not once the broker has them; a
+ * background sender (wal-sender.ts) delivers WAL batches with retries and commits each after the
+ * broker's acknowledgement. A producer killed at any moment and reopened on the same directory
+ * resends what was not committed with its original producer id and sequences, so the broker
+ * drops what it already has: every record ends up in the log exactly once (docs/wal.md).
+ *
+ * Partitions are chosen at send() time (partitioner.ts, as the plain producer does) and stored
+ * with each record (wal-route.ts), so they are never chosen again after a crash. Sends are
+ * admitted in call order, so the WAL, and hence each partition, keeps the caller's order.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { BrookError, NodeFileSystem, type Clock, type Random } from '@brook/protocol';
+import type { Connection } from '../connection.js';
+import { invalid, type BackoffPolicy } from '../options.js';
+import { toRecordInput, type ProducerRecord } from '../values.js';
+import { FileBuffer, type FileBufferStats, type WalBatch } from '../wal/file-buffer.js';
+import { resolveOptions, type FileBufferOptions } from '../wal/limits.js';
+import { Partitioner } from './partitioner.js';
+import { FRAME_OVERHEAD_BYTES } from './producer.js';
+import type { TopicPartitions } from './topic-partitions.js';
+import type { RetryReport } from './transmit.js';
+import { WalSender, type PoisonReport, type SentPart } from './wal-sender.js';
+import { routed } from './wal-route.js';
+import { loadState } from './wal-state.js';
+
+export interface WalOptions extends FileBufferOptions {
+  /**
+   * For failure drills and demos: awaited after the broker acknowledged every part of a WAL
+   * batch, before the state file and the WAL commit are written (the window of issue case 8).
+   */
+  afterAck?: (batch: WalBatch) => Promise<void> | void;
+}
+
+export interface WalProducerOptions {
+  wal: WalOptions;
+  /** Backoff between resends of a part after a retriable error (retried until it succeeds). */
+  retryBackoff?: Partial<BackoffPolicy>;
+}
+
+export interface WalSendResult {
+  readonly topic: string;
+  /** Chosen at send() time and stored in the WAL with the record. */
+  readonly partition: number;
+}
+
+export interface WalProducerEvents {
+  /** A WAL batch is in the log (every part written or poisoned) and committed. */
+  sent: (walBatch: number, parts: readonly SentPart[]) => void;
+  /** A part failed with a retriable error and is resent after `delayMs`. */
+  retrying: (report: RetryReport) => void;
+  /** A part was refused for good, set aside in `report.file`, and will not be sent again. */
+  poison: (report: PoisonReport) => void;
+  /** The sender stopped (WAL I/O failure, PRODUCER_FENCED, UNAUTHORIZED, ...); records stay in the WAL. */
+  error: (error: BrookError) => void;
+}
+
+export interface WalProducerStats {
+  /** Undefined until the WAL is open. */
+  readonly wal: FileBufferStats | undefined;
+  readonly producerId: bigint | undefined;
+  readonly sentBatches: number;
+  readonly sentRecords: number;
+  /** Parts the broker already had (resends after a crash or a lost answer). */
+  readonly duplicateParts: number;
+  readonly retries: number;
+  readonly poisonedParts: number;
+  readonly poisonedRecords: number;
+}
+
+interface Opened {
+  readonly buffer: FileBuffer;
+  readonly sender: WalSender;
+  readonly running: Promise<void>;
+}
+
+type Counters = { -readonly [K in Exclude<keyof WalProducerStats, 'wal' | 'producerId'>]: number };
+
+const noop = (): void => undefined;
+
+export class WalProducer extends EventEmitter<WalProducerEvents> {
+  private readonly partitioner = new Partitioner();
+  private readonly opened: Promise<Opened>;
+  /** Sends in call order up to the moment their puts are issued. */
+  private admission: Promise<void> = Promise.resolve();
+  private readonly commitWaiters = new Set<{ through: number; resolve: () => void; reject: (error: unknown) => void }>();
+  private readonly counters: Counters = { sentBatches: 0, sentRecords: 0, duplicateParts: 0, retries: 0, poisonedParts: 0, poisonedRecords: 0 };
+  private openedNow: Opened | undefined;
+  private failure: BrookError | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly topics: TopicPartitions,
+    private readonly options: WalOptions,
+    private readonly retryBackoff: BackoffPolicy,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly onClose: (producer: WalProducer) => void,
+  ) {
+    super();
+    checkAgainstServer(options, connection);
+    this.opened = this.open();
+    this.opened.catch(noop); // reported by ready(), send() and flush()
+  }
+
+  /** Resolves once the WAL is open (recovered, locked); rejects with why it could not open (LOCKED, ...). */
+  async ready(): Promise<void> {
+    await this.opened;
+  }
+
+  /**
+   * Puts records for `topic` into the WAL; resolves once they are persisted there (per the WAL's
+   * fsync policy) with each record's partition. Rejects with INVALID_REQUEST, UNKNOWN_PARTITION,
+   * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes: records before it are in the WAL),
+   * BUFFER_FULL, CLOSED, or the WAL's IO_ERROR. The first send to a topic asks the broker for
+   * its partition count.
+   */
+  send(topic: string, records: readonly ProducerRecord[]): Promise<WalSendResult[]> {
+    if (this.closing) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
+    if (!Array.isArray(records) || records.length === 0) {
+      return Promise.reject(new BrookError('INVALID_REQUEST', 'send needs a non-empty array of records', { topic }));
+    }
+    const issued = this.admission.then(() => this.issue(topic, records));
+    this.admission = issued.then(noop, noop);
+    return issued.then(async ({ puts, partitions }) => {
+      await Promise.all(puts);
+      return partitions.map((partition) => ({ topic, partition }));
+    });
+  }
+
+  /** One record: `send(topic, [record])`. */
+  async put(topic: string, record: ProducerRecord): Promise<WalSendResult> {
+    const [result] = await this.send(topic, [record]);
+    return result!;
+  }
+
+  /** Seals the open WAL batch and resolves once everything sent so far is in the broker's log. */
+  async flush(): Promise<void> {
+    await this.admission;
+    const { buffer } = await this.opened;
+    await buffer.flush();
+    const through = buffer.stats.nextBatchSequence - 1;
+    if (buffer.stats.committedThrough >= through) return;
+    if (this.failure) throw this.failure;
+    await new Promise<void>((resolve, reject) => this.commitWaiters.add({ through, resolve, reject }));
+  }
+
+  /**
+   * Stops the sender (a part in flight is abandoned: the WAL resends it next time) and closes the
+   * WAL. Does not wait for the broker: what is not yet sent stays in the WAL for the next open;
+   * call flush() first to deliver it now.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown().finally(() => this.onClose(this));
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  get stats(): WalProducerStats {
+    return { ...this.counters, wal: this.openedNow?.buffer.stats, producerId: this.openedNow?.sender.producerId };
+  }
+
+  private async open(): Promise<Opened> {
+    const fs = this.options.fs ?? new NodeFileSystem();
+    const buffer = await FileBuffer.open({ ...this.options, fs, clock: this.options.clock ?? this.clock });
+    let state;
+    try {
+      state = await loadState(fs, this.options.dir);
+    } catch (error) {
+      await buffer.close();
+      throw error;
+    }
+    const sender = new WalSender({
+      connection: this.connection, clock: this.clock, random: this.random, retryBackoff: this.retryBackoff,
+      fs, dir: this.options.dir, buffer, afterAck: this.options.afterAck,
+      retrying: (report) => {
+        this.counters.retries += 1;
+        this.emit('retrying', report);
+      },
+      poisoned: (report) => {
+        this.counters.poisonedParts += 1;
+        this.counters.poisonedRecords += report.records.length;
+        this.emit('poison', report);
+      },
+      committed: (batch, parts) => this.committed(buffer, batch, parts),
+    }, state);
+    const running = sender.run().catch((error: unknown) => this.stopped(error));
+    this.openedNow = { buffer, sender, running };
+    return this.openedNow;
+  }
+
+  private async issue(topic: string, records: readonly ProducerRecord[]): Promise<{ puts: Promise<void>[]; partitions: number[] }> {
+    const { buffer } = await this.opened;
+    const partitionCount = this.topics.cached(topic) ?? (await this.topics.load(topic));
+    const nowMs = this.clock.now();
+    const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
+    const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
+    const puts = inputs.map((input, position) => buffer.put(routed(input, topic, partitions[position]!)));
+    for (const put of puts) put.catch(noop); // the send reports the first failure
+    return { puts, partitions };
+  }
+
+  private committed(buffer: FileBuffer, walBatch: WalBatch, parts: readonly SentPart[] | undefined): void {
+    if (parts) {
+      this.counters.sentBatches += 1;
+      for (const part of parts) {
+        this.counters.sentRecords += part.records;
+        if (part.duplicate) this.counters.duplicateParts += 1;
+      }
+      this.emit('sent', walBatch.sequence, parts);
+    }
+    const committedThrough = buffer.stats.committedThrough;
+    for (const waiter of this.commitWaiters) {
+      if (waiter.through > committedThrough) continue;
+      this.commitWaiters.delete(waiter);
+      waiter.resolve();
+    }
+  }
+
+  private stopped(error: unknown): void {
+    this.failure = error instanceof BrookError ? error : new BrookError('IO_ERROR', String(error), {}, { cause: error });
+    this.rejectWaiters(this.failure);
+    this.emit('error', this.failure);
+  }
+
+  private rejectWaiters(error: BrookError): void {
+    for (const waiter of this.commitWaiters) waiter.reject(error);
+    this.commitWaiters.clear();
+  }
+
+  private async shutDown(): Promise<void> {
+    await this.admission;
+    const opened = await this.opened.catch(() => undefined);
+    this.rejectWaiters(new BrookError('CLOSED', 'the producer is closed'));
+    if (!opened) return;
+    opened.sender.stop();
+    await opened.running;
+    await opened.buffer.close();
+  }
+}
+
+/** A WAL batch must fit one produce request whole, or a resend after a crash could be cut differently. */
+function checkAgainstServer(options: WalOptions, connection: Connection): void {
+  const resolved = resolveOptions(options);
+  const server = connection.serverLimits;
+  if (resolved.maxRecords > server.batchRecordsMax) throw invalid('wal.maxRecords', resolved.maxRecords, `at most the server's batchRecordsMax ${server.batchRecordsMax}`);
+  const bytesMax = server.frameBytesMax - FRAME_OVERHEAD_BYTES;
+  if (resolved.maxBytes > bytesMax) throw invalid('wal.maxBytes', resolved.maxBytes, `at most the server's frameBytesMax less ${FRAME_OVERHEAD_BYTES} (${bytesMax})`);
+}

@@ -1,0 +1,242 @@
+/**
+ * The WAL producer's background sender: for each WAL batch, oldest first,
+ *
+ *   1. split it by destination (wal-route.ts) and send every part at once, one per partition,
+ *      each with its producer id and sequence from the state file (wal-state.ts), through the
+ *      same retry loop as the plain producer (transmit.ts): retriable errors back off and retry
+ *      for as long as it takes (the WAL holds the records, bounded by walBytesMax);
+ *   2. once every part is written: the `afterAck` hook (failure drills), then set aside each
+ *      poisoned part (below), then write the state file (next sequences, committedWalBatch),
+ *      and only then commit the batch in the FileBuffer.
+ *
+ * A WAL batch the state file already counts as acknowledged (a crash between the state write
+ * and the commit) is committed without sending. Every other uncommitted batch is sent again
+ * with the sequences the state gives, the same as the first time: the broker answers
+ * `duplicate` for each part it already has. docs/wal.md has the crash-point table.
+ *
+ * Poison: a part the broker refuses for a reason that lies in the part itself (POISON_CODES) is
+ * written to `poison-<walBatch>-<partition>-<topic>.json` in the WAL directory (atomically),
+ * reported, and its records are not sent again; its partition's sequence does not advance, as
+ * the broker never appended it. Any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
+ * connection) stops the sender with that error and leaves the batch in the WAL.
+ */
+import {
+  BrookError, encodeBatch, isBrookError, writeFileAtomic, type ErrorCode, type FileSystem, type RecordInput,
+} from '@brook/protocol';
+import type { FileBuffer, WalBatch } from '../wal/file-buffer.js';
+import { Batch, type ProducerIdentity } from './batch.js';
+import { SendTicket, type ProduceResult } from './send-ticket.js';
+import { transmit, type Numbering, type TransmitContext } from './transmit.js';
+import { groupByRoute, type RoutedGroup } from './wal-route.js';
+import { advanced, numberingOf, saveState, type PartitionNumbering, type WalProducerState } from './wal-state.js';
+
+/** Refusals that say something about the part itself: sending it again cannot succeed. */
+export const POISON_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'MESSAGE_TOO_LARGE', 'CORRUPT_BATCH', 'INVALID_REQUEST', 'UNKNOWN_TOPIC', 'UNKNOWN_PARTITION', 'INVALID_TOPIC_NAME',
+]);
+
+export interface SentPart {
+  readonly topic: string;
+  readonly partition: number;
+  readonly baseOffset: bigint;
+  readonly records: number;
+  /** The broker already had it: a resend of a batch sent before a crash or a lost answer. */
+  readonly duplicate: boolean;
+}
+
+export interface PoisonReport {
+  readonly walBatch: number;
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly RecordInput[];
+  readonly error: BrookError;
+  /** Where the records were set aside (a RecordBatch v2, base64, in JSON). */
+  readonly file: string;
+}
+
+export interface WalSenderContext extends TransmitContext {
+  readonly fs: FileSystem;
+  readonly dir: string;
+  readonly buffer: FileBuffer;
+  /** Awaited after the broker acknowledged every part of a batch, before the state write and the commit. */
+  readonly afterAck: ((batch: WalBatch) => Promise<void> | void) | undefined;
+  /** After the commit; `parts` undefined for a batch the state file already counted (nothing sent). */
+  committed(batch: WalBatch, parts: readonly SentPart[] | undefined): void;
+  poisoned(report: PoisonReport): void;
+}
+
+type PartOutcome = { readonly group: RoutedGroup; readonly part?: SentPart; readonly error?: BrookError };
+
+export class WalSender {
+  private readonly inFlight = new Set<Batch>();
+  /** Partitions whose next send needs a fresh producer id (the broker lost their sequence). */
+  private readonly freshNeeded = new Set<string>();
+  private sharedResumed: Promise<void> | undefined;
+  private saved: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private wakeStopped!: () => void;
+  private readonly stopped = new Promise<void>((resolve) => (this.wakeStopped = resolve));
+
+  constructor(private readonly context: WalSenderContext, private state: WalProducerState) {}
+
+  get producerId(): bigint | undefined {
+    return this.state.shared?.producerId;
+  }
+
+  /** Runs until stop() or the buffer closes; rejects with what stopped it otherwise. */
+  async run(): Promise<void> {
+    const { buffer } = this.context;
+    while (!this.stopping) {
+      let batch: WalBatch | undefined;
+      try {
+        batch = buffer.emit();
+      } catch (error) {
+        if (isBrookError(error, 'CLOSED')) return;
+        throw error;
+      }
+      if (batch === undefined) {
+        await Promise.race([buffer.whenReady(), this.stopped]);
+      } else if (!(await this.deliver(batch))) {
+        return;
+      }
+    }
+  }
+
+  /** Stops after the batch in progress: its unanswered parts are abandoned, to be resent next time. */
+  stop(): void {
+    this.stopping = true;
+    this.wakeStopped();
+    for (const batch of this.inFlight) batch.fail(new BrookError('CLOSED', 'the WAL producer is closing'));
+  }
+
+  /** Sends, sets aside poison, records and commits one WAL batch; false if stopping interrupted it. */
+  private async deliver(batch: WalBatch): Promise<boolean> {
+    let parts: SentPart[] | undefined;
+    if (batch.sequence > this.state.committedWalBatch) {
+      const outcomes = await Promise.all(groupByRoute(batch.records).map((group) => this.sendPart(group)));
+      if (this.stopping) return false;
+      const fatal = outcomes.find((o) => o.error !== undefined && !POISON_CODES.has(o.error.code));
+      if (fatal) throw fatal.error;
+      await this.context.afterAck?.(batch);
+      const poisoned = outcomes.filter((o) => o.error !== undefined);
+      const reports = await Promise.all(poisoned.map((o) => this.setAside(batch.sequence, o.group, o.error!)));
+      const written = outcomes.filter((o) => o.part !== undefined);
+      this.state = advanced(this.state, batch.sequence, new Map(written.map((o) => [o.group.key, o.group.records.length])));
+      await this.persist();
+      parts = written.map((o) => o.part!);
+      for (const report of reports) this.context.poisoned(report);
+    }
+    try {
+      await this.context.buffer.commit(batch.sequence);
+    } catch (error) {
+      // Closed meanwhile: the state file already counts the batch, the next open commits it.
+      if (isBrookError(error, 'CLOSED')) return false;
+      throw error;
+    }
+    this.context.committed(batch, parts);
+    return true;
+  }
+
+  private async sendPart(group: RoutedGroup): Promise<PartOutcome> {
+    let ticket!: SendTicket;
+    const answered = new Promise<ProduceResult[]>((resolve, reject) => (ticket = new SendTicket(group.records.length, resolve, reject)));
+    const batch = new Batch();
+    // Batch.sizeBytes bounds the plain producer's buffer; the FileBuffer bounds this one.
+    group.records.forEach((record, position) => batch.add(record, 0, ticket, position));
+    this.inFlight.add(batch);
+    await transmit(this.context, group.topic, group.partition, batch, this.numbering(group.key));
+    this.inFlight.delete(batch);
+    try {
+      const [first] = await answered;
+      const { topic, partition } = group;
+      return { group, part: { topic, partition, baseOffset: first!.offset, records: group.records.length, duplicate: batch.duplicate } };
+    } catch (error) {
+      return { group, error: error as BrookError };
+    }
+  }
+
+  /** Sequences from the state; a refused part simply leaves its partition's sequence where it was. */
+  private numbering(key: string): Numbering {
+    return {
+      encode: async (batch) => {
+        if (batch.bytes) return batch.bytes;
+        const numbering = await this.numberingFor(key);
+        return batch.encode(numbering, numbering.nextSequence);
+      },
+      lost: (batch) => {
+        this.freshNeeded.add(key);
+        batch.forgetSequence();
+      },
+      refused: () => undefined,
+    };
+  }
+
+  /**
+   * A partition the broker lost gets a fresh producer id at sequence 0, written to the state
+   * file BEFORE anything is sent under it: a resend after a crash must use the same id.
+   */
+  private async numberingFor(key: string): Promise<PartitionNumbering> {
+    await this.resumeShared();
+    if (this.freshNeeded.has(key)) {
+      const fresh = await this.initProducer({});
+      this.state = { ...this.state, partitions: new Map(this.state.partitions).set(key, { ...fresh, nextSequence: 0 }) };
+      await this.persist();
+      this.freshNeeded.delete(key);
+    }
+    return numberingOf(this.state, key)!;
+  }
+
+  /**
+   * Once per life: the shared producer id from the state file, checked with the broker, or a new
+   * one (persisted before use). A broker that never issued our id (its data is gone) gets a new
+   * id and every partition restarts at 0: nothing of ours is in its log to be duplicated.
+   */
+  private resumeShared(): Promise<void> {
+    this.sharedResumed ??= this.resolveShared().catch((error: unknown) => {
+      this.sharedResumed = undefined;
+      throw error;
+    });
+    return this.sharedResumed;
+  }
+
+  private async resolveShared(): Promise<void> {
+    const shared = this.state.shared;
+    if (shared) {
+      try {
+        const current = await this.initProducer({ producerId: shared.producerId });
+        if (current.producerEpoch === shared.producerEpoch) return;
+        throw new BrookError('PRODUCER_FENCED', `producer ${shared.producerId} is at epoch ${current.producerEpoch}, this WAL at ${shared.producerEpoch}`, {
+          producerId: shared.producerId, producerEpoch: shared.producerEpoch, currentEpoch: current.producerEpoch,
+        });
+      } catch (error) {
+        if (!isBrookError(error, 'UNKNOWN_PRODUCER_ID')) throw error;
+      }
+    }
+    this.state = { ...this.state, shared: await this.initProducer({}), partitions: new Map() };
+    await this.persist();
+  }
+
+  private async initProducer(args: { producerId?: bigint }): Promise<ProducerIdentity> {
+    const request = args.producerId === undefined ? {} : { producerId: args.producerId.toString() };
+    const { json } = await this.context.connection.request('initProducer', request);
+    return { producerId: BigInt(json.producerId), producerEpoch: json.producerEpoch };
+  }
+
+  /** Writes the current state; writes never overlap (parts may renumber concurrently). */
+  private persist(): Promise<void> {
+    const write = this.saved.catch(() => undefined).then(() => saveState(this.context.fs, this.context.dir, this.state));
+    this.saved = write;
+    return write;
+  }
+
+  private async setAside(walBatch: number, group: RoutedGroup, error: BrookError): Promise<PoisonReport> {
+    const { topic, partition, records } = group;
+    const file = `${this.context.dir}/poison-${String(walBatch).padStart(20, '0')}-${partition}-${topic}.json`;
+    const content = {
+      version: 1, walBatch, topic, partition, error: { code: error.code, message: error.description },
+      batch: Buffer.from(encodeBatch(records)).toString('base64'),
+    };
+    await writeFileAtomic(this.context.fs, file, new TextEncoder().encode(JSON.stringify(content)));
+    return { walBatch, topic, partition, records, error, file };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The WAL producer's numbering state, `<wal dir>/producer.json`, written tmp -> fsync -> rename
+ * -> directory fsync (writeFileAtomic), so a crash leaves the old or the new state, never a mix:
+ *
+ *   { "version": 1, "producerId": "7", "producerEpoch": 0, "committedWalBatch": 41,
+ *     "partitions": [["orders", 2, "7", 0, 120], ...] }      topic, partition, producerId, epoch, nextSequence
+ *
+ * Meaning: WAL batches up to `committedWalBatch` were acknowledged by the broker; the next one
+ * is sent with, per partition, that producer id and epoch from `nextSequence`. A partition not
+ * listed starts on the shared `producerId` at sequence 0. Because a WAL batch's records (and the
+ * partition of each) are fixed in the WAL, this state and the batch give the same sequences on
+ * every send of it, before and after any crash: the broker drops a resend as a duplicate.
+ */
+import { BrookError, assert, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import type { ProducerIdentity } from './batch.js';
+import { addToSequence } from './transmit.js';
+
+export const STATE_FILE = 'producer.json';
+const STATE_VERSION = 1;
+
+export interface PartitionNumbering extends ProducerIdentity {
+  readonly nextSequence: number;
+}
+
+export interface WalProducerState {
+  /** The shared producer id; undefined until the broker first issued one. */
+  readonly shared: ProducerIdentity | undefined;
+  readonly committedWalBatch: number;
+  /** Keyed by routeKey(topic, partition). */
+  readonly partitions: ReadonlyMap<string, PartitionNumbering>;
+}
+
+export const EMPTY_STATE: WalProducerState = Object.freeze({ shared: undefined, committedWalBatch: -1, partitions: new Map() });
+
+export function routeKey(topic: string, partition: number): string {
+  return `${partition}:${topic}`;
+}
+
+/** The identity and first sequence for the next batch to `key`; undefined if no shared id yet. */
+export function numberingOf(state: WalProducerState, key: string): PartitionNumbering | undefined {
+  const own = state.partitions.get(key);
+  if (own) return own;
+  return state.shared && { ...state.shared, nextSequence: 0 };
+}
+
+/** The state once `counts` records (per partition key) of WAL batch `walBatch` are in the log. */
+export function advanced(state: WalProducerState, walBatch: number, counts: ReadonlyMap<string, number>): WalProducerState {
+  const partitions = new Map(state.partitions);
+  for (const [key, count] of counts) {
+    const numbering = numberingOf(state, key);
+    assert(numbering !== undefined, `a batch to ${key} was written without a producer id`);
+    partitions.set(key, { ...numbering, nextSequence: addToSequence(numbering.nextSequence, count) });
+  }
+  return { ...state, committedWalBatch: walBatch, partitions };
+}
+
+export async function loadState(fs: FileSystem, dir: string): Promise<WalProducerState> {
+  const path = `${dir}/${STATE_FILE}`;
+  if (!(await fs.exists(path))) return EMPTY_STATE;
+  const bytes = await fs.readFile(path);
+  try {
+    return parseState(JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>);
+  } catch (error) {
+    throw new BrookError('CORRUPT_METADATA', `${path} is not a WAL producer state: ${String(error)}`, { file: path }, { cause: error });
+  }
+}
+
+export function saveState(fs: FileSystem, dir: string, state: WalProducerState): Promise<void> {
+  const file = {
+    version: STATE_VERSION,
+    producerId: state.shared?.producerId.toString() ?? null,
+    producerEpoch: state.shared?.producerEpoch ?? 0,
+    committedWalBatch: state.committedWalBatch,
+    partitions: [...state.partitions].map(([key, n]) => {
+      const colon = key.indexOf(':');
+      return [key.slice(colon + 1), Number(key.slice(0, colon)), n.producerId.toString(), n.producerEpoch, n.nextSequence];
+    }),
+  };
+  return writeFileAtomic(fs, `${dir}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify(file)));
+}
+
+function parseState(file: Record<string, unknown>): WalProducerState {
+  if (file['version'] !== STATE_VERSION) throw new Error(`unknown version ${String(file['version'])}`);
+  const committedWalBatch = file['committedWalBatch'];
+  if (!Number.isSafeInteger(committedWalBatch) || (committedWalBatch as number) < -1) throw new Error('bad committedWalBatch');
+  if (!Array.isArray(file['partitions'])) throw new Error('partitions is not an array');
+  const partitions = new Map<string, PartitionNumbering>();
+  for (const entry of file['partitions'] as unknown[]) {
+    const [topic, partition, producerId, producerEpoch, nextSequence] = entry as [unknown, unknown, unknown, unknown, unknown];
+    if (typeof topic !== 'string' || !Number.isInteger(partition) || !Number.isInteger(producerEpoch) || !Number.isInteger(nextSequence)) {
+      throw new Error(`bad partition entry ${JSON.stringify(entry)}`);
+    }
+    partitions.set(routeKey(topic, partition as number), { producerId: id(producerId), producerEpoch: producerEpoch as number, nextSequence: nextSequence as number });
+  }
+  const shared = file['producerId'] === null ? undefined : { producerId: id(file['producerId']), producerEpoch: Number(file['producerEpoch']) };
+  return { shared, committedWalBatch: committedWalBatch as number, partitions };
+}
+
+function id(value: unknown): bigint {
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new Error(`bad producer id ${String(value)}`);
+  return BigInt(value);
+}
