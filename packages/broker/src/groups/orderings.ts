@@ -2,7 +2,7 @@
  * The three ordering modes, as strategies that decide which ready record goes to which member.
  * The group does everything else (leases, acks, backoff, dead letters) the same way for all.
  *
- *   none       a FIFO of ready records (redeliveries first), to members round-robin
+ *   none       a FIFO of ready records (redeliveries first), to members round-robin in runs
  *   key        the same, but at most one record per key in flight or backing off: a record whose
  *              key is held waits, in order, behind it ("blocked"), and is released when the
  *              holder is acked or dead-lettered
@@ -90,16 +90,34 @@ export class NoneOrdering implements OrderingStrategy {
     this.queue.push(entry, this.windows[entry.partition]!.ack.attempts(entry.offset) > 0);
   }
 
-  assign(members: readonly Member[], _windows: readonly PartitionWindow[], assign: Assign): void {
+  /**
+   * Deals the ready records out in runs, one run per member with credit in turn, rather than one
+   * record each: a member then holds consecutive offsets, so its acks come back as ranges (one
+   * journal range, the ack floor moving in order) instead of every other offset, which would cost
+   * a journal range and an out-of-order ack per record.
+   */
+  assign(members: readonly Member[], windows: readonly PartitionWindow[], assign: Assign): void {
+    const run = this.runLength(members, windows);
     for (let member = this.ring.pick(members); member; member = this.ring.pick(members)) {
-      const entry = this.take();
-      if (!entry) break;
-      member.inFlight += 1;
-      assign(entry, member);
+      for (let i = 0; i < run && member.credit > 0; i++) {
+        const entry = this.take();
+        if (!entry) return;
+        member.inFlight += 1;
+        assign(entry, member);
+      }
     }
   }
 
   release(_entry: Entry): void {}
+
+  /** An even share of what waits, per member with credit. */
+  protected runLength(members: readonly Member[], windows: readonly PartitionWindow[]): number {
+    let waiting = 0;
+    for (const window of windows) waiting += window.undelivered;
+    let open = 0;
+    for (const member of members) if (member.credit > 0) open += 1;
+    return Math.max(1, Math.ceil(waiting / Math.max(1, open)));
+  }
 
   rebuild(windows: readonly PartitionWindow[]): void {
     this.queue.clear();
@@ -120,6 +138,11 @@ export class KeyOrdering extends NoneOrdering {
   /** The entry holding each key: from its first delivery until it is acked or dead-lettered. */
   private readonly holders = new Map<string, Entry>();
   private readonly blocked = new Map<string, Entry[]>();
+
+  /** One record per turn: keys spread over members (and waiting counts blocked records, which a run could not take). */
+  protected override runLength(): number {
+    return 1;
+  }
 
   override release(entry: Entry): void {
     if (entry.keyId === undefined || this.holders.get(entry.keyId) !== entry) return;
