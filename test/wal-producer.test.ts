@@ -1,0 +1,169 @@
+/**
+ * The WAL producer against an in-process broker, WAL on an in-memory disk, virtual clock:
+ * delivery, the restart after a crash between the broker's ack and the commit (issue case 8),
+ * partitions fixed at put time, poison set aside, retriable errors retried with backoff, a
+ * broker that forgot the producer, and the configuration checks.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeBatch, isBrookError, type BrookError } from '@brook/protocol';
+import type { PoisonReport, RetryReport, WalBatch } from '@brook/client';
+import { PRODUCER_WAL_DIR, WalProducerHost, numbered } from './fixtures/wal-producer-host.js';
+
+const never = new Promise<void>(() => undefined);
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('WAL producer', () => {
+  it('send() resolves once the records are in the WAL; flush() once the broker has them, in order', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const { producer } = await host.start();
+    const results = await producer.send('orders', numbered(1, 7));
+    expect(results).toEqual(Array(7).fill({ topic: 'orders', partition: 0 }));
+    expect(producer.stats.wal!.records).toBeGreaterThan(0);
+    await producer.flush();
+    expect(await host.contents('orders')).toEqual([range(1, 7)]);
+    expect(producer.stats).toMatchObject({ sentBatches: 3, sentRecords: 7, duplicateParts: 0, poisonedParts: 0 });
+    expect(producer.stats.wal).toMatchObject({ records: 0, committedThrough: 2 });
+    await producer.close();
+  });
+
+  it('splits a WAL batch by partition: keys by murmur2, each partition in put order', async () => {
+    const host = await WalProducerHost.create({ orders: 3 });
+    const { producer } = await host.start({ maxRecords: 10 });
+    const results = await Promise.all(range(1, 30).map((n) => producer.put('orders', { key: `k${n % 5}`, value: String(n) })));
+    await producer.flush();
+    const contents = await host.contents('orders');
+    expect(contents.flat().sort((a, b) => a - b)).toEqual(range(1, 30));
+    for (const [partition, numbers] of contents.entries()) {
+      expect(numbers).toEqual(results.flatMap((r, i) => (r.partition === partition ? [i + 1] : [])));
+    }
+    await producer.close();
+  });
+
+  it('after a crash between the ack and the commit, resends with the same producer id and sequences: no duplicate', async () => {
+    const host = await WalProducerHost.create({ orders: 2 });
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    // The hook runs once every part of WAL batch 1 is in the broker's log: the process dies there.
+    const afterAck = (batch: WalBatch): Promise<void> | undefined => (batch.sequence === 1 ? (holding(), never) : undefined);
+    const first = await host.start({ afterAck });
+    await first.producer.send('orders', numbered(1, 9, (n) => `k${n}`));
+    void first.producer.flush().catch(() => undefined);
+    await held;
+    expect((await host.contents('orders')).flat()).toHaveLength(6);
+    const producerId = first.producer.stats.producerId;
+    first.crash();
+    const second = await host.start();
+    await second.producer.send('orders', numbered(10, 2, (n) => `k${n}`));
+    await second.producer.flush();
+    const contents = await host.contents('orders');
+    expect(contents.flat().sort((a, b) => a - b)).toEqual(range(1, 11));
+    expect(second.producer.stats.producerId).toBe(producerId);
+    expect(second.producer.stats.duplicateParts).toBeGreaterThan(0);
+    await second.producer.close();
+  });
+
+  it('keeps the partition chosen at put time for unkeyed records across a restart', async () => {
+    const host = await WalProducerHost.create({ orders: 3 });
+    const first = await host.start();
+    const chosen = [];
+    for (let n = 1; n <= 6; n++) chosen.push((await first.producer.put('orders', { value: String(n) })).partition);
+    expect(chosen).toEqual([0, 1, 2, 0, 1, 2]);
+    first.crash(); // nothing sent yet: the new process's partitioner would start at partition 0 again
+    const second = await host.start();
+    await second.producer.flush();
+    expect(await host.contents('orders')).toEqual([[1, 4], [2, 5], [3, 6]]);
+    await second.producer.close();
+  });
+
+  it('sets a poison part aside in a file, reports it once, and goes on with the rest', async () => {
+    const host = await WalProducerHost.create({ orders: 1, doomed: 1 });
+    const { producer } = await host.start({ maxRecords: 4 });
+    const poisons: PoisonReport[] = [];
+    producer.on('poison', (report) => poisons.push(report));
+    await producer.send('doomed', numbered(1, 2));
+    await producer.send('orders', numbered(3, 2));
+    await host.broker.deleteTopic('doomed');
+    await producer.send('orders', numbered(5, 4));
+    await producer.flush();
+    expect(await host.contents('orders')).toEqual([[3, 4, 5, 6, 7, 8]]);
+    expect(poisons).toHaveLength(1);
+    expect(poisons[0]).toMatchObject({ walBatch: 0, topic: 'doomed', partition: 0, error: { code: 'UNKNOWN_TOPIC' } });
+    expect(producer.stats).toMatchObject({ poisonedParts: 1, poisonedRecords: 2, sentRecords: 6 });
+    const file = JSON.parse(Buffer.from(await host.fs.readFile(poisons[0]!.file)).toString('utf8')) as { batch: string; error: { code: string } };
+    expect(file.error.code).toBe('UNKNOWN_TOPIC');
+    const setAside = decodeBatch(Buffer.from(file.batch, 'base64')).records.map((r) => Buffer.from(r.value!).toString('utf8'));
+    expect(setAside).toEqual(['1', '2']);
+    expect((await host.fs.readdir(PRODUCER_WAL_DIR)).filter((name) => name.startsWith('poison-'))).toEqual([poisons[0]!.file.split('/').at(-1)]);
+    await producer.close();
+  });
+
+  it('retries a retriable refusal with jittered exponential backoff until it succeeds', async () => {
+    const host = await WalProducerHost.create({});
+    await host.broker.createTopic('small', { partitions: 1, retention: { maxBytes: 1, discard: 'new' } });
+    const { producer } = await host.start();
+    const retries: RetryReport[] = [];
+    producer.on('retrying', (report) => retries.push(report));
+    await producer.send('small', numbered(1, 3));
+    const flushed = producer.flush();
+    while (retries.length < 6) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await host.clock.advanceAsync(host.clock.nextTimerAtMs()! - host.clock.now());
+    }
+    expect(retries.map((r) => r.error.code)).toEqual(Array(6).fill('TOPIC_FULL'));
+    expect(retries.map((r) => r.attempt)).toEqual([0, 1, 2, 3, 4, 5]);
+    // initialDelayMs 10, doubling, capped at 80, each within ±20 % jitter
+    for (const { attempt, delayMs } of retries) {
+      const base = Math.min(80, 10 * 2 ** attempt);
+      expect(delayMs).toBeGreaterThanOrEqual(base * 0.8);
+      expect(delayMs).toBeLessThanOrEqual(base * 1.2);
+    }
+    // close() abandons the part in flight: the records stay in the WAL for the next open
+    await producer.close();
+    await expect(flushed).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(producer.stats.wal!.records).toBe(3);
+  });
+
+  it('a broker that forgot the producer: a fresh producer id, sequences from 0, nothing lost', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const first = await host.start();
+    await first.producer.send('orders', numbered(1, 3));
+    await first.producer.flush();
+    const oldId = first.producer.stats.producerId;
+    await first.producer.send('orders', numbered(4, 2));
+    await first.producer.close();
+    await host.replaceBroker({ orders: 1 });
+    const second = await host.start();
+    await second.producer.flush();
+    expect(await host.contents('orders')).toEqual([[4, 5]]);
+    expect(second.producer.stats.producerId).not.toBeUndefined();
+    expect(oldId).not.toBeUndefined();
+    await second.producer.close();
+  });
+
+  it('a partition that evicted the producer: that partition moves to a fresh producer id', async () => {
+    const host = await WalProducerHost.create({ orders: 1 }, { producersPerPartitionMax: 1 });
+    const { producer, client } = await host.start();
+    await producer.send('orders', numbered(1, 3));
+    await producer.flush();
+    await client.producer().send('orders', [{ value: '100' }]); // another producer id evicts ours
+    await producer.send('orders', numbered(4, 3));
+    await producer.flush();
+    expect(await host.contents('orders')).toEqual([[1, 2, 3, 100, 4, 5, 6]]);
+    const state = JSON.parse(Buffer.from(await host.fs.readFile(`${PRODUCER_WAL_DIR}/producer.json`)).toString('utf8')) as { producerId: string; partitions: [string, number, string, number, number][] };
+    expect(state.partitions[0]![2]).not.toBe(state.producerId);
+    expect(state.partitions[0]![4]).toBe(3);
+    await producer.close();
+  });
+
+  it('refuses a WAL batch larger than the server takes in one request, and a second producer on the same directory', async () => {
+    const host = await WalProducerHost.create({ orders: 1 }, { batchRecordsMax: 5 });
+    await expect(host.start({ maxRecords: 6 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'wal.maxRecords' } });
+    const { producer } = await host.start();
+    await producer.ready();
+    const other = await host.start();
+    const refused = await other.producer.ready().catch((error: BrookError) => error);
+    expect(isBrookError(refused, 'LOCKED')).toBe(true);
+    await expect(other.producer.send('orders', numbered(1, 1))).rejects.toMatchObject({ code: 'LOCKED' });
+    await producer.close();
+  });
+});
