@@ -96,14 +96,14 @@ export class SessionSubscriptions {
     if (!subscription) return EMPTY;
     for (const [first, last] of ack) if (first > last) throw invalidArgument('ack', 'ranges [first, last] with first <= last', [first, last]);
     for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
-    const durable: Promise<void>[] = [];
-    for (const [first, last] of ack) for (const delivery of subscription.takeRange(first, last)) durable.push(delivery.ack());
+    const durable = new DurableWaits();
+    for (const [first, last] of ack) for (const delivery of subscription.takeRange(first, last)) durable.add(delivery.ack());
     for (const [deliveryId, reason] of reject) {
       const delivery = subscription.take(deliveryId);
-      if (delivery) durable.push(delivery.reject(reason));
+      if (delivery) durable.add(delivery.reject(reason));
     }
     for (const [deliveryId, delayMs] of nack) subscription.take(deliveryId)?.nack(delayMs === undefined ? {} : { delayMs });
-    await Promise.all(durable);
+    await durable.all();
     return EMPTY;
   }
 
@@ -162,6 +162,24 @@ export class SessionSubscriptions {
       this.peer.send(encodeDeliver(subscription.id, first, chunk));
       subscription.track(first, chunk, this.clock.now());
     }
+  }
+}
+
+/**
+ * The promises a settle waits for. Every ack of one journal flush returns that flush's one
+ * promise, so a settle of a thousand acks holds one or two distinct promises, not a thousand
+ * (Promise.all would make a reaction and a closure for each): a promise equal to the one before
+ * it is dropped.
+ */
+class DurableWaits {
+  private readonly distinct: Promise<void>[] = [];
+
+  add(promise: Promise<void>): void {
+    if (this.distinct[this.distinct.length - 1] !== promise) this.distinct.push(promise);
+  }
+
+  all(): Promise<unknown> {
+    return Promise.all(this.distinct);
   }
 }
 
