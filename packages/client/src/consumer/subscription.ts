@@ -13,7 +13,7 @@
  *            pending settlements are sent, then the server waits for what is still being handled
  *   abort()  leaves at once: whatever this member holds is redelivered to the others
  */
-import { decodeDeliveries, isBrookError, type BrookError, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
+import { isBrookError, readDeliveries, type BrookError, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { Message } from './message.js';
 import { SettleBatcher } from './settle-batcher.js';
@@ -153,13 +153,10 @@ export class Subscription {
     deliver: (json, data) => {
       const { first, count } = json as { first: number; count: number };
       const session = this.connection.session;
-      for (const delivery of decodeDeliveries(first, count, data)) {
-        const message = new Message(
-          this.batcher, session, delivery.deliveryId, delivery.partition, delivery.offset, delivery.deliveryCount,
-          delivery.timestamp, delivery.key, delivery.value, delivery.headers,
-        );
+      readDeliveries(first, count, data, (deliveryId, partition, offset, deliveryCount, record) => {
+        const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers);
         if (!this.sink.deliver(message)) void message.nack({ delayMs: 0 });
-      }
+      });
     },
     end: (error) => this.finish(error.code === 'CLOSED' ? undefined : error),
   };

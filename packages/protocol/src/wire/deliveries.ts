@@ -51,6 +51,23 @@ export function encodeDeliveries(deliveries: readonly WireDelivery[]): Uint8Arra
 
 /** Decodes a DELIVER frame's data. Throws BrookError CORRUPT_BATCH / INVALID_REQUEST on bad bytes. */
 export function decodeDeliveries(first: number, count: number, data: Uint8Array): DecodedDelivery[] {
+  const decoded: DecodedDelivery[] = [];
+  readDeliveries(first, count, data, (deliveryId, partition, offset, deliveryCount, record) => {
+    decoded.push({ deliveryId, partition, offset, deliveryCount, timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers });
+  });
+  return decoded;
+}
+
+/** One entry of a DELIVER frame, as readDeliveries hands it over. */
+export type DeliveryVisitor = (deliveryId: number, partition: number, offset: bigint, deliveryCount: number, record: LogRecord) => void;
+
+/**
+ * Decodes a DELIVER frame's data and hands each entry to `visit`, in order, with its record (the
+ * record's own offset is its index in the frame): a consumer builds its message object straight
+ * from them, with no object per entry in between. The whole frame is checked before the first
+ * visit. Throws BrookError CORRUPT_BATCH / INVALID_REQUEST on bad bytes.
+ */
+export function readDeliveries(first: number, count: number, data: Uint8Array, visit: DeliveryVisitor): void {
   const tableBytes = count * DELIVERY_ENTRY_BYTES;
   if (!Number.isSafeInteger(first) || first < 0 || !Number.isInteger(count) || count < 1 || tableBytes > data.length) {
     throw new BrookError('INVALID_REQUEST', `DELIVER frame: bad first ${first} / count ${count} for ${data.length} data bytes`, { first, count });
@@ -60,17 +77,8 @@ export function decodeDeliveries(first: number, count: number, data: Uint8Array)
     throw new BrookError('INVALID_REQUEST', `DELIVER frame: ${count} entries but ${records.length} records`, { count, records: records.length });
   }
   const view = new DataView(data.buffer, data.byteOffset, tableBytes);
-  return records.map((record: LogRecord, index) => {
+  for (let index = 0; index < count; index++) {
     const at = index * DELIVERY_ENTRY_BYTES;
-    return {
-      deliveryId: first + index,
-      partition: view.getInt32(at),
-      offset: view.getBigInt64(at + 4),
-      deliveryCount: view.getInt32(at + 12),
-      timestamp: record.timestamp,
-      key: record.key,
-      value: record.value,
-      headers: record.headers,
-    };
-  });
+    visit(first + index, view.getInt32(at), view.getBigInt64(at + 4), view.getInt32(at + 12), records[index]!);
+  }
 }
