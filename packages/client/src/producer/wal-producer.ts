@@ -11,7 +11,7 @@
  * admitted in call order, so the WAL, and hence each partition, keeps the caller's order.
  */
 import { EventEmitter } from 'eventemitter3';
-import { BrookError, NodeFileSystem, type Clock, type Random } from '@brook/protocol';
+import { BrookError, NodeFileSystem, type Clock, type Random, type RecordInput } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import { invalid, type BackoffPolicy } from '../options.js';
 import { toRecordInput, type ProducerRecord } from '../values.js';
@@ -22,7 +22,7 @@ import { FRAME_OVERHEAD_BYTES } from './producer.js';
 import type { TopicPartitions } from './topic-partitions.js';
 import type { RetryReport } from './transmit.js';
 import { WalSender, type PoisonReport, type SentPart } from './wal-sender.js';
-import { routed } from './wal-route.js';
+import { groupByRoute, routed, type RoutedGroup } from './wal-route.js';
 import { loadState } from './wal-state.js';
 
 export interface WalOptions extends FileBufferOptions {
@@ -134,6 +134,18 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   async put(topic: string, record: ProducerRecord): Promise<WalSendResult> {
     const [result] = await this.send(topic, [record]);
     return result!;
+  }
+
+  /**
+   * The newest record still in the WAL (not yet committed), with its destination: where a
+   * source resumes after a crash, together with what the topic already holds.
+   */
+  async newestUnsent(): Promise<{ topic: string; partition: number; record: RecordInput } | undefined> {
+    const { buffer } = await this.opened;
+    const newest = buffer.newestRecord();
+    if (newest === undefined) return undefined;
+    const [{ topic, partition, records }] = groupByRoute([newest]) as [RoutedGroup];
+    return { topic, partition, record: records[0]! };
   }
 
   /** Seals the open WAL batch and resolves once everything sent so far is in the broker's log. */

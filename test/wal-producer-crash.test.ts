@@ -1,0 +1,96 @@
+/**
+ * Process-crash test of the WAL producer end to end: a live Brook server (broker.listen on port
+ * 0, in this process) and a child process putting 1..LAST through a WAL producer into a
+ * one-partition topic. The parent SIGKILLs the child at seeded random moments, 30 times: after
+ * some puts (often mid-write or mid-fsync of later ones, or mid-send), or exactly between the
+ * broker's acknowledgement of a WAL batch and its state write and commit (the child's afterAck
+ * hook waits for the parent there). Each relaunch recovers the WAL, takes the dead child's lock
+ * over, reuses its producer id and resends what was not committed with the same sequences. At
+ * the end the topic holds 1..LAST exactly once, in order, and the broker did drop resends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, expect, it } from 'vitest';
+import { Broker } from '@brook/broker';
+import { SeededRandom } from '@brook/protocol';
+
+const CHILD = join(import.meta.dirname, 'fixtures', 'wal-producer-child.ts');
+const KILLS = 30;
+const LAST = 2000;
+const TOPIC = 'wal-crash';
+/** Children started ahead, waiting for "go": their start-up overlaps earlier runs. */
+const PRESTARTED = 2;
+const dirs: string[] = [];
+afterAll(async () => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+interface Launch {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  readonly stderr: () => string;
+}
+
+function launch(url: string, walDir: string): Launch {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, url, walDir, TOPIC, String(LAST)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin!.on('error', () => undefined); // a killed child's stdin
+  return { child, exited: new Promise((resolve) => child.on('exit', () => resolve())), stderr: () => stderr };
+}
+
+/** Lets the child run; kills it at the `count`th line starting with `word`. Returns true if it finished instead. */
+async function runUntil(run: Launch, kill: { word: string; count: number } | undefined, onDuplicate: () => void): Promise<boolean> {
+  run.child.stdin!.write('go\n');
+  let seen = 0;
+  for await (const line of createInterface({ input: run.child.stdout! })) {
+    if (line === 'done') return true;
+    if (line.startsWith('dup ')) onDuplicate();
+    if (kill && line.startsWith(`${kill.word} `) && ++seen === kill.count) {
+      run.child.kill('SIGKILL');
+      break;
+    }
+    if (line.startsWith('acked ')) run.child.stdin!.write('c\n');
+  }
+  await run.exited;
+  if (kill === undefined || seen < kill.count) throw new Error(`child exited early (${seen} ${kill?.word ?? ''} lines): ${run.stderr()}`);
+  return false;
+}
+
+it(`puts 1..${LAST} into the topic exactly once in order across ${KILLS} SIGKILLs of a WAL producer`, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'brook-wal-producer-crash-'));
+  dirs.push(root);
+  const walDir = join(root, 'wal');
+  const broker = await Broker.open({ storage: 'memory' });
+  await broker.createTopic(TOPIC, { partitions: 1 });
+  const server = await broker.listen({ port: 0, host: '127.0.0.1' });
+  const random = new SeededRandom(20260514);
+  let kills = 0;
+  let duplicates = 0;
+  const ready = Array.from({ length: PRESTARTED }, () => launch(server.url, walDir));
+  try {
+    for (let finished = false; !finished;) {
+      ready.push(launch(server.url, walDir));
+      const kill = kills < KILLS ? (random.int(3) === 0 ? { word: 'acked', count: 1 + random.int(3) } : { word: 'put', count: 1 + random.int(80) }) : undefined;
+      finished = await runUntil(ready.shift()!, kill, () => (duplicates += 1));
+      if (!finished) kills += 1;
+    }
+  } finally {
+    for (const unused of ready) unused.child.kill('SIGKILL');
+    await Promise.all(ready.map((unused) => unused.exited));
+  }
+  expect(kills).toBe(KILLS);
+  expect(duplicates, 'kills between the ack and the commit must lead to resends the broker drops').toBeGreaterThan(0);
+
+  const numbers: number[] = [];
+  for (let offset = 0n; ;) {
+    const records = await broker.fetch({ topic: TOPIC, partition: 0, offset, maxRecords: 10_000 });
+    if (records.length === 0) break;
+    numbers.push(...records.map((record) => Number(Buffer.from(record.value!).toString('utf8'))));
+    offset += BigInt(records.length);
+  }
+  expect(numbers).toEqual(Array.from({ length: LAST }, (_, i) => i + 1));
+  await server.close();
+  await broker.close();
+}, 60_000);
