@@ -1,5 +1,5 @@
 /**
- * Text formatting shared by the CLI commands: timestamps, record bytes, JSON with bigints.
+ * Text formatting shared by the CLI commands: timestamps, record bytes, JSON with bigints, tables.
  */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const PREVIEW_CHARS_MAX = 60;
@@ -9,26 +9,69 @@ export function isoTime(timestampMs: number): string {
   return Number.isNaN(date.getTime()) ? `${timestampMs}ms` : date.toISOString();
 }
 
+/** The bytes as text if they are UTF-8 without control characters other than tab/newline, which would garble a terminal. */
+function printableText(bytes: Uint8Array): string | undefined {
+  try {
+    const text = utf8.decode(bytes);
+    return /[\u0000-\u0008\u000b-\u001f\u007f]/.test(text) ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  return `0x${Buffer.from(bytes).toString('hex')}`;
+}
+
 /** Bytes as quoted text when they are printable UTF-8, else hex; long values are cut with their size. */
 export function preview(bytes: Uint8Array | null): string {
   if (bytes === null) return 'null';
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-    // Control characters other than tab/newline would garble a terminal: show hex instead.
-    if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) throw new Error('not printable');
-    text = JSON.stringify(text);
-  } catch {
-    text = `0x${Buffer.from(bytes).toString('hex')}`;
-  }
+  const printable = printableText(bytes);
+  const text = printable === undefined ? hex(bytes) : JSON.stringify(printable);
   return text.length > PREVIEW_CHARS_MAX ? `${text.slice(0, PREVIEW_CHARS_MAX)}… (${bytes.length} B)` : text;
+}
+
+/** A value in full on one line: printable single-line text as it is, other text quoted, binary as hex. */
+export function fullText(bytes: Uint8Array | null): string {
+  if (bytes === null) return 'null';
+  const printable = printableText(bytes);
+  if (printable === undefined) return hex(bytes);
+  return printable.includes('\n') ? JSON.stringify(printable) : printable;
+}
+
+/** Bytes for JSON output: text when they are UTF-8, else `{ base64 }`. */
+export function bytesJson(bytes: Uint8Array | null): string | { base64: string } | null {
+  if (bytes === null) return null;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return { base64: Buffer.from(bytes).toString('base64') };
+  }
+}
+
+function jsonReplacer(_key: string, item: unknown): unknown {
+  if (typeof item === 'bigint') return item.toString();
+  if (item instanceof Uint8Array) return preview(item);
+  return item;
 }
 
 /** JSON for `--json` output: bigints become decimal strings, byte arrays become previews. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (typeof item === 'bigint') return item.toString();
-    if (item instanceof Uint8Array) return preview(item);
-    return item;
-  }, 2);
+  return JSON.stringify(value, jsonReplacer, 2);
+}
+
+/** One compact JSON line, for outputs that stream one object per record. */
+export function jsonLine(value: unknown): string {
+  return `${JSON.stringify(value, jsonReplacer)}\n`;
+}
+
+/** Rows as left-aligned columns, the first row being the header. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+export function plural(count: number | bigint, noun: string): string {
+  return `${count} ${noun}${count === 1 || count === 1n ? '' : 's'}`;
 }

@@ -1,79 +1,47 @@
 /**
- * The `brook` command: dispatches to one file per command. Errors go to stderr with their code.
- * Exit codes: 0 success, 1 failure (or, for dump / verify, a problem found), 2 bad usage.
+ * The `brook` command: dispatches to one file per command under commands/. Errors go to stderr
+ * with their code; exit codes are listed in exit.ts.
  */
-import { parseArgs } from 'node:util';
-import { BrookError, isBrookError } from '@brook/protocol';
-import { DUMP_USAGE, dump } from './dump.js';
-import { serve } from './serve.js';
-import { SERVE_USAGE } from './serve-options.js';
-import { VERIFY_USAGE, verify } from './verify.js';
+import { consumeCommand } from './commands/consume.js';
+import { dlqCommand } from './commands/dlq.js';
+import { dumpCommand } from './commands/dump.js';
+import { groupsCommand } from './commands/groups.js';
+import { produceCommand } from './commands/produce.js';
+import { serveCommand } from './commands/serve.js';
+import { topicsCommand } from './commands/topics.js';
+import { verifyCommand } from './commands/verify.js';
+import { usageError, type Command } from './cli-args.js';
+import { EXIT, EXIT_CODES_USAGE, fail } from './exit.js';
+
+const COMMANDS: readonly Command[] = [serveCommand, topicsCommand, produceCommand, consumeCommand, groupsCommand, dlqCommand, dumpCommand, verifyCommand];
 
 const USAGE = `usage: brook COMMAND [options]      (brook COMMAND --help for its options)
 
 commands:
-  serve     run a broker
-  dump      print the batches and index entries of a partition directory or segment file
-  verify    check every segment, index and metadata file of a data directory
+${COMMANDS.map((command) => `  ${command.name.padEnd(10)}${command.summary}`).join('\n')}
 
-${SERVE_USAGE}
+Commands that talk to a server take --url (default: $BROOK_URL, else ws://127.0.0.1:7070) and
+--token (default: $BROOK_TOKEN); --json prints machine-readable output.
+${EXIT_CODES_USAGE}`;
 
-${DUMP_USAGE}
-
-${VERIFY_USAGE}`;
-
-function fail(error: unknown): never {
-  if (isBrookError(error)) {
-    process.stderr.write(`brook: ${error.message}\n`);
-    process.exit(error.code === 'INVALID_CONFIG' ? 2 : 1);
+async function run(name: string | undefined, args: readonly string[]): Promise<number | undefined> {
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
   }
-  process.stderr.write(`brook: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (!command) throw usageError(`unknown command ${name}`, USAGE);
+  return command.run(args, process.env);
 }
 
-/** One positional PATH plus flags; anything else is a usage error naming the command's usage. */
-function parsePathCommand(args: readonly string[], usage: string, flags: readonly string[]) {
-  try {
-    const parsed = parseArgs({
-      args: [...args], allowPositionals: true, strict: true,
-      options: Object.fromEntries(flags.map((flag) => [flag, { type: 'boolean' as const }])),
-    });
-    if (parsed.positionals.length !== 1) throw new Error('needs exactly one path');
-    return { path: parsed.positionals[0]!, flags: parsed.values as Record<string, boolean | undefined> };
-  } catch (error) {
-    throw new BrookError('INVALID_CONFIG', `${(error as Error).message}\n${usage}`, {});
-  }
-}
+// A reader that went away (`brook consume ... | head`) is not an error of ours.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  fail(error);
+});
 
-async function run(command: string | undefined, args: readonly string[]): Promise<number | undefined> {
-  if (args.includes('--help')) {
-    const usage = { serve: SERVE_USAGE, dump: DUMP_USAGE, verify: VERIFY_USAGE }[command ?? ''] ?? USAGE;
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  switch (command) {
-    case 'serve':
-      await serve(args, fail);
-      return undefined; // keeps running until a signal
-    case 'dump': {
-      const { path, flags } = parsePathCommand(args, DUMP_USAGE, ['records', 'json']);
-      return dump(path, { records: flags['records'] === true, json: flags['json'] === true });
-    }
-    case 'verify': {
-      const { path, flags } = parsePathCommand(args, VERIFY_USAGE, ['json']);
-      return verify(path, { json: flags['json'] === true });
-    }
-    case undefined:
-    case '--help':
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    default:
-      process.stderr.write(`brook: unknown command ${command}\n${USAGE}\n`);
-      return 2;
-  }
-}
-
-const [command, ...args] = process.argv.slice(2);
-run(command, args).then((code) => {
-  if (code !== undefined) process.exit(code);
+const [name, ...args] = process.argv.slice(2);
+run(name, args).then((code) => {
+  // Exit once stdout is flushed: where it is asynchronous (pipes on macOS) exit() would cut it short.
+  if (code !== undefined) process.stdout.write('', () => process.exit(code));
 }, fail);

@@ -7,9 +7,10 @@
 import { basename } from 'node:path';
 import { inspectIndex, inspectLog, type InspectedBatch, type InspectedIndex, type InspectedLog } from '@brook/broker';
 import { NodeFileSystem, type FileSystem } from '@brook/protocol';
-import { isoTime, preview, toJson } from './format.js';
+import { defineCommand } from '../cli-args.js';
+import { isoTime, preview, toJson } from '../format.js';
 
-export const DUMP_USAGE = `usage: brook dump PATH [--records] [--json]
+const DUMP_USAGE = `usage: brook dump PATH [--records] [--json]
 
   PATH        a partition directory (e.g. .brook-data/topics/orders/0) or one segment file
               (.log, .index, .timeindex)
@@ -19,7 +20,15 @@ exit codes: 0 every batch good, 1 a bad batch or index was found, 2 bad usage`;
 
 type Dumped = InspectedLog | InspectedIndex;
 
-export async function dump(path: string, options: { records: boolean; json: boolean }): Promise<number> {
+export const dumpCommand = defineCommand(
+  {
+    name: 'dump', summary: 'print the batches and index entries of a partition directory or segment file', usage: DUMP_USAGE,
+    required: ['PATH'], options: { records: { type: 'boolean' }, json: { type: 'boolean' } },
+  },
+  async (args) => dump(args.required('PATH'), { records: args.flag('records'), json: args.flag('json') }),
+);
+
+async function dump(path: string, options: { records: boolean; json: boolean }): Promise<number> {
   const fs = new NodeFileSystem();
   const files = await filesToDump(fs, path);
   const dumped: Dumped[] = [];

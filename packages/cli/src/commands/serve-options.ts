@@ -1,16 +1,23 @@
 /**
- * Parsing of `brook serve` options. Kept apart from main.ts so it can be tested without starting
+ * Parsing of `brook serve` options. Kept apart from serve.ts so it can be tested without starting
  * anything. Unknown flags and bad values are errors with code INVALID_CONFIG, never ignored.
  */
-import { BrookError } from '@brook/protocol';
 import type { BrokerOptions } from '@brook/broker';
+import { parseCommandArgs, type CommandSpec, type Env, type ParsedArgs } from '../cli-args.js';
 
 export const DEFAULT_DATA_DIR = '.brook-data';
 
 export const DEFAULT_PORT = 7070;
 export const DEFAULT_HOST = '127.0.0.1';
 
-export const SERVE_USAGE = `usage: brook serve [--data DIR | --memory] [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}]
+export const SERVE_SPEC: CommandSpec = {
+  name: 'serve',
+  summary: 'run a broker (WebSocket, /healthz and /metrics on one port)',
+  options: {
+    data: { type: 'string' }, memory: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' },
+    fsync: { type: 'string' }, token: { type: 'string' },
+  },
+  usage: `usage: brook serve [--data DIR | --memory] [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}]
                    [--fsync always|never|<ms>] [--token T]
 
   --data DIR     where topics live (default: ./${DEFAULT_DATA_DIR})
@@ -19,49 +26,34 @@ export const SERVE_USAGE = `usage: brook serve [--data DIR | --memory] [--port $
   --host H       interface to listen on (default ${DEFAULT_HOST}: this machine only)
   --fsync MODE   'always' (default: acknowledge after fdatasync, group commit),
                  'never' (leave it to the OS), or a number of milliseconds between fsyncs
-  --token T      clients must present this token (default: $BROOK_TOKEN, else none)`;
+  --token T      clients must present this token (default: $BROOK_TOKEN, else none)
+Runs until SIGINT/SIGTERM, then shuts down cleanly; a second signal exits at once.`,
+};
 
 export interface ServeOptions {
   broker: BrokerOptions;
   listen: { port: number; host: string; token?: string };
 }
 
-export function parseServeOptions(args: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ServeOptions {
-  const options: BrokerOptions = { dataDir: DEFAULT_DATA_DIR };
-  const token = env['BROOK_TOKEN'];
-  const listen: ServeOptions['listen'] = { port: DEFAULT_PORT, host: DEFAULT_HOST, ...(token ? { token } : {}) };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i]!;
-    const value = (): string => {
-      const next = args[++i];
-      if (next === undefined || next.startsWith('--')) throw usageError(`${flag} needs a value`);
-      return next;
-    };
-    if (flag === '--data') options.dataDir = value();
-    else if (flag === '--memory') {
-      options.storage = 'memory';
-      delete options.dataDir;
-    } else if (flag === '--fsync') options.fsync = parseFsync(value());
-    else if (flag === '--port') listen.port = parsePort(value());
-    else if (flag === '--host') listen.host = value();
-    else if (flag === '--token') listen.token = value();
-    else throw usageError(`unknown option ${flag}`);
-  }
-  return { broker: options, listen };
+export function parseServeOptions(args: readonly string[], env: Env = {}): ServeOptions {
+  return serveOptions(parseCommandArgs(SERVE_SPEC, args), env);
 }
 
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (/^\d+$/.test(text) && port <= 65_535) return port;
-  throw usageError(`--port must be a number from 0 to 65535, got ${text}`);
+export function serveOptions(args: ParsedArgs, env: Env): ServeOptions {
+  const data = args.string('data');
+  if (data !== undefined && args.flag('memory')) throw args.usageError('--data and --memory exclude each other');
+  const broker: BrokerOptions = args.flag('memory') ? { storage: 'memory' } : { dataDir: data ?? DEFAULT_DATA_DIR };
+  const fsync = args.string('fsync');
+  if (fsync !== undefined) broker.fsync = parseFsync(args, fsync);
+  const token = args.string('token') ?? env['BROOK_TOKEN'];
+  return {
+    broker,
+    listen: { port: args.integer('port', { min: 0, max: 65_535 }) ?? DEFAULT_PORT, host: args.string('host') ?? DEFAULT_HOST, ...(token ? { token } : {}) },
+  };
 }
 
-function parseFsync(text: string): BrokerOptions['fsync'] {
+function parseFsync(args: ParsedArgs, text: string): BrokerOptions['fsync'] {
   if (text === 'always' || text === 'never') return text;
   if (/^\d+$/.test(text) && Number(text) >= 1) return { intervalMs: Number(text) };
-  throw usageError(`--fsync must be always, never or a positive number of milliseconds, got ${text}`);
-}
-
-function usageError(message: string): BrookError {
-  return new BrookError('INVALID_CONFIG', `${message}\n${SERVE_USAGE}`, {});
+  throw args.usageError(`--fsync must be always, never or a positive number of milliseconds, got ${text}`);
 }

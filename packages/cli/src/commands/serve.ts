@@ -5,20 +5,26 @@
  */
 import { resolve } from 'node:path';
 import { Broker } from '@brook/broker';
-import { parseServeOptions } from './serve-options.js';
+import { defineCommand } from '../cli-args.js';
+import { EXIT, fail } from '../exit.js';
+import { SERVE_SPEC, serveOptions, type ServeOptions } from './serve-options.js';
 
-export async function serve(args: readonly string[], fail: (error: unknown) => never): Promise<void> {
-  const options = parseServeOptions(args, process.env);
+export const serveCommand = defineCommand(SERVE_SPEC, async (args, env) => {
+  await serve(serveOptions(args, env));
+  return undefined; // keeps running until a signal
+});
+
+async function serve(options: ServeOptions): Promise<void> {
   // Signals are handled from the start, so a Ctrl-C during open still ends in a clean close.
   let stopping = false;
   let opened: Promise<Broker> | undefined;
   const stop = (signal: string) => {
-    if (stopping) process.exit(130);
+    if (stopping) process.exit(EXIT.interrupted);
     stopping = true;
     process.stdout.write(`brook: ${signal}, shutting down cleanly (again to exit at once)\n`);
     (opened ?? Promise.reject(new Error('not open')))
       .then((broker) => broker.close())
-      .then(() => process.exit(0), fail);
+      .then(() => process.exit(EXIT.ok), fail);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

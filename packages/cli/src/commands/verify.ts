@@ -7,15 +7,21 @@
 import { relative } from 'node:path';
 import { verifyDataDir } from '@brook/broker';
 import { NodeFileSystem } from '@brook/protocol';
-import { toJson } from './format.js';
+import { defineCommand } from '../cli-args.js';
+import { toJson } from '../format.js';
 
-export const VERIFY_USAGE = `usage: brook verify DATA_DIR [--json]
+const VERIFY_USAGE = `usage: brook verify DATA_DIR [--json]
 
   DATA_DIR   a broker's data directory (default for brook serve: ./.brook-data)
   --json     machine-readable output
 exit codes: 0 no problem, 1 a problem was found (each is printed with file and byte position), 2 bad usage`;
 
-export async function verify(dataDir: string, options: { json: boolean }): Promise<number> {
+export const verifyCommand = defineCommand(
+  { name: 'verify', summary: 'check every segment, index and metadata file of a data directory', usage: VERIFY_USAGE, required: ['DATA_DIR'], options: { json: { type: 'boolean' } } },
+  async (args) => verify(args.required('DATA_DIR'), { json: args.flag('json') }),
+);
+
+async function verify(dataDir: string, options: { json: boolean }): Promise<number> {
   const result = await verifyDataDir(new NodeFileSystem(), dataDir);
   if (options.json) {
     process.stdout.write(`${toJson(result)}\n`);

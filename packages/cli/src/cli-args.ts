@@ -1,0 +1,154 @@
+/**
+ * The one option parser of every `brook` command (node:util parseArgs, strict): a command is a
+ * spec (name, positionals, options, usage text) plus a handler. `--help` anywhere prints the
+ * usage; an unknown flag, a missing positional or a bad value is INVALID_CONFIG (exit 2) with the
+ * usage attached, never ignored.
+ */
+import { parseArgs } from 'node:util';
+import { BrookError } from '@brook/protocol';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+}
+
+export interface CommandSpec {
+  /** As typed after `brook`: 'topics create'. */
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** The usage text printed by --help and after a usage error. */
+  usage: string;
+  required?: readonly string[];
+  optional?: readonly string[];
+  options?: Readonly<Record<string, OptionSpec>>;
+}
+
+/** Resolves with the exit code, or undefined for a command that keeps running (serve). */
+export type CommandRun = (args: readonly string[], env: Env) => Promise<number | undefined>;
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly run: CommandRun;
+}
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** What a handler gets: positionals by name and typed, checked access to the options. */
+export class ParsedArgs {
+  constructor(
+    private readonly spec: CommandSpec,
+    private readonly positionals: readonly string[],
+    private readonly values: Values,
+  ) {}
+
+  /** The positional `name` (one of spec.required / spec.optional). */
+  arg(name: string): string | undefined {
+    const index = [...(this.spec.required ?? []), ...(this.spec.optional ?? [])].indexOf(name);
+    if (index < 0) throw new Error(`assertion failed: ${this.spec.name} has no positional ${name}`);
+    return this.positionals[index];
+  }
+
+  /** A required positional: present, since parsing checked the count. */
+  required(name: string): string {
+    return this.arg(name)!;
+  }
+
+  string(name: string): string | undefined {
+    const value = this.values[name];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  strings(name: string): string[] {
+    const value = this.values[name];
+    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+  }
+
+  flag(name: string): boolean {
+    return this.values[name] === true;
+  }
+
+  integer(name: string, bounds: { min: number; max?: number }): number | undefined {
+    const text = this.string(name);
+    if (text === undefined) return undefined;
+    const max = bounds.max ?? Number.MAX_SAFE_INTEGER;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < bounds.min || value > max) {
+      throw this.usageError(`--${name} must be an integer from ${bounds.min} to ${max}, got ${text}`);
+    }
+    return value;
+  }
+
+  choice<T extends string>(name: string, choices: readonly T[]): T | undefined {
+    const text = this.string(name);
+    if (text === undefined || (choices as readonly string[]).includes(text)) return text as T | undefined;
+    throw this.usageError(`--${name} must be one of ${choices.join(', ')}, got ${text}`);
+  }
+
+  usageError(message: string): BrookError {
+    return usageError(message, this.spec.usage);
+  }
+}
+
+export function usageError(message: string, usage: string): BrookError {
+  return new BrookError('INVALID_CONFIG', `${message}\n\n${usage}`, {});
+}
+
+export function parseCommandArgs(spec: CommandSpec, args: readonly string[]): ParsedArgs {
+  const required = spec.required ?? [];
+  const optional = spec.optional ?? [];
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options: { ...spec.options }, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (error) {
+    throw usageError((error as Error).message, spec.usage);
+  }
+  const { positionals } = parsed;
+  if (positionals.length < required.length) throw usageError(`missing ${required.slice(positionals.length).join(' ')}`, spec.usage);
+  if (positionals.length > required.length + optional.length) {
+    throw usageError(`unexpected argument ${positionals[required.length + optional.length]}`, spec.usage);
+  }
+  return new ParsedArgs(spec, positionals, parsed.values);
+}
+
+/** A command from its spec and handler: --help prints the usage, anything else is parsed first. */
+export function defineCommand(spec: CommandSpec, handler: (args: ParsedArgs, env: Env) => Promise<number | undefined>): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    usage: spec.usage,
+    run: async (args, env) => {
+      if (args.includes('--help') || args.includes('-h')) {
+        process.stdout.write(`${spec.usage}\n`);
+        return 0;
+      }
+      return handler(parseCommandArgs(spec, args), env);
+    },
+  };
+}
+
+/** A command made of subcommands (`brook topics create`): dispatches on the first argument. */
+export function defineCommandGroup(name: string, summary: string, subcommands: readonly Command[]): Command {
+  const usage = `usage: brook ${name} SUBCOMMAND [options]   (brook ${name} SUBCOMMAND --help for its options)\n\n` +
+    subcommands.map((command) => `  ${command.name.padEnd(20)}${command.summary}`).join('\n');
+  return {
+    name,
+    summary,
+    usage,
+    run: async (args, env) => {
+      const [first, ...rest] = args;
+      if (first === '--help' || first === '-h') {
+        process.stdout.write(`${usage}\n`);
+        return 0;
+      }
+      if (first === undefined) throw usageError('missing SUBCOMMAND', usage);
+      const subcommand = subcommands.find((command) => command.name === `${name} ${first}`);
+      if (!subcommand) throw usageError(`unknown subcommand ${name} ${first}`, usage);
+      return subcommand.run(rest, env);
+    },
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * `brook consume TOPIC`: prints records as they arrive, as a member of a group (acked after
+ * printing, or not at all with --no-ack) or as a tail reader. Ends after --count records or on
+ * SIGINT/SIGTERM: what was printed and acked stays acked, anything received but not printed goes
+ * back to the group (a second signal exits at once).
+ */
+import { once } from 'node:events';
+import { LIMITS } from '@brook/broker';
+import { BrookError, type Client, type Message, type MessageStream, type SubscribeOptions } from '@brook/client';
+import { defineCommand, type ParsedArgs } from '../cli-args.js';
+import { EXIT } from '../exit.js';
+import { jsonLine, plural } from '../format.js';
+import { POSITION_USAGE, startPositionOption } from '../positions.js';
+import { recordJson, recordLine } from '../records.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
+
+const ORDERINGS = ['none', 'key', 'partition'] as const;
+/** Lease of a held record, renewed at half of it: independent of the group's ackTimeoutMs. */
+const HELD_LEASE_MS = 60_000;
+
+const USAGE = `usage: brook consume TOPIC [--group G [--ordering none|key|partition] [--ack | --no-ack]]
+                     [--from POS] [--count N]
+
+Prints each record as it arrives (partition, offset, key, deliveryCount, value), until --count
+records were printed or Ctrl-C.
+
+  --group G        read as a member of group G: records are shared with its other members and
+                   the group remembers what was acked. Without --group: a tail reader, which
+                   sees every record, acks nothing and keeps no position.
+  --ordering O     the group's ordering: none (default), key or partition
+  --from POS       where a new group or a tail reader starts: ${POSITION_USAGE}
+                   (default: earliest with --group, latest without). An existing group continues
+                   where it is; move it with brook groups reset.
+  --count N        exit after N records
+  --ack            ack each record once printed (the default with --group)
+  --no-ack         print without acking: on exit the records go back to the group and are
+                   delivered again (deliveryCount grows). At most --count of them (default
+                   ${LIMITS.maxInFlight.default}) are held at once.
+${REMOTE_USAGE} (one JSON object per record and line)`;
+
+interface ConsumeSettings {
+  subscribe: SubscribeOptions & { maxInFlight: number };
+  count: number | undefined;
+  ack: boolean;
+  json: boolean;
+}
+
+export const consumeCommand = defineCommand(
+  {
+    name: 'consume', summary: 'print records as they arrive, as a group member or a tail reader', usage: USAGE, required: ['TOPIC'],
+    options: {
+      ...REMOTE_OPTIONS, group: { type: 'string' }, ordering: { type: 'string' }, from: { type: 'string' }, count: { type: 'string' },
+      ack: { type: 'boolean' }, 'no-ack': { type: 'boolean' },
+    },
+  },
+  async (args, env) => {
+    const settings = consumeSettings(args);
+    return withClient(args, env, async (client) => {
+      await warnIfFromIsIgnored(client, settings.subscribe);
+      const printed = await consume(client, settings);
+      const how = settings.subscribe.group === undefined ? 'as a tail reader' : `in group ${settings.subscribe.group}, ${settings.ack ? 'acked' : 'not acked'}`;
+      process.stderr.write(`brook: ${plural(printed, 'record')} from ${settings.subscribe.topic} ${how}\n`);
+      return EXIT.ok;
+    });
+  },
+);
+
+function consumeSettings(args: ParsedArgs): ConsumeSettings {
+  const group = args.string('group');
+  const ordering = args.choice('ordering', ORDERINGS);
+  const from = startPositionOption(args, 'from');
+  const count = args.integer('count', { min: 1 });
+  if (args.flag('ack') && args.flag('no-ack')) throw args.usageError('--ack and --no-ack exclude each other');
+  if (group === undefined && (ordering !== undefined || args.flag('ack') || args.flag('no-ack'))) {
+    throw args.usageError('--ordering, --ack and --no-ack need --group (a tail reader has no acks)');
+  }
+  const ack = group !== undefined && !args.flag('no-ack');
+  // No more credits than records wanted (see consume()); --no-ack holds every record it prints.
+  const window = ack ? LIMITS.maxInFlight.default : LIMITS.maxInFlight.max;
+  const maxInFlight = count === undefined ? LIMITS.maxInFlight.default : Math.min(count, window);
+  const subscribe: ConsumeSettings['subscribe'] = {
+    topic: args.required('TOPIC'), name: 'brook-cli', maxInFlight,
+    ...(group === undefined ? {} : { group }), ...(ordering === undefined ? {} : { ordering }), ...(from === undefined ? {} : { from }),
+  };
+  return { subscribe, count, ack, json: args.flag('json') };
+}
+
+/** --from only places a new group; saying so beats silently continuing where the group is. */
+async function warnIfFromIsIgnored(client: Client, options: SubscribeOptions): Promise<void> {
+  if (options.group === undefined || options.from === undefined) return;
+  const groups = await client.admin.listGroups(options.topic);
+  if (groups.some((g) => g.group === options.group)) {
+    process.stderr.write(`brook: group ${options.group} exists, so it continues where it is and --from is ignored (brook groups reset moves it)\n`);
+  }
+}
+
+/**
+ * Prints records until the count or a signal; resolves with how many were printed, once their
+ * acks are durable.
+ *
+ * With --count, the member's credit (maxInFlight) is the last `window` records, and their acks
+ * are held until it leaves: every earlier ack frees a credit for a record still wanted, and the
+ * held ones are acked only after the graceful unsubscribe, which stops new deliveries. So the
+ * broker hands out exactly --count records and none comes back with a raised deliveryCount.
+ */
+async function consume(client: Client, settings: ConsumeSettings): Promise<number> {
+  const stream = client.consume(settings.subscribe);
+  const settles = new PendingSettles();
+  const held = new HeldMessages(settles);
+  const heldFrom = settings.count === undefined ? Infinity : settings.count - settings.subscribe.maxInFlight + 1;
+  let leaving: Promise<void> | undefined;
+  const leave = () => (leaving ??= settings.ack ? leaveGracefully(stream, held, settles) : Promise.resolve(stream.abort()));
+  const onSignal = () => {
+    if (leaving) process.exit(EXIT.interrupted);
+    void leave().catch(() => undefined); // its failure surfaces when awaited below
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  let printed = 0;
+  try {
+    const messages = stream[Symbol.asyncIterator]();
+    while (printed !== settings.count) {
+      const next = await messages.next();
+      if (next.done) break;
+      await write(settings.json ? jsonLine(recordJson(next.value)) : `${recordLine(next.value)}\n`);
+      printed += 1;
+      if (!settings.ack) continue;
+      if (printed >= heldFrom) held.hold(next.value);
+      else settles.track(next.value.ack());
+    }
+    if (!leaving && printed !== settings.count) throw new BrookError('DISCONNECTED', `the server ended the subscription to ${settings.subscribe.topic}`, {});
+    await leave();
+    return printed;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    stream.abort(); // after a graceful leave a no-op; after a failure, lets go of whatever is held
+  }
+}
+
+async function leaveGracefully(stream: MessageStream, held: HeldMessages, settles: PendingSettles): Promise<void> {
+  // With no settle unanswered, close() sends its unsubscribe at once (microtasks) and the held
+  // acks go out on the next tick (setImmediate), after it: their credits free nothing new.
+  await settles.settled();
+  const closing = stream.close();
+  held.ackAll();
+  await closing;
+  await settles.settled();
+}
+
+/** Printed records whose acks wait for the leave; their leases are renewed meanwhile, so a slow trickle does not redeliver them. */
+class HeldMessages {
+  private readonly messages: Message[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly settles: PendingSettles) {}
+
+  hold(message: Message): void {
+    this.settles.track(message.extend(HELD_LEASE_MS));
+    this.messages.push(message);
+    this.timer ??= setInterval(() => this.messages.forEach((held) => this.settles.track(held.extend(HELD_LEASE_MS))), HELD_LEASE_MS / 2).unref();
+  }
+
+  ackAll(): void {
+    clearInterval(this.timer);
+    for (const message of this.messages.splice(0)) this.settles.track(message.ack());
+  }
+}
+
+/** Waits for a slow stdout reader, so a pipe into a pager does not buffer the whole topic. */
+async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+}
+
+/** Settle promises (acks, extends) not yet resolved: one per settle batch, shared by its messages; the first failure wins. */
+class PendingSettles {
+  private readonly pending = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  track(ack: Promise<void>): void {
+    if (this.pending.has(ack)) return;
+    this.pending.add(ack);
+    ack.then(() => this.pending.delete(ack), (error: unknown) => {
+      this.pending.delete(ack);
+      this.failure ??= { error };
+    });
+  }
+
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    if (this.failure) throw this.failure.error;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * `brook dlq list|redrive`: dead-letter topics, what they hold, and moving records back.
+ *
+ * A dead-letter topic is an ordinary topic (default `<topic>.dlq`) named in a group's settings.
+ * What has been redriven already is below the ackFloor of the broker's internal redrive group
+ * on it, so "waiting" is everything from that floor (or from the start, before any redrive).
+ */
+import { DEAD_LETTER_HEADERS } from '@brook/broker';
+import { isBrookError, type Client, type Message } from '@brook/client';
+import { defineCommand, defineCommandGroup } from '../cli-args.js';
+import { EXIT } from '../exit.js';
+import { fullText, jsonLine, plural, preview, table, toJson } from '../format.js';
+import { recordJson } from '../records.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
+import { describeGroup } from './groups.js';
+
+/** The broker's internal group whose ackFloor is a dead-letter topic's redrive progress (REDRIVE_GROUP in broker/src/groups/redrive.ts, not exported). */
+const REDRIVE_GROUP = 'brook.redrive';
+
+/** Per partition, the first offset not yet redriven (0 before any redrive). */
+async function redrivenUpTo(client: Client, dlqTopic: string): Promise<bigint[]> {
+  try {
+    return (await describeGroup(client, dlqTopic, REDRIVE_GROUP)).partitions.map((p) => p.ackFloor);
+  } catch (error) {
+    if (isBrookError(error, 'UNKNOWN_GROUP')) return [];
+    throw error;
+  }
+}
+
+/** Dead-letter topics named by some group, that exist, with the groups sending to each. */
+async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> {
+  const topics = new Set(await client.admin.listTopics());
+  const senders = new Map<string, string[]>();
+  for (const { topic, group } of await client.admin.listGroups()) {
+    if (group === REDRIVE_GROUP) continue;
+    const dlq = (await describeGroup(client, topic, group)).config.deadLetterTopic;
+    if (topics.has(dlq)) senders.set(dlq, [...(senders.get(dlq) ?? []), `${topic}/${group}`]);
+  }
+  return senders;
+}
+
+async function waitingCount(client: Client, dlqTopic: string): Promise<{ records: bigint; waiting: bigint }> {
+  const [{ partitions }, floors] = await Promise.all([client.admin.describeTopic(dlqTopic), redrivenUpTo(client, dlqTopic)]);
+  let records = 0n;
+  let waiting = 0n;
+  for (const p of partitions) {
+    const floor = floors[p.partition] ?? 0n;
+    records += p.endOffset - p.startOffset;
+    waiting += p.endOffset - (floor > p.startOffset ? floor : p.startOffset);
+  }
+  return { records, waiting };
+}
+
+/**
+ * Every record the topic holds now, read by a tail reader from earliest and stopped at the
+ * endOffsets seen when it began (records arriving meanwhile are left for the next look).
+ */
+async function readAll(client: Client, topic: string): Promise<Message[]> {
+  const { partitions } = await client.admin.describeTopic(topic);
+  const ends = new Map(partitions.map((p) => [p.partition, p.endOffset]));
+  let remaining = partitions.reduce((sum, p) => sum + p.endOffset - p.startOffset, 0n);
+  const messages: Message[] = [];
+  if (remaining === 0n) return messages;
+  for await (const message of client.consume({ topic, from: 'earliest', name: 'brook-cli' })) {
+    void message.ack(); // a tail reader's credit comes back with the ack
+    if (message.offset >= ends.get(message.partition)!) continue;
+    messages.push(message);
+    if (--remaining === 0n) break;
+  }
+  return messages;
+}
+
+const header = (message: Message, key: string): string => Buffer.from(message.header(key) ?? []).toString();
+
+function deadLetterLine(message: Message): string {
+  const origin = `${header(message, DEAD_LETTER_HEADERS.topic)}/${header(message, DEAD_LETTER_HEADERS.partition)}@${header(message, DEAD_LETTER_HEADERS.offset)}`;
+  return `partition=${message.partition} offset=${message.offset} origin=${origin} group=${header(message, DEAD_LETTER_HEADERS.group)} ` +
+    `attempts=${header(message, DEAD_LETTER_HEADERS.deliveryCount)} reason=${JSON.stringify(header(message, DEAD_LETTER_HEADERS.reason))} ` +
+    `key=${preview(message.key)} value=${fullText(message.value)}`;
+}
+
+const list = defineCommand(
+  {
+    name: 'dlq list', summary: 'dead-letter topics, or the records waiting in one', optional: ['DLQ_TOPIC'],
+    options: { ...REMOTE_OPTIONS, all: { type: 'boolean' } },
+    usage: `usage: brook dlq list [DLQ_TOPIC] [--all]
+
+Without DLQ_TOPIC: every dead-letter topic a group sends to, with its records and how many wait
+to be redriven. With DLQ_TOPIC: each waiting record with where it came from (origin topic,
+partition, offset), its group, attempts and reason.
+
+  --all          also records that were redriven already
+${REMOTE_USAGE} (one JSON object per record and line)`,
+  },
+  (args, env) => withClient(args, env, async (client) => {
+    const dlqTopic = args.arg('DLQ_TOPIC');
+    if (dlqTopic === undefined) {
+      const rows = await Promise.all([...(await deadLetterTopics(client))].map(async ([topic, from]) => ({ topic, from, ...(await waitingCount(client, topic)) })));
+      if (args.flag('json')) process.stdout.write(`${toJson(rows)}\n`);
+      else if (rows.length === 0) process.stdout.write('no dead-letter topics\n');
+      else process.stdout.write(table([['DLQ TOPIC', 'RECORDS', 'WAITING', 'FROM GROUPS'], ...rows.map((r) => [r.topic, String(r.records), String(r.waiting), r.from.join(', ')])]));
+      return EXIT.ok;
+    }
+    const floors = await redrivenUpTo(client, dlqTopic);
+    const shown = (await readAll(client, dlqTopic)).filter((m) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n));
+    for (const message of shown) process.stdout.write(args.flag('json') ? jsonLine(recordJson(message)) : `${deadLetterLine(message)}\n`);
+    if (!args.flag('json')) process.stderr.write(`brook: ${plural(shown.length, 'record')}${args.flag('all') ? '' : ' waiting'} in ${dlqTopic}\n`);
+    return EXIT.ok;
+  }),
+);
+
+const redrive = defineCommand(
+  {
+    name: 'dlq redrive', summary: 'move dead-lettered records back to their origin topics', required: ['DLQ_TOPIC'],
+    options: { ...REMOTE_OPTIONS, max: { type: 'string' } },
+    usage: `usage: brook dlq redrive DLQ_TOPIC [--max N]
+
+Moves the records waiting in DLQ_TOPIC back to the topic and partition each came from (origin
+headers removed), oldest first, each record once; their groups deliver them again.
+
+  --max N        move at most N records
+${REMOTE_USAGE}`,
+  },
+  (args, env) => {
+    const max = args.integer('max', { min: 1 });
+    return withClient(args, env, async (client) => {
+      const dlqTopic = args.required('DLQ_TOPIC');
+      const moved = await client.admin.redrive(dlqTopic, max === undefined ? {} : { maxRecords: max });
+      process.stdout.write(args.flag('json') ? `${toJson({ topic: dlqTopic, moved })}\n` : `moved ${plural(moved, 'record')} from ${dlqTopic} back to their origin topics\n`);
+      return EXIT.ok;
+    });
+  },
+);
+
+export const dlqCommand = defineCommandGroup('dlq', 'list dead-letter topics and their records, redrive them', [list, redrive]);

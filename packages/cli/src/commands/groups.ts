@@ -1,0 +1,96 @@
+/**
+ * `brook groups list|describe|reset`: where consumer groups stand (lag, in flight, counters) and
+ * moving one (replay from earliest or a time, or skip to latest).
+ */
+import type { GroupDescription } from '@brook/broker';
+import type { Client } from '@brook/client';
+import { defineCommand, defineCommandGroup } from '../cli-args.js';
+import { EXIT } from '../exit.js';
+import { isoTime, plural, table, toJson } from '../format.js';
+import { POSITION_USAGE, startPositionOption } from '../positions.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
+
+/** The client hands descriptions over untyped (they are the broker's, with offsets as bigints). */
+export async function describeGroup(client: Client, topic: string, group: string): Promise<GroupDescription> {
+  return (await client.admin.describeGroup(topic, group)) as unknown as GroupDescription;
+}
+
+const list = defineCommand(
+  {
+    name: 'groups list', summary: 'list consumer groups with their ordering, members and lag', optional: ['TOPIC'], options: REMOTE_OPTIONS,
+    usage: `usage: brook groups list [TOPIC]\n\nOne line per group (of TOPIC, or of every topic): ordering, members, lag.\n${REMOTE_USAGE}`,
+  },
+  (args, env) => withClient(args, env, async (client) => {
+    const found = await client.admin.listGroups(args.arg('TOPIC'));
+    const groups = await Promise.all(found.map(async ({ topic, group }) => {
+      const description = await describeGroup(client, topic, group);
+      return { topic, group, ordering: description.config.ordering, members: description.members.length, lag: description.lag };
+    }));
+    if (args.flag('json')) process.stdout.write(`${toJson(groups)}\n`);
+    else if (groups.length === 0) process.stdout.write('no groups\n');
+    else process.stdout.write(table([['TOPIC', 'GROUP', 'ORDERING', 'MEMBERS', 'LAG'], ...groups.map((g) => [g.topic, g.group, g.ordering, String(g.members), String(g.lag)])]));
+    return EXIT.ok;
+  }),
+);
+
+const describe = defineCommand(
+  {
+    name: 'groups describe', summary: "a group's settings, members and per-partition position", required: ['TOPIC', 'GROUP'], options: REMOTE_OPTIONS,
+    usage: `usage: brook groups describe TOPIC GROUP
+
+The group's settings and members, then per partition: ackFloor (every offset below it is acked),
+endOffset, lag (records not yet acked), records in flight, redeliveries, dead letters.
+${REMOTE_USAGE}`,
+  },
+  (args, env) => withClient(args, env, async (client) => {
+    const description = await describeGroup(client, args.required('TOPIC'), args.required('GROUP'));
+    process.stdout.write(args.flag('json') ? `${toJson(description)}\n` : formatDescription(description));
+    return EXIT.ok;
+  }),
+);
+
+function formatDescription(d: GroupDescription): string {
+  const { config } = d;
+  const lines = [
+    `group ${d.group} on ${d.topic}: ${plural(d.members.length, 'member')}, lag ${d.lag}`,
+    `  ordering ${config.ordering}, ackTimeoutMs ${config.ackTimeoutMs}, maxDeliveries ${config.maxDeliveries}, dead letters to ${config.deadLetterTopic}`,
+    ...d.members.map((m) => `  member ${m.id} (${m.name}): ${m.inFlight} in flight of ${m.maxInFlight}${m.closing ? ', closing' : ''}`),
+    ...(d.lastError === undefined ? [] : [`  last error: ${d.lastError}`]),
+  ];
+  const rows = d.partitions.map((p) => [
+    String(p.partition), String(p.ackFloor), String(p.endOffset), String(p.lag), String(p.inFlight.length),
+    String(p.redeliveries), String(p.deadLettered), String(p.lostToRetention),
+  ]);
+  const inFlight = d.partitions.flatMap((p) => p.inFlight.map((f) =>
+    `  in flight: partition ${p.partition} offset ${f.offset} to ${f.member}, attempt ${f.deliveryCount}, lease until ${isoTime(f.leaseDeadlineMs)}`));
+  return `${lines.join('\n')}\n${table([['PARTITION', 'ACK FLOOR', 'END', 'LAG', 'IN FLIGHT', 'REDELIVERED', 'DEAD-LETTERED', 'LOST'], ...rows])}` +
+    inFlight.map((line) => `${line}\n`).join('');
+}
+
+const reset = defineCommand(
+  {
+    name: 'groups reset', summary: 'move a group to earliest, latest, an offset or a time (replay or skip)', required: ['TOPIC', 'GROUP'],
+    options: { ...REMOTE_OPTIONS, to: { type: 'string' } },
+    usage: `usage: brook groups reset TOPIC GROUP --to POS
+
+Moves the group on every partition; its members carry on from there (records before the new
+position count as acked, records after it are delivered again: a replay).
+
+  --to POS       ${POSITION_USAGE}
+${REMOTE_USAGE}`,
+  },
+  (args, env) => {
+    const to = startPositionOption(args, 'to');
+    if (to === undefined) throw args.usageError('missing --to');
+    return withClient(args, env, async (client) => {
+      const [topic, group] = [args.required('TOPIC'), args.required('GROUP')];
+      const positions = await client.admin.resetGroup(topic, group, to);
+      process.stdout.write(args.flag('json')
+        ? `${toJson({ topic, group, positions })}\n`
+        : `group ${group} on ${topic} now at ${positions.map((offset, partition) => `partition ${partition} offset ${offset}`).join(', ')}\n`);
+      return EXIT.ok;
+    });
+  },
+);
+
+export const groupsCommand = defineCommandGroup('groups', 'list, describe and reset consumer groups', [list, describe, reset]);

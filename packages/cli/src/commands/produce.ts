@@ -1,0 +1,172 @@
+/**
+ * `brook produce TOPIC`: one record per input line (stdin or --file), as text or, with --json,
+ * as JSON values. Lines are sent in chunks with a bounded number of chunks unanswered, so a huge
+ * file streams through in constant memory; progress goes to stderr once a second, a summary of
+ * the offsets written to stdout.
+ */
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { BrookError, type ProduceResult, type Producer, type ProducerRecord } from '@brook/client';
+import { defineCommand, type ParsedArgs } from '../cli-args.js';
+import { EXIT } from '../exit.js';
+import { plural } from '../format.js';
+import { countAndRate, startProgress } from '../progress.js';
+import { CONNECTION_OPTIONS, CONNECTION_USAGE, withClient } from '../remote.js';
+
+const CHUNK_RECORDS = 1000;
+/** Chunks sent and not yet answered; the producer batches within them. */
+const CHUNKS_IN_FLIGHT_MAX = 8;
+
+const USAGE = `usage: brook produce TOPIC [--file PATH] [--json] [--key K | --key-separator SEP] [--header K=V]...
+
+Sends one record per line of stdin (or of --file), then prints the offsets written.
+
+  --file PATH          read lines from PATH instead of stdin
+  --json               each line is a JSON value, sent as JSON (content-type application/json);
+                       blank lines are skipped. Without it each line is sent as text.
+  --key K              the key of every record (default: none, records spread round-robin)
+  --key-separator SEP  each line is KEY SEP VALUE: the key is what comes before the first SEP
+  --header K=V         a header on every record; repeatable
+${CONNECTION_USAGE}
+Progress goes to stderr every second on long inputs.`;
+
+interface LineFormat {
+  json: boolean;
+  key: string | undefined;
+  keySeparator: string | undefined;
+  headers: Record<string, string>;
+}
+
+export const produceCommand = defineCommand(
+  {
+    name: 'produce', summary: 'send lines of stdin or a file as records', usage: USAGE, required: ['TOPIC'],
+    options: {
+      ...CONNECTION_OPTIONS, json: { type: 'boolean' }, file: { type: 'string' },
+      key: { type: 'string' }, 'key-separator': { type: 'string' }, header: { type: 'string', multiple: true },
+    },
+  },
+  async (args, env) => {
+    const format = lineFormat(args);
+    const file = args.string('file');
+    if (file !== undefined) {
+      await access(file).catch((error: NodeJS.ErrnoException) => {
+        throw new BrookError('IO_ERROR', `cannot read --file ${file}: ${error.code ?? error.message}`, { file });
+      });
+    }
+    const topic = args.required('TOPIC');
+    return withClient(args, env, async (client) => {
+      const startedAtMs = performance.now();
+      const input = createInterface({ input: file === undefined ? process.stdin : createReadStream(file), crlfDelay: Infinity });
+      const sent = await sendLines(client.producer({ lingerMs: 5 }), topic, input, format);
+      process.stdout.write(`${summary(topic, sent, performance.now() - startedAtMs)}\n`);
+      return EXIT.ok;
+    });
+  },
+);
+
+function lineFormat(args: ParsedArgs): LineFormat {
+  const key = args.string('key');
+  const keySeparator = args.string('key-separator');
+  if (key !== undefined && keySeparator !== undefined) throw args.usageError('--key and --key-separator exclude each other');
+  if (keySeparator === '') throw args.usageError('--key-separator must not be empty');
+  const headers: Record<string, string> = {};
+  for (const header of args.strings('header')) {
+    const equals = header.indexOf('=');
+    if (equals <= 0) throw args.usageError(`--header must be KEY=VALUE, got ${header}`);
+    headers[header.slice(0, equals)] = header.slice(equals + 1);
+  }
+  return { json: args.flag('json'), key, keySeparator, headers };
+}
+
+/** The record for line number `lineNumber`, or undefined for a line to skip. */
+function toRecord(line: string, lineNumber: number, format: LineFormat): ProducerRecord | undefined {
+  let key: string | undefined = format.key;
+  let text = line;
+  if (format.keySeparator !== undefined) {
+    const at = line.indexOf(format.keySeparator);
+    if (at < 0) throw new BrookError('INVALID_REQUEST', `line ${lineNumber} has no key separator ${JSON.stringify(format.keySeparator)}`, { line: lineNumber });
+    key = line.slice(0, at);
+    text = line.slice(at + format.keySeparator.length);
+  }
+  if (format.json && text.trim() === '') return undefined;
+  const value = format.json ? jsonValue(text, lineNumber) : text;
+  return { value, ...(key === undefined ? {} : { key }), ...(Object.keys(format.headers).length > 0 ? { headers: format.headers } : {}) };
+}
+
+/**
+ * Objects, arrays, numbers and booleans go as they are (the client sends them as stable JSON);
+ * strings and null would be sent as text or a tombstone, so they go as JSON bytes instead.
+ */
+function jsonValue(text: string, lineNumber: number): ProducerRecord['value'] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new BrookError('INVALID_REQUEST', `line ${lineNumber} is not JSON: ${(error as Error).message}`, { line: lineNumber });
+  }
+  if (typeof value === 'object' && value !== null) return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  return Buffer.from(JSON.stringify(value));
+}
+
+/** Per partition: offsets written, first to last, and how many. */
+type Written = Map<number, { first: bigint; last: bigint; count: number }>;
+
+async function sendLines(producer: Producer, topic: string, lines: AsyncIterable<string>, format: LineFormat): Promise<Written> {
+  const written: Written = new Map();
+  let count = 0;
+  const tally = (results: ProduceResult[]) => {
+    count += results.length;
+    for (const { partition, offset } of results) {
+      const range = written.get(partition);
+      if (range) Object.assign(range, { first: offset < range.first ? offset : range.first, last: offset > range.last ? offset : range.last, count: range.count + 1 });
+      else written.set(partition, { first: offset, last: offset, count: 1 });
+    }
+  };
+  const window = new SendWindow();
+  const stopProgress = startProgress((elapsedMs) => countAndRate(count, 'records sent', elapsedMs));
+  try {
+    let chunk: ProducerRecord[] = [];
+    let lineNumber = 0;
+    for await (const line of lines) {
+      const record = toRecord(line, ++lineNumber, format);
+      if (record) chunk.push(record);
+      if (chunk.length < CHUNK_RECORDS) continue;
+      await window.add(producer.send(topic, chunk).then(tally));
+      chunk = [];
+    }
+    if (chunk.length > 0) await window.add(producer.send(topic, chunk).then(tally));
+    await window.finish();
+  } catch (error) {
+    await window.finish().catch(() => undefined);
+    if (!(error instanceof BrookError) || count === 0) throw error;
+    throw new BrookError(error.code, `${error.description} (${plural(count, 'record')} before it were sent)`, error.details, { cause: error });
+  } finally {
+    stopProgress();
+  }
+  return written;
+}
+
+/** Sends in flight, oldest first: adding one waits for the oldest once the window is full; the first failure wins. */
+class SendWindow {
+  private readonly pending: Promise<void>[] = [];
+  private failure: { error: unknown } | undefined;
+
+  async add(send: Promise<void>): Promise<void> {
+    this.pending.push(send.catch((error: unknown) => void (this.failure ??= { error })));
+    if (this.pending.length >= CHUNKS_IN_FLIGHT_MAX) await this.pending.shift();
+    if (this.failure) throw this.failure.error;
+  }
+
+  async finish(): Promise<void> {
+    await Promise.all(this.pending.splice(0));
+    if (this.failure) throw this.failure.error;
+  }
+}
+
+function summary(topic: string, written: Written, elapsedMs: number): string {
+  const total = [...written.values()].reduce((sum, range) => sum + range.count, 0);
+  const ranges = [...written.entries()].sort(([a], [b]) => a - b).map(([partition, r]) => `partition ${partition}: offsets ${r.first}..${r.last}`);
+  return `sent ${plural(total, 'record')} to ${topic} in ${elapsedMs.toFixed(0)} ms${ranges.length > 0 ? ` (${ranges.join(', ')})` : ''}`;
+}

@@ -1,0 +1,118 @@
+/**
+ * `brook topics create|list|describe|delete`: topic administration over the client's admin API.
+ */
+import { isBrookError, type Client, type CreateTopicOptions } from '@brook/client';
+import { defineCommand, defineCommandGroup, type ParsedArgs } from '../cli-args.js';
+import { EXIT } from '../exit.js';
+import { plural, table, toJson } from '../format.js';
+import { durationOption } from '../positions.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
+
+const create = defineCommand(
+  {
+    name: 'topics create',
+    summary: 'create a topic',
+    required: ['NAME'],
+    options: {
+      ...REMOTE_OPTIONS, partitions: { type: 'string' }, 'retention-bytes': { type: 'string' }, 'retention-time': { type: 'string' },
+      discard: { type: 'string' }, 'if-not-exists': { type: 'boolean' },
+    },
+    usage: `usage: brook topics create NAME [--partitions N] [--retention-bytes N] [--retention-time DURATION]
+                          [--discard old|new] [--if-not-exists]
+
+  --partitions N            number of partitions (default: the server's, 1)
+  --retention-bytes N       drop (or, with --discard new, refuse) past this many bytes per partition
+  --retention-time D        drop segments older than D: milliseconds, or 30s, 15m, 12h, 7d
+  --discard old|new         at the limit: delete the oldest segments (default), or refuse producers
+                            with TOPIC_FULL (backpressure)
+  --if-not-exists           succeed if the topic exists already (its settings are left as they are)
+${REMOTE_USAGE}`,
+  },
+  (args, env) => withClient(args, env, async (client) => {
+    const name = args.required('NAME');
+    let created = true;
+    try {
+      await client.admin.createTopic(name, createOptions(args));
+    } catch (error) {
+      if (!(args.flag('if-not-exists') && isBrookError(error, 'TOPIC_EXISTS'))) throw error;
+      created = false;
+    }
+    process.stdout.write(args.flag('json') ? `${toJson({ topic: name, created })}\n` : `${created ? 'created' : 'exists already:'} topic ${name}\n`);
+    return EXIT.ok;
+  }),
+);
+
+function createOptions(args: ParsedArgs): CreateTopicOptions {
+  const partitions = args.integer('partitions', { min: 1 });
+  const maxBytes = args.integer('retention-bytes', { min: 1 });
+  const maxAgeMs = durationOption(args, 'retention-time');
+  const discard = args.choice('discard', ['old', 'new'] as const);
+  const retention = {
+    ...(maxBytes === undefined ? {} : { maxBytes }), ...(maxAgeMs === undefined ? {} : { maxAgeMs }), ...(discard === undefined ? {} : { discard }),
+  };
+  return { ...(partitions === undefined ? {} : { partitions }), ...(Object.keys(retention).length > 0 ? { retention } : {}) };
+}
+
+const list = defineCommand(
+  {
+    name: 'topics list', summary: 'list topics with their partitions and records', options: REMOTE_OPTIONS,
+    usage: `usage: brook topics list\n\nOne line per topic: name, partitions, records retained.\n${REMOTE_USAGE}`,
+  },
+  (args, env) => withClient(args, env, async (client) => {
+    const topics = await Promise.all((await client.admin.listTopics()).sort().map((name) => summarize(client, name)));
+    if (args.flag('json')) process.stdout.write(`${toJson(topics)}\n`);
+    else if (topics.length === 0) process.stdout.write('no topics\n');
+    else process.stdout.write(table([['TOPIC', 'PARTITIONS', 'RECORDS'], ...topics.map((t) => [t.topic, String(t.partitions), String(t.records)])]));
+    return EXIT.ok;
+  }),
+);
+
+async function summarize(client: Client, topic: string): Promise<{ topic: string; partitions: number; records: bigint }> {
+  const { partitions } = await client.admin.describeTopic(topic);
+  return { topic, partitions: partitions.length, records: partitions.reduce((sum, p) => sum + p.endOffset - p.startOffset, 0n) };
+}
+
+const describe = defineCommand(
+  {
+    name: 'topics describe', summary: 'partitions (start and end offsets) and groups of a topic', required: ['NAME'], options: REMOTE_OPTIONS,
+    usage: `usage: brook topics describe NAME
+
+Per partition: startOffset (first retained), endOffset (the next record's), records; then the
+topic's consumer groups.
+${REMOTE_USAGE}`,
+  },
+  (args, env) => withClient(args, env, async (client) => {
+    const name = args.required('NAME');
+    const { partitions } = await client.admin.describeTopic(name);
+    const groups = (await client.admin.listGroups(name)).map((g) => g.group);
+    if (args.flag('json')) {
+      process.stdout.write(`${toJson({ topic: name, partitions, groups })}\n`);
+      return EXIT.ok;
+    }
+    process.stdout.write(`topic ${name}: ${plural(partitions.length, 'partition')}\n`);
+    process.stdout.write(table([
+      ['PARTITION', 'START', 'END', 'RECORDS'],
+      ...partitions.map((p) => [String(p.partition), String(p.startOffset), String(p.endOffset), String(p.endOffset - p.startOffset)]),
+    ]));
+    process.stdout.write(`groups: ${groups.join(', ') || '(none)'}\n`);
+    return EXIT.ok;
+  }),
+);
+
+const remove = defineCommand(
+  {
+    name: 'topics delete', summary: 'delete a topic, its data and its groups', required: ['NAME'], options: REMOTE_OPTIONS,
+    usage: `usage: brook topics delete NAME
+
+Deletes the topic's data and its groups; their dead-letter topics stay (they are topics of their own).
+${REMOTE_USAGE}`,
+  },
+  (args, env) => withClient(args, env, async (client) => {
+    const name = args.required('NAME');
+    await client.admin.deleteTopic(name);
+    process.stdout.write(args.flag('json') ? `${toJson({ topic: name, deleted: true })}\n` : `deleted topic ${name}\n`);
+    return EXIT.ok;
+  }),
+);
+
+export const topicsCommand = defineCommandGroup('topics', 'create, list, describe and delete topics', [create, list, describe, remove]);

@@ -1,0 +1,38 @@
+/**
+ * One delivered record as consume and dlq list print it: a text line for people, a JSON object
+ * for scripts (offsets as decimal strings, text as text, JSON values parsed, binary as base64).
+ */
+import type { Message } from '@brook/client';
+import { bytesJson, fullText, isoTime, preview } from './format.js';
+
+const CONTENT_TYPE = 'content-type';
+
+export function recordLine(message: Message): string {
+  return `partition=${message.partition} offset=${message.offset} key=${preview(message.key)} deliveryCount=${message.deliveryCount} value=${fullText(message.value)}`;
+}
+
+export function recordJson(message: Message): Record<string, unknown> {
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    timestamp: isoTime(message.timestamp),
+    key: bytesJson(message.key),
+    value: valueJson(message),
+    headers: Object.fromEntries(message.headers.map((header) => [header.key, bytesJson(header.value)])),
+    deliveryCount: message.deliveryCount,
+  };
+}
+
+/** A value sent as JSON comes back as the JSON value, so `--json` output can be piped into jq as it is. */
+function valueJson(message: Message): unknown {
+  const contentType = message.header(CONTENT_TYPE);
+  if (contentType && Buffer.from(contentType).toString() === 'application/json') {
+    try {
+      return message.json();
+    } catch {
+      // Labelled JSON but not JSON: shown as what it is rather than failing the whole consume.
+    }
+  }
+  return bytesJson(message.value);
+}
