@@ -34,6 +34,8 @@ export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly run: CommandRun;
+  /** Those of a command group (`topics create`, ...). */
+  readonly subcommands?: readonly Command[];
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -139,6 +141,7 @@ export function defineCommandGroup(name: string, summary: string, subcommands: r
     name,
     summary,
     usage,
+    subcommands,
     run: async (args, env) => {
       const [first, ...rest] = args;
       if (first === '--help' || first === '-h') {

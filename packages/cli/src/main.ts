@@ -2,18 +2,9 @@
  * The `brook` command: dispatches to one file per command under commands/. Errors go to stderr
  * with their code; exit codes are listed in exit.ts.
  */
-import { consumeCommand } from './commands/consume.js';
-import { dlqCommand } from './commands/dlq.js';
-import { dumpCommand } from './commands/dump.js';
-import { groupsCommand } from './commands/groups.js';
-import { produceCommand } from './commands/produce.js';
-import { serveCommand } from './commands/serve.js';
-import { topicsCommand } from './commands/topics.js';
-import { verifyCommand } from './commands/verify.js';
-import { usageError, type Command } from './cli-args.js';
+import { usageError } from './cli-args.js';
+import { COMMANDS } from './commands/index.js';
 import { EXIT, EXIT_CODES_USAGE, fail } from './exit.js';
-
-const COMMANDS: readonly Command[] = [serveCommand, topicsCommand, produceCommand, consumeCommand, groupsCommand, dlqCommand, dumpCommand, verifyCommand];
 
 const USAGE = `usage: brook COMMAND [options]      (brook COMMAND --help for its options)
 

@@ -58,8 +58,7 @@ export const consumeCommand = defineCommand(
     return withClient(args, env, async (client) => {
       await warnIfFromIsIgnored(client, settings.subscribe);
       const printed = await consume(client, settings);
-      const how = settings.subscribe.group === undefined ? 'as a tail reader' : `in group ${settings.subscribe.group}, ${settings.ack ? 'acked' : 'not acked'}`;
-      process.stderr.write(`brook: ${plural(printed, 'record')} from ${settings.subscribe.topic} ${how}\n`);
+      process.stderr.write(`brook: ${plural(printed, 'record')} from ${describeReader(settings)}${settings.ack ? ', acked' : ''}\n`);
       return EXIT.ok;
     });
   },
@@ -83,6 +82,11 @@ function consumeSettings(args: ParsedArgs): ConsumeSettings {
     ...(group === undefined ? {} : { group }), ...(ordering === undefined ? {} : { ordering }), ...(from === undefined ? {} : { from }),
   };
   return { subscribe, count, ack, json: args.flag('json') };
+}
+
+function describeReader({ subscribe: { topic, group, from } }: ConsumeSettings): string {
+  const start = from === undefined ? '' : ` from ${typeof from === 'string' ? from : 'offset' in from ? `offset ${from.offset}` : new Date(from.timestamp).toISOString()}`;
+  return `${topic} ${group === undefined ? 'as a tail reader' : `in group ${group}`}${start}`;
 }
 
 /** --from only places a new group; saying so beats silently continuing where the group is. */
@@ -117,6 +121,8 @@ async function consume(client: Client, settings: ConsumeSettings): Promise<numbe
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   let printed = 0;
   try {
+    await stream.ready;
+    process.stderr.write(`brook: consuming ${describeReader(settings)}; Ctrl-C to stop\n`);
     const messages = stream[Symbol.asyncIterator]();
     while (printed !== settings.count) {
       const next = await messages.next();

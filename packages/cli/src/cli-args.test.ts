@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { defineCommand, parseCommandArgs, type Command, type CommandSpec } from './cli-args.js';
+import { COMMANDS } from './commands/index.js';
+import { startPositionOption, durationOption } from './positions.js';
+
+const SPEC: CommandSpec = {
+  name: 'try', summary: 'a test command', usage: 'usage: brook try A [B]', required: ['A'], optional: ['B'],
+  options: { count: { type: 'string' }, mode: { type: 'string' }, flag: { type: 'boolean' }, header: { type: 'string', multiple: true }, from: { type: 'string' }, every: { type: 'string' } },
+};
+const parse = (...args: string[]) => parseCommandArgs(SPEC, args);
+const usageError = expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('usage: brook try') });
+
+/** Every command and subcommand, flattened. */
+function allCommands(commands: readonly Command[]): Command[] {
+  return commands.flatMap((command) => [command, ...allCommands(command.subcommands ?? [])]);
+}
+
+describe('the shared option parser', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('gives positionals by name and options typed', () => {
+    const args = parse('x', '--count', '3', '--flag', '--header', 'a=1', '--header', 'b=2', '--mode', 'key');
+    expect([args.required('A'), args.arg('B'), args.integer('count', { min: 1 }), args.flag('flag'), args.strings('header')]).toEqual(['x', undefined, 3, true, ['a=1', 'b=2']]);
+    expect(args.choice('mode', ['none', 'key'] as const)).toBe('key');
+    expect(parse('x', 'y').arg('B')).toBe('y');
+  });
+
+  it.each([[[]], [['x', 'y', 'z']], [['x', '--bogus']], [['x', '--count']], [['x', '--flag=1']]])('rejects %j with INVALID_CONFIG and the usage', (args) => {
+    expect(() => parse(...args)).toThrow(usageError);
+  });
+
+  it.each([['--count', '0'], ['--count', '-1'], ['--count', '1.5'], ['--count', 'x']])('rejects %s %s as an integer >= 1', (flag, value) => {
+    expect(() => parse('x', flag, value).integer('count', { min: 1 })).toThrow(usageError);
+  });
+
+  it('rejects a value outside the choices', () => {
+    expect(() => parse('x', '--mode', 'fifo').choice('mode', ['none', 'key'])).toThrow(usageError);
+  });
+
+  it('reads every start position form and rejects anything else', () => {
+    const from = (text: string) => startPositionOption(parse('x', '--from', text), 'from');
+    expect(from('earliest')).toBe('earliest');
+    expect(from('latest')).toBe('latest');
+    expect(from('42')).toEqual({ offset: 42n });
+    expect(from('2024-05-01T12:00:00Z')).toEqual({ timestamp: Date.UTC(2024, 4, 1, 12) });
+    for (const bad of ['soon', '-3', 'May 1', '2024-13-45']) expect(() => from(bad)).toThrow(usageError);
+  });
+
+  it('reads durations in ms, s, m, h and d', () => {
+    const every = (text: string) => durationOption(parse('x', '--every', text), 'every');
+    expect([every('250'), every('30s'), every('15m'), every('12h'), every('7d')]).toEqual([250, 30_000, 900_000, 43_200_000, 604_800_000]);
+    for (const bad of ['0', '1w', 's', '1.5h']) expect(() => every(bad)).toThrow(usageError);
+  });
+
+  it('--help on every command and subcommand prints its usage and exits 0, before any parsing', async () => {
+    const written: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => written.push(String(chunk)) > 0);
+    for (const command of allCommands(COMMANDS)) {
+      written.length = 0;
+      expect(await command.run(['--help'], {})).toBe(0);
+      expect(written.join('')).toMatch(new RegExp(`^usage: brook ${command.name}`));
+    }
+  });
+
+  it('a command is its spec plus a handler that only runs on valid input', async () => {
+    const handler = vi.fn(async () => 0);
+    const command = defineCommand(SPEC, handler);
+    await expect(command.run(['--count'], {})).rejects.toThrow(usageError);
+    expect(handler).not.toHaveBeenCalled();
+    expect(await command.run(['x'], {})).toBe(0);
+  });
+});
