@@ -58,7 +58,7 @@ const fmtRate = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : 
 
 try {
   console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${RECORDS} records of 100 B, sends of ${PER_SEND}, ${IN_FLIGHT} in flight\n`);
-  const rows = [];
+  const rows: { what: string; perSec: number }[] = [];
   for (let round = 0; round < 2; round++) {
     rows.push(await run('plain producer', undefined), await run('WAL producer, fsync always', 'always'), await run('WAL producer, fsync never', 'never'));
   }
