@@ -15,6 +15,41 @@ describe('WireSubscription', () => {
     expect(subscription.takeRange(0, 10).length).toBe(2);
   });
 
+  it('finds ids across frames settled out of order, with gaps and ranges wider than what is held', () => {
+    const subscription = new WireSubscription(1, { topic: 't', group: 'g', maxInFlight: 1000, ackTimeoutMs: 100 });
+    const sent = Array.from({ length: 100 }, () => delivery());
+    // Frames of 1, 2, 3, ... deliveries, with an id gap between frames (ids of other subscriptions).
+    let id = 0;
+    for (let size = 1, at = 0; at < sent.length; size++) {
+      subscription.track(id, sent.slice(at, at + size), 0);
+      id += size + 5;
+      at += size;
+    }
+    expect(subscription.outstanding).toBe(100);
+    expect(subscription.take(0)).toBe(sent[0]);
+    expect(subscription.take(0)).toBeUndefined();
+    expect(subscription.take(3)).toBeUndefined(); // in a gap
+    const middle = subscription.takeRange(50, 60);
+    expect(middle.length).toBeGreaterThan(0);
+    const rest = subscription.takeRange(0, Number.MAX_SAFE_INTEGER);
+    expect(subscription.outstanding).toBe(0);
+    expect(new Set([sent[0], ...middle, ...rest]).size).toBe(100);
+    expect(1 + middle.length + rest.length).toBe(100);
+  });
+
+  it('keeps settling correctly while an early id is never settled', () => {
+    const subscription = new WireSubscription(1, { topic: 't', group: 'g', maxInFlight: 1000, ackTimeoutMs: 100 });
+    const stuck = delivery();
+    subscription.track(0, [stuck], 0);
+    for (let id = 1; id < 500; id++) {
+      const sent = delivery();
+      subscription.track(id, [sent], 0);
+      expect(subscription.takeRange(id, id)).toEqual([sent]);
+    }
+    expect(subscription.outstanding).toBe(1);
+    expect(subscription.take(0)).toBe(stuck);
+  });
+
   it('keeps everything while at most 2 × maxInFlight are outstanding, however old', () => {
     const subscription = new WireSubscription(1, { topic: 't', group: 'g', maxInFlight: 2, ackTimeoutMs: 100 });
     subscription.track(0, [delivery(), delivery(), delivery(), delivery()], 0);

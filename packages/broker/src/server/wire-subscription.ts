@@ -14,16 +14,22 @@ import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
 import type { Subscription } from '../groups/subscription.js';
 
-interface Outstanding {
-  readonly delivery: Delivery;
-  /** After this the lease has certainly run out (deadline + one more ackTimeoutMs of margin). */
-  staleAfterMs: number;
+/** One DELIVER frame's deliveries, by id - first; a slot is emptied once its id is settled or forgotten. */
+interface SentFrame {
+  readonly first: number;
+  readonly deliveries: (Delivery | undefined)[];
+  /** Slots still holding a delivery. */
+  open: number;
+  /** After this every lease of the frame has certainly run out, unless extended (see `extendedStaleAfterMs`). */
+  readonly staleAfterMs: number;
 }
 
 /** Room for the frame header, its json and the batch header in a DELIVER frame. */
 const FRAME_OVERHEAD_BYTES = 256;
 /** Per record: its table entry (16) and a generous bound on its varint fields. */
 const RECORD_OVERHEAD_BYTES = 16 + 32;
+/** Fewer frames than this are never compacted: dropping empty ones would save nothing. */
+const COMPACT_MIN_FRAMES = 32;
 
 export class WireSubscription {
   readonly topic: string;
@@ -32,7 +38,17 @@ export class WireSubscription {
   /** False until the subscribe RESPONSE went out: no DELIVER may precede it. */
   ready = false;
   handle: Subscription | undefined;
-  private readonly unsettled = new Map<number, Outstanding>();
+  /**
+   * The frames sent with something still unsettled, in id order (ids only grow), found by binary
+   * search: a delivery costs a slot in its frame's array, not a map entry and an object. Emptied
+   * frames stay until they are at the front or make up half the list.
+   */
+  private frames: SentFrame[] = [];
+  private emptyFrames = 0;
+  /** Ids outstanding, over every frame. */
+  private count = 0;
+  /** The staleness of extended ids, which differs from their frame's (rare next to deliveries). */
+  private readonly extendedStaleAfterMs = new Map<number, number>();
   private readonly ackTimeoutMs: number;
   private readonly maxInFlight: number;
 
@@ -43,53 +59,111 @@ export class WireSubscription {
     this.maxInFlight = limitOrDefault('maxInFlight', options.maxInFlight);
   }
 
-  /** Deliveries just sent under ids first, first + 1, ... */
-  track(first: number, deliveries: readonly Delivery[], nowMs: number): void {
-    const staleAfterMs = nowMs + 2 * this.ackTimeoutMs;
-    deliveries.forEach((delivery, index) => this.unsettled.set(first + index, { delivery, staleAfterMs }));
-    if (this.unsettled.size > 2 * this.maxInFlight) {
-      for (const [id, outstanding] of this.unsettled) if (outstanding.staleAfterMs < nowMs) this.unsettled.delete(id);
-    }
+  /** Deliveries just sent under ids first, first + 1, ...; the array becomes this subscription's. */
+  track(first: number, deliveries: Delivery[], nowMs: number): void {
+    if (deliveries.length === 0) return;
+    this.frames.push({ first, deliveries, open: deliveries.length, staleAfterMs: nowMs + 2 * this.ackTimeoutMs });
+    this.count += deliveries.length;
+    if (this.count > 2 * this.maxInFlight) this.forgetStale(nowMs);
   }
 
   extend(id: number, ms: number | undefined, nowMs: number): void {
-    const outstanding = this.unsettled.get(id);
-    if (!outstanding) return;
-    outstanding.delivery.extend(ms);
-    outstanding.staleAfterMs = nowMs + (ms ?? this.ackTimeoutMs) + this.ackTimeoutMs;
+    const delivery = this.peek(id);
+    if (!delivery) return;
+    delivery.extend(ms);
+    this.extendedStaleAfterMs.set(id, nowMs + (ms ?? this.ackTimeoutMs) + this.ackTimeoutMs);
   }
 
   /** Removes and returns the unsettled deliveries with ids in [first, last]. */
   takeRange(first: number, last: number): Delivery[] {
     const taken: Delivery[] = [];
-    // A range may be far wider than what is outstanding: walk whichever is smaller.
-    if (last - first < this.unsettled.size) {
-      for (let id = first; id <= last; id++) this.takeInto(id, taken);
-    } else {
-      for (const id of this.unsettled.keys()) if (id >= first && id <= last) this.takeInto(id, taken);
+    // A range may be far wider than what is outstanding: only the frames it overlaps are walked.
+    for (let index = Math.max(0, this.frameIndex(first)); index < this.frames.length; index++) {
+      const frame = this.frames[index]!;
+      if (frame.first > last) break;
+      const end = Math.min(last, frame.first + frame.deliveries.length - 1);
+      for (let id = Math.max(first, frame.first); id <= end; id++) {
+        const delivery = this.takeFrom(frame, id);
+        if (delivery) taken.push(delivery);
+      }
     }
+    this.dropEmptyFrames();
     return taken;
   }
 
   take(id: number): Delivery | undefined {
-    const outstanding = this.unsettled.get(id);
-    this.unsettled.delete(id);
-    return outstanding?.delivery;
+    const frame = this.frames[this.frameIndex(id)];
+    const delivery = frame && this.takeFrom(frame, id);
+    this.dropEmptyFrames();
+    return delivery;
   }
 
   /** How many ids are outstanding (tests). */
   get outstanding(): number {
-    return this.unsettled.size;
+    return this.count;
   }
 
   forget(): void {
     this.buffered = [];
-    this.unsettled.clear();
+    this.frames = [];
+    this.emptyFrames = 0;
+    this.count = 0;
+    this.extendedStaleAfterMs.clear();
   }
 
-  private takeInto(id: number, taken: Delivery[]): void {
-    const delivery = this.take(id);
-    if (delivery) taken.push(delivery);
+  private peek(id: number): Delivery | undefined {
+    const frame = this.frames[this.frameIndex(id)];
+    return frame?.deliveries[id - frame.first];
+  }
+
+  private takeFrom(frame: SentFrame, id: number): Delivery | undefined {
+    const slot = id - frame.first;
+    const delivery = frame.deliveries[slot];
+    if (slot < 0 || !delivery) return undefined;
+    frame.deliveries[slot] = undefined;
+    this.count -= 1;
+    frame.open -= 1;
+    if (frame.open === 0) this.emptyFrames += 1;
+    if (this.extendedStaleAfterMs.size > 0) this.extendedStaleAfterMs.delete(id);
+    return delivery;
+  }
+
+  /** The index of the frame whose ids could hold `id`: the last one starting at or before it (-1: none). */
+  private frameIndex(id: number): number {
+    let low = 0;
+    let high = this.frames.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (this.frames[middle]!.first <= id) low = middle + 1;
+      else high = middle - 1;
+    }
+    return high;
+  }
+
+  /** Forgets the ids whose lease ran out a whole ackTimeoutMs ago (see the file comment). */
+  private forgetStale(nowMs: number): void {
+    for (const frame of this.frames) {
+      if (frame.open === 0 || frame.staleAfterMs >= nowMs) continue;
+      for (let slot = 0; slot < frame.deliveries.length; slot++) {
+        const id = frame.first + slot;
+        if (frame.deliveries[slot] && (this.extendedStaleAfterMs.get(id) ?? frame.staleAfterMs) < nowMs) this.takeFrom(frame, id);
+      }
+    }
+    this.dropEmptyFrames();
+  }
+
+  /** Drops emptied frames at the front, and all of them once they are half the list: amortized O(1) a frame. */
+  private dropEmptyFrames(): void {
+    let head = 0;
+    while (head < this.frames.length && this.frames[head]!.open === 0) head += 1;
+    if (head > 0) {
+      this.frames.splice(0, head);
+      this.emptyFrames -= head;
+    }
+    if (this.frames.length >= COMPACT_MIN_FRAMES && this.emptyFrames * 2 > this.frames.length) {
+      this.frames = this.frames.filter((frame) => frame.open > 0);
+      this.emptyFrames = 0;
+    }
   }
 }
 
