@@ -90,24 +90,24 @@ function toRecord(line: string, lineNumber: number, format: LineFormat): Produce
     text = line.slice(at + format.keySeparator.length);
   }
   if (format.json && text.trim() === '') return undefined;
-  const value = format.json ? jsonValue(text, lineNumber) : text;
-  return { value, ...(key === undefined ? {} : { key }), ...(Object.keys(format.headers).length > 0 ? { headers: format.headers } : {}) };
+  const { value, headers } = format.json ? jsonValue(text, lineNumber, format.headers) : { value: text, headers: format.headers };
+  return { value, ...(key === undefined ? {} : { key }), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
 }
 
 /**
  * Objects, arrays, numbers and booleans go as they are (the client sends them as stable JSON);
- * strings and null would be sent as text or a tombstone, so they go as JSON bytes instead.
+ * the client would send a string as text and null as a tombstone, so those go as JSON bytes
+ * with the JSON content-type the client gives the others.
  */
-function jsonValue(text: string, lineNumber: number): ProducerRecord['value'] {
+function jsonValue(text: string, lineNumber: number, headers: Record<string, string>): { value: ProducerRecord['value']; headers: Record<string, string> } {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     throw new BrookError('INVALID_REQUEST', `line ${lineNumber} is not JSON: ${(error as Error).message}`, { line: lineNumber });
   }
-  if (typeof value === 'object' && value !== null) return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return value;
-  return Buffer.from(JSON.stringify(value));
+  if ((typeof value === 'object' && value !== null) || typeof value === 'number' || typeof value === 'boolean') return { value, headers };
+  return { value: Buffer.from(JSON.stringify(value)), headers: { 'content-type': 'application/json', ...headers } };
 }
 
 /** Per partition: offsets written, first to last, and how many. */

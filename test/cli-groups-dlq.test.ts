@@ -1,0 +1,82 @@
+/**
+ * `brook groups` and `brook dlq` as a user runs them: the real command, spawned, against one
+ * in-memory broker on a free port. Dead letters are made in process (a handler that rejects).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Broker, type BrookServer } from '@brook/broker';
+import { brook, jsonLines } from './fixtures/cli-run.js';
+
+let broker: Broker;
+let server: BrookServer;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  broker = await Broker.open({ storage: 'memory' });
+  server = await broker.listen({ port: 0, host: '127.0.0.1' });
+  env = { BROOK_URL: server.url };
+});
+
+afterAll(() => broker.close());
+
+describe('brook groups', () => {
+  it('lists and describes a group, and a reset to earliest replays every record', async () => {
+    await broker.createTopic('cli-replay', { partitions: 2 });
+    await broker.produce('cli-replay', ['a', 'b', 'c', 'd'].map((key) => ({ key, value: `v-${key}` })));
+    const first = jsonLines((await brook(['consume', 'cli-replay', '--group', 'r', '--ordering', 'key', '--count', '4', '--json'], { env })).stdout);
+    expect(first.map((r) => r['value']).sort()).toEqual(['v-a', 'v-b', 'v-c', 'v-d']);
+
+    const listed = JSON.parse((await brook(['groups', 'list', 'cli-replay', '--json'], { env })).stdout);
+    expect(listed).toEqual([{ topic: 'cli-replay', group: 'r', ordering: 'key', members: 0, lag: '0' }]);
+    const described = await brook(['groups', 'describe', 'cli-replay', 'r'], { env });
+    expect(described.stdout).toMatch(/^group r on cli-replay: 0 members, lag 0$/m);
+    expect(described.stdout).toMatch(/ordering key/);
+    expect(described.stdout).toMatch(/^PARTITION +ACK FLOOR +END +LAG/m);
+
+    const reset = await brook(['groups', 'reset', 'cli-replay', 'r', '--to', 'earliest', '--json'], { env });
+    expect(JSON.parse(reset.stdout)).toEqual({ topic: 'cli-replay', group: 'r', positions: ['0', '0'] });
+    expect(broker.describeGroup('cli-replay', 'r').lag).toBe(4n);
+    const replay = jsonLines((await brook(['consume', 'cli-replay', '--group', 'r', '--count', '4', '--json'], { env })).stdout);
+    expect(replay.map((r) => r['value']).sort()).toEqual(['v-a', 'v-b', 'v-c', 'v-d']);
+    expect(broker.describeGroup('cli-replay', 'r').lag).toBe(0n);
+  });
+
+  it('reset needs --to (exit 2); an unknown group is UNKNOWN_GROUP (exit 1)', async () => {
+    await broker.createTopic('cli-nogroup');
+    const missing = await brook(['groups', 'reset', 'cli-nogroup', 'g'], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/INVALID_CONFIG: missing --to/);
+    const unknown = await brook(['groups', 'describe', 'cli-nogroup', 'g'], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^brook: UNKNOWN_GROUP: /);
+  });
+});
+
+describe('brook dlq', () => {
+  it('lists a dead-lettered record with its origin, redrives it, and then nothing waits', async () => {
+    await broker.createTopic('cli-orders');
+    const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
+    const subscription = await broker.subscribe({ topic: 'cli-orders', group: 'billing', maxDeliveries: 1 }, (delivery) => {
+      if (delivery.text() === 'poison') return delivery.reject('cannot parse');
+      return delivery.ack();
+    });
+    await broker.produce('cli-orders', [{ key: 'k1', value: 'fine' }, { key: 'k2', value: 'poison' }]);
+    await deadLettered;
+    await subscription.close();
+
+    const topics = JSON.parse((await brook(['dlq', 'list', '--json'], { env })).stdout);
+    expect(topics).toEqual([{ topic: 'cli-orders.dlq', from: ['cli-orders/billing'], records: '1', waiting: '1' }]);
+    const waiting = await brook(['dlq', 'list', 'cli-orders.dlq'], { env });
+    expect(waiting.stdout).toBe('partition=0 offset=0 origin=cli-orders/0@1 group=billing attempts=1 reason="rejected: cannot parse" key="k2" value=poison\n');
+    const [record] = jsonLines((await brook(['dlq', 'list', 'cli-orders.dlq', '--json'], { env })).stdout);
+    expect(record).toMatchObject({ value: 'poison', headers: { 'brook.origin.topic': 'cli-orders', 'brook.reason': 'rejected: cannot parse' } });
+
+    const redriven = await brook(['dlq', 'redrive', 'cli-orders.dlq'], { env });
+    expect(redriven.stdout).toBe('moved 1 record from cli-orders.dlq back to their origin topics\n');
+    expect(broker.describeTopic('cli-orders').partitions[0]!.endOffset).toBe(3n);
+    const after = await brook(['dlq', 'list', 'cli-orders.dlq'], { env });
+    expect(after.stdout).toBe('');
+    expect(after.stderr).toMatch(/0 records waiting in cli-orders\.dlq/);
+    const all = await brook(['dlq', 'list', 'cli-orders.dlq', '--all', '--json'], { env });
+    expect(jsonLines(all.stdout)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * `brook topics`, `brook produce` and `brook consume` as a user runs them: the real command,
+ * spawned, against one in-memory broker listening on a free port (plus a second listener that
+ * wants a token).
+ */
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Broker, type BrookServer } from '@brook/broker';
+import { brook, finished, jsonLines, startBrook, stderrMatch } from './fixtures/cli-run.js';
+
+let broker: Broker;
+let server: BrookServer;
+let env: Record<string, string>;
+let dir: string;
+
+beforeAll(async () => {
+  broker = await Broker.open({ storage: 'memory' });
+  server = await broker.listen({ port: 0, host: '127.0.0.1' });
+  env = { BROOK_URL: server.url };
+  dir = await mkdtemp(join(tmpdir(), 'brook-cli-'));
+});
+
+afterAll(async () => {
+  await broker.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('brook topics', () => {
+  it('creates, lists, describes and deletes a topic, in text and --json', async () => {
+    const created = await brook(['topics', 'create', 'cli-t', '--partitions', '3', '--retention-time', '7d'], { env });
+    expect(created).toMatchObject({ code: 0, stdout: 'created topic cli-t\n' });
+    const again = await brook(['topics', 'create', 'cli-t', '--if-not-exists', '--json'], { env });
+    expect(JSON.parse(again.stdout)).toEqual({ topic: 'cli-t', created: false });
+    await broker.produce('cli-t', [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+
+    const listed = await brook(['topics', 'list', '--json'], { env });
+    expect(JSON.parse(listed.stdout)).toContainEqual({ topic: 'cli-t', partitions: 3, records: '2' });
+    const described = await brook(['topics', 'describe', 'cli-t'], { env });
+    expect(described.stdout).toMatch(/^topic cli-t: 3 partitions$/m);
+    expect(described.stdout).toMatch(/^PARTITION +START +END +RECORDS$/m);
+
+    expect(await brook(['topics', 'delete', 'cli-t'], { env })).toMatchObject({ code: 0, stdout: 'deleted topic cli-t\n' });
+    const gone = await brook(['topics', 'describe', 'cli-t', '--json'], { env });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^brook: UNKNOWN_TOPIC: /);
+  });
+
+  it('an existing topic without --if-not-exists fails with TOPIC_EXISTS, exit 1', async () => {
+    await broker.createTopic('cli-dup');
+    const run = await brook(['topics', 'create', 'cli-dup'], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/TOPIC_EXISTS/);
+  });
+});
+
+describe('brook produce and brook consume', () => {
+  it('produces stdin lines as text with a key and headers, and a tail reader reads them back as JSON', async () => {
+    await broker.createTopic('cli-lines', { partitions: 2 });
+    const produced = await brook(['produce', 'cli-lines', '--key', 'k1', '--header', 'source=cli', '--header', 'n=1'], { env, stdin: 'one\ntwo words\n\nthree\n' });
+    expect(produced.code).toBe(0);
+    // One key: every record in one partition, empty line included.
+    expect(produced.stdout).toMatch(/^sent 4 records to cli-lines in \d+ ms \(partition \d: offsets 0\.\.3\)$/m);
+
+    const consumed = await brook(['consume', 'cli-lines', '--from', 'earliest', '--count', '4', '--json'], { env });
+    expect(consumed.code).toBe(0);
+    const records = jsonLines(consumed.stdout);
+    expect(records.map((r) => r['value'])).toEqual(['one', 'two words', '', 'three']);
+    expect(records[0]).toMatchObject({ topic: 'cli-lines', offset: '0', key: 'k1', deliveryCount: 1, headers: { source: 'cli', n: '1', 'content-type': 'text/plain' } });
+  });
+
+  it('--json sends each line of --file as a JSON value; consume prints them back parsed, or as text lines', async () => {
+    await broker.createTopic('cli-json');
+    const file = join(dir, 'orders.jsonl');
+    await writeFile(file, '{"id":1,"total":12}\n\n"just a string"\n[1,2]\n42\nnull\n');
+    const produced = await brook(['produce', 'cli-json', '--file', file, '--json'], { env });
+    expect(produced.stdout).toMatch(/^sent 5 records to cli-json/);
+
+    const consumed = await brook(['consume', 'cli-json', '--from', '0', '--count', '5', '--json'], { env });
+    expect(jsonLines(consumed.stdout).map((r) => r['value'])).toEqual([{ id: 1, total: 12 }, 'just a string', [1, 2], 42, null]);
+    const text = await brook(['consume', 'cli-json', '--from', '2', '--count', '1'], { env });
+    expect(text.stdout).toBe('partition=0 offset=2 key=null deliveryCount=1 value=[1,2]\n');
+  });
+
+  it('--key-separator splits each line into key and value', async () => {
+    await broker.createTopic('cli-keyed');
+    await brook(['produce', 'cli-keyed', '--key-separator', ':'], { env, stdin: 'u1:hello\nu2:a:b\n' });
+    const records = jsonLines((await brook(['consume', 'cli-keyed', '--from', 'earliest', '--count', '2', '--json'], { env })).stdout);
+    expect(records.map((r) => [r['key'], r['value']])).toEqual([['u1', 'hello'], ['u2', 'a:b']]);
+  });
+
+  it('a line that is not JSON fails with INVALID_REQUEST naming the line', async () => {
+    await broker.createTopic('cli-bad-json');
+    const run = await brook(['produce', 'cli-bad-json', '--json'], { env, stdin: '{"ok":1}\nnot json\n' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/INVALID_REQUEST: line 2 is not JSON/);
+  });
+
+  it('a group consumes with --count and acks: lag 0, and the next run continues where it stopped, nothing redelivered', async () => {
+    await broker.createTopic('cli-group');
+    await broker.produce('cli-group', Array.from({ length: 10 }, (_, i) => ({ value: `m${i}` })));
+    const first = await brook(['consume', 'cli-group', '--group', 'g', '--count', '3'], { env });
+    expect(first.stdout.trim().split('\n')).toEqual([0, 1, 2].map((i) => `partition=0 offset=${i} key=null deliveryCount=1 value=m${i}`));
+    expect(first.stderr).toMatch(/3 records from cli-group in group g, acked/);
+    const rest = jsonLines((await brook(['consume', 'cli-group', '--group', 'g', '--count', '7', '--json'], { env })).stdout);
+    expect(rest.map((r) => [r['offset'], r['deliveryCount']])).toEqual([3, 4, 5, 6, 7, 8, 9].map((i) => [String(i), 1]));
+    const description = broker.describeGroup('cli-group', 'g');
+    expect(description.lag).toBe(0n);
+    expect(description.partitions[0]!.redeliveries).toBe(0);
+  });
+
+  it('--no-ack prints records without acking: they come back with a higher deliveryCount', async () => {
+    await broker.createTopic('cli-peek');
+    await broker.produce('cli-peek', [{ value: 'a' }, { value: 'b' }]);
+    const peek = () => brook(['consume', 'cli-peek', '--group', 'p', '--no-ack', '--count', '2', '--json'], { env });
+    expect(jsonLines((await peek()).stdout).map((r) => r['deliveryCount'])).toEqual([1, 1]);
+    expect(jsonLines((await peek()).stdout).map((r) => r['deliveryCount'])).toEqual([2, 2]);
+  });
+
+  it('--from takes an offset, an ISO time and latest', async () => {
+    await broker.createTopic('cli-from');
+    await broker.produce('cli-from', [1000, 2000, 3000, 4000].map((timestamp) => ({ value: `at ${timestamp}`, timestamp })));
+    const fromOffset = await brook(['consume', 'cli-from', '--from', '2', '--count', '1', '--json'], { env });
+    expect(jsonLines(fromOffset.stdout)[0]).toMatchObject({ offset: '2', value: 'at 3000' });
+    const fromTime = await brook(['consume', 'cli-from', '--from', new Date(1500).toISOString(), '--count', '1', '--json'], { env });
+    expect(jsonLines(fromTime.stdout)[0]).toMatchObject({ offset: '1', value: 'at 2000' });
+
+    const latest = startBrook(['consume', 'cli-from', '--from', 'latest', '--count', '1', '--json'], { env });
+    const done = finished(latest);
+    await stderrMatch(latest, /consuming cli-from as a tail reader from latest/);
+    await broker.produce('cli-from', [{ value: 'new' }]);
+    expect(jsonLines((await done).stdout)).toEqual([expect.objectContaining({ offset: '4', value: 'new' })]);
+  });
+
+  it('SIGINT ends a consume cleanly: exit 0, what it printed is acked', async () => {
+    await broker.createTopic('cli-sigint');
+    await broker.produce('cli-sigint', [{ value: 'only' }]);
+    const acked = new Promise<void>((resolve) => broker.once('acked', () => resolve()));
+    const child = startBrook(['consume', 'cli-sigint', '--group', 's'], { env });
+    const done = finished(child);
+    await acked;
+    child.kill('SIGINT');
+    const run = await done;
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/value=only/);
+    expect(broker.describeGroup('cli-sigint', 's').lag).toBe(0n);
+  });
+});
+
+describe('errors and usage', () => {
+  it('bad usage exits 2 with INVALID_CONFIG and the usage on stderr', async () => {
+    // Each usage rule is unit-tested in packages/cli/src/cli-args.test.ts; here, that it reaches the exit code.
+    for (const args of [['consume', 't', '--group', 'g', '--ordering', 'fifo'], ['nope']]) {
+      const run = await brook(args, { env });
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toMatch(/^brook: INVALID_CONFIG: [^]*usage: brook/);
+    }
+  });
+
+  it('an unknown topic exits 1 with UNKNOWN_TOPIC on stderr', async () => {
+    const run = await brook(['consume', 'cli-missing', '--count', '1'], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^brook: UNKNOWN_TOPIC: /m);
+  });
+
+  it('a wrong token is UNAUTHORIZED (exit 1); no server at --url is DISCONNECTED (exit 3)', async () => {
+    const guarded = await broker.listen({ port: 0, host: '127.0.0.1', token: 'right' });
+    try {
+      const wrong = await brook(['topics', 'list', '--url', guarded.url], { env: { BROOK_TOKEN: 'wrong' } });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/^brook: UNAUTHORIZED: /);
+      expect((await brook(['topics', 'list', '--url', guarded.url, '--token', 'right'], { env: { BROOK_TOKEN: 'wrong' } })).code).toBe(0);
+    } finally {
+      await guarded.close();
+    }
+    const unreachable = await brook(['topics', 'list', '--url', guarded.url]);
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toMatch(/^brook: DISCONNECTED: cannot reach a brook server at ws:\/\/127\.0\.0\.1:\d+/);
+  });
+});
