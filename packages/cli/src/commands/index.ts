@@ -1,6 +1,7 @@
 /** Every `brook` command, in the order `brook --help` lists them. */
 import type { Command } from '../cli-args.js';
 import { consumeCommand } from './consume.js';
+import { demoCommand } from './demo.js';
 import { dlqCommand } from './dlq.js';
 import { dumpCommand } from './dump.js';
 import { groupsCommand } from './groups.js';
@@ -9,4 +10,4 @@ import { serveCommand } from './serve.js';
 import { topicsCommand } from './topics.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: readonly Command[] = [serveCommand, topicsCommand, produceCommand, consumeCommand, groupsCommand, dlqCommand, dumpCommand, verifyCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, topicsCommand, produceCommand, consumeCommand, groupsCommand, dlqCommand, dumpCommand, verifyCommand, demoCommand];
