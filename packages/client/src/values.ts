@@ -11,9 +11,11 @@
  * one frozen header array: the hot path allocates nothing per record beyond the bytes.
  */
 import stableStringify from 'fast-json-stable-stringify';
-import { BrookError, type RecordHeader, type RecordInput } from '@brook/protocol';
+import {
+  invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeader, type RecordHeadersInput, type RecordInput,
+} from '@brook/protocol';
 
-export type RecordBytes = string | Uint8Array | null;
+export type { RecordBytes };
 
 /** A value: bytes, text, or any JSON-able value (objects, arrays, numbers, booleans). */
 export type RecordValue = RecordBytes | object | number | boolean;
@@ -22,7 +24,7 @@ export interface ProducerRecord {
   key?: RecordBytes;
   value: RecordValue;
   /** Header values may be null; keys are strings. An array keeps duplicates and order. */
-  headers?: Readonly<Record<string, RecordBytes>> | readonly RecordHeader[];
+  headers?: RecordHeadersInput;
   /** Milliseconds since the epoch; default: the client clock's now when send() is called. */
   timestamp?: number;
   /** Overrides the partitioner. */
@@ -34,19 +36,10 @@ const JSON_HEADERS: readonly RecordHeader[] = Object.freeze([Object.freeze({ key
 const TEXT_HEADERS: readonly RecordHeader[] = Object.freeze([Object.freeze({ key: CONTENT_TYPE, value: Buffer.from('text/plain') })]);
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
-/** Bytes of a key or header value. Buffer.from beats TextEncoder for short strings (pooled). */
-export function toBytes(value: unknown, position: number, field: string): Uint8Array | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (value instanceof Uint8Array) return value;
-  throw invalidRecord(position, `${field} must be a string, Uint8Array or null, got ${typeof value}`);
-}
-
 /** `record`, the `position`-th of a send, as the codec's input; `nowMs` stamps records without a timestamp. */
 export function toRecordInput(record: ProducerRecord, position: number, nowMs: number): RecordInput {
   if (typeof record !== 'object' || record === null) throw invalidRecord(position, 'a record must be an object');
-  const timestamp = record.timestamp ?? nowMs;
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw invalidRecord(position, `timestamp must be a non-negative integer, got ${String(record.timestamp)}`);
+  const timestamp = recordTimestamp(record.timestamp, nowMs, position);
   const { value } = record;
   let bytes: Uint8Array | null;
   let typeHeaders: readonly RecordHeader[];
@@ -62,25 +55,14 @@ export function toRecordInput(record: ProducerRecord, position: number, nowMs: n
     bytes = Buffer.from(stableStringify(value), 'utf8');
     typeHeaders = JSON_HEADERS;
   }
-  return { key: toBytes(record.key, position, 'key'), value: bytes, headers: withHeaders(record.headers, typeHeaders, position), timestamp };
+  return { key: toRecordBytes(record.key, position, 'key'), value: bytes, headers: withHeaders(record.headers, typeHeaders, position), timestamp };
 }
 
 function withHeaders(headers: ProducerRecord['headers'], typeHeaders: readonly RecordHeader[], position: number): readonly RecordHeader[] {
   if (headers === undefined) return typeHeaders;
-  const own = toHeaders(headers, position);
+  const own = toRecordHeaders(headers, position);
   if (typeHeaders.length === 0 || own.some((header) => header.key.toLowerCase() === CONTENT_TYPE)) return own;
   return [...typeHeaders, ...own];
-}
-
-function toHeaders(headers: NonNullable<ProducerRecord['headers']>, position: number): RecordHeader[] {
-  if (Array.isArray(headers)) {
-    return headers.map((header: RecordHeader) => {
-      if (typeof header?.key !== 'string') throw invalidRecord(position, 'header keys must be strings');
-      return { key: header.key, value: toBytes(header.value, position, `header ${header.key}`) };
-    });
-  }
-  if (typeof headers !== 'object' || headers === null) throw invalidRecord(position, 'headers must be an object or an array');
-  return Object.entries(headers).map(([key, value]) => ({ key, value: toBytes(value, position, `header ${key}`) }));
 }
 
 /** Bytes the record adds to a batch, near enough to keep batches under batchBytesMax. */
@@ -88,8 +70,4 @@ export function recordSizeBytes(input: RecordInput): number {
   let size = 24 + (input.key?.length ?? 0) + (input.value?.length ?? 0);
   for (const header of input.headers ?? NO_HEADERS) size += 8 + header.key.length + (header.value?.length ?? 0);
   return size;
-}
-
-function invalidRecord(position: number, message: string): BrookError {
-  return new BrookError('INVALID_REQUEST', `record ${position}: ${message}`, { record: position });
 }

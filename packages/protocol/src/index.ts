@@ -23,3 +23,4 @@ export { TimerHeap, type HeapTimer } from './clock/timer-heap.js';
 export * from './wire/frame.js';
 export * from './wire/deliveries.js';
 export * from './wire/messages.js';
+export * from './record-input.js';
