@@ -6,12 +6,11 @@
  * lock over, resumes after the newest durable number, and resends what was not committed with
  * the same batch sequences. At the end the sink holds 1..LAST exactly once, in order.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, expect, it } from 'vitest';
+import { launchTsx, runUntilKilled, type Launch } from './fixtures/crash-child.js';
 import { SeededRandom } from '@brook/protocol';
 
 const CHILD = join(import.meta.dirname, 'fixtures', 'wal-producer.ts');
@@ -22,34 +21,8 @@ const PRESTARTED = 2;
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
-interface Launch {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  readonly stderr: () => string;
-}
-
 function launch(walDir: string, sinkPath: string): Launch {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, walDir, sinkPath, String(LAST)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return { child, exited: new Promise((resolve) => child.on('exit', () => resolve())), stderr: () => stderr };
-}
-
-/** Lets the child start; kills it at the `count`th line starting with `word`. Returns true if it finished instead. */
-async function runUntil(run: Launch, kill: { word: string; count: number } | undefined, onResent: () => void): Promise<boolean> {
-  run.child.stdin!.write('go\n');
-  let seen = 0;
-  for await (const line of createInterface({ input: run.child.stdout! })) {
-    if (line === 'done') return true;
-    if (line.startsWith('resent ')) onResent();
-    if (kill && line.startsWith(`${kill.word} `) && ++seen === kill.count) {
-      run.child.kill('SIGKILL');
-      break;
-    }
-  }
-  await run.exited;
-  if (kill === undefined || seen < kill.count) throw new Error(`child exited early (${seen} ${kill?.word ?? ''} lines): ${run.stderr()}`);
-  return false;
+  return launchTsx(CHILD, [walDir, sinkPath, String(LAST)]);
 }
 
 it(`delivers 1..${LAST} exactly once in order across ${KILLS} SIGKILLs of a WAL producer`, async () => {
@@ -64,7 +37,9 @@ it(`delivers 1..${LAST} exactly once in order across ${KILLS} SIGKILLs of a WAL 
   for (let finished = false; !finished;) {
     ready.push(launch(walDir, sinkPath));
     const kill = kills < KILLS ? (random.int(3) === 0 ? { word: 'sunk', count: 1 + random.int(4) } : { word: 'put', count: 1 + random.int(60) }) : undefined;
-    finished = await runUntil(ready.shift()!, kill, () => (resent += 1));
+    finished = await runUntilKilled(ready.shift()!, kill, (line) => {
+      if (line.startsWith('resent ')) resent += 1;
+    });
     if (!finished) kills += 1;
   }
   for (const unused of ready) unused.child.kill('SIGKILL');

@@ -8,12 +8,11 @@
  * over, reuses its producer id and resends what was not committed with the same sequences. At
  * the end the topic holds 1..LAST exactly once, in order, and the broker did drop resends.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, expect, it } from 'vitest';
+import { launchTsx, runUntilKilled, type Launch } from './fixtures/crash-child.js';
 import { Broker } from '@brook/broker';
 import { SeededRandom } from '@brook/protocol';
 
@@ -26,36 +25,8 @@ const PRESTARTED = 2;
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
-interface Launch {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  readonly stderr: () => string;
-}
-
 function launch(url: string, walDir: string): Launch {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, url, walDir, TOPIC, String(LAST)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin!.on('error', () => undefined); // a killed child's stdin
-  return { child, exited: new Promise((resolve) => child.on('exit', () => resolve())), stderr: () => stderr };
-}
-
-/** Lets the child run; kills it at the `count`th line starting with `word`. Returns true if it finished instead. */
-async function runUntil(run: Launch, kill: { word: string; count: number } | undefined, onDuplicate: () => void): Promise<boolean> {
-  run.child.stdin!.write('go\n');
-  let seen = 0;
-  for await (const line of createInterface({ input: run.child.stdout! })) {
-    if (line === 'done') return true;
-    if (line.startsWith('dup ')) onDuplicate();
-    if (kill && line.startsWith(`${kill.word} `) && ++seen === kill.count) {
-      run.child.kill('SIGKILL');
-      break;
-    }
-    if (line.startsWith('acked ')) run.child.stdin!.write('c\n');
-  }
-  await run.exited;
-  if (kill === undefined || seen < kill.count) throw new Error(`child exited early (${seen} ${kill?.word ?? ''} lines): ${run.stderr()}`);
-  return false;
+  return launchTsx(CHILD, [url, walDir, TOPIC, String(LAST)]);
 }
 
 it(`puts 1..${LAST} into the topic exactly once in order across ${KILLS} SIGKILLs of a WAL producer`, async () => {
@@ -73,7 +44,10 @@ it(`puts 1..${LAST} into the topic exactly once in order across ${KILLS} SIGKILL
     for (let finished = false; !finished;) {
       ready.push(launch(server.url, walDir));
       const kill = kills < KILLS ? (random.int(3) === 0 ? { word: 'acked', count: 1 + random.int(3) } : { word: 'put', count: 1 + random.int(80) }) : undefined;
-      finished = await runUntil(ready.shift()!, kill, () => (duplicates += 1));
+      finished = await runUntilKilled(ready.shift()!, kill, (line, run) => {
+        if (line.startsWith('dup ')) duplicates += 1;
+        if (line.startsWith('acked ')) run.child.stdin!.write('c\n');
+      });
       if (!finished) kills += 1;
     }
   } finally {
