@@ -3,7 +3,6 @@
  * it lists them; with one it prints the run's trace, counters and verdict line. Everything runs
  * in this process on a virtual clock: no server is involved, and a seed replays the same story.
  */
-import { listDemos, runDemo } from '@brook/examples';
 import { defineCommand } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { table, toJson } from '../format.js';
@@ -22,6 +21,8 @@ prints its trace, counters and verdict; the same seed prints the same run.
 exit codes: 0 the demo showed its phenomenon, 1 it did not (or failed), 2 bad usage`,
   },
   async (args) => {
+    // Loaded here, not at the top: the simulator and its demos are for this command only.
+    const { listDemos, runDemo } = await import('@brook/examples');
     const name = args.arg('NAME');
     const seed = args.integer('seed', { min: 0, max: 2 ** 32 - 1 });
     if (name === undefined) {
