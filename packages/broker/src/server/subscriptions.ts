@@ -11,7 +11,7 @@
  * acks and redelivers nothing, but its credit works the same way, exactly as in process: settling
  * one of its deliveries (any way) frees its slot.
  */
-import { BrookError, FrameKind, encodeDeliveries, encodeFrame, type Clock, type FramePeer } from '@brook/protocol';
+import { BrookError, FrameKind, encodeDeliveryParts, encodeFrame, type Clock, type FramePeer } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
@@ -205,7 +205,7 @@ function readSubscribeOptions(args: Args): SubscribeOptions {
 }
 
 function encodeDeliver(subscription: number, first: number, deliveries: readonly Delivery[]): Uint8Array {
-  return encodeFrame(FrameKind.DELIVER, subscription, wireJson({ first, count: deliveries.length }), encodeDeliveries(deliveries));
+  return encodeFrame(FrameKind.DELIVER, subscription, wireJson({ first, count: deliveries.length }), encodeDeliveryParts(deliveries));
 }
 
 function encodeEnd(subscription: number, code: string, message: string): Uint8Array {

@@ -34,19 +34,28 @@ export interface DecodedDelivery extends WireDelivery {
 
 /** Encodes the data of a DELIVER frame; its json is { first, count: deliveries.length }. */
 export function encodeDeliveries(deliveries: readonly WireDelivery[]): Uint8Array {
-  const table = new Uint8Array(deliveries.length * DELIVERY_ENTRY_BYTES);
-  const view = new DataView(table.buffer);
-  deliveries.forEach((delivery, index) => {
-    const at = index * DELIVERY_ENTRY_BYTES;
-    view.setInt32(at, delivery.partition);
-    view.setBigInt64(at + 4, delivery.offset);
-    view.setInt32(at + 12, delivery.deliveryCount);
-  });
-  const batch = encodeBatch(deliveries);
+  const [table, batch] = encodeDeliveryParts(deliveries);
   const data = new Uint8Array(table.length + batch.length);
   data.set(table, 0);
   data.set(batch, table.length);
   return data;
+}
+
+/**
+ * The data of a DELIVER frame as its two parts, the entry table and the record batch, for
+ * encodeFrame to copy once into the frame (a server sends thousands of records a frame).
+ */
+export function encodeDeliveryParts(deliveries: readonly WireDelivery[]): [table: Uint8Array, batch: Uint8Array] {
+  const table = new Uint8Array(deliveries.length * DELIVERY_ENTRY_BYTES);
+  const view = new DataView(table.buffer);
+  for (let index = 0; index < deliveries.length; index++) {
+    const delivery = deliveries[index]!;
+    const at = index * DELIVERY_ENTRY_BYTES;
+    view.setInt32(at, delivery.partition);
+    view.setBigInt64(at + 4, delivery.offset);
+    view.setInt32(at + 12, delivery.deliveryCount);
+  }
+  return [table, encodeBatch(deliveries)];
 }
 
 /** Decodes a DELIVER frame's data. Throws BrookError CORRUPT_BATCH / INVALID_REQUEST on bad bytes. */

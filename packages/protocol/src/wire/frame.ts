@@ -52,20 +52,29 @@ export interface Frame {
   data: Uint8Array;
 }
 
-/** Encodes one frame. `json` must already be a JSON object text (the caller stringifies). */
-export function encodeFrame(kind: FrameKindValue, requestId: number, json: string, data?: Uint8Array): Uint8Array {
+/**
+ * Encodes one frame. `json` must already be a JSON object text (the caller stringifies). `data`
+ * may come in parts, which are copied one after the other: no concatenated copy in between.
+ */
+export function encodeFrame(kind: FrameKindValue, requestId: number, json: string, data?: Uint8Array | readonly Uint8Array[]): Uint8Array {
   if (!Number.isInteger(requestId) || requestId < 0 || requestId > UINT32_MAX) {
     throw new BrookError('INVALID_REQUEST', `requestId ${requestId} is not a uint32`, { requestId });
   }
   const jsonBytes = encoder.encode(json);
-  const dataLength = data?.length ?? 0;
+  const parts = data === undefined ? [] : data instanceof Uint8Array ? [data] : data;
+  let dataLength = 0;
+  for (const part of parts) dataLength += part.length;
   const frame = new Uint8Array(FRAME_HEADER_BYTES + jsonBytes.length + dataLength);
   const view = new DataView(frame.buffer);
   view.setUint8(0, kind);
   view.setUint32(1, requestId);
   view.setUint32(5, jsonBytes.length);
   frame.set(jsonBytes, FRAME_HEADER_BYTES);
-  if (data) frame.set(data, FRAME_HEADER_BYTES + jsonBytes.length);
+  let at = FRAME_HEADER_BYTES + jsonBytes.length;
+  for (const part of parts) {
+    frame.set(part, at);
+    at += part.length;
+  }
   return frame;
 }
 
