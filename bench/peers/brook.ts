@@ -32,10 +32,19 @@ async function open(url: string, topic: string): Promise<PeerRun> {
         const consumer = await connect(url);
         consumers.push(consumer);
         // ack() here rather than by returning, for its promise: it resolves once the broker made
-        // the ack durable (the client sends a tick's acks as one settle request).
+        // the ack durable. The client sends a tick's acks as one settle request and they share
+        // one promise, counted once for all of them, as the Redis adapter counts an XACK's ids.
+        let settle: Promise<void> | undefined;
+        let group = { count: 0 };
         await consumer.subscribe({ topic, group: 'g', ordering: 'none', maxInFlight: CONSUMER_WINDOW }, (message) => {
           onRecord(message.value!);
-          message.ack().then(() => acks.add(1), (error) => acks.fail(error));
+          const acked = message.ack();
+          if (acked !== settle) {
+            settle = acked;
+            const counted = (group = { count: 0 });
+            acked.then(() => acks.add(counted.count), (error) => acks.fail(error));
+          }
+          group.count += 1;
         });
       }
       return acks;
