@@ -2,6 +2,7 @@
  * What every command that talks to a server shares: --url / BROOK_URL, --token / BROOK_TOKEN,
  * --json, and one client per run, closed (drained) before the command's exit code is returned.
  */
+import type { GroupDescription } from '@brook/broker';
 import { BrookError, connect, isBrookError, type Client } from '@brook/client';
 import type { Env, ParsedArgs } from './cli-args.js';
 
@@ -36,4 +37,9 @@ export async function withClient<T>(args: ParsedArgs, env: Env, use: (client: Cl
   } finally {
     await client.close();
   }
+}
+
+/** describeGroup typed: the client hands descriptions over untyped (they are the broker's, offsets as bigints). */
+export async function describeGroup(client: Client, topic: string, group: string): Promise<GroupDescription> {
+  return (await client.admin.describeGroup(topic, group)) as unknown as GroupDescription;
 }

@@ -12,7 +12,7 @@ import { EXIT } from '../exit.js';
 import { jsonLine, plural } from '../format.js';
 import { POSITION_USAGE, startPositionOption } from '../positions.js';
 import { recordJson, recordLine } from '../records.js';
-import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, describeGroup, withClient } from '../remote.js';
 
 const ORDERINGS = ['none', 'key', 'partition'] as const;
 /** Lease of a held record, renewed at half of it: independent of the group's ackTimeoutMs. */
@@ -41,9 +41,12 @@ ${REMOTE_USAGE} (one JSON object per record and line)`;
 interface ConsumeSettings {
   subscribe: SubscribeOptions & { maxInFlight: number };
   count: number | undefined;
-  ack: boolean;
+  /** group: a member acking what it printed; credit: a tail reader, whose acks only return credit; none: --no-ack. */
+  acks: 'group' | 'credit' | 'none';
   json: boolean;
 }
+
+const ACKS_SUMMARY = { group: ', acked', credit: '', none: ', not acked' } as const;
 
 export const consumeCommand = defineCommand(
   {
@@ -58,7 +61,7 @@ export const consumeCommand = defineCommand(
     return withClient(args, env, async (client) => {
       await warnIfFromIsIgnored(client, settings.subscribe);
       const printed = await consume(client, settings);
-      process.stderr.write(`brook: ${plural(printed, 'record')} from ${describeReader(settings)}${settings.ack ? ', acked' : ''}\n`);
+      process.stderr.write(`brook: ${plural(printed, 'record')} from ${describeReader(settings)}${ACKS_SUMMARY[settings.acks]}\n`);
       return EXIT.ok;
     });
   },
@@ -73,15 +76,15 @@ function consumeSettings(args: ParsedArgs): ConsumeSettings {
   if (group === undefined && (ordering !== undefined || args.flag('ack') || args.flag('no-ack'))) {
     throw args.usageError('--ordering, --ack and --no-ack need --group (a tail reader has no acks)');
   }
-  const ack = group !== undefined && !args.flag('no-ack');
+  const acks = group === undefined ? 'credit' : args.flag('no-ack') ? 'none' : 'group';
   // No more credits than records wanted (see consume()); --no-ack holds every record it prints.
-  const window = ack ? LIMITS.maxInFlight.default : LIMITS.maxInFlight.max;
+  const window = acks === 'none' ? LIMITS.maxInFlight.max : LIMITS.maxInFlight.default;
   const maxInFlight = count === undefined ? LIMITS.maxInFlight.default : Math.min(count, window);
   const subscribe: ConsumeSettings['subscribe'] = {
     topic: args.required('TOPIC'), name: 'brook-cli', maxInFlight,
     ...(group === undefined ? {} : { group }), ...(ordering === undefined ? {} : { ordering }), ...(from === undefined ? {} : { from }),
   };
-  return { subscribe, count, ack, json: args.flag('json') };
+  return { subscribe, count, acks, json: args.flag('json') };
 }
 
 function describeReader({ subscribe: { topic, group, from } }: ConsumeSettings): string {
@@ -111,9 +114,8 @@ async function consume(client: Client, settings: ConsumeSettings): Promise<numbe
   const stream = client.consume(settings.subscribe);
   const settles = new PendingSettles();
   const held = new HeldMessages(settles);
-  const heldFrom = settings.count === undefined ? Infinity : settings.count - settings.subscribe.maxInFlight + 1;
   let leaving: Promise<void> | undefined;
-  const leave = () => (leaving ??= settings.ack ? leaveGracefully(stream, held, settles) : Promise.resolve(stream.abort()));
+  const leave = () => (leaving ??= settings.acks === 'none' ? Promise.resolve(stream.abort()) : leaveGracefully(stream, held, settles));
   const onSignal = () => {
     if (leaving) process.exit(EXIT.interrupted);
     void leave().catch(() => undefined); // its failure surfaces when awaited below
@@ -122,6 +124,7 @@ async function consume(client: Client, settings: ConsumeSettings): Promise<numbe
   let printed = 0;
   try {
     await stream.ready;
+    const heldFrom = await firstHeld(client, settings);
     process.stderr.write(`brook: consuming ${describeReader(settings)}; Ctrl-C to stop\n`);
     const messages = stream[Symbol.asyncIterator]();
     while (printed !== settings.count) {
@@ -129,7 +132,7 @@ async function consume(client: Client, settings: ConsumeSettings): Promise<numbe
       if (next.done) break;
       await write(settings.json ? jsonLine(recordJson(next.value)) : `${recordLine(next.value)}\n`);
       printed += 1;
-      if (!settings.ack) continue;
+      if (settings.acks === 'none') continue;
       if (printed >= heldFrom) held.hold(next.value);
       else settles.track(next.value.ack());
     }
@@ -140,6 +143,17 @@ async function consume(client: Client, settings: ConsumeSettings): Promise<numbe
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     stream.abort(); // after a graceful leave a no-op; after a failure, lets go of whatever is held
   }
+}
+
+/**
+ * The count from which printed records are held (see consume()), Infinity for none: only a group
+ * member with --count holds, and not under ordering 'key', where a held record would lock its
+ * key and the next record of that key would never come.
+ */
+async function firstHeld(client: Client, { acks, count, subscribe }: ConsumeSettings): Promise<number> {
+  if (acks !== 'group' || count === undefined) return Infinity;
+  const ordering = subscribe.ordering ?? (await describeGroup(client, subscribe.topic, subscribe.group!)).config.ordering;
+  return ordering === 'key' ? Infinity : count - subscribe.maxInFlight + 1;
 }
 
 async function leaveGracefully(stream: MessageStream, held: HeldMessages, settles: PendingSettles): Promise<void> {

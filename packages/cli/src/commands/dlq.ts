@@ -11,8 +11,7 @@ import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { fullText, jsonLine, plural, preview, table, toJson } from '../format.js';
 import { recordJson } from '../records.js';
-import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
-import { describeGroup } from './groups.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, describeGroup, withClient } from '../remote.js';
 
 /** The broker's internal group whose ackFloor is a dead-letter topic's redrive progress (REDRIVE_GROUP in broker/src/groups/redrive.ts, not exported). */
 const REDRIVE_GROUP = 'brook.redrive';

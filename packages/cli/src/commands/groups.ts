@@ -3,17 +3,11 @@
  * moving one (replay from earliest or a time, or skip to latest).
  */
 import type { GroupDescription } from '@brook/broker';
-import type { Client } from '@brook/client';
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { isoTime, plural, table, toJson } from '../format.js';
 import { POSITION_USAGE, startPositionOption } from '../positions.js';
-import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
-
-/** The client hands descriptions over untyped (they are the broker's, with offsets as bigints). */
-export async function describeGroup(client: Client, topic: string, group: string): Promise<GroupDescription> {
-  return (await client.admin.describeGroup(topic, group)) as unknown as GroupDescription;
-}
+import { REMOTE_OPTIONS, REMOTE_USAGE, describeGroup, withClient } from '../remote.js';
 
 const list = defineCommand(
   {

@@ -55,6 +55,7 @@ export const produceCommand = defineCommand(
       });
     }
     const topic = args.required('TOPIC');
+    if (file === undefined && process.stdin.isTTY) process.stderr.write('brook: reading records from stdin, one per line; Ctrl-D to end\n');
     return withClient(args, env, async (client) => {
       const startedAtMs = performance.now();
       const input = createInterface({ input: file === undefined ? process.stdin : createReadStream(file), crlfDelay: Infinity });
@@ -81,6 +82,7 @@ function lineFormat(args: ParsedArgs): LineFormat {
 
 /** The record for line number `lineNumber`, or undefined for a line to skip. */
 function toRecord(line: string, lineNumber: number, format: LineFormat): ProducerRecord | undefined {
+  if (format.json && line.trim() === '') return undefined;
   let key: string | undefined = format.key;
   let text = line;
   if (format.keySeparator !== undefined) {
@@ -89,7 +91,6 @@ function toRecord(line: string, lineNumber: number, format: LineFormat): Produce
     key = line.slice(0, at);
     text = line.slice(at + format.keySeparator.length);
   }
-  if (format.json && text.trim() === '') return undefined;
   const { value, headers } = format.json ? jsonValue(text, lineNumber, format.headers) : { value: text, headers: format.headers };
   return { value, ...(key === undefined ? {} : { key }), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
 }
