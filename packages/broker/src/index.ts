@@ -26,4 +26,5 @@ export type { ListenOptions, ServerLimits } from './config/server-options.js';
 export type { BrookServer } from './server/ws-server.js';
 export { INTERNAL_ERROR_WARNING } from './server/session-hub.js';
 export { inspectLog, inspectIndex, type InspectedBatch, type InspectedIndex, type InspectedLog, type IndexEntry, type StorageProblem } from './log/inspect.js';
+export { dumpFiles, formatInspected, hex, isoTime, preview, printableText, type Inspected } from './log/dump-format.js';
 export { verifyDataDir, verifyLogDir, type DataDirVerification, type LogDirVerification } from './log/verify.js';

@@ -1,35 +1,11 @@
 /**
  * Text formatting shared by the CLI commands: timestamps, record bytes, JSON with bigints, tables.
  */
+import { hex, printableText, preview } from '@brook/broker';
+
+export { isoTime, preview } from '@brook/broker';
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const PREVIEW_CHARS_MAX = 60;
-
-export function isoTime(timestampMs: number): string {
-  const date = new Date(timestampMs);
-  return Number.isNaN(date.getTime()) ? `${timestampMs}ms` : date.toISOString();
-}
-
-/** The bytes as text if they are UTF-8 without control characters other than tab/newline, which would garble a terminal. */
-function printableText(bytes: Uint8Array): string | undefined {
-  try {
-    const text = utf8.decode(bytes);
-    return /[\u0000-\u0008\u000b-\u001f\u007f]/.test(text) ? undefined : text;
-  } catch {
-    return undefined;
-  }
-}
-
-function hex(bytes: Uint8Array): string {
-  return `0x${Buffer.from(bytes).toString('hex')}`;
-}
-
-/** Bytes as quoted text when they are printable UTF-8, else hex; long values are cut with their size. */
-export function preview(bytes: Uint8Array | null): string {
-  if (bytes === null) return 'null';
-  const printable = printableText(bytes);
-  const text = printable === undefined ? hex(bytes) : JSON.stringify(printable);
-  return text.length > PREVIEW_CHARS_MAX ? `${text.slice(0, PREVIEW_CHARS_MAX)}… (${bytes.length} B)` : text;
-}
 
 /** A value in full on one line: printable single-line text as it is, other text quoted, binary as hex. */
 export function fullText(bytes: Uint8Array | null): string {

@@ -18,7 +18,6 @@ import { replayDemo } from './replay.js';
 import { retentionDemo } from './retention.js';
 
 export type { DemoInfo, DemoResult, Verdict, VariantResult } from './harness.js';
-export { dumpFiles, formatInspected, hex, isoTime, preview, printableText, type Inspected } from './dump-format.js';
 
 /** In the order of the chapter (demo 11, the producer WAL, waits for the WAL producer). */
 const DEMOS: readonly Demo[] = [

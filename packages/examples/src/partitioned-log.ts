@@ -5,9 +5,8 @@
  * group each own whole partitions. It ends with `brook dump` of each partition: the segment file
  * with its batches, offsets, timestamps and CRCs, read from the broker's (in-memory) disk.
  */
-import { inspectIndex, inspectLog } from '@brook/broker';
+import { dumpFiles, formatInspected, inspectIndex, inspectLog } from '@brook/broker';
 import { defaultCheckers, perPartitionOrder, type ConsumerSpec, type SimulationResult } from '@brook/broker/testing';
-import { dumpFiles, formatInspected } from './dump-format.js';
 import { eventsOf, type Demo, type DemoRun } from './harness.js';
 
 const USERS = ['user1', 'user2', 'user3', 'user4', 'user5'];

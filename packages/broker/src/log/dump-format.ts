@@ -1,12 +1,11 @@
 /**
  * The text of `brook dump`: the batches of a segment (byte position, offsets, size, timestamps,
- * producer id / epoch / sequence, CRC), its records, its index entries, the first bad batch. It
- * lives here so that the CLI's `brook dump` and the partitioned-log demo print the same thing
- * (the CLI depends on this package for `brook demo`; this package cannot depend on the CLI).
+ * producer id / epoch / sequence, CRC), its records, its index entries, the first bad batch.
+ * Beside inspect.ts, so the CLI's `brook dump` and the partitioned-log demo print the same thing.
  */
 import { basename } from 'node:path';
-import type { InspectedBatch, InspectedIndex, InspectedLog } from '@brook/broker';
 import type { FileSystem } from '@brook/protocol';
+import type { InspectedBatch, InspectedIndex, InspectedLog } from './inspect.js';
 
 export type Inspected = InspectedLog | InspectedIndex;
 
