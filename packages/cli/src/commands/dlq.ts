@@ -5,16 +5,13 @@
  * What has been redriven already is below the ackFloor of the broker's internal redrive group
  * on it, so "waiting" is everything from that floor (or from the start, before any redrive).
  */
-import { DEAD_LETTER_HEADERS } from '@brook/broker';
+import { DEAD_LETTER_HEADERS, REDRIVE_GROUP } from '@brook/broker';
 import { isBrookError, type Client, type Message } from '@brook/client';
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { fullText, jsonLine, plural, preview, table, toJson } from '../format.js';
 import { recordJson } from '../records.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, describeGroup, withClient } from '../remote.js';
-
-/** The broker's internal group whose ackFloor is a dead-letter topic's redrive progress (REDRIVE_GROUP in broker/src/groups/redrive.ts, not exported). */
-const REDRIVE_GROUP = 'brook.redrive';
 
 /** Per partition, the first offset not yet redriven (0 before any redrive). */
 async function redrivenUpTo(client: Client, dlqTopic: string): Promise<bigint[]> {
