@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { keepAllPending, tearLastWrite, type KeepPolicy } from '@brook/protocol';
 import type { WalProducer } from '@brook/client';
-import { WalProducerHost, numbered } from './fixtures/wal-producer-host.js';
+import { WalProducerHost, numbered } from '@brook/examples';
 
 const FATES: Record<string, KeepPolicy | undefined> = { 'nothing kept': undefined, 'everything kept': keepAllPending, 'last write torn': tearLastWrite(5) };
 const key = (n: number): string => `k${n % 4}`;

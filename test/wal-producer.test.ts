@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBatch, isBrookError, type BrookError } from '@brook/protocol';
 import type { PoisonReport, RetryReport, WalBatch } from '@brook/client';
-import { PRODUCER_WAL_DIR, WalProducerHost, numbered } from './fixtures/wal-producer-host.js';
+import { PRODUCER_WAL_DIR, WalProducerHost, numbered } from '@brook/examples';
 
 const never = new Promise<void>(() => undefined);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -14,14 +14,17 @@ import { offsetsDemo } from './offsets.js';
 import { overloadDemo } from './overload.js';
 import { partitionedLogDemo } from './partitioned-log.js';
 import { poisonDemo } from './poison.js';
+import { producerWalDemo } from './producer-wal.js';
 import { replayDemo } from './replay.js';
 import { retentionDemo } from './retention.js';
 
 export type { DemoInfo, DemoResult, Verdict, VariantResult } from './harness.js';
+/** Simulated producer processes (crash = process death) over an in-memory broker: the WAL producer's tests use it too. */
+export { PRODUCER_WAL_DIR, WalProducerHost, mortalFileSystem, numbered, type ProducerProcess } from './wal-producer-host.js';
 
-/** In the order of the chapter (demo 11, the producer WAL, waits for the WAL producer). */
+/** In the order of the chapter. */
 const DEMOS: readonly Demo[] = [
-  groupsDemo, acksDemo, figure11_2Demo, overloadDemo, partitionedLogDemo, holBlockingDemo, offsetsDemo, retentionDemo, replayDemo, poisonDemo, dualWriteDemo,
+  groupsDemo, acksDemo, figure11_2Demo, overloadDemo, partitionedLogDemo, holBlockingDemo, offsetsDemo, retentionDemo, replayDemo, poisonDemo, producerWalDemo, dualWriteDemo,
 ];
 
 export const DEFAULT_DEMO_SEED = 1;

@@ -1,11 +1,12 @@
 /**
- * The seed's demo on the WAL producer (test/fixtures/wal-demo.ts): 15 records, 3 per batch, a
+ * The seed's demo on the WAL producer (`brook demo producer-wal`): 15 records, 3 per batch, a
  * ~30 % chance of a crash before each put. Whatever the seed, the topic ends with 1..15 exactly
  * once in order; seed 7 crashes between a send and its commit, so a resend is dropped by the
  * broker as a duplicate; and a seed replays the same trace.
  */
 import { describe, expect, it } from 'vitest';
-import { runWalDemo } from './fixtures/wal-demo.js';
+import { runDemo } from './index.js';
+import { runWalDemo } from './producer-wal.js';
 
 const ONE_TO_15 = Array.from({ length: 15 }, (_, i) => i + 1);
 
@@ -21,5 +22,14 @@ describe('WAL producer demo', () => {
 
   it.each([1, 2, 3, 4, 5, 6, 8, 9, 10, 11])('seed %i: 1..15 exactly once, in order', async (seed) => {
     expect((await runWalDemo({ seed })).topic).toEqual(ONE_TO_15);
+  });
+});
+
+describe('brook demo producer-wal', () => {
+  it('runs through runDemo with its default seed and says the phenomenon showed', async () => {
+    const lines: string[] = [];
+    const result = await runDemo('producer-wal', { write: (line) => lines.push(line) });
+    expect(result).toMatchObject({ seed: 7, shown: true, facts: { topic: ONE_TO_15 } });
+    expect(lines.at(-1)).toMatch(/^verdict: .* the topic holds 1\.\.15 exactly once in order: yes$/);
   });
 });
