@@ -176,3 +176,19 @@ describe('errors and usage', () => {
     expect(unreachable.stderr).toMatch(/^brook: DISCONNECTED: cannot reach a brook server at ws:\/\/127\.0\.0\.1:\d+/);
   });
 });
+
+describe('brook bench', () => {
+  it('produces into a topic of its own, consumes everything with a group, reports rates and latency, and deletes the topic', async () => {
+    const topicsBefore = broker.listTopics();
+    const run = await brook(['bench', '--records', '3000', '--size', '64', '--partitions', '2', '--json'], { env });
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as Record<string, number>;
+    expect(result).toMatchObject({ records: 3000, sizeBytes: 64, partitions: 2, consumers: 2 });
+    for (const figure of ['produceRecordsPerSec', 'endToEndRecordsPerSec']) expect(result[figure]).toBeGreaterThan(0);
+    expect(result['latencyP99Ms']).toBeGreaterThanOrEqual(result['latencyP50Ms']!);
+    expect(broker.listTopics()).toEqual(topicsBefore);
+    const usage = await brook(['bench', '--size', '4'], { env });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--size must be an integer >= 8');
+  });
+});

@@ -1,5 +1,6 @@
 /** Every `brook` command, in the order `brook --help` lists them. */
 import type { Command } from '../cli-args.js';
+import { benchCommand } from './bench.js';
 import { consumeCommand } from './consume.js';
 import { demoCommand } from './demo.js';
 import { dlqCommand } from './dlq.js';
@@ -10,4 +11,4 @@ import { serveCommand } from './serve.js';
 import { topicsCommand } from './topics.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: readonly Command[] = [serveCommand, topicsCommand, produceCommand, consumeCommand, groupsCommand, dlqCommand, dumpCommand, verifyCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, topicsCommand, produceCommand, consumeCommand, groupsCommand, dlqCommand, dumpCommand, verifyCommand, demoCommand, benchCommand];

@@ -13,10 +13,9 @@ import { EXIT } from '../exit.js';
 import { plural } from '../format.js';
 import { countAndRate, startProgress } from '../progress.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, withClient } from '../remote.js';
+import { SendWindow } from '../send-window.js';
 
 const CHUNK_RECORDS = 1000;
-/** Chunks sent and not yet answered; the producer batches within them. */
-const CHUNKS_IN_FLIGHT_MAX = 8;
 
 const USAGE = `usage: brook produce TOPIC [--file PATH] [--json] [--key K | --key-separator SEP] [--header K=V]...
 
@@ -147,23 +146,6 @@ async function sendLines(producer: Producer, topic: string, lines: AsyncIterable
     stopProgress();
   }
   return written;
-}
-
-/** Sends in flight, oldest first: adding one waits for the oldest once the window is full; the first failure wins. */
-class SendWindow {
-  private readonly pending: Promise<void>[] = [];
-  private failure: { error: unknown } | undefined;
-
-  async add(send: Promise<void>): Promise<void> {
-    this.pending.push(send.catch((error: unknown) => void (this.failure ??= { error })));
-    if (this.pending.length >= CHUNKS_IN_FLIGHT_MAX) await this.pending.shift();
-    if (this.failure) throw this.failure.error;
-  }
-
-  async finish(): Promise<void> {
-    await Promise.all(this.pending.splice(0));
-    if (this.failure) throw this.failure.error;
-  }
 }
 
 function summary(topic: string, written: Written, elapsedMs: number): string {
