@@ -4,7 +4,8 @@
  *
  * The pump runs one step at a time (never two at once): read more records into windows that run
  * low, let the ordering strategy assign ready records to members with credit, record the
- * attempts in the journal, then hand the deliveries out. Everything that can make progress
+ * attempts in the journal, then hand the deliveries out; while the journal writes, the windows
+ * read the next round ahead. Everything that can make progress
  * possible (an ack, a new record, a backoff ending, a member joining) schedules another step.
  */
 import { assert, isBrookError, type Clock, type Random } from '@brook/protocol';
@@ -187,23 +188,31 @@ export class Group implements FlightOwner {
   private async step(): Promise<void> {
     if (this.closed) return;
     try {
-      await this.fill();
+      await this.fill((member) => Math.max(0, member.credit));
       const flights: Flight[] = [];
       const now = this.context.clock.now();
       this.ordering.assign(this.members, this.windows, (entry, member) => {
         const flight = this.startFlight(entry, member, now);
         if (flight) flights.push(flight);
       });
-      if (flights.length > 0) await this.handOut(flights);
+      // While the attempts are journaled, read a round of the members' whole credit ahead: the
+      // next step, once acks free credit, finds its records in the window instead of waiting for
+      // the log first. Both are awaited, so no read outlives its step.
+      const [handedOut, readAhead] = await Promise.allSettled([
+        flights.length > 0 ? this.handOut(flights) : undefined,
+        this.fill((member) => (member.closing || member.left ? 0 : member.maxInFlight)),
+      ]);
+      if (handedOut.status === 'rejected') throw handedOut.reason;
+      if (readAhead.status === 'rejected') throw readAhead.reason;
       this.lastError = undefined;
     } catch (error) {
       this.lastError = error;
     }
   }
 
-  /** Reads more records into every window that is running low and has room. */
-  private async fill(): Promise<void> {
-    const credit = this.members.reduce((sum, m) => sum + Math.max(0, m.credit), 0);
+  /** Reads more records into every window that is running low and has room: a share of `credit` over the members. */
+  private async fill(creditOf: (member: Member) => number): Promise<void> {
+    const credit = this.members.reduce((sum, m) => sum + creditOf(m), 0);
     if (credit === 0) return;
     const share = readAheadShare(credit, this.windows.length);
     const keyed = this.config.ordering === 'key';
