@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { launchTsx, runUntilKilled, type Launch } from './fixtures/crash-child.js';
+import { launchTsx, nextKill, putNumber, runUntilKilled, type Launch } from './fixtures/crash-child.js';
 import { SeededRandom } from '@brook/protocol';
 
 const CHILD = join(import.meta.dirname, 'fixtures', 'wal-producer.ts');
@@ -33,11 +33,13 @@ it(`delivers 1..${LAST} exactly once in order across ${KILLS} SIGKILLs of a WAL 
   const random = new SeededRandom(20261123);
   let kills = 0;
   let resent = 0;
+  let highestPut = 0;
   const ready = Array.from({ length: PRESTARTED }, () => launch(walDir, sinkPath));
   for (let finished = false; !finished;) {
     ready.push(launch(walDir, sinkPath));
-    const kill = kills < KILLS ? (random.int(3) === 0 ? { word: 'sunk', count: 1 + random.int(4) } : { word: 'put', count: 1 + random.int(60) }) : undefined;
+    const kill = nextKill(random, { killsMax: KILLS, total: LAST, rareWord: 'sunk', rareCountMax: 4, putsMax: 60 }, kills, highestPut);
     finished = await runUntilKilled(ready.shift()!, kill, (line) => {
+      highestPut = Math.max(highestPut, putNumber(line) ?? 0);
       if (line.startsWith('resent ')) resent += 1;
     });
     if (!finished) kills += 1;

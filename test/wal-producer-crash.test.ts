@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { launchTsx, runUntilKilled, type Launch } from './fixtures/crash-child.js';
+import { launchTsx, nextKill, putNumber, runUntilKilled, type Launch } from './fixtures/crash-child.js';
 import { Broker } from '@brook/broker';
 import { SeededRandom } from '@brook/protocol';
 
@@ -39,12 +39,14 @@ it(`puts 1..${LAST} into the topic exactly once in order across ${KILLS} SIGKILL
   const random = new SeededRandom(20260514);
   let kills = 0;
   let duplicates = 0;
+  let highestPut = 0;
   const ready = Array.from({ length: PRESTARTED }, () => launch(server.url, walDir));
   try {
     for (let finished = false; !finished;) {
       ready.push(launch(server.url, walDir));
-      const kill = kills < KILLS ? (random.int(3) === 0 ? { word: 'acked', count: 1 + random.int(3) } : { word: 'put', count: 1 + random.int(80) }) : undefined;
+      const kill = nextKill(random, { killsMax: KILLS, total: LAST, rareWord: 'acked', rareCountMax: 3, putsMax: 80 }, kills, highestPut);
       finished = await runUntilKilled(ready.shift()!, kill, (line, run) => {
+        highestPut = Math.max(highestPut, putNumber(line) ?? 0);
         if (line.startsWith('dup ')) duplicates += 1;
         if (line.startsWith('acked ')) run.child.stdin!.write('c\n');
       });
