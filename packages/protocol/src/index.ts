@@ -24,3 +24,4 @@ export * from './wire/frame.js';
 export * from './wire/deliveries.js';
 export * from './wire/messages.js';
 export * from './record-input.js';
+export * from './fs/dir-lock.js';

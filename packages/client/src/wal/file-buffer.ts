@@ -13,12 +13,11 @@
  * recovery.ts, docs/wal.md has the guarantees per fsync policy.
  */
 import {
-  BrookError, NodeFileSystem, SystemClock, mkdirDurable, type Clock, type RecordInput, type Timer,
+  BrookError, DirLock, NodeFileSystem, SystemClock, mkdirDurable, type Clock, type RecordInput, type Timer,
 } from '@brook/protocol';
 import { drainBuffer, type BatchSink, type DrainOptions } from './drain.js';
 import { commitFrame, sealFrame } from './frame-codec.js';
-import { resolveOptions, type FileBufferOptions, type ResolvedOptions } from './limits.js';
-import { WalLock, thisProcess } from './lock.js';
+import { WAL_LOCK_NAME, resolveOptions, type FileBufferOptions, type ResolvedOptions } from './limits.js';
 import { OpenBatch, type BatchContents } from './open-batch.js';
 import { encodeRecord, frameRecord, toRecordInput, type EncodedRecord, type WalRecordInput } from './record-codec.js';
 import { recoverWal, type RecoveredWal, type RecoveryReport } from './recovery.js';
@@ -93,7 +92,7 @@ export class FileBuffer {
     private readonly options: ResolvedOptions,
     private readonly clock: Clock,
     private readonly writer: SegmentWriter,
-    private readonly lock: WalLock,
+    private readonly lock: DirLock,
     recovered: RecoveredWal,
   ) {
     this.recovery = recovered.report;
@@ -117,7 +116,7 @@ export class FileBuffer {
     const fs = options.fs ?? new NodeFileSystem();
     const clock = options.clock ?? new SystemClock();
     await mkdirDurable(fs, resolved.dir);
-    const lock = await WalLock.acquire(fs, resolved.dir, options.owner ?? thisProcess());
+    const lock = await DirLock.acquire(fs, resolved.dir, { name: WAL_LOCK_NAME, what: 'a WAL directory', ...(options.owner ? { owner: options.owner } : {}) });
     try {
       const recovered = await recoverWal(fs, resolved.dir);
       const fresh = { segmentSeq: 0, firstBatchSeq: recovered.nextBatchSeq, firstRecordSeq: recovered.nextRecordSeq };

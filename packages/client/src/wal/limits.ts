@@ -4,7 +4,7 @@
  * against it when the buffer opens, so a bad option fails early with INVALID_CONFIG instead of
  * misbehaving later.
  */
-import { BrookError, type Clock, type FileSystem } from '@brook/protocol';
+import { BrookError, type Clock, type FileSystem, type LockOwnerIdentity } from '@brook/protocol';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -50,12 +50,10 @@ export const WAL_LIMITS = Object.freeze({
 
 export const WAL_DEFAULTS = Object.freeze({ fsync: 'always' as FsyncPolicy, onFull: 'wait' as OnFull });
 
-/** Who holds the lock: this process's pid, and how to tell whether another pid is still running. */
-export interface LockOwnerIdentity {
-  readonly pid: number;
-  readonly hostname: string;
-  readonly isAlive: (pid: number) => boolean;
-}
+export type { LockOwnerIdentity };
+
+/** The WAL's single-writer lock (DirLock) inside its directory. */
+export const WAL_LOCK_NAME = 'wal.lock';
 
 export interface FileBufferOptions {
   dir: string;

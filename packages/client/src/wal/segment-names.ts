@@ -3,7 +3,7 @@
  * number, 20 zero-padded digits so a lexical sort is the sequence order:
  *
  *   wal-00000000000000000000.seg     CRC-framed WAL frames (frame-codec.ts)
- *   wal.lock/owner                   the single-writer lock (lock.ts)
+ *   wal.lock/owner                   the single-writer lock (DirLock in @brook/protocol)
  *
  * Anything else in the directory is someone else's and is never read, renamed or deleted.
  */

@@ -1,7 +1,8 @@
 /**
- * The single-writer lock of a WAL directory: a directory `wal.lock` holding a file `owner` with
- * the holder's pid and host name. Two buffers appending to one WAL would interleave frames and
- * break every sequence check, so the second opener gets LOCKED naming the holder.
+ * The single-writer lock of a directory (a broker's data directory, a producer's WAL): a
+ * directory `<name>` inside it holding a file `owner` with the holder's pid and host name. Two
+ * writers on one directory would interleave appends and corrupt it, so the second opener gets
+ * LOCKED naming the holder.
  *
  * Acquiring is atomic through the FileSystem port alone: the lock is built under a private
  * name, then renamed onto `wal.lock`; rename(2) refuses to replace a non-empty directory, so
@@ -13,14 +14,27 @@
  * The stale lock is first renamed away under a private name, so a takeover never deletes a lock
  * someone else just acquired; the takeover then races like a first acquisition. Limits: a pid
  * reused by an unrelated process after a reboot reads as alive (LOCKED with the pid: delete
- * `wal.lock` by hand once sure), and a lock held from another host is always respected.
+ * the lock directory by hand once sure), and a lock held from another host is always respected.
  */
 import { hostname } from 'node:os';
-import { BrookError, isBrookError, type FileSystem } from '@brook/protocol';
-import type { LockOwnerIdentity } from './limits.js';
+import { BrookError, isBrookError } from '../errors.js';
+import type { FileSystem } from './file-system.js';
 
-const LOCK_NAME = 'wal.lock';
-const PRIVATE_PATTERN = /^wal\.lock\.(?:stale\.)?(\d+)\.\d+$/;
+/** Who holds a lock: a pid and host, and how to tell whether another pid is still running. */
+export interface LockOwnerIdentity {
+  readonly pid: number;
+  readonly hostname: string;
+  readonly isAlive: (pid: number) => boolean;
+}
+
+export interface DirLockOptions {
+  /** The lock directory's name inside the locked directory, e.g. `wal.lock`. */
+  readonly name: string;
+  /** Default: this process. Tests simulate processes. */
+  readonly owner?: LockOwnerIdentity;
+  /** What the directory is, for the LOCKED message: 'a WAL directory'. */
+  readonly what: string;
+}
 
 interface OwnerRecord {
   readonly pid: number;
@@ -29,6 +43,7 @@ interface OwnerRecord {
 
 let nonceCounter = 0;
 
+/** This process: process.pid, os.hostname(), and `kill(pid, 0)` to test other pids. */
 export function thisProcess(): LockOwnerIdentity {
   return { pid: process.pid, hostname: hostname(), isAlive: isPidAlive };
 }
@@ -43,15 +58,17 @@ function isPidAlive(pid: number): boolean {
   }
 }
 
-export class WalLock {
+export class DirLock {
   private constructor(
     private readonly fs: FileSystem,
     private readonly path: string,
   ) {}
 
-  static async acquire(fs: FileSystem, dir: string, owner: LockOwnerIdentity): Promise<WalLock> {
-    const path = `${dir}/${LOCK_NAME}`;
-    const privateName = (kind: string): string => `${dir}/${LOCK_NAME}.${kind}${owner.pid}.${(nonceCounter += 1)}`;
+  static async acquire(fs: FileSystem, dir: string, options: DirLockOptions): Promise<DirLock> {
+    const { name, what } = options;
+    const owner = options.owner ?? thisProcess();
+    const path = `${dir}/${name}`;
+    const privateName = (kind: string): string => `${dir}/${name}.${kind}${owner.pid}.${(nonceCounter += 1)}`;
     const built = privateName('');
     await fs.mkdir(built);
     await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname })));
@@ -59,17 +76,17 @@ export class WalLock {
       const holder = await readOwner(fs, path);
       if (holder !== undefined && isHeld(holder, owner)) {
         await fs.rmdir(built);
-        throw lockedError(path, holder);
+        throw lockedError(path, holder, what);
       }
       const stale = privateName('stale.');
       if (await tryRename(fs, path, stale)) await fs.rmdir(stale);
       if (!(await tryRename(fs, built, path))) {
         await fs.rmdir(built);
-        throw lockedError(path, await readOwner(fs, path));
+        throw lockedError(path, await readOwner(fs, path), what);
       }
     }
-    await removeDeadPrivateDirs(fs, dir, owner);
-    return new WalLock(fs, path);
+    await removeDeadPrivateDirs(fs, dir, name, owner);
+    return new DirLock(fs, path);
   }
 
   async release(): Promise<void> {
@@ -81,9 +98,9 @@ function isHeld(holder: OwnerRecord, me: LockOwnerIdentity): boolean {
   return holder.hostname !== me.hostname || holder.pid === me.pid || me.isAlive(holder.pid);
 }
 
-function lockedError(path: string, holder: OwnerRecord | undefined): BrookError {
+function lockedError(path: string, holder: OwnerRecord | undefined, what: string): BrookError {
   const who = holder ? `process ${holder.pid} on ${holder.hostname}` : 'another process';
-  return new BrookError('LOCKED', `${path} is held by ${who}; a WAL directory has one writer`, { path, pid: holder?.pid, hostname: holder?.hostname });
+  return new BrookError('LOCKED', `${path} is held by ${who}; ${what} has one writer`, { path, pid: holder?.pid, hostname: holder?.hostname });
 }
 
 /** Rename that reports "target exists" as false; any other failure is an I/O error to surface. */
@@ -110,9 +127,10 @@ async function readOwner(fs: FileSystem, lockPath: string): Promise<OwnerRecord 
 }
 
 /** Private lock directories a dead opener left behind (killed between mkdir and rename). */
-async function removeDeadPrivateDirs(fs: FileSystem, dir: string, owner: LockOwnerIdentity): Promise<void> {
+async function removeDeadPrivateDirs(fs: FileSystem, dir: string, lockName: string, owner: LockOwnerIdentity): Promise<void> {
+  const privatePattern = new RegExp(`^${lockName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:stale\\.)?(\\d+)\\.\\d+$`);
   for (const name of await fs.readdir(dir)) {
-    const pid = Number(PRIVATE_PATTERN.exec(name)?.[1]);
+    const pid = Number(privatePattern.exec(name)?.[1]);
     if (Number.isInteger(pid) && pid !== owner.pid && !owner.isAlive(pid)) await fs.rmdir(`${dir}/${name}`);
   }
 }
