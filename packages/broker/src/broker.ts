@@ -6,7 +6,7 @@
  * At close it closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, mkdirDurable, writeFileAtomic,
+  BrookError, DirLock, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, mkdirDurable, writeFileAtomic,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type LogRecord, type Random, type RecordHeader, type SessionHost,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
@@ -70,6 +70,8 @@ export interface PartitionDescription {
 }
 
 const CLEAN_SHUTDOWN_MARKER = '.clean-shutdown';
+/** The single-writer lock directory inside a data directory (DirLock). */
+export const DATA_DIR_LOCK = 'broker.lock';
 const MEMORY_DATA_DIR = '/brook';
 /** Segment scans read the file in chunks of this size. */
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -83,6 +85,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   private readonly creatingTopics = new Map<string, Promise<void>>();
   private readonly retention: RetentionRunner;
   private closed = false;
+  /** The data directory's single-writer lock (real disk only), released at close. */
+  private lock: DirLock | undefined;
   private readonly groups: GroupCoordinator;
   private readonly producers: Producers;
   private readonly sessions: SessionHub;
@@ -129,6 +133,22 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const dataDir = options.dataDir ?? MEMORY_DATA_DIR;
     const limits = resolveBrokerLimits(options);
     await mkdirDurable(fs, `${dataDir}/topics`);
+    // Two brokers on one data directory would interleave appends: the second gets LOCKED. Only
+    // on the real disk: a MemoryFileSystem (storage 'memory', or one a test passes) has one process.
+    const lock = options.fs === undefined && !memory ? await DirLock.acquire(fs, dataDir, { name: DATA_DIR_LOCK, what: 'a data directory' }) : undefined;
+    try {
+      const broker = await Broker.openLocked(options, fs, clock, dataDir, limits);
+      broker.lock = lock;
+      return broker;
+    } catch (error) {
+      await lock?.release().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private static async openLocked(
+    options: BrokerOptions, fs: FileSystem, clock: Clock, dataDir: string, limits: ReturnType<typeof resolveBrokerLimits>,
+  ): Promise<Broker> {
     const markerPath = `${dataDir}/${CLEAN_SHUTDOWN_MARKER}`;
     const cleanShutdown = await fs.exists(markerPath);
     if (cleanShutdown) {
@@ -371,6 +391,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     await this.producers.close();
     await Promise.all([...this.topics.values()].map((topic) => topic.close()));
     await writeFileAtomic(this.fs, `${this.dataDir}/${CLEAN_SHUTDOWN_MARKER}`, new Uint8Array(0));
+    await this.lock?.release();
   }
 
   private async openTopics(): Promise<void> {

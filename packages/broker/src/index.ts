@@ -3,7 +3,7 @@
  * exported for tools (dump, verify) and tests that work on one partition directory.
  */
 export {
-  Broker, type BrokerOptions, type FetchRequest, type FetchedRecord, type PartitionDescription, type ProduceResult, type ProduceBatchRequest, type ProduceBatchResult,
+  Broker, DATA_DIR_LOCK, type BrokerOptions, type FetchRequest, type FetchedRecord, type PartitionDescription, type ProduceResult, type ProduceBatchRequest, type ProduceBatchResult,
 } from './broker.js';
 export type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 export { RECENT_BATCHES_PER_PRODUCER } from './producers/producer-entry.js';
