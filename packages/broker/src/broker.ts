@@ -7,7 +7,7 @@
  */
 import {
   BrookError, DirLock, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, mkdirDurable, writeFileAtomic,
-  type Clock, type FileSystem, type FramePeer, type FrameSession, type LogRecord, type Random, type RecordHeader, type SessionHost,
+  type Clock, type FileSystem, type FramePeer, type FrameSession, type Random, type RecordHeader, type SessionHost,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
 import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
@@ -27,47 +27,9 @@ import type { DeliverySink } from './groups/member.js';
 import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
+import type { FetchRequest, FetchedRecord, PartitionDescription, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
 
-export interface ProduceBatchRequest {
-  topic: string;
-  partition: number;
-  /** One encoded RecordBatch v2. The broker takes it over: the log patches its baseOffset in place. */
-  batch: Uint8Array;
-}
-
-export interface ProduceBatchResult {
-  readonly baseOffset: bigint;
-  readonly lastOffset: bigint;
-  /** True if the batch was a retry of one already in the log: nothing was appended, these are its offsets. */
-  readonly duplicate: boolean;
-}
-
-export interface ProduceResult {
-  readonly partition: number;
-  readonly offset: bigint;
-}
-
-export interface FetchRequest {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  maxRecords?: number;
-  maxBytes?: number;
-}
-
-/**
- * A fetched record is the decoded record as it is: the request names its topic and partition.
- * (Copying each record to add them cost about a quarter of fetch throughput.)
- */
-export type FetchedRecord = LogRecord;
-
-export interface PartitionDescription {
-  readonly partition: number;
-  readonly startOffset: bigint;
-  readonly endOffset: bigint;
-  readonly sizeBytes: number;
-  readonly segments: number;
-}
+export type { FetchRequest, FetchedRecord, PartitionDescription, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
 
 const CLEAN_SHUTDOWN_MARKER = '.clean-shutdown';
 /** The single-writer lock directory inside a data directory (DirLock). */
