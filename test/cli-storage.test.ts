@@ -73,3 +73,12 @@ describe('brook verify and brook dump', () => {
     expect(stderr).toContain('usage: brook verify DATA_DIR');
   });
 });
+
+it('the package bin (packages/cli/bin/brook.mjs) runs the same command', async () => {
+  const bin = join(import.meta.dirname, '..', 'packages', 'cli', 'bin', 'brook.mjs');
+  const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile(process.execPath, [bin, 'verify', dataDir, '--json'], (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }));
+  });
+  expect(run.code).toBe(1); // the earlier test flipped a byte
+  expect(JSON.parse(run.stdout).problems[0]).toMatchObject({ reason: 'bad-crc' });
+});
