@@ -47,3 +47,22 @@ export function recordTimestamp(timestamp: unknown, nowMs: number, position: num
   }
   return resolved as number;
 }
+
+const utf8 = new TextDecoder();
+
+/**
+ * The ways a consumer reads a record, shared by the broker's Delivery and the client's Message so
+ * both behave alike: the value as UTF-8 text or parsed JSON (null for a null value), a header by key.
+ */
+export const recordReading = {
+  text(value: Uint8Array | null): string | null {
+    return value === null ? null : utf8.decode(value);
+  },
+  json<T>(value: Uint8Array | null): T {
+    return JSON.parse(value === null ? 'null' : utf8.decode(value)) as T;
+  },
+  /** The value of the first header named `key`: undefined if absent, null if its value is null. */
+  header(headers: readonly RecordHeader[], key: string): Uint8Array | null | undefined {
+    return headers.find((header) => header.key === key)?.value;
+  },
+};

@@ -11,7 +11,7 @@
  * expired, its member left, a go-back redelivered it) is stale: settling it does nothing, and the
  * record comes again as a new delivery.
  */
-import type { LogRecord, RecordHeader } from '@brook/protocol';
+import { recordReading, type LogRecord, type RecordHeader } from '@brook/protocol';
 
 export interface DeliverySettler {
   ack(delivery: Delivery): Promise<void>;
@@ -20,7 +20,6 @@ export interface DeliverySettler {
   reject(delivery: Delivery, reason: string): Promise<void>;
 }
 
-const utf8 = new TextDecoder();
 
 export class Delivery {
   readonly offset: bigint;
@@ -77,14 +76,14 @@ export class Delivery {
   }
 
   text(): string | null {
-    return this.value === null ? null : utf8.decode(this.value);
+    return recordReading.text(this.value);
   }
 
   json<T = unknown>(): T {
-    return JSON.parse(this.text() ?? 'null') as T;
+    return recordReading.json<T>(this.value);
   }
 
   header(key: string): Uint8Array | null | undefined {
-    return this.headers.find((header) => header.key === key)?.value;
+    return recordReading.header(this.headers, key);
   }
 }

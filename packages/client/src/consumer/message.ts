@@ -12,7 +12,7 @@
  * A message from a connection that has since dropped is stale: the broker redelivers it, and
  * settling it does nothing.
  */
-import type { RecordHeader } from '@brook/protocol';
+import { recordReading, type RecordHeader } from '@brook/protocol';
 
 /** What a message settles through: its subscription's batcher, for the session it came on. */
 export interface Settler {
@@ -23,7 +23,6 @@ export interface Settler {
   reject(message: Message, reason: string): Promise<void>;
 }
 
-const utf8 = new TextDecoder();
 
 export class Message {
   private settlement: Promise<void> | undefined;
@@ -82,16 +81,16 @@ export class Message {
 
   /** The value as UTF-8 text (null for a null value). */
   text(): string | null {
-    return this.value === null ? null : utf8.decode(this.value);
+    return recordReading.text(this.value);
   }
 
   /** The value parsed as JSON (null for a null value). */
   json<T = unknown>(): T {
-    return JSON.parse(this.text() ?? 'null') as T;
+    return recordReading.json<T>(this.value);
   }
 
   /** The value of the first header named `key`: undefined if absent, null if its value is null. */
   header(key: string): Uint8Array | null | undefined {
-    return this.headers.find((header) => header.key === key)?.value;
+    return recordReading.header(this.headers, key);
   }
 }
