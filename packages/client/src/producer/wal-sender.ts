@@ -24,6 +24,7 @@ import {
   BrookError, encodeBatch, isBrookError, writeFileAtomic, type ErrorCode, type FileSystem, type RecordInput,
 } from '@brook/protocol';
 import type { FileBuffer, WalBatch } from '../wal/file-buffer.js';
+import { nextReadyBatch } from '../wal/drain.js';
 import { Batch, type ProducerIdentity } from './batch.js';
 import { SendTicket, type ProduceResult } from './send-ticket.js';
 import { transmit, type Numbering, type TransmitContext } from './transmit.js';
@@ -85,20 +86,9 @@ export class WalSender {
 
   /** Runs until stop() or the buffer closes; rejects with what stopped it otherwise. */
   async run(): Promise<void> {
-    const { buffer } = this.context;
-    while (!this.stopping) {
-      let batch: WalBatch | undefined;
-      try {
-        batch = buffer.emit();
-      } catch (error) {
-        if (isBrookError(error, 'CLOSED')) return;
-        throw error;
-      }
-      if (batch === undefined) {
-        await Promise.race([buffer.whenReady(), this.stopped]);
-      } else if (!(await this.deliver(batch))) {
-        return;
-      }
+    for (;;) {
+      const batch = await nextReadyBatch(this.context.buffer, () => this.stopping, this.stopped);
+      if (!batch || !(await this.deliver(batch))) return;
     }
   }
 

@@ -16,19 +16,7 @@ export interface DrainOptions {
 
 export async function drainBuffer(buffer: FileBuffer, sink: BatchSink, { signal }: DrainOptions = {}): Promise<void> {
   const aborted = signal && new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-  while (signal?.aborted !== true) {
-    let batch: WalBatch | undefined;
-    try {
-      batch = buffer.emit();
-    } catch (error) {
-      // Closed: the sender's job is over. A failed WAL is the caller's to hear about.
-      if (isBrookError(error, 'CLOSED')) return;
-      throw error;
-    }
-    if (batch === undefined) {
-      await (aborted ? Promise.race([buffer.whenReady(), aborted]) : buffer.whenReady());
-      continue;
-    }
+  for (let batch = await nextReadyBatch(buffer, () => signal?.aborted === true, aborted); batch; batch = await nextReadyBatch(buffer, () => signal?.aborted === true, aborted)) {
     await sink(batch);
     try {
       await buffer.commit(batch.sequence);
@@ -38,4 +26,25 @@ export async function drainBuffer(buffer: FileBuffer, sink: BatchSink, { signal 
       throw error;
     }
   }
+}
+
+/**
+ * The oldest batch ready to send, waiting until one is sealed; undefined once the buffer is
+ * closed or the sender stops (`stopped()` is true, `stopping` resolves to wake the wait). A
+ * failed WAL throws: that is the caller's to hear about. Every sender loop (drainBuffer, the WAL
+ * producer's) takes its batches through here.
+ */
+export async function nextReadyBatch(buffer: FileBuffer, stopped: () => boolean, stopping?: Promise<void>): Promise<WalBatch | undefined> {
+  while (!stopped()) {
+    let batch: WalBatch | undefined;
+    try {
+      batch = buffer.emit();
+    } catch (error) {
+      if (isBrookError(error, 'CLOSED')) return undefined;
+      throw error;
+    }
+    if (batch !== undefined) return batch;
+    await (stopping ? Promise.race([buffer.whenReady(), stopping]) : buffer.whenReady());
+  }
+  return undefined;
 }
