@@ -57,6 +57,9 @@ describe('Broker topics', () => {
     await expect(memoryBroker({ fsync: { intervalMs: 0 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(memoryBroker({ segmentBytesMax: LIMITS.segmentBytesMax.min - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(memoryBroker({ segmentBytesMax: LIMITS.segmentBytesMax.min })).resolves.toBeInstanceOf(Broker);
+    await expect(memoryBroker({ logTailCacheBytes: -1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(memoryBroker({ logTailCacheBytes: LIMITS.logTailCacheBytes.max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(memoryBroker({ logTailCacheBytes: 0 })).resolves.toBeInstanceOf(Broker);
   });
 });
 

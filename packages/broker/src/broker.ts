@@ -72,7 +72,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     });
     this.groups = new GroupCoordinator({
       fs, dataDir, clock, random, events: this,
-      journalLogOptions: { ...logDefaults, segmentBytesMax: limits.groupJournalBytesMax, segmentMsMax: LIMITS.segmentMsMax.max },
+      // A journal is read back only when its group opens: caching its tail would only hold memory.
+      journalLogOptions: { ...logDefaults, segmentBytesMax: limits.groupJournalBytesMax, segmentMsMax: LIMITS.segmentMsMax.max, tailCacheBytes: 0 },
       journalBytesMax: limits.groupJournalBytesMax,
       unackedRecordsMax: limits.groupUnackedRecordsMax,
       fetchBytes: limits.fetchBytesMax,
@@ -124,7 +125,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     }
     const logDefaults: LogDefaults = {
       fs, clock, fsync: checkFsyncPolicy(options.fsync), cleanShutdown,
-      indexIntervalBytes: limits.indexIntervalBytes, readChunkBytes: READ_CHUNK_BYTES,
+      indexIntervalBytes: limits.indexIntervalBytes, readChunkBytes: READ_CHUNK_BYTES, tailCacheBytes: limits.logTailCacheBytes,
       // Scans accept any batch the format allows, not just what today's produce limit allows.
       batchBytesMax: LIMITS.batchBytesMax.max,
     };

@@ -2,12 +2,13 @@
  * Damage to a batch is always detected and always reported the same way: checkBatch returns
  * ok: false without throwing, decodeBatch throws a CORRUPT_BATCH BrookError and nothing else.
  * With `crcVerified` (the caller vouches for the CRC), decodeBatch may accept damage only the CRC
- * would catch, but still fails only with CORRUPT_BATCH.
+ * would catch, but still fails only with CORRUPT_BATCH. verifyBatch agrees with decodeBatch on
+ * every input.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isBrookError } from './errors.js';
-import { checkBatch, decodeBatch, encodeBatch, type DecodeBatchOptions } from './record-batch.js';
+import { checkBatch, decodeBatch, encodeBatch, verifyBatch, type BatchHeader, type DecodeBatchOptions } from './record-batch.js';
 import { encodedArbitrary, expectCorrupt, reseal } from './record-batch.test-support.js';
 
 /** baseOffset (0..7) and partitionLeaderEpoch (12..15) sit before the CRC'd range on purpose:
@@ -16,11 +17,24 @@ function outsideCrc(index: number): boolean {
   return index < 8 || (index >= 12 && index < 16);
 }
 
+/** Also: verifyBatch, which skips building the records, accepts and rejects exactly the same
+ * bytes with exactly the same error. */
 function decodesOrFailsCleanly(bytes: Uint8Array, options: DecodeBatchOptions = {}): void {
+  const verified = outcome(() => verifyBatch(bytes, 0, options));
   try {
-    decodeBatch(bytes, 0, options);
+    const { header } = decodeBatch(bytes, 0, options);
+    expect(verified).toEqual({ header });
   } catch (error) {
     expect(isBrookError(error, 'CORRUPT_BATCH'), String(error)).toBe(true);
+    expect(verified).toEqual({ error: { message: (error as Error).message, details: (error as { details: unknown }).details } });
+  }
+}
+
+function outcome(verify: () => BatchHeader): { header: BatchHeader } | { error: { message: string; details: unknown } } {
+  try {
+    return { header: verify() };
+  } catch (error) {
+    return { error: { message: (error as Error).message, details: (error as { details: unknown }).details } };
   }
 }
 

@@ -349,6 +349,20 @@ export function decodeBatch(
   position = 0,
   options: DecodeBatchOptions = {},
 ): { header: BatchHeader; records: LogRecord[] } {
+  const decoder = recordDecoder(bytes, position, options);
+  return { header: decoder.header, records: decoder.decodeAll() };
+}
+
+/** Every check decodeBatch makes, with the same errors, without building the records: for a
+ * batch that is stored or forwarded as it is. Returns its header. */
+export function verifyBatch(bytes: Uint8Array, position = 0, options: DecodeBatchOptions = {}): BatchHeader {
+  const decoder = recordDecoder(bytes, position, options);
+  decoder.checkAll();
+  return decoder.header;
+}
+
+/** The batch-level checks of decodeBatch, then a decoder positioned at its first record. */
+function recordDecoder(bytes: Uint8Array, position: number, options: DecodeBatchOptions): RecordDecoder {
   const check = inspectBatch(bytes, position, bytes.length, DEFAULT_MAX_BATCH_BYTES, options.crcVerified !== true);
   if (!check.ok) throw corruptBatch(check.reason, position, check.detail);
   const { header, size } = check;
@@ -358,6 +372,5 @@ export function decodeBatch(
   if (!Number.isSafeInteger(header.baseTimestamp) || !Number.isSafeInteger(header.maxTimestamp)) {
     throw corruptBatch('bad-header', position, 'timestamps beyond 2^53 ms are not supported');
   }
-  const records = new RecordDecoder(bytes, position, position + BATCH_HEADER_BYTES, position + size, header).decodeAll();
-  return { header, records };
+  return new RecordDecoder(bytes, position, position + BATCH_HEADER_BYTES, position + size, header);
 }

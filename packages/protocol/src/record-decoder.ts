@@ -24,8 +24,9 @@ export function corruptBatch(
   return new BrookError('CORRUPT_BATCH', `batch at ${position}: ${detail}`, { reason, position, ...extra });
 }
 
-/** Decodes the records of a batch that passed checkBatch; every failure throws CORRUPT_BATCH
- * 'bad-record' naming the record's index and position. */
+/** Decodes (decodeAll) or only checks (checkAll) the records of a batch that passed checkBatch;
+ * both make the same checks, and every failure throws CORRUPT_BATCH 'bad-record' naming the
+ * record's index and position. */
 export class RecordDecoder {
   private readonly reader: VarintReader;
   private readonly logAppendTime: boolean;
@@ -42,7 +43,7 @@ export class RecordDecoder {
     private readonly batchPosition: number,
     recordsStart: number,
     private readonly batchEnd: number,
-    private readonly header: BatchHeader,
+    readonly header: BatchHeader,
   ) {
     this.recordPosition = recordsStart;
     this.reader = new VarintReader(bytes, recordsStart, batchEnd);
@@ -54,18 +55,30 @@ export class RecordDecoder {
 
   decodeAll(): LogRecord[] {
     const records: LogRecord[] = [];
+    this.walk(records);
+    return records;
+  }
+
+  /** decodeAll's checks without building a record, bigint or view: for a batch that is only
+   * validated before it is stored as it is (a produce batch). */
+  checkAll(): void {
+    this.walk(null);
+  }
+
+  private walk(records: LogRecord[] | null): void {
     for (; this.index < this.header.recordCount; this.index++) {
       this.recordPosition = this.reader.position;
-      records.push(this.decodeRecord());
+      const record = this.decodeRecord(records !== null);
+      if (records !== null) records.push(record!);
     }
     if (this.reader.position !== this.batchEnd) {
       this.recordPosition = this.reader.position;
       this.fail(`${this.batchEnd - this.reader.position} bytes left after recordCount ${this.header.recordCount} records`);
     }
-    return records;
   }
 
-  private decodeRecord(): LogRecord {
+  /** The record at the reader's position, or null after the same checks when not `build`. */
+  private decodeRecord(build: boolean): LogRecord | null {
     const { reader, header } = this;
     const length = this.length('record length', MIN_RECORD_BODY_BYTES, this.batchEnd);
     const recordEnd = reader.position + length;
@@ -78,26 +91,26 @@ export class RecordDecoder {
     if (offsetDelta <= this.previousOffsetDelta || offsetDelta > header.lastOffsetDelta) {
       this.fail(`offsetDelta ${offsetDelta} outside ${this.previousOffsetDelta + 1}..lastOffsetDelta ${header.lastOffsetDelta}`);
     }
-    const offset = this.offsetOf(offsetDelta);
+    const offset = build ? this.offsetOf(offsetDelta) : 0n;
+    this.previousOffsetDelta = offsetDelta;
     const timestamp = this.logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta;
     if (!Number.isSafeInteger(timestamp)) this.fail(`timestamp ${timestamp} beyond 2^53 ms`);
-    const key = this.nullableBytes('key', recordEnd);
-    const value = this.nullableBytes('value', recordEnd);
-    const headers = this.headers(recordEnd);
+    const key = this.nullableBytes('key', recordEnd, build);
+    const value = this.nullableBytes('value', recordEnd, build);
+    const headers = this.headers(recordEnd, build);
     if (reader.position !== recordEnd) this.fail(`record length says it ends at ${recordEnd}, its fields end at ${reader.position}`);
-    return { offset, timestamp, key, value, headers };
+    return build ? { offset, timestamp, key, value, headers } : null;
   }
 
   /** baseOffset + offsetDelta, with one BigInt allocation instead of two when the offsets run on
-   * without a gap (always, for batches Brook writes). */
+   * without a gap (always, for batches Brook writes). Called before previousOffsetDelta moves on. */
   private offsetOf(offsetDelta: number): bigint {
     const offset = offsetDelta === this.previousOffsetDelta + 1 ? this.previousOffset + 1n : this.header.baseOffset + BigInt(offsetDelta);
-    this.previousOffsetDelta = offsetDelta;
     this.previousOffset = offset;
     return offset;
   }
 
-  private headers(recordEnd: number): RecordHeader[] {
+  private headers(recordEnd: number, build: boolean): RecordHeader[] {
     // Each header takes at least two bytes, which bounds a garbage count before looping on it.
     const count = this.length('headerCount', 0, recordEnd, 2);
     const headers: RecordHeader[] = [];
@@ -105,8 +118,10 @@ export class RecordDecoder {
       const keyBytes = this.length('header key length', 0, recordEnd);
       const keyStart = this.reader.position;
       this.reader.position += keyBytes;
-      const key = utf8Decoder.decode(this.bytes.subarray(keyStart, keyStart + keyBytes));
-      headers.push({ key, value: this.nullableBytes('header value', recordEnd) });
+      // The decoder replaces invalid UTF-8 rather than failing, so checking needs no decode.
+      const key = build ? utf8Decoder.decode(this.bytes.subarray(keyStart, keyStart + keyBytes)) : '';
+      const value = this.nullableBytes('header value', recordEnd, build);
+      if (build) headers.push({ key, value });
     }
     return headers;
   }
@@ -120,8 +135,9 @@ export class RecordDecoder {
     return value;
   }
 
-  /** A varint length (-1 = null) and that many bytes, as a view into the batch. */
-  private nullableBytes(field: string, recordEnd: number): Uint8Array | null {
+  /** A varint length (-1 = null) and that many bytes, as a view into the batch (null when not
+   * `build`). */
+  private nullableBytes(field: string, recordEnd: number, build: boolean): Uint8Array | null {
     const length = this.reader.varint();
     // Not checkVarint(`${field} length`): that would build the string for every field read.
     if (this.reader.failure !== null) this.fail(`${field} length: ${this.reader.failure} varint`);
@@ -129,6 +145,7 @@ export class RecordDecoder {
     const start = this.reader.position;
     if (length < -1 || length > recordEnd - start) this.fail(`${field} length ${length} outside -1..${recordEnd - start}`);
     this.reader.position = start + length;
+    if (!build) return null;
     // A view made with the constructor, not subarray(): about half the cost per call (subarray
     // looks up the species constructor), and always a plain Uint8Array even if `bytes` is a Buffer.
     return new Uint8Array(this.buffer, this.byteOffset + start, length);

@@ -21,6 +21,7 @@ export interface BrokerOptions {
   segmentBytesMax?: number;
   segmentMsMax?: number;
   indexIntervalBytes?: number;
+  logTailCacheBytes?: number;
   batchBytesMax?: number;
   batchRecordsMax?: number;
   fetchRecordsMax?: number;
@@ -34,7 +35,7 @@ export interface BrokerOptions {
 
 /** The limits a broker reads from its options; every other LIMITS entry is per topic or per subscription. */
 const BROKER_LIMIT_NAMES = [
-  'segmentBytesMax', 'segmentMsMax', 'indexIntervalBytes', 'batchBytesMax', 'batchRecordsMax', 'fetchRecordsMax',
+  'segmentBytesMax', 'segmentMsMax', 'indexIntervalBytes', 'logTailCacheBytes', 'batchBytesMax', 'batchRecordsMax', 'fetchRecordsMax',
   'fetchBytesMax', 'retentionCheckIntervalMs', 'groupUnackedRecordsMax', 'groupJournalBytesMax',
   'producersPerPartitionMax', 'producerSnapshotIntervalMs',
 ] as const satisfies readonly (keyof typeof LIMITS & keyof BrokerOptions)[];

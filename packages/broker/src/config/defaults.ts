@@ -32,6 +32,10 @@ export const LIMITS = Object.freeze({
     default: 4 * KiB, min: 64, max: 1 * MiB,
     doc: 'Log bytes between two sparse index entries: a read scans at most about this much before its offset.',
   },
+  logTailCacheBytes: {
+    default: 1 * MiB, min: 0, max: 256 * MiB,
+    doc: "Per partition: bytes of the latest appended batches kept in memory, so consumers at the tail get them without a file read and its CRC check. 0 turns it off.",
+  },
   batchBytesMax: {
     default: 1 * MiB, min: 1 * KiB, max: 64 * MiB,
     doc: 'Largest encoded record batch a produce may append (MESSAGE_TOO_LARGE beyond).',

@@ -20,7 +20,8 @@ export function logFixture(overrides: Partial<PartitionLogOptions> & { fsync?: F
   const clock = new VirtualClock();
   const options: PartitionLogOptions = {
     fs, clock, dir: LOG_DIR, fsync: 'always', segmentBytesMax: 64 * 1024 * 1024, segmentMsMax: 7 * 24 * 3600 * 1000,
-    indexIntervalBytes: 4096, batchBytesMax: 64 * 1024 * 1024, readChunkBytes: 64 * 1024, cleanShutdown: false, ...overrides,
+    indexIntervalBytes: 4096, batchBytesMax: 64 * 1024 * 1024, readChunkBytes: 64 * 1024, cleanShutdown: false,
+    tailCacheBytes: 0, ...overrides,
   };
   return { fs, clock, options, open: (more = {}) => PartitionLog.open({ ...options, ...more }) };
 }

@@ -21,11 +21,12 @@ export interface ReadLimits {
 export interface ReadBatch {
   readonly header: BatchHeader;
   /** The batch's bytes exactly as stored: a copy the caller owns. They passed checkBatch (length,
-   * magic, CRC-32C) as they were read, so `decodeBatch(bytes, 0, { crcVerified: true })` is safe. */
+   * magic, CRC-32C) as they were read, or come from the tail cache (see tail-cache.ts), so
+   * `decodeBatch(bytes, 0, { crcVerified: true })` is safe. */
   readonly bytes: Uint8Array;
 }
 
-interface ReadState {
+export interface ReadState {
   readonly batches: ReadBatch[];
   totalBytes: number;
   /** At least this many records at offsets >= the read offset are in `batches`. */
@@ -81,19 +82,12 @@ export class LogReader {
 
   /** Adds batches of one segment to `result`; returns true when the read is complete. */
   private readSegment(segment: Segment, from: bigint, offset: bigint, endOffset: bigint, limits: ReadLimits, result: ReadState): Promise<boolean> {
-    const { maxBytes, maxRecords = Number.POSITIVE_INFINITY } = limits;
     return this.withSegment(segment, async () => {
       const scanner = segment.scanner(await segment.positionFor(from));
       for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
-        const { header } = batch;
-        if (header.baseOffset >= endOffset) return true;
-        if (header.baseOffset + BigInt(header.lastOffsetDelta) < offset) continue;
-        if (result.batches.length > 0 && result.totalBytes + batch.size > maxBytes) return true;
-        result.batches.push({ header: { ...header }, bytes: batch.bytes.slice() });
-        result.totalBytes += batch.size;
-        result.records += recordsFrom(header, offset);
+        if (batch.header.baseOffset >= endOffset) return true;
         // Full: stop without reading (and checking) a batch that would not be returned.
-        if (result.totalBytes >= maxBytes || result.records >= maxRecords) return true;
+        if (addToRead(result, batch.header, batch.bytes, offset, limits)) return true;
       }
       if (scanner.problem) throw corruptSegmentError(segment.logPath, scanner.problem.position, `${scanner.problem.reason}: ${scanner.problem.detail}`);
       return false;
@@ -113,6 +107,20 @@ export class LogReader {
   private segmentFor(offset: bigint): Segment | undefined {
     return this.segments[lastIndexWhere(this.segments.length, (i) => this.segments[i]!.baseOffset <= offset)];
   }
+}
+
+/**
+ * Adds a copy of a batch to a read from `offset`, unless it ends before `offset` or would take
+ * the read past maxBytes (the first batch always goes in); returns true when the read is complete.
+ * The file reader and the tail cache both go through it, so they stop at the same batch.
+ */
+export function addToRead(result: ReadState, header: BatchHeader, bytes: Uint8Array, offset: bigint, limits: ReadLimits): boolean {
+  if (header.baseOffset + BigInt(header.lastOffsetDelta) < offset) return false;
+  if (result.batches.length > 0 && result.totalBytes + bytes.length > limits.maxBytes) return true;
+  result.batches.push({ header: { ...header }, bytes: bytes.slice() });
+  result.totalBytes += bytes.length;
+  result.records += recordsFrom(header, offset);
+  return result.totalBytes >= limits.maxBytes || result.records >= (limits.maxRecords ?? Number.POSITIVE_INFINITY);
 }
 
 /**

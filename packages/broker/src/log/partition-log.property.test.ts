@@ -2,9 +2,9 @@
  * Model-based property test of PartitionLog on a MemoryFileSystem and a VirtualClock.
  *
  * fast-check draws a configuration (tiny segments and index intervals, so that rolls, multi-segment
- * reads and index lookups happen all the time) and a list of commands: appends, groups of
- * concurrent operations (some issued a number of microtask turns late, so that they land inside
- * an append round), reads, timestamp lookups, clock advances, retention, flushes, clean close +
+ * reads and index lookups happen all the time; a tail cache off, tiny or holding everything) and
+ * a list of commands: appends, groups of concurrent operations (some issued a number of microtask
+ * turns late, so that they land inside an append round), reads, timestamp lookups, clock advances, retention, flushes, clean close +
  * reopen, crashes (a power cut that drops or tears unsynced writes, or a process kill; between
  * commands or at the nth file system operation of a group; optionally again during the recovery
  * and again right after it), and failed writes and fsyncs. Each command runs on the real log and
@@ -66,6 +66,7 @@ interface LogConfig {
   readonly segmentMsMax: number;
   readonly readChunkBytes: number;
   readonly intervalMs: number;
+  readonly tailCacheBytes: number;
 }
 
 const configArb: fc.Arbitrary<LogConfig> = fc.record({
@@ -74,6 +75,8 @@ const configArb: fc.Arbitrary<LogConfig> = fc.record({
   segmentMsMax: fc.integer({ min: 2_000, max: 30_000 }),
   readChunkBytes: fc.constantFrom(128, 1024, 64 * 1024),
   intervalMs: fc.integer({ min: 200, max: 5_000 }),
+  // Off (every read from the files), a few small batches, or the whole log.
+  tailCacheBytes: fc.constantFrom(0, 300, 1024 * 1024),
 });
 
 async function runModel(fsyncKind: 'always' | 'never' | 'interval', config: LogConfig, commands: Iterable<LogCommand>): Promise<void> {
@@ -84,6 +87,7 @@ async function runModel(fsyncKind: 'always' | 'never' | 'interval', config: LogC
     segmentMsMax: config.segmentMsMax,
     indexIntervalBytes: config.indexIntervalBytes,
     readChunkBytes: config.readChunkBytes,
+    tailCacheBytes: config.tailCacheBytes,
     batchBytesMax: 1024 * 1024,
   });
   const real: Real = { ...fixture, log: await fixture.open() };

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isBrookError } from '@brook/protocol';
 import { batchOf, logFixture, readAll, text } from './log-fixture.js';
+import { Segment } from './segment.js';
 
 describe('PartitionLog append and read', () => {
   it('assigns contiguous offsets from 0 across batches', async () => {
@@ -216,5 +217,36 @@ describe('PartitionLog I/O failures', () => {
     await log.close();
     await expect(log.append(batchOf('a', 1))).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(log.read(0n, { maxBytes: 10 })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+describe('PartitionLog tail cache', () => {
+  it('serves reads of the latest batches from memory, as many whole batches as fit in tailCacheBytes', async () => {
+    const size = batchOf('b0', 3).length;
+    const cases: [number, number][] = [[0, 0], [size - 1, 0], [size, 1], [2 * size - 1, 1], [2 * size, 2], [3 * size, 3]];
+    for (const [tailCacheBytes, cached] of cases) {
+      const log = await logFixture({ tailCacheBytes }).open();
+      for (let i = 0; i < 3; i++) await log.append(batchOf(`b${i}`, 3));
+      const scans = vi.spyOn(Segment.prototype, 'scanner');
+      const fromMemory: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        scans.mockClear();
+        const batches = await log.read(BigInt(3 * i + 1), { maxBytes: 1 << 20 });
+        expect(batches.map((b) => b.header.baseOffset)).toEqual([0n, 3n, 6n].slice(i));
+        fromMemory.push(scans.mock.calls.length === 0);
+      }
+      scans.mockRestore();
+      expect(fromMemory, `tailCacheBytes ${tailCacheBytes}`).toEqual([false, false, false].map((_, i) => i >= 3 - cached));
+      await log.close();
+    }
+  });
+
+  it('hands each reader its own copy of a cached batch', async () => {
+    const log = await logFixture({ tailCacheBytes: 1 << 20 }).open();
+    await log.append(batchOf('a', 2));
+    const [first] = await log.read(0n, { maxBytes: 1 << 20 });
+    first!.bytes.fill(0);
+    first!.header.baseOffset = 99n;
+    expect((await readAll(log)).map((r) => text(r.value))).toEqual(['a-0', 'a-1']);
   });
 });

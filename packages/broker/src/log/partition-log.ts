@@ -20,6 +20,7 @@ import { recoverSegments, type RecoveryReport } from './recovery.js';
 import { segmentsToDelete, type RetentionPolicy } from './retention.js';
 import { Segment, type SegmentConfig } from './segment.js';
 import { LogReader, type ReadLimits, type ReadBatch } from './log-reader.js';
+import { TailCache } from './tail-cache.js';
 
 export interface PartitionLogOptions extends SegmentConfig {
   readonly fs: FileSystem;
@@ -30,6 +31,8 @@ export interface PartitionLogOptions extends SegmentConfig {
   readonly segmentMsMax: number;
   /** The broker found its clean-shutdown marker: trust index files, skip the tail scan. */
   readonly cleanShutdown: boolean;
+  /** Bytes of the latest batches kept in memory for readers at the tail (logTailCacheBytes); 0: none. */
+  readonly tailCacheBytes: number;
 }
 
 export interface AppendResult {
@@ -60,6 +63,7 @@ export class PartitionLog {
   readonly recovery: RecoveryReport;
   private readonly segments: Segment[];
   private readonly reader: LogReader;
+  private readonly tail: TailCache;
   private appendQueue: PendingAppend[] = [];
   private flushQueue: PendingFlush[] = [];
   private draining: Promise<void> | undefined;
@@ -75,6 +79,7 @@ export class PartitionLog {
     this.recovery = recovery;
     this.visibleEndOffset = this.active.nextOffset;
     this.reader = new LogReader(segments, () => this.visibleEndOffset);
+    this.tail = new TailCache(options.tailCacheBytes);
     this.armSyncTimer();
   }
 
@@ -103,7 +108,8 @@ export class PartitionLog {
   /**
    * Appends one encoded record batch; the log assigns its offsets (patching baseOffset in place,
    * which the CRC does not cover). Resolves once the batch is written and, under
-   * fsync 'always', fsynced. The caller hands over `bytes` and must not touch them afterwards.
+   * fsync 'always', fsynced. The caller hands over `bytes` and must not touch them afterwards;
+   * they must be a valid batch, CRC included (the tail cache serves them without a check).
    */
   append(bytes: Uint8Array): Promise<AppendResult> {
     const unusable = this.unusableError();
@@ -138,7 +144,7 @@ export class PartitionLog {
         offset, startOffset: this.startOffset, endOffset: this.endOffset,
       }));
     }
-    return this.reader.read(offset, limits);
+    return Promise.resolve(this.tail.read(offset, limits) ?? this.reader.read(offset, limits));
   }
 
   /** The first offset whose record timestamp is >= `timestampMs`, or endOffset if none is. */
@@ -234,6 +240,7 @@ export class PartitionLog {
     }
     this.visibleEndOffset = this.active.nextOffset;
     for (const append of appends) {
+      this.tail.add(append.header, append.bytes);
       append.resolve({ baseOffset: append.header.baseOffset, lastOffset: append.header.baseOffset + BigInt(append.header.lastOffsetDelta) });
     }
     for (const flush of flushes) flush.resolve();

@@ -10,7 +10,7 @@
  *   0..recordCount-1, since the log gives a batch recordCount consecutive offsets
  * - not transactional, not a control batch: Brook has no transactions (INVALID_REQUEST)
  */
-import { BATCH_LOG_OVERHEAD_BYTES, BrookError, corruptBatch, decodeBatch, encodeBatch, type BatchHeader, type RecordInput } from '@brook/protocol';
+import { BATCH_LOG_OVERHEAD_BYTES, BrookError, corruptBatch, encodeBatch, verifyBatch, type BatchHeader, type RecordInput } from '@brook/protocol';
 
 export interface BatchLimits {
   readonly batchBytesMax: number;
@@ -28,7 +28,7 @@ export function checkBatchInput(batch: unknown, limits: BatchLimits): BatchHeade
       bytes: batch.length, limit: limits.batchBytesMax,
     });
   }
-  const { header } = decodeBatch(batch);
+  const header = verifyBatch(batch);
   if (BATCH_LOG_OVERHEAD_BYTES + header.batchLength !== batch.length) {
     throw corruptBatch('bad-length', 0, `batchLength ${header.batchLength} does not match ${batch.length} bytes`);
   }
