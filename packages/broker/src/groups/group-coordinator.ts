@@ -12,7 +12,8 @@ import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import { Group, type GroupContext } from './group.js';
+import { Group } from './group.js';
+import type { GroupContext } from './group-context.js';
 import { GroupJournal, type JournalLogOptions } from './group-journal.js';
 import { PartitionWindow, type Entry } from './partition-window.js';
 import {

@@ -8,10 +8,8 @@
  * read the next round ahead. Everything that can make progress
  * possible (an ack, a new record, a backoff ending, a member joining) schedules another step.
  */
-import { assert, isBrookError, type Clock, type Random } from '@brook/protocol';
-import type { BrokerEventEmitter, RedeliveryReason } from '../events.js';
-import type { PartitionLog } from '../log/partition-log.js';
-import type { DeadlineQueue } from './deadline-queue.js';
+import { assert, isBrookError } from '@brook/protocol';
+import type { RedeliveryReason } from '../events.js';
 import { Delivery } from './delivery.js';
 import { Flight, type FlightOwner } from './flight.js';
 import type { GroupJournal } from './group-journal.js';
@@ -19,30 +17,14 @@ import { GroupEvents } from './group-events.js';
 import { LeaseQueue } from './lease-queue.js';
 import { Pump } from './pump.js';
 import { Member } from './member.js';
-import { KeyOrdering, NoneOrdering, PartitionOrdering, type OrderingStrategy } from './orderings.js';
+import { PartitionOrdering, orderingFor, type OrderingStrategy } from './orderings.js';
+import type { GroupContext } from './group-context.js';
 import type { Entry, PartitionWindow } from './partition-window.js';
 import { readAheadShare, readIntoWindow } from './window-reader.js';
 import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
 
-export interface GroupContext {
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly deadlines: DeadlineQueue;
-  readonly events: BrokerEventEmitter;
-  readonly logs: readonly PartitionLog[];
-  readonly unackedRecordsMax: number;
-  readonly fetchBytes: number;
-  /** Appends a dead-lettered record to the dead-letter topic; resolves with its offset there. */
-  readonly deadLetter: (entry: Entry, group: Group, deliveryCount: number, reason: string) => Promise<bigint>;
-}
-
 /** What settling a stale delivery returns: there is nothing to wait for. */
 const NOTHING_TO_WAIT_FOR = Promise.resolve();
-
-function orderingFor(config: GroupConfig, windows: readonly PartitionWindow[]): OrderingStrategy {
-  if (config.ordering === 'key') return new KeyOrdering(windows);
-  return config.ordering === 'partition' ? new PartitionOrdering() : new NoneOrdering(windows);
-}
 
 export class Group implements FlightOwner {
   readonly windows: PartitionWindow[];

@@ -11,6 +11,7 @@
  */
 import type { Member } from './member.js';
 import type { Entry, PartitionWindow } from './partition-window.js';
+import type { GroupConfig } from './subscribe-options.js';
 
 /** Called for each record given to a member, whose credit the strategy has already reserved. */
 export type Assign = (entry: Entry, member: Member) => void;
@@ -212,4 +213,10 @@ export class PartitionOrdering implements OrderingStrategy {
     const active = members.filter((m) => !m.left && !m.closing).sort((a, b) => a.joinSeq - b.joinSeq);
     return Array.from({ length: partitions }, (_, p) => (active.length === 0 ? undefined : active[p % active.length]));
   }
+}
+
+/** The strategy a group's `ordering` setting names. */
+export function orderingFor(config: GroupConfig, windows: readonly PartitionWindow[]): OrderingStrategy {
+  if (config.ordering === 'key') return new KeyOrdering(windows);
+  return config.ordering === 'partition' ? new PartitionOrdering() : new NoneOrdering(windows);
 }
