@@ -11,7 +11,9 @@ async function writtenDataDir(): Promise<MemoryFileSystem> {
   const fs = new MemoryFileSystem();
   const broker = await Broker.open({ dataDir: DATA, fs, segmentBytesMax: 4096, indexIntervalBytes: 256 });
   await broker.createTopic('orders', { partitions: 2 });
+  await broker.createTopic('orders.dlq');
   for (let i = 0; i < 60; i++) await broker.produce('orders', [{ key: `k${i}`, value: 'v'.repeat(200) }]);
+  await broker.produce('orders.dlq', [{ value: 'dead' }]);
   await broker.close();
   return fs;
 }
@@ -31,9 +33,9 @@ describe('verifyDataDir', () => {
     const result = await verifyDataDir(fs, DATA);
     expect(result.problems).toEqual([]);
     const topicDirs = result.logDirs.filter((dir) => dir.dir.includes('/topics/'));
-    expect(topicDirs.map((dir) => dir.dir).sort()).toEqual([`${DATA}/topics/orders/0`, `${DATA}/topics/orders/1`]);
-    expect(topicDirs.reduce((sum, dir) => sum + dir.records, 0)).toBe(60);
-    expect(topicDirs.every((dir) => dir.segments > 1)).toBe(true);
+    expect(topicDirs.map((dir) => dir.dir).sort()).toEqual([`${DATA}/topics/orders.dlq/0`, `${DATA}/topics/orders/0`, `${DATA}/topics/orders/1`]);
+    expect(topicDirs.reduce((sum, dir) => sum + dir.records, 0)).toBe(61);
+    expect(topicDirs.filter((dir) => dir.dir.includes('/orders/')).every((dir) => dir.segments > 1)).toBe(true);
   });
 
   it('names the file and byte position of a bad CRC in a sealed segment', async () => {

@@ -35,6 +35,8 @@ export interface DataDirVerification {
   readonly problems: readonly StorageProblem[];
 }
 
+const SEGMENT_FILE_NAME = /^\d{20}\.(log|index|timeindex)$/;
+
 /** Verifies one partition directory (a folder of segment files). */
 export async function verifyLogDir(fs: FileSystem, dir: string): Promise<LogDirVerification> {
   const baseOffsets = (await fs.readdir(dir)).map(parseSegmentLogName).filter((base) => base !== undefined);
@@ -141,14 +143,15 @@ export async function verifyDataDir(fs: FileSystem, dataDir: string): Promise<Da
     for (const name of names) {
       const path = `${dir}/${name}`;
       if (name.endsWith('.json')) problems.push(...(await metadataProblems(fs, path)));
-      else if (!name.includes('.')) await visitIfDir(path);
+      // Topic and group names may hold dots (orders.dlq): anything but a segment file may be a directory.
+      else if (!SEGMENT_FILE_NAME.test(name)) await visitIfDir(path);
     }
   };
   const visitIfDir = async (path: string): Promise<void> => {
     try {
       await fs.readdir(path);
     } catch (error) {
-      if (isBrookError(error, 'IO_ERROR')) return; // a file without an extension, not a directory
+      if (isBrookError(error, 'IO_ERROR')) return; // a file, not a directory
       throw error;
     }
     await visit(path);
