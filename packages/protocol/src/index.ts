@@ -25,3 +25,4 @@ export * from './wire/deliveries.js';
 export * from './wire/messages.js';
 export * from './record-input.js';
 export * from './fs/dir-lock.js';
+export * from './limits.js';

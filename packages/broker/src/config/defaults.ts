@@ -3,21 +3,14 @@
  * Units are last in each name. `validateLimits` checks a merged options object against this table
  * at construction, so a bad option fails early with INVALID_CONFIG instead of misbehaving later.
  */
-import { BrookError } from '@brook/protocol';
+import { checkLimitValue, parseFsyncPolicy, type FsyncPolicy, type Limit } from '@brook/protocol';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export type FsyncPolicy = 'always' | 'never' | { intervalMs: number };
-
-export interface Limit {
-  readonly default: number;
-  readonly min: number;
-  readonly max: number;
-  readonly doc: string;
-}
+export type { FsyncPolicy, Limit };
 
 export const LIMITS = Object.freeze({
   segmentBytesMax: {
@@ -130,13 +123,7 @@ export const DEFAULT_FSYNC: FsyncPolicy = 'always';
 
 /** Throws INVALID_CONFIG unless `value` is an integer within `LIMITS[name]`. */
 export function checkLimit(name: keyof typeof LIMITS, value: unknown): number {
-  const limit: Limit = LIMITS[name];
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < limit.min || value > limit.max) {
-    throw new BrookError('INVALID_CONFIG', `${name} must be an integer in [${limit.min}, ${limit.max}], got ${String(value)}`, {
-      option: name, value, min: limit.min, max: limit.max,
-    });
-  }
-  return value;
+  return checkLimitValue(name, LIMITS[name], value);
 }
 
 /** Returns `value` checked against its limit, or the limit's default when `value` is undefined. */
@@ -144,16 +131,9 @@ export function limitOrDefault(name: keyof typeof LIMITS, value: unknown): numbe
   return value === undefined ? LIMITS[name].default : checkLimit(name, value);
 }
 
+/** The broker's fsync option; { intervalMs } at least 1 ms. */
 export function checkFsyncPolicy(value: unknown): FsyncPolicy {
-  if (value === undefined) return DEFAULT_FSYNC;
-  if (value === 'always' || value === 'never') return value;
-  if (typeof value === 'object' && value !== null && 'intervalMs' in value) {
-    const intervalMs = (value as { intervalMs: unknown }).intervalMs;
-    if (typeof intervalMs === 'number' && Number.isInteger(intervalMs) && intervalMs >= 1) {
-      return { intervalMs };
-    }
-  }
-  throw new BrookError('INVALID_CONFIG', `fsync must be 'always', 'never' or { intervalMs: positive integer }, got ${JSON.stringify(value)}`, {
-    option: 'fsync', value,
-  });
+  return parseFsyncPolicy(value, DEFAULT_FSYNC, (intervalMs) => checkLimitValue('fsync.intervalMs', FSYNC_INTERVAL_MS, intervalMs));
 }
+
+const FSYNC_INTERVAL_MS: Limit = { default: 10, min: 1, max: Number.MAX_SAFE_INTEGER, doc: 'fsync { intervalMs }: the time between two fsyncs.' };

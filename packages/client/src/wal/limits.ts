@@ -4,22 +4,17 @@
  * against it when the buffer opens, so a bad option fails early with INVALID_CONFIG instead of
  * misbehaving later.
  */
-import { BrookError, type Clock, type FileSystem, type LockOwnerIdentity } from '@brook/protocol';
+import {
+  BrookError, checkLimitValue, parseFsyncPolicy, type Clock, type FileSystem, type FsyncPolicy, type Limit, type LockOwnerIdentity,
+} from '@brook/protocol';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export type FsyncPolicy = 'always' | 'never' | { intervalMs: number };
+export type { FsyncPolicy };
 export type OnFull = 'wait' | 'reject';
-
-interface Limit {
-  readonly default: number;
-  readonly min: number;
-  readonly max: number;
-  readonly doc: string;
-}
 
 export const WAL_LIMITS = Object.freeze({
   maxRecords: {
@@ -89,21 +84,11 @@ function invalid(option: string, message: string, value: unknown): BrookError {
 }
 
 function limit(name: keyof typeof WAL_LIMITS, value: unknown): number {
-  const spec: Limit = WAL_LIMITS[name];
-  if (value === undefined) return spec.default;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max) {
-    throw invalid(name, `must be an integer in [${spec.min}, ${spec.max}], got ${String(value)}`, value);
-  }
-  return value;
+  return value === undefined ? WAL_LIMITS[name].default : checkLimitValue(name, WAL_LIMITS[name], value);
 }
 
 function fsyncPolicy(value: unknown): FsyncPolicy {
-  if (value === undefined) return WAL_DEFAULTS.fsync;
-  if (value === 'always' || value === 'never') return value;
-  if (typeof value === 'object' && value !== null && 'intervalMs' in value) {
-    return { intervalMs: limit('fsyncIntervalMs', (value as { intervalMs: unknown }).intervalMs) };
-  }
-  throw invalid('fsync', `must be 'always', 'never' or { intervalMs }, got ${JSON.stringify(value)}`, value);
+  return parseFsyncPolicy(value, WAL_DEFAULTS.fsync, (intervalMs) => checkLimitValue('fsyncIntervalMs', WAL_LIMITS.fsyncIntervalMs, intervalMs));
 }
 
 export function resolveOptions(options: FileBufferOptions): ResolvedOptions {

@@ -1,0 +1,41 @@
+/**
+ * The shape every tunable takes in Brook's frozen limit tables (the broker's LIMITS, the WAL's
+ * WAL_LIMITS), and the checks that resolve an option against its entry. One copy, so a bad
+ * option reads the same everywhere: INVALID_CONFIG naming the option, its range and the value.
+ */
+import { BrookError } from './errors.js';
+
+export interface Limit {
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+  readonly doc: string;
+}
+
+/** How appends reach the disk: fsync before acknowledging, never, or on a timer. */
+export type FsyncPolicy = 'always' | 'never' | { intervalMs: number };
+
+/** `value` if it is an integer within `limit`; throws INVALID_CONFIG naming `option` otherwise. */
+export function checkLimitValue(option: string, limit: Limit, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < limit.min || value > limit.max) {
+    throw new BrookError('INVALID_CONFIG', `${option} must be an integer in [${limit.min}, ${limit.max}], got ${String(value)}`, {
+      option, value, min: limit.min, max: limit.max,
+    });
+  }
+  return value;
+}
+
+/**
+ * An fsync option: 'always', 'never' or { intervalMs }, the interval checked by `checkInterval`;
+ * `fallback` when undefined. Anything else is INVALID_CONFIG.
+ */
+export function parseFsyncPolicy(value: unknown, fallback: FsyncPolicy, checkInterval: (intervalMs: unknown) => number): FsyncPolicy {
+  if (value === undefined) return fallback;
+  if (value === 'always' || value === 'never') return value;
+  if (typeof value === 'object' && value !== null && 'intervalMs' in value) {
+    return { intervalMs: checkInterval((value as { intervalMs: unknown }).intervalMs) };
+  }
+  throw new BrookError('INVALID_CONFIG', `fsync must be 'always', 'never' or { intervalMs: positive integer }, got ${JSON.stringify(value)}`, {
+    option: 'fsync', value,
+  });
+}
