@@ -24,6 +24,7 @@ it('brook serve prints its URL and where its data lives, answers /healthz, and S
     }
     expect(lines.join('\n')).toContain(`data:   ${dataDir}`);
     expect(lines.join('\n')).toContain('fsync:  every 100 ms');
+    expect(lines.join('\n')).toMatch(/crc32c: (hardware|portable)/);
     const url = /url: {4}(ws:\/\/127\.0\.0\.1:\d+)/.exec(lines.join('\n'))?.[1];
     expect(url).toBeDefined();
     const health = await fetch(`${url!.replace('ws:', 'http:')}/healthz`);

@@ -61,7 +61,10 @@ export async function startBrook(fsync: BrookFsync): Promise<BrookServer> {
   const port = await freePort();
   const dir = tempDir('brook');
   const script = new URL('./brook-server.ts', import.meta.url).pathname;
-  const server = await startServer(process.execPath, ['--import', 'tsx', script, dir, fsync, String(port)], port);
+  // BENCH_PROFILE_DIR=<dir>: the server writes a V8 CPU profile there when it stops.
+  const profileDir = process.env['BENCH_PROFILE_DIR'];
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const server = await startServer(process.execPath, [...profile, '--import', 'tsx', script, dir, fsync, String(port)], port);
   return {
     peer: { label: `brook ws fsync ${fsync}`, serverPid: server.pid, open: (name) => open(`ws://127.0.0.1:${port}`, name) },
     async stop() {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { crc32c } from './crc32c.js';
+import { describe, expect, it, vi } from 'vitest';
+import { crc32c as crc32cDispatching, crc32cImplementation, crc32cPortable } from './crc32c.js';
 
 /** The textbook one-bit-at-a-time definition, sharing nothing with the implementation under test. */
 function referenceCrc32c(bytes: Uint8Array, start: number, end: number): number {
@@ -19,7 +19,13 @@ const ISCSI_READ_PDU = Uint8Array.from([
   0x00, 0x00, 0x00, 0x00,
 ]);
 
-describe('crc32c published vectors', () => {
+// Every test runs against both: crc32c (hardware for large inputs where installed) and the portable
+// slice-by-8 alone.
+describe.each([
+  ['crc32c', crc32cDispatching],
+  ['crc32cPortable', crc32cPortable],
+])('%s', (_implementation, crc32c) => {
+describe('published vectors', () => {
   it.each([
     ['RFC 3720 B.4: 32 bytes of 0x00', new Uint8Array(32), 0x8a9136aa],
     ['RFC 3720 B.4: 32 bytes of 0xFF', new Uint8Array(32).fill(0xff), 0x62a8ab43],
@@ -49,11 +55,11 @@ describe('crc32c published vectors', () => {
   });
 });
 
-describe('crc32c matches the bytewise reference', () => {
+describe('matches the bytewise reference', () => {
   it('for random inputs, random [start, end) and random alignment of the view', () => {
     fc.assert(
       fc.property(
-        fc.uint8Array({ maxLength: 600 }),
+        fc.uint8Array({ maxLength: 2000 }),
         fc.nat({ max: 7 }),
         fc.nat(),
         fc.nat(),
@@ -75,5 +81,26 @@ describe('crc32c matches the bytewise reference', () => {
     const bytes = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 2654435761) >>> 24);
     expect(crc32c(bytes)).toBe(referenceCrc32c(bytes, 0, bytes.length));
     expect(crc32c(bytes, 5, bytes.length - 3)).toBe(referenceCrc32c(bytes, 5, bytes.length - 3));
+  });
+});
+});
+
+describe('crc32c implementation choice', () => {
+  it.runIf(process.platform === 'linux' && process.arch === 'x64')('uses the hardware path where @node-rs/crc32 ships a prebuilt binary', () => {
+    expect(crc32cImplementation).toBe('hardware');
+  });
+
+  it('BROOK_CRC32C=portable turns the hardware path off, with the same results', async () => {
+    vi.resetModules();
+    vi.stubEnv('BROOK_CRC32C', 'portable');
+    try {
+      const fresh = await import('./crc32c.js');
+      expect(fresh.crc32cImplementation).toBe('portable');
+      const bytes = Uint8Array.from({ length: 4096 }, (_, i) => (i * 31) & 0xff);
+      expect(fresh.crc32c(bytes, 3, 4000)).toBe(referenceCrc32c(bytes, 3, 4000));
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
   });
 });

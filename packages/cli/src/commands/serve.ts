@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { Broker } from '@brook/broker';
+import { crc32cImplementation } from '@brook/protocol';
 import { defineCommand } from '../cli-args.js';
 import { EXIT, fail } from '../exit.js';
 import { SERVE_SPEC, serveOptions, type ServeOptions } from './serve-options.js';
@@ -41,6 +42,7 @@ async function serve(options: ServeOptions): Promise<void> {
     `brook: broker open in ${(performance.now() - startedAtMs).toFixed(0)} ms\n` +
     `  url:    ${server.url}${options.listen.token ? ' (token required)' : ''}\n` +
     `  data:   ${where}\n  fsync:  ${fsync}\n  topics: ${broker.listTopics().join(', ') || '(none)'}\n` +
+    `  crc32c: ${crc32cImplementation}\n` +
     `  recovery: ${broker.openedClean ? 'clean shutdown found, no scan' : 'unclean or first start, tails scanned'}\n` +
     `Ctrl-C to stop.\n`,
   );
