@@ -84,6 +84,25 @@ export function describeFileSystemConformance(name: string, createFixture: () =>
       expect(Array.from(await fs.readFile(at('f')))).toEqual([...bytes('abXYef'), 0, 0, 0, ...bytes('!')]);
     });
 
+    it('writes of every size land whole at their position (small and large writes may take different paths)', async () => {
+      const handle = await fs.open(at('f'), 'rw');
+      const sizes = [1, 4096, 64 * 1024, 64 * 1024 + 1, 1024 * 1024];
+      let position = 0;
+      for (const [i, size] of sizes.entries()) {
+        await handle.write(new Uint8Array(size).fill(i + 1), position);
+        position += size;
+      }
+      expect(await handle.size()).toBe(position);
+      const back = new Uint8Array(position);
+      expect(await handle.readInto(back, 0, position, 0)).toBe(position);
+      position = 0;
+      for (const [i, size] of sizes.entries()) {
+        expect(back.subarray(position, position + size).every((b) => b === i + 1)).toBe(true);
+        position += size;
+      }
+      await handle.close();
+    });
+
     it('truncate shrinks, and growing again reads zeros, not the old bytes', async () => {
       const handle = await fs.open(at('f'), 'rw');
       await handle.write(bytes('abcdef'), 0);
