@@ -8,7 +8,7 @@
  * read the next round ahead. Everything that can make progress
  * possible (an ack, a new record, a backoff ending, a member joining) schedules another step.
  */
-import { assert, isBrookError } from '@brook/protocol';
+import { assert } from '@brook/protocol';
 import type { RedeliveryReason } from '../events.js';
 import { Delivery } from './delivery.js';
 import { Flight, type FlightOwner } from './flight.js';
@@ -20,7 +20,7 @@ import { Member } from './member.js';
 import { PartitionOrdering, orderingFor, type OrderingStrategy } from './orderings.js';
 import type { GroupContext } from './group-context.js';
 import type { Entry, PartitionWindow } from './partition-window.js';
-import { readAheadShare, readIntoWindow } from './window-reader.js';
+import { fillWindows } from './window-reader.js';
 import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
 
 /** What settling a stale delivery returns: there is nothing to wait for. */
@@ -170,7 +170,8 @@ export class Group implements FlightOwner {
   private async step(): Promise<void> {
     if (this.closed) return;
     try {
-      await this.fill((member) => Math.max(0, member.credit));
+      const reading = this.fill((member) => Math.max(0, member.credit));
+      if (reading) await reading;
       const flights: Flight[] = [];
       const now = this.context.clock.now();
       this.ordering.assign(this.members, this.windows, (entry, member) => {
@@ -179,35 +180,28 @@ export class Group implements FlightOwner {
       });
       // While the attempts are journaled, read a round of the members' whole credit ahead: the
       // next step, once acks free credit, finds its records in the window instead of waiting for
-      // the log first. Both are awaited, so no read outlives its step.
-      const [handedOut, readAhead] = await Promise.allSettled([
-        flights.length > 0 ? this.handOut(flights) : undefined,
-        this.fill((member) => (member.closing || member.left ? 0 : member.maxInFlight)),
-      ]);
-      if (handedOut.status === 'rejected') throw handedOut.reason;
-      if (readAhead.status === 'rejected') throw readAhead.reason;
+      // the log first. Both are awaited, so no read outlives its step. Either may be nothing to
+      // wait for: a step of a few records at a time (a trickle of produces) makes no promise
+      // it does not need, so it gives the garbage collector less to do between records.
+      const handing = flights.length > 0 ? this.handOut(flights) : undefined;
+      const readingAhead = this.fill((member) => (member.closing || member.left ? 0 : member.maxInFlight));
+      if (handing && readingAhead) await settleBoth(handing, readingAhead);
+      else await (handing ?? readingAhead);
       this.lastError = undefined;
     } catch (error) {
       this.lastError = error;
     }
   }
 
-  /** Reads more records into every window that is running low and has room: a share of `credit` over the members. */
-  private async fill(creditOf: (member: Member) => number): Promise<void> {
-    const credit = this.members.reduce((sum, m) => sum + creditOf(m), 0);
-    if (credit === 0) return;
-    const share = readAheadShare(credit, this.windows.length);
-    const keyed = this.config.ordering === 'key';
-    await Promise.all(this.windows.map(async (window) => {
-      const log = this.context.logs[window.partition]!;
-      try {
-        await readIntoWindow(window, log, share, this.context, keyed, (entry) => this.ordering.enqueue(entry));
-      } catch (error) {
-        if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || window.readOffset >= log.startOffset) throw error;
-        await this.overtakenBy(window.partition, log.startOffset);
-      }
-    }));
+  /** Reads ahead a share of `credit` over the members into the windows: fillWindows. */
+  private fill(creditOf: (member: Member) => number): Promise<void> | undefined {
+    let credit = 0;
+    for (const member of this.members) credit += creditOf(member);
+    return fillWindows(this.windows, credit, this.context, this.config.ordering === 'key', this.enqueue, this.overtaken);
   }
+
+  private readonly enqueue = (entry: Entry): void => this.ordering.enqueue(entry);
+  private readonly overtaken = (partition: number, startOffset: bigint): Promise<void> => this.overtakenBy(partition, startOffset);
 
   /**
    * Starts an attempt: counts it, journals it (durable with the next flush) and leases it. Its
@@ -396,4 +390,11 @@ export class Group implements FlightOwner {
     }
     if (changed) this.report.rebalanced(this.windows);
   }
+}
+
+/** Waits for both, then fails with the first failure: neither outlives the step. */
+async function settleBoth(first: Promise<void>, second: Promise<void>): Promise<void> {
+  const [a, b] = await Promise.allSettled([first, second]);
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
 }

@@ -3,7 +3,7 @@
  * records in as entries. The group decides when (each pump step) and what to do with a window
  * that retention overtook.
  */
-import { decodeBatch } from '@brook/protocol';
+import { decodeBatch, isBrookError } from '@brook/protocol';
 import type { ReadBatch } from '../log/log-reader.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Entry, type PartitionWindow } from './partition-window.js';
@@ -13,6 +13,10 @@ export interface WindowReadLimits {
   readonly fetchBytes: number;
 }
 
+export interface WindowLogs extends WindowReadLimits {
+  readonly logs: readonly PartitionLog[];
+}
+
 const keyText = new TextDecoder('latin1');
 
 /**
@@ -20,18 +24,46 @@ const keyText = new TextDecoder('latin1');
  * a round: records read far ahead live long enough to be promoted out of V8's young generation,
  * and then each costs the GC a copy.
  */
-export function readAheadShare(credit: number, windows: number): number {
+function readAheadShare(credit: number, windows: number): number {
   return Math.max(64, Math.ceil(credit / windows));
 }
 
 /**
- * Reads up to `share` records into a window that is running low and has room (never more than
- * its room: the rest would be decoded only to be dropped), handing each new entry to `enqueue`.
+ * Reads more records into every window that wantsRead, a share of `credit` each. Undefined when no
+ * window needs a read: a step of a few records at a time makes no promise it does not need. A read
+ * that retention overtook (its offset now below the log's start) goes to `overtaken` instead.
  */
-export async function readIntoWindow(
+export function fillWindows(
+  windows: readonly PartitionWindow[], credit: number, logs: WindowLogs, keyed: boolean, enqueue: (entry: Entry) => void,
+  overtaken: (partition: number, startOffset: bigint) => Promise<void>,
+): Promise<void> | undefined {
+  if (credit === 0) return undefined;
+  const share = readAheadShare(credit, windows.length);
+  const reads: Promise<void>[] = [];
+  for (const window of windows) {
+    const log = logs.logs[window.partition]!;
+    if (!wantsRead(window, log, share, logs)) continue;
+    reads.push(readIntoWindow(window, log, share, logs, keyed, enqueue).catch((error: unknown) => {
+      if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || window.readOffset >= log.startOffset) throw error;
+      return overtaken(window.partition, log.startOffset);
+    }));
+  }
+  if (reads.length === 0) return undefined;
+  return reads.length === 1 ? reads[0] : Promise.all(reads).then(() => undefined);
+}
+
+/** True when a window is running low (fewer than `share` undelivered), has room, and the log has more. */
+function wantsRead(window: PartitionWindow, log: PartitionLog, share: number, limits: WindowReadLimits): boolean {
+  return window.undelivered < share && window.size < limits.unackedRecordsMax && window.readOffset < log.endOffset;
+}
+
+/**
+ * Reads up to `share` records into a window that wantsRead (never more than its room: the rest
+ * would be decoded only to be dropped), handing each new entry to `enqueue`.
+ */
+async function readIntoWindow(
   window: PartitionWindow, log: PartitionLog, share: number, limits: WindowReadLimits, keyed: boolean, enqueue: (entry: Entry) => void,
 ): Promise<void> {
-  if (window.undelivered >= share || window.size >= limits.unackedRecordsMax || window.readOffset >= log.endOffset) return;
   const maxRecords = Math.min(share, limits.unackedRecordsMax - window.size);
   const batches = await log.read(window.readOffset, { maxBytes: limits.fetchBytes, maxRecords });
   for (const batch of batches) intake(window, batch, limits.unackedRecordsMax, keyed, enqueue);
