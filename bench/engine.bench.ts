@@ -6,8 +6,8 @@
  * Reports records/s end to end and p50/p99 of produce -> handler latency (each value carries
  * the performance.now() of its produce), next to a floor: copying 100 B into a preallocated
  * Buffer, the least any broker must do per record. Then the same group consuming records that
- * are already in the log (produced before it joins): the engine's share alone. Set
- * BENCH_QUICK=1 for a smaller run.
+ * are already in the log (produced before it joins): the engine's share alone. Each mode runs
+ * once unmeasured first (WARMUP_RECORDS). Set BENCH_QUICK=1 for a smaller run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,8 +46,8 @@ function producedAtMs(value: Uint8Array): number {
   return stamp.getFloat64(0);
 }
 
-async function produceAll(broker: Broker, paced: boolean): Promise<void> {
-  for (let sent = 0; sent < RECORDS; sent += BATCH) {
+async function produceAll(broker: Broker, paced: boolean, records: number): Promise<void> {
+  for (let sent = 0; sent < records; sent += BATCH) {
     await broker.produce('bench', batchAt(sent, performance.now()));
     // Let consumers keep up instead of letting the whole run pile up in the log first.
     if (paced && sent % (BATCH * 50) === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -55,25 +55,25 @@ async function produceAll(broker: Broker, paced: boolean): Promise<void> {
 }
 
 /** Records/s and latencies; `backlog` produces everything before the group joins. */
-async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = false) {
+async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = false, records = RECORDS) {
   const dataDir = storage === 'disk' ? mkdtempSync(join(tmpdir(), 'brook-engine-')) : undefined;
   const broker = await Broker.open(storage === 'disk' ? { dataDir, fsync: 'never' } : { storage: 'memory', fsync: 'never' });
   await broker.createTopic('bench', { partitions: 4 });
-  const latenciesMs = new Float64Array(RECORDS);
+  const latenciesMs = new Float64Array(records);
   let received = 0;
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
   const handler = (delivery: { value: Uint8Array | null }) => {
     latenciesMs[received++] = performance.now() - producedAtMs(delivery.value!);
-    if (received === RECORDS) done();
+    if (received === records) done();
   };
-  if (backlog) await produceAll(broker, false);
+  if (backlog) await produceAll(broker, false, records);
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   for (let m = 0; m < 2; m++) {
     await broker.subscribe({ topic: 'bench', group: 'g', ordering, maxInFlight: 1000, from: 'earliest' }, handler);
   }
-  if (!backlog) await produceAll(broker, true);
+  if (!backlog) await produceAll(broker, true, records);
   await finished;
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
@@ -81,13 +81,21 @@ async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = fal
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   latenciesMs.sort();
   // CPU time (user + system, GC threads included) per record: steadier than records/s on a busy machine.
-  const cpuNsPerRecord = ((cpu.user + cpu.system) * 1000) / RECORDS;
-  return { recordsPerSec: RECORDS / seconds, cpuNsPerRecord, p50: latenciesMs[Math.floor(RECORDS * 0.5)]!, p99: latenciesMs[Math.floor(RECORDS * 0.99)]! };
+  const cpuNsPerRecord = ((cpu.user + cpu.system) * 1000) / records;
+  return { recordsPerSec: records / seconds, cpuNsPerRecord, p50: latenciesMs[Math.floor(records * 0.5)]!, p99: latenciesMs[Math.floor(records * 0.99)]! };
 }
+
+/**
+ * Records in an unmeasured run of each mode before the table: without it the first row measured
+ * V8 compiling the engine's functions as much as the engine (memory 'none' came out at half the
+ * rate of the same run on disk, which follows it).
+ */
+const WARMUP_RECORDS = 50_000;
 
 const fmtRate = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 const floor = floorRecordsPerSec();
 console.log(`floor: copy ${VALUE_BYTES} B into a preallocated Buffer: ${fmtRate(floor)} records/s\n`);
+for (const ordering of ['none', 'key', 'partition'] as const) await run('memory', ordering, false, WARMUP_RECORDS);
 console.log('| storage | ordering | records/s | vs floor | p50 ms | p99 ms |\n| --- | --- | ---: | ---: | ---: | ---: |');
 for (const storage of ['memory', 'disk'] as const) {
   for (const ordering of ['none', 'key', 'partition'] as const) {
