@@ -11,9 +11,8 @@
  * DISCONNECTED (their fate is unknown), and the caller decides whether resending is safe.
  */
 import { EventEmitter } from 'eventemitter3';
-import stableStringify from 'fast-json-stable-stringify';
 import {
-  BrookError, ErrorCodes, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame,
+  BrookError, ErrorCodes, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
   type Clock, type ErrorCode, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
 } from '@brook/protocol';
 import type { ResolvedConnectOptions } from './options.js';
@@ -121,7 +120,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   request<Op extends RequestOp>(op: Op, args: RequestArgs<Op>, options: RequestOptions<Op> = {}): Promise<Response<Op>> {
     if (this.state === 'closed') return Promise.reject(this.closedError());
     const requestId = this.takeRequestId();
-    const frame = encodeFrame(FrameKind.REQUEST, requestId, stableStringify({ ...args, op }), options.data);
+    const frame = encodeFrame(FrameKind.REQUEST, requestId, stableJson({ ...args, op }), options.data);
     return new Promise<Response<Op>>((resolve, reject) => {
       const pending: Pending = {
         requestId, op, frame, sessionBound: options.sessionBound ?? false, onResponse: options.onResponse as ((json: RequestResult<RequestOp>) => void) | undefined, sentOn: 0,
@@ -173,7 +172,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.transport = transport;
     const timer = this.clock.setTimer(this.options.requestTimeoutMs, () => failed?.(new BrookError('TIMEOUT', `no WELCOME from ${this.factory.description} within ${this.options.requestTimeoutMs} ms`)));
     const hello = { version: PROTOCOL_VERSION, client: this.options.name, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
-    transport.send(encodeFrame(FrameKind.HELLO, 0, stableStringify(hello)));
+    transport.send(encodeFrame(FrameKind.HELLO, 0, stableJson(hello)));
     try {
       const frame = await welcome;
       if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);

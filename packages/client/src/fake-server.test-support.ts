@@ -4,9 +4,8 @@
  * fail, deliver or drop the connection frame by frame. Frames cross in microtasks, like the
  * in-process transport.
  */
-import stableStringify from 'fast-json-stable-stringify';
 import {
-  BrookError, FrameKind, SeededRandom, VirtualClock, decodeFrame, encodeFrame,
+  BrookError, FrameKind, SeededRandom, VirtualClock, decodeFrame, encodeFrame, stableJson,
   type Frame, type SessionLimits, type WireError,
 } from '@brook/protocol';
 import { Connection } from './connection.js';
@@ -57,12 +56,12 @@ export class FakeServer implements TransportFactory {
   }
 
   respond(request: Frame, json: object = {}, data?: Uint8Array): void {
-    this.send(encodeFrame(FrameKind.RESPONSE, request.requestId, stableStringify(json), data));
+    this.send(encodeFrame(FrameKind.RESPONSE, request.requestId, stableJson(json), data));
   }
 
   fail(request: Frame, code: string, retriable = false): void {
     const error: WireError = { code, message: `${code}: scripted`, retriable };
-    this.send(encodeFrame(FrameKind.ERROR, request.requestId, stableStringify(error)));
+    this.send(encodeFrame(FrameKind.ERROR, request.requestId, stableJson(error)));
   }
 
   /** The connection drops (or the server closes it with `code`). */
@@ -82,10 +81,10 @@ export class FakeServer implements TransportFactory {
     if (frame.kind === FrameKind.HELLO) {
       if (this.refuse) {
         const { code, closeCode } = this.refuse;
-        this.send(encodeFrame(FrameKind.ERROR, 0, stableStringify({ code, message: 'refused', retriable: false })));
+        this.send(encodeFrame(FrameKind.ERROR, 0, stableJson({ code, message: 'refused', retriable: false })));
         this.drop(closeCode);
       } else {
-        this.send(encodeFrame(FrameKind.WELCOME, 0, stableStringify({ version: 1, server: 'brook', sessionId: `s${this.opened}`, limits: this.limits })));
+        this.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({ version: 1, server: 'brook', sessionId: `s${this.opened}`, limits: this.limits })));
       }
       return;
     }

@@ -2,9 +2,8 @@
  * Test support for Session: a fake FramePeer that decodes what the session sends, and a broker on
  * a VirtualClock with memory storage, so each test drives one connection frame by frame.
  */
-import stringify from 'fast-json-stable-stringify';
 import {
-  FrameKind, PROTOCOL_VERSION, VirtualClock, decodeDeliveries, decodeFrame, encodeBatch, encodeFrame,
+  FrameKind, PROTOCOL_VERSION, VirtualClock, decodeDeliveries, decodeFrame, encodeBatch, encodeFrame, stableJson,
   type DecodedDelivery, type Frame, type FramePeer, type FrameSession, type RecordInput,
 } from '@brook/protocol';
 import { Broker } from '../broker.js';
@@ -87,13 +86,13 @@ export async function sessionFixture(options: { limits?: Partial<ServerLimits>; 
   let nextRequestId = 1;
   const request = (op: string, args: Record<string, unknown> = {}, data?: Uint8Array): Promise<Frame> => {
     const requestId = nextRequestId++;
-    session.receive(encodeFrame(FrameKind.REQUEST, requestId, stringify({ ...args, op }), data));
+    session.receive(encodeFrame(FrameKind.REQUEST, requestId, stableJson({ ...args, op }), data));
     return peer.next((f) => (f.kind === FrameKind.RESPONSE || f.kind === FrameKind.ERROR) && f.requestId === requestId);
   };
   return {
     clock, broker, peer, session, request, internalErrors,
     hello: (json = { version: PROTOCOL_VERSION, client: 'test' }) => {
-      session.receive(encodeFrame(FrameKind.HELLO, 0, stringify(json)));
+      session.receive(encodeFrame(FrameKind.HELLO, 0, stableJson(json)));
       return peer.next((f) => f.requestId === 0);
     },
     ok: async (op, args, data) => {

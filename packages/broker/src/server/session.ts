@@ -11,7 +11,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
-  BrookError, CloseCode, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isBrookError,
+  BrookError, CloseCode, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isBrookError, stableJson,
   type Clock, type Frame, type FramePeer, type FrameSession, type Timer,
 } from '@brook/protocol';
 import type { Broker } from '../broker.js';
@@ -19,7 +19,7 @@ import type { ServerLimits } from '../config/server-options.js';
 import { Args } from './args.js';
 import { BROKER_REQUESTS, type Reply } from './request-handlers.js';
 import { SessionSubscriptions } from './subscriptions.js';
-import { wireError, wireJson } from './wire-json.js';
+import { wireError } from './wire-error.js';
 
 export interface SessionOptions {
   readonly sessionId: string;
@@ -132,7 +132,7 @@ export class Session implements FrameSession {
     this.handshakeTimer = undefined;
     this.state = 'open';
     const { frameBytesMax, subscriptionsMax, requestsInFlightMax } = this.options.limits;
-    this.send(encodeFrame(FrameKind.WELCOME, 0, wireJson({
+    this.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({
       version: PROTOCOL_VERSION, server: 'brook', sessionId: this.options.sessionId,
       limits: { frameBytesMax, batchRecordsMax: this.options.batchRecordsMax, subscriptionsMax, requestsInFlightMax },
     })));
@@ -158,7 +158,7 @@ export class Session implements FrameSession {
     let answer: Uint8Array;
     try {
       reply = await this.dispatch(op, new Args(frame.json), frame.data);
-      answer = encodeFrame(FrameKind.RESPONSE, frame.requestId, wireJson(reply.json), reply.data);
+      answer = encodeFrame(FrameKind.RESPONSE, frame.requestId, stableJson(reply.json), reply.data);
     } catch (error) {
       if (!isBrookError(error)) this.options.onInternalError(error, `op ${String(op)}`);
       answer = encodeError(frame.requestId, error);
@@ -199,7 +199,7 @@ export class Session implements FrameSession {
 }
 
 function encodeError(requestId: number, error: unknown): Uint8Array {
-  return encodeFrame(FrameKind.ERROR, requestId, wireJson(wireError(error)));
+  return encodeFrame(FrameKind.ERROR, requestId, stableJson(wireError(error)));
 }
 
 /** Constant time whatever the lengths: both sides are hashed to 32 bytes first. */

@@ -11,7 +11,7 @@
  * acks and redelivers nothing, but its credit works the same way, exactly as in process: settling
  * one of its deliveries (any way) frees its slot.
  */
-import { BrookError, FrameKind, encodeDeliveryParts, encodeFrame, type Clock, type FramePeer } from '@brook/protocol';
+import { BrookError, FrameKind, encodeDeliveryParts, encodeFrame, stableJson, type Clock, type FramePeer } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
@@ -19,7 +19,6 @@ import type { ServerLimits } from '../config/server-options.js';
 import { LIMITS } from '../config/defaults.js';
 import { checkInt, checkString, invalidArgument, type Args } from './args.js';
 import type { Reply } from './request-handlers.js';
-import { wireJson } from './wire-json.js';
 import { WireSubscription, frameChunks } from './wire-subscription.js';
 
 const ID_MAX = Number.MAX_SAFE_INTEGER;
@@ -205,9 +204,9 @@ function readSubscribeOptions(args: Args): SubscribeOptions {
 }
 
 function encodeDeliver(subscription: number, first: number, deliveries: readonly Delivery[]): Uint8Array {
-  return encodeFrame(FrameKind.DELIVER, subscription, wireJson({ first, count: deliveries.length }), encodeDeliveryParts(deliveries));
+  return encodeFrame(FrameKind.DELIVER, subscription, stableJson({ first, count: deliveries.length }), encodeDeliveryParts(deliveries));
 }
 
 function encodeEnd(subscription: number, code: string, message: string): Uint8Array {
-  return encodeFrame(FrameKind.END, subscription, wireJson({ code, message }));
+  return encodeFrame(FrameKind.END, subscription, stableJson({ code, message }));
 }

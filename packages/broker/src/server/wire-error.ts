@@ -1,0 +1,17 @@
+import { BrookError, ErrorCodes, type WireError } from '@brook/protocol';
+
+/**
+ * The ERROR payload for a failure. A BrookError carries its own code; anything else escaping the
+ * broker is a bug in Brook (file system failures arrive as BrookError IO_ERROR), reported by the
+ * caller and answered as IO_ERROR with details.internal, because the code table has no better fit
+ * and the client can at least retry or give up with a typed error.
+ */
+export function wireError(error: unknown): WireError {
+  if (error instanceof BrookError) {
+    // The details as they are: stableJson writes their bigints and byte arrays in wire form.
+    return { code: error.code, message: error.description, retriable: error.retriable, details: error.details };
+  }
+  const name = error instanceof Error ? error.name : typeof error;
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'IO_ERROR', message: `internal error: ${message}`, retriable: ErrorCodes.IO_ERROR.retriable, details: { internal: true, name } };
+}
