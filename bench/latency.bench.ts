@@ -24,6 +24,8 @@ import { Broker } from '@brook/broker';
 import { connect } from '@brook/client';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
+/** BENCH_PATHS=engine,in-process,websocket (any subset) picks the paths. */
+const PATHS = (process.env['BENCH_PATHS'] ?? 'engine,in-process,websocket').split(',');
 const RATE = 5000;
 const WARMUP_MS = QUICK ? 1000 : 2000;
 const MEASURE_MS = QUICK ? 2000 : 5000;
@@ -126,7 +128,9 @@ async function run(mode: Mode) {
 console.log(`paced ${RATE} records/s of ${VALUE_BYTES} B for ${MEASURE_MS / 1000} s (after ${WARMUP_MS / 1000} s unmeasured), `
   + 'one partition, a group of two, disk, fsync never\n');
 console.log('| path | records | p50 ms | p90 ms | p99 ms | max ms | GC pauses | longest GC pause ms |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const mode of ['engine', 'client in process', 'client over WebSocket'] as const) {
+const MODES = { engine: 'engine', 'in-process': 'client in process', websocket: 'client over WebSocket' } as const;
+for (const [id, mode] of Object.entries(MODES)) {
+  if (!PATHS.includes(id)) continue;
   const r = await run(mode);
   console.log(`| ${mode} | ${r.records} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.gcPauses} | ${r.gcMaxMs.toFixed(1)} |`);
 }

@@ -60,6 +60,12 @@ export class PartitionWindow {
   /** chunks[i] holds the seqs of chunk number firstChunk + i; undefined once none is held. */
   private chunks: (Chunk | undefined)[] = [];
   private firstChunk = 0;
+  /**
+   * The last chunk emptied by remove(), every slot cleared, kept for the next one needed: a
+   * window that keeps up with a trickle of records empties after each few and would otherwise
+   * allocate a fresh 8 KiB slot array for the next few (most of what a record cost the GC).
+   */
+  private spare: Chunk | undefined;
   /** Number of entries held. */
   size = 0;
   /** Next offset to read from the log. */
@@ -96,12 +102,12 @@ export class PartitionWindow {
   add(entry: Entry): void {
     const number = Math.floor(entry.seq / CHUNK_SLOTS);
     if (this.size === 0) {
-      this.chunks = [];
+      this.chunks.length = 0;
       this.firstChunk = number;
     }
     const index = number - this.firstChunk;
     while (this.chunks.length <= index) this.chunks.push(undefined);
-    const chunk = (this.chunks[index] ??= { slots: new Array<Entry | undefined>(CHUNK_SLOTS), held: 0 });
+    const chunk = (this.chunks[index] ??= this.takeSpare() ?? { slots: new Array<Entry | undefined>(CHUNK_SLOTS), held: 0 });
     chunk.slots[entry.seq - number * CHUNK_SLOTS] = entry;
     chunk.held += 1;
     this.size += 1;
@@ -126,12 +132,19 @@ export class PartitionWindow {
     chunk.held -= 1;
     if (chunk.held > 0) return;
     this.chunks[index] = undefined;
+    this.spare = chunk;
     let empty = 0;
     while (empty < this.chunks.length && this.chunks[empty] === undefined) empty += 1;
     if (empty > 0) {
       this.chunks.splice(0, empty);
       this.firstChunk += empty;
     }
+  }
+
+  private takeSpare(): Chunk | undefined {
+    const spare = this.spare;
+    this.spare = undefined;
+    return spare;
   }
 
   /** The entry held at `seq`, if any. */

@@ -13,6 +13,9 @@ describe('stableJson', () => {
   it('sorts keys at every level, so equal payloads are equal strings', () => {
     expect(stableJson({ b: 1, a: { d: [1, { z: 0, y: 1 }], c: 'x' } })).toBe('{"a":{"c":"x","d":[1,{"y":1,"z":0}]},"b":1}');
     expect(stableJson({ op: 'produce', topic: 't' })).toBe(stableJson({ topic: 't', op: 'produce' }));
+    // Past the in-place insertion sort's size, and keys that sort by code unit (not locale).
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${(i * 7919) % 97}\u00e9${i % 3 ? 'Z' : 'a'}`, i]));
+    expect(stableJson(many)).toBe(stableStringify(many));
   });
 
   it('writes bigints as decimal strings and byte arrays as their length', () => {

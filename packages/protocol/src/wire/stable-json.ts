@@ -48,7 +48,7 @@ function writeObject(value: object, depth: number): string | undefined {
     return `${out}]`;
   }
   const keys = Object.keys(value);
-  if (keys.length > 1) keys.sort();
+  sortKeys(keys);
   let out = '{';
   for (const key of keys) {
     const field = write((value as Record<string, unknown>)[key], depth + 1);
@@ -56,4 +56,21 @@ function writeObject(value: object, depth: number): string | undefined {
     out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${field}`;
   }
   return `${out}}`;
+}
+
+/**
+ * Sorts by UTF-16 code units, as Array#sort does by default, but in place by insertion for the
+ * handful of keys a frame's objects have: V8's sort allocates working arrays even for three.
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    for (; j >= 0 && keys[j]! > key; j--) keys[j + 1] = keys[j]!;
+    keys[j + 1] = key;
+  }
 }
