@@ -9,17 +9,19 @@
  *   dying     failed for the last time, or rejected: being copied to the dead-letter topic
  *   acked / dead
  *
- * Every event is checked against the model as it happens (a delivery of a record that is not
- * pending, a deliveryCount that is not the previous one + 1, a key or partition order broken at
- * that moment...). Violations are collected, not thrown, because a listener that throws would
- * throw into the engine; `check()` reports them after each command, together with the invariants
- * of a quiet broker (flow control, leases, what members hold, describeGroup).
+ * Every event is checked against the model as it happens (delivery-transitions.ts: a delivery of
+ * a record that is not pending, a deliveryCount that is not the previous one + 1, a key or
+ * partition order broken at that moment...). Violations are collected, not thrown, because a
+ * listener that throws would throw into the engine; `check()` reports them after each command,
+ * together with the invariants of a quiet broker (flow control, leases, what members hold,
+ * describeGroup; delivery-invariants.ts).
  */
 import { partitionForKey } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
 import { ACK_TIMEOUT_MS, BACKOFF, GROUP, KEYS, MAX_DELIVERIES, TOPIC, type Action, type Command, type Scenario } from './delivery-commands.js';
-import { at, checkDeadLetters, checkQuietBroker, latin1, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
+import { at, checkDeadLetters, checkQuietBroker, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
+import { RecordTransitions } from './delivery-transitions.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import type { Ordering, SubscribeOptions } from './subscribe-options.js';
 
@@ -30,18 +32,20 @@ export class DeliveryHarness {
   private readonly records = new Map<string, RecordModel>();
   private members: MemberModel[] = [];
   private held: Held[] = [];
-  private violations: string[] = [];
+  private readonly violations: string[] = [];
   private activity = 0;
   private joined = 0;
   private produced = 0;
   /** Per partition, the records of the produce call under way, in order. */
   private readonly producing: { key: string | null; value: string }[][] = [];
-  /** 'key': the offset last acked per key, which only grows. */
-  private readonly lastAckedOfKey = new Map<string, bigint>();
   private detach: (() => void) | undefined;
   readonly trace: string[] = [];
 
-  private constructor(private readonly fixture: EngineFixture, private readonly ordering: Ordering, private readonly partitions: number) {}
+  private readonly transitions: RecordTransitions;
+
+  private constructor(private readonly fixture: EngineFixture, private readonly ordering: Ordering, private readonly partitions: number) {
+    this.transitions = new RecordTransitions(this.records, this.violations, ordering, () => this.now, (id) => this.memberById(id));
+  }
 
   static async open(ordering: Ordering, scenario: Scenario): Promise<DeliveryHarness> {
     const fixture = await engineFixture({ fsync: 'always', seed: scenario.seed });
@@ -214,7 +218,7 @@ export class DeliveryHarness {
       if (present.has(idOf(member)!)) continue;
       member.leaving = false;
       member.gone = true;
-      for (const rec of this.records.values()) if (rec.state === 'inflight' && rec.member === member.id) this.takenBack(rec);
+      for (const rec of this.records.values()) if (rec.state === 'inflight' && rec.member === member.id) this.transitions.takenBack(rec);
     }
   }
 
@@ -300,7 +304,7 @@ export class DeliveryHarness {
     }
   }
 
-  // ---- events: the model, checked as it changes ----
+  // ---- events: the model, checked as it changes (delivery-transitions.ts) ----
 
   private listen(broker: Broker): void {
     const on = <E extends keyof BrokerEvents>(name: E, listener: BrokerEvents[E]) => {
@@ -317,131 +321,17 @@ export class DeliveryHarness {
       if (e.topic === TOPIC) this.onProduced(e.partition, e.baseOffset, e.records);
     };
     broker.on('produced', produced);
+    const t = this.transitions;
     const offs = [
       () => broker.off('produced', produced),
-      on('delivered', (e) => this.delivered(e.partition, e.offset, e.member, e.deliveryCount, e.redelivered, e.key)),
-      on('acked', (e) => {
-        const rec = this.expectInFlight('acked', e.partition, e.offset, e.member, e.deliveryCount);
-        if (!rec) return;
-        rec.state = 'acked';
-        if (this.ordering !== 'key' || rec.key === null) return;
-        const last = this.lastAckedOfKey.get(rec.key);
-        if (last !== undefined && last >= rec.offset) this.violations.push(`key ${rec.key}: ${at(rec.partition, rec.offset)} acked after offset ${last}`);
-        this.lastAckedOfKey.set(rec.key, rec.offset);
-      }),
-      on('nacked', (e) => this.failed('nacked', e.partition, e.offset, e.member, e.deliveryCount)),
-      on('leaseExpired', (e) => {
-        const rec = this.records.get(at(e.partition, e.offset));
-        if (rec && rec.leaseDueMs > this.now) this.violations.push(`${at(e.partition, e.offset)}: lease expired at ${this.now}, due ${rec.leaseDueMs}`);
-        this.failed('leaseExpired', e.partition, e.offset, e.member, e.deliveryCount);
-      }),
-      on('redelivered', (e) => {
-        const rec = this.records.get(at(e.partition, e.offset));
-        if (!rec) return void this.violations.push(`redelivered unknown ${at(e.partition, e.offset)}`);
-        if (e.reason === 'nack' || e.reason === 'leaseExpired') {
-          if (rec.state !== 'pending') this.violations.push(`${at(e.partition, e.offset)} redelivered (${e.reason}) while ${rec.state}`);
-          if (rec.askedDelayMs !== undefined && e.delayMs !== rec.askedDelayMs) {
-            this.violations.push(`${at(e.partition, e.offset)}: nack({ delayMs: ${rec.askedDelayMs} }) got a backoff of ${e.delayMs}`);
-          }
-        } else {
-          if (rec.state !== 'inflight') this.violations.push(`${at(e.partition, e.offset)} taken back (${e.reason}) while ${rec.state}`);
-          rec.state = 'pending';
-          rec.member = undefined;
-        }
-        if (e.nextDeliveryCount !== rec.count + 1) this.violations.push(`${at(e.partition, e.offset)}: nextDeliveryCount ${e.nextDeliveryCount} after ${rec.count} deliveries`);
-        rec.askedDelayMs = undefined;
-        rec.notBeforeMs = this.now + e.delayMs;
-        if (this.ordering === 'partition' && (e.reason === 'nack' || e.reason === 'leaseExpired')) {
-          // Go-back-N follows: every later record in flight is taken back (events for those with attempts left).
-          for (const r of this.records.values()) if (r.partition === e.partition && r.offset > e.offset && r.state === 'inflight') this.takenBack(r);
-        }
-      }),
-      on('rebalanced', (e) => {
-        for (const r of this.records.values()) {
-          if (r.state !== 'inflight' || e.assignment[r.member!]?.includes(r.partition)) continue;
-          if (r.count < MAX_DELIVERIES) this.violations.push(`rebalance moved partition ${r.partition} away from ${r.member}, which still holds ${at(r.partition, r.offset)}`);
-          this.takenBack(r);
-        }
-      }),
-      on('deadLettered', (e) => {
-        const rec = this.records.get(at(e.partition, e.offset));
-        if (!rec) return void this.violations.push(`dead-lettered unknown ${at(e.partition, e.offset)}`);
-        const where = at(e.partition, e.offset);
-        // A record read back after a restart with no attempt left goes from pending to the DLQ.
-        const exhausted = rec.state === 'pending' && rec.count === MAX_DELIVERIES && e.reason.startsWith('interrupted ');
-        if (rec.state !== 'dying' && !exhausted) this.violations.push(`${where} dead-lettered while ${rec.state}: ${e.reason}`);
-        if (e.deliveryCount !== rec.count) this.violations.push(`${where} dead-lettered with deliveryCount ${e.deliveryCount} after ${rec.count} deliveries`);
-        if (!rec.rejected && rec.count !== MAX_DELIVERIES) this.violations.push(`${where} dead-lettered after ${rec.count} deliveries, not rejected`);
-        if (rec.rejected !== e.reason.startsWith('rejected')) this.violations.push(`${where}: reason ${JSON.stringify(e.reason)}`);
-        if (e.deadLetterTopic !== `${TOPIC}.dlq`) this.violations.push(`${where}: dead-letter topic ${e.deadLetterTopic}`);
-        rec.state = 'dead';
-        rec.member = undefined;
-      }),
+      on('delivered', (e) => t.delivered(e.partition, e.offset, e.member, e.deliveryCount, e.redelivered, e.key)),
+      on('acked', (e) => t.acked(e)),
+      on('nacked', (e) => t.failed('nacked', e.partition, e.offset, e.member, e.deliveryCount)),
+      on('leaseExpired', (e) => t.leaseExpired(e)),
+      on('redelivered', (e) => t.redelivered(e)),
+      on('rebalanced', (e) => t.rebalanced(e)),
+      on('deadLettered', (e) => t.deadLettered(e)),
     ];
     this.detach = () => offs.forEach((off) => off());
-  }
-
-  private expectInFlight(what: string, partition: number, offset: bigint, member: string, deliveryCount: number): RecordModel | undefined {
-    const rec = this.records.get(at(partition, offset));
-    const where = at(partition, offset);
-    if (!rec) return void this.violations.push(`${what} unknown ${where}`);
-    if (rec.state !== 'inflight' || rec.member !== member || rec.count !== deliveryCount) {
-      this.violations.push(`${what} ${where}@${member}#${deliveryCount}, but it is ${rec.state}@${rec.member}#${rec.count}`);
-      return undefined;
-    }
-    return rec;
-  }
-
-  /**
-   * The engine takes `rec` back without a nack or an expiry (member left, rebalance, go-back):
-   * a 'redelivered' event follows, unless it was on its last attempt: then it is dead-lettered.
-   */
-  private takenBack(rec: RecordModel): void {
-    if (rec.count < MAX_DELIVERIES) return;
-    rec.state = 'dying';
-    rec.member = undefined;
-  }
-
-  /** nacked or leaseExpired: redelivered later, or dead-lettered if that was the last attempt. */
-  private failed(what: string, partition: number, offset: bigint, member: string, deliveryCount: number): void {
-    const rec = this.expectInFlight(what, partition, offset, member, deliveryCount);
-    if (!rec) return;
-    rec.state = rec.count >= MAX_DELIVERIES ? 'dying' : 'pending';
-    rec.member = undefined;
-  }
-
-  private delivered(partition: number, offset: bigint, member: string, deliveryCount: number, redelivered: boolean, key: Uint8Array | null): void {
-    const where = at(partition, offset);
-    const rec = this.records.get(where);
-    if (!rec) return void this.violations.push(`delivered unknown ${where}`);
-    const v = (message: string) => this.violations.push(`delivery of ${where}#${deliveryCount} to ${member}: ${message}`);
-    if (rec.state !== 'pending') v(`the record is ${rec.state}`);
-    if (deliveryCount !== rec.count + 1) v(`deliveryCount after ${rec.count} deliveries`);
-    if (deliveryCount > MAX_DELIVERIES) v(`more than maxDeliveries ${MAX_DELIVERIES}`);
-    if (redelivered !== deliveryCount > 1) v(`redelivered is ${redelivered}`);
-    if ((key === null ? null : latin1.decode(key)) !== rec.key) v(`key differs`);
-    if (this.now < rec.notBeforeMs) v(`before its backoff ends at ${rec.notBeforeMs} (now ${this.now})`);
-    const to = this.memberById(member);
-    if (to && (to.gone || to.closing)) v(`the member is ${to.gone ? 'gone' : 'closing'}`);
-    const others = [...this.records.values()].filter((r) => r !== rec && r.partition === partition);
-    if (this.ordering === 'key' && rec.key !== null) {
-      for (const r of others) {
-        if (r.key !== rec.key) continue;
-        if (r.state === 'inflight' || r.state === 'dying') v(`${at(r.partition, r.offset)} of key ${rec.key} is ${r.state}`);
-        else if (r.offset < offset && r.state === 'pending') v(`earlier ${at(r.partition, r.offset)} of key ${rec.key} is not acked`);
-      }
-    }
-    if (this.ordering === 'partition') {
-      for (const r of others) {
-        if (r.state === 'inflight' && r.member !== member) v(`${at(r.partition, r.offset)} is in flight to ${r.member}`);
-        else if (r.state === 'inflight' && r.offset > offset) v(`later ${at(r.partition, r.offset)} is still in flight: not offset order`);
-        // (One with no attempt left, after a restart, is dead-lettered when its turn comes.)
-        else if (r.state === 'pending' && r.offset < offset && r.count < MAX_DELIVERIES) v(`earlier ${at(r.partition, r.offset)} is pending: not offset order`);
-      }
-    }
-    rec.state = 'inflight';
-    rec.count = deliveryCount;
-    rec.member = member;
-    rec.leaseDueMs = this.now + ACK_TIMEOUT_MS;
   }
 }
