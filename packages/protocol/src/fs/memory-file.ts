@@ -1,7 +1,8 @@
 import { assert } from '../errors.js';
+import { ChunkedBytes } from './chunked-bytes.js';
 
 /**
- * The inodes behind `MemoryFileSystem`. A file's content lives in one growable buffer (the
+ * The inodes behind `MemoryFileSystem`. A file's content lives in one growable `ChunkedBytes` (the
  * visible content); what a power cut would leave is not stored as a second copy but derived by
  * undoing the pending (unsynced) operations, newest first. That keeps `sync()` O(1) and memory at
  * one copy of the data, which matters when `storage: 'memory'` holds hundreds of MB: an append
@@ -10,7 +11,6 @@ import { assert } from '../errors.js';
  */
 
 const EMPTY = new Uint8Array(0);
-const MIN_CAPACITY_BYTES = 256;
 
 /** What it takes to reverse one unsynced operation. */
 type UndoEntry =
@@ -19,7 +19,7 @@ type UndoEntry =
 
 export class MemoryFile {
   /** Bytes past `length` are always zero, so growing the file (truncate up, write past the end) reads zeros. */
-  private buffer = new Uint8Array(0);
+  private readonly bytes = new ChunkedBytes();
   private length = 0;
   /** Unsynced operations, oldest first. */
   private undoLog: UndoEntry[] = [];
@@ -34,7 +34,7 @@ export class MemoryFile {
 
   /** A copy of the visible content. */
   snapshot(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return this.bytes.copyOut(0, this.length);
   }
 
   write(data: Uint8Array, position: number): void {
@@ -46,13 +46,13 @@ export class MemoryFile {
       position,
       writtenLength: data.length,
       oldLength: this.length,
-      overwritten: position < overlapEnd ? this.buffer.slice(position, overlapEnd) : EMPTY,
+      overwritten: position < overlapEnd ? this.bytes.copyOut(position, overlapEnd) : EMPTY,
     });
     this.applyWrite(data, position);
   }
 
   truncate(length: number): void {
-    const removed = length < this.length ? this.buffer.slice(length, this.length) : EMPTY;
+    const removed = length < this.length ? this.bytes.copyOut(length, this.length) : EMPTY;
     this.undoLog.push({ kind: 'truncate', oldLength: this.length, removed });
     this.setLength(length);
   }
@@ -60,7 +60,7 @@ export class MemoryFile {
   /** Copies up to `length` bytes at `position` into `target`; returns how many (0 past the end). */
   readInto(target: Uint8Array, targetOffset: number, length: number, position: number): number {
     const count = Math.max(0, Math.min(length, this.length - position));
-    target.set(this.buffer.subarray(position, position + count), targetOffset);
+    this.bytes.readInto(target, targetOffset, position, position + count);
     return count;
   }
 
@@ -80,7 +80,7 @@ export class MemoryFile {
     const torn = this.undoLog.length > keepOps ? this.undoLog.pop()! : undefined;
     if (torn !== undefined) {
       // While `torn` is still applied, the buffer holds exactly the bytes it wrote.
-      const survivor = torn.kind === 'write' ? this.buffer.slice(torn.position, torn.position + Math.min(tornBytes, torn.writtenLength)) : EMPTY;
+      const survivor = torn.kind === 'write' ? this.bytes.copyOut(torn.position, torn.position + Math.min(tornBytes, torn.writtenLength)) : EMPTY;
       this.undo(torn);
       if (survivor.length > 0 && torn.kind === 'write') this.applyWrite(survivor, torn.position);
     }
@@ -89,34 +89,25 @@ export class MemoryFile {
 
   private undo(entry: UndoEntry): void {
     if (entry.kind === 'write') {
-      this.buffer.set(entry.overwritten, entry.position);
+      this.bytes.write(entry.overwritten, entry.position);
       this.setLength(entry.oldLength);
     } else {
       this.setLength(entry.oldLength);
-      this.buffer.set(entry.removed, entry.oldLength - entry.removed.length);
+      this.bytes.write(entry.removed, entry.oldLength - entry.removed.length);
     }
   }
 
   private applyWrite(data: Uint8Array, position: number): void {
     if (data.length === 0) return;
     const end = position + data.length;
-    this.ensureCapacity(end);
-    this.buffer.set(data, position);
+    this.bytes.write(data, position);
     if (end > this.length) this.length = end;
   }
 
   private setLength(length: number): void {
-    if (length < this.length) this.buffer.fill(0, length, this.length);
-    else this.ensureCapacity(length);
+    // Bytes past the length are zero already (and read as zero past the capacity): growing needs nothing.
+    if (length < this.length) this.bytes.zero(length, this.length);
     this.length = length;
-  }
-
-  /** Amortised doubling, so appending n bytes in small writes costs O(n) copying overall. */
-  private ensureCapacity(bytes: number): void {
-    if (bytes <= this.buffer.length) return;
-    const grown = new Uint8Array(Math.max(bytes, this.buffer.length * 2, MIN_CAPACITY_BYTES));
-    grown.set(this.buffer.subarray(0, this.length));
-    this.buffer = grown;
   }
 }
 
