@@ -210,8 +210,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const results = new Array<ProduceResult>(records.length);
     await Promise.all([...byPartition].map(async ([partition, group]) => {
       const batch = encodeBatchInput(topicName, partition, group.inputs, this.limits);
-      await this.retention.makeRoom(topic, partition, batch.length);
-      const { baseOffset, lastOffset } = await topic.partition(partition).append(batch);
+      const { baseOffset, lastOffset } = await this.retention.appendWithRoom(topic, partition, batch);
       this.appended(topicName, partition, baseOffset, lastOffset);
       let offset = baseOffset; // a running sum: one BigInt per record, not two (BigInt(i) + base)
       for (const position of group.positions) {

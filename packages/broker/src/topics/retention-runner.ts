@@ -7,6 +7,7 @@
 import { BrookError, type Clock, type Timer } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
+import type { AppendResult } from '../log/partition-log.js';
 import type { Topic } from './topic.js';
 
 export interface RetentionDrop {
@@ -19,6 +20,8 @@ export interface RetentionDrop {
 export class RetentionRunner {
   private timer: Timer | undefined;
   private stopped = false;
+  /** discard 'new' partitions: the turn of the last append queued, for `appendWithRoom`'s call order. */
+  private readonly turns = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly topics: ReadonlyMap<string, Topic>,
@@ -63,9 +66,35 @@ export class RetentionRunner {
   }
 
   /**
+   * Appends a produce's batch to a partition once there is room for it (`makeRoom`), and in call
+   * order: a produce never overtakes an earlier one to the same partition, so records produced
+   * without waiting in between keep their order. Without discard 'new' there is nothing to wait
+   * for and the log queues the batch at once; with it, each call waits for the room check of
+   * the one before (not for its write: group commit still takes them together), and a call
+   * refused with TOPIC_FULL lets the next one go.
+   */
+  appendWithRoom(topic: Topic, partition: number, batch: Uint8Array): Promise<AppendResult> {
+    const log = topic.partition(partition);
+    const { discard, maxBytes } = topic.config.retention;
+    if (discard !== 'new' || maxBytes === undefined) return log.append(batch);
+    const key = `${topic.name}/${partition}`;
+    const turn = (this.turns.get(key) ?? Promise.resolve()).then(async () => {
+      await this.makeRoom(topic, partition, batch.length);
+      // Wrapped, so the next turn waits for this one's place in the log's queue, not its write.
+      return { appending: log.append(batch) };
+    });
+    const done = turn.then(() => undefined, () => undefined);
+    this.turns.set(key, done);
+    void done.then(() => {
+      if (this.turns.get(key) === done) this.turns.delete(key);
+    });
+    return turn.then(({ appending }) => appending);
+  }
+
+  /**
    * discard 'new': refuse a batch that would take the partition past maxBytes with TOPIC_FULL,
-   * after first freeing what every group has consumed. Produces running concurrently are each
-   * checked against the size before them, so the partition may overshoot by what is in flight.
+   * after first freeing what every group has consumed. The size checked is what is written: a
+   * batch queued but not yet written does not count, so the partition may overshoot by those.
    */
   async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
     const { discard, maxBytes } = topic.config.retention;
