@@ -10,7 +10,8 @@
  * are not sent one by one: the subscription's SettleBatcher collects them and sends one settle
  * request per tick, acks as id ranges; every message settled in that tick shares its promise.
  * A message from a connection that has since dropped is stale: the broker redelivers it, and
- * settling it does nothing.
+ * settling it sends nothing; ack() and reject() reject with DISCONNECTED (they did not take
+ * effect), nack() and extend() resolve. So a resolved ack() always means a durable ack.
  */
 import { recordReading, type RecordHeader } from '@brook/protocol';
 

@@ -42,13 +42,17 @@ describe('SettleBatcher', () => {
     await promises[0];
   });
 
-  it('ignores settlements of another session and drops what was collected when the session changes', async () => {
+  it('sends nothing for another session, and never claims an ack that was not sent: ack and reject fail, nack and extend resolve', async () => {
     const { batcher, sent } = recording();
     batcher.setSession(1);
-    const stale = message(batcher, 0, 1).ack();
+    const stale = message(batcher, 0, 1);
+    await expect(stale.ack()).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    await expect(message(batcher, 0, 3).reject('bad')).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    await expect(message(batcher, 0, 4).nack()).resolves.toBeUndefined();
+    // Collected in this session, then the connection drops before the tick sends it.
     const dropped = message(batcher, 1, 2).ack();
     batcher.setSession(2);
-    await Promise.all([stale, dropped]);
+    await expect(dropped).rejects.toMatchObject({ code: 'DISCONNECTED' });
     await tick();
     expect(sent).toEqual([]);
   });

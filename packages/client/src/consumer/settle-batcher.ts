@@ -4,10 +4,13 @@
  * thousand records in order sends `ack: [[first, last]]`. Every settlement of a batch gets the
  * batch's one shared promise: no promise, timer or closure per record.
  *
- * Only settlements of the current session are collected: a message from a dropped connection is
- * redelivered by the broker, so settling it resolves at once and sends nothing.
+ * Only settlements of the current session are collected. A message from a dropped connection is
+ * redelivered by the broker, so settling it sends nothing: its ack() and reject() fail at once
+ * with DISCONNECTED (neither took effect: the record comes again), its nack() and extend()
+ * resolve (the redelivery they ask for happens anyway). Settlements collected but not yet sent
+ * when the connection drops fail the same way: their promise never claims what did not happen.
  */
-import type { IdRanges, RequestArgs } from '@brook/protocol';
+import { BrookError, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
 
 export type SettleEntries = Omit<RequestArgs<'settle'>, 'subscription'>;
@@ -20,6 +23,14 @@ interface Batch {
 
 const SETTLED: Promise<void> = Promise.resolve();
 const ignore = (): void => undefined;
+
+function notSent(): BrookError {
+  return new BrookError('DISCONNECTED', 'the connection this message came on was lost before its settlement was sent: the broker delivers the record again');
+}
+
+/** What ack() and reject() of a stale message return: one handled rejection for all of them. */
+const NOT_SENT: Promise<void> = Promise.reject(notSent());
+NOT_SENT.catch(ignore);
 
 export class SettleBatcher implements Settler {
   private session = 0;
@@ -40,11 +51,11 @@ export class SettleBatcher implements Settler {
   /** Deliveries of `session` count from now on (0: none, while disconnected); earlier ones are dropped. */
   setSession(session: number): void {
     this.session = session;
-    this.take()?.resolve();
+    this.take()?.reject(notSent());
   }
 
   ack(message: Message): Promise<void> {
-    if (message.session !== this.session) return SETTLED;
+    if (message.session !== this.session) return NOT_SENT;
     this.acks.push(message.deliveryId);
     return this.pending();
   }
@@ -62,7 +73,7 @@ export class SettleBatcher implements Settler {
   }
 
   reject(message: Message, reason: string): Promise<void> {
-    if (message.session !== this.session) return SETTLED;
+    if (message.session !== this.session) return NOT_SENT;
     this.rejects.push([message.deliveryId, reason]);
     return this.pending();
   }

@@ -32,7 +32,7 @@ describe('Subscription', () => {
     expect(subscription.memberId).toBe('m1');
   });
 
-  it('resubscribes after a reconnect; settling a message of the lost session sends nothing', async () => {
+  it('resubscribes after a reconnect; settling a message of the lost session sends nothing (its ack fails)', async () => {
     const server = new FakeServer();
     const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
     const seen: Message[] = [];
@@ -53,7 +53,7 @@ describe('Subscription', () => {
     await server.waitForRequests(1);
     server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm2' });
     await tick();
-    await seen[0]!.ack();
+    await expect(seen[0]!.ack()).rejects.toMatchObject({ code: 'DISCONNECTED' });
     await tick();
     expect(server.requests).toEqual([]);
     expect(subscription.memberId).toBe('m2');
