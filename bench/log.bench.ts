@@ -11,6 +11,7 @@ import { closeSync, fdatasyncSync, mkdtempSync, openSync, readSync, rmSync, writ
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, type FsyncPolicy } from '@brook/broker';
+import { NodeFileSystem } from '@brook/protocol';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const MiB = 1024 * 1024;
@@ -91,13 +92,17 @@ async function reopenRuns(sizesMiB: number[]) {
   const value = new Uint8Array(1000).fill(98);
   const batch = Array.from({ length: 1000 }, () => ({ value, partition: 0 }));
   const results: { sizeMiB: number; segments: number; reopenMs: number }[] = [];
-  let broker = await Broker.open({ dataDir, fsync: 'never', batchRecordsMax: 1000, batchBytesMax: 4 * MiB });
+  // An explicit file system: the data directory's single-writer lock (taken only with the default
+  // one) would refuse the second broker this process opens on it below, and after a real kill -9
+  // its holder is gone anyway.
+  const options = { dataDir, fs: new NodeFileSystem(), fsync: 'never', batchRecordsMax: 1000, batchBytesMax: 4 * MiB } as const;
+  let broker = await Broker.open(options);
   await broker.createTopic('bench', { segmentBytesMax: 64 * MiB });
   for (const sizeMiB of sizesMiB) {
     while (broker.describeTopic('bench').partitions[0]!.sizeBytes < sizeMiB * MiB) await broker.produce('bench', batch);
     // Leave the old broker unclosed (no marker) and open a second one, as after a kill -9.
     const started = performance.now();
-    const reopened = await Broker.open({ dataDir, fsync: 'never', batchRecordsMax: 1000, batchBytesMax: 4 * MiB });
+    const reopened = await Broker.open(options);
     const reopenMs = performance.now() - started;
     if (reopened.openedClean) throw new Error('expected an unclean open');
     results.push({ sizeMiB, segments: reopened.describeTopic('bench').partitions[0]!.segments, reopenMs });
