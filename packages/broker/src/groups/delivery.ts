@@ -13,37 +13,44 @@
  */
 import { recordReading, type LogRecord, type RecordHeader } from '@brook/protocol';
 
-export interface DeliverySettler {
-  ack(delivery: Delivery): Promise<void>;
-  nack(delivery: Delivery, delayMs: number | undefined): void;
-  extend(delivery: Delivery, ms: number | undefined): void;
-  reject(delivery: Delivery, reason: string): Promise<void>;
-}
+/** What a nack's settlement holds: there is nothing to wait for. */
+const SETTLED = Promise.resolve();
 
-
-export class Delivery {
-  readonly offset: bigint;
-  readonly key: Uint8Array | null;
-  readonly value: Uint8Array | null;
-  readonly headers: readonly RecordHeader[];
-  readonly timestamp: number;
+/**
+ * The public face of an attempt. The engine's two kinds of delivery extend it: a group's Flight
+ * (which is also the attempt's lease, so an attempt costs one object) and a tail reader's
+ * delivery; each says what settling means through the four protected hooks. The record's fields
+ * are read through to the decoded record rather than copied.
+ */
+export abstract class Delivery {
   private settlement: Promise<void> | undefined;
 
   constructor(
     readonly topic: string,
     readonly partition: number,
-    record: LogRecord,
+    private readonly record: LogRecord,
     /** Attempts so far including this one: 1 on first delivery. */
     readonly deliveryCount: number,
-    /** Identifies this attempt: acks of an older attempt are ignored. */
-    readonly attemptId: number,
-    private readonly settler: DeliverySettler | undefined,
-  ) {
-    this.offset = record.offset;
-    this.key = record.key;
-    this.value = record.value;
-    this.headers = record.headers;
-    this.timestamp = record.timestamp;
+  ) {}
+
+  get offset(): bigint {
+    return this.record.offset;
+  }
+
+  get key(): Uint8Array | null {
+    return this.record.key;
+  }
+
+  get value(): Uint8Array | null {
+    return this.record.value;
+  }
+
+  get headers(): readonly RecordHeader[] {
+    return this.record.headers;
+  }
+
+  get timestamp(): number {
+    return this.record.timestamp;
   }
 
   get redelivered(): boolean {
@@ -56,22 +63,22 @@ export class Delivery {
   }
 
   ack(): Promise<void> {
-    this.settlement ??= this.settler ? this.settler.ack(this) : Promise.resolve();
+    this.settlement ??= this.settleAck();
     return this.settlement;
   }
 
   nack(options: { delayMs?: number } = {}): void {
     if (this.settlement) return;
-    this.settlement = Promise.resolve();
-    this.settler?.nack(this, options.delayMs);
+    this.settlement = SETTLED;
+    this.settleNack(options.delayMs);
   }
 
   extend(ms?: number): void {
-    if (!this.settlement) this.settler?.extend(this, ms);
+    if (!this.settlement) this.settleExtend(ms);
   }
 
   reject(reason: string): Promise<void> {
-    this.settlement ??= this.settler ? this.settler.reject(this, reason) : Promise.resolve();
+    this.settlement ??= this.settleReject(reason);
     return this.settlement;
   }
 
@@ -86,4 +93,10 @@ export class Delivery {
   header(key: string): Uint8Array | null | undefined {
     return recordReading.header(this.headers, key);
   }
+
+  /** Each is called at most once, and only for the first settlement (extend: until one). */
+  protected abstract settleAck(): Promise<void>;
+  protected abstract settleNack(delayMs: number | undefined): void;
+  protected abstract settleExtend(ms: number | undefined): void;
+  protected abstract settleReject(reason: string): Promise<void>;
 }

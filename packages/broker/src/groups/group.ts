@@ -10,7 +10,6 @@
  */
 import { assert } from '@brook/protocol';
 import type { RedeliveryReason } from '../events.js';
-import { Delivery } from './delivery.js';
 import { Flight, type FlightOwner } from './flight.js';
 import type { GroupJournal } from './group-journal.js';
 import { GroupEvents } from './group-events.js';
@@ -32,7 +31,6 @@ export class Group implements FlightOwner {
   private ordering: OrderingStrategy;
   private readonly leases: LeaseQueue<Flight>;
   private readonly report: GroupEvents;
-  private attemptSeq = 0;
   private memberSeq = 0;
   private readonly pump = new Pump(() => this.step());
   lastError: unknown;
@@ -219,7 +217,6 @@ export class Group implements FlightOwner {
     const deliveryCount = window.ack.recordAttempt(entry.offset);
     this.journal.attempt(entry.partition, entry.offset, deliveryCount);
     const flight = new Flight(this, entry, member, deliveryCount);
-    flight.delivery = new Delivery(this.topic, entry.partition, entry.record, deliveryCount, ++this.attemptSeq, flight);
     this.leases.grant(flight, now + this.config.ackTimeoutMs);
     entry.flight = flight;
     window.setState(entry, 'inflight');
@@ -238,7 +235,7 @@ export class Group implements FlightOwner {
       }
       flight.handedOut = true;
       this.report.delivered(flight);
-      flight.member.sink(flight.delivery!);
+      flight.member.sink(flight);
     }
   }
 

@@ -7,11 +7,11 @@
 import { decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
-import { Delivery, type DeliverySettler } from './delivery.js';
+import { Delivery } from './delivery.js';
 import type { DeliverySink } from './member.js';
 import { Pump } from './pump.js';
 
-export class TailReader implements DeliverySettler {
+export class TailReader {
   private readonly buffered: LogRecord[][];
   private inFlight = 0;
   private readonly pump = new Pump(() => this.step());
@@ -35,23 +35,8 @@ export class TailReader implements DeliverySettler {
     this.pump.schedule();
   }
 
-  ack(): Promise<void> {
-    this.release();
-    return Promise.resolve();
-  }
-
-  nack(): void {
-    this.release();
-  }
-
-  extend(): void {}
-
-  reject(): Promise<void> {
-    this.release();
-    return Promise.resolve();
-  }
-
-  private release(): void {
+  /** A delivery was settled, however: its slot is free for the next record. */
+  release(): void {
     this.inFlight -= 1;
     this.schedulePump();
   }
@@ -63,7 +48,7 @@ export class TailReader implements DeliverySettler {
           const record = this.buffered[p]!.shift() ?? (await this.read(p));
           if (!record) break;
           this.inFlight += 1;
-          this.sink(new Delivery(this.topic, p, record, 1, 0, this));
+          this.sink(new TailDelivery(this, p, record));
         }
       }
     } catch (error) {
@@ -92,5 +77,30 @@ export class TailReader implements DeliverySettler {
     const last = this.buffered[p]!.at(-1);
     if (last) this.readOffsets[p] = last.offset + 1n;
     return this.buffered[p]!.shift();
+  }
+}
+
+const NOTHING_TO_WAIT_FOR = Promise.resolve();
+
+/** A tail reader's delivery: there is no ack to keep, so settling it only frees its slot. */
+class TailDelivery extends Delivery {
+  constructor(private readonly reader: TailReader, partition: number, record: LogRecord) {
+    super(reader.topic, partition, record, 1);
+  }
+
+  protected settleAck(): Promise<void> {
+    this.reader.release();
+    return NOTHING_TO_WAIT_FOR;
+  }
+
+  protected settleNack(): void {
+    this.reader.release();
+  }
+
+  protected settleExtend(): void {}
+
+  protected settleReject(): Promise<void> {
+    this.reader.release();
+    return NOTHING_TO_WAIT_FOR;
   }
 }
