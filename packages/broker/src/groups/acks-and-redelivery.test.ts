@@ -50,6 +50,24 @@ describe('acks', () => {
     expect(seen).toEqual([2n]);
   });
 
+  it('every settlement returns a promise, and the first one wins: later calls return its promise', async () => {
+    const { broker, settle } = await topicWith(2);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 't', group: 'g', backoff: { initialMs: 60_000, jitter: 0 } }, handler);
+    await settle(() => held.length === 2);
+    const [acked, nacked] = held as [Delivery, Delivery];
+    await expect(acked.extend(5000)).resolves.toBeUndefined();
+    const ack = acked.ack();
+    expect(acked.nack()).toBe(ack);
+    expect(acked.extend()).toBe(ack);
+    expect(acked.reject('late')).toBe(ack);
+    await ack;
+    const nack = nacked.nack();
+    await expect(nack).resolves.toBeUndefined();
+    expect(nacked.ack()).toBe(nack);
+    expect(broker.describeGroup('t', 'g').partitions[0]!.ackFloor).toBe(1n);
+  });
+
   it('an ack of a stale delivery (its lease expired) is ignored; the record comes again', async () => {
     const { broker, settle, advance } = await topicWith(1);
     const { held, handler } = parking();

@@ -7,13 +7,14 @@
  *   extend(ms)      still working: renew the lease (default: ackTimeoutMs from now)
  *   reject(reason)  dead-letter now; resolves once it is in the dead-letter topic
  *
- * The first settlement wins; later calls are no-ops. A delivery that was revoked (its lease
- * expired, its member left, a go-back redelivered it) is stale: settling it does nothing, and the
- * record comes again as a new delivery.
+ * The first settlement wins; later calls return its promise. All four return promises, as the
+ * client's Message does, so code written against either runs against the other. A delivery that
+ * was revoked (its lease expired, its member left, a go-back redelivered it) is stale: settling
+ * it does nothing, and the record comes again as a new delivery.
  */
 import { recordReading, type LogRecord, type RecordHeader } from '@brook/protocol';
 
-/** What a nack's settlement holds: there is nothing to wait for. */
+/** What a nack or an extend resolves with: there is nothing to wait for. */
 const SETTLED = Promise.resolve();
 
 /**
@@ -67,14 +68,19 @@ export abstract class Delivery {
     return this.settlement;
   }
 
-  nack(options: { delayMs?: number } = {}): void {
-    if (this.settlement) return;
+  /** Resolves at once: a nack has nothing to make durable (the attempt was journaled when it began). */
+  nack(options: { delayMs?: number } = {}): Promise<void> {
+    if (this.settlement) return this.settlement;
     this.settlement = SETTLED;
     this.settleNack(options.delayMs);
+    return SETTLED;
   }
 
-  extend(ms?: number): void {
-    if (!this.settlement) this.settleExtend(ms);
+  /** Renews the lease: `ms` from now, or the group's ackTimeoutMs. Does nothing once settled. */
+  extend(ms?: number): Promise<void> {
+    if (this.settlement) return this.settlement;
+    this.settleExtend(ms);
+    return SETTLED;
   }
 
   reject(reason: string): Promise<void> {

@@ -319,11 +319,9 @@ export class SimConsumer {
         return run.settled !== undefined;
       },
       ack: () => this.settle(run, 'ack', undefined),
-      nack: (options) => void this.settle(run, 'nack', options?.delayMs),
+      nack: (options) => this.settle(run, 'nack', options?.delayMs),
       reject: (reason) => this.settle(run, 'reject', reason),
-      extend: (ms) => {
-        if (run.settled === undefined && run.inc.alive && run.epoch === this.host.brokerEpoch) d.extend(ms);
-      },
+      extend: (ms) => (run.settled === undefined && run.inc.alive && run.epoch === this.host.brokerEpoch ? d.extend(ms) : Promise.resolve()),
       text: () => d.text(),
       json: <T>() => d.json<T>(),
       header: (key) => d.header(key),
