@@ -93,7 +93,8 @@ export function crc32cPortable(bytes: Uint8Array, start = 0, end = bytes.length)
 function checkRange(bytes: Uint8Array, start: number, end: number): void {
   assert(
     Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= bytes.length,
-    `crc32c range [${start}, ${end}) outside 0..${bytes.length}`,
+    'crc32c range outside the bytes',
+    { start, end, bytes: bytes.length },
   );
 }
 

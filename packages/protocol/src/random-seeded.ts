@@ -31,7 +31,7 @@ export class SeededRandom implements Random {
 
   /** `seed` must be an integer; it is reduced to 32 bits. */
   constructor(seed: number) {
-    assert(Number.isInteger(seed), `seed must be an integer, got ${seed}`);
+    assert(Number.isInteger(seed), 'seed must be an integer', { seed });
     this.seed = seed >>> 0;
     let mix = { state: this.seed, value: 0 };
     const words: number[] = [];
@@ -65,7 +65,7 @@ export class SeededRandom implements Random {
    * of `maxExclusive` below 2^32 are rejected (at most half of them, so usually one draw).
    */
   int(maxExclusive: number): number {
-    assert(Number.isInteger(maxExclusive) && maxExclusive >= 1 && maxExclusive <= TWO_POW_32, `int() bound must be an integer in [1, 2^32], got ${maxExclusive}`);
+    assert(Number.isInteger(maxExclusive) && maxExclusive >= 1 && maxExclusive <= TWO_POW_32, 'int() bound must be an integer in [1, 2^32]', { maxExclusive });
     const limit = TWO_POW_32 - (TWO_POW_32 % maxExclusive);
     for (;;) {
       const draw = this.nextUint32();

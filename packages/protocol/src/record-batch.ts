@@ -185,7 +185,7 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
     const record = records[i]!;
     position = writeRecord(bytes, position, record, i, record.timestamp - baseTimestamp, bodyBytes[i]!);
   }
-  assert(position === size, `encodeBatch sized ${size} bytes but wrote ${position}`);
+  assert(position === size, 'encodeBatch wrote other than the size it computed', { size, position });
   view.setUint32(CRC_AT, crc32c(bytes, ATTRIBUTES_AT, size));
   return bytes;
 }
@@ -244,7 +244,8 @@ export function setBaseOffset(bytes: Uint8Array, baseOffset: bigint, position = 
   requireBigInt('baseOffset', baseOffset, 0n);
   assert(
     Number.isInteger(position) && position >= 0 && position + BATCH_HEADER_BYTES <= bytes.length,
-    `no batch header at ${position} of ${bytes.length} bytes`,
+    'no batch header at that position',
+    { position, bytes: bytes.length },
   );
   viewOf(bytes).setBigInt64(position, baseOffset);
 }
@@ -271,9 +272,10 @@ export function checkBatch(
 function inspectBatch(bytes: Uint8Array, position: number, end: number, maxBatchBytes: number, verifyCrc: boolean): BatchCheck {
   assert(
     Number.isInteger(position) && Number.isInteger(end) && position >= 0 && position <= end && end <= bytes.length,
-    `checkBatch range [${position}, ${end}) outside 0..${bytes.length}`,
+    'checkBatch range outside the bytes',
+    { position, end, bytes: bytes.length },
   );
-  assert(Number.isInteger(maxBatchBytes) && maxBatchBytes >= MIN_BATCH_LENGTH, `maxBatchBytes ${maxBatchBytes} is below the minimum`);
+  assert(Number.isInteger(maxBatchBytes) && maxBatchBytes >= MIN_BATCH_LENGTH, 'maxBatchBytes is below the minimum', { maxBatchBytes });
   const available = end - position;
   if (available < BATCH_LOG_OVERHEAD_BYTES) {
     return { ok: false, reason: 'truncated', detail: `${available} bytes left, too few to read batchLength` };
@@ -305,7 +307,7 @@ function hex(value: number): string {
 /** Reads the header fields only (no CRC check); throws BrookError CORRUPT_BATCH if fewer than
  * 61 bytes. Timestamps outside the safe integers come back rounded; decodeBatch rejects them. */
 export function readBatchHeader(bytes: Uint8Array, position = 0): BatchHeader {
-  assert(Number.isInteger(position) && position >= 0, `readBatchHeader position ${position}`);
+  assert(Number.isInteger(position) && position >= 0, 'readBatchHeader position must be a non-negative integer', { position });
   const available = bytes.length - position;
   if (available < BATCH_HEADER_BYTES) {
     const message = `${Math.max(available, 0)} bytes at ${position}, a batch header is ${BATCH_HEADER_BYTES}`;

@@ -117,7 +117,8 @@ export class VarintReader {
   ) {
     assert(
       Number.isInteger(position) && Number.isInteger(end) && position >= 0 && position <= end && end <= bytes.length,
-      `VarintReader range [${position}, ${end}) outside 0..${bytes.length}`,
+      'VarintReader range outside the bytes',
+      { position, end, bytes: bytes.length },
     );
     this.position = position;
   }

@@ -68,7 +68,7 @@ export class AckState {
 
   /** Counts a new delivery attempt and returns its deliveryCount (1 for the first). */
   recordAttempt(offset: bigint): number {
-    assert(!this.isAcked(offset), `attempt on acked offset ${offset}`);
+    assert(!this.isAcked(offset), 'attempt on an acked offset', { offset });
     const count = this.unackedAttempts(offset) + 1;
     this.restoreAttempts(offset, count);
     return count;

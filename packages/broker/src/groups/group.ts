@@ -62,7 +62,7 @@ export class Group implements FlightOwner {
    * progress this way). Resolves once the ack is durable.
    */
   ackDirectly(partition: number, offset: bigint): Promise<void> {
-    assert(this.members.length === 0, `direct ack on group ${this.name}, which has members`);
+    assert(this.members.length === 0, 'direct ack on a group with members', { group: this.name });
     this.windows[partition]!.ack.ack(offset);
     return this.journal.ack(partition, offset);
   }

@@ -111,7 +111,7 @@ export class OffsetRanges {
   static fromArray(ranges: readonly (readonly [bigint, bigint])[]): OffsetRanges {
     const set = new OffsetRanges();
     for (const [start, end] of ranges) {
-      assert(start < end, `empty range [${start}, ${end})`);
+      assert(start < end, 'empty range', { start, end });
       const last = set.ends.at(-1);
       assert(last === undefined || start > last, 'ranges must be sorted, disjoint and non-adjacent');
       set.starts.push(start);

@@ -286,7 +286,7 @@ export class Segment {
 
   async release(): Promise<void> {
     this.readers -= 1;
-    assert(this.readers >= 0, `unbalanced release of ${this.logPath}`);
+    assert(this.readers >= 0, 'unbalanced release of a segment', { logPath: this.logPath });
     if (this.readers === 0 && this.deleted) await this.file.close();
   }
 
@@ -347,7 +347,7 @@ export class Segment {
   }
 
   private requireIndex(index: SparseIndex | undefined): SparseIndex {
-    assert(index, `indexes of ${this.logPath} are not loaded`);
+    assert(index, 'indexes are not loaded', { logPath: this.logPath });
     return index;
   }
 }

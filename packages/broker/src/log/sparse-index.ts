@@ -47,13 +47,13 @@ export class SparseIndex {
   }
 
   entryAt(i: number): { key: number; value: number } {
-    assert(i >= 0 && i < this.count, `index entry ${i} of ${this.count}`);
+    assert(i >= 0 && i < this.count, 'index entry out of range', { i, count: this.count });
     return { key: this.keys[i]!, value: this.values[i]! };
   }
 
   append(key: number, value: number): void {
     const last = this.lastKey();
-    assert(last === undefined || key > last, `${this.kind} index keys must increase: ${key} after ${last}`);
+    assert(last === undefined || key > last, 'index keys must increase', { kind: this.kind, key, last });
     if (this.count === this.keys.length) this.grow();
     this.keys[this.count] = key;
     this.values[this.count] = value;

@@ -93,7 +93,7 @@ export class AppendGroup {
     const results = await Promise.allSettled(this.appends.values());
     const outcomes = new Map<RecentBatch, PromiseSettledResult<AppendResult>>(pending.map((batch, i) => [batch, results[i]!]));
     const failed = results.filter((result) => result.status === 'rejected').length;
-    assert(failed === 0 || failed === results.length, `the log acknowledged ${results.length - failed} of ${results.length} appends queued together`);
+    assert(failed === 0 || failed === results.length, 'the log acknowledged only some of the appends queued together', { appends: results.length, failed });
     const acknowledged = new Map<RecentBatch, RecentBatch>();
     for (const [batch, outcome] of outcomes) {
       if (outcome.status === 'fulfilled') acknowledged.set(batch, { ...batch, baseOffset: outcome.value.baseOffset, lastOffset: outcome.value.lastOffset });

@@ -78,7 +78,7 @@ async function replay(log: PartitionLog, from: bigint, table: ProducerStateTable
   let batches = 0;
   while (offset < log.endOffset) {
     const read = await log.read(offset, { maxBytes: REPLAY_READ_BYTES });
-    assert(read.length > 0, `log read at ${offset} below endOffset ${log.endOffset} returned nothing`);
+    assert(read.length > 0, 'log read below endOffset returned nothing', { offset, endOffset: log.endOffset });
     for (const { header } of read) {
       table.replay(header);
       offset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;

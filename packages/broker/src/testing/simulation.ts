@@ -190,7 +190,7 @@ export class Simulation implements ConsumerHost {
       case 'slowConsumer': return consumer?.slowDown(fault.delayMs, fault.durationMs);
       case 'pauseConsumer': return consumer?.pause(fault.durationMs);
       case 'leaveConsumer': return this.watch(consumer?.leave(fault.rejoinAfterMs));
-      default: assert(false, `${fault.kind} is aimed at a delivery, not applied`);
+      default: assert(false, 'fault is aimed at a delivery, not applied', { kind: fault.kind });
     }
   }
 

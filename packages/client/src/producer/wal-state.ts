@@ -48,7 +48,7 @@ export function advanced(state: WalProducerState, walBatch: number, counts: Read
   const partitions = new Map(state.partitions);
   for (const [key, count] of counts) {
     const numbering = numberingOf(state, key);
-    assert(numbering !== undefined, `a batch to ${key} was written without a producer id`);
+    assert(numbering !== undefined, 'a batch was written without a producer id', { key });
     partitions.set(key, { ...numbering, nextSequence: addToSequence(numbering.nextSequence, count) });
   }
   return { ...state, committedWalBatch: walBatch, partitions };

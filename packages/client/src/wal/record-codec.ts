@@ -90,7 +90,7 @@ export function recordBytesInBatch(singleBatchBytes: number, offsetDelta: number
   const framed = singleBatchBytes - BATCH_HEADER_BYTES;
   let body0 = -1;
   for (let width = 1; width <= 5 && body0 < 0; width++) if (sizeOfVarint(framed - width) === width) body0 = framed - width;
-  assert(body0 > 0, `no varint split of a ${framed}-byte record`);
+  assert(body0 > 0, 'no varint split of the record', { framed });
   const body = body0 - 2 + sizeOfVarint(offsetDelta) + sizeOfVarlong(timestampDelta);
   return sizeOfVarint(body) + body;
 }

@@ -27,7 +27,7 @@ export class SystemClock implements Clock {
 
   /** `delayMs` must be finite and >= 0: anything else is a bug in the caller, hence an assert. */
   setTimer(delayMs: number, callback: () => void): Timer {
-    assert(Number.isFinite(delayMs) && delayMs >= 0, `timer delay must be finite and >= 0, got ${delayMs}`);
+    assert(Number.isFinite(delayMs) && delayMs >= 0, 'timer delay must be finite and >= 0', { delayMs });
     const dueMs = Date.now() + delayMs;
     let handle: NodeJS.Timeout;
     const arm = (remainingMs: number): void => {

@@ -38,7 +38,7 @@ export class VirtualClock implements Clock {
   private driving = false;
 
   constructor({ startMs = 1_700_000_000_000 }: VirtualClockOptions = {}) {
-    assert(Number.isFinite(startMs), `startMs must be finite, got ${startMs}`);
+    assert(Number.isFinite(startMs), 'startMs must be finite', { startMs });
     this.nowMs = startMs;
   }
 
@@ -47,7 +47,7 @@ export class VirtualClock implements Clock {
   }
 
   setTimer(delayMs: number, callback: () => void): Timer {
-    assert(Number.isFinite(delayMs) && delayMs >= 0, `timer delay must be finite and >= 0, got ${delayMs}`);
+    assert(Number.isFinite(delayMs) && delayMs >= 0, 'timer delay must be finite and >= 0', { delayMs });
     const timer: HeapTimer = { dueMs: this.nowMs + delayMs, seq: this.nextSeq++, callback, index: -1 };
     this.timers.push(timer);
     return { cancel: () => this.timers.remove(timer) };
@@ -132,7 +132,7 @@ export class VirtualClock implements Clock {
   }
 
   private targetOf(ms: number): number {
-    assert(Number.isFinite(ms) && ms >= 0, `advance by a finite, non-negative ms, got ${ms}`);
+    assert(Number.isFinite(ms) && ms >= 0, 'advance by a finite, non-negative ms', { ms });
     return this.nowMs + ms;
   }
 

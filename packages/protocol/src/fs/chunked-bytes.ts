@@ -28,7 +28,7 @@ export class ChunkedBytes {
 
   /** Copies bytes [start, end) into `target` at `targetOffset` (zeros past the capacity). */
   readInto(target: Uint8Array, targetOffset: number, start: number, end: number): void {
-    assert(start <= end && targetOffset + (end - start) <= target.length, `read [${start}, ${end}) into ${target.length} bytes at ${targetOffset}`);
+    assert(start <= end && targetOffset + (end - start) <= target.length, 'read range must fit the target', { start, end, targetBytes: target.length, targetOffset });
     const inside = Math.max(start, Math.min(end, this.capacity));
     this.forEachPiece(start, inside, (chunk, at, from, length) => target.set(chunk.subarray(at, at + length), targetOffset + from));
     if (inside < end) target.fill(0, targetOffset + (inside - start), targetOffset + (end - start));

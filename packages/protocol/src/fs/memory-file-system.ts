@@ -126,7 +126,7 @@ function splitPath(normalized: string): string[] {
 }
 
 function assertPosition(value: number, what: string): void {
-  assert(Number.isSafeInteger(value) && value >= 0, `${what} must be a non-negative integer, got ${value}`);
+  assert(Number.isSafeInteger(value) && value >= 0, 'must be a non-negative integer', { [what]: value });
 }
 
 class MemoryFileHandle implements FileHandle {
@@ -222,7 +222,7 @@ export class MemoryFileSystem implements FileSystem {
    */
   failNext(op: FaultOp, options: FaultOptions): void {
     const times = options.times ?? 1;
-    assert(Number.isInteger(times) && times >= 1, `failNext times must be a positive integer, got ${times}`);
+    assert(Number.isInteger(times) && times >= 1, 'failNext times must be a positive integer', { times });
     this.gate.faults.push({ ...options, op, remaining: times });
   }
 

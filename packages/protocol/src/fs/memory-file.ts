@@ -74,8 +74,8 @@ export class MemoryFile {
    * the next one if it is a write, and lose the rest. What remains is on "disk", hence durable.
    */
   crash(keepOps: number, tornBytes: number): void {
-    assert(Number.isInteger(keepOps) && keepOps >= 0 && keepOps <= this.undoLog.length, `keepOps ${keepOps} out of range`);
-    assert(Number.isInteger(tornBytes) && tornBytes >= 0, `tornBytes ${tornBytes} must be a non-negative integer`);
+    assert(Number.isInteger(keepOps) && keepOps >= 0 && keepOps <= this.undoLog.length, 'keepOps out of range', { keepOps, ops: this.undoLog.length });
+    assert(Number.isInteger(tornBytes) && tornBytes >= 0, 'tornBytes must be a non-negative integer', { tornBytes });
     while (this.undoLog.length > keepOps + 1) this.undo(this.undoLog.pop()!);
     const torn = this.undoLog.length > keepOps ? this.undoLog.pop()! : undefined;
     if (torn !== undefined) {

@@ -38,7 +38,7 @@ function write(value: unknown, depth: number): string | undefined {
 }
 
 function writeObject(value: object, depth: number): string | undefined {
-  assert(depth < DEPTH_MAX, `frame JSON nested deeper than ${DEPTH_MAX}`);
+  assert(depth < DEPTH_MAX, 'frame JSON nested too deep', { DEPTH_MAX });
   if (value instanceof Uint8Array) return `{"bytes":${value.length}}`;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return write(toJSON.call(value), depth + 1);
