@@ -36,7 +36,11 @@ function floorRecordsPerSec(): number {
 function batchAt(sent: number, nowMs: number) {
   const value = new Uint8Array(VALUE_BYTES);
   new DataView(value.buffer).setFloat64(0, nowMs);
-  return Array.from({ length: BATCH }, (_, i) => ({ key: KEYS[(sent + i) % KEYS.length]!, value }));
+  // A plain loop: Array.from over { length } looks up each index on the array-like, a slow
+  // path that cost the harness 1-2 % of the run.
+  const batch: { key: string; value: Uint8Array }[] = [];
+  for (let i = 0; i < BATCH; i++) batch.push({ key: KEYS[(sent + i) % KEYS.length]!, value });
+  return batch;
 }
 
 /** Reads the produce time out of a value without allocating a view per record. */
