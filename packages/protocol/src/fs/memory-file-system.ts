@@ -126,7 +126,7 @@ function splitPath(normalized: string): string[] {
 }
 
 function assertPosition(value: number, what: string): void {
-  assert(Number.isSafeInteger(value) && value >= 0, 'must be a non-negative integer', { [what]: value });
+  assert(Number.isSafeInteger(value) && value >= 0, 'must be a non-negative integer', { what, value });
 }
 
 class MemoryFileHandle implements FileHandle {
