@@ -190,7 +190,7 @@ describe('decodeBatch rejects records that parse badly, behind a valid CRC', () 
     encodeBatch(Array.from({ length: recordCount }, () => ({ key: utf8('k'), value: utf8('v'), timestamp: 0 })));
   const patched = (patch: Patch, recordCount = 1) => {
     const bytes = valid(recordCount);
-    patch(bytes, new DataView(bytes.buffer));
+    patch(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return reseal(bytes);
   };
 

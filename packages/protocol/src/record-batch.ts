@@ -44,6 +44,7 @@
  * without re-checksumming (setBaseOffset).
  */
 import { crc32c } from './crc32c.js';
+import { slabBytes } from './byte-slab.js';
 import { BrookError, assert } from './errors.js';
 import { RecordDecoder, corruptBatch } from './record-decoder.js';
 import { MAX_INT32, batchTooLarge, sizeOfRecordBody, writeRecord } from './record-encoder.js';
@@ -160,7 +161,7 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
   if (first === undefined) throw new BrookError('INVALID_REQUEST', 'a batch needs at least one record', { recordCount: 0 });
   const baseTimestamp = first.timestamp;
   let maxTimestamp = baseTimestamp;
-  const bodyBytes = new Int32Array(records.length);
+  const bodyBytes = bodySizes(records.length);
   let size = BATCH_HEADER_BYTES;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
@@ -177,7 +178,7 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
   }
   if (size - BATCH_LOG_OVERHEAD_BYTES > MAX_INT32) throw batchTooLarge(size);
 
-  const bytes = new Uint8Array(size);
+  const bytes = slabBytes(size);
   const view = viewOf(bytes);
   writeHeader(view, resolved, { size, recordCount: records.length, baseTimestamp, maxTimestamp });
   let position = BATCH_HEADER_BYTES;
@@ -190,9 +191,28 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
   return bytes;
 }
 
+/**
+ * The record sizes encodeBatch computes before writing, in one array it keeps: a fresh
+ * Int32Array of more than 16 records would be a malloc per batch. encodeBatch never runs inside
+ * itself, so one array serves every call.
+ */
+let bodySizesScratch = new Int32Array(1024);
+
+function bodySizes(records: number): Int32Array {
+  if (bodySizesScratch.length < records) bodySizesScratch = new Int32Array(Math.max(records, 2 * bodySizesScratch.length));
+  return bodySizesScratch;
+}
+
 type ResolvedOptions = Required<EncodeBatchOptions>;
 
+/** What an empty options object resolves to: most batches (every produce call's) use it. */
+const DEFAULT_OPTIONS: ResolvedOptions = Object.freeze({
+  baseOffset: 0n, producerId: -1n, producerEpoch: -1, baseSequence: -1, partitionLeaderEpoch: 0,
+});
+
 function resolveOptions(options: EncodeBatchOptions): ResolvedOptions {
+  if (options.baseOffset === undefined && options.producerId === undefined && options.producerEpoch === undefined
+    && options.baseSequence === undefined && options.partitionLeaderEpoch === undefined) return DEFAULT_OPTIONS;
   return {
     baseOffset: requireBigInt('baseOffset', options.baseOffset ?? 0n, 0n),
     producerId: requireBigInt('producerId', options.producerId ?? -1n, MIN_INT64),
@@ -231,12 +251,22 @@ function writeHeader(view: DataView, options: ResolvedOptions, batch: BatchShape
   view.setInt8(MAGIC_AT, MAGIC_V2);
   view.setInt16(ATTRIBUTES_AT, 0);
   view.setInt32(LAST_OFFSET_DELTA_AT, batch.recordCount - 1);
-  view.setBigInt64(BASE_TIMESTAMP_AT, BigInt(batch.baseTimestamp));
-  view.setBigInt64(MAX_TIMESTAMP_AT, BigInt(batch.maxTimestamp));
+  setSafeInteger64(view, BASE_TIMESTAMP_AT, batch.baseTimestamp);
+  setSafeInteger64(view, MAX_TIMESTAMP_AT, batch.maxTimestamp);
   view.setBigInt64(PRODUCER_ID_AT, options.producerId);
   view.setInt16(PRODUCER_EPOCH_AT, options.producerEpoch);
   view.setInt32(BASE_SEQUENCE_AT, options.baseSequence);
   view.setInt32(RECORD_COUNT_AT, batch.recordCount);
+}
+
+/** An int64 field from a safe integer, without making a BigInt of it when it is not negative. */
+function setSafeInteger64(view: DataView, at: number, value: number): void {
+  if (value < 0) {
+    view.setBigInt64(at, BigInt(value));
+    return;
+  }
+  view.setUint32(at, Math.floor(value / TWO_POW_32));
+  view.setUint32(at + 4, value >>> 0);
 }
 
 /** Patches baseOffset in place (the CRC does not cover it). */

@@ -10,7 +10,7 @@
  * every produced batch, CRC included, or encodes it itself), which is why a cached batch may be
  * decoded with crcVerified like one the reader checked.
  */
-import type { BatchHeader } from '@brook/protocol';
+import { isSlabView, type BatchHeader } from '@brook/protocol';
 import { lastIndexWhere } from './bisect.js';
 import { addToRead, type ReadBatch, type ReadLimits, type ReadState } from './log-reader.js';
 
@@ -31,8 +31,9 @@ export class TailCache {
       this.bytes = 0;
       return;
     }
-    // A view into a larger buffer (a produce frame) would keep all of that buffer alive.
-    const owned = bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    // A view into a larger buffer (a socket read of many frames) would keep all of it alive;
+    // a slab's views (an encoded produce call) are handed out back to back and need no copy.
+    const owned = bytes.byteLength === bytes.buffer.byteLength || isSlabView(bytes) ? bytes : bytes.slice();
     this.batches.push({ header, bytes: owned });
     this.bytes += owned.length;
     while (this.bytes > this.maxBytes) this.bytes -= this.batches[this.head++]!.bytes.length;
