@@ -8,14 +8,22 @@
  * Buffer keeps Node's pool), which is why only arrays up to SLAB_TAKE_BYTES_MAX come from here.
  */
 
-const SLAB_BYTES = 64 * 1024;
+const SLAB_BYTES = 256 * 1024;
 /** Larger requests get an array of their own: a slab wastes at most this much at its tail. */
-export const SLAB_TAKE_BYTES_MAX = 8 * 1024;
+export const SLAB_TAKE_BYTES_MAX = 32 * 1024;
 
 /** Every slab made, weakly: whoever keeps a view can tell it shares a slab (isSlabView). */
 const slabs = new WeakSet<ArrayBufferLike>();
 let slab = newSlab();
+/** slab.buffer, kept: reading `.buffer` is a call into the runtime each time. */
+let slabBuffer = slab.buffer;
 let used = 0;
+
+function startSlab(): void {
+  slab = newSlab();
+  slabBuffer = slab.buffer;
+  used = 0;
+}
 
 function newSlab(): Uint8Array {
   const bytes = new Uint8Array(SLAB_BYTES);
@@ -35,11 +43,8 @@ export function isSlabView(bytes: Uint8Array): boolean {
 /** `size` zero bytes: a view into a slab when small enough, else a new array. */
 export function slabBytes(size: number): Uint8Array {
   if (size > SLAB_TAKE_BYTES_MAX) return new Uint8Array(size);
-  if (used + size > SLAB_BYTES) {
-    slab = newSlab();
-    used = 0;
-  }
-  const bytes = new Uint8Array(slab.buffer, used, size);
+  if (used + size > SLAB_BYTES) startSlab();
+  const bytes = new Uint8Array(slabBuffer, used, size);
   used += size;
   return bytes;
 }
@@ -52,10 +57,7 @@ export function slabBytes(size: number): Uint8Array {
 export function slabAsciiBytes(text: string, lengthMax: number): Uint8Array | undefined {
   const length = text.length;
   if (length > lengthMax) return undefined;
-  if (used + length > SLAB_BYTES) {
-    slab = newSlab();
-    used = 0;
-  }
+  if (used + length > SLAB_BYTES) startSlab();
   const start = used;
   for (let i = 0; i < length; i++) {
     const unit = text.charCodeAt(i);
@@ -66,5 +68,5 @@ export function slabAsciiBytes(text: string, lengthMax: number): Uint8Array | un
     slab[start + i] = unit;
   }
   used += length;
-  return new Uint8Array(slab.buffer, start, length);
+  return new Uint8Array(slabBuffer, start, length);
 }

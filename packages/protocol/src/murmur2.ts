@@ -41,7 +41,8 @@ export function murmur2(data: Uint8Array): number {
 
 /** The partition Kafka's default partitioner picks for a non-null key. */
 export function partitionForKey(key: Uint8Array, partitionCount: number): number {
-  // Topic creation validates partition counts, so a bad one here is a bug, not bad input.
-  assert(Number.isInteger(partitionCount) && partitionCount > 0, 'partitionCount must be a positive integer', { partitionCount });
+  // Topic creation validates partition counts, so a bad one here is a bug, not bad input. Once
+  // per record: the detail object is made only on the failing path.
+  if (!Number.isInteger(partitionCount) || partitionCount <= 0) assert(false, 'partitionCount must be a positive integer', { partitionCount });
   return (murmur2(key) & 0x7fffffff) % partitionCount;
 }
