@@ -70,7 +70,7 @@ export interface LogRecord {
   timestamp: number;
   key: Uint8Array | null;
   value: Uint8Array | null;
-  headers: RecordHeader[];
+  headers: readonly RecordHeader[];
 }
 
 export interface BatchHeader {

@@ -14,6 +14,7 @@ const LOG_APPEND_TIME_FLAG = 0x08;
 const MIN_RECORD_BODY_BYTES = 6;
 // ignoreBOM keeps a leading U+FEFF in a header key instead of silently dropping it.
 const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
 export function corruptBatch(
   reason: BatchDecodeFailure,
@@ -110,9 +111,11 @@ export class RecordDecoder {
     return offset;
   }
 
-  private headers(recordEnd: number, build: boolean): RecordHeader[] {
+  private headers(recordEnd: number, build: boolean): readonly RecordHeader[] {
     // Each header takes at least two bytes, which bounds a garbage count before looping on it.
     const count = this.length('headerCount', 0, recordEnd, 2);
+    // Most records have none: they share one frozen empty list instead of an array each.
+    if (count === 0) return NO_HEADERS;
     const headers: RecordHeader[] = [];
     for (let i = 0; i < count; i++) {
       const keyBytes = this.length('header key length', 0, recordEnd);
