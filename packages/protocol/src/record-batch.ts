@@ -47,7 +47,7 @@ import { crc32c } from './crc32c.js';
 import { slabBytes } from './byte-slab.js';
 import { BrookError, assert } from './errors.js';
 import { RecordDecoder, corruptBatch } from './record-decoder.js';
-import { MAX_INT32, batchTooLarge, sizeOfRecordBody, writeRecord } from './record-encoder.js';
+import { MAX_INT32, batchTooLarge, bodySizes, sizeOfRecordBody, writeRecord } from './record-encoder.js';
 import { sizeOfVarint } from './varint.js';
 
 export interface RecordHeader {
@@ -189,18 +189,6 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
   assert(position === size, 'encodeBatch wrote other than the size it computed', { size, position });
   view.setUint32(CRC_AT, crc32c(bytes, ATTRIBUTES_AT, size));
   return bytes;
-}
-
-/**
- * The record sizes encodeBatch computes before writing, in one array it keeps: a fresh
- * Int32Array of more than 16 records would be a malloc per batch. encodeBatch never runs inside
- * itself, so one array serves every call.
- */
-let bodySizesScratch = new Int32Array(1024);
-
-function bodySizes(records: number): Int32Array {
-  if (bodySizesScratch.length < records) bodySizesScratch = new Int32Array(Math.max(records, 2 * bodySizesScratch.length));
-  return bodySizesScratch;
 }
 
 type ResolvedOptions = Required<EncodeBatchOptions>;

@@ -15,6 +15,18 @@ export function batchTooLarge(size: number): BrookError {
   return new BrookError('MESSAGE_TOO_LARGE', `batch of ${size} bytes exceeds the format's int32 length`, { size });
 }
 
+let bodySizesScratch = new Int32Array(1024);
+
+/**
+ * An array for the record sizes encodeBatch computes before writing, kept from call to call: a
+ * fresh Int32Array of more than 16 records would be a malloc per batch. encodeBatch never runs
+ * inside itself, so one array serves every call; only its first `records` slots are meaningful.
+ */
+export function bodySizes(records: number): Int32Array {
+  if (bodySizesScratch.length < records) bodySizesScratch = new Int32Array(Math.max(records, 2 * bodySizesScratch.length));
+  return bodySizesScratch;
+}
+
 /** Bytes of a record after its length varint. */
 export function sizeOfRecordBody(record: RecordInput, offsetDelta: number, timestampDelta: number): number {
   const size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta) + sizeOfBytes(record.key) + sizeOfBytes(record.value);
