@@ -6,8 +6,9 @@
  * Reports records/s end to end and p50/p99 of produce -> handler latency (each value carries
  * the performance.now() of its produce), next to a floor: copying 100 B into a preallocated
  * Buffer, the least any broker must do per record. Then the same group consuming records that
- * are already in the log (produced before it joins): the engine's share alone. Each mode runs
- * once unmeasured first (WARMUP_RECORDS). Set BENCH_QUICK=1 for a smaller run.
+ * are already in the log (produced before it joins): the engine's share alone; and the same
+ * produce calls with no group: the producer's share. Each mode runs once unmeasured first
+ * (WARMUP_RECORDS). Set BENCH_QUICK=1 for a smaller run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,11 +59,39 @@ async function produceAll(broker: Broker, paced: boolean, records: number): Prom
   }
 }
 
-/** Records/s and latencies; `backlog` produces everything before the group joins. */
-async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = false, records = RECORDS) {
+/** A broker with the benchmark's topic, fsync never; `dispose` closes it and removes its directory. */
+async function openBench(storage: 'memory' | 'disk') {
   const dataDir = storage === 'disk' ? mkdtempSync(join(tmpdir(), 'brook-engine-')) : undefined;
   const broker = await Broker.open(storage === 'disk' ? { dataDir, fsync: 'never' } : { storage: 'memory', fsync: 'never' });
   await broker.createTopic('bench', { partitions: 4 });
+  const dispose = async () => {
+    await broker.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { broker, dispose };
+}
+
+/** CPU time (user + system, GC threads included) per record since `before`: steadier than records/s on a busy machine. */
+function cpuNsPerRecord(before: NodeJS.CpuUsage, records: number): number {
+  const cpu = process.cpuUsage(before);
+  return ((cpu.user + cpu.system) * 1000) / records;
+}
+
+/** The producer half alone: the same produce calls with no group reading. */
+async function produceOnly(storage: 'memory' | 'disk', records = RECORDS) {
+  const { broker, dispose } = await openBench(storage);
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  await produceAll(broker, false, records);
+  const seconds = (performance.now() - started) / 1000;
+  const cpuNs = cpuNsPerRecord(cpuBefore, records);
+  await dispose();
+  return { recordsPerSec: records / seconds, cpuNsPerRecord: cpuNs };
+}
+
+/** Records/s and latencies; `backlog` produces everything before the group joins. */
+async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = false, records = RECORDS) {
+  const { broker, dispose } = await openBench(storage);
   const latenciesMs = new Float64Array(records);
   let received = 0;
   let done: () => void = () => undefined;
@@ -80,13 +109,10 @@ async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = fal
   if (!backlog) await produceAll(broker, true, records);
   await finished;
   const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  await broker.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  const cpuNs = cpuNsPerRecord(cpuBefore, records);
+  await dispose();
   latenciesMs.sort();
-  // CPU time (user + system, GC threads included) per record: steadier than records/s on a busy machine.
-  const cpuNsPerRecord = ((cpu.user + cpu.system) * 1000) / records;
-  return { recordsPerSec: records / seconds, cpuNsPerRecord, p50: latenciesMs[Math.floor(records * 0.5)]!, p99: latenciesMs[Math.floor(records * 0.99)]! };
+  return { recordsPerSec: records / seconds, cpuNsPerRecord: cpuNs, p50: latenciesMs[Math.floor(records * 0.5)]!, p99: latenciesMs[Math.floor(records * 0.99)]! };
 }
 
 /**
@@ -111,4 +137,9 @@ console.log('\nconsume only (records already in the log, memory):\n\n| ordering 
 for (const ordering of ['none', 'key', 'partition'] as const) {
   const r = await run('memory', ordering, true);
   console.log(`| ${ordering} | ${fmtRate(r.recordsPerSec)} | ${r.cpuNsPerRecord.toFixed(0)} |`);
+}
+console.log('\nproduce only (the same produce calls, no group):\n\n| storage | records/s | CPU ns/record |\n| --- | ---: | ---: |');
+for (const storage of ['memory', 'disk'] as const) {
+  const r = await produceOnly(storage);
+  console.log(`| ${storage} | ${fmtRate(r.recordsPerSec)} | ${r.cpuNsPerRecord.toFixed(0)} |`);
 }
