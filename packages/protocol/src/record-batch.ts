@@ -154,6 +154,10 @@ function viewOf(bytes: Uint8Array): DataView {
  * timestamp, maxTimestamp the largest. Sizes everything first, then writes into one buffer.
  * Throws BrookError INVALID_REQUEST for no records or out-of-range fields, MESSAGE_TOO_LARGE past
  * the int32 batchLength. Header keys are UTF-8 encoded; lone surrogates become U+FFFD.
+ *
+ * A batch of up to 32 KiB is a view into a shared slab (byte-slab.ts): it is the caller's alone
+ * to read and patch, but its `byteOffset` need not be 0 and its `buffer` is shared, so read it
+ * through the view and never transfer or detach that buffer.
  */
 export function encodeBatch(records: readonly RecordInput[], options: EncodeBatchOptions = {}): Uint8Array {
   const resolved = resolveOptions(options);
