@@ -78,8 +78,8 @@ function row(cells: string[]): string {
 // The VM may be shared: the load average at the start says whether the figures had the machine to themselves.
 console.log(`peer benchmark${QUICK ? ' (BENCH_QUICK)' : ''}: batches of ${BATCH}, ${WINDOW} in flight; group of 2 consumers, ${CONSUMER_WINDOW} in flight each; `
   + `node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}\n`);
-console.log(row(['peer', 'workload', 'records', 'records/s', 'MiB/s', 'p50 ms', 'p99 ms', 'CPU µs/rec client', 'server', 'total']));
-console.log(row(['---', '---', ...Array<string>(8).fill('---:')]));
+console.log(row(['peer', 'workload', 'records', 'records/s', 'MiB/s', 'p50 ms', 'p99 ms', 'CPU µs/rec client', 'server', 'total', 'warm-up records']));
+console.log(row(['---', '---', ...Array<string>(9).fill('---:')]));
 const failures: string[] = [];
 const fail = (what: string, error: unknown) => failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
 // Every server is up for the whole run and the peers take turns on each workload, so the ratios
@@ -123,7 +123,7 @@ async function runOne(peer: Peer, workload: Workload): Promise<void> {
   results.get(peer.label)!.set(name, r);
   console.log(row([peer.label, name, String(r.records), fmtRate(r.recordsPerSec), (r.recordsPerSec * workload.bytes / 2 ** 20).toFixed(1),
     fmtMs(r.p50), fmtMs(r.p99), r.clientMicrosPerRecord.toFixed(1), r.serverMicrosPerRecord.toFixed(1),
-    (r.clientMicrosPerRecord + r.serverMicrosPerRecord).toFixed(1)]));
+    (r.clientMicrosPerRecord + r.serverMicrosPerRecord).toFixed(1), String(r.warmupRecords)]));
 }
 
 function printRatios(): void {
