@@ -172,6 +172,30 @@ function conformance(label: string, factory: ClientTargetFactory): void {
       expect(await client.admin.listTopics()).not.toContain(name);
     });
 
+    it('fetches a partition by offset as Broker.fetch does, with the same limits and errors', async () => {
+      const name = await topic();
+      await client.producer().send(name, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, headers: { n: `${i}` }, timestamp: 1_700_000_000_000 + i })));
+      const page = await client.fetch({ topic: name, partition: 0, offset: 3n, maxRecords: 4 });
+      expect(page.map((r) => [r.offset, r.timestamp, Buffer.from(r.key!).toString(), Buffer.from(r.value!).toString()])).toEqual(
+        [3, 4, 5, 6].map((i) => [BigInt(i), 1_700_000_000_000 + i, `k${i}`, `v${i}`]),
+      );
+      expect(page.map((r) => Buffer.from(r.headers.find((h) => h.key === 'n')!.value!).toString())).toEqual(['3', '4', '5', '6']);
+      const inProcess = await target.broker.fetch({ topic: name, partition: 0, offset: 3n, maxRecords: 4 });
+      expect(page.map((r) => ({ ...r }))).toEqual(inProcess.map((r) => ({ ...r })));
+      expect(await client.fetch({ topic: name, partition: 0, offset: 0n })).toHaveLength(10);
+      expect(await client.fetch({ topic: name, partition: 0, offset: 10n })).toEqual([]);
+      // One batch at least, whatever maxBytes says; the boundaries of maxRecords are the broker's own.
+      expect(await client.fetch({ topic: name, partition: 0, offset: 0n, maxBytes: 1024 })).toHaveLength(10);
+      expect(await client.fetch({ topic: name, partition: 0, offset: 9n, maxRecords: 10_000 })).toHaveLength(1);
+      await expect(client.fetch({ topic: name, partition: 0, offset: 0n, maxRecords: 10_001 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      await expect(client.fetch({ topic: name, partition: 0, offset: 0n, maxRecords: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      await expect(client.fetch({ topic: name, partition: 0, offset: 0n, maxBytes: 4 * 1024 * 1024 + 1 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      await expect(client.fetch({ topic: name, partition: 0, offset: 11n })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+      await expect(client.fetch({ topic: name, partition: 0, offset: 0 as never })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      await expect(client.fetch({ topic: name, partition: 1, offset: 0n })).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
+      await expect(client.fetch({ topic: unique('missing'), partition: 0, offset: 0n })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    });
+
     it('maps ERROR frames to BrookErrors: UNKNOWN_TOPIC, UNKNOWN_PARTITION, INVALID_REQUEST', async () => {
       const producer = client.producer();
       await expect(producer.send(unique('missing'), [{ value: 'x' }])).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });

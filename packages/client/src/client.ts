@@ -7,8 +7,9 @@
  * produce batches resent; `closed` (error | undefined) when the client is done for good.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { BrookError, Clock, Random } from '@brook/protocol';
+import type { BrookError, Clock, LogRecord, Random } from '@brook/protocol';
 import { Admin } from './admin.js';
+import { fetchRecords, type FetchRequest } from './fetch.js';
 import type { Connection } from './connection.js';
 import { handlerSink } from './consumer/handler-sink.js';
 import { MessageStream } from './consumer/message-stream.js';
@@ -81,6 +82,15 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   /** The for-await form: `for await (const msg of client.consume({ topic, group })) await msg.ack()`. */
   consume(options: SubscribeOptions): MessageStream {
     return new MessageStream(this.connection, options, this.subscriptions);
+  }
+
+  /**
+   * Reads up to `maxRecords` records of one partition from `offset`, with no group (nothing is
+   * acked or remembered), as Broker.fetch does in process: empty at the partition's endOffset,
+   * OFFSET_OUT_OF_RANGE outside [startOffset, endOffset].
+   */
+  fetch(request: FetchRequest): Promise<LogRecord[]> {
+    return fetchRecords(this.connection, request);
   }
 
   /** True once close() began or the connection ended for good. */

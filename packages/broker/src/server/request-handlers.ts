@@ -50,7 +50,8 @@ async function produce(broker: Broker, args: Args, data: Uint8Array): Promise<Re
 /** The records come back as one batch of consecutive offsets: the log's own batches may start before `offset`. */
 async function fetch(broker: Broker, args: Args): Promise<Reply> {
   const records = await broker.fetch({
-    topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), offset: args.offset('offset'), maxRecords: args.optionalInt('maxRecords'),
+    topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), offset: args.offset('offset'),
+    maxRecords: args.optionalInt('maxRecords'), maxBytes: args.optionalInt('maxBytes'),
   });
   const first = records[0];
   return { json: { count: records.length }, ...(first && { data: encodeBatch(records, { baseOffset: first.offset }) }) };

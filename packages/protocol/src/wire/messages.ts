@@ -91,7 +91,7 @@ export interface Requests {
   /** data: one RecordBatch v2 for the partition. */
   produce: [{ topic: string; partition: number }, { baseOffset: string; lastOffset: string; duplicate: boolean }];
   /** Response data: one RecordBatch of consecutive records from `offset` (empty if none). */
-  fetch: [{ topic: string; partition: number; offset: string; maxRecords?: number }, { count: number }];
+  fetch: [{ topic: string; partition: number; offset: string; maxRecords?: number; maxBytes?: number }, { count: number }];
   subscribe: [WireSubscribeOptions, { subscription: number; memberId: string | null }];
   /** abort: leave at once (what it holds is redelivered); otherwise wait until settled. */
   unsubscribe: [{ subscription: number; abort?: boolean }, Record<string, never>];

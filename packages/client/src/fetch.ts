@@ -1,0 +1,38 @@
+/**
+ * Reading one partition by offset, with no group: the client's side of the `fetch` request, and
+ * the same call as Broker.fetch in process. Nothing is acked or remembered; a reader keeps its own
+ * position (the next offset is the last record's + 1).
+ */
+import { BrookError, decodeBatch, type LogRecord } from '@brook/protocol';
+import type { Connection } from './connection.js';
+
+export interface FetchRequest {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  /** Default and most: the server's fetchRecordsMax (10 000). */
+  maxRecords?: number;
+  /** Log bytes to read at most; default and most: the server's fetchBytesMax (4 MiB). At least one batch comes back if there is one. */
+  maxBytes?: number;
+}
+
+/**
+ * Up to maxRecords consecutive records from `offset`: empty at endOffset, OFFSET_OUT_OF_RANGE
+ * below startOffset or beyond endOffset, INVALID_REQUEST for a limit out of range or an offset
+ * that is not a bigint (as in process). Keys, values and headers are views into the response.
+ */
+export async function fetchRecords(connection: Connection, request: FetchRequest): Promise<LogRecord[]> {
+  if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: String(request.offset) });
+  const { topic, partition, maxRecords, maxBytes } = request;
+  const { json, data } = await connection.request('fetch', {
+    topic, partition, offset: request.offset.toString(), ...(maxRecords !== undefined && { maxRecords }), ...(maxBytes !== undefined && { maxBytes }),
+  });
+  if (json.count === 0) return [];
+  const { records } = decodeBatch(data, 0);
+  if (records.length !== json.count || records[0]!.offset !== request.offset) {
+    throw new BrookError('INVALID_REQUEST', `fetch response: ${json.count} records announced, ${records.length} from offset ${records[0]?.offset} decoded`, {
+      count: json.count, decoded: records.length,
+    });
+  }
+  return records;
+}
