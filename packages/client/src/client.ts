@@ -7,9 +7,9 @@
  * produce batches resent; `closed` (error | undefined) when the client is done for good.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { BrookError, Clock, LogRecord, Random } from '@brook/protocol';
+import type { BrookError, Clock, FetchRequest, LogRecord, Random } from '@brook/protocol';
 import { Admin } from './admin.js';
-import { fetchRecords, type FetchRequest } from './fetch.js';
+import { fetchRecords } from './fetch.js';
 import type { Connection } from './connection.js';
 import { handlerSink } from './consumer/handler-sink.js';
 import { MessageStream } from './consumer/message-stream.js';

@@ -3,18 +3,8 @@
  * the same call as Broker.fetch in process. Nothing is acked or remembered; a reader keeps its own
  * position (the next offset is the last record's + 1).
  */
-import { BrookError, decodeBatch, type LogRecord } from '@brook/protocol';
+import { BrookError, decodeBatch, type FetchRequest, type LogRecord } from '@brook/protocol';
 import type { Connection } from './connection.js';
-
-export interface FetchRequest {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  /** Default and most: the server's fetchRecordsMax (10 000). */
-  maxRecords?: number;
-  /** Log bytes to read at most; default and most: the server's fetchBytesMax (4 MiB). At least one batch comes back if there is one. */
-  maxBytes?: number;
-}
 
 /**
  * Up to maxRecords consecutive records from `offset`: empty at endOffset, OFFSET_OUT_OF_RANGE

@@ -17,7 +17,6 @@
 export { connect } from './connect.js';
 export { Client, type ClientEvents } from './client.js';
 export { Admin, type CreateTopicOptions, type GroupDescription, type TopicDescription } from './admin.js';
-export type { FetchRequest } from './fetch.js';
 export { Producer, type SendOptions } from './producer/producer.js';
 export type { ProduceResult } from './producer/send-ticket.js';
 export {
@@ -32,5 +31,5 @@ export type { StartPosition } from './consumer/start-position.js';
 export type { ProducerRecord, RecordBytes, RecordValue } from './values.js';
 export { DEFAULTS, type BackoffPolicy, type ConnectOptions, type ProducerOptions, type ReconnectPolicy } from './options.js';
 export type { Transport, TransportFactory, TransportHandlers } from './transport/transport.js';
-export { BrookError, isBrookError, type ErrorCode, type LogRecord, type RecordHeader, type SessionHost } from '@brook/protocol';
+export { BrookError, isBrookError, type ErrorCode, type FetchRequest, type LogRecord, type RecordHeader, type SessionHost } from '@brook/protocol';
 export * from './wal/index.js';

@@ -25,6 +25,7 @@ export * from './wire/deliveries.js';
 export * from './wire/messages.js';
 export * from './wire/stable-json.js';
 export * from './record-input.js';
+export type { FetchRequest } from './fetch-request.js';
 export { isSlabView } from './byte-slab.js';
 export * from './fs/dir-lock.js';
 export * from './limits.js';

@@ -2,7 +2,9 @@
  * What the broker's topic operations take and give: produce, produceBatch, fetch, describeTopic.
  * Offsets are bigints throughout.
  */
-import type { LogRecord } from '@brook/protocol';
+import type { FetchRequest, LogRecord } from '@brook/protocol';
+
+export type { FetchRequest };
 
 export interface ProduceBatchRequest {
   topic: string;
@@ -21,14 +23,6 @@ export interface ProduceBatchResult {
 export interface ProduceResult {
   readonly partition: number;
   readonly offset: bigint;
-}
-
-export interface FetchRequest {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  maxRecords?: number;
-  maxBytes?: number;
 }
 
 /**
