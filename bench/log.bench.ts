@@ -86,6 +86,13 @@ function rawRead(path: string): number {
   return total / MiB / seconds;
 }
 
+/**
+ * The brokers reopenRuns leaves unclosed, as after a kill -9. They stay referenced until the
+ * process exits, as a killed process's files stay open until it is gone: dropped, their file
+ * handles were closed by the GC, each with a Node warning.
+ */
+const killedBrokers: Broker[] = [];
+
 /** Grows one log to `sizesMiB` in turn; after each, reopens it as after a crash (no marker). */
 async function reopenRuns(sizesMiB: number[]) {
   const dataDir = freshDir();
@@ -106,6 +113,7 @@ async function reopenRuns(sizesMiB: number[]) {
     const reopenMs = performance.now() - started;
     if (reopened.openedClean) throw new Error('expected an unclean open');
     results.push({ sizeMiB, segments: reopened.describeTopic('bench').partitions[0]!.segments, reopenMs });
+    killedBrokers.push(broker);
     broker = reopened;
   }
   return results;
