@@ -39,6 +39,10 @@ export const ErrorCodes = {
     doc: 'The connection to the server dropped (or could not be opened) before the answer came: the request may or may not have taken effect. The client resends what is safe to resend (idempotent produce) after reconnecting.',
   },
   BUFFER_FULL: { retriable: true, doc: 'A bounded buffer is full and its policy is to reject, not wait.' },
+  DELIVERY_STALE: {
+    retriable: false,
+    doc: 'The delivery was taken back before this ack or reject reached the broker (its lease expired, its member left, a rebalance or go-back took it): it did nothing, and the record is, or will be, delivered again.',
+  },
 } as const satisfies Record<string, { retriable: boolean; doc: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

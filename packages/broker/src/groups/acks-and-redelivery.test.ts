@@ -68,18 +68,35 @@ describe('acks', () => {
     expect(broker.describeGroup('t', 'g').partitions[0]!.ackFloor).toBe(1n);
   });
 
-  it('an ack of a stale delivery (its lease expired) is ignored; the record comes again', async () => {
+  it('an ack of a stale delivery (its lease expired) rejects with DELIVERY_STALE and does nothing; the record comes again', async () => {
     const { broker, settle, advance } = await topicWith(1);
     const { held, handler } = parking();
     await broker.subscribe({ topic: 't', group: 'g', ackTimeoutMs: 1000, backoff: { initialMs: 0, jitter: 0 } }, handler);
     await settle(() => held.length === 1);
+    expect(held[0]!.stale).toBe(false);
     await advance(1000);
     await settle(() => held.length === 2);
-    await held[0]!.ack();
+    expect(held[0]!.stale).toBe(true);
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE', retriable: false });
+    expect(held[0]!.stale).toBe(false); // settled now: the first settlement wins, even a stale one
     expect(broker.describeGroup('t', 'g').lag).toBe(1n);
     expect(held[1]!.deliveryCount).toBe(2);
     await held[1]!.ack();
     expect(broker.describeGroup('t', 'g').lag).toBe(0n);
+  });
+  it('a stale delivery: reject() rejects with DELIVERY_STALE and dead-letters nothing; nack() and extend() resolve', async () => {
+    const { broker, settle, advance } = await topicWith(3);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 't', group: 'g', ackTimeoutMs: 1000, backoff: { initialMs: 0, jitter: 0 } }, handler);
+    await settle(() => held.length === 3);
+    await advance(1000);
+    await settle(() => held.length === 6);
+    const [rejected, nacked, extended] = held as [Delivery, Delivery, Delivery];
+    await expect(rejected.reject('late')).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+    await expect(nacked.nack()).resolves.toBeUndefined();
+    await expect(extended.extend(5000)).resolves.toBeUndefined();
+    expect(broker.describeGroup('t', 'g').partitions[0]).toMatchObject({ deadLettered: 0 });
+    expect(held.slice(3).map((d) => d.deliveryCount)).toEqual([2, 2, 2]);
   });
 });
 

@@ -16,9 +16,10 @@
  * together with the invariants of a quiet broker (flow control, leases, what members hold,
  * describeGroup; delivery-invariants.ts).
  */
-import { partitionForKey } from '@brook/protocol';
+import { isBrookError, partitionForKey } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
+import type { Delivery } from './delivery.js';
 import { ACK_TIMEOUT_MS, BACKOFF, GROUP, KEYS, MAX_DELIVERIES, TOPIC, type Action, type Command, type Scenario } from './delivery-commands.js';
 import { at, checkDeadLetters, checkQuietBroker, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
 import { RecordTransitions } from './delivery-transitions.js';
@@ -156,11 +157,12 @@ export class DeliveryHarness {
     const { delivery } = held;
     const rec = this.records.get(at(delivery.partition, delivery.offset))!;
     const current = this.isCurrent(held);
+    if (delivery.stale === current) this.violations.push(`${at(delivery.partition, delivery.offset)}#${delivery.deliveryCount}: stale is ${delivery.stale}, the model says current ${current}`);
     if (action.type !== 'extend') this.held.splice(index, 1);
     switch (action.type) {
       case 'ack':
         if (held.resolve) held.resolve();
-        else void delivery.ack();
+        else this.expectStaleOnlyIfTakenBack(delivery.ack(), delivery, current);
         break;
       case 'nack':
         if (action.delayMs === undefined && held.reject) {
@@ -176,7 +178,7 @@ export class DeliveryHarness {
           rec.state = 'dying';
           rec.rejected = true;
         }
-        void delivery.reject('poison');
+        this.expectStaleOnlyIfTakenBack(delivery.reject('poison'), delivery, current);
         held.resolve?.();
         break;
       case 'extend':
@@ -286,6 +288,20 @@ export class DeliveryHarness {
 
   private fail(message: string): never {
     throw new Error(`${message}\ntrace:\n  ${this.trace.join('\n  ')}`);
+  }
+
+  /** An ack or reject rejects with DELIVERY_STALE exactly when its delivery was taken back. */
+  private expectStaleOnlyIfTakenBack(settled: Promise<void>, delivery: Delivery, current: boolean): void {
+    const name = `${at(delivery.partition, delivery.offset)}#${delivery.deliveryCount}`;
+    settled.then(
+      () => {
+        if (!current) this.violations.push(`settling stale ${name} resolved`);
+      },
+      (error: unknown) => {
+        const stale = isBrookError(error, 'DELIVERY_STALE');
+        if (stale === current) this.violations.push(`settling ${current ? 'current' : 'stale'} ${name} failed with ${String(error)}`);
+      },
+    );
   }
 
   private isCurrent(held: Held): boolean {

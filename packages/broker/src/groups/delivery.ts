@@ -2,15 +2,19 @@
  * One delivery of one record to one consumer: the record, its attempt number, and the four ways
  * to settle it (nats.js's ack / nak / working / term, under the glossary's names):
  *
- *   ack()           done; resolves once the ack is durable per the fsync policy
+ *   ack()           done; resolves once the ack is durable per the fsync policy (stale: rejects)
  *   nack({delayMs}) redeliver after a backoff (default: the group's backoff for this attempt)
  *   extend(ms)      still working: renew the lease (default: ackTimeoutMs from now)
  *   reject(reason)  dead-letter now; resolves once it is in the dead-letter topic
  *
  * The first settlement wins; later calls return its promise. All four return promises, as the
  * client's Message does, so code written against either runs against the other. A delivery that
- * was revoked (its lease expired, its member left, a go-back redelivered it) is stale: settling
- * it does nothing, and the record comes again as a new delivery.
+ * was taken back before it was settled (its lease expired, its member left, a rebalance or a
+ * go-back redelivered it) is stale: settling it does nothing, and the record comes again as a
+ * new delivery. Its ack() and reject() say so: they reject with DELIVERY_STALE, so a resolved
+ * ack() always means a durable ack. Its nack() and extend() resolve: the redelivery they would
+ * ask for is already under way. The rejection is marked handled (a handler's implicit ack, or
+ * `void delivery.ack()`, must not become an unhandled rejection); whoever awaits it gets it.
  */
 import { recordReading, type LogRecord, type RecordHeader } from '@brook/protocol';
 
@@ -63,6 +67,11 @@ export abstract class Delivery {
     return this.settlement !== undefined;
   }
 
+  /** True if the broker took this delivery back before it was settled (see the file comment). */
+  get stale(): boolean {
+    return this.settlement === undefined && this.takenBack();
+  }
+
   ack(): Promise<void> {
     this.settlement ??= this.settleAck();
     return this.settlement;
@@ -99,6 +108,9 @@ export abstract class Delivery {
   header(key: string): Uint8Array | null | undefined {
     return recordReading.header(this.headers, key);
   }
+
+  /** True once the attempt is no longer the record's current one (for a tail reader: never). */
+  protected abstract takenBack(): boolean;
 
   /** Each is called at most once, and only for the first settlement (extend: until one). */
   protected abstract settleAck(): Promise<void>;

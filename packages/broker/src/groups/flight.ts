@@ -40,6 +40,10 @@ export class Flight extends Delivery implements Lease {
     return this.entry.flight === this;
   }
 
+  protected takenBack(): boolean {
+    return !this.current;
+  }
+
   protected settleAck(): Promise<void> {
     return this.owner.ack(this);
   }

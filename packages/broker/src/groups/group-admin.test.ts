@@ -141,7 +141,7 @@ describe('retention and backpressure', () => {
     expect(lost).toEqual([startOffset]);
     const group = broker.describeGroup('t', 'slow');
     expect(group.partitions[0]).toMatchObject({ ackFloor: startOffset, lostToRetention: startOffset });
-    await held[0]!.ack(); // stale now: that record is gone
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' }); // that record is gone
     await settle(() => held.length === 2);
     expect(held[1]!.offset).toBe(startOffset);
   });

@@ -8,7 +8,7 @@
  * read the next round ahead. Everything that can make progress
  * possible (an ack, a new record, a backoff ending, a member joining) schedules another step.
  */
-import { assert } from '@brook/protocol';
+import { BrookError, assert } from '@brook/protocol';
 import type { RedeliveryReason } from '../events.js';
 import { Flight, type FlightOwner } from './flight.js';
 import type { GroupJournal } from './group-journal.js';
@@ -23,7 +23,14 @@ import { fillWindows } from './window-reader.js';
 import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
 
 /** What settling a stale delivery returns: there is nothing to wait for. */
-const NOTHING_TO_WAIT_FOR = Promise.resolve();
+/**
+ * What ack() and reject() of a stale delivery return: one rejection for all of them, marked
+ * handled, since a handler's implicit ack never looks at it (Delivery has the rule).
+ */
+const STALE: Promise<never> = Promise.reject(
+  new BrookError('DELIVERY_STALE', 'the delivery was taken back before it was settled: the record is delivered again'),
+);
+STALE.catch(() => undefined);
 
 export class Group implements FlightOwner {
   readonly windows: PartitionWindow[];
@@ -103,7 +110,7 @@ export class Group implements FlightOwner {
 
   /** Resolves once the ack is durable: with every other ack of its journal flush, one promise for all. */
   ack(flight: Flight): Promise<void> {
-    if (!flight.current) return NOTHING_TO_WAIT_FOR;
+    if (!flight.current) return STALE;
     this.report.acked(flight);
     this.endFlight(flight.entry);
     return this.complete(flight.entry);
@@ -121,7 +128,7 @@ export class Group implements FlightOwner {
   }
 
   reject(flight: Flight, reason: string): Promise<void> {
-    if (!flight.current) return NOTHING_TO_WAIT_FOR;
+    if (!flight.current) return STALE;
     this.endFlight(flight.entry);
     return this.deadLetter(flight.entry, `rejected: ${reason}`);
   }

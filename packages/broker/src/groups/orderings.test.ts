@@ -166,7 +166,7 @@ describe("ordering 'partition'", () => {
     c.held[1]!.nack(); // m1 fails while m2 and m3 are in flight
     await settle();
     expect(reasons).toEqual(['1:nack', '2:goBack', '3:goBack']);
-    await c.held[2]!.ack(); // stale: m2 was taken back
+    await expect(c.held[2]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' }); // m2 was taken back
     await advance(50);
     await settle();
     expect(c.held.map((d) => `${d.offset}#${d.deliveryCount}`)).toEqual(['0#1', '1#1', '2#1', '3#1', '1#2', '2#2', '3#2']);

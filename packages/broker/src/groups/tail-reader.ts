@@ -88,6 +88,10 @@ class TailDelivery extends Delivery {
     super(reader.topic, partition, record, 1);
   }
 
+  protected takenBack(): boolean {
+    return false;
+  }
+
   protected settleAck(): Promise<void> {
     this.reader.release();
     return NOTHING_TO_WAIT_FOR;

@@ -66,24 +66,31 @@ describe('settle', () => {
     const f = await withRecords(4);
     const sub = await subscribe(f);
     const ids = (await f.deliveries(sub)).map((d) => d.deliveryId);
-    await f.ok('settle', { subscription: sub, ack: [[ids[0]!, ids[1]!], [ids[3]!, Number.MAX_SAFE_INTEGER]] });
+    const answer = await f.ok('settle', { subscription: sub, ack: [[ids[0]!, ids[1]!], [ids[3]!, Number.MAX_SAFE_INTEGER]] });
+    // The ids of the huge range past the last delivery did nothing: one range, however many.
+    expect(answer).toEqual({ stale: [[ids[3]! + 1, Number.MAX_SAFE_INTEGER]] });
     const group = await f.ok('describeGroup', { topic: 't', group: 'g' });
     expect(group['lag']).toBe('1');
     expect((group['partitions'] as { inFlight: { offset: string }[] }[])[0]!.inFlight.map((i) => i.offset)).toEqual(['2']);
   });
 
-  it('ignores unknown, settled and stale ids, and unknown subscriptions', async () => {
+  it('answers the acked and rejected ids that did nothing (stale, settled, unknown) as stale ranges; ignores unknown subscriptions', async () => {
     const f = await withRecords(1);
     const sub = await subscribe(f, { ackTimeoutMs: 1000, backoff: { initialMs: 0, maxMs: 0 } });
     const [first] = await f.deliveries(sub);
     await f.clock.advanceAsync(1000); // lease expires: the record comes again under a new id
     const [again] = await f.deliveries(sub);
     expect([again!.deliveryCount, again!.deliveryId > first!.deliveryId]).toEqual([2, true]);
-    expect(await f.ok('settle', { subscription: sub, ack: [[first!.deliveryId, first!.deliveryId]], nack: [[12345, null]] })).toEqual({});
+    const late = first!.deliveryId;
+    expect(await f.ok('settle', { subscription: sub, ack: [[late, late]], nack: [[12345, null]], reject: [[12346, 'x']] })).toEqual({
+      stale: [[late, late], [12346, 12346]],
+    });
     expect(await f.ok('settle', { subscription: 999, ack: [[0, 0]] })).toEqual({});
     expect((await f.ok('describeGroup', { topic: 't', group: 'g' }))['lag']).toBe('1');
-    await f.ok('settle', { subscription: sub, ack: [[again!.deliveryId, again!.deliveryId]] });
-    await f.ok('settle', { subscription: sub, ack: [[again!.deliveryId, again!.deliveryId]] });
+    const id = again!.deliveryId;
+    // One range over the stale id, the current one and ids never sent: only the current one took effect.
+    expect(await f.ok('settle', { subscription: sub, ack: [[late, id + 2]] })).toEqual({ stale: [[late, id - 1], [id + 1, id + 2]] });
+    expect(await f.ok('settle', { subscription: sub, ack: [[id, id]] })).toEqual({ stale: [[id, id]] }); // settled before
     expect((await f.ok('describeGroup', { topic: 't', group: 'g' }))['lag']).toBe('0');
   });
 

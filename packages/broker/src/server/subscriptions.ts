@@ -11,7 +11,7 @@
  * acks and redelivers nothing, but its credit works the same way, exactly as in process: settling
  * one of its deliveries (any way) frees its slot.
  */
-import { BrookError, FrameKind, encodeDeliveryParts, encodeFrame, stableJson, type Clock, type FramePeer } from '@brook/protocol';
+import { BrookError, FrameKind, encodeDeliveryParts, encodeFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
@@ -82,7 +82,10 @@ export class SessionSubscriptions {
   /**
    * Settles deliveries by id: extends first, then acks, rejects and nacks (the first settlement of
    * an id wins). Every argument is checked before anything is settled. Answers once every ack and
-   * reject is durable. Unknown, settled or stale ids, and unknown subscriptions, are ignored.
+   * reject is durable, with `stale`: the acked and rejected ids that did nothing, because their
+   * delivery was taken back (lease expired, rebalance, go-back) or is not outstanding (settled
+   * before, forgotten, never sent). The client rejects those acks with DELIVERY_STALE. Stale
+   * nacks and extends, and unknown subscriptions, are ignored.
    */
   async settle(args: Args): Promise<Reply> {
     const subscription = this.subscriptions.get(args.int('subscription', 0, ID_MAX));
@@ -96,14 +99,24 @@ export class SessionSubscriptions {
     for (const [first, last] of ack) if (first > last) throw invalidArgument('ack', 'ranges [first, last] with first <= last', [first, last]);
     for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
     const durable = new DurableWaits();
-    for (const [first, last] of ack) for (const delivery of subscription.takeRange(first, last)) durable.add(delivery.ack());
+    const stale = new StaleIds();
+    for (const [first, last] of ack) {
+      stale.startRange(first);
+      subscription.takeRange(first, last, (deliveryId, delivery) => {
+        if (delivery.stale) return;
+        stale.tookEffect(deliveryId);
+        durable.add(delivery.ack());
+      });
+      stale.endRange(last);
+    }
     for (const [deliveryId, reason] of reject) {
       const delivery = subscription.take(deliveryId);
-      if (delivery) durable.add(delivery.reject(reason));
+      if (delivery && !delivery.stale) durable.add(delivery.reject(reason));
+      else stale.add(deliveryId);
     }
     for (const [deliveryId, delayMs] of nack) subscription.take(deliveryId)?.nack(delayMs === undefined ? {} : { delayMs });
     await durable.all();
-    return EMPTY;
+    return stale.ranges.length === 0 ? EMPTY : { json: { stale: stale.ranges } };
   }
 
   /** The broker is closing: END every subscription. */
@@ -179,6 +192,37 @@ class DurableWaits {
 
   all(): Promise<unknown> {
     return Promise.all(this.distinct);
+  }
+}
+
+/**
+ * The ids of one settle that did nothing, as ranges. Acks come as ranges and their deliveries in
+ * id order, so what did not take effect is the gaps between those that did: no id is listed one
+ * by one (a bogus range over millions of ids costs one range), and an ack that took effect costs
+ * two comparisons. Ranges are added in request order.
+ */
+class StaleIds {
+  readonly ranges: IdRanges = [];
+  /** The first id of the current ack range not yet accounted for. */
+  private next = 0;
+
+  startRange(first: number): void {
+    this.next = first;
+  }
+
+  /** `id`, the next of the current range to take effect (ids only grow within a range). */
+  tookEffect(id: number): void {
+    if (id > this.next) this.ranges.push([this.next, id - 1]);
+    this.next = id + 1;
+  }
+
+  /** The current range ends at `last`: what is left of it did nothing. */
+  endRange(last: number): void {
+    if (this.next <= last) this.ranges.push([this.next, last]);
+  }
+
+  add(id: number): void {
+    this.ranges.push([id, id]);
   }
 }
 

@@ -74,9 +74,8 @@ export class WireSubscription {
     this.extendedStaleAfterMs.set(id, nowMs + (ms ?? this.ackTimeoutMs) + this.ackTimeoutMs);
   }
 
-  /** Removes and returns the unsettled deliveries with ids in [first, last]. */
-  takeRange(first: number, last: number): Delivery[] {
-    const taken: Delivery[] = [];
+  /** Removes the unsettled deliveries with ids in [first, last], handing each to `visit` in id order. */
+  takeRange(first: number, last: number, visit: (id: number, delivery: Delivery) => void): void {
     // A range may be far wider than what is outstanding: only the frames it overlaps are walked.
     for (let index = Math.max(0, this.frameIndex(first)); index < this.frames.length; index++) {
       const frame = this.frames[index]!;
@@ -84,11 +83,10 @@ export class WireSubscription {
       const end = Math.min(last, frame.first + frame.deliveries.length - 1);
       for (let id = Math.max(first, frame.first); id <= end; id++) {
         const delivery = this.takeFrom(frame, id);
-        if (delivery) taken.push(delivery);
+        if (delivery) visit(id, delivery);
       }
     }
     this.dropEmptyFrames();
-    return taken;
   }
 
   take(id: number): Delivery | undefined {

@@ -8,10 +8,12 @@
  *
  * The first of ack / nack / reject wins; later calls return the first one's promise. Settlements
  * are not sent one by one: the subscription's SettleBatcher collects them and sends one settle
- * request per tick, acks as id ranges; every message settled in that tick shares its promise.
- * A message from a connection that has since dropped is stale: the broker redelivers it, and
- * settling it sends nothing; ack() and reject() reject with DISCONNECTED (they did not take
- * effect), nack() and extend() resolve. So a resolved ack() always means a durable ack.
+ * request per tick, acks as id ranges. A message the broker took back before its ack or reject
+ * arrived (its lease expired, a rebalance moved it) is stale: that ack() or reject() rejects with
+ * DELIVERY_STALE (it did nothing; the record comes again). A message from a connection that has
+ * since dropped is redelivered too, and settling it sends nothing: ack() and reject() reject
+ * with DISCONNECTED. Stale nack() and extend() resolve. So a resolved ack() always means a
+ * durable ack.
  */
 import { recordReading, type RecordHeader } from '@brook/protocol';
 

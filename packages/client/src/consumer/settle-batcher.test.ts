@@ -1,19 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { Message } from './message.js';
-import { SettleBatcher, toRanges, type SettleEntries } from './settle-batcher.js';
+import type { IdRanges } from '@brook/protocol';
+import { SettleBatcher, toRanges, type SettleEntries, type StaleIds } from './settle-batcher.js';
 
 function message(batcher: SettleBatcher, session: number, deliveryId: number): Message {
   return new Message(batcher, session, deliveryId, 0, BigInt(deliveryId), 1, 0, null, null, []);
 }
 
-function recording(): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (error?: Error) => void } {
+/** A batcher whose settle requests wait for answer(): an error, or the stale ids of the answer. */
+function recording(): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (outcome?: Error | IdRanges) => void } {
   const sent: SettleEntries[] = [];
-  const answers: ((error?: Error) => void)[] = [];
+  const answers: ((outcome?: Error | IdRanges) => void)[] = [];
   const batcher = new SettleBatcher('t', (entries) => {
     sent.push(entries);
-    return new Promise<void>((resolve, reject) => answers.push((error) => (error ? reject(error) : resolve())));
+    return new Promise<StaleIds>((resolve, reject) => answers.push((outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))));
   });
-  return { batcher, sent, answer: (error) => answers.shift()!(error) };
+  return { batcher, sent, answer: (outcome) => answers.shift()!(outcome) };
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -28,18 +30,33 @@ describe('toRanges', () => {
 });
 
 describe('SettleBatcher', () => {
-  it('sends one settle per tick, acks as ranges, and every message of the batch shares its promise', async () => {
+  it('sends one settle per tick, acks as ranges; a message keeps its first settlement\'s promise', async () => {
     const { batcher, sent, answer } = recording();
     batcher.setSession(1);
     const messages = Array.from({ length: 100 }, (_, id) => message(batcher, 1, id));
     const promises = messages.map((msg, id) => (id === 50 ? msg.nack({ delayMs: 5 }) : id === 60 ? msg.reject('bad') : msg.ack()));
-    void message(batcher, 1, 100).extend(1000);
-    expect(new Set(promises).size).toBe(1);
+    const extended = message(batcher, 1, 100).extend(1000);
+    expect(extended).toBe(promises[50]); // nacks and extends share the batch's promise
     expect(messages[0]!.ack()).toBe(promises[0]);
+    expect(messages[0]!.nack()).toBe(promises[0]);
     await tick();
     expect(sent).toEqual([{ ack: [[0, 49], [51, 59], [61, 99]], nack: [[50, 5]], reject: [[60, 'bad']], extend: [[100, 1000]] }]);
     answer();
-    await promises[0];
+    await Promise.all(promises);
+  });
+
+  it('fails exactly the acks and rejects the answer lists as stale, with DELIVERY_STALE; the rest resolve', async () => {
+    const { batcher, answer } = recording();
+    batcher.setSession(1);
+    const messages = Array.from({ length: 10 }, (_, id) => message(batcher, 1, id));
+    const promises = messages.map((msg, id) => (id === 7 ? msg.reject('bad') : id === 8 ? msg.nack() : msg.ack()));
+    await tick();
+    answer([[2, 3], [7, 8]]); // 8 is a nack: a stale nack asks for what happens anyway
+    const outcomes = await Promise.allSettled(promises);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as { code: string }).code))).toEqual([
+      'ok', 'ok', 'DELIVERY_STALE', 'DELIVERY_STALE', 'ok', 'ok', 'ok', 'DELIVERY_STALE', 'ok', 'ok',
+    ]);
+    expect(((outcomes[2] as PromiseRejectedResult).reason as { details: unknown }).details).toEqual({ deliveryId: 2 });
   });
 
   it('sends nothing for another session, and never claims an ack that was not sent: ack and reject fail, nack and extend resolve', async () => {

@@ -1,8 +1,12 @@
 /**
  * Acks in batches: a subscription's settlements (ack, nack, extend, reject) are collected and
  * sent as one `settle` request per tick, acks as inclusive id ranges, so a consumer that acks a
- * thousand records in order sends `ack: [[first, last]]`. Every settlement of a batch gets the
- * batch's one shared promise: no promise, timer or closure per record.
+ * thousand records in order sends `ack: [[first, last]]`. One request, one timer and one answer
+ * per batch. Nacks and extends share the batch's promise. Each ack and reject gets a promise of its
+ * own, derived from the batch's: the answer lists the ids that did nothing (`stale`: the broker had
+ * taken the delivery back, its lease expired or a rebalance moved it), and those reject with
+ * DELIVERY_STALE, so a resolved ack() means a durable ack (about 80 ns a message; see
+ * docs/benchmarks.md).
  *
  * Only settlements of the current session are collected. A message from a dropped connection is
  * redelivered by the broker, so settling it sends nothing: its ack() and reject() fail at once
@@ -15,9 +19,15 @@ import type { Message, Settler } from './message.js';
 
 export type SettleEntries = Omit<RequestArgs<'settle'>, 'subscription'>;
 
+/** The answer to a settle: the acked and rejected ids that did nothing, if any. */
+export type StaleIds = IdRanges | undefined;
+
 interface Batch {
-  readonly promise: Promise<void>;
-  resolve(): void;
+  /** Resolves with the answer's stale ids once the settle is answered. */
+  readonly answered: Promise<StaleIds>;
+  /** What nacks and extends of the batch return. */
+  readonly done: Promise<void>;
+  resolve(stale: StaleIds): void;
   reject(error: unknown): void;
 }
 
@@ -32,6 +42,15 @@ function notSent(): BrookError {
 const NOT_SENT: Promise<void> = Promise.reject(notSent());
 NOT_SENT.catch(ignore);
 
+function staleError(deliveryId: number): BrookError {
+  return new BrookError('DELIVERY_STALE', 'the broker took this delivery back before the settlement reached it (lease expired, rebalance): it did nothing, the record comes again', { deliveryId });
+}
+
+function includes(ranges: IdRanges, id: number): boolean {
+  for (const [first, last] of ranges) if (id >= first && id <= last) return true;
+  return false;
+}
+
 export class SettleBatcher implements Settler {
   private session = 0;
   private acks: number[] = [];
@@ -44,8 +63,8 @@ export class SettleBatcher implements Settler {
 
   constructor(
     readonly topic: string,
-    /** Sends one settle request for the current session's subscription. */
-    private readonly send: (entries: SettleEntries) => Promise<void>,
+    /** Sends one settle request for the current session's subscription; resolves with the answer's stale ids. */
+    private readonly send: (entries: SettleEntries) => Promise<StaleIds>,
   ) {}
 
   /** Deliveries of `session` count from now on (0: none, while disconnected); earlier ones are dropped. */
@@ -57,25 +76,25 @@ export class SettleBatcher implements Settler {
   ack(message: Message): Promise<void> {
     if (message.session !== this.session) return NOT_SENT;
     this.acks.push(message.deliveryId);
-    return this.pending();
+    return this.outcome(message.deliveryId);
   }
 
   nack(message: Message, delayMs: number | null): Promise<void> {
     if (message.session !== this.session) return SETTLED;
     this.nacks.push([message.deliveryId, delayMs]);
-    return this.pending();
+    return this.pending().done;
   }
 
   extend(message: Message, ms: number | null): Promise<void> {
     if (message.session !== this.session) return SETTLED;
     this.extensions.push([message.deliveryId, ms]);
-    return this.pending();
+    return this.pending().done;
   }
 
   reject(message: Message, reason: string): Promise<void> {
     if (message.session !== this.session) return NOT_SENT;
     this.rejects.push([message.deliveryId, reason]);
-    return this.pending();
+    return this.outcome(message.deliveryId);
   }
 
   /** Sends what is collected now, then waits for every settle request still unanswered. */
@@ -84,20 +103,32 @@ export class SettleBatcher implements Settler {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private pending(): Promise<void> {
+  /** The batch collecting now, sent at the end of the tick. */
+  private pending(): Batch {
     if (!this.batch) {
-      let resolve!: () => void;
+      let resolve!: (stale: StaleIds) => void;
       let reject!: (error: unknown) => void;
-      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      // Handler-style consumers never look at the promise; a failed settle must not crash them.
-      promise.catch(ignore);
-      this.batch = { promise, resolve, reject };
+      const answered = new Promise<StaleIds>((res, rej) => ((resolve = res), (reject = rej)));
+      const done = answered.then(ignore);
+      // Handler-style consumers never look at these promises; a failed settle must not crash them.
+      answered.catch(ignore);
+      done.catch(ignore);
+      this.batch = { answered, done, resolve, reject };
     }
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
-    return this.batch.promise;
+    return this.batch;
+  }
+
+  /** An ack's or reject's own promise: the batch's, failing with DELIVERY_STALE if the answer lists its id. */
+  private outcome(deliveryId: number): Promise<void> {
+    const settled = this.pending().answered.then((stale) => {
+      if (stale !== undefined && includes(stale, deliveryId)) throw staleError(deliveryId);
+    });
+    settled.catch(ignore);
+    return settled;
   }
 
   /** Sends what is collected now instead of at the end of the tick. */

@@ -103,7 +103,8 @@ export interface Requests {
       extend?: [number, number | null][];
       reject?: [number, string][];
     },
-    Record<string, never>,
+    /** stale: the acked and rejected ids that did nothing (taken back, or not outstanding); absent if none. */
+    { stale?: IdRanges },
   ];
   listGroups: [{ topic?: string }, { groups: { topic: string; group: string }[] }];
   describeGroup: [{ topic: string; group: string }, Record<string, unknown>];
