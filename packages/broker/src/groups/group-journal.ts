@@ -6,12 +6,9 @@
  *   groups/<topic>/<group>/state.json        { generation, partitions: [AckStateSnapshot] }
  *   groups/<topic>/<group>/journal-<gen>/    segments of journal records
  *
- * A journal record is one JSON object per partition touched in one flush:
- *
- *   { "p": 0, "r": "120",                 reset: ackFloor := 120, forget acks and attempts (applied first)
- *     "f": [["120","150"]],               first attempts: offsets 120..149 were delivered once
- *     "n": [["121", 3]],                  attempt counts: above one, or given back (applied in order)
- *     "a": [["120","122"]] }              acked ranges [start, end)
+ * A journal record holds what one flush changed on one partition (journal-codec.ts has the
+ * grammar): a reset (ackFloor := offset, acks and attempts forgotten), offset ranges delivered
+ * once, attempt counts above one (or given back), acked offset ranges.
  *
  * Every entry is idempotent (counts are absolute, acks are sets), so replaying a record twice is
  * harmless; that is what lets compaction write a snapshot of the live state and then simply start
@@ -23,24 +20,7 @@ import { dirname } from 'node:path';
 import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState, type AckStateSnapshot } from './ack-state.js';
-
-/** A journal record as written (offsets as decimal strings: JSON has no 64-bit integers). */
-interface PartitionChanges {
-  p: number;
-  r?: string;
-  f?: [string, string][];
-  n?: [string, number][];
-  a?: [string, string][];
-}
-
-/** The same, while it is being gathered: bigints, turned into strings once, when written. */
-interface PendingChanges {
-  p: number;
-  r?: bigint;
-  f?: [bigint, bigint][];
-  n?: [bigint, number][];
-  a?: [bigint, bigint][];
-}
+import { decodeChanges, encodeChanges, type PartitionChanges } from './journal-codec.js';
 
 interface StateFile {
   generation: number;
@@ -53,7 +33,7 @@ const utf8 = new TextEncoder();
 const JOURNAL_READ_BYTES = 1024 * 1024;
 
 export class GroupJournal {
-  private pending: PendingChanges[] = [];
+  private pending: PartitionChanges[] = [];
   private flushing: Promise<void> | undefined;
   private nextFlush: Promise<void> | undefined;
 
@@ -89,7 +69,7 @@ export class GroupJournal {
       if (name.startsWith('journal-') && name !== `journal-${generation}`) await fs.rmdir(`${dir}/${name}`);
     }
     const log = await PartitionLog.open({ ...logOptions, dir: `${dir}/journal-${generation}` });
-    await replay(log, states);
+    await replay(log, states, `${dir}/journal-${generation}`);
     return { journal: new GroupJournal(fs, dir, logOptions, journalBytesMax, log, generation, states), states, created };
   }
 
@@ -147,7 +127,7 @@ export class GroupJournal {
     this.pending = [];
     if (changes.length === 0) return;
     const timestamp = this.logOptions.clock.now();
-    await this.log.append(encodeBatch(changes.map((c) => ({ key: null, value: utf8.encode(JSON.stringify(toWritten(c))), timestamp }))));
+    await this.log.append(encodeBatch(changes.map((c) => ({ key: null, value: encodeChanges(c), timestamp }))));
     if (this.log.sizeBytes > this.journalBytesMax) await this.compact();
   }
 
@@ -163,23 +143,23 @@ export class GroupJournal {
   }
 
   /** The open changes record for a partition: a reset always starts a new one. */
-  private changesFor(partition: number): PendingChanges {
+  private changesFor(partition: number): PartitionChanges {
     for (let i = this.pending.length - 1; i >= 0; i--) {
       if (this.pending[i]!.p === partition) return this.pending[i]!;
     }
-    const changes: PendingChanges = { p: partition };
+    const changes: PartitionChanges = { p: partition };
     this.pending.push(changes);
     return changes;
   }
 }
 
-async function replay(log: PartitionLog, states: AckState[]): Promise<void> {
+async function replay(log: PartitionLog, states: AckState[], file: string): Promise<void> {
   for (let offset = log.startOffset; offset < log.endOffset;) {
     const batches = await log.read(offset, { maxBytes: JOURNAL_READ_BYTES });
     if (batches.length === 0) break;
     for (const batch of batches) {
       for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
-        applyChanges(states, JSON.parse(new TextDecoder().decode(record.value!)) as PartitionChanges);
+        applyChanges(states, decodeChanges(record.value!, file));
         offset = record.offset + 1n;
       }
     }
@@ -189,12 +169,12 @@ async function replay(log: PartitionLog, states: AckState[]): Promise<void> {
 function applyChanges(states: AckState[], changes: PartitionChanges): void {
   const state = states[changes.p];
   if (!state) return;
-  if (changes.r !== undefined) state.resetTo(BigInt(changes.r));
+  if (changes.r !== undefined) state.resetTo(changes.r);
   for (const [start, end] of changes.f ?? []) {
-    for (let o = BigInt(start); o < BigInt(end); o++) if (state.attempts(o) === 0) state.restoreAttempts(o, 1);
+    for (let o = start; o < end; o++) if (state.attempts(o) === 0) state.restoreAttempts(o, 1);
   }
-  for (const [offset, count] of changes.n ?? []) state.restoreAttempts(BigInt(offset), count);
-  for (const [start, end] of changes.a ?? []) for (let o = BigInt(start); o < BigInt(end); o++) state.ack(o);
+  for (const [offset, count] of changes.n ?? []) state.restoreAttempts(offset, count);
+  for (const [start, end] of changes.a ?? []) for (let o = start; o < end; o++) state.ack(o);
 }
 
 /** Appends `offset` to a list of [start, end) ranges, extending the last one when adjacent. */
@@ -202,16 +182,6 @@ function addToRanges(ranges: [bigint, bigint][], offset: bigint): void {
   const last = ranges[ranges.length - 1];
   if (last && last[1] === offset) last[1] = offset + 1n;
   else ranges.push([offset, offset + 1n]);
-}
-
-function toWritten(changes: PendingChanges): PartitionChanges {
-  const ranges = (list: [bigint, bigint][]) => list.map(([s, e]): [string, string] => [s.toString(), e.toString()]);
-  const written: PartitionChanges = { p: changes.p };
-  if (changes.r !== undefined) written.r = changes.r.toString();
-  if (changes.f) written.f = ranges(changes.f);
-  if (changes.n) written.n = changes.n.map(([o, n]): [string, number] => [o.toString(), n]);
-  if (changes.a) written.a = ranges(changes.a);
-  return written;
 }
 
 function encodeStateFile(generation: number, states: readonly AckState[]): Uint8Array {
