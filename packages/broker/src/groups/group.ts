@@ -23,13 +23,8 @@ import { fillWindows } from './window-reader.js';
 import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
 
 /** What settling a stale delivery returns: there is nothing to wait for. */
-/**
- * What ack() and reject() of a stale delivery return: one rejection for all of them, marked
- * handled, since a handler's implicit ack never looks at it (Delivery has the rule).
- */
-const STALE: Promise<never> = Promise.reject(
-  new BrookError('DELIVERY_STALE', 'the delivery was taken back before it was settled: the record is delivered again'),
-);
+/** What ack() and reject() of a stale delivery return; marked handled, as a handler's implicit ack never looks. */
+const STALE: Promise<never> = Promise.reject(new BrookError('DELIVERY_STALE', 'the delivery was taken back before it was settled: the record is delivered again'));
 STALE.catch(() => undefined);
 
 export class Group implements FlightOwner {
