@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, type Ordering } from '@brook/broker';
+import { warmUntilSettled } from './warm-up.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const RECORDS = QUICK ? 100_000 : 1_000_000;
@@ -124,32 +125,15 @@ async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = fal
   return { recordsPerSec: records / seconds, cpuNsPerRecord: cpuNs, p50: at(0.5), p99: at(0.99) };
 }
 
-/**
- * Before the table, each ordering runs unmeasured rounds of WARMUP_ROUND_RECORDS (memory) until
- * one is no more than WARMUP_SETTLED_RATIO faster than the best before it (at least
- * WARMUP_ROUNDS_MIN, at most WARMUP_TIME_MAX_MS in all): the same rule as bench:peers. A fixed
- * 50k-record run per mode left the first rows measuring V8 still compiling the engine (1M-record
- * 'none' runs in a row: 651k, 749k, 760k records/s).
- */
+/** Records in each unmeasured warm-up round (memory storage), per ordering. */
 const WARMUP_ROUND_RECORDS = QUICK ? 50_000 : 200_000;
-const WARMUP_ROUNDS_MIN = 2;
-const WARMUP_SETTLED_RATIO = 1.05;
-const WARMUP_TIME_MAX_MS = 20_000;
 
+/** Warms each ordering up (bench/warm-up.ts has the rule and why); returns what it took, per ordering. */
 async function warmUp(): Promise<string[]> {
-  const started = performance.now();
   const report: string[] = [];
   for (const ordering of ['none', 'key', 'partition'] as const) {
-    let best = 0;
-    for (let round = 1; ; round++) {
-      const { recordsPerSec } = await run('memory', ordering, false, WARMUP_ROUND_RECORDS);
-      const settled = round >= WARMUP_ROUNDS_MIN && recordsPerSec <= best * WARMUP_SETTLED_RATIO;
-      best = Math.max(best, recordsPerSec);
-      if (settled || performance.now() - started > WARMUP_TIME_MAX_MS) {
-        report.push(`${ordering} ${round} x ${WARMUP_ROUND_RECORDS / 1000}k`);
-        break;
-      }
-    }
+    const rounds = await warmUntilSettled(async () => (await run('memory', ordering, false, WARMUP_ROUND_RECORDS)).recordsPerSec);
+    report.push(`${ordering} ${rounds} x ${WARMUP_ROUND_RECORDS / 1000}k`);
   }
   return report;
 }

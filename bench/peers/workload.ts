@@ -10,6 +10,7 @@
  * - paced: 100 B values at PACED_RATE records/s for PACED_SECONDS, sent as soon as they are due
  *   (a timer tick of about 1 ms, so a few records per send); latency as end-to-end.
  */
+import { warmUntilSettled } from '../warm-up.js';
 import { cpuWindow, Samples } from './stats.js';
 
 export const BATCH = 100;
@@ -163,39 +164,21 @@ async function measure(peer: Peer, name: string, mode: Mode, records: number, by
   }
 }
 
-/**
- * Warming up: unmeasured end-to-end rounds of WARMUP_ROUND_RECORDS (or the run's count, if
- * smaller), each on its own stream/topic, until one round is no more than WARMUP_SETTLED_RATIO
- * faster than the best before it (at least WARMUP_ROUNDS_MIN rounds), or WARMUP_TIME_MAX_MS has
- * passed. Every peer gets the same rule.
- *
- * Why rounds until the rate settles, not a fixed count: a Node client or server reaches its steady
- * rate only after V8 has optimized its per-frame and per-batch functions, which it does after
- * thousands of calls each, and those functions run once per hundreds of records. Measured on
- * 22 Nov 2026 with 200k-record rounds against one Brook server: 248k, 321k, 351k, 413k, 414k,
- * 430k records/s, and the server's TurboFan compile jobs added up to 1.4 s of CPU over the first
- * three (`--trace-opt`), on the same two cores as the run. A fixed 20k-record warm-up measured the
- * first of those rounds. ioredis moves less (112k -> 128k over the same six rounds), redis-server
- * not at all.
- */
+/** Records in each unmeasured end-to-end warm-up round (or the run's count, if smaller). */
 const WARMUP_ROUND_RECORDS = 100_000;
-const WARMUP_ROUNDS_MIN = 2;
-const WARMUP_SETTLED_RATIO = 1.05;
-const WARMUP_TIME_MAX_MS = 20_000;
 
-/** Runs unmeasured rounds until the rate settles (see above); returns the records they moved. */
+/**
+ * Warms a peer up (bench/warm-up.ts has the rule and why) with end-to-end rounds, each on a
+ * stream/topic of its own; returns the records they moved. Every peer gets the same rule.
+ */
 async function warmUp(peer: Peer, name: string, records: number, bytes: number): Promise<number> {
   const roundRecords = Math.min(records, WARMUP_ROUND_RECORDS);
-  const started = performance.now();
-  let best = 0;
-  let moved = 0;
-  for (let round = 0; ; round++) {
-    const { recordsPerSec } = await measure(peer, `${name}-warmup-${round}`, 'end-to-end', roundRecords, bytes);
-    moved += roundRecords;
-    const settled = round + 1 >= WARMUP_ROUNDS_MIN && recordsPerSec <= best * WARMUP_SETTLED_RATIO;
-    best = Math.max(best, recordsPerSec);
-    if (settled || performance.now() - started > WARMUP_TIME_MAX_MS) return moved;
-  }
+  let round = 0;
+  const rounds = await warmUntilSettled(async () => {
+    round += 1;
+    return (await measure(peer, `${name}-warmup-${round}`, 'end-to-end', roundRecords, bytes)).recordsPerSec;
+  });
+  return rounds * roundRecords;
 }
 
 /** One measured run after warming up (warmUp) on streams/topics of its own. */
