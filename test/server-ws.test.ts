@@ -54,7 +54,7 @@ describe('handshake', () => {
   it('refuses another protocol version with INVALID_REQUEST and 4000', async () => {
     const { server } = await serve();
     const client = await RawClient.connect(server.url);
-    const error = await client.hello({ version: 2 });
+    const error = await client.hello({ version: 1 }); // version 1 framed DELIVER differently
     expect(error.json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'version' } });
     expect((await client.closed).code).toBe(CloseCode.UNSUPPORTED_VERSION);
   });

@@ -5,7 +5,7 @@
  * in-process transport.
  */
 import {
-  BrookError, FrameKind, SeededRandom, VirtualClock, decodeFrame, encodeFrame, stableJson,
+  BrookError, FrameKind, PROTOCOL_VERSION, SeededRandom, VirtualClock, decodeFrame, encodeFrame, stableJson,
   type Frame, type SessionLimits, type WireError,
 } from '@brook/protocol';
 import { Connection } from './connection.js';
@@ -84,7 +84,7 @@ export class FakeServer implements TransportFactory {
         this.send(encodeFrame(FrameKind.ERROR, 0, stableJson({ code, message: 'refused', retriable: false })));
         this.drop(closeCode);
       } else {
-        this.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({ version: 1, server: 'brook', sessionId: `s${this.opened}`, limits: this.limits })));
+        this.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({ version: PROTOCOL_VERSION, server: 'brook', sessionId: `s${this.opened}`, limits: this.limits })));
       }
       return;
     }

@@ -44,9 +44,10 @@
  * without re-checksumming (setBaseOffset).
  */
 import { crc32c } from './crc32c.js';
+import { getInt64AsNumber, setSafeInteger64 } from './int64.js';
 import { slabBytes } from './byte-slab.js';
 import { BrookError, assert } from './errors.js';
-import { RecordDecoder, corruptBatch } from './record-decoder.js';
+import { BatchRecordDecoder, corruptBatch } from './record-decoder.js';
 import { MAX_INT32, batchTooLarge, bodySizes, sizeOfRecordBody, writeRecord } from './record-encoder.js';
 import { sizeOfVarint } from './varint.js';
 
@@ -71,6 +72,17 @@ export interface LogRecord {
   key: Uint8Array | null;
   value: Uint8Array | null;
   headers: readonly RecordHeader[];
+}
+
+/**
+ * A record decoded from stored batch bytes (decodeStoredBatch), with where its encoding (the
+ * Record grammar above, length included) lies in them: the server copies those bytes into DELIVER
+ * frames as they are instead of encoding the record again.
+ */
+export interface StoredRecord extends LogRecord {
+  readonly source: Uint8Array;
+  readonly sourceStart: number;
+  readonly sourceEnd: number;
 }
 
 export interface BatchHeader {
@@ -139,7 +151,6 @@ const MAGIC_V2 = 2;
 const MIN_BATCH_LENGTH = BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD_BYTES;
 const MAX_INT64 = (1n << 63n) - 1n;
 const MIN_INT64 = -(1n << 63n);
-const TWO_POW_32 = 0x100000000;
 const COMPRESSION_MASK = 0x07;
 
 function viewOf(bytes: Uint8Array): DataView {
@@ -251,16 +262,6 @@ function writeHeader(view: DataView, options: ResolvedOptions, batch: BatchShape
   view.setInt32(RECORD_COUNT_AT, batch.recordCount);
 }
 
-/** An int64 field from a safe integer, without making a BigInt of it when it is not negative. */
-function setSafeInteger64(view: DataView, at: number, value: number): void {
-  if (value < 0) {
-    view.setBigInt64(at, BigInt(value));
-    return;
-  }
-  view.setUint32(at, Math.floor(value / TWO_POW_32));
-  view.setUint32(at + 4, value >>> 0);
-}
-
 /** Patches baseOffset in place (the CRC does not cover it). */
 export function setBaseOffset(bytes: Uint8Array, baseOffset: bigint, position = 0): void {
   requireBigInt('baseOffset', baseOffset, 0n);
@@ -347,18 +348,13 @@ function readHeaderFields(view: DataView, position: number): BatchHeader {
     crc: view.getUint32(position + CRC_AT),
     attributes: view.getInt16(position + ATTRIBUTES_AT),
     lastOffsetDelta: view.getInt32(position + LAST_OFFSET_DELTA_AT),
-    baseTimestamp: readInt64AsNumber(view, position + BASE_TIMESTAMP_AT),
-    maxTimestamp: readInt64AsNumber(view, position + MAX_TIMESTAMP_AT),
+    baseTimestamp: getInt64AsNumber(view, position + BASE_TIMESTAMP_AT),
+    maxTimestamp: getInt64AsNumber(view, position + MAX_TIMESTAMP_AT),
     producerId: view.getBigInt64(position + PRODUCER_ID_AT),
     producerEpoch: view.getInt16(position + PRODUCER_EPOCH_AT),
     baseSequence: view.getInt32(position + BASE_SEQUENCE_AT),
     recordCount: view.getInt32(position + RECORD_COUNT_AT),
   };
-}
-
-/** Exact for safe integers; rounded (and so no longer a safe integer) beyond. */
-function readInt64AsNumber(view: DataView, position: number): number {
-  return view.getInt32(position) * TWO_POW_32 + view.getUint32(position + 4);
 }
 
 /**
@@ -377,6 +373,12 @@ export function decodeBatch(
   return { header: decoder.header, records: decoder.decodeAll() };
 }
 
+/** decodeBatch of a batch the log read and verified (`crcVerified`), each record with its source. */
+export function decodeStoredBatch(bytes: Uint8Array): { header: BatchHeader; records: StoredRecord[] } {
+  const decoder = recordDecoder(bytes, 0, { crcVerified: true }, true);
+  return { header: decoder.header, records: decoder.decodeAll() as StoredRecord[] };
+}
+
 /** Every check decodeBatch makes, with the same errors, without building the records: for a
  * batch that is stored or forwarded as it is. Returns its header. */
 export function verifyBatch(bytes: Uint8Array, position = 0, options: DecodeBatchOptions = {}): BatchHeader {
@@ -386,7 +388,7 @@ export function verifyBatch(bytes: Uint8Array, position = 0, options: DecodeBatc
 }
 
 /** The batch-level checks of decodeBatch, then a decoder positioned at its first record. */
-function recordDecoder(bytes: Uint8Array, position: number, options: DecodeBatchOptions): RecordDecoder {
+function recordDecoder(bytes: Uint8Array, position: number, options: DecodeBatchOptions, sourced = false): BatchRecordDecoder {
   const check = inspectBatch(bytes, position, bytes.length, DEFAULT_MAX_BATCH_BYTES, options.crcVerified !== true);
   if (!check.ok) throw corruptBatch(check.reason, position, check.detail);
   const { header, size } = check;
@@ -396,5 +398,5 @@ function recordDecoder(bytes: Uint8Array, position: number, options: DecodeBatch
   if (!Number.isSafeInteger(header.baseTimestamp) || !Number.isSafeInteger(header.maxTimestamp)) {
     throw corruptBatch('bad-header', position, 'timestamps beyond 2^53 ms are not supported');
   }
-  return new RecordDecoder(bytes, position, position + BATCH_HEADER_BYTES, position + size, header);
+  return new BatchRecordDecoder(bytes, position, position + BATCH_HEADER_BYTES, position + size, header, sourced);
 }

@@ -1,11 +1,11 @@
 /**
  * The record half of decodeBatch (record-batch.ts has the grammar): walks the records of a batch
- * whose length, magic and CRC already checked out. The CRC only proves the bytes are the ones
+ * whose length, magic and CRC already checked out, or of a DELIVER frame. The CRC only proves the bytes are the ones
  * the writer wrote, not that the writer wrote a valid batch, so every length and count is still
  * bounded against the bytes that are there before it is used.
  */
 import { BrookError } from './errors.js';
-import type { BatchDecodeFailure, BatchHeader, LogRecord, RecordHeader } from './record-batch.js';
+import type { BatchDecodeFailure, BatchHeader, LogRecord, RecordHeader, StoredRecord } from './record-batch.js';
 import { VarintReader } from './varint.js';
 
 /** Attribute bit 3: the broker stamped one time for the whole batch, maxTimestamp. */
@@ -25,33 +25,38 @@ export function corruptBatch(
   return new BrookError('CORRUPT_BATCH', `batch at ${position}: ${detail}`, { reason, position, ...extra });
 }
 
-/** Decodes (decodeAll) or only checks (checkAll) the records of a batch that passed checkBatch;
- * both make the same checks, and every failure throws CORRUPT_BATCH 'bad-record' naming the
- * record's index and position. */
-export class RecordDecoder {
-  private readonly reader: VarintReader;
-  private readonly logAppendTime: boolean;
+/**
+ * Walks a run of records: decodes them (decodeAll) or only checks them (checkAll). Both make the
+ * same checks, and every failure throws CORRUPT_BATCH 'bad-record' naming the record's index and
+ * position. Where a record sits (its offset and timestamp) is the subclass's business: a batch
+ * derives it from its header and each record's deltas (BatchRecordDecoder); a DELIVER frame's
+ * records were copied from whatever batches stored them, so its entry table says
+ * (wire/deliveries.ts).
+ */
+export abstract class RecordDecoder {
+  protected readonly reader: VarintReader;
   private readonly buffer: ArrayBufferLike;
   private readonly byteOffset: number;
-  private index = 0;
+  protected index = 0;
   private recordPosition: number;
-  private previousOffsetDelta = -1;
-  /** The previous record's offset: the next one is usually it + 1 (see offsetOf). */
-  private previousOffset: bigint;
+  /** Set by place() for the record being decoded. */
+  protected offset = 0n;
+  protected timestamp = 0;
 
   constructor(
-    private readonly bytes: Uint8Array,
+    protected readonly bytes: Uint8Array,
+    /** Where the batch (or frame data) starts: errors name it. */
     private readonly batchPosition: number,
     recordsStart: number,
-    private readonly batchEnd: number,
-    readonly header: BatchHeader,
+    private readonly recordsEnd: number,
+    private readonly recordCount: number,
+    /** Decoded records also say where their bytes are (StoredRecord). */
+    private readonly sourced = false,
   ) {
     this.recordPosition = recordsStart;
-    this.reader = new VarintReader(bytes, recordsStart, batchEnd);
-    this.logAppendTime = (header.attributes & LOG_APPEND_TIME_FLAG) !== 0;
+    this.reader = new VarintReader(bytes, recordsStart, recordsEnd);
     this.buffer = bytes.buffer;
     this.byteOffset = bytes.byteOffset;
-    this.previousOffset = header.baseOffset - 1n;
   }
 
   decodeAll(): LogRecord[] {
@@ -66,49 +71,46 @@ export class RecordDecoder {
     this.walk(null);
   }
 
+  /**
+   * Sets `offset` and `timestamp` for record `index` from its deltas (offset: only when `build`),
+   * failing on deltas its kind of run does not allow.
+   */
+  protected abstract place(offsetDelta: number, timestampDelta: number, build: boolean): void;
+
   private walk(records: LogRecord[] | null): void {
-    for (; this.index < this.header.recordCount; this.index++) {
+    for (; this.index < this.recordCount; this.index++) {
       this.recordPosition = this.reader.position;
       const record = this.decodeRecord(records !== null);
       if (records !== null) records.push(record!);
     }
-    if (this.reader.position !== this.batchEnd) {
+    if (this.reader.position !== this.recordsEnd) {
       this.recordPosition = this.reader.position;
-      this.fail(`${this.batchEnd - this.reader.position} bytes left after recordCount ${this.header.recordCount} records`);
+      this.fail(`${this.recordsEnd - this.reader.position} bytes left after recordCount ${this.recordCount} records`);
     }
   }
 
   /** The record at the reader's position, or null after the same checks when not `build`. */
   private decodeRecord(build: boolean): LogRecord | null {
-    const { reader, header } = this;
-    const length = this.length('record length', MIN_RECORD_BODY_BYTES, this.batchEnd);
+    const { reader } = this;
+    const start = this.recordPosition;
+    const length = this.length('record length', MIN_RECORD_BODY_BYTES, this.recordsEnd);
     const recordEnd = reader.position + length;
     reader.position++; // record attributes: unused
     const timestampDelta = reader.varlong();
     this.checkVarint('timestampDelta');
     const offsetDelta = reader.varint();
     this.checkVarint('offsetDelta');
-    // Offsets only grow inside a batch, up to lastOffsetDelta (compaction may leave gaps).
-    if (offsetDelta <= this.previousOffsetDelta || offsetDelta > header.lastOffsetDelta) {
-      this.fail(`offsetDelta ${offsetDelta} outside ${this.previousOffsetDelta + 1}..lastOffsetDelta ${header.lastOffsetDelta}`);
-    }
-    const offset = build ? this.offsetOf(offsetDelta) : 0n;
-    this.previousOffsetDelta = offsetDelta;
-    const timestamp = this.logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta;
+    this.place(offsetDelta, timestampDelta, build);
+    const { offset, timestamp } = this;
     if (!Number.isSafeInteger(timestamp)) this.fail(`timestamp ${timestamp} beyond 2^53 ms`);
     const key = this.nullableBytes('key', recordEnd, build);
     const value = this.nullableBytes('value', recordEnd, build);
     const headers = this.headers(recordEnd, build);
     if (reader.position !== recordEnd) this.fail(`record length says it ends at ${recordEnd}, its fields end at ${reader.position}`);
-    return build ? { offset, timestamp, key, value, headers } : null;
-  }
-
-  /** baseOffset + offsetDelta, with one BigInt allocation instead of two when the offsets run on
-   * without a gap (always, for batches Brook writes). Called before previousOffsetDelta moves on. */
-  private offsetOf(offsetDelta: number): bigint {
-    const offset = offsetDelta === this.previousOffsetDelta + 1 ? this.previousOffset + 1n : this.header.baseOffset + BigInt(offsetDelta);
-    this.previousOffset = offset;
-    return offset;
+    if (!build) return null;
+    if (!this.sourced) return { offset, timestamp, key, value, headers };
+    const stored: StoredRecord = { offset, timestamp, key, value, headers, source: this.bytes, sourceStart: start, sourceEnd: recordEnd };
+    return stored;
   }
 
   private headers(recordEnd: number, build: boolean): readonly RecordHeader[] {
@@ -158,10 +160,43 @@ export class RecordDecoder {
     if (this.reader.failure !== null) this.fail(`${field}: ${this.reader.failure} varint`);
   }
 
-  private fail(detail: string): never {
+  protected fail(detail: string): never {
     throw corruptBatch('bad-record', this.batchPosition, `record ${this.index} at ${this.recordPosition}: ${detail}`, {
       recordIndex: this.index,
       recordPosition: this.recordPosition,
     });
+  }
+}
+
+/** A batch's records: offsets from baseOffset and each offsetDelta (rising, up to lastOffsetDelta), timestamps from the header. */
+export class BatchRecordDecoder extends RecordDecoder {
+  private readonly logAppendTime: boolean;
+  private previousOffsetDelta = -1;
+  /** The previous record's offset: the next one is usually it + 1 (see offsetOf). */
+  private previousOffset: bigint;
+
+  constructor(bytes: Uint8Array, batchPosition: number, recordsStart: number, batchEnd: number, readonly header: BatchHeader, sourced = false) {
+    super(bytes, batchPosition, recordsStart, batchEnd, header.recordCount, sourced);
+    this.logAppendTime = (header.attributes & LOG_APPEND_TIME_FLAG) !== 0;
+    this.previousOffset = header.baseOffset - 1n;
+  }
+
+  protected place(offsetDelta: number, timestampDelta: number, build: boolean): void {
+    const { header } = this;
+    // Offsets only grow inside a batch, up to lastOffsetDelta (compaction may leave gaps).
+    if (offsetDelta <= this.previousOffsetDelta || offsetDelta > header.lastOffsetDelta) {
+      this.fail(`offsetDelta ${offsetDelta} outside ${this.previousOffsetDelta + 1}..lastOffsetDelta ${header.lastOffsetDelta}`);
+    }
+    this.offset = build ? this.offsetOf(offsetDelta) : 0n;
+    this.previousOffsetDelta = offsetDelta;
+    this.timestamp = this.logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta;
+  }
+
+  /** baseOffset + offsetDelta, with one BigInt allocation instead of two when the offsets run on
+   * without a gap (always, for batches Brook writes). Called before previousOffsetDelta moves on. */
+  private offsetOf(offsetDelta: number): bigint {
+    const offset = offsetDelta === this.previousOffsetDelta + 1 ? this.previousOffset + 1n : this.header.baseOffset + BigInt(offsetDelta);
+    this.previousOffset = offset;
+    return offset;
   }
 }

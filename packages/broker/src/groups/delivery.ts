@@ -16,7 +16,7 @@
  * ask for is already under way. The rejection is marked handled (a handler's implicit ack, or
  * `void delivery.ack()`, must not become an unhandled rejection); whoever awaits it gets it.
  */
-import { recordReading, type LogRecord, type RecordHeader } from '@brook/protocol';
+import { recordReading, type RecordHeader, type StoredRecord } from '@brook/protocol';
 
 /** What a nack or an extend resolves with: there is nothing to wait for. */
 const SETTLED = Promise.resolve();
@@ -33,7 +33,8 @@ export abstract class Delivery {
   constructor(
     readonly topic: string,
     readonly partition: number,
-    private readonly record: LogRecord,
+    /** The record as the log stores it: the server copies its bytes into DELIVER frames. */
+    readonly record: StoredRecord,
     /** Attempts so far including this one: 1 on first delivery. */
     readonly deliveryCount: number,
   ) {}

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { AckState } from './ack-state.js';
 import { Entry, PartitionWindow } from './partition-window.js';
 
-const record = (offset: bigint) => ({ offset, timestamp: 0, key: null, value: null, headers: [] });
+const NO_BYTES = new Uint8Array(0);
+const record = (offset: bigint) => ({ offset, timestamp: 0, key: null, value: null, headers: [], source: NO_BYTES, sourceStart: 0, sourceEnd: 0 });
 
 describe('PartitionWindow', () => {
   it('holds exactly the entries added and not removed, across chunk boundaries (property, against a Map)', () => {

@@ -16,7 +16,7 @@
  * chunks of CHUNK_SLOTS, each freed once empty: one record stuck in backoff below millions of
  * acked ones costs a pointer per chunk between them, not a slot per record.
  */
-import type { LogRecord } from '@brook/protocol';
+import type { StoredRecord } from '@brook/protocol';
 import type { AckState } from './ack-state.js';
 import type { Deadline } from './deadline-queue.js';
 import type { Flight } from './flight.js';
@@ -31,7 +31,7 @@ export class Entry {
 
   constructor(
     readonly partition: number,
-    readonly record: LogRecord,
+    readonly record: StoredRecord,
     /** Key identity for 'key' ordering; undefined for a null key (no order to keep). */
     readonly keyId: string | undefined,
     /** Position in the window: offset - origin, as a number. */

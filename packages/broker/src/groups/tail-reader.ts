@@ -4,7 +4,7 @@
  * time. No acks are kept and nothing is redelivered; settling a delivery only frees its slot.
  * Any number of tail readers see every record (fan-out).
  */
-import { decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
+import { decodeStoredBatch, isBrookError, type StoredRecord } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Delivery } from './delivery.js';
@@ -12,7 +12,7 @@ import type { DeliverySink } from './member.js';
 import { Pump } from './pump.js';
 
 export class TailReader {
-  private readonly buffered: LogRecord[][];
+  private readonly buffered: StoredRecord[][];
   private inFlight = 0;
   private readonly pump = new Pump(() => this.step());
   /** The last failure to read the log; the next new record or freed slot tries again. */
@@ -57,13 +57,13 @@ export class TailReader {
   }
 
   /** Reads the next records of partition `p` into its buffer and returns the first. */
-  private async read(p: number): Promise<LogRecord | undefined> {
+  private async read(p: number): Promise<StoredRecord | undefined> {
     const log = this.logs[p]!;
     if (this.readOffsets[p]! >= log.endOffset) return undefined;
     try {
       const batches = await log.read(this.readOffsets[p]!, { maxBytes: this.fetchBytes });
       for (const batch of batches) {
-        for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
+        for (const record of decodeStoredBatch(batch.bytes).records) {
           if (record.offset >= this.readOffsets[p]!) this.buffered[p]!.push(record);
         }
       }
@@ -84,7 +84,7 @@ const NOTHING_TO_WAIT_FOR = Promise.resolve();
 
 /** A tail reader's delivery: there is no ack to keep, so settling it only frees its slot. */
 class TailDelivery extends Delivery {
-  constructor(private readonly reader: TailReader, partition: number, record: LogRecord) {
+  constructor(private readonly reader: TailReader, partition: number, record: StoredRecord) {
     super(reader.topic, partition, record, 1);
   }
 

@@ -3,7 +3,7 @@
  * records in as entries. The group decides when (each pump step) and what to do with a window
  * that retention overtook.
  */
-import { decodeBatch, isBrookError } from '@brook/protocol';
+import { decodeStoredBatch, isBrookError } from '@brook/protocol';
 import type { ReadBatch } from '../log/log-reader.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Entry, type PartitionWindow } from './partition-window.js';
@@ -71,7 +71,7 @@ async function readIntoWindow(
 
 /** Takes a batch's unacked records at or after the read position into the window, while it has room. */
 function intake(window: PartitionWindow, batch: ReadBatch, unackedRecordsMax: number, keyed: boolean, enqueue: (entry: Entry) => void): void {
-  const { records } = decodeBatch(batch.bytes, 0, { crcVerified: true });
+  const { records } = decodeStoredBatch(batch.bytes);
   if (records.length === 0) return;
   // Brook writes batches without offset gaps: a record's seq is then the first one's plus its
   // index, one bigint subtraction a batch instead of one a record.

@@ -3,7 +3,7 @@
  * bad-input table, first rows), backpressure at requestsInFlightMax, and ending.
  */
 import { describe, expect, it } from 'vitest';
-import { CloseCode, FrameKind, encodeFrame } from '@brook/protocol';
+import { CloseCode, FrameKind, PROTOCOL_VERSION, encodeFrame } from '@brook/protocol';
 import { batchOf, sessionFixture } from './session-fixture.js';
 import { INTERNAL_ERROR_WARNING } from './session-hub.js';
 
@@ -23,7 +23,7 @@ describe('handshake', () => {
   it('WELCOME announces the limits; the handshake timer stops', async () => {
     const f = await sessionFixture({ limits: { subscriptionsMax: 3, requestsInFlightMax: 5, frameBytesMax: 4096 } });
     const welcome = await f.hello();
-    expect(welcome.json).toEqual({ version: 1, server: 'brook', sessionId: 'test', limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, subscriptionsMax: 3, requestsInFlightMax: 5 } });
+    expect(welcome.json).toEqual({ version: PROTOCOL_VERSION, server: 'brook', sessionId: 'test', limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, subscriptionsMax: 3, requestsInFlightMax: 5 } });
     f.clock.advance(60_000);
     expect(f.peer.closed).toBeUndefined();
   });
@@ -37,9 +37,9 @@ describe('handshake', () => {
   });
 
   it.each([
-    ['no token', { version: 1, client: 'c' }],
-    ['a wrong token', { version: 1, client: 'c', token: 'nope' }],
-    ['a token of another type', { version: 1, client: 'c', token: ['sesame'] }],
+    ['no token', { version: PROTOCOL_VERSION, client: 'c' }],
+    ['a wrong token', { version: PROTOCOL_VERSION, client: 'c', token: 'nope' }],
+    ['a token of another type', { version: PROTOCOL_VERSION, client: 'c', token: ['sesame'] }],
   ])('answers UNAUTHORIZED and closes 4001 for %s', async (_name, hello) => {
     const f = await sessionFixture({ token: 'sesame' });
     const error = await f.hello(hello);
@@ -49,10 +49,10 @@ describe('handshake', () => {
 
   it('accepts the right token', async () => {
     const f = await sessionFixture({ token: 'sesame' });
-    expect((await f.hello({ version: 1, client: 'c', token: 'sesame' })).kind).toBe(FrameKind.WELCOME);
+    expect((await f.hello({ version: PROTOCOL_VERSION, client: 'c', token: 'sesame' })).kind).toBe(FrameKind.WELCOME);
   });
 
-  it.each([[2], [0], ['1'], [undefined]])('answers INVALID_REQUEST and closes 4000 for version %j', async (version) => {
+  it.each([[1], [3], [0], ['2'], [undefined]])('answers INVALID_REQUEST and closes 4000 for version %j', async (version) => {
     const f = await sessionFixture();
     const error = await f.hello({ version, client: 'c' });
     expect(error.json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'version' } });
@@ -61,7 +61,7 @@ describe('handshake', () => {
 
   it('closes 1002 for a HELLO without a client name, and for a REQUEST before HELLO', async () => {
     const nameless = await sessionFixture();
-    expect((await nameless.hello({ version: 1 })).json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'client' } });
+    expect((await nameless.hello({ version: PROTOCOL_VERSION })).json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'client' } });
     expect(nameless.peer.closed?.code).toBe(CloseCode.PROTOCOL_ERROR);
     const early = await sessionFixture();
     early.session.receive(encodeFrame(FrameKind.REQUEST, 1, '{"op":"listTopics"}'));

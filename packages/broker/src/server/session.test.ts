@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CloseCode, FrameKind, decodeBatch } from '@brook/protocol';
+import { CloseCode, FrameKind, PROTOCOL_VERSION, decodeBatch } from '@brook/protocol';
 import { batchOf, sessionFixture, text } from './session-fixture.js';
 
 describe('Session: end to end in process', () => {
@@ -7,7 +7,7 @@ describe('Session: end to end in process', () => {
     const f = await sessionFixture();
     const welcome = await f.hello();
     expect(welcome.kind).toBe(FrameKind.WELCOME);
-    expect(welcome.json).toMatchObject({ version: 1, server: 'brook', limits: { frameBytesMax: 8 * 1024 * 1024, subscriptionsMax: 64, requestsInFlightMax: 64, batchRecordsMax: 10_000 } });
+    expect(welcome.json).toMatchObject({ version: PROTOCOL_VERSION, server: 'brook', limits: { frameBytesMax: 8 * 1024 * 1024, subscriptionsMax: 64, requestsInFlightMax: 64, batchRecordsMax: 10_000 } });
     expect(await f.ok('createTopic', { name: 'orders', partitions: 2 })).toEqual({});
     expect(await f.ok('produce', { topic: 'orders', partition: 1 }, batchOf(['a', 'b']))).toEqual({ baseOffset: '0', lastOffset: '1', duplicate: false });
     const fetched = await f.request('fetch', { topic: 'orders', partition: 1, offset: '1' });

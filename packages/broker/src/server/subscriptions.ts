@@ -11,7 +11,7 @@
  * acks and redelivers nothing, but its credit works the same way, exactly as in process: settling
  * one of its deliveries (any way) frees its slot.
  */
-import { BrookError, FrameKind, encodeDeliveryParts, encodeFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
+import { BrookError, FrameKind, encodeDeliverFrame, encodeFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
@@ -171,7 +171,7 @@ export class SessionSubscriptions {
     for (const chunk of frameChunks(all, this.limits.deliverRecordsMax, this.limits.frameBytesMax)) {
       const first = this.nextDeliveryId;
       this.nextDeliveryId += chunk.length;
-      this.peer.send(encodeDeliver(subscription.id, first, chunk));
+      this.peer.send(encodeDeliverFrame(subscription.id, first, chunk));
       subscription.track(first, chunk, this.clock.now());
     }
   }
@@ -245,10 +245,6 @@ function readSubscribeOptions(args: Args): SubscribeOptions {
     deadLetterTopic: args.optionalString('deadLetterTopic'),
     from: args.optionalStartPosition('from'),
   };
-}
-
-function encodeDeliver(subscription: number, first: number, deliveries: readonly Delivery[]): Uint8Array {
-  return encodeFrame(FrameKind.DELIVER, subscription, stableJson({ first, count: deliveries.length }), encodeDeliveryParts(deliveries));
 }
 
 function encodeEnd(subscription: number, code: string, message: string): Uint8Array {

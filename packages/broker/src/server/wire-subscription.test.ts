@@ -16,7 +16,8 @@ function takeRange(subscription: WireSubscription, first: number, last: number):
   return taken;
 }
 
-const delivery = (valueBytes = 1): Delivery => ({ key: null, value: new Uint8Array(valueBytes), headers: [], extend: () => undefined }) as unknown as Delivery;
+/** A delivery whose stored record takes `recordBytes` bytes. */
+const delivery = (recordBytes = 10): Delivery => ({ record: { sourceStart: 0, sourceEnd: recordBytes }, extend: () => undefined }) as unknown as Delivery;
 
 describe('WireSubscription', () => {
   it('forgets ids whose lease certainly ran out once more than 2 × maxInFlight are outstanding', () => {
@@ -73,9 +74,11 @@ describe('WireSubscription', () => {
 });
 
 describe('frameChunks', () => {
-  it('cuts at recordsMax records and at about bytesMax bytes; a lone large record goes alone', () => {
+  it('cuts at recordsMax records and at bytesMax bytes (64 for the frame, 24 an entry); a lone large record goes alone', () => {
     expect(frameChunks([delivery(), delivery(), delivery()], 2, 1 << 20).map((c) => c.length)).toEqual([2, 1]);
-    expect(frameChunks([delivery(400), delivery(400), delivery(5000), delivery(1)], 100, 1024).map((c) => c.length)).toEqual([1, 1, 1, 1]);
-    expect(frameChunks([delivery(100), delivery(100), delivery(100)], 100, 1024).map((c) => c.length)).toEqual([3]);
+    const twoOf400 = 64 + 2 * (24 + 400);
+    expect(frameChunks([delivery(400), delivery(400), delivery(400)], 100, twoOf400).map((c) => c.length)).toEqual([2, 1]);
+    expect(frameChunks([delivery(400), delivery(400), delivery(400)], 100, twoOf400 - 1).map((c) => c.length)).toEqual([1, 1, 1]);
+    expect(frameChunks([delivery(1), delivery(5000), delivery(1)], 100, 1024).map((c) => c.length)).toEqual([1, 1, 1]);
   });
 });

@@ -9,6 +9,7 @@
  * drops deliveries on the floor, and a late settle of such an id is ignored, as it would be anyway.
  * (A tail reader's deliveries never go stale, and never number more than maxInFlight.)
  */
+import { deliveryBytes } from '@brook/protocol';
 import { limitOrDefault } from '../config/defaults.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
@@ -24,10 +25,8 @@ interface SentFrame {
   readonly staleAfterMs: number;
 }
 
-/** Room for the frame header, its json and the batch header in a DELIVER frame. */
-const FRAME_OVERHEAD_BYTES = 256;
-/** Per record: its table entry (16) and a generous bound on its varint fields. */
-const RECORD_OVERHEAD_BYTES = 16 + 32;
+/** Room for the frame header, its json and the CRC in a DELIVER frame. */
+const FRAME_OVERHEAD_BYTES = 64;
 /** Fewer frames than this are never compacted: dropping empty ones would save nothing. */
 const COMPACT_MIN_FRAMES = 32;
 
@@ -166,15 +165,15 @@ export class WireSubscription {
 }
 
 /**
- * Cuts deliveries into DELIVER frames of at most `recordsMax` records and about `bytesMax` bytes
- * (the client's frame limit is the server's); a single larger record goes alone.
+ * Cuts deliveries into DELIVER frames of at most `recordsMax` records and `bytesMax` bytes (the
+ * client's frame limit is the server's); a single larger record goes alone.
  */
 export function frameChunks(deliveries: readonly Delivery[], recordsMax: number, bytesMax: number): Delivery[][] {
   const chunks: Delivery[][] = [];
   let chunk: Delivery[] = [];
   let bytes = FRAME_OVERHEAD_BYTES;
   for (const delivery of deliveries) {
-    const size = recordBytes(delivery);
+    const size = deliveryBytes(delivery);
     if (chunk.length > 0 && (chunk.length === recordsMax || bytes + size > bytesMax)) {
       chunks.push(chunk);
       chunk = [];
@@ -185,10 +184,4 @@ export function frameChunks(deliveries: readonly Delivery[], recordsMax: number,
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;
-}
-
-function recordBytes(delivery: Delivery): number {
-  let size = RECORD_OVERHEAD_BYTES + (delivery.key?.length ?? 0) + (delivery.value?.length ?? 0);
-  for (const header of delivery.headers) size += 3 * header.key.length + (header.value?.length ?? 0) + 10;
-  return size;
 }

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { FrameKind, encodeDeliveries, encodeFrame } from '@brook/protocol';
+import { decodeStoredBatch, encodeBatch, encodeDeliverFrame } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { handlerSink } from './handler-sink.js';
 import type { Message } from './message.js';
 import { Subscription } from './subscription.js';
 
-const delivery = (offset: bigint, deliveryCount = 1) => ({
-  partition: 0, offset, deliveryCount, timestamp: 1, key: null, value: Buffer.from(`v${offset}`), headers: [],
-});
+const delivery = (offset: bigint) => {
+  const [record] = decodeStoredBatch(encodeBatch([{ key: null, value: Buffer.from(`v${offset}`), timestamp: 1 }], { baseOffset: offset })).records;
+  return { partition: 0, deliveryCount: 1, record: record! };
+};
 
 function deliver(server: FakeServer, subscription: number, first: number, offsets: bigint[]): void {
-  server.send(encodeFrame(FrameKind.DELIVER, subscription, JSON.stringify({ first, count: offsets.length }), encodeDeliveries(offsets.map((o) => delivery(o)))));
+  server.send(encodeDeliverFrame(subscription, first, offsets.map((offset) => delivery(offset))));
 }
 
 describe('Subscription', () => {

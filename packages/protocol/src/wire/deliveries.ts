@@ -1,24 +1,46 @@
 /**
- * The data of a DELIVER frame: which records a subscription gets, and on which attempt.
+ * A DELIVER frame: which records a subscription gets, and on which attempt.
  *
  *   Deliveries =>                    (the frame's json is { first, count })
+ *     crc            uint32          CRC-32C of the rest of the data: entries and records
  *     Entry × count
  *       partition      int32
  *       offset         int64         the record's offset in its partition
  *       deliveryCount  int32         attempts so far, this one included (1 = first delivery)
- *     records          RecordBatch   v2, the count records in entry order: offsetDelta = entry
- *                                    index, baseOffset 0, real timestamps, keys, values, headers
+ *       timestamp      int64         the record's timestamp, ms since the epoch
+ *     records        Record × count  in entry order, each in RecordBatch v2's Record grammar
+ *                                    (record-batch.ts), exactly as its partition's log stores it
+ *
+ * A record's own timestampDelta and offsetDelta are relative to the batch that stored it, which
+ * the frame does not carry: a reader skips them and takes the entry's offset and timestamp. That
+ * is what lets the server copy stored records as they are (neighbouring records of one stored
+ * batch in one copy) instead of decoding them and encoding a new batch. The CRC covers every
+ * byte from server to client.
  *
  * Entry i gets delivery id first + i: the client settles deliveries by these ids (settle
  * request, acks as ranges). Ids are per connection and increase by one per delivery, so a
  * client that acks in order sends one range however many records it acked.
  */
-import { BrookError } from '../errors.js';
-import { decodeBatch, encodeBatch, type LogRecord, type RecordHeader } from '../record-batch.js';
+import { crc32c } from '../crc32c.js';
+import { BrookError, assert } from '../errors.js';
+import { getInt64AsNumber, setSafeInteger64 } from '../int64.js';
+import type { LogRecord, RecordHeader, StoredRecord } from '../record-batch.js';
+import { RecordDecoder, corruptBatch } from '../record-decoder.js';
+import { FrameKind, allocateFrame } from './frame.js';
+import { stableJson } from './stable-json.js';
 
-export const DELIVERY_ENTRY_BYTES = 16;
+export const DELIVERY_ENTRY_BYTES = 24;
+const CRC_BYTES = 4;
 
+/** What the server knows of a delivery when it frames it. */
 export interface WireDelivery {
+  readonly partition: number;
+  readonly deliveryCount: number;
+  readonly record: StoredRecord;
+}
+
+export interface DecodedDelivery {
+  deliveryId: number;
   partition: number;
   offset: bigint;
   deliveryCount: number;
@@ -28,34 +50,48 @@ export interface WireDelivery {
   headers: readonly RecordHeader[];
 }
 
-export interface DecodedDelivery extends WireDelivery {
-  deliveryId: number;
+/** The bytes a delivery adds to a DELIVER frame's data: its entry and its record. */
+export function deliveryBytes(delivery: WireDelivery): number {
+  return DELIVERY_ENTRY_BYTES + delivery.record.sourceEnd - delivery.record.sourceStart;
 }
 
-/** Encodes the data of a DELIVER frame; its json is { first, count: deliveries.length }. */
-export function encodeDeliveries(deliveries: readonly WireDelivery[]): Uint8Array {
-  const [table, batch] = encodeDeliveryParts(deliveries);
-  const data = new Uint8Array(table.length + batch.length);
-  data.set(table, 0);
-  data.set(batch, table.length);
-  return data;
-}
-
-/**
- * The data of a DELIVER frame as its two parts, the entry table and the record batch, for
- * encodeFrame to copy once into the frame (a server sends thousands of records a frame).
- */
-export function encodeDeliveryParts(deliveries: readonly WireDelivery[]): [table: Uint8Array, batch: Uint8Array] {
-  const table = new Uint8Array(deliveries.length * DELIVERY_ENTRY_BYTES);
-  const view = new DataView(table.buffer);
-  for (let index = 0; index < deliveries.length; index++) {
-    const delivery = deliveries[index]!;
-    const at = index * DELIVERY_ENTRY_BYTES;
-    view.setInt32(at, delivery.partition);
-    view.setBigInt64(at + 4, delivery.offset);
-    view.setInt32(at + 12, delivery.deliveryCount);
+/** The DELIVER frame for `subscription` whose deliveries get ids first, first + 1, ... */
+export function encodeDeliverFrame(subscription: number, first: number, deliveries: readonly WireDelivery[]): Uint8Array {
+  let dataLength = CRC_BYTES;
+  for (const delivery of deliveries) dataLength += deliveryBytes(delivery);
+  const json = stableJson({ first, count: deliveries.length });
+  const { frame, dataStart } = allocateFrame(FrameKind.DELIVER, subscription, json, dataLength);
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  let entryAt = dataStart + CRC_BYTES;
+  let recordAt = entryAt + deliveries.length * DELIVERY_ENTRY_BYTES;
+  // The run of stored bytes not yet copied: records that lie next to each other in one source.
+  let run: Uint8Array | undefined;
+  let runStart = 0;
+  let runEnd = 0;
+  for (const { partition, deliveryCount, record } of deliveries) {
+    view.setInt32(entryAt, partition);
+    view.setBigInt64(entryAt + 4, record.offset);
+    view.setInt32(entryAt + 12, deliveryCount);
+    setSafeInteger64(view, entryAt + 16, record.timestamp);
+    entryAt += DELIVERY_ENTRY_BYTES;
+    if (record.source === run && record.sourceStart === runEnd) {
+      runEnd = record.sourceEnd;
+      continue;
+    }
+    if (run) recordAt = copyRun(frame, recordAt, run, runStart, runEnd);
+    run = record.source;
+    runStart = record.sourceStart;
+    runEnd = record.sourceEnd;
   }
-  return [table, encodeBatch(deliveries)];
+  if (run) recordAt = copyRun(frame, recordAt, run, runStart, runEnd);
+  assert(recordAt === frame.length, 'DELIVER records did not fill the frame', { recordAt, frameBytes: frame.length });
+  view.setUint32(dataStart, crc32c(frame, dataStart + CRC_BYTES, frame.length));
+  return frame;
+}
+
+function copyRun(frame: Uint8Array, at: number, source: Uint8Array, start: number, end: number): number {
+  frame.set(source.subarray(start, end), at);
+  return at + end - start;
 }
 
 /** Decodes a DELIVER frame's data. Throws BrookError CORRUPT_BATCH / INVALID_REQUEST on bad bytes. */
@@ -71,23 +107,37 @@ export function decodeDeliveries(first: number, count: number, data: Uint8Array)
 export type DeliveryVisitor = (deliveryId: number, partition: number, offset: bigint, deliveryCount: number, record: LogRecord) => void;
 
 /**
- * Decodes a DELIVER frame's data and hands each entry to `visit`, in order, with its record (the
- * record's own offset is its index in the frame): a consumer builds its message object straight
- * from them, with no object per entry in between. The whole frame is checked before the first
- * visit. Throws BrookError CORRUPT_BATCH / INVALID_REQUEST on bad bytes.
+ * Decodes a DELIVER frame's data and hands each entry to `visit`, in order, with its record: a
+ * consumer builds its message object straight from them, with no object per entry in between.
+ * The whole frame is checked before the first visit. Throws BrookError CORRUPT_BATCH (bad CRC,
+ * bad record) or INVALID_REQUEST (first / count do not fit the data).
  */
 export function readDeliveries(first: number, count: number, data: Uint8Array, visit: DeliveryVisitor): void {
-  const tableBytes = count * DELIVERY_ENTRY_BYTES;
-  if (!Number.isSafeInteger(first) || first < 0 || !Number.isInteger(count) || count < 1 || tableBytes > data.length) {
+  const recordsStart = CRC_BYTES + count * DELIVERY_ENTRY_BYTES;
+  if (!Number.isSafeInteger(first) || first < 0 || !Number.isInteger(count) || count < 1 || recordsStart > data.length) {
     throw new BrookError('INVALID_REQUEST', `DELIVER frame: bad first ${first} / count ${count} for ${data.length} data bytes`, { first, count });
   }
-  const { records } = decodeBatch(data, tableBytes);
-  if (records.length !== count) {
-    throw new BrookError('INVALID_REQUEST', `DELIVER frame: ${count} entries but ${records.length} records`, { count, records: records.length });
-  }
-  const view = new DataView(data.buffer, data.byteOffset, tableBytes);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const stored = view.getUint32(0);
+  const computed = crc32c(data, CRC_BYTES, data.length);
+  if (stored !== computed) throw corruptBatch('bad-crc', 0, `DELIVER frame: stored CRC-32C ${stored}, computed ${computed}`);
+  const records = new DeliveredRecordDecoder(data, view, count).decodeAll();
   for (let index = 0; index < count; index++) {
-    const at = index * DELIVERY_ENTRY_BYTES;
-    visit(first + index, view.getInt32(at), view.getBigInt64(at + 4), view.getInt32(at + 12), records[index]!);
+    const at = CRC_BYTES + index * DELIVERY_ENTRY_BYTES;
+    const record = records[index]!;
+    visit(first + index, view.getInt32(at), record.offset, view.getInt32(at + 12), record);
+  }
+}
+
+/** A DELIVER frame's records: each one's offset and timestamp come from its entry. */
+class DeliveredRecordDecoder extends RecordDecoder {
+  constructor(data: Uint8Array, private readonly view: DataView, count: number) {
+    super(data, 0, CRC_BYTES + count * DELIVERY_ENTRY_BYTES, data.length, count);
+  }
+
+  protected place(_offsetDelta: number, _timestampDelta: number, build: boolean): void {
+    const at = CRC_BYTES + this.index * DELIVERY_ENTRY_BYTES;
+    this.offset = build ? this.view.getBigInt64(at + 4) : 0n;
+    this.timestamp = getInt64AsNumber(this.view, at + 16);
   }
 }

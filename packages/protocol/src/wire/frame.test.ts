@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isBrookError } from '../errors.js';
-import { decodeDeliveries, encodeDeliveries, type WireDelivery } from './deliveries.js';
 import { FRAME_HEADER_BYTES, FrameKind, decodeFrame, encodeFrame, type FrameFailure } from './frame.js';
 
 const text = new TextEncoder();
@@ -71,24 +70,5 @@ describe('frame codec', () => {
   it('rejects a requestId outside uint32 when encoding', () => {
     expect(() => encodeFrame(FrameKind.REQUEST, -1, '{}')).toThrow(/INVALID_REQUEST/);
     expect(() => encodeFrame(FrameKind.REQUEST, 2 ** 32, '{}')).toThrow(/INVALID_REQUEST/);
-  });
-});
-
-describe('DELIVER table', () => {
-  const delivery = (partition: number, offset: bigint, deliveryCount: number, value: string | null): WireDelivery => ({
-    partition, offset, deliveryCount, timestamp: 1_700_000_000_000 + partition,
-    key: text.encode(`k${offset}`), value: value === null ? null : text.encode(value), headers: [{ key: 'h', value: null }],
-  });
-
-  it('round-trips partitions, offsets, attempts and records, numbering delivery ids from first', () => {
-    const sent = [delivery(2, 9_007_199_254_740_993n, 1, 'a'), delivery(0, 0n, 3, null), delivery(1, 5n, 1, '')];
-    const received = decodeDeliveries(40, 3, encodeDeliveries(sent));
-    expect(received).toEqual(sent.map((item, index) => ({ ...item, deliveryId: 40 + index })));
-  });
-
-  it('refuses a count that disagrees with the records', () => {
-    const data = encodeDeliveries([delivery(0, 1n, 1, 'x')]);
-    expect(() => decodeDeliveries(0, 2, data)).toThrow(/INVALID_REQUEST|CORRUPT_BATCH/);
-    expect(() => decodeDeliveries(0, 0, data)).toThrow(/INVALID_REQUEST/);
   });
 });

@@ -9,7 +9,7 @@
  *     jsonLength  uint32           5   bytes of json that follow
  *     json        jsonLength bytes 9   UTF-8 JSON object (stable key order), the control payload
  *     data        the rest             binary payload: RecordBatch v2 bytes (produce, fetch) or
- *                                      the DELIVER table; empty for most frames
+ *                                      the DELIVER table and records; empty for most frames
  *
  * Integers are big-endian. The WebSocket message boundary is the frame boundary, so a broken
  * frame never desynchronises the stream; the receiver still treats it as a protocol violation.
@@ -57,25 +57,34 @@ export interface Frame {
  * may come in parts, which are copied one after the other: no concatenated copy in between.
  */
 export function encodeFrame(kind: FrameKindValue, requestId: number, json: string, data?: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const parts = data === undefined ? [] : data instanceof Uint8Array ? [data] : data;
+  let dataLength = 0;
+  for (const part of parts) dataLength += part.length;
+  const { frame, dataStart } = allocateFrame(kind, requestId, json, dataLength);
+  let at = dataStart;
+  for (const part of parts) {
+    frame.set(part, at);
+    at += part.length;
+  }
+  return frame;
+}
+
+/**
+ * A frame with its header and json written and `dataLength` bytes of data still to fill from
+ * `dataStart`: for a codec that writes its data straight into the frame (DELIVER).
+ */
+export function allocateFrame(kind: FrameKindValue, requestId: number, json: string, dataLength: number): { frame: Uint8Array; dataStart: number } {
   if (!Number.isInteger(requestId) || requestId < 0 || requestId > UINT32_MAX) {
     throw new BrookError('INVALID_REQUEST', `requestId ${requestId} is not a uint32`, { requestId });
   }
   const jsonBytes = encoder.encode(json);
-  const parts = data === undefined ? [] : data instanceof Uint8Array ? [data] : data;
-  let dataLength = 0;
-  for (const part of parts) dataLength += part.length;
   const frame = new Uint8Array(FRAME_HEADER_BYTES + jsonBytes.length + dataLength);
   const view = new DataView(frame.buffer);
   view.setUint8(0, kind);
   view.setUint32(1, requestId);
   view.setUint32(5, jsonBytes.length);
   frame.set(jsonBytes, FRAME_HEADER_BYTES);
-  let at = FRAME_HEADER_BYTES + jsonBytes.length;
-  for (const part of parts) {
-    frame.set(part, at);
-    at += part.length;
-  }
-  return frame;
+  return { frame, dataStart: FRAME_HEADER_BYTES + jsonBytes.length };
 }
 
 /** Why decodeFrame refused a frame: `details.reason` of its INVALID_REQUEST error. */

@@ -3,7 +3,7 @@
  * each REQUEST op with its RESPONSE. docs/protocol.md documents each with its grammar. Offsets
  * are bigints in the API and decimal strings in JSON (JSON numbers lose precision past 2^53).
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** WebSocket close codes the server uses; the client maps them to BrookError codes. */
 export const CloseCode = {

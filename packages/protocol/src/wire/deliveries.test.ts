@@ -1,0 +1,93 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isBrookError } from '../errors.js';
+import { decodeStoredBatch, encodeBatch, type RecordInput, type StoredRecord } from '../record-batch.js';
+import { recordArbitrary } from '../record-batch.test-support.js';
+import { DELIVERY_ENTRY_BYTES, decodeDeliveries, deliveryBytes, encodeDeliverFrame, type WireDelivery } from './deliveries.js';
+import { decodeFrame } from './frame.js';
+
+const text = new TextEncoder();
+
+/** The records of one stored batch at `baseOffset`, as the log's reader decodes them. */
+function stored(inputs: RecordInput[], baseOffset: bigint): StoredRecord[] {
+  return decodeStoredBatch(encodeBatch(inputs, { baseOffset })).records;
+}
+
+function decodeFrameDeliveries(frame: Uint8Array) {
+  const { json, data } = decodeFrame(frame);
+  return decodeDeliveries(json['first'] as number, json['count'] as number, data);
+}
+
+function expected(deliveries: readonly WireDelivery[], first: number) {
+  return deliveries.map(({ partition, deliveryCount, record }, index) => ({
+    deliveryId: first + index, partition, deliveryCount,
+    offset: record.offset, timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers,
+  }));
+}
+
+const input = (value: string | null, timestamp: number, key: string | null = null): RecordInput => ({
+  key: key === null ? null : text.encode(key), value: value === null ? null : text.encode(value), headers: [{ key: 'h', value: null }], timestamp,
+});
+
+describe('DELIVER frame', () => {
+  it('carries records from several stored batches, out of order, with their offsets, timestamps and attempts', () => {
+    const early = stored([input('a', 1_700_000_000_000, 'k'), input('b', 1_700_000_000_005), input(null, 1_600_000_000_000)], 9_007_199_254_740_990n);
+    const other = stored([input('', -5, 'x')], 0n);
+    const deliveries: WireDelivery[] = [
+      { partition: 2, deliveryCount: 1, record: early[0]! },
+      { partition: 2, deliveryCount: 1, record: early[1]! }, // neighbours: copied as one run
+      { partition: 0, deliveryCount: 3, record: other[0]! },
+      { partition: 2, deliveryCount: 2, record: early[2]! },
+    ];
+    const frame = encodeDeliverFrame(7, 40, deliveries);
+    expect(decodeFrame(frame).requestId).toBe(7);
+    expect(decodeFrameDeliveries(frame)).toEqual(expected(deliveries, 40));
+    expect(decodeFrame(frame).data.length).toBe(4 + deliveries.reduce((sum, delivery) => sum + deliveryBytes(delivery), 0));
+  });
+
+  it('round-trips any records, in any order and any selection (property)', () => {
+    const batches = fc.array(fc.array(recordArbitrary, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(batches, fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), fc.nat({ max: 2 ** 40 }), (inputs, picks, first) => {
+        const records = inputs.flatMap((batch, index) => stored(batch, BigInt(index) * 1000n));
+        const deliveries = picks.map((pick, index) => ({ partition: pick % 3, deliveryCount: 1 + (index % 4), record: records[pick % records.length]! }));
+        expect(decodeFrameDeliveries(encodeDeliverFrame(1, first, deliveries))).toEqual(expected(deliveries, first));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('turns any corrupted byte of the data into a coded error (property)', () => {
+    const records = stored([input('one', 1, 'k'), input('two', 2), input('three', 3)], 10n);
+    const deliveries = records.map((record) => ({ partition: 0, deliveryCount: 1, record }));
+    const { json, data } = decodeFrame(encodeDeliverFrame(1, 0, deliveries));
+    fc.assert(
+      fc.property(fc.nat({ max: data.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, flip) => {
+        const broken = data.slice();
+        broken[at]! ^= flip;
+        const error = catchError(() => decodeDeliveries(json['first'] as number, json['count'] as number, broken));
+        expect(isBrookError(error, 'CORRUPT_BATCH')).toBe(true);
+      }),
+    );
+  });
+
+  it('refuses a count or first that does not fit the data, and trailing or missing record bytes', () => {
+    const deliveries = stored([input('x', 1), input('y', 2)], 0n).map((record) => ({ partition: 0, deliveryCount: 1, record }));
+    const { data } = decodeFrame(encodeDeliverFrame(1, 0, deliveries));
+    expect(catchError(() => decodeDeliveries(0, 0, data))).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(catchError(() => decodeDeliveries(-1, 2, data))).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(catchError(() => decodeDeliveries(0, 1000, data))).toMatchObject({ code: 'INVALID_REQUEST' });
+    // One entry fewer: the CRC still matches bytes that no longer split as the count says.
+    expect(catchError(() => decodeDeliveries(0, 1, data))).toMatchObject({ code: 'CORRUPT_BATCH' });
+    expect(DELIVERY_ENTRY_BYTES).toBe(24);
+  });
+});
+
+function catchError(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
