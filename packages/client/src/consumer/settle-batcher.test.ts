@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { Message } from './message.js';
 import type { IdRanges } from '@brook/protocol';
-import { SettleBatcher, toRanges, type SettleEntries, type StaleIds } from './settle-batcher.js';
+import { SettleBatcher, readStaleIds, toRanges, type SettleEntries } from './settle-batcher.js';
 
 function message(batcher: SettleBatcher, session: number, deliveryId: number): Message {
   return new Message(batcher, session, deliveryId, 0, BigInt(deliveryId), 1, 0, null, null, []);
 }
 
 /** A batcher whose settle requests wait for answer(): an error, or the stale ids of the answer. */
-function recording(): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (outcome?: Error | IdRanges) => void } {
+function recording(): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (outcome?: Error | IdRanges | unknown) => void } {
   const sent: SettleEntries[] = [];
-  const answers: ((outcome?: Error | IdRanges) => void)[] = [];
+  const answers: ((outcome?: unknown) => void)[] = [];
   const batcher = new SettleBatcher('t', (entries) => {
     sent.push(entries);
-    return new Promise<StaleIds>((resolve, reject) => answers.push((outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))));
+    return new Promise<unknown>((resolve, reject) => answers.push((outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))));
   });
   return { batcher, sent, answer: (outcome) => answers.shift()!(outcome) };
 }
@@ -57,6 +57,25 @@ describe('SettleBatcher', () => {
       'ok', 'ok', 'DELIVERY_STALE', 'DELIVERY_STALE', 'ok', 'ok', 'ok', 'DELIVERY_STALE', 'ok', 'ok',
     ]);
     expect(((outcomes[2] as PromiseRejectedResult).reason as { details: unknown }).details).toEqual({ deliveryId: 2 });
+  });
+
+  it('fails the acks and rejects with INVALID_REQUEST when the stale list is malformed; nacks share the batch outcome', async () => {
+    const { batcher, answer } = recording();
+    batcher.setSession(1);
+    const promises = [message(batcher, 1, 0).ack(), message(batcher, 1, 1).reject('bad'), message(batcher, 1, 2).nack()];
+    await tick();
+    answer([[3, 'x']]);
+    const outcomes = await Promise.allSettled(promises);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as { code: string }).code))).toEqual(['INVALID_REQUEST', 'INVALID_REQUEST', 'INVALID_REQUEST']);
+  });
+
+  it('reads a stale list only when it is absent or [first, last] id ranges', () => {
+    expect(readStaleIds(undefined)).toBeUndefined();
+    expect(readStaleIds([])).toEqual([]);
+    expect(readStaleIds([[0, 0], [5, 9]])).toEqual([[0, 0], [5, 9]]);
+    for (const bad of [null, 'x', {}, [[1]], [[1, 2, 3]], [[2, 1]], [[-1, 0]], [[0, 0.5]], [[0, 2 ** 53]], [5]]) {
+      expect(() => readStaleIds(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
+    }
   });
 
   it('sends nothing for another session, and never claims an ack that was not sent: ack and reject fail, nack and extend resolve', async () => {

@@ -46,6 +46,19 @@ function staleError(deliveryId: number): BrookError {
   return new BrookError('DELIVERY_STALE', 'the broker took this delivery back before the settlement reached it (lease expired, rebalance): it did nothing, the record comes again', { deliveryId });
 }
 
+/**
+ * The answer's `stale` field, checked: absent, or inclusive [first, last] ranges of delivery ids.
+ * Anything else is a broken server, and every ack and reject of the batch fails with
+ * INVALID_REQUEST (as other malformed answers do) rather than a TypeError or a wrong outcome.
+ */
+export function readStaleIds(stale: unknown): StaleIds {
+  if (stale === undefined) return undefined;
+  const isRange = (range: unknown): boolean => Array.isArray(range) && range.length === 2
+    && Number.isSafeInteger(range[0]) && Number.isSafeInteger(range[1]) && range[0] >= 0 && range[0] <= range[1];
+  if (Array.isArray(stale) && stale.every(isRange)) return stale as IdRanges;
+  throw new BrookError('INVALID_REQUEST', 'settle response: stale must be a list of [firstId, lastId] ranges', { field: 'stale' });
+}
+
 function includes(ranges: IdRanges, id: number): boolean {
   for (const [first, last] of ranges) if (id >= first && id <= last) return true;
   return false;
@@ -63,8 +76,8 @@ export class SettleBatcher implements Settler {
 
   constructor(
     readonly topic: string,
-    /** Sends one settle request for the current session's subscription; resolves with the answer's stale ids. */
-    private readonly send: (entries: SettleEntries) => Promise<StaleIds>,
+    /** Sends one settle request for the current session's subscription; resolves with the answer's `stale` field, unchecked. */
+    private readonly send: (entries: SettleEntries) => Promise<unknown>,
   ) {}
 
   /** Deliveries of `session` count from now on (0: none, while disconnected); earlier ones are dropped. */
@@ -142,7 +155,7 @@ export class SettleBatcher implements Settler {
     if (this.rejects.length > 0) entries.reject = this.rejects;
     const batch = this.take();
     if (!batch) return;
-    const sent = this.send(entries).then(batch.resolve, batch.reject);
+    const sent = this.send(entries).then(readStaleIds).then(batch.resolve, batch.reject);
     this.inFlight.add(sent);
     void sent.finally(() => this.inFlight.delete(sent));
   }

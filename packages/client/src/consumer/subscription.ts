@@ -16,7 +16,7 @@
 import { isBrookError, readDeliveries, type BrookError, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { Message } from './message.js';
-import { SettleBatcher, type StaleIds } from './settle-batcher.js';
+import { SettleBatcher } from './settle-batcher.js';
 import { wireStartPosition, type StartPosition } from './start-position.js';
 
 export interface SubscribeOptions extends Omit<WireSubscribeOptions, 'from'> {
@@ -161,7 +161,7 @@ export class Subscription {
     end: (error) => this.finish(error.code === 'CLOSED' ? undefined : error),
   };
 
-  private sendSettle(entries: Omit<RequestArgs<'settle'>, 'subscription'>): Promise<StaleIds> {
+  private sendSettle(entries: Omit<RequestArgs<'settle'>, 'subscription'>): Promise<unknown> {
     return this.connection.request('settle', { ...entries, subscription: this.number }, { sessionBound: true }).then((answer) => answer.json.stale);
   }
 
