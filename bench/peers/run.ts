@@ -6,7 +6,11 @@
  * workload at a time for every peer in turn, stops the servers, and prints one table of every
  * run, Brook's ratio to each peer, and the issue's targets.
  * BENCH_QUICK=1 for a short run; BENCH_PEERS=redis,nats,brook to pick peers; BENCH_MODES=produce,end-to-end,paced
- * to pick workloads.
+ * to pick workloads; BENCH_ROUNDS=n for n rounds of each workload (3 by default, 1 with BENCH_QUICK).
+ *
+ * Rounds: this VM's speed moves by 10-30 % within minutes, more than one change or one peer's
+ * lead. Each workload runs BENCH_ROUNDS times, every peer in turn each round, and a ratio is taken
+ * within a round (neighbouring runs) and reported as the median over the rounds with its range.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { startNats } from './nats.js';
@@ -18,6 +22,8 @@ const QUICK = process.env['BENCH_QUICK'] === '1';
 const PEERS = (process.env['BENCH_PEERS'] ?? 'redis,nats,brook').split(',');
 const MODES = (process.env['BENCH_MODES'] ?? 'produce,end-to-end,paced').split(',');
 const PACED_SECONDS = QUICK ? 2 : 5;
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? (QUICK ? 1 : 3));
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env['BENCH_ROUNDS']}`);
 
 interface Workload {
   readonly mode: Mode;
@@ -67,19 +73,19 @@ const GROUPS: ServerGroup[] = [
   })),
 ];
 
-/** label -> workload name -> result */
-const results = new Map<string, Map<string, Result>>();
-const result = (label: string, w: Workload) => results.get(label)?.get(workloadName(w));
+/** label -> workload name -> one result per round (undefined: that round's run failed) */
+const results = new Map<string, Map<string, (Result | undefined)[]>>();
+const roundsOf = (label: string, w: Workload) => results.get(label)?.get(workloadName(w)) ?? [];
 
 function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
 // The VM may be shared: the load average at the start says whether the figures had the machine to themselves.
-console.log(`peer benchmark${QUICK ? ' (BENCH_QUICK)' : ''}: batches of ${BATCH}, ${WINDOW} in flight; group of 2 consumers, ${CONSUMER_WINDOW} in flight each; `
+console.log(`peer benchmark${QUICK ? ' (BENCH_QUICK)' : ''}: ${ROUNDS} round(s); batches of ${BATCH}, ${WINDOW} in flight; group of 2 consumers, ${CONSUMER_WINDOW} in flight each; `
   + `node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}\n`);
-console.log(row(['peer', 'workload', 'records', 'records/s', 'MiB/s', 'p50 ms', 'p99 ms', 'CPU µs/rec client', 'server', 'total', 'warm-up records']));
-console.log(row(['---', '---', ...Array<string>(9).fill('---:')]));
+console.log(row(['peer', 'workload', 'round', 'records', 'records/s', 'MiB/s', 'p50 ms', 'p99 ms', 'CPU µs/rec client', 'server', 'total', 'warm-up records']));
+console.log(row(['---', '---', ...Array<string>(10).fill('---:')]));
 const failures: string[] = [];
 const fail = (what: string, error: unknown) => failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
 // Every server is up for the whole run and the peers take turns on each workload, so the ratios
@@ -98,11 +104,13 @@ try {
     }
   }
   for (const workload of WORKLOADS) {
-    for (const peer of peers) {
-      try {
-        await runOne(peer, workload);
-      } catch (error) {
-        fail(`${peer.label}, ${workloadName(workload)}`, error);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const peer of peers) {
+        try {
+          await runOne(peer, workload, round);
+        } catch (error) {
+          fail(`${peer.label}, ${workloadName(workload)}, round ${round + 1}`, error);
+        }
       }
     }
   }
@@ -116,31 +124,52 @@ if (failures.length > 0) {
   process.exitCode = 1;
 }
 
-async function runOne(peer: Peer, workload: Workload): Promise<void> {
+async function runOne(peer: Peer, workload: Workload, round: number): Promise<void> {
   const name = workloadName(workload);
-  const r = await runWorkload(peer, name.replace(/[^a-z0-9]+/gi, '-'), workload.mode, workload.records, workload.bytes);
   if (!results.has(peer.label)) results.set(peer.label, new Map());
-  results.get(peer.label)!.set(name, r);
-  console.log(row([peer.label, name, String(r.records), fmtRate(r.recordsPerSec), (r.recordsPerSec * workload.bytes / 2 ** 20).toFixed(1),
+  const rounds = results.get(peer.label)!.get(name) ?? [];
+  results.get(peer.label)!.set(name, rounds);
+  const r = await runWorkload(peer, `${name.replace(/[^a-z0-9]+/gi, '-')}-r${round + 1}`, workload.mode, workload.records, workload.bytes);
+  rounds[round] = r;
+  console.log(row([peer.label, name, String(round + 1), String(r.records), fmtRate(r.recordsPerSec), (r.recordsPerSec * workload.bytes / 2 ** 20).toFixed(1),
     fmtMs(r.p50), fmtMs(r.p99), r.clientMicrosPerRecord.toFixed(1), r.serverMicrosPerRecord.toFixed(1),
     (r.clientMicrosPerRecord + r.serverMicrosPerRecord).toFixed(1), String(r.warmupRecords)]));
+}
+
+/** a / b in each round both ran: the median, and the range when there are several. */
+function pairedRatio(a: readonly (Result | undefined)[], b: readonly (Result | undefined)[], f: (r: Result) => number): { median: number; text: string } {
+  const ratios: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const x = a[round];
+    const y = b[round];
+    if (x && y) ratios.push(f(x) / f(y));
+  }
+  if (ratios.length === 0) return { median: NaN, text: '-' };
+  ratios.sort((p, q) => p - q);
+  const middle = ratios.length >> 1;
+  const median = ratios.length % 2 === 1 ? ratios[middle]! : (ratios[middle - 1]! + ratios[middle]!) / 2;
+  const range = ratios.length > 1 ? ` (${fmtRatio(ratios[0]!)}–${fmtRatio(ratios[ratios.length - 1]!)})` : '';
+  return { median, text: `${fmtRatio(median)}${range}` };
+}
+
+function rate(r: Result): number {
+  return r.recordsPerSec;
+}
+
+function p99(r: Result): number {
+  return r.p99;
 }
 
 function printRatios(): void {
   const brooks = [...results.keys()].filter((label) => label.startsWith('brook'));
   const others = [...results.keys()].filter((label) => !label.startsWith('brook'));
   if (brooks.length === 0 || others.length === 0) return;
-  console.log('\nBrook / peer: records/s ratio (higher is better); for the paced run, p99 ratio (lower is better)\n');
+  console.log(`\nBrook / peer: records/s ratio (higher is better); for the paced run, p99 ratio (lower is better); median of ${ROUNDS} round(s), range in brackets\n`);
   console.log(row(['brook', 'workload', ...others]));
   console.log(row(['---', '---', ...others.map(() => '---:')]));
   for (const brook of brooks) {
     for (const w of WORKLOADS) {
-      const mine = result(brook, w);
-      const cells = others.map((other) => {
-        const theirs = result(other, w);
-        if (!mine || !theirs) return '-';
-        return fmtRatio(w.mode === 'paced' ? mine.p99 / theirs.p99 : mine.recordsPerSec / theirs.recordsPerSec);
-      });
+      const cells = others.map((other) => pairedRatio(roundsOf(brook, w), roundsOf(other, w), w.mode === 'paced' ? p99 : rate).text);
       console.log(row([brook, workloadName(w), ...cells]));
     }
   }
@@ -153,14 +182,15 @@ function printTargets(): void {
   const e2e = WORKLOADS.filter((w) => w.mode === 'end-to-end');
   const paced = WORKLOADS.find((w) => w.mode === 'paced');
   const lines: string[][] = [];
-  const check = (target: string, value: number, goal: number, lowerIsBetter = false) =>
-    lines.push([target, Number.isFinite(value) ? `${value.toFixed(3)}x` : 'not run', `${lowerIsBetter ? '<=' : '>='} ${goal}x`,
-      !Number.isFinite(value) ? '-' : (lowerIsBetter ? value <= goal : value >= goal) ? 'met' : '**not met**']);
-  const ratio = (a: Result | undefined, b: Result | undefined, f: (r: Result) => number) => (a && b ? f(a) / f(b) : NaN);
-  for (const w of e2e) check(`${workloadName(w)}: ${never} / ${redis}, records/s`, ratio(result(never, w), result(redis, w), (r) => r.recordsPerSec), 5);
-  for (const w of e2e) check(`${workloadName(w)}: ${always} / ${never}, records/s`, ratio(result(always, w), result(never, w), (r) => r.recordsPerSec), 0.8);
-  if (paced) check(`${workloadName(paced)}: ${never} / ${redis}, p99`, ratio(result(never, paced), result(redis, paced), (r) => r.p99), 0.5, true);
-  console.log('\nTargets (issue)\n');
+  const check = (target: string, a: string, b: string, w: Workload, f: (r: Result) => number, goal: number, lowerIsBetter = false) => {
+    const { median, text } = pairedRatio(roundsOf(a, w), roundsOf(b, w), f);
+    lines.push([`${workloadName(w)}: ${a} / ${b}, ${target}`, Number.isFinite(median) ? text : 'not run', `${lowerIsBetter ? '<=' : '>='} ${goal}x`,
+      !Number.isFinite(median) ? '-' : (lowerIsBetter ? median <= goal : median >= goal) ? 'met' : '**not met**']);
+  };
+  for (const w of e2e) check('records/s', never, redis, w, rate, 5);
+  for (const w of e2e) check('records/s', always, never, w, rate, 0.8);
+  if (paced) check('p99', never, redis, paced, p99, 0.5, true);
+  console.log(`\nTargets (issue): the median over ${ROUNDS} round(s) of the ratio within each round, range in brackets\n`);
   console.log(row(['target', 'measured', 'goal', '']));
   console.log(row(['---', '---:', '---:', '---']));
   for (const line of lines) console.log(row(line));
