@@ -70,6 +70,40 @@ describe('DDIA figure 11-2: redelivery and load balancing', () => {
   });
 });
 
+describe("ordering 'none'", () => {
+  /** Two members of group g on topic t, each with room for 100 records. */
+  async function twoMembers() {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t');
+    const members = [consumer(), consumer()];
+    for (const c of members) await fixture.broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 100 }, c.handler);
+    return { ...fixture, members };
+  }
+  const values = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ value: `v${from + i}` }));
+
+  it('gives a few records to one member as one run, and the next few to the other', async () => {
+    const { broker, settle, members } = await twoMembers();
+    await broker.produce('t', values(0, 5));
+    await settle();
+    const first = members.findIndex((c) => c.held.length > 0);
+    expect(members[first]!.held.map((d) => d.text())).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
+    expect(members[1 - first]!.held).toEqual([]);
+    await broker.produce('t', values(5, 5));
+    await settle();
+    expect(members[1 - first]!.held.map((d) => d.text())).toEqual(['v5', 'v6', 'v7', 'v8', 'v9']);
+    expect(members[first]!.held).toHaveLength(5);
+  });
+
+  it('shares a backlog evenly, in runs of consecutive offsets', async () => {
+    const { broker, settle, members } = await twoMembers();
+    await broker.produce('t', values(0, 100));
+    await settle();
+    const offsets = members.map((c) => c.held.map((d) => Number(d.offset)));
+    expect(offsets.map((o) => o.length)).toEqual([50, 50]);
+    for (const o of offsets) expect(o).toEqual(Array.from({ length: 50 }, (_, i) => o[0]! + i));
+  });
+});
+
 describe("ordering 'key'", () => {
   it('has at most one record per key in flight, and spreads keys over members', async () => {
     const { broker, settle } = await engineFixture();

@@ -31,6 +31,17 @@ export interface OrderingStrategy {
   rebuild(windows: readonly PartitionWindow[]): void;
 }
 
+/**
+ * The shortest run 'none' deals to one member (while it has credit). Splitting a few
+ * records over several members balances nothing worth having and multiplies the per-run costs:
+ * each run is a DELIVER frame, a settle request and its answer, and a journal range. At 5 records
+ * a millisecond split over two members that was 5 socket writes a tick in the server instead of 3,
+ * the largest part of its CPU and of the records' latency (docs/benchmarks.md, "Small runs").
+ * Members still take turns: the ring moves on after every run, so a trickle alternates between
+ * them, and a backlog is still shared evenly.
+ */
+const RUN_RECORDS_MIN = 32;
+
 /** Round-robin over members with credit, remembering where the last turn stopped. */
 class MemberRing {
   private next = 0;
@@ -111,13 +122,13 @@ export class NoneOrdering implements OrderingStrategy {
 
   release(_entry: Entry): void {}
 
-  /** An even share of what waits, per member with credit. */
+  /** An even share of what waits, per member with credit, but no shorter than RUN_RECORDS_MIN. */
   protected runLength(members: readonly Member[], windows: readonly PartitionWindow[]): number {
     let waiting = 0;
     for (const window of windows) waiting += window.undelivered;
     let open = 0;
     for (const member of members) if (member.credit > 0) open += 1;
-    return Math.max(1, Math.ceil(waiting / Math.max(1, open)));
+    return Math.max(RUN_RECORDS_MIN, Math.ceil(waiting / Math.max(1, open)));
   }
 
   rebuild(windows: readonly PartitionWindow[]): void {
