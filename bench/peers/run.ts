@@ -2,10 +2,11 @@
  * Brook next to its peers: `npx -y pnpm@10 bench:peers` (bench/peers/README.md).
  *
  * Starts each server in a child process on a loopback port with a temp data dir, runs the same
- * workloads (workload.ts) against Redis Streams, NATS JetStream and Brook over WebSocket, one
+ * workloads (workload.ts) against Redis Streams, NATS JetStream, a raw WebSocket relay (the floor:
+ * ws and two processes, no broker) and Brook over WebSocket, one
  * workload at a time for every peer in turn, stops the servers, and prints one table of every
  * run, Brook's ratio to each peer, and the issue's targets.
- * BENCH_QUICK=1 for a short run; BENCH_PEERS=redis,nats,brook to pick peers; BENCH_MODES=produce,end-to-end,paced
+ * BENCH_QUICK=1 for a short run; BENCH_PEERS=redis,nats,relay,brook to pick peers; BENCH_MODES=produce,end-to-end,paced
  * to pick workloads; BENCH_ROUNDS=n for n rounds of each workload (3 by default, 1 with BENCH_QUICK).
  *
  * Rounds: this VM's speed moves by 10-30 % within minutes, more than one change or one peer's
@@ -19,7 +20,7 @@ import { fmtMs, fmtRate, fmtRatio } from './stats.js';
 import { BATCH, CONSUMER_WINDOW, PACED_RATE, WINDOW, runWorkload, type Mode, type Peer, type Result } from './workload.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
-const PEERS = (process.env['BENCH_PEERS'] ?? 'redis,nats,brook').split(',');
+const PEERS = (process.env['BENCH_PEERS'] ?? 'redis,nats,relay,brook').split(',');
 const MODES = (process.env['BENCH_MODES'] ?? 'produce,end-to-end,paced').split(',');
 const PACED_SECONDS = QUICK ? 2 : 5;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? (QUICK ? 1 : 3));
@@ -60,6 +61,14 @@ const GROUPS: ServerGroup[] = [
     async start() {
       const nats = await startNats();
       return { peers: [nats.peer], stop: () => nats.stop() };
+    },
+  },
+  {
+    name: 'relay',
+    async start() {
+      const { startRelay } = await import('./relay.js');
+      const relay = await startRelay();
+      return { peers: [relay.peer], stop: () => relay.stop() };
     },
   },
   ...(['never', 'always'] as const).map((fsync) => ({
