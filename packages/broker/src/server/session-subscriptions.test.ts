@@ -74,7 +74,7 @@ describe('settle', () => {
     expect((group['partitions'] as { inFlight: { offset: string }[] }[])[0]!.inFlight.map((i) => i.offset)).toEqual(['2']);
   });
 
-  it('answers the acked and rejected ids that did nothing (stale, settled, unknown) as stale ranges; ignores unknown subscriptions', async () => {
+  it('answers the acked and rejected ids that did nothing (stale, settled, unknown) as stale ranges', async () => {
     const f = await withRecords(1);
     const sub = await subscribe(f, { ackTimeoutMs: 1000, backoff: { initialMs: 0, maxMs: 0 } });
     const [first] = await f.deliveries(sub);
@@ -85,7 +85,9 @@ describe('settle', () => {
     expect(await f.ok('settle', { subscription: sub, ack: [[late, late]], nack: [[12345, null]], reject: [[12346, 'x']] })).toEqual({
       stale: [[late, late], [12346, 12346]],
     });
-    expect(await f.ok('settle', { subscription: 999, ack: [[0, 0]] })).toEqual({});
+    // A subscription the session does not have holds nothing: its acks and rejects all did nothing.
+    expect(await f.ok('settle', { subscription: 999, ack: [[0, 3]], reject: [[7, 'x']], nack: [[8, null]] })).toEqual({ stale: [[0, 3], [7, 7]] });
+    expect(await f.ok('settle', { subscription: 999, nack: [[8, null]], extend: [[9, null]] })).toEqual({});
     expect((await f.ok('describeGroup', { topic: 't', group: 'g' }))['lag']).toBe('1');
     const id = again!.deliveryId;
     // One range over the stale id, the current one and ids never sent: only the current one took effect.
@@ -147,6 +149,10 @@ describe('unsubscribe and disconnect', () => {
     await f.ok('settle', { subscription: sub, ack: [[delivery!.deliveryId, delivery!.deliveryId]] });
     expect((await unsubscribed).json).toEqual({});
     expect(await f.ok('unsubscribe', { subscription: sub })).toEqual({}); // again: ignored
+    // An ack sent after the subscription ended did nothing, and says so.
+    expect(await f.ok('settle', { subscription: sub, ack: [[delivery!.deliveryId, delivery!.deliveryId]] })).toEqual({
+      stale: [[delivery!.deliveryId, delivery!.deliveryId]],
+    });
   });
 
   it('abort, and a dropped connection, give what was held to another member with deliveryCount + 1', async () => {

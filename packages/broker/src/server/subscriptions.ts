@@ -85,7 +85,7 @@ export class SessionSubscriptions {
    * reject is durable, with `stale`: the acked and rejected ids that did nothing, because their
    * delivery was taken back (lease expired, rebalance, go-back) or is not outstanding (settled
    * before, forgotten, never sent). The client rejects those acks with DELIVERY_STALE. Stale
-   * nacks and extends, and unknown subscriptions, are ignored.
+   * nacks and extends are ignored.
    */
   async settle(args: Args): Promise<Reply> {
     const subscription = this.subscriptions.get(args.int('subscription', 0, ID_MAX));
@@ -95,8 +95,8 @@ export class SessionSubscriptions {
     const extend = args.optionalPairs('extend', id, ms(LIMITS.ackTimeoutMs.max));
     const reject = args.optionalPairs('reject', id, checkString);
     const nack = args.optionalPairs('nack', id, ms(LIMITS.backoffMaxMs.max));
-    if (!subscription) return EMPTY;
     for (const [first, last] of ack) if (first > last) throw invalidArgument('ack', 'ranges [first, last] with first <= last', [first, last]);
+    if (!subscription) return unknownSubscriptionAnswer(ack, reject);
     for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
     const durable = new DurableWaits();
     const stale = new StaleIds();
@@ -201,6 +201,16 @@ class DurableWaits {
  * by one (a bogus range over millions of ids costs one range), and an ack that took effect costs
  * two comparisons. Ranges are added in request order.
  */
+/**
+ * A settle naming a subscription the session does not have (it ended, e.g. a graceful unsubscribe
+ * finished, or never was): none of its deliveries is outstanding, so every ack and reject is stale.
+ * Answering "done" would let the client resolve acks that did nothing.
+ */
+function unknownSubscriptionAnswer(ack: readonly (readonly [number, number])[], reject: readonly (readonly [number, string])[]): Reply {
+  const stale: IdRanges = [...ack.map(([first, last]): [number, number] => [first, last]), ...reject.map(([id]): [number, number] => [id, id])];
+  return stale.length === 0 ? EMPTY : { json: { stale } };
+}
+
 class StaleIds {
   readonly ranges: IdRanges = [];
   /** The first id of the current ack range not yet accounted for. */
