@@ -383,12 +383,21 @@ export class Group implements FlightOwner {
     for (const window of this.windows) {
       const owner = owners[window.partition];
       if (owner === window.owner) continue;
+      // A member closing gracefully keeps a partition until it has settled what it holds there:
+      // taking those records back would redeliver work it is finishing, and make its acks stale.
+      // It gets nothing new meanwhile (no credit); leave() runs this again and moves the partition.
+      if (window.owner?.closing && !window.owner.left && hasInFlight(window)) continue;
       changed = true;
       for (const entry of window.entries()) if (entry.state === 'inflight') this.revoke(entry, 'rebalance');
       window.owner = owner;
     }
     if (changed) this.report.rebalanced(this.windows);
   }
+}
+
+function hasInFlight(window: PartitionWindow): boolean {
+  for (const entry of window.entries()) if (entry.state === 'inflight') return true;
+  return false;
 }
 
 /** Waits for both, then fails with the first failure: neither outlives the step. */

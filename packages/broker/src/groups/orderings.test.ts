@@ -185,6 +185,34 @@ describe("ordering 'partition'", () => {
     expect(broker.describeGroup('t', 'g').partitions.map((p) => p.owner)).toEqual(['g-1', 'g-1', 'g-1', 'g-1']);
   });
 
+  it('a member closing gracefully keeps a partition until it has settled what it holds there; then the partition moves', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t', { partitions: 2 });
+    await broker.produce('t', [0, 1].map((partition) => ({ value: `p${partition}`, partition })));
+    const assignments: Record<string, number[]>[] = [];
+    broker.on('rebalanced', (e) => assignments.push(e.assignment));
+    const redelivered: bigint[] = [];
+    broker.on('redelivered', (e) => redelivered.push(e.offset));
+    const c1 = consumer();
+    const c2 = consumer();
+    const sub1 = await broker.subscribe({ topic: 't', group: 'g', ordering: 'partition' }, c1.handler);
+    await settle();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'partition' }, c2.handler);
+    await settle();
+    // The join moved partition 1, and took g-0's record of it back; g-0 keeps partition 0 and p0.
+    expect(assignments).toEqual([{ 'g-0': [0, 1] }, { 'g-0': [0], 'g-1': [1] }]);
+    const held = c1.held.find((d) => d.partition === 0)!;
+    const closing = sub1.close();
+    await settle();
+    expect(broker.describeGroup('t', 'g').partitions[0]!.owner).toBe('g-0');
+    await held.ack(); // still current: the close waited for it
+    await closing;
+    await settle();
+    expect(assignments.at(-1)).toEqual({ 'g-1': [0, 1] });
+    expect(redelivered).toEqual([0n]); // only the record of partition 1, at the join
+    expect(broker.describeGroup('t', 'g').partitions.map((p) => p.ackFloor)).toEqual([1n, 0n]);
+  });
+
   it('delivers in offset order, and a redelivery of n brings back every later record in flight, in order (go-back-N)', async () => {
     const { broker, settle, advance } = await engineFixture();
     await broker.createTopic('t');
