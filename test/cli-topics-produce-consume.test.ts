@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker, type BrookServer } from '@brook/broker';
-import { brook, finished, jsonLines, startBrook, stderrMatch } from './fixtures/cli-run.js';
+import { brook, finished, jsonLines, startBrook, stderrMatch, stdoutLines } from './fixtures/cli-run.js';
 
 let broker: Broker;
 let server: BrookServer;
@@ -128,6 +128,28 @@ describe('brook produce and brook consume', () => {
     await stderrMatch(latest, /consuming cli-from as a tail reader from latest/);
     await broker.produce('cli-from', [{ value: 'new' }]);
     expect(jsonLines((await done).stdout)).toEqual([expect.objectContaining({ offset: '4', value: 'new' })]);
+  });
+
+  it('an ack the broker no longer takes (a rebalance gave the record to another member) fails the run: exit 1, DELIVERY_STALE', async () => {
+    await broker.createTopic('cli-stale', { partitions: 2 });
+    await broker.produce('cli-stale', [{ value: 'a', partition: 0 }, { value: 'b', partition: 1 }]);
+    // --count 3 with two records: the command prints both and holds their acks, waiting for a third.
+    const child = startBrook(['consume', 'cli-stale', '--group', 'st', '--ordering', 'partition', '--count', '3'], { env });
+    const done = finished(child);
+    await stdoutLines(child, 2);
+    // A second member joins: the rebalance takes a partition, and the delivery the command holds of it, back.
+    const takenOver = new Promise<number>((resolve) => {
+      void broker.subscribe({ topic: 'cli-stale', group: 'st', ordering: 'partition' }, (delivery) => resolve(delivery.partition));
+    });
+    const moved = await takenOver;
+    await broker.produce('cli-stale', [{ value: 'c', partition: 1 - moved }]);
+    const run = await done;
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^brook: DELIVERY_STALE: /m);
+    expect(run.stdout).toMatch(/value=c/);
+    // The records of the partition it kept are acked all the same, and never came again.
+    const kept = broker.describeGroup('cli-stale', 'st').partitions[1 - moved]!;
+    expect([kept.ackFloor, kept.redeliveries]).toEqual([2n, 0]);
   });
 
   it('SIGINT ends a consume cleanly: exit 0, what it printed is acked', async () => {

@@ -158,8 +158,9 @@ async function firstHeld(client: Client, { acks, count, subscribe }: ConsumeSett
 
 async function leaveGracefully(stream: MessageStream, held: HeldMessages, settles: PendingSettles): Promise<void> {
   // With no settle unanswered, close() sends its unsubscribe at once (microtasks) and the held
-  // acks go out on the next tick (setImmediate), after it: their credits free nothing new.
-  await settles.settled();
+  // acks go out on the next tick (setImmediate), after it: their credits free nothing new. A
+  // settle that failed (a stale extend) fails the run, but only after the others are acked.
+  await settles.idle();
   const closing = stream.close();
   held.ackAll();
   await closing;
@@ -204,8 +205,14 @@ class PendingSettles {
     });
   }
 
-  async settled(): Promise<void> {
+  /** Resolves once none is pending, whatever their outcomes. */
+  async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Resolves once none is pending; rejects with the first failure, if any. */
+  async settled(): Promise<void> {
+    await this.idle();
     if (this.failure) throw this.failure.error;
   }
 }
