@@ -196,12 +196,6 @@ class DurableWaits {
 }
 
 /**
- * The ids of one settle that did nothing, as ranges. Acks come as ranges and their deliveries in
- * id order, so what did not take effect is the gaps between those that did: no id is listed one
- * by one (a bogus range over millions of ids costs one range), and an ack that took effect costs
- * two comparisons. Ranges are added in request order.
- */
-/**
  * A settle naming a subscription the session does not have (it ended, e.g. a graceful unsubscribe
  * finished, or never was): none of its deliveries is outstanding, so every ack and reject is stale.
  * Answering "done" would let the client resolve acks that did nothing.
@@ -211,6 +205,12 @@ function unknownSubscriptionAnswer(ack: readonly (readonly [number, number])[], 
   return stale.length === 0 ? EMPTY : { json: { stale } };
 }
 
+/**
+ * The ids of one settle that did nothing, as ranges. Acks come as ranges and their deliveries in
+ * id order, so what did not take effect is the gaps between those that did: no id is listed one
+ * by one (a bogus range over millions of ids costs one range), and an ack that took effect costs
+ * two comparisons. Ranges are added in request order.
+ */
 class StaleIds {
   readonly ranges: IdRanges = [];
   /** The first id of the current ack range not yet accounted for. */

@@ -158,8 +158,8 @@ async function firstHeld(client: Client, { acks, count, subscribe }: ConsumeSett
 
 async function leaveGracefully(stream: MessageStream, held: HeldMessages, settles: PendingSettles): Promise<void> {
   // With no settle unanswered, close() sends its unsubscribe at once (microtasks) and the held
-  // acks go out on the next tick (setImmediate), after it: their credits free nothing new. A
-  // settle that failed (a stale extend) fails the run, but only after the others are acked.
+  // acks go out on the next tick (setImmediate), after it: their credits free nothing new. An
+  // earlier settle that failed (a stale ack) fails the run, but only once the held ones are acked.
   await settles.idle();
   const closing = stream.close();
   held.ackAll();
