@@ -213,6 +213,25 @@ describe("ordering 'partition'", () => {
     expect(broker.describeGroup('t', 'g').partitions.map((p) => p.ackFloor)).toEqual([1n, 0n]);
   });
 
+  it('a closing member that never settles holds its partition only until the lease expires', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('t');
+    await broker.produce('t', [{ value: 'p0' }]);
+    const c1 = consumer();
+    const c2 = consumer();
+    const options = { topic: 't', group: 'g', ordering: 'partition', ackTimeoutMs: 1000, backoff: { initialMs: 0, maxMs: 0 } } as const;
+    const sub1 = await broker.subscribe(options, c1.handler);
+    await settle();
+    await broker.subscribe(options, c2.handler);
+    const closing = sub1.close();
+    await settle();
+    expect([c1.held.length, c2.held.length]).toEqual([1, 0]);
+    await advance(1000);
+    await closing;
+    await settle();
+    expect(c2.held.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['p0#2']);
+  });
+
   it('delivers in offset order, and a redelivery of n brings back every later record in flight, in order (go-back-N)', async () => {
     const { broker, settle, advance } = await engineFixture();
     await broker.createTopic('t');
