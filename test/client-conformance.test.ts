@@ -298,6 +298,42 @@ function conformance(label: string, factory: ClientTargetFactory): void {
       await expect(other.producer().send(name, [{ value: 'late' }])).rejects.toMatchObject({ code: 'CLOSED' });
     });
 
+    it("close() in ordering 'partition' lets the handler finish: its ack counts and its partition moves only then", async () => {
+      const name = await topic(2);
+      const group = unique('g');
+      const options = { topic: name, group, ordering: 'partition' } as const;
+      const first = await target.connect();
+      const second = await target.connect();
+      const started = deferred();
+      const finish = deferred();
+      const leaving = await first.subscribe(options, async () => {
+        started.resolve();
+        await finish.promise;
+      });
+      const secondGot: string[] = [];
+      const moved = deferred();
+      await second.subscribe(options, (message) => {
+        secondGot.push(`${message.text()}#${message.deliveryCount}`);
+        if (secondGot.length === 1) moved.resolve();
+      });
+      await client.producer().send(name, [{ value: 'slow', partition: 0 }]);
+      await started.promise; // partition 0 is the first member's (join order)
+      const closing = leaving.close();
+      // 'next' must come after the broker has the member closing (it would take 'next' itself before).
+      const memberClosing = async () => ((await client.admin.describeGroup(name, group))['members'] as { closing: boolean }[]).some((m) => m.closing);
+      while (!(await memberClosing()));
+      await client.producer().send(name, [{ value: 'next', partition: 0 }]);
+      finish.resolve();
+      await closing;
+      await moved.promise;
+      // Without waiting, the close would have handed 'slow' to the second member as slow#2.
+      expect(secondGot).toEqual(['next#1']);
+      const partitions = (await client.admin.describeGroup(name, group))['partitions'] as { redeliveries: number }[];
+      expect(partitions[0]!.redeliveries).toBe(0);
+      await first.close();
+      await second.close();
+    });
+
     it('supports await using for clients and subscriptions', async () => {
       const name = await topic();
       let escaped: Client | undefined;
