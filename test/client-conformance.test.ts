@@ -320,18 +320,19 @@ function conformance(label: string, factory: ClientTargetFactory): void {
       await started.promise; // partition 0 is the first member's (join order)
       const closing = leaving.close();
       // 'next' must come after the broker has the member closing (it would take 'next' itself before).
-      const memberClosing = async () => ((await client.admin.describeGroup(name, group))['members'] as { closing: boolean }[]).some((m) => m.closing);
-      while (!(await memberClosing()));
+      while (!(await client.admin.describeGroup(name, group)).members.some((member) => member.closing));
       await client.producer().send(name, [{ value: 'next', partition: 0 }]);
       finish.resolve();
       await closing;
       await moved.promise;
       // Without waiting, the close would have handed 'slow' to the second member as slow#2.
       expect(secondGot).toEqual(['next#1']);
-      const partitions = (await client.admin.describeGroup(name, group))['partitions'] as { redeliveries: number }[];
-      expect(partitions[0]!.redeliveries).toBe(0);
       await first.close();
       await second.close();
+      const described = await client.admin.describeGroup(name, group);
+      expect(described.partitions[0]!.redeliveries).toBe(0);
+      // The same description, typed the same, as the broker gives in process.
+      expect(described).toEqual(target.broker.describeGroup(name, group));
     });
 
     it('supports await using for clients and subscriptions', async () => {

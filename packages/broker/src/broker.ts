@@ -7,7 +7,7 @@
  */
 import {
   BrookError, DirLock, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, mkdirDurable, writeFileAtomic,
-  type Clock, type FileSystem, type FramePeer, type FrameSession, type Random, type RecordHeader, type SessionHost,
+  type Clock, type FileSystem, type FramePeer, type GroupDescription, type FrameSession, type Random, type RecordHeader, type SessionHost,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
 import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
@@ -17,7 +17,6 @@ import type { ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
 import { resolveBrokerLimits, type BrokerOptions } from './config/broker-options.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
-import type { GroupDescription } from './groups/describe.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import type { StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
 import { checkBatchInput, encodeBatchInput } from './topics/batch-input.js';

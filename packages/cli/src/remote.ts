@@ -2,7 +2,6 @@
  * What every command that talks to a server shares: --url / BROOK_URL, --token / BROOK_TOKEN,
  * --json, and one client per run, closed (drained) before the command's exit code is returned.
  */
-import type { GroupDescription } from '@brook/broker';
 import { BrookError, connect, isBrookError, type Client } from '@brook/client';
 import type { Env, ParsedArgs } from './cli-args.js';
 
@@ -39,7 +38,3 @@ export async function withClient<T>(args: ParsedArgs, env: Env, use: (client: Cl
   }
 }
 
-/** describeGroup typed: the client hands descriptions over untyped (they are the broker's, offsets as bigints). */
-export async function describeGroup(client: Client, topic: string, group: string): Promise<GroupDescription> {
-  return (await client.admin.describeGroup(topic, group)) as unknown as GroupDescription;
-}

@@ -2,7 +2,7 @@
  * Admin operations: topics and groups. Offsets travel as decimal strings on the wire and come
  * back as bigints here, as in the in-process broker's API.
  */
-import type { RequestResult, WireRetention } from '@brook/protocol';
+import { groupDescriptionFromWire, type GroupDescription, type RequestResult, type WireRetention } from '@brook/protocol';
 import type { Connection } from './connection.js';
 import type { TopicPartitions } from './producer/topic-partitions.js';
 import { wireStartPosition, type StartPosition } from './consumer/start-position.js';
@@ -17,15 +17,6 @@ export interface TopicDescription {
   name: string;
   partitions: { partition: number; startOffset: bigint; endOffset: bigint }[];
 }
-
-/**
- * A group's state (docs/semantics.md): members, and per partition ackFloor, endOffset, lag,
- * in-flight records with attempt and lease deadline, and counters. Offset fields are bigints.
- */
-export type GroupDescription = Record<string, unknown>;
-
-/** Fields of describeGroup that are offsets or offset counts: decimal strings on the wire. */
-const OFFSET_FIELDS = new Set(['ackFloor', 'endOffset', 'startOffset', 'lag', 'offset', 'lostToRetention']);
 
 export class Admin {
   constructor(
@@ -62,10 +53,9 @@ export class Admin {
     return (await this.connection.request('listGroups', topic === undefined ? {} : { topic })).json.groups;
   }
 
-  /** The group's state; offsets, lag and counts of records as bigints. */
+  /** The group's state, as `Broker.describeGroup` returns it (offsets as bigints). */
   async describeGroup(topic: string, group: string): Promise<GroupDescription> {
-    const { json } = await this.connection.request('describeGroup', { topic, group });
-    return withBigInts(json) as GroupDescription;
+    return groupDescriptionFromWire((await this.connection.request('describeGroup', { topic, group })).json);
   }
 
   /** Moves the group's position on every partition (replay or skip); resolves with the new positions. */
@@ -78,13 +68,4 @@ export class Admin {
   async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<number> {
     return (await this.connection.request('redrive', { deadLetterTopic, ...options })).json.moved;
   }
-}
-
-function withBigInts(value: unknown, field?: string): unknown {
-  if (Array.isArray(value)) return value.map((item) => withBigInts(item, field));
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withBigInts(item, key)]));
-  }
-  if (typeof value === 'string' && field !== undefined && OFFSET_FIELDS.has(field) && /^-?\d+$/.test(value)) return BigInt(value);
-  return value;
 }

@@ -3,39 +3,9 @@
  * lag (records not yet acked), what is in flight with its attempt and lease deadline, and the
  * counters (redeliveries, dead letters, records lost to retention).
  */
+import type { GroupDescription, GroupPartitionDescription, InFlightDescription } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { Group } from './group.js';
-import type { GroupConfig } from './subscribe-options.js';
-
-export interface InFlightDescription {
-  readonly offset: bigint;
-  readonly member: string;
-  readonly deliveryCount: number;
-  readonly leaseDeadlineMs: number;
-}
-
-export interface GroupPartitionDescription {
-  readonly partition: number;
-  readonly ackFloor: bigint;
-  readonly endOffset: bigint;
-  readonly lag: bigint;
-  readonly owner: string | undefined;
-  readonly inFlight: InFlightDescription[];
-  readonly backingOff: number;
-  readonly redeliveries: number;
-  readonly deadLettered: number;
-  readonly lostToRetention: bigint;
-}
-
-export interface GroupDescription {
-  readonly topic: string;
-  readonly group: string;
-  readonly config: Omit<GroupConfig, 'from'>;
-  readonly members: { id: string; name: string; maxInFlight: number; inFlight: number; closing: boolean }[];
-  readonly partitions: GroupPartitionDescription[];
-  readonly lag: bigint;
-  readonly lastError: string | undefined;
-}
 
 export function describeGroup(group: Group, logs: readonly PartitionLog[]): GroupDescription {
   const partitions = group.windows.map((window): GroupPartitionDescription => {

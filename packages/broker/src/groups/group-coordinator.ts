@@ -7,7 +7,7 @@
  *   groups/<topic>/<group>/state.json     } see group-journal.ts
  *   groups/<topic>/<group>/journal-<gen>/ }
  */
-import { BrookError, writeFileAtomic, type Clock, type FileSystem, type Random } from '@brook/protocol';
+import { BrookError, writeFileAtomic, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
@@ -22,7 +22,7 @@ import {
 } from './subscribe-options.js';
 import { TailReader } from './tail-reader.js';
 import type { Member, DeliverySink } from './member.js';
-import { describeGroup, type GroupDescription } from './describe.js';
+import { describeGroup } from './describe.js';
 import type { DeliveryQueue, MessageStream, Subscription } from './subscription.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { REDRIVE_GROUP, redrive } from './redrive.js';

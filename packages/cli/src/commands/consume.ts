@@ -12,7 +12,7 @@ import { EXIT } from '../exit.js';
 import { jsonLine, plural } from '../format.js';
 import { POSITION_USAGE, startPositionOption } from '../positions.js';
 import { recordJson, recordLine } from '../records.js';
-import { REMOTE_OPTIONS, REMOTE_USAGE, describeGroup, withClient } from '../remote.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 
 const ORDERINGS = ['none', 'key', 'partition'] as const;
 /** Lease of a held record, renewed at half of it: independent of the group's ackTimeoutMs. */
@@ -152,7 +152,7 @@ async function consume(client: Client, settings: ConsumeSettings): Promise<numbe
  */
 async function firstHeld(client: Client, { acks, count, subscribe }: ConsumeSettings): Promise<number> {
   if (acks !== 'group' || count === undefined) return Infinity;
-  const ordering = subscribe.ordering ?? (await describeGroup(client, subscribe.topic, subscribe.group!)).config.ordering;
+  const ordering = subscribe.ordering ?? (await client.admin.describeGroup(subscribe.topic, subscribe.group!)).config.ordering;
   return ordering === 'key' ? Infinity : count - subscribe.maxInFlight + 1;
 }
 

@@ -11,12 +11,12 @@ import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { fullText, jsonLine, plural, preview, table, toJson } from '../format.js';
 import { recordJson } from '../records.js';
-import { REMOTE_OPTIONS, REMOTE_USAGE, describeGroup, withClient } from '../remote.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 
 /** Per partition, the first offset not yet redriven (0 before any redrive). */
 async function redrivenUpTo(client: Client, dlqTopic: string): Promise<bigint[]> {
   try {
-    return (await describeGroup(client, dlqTopic, REDRIVE_GROUP)).partitions.map((p) => p.ackFloor);
+    return (await client.admin.describeGroup(dlqTopic, REDRIVE_GROUP)).partitions.map((p) => p.ackFloor);
   } catch (error) {
     if (isBrookError(error, 'UNKNOWN_GROUP')) return [];
     throw error;
@@ -29,7 +29,7 @@ async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> 
   const senders = new Map<string, string[]>();
   for (const { topic, group } of await client.admin.listGroups()) {
     if (group === REDRIVE_GROUP) continue;
-    const dlq = (await describeGroup(client, topic, group)).config.deadLetterTopic;
+    const dlq = (await client.admin.describeGroup(topic, group)).config.deadLetterTopic;
     if (topics.has(dlq)) senders.set(dlq, [...(senders.get(dlq) ?? []), `${topic}/${group}`]);
   }
   return senders;

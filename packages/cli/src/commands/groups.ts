@@ -2,12 +2,12 @@
  * `brook groups list|describe|reset`: where consumer groups stand (lag, in flight, counters) and
  * moving one (replay from earliest or a time, or skip to latest).
  */
-import type { GroupDescription } from '@brook/broker';
+import type { GroupDescription } from '@brook/client';
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { isoTime, plural, table, toJson } from '../format.js';
 import { POSITION_USAGE, startPositionOption } from '../positions.js';
-import { REMOTE_OPTIONS, REMOTE_USAGE, describeGroup, withClient } from '../remote.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 
 const list = defineCommand(
   {
@@ -17,7 +17,7 @@ const list = defineCommand(
   (args, env) => withClient(args, env, async (client) => {
     const found = await client.admin.listGroups(args.arg('TOPIC'));
     const groups = await Promise.all(found.map(async ({ topic, group }) => {
-      const description = await describeGroup(client, topic, group);
+      const description = await client.admin.describeGroup(topic, group);
       return { topic, group, ordering: description.config.ordering, members: description.members.length, lag: description.lag };
     }));
     if (args.flag('json')) process.stdout.write(`${toJson(groups)}\n`);
@@ -37,7 +37,7 @@ endOffset, lag (records not yet acked), records in flight, redeliveries, dead le
 ${REMOTE_USAGE}`,
   },
   (args, env) => withClient(args, env, async (client) => {
-    const description = await describeGroup(client, args.required('TOPIC'), args.required('GROUP'));
+    const description = await client.admin.describeGroup(args.required('TOPIC'), args.required('GROUP'));
     process.stdout.write(args.flag('json') ? `${toJson(description)}\n` : formatDescription(description));
     return EXIT.ok;
   }),

@@ -3,6 +3,8 @@
  * each REQUEST op with its RESPONSE. docs/protocol.md documents each with its grammar. Offsets
  * are bigints in the API and decimal strings in JSON (JSON numbers lose precision past 2^53).
  */
+import type { WireGroupDescription } from './group-description.js';
+
 export const PROTOCOL_VERSION = 2;
 
 /** WebSocket close codes the server uses; the client maps them to BrookError codes. */
@@ -107,7 +109,7 @@ export interface Requests {
     { stale?: IdRanges },
   ];
   listGroups: [{ topic?: string }, { groups: { topic: string; group: string }[] }];
-  describeGroup: [{ topic: string; group: string }, Record<string, unknown>];
+  describeGroup: [{ topic: string; group: string }, WireGroupDescription];
   resetGroup: [{ topic: string; group: string; to: WireStartPosition }, { positions: string[] }];
   redrive: [{ deadLetterTopic: string; maxRecords?: number }, { moved: number }];
 }

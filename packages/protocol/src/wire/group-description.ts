@@ -1,0 +1,80 @@
+/**
+ * describeGroup's answer, defined once for both sides: `Broker.describeGroup` and
+ * `client.admin.describeGroup` return it with offsets as bigints; on the wire (a RESPONSE's json)
+ * the same fields carry offsets as decimal strings, since JSON numbers stop being exact at 2^53.
+ * docs/semantics.md says what each field means.
+ */
+
+export interface InFlightDescriptionOf<Offset> {
+  readonly offset: Offset;
+  /** The member's id (`<group>-<n>`). */
+  readonly member: string;
+  readonly deliveryCount: number;
+  readonly leaseDeadlineMs: number;
+}
+
+export interface GroupPartitionDescriptionOf<Offset> {
+  readonly partition: number;
+  readonly ackFloor: Offset;
+  readonly endOffset: Offset;
+  /** Records from ackFloor to endOffset not acked yet (in flight, backing off, waiting). */
+  readonly lag: Offset;
+  /** 'partition' ordering: the member that owns it. */
+  readonly owner: string | undefined;
+  readonly inFlight: InFlightDescriptionOf<Offset>[];
+  readonly backingOff: number;
+  readonly redeliveries: number;
+  readonly deadLettered: number;
+  readonly lostToRetention: Offset;
+}
+
+export interface GroupMemberDescription {
+  readonly id: string;
+  readonly name: string;
+  readonly maxInFlight: number;
+  readonly inFlight: number;
+  /** Leaving gracefully: gets nothing new, settles what it holds. */
+  readonly closing: boolean;
+}
+
+/** The settings the group runs with (its first member's, or the last reconfiguration's). */
+export interface GroupConfigDescription {
+  readonly ordering: 'none' | 'key' | 'partition';
+  readonly ackTimeoutMs: number;
+  readonly maxDeliveries: number;
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly multiplier: number; readonly jitter: number };
+  readonly deadLetterTopic: string;
+}
+
+export interface GroupDescriptionOf<Offset> {
+  readonly topic: string;
+  readonly group: string;
+  readonly config: GroupConfigDescription;
+  readonly members: GroupMemberDescription[];
+  readonly partitions: GroupPartitionDescriptionOf<Offset>[];
+  readonly lag: Offset;
+  /** Why the last pump step failed (a log read or journal write), until one succeeds. */
+  readonly lastError: string | undefined;
+}
+
+export type GroupDescription = GroupDescriptionOf<bigint>;
+export type GroupPartitionDescription = GroupPartitionDescriptionOf<bigint>;
+export type InFlightDescription = InFlightDescriptionOf<bigint>;
+/** As a RESPONSE carries it: offsets as decimal strings, `owner` and `lastError` absent when unset. */
+export type WireGroupDescription = GroupDescriptionOf<string>;
+
+/** The wire form read back: offsets as bigints again. */
+export function groupDescriptionFromWire(wire: WireGroupDescription): GroupDescription {
+  return {
+    ...wire,
+    lag: BigInt(wire.lag),
+    partitions: wire.partitions.map((p) => ({
+      ...p,
+      ackFloor: BigInt(p.ackFloor),
+      endOffset: BigInt(p.endOffset),
+      lag: BigInt(p.lag),
+      lostToRetention: BigInt(p.lostToRetention),
+      inFlight: p.inFlight.map((flight) => ({ ...flight, offset: BigInt(flight.offset) })),
+    })),
+  };
+}
