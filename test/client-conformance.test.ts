@@ -177,9 +177,11 @@ function conformance(label: string, factory: ClientTargetFactory): void {
       await expect(client.admin.createTopic(name)).rejects.toMatchObject({ code: 'TOPIC_EXISTS', retriable: false });
       expect(await client.admin.listTopics()).toContain(name);
       await client.producer().send(name, [{ value: 'x', partition: 1 }, { value: 'y', partition: 1 }]);
-      expect(await client.admin.describeTopic(name)).toEqual({
+      const described = await client.admin.describeTopic(name);
+      expect(described).toMatchObject({
         name, partitions: [{ partition: 0, startOffset: 0n, endOffset: 0n }, { partition: 1, startOffset: 0n, endOffset: 2n }],
       });
+      expect(described).toEqual(target.broker.describeTopic(name)); // the same, typed the same, as in process
       const group = unique('g');
       let count = 0;
       const twice = deferred();

@@ -7,7 +7,7 @@
  */
 import {
   BrookError, DirLock, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, mkdirDurable, writeFileAtomic,
-  type Clock, type FileSystem, type FramePeer, type GroupDescription, type FrameSession, type Random, type RecordHeader, type SessionHost,
+  type Clock, type FileSystem, type FramePeer, type GroupDescription, type TopicDescription, type FrameSession, type Random, type RecordHeader, type SessionHost,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
 import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
@@ -26,9 +26,9 @@ import type { DeliverySink } from './groups/member.js';
 import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
-import type { FetchRequest, FetchedRecord, PartitionDescription, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
+import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
 
-export type { FetchRequest, FetchedRecord, PartitionDescription, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
+export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
 
 const CLEAN_SHUTDOWN_MARKER = '.clean-shutdown';
 /** The single-writer lock directory inside a data directory (DirLock). */
@@ -184,7 +184,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return [...this.topics.keys()].sort();
   }
 
-  describeTopic(name: string): { name: string; partitions: PartitionDescription[] } {
+  describeTopic(name: string): TopicDescription {
     const topic = this.topic(name);
     return {
       name,

@@ -3,7 +3,7 @@
  * exported for tools (dump, verify) and tests that work on one partition directory.
  */
 export {
-  Broker, DATA_DIR_LOCK, type BrokerOptions, type FetchRequest, type FetchedRecord, type PartitionDescription, type ProduceResult, type ProduceBatchRequest, type ProduceBatchResult,
+  Broker, DATA_DIR_LOCK, type BrokerOptions, type FetchRequest, type FetchedRecord, type ProduceResult, type ProduceBatchRequest, type ProduceBatchResult,
 } from './broker.js';
 export type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 export { RECENT_BATCHES_PER_PRODUCER } from './producers/producer-entry.js';
@@ -19,7 +19,7 @@ export { BrokerEventEmitter, type BrokerEvents, type BrokerEventName, type Redel
 export { Delivery } from './groups/delivery.js';
 export type { Handler, MessageStream, Subscription } from './groups/subscription.js';
 export type { BackoffOptions, GroupConfig, Ordering, StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
-export type { GroupDescription, GroupPartitionDescription, InFlightDescription } from '@brook/protocol';
+export type { GroupDescription, GroupPartitionDescription, InFlightDescription, PartitionDescription, TopicDescription } from '@brook/protocol';
 export { DEAD_LETTER_HEADERS } from './groups/dead-letter.js';
 export { REDRIVE_GROUP } from './groups/redrive.js';
 export type { DeliverySink } from './groups/member.js';

@@ -2,7 +2,9 @@
  * Admin operations: topics and groups. Offsets travel as decimal strings on the wire and come
  * back as bigints here, as in the in-process broker's API.
  */
-import { groupDescriptionFromWire, type GroupDescription, type RequestResult, type WireRetention } from '@brook/protocol';
+import {
+  groupDescriptionFromWire, topicDescriptionFromWire, type GroupDescription, type RequestResult, type TopicDescription, type WireRetention,
+} from '@brook/protocol';
 import type { Connection } from './connection.js';
 import type { TopicPartitions } from './producer/topic-partitions.js';
 import { wireStartPosition, type StartPosition } from './consumer/start-position.js';
@@ -13,10 +15,6 @@ export interface CreateTopicOptions {
   retention?: WireRetention;
 }
 
-export interface TopicDescription {
-  name: string;
-  partitions: { partition: number; startOffset: bigint; endOffset: bigint }[];
-}
 
 export class Admin {
   constructor(
@@ -40,13 +38,9 @@ export class Admin {
     return (await this.connection.request('listTopics', {})).json.topics;
   }
 
-  /** Partitions with their startOffset (first retained) and endOffset (next to be written). */
+  /** Partitions with their startOffset (first retained), endOffset (next to be written) and size on disk. */
   async describeTopic(name: string): Promise<TopicDescription> {
-    const { json } = await this.connection.request('describeTopic', { name });
-    return {
-      name: json.name,
-      partitions: json.partitions.map(({ partition, startOffset, endOffset }) => ({ partition, startOffset: BigInt(startOffset), endOffset: BigInt(endOffset) })),
-    };
+    return topicDescriptionFromWire((await this.connection.request('describeTopic', { name })).json);
   }
 
   async listGroups(topic?: string): Promise<RequestResult<'listGroups'>['groups']> {

@@ -24,6 +24,7 @@ export * from './wire/frame.js';
 export * from './wire/deliveries.js';
 export * from './wire/messages.js';
 export * from './wire/group-description.js';
+export * from './wire/topic-description.js';
 export * from './wire/stable-json.js';
 export * from './record-input.js';
 export type { FetchRequest } from './fetch-request.js';

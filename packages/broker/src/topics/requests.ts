@@ -31,10 +31,3 @@ export interface ProduceResult {
  */
 export type FetchedRecord = LogRecord;
 
-export interface PartitionDescription {
-  readonly partition: number;
-  readonly startOffset: bigint;
-  readonly endOffset: bigint;
-  readonly sizeBytes: number;
-  readonly segments: number;
-}

@@ -4,6 +4,7 @@
  * are bigints in the API and decimal strings in JSON (JSON numbers lose precision past 2^53).
  */
 import type { WireGroupDescription } from './group-description.js';
+import type { WireTopicDescription } from './topic-description.js';
 
 export const PROTOCOL_VERSION = 2;
 
@@ -88,7 +89,7 @@ export interface Requests {
   createTopic: [{ name: string; partitions?: number; retention?: WireRetention }, Record<string, never>];
   deleteTopic: [{ name: string }, Record<string, never>];
   listTopics: [Record<string, never>, { topics: string[] }];
-  describeTopic: [{ name: string }, { name: string; partitions: { partition: number; startOffset: string; endOffset: string }[] }];
+  describeTopic: [{ name: string }, WireTopicDescription];
   initProducer: [{ producerId?: string; bumpEpoch?: boolean }, { producerId: string; producerEpoch: number }];
   /** data: one RecordBatch v2 for the partition. */
   produce: [{ topic: string; partition: number }, { baseOffset: string; lastOffset: string; duplicate: boolean }];

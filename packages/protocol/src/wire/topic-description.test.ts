@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { stableJson } from './stable-json.js';
+import { topicDescriptionFromWire, type TopicDescription, type WireTopicDescription } from './topic-description.js';
+
+describe('topic description on the wire', () => {
+  it('reads back what the server sends, offsets past 2^53 exact', () => {
+    const description: TopicDescription = {
+      name: 'orders',
+      partitions: [{ partition: 0, startOffset: 9_007_199_254_740_993n, endOffset: 9_007_199_254_740_995n, sizeBytes: 4096, segments: 2 }],
+    };
+    const wire = JSON.parse(stableJson(description)) as WireTopicDescription;
+    expect(wire.partitions[0]!.startOffset).toBe('9007199254740993');
+    expect(topicDescriptionFromWire(wire)).toEqual(description);
+  });
+});
