@@ -7,7 +7,8 @@
  */
 import {
   BrookError, DirLock, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, mkdirDurable, writeFileAtomic,
-  type Clock, type FileSystem, type FramePeer, type GroupDescription, type TopicDescription, type FrameSession, type Random, type RecordHeader, type SessionHost,
+  type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
+  type SessionHost, type TopicDescription,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
 import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';

@@ -15,7 +15,6 @@ export interface CreateTopicOptions {
   retention?: WireRetention;
 }
 
-
 export class Admin {
   constructor(
     private readonly connection: Connection,
