@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SLAB_TAKE_BYTES_MAX, isSlabView, slabAsciiBytes, slabBytes } from './byte-slab.js';
+import { SLAB_TAKE_BYTES_MAX, isSlabView, slabAsciiBytes, slabBytes, slabCopy } from './byte-slab.js';
 
 describe('byte slabs', () => {
   it('hand out zeroed, exclusive arrays of the size asked, across many slabs', () => {
@@ -24,6 +24,18 @@ describe('byte slabs', () => {
     expect(isSlabView(big)).toBe(false);
     expect(isSlabView(slabBytes(10))).toBe(true);
     expect(isSlabView(new Uint8Array(10))).toBe(false);
+  });
+
+  it('copy bytes into a slab up to SLAB_TAKE_BYTES_MAX, into an array of their own past it', () => {
+    for (const size of [0, 1, SLAB_TAKE_BYTES_MAX, SLAB_TAKE_BYTES_MAX + 1]) {
+      const source = Uint8Array.from({ length: size }, (_, i) => (i % 251) + 1);
+      const copy = slabCopy(source);
+      expect(copy).toEqual(source);
+      expect(isSlabView(copy)).toBe(size <= SLAB_TAKE_BYTES_MAX);
+      // A copy, not a view: writing either leaves the other as it was.
+      source.fill(0);
+      expect(copy.every((b, i) => b === (i % 251) + 1)).toBe(true);
+    }
   });
 
   it('copy short ASCII text, and leave no trace of text they turned down', () => {

@@ -50,6 +50,16 @@ export function slabBytes(size: number): Uint8Array {
 }
 
 /**
+ * A copy of `bytes` the caller owns, in a slab when small enough: for copies made once per batch
+ * (a log read hands each reader its own), where a fresh array's malloc costs more than the copy.
+ */
+export function slabCopy(bytes: Uint8Array): Uint8Array {
+  const copy = slabBytes(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
+/**
  * The bytes of `text` if it is short and all ASCII (its UTF-8 bytes are then its char codes),
  * copied into a slab a char at a time; undefined otherwise. Nothing is taken from the slab
  * unless the whole string fits and is ASCII.

@@ -28,6 +28,6 @@ export * from './wire/topic-description.js';
 export * from './wire/stable-json.js';
 export * from './record-input.js';
 export type { FetchRequest } from './fetch-request.js';
-export { isSlabView } from './byte-slab.js';
+export { isSlabView, slabCopy } from './byte-slab.js';
 export * from './fs/dir-lock.js';
 export * from './limits.js';

@@ -5,7 +5,7 @@
  * fails the read with CORRUPT_SEGMENT naming the file and byte position. A bad batch is never
  * returned.
  */
-import { decodeBatch, type BatchHeader } from '@brook/protocol';
+import { decodeBatch, slabCopy, type BatchHeader } from '@brook/protocol';
 import { corruptSegmentError } from './recovery.js';
 import type { Segment } from './segment.js';
 import { lastIndexWhere } from './bisect.js';
@@ -117,7 +117,7 @@ export class LogReader {
 export function addToRead(result: ReadState, header: BatchHeader, bytes: Uint8Array, offset: bigint, limits: ReadLimits): boolean {
   if (header.baseOffset + BigInt(header.lastOffsetDelta) < offset) return false;
   if (result.batches.length > 0 && result.totalBytes + bytes.length > limits.maxBytes) return true;
-  result.batches.push({ header: { ...header }, bytes: bytes.slice() });
+  result.batches.push({ header: { ...header }, bytes: slabCopy(bytes) });
   result.totalBytes += bytes.length;
   result.records += recordsFrom(header, offset);
   return result.totalBytes >= limits.maxBytes || result.records >= (limits.maxRecords ?? Number.POSITIVE_INFINITY);
