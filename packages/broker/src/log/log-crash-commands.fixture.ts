@@ -11,7 +11,7 @@ import {
 } from './log-model.fixture.js';
 import type { AppendResult, PartitionLog, RetentionResult } from './partition-log.js';
 import type { RetentionPolicy } from './retention.js';
-import { parseSegmentLogName } from './segment-files.js';
+import { parseSegmentLogName, segmentStem } from './segment-files.js';
 
 type KeepSpec =
   | { readonly kind: 'nothing' }
@@ -100,9 +100,16 @@ export async function bury(fs: MemoryFileSystem, log: PartitionLog, pending: rea
   fs.onOperation = undefined;
 }
 
-/** Every segment but the active one was fsynced before the active one was created. */
-async function activeSegmentBase(real: Real): Promise<number> {
-  const bases = (await real.fs.readdir(LOG_DIR)).map(parseSegmentLogName).filter((base): base is bigint => base !== undefined);
+/**
+ * Where the sealed segments end: every segment but the last two is sealed (fsynced), and the
+ * one before the last is once both its index files exist (a seal writes them after its fsync).
+ */
+async function sealedSegmentsEnd(real: Real): Promise<number> {
+  const names = await real.fs.readdir(LOG_DIR);
+  const bases = names.map(parseSegmentLogName).filter((base): base is bigint => base !== undefined);
+  const beforeLast = bases.at(-2);
+  const sealed = (base: bigint): boolean => names.includes(`${segmentStem(base)}.index`) && names.includes(`${segmentStem(base)}.timeindex`);
+  if (beforeLast !== undefined && !sealed(beforeLast)) return Number(beforeLast);
   return Number(bases.at(-1) ?? 0n);
 }
 
@@ -219,7 +226,7 @@ export class CrashCommand implements LogCommand {
       // Nothing crashed mid-group, so every op completed: crash now.
       real.fs.onOperation = undefined;
       await Promise.all(pending);
-      durableEnd = Math.max(durableEnd, await activeSegmentBase(real));
+      durableEnd = Math.max(durableEnd, await sealedSegmentsEnd(real));
       crash.crashNow();
     }
     await bury(real.fs, real.log, pending);
@@ -314,7 +321,7 @@ export class FailSyncCommand implements LogCommand {
     }
     expect(log.endOffset, 'nothing of a failed round becomes visible').toBe(BigInt(model.end));
     await expect(log.flush(), 'a failed log refuses work until reopened').rejects.toMatchObject({ code: 'IO_ERROR' });
-    const durableEnd = Math.max(model.durableEnd, await activeSegmentBase(real));
+    const durableEnd = Math.max(model.durableEnd, await sealedSegmentsEnd(real));
     if (spec.how.kind === 'power') fs.powerCut({ keep: keepPolicy(spec.how.keep) });
     await bury(real.fs, real.log);
     await recoverAndCheck(model, real, {

@@ -16,8 +16,8 @@
  *
  * - `durableEnd`: a crash keeps at least the offsets below it. It rises when an append resolves
  *   under 'always', when flush() or close() resolves, when the { intervalMs } timer fires, and
- *   at a crash to the active segment's base offset (a segment is fsynced before the next one is
- *   created). After a power cut all that survived is on the platter, so it becomes the recovered
+ *   at a crash to where the sealed segments end (every segment but the last two is sealed, the
+ *   one before the last once its index files exist: partition-log.ts seals behind the active one). After a power cut all that survived is on the platter, so it becomes the recovered
  *   endOffset; after a process kill only under 'always', whose promise is that nothing visible can
  *   be taken back.
  * - `durableStart`: applyRetention resolves after its directory fsync, so a resolved deletion
@@ -112,6 +112,37 @@ describe('PartitionLog against a model (fast-check)', () => {
 });
 
 describe('PartitionLog regressions the model found, shrunk', () => {
+  it('a seal whose fsync fails rejects the round that must cover it, however early it failed, and the log until reopen', async () => {
+    const fixture = logFixture({ fsync: 'never', segmentBytesMax: 1 });
+    const log = await fixture.open();
+    fixture.fs.failNext('sync', { path: /\.log$/, errno: 'EIO' });
+    // One round: 'a' fills segment 0, whose seal fails while 'b' is written into segment 1.
+    const results = await Promise.allSettled([log.append(batchOf('a', 1)), log.append(batchOf('b', 1)), log.flush()]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    await expect(log.append(batchOf('c', 1))).rejects.toMatchObject({ code: 'IO_ERROR' });
+  });
+
+  it('index files a clean close left on the active segment never pass for its seal once it has more records', async () => {
+    // Room for two batches: 'early' and 'late' share segment 0, 'next' rolls it.
+    const fixture = logFixture({ fsync: 'always', segmentBytesMax: 2 * batchOf('early', 1).length });
+    const t = fixture.clock.now();
+    const first = await fixture.open();
+    await first.append(batchOf('early', 1, t));
+    await first.close();
+    const log = await fixture.open({ cleanShutdown: true });
+    await log.append(batchOf('late', 1, t + 5_000));
+    // Killed as the seal of segment 0 (rolled by the next append) renames its first index file in.
+    fixture.fs.onOperation = (op) => {
+      if (op.kind === 'rename' && op.to === `${LOG_DIR}/${segmentStem(0n)}.index`) throw new Error('killed');
+    };
+    await expect(log.append(batchOf('next', 1, t + 9_000))).rejects.toThrow();
+    await bury(fixture.fs, log);
+    const reopened = await fixture.open();
+    // Stale index files (from the close) would say segment 0 ends at 'early''s timestamp.
+    expect(await reopened.offsetForTimestamp(t + 5_000)).toBe(1n);
+    expect(reopened.endOffset).toBe(3n);
+  });
+
   it('concurrent applyRetention calls each report the startOffset their own deletions reached', async () => {
     const log = await logFixture({ segmentBytesMax: 1 }).open();
     for (let i = 0; i < 3; i++) await log.append(batchOf(`b${i}`, 1));

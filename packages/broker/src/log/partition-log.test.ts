@@ -1,7 +1,46 @@
 import { describe, expect, it, vi } from 'vitest';
-import { decodeBatch, isBrookError } from '@brook/protocol';
+import { decodeBatch, isBrookError, type FileHandle, type FileSystem, type MemoryFileSystem } from '@brook/protocol';
 import { batchOf, logFixture, readAll, text } from './log-fixture.js';
 import { Segment } from './segment.js';
+import { segmentPath } from './segment-files.js';
+
+/** Calls `target`'s methods on `target`, except those `overrides` replaces. */
+function delegate<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(object, property) {
+      if (property in overrides) return overrides[property as keyof T];
+      const value: unknown = Reflect.get(object, property);
+      return typeof value === 'function' ? value.bind(object) : value;
+    },
+  });
+}
+
+/** `fs`, except that once `hold()` is called, fsyncs of the file `path` wait until `release()`. */
+function holdingSyncsOf(fs: MemoryFileSystem, path: string) {
+  let holding = false;
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const state = { held: 0 };
+  const hold = (handle: FileHandle): FileHandle => delegate(handle, {
+    sync: async () => {
+      if (holding) {
+        state.held += 1;
+        await released;
+      }
+      return handle.sync();
+    },
+  });
+  const wrapped = delegate<FileSystem>(fs, {
+    open: async (openPath, mode) => {
+      const handle = await fs.open(openPath, mode);
+      return openPath === path ? hold(handle) : handle;
+    },
+  });
+  return { fs: wrapped, state, hold: () => (holding = true), release };
+}
+
+/** Lets every pending memory file system operation and its continuations run. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('PartitionLog append and read', () => {
   it('assigns contiguous offsets from 0 across batches', async () => {
@@ -95,6 +134,32 @@ describe('PartitionLog segments', () => {
     await log.append(batchOf('small', 1));
     expect(log.segmentCount).toBe(3);
     expect((await readAll(log)).length).toBe(102);
+  });
+
+  it("seals a full segment behind the next one: under 'never' appends go on during its fsync, under 'always' they wait for it", async () => {
+    for (const fsync of ['never', 'always'] as const) {
+      const fixture = logFixture({ fsync, segmentBytesMax: 1 });
+      const first = segmentPath(fixture.options.dir, 0n, '.log');
+      const syncs = holdingSyncsOf(fixture.fs, first);
+      const log = await fixture.open({ fs: syncs.fs });
+      await log.append(batchOf('a', 1));
+      syncs.hold();
+      let resolved = false;
+      const rolled = log.append(batchOf('b', 1)).then((result) => {
+        resolved = true;
+        return result;
+      });
+      await settle();
+      expect(syncs.state.held, 'the seal of segment 0 is waiting for its fsync').toBe(1);
+      expect(log.segmentCount).toBe(2);
+      expect(resolved, `under '${fsync}'`).toBe(fsync === 'never');
+      expect(await fixture.fs.exists(segmentPath(fixture.options.dir, 0n, '.index')), 'index files come after the fsync').toBe(false);
+      syncs.release();
+      expect(await rolled).toEqual({ baseOffset: 1n, lastOffset: 1n });
+      await log.flush(); // waits for the seal too
+      expect(await fixture.fs.exists(segmentPath(fixture.options.dir, 0n, '.timeindex'))).toBe(true);
+      await log.close();
+    }
   });
 
   it("rolls once the segment's first record is segmentMsMax old (virtual clock)", async () => {

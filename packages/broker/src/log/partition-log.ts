@@ -11,6 +11,12 @@
  * `endOffset` is what readers may see: it advances only when a round's appends resolve, i.e.
  * after the fsync under 'always'. A consumer can therefore never act on a record that a power
  * cut could still take away.
+ *
+ * A full segment is sealed (fsynced, index files written) behind the active one, in the
+ * background: appends go on into the next segment meanwhile, instead of waiting for the fsync of
+ * up to segmentBytesMax of dirty pages (65 ms for 64 MiB here). One seal runs at a time, so every
+ * segment but the last two is sealed; recovery.ts knows the one before the last may not be. A
+ * round that must be durable (fsync 'always', a flush) waits for the seal too.
  */
 import {
   BrookError, readBatchHeader, setBaseOffset, type BatchHeader, type Clock, type FileSystem, type Timer,
@@ -73,6 +79,8 @@ export class PartitionLog {
   private closed = false;
   private syncTimer: Timer | undefined;
   private dirty = false;
+  /** The seal of the segment before the active one while it runs; cleared when it succeeds. */
+  private sealing: Promise<void> | undefined;
 
   private constructor(private readonly options: PartitionLogOptions, segments: Segment[], recovery: RecoveryReport) {
     this.segments = segments;
@@ -160,6 +168,8 @@ export class PartitionLog {
     // Taken before the awaits: a concurrent call can move startOffset further meanwhile, and the
     // result must describe this call's deletions only (callers count dropped records from it).
     const startOffset = this.startOffset;
+    // The segment being sealed may be among them: its files go once the seal has written them.
+    if (count > 0) await this.sealing?.catch(() => undefined);
     for (const segment of deleted) await segment.delete();
     if (count > 0) await this.options.fs.syncDir(this.options.dir);
     return { deletedSegments: count, previousStartOffset, startOffset };
@@ -171,6 +181,7 @@ export class PartitionLog {
     this.closed = true;
     this.syncTimer?.cancel();
     await this.draining;
+    await this.sealing?.catch(() => undefined);
     try {
       if (!this.failure) await this.active.persist();
     } finally {
@@ -233,7 +244,7 @@ export class PartitionLog {
         runBytes += append.bytes.length;
       }
       written += await this.writeRun(appends.slice(runStart));
-      if (this.options.fsync === 'always' || flushes.length > 0) await this.syncActive();
+      if (this.options.fsync === 'always' || flushes.length > 0) await Promise.all([this.syncActive(), this.sealing]);
     } catch (error) {
       this.failRound(appends, written, flushes, error);
       return;
@@ -277,12 +288,34 @@ export class PartitionLog {
     return this.options.clock.now() - firstTimestampMs >= this.options.segmentMsMax;
   }
 
-  /** Seals the active segment (fsync + index files) and starts a new one at its next offset. */
+  /**
+   * Starts a new segment at the active one's next offset and seals the full one behind it. The
+   * seal of the previous roll must have finished first, which keeps every segment but the last
+   * two sealed.
+   */
   private async roll(): Promise<void> {
-    const sealed = this.active;
-    await sealed.persist();
-    this.segments.push(await Segment.create(this.options.fs, this.options.dir, sealed.nextOffset, this.options));
+    await this.sealing;
+    const full = this.active;
+    this.segments.push(await Segment.create(this.options.fs, this.options.dir, full.nextOffset, this.options));
+    // The full segment's unsynced bytes are the seal's to fsync now, not the interval timer's.
     this.dirty = false;
+    this.sealBehind(full);
+  }
+
+  /**
+   * Seals a full segment in the background. A failure fails the log as a failed fsync does (the
+   * durable state is unknown until a reopen recovers it), and the rejected seal stays in
+   * `sealing`, so that every later round that must be durable rejects with it.
+   */
+  private sealBehind(full: Segment): void {
+    const sealing: Promise<void> = full.persist().then(() => {
+      if (this.sealing === sealing) this.sealing = undefined;
+    }, (error: unknown) => {
+      this.failure ??= logFailure(this.options.dir, error);
+      throw error;
+    });
+    sealing.catch(() => undefined); // a seal nobody waits for must not be an unhandled rejection
+    this.sealing = sealing;
   }
 
   private async syncActive(): Promise<void> {
@@ -296,14 +329,10 @@ export class PartitionLog {
    * dirty pages: "fsyncgate"), so the log stops taking writes until it is reopened and recovered.
    */
   private failRound(appends: PendingAppend[], written: number, flushes: PendingFlush[], error: unknown): void {
-    const ioError = error instanceof BrookError ? error : new BrookError('IO_ERROR', String(error), {}, { cause: error });
-    if (written > 0 || !isWriteFailure(error)) {
-      this.failure = new BrookError('IO_ERROR', `log ${this.options.dir} failed and must be reopened: ${ioError.message}`, {
-        dir: this.options.dir, ...ioError.details,
-      }, { cause: error });
-    }
-    for (const append of appends) append.reject(this.failure ?? ioError);
-    for (const flush of flushes) flush.reject(this.failure ?? ioError);
+    if (written > 0 || !isWriteFailure(error)) this.failure ??= logFailure(this.options.dir, error);
+    const rejection = this.failure ?? asIoError(error);
+    for (const append of appends) append.reject(rejection);
+    for (const flush of flushes) flush.reject(rejection);
   }
 
   private rejectQueued(error: BrookError): void {
@@ -322,6 +351,16 @@ export class PartitionLog {
       this.armSyncTimer();
     });
   }
+}
+
+function asIoError(error: unknown): BrookError {
+  return error instanceof BrookError ? error : new BrookError('IO_ERROR', String(error), {}, { cause: error });
+}
+
+/** The error a failed log answers with until it is reopened. */
+function logFailure(dir: string, error: unknown): BrookError {
+  const ioError = asIoError(error);
+  return new BrookError('IO_ERROR', `log ${dir} failed and must be reopened: ${ioError.message}`, { dir, ...ioError.details }, { cause: error });
 }
 
 function isWriteFailure(error: unknown): boolean {

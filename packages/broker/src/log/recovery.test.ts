@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBrookError, readBatchHeader, tearLastWrite, type MemoryFileSystem } from '@brook/protocol';
 import { batchOf, LOG_DIR, logFixture, readAll, text } from './log-fixture.js';
-import { segmentPath } from './segment-files.js';
+import { segmentPath, segmentStem } from './segment-files.js';
 
 /** Appends `count` synced batches of 2 records each ('b0'..), returning each batch's file position. */
 async function seed(fixture: ReturnType<typeof logFixture>, count: number): Promise<number[]> {
@@ -176,6 +176,52 @@ describe('recovery', () => {
     expect(names.length).toBeGreaterThan(2);
     await fixture.fs.unlink(`${LOG_DIR}/${names[1]}`);
     await expect(fixture.open({ cleanShutdown: true })).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
+  });
+
+  /** A log of three or more 4 KiB segments (120 records in batches of 2), closed; the base offsets of its segments. */
+  async function segmentedLog(fixture: ReturnType<typeof logFixture>): Promise<bigint[]> {
+    const log = await fixture.open();
+    for (let i = 0; i < 60; i++) await log.append(batchOf(`b${i}`, 2, undefined, 100));
+    await log.close();
+    const bases = (await fixture.fs.readdir(LOG_DIR)).filter((n) => n.endsWith('.log')).map((n) => BigInt(n.slice(0, 20)));
+    expect(bases.length).toBeGreaterThan(2);
+    return bases;
+  }
+
+  it('the segment before the last, its seal cut short (an index file missing): scanned, sealed now, nothing lost', async () => {
+    const fixture = logFixture({ segmentBytesMax: 4096 });
+    const bases = await segmentedLog(fixture);
+    const beforeLast = bases.at(-2)!;
+    await fixture.fs.unlink(segmentPath(LOG_DIR, beforeLast, '.timeindex'));
+    const reopened = await fixture.open();
+    expect(reopened.endOffset).toBe(120n);
+    expect(reopened.recovery).toMatchObject({ scannedSegments: 2, rebuiltIndexes: 1, truncatedBytes: 0 });
+    expect(await fixture.fs.exists(segmentPath(LOG_DIR, beforeLast, '.timeindex'))).toBe(true);
+    expect((await readAll(reopened)).map((r) => text(r.value))).toHaveLength(120);
+  });
+
+  it('the segment before the last, unsealed with a torn tail: cut there, and the last segment (records after the hole) deleted', async () => {
+    const fixture = logFixture({ segmentBytesMax: 4096 });
+    const bases = await segmentedLog(fixture);
+    const [beforeLast, last] = [bases.at(-2)!, bases.at(-1)!];
+    await fixture.fs.unlink(segmentPath(LOG_DIR, beforeLast, '.index'));
+    const path = segmentPath(LOG_DIR, beforeLast, '.log');
+    const size = await fileSize(fixture.fs, path);
+    const batchBytes = batchOf('b0', 2, undefined, 100).length;
+    const file = await fixture.fs.open(path, 'rw');
+    await file.truncate(size - 10); // the last batch of the segment, torn
+    await file.sync();
+    await file.close();
+    const lastBytes = await fileSize(fixture.fs, segmentPath(LOG_DIR, last, '.log'));
+
+    const reopened = await fixture.open();
+    expect(reopened.endOffset).toBe(last - 2n);
+    expect(reopened.segmentCount).toBe(bases.length - 1);
+    expect(reopened.recovery.truncatedAtPosition).toBe(size - batchBytes);
+    expect(reopened.recovery.truncatedBytes).toBe(batchBytes - 10 + lastBytes);
+    expect(reopened.recovery.removedFiles).toContain(`${segmentStem(last)}.log`);
+    expect(await fixture.fs.exists(segmentPath(LOG_DIR, last, '.log'))).toBe(false);
+    expect((await reopened.append(batchOf('after', 1))).baseOffset).toBe(last - 2n);
   });
 
   it('leftover *.tmp files and index files without a log are deleted', async () => {

@@ -1,10 +1,12 @@
 /**
  * Opening a partition directory: which segment files to trust, which to scan, what to cut.
  *
- * The invariant that makes this cheap: a segment is sealed (log fsynced, index files written
- * atomically) *before* the next segment is created, and segment creation fsyncs the directory.
- * So every segment but the last is durable and indexed, and only the last one can have a torn
- * or unsynced tail. The last segment's base offset is the recovery checkpoint.
+ * The invariant that makes this cheap: a full segment is sealed (log fsynced, then index files
+ * written atomically) behind the next one, and a roll waits for the previous seal before it
+ * creates a segment (partition-log.ts); segment creation fsyncs the directory. So every segment
+ * but the last two is durable and indexed; the one before the last is too once both its index
+ * files exist, and otherwise it is treated like the last: only those can have a torn or unsynced
+ * tail. The first segment without index files is the recovery checkpoint.
  *
  * | state found                         | action                                                        |
  * | ----------------------------------- | ------------------------------------------------------------- |
@@ -13,6 +15,8 @@
  * | no marker, even if nothing is cut   | fsync the directory and the last segment (a killed process's   |
  * |                                     | writes may be in the page cache only) before any is visible    |
  * | torn tail / bad CRC in last segment | truncate at the first bad batch (fsync), append after it       |
+ * | segment before the last, unsealed   | scan it; cut as above; if it lost anything or ends short of    |
+ * |   (an index file missing)           | the last one, delete the last (records after a hole)           |
  * | sealed segment: index missing/bad   | rebuild the index by scanning that segment, rewrite the files  |
  * | sealed index bad behind last entry  | found at the first read (indexes load lazily): rebuilt then    |
  * | sealed segment: bad batch           | refuse to open: CORRUPT_SEGMENT naming file and byte position  |
@@ -22,7 +26,7 @@
 import { BrookError, mkdirDurable, type FileSystem } from '@brook/protocol';
 import type { ScanProblem } from './batch-scanner.js';
 import { Segment, type SegmentConfig } from './segment.js';
-import { parseSegmentLogName, segmentStem } from './segment-files.js';
+import { parseSegmentLogName, segmentPath, segmentStem } from './segment-files.js';
 
 export interface RecoveryReport {
   /** Segments whose batches were scanned (the tail, plus any sealed one with a bad index). */
@@ -46,14 +50,25 @@ export async function recoverSegments(
 
   const segments: Segment[] = [];
   try {
-    for (let i = 0; i < baseOffsets.length - 1; i++) {
+    const last = baseOffsets.length - 1;
+    for (let i = 0; i < last; i++) {
+      if (i === last - 1 && !(await hasIndexFiles(fs, dir, baseOffsets[i]!))) {
+        const unsealed = await openUnsealed(fs, dir, baseOffsets[i]!, baseOffsets[last]!, config, report);
+        segments.push(unsealed.segment);
+        if (unsealed.isTail) {
+          await removeTailIndexFiles(fs, dir, baseOffsets[i]!);
+          return { segments, report };
+        }
+        break;
+      }
       const segment = await openSealed(fs, dir, baseOffsets[i]!, config, report);
       segments.push(segment);
       if (segment.nextOffset !== baseOffsets[i + 1]) {
         throw corruptSegmentError(segment.logPath, segment.sizeBytes, `offsets end at ${segment.nextOffset} but the next segment starts at ${baseOffsets[i + 1]}`);
       }
     }
-    segments.push(await openTail(fs, dir, baseOffsets.at(-1)!, config, cleanShutdown, report));
+    segments.push(await openTail(fs, dir, baseOffsets[last]!, config, cleanShutdown, report));
+    await removeTailIndexFiles(fs, dir, baseOffsets[last]!);
   } catch (error) {
     await Promise.all(segments.map((segment) => segment.close()));
     throw error;
@@ -77,7 +92,7 @@ async function openSealed(fs: FileSystem, dir: string, baseOffset: bigint, confi
 
 async function openTail(
   fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig, cleanShutdown: boolean,
-  report: { scannedSegments: number; truncatedBytes: number; truncatedAtPosition: number | undefined },
+  report: TailReport,
 ): Promise<Segment> {
   if (cleanShutdown) {
     const indexed = await Segment.openIndexed(fs, dir, baseOffset, config);
@@ -86,16 +101,88 @@ async function openTail(
   }
   const { segment, problem, fileBytes } = await Segment.openScanned(fs, dir, baseOffset, config);
   report.scannedSegments += 1;
-  if (problem || fileBytes > segment.sizeBytes) {
-    await segment.truncate(segment.sizeBytes);
-    report.truncatedBytes = fileBytes - segment.sizeBytes;
-    report.truncatedAtPosition = segment.sizeBytes;
-  }
+  await cutAfterScan(segment, problem, fileBytes, report);
   // Fsync even when nothing was cut: if only the process died, what the scan found may be in the
   // page cache alone (an append whose fsync never ran or failed), and it is about to become
   // visible; a later power cut must not take back a record readers have seen.
   await segment.sync();
   return segment;
+}
+
+/** Cuts a scanned segment at its first bad batch, or after its last good one. */
+async function cutAfterScan(segment: Segment, problem: ScanProblem | undefined, fileBytes: number, report: TailReport): Promise<void> {
+  if (!problem && fileBytes === segment.sizeBytes) return;
+  await segment.truncate(segment.sizeBytes);
+  report.truncatedBytes += fileBytes - segment.sizeBytes;
+  report.truncatedAtPosition = segment.sizeBytes;
+}
+
+/** The report as recovery fills it in. */
+interface TailReport {
+  scannedSegments: number;
+  rebuiltIndexes: number;
+  truncatedBytes: number;
+  truncatedAtPosition: number | undefined;
+  removedFiles: string[];
+}
+
+async function hasIndexFiles(fs: FileSystem, dir: string, baseOffset: bigint): Promise<boolean> {
+  return (await fs.exists(segmentPath(dir, baseOffset, '.index'))) && (await fs.exists(segmentPath(dir, baseOffset, '.timeindex')));
+}
+
+/**
+ * The segment before the last, whose seal had not finished (an index file is missing): its tail
+ * may be torn or unsynced like the last segment's. Scanned and cut like it; whole and running on
+ * into the last segment, it is sealed now; otherwise the last segment (records after a hole)
+ * is deleted and this one becomes the tail. Under fsync 'always' it is always whole: a round
+ * waits for the seal before it resolves.
+ */
+async function openUnsealed(
+  fs: FileSystem, dir: string, baseOffset: bigint, lastBaseOffset: bigint, config: SegmentConfig, report: TailReport,
+): Promise<{ segment: Segment; isTail: boolean }> {
+  const { segment, problem, fileBytes } = await Segment.openScanned(fs, dir, baseOffset, config);
+  report.scannedSegments += 1;
+  if (!problem && fileBytes === segment.sizeBytes && segment.nextOffset === lastBaseOffset) {
+    await segment.persist();
+    report.rebuiltIndexes += 1;
+    return { segment, isTail: false };
+  }
+  await cutAfterScan(segment, problem, fileBytes, report);
+  report.truncatedBytes += await deleteSegmentFiles(fs, dir, lastBaseOffset, report.removedFiles);
+  await fs.syncDir(dir);
+  await segment.sync();
+  return { segment, isTail: true };
+}
+
+/**
+ * A clean close writes the active segment's index files, and the reopened log appends to that
+ * segment: they would go stale, and once the segment is the one before the last, stale index
+ * files would pass for a finished seal (hasIndexFiles). So they go, durably, before any append;
+ * its seal writes them afresh. Their contents are already loaded (openIndexed) or rebuilt.
+ */
+async function removeTailIndexFiles(fs: FileSystem, dir: string, baseOffset: bigint): Promise<void> {
+  let removed = false;
+  for (const kind of ['.index', '.timeindex'] as const) {
+    const path = segmentPath(dir, baseOffset, kind);
+    if (!(await fs.exists(path))) continue;
+    await fs.unlink(path);
+    removed = true;
+  }
+  if (removed) await fs.syncDir(dir);
+}
+
+/** Deletes a segment's files that exist, the log first (as Segment.delete); returns the log's size. */
+async function deleteSegmentFiles(fs: FileSystem, dir: string, baseOffset: bigint, removed: string[]): Promise<number> {
+  const log = await fs.open(segmentPath(dir, baseOffset, '.log'), 'r');
+  const logBytes = await log.size();
+  await log.close();
+  for (const kind of ['.log', '.index', '.timeindex'] as const) {
+    const path = segmentPath(dir, baseOffset, kind);
+    if (!(await fs.exists(path))) continue;
+    await fs.unlink(path);
+    removed.push(`${segmentStem(baseOffset)}${kind}`);
+  }
+  return logBytes;
 }
 
 /**
