@@ -3,6 +3,8 @@
  * back with deliveryCount + 1, and the journal compacts into snapshots without losing anything.
  */
 import { describe, expect, it } from 'vitest';
+import { MemoryFileSystem } from '@brook/protocol';
+import { holdingSyncsOf } from '../log/log-fixture.js';
 import type { Delivery } from './delivery.js';
 import { engineFixture } from './group-fixture.js';
 
@@ -62,6 +64,70 @@ describe('group durability', () => {
     await fixture.settle(() => after.held.length === 43);
     expect(after.held.map((d) => d.offset % 7n)).toEqual(Array.from({ length: 43 }, () => 3n));
     expect(broker.describeGroup('t', 'g').partitions[0]!.ackFloor).toBe(3n);
+  });
+
+  it("compacts behind the journal: acks are confirmed while the snapshot's fsync is still pending", async () => {
+    const syncs = holdingSyncsOf(new MemoryFileSystem(), (path) => path.endsWith('/state.json.tmp'));
+    const fixture = await engineFixture({ groupJournalBytesMax: 4096, fs: syncs.fs });
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', Array.from({ length: 300 }, (_, i) => ({ value: `m${i}` })));
+    const c = holding();
+    await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 300 }, c.handler);
+    await fixture.settle(() => c.held.length === 300);
+    syncs.hold();
+    // Enough journal records for a compaction; it cannot finish, the acks go on regardless.
+    for (const d of c.held) await d.ack();
+    expect(syncs.state.held, 'one compaction, waiting for its snapshot').toBe(1);
+    const dir = '/brook/groups/t/g';
+    const generation = async () => (JSON.parse(new TextDecoder().decode(await syncs.fs.readFile(`${dir}/state.json`))) as { generation: number }).generation;
+    expect(await generation()).toBe(0);
+    syncs.release();
+    await fixture.broker.close(); // waits for the compaction
+    expect(await generation()).toBe(1);
+    expect((await syncs.fs.readdir(dir)).filter((n) => n.startsWith('journal-'))).toEqual(['journal-1']);
+  });
+
+  it('a power cut at any operation of a compaction keeps every confirmed ack', async () => {
+    const records = 120;
+    let points = 0;
+    for (let atOp = 1; ; atOp++) {
+      const fixture = await engineFixture({ groupJournalBytesMax: 4096, fsync: 'always' });
+      await fixture.broker.createTopic('t');
+      await fixture.broker.produce('t', Array.from({ length: records }, (_, i) => ({ value: `m${i}` })));
+      const before = holding();
+      await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: records }, before.handler);
+      await fixture.settle(() => before.held.length === records);
+      // Count the operations of the first compaction (journal-1, state.json) until journal-0 goes.
+      let seen = 0;
+      let compacted = false;
+      let cut = false;
+      fixture.fs.onOperation = (op) => {
+        if (cut) throw new Error('the process is dead');
+        if (op.kind === 'rmdir' && op.path.endsWith('/journal-0')) compacted = true;
+        if (compacted || !/journal-1|state\.json/.test(op.path) || ++seen !== atOp) return;
+        cut = true;
+        fixture.fs.powerCut();
+      };
+      const confirmed = new Set<bigint>();
+      for (const d of before.held) {
+        if (cut) break;
+        await d.ack().then(() => confirmed.add(d.offset), () => undefined);
+      }
+      if (!cut) break; // past the compaction's last operation: every point was tried
+      points += 1;
+      await fixture.settle(); // the dead broker's remaining work fails
+      fixture.fs.onOperation = undefined;
+      const broker = await fixture.restart({ powerCut: false });
+      const after = holding();
+      await broker.subscribe({ topic: 't', group: 'g', maxInFlight: records }, after.handler);
+      // Acks go one at a time: at most the one in flight at the cut may have counted unconfirmed.
+      await fixture.settle(() => after.held.length >= records - confirmed.size - 1);
+      await fixture.settle();
+      const redelivered = after.held.map((d) => d.offset);
+      expect(redelivered.filter((offset) => confirmed.has(offset)), `cut at operation ${atOp}`).toEqual([]);
+      expect(redelivered.length, `cut at operation ${atOp}`).toBeGreaterThanOrEqual(records - confirmed.size - 1);
+    }
+    expect(points).toBeGreaterThan(5);
   });
 
   it('a group directory left without a durable entry by a kill is made durable before the group is used', async () => {

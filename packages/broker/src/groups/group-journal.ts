@@ -12,9 +12,17 @@
  *
  * Every entry is idempotent (counts are absolute, acks are sets), so replaying a record twice is
  * harmless; that is what lets compaction write a snapshot of the live state and then simply start
- * a new journal generation. Compaction: once the journal passes groupJournalBytesMax, write
- * state.json for generation g+1 (tmp -> fsync -> rename), open journal-(g+1), delete journal-g.
- * At open, the generation named by state.json wins and any other journal directory is removed.
+ * a new journal generation. At open, the generation named by state.json wins and any other
+ * journal directory is removed.
+ *
+ * Compaction runs behind the journal, so that flushes (which deliveries and acks wait for) do not
+ * wait for its fsyncs: once the journal passes groupJournalBytesMax, open journal-(g+1); from the
+ * moment it is open, take the snapshot (the live state, in the same synchronous step) and write
+ * every flush to both journals; write state.json for g+1 (tmp -> fsync -> rename -> fsync dir);
+ * then write to journal-(g+1) alone and delete journal-g. A crash before the rename recovers from
+ * state.json g and journal-g, which has every change; after it, from the snapshot and
+ * journal-(g+1), which has every change since the snapshot. A compaction that fails keeps writing
+ * to both and is tried again after the next flush.
  */
 import { dirname } from 'node:path';
 import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
@@ -36,6 +44,9 @@ export class GroupJournal {
   private pending: PartitionChanges[] = [];
   private flushing: Promise<void> | undefined;
   private nextFlush: Promise<void> | undefined;
+  /** journal-(generation + 1) while a compaction runs (or failed and waits to be tried again). */
+  private nextLog: PartitionLog | undefined;
+  private compacting: Promise<void> | undefined;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -119,6 +130,8 @@ export class GroupJournal {
 
   async close(): Promise<void> {
     await this.flush();
+    await this.compacting;
+    await this.nextLog?.close();
     await this.log.close();
   }
 
@@ -127,19 +140,34 @@ export class GroupJournal {
     this.pending = [];
     if (changes.length === 0) return;
     const timestamp = this.logOptions.clock.now();
-    await this.log.append(encodeBatch(changes.map((c) => ({ key: null, value: encodeChanges(c), timestamp }))));
-    if (this.log.sizeBytes > this.journalBytesMax) await this.compact();
+    const records = changes.map((c) => ({ key: null, value: encodeChanges(c), timestamp }));
+    // Each log patches its batch's baseOffset in place, so each gets its own encoding.
+    const next = this.nextLog;
+    await Promise.all([this.log.append(encodeBatch(records)), next?.append(encodeBatch(records))]);
+    if (this.log.sizeBytes > this.journalBytesMax) this.compacting ??= this.compact();
   }
 
-  /** Snapshot the live state as generation g+1, then start an empty journal for it. */
+  /** The compaction in the file comment; never rejects (a failed one is tried again later). */
   private async compact(): Promise<void> {
     const generation = this.generation + 1;
-    await writeFileAtomic(this.fs, `${this.dir}/state.json`, encodeStateFile(generation, this.states));
-    const old = this.log;
-    this.log = await PartitionLog.open({ ...this.logOptions, dir: `${this.dir}/journal-${generation}` });
-    this.generation = generation;
-    await old.close();
-    await this.fs.rmdir(`${this.dir}/journal-${generation - 1}`);
+    try {
+      this.nextLog ??= await PartitionLog.open({ ...this.logOptions, dir: `${this.dir}/journal-${generation}` });
+      // Taken in the step that starts the double writes: every change is in the snapshot or in
+      // a flush written to journal-(g+1), or both.
+      const snapshot = encodeStateFile(generation, this.states);
+      await writeFileAtomic(this.fs, `${this.dir}/state.json`, snapshot);
+      const old = this.log;
+      this.log = this.nextLog;
+      this.nextLog = undefined;
+      this.generation = generation;
+      await old.close();
+      await this.fs.rmdir(`${this.dir}/journal-${generation - 1}`);
+    } catch {
+      // Still writing to both journals if journal-(g+1) is open: whichever state.json is on
+      // disk, its journal has every change since. The next flush past the limit tries again.
+    } finally {
+      this.compacting = undefined;
+    }
   }
 
   /** The open changes record for a partition: a reset always starts a new one. */

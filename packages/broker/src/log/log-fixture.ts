@@ -2,7 +2,7 @@
  * Shared set-up for the log's tests: a partition log on a MemoryFileSystem and a VirtualClock,
  * and helpers to make batches and read everything back. Test-only (imported by *.test.ts).
  */
-import { MemoryFileSystem, VirtualClock, decodeBatch, encodeBatch, type LogRecord } from '@brook/protocol';
+import { MemoryFileSystem, VirtualClock, decodeBatch, encodeBatch, type FileHandle, type FileSystem, type LogRecord } from '@brook/protocol';
 import type { FsyncPolicy } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from './partition-log.js';
 
@@ -52,4 +52,39 @@ export async function readAll(log: PartitionLog, from = log.startOffset): Promis
 
 export function text(bytes: Uint8Array | null): string | null {
   return bytes === null ? null : new TextDecoder().decode(bytes);
+}
+
+/** Calls `target`'s methods on `target`, except those `overrides` replaces. */
+function delegate<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(object, property) {
+      if (property in overrides) return overrides[property as keyof T];
+      const value: unknown = Reflect.get(object, property);
+      return typeof value === 'function' ? value.bind(object) : value;
+    },
+  });
+}
+
+/** `fs`, except that once `hold()` is called, fsyncs of the files `held` picks wait until `release()`. */
+export function holdingSyncsOf(fs: MemoryFileSystem, held: (path: string) => boolean) {
+  let holding = false;
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const state = { held: 0 };
+  const hold = (handle: FileHandle): FileHandle => delegate(handle, {
+    sync: async () => {
+      if (holding) {
+        state.held += 1;
+        await released;
+      }
+      return handle.sync();
+    },
+  });
+  const wrapped = delegate<FileSystem>(fs, {
+    open: async (openPath, mode) => {
+      const handle = await fs.open(openPath, mode);
+      return held(openPath) ? hold(handle) : handle;
+    },
+  });
+  return { fs: wrapped, state, hold: () => (holding = true), release };
 }

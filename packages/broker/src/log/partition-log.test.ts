@@ -1,43 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { decodeBatch, isBrookError, type FileHandle, type FileSystem, type MemoryFileSystem } from '@brook/protocol';
-import { batchOf, logFixture, readAll, text } from './log-fixture.js';
+import { decodeBatch, isBrookError } from '@brook/protocol';
+import { batchOf, holdingSyncsOf, logFixture, readAll, text } from './log-fixture.js';
 import { Segment } from './segment.js';
 import { segmentPath } from './segment-files.js';
-
-/** Calls `target`'s methods on `target`, except those `overrides` replaces. */
-function delegate<T extends object>(target: T, overrides: Partial<T>): T {
-  return new Proxy(target, {
-    get(object, property) {
-      if (property in overrides) return overrides[property as keyof T];
-      const value: unknown = Reflect.get(object, property);
-      return typeof value === 'function' ? value.bind(object) : value;
-    },
-  });
-}
-
-/** `fs`, except that once `hold()` is called, fsyncs of the file `path` wait until `release()`. */
-function holdingSyncsOf(fs: MemoryFileSystem, path: string) {
-  let holding = false;
-  let release: () => void = () => undefined;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const state = { held: 0 };
-  const hold = (handle: FileHandle): FileHandle => delegate(handle, {
-    sync: async () => {
-      if (holding) {
-        state.held += 1;
-        await released;
-      }
-      return handle.sync();
-    },
-  });
-  const wrapped = delegate<FileSystem>(fs, {
-    open: async (openPath, mode) => {
-      const handle = await fs.open(openPath, mode);
-      return openPath === path ? hold(handle) : handle;
-    },
-  });
-  return { fs: wrapped, state, hold: () => (holding = true), release };
-}
 
 /** Lets every pending memory file system operation and its continuations run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -140,7 +105,7 @@ describe('PartitionLog segments', () => {
     for (const fsync of ['never', 'always'] as const) {
       const fixture = logFixture({ fsync, segmentBytesMax: 1 });
       const first = segmentPath(fixture.options.dir, 0n, '.log');
-      const syncs = holdingSyncsOf(fixture.fs, first);
+      const syncs = holdingSyncsOf(fixture.fs, (path) => path === first);
       const log = await fixture.open({ fs: syncs.fs });
       await log.append(batchOf('a', 1));
       syncs.hold();
