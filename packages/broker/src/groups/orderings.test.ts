@@ -121,6 +121,21 @@ describe("ordering 'key'", () => {
     expect(c2.held.length).toBeGreaterThan(0);
   });
 
+  it('tells keys apart by their bytes: 16 and 17 bytes (the two ways ids are made), bytes 0x80-0xff, a prefix', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t', { partitions: 1 });
+    const c = consumer();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'key', maxInFlight: 20 }, c.handler);
+    const keys = [
+      new Uint8Array(16).fill(0x61), new Uint8Array(17).fill(0x61), Uint8Array.of(0x80), Uint8Array.of(0x81), Uint8Array.of(0xff),
+      Uint8Array.of(0xc3, 0xa9), Uint8Array.of(0xe9), new Uint8Array(17).fill(0x80), Uint8Array.of(0x61), new Uint8Array(0),
+    ];
+    // Each key twice: the first of each is in flight at once, the second waits behind it.
+    await broker.produce('t', [...keys, ...keys].map((key, i) => ({ key, value: `v${i}` })));
+    await settle();
+    expect(c.held.map((d) => d.text())).toEqual(keys.map((_, i) => `v${i}`));
+  });
+
   it("a key's next record waits through its predecessor's redeliveries and goes out once it is acked", async () => {
     const { broker, settle, advance } = await engineFixture();
     await broker.createTopic('t');
