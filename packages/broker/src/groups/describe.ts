@@ -34,6 +34,6 @@ export function describeGroup(group: Group, logs: readonly PartitionLog[]): Grou
     members: group.members.map((m) => ({ id: m.id, name: m.name, maxInFlight: m.maxInFlight, inFlight: m.inFlight, closing: m.closing })),
     partitions,
     lag: partitions.reduce((sum, p) => sum + p.lag, 0n),
-    lastError: group.lastError === undefined ? undefined : String(group.lastError),
+    lastError: group.problem === undefined ? undefined : String(group.problem),
   };
 }

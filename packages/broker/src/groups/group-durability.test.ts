@@ -87,6 +87,30 @@ describe('group durability', () => {
     expect((await syncs.fs.readdir(dir)).filter((n) => n.startsWith('journal-'))).toEqual(['journal-1']);
   });
 
+  it('a failed compaction shows in describeGroup until one succeeds, and loses no ack', async () => {
+    const fixture = await engineFixture({ groupJournalBytesMax: 4096 });
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', Array.from({ length: 300 }, (_, i) => ({ value: `m${i}` })));
+    const c = holding();
+    await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 300 }, c.handler);
+    await fixture.settle(() => c.held.length === 300);
+    // The snapshot's rename fails twice: the first two compactions fail, a later one succeeds.
+    fixture.fs.failNext('rename', { path: /\/state\.json$/, errno: 'EIO', times: 2 });
+    const shown = new Set<string | undefined>();
+    for (const d of c.held) {
+      if (d.offset % 7n === 3n) continue;
+      await d.ack();
+      shown.add(fixture.broker.describeGroup('t', 'g').lastError);
+    }
+    expect([...shown].some((error) => error?.includes('EIO')), [...shown].join(' | ')).toBe(true);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toBeUndefined();
+    const broker = await fixture.restart();
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 300 }, after.handler);
+    await fixture.settle(() => after.held.length === 43);
+    expect(after.held.map((d) => d.offset % 7n)).toEqual(Array.from({ length: 43 }, () => 3n));
+  });
+
   it('a power cut at any operation of a compaction keeps every confirmed ack', async () => {
     const records = 120;
     let points = 0;

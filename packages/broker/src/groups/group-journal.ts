@@ -47,6 +47,8 @@ export class GroupJournal {
   /** journal-(generation + 1) while a compaction runs (or failed and waits to be tried again). */
   private nextLog: PartitionLog | undefined;
   private compacting: Promise<void> | undefined;
+  /** Why the last compaction failed, until one succeeds (describeGroup shows it). */
+  compactionFailure: unknown;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -162,9 +164,11 @@ export class GroupJournal {
       this.generation = generation;
       await old.close();
       await this.fs.rmdir(`${this.dir}/journal-${generation - 1}`);
-    } catch {
+      this.compactionFailure = undefined;
+    } catch (error) {
       // Still writing to both journals if journal-(g+1) is open: whichever state.json is on
       // disk, its journal has every change since. The next flush past the limit tries again.
+      this.compactionFailure = error;
     } finally {
       this.compacting = undefined;
     }

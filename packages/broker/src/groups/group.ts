@@ -98,6 +98,11 @@ export class Group implements FlightOwner {
     this.leave(member);
   }
 
+  /** Why the pump's last step failed, else why the journal's last compaction did; undefined when neither. */
+  get problem(): unknown {
+    return this.lastError ?? this.journal.compactionFailure;
+  }
+
   /** Something changed that may let records move: run the pump soon (once, however many ask). */
   schedulePump(): void {
     this.pump.schedule();

@@ -53,7 +53,8 @@ export interface GroupDescriptionOf<Offset> {
   readonly members: GroupMemberDescription[];
   readonly partitions: GroupPartitionDescriptionOf<Offset>[];
   readonly lag: Offset;
-  /** Why the last pump step failed (a log read or journal write), until one succeeds. */
+  /** Why the last pump step failed (a log read or journal write), until one succeeds; else why
+   * the last journal compaction failed, until one succeeds (acks are unaffected: see semantics.md). */
   readonly lastError: string | undefined;
 }
 
