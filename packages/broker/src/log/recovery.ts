@@ -26,14 +26,14 @@
 import { BrookError, mkdirDurable, type FileSystem } from '@brook/protocol';
 import type { ScanProblem } from './batch-scanner.js';
 import { Segment, type SegmentConfig } from './segment.js';
-import { parseSegmentLogName, segmentPath, segmentStem } from './segment-files.js';
+import { parseSegmentLogName, segmentPath, segmentStem, type SegmentFileSuffix } from './segment-files.js';
 
 export interface RecoveryReport {
-  /** Segments whose batches were scanned (the tail, plus any sealed one with a bad index). */
+  /** Segments whose batches were scanned (the tail, the one before it if unsealed, any sealed one with a bad index). */
   readonly scannedSegments: number;
   /** Sealed segments whose index files were rebuilt. */
   readonly rebuiltIndexes: number;
-  /** Bytes cut from the tail: a torn write or a bad batch and everything after it. */
+  /** Bytes cut from the tail: a torn write or a bad batch and everything after it (a last segment deleted behind an unsealed one included). */
   readonly truncatedBytes: number;
   /** File position where the tail was cut, if it was. */
   readonly truncatedAtPosition: number | undefined;
@@ -161,28 +161,28 @@ async function openUnsealed(
  * its seal writes them afresh. Their contents are already loaded (openIndexed) or rebuilt.
  */
 async function removeTailIndexFiles(fs: FileSystem, dir: string, baseOffset: bigint): Promise<void> {
-  let removed = false;
-  for (const kind of ['.index', '.timeindex'] as const) {
-    const path = segmentPath(dir, baseOffset, kind);
-    if (!(await fs.exists(path))) continue;
-    await fs.unlink(path);
-    removed = true;
-  }
-  if (removed) await fs.syncDir(dir);
+  if ((await unlinkSegmentFiles(fs, dir, baseOffset, ['.index', '.timeindex'])).length > 0) await fs.syncDir(dir);
 }
 
-/** Deletes a segment's files that exist, the log first (as Segment.delete); returns the log's size. */
+/** Deletes the last segment's files, the log first (as Segment.delete); returns the log's size. */
 async function deleteSegmentFiles(fs: FileSystem, dir: string, baseOffset: bigint, removed: string[]): Promise<number> {
   const log = await fs.open(segmentPath(dir, baseOffset, '.log'), 'r');
   const logBytes = await log.size();
   await log.close();
-  for (const kind of ['.log', '.index', '.timeindex'] as const) {
+  removed.push(...(await unlinkSegmentFiles(fs, dir, baseOffset, ['.log', '.index', '.timeindex'])));
+  return logBytes;
+}
+
+/** Unlinks those of a segment's files that exist, in the order given; returns their names. */
+async function unlinkSegmentFiles(fs: FileSystem, dir: string, baseOffset: bigint, kinds: readonly SegmentFileSuffix[]): Promise<string[]> {
+  const unlinked: string[] = [];
+  for (const kind of kinds) {
     const path = segmentPath(dir, baseOffset, kind);
     if (!(await fs.exists(path))) continue;
     await fs.unlink(path);
-    removed.push(`${segmentStem(baseOffset)}${kind}`);
+    unlinked.push(`${segmentStem(baseOffset)}${kind}`);
   }
-  return logBytes;
+  return unlinked;
 }
 
 /**
