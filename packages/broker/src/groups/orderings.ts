@@ -67,10 +67,6 @@ class Fifo<T> {
   private items: T[] = [];
   private head = 0;
 
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
   push(item: T): void {
     this.items.push(item);
   }
