@@ -31,9 +31,10 @@ export class TailCache {
       this.bytes = 0;
       return;
     }
-    // A view into a larger buffer (a socket read of many frames) would keep all of it alive;
-    // a slab's views (an encoded produce call) are handed out back to back and need no copy.
-    const owned = bytes.byteLength === bytes.buffer.byteLength || isSlabView(bytes) ? bytes : bytes.slice();
+    // A view into a much larger buffer (a socket read of many frames) would keep all of it
+    // alive, so it is copied; one that is most of its buffer (a large produce request's batch)
+    // and a slab's views (an encoded produce call, handed out back to back) are kept as they are.
+    const owned = bytes.byteLength * 4 >= bytes.buffer.byteLength * 3 || isSlabView(bytes) ? bytes : bytes.slice();
     this.batches.push({ header, bytes: owned });
     this.bytes += owned.length;
     while (this.bytes > this.maxBytes) this.bytes -= this.batches[this.head++]!.bytes.length;
