@@ -22,8 +22,8 @@ describe('TailCache', () => {
     cache.add({ ...readBatchHeader(small), baseOffset: 10n }, small);
     // Which one the cache holds as given shows when the caller's bytes change afterwards (which
     // the log's contract forbids; the test does it only to tell a kept view from a copy).
-    large[large.length - 1] ^= 0xff;
-    small[small.length - 1] ^= 0xff;
+    large[large.length - 1]! ^= 0xff;
+    small[small.length - 1]! ^= 0xff;
     const [first, second] = cache.read(0n, { maxBytes: 1024 * 1024 })!;
     expect(first!.bytes.at(-1), 'kept as given').toBe(large.at(-1));
     expect(second!.bytes.at(-1), 'copied at add').toBe(batch.at(-1));
