@@ -49,7 +49,9 @@ export class DeliveryHarness {
   }
 
   static async open(ordering: Ordering, scenario: Scenario): Promise<DeliveryHarness> {
-    const fixture = await engineFixture({ fsync: 'always', seed: scenario.seed });
+    // The smallest journal (LIMITS.groupJournalBytesMax.min): its segments roll and it compacts
+    // within a scenario, so restarts land before, during and after compactions.
+    const fixture = await engineFixture({ fsync: 'always', seed: scenario.seed, groupJournalBytesMax: 4096 });
     await fixture.broker.createTopic(TOPIC, { partitions: scenario.partitions });
     const harness = new DeliveryHarness(fixture, ordering, scenario.partitions);
     harness.listen(fixture.broker);

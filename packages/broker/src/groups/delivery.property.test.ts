@@ -5,7 +5,9 @@
  * 1..5, an async iterator or a handler the test settles), a member acks / nacks (with or without
  * delayMs) / rejects / extends one of the deliveries it holds (current or stale), a member crashes
  * or closes, virtual time passes (ackTimeoutMs 1000, backoff 100..400 ms), the broker loses power
- * (fsync 'always') and the members subscribe again, all at once; maxDeliveries is 3. One command
+ * (fsync 'always') and the members subscribe again, all at once; maxDeliveries is 3. The group
+ * journal is the smallest allowed (4 KiB), so it rolls segments and compacts within some scenarios
+ * (about one in forty), and restarts land around those too. One command
  * in six runs `together` with the next one, in the same turn, so that a member leaving, closing or
  * joining can land while a delivery is being journaled, or a settle race a rebalance. After every
  * other command the harness (delivery-model.ts) lets the broker go quiet and checks the invariants
