@@ -70,6 +70,15 @@ describe('verifyDataDir', () => {
     ]);
   });
 
+  it('says a missing index file of the segment before the last is a seal cut short, not damage', async () => {
+    const fs = await writtenDataDir();
+    const logs = (await segmentLogs(fs, 0)).sort();
+    const beforeLast = logs.at(-2)!.replace(/\.log$/, '.timeindex');
+    await fs.unlink(beforeLast);
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([expect.objectContaining({ file: beforeLast, reason: 'missing-index', detail: expect.stringContaining('seal did not finish') })]);
+  });
+
   it('reports offsets that break the sequence across segments', async () => {
     const fs = await writtenDataDir();
     const [, second] = await segmentLogs(fs, 0);

@@ -8,7 +8,8 @@
  *     previous one ended, each segment where the previous segment ended;
  *   - every `.index` entry points at the start of a batch with that offset;
  *   - every `.timeindex` entry names a batch start, and no record before it is later than its key;
- *   - sealed segments (all but the last) have both index files;
+ *   - sealed segments (all but the last) have both index files (the one before the last is
+ *     reported as a seal cut short: recovery scans it);
  *   - every `*.json` metadata file parses.
  *
  * Index files of a segment with a bad batch are not checked: the first bad batch is what to fix.
@@ -58,9 +59,20 @@ export async function verifyLogDir(fs: FileSystem, dir: string): Promise<LogDirV
     // After a bad batch, where this segment ends is unknown: the next one is not judged by it.
     expectedOffset = log.problem ? undefined : log.batches.length > 0 ? log.batches.at(-1)!.lastOffset + 1n : baseOffset;
     // Past a bad batch the index entries cannot be checked; the bad batch is the problem to fix.
-    if (!log.problem) problems.push(...(await indexProblems(fs, dir, baseOffset, log.batches, i < baseOffsets.length - 1)));
+    if (!log.problem) problems.push(...(await indexProblems(fs, dir, baseOffset, log.batches, missingIndexDetail(i, baseOffsets.length))));
   }
   return { dir, segments: baseOffsets.length, batches, records, problems };
+}
+
+/**
+ * What a missing index file of the i-th of `count` segments means, or undefined if nothing: the
+ * active segment's are written when it is sealed, and the one before it is sealed in the
+ * background (partition-log.ts), so a crash can leave it without them.
+ */
+function missingIndexDetail(i: number, count: number): string | undefined {
+  if (i === count - 1) return undefined;
+  if (i === count - 2) return 'the segment before the last has no index file: its seal did not finish (a stop during a roll); the next open scans it and writes them';
+  return 'a sealed segment has no index file';
 }
 
 function offsetProblems(file: string, baseOffset: bigint, batches: readonly InspectedBatch[]): StorageProblem[] {
@@ -75,7 +87,7 @@ function offsetProblems(file: string, baseOffset: bigint, batches: readonly Insp
 }
 
 async function indexProblems(
-  fs: FileSystem, dir: string, baseOffset: bigint, batches: readonly InspectedBatch[], sealed: boolean,
+  fs: FileSystem, dir: string, baseOffset: bigint, batches: readonly InspectedBatch[], missingDetail: string | undefined,
 ): Promise<StorageProblem[]> {
   const problems: StorageProblem[] = [];
   const byOffset = new Map(batches.map((batch) => [batch.baseOffset, batch]));
@@ -83,8 +95,7 @@ async function indexProblems(
   for (const suffix of ['.index', '.timeindex'] as const) {
     const file = segmentPath(dir, baseOffset, suffix);
     if (!(await fs.exists(file))) {
-      // The active segment's index files are written when it is sealed; a sealed one needs them.
-      if (sealed) problems.push({ file, position: 0, reason: 'missing-index', detail: 'a sealed segment has no index file' });
+      if (missingDetail) problems.push({ file, position: 0, reason: 'missing-index', detail: missingDetail });
       continue;
     }
     const index = await inspectIndex(fs, file);
