@@ -5,12 +5,27 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem } from '@brook/protocol';
 import { holdingSyncsOf } from '../log/log-fixture.js';
+import type { BrokerOptions } from '../broker.js';
 import type { Delivery } from './delivery.js';
 import { engineFixture } from './group-fixture.js';
 
 function holding() {
   const held: Delivery[] = [];
   return { held, handler: (d: Delivery) => (held.push(d), new Promise<void>(() => undefined)) };
+}
+
+/**
+ * A broker with the smallest group journal (it compacts every few dozen acks) and a group whose one
+ * member holds `records` records of topic 't', none settled.
+ */
+async function compactingGroup(records: number, options: BrokerOptions = {}) {
+  const fixture = await engineFixture({ groupJournalBytesMax: 4096, ...options });
+  await fixture.broker.createTopic('t');
+  await fixture.broker.produce('t', Array.from({ length: records }, (_, i) => ({ value: `m${i}` })));
+  const c = holding();
+  await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: records }, c.handler);
+  await fixture.settle(() => c.held.length === records);
+  return { fixture, held: c.held };
 }
 
 describe('group durability', () => {
@@ -46,14 +61,9 @@ describe('group durability', () => {
   });
 
   it('compacts the journal into a snapshot (new generation) and restores the same state from it', async () => {
-    const fixture = await engineFixture({ groupJournalBytesMax: 4096 });
-    await fixture.broker.createTopic('t');
-    await fixture.broker.produce('t', Array.from({ length: 300 }, (_, i) => ({ value: `m${i}` })));
-    const c = holding();
-    await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 300 }, c.handler);
-    await fixture.settle(() => c.held.length === 300);
+    const { fixture, held } = await compactingGroup(300);
     // Ack all but every 7th, one at a time: hundreds of journal records, several compactions.
-    for (const d of c.held) if (d.offset % 7n !== 3n) await d.ack();
+    for (const d of held) if (d.offset % 7n !== 3n) await d.ack();
     const dir = '/brook/groups/t/g';
     const state = JSON.parse(new TextDecoder().decode(await fixture.fs.readFile(`${dir}/state.json`))) as { generation: number };
     expect(state.generation).toBeGreaterThan(1);
@@ -68,15 +78,10 @@ describe('group durability', () => {
 
   it("compacts behind the journal: acks are confirmed while the snapshot's fsync is still pending", async () => {
     const syncs = holdingSyncsOf(new MemoryFileSystem(), (path) => path.endsWith('/state.json.tmp'));
-    const fixture = await engineFixture({ groupJournalBytesMax: 4096, fs: syncs.fs });
-    await fixture.broker.createTopic('t');
-    await fixture.broker.produce('t', Array.from({ length: 300 }, (_, i) => ({ value: `m${i}` })));
-    const c = holding();
-    await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 300 }, c.handler);
-    await fixture.settle(() => c.held.length === 300);
+    const { fixture, held } = await compactingGroup(300, { fs: syncs.fs });
     syncs.hold();
     // Enough journal records for a compaction; it cannot finish, the acks go on regardless.
-    for (const d of c.held) await d.ack();
+    for (const d of held) await d.ack();
     expect(syncs.state.held, 'one compaction, waiting for its snapshot').toBe(1);
     const dir = '/brook/groups/t/g';
     const generation = async () => (JSON.parse(new TextDecoder().decode(await syncs.fs.readFile(`${dir}/state.json`))) as { generation: number }).generation;
@@ -88,16 +93,11 @@ describe('group durability', () => {
   });
 
   it('a failed compaction shows in describeGroup until one succeeds, and loses no ack', async () => {
-    const fixture = await engineFixture({ groupJournalBytesMax: 4096 });
-    await fixture.broker.createTopic('t');
-    await fixture.broker.produce('t', Array.from({ length: 300 }, (_, i) => ({ value: `m${i}` })));
-    const c = holding();
-    await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 300 }, c.handler);
-    await fixture.settle(() => c.held.length === 300);
+    const { fixture, held } = await compactingGroup(300);
     // The snapshot's rename fails twice: the first two compactions fail, a later one succeeds.
     fixture.fs.failNext('rename', { path: /\/state\.json$/, errno: 'EIO', times: 2 });
     const shown = new Set<string | undefined>();
-    for (const d of c.held) {
+    for (const d of held) {
       if (d.offset % 7n === 3n) continue;
       await d.ack();
       shown.add(fixture.broker.describeGroup('t', 'g').lastError);
@@ -115,12 +115,7 @@ describe('group durability', () => {
     const records = 120;
     let points = 0;
     for (let atOp = 1; ; atOp++) {
-      const fixture = await engineFixture({ groupJournalBytesMax: 4096, fsync: 'always' });
-      await fixture.broker.createTopic('t');
-      await fixture.broker.produce('t', Array.from({ length: records }, (_, i) => ({ value: `m${i}` })));
-      const before = holding();
-      await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: records }, before.handler);
-      await fixture.settle(() => before.held.length === records);
+      const { fixture, held } = await compactingGroup(records, { fsync: 'always' });
       // Count the operations of the first compaction (journal-1, state.json) until journal-0 goes.
       let seen = 0;
       let compacted = false;
@@ -133,7 +128,7 @@ describe('group durability', () => {
         fixture.fs.powerCut();
       };
       const confirmed = new Set<bigint>();
-      for (const d of before.held) {
+      for (const d of held) {
         if (cut) break;
         await d.ack().then(() => confirmed.add(d.offset), () => undefined);
       }
