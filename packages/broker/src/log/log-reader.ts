@@ -20,7 +20,8 @@ export interface ReadLimits {
 
 export interface ReadBatch {
   readonly header: BatchHeader;
-  /** The batch's bytes exactly as stored: a copy the caller owns. They passed checkBatch (length,
+  /** The batch's bytes exactly as stored: a copy the caller owns (up to 32 KiB a view into a shared
+   * slab, byte-slab.ts: read it through the view, never its `buffer`). They passed checkBatch (length,
    * magic, CRC-32C) as they were read, or come from the tail cache (see tail-cache.ts), so
    * `decodeBatch(bytes, 0, { crcVerified: true })` is safe. */
   readonly bytes: Uint8Array;
