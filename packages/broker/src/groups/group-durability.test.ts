@@ -111,6 +111,21 @@ describe('group durability', () => {
     expect(after.held.map((d) => d.offset % 7n)).toEqual(Array.from({ length: 43 }, () => 3n));
   });
 
+  it('a compaction that keeps failing is tried again once per groupJournalBytesMax written, not at every flush', async () => {
+    const { fixture, held } = await compactingGroup(300);
+    fixture.fs.failNext('rename', { path: /\/state\.json$/, errno: 'EIO', times: 1_000 });
+    let attempts = 0;
+    fixture.fs.onOperation = (op) => {
+      if (op.kind === 'rename' && op.to?.endsWith('/state.json')) attempts += 1;
+    };
+    // 300 acks, one flush each: about 40 KiB of journal, i.e. ten times groupJournalBytesMax.
+    for (const d of held) await d.ack();
+    fixture.fs.onOperation = undefined;
+    expect(attempts).toBeGreaterThan(2);
+    expect(attempts).toBeLessThan(20);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toContain('EIO');
+  });
+
   it('a power cut at any operation of a compaction keeps every confirmed ack', async () => {
     const records = 120;
     let points = 0;

@@ -49,6 +49,12 @@ export class GroupJournal {
   private compacting: Promise<void> | undefined;
   /** Why the last compaction failed, until one succeeds (describeGroup shows it). */
   compactionFailure: unknown;
+  /**
+   * The journal size that starts the next compaction: journalBytesMax, and after a failure another
+   * journalBytesMax further on, so that a disk that keeps failing costs one more attempt per
+   * journalBytesMax written rather than one per flush.
+   */
+  private compactAtBytes: number;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -58,7 +64,9 @@ export class GroupJournal {
     private log: PartitionLog,
     private generation: number,
     private readonly states: AckState[],
-  ) {}
+  ) {
+    this.compactAtBytes = journalBytesMax;
+  }
 
   /** Opens (or creates, with every partition's floor at `initialFloors`) a group's state. */
   static async open(
@@ -146,7 +154,7 @@ export class GroupJournal {
     // Each log patches its batch's baseOffset in place, so each gets its own encoding.
     const next = this.nextLog;
     await Promise.all([this.log.append(encodeBatch(records)), next?.append(encodeBatch(records))]);
-    if (this.log.sizeBytes > this.journalBytesMax) this.compacting ??= this.compact();
+    if (this.log.sizeBytes > this.compactAtBytes) this.compacting ??= this.compact();
   }
 
   /** The compaction in the file comment; never rejects (a failed one is tried again later). */
@@ -165,10 +173,12 @@ export class GroupJournal {
       await old.close();
       await this.fs.rmdir(`${this.dir}/journal-${generation - 1}`);
       this.compactionFailure = undefined;
+      this.compactAtBytes = this.journalBytesMax;
     } catch (error) {
       // Still writing to both journals if journal-(g+1) is open: whichever state.json is on
-      // disk, its journal has every change since. The next flush past the limit tries again.
+      // disk, its journal has every change since. Tried again journalBytesMax further on.
       this.compactionFailure = error;
+      this.compactAtBytes = this.log.sizeBytes + this.journalBytesMax;
     } finally {
       this.compacting = undefined;
     }
