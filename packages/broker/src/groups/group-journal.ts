@@ -22,7 +22,7 @@
  * then write to journal-(g+1) alone and delete journal-g. A crash before the rename recovers from
  * state.json g and journal-g, which has every change; after it, from the snapshot and
  * journal-(g+1), which has every change since the snapshot. A compaction that fails keeps writing
- * to both and is tried again after the next flush.
+ * to both and is tried again once another groupJournalBytesMax has been written (compactAtBytes).
  */
 import { dirname } from 'node:path';
 import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
