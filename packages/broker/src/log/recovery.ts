@@ -31,7 +31,7 @@ import { parseSegmentLogName, segmentPath, segmentStem, type SegmentFileSuffix }
 export interface RecoveryReport {
   /** Segments whose batches were scanned (the tail, the one before it if unsealed, any sealed one with a bad index). */
   readonly scannedSegments: number;
-  /** Sealed segments whose index files were rebuilt. */
+  /** Segments whose index files recovery wrote: sealed ones with a bad index, an unsealed one it sealed. */
   readonly rebuiltIndexes: number;
   /** Bytes cut from the tail: a torn write or a bad batch and everything after it (a last segment deleted behind an unsealed one included). */
   readonly truncatedBytes: number;
