@@ -55,9 +55,11 @@ export async function startBrook(fsync: BrookFsync): Promise<BrookServer> {
   const port = await freePort();
   const dir = tempDir('brook');
   const script = new URL('./brook-server.ts', import.meta.url).pathname;
-  // BENCH_PROFILE_DIR=<dir>: the server writes a V8 CPU profile there when it stops.
+  // BENCH_PROFILE_DIR=<dir>: the server writes a V8 CPU profile there when it stops, sampled every
+  // BENCH_PROFILE_INTERVAL_US (V8's default, 1000 µs, is too coarse for a paced run's short steps).
   const profileDir = process.env['BENCH_PROFILE_DIR'];
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const intervalUs = process.env['BENCH_PROFILE_INTERVAL_US'] ?? '1000';
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-interval=${intervalUs}`] : [];
   const server = await startServer(process.execPath, [...profile, '--import', 'tsx', script, dir, fsync, String(port)], port);
   return {
     peer: { label: `brook ws fsync ${fsync}`, serverPid: server.pid, open: (name) => open(`ws://127.0.0.1:${port}`, name) },
