@@ -45,6 +45,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   readonly openedClean: boolean;
   private readonly topics = new Map<string, Topic>();
   private readonly creatingTopics = new Map<string, Promise<void>>();
+  /** Deletions still removing files: a create of the same name waits for its deletion first. */
+  private readonly deletingTopics = new Map<string, Promise<void>>();
   private readonly retention: RetentionRunner;
   private closed = false;
   /** The data directory's single-writer lock (real disk only), released at close. */
@@ -141,6 +143,13 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
     this.assertOpen();
     validateTopicName(name);
+    const deleting = this.deletingTopics.get(name);
+    if (deleting) {
+      // A delete issued first (e.g. pipelined before this create) must finish removing the
+      // directory this create is about to make, or the new topic would open the old one's files.
+      await deleting.catch(() => undefined);
+      this.assertOpen();
+    }
     if (this.topics.has(name) || this.creatingTopics.has(name)) throw new BrookError('TOPIC_EXISTS', `topic ${name} already exists`, { topic: name });
     const config = resolveTopicConfig(options, this.limits);
     // Claimed before the first await: a second create of the same name must not open the same directory.
@@ -173,6 +182,16 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.assertOpen();
     const topic = this.topic(name);
     this.topics.delete(name);
+    const deleting = this.removeTopic(name, topic);
+    this.deletingTopics.set(name, deleting);
+    try {
+      await deleting;
+    } finally {
+      this.deletingTopics.delete(name);
+    }
+  }
+
+  private async removeTopic(name: string, topic: Topic): Promise<void> {
     this.sessions.topicDeleted(name);
     await this.groups.dropTopic(name);
     await this.producers.forget(this.topicDir(name));
@@ -347,6 +366,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A create or delete under way finishes first: its files must be complete (or gone) before
+    // the clean-shutdown marker is written and the lock released, and a created topic closed.
+    await Promise.allSettled([...this.creatingTopics.values(), ...this.deletingTopics.values()]);
     await this.sessions.close();
     this.retention.stop();
     await this.groups.close();

@@ -69,6 +69,8 @@ export class Topic {
   ) {}
 
   static async create(fs: FileSystem, dir: string, name: string, config: TopicConfig, logDefaults: LogDefaults): Promise<Topic> {
+    // Whatever a failed delete left under this name is not the new topic's: it starts empty.
+    await fs.rmdir(dir);
     await mkdirDurable(fs, dir);
     const partitions = await openPartitions(dir, config, logDefaults);
     const file = { version: TOPIC_FILE_VERSION, name, ...config };
