@@ -99,7 +99,11 @@ describe('WAL producer', () => {
 
   it('retries a retriable refusal with jittered exponential backoff until it succeeds', async () => {
     const host = await WalProducerHost.create({});
-    await host.broker.createTopic('small', { partitions: 1, retention: { maxBytes: 1, discard: 'new' } });
+    // Full, and with no group nothing ever frees it (discard 'new' frees only what groups acked).
+    await host.broker.createTopic('small', { partitions: 1, retention: { maxBytes: 8192, discard: 'new' } });
+    await expect((async () => {
+      for (;;) await host.broker.produce('small', [{ value: 'x' }]);
+    })()).rejects.toMatchObject({ code: 'TOPIC_FULL' });
     const { producer } = await host.start();
     const retries: RetryReport[] = [];
     producer.on('retrying', (report) => retries.push(report));

@@ -175,4 +175,46 @@ describe('retention and backpressure', () => {
     const { broker } = await engineFixture();
     await expect(broker.createTopic('t', { retention: { discard: 'new' } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
+
+  it("discard 'new' with maxBytes far below the broker's segment size: a full topic frees room once its group acked (segments follow maxBytes)", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('small', { retention: { maxBytes: 20_000, discard: 'new' } });
+    let accepted = 0;
+    let full: unknown;
+    while (!full) await broker.produce('small', [{ value: 'x'.repeat(200) }]).then(() => accepted++, (e: unknown) => (full = e));
+    expect(full).toMatchObject({ code: 'TOPIC_FULL' });
+    let acked = 0;
+    await broker.subscribe({ topic: 'small', group: 'g', from: 'earliest', maxInFlight: 1000 }, async (d) => {
+      await d.ack();
+      acked++;
+    });
+    await settle(() => acked === accepted);
+    await expect(broker.produce('small', [{ value: 'y' }])).resolves.toHaveLength(1);
+    expect(broker.describeTopic('small').partitions[0]!.startOffset).toBeGreaterThan(0n);
+  });
+
+  it("discard 'new': a batch larger than maxBytes itself is MESSAGE_TOO_LARGE (not retriable), one of exactly maxBytes is not", async () => {
+    const { broker } = await engineFixture();
+    // A one-record batch's size is its value's plus a fixed overhead (value lengths 128-16383: same varint widths).
+    await broker.createTopic('measure');
+    await broker.produce('measure', [{ value: 'x'.repeat(200) }]);
+    const overhead = broker.describeTopic('measure').partitions[0]!.sizeBytes - 200;
+    await broker.createTopic('capped', { retention: { maxBytes: 8192, discard: 'new' } });
+    await broker.produce('capped', [{ value: 'x'.repeat(200) }]);
+    await expect(broker.produce('capped', [{ value: 'x'.repeat(8192 - overhead + 1) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', retriable: false });
+    // Exactly maxBytes could fit once consumers free the partition: refused as full (retriable), not as too large.
+    await expect(broker.produce('capped', [{ value: 'x'.repeat(8192 - overhead) }])).rejects.toMatchObject({ code: 'TOPIC_FULL', retriable: true });
+  });
+
+  it("discard 'new' refuses segments above half of maxBytes (room could never free): exactly half is accepted", async () => {
+    const { broker } = await engineFixture();
+    await expect(broker.createTopic('half', { segmentBytesMax: 8192, retention: { maxBytes: 16_384, discard: 'new' } })).resolves.toBeUndefined();
+    await expect(broker.createTopic('over', { segmentBytesMax: 8193, retention: { maxBytes: 16_384, discard: 'new' } }))
+      .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'segmentBytesMax' } });
+    // Derived segments are at least LIMITS.segmentBytesMax.min (4 KiB): maxBytes below 8 KiB cannot work.
+    await expect(broker.createTopic('tiny', { retention: { maxBytes: 8191, discard: 'new' } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(broker.createTopic('tiny', { retention: { maxBytes: 8192, discard: 'new' } })).resolves.toBeUndefined();
+    // discard 'old' takes any segment size: it deletes old data rather than refusing new.
+    await expect(broker.createTopic('old', { segmentBytesMax: 1 << 20, retention: { maxBytes: 8192 } })).resolves.toBeUndefined();
+  });
 });

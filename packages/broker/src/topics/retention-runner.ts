@@ -99,6 +99,12 @@ export class RetentionRunner {
   async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
     const { discard, maxBytes } = topic.config.retention;
     if (discard !== 'new' || maxBytes === undefined) return;
+    if (bytes > maxBytes) {
+      // Not TOPIC_FULL: that is retriable, and no amount of consuming makes this batch fit.
+      throw new BrookError('MESSAGE_TOO_LARGE', `a batch of ${bytes} bytes can never fit ${topic.name}/${partition}, which holds at most retention.maxBytes ${maxBytes}`, {
+        topic: topic.name, partition, maxBytes, batchBytes: bytes,
+      });
+    }
     const log = topic.partition(partition);
     if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition);
     if (log.sizeBytes + bytes > maxBytes) {

@@ -10,7 +10,7 @@
  * part-way leaves a directory without topic.json, which the next open removes.
  */
 import { BrookError, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type RecordInput } from '@brook/protocol';
-import { checkLimit, limitOrDefault } from '../config/defaults.js';
+import { LIMITS, checkLimit, limitOrDefault } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import type { RetentionPolicy } from '../log/retention.js';
 import { toRecordInput, type ProduceRecord } from './record-input.js';
@@ -40,6 +40,32 @@ export function partitionDir(topicDir: string, partition: number): string {
   return `${topicDir}/${partition}`;
 }
 
+/**
+ * Retention deletes whole sealed segments, so a topic with `retention.maxBytes` and no
+ * segmentBytesMax of its own gets segments of about maxBytes / this (within the segment limits):
+ * space then frees a quarter at a time, and a size limit far below the broker's segment size
+ * (64 MiB) still holds, instead of one segment outgrowing it before anything can be deleted.
+ */
+const SEGMENTS_PER_RETENTION_BYTES = 4;
+
+function segmentBytesFor(maxBytes: number | undefined, defaultBytes: number): number {
+  if (maxBytes === undefined) return defaultBytes;
+  return Math.min(defaultBytes, Math.max(LIMITS.segmentBytesMax.min, Math.floor(maxBytes / SEGMENTS_PER_RETENTION_BYTES)));
+}
+
+/**
+ * A discard 'new' topic frees room only by deleting a sealed segment every group has acked; with
+ * segments above half of maxBytes the partition can fill before one is sealed, and then it
+ * refuses producers for good. Checked when a topic is created (topic files are taken as written).
+ */
+export function checkRoomCanFree(config: TopicConfig): void {
+  const { discard, maxBytes } = config.retention;
+  if (discard !== 'new' || maxBytes === undefined || config.segmentBytesMax * 2 <= maxBytes) return;
+  throw new BrookError('INVALID_CONFIG',
+    `retention.discard 'new' needs segments of at most half of retention.maxBytes (${maxBytes}), got segmentBytesMax ${config.segmentBytesMax}: a full partition could never free room`,
+    { option: 'segmentBytesMax', segmentBytesMax: config.segmentBytesMax, maxBytes });
+}
+
 export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segmentBytesMax: number; segmentMsMax: number }): TopicConfig {
   const retention = options.retention ?? {};
   if (retention.maxBytes !== undefined) checkPositiveInteger('retention.maxBytes', retention.maxBytes);
@@ -54,7 +80,9 @@ export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segm
   return {
     partitions: limitOrDefault('partitionsMax', options.partitions ?? 1),
     retention: { maxBytes: retention.maxBytes, maxAgeMs: retention.maxAgeMs, discard },
-    segmentBytesMax: options.segmentBytesMax === undefined ? defaults.segmentBytesMax : checkLimit('segmentBytesMax', options.segmentBytesMax),
+    segmentBytesMax: options.segmentBytesMax === undefined
+      ? segmentBytesFor(retention.maxBytes, defaults.segmentBytesMax)
+      : checkLimit('segmentBytesMax', options.segmentBytesMax),
     segmentMsMax: options.segmentMsMax === undefined ? defaults.segmentMsMax : checkLimit('segmentMsMax', options.segmentMsMax),
   };
 }
