@@ -82,6 +82,22 @@ describe('Connection', () => {
     expect((await later).json.topics).toEqual(['back']);
   });
 
+  it('fails a session-bound request made while reconnecting with DISCONNECTED instead of sending it on the next session', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+    server.drop(1006);
+    await tick();
+    const unsubscribe = connection.request('unsubscribe', { subscription: 1 }, { sessionBound: true }).catch((error: unknown) => error);
+    const later = connection.request('listTopics', {});
+    clock.advance(0);
+    await server.waitForRequests(1);
+    await tick();
+    expect(server.requests.map((frame) => frame.json['op'])).toEqual(['listTopics']);
+    expect(await unsubscribe).toMatchObject({ code: 'DISCONNECTED', details: { op: 'unsubscribe' } });
+    server.respond(server.take('listTopics'), { topics: [] });
+    await later;
+  });
+
   it('does not reconnect after a refusal that will not heal (4001): everything fails UNAUTHORIZED', async () => {
     const server = new FakeServer();
     const { connection } = await openFake(server);

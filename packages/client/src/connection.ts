@@ -6,7 +6,7 @@
  * Sessions. Every successful handshake starts a new session (numbered from 1). Delivery ids and
  * subscription numbers belong to a session, so requests that name them (settle, unsubscribe) are
  * `sessionBound`: a drop fails them with DISCONNECTED instead of replaying them on the next
- * session. Every other request waiting for the window, or made while reconnecting, simply goes
+ * session, and one made while reconnecting fails at once. Every other request waiting for the window, or made while reconnecting, simply goes
  * out on the next session; requests already sent when the connection dropped fail with
  * DISCONNECTED (their fate is unknown), and the caller decides whether resending is safe.
  */
@@ -119,6 +119,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Sends a request and resolves with its response; rejects with the ERROR as a BrookError, or TIMEOUT. */
   request<Op extends RequestOp>(op: Op, args: RequestArgs<Op>, options: RequestOptions<Op> = {}): Promise<Response<Op>> {
     if (this.state === 'closed') return Promise.reject(this.closedError());
+    // What it names (a subscription number, delivery ids) belonged to the session that dropped.
+    if (options.sessionBound && this.state !== 'open') return Promise.reject(new BrookError('DISCONNECTED', `connection lost: ${op} names the state of a lost session`, { op }));
     const requestId = this.takeRequestId();
     const frame = encodeFrame(FrameKind.REQUEST, requestId, stableJson({ ...args, op }), options.data);
     return new Promise<Response<Op>>((resolve, reject) => {

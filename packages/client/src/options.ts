@@ -42,7 +42,11 @@ export interface ProducerOptions {
   batchRecordsMax?: number;
   /** Most encoded record bytes in one batch (also capped by the server's frameBytesMax). */
   batchBytesMax?: number;
-  /** A send fails with TIMEOUT if its batch is not persisted within this long, retries included. */
+  /**
+   * A send fails with TIMEOUT if its batch is not persisted within this long, retries included.
+   * The first send to a topic looks up its partition count before its records join a batch; the
+   * lookup is retried on the same terms, and fails the send with TIMEOUT after this long too.
+   */
   deliveryTimeoutMs?: number;
   /**
    * Most record bytes held in unfinished batches (collecting, in flight or retrying). A send that

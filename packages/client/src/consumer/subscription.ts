@@ -7,7 +7,9 @@
  * the subscription forgets it: messages still queued for the loop are dropped and settling a
  * message of the lost session is a no-op. Once the connection is back it subscribes again with
  * the same options (a tail reader without a group resumes at the tail: what came meanwhile is
- * not replayed).
+ * not replayed). A broker shutting down gracefully (END CLOSED, then close 1001) is such a drop
+ * too. If the connection is over for good (reconnect off, attempts used up, an in-process broker
+ * closed), the subscription ends with the connection's error: a loop's next() rejects with it.
  *
  *   close()  graceful: messages queued and not yet handed to the loop go back (nack, no delay),
  *            pending settlements are sent, then the server waits for what is still being handled
@@ -158,7 +160,10 @@ export class Subscription {
         if (!this.sink.deliver(message)) void message.nack({ delayMs: 0 });
       });
     },
-    end: (error) => this.finish(error.code === 'CLOSED' ? undefined : error),
+    // END CLOSED: the broker is shutting down and closes the connection (1001) right after, so
+    // this is a drop, not an end: resubscribe after the reconnect, or end with the connection's
+    // error if it does not come back. Any other END (the topic was deleted) is final.
+    end: (error) => (error.code === 'CLOSED' ? this.lost() : this.finish(error)),
   };
 
   private sendSettle(entries: Omit<RequestArgs<'settle'>, 'subscription'>): Promise<unknown> {

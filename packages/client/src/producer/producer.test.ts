@@ -87,6 +87,48 @@ describe('Producer', () => {
     await after;
   });
 
+  it("resends a first send's partition lookup cut off by a dropped connection, instead of failing the send", async () => {
+    const { server, producer, nextProduce, clock } = await setup();
+    const sent = producer.send('t', values(1));
+    await server.waitForRequests(1);
+    expect(server.requests.map((frame) => frame.json['op'])).toEqual(['describeTopic']);
+    server.drop(1006);
+    await tick();
+    clock.advance(0);
+    const notYet = sent.then(() => Promise.reject(new Error('resolved before its produce was answered')));
+    const frame = await Promise.race([nextProduce(), notYet]); // nextProduce answers the repeated describeTopic
+    server.respond(frame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    expect(await sent).toEqual([{ partition: 0, offset: 0n }]);
+  });
+
+  it('retries a lookup that failed retriably after the retry backoff, and fails the send with TIMEOUT after deliveryTimeoutMs', async () => {
+    const { server, producer, clock } = await setup({ deliveryTimeoutMs: 5_000, retryBackoff: { initialDelayMs: 1_000, maxDelayMs: 1_000, jitter: 0 } });
+    const sent = producer.send('t', values(1));
+    const outcome = sent.catch((error: unknown) => error);
+    await server.waitForRequests(1);
+    server.fail(server.take('describeTopic'), 'IO_ERROR', true);
+    await tick();
+    clock.advance(999);
+    await tick();
+    expect(server.requests).toEqual([]);
+    clock.advance(1);
+    await server.waitForRequests(1);
+    expect(server.take('describeTopic').json).toEqual({ op: 'describeTopic', name: 't' }); // left unanswered
+    clock.advance(3_999);
+    await tick();
+    expect(await Promise.race([outcome, 'pending'])).toBe('pending');
+    clock.advance(1);
+    expect(await outcome).toMatchObject({ code: 'TIMEOUT', details: { topic: 't', deliveryTimeoutMs: 5_000 } });
+  });
+
+  it('fails a send at once when the lookup is refused for good (UNKNOWN_TOPIC)', async () => {
+    const { server, producer } = await setup();
+    const sent = producer.send('t', values(1));
+    await server.waitForRequests(1);
+    server.fail(server.take('describeTopic'), 'UNKNOWN_TOPIC');
+    await expect(sent).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+  });
+
   it('puts the unkeyed records of one send on one partition, the next send on the next', async () => {
     const { server, producer } = await setup();
     const sending = [producer.send('t', values(2)), producer.send('t', values(2))];

@@ -9,11 +9,14 @@
  * returns. See partition-lane.ts for why one batch per partition is in flight, and how retries
  * keep idempotence (exactly once per record, even across reconnects).
  *
+ * The first send to a topic waits for the topic's partition count (describeTopic), retried like
+ * a produce request: a dropped connection delays the send rather than failing it.
+ *
  * Backpressure: record bytes in unfinished batches are bounded by bufferBytesMax. A send that
  * would pass the bound parks until earlier batches finish; parked sends are admitted in call
  * order, so a later send never overtakes a parked one (per-key order holds).
  */
-import { BrookError, type Clock, type Random } from '@brook/protocol';
+import { BrookError, type Clock, type Random, type Timer } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
 import { recordSizeBytes, toRecordInput, type ProducerRecord } from '../values.js';
@@ -23,6 +26,7 @@ import { PartitionLane, type BatchLimits, type LaneContext } from './partition-l
 import { ProducerIdentities } from './producer-identities.js';
 import { SendTicket, type ProduceResult } from './send-ticket.js';
 import type { TopicPartitions } from './topic-partitions.js';
+import { readyToRetry, toBrookError } from './transmit.js';
 
 export interface SendOptions {
   /**
@@ -83,7 +87,7 @@ export class Producer {
         return;
       }
       // The first send to a topic asks for its partition count; flush() and close() wait for it.
-      const lookup: Promise<void> = this.topics.load(topic)
+      const lookup: Promise<void> = this.lookUpPartitions(topic)
         .then((count) => this.enqueue(topic, count, records, ticket))
         .catch((error: unknown) => ticket.fail(error))
         .finally(() => this.lookups.delete(lookup));
@@ -115,6 +119,39 @@ export class Producer {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * The topic's partition count from the broker, the lookup retried as a produce request is
+   * (transmit.ts: a dropped connection does not fail it) until deliveryTimeoutMs from the send,
+   * then TIMEOUT: the lookup is part of delivering the records.
+   */
+  private async lookUpPartitions(topic: string): Promise<number> {
+    const timeoutMs = this.options.deliveryTimeoutMs;
+    let timedOut = false;
+    let timer: Timer | undefined;
+    const expired = new Promise<undefined>((resolve) => {
+      timer = this.context.clock.setTimer(timeoutMs, () => {
+        timedOut = true;
+        resolve(undefined);
+      });
+    });
+    try {
+      for (let attempt = 0; !timedOut; attempt++) {
+        let failure: BrookError;
+        try {
+          const count = await Promise.race([this.topics.load(topic), expired]);
+          if (count !== undefined) return count;
+          continue; // expired first
+        } catch (error) {
+          failure = toBrookError(error);
+        }
+        if (!(await readyToRetry(this.context, failure, attempt, expired))) throw failure;
+      }
+    } finally {
+      timer?.cancel();
+    }
+    throw new BrookError('TIMEOUT', `partition count of ${topic} not known within deliveryTimeoutMs ${timeoutMs}`, { topic, deliveryTimeoutMs: timeoutMs });
   }
 
   private enqueue(topic: string, partitionCount: number, records: readonly ProducerRecord[], ticket: SendTicket): void {

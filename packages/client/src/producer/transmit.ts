@@ -8,6 +8,8 @@
  *   UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE `numbering.lost`: the batch gets a new identity or sequence
  *   other retriable (TIMEOUT, TOPIC_FULL, ..)  resend the same bytes after a jittered exponential backoff
  *   anything else, or the connection closed   `numbering.refused`, and the batch fails with the error
+ *
+ * The rule without the numbering (readyToRetry) also retries the partition lookup of a first send.
  */
 import { BrookError, isBrookError, type Clock, type Random, type Timer } from '@brook/protocol';
 import type { Connection } from '../connection.js';
@@ -64,26 +66,41 @@ export async function transmit(context: TransmitContext, topic: string, partitio
 }
 
 async function recover(context: TransmitContext, target: { topic: string; partition: number }, batch: Batch, numbering: Numbering, error: unknown, attempt: number): Promise<void> {
-  const failure = isBrookError(error) ? error : new BrookError('INVALID_REQUEST', String(error), {}, { cause: error });
-  if (context.connection.isClosed) {
-    numbering.refused(batch, failure);
-    batch.fail(failure);
-  } else if (failure.code === 'DISCONNECTED') {
-    // Resend at once: the request waits for the reconnect.
-  } else if (failure.code === 'UNKNOWN_PRODUCER_ID' || failure.code === 'OUT_OF_ORDER_SEQUENCE') {
+  const failure = toBrookError(error);
+  if (!context.connection.isClosed && (failure.code === 'UNKNOWN_PRODUCER_ID' || failure.code === 'OUT_OF_ORDER_SEQUENCE')) {
     numbering.lost(batch);
-  } else if (failure.retriable) {
-    const delayMs = backoffDelayMs(context.retryBackoff, attempt, context.random);
-    context.retrying?.({ ...target, error: failure, attempt, delayMs });
-    // A batch that fails meanwhile (delivery timeout, producer closing) stops waiting at once.
-    let timer: Timer | undefined;
-    const slept = new Promise<void>((resolve) => (timer = context.clock.setTimer(delayMs, resolve)));
-    await Promise.race([slept, batch.settled]);
-    timer?.cancel();
-  } else {
-    numbering.refused(batch, failure);
-    batch.fail(failure);
+    return;
   }
+  // A batch that fails meanwhile (delivery timeout, producer closing) stops waiting at once.
+  const report = (delayMs: number): void => context.retrying?.({ ...target, error: failure, attempt, delayMs });
+  if (await readyToRetry(context, failure, attempt, batch.settled, report)) return;
+  numbering.refused(batch, failure);
+  batch.fail(failure);
+}
+
+/**
+ * The retry rule of every request on the send path (produce, and the partition lookup before
+ * it): after `failure`, resolves true once the request may go again — at once for DISCONNECTED
+ * (the request waits for the reconnect), after a jittered exponential backoff for another
+ * retriable error, cut short when `stop` settles — or false if it must not: the error is not
+ * retriable, or the connection is closed for good.
+ */
+export async function readyToRetry(context: TransmitContext, failure: BrookError, attempt: number, stop: Promise<unknown>, backingOff?: (delayMs: number) => void): Promise<boolean> {
+  if (context.connection.isClosed) return false;
+  if (failure.code === 'DISCONNECTED') return true;
+  if (!failure.retriable) return false;
+  const delayMs = backoffDelayMs(context.retryBackoff, attempt, context.random);
+  backingOff?.(delayMs);
+  let timer: Timer | undefined;
+  const slept = new Promise<void>((resolve) => (timer = context.clock.setTimer(delayMs, resolve)));
+  await Promise.race([slept, stop]);
+  timer?.cancel();
+  return true;
+}
+
+/** A failure as a BrookError: anything else thrown on the send path is a bug, reported as INVALID_REQUEST. */
+export function toBrookError(error: unknown): BrookError {
+  return isBrookError(error) ? error : new BrookError('INVALID_REQUEST', String(error), {}, { cause: error });
 }
 
 /** `sequence + increment`, wrapping past 2^31 - 1 to 0 as Kafka's clients (and the broker) do. */

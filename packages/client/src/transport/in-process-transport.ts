@@ -15,18 +15,25 @@ export function inProcessTransport(host: SessionHost): TransportFactory {
 
 function openSession(host: SessionHost, handlers: TransportHandlers): Transport {
   let open = true;
+  /**
+   * Whether frames the server sent still reach the client. A server that closes (END CLOSED,
+   * then 1001) has its last frames read before the close, as over a socket; a dropped connection
+   * or the client's own close loses them.
+   */
+  let toClient = true;
   let paused = false;
   const held: Uint8Array[] = [];
-  const end = (code: number, reason: string, tellClient: boolean): void => {
+  const end = (code: number, reason: string, by: 'server' | 'client' | 'network'): void => {
     if (!open) return;
     open = false;
+    toClient = by === 'server';
     held.length = 0;
     queueMicrotask(() => session.disconnected());
-    if (tellClient) queueMicrotask(() => handlers.closed(code, reason));
+    if (by !== 'client') queueMicrotask(() => handlers.closed(code, reason));
   };
   const peer: FramePeer = {
-    send: (frame) => queueMicrotask(() => open && handlers.frame(frame)),
-    close: (code, reason) => end(code, reason, true),
+    send: (frame) => queueMicrotask(() => toClient && handlers.frame(frame)),
+    close: (code, reason) => end(code, reason, 'server'),
     bufferedAmount: 0,
     pause: () => (paused = true),
     resume: () => {
@@ -42,7 +49,7 @@ function openSession(host: SessionHost, handlers: TransportHandlers): Transport 
       if (paused) held.push(frame);
       else deliver(frame);
     },
-    close: (code, reason) => end(code, reason, false),
-    terminate: () => end(ABNORMAL_CLOSURE, 'terminated', true),
+    close: (code, reason) => end(code, reason, 'client'),
+    terminate: () => end(ABNORMAL_CLOSURE, 'terminated', 'network'),
   };
 }
