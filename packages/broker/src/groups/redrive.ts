@@ -4,7 +4,7 @@
  * topic that never has members: records are read from its floor and acked here directly, with no
  * deliveries or leases, so a redrive survives restarts like any group's position.
  */
-import { decodeBatch } from '@brook/protocol';
+import { BrookError, decodeBatch } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { deadLetterRecord } from './dead-letter.js';
@@ -32,8 +32,9 @@ export async function redrive(
       for (const batch of batches) {
         for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
           if (moved === maxRecords || record.offset < window.ack.ackFloor || record.offset >= end) continue;
-          const origin = deadLetterRecord.origin(record);
-          await produceBack(origin.topic, [{ ...deadLetterRecord.restore(record), partition: origin.partition }]);
+          const parsed = deadLetterRecord.parse(record);
+          if (!parsed) throw new BrookError('INVALID_REQUEST', `record ${record.offset} is not a dead-letter record`, { offset: record.offset });
+          await produceBack(parsed.origin.topic, [{ ...parsed.record, partition: parsed.origin.partition }]);
           await group.ackDirectly(window.partition, record.offset);
           moved += 1;
         }
