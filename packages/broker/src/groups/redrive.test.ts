@@ -1,10 +1,17 @@
 /**
- * Redrive (docs/semantics.md "Redrive"): dead-lettered records go back to their origin topic
- * as they were. Through the broker's API on the virtual clock.
+ * Redrive (docs/semantics.md "Redrive"): dead-lettered records go back to their origin topic,
+ * each once, through concurrent calls and look-alike headers. All through the broker's API on
+ * the virtual clock.
  */
 import { describe, expect, it } from 'vitest';
 import type { Broker } from '../broker.js';
 import { engineFixture } from './group-fixture.js';
+
+const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
+
+async function values(broker: Broker, topic: string, partition = 0, offset = 0n): Promise<string[]> {
+  return (await broker.fetch({ topic, partition, offset })).map((r) => text(r.value));
+}
 
 /** Produces `records` to `topic` and has group `group` reject each, waiting until all are dead-lettered. */
 async function deadLetter(
@@ -19,6 +26,44 @@ async function deadLetter(
 }
 
 describe('redrive', () => {
+  it('moves dead-lettered records back to their topic, once, in the order they were given up on', async () => {
+    const fixture = await engineFixture();
+    const { broker, settle } = fixture;
+    await broker.createTopic('once');
+    await broker.produce('once', ['m0', 'm1', 'm2'].map((value) => ({ value })));
+    await broker.subscribe({ topic: 'once', group: 'g-once' }, (d) => (d.offset === 1n || d.offset === 2n ? d.reject('later') : undefined));
+    await settle(() => broker.describeGroup('once', 'g-once').lag === 0n && broker.describeGroup('once', 'g-once').partitions[0]!.deadLettered === 2);
+    const deadOrder = await values(broker, 'once.dlq');
+    expect([...deadOrder].sort()).toEqual(['m1', 'm2']);
+    expect(await broker.redrive('once.dlq')).toBe(2);
+    expect(await broker.redrive('once.dlq')).toBe(0);
+    expect(await values(broker, 'once', 0, 3n)).toEqual(deadOrder);
+    await settle(() => broker.describeGroup('once', 'g-once').lag === 0n);
+  });
+
+  it('two redrives called together move each record once: the second waits and moves what is left', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('twice');
+    await deadLetter(fixture, 'twice', 'g-twice', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const results = await Promise.all([broker.redrive('twice.dlq', { maxRecords: 1 }), broker.redrive('twice.dlq'), broker.redrive('twice.dlq')]);
+    expect(results).toEqual([1, 2, 0]);
+    expect((await values(broker, 'twice', 0, 3n)).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a redrive moves only what the dead-letter topic held when it was called', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('snapshot');
+    await deadLetter(fixture, 'snapshot', 'g-snapshot', [{ value: 'first' }]);
+    const running = broker.redrive('snapshot.dlq');
+    const later = broker.redrive('snapshot.dlq');
+    // Written after both calls were made, while the first may still be running: neither moves it.
+    await broker.produce('snapshot.dlq', [{ value: 'late' }]);
+    expect(await running).toBe(1);
+    expect(await later).toBe(0);
+  });
+
   it('restores the record\'s own headers, even ones named like the broker\'s, and reads the origin from the broker\'s', async () => {
     const fixture = await engineFixture();
     const { broker } = fixture;

@@ -1,10 +1,16 @@
 /**
- * Redrive: moving what a dead-letter topic holds back to the topics its records came from, each
- * record once, oldest first. Progress is the ackFloor of an internal group on the dead-letter
- * topic that never has members: records are read from its floor and acked here directly, with no
- * deliveries or leases, so a redrive survives restarts like any group's position.
+ * Redrive: moving what a dead-letter topic holds back to the topics its records came from, oldest
+ * first. Progress is the ackFloor of an internal group on the dead-letter topic that never has
+ * members: records are read from its floor and acked here directly, with no deliveries or leases,
+ * so a redrive survives restarts like any group's position.
+ *
+ * Each record is moved once: redrives of one dead-letter topic run one after another (a call made
+ * while another runs waits for it, then moves what is left), and a record counts as redriven only
+ * once its ack is durable. That ack follows the append to the origin topic, so a crash between the
+ * two moves the record again after the restart: at-least-once, like any consumer's
+ * process-then-ack (with fsync 'always'; a looser policy can lose either write to a power cut).
  */
-import { BrookError, decodeBatch } from '@brook/protocol';
+import { BrookError, decodeBatch, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { deadLetterRecord } from './dead-letter.js';
@@ -15,31 +21,66 @@ export const REDRIVE_GROUP = 'brook.redrive';
 
 export type ProduceBack = (topic: string, records: ProduceRecord[]) => Promise<unknown>;
 
-/**
- * Redrives up to `maxRecords`. Only what the dead-letter topic holds when called is moved:
- * records dead-lettered during the redrive wait for the next one.
- */
-export async function redrive(
-  group: Group, logs: readonly PartitionLog[], fetchBytes: number, maxRecords: number, produceBack: ProduceBack,
-): Promise<number> {
-  const endOffsets = logs.map((log) => log.endOffset);
-  let moved = 0;
-  for (const window of group.windows) {
-    const log = logs[window.partition]!;
-    const end = endOffsets[window.partition]!;
-    while (moved < maxRecords && window.ack.ackFloor < end) {
-      const batches = await log.read(window.ack.ackFloor, { maxBytes: fetchBytes });
-      for (const batch of batches) {
-        for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
-          if (moved === maxRecords || record.offset < window.ack.ackFloor || record.offset >= end) continue;
-          const parsed = deadLetterRecord.parse(record);
-          if (!parsed) throw new BrookError('INVALID_REQUEST', `record ${record.offset} is not a dead-letter record`, { offset: record.offset });
-          await produceBack(parsed.origin.topic, [{ ...parsed.record, partition: parsed.origin.partition }]);
-          await group.ackDirectly(window.partition, record.offset);
-          moved += 1;
-        }
+export interface RedriveDeps {
+  readonly fetchBytes: number;
+  readonly partitions: (topic: string) => readonly PartitionLog[];
+  /** The dead-letter topic's REDRIVE_GROUP, opened or created at its earliest offset. */
+  readonly progress: (deadLetterTopic: string) => Promise<Group>;
+  readonly produceBack: ProduceBack;
+}
+
+export class Redriver {
+  /** Per dead-letter topic, settles when the last redrive called so far has ended. */
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: RedriveDeps) {}
+
+  /**
+   * Redrives up to `maxRecords`. Only what the dead-letter topic holds when called is moved:
+   * records dead-lettered later (during this or an earlier redrive) wait for the next call.
+   */
+  redrive(deadLetterTopic: string, maxRecords: number): Promise<number> {
+    const ends = this.deps.partitions(deadLetterTopic).map((log) => log.endOffset);
+    const previous = this.queues.get(deadLetterTopic) ?? Promise.resolve();
+    const result = previous.then(async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
+    const ended = result.then(() => undefined, () => undefined);
+    this.queues.set(deadLetterTopic, ended);
+    void ended.then(() => {
+      if (this.queues.get(deadLetterTopic) === ended) this.queues.delete(deadLetterTopic);
+    });
+    return result;
+  }
+
+  private async run(group: Group, ends: readonly bigint[], maxRecords: number): Promise<number> {
+    let moved = 0;
+    for (const window of group.windows) {
+      const log = this.deps.partitions(group.topic)[window.partition]!;
+      for await (const record of recordsBetween(log, window.ack.ackFloor, ends[window.partition]!, this.deps.fetchBytes)) {
+        if (moved === maxRecords) return moved;
+        const parsed = deadLetterRecord.parse(record);
+        if (!parsed) throw new BrookError('INVALID_REQUEST', `record ${record.offset} is not a dead-letter record`, { offset: record.offset });
+        await this.deps.produceBack(parsed.origin.topic, [{ ...parsed.record, partition: parsed.origin.partition }]);
+        await group.ackDirectly(window.partition, record.offset);
+        moved += 1;
+      }
+    }
+    return moved;
+  }
+}
+
+/** The records of [from, end) in offset order, read `fetchBytes` at a time. */
+async function* recordsBetween(log: PartitionLog, from: bigint, end: bigint, fetchBytes: number): AsyncGenerator<LogRecord> {
+  let next = from;
+  while (next < end) {
+    const batches = await log.read(next, { maxBytes: fetchBytes });
+    if (batches.length === 0) return;
+    for (const batch of batches) {
+      for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
+        if (record.offset < next) continue;
+        if (record.offset >= end) return;
+        next = record.offset + 1n;
+        yield record;
       }
     }
   }
-  return moved;
 }
