@@ -25,7 +25,7 @@ import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
 import type { DeliveryQueue, MessageStream, Subscription } from './subscription.js';
 import { deadLetterRecord } from './dead-letter.js';
-import { REDRIVE_GROUP, Redriver } from './redrive.js';
+import { REDRIVE_GROUP, Redriver, type RedriveResult } from './redrive.js';
 
 export interface CoordinatorDeps {
   readonly fs: FileSystem;
@@ -144,7 +144,7 @@ export class GroupCoordinator {
    * Moves dead-lettered records back to the topics they came from (origin headers), oldest first,
    * each once, even across restarts and concurrent calls (redrive.ts).
    */
-  redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<number> {
+  redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
     return this.redriver.redrive(deadLetterTopic, options.maxRecords ?? Number.MAX_SAFE_INTEGER);
   }
 

@@ -10,7 +10,7 @@
  * two moves the record again after the restart: at-least-once, like any consumer's
  * process-then-ack (with fsync 'always'; a looser policy can lose either write to a power cut).
  */
-import { BrookError, decodeBatch, type LogRecord } from '@brook/protocol';
+import { decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { deadLetterRecord } from './dead-letter.js';
@@ -18,6 +18,17 @@ import type { Group } from './group.js';
 
 /** The internal group that remembers how far a dead-letter topic has been redriven. */
 export const REDRIVE_GROUP = 'brook.redrive';
+
+export interface RedriveResult {
+  /** Records appended to their origin topic and partition; they count as redriven from then on. */
+  readonly moved: number;
+  /**
+   * Records left waiting in the dead-letter topic because they cannot go back: their origin topic
+   * or partition no longer exists, or they are not dead-letter records. Every redrive tries them
+   * again, so a topic created again under the origin's name takes them back.
+   */
+  readonly skipped: number;
+}
 
 export type ProduceBack = (topic: string, records: ProduceRecord[]) => Promise<unknown>;
 
@@ -39,7 +50,7 @@ export class Redriver {
    * Redrives up to `maxRecords`. Only what the dead-letter topic holds when called is moved:
    * records dead-lettered later (during this or an earlier redrive) wait for the next call.
    */
-  redrive(deadLetterTopic: string, maxRecords: number): Promise<number> {
+  redrive(deadLetterTopic: string, maxRecords: number): Promise<RedriveResult> {
     const ends = this.deps.partitions(deadLetterTopic).map((log) => log.endOffset);
     const previous = this.queues.get(deadLetterTopic) ?? Promise.resolve();
     const result = previous.then(async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
@@ -51,20 +62,37 @@ export class Redriver {
     return result;
   }
 
-  private async run(group: Group, ends: readonly bigint[], maxRecords: number): Promise<number> {
+  private async run(group: Group, ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {
     let moved = 0;
+    let skipped = 0;
     for (const window of group.windows) {
       const log = this.deps.partitions(group.topic)[window.partition]!;
+      // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a cursor.
       for await (const record of recordsBetween(log, window.ack.ackFloor, ends[window.partition]!, this.deps.fetchBytes)) {
-        if (moved === maxRecords) return moved;
-        const parsed = deadLetterRecord.parse(record);
-        if (!parsed) throw new BrookError('INVALID_REQUEST', `record ${record.offset} is not a dead-letter record`, { offset: record.offset });
-        await this.deps.produceBack(parsed.origin.topic, [{ ...parsed.record, partition: parsed.origin.partition }]);
-        await group.ackDirectly(window.partition, record.offset);
-        moved += 1;
+        if (moved === maxRecords) return { moved, skipped };
+        if (window.ack.isAcked(record.offset)) continue;
+        if (await this.moveBack(record)) {
+          await group.ackDirectly(window.partition, record.offset);
+          moved += 1;
+        } else {
+          skipped += 1;
+        }
       }
     }
-    return moved;
+    return { moved, skipped };
+  }
+
+  /** Appends the record to its origin partition; false if it cannot go back (RedriveResult.skipped). */
+  private async moveBack(record: LogRecord): Promise<boolean> {
+    const parsed = deadLetterRecord.parse(record);
+    if (!parsed) return false;
+    try {
+      await this.deps.produceBack(parsed.origin.topic, [{ ...parsed.record, partition: parsed.origin.partition }]);
+      return true;
+    } catch (error) {
+      if (isBrookError(error, 'UNKNOWN_TOPIC') || isBrookError(error, 'UNKNOWN_PARTITION')) return false;
+      throw error;
+    }
   }
 }
 
