@@ -89,6 +89,8 @@ export class GroupCoordinator {
       reader.schedulePump();
       return { kind: 'reader', reader };
     }
+    // Redrive acks its group directly, which a member's deliveries would contradict.
+    if (options.group === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group name ${REDRIVE_GROUP} is reserved for redrive progress`, { group: options.group });
     const config = resolveGroupConfig(options);
     const group = await this.group(options.topic, validateGroupName(options.group), config);
     await this.agreeOnConfig(group, config);

@@ -125,3 +125,21 @@ describe('redrive', () => {
     expect(back!.timestamp).toBe(1234);
   });
 });
+
+describe('the redrive group', () => {
+  it('is listed and described like any group: its lag is what waits to be redriven', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('listed');
+    await deadLetter(fixture, 'listed', 'g-listed', [{ value: 'x' }, { value: 'y' }]);
+    expect(await broker.redrive('listed.dlq', { maxRecords: 1 })).toEqual({ moved: 1, skipped: 0 });
+    expect(broker.listGroups('listed.dlq')).toEqual([{ topic: 'listed.dlq', group: REDRIVE_GROUP }]);
+    expect(broker.describeGroup('listed.dlq', REDRIVE_GROUP).lag).toBe(1n);
+  });
+
+  it('cannot be joined: its progress is acked by redrive alone', async () => {
+    const { broker } = await engineFixture();
+    await broker.createTopic('reserved.dlq');
+    await expect(broker.subscribe({ topic: 'reserved.dlq', group: REDRIVE_GROUP }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+});

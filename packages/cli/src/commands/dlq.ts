@@ -23,12 +23,16 @@ async function redrivenUpTo(client: Client, dlqTopic: string): Promise<bigint[]>
   }
 }
 
-/** Dead-letter topics named by some group, that exist, with the groups sending to each. */
+/** Dead-letter topics named by some group or redriven before, that exist, with the groups sending to each. */
 async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> {
   const topics = new Set(await client.admin.listTopics());
   const senders = new Map<string, string[]>();
   for (const { topic, group } of await client.admin.listGroups()) {
-    if (group === REDRIVE_GROUP) continue;
+    // A dead-letter topic that has been redriven stays listed after its origin topics and groups are gone.
+    if (group === REDRIVE_GROUP) {
+      if (!senders.has(topic)) senders.set(topic, []);
+      continue;
+    }
     const dlq = (await client.admin.describeGroup(topic, group)).config.deadLetterTopic;
     if (topics.has(dlq)) senders.set(dlq, [...(senders.get(dlq) ?? []), `${topic}/${group}`]);
   }
