@@ -87,4 +87,22 @@ describe('brook dlq', () => {
       expect.objectContaining({ value: 'poison', headers: expect.objectContaining({ 'brook.origin.topic': 'cli-orders', 'brook.reason': 'rejected: cannot parse' }) }),
     ]);
   });
+
+  it('redrive reports records whose origin topic is gone as skipped, and they stay waiting', async () => {
+    await broker.createTopic('cli-gone');
+    const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
+    const subscription = await broker.subscribe({ topic: 'cli-gone', group: 'gone-group' }, (delivery) => delivery.reject('cannot parse'));
+    await broker.produce('cli-gone', [{ value: 'orphan' }]);
+    await deadLettered;
+    await subscription.close();
+    await broker.deleteTopic('cli-gone');
+
+    const redriven = await brook(['dlq', 'redrive', 'cli-gone.dlq'], { env });
+    expect(redriven.code).toBe(0);
+    expect(redriven.stdout).toBe('moved 0 records from cli-gone.dlq back to their origin topics; skipped 1 record that cannot go back '
+      + '(origin topic or partition gone, or not a dead-letter record), still waiting in cli-gone.dlq\n');
+    expect(broker.describeGroup('cli-gone.dlq', 'brook.redrive').lag).toBe(1n);
+    const listed = JSON.parse((await brook(['dlq', 'list', '--json'], { env })).stdout);
+    expect(listed).toContainEqual({ topic: 'cli-gone.dlq', from: [], records: '1', waiting: '1' });
+  });
 });

@@ -167,7 +167,7 @@ function conformance(label: string, factory: ClientTargetFactory): void {
         await dead.ack();
         break;
       }
-      expect(await client.admin.redrive(dlq)).toBe(1);
+      expect(await client.admin.redrive(dlq)).toEqual({ moved: 1, skipped: 0 });
       expect((await client.admin.describeTopic(name)).partitions[0]!.endOffset).toBe(2n);
     });
 

@@ -24,6 +24,7 @@ import { checkBatchInput, encodeBatchInput } from './topics/batch-input.js';
 import { Producers } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 import type { DeliverySink } from './groups/member.js';
+import type { RedriveResult } from './groups/redrive.js';
 import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
@@ -339,8 +340,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return this.groups.resetGroup(topic, group, to);
   }
 
-  /** Moves dead-lettered records back to their origin topics; returns how many moved. */
-  redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<number> {
+  /** Moves dead-lettered records back to their origin topics; returns how many moved and how many could not. */
+  redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
     this.assertOpen();
     this.topic(deadLetterTopic);
     return this.groups.redrive(deadLetterTopic, options);

@@ -21,7 +21,7 @@ export type { Handler, MessageStream, Subscription } from './groups/subscription
 export type { BackoffOptions, GroupConfig, Ordering, StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
 export type { GroupDescription, GroupPartitionDescription, InFlightDescription, PartitionDescription, TopicDescription } from '@brook/protocol';
 export { DEAD_LETTER_HEADERS } from './groups/dead-letter.js';
-export { REDRIVE_GROUP } from './groups/redrive.js';
+export { REDRIVE_GROUP, type RedriveResult } from './groups/redrive.js';
 export type { DeliverySink } from './groups/member.js';
 export type { ListenOptions, ServerLimits } from './config/server-options.js';
 export type { BrookServer } from './server/ws-server.js';

@@ -57,8 +57,11 @@ export class Admin {
     return json.positions.map((position) => BigInt(position));
   }
 
-  /** Moves up to maxRecords records from a dead-letter topic back to their origin; resolves with how many. */
-  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<number> {
-    return (await this.connection.request('redrive', { deadLetterTopic, ...options })).json.moved;
+  /**
+   * Moves up to maxRecords records from a dead-letter topic back to their origin; resolves with
+   * how many moved and how many were skipped (their origin topic or partition is gone).
+   */
+  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RequestResult<'redrive'>> {
+    return (await this.connection.request('redrive', { deadLetterTopic, ...options })).json;
   }
 }

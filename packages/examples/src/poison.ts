@@ -51,7 +51,7 @@ export const poisonDemo: Demo = {
           atMs: 2_100, what: 'deploy the fix (broken invoices go to review) and redrive invoices.dlq',
           run: async (broker) => {
             fixed = true;
-            return `${await broker.redrive('invoices.dlq')} record(s) back in their topic`;
+            return `${(await broker.redrive('invoices.dlq')).moved} record(s) back in their topic`;
           },
         },
       ],

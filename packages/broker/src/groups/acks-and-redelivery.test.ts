@@ -240,21 +240,6 @@ describe('dead letters', () => {
     expect(await broker.fetch({ topic: 'poison', partition: 0, offset: 0n })).toHaveLength(1);
     expect(broker.describeGroup('t', 'g').lag).toBe(0n);
   });
-
-  it('redrive moves dead-lettered records back to their topic, once', async () => {
-    const { broker, settle } = await topicWith(3);
-    await broker.subscribe({ topic: 't', group: 'g' }, (d) => (d.offset === 1n || d.offset === 2n ? d.reject('later') : undefined));
-    await settle(() => broker.describeGroup('t', 'g').lag === 0n && broker.describeGroup('t', 'g').partitions[0]!.deadLettered === 2);
-    const deadOrder = (await broker.fetch({ topic: 't.dlq', partition: 0, offset: 0n })).map((r) => new TextDecoder().decode(r.value!));
-    expect([...deadOrder].sort()).toEqual(['m1', 'm2']);
-    expect(await broker.redrive('t.dlq')).toBe(2);
-    expect(await broker.redrive('t.dlq')).toBe(0);
-    const records = await broker.fetch({ topic: 't', partition: 0, offset: 3n });
-    // Redrive keeps the dead-letter topic's order (the order the records were given up on).
-    expect(records.map((r) => new TextDecoder().decode(r.value!))).toEqual(deadOrder);
-    expect(records[0]!.headers.filter((h) => h.key.startsWith('brook.'))).toEqual([]);
-    await settle(() => broker.describeGroup('t', 'g').lag === 0n);
-  });
 });
 
 describe('flow control, fan-out and load balancing', () => {

@@ -1,14 +1,17 @@
 /**
- * The dead-letter record: the original key, value and headers, plus headers naming where it came
- * from and why it was given up on. Redrive reads the origin headers back and restores the record
- * without them.
+ * The dead-letter record: the original key, value and headers, followed by a trailer of headers
+ * naming where it came from and why it was given up on, always these seven in this order:
  *
  *   brook.origin.topic / brook.origin.partition / brook.origin.offset / brook.origin.timestamp
  *   brook.group / brook.delivery-count / brook.reason
+ *
+ * Redrive reads the origin from that trailer and restores the record by cutting exactly the
+ * trailer off: the record's own headers stay, even ones that happen to use the same names.
  */
-import { BrookError, type LogRecord, type RecordHeader } from '@brook/protocol';
+import type { LogRecord } from '@brook/protocol';
 import type { ProduceRecord } from '../topics/record-input.js';
 
+/** In trailer order: `build` appends them in this (insertion) order and `parse` expects it. */
 export const DEAD_LETTER_HEADERS = Object.freeze({
   topic: 'brook.origin.topic',
   partition: 'brook.origin.partition',
@@ -19,6 +22,9 @@ export const DEAD_LETTER_HEADERS = Object.freeze({
   reason: 'brook.reason',
 });
 
+type TrailerField = keyof typeof DEAD_LETTER_HEADERS;
+const TRAILER = Object.keys(DEAD_LETTER_HEADERS) as TrailerField[];
+
 export interface DeadLetterOrigin {
   readonly topic: string;
   readonly partition: number;
@@ -28,43 +34,54 @@ export interface DeadLetterOrigin {
   readonly reason: string;
 }
 
+/** A dead-letter record taken apart: where it goes back to, and what goes back. */
+export interface ParsedDeadLetter {
+  readonly origin: { readonly topic: string; readonly partition: number };
+  /** The record as it was before it was dead-lettered, with its original timestamp. */
+  readonly record: ProduceRecord;
+}
+
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
-const OWN_HEADERS = new Set<string>(Object.values(DEAD_LETTER_HEADERS));
 
 export const deadLetterRecord = {
   build(record: LogRecord, origin: DeadLetterOrigin): ProduceRecord {
-    const headers: RecordHeader[] = [
-      ...record.headers,
-      { key: DEAD_LETTER_HEADERS.topic, value: utf8.encode(origin.topic) },
-      { key: DEAD_LETTER_HEADERS.partition, value: utf8.encode(String(origin.partition)) },
-      { key: DEAD_LETTER_HEADERS.offset, value: utf8.encode(origin.offset.toString()) },
-      { key: DEAD_LETTER_HEADERS.timestamp, value: utf8.encode(String(record.timestamp)) },
-      { key: DEAD_LETTER_HEADERS.group, value: utf8.encode(origin.group) },
-      { key: DEAD_LETTER_HEADERS.deliveryCount, value: utf8.encode(String(origin.deliveryCount)) },
-      { key: DEAD_LETTER_HEADERS.reason, value: utf8.encode(origin.reason) },
-    ];
-    return { key: record.key, value: record.value, headers };
-  },
-
-  /** Where a dead-lettered record came from; CORRUPT_BATCH if its origin headers are missing. */
-  origin(record: LogRecord): { topic: string; partition: number } {
-    const read = (key: string) => {
-      const value = record.headers.find((h) => h.key === key)?.value;
-      if (!value) throw new BrookError('INVALID_REQUEST', `record ${record.offset} has no ${key} header: not a dead-letter record`, { offset: record.offset, header: key });
-      return text.decode(value);
+    const values: Record<TrailerField, string> = {
+      topic: origin.topic,
+      partition: String(origin.partition),
+      offset: origin.offset.toString(),
+      timestamp: String(record.timestamp),
+      group: origin.group,
+      deliveryCount: String(origin.deliveryCount),
+      reason: origin.reason,
     };
-    return { topic: read(DEAD_LETTER_HEADERS.topic), partition: Number(read(DEAD_LETTER_HEADERS.partition)) };
+    const trailer = TRAILER.map((field) => ({ key: DEAD_LETTER_HEADERS[field], value: utf8.encode(values[field]) }));
+    return { key: record.key, value: record.value, headers: [...record.headers, ...trailer] };
   },
 
-  /** The record as it was before it was dead-lettered (origin headers removed), with its original timestamp. */
-  restore(record: LogRecord): ProduceRecord {
-    const timestamp = record.headers.find((h) => h.key === DEAD_LETTER_HEADERS.timestamp)?.value;
+  /**
+   * Takes a dead-letter record apart; undefined if it is not one (its headers do not end with the
+   * trailer `build` appends, or the trailer's partition or timestamp is not a number).
+   */
+  parse(record: LogRecord): ParsedDeadLetter | undefined {
+    const start = record.headers.length - TRAILER.length;
+    if (start < 0) return undefined;
+    const values = new Map<TrailerField, string>();
+    for (const [i, field] of TRAILER.entries()) {
+      const header = record.headers[start + i]!;
+      if (header.key !== DEAD_LETTER_HEADERS[field] || header.value === null) return undefined;
+      values.set(field, text.decode(header.value));
+    }
+    const partition = wholeNumber(values.get('partition')!);
+    const timestamp = wholeNumber(values.get('timestamp')!);
+    if (partition === undefined || timestamp === undefined) return undefined;
     return {
-      key: record.key,
-      value: record.value,
-      headers: record.headers.filter((h) => !OWN_HEADERS.has(h.key)),
-      ...(timestamp ? { timestamp: Number(text.decode(timestamp)) } : {}),
+      origin: { topic: values.get('topic')!, partition },
+      record: { key: record.key, value: record.value, headers: record.headers.slice(0, start), timestamp },
     };
   },
 };
+
+function wholeNumber(digits: string): number | undefined {
+  return /^\d{1,15}$/.test(digits) ? Number(digits) : undefined;
+}

@@ -25,7 +25,7 @@ import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
 import type { DeliveryQueue, MessageStream, Subscription } from './subscription.js';
 import { deadLetterRecord } from './dead-letter.js';
-import { REDRIVE_GROUP, redrive } from './redrive.js';
+import { REDRIVE_GROUP, Redriver, type RedriveResult } from './redrive.js';
 
 export interface CoordinatorDeps {
   readonly fs: FileSystem;
@@ -49,10 +49,17 @@ export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private readonly readers = new Set<TailReader>();
   private readonly opening = new Map<string, Promise<Group>>();
+  private readonly redriver: Redriver;
   readonly deadlines: DeadlineQueue;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.deadlines = new DeadlineQueue(deps.clock);
+    this.redriver = new Redriver({
+      fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce,
+      progress: (topic) => this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
+        topic, group: REDRIVE_GROUP, from: 'earliest', deadLetterTopic: `${topic}.unused`,
+      })),
+    });
   }
 
   /** Reopens every group found on disk, so their floors count for retention from the start. */
@@ -82,6 +89,8 @@ export class GroupCoordinator {
       reader.schedulePump();
       return { kind: 'reader', reader };
     }
+    // Redrive acks its group directly, which a member's deliveries would contradict.
+    if (options.group === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group name ${REDRIVE_GROUP} is reserved for redrive progress`, { group: options.group });
     const config = resolveGroupConfig(options);
     const group = await this.group(options.topic, validateGroupName(options.group), config);
     await this.agreeOnConfig(group, config);
@@ -134,15 +143,11 @@ export class GroupCoordinator {
   }
 
   /**
-   * Moves dead-lettered records back to the topics they came from (origin headers), oldest first.
-   * Progress is kept by an internal group on the dead-letter topic, so each record is redriven
-   * once, even across restarts.
+   * Moves dead-lettered records back to the topics they came from (origin headers), oldest first,
+   * each once, even across restarts and concurrent calls (redrive.ts).
    */
-  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<number> {
-    const config = resolveGroupConfig({ topic: deadLetterTopic, group: REDRIVE_GROUP, deadLetterTopic: `${deadLetterTopic}.unused` });
-    const group = await this.group(deadLetterTopic, REDRIVE_GROUP, config);
-    const limit = options.maxRecords ?? Number.MAX_SAFE_INTEGER;
-    return redrive(group, this.deps.partitions(deadLetterTopic), this.deps.fetchBytes, limit, this.deps.produce);
+  redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
+    return this.redriver.redrive(deadLetterTopic, options.maxRecords ?? Number.MAX_SAFE_INTEGER);
   }
 
   /** The handle for a joined member or reader. */

@@ -1,10 +1,16 @@
 /**
- * Redrive: moving what a dead-letter topic holds back to the topics its records came from, each
- * record once, oldest first. Progress is the ackFloor of an internal group on the dead-letter
- * topic that never has members: records are read from its floor and acked here directly, with no
- * deliveries or leases, so a redrive survives restarts like any group's position.
+ * Redrive: moving what a dead-letter topic holds back to the topics its records came from, oldest
+ * first. Progress is the ackFloor of an internal group on the dead-letter topic that never has
+ * members: records are read from its floor and acked here directly, with no deliveries or leases,
+ * so a redrive survives restarts like any group's position.
+ *
+ * Each record is moved once: redrives of one dead-letter topic run one after another (a call made
+ * while another runs waits for it, then moves what is left), and a record counts as redriven only
+ * once its ack is durable. That ack follows the append to the origin topic, so a crash between the
+ * two moves the record again after the restart: at-least-once, like any consumer's
+ * process-then-ack (with fsync 'always'; a looser policy can lose either write to a power cut).
  */
-import { decodeBatch } from '@brook/protocol';
+import { decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { deadLetterRecord } from './dead-letter.js';
@@ -13,32 +19,96 @@ import type { Group } from './group.js';
 /** The internal group that remembers how far a dead-letter topic has been redriven. */
 export const REDRIVE_GROUP = 'brook.redrive';
 
+export interface RedriveResult {
+  /** Records appended to their origin topic and partition; they count as redriven from then on. */
+  readonly moved: number;
+  /**
+   * Records left waiting in the dead-letter topic because they cannot go back: their origin topic
+   * or partition no longer exists, or they are not dead-letter records. Every redrive tries them
+   * again, so a topic created again under the origin's name takes them back.
+   */
+  readonly skipped: number;
+}
+
 export type ProduceBack = (topic: string, records: ProduceRecord[]) => Promise<unknown>;
 
-/**
- * Redrives up to `maxRecords`. Only what the dead-letter topic holds when called is moved:
- * records dead-lettered during the redrive wait for the next one.
- */
-export async function redrive(
-  group: Group, logs: readonly PartitionLog[], fetchBytes: number, maxRecords: number, produceBack: ProduceBack,
-): Promise<number> {
-  const endOffsets = logs.map((log) => log.endOffset);
-  let moved = 0;
-  for (const window of group.windows) {
-    const log = logs[window.partition]!;
-    const end = endOffsets[window.partition]!;
-    while (moved < maxRecords && window.ack.ackFloor < end) {
-      const batches = await log.read(window.ack.ackFloor, { maxBytes: fetchBytes });
-      for (const batch of batches) {
-        for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
-          if (moved === maxRecords || record.offset < window.ack.ackFloor || record.offset >= end) continue;
-          const origin = deadLetterRecord.origin(record);
-          await produceBack(origin.topic, [{ ...deadLetterRecord.restore(record), partition: origin.partition }]);
+export interface RedriveDeps {
+  readonly fetchBytes: number;
+  readonly partitions: (topic: string) => readonly PartitionLog[];
+  /** The dead-letter topic's REDRIVE_GROUP, opened or created at its earliest offset. */
+  readonly progress: (deadLetterTopic: string) => Promise<Group>;
+  readonly produceBack: ProduceBack;
+}
+
+export class Redriver {
+  /** Per dead-letter topic, settles when the last redrive called so far has ended. */
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: RedriveDeps) {}
+
+  /**
+   * Redrives up to `maxRecords`. Only what the dead-letter topic holds when called is moved:
+   * records dead-lettered later (during this or an earlier redrive) wait for the next call.
+   */
+  redrive(deadLetterTopic: string, maxRecords: number): Promise<RedriveResult> {
+    const ends = this.deps.partitions(deadLetterTopic).map((log) => log.endOffset);
+    const previous = this.queues.get(deadLetterTopic) ?? Promise.resolve();
+    const result = previous.then(async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
+    const ended = result.then(() => undefined, () => undefined);
+    this.queues.set(deadLetterTopic, ended);
+    void ended.then(() => {
+      if (this.queues.get(deadLetterTopic) === ended) this.queues.delete(deadLetterTopic);
+    });
+    return result;
+  }
+
+  private async run(group: Group, ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {
+    let moved = 0;
+    let skipped = 0;
+    for (const window of group.windows) {
+      const log = this.deps.partitions(group.topic)[window.partition]!;
+      // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a cursor.
+      for await (const record of recordsBetween(log, window.ack.ackFloor, ends[window.partition]!, this.deps.fetchBytes)) {
+        if (moved === maxRecords) return { moved, skipped };
+        if (window.ack.isAcked(record.offset)) continue;
+        if (await this.moveBack(record)) {
           await group.ackDirectly(window.partition, record.offset);
           moved += 1;
+        } else {
+          skipped += 1;
         }
       }
     }
+    return { moved, skipped };
   }
-  return moved;
+
+  /** Appends the record to its origin partition; false if it cannot go back (RedriveResult.skipped). */
+  private async moveBack(record: LogRecord): Promise<boolean> {
+    const parsed = deadLetterRecord.parse(record);
+    if (!parsed) return false;
+    try {
+      await this.deps.produceBack(parsed.origin.topic, [{ ...parsed.record, partition: parsed.origin.partition }]);
+      return true;
+    } catch (error) {
+      if (isBrookError(error, 'UNKNOWN_TOPIC') || isBrookError(error, 'UNKNOWN_PARTITION')) return false;
+      throw error;
+    }
+  }
+}
+
+/** The records of [from, end) in offset order, read `fetchBytes` at a time. */
+async function* recordsBetween(log: PartitionLog, from: bigint, end: bigint, fetchBytes: number): AsyncGenerator<LogRecord> {
+  let next = from;
+  while (next < end) {
+    const batches = await log.read(next, { maxBytes: fetchBytes });
+    if (batches.length === 0) return;
+    for (const batch of batches) {
+      for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
+        if (record.offset < next) continue;
+        if (record.offset >= end) return;
+        next = record.offset + 1n;
+        yield record;
+      }
+    }
+  }
 }

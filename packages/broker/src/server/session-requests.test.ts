@@ -110,7 +110,7 @@ describe('group admin', () => {
     await f.ok('unsubscribe', { subscription });
     expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: { offset: '1' } })).toEqual({ positions: ['1', '0'] });
     expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: 'earliest' })).toEqual({ positions: ['0', '0'] });
-    expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq' })).toEqual({ moved: 1 });
+    expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq' })).toEqual({ moved: 1, skipped: 0 });
   });
 });
 

@@ -23,12 +23,16 @@ async function redrivenUpTo(client: Client, dlqTopic: string): Promise<bigint[]>
   }
 }
 
-/** Dead-letter topics named by some group, that exist, with the groups sending to each. */
+/** Dead-letter topics named by some group or redriven before, that exist, with the groups sending to each. */
 async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> {
   const topics = new Set(await client.admin.listTopics());
   const senders = new Map<string, string[]>();
   for (const { topic, group } of await client.admin.listGroups()) {
-    if (group === REDRIVE_GROUP) continue;
+    // A dead-letter topic that has been redriven stays listed after its origin topics and groups are gone.
+    if (group === REDRIVE_GROUP) {
+      if (!senders.has(topic)) senders.set(topic, []);
+      continue;
+    }
     const dlq = (await client.admin.describeGroup(topic, group)).config.deadLetterTopic;
     if (topics.has(dlq)) senders.set(dlq, [...(senders.get(dlq) ?? []), `${topic}/${group}`]);
   }
@@ -112,7 +116,9 @@ const redrive = defineCommand(
     usage: `usage: brook dlq redrive DLQ_TOPIC [--max N]
 
 Moves the records waiting in DLQ_TOPIC back to the topic and partition each came from (origin
-headers removed), oldest first, each record once; their groups deliver them again.
+headers removed), oldest first, each record once; their groups deliver them again. Records
+that cannot go back (their origin topic or partition no longer exists, or they are not
+dead-letter records) are skipped and counted: they stay waiting in DLQ_TOPIC for a later redrive.
 
   --max N        move at most N records
 ${REMOTE_USAGE}`,
@@ -121,8 +127,9 @@ ${REMOTE_USAGE}`,
     const max = args.integer('max', { min: 1 });
     return withClient(args, env, async (client) => {
       const dlqTopic = args.required('DLQ_TOPIC');
-      const moved = await client.admin.redrive(dlqTopic, max === undefined ? {} : { maxRecords: max });
-      process.stdout.write(args.flag('json') ? `${toJson({ topic: dlqTopic, moved })}\n` : `moved ${plural(moved, 'record')} from ${dlqTopic} back to their origin topics\n`);
+      const { moved, skipped } = await client.admin.redrive(dlqTopic, max === undefined ? {} : { maxRecords: max });
+      const left = skipped === 0 ? '' : `; skipped ${plural(skipped, 'record')} that cannot go back (origin topic or partition gone, or not a dead-letter record), still waiting in ${dlqTopic}`;
+      process.stdout.write(args.flag('json') ? `${toJson({ topic: dlqTopic, moved, skipped })}\n` : `moved ${plural(moved, 'record')} from ${dlqTopic} back to their origin topics${left}\n`);
       return EXIT.ok;
     });
   },

@@ -1,0 +1,145 @@
+/**
+ * Redrive (docs/semantics.md "Redrive"): dead-lettered records go back to their origin topic,
+ * each once, through concurrent calls, deleted origin topics and look-alike headers. All through
+ * the broker's API on the virtual clock.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Broker } from '../broker.js';
+import { engineFixture } from './group-fixture.js';
+import { REDRIVE_GROUP } from './redrive.js';
+
+const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
+
+async function values(broker: Broker, topic: string, partition = 0, offset = 0n): Promise<string[]> {
+  return (await broker.fetch({ topic, partition, offset })).map((r) => text(r.value));
+}
+
+/** Produces `records` to `topic` and has group `group` reject each, waiting until all are dead-lettered. */
+async function deadLetter(
+  fixture: Awaited<ReturnType<typeof engineFixture>>, topic: string, group: string,
+  records: Parameters<Broker['produce']>[1], deadLetterTopic = `${topic}.dlq`,
+): Promise<void> {
+  const { broker, settle } = fixture;
+  await broker.produce(topic, records);
+  const sub = await broker.subscribe({ topic, group, deadLetterTopic }, (d) => d.reject('bad'));
+  await settle(() => broker.describeGroup(topic, group).lag === 0n);
+  await sub.close();
+}
+
+describe('redrive', () => {
+  it('moves dead-lettered records back to their topic, once, in the order they were given up on', async () => {
+    const fixture = await engineFixture();
+    const { broker, settle } = fixture;
+    await broker.createTopic('once');
+    await broker.produce('once', ['m0', 'm1', 'm2'].map((value) => ({ value })));
+    await broker.subscribe({ topic: 'once', group: 'g-once' }, (d) => (d.offset === 1n || d.offset === 2n ? d.reject('later') : undefined));
+    await settle(() => broker.describeGroup('once', 'g-once').lag === 0n && broker.describeGroup('once', 'g-once').partitions[0]!.deadLettered === 2);
+    const deadOrder = await values(broker, 'once.dlq');
+    expect([...deadOrder].sort()).toEqual(['m1', 'm2']);
+    expect(await broker.redrive('once.dlq')).toEqual({ moved: 2, skipped: 0 });
+    expect(await broker.redrive('once.dlq')).toEqual({ moved: 0, skipped: 0 });
+    expect(await values(broker, 'once', 0, 3n)).toEqual(deadOrder);
+    await settle(() => broker.describeGroup('once', 'g-once').lag === 0n);
+  });
+
+  it('two redrives called together move each record once: the second waits and moves what is left', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('twice');
+    await deadLetter(fixture, 'twice', 'g-twice', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const results = await Promise.all([broker.redrive('twice.dlq', { maxRecords: 1 }), broker.redrive('twice.dlq'), broker.redrive('twice.dlq')]);
+    expect(results).toEqual([{ moved: 1, skipped: 0 }, { moved: 2, skipped: 0 }, { moved: 0, skipped: 0 }]);
+    expect((await values(broker, 'twice', 0, 3n)).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a redrive moves only what the dead-letter topic held when it was called', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('snapshot');
+    await deadLetter(fixture, 'snapshot', 'g-snapshot', [{ value: 'first' }]);
+    const running = broker.redrive('snapshot.dlq');
+    const later = broker.redrive('snapshot.dlq');
+    // Written after both calls were made, while the first may still be running: neither moves it.
+    await broker.produce('snapshot.dlq', [{ value: 'late' }]);
+    expect(await running).toEqual({ moved: 1, skipped: 0 });
+    expect(await later).toEqual({ moved: 0, skipped: 0 });
+  });
+
+  it('skips records whose origin topic was deleted, leaving them waiting, and moves the rest', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('gone-a');
+    await broker.createTopic('gone-b');
+    await deadLetter(fixture, 'gone-a', 'g-gone-a', [{ value: 'from a' }], 'gone.dlq');
+    await deadLetter(fixture, 'gone-b', 'g-gone-b', [{ value: 'from b' }], 'gone.dlq');
+    await broker.deleteTopic('gone-a');
+    expect(await broker.redrive('gone.dlq')).toEqual({ moved: 1, skipped: 1 });
+    expect(await values(broker, 'gone-b', 0, 1n)).toEqual(['from b']);
+    expect(await broker.redrive('gone.dlq')).toEqual({ moved: 0, skipped: 1 });
+    expect(broker.describeGroup('gone.dlq', REDRIVE_GROUP).lag).toBe(1n);
+    // A topic created again under the origin's name takes the record back.
+    await broker.createTopic('gone-a');
+    expect(await broker.redrive('gone.dlq')).toEqual({ moved: 1, skipped: 0 });
+    expect(await values(broker, 'gone-a')).toEqual(['from a']);
+    expect(broker.describeGroup('gone.dlq', REDRIVE_GROUP).lag).toBe(0n);
+  });
+
+  it('skips records whose origin partition no longer exists, and records that are not dead letters', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('shrunk', { partitions: 2 });
+    await deadLetter(fixture, 'shrunk', 'g-shrunk', [{ value: 'p1', partition: 1 }, { value: 'p0', partition: 0 }]);
+    await broker.deleteTopic('shrunk');
+    await broker.createTopic('shrunk', { partitions: 1 });
+    await broker.produce('shrunk.dlq', [{ value: 'hand-written', headers: { 'brook.origin.topic': 'shrunk' } }]);
+    expect(await broker.redrive('shrunk.dlq')).toEqual({ moved: 1, skipped: 2 });
+    expect(await values(broker, 'shrunk')).toEqual(['p0']);
+  });
+
+  it('survives a restart: what was moved is not moved again, what was skipped still waits', async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('kept-a');
+    await fixture.broker.createTopic('kept-b');
+    await deadLetter(fixture, 'kept-a', 'g-kept-a', [{ value: 'a' }], 'kept.dlq');
+    await deadLetter(fixture, 'kept-b', 'g-kept-b', [{ value: 'b' }], 'kept.dlq');
+    await fixture.broker.deleteTopic('kept-a');
+    expect(await fixture.broker.redrive('kept.dlq')).toEqual({ moved: 1, skipped: 1 });
+    const broker = await fixture.restart();
+    expect(await broker.redrive('kept.dlq')).toEqual({ moved: 0, skipped: 1 });
+    expect(await values(broker, 'kept-b', 0, 1n)).toEqual(['b']);
+  });
+
+  it('restores the record\'s own headers, even ones named like the broker\'s, and reads the origin from the broker\'s', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('look-alike');
+    const headers = [
+      { key: 'brook.reason', value: new TextEncoder().encode('mine') },
+      { key: 'brook.origin.topic', value: new TextEncoder().encode('elsewhere') },
+      { key: 'trace', value: null },
+    ];
+    await deadLetter(fixture, 'look-alike', 'g-look-alike', [{ value: 'v', headers, timestamp: 1234 }]);
+    expect(await broker.redrive('look-alike.dlq')).toEqual({ moved: 1, skipped: 0 });
+    const [back] = await broker.fetch({ topic: 'look-alike', partition: 0, offset: 1n });
+    expect(back!.headers).toEqual(headers);
+    expect(back!.timestamp).toBe(1234);
+  });
+});
+
+describe('the redrive group', () => {
+  it('is listed and described like any group: its lag is what waits to be redriven', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('listed');
+    await deadLetter(fixture, 'listed', 'g-listed', [{ value: 'x' }, { value: 'y' }]);
+    expect(await broker.redrive('listed.dlq', { maxRecords: 1 })).toEqual({ moved: 1, skipped: 0 });
+    expect(broker.listGroups('listed.dlq')).toEqual([{ topic: 'listed.dlq', group: REDRIVE_GROUP }]);
+    expect(broker.describeGroup('listed.dlq', REDRIVE_GROUP).lag).toBe(1n);
+  });
+
+  it('cannot be joined: its progress is acked by redrive alone', async () => {
+    const { broker } = await engineFixture();
+    await broker.createTopic('reserved.dlq');
+    await expect(broker.subscribe({ topic: 'reserved.dlq', group: REDRIVE_GROUP }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+});
