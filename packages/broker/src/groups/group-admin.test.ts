@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from './delivery.js';
+import { TOPIC_NAME_LENGTH_MAX } from '../index.js';
 import { engineFixture } from './group-fixture.js';
 
 const values = (deliveries: Delivery[]) => deliveries.map((d) => d.text());
@@ -216,5 +217,28 @@ describe('retention and backpressure', () => {
     await expect(broker.createTopic('tiny', { retention: { maxBytes: 8192, discard: 'new' } })).resolves.toBeUndefined();
     // discard 'old' takes any segment size: it deletes old data rather than refusing new.
     await expect(broker.createTopic('old', { segmentBytesMax: 1 << 20, retention: { maxBytes: 8192 } })).resolves.toBeUndefined();
+  });
+
+  it('a topic name too long for the default "<topic>.dlq" needs an explicit deadLetterTopic; at the boundary the default works', async () => {
+    const { broker, settle } = await engineFixture();
+    const longest = 'a'.repeat(TOPIC_NAME_LENGTH_MAX - '.dlq'.length);
+    const tooLong = `${longest}b`;
+    await broker.createTopic(longest);
+    await broker.createTopic(tooLong);
+    await expect(broker.subscribe({ topic: tooLong, group: 'g' }, () => undefined))
+      .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'deadLetterTopic' } });
+    await expect(broker.subscribe({ topic: tooLong, group: 'g', deadLetterTopic: 'short.dlq' }, () => undefined)).resolves.toBeDefined();
+    // The default at exactly the limit: a rejected record lands in it, and redrive brings it back.
+    await broker.produce(longest, [{ value: 'poison' }]);
+    let rejected = false;
+    await broker.subscribe({ topic: longest, group: 'g' }, async (d) => {
+      if (d.deliveryCount === 1) {
+        await d.reject('bad');
+        rejected = true;
+      }
+    });
+    await settle(() => rejected);
+    expect(broker.describeTopic(`${longest}.dlq`).partitions[0]!.endOffset).toBe(1n);
+    await expect(broker.redrive(`${longest}.dlq`)).resolves.toMatchObject({ moved: 1 });
   });
 });

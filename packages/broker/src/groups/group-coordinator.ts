@@ -57,7 +57,8 @@ export class GroupCoordinator {
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce,
       progress: (topic) => this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
-        topic, group: REDRIVE_GROUP, from: 'earliest', deadLetterTopic: `${topic}.unused`,
+        // Never dead-letters (it has no members); the topic's own name is always a valid one.
+        topic, group: REDRIVE_GROUP, from: 'earliest', deadLetterTopic: topic,
       })),
     });
   }

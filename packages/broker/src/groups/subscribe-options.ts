@@ -6,7 +6,7 @@
  */
 import { BrookError, type Random } from '@brook/protocol';
 import { checkLimit, limitOrDefault } from '../config/defaults.js';
-import { validateTopicName } from '../topics/topic-name.js';
+import { TOPIC_NAME_LENGTH_MAX, validateTopicName } from '../topics/topic-name.js';
 
 export type Ordering = 'none' | 'key' | 'partition';
 export type StartPosition = 'earliest' | 'latest' | { offset: bigint } | { timestamp: number };
@@ -64,7 +64,7 @@ export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
     ackTimeoutMs: limitOrDefault('ackTimeoutMs', options.ackTimeoutMs),
     maxDeliveries: limitOrDefault('maxDeliveries', options.maxDeliveries),
     backoff: { initialMs, maxMs, multiplier, jitter },
-    deadLetterTopic: validateTopicName(options.deadLetterTopic ?? `${options.topic}.dlq`),
+    deadLetterTopic: options.deadLetterTopic === undefined ? defaultDeadLetterTopic(options.topic) : validateTopicName(options.deadLetterTopic),
     from: checkStartPosition(options.from ?? 'earliest'),
   };
 }
@@ -106,6 +106,15 @@ export function checkStartPosition(from: unknown): StartPosition {
     if ('timestamp' in from && Number.isSafeInteger(from.timestamp)) return { timestamp: from.timestamp as number };
   }
   throw invalid('from', from, "'earliest', 'latest', { offset: bigint >= 0 } or { timestamp: ms }");
+}
+
+/** `<topic>.dlq`; a topic name too long for it (over 245 characters) needs an explicit deadLetterTopic. */
+function defaultDeadLetterTopic(topic: string): string {
+  const name = `${topic}.dlq`;
+  if (name.length <= TOPIC_NAME_LENGTH_MAX) return name;
+  throw new BrookError('INVALID_CONFIG',
+    `the default dead-letter topic "<topic>.dlq" would be ${name.length} characters (at most ${TOPIC_NAME_LENGTH_MAX}): pass deadLetterTopic for a topic name this long`,
+    { option: 'deadLetterTopic', topic });
 }
 
 function invalid(option: string, value: unknown, expected: string): BrookError {
