@@ -301,6 +301,29 @@ describe('flow control, fan-out and load balancing', () => {
     expect(group.members).toEqual([]);
     expect(group.partitions[0]!.ackFloor).toBe(2n);
   });
+
+  it.each([
+    ['a group', 'g'],
+    ['a tail reader', undefined],
+  ])('consume() of %s: deleting the topic ends the loop with UNKNOWN_TOPIC, closing the broker with CLOSED', async (_what, group) => {
+    const { broker, settle } = await topicWith(1);
+    await broker.createTopic('other');
+    const loop = async (topic: string): Promise<bigint[]> => {
+      const seen: bigint[] = [];
+      for await (const message of broker.consume({ topic, group, from: 'earliest' })) {
+        seen.push(message.offset);
+        await message.ack();
+      }
+      return seen;
+    };
+    const onT = loop('t');
+    const onOther = loop('other');
+    await settle();
+    await broker.deleteTopic('t');
+    await expect(onT).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC', details: { topic: 't' } });
+    await broker.close();
+    await expect(onOther).rejects.toMatchObject({ code: 'CLOSED' });
+  });
 });
 
 describe('credit freed by a nack', () => {

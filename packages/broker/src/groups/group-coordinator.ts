@@ -48,6 +48,8 @@ export type Joined = { kind: 'member'; group: Group; member: Member } | { kind: 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private readonly readers = new Set<TailReader>();
+  /** Queues of consume() streams, so that a deleted topic or a closing broker can end their loops. */
+  private readonly streams = new Map<DeliveryQueue, string>();
   private readonly opening = new Map<string, Promise<Group>>();
   private readonly redriver: Redriver;
   readonly deadlines: DeadlineQueue;
@@ -180,7 +182,13 @@ export class GroupCoordinator {
   stream(options: SubscribeOptions, queue: DeliveryQueue, joining: Promise<Joined>): MessageStream {
     let handle: Subscription | undefined;
     let failure: unknown;
-    const ready = joining.then((joined) => (handle = this.subscription(options, joined, () => queue.end())), (error: unknown) => {
+    const ready = joining.then((joined) => {
+      this.streams.set(queue, options.topic);
+      handle = this.subscription(options, joined, () => {
+        this.streams.delete(queue);
+        queue.end();
+      });
+    }, (error: unknown) => {
       failure = error;
       queue.end();
     });
@@ -216,6 +224,7 @@ export class GroupCoordinator {
    * directories durably (before the topic's own, so a recreated topic never finds old groups).
    */
   async dropTopic(topic: string): Promise<void> {
+    this.endStreams(topic, new BrookError('UNKNOWN_TOPIC', `topic ${topic} was deleted`, { topic }));
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
     const dropped = [...this.groups].filter(([, group]) => group.topic === topic);
     for (const [key] of dropped) this.groups.delete(key);
@@ -227,9 +236,19 @@ export class GroupCoordinator {
   }
 
   async close(): Promise<void> {
+    this.endStreams(undefined, new BrookError('CLOSED', 'broker is closed'));
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
     await Promise.all([...this.groups.values()].map((group) => group.close()));
+  }
+
+  /** Ends the consume() loops of `topic` (every topic if undefined): their next() throws `error`. */
+  private endStreams(topic: string | undefined, error: BrookError): void {
+    for (const [queue, streamTopic] of this.streams) {
+      if (topic !== undefined && streamTopic !== topic) continue;
+      this.streams.delete(queue);
+      queue.end(error);
+    }
   }
 
   /** Copies a record to its group's dead-letter topic (created on first use). */

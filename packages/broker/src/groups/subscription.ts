@@ -65,14 +65,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 export class DeliveryQueue {
   private readonly items: Delivery[] = [];
-  private waiter: ((result: IteratorResult<Delivery>) => void) | undefined;
+  private waiter: { resolve: (result: IteratorResult<Delivery>) => void; reject: (error: unknown) => void } | undefined;
   private ended = false;
+  /** Why the broker ended the stream (its topic was deleted, the broker closed): thrown once by next(). */
+  private failure: unknown;
 
   readonly sink: DeliverySink = (delivery) => {
     if (this.waiter) {
-      const wake = this.waiter;
+      const { resolve } = this.waiter;
       this.waiter = undefined;
-      wake({ value: delivery, done: false });
+      resolve({ value: delivery, done: false });
     } else {
       this.items.push(delivery);
     }
@@ -81,14 +83,23 @@ export class DeliveryQueue {
   next(): Promise<IteratorResult<Delivery>> {
     const item = this.items.shift();
     if (item) return Promise.resolve({ value: item, done: false });
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.waiter = resolve));
+    if (this.ended) {
+      const failure = this.failure;
+      this.failure = undefined;
+      return failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(failure);
+    }
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
-  end(): void {
+  /** Ends the stream: quietly when its consumer left, with `error` when the broker ended it. */
+  end(error?: unknown): void {
+    if (this.ended) return;
     this.ended = true;
     this.items.length = 0;
-    this.waiter?.({ value: undefined, done: true });
+    const waiter = this.waiter;
     this.waiter = undefined;
+    if (!waiter) this.failure = error;
+    else if (error === undefined) waiter.resolve({ value: undefined, done: true });
+    else waiter.reject(error);
   }
 }
