@@ -48,7 +48,7 @@ describe('Broker topics', () => {
     expect(broker.describeTopic('max').partitions).toHaveLength(LIMITS.partitionsMax.max);
     await expect(broker.createTopic('too-many', { partitions: LIMITS.partitionsMax.max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(broker.createTopic('none', { partitions: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
-    await expect(broker.createTopic('half', { partitions: 1.5 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(broker.createTopic('half', { partitions: 1.5 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'partitions' } });
   });
 
   it('validates broker options at open with INVALID_CONFIG', async () => {
@@ -145,6 +145,15 @@ describe('Broker produce and fetch', () => {
     await broker.createTopic('t');
     await expect(broker.produce('t', Array.from({ length: 10 }, () => ({ value: 'x' })))).resolves.toHaveLength(10);
     await expect(broker.produce('t', Array.from({ length: 11 }, () => ({ value: 'x' })))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+  });
+
+  it('offsetForTimestamp takes integer milliseconds: NaN, Infinity and fractions are INVALID_REQUEST', async () => {
+    const broker = await memoryBroker();
+    await broker.createTopic('t');
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, 1.5]) {
+      await expect(async () => broker.offsetForTimestamp('t', 0, bad)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'timestampMs' } });
+    }
+    await expect(broker.offsetForTimestamp('t', 0, 0)).resolves.toBe(0n);
   });
 
   it('fetches at most maxRecords from any offset, and checks the fetch limits', async () => {

@@ -265,6 +265,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
     this.assertOpen();
+    if (!Number.isSafeInteger(timestampMs)) {
+      throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs', value: timestampMs });
+    }
     return this.topic(topic).partition(partition).offsetForTimestamp(timestampMs);
   }
 

@@ -241,4 +241,20 @@ describe('retention and backpressure', () => {
     expect(broker.describeTopic(`${longest}.dlq`).partitions[0]!.endOffset).toBe(1n);
     await expect(broker.redrive(`${longest}.dlq`)).resolves.toMatchObject({ moved: 1 });
   });
+
+  it('checks admin arguments in process as over the wire: a negative reset offset, a redrive maxRecords below 1', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t');
+    await broker.produce('t', [{ value: 'a' }]);
+    let seen = 0;
+    await broker.subscribe({ topic: 't', group: 'g' }, () => void seen++);
+    await settle(() => seen === 1);
+    await expect(broker.resetGroup('t', 'g', { offset: -1n })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'to' } });
+    await expect(broker.resetGroup('t', 'g', { offset: 0n })).resolves.toEqual([0n]);
+    await broker.createTopic('t.dlq');
+    for (const bad of [0, -1, 1.5]) {
+      await expect(broker.redrive('t.dlq', { maxRecords: bad })).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'maxRecords' } });
+    }
+    await expect(broker.redrive('t.dlq', { maxRecords: 1 })).resolves.toMatchObject({ moved: 0 });
+  });
 });

@@ -17,7 +17,7 @@ import type { GroupContext } from './group-context.js';
 import { GroupJournal, type JournalLogOptions } from './group-journal.js';
 import { PartitionWindow, type Entry } from './partition-window.js';
 import {
-  configConflicts, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
+  checkStartPosition, configConflicts, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
   type GroupConfig, type StartPosition, type SubscribeOptions,
 } from './subscribe-options.js';
 import { TailReader } from './tail-reader.js';
@@ -140,7 +140,8 @@ export class GroupCoordinator {
   async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
     const existing = this.existing(topic, group);
     const logs = this.deps.partitions(topic);
-    const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, to)));
+    const target = checkStartPosition(to, 'to');
+    const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, target)));
     await existing.resetTo(offsets);
     return offsets;
   }
@@ -149,8 +150,12 @@ export class GroupCoordinator {
    * Moves dead-lettered records back to the topics they came from (origin headers), oldest first,
    * each once, even across restarts and concurrent calls (redrive.ts).
    */
-  redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
-    return this.redriver.redrive(deadLetterTopic, options.maxRecords ?? Number.MAX_SAFE_INTEGER);
+  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
+    const { maxRecords } = options;
+    if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
+      throw new BrookError('INVALID_REQUEST', `maxRecords must be a positive integer, got ${String(maxRecords)}`, { field: 'maxRecords', value: maxRecords });
+    }
+    return this.redriver.redrive(deadLetterTopic, maxRecords ?? Number.MAX_SAFE_INTEGER);
   }
 
   /** The handle for a joined member or reader. */

@@ -99,13 +99,13 @@ export function configConflicts(group: GroupConfig, asked: GroupConfig): string[
   return conflicts;
 }
 
-export function checkStartPosition(from: unknown): StartPosition {
+export function checkStartPosition(from: unknown, option = 'from'): StartPosition {
   if (from === 'earliest' || from === 'latest') return from;
   if (typeof from === 'object' && from !== null) {
     if ('offset' in from && typeof from.offset === 'bigint' && from.offset >= 0n) return { offset: from.offset };
     if ('timestamp' in from && Number.isSafeInteger(from.timestamp)) return { timestamp: from.timestamp as number };
   }
-  throw invalid('from', from, "'earliest', 'latest', { offset: bigint >= 0 } or { timestamp: ms }");
+  throw invalid(option, from, "'earliest', 'latest', { offset: bigint >= 0 } or { timestamp: ms }");
 }
 
 /** `<topic>.dlq`; a topic name too long for it (over 245 characters) needs an explicit deadLetterTopic. */

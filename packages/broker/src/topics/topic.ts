@@ -9,8 +9,8 @@
  * `createTopic` makes the partition directories first and writes topic.json last, so a crash
  * part-way leaves a directory without topic.json, which the next open removes.
  */
-import { BrookError, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type RecordInput } from '@brook/protocol';
-import { LIMITS, checkLimit, limitOrDefault } from '../config/defaults.js';
+import { BrookError, checkLimitValue, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type RecordInput } from '@brook/protocol';
+import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import type { RetentionPolicy } from '../log/retention.js';
 import { toRecordInput, type ProduceRecord } from './record-input.js';
@@ -78,7 +78,8 @@ export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segm
     throw new BrookError('INVALID_CONFIG', "retention.discard 'new' needs retention.maxBytes: the size at which producers are refused", { option: 'retention.discard' });
   }
   return {
-    partitions: limitOrDefault('partitionsMax', options.partitions ?? 1),
+    // Named as the caller wrote it: details.option is 'partitions', checked against partitionsMax.
+    partitions: checkLimitValue('partitions', LIMITS.partitionsMax, options.partitions ?? 1),
     retention: { maxBytes: retention.maxBytes, maxAgeMs: retention.maxAgeMs, discard },
     segmentBytesMax: options.segmentBytesMax === undefined
       ? segmentBytesFor(retention.maxBytes, defaults.segmentBytesMax)
