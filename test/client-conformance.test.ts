@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock, partitionForKey } from '@brook/protocol';
-import { DEAD_LETTER_HEADERS } from '@brook/broker';
+import { DEAD_LETTER_HEADERS, LIMITS } from '@brook/broker';
 import { connect, isBrookError, type Client, type Message } from '@brook/client';
 import { deferred, inProcessTarget, unique, webSocketTarget, type ClientTarget, type ClientTargetFactory } from './fixtures/client-targets.js';
 
@@ -182,6 +182,11 @@ function conformance(label: string, factory: ClientTargetFactory): void {
         name, partitions: [{ partition: 0, startOffset: 0n, endOffset: 0n }, { partition: 1, startOffset: 0n, endOffset: 2n }],
       });
       expect(described).toEqual(target.broker.describeTopic(name)); // the same, typed the same, as in process
+      const capped = unique('capped');
+      await client.admin.createTopic(capped, { retention: { maxBytes: 1 << 20, discard: 'new' } });
+      expect((await client.admin.describeTopic(capped)).settings).toEqual({
+        retention: { maxBytes: 1 << 20, discard: 'new' }, segmentBytesMax: (1 << 20) / 4, segmentMsMax: LIMITS.segmentMsMax.default,
+      });
       const group = unique('g');
       let count = 0;
       const twice = deferred();

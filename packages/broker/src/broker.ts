@@ -207,13 +207,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   describeTopic(name: string): TopicDescription {
-    const topic = this.topic(name);
-    return {
-      name,
-      partitions: topic.partitions.map((log, partition) => ({
-        partition, startOffset: log.startOffset, endOffset: log.endOffset, sizeBytes: log.sizeBytes, segments: log.segmentCount,
-      })),
-    };
+    return this.topic(name).describe();
   }
 
   /**

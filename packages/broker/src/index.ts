@@ -19,7 +19,7 @@ export { BrokerEventEmitter, type BrokerEvents, type BrokerEventName, type Redel
 export { Delivery } from './groups/delivery.js';
 export type { Handler, MessageStream, Subscription } from './groups/subscription.js';
 export type { BackoffOptions, GroupConfig, Ordering, StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
-export type { GroupDescription, GroupPartitionDescription, InFlightDescription, PartitionDescription, TopicDescription } from '@brook/protocol';
+export type { GroupDescription, GroupPartitionDescription, InFlightDescription, PartitionDescription, TopicDescription, TopicSettings } from '@brook/protocol';
 export { DEAD_LETTER_HEADERS } from './groups/dead-letter.js';
 export { REDRIVE_GROUP, type RedriveResult } from './groups/redrive.js';
 export type { DeliverySink } from './groups/member.js';

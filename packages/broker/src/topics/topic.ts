@@ -9,7 +9,7 @@
  * `createTopic` makes the partition directories first and writes topic.json last, so a crash
  * part-way leaves a directory without topic.json, which the next open removes.
  */
-import { BrookError, checkLimitValue, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type RecordInput } from '@brook/protocol';
+import { BrookError, checkLimitValue, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import type { RetentionPolicy } from '../log/retention.js';
@@ -125,6 +125,27 @@ export class Topic {
     await fs.unlink(`${dir}/${TOPIC_FILE}`);
     await fs.syncDir(dir);
     await fs.rmdir(dir);
+  }
+
+  /** Its settings and, per partition, offsets and size (describeTopic). */
+  describe(): TopicDescription {
+    const { retention, segmentBytesMax, segmentMsMax } = this.config;
+    return {
+      name: this.name,
+      settings: {
+        // Only the limits that are set: a description reads the same in process and as JSON.
+        retention: {
+          ...(retention.maxBytes === undefined ? {} : { maxBytes: retention.maxBytes }),
+          ...(retention.maxAgeMs === undefined ? {} : { maxAgeMs: retention.maxAgeMs }),
+          discard: retention.discard ?? 'old',
+        },
+        segmentBytesMax,
+        segmentMsMax,
+      },
+      partitions: this.partitions.map((log, partition) => ({
+        partition, startOffset: log.startOffset, endOffset: log.endOffset, sizeBytes: log.sizeBytes, segments: log.segmentCount,
+      })),
+    };
   }
 
   partition(index: number): PartitionLog {

@@ -6,6 +6,7 @@ describe('topic description on the wire', () => {
   it('reads back what the server sends, offsets past 2^53 exact', () => {
     const description: TopicDescription = {
       name: 'orders',
+      settings: { retention: { maxBytes: 1 << 20, discard: 'new' }, segmentBytesMax: 262_144, segmentMsMax: 604_800_000 },
       partitions: [{ partition: 0, startOffset: 9_007_199_254_740_993n, endOffset: 9_007_199_254_740_995n, sizeBytes: 4096, segments: 2 }],
     };
     const wire = JSON.parse(stableJson(description)) as WireTopicDescription;

@@ -15,8 +15,21 @@ export interface PartitionDescriptionOf<Offset> {
   readonly segments: number;
 }
 
+/** The settings a topic was created with (its topic.json), so they can be read back. */
+export interface TopicSettings {
+  readonly retention: {
+    readonly maxBytes?: number;
+    readonly maxAgeMs?: number;
+    /** 'old': delete the oldest segments at maxBytes; 'new': refuse producers (TOPIC_FULL). */
+    readonly discard: 'old' | 'new';
+  };
+  readonly segmentBytesMax: number;
+  readonly segmentMsMax: number;
+}
+
 export interface TopicDescriptionOf<Offset> {
   readonly name: string;
+  readonly settings: TopicSettings;
   readonly partitions: PartitionDescriptionOf<Offset>[];
 }
 
