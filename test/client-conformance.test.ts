@@ -349,6 +349,29 @@ function conformance(label: string, factory: ClientTargetFactory): void {
       expect(escaped.closed).toBe(true);
     });
 
+    it('refuses a misspelled option everywhere it takes an options object (INVALID_CONFIG naming it), before sending anything', async () => {
+      const name = await topic();
+      const refused = (option: string) => expect.objectContaining({ code: 'INVALID_CONFIG', details: expect.objectContaining({ option }) });
+      await expect(target.connect({ bogus: 1 } as never)).rejects.toEqual(refused('bogus'));
+      await expect(target.connect({ reconnect: { attempts: 1 } } as never)).rejects.toEqual(refused('reconnect.attempts'));
+      expect(() => client.producer({ linger: 5 } as never)).toThrow(refused('linger'));
+      expect(() => client.producer({ linger: 5 } as never)).toThrow(/did you mean lingerMs\?/);
+      expect(() => client.producer({ retryBackoff: { maxDelay: 5 } } as never)).toThrow(refused('retryBackoff.maxDelay'));
+      expect(() => client.producer({ wal: { dir: '/nonexistent', maxRecord: 5 } } as never)).toThrow(refused('wal.maxRecord'));
+      // The plain producer's options mean nothing to a WAL producer: refused rather than ignored.
+      expect(() => client.producer({ wal: { dir: '/nonexistent' }, lingerMs: 5 } as never)).toThrow(refused('lingerMs'));
+      await expect(client.producer().send(name, [{ value: 'x' }], { sginal: undefined } as never)).rejects.toEqual(refused('sginal'));
+      await expect(client.subscribe({ topic: name, grop: 'g' } as never, () => undefined)).rejects.toEqual(refused('grop'));
+      await expect(client.subscribe({ topic: name, backoff: { initialDelayMs: 5 } } as never, () => undefined)).rejects.toEqual(refused('backoff.initialDelayMs'));
+      expect(() => client.consume({ topic: name, maxInflight: 5 } as never)).toThrow(refused('maxInflight'));
+      await expect(client.admin.createTopic(unique('t'), { partition: 3 } as never)).rejects.toEqual(refused('partition'));
+      await expect(client.admin.createTopic(unique('t'), { retention: { maxAge: 5 } } as never)).rejects.toEqual(refused('retention.maxAge'));
+      await expect(client.admin.redrive(name, { max: 5 } as never)).rejects.toEqual(refused('max'));
+      await expect(client.fetch({ topic: name, partition: 0, offset: 0n, maxRecord: 5 } as never)).rejects.toEqual(refused('maxRecord'));
+      expect((await client.admin.describeTopic(name)).partitions[0]!.endOffset).toBe(0n);
+      expect((await client.admin.listGroups(name))).toEqual([]);
+    });
+
     it('honours AbortSignal on send, subscribe and consume', async () => {
       const name = await topic();
       const aborted = AbortSignal.abort(new Error('stop'));

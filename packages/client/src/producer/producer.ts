@@ -18,7 +18,7 @@
  */
 import { BrookError, type Clock, type Random, type Timer } from '@brook/protocol';
 import type { Connection } from '../connection.js';
-import type { ResolvedProducerOptions } from '../options.js';
+import { checkOptionKeys, type OptionKeys, type ResolvedProducerOptions } from '../options.js';
 import { recordSizeBytes, toRecordInput, type ProducerRecord } from '../values.js';
 import type { Batch } from './batch.js';
 import { Partitioner } from './partitioner.js';
@@ -35,6 +35,8 @@ export interface SendOptions {
    */
   signal?: AbortSignal;
 }
+
+const SEND_KEYS: OptionKeys<SendOptions> = { signal: true };
 
 /** Room a frame needs beside its batch: frame header and the produce request's JSON. */
 export const FRAME_OVERHEAD_BYTES = 1024;
@@ -75,6 +77,11 @@ export class Producer {
    */
   send(topic: string, records: readonly ProducerRecord[], options: SendOptions = {}): Promise<ProduceResult[]> {
     if (this.closed) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
+    try {
+      checkOptionKeys(options, SEND_KEYS);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     if (!Array.isArray(records) || records.length === 0) {
       return Promise.reject(new BrookError('INVALID_REQUEST', 'send needs a non-empty array of records', { topic }));

@@ -13,10 +13,10 @@
 import { EventEmitter } from 'eventemitter3';
 import { BrookError, NodeFileSystem, type Clock, type Random, type RecordInput } from '@brook/protocol';
 import type { Connection } from '../connection.js';
-import { invalid, type BackoffPolicy } from '../options.js';
+import { checkOptionKeys, invalid, resolveRetryBackoff, type BackoffPolicy, type OptionKeys } from '../options.js';
 import { toRecordInput, type ProducerRecord } from '../values.js';
 import { FileBuffer, type FileBufferStats, type WalBatch } from '../wal/file-buffer.js';
-import { resolveOptions, type FileBufferOptions } from '../wal/limits.js';
+import { FILE_BUFFER_KEYS, resolveOptions, type FileBufferOptions } from '../wal/limits.js';
 import { Partitioner } from './partitioner.js';
 import { FRAME_OVERHEAD_BYTES } from './producer.js';
 import type { TopicPartitions } from './topic-partitions.js';
@@ -38,6 +38,9 @@ export interface WalProducerOptions {
   /** Backoff between resends of a part after a retriable error (retried until it succeeds). */
   retryBackoff?: Partial<BackoffPolicy>;
 }
+
+const WAL_PRODUCER_KEYS: OptionKeys<WalProducerOptions> = { wal: true, retryBackoff: true };
+const WAL_KEYS: OptionKeys<WalOptions> = { ...FILE_BUFFER_KEYS, afterAck: true };
 
 export interface WalSendResult {
   readonly topic: string;
@@ -89,18 +92,27 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   private openedNow: Opened | undefined;
   private failure: BrookError | undefined;
   private closing: Promise<void> | undefined;
+  private readonly bufferOptions: FileBufferOptions;
+  private readonly afterAck: WalOptions['afterAck'];
+  private readonly retryBackoff: BackoffPolicy;
 
+  /** Throws INVALID_CONFIG for an unknown or bad option (the plain producer's lingerMs too: it has no meaning here). */
   constructor(
     private readonly connection: Connection,
     private readonly topics: TopicPartitions,
-    private readonly options: WalOptions,
-    private readonly retryBackoff: BackoffPolicy,
+    options: WalProducerOptions,
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly onClose: (producer: WalProducer) => void,
   ) {
     super();
-    checkAgainstServer(options, connection);
+    checkOptionKeys(options, WAL_PRODUCER_KEYS);
+    checkOptionKeys(options.wal, WAL_KEYS, 'wal');
+    const { afterAck, ...bufferOptions } = options.wal;
+    this.bufferOptions = bufferOptions;
+    this.afterAck = afterAck;
+    this.retryBackoff = resolveRetryBackoff(options.retryBackoff);
+    checkAgainstServer(bufferOptions, connection);
     this.opened = this.open();
     this.opened.catch(noop); // reported by ready(), send() and flush()
   }
@@ -178,18 +190,18 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   }
 
   private async open(): Promise<Opened> {
-    const fs = this.options.fs ?? new NodeFileSystem();
-    const buffer = await FileBuffer.open({ ...this.options, fs, clock: this.options.clock ?? this.clock });
+    const fs = this.bufferOptions.fs ?? new NodeFileSystem();
+    const buffer = await FileBuffer.open({ ...this.bufferOptions, fs, clock: this.bufferOptions.clock ?? this.clock });
     let state;
     try {
-      state = await loadState(fs, this.options.dir);
+      state = await loadState(fs, this.bufferOptions.dir);
     } catch (error) {
       await buffer.close();
       throw error;
     }
     const sender = new WalSender({
       connection: this.connection, clock: this.clock, random: this.random, retryBackoff: this.retryBackoff,
-      fs, dir: this.options.dir, buffer, afterAck: this.options.afterAck,
+      fs, dir: this.bufferOptions.dir, buffer, afterAck: this.afterAck,
       retrying: (report) => {
         this.counters.retries += 1;
         this.emit('retrying', report);
@@ -257,7 +269,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
 }
 
 /** A WAL batch must fit one produce request whole, or a resend after a crash could be cut differently. */
-function checkAgainstServer(options: WalOptions, connection: Connection): void {
+function checkAgainstServer(options: FileBufferOptions, connection: Connection): void {
   const resolved = resolveOptions(options);
   const server = connection.serverLimits;
   if (resolved.maxRecords > server.batchRecordsMax) throw invalid('wal.maxRecords', resolved.maxRecords, `at most the server's batchRecordsMax ${server.batchRecordsMax}`);
