@@ -74,6 +74,21 @@ function conformance(label: string, factory: ClientTargetFactory): void {
       }
     });
 
+    it('spreads records without a key round-robin record by record, as Broker.produce does, each producer from a random partition', async () => {
+      const name = await topic(3);
+      const starts = [1, 2];
+      const random = { next: () => 0.5, int: (max: number) => starts.shift()! % max };
+      await using seeded = await target.connect({ random });
+      const unkeyed = (count: number) => Array.from({ length: count }, (_, i) => ({ value: `v${i}` }));
+      const partitions = async (producer: ReturnType<Client['producer']>, count: number) => (await producer.send(name, unkeyed(count))).map((r) => r.partition);
+      const producer = seeded.producer();
+      expect(await partitions(producer, 4)).toEqual([1, 2, 0, 1]);
+      expect(await partitions(producer, 2)).toEqual([2, 0]); // the next send carries on
+      expect(await partitions(seeded.producer(), 1)).toEqual([2]); // a fresh producer draws its own start
+      const inProcess = (await target.broker.produce(name, unkeyed(4))).map((r) => r.partition);
+      expect(inProcess.map((partition) => (partition - inProcess[0]! + 3) % 3)).toEqual([0, 1, 2, 0]);
+    });
+
     it('resends a produce cut off by a dropped connection without duplicating it', async () => {
       const name = await topic();
       const producer = client.producer();

@@ -2,7 +2,7 @@
  * The producer: `send(topic, records)` resolves with each record's { partition, offset } once
  * the broker has persisted it per its fsync policy.
  *
- * Partitioning: partitioner.ts (explicit, murmur2 of the key, or sticky round-robin per send).
+ * Partitioning: partitioner.ts (explicit, murmur2 of the key, or round-robin per record).
  *
  * Batching: records go into a batch per partition; a partition with nothing in flight sends its
  * batch after lingerMs (0: at the end of the current tick), otherwise when the batch in flight
@@ -46,7 +46,7 @@ export class Producer {
   private readonly pending = new Set<Batch>();
   /** Sends waiting for their topic's partition count. */
   private readonly lookups = new Set<Promise<void>>();
-  private readonly partitioner = new Partitioner();
+  private readonly partitioner: Partitioner;
   /** Sends over the buffer bound, in call order, waiting for bytes to free. */
   private readonly parked: { bytes: number; ticket: SendTicket; admit: () => void }[] = [];
   private bufferedBytes = 0;
@@ -62,6 +62,7 @@ export class Producer {
     random: Random,
     private readonly onClose: (producer: Producer) => void,
   ) {
+    this.partitioner = new Partitioner(random);
     this.context = {
       connection, clock, random, options, pending: this.pending, retryBackoff: options.retryBackoff,
       batchSettled: (batch) => this.batchSettled(batch),

@@ -83,7 +83,7 @@ type Counters = { -readonly [K in Exclude<keyof WalProducerStats, 'wal' | 'produ
 const noop = (): void => undefined;
 
 export class WalProducer extends EventEmitter<WalProducerEvents> {
-  private readonly partitioner = new Partitioner();
+  private readonly partitioner: Partitioner;
   private readonly opened: Promise<Opened>;
   /** Sends in call order up to the moment their puts are issued. */
   private admission: Promise<void> = Promise.resolve();
@@ -106,6 +106,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     private readonly onClose: (producer: WalProducer) => void,
   ) {
     super();
+    this.partitioner = new Partitioner(random);
     checkOptionKeys(options, WAL_PRODUCER_KEYS);
     checkOptionKeys(options.wal, WAL_KEYS, 'wal');
     const { afterAck, ...bufferOptions } = options.wal;
