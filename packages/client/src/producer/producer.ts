@@ -26,7 +26,6 @@ import { PartitionLane, type BatchLimits, type LaneContext } from './partition-l
 import { ProducerIdentities } from './producer-identities.js';
 import { SendTicket, type ProduceResult } from './send-ticket.js';
 import type { TopicPartitions } from './topic-partitions.js';
-import { readyToRetry, toBrookError } from './transmit.js';
 
 export interface SendOptions {
   /**
@@ -129,37 +128,20 @@ export class Producer {
     await this.close();
   }
 
-  /**
-   * The topic's partition count from the broker, the lookup retried as a produce request is
-   * (transmit.ts: a dropped connection does not fail it) until deliveryTimeoutMs from the send,
-   * then TIMEOUT: the lookup is part of delivering the records.
-   */
+  /** The topic's partition count, the lookup part of delivering the records: TIMEOUT after deliveryTimeoutMs from the send. */
   private async lookUpPartitions(topic: string): Promise<number> {
     const timeoutMs = this.options.deliveryTimeoutMs;
-    let timedOut = false;
     let timer: Timer | undefined;
-    const expired = new Promise<undefined>((resolve) => {
+    const expired = new Promise<BrookError>((resolve) => {
       timer = this.context.clock.setTimer(timeoutMs, () => {
-        timedOut = true;
-        resolve(undefined);
+        resolve(new BrookError('TIMEOUT', `partition count of ${topic} not known within deliveryTimeoutMs ${timeoutMs}`, { topic, deliveryTimeoutMs: timeoutMs }));
       });
     });
     try {
-      for (let attempt = 0; !timedOut; attempt++) {
-        let failure: BrookError;
-        try {
-          const count = await Promise.race([this.topics.load(topic), expired]);
-          if (count !== undefined) return count;
-          continue; // expired first
-        } catch (error) {
-          failure = toBrookError(error);
-        }
-        if (!(await readyToRetry(this.context, failure, attempt, expired))) throw failure;
-      }
+      return await this.topics.loadRetrying(topic, this.context, expired);
     } finally {
       timer?.cancel();
     }
-    throw new BrookError('TIMEOUT', `partition count of ${topic} not known within deliveryTimeoutMs ${timeoutMs}`, { topic, deliveryTimeoutMs: timeoutMs });
   }
 
   private enqueue(topic: string, partitionCount: number, records: readonly ProducerRecord[], ticket: SendTicket): void {

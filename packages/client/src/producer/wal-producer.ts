@@ -20,7 +20,7 @@ import { FILE_BUFFER_KEYS, resolveOptions, type FileBufferOptions } from '../wal
 import { Partitioner } from './partitioner.js';
 import { FRAME_OVERHEAD_BYTES } from './producer.js';
 import type { TopicPartitions } from './topic-partitions.js';
-import type { RetryReport } from './transmit.js';
+import type { RetryReport, TransmitContext } from './transmit.js';
 import { WalSender, type PoisonReport, type SentPart } from './wal-sender.js';
 import { groupByRoute, routed, type RoutedGroup } from './wal-route.js';
 import { loadState } from './wal-state.js';
@@ -92,17 +92,21 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   private openedNow: Opened | undefined;
   private failure: BrookError | undefined;
   private closing: Promise<void> | undefined;
+  /** Resolved by close(): cuts a partition lookup short, which would otherwise hold close() up. */
+  private readonly closed: Promise<BrookError>;
+  private markClosed!: (error: BrookError) => void;
   private readonly bufferOptions: FileBufferOptions;
   private readonly afterAck: WalOptions['afterAck'];
-  private readonly retryBackoff: BackoffPolicy;
+  /** The retry rule of the partition lookup and of the sender's produce requests. */
+  private readonly retry: TransmitContext;
 
   /** Throws INVALID_CONFIG for an unknown or bad option (the plain producer's lingerMs too: it has no meaning here). */
   constructor(
-    private readonly connection: Connection,
+    connection: Connection,
     private readonly topics: TopicPartitions,
     options: WalProducerOptions,
     private readonly clock: Clock,
-    private readonly random: Random,
+    random: Random,
     private readonly onClose: (producer: WalProducer) => void,
   ) {
     super();
@@ -112,8 +116,9 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     const { afterAck, ...bufferOptions } = options.wal;
     this.bufferOptions = bufferOptions;
     this.afterAck = afterAck;
-    this.retryBackoff = resolveRetryBackoff(options.retryBackoff);
+    this.retry = { connection, clock, random, retryBackoff: resolveRetryBackoff(options.retryBackoff) };
     checkAgainstServer(bufferOptions, connection);
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
     this.opened = this.open();
     this.opened.catch(noop); // reported by ready(), send() and flush()
   }
@@ -128,7 +133,10 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
    * fsync policy) with each record's partition. Rejects with INVALID_REQUEST, UNKNOWN_PARTITION,
    * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes: records before it are in the WAL),
    * BUFFER_FULL, CLOSED, or the WAL's IO_ERROR. The first send to a topic asks the broker for
-   * its partition count.
+   * its partition count, retried like a produce request until answered (a dropped connection
+   * delays the send, it does not fail it) or refused for good (UNKNOWN_TOPIC, the connection
+   * closed for good); close() ends the wait with CLOSED. Sends after it wait their turn, as sends
+   * are put into the WAL in call order.
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<WalSendResult[]> {
     if (this.closing) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
@@ -178,6 +186,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
    * call flush() first to deliver it now.
    */
   close(): Promise<void> {
+    this.markClosed(new BrookError('CLOSED', 'the producer is closed'));
     this.closing ??= this.shutDown().finally(() => this.onClose(this));
     return this.closing;
   }
@@ -201,7 +210,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
       throw error;
     }
     const sender = new WalSender({
-      connection: this.connection, clock: this.clock, random: this.random, retryBackoff: this.retryBackoff,
+      ...this.retry,
       fs, dir: this.bufferOptions.dir, buffer, afterAck: this.afterAck,
       retrying: (report) => {
         this.counters.retries += 1;
@@ -221,7 +230,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
 
   private async issue(topic: string, records: readonly ProducerRecord[]): Promise<{ puts: Promise<void>[]; partitions: number[] }> {
     const { buffer } = await this.opened;
-    const partitionCount = this.topics.cached(topic) ?? (await this.topics.load(topic));
+    const partitionCount = this.topics.cached(topic) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
     const nowMs = this.clock.now();
     const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
     const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
