@@ -74,6 +74,21 @@ function conformance(label: string, factory: ClientTargetFactory): void {
       }
     });
 
+    it('spreads records without a key round-robin record by record, as Broker.produce does, each producer from a random partition', async () => {
+      const name = await topic(3);
+      const starts = [1, 2];
+      const random = { next: () => 0.5, int: (max: number) => starts.shift()! % max };
+      await using seeded = await target.connect({ random });
+      const unkeyed = (count: number) => Array.from({ length: count }, (_, i) => ({ value: `v${i}` }));
+      const partitions = async (producer: ReturnType<Client['producer']>, count: number) => (await producer.send(name, unkeyed(count))).map((r) => r.partition);
+      const producer = seeded.producer();
+      expect(await partitions(producer, 4)).toEqual([1, 2, 0, 1]);
+      expect(await partitions(producer, 2)).toEqual([2, 0]); // the next send carries on
+      expect(await partitions(seeded.producer(), 1)).toEqual([2]); // a fresh producer draws its own start
+      const inProcess = (await target.broker.produce(name, unkeyed(4))).map((r) => r.partition);
+      expect(inProcess.map((partition) => (partition - inProcess[0]! + 3) % 3)).toEqual([0, 1, 2, 0]);
+    });
+
     it('resends a produce cut off by a dropped connection without duplicating it', async () => {
       const name = await topic();
       const producer = client.producer();
@@ -352,6 +367,29 @@ function conformance(label: string, factory: ClientTargetFactory): void {
         expect(sub.topic).toBe(name);
       }
       expect(escaped.closed).toBe(true);
+    });
+
+    it('refuses a misspelled option everywhere it takes an options object (INVALID_CONFIG naming it), before sending anything', async () => {
+      const name = await topic();
+      const refused = (option: string) => expect.objectContaining({ code: 'INVALID_CONFIG', details: expect.objectContaining({ option }) });
+      await expect(target.connect({ bogus: 1 } as never)).rejects.toEqual(refused('bogus'));
+      await expect(target.connect({ reconnect: { attempts: 1 } } as never)).rejects.toEqual(refused('reconnect.attempts'));
+      expect(() => client.producer({ linger: 5 } as never)).toThrow(refused('linger'));
+      expect(() => client.producer({ linger: 5 } as never)).toThrow(/did you mean lingerMs\?/);
+      expect(() => client.producer({ retryBackoff: { maxDelay: 5 } } as never)).toThrow(refused('retryBackoff.maxDelay'));
+      expect(() => client.producer({ wal: { dir: '/nonexistent', maxRecord: 5 } } as never)).toThrow(refused('wal.maxRecord'));
+      // The plain producer's options mean nothing to a WAL producer: refused rather than ignored.
+      expect(() => client.producer({ wal: { dir: '/nonexistent' }, lingerMs: 5 } as never)).toThrow(refused('lingerMs'));
+      await expect(client.producer().send(name, [{ value: 'x' }], { sginal: undefined } as never)).rejects.toEqual(refused('sginal'));
+      await expect(client.subscribe({ topic: name, grop: 'g' } as never, () => undefined)).rejects.toEqual(refused('grop'));
+      await expect(client.subscribe({ topic: name, backoff: { initialDelayMs: 5 } } as never, () => undefined)).rejects.toEqual(refused('backoff.initialDelayMs'));
+      expect(() => client.consume({ topic: name, maxInflight: 5 } as never)).toThrow(refused('maxInflight'));
+      await expect(client.admin.createTopic(unique('t'), { partition: 3 } as never)).rejects.toEqual(refused('partition'));
+      await expect(client.admin.createTopic(unique('t'), { retention: { maxAge: 5 } } as never)).rejects.toEqual(refused('retention.maxAge'));
+      await expect(client.admin.redrive(name, { max: 5 } as never)).rejects.toEqual(refused('max'));
+      await expect(client.fetch({ topic: name, partition: 0, offset: 0n, maxRecord: 5 } as never)).rejects.toEqual(refused('maxRecord'));
+      expect((await client.admin.describeTopic(name)).partitions[0]!.endOffset).toBe(0n);
+      expect((await client.admin.listGroups(name))).toEqual([]);
     });
 
     it('honours AbortSignal on send, subscribe and consume', async () => {

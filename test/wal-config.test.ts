@@ -24,6 +24,7 @@ describe('FileBuffer options', () => {
     ['onFull', { onFull: 'drop' as never }],
     ['segmentBytesMax', { segmentBytesMax: 10 }],
     ['dir', { dir: '' }],
+    ['maxRecord', { maxRecord: 10 } as never],
   ])('rejects a bad %s', async (option, bad) => {
     const host = new SimulatedHost();
     await expect(host.open(bad)).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option } });

@@ -6,6 +6,7 @@ import {
   groupDescriptionFromWire, topicDescriptionFromWire, type GroupDescription, type RequestResult, type TopicDescription, type WireRetention,
 } from '@brook/protocol';
 import type { Connection } from './connection.js';
+import { checkOptionKeys, type OptionKeys } from './options.js';
 import type { TopicPartitions } from './producer/topic-partitions.js';
 import { wireStartPosition, type StartPosition } from './consumer/start-position.js';
 
@@ -15,14 +16,26 @@ export interface CreateTopicOptions {
   retention?: WireRetention;
 }
 
+export interface RedriveOptions {
+  /** Most records to move in this call. */
+  maxRecords?: number;
+}
+
+// The broker checks values, but would ignore an unknown key: `{ partition: 3 }` would make one partition.
+const CREATE_TOPIC_KEYS: OptionKeys<CreateTopicOptions> = { partitions: true, retention: true };
+const RETENTION_KEYS: OptionKeys<WireRetention> = { maxBytes: true, maxAgeMs: true, discard: true };
+const REDRIVE_KEYS: OptionKeys<RedriveOptions> = { maxRecords: true };
+
 export class Admin {
   constructor(
     private readonly connection: Connection,
     private readonly topics: TopicPartitions,
   ) {}
 
-  /** Creates a topic; TOPIC_EXISTS if it exists. */
+  /** Creates a topic; TOPIC_EXISTS if it exists, INVALID_CONFIG for an unknown option. */
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
+    checkOptionKeys(options, CREATE_TOPIC_KEYS);
+    if (options.retention !== undefined) checkOptionKeys(options.retention, RETENTION_KEYS, 'retention');
     await this.connection.request('createTopic', { name, ...options });
   }
 
@@ -61,7 +74,8 @@ export class Admin {
    * Moves up to maxRecords records from a dead-letter topic back to their origin; resolves with
    * how many moved and how many were skipped (their origin topic or partition is gone).
    */
-  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RequestResult<'redrive'>> {
+  async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<RequestResult<'redrive'>> {
+    checkOptionKeys(options, REDRIVE_KEYS);
     return (await this.connection.request('redrive', { deadLetterTopic, ...options })).json;
   }
 }

@@ -58,8 +58,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
     const onClose = (closed: Producer | WalProducer): void => void this.producers.delete(closed);
     let producer: Producer | WalProducer;
     if ('wal' in options) {
-      const { wal, retryBackoff } = options;
-      producer = new WalProducer(this.connection, this.topics, wal, resolveProducerOptions({ retryBackoff }).retryBackoff, this.clock, this.random, onClose);
+      producer = new WalProducer(this.connection, this.topics, options, this.clock, this.random, onClose);
     } else {
       producer = new Producer(this.connection, this.topics, resolveProducerOptions(options), this.clock, this.random, onClose);
     }

@@ -5,6 +5,10 @@
  */
 import { BrookError, decodeBatch, type FetchRequest, type LogRecord } from '@brook/protocol';
 import type { Connection } from './connection.js';
+import { checkOptionKeys, type OptionKeys } from './options.js';
+
+// The broker would ignore an unknown key: `{ maxRecord: 10 }` would read the default maximum.
+const FETCH_KEYS: OptionKeys<FetchRequest> = { topic: true, partition: true, offset: true, maxRecords: true, maxBytes: true };
 
 /**
  * Up to maxRecords consecutive records from `offset`: empty at endOffset, OFFSET_OUT_OF_RANGE
@@ -12,6 +16,7 @@ import type { Connection } from './connection.js';
  * that is not a bigint (as in process). Keys, values and headers are views into the response.
  */
 export async function fetchRecords(connection: Connection, request: FetchRequest): Promise<LogRecord[]> {
+  checkOptionKeys(request, FETCH_KEYS);
   if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: String(request.offset) });
   const { topic, partition, maxRecords, maxBytes } = request;
   const { json, data } = await connection.request('fetch', {

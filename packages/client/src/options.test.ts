@@ -19,6 +19,21 @@ describe('options', () => {
     expect(() => resolveProducerOptions({ batchBytesMax: 1.5 })).toThrow(/batchBytesMax/);
     expect(() => resolveProducerOptions({ idempotent: 'yes' as never })).toThrow(/idempotent/);
   });
+
+  it('refuses unknown keys, nested ones too, suggesting the name meant', () => {
+    const refused = (option: string, suggestion?: string) =>
+      expect.objectContaining({ code: 'INVALID_CONFIG', details: suggestion === undefined ? { option } : { option, suggestion } });
+    expect(() => resolveConnectOptions({ bogus: 1 } as never)).toThrow(refused('bogus'));
+    expect(() => resolveConnectOptions({ bogus: 1 } as never)).toThrow(/unknown option bogus \(known: token, name, reconnect, requestTimeoutMs, clock, random\)/);
+    expect(() => resolveConnectOptions({ requestTimeoutMS: 5 } as never)).toThrow(refused('requestTimeoutMS', 'requestTimeoutMs'));
+    expect(() => resolveConnectOptions({ reconnect: { maxAttempts: 3 } as never })).toThrow(refused('reconnect.maxAttempts'));
+    expect(() => resolveConnectOptions({ reconnect: { attemptMax: 3 } as never })).toThrow(refused('reconnect.attemptMax', 'reconnect.attemptsMax'));
+    expect(() => resolveProducerOptions({ linger: 5 } as never)).toThrow(/unknown option linger \(did you mean lingerMs\?\)/);
+    expect(() => resolveProducerOptions({ retryBackoff: { initialDelay: 5 } as never })).toThrow(refused('retryBackoff.initialDelay', 'retryBackoff.initialDelayMs'));
+    expect(() => resolveProducerOptions(null as never)).toThrow(refused('options'));
+    // Known keys left undefined are fine: `{ ...defaults, lingerMs: undefined }` is a common spread.
+    expect(resolveProducerOptions({ lingerMs: undefined }).lingerMs).toBe(0);
+  });
 });
 
 describe('backoffDelayMs', () => {

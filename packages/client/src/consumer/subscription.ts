@@ -17,6 +17,7 @@
  */
 import { isBrookError, readDeliveries, type BrookError, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
+import { checkOptionKeys, type OptionKeys } from '../options.js';
 import { Message } from './message.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { wireStartPosition, type StartPosition } from './start-position.js';
@@ -27,6 +28,16 @@ export interface SubscribeOptions extends Omit<WireSubscribeOptions, 'from'> {
   /** Aborting closes the subscription (gracefully, like close()). */
   signal?: AbortSignal;
 }
+
+/**
+ * The broker checks each setting's value, but would ignore a key it does not know: a misspelled
+ * one is refused here, before anything is sent.
+ */
+const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = {
+  topic: true, group: true, name: true, ordering: true, maxInFlight: true, ackTimeoutMs: true, maxDeliveries: true,
+  backoff: true, deadLetterTopic: true, from: true, signal: true,
+};
+const GROUP_BACKOFF_KEYS: OptionKeys<NonNullable<SubscribeOptions['backoff']>> = { initialMs: true, maxMs: true, multiplier: true, jitter: true };
 
 /** Handler form: resolve (or return) = ack, throw (or reject) = nack with the group's backoff. */
 export type Handler = (message: Message) => unknown;
@@ -60,11 +71,13 @@ export class Subscription {
     /** The client's live subscriptions: this one is in it until it ends, however it ends. */
     private readonly registry: Set<Subscription>,
   ) {
-    registry.add(this);
+    checkOptionKeys(options, SUBSCRIBE_KEYS);
+    if (options.backoff !== undefined) checkOptionKeys(options.backoff, GROUP_BACKOFF_KEYS, 'backoff');
     const { signal, from, ...rest } = options;
     this.topic = options.topic;
     this.group = options.group;
     this.wireOptions = from === undefined ? rest : { ...rest, from: wireStartPosition(from) };
+    registry.add(this);
     this.batcher = new SettleBatcher(this.topic, (entries) => this.sendSettle(entries));
     const onDown = (): void => this.lost();
     const onReady = (): void => void this.resubscribe();

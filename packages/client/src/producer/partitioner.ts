@@ -1,19 +1,29 @@
 /**
  * Which partition each record of a send goes to, shared by the plain and the WAL producer:
  * `record.partition` if given; else murmur2 of the key, like Kafka's default partitioner (so a
- * key lands on the same partition as with a Kafka client); else one partition for all unkeyed
- * records of a send() call, the next one round-robin for the next call (sticky: a call's records
- * stay in one batch).
+ * key lands on the same partition as with a Kafka client); else round-robin, record by record,
+ * as the in-process Broker.produce does.
+ *
+ * Why per record and not Kafka's sticky partitioner (one partition per batch): a send is often
+ * a whole input (`brook produce` sends up to a thousand lines at once), and sticky would put
+ * all of it on one partition. Per record, a send of n records spreads over min(n, partitions)
+ * batches, one per partition lane, and lanes send in parallel, so little is lost.
+ *
+ * The rotation starts at a random partition per producer and topic (from the client's injected
+ * Random, so a seeded test is reproducible): every short-lived producer would otherwise put its
+ * first record, and a one-record producer all of its, on partition 0.
  */
-import { BrookError, partitionForKey, type RecordInput } from '@brook/protocol';
+import { BrookError, partitionForKey, type Random, type RecordInput } from '@brook/protocol';
 import type { ProducerRecord } from '../values.js';
 
 export class Partitioner {
+  /** Per topic, where the next record without a key goes. */
   private readonly nextUnkeyed = new Map<string, number>();
+
+  constructor(private readonly random: Random) {}
 
   /** Throws UNKNOWN_PARTITION for an explicit partition the topic does not have. */
   partitionsFor(topic: string, partitionCount: number, records: readonly ProducerRecord[], inputs: readonly RecordInput[]): number[] {
-    let unkeyed: number | undefined;
     return records.map((record, position) => {
       const explicit = record.partition;
       if (explicit !== undefined) {
@@ -23,15 +33,14 @@ export class Partitioner {
         return explicit;
       }
       const key = inputs[position]!.key;
-      if (key !== null) return partitionForKey(key, partitionCount);
-      unkeyed ??= this.takeUnkeyedPartition(topic, partitionCount);
-      return unkeyed;
+      return key === null ? this.takeUnkeyedPartition(topic, partitionCount) : partitionForKey(key, partitionCount);
     });
   }
 
   private takeUnkeyedPartition(topic: string, partitionCount: number): number {
-    const next = this.nextUnkeyed.get(topic) ?? 0;
+    // Modulo: the topic may have been recreated with fewer partitions since.
+    const next = (this.nextUnkeyed.get(topic) ?? this.random.int(partitionCount)) % partitionCount;
     this.nextUnkeyed.set(topic, (next + 1) % partitionCount);
-    return next % partitionCount;
+    return next;
   }
 }

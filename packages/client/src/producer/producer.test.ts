@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { readBatchHeader, type Frame } from '@brook/protocol';
+import { readBatchHeader, type Frame, type Random } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { resolveProducerOptions, type ProducerOptions } from '../options.js';
 import { Producer } from './producer.js';
 import { TopicPartitions } from './topic-partitions.js';
 
-async function setup(options: ProducerOptions = {}) {
+async function setup(options: ProducerOptions = {}, random?: Random) {
   const server = new FakeServer();
   const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
-  const producer = new Producer(connection, new TopicPartitions(connection), resolveProducerOptions(options), clock, connection.random, () => undefined);
+  const producer = new Producer(connection, new TopicPartitions(connection), resolveProducerOptions(options), clock, random ?? connection.random, () => undefined);
   /** The next produce request, after answering the lookups it needs first. */
   const nextProduce = async (producerId = '7'): Promise<Frame> => {
     for (;;) {
@@ -129,18 +129,21 @@ describe('Producer', () => {
     await expect(sent).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
   });
 
-  it('puts the unkeyed records of one send on one partition, the next send on the next', async () => {
-    const { server, producer } = await setup();
-    const sending = [producer.send('t', values(2)), producer.send('t', values(2))];
+  it('puts unkeyed records round-robin record by record, across sends, from a partition drawn from the injected Random', async () => {
+    const draws: number[] = [];
+    const { server, producer } = await setup({}, { next: () => 0.5, int: (max) => (draws.push(max), 2) });
+    const sending = [producer.send('t', values(4)), producer.send('t', values(2))];
     await server.waitForRequests(1);
     server.respond(server.take('describeTopic'), { name: 't', partitions: [0, 1, 2].map((partition) => ({ partition, startOffset: '0', endOffset: '0' })) });
     await server.waitForRequests(1);
     server.respond(server.take('initProducer'), { producerId: '1', producerEpoch: 0 });
-    await server.waitForRequests(2);
-    const produces = [server.take('produce'), server.take('produce')];
-    expect(produces.map((frame) => frame.json['partition']).sort()).toEqual([0, 1]);
+    await server.waitForRequests(3);
+    const produces = [server.take('produce'), server.take('produce'), server.take('produce')];
+    // One batch per partition, each with two records: one of each send.
+    expect(produces.map((frame) => [frame.json['partition'], header(frame).recordCount])).toEqual([[0, 2], [1, 2], [2, 2]]);
     for (const frame of produces) server.respond(frame, { baseOffset: '0', lastOffset: '1', duplicate: false });
-    expect((await Promise.all(sending)).map((results) => results.map((r) => r.partition))).toEqual([[0, 0], [1, 1]]);
+    expect((await Promise.all(sending)).map((results) => results.map((r) => r.partition))).toEqual([[2, 0, 1, 2], [0, 1]]);
+    expect(draws).toEqual([3]); // once per topic, not per send
   });
 
   it('flush() sends lingering batches now; close() refuses further sends', async () => {

@@ -2,7 +2,7 @@
  * The producer: `send(topic, records)` resolves with each record's { partition, offset } once
  * the broker has persisted it per its fsync policy.
  *
- * Partitioning: partitioner.ts (explicit, murmur2 of the key, or sticky round-robin per send).
+ * Partitioning: partitioner.ts (explicit, murmur2 of the key, or round-robin per record).
  *
  * Batching: records go into a batch per partition; a partition with nothing in flight sends its
  * batch after lingerMs (0: at the end of the current tick), otherwise when the batch in flight
@@ -18,7 +18,7 @@
  */
 import { BrookError, type Clock, type Random, type Timer } from '@brook/protocol';
 import type { Connection } from '../connection.js';
-import type { ResolvedProducerOptions } from '../options.js';
+import { checkOptionKeys, type OptionKeys, type ResolvedProducerOptions } from '../options.js';
 import { recordSizeBytes, toRecordInput, type ProducerRecord } from '../values.js';
 import type { Batch } from './batch.js';
 import { Partitioner } from './partitioner.js';
@@ -26,7 +26,6 @@ import { PartitionLane, type BatchLimits, type LaneContext } from './partition-l
 import { ProducerIdentities } from './producer-identities.js';
 import { SendTicket, type ProduceResult } from './send-ticket.js';
 import type { TopicPartitions } from './topic-partitions.js';
-import { readyToRetry, toBrookError } from './transmit.js';
 
 export interface SendOptions {
   /**
@@ -36,6 +35,8 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+const SEND_KEYS: OptionKeys<SendOptions> = { signal: true };
+
 /** Room a frame needs beside its batch: frame header and the produce request's JSON. */
 export const FRAME_OVERHEAD_BYTES = 1024;
 
@@ -44,7 +45,7 @@ export class Producer {
   private readonly pending = new Set<Batch>();
   /** Sends waiting for their topic's partition count. */
   private readonly lookups = new Set<Promise<void>>();
-  private readonly partitioner = new Partitioner();
+  private readonly partitioner: Partitioner;
   /** Sends over the buffer bound, in call order, waiting for bytes to free. */
   private readonly parked: { bytes: number; ticket: SendTicket; admit: () => void }[] = [];
   private bufferedBytes = 0;
@@ -60,6 +61,7 @@ export class Producer {
     random: Random,
     private readonly onClose: (producer: Producer) => void,
   ) {
+    this.partitioner = new Partitioner(random);
     this.context = {
       connection, clock, random, options, pending: this.pending, retryBackoff: options.retryBackoff,
       batchSettled: (batch) => this.batchSettled(batch),
@@ -75,6 +77,11 @@ export class Producer {
    */
   send(topic: string, records: readonly ProducerRecord[], options: SendOptions = {}): Promise<ProduceResult[]> {
     if (this.closed) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
+    try {
+      checkOptionKeys(options, SEND_KEYS);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     if (!Array.isArray(records) || records.length === 0) {
       return Promise.reject(new BrookError('INVALID_REQUEST', 'send needs a non-empty array of records', { topic }));
@@ -121,37 +128,20 @@ export class Producer {
     await this.close();
   }
 
-  /**
-   * The topic's partition count from the broker, the lookup retried as a produce request is
-   * (transmit.ts: a dropped connection does not fail it) until deliveryTimeoutMs from the send,
-   * then TIMEOUT: the lookup is part of delivering the records.
-   */
+  /** The topic's partition count, the lookup part of delivering the records: TIMEOUT after deliveryTimeoutMs from the send. */
   private async lookUpPartitions(topic: string): Promise<number> {
     const timeoutMs = this.options.deliveryTimeoutMs;
-    let timedOut = false;
     let timer: Timer | undefined;
-    const expired = new Promise<undefined>((resolve) => {
+    const expired = new Promise<BrookError>((resolve) => {
       timer = this.context.clock.setTimer(timeoutMs, () => {
-        timedOut = true;
-        resolve(undefined);
+        resolve(new BrookError('TIMEOUT', `partition count of ${topic} not known within deliveryTimeoutMs ${timeoutMs}`, { topic, deliveryTimeoutMs: timeoutMs }));
       });
     });
     try {
-      for (let attempt = 0; !timedOut; attempt++) {
-        let failure: BrookError;
-        try {
-          const count = await Promise.race([this.topics.load(topic), expired]);
-          if (count !== undefined) return count;
-          continue; // expired first
-        } catch (error) {
-          failure = toBrookError(error);
-        }
-        if (!(await readyToRetry(this.context, failure, attempt, expired))) throw failure;
-      }
+      return await this.topics.loadRetrying(topic, this.context, expired);
     } finally {
       timer?.cancel();
     }
-    throw new BrookError('TIMEOUT', `partition count of ${topic} not known within deliveryTimeoutMs ${timeoutMs}`, { topic, deliveryTimeoutMs: timeoutMs });
   }
 
   private enqueue(topic: string, partitionCount: number, records: readonly ProducerRecord[], ticket: SendTicket): void {

@@ -2,7 +2,9 @@
  * Partition counts per topic, from describeTopic, cached: the partitioner needs them for keyed
  * records (murmur2 modulo the count) and round-robin. Sends to one topic wait on one lookup.
  */
+import type { BrookError } from '@brook/protocol';
 import type { Connection } from '../connection.js';
+import { readyToRetry, toBrookError, type TransmitContext } from './transmit.js';
 
 export class TopicPartitions {
   private readonly counts = new Map<string, number>();
@@ -31,6 +33,29 @@ export class TopicPartitions {
       this.loading.set(topic, loading);
     }
     return loading;
+  }
+
+  /**
+   * The count for a first send, the lookup retried as a produce request is (readyToRetry: a
+   * dropped connection delays it, a retriable error backs off) until it is answered, refused for
+   * good, or `stop` resolves: then it rejects with the error `stop` gave (the producer's TIMEOUT
+   * or CLOSED).
+   */
+  async loadRetrying(topic: string, context: TransmitContext, stop: Promise<BrookError>): Promise<number> {
+    let stoppedWith: BrookError | undefined;
+    const stopped = stop.then((error) => void (stoppedWith = error));
+    for (let attempt = 0; stoppedWith === undefined; attempt++) {
+      let failure: BrookError;
+      try {
+        const count = await Promise.race([this.load(topic), stopped]);
+        if (count !== undefined) return count;
+        continue; // stopped first
+      } catch (error) {
+        failure = toBrookError(error);
+      }
+      if (!(await readyToRetry(context, failure, attempt, stopped))) throw failure;
+    }
+    throw stoppedWith;
   }
 
   /** The topic was deleted (or recreated): look it up again next time. */

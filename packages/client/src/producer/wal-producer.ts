@@ -13,14 +13,14 @@
 import { EventEmitter } from 'eventemitter3';
 import { BrookError, NodeFileSystem, type Clock, type Random, type RecordInput } from '@brook/protocol';
 import type { Connection } from '../connection.js';
-import { invalid, type BackoffPolicy } from '../options.js';
+import { checkOptionKeys, invalid, resolveRetryBackoff, type BackoffPolicy, type OptionKeys } from '../options.js';
 import { toRecordInput, type ProducerRecord } from '../values.js';
 import { FileBuffer, type FileBufferStats, type WalBatch } from '../wal/file-buffer.js';
-import { resolveOptions, type FileBufferOptions } from '../wal/limits.js';
+import { FILE_BUFFER_KEYS, resolveOptions, type FileBufferOptions } from '../wal/limits.js';
 import { Partitioner } from './partitioner.js';
 import { FRAME_OVERHEAD_BYTES } from './producer.js';
 import type { TopicPartitions } from './topic-partitions.js';
-import type { RetryReport } from './transmit.js';
+import type { RetryReport, TransmitContext } from './transmit.js';
 import { WalSender, type PoisonReport, type SentPart } from './wal-sender.js';
 import { groupByRoute, routed, type RoutedGroup } from './wal-route.js';
 import { loadState } from './wal-state.js';
@@ -38,6 +38,9 @@ export interface WalProducerOptions {
   /** Backoff between resends of a part after a retriable error (retried until it succeeds). */
   retryBackoff?: Partial<BackoffPolicy>;
 }
+
+const WAL_PRODUCER_KEYS: OptionKeys<WalProducerOptions> = { wal: true, retryBackoff: true };
+const WAL_KEYS: OptionKeys<WalOptions> = { ...FILE_BUFFER_KEYS, afterAck: true };
 
 export interface WalSendResult {
   readonly topic: string;
@@ -80,7 +83,7 @@ type Counters = { -readonly [K in Exclude<keyof WalProducerStats, 'wal' | 'produ
 const noop = (): void => undefined;
 
 export class WalProducer extends EventEmitter<WalProducerEvents> {
-  private readonly partitioner = new Partitioner();
+  private readonly partitioner: Partitioner;
   private readonly opened: Promise<Opened>;
   /** Sends in call order up to the moment their puts are issued. */
   private admission: Promise<void> = Promise.resolve();
@@ -89,18 +92,33 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   private openedNow: Opened | undefined;
   private failure: BrookError | undefined;
   private closing: Promise<void> | undefined;
+  /** Resolved by close(): cuts a partition lookup short, which would otherwise hold close() up. */
+  private readonly closed: Promise<BrookError>;
+  private markClosed!: (error: BrookError) => void;
+  private readonly bufferOptions: FileBufferOptions;
+  private readonly afterAck: WalOptions['afterAck'];
+  /** The retry rule of the partition lookup and of the sender's produce requests. */
+  private readonly retry: TransmitContext;
 
+  /** Throws INVALID_CONFIG for an unknown or bad option (the plain producer's lingerMs too: it has no meaning here). */
   constructor(
-    private readonly connection: Connection,
+    connection: Connection,
     private readonly topics: TopicPartitions,
-    private readonly options: WalOptions,
-    private readonly retryBackoff: BackoffPolicy,
+    options: WalProducerOptions,
     private readonly clock: Clock,
-    private readonly random: Random,
+    random: Random,
     private readonly onClose: (producer: WalProducer) => void,
   ) {
     super();
-    checkAgainstServer(options, connection);
+    this.partitioner = new Partitioner(random);
+    checkOptionKeys(options, WAL_PRODUCER_KEYS);
+    checkOptionKeys(options.wal, WAL_KEYS, 'wal');
+    const { afterAck, ...bufferOptions } = options.wal;
+    this.bufferOptions = bufferOptions;
+    this.afterAck = afterAck;
+    this.retry = { connection, clock, random, retryBackoff: resolveRetryBackoff(options.retryBackoff) };
+    checkAgainstServer(bufferOptions, connection);
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
     this.opened = this.open();
     this.opened.catch(noop); // reported by ready(), send() and flush()
   }
@@ -115,7 +133,10 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
    * fsync policy) with each record's partition. Rejects with INVALID_REQUEST, UNKNOWN_PARTITION,
    * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes: records before it are in the WAL),
    * BUFFER_FULL, CLOSED, or the WAL's IO_ERROR. The first send to a topic asks the broker for
-   * its partition count.
+   * its partition count, retried like a produce request until answered (a dropped connection
+   * delays the send, it does not fail it) or refused for good (UNKNOWN_TOPIC, the connection
+   * closed for good); close() ends the wait with CLOSED. Sends after it wait their turn, as sends
+   * are put into the WAL in call order.
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<WalSendResult[]> {
     if (this.closing) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
@@ -165,6 +186,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
    * call flush() first to deliver it now.
    */
   close(): Promise<void> {
+    this.markClosed(new BrookError('CLOSED', 'the producer is closed'));
     this.closing ??= this.shutDown().finally(() => this.onClose(this));
     return this.closing;
   }
@@ -178,18 +200,18 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   }
 
   private async open(): Promise<Opened> {
-    const fs = this.options.fs ?? new NodeFileSystem();
-    const buffer = await FileBuffer.open({ ...this.options, fs, clock: this.options.clock ?? this.clock });
+    const fs = this.bufferOptions.fs ?? new NodeFileSystem();
+    const buffer = await FileBuffer.open({ ...this.bufferOptions, fs, clock: this.bufferOptions.clock ?? this.clock });
     let state;
     try {
-      state = await loadState(fs, this.options.dir);
+      state = await loadState(fs, this.bufferOptions.dir);
     } catch (error) {
       await buffer.close();
       throw error;
     }
     const sender = new WalSender({
-      connection: this.connection, clock: this.clock, random: this.random, retryBackoff: this.retryBackoff,
-      fs, dir: this.options.dir, buffer, afterAck: this.options.afterAck,
+      ...this.retry,
+      fs, dir: this.bufferOptions.dir, buffer, afterAck: this.afterAck,
       retrying: (report) => {
         this.counters.retries += 1;
         this.emit('retrying', report);
@@ -208,7 +230,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
 
   private async issue(topic: string, records: readonly ProducerRecord[]): Promise<{ puts: Promise<void>[]; partitions: number[] }> {
     const { buffer } = await this.opened;
-    const partitionCount = this.topics.cached(topic) ?? (await this.topics.load(topic));
+    const partitionCount = this.topics.cached(topic) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
     const nowMs = this.clock.now();
     const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
     const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
@@ -257,7 +279,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
 }
 
 /** A WAL batch must fit one produce request whole, or a resend after a crash could be cut differently. */
-function checkAgainstServer(options: WalOptions, connection: Connection): void {
+function checkAgainstServer(options: FileBufferOptions, connection: Connection): void {
   const resolved = resolveOptions(options);
   const server = connection.serverLimits;
   if (resolved.maxRecords > server.batchRecordsMax) throw invalid('wal.maxRecords', resolved.maxRecords, `at most the server's batchRecordsMax ${server.batchRecordsMax}`);

@@ -7,6 +7,7 @@
 import {
   BrookError, checkLimitValue, parseFsyncPolicy, type Clock, type FileSystem, type FsyncPolicy, type Limit, type LockOwnerIdentity,
 } from '@brook/protocol';
+import { checkOptionKeys, type OptionKeys } from '../options.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -65,6 +66,10 @@ export interface FileBufferOptions {
   owner?: LockOwnerIdentity;
 }
 
+export const FILE_BUFFER_KEYS: OptionKeys<FileBufferOptions> = {
+  dir: true, maxRecords: true, maxBytes: true, maxAgeMs: true, fsync: true, walBytesMax: true, onFull: true, segmentBytesMax: true, fs: true, clock: true, owner: true,
+};
+
 export interface ResolvedOptions {
   readonly dir: string;
   readonly maxRecords: number;
@@ -92,7 +97,8 @@ function fsyncPolicy(value: unknown): FsyncPolicy {
 }
 
 export function resolveOptions(options: FileBufferOptions): ResolvedOptions {
-  if (typeof options?.dir !== 'string' || options.dir === '') throw invalid('dir', 'must be a non-empty path', options?.dir);
+  checkOptionKeys(options, FILE_BUFFER_KEYS);
+  if (typeof options.dir !== 'string' || options.dir === '') throw invalid('dir', 'must be a non-empty path', options.dir);
   const onFull = options.onFull ?? WAL_DEFAULTS.onFull;
   if (onFull !== 'wait' && onFull !== 'reject') throw invalid('onFull', "must be 'wait' or 'reject'", onFull);
   const resolved: ResolvedOptions = {

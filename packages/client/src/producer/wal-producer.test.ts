@@ -1,0 +1,63 @@
+/**
+ * The WAL producer's first send to a topic, against the scripted server: the partition lookup it
+ * needs before it can put anything into the WAL survives a dropped connection, and close() does
+ * not wait for it.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryFileSystem } from '@brook/protocol';
+import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
+import { TopicPartitions } from './topic-partitions.js';
+import { WalProducer } from './wal-producer.js';
+
+const threePartitions = { name: 't', partitions: [0, 1, 2].map((partition) => ({ partition, startOffset: '0', endOffset: '0' })) };
+
+async function setup() {
+  const server = new FakeServer();
+  const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+  const wal = { dir: '/wal', fs: new MemoryFileSystem(), maxBytes: 64 * 1024 }; // within the fake's frame limit
+  const producer = new WalProducer(connection, new TopicPartitions(connection), { wal }, clock, connection.random, () => undefined);
+  await producer.ready();
+  return { server, clock, producer };
+}
+
+describe('WalProducer partition lookup', () => {
+  it('asks again after a dropped connection instead of failing the send; later sends keep their place behind it', async () => {
+    const { server, clock, producer } = await setup();
+    const first = producer.send('t', [{ key: 'a', value: '1' }]);
+    const second = producer.send('t', [{ key: 'a', value: '2' }]);
+    await server.waitForRequests(1);
+    server.take('describeTopic');
+    server.drop(1006);
+    await tick();
+    clock.advance(0); // the reconnect's backoff
+    await server.waitForRequests(1);
+    server.respond(server.take('describeTopic'), threePartitions);
+    const [[written], [after]] = await Promise.all([first, second]);
+    expect(written).toEqual({ topic: 't', partition: after!.partition });
+    expect(producer.stats.wal).toMatchObject({ records: 2 });
+    await producer.close();
+  });
+
+  it('retries a retriable refusal after the retry backoff, and stops at close(): the send fails CLOSED, close() does not hang', async () => {
+    const { server, clock, producer } = await setup();
+    const sent = producer.send('t', [{ value: 'x' }]);
+    const outcome = sent.catch((error: unknown) => error);
+    await server.waitForRequests(1);
+    server.fail(server.take('describeTopic'), 'IO_ERROR', true);
+    await tick();
+    clock.advance(60); // the default retryBackoff: 50 ms, jitter 0.2
+    await server.waitForRequests(1);
+    server.take('describeTopic'); // left unanswered
+    await producer.close();
+    expect(await outcome).toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('fails the send at once when the lookup is refused for good (UNKNOWN_TOPIC)', async () => {
+    const { server, producer } = await setup();
+    const sent = producer.send('t', [{ value: 'x' }]);
+    await server.waitForRequests(1);
+    server.fail(server.take('describeTopic'), 'UNKNOWN_TOPIC');
+    await expect(sent).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await producer.close();
+  });
+});
