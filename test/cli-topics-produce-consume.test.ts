@@ -27,6 +27,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Resolves once `topic` holds `count` records: checked on each of the broker's produced events. */
+function recordsIn(topic: string, count: bigint): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (broker.describeTopic(topic).partitions.reduce((sum, p) => sum + p.endOffset, 0n) < count) return;
+      broker.off('produced', check);
+      resolve();
+    };
+    broker.on('produced', check);
+    check();
+  });
+}
+
 describe('brook topics', () => {
   it('creates, lists, describes and deletes a topic, in text and --json', async () => {
     const created = await brook(['topics', 'create', 'cli-t', '--partitions', '3', '--retention-time', '7d'], { env });
@@ -78,6 +91,22 @@ describe('brook produce and brook consume', () => {
     const text = await brook(['consume', 'cli-json', '--from', '2', '--count', '1'], { env });
     expect(text.stdout).toBe('partition=0 offset=2 key="u3" deliveryCount=1 value=[1,2]\n');
   });
+
+  it('sends lines as they come when the input pauses (tail -f | brook produce), in order, then prints the summary at its end', async () => {
+    await broker.createTopic('cli-trickle');
+    const child = startBrook(['produce', 'cli-trickle'], { env, keepStdinOpen: true });
+    const done = finished(child);
+    child.stdin.write('line1\n');
+    await recordsIn('cli-trickle', 1n);
+    child.stdin.write('line2\nline3\n');
+    await recordsIn('cli-trickle', 3n);
+    child.stdin.end();
+    const run = await done;
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^sent 3 records to cli-trickle in \d+ ms \(partition 0: offsets 0\.\.2\)$/m);
+    const consumed = await brook(['consume', 'cli-trickle', '--from', 'earliest', '--count', '3', '--json'], { env });
+    expect(jsonLines(consumed.stdout).map((r) => r['value'])).toEqual(['line1', 'line2', 'line3']);
+  }, 20_000);
 
   it('a line that is not JSON fails with INVALID_REQUEST naming the line', async () => {
     await broker.createTopic('cli-bad-json');

@@ -6,16 +6,19 @@
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { BrookError, type ProduceResult, type Producer, type ProducerRecord } from '@brook/client';
 import { defineCommand, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { plural } from '../format.js';
+import { lineChunks } from '../line-chunks.js';
 import { countAndRate, startProgress } from '../progress.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, withClient } from '../remote.js';
 import { SendWindow } from '../send-window.js';
 
+/** Lines are sent in chunks of this many records, or fewer once the first has waited CHUNK_LINGER_MS (a slow input). */
 const CHUNK_RECORDS = 1000;
+const CHUNK_LINGER_MS = 100;
 
 const USAGE = `usage: brook produce TOPIC [--file PATH] [--json] [--key K | --key-separator SEP] [--header K=V]...
 
@@ -57,7 +60,7 @@ export const produceCommand = defineCommand(
     if (file === undefined && process.stdin.isTTY) process.stderr.write('brook: reading records from stdin, one per line; Ctrl-D to end\n');
     return withClient(args, env, async (client) => {
       const startedAtMs = performance.now();
-      const input = createInterface({ input: file === undefined ? process.stdin : createReadStream(file), crlfDelay: Infinity });
+      const input = file === undefined ? process.stdin : createReadStream(file);
       const sent = await sendLines(client.producer({ lingerMs: 5 }), topic, input, format);
       process.stdout.write(`${summary(topic, sent, performance.now() - startedAtMs)}\n`);
       return EXIT.ok;
@@ -113,7 +116,7 @@ function jsonValue(text: string, lineNumber: number, headers: Record<string, str
 /** Per partition: offsets written, first to last, and how many. */
 type Written = Map<number, { first: bigint; last: bigint; count: number }>;
 
-async function sendLines(producer: Producer, topic: string, lines: AsyncIterable<string>, format: LineFormat): Promise<Written> {
+async function sendLines(producer: Producer, topic: string, input: Readable, format: LineFormat): Promise<Written> {
   const written: Written = new Map();
   let count = 0;
   const tally = (results: ProduceResult[]) => {
@@ -127,16 +130,8 @@ async function sendLines(producer: Producer, topic: string, lines: AsyncIterable
   const window = new SendWindow();
   const stopProgress = startProgress((elapsedMs) => countAndRate(count, 'records sent', elapsedMs));
   try {
-    let chunk: ProducerRecord[] = [];
-    let lineNumber = 0;
-    for await (const line of lines) {
-      const record = toRecord(line, ++lineNumber, format);
-      if (record) chunk.push(record);
-      if (chunk.length < CHUNK_RECORDS) continue;
-      await window.add(producer.send(topic, chunk).then(tally));
-      chunk = [];
-    }
-    if (chunk.length > 0) await window.add(producer.send(topic, chunk).then(tally));
+    const chunks = lineChunks(input, (line, lineNumber) => toRecord(line, lineNumber, format), { max: CHUNK_RECORDS, lingerMs: CHUNK_LINGER_MS });
+    for await (const chunk of chunks) await window.add(producer.send(topic, chunk).then(tally));
     await window.finish();
   } catch (error) {
     await window.finish().catch(() => undefined);
