@@ -79,11 +79,11 @@ describe('brook produce and brook consume', () => {
     expect(records[0]).toMatchObject({ topic: 'cli-lines', offset: '0', key: 'k1', deliveryCount: 1, headers: { source: 'cli', n: '1', 'content-type': 'text/plain' } });
   });
 
-  it('--json sends each line of --file as a JSON value, --key-separator splits off keys; consume prints them back parsed, or as text', async () => {
+  it('--input json sends each line of --file as a JSON value, --key-separator splits off keys; consume prints them back parsed, or as text', async () => {
     await broker.createTopic('cli-json');
     const file = join(dir, 'orders.jsonl');
     await writeFile(file, 'u1:{"id":1,"total":12}\n\nu2:"just a string"\nu3:[1,2]\nu1:42\nu4:null\n');
-    const produced = await brook(['produce', 'cli-json', '--file', file, '--json', '--key-separator', ':'], { env });
+    const produced = await brook(['produce', 'cli-json', '--file', file, '--input', 'json', '--key-separator', ':'], { env });
     expect(produced.stdout).toMatch(/^sent 5 records to cli-json/);
 
     const consumed = await brook(['consume', 'cli-json', '--from', '0', '--count', '5', '--json'], { env });
@@ -108,9 +108,19 @@ describe('brook produce and brook consume', () => {
     expect(jsonLines(consumed.stdout).map((r) => r['value'])).toEqual(['line1', 'line2', 'line3']);
   }, 20_000);
 
+  it('--json prints the summary as JSON, as on every command; the lines stay text', async () => {
+    await broker.createTopic('cli-produce-json-out', { partitions: 2 });
+    const run = await brook(['produce', 'cli-produce-json-out', '--key', 'k', '--json'], { env, stdin: '{"a":1}\nplain\n' });
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(summary).toMatchObject({ topic: 'cli-produce-json-out', records: 2, partitions: [expect.objectContaining({ firstOffset: '0', lastOffset: '1', records: 2 })] });
+    const consumed = await brook(['consume', 'cli-produce-json-out', '--from', 'earliest', '--count', '2', '--json'], { env });
+    expect(jsonLines(consumed.stdout).map((r) => r['value'])).toEqual(['{"a":1}', 'plain']);
+  });
+
   it('a line that is not JSON fails with INVALID_REQUEST naming the line', async () => {
     await broker.createTopic('cli-bad-json');
-    const run = await brook(['produce', 'cli-bad-json', '--json'], { env, stdin: '{"ok":1}\nnot json\n' });
+    const run = await brook(['produce', 'cli-bad-json', '--input', 'json'], { env, stdin: '{"ok":1}\nnot json\n' });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/INVALID_REQUEST: line 2 is not JSON/);
   });
