@@ -169,6 +169,18 @@ describe('brook produce and brook consume', () => {
     expect(jsonLines((await done).stdout)).toEqual([expect.objectContaining({ offset: '4', value: 'new' })]);
   });
 
+  it('--from on an existing group is ignored with a warning, and no later message claims that start', async () => {
+    await broker.createTopic('cli-from-existing');
+    await broker.produce('cli-from-existing', [{ value: 'a' }, { value: 'b' }]);
+    expect((await brook(['consume', 'cli-from-existing', '--group', 'ex', '--count', '1'], { env })).stdout).toMatch(/value=a/);
+    const run = await brook(['consume', 'cli-from-existing', '--group', 'ex', '--from', '2099-05-01T12:00:00Z', '--count', '1'], { env });
+    expect(run.stdout).toMatch(/value=b/);
+    expect(run.stderr).toMatch(/^brook: group ex exists, so it continues where it is and --from is ignored/m);
+    expect(run.stderr).toMatch(/^brook: consuming cli-from-existing in group ex; Ctrl-C to stop$/m);
+    expect(run.stderr).toMatch(/^brook: 1 record from cli-from-existing in group ex, acked$/m);
+    expect(run.stderr).not.toMatch(/2099/);
+  });
+
   it('an ack the broker no longer takes (a rebalance gave the record to another member) fails the run: exit 1, DELIVERY_STALE', async () => {
     await broker.createTopic('cli-stale', { partitions: 2 });
     await broker.produce('cli-stale', [{ value: 'a', partition: 0 }, { value: 'b', partition: 1 }]);
