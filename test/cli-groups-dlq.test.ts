@@ -48,6 +48,14 @@ describe('brook groups', () => {
     expect(broker.describeGroup('cli-one-key', 'k').lag).toBe(0n);
   });
 
+  it('list of an unknown topic is UNKNOWN_TOPIC (exit 1); of a topic without groups, says so (exit 0)', async () => {
+    const unknown = await brook(['groups', 'list', 'cli-no-such-topic'], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^brook: UNKNOWN_TOPIC: /);
+    await broker.createTopic('cli-groupless');
+    expect(await brook(['groups', 'list', 'cli-groupless'], { env })).toMatchObject({ code: 0, stdout: 'no groups\n' });
+  });
+
   it('reset needs --to (exit 2); an unknown group is UNKNOWN_GROUP (exit 1)', async () => {
     await broker.createTopic('cli-nogroup');
     const missing = await brook(['groups', 'reset', 'cli-nogroup', 'g'], { env });
