@@ -228,6 +228,15 @@ describe('errors and usage', () => {
     }
   });
 
+  it('an unknown option is named in brook\'s words; --partitions is held to the broker\'s limit before connecting', async () => {
+    const unknown = await brook(['consume', 'cli-usage', '--grup', 'g'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^brook: INVALID_CONFIG: unknown option --grup\n\nusage: brook consume TOPIC/);
+    const tooMany = await brook(['topics', 'create', 'cli-too-many', '--partitions', '1025'], { env: { BROOK_URL: 'ws://127.0.0.1:1' } });
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toMatch(/^brook: INVALID_CONFIG: --partitions must be an integer from 1 to 1024, got 1025\n/);
+  });
+
   it('an unknown topic exits 1 with UNKNOWN_TOPIC on stderr', async () => {
     const run = await brook(['consume', 'cli-missing', '--count', '1'], { env });
     expect(run.code).toBe(1);
