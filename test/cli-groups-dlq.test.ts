@@ -96,6 +96,15 @@ describe('brook dlq', () => {
     ]);
   });
 
+  it('list of a topic whose records are not dead letters says so instead of printing empty origin fields', async () => {
+    await broker.createTopic('cli-plain');
+    await broker.produce('cli-plain', [{ key: 'k', value: 'hello' }]);
+    const run = await brook(['dlq', 'list', 'cli-plain'], { env });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('partition=0 offset=0 not a dead-letter record (no brook.origin.* headers) key="k" value=hello\n');
+    expect(run.stderr).toBe("brook: cli-plain is not a dead-letter topic: 1 record listed, none with the broker's dead-letter headers (brook.origin.*)\n");
+  });
+
   it('redrive reports records whose origin topic is gone as skipped, and they stay waiting', async () => {
     await broker.createTopic('cli-gone');
     const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
