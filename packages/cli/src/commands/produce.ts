@@ -25,7 +25,8 @@ const INPUTS = ['text', 'json'] as const;
 const USAGE = `usage: brook produce TOPIC [--file PATH] [--input text|json] [--key K | --key-separator SEP]
                      [--header K=V]...
 
-Sends one record per line of stdin (or of --file), then prints the offsets written.
+Sends one record per line of stdin (or of --file), then prints the offsets written. Lines go out
+as they come (a chunk waits at most ${CHUNK_LINGER_MS} ms for more), so tail -f LOG | brook produce T streams.
 
   --file PATH          read lines from PATH instead of stdin
   --input text|json    text (default): each line is sent as text. json: each line is a JSON
