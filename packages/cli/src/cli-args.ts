@@ -1,8 +1,8 @@
 /**
- * The one option parser of every `brook` command (node:util parseArgs, strict): a command is a
- * spec (name, positionals, options, usage text) plus a handler. `--help` anywhere prints the
- * usage; an unknown flag, a missing positional or a bad value is INVALID_CONFIG (exit 2) with the
- * usage attached, never ignored.
+ * The one option parser of every `brook` command (node:util parseArgs, its strict checks made
+ * here in brook's words): a command is a spec (name, positionals, options, usage text) plus a
+ * handler. `--help` anywhere prints the usage; an unknown flag, a missing positional or a bad
+ * value is INVALID_CONFIG (exit 2) with the usage attached, never ignored.
  */
 import { parseArgs } from 'node:util';
 import { BrookError } from '@brook/protocol';
