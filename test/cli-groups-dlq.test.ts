@@ -48,6 +48,14 @@ describe('brook groups', () => {
     expect(broker.describeGroup('cli-one-key', 'k').lag).toBe(0n);
   });
 
+  it('list of an unknown topic is UNKNOWN_TOPIC (exit 1); of a topic without groups, says so (exit 0)', async () => {
+    const unknown = await brook(['groups', 'list', 'cli-no-such-topic'], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^brook: UNKNOWN_TOPIC: /);
+    await broker.createTopic('cli-groupless');
+    expect(await brook(['groups', 'list', 'cli-groupless'], { env })).toMatchObject({ code: 0, stdout: 'no groups\n' });
+  });
+
   it('reset needs --to (exit 2); an unknown group is UNKNOWN_GROUP (exit 1)', async () => {
     await broker.createTopic('cli-nogroup');
     const missing = await brook(['groups', 'reset', 'cli-nogroup', 'g'], { env });
@@ -86,6 +94,15 @@ describe('brook dlq', () => {
     expect(jsonLines(all.stdout)).toEqual([
       expect.objectContaining({ value: 'poison', headers: expect.objectContaining({ 'brook.origin.topic': 'cli-orders', 'brook.reason': 'rejected: cannot parse' }) }),
     ]);
+  });
+
+  it('list of a topic whose records are not dead letters says so instead of printing empty origin fields', async () => {
+    await broker.createTopic('cli-plain');
+    await broker.produce('cli-plain', [{ key: 'k', value: 'hello' }]);
+    const run = await brook(['dlq', 'list', 'cli-plain'], { env });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('partition=0 offset=0 not a dead-letter record (no brook.origin.* headers) key="k" value=hello\n');
+    expect(run.stderr).toBe("brook: cli-plain is not a dead-letter topic: 1 record listed, none with the broker's dead-letter headers (brook.origin.*)\n");
   });
 
   it('redrive reports records whose origin topic is gone as skipped, and they stay waiting', async () => {

@@ -72,6 +72,17 @@ describe('brook verify and brook dump', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('usage: brook verify DATA_DIR');
   });
+
+  it('dump of a path that is no partition directory or segment file says what dump reads, exit 2', async () => {
+    const expected = 'dump reads a partition directory (e.g. .brook-data/topics/orders/0) or one .log, .index or .timeindex file';
+    const metadata = join(dataDir, 'topics', 'cli-orders', 'topic.json');
+    const file = await brook('dump', metadata);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain(`brook: INVALID_CONFIG: ${expected}; ${metadata} is neither`);
+    const directory = await brook('dump', dataDir);
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toContain(`brook: INVALID_CONFIG: ${expected}; ${dataDir} holds no segment files`);
+  });
 });
 
 it('the package bin (packages/cli/bin/brook.mjs) runs the same command', async () => {

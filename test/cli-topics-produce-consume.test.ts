@@ -27,6 +27,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Resolves once `topic` holds `count` records: checked on each of the broker's produced events. */
+function recordsIn(topic: string, count: bigint): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (broker.describeTopic(topic).partitions.reduce((sum, p) => sum + p.endOffset, 0n) < count) return;
+      broker.off('produced', check);
+      resolve();
+    };
+    broker.on('produced', check);
+    check();
+  });
+}
+
 describe('brook topics', () => {
   it('creates, lists, describes and deletes a topic, in text and --json', async () => {
     const created = await brook(['topics', 'create', 'cli-t', '--partitions', '3', '--retention-time', '7d'], { env });
@@ -66,11 +79,11 @@ describe('brook produce and brook consume', () => {
     expect(records[0]).toMatchObject({ topic: 'cli-lines', offset: '0', key: 'k1', deliveryCount: 1, headers: { source: 'cli', n: '1', 'content-type': 'text/plain' } });
   });
 
-  it('--json sends each line of --file as a JSON value, --key-separator splits off keys; consume prints them back parsed, or as text', async () => {
+  it('--input json sends each line of --file as a JSON value, --key-separator splits off keys; consume prints them back parsed, or as text', async () => {
     await broker.createTopic('cli-json');
     const file = join(dir, 'orders.jsonl');
     await writeFile(file, 'u1:{"id":1,"total":12}\n\nu2:"just a string"\nu3:[1,2]\nu1:42\nu4:null\n');
-    const produced = await brook(['produce', 'cli-json', '--file', file, '--json', '--key-separator', ':'], { env });
+    const produced = await brook(['produce', 'cli-json', '--file', file, '--input', 'json', '--key-separator', ':'], { env });
     expect(produced.stdout).toMatch(/^sent 5 records to cli-json/);
 
     const consumed = await brook(['consume', 'cli-json', '--from', '0', '--count', '5', '--json'], { env });
@@ -79,9 +92,35 @@ describe('brook produce and brook consume', () => {
     expect(text.stdout).toBe('partition=0 offset=2 key="u3" deliveryCount=1 value=[1,2]\n');
   });
 
+  it('sends lines as they come when the input pauses (tail -f | brook produce), in order, then prints the summary at its end', async () => {
+    await broker.createTopic('cli-trickle');
+    const child = startBrook(['produce', 'cli-trickle'], { env, keepStdinOpen: true });
+    const done = finished(child);
+    child.stdin.write('line1\n');
+    await recordsIn('cli-trickle', 1n);
+    child.stdin.write('line2\nline3\n');
+    await recordsIn('cli-trickle', 3n);
+    child.stdin.end();
+    const run = await done;
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^sent 3 records to cli-trickle in \d+ ms \(partition 0: offsets 0\.\.2\)$/m);
+    const consumed = await brook(['consume', 'cli-trickle', '--from', 'earliest', '--count', '3', '--json'], { env });
+    expect(jsonLines(consumed.stdout).map((r) => r['value'])).toEqual(['line1', 'line2', 'line3']);
+  }, 20_000);
+
+  it('--json prints the summary as JSON, as on every command; the lines stay text', async () => {
+    await broker.createTopic('cli-produce-json-out', { partitions: 2 });
+    const run = await brook(['produce', 'cli-produce-json-out', '--key', 'k', '--json'], { env, stdin: '{"a":1}\nplain\n' });
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(summary).toMatchObject({ topic: 'cli-produce-json-out', records: 2, partitions: [expect.objectContaining({ firstOffset: '0', lastOffset: '1', records: 2 })] });
+    const consumed = await brook(['consume', 'cli-produce-json-out', '--from', 'earliest', '--count', '2', '--json'], { env });
+    expect(jsonLines(consumed.stdout).map((r) => r['value'])).toEqual(['{"a":1}', 'plain']);
+  });
+
   it('a line that is not JSON fails with INVALID_REQUEST naming the line', async () => {
     await broker.createTopic('cli-bad-json');
-    const run = await brook(['produce', 'cli-bad-json', '--json'], { env, stdin: '{"ok":1}\nnot json\n' });
+    const run = await brook(['produce', 'cli-bad-json', '--input', 'json'], { env, stdin: '{"ok":1}\nnot json\n' });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/INVALID_REQUEST: line 2 is not JSON/);
   });
@@ -130,6 +169,18 @@ describe('brook produce and brook consume', () => {
     expect(jsonLines((await done).stdout)).toEqual([expect.objectContaining({ offset: '4', value: 'new' })]);
   });
 
+  it('--from on an existing group is ignored with a warning, and no later message claims that start', async () => {
+    await broker.createTopic('cli-from-existing');
+    await broker.produce('cli-from-existing', [{ value: 'a' }, { value: 'b' }]);
+    expect((await brook(['consume', 'cli-from-existing', '--group', 'ex', '--count', '1'], { env })).stdout).toMatch(/value=a/);
+    const run = await brook(['consume', 'cli-from-existing', '--group', 'ex', '--from', '2099-05-01T12:00:00Z', '--count', '1'], { env });
+    expect(run.stdout).toMatch(/value=b/);
+    expect(run.stderr).toMatch(/^brook: group ex exists, so it continues where it is and --from is ignored/m);
+    expect(run.stderr).toMatch(/^brook: consuming cli-from-existing in group ex; Ctrl-C to stop$/m);
+    expect(run.stderr).toMatch(/^brook: 1 record from cli-from-existing in group ex, acked$/m);
+    expect(run.stderr).not.toMatch(/2099/);
+  });
+
   it('an ack the broker no longer takes (a rebalance gave the record to another member) fails the run: exit 1, DELIVERY_STALE', async () => {
     await broker.createTopic('cli-stale', { partitions: 2 });
     await broker.produce('cli-stale', [{ value: 'a', partition: 0 }, { value: 'b', partition: 1 }]);
@@ -175,6 +226,15 @@ describe('errors and usage', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr, args.join(' ')).toMatch(/^brook: INVALID_CONFIG: [^]*usage: brook/);
     }
+  });
+
+  it('an unknown option is named in brook\'s words; --partitions is held to the broker\'s limit before connecting', async () => {
+    const unknown = await brook(['consume', 'cli-usage', '--grup', 'g'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^brook: INVALID_CONFIG: unknown option --grup\n\nusage: brook consume TOPIC/);
+    const tooMany = await brook(['topics', 'create', 'cli-too-many', '--partitions', '1025'], { env: { BROOK_URL: 'ws://127.0.0.1:1' } });
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toMatch(/^brook: INVALID_CONFIG: --partitions must be an integer from 1 to 1024, got 1025\n/);
   });
 
   it('an unknown topic exits 1 with UNKNOWN_TOPIC on stderr', async () => {

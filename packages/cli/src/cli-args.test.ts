@@ -29,6 +29,26 @@ describe('the shared option parser', () => {
     expect(() => parse(...args)).toThrow(usageError);
   });
 
+  it.each([
+    [['x', '--bogus'], 'unknown option --bogus'],
+    [['x', '-b'], 'unknown option -b'],
+    [['x', '--count'], '--count needs a value'],
+    [['x', '--flag=1'], '--flag takes no value'],
+    [['x', '--mode', '--flag'], '--mode needs a value, got --flag, which looks like an option (write --mode=--flag if it is the value)'],
+  ])('says what is wrong with %j in its own words, then the usage', (args, message) => {
+    expect(() => parse(...args)).toThrow(expect.objectContaining({ message: `INVALID_CONFIG: ${message}\n\nusage: brook try A [B]` }));
+  });
+
+  it('takes a value starting with a dash when written --name=value, and a lone dash as it is', () => {
+    expect(parse('x', '--mode=-1').string('mode')).toBe('-1');
+    expect(parse('x', '--mode', '-').string('mode')).toBe('-');
+  });
+
+  it('states the bounds an integer must be within', () => {
+    expect(() => parse('x', '--count', '0').integer('count', { min: 1 })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^INVALID_CONFIG: --count must be an integer >= 1, got 0\n/) }));
+    expect(() => parse('x', '--count', '9').integer('count', { min: 1, max: 8 })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^INVALID_CONFIG: --count must be an integer from 1 to 8, got 9\n/) }));
+  });
+
   it.each([['--count', '0'], ['--count', '-1'], ['--count', '1.5'], ['--count', 'x']])('rejects %s %s as an integer >= 1', (flag, value) => {
     expect(() => parse('x', flag, value).integer('count', { min: 1 })).toThrow(usageError);
   });

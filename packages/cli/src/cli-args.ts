@@ -1,8 +1,8 @@
 /**
- * The one option parser of every `brook` command (node:util parseArgs, strict): a command is a
- * spec (name, positionals, options, usage text) plus a handler. `--help` anywhere prints the
- * usage; an unknown flag, a missing positional or a bad value is INVALID_CONFIG (exit 2) with the
- * usage attached, never ignored.
+ * The one option parser of every `brook` command (node:util parseArgs, its strict checks made
+ * here in brook's words): a command is a spec (name, positionals, options, usage text) plus a
+ * handler. `--help` anywhere prints the usage; an unknown flag, a missing positional or a bad
+ * value is INVALID_CONFIG (exit 2) with the usage attached, never ignored.
  */
 import { parseArgs } from 'node:util';
 import { BrookError } from '@brook/protocol';
@@ -80,7 +80,8 @@ export class ParsedArgs {
     const max = bounds.max ?? Number.MAX_SAFE_INTEGER;
     const value = Number(text);
     if (!/^\d+$/.test(text) || value < bounds.min || value > max) {
-      throw this.usageError(`--${name} must be an integer from ${bounds.min} to ${max}, got ${text}`);
+      const range = bounds.max === undefined ? `>= ${bounds.min}` : `from ${bounds.min} to ${bounds.max}`;
+      throw this.usageError(`--${name} must be an integer ${range}, got ${text}`);
     }
     return value;
   }
@@ -103,18 +104,33 @@ export function usageError(message: string, usage: string): BrookError {
 export function parseCommandArgs(spec: CommandSpec, args: readonly string[]): ParsedArgs {
   const required = spec.required ?? [];
   const optional = spec.optional ?? [];
-  let parsed: { values: Values; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: [...args], options: { ...spec.options }, allowPositionals: true, strict: true }) as typeof parsed;
-  } catch (error) {
-    throw usageError((error as Error).message, spec.usage);
+  const options = { ...spec.options };
+  // Not strict: node's strict-mode messages talk about parseArgs; optionMisuse makes the same checks in brook's words.
+  const { values, positionals, tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
+  for (const token of tokens) {
+    const misuse = token.kind === 'option' ? optionMisuse(token, options) : undefined;
+    if (misuse !== undefined) throw usageError(misuse, spec.usage);
   }
-  const { positionals } = parsed;
   if (positionals.length < required.length) throw usageError(`missing ${required.slice(positionals.length).join(' ')}`, spec.usage);
   if (positionals.length > required.length + optional.length) {
     throw usageError(`unexpected argument ${positionals[required.length + optional.length]}`, spec.usage);
   }
-  return new ParsedArgs(spec, positionals, parsed.values);
+  return new ParsedArgs(spec, positionals, values);
+}
+
+type OptionToken = Extract<NonNullable<ReturnType<typeof parseArgs>['tokens']>[number], { kind: 'option' }>;
+
+/** What is wrong with one option as typed (`--grup`, `--count` without a value, ...), or undefined. */
+function optionMisuse(token: OptionToken, options: Readonly<Record<string, OptionSpec>>): string | undefined {
+  const option = Object.hasOwn(options, token.name) ? options[token.name]! : undefined;
+  if (option === undefined) return `unknown option ${token.rawName}`;
+  if (option.type === 'boolean') return token.value === undefined ? undefined : `${token.rawName} takes no value`;
+  if (token.value === undefined) return `${token.rawName} needs a value`;
+  // `--fsync --memory`: more likely a forgotten value than a value starting with a dash (which --fsync=-x allows).
+  if (!token.inlineValue && token.value.length > 1 && token.value.startsWith('-')) {
+    return `${token.rawName} needs a value, got ${token.value}, which looks like an option (write ${token.rawName}=${token.value} if it is the value)`;
+  }
+  return undefined;
 }
 
 /** A command from its spec and handler: --help prints the usage, anything else is parsed first. */

@@ -7,10 +7,10 @@ import type { Env, ParsedArgs } from './cli-args.js';
 
 export const DEFAULT_URL = 'ws://127.0.0.1:7070';
 
-export const CONNECTION_OPTIONS = { url: { type: 'string' }, token: { type: 'string' } } as const;
+const CONNECTION_OPTIONS = { url: { type: 'string' }, token: { type: 'string' } } as const;
 export const REMOTE_OPTIONS = { ...CONNECTION_OPTIONS, json: { type: 'boolean' } } as const;
 
-export const CONNECTION_USAGE = `  --url URL      server to talk to (default: $BROOK_URL, else ${DEFAULT_URL})
+const CONNECTION_USAGE = `  --url URL      server to talk to (default: $BROOK_URL, else ${DEFAULT_URL})
   --token T      token the server was started with (default: $BROOK_TOKEN)`;
 export const REMOTE_USAGE = `${CONNECTION_USAGE}
   --json         machine-readable output on stdout`;

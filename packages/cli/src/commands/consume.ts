@@ -57,9 +57,9 @@ export const consumeCommand = defineCommand(
     },
   },
   async (args, env) => {
-    const settings = consumeSettings(args);
+    const parsed = consumeSettings(args);
     return withClient(args, env, async (client) => {
-      await warnIfFromIsIgnored(client, settings.subscribe);
+      const settings = await withoutIgnoredFrom(client, parsed);
       const printed = await consume(client, settings);
       process.stderr.write(`brook: ${plural(printed, 'record')} from ${describeReader(settings)}${ACKS_SUMMARY[settings.acks]}\n`);
       return EXIT.ok;
@@ -92,13 +92,16 @@ function describeReader({ subscribe: { topic, group, from } }: ConsumeSettings):
   return `${topic} ${group === undefined ? 'as a tail reader' : `in group ${group}`}${start}`;
 }
 
-/** --from only places a new group; saying so beats silently continuing where the group is. */
-async function warnIfFromIsIgnored(client: Client, options: SubscribeOptions): Promise<void> {
-  if (options.group === undefined || options.from === undefined) return;
-  const groups = await client.admin.listGroups(options.topic);
-  if (groups.some((g) => g.group === options.group)) {
-    process.stderr.write(`brook: group ${options.group} exists, so it continues where it is and --from is ignored (brook groups reset moves it)\n`);
-  }
+/**
+ * --from only places a new group: for an existing one it is dropped, with a warning (better than
+ * silently continuing where the group is), so that no later message claims a start it did not take.
+ */
+async function withoutIgnoredFrom(client: Client, settings: ConsumeSettings): Promise<ConsumeSettings> {
+  const { group, from, ...rest } = settings.subscribe;
+  if (group === undefined || from === undefined) return settings;
+  if (!(await client.admin.listGroups(rest.topic)).some((g) => g.group === group)) return settings;
+  process.stderr.write(`brook: group ${group} exists, so it continues where it is and --from is ignored (brook groups reset moves it)\n`);
+  return { ...settings, subscribe: { ...rest, group } };
 }
 
 /**

@@ -72,11 +72,26 @@ async function readAll(client: Client, topic: string): Promise<Message[]> {
 
 const header = (message: Message, key: string): string => Buffer.from(message.header(key) ?? []).toString();
 
+/** Made by the broker's dead-lettering (rather than produced into the topic some other way): it carries the origin headers. */
+const isDeadLetter = (message: Message): boolean => message.header(DEAD_LETTER_HEADERS.topic) !== undefined;
+
 function deadLetterLine(message: Message): string {
+  if (!isDeadLetter(message)) {
+    return `partition=${message.partition} offset=${message.offset} not a dead-letter record (no brook.origin.* headers) key=${preview(message.key)} value=${fullText(message.value)}`;
+  }
   const origin = `${header(message, DEAD_LETTER_HEADERS.topic)}/${header(message, DEAD_LETTER_HEADERS.partition)}@${header(message, DEAD_LETTER_HEADERS.offset)}`;
   return `partition=${message.partition} offset=${message.offset} origin=${origin} group=${header(message, DEAD_LETTER_HEADERS.group)} ` +
     `attempts=${header(message, DEAD_LETTER_HEADERS.deliveryCount)} reason=${JSON.stringify(header(message, DEAD_LETTER_HEADERS.reason))} ` +
     `key=${preview(message.key)} value=${fullText(message.value)}`;
+}
+
+function listedSummary(dlqTopic: string, shown: readonly Message[], all: boolean): string {
+  const others = shown.filter((message) => !isDeadLetter(message)).length;
+  if (others > 0 && others === shown.length) {
+    return `${dlqTopic} is not a dead-letter topic: ${plural(others, 'record')} listed, none with the broker's dead-letter headers (brook.origin.*)`;
+  }
+  const listed = `${plural(shown.length, 'record')}${all ? '' : ' waiting'} in ${dlqTopic}`;
+  return others === 0 ? listed : `${listed}, ${others} of them not dead-letter records (no brook.origin.* headers; redrive skips them)`;
 }
 
 const list = defineCommand(
@@ -87,7 +102,8 @@ const list = defineCommand(
 
 Without DLQ_TOPIC: every dead-letter topic a group sends to, with its records and how many wait
 to be redriven. With DLQ_TOPIC: each waiting record with where it came from (origin topic,
-partition, offset), its group, attempts and reason.
+partition, offset), its group, attempts and reason; a record without the broker's dead-letter
+headers (brook.origin.*, e.g. in a topic that is no dead-letter topic) is shown as such.
 
   --all          also records that were redriven already
 ${REMOTE_USAGE} (one JSON object per record and line)`,
@@ -104,7 +120,7 @@ ${REMOTE_USAGE} (one JSON object per record and line)`,
     const floors = await redrivenUpTo(client, dlqTopic);
     const shown = (await readAll(client, dlqTopic)).filter((m) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n));
     for (const message of shown) process.stdout.write(args.flag('json') ? jsonLine(recordJson(message)) : `${deadLetterLine(message)}\n`);
-    if (!args.flag('json')) process.stderr.write(`brook: ${plural(shown.length, 'record')}${args.flag('all') ? '' : ' waiting'} in ${dlqTopic}\n`);
+    if (!args.flag('json')) process.stderr.write(`brook: ${listedSummary(dlqTopic, shown, args.flag('all'))}\n`);
     return EXIT.ok;
   }),
 );

@@ -15,7 +15,10 @@ const list = defineCommand(
     usage: `usage: brook groups list [TOPIC]\n\nOne line per group (of TOPIC, or of every topic): ordering, members, lag.\n${REMOTE_USAGE}`,
   },
   (args, env) => withClient(args, env, async (client) => {
-    const found = await client.admin.listGroups(args.arg('TOPIC'));
+    const topic = args.arg('TOPIC');
+    const found = await client.admin.listGroups(topic);
+    // The server lists no groups for a topic that does not exist; like describe, that is UNKNOWN_TOPIC.
+    if (topic !== undefined && found.length === 0) await client.admin.describeTopic(topic);
     const groups = await Promise.all(found.map(async ({ topic, group }) => {
       const description = await client.admin.describeGroup(topic, group);
       return { topic, group, ordering: description.config.ordering, members: description.members.length, lag: description.lag };

@@ -1,37 +1,45 @@
 /**
- * `brook produce TOPIC`: one record per input line (stdin or --file), as text or, with --json,
- * as JSON values. Lines are sent in chunks with a bounded number of chunks unanswered, so a huge
+ * `brook produce TOPIC`: one record per input line (stdin or --file), as text or, with --input
+ * json, as JSON values. Lines are sent in chunks with a bounded number of chunks unanswered, so a huge
  * file streams through in constant memory; progress goes to stderr once a second, a summary of
  * the offsets written to stdout.
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { BrookError, type ProduceResult, type Producer, type ProducerRecord } from '@brook/client';
 import { defineCommand, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
-import { plural } from '../format.js';
+import { plural, toJson } from '../format.js';
+import { lineChunks } from '../line-chunks.js';
 import { countAndRate, startProgress } from '../progress.js';
-import { CONNECTION_OPTIONS, CONNECTION_USAGE, withClient } from '../remote.js';
+import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 import { SendWindow } from '../send-window.js';
 
+/** Lines are sent in chunks of this many records, or fewer once the first has waited CHUNK_LINGER_MS (a slow input). */
 const CHUNK_RECORDS = 1000;
+const CHUNK_LINGER_MS = 100;
 
-const USAGE = `usage: brook produce TOPIC [--file PATH] [--json] [--key K | --key-separator SEP] [--header K=V]...
+const INPUTS = ['text', 'json'] as const;
 
-Sends one record per line of stdin (or of --file), then prints the offsets written.
+const USAGE = `usage: brook produce TOPIC [--file PATH] [--input text|json] [--key K | --key-separator SEP]
+                     [--header K=V]...
+
+Sends one record per line of stdin (or of --file), then prints the offsets written. Lines go out
+as they come (a chunk waits at most ${CHUNK_LINGER_MS} ms for more), so tail -f LOG | brook produce T streams.
 
   --file PATH          read lines from PATH instead of stdin
-  --json               each line is a JSON value, sent as JSON (content-type application/json);
-                       blank lines are skipped. Without it each line is sent as text.
+  --input text|json    text (default): each line is sent as text. json: each line is a JSON
+                       value, sent as JSON (content-type application/json); blank lines are
+                       skipped. (Before --input, --json meant this; it now means JSON output.)
   --key K              the key of every record (default: none, records spread round-robin)
   --key-separator SEP  each line is KEY SEP VALUE: the key is what comes before the first SEP
   --header K=V         a header on every record; repeatable
-${CONNECTION_USAGE}
+${REMOTE_USAGE} (the summary: topic, records, offsets per partition)
 Progress goes to stderr every second on long inputs.`;
 
 interface LineFormat {
-  json: boolean;
+  input: (typeof INPUTS)[number];
   key: string | undefined;
   keySeparator: string | undefined;
   headers: Record<string, string>;
@@ -41,7 +49,7 @@ export const produceCommand = defineCommand(
   {
     name: 'produce', summary: 'send lines of stdin or a file as records', usage: USAGE, required: ['TOPIC'],
     options: {
-      ...CONNECTION_OPTIONS, json: { type: 'boolean' }, file: { type: 'string' },
+      ...REMOTE_OPTIONS, input: { type: 'string' }, file: { type: 'string' },
       key: { type: 'string' }, 'key-separator': { type: 'string' }, header: { type: 'string', multiple: true },
     },
   },
@@ -57,9 +65,10 @@ export const produceCommand = defineCommand(
     if (file === undefined && process.stdin.isTTY) process.stderr.write('brook: reading records from stdin, one per line; Ctrl-D to end\n');
     return withClient(args, env, async (client) => {
       const startedAtMs = performance.now();
-      const input = createInterface({ input: file === undefined ? process.stdin : createReadStream(file), crlfDelay: Infinity });
+      const input = file === undefined ? process.stdin : createReadStream(file);
       const sent = await sendLines(client.producer({ lingerMs: 5 }), topic, input, format);
-      process.stdout.write(`${summary(topic, sent, performance.now() - startedAtMs)}\n`);
+      const done = summarize(topic, sent, performance.now() - startedAtMs);
+      process.stdout.write(`${args.flag('json') ? toJson(done) : summaryLine(done)}\n`);
       return EXIT.ok;
     });
   },
@@ -76,12 +85,12 @@ function lineFormat(args: ParsedArgs): LineFormat {
     if (equals <= 0) throw args.usageError(`--header must be KEY=VALUE, got ${header}`);
     headers[header.slice(0, equals)] = header.slice(equals + 1);
   }
-  return { json: args.flag('json'), key, keySeparator, headers };
+  return { input: args.choice('input', INPUTS) ?? 'text', key, keySeparator, headers };
 }
 
 /** The record for line number `lineNumber`, or undefined for a line to skip. */
 function toRecord(line: string, lineNumber: number, format: LineFormat): ProducerRecord | undefined {
-  if (format.json && line.trim() === '') return undefined;
+  if (format.input === 'json' && line.trim() === '') return undefined;
   let key: string | undefined = format.key;
   let text = line;
   if (format.keySeparator !== undefined) {
@@ -90,7 +99,7 @@ function toRecord(line: string, lineNumber: number, format: LineFormat): Produce
     key = line.slice(0, at);
     text = line.slice(at + format.keySeparator.length);
   }
-  const { value, headers } = format.json ? jsonValue(text, lineNumber, format.headers) : { value: text, headers: format.headers };
+  const { value, headers } = format.input === 'json' ? jsonValue(text, lineNumber, format.headers) : { value: text, headers: format.headers };
   return { value, ...(key === undefined ? {} : { key }), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
 }
 
@@ -113,7 +122,7 @@ function jsonValue(text: string, lineNumber: number, headers: Record<string, str
 /** Per partition: offsets written, first to last, and how many. */
 type Written = Map<number, { first: bigint; last: bigint; count: number }>;
 
-async function sendLines(producer: Producer, topic: string, lines: AsyncIterable<string>, format: LineFormat): Promise<Written> {
+async function sendLines(producer: Producer, topic: string, input: Readable, format: LineFormat): Promise<Written> {
   const written: Written = new Map();
   let count = 0;
   const tally = (results: ProduceResult[]) => {
@@ -127,16 +136,8 @@ async function sendLines(producer: Producer, topic: string, lines: AsyncIterable
   const window = new SendWindow();
   const stopProgress = startProgress((elapsedMs) => countAndRate(count, 'records sent', elapsedMs));
   try {
-    let chunk: ProducerRecord[] = [];
-    let lineNumber = 0;
-    for await (const line of lines) {
-      const record = toRecord(line, ++lineNumber, format);
-      if (record) chunk.push(record);
-      if (chunk.length < CHUNK_RECORDS) continue;
-      await window.add(producer.send(topic, chunk).then(tally));
-      chunk = [];
-    }
-    if (chunk.length > 0) await window.add(producer.send(topic, chunk).then(tally));
+    const chunks = lineChunks(input, (line, lineNumber) => toRecord(line, lineNumber, format), { max: CHUNK_RECORDS, lingerMs: CHUNK_LINGER_MS });
+    for await (const chunk of chunks) await window.add(producer.send(topic, chunk).then(tally));
     await window.finish();
   } catch (error) {
     await window.finish().catch(() => undefined);
@@ -148,8 +149,20 @@ async function sendLines(producer: Producer, topic: string, lines: AsyncIterable
   return written;
 }
 
-function summary(topic: string, written: Written, elapsedMs: number): string {
-  const total = [...written.values()].reduce((sum, range) => sum + range.count, 0);
-  const ranges = [...written.entries()].sort(([a], [b]) => a - b).map(([partition, r]) => `partition ${partition}: offsets ${r.first}..${r.last}`);
-  return `sent ${plural(total, 'record')} to ${topic} in ${elapsedMs.toFixed(0)} ms${ranges.length > 0 ? ` (${ranges.join(', ')})` : ''}`;
+interface Summary {
+  topic: string;
+  records: number;
+  elapsedMs: number;
+  partitions: { partition: number; firstOffset: bigint; lastOffset: bigint; records: number }[];
+}
+
+function summarize(topic: string, written: Written, elapsedMs: number): Summary {
+  const partitions = [...written.entries()].sort(([a], [b]) => a - b)
+    .map(([partition, r]) => ({ partition, firstOffset: r.first, lastOffset: r.last, records: r.count }));
+  return { topic, records: partitions.reduce((sum, p) => sum + p.records, 0), elapsedMs: Math.round(elapsedMs), partitions };
+}
+
+function summaryLine({ topic, records, elapsedMs, partitions }: Summary): string {
+  const ranges = partitions.map((p) => `partition ${p.partition}: offsets ${p.firstOffset}..${p.lastOffset}`);
+  return `sent ${plural(records, 'record')} to ${topic} in ${elapsedMs} ms${ranges.length > 0 ? ` (${ranges.join(', ')})` : ''}`;
 }

@@ -4,8 +4,8 @@
  * 1001, then the clean-shutdown marker is written); a second signal exits at once.
  */
 import { resolve } from 'node:path';
-import { Broker } from '@brook/broker';
-import { crc32cImplementation } from '@brook/protocol';
+import { Broker, type BrookServer } from '@brook/broker';
+import { BrookError, crc32cImplementation, isBrookError } from '@brook/protocol';
 import { defineCommand } from '../cli-args.js';
 import { EXIT, fail } from '../exit.js';
 import { SERVE_SPEC, serveOptions, type ServeOptions } from './serve-options.js';
@@ -35,16 +35,45 @@ async function serve(options: ServeOptions): Promise<void> {
   const startedAtMs = performance.now();
   opened = Broker.open(options.broker);
   const broker = await opened;
-  const server = await broker.listen(options.listen);
-  const where = options.broker.storage === 'memory' ? 'memory (nothing is written to disk)' : resolve(broker.dataDir);
-  const fsync = typeof broker.fsync === 'object' ? `every ${broker.fsync.intervalMs} ms` : broker.fsync;
+  const server = await listen(broker, options.listen);
   process.stdout.write(
     `brook: broker open in ${(performance.now() - startedAtMs).toFixed(0)} ms\n` +
     `  url:    ${server.url}${options.listen.token ? ' (token required)' : ''}\n` +
-    `  data:   ${where}\n  fsync:  ${fsync}\n  topics: ${broker.listTopics().join(', ') || '(none)'}\n` +
+    storageLines(broker, options) +
+    `  topics: ${broker.listTopics().join(', ') || '(none)'}\n` +
     `  crc32c: ${crc32cImplementation}\n` +
-    `  recovery: ${broker.openedClean ? 'clean shutdown found, no scan' : 'unclean or first start, tails scanned'}\n` +
     `Ctrl-C to stop.\n`,
   );
 }
 
+/** Where data lives, and for a disk broker how it is synced and how it opened: an in-memory one has neither. */
+function storageLines(broker: Broker, options: ServeOptions): string {
+  if (options.broker.storage === 'memory') return '  data:   memory (nothing is written to disk: no fsync, nothing to recover)\n';
+  const fsync = typeof broker.fsync === 'object' ? `every ${broker.fsync.intervalMs} ms` : broker.fsync;
+  const recovery = broker.openedClean ? 'clean shutdown found, no scan' : 'unclean or first start, tails scanned';
+  return `  data:   ${resolve(broker.dataDir)}\n  fsync:  ${fsync}\n  recovery: ${recovery}\n`;
+}
+
+/** Why a port cannot be had, in the user's terms; other errnos are shown as they are. */
+const LISTEN_FAILURES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use (another brook serve? --port picks another, --port 0 a free one)',
+  EACCES: 'permission denied (ports below 1024 need privileges; --port picks another)',
+  EADDRNOTAVAIL: 'no such address on this machine (--host)',
+};
+
+/**
+ * A port that cannot be had is the user's to fix, so it is IO_ERROR with the errno rather than
+ * node's stack; the broker is closed first, so its data dir is left unlocked and marked clean.
+ */
+async function listen(broker: Broker, options: ServeOptions['listen']): Promise<BrookServer> {
+  try {
+    return await broker.listen(options);
+  } catch (error) {
+    await broker.close();
+    const errno = (error as NodeJS.ErrnoException).code;
+    if (isBrookError(error) || errno === undefined) throw error;
+    const { host, port } = options;
+    const why = LISTEN_FAILURES[errno] ?? (error as Error).message;
+    throw new BrookError('IO_ERROR', `cannot listen on ${host}:${port}: ${errno}, ${why}`, { op: 'listen', errno, host, port }, { cause: error });
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * `brook topics create|list|describe|delete`: topic administration over the client's admin API.
  */
+import { LIMITS } from '@brook/broker';
 import { isBrookError, type Client, type CreateTopicOptions } from '@brook/client';
 import { defineCommand, defineCommandGroup, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
@@ -20,7 +21,7 @@ const create = defineCommand(
     usage: `usage: brook topics create NAME [--partitions N] [--retention-bytes N] [--retention-time DURATION]
                           [--discard old|new] [--if-not-exists]
 
-  --partitions N            number of partitions (default: the server's, 1)
+  --partitions N            number of partitions, at most ${LIMITS.partitionsMax.max} (default: the server's, 1)
   --retention-bytes N       drop (or, with --discard new, refuse) past this many bytes per partition
   --retention-time D        drop segments older than D: milliseconds, or 30s, 15m, 12h, 7d
   --discard old|new         at the limit: delete the oldest segments (default), or refuse producers
@@ -28,22 +29,26 @@ const create = defineCommand(
   --if-not-exists           succeed if the topic exists already (its settings are left as they are)
 ${REMOTE_USAGE}`,
   },
-  (args, env) => withClient(args, env, async (client) => {
-    const name = args.required('NAME');
-    let created = true;
-    try {
-      await client.admin.createTopic(name, createOptions(args));
-    } catch (error) {
-      if (!(args.flag('if-not-exists') && isBrookError(error, 'TOPIC_EXISTS'))) throw error;
-      created = false;
-    }
-    process.stdout.write(args.flag('json') ? `${toJson({ topic: name, created })}\n` : `${created ? 'created' : 'exists already:'} topic ${name}\n`);
-    return EXIT.ok;
-  }),
+  (args, env) => {
+    const options = createOptions(args);
+    return withClient(args, env, async (client) => {
+      const name = args.required('NAME');
+      let created = true;
+      try {
+        await client.admin.createTopic(name, options);
+      } catch (error) {
+        if (!(args.flag('if-not-exists') && isBrookError(error, 'TOPIC_EXISTS'))) throw error;
+        created = false;
+      }
+      process.stdout.write(args.flag('json') ? `${toJson({ topic: name, created })}\n` : `${created ? 'created' : 'exists already:'} topic ${name}\n`);
+      return EXIT.ok;
+    });
+  },
 );
 
 function createOptions(args: ParsedArgs): CreateTopicOptions {
-  const partitions = args.integer('partitions', { min: 1 });
+  // The most any server allows; one configured lower still refuses more with INVALID_CONFIG.
+  const partitions = args.integer('partitions', { min: 1, max: LIMITS.partitionsMax.max });
   const maxBytes = args.integer('retention-bytes', { min: 1 });
   const maxAgeMs = durationOption(args, 'retention-time');
   const discard = args.choice('discard', ['old', 'new'] as const);

@@ -1,0 +1,83 @@
+/**
+ * The lines of a stream as chunks of items, in line order, for produce: a chunk is complete at
+ * `max` items, or once its first item has waited `lingerMs` for more. A fast input goes in large
+ * chunks; a slow one (`tail -f log | brook produce t`) goes as it comes instead of waiting for
+ * `max` lines or the end. At most two complete chunks wait for the reader: then the input is
+ * paused, so a huge file streams through in constant memory.
+ *
+ * Built on readline's 'line' events rather than its async iterator: racing each line's read
+ * against the linger timer made a large --file produce about a third slower.
+ */
+import type { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+
+export interface ChunkOptions {
+  max: number;
+  lingerMs: number;
+}
+
+/** The item for line `lineNumber` (from 1), or undefined to skip the line; a throw ends the chunks with that error. */
+export type LineItem<T> = (line: string, lineNumber: number) => T | undefined;
+
+const READY_MAX = 2;
+
+export async function* lineChunks<T>(input: Readable, toItem: LineItem<T>, options: ChunkOptions): AsyncGenerator<T[]> {
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  const ready: T[][] = [];
+  let chunk: T[] = [];
+  let linger: NodeJS.Timeout | undefined;
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const cut = () => {
+    clearTimeout(linger);
+    linger = undefined;
+    if (chunk.length > 0) ready.push(chunk);
+    chunk = [];
+    if (ready.length >= READY_MAX) lines.pause();
+    notify();
+  };
+  let lineNumber = 0;
+  lines.on('line', (line) => {
+    if (failure) return; // lines already read when the failure came
+    try {
+      const item = toItem(line, ++lineNumber);
+      if (item !== undefined) chunk.push(item);
+    } catch (error) {
+      failure = { error };
+      notify();
+      return;
+    }
+    if (chunk.length >= options.max) cut();
+    else if (chunk.length > 0) linger ??= setTimeout(cut, options.lingerMs);
+  });
+  lines.on('close', () => {
+    ended = true;
+    cut();
+  });
+  input.on('error', (error) => {
+    failure ??= { error };
+    notify();
+  });
+  try {
+    for (;;) {
+      if (failure) throw failure.error;
+      const next = ready.shift();
+      if (next !== undefined) {
+        if (ready.length < READY_MAX) lines.resume();
+        yield next;
+      } else if (ended) {
+        return;
+      } else {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    }
+  } finally {
+    clearTimeout(linger);
+    lines.close();
+  }
+}
