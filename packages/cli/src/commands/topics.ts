@@ -2,7 +2,7 @@
  * `brook topics create|list|describe|delete`: topic administration over the client's admin API.
  */
 import { LIMITS } from '@brook/broker';
-import { isBrookError, type Client, type CreateTopicOptions } from '@brook/client';
+import { isBrookError, type Client, type CreateTopicOptions, type TopicSettings } from '@brook/client';
 import { defineCommand, defineCommandGroup, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { plural, table, toJson } from '../format.js';
@@ -79,22 +79,23 @@ async function summarize(client: Client, topic: string): Promise<{ topic: string
 
 const describe = defineCommand(
   {
-    name: 'topics describe', summary: 'partitions (start and end offsets) and groups of a topic', required: ['NAME'], options: REMOTE_OPTIONS,
+    name: 'topics describe', summary: 'settings, partitions (start and end offsets) and groups of a topic', required: ['NAME'], options: REMOTE_OPTIONS,
     usage: `usage: brook topics describe NAME
 
-Per partition: startOffset (first retained), endOffset (the next record's), records; then the
-topic's consumer groups.
+Its retention and segment settings; per partition: startOffset (first retained), endOffset
+(the next record's), records; then the topic's consumer groups.
 ${REMOTE_USAGE}`,
   },
   (args, env) => withClient(args, env, async (client) => {
     const name = args.required('NAME');
-    const { partitions } = await client.admin.describeTopic(name);
+    const { partitions, settings } = await client.admin.describeTopic(name);
     const groups = (await client.admin.listGroups(name)).map((g) => g.group);
     if (args.flag('json')) {
-      process.stdout.write(`${toJson({ topic: name, partitions, groups })}\n`);
+      process.stdout.write(`${toJson({ topic: name, settings, partitions, groups })}\n`);
       return EXIT.ok;
     }
     process.stdout.write(`topic ${name}: ${plural(partitions.length, 'partition')}\n`);
+    process.stdout.write(`${describeSettings(settings)}\n`);
     process.stdout.write(table([
       ['PARTITION', 'START', 'END', 'RECORDS'],
       ...partitions.map((p) => [String(p.partition), String(p.startOffset), String(p.endOffset), String(p.endOffset - p.startOffset)]),
@@ -103,6 +104,13 @@ ${REMOTE_USAGE}`,
     return EXIT.ok;
   }),
 );
+
+/** One line: the retention and segment limits the topic was created with. */
+function describeSettings({ retention, segmentBytesMax, segmentMsMax }: TopicSettings): string {
+  const size = retention.maxBytes === undefined ? 'no size limit' : `maxBytes ${retention.maxBytes} (discard ${retention.discard})`;
+  const age = retention.maxAgeMs === undefined ? 'no age limit' : `maxAgeMs ${retention.maxAgeMs}`;
+  return `retention: ${size}, ${age}; segments roll at ${segmentBytesMax} bytes or ${segmentMsMax} ms`;
+}
 
 const remove = defineCommand(
   {
