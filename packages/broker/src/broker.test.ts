@@ -51,6 +51,22 @@ describe('Broker topics', () => {
     await expect(broker.createTopic('half', { partitions: 1.5 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'partitions' } });
   });
 
+  it('refuses a misspelled option anywhere in the in-process API with INVALID_CONFIG naming it (and the closest name)', async () => {
+    await expect(memoryBroker({ segmentBytes: 4096 } as BrokerOptions))
+      .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'segmentBytes', suggestion: 'segmentBytesMax' } });
+    const broker = await memoryBroker();
+    await expect(broker.createTopic('t', { partition: 3 } as never)).rejects.toMatchObject({ details: { option: 'partition', suggestion: 'partitions' } });
+    await expect(broker.createTopic('t', { retention: { maxbytes: 10 } } as never)).rejects.toMatchObject({ details: { option: 'retention.maxbytes', suggestion: 'retention.maxBytes' } });
+    expect(broker.listTopics()).toEqual([]);
+    await broker.createTopic('t');
+    await expect(broker.subscribe({ topic: 't', group: 'g', maxInflight: 5 } as never, () => undefined))
+      .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'maxInflight', suggestion: 'maxInFlight' } });
+    await expect(broker.subscribe({ topic: 't', group: 'g', backoff: { initialDelayMs: 5 } } as never, () => undefined))
+      .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'backoff.initialDelayMs' } });
+    await expect(broker.listen({ prot: 0 } as never)).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'prot', suggestion: 'port' } });
+    expect(broker.listGroups('t')).toEqual([]);
+  });
+
   it('validates broker options at open with INVALID_CONFIG', async () => {
     await expect(Broker.open({})).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(memoryBroker({ fsync: 'sometimes' as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });

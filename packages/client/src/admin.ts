@@ -3,10 +3,10 @@
  * back as bigints here, as in the in-process broker's API.
  */
 import {
-  groupDescriptionFromWire, topicDescriptionFromWire, type GroupDescription, type RequestResult, type TopicDescription, type WireRetention,
+  checkOptionKeys, groupDescriptionFromWire, topicDescriptionFromWire,
+  type GroupDescription, type OptionKeys, type RequestResult, type TopicDescription, type WireRetention,
 } from '@brook/protocol';
 import type { Connection } from './connection.js';
-import { checkOptionKeys, type OptionKeys } from './options.js';
 import type { TopicPartitions } from './producer/topic-partitions.js';
 import { wireStartPosition, type StartPosition } from './consumer/start-position.js';
 

@@ -3,9 +3,8 @@
  * the same call as Broker.fetch in process. Nothing is acked or remembered; a reader keeps its own
  * position (the next offset is the last record's + 1).
  */
-import { BrookError, decodeBatch, type FetchRequest, type LogRecord } from '@brook/protocol';
+import { BrookError, checkOptionKeys, decodeBatch, type FetchRequest, type LogRecord, type OptionKeys } from '@brook/protocol';
 import type { Connection } from './connection.js';
-import { checkOptionKeys, type OptionKeys } from './options.js';
 
 // The broker would ignore an unknown key: `{ maxRecord: 10 }` would read the default maximum.
 const FETCH_KEYS: OptionKeys<FetchRequest> = { topic: true, partition: true, offset: true, maxRecords: true, maxBytes: true };

@@ -2,7 +2,7 @@
  * The client's options: every default in one frozen table, every value checked once at the API
  * boundary (INVALID_CONFIG naming the option), every key too (checkOptionKeys), units in the names.
  */
-import { BrookError, type Clock, type Random } from '@brook/protocol';
+import { BrookError, checkOptionKeys, type Clock, type OptionKeys, type Random } from '@brook/protocol';
 
 export interface BackoffPolicy {
   /** Delay before the first retry. */
@@ -80,7 +80,6 @@ export const DEFAULTS = Object.freeze({
  * Every key of an options type, as a table the compiler checks both ways: a key missing from the
  * table or not in the type is a type error, so the table and the interface cannot drift apart.
  */
-export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
 
 const BACKOFF_KEYS: OptionKeys<BackoffPolicy> = { initialDelayMs: true, maxDelayMs: true, multiplier: true, jitter: true };
 const RECONNECT_KEYS: OptionKeys<ReconnectPolicy> = { ...BACKOFF_KEYS, attemptsMax: true };
@@ -88,48 +87,6 @@ const CONNECT_KEYS: OptionKeys<ConnectOptions> = { token: true, name: true, reco
 const PRODUCER_KEYS: OptionKeys<ProducerOptions> = {
   lingerMs: true, batchRecordsMax: true, batchBytesMax: true, deliveryTimeoutMs: true, bufferBytesMax: true, idempotent: true, retryBackoff: true,
 };
-
-/**
- * Refuses an options object with a key `known` does not list (INVALID_CONFIG, `details.option`
- * the key): TypeScript catches a misspelled option, but from JavaScript `{ linger: 5 }` would
- * silently run on the default. `parent` names a nested options object ('reconnect').
- */
-export function checkOptionKeys<T>(options: T, known: OptionKeys<T>, parent?: string): void {
-  if (typeof options !== 'object' || options === null) throw invalid(parent ?? 'options', options, 'an object');
-  const prefix = parent === undefined ? '' : `${parent}.`;
-  for (const key of Object.keys(options)) {
-    if (Object.hasOwn(known, key)) continue;
-    const names = Object.keys(known);
-    const suggestion = closestName(key, names);
-    const hint = suggestion === undefined ? `known: ${names.map((name) => prefix + name).join(', ')}` : `did you mean ${prefix}${suggestion}?`;
-    throw new BrookError('INVALID_CONFIG', `unknown option ${prefix}${key} (${hint})`, {
-      option: prefix + key, ...(suggestion !== undefined && { suggestion: prefix + suggestion }),
-    });
-  }
-}
-
-/** The known name within a few typos of `key` (case aside), if one is clearly meant. */
-function closestName(key: string, names: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of names) {
-    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
-    if (!best || distance < best.distance) best = { name, distance };
-  }
-  return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.name : undefined;
-}
-
-/** Levenshtein distance, one row at a time. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = row;
-  }
-  return previous[b.length]!;
-}
 
 export interface ResolvedConnectOptions {
   token: string | undefined;

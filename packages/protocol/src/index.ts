@@ -31,3 +31,4 @@ export type { FetchRequest } from './fetch-request.js';
 export { isSlabView, slabCopy } from './byte-slab.js';
 export * from './fs/dir-lock.js';
 export * from './limits.js';
+export * from './option-keys.js';

@@ -2,7 +2,7 @@
  * The options of `Broker.open`, and their limits resolved against the defaults table (so a bad
  * value fails at open with INVALID_CONFIG, naming the option).
  */
-import type { Clock, FileSystem, Random } from '@brook/protocol';
+import { checkOptionKeys, optionKeysOf, type Clock, type FileSystem, type OptionKeys, type Random } from '@brook/protocol';
 import { limitOrDefault, type FsyncPolicy, type LIMITS } from './defaults.js';
 
 export interface BrokerOptions {
@@ -42,7 +42,14 @@ const BROKER_LIMIT_NAMES = [
 
 export type BrokerLimits = Record<(typeof BROKER_LIMIT_NAMES)[number], number>;
 
+const BROKER_OPTION_KEYS: OptionKeys<BrokerOptions> = {
+  dataDir: true, storage: true, fsync: true, clock: true, random: true, seed: true, fs: true,
+  ...optionKeysOf(BROKER_LIMIT_NAMES),
+};
+
+/** Every option of Broker.open known by name (checkOptionKeys), its limits within range. */
 export function resolveBrokerLimits(options: BrokerOptions): BrokerLimits {
+  checkOptionKeys(options, BROKER_OPTION_KEYS);
   const limits = {} as BrokerLimits;
   for (const name of BROKER_LIMIT_NAMES) limits[name] = limitOrDefault(name, options[name]);
   return limits;

@@ -3,7 +3,7 @@
  * WebSocket session and an in-process one alike), resolved against the LIMITS table so a bad value
  * fails at listen() with INVALID_CONFIG naming the option.
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, checkOptionKeys, optionKeysOf, type OptionKeys } from '@brook/protocol';
 import { limitOrDefault, type LIMITS } from './defaults.js';
 
 const SERVER_LIMIT_NAMES = [
@@ -38,7 +38,13 @@ export interface ResolvedListenOptions {
   limits: ServerLimits;
 }
 
+const LISTEN_OPTION_KEYS: OptionKeys<ListenOptions> = {
+  port: true, host: true, token: true,
+  ...optionKeysOf(SERVER_LIMIT_NAMES),
+};
+
 export function resolveListenOptions(options: ListenOptions): ResolvedListenOptions {
+  checkOptionKeys(options, LISTEN_OPTION_KEYS);
   const port = options.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > PORT_MAX) throw invalid('port', port, `an integer in [0, ${PORT_MAX}]`);
   const host = options.host ?? DEFAULT_HOST;

@@ -17,7 +17,7 @@ import type { GroupContext } from './group-context.js';
 import { GroupJournal, type JournalLogOptions } from './group-journal.js';
 import { PartitionWindow, type Entry } from './partition-window.js';
 import {
-  checkStartPosition, configConflicts, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
+  checkStartPosition, checkSubscribeOptionKeys, configConflicts, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
   type GroupConfig, type StartPosition, type SubscribeOptions,
 } from './subscribe-options.js';
 import { TailReader } from './tail-reader.js';
@@ -82,6 +82,7 @@ export class GroupCoordinator {
   }
 
   async join(options: SubscribeOptions, sink: DeliverySink): Promise<Joined> {
+    checkSubscribeOptionKeys(options);
     const logs = this.deps.partitions(options.topic);
     const maxInFlight = resolveMaxInFlight(options);
     if (options.group === undefined) {

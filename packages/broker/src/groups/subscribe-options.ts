@@ -4,7 +4,7 @@
  * has none; a later member asking for different ones is refused with INVALID_CONFIG rather than
  * silently given something else. `maxInFlight` is per member.
  */
-import { BrookError, type Random } from '@brook/protocol';
+import { BrookError, checkOptionKeys, type OptionKeys, type Random } from '@brook/protocol';
 import { checkLimit, limitOrDefault } from '../config/defaults.js';
 import { TOPIC_NAME_LENGTH_MAX, validateTopicName } from '../topics/topic-name.js';
 
@@ -76,6 +76,18 @@ export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
 export function backoffDelayMs(backoff: Required<BackoffOptions>, attempts: number, random: Random): number {
   const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.multiplier ** Math.max(0, attempts - 1));
   return Math.round(base * (1 + backoff.jitter * (2 * random.next() - 1)));
+}
+
+const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = {
+  topic: true, group: true, ordering: true, maxInFlight: true, ackTimeoutMs: true, maxDeliveries: true, backoff: true,
+  deadLetterTopic: true, from: true, name: true,
+};
+const BACKOFF_KEYS: OptionKeys<BackoffOptions> = { initialMs: true, maxMs: true, multiplier: true, jitter: true };
+
+/** Every key of subscribe's options (and its backoff) known by name: a misspelled one is INVALID_CONFIG. */
+export function checkSubscribeOptionKeys(options: SubscribeOptions): void {
+  checkOptionKeys(options, SUBSCRIBE_KEYS);
+  if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_KEYS, 'backoff');
 }
 
 export function resolveMaxInFlight(options: SubscribeOptions): number {

@@ -9,7 +9,7 @@
  * `createTopic` makes the partition directories first and writes topic.json last, so a crash
  * part-way leaves a directory without topic.json, which the next open removes.
  */
-import { BrookError, checkLimitValue, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type RecordInput, type TopicDescription } from '@brook/protocol';
+import { BrookError, checkLimitValue, checkOptionKeys, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import type { RetentionPolicy } from '../log/retention.js';
@@ -66,7 +66,12 @@ export function checkRoomCanFree(config: TopicConfig): void {
     { option: 'segmentBytesMax', segmentBytesMax: config.segmentBytesMax, maxBytes });
 }
 
+const CREATE_TOPIC_KEYS: OptionKeys<CreateTopicOptions> = { partitions: true, retention: true, segmentBytesMax: true, segmentMsMax: true };
+const RETENTION_KEYS: OptionKeys<RetentionPolicy> = { maxBytes: true, maxAgeMs: true, discard: true };
+
 export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segmentBytesMax: number; segmentMsMax: number }): TopicConfig {
+  checkOptionKeys(options, CREATE_TOPIC_KEYS);
+  if (options.retention !== undefined) checkOptionKeys(options.retention, RETENTION_KEYS, 'retention');
   const retention = options.retention ?? {};
   if (retention.maxBytes !== undefined) checkPositiveInteger('retention.maxBytes', retention.maxBytes);
   if (retention.maxAgeMs !== undefined) checkPositiveInteger('retention.maxAgeMs', retention.maxAgeMs);
@@ -216,7 +221,8 @@ function parseTopicFile(path: string, bytes: Uint8Array): { name: string; config
     const file = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
     if (file['version'] !== TOPIC_FILE_VERSION || typeof file['name'] !== 'string') throw new Error('unknown version or missing name');
     if (typeof file['segmentBytesMax'] !== 'number' || typeof file['segmentMsMax'] !== 'number') throw new Error('missing segment limits');
-    const config = resolveTopicConfig(file as CreateTopicOptions, { segmentBytesMax: file['segmentBytesMax'], segmentMsMax: file['segmentMsMax'] });
+    const { version: _version, name: _name, ...options } = file;
+    const config = resolveTopicConfig(options as CreateTopicOptions, { segmentBytesMax: file['segmentBytesMax'], segmentMsMax: file['segmentMsMax'] });
     return { name: file['name'], config };
   } catch (error) {
     throw new BrookError('CORRUPT_METADATA', `${path} is not a valid topic file: ${String(error)}`, { file: path }, { cause: error });

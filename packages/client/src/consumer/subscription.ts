@@ -15,9 +15,8 @@
  *            pending settlements are sent, then the server waits for what is still being handled
  *   abort()  leaves at once: whatever this member holds is redelivered to the others
  */
-import { isBrookError, readDeliveries, type BrookError, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
+import { checkOptionKeys, isBrookError, readDeliveries, type BrookError, type OptionKeys, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
-import { checkOptionKeys, type OptionKeys } from '../options.js';
 import { Message } from './message.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { wireStartPosition, type StartPosition } from './start-position.js';

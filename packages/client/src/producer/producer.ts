@@ -16,9 +16,9 @@
  * would pass the bound parks until earlier batches finish; parked sends are admitted in call
  * order, so a later send never overtakes a parked one (per-key order holds).
  */
-import { BrookError, type Clock, type Random, type Timer } from '@brook/protocol';
+import { BrookError, checkOptionKeys, type Clock, type OptionKeys, type Random, type Timer } from '@brook/protocol';
 import type { Connection } from '../connection.js';
-import { checkOptionKeys, type OptionKeys, type ResolvedProducerOptions } from '../options.js';
+import type { ResolvedProducerOptions } from '../options.js';
 import { recordSizeBytes, toRecordInput, type ProducerRecord } from '../values.js';
 import type { Batch } from './batch.js';
 import { Partitioner } from './partitioner.js';

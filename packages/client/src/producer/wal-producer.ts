@@ -11,9 +11,9 @@
  * admitted in call order, so the WAL, and hence each partition, keeps the caller's order.
  */
 import { EventEmitter } from 'eventemitter3';
-import { BrookError, NodeFileSystem, type Clock, type Random, type RecordInput } from '@brook/protocol';
+import { BrookError, checkOptionKeys, NodeFileSystem, type Clock, type OptionKeys, type Random, type RecordInput } from '@brook/protocol';
 import type { Connection } from '../connection.js';
-import { checkOptionKeys, invalid, resolveRetryBackoff, type BackoffPolicy, type OptionKeys } from '../options.js';
+import { invalid, resolveRetryBackoff, type BackoffPolicy } from '../options.js';
 import { toRecordInput, type ProducerRecord } from '../values.js';
 import { FileBuffer, type FileBufferStats, type WalBatch } from '../wal/file-buffer.js';
 import { FILE_BUFFER_KEYS, resolveOptions, type FileBufferOptions } from '../wal/limits.js';

@@ -5,9 +5,9 @@
  * misbehaving later.
  */
 import {
-  BrookError, checkLimitValue, parseFsyncPolicy, type Clock, type FileSystem, type FsyncPolicy, type Limit, type LockOwnerIdentity,
+  BrookError, checkLimitValue, checkOptionKeys, parseFsyncPolicy,
+  type Clock, type FileSystem, type FsyncPolicy, type Limit, type LockOwnerIdentity, type OptionKeys,
 } from '@brook/protocol';
-import { checkOptionKeys, type OptionKeys } from '../options.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
