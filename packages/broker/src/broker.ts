@@ -11,7 +11,7 @@ import {
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
-import { Topic, checkRoomCanFree, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
+import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
 import { validateTopicName } from './topics/topic-name.js';
 import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
 import type { ProduceRecord } from './topics/record-input.js';
@@ -153,7 +153,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     }
     if (this.topics.has(name) || this.creatingTopics.has(name)) throw new BrookError('TOPIC_EXISTS', `topic ${name} already exists`, { topic: name });
     const config = resolveTopicConfig(options, this.limits);
-    checkRoomCanFree(config);
     // Claimed before the first await: a second create of the same name must not open the same directory.
     const creating = Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults).then((topic) => {
       this.topics.set(name, topic);

@@ -324,6 +324,15 @@ describe('flow control, fan-out and load balancing', () => {
     await broker.close();
     await expect(onOther).rejects.toMatchObject({ code: 'CLOSED' });
   });
+
+  it('consume() that is still joining when the broker closes ends too (it does not wait forever)', async () => {
+    const { broker } = await topicWith(2);
+    const loop = (async () => {
+      for await (const message of broker.consume({ topic: 't', group: 'late' })) await message.ack();
+    })();
+    await broker.close();
+    await expect(loop).rejects.toMatchObject({ code: 'CLOSED' });
+  });
 });
 
 describe('credit freed by a nack', () => {

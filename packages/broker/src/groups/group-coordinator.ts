@@ -188,13 +188,18 @@ export class GroupCoordinator {
   stream(options: SubscribeOptions, queue: DeliveryQueue, joining: Promise<Joined>): MessageStream {
     let handle: Subscription | undefined;
     let failure: unknown;
+    // Registered before the join finishes, so that a topic deleted or a broker closed meanwhile
+    // ends this stream too.
+    this.streams.set(queue, options.topic);
     const ready = joining.then((joined) => {
-      this.streams.set(queue, options.topic);
+      const endedMeanwhile = !this.streams.has(queue);
       handle = this.subscription(options, joined, () => {
         this.streams.delete(queue);
         queue.end();
       });
+      if (endedMeanwhile) handle.abort();
     }, (error: unknown) => {
+      this.streams.delete(queue);
       failure = error;
       queue.end();
     });

@@ -71,6 +71,7 @@ export class DeliveryQueue {
   private failure: unknown;
 
   readonly sink: DeliverySink = (delivery) => {
+    if (this.ended) return; // a member the broker ended while it joined: its deliveries come back by lease
     if (this.waiter) {
       const { resolve } = this.waiter;
       this.waiter = undefined;

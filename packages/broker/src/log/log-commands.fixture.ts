@@ -111,7 +111,8 @@ type GroupOp =
   | { readonly kind: 'read'; readonly delay: number; readonly pick: number; readonly size: ReadSize }
   | { readonly kind: 'time'; readonly delay: number; readonly target: TargetSpec }
   | { readonly kind: 'retention'; readonly delay: 0; readonly policy: RetentionPolicy }
-  | { readonly kind: 'flush'; readonly delay: number };
+  /** seal: sealActive() (a flush that first starts a new segment if the active one holds anything). */
+  | { readonly kind: 'flush'; readonly delay: number; readonly seal: boolean };
 
 const delayArb = fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.nat(150) });
 
@@ -120,7 +121,7 @@ export const groupOpArb: fc.Arbitrary<GroupOp> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), delay: delayArb, pick: fc.nat(), size: readSizeArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('time' as const), delay: delayArb, target: targetArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retention' as const), delay: fc.constant(0 as const), policy: retentionArb }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('flush' as const), delay: delayArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('flush' as const), delay: delayArb, seal: fc.boolean() }) },
 );
 
 function timestampTarget(model: LogModel, spec: TargetSpec, nowMs: number): number {
@@ -208,7 +209,7 @@ export class ConcurrentCommand implements LogCommand {
         case 'flush': {
           // Covers every append issued before it, whichever round they went in.
           const covered = nextBase;
-          checks.push(issue(op.delay, () => log.flush()).then(() => () => {
+          checks.push(issue(op.delay, () => (op.seal ? log.sealActive() : log.flush())).then(() => () => {
             flushedEnd = Math.max(flushedEnd, covered);
           }));
           break;
@@ -233,7 +234,7 @@ export class ConcurrentCommand implements LogCommand {
         case 'read': return `read ${op.pick} ${describeSize(op.size)}${at}`;
         case 'time': return `time ${JSON.stringify(op.target)}${at}`;
         case 'retention': return `retention ${JSON.stringify(op.policy)}`;
-        case 'flush': return `flush${at}`;
+        case 'flush': return `${op.seal ? 'sealActive' : 'flush'}${at}`;
       }
     }).join(', ')})`;
   }

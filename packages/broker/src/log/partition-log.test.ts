@@ -127,6 +127,25 @@ describe('PartitionLog segments', () => {
     }
   });
 
+  it('sealActive starts a new segment if the active one holds anything, and resolves once the old one is sealed', async () => {
+    const fixture = logFixture();
+    const log = await fixture.open();
+    await log.sealActive();
+    expect(log.segmentCount, 'an empty active segment stays').toBe(1);
+    await log.append(batchOf('a', 2));
+    await log.sealActive();
+    expect(log.segmentCount).toBe(2);
+    expect(await fixture.fs.exists(segmentPath(fixture.options.dir, 0n, '.timeindex')), 'sealed when it resolves').toBe(true);
+    expect(await log.append(batchOf('b', 1))).toEqual({ baseOffset: 2n, lastOffset: 2n });
+    const values = async (of: typeof log) => (await readAll(of)).map((record) => text(record.value));
+    expect(await values(log)).toEqual(['a-0', 'a-1', 'b-0']);
+    await log.close();
+    const reopened = await fixture.open();
+    expect(reopened.segmentCount).toBe(2);
+    expect(await values(reopened)).toEqual(['a-0', 'a-1', 'b-0']);
+    await reopened.close();
+  });
+
   it("rolls once the segment's first record is segmentMsMax old (virtual clock)", async () => {
     const fixture = logFixture({ segmentMsMax: 60_000 });
     const log = await fixture.open();

@@ -81,6 +81,8 @@ export class PartitionLog {
   private dirty = false;
   /** The seal of the segment before the active one while it runs; cleared when it succeeds. */
   private sealing: Promise<void> | undefined;
+  /** sealActive() asked the next round to start a new segment first. */
+  private rollRequested = false;
 
   private constructor(private readonly options: PartitionLogOptions, segments: Segment[], recovery: RecoveryReport) {
     this.segments = segments;
@@ -142,6 +144,17 @@ export class PartitionLog {
       this.flushQueue.push({ resolve, reject });
       this.kick();
     });
+  }
+
+  /**
+   * Starts a new segment now if the active one holds anything, and resolves once that one is
+   * sealed and everything is durable (a flush). Retention never deletes the active segment: a
+   * discard 'new' partition whose groups consumed all of it calls this to make its records
+   * deletable, instead of refusing producers until an append rolls it (which the refusal prevents).
+   */
+  sealActive(): Promise<void> {
+    this.rollRequested = true;
+    return this.flush();
   }
 
   /** Batches holding offsets >= `offset` (the first may start before it), below endOffset. */
@@ -227,6 +240,10 @@ export class PartitionLog {
   private async runRound(appends: PendingAppend[], flushes: PendingFlush[]): Promise<void> {
     let written = 0;
     try {
+      if (this.rollRequested) {
+        this.rollRequested = false;
+        if (this.active.sizeBytes > 0) await this.roll();
+      }
       let runStart = 0;
       let runBytes = 0;
       let nextOffset = this.active.nextOffset;

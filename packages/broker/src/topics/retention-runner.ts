@@ -107,6 +107,12 @@ export class RetentionRunner {
     }
     const log = topic.partition(partition);
     if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition);
+    const consumedBelow = this.groups.consumedBelow(topic.name, partition);
+    if (log.sizeBytes + bytes > maxBytes && consumedBelow !== undefined && consumedBelow >= log.endOffset) {
+      // What is left is the active segment, all of it consumed: seal it so that it can go too.
+      await log.sealActive();
+      await this.retainPartition(topic, partition);
+    }
     if (log.sizeBytes + bytes > maxBytes) {
       throw new BrookError('TOPIC_FULL', `${topic.name}/${partition} holds ${log.sizeBytes} of ${maxBytes} bytes; a batch of ${bytes} does not fit until consumers catch up`, {
         topic: topic.name, partition, sizeBytes: log.sizeBytes, maxBytes, batchBytes: bytes,

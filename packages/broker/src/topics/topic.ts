@@ -53,19 +53,6 @@ function segmentBytesFor(maxBytes: number | undefined, defaultBytes: number): nu
   return Math.min(defaultBytes, Math.max(LIMITS.segmentBytesMax.min, Math.floor(maxBytes / SEGMENTS_PER_RETENTION_BYTES)));
 }
 
-/**
- * A discard 'new' topic frees room only by deleting a sealed segment every group has acked; with
- * segments above half of maxBytes the partition can fill before one is sealed, and then it
- * refuses producers for good. Checked when a topic is created (topic files are taken as written).
- */
-export function checkRoomCanFree(config: TopicConfig): void {
-  const { discard, maxBytes } = config.retention;
-  if (discard !== 'new' || maxBytes === undefined || config.segmentBytesMax * 2 <= maxBytes) return;
-  throw new BrookError('INVALID_CONFIG',
-    `retention.discard 'new' needs segments of at most half of retention.maxBytes (${maxBytes}), got segmentBytesMax ${config.segmentBytesMax}: a full partition could never free room`,
-    { option: 'segmentBytesMax', segmentBytesMax: config.segmentBytesMax, maxBytes });
-}
-
 const CREATE_TOPIC_KEYS: OptionKeys<CreateTopicOptions> = { partitions: true, retention: true, segmentBytesMax: true, segmentMsMax: true };
 const RETENTION_KEYS: OptionKeys<RetentionPolicy> = { maxBytes: true, maxAgeMs: true, discard: true };
 
