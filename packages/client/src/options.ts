@@ -43,9 +43,9 @@ export interface ProducerOptions {
   /** Most encoded record bytes in one batch (also capped by the server's frameBytesMax). */
   batchBytesMax?: number;
   /**
-   * A send fails with TIMEOUT if its batch is not persisted within this long, retries included.
-   * The first send to a topic looks up its partition count before its records join a batch; the
-   * lookup is retried on the same terms, and fails the send with TIMEOUT after this long too.
+   * A send fails with TIMEOUT unless its records are persisted within this long of the send()
+   * call, everything included: the partition lookup of a first send to a topic, waiting for
+   * buffer room (bufferBytesMax) and every retry share this one bound.
    */
   deliveryTimeoutMs?: number;
   /**
