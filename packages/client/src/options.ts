@@ -76,11 +76,6 @@ export const DEFAULTS = Object.freeze({
   }),
 });
 
-/**
- * Every key of an options type, as a table the compiler checks both ways: a key missing from the
- * table or not in the type is a type error, so the table and the interface cannot drift apart.
- */
-
 const BACKOFF_KEYS: OptionKeys<BackoffPolicy> = { initialDelayMs: true, maxDelayMs: true, multiplier: true, jitter: true };
 const RECONNECT_KEYS: OptionKeys<ReconnectPolicy> = { ...BACKOFF_KEYS, attemptsMax: true };
 const CONNECT_KEYS: OptionKeys<ConnectOptions> = { token: true, name: true, reconnect: true, requestTimeoutMs: true, clock: true, random: true };
