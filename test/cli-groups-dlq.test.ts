@@ -18,6 +18,8 @@ beforeAll(async () => {
 
 afterAll(() => broker.close());
 
+const NOT_DEAD_LETTER = "not a dead-letter record (its headers do not end with the broker's brook.origin.* ones)";
+
 describe('brook groups', () => {
   it('lists and describes a group, and a reset to earliest replays every record', async () => {
     await broker.createTopic('cli-replay', { partitions: 2 });
@@ -101,8 +103,35 @@ describe('brook dlq', () => {
     await broker.produce('cli-plain', [{ key: 'k', value: 'hello' }]);
     const run = await brook(['dlq', 'list', 'cli-plain'], { env });
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe('partition=0 offset=0 not a dead-letter record (no brook.origin.* headers) key="k" value=hello\n');
-    expect(run.stderr).toBe("brook: cli-plain is not a dead-letter topic: 1 record listed, none with the broker's dead-letter headers (brook.origin.*)\n");
+    expect(run.stdout).toBe(`partition=0 offset=0 ${NOT_DEAD_LETTER} key="k" value=hello\n`);
+    expect(run.stderr).toBe("brook: cli-plain is not a dead-letter topic: 1 record listed, none ending with the broker's dead-letter headers (brook.origin.*)\n");
+  });
+
+  it('list and redrive agree on a record dead-lettered twice: its origin is the last hop (the trailing headers)', async () => {
+    await broker.createTopic('cli-twice');
+    await broker.createTopic('cli-twice.dlq');
+    let deadLettered = 0;
+    const bothDeadLettered = new Promise<void>((resolve) => broker.on('deadLettered', () => ++deadLettered === 2 && resolve()));
+    const first = await broker.subscribe({ topic: 'cli-twice', group: 'first', maxDeliveries: 1 }, (delivery) => delivery.reject('cannot parse'));
+    const second = await broker.subscribe({ topic: 'cli-twice.dlq', group: 'second', maxDeliveries: 1 }, (delivery) => delivery.reject('still bad'));
+    await broker.produce('cli-twice', [{ key: 'k', value: 'poison' }]);
+    await bothDeadLettered;
+    await Promise.all([first.close(), second.close()]);
+
+    const waiting = await brook(['dlq', 'list', 'cli-twice.dlq.dlq'], { env });
+    expect(waiting.stdout).toBe('partition=0 offset=0 origin=cli-twice.dlq/0@0 group=second attempts=1 reason="rejected: still bad" key="k" value=poison\n');
+    const redriven = await brook(['dlq', 'redrive', 'cli-twice.dlq.dlq'], { env });
+    expect(redriven.stdout).toBe('moved 1 record from cli-twice.dlq.dlq back to their origin topics\n');
+    expect(broker.describeTopic('cli-twice.dlq').partitions[0]!.endOffset).toBe(2n);
+  });
+
+  it("list and redrive agree that a record with a brook.origin.topic header of its own is no dead letter", async () => {
+    await broker.createTopic('cli-lookalike');
+    await broker.produce('cli-lookalike', [{ key: 'k', value: 'mine', headers: { 'brook.origin.topic': 'cli-lookalike' } }]);
+    const run = await brook(['dlq', 'list', 'cli-lookalike'], { env });
+    expect(run.stdout).toBe(`partition=0 offset=0 ${NOT_DEAD_LETTER} key="k" value=mine\n`);
+    const redriven = await brook(['dlq', 'redrive', 'cli-lookalike'], { env });
+    expect(redriven.stdout).toMatch(/^moved 0 records from cli-lookalike back to their origin topics; skipped 1 record /);
   });
 
   it('redrive reports records whose origin topic is gone as skipped, and they stay waiting', async () => {

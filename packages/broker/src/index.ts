@@ -20,7 +20,7 @@ export { Delivery } from './groups/delivery.js';
 export type { Handler, MessageStream, Subscription } from './groups/subscription.js';
 export type { BackoffOptions, GroupConfig, Ordering, StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
 export type { GroupDescription, GroupPartitionDescription, InFlightDescription, PartitionDescription, TopicDescription, TopicSettings } from '@brook/protocol';
-export { DEAD_LETTER_HEADERS } from './groups/dead-letter.js';
+export { DEAD_LETTER_HEADERS, deadLetterRecord } from './groups/dead-letter.js';
 export { REDRIVE_GROUP, type RedriveResult } from './groups/redrive.js';
 export type { DeliverySink } from './groups/member.js';
 export type { ListenOptions, ServerLimits } from './config/server-options.js';

@@ -38,7 +38,8 @@ export async function* lineChunks<T>(input: Readable, toItem: LineItem<T>, optio
     linger = undefined;
     if (chunk.length > 0) ready.push(chunk);
     chunk = [];
-    if (ready.length >= READY_MAX) lines.pause();
+    // Not once closed: Node >= 24 throws ERR_USE_AFTER_CLOSE from pause()/resume() on a closed interface.
+    if (ready.length >= READY_MAX && !ended) lines.pause();
     notify();
   };
   let lineNumber = 0;
@@ -56,7 +57,7 @@ export async function* lineChunks<T>(input: Readable, toItem: LineItem<T>, optio
     else if (chunk.length > 0) linger ??= setTimeout(cut, options.lingerMs);
   });
   lines.on('close', () => {
-    ended = true;
+    ended = true; // first: the interface is closed now, cut() must not pause it
     cut();
   });
   input.on('error', (error) => {
@@ -68,7 +69,7 @@ export async function* lineChunks<T>(input: Readable, toItem: LineItem<T>, optio
       if (failure) throw failure.error;
       const next = ready.shift();
       if (next !== undefined) {
-        if (ready.length < READY_MAX) lines.resume();
+        if (ready.length < READY_MAX && !ended) lines.resume();
         yield next;
       } else if (ended) {
         return;

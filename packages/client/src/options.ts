@@ -43,9 +43,9 @@ export interface ProducerOptions {
   /** Most encoded record bytes in one batch (also capped by the server's frameBytesMax). */
   batchBytesMax?: number;
   /**
-   * A send fails with TIMEOUT if its batch is not persisted within this long, retries included.
-   * The first send to a topic looks up its partition count before its records join a batch; the
-   * lookup is retried on the same terms, and fails the send with TIMEOUT after this long too.
+   * A send fails with TIMEOUT unless its records are persisted within this long of the send()
+   * call, everything included: the partition lookup of a first send to a topic, waiting for
+   * buffer room (bufferBytesMax) and every retry share this one bound.
    */
   deliveryTimeoutMs?: number;
   /**
@@ -75,11 +75,6 @@ export const DEFAULTS = Object.freeze({
     retryBackoff: Object.freeze({ initialDelayMs: 50, maxDelayMs: 2_000, multiplier: 2, jitter: 0.2 }),
   }),
 });
-
-/**
- * Every key of an options type, as a table the compiler checks both ways: a key missing from the
- * table or not in the type is a type error, so the table and the interface cannot drift apart.
- */
 
 const BACKOFF_KEYS: OptionKeys<BackoffPolicy> = { initialDelayMs: true, maxDelayMs: true, multiplier: true, jitter: true };
 const RECONNECT_KEYS: OptionKeys<ReconnectPolicy> = { ...BACKOFF_KEYS, attemptsMax: true };

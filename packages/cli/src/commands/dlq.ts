@@ -5,7 +5,7 @@
  * What has been redriven already is below the ackFloor of the broker's internal redrive group
  * on it, so "waiting" is everything from that floor (or from the start, before any redrive).
  */
-import { DEAD_LETTER_HEADERS, REDRIVE_GROUP } from '@brook/broker';
+import { DEAD_LETTER_HEADERS, deadLetterRecord, REDRIVE_GROUP } from '@brook/broker';
 import { isBrookError, type Client, type Message } from '@brook/client';
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
@@ -70,28 +70,40 @@ async function readAll(client: Client, topic: string): Promise<Message[]> {
   return messages;
 }
 
-const header = (message: Message, key: string): string => Buffer.from(message.header(key) ?? []).toString();
+/** A dead-letter record's trailer: header name to text. */
+type Trailer = ReadonlyMap<string, string>;
 
-/** Made by the broker's dead-lettering (rather than produced into the topic some other way): it carries the origin headers. */
-const isDeadLetter = (message: Message): boolean => message.header(DEAD_LETTER_HEADERS.topic) !== undefined;
+/**
+ * The trailer the broker's dead-lettering appended, or undefined if `message` is not a dead-letter
+ * record. Decided by the parser redrive uses, so list shows as dead letters exactly the records
+ * redrive moves, with the origin redrive sends them to: the trailing headers, not a record's own
+ * headers of the same names (a record dead-lettered twice carries two sets).
+ */
+function deadLetterTrailer(message: Message): Trailer | undefined {
+  if (!deadLetterRecord.parse(message)) return undefined;
+  // parse checked that the headers end with exactly these, in this order.
+  const trailer = message.headers.slice(-Object.keys(DEAD_LETTER_HEADERS).length);
+  return new Map(trailer.map((h) => [h.key, Buffer.from(h.value ?? []).toString()]));
+}
 
-function deadLetterLine(message: Message): string {
-  if (!isDeadLetter(message)) {
-    return `partition=${message.partition} offset=${message.offset} not a dead-letter record (no brook.origin.* headers) key=${preview(message.key)} value=${fullText(message.value)}`;
-  }
-  const origin = `${header(message, DEAD_LETTER_HEADERS.topic)}/${header(message, DEAD_LETTER_HEADERS.partition)}@${header(message, DEAD_LETTER_HEADERS.offset)}`;
-  return `partition=${message.partition} offset=${message.offset} origin=${origin} group=${header(message, DEAD_LETTER_HEADERS.group)} ` +
-    `attempts=${header(message, DEAD_LETTER_HEADERS.deliveryCount)} reason=${JSON.stringify(header(message, DEAD_LETTER_HEADERS.reason))} ` +
+const NOT_DEAD_LETTER = "not a dead-letter record (its headers do not end with the broker's brook.origin.* ones)";
+
+function deadLetterLine(message: Message, trailer: Trailer | undefined): string {
+  if (!trailer) return `partition=${message.partition} offset=${message.offset} ${NOT_DEAD_LETTER} key=${preview(message.key)} value=${fullText(message.value)}`;
+  const field = (name: string): string => trailer.get(name)!;
+  const origin = `${field(DEAD_LETTER_HEADERS.topic)}/${field(DEAD_LETTER_HEADERS.partition)}@${field(DEAD_LETTER_HEADERS.offset)}`;
+  return `partition=${message.partition} offset=${message.offset} origin=${origin} group=${field(DEAD_LETTER_HEADERS.group)} ` +
+    `attempts=${field(DEAD_LETTER_HEADERS.deliveryCount)} reason=${JSON.stringify(field(DEAD_LETTER_HEADERS.reason))} ` +
     `key=${preview(message.key)} value=${fullText(message.value)}`;
 }
 
-function listedSummary(dlqTopic: string, shown: readonly Message[], all: boolean): string {
-  const others = shown.filter((message) => !isDeadLetter(message)).length;
-  if (others > 0 && others === shown.length) {
-    return `${dlqTopic} is not a dead-letter topic: ${plural(others, 'record')} listed, none with the broker's dead-letter headers (brook.origin.*)`;
+function listedSummary(dlqTopic: string, trailers: readonly (Trailer | undefined)[], all: boolean): string {
+  const others = trailers.filter((trailer) => !trailer).length;
+  if (others > 0 && others === trailers.length) {
+    return `${dlqTopic} is not a dead-letter topic: ${plural(others, 'record')} listed, none ending with the broker's dead-letter headers (brook.origin.*)`;
   }
-  const listed = `${plural(shown.length, 'record')}${all ? '' : ' waiting'} in ${dlqTopic}`;
-  return others === 0 ? listed : `${listed}, ${others} of them not dead-letter records (no brook.origin.* headers; redrive skips them)`;
+  const listed = `${plural(trailers.length, 'record')}${all ? '' : ' waiting'} in ${dlqTopic}`;
+  return others === 0 ? listed : `${listed}, ${others} of them not dead-letter records (headers not ending with brook.origin.*; redrive skips them)`;
 }
 
 const list = defineCommand(
@@ -102,8 +114,9 @@ const list = defineCommand(
 
 Without DLQ_TOPIC: every dead-letter topic a group sends to, with its records and how many wait
 to be redriven. With DLQ_TOPIC: each waiting record with where it came from (origin topic,
-partition, offset), its group, attempts and reason; a record without the broker's dead-letter
-headers (brook.origin.*, e.g. in a topic that is no dead-letter topic) is shown as such.
+partition, offset), its group, attempts and reason, read from the dead-letter headers the broker
+appended last (brook.origin.*), as redrive reads them; a record whose headers do not end with
+them (e.g. in a topic that is no dead-letter topic) is shown as such, and redrive skips it.
 
   --all          also records that were redriven already
 ${REMOTE_USAGE} (one JSON object per record and line)`,
@@ -119,8 +132,13 @@ ${REMOTE_USAGE} (one JSON object per record and line)`,
     }
     const floors = await redrivenUpTo(client, dlqTopic);
     const shown = (await readAll(client, dlqTopic)).filter((m) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n));
-    for (const message of shown) process.stdout.write(args.flag('json') ? jsonLine(recordJson(message)) : `${deadLetterLine(message)}\n`);
-    if (!args.flag('json')) process.stderr.write(`brook: ${listedSummary(dlqTopic, shown, args.flag('all'))}\n`);
+    if (args.flag('json')) {
+      for (const message of shown) process.stdout.write(jsonLine(recordJson(message)));
+      return EXIT.ok;
+    }
+    const trailers = shown.map(deadLetterTrailer);
+    shown.forEach((message, i) => process.stdout.write(`${deadLetterLine(message, trailers[i])}\n`));
+    process.stderr.write(`brook: ${listedSummary(dlqTopic, trailers, args.flag('all'))}\n`);
     return EXIT.ok;
   }),
 );

@@ -29,6 +29,8 @@ export class Batch {
   duplicate = false;
   /** Requests made for it so far: after more than one, its fate before the last answer is unknown. */
   attempts = 0;
+  /** When the batch fails with TIMEOUT if not persisted (clock time): the earliest deadline of its sends. */
+  deadlineMs = Number.POSITIVE_INFINITY;
   deliveryTimer: Timer | undefined;
   private finished = false;
   private readonly whenSettled: Promise<void>;

@@ -57,7 +57,8 @@ export class PartitionLane implements Numbering {
     readonly partition: number,
   ) {}
 
-  add(record: Batch['records'][number], sizeBytes: number, ticket: SendTicket, position: number, limits: BatchLimits): void {
+  /** Adds record `position` of the send `ticket`, which must be persisted by `deadlineMs` (clock time). */
+  add(record: Batch['records'][number], sizeBytes: number, ticket: SendTicket, position: number, deadlineMs: number, limits: BatchLimits): void {
     let batch = this.open;
     if (batch && (batch.done || batch.records.length >= limits.records || batch.sizeBytes + sizeBytes > limits.bytes)) {
       if (!batch.done) this.full.push(batch);
@@ -65,6 +66,7 @@ export class PartitionLane implements Numbering {
     }
     batch ??= this.open = this.newBatch();
     batch.add(record, sizeBytes, ticket, position);
+    if (deadlineMs < batch.deadlineMs) this.expireAt(batch, deadlineMs);
   }
 
   /** Sends the collected records now unless a batch is in flight (then they go when it returns). */
@@ -76,8 +78,13 @@ export class PartitionLane implements Numbering {
     const batch = new Batch();
     this.context.pending.add(batch);
     void batch.settled.then(() => this.context.batchSettled(batch));
-    batch.deliveryTimer = this.context.clock.setTimer(this.context.options.deliveryTimeoutMs, () => this.expire(batch));
     return batch;
+  }
+
+  private expireAt(batch: Batch, deadlineMs: number): void {
+    batch.deadlineMs = deadlineMs;
+    batch.deliveryTimer?.cancel();
+    batch.deliveryTimer = this.context.clock.setTimer(Math.max(0, deadlineMs - this.context.clock.now()), () => this.expire(batch));
   }
 
   private sendNext(): void {

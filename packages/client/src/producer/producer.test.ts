@@ -121,6 +121,25 @@ describe('Producer', () => {
     expect(await outcome).toMatchObject({ code: 'TIMEOUT', details: { topic: 't', deliveryTimeoutMs: 5_000 } });
   });
 
+  it('fails a send with TIMEOUT deliveryTimeoutMs after the call, its lookup included, not a fresh timeout for its batch', async () => {
+    const { server, producer, clock } = await setup({ deliveryTimeoutMs: 5_000 });
+    const sent = producer.send('t', values(1));
+    const outcome = sent.catch((error: unknown) => error);
+    await server.waitForRequests(1);
+    clock.advance(4_900);
+    server.respond(server.take('describeTopic'), { name: 't', partitions: [{ partition: 0, startOffset: '0', endOffset: '0' }] });
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+    await server.waitForRequests(1);
+    expect(server.take('produce').json).toMatchObject({ op: 'produce', topic: 't' }); // left unanswered
+    clock.advance(99);
+    await tick();
+    expect(await Promise.race([outcome, 'pending'])).toBe('pending');
+    clock.advance(1);
+    await tick();
+    expect(await Promise.race([outcome, 'pending'])).toMatchObject({ code: 'TIMEOUT', details: { topic: 't', partition: 0, deliveryTimeoutMs: 5_000 } });
+  });
+
   it('fails a send at once when the lookup is refused for good (UNKNOWN_TOPIC)', async () => {
     const { server, producer } = await setup();
     const sent = producer.send('t', values(1));

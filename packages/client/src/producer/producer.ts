@@ -15,6 +15,15 @@
  * Backpressure: record bytes in unfinished batches are bounded by bufferBytesMax. A send that
  * would pass the bound parks until earlier batches finish; parked sends are admitted in call
  * order, so a later send never overtakes a parked one (per-key order holds).
+ *
+ * Delivery timeout: a send fails with TIMEOUT unless persisted within deliveryTimeoutMs of its
+ * call, everything included (Kafka's delivery.timeout.ms is a total bound too). The lookup stops
+ * at that deadline, and a batch fails at the earliest deadline of the sends in it. That can cut
+ * a later send in the same batch short, but hardly ever: sends join a partition's batches in
+ * call order (a parked send first waits for everything before it), so the batch's first send
+ * has the earliest deadline anyway. For the same reason a parked send needs no timer of its own:
+ * it waits only for batches due no later than itself, so it is admitted by its deadline, and its
+ * batch fails at that deadline (at once if it has passed).
  */
 import { BrookError, checkOptionKeys, type Clock, type OptionKeys, type Random, type Timer } from '@brook/protocol';
 import type { Connection } from '../connection.js';
@@ -73,7 +82,8 @@ export class Producer {
   /**
    * Sends records to `topic`; resolves, in input order, with each record's partition and offset
    * once persisted. Rejects with a BrookError: INVALID_REQUEST for a bad record (nothing sent),
-   * UNKNOWN_TOPIC, MESSAGE_TOO_LARGE, TIMEOUT after deliveryTimeoutMs, CLOSED, ...
+   * UNKNOWN_TOPIC, MESSAGE_TOO_LARGE, TIMEOUT when not persisted within deliveryTimeoutMs of
+   * this call (lookup, waiting for buffer room and retries included), CLOSED, ...
    */
   send(topic: string, records: readonly ProducerRecord[], options: SendOptions = {}): Promise<ProduceResult[]> {
     if (this.closed) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
@@ -86,16 +96,18 @@ export class Producer {
     if (!Array.isArray(records) || records.length === 0) {
       return Promise.reject(new BrookError('INVALID_REQUEST', 'send needs a non-empty array of records', { topic }));
     }
+    // One deadline for the whole send: the lookup and every batch holding its records share it.
+    const deadlineMs = this.context.clock.now() + this.options.deliveryTimeoutMs;
     return new Promise<ProduceResult[]>((resolve, reject) => {
       const ticket = options.signal ? abortableTicket(records.length, resolve, reject, options.signal) : new SendTicket(records.length, resolve, reject);
       const partitionCount = this.topics.cached(topic);
       if (partitionCount !== undefined) {
-        this.enqueue(topic, partitionCount, records, ticket);
+        this.enqueue(topic, partitionCount, records, ticket, deadlineMs);
         return;
       }
       // The first send to a topic asks for its partition count; flush() and close() wait for it.
-      const lookup: Promise<void> = this.lookUpPartitions(topic)
-        .then((count) => this.enqueue(topic, count, records, ticket))
+      const lookup: Promise<void> = this.lookUpPartitions(topic, deadlineMs)
+        .then((count) => this.enqueue(topic, count, records, ticket, deadlineMs))
         .catch((error: unknown) => ticket.fail(error))
         .finally(() => this.lookups.delete(lookup));
       this.lookups.add(lookup);
@@ -128,12 +140,12 @@ export class Producer {
     await this.close();
   }
 
-  /** The topic's partition count, the lookup part of delivering the records: TIMEOUT after deliveryTimeoutMs from the send. */
-  private async lookUpPartitions(topic: string): Promise<number> {
+  /** The topic's partition count, the lookup part of delivering the records: TIMEOUT at the send's deadline. */
+  private async lookUpPartitions(topic: string, deadlineMs: number): Promise<number> {
     const timeoutMs = this.options.deliveryTimeoutMs;
     let timer: Timer | undefined;
     const expired = new Promise<BrookError>((resolve) => {
-      timer = this.context.clock.setTimer(timeoutMs, () => {
+      timer = this.context.clock.setTimer(deadlineMs - this.context.clock.now(), () => {
         resolve(new BrookError('TIMEOUT', `partition count of ${topic} not known within deliveryTimeoutMs ${timeoutMs}`, { topic, deliveryTimeoutMs: timeoutMs }));
       });
     });
@@ -144,7 +156,7 @@ export class Producer {
     }
   }
 
-  private enqueue(topic: string, partitionCount: number, records: readonly ProducerRecord[], ticket: SendTicket): void {
+  private enqueue(topic: string, partitionCount: number, records: readonly ProducerRecord[], ticket: SendTicket, deadlineMs: number): void {
     const nowMs = this.context.clock.now();
     const limits = this.batchLimits();
     const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
@@ -164,7 +176,7 @@ export class Producer {
       this.bufferedBytes += bytes;
       const lanes = this.lanesOf(topic, partitionCount);
       for (let position = 0; position < inputs.length; position++) {
-        lanes[partitions[position]!]!.add(inputs[position]!, sizes[position]!, ticket, position, limits);
+        lanes[partitions[position]!]!.add(inputs[position]!, sizes[position]!, ticket, position, deadlineMs, limits);
       }
       this.scheduleRelease();
     };

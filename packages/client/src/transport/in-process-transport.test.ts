@@ -32,6 +32,14 @@ describe('inProcessTransport', () => {
     expect(await exchange((peer) => peer.close(1001, 'going away'))).toEqual(['frame 7', 'closed 1001']);
   });
 
+  it('drops frames a server sends after its own close, as a closed socket would', async () => {
+    const late = (peer: FramePeer) => {
+      peer.close(1001, 'going away');
+      peer.send(Uint8Array.of(8));
+    };
+    expect(await exchange(late)).toEqual(['frame 7', 'closed 1001']);
+  });
+
   it('loses the frames still on their way when the connection drops', async () => {
     expect(await exchange((_peer, terminate) => terminate())).toEqual(['closed 1006']);
   });

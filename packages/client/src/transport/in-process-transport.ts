@@ -32,7 +32,10 @@ function openSession(host: SessionHost, handlers: TransportHandlers): Transport 
     if (by !== 'client') queueMicrotask(() => handlers.closed(code, reason));
   };
   const peer: FramePeer = {
-    send: (frame) => queueMicrotask(() => toClient && handlers.frame(frame)),
+    send: (frame) => {
+      // Sent after the server's own close: nothing carries it, as on a closed socket.
+      if (open) queueMicrotask(() => toClient && handlers.frame(frame));
+    },
     close: (code, reason) => end(code, reason, 'server'),
     bufferedAmount: 0,
     pause: () => (paused = true),
