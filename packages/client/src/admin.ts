@@ -3,7 +3,7 @@
  * back as bigints here, as in the in-process broker's API.
  */
 import {
-  checkOptionKeys, groupDescriptionFromWire, topicDescriptionFromWire,
+  checkOptionKeys, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
   type GroupDescription, type OptionKeys, type RequestResult, type TopicDescription, type WireRetention,
 } from '@brook/protocol';
 import type { Connection } from './connection.js';
@@ -23,7 +23,6 @@ export interface RedriveOptions {
 
 // The broker checks values, but would ignore an unknown key: `{ partition: 3 }` would make one partition.
 const CREATE_TOPIC_KEYS: OptionKeys<CreateTopicOptions> = { partitions: true, retention: true };
-const RETENTION_KEYS: OptionKeys<WireRetention> = { maxBytes: true, maxAgeMs: true, discard: true };
 const REDRIVE_KEYS: OptionKeys<RedriveOptions> = { maxRecords: true };
 
 export class Admin {
@@ -35,7 +34,7 @@ export class Admin {
   /** Creates a topic; TOPIC_EXISTS if it exists, INVALID_CONFIG for an unknown option. */
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
     checkOptionKeys(options, CREATE_TOPIC_KEYS);
-    if (options.retention !== undefined) checkOptionKeys(options.retention, RETENTION_KEYS, 'retention');
+    if (options.retention !== undefined) checkOptionKeys(options.retention, RETENTION_OPTION_KEYS, 'retention');
     await this.connection.request('createTopic', { name, ...options });
   }
 

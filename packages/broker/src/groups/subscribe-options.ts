@@ -4,7 +4,7 @@
  * has none; a later member asking for different ones is refused with INVALID_CONFIG rather than
  * silently given something else. `maxInFlight` is per member.
  */
-import { BrookError, checkOptionKeys, type OptionKeys, type Random } from '@brook/protocol';
+import { BrookError, checkOptionKeys, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
 import { checkLimit, limitOrDefault } from '../config/defaults.js';
 import { TOPIC_NAME_LENGTH_MAX, validateTopicName } from '../topics/topic-name.js';
 
@@ -82,12 +82,11 @@ const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = {
   topic: true, group: true, ordering: true, maxInFlight: true, ackTimeoutMs: true, maxDeliveries: true, backoff: true,
   deadLetterTopic: true, from: true, name: true,
 };
-const BACKOFF_KEYS: OptionKeys<BackoffOptions> = { initialMs: true, maxMs: true, multiplier: true, jitter: true };
 
 /** Every key of subscribe's options (and its backoff) known by name: a misspelled one is INVALID_CONFIG. */
 export function checkSubscribeOptionKeys(options: SubscribeOptions): void {
   checkOptionKeys(options, SUBSCRIBE_KEYS);
-  if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_KEYS, 'backoff');
+  if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
 }
 
 export function resolveMaxInFlight(options: SubscribeOptions): number {

@@ -9,7 +9,7 @@
  * `createTopic` makes the partition directories first and writes topic.json last, so a crash
  * part-way leaves a directory without topic.json, which the next open removes.
  */
-import { BrookError, checkLimitValue, checkOptionKeys, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
+import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import type { RetentionPolicy } from '../log/retention.js';
@@ -54,11 +54,10 @@ function segmentBytesFor(maxBytes: number | undefined, defaultBytes: number): nu
 }
 
 const CREATE_TOPIC_KEYS: OptionKeys<CreateTopicOptions> = { partitions: true, retention: true, segmentBytesMax: true, segmentMsMax: true };
-const RETENTION_KEYS: OptionKeys<RetentionPolicy> = { maxBytes: true, maxAgeMs: true, discard: true };
 
 export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segmentBytesMax: number; segmentMsMax: number }): TopicConfig {
   checkOptionKeys(options, CREATE_TOPIC_KEYS);
-  if (options.retention !== undefined) checkOptionKeys(options.retention, RETENTION_KEYS, 'retention');
+  if (options.retention !== undefined) checkOptionKeys(options.retention, RETENTION_OPTION_KEYS, 'retention');
   const retention = options.retention ?? {};
   if (retention.maxBytes !== undefined) checkPositiveInteger('retention.maxBytes', retention.maxBytes);
   if (retention.maxAgeMs !== undefined) checkPositiveInteger('retention.maxAgeMs', retention.maxAgeMs);

@@ -15,7 +15,7 @@
  *            pending settlements are sent, then the server waits for what is still being handled
  *   abort()  leaves at once: whatever this member holds is redelivered to the others
  */
-import { checkOptionKeys, isBrookError, readDeliveries, type BrookError, type OptionKeys, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
+import { checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, type BrookError, type OptionKeys, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { Message } from './message.js';
 import { SettleBatcher } from './settle-batcher.js';
@@ -36,7 +36,6 @@ const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = {
   topic: true, group: true, name: true, ordering: true, maxInFlight: true, ackTimeoutMs: true, maxDeliveries: true,
   backoff: true, deadLetterTopic: true, from: true, signal: true,
 };
-const GROUP_BACKOFF_KEYS: OptionKeys<NonNullable<SubscribeOptions['backoff']>> = { initialMs: true, maxMs: true, multiplier: true, jitter: true };
 
 /** Handler form: resolve (or return) = ack, throw (or reject) = nack with the group's backoff. */
 export type Handler = (message: Message) => unknown;
@@ -71,7 +70,7 @@ export class Subscription {
     private readonly registry: Set<Subscription>,
   ) {
     checkOptionKeys(options, SUBSCRIBE_KEYS);
-    if (options.backoff !== undefined) checkOptionKeys(options.backoff, GROUP_BACKOFF_KEYS, 'backoff');
+    if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
     const { signal, from, ...rest } = options;
     this.topic = options.topic;
     this.group = options.group;

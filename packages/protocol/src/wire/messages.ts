@@ -5,6 +5,7 @@
  */
 import type { WireGroupDescription } from './group-description.js';
 import type { WireTopicDescription } from './topic-description.js';
+import type { OptionKeys } from '../option-keys.js';
 
 export const PROTOCOL_VERSION = 2;
 
@@ -67,6 +68,12 @@ export interface WireRetention {
   maxAgeMs?: number;
   discard?: 'old' | 'new';
 }
+
+/** The keys of a retention policy and of a group's backoff, in process and on the wire alike. */
+export const RETENTION_OPTION_KEYS: OptionKeys<WireRetention> = { maxBytes: true, maxAgeMs: true, discard: true };
+export const BACKOFF_OPTION_KEYS: OptionKeys<NonNullable<WireSubscribeOptions['backoff']>> = {
+  initialMs: true, maxMs: true, multiplier: true, jitter: true,
+};
 
 export interface WireSubscribeOptions {
   topic: string;
