@@ -13,6 +13,7 @@ import {
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
 import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
 import { validateTopicName } from './topics/topic-name.js';
+import { TopicRegistry } from './topics/topic-registry.js';
 import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
 import type { ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
@@ -44,10 +45,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   readonly fsync: FsyncPolicy;
   /** True if the last run ended with close() (its marker was found): no tail scan was needed. */
   readonly openedClean: boolean;
-  private readonly topics = new Map<string, Topic>();
-  private readonly creatingTopics = new Map<string, Promise<void>>();
-  /** Deletions still removing files: a create of the same name waits for its deletion first. */
-  private readonly deletingTopics = new Map<string, Promise<void>>();
+  private readonly topics = new TopicRegistry();
   private readonly retention: RetentionRunner;
   private closed = false;
   /** The data directory's single-writer lock (real disk only), released at close. */
@@ -83,7 +81,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       partitions: (topic) => this.topic(topic).partitions,
       topicExists: (topic) => this.topics.has(topic),
       produce: (topic, records) => this.produce(topic, records),
-      ensureTopic: (topic) => this.ensureTopic(topic),
+      // Dead-letter topics: created with default settings on first use.
+      ensureTopic: (topic) => this.topics.ensure(topic, () => this.createTopic(topic)),
     });
     this.sessions = new SessionHub(this, clock, limits.batchRecordsMax);
     this.retention = new RetentionRunner(this.topics, this.groups, this, clock, limits.retentionCheckIntervalMs);
@@ -144,34 +143,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
     this.assertOpen();
     validateTopicName(name);
-    const deleting = this.deletingTopics.get(name);
-    if (deleting) {
-      // A delete issued first (e.g. pipelined before this create) must finish removing the
-      // directory this create is about to make, or the new topic would open the old one's files.
-      await deleting.catch(() => undefined);
-      this.assertOpen();
-    }
-    if (this.topics.has(name) || this.creatingTopics.has(name)) throw new BrookError('TOPIC_EXISTS', `topic ${name} already exists`, { topic: name });
     const config = resolveTopicConfig(options, this.limits);
-    // Claimed before the first await: a second create of the same name must not open the same directory.
-    const creating = Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults).then((topic) => {
-      this.topics.set(name, topic);
-      this.retention.arm();
-    });
-    this.creatingTopics.set(name, creating);
-    try {
-      await creating;
-    } finally {
-      this.creatingTopics.delete(name);
-    }
-  }
-
-  /** Creates a topic with default settings unless it exists or is being created (dead-letter topics). */
-  private async ensureTopic(name: string): Promise<void> {
-    if (this.topics.has(name)) return;
-    const creating = this.creatingTopics.get(name);
-    if (creating) return creating;
-    await this.createTopic(name);
+    await this.topics.create(name, () => Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults));
+    this.retention.arm();
   }
 
   /**
@@ -181,28 +155,18 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
-    const topic = this.topic(name);
-    this.topics.delete(name);
-    const deleting = this.removeTopic(name, topic);
-    this.deletingTopics.set(name, deleting);
-    try {
-      await deleting;
-    } finally {
-      this.deletingTopics.delete(name);
-    }
-  }
-
-  private async removeTopic(name: string, topic: Topic): Promise<void> {
-    this.sessions.topicDeleted(name);
-    await this.groups.dropTopic(name);
-    await this.producers.forget(this.topicDir(name));
-    await topic.close();
-    await Topic.remove(this.fs, this.topicDir(name));
-    await this.fs.syncDir(`${this.dataDir}/topics`);
+    await this.topics.delete(name, async (topic) => {
+      this.sessions.topicDeleted(name);
+      await this.groups.dropTopic(name);
+      await this.producers.forget(this.topicDir(name));
+      await topic.close();
+      await Topic.remove(this.fs, this.topicDir(name));
+      await this.fs.syncDir(`${this.dataDir}/topics`);
+    });
   }
 
   listTopics(): string[] {
-    return [...this.topics.keys()].sort();
+    return this.topics.names();
   }
 
   describeTopic(name: string): TopicDescription {
@@ -366,7 +330,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.closed = true;
     // A create or delete under way finishes first: its files must be complete (or gone) before
     // the clean-shutdown marker is written and the lock released, and a created topic closed.
-    await Promise.allSettled([...this.creatingTopics.values(), ...this.deletingTopics.values()]);
+    await this.topics.closing();
     await this.sessions.close();
     this.retention.stop();
     await this.groups.close();
@@ -380,7 +344,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const root = `${this.dataDir}/topics`;
     for (const name of await this.fs.readdir(root)) {
       const topic = await Topic.open(this.fs, `${root}/${name}`, this.logDefaults);
-      if (topic) this.topics.set(topic.name, topic);
+      if (topic) this.topics.add(topic);
       else await this.fs.rmdir(`${root}/${name}`);
     }
   }
@@ -391,9 +355,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   private topic(name: string): Topic {
-    const topic = this.topics.get(name);
-    if (!topic) throw new BrookError('UNKNOWN_TOPIC', `no topic named ${JSON.stringify(name)}`, { topic: name });
-    return topic;
+    return this.topics.get(name);
   }
 
   private topicDir(name: string): string {

@@ -24,7 +24,7 @@ export class RetentionRunner {
   private readonly turns = new Map<string, Promise<unknown>>();
 
   constructor(
-    private readonly topics: ReadonlyMap<string, Topic>,
+    private readonly topics: { values(): IterableIterator<Topic> },
     private readonly groups: GroupCoordinator,
     private readonly events: BrokerEventEmitter,
     private readonly clock: Clock,

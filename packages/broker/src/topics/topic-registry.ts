@@ -1,0 +1,84 @@
+/**
+ * The broker's topics by name, and the creates and deletes under way.
+ *
+ * - A create claims its name before its first await, so a second create of the name gets
+ *   TOPIC_EXISTS instead of opening the same directory.
+ * - A create of a name whose delete is still removing files waits for that delete: otherwise the
+ *   new topic would open the old one's files, which the delete then removes under it.
+ * - `closing()` lets what is under way finish and refuses what starts after it (CLOSED), so that
+ *   the broker closes every topic that exists and writes its clean-shutdown marker last.
+ */
+import { BrookError } from '@brook/protocol';
+import type { Topic } from './topic.js';
+
+export class TopicRegistry {
+  private readonly topics = new Map<string, Topic>();
+  private readonly creating = new Map<string, Promise<void>>();
+  private readonly deleting = new Map<string, Promise<void>>();
+  private closed = false;
+
+  /** A topic found at open. */
+  add(topic: Topic): void {
+    this.topics.set(topic.name, topic);
+  }
+
+  has(name: string): boolean {
+    return this.topics.has(name);
+  }
+
+  get(name: string): Topic {
+    const topic = this.topics.get(name);
+    if (!topic) throw new BrookError('UNKNOWN_TOPIC', `no topic named ${JSON.stringify(name)}`, { topic: name });
+    return topic;
+  }
+
+  names(): string[] {
+    return [...this.topics.keys()].sort();
+  }
+
+  values(): IterableIterator<Topic> {
+    return this.topics.values();
+  }
+
+  /** Adds the topic `make` creates, once no delete of the name is under way. */
+  async create(name: string, make: () => Promise<Topic>): Promise<void> {
+    const deleting = this.deleting.get(name);
+    if (deleting) await deleting.catch(() => undefined);
+    if (this.closed) throw new BrookError('CLOSED', 'broker is closed');
+    if (this.topics.has(name) || this.creating.has(name)) throw new BrookError('TOPIC_EXISTS', `topic ${name} already exists`, { topic: name });
+    const creating = make().then((topic) => void this.topics.set(name, topic));
+    this.creating.set(name, creating);
+    try {
+      await creating;
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  /** Resolves once the topic exists: now, when a create under way ends, or by `create`. */
+  async ensure(name: string, create: () => Promise<void>): Promise<void> {
+    if (this.topics.has(name)) return;
+    const creating = this.creating.get(name);
+    if (creating) return creating;
+    await create();
+  }
+
+  /** Takes the topic off the registry at once (UNKNOWN_TOPIC from then on), then runs `remove`. */
+  async delete(name: string, remove: (topic: Topic) => Promise<void>): Promise<void> {
+    const topic = this.get(name);
+    this.topics.delete(name);
+    const deleting = remove(topic);
+    this.deleting.set(name, deleting);
+    try {
+      await deleting;
+    } finally {
+      this.deleting.delete(name);
+    }
+  }
+
+  /** Refuses new creates and waits for the creates and deletes under way. */
+  async closing(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.creating.values(), ...this.deleting.values()]);
+  }
+}
