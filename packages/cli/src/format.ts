@@ -5,7 +5,8 @@ import { hex, printableText, preview } from '@brook/broker';
 
 export { isoTime, preview } from '@brook/broker';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a value that starts with a byte-order mark is shown with it, not silently without.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A value in full on one line: printable single-line text as it is, other text quoted, binary as hex. */
 export function fullText(bytes: Uint8Array | null): string {

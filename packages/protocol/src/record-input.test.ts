@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toRecordBytes } from './record-input.js';
+import { recordReading, toRecordBytes } from './record-input.js';
 
 describe('toRecordBytes', () => {
   it('encodes any string as Buffer.from(string, "utf8") does, short ASCII ones included', () => {
@@ -25,5 +25,15 @@ describe('toRecordBytes', () => {
     expect(toRecordBytes(null, 0, 'key')).toBeNull();
     expect(toRecordBytes(undefined, 0, 'key')).toBeNull();
     expect(() => toRecordBytes(42, 3, 'key')).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { record: 3 } }));
+  });
+});
+
+describe('recordReading', () => {
+  const withBom = new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]); // BOM + '{}'
+
+  it('text() keeps a leading byte-order mark (every byte of the value), json() skips it', () => {
+    expect(recordReading.text(withBom)).toBe('\uFEFF{}');
+    expect(recordReading.json(withBom)).toEqual({});
+    expect(recordReading.text(null)).toBeNull();
   });
 });

@@ -53,7 +53,10 @@ export function recordTimestamp(timestamp: unknown, nowMs: number, position: num
   return resolved as number;
 }
 
-const utf8 = new TextDecoder();
+/** text() keeps a leading byte-order mark: the value's bytes, all of them, as a string. */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+/** json() skips one, as JSON.parse would not accept it and JSON files often start with one. */
+const utf8WithoutBom = new TextDecoder();
 
 /**
  * The ways a consumer reads a record, shared by the broker's Delivery and the client's Message so
@@ -64,7 +67,7 @@ export const recordReading = {
     return value === null ? null : utf8.decode(value);
   },
   json<T>(value: Uint8Array | null): T {
-    return JSON.parse(value === null ? 'null' : utf8.decode(value)) as T;
+    return JSON.parse(value === null ? 'null' : utf8WithoutBom.decode(value)) as T;
   },
   /** The value of the first header named `key`: undefined if absent, null if its value is null. */
   header(headers: readonly RecordHeader[], key: string): Uint8Array | null | undefined {

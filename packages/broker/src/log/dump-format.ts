@@ -9,7 +9,8 @@ import type { InspectedBatch, InspectedIndex, InspectedLog } from './inspect.js'
 
 export type Inspected = InspectedLog | InspectedIndex;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a value that starts with a byte-order mark is shown with it, not silently without.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const PREVIEW_CHARS_MAX = 60;
 
 export function isoTime(timestampMs: number): string {
