@@ -23,7 +23,7 @@ import type { TopicPartitions } from './topic-partitions.js';
 import type { RetryReport, TransmitContext } from './transmit.js';
 import { WalSender, type PoisonReport, type SentPart } from './wal-sender.js';
 import { groupByRoute, routed, type RoutedGroup } from './wal-route.js';
-import { loadState } from './wal-state.js';
+import { STATE_FILE, loadState, type WalProducerState } from './wal-state.js';
 
 export interface WalOptions extends FileBufferOptions {
   /**
@@ -205,6 +205,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     let state;
     try {
       state = await loadState(fs, this.bufferOptions.dir);
+      checkNumbering(buffer, state, this.bufferOptions.dir);
     } catch (error) {
       await buffer.close();
       throw error;
@@ -276,6 +277,23 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     await opened.running;
     await opened.buffer.close();
   }
+}
+
+/**
+ * The WAL's next batch must lie past every batch the state file counts as in the log: the sender
+ * commits a batch at or below `committedWalBatch` without sending it, so a WAL whose numbering
+ * went back (segments deleted or replaced, producer.json from another directory) would drop new
+ * records silently. The WAL cannot fall behind on its own: a batch's SEAL is fsynced before it is
+ * sent, and a new segment's header carries the numbering on.
+ */
+function checkNumbering(buffer: FileBuffer, state: WalProducerState, dir: string): void {
+  const { nextBatchSequence } = buffer.stats;
+  if (nextBatchSequence > state.committedWalBatch) return;
+  const file = `${dir}/${STATE_FILE}`;
+  throw new BrookError('CORRUPT_METADATA', `${file} counts WAL batches up to ${state.committedWalBatch} as sent, but the WAL's next batch is ${nextBatchSequence}: `
+    + `its segments were lost or replaced. Removing ${STATE_FILE} resends what the WAL holds under a new producer id`, {
+    file, committedWalBatch: state.committedWalBatch, nextBatchSequence,
+  });
 }
 
 /** A WAL batch must fit one produce request whole, or a resend after a crash could be cut differently. */
