@@ -131,6 +131,18 @@ describe('WAL producer', () => {
     await producer.close();
   });
 
+  it('a send with a record over wal.maxBytes puts none of its records into the WAL and names the record', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const { producer } = await host.start({ maxBytes: 1024 });
+    const refused = producer.send('orders', [{ value: '1' }, { value: 'x'.repeat(5000) }, { value: '2' }]);
+    await expect(refused).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { record: 1, maxBytes: 1024 } });
+    expect(producer.stats.wal!.records).toBe(0);
+    await producer.send('orders', numbered(3, 1));
+    await producer.flush();
+    expect(await host.contents('orders')).toEqual([[3]]);
+    await producer.close();
+  });
+
   it('retries a retriable refusal with jittered exponential backoff until it succeeds', async () => {
     const host = await WalProducerHost.create({});
     // Full, and with no group nothing ever frees it (discard 'new' frees only what groups acked).

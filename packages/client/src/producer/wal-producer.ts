@@ -131,8 +131,10 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   /**
    * Puts records for `topic` into the WAL; resolves once they are persisted there (per the WAL's
    * fsync policy) with each record's partition. Rejects with INVALID_REQUEST, UNKNOWN_PARTITION,
-   * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes: records before it are in the WAL),
-   * BUFFER_FULL, CLOSED, or the WAL's IO_ERROR. The first send to a topic asks the broker for
+   * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes, `details.record` its index), BUFFER_FULL,
+   * CLOSED, or the WAL's IO_ERROR. A refusal of what the send holds (INVALID_REQUEST,
+   * UNKNOWN_PARTITION, MESSAGE_TOO_LARGE) puts none of its records into the WAL, as the plain
+   * producer sends none; BUFFER_FULL, CLOSED and IO_ERROR can come after some were admitted. The first send to a topic asks the broker for
    * its partition count, retried like a produce request until answered (a dropped connection
    * delays the send, it does not fail it) or refused for good (UNKNOWN_TOPIC, the connection
    * closed for good); close() ends the wait with CLOSED. Sends after it wait their turn, as sends
@@ -145,8 +147,8 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     }
     const issued = this.admission.then(() => this.issue(topic, records));
     this.admission = issued.then(noop, noop);
-    return issued.then(async ({ puts, partitions }) => {
-      await Promise.all(puts);
+    return issued.then(async ({ put, partitions }) => {
+      await put;
       return partitions.map((partition) => ({ topic, partition }));
     });
   }
@@ -229,15 +231,16 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     return this.openedNow;
   }
 
-  private async issue(topic: string, records: readonly ProducerRecord[]): Promise<{ puts: Promise<void>[]; partitions: number[] }> {
+  private async issue(topic: string, records: readonly ProducerRecord[]): Promise<{ put: Promise<void>; partitions: number[] }> {
     const { buffer } = await this.opened;
     const partitionCount = this.topics.cached(topic) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
     const nowMs = this.clock.now();
     const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
     const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
-    const puts = inputs.map((input, position) => buffer.put(routed(input, topic, partitions[position]!)));
-    for (const put of puts) put.catch(noop); // the send reports the first failure
-    return { puts, partitions };
+    // All or nothing for a record the WAL refuses (MESSAGE_TOO_LARGE, ...), as the plain producer.
+    const put = buffer.putAll(inputs.map((input, position) => routed(input, topic, partitions[position]!)));
+    put.catch(noop); // reported by the send, once admission has moved on
+    return { put, partitions };
   }
 
   private committed(buffer: FileBuffer, walBatch: WalBatch, parts: readonly SentPart[] | undefined): void {
