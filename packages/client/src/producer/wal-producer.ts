@@ -134,11 +134,11 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
    * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes, `details.record` its index), BUFFER_FULL,
    * CLOSED, or the WAL's IO_ERROR. A refusal of what the send holds (INVALID_REQUEST,
    * UNKNOWN_PARTITION, MESSAGE_TOO_LARGE) puts none of its records into the WAL, as the plain
-   * producer sends none; BUFFER_FULL, CLOSED and IO_ERROR can come after some were admitted. The first send to a topic asks the broker for
-   * its partition count, retried like a produce request until answered (a dropped connection
-   * delays the send, it does not fail it) or refused for good (UNKNOWN_TOPIC, the connection
-   * closed for good); close() ends the wait with CLOSED. Sends after it wait their turn, as sends
-   * are put into the WAL in call order.
+   * producer sends none; BUFFER_FULL, CLOSED and IO_ERROR can come after some were admitted.
+   * The first send to a topic asks the broker for its partition count, retried like a produce
+   * request until answered (a dropped connection delays the send, it does not fail it) or refused
+   * for good (UNKNOWN_TOPIC, the connection closed for good); close() ends the wait with CLOSED.
+   * Sends after it wait their turn, as sends are put into the WAL in call order.
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<WalSendResult[]> {
     if (this.closing) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));

@@ -16,8 +16,8 @@
  *
  * Poison: a part the broker refuses for a reason that lies in the part itself (POISON_CODES) is
  * written to `poison-<walBatch>-<partition>-<topic>.json` in the WAL directory (atomically; a
- * long topic is cut in the name, see poisonFileName), reported, and its records are not sent again; its partition's sequence does not advance, as
- * the broker never appended it. Any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
+ * long topic is cut in the name, see poisonFileName), reported, and its records are not sent
+ * again; its partition's sequence does not advance, as the broker never appended it. Any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
  * connection) stops the sender with that error and leaves the batch in the WAL.
  */
 import {

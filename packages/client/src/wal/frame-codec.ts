@@ -118,15 +118,14 @@ function u64(view: DataView, at: number): number {
 }
 
 /**
- * The position of the first whole, CRC-valid frame starting at or after `from` in `bytes`, or
- * undefined. Recovery's test for "is anything written after this bad frame?": a torn write leaves
+ * The position of the first whole, CRC-valid frame in `bytes`, or undefined. Recovery's test for "is anything written after this bad frame?": a torn write leaves
  * nothing valid behind it, so a valid frame further on means the bad one is damage, not a tear.
  * It tries every offset (alignment is lost after a bad frame); only plausible lengths and kinds
  * pay for a CRC, so zeros and random garbage are skipped at a byte compare each.
  */
-export function findFrame(bytes: Uint8Array, from: number): number | undefined {
+export function findFrame(bytes: Uint8Array): number | undefined {
   const view = viewOf(bytes);
-  for (let at = from; at + FRAME_HEADER_BYTES <= bytes.length; at++) {
+  for (let at = 0; at + FRAME_HEADER_BYTES <= bytes.length; at++) {
     const length = view.getUint32(at);
     const kind = bytes[at + KIND_AT]!;
     if (length < 1 || at + 8 + length > bytes.length || kind < FrameKind.HEADER || kind > FrameKind.COMMIT) continue;

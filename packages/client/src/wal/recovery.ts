@@ -95,7 +95,7 @@ async function refuseUnlessTornTail(fs: FileSystem, path: string, file: ScannedF
   const { position, reason } = file.problem!;
   if (!isLast || !TEAR_REASONS.has(reason)) throw corrupt(path, position, reason);
   // From the next byte, not the bad frame's end: its length field may be what is damaged.
-  const after = findFrame(await readRange(fs, path, position + 1, file.fileBytes), 0);
+  const after = findFrame(await readRange(fs, path, position + 1, file.fileBytes));
   if (after !== undefined) throw corrupt(path, position, `${reason}, followed by a valid frame at byte ${position + 1 + after}`);
 }
 
