@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeBatch, isBrookError, tearLastWrite, keepAllPending, type Clock } from '@brook/protocol';
-import { SimulatedHost, WAL_DIR, drainAll, numbersOf, value } from './fixtures/wal-harness.js';
+import { SimulatedHost, WAL_DIR, drainAll, flipByte, numbersOf, value } from './fixtures/wal-harness.js';
 import type { WalBatch } from '../packages/client/src/wal/index.js';
 
 async function putAll(buffer: { put(r: { value: Uint8Array }): Promise<void> }, from: number, to: number): Promise<void> {
@@ -13,15 +13,6 @@ async function putAll(buffer: { put(r: { value: Uint8Array }): Promise<void> }, 
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(() => expect.fail('expected a rejection'), (error: unknown) => error);
-}
-
-/** Flips one byte of a file durably, as bit rot would. */
-async function flipByte(host: SimulatedHost, path: string, position: number): Promise<void> {
-  const bytes = await host.fs.readFile(path);
-  const handle = await host.fs.open(path, 'rw');
-  await handle.write(Uint8Array.of(bytes[position]! ^ 0xff), position);
-  await handle.sync();
-  await handle.close();
 }
 
 describe('16 failure cases of the original', () => {
@@ -261,7 +252,7 @@ describe('16 failure cases of the original', () => {
     const segments = (await host.fs.readdir(WAL_DIR)).filter((name) => name.endsWith('.seg'));
     expect(segments.length).toBeGreaterThan(1);
     const sealedSegment = `${WAL_DIR}/${segments[0]}`;
-    await flipByte(host, sealedSegment, 200);
+    await flipByte(host.fs, sealedSegment, 200);
     const error = await rejection(host.open());
     expect(error).toMatchObject({ code: 'CORRUPT_SEGMENT', details: { file: sealedSegment } });
     expect((error as { details: { position: number } }).details.position).toBeLessThanOrEqual(200);

@@ -4,9 +4,13 @@
  * partitions fixed at put time, poison set aside, retriable errors retried with backoff, a
  * broker that forgot the producer, and the configuration checks.
  */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Broker } from '@brook/broker';
+import { connect, type PoisonReport, type RetryReport, type WalBatch } from '@brook/client';
 import { decodeBatch, isBrookError, type BrookError } from '@brook/protocol';
-import type { PoisonReport, RetryReport, WalBatch } from '@brook/client';
 import { PRODUCER_WAL_DIR, WalProducerHost, numbered } from '@brook/examples';
 
 const never = new Promise<void>(() => undefined);
@@ -101,6 +105,44 @@ describe('WAL producer', () => {
     await producer.close();
   });
 
+  it('names the poison file of a 249-character topic within the file-name limit, distinct from a topic sharing its prefix', async () => {
+    const long = 'x'.repeat(249);
+    const twin = `${'x'.repeat(248)}y`;
+    const host = await WalProducerHost.create({ [long]: 1, [twin]: 1, orders: 1 });
+    const { producer } = await host.start({ maxRecords: 10 });
+    const poisons: PoisonReport[] = [];
+    producer.on('poison', (report) => poisons.push(report));
+    await producer.send(long, numbered(1, 1));
+    await producer.send(twin, numbered(2, 1));
+    await producer.send('orders', numbered(3, 1));
+    await host.broker.deleteTopic(long);
+    await host.broker.deleteTopic(twin);
+    await producer.flush();
+    expect(await host.contents('orders')).toEqual([[3]]);
+    expect(poisons.map((p) => p.topic)).toEqual([long, twin]);
+    const names = poisons.map((p) => p.file.split('/').at(-1)!);
+    expect(new Set(names).size).toBe(2);
+    // The atomic write's `.tmp` name must fit too; the MemoryFileSystem does not enforce 255 bytes.
+    for (const name of names) expect(name.length).toBeLessThanOrEqual(120);
+    expect(names.every((name) => name.startsWith('poison-00000000000000000000-0-xxx'))).toBe(true);
+    const stored = JSON.parse(Buffer.from(await host.fs.readFile(poisons[1]!.file)).toString('utf8')) as { topic: string };
+    expect(stored.topic).toBe(twin);
+    expect((await host.fs.readdir(PRODUCER_WAL_DIR)).filter((name) => name.startsWith('poison-')).sort()).toEqual([...names].sort());
+    await producer.close();
+  });
+
+  it('a send with a record over wal.maxBytes puts none of its records into the WAL and names the record', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const { producer } = await host.start({ maxBytes: 1024 });
+    const refused = producer.send('orders', [{ value: '1' }, { value: 'x'.repeat(5000) }, { value: '2' }]);
+    await expect(refused).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { record: 1, maxBytes: 1024 } });
+    expect(producer.stats.wal!.records).toBe(0);
+    await producer.send('orders', numbered(3, 1));
+    await producer.flush();
+    expect(await host.contents('orders')).toEqual([[3]]);
+    await producer.close();
+  });
+
   it('retries a retriable refusal with jittered exponential backoff until it succeeds', async () => {
     const host = await WalProducerHost.create({});
     // Full, and with no group nothing ever frees it (discard 'new' frees only what groups acked).
@@ -173,5 +215,32 @@ describe('WAL producer', () => {
     expect(isBrookError(refused, 'LOCKED')).toBe(true);
     await expect(other.producer.send('orders', numbered(1, 1))).rejects.toMatchObject({ code: 'LOCKED' });
     await producer.close();
+  });
+});
+
+describe('WAL producer on a real disk', () => {
+  it('sets aside a poison part of a 249-character topic (a whole-topic file name would be ENAMETOOLONG) and goes on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'brook-wal-poison-'));
+    const broker = await Broker.open({ storage: 'memory' });
+    const client = await connect(broker);
+    try {
+      const long = 'x'.repeat(249);
+      for (const topic of [long, 'orders']) await broker.createTopic(topic, { partitions: 1 });
+      const producer = client.producer({ wal: { dir: join(dir, 'wal'), maxRecords: 10 } });
+      const poisons: PoisonReport[] = [];
+      producer.on('poison', (report) => poisons.push(report));
+      await producer.send(long, numbered(1, 1));
+      await broker.deleteTopic(long);
+      await producer.send('orders', numbered(2, 1));
+      await producer.flush();
+      expect(poisons).toMatchObject([{ topic: long, error: { code: 'UNKNOWN_TOPIC' } }]);
+      expect(await readdir(join(dir, 'wal'))).toContain(poisons[0]!.file.split('/').at(-1));
+      expect(broker.describeTopic('orders').partitions[0]!.endOffset).toBe(1n);
+      await producer.close();
+    } finally {
+      await client.close();
+      await broker.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -23,7 +23,7 @@ import type { TopicPartitions } from './topic-partitions.js';
 import type { RetryReport, TransmitContext } from './transmit.js';
 import { WalSender, type PoisonReport, type SentPart } from './wal-sender.js';
 import { groupByRoute, routed, type RoutedGroup } from './wal-route.js';
-import { loadState } from './wal-state.js';
+import { STATE_FILE, loadState, type WalProducerState } from './wal-state.js';
 
 export interface WalOptions extends FileBufferOptions {
   /**
@@ -131,12 +131,14 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   /**
    * Puts records for `topic` into the WAL; resolves once they are persisted there (per the WAL's
    * fsync policy) with each record's partition. Rejects with INVALID_REQUEST, UNKNOWN_PARTITION,
-   * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes: records before it are in the WAL),
-   * BUFFER_FULL, CLOSED, or the WAL's IO_ERROR. The first send to a topic asks the broker for
-   * its partition count, retried like a produce request until answered (a dropped connection
-   * delays the send, it does not fail it) or refused for good (UNKNOWN_TOPIC, the connection
-   * closed for good); close() ends the wait with CLOSED. Sends after it wait their turn, as sends
-   * are put into the WAL in call order.
+   * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes, `details.record` its index), BUFFER_FULL,
+   * CLOSED, or the WAL's IO_ERROR. A refusal of what the send holds (INVALID_REQUEST,
+   * UNKNOWN_PARTITION, MESSAGE_TOO_LARGE) puts none of its records into the WAL, as the plain
+   * producer sends none; BUFFER_FULL, CLOSED and IO_ERROR can come after some were admitted.
+   * The first send to a topic asks the broker for its partition count, retried like a produce
+   * request until answered (a dropped connection delays the send, it does not fail it) or refused
+   * for good (UNKNOWN_TOPIC, the connection closed for good); close() ends the wait with CLOSED.
+   * Sends after it wait their turn, as sends are put into the WAL in call order.
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<WalSendResult[]> {
     if (this.closing) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
@@ -145,8 +147,8 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     }
     const issued = this.admission.then(() => this.issue(topic, records));
     this.admission = issued.then(noop, noop);
-    return issued.then(async ({ puts, partitions }) => {
-      await Promise.all(puts);
+    return issued.then(async ({ put, partitions }) => {
+      await put;
       return partitions.map((partition) => ({ topic, partition }));
     });
   }
@@ -205,6 +207,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     let state;
     try {
       state = await loadState(fs, this.bufferOptions.dir);
+      checkNumbering(buffer, state, this.bufferOptions.dir);
     } catch (error) {
       await buffer.close();
       throw error;
@@ -228,15 +231,16 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     return this.openedNow;
   }
 
-  private async issue(topic: string, records: readonly ProducerRecord[]): Promise<{ puts: Promise<void>[]; partitions: number[] }> {
+  private async issue(topic: string, records: readonly ProducerRecord[]): Promise<{ put: Promise<void>; partitions: number[] }> {
     const { buffer } = await this.opened;
     const partitionCount = this.topics.cached(topic) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
     const nowMs = this.clock.now();
     const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
     const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
-    const puts = inputs.map((input, position) => buffer.put(routed(input, topic, partitions[position]!)));
-    for (const put of puts) put.catch(noop); // the send reports the first failure
-    return { puts, partitions };
+    // All or nothing for a record the WAL refuses (MESSAGE_TOO_LARGE, ...), as the plain producer.
+    const put = buffer.putAll(inputs.map((input, position) => routed(input, topic, partitions[position]!)));
+    put.catch(noop); // reported by the send, once admission has moved on
+    return { put, partitions };
   }
 
   private committed(buffer: FileBuffer, walBatch: WalBatch, parts: readonly SentPart[] | undefined): void {
@@ -276,6 +280,23 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     await opened.running;
     await opened.buffer.close();
   }
+}
+
+/**
+ * The WAL's next batch must lie past every batch the state file counts as in the log: the sender
+ * commits a batch at or below `committedWalBatch` without sending it, so a WAL whose numbering
+ * went back (segments deleted or replaced, producer.json from another directory) would drop new
+ * records silently. The WAL cannot fall behind on its own: a batch's SEAL is fsynced before it is
+ * sent, and a new segment's header carries the numbering on.
+ */
+function checkNumbering(buffer: FileBuffer, state: WalProducerState, dir: string): void {
+  const { nextBatchSequence } = buffer.stats;
+  if (nextBatchSequence > state.committedWalBatch) return;
+  const file = `${dir}/${STATE_FILE}`;
+  throw new BrookError('CORRUPT_METADATA', `${file} counts WAL batches up to ${state.committedWalBatch} as sent, but the WAL's next batch is ${nextBatchSequence}: `
+    + `its segments were lost or replaced. Removing ${STATE_FILE} resends what the WAL holds under a new producer id`, {
+    file, committedWalBatch: state.committedWalBatch, nextBatchSequence,
+  });
 }
 
 /** A WAL batch must fit one produce request whole, or a resend after a crash could be cut differently. */

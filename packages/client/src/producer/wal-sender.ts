@@ -15,9 +15,9 @@
  * `duplicate` for each part it already has. docs/wal.md has the crash-point table.
  *
  * Poison: a part the broker refuses for a reason that lies in the part itself (POISON_CODES) is
- * written to `poison-<walBatch>-<partition>-<topic>.json` in the WAL directory (atomically),
- * reported, and its records are not sent again; its partition's sequence does not advance, as
- * the broker never appended it. Any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
+ * written to `poison-<walBatch>-<partition>-<topic>.json` in the WAL directory (atomically; a
+ * long topic is cut in the name, see poisonFileName), reported, and its records are not sent
+ * again; its partition's sequence does not advance, as the broker never appended it. Any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
  * connection) stops the sender with that error and leaves the batch in the WAL.
  */
 import {
@@ -35,6 +35,31 @@ import { advanced, numberingOf, saveState, type PartitionNumbering, type WalProd
 export const POISON_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'MESSAGE_TOO_LARGE', 'CORRUPT_BATCH', 'INVALID_REQUEST', 'UNKNOWN_TOPIC', 'UNKNOWN_PARTITION', 'INVALID_TOPIC_NAME',
 ]);
+
+/**
+ * Topics of this many characters or more are cut in poison file names: with the batch number,
+ * the partition and the `.json.tmp` of the atomic write, a whole 249-character topic would pass
+ * the 255-byte limit of a file name, and the failed write would stop the sender on every open.
+ */
+const POISON_TOPIC_CHARS = 64;
+const POISON_HASH_CHARS = 16;
+
+/**
+ * `poison-<walBatch, 20 digits>-<partition>-<topic>.json`: sorted by WAL batch, unique as a batch
+ * has one part per topic and partition, and the same name on every resend of the part. A topic
+ * of POISON_TOPIC_CHARS or more becomes its first characters, `~` and 16 hex digits of the
+ * SHA-256 of the whole name, POISON_TOPIC_CHARS in all; `~` is not a topic character, so a cut
+ * name never equals a whole one. The report and the file's JSON carry the whole topic.
+ */
+async function poisonFileName(walBatch: number, topic: string, partition: number): Promise<string> {
+  let tag = topic;
+  if (topic.length >= POISON_TOPIC_CHARS) {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(topic)));
+    const hash = Buffer.from(digest).toString('hex').slice(0, POISON_HASH_CHARS);
+    tag = `${topic.slice(0, POISON_TOPIC_CHARS - POISON_HASH_CHARS - 1)}~${hash}`;
+  }
+  return `poison-${String(walBatch).padStart(20, '0')}-${partition}-${tag}.json`;
+}
 
 export interface SentPart {
   readonly topic: string;
@@ -221,7 +246,7 @@ export class WalSender {
 
   private async setAside(walBatch: number, group: RoutedGroup, error: BrookError): Promise<PoisonReport> {
     const { topic, partition, records } = group;
-    const file = `${this.context.dir}/poison-${String(walBatch).padStart(20, '0')}-${partition}-${topic}.json`;
+    const file = `${this.context.dir}/${await poisonFileName(walBatch, topic, partition)}`;
     const content = {
       version: 1, walBatch, topic, partition, error: { code: error.code, message: error.description },
       batch: Buffer.from(encodeBatch(records)).toString('base64'),

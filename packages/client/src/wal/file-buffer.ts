@@ -131,27 +131,29 @@ export class FileBuffer {
     }
   }
 
-  /**
-   * Appends a record. Rejects MESSAGE_TOO_LARGE if it alone exceeds maxBytes, INVALID_REQUEST for
-   * bad fields, BUFFER_FULL past walBytesMax under onFull 'reject' (under 'wait' it waits, in
-   * put order), CLOSED, or IO_ERROR once the WAL failed (reopen to recover).
-   */
+  /** Appends one record: `putAll([input])`. */
   put(input: WalRecordInput): Promise<void> {
+    return this.putAll([input]);
+  }
+
+  /**
+   * Appends records in order; resolves once all are persisted per the fsync policy. Every record
+   * is checked before any is appended, so these refusals leave nothing in the WAL:
+   * MESSAGE_TOO_LARGE if one alone exceeds maxBytes (`details.record` is its index),
+   * INVALID_REQUEST for bad fields. Then, record by record: BUFFER_FULL past walBytesMax under
+   * onFull 'reject' (the records admitted before it stay; under 'wait' it waits, in put order),
+   * CLOSED, or IO_ERROR once the WAL failed (reopen to recover).
+   */
+  putAll(inputs: readonly WalRecordInput[]): Promise<void> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
-    let encoded: EncodedRecord;
+    let encoded: EncodedRecord[];
     try {
-      encoded = encodeRecord(toRecordInput(input, this.clock.now()));
+      encoded = inputs.map((input, index) => this.encodeWithinLimit(input, index));
     } catch (error) {
       return Promise.reject(error);
     }
-    const recordBytes = encoded.single.length;
-    if (recordBytes > this.options.maxBytes) {
-      return Promise.reject(new BrookError('MESSAGE_TOO_LARGE', `a record of ${recordBytes} encoded bytes exceeds maxBytes ${this.options.maxBytes}`, {
-        recordBytes, maxBytes: this.options.maxBytes,
-      }));
-    }
-    return this.gate.admit(encoded.frameBytes, () => this.append(encoded));
+    return Promise.all(encoded.map((record) => this.gate.admit(record.frameBytes, () => this.append(record)))).then(noop);
   }
 
   /** True if emit() would return a batch. */
@@ -276,6 +278,16 @@ export class FileBuffer {
     } finally {
       await this.lock.release().catch(noop);
     }
+  }
+
+  private encodeWithinLimit(input: WalRecordInput, index: number): EncodedRecord {
+    const encoded = encodeRecord(toRecordInput(input, this.clock.now()));
+    const recordBytes = encoded.single.length;
+    const { maxBytes } = this.options;
+    if (recordBytes > maxBytes) {
+      throw new BrookError('MESSAGE_TOO_LARGE', `record ${index} is ${recordBytes} bytes encoded, over maxBytes ${maxBytes}`, { record: index, recordBytes, maxBytes });
+    }
+    return encoded;
   }
 
   private append(encoded: EncodedRecord): Promise<void> {

@@ -21,7 +21,8 @@
  *                   Every batch up to and including batchSeq is committed (commits are in order).
  *
  * Integers are big-endian. A batch never spans two segments: a segment rolls only right after a
- * SEAL. Recovery (recovery.ts) accepts a torn or bad frame only at the tail of the last segment.
+ * SEAL. Recovery (recovery.ts) accepts a torn or bad frame only at the tail of the last segment,
+ * with no valid frame after it.
  */
 import { crc32c } from '@brook/protocol';
 
@@ -114,6 +115,23 @@ function viewOf(bytes: Uint8Array): DataView {
 function u64(view: DataView, at: number): number {
   const value = view.getBigUint64(at);
   return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : Number.NaN;
+}
+
+/**
+ * The position of the first whole, CRC-valid frame in `bytes`, or undefined. Recovery's test for "is anything written after this bad frame?": a torn write leaves
+ * nothing valid behind it, so a valid frame further on means the bad one is damage, not a tear.
+ * It tries every offset (alignment is lost after a bad frame); only plausible lengths and kinds
+ * pay for a CRC, so zeros and random garbage are skipped at a byte compare each.
+ */
+export function findFrame(bytes: Uint8Array): number | undefined {
+  const view = viewOf(bytes);
+  for (let at = 0; at + FRAME_HEADER_BYTES <= bytes.length; at++) {
+    const length = view.getUint32(at);
+    const kind = bytes[at + KIND_AT]!;
+    if (length < 1 || at + 8 + length > bytes.length || kind < FrameKind.HEADER || kind > FrameKind.COMMIT) continue;
+    if (crc32c(bytes, at + KIND_AT, at + 8 + length) === view.getUint32(at + 4)) return at;
+  }
+  return undefined;
 }
 
 export type DecodeStep =

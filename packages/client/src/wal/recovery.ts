@@ -3,14 +3,15 @@
  * uncommitted. Recovery never trusts how the last run ended:
  *
  * - Only the last segment can have an unsynced tail (a segment is fsynced before the next one is
- *   created), so a torn or bad frame there is cut off with everything after it; the same in any
- *   other segment is corruption: CORRUPT_SEGMENT naming file and position, never a silent skip.
+ *   created), so a torn or bad frame there is cut off, provided nothing valid follows it; the
+ *   same in any other segment, or followed by a valid frame, is corruption: CORRUPT_SEGMENT
+ *   naming file and position, never a silent skip.
  * - A last segment without a valid header is a roll that crashed: it holds nothing, delete it.
  * - Segments whose batches are all committed are deleted (a crash between the commit and the
  *   delete leaves them behind).
  */
 import { BrookError, type FileSystem } from '@brook/protocol';
-import { FrameDecoder } from './frame-codec.js';
+import { FrameDecoder, findFrame } from './frame-codec.js';
 import { type BufferedRecord } from './record-codec.js';
 import { segmentPath, parseSegmentName } from './segment-names.js';
 import { SegmentScan, type ScannedBatch } from './segment-scan.js';
@@ -79,10 +80,36 @@ function corrupt(path: string, position: number, reason: string): BrookError {
   return new BrookError('CORRUPT_SEGMENT', `${path} at byte ${position}: ${reason}`, { file: path, position, reason });
 }
 
-/** Which problems at the tail of the last segment a crash can explain: CRC and framing, not semantics. */
-function isTornTail(file: ScannedFile): boolean {
-  const reason = file.problem?.reason;
-  return reason === 'torn frame' || reason === 'bad-crc' || reason === 'bad-length' || reason === 'bad-kind';
+/** The problems a crash can leave in an unsynced tail: framing, not meaning. */
+const TEAR_REASONS: ReadonlySet<string> = new Set(['torn frame', 'bad-crc', 'bad-length', 'bad-kind']);
+
+/**
+ * Throws CORRUPT_SEGMENT unless `file`'s problem is a torn tail: in the last segment, about
+ * framing, and with no valid frame anywhere after it. A crash tears only what was written last,
+ * so anything valid behind the bad frame was written after it; cutting there would drop frames
+ * that may have been fsynced (SEALs of emitted batches, COMMITs), and the numbering would start
+ * over below sequences already handed out. A power cut that writes pages back out of order can in
+ * principle leave that shape too; it is refused as well, as it cannot be told from bit rot.
+ */
+async function refuseUnlessTornTail(fs: FileSystem, path: string, file: ScannedFile, isLast: boolean): Promise<void> {
+  const { position, reason } = file.problem!;
+  if (!isLast || !TEAR_REASONS.has(reason)) throw corrupt(path, position, reason);
+  // From the next byte, not the bad frame's end: its length field may be what is damaged.
+  const after = findFrame(await readRange(fs, path, position + 1, file.fileBytes));
+  if (after !== undefined) throw corrupt(path, position, `${reason}, followed by a valid frame at byte ${position + 1 + after}`);
+}
+
+/** The bytes [from, to) of a file: the rest of a last segment after a bad frame, bounded by segmentBytesMax and a batch. */
+async function readRange(fs: FileSystem, path: string, from: number, to: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(Math.max(0, to - from));
+  const handle = await fs.open(path, 'r');
+  let read = 0;
+  try {
+    for (let count = -1; read < bytes.length && count !== 0; read += count) count = await handle.readInto(bytes, read, bytes.length - read, from + read);
+  } finally {
+    await handle.close();
+  }
+  return bytes.subarray(0, read);
 }
 
 export async function recoverWal(fs: FileSystem, dir: string): Promise<RecoveredWal> {
@@ -96,7 +123,7 @@ export async function recoverWal(fs: FileSystem, dir: string): Promise<Recovered
     const previous = files.at(-1)?.scan;
     const file = await scanFile(fs, path, new SegmentScan(seq, previous && { nextBatchSeq: previous.nextBatchSeq, nextRecordSeq: previous.nextRecordSeq }));
     const isLast = i === seqs.length - 1;
-    if (file.problem !== undefined && !(isLast && isTornTail(file))) throw corrupt(path, file.problem.position, file.problem.reason);
+    if (file.problem !== undefined) await refuseUnlessTornTail(fs, path, file, isLast);
     if (file.scan.header === undefined) {
       if (!isLast) throw corrupt(path, 0, 'no segment header');
       await fs.unlink(path);

@@ -1,0 +1,97 @@
+/**
+ * Damage inside the last WAL segment, and a WAL whose numbering went back behind the WAL
+ * producer's state file: both must stop the open with a coded error. Cutting there instead would
+ * drop committed batches' COMMIT frames and restart the batch numbering below sequences already
+ * handed out, and the producer would then commit new batches without sending them.
+ */
+import { describe, expect, it } from 'vitest';
+import { BrookError } from '@brook/protocol';
+import { PRODUCER_WAL_DIR, WalProducerHost, numbered } from '@brook/examples';
+import { SimulatedHost, WAL_DIR, drainAll, flipByte, value } from './fixtures/wal-harness.js';
+
+const COMMIT_FRAME_BYTES = 9 + 8;
+
+async function segmentsOf(fs: { readdir(dir: string): Promise<string[]> }, dir: string): Promise<string[]> {
+  return (await fs.readdir(dir)).filter((name) => name.endsWith('.seg')).map((name) => `${dir}/${name}`);
+}
+
+/** One segment: three committed batches, ending with the COMMIT of the last. */
+async function committedSegment(host: SimulatedHost): Promise<string> {
+  const buffer = await host.open({ maxRecords: 2 });
+  for (let n = 1; n <= 6; n++) await buffer.put({ value: value(n) });
+  expect(await drainAll(buffer)).toEqual([1, 2, 3, 4, 5, 6]);
+  await buffer.close();
+  const [segment, ...others] = await segmentsOf(host.fs, WAL_DIR);
+  expect(others).toEqual([]);
+  return segment!;
+}
+
+describe('a damaged last segment', () => {
+  it('is CORRUPT_SEGMENT wherever a byte flips, unless in its last frame: only a tail with nothing valid after it is a tear', async () => {
+    const host = new SimulatedHost();
+    const segment = await committedSegment(host);
+    const size = (await host.fs.readFile(segment)).length;
+    for (let position = 0; position < size - COMMIT_FRAME_BYTES; position++) {
+      await flipByte(host.fs, segment, position);
+      const error = await host.open().then(() => undefined, (e: unknown) => e);
+      expect(error, `byte ${position}`).toBeInstanceOf(BrookError);
+      expect(error).toMatchObject({ code: 'CORRUPT_SEGMENT', details: { file: segment } });
+      expect((error as BrookError).details['position']).toBeLessThanOrEqual(position);
+      await flipByte(host.fs, segment, position); // undo
+    }
+    await flipByte(host.fs, segment, size - 1); // in the final COMMIT: a tear, cut off
+    const reopened = await host.open();
+    expect(reopened.recovery.truncatedBytes).toBe(COMMIT_FRAME_BYTES);
+    expect(reopened.stats.nextBatchSequence).toBe(3); // the numbering goes on
+  });
+
+  it('cuts a tail of zeros (a file extended whose data never reached the disk) and goes on', async () => {
+    const host = new SimulatedHost();
+    const segment = await committedSegment(host);
+    const handle = await host.fs.open(segment, 'rw');
+    await handle.write(new Uint8Array(4096), await handle.size());
+    await handle.sync();
+    await handle.close();
+    const reopened = await host.open({ maxRecords: 2 });
+    expect(reopened.recovery.truncatedBytes).toBe(4096);
+    expect(reopened.stats).toMatchObject({ committedThrough: 2, nextBatchSequence: 3, records: 0 });
+  });
+});
+
+describe('the WAL producer on a damaged WAL', () => {
+  async function deliveredTwoBatches(): Promise<WalProducerHost> {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const { producer } = await host.start({ maxRecords: 3 });
+    await producer.send('orders', numbered(1, 6));
+    await producer.flush();
+    await producer.close();
+    return host;
+  }
+
+  it('refuses to open on a bad frame inside the last segment instead of reusing committed batch numbers', async () => {
+    const host = await deliveredTwoBatches();
+    const [segment] = await segmentsOf(host.fs, PRODUCER_WAL_DIR);
+    await flipByte(host.fs, segment!, 200);
+    const { producer } = await host.start({ maxRecords: 3 });
+    await expect(producer.ready()).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT', details: { file: segment } });
+    await expect(producer.send('orders', numbered(7, 1))).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
+    await producer.close();
+  });
+
+  it('refuses to open when the WAL numbering is behind producer.json (segments lost), rather than commit new batches unsent', async () => {
+    const host = await deliveredTwoBatches();
+    for (const segment of await segmentsOf(host.fs, PRODUCER_WAL_DIR)) await host.fs.unlink(segment);
+    const { producer } = await host.start({ maxRecords: 3 });
+    await expect(producer.ready()).rejects.toMatchObject({
+      code: 'CORRUPT_METADATA', details: { file: `${PRODUCER_WAL_DIR}/producer.json`, committedWalBatch: 1, nextBatchSequence: 0 },
+    });
+    await producer.close();
+    // The documented way out: without the state file, the WAL goes out under a new producer id.
+    await host.fs.unlink(`${PRODUCER_WAL_DIR}/producer.json`);
+    const fresh = await host.start({ maxRecords: 3 });
+    await fresh.producer.send('orders', numbered(7, 3));
+    await fresh.producer.flush();
+    expect(await host.contents('orders')).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+    await fresh.producer.close();
+  });
+});
