@@ -39,6 +39,32 @@ describe('Connection', () => {
     await tick();
   });
 
+  it('hands a late answer to onLateResponse, on the session the request was sent on only', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { requestTimeoutMs: 500, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+    const late: unknown[] = [];
+    const onLateResponse = (json: unknown) => void late.push(json);
+    const answered = connection.request('listTopics', {}, { onLateResponse });
+    const lost = connection.request('describeTopic', { name: 't' }, { onLateResponse });
+    await server.waitForRequests(2);
+    clock.advance(500);
+    await expect(answered).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(lost).rejects.toMatchObject({ code: 'TIMEOUT' });
+    server.respond(server.take('listTopics'), { topics: ['a'] });
+    await tick();
+    expect(late).toEqual([{ topics: ['a'] }]);
+    const describe = server.take('describeTopic');
+    server.drop(1006);
+    await tick();
+    clock.advance(0);
+    await tick();
+    expect(connection.session).toBe(2);
+    // The id is unknown on the new session: an answer to it goes nowhere.
+    server.respond(describe, { name: 't', partitions: [] });
+    await tick();
+    expect(late).toHaveLength(1);
+  });
+
   it('keeps at most requestsInFlightMax requests unanswered; the rest wait their turn', async () => {
     const server = new FakeServer();
     const { connection } = await openFake(server);

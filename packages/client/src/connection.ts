@@ -41,6 +41,12 @@ export interface RequestOptions<Op extends RequestOp> {
    * continuation could run.
    */
   onResponse?: (json: RequestResult<Op>) => void;
+  /**
+   * Called with the result of a RESPONSE that comes after the request timed out (on the session
+   * it was sent on): the server did what was asked although the caller was told TIMEOUT, so the
+   * caller may have to undo it (a subscribe: the member exists).
+   */
+  onLateResponse?: (json: RequestResult<Op>) => void;
 }
 
 export interface ConnectionEvents {
@@ -58,6 +64,7 @@ interface Pending {
   readonly frame: Uint8Array;
   readonly sessionBound: boolean;
   readonly onResponse: ((json: RequestResult<RequestOp>) => void) | undefined;
+  readonly onLateResponse: ((json: RequestResult<RequestOp>) => void) | undefined;
   readonly resolve: (response: Response<RequestOp>) => void;
   readonly reject: (error: BrookError) => void;
   timer: Timer | undefined;
@@ -75,6 +82,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private nextRequestId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly waiting: Pending[] = [];
+  /** Timed-out requests of this session whose late answer still matters (onLateResponse), by request id. */
+  private readonly overdue = new Map<number, Pending>();
   /** Sent requests outside the window (graceful unsubscribes, see countsTowardWindow). */
   private exemptInFlight = 0;
   private readonly subscribers = new Map<number, SubscriptionListener>();
@@ -125,7 +134,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const frame = encodeFrame(FrameKind.REQUEST, requestId, stableJson({ ...args, op }), options.data);
     return new Promise<Response<Op>>((resolve, reject) => {
       const pending: Pending = {
-        requestId, op, frame, sessionBound: options.sessionBound ?? false, onResponse: options.onResponse as ((json: RequestResult<RequestOp>) => void) | undefined, sentOn: 0,
+        requestId, op, frame, sessionBound: options.sessionBound ?? false, sentOn: 0,
+        onResponse: options.onResponse as Pending['onResponse'], onLateResponse: options.onLateResponse as Pending['onLateResponse'],
         resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined,
       };
       pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
@@ -221,6 +231,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   private answered(frame: Frame): void {
+    const overdue = this.overdue.get(frame.requestId);
+    if (overdue) {
+      this.overdue.delete(frame.requestId);
+      if (frame.kind === FrameKind.RESPONSE) overdue.onLateResponse!(frame.json as RequestResult<RequestOp>);
+      return;
+    }
     const pending = this.pending.get(frame.requestId);
     if (!pending || pending.sentOn !== this.sessionNumber) return; // timed out, or from an old session
     this.forget(pending);
@@ -234,6 +250,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const error = this.connectionError ?? closeError(code, reason);
     this.transport = undefined;
     this.subscribers.clear();
+    // What a late answer would have undone ended with the session.
+    this.overdue.clear();
     if (!error.retriable || !this.options.reconnect || this.state === 'closed') {
       this.finish(error);
       return;
@@ -285,6 +303,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private timedOut(pending: Pending): void {
     pending.timer = undefined;
     this.forget(pending);
+    if (pending.onLateResponse && pending.sentOn !== 0) this.overdue.set(pending.requestId, pending);
     pending.reject(new BrookError('TIMEOUT', `no answer to ${pending.op} within ${this.options.requestTimeoutMs} ms`, { op: pending.op, timeoutMs: this.options.requestTimeoutMs }));
     this.pump();
   }
@@ -304,6 +323,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.closeReason = error;
     this.transport = undefined;
     this.subscribers.clear();
+    this.overdue.clear();
     const failure = this.closedError();
     for (const pending of [...this.pending.values()]) {
       this.forget(pending);
@@ -320,7 +340,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     do {
       const requestId = this.nextRequestId;
       this.nextRequestId = requestId === REQUEST_ID_MAX ? 1 : requestId + 1;
-      if (!this.pending.has(requestId)) return requestId;
+      if (!this.pending.has(requestId) && !this.overdue.has(requestId)) return requestId;
     } while (true);
   }
 }

@@ -10,6 +10,14 @@ const delivery = (offset: bigint) => {
   return { partition: 0, deliveryCount: 1, record: record! };
 };
 
+/** A sink that records what reaches it. */
+function recordingSink() {
+  const seen: Message[] = [];
+  const ends: unknown[] = [];
+  const sink = { deliver: (msg: Message) => seen.push(msg) > 0, takeUnseen: () => [], closing: () => undefined, ended: (error: unknown) => void ends.push(error) };
+  return { seen, ends, sink };
+}
+
 function deliver(server: FakeServer, subscription: number, first: number, offsets: bigint[]): void {
   server.send(encodeDeliverFrame(subscription, first, offsets.map((offset) => delivery(offset))));
 }
@@ -58,5 +66,68 @@ describe('Subscription', () => {
     await tick();
     expect(server.requests).toEqual([]);
     expect(subscription.memberId).toBe('m2');
+  });
+
+  describe('a subscribe the subscription gave up on is undone (unsubscribe with abort) when its answer comes', () => {
+    it('aborted (signal) before the answer: nothing reaches the sink', async () => {
+      const server = new FakeServer();
+      const { connection } = await openFake(server);
+      const { seen, sink } = recordingSink();
+      const controller = new AbortController();
+      const subscription = new Subscription(connection, { topic: 't', group: 'g', signal: controller.signal }, sink, new Set());
+      const started = subscription.start();
+      await server.waitForRequests(1);
+      controller.abort();
+      server.respond(server.take('subscribe'), { subscription: 4, memberId: 'm1' });
+      deliver(server, 4, 0, [0n]);
+      await started;
+      await server.waitForRequests(1);
+      expect(server.take('unsubscribe').json).toEqual({ op: 'unsubscribe', subscription: 4, abort: true });
+      expect(seen).toEqual([]);
+    });
+
+    it('timed out: start() rejects TIMEOUT, the late answer is undone', async () => {
+      const server = new FakeServer();
+      const { connection, clock } = await openFake(server, { requestTimeoutMs: 500 });
+      const { ends, sink } = recordingSink();
+      const started = new Subscription(connection, { topic: 't', group: 'g' }, sink, new Set()).start();
+      await server.waitForRequests(1);
+      clock.advance(500);
+      await expect(started).rejects.toMatchObject({ code: 'TIMEOUT' });
+      expect(ends).toMatchObject([{ code: 'TIMEOUT' }]);
+      server.respond(server.take('subscribe'), { subscription: 2, memberId: 'm1' });
+      await server.waitForRequests(1);
+      expect(server.take('unsubscribe').json).toEqual({ op: 'unsubscribe', subscription: 2, abort: true });
+    });
+
+    it('closed while its resubscribe after a reconnect is unanswered', async () => {
+      const server = new FakeServer();
+      const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+      const subscription = new Subscription(connection, { topic: 't', group: 'g' }, recordingSink().sink, new Set());
+      const started = subscription.start();
+      await server.waitForRequests(1);
+      server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1' });
+      await started;
+      server.drop(1006);
+      await tick();
+      clock.advance(0);
+      await server.waitForRequests(1);
+      await subscription.close();
+      server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm2' });
+      await server.waitForRequests(1);
+      expect(server.take('unsubscribe').json).toEqual({ op: 'unsubscribe', subscription: 1, abort: true });
+      expect(subscription.memberId).toBe('m1');
+    });
+  });
+
+  it('a refused subscribe ends the sink with the refusal', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const { ends, sink } = recordingSink();
+    const started = new Subscription(connection, { topic: 'nope', group: 'g' }, sink, new Set()).start();
+    await server.waitForRequests(1);
+    server.fail(server.take('subscribe'), 'UNKNOWN_TOPIC');
+    await expect(started).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    expect(ends).toMatchObject([{ code: 'UNKNOWN_TOPIC' }]);
   });
 });

@@ -14,8 +14,12 @@
  *   close()  graceful: messages queued and not yet handed to the loop go back (nack, no delay),
  *            pending settlements are sent, then the server waits for what is still being handled
  *   abort()  leaves at once: whatever this member holds is redelivered to the others
+ *
+ * Either one while a subscribe is unanswered (the first, or a resubscribe after a reconnect),
+ * or that subscribe timing out, does not stop the server from making the member: when its answer
+ * comes, the member leaves at once (unsubscribe with abort), without close() waiting for it.
  */
-import { checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, type BrookError, type OptionKeys, type RequestArgs, type WireSubscribeOptions } from '@brook/protocol';
+import { checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, type BrookError, type OptionKeys, type RequestArgs, type RequestResult, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { Message } from './message.js';
 import { SettleBatcher } from './settle-batcher.js';
@@ -103,7 +107,8 @@ export class Subscription {
       } catch (error) {
         // A drop while subscribing: the request goes again once the connection is back.
         if (!isBrookError(error, 'DISCONNECTED') || this.state !== 'subscribing' || this.connection.isClosed) {
-          this.finish(undefined);
+          // A loop sees the refusal through next(), not as a quiet end.
+          this.finish(error as BrookError);
           throw error;
         }
       }
@@ -150,16 +155,27 @@ export class Subscription {
 
   private async subscribe(): Promise<void> {
     await this.connection.request('subscribe', this.wireOptions, {
-      onResponse: (result) => {
-        // Runs as the RESPONSE is read, so the DELIVER frames right behind it find their listener.
-        if (this.state !== 'subscribing' && this.state !== 'down') return;
-        this.number = result.subscription;
-        this.memberIdOnServer = result.memberId ?? undefined;
-        this.state = 'active';
-        this.batcher.setSession(this.connection.session);
-        this.connection.listen(result.subscription, this.listener);
-      },
+      // Runs as the RESPONSE is read, so the DELIVER frames right behind it find their listener.
+      onResponse: (result) => (this.state === 'subscribing' || this.state === 'down' ? this.activate(result) : this.leaveUnwanted(result.subscription)),
+      onLateResponse: (result) => this.leaveUnwanted(result.subscription),
     });
+  }
+
+  private activate(result: RequestResult<'subscribe'>): void {
+    this.number = result.subscription;
+    this.memberIdOnServer = result.memberId ?? undefined;
+    this.state = 'active';
+    this.batcher.setSession(this.connection.session);
+    this.connection.listen(result.subscription, this.listener);
+  }
+
+  /**
+   * The server made a member this subscription gave up on (see the file comment). Left alone it
+   * would take records nobody settles, and under ordering 'partition' keep its partitions from
+   * the other members, for as long as the connection lives; aborting hands them on now.
+   */
+  private leaveUnwanted(subscription: number): void {
+    this.connection.request('unsubscribe', { subscription, abort: true }, { sessionBound: true }).catch(() => undefined);
   }
 
   private readonly listener: SubscriptionListener = {

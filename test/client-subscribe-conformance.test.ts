@@ -1,0 +1,108 @@
+/**
+ * Subscribing on both transports (describeOnEachTarget): a subscribe the client gave up on before
+ * its answer came leaves no member behind, and a refused subscribe ends a for-await loop with the
+ * refusal rather than quietly.
+ */
+import { expect, it } from 'vitest';
+import { VirtualClock } from '@brook/protocol';
+import type { Client, MessageStream, SubscribeOptions } from '@brook/client';
+import { deferred, describeOnEachTarget, unique, type TargetSuite } from './fixtures/client-targets.js';
+
+const RECORDS = 5;
+
+describeOnEachTarget('client subscribe', (suite) => {
+  /**
+   * A group on a fresh topic holding RECORDS records, in ordering 'partition': a member left
+   * behind would own the only partition, so a second member gets the records only once it is gone.
+   */
+  async function partitionGroup(): Promise<SubscribeOptions> {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, Array.from({ length: RECORDS }, (_, i) => ({ value: `v${i}` })));
+    return { topic, group: unique('g'), ordering: 'partition' };
+  }
+
+  it('a subscribe aborted (signal) before its answer leaves no member: another member gets the records', async () => {
+    const options = await partitionGroup();
+    await using first = await suite.target.connect();
+    const controller = new AbortController();
+    const subscribing = first.subscribe({ ...options, signal: controller.signal }, () => {
+      throw new Error('an aborted subscription handles nothing');
+    });
+    controller.abort();
+    await subscribing;
+    await expectAllRecordsReachAnotherMember(suite, options);
+  });
+
+  it('a subscribe that timed out leaves no member once its late answer comes: another member gets the records', async () => {
+    const options = await partitionGroup();
+    const clock = new VirtualClock({ startMs: Date.now() });
+    await using first = await suite.target.connect({ clock, requestTimeoutMs: 1_000 });
+    const subscribing = first.subscribe(options, () => {
+      throw new Error('a timed-out subscription handles nothing');
+    });
+    clock.advance(1_000);
+    await expect(subscribing).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expectAllRecordsReachAnotherMember(suite, options);
+  });
+
+  it('a consume() closed before its answer leaves no member: another member gets the records', async () => {
+    const options = await partitionGroup();
+    await using first = await suite.target.connect();
+    const stream = first.consume(options);
+    await stream.close();
+    await expect(stream[Symbol.asyncIterator]().next()).resolves.toEqual({ value: undefined, done: true });
+    await expectAllRecordsReachAnotherMember(suite, options);
+  });
+
+  it('a subscription closed while its resubscribe after a reconnect is unanswered leaves no member', async () => {
+    const options = await partitionGroup();
+    await using first = await suite.target.connect({ reconnect: { initialDelayMs: 1, maxDelayMs: 1 } });
+    const held = deferred();
+    const subscription = await first.subscribe(options, () => held.promise);
+    const closed = deferred();
+    first.once('reconnected', () => {
+      // 'reconnected' comes before the subscription resubscribes in the same event: a microtask
+      // later its subscribe is sent and not yet answered.
+      queueMicrotask(() => void subscription.close().then(closed.resolve));
+    });
+    first.dropConnection();
+    await closed.promise;
+    await expectAllRecordsReachAnotherMember(suite, options);
+    held.resolve();
+  });
+
+  it('consume() ends its loop with the refusal when the subscribe is refused: UNKNOWN_TOPIC, INVALID_CONFIG, CLOSED', async () => {
+    const topic = await suite.topic();
+    await expect(firstOf(suite.client.consume({ topic: unique('missing'), group: 'g' }))).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await expect(firstOf(suite.client.consume({ topic, group: unique('g'), maxInFlight: 0 }))).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    const closed = await suite.target.connect();
+    await closed.close();
+    const stream = closed.consume({ topic, group: unique('g') });
+    await expect(firstOf(stream)).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(stream.ready).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+/**
+ * Subscribes a second member and waits until it has every record and is the group's only member.
+ * A member left behind either keeps the partition (the records never come) or joined after the
+ * second one took it (it never goes): either way the wait does not end.
+ */
+async function expectAllRecordsReachAnotherMember(suite: TargetSuite, options: SubscribeOptions): Promise<void> {
+  await using second: Client = await suite.target.connect();
+  const got = new Set<string>();
+  const all = deferred();
+  const member = await second.subscribe(options, (message) => {
+    got.add(message.text()!);
+    if (got.size === RECORDS) all.resolve();
+  });
+  await all.promise;
+  const onlyMember = async () => (await suite.client.admin.describeGroup(options.topic, options.group!)).members.every((m) => m.id === member.memberId);
+  while (!(await onlyMember()));
+}
+
+/** The first step of a for-await loop over `stream`. */
+async function firstOf(stream: MessageStream): Promise<IteratorResult<unknown>> {
+  for await (const message of stream) return { value: message, done: false };
+  return { value: undefined, done: true };
+}
