@@ -126,7 +126,7 @@ describe('requests over the socket', () => {
 describe('limits', () => {
   it('listen() checks every limit against LIMITS: INVALID_CONFIG naming the option', async () => {
     const { broker: b } = await serve();
-    for (const name of ['frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs'] as const) {
+    for (const name of ['frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'sendBufferBytesMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs'] as const) {
       const { min, max } = LIMITS[name];
       await expect(b.listen({ port: 0, [name]: min - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: name } });
       await expect(b.listen({ port: 0, [name]: max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: name } });
@@ -172,7 +172,33 @@ describe('limits', () => {
     expect((await silent.closed).code).toBe(CloseCode.IDLE_TIMEOUT);
     expect(await lively.ok('listTopics')).toEqual({ topics: [] });
   });
+
+  it('a peer closed 4002 or 4003 that never answers the close frame frees its connectionsMax slot at once', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock();
+    const { server } = await serve({ connectionsMax: 1, handshakeTimeoutMs: 1000, idleTimeoutMs: 1000 }, clock);
+    // ws would wait its closeTimeout (30 s) for the close frames these clients never read.
+    const mute = await RawClient.connect(server.url);
+    mute.socket.pause();
+    clock.advance(1000);
+    await connectionsDropTo(server.port, 0);
+    const silent = await RawClient.open(server.url);
+    silent.socket.pause();
+    clock.advance(1000); // pinged
+    clock.advance(1000); // no pong: 4003
+    await connectionsDropTo(server.port, 0);
+    const next = await connect(server.url);
+    expect(await next.ok('listTopics')).toEqual({ topics: [] });
+    for (const client of [mute, silent]) client.socket.terminate();
+  });
 });
+
+/** Waits for the server's own count of connections: each scrape is a round trip to it, not a timer. */
+async function connectionsDropTo(port: number, count: number): Promise<void> {
+  for (;;) {
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    if (Number(/^brook_connections (\d+)$/m.exec(metrics)?.[1]) === count) return;
+  }
+}
 
 describe('HTTP on the same port', () => {
   it('GET /healthz is 200 ok; other paths 404', async () => {

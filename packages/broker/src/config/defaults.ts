@@ -105,6 +105,10 @@ export const LIMITS = Object.freeze({
     default: 64, min: 1, max: 100_000,
     doc: 'Server: requests one connection may have pending; at the limit the server stops reading the socket until answers drain.',
   },
+  sendBufferBytesMax: {
+    default: 4 * MiB, min: 64 * KiB, max: 1 * GiB,
+    doc: "Server: bytes a connection's socket may hold unsent (ws bufferedAmount) before the server stops reading that client's requests and holds its DELIVER frames back, until the socket drains. The min is above the socket's write high-water mark (16 KiB), so going over it always ends in a 'drain' event.",
+  },
   deliverRecordsMax: {
     default: 1000, min: 1, max: 100_000,
     doc: 'Server: most records in one DELIVER frame.',

@@ -7,7 +7,7 @@ import { BrookError, checkOptionKeys, optionKeysOf, type OptionKeys } from '@bro
 import { limitOrDefault, type LIMITS } from './defaults.js';
 
 const SERVER_LIMIT_NAMES = [
-  'frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs',
+  'frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'sendBufferBytesMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs',
 ] as const satisfies readonly (keyof typeof LIMITS)[];
 
 export type ServerLimits = Record<(typeof SERVER_LIMIT_NAMES)[number], number>;

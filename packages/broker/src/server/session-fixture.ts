@@ -13,12 +13,15 @@ import { Session } from './session.js';
 export class FakePeer implements FramePeer {
   readonly frames: Frame[] = [];
   closed: { code: number; reason: string } | undefined;
+  /** Bytes sent that the client has not read: they pile up after stopReading(). */
   bufferedAmount = 0;
   paused = false;
+  private reading = true;
   private readonly claimed = new Set<Frame>();
   private waiters: { match: (frame: Frame) => boolean; resolve: (frame: Frame) => void }[] = [];
 
   send(bytes: Uint8Array): void {
+    if (!this.reading) this.bufferedAmount += bytes.length;
     const frame = decodeFrame(bytes);
     this.frames.push(frame);
     const waiter = this.waiters.find((w) => w.match(frame));
@@ -30,6 +33,11 @@ export class FakePeer implements FramePeer {
 
   close(code: number, reason: string): void {
     this.closed = { code, reason };
+  }
+
+  /** The client stops reading its socket: what is sent from now on stays in bufferedAmount. */
+  stopReading(): void {
+    this.reading = false;
   }
 
   pause(): void {
@@ -69,6 +77,8 @@ export interface SessionFixture {
   ok(op: string, args?: Record<string, unknown>, data?: Uint8Array): Promise<Record<string, unknown>>;
   /** The next DELIVER frame of `subscription`, decoded. */
   deliveries(subscription: number): Promise<DecodedDelivery[]>;
+  /** The client reads what the peer has buffered (and goes on as before): the session hears 'drain'. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -78,7 +88,8 @@ export async function sessionFixture(options: { limits?: Partial<ServerLimits>; 
   const peer = new FakePeer();
   const internalErrors: unknown[] = [];
   // Custom limits or a token need a Session of its own; otherwise the broker's, as connect(broker) gets.
-  const session = options.limits === undefined && options.token === undefined ? broker.openSession(peer, { remote: 'test' }) : new Session(broker, peer, {
+  // The broker's sessions are Sessions too; drained() is the WebSocket server's call, not FrameSession's.
+  const session = options.limits === undefined && options.token === undefined ? broker.openSession(peer, { remote: 'test' }) as Session : new Session(broker, peer, {
     sessionId: 'test', remote: 'test', limits: resolveServerLimits(options.limits), token: options.token, batchRecordsMax: 10_000, clock,
     onInternalError: (error) => void internalErrors.push(error),
     onEnd: () => undefined,
@@ -103,6 +114,10 @@ export async function sessionFixture(options: { limits?: Partial<ServerLimits>; 
     deliveries: async (subscription) => {
       const frame = await peer.next((f) => f.kind === FrameKind.DELIVER && f.requestId === subscription);
       return decodeDeliveries(frame.json['first'] as number, frame.json['count'] as number, frame.data);
+    },
+    drain: () => {
+      peer.bufferedAmount = 0;
+      session.drained();
     },
     close: () => broker.close(),
   };

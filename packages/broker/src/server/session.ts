@@ -6,8 +6,14 @@
  * calls, subscriptions.ts for subscribe / unsubscribe / settle) and answers each with one
  * RESPONSE or ERROR. docs/protocol.md is the contract for every answer and close code.
  *
- * Backpressure: at requestsInFlightMax pending requests it pauses the peer (the WebSocket stops
- * reading, so TCP pushes back on the client) and resumes once one is answered.
+ * Backpressure: while requestsInFlightMax requests are pending, or the peer holds more than
+ * sendBufferBytesMax bytes the client has not read, the session is held: it pauses the peer (the
+ * WebSocket stops reading, so TCP pushes back on the client) and starts no request. Requests that
+ * still arrive (ws parses the rest of the chunk it had read when paused) wait in a backlog, which
+ * is therefore bounded by one socket read. It resumes once an answer or a drain lifts the hold.
+ * Checking the send buffer is what bounds a client that pipelines requests and never reads the
+ * answers: counting pending requests alone does not, since each is answered at once into the
+ * socket's buffer.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
@@ -43,6 +49,8 @@ export class Session implements FrameSession {
   private handshakeTimer: Timer | undefined;
   private requestsInFlight = 0;
   private paused = false;
+  /** Requests read while held, started in order as the hold lifts. */
+  private backlog: Frame[] = [];
   private readonly subscriptions: SessionSubscriptions;
 
   constructor(
@@ -50,7 +58,10 @@ export class Session implements FrameSession {
     private readonly peer: FramePeer,
     private readonly options: SessionOptions,
   ) {
-    this.subscriptions = new SessionSubscriptions(broker, peer, options.clock, options.limits, () => this.state !== 'closed');
+    this.subscriptions = new SessionSubscriptions(broker, peer, options.clock, options.limits, {
+      canSend: () => this.state !== 'closed',
+      congested: () => this.congested(),
+    });
     this.handshakeTimer = options.clock.setTimer(options.limits.handshakeTimeoutMs, () => {
       this.handshakeTimer = undefined;
       this.close(CloseCode.HANDSHAKE_TIMEOUT, 'no HELLO within handshakeTimeoutMs');
@@ -84,6 +95,13 @@ export class Session implements FrameSession {
     if (this.state !== 'closed') this.finish();
   }
 
+  /** The peer's send buffer emptied: start what the hold kept back and send the held deliveries. */
+  drained(): void {
+    if (this.state !== 'open') return;
+    this.pump();
+    this.subscriptions.drained();
+  }
+
   /** The broker is closing: END every subscription, then close 1001. */
   shutdown(): void {
     if (this.state === 'closed') return;
@@ -104,6 +122,7 @@ export class Session implements FrameSession {
 
   private finish(): void {
     this.state = 'closed';
+    this.backlog = [];
     this.handshakeTimer?.cancel();
     this.handshakeTimer = undefined;
     this.subscriptions.abortAll();
@@ -139,16 +158,37 @@ export class Session implements FrameSession {
   }
 
   private request(frame: Frame): void {
-    // A graceful unsubscribe waits for the client's own settles; were it counted, a client with
-    // enough of them pending would stop the server reading those very settles (a deadlock).
-    // Its number is bounded by subscriptionsMax instead.
-    const counted = frame.json['op'] !== 'unsubscribe';
-    if (counted) this.requestsInFlight += 1;
-    if (this.requestsInFlight >= this.options.limits.requestsInFlightMax && !this.paused) {
-      this.paused = true;
-      this.peer.pause();
+    // A graceful unsubscribe waits for the client's own settles; were it counted (or held back),
+    // a client with enough of them pending would stop the server reading those very settles (a
+    // deadlock). Its number is bounded by subscriptionsMax instead, and its answer is tiny.
+    if (frame.json['op'] === 'unsubscribe') {
+      void this.answer(frame, false);
+      return;
     }
-    void this.answer(frame, counted);
+    this.backlog.push(frame);
+    this.pump();
+  }
+
+  /** Starts backlog requests while not held, then pauses or resumes reading to match. */
+  private pump(): void {
+    while (this.backlog.length > 0 && !this.held()) {
+      this.requestsInFlight += 1;
+      void this.answer(this.backlog.shift()!, true);
+    }
+    const pause = this.held();
+    if (pause === this.paused) return;
+    // Set first: resuming an in-process peer hands over its queued frames at once, re-entering here.
+    this.paused = pause;
+    if (pause) this.peer.pause();
+    else this.peer.resume();
+  }
+
+  private held(): boolean {
+    return this.requestsInFlight >= this.options.limits.requestsInFlightMax || this.congested();
+  }
+
+  private congested(): boolean {
+    return this.peer.bufferedAmount > this.options.limits.sendBufferBytesMax;
   }
 
   /** Never rejects: every outcome becomes a RESPONSE or an ERROR. */
@@ -165,12 +205,10 @@ export class Session implements FrameSession {
     }
     // Counted out before the answer goes, so a client that sees it may send the next request.
     if (counted) this.requestsInFlight -= 1;
-    if (this.paused && this.requestsInFlight < this.options.limits.requestsInFlightMax && this.state !== 'closed') {
-      this.paused = false;
-      this.peer.resume();
-    }
     this.send(answer);
     reply?.afterSend?.();
+    // After the send, so that the hold sees the answer's bytes in the peer's buffer.
+    if (this.state === 'open') this.pump();
   }
 
   private dispatch(op: unknown, args: Args, data: Uint8Array): Promise<Reply> | Reply {

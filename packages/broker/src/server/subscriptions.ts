@@ -10,6 +10,14 @@
  * rule), so a slow consumer costs the server at most maxInFlight records. A tail reader keeps no
  * acks and redelivers nothing, but its credit works the same way, exactly as in process: settling
  * one of its deliveries (any way) frees its slot.
+ *
+ * Credit alone does not bound the socket: a member that stops reading has its leases expire, its
+ * credit comes back, and the engine hands it the records again. So while the peer holds more than
+ * sendBufferBytesMax unread bytes, flushing stops and deliveries wait in their subscription's
+ * buffer until the socket drains. They stay the engine's ordinary deliveries, leased and counted
+ * against the member's credit: held long enough, they expire and go back to the group like those
+ * of any consumer that does not settle, and a held delivery that went stale is dropped rather than
+ * sent (see WireSubscription.hold). The socket holds at most sendBufferBytesMax plus one frame.
  */
 import { BrookError, FrameKind, encodeDeliverFrame, encodeFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
 import type { Broker } from '../broker.js';
@@ -35,8 +43,12 @@ export class SessionSubscriptions {
     private readonly peer: FramePeer,
     private readonly clock: Clock,
     private readonly limits: ServerLimits,
-    /** False once the session is closed: nothing more is sent. */
-    private readonly canSend: () => boolean,
+    private readonly state: {
+      /** False once the session is closed: nothing more is sent. */
+      readonly canSend: () => boolean;
+      /** True while the peer holds more than sendBufferBytesMax unread bytes: DELIVER waits. */
+      readonly congested: () => boolean;
+    },
   ) {}
 
   /**
@@ -129,6 +141,11 @@ export class SessionSubscriptions {
     for (const subscription of this.subscriptions.values()) if (subscription.topic === topic) this.endWith(subscription, code, message);
   }
 
+  /** The peer's send buffer emptied: send what congestion held back. */
+  drained(): void {
+    this.queueFlush();
+  }
+
   /** The connection is gone: leave every group at once; what they held is redelivered. */
   abortAll(): void {
     for (const subscription of this.subscriptions.values()) this.end(subscription);
@@ -136,7 +153,7 @@ export class SessionSubscriptions {
   }
 
   private endWith(subscription: WireSubscription, code: string, message: string): void {
-    if (subscription.ready && this.canSend()) this.peer.send(encodeEnd(subscription.id, code, message));
+    if (subscription.ready && this.state.canSend()) this.peer.send(encodeEnd(subscription.id, code, message));
     this.end(subscription);
     this.subscriptions.delete(subscription.id);
   }
@@ -147,7 +164,7 @@ export class SessionSubscriptions {
   }
 
   private buffer(subscription: WireSubscription, delivery: Delivery): void {
-    subscription.buffered.push(delivery);
+    subscription.hold(delivery);
     if (subscription.ready) this.queueFlush();
   }
 
@@ -157,23 +174,30 @@ export class SessionSubscriptions {
     queueMicrotask(() => this.flush());
   }
 
+  /** Stops while the peer is congested: drained() queues the next flush. */
   private flush(): void {
     this.flushQueued = false;
-    if (!this.canSend()) return;
+    if (!this.state.canSend()) return;
     for (const subscription of this.subscriptions.values()) {
-      if (subscription.ready && subscription.buffered.length > 0) this.flushSubscription(subscription);
+      if (subscription.ready && subscription.buffered.length > 0 && !this.flushSubscription(subscription)) return;
     }
   }
 
-  private flushSubscription(subscription: WireSubscription): void {
-    const all = subscription.buffered;
-    subscription.buffered = [];
-    for (const chunk of frameChunks(all, this.limits.deliverRecordsMax, this.limits.frameBytesMax)) {
+  /** False if congestion stopped it: what was not sent stays buffered. */
+  private flushSubscription(subscription: WireSubscription): boolean {
+    const chunks = frameChunks(subscription.takeLive(), this.limits.deliverRecordsMax, this.limits.frameBytesMax);
+    for (let index = 0; index < chunks.length; index++) {
+      if (this.state.congested()) {
+        subscription.buffered = chunks.slice(index).flat();
+        return false;
+      }
+      const chunk = chunks[index]!;
       const first = this.nextDeliveryId;
       this.nextDeliveryId += chunk.length;
       this.peer.send(encodeDeliverFrame(subscription.id, first, chunk));
       subscription.track(first, chunk, this.clock.now());
     }
+    return true;
   }
 }
 

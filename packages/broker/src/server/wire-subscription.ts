@@ -58,6 +58,27 @@ export class WireSubscription {
     this.maxInFlight = limitOrDefault('maxInFlight', options.maxInFlight);
   }
 
+  /**
+   * Keeps a delivery for the next frame. While the socket is congested deliveries wait here, and
+   * the member's credit returns as their leases expire, so the engine hands over more: once over
+   * twice maxInFlight wait, the stale ones are dropped (amortized O(1) each). The member holds at
+   * most maxInFlight live deliveries, so at most that many remain.
+   */
+  hold(delivery: Delivery): void {
+    this.buffered.push(delivery);
+    if (this.buffered.length > 2 * this.maxInFlight) this.buffered = this.buffered.filter((waiting) => !waiting.stale);
+  }
+
+  /**
+   * Empties the buffer for a flush, without the deliveries that went stale while they waited: the
+   * engine has given their records out again, and the client could only settle them as stale.
+   */
+  takeLive(): Delivery[] {
+    const waiting = this.buffered;
+    this.buffered = [];
+    return waiting.filter((delivery) => !delivery.stale);
+  }
+
   /** Deliveries just sent under ids first, first + 1, ...; the array becomes this subscription's. */
   track(first: number, deliveries: Delivery[], nowMs: number): void {
     if (deliveries.length === 0) return;

@@ -5,7 +5,8 @@
  * The WebSocket side only moves bytes: each binary message goes to its Session, which owns the
  * protocol. This file owns what only a socket has: the connection limit (1013), text messages
  * (1003), oversized frames (ws answers 1009 itself, from maxPayload), pings for idle detection
- * (4003), pause/resume of reading, and bufferedAmount.
+ * (4003), pause/resume of reading, and bufferedAmount with its 'drain' event (the session holds
+ * requests and deliveries back while the client leaves too much unread: sendBufferBytesMax).
  *
  * Timers come from the broker's Clock: one ping round for all connections every idleTimeoutMs,
  * not a timer per connection.
@@ -23,6 +24,13 @@ import { Metrics } from './metrics.js';
 
 /** Close reasons are ASCII here: 123 bytes is 123 characters. */
 const CLOSE_REASON_CHARS_MAX = 123;
+
+/**
+ * Closes for a peer that has stopped talking: it will not answer the close frame either, and ws
+ * would keep the socket (and its connectionsMax slot) for its closeTimeout (30 s) waiting for one.
+ * So the socket is destroyed right after the close frame is written.
+ */
+const SILENT_PEER_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.HANDSHAKE_TIMEOUT, CloseCode.IDLE_TIMEOUT]);
 
 export interface BrookServer {
   /** ws://host:port/ */
@@ -65,7 +73,7 @@ class WsListener {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.frameBytesMax, perMessageDeflate: false });
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, remoteOf(request)));
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, remoteOf(request)));
     });
   }
 
@@ -88,7 +96,8 @@ class WsListener {
     return this.closing;
   }
 
-  private accept(ws: WebSocket, remote: string): void {
+  /** `socket` is the one ws writes to: ws reports no 'drain' itself. */
+  private accept(ws: WebSocket, socket: Duplex, remote: string): void {
     if (this.connections.size >= this.options.limits.connectionsMax) {
       ws.close(CloseCode.TRY_AGAIN_LATER, 'connectionsMax reached');
       return;
@@ -103,6 +112,9 @@ class WsListener {
       else session.close(CloseCode.UNSUPPORTED_DATA, 'Brook speaks binary frames only');
     });
     ws.on('pong', () => (connection.alive = true));
+    // Emitted once the socket's buffer is empty after a write found it past its high-water mark,
+    // which sendBufferBytesMax (at least 64 KiB) always is when the session is held for it.
+    socket.on('drain', () => session.drained());
     // ws reports a bad frame (too large: it closes 1009 itself; bad opcode, bad UTF-8 close reason)
     // as 'error' and then 'close': the session ends on 'close'.
     ws.on('error', () => undefined);
@@ -141,8 +153,11 @@ function peerOf(ws: WebSocket): FramePeer {
     send: (frame) => {
       if (ws.readyState === ws.OPEN) ws.send(frame);
     },
-    // A close reason is limited to 123 bytes (RFC 6455); ws throws past it.
-    close: (code, reason) => ws.close(code, reason.slice(0, CLOSE_REASON_CHARS_MAX)),
+    close: (code, reason) => {
+      // A close reason is limited to 123 bytes (RFC 6455); ws throws past it.
+      ws.close(code, reason.slice(0, CLOSE_REASON_CHARS_MAX));
+      if (SILENT_PEER_CLOSE_CODES.has(code)) ws.terminate();
+    },
     get bufferedAmount() {
       return ws.bufferedAmount;
     },

@@ -1,0 +1,98 @@
+/**
+ * Backpressure on what the server sends: a client that stops reading its socket makes the peer's
+ * bufferedAmount grow, and past sendBufferBytesMax the session starts no request, stops reading
+ * and holds DELIVER frames back until the socket drains. (requestsInFlightMax: session-handshake.)
+ */
+import { describe, expect, it } from 'vitest';
+import { FrameKind, decodeDeliveries, type Frame } from '@brook/protocol';
+import { LIMITS } from '../config/defaults.js';
+import { batchOf, sessionFixture, type SessionFixture } from './session-fixture.js';
+
+const SEND_BUFFER_BYTES_MAX = LIMITS.sendBufferBytesMax.min;
+/** A record that makes a fetch answer or a DELIVER frame a little over 30 KB. */
+const RECORD_BYTES = 30_000;
+
+async function withBigRecords(count: number, limits: Parameters<typeof sessionFixture>[0] = {}): Promise<SessionFixture> {
+  const f = await sessionFixture(limits);
+  await f.hello();
+  await f.ok('createTopic', { name: 't' });
+  await f.ok('produce', { topic: 't', partition: 0 }, batchOf(Array.from({ length: count }, (_, i) => `${i}`.padEnd(RECORD_BYTES, 'x'))));
+  return f;
+}
+
+const answers = (f: SessionFixture): Frame[] => f.peer.frames.filter((frame) => frame.kind === FrameKind.RESPONSE && frame.json['count'] === 1);
+
+describe('sendBufferBytesMax', () => {
+  it('a peer holding exactly that many unread bytes still gets answers; one byte more holds requests until it drains', async () => {
+    const f = await sessionFixture({ limits: { sendBufferBytesMax: SEND_BUFFER_BYTES_MAX } });
+    await f.hello();
+    f.peer.bufferedAmount = SEND_BUFFER_BYTES_MAX;
+    await f.ok('listTopics');
+    expect(f.peer.paused).toBe(false);
+    f.peer.bufferedAmount = SEND_BUFFER_BYTES_MAX + 1;
+    let answered = false;
+    const held = f.request('listTopics').then((frame) => ((answered = true), frame));
+    await f.clock.advanceAsync(0);
+    expect([f.peer.paused, answered]).toEqual([true, false]);
+    f.drain();
+    expect((await held).kind).toBe(FrameKind.RESPONSE);
+    expect(f.peer.paused).toBe(false);
+  });
+
+  it('pipelined fetches whose answers are never read: the unread bytes stay bounded, and all are answered as the client reads', async () => {
+    const requestsInFlightMax = 2;
+    const f = await withBigRecords(1, { limits: { sendBufferBytesMax: SEND_BUFFER_BYTES_MAX, requestsInFlightMax } });
+    f.peer.stopReading();
+    const fetches = 20;
+    for (let i = 0; i < fetches; i++) void f.request('fetch', { topic: 't', partition: 0, offset: '0' });
+    // Past the limit nothing new starts; the answers already under way (at most
+    // requestsInFlightMax) still go out.
+    const bound = SEND_BUFFER_BYTES_MAX + requestsInFlightMax * (RECORD_BYTES + 200);
+    let reads = 0;
+    for (;;) {
+      await f.clock.advanceAsync(0);
+      expect(f.peer.bufferedAmount).toBeLessThanOrEqual(bound);
+      if (answers(f).length === fetches) break;
+      expect(f.peer.paused).toBe(true);
+      f.drain();
+      reads += 1;
+    }
+    expect(reads).toBeGreaterThan(1);
+    f.drain();
+    expect(f.peer.paused).toBe(false);
+  });
+});
+
+describe('DELIVER under a congested socket', () => {
+  it('a member that stops reading gets no more frames past sendBufferBytesMax, however often its leases expire', async () => {
+    const f = await withBigRecords(10, { limits: { sendBufferBytesMax: SEND_BUFFER_BYTES_MAX, deliverRecordsMax: 1 } });
+    const ackTimeoutMs = 100;
+    f.peer.stopReading();
+    const { subscription } = await f.ok('subscribe', { topic: 't', group: 'g', maxInFlight: 10, ackTimeoutMs, backoff: { initialMs: 0, maxMs: 0 } });
+    await f.clock.advanceAsync(0);
+    const sentBeforeExpiry = f.peer.of(FrameKind.DELIVER).length;
+    expect(sentBeforeExpiry).toBeLessThan(10);
+    for (let lease = 0; lease < 20; lease++) await f.clock.advanceAsync(ackTimeoutMs);
+    expect(f.peer.of(FrameKind.DELIVER)).toHaveLength(sentBeforeExpiry);
+    expect(f.peer.bufferedAmount).toBeLessThanOrEqual(SEND_BUFFER_BYTES_MAX + RECORD_BYTES + 200);
+
+    // The client reads again: what was held comes, without the deliveries that went stale meanwhile
+    // (acking those would answer `stale`).
+    const acked = new Set<bigint>();
+    let seen = sentBeforeExpiry;
+    while (acked.size < 10) {
+      f.drain();
+      await f.clock.advanceAsync(0);
+      const frames = f.peer.of(FrameKind.DELIVER).slice(seen);
+      expect(frames.length).toBeGreaterThan(0);
+      seen += frames.length;
+      for (const frame of frames) {
+        f.drain(); // the client reads what came, so its settle is not held behind it
+        const first = frame.json['first'] as number;
+        const count = frame.json['count'] as number;
+        expect(await f.ok('settle', { subscription, ack: [[first, first + count - 1]] })).toEqual({});
+        for (const delivery of decodeDeliveries(first, count, frame.data)) acked.add(delivery.offset);
+      }
+    }
+  });
+});
