@@ -61,6 +61,7 @@ export class Session implements FrameSession {
     this.subscriptions = new SessionSubscriptions(broker, peer, options.clock, options.limits, {
       canSend: () => this.state !== 'closed',
       congested: () => this.congested(),
+      startHeldRequests: () => this.pump(),
     });
     this.handshakeTimer = options.clock.setTimer(options.limits.handshakeTimeoutMs, () => {
       this.handshakeTimer = undefined;
@@ -158,10 +159,10 @@ export class Session implements FrameSession {
   }
 
   private request(frame: Frame): void {
-    // A graceful unsubscribe waits for the client's own settles; were it counted (or held back),
-    // a client with enough of them pending would stop the server reading those very settles (a
-    // deadlock). Its number is bounded by subscriptionsMax instead, and its answer is tiny.
-    if (frame.json['op'] === 'unsubscribe') {
+    // An unsubscribe behind held requests waits its turn: the client's settles sent before an
+    // abort must be taken before the abort redelivers what they settle (else acked records come
+    // back). With nothing held it goes at once.
+    if (isUnsubscribe(frame) && this.backlog.length === 0) {
       void this.answer(frame, false);
       return;
     }
@@ -169,11 +170,19 @@ export class Session implements FrameSession {
     this.pump();
   }
 
-  /** Starts backlog requests while not held, then pauses or resumes reading to match. */
+  /**
+   * Starts backlog requests in order while not held, then pauses or resumes reading to match. An
+   * unsubscribe is not counted against requestsInFlightMax, nor held by it: a graceful one waits
+   * for the client's own settles, and were it held behind the in-flight limit, a client with
+   * enough of them pending would stop the server reading those very settles (a deadlock). Its
+   * number is bounded by subscriptionsMax instead, and its answer is tiny.
+   */
   private pump(): void {
-    while (this.backlog.length > 0 && !this.held()) {
-      this.requestsInFlight += 1;
-      void this.answer(this.backlog.shift()!, true);
+    while (this.backlog.length > 0 && !this.congested()) {
+      const counted = !isUnsubscribe(this.backlog[0]!);
+      if (counted && this.requestsInFlight >= this.options.limits.requestsInFlightMax) break;
+      if (counted) this.requestsInFlight += 1;
+      void this.answer(this.backlog.shift()!, counted);
     }
     const pause = this.held();
     if (pause === this.paused) return;
@@ -245,4 +254,8 @@ function tokenMatches(given: unknown, expected: string): boolean {
   if (typeof given !== 'string') return false;
   const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
   return timingSafeEqual(digest(given), digest(expected));
+}
+
+function isUnsubscribe(frame: Frame): boolean {
+  return frame.json['op'] === 'unsubscribe';
 }

@@ -48,6 +48,12 @@ export class SessionSubscriptions {
       readonly canSend: () => boolean;
       /** True while the peer holds more than sendBufferBytesMax unread bytes: DELIVER waits. */
       readonly congested: () => boolean;
+      /**
+       * Starts requests a congestion held back, if it is over. 'drain' fires only once the socket
+       * is empty, so a flush that finds room is the first to know: the client's settles (which
+       * return credit) go before new DELIVER frames, not after the socket empties.
+       */
+      readonly startHeldRequests: () => void;
     },
   ) {}
 
@@ -178,8 +184,17 @@ export class SessionSubscriptions {
   private flush(): void {
     this.flushQueued = false;
     if (!this.state.canSend()) return;
-    for (const subscription of this.subscriptions.values()) {
-      if (subscription.ready && subscription.buffered.length > 0 && !this.flushSubscription(subscription)) return;
+    this.state.startHeldRequests();
+    for (const [id, subscription] of this.subscriptions) {
+      if (!subscription.ready || subscription.buffered.length === 0) continue;
+      if (this.state.congested()) return;
+      if (!this.flushSubscription(subscription)) {
+        // It sent some and filled the socket: to the back of the line, so that the next flush
+        // starts with the others and one subscription cannot starve the rest of the connection.
+        this.subscriptions.delete(id);
+        this.subscriptions.set(id, subscription);
+        return;
+      }
     }
   }
 

@@ -112,9 +112,14 @@ class WsListener {
       else session.close(CloseCode.UNSUPPORTED_DATA, 'Brook speaks binary frames only');
     });
     ws.on('pong', () => (connection.alive = true));
-    // Emitted once the socket's buffer is empty after a write found it past its high-water mark,
-    // which sendBufferBytesMax (at least 64 KiB) always is when the session is held for it.
-    socket.on('drain', () => session.drained());
+    // Emitted once the socket's buffer is empty after a write found it past its high-water mark
+    // (16 KiB on Node 20, 64 KiB from Node 22): a session held for congestion has more than
+    // sendBufferBytesMax (at least 64 KiB; the test is a strict >) unread, so a drain follows.
+    // A client whose socket drains is reading: alive, though the server paused reading its pongs.
+    socket.on('drain', () => {
+      connection.alive = true;
+      session.drained();
+    });
     // ws reports a bad frame (too large: it closes 1009 itself; bad opcode, bad UTF-8 close reason)
     // as 'error' and then 'close': the session ends on 'close'.
     ws.on('error', () => undefined);

@@ -137,7 +137,12 @@ export interface FramePeer {
   send(frame: Uint8Array): void;
   /** The session ends the connection. */
   close(code: number, reason: string): void;
-  /** Bytes sent and not yet taken by the other side (ws bufferedAmount; 0 in-process). */
+  /**
+   * Bytes sent and not yet taken by the other side (ws bufferedAmount; 0 in-process). A peer that
+   * can report more than 0 must tell the broker's session when its buffer empties (the WebSocket
+   * server calls `Session.drained()` on the socket's 'drain'): a session held for sendBufferBytesMax
+   * waits for that.
+   */
   readonly bufferedAmount: number;
   /** Stop reading frames from the client (requestsInFlightMax reached): TCP backpressure. */
   pause(): void;
