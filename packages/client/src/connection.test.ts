@@ -81,6 +81,21 @@ describe('Connection', () => {
     await Promise.all(requests);
   });
 
+  it('an unsubscribe, outside the window, still goes after the requests waiting for it (an abort never overtakes its settles)', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const fill = Array.from({ length: 4 }, () => connection.request('listTopics', {}));
+    const settle = connection.request('settle', { subscription: 1, ack: [[0, 2]] }, { sessionBound: true });
+    const abort = connection.request('unsubscribe', { subscription: 1, abort: true }, { sessionBound: true });
+    await tick();
+    expect(server.requests.map((r) => r.json['op'])).toEqual(['listTopics', 'listTopics', 'listTopics', 'listTopics']);
+    server.respond(server.take('listTopics'), { topics: [] });
+    await tick();
+    expect(server.requests.slice(3).map((r) => r.json['op'])).toEqual(['settle', 'unsubscribe']);
+    for (const request of server.requests.splice(0)) server.respond(request, request.json['op'] === 'listTopics' ? { topics: [] } : {});
+    await Promise.all([...fill, settle, abort]);
+  });
+
   it('after a drop fails what was sent with DISCONNECTED, reconnects with backoff and sends what waited', async () => {
     const server = new FakeServer();
     const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 } });

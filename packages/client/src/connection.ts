@@ -139,7 +139,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined,
       };
       pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
-      const sendNow = this.state === 'open' && (!countsTowardWindow(op) || this.inFlight() < this.serverLimits.requestsInFlightMax);
+      // Never ahead of a request already waiting: an abort must not overtake the settles before it.
+      const sendNow = this.state === 'open' && this.waiting.length === 0 && (!countsTowardWindow(op) || this.inFlight() < this.serverLimits.requestsInFlightMax);
       this.pending.set(requestId, pending);
       if (sendNow) this.sendPending(pending);
       else this.waiting.push(pending);
@@ -287,7 +288,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private pump(): void {
     if (this.state !== 'open') return;
     const windowMax = this.serverLimits.requestsInFlightMax;
-    while (this.waiting.length > 0 && this.inFlight() < windowMax) this.sendPending(this.waiting.shift()!);
+    while (this.waiting.length > 0 && (!countsTowardWindow(this.waiting[0]!.op) || this.inFlight() < windowMax)) this.sendPending(this.waiting.shift()!);
   }
 
   private sendPending(pending: Pending): void {
