@@ -33,6 +33,16 @@ describeOnEachTarget('client subscribe', (suite) => {
     await expectAllRecordsReachAnotherMember(suite, options);
   });
 
+  it('consume() with a signal already aborted ends its loop at once and joins nothing', async () => {
+    const options = await partitionGroup();
+    const controller = new AbortController();
+    controller.abort();
+    const seen: unknown[] = [];
+    for await (const message of suite.client.consume({ ...options, signal: controller.signal })) seen.push(message);
+    expect(seen).toEqual([]);
+    expect(await suite.client.admin.listGroups(options.topic)).toEqual([]);
+  });
+
   it('a subscribe that timed out leaves no member once its late answer comes: another member gets the records', async () => {
     const options = await partitionGroup();
     const clock = new VirtualClock({ startMs: Date.now() });

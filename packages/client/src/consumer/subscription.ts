@@ -63,6 +63,7 @@ export class Subscription {
   private number = 0;
   private state: 'subscribing' | 'active' | 'down' | 'closing' | 'closed' = 'subscribing';
   private readonly batcher: SettleBatcher;
+  private readonly signal: AbortSignal | undefined;
   private readonly wireOptions: WireSubscribeOptions;
   private readonly detach: () => void;
 
@@ -76,6 +77,7 @@ export class Subscription {
     checkOptionKeys(options, SUBSCRIBE_KEYS);
     if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
     const { signal, from, ...rest } = options;
+    this.signal = signal;
     this.topic = options.topic;
     this.group = options.group;
     this.wireOptions = from === undefined ? rest : { ...rest, from: wireStartPosition(from) };
@@ -100,6 +102,12 @@ export class Subscription {
 
   /** Joins on the server; resolves once the broker accepted the subscription. */
   async start(): Promise<void> {
+    // Aborted before it began (subscribe() refuses that with the signal's reason first): a
+    // consume() loop ends at once, as it would had the abort come a moment later.
+    if (this.signal?.aborted) {
+      this.finish(undefined);
+      return;
+    }
     for (;;) {
       try {
         await this.subscribe();
