@@ -126,7 +126,7 @@ describe('requests over the socket', () => {
 describe('limits', () => {
   it('listen() checks every limit against LIMITS: INVALID_CONFIG naming the option', async () => {
     const { broker: b } = await serve();
-    for (const name of ['frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'sendBufferBytesMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs'] as const) {
+    for (const name of ['frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'sendBufferBytesMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs', 'shutdownGraceMs'] as const) {
       const { min, max } = LIMITS[name];
       await expect(b.listen({ port: 0, [name]: min - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: name } });
       await expect(b.listen({ port: 0, [name]: max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: name } });

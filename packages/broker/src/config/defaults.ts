@@ -107,7 +107,7 @@ export const LIMITS = Object.freeze({
   },
   sendBufferBytesMax: {
     default: 4 * MiB, min: 64 * KiB, max: 1 * GiB,
-    doc: "Server: bytes a connection's socket may hold unsent (ws bufferedAmount) before the server stops reading that client's requests and holds its DELIVER frames back, until the socket drains. The min is above the socket's write high-water mark (16 KiB), so going over it always ends in a 'drain' event.",
+    doc: "Server: bytes a connection's socket may hold unsent (ws bufferedAmount) before the server stops reading that client's requests and holds its DELIVER frames back, until the socket drains. The min is above the socket's write high-water mark (16 KiB on Node 20, 64 KiB from Node 22; the test is a strict >), so going over it always ends in a 'drain' event.",
   },
   deliverRecordsMax: {
     default: 1000, min: 1, max: 100_000,
@@ -120,6 +120,10 @@ export const LIMITS = Object.freeze({
   idleTimeoutMs: {
     default: 30_000, min: 1, max: DAY_MS,
     doc: 'Server: a ping goes out every idleTimeoutMs; a connection with no pong by the next ping is closed with 4003.',
+  },
+  shutdownGraceMs: {
+    default: 2_000, min: 0, max: 60_000,
+    doc: "Server: at close, how long a client has to answer the close frame (1001) before its socket is cut. A client that stopped reading never answers; ws alone would wait its closeTimeout (30 s).",
   },
 } as const satisfies Record<string, Limit>);
 

@@ -148,7 +148,12 @@ class WsListener {
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     for (const connection of this.connections) connection.session.shutdown();
+    // A client that stopped reading never answers the close frame: cut it after the grace.
+    const grace = this.clock.setTimer(this.options.limits.shutdownGraceMs, () => {
+      for (const connection of this.connections) connection.socket.terminate();
+    });
     await closed;
+    grace.cancel();
     this.wss.close();
   }
 }
