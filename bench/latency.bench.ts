@@ -1,5 +1,6 @@
 /**
- * Paced latency in one process: `npx -y pnpm@10 bench:latency` (BENCH_QUICK=1 for a shorter run).
+ * Paced latency in one process: `npx -y pnpm@10 bench:latency` (BENCH_QUICK=1 for a shorter run;
+ * BENCH_FSYNC=never|always|<intervalMs> picks the fsync policy, default never).
  *
  * The peer benchmark's paced run (5000 records/s of 100 B, a group of two consumers) without
  * the network and the second process, to tell apart what the engine costs at the tail and what
@@ -30,6 +31,8 @@ const RATE = 5000;
 const WARMUP_MS = QUICK ? 1000 : 2000;
 const MEASURE_MS = QUICK ? 2000 : 5000;
 const VALUE_BYTES = 100;
+const FSYNC_NAME = process.env['BENCH_FSYNC'] ?? 'never';
+const FSYNC = FSYNC_NAME === 'never' || FSYNC_NAME === 'always' ? FSYNC_NAME : { intervalMs: Number(FSYNC_NAME) };
 
 type Mode = 'engine' | 'client in process' | 'client over WebSocket';
 
@@ -83,7 +86,7 @@ function gcPauses() {
 
 async function run(mode: Mode) {
   const dataDir = mkdtempSync(join(tmpdir(), 'brook-latency-'));
-  const broker = await Broker.open({ dataDir, fsync: 'never' });
+  const broker = await Broker.open({ dataDir, fsync: FSYNC });
   const path = await pathFor(mode, broker);
   const stamp = new DataView(new ArrayBuffer(8));
   const latenciesMs: number[] = [];
@@ -126,7 +129,7 @@ async function run(mode: Mode) {
 }
 
 console.log(`paced ${RATE} records/s of ${VALUE_BYTES} B for ${MEASURE_MS / 1000} s (after ${WARMUP_MS / 1000} s unmeasured), `
-  + 'one partition, a group of two, disk, fsync never\n');
+  + `one partition, a group of two, disk, fsync ${JSON.stringify(FSYNC)}\n`);
 console.log('| path | records | p50 ms | p90 ms | p99 ms | max ms | GC pauses | longest GC pause ms |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 const MODES = { engine: 'engine', 'in-process': 'client in process', websocket: 'client over WebSocket' } as const;
 for (const [id, mode] of Object.entries(MODES)) {

@@ -234,6 +234,36 @@ describe('PartitionLog fsync policies', () => {
     expect((await fixture.open()).endOffset).toBe(0n);
   });
 
+  it("under 'never' and { intervalMs } a flush fsyncs beside the rounds: appends behind it resolve during its fsync", async () => {
+    for (const fsync of ['never', { intervalMs: 1000 }] as const) {
+      const fixture = logFixture({ fsync });
+      const active = segmentPath(fixture.options.dir, 0n, '.log');
+      const syncs = holdingSyncsOf(fixture.fs, (path) => path === active);
+      const log = await fixture.open({ fs: syncs.fs });
+      await log.append(batchOf('a', 1));
+      syncs.hold();
+      const flushed: string[] = [];
+      const first = log.flush().then(() => flushed.push('first'));
+      await settle();
+      expect(syncs.state.held, 'the flush is in its fsync').toBe(1);
+      expect(await log.append(batchOf('b', 1)), `under ${JSON.stringify(fsync)}`).toEqual({ baseOffset: 1n, lastOffset: 1n });
+      expect(log.endOffset).toBe(2n);
+      // Asked for while the first fsync runs: waits for it, then shares one more (no pile-up).
+      const second = log.flush().then(() => flushed.push('second'));
+      const third = log.flush().then(() => flushed.push('third'));
+      await settle();
+      expect(syncs.state.held, 'one fsync at a time').toBe(1);
+      expect(flushed).toEqual([]);
+      const before = fixture.fs.stats().syncs;
+      syncs.release();
+      await Promise.all([first, second, third]);
+      expect(flushed).toEqual(['first', 'second', 'third']);
+      expect(fixture.fs.stats().syncs - before, 'the held fsync and one shared by the two waiting').toBe(2);
+      fixture.fs.powerCut();
+      expect((await fixture.open()).endOffset, "the second flush covered 'b'").toBe(2n);
+    }
+  });
+
   it('{ intervalMs } fsyncs on the clock, only when there is something to sync', async () => {
     const fixture = logFixture({ fsync: { intervalMs: 1000 } });
     const log = await fixture.open();

@@ -16,7 +16,10 @@
  * background: appends go on into the next segment meanwhile, instead of waiting for the fsync of
  * up to segmentBytesMax of dirty pages (65 ms for 64 MiB here). One seal runs at a time, so every
  * segment but the last two is sealed; recovery.ts knows the one before the last may not be. A
- * round that must be durable (fsync 'always', a flush) waits for the seal too.
+ * round that must be durable (fsync 'always') waits for the seal too; so does a flush.
+ *
+ * Under fsync 'never' and { intervalMs } a flush's fsync runs beside the rounds (flush-behind.ts):
+ * appends, which those policies resolve once written, never wait behind it.
  */
 import {
   BrookError, readBatchHeader, setBaseOffset, type BatchHeader, type Clock, type FileSystem, type Timer,
@@ -27,6 +30,7 @@ import { segmentsToDelete, type RetentionPolicy } from './retention.js';
 import { Segment, type SegmentConfig } from './segment.js';
 import { LogReader, type ReadLimits, type ReadBatch } from './log-reader.js';
 import { TailCache } from './tail-cache.js';
+import { FlushBehind, type PendingFlush } from './flush-behind.js';
 
 export interface PartitionLogOptions extends SegmentConfig {
   readonly fs: FileSystem;
@@ -60,11 +64,6 @@ interface PendingAppend {
   readonly reject: (error: unknown) => void;
 }
 
-interface PendingFlush {
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
 export class PartitionLog {
   readonly recovery: RecoveryReport;
   private readonly segments: Segment[];
@@ -83,6 +82,11 @@ export class PartitionLog {
   private sealing: Promise<void> | undefined;
   /** sealActive() asked the next round to start a new segment first. */
   private rollRequested = false;
+  /** Flushes under fsync 'never' and { intervalMs }: fsyncs beside the rounds. */
+  private readonly flushBehind = new FlushBehind(() => {
+    this.dirty = false; // bytes written from now on are the next fsync's
+    return Promise.all([this.active.sync(), this.sealing]).then(() => undefined);
+  }, (error) => (this.failure ??= logFailure(this.options.dir, error)));
 
   private constructor(private readonly options: PartitionLogOptions, segments: Segment[], recovery: RecoveryReport) {
     this.segments = segments;
@@ -182,7 +186,7 @@ export class PartitionLog {
     // result must describe this call's deletions only (callers count dropped records from it).
     const startOffset = this.startOffset;
     // The segment being sealed may be among them: its files go once the seal has written them.
-    if (count > 0) await this.sealing?.catch(() => undefined);
+    if (count > 0) await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.idle()]);
     for (const segment of deleted) await segment.delete();
     if (count > 0) await this.options.fs.syncDir(this.options.dir);
     return { deletedSegments: count, previousStartOffset, startOffset };
@@ -194,7 +198,7 @@ export class PartitionLog {
     this.closed = true;
     this.syncTimer?.cancel();
     await this.draining;
-    await this.sealing?.catch(() => undefined);
+    await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.idle()]);
     try {
       if (!this.failure) await this.active.persist();
     } finally {
@@ -261,7 +265,7 @@ export class PartitionLog {
         runBytes += append.bytes.length;
       }
       written += await this.writeRun(appends.slice(runStart));
-      if (this.options.fsync === 'always' || flushes.length > 0) await Promise.all([this.syncActive(), this.sealing]);
+      if (this.options.fsync === 'always') await Promise.all([this.syncActive(), this.sealing]);
     } catch (error) {
       this.failRound(appends, written, flushes, error);
       return;
@@ -271,7 +275,8 @@ export class PartitionLog {
       this.tail.add(append.header, append.bytes);
       append.resolve({ baseOffset: append.header.baseOffset, lastOffset: append.header.baseOffset + BigInt(append.header.lastOffsetDelta) });
     }
-    for (const flush of flushes) flush.resolve();
+    if (this.options.fsync === 'always') for (const flush of flushes) flush.resolve();
+    else if (flushes.length > 0) this.flushBehind.request(flushes);
   }
 
   /** Writes a run of batches into the active segment with one write call; returns how many. */
