@@ -12,7 +12,7 @@
  * not a timer per connection.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, type Clock, type FramePeer, type Timer } from '@brook/protocol';
@@ -43,6 +43,8 @@ export interface BrookServer {
 
 interface Connection {
   readonly socket: WebSocket;
+  /** The TCP socket ws writes to. */
+  readonly stream: Socket;
   readonly session: Session;
   /** A pong (or any message) came since the last ping. */
   alive: boolean;
@@ -86,7 +88,7 @@ class WsListener {
         resolve();
       });
     });
-    this.metrics = new Metrics(broker, () => this.connections.size);
+    this.metrics = new Metrics(broker, () => this.connections.size, () => this.unsentBytes());
     this.pingTimer = this.clock.setTimer(this.options.limits.idleTimeoutMs, () => this.pingRound());
     return (this.http.address() as AddressInfo).port;
   }
@@ -98,13 +100,14 @@ class WsListener {
 
   /** `socket` is the one ws writes to: ws reports no 'drain' itself. */
   private accept(ws: WebSocket, socket: Duplex, remote: string): void {
+    const stream = socket as Socket; // an http server's 'upgrade' hands over its net.Socket
     if (this.connections.size >= this.options.limits.connectionsMax) {
       ws.close(CloseCode.TRY_AGAIN_LATER, 'connectionsMax reached');
       return;
     }
     ws.binaryType = 'nodebuffer';
     const session = this.hub.open(peerOf(ws), remote, { limits: this.options.limits, token: this.options.token });
-    const connection: Connection = { socket: ws, session, alive: true };
+    const connection: Connection = { socket: ws, stream, session, alive: true };
     this.connections.add(connection);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       connection.alive = true;
@@ -142,6 +145,12 @@ class WsListener {
     this.pingTimer = this.clock.setTimer(this.options.limits.idleTimeoutMs, () => this.pingRound());
   }
 
+  private unsentBytes(): number {
+    let sum = 0;
+    for (const { stream } of this.connections) sum += stream.bytesWritten - bytesTaken(stream);
+    return sum;
+  }
+
   private async shutdown(): Promise<void> {
     this.pingTimer?.cancel();
     this.metrics?.dispose();
@@ -156,6 +165,21 @@ class WsListener {
     grace.cancel();
     this.wss.close();
   }
+}
+
+/**
+ * Bytes written to `stream` that the network (the kernel) has taken so far. Node hands all writes
+ * queued behind one in progress to libuv as a single writev, and counts none of it as written
+ * (writableLength, ws bufferedAmount) until all of it is out, which for a slow reader can be
+ * many megabytes later. libuv's count of what is left of its writes moves as each part goes, so
+ * bytes dispatched to libuv less that count follows the reader; both are internals of Node
+ * (child_process reads writeQueueSize the same way). Without them, only whole writes count.
+ */
+function bytesTaken(stream: Socket): number {
+  const internals = stream as unknown as { _bytesDispatched?: number; _handle?: { writeQueueSize?: number } | null };
+  const unwritten = internals._handle?.writeQueueSize;
+  if (internals._bytesDispatched === undefined || unwritten === undefined) return stream.bytesWritten - stream.writableLength;
+  return internals._bytesDispatched - unwritten;
 }
 
 function peerOf(ws: WebSocket): FramePeer {
