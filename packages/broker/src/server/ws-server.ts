@@ -9,7 +9,11 @@
  * requests and deliveries back while the client leaves too much unread: sendBufferBytesMax).
  *
  * Timers come from the broker's Clock: one ping round for all connections every idleTimeoutMs,
- * not a timer per connection.
+ * not a timer per connection. A connection is idle when, since the last ping, the client sent
+ * nothing (no pong, no message) and took none of the bytes queued for it. The second part is
+ * for a consumer slower than the server: while its session is held for sendBufferBytesMax the
+ * server reads nothing, its pongs included, and the ping itself waits behind the unread bytes,
+ * so a client that is reading, just slowly, could not answer in time.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -48,6 +52,8 @@ interface Connection {
   readonly session: Session;
   /** A pong (or any message) came since the last ping. */
   alive: boolean;
+  /** bytesTaken(stream) right after the last ping. */
+  takenAtPing: number;
 }
 
 export async function listenWebSocket(hub: SessionHub, broker: Broker, clock: Clock, options: ListenOptions): Promise<BrookServer> {
@@ -107,7 +113,7 @@ class WsListener {
     }
     ws.binaryType = 'nodebuffer';
     const session = this.hub.open(peerOf(ws), remote, { limits: this.options.limits, token: this.options.token });
-    const connection: Connection = { socket: ws, stream, session, alive: true };
+    const connection: Connection = { socket: ws, stream, session, alive: true, takenAtPing: bytesTaken(stream) };
     this.connections.add(connection);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       connection.alive = true;
@@ -118,11 +124,7 @@ class WsListener {
     // Emitted once the socket's buffer is empty after a write found it past its high-water mark
     // (16 KiB on Node 20, 64 KiB from Node 22): a session held for congestion has more than
     // sendBufferBytesMax (at least 64 KiB; the test is a strict >) unread, so a drain follows.
-    // A client whose socket drains is reading: alive, though the server paused reading its pongs.
-    socket.on('drain', () => {
-      connection.alive = true;
-      session.drained();
-    });
+    socket.on('drain', () => session.drained());
     // ws reports a bad frame (too large: it closes 1009 itself; bad opcode, bad UTF-8 close reason)
     // as 'error' and then 'close': the session ends on 'close'.
     ws.on('error', () => undefined);
@@ -132,15 +134,17 @@ class WsListener {
     });
   }
 
-  /** One round for every connection: close those that stayed silent since the last ping, ping the rest. */
+  /** One round for every connection: close those idle since the last ping (file comment), ping the rest. */
   private pingRound(): void {
     for (const connection of this.connections) {
-      if (!connection.alive) {
+      if (!connection.alive && bytesTaken(connection.stream) <= connection.takenAtPing) {
         connection.session.close(CloseCode.IDLE_TIMEOUT, 'no pong within idleTimeoutMs');
         continue;
       }
       connection.alive = false;
       connection.socket.ping();
+      // After the ping: its own bytes, taken at once by an idle socket, are no sign of a reader.
+      connection.takenAtPing = bytesTaken(connection.stream);
     }
     this.pingTimer = this.clock.setTimer(this.options.limits.idleTimeoutMs, () => this.pingRound());
   }
