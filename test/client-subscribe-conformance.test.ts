@@ -21,15 +21,16 @@ describeOnEachTarget('client subscribe', (suite) => {
     return { topic, group: unique('g'), ordering: 'partition' };
   }
 
-  it('a subscribe aborted (signal) before its answer leaves no member: another member gets the records', async () => {
+  it('a subscribe aborted (signal) before its answer rejects with the reason and leaves no member: another member gets the records', async () => {
     const options = await partitionGroup();
     await using first = await suite.target.connect();
     const controller = new AbortController();
     const subscribing = first.subscribe({ ...options, signal: controller.signal }, () => {
       throw new Error('an aborted subscription handles nothing');
     });
-    controller.abort();
-    await subscribing;
+    const reason = new Error('changed my mind');
+    controller.abort(reason);
+    await expect(subscribing).rejects.toBe(reason);
     await expectAllRecordsReachAnotherMember(suite, options);
   });
 

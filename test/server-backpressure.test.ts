@@ -3,9 +3,11 @@
  * pipelines requests and never reads the answers. Past sendBufferBytesMax of unread answers the
  * server stops reading, so the client's own sends back up (TCP pushes back) instead of the server
  * buffering answers without bound; once the client reads, the socket's 'drain' lets it go on.
+ * And the idle check (idleTimeoutMs) while the server is held that way: a client that reads,
+ * however slowly, is not idle; one that stopped reading is.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameKind, encodeBatch } from '@brook/protocol';
+import { FrameKind, VirtualClock, encodeBatch } from '@brook/protocol';
 import { Broker, LIMITS } from '@brook/broker';
 import { RawClient } from './fixtures/server-raw-client.js';
 
@@ -54,5 +56,56 @@ describe('a client that does not read its answers', () => {
     const closed = broker.close();
     broker = undefined;
     await closed;
+  });
+});
+
+describe('idleTimeoutMs while the server holds a slow reader (sendBufferBytesMax)', () => {
+  const BIG_RECORD_BYTES = 512 * 1024;
+  const SEND_BUFFER_BYTES_MAX = 16 * 1024 * 1024;
+  const IDLE_TIMEOUT_MS = 1000;
+
+  /** The server's own gauges: each scrape is a round trip to it, so it has run its socket events. */
+  async function gauges(port: number): Promise<{ connections: number; unsentBytes: number }> {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const gauge = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    return { connections: gauge('brook_connections'), unsentBytes: gauge('brook_unsent_bytes') };
+  }
+
+  it('a client still taking bytes is not closed 4003, though its pongs go unread; once it stops, it is', { timeout: 20_000 }, async () => {
+    const clock = new VirtualClock();
+    broker = await Broker.open({ storage: 'memory', clock });
+    const server = await broker.listen({ port: 0, idleTimeoutMs: IDLE_TIMEOUT_MS, sendBufferBytesMax: SEND_BUFFER_BYTES_MAX });
+    const raw = await RawClient.open(server.url);
+    client = raw;
+    await raw.ok('createTopic', { name: 'idle-slow-reader' });
+    await raw.ok('produce', { topic: 'idle-slow-reader', partition: 0 }, encodeBatch([{ key: null, value: new Uint8Array(BIG_RECORD_BYTES), timestamp: 1_700_000_000_000 }]));
+    raw.socket.pause();
+    // 64 MiB of answers: the server answers until over sendBufferBytesMax, then holds the rest.
+    const ids = Array.from({ length: 128 }, () => raw.send('fetch', { topic: 'idle-slow-reader', partition: 0, offset: '0' }));
+    while ((await gauges(server.port)).unsentBytes < SEND_BUFFER_BYTES_MAX - 2 * BIG_RECORD_BYTES);
+    let read = 0;
+    /** The client reads answer by answer until the server sees bytes leave after this point. */
+    const readSome = async (): Promise<void> => {
+      const { unsentBytes } = await gauges(server.port);
+      raw.socket.resume();
+      for (;;) {
+        await raw.answer(ids[read++]!);
+        const now = await gauges(server.port);
+        if (now.unsentBytes < unsentBytes) break;
+      }
+      raw.socket.pause();
+    };
+    for (let round = 1; round <= 3; round++) {
+      clock.advance(IDLE_TIMEOUT_MS); // pings; from round 2 on, judges the round before
+      expect(await gauges(server.port)).toMatchObject({ connections: 1 });
+      await readSome();
+      // Draining, not drained: no 'drain', and the ping still waits behind the unread bytes.
+      expect((await gauges(server.port)).unsentBytes).toBeGreaterThan(0);
+    }
+    // The client stops reading: once its socket takes no more, the next round closes it.
+    for (let round = 0; (await gauges(server.port)).connections > 0; round++) {
+      expect(round, 'a client that stopped reading is never closed').toBeLessThan(20);
+      clock.advance(IDLE_TIMEOUT_MS);
+    }
   });
 });

@@ -208,7 +208,7 @@ describe('HTTP on the same port', () => {
     expect((await fetch(`http://127.0.0.1:${server.port}/nope`)).status).toBe(404);
   });
 
-  it('GET /metrics: end offsets, group lag and in-flight, redeliveries, dead letters, connections', async () => {
+  it('GET /metrics: end offsets, group lag and in-flight, redeliveries, dead letters, connections, unsent bytes', async () => {
     const { server } = await serve();
     const client = await connect(server.url);
     await client.ok('createTopic', { name: 'orders' });
@@ -226,5 +226,6 @@ describe('HTTP on the same port', () => {
     expect(metrics).toContain('brook_redeliveries_total{topic="orders",group="billing"} 1');
     expect(metrics).toContain('brook_dead_letters_total{topic="orders",group="billing"} 1');
     expect(metrics).toContain('brook_connections 1');
+    expect(metrics).toContain('brook_unsent_bytes 0'); // the client has read everything
   });
 });

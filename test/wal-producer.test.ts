@@ -16,6 +16,20 @@ import { PRODUCER_WAL_DIR, WalProducerHost, numbered } from '@brook/examples';
 const never = new Promise<void>(() => undefined);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+/** `count` records numbered from `from`, each value 100 bytes (zero-padded), so each takes the same WAL bytes. */
+const padded = (from: number, count: number): { value: string }[] => range(from, from + count - 1).map((n) => ({ value: String(n).padStart(100, '0') }));
+
+/** The WAL bytes one `padded` record for partition 0 of `topic` takes, measured on a scratch WAL. */
+async function walBytesPerRecord(topic: string): Promise<number> {
+  const scratch = await WalProducerHost.create({ [topic]: 1 });
+  const { producer } = await scratch.start();
+  await producer.send(topic, padded(1, 1));
+  const { walBytes } = producer.stats.wal!;
+  await producer.close();
+  await scratch.broker.close();
+  return walBytes;
+}
+
 describe('WAL producer', () => {
   it('send() resolves once the records are in the WAL; flush() once the broker has them, in order', async () => {
     const host = await WalProducerHost.create({ orders: 1 });
@@ -140,6 +154,41 @@ describe('WAL producer', () => {
     await producer.send('orders', numbered(3, 1));
     await producer.flush();
     expect(await host.contents('orders')).toEqual([[3]]);
+    await producer.close();
+  });
+
+  it("onFull 'reject': a send that fits exactly is admitted whole, one a record over is refused whole, so a retry duplicates nothing", async () => {
+    const topic = 'wal-full-boundary';
+    const frameBytes = await walBytesPerRecord(topic);
+    const perWal = Math.ceil(4096 / frameBytes); // walBytesMax is at least 4 KiB
+    const host = await WalProducerHost.create({ [topic]: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve)); // no commit frees WAL space until released
+    const { producer } = await host.start({ onFull: 'reject', walBytesMax: perWal * frameBytes, maxBytes: 1024, maxRecords: 1000, afterAck: () => held });
+    await producer.send(topic, padded(1, perWal - 2));
+    await expect(producer.send(topic, padded(perWal - 1, 3))).rejects.toMatchObject({ code: 'BUFFER_FULL' });
+    expect(producer.stats.wal).toMatchObject({ records: perWal - 2, walBytes: (perWal - 2) * frameBytes });
+    await producer.send(topic, padded(perWal - 1, 2)); // the caller's retry, without the record that did not fit
+    expect(producer.stats.wal!.walBytes).toBe(perWal * frameBytes);
+    await expect(producer.send(topic, padded(perWal + 1, 1))).rejects.toMatchObject({ code: 'BUFFER_FULL' });
+    release();
+    await producer.flush();
+    expect(await host.contents(topic)).toEqual([range(1, perWal)]);
+    await producer.close();
+  });
+
+  it('a send larger than walBytesMax is MESSAGE_TOO_LARGE at once, even when waiting for room, and puts nothing', async () => {
+    const topic = 'wal-send-over-bound';
+    const frameBytes = await walBytesPerRecord(topic);
+    const perWal = Math.ceil(4096 / frameBytes);
+    const host = await WalProducerHost.create({ [topic]: 1 });
+    const { producer } = await host.start({ onFull: 'wait', walBytesMax: perWal * frameBytes, maxBytes: 1024, maxRecords: 1000 });
+    const refused = producer.send(topic, padded(1, perWal + 1));
+    await expect(refused).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { bytes: (perWal + 1) * frameBytes, walBytesMax: perWal * frameBytes } });
+    expect(producer.stats.wal!.records).toBe(0);
+    await producer.send(topic, padded(1, perWal));
+    await producer.flush();
+    expect(await host.contents(topic)).toEqual([range(1, perWal)]);
     await producer.close();
   });
 

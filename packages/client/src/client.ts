@@ -69,12 +69,15 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   /**
    * Joins `options.group` on `options.topic` (or, without a group, reads the tail) and runs
    * `handler` for each message: resolve = ack, throw = nack with the group's backoff. Resolves
-   * once the broker accepted the subscription.
+   * once the broker accepted the subscription. Rejects with `options.signal`'s reason if it is
+   * aborted before then, at once, as send() does; the broker's answer, when it comes, is undone.
    */
   async subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
-    if (options.signal?.aborted) throw options.signal.reason;
+    const { signal } = options;
+    if (signal?.aborted) throw signal.reason;
     const subscription = new Subscription(this.connection, options, handlerSink(handler), this.subscriptions);
-    await subscription.start();
+    const started = subscription.start();
+    await (signal ? untilAborted(started, signal) : started);
     return subscription;
   }
 
@@ -128,4 +131,16 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
       this.connection.close();
     }
   }
+}
+
+/**
+ * `started`, unless `signal` aborts first: then its reason at once. The caller never gets the
+ * subscription, which closes itself on that abort (Subscription listens to the signal too).
+ */
+function untilAborted(started: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void started.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -119,7 +119,7 @@ export const LIMITS = Object.freeze({
   },
   idleTimeoutMs: {
     default: 30_000, min: 1, max: DAY_MS,
-    doc: 'Server: a ping goes out every idleTimeoutMs; a connection with no pong by the next ping is closed with 4003.',
+    doc: 'Server: a ping goes out every idleTimeoutMs; a connection with no pong (or other message) by the next ping, that took none of the bytes queued for it either, is closed with 4003.',
   },
   shutdownGraceMs: {
     default: 2_000, min: 0, max: 60_000,

@@ -18,6 +18,7 @@ export class Metrics {
   constructor(
     private readonly broker: Broker,
     private readonly connections: () => number,
+    private readonly unsentBytes: () => number,
   ) {
     broker.on('redelivered', this.onRedelivered);
     broker.on('deadLettered', this.onDeadLettered);
@@ -44,6 +45,7 @@ export class Metrics {
     family('brook_redeliveries_total', 'counter', 'Records scheduled for redelivery (nack, lease expiry, member left, rebalance) since the server started.', samplesOf(this.redeliveries));
     family('brook_dead_letters_total', 'counter', 'Records dead-lettered since the server started.', samplesOf(this.deadLetters));
     family('brook_connections', 'gauge', 'Open WebSocket connections.', [[{}, this.connections()]]);
+    family('brook_unsent_bytes', 'gauge', 'Bytes queued on WebSocket connections that the network has not taken yet (slow or stuck clients).', [[{}, this.unsentBytes()]]);
     return `${lines.join('\n')}\n`;
   }
 }

@@ -9,10 +9,14 @@
  * requests and deliveries back while the client leaves too much unread: sendBufferBytesMax).
  *
  * Timers come from the broker's Clock: one ping round for all connections every idleTimeoutMs,
- * not a timer per connection.
+ * not a timer per connection. A connection is idle when, since the last ping, the client sent
+ * nothing (no pong, no message) and took none of the bytes queued for it. The second part is
+ * for a consumer slower than the server: while its session is held for sendBufferBytesMax the
+ * server reads nothing, its pongs included, and the ping itself waits behind the unread bytes,
+ * so a client that is reading, just slowly, could not answer in time.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, type Clock, type FramePeer, type Timer } from '@brook/protocol';
@@ -43,9 +47,13 @@ export interface BrookServer {
 
 interface Connection {
   readonly socket: WebSocket;
+  /** The TCP socket ws writes to. */
+  readonly stream: Socket;
   readonly session: Session;
   /** A pong (or any message) came since the last ping. */
   alive: boolean;
+  /** bytesTaken(stream) right after the last ping. */
+  takenAtPing: number;
 }
 
 export async function listenWebSocket(hub: SessionHub, broker: Broker, clock: Clock, options: ListenOptions): Promise<BrookServer> {
@@ -86,7 +94,7 @@ class WsListener {
         resolve();
       });
     });
-    this.metrics = new Metrics(broker, () => this.connections.size);
+    this.metrics = new Metrics(broker, () => this.connections.size, () => this.unsentBytes());
     this.pingTimer = this.clock.setTimer(this.options.limits.idleTimeoutMs, () => this.pingRound());
     return (this.http.address() as AddressInfo).port;
   }
@@ -98,13 +106,14 @@ class WsListener {
 
   /** `socket` is the one ws writes to: ws reports no 'drain' itself. */
   private accept(ws: WebSocket, socket: Duplex, remote: string): void {
+    const stream = socket as Socket; // an http server's 'upgrade' hands over its net.Socket
     if (this.connections.size >= this.options.limits.connectionsMax) {
       ws.close(CloseCode.TRY_AGAIN_LATER, 'connectionsMax reached');
       return;
     }
     ws.binaryType = 'nodebuffer';
     const session = this.hub.open(peerOf(ws), remote, { limits: this.options.limits, token: this.options.token });
-    const connection: Connection = { socket: ws, session, alive: true };
+    const connection: Connection = { socket: ws, stream, session, alive: true, takenAtPing: bytesTaken(stream) };
     this.connections.add(connection);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       connection.alive = true;
@@ -115,11 +124,7 @@ class WsListener {
     // Emitted once the socket's buffer is empty after a write found it past its high-water mark
     // (16 KiB on Node 20, 64 KiB from Node 22): a session held for congestion has more than
     // sendBufferBytesMax (at least 64 KiB; the test is a strict >) unread, so a drain follows.
-    // A client whose socket drains is reading: alive, though the server paused reading its pongs.
-    socket.on('drain', () => {
-      connection.alive = true;
-      session.drained();
-    });
+    socket.on('drain', () => session.drained());
     // ws reports a bad frame (too large: it closes 1009 itself; bad opcode, bad UTF-8 close reason)
     // as 'error' and then 'close': the session ends on 'close'.
     ws.on('error', () => undefined);
@@ -129,17 +134,25 @@ class WsListener {
     });
   }
 
-  /** One round for every connection: close those that stayed silent since the last ping, ping the rest. */
+  /** One round for every connection: close those idle since the last ping (file comment), ping the rest. */
   private pingRound(): void {
     for (const connection of this.connections) {
-      if (!connection.alive) {
+      if (!connection.alive && bytesTaken(connection.stream) <= connection.takenAtPing) {
         connection.session.close(CloseCode.IDLE_TIMEOUT, 'no pong within idleTimeoutMs');
         continue;
       }
       connection.alive = false;
       connection.socket.ping();
+      // After the ping: its own bytes, taken at once by an idle socket, are no sign of a reader.
+      connection.takenAtPing = bytesTaken(connection.stream);
     }
     this.pingTimer = this.clock.setTimer(this.options.limits.idleTimeoutMs, () => this.pingRound());
+  }
+
+  private unsentBytes(): number {
+    let sum = 0;
+    for (const { stream } of this.connections) sum += stream.bytesWritten - bytesTaken(stream);
+    return sum;
   }
 
   private async shutdown(): Promise<void> {
@@ -156,6 +169,21 @@ class WsListener {
     grace.cancel();
     this.wss.close();
   }
+}
+
+/**
+ * Bytes written to `stream` that the network (the kernel) has taken so far. Node hands all writes
+ * queued behind one in progress to libuv as a single writev, and counts none of it as written
+ * (writableLength, ws bufferedAmount) until all of it is out, which for a slow reader can be
+ * many megabytes later. libuv's count of what is left of its writes moves as each part goes, so
+ * bytes dispatched to libuv less that count follows the reader; both are internals of Node
+ * (child_process reads writeQueueSize the same way). Without them, only whole writes count.
+ */
+function bytesTaken(stream: Socket): number {
+  const internals = stream as unknown as { _bytesDispatched?: number; _handle?: { writeQueueSize?: number } | null };
+  const unwritten = internals._handle?.writeQueueSize;
+  if (internals._bytesDispatched === undefined || unwritten === undefined) return stream.bytesWritten - stream.writableLength;
+  return internals._bytesDispatched - unwritten;
 }
 
 function peerOf(ws: WebSocket): FramePeer {

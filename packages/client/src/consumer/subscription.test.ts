@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeStoredBatch, encodeBatch, encodeDeliverFrame } from '@brook/protocol';
+import { Client } from '../client.js';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { handlerSink } from './handler-sink.js';
 import type { Message } from './message.js';
@@ -84,6 +85,27 @@ describe('Subscription', () => {
       await server.waitForRequests(1);
       expect(server.take('unsubscribe').json).toEqual({ op: 'unsubscribe', subscription: 4, abort: true });
       expect(seen).toEqual([]);
+    });
+
+    it('client.subscribe() aborted (signal) before the answer rejects at once with the reason, and the answer is undone', async () => {
+      const server = new FakeServer();
+      const { connection, clock } = await openFake(server);
+      const client = new Client(connection, clock, connection.random);
+      const controller = new AbortController();
+      const handled: Message[] = [];
+      let outcome: unknown = 'pending';
+      client.subscribe({ topic: 't', group: 'g', signal: controller.signal }, (msg) => void handled.push(msg))
+        .then(() => (outcome = 'resolved'), (error: unknown) => (outcome = error));
+      await server.waitForRequests(1);
+      const reason = new Error('changed my mind');
+      controller.abort(reason);
+      await tick();
+      expect(outcome).toBe(reason); // while the subscribe is still unanswered
+      server.respond(server.take('subscribe'), { subscription: 6, memberId: 'm1' });
+      deliver(server, 6, 0, [0n]);
+      await server.waitForRequests(1);
+      expect(server.take('unsubscribe').json).toEqual({ op: 'unsubscribe', subscription: 6, abort: true });
+      expect(handled).toEqual([]);
     });
 
     it('timed out: start() rejects TIMEOUT, the late answer is undone', async () => {

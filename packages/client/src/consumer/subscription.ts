@@ -28,7 +28,10 @@ import { wireStartPosition, type StartPosition } from './start-position.js';
 export interface SubscribeOptions extends Omit<WireSubscribeOptions, 'from'> {
   /** Where a new group (or a tail reader) starts. Default: 'earliest' with a group, 'latest' without. */
   from?: StartPosition;
-  /** Aborting closes the subscription (gracefully, like close()). */
+  /**
+   * Aborting closes the subscription (gracefully, like close()). Before the broker accepted it,
+   * client.subscribe() rejects with the signal's reason; a consume() loop just ends.
+   */
   signal?: AbortSignal;
 }
 

@@ -131,10 +131,11 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   /**
    * Puts records for `topic` into the WAL; resolves once they are persisted there (per the WAL's
    * fsync policy) with each record's partition. Rejects with INVALID_REQUEST, UNKNOWN_PARTITION,
-   * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes, `details.record` its index), BUFFER_FULL,
-   * CLOSED, or the WAL's IO_ERROR. A refusal of what the send holds (INVALID_REQUEST,
-   * UNKNOWN_PARTITION, MESSAGE_TOO_LARGE) puts none of its records into the WAL, as the plain
-   * producer sends none; BUFFER_FULL, CLOSED and IO_ERROR can come after some were admitted.
+   * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes, `details.record` its index, or the whole
+   * send over its walBytesMax), BUFFER_FULL (onFull 'reject' and the send does not fit whole),
+   * CLOSED, or the WAL's IO_ERROR. The WAL admits a send all or nothing, so every refusal but
+   * IO_ERROR puts none of its records into the WAL, and a retried BUFFER_FULL send duplicates
+   * nothing.
    * The first send to a topic asks the broker for its partition count, retried like a produce
    * request until answered (a dropped connection delays the send, it does not fail it) or refused
    * for good (UNKNOWN_TOPIC, the connection closed for good); close() ends the wait with CLOSED.
@@ -237,7 +238,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     const nowMs = this.clock.now();
     const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
     const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
-    // All or nothing for a record the WAL refuses (MESSAGE_TOO_LARGE, ...), as the plain producer.
+    // All or nothing (putAll), as the plain producer: a caller may retry a refused send whole.
     const put = buffer.putAll(inputs.map((input, position) => routed(input, topic, partitions[position]!)));
     put.catch(noop); // reported by the send, once admission has moved on
     return { put, partitions };

@@ -137,23 +137,27 @@ export class FileBuffer {
   }
 
   /**
-   * Appends records in order; resolves once all are persisted per the fsync policy. Every record
-   * is checked before any is appended, so these refusals leave nothing in the WAL:
-   * MESSAGE_TOO_LARGE if one alone exceeds maxBytes (`details.record` is its index),
-   * INVALID_REQUEST for bad fields. Then, record by record: BUFFER_FULL past walBytesMax under
-   * onFull 'reject' (the records admitted before it stay; under 'wait' it waits, in put order),
-   * CLOSED, or IO_ERROR once the WAL failed (reopen to recover).
+   * Appends records in order, all or none; resolves once all are persisted per the fsync policy.
+   * Every record is checked before any is appended, so these refusals leave nothing in the WAL:
+   * MESSAGE_TOO_LARGE if one alone exceeds maxBytes (`details.record` is its index) or all of
+   * them together exceed walBytesMax (they could never be admitted at once), INVALID_REQUEST for
+   * bad fields, BUFFER_FULL if they do not fit under walBytesMax now with onFull 'reject' (under
+   * 'wait' they wait, in put order), CLOSED. The records are admitted as one unit, because a
+   * caller that retries a refused put must not find part of it already in the WAL. Only an
+   * IO_ERROR (the WAL failed; reopen to recover) can leave some of them written.
    */
   putAll(inputs: readonly WalRecordInput[]): Promise<void> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
     let encoded: EncodedRecord[];
+    let bytes: number;
     try {
       encoded = inputs.map((input, index) => this.encodeWithinLimit(input, index));
+      bytes = this.withinWalBytesMax(encoded);
     } catch (error) {
       return Promise.reject(error);
     }
-    return Promise.all(encoded.map((record) => this.gate.admit(record.frameBytes, () => this.append(record)))).then(noop);
+    return this.gate.admit(bytes, () => Promise.all(encoded.map((record) => this.append(record)))).then(noop);
   }
 
   /** True if emit() would return a batch. */
@@ -288,6 +292,15 @@ export class FileBuffer {
       throw new BrookError('MESSAGE_TOO_LARGE', `record ${index} is ${recordBytes} bytes encoded, over maxBytes ${maxBytes}`, { record: index, recordBytes, maxBytes });
     }
     return encoded;
+  }
+
+  private withinWalBytesMax(encoded: readonly EncodedRecord[]): number {
+    const bytes = encoded.reduce((sum, record) => sum + record.frameBytes, 0);
+    const { walBytesMax } = this.options;
+    if (bytes > walBytesMax) {
+      throw new BrookError('MESSAGE_TOO_LARGE', `${encoded.length} records take ${bytes} WAL bytes, over walBytesMax ${walBytesMax}`, { bytes, walBytesMax });
+    }
+    return bytes;
   }
 
   private append(encoded: EncodedRecord): Promise<void> {

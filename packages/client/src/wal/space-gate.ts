@@ -1,10 +1,11 @@
 /**
- * walBytesMax as admission control for put(). Admission is strictly FIFO: a put that has to wait
- * holds back every later one, even a smaller one that would fit, because records must land in
- * the WAL in the order put() was called. The admitted put's work runs inside the admitting step
- * (synchronously in `release`), so no put arriving in between can overtake it.
+ * walBytesMax as admission control for put(), a whole put at a time (all its records or none).
+ * Admission is strictly FIFO: a put that has to wait holds back every later one, even a smaller
+ * one that would fit, because records must land in the WAL in the order put() was called. The
+ * admitted put's work runs inside the admitting step (synchronously in `release`), so no put
+ * arriving in between can overtake it.
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, assert } from '@brook/protocol';
 import type { OnFull } from './limits.js';
 
 interface Waiter {
@@ -31,8 +32,12 @@ export class SpaceGate {
     return this.usedBytes;
   }
 
-  /** Runs `apply` once `bytes` fit: now, later (onFull 'wait'), or never (BUFFER_FULL). */
+  /**
+   * Runs `apply` once `bytes` fit: now, later (onFull 'wait'), or never (BUFFER_FULL). `bytes`
+   * must be at most the limit, or a waiting put would never be admitted.
+   */
   admit<T>(bytes: number, apply: () => Promise<T>): Promise<T> {
+    assert(bytes <= this.limitBytes, `a put of ${bytes} bytes can never fit under ${this.limitBytes}`);
     if (this.waiters.length === 0 && this.usedBytes + bytes <= this.limitBytes) {
       this.usedBytes += bytes;
       return apply();
@@ -40,7 +45,7 @@ export class SpaceGate {
     this.onBlocked();
     if (this.onFull === 'reject') {
       return Promise.reject(new BrookError('BUFFER_FULL', `WAL holds ${this.usedBytes} uncommitted bytes, walBytesMax is ${this.limitBytes}`, {
-        usedBytes: this.usedBytes, limitBytes: this.limitBytes, recordBytes: bytes,
+        usedBytes: this.usedBytes, limitBytes: this.limitBytes, bytes,
       }));
     }
     return new Promise<T>((resolve, reject) => {

@@ -28,7 +28,7 @@ export const CloseCode = {
   UNSUPPORTED_VERSION: 4000,
   /** No HELLO within handshakeTimeoutMs. */
   HANDSHAKE_TIMEOUT: 4002,
-  /** No pong within idleTimeoutMs of a ping. */
+  /** No pong within idleTimeoutMs of a ping, and none of the bytes queued for the client taken. */
   IDLE_TIMEOUT: 4003,
 } as const;
 
