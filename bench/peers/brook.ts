@@ -60,7 +60,9 @@ export async function startBrook(fsync: BrookFsync): Promise<BrookServer> {
   const profileDir = process.env['BENCH_PROFILE_DIR'];
   const intervalUs = process.env['BENCH_PROFILE_INTERVAL_US'] ?? '1000';
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-interval=${intervalUs}`] : [];
-  const server = await startServer(process.execPath, [...profile, '--import', 'tsx', script, dir, fsync, String(port)], port);
+  // BENCH_BROOK_NODE_FLAGS="--flag …": Node/V8 flags for the server process only (experiments).
+  const flags = (process.env['BENCH_BROOK_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+  const server = await startServer(process.execPath, [...flags, ...profile, '--import', 'tsx', script, dir, fsync, String(port)], port);
   return {
     peer: { label: `brook ws fsync ${fsync}`, serverPid: server.pid, open: (name) => open(`ws://127.0.0.1:${port}`, name) },
     async stop() {
