@@ -84,6 +84,9 @@ export class PartitionLog {
   private rollRequested = false;
   /** Flushes under fsync 'never' and { intervalMs }: fsyncs beside the rounds. */
   private readonly flushBehind = new FlushBehind(() => {
+    // Asked for by a round that was writing when the log failed: an fsync now could succeed on
+    // pages the failed one lost ("fsyncgate"), so the flush fails with the log.
+    if (this.failure) return Promise.reject(this.failure);
     this.dirty = false; // bytes written from now on are the next fsync's
     return Promise.all([this.active.sync(), this.sealing]).then(() => undefined);
   }, (error) => (this.failure ??= logFailure(this.options.dir, error)));
