@@ -3,7 +3,7 @@
  * rounds (flush-behind.ts): what they may claim once the log failed, and what waits for them.
  */
 import { describe, expect, it } from 'vitest';
-import { batchOf, holdingSyncsOf, logFixture } from './log-fixture.js';
+import { batchOf, holdingSyncsOf, logFixture, steppingSyncsOf } from './log-fixture.js';
 import { segmentPath } from './segment-files.js';
 
 /** Lets every pending memory file system operation and its continuations run. */
@@ -44,5 +44,36 @@ describe('PartitionLog flushes beside the rounds', () => {
     // The second flush was asked for before the failure, by a round that ended after it: an
     // fsync now may succeed on a file whose lost pages it no longer knows of ("fsyncgate").
     expect(second, 'a flush on a failed log').toMatchObject({ status: 'rejected', reason: { code: 'IO_ERROR' } });
+  });
+
+  it('retention waits for the flush fsync running when it deletes, not for every one after it (a disk slower than intervalMs)', async () => {
+    const fixture = logFixture({ fsync: { intervalMs: 1000 } });
+    const segment1 = segmentPath(fixture.options.dir, 1n, '.log');
+    const syncs = steppingSyncsOf(fixture.fs, (path) => path === segment1);
+    const log = await fixture.open({ fs: syncs.fs });
+    await log.append(batchOf('a', 1));
+    await log.sealActive(); // segment 0 holds 'a', sealed; segment 1 is active
+    syncs.hold();
+    await log.append(batchOf('b', 1));
+    await fixture.clock.advanceAsync(1000); // the interval's flush: its fsync of segment 1 is slow
+    await settle();
+    expect(syncs.waiting).toBe(1);
+    // Every group consumed 'a': segment 0 may go.
+    const retention = log.applyRetention({ discard: 'new', maxBytes: 1 }, 1n);
+    const retained = stateOf(retention);
+    // Produces go on; each tick finds something unsynced, and its fsync starts when the one
+    // before it ends: the fsyncs follow one another without a gap.
+    for (let tick = 0; tick < 3; tick++) {
+      await log.append(batchOf(`c${tick}`, 1));
+      await fixture.clock.advanceAsync(1000);
+      syncs.releaseOne();
+      await settle();
+      expect(syncs.waiting, 'the next fsync runs').toBe(1);
+      // Segment 0 is no file any of them syncs; the one running when retention began has ended.
+      expect(retained.status, `tick ${tick}`).toBe('fulfilled');
+    }
+    syncs.releaseAll();
+    expect(await retention).toMatchObject({ deletedSegments: 1, startOffset: 1n });
+    await log.close();
   });
 });

@@ -39,9 +39,19 @@ export class FlushBehind {
     if (!this.running) this.start();
   }
 
-  /** Resolves once no fsync runs or waits (close, and retention before it deletes files). */
+  /** Resolves once no fsync runs or waits (close, once nothing can ask for more). */
   async idle(): Promise<void> {
     while (this.running) await this.running;
+  }
+
+  /**
+   * Resolves once the fsync running now, if any, has ended: retention before it deletes files.
+   * An fsync that starts later syncs the segments of its moment, never one retention took out
+   * of the log before; and waiting for idle() instead could wait for ever while produces go on
+   * and each fsync takes longer than intervalMs, the next one starting as the last ends.
+   */
+  async settled(): Promise<void> {
+    await this.running;
   }
 
   private start(): void {

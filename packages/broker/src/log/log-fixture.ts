@@ -88,3 +88,38 @@ export function holdingSyncsOf(fs: MemoryFileSystem, held: (path: string) => boo
   });
   return { fs: wrapped, state, hold: () => (holding = true), release };
 }
+
+/**
+ * `fs`, except that once `hold()` is called, each fsync of the files `held` picks waits until
+ * `releaseOne()` lets the oldest waiting one go: fsyncs that follow one another, each as slow as
+ * the test says.
+ */
+export function steppingSyncsOf(fs: MemoryFileSystem, held: (path: string) => boolean) {
+  let holding = false;
+  const waiting: (() => void)[] = [];
+  const hold = (handle: FileHandle): FileHandle => delegate(handle, {
+    sync: async () => {
+      if (holding) await new Promise<void>((resolve) => waiting.push(resolve));
+      return handle.sync();
+    },
+  });
+  const wrapped = delegate<FileSystem>(fs, {
+    open: async (openPath, mode) => {
+      const handle = await fs.open(openPath, mode);
+      return held(openPath) ? hold(handle) : handle;
+    },
+  });
+  return {
+    fs: wrapped,
+    hold: () => (holding = true),
+    get waiting(): number {
+      return waiting.length;
+    },
+    releaseOne: () => waiting.shift()?.(),
+    /** Lets every fsync go, now and from now on. */
+    releaseAll: () => {
+      holding = false;
+      for (const release of waiting.splice(0)) release();
+    },
+  };
+}

@@ -189,7 +189,7 @@ export class PartitionLog {
     // result must describe this call's deletions only (callers count dropped records from it).
     const startOffset = this.startOffset;
     // The segment being sealed may be among them: its files go once the seal has written them.
-    if (count > 0) await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.idle()]);
+    if (count > 0) await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.settled()]);
     for (const segment of deleted) await segment.delete();
     if (count > 0) await this.options.fs.syncDir(this.options.dir);
     return { deletedSegments: count, previousStartOffset, startOffset };
