@@ -22,7 +22,7 @@
  * appends, which those policies resolve once written, never wait behind it.
  */
 import {
-  BrookError, readBatchHeader, setBaseOffset, type BatchHeader, type Clock, type FileSystem, type Timer,
+  BrookError, concatBytes, readBatchHeader, setBaseOffset, type BatchHeader, type Clock, type FileSystem, type Timer,
 } from '@brook/protocol';
 import type { FsyncPolicy } from '../config/defaults.js';
 import { recoverSegments, type RecoveryReport } from './recovery.js';
@@ -287,7 +287,7 @@ export class PartitionLog {
     if (run.length === 0) return 0;
     const segment = this.active;
     const position = segment.sizeBytes;
-    const bytes = run.length === 1 ? run[0]!.bytes : concat(run);
+    const bytes = run.length === 1 ? run[0]!.bytes : concatBytes(run.map((append) => append.bytes));
     try {
       await segment.file.write(bytes, position);
     } catch (error) {
@@ -390,17 +390,5 @@ function logFailure(dir: string, error: unknown): BrookError {
 
 function isWriteFailure(error: unknown): boolean {
   return error instanceof BrookError && error.details['op'] === 'write';
-}
-
-function concat(run: readonly PendingAppend[]): Uint8Array {
-  let total = 0;
-  for (const append of run) total += append.bytes.length;
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const append of run) {
-    bytes.set(append.bytes, at);
-    at += append.bytes.length;
-  }
-  return bytes;
 }
 

@@ -13,7 +13,7 @@
  * the file is unknown (the kernel may have dropped dirty pages), so the buffer must be reopened,
  * which recovers from what really is on disk.
  */
-import { BrookError, type Clock, type FileHandle, type FileSystem, type Timer } from '@brook/protocol';
+import { BrookError, concatBytes, type Clock, type FileHandle, type FileSystem, type Timer } from '@brook/protocol';
 import { headerFrame, type SegmentHeader } from './frame-codec.js';
 import type { FsyncPolicy } from './limits.js';
 import { segmentPath } from './segment-names.js';
@@ -160,7 +160,7 @@ export class SegmentWriter {
     }
     const writes = round.flatMap((item) => (item.kind === 'write' ? [item] : []));
     if (writes.length > 0) {
-      const bytes = writes.length === 1 ? writes[0]!.bytes : concat(writes.map((item) => item.bytes));
+      const bytes = writes.length === 1 ? writes[0]!.bytes : concatBytes(writes.map((item) => item.bytes));
       await this.handle.write(bytes, this.sizeBytes);
       this.sizeBytes += bytes.length;
       this.writeRounds += 1;
@@ -234,16 +234,4 @@ async function createSegment(options: WriterOptions, header: SegmentHeader): Pro
   await handle.sync();
   await options.fs.syncDir(options.dir);
   return { handle, sizeBytes: bytes.length };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
 }
