@@ -23,6 +23,29 @@ describe('FileBuffer I/O failures', () => {
     expect(numbers.length).toBeLessThanOrEqual(5);
   });
 
+  it("a put waiting for room (onFull 'wait') rejects with the failure instead of waiting forever", async () => {
+    const options = { maxRecords: 5, maxBytes: 1024, walBytesMax: 4096, onFull: 'wait' } as const;
+    const record = { value: new Uint8Array(100) };
+    // How many such puts fit (nothing drains, so no room comes back), on a buffer of its own.
+    const probeHost = new SimulatedHost();
+    const probe = await probeHost.open(options);
+    let capacity = 0;
+    for (let admitted = true; admitted; ) {
+      admitted = false;
+      void probe.put(record).then(() => (admitted = true), () => undefined);
+      await probeHost.clock.advanceAsync(0);
+      if (admitted) capacity += 1;
+    }
+    const host = new SimulatedHost();
+    const buffer = await host.open(options);
+    for (let n = 1; n < capacity; n++) await buffer.put(record);
+    host.fs.failNext('write', { errno: 'EIO', path: /\.seg$/ });
+    const last = buffer.put(record); // admitted; its write fails the WAL
+    const waiter = buffer.put(record); // no room: waits
+    await expect(last).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await expect(waiter).rejects.toMatchObject({ code: 'IO_ERROR' });
+  });
+
   it('a drain loop stops with the failure instead of waiting forever', async () => {
     const host = new SimulatedHost();
     const buffer = await host.open({ maxRecords: 1 });

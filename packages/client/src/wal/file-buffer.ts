@@ -121,7 +121,7 @@ export class FileBuffer {
       const recovered = await recoverWal(fs, resolved.dir);
       const fresh = { segmentSeq: 0, firstBatchSeq: recovered.nextBatchSeq, firstRecordSeq: recovered.nextRecordSeq };
       let buffer: FileBuffer | undefined;
-      const writerOptions = { fs, clock, dir: resolved.dir, fsync: resolved.fsync, onFailure: () => buffer?.notifyReady() };
+      const writerOptions = { fs, clock, dir: resolved.dir, fsync: resolved.fsync, onFailure: () => buffer?.writerFailed() };
       const writer = await SegmentWriter.open(writerOptions, recovered.segments.at(-1), fresh);
       buffer = new FileBuffer(resolved, clock, writer, lock, recovered);
       return buffer;
@@ -142,9 +142,10 @@ export class FileBuffer {
    * MESSAGE_TOO_LARGE if one alone exceeds maxBytes (`details.record` is its index) or all of
    * them together exceed walBytesMax (they could never be admitted at once), INVALID_REQUEST for
    * bad fields, BUFFER_FULL if they do not fit under walBytesMax now with onFull 'reject' (under
-   * 'wait' they wait, in put order), CLOSED. The records are admitted as one unit, because a
-   * caller that retries a refused put must not find part of it already in the WAL. Only an
-   * IO_ERROR (the WAL failed; reopen to recover) can leave some of them written.
+   * 'wait' they wait, in put order, for room, or until the WAL closes: CLOSED, or fails:
+   * IO_ERROR), CLOSED. The records are admitted as one unit, because a caller that retries a
+   * refused put must not find part of it already in the WAL. Only an IO_ERROR (the WAL failed;
+   * reopen to recover) can leave some of them written.
    */
   putAll(inputs: readonly WalRecordInput[]): Promise<void> {
     const refusal = this.refusal();
@@ -360,6 +361,12 @@ export class FileBuffer {
       this.ageTimer = undefined;
       if (this.refusal() === undefined) this.seal();
     });
+  }
+
+  /** The writer failed for good: puts waiting for room and drain loops get its failure now. */
+  private writerFailed(): void {
+    this.gate.rejectWaiting(this.writer.failure);
+    this.notifyReady();
   }
 
   private notifyReady(): void {
