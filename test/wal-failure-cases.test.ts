@@ -258,3 +258,28 @@ describe('16 failure cases of the original', () => {
     expect((error as { details: { position: number } }).details.position).toBeLessThanOrEqual(200);
   });
 });
+
+describe("walBytesMax with onFull 'wait'", () => {
+  it('a put admitted from the wait is sealed at once if another still waits, so the sender frees room without waiting for maxAgeMs', async () => {
+    const host = new SimulatedHost();
+    const started = host.clock.now();
+    // Batches seal when the WAL is full, at maxBytes, or after a minute the clock never moves.
+    const buffer = await host.open({ maxRecords: 1000, maxBytes: 4096, walBytesMax: 4096 + 64, maxAgeMs: 60_000, onFull: 'wait' });
+    let first: Promise<void> | undefined;
+    while (!first) {
+      let admitted = false;
+      const put = buffer.put({ value: new Uint8Array(1000) });
+      void put.then(() => (admitted = true), () => undefined);
+      await host.clock.advanceAsync(0);
+      if (!admitted) first = put; // the full WAL sealed the batch before it
+    }
+    // Fits an empty WAL, but not beside `first` once that is admitted into the open batch.
+    const second = buffer.put({ value: new Uint8Array(3100) });
+    const stop = new AbortController();
+    const sender = buffer.drain(() => undefined, { signal: stop.signal });
+    await Promise.all([first, second]);
+    stop.abort();
+    await sender;
+    expect(host.clock.now()).toBe(started);
+  });
+});

@@ -55,11 +55,16 @@ export class SpaceGate {
 
   release(bytes: number): void {
     this.usedBytes -= bytes;
+    let admitted = false;
     for (let head = this.waiters[0]; head !== undefined && this.usedBytes + head.bytes <= this.limitBytes; head = this.waiters[0]) {
       this.waiters.shift();
       this.usedBytes += head.bytes;
       head.admitted();
+      admitted = true;
     }
+    // Those admitted went into the open batch; a put still waiting needs that batch sealed and
+    // sent to make room, not left open until maxAgeMs.
+    if (admitted && this.waiters.length > 0) this.onBlocked();
   }
 
   rejectWaiting(error: unknown): void {
