@@ -4,11 +4,13 @@
  * server stops reading, so the client's own sends back up (TCP pushes back) instead of the server
  * buffering answers without bound; once the client reads, the socket's 'drain' lets it go on.
  * And the idle check (idleTimeoutMs) while the server is held that way: a client that reads,
- * however slowly, is not idle; one that stopped reading is.
+ * however slowly, is not idle; one that stopped reading is. Nor is a client whose requests the
+ * broker is still working on (held for requestsInFlightMax behind a slow disk).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameKind, VirtualClock, encodeBatch } from '@brook/protocol';
+import { FrameKind, MemoryFileSystem, VirtualClock, encodeBatch } from '@brook/protocol';
 import { Broker, LIMITS } from '@brook/broker';
+import { holdingSyncsOf } from '../packages/broker/src/log/log-fixture.js';
 import { RawClient } from './fixtures/server-raw-client.js';
 
 const RECORD_BYTES = 32 * 1024;
@@ -59,17 +61,17 @@ describe('a client that does not read its answers', () => {
   });
 });
 
+/** The server's own gauges: each scrape is a round trip to it, so it has run its socket events. */
+async function gauges(port: number): Promise<{ connections: number; unsentBytes: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const gauge = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+  return { connections: gauge('brook_connections'), unsentBytes: gauge('brook_unsent_bytes') };
+}
+
 describe('idleTimeoutMs while the server holds a slow reader (sendBufferBytesMax)', () => {
   const BIG_RECORD_BYTES = 512 * 1024;
   const SEND_BUFFER_BYTES_MAX = 16 * 1024 * 1024;
   const IDLE_TIMEOUT_MS = 1000;
-
-  /** The server's own gauges: each scrape is a round trip to it, so it has run its socket events. */
-  async function gauges(port: number): Promise<{ connections: number; unsentBytes: number }> {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const gauge = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
-    return { connections: gauge('brook_connections'), unsentBytes: gauge('brook_unsent_bytes') };
-  }
 
   it('a client still taking bytes is not closed 4003, though its pongs go unread; once it stops, it is', { timeout: 20_000 }, async () => {
     const clock = new VirtualClock();
@@ -107,5 +109,33 @@ describe('idleTimeoutMs while the server holds a slow reader (sendBufferBytesMax
       expect(round, 'a client that stopped reading is never closed').toBeLessThan(20);
       clock.advance(IDLE_TIMEOUT_MS);
     }
+  });
+});
+
+describe('idleTimeoutMs while the broker works on a held client\'s requests (requestsInFlightMax)', () => {
+  it('a client whose pongs go unread only because its requests wait for the disk is not closed 4003; it is answered once the fsync ends', { timeout: 10_000 }, async () => {
+    const IDLE_TIMEOUT_MS = 1000;
+    const clock = new VirtualClock();
+    const memory = new MemoryFileSystem();
+    const syncs = holdingSyncsOf(memory, (path) => path.endsWith('.log'));
+    broker = await Broker.open({ dataDir: '/data', fs: syncs.fs, fsync: 'always', clock });
+    const server = await broker.listen({ port: 0, idleTimeoutMs: IDLE_TIMEOUT_MS, requestsInFlightMax: 1 });
+    const raw = await RawClient.open(server.url);
+    client = raw;
+    await raw.ok('createTopic', { name: 'idle-held-by-disk' });
+    syncs.hold();
+    // The produce's fsync hangs: one request in flight, so the server stops reading the socket.
+    const produce = raw.send('produce', { topic: 'idle-held-by-disk', partition: 0 }, encodeBatch([{ key: null, value: new Uint8Array(8), timestamp: 1_700_000_000_000 }]));
+    try {
+      while (syncs.state.held === 0) await gauges(server.port);
+      for (let round = 1; round <= 3; round++) {
+        clock.advance(IDLE_TIMEOUT_MS); // pings; from round 2 on, judges the round before
+        expect(await gauges(server.port), `ping round ${round}`).toMatchObject({ connections: 1 });
+      }
+    } finally {
+      syncs.release(); // else broker.close() waits for the held fsync
+    }
+    expect((await raw.answer(produce)).kind).toBe(FrameKind.RESPONSE);
+    await raw.ok('describeTopic', { name: 'idle-held-by-disk' });
   });
 });

@@ -192,6 +192,15 @@ export class Session implements FrameSession {
     else this.peer.resume();
   }
 
+  /**
+   * True while the broker works on a request of this client. Its silence is then the broker's
+   * doing, not the client's: held for requestsInFlightMax (a slow disk), the session reads
+   * nothing, pongs included.
+   */
+  get answering(): boolean {
+    return this.requestsInFlight > 0;
+  }
+
   private held(): boolean {
     return this.requestsInFlight >= this.options.limits.requestsInFlightMax || this.congested();
   }

@@ -10,10 +10,13 @@
  *
  * Timers come from the broker's Clock: one ping round for all connections every idleTimeoutMs,
  * not a timer per connection. A connection is idle when, since the last ping, the client sent
- * nothing (no pong, no message) and took none of the bytes queued for it. The second part is
- * for a consumer slower than the server: while its session is held for sendBufferBytesMax the
- * server reads nothing, its pongs included, and the ping itself waits behind the unread bytes,
- * so a client that is reading, just slowly, could not answer in time.
+ * nothing (no pong, no message) and took none of the bytes queued for it, and the broker is not
+ * working on a request of it. The second part is for a consumer slower than the server: while
+ * its session is held for sendBufferBytesMax the server reads nothing, its pongs included, and
+ * the ping itself waits behind the unread bytes, so a client that is reading, just slowly, could
+ * not answer in time. The third is for a session held for requestsInFlightMax behind a slow
+ * disk: it reads no pongs either, and the wait is the broker's; once the answers go, the rule
+ * applies again.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -137,7 +140,7 @@ class WsListener {
   /** One round for every connection: close those idle since the last ping (file comment), ping the rest. */
   private pingRound(): void {
     for (const connection of this.connections) {
-      if (!connection.alive && bytesTaken(connection.stream) <= connection.takenAtPing) {
+      if (!connection.alive && !connection.session.answering && bytesTaken(connection.stream) <= connection.takenAtPing) {
         connection.session.close(CloseCode.IDLE_TIMEOUT, 'no pong within idleTimeoutMs');
         continue;
       }
