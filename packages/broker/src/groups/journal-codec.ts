@@ -16,7 +16,7 @@
  *
  * Big-endian, fixed widths: writing one is a size sum and DataView stores, with no text, no
  * bigint-to-string and no TextEncoder. The JSON form it replaced cost 16 µs a flush (four
- * records) and 7 % of the in-process end-to-end rate (docs/benchmarks.md). The JSON form is
+ * records) and 7 % of the in-process end-to-end rate (docs/benchmarks-history.md). The JSON form is
  * still read, so a journal written before the change replays:
  *
  *   { "p": 0, "r": "120", "f": [["120","150"]], "n": [["121", 3]], "a": [["120","122"]] }

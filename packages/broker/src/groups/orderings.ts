@@ -36,7 +36,7 @@ export interface OrderingStrategy {
  * records over several members balances nothing worth having and multiplies the per-run costs:
  * each run is a DELIVER frame, a settle request and its answer, and a journal range. At 5 records
  * a millisecond over two members that was 5 socket writes a tick in the server instead of 3, and
- * socket writes are most of its CPU at such rates (docs/benchmarks.md, "'none' in runs of at
+ * socket writes are most of its CPU at such rates (docs/benchmarks-history.md, "'none' in runs of at
  * least 32 records").
  * Members still take turns: the ring moves on after every run, so a trickle alternates between
  * them, and a backlog is still shared evenly.

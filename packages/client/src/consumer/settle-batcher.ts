@@ -6,7 +6,7 @@
  * own, derived from the batch's: the answer lists the ids that did nothing (`stale`: the broker had
  * taken the delivery back, its lease expired or a rebalance moved it), and those reject with
  * DELIVERY_STALE, so a resolved ack() means a durable ack (about 80 ns a message; see
- * docs/benchmarks.md).
+ * docs/benchmarks-history.md).
  *
  * Only settlements of the current session are collected. A message from a dropped connection is
  * redelivered by the broker, so settling it sends nothing: its ack() and reject() fail at once
