@@ -1,0 +1,94 @@
+/**
+ * The two code examples of README.md, run as a newcomer would paste them (in process: the client
+ * one with `connect(broker)`, which its comment offers), checking what their comments promise.
+ * A README example that no longer compiles or does something else fails here first, so when one
+ * of them changes, change this file with it.
+ */
+import { describe, expect, it } from 'vitest';
+import { Broker } from '@brook/broker';
+import { connect, type Message } from '@brook/client';
+
+describe('README: Using the client', () => {
+  it('runs in process and does what its comments say', async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    try {
+      await using client = await connect(broker, { name: 'billing-service' });
+      await client.admin.createTopic('orders', { partitions: 3 });
+      const producer = client.producer({ lingerMs: 5 });
+      const sent = await producer.send('orders', [{ key: 'u1', value: { total: 12 } }]);
+      expect(sent).toEqual([{ partition: expect.any(Number), offset: 0n }]);
+
+      let handled!: (msg: Message) => void;
+      const billed = new Promise<Message>((resolve) => (handled = resolve));
+      await client.subscribe({ topic: 'orders', group: 'billing', ordering: 'key' }, async (msg) => handled(msg));
+      const billing = await billed;
+      expect([billing.partition, billing.offset, billing.json(), billing.deliveryCount]).toEqual([sent[0]!.partition, 0n, { total: 12 }, 1]);
+
+      for await (const msg of client.consume({ topic: 'orders', group: 'audit' })) {
+        await expect(msg.ack()).resolves.toBeUndefined();
+        break;
+      }
+      const page = await client.fetch({ topic: 'orders', partition: sent[0]!.partition, offset: 0n, maxRecords: 100 });
+      expect(page.map((record) => record.offset)).toEqual([0n]);
+
+      // "refuses a key it does not know with INVALID_CONFIG (details.option, e.g. "linger", and
+      // details.suggestion, "lingerMs")"
+      expect(() => client.producer({ linger: 5 } as never)).toThrow(
+        expect.objectContaining({ code: 'INVALID_CONFIG', details: { option: 'linger', suggestion: 'lingerMs' } }),
+      );
+    } finally {
+      await broker.close();
+    }
+  });
+});
+
+describe('README: Using the broker in-process', () => {
+  it('runs on memory storage and does what its comments say', async () => {
+    const broker = await Broker.open({ storage: 'memory', fsync: 'always' });
+    await broker.createTopic('orders', { partitions: 3, retention: { maxBytes: 1 << 30 } });
+    const meta = await broker.produce('orders', [{ key: 'u1', value: 'hi' }]);
+    expect(meta).toEqual([{ partition: expect.any(Number), offset: 0n }]);
+    const records = await broker.fetch({ topic: 'orders', partition: meta[0]!.partition, offset: 0n });
+    expect(records.map((record) => new TextDecoder().decode(record.value!))).toEqual(['hi']);
+
+    const redelivered: string[] = [];
+    broker.on('redelivered', (e) => redelivered.push(`offset ${e.offset} again (${e.reason})`));
+    const attempts: number[] = [];
+    let done!: () => void;
+    const second = new Promise<void>((resolve) => (done = resolve));
+    const sub = await broker.subscribe({ topic: 'orders', group: 'billing', ordering: 'key', backoff: { initialMs: 1 } }, async (msg) => {
+      attempts.push(msg.deliveryCount);
+      if (msg.deliveryCount === 1) throw new Error('throw = nack');
+      done();
+    });
+    await second;
+    expect(attempts).toEqual([1, 2]);
+    expect(redelivered).toEqual(['offset 0 again (nack)']);
+    const group = broker.describeGroup('orders', 'billing');
+    expect(group.partitions).toHaveLength(3);
+    expect(group.partitions.every((p) => Array.isArray(p.inFlight) && typeof p.lag === 'bigint')).toBe(true);
+    await sub.close();
+
+    // Concepts: records without a key go round-robin record by record, Broker.produce from partition 0.
+    await broker.createTopic('spread', { partitions: 3 });
+    const spread = await broker.produce('spread', ['a', 'b', 'c', 'd'].map((value) => ({ value })));
+    expect(spread.map((m) => m.partition)).toEqual([0, 1, 2, 0]);
+
+    // "deleting its topic ends it with UNKNOWN_TOPIC, closing the broker with CLOSED"
+    const drain = async (topic: string) => {
+      try {
+        for await (const msg of broker.consume({ topic, group: 'audit' })) await msg.ack();
+        return 'ended';
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    };
+    const deleted = drain('spread');
+    const closed = drain('orders');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await broker.deleteTopic('spread');
+    expect(await deleted).toBe('UNKNOWN_TOPIC');
+    await broker.close();
+    expect(await closed).toBe('CLOSED');
+  });
+});
