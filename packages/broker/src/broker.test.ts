@@ -160,7 +160,21 @@ describe('Broker produce and fetch', () => {
     const broker = await memoryBroker({ batchRecordsMax: 10 });
     await broker.createTopic('t');
     await expect(broker.produce('t', Array.from({ length: 10 }, () => ({ value: 'x' })))).resolves.toHaveLength(10);
-    await expect(broker.produce('t', Array.from({ length: 11 }, () => ({ value: 'x' })))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(broker.produce('t', Array.from({ length: 11 }, () => ({ value: 'x' }))))
+      .rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { records: 11, limit: 10 } });
+    expect(broker.describeTopic('t').partitions[0]!.endOffset).toBe(10n);
+  });
+
+  // A produce is checked whole before any partition is appended to: a refused one writes nothing,
+  // even to the partitions whose share was within the limits.
+  it.each([
+    ['batchRecordsMax', { batchRecordsMax: 2 }, [{ value: 'a', partition: 0 }, ...Array.from({ length: 3 }, () => ({ value: 'b', partition: 1 }))]],
+    ['batchBytesMax', { batchBytesMax: 1024 }, [{ value: 'a', partition: 0 }, { value: 'b'.repeat(1024), partition: 1 }]],
+  ])('a produce over %s in one partition appends to none', async (_limit, options, records) => {
+    const broker = await memoryBroker(options);
+    await broker.createTopic('split', { partitions: 2 });
+    await expect(broker.produce('split', records)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { partition: 1 } });
+    expect(broker.describeTopic('split').partitions.map((p) => p.endOffset)).toEqual([0n, 0n]);
   });
 
   it('offsetForTimestamp takes integer milliseconds: NaN, Infinity and fractions are INVALID_REQUEST', async () => {
