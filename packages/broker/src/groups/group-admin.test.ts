@@ -104,10 +104,10 @@ describe('group settings', () => {
 
   it.each([
     ['ordering', { ordering: 'fifo' }],
-    ['maxInFlight 0', { maxInFlight: 0 }],
-    ['ackTimeoutMs 0', { ackTimeoutMs: 0 }],
-    ['maxDeliveries 0', { maxDeliveries: 0 }],
+    // The LIMITS entries (maxInFlight, ackTimeoutMs, ...) at their bounds: config/limits.test.ts.
     ['jitter 2', { backoff: { jitter: 2 } }],
+    ['multiplier below 1', { backoff: { multiplier: 0.99 } }],
+    ['multiplier above 100', { backoff: { multiplier: 100.01 } }],
     ['maxMs < initialMs', { backoff: { initialMs: 10, maxMs: 5 } }],
     ['a bad from', { from: 'yesterday' }],
   ])('refuses %s with INVALID_CONFIG', async (_name, options) => {
