@@ -92,6 +92,20 @@ describe('PartitionLog segments', () => {
     expect((await readAll(log)).length).toBe(perSegment * 30);
   });
 
+  it.each([[0, 1], [1, 2]])('batches %d byte(s) past filling segmentBytesMax exactly take %d segment(s)', async (past, segments) => {
+    const segmentBytesMax = 4096;
+    const log = await logFixture({ segmentBytesMax }).open();
+    const first = batchOf('first', 1, undefined, 100);
+    // The value length that makes the second batch fill the segment exactly, plus `past`.
+    let valueBytes = 0;
+    while (batchOf('second', 1, undefined, valueBytes + 1).length <= segmentBytesMax - first.length) valueBytes += 1;
+    const second = batchOf('second', 1, undefined, valueBytes + past);
+    expect(first.length + second.length).toBe(segmentBytesMax + past);
+    await log.append(first);
+    await log.append(second);
+    expect(log.segmentCount).toBe(segments);
+  });
+
   it('puts a lone batch larger than segmentBytesMax in a segment of its own', async () => {
     const log = await logFixture({ segmentBytesMax: 4096 }).open();
     await log.append(batchOf('small', 1));
