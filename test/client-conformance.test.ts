@@ -208,6 +208,20 @@ describeOnEachTarget('client', (suite) => {
     await expect(suite.client.admin.describeGroup(name, unique('nobody'))).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });
   });
 
+  // The request's JSON is written from what the caller passed: an option value too deeply nested
+  // to be a frame payload, or circular, is bad input, refused before anything is sent.
+  it('refuses an option value nested too deep, or circular, with INVALID_REQUEST, and the connection goes on', async () => {
+    const name = await suite.topic();
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    const nested = (depth: number): unknown => (depth === 0 ? 1 : { a: nested(depth - 1) });
+    for (const bad of [nested(40), circular]) {
+      await expect(suite.client.subscribe({ topic: name, group: unique('g'), maxInFlight: bad as never }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      await expect(suite.client.admin.createTopic(unique('deep'), { partitions: bad as never })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    }
+    await expect(suite.client.admin.describeTopic(name)).resolves.toMatchObject({ name });
+  });
+
   it('fails a request with TIMEOUT after requestTimeoutMs on the injected clock', async () => {
     const clock = new VirtualClock({ startMs: Date.now() });
     const slow = await suite.target.connect({ clock, requestTimeoutMs: 1_000 });
