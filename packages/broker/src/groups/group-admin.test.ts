@@ -115,9 +115,12 @@ describe('group settings', () => {
     await expect(broker.subscribe({ topic: 't', group: 'g', ...(options as object) }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
 
-  it('refuses a bad group name, and an unknown topic', async () => {
+  it('refuses a bad group name (a path, one character past TOPIC_NAME_LENGTH_MAX), and an unknown topic', async () => {
     const { broker } = await topicWith(0);
     await expect(broker.subscribe({ topic: 't', group: 'a/b' }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(broker.subscribe({ topic: 't', group: 'g'.repeat(TOPIC_NAME_LENGTH_MAX + 1) }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await (await broker.subscribe({ topic: 't', group: 'g'.repeat(TOPIC_NAME_LENGTH_MAX) }, () => undefined)).close();
+    expect(broker.listGroups('t')).toEqual([{ topic: 't', group: 'g'.repeat(TOPIC_NAME_LENGTH_MAX) }]);
     await expect(broker.subscribe({ topic: 'nope', group: 'g' }, () => undefined)).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
   });
 });
