@@ -27,6 +27,19 @@ describe('PartitionLog append and read', () => {
     expect(records.length).toBe(500 - 237);
   });
 
+  // An index entry goes at the first batch and then at the first batch starting once at least
+  // indexIntervalBytes were written since the last entry.
+  it.each([[2, [0, 2, 4]], [3, [0, 3]]])('with indexIntervalBytes at %d batches\' bytes, indexes the batches %j of 6', async (batches, indexed) => {
+    const batchBytes = batchOf('b0', 10).length;
+    const fixture = logFixture({ indexIntervalBytes: batches * batchBytes });
+    const log = await fixture.open();
+    for (let i = 0; i < 6; i++) await log.append(batchOf(`b${i}`, 10));
+    await log.close(); // writes the index files
+    const index = await fixture.fs.readFile(segmentPath(fixture.options.dir, 0n, '.index'));
+    const positions = Array.from({ length: index.length / 8 }, (_, i) => new DataView(index.buffer, index.byteOffset).getUint32(8 * i + 4));
+    expect(positions).toEqual(indexed.map((batch) => batch * batchBytes));
+  });
+
   it('reads and recovers a long range through growing scanner reads (64 KiB first, doubling to readChunkBytes)', async () => {
     // Batches of uneven sizes, so reads end inside batches at every growth step.
     const fixture = logFixture({ readChunkBytes: 1024 * 1024, fsync: 'never' });
