@@ -5,6 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import { VirtualClock } from '@brook/protocol';
+import { LIMITS } from '@brook/broker';
 import type { Client, MessageStream, SubscribeOptions } from '@brook/client';
 import { deferred, describeOnEachTarget, unique, type TargetSuite } from './fixtures/client-targets.js';
 
@@ -91,6 +92,24 @@ describeOnEachTarget('client subscribe', (suite) => {
     const stream = closed.consume({ topic, group: unique('g') });
     await expect(firstOf(stream)).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(stream.ready).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  // The group's limits as the client passes them: the broker's max is taken, one more is refused
+  // with INVALID_CONFIG naming the option as written, and the refused subscribe leaves no group.
+  it.each<[string, keyof typeof LIMITS, (value: number) => Partial<SubscribeOptions>]>([
+    ['maxInFlight', 'maxInFlight', (maxInFlight) => ({ maxInFlight })],
+    ['ackTimeoutMs', 'ackTimeoutMs', (ackTimeoutMs) => ({ ackTimeoutMs })],
+    ['maxDeliveries', 'maxDeliveries', (maxDeliveries) => ({ maxDeliveries })],
+    ['backoff.initialMs', 'backoffInitialMs', (initialMs) => ({ backoff: { initialMs, maxMs: LIMITS.backoffMaxMs.max } })],
+    ['backoff.maxMs', 'backoffMaxMs', (maxMs) => ({ backoff: { maxMs } })],
+  ])('%s: the max is taken, one more is INVALID_CONFIG and leaves no group', async (option, limit, options) => {
+    const topic = await suite.topic();
+    const { max } = LIMITS[limit];
+    const taken = unique('g');
+    await (await suite.client.subscribe({ topic, group: taken, ...options(max) }, () => undefined)).close();
+    await expect(suite.client.subscribe({ topic, group: unique('g'), ...options(max + 1) }, () => undefined))
+      .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: expect.objectContaining({ option }) });
+    expect(await suite.client.admin.listGroups(topic)).toEqual([{ topic, group: taken }]);
   });
 });
 
