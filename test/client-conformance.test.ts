@@ -3,9 +3,10 @@
  * `connect(url)` alike, since both exchange the same frames with the same server code.
  */
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '@brook/protocol';
+import { BATCH_HEADER_BYTES, TOPIC_NAME_LENGTH_MAX, VirtualClock } from '@brook/protocol';
 import { DEAD_LETTER_HEADERS, LIMITS } from '@brook/broker';
 import { connect, isBrookError, type Client, type Message } from '@brook/client';
+import { FRAME_OVERHEAD_BYTES } from '../packages/client/src/producer/producer.js';
 import { deferred, describeOnEachTarget, unique, webSocketTarget } from './fixtures/client-targets.js';
 
 const fastRetry = { initialMs: 1, maxMs: 5, multiplier: 2, jitter: 0 };
@@ -207,6 +208,20 @@ describeOnEachTarget('client', (suite) => {
     await expect(suite.client.admin.describeGroup(name, unique('nobody'))).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });
   });
 
+  // The request's JSON is written from what the caller passed: an option value too deeply nested
+  // to be a frame payload, or circular, is bad input, refused before anything is sent.
+  it('refuses an option value nested too deep, or circular, with INVALID_REQUEST, and the connection goes on', async () => {
+    const name = await suite.topic();
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    const nested = (depth: number): unknown => (depth === 0 ? 1 : { a: nested(depth - 1) });
+    for (const bad of [nested(40), circular]) {
+      await expect(suite.client.subscribe({ topic: name, group: unique('g'), maxInFlight: bad as never }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      await expect(suite.client.admin.createTopic(unique('deep'), { partitions: bad as never })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    }
+    await expect(suite.client.admin.describeTopic(name)).resolves.toMatchObject({ name });
+  });
+
   it('fails a request with TIMEOUT after requestTimeoutMs on the injected clock', async () => {
     const clock = new VirtualClock({ startMs: Date.now() });
     const slow = await suite.target.connect({ clock, requestTimeoutMs: 1_000 });
@@ -358,6 +373,26 @@ describe('client over WebSocket only', () => {
       const ok = await connect(server.url, { token: 'secret' });
       await ok.close();
     } finally {
+      await server.close();
+      await target.close();
+    }
+  });
+
+  it('produces under a server at the smallest frameBytesMax: a record filling the room left beside the frame overhead goes, one byte more is MESSAGE_TOO_LARGE', async () => {
+    const target = await webSocketTarget();
+    const server = await target.broker.listen({ port: 0, frameBytesMax: LIMITS.frameBytesMax.min });
+    const client = await connect(server.url);
+    try {
+      const topic = unique('small-frames').padEnd(TOPIC_NAME_LENGTH_MAX, 'x'); // the longest produce JSON
+      await client.admin.createTopic(topic);
+      const producer = client.producer();
+      // A byte value's record counts its length plus 24 (see values.ts recordSizeBytes).
+      const room = LIMITS.frameBytesMax.min - FRAME_OVERHEAD_BYTES - BATCH_HEADER_BYTES - 24;
+      await expect(producer.send(topic, [{ value: new Uint8Array(room) }])).resolves.toEqual([{ partition: 0, offset: 0n }]);
+      await expect(producer.send(topic, [{ value: new Uint8Array(room + 1) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { record: 0 } });
+      await expect(producer.send(topic, [{ value: 'still connected' }])).resolves.toEqual([{ partition: 0, offset: 1n }]);
+    } finally {
+      await client.close();
       await server.close();
       await target.close();
     }

@@ -5,6 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import { VirtualClock } from '@brook/protocol';
+import { LIMITS } from '@brook/broker';
 import type { Client, MessageStream, SubscribeOptions } from '@brook/client';
 import { deferred, describeOnEachTarget, unique, type TargetSuite } from './fixtures/client-targets.js';
 
@@ -91,6 +92,39 @@ describeOnEachTarget('client subscribe', (suite) => {
     const stream = closed.consume({ topic, group: unique('g') });
     await expect(firstOf(stream)).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(stream.ready).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  // The server closes a connection that sends a frame over frameBytesMax (1009), which would end
+  // the whole client: the client refuses such a request itself and the connection goes on.
+  it('a reject reason too long for one frame is MESSAGE_TOO_LARGE; the record is not dead-lettered and the connection goes on', async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'poison' }]);
+    const group = unique('g');
+    const outcome = deferred<unknown>();
+    const subscription = await suite.client.subscribe({ topic, group }, async (message) => {
+      outcome.resolve(await message.reject('x'.repeat(LIMITS.frameBytesMax.default)).then(() => 'rejected', (error: unknown) => error));
+    });
+    expect(await outcome.promise).toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { op: 'settle' } });
+    subscription.abort(); // the record is still in flight: a graceful close would wait out its lease
+    expect(await suite.client.admin.listTopics()).not.toContain(`${topic}.dlq`);
+  });
+
+  // The group's limits as the client passes them: the broker's max is taken, one more is refused
+  // with INVALID_CONFIG naming the option as written, and the refused subscribe leaves no group.
+  it.each<[string, keyof typeof LIMITS, (value: number) => Partial<SubscribeOptions>]>([
+    ['maxInFlight', 'maxInFlight', (maxInFlight) => ({ maxInFlight })],
+    ['ackTimeoutMs', 'ackTimeoutMs', (ackTimeoutMs) => ({ ackTimeoutMs })],
+    ['maxDeliveries', 'maxDeliveries', (maxDeliveries) => ({ maxDeliveries })],
+    ['backoff.initialMs', 'backoffInitialMs', (initialMs) => ({ backoff: { initialMs, maxMs: LIMITS.backoffMaxMs.max } })],
+    ['backoff.maxMs', 'backoffMaxMs', (maxMs) => ({ backoff: { maxMs } })],
+  ])('%s: the max is taken, one more is INVALID_CONFIG and leaves no group', async (option, limit, options) => {
+    const topic = await suite.topic();
+    const { max } = LIMITS[limit];
+    const taken = unique('g');
+    await (await suite.client.subscribe({ topic, group: taken, ...options(max) }, () => undefined)).close();
+    await expect(suite.client.subscribe({ topic, group: unique('g'), ...options(max + 1) }, () => undefined))
+      .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: expect.objectContaining({ option }) });
+    expect(await suite.client.admin.listGroups(topic)).toEqual([{ topic, group: taken }]);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, FrameKind, VirtualClock, decodeBatch, decodeDeliveries, encodeBatch, encodeFrame } from '@brook/protocol';
-import { Broker, LIMITS, type BrookServer, type ListenOptions } from '@brook/broker';
+import { Broker, type BrookServer, type ListenOptions } from '@brook/broker';
 import { RawClient } from './fixtures/server-raw-client.js';
 
 const utf8 = new TextEncoder();
@@ -124,13 +124,9 @@ describe('requests over the socket', () => {
 });
 
 describe('limits', () => {
-  it('listen() checks every limit against LIMITS: INVALID_CONFIG naming the option', async () => {
+  // Each limit's own range (INVALID_CONFIG at listen): packages/broker/src/config/limits.test.ts.
+  it('listen() holds port to [0, 65535]: INVALID_CONFIG naming it', async () => {
     const { broker: b } = await serve();
-    for (const name of ['frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'sendBufferBytesMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs', 'shutdownGraceMs'] as const) {
-      const { min, max } = LIMITS[name];
-      await expect(b.listen({ port: 0, [name]: min - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: name } });
-      await expect(b.listen({ port: 0, [name]: max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: name } });
-    }
     await expect(b.listen({ port: 70_000 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'port' } });
   });
 

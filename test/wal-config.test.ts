@@ -13,12 +13,25 @@ describe('FileBuffer options', () => {
     }
   });
 
+  // Keyed by WAL_LIMITS, so a new limit without a row fails to compile.
+  const LIMIT_OPTIONS: Record<keyof typeof WAL_LIMITS, (value: number) => Partial<FileBufferOptions>> = {
+    maxRecords: (maxRecords) => ({ maxRecords }),
+    maxBytes: (maxBytes) => ({ maxBytes }),
+    maxAgeMs: (maxAgeMs) => ({ maxAgeMs }),
+    walBytesMax: (walBytesMax) => ({ walBytesMax, maxBytes: WAL_LIMITS.maxBytes.min }), // walBytesMax >= maxBytes + 64
+    segmentBytesMax: (segmentBytesMax) => ({ segmentBytesMax }),
+    fsyncIntervalMs: (intervalMs) => ({ fsync: { intervalMs } }),
+  };
+
+  it.each(Object.entries(LIMIT_OPTIONS))('%s: min and max open, one past either end (or a fraction) is INVALID_CONFIG', async (option, options) => {
+    const { min, max } = WAL_LIMITS[option as keyof typeof WAL_LIMITS];
+    for (const good of [min, max]) await (await new SimulatedHost().open(options(good))).close();
+    for (const bad of [min - 1, max + 1, min + 0.5]) {
+      await expect(new SimulatedHost().open(options(bad))).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option } });
+    }
+  });
+
   it.each<[string, Partial<FileBufferOptions>]>([
-    ['maxRecords', { maxRecords: 0 }],
-    ['maxRecords', { maxRecords: 1.5 }],
-    ['maxBytes', { maxBytes: 64 }],
-    ['maxAgeMs', { maxAgeMs: -1 }],
-    ['fsyncIntervalMs', { fsync: { intervalMs: 0 } }],
     ['fsync', { fsync: 'sometimes' as never }],
     ['walBytesMax', { maxBytes: 8192, walBytesMax: 8192 }],
     ['onFull', { onFull: 'drop' as never }],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem, VirtualClock, encodeBatch, partitionForKey } from '@brook/protocol';
-import { Broker, LIMITS, TOPIC_NAME_LENGTH_MAX, type BrokerOptions } from './index.js';
+import { Broker, TOPIC_NAME_LENGTH_MAX, type BrokerOptions } from './index.js';
 
 function memoryBroker(options: BrokerOptions = {}): Promise<Broker> {
   return Broker.open({ storage: 'memory', clock: new VirtualClock(), ...options });
@@ -42,15 +42,6 @@ describe('Broker topics', () => {
     expect(broker.listTopics()).toEqual([name]);
   });
 
-  it('holds partitions to [1, partitionsMax]', async () => {
-    const broker = await memoryBroker();
-    await broker.createTopic('max', { partitions: LIMITS.partitionsMax.max });
-    expect(broker.describeTopic('max').partitions).toHaveLength(LIMITS.partitionsMax.max);
-    await expect(broker.createTopic('too-many', { partitions: LIMITS.partitionsMax.max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
-    await expect(broker.createTopic('none', { partitions: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
-    await expect(broker.createTopic('half', { partitions: 1.5 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'partitions' } });
-  });
-
   it('refuses a misspelled option anywhere in the in-process API with INVALID_CONFIG naming it (and the closest name)', async () => {
     await expect(memoryBroker({ segmentBytes: 4096 } as BrokerOptions))
       .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'segmentBytes', suggestion: 'segmentBytesMax' } });
@@ -71,11 +62,7 @@ describe('Broker topics', () => {
     await expect(Broker.open({})).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(memoryBroker({ fsync: 'sometimes' as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(memoryBroker({ fsync: { intervalMs: 0 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
-    await expect(memoryBroker({ segmentBytesMax: LIMITS.segmentBytesMax.min - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
-    await expect(memoryBroker({ segmentBytesMax: LIMITS.segmentBytesMax.min })).resolves.toBeInstanceOf(Broker);
-    await expect(memoryBroker({ logTailCacheBytes: -1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
-    await expect(memoryBroker({ logTailCacheBytes: LIMITS.logTailCacheBytes.max + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
-    await expect(memoryBroker({ logTailCacheBytes: 0 })).resolves.toBeInstanceOf(Broker);
+    // Every limit's own range: config/limits.test.ts.
   });
 });
 
@@ -160,7 +147,21 @@ describe('Broker produce and fetch', () => {
     const broker = await memoryBroker({ batchRecordsMax: 10 });
     await broker.createTopic('t');
     await expect(broker.produce('t', Array.from({ length: 10 }, () => ({ value: 'x' })))).resolves.toHaveLength(10);
-    await expect(broker.produce('t', Array.from({ length: 11 }, () => ({ value: 'x' })))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(broker.produce('t', Array.from({ length: 11 }, () => ({ value: 'x' }))))
+      .rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { records: 11, limit: 10 } });
+    expect(broker.describeTopic('t').partitions[0]!.endOffset).toBe(10n);
+  });
+
+  // A produce is checked whole before any partition is appended to: a refused one writes nothing,
+  // even to the partitions whose share was within the limits.
+  it.each([
+    ['batchRecordsMax', { batchRecordsMax: 2 }, [{ value: 'a', partition: 0 }, ...Array.from({ length: 3 }, () => ({ value: 'b', partition: 1 }))]],
+    ['batchBytesMax', { batchBytesMax: 1024 }, [{ value: 'a', partition: 0 }, { value: 'b'.repeat(1024), partition: 1 }]],
+  ])('a produce over %s in one partition appends to none', async (_limit, options, records) => {
+    const broker = await memoryBroker(options);
+    await broker.createTopic('split', { partitions: 2 });
+    await expect(broker.produce('split', records)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { partition: 1 } });
+    expect(broker.describeTopic('split').partitions.map((p) => p.endOffset)).toEqual([0n, 0n]);
   });
 
   it('offsetForTimestamp takes integer milliseconds: NaN, Infinity and fractions are INVALID_REQUEST', async () => {
@@ -181,8 +182,20 @@ describe('Broker produce and fetch', () => {
     expect(await broker.fetch({ topic: 't', partition: 0, offset: 0n })).toHaveLength(50);
     await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n, maxRecords: 51 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n, maxRecords: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
-    await expect(broker.fetch({ topic: 't', partition: 0, offset: 101n })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
-    await expect(broker.fetch({ topic: 't', partition: 0, offset: 0 as never })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('holds a fetch to [1, fetchBytesMax] log bytes: batches that fill maxBytes exactly are returned, and always at least one', async () => {
+    const fetchBytesMax = 8192;
+    const broker = await memoryBroker({ fetchBytesMax });
+    await broker.createTopic('fetch-bytes');
+    const value = new Uint8Array(3000);
+    for (let i = 0; i < 3; i++) await broker.produce('fetch-bytes', [{ value, timestamp: 0 }]);
+    const batchBytes = encodeBatch([{ key: null, value, timestamp: 0 }]).length;
+    const read = async (maxBytes?: number) => (await broker.fetch({ topic: 'fetch-bytes', partition: 0, offset: 0n, maxBytes })).length;
+    expect(await Promise.all([read(), read(fetchBytesMax), read(2 * batchBytes), read(2 * batchBytes - 1), read(1)])).toEqual([2, 2, 2, 1, 1]);
+    for (const bad of [0, fetchBytesMax + 1]) {
+      await expect(read(bad)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { option: 'maxBytes', max: fetchBytesMax } });
+    }
   });
 });
 

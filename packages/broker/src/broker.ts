@@ -185,9 +185,13 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       throw new BrookError('INVALID_REQUEST', 'produce needs a non-empty array of records', { topic: topicName });
     }
     const byPartition = topic.splitByPartition(records, this.clock.now());
+    // Every batch is encoded (and held to the batch limits) before any is appended, so a refused
+    // produce writes nothing, not the share of the partitions checked before the bad one.
+    const batches = [...byPartition].map(([partition, group]) => ({
+      partition, group, batch: encodeBatchInput(topicName, partition, group.inputs, this.limits),
+    }));
     const results = new Array<ProduceResult>(records.length);
-    await Promise.all([...byPartition].map(async ([partition, group]) => {
-      const batch = encodeBatchInput(topicName, partition, group.inputs, this.limits);
+    await Promise.all(batches.map(async ({ partition, group, batch }) => {
       const { baseOffset, lastOffset } = await this.retention.appendWithRoom(topic, partition, batch);
       this.appended(topicName, partition, baseOffset, lastOffset);
       let offset = baseOffset; // a running sum: one BigInt per record, not two (BigInt(i) + base)

@@ -131,7 +131,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // What it names (a subscription number, delivery ids) belonged to the session that dropped.
     if (options.sessionBound && this.state !== 'open') return Promise.reject(new BrookError('DISCONNECTED', `connection lost: ${op} names the state of a lost session`, { op }));
     const requestId = this.takeRequestId();
-    const frame = encodeFrame(FrameKind.REQUEST, requestId, stableJson({ ...args, op }), options.data);
+    let frame: Uint8Array;
+    try {
+      frame = this.encodeRequest(requestId, op, args, options.data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<Response<Op>>((resolve, reject) => {
       const pending: Pending = {
         requestId, op, frame, sessionBound: options.sessionBound ?? false, sentOn: 0,
@@ -145,6 +150,22 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (sendNow) this.sendPending(pending);
       else this.waiting.push(pending);
     });
+  }
+
+  /**
+   * The request's frame. One over the server's frameBytesMax is refused here with
+   * MESSAGE_TOO_LARGE: sent, it would make the server close the connection (1009), failing
+   * everything else in flight and ending the client.
+   */
+  private encodeRequest(requestId: number, op: RequestOp, args: object, data: Uint8Array | undefined): Uint8Array {
+    const frame = encodeFrame(FrameKind.REQUEST, requestId, stableJson({ ...args, op }), data);
+    const frameBytesMax = this.limits?.frameBytesMax;
+    if (frameBytesMax !== undefined && frame.length > frameBytesMax) {
+      throw new BrookError('MESSAGE_TOO_LARGE', `${op} request of ${frame.length} bytes is over the server's frameBytesMax ${frameBytesMax}`, {
+        op, bytes: frame.length, limit: frameBytesMax,
+      });
+    }
+    return frame;
   }
 
   /** Routes DELIVER and END frames for `subscription` (of the current session) to `listener`. */

@@ -12,12 +12,38 @@ describe('options', () => {
     expect(resolveProducerOptions({ lingerMs: 5 })).toMatchObject({ lingerMs: 5, batchRecordsMax: 10_000, idempotent: true });
   });
 
-  it('refuses bad values with INVALID_CONFIG naming the option', () => {
-    expect(() => resolveConnectOptions({ requestTimeoutMs: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', details: { option: 'requestTimeoutMs' } }));
-    expect(() => resolveConnectOptions({ reconnect: { jitter: 2 } })).toThrow(/reconnect.jitter/);
+  it('refuses other bad values with INVALID_CONFIG naming the option', () => {
     expect(() => resolveConnectOptions({ reconnect: { initialDelayMs: 10, maxDelayMs: 5 } })).toThrow(/reconnect.maxDelayMs/);
-    expect(() => resolveProducerOptions({ batchBytesMax: 1.5 })).toThrow(/batchBytesMax/);
     expect(() => resolveProducerOptions({ idempotent: 'yes' as never })).toThrow(/idempotent/);
+  });
+
+  // Every numeric option at its lower bound (none has an upper one but jitter): the bound is
+  // accepted, just below it (and a fraction, for the integer ones) is INVALID_CONFIG naming it.
+  it.each<[string, number, (value: number) => unknown, boolean]>([
+    ['requestTimeoutMs', 1, (v) => resolveConnectOptions({ requestTimeoutMs: v }), true],
+    ['reconnect.initialDelayMs', 0, (v) => resolveConnectOptions({ reconnect: { initialDelayMs: v } }), true],
+    ['reconnect.maxDelayMs', 0, (v) => resolveConnectOptions({ reconnect: { initialDelayMs: 0, maxDelayMs: v } }), true],
+    ['reconnect.multiplier', 1, (v) => resolveConnectOptions({ reconnect: { multiplier: v } }), false],
+    ['reconnect.jitter', 0, (v) => resolveConnectOptions({ reconnect: { jitter: v } }), false],
+    ['reconnect.attemptsMax', 1, (v) => resolveConnectOptions({ reconnect: { attemptsMax: v } }), true],
+    ['lingerMs', 0, (v) => resolveProducerOptions({ lingerMs: v }), true],
+    ['batchRecordsMax', 1, (v) => resolveProducerOptions({ batchRecordsMax: v }), true],
+    ['batchBytesMax', 1, (v) => resolveProducerOptions({ batchBytesMax: v }), true],
+    ['deliveryTimeoutMs', 1, (v) => resolveProducerOptions({ deliveryTimeoutMs: v }), true],
+    ['bufferBytesMax', 1, (v) => resolveProducerOptions({ bufferBytesMax: v }), true],
+    ['retryBackoff.initialDelayMs', 0, (v) => resolveProducerOptions({ retryBackoff: { initialDelayMs: v } }), true],
+    ['retryBackoff.maxDelayMs', 0, (v) => resolveProducerOptions({ retryBackoff: { initialDelayMs: 0, maxDelayMs: v } }), true],
+    ['retryBackoff.multiplier', 1, (v) => resolveProducerOptions({ retryBackoff: { multiplier: v } }), false],
+    ['retryBackoff.jitter', 0, (v) => resolveProducerOptions({ retryBackoff: { jitter: v } }), false],
+  ])('%s: %d is accepted, just below is INVALID_CONFIG', (option, min, resolve, integer) => {
+    expect(() => resolve(min)).not.toThrow();
+    const refused = expect.objectContaining({ code: 'INVALID_CONFIG', details: { option } });
+    for (const bad of integer ? [min - 1, min + 0.5] : [min - 0.01]) expect(() => resolve(bad)).toThrow(refused);
+  });
+
+  it('holds jitter to at most 1', () => {
+    expect(resolveConnectOptions({ reconnect: { jitter: 1 } }).reconnect?.jitter).toBe(1);
+    expect(() => resolveProducerOptions({ retryBackoff: { jitter: 1.01 } })).toThrow(expect.objectContaining({ details: { option: 'retryBackoff.jitter' } }));
   });
 
   it('refuses unknown keys, nested ones too, suggesting the name meant', () => {

@@ -12,6 +12,12 @@ export interface Limit {
   readonly doc: string;
 }
 
+/**
+ * Longest topic (and group) name: names become directory names, held to Kafka's rule. In the
+ * protocol package because the client sizes its produce frames by it.
+ */
+export const TOPIC_NAME_LENGTH_MAX = 249;
+
 /** How appends reach the disk: fsync before acknowledging, never, or on a timer. */
 export type FsyncPolicy = 'always' | 'never' | { intervalMs: number };
 

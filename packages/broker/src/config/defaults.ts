@@ -129,14 +129,17 @@ export const LIMITS = Object.freeze({
 
 export const DEFAULT_FSYNC: FsyncPolicy = 'always';
 
-/** Throws INVALID_CONFIG unless `value` is an integer within `LIMITS[name]`. */
-export function checkLimit(name: keyof typeof LIMITS, value: unknown): number {
-  return checkLimitValue(name, LIMITS[name], value);
+/**
+ * Throws INVALID_CONFIG unless `value` is an integer within `LIMITS[name]`. The error names
+ * `option`, the key as the caller wrote it, where that differs from the table's name.
+ */
+export function checkLimit(name: keyof typeof LIMITS, value: unknown, option: string = name): number {
+  return checkLimitValue(option, LIMITS[name], value);
 }
 
 /** Returns `value` checked against its limit, or the limit's default when `value` is undefined. */
-export function limitOrDefault(name: keyof typeof LIMITS, value: unknown): number {
-  return value === undefined ? LIMITS[name].default : checkLimit(name, value);
+export function limitOrDefault(name: keyof typeof LIMITS, value: unknown, option: string = name): number {
+  return value === undefined ? LIMITS[name].default : checkLimit(name, value, option);
 }
 
 /** The broker's fsync option; { intervalMs } at least 1 ms. */

@@ -243,14 +243,19 @@ describe('dead letters', () => {
 });
 
 describe('flow control, fan-out and load balancing', () => {
-  it('never has more than maxInFlight unacked deliveries per member', async () => {
-    const { broker, settle } = await topicWith(10);
+  // Per member (maxInFlight) or per group and partition (groupUnackedRecordsMax, with credit to
+  // spare): exactly the limit is delivered, and an ack at the floor lets exactly one more through.
+  it.each([
+    ['maxInFlight per member', {}, { maxInFlight: 3 }],
+    ['groupUnackedRecordsMax per group and partition', { groupUnackedRecordsMax: 3 }, { maxInFlight: 10 }],
+  ])('never has more than %s unacked', async (_limit, brokerOptions, subscribeOptions) => {
+    const { broker, settle } = await topicWith(10, brokerOptions);
     const { held, handler } = parking();
-    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 3 }, handler);
+    await broker.subscribe({ topic: 't', group: 'g', ...subscribeOptions }, handler);
     await settle(() => held.length === 3);
     await settle();
     expect(held).toHaveLength(3);
-    await held[1]!.ack();
+    await held[0]!.ack();
     await settle(() => held.length === 4);
     await settle();
     expect(held).toHaveLength(4);

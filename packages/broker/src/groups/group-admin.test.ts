@@ -104,10 +104,10 @@ describe('group settings', () => {
 
   it.each([
     ['ordering', { ordering: 'fifo' }],
-    ['maxInFlight 0', { maxInFlight: 0 }],
-    ['ackTimeoutMs 0', { ackTimeoutMs: 0 }],
-    ['maxDeliveries 0', { maxDeliveries: 0 }],
+    // The LIMITS entries (maxInFlight, ackTimeoutMs, ...) at their bounds: config/limits.test.ts.
     ['jitter 2', { backoff: { jitter: 2 } }],
+    ['multiplier below 1', { backoff: { multiplier: 0.99 } }],
+    ['multiplier above 100', { backoff: { multiplier: 100.01 } }],
     ['maxMs < initialMs', { backoff: { initialMs: 10, maxMs: 5 } }],
     ['a bad from', { from: 'yesterday' }],
   ])('refuses %s with INVALID_CONFIG', async (_name, options) => {
@@ -115,9 +115,12 @@ describe('group settings', () => {
     await expect(broker.subscribe({ topic: 't', group: 'g', ...(options as object) }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
 
-  it('refuses a bad group name, and an unknown topic', async () => {
+  it('refuses a bad group name (a path, one character past TOPIC_NAME_LENGTH_MAX), and an unknown topic', async () => {
     const { broker } = await topicWith(0);
     await expect(broker.subscribe({ topic: 't', group: 'a/b' }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(broker.subscribe({ topic: 't', group: 'g'.repeat(TOPIC_NAME_LENGTH_MAX + 1) }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await (await broker.subscribe({ topic: 't', group: 'g'.repeat(TOPIC_NAME_LENGTH_MAX) }, () => undefined)).close();
+    expect(broker.listGroups('t')).toEqual([{ topic: 't', group: 'g'.repeat(TOPIC_NAME_LENGTH_MAX) }]);
     await expect(broker.subscribe({ topic: 'nope', group: 'g' }, () => undefined)).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
   });
 });

@@ -52,8 +52,8 @@ export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
     throw invalid('ordering', ordering, "'none', 'key' or 'partition'");
   }
   const backoff = options.backoff ?? {};
-  const initialMs = limitOrDefault('backoffInitialMs', backoff.initialMs);
-  const maxMs = limitOrDefault('backoffMaxMs', backoff.maxMs);
+  const initialMs = limitOrDefault('backoffInitialMs', backoff.initialMs, 'backoff.initialMs');
+  const maxMs = limitOrDefault('backoffMaxMs', backoff.maxMs, 'backoff.maxMs');
   const multiplier = backoff.multiplier ?? 2;
   const jitter = backoff.jitter ?? 0.1;
   if (typeof multiplier !== 'number' || !(multiplier >= 1 && multiplier <= 100)) throw invalid('backoff.multiplier', multiplier, 'a number in [1, 100]');

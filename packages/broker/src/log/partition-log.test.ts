@@ -27,6 +27,19 @@ describe('PartitionLog append and read', () => {
     expect(records.length).toBe(500 - 237);
   });
 
+  // An index entry goes at the first batch and then at the first batch starting once at least
+  // indexIntervalBytes were written since the last entry.
+  it.each([[2, [0, 2, 4]], [3, [0, 3]]])('with indexIntervalBytes at %d batches\' bytes, indexes the batches %j of 6', async (batches, indexed) => {
+    const batchBytes = batchOf('b0', 10).length;
+    const fixture = logFixture({ indexIntervalBytes: batches * batchBytes });
+    const log = await fixture.open();
+    for (let i = 0; i < 6; i++) await log.append(batchOf(`b${i}`, 10));
+    await log.close(); // writes the index files
+    const index = await fixture.fs.readFile(segmentPath(fixture.options.dir, 0n, '.index'));
+    const positions = Array.from({ length: index.length / 8 }, (_, i) => new DataView(index.buffer, index.byteOffset).getUint32(8 * i + 4));
+    expect(positions).toEqual(indexed.map((batch) => batch * batchBytes));
+  });
+
   it('reads and recovers a long range through growing scanner reads (64 KiB first, doubling to readChunkBytes)', async () => {
     // Batches of uneven sizes, so reads end inside batches at every growth step.
     const fixture = logFixture({ readChunkBytes: 1024 * 1024, fsync: 'never' });
@@ -90,6 +103,20 @@ describe('PartitionLog segments', () => {
     const names = (await fixture.fs.readdir(fixture.options.dir)).filter((n) => n.endsWith('.log'));
     expect(names).toEqual([0, perSegment * 10, perSegment * 20].map((o) => `${String(o).padStart(20, '0')}.log`));
     expect((await readAll(log)).length).toBe(perSegment * 30);
+  });
+
+  it.each([[0, 1], [1, 2]])('batches %d byte(s) past filling segmentBytesMax exactly take %d segment(s)', async (past, segments) => {
+    const segmentBytesMax = 4096;
+    const log = await logFixture({ segmentBytesMax }).open();
+    const first = batchOf('first', 1, undefined, 100);
+    // The value length that makes the second batch fill the segment exactly, plus `past`.
+    let valueBytes = 0;
+    while (batchOf('second', 1, undefined, valueBytes + 1).length <= segmentBytesMax - first.length) valueBytes += 1;
+    const second = batchOf('second', 1, undefined, valueBytes + past);
+    expect(first.length + second.length).toBe(segmentBytesMax + past);
+    await log.append(first);
+    await log.append(second);
+    expect(log.segmentCount).toBe(segments);
   });
 
   it('puts a lone batch larger than segmentBytesMax in a segment of its own', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem, mkdirDurable } from '@brook/protocol';
+import { EPOCH_MAX } from './producer-entry.js';
 import { ProducerRegistry } from './producer-registry.js';
 
 const DATA_DIR = '/data';
@@ -29,6 +30,18 @@ describe('ProducerRegistry', () => {
     fs.failNext('rename', { path: /producers\.json/, errno: 'EIO' });
     await expect(registry.initProducer()).rejects.toMatchObject({ code: 'IO_ERROR' });
     await expect(registry.initProducer()).resolves.toMatchObject({ producerId: 1n });
+  });
+
+  it('bumps an epoch up to EPOCH_MAX; past it is INVALID_REQUEST and the epoch stays', async () => {
+    const fs = new MemoryFileSystem();
+    await mkdirDurable(fs, DATA_DIR);
+    const file = { version: 1, nextProducerId: '1', epochs: [['0', EPOCH_MAX - 1]] };
+    await fs.writeFile(`${DATA_DIR}/producers.json`, new TextEncoder().encode(JSON.stringify(file)));
+    const registry = await registryOn(fs);
+    await expect(registry.initProducer({ producerId: 0n, bumpEpoch: true })).resolves.toEqual({ producerId: 0n, producerEpoch: EPOCH_MAX });
+    await expect(registry.initProducer({ producerId: 0n, bumpEpoch: true }))
+      .rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { producerId: 0n, producerEpoch: EPOCH_MAX } });
+    await expect(registry.initProducer({ producerId: 0n })).resolves.toEqual({ producerId: 0n, producerEpoch: EPOCH_MAX });
   });
 
   it('resumes an id at its current epoch; bumpEpoch moves it on durably and fences the older epochs', async () => {

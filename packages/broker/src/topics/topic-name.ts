@@ -2,9 +2,9 @@
  * Topic names become directory names, so they are held to Kafka's rule: 1 to 249 characters
  * from [A-Za-z0-9._-], and neither "." nor "..".
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, TOPIC_NAME_LENGTH_MAX } from '@brook/protocol';
 
-export const TOPIC_NAME_LENGTH_MAX = 249;
+export { TOPIC_NAME_LENGTH_MAX };
 const TOPIC_NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 
 export function validateTopicName(name: unknown): string {

@@ -198,6 +198,21 @@ describe('Producer buffer bound', () => {
     await flushed;
   });
 
+  // A byte value's record counts its length plus 24 (values.ts recordSizeBytes).
+  it.each([
+    ['bufferBytesMax', { bufferBytesMax: 400, batchBytesMax: 1000 }, 400],
+    ['batchBytesMax', { bufferBytesMax: 1000, batchBytesMax: 400 }, 400],
+  ])('a send of exactly %s goes; one byte more is MESSAGE_TOO_LARGE and sends nothing', async (_limit, options, limit) => {
+    const { server, producer, nextProduce } = await setup(options);
+    const exact = producer.send('t', [{ value: new Uint8Array(limit - 24) }]);
+    const frame = await nextProduce();
+    await expect(producer.send('t', [{ value: new Uint8Array(limit - 23) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { limit } });
+    server.respond(frame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    expect(await exact).toEqual([{ partition: 0, offset: 0n }]);
+    await tick();
+    expect(server.requests).toEqual([]);
+  });
+
   it('refuses a single send larger than bufferBytesMax with MESSAGE_TOO_LARGE, and an aborted parked send frees its place', async () => {
     const { server, producer, nextProduce } = await setup({ bufferBytesMax: 400 });
     const first = producer.send('t', [{ value: 'x'.repeat(150) }]);

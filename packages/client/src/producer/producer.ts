@@ -25,7 +25,9 @@
  * it waits only for batches due no later than itself, so it is admitted by its deadline, and its
  * batch fails at that deadline (at once if it has passed).
  */
-import { BrookError, checkOptionKeys, type Clock, type OptionKeys, type Random, type Timer } from '@brook/protocol';
+import {
+  BATCH_HEADER_BYTES, BrookError, FRAME_HEADER_BYTES, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, stableJson, type Clock, type OptionKeys, type Random, type Timer,
+} from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
 import { recordSizeBytes, toRecordInput, type ProducerRecord } from '../values.js';
@@ -46,8 +48,12 @@ export interface SendOptions {
 
 const SEND_KEYS: OptionKeys<SendOptions> = { signal: true };
 
-/** Room a frame needs beside its batch: frame header and the produce request's JSON. */
-export const FRAME_OVERHEAD_BYTES = 1024;
+/**
+ * Room a produce frame needs beside its batch: the frame header and the request's JSON for the
+ * longest topic name and partition number. Exact rather than a round number: a server may set
+ * frameBytesMax as low as 1 KiB and must still take a small batch.
+ */
+export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + stableJson({ op: 'produce', partition: 2 ** 31 - 1, topic: '' }).length + TOPIC_NAME_LENGTH_MAX;
 
 export class Producer {
   private readonly lanes = new Map<string, PartitionLane[]>();
@@ -209,7 +215,8 @@ export class Producer {
     const server = this.connection.serverLimits;
     return {
       records: Math.min(this.options.batchRecordsMax, server.batchRecordsMax),
-      bytes: Math.min(this.options.batchBytesMax, server.frameBytesMax - FRAME_OVERHEAD_BYTES),
+      // Record sizes are counted without the batch header, so its bytes come off the frame's room.
+      bytes: Math.min(this.options.batchBytesMax, server.frameBytesMax - FRAME_OVERHEAD_BYTES - BATCH_HEADER_BYTES),
     };
   }
 

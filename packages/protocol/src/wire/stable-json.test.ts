@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import stableStringify from 'fast-json-stable-stringify';
 import { describe, expect, it } from 'vitest';
-import { stableJson } from './stable-json.js';
+import { JSON_DEPTH_MAX, stableJson } from './stable-json.js';
 
 describe('stableJson', () => {
   it('writes what fast-json-stable-stringify writes for any JSON value', () => {
@@ -29,9 +29,13 @@ describe('stableJson', () => {
     expect(stableJson({ at: new Date(0) })).toBe('{"at":"1970-01-01T00:00:00.000Z"}');
   });
 
-  it('fails an assertion on a cycle instead of overflowing the stack', () => {
+  it('refuses nesting past JSON_DEPTH_MAX, a cycle too, with INVALID_REQUEST instead of overflowing the stack', () => {
+    const nested = (depth: number): unknown => (depth === 0 ? 1 : [nested(depth - 1)]);
+    expect(stableJson(nested(JSON_DEPTH_MAX))).toBe(`${'['.repeat(JSON_DEPTH_MAX)}1${']'.repeat(JSON_DEPTH_MAX)}`);
+    const refused = expect.objectContaining({ code: 'INVALID_REQUEST', details: { depthMax: JSON_DEPTH_MAX } });
+    expect(() => stableJson(nested(JSON_DEPTH_MAX + 1))).toThrow(refused);
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
-    expect(() => stableJson(cyclic)).toThrow(/assertion failed/);
+    expect(() => stableJson(cyclic)).toThrow(refused);
   });
 });

@@ -10,10 +10,13 @@
  * for every produce, delivery and settle, and at a few records per frame that garbage was a good
  * part of what a server or client allocated per record.
  */
-import { assert } from '../errors.js';
+import { BrookError } from '../errors.js';
 
-/** Nesting deeper than this is a bug in Brook: frame payloads are a few levels deep. */
-const DEPTH_MAX = 32;
+/**
+ * Frame payloads are a few levels deep. Deeper (or circular) is bad input, not a bug: a request's
+ * JSON carries option values as the caller passed them, checked only by the other side.
+ */
+export const JSON_DEPTH_MAX = 32;
 
 export function stableJson(value: unknown): string {
   return write(value, 0) ?? 'null';
@@ -38,7 +41,9 @@ function write(value: unknown, depth: number): string | undefined {
 }
 
 function writeObject(value: object, depth: number): string | undefined {
-  assert(depth < DEPTH_MAX, 'frame JSON nested too deep', { DEPTH_MAX });
+  if (depth >= JSON_DEPTH_MAX) {
+    throw new BrookError('INVALID_REQUEST', `a frame's JSON may nest at most ${JSON_DEPTH_MAX} levels (a value nested deeper, or circular)`, { depthMax: JSON_DEPTH_MAX });
+  }
   if (value instanceof Uint8Array) return `{"bytes":${value.length}}`;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return write(toJSON.call(value), depth + 1);

@@ -1,0 +1,37 @@
+/**
+ * retention.maxBytes under discard 'new' at its boundary: a partition fills to exactly maxBytes,
+ * the next byte is refused (TOPIC_FULL while consumers may free room, MESSAGE_TOO_LARGE for a
+ * batch that could never fit), and a refused produce leaves the partition as it was.
+ */
+import { describe, expect, it } from 'vitest';
+import { engineFixture } from '../groups/group-fixture.js';
+
+const record = (valueBytes: number) => ({ value: 'x'.repeat(valueBytes), timestamp: 0 });
+
+async function fullTopic(name: string, maxBytes: (batchBytes: number) => number) {
+  const { broker } = await engineFixture();
+  await broker.createTopic(`${name}-probe`);
+  await broker.produce(`${name}-probe`, [record(200)]);
+  const batchBytes = broker.describeTopic(`${name}-probe`).partitions[0]!.sizeBytes;
+  await broker.createTopic(name, { retention: { maxBytes: maxBytes(batchBytes), discard: 'new' } });
+  const partition = () => broker.describeTopic(name).partitions[0]!;
+  return { broker, batchBytes, partition };
+}
+
+describe("retention.maxBytes with discard 'new'", () => {
+  it('takes batches up to exactly maxBytes; the next is TOPIC_FULL and changes nothing', async () => {
+    const { broker, batchBytes, partition } = await fullTopic('fills', (batchBytes) => 3 * batchBytes);
+    for (let i = 0; i < 3; i++) await broker.produce('fills', [record(200)]);
+    expect(partition().sizeBytes).toBe(3 * batchBytes);
+    await expect(broker.produce('fills', [record(0)])).rejects.toMatchObject({ code: 'TOPIC_FULL', retriable: true });
+    expect([partition().sizeBytes, partition().endOffset]).toEqual([3 * batchBytes, 3n]);
+  });
+
+  it('takes a lone batch of exactly maxBytes; one byte larger can never fit: MESSAGE_TOO_LARGE', async () => {
+    const { broker, batchBytes, partition } = await fullTopic('lone', (batchBytes) => batchBytes);
+    await expect(broker.produce('lone', [record(201)])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { batchBytes: batchBytes + 1 } });
+    expect(partition().endOffset).toBe(0n);
+    await broker.produce('lone', [record(200)]);
+    expect(partition().sizeBytes).toBe(batchBytes);
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * The FileBuffer's limits at their boundaries, in use: what is exactly at a limit is accepted,
+ * one byte or record past it gets its code, and a refused put leaves the WAL as it was.
+ * (Each option's own range: test/wal-config.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { encodeBatch } from '@brook/protocol';
+import type { FileBuffer } from '../packages/client/src/wal/index.js';
+import { SimulatedHost } from './fixtures/wal-harness.js';
+
+/** A record whose size is set by its value's length alone. */
+const sized = (valueBytes: number) => ({ key: null, value: new Uint8Array(valueBytes), timestamp: 0 });
+
+/** The value length whose one-record batch is exactly `batchBytes` long. */
+function valueBytesFor(batchBytes: number): number {
+  let valueBytes = 0;
+  while (encodeBatch([sized(valueBytes + 1)]).length <= batchBytes) valueBytes += 1;
+  expect(encodeBatch([sized(valueBytes)])).toHaveLength(batchBytes);
+  return valueBytes;
+}
+
+/** Stats a refused put must leave as they were. */
+const state = ({ stats }: FileBuffer) => ({ records: stats.records, walBytes: stats.walBytes, nextBatchSequence: stats.nextBatchSequence });
+
+describe('FileBuffer limits at the boundary', () => {
+  it('maxBytes: a record whose batch is exactly maxBytes is put and emitted; one byte more is MESSAGE_TOO_LARGE and writes nothing', async () => {
+    const maxBytes = 1024;
+    const buffer = await new SimulatedHost().open({ maxBytes });
+    const valueBytes = valueBytesFor(maxBytes);
+    await buffer.put(sized(valueBytes));
+    const before = state(buffer);
+    await expect(buffer.putAll([sized(1), sized(valueBytes + 1)]))
+      .rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { record: 1, recordBytes: maxBytes + 1, maxBytes } });
+    expect(state(buffer)).toEqual(before);
+    await buffer.flush();
+    expect(buffer.emit()).toMatchObject({ encodedBytes: maxBytes, records: [{ value: new Uint8Array(valueBytes) }] });
+  });
+
+  it('maxRecords: a batch is sealed holding exactly maxRecords', async () => {
+    const buffer = await new SimulatedHost().open({ maxRecords: 3 });
+    await buffer.putAll([sized(1), sized(2), sized(3), sized(4)]);
+    expect(buffer.stats).toMatchObject({ sealedBatches: 1, openRecords: 1 });
+    expect(buffer.emit()!.records).toHaveLength(3);
+  });
+
+  it("walBytesMax: puts that fill it exactly are admitted; one more is BUFFER_FULL ('reject') and writes nothing; a putAll over it is MESSAGE_TOO_LARGE", async () => {
+    const host = new SimulatedHost();
+    const frameBytes = await (async () => {
+      const probe = await host.open({ dir: '/data/probe' });
+      await probe.put(sized(100));
+      return probe.stats.walBytes;
+    })();
+    const walBytesMax = frameBytes * 40;
+    const buffer = await host.open({ maxBytes: 1024, walBytesMax, onFull: 'reject' });
+    const fill = Array.from({ length: 40 }, () => sized(100));
+    await expect(buffer.putAll([...fill, sized(100)])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { bytes: walBytesMax + frameBytes, walBytesMax } });
+    expect(state(buffer)).toMatchObject({ records: 0, walBytes: 0 });
+    await buffer.putAll(fill);
+    expect(buffer.stats.walBytes).toBe(walBytesMax);
+    const full = state(buffer);
+    await expect(buffer.put(sized(0))).rejects.toMatchObject({ code: 'BUFFER_FULL' });
+    expect(state(buffer)).toMatchObject({ records: full.records, walBytes: full.walBytes });
+  });
+});
