@@ -3,7 +3,7 @@
  * the same call as Broker.fetch in process. Nothing is acked or remembered; a reader keeps its own
  * position (the next offset is the last record's + 1).
  */
-import { BrookError, checkOptionKeys, decodeBatch, type FetchRequest, type LogRecord, type OptionKeys } from '@brook/protocol';
+import { BrookError, DEFAULT_MAX_BATCH_BYTES, checkOptionKeys, decodeBatch, type FetchRequest, type LogRecord, type OptionKeys } from '@brook/protocol';
 import type { Connection } from './connection.js';
 
 // The broker would ignore an unknown key: `{ maxRecord: 10 }` would read the default maximum.
@@ -22,7 +22,9 @@ export async function fetchRecords(connection: Connection, request: FetchRequest
     topic, partition, offset: request.offset.toString(), ...(maxRecords !== undefined && { maxRecords }), ...(maxBytes !== undefined && { maxBytes }),
   });
   if (json.count === 0) return [];
-  const { records } = decodeBatch(data, 0);
+  // One batch of everything read, so up to the broker's fetchBytesMax (256 MiB at most) and more
+  // than a produced batch may be: bounded by the answer it arrived in, not by the batch default.
+  const { records } = decodeBatch(data, 0, { batchBytesMax: Math.max(DEFAULT_MAX_BATCH_BYTES, data.length) });
   if (records.length !== json.count || records[0]!.offset !== request.offset) {
     throw new BrookError('INVALID_REQUEST', `fetch response: ${json.count} records announced, ${records.length} from offset ${records[0]?.offset} decoded`, {
       count: json.count, decoded: records.length,

@@ -123,6 +123,11 @@ export interface DecodeBatchOptions {
    * that costs a pass over every byte. Length, magic, header and every record are still checked.
    */
   crcVerified?: boolean;
+  /**
+   * Largest batch accepted, as checkBatch's `maxBatchBytes` (default DEFAULT_MAX_BATCH_BYTES): for
+   * a batch known to be larger by design, such as a fetch answer of up to fetchBytesMax.
+   */
+  batchBytesMax?: number;
 }
 
 export type BatchCheck =
@@ -389,7 +394,7 @@ export function verifyBatch(bytes: Uint8Array, position = 0, options: DecodeBatc
 
 /** The batch-level checks of decodeBatch, then a decoder positioned at its first record. */
 function recordDecoder(bytes: Uint8Array, position: number, options: DecodeBatchOptions, sourced = false): BatchRecordDecoder {
-  const check = inspectBatch(bytes, position, bytes.length, DEFAULT_MAX_BATCH_BYTES, options.crcVerified !== true);
+  const check = inspectBatch(bytes, position, bytes.length, options.batchBytesMax ?? DEFAULT_MAX_BATCH_BYTES, options.crcVerified !== true);
   if (!check.ok) throw corruptBatch(check.reason, position, check.detail);
   const { header, size } = check;
   const codec = header.attributes & COMPRESSION_MASK;

@@ -6,13 +6,22 @@ import WebSocket from 'ws';
 import { BrookError } from '@brook/protocol';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
+/**
+ * The largest message taken from the server. Its frames are bounded by its frameBytesMax and
+ * fetchBytesMax (each at most 256 MiB) plus a few KiB of frame and JSON, or hold one record of up
+ * to its batchBytesMax (at most 64 MiB) alone. ws's own default, 100 MiB, would have the client
+ * close 1009 on a server configured within its limits; this leaves room above them and still
+ * bounds what a misbehaving server can make the client buffer.
+ */
+const SERVER_FRAME_BYTES_MAX = 512 * 1024 * 1024;
+
 export function wsTransport(url: string): TransportFactory {
   return { description: url, open: (handlers) => openSocket(url, handlers) };
 }
 
 function openSocket(url: string, handlers: TransportHandlers): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { perMessageDeflate: false });
+    const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: SERVER_FRAME_BYTES_MAX });
     socket.binaryType = 'nodebuffer';
     let opened = false;
     let closedByUs = false;
