@@ -235,11 +235,12 @@ export class GroupCoordinator {
    * directories durably (before the topic's own, so a recreated topic never finds old groups).
    */
   async dropTopic(topic: string): Promise<void> {
-    this.endStreams(topic, new BrookError('UNKNOWN_TOPIC', `topic ${topic} was deleted`, { topic }));
+    const ending = deletedTopicError(topic);
+    this.endStreams(topic, ending);
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
     const dropped = [...this.groups].filter(([, group]) => group.topic === topic);
     for (const [key] of dropped) this.groups.delete(key);
-    await Promise.all(dropped.map(([, group]) => group.close()));
+    await Promise.all(dropped.map(([, group]) => group.close(ending)));
     const root = `${this.deps.dataDir}/groups`;
     if (!(await this.deps.fs.exists(`${root}/${topic}`))) return;
     await this.deps.fs.rmdir(`${root}/${topic}`);
@@ -247,10 +248,11 @@ export class GroupCoordinator {
   }
 
   async close(): Promise<void> {
-    this.endStreams(undefined, new BrookError('CLOSED', 'broker is closed'));
+    const ending = new BrookError('CLOSED', 'broker is closed');
+    this.endStreams(undefined, ending);
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
-    await Promise.all([...this.groups.values()].map((group) => group.close()));
+    await Promise.all([...this.groups.values()].map((group) => group.close(ending)));
   }
 
   /** Ends the consume() loops of `topic` (every topic if undefined): their next() throws `error`. */
@@ -356,6 +358,10 @@ export async function startOffsetFor(log: PartitionLog, from: StartPosition): Pr
   if (from === 'latest') return log.endOffset;
   if ('offset' in from) return from.offset < log.startOffset ? log.startOffset : from.offset > log.endOffset ? log.endOffset : from.offset;
   return log.offsetForTimestamp(from.timestamp);
+}
+
+function deletedTopicError(topic: string): BrookError {
+  return new BrookError('UNKNOWN_TOPIC', `topic ${topic} was deleted`, { topic });
 }
 
 function parseConfig(bytes: Uint8Array): GroupConfig {
