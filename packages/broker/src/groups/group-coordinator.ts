@@ -88,6 +88,7 @@ export class GroupCoordinator {
     if (options.group === undefined) {
       const from = options.from ?? 'latest';
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
+      this.checkStillThere(options.topic, logs);
       const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink, this.deps.events);
       this.readers.add(reader);
       reader.schedulePump();
@@ -98,7 +99,16 @@ export class GroupCoordinator {
     const config = resolveGroupConfig(options);
     const group = await this.group(options.topic, validateGroupName(options.group), config);
     await this.agreeOnConfig(group, config);
+    this.checkStillThere(options.topic, logs);
     return { kind: 'member', group, member: group.join(maxInFlight, options.name, sink) };
+  }
+
+  /**
+   * A join waits for files; the topic may have been deleted (and created again) meanwhile. Then
+   * the join fails as one made after the delete would, rather than join what the delete dropped.
+   */
+  private checkStillThere(topic: string, logs: readonly PartitionLog[]): void {
+    if (this.deps.partitions(topic) !== logs) throw deletedTopicError(topic);
   }
 
   leaveReader(reader: TailReader): void {
@@ -231,13 +241,15 @@ export class GroupCoordinator {
   }
 
   /**
-   * deleteTopic: ends the topic's readers and members and forgets its groups, then removes their
+   * deleteTopic: ends the topic's readers and members and forgets its groups, once the joins
+   * opening a group of it have opened it (so none is left behind), then removes their
    * directories durably (before the topic's own, so a recreated topic never finds old groups).
    */
   async dropTopic(topic: string): Promise<void> {
     const ending = deletedTopicError(topic);
     this.endStreams(topic, ending);
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
+    await Promise.allSettled([...this.opening].filter(([key]) => key.startsWith(`${topic}\u0000`)).map(([, opening]) => opening));
     const dropped = [...this.groups].filter(([, group]) => group.topic === topic);
     for (const [key] of dropped) this.groups.delete(key);
     await Promise.all(dropped.map(([, group]) => group.close(ending)));

@@ -47,4 +47,26 @@ describe('deleteTopic while a group consumes it', () => {
     expect(broker.listGroups()).toEqual([]);
     expect(() => broker.describeGroup('lc-settle', 'g')).toThrow(expect.objectContaining({ code: 'UNKNOWN_GROUP' }));
   });
+
+  it.each([
+    ['a group member', 'g'],
+    ['a tail reader', undefined],
+  ])('%s still joining when the topic is deleted fails with UNKNOWN_TOPIC; a topic created again under the name starts fresh', async (_what, group) => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('lc-join');
+    await broker.produce('lc-join', [{ value: 'old' }]);
+    const joining = broker.subscribe({ topic: 'lc-join', group, from: 'earliest' }, () => undefined);
+    await broker.deleteTopic('lc-join');
+    await expect(joining).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    expect(broker.listGroups()).toEqual([]);
+    expect(await world.fs.exists(`${broker.dataDir}/groups/lc-join`)).toBe(false);
+
+    await broker.createTopic('lc-join');
+    await broker.produce('lc-join', [{ value: 'new' }]);
+    const seen: string[] = [];
+    await broker.subscribe({ topic: 'lc-join', group, from: 'earliest' }, (d) => void seen.push(d.text()!));
+    await world.settle(() => seen.length === 1);
+    expect(seen).toEqual(['new']);
+  });
 });
