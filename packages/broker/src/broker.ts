@@ -144,7 +144,11 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.assertOpen();
     validateTopicName(name);
     const config = resolveTopicConfig(options, this.limits);
-    await this.topics.create(name, () => Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults));
+    await this.topics.create(name, async () => {
+      // Whatever groups a failed delete left under this name are not the new topic's.
+      await this.groups.removeGroupsOf(name);
+      return Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults);
+    });
     this.retention.arm();
   }
 
@@ -152,6 +156,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * Deletes a topic and everything about it: its subscriptions end (END UNKNOWN_TOPIC over the
    * wire), its groups and producer state are forgotten, and its directory and its groups' are
    * removed durably. Dead-letter topics of its groups stay: they are topics of their own.
+   *
+   * Removing topic.json is the commit point: a crash before it keeps the whole topic, groups
+   * included; after it, the next open removes what is left, groups included.
    */
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
@@ -162,6 +169,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       await topic.close();
       await Topic.remove(this.fs, this.topicDir(name));
       await this.fs.syncDir(`${this.dataDir}/topics`);
+      await this.groups.removeGroupsOf(name);
     });
   }
 

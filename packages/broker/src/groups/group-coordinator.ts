@@ -70,8 +70,11 @@ export class GroupCoordinator {
     const root = `${this.deps.dataDir}/groups`;
     if (!(await this.deps.fs.exists(root))) return;
     for (const topic of await this.deps.fs.readdir(root)) {
-      // Groups of a topic that is gone (an interrupted create was cleaned up) have nothing to read.
-      if (!this.deps.topicExists(topic)) continue;
+      // Groups of a topic that is gone (a delete interrupted after its commit point) go too.
+      if (!this.deps.topicExists(topic)) {
+        await this.removeGroupsOf(topic);
+        continue;
+      }
       for (const name of await this.deps.fs.readdir(`${root}/${topic}`)) {
         const configPath = `${root}/${topic}/${name}/config.json`;
         if (!(await this.deps.fs.exists(configPath))) continue;
@@ -242,8 +245,8 @@ export class GroupCoordinator {
 
   /**
    * deleteTopic: ends the topic's readers and members and forgets its groups, once the joins
-   * opening a group of it have opened it (so none is left behind), then removes their
-   * directories durably (before the topic's own, so a recreated topic never finds old groups).
+   * opening a group of it have opened it (so none is left behind). Their files go later, with
+   * removeGroupsOf, once the topic's own deletion is durable.
    */
   async dropTopic(topic: string): Promise<void> {
     const ending = deletedTopicError(topic);
@@ -253,6 +256,14 @@ export class GroupCoordinator {
     const dropped = [...this.groups].filter(([, group]) => group.topic === topic);
     for (const [key] of dropped) this.groups.delete(key);
     await Promise.all(dropped.map(([, group]) => group.close(ending)));
+  }
+
+  /**
+   * Removes the group directories of a topic that does not exist, durably: after a delete, and
+   * before a create, since an interrupted or failed delete can leave them, and a group of the
+   * new topic must not find the old one's position.
+   */
+  async removeGroupsOf(topic: string): Promise<void> {
     const root = `${this.deps.dataDir}/groups`;
     if (!(await this.deps.fs.exists(`${root}/${topic}`))) return;
     await this.deps.fs.rmdir(`${root}/${topic}`);

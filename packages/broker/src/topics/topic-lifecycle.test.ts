@@ -5,8 +5,10 @@
  * (docs/semantics.md, "Deleting a topic").
  */
 import { describe, expect, it } from 'vitest';
+import { encodeBatch } from '@brook/protocol';
 import type { Delivery } from '../groups/delivery.js';
 import { engineFixture } from '../groups/group-fixture.js';
+import { Broker } from '../broker.js';
 
 /** A handler that keeps every delivery unsettled until the test settles it. */
 function parking() {
@@ -19,6 +21,8 @@ function parking() {
     },
   };
 }
+
+const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
 
 describe('deleteTopic while a group consumes it', () => {
   it('takes its deliveries back: ack() and reject() reject with UNKNOWN_TOPIC, nack() resolves, close() resolves, and no timer of the group is left', async () => {
@@ -68,5 +72,89 @@ describe('deleteTopic while a group consumes it', () => {
     await broker.subscribe({ topic: 'lc-join', group, from: 'earliest' }, (d) => void seen.push(d.text()!));
     await world.settle(() => seen.length === 1);
     expect(seen).toEqual(['new']);
+  });
+});
+
+describe('a topic created again under a deleted name', () => {
+  it('a power cut at any point of deleteTopic: the topic comes back whole, its group with it, or not at all', async () => {
+    for (let cutAt = 1; ; cutAt++) {
+      const world = await engineFixture({ fsync: 'always' });
+      await world.broker.createTopic('lc-cut', { partitions: 2 });
+      await world.broker.produce('lc-cut', [{ value: 'a', partition: 0 }, { value: 'b', partition: 1 }]);
+      await world.broker.subscribe({ topic: 'lc-cut', group: 'g' }, () => undefined);
+      await world.settle(() => world.broker.describeGroup('lc-cut', 'g').lag === 0n);
+      let operations = 0;
+      world.fs.onOperation = () => {
+        if (++operations === cutAt) world.fs.powerCut();
+      };
+      await world.broker.deleteTopic('lc-cut').catch(() => undefined);
+      world.fs.onOperation = undefined;
+      if (operations < cutAt) return; // the delete ran to the end without reaching this cut
+      const broker = await world.restart({ powerCut: false });
+      if (broker.listTopics().includes('lc-cut')) {
+        expect(broker.describeGroup('lc-cut', 'g').partitions.map((p) => p.ackFloor), `cut at ${cutAt}`).toEqual([1n, 1n]);
+        continue;
+      }
+      expect(broker.listGroups(), `cut at ${cutAt}`).toEqual([]);
+      expect(await world.fs.exists(`${broker.dataDir}/groups/lc-cut`), `cut at ${cutAt}`).toBe(false);
+    }
+  });
+
+  it('after a delete that failed part-way, the new topic does not inherit the old groups', async () => {
+    const world = await engineFixture();
+    const { broker, fs } = world;
+    await broker.createTopic('lc-failed');
+    await broker.produce('lc-failed', [{ value: 'old-1' }, { value: 'old-2' }]);
+    await broker.subscribe({ topic: 'lc-failed', group: 'g' }, () => undefined);
+    await world.settle(() => broker.describeGroup('lc-failed', 'g').lag === 0n);
+    fs.failNext('rmdir', { errno: 'EIO', path: `${broker.dataDir}/groups/lc-failed` });
+    await expect(broker.deleteTopic('lc-failed')).rejects.toMatchObject({ code: 'IO_ERROR' });
+
+    await broker.createTopic('lc-failed');
+    await broker.produce('lc-failed', [{ value: 'new-1' }, { value: 'new-2' }, { value: 'new-3' }]);
+    const seen: string[] = [];
+    await broker.subscribe({ topic: 'lc-failed', group: 'g' }, (d) => void seen.push(d.text()!));
+    await world.settle(() => seen.length === 3);
+    expect(seen).toEqual(['new-1', 'new-2', 'new-3']);
+  });
+
+  it('across a restart and with another partition count: no group position, dead-letter count or record of the old topic', async () => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-again', { partitions: 2 });
+    await world.broker.produce('lc-again', [{ value: 'a', partition: 0 }, { value: 'b', partition: 1 }]);
+    await world.broker.subscribe({ topic: 'lc-again', group: 'g' }, (d) => (d.text() === 'a' ? d.reject('no') : undefined));
+    await world.settle(() => world.broker.describeGroup('lc-again', 'g').lag === 0n);
+    await world.broker.deleteTopic('lc-again');
+    await world.broker.close();
+    const broker = await world.restart({ powerCut: false });
+
+    await broker.createTopic('lc-again', { partitions: 3 });
+    await broker.produce('lc-again', [{ value: 'x', partition: 2 }]);
+    const seen: string[] = [];
+    await broker.subscribe({ topic: 'lc-again', group: 'g' }, (d) => void seen.push(d.text()!));
+    await world.settle(() => seen.length === 1);
+    expect(seen).toEqual(['x']);
+    const group = broker.describeGroup('lc-again', 'g');
+    expect(group.partitions.map((p) => [p.ackFloor, p.deadLettered])).toEqual([[0n, 0], [0n, 0], [1n, 0]]);
+    // The dead-letter topic is a topic of its own: it keeps what the old group sent it.
+    expect((await broker.fetch({ topic: 'lc-again.dlq', partition: 0, offset: 0n })).map((r) => text(r.value))).toEqual(['a']);
+  });
+
+  it('an idempotent producer id that wrote to the old topic starts over on the new one', async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    await broker.createTopic('lc-idem');
+    const { producerId, producerEpoch } = await broker.initProducer();
+    const batch = (baseSequence: number, value: string) => encodeBatch(
+      [{ key: null, value: new TextEncoder().encode(value), headers: [], timestamp: 0 }], { producerId, producerEpoch, baseSequence },
+    );
+    await broker.produceBatch({ topic: 'lc-idem', partition: 0, batch: batch(0, 'old-0') });
+    await broker.produceBatch({ topic: 'lc-idem', partition: 0, batch: batch(1, 'old-1') });
+    await broker.deleteTopic('lc-idem');
+    await broker.createTopic('lc-idem');
+    // Sequence 1 again is not a duplicate of the old topic's batch: the new log has no such record.
+    await expect(broker.produceBatch({ topic: 'lc-idem', partition: 0, batch: batch(1, 'new-1') })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    expect(await broker.produceBatch({ topic: 'lc-idem', partition: 0, batch: batch(0, 'new-0') })).toMatchObject({ baseOffset: 0n, duplicate: false });
+    expect((await broker.fetch({ topic: 'lc-idem', partition: 0, offset: 0n })).map((r) => text(r.value))).toEqual(['new-0']);
+    await broker.close();
   });
 });
