@@ -4,8 +4,14 @@
  * producer goes on with the new topic, without duplicates (docs/semantics.md, "Deleting a topic").
  */
 import { expect, it } from 'vitest';
+import { partitionForKey } from '@brook/protocol';
 import type { Message } from '@brook/client';
 import { deferred, describeOnEachTarget, unique } from './fixtures/client-targets.js';
+
+/** A key the default partitioner sends to `partition` of `partitions`. */
+function keyFor(partition: number, partitions: number): string {
+  for (let i = 0; ; i++) if (partitionForKey(new TextEncoder().encode(`k${i}`), partitions) === partition) return `k${i}`;
+}
 
 const values = (records: { value: Uint8Array | null }[]) => records.map((r) => Buffer.from(r.value!).toString());
 
@@ -33,6 +39,20 @@ describeOnEachTarget('a deleted topic', (suite) => {
     await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await expect(held[1]!.reject('too late')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await subscription.close();
+  });
+
+  it('a producer whose topic another client brings back with fewer partitions: one send fails with UNKNOWN_PARTITION, the next goes by the new count', async () => {
+    const topic = await suite.topic(2);
+    const producer = suite.client.producer();
+    const key = keyFor(1, 2);
+    expect(await producer.send(topic, [{ key, value: 'old' }])).toEqual([{ partition: 1, offset: 0n }]);
+    // Not through this client's admin, which would drop the producer's cached partition count.
+    await suite.target.broker.deleteTopic(topic);
+    await suite.target.broker.createTopic(topic, { partitions: 1 });
+
+    await expect(producer.send(topic, [{ key, value: 'lost' }])).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
+    expect(await producer.send(topic, [{ key, value: 'new' }])).toEqual([{ partition: 0, offset: 0n }]);
+    expect(values(await suite.target.broker.fetch({ topic, partition: 0, offset: 0n }))).toEqual(['new']);
   });
 
   it('an idempotent producer goes on sending to the topic created again: each record once, none of the old topic', async () => {
