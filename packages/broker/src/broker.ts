@@ -194,7 +194,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     }
     const byPartition = topic.splitByPartition(records, this.clock.now());
     const results = new Array<ProduceResult>(records.length);
-    await Promise.all([...byPartition].map(async ([partition, group]) => {
+    await this.topics.whileCurrent(topic, Promise.all([...byPartition].map(async ([partition, group]) => {
       const batch = encodeBatchInput(topicName, partition, group.inputs, this.limits);
       const { baseOffset, lastOffset } = await this.retention.appendWithRoom(topic, partition, batch);
       this.appended(topicName, partition, baseOffset, lastOffset);
@@ -203,18 +203,19 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
         results[position] = { partition, offset };
         offset += 1n;
       }
-    }));
+    })));
     return results;
   }
 
   /** Records at offsets >= `offset`, oldest first, at most maxRecords / about maxBytes. */
   async fetch(request: FetchRequest): Promise<FetchedRecord[]> {
     this.assertOpen();
-    const log = this.topic(request.topic).partition(request.partition);
+    const topic = this.topic(request.topic);
+    const log = topic.partition(request.partition);
     if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: request.offset });
     const maxRecords = request.maxRecords === undefined ? this.limits.fetchRecordsMax : checkRange('maxRecords', request.maxRecords, this.limits.fetchRecordsMax);
     const maxBytes = request.maxBytes === undefined ? this.limits.fetchBytesMax : checkRange('maxBytes', request.maxBytes, this.limits.fetchBytesMax);
-    const batches = await log.read(request.offset, { maxBytes, maxRecords });
+    const batches = await this.topics.whileCurrent(topic, log.read(request.offset, { maxBytes, maxRecords }));
     const records: FetchedRecord[] = [];
     for (const batch of batches) {
       // The log checked each batch, CRC included, as it read it (ReadBatch): no second CRC pass.
@@ -265,7 +266,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const log = topic.partition(request.partition);
     const header = checkBatchInput(request.batch, this.limits);
     const target = { log, dir: partitionDir(this.topicDir(topic.name), request.partition) };
-    const result = await this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
+    const appending = this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
+    const result = await this.topics.whileCurrent(topic, appending);
     if (!result.duplicate) this.appended(topic.name, request.partition, result.baseOffset, result.lastOffset);
     return result;
   }

@@ -75,6 +75,20 @@ describe('deleteTopic while a group consumes it', () => {
   });
 });
 
+describe('deleteTopic racing produce', () => {
+  it("produces queued behind a discard 'new' room check when the topic is deleted fail with UNKNOWN_TOPIC, not the log's CLOSED", async () => {
+    const { broker } = await engineFixture();
+    await broker.createTopic('lc-full', { retention: { maxBytes: 1024 * 1024, discard: 'new' } });
+    const value = 'x'.repeat(1000);
+    const producing = Array.from({ length: 5 }, () => broker.produce('lc-full', [{ value }]).then(() => 'ok', (error: { code?: string }) => error.code));
+    await broker.deleteTopic('lc-full');
+    const outcomes = await Promise.all(producing);
+    // Each either got in before the delete or fails as one made after it would.
+    for (const outcome of outcomes) expect(['ok', 'UNKNOWN_TOPIC']).toContain(outcome);
+    expect(outcomes).toContain('UNKNOWN_TOPIC');
+  });
+});
+
 describe('a topic created again under a deleted name', () => {
   it('a power cut at any point of deleteTopic: the topic comes back whole, its group with it, or not at all', async () => {
     for (let cutAt = 1; ; cutAt++) {

@@ -5,10 +5,13 @@
  *   TOPIC_EXISTS instead of opening the same directory.
  * - A create of a name whose delete is still removing files waits for that delete: otherwise the
  *   new topic would open the old one's files, which the delete then removes under it.
+ * - An operation that found the topic and then lost its logs to a delete (they close under it)
+ *   fails with UNKNOWN_TOPIC, as it would a moment later, not with the log's CLOSED, which
+ *   means the broker is closing.
  * - `closing()` lets what is under way finish and refuses what starts after it (CLOSED), so that
  *   the broker closes every topic that exists and writes its clean-shutdown marker last.
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, isBrookError } from '@brook/protocol';
 import type { Topic } from './topic.js';
 
 export class TopicRegistry {
@@ -74,6 +77,16 @@ export class TopicRegistry {
     } finally {
       this.deleting.delete(name);
     }
+  }
+
+  /** `work` on `topic`, with a CLOSED failure turned into UNKNOWN_TOPIC if the topic was deleted meanwhile. */
+  whileCurrent<T>(topic: Topic, work: Promise<T>): Promise<T> {
+    return work.catch((error: unknown) => {
+      if (isBrookError(error, 'CLOSED') && !this.closed && this.topics.get(topic.name) !== topic) {
+        throw new BrookError('UNKNOWN_TOPIC', `topic ${topic.name} was deleted`, { topic: topic.name });
+      }
+      throw error;
+    });
   }
 
   /** Refuses new creates and waits for the creates and deletes under way. */
