@@ -155,10 +155,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /**
    * Deletes a topic and everything about it: its subscriptions end (END UNKNOWN_TOPIC over the
    * wire), its groups and producer state are forgotten, and its directory and its groups' are
-   * removed durably. Dead-letter topics of its groups stay: they are topics of their own.
-   *
-   * Removing topic.json is the commit point: a crash before it keeps the whole topic, groups
-   * included; after it, the next open removes what is left, groups included.
+   * removed durably. Dead-letter topics of its groups stay: they are topics of their own. Removing
+   * topic.json commits: a crash before it keeps the whole topic; after it, open removes the rest.
    */
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
@@ -194,7 +192,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     }
     const byPartition = topic.splitByPartition(records, this.clock.now());
     const results = new Array<ProduceResult>(records.length);
-    await this.topics.whileCurrent(topic, Promise.all([...byPartition].map(async ([partition, group]) => {
+    const appending = Promise.all([...byPartition].map(async ([partition, group]) => {
       const batch = encodeBatchInput(topicName, partition, group.inputs, this.limits);
       const { baseOffset, lastOffset } = await this.retention.appendWithRoom(topic, partition, batch);
       this.appended(topicName, partition, baseOffset, lastOffset);
@@ -203,7 +201,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
         results[position] = { partition, offset };
         offset += 1n;
       }
-    })));
+    }));
+    try {
+      await appending;
+    } catch (error) {
+      throw this.topics.failure(topic, error);
+    }
     return results;
   }
 
@@ -215,7 +218,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: request.offset });
     const maxRecords = request.maxRecords === undefined ? this.limits.fetchRecordsMax : checkRange('maxRecords', request.maxRecords, this.limits.fetchRecordsMax);
     const maxBytes = request.maxBytes === undefined ? this.limits.fetchBytesMax : checkRange('maxBytes', request.maxBytes, this.limits.fetchBytesMax);
-    const batches = await this.topics.whileCurrent(topic, log.read(request.offset, { maxBytes, maxRecords }));
+    let batches: Awaited<ReturnType<typeof log.read>>;
+    try {
+      batches = await log.read(request.offset, { maxBytes, maxRecords });
+    } catch (error) {
+      throw this.topics.failure(topic, error);
+    }
     const records: FetchedRecord[] = [];
     for (const batch of batches) {
       // The log checked each batch, CRC included, as it read it (ReadBatch): no second CRC pass.
@@ -266,8 +274,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const log = topic.partition(request.partition);
     const header = checkBatchInput(request.batch, this.limits);
     const target = { log, dir: partitionDir(this.topicDir(topic.name), request.partition) };
-    const appending = this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
-    const result = await this.topics.whileCurrent(topic, appending);
+    let result: Awaited<ReturnType<Producers['append']>>;
+    try {
+      result = await this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
+    } catch (error) {
+      throw this.topics.failure(topic, error);
+    }
     if (!result.duplicate) this.appended(topic.name, request.partition, result.baseOffset, result.lastOffset);
     return result;
   }

@@ -79,14 +79,16 @@ export class TopicRegistry {
     }
   }
 
-  /** `work` on `topic`, with a CLOSED failure turned into UNKNOWN_TOPIC if the topic was deleted meanwhile. */
-  whileCurrent<T>(topic: Topic, work: Promise<T>): Promise<T> {
-    return work.catch((error: unknown) => {
-      if (isBrookError(error, 'CLOSED') && !this.closed && this.topics.get(topic.name) !== topic) {
-        throw new BrookError('UNKNOWN_TOPIC', `topic ${topic.name} was deleted`, { topic: topic.name });
-      }
-      throw error;
-    });
+  /**
+   * What an operation on `topic` that failed with `error` throws: UNKNOWN_TOPIC if it was a CLOSED
+   * from the topic's logs, closed by a delete under way, else `error`. A function of the error,
+   * not a wrapper of the operation's promise: a produce costs no extra turn of the event loop.
+   */
+  failure(topic: Topic, error: unknown): unknown {
+    if (isBrookError(error, 'CLOSED') && !this.closed && this.topics.get(topic.name) !== topic) {
+      return new BrookError('UNKNOWN_TOPIC', `topic ${topic.name} was deleted`, { topic: topic.name });
+    }
+    return error;
   }
 
   /** Refuses new creates and waits for the creates and deletes under way. */
