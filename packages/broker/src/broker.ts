@@ -144,14 +144,19 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.assertOpen();
     validateTopicName(name);
     const config = resolveTopicConfig(options, this.limits);
-    await this.topics.create(name, () => Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults));
+    await this.topics.create(name, async () => {
+      // Whatever groups a failed delete left under this name are not the new topic's.
+      await this.groups.removeGroupsOf(name);
+      return Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults);
+    });
     this.retention.arm();
   }
 
   /**
    * Deletes a topic and everything about it: its subscriptions end (END UNKNOWN_TOPIC over the
    * wire), its groups and producer state are forgotten, and its directory and its groups' are
-   * removed durably. Dead-letter topics of its groups stay: they are topics of their own.
+   * removed durably. Dead-letter topics of its groups stay: they are topics of their own. Removing
+   * topic.json commits: a crash before it keeps the whole topic; after it, open removes the rest.
    */
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
@@ -162,6 +167,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       await topic.close();
       await Topic.remove(this.fs, this.topicDir(name));
       await this.fs.syncDir(`${this.dataDir}/topics`);
+      await this.groups.removeGroupsOf(name);
     });
   }
 
@@ -191,7 +197,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       partition, group, batch: encodeBatchInput(topicName, partition, group.inputs, this.limits),
     }));
     const results = new Array<ProduceResult>(records.length);
-    await Promise.all(batches.map(async ({ partition, group, batch }) => {
+    const appending = Promise.all(batches.map(async ({ partition, group, batch }) => {
       const { baseOffset, lastOffset } = await this.retention.appendWithRoom(topic, partition, batch);
       this.appended(topicName, partition, baseOffset, lastOffset);
       let offset = baseOffset; // a running sum: one BigInt per record, not two (BigInt(i) + base)
@@ -200,17 +206,28 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
         offset += 1n;
       }
     }));
+    try {
+      await appending;
+    } catch (error) {
+      throw this.topics.failure(topic, error);
+    }
     return results;
   }
 
   /** Records at offsets >= `offset`, oldest first, at most maxRecords / about maxBytes. */
   async fetch(request: FetchRequest): Promise<FetchedRecord[]> {
     this.assertOpen();
-    const log = this.topic(request.topic).partition(request.partition);
+    const topic = this.topic(request.topic);
+    const log = topic.partition(request.partition);
     if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: request.offset });
     const maxRecords = request.maxRecords === undefined ? this.limits.fetchRecordsMax : checkRange('maxRecords', request.maxRecords, this.limits.fetchRecordsMax);
     const maxBytes = request.maxBytes === undefined ? this.limits.fetchBytesMax : checkRange('maxBytes', request.maxBytes, this.limits.fetchBytesMax);
-    const batches = await log.read(request.offset, { maxBytes, maxRecords });
+    let batches: Awaited<ReturnType<typeof log.read>>;
+    try {
+      batches = await log.read(request.offset, { maxBytes, maxRecords });
+    } catch (error) {
+      throw this.topics.failure(topic, error);
+    }
     const records: FetchedRecord[] = [];
     for (const batch of batches) {
       // The log checked each batch, CRC included, as it read it (ReadBatch): no second CRC pass.
@@ -261,7 +278,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const log = topic.partition(request.partition);
     const header = checkBatchInput(request.batch, this.limits);
     const target = { log, dir: partitionDir(this.topicDir(topic.name), request.partition) };
-    const result = await this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
+    let result: Awaited<ReturnType<Producers['append']>>;
+    try {
+      result = await this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
+    } catch (error) {
+      throw this.topics.failure(topic, error);
+    }
     if (!result.duplicate) this.appended(topic.name, request.partition, result.baseOffset, result.lastOffset);
     return result;
   }

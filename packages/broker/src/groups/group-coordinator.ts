@@ -70,8 +70,11 @@ export class GroupCoordinator {
     const root = `${this.deps.dataDir}/groups`;
     if (!(await this.deps.fs.exists(root))) return;
     for (const topic of await this.deps.fs.readdir(root)) {
-      // Groups of a topic that is gone (an interrupted create was cleaned up) have nothing to read.
-      if (!this.deps.topicExists(topic)) continue;
+      // Groups of a topic that is gone (a delete interrupted after its commit point) go too.
+      if (!this.deps.topicExists(topic)) {
+        await this.removeGroupsOf(topic);
+        continue;
+      }
       for (const name of await this.deps.fs.readdir(`${root}/${topic}`)) {
         const configPath = `${root}/${topic}/${name}/config.json`;
         if (!(await this.deps.fs.exists(configPath))) continue;
@@ -88,6 +91,7 @@ export class GroupCoordinator {
     if (options.group === undefined) {
       const from = options.from ?? 'latest';
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
+      this.checkStillThere(options.topic, logs);
       const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink, this.deps.events);
       this.readers.add(reader);
       reader.schedulePump();
@@ -98,7 +102,16 @@ export class GroupCoordinator {
     const config = resolveGroupConfig(options);
     const group = await this.group(options.topic, validateGroupName(options.group), config);
     await this.agreeOnConfig(group, config);
+    this.checkStillThere(options.topic, logs);
     return { kind: 'member', group, member: group.join(maxInFlight, options.name, sink) };
+  }
+
+  /**
+   * A join waits for files; the topic may have been deleted (and created again) meanwhile. Then
+   * the join fails as one made after the delete would, rather than join what the delete dropped.
+   */
+  private checkStillThere(topic: string, logs: readonly PartitionLog[]): void {
+    if (this.deps.partitions(topic) !== logs) throw deletedTopicError(topic);
   }
 
   leaveReader(reader: TailReader): void {
@@ -231,15 +244,26 @@ export class GroupCoordinator {
   }
 
   /**
-   * deleteTopic: ends the topic's readers and members and forgets its groups, then removes their
-   * directories durably (before the topic's own, so a recreated topic never finds old groups).
+   * deleteTopic: ends the topic's readers and members and forgets its groups, once the joins
+   * opening a group of it have opened it (so none is left behind). Their files go later, with
+   * removeGroupsOf, once the topic's own deletion is durable.
    */
   async dropTopic(topic: string): Promise<void> {
-    this.endStreams(topic, new BrookError('UNKNOWN_TOPIC', `topic ${topic} was deleted`, { topic }));
+    const ending = deletedTopicError(topic);
+    this.endStreams(topic, ending);
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
+    await Promise.allSettled([...this.opening].filter(([key]) => key.startsWith(`${topic}\u0000`)).map(([, opening]) => opening));
     const dropped = [...this.groups].filter(([, group]) => group.topic === topic);
     for (const [key] of dropped) this.groups.delete(key);
-    await Promise.all(dropped.map(([, group]) => group.close()));
+    await Promise.all(dropped.map(([, group]) => group.close(ending)));
+  }
+
+  /**
+   * Removes the group directories of a topic that does not exist, durably: after a delete, and
+   * before a create, since an interrupted or failed delete can leave them, and a group of the
+   * new topic must not find the old one's position.
+   */
+  async removeGroupsOf(topic: string): Promise<void> {
     const root = `${this.deps.dataDir}/groups`;
     if (!(await this.deps.fs.exists(`${root}/${topic}`))) return;
     await this.deps.fs.rmdir(`${root}/${topic}`);
@@ -247,10 +271,11 @@ export class GroupCoordinator {
   }
 
   async close(): Promise<void> {
-    this.endStreams(undefined, new BrookError('CLOSED', 'broker is closed'));
+    const ending = new BrookError('CLOSED', 'broker is closed');
+    this.endStreams(undefined, ending);
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
-    await Promise.all([...this.groups.values()].map((group) => group.close()));
+    await Promise.all([...this.groups.values()].map((group) => group.close(ending)));
   }
 
   /** Ends the consume() loops of `topic` (every topic if undefined): their next() throws `error`. */
@@ -356,6 +381,10 @@ export async function startOffsetFor(log: PartitionLog, from: StartPosition): Pr
   if (from === 'latest') return log.endOffset;
   if ('offset' in from) return from.offset < log.startOffset ? log.startOffset : from.offset > log.endOffset ? log.endOffset : from.offset;
   return log.offsetForTimestamp(from.timestamp);
+}
+
+function deletedTopicError(topic: string): BrookError {
+  return new BrookError('UNKNOWN_TOPIC', `topic ${topic} was deleted`, { topic });
 }
 
 function parseConfig(bytes: Uint8Array): GroupConfig {

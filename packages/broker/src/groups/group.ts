@@ -22,10 +22,8 @@ import type { Entry, PartitionWindow } from './partition-window.js';
 import { fillWindows } from './window-reader.js';
 import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
 
-/** What settling a stale delivery returns: there is nothing to wait for. */
-/** What ack() and reject() of a stale delivery return; marked handled, as a handler's implicit ack never looks. */
-const STALE: Promise<never> = Promise.reject(new BrookError('DELIVERY_STALE', 'the delivery was taken back before it was settled: the record is delivered again'));
-STALE.catch(() => undefined);
+/** What ack() and reject() of a stale delivery return. */
+const STALE = handledRejection(new BrookError('DELIVERY_STALE', 'the delivery was taken back before it was settled: the record is delivered again'));
 
 export class Group implements FlightOwner {
   readonly windows: PartitionWindow[];
@@ -37,6 +35,8 @@ export class Group implements FlightOwner {
   private readonly pump = new Pump(() => this.step());
   lastError: unknown;
   private closed = false;
+  /** Once closed: what ack() and reject() of its deliveries return instead of STALE (nothing comes again). */
+  private ending: Promise<never> | undefined;
 
   constructor(
     readonly topic: string,
@@ -110,7 +110,7 @@ export class Group implements FlightOwner {
 
   /** Resolves once the ack is durable: with every other ack of its journal flush, one promise for all. */
   ack(flight: Flight): Promise<void> {
-    if (!flight.current) return STALE;
+    if (!flight.current) return this.ending ?? STALE;
     this.report.acked(flight);
     this.endFlight(flight.entry);
     return this.complete(flight.entry);
@@ -128,7 +128,7 @@ export class Group implements FlightOwner {
   }
 
   reject(flight: Flight, reason: string): Promise<void> {
-    if (!flight.current) return STALE;
+    if (!flight.current) return this.ending ?? STALE;
     this.endFlight(flight.entry);
     return this.deadLetter(flight.entry, `rejected: ${reason}`);
   }
@@ -159,8 +159,19 @@ export class Group implements FlightOwner {
     this.schedulePump();
   }
 
-  async close(): Promise<void> {
+  /**
+   * The group ends: its topic was deleted, or the broker closes. Its deliveries are taken back,
+   * so a later ack() or reject() changes nothing and rejects with `ending` (not DELIVERY_STALE:
+   * the record will not come again), a graceful close() of a member resolves at once, and no
+   * lease, backoff or dead-letter retry of the group fires any more.
+   */
+  async close(ending: BrookError): Promise<void> {
     this.closed = true;
+    this.ending = handledRejection(ending);
+    for (const window of this.windows) {
+      for (const entry of window.entries()) this.endFlight(entry);
+      window.rewind();
+    }
     this.leases.clear();
     for (const member of [...this.members]) member.left = true;
     await this.journal.close();
@@ -398,6 +409,13 @@ export class Group implements FlightOwner {
     }
     if (changed) this.report.rebalanced(this.windows);
   }
+}
+
+/** A rejected promise marked handled: a handler's implicit ack never looks at it, whoever awaits it gets it. */
+function handledRejection(error: BrookError): Promise<never> {
+  const rejected = Promise.reject(error);
+  rejected.catch(() => undefined);
+  return rejected;
 }
 
 function hasInFlight(window: PartitionWindow): boolean {

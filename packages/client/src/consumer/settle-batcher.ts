@@ -13,6 +13,7 @@
  * with DISCONNECTED (neither took effect: the record comes again), its nack() and extend()
  * resolve (the redelivery they ask for happens anyway). Settlements collected but not yet sent
  * when the connection drops fail the same way: their promise never claims what did not happen.
+ * A subscription the broker ended for good (its topic was deleted) answers them with that error.
  */
 import { BrookError, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
@@ -73,6 +74,8 @@ export class SettleBatcher implements Settler {
   private batch: Batch | undefined;
   private scheduled = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** What ack() and reject() of a message of another session return (see `end`). */
+  private notSent: Promise<void> = NOT_SENT;
 
   constructor(
     readonly topic: string,
@@ -86,8 +89,20 @@ export class SettleBatcher implements Settler {
     this.take()?.reject(notSent());
   }
 
+  /**
+   * The broker ended the subscription for good with `error` (its topic was deleted): no record
+   * comes again, so settlements not yet sent, and acks and rejects from now on, fail with
+   * `error` rather than with DISCONNECTED.
+   */
+  end(error: BrookError): void {
+    this.session = 0;
+    this.notSent = Promise.reject(error);
+    this.notSent.catch(ignore);
+    this.take()?.reject(error);
+  }
+
   ack(message: Message): Promise<void> {
-    if (message.session !== this.session) return NOT_SENT;
+    if (message.session !== this.session) return this.notSent;
     this.acks.push(message.deliveryId);
     return this.outcome(message.deliveryId);
   }
@@ -105,7 +120,7 @@ export class SettleBatcher implements Settler {
   }
 
   reject(message: Message, reason: string): Promise<void> {
-    if (message.session !== this.session) return NOT_SENT;
+    if (message.session !== this.session) return this.notSent;
     this.rejects.push([message.deliveryId, reason]);
     return this.outcome(message.deliveryId);
   }

@@ -201,7 +201,7 @@ export class Subscription {
     // END CLOSED: the broker is shutting down and closes the connection (1001) right after, so
     // this is a drop, not an end: resubscribe after the reconnect, or end with the connection's
     // error if it does not come back. Any other END (the topic was deleted) is final.
-    end: (error) => (error.code === 'CLOSED' ? this.lost() : this.finish(error)),
+    end: (error) => (error.code === 'CLOSED' ? this.lost() : this.endedByBroker(error)),
   };
 
   private sendSettle(entries: Omit<RequestArgs<'settle'>, 'subscription'>): Promise<unknown> {
@@ -221,8 +221,14 @@ export class Subscription {
       await this.subscribe();
     } catch (error) {
       // Dropped again: the next 'ready' retries. Anything else (the topic is gone) ends it.
-      if (!isBrookError(error, 'DISCONNECTED')) this.finish(error as BrookError);
+      if (!isBrookError(error, 'DISCONNECTED')) this.endedByBroker(error as BrookError);
     }
+  }
+
+  /** Refused for good by the broker (END, or a resubscribe refused: the topic is gone): acks and rejects say why. */
+  private endedByBroker(error: BrookError): void {
+    this.batcher.end(error);
+    this.finish(error);
   }
 
   private finish(error: BrookError | undefined): void {

@@ -33,8 +33,11 @@ export interface LaneContext extends TransmitContext {
   readonly pending: Set<Batch>;
   /** A batch was written or failed: its bytes leave the buffer. */
   batchSettled(batch: Batch): void;
-  /** The broker answered UNKNOWN_TOPIC: the cached partition count may be stale. */
-  unknownTopic(topic: string): void;
+  /**
+   * The broker answered UNKNOWN_TOPIC or UNKNOWN_PARTITION: the cached partition count may be
+   * stale (the topic was deleted, perhaps created again with fewer partitions).
+   */
+  partitionCountStale(topic: string): void;
 }
 
 export interface BatchLimits {
@@ -123,7 +126,7 @@ export class PartitionLane implements Numbering {
     // Certainly not appended by this answer; but an earlier attempt's fate is unknown.
     if (batch.attempts > 1) this.renewIdentity();
     else if (batch.baseSequence >= 0) this.nextSequence = batch.baseSequence;
-    if (error.code === 'UNKNOWN_TOPIC') this.context.unknownTopic(this.topic);
+    if (error.code === 'UNKNOWN_TOPIC' || error.code === 'UNKNOWN_PARTITION') this.context.partitionCountStale(this.topic);
   }
 
   private expire(batch: Batch): void {

@@ -81,7 +81,7 @@ export class Producer {
       connection, clock, random, options, pending: this.pending, retryBackoff: options.retryBackoff,
       batchSettled: (batch) => this.batchSettled(batch),
       identities: options.idempotent ? new ProducerIdentities(connection) : undefined,
-      unknownTopic: (topic) => topics.forget(topic),
+      partitionCountStale: (topic) => topics.forget(topic),
     };
   }
 

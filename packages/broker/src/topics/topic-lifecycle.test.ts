@@ -1,0 +1,174 @@
+/**
+ * deleteTopic while the topic is in use, and a topic created again under the same name: what
+ * the subscriptions, deliveries and timers of the deleted topic do, what a crash in the middle
+ * of a delete leaves, and that nothing of the old topic leaks into the new one
+ * (docs/semantics.md, "Deleting a topic").
+ */
+import { describe, expect, it } from 'vitest';
+import { encodeBatch } from '@brook/protocol';
+import type { Delivery } from '../groups/delivery.js';
+import { engineFixture } from '../groups/group-fixture.js';
+import { Broker } from '../broker.js';
+
+/** A handler that keeps every delivery unsettled until the test settles it. */
+function parking() {
+  const held: Delivery[] = [];
+  return {
+    held,
+    handler: (delivery: Delivery) => {
+      held.push(delivery);
+      return new Promise<void>(() => undefined);
+    },
+  };
+}
+
+const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
+
+describe('deleteTopic while a group consumes it', () => {
+  it('takes its deliveries back: ack() and reject() reject with UNKNOWN_TOPIC, nack() resolves, close() resolves, and no timer of the group is left', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('lc-settle');
+    await broker.produce('lc-settle', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const { held, handler } = parking();
+    const subscription = await broker.subscribe({ topic: 'lc-settle', group: 'g', backoff: { initialMs: 10_000 } }, handler);
+    await world.settle(() => held.length === 3);
+    await held[2]!.nack(); // one record waits out a backoff when the topic goes
+    const events: string[] = [];
+    for (const name of ['acked', 'nacked', 'deadLettered', 'leaseExpired', 'redelivered'] as const) broker.on(name, () => void events.push(name));
+
+    await broker.deleteTopic('lc-settle');
+
+    expect(held[0]!.stale).toBe(true);
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC', details: { topic: 'lc-settle' } });
+    await expect(held[1]!.reject('too late')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await expect(held[0]!.nack()).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' }); // the first settlement won
+    await subscription.close();
+    expect(world.clock.pendingTimers()).toBe(0);
+    await world.advance(60_000);
+    expect(events).toEqual([]);
+    expect(broker.listTopics()).toEqual([]);
+    expect(broker.listGroups()).toEqual([]);
+    expect(() => broker.describeGroup('lc-settle', 'g')).toThrow(expect.objectContaining({ code: 'UNKNOWN_GROUP' }));
+  });
+
+  it.each([
+    ['a group member', 'g'],
+    ['a tail reader', undefined],
+  ])('%s still joining when the topic is deleted fails with UNKNOWN_TOPIC; a topic created again under the name starts fresh', async (_what, group) => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('lc-join');
+    await broker.produce('lc-join', [{ value: 'old' }]);
+    const joining = broker.subscribe({ topic: 'lc-join', group, from: 'earliest' }, () => undefined);
+    await broker.deleteTopic('lc-join');
+    await expect(joining).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    expect(broker.listGroups()).toEqual([]);
+    expect(await world.fs.exists(`${broker.dataDir}/groups/lc-join`)).toBe(false);
+
+    await broker.createTopic('lc-join');
+    await broker.produce('lc-join', [{ value: 'new' }]);
+    const seen: string[] = [];
+    await broker.subscribe({ topic: 'lc-join', group, from: 'earliest' }, (d) => void seen.push(d.text()!));
+    await world.settle(() => seen.length === 1);
+    expect(seen).toEqual(['new']);
+  });
+});
+
+describe('deleteTopic racing produce', () => {
+  it("produces queued behind a discard 'new' room check when the topic is deleted fail with UNKNOWN_TOPIC, not the log's CLOSED", async () => {
+    const { broker } = await engineFixture();
+    await broker.createTopic('lc-full', { retention: { maxBytes: 1024 * 1024, discard: 'new' } });
+    const value = 'x'.repeat(1000);
+    const producing = Array.from({ length: 5 }, () => broker.produce('lc-full', [{ value }]).then(() => 'ok', (error: { code?: string }) => error.code));
+    await broker.deleteTopic('lc-full');
+    const outcomes = await Promise.all(producing);
+    // Each either got in before the delete or fails as one made after it would.
+    for (const outcome of outcomes) expect(['ok', 'UNKNOWN_TOPIC']).toContain(outcome);
+    expect(outcomes).toContain('UNKNOWN_TOPIC');
+  });
+});
+
+describe('a topic created again under a deleted name', () => {
+  it('a power cut at any point of deleteTopic: the topic comes back whole, its group with it, or not at all', async () => {
+    for (let cutAt = 1; ; cutAt++) {
+      const world = await engineFixture({ fsync: 'always' });
+      await world.broker.createTopic('lc-cut', { partitions: 2 });
+      await world.broker.produce('lc-cut', [{ value: 'a', partition: 0 }, { value: 'b', partition: 1 }]);
+      await world.broker.subscribe({ topic: 'lc-cut', group: 'g' }, () => undefined);
+      await world.settle(() => world.broker.describeGroup('lc-cut', 'g').lag === 0n);
+      let operations = 0;
+      world.fs.onOperation = () => {
+        if (++operations === cutAt) world.fs.powerCut();
+      };
+      await world.broker.deleteTopic('lc-cut').catch(() => undefined);
+      world.fs.onOperation = undefined;
+      if (operations < cutAt) return; // the delete ran to the end without reaching this cut
+      const broker = await world.restart({ powerCut: false });
+      if (broker.listTopics().includes('lc-cut')) {
+        expect(broker.describeGroup('lc-cut', 'g').partitions.map((p) => p.ackFloor), `cut at ${cutAt}`).toEqual([1n, 1n]);
+        continue;
+      }
+      expect(broker.listGroups(), `cut at ${cutAt}`).toEqual([]);
+      expect(await world.fs.exists(`${broker.dataDir}/groups/lc-cut`), `cut at ${cutAt}`).toBe(false);
+    }
+  });
+
+  it('after a delete that failed part-way, the new topic does not inherit the old groups', async () => {
+    const world = await engineFixture();
+    const { broker, fs } = world;
+    await broker.createTopic('lc-failed');
+    await broker.produce('lc-failed', [{ value: 'old-1' }, { value: 'old-2' }]);
+    await broker.subscribe({ topic: 'lc-failed', group: 'g' }, () => undefined);
+    await world.settle(() => broker.describeGroup('lc-failed', 'g').lag === 0n);
+    fs.failNext('rmdir', { errno: 'EIO', path: `${broker.dataDir}/groups/lc-failed` });
+    await expect(broker.deleteTopic('lc-failed')).rejects.toMatchObject({ code: 'IO_ERROR' });
+
+    await broker.createTopic('lc-failed');
+    await broker.produce('lc-failed', [{ value: 'new-1' }, { value: 'new-2' }, { value: 'new-3' }]);
+    const seen: string[] = [];
+    await broker.subscribe({ topic: 'lc-failed', group: 'g' }, (d) => void seen.push(d.text()!));
+    await world.settle(() => seen.length === 3);
+    expect(seen).toEqual(['new-1', 'new-2', 'new-3']);
+  });
+
+  it('across a restart and with another partition count: no group position, dead-letter count or record of the old topic', async () => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-again', { partitions: 2 });
+    await world.broker.produce('lc-again', [{ value: 'a', partition: 0 }, { value: 'b', partition: 1 }]);
+    await world.broker.subscribe({ topic: 'lc-again', group: 'g' }, (d) => (d.text() === 'a' ? d.reject('no') : undefined));
+    await world.settle(() => world.broker.describeGroup('lc-again', 'g').lag === 0n);
+    await world.broker.deleteTopic('lc-again');
+    await world.broker.close();
+    const broker = await world.restart({ powerCut: false });
+
+    await broker.createTopic('lc-again', { partitions: 3 });
+    await broker.produce('lc-again', [{ value: 'x', partition: 2 }]);
+    const seen: string[] = [];
+    await broker.subscribe({ topic: 'lc-again', group: 'g' }, (d) => void seen.push(d.text()!));
+    await world.settle(() => seen.length === 1);
+    expect(seen).toEqual(['x']);
+    const group = broker.describeGroup('lc-again', 'g');
+    expect(group.partitions.map((p) => [p.ackFloor, p.deadLettered])).toEqual([[0n, 0], [0n, 0], [1n, 0]]);
+    // The dead-letter topic is a topic of its own: it keeps what the old group sent it.
+    expect((await broker.fetch({ topic: 'lc-again.dlq', partition: 0, offset: 0n })).map((r) => text(r.value))).toEqual(['a']);
+  });
+
+  it('an idempotent producer id that wrote to the old topic starts over on the new one', async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    await broker.createTopic('lc-idem');
+    const { producerId, producerEpoch } = await broker.initProducer();
+    const batch = (baseSequence: number, value: string) => encodeBatch(
+      [{ key: null, value: new TextEncoder().encode(value), headers: [], timestamp: 0 }], { producerId, producerEpoch, baseSequence },
+    );
+    await broker.produceBatch({ topic: 'lc-idem', partition: 0, batch: batch(0, 'old-0') });
+    await broker.produceBatch({ topic: 'lc-idem', partition: 0, batch: batch(1, 'old-1') });
+    await broker.deleteTopic('lc-idem');
+    await broker.createTopic('lc-idem');
+    // Sequence 1 again is not a duplicate of the old topic's batch: the new log has no such record.
+    await expect(broker.produceBatch({ topic: 'lc-idem', partition: 0, batch: batch(1, 'new-1') })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    expect(await broker.produceBatch({ topic: 'lc-idem', partition: 0, batch: batch(0, 'new-0') })).toMatchObject({ baseOffset: 0n, duplicate: false });
+    expect((await broker.fetch({ topic: 'lc-idem', partition: 0, offset: 0n })).map((r) => text(r.value))).toEqual(['new-0']);
+    await broker.close();
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * A client using a topic that is deleted, and created again under the same name: its
+ * subscriptions end with UNKNOWN_TOPIC (their messages' acks and rejects say so), and its
+ * producer goes on with the new topic, without duplicates (docs/semantics.md, "Deleting a topic").
+ */
+import { expect, it } from 'vitest';
+import { partitionForKey } from '@brook/protocol';
+import type { Message } from '@brook/client';
+import { deferred, describeOnEachTarget, unique } from './fixtures/client-targets.js';
+
+/** A key the default partitioner sends to `partition` of `partitions`. */
+function keyFor(partition: number, partitions: number): string {
+  for (let i = 0; ; i++) if (partitionForKey(new TextEncoder().encode(`k${i}`), partitions) === partition) return `k${i}`;
+}
+
+const values = (records: { value: Uint8Array | null }[]) => records.map((r) => Buffer.from(r.value!).toString());
+
+describeOnEachTarget('a deleted topic', (suite) => {
+  it("ends its subscriptions with UNKNOWN_TOPIC, and its messages' ack() and reject() reject with it, not DISCONNECTED", async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }]);
+    const held: Message[] = [];
+    const both = deferred();
+    const subscription = await suite.client.subscribe({ topic, group: unique('g') }, (message) => {
+      held.push(message);
+      if (held.length === 2) both.resolve();
+      return new Promise(() => undefined);
+    });
+    const stream = suite.client.consume({ topic, group: unique('g') });
+    await stream.ready;
+    const loop = (async () => {
+      for await (const message of stream) void message;
+    })();
+    await both.promise;
+
+    await suite.client.admin.deleteTopic(topic);
+
+    await expect(loop).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await expect(held[1]!.reject('too late')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await subscription.close();
+  });
+
+  it('a producer whose topic another client brings back with fewer partitions: one send fails with UNKNOWN_PARTITION, the next goes by the new count', async () => {
+    const topic = await suite.topic(2);
+    const producer = suite.client.producer();
+    const key = keyFor(1, 2);
+    expect(await producer.send(topic, [{ key, value: 'old' }])).toEqual([{ partition: 1, offset: 0n }]);
+    // Not through this client's admin, which would drop the producer's cached partition count.
+    await suite.target.broker.deleteTopic(topic);
+    await suite.target.broker.createTopic(topic, { partitions: 1 });
+
+    await expect(producer.send(topic, [{ key, value: 'lost' }])).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
+    expect(await producer.send(topic, [{ key, value: 'new' }])).toEqual([{ partition: 0, offset: 0n }]);
+    expect(values(await suite.target.broker.fetch({ topic, partition: 0, offset: 0n }))).toEqual(['new']);
+  });
+
+  it('an idempotent producer goes on sending to the topic created again: each record once, none of the old topic', async () => {
+    const topic = await suite.topic();
+    const producer = suite.client.producer();
+    for (const value of ['old-1', 'old-2', 'old-3']) await producer.send(topic, [{ value }]);
+    await suite.target.broker.deleteTopic(topic);
+    await suite.target.broker.createTopic(topic);
+
+    expect(await producer.send(topic, [{ value: 'new-1' }, { value: 'new-2' }])).toEqual([0n, 1n].map((offset) => ({ partition: 0, offset })));
+    expect(await producer.send(topic, [{ value: 'new-3' }])).toEqual([{ partition: 0, offset: 2n }]);
+    expect(values(await suite.target.broker.fetch({ topic, partition: 0, offset: 0n }))).toEqual(['new-1', 'new-2', 'new-3']);
+  });
+});
