@@ -131,12 +131,17 @@ export class Subscription {
     if (this.state === 'closing' || this.state === 'closed') return;
     const wasActive = this.state === 'active';
     this.state = 'closing';
+    // Taken before the sink closes: a loop's queue drops what it holds once it ends, and a message
+    // dropped unsettled would keep the graceful unsubscribe waiting until its lease expired.
+    const unseen = this.sink.takeUnseen();
     this.sink.closing();
-    for (const message of this.sink.takeUnseen()) void message.nack({ delayMs: 0 });
     try {
       if (wasActive) {
-        await this.batcher.drain();
-        await this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true });
+        // The unsubscribe goes before the nacks: a member already closing gets nothing new, so the
+        // broker hands what they give back to the other members instead of to this one again.
+        const left = this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true });
+        for (const message of unseen) void message.nack({ delayMs: 0 });
+        await left;
         await this.batcher.drain();
       }
     } catch (error) {

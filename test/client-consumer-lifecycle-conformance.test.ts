@@ -1,0 +1,52 @@
+/**
+ * A consumer's lifecycle on both transports (describeOnEachTarget): how a for-await loop and a
+ * handler subscription end (close, abort, break, a throwing body) and what becomes of the
+ * messages they held. Leases here are far longer than any test, so a record that comes back does
+ * so because the client gave it back, never because its lease ran out.
+ */
+import { expect, it } from 'vitest';
+import type { Message } from '@brook/client';
+import { deferred, describeOnEachTarget, unique, type TargetSuite } from './fixtures/client-targets.js';
+
+/** Longer than the test timeout: a record held until its lease expires fails the test. */
+const LONG_LEASE_MS = 600_000;
+
+describeOnEachTarget('client consumer lifecycle', (suite) => {
+  it("close() of a consume() gives back at once (nack) what it received and had not yielded, rather than at the lease's end", async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    await using reader = await suite.target.connect();
+    const allDelivered = deliveries(suite, topic, group, 3);
+    const stream = reader.consume({ topic, group, maxInFlight: 3, ackTimeoutMs: LONG_LEASE_MS });
+    await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const first = (await stream[Symbol.asyncIterator]().next()).value as Message;
+    await first.ack();
+    await allDelivered;
+    await stream.close();
+    expect(await take(suite, topic, group, 2)).toEqual(['b#2', 'c#2']);
+  });
+});
+
+/** Resolves once the broker has handed `count` records of `topic` to members of `group`. */
+function deliveries(suite: TargetSuite, topic: string, group: string, count: number): Promise<void> {
+  const done = deferred();
+  let seen = 0;
+  const onDelivered = (event: { topic: string; group: string }): void => {
+    if (event.topic !== topic || event.group !== group || ++seen < count) return;
+    suite.target.broker.off('delivered', onDelivered);
+    done.resolve();
+  };
+  suite.target.broker.on('delivered', onDelivered);
+  return done.promise;
+}
+
+/** Acks the next `count` messages `group` gets, as another member: `value#deliveryCount`, sorted. */
+async function take(suite: TargetSuite, topic: string, group: string, count: number): Promise<string[]> {
+  const got: string[] = [];
+  for await (const message of suite.client.consume({ topic, group })) {
+    got.push(`${message.text()}#${message.deliveryCount}`);
+    await message.ack();
+    if (got.length === count) break;
+  }
+  return got.sort();
+}
