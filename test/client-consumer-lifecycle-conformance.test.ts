@@ -25,6 +25,18 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     await stream.close();
     expect(await take(suite, topic, group, 2)).toEqual(['b#2', 'c#2']);
   });
+
+  it('two next() calls made together each get a message, in order', async () => {
+    const topic = await suite.topic();
+    await using stream = suite.client.consume({ topic, group: unique('g') });
+    await stream.ready;
+    const iterator = stream[Symbol.asyncIterator]();
+    const both = Promise.all([iterator.next(), iterator.next()]);
+    await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }]);
+    const messages = (await both).map((result) => result.value as Message);
+    expect(messages.map((message) => message.text())).toEqual(['a', 'b']);
+    await Promise.all(messages.map((message) => message.ack()));
+  });
 });
 
 /** Resolves once the broker has handed `count` records of `topic` to members of `group`. */
