@@ -37,6 +37,27 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     expect(messages.map((message) => message.text())).toEqual(['a', 'b']);
     await Promise.all(messages.map((message) => message.ack()));
   });
+
+  it('client.close() while a signal is closing a subscription still waits for its running handler and sends that ack', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    const consumer = await suite.target.connect();
+    const controller = new AbortController();
+    const started = deferred();
+    const finish = deferred();
+    await consumer.subscribe({ topic, group, signal: controller.signal, ackTimeoutMs: LONG_LEASE_MS }, async () => {
+      started.resolve();
+      await finish.promise;
+    });
+    await suite.client.producer().send(topic, [{ value: 'slow work' }]);
+    await started.promise;
+    controller.abort(); // a graceful close begins
+    const closed = consumer.close(); // and must be the same close, not one that returns at once
+    finish.resolve();
+    await closed;
+    const described = await suite.client.admin.describeGroup(topic, group);
+    expect([described['lag'], described.partitions[0]!.redeliveries]).toEqual([0n, 0]);
+  });
 });
 
 /** Resolves once the broker has handed `count` records of `topic` to members of `group`. */

@@ -65,6 +65,8 @@ export class Subscription {
   private memberIdOnServer: string | undefined;
   private number = 0;
   private state: 'subscribing' | 'active' | 'down' | 'closing' | 'closed' = 'subscribing';
+  /** The graceful close under way: every close() returns it (client.close() must wait for a signal's). */
+  private closed: Promise<void> | undefined;
   private readonly batcher: SettleBatcher;
   private readonly signal: AbortSignal | undefined;
   private readonly wireOptions: WireSubscribeOptions;
@@ -127,8 +129,13 @@ export class Subscription {
   }
 
   /** Graceful: see the file comment. Resolves once the server has let the member go. */
-  async close(): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') return;
+  close(): Promise<void> {
+    this.closed ??= this.leaveGracefully();
+    return this.closed;
+  }
+
+  private async leaveGracefully(): Promise<void> {
+    if (this.state === 'closed') return;
     const wasActive = this.state === 'active';
     this.state = 'closing';
     // Taken before the sink closes: a loop's queue drops what it holds once it ends, and a message
