@@ -58,6 +58,25 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     const described = await suite.client.admin.describeGroup(topic, group);
     expect([described['lag'], described.partitions[0]!.redeliveries]).toEqual([0n, 0]);
   });
+
+  it('a for-await body that throws while close() waits for it leaves at once: what it held goes back without waiting for its lease', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    await suite.client.producer().send(topic, [{ value: 'a' }]);
+    await using reader = await suite.target.connect();
+    const stream = reader.consume({ topic, group, ackTimeoutMs: LONG_LEASE_MS });
+    let closing: Promise<void> | undefined;
+    const failure = new Error('the body failed while shutting down');
+    const loop = async (): Promise<void> => {
+      for await (const _message of stream) {
+        closing = stream.close(); // waits for the message this body holds
+        throw failure; // leaving the loop this way (return()) aborts: the message goes back now
+      }
+    };
+    await expect(loop()).rejects.toBe(failure);
+    await closing;
+    expect(await take(suite, topic, group, 1)).toEqual(['a#2']);
+  });
 });
 
 /** Resolves once the broker has handed `count` records of `topic` to members of `group`. */

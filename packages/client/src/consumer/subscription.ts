@@ -64,6 +64,8 @@ export class Subscription {
   readonly group: string | undefined;
   private memberIdOnServer: string | undefined;
   private number = 0;
+  /** The connection session `number` belongs to: a later session may give it to another subscription. */
+  private numberSession = 0;
   private state: 'subscribing' | 'active' | 'down' | 'closing' | 'closed' = 'subscribing';
   /** The graceful close under way: every close() returns it (client.close() must wait for a signal's). */
   private closed: Promise<void> | undefined;
@@ -165,7 +167,8 @@ export class Subscription {
    */
   abort(): void {
     if (this.state === 'closed') return;
-    if (this.state === 'active') {
+    // A graceful close under way (closing) is overtaken too: the member stops waiting for what it holds.
+    if (this.numberSession !== 0 && this.numberSession === this.connection.session) {
       this.batcher.flush();
       this.connection.request('unsubscribe', { subscription: this.number, abort: true }, { sessionBound: true }).catch(() => undefined);
     }
@@ -186,6 +189,7 @@ export class Subscription {
 
   private activate(result: RequestResult<'subscribe'>): void {
     this.number = result.subscription;
+    this.numberSession = this.connection.session;
     this.memberIdOnServer = result.memberId ?? undefined;
     this.state = 'active';
     this.batcher.setSession(this.connection.session);
