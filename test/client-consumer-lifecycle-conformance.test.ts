@@ -77,6 +77,22 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     await closing;
     expect(await take(suite, topic, group, 1)).toEqual(['a#2']);
   });
+
+  it("a handler returning a thenable whose then() throws nacks, as a throwing handler does, instead of crashing the client", async () => {
+    const topic = await suite.topic();
+    const attempts: number[] = [];
+    const retried = deferred();
+    const sub = await suite.client.subscribe({ topic, group: unique('g'), backoff: { initialMs: 1, maxMs: 1, multiplier: 1, jitter: 0 } }, (message) => {
+      attempts.push(message.deliveryCount);
+      if (message.deliveryCount === 1) return { then: () => { throw new Error('a broken thenable'); } };
+      retried.resolve();
+      return undefined;
+    });
+    await suite.client.producer().send(topic, [{ value: 'a' }]);
+    await retried.promise;
+    await sub.close();
+    expect(attempts).toEqual([1, 2]);
+  });
 });
 
 /** Resolves once the broker has handed `count` records of `topic` to members of `group`. */
