@@ -21,15 +21,18 @@ export function handlerSink(handler: Handler): MessageSink {
 }
 
 function run(handler: Handler, message: Message): void {
-  let result: unknown;
   try {
-    result = handler(message);
+    const result = handler(message);
+    if (!isThenable(result)) {
+      void message.ack();
+      return;
+    }
+    // Not result.then(): a thenable's own then() may throw, and here that would unwind into the
+    // transport's frame handler; Promise.resolve calls it later and turns a throw into a nack.
+    Promise.resolve(result).then(() => void message.ack(), () => void message.nack());
   } catch {
     void message.nack();
-    return;
   }
-  if (isThenable(result)) result.then(() => void message.ack(), () => void message.nack());
-  else void message.ack();
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

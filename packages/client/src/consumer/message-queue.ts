@@ -9,7 +9,8 @@ import type { MessageSink } from './subscription.js';
 export class MessageQueue implements MessageSink {
   private items: Message[] = [];
   private head = 0;
-  private waiter: { resolve(result: IteratorResult<Message>): void; reject(error: unknown): void } | undefined;
+  /** next() calls waiting for a message, oldest first: each gets its own (an iterator may be read without awaiting each next()). */
+  private waiters: { resolve(result: IteratorResult<Message>): void; reject(error: unknown): void }[] = [];
   private finished = false;
   private failure: BrookError | undefined;
 
@@ -19,9 +20,8 @@ export class MessageQueue implements MessageSink {
 
   deliver(message: Message): boolean {
     if (this.finished) return false;
-    const waiter = this.waiter;
+    const waiter = this.waiters.shift();
     if (waiter) {
-      this.waiter = undefined;
       waiter.resolve({ value: message, done: false });
     } else {
       this.items.push(message);
@@ -36,7 +36,7 @@ export class MessageQueue implements MessageSink {
       return Promise.resolve({ value: message, done: false });
     }
     if (this.finished) return this.failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.failure);
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+    return new Promise((resolve, reject) => void this.waiters.push({ resolve, reject }));
   }
 
   /** Takes every message not yet handed out (e.g. to release them on close). */
@@ -57,11 +57,12 @@ export class MessageQueue implements MessageSink {
     this.finished = true;
     this.failure = failure;
     this.clear();
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    if (!waiter) return;
-    if (failure === undefined) waiter.resolve({ value: undefined, done: true });
-    else waiter.reject(failure);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) {
+      if (failure === undefined) waiter.resolve({ value: undefined, done: true });
+      else waiter.reject(failure);
+    }
   }
 
   private clear(): void {

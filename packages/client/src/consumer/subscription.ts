@@ -64,7 +64,11 @@ export class Subscription {
   readonly group: string | undefined;
   private memberIdOnServer: string | undefined;
   private number = 0;
+  /** The connection session `number` belongs to: a later session may give it to another subscription. */
+  private numberSession = 0;
   private state: 'subscribing' | 'active' | 'down' | 'closing' | 'closed' = 'subscribing';
+  /** The graceful close under way: every close() returns it (client.close() must wait for a signal's). */
+  private closed: Promise<void> | undefined;
   private readonly batcher: SettleBatcher;
   private readonly signal: AbortSignal | undefined;
   private readonly wireOptions: WireSubscribeOptions;
@@ -127,16 +131,26 @@ export class Subscription {
   }
 
   /** Graceful: see the file comment. Resolves once the server has let the member go. */
-  async close(): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') return;
+  close(): Promise<void> {
+    this.closed ??= this.leaveGracefully();
+    return this.closed;
+  }
+
+  private async leaveGracefully(): Promise<void> {
+    if (this.state === 'closed') return;
     const wasActive = this.state === 'active';
     this.state = 'closing';
+    // Taken before the sink closes: a loop's queue drops what it holds once it ends, and a message
+    // dropped unsettled would keep the graceful unsubscribe waiting until its lease expired.
+    const unseen = this.sink.takeUnseen();
     this.sink.closing();
-    for (const message of this.sink.takeUnseen()) void message.nack({ delayMs: 0 });
     try {
       if (wasActive) {
-        await this.batcher.drain();
-        await this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true });
+        // The unsubscribe goes before the nacks: a member already closing gets nothing new, so the
+        // broker hands what they give back to the other members instead of to this one again.
+        const left = this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true });
+        for (const message of unseen) void message.nack({ delayMs: 0 });
+        await left;
         await this.batcher.drain();
       }
     } catch (error) {
@@ -153,7 +167,8 @@ export class Subscription {
    */
   abort(): void {
     if (this.state === 'closed') return;
-    if (this.state === 'active') {
+    // A graceful close under way (closing) is overtaken too: the member stops waiting for what it holds.
+    if (this.numberSession !== 0 && this.numberSession === this.connection.session) {
       this.batcher.flush();
       this.connection.request('unsubscribe', { subscription: this.number, abort: true }, { sessionBound: true }).catch(() => undefined);
     }
@@ -174,6 +189,7 @@ export class Subscription {
 
   private activate(result: RequestResult<'subscribe'>): void {
     this.number = result.subscription;
+    this.numberSession = this.connection.session;
     this.memberIdOnServer = result.memberId ?? undefined;
     this.state = 'active';
     this.batcher.setSession(this.connection.session);

@@ -1,0 +1,120 @@
+/**
+ * A consumer's lifecycle on both transports (describeOnEachTarget): how a for-await loop and a
+ * handler subscription end (close, abort, break, a throwing body) and what becomes of the
+ * messages they held. Leases here are far longer than any test, so a record that comes back does
+ * so because the client gave it back, never because its lease ran out.
+ */
+import { expect, it } from 'vitest';
+import type { Message } from '@brook/client';
+import { deferred, describeOnEachTarget, unique, type TargetSuite } from './fixtures/client-targets.js';
+
+/** Longer than the test timeout: a record held until its lease expires fails the test. */
+const LONG_LEASE_MS = 600_000;
+
+describeOnEachTarget('client consumer lifecycle', (suite) => {
+  it("close() of a consume() gives back at once (nack) what it received and had not yielded, rather than at the lease's end", async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    await using reader = await suite.target.connect();
+    const allDelivered = deliveries(suite, topic, group, 3);
+    const stream = reader.consume({ topic, group, maxInFlight: 3, ackTimeoutMs: LONG_LEASE_MS });
+    await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const first = (await stream[Symbol.asyncIterator]().next()).value as Message;
+    await first.ack();
+    await allDelivered;
+    await stream.close();
+    expect(await take(suite, topic, group, 2)).toEqual(['b#2', 'c#2']);
+  });
+
+  it('two next() calls made together each get a message, in order', async () => {
+    const topic = await suite.topic();
+    await using stream = suite.client.consume({ topic, group: unique('g') });
+    await stream.ready;
+    const iterator = stream[Symbol.asyncIterator]();
+    const both = Promise.all([iterator.next(), iterator.next()]);
+    await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }]);
+    const messages = (await both).map((result) => result.value as Message);
+    expect(messages.map((message) => message.text())).toEqual(['a', 'b']);
+    await Promise.all(messages.map((message) => message.ack()));
+  });
+
+  it('client.close() while a signal is closing a subscription still waits for its running handler and sends that ack', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    const consumer = await suite.target.connect();
+    const controller = new AbortController();
+    const started = deferred();
+    const finish = deferred();
+    await consumer.subscribe({ topic, group, signal: controller.signal, ackTimeoutMs: LONG_LEASE_MS }, async () => {
+      started.resolve();
+      await finish.promise;
+    });
+    await suite.client.producer().send(topic, [{ value: 'slow work' }]);
+    await started.promise;
+    controller.abort(); // a graceful close begins
+    const closed = consumer.close(); // and must be the same close, not one that returns at once
+    finish.resolve();
+    await closed;
+    const described = await suite.client.admin.describeGroup(topic, group);
+    expect([described['lag'], described.partitions[0]!.redeliveries]).toEqual([0n, 0]);
+  });
+
+  it('a for-await body that throws while close() waits for it leaves at once: what it held goes back without waiting for its lease', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    await suite.client.producer().send(topic, [{ value: 'a' }]);
+    await using reader = await suite.target.connect();
+    const stream = reader.consume({ topic, group, ackTimeoutMs: LONG_LEASE_MS });
+    let closing: Promise<void> | undefined;
+    const failure = new Error('the body failed while shutting down');
+    const loop = async (): Promise<void> => {
+      for await (const _message of stream) {
+        closing = stream.close(); // waits for the message this body holds
+        throw failure; // leaving the loop this way (return()) aborts: the message goes back now
+      }
+    };
+    await expect(loop()).rejects.toBe(failure);
+    await closing;
+    expect(await take(suite, topic, group, 1)).toEqual(['a#2']);
+  });
+
+  it("a handler returning a thenable whose then() throws nacks, as a throwing handler does, instead of crashing the client", async () => {
+    const topic = await suite.topic();
+    const attempts: number[] = [];
+    const retried = deferred();
+    const sub = await suite.client.subscribe({ topic, group: unique('g'), backoff: { initialMs: 1, maxMs: 1, multiplier: 1, jitter: 0 } }, (message) => {
+      attempts.push(message.deliveryCount);
+      if (message.deliveryCount === 1) return { then: () => { throw new Error('a broken thenable'); } };
+      retried.resolve();
+      return undefined;
+    });
+    await suite.client.producer().send(topic, [{ value: 'a' }]);
+    await retried.promise;
+    await sub.close();
+    expect(attempts).toEqual([1, 2]);
+  });
+});
+
+/** Resolves once the broker has handed `count` records of `topic` to members of `group`. */
+function deliveries(suite: TargetSuite, topic: string, group: string, count: number): Promise<void> {
+  const done = deferred();
+  let seen = 0;
+  const onDelivered = (event: { topic: string; group: string }): void => {
+    if (event.topic !== topic || event.group !== group || ++seen < count) return;
+    suite.target.broker.off('delivered', onDelivered);
+    done.resolve();
+  };
+  suite.target.broker.on('delivered', onDelivered);
+  return done.promise;
+}
+
+/** Acks the next `count` messages `group` gets, as another member: `value#deliveryCount`, sorted. */
+async function take(suite: TargetSuite, topic: string, group: string, count: number): Promise<string[]> {
+  const got: string[] = [];
+  for await (const message of suite.client.consume({ topic, group })) {
+    got.push(`${message.text()}#${message.deliveryCount}`);
+    await message.ack();
+    if (got.length === count) break;
+  }
+  return got.sort();
+}
