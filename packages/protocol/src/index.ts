@@ -30,6 +30,7 @@ export * from './record-input.js';
 export type { FetchRequest } from './fetch-request.js';
 export { isSlabView, slabCopy } from './byte-slab.js';
 export { concatBytes } from './concat-bytes.js';
+export { AsyncQueue } from './async-queue.js';
 export * from './fs/dir-lock.js';
 export * from './limits.js';
 export * from './option-keys.js';

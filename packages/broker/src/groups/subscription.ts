@@ -6,6 +6,7 @@
  *   close()  graceful: nothing new is delivered; waits until what it holds is settled
  *   abort()  a crash: leaves at once; whatever it holds is redelivered to the other members
  */
+import { AsyncQueue } from '@brook/protocol';
 import type { Delivery } from './delivery.js';
 import type { DeliverySink } from './member.js';
 
@@ -37,8 +38,12 @@ export function handlerSink(handler: Handler): DeliverySink {
       nackUnlessSettled(delivery);
       return;
     }
-    if (isThenable(result)) result.then(() => ackUnlessSettled(delivery), () => nackUnlessSettled(delivery));
-    else ackUnlessSettled(delivery);
+    if (!isThenable(result)) {
+      ackUnlessSettled(delivery);
+      return;
+    }
+    // Not result.then(): a thenable's own then() may throw, and that would unwind into the engine.
+    Promise.resolve(result).then(() => ackUnlessSettled(delivery), () => nackUnlessSettled(delivery));
   };
 }
 
@@ -60,47 +65,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * A queue between the engine and a `for await` loop. It never holds more than the member's
- * maxInFlight deliveries, because the engine delivers no more than that unacked.
+ * The queue between the engine and a `for await` loop (AsyncQueue). A member the broker ended
+ * while it joined gets no more: its deliveries come back by lease.
  */
-export class DeliveryQueue {
-  private readonly items: Delivery[] = [];
-  private waiter: { resolve: (result: IteratorResult<Delivery>) => void; reject: (error: unknown) => void } | undefined;
-  private ended = false;
-  /** Why the broker ended the stream (its topic was deleted, the broker closed): thrown once by next(). */
-  private failure: unknown;
-
-  readonly sink: DeliverySink = (delivery) => {
-    if (this.ended) return; // a member the broker ended while it joined: its deliveries come back by lease
-    if (this.waiter) {
-      const { resolve } = this.waiter;
-      this.waiter = undefined;
-      resolve({ value: delivery, done: false });
-    } else {
-      this.items.push(delivery);
-    }
-  };
-
-  next(): Promise<IteratorResult<Delivery>> {
-    const item = this.items.shift();
-    if (item) return Promise.resolve({ value: item, done: false });
-    if (this.ended) {
-      const failure = this.failure;
-      this.failure = undefined;
-      return failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(failure);
-    }
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
-  }
-
-  /** Ends the stream: quietly when its consumer left, with `error` when the broker ended it. */
-  end(error?: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.items.length = 0;
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    if (!waiter) this.failure = error;
-    else if (error === undefined) waiter.resolve({ value: undefined, done: true });
-    else waiter.reject(error);
-  }
+export class DeliveryQueue extends AsyncQueue<Delivery> {
+  readonly sink: DeliverySink = (delivery) => void this.push(delivery);
 }

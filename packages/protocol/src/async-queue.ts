@@ -1,0 +1,72 @@
+/**
+ * The queue between whoever delivers (the broker's engine, a client subscription) and a
+ * `for await` loop: items wait here until `next()` takes them, and `next()` calls made before an
+ * item arrives wait here for one, oldest first, each for its own (an iterator may be read without
+ * awaiting each call, so two calls can wait together). Bounded by its producer, not here: the
+ * engine delivers at most maxInFlight unsettled, so the queue never holds more.
+ *
+ * `end()` drops what is queued and finishes the iteration: quietly, or with a failure, which the
+ * next `next()` (or every waiting one) rejects with once; after that it is done, as an iterator
+ * that threw is.
+ */
+export class AsyncQueue<T> {
+  private items: T[] = [];
+  private head = 0;
+  private waiters: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void }[] = [];
+  private finished = false;
+  private failure: unknown;
+
+  /** Items queued and not yet taken. */
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Queues `item` (or hands it to the oldest waiting next()); false once the queue has ended. */
+  push(item: T): boolean {
+    if (this.finished) return false;
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve({ value: item, done: false });
+    else this.items.push(item);
+    return true;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.head < this.items.length) {
+      const item = this.items[this.head++]!;
+      if (this.head === this.items.length) this.clear();
+      return Promise.resolve({ value: item, done: false });
+    }
+    if (this.finished) {
+      const failure = this.failure;
+      this.failure = undefined;
+      return failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(failure);
+    }
+    return new Promise((resolve, reject) => void this.waiters.push({ resolve, reject }));
+  }
+
+  /** Takes every item not yet handed out (to give them back elsewhere). */
+  takeAll(): T[] {
+    const items = this.items.slice(this.head);
+    this.clear();
+    return items;
+  }
+
+  /** Ends the iteration, dropping what is queued: done, or `failure` for the next (or each waiting) next(). */
+  end(failure?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clear();
+    const waiters = this.waiters;
+    this.waiters = [];
+    if (waiters.length === 0) this.failure = failure;
+    for (const waiter of waiters) {
+      if (failure === undefined) waiter.resolve({ value: undefined, done: true });
+      else waiter.reject(failure);
+    }
+  }
+
+  private clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
