@@ -89,17 +89,29 @@ describe('client when the broker shuts down gracefully', () => {
     });
   }
 
-  it('in process with reconnect: the closed broker cannot come back, so a for-await loop fails with CLOSED', async () => {
+  it('in process with reconnect: the closed broker cannot come back, so a for-await loop fails with CLOSED, and a handler subscription learns it from ended', async () => {
     const target = await inProcessTarget();
     const topic = unique('t');
     await target.broker.createTopic(topic);
     const client = await target.connect({ reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
     const stream = client.consume({ topic, group: unique('g') });
+    const subscription = await client.subscribe({ topic, group: unique('g') }, () => undefined);
     await stream.ready;
     const loop = (async () => {
       for await (const msg of stream) await msg.ack();
     })();
     await target.close();
     await expect(loop).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(subscription.ended).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('over WebSocket without reconnect: a lost connection ends a handler subscription, and ended rejects with DISCONNECTED', async () => {
+    const target = await webSocketTarget();
+    const topic = unique('t');
+    await target.broker.createTopic(topic);
+    const client = await target.connect({ reconnect: false });
+    const subscription = await client.subscribe({ topic, group: unique('g') }, () => undefined);
+    await target.close();
+    await expect(subscription.ended).rejects.toMatchObject({ code: 'DISCONNECTED' });
   });
 });

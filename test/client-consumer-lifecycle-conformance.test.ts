@@ -26,6 +26,22 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     expect(await take(suite, topic, group, 2)).toEqual(['b#2', 'c#2']);
   });
 
+  it('ended resolves when the consumer ends a subscription: close(), abort(), leaving a loop, client.close()', async () => {
+    const topic = await suite.topic();
+    const reader = await suite.target.connect();
+    const closed = await reader.subscribe({ topic, group: unique('g') }, () => undefined);
+    const aborted = await reader.subscribe({ topic, group: unique('g') }, () => undefined);
+    const left = reader.consume({ topic, group: unique('g') });
+    const atClientClose = await reader.subscribe({ topic, group: unique('g') }, () => undefined);
+    await left.ready;
+    await closed.close();
+    aborted.abort();
+    await left[Symbol.asyncIterator]().return!();
+    await Promise.all([closed.ended, aborted.ended, left.ended]);
+    await reader.close();
+    await expect(atClientClose.ended).resolves.toBeUndefined();
+  });
+
   it('two next() calls made together each get a message, in order', async () => {
     const topic = await suite.topic();
     await using stream = suite.client.consume({ topic, group: unique('g') });

@@ -1,6 +1,6 @@
 /**
  * A client using a topic that is deleted, and created again under the same name: its
- * subscriptions end with UNKNOWN_TOPIC (their messages' acks and rejects say so), and its
+ * subscriptions end with UNKNOWN_TOPIC (their `ended` and their messages' acks and rejects say so), and its
  * producer goes on with the new topic, without duplicates (docs/semantics.md, "Deleting a topic").
  */
 import { expect, it } from 'vitest';
@@ -36,6 +36,9 @@ describeOnEachTarget('a deleted topic', (suite) => {
     await suite.client.admin.deleteTopic(topic);
 
     await expect(loop).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    // A handler learns it only through `ended`; a loop through next() and `ended` both.
+    await expect(subscription.ended).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await expect(stream.ended).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await expect(held[1]!.reject('too late')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await subscription.close();

@@ -23,7 +23,7 @@ import {
 import { TailReader } from './tail-reader.js';
 import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
-import type { DeliveryQueue, MessageStream, Subscription } from './subscription.js';
+import { LiveSubscriptions, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { REDRIVE_GROUP, Redriver, type RedriveResult } from './redrive.js';
 
@@ -48,8 +48,8 @@ export type Joined = { kind: 'member'; group: Group; member: Member } | { kind: 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private readonly readers = new Set<TailReader>();
-  /** Queues of consume() streams, so that a deleted topic or a closing broker can end their loops. */
-  private readonly streams = new Map<DeliveryQueue, string>();
+  /** So that a deleted topic or a closing broker can end their loops and settle their `ended`. */
+  private readonly live = new LiveSubscriptions();
   private readonly opening = new Map<string, Promise<Group>>();
   private readonly redriver: Redriver;
   readonly deadlines: DeadlineQueue;
@@ -172,17 +172,20 @@ export class GroupCoordinator {
     return this.redriver.redrive(deadLetterTopic, maxRecords ?? Number.MAX_SAFE_INTEGER);
   }
 
-  /** The handle for a joined member or reader. */
+  /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
-    const leave = (graceful: boolean): Promise<void> => {
+    const end = subscriptionEnding();
+    const unregister = this.live.add(options.topic, end.byBroker);
+    const leave = async (graceful: boolean): Promise<void> => {
+      unregister();
       onEnd?.();
-      if (joined.kind === 'reader') {
-        this.leaveReader(joined.reader);
-        return Promise.resolve();
+      try {
+        if (joined.kind === 'reader') this.leaveReader(joined.reader);
+        else if (graceful) await joined.group.drainAndLeave(joined.member);
+        else joined.group.leave(joined.member);
+      } finally {
+        end.byConsumer();
       }
-      if (graceful) return joined.group.drainAndLeave(joined.member);
-      joined.group.leave(joined.member);
-      return Promise.resolve();
     };
     return {
       topic: options.topic,
@@ -191,6 +194,7 @@ export class GroupCoordinator {
       close: () => leave(true),
       abort: () => void leave(false),
       [Symbol.asyncDispose]: () => leave(true),
+      ended: end.ended,
     };
   }
 
@@ -201,20 +205,27 @@ export class GroupCoordinator {
   stream(options: SubscribeOptions, queue: DeliveryQueue, joining: Promise<Joined>): MessageStream {
     let handle: Subscription | undefined;
     let failure: unknown;
+    const end = subscriptionEnding();
     // Registered before the join finishes, so that a topic deleted or a broker closed meanwhile
     // ends this stream too.
-    this.streams.set(queue, options.topic);
+    const endByBroker = (error: BrookError): void => {
+      queue.end(error);
+      end.byBroker(error);
+    };
+    const unregister = this.live.add(options.topic, endByBroker);
     const ready = joining.then((joined) => {
-      const endedMeanwhile = !this.streams.has(queue);
+      const endedMeanwhile = !this.live.has(endByBroker);
       handle = this.subscription(options, joined, () => {
-        this.streams.delete(queue);
+        unregister();
         queue.end();
       });
+      void handle.ended.then(end.byConsumer, () => undefined); // the stream settles by its own ender
       if (endedMeanwhile) handle.abort();
     }, (error: unknown) => {
-      this.streams.delete(queue);
+      unregister();
       failure = error;
       queue.end();
+      end.byBroker(error as BrookError);
     });
     const whenJoined = async (): Promise<Subscription | undefined> => {
       await ready;
@@ -230,6 +241,7 @@ export class GroupCoordinator {
       close: async () => (await whenJoined())?.abort(),
       abort: () => void whenJoined().then((h) => h?.abort(), () => undefined),
       [Symbol.asyncDispose]: async () => (await whenJoined())?.abort(),
+      ended: end.ended,
       [Symbol.asyncIterator]: () => ({
         next: async () => {
           await whenJoined();
@@ -250,7 +262,7 @@ export class GroupCoordinator {
    */
   async dropTopic(topic: string): Promise<void> {
     const ending = deletedTopicError(topic);
-    this.endStreams(topic, ending);
+    this.live.end(topic, ending);
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
     await Promise.allSettled([...this.opening].filter(([key]) => key.startsWith(`${topic}\u0000`)).map(([, opening]) => opening));
     const dropped = [...this.groups].filter(([, group]) => group.topic === topic);
@@ -272,19 +284,10 @@ export class GroupCoordinator {
 
   async close(): Promise<void> {
     const ending = new BrookError('CLOSED', 'broker is closed');
-    this.endStreams(undefined, ending);
+    this.live.end(undefined, ending);
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
     await Promise.all([...this.groups.values()].map((group) => group.close(ending)));
-  }
-
-  /** Ends the consume() loops of `topic` (every topic if undefined): their next() throws `error`. */
-  private endStreams(topic: string | undefined, error: BrookError): void {
-    for (const [queue, streamTopic] of this.streams) {
-      if (topic !== undefined && streamTopic !== topic) continue;
-      this.streams.delete(queue);
-      queue.end(error);
-    }
   }
 
   /** Copies a record to its group's dead-letter topic (created on first use). */

@@ -31,3 +31,29 @@ describe('subscriptions at their edges', () => {
     await iterator.return?.();
   });
 });
+
+describe('ended: how a subscription learns it is over', () => {
+  it.each([
+    ['a handler subscription', false],
+    ['a consume() stream', true],
+  ])('%s: resolves when its consumer closes it; rejects UNKNOWN_TOPIC when its topic is deleted, CLOSED when the broker closes', async (_what, stream) => {
+    const { broker, settle } = await topicWith(1);
+    await broker.createTopic('other');
+    const open = async (topic: string) => {
+      if (!stream) return broker.subscribe({ topic, group: 'g' }, () => undefined);
+      const messages = broker.consume({ topic, group: 'g' });
+      void (async () => { for await (const message of messages) await message.ack(); })().catch(() => undefined);
+      return messages;
+    };
+    const closed = await open('t');
+    const deleted = await open('t');
+    const brokerClosed = await open('other');
+    await settle(() => broker.listGroups().length === 2 && broker.describeGroup('t', 'g').lag === 0n);
+    await closed.close();
+    await expect(closed.ended).resolves.toBeUndefined();
+    await broker.deleteTopic('t');
+    await expect(deleted.ended).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    await broker.close();
+    await expect(brokerClosed.ended).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

@@ -6,7 +6,7 @@
  *   close()  graceful: nothing new is delivered; waits until what it holds is settled
  *   abort()  a crash: leaves at once; whatever it holds is redelivered to the other members
  */
-import { AsyncQueue } from '@brook/protocol';
+import { AsyncQueue, type BrookError } from '@brook/protocol';
 import type { Delivery } from './delivery.js';
 import type { DeliverySink } from './member.js';
 
@@ -20,6 +20,13 @@ export interface Subscription {
   close(): Promise<void>;
   abort(): void;
   [Symbol.asyncDispose](): Promise<void>;
+  /**
+   * Settles once the subscription has ended: resolves when its consumer ended it (close(),
+   * abort(), leaving a loop), rejects when the broker did: UNKNOWN_TOPIC when its topic was
+   * deleted, CLOSED when the broker closed. A handler never learns that otherwise. Marked
+   * handled: nobody has to look.
+   */
+  readonly ended: Promise<void>;
 }
 
 export interface MessageStream extends Subscription, AsyncIterable<Delivery> {}
@@ -70,4 +77,49 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 export class DeliveryQueue extends AsyncQueue<Delivery> {
   readonly sink: DeliverySink = (delivery) => void this.push(delivery);
+}
+
+/** How a subscription's `ended` settles: by its consumer (resolve) or by the broker (reject). */
+export interface Ending {
+  readonly ended: Promise<void>;
+  byConsumer(): void;
+  byBroker(error: BrookError): void;
+}
+
+export function subscriptionEnding(): Ending {
+  let resolve: () => void = () => undefined;
+  let reject: (error: BrookError) => void = () => undefined;
+  const ended = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  ended.catch(() => undefined);
+  return { ended, byConsumer: resolve, byBroker: reject };
+}
+
+/**
+ * Every subscription not yet ended, with its topic: what deleteTopic and close() end, each with
+ * its error (a consume() loop's next() throws it; a subscription's `ended` rejects with it).
+ */
+export class LiveSubscriptions {
+  private readonly live = new Map<(error: BrookError) => void, string>();
+
+  /** Registers `endByBroker` until the returned function is called (the consumer ended it). */
+  add(topic: string, endByBroker: (error: BrookError) => void): () => void {
+    this.live.set(endByBroker, topic);
+    return () => void this.live.delete(endByBroker);
+  }
+
+  has(endByBroker: (error: BrookError) => void): boolean {
+    return this.live.has(endByBroker);
+  }
+
+  /** Ends the subscriptions of `topic` (of every topic if undefined) with `error`. */
+  end(topic: string | undefined, error: BrookError): void {
+    for (const [endByBroker, liveTopic] of this.live) {
+      if (topic !== undefined && liveTopic !== topic) continue;
+      this.live.delete(endByBroker);
+      endByBroker(error);
+    }
+  }
 }

@@ -34,6 +34,11 @@ export class MessageStream implements AsyncIterable<Message>, AsyncDisposable {
     return this.subscription.memberId;
   }
 
+  /** As Subscription.ended: resolves when the loop was ended by its consumer, rejects with why otherwise. */
+  get ended(): Promise<void> {
+    return this.subscription.ended;
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return {
       next: () => this.queue.next(),

@@ -73,6 +73,14 @@ export class Subscription {
   private readonly signal: AbortSignal | undefined;
   private readonly wireOptions: WireSubscribeOptions;
   private readonly detach: () => void;
+  /**
+   * Settles once the subscription has ended: resolves when its consumer ended it (close(),
+   * abort(), a loop left, client.close()), rejects with why when the broker or the connection did
+   * (UNKNOWN_TOPIC: its topic was deleted; CLOSED: the broker closed; DISCONNECTED: the connection
+   * was lost for good). A handler never learns that otherwise. Marked handled: nobody has to look.
+   */
+  readonly ended: Promise<void>;
+  private settleEnded: (error: BrookError | undefined) => void = () => undefined;
 
   constructor(
     private readonly connection: Connection,
@@ -81,6 +89,10 @@ export class Subscription {
     /** The client's live subscriptions: this one is in it until it ends, however it ends. */
     private readonly registry: Set<Subscription>,
   ) {
+    this.ended = new Promise<void>((resolve, reject) => {
+      this.settleEnded = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    this.ended.catch(() => undefined);
     checkOptionKeys(options, SUBSCRIBE_KEYS);
     if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
     const { signal, from, ...rest } = options;
@@ -255,5 +267,6 @@ export class Subscription {
     if (this.number !== 0) this.connection.unlisten(this.number);
     this.sink.ended(error);
     this.registry.delete(this);
+    this.settleEnded(error);
   }
 }
