@@ -9,6 +9,15 @@ import type { Client } from '@brook/client';
 import { describeOnEachTarget, unique } from './fixtures/client-targets.js';
 
 describeOnEachTarget('client options and partitioning', (suite) => {
+  it("holds batches to the broker's batchBytesMax (announced at the handshake) when the producer's own is larger", async () => {
+    const name = await suite.topic();
+    const producer = suite.client.producer({ batchBytesMax: 8 * 1024 * 1024 });
+    const value = new Uint8Array(1024);
+    // 3 MiB in one send: batches of the producer's 8 MiB would each be refused MESSAGE_TOO_LARGE.
+    const sent = await producer.send(name, Array.from({ length: 3 * 1024 }, () => ({ value })));
+    expect(sent.at(-1)!.offset).toBe(BigInt(3 * 1024 - 1));
+  });
+
   it('puts keyed records on the murmur2 partition, like Kafka', async () => {
     const name = await suite.topic(4);
     const keys = Array.from({ length: 40 }, (_, i) => `user-${i}`);

@@ -84,7 +84,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       // Dead-letter topics: created with default settings on first use.
       ensureTopic: (topic) => this.topics.ensure(topic, () => this.createTopic(topic)),
     });
-    this.sessions = new SessionHub(this, clock, limits.batchRecordsMax);
+    this.sessions = new SessionHub(this, clock, { batchRecordsMax: limits.batchRecordsMax, batchBytesMax: limits.batchBytesMax });
     this.retention = new RetentionRunner(this.topics, this.groups, this, clock, limits.retentionCheckIntervalMs);
   }
 

@@ -12,7 +12,7 @@ import { Connection } from './connection.js';
 import { resolveConnectOptions, type ConnectOptions } from './options.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport/transport.js';
 
-export const TEST_LIMITS: SessionLimits = { frameBytesMax: 1 << 20, batchRecordsMax: 1000, subscriptionsMax: 8, requestsInFlightMax: 4 };
+export const TEST_LIMITS: SessionLimits = { frameBytesMax: 1 << 20, batchRecordsMax: 1000, batchBytesMax: 1 << 20, subscriptionsMax: 8, requestsInFlightMax: 4 };
 
 export class FakeServer implements TransportFactory {
   readonly description = 'fake';

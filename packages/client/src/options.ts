@@ -40,7 +40,7 @@ export interface ProducerOptions {
   lingerMs?: number;
   /** Most records in one batch (also capped by the server's batchRecordsMax). */
   batchRecordsMax?: number;
-  /** Most encoded record bytes in one batch (also capped by the server's frameBytesMax). */
+  /** Most encoded record bytes in one batch (also capped by the server's batchBytesMax and frameBytesMax, less the batch header). */
   batchBytesMax?: number;
   /**
    * A send fails with TIMEOUT unless its records are persisted within this long of the send()

@@ -8,6 +8,7 @@ import {
 } from '@brook/protocol';
 import { Broker } from '../broker.js';
 import { resolveServerLimits, type ServerLimits } from '../config/server-options.js';
+import { LIMITS } from '../config/defaults.js';
 import { Session } from './session.js';
 
 export class FakePeer implements FramePeer {
@@ -90,7 +91,7 @@ export async function sessionFixture(options: { limits?: Partial<ServerLimits>; 
   // Custom limits or a token need a Session of its own; otherwise the broker's, as connect(broker) gets.
   // The broker's sessions are Sessions too; drained() is the WebSocket server's call, not FrameSession's.
   const session = options.limits === undefined && options.token === undefined ? broker.openSession(peer, { remote: 'test' }) as Session : new Session(broker, peer, {
-    sessionId: 'test', remote: 'test', limits: resolveServerLimits(options.limits), token: options.token, batchRecordsMax: 10_000, clock,
+    sessionId: 'test', remote: 'test', limits: resolveServerLimits(options.limits), token: options.token, batchLimits: { batchRecordsMax: LIMITS.batchRecordsMax.default, batchBytesMax: LIMITS.batchBytesMax.default }, clock,
     onInternalError: (error) => void internalErrors.push(error),
     onEnd: () => undefined,
   });

@@ -23,7 +23,7 @@ describe('handshake', () => {
   it('WELCOME announces the limits; the handshake timer stops', async () => {
     const f = await sessionFixture({ limits: { subscriptionsMax: 3, requestsInFlightMax: 5, frameBytesMax: 4096 } });
     const welcome = await f.hello();
-    expect(welcome.json).toEqual({ version: 2, server: 'brook', sessionId: 'test', limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, subscriptionsMax: 3, requestsInFlightMax: 5 } });
+    expect(welcome.json).toEqual({ version: 2, server: 'brook', sessionId: 'test', limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, batchBytesMax: 1024 * 1024, subscriptionsMax: 3, requestsInFlightMax: 5 } });
     f.clock.advance(60_000);
     expect(f.peer.closed).toBeUndefined();
   });

@@ -6,7 +6,7 @@
 import type { Clock, FramePeer } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import { resolveServerLimits, type ListenOptions, type ServerLimits } from '../config/server-options.js';
-import { Session } from './session.js';
+import { Session, type BatchLimits } from './session.js';
 import { listenWebSocket, type BrookServer } from './ws-server.js';
 
 /** The `code` of the process warning a bug in a request handler raises. */
@@ -26,13 +26,13 @@ export class SessionHub {
   constructor(
     private readonly broker: Broker,
     private readonly clock: Clock,
-    private readonly batchRecordsMax: number,
+    private readonly batchLimits: BatchLimits,
   ) {}
 
   open(peer: FramePeer, remote: string, settings: SessionSettings = this.inProcess): Session {
     const sessionId = `s${this.nextSessionId++}`;
     const session = new Session(this.broker, peer, {
-      sessionId, remote, limits: settings.limits, token: settings.token, batchRecordsMax: this.batchRecordsMax, clock: this.clock,
+      sessionId, remote, limits: settings.limits, token: settings.token, batchLimits: this.batchLimits, clock: this.clock,
       onInternalError: (error, where) => this.reportInternalError(error, where, sessionId, remote),
       onEnd: (ended) => this.sessions.delete(ended),
     });

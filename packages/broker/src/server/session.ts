@@ -27,14 +27,20 @@ import { BROKER_REQUESTS, type Reply } from './request-handlers.js';
 import { SessionSubscriptions } from './subscriptions.js';
 import { wireError } from './wire-error.js';
 
+/** The broker's limits on one produce batch, which a client's producer must stay within. */
+export interface BatchLimits {
+  readonly batchRecordsMax: number;
+  readonly batchBytesMax: number;
+}
+
 export interface SessionOptions {
   readonly sessionId: string;
   readonly remote: string;
   readonly limits: ServerLimits;
   /** When set, HELLO must carry it. */
   readonly token: string | undefined;
-  /** Announced in WELCOME: the broker's limit on records per produce batch. */
-  readonly batchRecordsMax: number;
+  /** Announced in WELCOME: the broker's limits on a produce batch. */
+  readonly batchLimits: BatchLimits;
   readonly clock: Clock;
   /** A failure that is not a BrookError: a bug in Brook, for the broker to report. */
   readonly onInternalError: (error: unknown, where: string) => void;
@@ -154,7 +160,7 @@ export class Session implements FrameSession {
     const { frameBytesMax, subscriptionsMax, requestsInFlightMax } = this.options.limits;
     this.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({
       version: PROTOCOL_VERSION, server: 'brook', sessionId: this.options.sessionId,
-      limits: { frameBytesMax, batchRecordsMax: this.options.batchRecordsMax, subscriptionsMax, requestsInFlightMax },
+      limits: { frameBytesMax, ...this.options.batchLimits, subscriptionsMax, requestsInFlightMax },
     })));
   }
 

@@ -215,8 +215,9 @@ export class Producer {
     const server = this.connection.serverLimits;
     return {
       records: Math.min(this.options.batchRecordsMax, server.batchRecordsMax),
-      // Record sizes are counted without the batch header, so its bytes come off the frame's room.
-      bytes: Math.min(this.options.batchBytesMax, server.frameBytesMax - FRAME_OVERHEAD_BYTES - BATCH_HEADER_BYTES),
+      // Record sizes are counted without the batch header, so its bytes come off the broker's
+      // batchBytesMax and off the frame's room.
+      bytes: Math.min(this.options.batchBytesMax, server.batchBytesMax - BATCH_HEADER_BYTES, server.frameBytesMax - FRAME_OVERHEAD_BYTES - BATCH_HEADER_BYTES),
     };
   }
 

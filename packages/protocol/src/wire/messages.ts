@@ -43,6 +43,8 @@ export interface Hello {
 export interface SessionLimits {
   frameBytesMax: number;
   batchRecordsMax: number;
+  /** The broker's batchBytesMax: the largest produce batch, header included. */
+  batchBytesMax: number;
   subscriptionsMax: number;
   requestsInFlightMax: number;
 }
