@@ -161,7 +161,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
     await this.topics.delete(name, async (topic) => {
-      this.sessions.topicDeleted(name);
       await this.groups.dropTopic(name);
       await this.producers.forget(this.topicDir(name));
       await topic.close();

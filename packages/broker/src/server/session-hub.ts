@@ -52,10 +52,6 @@ export class SessionHub {
     };
   }
 
-  topicDeleted(topic: string): void {
-    for (const session of this.sessions) session.topicDeleted(topic);
-  }
-
   /** Listeners first (their clients get END and 1001), then in-process sessions. */
   async close(): Promise<void> {
     const servers = [...this.servers];

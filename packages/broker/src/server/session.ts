@@ -116,11 +116,6 @@ export class Session implements FrameSession {
     this.close(CloseCode.GOING_AWAY, 'broker closing');
   }
 
-  /** A topic was deleted: its subscriptions end with UNKNOWN_TOPIC. */
-  topicDeleted(topic: string): void {
-    if (this.state !== 'closed') this.subscriptions.endTopic(topic, 'UNKNOWN_TOPIC', `topic ${topic} was deleted`);
-  }
-
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.finish();

@@ -79,6 +79,10 @@ export class SessionSubscriptions {
       subscription.handle.abort();
       throw new BrookError('CLOSED', 'the connection closed while subscribing');
     }
+    // The broker ending it (its topic deleted: UNKNOWN_TOPIC) is the client's END.
+    subscription.handle.ended.catch((error: BrookError) => {
+      if (this.subscriptions.get(subscription.id) === subscription) this.endWith(subscription, error.code, error.description);
+    });
     const ready = () => {
       subscription.ready = true;
       this.queueFlush();
@@ -140,11 +144,6 @@ export class SessionSubscriptions {
   /** The broker is closing: END every subscription. */
   endAll(code: string, message: string): void {
     for (const subscription of this.subscriptions.values()) this.endWith(subscription, code, message);
-  }
-
-  /** The topic is gone: END its subscriptions. */
-  endTopic(topic: string, code: string, message: string): void {
-    for (const subscription of this.subscriptions.values()) if (subscription.topic === topic) this.endWith(subscription, code, message);
   }
 
   /** The peer's send buffer emptied: send what congestion held back. */
