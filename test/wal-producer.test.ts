@@ -257,6 +257,9 @@ describe('WAL producer', () => {
   it('refuses a WAL batch larger than the server takes in one request, and a second producer on the same directory', async () => {
     const host = await WalProducerHost.create({ orders: 1 }, { batchRecordsMax: 5 });
     await expect(host.start({ maxRecords: 6 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'wal.maxRecords' } });
+    const small = await WalProducerHost.create({ orders: 1 }, { batchBytesMax: 64 * 1024 });
+    await expect(small.start({ maxBytes: 64 * 1024 + 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'wal.maxBytes' } });
+    await small.broker.close();
     const { producer } = await host.start();
     await producer.ready();
     const other = await host.start();

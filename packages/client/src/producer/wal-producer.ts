@@ -307,4 +307,7 @@ function checkAgainstServer(options: FileBufferOptions, connection: Connection):
   if (resolved.maxRecords > server.batchRecordsMax) throw invalid('wal.maxRecords', resolved.maxRecords, `at most the server's batchRecordsMax ${server.batchRecordsMax}`);
   const bytesMax = server.frameBytesMax - FRAME_OVERHEAD_BYTES;
   if (resolved.maxBytes > bytesMax) throw invalid('wal.maxBytes', resolved.maxBytes, `at most the server's frameBytesMax less ${FRAME_OVERHEAD_BYTES} (${bytesMax})`);
+  // A record's WAL frame is larger than its part of a RecordBatch, so a WAL batch within the
+  // broker's batchBytesMax makes a produce batch within it (but for a lone record at the edge).
+  if (resolved.maxBytes > server.batchBytesMax) throw invalid('wal.maxBytes', resolved.maxBytes, `at most the server's batchBytesMax ${server.batchBytesMax}`);
 }
