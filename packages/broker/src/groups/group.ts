@@ -144,18 +144,28 @@ export class Group implements FlightOwner {
     this.schedulePump();
   }
 
-  /** Retention deleted records below `startOffset`: count what this group lost and move on. */
+  /**
+   * Retention deleted records below `startOffset`: count what this group lost and move on. Only
+   * those records go: the ones above stay as they were (acked, in flight, backing off), since
+   * the log still has them and forgetting their acks or attempts would deliver them again.
+   */
   async overtakenBy(partition: number, startOffset: bigint): Promise<void> {
     const window = this.windows[partition]!;
-    if (window.ack.ackFloor >= startOffset) return;
+    const floor = window.ack.ackFloor;
+    if (floor >= startOffset) return;
     const lost = window.ack.unackedBelow(startOffset);
-    for (const entry of window.entries()) if (entry.flight) this.endFlight(entry);
-    window.restartAt(startOffset);
+    const dropped: Entry[] = [];
+    for (const entry of window.entries()) {
+      if (entry.offset >= startOffset) break;
+      if (entry.flight) this.endFlight(entry);
+      dropped.push(entry);
+    }
+    window.skipTo(startOffset);
     window.lostToRetention += lost;
-    // Other partitions keep their records; the strategy forgets only what this one dropped.
-    this.ordering.rebuild(this.windows);
+    // Queues skip what the window no longer holds; a key held by a dropped record goes to its next.
+    for (const entry of dropped) this.ordering.release(entry);
     this.report.retentionDropped(partition, startOffset, lost);
-    await this.journal.reset(partition, startOffset);
+    await this.journal.skip(partition, floor, startOffset);
     this.schedulePump();
   }
 

@@ -173,10 +173,27 @@ export class PartitionWindow {
     this.startOver(this.ack.ackFloor);
   }
 
-  /** Forgets every held record and restarts at `offset` (reset, or retention overtaking). */
+  /** Forgets every held record and its acks, and restarts at `offset` (a reset). */
   restartAt(offset: bigint): void {
     this.ack.resetTo(offset);
     this.startOver(offset);
+  }
+
+  /**
+   * Retention took every record below `offset`: forgets those and moves the floor there (ack
+   * skipTo); the records held above it stay as they are, in flight or not.
+   */
+  skipTo(offset: bigint): void {
+    this.ack.skipTo(offset);
+    if (this.readOffset <= offset) {
+      this.startOver(offset);
+      return;
+    }
+    for (const entry of this.entries()) {
+      if (entry.offset >= offset) break;
+      entry.backoff?.cancel();
+      this.remove(entry);
+    }
   }
 
   private startOver(offset: bigint): void {
