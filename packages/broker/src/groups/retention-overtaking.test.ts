@@ -75,6 +75,24 @@ describe('retention overtaking a group', () => {
     expect(seen.filter((d) => d.offset === 99n)).toHaveLength(2);
   });
 
+  it("ordering 'partition': a go-back to a record retention then deleted goes on from startOffset, in order", async () => {
+    const topic = 'overtaken-go-back';
+    const fixture = await overtakenTopic(topic);
+    const seen: Delivery[] = [];
+    await fixture.broker.subscribe({ topic, group: 'g', ordering: 'partition', maxInFlight: 200 }, (d) => {
+      seen.push(d);
+      if (d.offset === 0n) void d.nack({ delayMs: 60_000 }); // takes back every later record in flight
+      return new Promise(() => undefined);
+    });
+    await fixture.produce();
+    await fixture.settle(() => seen.length > 0 && fixture.broker.describeGroup(topic, 'g').partitions[0]!.backingOff === 1);
+    const delivered = seen.length;
+    const startOffset = await retain(fixture, topic);
+    await fixture.settle(() => seen.length === delivered + Number(100n - startOffset));
+    const again = seen.slice(delivered).map((d) => d.offset);
+    expect(again).toEqual(Array.from({ length: Number(100n - startOffset) }, (_, i) => startOffset + BigInt(i)));
+  });
+
   it("ordering 'key': a key whose holder is above startOffset keeps its lane: its next records wait for it, in order", async () => {
     const topic = 'overtaken-key';
     const fixture = await overtakenTopic(topic, (offset) => (offset >= 95 ? 'lane' : `k${offset}`));
