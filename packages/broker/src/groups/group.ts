@@ -145,25 +145,20 @@ export class Group implements FlightOwner {
   }
 
   /**
-   * Retention deleted records below `startOffset`: count what this group lost and move on. Only
-   * those records go: the ones above stay as they were (acked, in flight, backing off), since
-   * the log still has them and forgetting their acks or attempts would deliver them again.
+   * Retention deleted records below `startOffset`: count what this group lost and move on. The
+   * records above stay as they were (acks, attempts, deliveries): forgetting them would deliver them again.
    */
   async overtakenBy(partition: number, startOffset: bigint): Promise<void> {
     const window = this.windows[partition]!;
     const floor = window.ack.ackFloor;
     if (floor >= startOffset) return;
     const lost = window.ack.unackedBelow(startOffset);
-    const dropped: Entry[] = [];
-    for (const entry of window.entries()) {
-      if (entry.offset >= startOffset) break;
-      if (entry.flight) this.endFlight(entry);
-      dropped.push(entry);
-    }
-    window.skipTo(startOffset);
-    window.lostToRetention += lost;
     // Queues skip what the window no longer holds; a key held by a dropped record goes to its next.
-    for (const entry of dropped) this.ordering.release(entry);
+    for (const entry of window.skipTo(startOffset)) {
+      this.endFlight(entry);
+      this.ordering.release(entry);
+    }
+    window.lostToRetention += lost;
     this.report.retentionDropped(partition, startOffset, lost);
     await this.journal.skip(partition, floor, startOffset);
     this.schedulePump();

@@ -181,19 +181,17 @@ export class PartitionWindow {
 
   /**
    * Retention took every record below `offset`: forgets those and moves the floor there (ack
-   * skipTo); the records held above it stay as they are, in flight or not.
+   * skipTo); the records held above it stay as they are, in flight or not. Returns those dropped.
    */
-  skipTo(offset: bigint): void {
+  skipTo(offset: bigint): Entry[] {
     this.ack.skipTo(offset);
-    if (this.readOffset <= offset) {
-      this.startOver(offset);
-      return;
-    }
-    for (const entry of this.entries()) {
-      if (entry.offset >= offset) break;
+    const dropped = this.entries().filter((entry) => entry.offset < offset);
+    for (const entry of dropped) {
       entry.backoff?.cancel();
       this.remove(entry);
     }
+    if (this.readOffset < offset) this.startOver(offset);
+    return dropped;
   }
 
   private startOver(offset: bigint): void {
