@@ -196,8 +196,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       partition, group, batch: encodeBatchInput(topicName, partition, group.inputs, this.limits),
     }));
     const results = new Array<ProduceResult>(records.length);
-    const appending = Promise.all(batches.map(async ({ partition, group, batch }) => {
-      const { baseOffset, lastOffset } = await this.retention.appendWithRoom(topic, partition, batch);
+    const appends = this.retention.appendWithRoom(topic, batches);
+    const appending = Promise.all(batches.map(async ({ partition, group }, i) => {
+      const { baseOffset, lastOffset } = await appends[i]!;
       this.appended(topicName, partition, baseOffset, lastOffset);
       let offset = baseOffset; // a running sum: one BigInt per record, not two (BigInt(i) + base)
       for (const position of group.positions) {

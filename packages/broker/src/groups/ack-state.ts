@@ -112,6 +112,19 @@ export class AckState {
     this.counts.clear();
   }
 
+  /**
+   * Retention took every offset below `offset`: the floor moves there, and what was known of the
+   * offsets above it (acks, attempts) stays, since those records are still in the log.
+   */
+  skipTo(offset: bigint): void {
+    if (offset <= this.floor) return;
+    this.floor = offset;
+    this.acked.dropBelow(offset);
+    this.tried.dropBelow(offset);
+    for (const counted of this.counts.keys()) if (counted < offset) this.counts.delete(counted);
+    this.absorbAcked();
+  }
+
   snapshot(): AckStateSnapshot {
     const attempts: [bigint, number][] = [];
     for (const [start, end] of this.tried.toArray()) {

@@ -114,6 +114,15 @@ export class GroupJournal {
     return this.flush();
   }
 
+  /**
+   * Retention took [from, to): journaled as acked, which moves the floor to `to` on replay and,
+   * unlike a reset, keeps the acks and attempts above it.
+   */
+  skip(partition: number, from: bigint, to: bigint): Promise<void> {
+    (this.changesFor(partition).a ??= []).push([from, to]);
+    return this.flush();
+  }
+
   reset(partition: number, floor: bigint): Promise<void> {
     this.pending.push({ p: partition, r: floor });
     return this.flush();
@@ -216,7 +225,11 @@ function applyChanges(states: AckState[], changes: PartitionChanges): void {
     for (let o = start; o < end; o++) if (state.attempts(o) === 0) state.restoreAttempts(o, 1);
   }
   for (const [offset, count] of changes.n ?? []) state.restoreAttempts(offset, count);
-  for (const [start, end] of changes.a ?? []) for (let o = start; o < end; o++) state.ack(o);
+  for (const [start, end] of changes.a ?? []) {
+    // A range from the floor up (a skip past what retention took can be millions) moves it at once.
+    if (start <= state.ackFloor) state.skipTo(end);
+    else for (let o = start; o < end; o++) state.ack(o);
+  }
 }
 
 /** Appends `offset` to a list of [start, end) ranges, extending the last one when adjacent. */

@@ -144,18 +144,23 @@ export class Group implements FlightOwner {
     this.schedulePump();
   }
 
-  /** Retention deleted records below `startOffset`: count what this group lost and move on. */
+  /**
+   * Retention deleted records below `startOffset`: count what this group lost and move on. The
+   * records above stay as they were (acks, attempts, deliveries): forgetting them would deliver them again.
+   */
   async overtakenBy(partition: number, startOffset: bigint): Promise<void> {
     const window = this.windows[partition]!;
-    if (window.ack.ackFloor >= startOffset) return;
+    const floor = window.ack.ackFloor;
+    if (floor >= startOffset) return;
     const lost = window.ack.unackedBelow(startOffset);
-    for (const entry of window.entries()) if (entry.flight) this.endFlight(entry);
-    window.restartAt(startOffset);
+    // Queues skip what the window no longer holds; a key held by a dropped record goes to its next.
+    for (const entry of window.skipTo(startOffset)) {
+      this.endFlight(entry);
+      this.ordering.release(entry);
+    }
     window.lostToRetention += lost;
-    // Other partitions keep their records; the strategy forgets only what this one dropped.
-    this.ordering.rebuild(this.windows);
     this.report.retentionDropped(partition, startOffset, lost);
-    await this.journal.reset(partition, startOffset);
+    await this.journal.skip(partition, floor, startOffset);
     this.schedulePump();
   }
 

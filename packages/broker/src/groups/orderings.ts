@@ -24,9 +24,9 @@ export interface OrderingStrategy {
   /** The entry is done (acked or dead-lettered): release what it held. */
   release(entry: Entry): void;
   /**
-   * Re-derives the strategy's state from the windows, after a reset or retention dropped some
-   * of their entries: queues hold exactly the waiting entries, key holders the entries in
-   * flight, backing off or being dead-lettered.
+   * Re-derives the strategy's state from the windows, after a reset dropped their entries:
+   * queues hold exactly the waiting entries, key holders the entries in flight, backing off or
+   * being dead-lettered.
    */
   rebuild(windows: readonly PartitionWindow[]): void;
 }
@@ -186,15 +186,15 @@ export class KeyOrdering extends NoneOrdering {
     const lane = entry.keyId === undefined ? undefined : this.lanes.get(entry.keyId);
     if (lane?.holder !== entry) return;
     lane.holder = undefined;
-    const next = lane.waiting.shift();
+    // Waiting records retention or a reset dropped are skipped: the next one still held gets the key.
+    let next = lane.waiting.shift();
+    while (next && !this.windows[next.partition]!.holds(next)) next = lane.waiting.shift();
     if (!next) {
       this.lanes.delete(entry.keyId!);
       return;
     }
-    if (this.windows[next.partition]!.holds(next)) {
-      this.windows[next.partition]!.setState(next, 'ready');
-      this.queue.push(next, true);
-    }
+    this.windows[next.partition]!.setState(next, 'ready');
+    this.queue.push(next, true);
   }
 
   override rebuild(windows: readonly PartitionWindow[]): void {

@@ -173,10 +173,25 @@ export class PartitionWindow {
     this.startOver(this.ack.ackFloor);
   }
 
-  /** Forgets every held record and restarts at `offset` (reset, or retention overtaking). */
+  /** Forgets every held record and its acks, and restarts at `offset` (a reset). */
   restartAt(offset: bigint): void {
     this.ack.resetTo(offset);
     this.startOver(offset);
+  }
+
+  /**
+   * Retention took every record below `offset`: forgets those and moves the floor there (ack
+   * skipTo); the records held above it stay as they are, in flight or not. Returns those dropped.
+   */
+  skipTo(offset: bigint): Entry[] {
+    this.ack.skipTo(offset);
+    const dropped = this.entries().filter((entry) => entry.offset < offset);
+    for (const entry of dropped) {
+      entry.backoff?.cancel();
+      this.remove(entry);
+    }
+    if (this.readOffset < offset) this.startOver(offset);
+    return dropped;
   }
 
   private startOver(offset: bigint): void {

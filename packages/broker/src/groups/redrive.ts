@@ -96,10 +96,15 @@ export class Redriver {
   }
 }
 
-/** The records of [from, end) in offset order, read `fetchBytes` at a time. */
+/**
+ * The records of [from, end) in offset order, read `fetchBytes` at a time, less what the
+ * dead-letter topic's retention deletes meanwhile (the redrive group counts those as lost).
+ */
 async function* recordsBetween(log: PartitionLog, from: bigint, end: bigint, fetchBytes: number): AsyncGenerator<LogRecord> {
   let next = from;
   while (next < end) {
+    // In the step that reads: the read checks its offset against startOffset when called.
+    if (next < log.startOffset) next = log.startOffset;
     const batches = await log.read(next, { maxBytes: fetchBytes });
     if (batches.length === 0) return;
     for (const batch of batches) {

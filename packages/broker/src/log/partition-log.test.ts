@@ -84,6 +84,17 @@ describe('PartitionLog append and read', () => {
     await expect(log.read(-1n, { maxBytes: 1024 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
   });
 
+  it('a read running when retention deletes its segments returns what it read, in order; the next is OFFSET_OUT_OF_RANGE', async () => {
+    const log = await logFixture({ segmentBytesMax: 4096, tailCacheBytes: 0 }).open();
+    for (let i = 0; i < 40; i++) await log.append(batchOf(`b${i}`, 1, 1_700_000_000_000, 200));
+    const reading = log.read(0n, { maxBytes: 1024 * 1024 });
+    const { startOffset } = await log.applyRetention({ maxBytes: 4096 });
+    const offsets = (await reading).map((batch) => batch.header.baseOffset);
+    expect(offsets.length).toBeGreaterThan(0);
+    expect(offsets).toEqual(offsets.map((_, i) => BigInt(i)));
+    await expect(log.read(startOffset - 1n, { maxBytes: 1024 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+  });
+
   it('rejects a batch whose header does not match its bytes with CORRUPT_BATCH, writing nothing', async () => {
     const log = await logFixture().open();
     const batch = batchOf('a', 2);

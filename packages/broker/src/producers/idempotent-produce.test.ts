@@ -125,6 +125,34 @@ describe('Broker.produceBatch', () => {
     await expect(send(fixture.broker, { producerId, firstSeq: next - 1 })).resolves.toEqual({ ...last, duplicate: true });
   });
 
+  it("retention deleting a producer's last batches: a retry is a duplicate, across a clean restart too; after a power cut UNKNOWN_PRODUCER_ID; never appended twice", async () => {
+    const fixture = await fixtureWithTopic({}, { partitions: 1, segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    const [p, q] = [await fixture.broker.initProducer(), await fixture.broker.initProducer()];
+    const last = await send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 5 });
+    for (let seq = 0; seq < 150; seq++) await send(fixture.broker, { producerId: q.producerId, firstSeq: seq });
+    await fixture.broker.enforceRetention();
+    const endOffset = () => fixture.broker.describeTopic(TOPIC).partitions[0]!.endOffset;
+    const end = endOffset();
+    expect(fixture.broker.describeTopic(TOPIC).partitions[0]!.startOffset).toBeGreaterThan(last.lastOffset);
+    const retry = () => send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 5 });
+    await expect(retry()).resolves.toEqual({ ...last, duplicate: true });
+    await fixture.broker.close();
+    await fixture.restart();
+    await expect(retry()).resolves.toEqual({ ...last, duplicate: true });
+    await fixture.restart(); // a power cut: the snapshot left by the clean close still covers P
+    await expect(retry()).resolves.toEqual({ ...last, duplicate: true });
+    expect(endOffset()).toBe(end);
+    await send(fixture.broker, { producerId: p.producerId, firstSeq: 5 }); // and its sequence goes on
+    expect(endOffset()).toBe(end + 1n);
+    // Retention passes the snapshot too: after a power cut P is forgotten, and its retry is refused.
+    for (let seq = 150; seq < 300; seq++) await send(fixture.broker, { producerId: q.producerId, firstSeq: seq });
+    await fixture.broker.enforceRetention();
+    const before = endOffset();
+    await fixture.restart();
+    await expect(send(fixture.broker, { producerId: p.producerId, firstSeq: 5 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    expect(endOffset()).toBe(before);
+  });
+
   it('keeps the idempotence table across a clean restart and a power cut', async () => {
     const fixture = await fixtureWithTopic();
     const { producerId } = await fixture.broker.initProducer();

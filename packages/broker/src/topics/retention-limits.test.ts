@@ -1,7 +1,7 @@
 /**
  * retention.maxBytes under discard 'new' at its boundary: a partition fills to exactly maxBytes,
  * the next byte is refused (TOPIC_FULL while consumers may free room, MESSAGE_TOO_LARGE for a
- * batch that could never fit), and a refused produce leaves the partition as it was.
+ * batch that could never fit), and a refused produce leaves every partition as it was.
  */
 import { describe, expect, it } from 'vitest';
 import { engineFixture } from '../groups/group-fixture.js';
@@ -33,5 +33,30 @@ describe("retention.maxBytes with discard 'new'", () => {
     expect(partition().endOffset).toBe(0n);
     await broker.produce('lone', [record(200)]);
     expect(partition().sizeBytes).toBe(batchBytes);
+  });
+
+  it('a produce to several partitions refused with TOPIC_FULL on one of them appends to none', async () => {
+    const { broker } = await engineFixture();
+    await broker.createTopic('spread-full', { partitions: 2, retention: { maxBytes: 1000, discard: 'new' } });
+    for (let i = 0; i < 3; i++) await broker.produce('spread-full', [{ ...record(200), partition: 0 }]);
+    const endOffsets = () => broker.describeTopic('spread-full').partitions.map((p) => p.endOffset);
+    await expect(broker.produce('spread-full', [{ ...record(200), partition: 1 }, { ...record(200), partition: 0 }])).rejects.toMatchObject({ code: 'TOPIC_FULL' });
+    expect(endOffsets()).toEqual([3n, 0n]);
+    // Its turn taken and given back on both partitions: later produces to either go through.
+    await broker.produce('spread-full', [{ ...record(200), partition: 1 }]);
+    expect(endOffsets()).toEqual([3n, 1n]);
+  });
+
+  it('produces to overlapping partitions, not awaited in between, neither wait for each other nor reorder', async () => {
+    const { broker } = await engineFixture();
+    await broker.createTopic('spread-order', { partitions: 2, retention: { maxBytes: 100_000, discard: 'new' } });
+    const calls = Array.from({ length: 20 }, (_, i) => broker.produce('spread-order', [
+      { ...record(10), partition: i % 2 }, { ...record(10), partition: 1 - (i % 2) },
+    ]));
+    const results = await Promise.all(calls);
+    for (const partition of [0, 1]) {
+      const offsets = results.map((r) => r.find((at) => at.partition === partition)!.offset);
+      expect(offsets).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i)));
+    }
   });
 });

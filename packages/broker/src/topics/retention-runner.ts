@@ -66,29 +66,32 @@ export class RetentionRunner {
   }
 
   /**
-   * Appends a produce's batch to a partition once there is room for it (`makeRoom`), and in call
-   * order: a produce never overtakes an earlier one to the same partition, so records produced
-   * without waiting in between keep their order. Without discard 'new' there is nothing to wait
-   * for and the log queues the batch at once; with it, each call waits for the room check of
-   * the one before (not for its write: group commit still takes them together), and a call
-   * refused with TOPIC_FULL lets the next one go.
+   * Appends a produce's batches (one per partition) once there is room for all of them
+   * (`makeRoom`), and in call order: a produce never overtakes an earlier one to the same
+   * partition, so records produced without waiting in between keep their order. Without discard
+   * 'new' there is nothing to wait for and the logs queue the batches at once; with it, each call
+   * waits for the room checks of the calls before it on its partitions (not for their writes:
+   * group commit still takes them together), and one batch refused with TOPIC_FULL refuses them
+   * all, so a refused produce appends nothing that a retry would append twice. Returns each
+   * batch's append, in the order given.
    */
-  appendWithRoom(topic: Topic, partition: number, batch: Uint8Array): Promise<AppendResult> {
-    const log = topic.partition(partition);
+  appendWithRoom(topic: Topic, batches: readonly { partition: number; batch: Uint8Array }[]): Promise<AppendResult>[] {
     const { discard, maxBytes } = topic.config.retention;
-    if (discard !== 'new' || maxBytes === undefined) return log.append(batch);
-    const key = `${topic.name}/${partition}`;
-    const turn = (this.turns.get(key) ?? Promise.resolve()).then(async () => {
-      await this.makeRoom(topic, partition, batch.length);
-      // Wrapped, so the next turn waits for this one's place in the log's queue, not its write.
-      return { appending: log.append(batch) };
+    if (discard !== 'new' || maxBytes === undefined) return batches.map(({ partition, batch }) => topic.partition(partition).append(batch));
+    const keys = batches.map(({ partition }) => `${topic.name}/${partition}`);
+    // Turns are taken in call order on every partition at once, so no two calls wait for each other.
+    const before = keys.map((key) => this.turns.get(key));
+    const turn = Promise.all(before).then(async () => {
+      for (const { partition, batch } of batches) await this.makeRoom(topic, partition, batch.length);
+      // Wrapped, so the next turn waits for this one's place in the logs' queues, not its writes.
+      return { appending: batches.map(({ partition, batch }) => topic.partition(partition).append(batch)) };
     });
     const done = turn.then(() => undefined, () => undefined);
-    this.turns.set(key, done);
+    for (const key of keys) this.turns.set(key, done);
     void done.then(() => {
-      if (this.turns.get(key) === done) this.turns.delete(key);
+      for (const key of keys) if (this.turns.get(key) === done) this.turns.delete(key);
     });
-    return turn.then(({ appending }) => appending);
+    return batches.map((_, i) => turn.then(({ appending }) => appending[i]!));
   }
 
   /**

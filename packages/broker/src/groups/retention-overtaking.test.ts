@@ -1,0 +1,138 @@
+/**
+ * Retention overtaking a group (discard 'old'): the group loses the records retention deleted
+ * and nothing else. What it knew of the records above startOffset (acks, attempts, deliveries in
+ * flight or backing off, key lanes) stays, across restarts too.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Delivery } from './delivery.js';
+import type { SubscribeOptions } from './subscribe-options.js';
+import { engineFixture } from './group-fixture.js';
+
+const RECORDS = 100;
+
+/** A topic whose retention keeps two 4 KiB segments of ~200-byte records, and RECORDS of them. */
+async function overtakenTopic(topic: string, key: (offset: number) => string | null = () => null) {
+  const fixture = await engineFixture();
+  await fixture.broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+  const produce = async () => {
+    for (let i = 0; i < RECORDS; i++) await fixture.broker.produce(topic, [{ key: key(i), value: `m${i}`.padEnd(200, '.') }]);
+  };
+  return Object.assign(fixture, { produce });
+}
+
+/** Subscribes a member that holds (never settles) the offsets in `hold` and acks the rest. */
+async function holdingMember(fixture: Awaited<ReturnType<typeof overtakenTopic>>, options: SubscribeOptions, hold: (offset: bigint) => boolean) {
+  const seen: Delivery[] = [];
+  await fixture.broker.subscribe({ maxInFlight: 200, ...options }, (d) => {
+    seen.push(d);
+    return hold(d.offset) ? new Promise(() => undefined) : undefined;
+  });
+  return seen;
+}
+
+async function retain(fixture: Awaited<ReturnType<typeof overtakenTopic>>, topic: string): Promise<bigint> {
+  await fixture.broker.enforceRetention();
+  await fixture.settle();
+  return fixture.broker.describeTopic(topic).partitions[0]!.startOffset;
+}
+
+describe('retention overtaking a group', () => {
+  it.each(['none', 'partition'] as const)("ordering '%s': only the deleted records are lost; acks and deliveries above startOffset stay", async (ordering) => {
+    const topic = `overtaken-${ordering}`;
+    const fixture = await overtakenTopic(topic);
+    const seen = await holdingMember(fixture, { topic, group: 'g', ordering }, (offset) => offset === 0n || offset === 99n);
+    await fixture.produce();
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 2n);
+    const delivered = seen.length;
+    const startOffset = await retain(fixture, topic);
+    expect(startOffset).toBeGreaterThan(1n);
+    expect(fixture.broker.describeGroup(topic, 'g').partitions[0]).toMatchObject({ ackFloor: 99n, lostToRetention: 1n, lag: 1n });
+    expect(seen.length).toBe(delivered); // nothing acked above startOffset comes again
+    await expect(seen[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+    await seen.find((d) => d.offset === 99n)!.ack(); // still in flight: its ack counts
+    expect(fixture.broker.describeGroup(topic, 'g').partitions[0]).toMatchObject({ ackFloor: 100n, lag: 0n });
+  });
+
+  it('a record backing off above startOffset keeps its attempts: its delay and maxDeliveries still hold', async () => {
+    const topic = 'overtaken-backoff';
+    const fixture = await overtakenTopic(topic);
+    const seen: Delivery[] = [];
+    await fixture.broker.subscribe({ topic, group: 'g', maxInFlight: 200, maxDeliveries: 2 }, (d) => {
+      seen.push(d);
+      if (d.offset === 0n) return new Promise(() => undefined);
+      if (d.offset === 99n) void d.nack({ delayMs: 10_000 });
+      return undefined;
+    });
+    await fixture.produce();
+    await fixture.settle(() => seen.filter((d) => d.offset === 99n).length === 1);
+    await retain(fixture, topic);
+    expect(seen.filter((d) => d.offset === 99n)).toHaveLength(1); // still waiting out its backoff
+    await fixture.advance(10_000);
+    await fixture.settle(() => seen.filter((d) => d.offset === 99n).length === 2);
+    expect(seen.filter((d) => d.offset === 99n).map((d) => d.deliveryCount)).toEqual([1, 2]);
+    await fixture.advance(10_000);
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').partitions[0]!.deadLettered === 1);
+    expect(seen.filter((d) => d.offset === 99n)).toHaveLength(2);
+  });
+
+  it("ordering 'partition': a go-back to a record retention then deleted goes on from startOffset, in order", async () => {
+    const topic = 'overtaken-go-back';
+    const fixture = await overtakenTopic(topic);
+    const seen: Delivery[] = [];
+    await fixture.broker.subscribe({ topic, group: 'g', ordering: 'partition', maxInFlight: 200 }, (d) => {
+      seen.push(d);
+      if (d.offset === 0n) void d.nack({ delayMs: 60_000 }); // takes back every later record in flight
+      return new Promise(() => undefined);
+    });
+    await fixture.produce();
+    await fixture.settle(() => seen.length > 0 && fixture.broker.describeGroup(topic, 'g').partitions[0]!.backingOff === 1);
+    const delivered = seen.length;
+    const startOffset = await retain(fixture, topic);
+    await fixture.settle(() => seen.length === delivered + Number(100n - startOffset));
+    const again = seen.slice(delivered).map((d) => d.offset);
+    expect(again).toEqual(Array.from({ length: Number(100n - startOffset) }, (_, i) => startOffset + BigInt(i)));
+  });
+
+  it("ordering 'key': a key whose holder is above startOffset keeps its lane: its next records wait for it, in order", async () => {
+    const topic = 'overtaken-key';
+    const fixture = await overtakenTopic(topic, (offset) => (offset >= 95 ? 'lane' : `k${offset}`));
+    const seen = await holdingMember(fixture, { topic, group: 'g', ordering: 'key' }, (offset) => offset === 0n || offset === 95n);
+    await fixture.produce();
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 6n);
+    const delivered = seen.length;
+    await retain(fixture, topic);
+    expect(seen.length).toBe(delivered);
+    await seen.find((d) => d.offset === 95n)!.ack();
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 0n);
+    expect(seen.slice(delivered).map((d) => [d.offset, d.deliveryCount])).toEqual([[96n, 1], [97n, 1], [98n, 1], [99n, 1]]);
+  });
+
+  it("ordering 'key': a key held by a record retention deleted goes to its next record", async () => {
+    const topic = 'overtaken-key-holder';
+    const fixture = await overtakenTopic(topic, (offset) => (offset === 0 || offset === 99 ? 'lane' : `k${offset}`));
+    const seen = await holdingMember(fixture, { topic, group: 'g', ordering: 'key' }, (offset) => offset === 0n);
+    await fixture.produce();
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 2n);
+    expect(seen.map((d) => d.offset)).not.toContain(99n);
+    await retain(fixture, topic);
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 0n);
+    expect(seen.filter((d) => d.offset === 99n).map((d) => d.deliveryCount)).toEqual([1]);
+  });
+
+  it('acks above the floor survive a restart, then retention overtaking, then another restart', async () => {
+    const topic = 'overtaken-restart';
+    const fixture = await overtakenTopic(topic);
+    await holdingMember(fixture, { topic, group: 'g' }, (offset) => offset === 0n);
+    await fixture.produce();
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 1n);
+    await fixture.restart();
+    const startOffset = await retain(fixture, topic);
+    expect(fixture.broker.describeGroup(topic, 'g').partitions[0]).toMatchObject({ ackFloor: 100n, lostToRetention: 1n });
+    await fixture.restart();
+    const seen = await holdingMember(fixture, { topic, group: 'g' }, () => false);
+    await fixture.settle();
+    expect(seen).toEqual([]);
+    expect(fixture.broker.describeTopic(topic).partitions[0]!.startOffset).toBe(startOffset);
+    expect(fixture.broker.describeGroup(topic, 'g').partitions[0]).toMatchObject({ ackFloor: 100n, lag: 0n });
+  });
+});
