@@ -60,6 +60,21 @@ describe('resetGroup (replay)', () => {
     expect(seen.slice(4).every((d) => d.deliveryCount === 1)).toBe(true);
   });
 
+  it('a reset made while the group reads the log replays every record from the reset point', async () => {
+    // Without the tail cache, the read of new records waits for the file system: the reset lands during it.
+    const { broker, settle } = await engineFixture({ logTailCacheBytes: 0 });
+    await broker.createTopic('reset-reading');
+    await broker.produce('reset-reading', Array.from({ length: 100 }, (_, i) => ({ value: `m${i}` })));
+    const seen: bigint[] = [];
+    await broker.subscribe({ topic: 'reset-reading', group: 'g-reading', maxInFlight: 5 }, (d) => void seen.push(d.offset));
+    await settle(() => broker.describeGroup('reset-reading', 'g-reading').lag === 0n, 2000);
+    seen.length = 0;
+    await broker.produce('reset-reading', Array.from({ length: 100 }, (_, i) => ({ value: `n${i}` })));
+    await broker.resetGroup('reset-reading', 'g-reading', { offset: 50n });
+    await settle(() => broker.describeGroup('reset-reading', 'g-reading').lag === 0n, 2000);
+    expect(seen).toEqual(Array.from({ length: 150 }, (_, i) => BigInt(50 + i)));
+  });
+
   it('UNKNOWN_GROUP for a group that does not exist', async () => {
     const { broker } = await topicWith(0);
     await expect(broker.resetGroup('t', 'nope', 'earliest')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });

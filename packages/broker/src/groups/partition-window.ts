@@ -79,6 +79,11 @@ export class PartitionWindow {
   deadLettered = 0;
   redeliveries = 0;
   lostToRetention = 0n;
+  /**
+   * Counts the times the window started over (reset, retention, reconfigure): a log read begun
+   * before cannot add its records to the window that started over, whose read position moved.
+   */
+  generation = 0;
 
   constructor(
     readonly partition: number,
@@ -180,6 +185,7 @@ export class PartitionWindow {
   }
 
   private startOver(offset: bigint): void {
+    this.generation += 1;
     for (const entry of this.entries()) entry.backoff?.cancel();
     this.chunks = [];
     this.firstChunk = 0;
