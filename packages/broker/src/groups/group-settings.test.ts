@@ -37,3 +37,48 @@ describe('group settings agreed by joins made together', () => {
     expect(world.broker.describeGroup('kept', 'g-kept').config).toMatchObject({ ordering: 'partition', ackTimeoutMs: 1234 });
   });
 });
+
+describe('a group reconfigured by a member joining it empty', () => {
+  it.each([
+    ['more attempts', { maxDeliveries: 5 }],
+    ['another lease', { maxDeliveries: 1, ackTimeoutMs: 1234 }],
+  ])('a record being dead-lettered meanwhile (%s) is copied once and not delivered again', async (name, settings) => {
+    const { broker, settle } = await engineFixture();
+    const topic = `dead-lettering-${settings.maxDeliveries}`;
+    await broker.createTopic(topic);
+    await broker.produce(topic, [{ value: 'last-attempt' }]);
+    let held = 0;
+    const first = await broker.subscribe({ topic, group: 'g-dl', maxDeliveries: 1 }, () => {
+      held += 1;
+      return new Promise(() => undefined);
+    });
+    await settle(() => held === 1);
+    // Its last attempt taken back: the record is being dead-lettered when the next member joins.
+    first.abort();
+    const delivered: string[] = [];
+    await broker.subscribe({ topic, group: 'g-dl', ...settings, name }, (d) => void delivered.push(String(d.text())));
+    await settle(() => broker.describeGroup(topic, 'g-dl').lag === 0n);
+    await settle();
+    expect(delivered).toEqual([]);
+    expect(await broker.fetch({ topic: `${topic}.dlq`, partition: 0, offset: 0n })).toHaveLength(1);
+    expect(broker.describeGroup(topic, 'g-dl').partitions[0]).toMatchObject({ deadLettered: 1, inFlight: [], backingOff: 0 });
+  });
+
+  it("'key': a key's next record waits for its predecessor being dead-lettered across the reconfigure", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('dl-key');
+    await broker.produce('dl-key', [{ key: 'k', value: 'a' }, { key: 'k', value: 'b' }]);
+    const order: string[] = [];
+    broker.on('deadLettered', (e) => void order.push(`dead-lettered ${e.offset}`));
+    let held = 0;
+    const first = await broker.subscribe({ topic: 'dl-key', group: 'g-dl-key', ordering: 'key', maxDeliveries: 1 }, () => {
+      held += 1;
+      return new Promise(() => undefined);
+    });
+    await settle(() => held === 1);
+    first.abort();
+    await broker.subscribe({ topic: 'dl-key', group: 'g-dl-key', ordering: 'key', maxDeliveries: 1, ackTimeoutMs: 1234 }, (d) => void order.push(`delivered ${d.text()}`));
+    await settle(() => broker.describeGroup('dl-key', 'g-dl-key').lag === 0n);
+    expect(order).toEqual(['dead-lettered 0', 'delivered b']);
+  });
+});

@@ -52,11 +52,15 @@ export class Group implements FlightOwner {
     this.report = new GroupEvents(context.events, topic, name);
   }
 
-  /** New settings for a group without members: held records are read again under the new ordering. */
+  /**
+   * New settings for a group without members: held records are read again under the new
+   * ordering, but for those being dead-lettered, which stay and (in 'key') keep holding their key.
+   */
   reconfigure(config: GroupConfig): void {
     this.config = config;
     for (const window of this.windows) window.rewind();
     this.ordering = orderingFor(config, this.windows);
+    this.ordering.rebuild(this.windows);
   }
 
   /**
@@ -170,7 +174,7 @@ export class Group implements FlightOwner {
     this.ending = handledRejection(ending);
     for (const window of this.windows) {
       for (const entry of window.entries()) this.endFlight(entry);
-      window.rewind();
+      window.clear();
     }
     this.leases.clear();
     for (const member of [...this.members]) member.left = true;

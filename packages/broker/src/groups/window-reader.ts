@@ -104,8 +104,7 @@ function intake(window: PartitionWindow, batch: ReadBatch, unackedRecordsMax: nu
     if (window.ack.isAcked(record.offset)) continue;
     const keyId = keyed && record.key !== null ? keyIdOf(record.key) : undefined;
     const entry = new Entry(window.partition, record, keyId, dense ? firstSeq + i : window.seqOf(record.offset));
-    window.add(entry);
-    enqueue(entry);
+    if (window.add(entry)) enqueue(entry);
   }
   if (taken !== undefined) window.readOffset = taken + 1n;
 }
