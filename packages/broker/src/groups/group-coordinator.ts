@@ -297,13 +297,13 @@ export class GroupCoordinator {
     }
   }
 
-  /** Copies a record to its group's dead-letter topic (created on first use). */
-  private async deadLetter(entry: Entry, group: Group, deliveryCount: number, reason: string): Promise<bigint> {
-    await this.deps.ensureTopic(group.config.deadLetterTopic);
+  /** Copies a record of `group` to `deadLetterTopic` (created on first use). */
+  private async deadLetter(entry: Entry, group: Group, deadLetterTopic: string, deliveryCount: number, reason: string): Promise<bigint> {
+    await this.deps.ensureTopic(deadLetterTopic);
     const record = deadLetterRecord.build(entry.record, {
       topic: group.topic, partition: entry.partition, offset: entry.offset, group: group.name, deliveryCount, reason,
     });
-    const [result] = await this.deps.produce(group.config.deadLetterTopic, [record]);
+    const [result] = await this.deps.produce(deadLetterTopic, [record]);
     return result!.offset;
   }
 
@@ -345,7 +345,7 @@ export class GroupCoordinator {
     return {
       clock: this.deps.clock, random: this.deps.random, deadlines: this.deadlines, events: this.deps.events, logs,
       unackedRecordsMax: this.deps.unackedRecordsMax, fetchBytes: this.deps.fetchBytes,
-      deadLetter: (entry, group, deliveryCount, reason) => this.deadLetter(entry, group, deliveryCount, reason),
+      deadLetter: (entry, group, deadLetterTopic, deliveryCount, reason) => this.deadLetter(entry, group, deadLetterTopic, deliveryCount, reason),
     };
   }
 }

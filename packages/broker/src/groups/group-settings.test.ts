@@ -81,4 +81,24 @@ describe('a group reconfigured by a member joining it empty', () => {
     await settle(() => broker.describeGroup('dl-key', 'g-dl-key').lag === 0n);
     expect(order).toEqual(['dead-lettered 0', 'delivered b']);
   });
+
+  it('a record being dead-lettered goes, at once, to the dead-letter topic named when its copy began', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('dl-topic');
+    await broker.produce('dl-topic', [{ value: 'a' }]);
+    const copies: string[] = [];
+    broker.on('deadLettered', (e) => void copies.push(e.deadLetterTopic));
+    let held = 0;
+    const first = await broker.subscribe({ topic: 'dl-topic', group: 'g-dl-topic', maxDeliveries: 1 }, () => {
+      held += 1;
+      return new Promise(() => undefined);
+    });
+    await settle(() => held === 1);
+    first.abort();
+    await broker.subscribe({ topic: 'dl-topic', group: 'g-dl-topic', maxDeliveries: 1, deadLetterTopic: 'dl-topic-other' }, () => undefined);
+    await settle(() => broker.describeGroup('dl-topic', 'g-dl-topic').lag === 0n);
+    expect(copies).toEqual(['dl-topic.dlq']);
+    expect(await broker.fetch({ topic: 'dl-topic.dlq', partition: 0, offset: 0n })).toHaveLength(1);
+    expect(broker.listTopics()).not.toContain('dl-topic-other');
+  });
 });
