@@ -75,6 +75,22 @@ describe('resetGroup (replay)', () => {
     expect(seen).toEqual(Array.from({ length: 150 }, (_, i) => BigInt(50 + i)));
   });
 
+  it('a record being dead-lettered at the reset is copied, counted, and replayed', async () => {
+    const { broker, settle } = await topicWith(1);
+    const deliveryCounts: number[] = [];
+    await broker.subscribe({ topic: 't', group: 'g' }, (d) => {
+      deliveryCounts.push(d.deliveryCount);
+      if (deliveryCounts.length === 1) {
+        void d.reject('bad');
+        void broker.resetGroup('t', 'g', 'earliest');
+      }
+    });
+    await settle(() => deliveryCounts.length === 2 && broker.describeGroup('t', 'g').lag === 0n);
+    expect(deliveryCounts).toEqual([1, 1]);
+    expect(await broker.fetch({ topic: 't.dlq', partition: 0, offset: 0n })).toHaveLength(1);
+    expect(broker.describeGroup('t', 'g').partitions[0]!.deadLettered).toBe(1);
+  });
+
   it('UNKNOWN_GROUP for a group that does not exist', async () => {
     const { broker } = await topicWith(0);
     await expect(broker.resetGroup('t', 'nope', 'earliest')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });

@@ -101,4 +101,61 @@ describe('a group reconfigured by a member joining it empty', () => {
     expect(await broker.fetch({ topic: 'dl-topic.dlq', partition: 0, offset: 0n })).toHaveLength(1);
     expect(broker.listTopics()).not.toContain('dl-topic-other');
   });
+
+  it.each([
+    ['with other settings, is delivered at once', { ackTimeoutMs: 999 }, [2]],
+    ['with the same settings, keeps waiting', {}, []],
+  ])('a record waiting out a backoff when a member joins %s', async (_name, settings, counts) => {
+    const { broker, settle } = await engineFixture();
+    const topic = `backoff-${counts.length}`;
+    await broker.createTopic(topic);
+    await broker.produce(topic, [{ value: 'a' }]);
+    let nacked = 0;
+    const first = await broker.subscribe({ topic, group: 'g-backoff' }, (d) => {
+      nacked += 1;
+      d.nack({ delayMs: 3_600_000 });
+    });
+    await settle(() => nacked === 1);
+    await first.close();
+    const deliveryCounts: number[] = [];
+    await broker.subscribe({ topic, group: 'g-backoff', ...settings }, (d) => void deliveryCounts.push(d.deliveryCount));
+    await settle();
+    expect(deliveryCounts).toEqual(counts);
+    expect(broker.describeGroup(topic, 'g-backoff').partitions[0]!.backingOff).toBe(1 - counts.length);
+  });
+
+  it('a lowered maxDeliveries dead-letters a record that already had that many attempts, without delivering it', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('lowered');
+    await broker.produce('lowered', [{ value: 'a' }]);
+    let attempts = 0;
+    const first = await broker.subscribe({ topic: 'lowered', group: 'g-lowered', maxDeliveries: 10 }, (d) => {
+      attempts += 1;
+      d.nack({ delayMs: attempts < 3 ? 0 : 3_600_000 });
+    });
+    await settle(() => attempts === 3);
+    await first.close();
+    const delivered: number[] = [];
+    await broker.subscribe({ topic: 'lowered', group: 'g-lowered', maxDeliveries: 2 }, (d) => void delivered.push(d.deliveryCount));
+    await settle(() => broker.describeGroup('lowered', 'g-lowered').lag === 0n);
+    expect(delivered).toEqual([]);
+    const [copy] = await broker.fetch({ topic: 'lowered.dlq', partition: 0, offset: 0n });
+    const header = (name: string) => new TextDecoder().decode(copy!.headers.find((h) => h.key === name)!.value!);
+    expect(header('brook.delivery-count')).toBe('3');
+  });
+
+  it('a member closing gracefully still counts: another asking for other settings is refused until it has left', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('closing');
+    await broker.produce('closing', [{ value: 'a' }]);
+    let finish: () => void = () => undefined;
+    const first = await broker.subscribe({ topic: 'closing', group: 'g-closing' }, () => new Promise<void>((resolve) => (finish = resolve)));
+    await settle(() => broker.describeGroup('closing', 'g-closing').members[0]?.inFlight === 1);
+    const closing = first.close();
+    await expect(broker.subscribe({ topic: 'closing', group: 'g-closing', ordering: 'key' }, () => undefined)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    finish();
+    await closing;
+    await broker.subscribe({ topic: 'closing', group: 'g-closing', ordering: 'key' }, () => undefined);
+    expect(broker.describeGroup('closing', 'g-closing').config.ordering).toBe('key');
+  });
 });
