@@ -158,4 +158,30 @@ describe('a group reconfigured by a member joining it empty', () => {
     await broker.subscribe({ topic: 'closing', group: 'g-closing', ordering: 'key' }, () => undefined);
     expect(broker.describeGroup('closing', 'g-closing').config.ordering).toBe('key');
   });
+
+  it('a record whose dead-letter copy failed keeps being tried across the reconfigure, and is copied once', async () => {
+    const { broker, settle, advance, fs } = await engineFixture();
+    await broker.createTopic('dl-retry');
+    await broker.createTopic('dl-retry.dlq');
+    await broker.produce('dl-retry', [{ value: 'a' }]);
+    const backoff = { maxMs: 1000 };
+    let held = 0;
+    const first = await broker.subscribe({ topic: 'dl-retry', group: 'g-dl-retry', maxDeliveries: 1, backoff }, () => {
+      held += 1;
+      return new Promise(() => undefined);
+    });
+    await settle(() => held === 1);
+    fs.failNext('write', { path: /dl-retry\.dlq.*\.log$/, errno: 'EIO' });
+    first.abort();
+    // The copy fails and waits backoff.maxMs for its next try when the next member joins.
+    await settle();
+    const delivered: string[] = [];
+    await broker.subscribe({ topic: 'dl-retry', group: 'g-dl-retry', maxDeliveries: 5, backoff }, (d) => void delivered.push(String(d.text())));
+    await settle();
+    expect(broker.describeGroup('dl-retry', 'g-dl-retry').lag).toBe(1n);
+    await advance(1000);
+    await settle(() => broker.describeGroup('dl-retry', 'g-dl-retry').lag === 0n);
+    expect(delivered).toEqual([]);
+    expect(await broker.fetch({ topic: 'dl-retry.dlq', partition: 0, offset: 0n })).toHaveLength(1);
+  });
 });
