@@ -7,22 +7,6 @@ import { BrookError, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import type { Group } from './group.js';
 import { configConflicts, type GroupConfig } from './subscribe-options.js';
 
-/**
- * A group with members keeps its settings (INVALID_CONFIG for others); an empty one takes the
- * joining member's. True if it did: its config.json is then to be written again.
- */
-export function agreeOnConfig(group: Group, asked: GroupConfig): boolean {
-  const conflicts = configConflicts(group.config, asked);
-  if (conflicts.length === 0) return false;
-  if (group.members.length > 0) {
-    throw new BrookError('INVALID_CONFIG', `group ${group.name} on ${group.topic} already runs with other ${conflicts.join(', ')}`, {
-      topic: group.topic, group: group.name, conflicts,
-    });
-  }
-  group.reconfigure(asked);
-  return true;
-}
-
 export class GroupConfigFiles {
   constructor(
     private readonly fs: FileSystem,
@@ -43,6 +27,22 @@ export class GroupConfigFiles {
   async write(topic: string, group: string, config: GroupConfig): Promise<void> {
     const { from: _from, ...kept } = config;
     await writeFileAtomic(this.fs, this.path(topic, group), new TextEncoder().encode(JSON.stringify(kept, null, 2)));
+  }
+
+  /**
+   * A group with members keeps its settings (INVALID_CONFIG for others); an empty one takes the
+   * joining member's, written before they are used. Joins of a group call this one at a time.
+   */
+  async agree(group: Group, asked: GroupConfig): Promise<void> {
+    const conflicts = configConflicts(group.config, asked);
+    if (conflicts.length === 0) return;
+    if (group.members.length > 0) {
+      throw new BrookError('INVALID_CONFIG', `group ${group.name} on ${group.topic} already runs with other ${conflicts.join(', ')}`, {
+        topic: group.topic, group: group.name, conflicts,
+      });
+    }
+    await this.write(group.topic, group.name, asked);
+    group.reconfigure(asked);
   }
 
   private path(topic: string, group: string): string {

@@ -21,7 +21,7 @@ import {
   type GroupConfig, type StartPosition, type SubscribeOptions,
 } from './subscribe-options.js';
 import { TailReader } from './tail-reader.js';
-import { GroupConfigFiles, agreeOnConfig } from './group-config-files.js';
+import { GroupConfigFiles } from './group-config-files.js';
 import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
 import type { DeliveryQueue, MessageStream, Subscription } from './subscription.js';
@@ -53,6 +53,8 @@ export class GroupCoordinator {
   private readonly streams = new Map<DeliveryQueue, string>();
   private readonly opening = new Map<string, Promise<Group>>();
   private readonly configs: GroupConfigFiles;
+  /** Per group, settles when the last join made so far has ended (joined or refused). */
+  private readonly joins = new Map<Group, Promise<void>>();
   private readonly redriver: Redriver;
   readonly deadlines: DeadlineQueue;
 
@@ -102,18 +104,20 @@ export class GroupCoordinator {
     if (options.group === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group name ${REDRIVE_GROUP} is reserved for redrive progress`, { group: options.group });
     const config = resolveGroupConfig(options);
     const group = await this.group(options.topic, validateGroupName(options.group), config);
-    this.checkStillThere(options.topic, logs);
-    // Agreeing and joining in one turn: a join running alongside finds this member there.
-    const reconfigured = agreeOnConfig(group, config);
-    const member = group.join(maxInFlight, options.name, sink);
-    try {
-      if (reconfigured) await this.configs.write(group.topic, group.name, config);
+    // One join of a group at a time: a join made alongside one that is changing the settings
+    // agrees with what that one set, and finds its member there.
+    const previous = this.joins.get(group) ?? Promise.resolve();
+    const joining = previous.then(async () => {
+      await this.configs.agree(group, config);
       this.checkStillThere(options.topic, logs);
-    } catch (error) {
-      group.leave(member);
-      throw error;
-    }
-    return { kind: 'member', group, member };
+      return group.join(maxInFlight, options.name, sink);
+    });
+    const done = joining.then(() => undefined, () => undefined);
+    this.joins.set(group, done);
+    void done.then(() => {
+      if (this.joins.get(group) === done) this.joins.delete(group);
+    });
+    return { kind: 'member', group, member: await joining };
   }
 
   /**

@@ -28,6 +28,20 @@ describe('group settings agreed by joins made together', () => {
     expect(description.members).toHaveLength(1);
   });
 
+  it('a join whose new settings cannot be written is refused with the I/O error and changes nothing', async () => {
+    const { broker, settle, fs } = await engineFixture();
+    await broker.createTopic('unwritten');
+    await (await broker.subscribe({ topic: 'unwritten', group: 'g-unwritten', ordering: 'key' }, () => undefined)).close();
+    await broker.produce('unwritten', [{ value: 'a' }]);
+    fs.failNext('write', { path: /g-unwritten\/config\.json\.tmp$/, errno: 'ENOSPC' });
+    let delivered = 0;
+    await expect(broker.subscribe({ topic: 'unwritten', group: 'g-unwritten', ordering: 'partition' }, () => void (delivered += 1)))
+      .rejects.toMatchObject({ code: 'IO_ERROR' });
+    await settle();
+    expect(delivered).toBe(0);
+    expect(broker.describeGroup('unwritten', 'g-unwritten')).toMatchObject({ config: { ordering: 'key' }, members: [] });
+  });
+
   it('a group reconfigured by a member that joined it empty keeps the new settings across a restart', async () => {
     const world = await engineFixture({ fsync: 'always' });
     await world.broker.createTopic('kept');
