@@ -75,6 +75,22 @@ describe('resetGroup (replay)', () => {
     expect(seen).toEqual(Array.from({ length: 150 }, (_, i) => BigInt(50 + i)));
   });
 
+  it('acks of deliveries made before the reset are stale: they do not ack the replayed records', async () => {
+    const { broker, settle } = await topicWith(2);
+    const held: Delivery[] = [];
+    await broker.subscribe({ topic: 't', group: 'g' }, (d) => (held.push(d), new Promise<void>(() => undefined)));
+    await settle(() => held.length === 2);
+    await broker.resetGroup('t', 'g', 'earliest');
+    await settle(() => held.length === 4);
+    for (const old of held.slice(0, 2)) await expect(old.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+    const description = broker.describeGroup('t', 'g');
+    expect(description.lag).toBe(2n);
+    expect(description.members[0]!.inFlight).toBe(2);
+    expect(description.partitions[0]!.inFlight.map((f) => [f.offset, f.deliveryCount])).toEqual([[0n, 1], [1n, 1]]);
+    await Promise.all(held.slice(2).map((d) => d.ack()));
+    expect(broker.describeGroup('t', 'g').lag).toBe(0n);
+  });
+
   it('a record being dead-lettered at the reset is copied, counted, and replayed', async () => {
     const { broker, settle } = await topicWith(1);
     const deliveryCounts: number[] = [];
