@@ -1,7 +1,7 @@
 /**
  * Subscribing on both transports (describeOnEachTarget): a subscribe the client gave up on before
- * its answer came leaves no member behind, and a refused subscribe ends a for-await loop with the
- * refusal rather than quietly.
+ * its answer came leaves no member behind, a refused subscribe ends a for-await loop with the
+ * refusal rather than quietly, and subscribes made together agree on their group's settings.
  */
 import { expect, it } from 'vitest';
 import { VirtualClock } from '@brook/protocol';
@@ -92,6 +92,18 @@ describeOnEachTarget('client subscribe', (suite) => {
     const stream = closed.consume({ topic, group: unique('g') });
     await expect(firstOf(stream)).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(stream.ready).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('two members joining a group together with different settings: the first sets them, the other is INVALID_CONFIG naming the conflicts', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    const joins = await Promise.allSettled([
+      suite.client.subscribe({ topic, group, ordering: 'key', ackTimeoutMs: 5000 }, () => undefined),
+      suite.client.subscribe({ topic, group, ordering: 'partition', ackTimeoutMs: 5000 }, () => undefined),
+    ]);
+    expect(joins[0]!.status).toBe('fulfilled');
+    expect(joins[1]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_CONFIG', details: { conflicts: ['ordering'] } } });
+    expect(await suite.client.admin.describeGroup(topic, group)).toMatchObject({ config: { ordering: 'key' }, members: [expect.anything()] });
   });
 
   // The server closes a connection that sends a frame over frameBytesMax (1009), which would end

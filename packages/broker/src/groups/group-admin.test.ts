@@ -60,6 +60,53 @@ describe('resetGroup (replay)', () => {
     expect(seen.slice(4).every((d) => d.deliveryCount === 1)).toBe(true);
   });
 
+  it('a reset made while the group reads the log replays every record from the reset point', async () => {
+    // Without the tail cache, the read of new records waits for the file system: the reset lands during it.
+    const { broker, settle } = await engineFixture({ logTailCacheBytes: 0 });
+    await broker.createTopic('reset-reading');
+    await broker.produce('reset-reading', Array.from({ length: 100 }, (_, i) => ({ value: `m${i}` })));
+    const seen: bigint[] = [];
+    await broker.subscribe({ topic: 'reset-reading', group: 'g-reading', maxInFlight: 5 }, (d) => void seen.push(d.offset));
+    await settle(() => broker.describeGroup('reset-reading', 'g-reading').lag === 0n, 2000);
+    seen.length = 0;
+    await broker.produce('reset-reading', Array.from({ length: 100 }, (_, i) => ({ value: `n${i}` })));
+    await broker.resetGroup('reset-reading', 'g-reading', { offset: 50n });
+    await settle(() => broker.describeGroup('reset-reading', 'g-reading').lag === 0n, 2000);
+    expect(seen).toEqual(Array.from({ length: 150 }, (_, i) => BigInt(50 + i)));
+  });
+
+  it('acks of deliveries made before the reset are stale: they do not ack the replayed records', async () => {
+    const { broker, settle } = await topicWith(2);
+    const held: Delivery[] = [];
+    await broker.subscribe({ topic: 't', group: 'g' }, (d) => (held.push(d), new Promise<void>(() => undefined)));
+    await settle(() => held.length === 2);
+    await broker.resetGroup('t', 'g', 'earliest');
+    await settle(() => held.length === 4);
+    for (const old of held.slice(0, 2)) await expect(old.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+    const description = broker.describeGroup('t', 'g');
+    expect(description.lag).toBe(2n);
+    expect(description.members[0]!.inFlight).toBe(2);
+    expect(description.partitions[0]!.inFlight.map((f) => [f.offset, f.deliveryCount])).toEqual([[0n, 1], [1n, 1]]);
+    await Promise.all(held.slice(2).map((d) => d.ack()));
+    expect(broker.describeGroup('t', 'g').lag).toBe(0n);
+  });
+
+  it('a record being dead-lettered at the reset is copied, counted, and replayed', async () => {
+    const { broker, settle } = await topicWith(1);
+    const deliveryCounts: number[] = [];
+    await broker.subscribe({ topic: 't', group: 'g' }, (d) => {
+      deliveryCounts.push(d.deliveryCount);
+      if (deliveryCounts.length === 1) {
+        void d.reject('bad');
+        void broker.resetGroup('t', 'g', 'earliest');
+      }
+    });
+    await settle(() => deliveryCounts.length === 2 && broker.describeGroup('t', 'g').lag === 0n);
+    expect(deliveryCounts).toEqual([1, 1]);
+    expect(await broker.fetch({ topic: 't.dlq', partition: 0, offset: 0n })).toHaveLength(1);
+    expect(broker.describeGroup('t', 'g').partitions[0]!.deadLettered).toBe(1);
+  });
+
   it('UNKNOWN_GROUP for a group that does not exist', async () => {
     const { broker } = await topicWith(0);
     await expect(broker.resetGroup('t', 'nope', 'earliest')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });

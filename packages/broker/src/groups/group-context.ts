@@ -18,6 +18,6 @@ export interface GroupContext {
   readonly logs: readonly PartitionLog[];
   readonly unackedRecordsMax: number;
   readonly fetchBytes: number;
-  /** Appends a dead-lettered record to the dead-letter topic; resolves with its offset there. */
-  readonly deadLetter: (entry: Entry, group: Group, deliveryCount: number, reason: string) => Promise<bigint>;
+  /** Appends a dead-lettered record to `deadLetterTopic`; resolves with its offset there. */
+  readonly deadLetter: (entry: Entry, group: Group, deadLetterTopic: string, deliveryCount: number, reason: string) => Promise<bigint>;
 }

@@ -3,11 +3,11 @@
  * members, tells groups about new records and retention, and serves the admin calls
  * (describe, reset, redrive).
  *
- *   groups/<topic>/<group>/config.json    the settings the group's members agreed on
+ *   groups/<topic>/<group>/config.json    the settings the group's members agreed on (group-config-files.ts)
  *   groups/<topic>/<group>/state.json     } see group-journal.ts
  *   groups/<topic>/<group>/journal-<gen>/ }
  */
-import { BrookError, writeFileAtomic, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
+import { BrookError, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
@@ -17,10 +17,11 @@ import type { GroupContext } from './group-context.js';
 import { GroupJournal, type JournalLogOptions } from './group-journal.js';
 import { PartitionWindow, type Entry } from './partition-window.js';
 import {
-  checkStartPosition, checkSubscribeOptionKeys, configConflicts, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
+  checkStartPosition, checkSubscribeOptionKeys, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
   type GroupConfig, type StartPosition, type SubscribeOptions,
 } from './subscribe-options.js';
 import { TailReader } from './tail-reader.js';
+import { GroupConfigFiles } from './group-config-files.js';
 import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
 import { LiveSubscriptions, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
@@ -51,11 +52,15 @@ export class GroupCoordinator {
   /** So that a deleted topic or a closing broker can end their loops and settle their `ended`. */
   private readonly live = new LiveSubscriptions();
   private readonly opening = new Map<string, Promise<Group>>();
+  private readonly configs: GroupConfigFiles;
+  /** Per group, settles when the last join made so far has ended (joined or refused). */
+  private readonly joins = new Map<Group, Promise<void>>();
   private readonly redriver: Redriver;
   readonly deadlines: DeadlineQueue;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.deadlines = new DeadlineQueue(deps.clock);
+    this.configs = new GroupConfigFiles(deps.fs, deps.dataDir);
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce,
       progress: (topic) => this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
@@ -76,10 +81,8 @@ export class GroupCoordinator {
         continue;
       }
       for (const name of await this.deps.fs.readdir(`${root}/${topic}`)) {
-        const configPath = `${root}/${topic}/${name}/config.json`;
-        if (!(await this.deps.fs.exists(configPath))) continue;
-        const config = parseConfig(await this.deps.fs.readFile(configPath));
-        await this.group(topic, name, config);
+        const config = await this.configs.read(topic, name);
+        if (config) await this.group(topic, name, config);
       }
     }
   }
@@ -101,9 +104,20 @@ export class GroupCoordinator {
     if (options.group === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group name ${REDRIVE_GROUP} is reserved for redrive progress`, { group: options.group });
     const config = resolveGroupConfig(options);
     const group = await this.group(options.topic, validateGroupName(options.group), config);
-    await this.agreeOnConfig(group, config);
-    this.checkStillThere(options.topic, logs);
-    return { kind: 'member', group, member: group.join(maxInFlight, options.name, sink) };
+    // One join of a group at a time: a join made alongside one that is changing the settings
+    // agrees with what that one set, and finds its member there.
+    const previous = this.joins.get(group) ?? Promise.resolve();
+    const joining = previous.then(async () => {
+      await this.configs.agree(group, config);
+      this.checkStillThere(options.topic, logs);
+      return group.join(maxInFlight, options.name, sink);
+    });
+    const done = joining.then(() => undefined, () => undefined);
+    this.joins.set(group, done);
+    void done.then(() => {
+      if (this.joins.get(group) === done) this.joins.delete(group);
+    });
+    return { kind: 'member', group, member: await joining };
   }
 
   /**
@@ -290,13 +304,13 @@ export class GroupCoordinator {
     await Promise.all([...this.groups.values()].map((group) => group.close(ending)));
   }
 
-  /** Copies a record to its group's dead-letter topic (created on first use). */
-  private async deadLetter(entry: Entry, group: Group, deliveryCount: number, reason: string): Promise<bigint> {
-    await this.deps.ensureTopic(group.config.deadLetterTopic);
+  /** Copies a record of `group` to `deadLetterTopic` (created on first use). */
+  private async deadLetter(entry: Entry, group: Group, deadLetterTopic: string, deliveryCount: number, reason: string): Promise<bigint> {
+    await this.deps.ensureTopic(deadLetterTopic);
     const record = deadLetterRecord.build(entry.record, {
       topic: group.topic, partition: entry.partition, offset: entry.offset, group: group.name, deliveryCount, reason,
     });
-    const [result] = await this.deps.produce(group.config.deadLetterTopic, [record]);
+    const [result] = await this.deps.produce(deadLetterTopic, [record]);
     return result!.offset;
   }
 
@@ -320,30 +334,12 @@ export class GroupCoordinator {
       this.deps.fs, dir, this.deps.journalLogOptions, this.deps.journalBytesMax,
       () => Promise.all(logs.map((log) => startOffsetFor(log, config.from))),
     );
-    if (created || !(await this.deps.fs.exists(`${dir}/config.json`))) await this.saveConfig(dir, config);
+    if (created || !(await this.configs.exists(topic, name))) await this.configs.write(topic, name, config);
     const windows = states.map((state, partition) => new PartitionWindow(partition, state));
     await forgetAcksPastLogEnd(journal, windows, logs);
     const group = new Group(topic, name, config, journal, windows, this.context(logs));
     this.groups.set(`${topic}\u0000${name}`, group);
     return group;
-  }
-
-  /** A group with members keeps its settings; an empty one takes the joining member's. */
-  private async agreeOnConfig(group: Group, asked: GroupConfig): Promise<void> {
-    const conflicts = configConflicts(group.config, asked);
-    if (conflicts.length === 0) return;
-    if (group.members.length > 0) {
-      throw new BrookError('INVALID_CONFIG', `group ${group.name} on ${group.topic} already runs with other ${conflicts.join(', ')}`, {
-        topic: group.topic, group: group.name, conflicts,
-      });
-    }
-    group.reconfigure(asked);
-    await this.saveConfig(`${this.deps.dataDir}/groups/${group.topic}/${group.name}`, asked);
-  }
-
-  private async saveConfig(dir: string, config: GroupConfig): Promise<void> {
-    const { from: _from, ...kept } = config;
-    await writeFileAtomic(this.deps.fs, `${dir}/config.json`, new TextEncoder().encode(JSON.stringify(kept, null, 2)));
   }
 
   private existing(topic: string, group: string): Group {
@@ -356,7 +352,7 @@ export class GroupCoordinator {
     return {
       clock: this.deps.clock, random: this.deps.random, deadlines: this.deadlines, events: this.deps.events, logs,
       unackedRecordsMax: this.deps.unackedRecordsMax, fetchBytes: this.deps.fetchBytes,
-      deadLetter: (entry, group, deliveryCount, reason) => this.deadLetter(entry, group, deliveryCount, reason),
+      deadLetter: (entry, group, deadLetterTopic, deliveryCount, reason) => this.deadLetter(entry, group, deadLetterTopic, deliveryCount, reason),
     };
   }
 }
@@ -388,8 +384,4 @@ export async function startOffsetFor(log: PartitionLog, from: StartPosition): Pr
 
 function deletedTopicError(topic: string): BrookError {
   return new BrookError('UNKNOWN_TOPIC', `topic ${topic} was deleted`, { topic });
-}
-
-function parseConfig(bytes: Uint8Array): GroupConfig {
-  return { ...(JSON.parse(new TextDecoder().decode(bytes)) as Omit<GroupConfig, 'from'>), from: 'earliest' };
 }

@@ -60,6 +60,19 @@ describe('group durability', () => {
     expect(broker.describeGroup('t', 'g')).toMatchObject({ lag: 0n, config: { ordering: 'key' } });
   });
 
+  it("describeGroup's counters count since the broker opened; the position they led to stays", async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('counted');
+    await fixture.broker.produce('counted', [{ value: 'a' }]);
+    const sub = await fixture.broker.subscribe({ topic: 'counted', group: 'g-counted' }, (d) => d.reject('bad'));
+    await fixture.settle(() => fixture.broker.describeGroup('counted', 'g-counted').lag === 0n);
+    await sub.close();
+    expect(fixture.broker.describeGroup('counted', 'g-counted').partitions[0]).toMatchObject({ ackFloor: 1n, deadLettered: 1 });
+    await fixture.broker.close();
+    const broker = await fixture.restart();
+    expect(broker.describeGroup('counted', 'g-counted').partitions[0]).toMatchObject({ ackFloor: 1n, deadLettered: 0, redeliveries: 0 });
+  });
+
   it('compacts the journal into a snapshot (new generation) and restores the same state from it', async () => {
     const { fixture, held } = await compactingGroup(300);
     // Ack all but every 7th, one at a time: hundreds of journal records, several compactions.

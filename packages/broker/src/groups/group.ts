@@ -52,11 +52,13 @@ export class Group implements FlightOwner {
     this.report = new GroupEvents(context.events, topic, name);
   }
 
-  /** New settings for a group without members: held records are read again under the new ordering. */
+  /** New settings for a group without members: held records are read again under the new ordering
+   * (but those being dead-lettered, which stay and, in 'key', keep their key). */
   reconfigure(config: GroupConfig): void {
     this.config = config;
     for (const window of this.windows) window.rewind();
     this.ordering = orderingFor(config, this.windows);
+    this.ordering.rebuild(this.windows);
   }
 
   /**
@@ -175,7 +177,7 @@ export class Group implements FlightOwner {
     this.ending = handledRejection(ending);
     for (const window of this.windows) {
       for (const entry of window.entries()) this.endFlight(entry);
-      window.rewind();
+      window.clear();
     }
     this.leases.clear();
     for (const member of [...this.members]) member.left = true;
@@ -361,9 +363,11 @@ export class Group implements FlightOwner {
     const window = this.windows[entry.partition]!;
     window.setState(entry, 'deadLettering');
     const deliveryCount = window.ack.attempts(entry.offset);
+    // One topic for the whole copy: a reconfigure meanwhile (a new member) may name another.
+    const { deadLetterTopic } = this.config;
     let deadLetterOffset: bigint;
     try {
-      deadLetterOffset = await this.context.deadLetter(entry, this, deliveryCount, reason);
+      deadLetterOffset = await this.context.deadLetter(entry, this, deadLetterTopic, deliveryCount, reason);
     } catch {
       entry.backoff = this.context.deadlines.schedule(this.context.clock.now() + this.config.backoff.maxMs, () => {
         entry.backoff = undefined;
@@ -372,7 +376,7 @@ export class Group implements FlightOwner {
       return;
     }
     window.deadLettered += 1;
-    this.report.deadLettered(entry, deliveryCount, reason, this.config.deadLetterTopic, deadLetterOffset);
+    this.report.deadLettered(entry, deliveryCount, reason, deadLetterTopic, deadLetterOffset);
     await this.complete(entry);
   }
 

@@ -79,6 +79,11 @@ export class PartitionWindow {
   deadLettered = 0;
   redeliveries = 0;
   lostToRetention = 0n;
+  /**
+   * Counts the times the window started over (reset, retention, reconfigure): a log read begun
+   * before cannot add its records to the window that started over, whose read position moved.
+   */
+  generation = 0;
 
   constructor(
     readonly partition: number,
@@ -98,8 +103,18 @@ export class PartitionWindow {
     return this.seqOf(this.readOffset);
   }
 
-  /** Takes a freshly read record into the window, ready to deliver. Seqs only grow. */
-  add(entry: Entry): void {
+  /**
+   * Takes a freshly read record into the window, ready to deliver. Seqs only grow, but for the
+   * records a rewind kept: false for a record still held from before (read again, it is not taken).
+   */
+  add(entry: Entry): boolean {
+    if (!this.place(entry)) return false;
+    entry.state = 'ready';
+    this.undelivered += 1;
+    return true;
+  }
+
+  private place(entry: Entry): boolean {
     const number = Math.floor(entry.seq / CHUNK_SLOTS);
     if (this.size === 0) {
       this.chunks.length = 0;
@@ -108,11 +123,12 @@ export class PartitionWindow {
     const index = number - this.firstChunk;
     while (this.chunks.length <= index) this.chunks.push(undefined);
     const chunk = (this.chunks[index] ??= this.takeSpare() ?? { slots: new Array<Entry | undefined>(CHUNK_SLOTS), held: 0 });
-    chunk.slots[entry.seq - number * CHUNK_SLOTS] = entry;
+    const slot = entry.seq - number * CHUNK_SLOTS;
+    if (chunk.slots[slot] !== undefined) return false;
+    chunk.slots[slot] = entry;
     chunk.held += 1;
     this.size += 1;
-    entry.state = 'ready';
-    this.undelivered += 1;
+    return true;
   }
 
   setState(entry: Entry, state: EntryState): void {
@@ -168,8 +184,17 @@ export class PartitionWindow {
     return held;
   }
 
-  /** Forgets every held record (not the acks): they are read again from ackFloor. */
+  /**
+   * Forgets the held records (not the acks): they are read again from ackFloor (a reconfigure).
+   * Records being dead-lettered stay, and are not read again: their copy is under way, and read
+   * again they would be delivered, or copied, a second time. Seqs stay: the origin is kept.
+   */
   rewind(): void {
+    this.startOver(this.ack.ackFloor, this.origin, this.entries().filter((entry) => entry.state === 'deadLettering'));
+  }
+
+  /** Forgets every held record (not the acks): the group ends. */
+  clear(): void {
     this.startOver(this.ack.ackFloor);
   }
 
@@ -194,14 +219,18 @@ export class PartitionWindow {
     return dropped;
   }
 
-  private startOver(offset: bigint): void {
-    for (const entry of this.entries()) entry.backoff?.cancel();
+  /** Reads again from `offset`, seqs counted from `origin` (at or below it), holding only `kept`. */
+  private startOver(offset: bigint, origin = offset, kept: readonly Entry[] = []): void {
+    this.generation += 1;
+    // A kept record being dead-lettered may wait on `backoff` for its next copy attempt.
+    for (const entry of this.entries()) if (!kept.includes(entry)) entry.backoff?.cancel();
     this.chunks = [];
     this.firstChunk = 0;
     this.size = 0;
     this.undelivered = 0;
-    this.origin = offset;
+    this.origin = origin;
     this.readOffset = offset;
-    this.cursorSeq = 0;
+    this.cursorSeq = this.seqOf(offset);
+    for (const entry of kept) this.place(entry);
   }
 }

@@ -148,6 +148,19 @@ describe('redrive', () => {
     expect(back!.headers).toEqual(headers);
     expect(back!.timestamp).toBe(1234);
   });
+
+  it('is a produce: every group of the origin topic gets the record again, at a new offset, as a first delivery', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('fan', { partitions: 2 });
+    await broker.produce('fan', [{ value: 'a', partition: 1 }]);
+    const seen: string[] = [];
+    await broker.subscribe({ topic: 'fan', group: 'g-rejects' }, (d) => (d.deliveryCount === 1 && d.offset === 0n ? d.reject('bad') : void seen.push(`rejects ${d.partition}:${d.offset} #${d.deliveryCount}`)));
+    await broker.subscribe({ topic: 'fan', group: 'g-acks' }, (d) => void seen.push(`acks ${d.partition}:${d.offset} #${d.deliveryCount}`));
+    await settle(() => broker.describeGroup('fan', 'g-rejects').lag === 0n && broker.describeGroup('fan', 'g-acks').lag === 0n);
+    expect(await broker.redrive('fan.dlq')).toEqual({ moved: 1, skipped: 0 });
+    await settle(() => seen.length === 3);
+    expect(seen.sort()).toEqual(['acks 1:0 #1', 'acks 1:1 #1', 'rejects 1:1 #1']);
+  });
 });
 
 describe('the redrive group', () => {

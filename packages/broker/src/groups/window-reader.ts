@@ -79,7 +79,12 @@ async function readIntoWindow(
   window: PartitionWindow, log: PartitionLog, share: number, limits: WindowReadLimits, keyed: boolean, enqueue: (entry: Entry) => void,
 ): Promise<void> {
   const maxRecords = Math.min(share, limits.unackedRecordsMax - window.size);
+  const generation = window.generation;
   const batches = await log.read(window.readOffset, { maxBytes: limits.fetchBytes, maxRecords });
+  // The window started over while reading (a reset to an earlier offset, say): these records
+  // would move its read position past the ones it must now read first. The step that restarted
+  // it scheduled another, which reads from the new position.
+  if (window.generation !== generation) return;
   for (const batch of batches) intake(window, batch, limits.unackedRecordsMax, keyed, enqueue);
 }
 
@@ -99,8 +104,7 @@ function intake(window: PartitionWindow, batch: ReadBatch, unackedRecordsMax: nu
     if (window.ack.isAcked(record.offset)) continue;
     const keyId = keyed && record.key !== null ? keyIdOf(record.key) : undefined;
     const entry = new Entry(window.partition, record, keyId, dense ? firstSeq + i : window.seqOf(record.offset));
-    window.add(entry);
-    enqueue(entry);
+    if (window.add(entry)) enqueue(entry);
   }
   if (taken !== undefined) window.readOffset = taken + 1n;
 }
