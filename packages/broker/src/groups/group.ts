@@ -403,20 +403,8 @@ export class Group implements FlightOwner {
 
   private rebalance(): void {
     if (this.config.ordering !== 'partition') return;
-    const owners = PartitionOrdering.assignment(this.members, this.windows.length);
-    let changed = false;
-    for (const window of this.windows) {
-      const owner = owners[window.partition];
-      if (owner === window.owner) continue;
-      // A member closing gracefully keeps a partition until it has settled what it holds there:
-      // taking those records back would redeliver work it is finishing, and make its acks stale.
-      // It gets nothing new meanwhile (no credit); leave() runs this again and moves the partition.
-      if (window.owner?.closing && !window.owner.left && hasInFlight(window)) continue;
-      changed = true;
-      for (const entry of window.entries()) if (entry.state === 'inflight') this.revoke(entry, 'rebalance');
-      window.owner = owner;
-    }
-    if (changed) this.report.rebalanced(this.windows);
+    const revoke = (entry: Entry): void => this.revoke(entry, 'rebalance');
+    if (PartitionOrdering.reassign(this.members, this.windows, revoke)) this.report.rebalanced(this.windows);
   }
 }
 
@@ -425,11 +413,6 @@ function handledRejection(error: BrookError): Promise<never> {
   const rejected = Promise.reject(error);
   rejected.catch(() => undefined);
   return rejected;
-}
-
-function hasInFlight(window: PartitionWindow): boolean {
-  for (const entry of window.entries()) if (entry.state === 'inflight') return true;
-  return false;
 }
 
 /** Waits for both, then fails with the first failure: neither outlives the step. */

@@ -257,6 +257,32 @@ export class PartitionOrdering implements OrderingStrategy {
     const active = members.filter((m) => !m.left && !m.closing).sort((a, b) => a.joinSeq - b.joinSeq);
     return Array.from({ length: partitions }, (_, p) => (active.length === 0 ? undefined : active[p % active.length]));
   }
+
+  /**
+   * Moves each partition to the member `assignment` gives it, taking back (`revoke`) what its
+   * old owner has in flight there. Returns whether any partition moved.
+   */
+  static reassign(members: readonly Member[], windows: readonly PartitionWindow[], revoke: (entry: Entry) => void): boolean {
+    const owners = PartitionOrdering.assignment(members, windows.length);
+    let changed = false;
+    for (const window of windows) {
+      const owner = owners[window.partition];
+      if (owner === window.owner) continue;
+      // A member closing gracefully keeps a partition until it has settled what it holds there:
+      // taking those records back would redeliver work it is finishing, and make its acks stale.
+      // It gets nothing new meanwhile (no credit); its leave() reassigns again and moves it.
+      if (window.owner?.closing && !window.owner.left && hasInFlight(window)) continue;
+      changed = true;
+      for (const entry of window.entries()) if (entry.state === 'inflight') revoke(entry);
+      window.owner = owner;
+    }
+    return changed;
+  }
+}
+
+function hasInFlight(window: PartitionWindow): boolean {
+  for (const entry of window.entries()) if (entry.state === 'inflight') return true;
+  return false;
 }
 
 /** The strategy a group's `ordering` setting names. */
