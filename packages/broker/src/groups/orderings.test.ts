@@ -200,6 +200,17 @@ describe("ordering 'partition'", () => {
     expect(broker.describeGroup('t', 'g').partitions.map((p) => p.owner)).toEqual(['g-1', 'g-1', 'g-1', 'g-1']);
   });
 
+  it('a member owning several partitions serves them in turn: a backlog on one does not hold back the others', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t', { partitions: 2 });
+    await broker.produce('t', Array.from({ length: 10 }, (_, i) => ({ value: `p0-${i}`, partition: 0 })));
+    await broker.produce('t', [{ value: 'p1-0', partition: 1 }]);
+    const order: string[] = [];
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'partition', maxInFlight: 1 }, (d) => void order.push(d.text()!));
+    await settle(() => order.length === 11);
+    expect(order.indexOf('p1-0')).toBeLessThan(2);
+  });
+
   it('a member closing gracefully keeps a partition until it has settled what it holds there; then the partition moves', async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('t', { partitions: 2 });

@@ -231,10 +231,20 @@ export class KeyOrdering extends NoneOrdering {
 }
 
 export class PartitionOrdering implements OrderingStrategy {
+  /** The partition served first in the next step. */
+  private first = 0;
+
   enqueue(_entry: Entry): void {}
 
+  /**
+   * Each owner takes its partitions' ready records in offset order while it has credit. Which
+   * partition goes first moves on every step: a member owning several partitions serves them in
+   * turn, so a steady backlog on one cannot take all its credit step after step and starve another.
+   */
   assign(_members: readonly Member[], windows: readonly PartitionWindow[], assign: Assign): void {
-    for (const window of windows) {
+    const count = windows.length;
+    for (let i = 0; i < count; i++) {
+      const window = windows[(this.first + i) % count]!;
       const owner = window.owner;
       const readSeq = window.readSeq;
       while (owner && owner.credit > 0) {
@@ -246,6 +256,7 @@ export class PartitionOrdering implements OrderingStrategy {
         assign(entry, owner);
       }
     }
+    this.first = count === 0 ? 0 : (this.first + 1) % count;
   }
 
   release(_entry: Entry): void {}
