@@ -155,6 +155,13 @@ describe('brook produce and brook consume', () => {
     expect(Buffer.from(last!.value!).toString()).toBe('1500');
   });
 
+  it('--file naming a directory is IO_ERROR with the errno, exit 1, not an unhandled error event', async () => {
+    await broker.createTopic('cli-produce-dir');
+    const run = await brook(['produce', 'cli-produce-dir', '--file', dir], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`brook: IO_ERROR: cannot read ${dir}: EISDIR (nothing was sent)\n`);
+  });
+
   it('SIGINT ends a produce cleanly: the lines read are sent, the summary says which offsets, exit 0', async () => {
     await broker.createTopic('cli-produce-sigint');
     const child = startBrook(['produce', 'cli-produce-sigint'], { env, keepStdinOpen: true });

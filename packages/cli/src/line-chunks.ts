@@ -66,10 +66,13 @@ export async function* lineChunks<T>(input: Readable, toItem: LineItem<T>, optio
     ended = true; // first: the interface is closed now, cut() must not pause it
     cut();
   });
-  input.on('error', (error) => {
+  // The interface passes its input's errors on as its own (Node >= 20), where no listener would crash the process.
+  const onError = (error: unknown) => {
     failure ??= { error };
     notify();
-  });
+  };
+  input.on('error', onError);
+  lines.on('error', onError);
   const stop = () => lines.close();
   options.signal?.addEventListener('abort', stop, { once: true });
   if (options.signal?.aborted) stop();

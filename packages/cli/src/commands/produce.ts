@@ -79,10 +79,11 @@ export const produceCommand = defineCommand(
         const startedAtMs = performance.now();
         const input = file === undefined ? process.stdin : createReadStream(file);
         const { written, failure } = await sendLines(client.producer({ lingerMs: 5 }), topic, input, format, interrupted.signal);
+        const failed = failure === undefined ? undefined : withWhatWasSent(asReadError(failure, file ?? 'stdin'), written);
         // Printed after a failure too once something was written: which offsets hold which lines is what the user needs then.
         const done = summarize(topic, written, performance.now() - startedAtMs);
-        if (failure === undefined || written.count > 0) process.stdout.write(`${args.flag('json') ? toJson(done) : summaryLine(done)}\n`);
-        if (failure !== undefined) throw failure;
+        if (failed === undefined || written.count > 0) process.stdout.write(`${args.flag('json') ? toJson(done) : summaryLine(done)}\n`);
+        if (failed !== undefined) throw failed;
         return EXIT.ok;
       });
     } finally {
@@ -165,9 +166,8 @@ class Written {
 }
 
 /**
- * Sends the lines until the input ends or `signal` aborts. A failure (a bad line, a refused send)
- * comes back with what was written, after every send under way has finished; the failure's text
- * says which line it was and what was sent.
+ * Sends the lines until the input ends or `signal` aborts. A failure (a bad line, a refused send,
+ * the input's read error) comes back with what was written, after every send under way has finished.
  */
 async function sendLines(producer: Producer, topic: string, input: Readable, format: LineFormat, signal: AbortSignal): Promise<{ written: Written; failure?: unknown }> {
   const written = new Written();
@@ -182,7 +182,7 @@ async function sendLines(producer: Producer, topic: string, input: Readable, for
     return { written };
   } catch (error) {
     await window.finish().catch(() => undefined);
-    return { written, failure: withWhatWasSent(error, written) };
+    return { written, failure: error };
   } finally {
     stopProgress();
   }
@@ -206,6 +206,13 @@ async function sendChunk(producer: Producer, topic: string, chunk: readonly Line
     if (before.length > 0) written.tally(before, await producer.send(topic, before.map((item) => item.record)));
     throw tooLarge;
   }
+}
+
+/** An error reading the input (`--file` a directory, EIO), in brook's terms rather than node's stack. */
+function asReadError(error: unknown, source: string): unknown {
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (isBrookError(error) || typeof errno !== 'string') return error;
+  return new BrookError('IO_ERROR', `cannot read ${source}: ${errno}`, { file: source, errno }, { cause: error });
 }
 
 /** The failure, saying how much was sent: for a bad line, whether that was exactly the lines before it. */
