@@ -67,6 +67,19 @@ describe('brook verify and brook dump', () => {
     expect(dumped.stdout).toContain(`BAD @${secondBatchAt} bad-crc`);
   });
 
+  it('verify of a directory that is no data directory (empty, a producer WAL) says so, exit 1, instead of passing it as healthy', async () => {
+    const notData = await mkdtemp(join(tmpdir(), 'brook-cli-not-data-'));
+    try {
+      const empty = await brook('verify', notData);
+      expect(empty.code).toBe(1);
+      expect(empty.stdout).toMatch(/^problem: \. @0 not-a-data-dir: no topics\/ directory/m);
+      await writeFile(join(notData, 'wal-00000000000000000000.seg'), Buffer.from('BWAL'));
+      expect((await brook('verify', notData)).code).toBe(1);
+    } finally {
+      await rm(notData, { recursive: true, force: true });
+    }
+  });
+
   it('bad usage exits 2 with the usage on stderr', async () => {
     const { code, stderr } = await brook('verify');
     expect(code).toBe(2);

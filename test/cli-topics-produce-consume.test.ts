@@ -128,6 +128,53 @@ describe('brook produce and brook consume', () => {
     expect(run.stderr).toMatch(/INVALID_REQUEST: line 2 is not JSON/);
   });
 
+  it('a bad line sends every line before it and nothing from it on, says so, and prints the summary of what was written', async () => {
+    await broker.createTopic('cli-bad-line-late');
+    const file = join(dir, 'late-bad.jsonl');
+    // Past the first chunks (1000 lines each), so lines before it wait in chunks not yet sent when it is read.
+    await writeFile(file, `${Array.from({ length: 1499 }, (_, i) => `{"n":${i + 1}}`).join('\n')}\nnot json\n{"n":1501}\n`);
+    const run = await brook(['produce', 'cli-bad-line-late', '--file', file, '--input', 'json'], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^brook: INVALID_REQUEST: line 1500 is not JSON: .* \(1499 records sent: the lines before it, nothing from it on\)$/m);
+    expect(run.stdout).toMatch(/^sent 1499 records to cli-bad-line-late in \d+ ms \(partition 0: offsets 0\.\.1498\)$/m);
+    expect(broker.describeTopic('cli-bad-line-late').partitions[0]!.endOffset).toBe(1499n);
+  });
+
+  it('a line too large for a batch is MESSAGE_TOO_LARGE naming it; the lines before it (its own chunk too) are sent, none after', async () => {
+    await broker.createTopic('cli-too-large-line');
+    const file = join(dir, 'too-large.txt');
+    const numbered = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${from + i}\n`).join('');
+    await writeFile(file, `${numbered(1, 1500)}${'x'.repeat(1_100_000)}\n${numbered(1502, 4000)}`);
+    const run = await brook(['produce', 'cli-too-large-line', '--file', file], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^brook: MESSAGE_TOO_LARGE: line 1501 is over the batch limit of \d+ bytes as a record \(1500 records sent: the lines before it, nothing from it on\)$/m);
+    expect(run.stdout).toMatch(/^sent 1500 records to cli-too-large-line/m);
+    const partition = broker.describeTopic('cli-too-large-line').partitions[0]!;
+    expect(partition.endOffset).toBe(1500n);
+    const [last] = await broker.fetch({ topic: 'cli-too-large-line', partition: 0, offset: 1499n, maxRecords: 1 });
+    expect(Buffer.from(last!.value!).toString()).toBe('1500');
+  });
+
+  it('--file naming a directory is IO_ERROR with the errno, exit 1, not an unhandled error event', async () => {
+    await broker.createTopic('cli-produce-dir');
+    const run = await brook(['produce', 'cli-produce-dir', '--file', dir], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`brook: IO_ERROR: cannot read ${dir}: EISDIR (nothing was sent)\n`);
+  });
+
+  it('SIGINT ends a produce cleanly: the lines read are sent, the summary says which offsets, exit 0', async () => {
+    await broker.createTopic('cli-produce-sigint');
+    const child = startBrook(['produce', 'cli-produce-sigint'], { env, keepStdinOpen: true });
+    const done = finished(child);
+    child.stdin.write('one\ntwo\n');
+    await recordsIn('cli-produce-sigint', 2n);
+    child.kill('SIGINT');
+    const run = await done;
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^brook: SIGINT: the lines read so far are sent/m);
+    expect(run.stdout).toMatch(/^sent 2 records to cli-produce-sigint in \d+ ms \(partition 0: offsets 0\.\.1\)$/m);
+  }, 20_000);
+
   it('a group consumes with --count and acks: lag 0, and the next run continues where it stopped, nothing redelivered', async () => {
     await broker.createTopic('cli-group');
     await broker.produce('cli-group', Array.from({ length: 10 }, (_, i) => ({ value: `m${i}` })));

@@ -107,9 +107,12 @@ export function parseCommandArgs(spec: CommandSpec, args: readonly string[]): Pa
   const options = { ...spec.options };
   // Not strict: node's strict-mode messages talk about parseArgs; optionMisuse makes the same checks in brook's words.
   const { values, positionals, tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
+  const seen = new Set<string>();
   for (const token of tokens) {
-    const misuse = token.kind === 'option' ? optionMisuse(token, options) : undefined;
+    if (token.kind !== 'option') continue;
+    const misuse = optionMisuse(token, options, seen);
     if (misuse !== undefined) throw usageError(misuse, spec.usage);
+    seen.add(token.name);
   }
   if (positionals.length < required.length) throw usageError(`missing ${required.slice(positionals.length).join(' ')}`, spec.usage);
   if (positionals.length > required.length + optional.length) {
@@ -120,10 +123,14 @@ export function parseCommandArgs(spec: CommandSpec, args: readonly string[]): Pa
 
 type OptionToken = Extract<NonNullable<ReturnType<typeof parseArgs>['tokens']>[number], { kind: 'option' }>;
 
-/** What is wrong with one option as typed (`--grup`, `--count` without a value, ...), or undefined. */
-function optionMisuse(token: OptionToken, options: Readonly<Record<string, OptionSpec>>): string | undefined {
+/**
+ * What is wrong with one option as typed (`--grup`, `--count` without a value, ...), or undefined.
+ * `seen` holds the options before it: a second `--partitions` would silently win over the first.
+ */
+function optionMisuse(token: OptionToken, options: Readonly<Record<string, OptionSpec>>, seen: ReadonlySet<string>): string | undefined {
   const option = Object.hasOwn(options, token.name) ? options[token.name]! : undefined;
   if (option === undefined) return `unknown option ${token.rawName}`;
+  if (seen.has(token.name) && !option.multiple) return `${token.rawName} given twice`;
   if (option.type === 'boolean') return token.value === undefined ? undefined : `${token.rawName} takes no value`;
   if (token.value === undefined) return `${token.rawName} needs a value`;
   // `--fsync --memory`: more likely a forgotten value than a value starting with a dash (which --fsync=-x allows).

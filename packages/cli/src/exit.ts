@@ -11,7 +11,7 @@ import { isBrookError } from '@brook/protocol';
 
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2, unreachable: 3, interrupted: 130 });
 
-export const EXIT_CODES_USAGE = `exit codes: 0 ok, 1 failure (the error code is on stderr), 2 bad usage, 3 server unreachable, 130 a second Ctrl-C (serve, consume)`;
+export const EXIT_CODES_USAGE = `exit codes: 0 ok, 1 failure (the error code is on stderr), 2 bad usage, 3 server unreachable, 130 a second Ctrl-C (serve, produce, consume)`;
 
 export function exitCodeFor(error: unknown): number {
   if (isBrookError(error, 'INVALID_CONFIG')) return EXIT.usage;

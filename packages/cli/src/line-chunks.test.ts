@@ -1,5 +1,5 @@
 import { Interface } from 'node:readline';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lineChunks } from './line-chunks.js';
 
@@ -44,11 +44,31 @@ describe('lineChunks', () => {
     expect(chunks).toEqual([['l1']]);
   });
 
-  it('ends with the error a line throws', async () => {
-    const failing = lineChunks(lines(3), (line) => {
-      if (line === 'l2') throw new Error('bad line');
-      return line;
-    }, { max: 10, lingerMs: 1_000 });
-    await expect(collect(failing)).rejects.toThrow('bad line');
+  it('ends with the error a line throws, after yielding every line before it (chunks waiting and the one being filled) and none after', async () => {
+    const untilBad = async (count: number, bad: string, max: number) => {
+      const seen: string[][] = [];
+      const failing = lineChunks(lines(count), (line) => {
+        if (line === bad) throw new Error('bad line');
+        return line;
+      }, { max, lingerMs: 1_000 });
+      await expect((async () => {
+        for await (const chunk of failing) seen.push(chunk);
+      })()).rejects.toThrow('bad line');
+      return seen;
+    };
+    expect(await untilBad(6, 'l5', 2)).toEqual([['l1', 'l2'], ['l3', 'l4']]);
+    expect(await untilBad(3, 'l3', 10)).toEqual([['l1', 'l2']]);
+  });
+
+  it('ends, as at the end of the input, once its signal aborts: the lines read so far are yielded, a line not yet complete is not', async () => {
+    const input = new PassThrough();
+    const controller = new AbortController();
+    const chunks = lineChunks(input, keep, { max: 10, lingerMs: 60_000, signal: controller.signal });
+    input.write('l1\nl2\nhalf');
+    const first = chunks.next();
+    await new Promise<void>((resolve) => setImmediate(resolve)); // the written bytes are read
+    controller.abort();
+    expect(await first).toEqual({ done: false, value: ['l1', 'l2'] });
+    expect(await chunks.next()).toEqual({ done: true, value: undefined });
   });
 });

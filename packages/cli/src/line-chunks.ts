@@ -5,6 +5,10 @@
  * `max` lines or the end. At most two complete chunks wait for the reader: then the input is
  * paused, so a huge file streams through in constant memory.
  *
+ * A line whose item throws ends the chunks: the lines before it are still yielded, then the error
+ * is thrown, so a produce sends every line before a bad one and nothing from it on. An aborted
+ * `signal` ends them as the input's end would (a line not yet complete is dropped).
+ *
  * Built on readline's 'line' events rather than its async iterator: racing each line's read
  * against the linger timer made a large --file produce about a third slower.
  */
@@ -14,6 +18,7 @@ import { createInterface } from 'node:readline';
 export interface ChunkOptions {
   max: number;
   lingerMs: number;
+  signal?: AbortSignal;
 }
 
 /** The item for line `lineNumber` (from 1), or undefined to skip the line; a throw ends the chunks with that error. */
@@ -50,7 +55,8 @@ export async function* lineChunks<T>(input: Readable, toItem: LineItem<T>, optio
       if (item !== undefined) chunk.push(item);
     } catch (error) {
       failure = { error };
-      notify();
+      cut(); // the lines before it go out all the same
+      lines.close();
       return;
     }
     if (chunk.length >= options.max) cut();
@@ -60,17 +66,24 @@ export async function* lineChunks<T>(input: Readable, toItem: LineItem<T>, optio
     ended = true; // first: the interface is closed now, cut() must not pause it
     cut();
   });
-  input.on('error', (error) => {
+  // The interface passes its input's errors on as its own (Node >= 20), where no listener would crash the process.
+  const onError = (error: unknown) => {
     failure ??= { error };
     notify();
-  });
+  };
+  input.on('error', onError);
+  lines.on('error', onError);
+  const stop = () => lines.close();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  if (options.signal?.aborted) stop();
   try {
     for (;;) {
-      if (failure) throw failure.error;
       const next = ready.shift();
       if (next !== undefined) {
         if (ready.length < READY_MAX && !ended) lines.resume();
         yield next;
+      } else if (failure) {
+        throw failure.error;
       } else if (ended) {
         return;
       } else {
@@ -78,6 +91,7 @@ export async function* lineChunks<T>(input: Readable, toItem: LineItem<T>, optio
       }
     }
   } finally {
+    options.signal?.removeEventListener('abort', stop);
     clearTimeout(linger);
     lines.close();
   }

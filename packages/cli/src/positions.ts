@@ -13,11 +13,30 @@ export function startPositionOption(args: ParsedArgs, name: string): StartPositi
   const text = args.string(name);
   if (text === undefined) return undefined;
   if (text === 'earliest' || text === 'latest') return text;
-  if (/^\d+$/.test(text)) return { offset: BigInt(text) };
-  // Only full dates count as times: Date.parse alone would read '12' or 'May 1' as one.
-  const timestamp = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(timestamp) || timestamp < 0) throw args.usageError(`--${name} must be ${POSITION_USAGE}, got ${text}`);
+  if (/^\d+$/.test(text) && BigInt(text) <= OFFSET_MAX) return { offset: BigInt(text) };
+  const timestamp = isoTime(text);
+  if (timestamp === undefined || timestamp < 0) throw args.usageError(`--${name} must be ${POSITION_USAGE}, got ${text}`);
   return { timestamp };
+}
+
+/** Offsets are signed 64-bit on disk and on the wire. */
+const OFFSET_MAX = (1n << 63n) - 1n;
+
+/**
+ * Only ISO dates and times count, checked field by field: Date.parse alone reads '12' or 'May 1'
+ * as a time, and rolls '2024-02-30' over to March 1 or takes '2024-05-01junk' for some day in June.
+ */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+function isoTime(text: string): number | undefined {
+  const match = ISO_TIME.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hours = '0', minutes = '0', seconds = '0'] = match.slice(1);
+  const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  const fieldsExist = date.getUTCMonth() === Number(month) - 1 && date.getUTCDate() === Number(day) &&
+    Number(hours) < 24 && Number(minutes) < 60 && Number(seconds) < 60;
+  const timestamp = Date.parse(text);
+  return fieldsExist && !Number.isNaN(timestamp) ? timestamp : undefined;
 }
 
 /** `--name` as milliseconds: a number of milliseconds or a number with ms, s, m, h or d. */

@@ -29,7 +29,7 @@ export interface InspectedBatch {
 export interface StorageProblem {
   readonly file: string;
   readonly position: number;
-  readonly reason: ScanProblem['reason'] | 'bad-index' | 'index-mismatch' | 'missing-index' | 'bad-metadata';
+  readonly reason: ScanProblem['reason'] | 'bad-index' | 'index-mismatch' | 'missing-index' | 'bad-metadata' | 'not-a-data-dir';
   readonly detail: string;
 }
 

@@ -10,7 +10,8 @@
  *   - every `.timeindex` entry names a batch start, and no record before it is later than its key;
  *   - sealed segments (all but the last) have both index files (the one before the last is
  *     reported as a seal cut short: recovery scans it);
- *   - every `*.json` metadata file parses.
+ *   - every `*.json` metadata file parses;
+ *   - the directory holds `topics/`, as every broker's does.
  *
  * Index files of a segment with a bad batch are not checked: the first bad batch is what to fix.
  *
@@ -168,6 +169,10 @@ export async function verifyDataDir(fs: FileSystem, dataDir: string): Promise<Da
     await visit(path);
   };
   await visit(dataDir);
+  // An empty directory, or another program's, would otherwise pass as a healthy broker with no topics.
+  if (!(await fs.readdir(dataDir)).includes('topics')) {
+    problems.push({ file: dataDir, position: 0, reason: 'not-a-data-dir', detail: 'no topics/ directory, which every brook data directory has: not a data directory (or its topics are gone)' });
+  }
   return { logDirs, problems };
 }
 

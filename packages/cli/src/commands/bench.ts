@@ -88,7 +88,7 @@ async function bench(client: Client, options: BenchOptions): Promise<BenchResult
       const window = new SendWindow();
       for (let from = 0; from < options.records; from += CHUNK_RECORDS) {
         const chunk = Array.from({ length: Math.min(CHUNK_RECORDS, options.records - from) }, () => ({ value: stamped(options.sizeBytes) }));
-        await window.add(producer.send(topic, chunk).then(() => void (sent += chunk.length)));
+        await window.add(() => producer.send(topic, chunk).then(() => void (sent += chunk.length)));
       }
       await window.finish();
       const producedMs = performance.now() - startedAtMs;

@@ -5,6 +5,7 @@
  * entry, and the first bad batch with its position; `--records` adds every record.
  */
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { dumpFiles, formatInspected, inspectIndex, inspectLog, type Inspected } from '@brook/broker';
 import { NodeFileSystem } from '@brook/protocol';
 import { defineCommand, type ParsedArgs } from '../cli-args.js';
@@ -27,6 +28,7 @@ export const dumpCommand = defineCommand(
 );
 
 const SEGMENT_FILE = /\.(log|index|timeindex)$/;
+const INDEX_FILE_NAME = /^\d{20}\.(index|timeindex)$/;
 
 async function dump(args: ParsedArgs, options: { records: boolean; json: boolean }): Promise<number> {
   const fs = new NodeFileSystem();
@@ -48,6 +50,10 @@ async function segmentFiles(fs: NodeFileSystem, args: ParsedArgs): Promise<strin
   // A path that cannot be read at all is left to dumpFiles, whose IO_ERROR names the errno.
   const stats = await stat(path).catch(() => undefined);
   if (stats !== undefined && !stats.isDirectory() && !SEGMENT_FILE.test(path)) throw args.usageError(`${expected}; ${path} is neither`);
+  // An index holds offsets relative to its segment's base offset, which only its name gives.
+  if (/\.(index|timeindex)$/.test(path) && !INDEX_FILE_NAME.test(basename(path))) {
+    throw args.usageError(`${path}: an index file must keep its segment's name (20 digits, the base offset: 00000000000000000000.index), its entries are relative to it`);
+  }
   const files = await dumpFiles(fs, path);
   if (files.length === 0) throw args.usageError(`${expected}; ${path} holds no segment files`);
   return files;

@@ -2,12 +2,13 @@
  * `brook produce TOPIC`: one record per input line (stdin or --file), as text or, with --input
  * json, as JSON values. Lines are sent in chunks with a bounded number of chunks unanswered, so a huge
  * file streams through in constant memory; progress goes to stderr once a second, a summary of
- * the offsets written to stdout.
+ * the offsets written to stdout. A bad line or a signal ends the input there: what came before
+ * is sent, and the summary printed.
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { BrookError, type ProduceResult, type Producer, type ProducerRecord } from '@brook/client';
+import { BrookError, isBrookError, type ProduceResult, type Producer, type ProducerRecord } from '@brook/client';
 import { defineCommand, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { plural, toJson } from '../format.js';
@@ -36,7 +37,10 @@ as they come (a chunk waits at most ${CHUNK_LINGER_MS} ms for more), so tail -f 
   --key-separator SEP  each line is KEY SEP VALUE: the key is what comes before the first SEP
   --header K=V         a header on every record; repeatable
 ${REMOTE_USAGE} (the summary: topic, records, offsets per partition)
-Progress goes to stderr every second on long inputs.`;
+Progress goes to stderr every second on long inputs. A bad line (not JSON, no key separator, too
+large for a batch) ends the run (exit 1) naming it: every line before it is sent, nothing from it
+on, and the summary says where they went. Ctrl-C ends it cleanly: the lines read so far are sent,
+then the summary (a second Ctrl-C exits at once).`;
 
 interface LineFormat {
   input: (typeof INPUTS)[number];
@@ -63,14 +67,28 @@ export const produceCommand = defineCommand(
     }
     const topic = args.required('TOPIC');
     if (file === undefined && process.stdin.isTTY) process.stderr.write('brook: reading records from stdin, one per line; Ctrl-D to end\n');
-    return withClient(args, env, async (client) => {
-      const startedAtMs = performance.now();
-      const input = file === undefined ? process.stdin : createReadStream(file);
-      const sent = await sendLines(client.producer({ lingerMs: 5 }), topic, input, format);
-      const done = summarize(topic, sent, performance.now() - startedAtMs);
-      process.stdout.write(`${args.flag('json') ? toJson(done) : summaryLine(done)}\n`);
-      return EXIT.ok;
-    });
+    const interrupted = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (interrupted.signal.aborted) process.exit(EXIT.interrupted);
+      process.stderr.write(`brook: ${signal}: the lines read so far are sent, then the summary (again to exit at once)\n`);
+      interrupted.abort();
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    try {
+      return await withClient(args, env, async (client) => {
+        const startedAtMs = performance.now();
+        const input = file === undefined ? process.stdin : createReadStream(file);
+        const { written, failure } = await sendLines(client.producer({ lingerMs: 5 }), topic, input, format, interrupted.signal);
+        const failed = failure === undefined ? undefined : withWhatWasSent(asReadError(failure, file ?? 'stdin'), written);
+        // Printed after a failure too once something was written: which offsets hold which lines is what the user needs then.
+        const done = summarize(topic, written, performance.now() - startedAtMs);
+        if (failed === undefined || written.count > 0) process.stdout.write(`${args.flag('json') ? toJson(done) : summaryLine(done)}\n`);
+        if (failed !== undefined) throw failed;
+        return EXIT.ok;
+      });
+    } finally {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    }
   },
 );
 
@@ -89,7 +107,7 @@ function lineFormat(args: ParsedArgs): LineFormat {
 }
 
 /** The record for line number `lineNumber`, or undefined for a line to skip. */
-function toRecord(line: string, lineNumber: number, format: LineFormat): ProducerRecord | undefined {
+function toLineRecord(line: string, lineNumber: number, format: LineFormat): LineRecord | undefined {
   if (format.input === 'json' && line.trim() === '') return undefined;
   let key: string | undefined = format.key;
   let text = line;
@@ -100,7 +118,7 @@ function toRecord(line: string, lineNumber: number, format: LineFormat): Produce
     text = line.slice(at + format.keySeparator.length);
   }
   const { value, headers } = format.input === 'json' ? jsonValue(text, lineNumber, format.headers) : { value: text, headers: format.headers };
-  return { value, ...(key === undefined ? {} : { key }), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
+  return { line: lineNumber, record: { value, ...(key === undefined ? {} : { key }), ...(Object.keys(headers).length > 0 ? { headers } : {}) } };
 }
 
 /**
@@ -119,34 +137,95 @@ function jsonValue(text: string, lineNumber: number, headers: Record<string, str
   return { value: Buffer.from(JSON.stringify(value)), headers: { 'content-type': 'application/json', ...headers } };
 }
 
-/** Per partition: offsets written, first to last, and how many. */
-type Written = Map<number, { first: bigint; last: bigint; count: number }>;
+/** A record and the input line it came from, so a failure can name the line. */
+interface LineRecord {
+  line: number;
+  record: ProducerRecord;
+}
 
-async function sendLines(producer: Producer, topic: string, input: Readable, format: LineFormat): Promise<Written> {
-  const written: Written = new Map();
-  let count = 0;
-  const tally = (results: ProduceResult[]) => {
-    count += results.length;
+/** Per partition: offsets written, first to last, and how many; and how many records came from which lines. */
+class Written {
+  readonly partitions = new Map<number, { first: bigint; last: bigint; count: number }>();
+  count = 0;
+  private readonly chunks: { firstLine: number; count: number }[] = [];
+
+  tally(chunk: readonly LineRecord[], results: readonly ProduceResult[]): void {
+    this.count += results.length;
+    if (results.length > 0) this.chunks.push({ firstLine: chunk[0]!.line, count: results.length });
     for (const { partition, offset } of results) {
-      const range = written.get(partition);
+      const range = this.partitions.get(partition);
       if (range) Object.assign(range, { first: offset < range.first ? offset : range.first, last: offset > range.last ? offset : range.last, count: range.count + 1 });
-      else written.set(partition, { first: offset, last: offset, count: 1 });
+      else this.partitions.set(partition, { first: offset, last: offset, count: 1 });
     }
-  };
+  }
+
+  /** Records sent from `line` on: none, unless a send already under way when an earlier one failed got through. */
+  countFrom(line: number): number {
+    return this.chunks.reduce((sum, chunk) => sum + (chunk.firstLine >= line ? chunk.count : 0), 0);
+  }
+}
+
+/**
+ * Sends the lines until the input ends or `signal` aborts. A failure (a bad line, a refused send,
+ * the input's read error) comes back with what was written, after every send under way has finished.
+ */
+async function sendLines(producer: Producer, topic: string, input: Readable, format: LineFormat, signal: AbortSignal): Promise<{ written: Written; failure?: unknown }> {
+  const written = new Written();
   const window = new SendWindow();
-  const stopProgress = startProgress((elapsedMs) => countAndRate(count, 'records sent', elapsedMs));
+  const stopProgress = startProgress((elapsedMs) => countAndRate(written.count, 'records sent', elapsedMs));
   try {
-    const chunks = lineChunks(input, (line, lineNumber) => toRecord(line, lineNumber, format), { max: CHUNK_RECORDS, lingerMs: CHUNK_LINGER_MS });
-    for await (const chunk of chunks) await window.add(producer.send(topic, chunk).then(tally));
+    const toItem = (line: string, lineNumber: number) => toLineRecord(line, lineNumber, format);
+    for await (const chunk of lineChunks(input, toItem, { max: CHUNK_RECORDS, lingerMs: CHUNK_LINGER_MS, signal })) {
+      await window.add(() => sendChunk(producer, topic, chunk, written, window));
+    }
     await window.finish();
+    return { written };
   } catch (error) {
     await window.finish().catch(() => undefined);
-    if (!(error instanceof BrookError) || count === 0) throw error;
-    throw new BrookError(error.code, `${error.description} (${plural(count, 'record')} before it were sent)`, error.details, { cause: error });
+    return { written, failure: error };
   } finally {
     stopProgress();
   }
-  return written;
+}
+
+/**
+ * One chunk's send. The client refuses a whole send for one record over the batch limit before
+ * sending any of it; the lines before that record still go, as the lines before any bad line do.
+ */
+async function sendChunk(producer: Producer, topic: string, chunk: readonly LineRecord[], written: Written, window: SendWindow): Promise<void> {
+  try {
+    written.tally(chunk, await producer.send(topic, chunk.map((item) => item.record)));
+  } catch (error) {
+    // Only the client's own check names the record; the broker's refusal of a batch does not.
+    if (!isBrookError(error, 'MESSAGE_TOO_LARGE') || typeof error.details['record'] !== 'number') throw error;
+    const position = error.details['record'];
+    const line = chunk[position]!.line;
+    const tooLarge = new BrookError('MESSAGE_TOO_LARGE', `line ${line} is over the batch limit of ${String(error.details['limit'])} bytes as a record`, { ...error.details, line }, { cause: error });
+    window.fail(tooLarge); // before the send below: no later chunk may start meanwhile
+    const before = chunk.slice(0, position);
+    if (before.length > 0) written.tally(before, await producer.send(topic, before.map((item) => item.record)));
+    throw tooLarge;
+  }
+}
+
+/** An error reading the input (`--file` a directory, EIO), in brook's terms rather than node's stack. */
+function asReadError(error: unknown, source: string): unknown {
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (isBrookError(error) || typeof errno !== 'string') return error;
+  return new BrookError('IO_ERROR', `cannot read ${source}: ${errno}`, { file: source, errno }, { cause: error });
+}
+
+/** The failure, saying how much was sent: for a bad line, whether that was exactly the lines before it. */
+function withWhatWasSent(error: unknown, written: Written): unknown {
+  if (!isBrookError(error)) return error;
+  const line = error.details['line'];
+  const sent = written.count === 0 ? 'nothing was sent' : `${plural(written.count, 'record')} sent`;
+  let what = sent;
+  if (typeof line === 'number') {
+    const after = written.countFrom(line);
+    what = after === 0 ? `${sent}: the lines before it, nothing from it on` : `${sent}, ${after} of them from line ${line} on, sent while it failed`;
+  }
+  return new BrookError(error.code, `${error.description} (${what})`, error.details, { cause: error });
 }
 
 interface Summary {
@@ -157,7 +236,7 @@ interface Summary {
 }
 
 function summarize(topic: string, written: Written, elapsedMs: number): Summary {
-  const partitions = [...written.entries()].sort(([a], [b]) => a - b)
+  const partitions = [...written.partitions.entries()].sort(([a], [b]) => a - b)
     .map(([partition, r]) => ({ partition, firstOffset: r.first, lastOffset: r.last, records: r.count }));
   return { topic, records: partitions.reduce((sum, p) => sum + p.records, 0), elapsedMs: Math.round(elapsedMs), partitions };
 }

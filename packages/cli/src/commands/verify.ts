@@ -31,7 +31,7 @@ async function verify(dataDir: string, options: { json: boolean }): Promise<numb
       process.stdout.write(`${status} ${relative(dataDir, log.dir)}  ${log.segments} segments, ${log.batches} batches, ${log.records} records\n`);
     }
     for (const problem of result.problems) {
-      process.stdout.write(`problem: ${relative(dataDir, problem.file)} @${problem.position} ${problem.reason}: ${problem.detail}\n`);
+      process.stdout.write(`problem: ${relative(dataDir, problem.file) || '.'} @${problem.position} ${problem.reason}: ${problem.detail}\n`);
     }
     process.stdout.write(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${result.logDirs.length} logs\n`);
   }

@@ -1,0 +1,56 @@
+/**
+ * Bad input the `brook` command must refuse before doing anything: exit 2, INVALID_CONFIG, a
+ * message naming what is wrong, no stack. No server is needed: --url points at a port nothing
+ * listens on, so input that slipped through would end in DISCONNECTED (exit 3) instead.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brook } from './fixtures/cli-run.js';
+
+const env = { BROOK_URL: 'ws://127.0.0.1:1' };
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'brook-cli-bad-input-'));
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('bad input exits 2 with INVALID_CONFIG', () => {
+  it.each([
+    [['topics', 'create', 'cli-dup', '--partitions', '2', '--partitions', '3'], '--partitions given twice'],
+    [['consume', 'cli-dup', '--group', 'a', '--group', 'b'], '--group given twice'],
+    [['consume', 'cli-dup', '--json', '--json'], '--json given twice'],
+  ])('an option given twice (%j) is refused, not decided by whichever came last', async (args, message) => {
+    const run = await brook(args, { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^brook: INVALID_CONFIG: ${message}\n`));
+  });
+
+  it('a repeatable option (--header) may still be given twice', async () => {
+    const run = await brook(['produce', 'cli-dup', '--header', 'a=1', '--header', 'b=2'], { env });
+    expect(run.code).toBe(3);
+  });
+
+  it.each([
+    ['--from', '2024-05-01junk'],
+    ['--from', '2024-02-30T00:00:00Z'],
+    ['--from', '9223372036854775808'],
+  ])('%s %s is no start position (not a day Date.parse rolls it to, not an offset past 2^63-1)', async (flag, value) => {
+    const run = await brook(['consume', 'cli-from', flag, value, '--count', '1'], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^brook: INVALID_CONFIG: --from must be earliest, latest, an offset .*, got ${value}\n`));
+  });
+
+  it('dump of an index file not named by its base offset says why it cannot be read, no stack', async () => {
+    const file = join(dir, 'copy.index');
+    await writeFile(file, Buffer.alloc(16));
+    const run = await brook(['dump', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^brook: INVALID_CONFIG: .*copy\.index: an index file must keep its segment's name/);
+    expect(run.stderr).not.toMatch(/ at /);
+  });
+});
