@@ -56,9 +56,9 @@ describe('brook topics', () => {
     const described = await brook(['topics', 'describe', 'cli-t'], { env });
     expect(described.stdout).toMatch(/^topic cli-t: 3 partitions$/m);
     expect(described.stdout).toMatch(/^PARTITION +START +END +RECORDS$/m);
-    expect(described.stdout).toMatch(/^retention: no size limit, maxAgeMs 604800000; segments roll at 67108864 bytes or 604800000 ms$/m);
+    expect(described.stdout).toMatch(/^retention: no size limit, maxAgeMs 604800000; segments roll at 67108864 bytes or 151200000 ms$/m);
     const describedJson = JSON.parse((await brook(['topics', 'describe', 'cli-t', '--json'], { env })).stdout);
-    expect(describedJson.settings).toEqual({ retention: { maxAgeMs: 604_800_000, discard: 'old' }, segmentBytesMax: 67_108_864, segmentMsMax: 604_800_000 });
+    expect(describedJson.settings).toEqual({ retention: { maxAgeMs: 604_800_000, discard: 'old' }, segmentBytesMax: 67_108_864, segmentMsMax: 151_200_000 });
 
     expect(await brook(['topics', 'delete', 'cli-t'], { env })).toMatchObject({ code: 0, stdout: 'deleted topic cli-t\n' });
     const gone = await brook(['topics', 'describe', 'cli-t', '--json'], { env });

@@ -263,6 +263,18 @@ describe('Broker restart and retention', () => {
     expect((await broker.fetch({ topic: 't', partition: 0, offset: after.startOffset }))[0]!.offset).toBe(after.startOffset);
   });
 
+  it('a topic with maxAgeMs and no segmentMsMax of its own rolls segments at a quarter of it, so its records go about maxAgeMs after they came', async () => {
+    const clock = new VirtualClock();
+    const broker = await memoryBroker({ clock });
+    await broker.createTopic('aging', { retention: { maxAgeMs: 60_000 } });
+    await broker.produce('aging', [{ value: 'old' }]);
+    await clock.advanceAsync(15_000);
+    await broker.produce('aging', [{ value: 'new' }]); // rolls: the first segment is a quarter of maxAgeMs old
+    await clock.advanceAsync(45_001);
+    expect(await broker.enforceRetention()).toMatchObject([{ topic: 'aging', partition: 0, droppedRecords: 1n }]);
+    expect(broker.describeTopic('aging').partitions[0]).toMatchObject({ startOffset: 1n, endOffset: 2n });
+  });
+
   it('applies maxAgeMs retention by the newest record of each segment', async () => {
     const clock = new VirtualClock();
     const broker = await memoryBroker({ clock });

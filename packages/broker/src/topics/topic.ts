@@ -45,12 +45,16 @@ export function partitionDir(topicDir: string, partition: number): string {
  * segmentBytesMax of its own gets segments of about maxBytes / this (within the segment limits):
  * space then frees a quarter at a time, and a size limit far below the broker's segment size
  * (64 MiB) still holds, instead of one segment outgrowing it before anything can be deleted.
+ * Likewise with `retention.maxAgeMs` and no segmentMsMax of its own: segments roll after a quarter
+ * of maxAgeMs, so records go about maxAgeMs after they came, not once the broker's segmentMsMax
+ * (7 days) has rolled the segment that holds them.
  */
-const SEGMENTS_PER_RETENTION_BYTES = 4;
+const SEGMENTS_PER_RETENTION = 4;
 
-function segmentBytesFor(maxBytes: number | undefined, defaultBytes: number): number {
-  if (maxBytes === undefined) return defaultBytes;
-  return Math.min(defaultBytes, Math.max(LIMITS.segmentBytesMax.min, Math.floor(maxBytes / SEGMENTS_PER_RETENTION_BYTES)));
+/** The topic's own segment bound: `defaultValue`, or a quarter of its retention `max` if that is lower (not below `min`). */
+function segmentBoundFor(max: number | undefined, defaultValue: number, min: number): number {
+  if (max === undefined) return defaultValue;
+  return Math.min(defaultValue, Math.max(min, Math.floor(max / SEGMENTS_PER_RETENTION)));
 }
 
 const CREATE_TOPIC_KEYS: OptionKeys<CreateTopicOptions> = { partitions: true, retention: true, segmentBytesMax: true, segmentMsMax: true };
@@ -73,9 +77,11 @@ export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segm
     partitions: checkLimitValue('partitions', LIMITS.partitionsMax, options.partitions ?? 1),
     retention: { maxBytes: retention.maxBytes, maxAgeMs: retention.maxAgeMs, discard },
     segmentBytesMax: options.segmentBytesMax === undefined
-      ? segmentBytesFor(retention.maxBytes, defaults.segmentBytesMax)
+      ? segmentBoundFor(retention.maxBytes, defaults.segmentBytesMax, LIMITS.segmentBytesMax.min)
       : checkLimit('segmentBytesMax', options.segmentBytesMax),
-    segmentMsMax: options.segmentMsMax === undefined ? defaults.segmentMsMax : checkLimit('segmentMsMax', options.segmentMsMax),
+    segmentMsMax: options.segmentMsMax === undefined
+      ? segmentBoundFor(retention.maxAgeMs, defaults.segmentMsMax, LIMITS.segmentMsMax.min)
+      : checkLimit('segmentMsMax', options.segmentMsMax),
   };
 }
 
