@@ -4,20 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from './delivery.js';
-import { engineFixture } from './group-fixture.js';
+import { engineFixture, parking } from './group-fixture.js';
 import { DEAD_LETTER_HEADERS } from './dead-letter.js';
-
-/** A handler that keeps every delivery unsettled until the test settles it (it never resolves). */
-function parking() {
-  const held: Delivery[] = [];
-  return {
-    held,
-    handler: (delivery: Delivery) => {
-      held.push(delivery);
-      return new Promise<void>(() => undefined);
-    },
-  };
-}
 
 async function topicWith(count: number, options: Parameters<typeof engineFixture>[0] = {}) {
   const fixture = await engineFixture(options);

@@ -6,21 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeBatch } from '@brook/protocol';
-import type { Delivery } from '../groups/delivery.js';
-import { engineFixture } from '../groups/group-fixture.js';
+import { engineFixture, parking } from '../groups/group-fixture.js';
 import { Broker } from '../broker.js';
-
-/** A handler that keeps every delivery unsettled until the test settles it. */
-function parking() {
-  const held: Delivery[] = [];
-  return {
-    held,
-    handler: (delivery: Delivery) => {
-      held.push(delivery);
-      return new Promise<void>(() => undefined);
-    },
-  };
-}
 
 const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
 
