@@ -95,7 +95,7 @@ export class GroupCoordinator {
       const from = options.from ?? 'latest';
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillThere(options.topic, logs);
-      const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink, this.deps.events);
+      const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink);
       this.readers.add(reader);
       reader.schedulePump();
       return { kind: 'reader', reader };
