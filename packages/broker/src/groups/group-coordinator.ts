@@ -95,7 +95,7 @@ export class GroupCoordinator {
       const from = options.from ?? 'latest';
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillThere(options.topic, logs);
-      const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink, this.deps.events);
+      const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink);
       this.readers.add(reader);
       reader.schedulePump();
       return { kind: 'reader', reader };
@@ -272,16 +272,24 @@ export class GroupCoordinator {
   /**
    * deleteTopic: ends the topic's readers and members and forgets its groups, once the joins
    * opening a group of it have opened it (so none is left behind). Their files go later, with
-   * removeGroupsOf, once the topic's own deletion is durable.
+   * removeGroupsOf, once the topic's own deletion is durable. The groups already open are
+   * forgotten at once: the topic is gone, so listGroups must not list a group that
+   * describeGroup refuses (a /metrics scrape meanwhile would fail).
    */
   async dropTopic(topic: string): Promise<void> {
     const ending = deletedTopicError(topic);
     this.live.end(topic, ending);
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
+    const dropped = this.forgetGroupsOf(topic);
     await Promise.allSettled([...this.opening].filter(([key]) => key.startsWith(`${topic}\u0000`)).map(([, opening]) => opening));
-    const dropped = [...this.groups].filter(([, group]) => group.topic === topic);
-    for (const [key] of dropped) this.groups.delete(key);
-    await Promise.all(dropped.map(([, group]) => group.close(ending)));
+    dropped.push(...this.forgetGroupsOf(topic));
+    await Promise.all(dropped.map((group) => group.close(ending)));
+  }
+
+  private forgetGroupsOf(topic: string): Group[] {
+    const forgotten = [...this.groups].filter(([, group]) => group.topic === topic);
+    for (const [key] of forgotten) this.groups.delete(key);
+    return forgotten.map(([, group]) => group);
   }
 
   /**

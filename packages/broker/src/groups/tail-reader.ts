@@ -5,7 +5,6 @@
  * Any number of tail readers see every record (fan-out).
  */
 import { decodeStoredBatch, isBrookError, type StoredRecord } from '@brook/protocol';
-import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Delivery } from './delivery.js';
 import type { DeliverySink } from './member.js';
@@ -26,7 +25,6 @@ export class TailReader {
     private readonly maxInFlight: number,
     private readonly fetchBytes: number,
     private readonly sink: DeliverySink,
-    private readonly events: BrokerEventEmitter,
   ) {
     this.buffered = logs.map(() => []);
   }
@@ -69,9 +67,9 @@ export class TailReader {
       }
     } catch (error) {
       if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || this.readOffsets[p]! >= log.startOffset) throw error;
-      const lostRecords = log.startOffset - this.readOffsets[p]!;
+      // Retention overtook the reader. It has no group to tell, and the deletion itself was
+      // reported once, topic-wide: a second event without a group would read as another deletion.
       this.readOffsets[p] = log.startOffset;
-      if (this.events.wants('retentionDropped')) this.events.emit('retentionDropped', { topic: this.topic, partition: p, startOffset: log.startOffset, lostRecords });
       return this.read(p);
     }
     const last = this.buffered[p]!.at(-1);

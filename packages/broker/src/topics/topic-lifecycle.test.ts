@@ -12,6 +12,19 @@ import { Broker } from '../broker.js';
 const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
 
 describe('deleteTopic while a group consumes it', () => {
+  it('while the delete runs, listGroups lists no group of the topic: describeGroup (and /metrics) would refuse it', async () => {
+    const { broker, clock } = await engineFixture();
+    await broker.createTopic('listed-while-deleted');
+    await broker.subscribe({ topic: 'listed-while-deleted', group: 'g-listed' }, () => undefined);
+    let deleted = false;
+    const deleting = broker.deleteTopic('listed-while-deleted').then(() => void (deleted = true));
+    while (!deleted) {
+      for (const { topic, group } of broker.listGroups()) expect(() => broker.describeGroup(topic, group)).not.toThrow();
+      await clock.advanceAsync(0);
+    }
+    await deleting;
+  });
+
   it('takes its deliveries back: ack() and reject() reject with UNKNOWN_TOPIC, nack() resolves, close() resolves, and no timer of the group is left', async () => {
     const world = await engineFixture();
     const { broker } = world;

@@ -1,0 +1,179 @@
+/**
+ * The broker's events tell the truth: one event per occurrence, with the fields describeGroup
+ * agrees with, in order, and none for stale settlements or from a group that is gone.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BrokerEvents, BrokerEventName } from './events.js';
+import type { Delivery } from './groups/delivery.js';
+import { engineFixture } from './groups/group-fixture.js';
+
+const NAMES: BrokerEventName[] = ['produced', 'delivered', 'acked', 'nacked', 'leaseExpired', 'redelivered', 'deadLettered', 'rebalanced', 'retentionDropped'];
+
+type Heard = { [N in BrokerEventName]: { name: N } & Parameters<BrokerEvents[N]>[0] }[BrokerEventName];
+
+/** Every event the broker emits, in order. */
+function listen(broker: Awaited<ReturnType<typeof engineFixture>>['broker']): Heard[] {
+  const heard: Heard[] = [];
+  for (const name of NAMES) broker.on(name, (event: object) => void heard.push({ name, ...event } as Heard));
+  return heard;
+}
+
+function parking() {
+  const held: Delivery[] = [];
+  return { held, handler: (d: Delivery) => { held.push(d); return new Promise<void>(() => undefined); } };
+}
+
+describe('events', () => {
+  it('nack: nacked, then redelivered with its backoff, then delivered with the next deliveryCount', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('ev-nack');
+    const heard = listen(broker);
+    await broker.produce('ev-nack', [{ value: 'a' }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-nack', group: 'g-nack', backoff: { initialMs: 500, jitter: 0 } }, handler);
+    await settle(() => held.length === 1);
+    held[0]!.nack();
+    held[0]!.nack(); // a second settlement of the same delivery is nothing new
+    await advance(500);
+    await settle(() => held.length === 2);
+    await held[0]!.ack().catch(() => undefined); // stale
+    await held[1]!.ack();
+    const ref = { topic: 'ev-nack', group: 'g-nack', partition: 0, offset: 0n };
+    expect(heard.map((e) => e.name)).toEqual(['produced', 'delivered', 'nacked', 'redelivered', 'delivered', 'acked']);
+    expect(heard[1]).toMatchObject({ ...ref, deliveryCount: 1, redelivered: false });
+    expect(heard[2]).toMatchObject({ ...ref, deliveryCount: 1, delayMs: undefined });
+    expect(heard[3]).toMatchObject({ ...ref, reason: 'nack', nextDeliveryCount: 2, delayMs: 500 });
+    expect(heard[4]).toMatchObject({ ...ref, deliveryCount: 2, redelivered: true });
+    expect(heard[5]).toMatchObject({ ...ref, deliveryCount: 2 });
+    expect(broker.describeGroup('ev-nack', 'g-nack').partitions[0]).toMatchObject({ ackFloor: 1n, lag: 0n, redeliveries: 1, inFlight: [] });
+  });
+
+  it('lease expiry: leaseExpired then redelivered; describeGroup shows the new attempt and its deadline', async () => {
+    const { broker, settle, advance, clock } = await engineFixture();
+    await broker.createTopic('ev-lease');
+    await broker.produce('ev-lease', [{ value: 'a' }]);
+    const heard = listen(broker);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-lease', group: 'g-lease', ackTimeoutMs: 1000, backoff: { initialMs: 100, jitter: 0 } }, handler);
+    await settle(() => held.length === 1);
+    await advance(1000);
+    await advance(100);
+    await settle(() => held.length === 2);
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+    held[0]!.nack();
+    expect(heard.map((e) => e.name)).toEqual(['delivered', 'leaseExpired', 'redelivered', 'delivered']);
+    expect(heard[1]).toMatchObject({ offset: 0n, deliveryCount: 1, member: 'g-lease-0' });
+    expect(heard[2]).toMatchObject({ reason: 'leaseExpired', nextDeliveryCount: 2, delayMs: 100 });
+    const last = heard[3] as Parameters<BrokerEvents['delivered']>[0];
+    expect(broker.describeGroup('ev-lease', 'g-lease').partitions[0]!.inFlight).toEqual([
+      { offset: 0n, member: last.member, deliveryCount: 2, leaseDeadlineMs: clock.now() + 1000 },
+    ]);
+  });
+
+  it('dead letter: the last nack is followed by deadLettered (no redelivered), with the copy\'s offset', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('ev-dlq');
+    await broker.createTopic('ev-dlq.dead');
+    await broker.produce('ev-dlq', [{ value: 'a' }, { value: 'b' }]);
+    const heard = listen(broker);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-dlq', group: 'g-dlq', maxDeliveries: 1, deadLetterTopic: 'ev-dlq.dead' }, handler);
+    await settle(() => held.length === 2);
+    held[0]!.nack();
+    await held[1]!.reject('bad');
+    await settle(() => broker.describeGroup('ev-dlq', 'g-dlq').lag === 0n);
+    const groupEvents = heard.filter((e) => e.name !== 'produced' && e.name !== 'delivered');
+    expect(groupEvents.map((e) => e.name)).toEqual(['nacked', 'deadLettered', 'deadLettered']);
+    expect(groupEvents[1]).toMatchObject({ offset: 0n, deliveryCount: 1, deadLetterTopic: 'ev-dlq.dead', deadLetterOffset: 0n });
+    expect(groupEvents[2]).toMatchObject({ offset: 1n, deliveryCount: 1, reason: 'rejected: bad', deadLetterOffset: 1n });
+    expect(heard.filter((e) => e.name === 'produced' && e.topic === 'ev-dlq.dead')).toHaveLength(2);
+    expect(broker.describeGroup('ev-dlq', 'g-dlq').partitions[0]).toMatchObject({ deadLettered: 2, redeliveries: 0, ackFloor: 2n });
+  });
+
+  it('rebalanced: one event per change of owners, naming each member\'s partitions', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('ev-rebalance', { partitions: 2 });
+    const heard = listen(broker);
+    const first = await broker.subscribe({ topic: 'ev-rebalance', group: 'g-rb', ordering: 'partition' }, () => undefined);
+    const second = await broker.subscribe({ topic: 'ev-rebalance', group: 'g-rb', ordering: 'partition' }, () => undefined);
+    await settle();
+    const rebalances = heard.filter((e) => e.name === 'rebalanced');
+    expect(rebalances).toHaveLength(2);
+    const members = broker.describeGroup('ev-rebalance', 'g-rb').partitions.map((p) => p.owner);
+    expect(rebalances[1]).toMatchObject({ topic: 'ev-rebalance', group: 'g-rb' });
+    const assignment = (rebalances[1] as Parameters<BrokerEvents['rebalanced']>[0]).assignment;
+    expect(Object.entries(assignment).flatMap(([member, ps]) => ps.map((p) => [p, member])).sort()).toEqual(members.map((m, p) => [p, m]));
+    await first.close();
+    await second.close();
+  });
+
+  it('retention: one topic-wide retentionDropped and one per group that lost records, matching lostToRetention', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('ev-retention', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-retention', group: 'g-ret', maxInFlight: 1 }, handler);
+    for (let i = 0; i < 100; i++) await broker.produce('ev-retention', [{ value: `m${i}`.padEnd(200, '.') }]);
+    await settle(() => held.length === 1);
+    const heard = listen(broker);
+    await broker.enforceRetention();
+    await settle();
+    const drops = heard.filter((e) => e.name === 'retentionDropped');
+    const start = broker.describeTopic('ev-retention').partitions[0]!.startOffset;
+    expect(drops).toEqual([
+      { name: 'retentionDropped', topic: 'ev-retention', partition: 0, startOffset: start, lostRecords: start },
+      { name: 'retentionDropped', topic: 'ev-retention', partition: 0, startOffset: start, group: 'g-ret', lostRecords: start },
+    ]);
+    expect(broker.describeGroup('ev-retention', 'g-ret').partitions[0]!.lostToRetention).toBe(start);
+  });
+
+  it('a deleted topic\'s group emits nothing more: no acked, nacked or deadLettered from its deliveries', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('ev-gone');
+    await broker.produce('ev-gone', [{ value: 'a' }, { value: 'b' }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-gone', group: 'g-gone', ackTimeoutMs: 1000, maxDeliveries: 1 }, handler);
+    await settle(() => held.length === 2);
+    const heard = listen(broker);
+    await broker.deleteTopic('ev-gone');
+    await held[0]!.ack().catch(() => undefined);
+    held[1]!.nack();
+    await advance(5000);
+    expect(heard).toEqual([]);
+  });
+
+  it('a tail reader overtaken by retention adds no second topic-wide retentionDropped', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('ev-tail', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-tail', maxInFlight: 1, from: 'earliest' }, handler);
+    for (let i = 0; i < 100; i++) await broker.produce('ev-tail', [{ value: `m${i}`.padEnd(200, '.') }]);
+    await settle(() => held.length === 1);
+    const heard = listen(broker);
+    await broker.enforceRetention();
+    await held[0]!.ack();
+    await settle(() => held.length === 2);
+    const start = broker.describeTopic('ev-tail').partitions[0]!.startOffset;
+    expect(held[1]!.offset).toBe(start);
+    expect(heard.filter((e) => e.name === 'retentionDropped')).toEqual([
+      { name: 'retentionDropped', topic: 'ev-tail', partition: 0, startOffset: start, lostRecords: start },
+    ]);
+  });
+
+  it("'partition' go-back: the nacked record and each later one in flight are redelivered once, in order", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('ev-goback');
+    await broker.produce('ev-goback', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-goback', group: 'g-goback', ordering: 'partition', backoff: { initialMs: 0, jitter: 0 } }, handler);
+    await settle(() => held.length === 3);
+    const heard = listen(broker);
+    held[0]!.nack();
+    await settle(() => held.length === 6);
+    const summary = heard.map((e) => [e.name, 'offset' in e ? e.offset : undefined, 'reason' in e ? e.reason : 'deliveryCount' in e ? e.deliveryCount : undefined]);
+    expect(summary).toEqual([
+      ['nacked', 0n, 1], ['redelivered', 0n, 'nack'], ['redelivered', 1n, 'goBack'], ['redelivered', 2n, 'goBack'],
+      ['delivered', 0n, 2], ['delivered', 1n, 2], ['delivered', 2n, 2],
+    ]);
+    expect(broker.describeGroup('ev-goback', 'g-goback').partitions[0]!.redeliveries).toBe(3);
+  });
+});

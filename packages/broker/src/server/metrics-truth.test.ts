@@ -1,0 +1,94 @@
+/**
+ * GET /metrics tells what describeTopic and describeGroup tell, in valid Prometheus text.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Delivery } from '../groups/delivery.js';
+import { engineFixture } from '../groups/group-fixture.js';
+import type { BrookServer } from './ws-server.js';
+
+let server: BrookServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+interface Sample { name: string; labels: Record<string, string>; value: number }
+
+/** Parses the text format (0.0.4) strictly: every sample after its family's HELP and TYPE, no series twice. */
+function parseExposition(text: string): Sample[] {
+  expect(text.endsWith('\n')).toBe(true);
+  const described = new Map<string, { help: boolean; type: string | undefined }>();
+  const samples: Sample[] = [];
+  const seen = new Set<string>();
+  for (const line of text.slice(0, -1).split('\n')) {
+    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line);
+    if (meta) {
+      const family = described.get(meta[2]!) ?? { help: false, type: undefined };
+      if (meta[1] === 'HELP') family.help = true;
+      else family.type = meta[3];
+      described.set(meta[2]!, family);
+      continue;
+    }
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+]+)$/.exec(line);
+    expect(sample, `a sample line: ${JSON.stringify(line)}`).not.toBeNull();
+    const [, name, labelText = '', value] = sample!;
+    expect(described.get(name!), `${name} has HELP and TYPE before its samples`).toMatchObject({ help: true, type: expect.stringMatching(/^(gauge|counter)$/) });
+    const labels: Record<string, string> = {};
+    for (const pair of labelText.match(/[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"/g) ?? []) {
+      const at = pair.indexOf('=');
+      labels[pair.slice(0, at)] = pair.slice(at + 2, -1);
+    }
+    expect(Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(','), 'labels parse whole').toBe(labelText);
+    const key = `${name}{${labelText}}`;
+    expect(seen.has(key), `${key} once`).toBe(false);
+    seen.add(key);
+    samples.push({ name: name!, labels, value: Number(value) });
+  }
+  return samples;
+}
+
+function valueOf(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
+  return samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels))?.value;
+}
+
+describe('GET /metrics', () => {
+  it('after nacks, a lease expiry, dead letters and acks: every number is what describeGroup and describeTopic say', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    server = await broker.listen({ port: 0 });
+    await broker.createTopic('mt-orders', { partitions: 2 });
+    await broker.createTopic('mt-orders.dead');
+    await broker.produce('mt-orders', Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+    const held: Delivery[] = [];
+    const park = (d: Delivery) => { held.push(d); return new Promise<void>(() => undefined); };
+    const options = { topic: 'mt-orders', ackTimeoutMs: 1000, maxDeliveries: 2, deadLetterTopic: 'mt-orders.dead', backoff: { initialMs: 0, jitter: 0 } };
+    await broker.subscribe({ ...options, group: 'mt-billing' }, park);
+    await broker.subscribe({ ...options, group: 'mt-audit' }, () => undefined);
+    await settle(() => held.length === 6 && broker.describeGroup('mt-orders', 'mt-audit').lag === 0n);
+    held[0]!.nack();
+    await held[1]!.reject('bad');
+    await held[2]!.ack();
+    await settle(() => held.length === 7);
+    held[6]!.nack(); // its last attempt: dead-lettered
+    await advance(1000); // the rest expire and come again
+    await settle(() => held.length === 10);
+    const samples = parseExposition(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text());
+    for (const topic of broker.listTopics()) {
+      for (const { partition, endOffset } of broker.describeTopic(topic).partitions) {
+        expect(valueOf(samples, 'brook_partition_end_offset', { topic, partition: String(partition) })).toBe(Number(endOffset));
+      }
+    }
+    for (const group of ['mt-billing', 'mt-audit']) {
+      const description = broker.describeGroup('mt-orders', group);
+      const labels = { topic: 'mt-orders', group };
+      const sum = (of: (p: (typeof description.partitions)[number]) => number) => description.partitions.reduce((n, p) => n + of(p), 0);
+      expect(valueOf(samples, 'brook_group_lag', labels)).toBe(Number(description.lag));
+      expect(valueOf(samples, 'brook_group_in_flight', labels)).toBe(sum((p) => p.inFlight.length));
+      expect(valueOf(samples, 'brook_redeliveries_total', labels) ?? 0).toBe(sum((p) => p.redeliveries));
+      expect(valueOf(samples, 'brook_dead_letters_total', labels) ?? 0).toBe(sum((p) => p.deadLettered));
+    }
+    expect(broker.describeGroup('mt-orders', 'mt-billing')).toMatchObject({ lag: 3n });
+    expect(valueOf(samples, 'brook_redeliveries_total', { topic: 'mt-orders', group: 'mt-billing' })).toBe(4);
+    expect(valueOf(samples, 'brook_dead_letters_total', { topic: 'mt-orders', group: 'mt-billing' })).toBe(2);
+    expect(valueOf(samples, 'brook_connections', {})).toBe(0);
+  });
+});
