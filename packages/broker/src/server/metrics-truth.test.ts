@@ -92,3 +92,29 @@ describe('GET /metrics', () => {
     expect(valueOf(samples, 'brook_connections', {})).toBe(0);
   });
 });
+
+describe('GET /metrics after deleteTopic', () => {
+  it("drops the deleted topic's group counters, and a topic created again under the name counts from zero", async () => {
+    const { broker, settle } = await engineFixture();
+    server = await broker.listen({ port: 0 });
+    const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text());
+    const labels = { topic: 'mt-gone', group: 'mt-gone-g' };
+    const nackTwiceThenAck = async () => {
+      await broker.createTopic('mt-gone');
+      await broker.produce('mt-gone', [{ value: 'v' }]);
+      let attempts = 0;
+      const sub = await broker.subscribe({ topic: 'mt-gone', group: 'mt-gone-g', backoff: { initialMs: 0, jitter: 0 } }, () => {
+        attempts += 1;
+        if (attempts < 3) throw new Error('again');
+      });
+      await settle(() => broker.describeGroup('mt-gone', 'mt-gone-g').lag === 0n);
+      await sub.close();
+    };
+    await nackTwiceThenAck();
+    expect(valueOf(await scrape(), 'brook_redeliveries_total', labels)).toBe(2);
+    await broker.deleteTopic('mt-gone');
+    expect((await scrape()).filter((s) => s.labels['topic'] === 'mt-gone')).toEqual([]);
+    await nackTwiceThenAck();
+    expect(valueOf(await scrape(), 'brook_redeliveries_total', labels)).toBe(2);
+  });
+});

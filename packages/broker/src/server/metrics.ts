@@ -1,7 +1,11 @@
 /**
  * GET /metrics in the Prometheus text format (version 0.0.4). Gauges are read from the broker
  * when scraped; the two counters are fed by broker events while a listener runs (events cost
- * nothing when nobody listens, so the counters exist only while a server does).
+ * nothing when nobody listens, so the counters exist only while a server does). A group's
+ * counters are dropped at the first scrape that no longer lists the group (its topic deleted):
+ * a server that outlives many short-lived topics (a test suite's, each with its own names) would
+ * otherwise report every one of them for good. Counted again later, they start from zero, a reset
+ * Prometheus's rate() expects of a counter.
  */
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
@@ -38,6 +42,9 @@ export class Metrics {
     family('brook_partition_end_offset', 'gauge', 'Offset the next record of the partition will get.', this.broker.listTopics().flatMap((topic) =>
       this.broker.describeTopic(topic).partitions.map(({ partition, endOffset }): [Labels, bigint] => [{ topic, partition }, endOffset])));
     const groups = this.broker.listGroups().map(({ topic, group }) => ({ labels: { topic, group }, description: this.broker.describeGroup(topic, group) }));
+    const live = new Set(groups.map(({ labels }) => keyOf(labels.topic, labels.group)));
+    forgetGone(this.redeliveries, live);
+    forgetGone(this.deadLetters, live);
     family('brook_group_lag', 'gauge', 'Records of the topic the group has not acked yet.', groups.map(({ labels, description }) => [labels, description.lag]));
     family('brook_group_in_flight', 'gauge', 'Records delivered to the group and not yet settled.', groups.map(({ labels, description }) => [
       labels, description.partitions.reduce((sum, partition) => sum + partition.inFlight.length, 0),
@@ -50,9 +57,17 @@ export class Metrics {
   }
 }
 
+function keyOf(topic: string, group: string): string {
+  return `${topic}\u0000${group}`;
+}
+
 function bump(counts: Map<string, number>, topic: string, group: string): void {
-  const key = `${topic}\u0000${group}`;
+  const key = keyOf(topic, group);
   counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+function forgetGone(counts: Map<string, number>, live: ReadonlySet<string>): void {
+  for (const key of counts.keys()) if (!live.has(key)) counts.delete(key);
 }
 
 function samplesOf(counts: Map<string, number>): [Labels, number][] {
