@@ -282,14 +282,44 @@ describe('Broker restart and retention', () => {
     for (let i = 0; i < 60; i++) await broker.produce('t', [{ value: 'x'.repeat(200) }]);
     const segments = broker.describeTopic('t').partitions[0]!.segments;
     expect(segments).toBeGreaterThan(2);
-    clock.advance(60_000);
+    clock.advance(30_000);
+    await broker.produce('t', [{ value: 'younger' }]); // keeps the active segment inside maxAgeMs
+    clock.advance(30_000);
     expect(await broker.enforceRetention()).toEqual([]);
     clock.advance(1);
     const dropped = await broker.enforceRetention();
     expect(dropped).toHaveLength(1);
     const after = broker.describeTopic('t').partitions[0]!;
     expect(after.segments).toBe(1);
+    expect([after.startOffset, after.endOffset]).toEqual([60n, 61n]); // the active segment (rolled at maxAgeMs / 4) stays
     expect(dropped[0]!.droppedRecords).toBe(after.startOffset);
+  });
+
+  it('a partition whose every record is older than maxAgeMs loses them all, its active segment sealed and deleted (as Kafka does)', async () => {
+    const clock = new VirtualClock();
+    // Retention runs only when asked here (the periodic run would race the calls below).
+    const broker = await memoryBroker({ clock, retentionCheckIntervalMs: 3_600_000 });
+    // Segments that do not roll by age, so that each partition is one active segment.
+    await broker.createTopic('quiet', { partitions: 2, segmentMsMax: 3_600_000, retention: { maxAgeMs: 60_000 } });
+    await broker.produce('quiet', [{ value: 'a', partition: 0 }, { value: 'b', partition: 0 }, { value: 'c', partition: 1 }]);
+    clock.advance(30_000);
+    await broker.produce('quiet', [{ value: 'd', partition: 1 }]);
+    clock.advance(30_001);
+    // Partition 0 went quiet 60 s ago: all of it goes. Partition 1 has a record 30 s old: its
+    // active segment (with the older record) stays whole.
+    expect(await broker.enforceRetention()).toEqual([{ topic: 'quiet', partition: 0, droppedRecords: 2n, startOffset: 2n }]);
+    expect(broker.describeTopic('quiet').partitions.map(({ startOffset, endOffset }) => [startOffset, endOffset])).toEqual([[2n, 2n], [0n, 2n]]);
+    // Then partition 1 in turn; then there is nothing left to expire: later runs seal no empty
+    // segment and drop nothing.
+    clock.advance(30_000);
+    expect(await broker.enforceRetention()).toEqual([{ topic: 'quiet', partition: 1, droppedRecords: 2n, startOffset: 2n }]);
+    const segments = broker.describeTopic('quiet').partitions.map((p) => p.segments);
+    expect(await broker.enforceRetention()).toEqual([]);
+    expect(broker.describeTopic('quiet').partitions.map((p) => p.segments)).toEqual(segments);
+    // The partition goes on from its endOffset.
+    const [produced] = await broker.produce('quiet', [{ value: 'e', partition: 0 }]);
+    expect(produced!.offset).toBe(2n);
+    expect((await broker.fetch({ topic: 'quiet', partition: 0, offset: 2n })).map((r) => r.offset)).toEqual([2n]);
   });
 });
 

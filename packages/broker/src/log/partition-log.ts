@@ -26,7 +26,7 @@ import {
 } from '@brook/protocol';
 import type { FsyncPolicy } from '../config/defaults.js';
 import { recoverSegments, type RecoveryReport } from './recovery.js';
-import { segmentsToDelete, type RetentionPolicy } from './retention.js';
+import { segmentsToDelete, wholeLogExpired, type RetentionPolicy } from './retention.js';
 import { Segment, type SegmentConfig } from './segment.js';
 import { LogReader, type ReadLimits, type ReadBatch } from './log-reader.js';
 import { TailCache } from './tail-cache.js';
@@ -155,9 +155,10 @@ export class PartitionLog {
 
   /**
    * Starts a new segment now if the active one holds anything, and resolves once that one is
-   * sealed and everything is durable (a flush). Retention never deletes the active segment: a
-   * discard 'new' partition whose groups consumed all of it calls this to make its records
-   * deletable, instead of refusing producers until an append rolls it (which the refusal prevents).
+   * sealed and everything is durable (a flush). applyRetention never deletes the active segment:
+   * a discard 'new' partition whose groups consumed all of it, or one whose every record is past
+   * maxAgeMs, calls this to make its records deletable (an append would roll it, but the first
+   * refuses appends and the second gets none).
    */
   sealActive(): Promise<void> {
     this.rollRequested = true;
@@ -178,6 +179,11 @@ export class PartitionLog {
   /** The first offset whose record timestamp is >= `timestampMs`, or endOffset if none is. */
   offsetForTimestamp(timestampMs: number): Promise<bigint> {
     return this.reader.offsetForTimestamp(timestampMs);
+  }
+
+  /** True when the log holds records and every one is older than `policy.maxAgeMs` (wholeLogExpired). */
+  expiredWhole(policy: RetentionPolicy): boolean {
+    return wholeLogExpired(this.segments, policy, this.options.clock.now());
   }
 
   /** Deletes whole segments per `policy`; `startOffset` moves to the first kept segment. */

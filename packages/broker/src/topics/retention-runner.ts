@@ -123,16 +123,32 @@ export class RetentionRunner {
     }
   }
 
-  /** Deletes what retention allows on one partition; tells groups it overtook. Returns records dropped. */
+  /**
+   * Deletes what retention allows on one partition; tells groups it overtook. Returns records
+   * dropped. When every record left is older than maxAgeMs, the active segment is sealed and goes
+   * too (Kafka's rule): a partition that stopped receiving records empties instead of keeping its
+   * last segment until an append rolls it.
+   */
   private async retainPartition(topic: Topic, partition: number): Promise<bigint> {
     const log = topic.partition(partition);
-    const result = await log.applyRetention(topic.config.retention, this.groups.consumedBelow(topic.name, partition));
-    if (result.deletedSegments === 0) return 0n;
-    const droppedRecords = result.startOffset - result.previousStartOffset;
-    if (this.events.wants('retentionDropped')) {
-      this.events.emit('retentionDropped', { topic: topic.name, partition, startOffset: result.startOffset, lostRecords: droppedRecords });
+    const { retention } = topic.config;
+    const apply = async (): Promise<{ droppedRecords: bigint; startOffset: bigint }> => {
+      // Each result counts its own call's deletions: another run on the partition may interleave.
+      const result = await log.applyRetention(retention, this.groups.consumedBelow(topic.name, partition));
+      return { droppedRecords: result.startOffset - result.previousStartOffset, startOffset: result.startOffset };
+    };
+    let { droppedRecords, startOffset } = await apply();
+    if (log.expiredWhole(retention)) {
+      await log.sealActive();
+      const rest = await apply();
+      droppedRecords += rest.droppedRecords;
+      startOffset = rest.startOffset;
     }
-    await this.groups.retentionMoved(topic.name, partition, result.startOffset);
+    if (droppedRecords === 0n) return 0n;
+    if (this.events.wants('retentionDropped')) {
+      this.events.emit('retentionDropped', { topic: topic.name, partition, startOffset, lostRecords: droppedRecords });
+    }
+    await this.groups.retentionMoved(topic.name, partition, startOffset);
     return droppedRecords;
   }
 }
