@@ -88,6 +88,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private exemptInFlight = 0;
   private readonly subscribers = new Map<number, SubscriptionListener>();
   private limits: SessionLimits | undefined;
+  /** The handshake under way, if any: its deadline, and close() giving it up. */
+  private handshaking: AbortController | undefined;
   /** An ERROR with requestId 0 explains the close that follows it (UNAUTHORIZED before 4001). */
   private connectionError: BrookError | undefined;
 
@@ -192,31 +194,38 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private async handshake(): Promise<void> {
     this.connectionError = undefined;
     const session = this.sessionNumber + 1;
+    const timeoutMs = this.options.requestTimeoutMs;
+    // One deadline for the whole handshake, the socket's opening included: a server (or a path)
+    // that takes the TCP connection and never answers must not hold connect() or a reconnect
+    // forever. close() gives the attempt up the same way.
+    const attempt = (this.handshaking = new AbortController());
+    const timer = this.clock.setTimer(timeoutMs, () => attempt.abort(new BrookError('TIMEOUT', `no WELCOME from ${this.factory.description} within ${timeoutMs} ms`)));
     let welcomed: ((frame: Frame) => void) | undefined;
     let failed: ((error: BrookError) => void) | undefined;
     const welcome = new Promise<Frame>((resolve, reject) => ((welcomed = resolve), (failed = reject)));
-    const transport = await this.factory.open({
-      frame: (bytes) => (this.sessionNumber === session ? this.onFrame(bytes) : this.handshakeFrame(bytes, welcomed!, failed!)),
-      closed: (code, reason) => (this.sessionNumber === session ? this.dropped(code, reason) : failed?.(this.connectionError ?? closeError(code, reason))),
-    });
-    if (this.state === 'closed') {
-      transport.close(1000, 'client closed');
-      throw this.closedError();
-    }
-    this.transport = transport;
-    const timer = this.clock.setTimer(this.options.requestTimeoutMs, () => failed?.(new BrookError('TIMEOUT', `no WELCOME from ${this.factory.description} within ${this.options.requestTimeoutMs} ms`)));
-    const hello = { version: PROTOCOL_VERSION, client: this.options.name, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
-    transport.send(encodeFrame(FrameKind.HELLO, 0, stableJson(hello)));
+    let transport: Transport | undefined;
     try {
+      transport = await this.factory.open({
+        frame: (bytes) => (this.sessionNumber === session ? this.onFrame(bytes) : this.handshakeFrame(bytes, welcomed!, failed!)),
+        closed: (code, reason) => (this.sessionNumber === session ? this.dropped(code, reason) : failed?.(this.connectionError ?? closeError(code, reason))),
+      }, attempt.signal);
+      attempt.signal.throwIfAborted();
+      attempt.signal.addEventListener('abort', () => failed?.(attempt.signal.reason as BrookError), { once: true });
+      this.transport = transport;
+      const hello = { version: PROTOCOL_VERSION, client: this.options.name, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
+      transport.send(encodeFrame(FrameKind.HELLO, 0, stableJson(hello)));
       const frame = await welcome;
       if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);
       if (frame.kind !== FrameKind.WELCOME) throw new BrookError('INVALID_REQUEST', `expected WELCOME, got frame kind ${frame.kind}`);
       this.limits = (frame.json as { limits: SessionLimits }).limits;
     } catch (error) {
-      transport.close(1000, 'handshake failed');
+      // A peer that stopped answering would not answer a close frame either.
+      if (attempt.signal.aborted) transport?.terminate();
+      else transport?.close(1000, 'handshake failed');
       throw error;
     } finally {
       timer.cancel();
+      this.handshaking = undefined;
     }
     this.sessionNumber = session;
     this.state = 'open';
@@ -343,6 +352,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = error;
+    this.handshaking?.abort(this.closedError());
     this.transport = undefined;
     this.subscribers.clear();
     this.overdue.clear();

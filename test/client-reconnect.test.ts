@@ -1,0 +1,87 @@
+/**
+ * The client across broken connections, over a real server and a FaultProxy between the two:
+ * connections cut at an exact moment, servers that take the TCP connection and never answer,
+ * close() in the middle of a reconnect. Client time runs on a VirtualClock, so timeouts and
+ * backoff happen when a test advances it; the sockets are real.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '@brook/protocol';
+import { Broker } from '@brook/broker';
+import { connect, isBrookError, type Client } from '@brook/client';
+import { FaultProxy } from './fixtures/fault-proxy.js';
+
+let broker: Broker;
+let server: Awaited<ReturnType<Broker['listen']>>;
+
+beforeAll(async () => {
+  broker = await Broker.open({ storage: 'memory' });
+  server = await broker.listen({ port: 0 });
+});
+
+afterAll(async () => {
+  await server.close();
+  await broker.close();
+});
+
+const REQUEST_TIMEOUT_MS = 1_000;
+const BACKOFF_MS = 10;
+
+/** A client through a fresh proxy on a virtual clock, reconnecting after exactly BACKOFF_MS. */
+async function clientThroughProxy(): Promise<{ client: Client; proxy: FaultProxy; clock: VirtualClock }> {
+  const proxy = await FaultProxy.start(server.port);
+  const clock = new VirtualClock({ startMs: Date.now() });
+  const client = await connect(proxy.url, {
+    clock, requestTimeoutMs: REQUEST_TIMEOUT_MS, reconnect: { initialDelayMs: BACKOFF_MS, maxDelayMs: BACKOFF_MS, jitter: 0 },
+  });
+  return { client, proxy, clock };
+}
+
+/** Cuts the client's connection and waits until the client has seen it. */
+async function cut(client: Client, proxy: FaultProxy): Promise<void> {
+  const down = new Promise((resolve) => client.once('disconnected', resolve));
+  proxy.cut();
+  await down;
+}
+
+describe('client and a stalled server', () => {
+  it('connect() to a server that takes the connection and never answers fails with TIMEOUT after requestTimeoutMs, leaving no socket open', async () => {
+    const proxy = await FaultProxy.start(server.port);
+    proxy.mode = 'blackhole';
+    const clock = new VirtualClock({ startMs: Date.now() });
+    const connecting = connect(proxy.url, { clock, requestTimeoutMs: REQUEST_TIMEOUT_MS }).catch((error: unknown) => error);
+    await proxy.accepts(1);
+    clock.advance(REQUEST_TIMEOUT_MS);
+    const error = await connecting;
+    expect(isBrookError(error, 'TIMEOUT')).toBe(true);
+    await proxy.idle();
+    await proxy.close();
+  });
+
+  it('a reconnect attempt that stalls is given up after requestTimeoutMs and the next one gets through', async () => {
+    const { client, proxy, clock } = await clientThroughProxy();
+    proxy.mode = 'blackhole';
+    await cut(client, proxy);
+    await clock.advanceAsync(BACKOFF_MS);
+    await proxy.accepts(2);
+    proxy.mode = 'forward';
+    const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+    await clock.advanceAsync(REQUEST_TIMEOUT_MS);
+    await clock.advanceAsync(BACKOFF_MS);
+    await reconnected;
+    expect((await client.admin.listTopics()).length).toBeGreaterThanOrEqual(0);
+    await client.close();
+    await proxy.close();
+  });
+
+  it('close() while a reconnect attempt stalls ends it: no socket stays open, no timer is left', async () => {
+    const { client, proxy, clock } = await clientThroughProxy();
+    proxy.mode = 'blackhole';
+    await cut(client, proxy);
+    await clock.advanceAsync(BACKOFF_MS);
+    await proxy.accepts(2);
+    await client.close();
+    await proxy.idle();
+    expect(clock.pendingTimers()).toBe(0);
+    await proxy.close();
+  });
+});
