@@ -84,4 +84,12 @@ describe('client and a stalled server', () => {
     expect(clock.pendingTimers()).toBe(0);
     await proxy.close();
   });
+
+  it('close() during the backoff before a reconnect leaves no timer behind', async () => {
+    const { client, proxy, clock } = await clientThroughProxy();
+    await cut(client, proxy);
+    await client.close();
+    expect(clock.pendingTimers()).toBe(0);
+    await proxy.close();
+  });
 });

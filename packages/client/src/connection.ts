@@ -90,6 +90,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private limits: SessionLimits | undefined;
   /** The handshake under way, if any: its deadline, and close() giving it up. */
   private handshaking: AbortController | undefined;
+  /** The wait before the next reconnect attempt, if one is due. */
+  private reconnectTimer: Timer | undefined;
   /** An ERROR with requestId 0 explains the close that follows it (UNAUTHORIZED before 4001). */
   private connectionError: BrookError | undefined;
 
@@ -304,8 +306,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.finish(new BrookError('DISCONNECTED', `gave up reconnecting after ${attempt} attempts`, { attempts: attempt }, { cause: lastError }));
       return;
     }
-    this.clock.setTimer(backoffDelayMs(policy, attempt, this.random), () => {
-      if (this.state !== 'reconnecting') return;
+    this.reconnectTimer = this.clock.setTimer(backoffDelayMs(policy, attempt, this.random), () => {
+      this.reconnectTimer = undefined;
       this.handshake().catch((error: BrookError) => {
         if (this.state !== 'reconnecting') return;
         if (error.retriable) this.reconnect(attempt + 1, error);
@@ -352,6 +354,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = error;
+    this.reconnectTimer?.cancel();
     this.handshaking?.abort(this.closedError());
     this.transport = undefined;
     this.subscribers.clear();
