@@ -93,3 +93,33 @@ describe('client and a stalled server', () => {
     await proxy.close();
   });
 });
+
+describe('producer across a lost connection', () => {
+  it('a send whose deliveryTimeoutMs passes while its batch waits for the reconnect fails with TIMEOUT and is never appended afterwards', async () => {
+    const { client, proxy, clock } = await clientThroughProxy();
+    const name = `reconnect-expired-${process.pid}`;
+    await client.admin.createTopic(name);
+    const producer = client.producer({ deliveryTimeoutMs: REQUEST_TIMEOUT_MS / 2 });
+    await producer.send(name, [{ value: 'before' }]);
+    proxy.mode = 'blackhole';
+    await cut(client, proxy);
+    await clock.advanceAsync(BACKOFF_MS);
+    await proxy.accepts(2); // the reconnect stalls until its handshake deadline, REQUEST_TIMEOUT_MS from now
+    // Sent a little later, the produce request's own requestTimeoutMs runs past the reconnect.
+    await clock.advanceAsync(100);
+    const deliveryTimeoutMs = REQUEST_TIMEOUT_MS / 2;
+    const expired = producer.send(name, [{ value: 'expired' }]).catch((error: unknown) => error);
+    await clock.advanceAsync(deliveryTimeoutMs);
+    expect(isBrookError(await expired, 'TIMEOUT')).toBe(true);
+    proxy.mode = 'forward';
+    const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+    await clock.advanceAsync(REQUEST_TIMEOUT_MS - 100 - deliveryTimeoutMs);
+    await clock.advanceAsync(BACKOFF_MS);
+    await reconnected;
+    await producer.send(name, [{ value: 'after' }]);
+    const records = await client.fetch({ topic: name, partition: 0, offset: 0n });
+    expect(records.map((record) => Buffer.from(record.value!).toString())).toEqual(['before', 'after']);
+    await client.close();
+    await proxy.close();
+  });
+});

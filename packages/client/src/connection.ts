@@ -12,12 +12,13 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import {
-  BrookError, ErrorCodes, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
-  type Clock, type ErrorCode, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
+  BrookError, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
+  type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
 } from '@brook/protocol';
 import type { ResolvedConnectOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
+import { wireError } from './wire-error.js';
 import type { Transport, TransportFactory } from './transport/transport.js';
 
 /** What a subscription receives: DELIVER frames and the END of the subscription. */
@@ -47,6 +48,12 @@ export interface RequestOptions<Op extends RequestOp> {
    * caller may have to undo it (a subscribe: the member exists).
    */
   onLateResponse?: (json: RequestResult<Op>) => void;
+  /**
+   * Withdraws the request if it aborts while the request still waits to be sent (for the window
+   * or a reconnect): it rejects with the signal's reason and never goes out. Once sent, it runs
+   * its course: the server may already have acted on it.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ConnectionEvents {
@@ -68,6 +75,8 @@ interface Pending {
   readonly resolve: (response: Response<RequestOp>) => void;
   readonly reject: (error: BrookError) => void;
   timer: Timer | undefined;
+  /** Stops listening to the request's signal. */
+  unwatch: (() => void) | undefined;
   /** The session it was sent on; 0 while it waits to be sent. */
   sentOn: number;
 }
@@ -134,6 +143,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.state === 'closed') return Promise.reject(this.closedError());
     // What it names (a subscription number, delivery ids) belonged to the session that dropped.
     if (options.sessionBound && this.state !== 'open') return Promise.reject(new BrookError('DISCONNECTED', `connection lost: ${op} names the state of a lost session`, { op }));
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const requestId = this.takeRequestId();
     let frame: Uint8Array;
     try {
@@ -145,15 +155,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const pending: Pending = {
         requestId, op, frame, sessionBound: options.sessionBound ?? false, sentOn: 0,
         onResponse: options.onResponse as Pending['onResponse'], onLateResponse: options.onLateResponse as Pending['onLateResponse'],
-        resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined,
+        resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined, unwatch: undefined,
       };
       pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
+      if (options.signal) this.watch(pending, options.signal);
       // Never ahead of a request already waiting: an abort must not overtake the settles before it.
       const sendNow = this.state === 'open' && this.waiting.length === 0 && (!countsTowardWindow(op) || this.inFlight() < this.serverLimits.requestsInFlightMax);
       this.pending.set(requestId, pending);
       if (sendNow) this.sendPending(pending);
       else this.waiting.push(pending);
     });
+  }
+
+  private watch(pending: Pending, signal: AbortSignal): void {
+    const withdraw = (): void => {
+      if (pending.sentOn !== 0) return;
+      this.forget(pending);
+      pending.reject(signal.reason);
+    };
+    signal.addEventListener('abort', withdraw, { once: true });
+    pending.unwatch = () => signal.removeEventListener('abort', withdraw);
   }
 
   /**
@@ -344,6 +365,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Forgets a request that is answered, failed or timed out. */
   private forget(pending: Pending): void {
     pending.timer?.cancel();
+    pending.unwatch?.();
     this.pending.delete(pending.requestId);
     if (!countsTowardWindow(pending.op) && pending.sentOn !== 0) this.exemptInFlight -= 1;
     const at = pending.sentOn === 0 ? this.waiting.indexOf(pending) : -1;
@@ -378,14 +400,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (!this.pending.has(requestId) && !this.overdue.has(requestId)) return requestId;
     } while (true);
   }
-}
-
-/** An ERROR frame's payload as a BrookError; a code this client does not know keeps its name in details. */
-export function wireError(wire: WireError): BrookError {
-  const known = Object.hasOwn(ErrorCodes, wire.code);
-  const code = (known ? wire.code : 'INVALID_REQUEST') as ErrorCode;
-  const details = known ? { ...wire.details } : { ...wire.details, serverCode: wire.code };
-  return new BrookError(code, wire.message ?? '', details);
 }
 
 /**
