@@ -12,12 +12,13 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import {
-  BrookError, ErrorCodes, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
-  type Clock, type ErrorCode, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
+  BrookError, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
+  type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
 } from '@brook/protocol';
 import type { ResolvedConnectOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
+import { wireError } from './wire-error.js';
 import type { Transport, TransportFactory } from './transport/transport.js';
 
 /** What a subscription receives: DELIVER frames and the END of the subscription. */
@@ -47,6 +48,12 @@ export interface RequestOptions<Op extends RequestOp> {
    * caller may have to undo it (a subscribe: the member exists).
    */
   onLateResponse?: (json: RequestResult<Op>) => void;
+  /**
+   * Withdraws the request if it aborts while the request still waits to be sent (for the window
+   * or a reconnect): it rejects with the signal's reason and never goes out. Once sent, it runs
+   * its course: the server may already have acted on it.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ConnectionEvents {
@@ -68,6 +75,8 @@ interface Pending {
   readonly resolve: (response: Response<RequestOp>) => void;
   readonly reject: (error: BrookError) => void;
   timer: Timer | undefined;
+  /** Stops listening to the request's signal. */
+  unwatch: (() => void) | undefined;
   /** The session it was sent on; 0 while it waits to be sent. */
   sentOn: number;
 }
@@ -88,6 +97,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private exemptInFlight = 0;
   private readonly subscribers = new Map<number, SubscriptionListener>();
   private limits: SessionLimits | undefined;
+  /** The handshake under way, if any: its deadline, and close() giving it up. */
+  private handshaking: AbortController | undefined;
+  /** The wait before the next reconnect attempt, if one is due. */
+  private reconnectTimer: Timer | undefined;
   /** An ERROR with requestId 0 explains the close that follows it (UNAUTHORIZED before 4001). */
   private connectionError: BrookError | undefined;
 
@@ -130,6 +143,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.state === 'closed') return Promise.reject(this.closedError());
     // What it names (a subscription number, delivery ids) belonged to the session that dropped.
     if (options.sessionBound && this.state !== 'open') return Promise.reject(new BrookError('DISCONNECTED', `connection lost: ${op} names the state of a lost session`, { op }));
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const requestId = this.takeRequestId();
     let frame: Uint8Array;
     try {
@@ -141,15 +155,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const pending: Pending = {
         requestId, op, frame, sessionBound: options.sessionBound ?? false, sentOn: 0,
         onResponse: options.onResponse as Pending['onResponse'], onLateResponse: options.onLateResponse as Pending['onLateResponse'],
-        resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined,
+        resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined, unwatch: undefined,
       };
       pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
+      if (options.signal) this.watch(pending, options.signal);
       // Never ahead of a request already waiting: an abort must not overtake the settles before it.
       const sendNow = this.state === 'open' && this.waiting.length === 0 && (!countsTowardWindow(op) || this.inFlight() < this.serverLimits.requestsInFlightMax);
       this.pending.set(requestId, pending);
       if (sendNow) this.sendPending(pending);
       else this.waiting.push(pending);
     });
+  }
+
+  private watch(pending: Pending, signal: AbortSignal): void {
+    const withdraw = (): void => {
+      if (pending.sentOn !== 0) return;
+      this.forget(pending);
+      pending.reject(signal.reason);
+    };
+    signal.addEventListener('abort', withdraw, { once: true });
+    pending.unwatch = () => signal.removeEventListener('abort', withdraw);
   }
 
   /**
@@ -192,31 +217,38 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private async handshake(): Promise<void> {
     this.connectionError = undefined;
     const session = this.sessionNumber + 1;
+    const timeoutMs = this.options.requestTimeoutMs;
+    // One deadline for the whole handshake, the socket's opening included: a server (or a path)
+    // that takes the TCP connection and never answers must not hold connect() or a reconnect
+    // forever. close() gives the attempt up the same way.
+    const attempt = (this.handshaking = new AbortController());
+    const timer = this.clock.setTimer(timeoutMs, () => attempt.abort(new BrookError('TIMEOUT', `no WELCOME from ${this.factory.description} within ${timeoutMs} ms`)));
     let welcomed: ((frame: Frame) => void) | undefined;
     let failed: ((error: BrookError) => void) | undefined;
     const welcome = new Promise<Frame>((resolve, reject) => ((welcomed = resolve), (failed = reject)));
-    const transport = await this.factory.open({
-      frame: (bytes) => (this.sessionNumber === session ? this.onFrame(bytes) : this.handshakeFrame(bytes, welcomed!, failed!)),
-      closed: (code, reason) => (this.sessionNumber === session ? this.dropped(code, reason) : failed?.(this.connectionError ?? closeError(code, reason))),
-    });
-    if (this.state === 'closed') {
-      transport.close(1000, 'client closed');
-      throw this.closedError();
-    }
-    this.transport = transport;
-    const timer = this.clock.setTimer(this.options.requestTimeoutMs, () => failed?.(new BrookError('TIMEOUT', `no WELCOME from ${this.factory.description} within ${this.options.requestTimeoutMs} ms`)));
-    const hello = { version: PROTOCOL_VERSION, client: this.options.name, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
-    transport.send(encodeFrame(FrameKind.HELLO, 0, stableJson(hello)));
+    let transport: Transport | undefined;
     try {
+      transport = await this.factory.open({
+        frame: (bytes) => (this.sessionNumber === session ? this.onFrame(bytes) : this.handshakeFrame(bytes, welcomed!, failed!)),
+        closed: (code, reason) => (this.sessionNumber === session ? this.dropped(code, reason) : failed?.(this.connectionError ?? closeError(code, reason))),
+      }, attempt.signal);
+      attempt.signal.throwIfAborted();
+      attempt.signal.addEventListener('abort', () => failed?.(attempt.signal.reason as BrookError), { once: true });
+      this.transport = transport;
+      const hello = { version: PROTOCOL_VERSION, client: this.options.name, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
+      transport.send(encodeFrame(FrameKind.HELLO, 0, stableJson(hello)));
       const frame = await welcome;
       if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);
       if (frame.kind !== FrameKind.WELCOME) throw new BrookError('INVALID_REQUEST', `expected WELCOME, got frame kind ${frame.kind}`);
       this.limits = (frame.json as { limits: SessionLimits }).limits;
     } catch (error) {
-      transport.close(1000, 'handshake failed');
+      // A peer that stopped answering would not answer a close frame either.
+      if (attempt.signal.aborted) transport?.terminate();
+      else transport?.close(1000, 'handshake failed');
       throw error;
     } finally {
       timer.cancel();
+      this.handshaking = undefined;
     }
     this.sessionNumber = session;
     this.state = 'open';
@@ -295,8 +327,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.finish(new BrookError('DISCONNECTED', `gave up reconnecting after ${attempt} attempts`, { attempts: attempt }, { cause: lastError }));
       return;
     }
-    this.clock.setTimer(backoffDelayMs(policy, attempt, this.random), () => {
-      if (this.state !== 'reconnecting') return;
+    this.reconnectTimer = this.clock.setTimer(backoffDelayMs(policy, attempt, this.random), () => {
+      this.reconnectTimer = undefined;
       this.handshake().catch((error: BrookError) => {
         if (this.state !== 'reconnecting') return;
         if (error.retriable) this.reconnect(attempt + 1, error);
@@ -333,6 +365,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Forgets a request that is answered, failed or timed out. */
   private forget(pending: Pending): void {
     pending.timer?.cancel();
+    pending.unwatch?.();
     this.pending.delete(pending.requestId);
     if (!countsTowardWindow(pending.op) && pending.sentOn !== 0) this.exemptInFlight -= 1;
     const at = pending.sentOn === 0 ? this.waiting.indexOf(pending) : -1;
@@ -343,6 +376,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = error;
+    this.reconnectTimer?.cancel();
+    this.handshaking?.abort(this.closedError());
     this.transport = undefined;
     this.subscribers.clear();
     this.overdue.clear();
@@ -365,14 +400,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (!this.pending.has(requestId) && !this.overdue.has(requestId)) return requestId;
     } while (true);
   }
-}
-
-/** An ERROR frame's payload as a BrookError; a code this client does not know keeps its name in details. */
-export function wireError(wire: WireError): BrookError {
-  const known = Object.hasOwn(ErrorCodes, wire.code);
-  const code = (known ? wire.code : 'INVALID_REQUEST') as ErrorCode;
-  const details = known ? { ...wire.details } : { ...wire.details, serverCode: wire.code };
-  return new BrookError(code, wire.message ?? '', details);
 }
 
 /**

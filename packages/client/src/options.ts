@@ -7,7 +7,7 @@ import { BrookError, checkOptionKeys, type Clock, type OptionKeys, type Random }
 export interface BackoffPolicy {
   /** Delay before the first retry. */
   initialDelayMs: number;
-  /** Cap on any one delay. */
+  /** Cap on the exponential delay before jitter: one delay is at most maxDelayMs × (1 + jitter). */
   maxDelayMs: number;
   /** Each further attempt multiplies the delay by this. */
   multiplier: number;

@@ -33,6 +33,8 @@ export class Batch {
   deadlineMs = Number.POSITIVE_INFINITY;
   deliveryTimer: Timer | undefined;
   private finished = false;
+  /** Aborted once the batch is written or failed: a request for it still waiting to be sent is withdrawn. */
+  private readonly finishing = new AbortController();
   private readonly whenSettled: Promise<void>;
   private markSettled!: () => void;
 
@@ -42,6 +44,10 @@ export class Batch {
 
   get done(): boolean {
     return this.finished;
+  }
+
+  get signal(): AbortSignal {
+    return this.finishing.signal;
   }
 
   /** Resolves once the batch is written or failed (never rejects): what flush() waits for. */
@@ -97,6 +103,7 @@ export class Batch {
   private finish(): void {
     this.finished = true;
     this.deliveryTimer?.cancel();
+    this.finishing.abort();
     this.markSettled();
   }
 }

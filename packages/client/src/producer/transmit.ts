@@ -57,7 +57,9 @@ export async function transmit(context: TransmitContext, topic: string, partitio
       const data = await numbering.encode(batch);
       if (batch.done) return;
       batch.attempts += 1;
-      const { json } = await context.connection.request('produce', { topic, partition }, { data });
+      // A batch that fails (deliveryTimeoutMs) while its request waits for a reconnect is never
+      // sent: a send() that reported TIMEOUT must not be appended afterwards.
+      const { json } = await context.connection.request('produce', { topic, partition }, { data, signal: batch.signal });
       if (!batch.done) batch.written(partition, BigInt(json.baseOffset), json.duplicate);
     } catch (error) {
       if (!batch.done) await recover(context, { topic, partition }, batch, numbering, error, attempt);

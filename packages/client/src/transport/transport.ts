@@ -23,6 +23,9 @@ export interface Transport {
 export interface TransportFactory {
   /** For messages: the URL, or "in-process". */
   readonly description: string;
-  /** Opens one connection; rejects with BrookError DISCONNECTED if it cannot be opened. */
-  open(handlers: TransportHandlers): Promise<Transport>;
+  /**
+   * Opens one connection; rejects with BrookError DISCONNECTED if it cannot be opened, or with
+   * `signal`'s reason once it aborts, leaving nothing open.
+   */
+  open(handlers: TransportHandlers, signal?: AbortSignal): Promise<Transport>;
 }

@@ -16,17 +16,24 @@ import type { Transport, TransportFactory, TransportHandlers } from './transport
 const SERVER_FRAME_BYTES_MAX = 512 * 1024 * 1024;
 
 export function wsTransport(url: string): TransportFactory {
-  return { description: url, open: (handlers) => openSocket(url, handlers) };
+  return { description: url, open: (handlers, signal) => openSocket(url, handlers, signal) };
 }
 
-function openSocket(url: string, handlers: TransportHandlers): Promise<Transport> {
+function openSocket(url: string, handlers: TransportHandlers, signal: AbortSignal | undefined): Promise<Transport> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: SERVER_FRAME_BYTES_MAX });
     socket.binaryType = 'nodebuffer';
     let opened = false;
     let closedByUs = false;
+    // Given up before the upgrade was answered: nothing may stay open (or keep the process alive).
+    const onAbort = (): void => {
+      reject(signal!.reason);
+      socket.terminate();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('open', () => {
       opened = true;
+      signal?.removeEventListener('abort', onAbort);
       resolve({
         send: (frame) => socket.send(frame),
         close: (code, reason) => {
