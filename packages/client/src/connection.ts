@@ -15,7 +15,7 @@ import {
   BrookError, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
   type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
 } from '@brook/protocol';
-import type { ResolvedConnectOptions } from './options.js';
+import type { BackoffPolicy, ResolvedConnectOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
 import { wireError } from './wire-error.js';
@@ -130,6 +130,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   get isClosed(): boolean {
     return this.state === 'closed';
+  }
+
+  /** How reconnects back off; undefined with `reconnect: false` (a drop then ends the connection). */
+  get reconnectPolicy(): BackoffPolicy | undefined {
+    return this.options.reconnect;
   }
 
   /** The limits the server announced in its last WELCOME. */

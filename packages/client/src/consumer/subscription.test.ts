@@ -142,6 +142,61 @@ describe('Subscription', () => {
     });
   });
 
+  it('a resubscribe refused for now (TIMEOUT, IO_ERROR) on a connection that stays up is tried again after the reconnect backoff', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { requestTimeoutMs: 500, reconnect: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 } });
+    const { ends, sink } = recordingSink();
+    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, sink, new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1' });
+    await started;
+    server.drop(1006);
+    await tick();
+    clock.advance(100); // the reconnect
+    await server.waitForRequests(1);
+    server.fail(server.take('subscribe'), 'IO_ERROR', true);
+    await tick();
+    clock.advance(100);
+    await server.waitForRequests(1);
+    clock.advance(500); // this one times out; its late answer is undone
+    await tick();
+    clock.advance(100);
+    server.respond(server.take('subscribe'), { subscription: 2, memberId: 'm2' }); // late: undone
+    await server.waitForRequests(2);
+    const undo = server.take('unsubscribe');
+    expect(undo.json).toEqual({ op: 'unsubscribe', subscription: 2, abort: true });
+    server.respond(undo);
+    server.respond(server.take('subscribe'), { subscription: 3, memberId: 'm3' });
+    await tick();
+    expect(ends).toEqual([]);
+    expect(subscription.memberId).toBe('m3');
+    const closing = subscription.close();
+    await server.waitForRequests(1);
+    server.respond(server.take('unsubscribe'));
+    await closing;
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('close() while a refused resubscribe waits to be tried again leaves no timer', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 } });
+    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, recordingSink().sink, new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1' });
+    await started;
+    server.drop(1006);
+    await tick();
+    clock.advance(100);
+    await server.waitForRequests(1);
+    server.fail(server.take('subscribe'), 'IO_ERROR', true);
+    await tick();
+    await subscription.close();
+    expect(clock.pendingTimers()).toBe(0);
+    expect(server.requests).toEqual([]);
+  });
+
   it('a refused subscribe ends the sink with the refusal', async () => {
     const server = new FakeServer();
     const { connection } = await openFake(server);

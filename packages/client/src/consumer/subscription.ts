@@ -19,8 +19,9 @@
  * or that subscribe timing out, does not stop the server from making the member: when its answer
  * comes, the member leaves at once (unsubscribe with abort), without close() waiting for it.
  */
-import { checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, type BrookError, type OptionKeys, type RequestArgs, type RequestResult, type WireSubscribeOptions } from '@brook/protocol';
+import { checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, type BrookError, type OptionKeys, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
+import { backoffDelayMs } from '../transport/backoff.js';
 import { Message } from './message.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { wireStartPosition, type StartPosition } from './start-position.js';
@@ -67,6 +68,8 @@ export class Subscription {
   /** The connection session `number` belongs to: a later session may give it to another subscription. */
   private numberSession = 0;
   private state: 'subscribing' | 'active' | 'down' | 'closing' | 'closed' = 'subscribing';
+  /** The next try of a resubscribe the server refused for now (see resubscribe). */
+  private retryTimer: Timer | undefined;
   /** The graceful close under way: every close() returns it (client.close() must wait for a signal's). */
   private closed: Promise<void> | undefined;
   private readonly batcher: SettleBatcher;
@@ -243,13 +246,27 @@ export class Subscription {
     this.sink.takeUnseen();
   }
 
-  private async resubscribe(): Promise<void> {
+  /**
+   * Joins again after a reconnect. Dropped again: the next 'ready' retries. Refused for good (the
+   * topic is gone): it ends. Refused for now (TIMEOUT while the server is busy, IO_ERROR opening
+   * the group's files) on a connection that stays up: tried again after the reconnect backoff,
+   * since nothing else would (the client is connected, no 'ready' comes).
+   */
+  private async resubscribe(attempt = 0): Promise<void> {
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
     if (this.state !== 'down') return;
     try {
       await this.subscribe();
     } catch (error) {
-      // Dropped again: the next 'ready' retries. Anything else (the topic is gone) ends it.
-      if (!isBrookError(error, 'DISCONNECTED')) this.endedByBroker(error as BrookError);
+      if (isBrookError(error, 'DISCONNECTED')) return;
+      const policy = this.connection.reconnectPolicy;
+      if (!(error as BrookError).retriable || policy === undefined || this.state !== 'down') {
+        this.endedByBroker(error as BrookError);
+        return;
+      }
+      const delayMs = backoffDelayMs(policy, attempt, this.connection.random);
+      this.retryTimer = this.connection.clock.setTimer(delayMs, () => void this.resubscribe(attempt + 1));
     }
   }
 
@@ -262,6 +279,7 @@ export class Subscription {
   private finish(error: BrookError | undefined): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.retryTimer?.cancel();
     this.detach();
     this.batcher.setSession(0);
     if (this.number !== 0) this.connection.unlisten(this.number);
