@@ -124,6 +124,33 @@ describe('delivery engine regressions (from the property)', () => {
       commands: [{ kind: 'produce', keys: [1] }, join(), { kind: 'advance', ms: 1500 }, { kind: 'advance', ms: 1500 }, { kind: 'restart' }],
     });
   });
+  it('a lease granted after a reconfigure shortened ackTimeoutMs expires at the new length', async () => {
+    // c1 joins the emptied group with ackTimeoutMs 500; c0's lease of 1000 had been granted first.
+    const settings = (ackTimeoutMs: number) => ({ ackTimeoutMs, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } });
+    await runScenario('partition', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'reconfigure', settings: settings(1000), evict: false, maxInFlight: 1, style: 'iterator' }, { kind: 'produce', keys: [null] },
+        { kind: 'reconfigure', settings: settings(500), evict: true, maxInFlight: 1, style: 'iterator' }, { kind: 'reset', to: { agoMs: 0 } },
+        { kind: 'advance', ms: 500 },
+      ],
+    });
+  });
+
+  it("'key': a record handed its key, then deleted by retention before anyone took it, passes the key on", async () => {
+    // 1:0 of k1 is dead-lettered while both members are full; it hands k1 to 1:2, which retention
+    // then deletes: 1:3 of k1 stayed blocked and the group never drained.
+    await runScenario('key', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'produce', keys: [null], together: true }, { kind: 'produce', keys: [1, null, 1], together: true },
+        { kind: 'advance', ms: 500, together: true }, { ...join(2), together: true },
+        { kind: 'settle', pick: 0, action: { type: 'ack' }, together: true }, { kind: 'settle', pick: 0, action: { type: 'nack' }, together: true },
+        { ...join(), together: true }, { kind: 'produce', keys: [null, 1, null], together: true },
+        { kind: 'advance', ms: 1747, together: true }, { kind: 'advance', ms: 1490, together: true }, { kind: 'retain', together: true },
+      ],
+    });
+  });
 });
 
 describe.each(['none', 'key', 'partition'] as const)("delivery engine, ordering '%s' (model-based)", (ordering) => {
