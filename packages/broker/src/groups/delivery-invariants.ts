@@ -32,6 +32,11 @@ export interface RecordModel {
   epoch: number;
   /** Dead-letter copies under way that no longer decide its state (a reset or retention came meanwhile). */
   orphanCopies: number;
+  /**
+   * Passed over while pending with no attempt left: its copy may have begun, which no event tells
+   * (it is dead-lettered when its turn comes), so one may still be announced, until the broker is quiet.
+   */
+  mayBeCopying: boolean;
   /** The deliveryCount of each dead-letter copy made (deadLettered events), in order. */
   deadLetterCounts: number[];
 }

@@ -138,7 +138,8 @@ export class DeliveryHarness {
       const offset = baseOffset + BigInt(i);
       this.records.set(at(partition, offset), {
         partition, offset, key: input.key, value: input.value, timestamp: input.timestamp, state: 'pending', count: 0, member: undefined,
-        leaseDueMs: 0, notBeforeMs: 0, askedDelayMs: undefined, rejected: false, epoch: 0, orphanCopies: 0, deadLetterCounts: [],
+        leaseDueMs: 0, notBeforeMs: 0, askedDelayMs: undefined, rejected: false, epoch: 0, orphanCopies: 0, mayBeCopying: false,
+        deadLetterCounts: [],
       });
     });
     this.producing[partition] = [];
@@ -373,6 +374,8 @@ export class DeliveryHarness {
       broker: this.broker, records: this.records, held: this.held, now: this.now, ordering: this.ordering, lostSinceOpen: this.transitions.lostSinceOpen,
       memberById: (id) => this.memberById(id),
     }, this.violations);
+    // A copy that may have begun has ended by now, if it began.
+    for (const rec of this.records.values()) rec.mayBeCopying = false;
     if (this.violations.length > 0) this.fail(this.violations.join('\n'));
   }
 

@@ -111,10 +111,11 @@ export class RecordTransitions {
     if (!rec) return void this.violations.push(`dead-lettered unknown ${at(e.partition, e.offset)}`);
     const where = at(e.partition, e.offset);
     rec.deadLetterCounts.push(e.deliveryCount);
-    if (rec.orphanCopies > 0) {
+    if (rec.orphanCopies > 0 || rec.mayBeCopying) {
       // A copy begun before a reset or retention passed over the record: it is still made, and
       // decides nothing (the copies begin and end in order, so this is the oldest).
-      rec.orphanCopies -= 1;
+      if (rec.orphanCopies > 0) rec.orphanCopies -= 1;
+      else rec.mayBeCopying = false;
       return;
     }
     // A record read back after a restart (or a reconfigure lowering maxDeliveries) with no attempt
@@ -162,6 +163,7 @@ export class RecordTransitions {
   /** The group no longer decides `rec` as it did: a copy being made goes on, as an orphan. */
   private passOver(rec: RecordModel, state: State): void {
     if (rec.state === 'dying') rec.orphanCopies += 1;
+    if (rec.state === 'pending' && rec.count >= this.maxDeliveries) rec.mayBeCopying = true;
     rec.state = state;
     rec.member = undefined;
   }
