@@ -4,9 +4,26 @@ import fc from 'fast-check';
 export const TOPIC = 'orders';
 export const GROUP = 'billing';
 export const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4'] as const;
-export const ACK_TIMEOUT_MS = 1000;
-export const MAX_DELIVERIES = 3;
-export const BACKOFF = { initialMs: 100, maxMs: 400, multiplier: 2, jitter: 0.2 };
+
+/** The group's settings (subscribe options): those of the scenario's first join, until a reconfigure. */
+export interface Settings {
+  readonly ackTimeoutMs: number;
+  readonly maxDeliveries: number;
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly multiplier: number; readonly jitter: number };
+}
+
+export const SETTINGS: Settings = { ackTimeoutMs: 1000, maxDeliveries: 3, backoff: { initialMs: 100, maxMs: 400, multiplier: 2, jitter: 0.2 } };
+
+/**
+ * The topic's retention: a partition's segment rolls at the first produce once its first record
+ * is SEGMENT_MS_MAX old, and a `retain` command deletes the sealed segments whose newest record is
+ * older than RETENTION_MAX_AGE_MS, so a few seconds of virtual time take records a group still owes.
+ */
+export const SEGMENT_MS_MAX = 500;
+export const RETENTION_MAX_AGE_MS = 2000;
+
+/** Where a reset moves the group: a timestamp is `agoMs` before the reset. */
+export type ResetTarget = 'earliest' | 'latest' | { offset: number } | { agoMs: number };
 
 export type Action =
   | { type: 'ack' }
@@ -28,7 +45,16 @@ type CommandBody =
   | { kind: 'crash'; pick: number }
   | { kind: 'close'; pick: number }
   | { kind: 'advance'; ms: number }
-  | { kind: 'restart' };
+  | { kind: 'restart' }
+  /** broker.resetGroup on a quiet broker (its effect has no event: the model applies it as it is called). */
+  | { kind: 'reset'; to: ResetTarget }
+  /**
+   * A member joins with `settings`, once every live member crashed if `evict`: on a group with no
+   * members that reconfigures it (if they differ), on one with members it is refused.
+   */
+  | { kind: 'reconfigure'; settings: Settings; evict: boolean; maxInFlight: number; style: 'iterator' | 'handler' }
+  /** broker.enforceRetention(): deletes what RETENTION_MAX_AGE_MS allows. */
+  | { kind: 'retain' };
 
 export interface Scenario {
   partitions: number;
@@ -44,6 +70,19 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ type: fc.constant('extend' as const), ms: fc.option(fc.integer({ min: 1, max: 2000 }), { nil: undefined }) }) },
 );
 
+const resetTargetArb: fc.Arbitrary<ResetTarget> = fc.oneof(
+  fc.constant('earliest' as const),
+  fc.constant('latest' as const),
+  fc.record({ offset: fc.nat(12) }),
+  fc.record({ agoMs: fc.nat(6000) }),
+);
+
+const settingsArb: fc.Arbitrary<Settings> = fc.record({
+  ackTimeoutMs: fc.constantFrom(500, 1000, 2000),
+  maxDeliveries: fc.integer({ min: 1, max: 4 }),
+  backoff: fc.record({ initialMs: fc.constantFrom(50, 100, 200), maxMs: fc.constant(400), multiplier: fc.constant(2), jitter: fc.constant(0.2) }),
+});
+
 const bodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('produce' as const), keys: fc.array(fc.option(fc.nat(KEYS.length - 1), { freq: 6 }), { minLength: 1, maxLength: 4 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('join' as const), maxInFlight: fc.integer({ min: 1, max: 5 }), style: fc.constantFrom('iterator' as const, 'handler' as const) }) },
@@ -52,6 +91,15 @@ const bodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), pick: fc.nat(5) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 2500 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), to: resetTargetArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('reconfigure' as const), settings: settingsArb, evict: fc.nat(3).map((n) => n > 0),
+      maxInFlight: fc.integer({ min: 1, max: 5 }), style: fc.constantFrom('iterator' as const, 'handler' as const),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'retain' as const }) },
 );
 
 export const commandArb: fc.Arbitrary<Command> = fc.tuple(bodyArb, fc.integer({ min: 0, max: 5 }))

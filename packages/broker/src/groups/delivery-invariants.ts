@@ -9,13 +9,15 @@ import type { Delivery } from './delivery.js';
 import type { Ordering } from './subscribe-options.js';
 import type { Subscription } from './subscription.js';
 
-export type State = 'pending' | 'inflight' | 'dying' | 'acked' | 'dead';
+/** 'skipped': below where a reset moved the group; 'lost': deleted by retention before it was acked. */
+export type State = 'pending' | 'inflight' | 'dying' | 'acked' | 'dead' | 'skipped' | 'lost';
 
 export interface RecordModel {
   readonly partition: number;
   readonly offset: bigint;
   readonly key: string | null;
   readonly value: string;
+  readonly timestamp: number;
   state: State;
   /** Deliveries seen so far, across restarts: the last deliveryCount. */
   count: number;
@@ -26,6 +28,17 @@ export interface RecordModel {
   /** The delayMs of a nack({ delayMs }) we just made, to compare with the redelivered event. */
   askedDelayMs: number | undefined;
   rejected: boolean;
+  /** Counts the resets that passed over the record: a delivery held from before one is stale. */
+  epoch: number;
+  /** Dead-letter copies under way that no longer decide its state (a reset or retention came meanwhile). */
+  orphanCopies: number;
+  /**
+   * Passed over while pending with no attempt left: its copy may have begun, which no event tells
+   * (it is dead-lettered when its turn comes), so one may still be announced, until the broker is quiet.
+   */
+  mayBeCopying: boolean;
+  /** The deliveryCount of each dead-letter copy made (deadLettered events), in order. */
+  deadLetterCounts: number[];
 }
 
 export interface MemberModel {
@@ -43,6 +56,8 @@ export interface MemberModel {
 export interface Held {
   readonly delivery: Delivery;
   readonly member: MemberModel;
+  /** The record's epoch when it was delivered. */
+  readonly epoch: number;
   /** Handler style: the handler's promise, resolved (ack) or rejected (nack) by the test. */
   readonly resolve?: () => void;
   readonly reject?: (error: Error) => void;
@@ -59,6 +74,8 @@ interface QuietView {
   readonly held: readonly Held[];
   readonly now: number;
   readonly ordering: Ordering;
+  /** Per partition, the records lost to retention since the broker opened (describeGroup's lostToRetention). */
+  readonly lostSinceOpen: readonly bigint[];
   memberById(id: string): MemberModel | undefined;
 }
 
@@ -81,11 +98,11 @@ export function checkQuietBroker(view: QuietView, violations: string[]): void {
     if (recs.length > member.maxInFlight) violations.push(`${member.label} holds ${recs.length} > maxInFlight ${member.maxInFlight}`);
     for (const rec of recs) {
       const has = view.held.some((h) => h.member === member && h.delivery.partition === rec.partition && h.delivery.offset === rec.offset
-        && h.delivery.deliveryCount === rec.count);
+        && h.delivery.deliveryCount === rec.count && h.epoch === rec.epoch);
       if (!has) violations.push(`${at(rec.partition, rec.offset)} #${rec.count} in flight to ${member.label}, who never got it`);
     }
   }
-  const dying = [...view.records.values()].filter((r) => r.state === 'dying');
+  const dying = [...view.records.values()].filter((r) => r.state === 'dying' || r.orphanCopies > 0);
   if (dying.length > 0) violations.push(`still being dead-lettered on a quiet broker: ${dying.map((r) => at(r.partition, r.offset)).join(', ')}`);
   const description = hasGroup(view.broker) ? view.broker.describeGroup(TOPIC, GROUP) : undefined;
   for (const m of description?.members ?? []) {
@@ -97,6 +114,8 @@ export function checkQuietBroker(view: QuietView, violations: string[]): void {
     const model = inflight.filter((r) => r.partition === p.partition).sort((a, b) => (a.offset < b.offset ? -1 : 1))
       .map((r) => `${r.offset}@${r.member}#${r.count}`).join(' ');
     if (engine !== model) violations.push(`partition ${p.partition}: describeGroup in flight [${engine}], events say [${model}]`);
+    const lost = view.lostSinceOpen[p.partition] ?? 0n;
+    if (p.lostToRetention !== lost) violations.push(`partition ${p.partition}: describeGroup lostToRetention ${p.lostToRetention}, events say ${lost}`);
     if (view.ordering === 'partition' && new Set(p.inFlight.map((f) => f.member)).size > 1) {
       violations.push(`partition ${p.partition} held by several members: ${engine}`);
     }
@@ -104,19 +123,23 @@ export function checkQuietBroker(view: QuietView, violations: string[]): void {
 }
 
 /** The group exists once a member joined (in this run, on disk). */
-function hasGroup(broker: Broker): boolean {
+export function hasGroup(broker: Broker): boolean {
   return broker.listGroups(TOPIC).some((g) => g.group === GROUP);
 }
 
-/** After the drain: every dead-lettered record is in the dead-letter topic once, as it was, with its origin headers. */
+/**
+ * After the drain: each dead-letter copy the events announced is in the dead-letter topic, in
+ * order, as the record was, with its origin headers and that copy's deliveryCount; nothing else is.
+ * A record is copied more than once only when a reset replayed it.
+ */
 export async function checkDeadLetters(broker: Broker, model: ReadonlyMap<string, RecordModel>, fail: (message: string) => never): Promise<void> {
-  const dead = [...model.values()].filter((r) => r.state === 'dead');
+  const dead = [...model.values()].filter((r) => r.deadLetterCounts.length > 0);
   const dlq = `${TOPIC}.dlq`;
   if (!broker.listTopics().includes(dlq)) {
     if (dead.length > 0) fail(`${dead.length} dead-lettered, but there is no ${dlq}`);
     return;
   }
-  const found = new Map<string, string>();
+  const found = new Map<string, number[]>();
   const records = await broker.fetch({ topic: dlq, partition: 0, offset: 0n, maxRecords: 10_000 });
   for (const record of records) {
     const header = (key: string) => {
@@ -128,16 +151,17 @@ export async function checkDeadLetters(broker: Broker, model: ReadonlyMap<string
     if (header(DEAD_LETTER_HEADERS.topic) !== TOPIC || header(DEAD_LETTER_HEADERS.group) !== GROUP || !rec) {
       fail(`dead letter ${record.offset} has wrong origin headers: ${JSON.stringify(record.headers.map((h) => h.key))}`);
     }
-    if (found.has(where)) fail(`${where} dead-lettered twice`);
-    found.set(where, header(DEAD_LETTER_HEADERS.reason) ?? '');
-    if (rec.state !== 'dead') fail(`${where} is in ${dlq} but was ${rec.state}`);
-    if (Number(header(DEAD_LETTER_HEADERS.deliveryCount)) !== rec.count) {
-      fail(`${where}: brook.delivery-count ${header(DEAD_LETTER_HEADERS.deliveryCount)}, delivered ${rec.count} times`);
-    }
+    const copies = found.get(where) ?? [];
+    copies.push(Number(header(DEAD_LETTER_HEADERS.deliveryCount)));
+    found.set(where, copies);
     if (utf8.decode(record.value!) !== rec.value || (record.key === null ? null : latin1.decode(record.key)) !== rec.key) {
       fail(`${where}: the dead letter's key or value differs from the record's`);
     }
   }
-  const missing = dead.filter((r) => !found.has(at(r.partition, r.offset)));
-  if (missing.length > 0) fail(`dead-lettered but not in ${dlq}: ${missing.map((r) => at(r.partition, r.offset)).join(', ')}`);
+  for (const rec of model.values()) {
+    const where = at(rec.partition, rec.offset);
+    const inTopic = (found.get(where) ?? []).join(',');
+    if (inTopic !== rec.deadLetterCounts.join(',')) fail(`${where}: ${dlq} holds copies with brook.delivery-count [${inTopic}], events announced [${rec.deadLetterCounts.join(',')}]`);
+    if (rec.state === 'dead' && rec.deadLetterCounts.length === 0) fail(`${where} dead-lettered but not in ${dlq}`);
+  }
 }

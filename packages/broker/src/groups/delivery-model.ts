@@ -2,12 +2,15 @@
  * The model and harness behind delivery.property.test.ts (test-only).
  *
  * `DeliveryHarness` runs one command list against a memory broker on a VirtualClock and keeps a
- * model of every produced record, built from the broker's events:
+ * model of every produced record, built from the broker's events (and, for a reset, which has
+ * none, from the call):
  *
  *   pending   not in flight: never delivered, backing off, blocked, or taken back
  *   inflight  delivered and current: the attempt the group waits on (member, deliveryCount, lease)
  *   dying     failed for the last time, or rejected: being copied to the dead-letter topic
  *   acked / dead
+ *   skipped   below where a reset moved the group, or where it started: not owed
+ *   lost      deleted by retention while owed (retentionDropped)
  *
  * Every event is checked against the model as it happens (delivery-transitions.ts: a delivery of
  * a record that is not pending, a deliveryCount that is not the previous one + 1, a key or
@@ -16,15 +19,26 @@
  * together with the invariants of a quiet broker (flow control, leases, what members hold,
  * describeGroup; delivery-invariants.ts).
  */
-import { isBrookError, partitionForKey } from '@brook/protocol';
+import { partitionForKey } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
 import type { Delivery } from './delivery.js';
-import { ACK_TIMEOUT_MS, BACKOFF, GROUP, KEYS, MAX_DELIVERIES, TOPIC, type Action, type Command, type Scenario } from './delivery-commands.js';
-import { at, checkDeadLetters, checkQuietBroker, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
-import { RecordTransitions } from './delivery-transitions.js';
+import {
+  GROUP, KEYS, RETENTION_MAX_AGE_MS, SEGMENT_MS_MAX, SETTINGS, TOPIC, type Action, type Command, type ResetTarget, type Scenario, type Settings,
+} from './delivery-commands.js';
+import { at, checkDeadLetters, checkQuietBroker, hasGroup, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
+import { expectFailure, expectStaleOnlyIfTakenBack, resetOffsets, sameSettings, skipBelowStart, startPosition } from './delivery-admin.js';
+import { isOwed, RecordTransitions } from './delivery-transitions.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import type { Ordering, SubscribeOptions } from './subscribe-options.js';
+
+/** An ack of a current delivery, to check after the command that it took. */
+interface AckedDelivery {
+  readonly rec: RecordModel;
+  readonly member: string | undefined;
+  readonly count: number;
+  readonly epoch: number;
+}
 
 const isLive = (m: MemberModel) => !m.gone && !m.closing && !m.leaving;
 const idOf = (m: MemberModel) => (m.id ??= m.sub?.memberId);
@@ -38,21 +52,27 @@ export class DeliveryHarness {
   private joined = 0;
   private produced = 0;
   /** Per partition, the records of the produce call under way, in order. */
-  private readonly producing: { key: string | null; value: string }[][] = [];
+  private readonly producing: { key: string | null; value: string; timestamp: number }[][] = [];
+  /** The group's settings: the scenario's, until a reconfigure changes them. */
+  private settings: Settings = SETTINGS;
+  /** A join is creating the group: see noticeGroupCreated. */
+  private creatingGroup = false;
   private detach: (() => void) | undefined;
   readonly trace: string[] = [];
 
   private readonly transitions: RecordTransitions;
 
   private constructor(private readonly fixture: EngineFixture, private readonly ordering: Ordering, private readonly partitions: number) {
-    this.transitions = new RecordTransitions(this.records, this.violations, ordering, () => this.now, (id) => this.memberById(id));
+    this.transitions = new RecordTransitions(this.records, this.violations, ordering, () => this.now, (id) => this.memberById(id), () => this.settings);
   }
 
   static async open(ordering: Ordering, scenario: Scenario): Promise<DeliveryHarness> {
     // The smallest journal (LIMITS.groupJournalBytesMax.min): its segments roll and it compacts
     // within a scenario, so restarts land before, during and after compactions.
     const fixture = await engineFixture({ fsync: 'always', seed: scenario.seed, groupJournalBytesMax: 4096 });
-    await fixture.broker.createTopic(TOPIC, { partitions: scenario.partitions });
+    await fixture.broker.createTopic(TOPIC, {
+      partitions: scenario.partitions, segmentMsMax: SEGMENT_MS_MAX, retention: { maxAgeMs: RETENTION_MAX_AGE_MS },
+    });
     const harness = new DeliveryHarness(fixture, ordering, scenario.partitions);
     harness.listen(fixture.broker);
     return harness;
@@ -69,7 +89,7 @@ export class DeliveryHarness {
   /** Runs one command; unless it runs `together` with the next, waits until all it started is done and checks. */
   async run(command: Command): Promise<void> {
     this.trace.push(JSON.stringify(command));
-    let acked: { rec: RecordModel; member: string | undefined; count: number } | undefined;
+    let acked: AckedDelivery | undefined;
     switch (command.kind) {
       case 'produce': await this.produce(command.keys); break;
       case 'join': await this.join(command.maxInFlight, command.style); break;
@@ -78,11 +98,15 @@ export class DeliveryHarness {
       case 'close': this.leave(command.pick, true); break;
       case 'advance': await this.fixture.advance(command.ms); break;
       case 'restart': await this.restart(); break;
+      case 'reset': await this.reset(command.to); break;
+      case 'reconfigure': await this.reconfigure(command); break;
+      case 'retain': await this.broker.enforceRetention(); break;
     }
     if (command.together) return;
     await this.quiesce();
     // An ack of the current delivery takes, unless something took the delivery back first.
-    if (acked && acked.rec.state === 'inflight' && acked.rec.member === acked.member && acked.rec.count === acked.count) {
+    const { rec } = acked ?? {};
+    if (acked && rec?.state === 'inflight' && rec.member === acked.member && rec.count === acked.count && rec.epoch === acked.epoch) {
       this.violations.push(`ack of current ${at(acked.rec.partition, acked.rec.offset)}#${acked.count} was ignored`);
     }
     this.check();
@@ -97,12 +121,14 @@ export class DeliveryHarness {
   private async produce(keys: (number | null)[]): Promise<void> {
     const inputs = keys.map((k, i) => {
       const value = `v${this.produced++}`;
-      if (k === null) return { key: null, value, partition: i % this.partitions };
+      // The broker stamps a produce's records with its clock's now, at the call.
+      const timestamp = this.now;
+      if (k === null) return { key: null, value, timestamp, partition: i % this.partitions };
       const key = KEYS[k]!;
-      return { key, value, partition: partitionForKey(new TextEncoder().encode(key), this.partitions) };
+      return { key, value, timestamp, partition: partitionForKey(new TextEncoder().encode(key), this.partitions) };
     });
     for (let p = 0; p < this.partitions; p++) this.producing[p] = inputs.filter((input) => input.partition === p);
-    await this.broker.produce(TOPIC, inputs.map((input) => (input.key === null ? input : { key: input.key, value: input.value })));
+    await this.broker.produce(TOPIC, inputs.map(({ key, value, partition }) => (key === null ? { key, value, partition } : { key, value })));
   }
 
   private onProduced(partition: number, baseOffset: bigint, records: number): void {
@@ -111,8 +137,9 @@ export class DeliveryHarness {
     inputs.forEach((input, i) => {
       const offset = baseOffset + BigInt(i);
       this.records.set(at(partition, offset), {
-        partition, offset, key: input.key, value: input.value, state: 'pending', count: 0, member: undefined,
-        leaseDueMs: 0, notBeforeMs: 0, askedDelayMs: undefined, rejected: false,
+        partition, offset, key: input.key, value: input.value, timestamp: input.timestamp, state: 'pending', count: 0, member: undefined,
+        leaseDueMs: 0, notBeforeMs: 0, askedDelayMs: undefined, rejected: false, epoch: 0, orphanCopies: 0, mayBeCopying: false,
+        deadLetterCounts: [],
       });
     });
     this.producing[partition] = [];
@@ -121,17 +148,32 @@ export class DeliveryHarness {
   private async join(maxInFlight: number, style: MemberModel['style']): Promise<void> {
     const member: MemberModel = { label: `c${this.joined++}`, style, maxInFlight, sub: undefined, id: undefined, closing: false, leaving: false, gone: false };
     this.members.push(member);
+    this.creatingGroup ||= !hasGroup(this.broker);
     await this.subscribe(member);
+    if (!this.creatingGroup) return;
+    await this.fixture.settle(() => hasGroup(this.broker));
+    this.noticeGroupCreated();
+  }
+
+  /**
+   * The new group starts where the topic started when it was created: what retention deleted
+   * before was never its. Noticed at its first event, or once the join that creates it is done;
+   * nothing else runs until then (retention runs only in a `retain`), so its start is still there.
+   */
+  private noticeGroupCreated(): void {
+    if (!this.creatingGroup) return;
+    this.creatingGroup = false;
+    skipBelowStart(this.broker, this.records);
   }
 
   private async subscribe(member: MemberModel): Promise<void> {
     const options: SubscribeOptions = {
       topic: TOPIC, group: GROUP, ordering: this.ordering, maxInFlight: member.maxInFlight,
-      ackTimeoutMs: ACK_TIMEOUT_MS, maxDeliveries: MAX_DELIVERIES, backoff: BACKOFF, name: member.label,
+      ...this.settings, name: member.label,
     };
     if (member.style === 'handler') {
       member.sub = await this.broker.subscribe(options, (delivery) => new Promise<void>((resolve, reject) => {
-        this.held.push({ delivery, member, resolve, reject });
+        this.held.push({ delivery, member, epoch: this.epochOf(delivery), resolve, reject });
         this.activity += 1;
       }));
     } else {
@@ -139,11 +181,16 @@ export class DeliveryHarness {
       member.sub = stream;
       void (async () => {
         for await (const delivery of stream) {
-          this.held.push({ delivery, member });
+          this.held.push({ delivery, member, epoch: this.epochOf(delivery) });
           this.activity += 1;
         }
       })().catch((error: unknown) => this.violations.push(`${member.label}: consume loop failed: ${String(error)}`));
     }
+  }
+
+  /** A delivery is handed out right after its 'delivered' event, so it belongs to the record's epoch then. */
+  private epochOf(delivery: Delivery): number {
+    return this.records.get(at(delivery.partition, delivery.offset))?.epoch ?? -1;
   }
 
   /** A stream knows its member id once it joined: look it up when needed. */
@@ -152,7 +199,7 @@ export class DeliveryHarness {
   }
 
   /** Settles a held delivery; if that acked the current delivery, returns which (to check it took). */
-  private settle(pick: number, action: Action): { rec: RecordModel; member: string | undefined; count: number } | undefined {
+  private settle(pick: number, action: Action): AckedDelivery | undefined {
     if (this.held.length === 0) return undefined;
     const index = pick % this.held.length;
     const held = this.held[index]!;
@@ -164,7 +211,7 @@ export class DeliveryHarness {
     switch (action.type) {
       case 'ack':
         if (held.resolve) held.resolve();
-        else this.expectStaleOnlyIfTakenBack(delivery.ack(), delivery, current);
+        else expectStaleOnlyIfTakenBack(delivery.ack(), delivery, current, this.violations);
         break;
       case 'nack':
         if (action.delayMs === undefined && held.reject) {
@@ -180,15 +227,15 @@ export class DeliveryHarness {
           rec.state = 'dying';
           rec.rejected = true;
         }
-        this.expectStaleOnlyIfTakenBack(delivery.reject('poison'), delivery, current);
+        expectStaleOnlyIfTakenBack(delivery.reject('poison'), delivery, current, this.violations);
         held.resolve?.();
         break;
       case 'extend':
-        if (current) rec.leaseDueMs = this.now + (action.ms ?? ACK_TIMEOUT_MS);
+        if (current) rec.leaseDueMs = this.now + (action.ms ?? this.settings.ackTimeoutMs);
         delivery.extend(action.ms);
         break;
     }
-    return current && action.type === 'ack' ? { rec, member: rec.member, count: rec.count } : undefined;
+    return current && action.type === 'ack' ? { rec, member: rec.member, count: rec.count, epoch: rec.epoch } : undefined;
   }
 
   private leave(pick: number, graceful: boolean): void {
@@ -233,12 +280,13 @@ export class DeliveryHarness {
     const broker = await this.fixture.restart();
     // What was in flight comes back; backoffs are not durable, so nothing waits for one.
     for (const rec of this.records.values()) {
-      if (rec.state === 'acked' || rec.state === 'dead') continue;
+      if (!isOwed(rec)) continue;
       rec.state = 'pending';
       rec.member = undefined;
       rec.notBeforeMs = 0;
     }
     this.held = [];
+    this.transitions.lostSinceOpen = [];
     this.members = this.members.filter(isLive);
     this.listen(broker);
     // They reconnect all at once.
@@ -246,6 +294,47 @@ export class DeliveryHarness {
       member.id = undefined;
       return this.subscribe(member);
     }));
+  }
+
+  /**
+   * resetGroup on a quiet broker: nothing else runs between the call and the reset, which has no
+   * event, so the model applies it as it is called, at the offsets it works out for itself.
+   */
+  private async reset(target: ResetTarget): Promise<void> {
+    await this.quiesce();
+    const to = startPosition(target, this.now);
+    if (!hasGroup(this.broker)) return expectFailure(this.broker.resetGroup(TOPIC, GROUP, to), 'UNKNOWN_GROUP', 'resetGroup of a group never joined', this.violations);
+    const expected = resetOffsets(this.broker, this.records, to);
+    const resetting = this.broker.resetGroup(TOPIC, GROUP, to);
+    this.transitions.reset(expected);
+    const offsets = await resetting;
+    if (offsets.join() !== expected.join()) this.violations.push(`resetGroup to ${JSON.stringify(target)} moved to [${offsets.join()}], expected [${expected.join()}]`);
+  }
+
+  /**
+   * A member joins with `settings`; with `evict`, every live member crashes first. A group with
+   * members (some may be closing) refuses other settings with INVALID_CONFIG; one without takes
+   * them (a reconfigure): backoffs end, attempt counts stay.
+   */
+  private async reconfigure(command: Extract<Command, { kind: 'reconfigure' }>): Promise<void> {
+    await this.quiesce();
+    if (command.evict) {
+      for (const member of this.members.filter(isLive)) {
+        member.leaving = true;
+        member.sub!.abort();
+      }
+      await this.quiesce();
+    }
+    this.syncLeft();
+    if (!sameSettings(command.settings, this.settings)) {
+      if (this.members.some((m) => !m.gone)) {
+        const joining = this.broker.subscribe({ topic: TOPIC, group: GROUP, ordering: this.ordering, ...command.settings }, () => undefined);
+        return expectFailure(joining.then((sub) => sub.abort()), 'INVALID_CONFIG', 'a join with other settings while members are connected', this.violations);
+      }
+      this.settings = command.settings;
+      for (const rec of this.records.values()) if (rec.state === 'pending') rec.notBeforeMs = 0;
+    }
+    await this.join(command.maxInFlight, command.style);
   }
 
   /**
@@ -271,8 +360,8 @@ export class DeliveryHarness {
     }
     const lag = this.broker.describeGroup(TOPIC, GROUP).lag;
     if (lag !== 0n) this.fail(`drain: lag is still ${lag}`);
-    const lost = [...this.records.values()].filter((r) => r.state !== 'acked' && r.state !== 'dead');
-    if (lost.length > 0) this.fail(`lost: ${lost.map((r) => `${at(r.partition, r.offset)} (${r.state})`).join(', ')}`);
+    const owed = [...this.records.values()].filter(isOwed);
+    if (owed.length > 0) this.fail(`lost: ${owed.map((r) => `${at(r.partition, r.offset)} (${r.state})`).join(', ')}`);
     await checkDeadLetters(this.broker, this.records, (message) => this.fail(message));
   }
 
@@ -282,9 +371,11 @@ export class DeliveryHarness {
   check(): void {
     this.syncLeft();
     checkQuietBroker({
-      broker: this.broker, records: this.records, held: this.held, now: this.now, ordering: this.ordering,
+      broker: this.broker, records: this.records, held: this.held, now: this.now, ordering: this.ordering, lostSinceOpen: this.transitions.lostSinceOpen,
       memberById: (id) => this.memberById(id),
     }, this.violations);
+    // A copy that may have begun has ended by now, if it began.
+    for (const rec of this.records.values()) rec.mayBeCopying = false;
     if (this.violations.length > 0) this.fail(this.violations.join('\n'));
   }
 
@@ -292,24 +383,11 @@ export class DeliveryHarness {
     throw new Error(`${message}\ntrace:\n  ${this.trace.join('\n  ')}`);
   }
 
-  /** An ack or reject rejects with DELIVERY_STALE exactly when its delivery was taken back. */
-  private expectStaleOnlyIfTakenBack(settled: Promise<void>, delivery: Delivery, current: boolean): void {
-    const name = `${at(delivery.partition, delivery.offset)}#${delivery.deliveryCount}`;
-    settled.then(
-      () => {
-        if (!current) this.violations.push(`settling stale ${name} resolved`);
-      },
-      (error: unknown) => {
-        const stale = isBrookError(error, 'DELIVERY_STALE');
-        if (stale === current) this.violations.push(`settling ${current ? 'current' : 'stale'} ${name} failed with ${String(error)}`);
-      },
-    );
-  }
-
   private isCurrent(held: Held): boolean {
     this.syncLeft();
     const rec = this.records.get(at(held.delivery.partition, held.delivery.offset))!;
-    return rec.state === 'inflight' && !held.member.gone && rec.member === idOf(held.member) && rec.count === held.delivery.deliveryCount;
+    return rec.state === 'inflight' && !held.member.gone && rec.member === idOf(held.member) && rec.count === held.delivery.deliveryCount
+      && rec.epoch === held.epoch;
   }
 
   /** Lets everything started finish: turns of the event loop (no time passing) until nothing changes. */
@@ -329,6 +407,7 @@ export class DeliveryHarness {
       const wrapped = ((event: { topic: string; group?: string }) => {
         if (event.topic !== TOPIC || event.group !== GROUP) return;
         this.activity += 1;
+        this.noticeGroupCreated();
         this.syncLeft();
         (listener as (e: typeof event) => void)(event);
       }) as BrokerEvents[E];
@@ -348,8 +427,10 @@ export class DeliveryHarness {
       on('leaseExpired', (e) => t.leaseExpired(e)),
       on('redelivered', (e) => t.redelivered(e)),
       on('rebalanced', (e) => t.rebalanced(e)),
+      on('retentionDropped', (e) => t.retentionDropped(e)),
       on('deadLettered', (e) => t.deadLettered(e)),
     ];
     this.detach = () => offs.forEach((off) => off());
   }
 }
+

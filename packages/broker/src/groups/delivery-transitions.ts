@@ -7,8 +7,8 @@
  * engine.
  */
 import type { BrokerEvents } from '../events.js';
-import { ACK_TIMEOUT_MS, MAX_DELIVERIES, TOPIC } from './delivery-commands.js';
-import { at, latin1, type MemberModel, type RecordModel } from './delivery-invariants.js';
+import { TOPIC, type Settings } from './delivery-commands.js';
+import { at, latin1, type MemberModel, type RecordModel, type State } from './delivery-invariants.js';
 import type { Ordering } from './subscribe-options.js';
 
 type EventOf<E extends keyof BrokerEvents> = Parameters<BrokerEvents[E]>[0];
@@ -16,6 +16,8 @@ type EventOf<E extends keyof BrokerEvents> = Parameters<BrokerEvents[E]>[0];
 export class RecordTransitions {
   /** 'key': the offset last acked per key, which only grows. */
   private readonly lastAckedOfKey = new Map<string, bigint>();
+  /** Per partition, what retention took from the group since the broker opened. */
+  lostSinceOpen: bigint[] = [];
 
   constructor(
     private readonly records: Map<string, RecordModel>,
@@ -23,7 +25,12 @@ export class RecordTransitions {
     private readonly ordering: Ordering,
     private readonly now: () => number,
     private readonly memberById: (id: string) => MemberModel | undefined,
+    private readonly settings: () => Settings,
   ) {}
+
+  private get maxDeliveries(): number {
+    return this.settings().maxDeliveries;
+  }
 
   delivered(partition: number, offset: bigint, member: string, deliveryCount: number, redelivered: boolean, key: Uint8Array | null): void {
     const where = at(partition, offset);
@@ -32,7 +39,7 @@ export class RecordTransitions {
     const v = (message: string) => this.violations.push(`delivery of ${where}#${deliveryCount} to ${member}: ${message}`);
     if (rec.state !== 'pending') v(`the record is ${rec.state}`);
     if (deliveryCount !== rec.count + 1) v(`deliveryCount after ${rec.count} deliveries`);
-    if (deliveryCount > MAX_DELIVERIES) v(`more than maxDeliveries ${MAX_DELIVERIES}`);
+    if (deliveryCount > this.maxDeliveries) v(`more than maxDeliveries ${this.maxDeliveries}`);
     if (redelivered !== deliveryCount > 1) v(`redelivered is ${redelivered}`);
     if ((key === null ? null : latin1.decode(key)) !== rec.key) v(`key differs`);
     if (this.now() < rec.notBeforeMs) v(`before its backoff ends at ${rec.notBeforeMs} (now ${this.now()})`);
@@ -42,7 +49,7 @@ export class RecordTransitions {
     rec.state = 'inflight';
     rec.count = deliveryCount;
     rec.member = member;
-    rec.leaseDueMs = this.now() + ACK_TIMEOUT_MS;
+    rec.leaseDueMs = this.now() + this.settings().ackTimeoutMs;
   }
 
   acked(e: EventOf<'acked'>): void {
@@ -65,7 +72,7 @@ export class RecordTransitions {
   failed(what: string, partition: number, offset: bigint, member: string, deliveryCount: number): void {
     const rec = this.expectInFlight(what, partition, offset, member, deliveryCount);
     if (!rec) return;
-    rec.state = rec.count >= MAX_DELIVERIES ? 'dying' : 'pending';
+    rec.state = rec.count >= this.maxDeliveries ? 'dying' : 'pending';
     rec.member = undefined;
   }
 
@@ -94,7 +101,7 @@ export class RecordTransitions {
   rebalanced(e: EventOf<'rebalanced'>): void {
     for (const r of this.records.values()) {
       if (r.state !== 'inflight' || e.assignment[r.member!]?.includes(r.partition)) continue;
-      if (r.count < MAX_DELIVERIES) this.violations.push(`rebalance moved partition ${r.partition} away from ${r.member}, which still holds ${at(r.partition, r.offset)}`);
+      if (r.count < this.maxDeliveries) this.violations.push(`rebalance moved partition ${r.partition} away from ${r.member}, which still holds ${at(r.partition, r.offset)}`);
       this.takenBack(r);
     }
   }
@@ -103,14 +110,61 @@ export class RecordTransitions {
     const rec = this.records.get(at(e.partition, e.offset));
     if (!rec) return void this.violations.push(`dead-lettered unknown ${at(e.partition, e.offset)}`);
     const where = at(e.partition, e.offset);
-    // A record read back after a restart with no attempt left goes from pending to the DLQ.
-    const exhausted = rec.state === 'pending' && rec.count === MAX_DELIVERIES && e.reason.startsWith('interrupted ');
+    rec.deadLetterCounts.push(e.deliveryCount);
+    if (rec.orphanCopies > 0 || rec.mayBeCopying) {
+      // A copy begun before a reset or retention passed over the record: it is still made, and
+      // decides nothing (the copies begin and end in order, so this is the oldest).
+      if (rec.orphanCopies > 0) rec.orphanCopies -= 1;
+      else rec.mayBeCopying = false;
+      return;
+    }
+    // A record read back after a restart (or a reconfigure lowering maxDeliveries) with no attempt
+    // left goes from pending to the DLQ. A 'dying' one had none left when it failed (failed(), takenBack()).
+    const exhausted = rec.state === 'pending' && rec.count >= this.maxDeliveries && e.reason.startsWith('interrupted ');
     if (rec.state !== 'dying' && !exhausted) this.violations.push(`${where} dead-lettered while ${rec.state}: ${e.reason}`);
     if (e.deliveryCount !== rec.count) this.violations.push(`${where} dead-lettered with deliveryCount ${e.deliveryCount} after ${rec.count} deliveries`);
-    if (!rec.rejected && rec.count !== MAX_DELIVERIES) this.violations.push(`${where} dead-lettered after ${rec.count} deliveries, not rejected`);
     if (rec.rejected !== e.reason.startsWith('rejected')) this.violations.push(`${where}: reason ${JSON.stringify(e.reason)}`);
     if (e.deadLetterTopic !== `${TOPIC}.dlq`) this.violations.push(`${where}: dead-letter topic ${e.deadLetterTopic}`);
     rec.state = 'dead';
+    rec.member = undefined;
+  }
+
+  /**
+   * Retention deleted the records of a partition below `startOffset`: the group lost exactly those
+   * it still owed (not acked, dead-lettered or skipped by a reset), in flight and being copied included.
+   */
+  retentionDropped(e: EventOf<'retentionDropped'>): void {
+    const owed = [...this.records.values()].filter((r) => r.partition === e.partition && r.offset < e.startOffset && isOwed(r));
+    if (BigInt(owed.length) !== e.lostRecords) {
+      this.violations.push(`partition ${e.partition}: retention to ${e.startOffset} lost ${e.lostRecords}, the group owed ${owed.map((r) => at(r.partition, r.offset)).join(' ') || 'none'}`);
+    }
+    for (const rec of owed) this.passOver(rec, 'lost');
+    this.lostSinceOpen[e.partition] = (this.lostSinceOpen[e.partition] ?? 0n) + e.lostRecords;
+  }
+
+  /**
+   * A reset moved partition p to offsets[p]: what is below is skipped, what is at or after it is
+   * owed again from its first attempt; every delivery held becomes stale.
+   */
+  reset(offsets: readonly bigint[]): void {
+    for (const rec of this.records.values()) {
+      rec.epoch += 1;
+      if (rec.state === 'lost') continue;
+      if (rec.offset < offsets[rec.partition]!) {
+        if (isOwed(rec)) this.passOver(rec, 'skipped');
+        continue;
+      }
+      this.passOver(rec, 'pending');
+      Object.assign(rec, { count: 0, notBeforeMs: 0, askedDelayMs: undefined, rejected: false });
+    }
+    this.lastAckedOfKey.clear();
+  }
+
+  /** The group no longer decides `rec` as it did: a copy being made goes on, as an orphan. */
+  private passOver(rec: RecordModel, state: State): void {
+    if (rec.state === 'dying') rec.orphanCopies += 1;
+    if (rec.state === 'pending' && rec.count >= this.maxDeliveries) rec.mayBeCopying = true;
+    rec.state = state;
     rec.member = undefined;
   }
 
@@ -129,7 +183,7 @@ export class RecordTransitions {
         if (r.state === 'inflight' && r.member !== member) v(`${at(r.partition, r.offset)} is in flight to ${r.member}`);
         else if (r.state === 'inflight' && r.offset > rec.offset) v(`later ${at(r.partition, r.offset)} is still in flight: not offset order`);
         // (One with no attempt left, after a restart, is dead-lettered when its turn comes.)
-        else if (r.state === 'pending' && r.offset < rec.offset && r.count < MAX_DELIVERIES) v(`earlier ${at(r.partition, r.offset)} is pending: not offset order`);
+        else if (r.state === 'pending' && r.offset < rec.offset && r.count < this.maxDeliveries) v(`earlier ${at(r.partition, r.offset)} is pending: not offset order`);
       }
     }
   }
@@ -150,8 +204,13 @@ export class RecordTransitions {
    * a 'redelivered' event follows, unless it was on its last attempt: then it is dead-lettered.
    */
   takenBack(rec: RecordModel): void {
-    if (rec.count < MAX_DELIVERIES) return;
+    if (rec.count < this.maxDeliveries) return;
     rec.state = 'dying';
     rec.member = undefined;
   }
+}
+
+/** Not yet acked, dead-lettered, skipped or lost: the group still owes the record a delivery (or a copy). */
+export function isOwed(rec: RecordModel): boolean {
+  return rec.state === 'pending' || rec.state === 'inflight' || rec.state === 'dying';
 }

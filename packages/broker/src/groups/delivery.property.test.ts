@@ -5,7 +5,12 @@
  * 1..5, an async iterator or a handler the test settles), a member acks / nacks (with or without
  * delayMs) / rejects / extends one of the deliveries it holds (current or stale), a member crashes
  * or closes, virtual time passes (ackTimeoutMs 1000, backoff 100..400 ms), the broker loses power
- * (fsync 'always') and the members subscribe again, all at once; maxDeliveries is 3. The group
+ * (fsync 'always') and the members subscribe again, all at once; maxDeliveries is 3. Admin and
+ * retention too: resetGroup to 'earliest', 'latest', an offset or a timestamp (on a quiet broker:
+ * the reset has no event, so the model applies it as it is called); a member joining with other
+ * settings (maxDeliveries 1..4, ackTimeoutMs, backoff), after every live member crashed or not, so
+ * an empty group is reconfigured and one with members refuses it with INVALID_CONFIG; and a
+ * retention pass (the topic keeps 2 s of records, in segments rolled every 0.5 s). The group
  * journal is the smallest allowed (4 KiB), so it rolls segments and compacts within some scenarios
  * (about one in forty), and restarts land around those too. One command
  * in six runs `together` with the next one, in the same turn, so that a member leaving, closing or
@@ -14,17 +19,26 @@
  * below against a model built from the broker's events; at the end it acks everything and lets
  * time pass until the group has no lag.
  *
- * - no loss: every record is acked or dead-lettered, and each dead letter is in `<topic>.dlq`
- *   once, with its origin headers, its deliveryCount and the original key and value;
+ * - no loss: every record the group still owes is acked or dead-lettered in the end: not those
+ *   before where a reset moved it (nor before where it started), nor those retention deleted,
+ *   which retentionDropped reports, exactly (and describeGroup's lostToRetention); each
+ *   dead-letter copy announced is in `<topic>.dlq`, with its origin headers, its deliveryCount
+ *   and the original key and value (twice only if a reset replayed the record);
+ * - a reset moves each partition to the offset the model expects; what was held before it is
+ *   stale (ack and reject reject with DELIVERY_STALE), what it replays starts again at #1;
  * - deliveryCount goes 1, 2, 3... per record, across restarts, never above maxDeliveries, and a
- *   record is dead-lettered after exactly maxDeliveries deliveries unless rejected;
- * - acked or dead-lettered records are never delivered again; nothing is delivered twice at once;
+ *   record is dead-lettered after exactly maxDeliveries deliveries unless rejected (or, after a
+ *   reconfigure lowered maxDeliveries, without another delivery once it had as many);
+ * - acked or dead-lettered records are never delivered again (unless a reset replays them);
+ *   nothing is delivered twice at once;
  * - flow control: a member never holds more than maxInFlight current deliveries, and every current
  *   delivery reached its member; closing or gone members get nothing new;
  * - leases expire on time (not before, not forgotten), backoffs are respected, nack({ delayMs })
- *   is honoured; describeGroup's in-flight list is exactly the model's;
+ *   is honoured, under the settings of the latest reconfigure; describeGroup's in-flight list is
+ *   exactly the model's;
  * - 'key': no record is delivered while another of its key is in flight or being dead-lettered,
- *   or while an earlier one of its key is not yet acked or dead-lettered; acks per key go up;
+ *   or while an earlier one of its key is not yet acked or dead-lettered; acks per key go up
+ *   (from the latest reset);
  * - 'partition': at delivery, every earlier unsettled record of the partition is in flight to the
  *   same member and no later one is (in order, with go-back-N); one member per partition.
  *
@@ -110,10 +124,37 @@ describe('delivery engine regressions (from the property)', () => {
       commands: [{ kind: 'produce', keys: [1] }, join(), { kind: 'advance', ms: 1500 }, { kind: 'advance', ms: 1500 }, { kind: 'restart' }],
     });
   });
+  it('a lease granted after a reconfigure shortened ackTimeoutMs expires at the new length', async () => {
+    // c1 joins the emptied group with ackTimeoutMs 500; c0's lease of 1000 had been granted first.
+    const settings = (ackTimeoutMs: number) => ({ ackTimeoutMs, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } });
+    await runScenario('partition', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'reconfigure', settings: settings(1000), evict: false, maxInFlight: 1, style: 'iterator' }, { kind: 'produce', keys: [null] },
+        { kind: 'reconfigure', settings: settings(500), evict: true, maxInFlight: 1, style: 'iterator' }, { kind: 'reset', to: { agoMs: 0 } },
+        { kind: 'advance', ms: 500 },
+      ],
+    });
+  });
+
+  it("'key': a record handed its key, then deleted by retention before anyone took it, passes the key on", async () => {
+    // 1:0 of k1 is dead-lettered while both members are full; it hands k1 to 1:2, which retention
+    // then deletes: 1:3 of k1 stayed blocked and the group never drained.
+    await runScenario('key', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'produce', keys: [null], together: true }, { kind: 'produce', keys: [1, null, 1], together: true },
+        { kind: 'advance', ms: 500, together: true }, { ...join(2), together: true },
+        { kind: 'settle', pick: 0, action: { type: 'ack' }, together: true }, { kind: 'settle', pick: 0, action: { type: 'nack' }, together: true },
+        { ...join(), together: true }, { kind: 'produce', keys: [null, 1, null], together: true },
+        { kind: 'advance', ms: 1747, together: true }, { kind: 'advance', ms: 1490, together: true }, { kind: 'retain', together: true },
+      ],
+    });
+  });
 });
 
 describe.each(['none', 'key', 'partition'] as const)("delivery engine, ordering '%s' (model-based)", (ordering) => {
-  it('keeps every delivery invariant under random produce / join / settle / crash / time / restart', async () => {
+  it('keeps every delivery invariant under random produce / join / settle / crash / time / restart / reset / reconfigure / retention', async () => {
     await fc.assert(fc.asyncProperty(scenarioArb(MAX_COMMANDS), (scenario) => runScenario(ordering, scenario)), { numRuns: NUM_RUNS });
   });
 });

@@ -158,6 +158,27 @@ describe('a group reconfigured by a member joining it empty', () => {
     expect(header('brook.delivery-count')).toBe('3');
   });
 
+  it('a shorter ackTimeoutMs holds from the first delivery after the reconfigure (a lease granted before does not delay it)', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('shorter-lease');
+    await broker.produce('shorter-lease', [{ value: 'a' }, { value: 'b' }]);
+    let held = 0;
+    const first = await broker.subscribe({ topic: 'shorter-lease', group: 'g-shorter-lease', ackTimeoutMs: 10_000, maxInFlight: 1 }, () => {
+      held += 1;
+      return new Promise(() => undefined);
+    });
+    await settle(() => held === 1);
+    first.abort();
+    const expired: bigint[] = [];
+    broker.on('leaseExpired', (e) => void expired.push(e.offset));
+    await broker.subscribe({ topic: 'shorter-lease', group: 'g-shorter-lease', ackTimeoutMs: 1000, maxInFlight: 1 }, () => new Promise(() => undefined));
+    await settle(() => broker.describeGroup('shorter-lease', 'g-shorter-lease').members[0]?.inFlight === 1);
+    await advance(999);
+    expect(expired).toEqual([]);
+    await advance(1);
+    expect(expired).toEqual([0n]);
+  });
+
   it('a member closing gracefully still counts: another asking for other settings is refused until it has left', async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('closing');

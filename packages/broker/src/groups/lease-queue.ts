@@ -4,7 +4,8 @@
  * no per-lease timer or closure. A lease that ends early (ack, nack, revoke) is only marked dead
  * and skipped when reached. One clock timer is armed for the oldest live lease. An extension can
  * ask for any duration, so an extended lease moves to the broker's DeadlineQueue heap and the
- * FIFO skips it (extensions are rare next to grants).
+ * FIFO skips it (extensions are rare next to grants). So does a grant due before the last one
+ * granted: after a reconfigure that shortened ackTimeoutMs, until the longer leases are gone.
  *
  * The lease fields live on the caller's own object (a Flight), so a grant allocates nothing.
  * Ended leases are swept out of the FIFO whenever it doubles: the timer is armed for the oldest
@@ -28,7 +29,7 @@ export class LeaseQueue<L extends Lease> {
   private queue: L[] = [];
   private head = 0;
   private timer: Timer | undefined;
-  /** The latest deadline granted: the FIFO's order holds even if the clock steps back. */
+  /** The latest deadline in the FIFO: a grant due before it goes to the heap. */
   private lastGrantMs = Number.NEGATIVE_INFINITY;
   /** Sweep when the FIFO reaches this length. */
   private sweepAtLength = SWEEP_MIN_LENGTH;
@@ -39,13 +40,16 @@ export class LeaseQueue<L extends Lease> {
     private readonly onExpiry: (lease: L) => void,
   ) {}
 
-  /** Starts a lease of the group's uniform duration: its deadline is never before an earlier grant's. */
+  /** Starts a lease of the group's duration, in the FIFO; one due before an earlier grant's, in the heap. */
   grant(lease: L, deadlineMs: number): void {
-    // A wall clock stepping back must not break the FIFO's order: such a lease ends a little late.
-    if (deadlineMs > this.lastGrantMs) this.lastGrantMs = deadlineMs;
-    lease.deadlineMs = this.lastGrantMs;
+    lease.deadlineMs = deadlineMs;
     lease.live = true;
     lease.extension = undefined;
+    if (deadlineMs >= this.lastGrantMs) this.lastGrantMs = deadlineMs;
+    // A reconfigure that shortened ackTimeoutMs (or a wall clock stepping back): behind the
+    // longer leases granted before, the FIFO would expire it only after theirs. Queued all the
+    // same, extended from the start, so that clear() finds it.
+    else lease.extension = this.deadlines.schedule(deadlineMs, () => this.expire(lease));
     this.queue.push(lease);
     if (this.queue.length >= this.sweepAtLength) this.sweep();
     if (this.timer === undefined) this.arm();

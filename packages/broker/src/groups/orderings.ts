@@ -172,8 +172,9 @@ interface KeyLane {
 
 export class KeyOrdering extends NoneOrdering {
   /**
-   * Per key: its holder (from its first delivery until it is acked or dead-lettered) and what
-   * waits behind it ("blocked"). One map lookup a take and a release; a lane goes once it is idle.
+   * Per key: its holder (from its first delivery, or from when its predecessor released the key
+   * to it, until it is acked or dead-lettered) and what waits behind it ("blocked"). One map
+   * lookup a take and a release; a lane goes once it is idle.
    */
   private readonly lanes = new Map<string, KeyLane>();
 
@@ -185,7 +186,6 @@ export class KeyOrdering extends NoneOrdering {
   override release(entry: Entry): void {
     const lane = entry.keyId === undefined ? undefined : this.lanes.get(entry.keyId);
     if (lane?.holder !== entry) return;
-    lane.holder = undefined;
     // Waiting records retention or a reset dropped are skipped: the next one still held gets the key.
     let next = lane.waiting.shift();
     while (next && !this.windows[next.partition]!.holds(next)) next = lane.waiting.shift();
@@ -193,6 +193,9 @@ export class KeyOrdering extends NoneOrdering {
       this.lanes.delete(entry.keyId!);
       return;
     }
+    // It holds the key from now, not from when it is taken: should retention drop it first, its
+    // own release hands the key on to those still waiting behind it.
+    lane.holder = next;
     this.windows[next.partition]!.setState(next, 'ready');
     this.queue.push(next, true);
   }

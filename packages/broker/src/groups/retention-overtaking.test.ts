@@ -119,6 +119,30 @@ describe('retention overtaking a group', () => {
     expect(seen.filter((d) => d.offset === 99n).map((d) => d.deliveryCount)).toEqual([1]);
   });
 
+  it("ordering 'key': a record the key was handed to, deleted before anyone took it, hands the key on", async () => {
+    const topic = 'overtaken-key-handed';
+    const fixture = await overtakenTopic(topic, () => 'lane');
+    const options = { topic, group: 'g', ordering: 'key', maxDeliveries: 1 } as const;
+    let held = 0;
+    // Room for every record: all are read and taken, and those after offset 0 wait behind it.
+    const first = await fixture.broker.subscribe({ ...options, maxInFlight: 200 }, () => {
+      held += 1;
+      return new Promise(() => undefined);
+    });
+    await fixture.produce();
+    await fixture.settle();
+    expect(held).toBe(1);
+    // Its last attempt taken back, offset 0 is dead-lettered; then it hands the key to offset 1,
+    // which no member takes before retention deletes it.
+    first.abort();
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').partitions[0]!.deadLettered === 1);
+    const startOffset = await retain(fixture, topic);
+    const delivered: bigint[] = [];
+    await fixture.broker.subscribe({ ...options, maxInFlight: 200 }, (d) => void delivered.push(d.offset));
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 0n);
+    expect(delivered).toEqual(Array.from({ length: RECORDS - Number(startOffset) }, (_, i) => startOffset + BigInt(i)));
+  });
+
   it('acks above the floor survive a restart, then retention overtaking, then another restart', async () => {
     const topic = 'overtaken-restart';
     const fixture = await overtakenTopic(topic);

@@ -1,0 +1,66 @@
+/**
+ * What the delivery harness (delivery-model.ts) expects of the admin and retention paths: where a
+ * reset moves the group, which records a new group never owed, and the settlements and calls that
+ * must be refused (test-only).
+ */
+import { isBrookError, type ErrorCode } from '@brook/protocol';
+import type { Broker } from '../broker.js';
+import { GROUP, TOPIC, type ResetTarget, type Settings } from './delivery-commands.js';
+import { at, type RecordModel } from './delivery-invariants.js';
+import type { Delivery } from './delivery.js';
+import type { StartPosition } from './subscribe-options.js';
+
+export function startPosition(target: ResetTarget, now: number): StartPosition {
+  if (typeof target === 'string') return target;
+  return 'offset' in target ? { offset: BigInt(target.offset) } : { timestamp: now - target.agoMs };
+}
+
+/**
+ * Where a reset to `to` moves each partition: the topic's bounds, an offset clamped to them, or
+ * the first record retained stamped at or after the timestamp (the model's), else endOffset.
+ */
+export function resetOffsets(broker: Broker, records: ReadonlyMap<string, RecordModel>, to: StartPosition): bigint[] {
+  return broker.describeTopic(TOPIC).partitions.map(({ partition, startOffset, endOffset }) => {
+    if (to === 'earliest') return startOffset;
+    if (to === 'latest') return endOffset;
+    if ('offset' in to) return to.offset < startOffset ? startOffset : to.offset > endOffset ? endOffset : to.offset;
+    let first = endOffset;
+    for (const r of records.values()) {
+      if (r.partition === partition && r.offset >= startOffset && r.offset < first && r.timestamp >= to.timestamp) first = r.offset;
+    }
+    return first;
+  });
+}
+
+/** A group just created starts at its ackFloors ('earliest': the topic's startOffsets): what is below was never its. */
+export function skipBelowStart(broker: Broker, records: ReadonlyMap<string, RecordModel>): void {
+  const { partitions } = broker.describeGroup(TOPIC, GROUP);
+  for (const rec of records.values()) {
+    if (rec.state === 'pending' && rec.count === 0 && rec.offset < partitions[rec.partition]!.ackFloor) rec.state = 'skipped';
+  }
+}
+
+export function sameSettings(a: Settings, b: Settings): boolean {
+  return a.ackTimeoutMs === b.ackTimeoutMs && a.maxDeliveries === b.maxDeliveries && a.backoff.initialMs === b.backoff.initialMs
+    && a.backoff.maxMs === b.backoff.maxMs && a.backoff.multiplier === b.backoff.multiplier && a.backoff.jitter === b.backoff.jitter;
+}
+
+/** `call` must fail with `code`; anything else is a violation named `what`. */
+export async function expectFailure(call: Promise<unknown>, code: ErrorCode, what: string, violations: string[]): Promise<void> {
+  const error = await call.then(() => undefined, (e: unknown) => e);
+  if (!isBrookError(error, code)) violations.push(`${what}: ${error === undefined ? 'succeeded' : String(error)}, not ${code}`);
+}
+
+/** An ack or reject rejects with DELIVERY_STALE exactly when its delivery was taken back. */
+export function expectStaleOnlyIfTakenBack(settled: Promise<void>, delivery: Delivery, current: boolean, violations: string[]): void {
+  const name = `${at(delivery.partition, delivery.offset)}#${delivery.deliveryCount}`;
+  settled.then(
+    () => {
+      if (!current) violations.push(`settling stale ${name} resolved`);
+    },
+    (error: unknown) => {
+      const stale = isBrookError(error, 'DELIVERY_STALE');
+      if (stale === current) violations.push(`settling ${current ? 'current' : 'stale'} ${name} failed with ${String(error)}`);
+    },
+  );
+}
