@@ -24,7 +24,7 @@ import { TailReader } from './tail-reader.js';
 import { GroupConfigFiles } from './group-config-files.js';
 import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
-import { LiveSubscriptions, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
+import { LiveSubscriptions, messageStream, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { REDRIVE_GROUP, Redriver, type RedriveResult } from './redrive.js';
 
@@ -212,61 +212,9 @@ export class GroupCoordinator {
     };
   }
 
-  /**
-   * The async-iterator form: joins when created. Its close(), like leaving the loop early, leaves
-   * at once: deliveries not yet acked (pulled or still queued) are redelivered to other members.
-   */
+  /** The async-iterator form (messageStream): joins when created. */
   stream(options: SubscribeOptions, queue: DeliveryQueue, joining: Promise<Joined>): MessageStream {
-    let handle: Subscription | undefined;
-    let failure: unknown;
-    const end = subscriptionEnding();
-    // Registered before the join finishes, so that a topic deleted or a broker closed meanwhile
-    // ends this stream too.
-    const endByBroker = (error: BrookError): void => {
-      queue.end(error);
-      end.byBroker(error);
-    };
-    const unregister = this.live.add(options.topic, endByBroker);
-    const ready = joining.then((joined) => {
-      const endedMeanwhile = !this.live.has(endByBroker);
-      handle = this.subscription(options, joined, () => {
-        unregister();
-        queue.end();
-      });
-      void handle.ended.then(end.byConsumer, () => undefined); // the stream settles by its own ender
-      if (endedMeanwhile) handle.abort();
-    }, (error: unknown) => {
-      unregister();
-      failure = error;
-      queue.end();
-      end.byBroker(error as BrookError);
-    });
-    const whenJoined = async (): Promise<Subscription | undefined> => {
-      await ready;
-      if (failure) throw failure;
-      return handle;
-    };
-    return {
-      topic: options.topic,
-      group: options.group,
-      get memberId() {
-        return handle?.memberId;
-      },
-      close: async () => (await whenJoined())?.abort(),
-      abort: () => void whenJoined().then((h) => h?.abort(), () => undefined),
-      [Symbol.asyncDispose]: async () => (await whenJoined())?.abort(),
-      ended: end.ended,
-      [Symbol.asyncIterator]: () => ({
-        next: async () => {
-          await whenJoined();
-          return queue.next();
-        },
-        return: async () => {
-          (await whenJoined())?.abort();
-          return { value: undefined, done: true };
-        },
-      }),
-    };
+    return messageStream(options, this.live, queue, joining, (joined, onEnd) => this.subscription(options, joined, onEnd));
   }
 
   /**
