@@ -165,7 +165,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       await this.producers.forget(this.topicDir(name));
       await topic.close();
       await Topic.remove(this.fs, this.topicDir(name));
-      await this.fs.syncDir(`${this.dataDir}/topics`);
       await this.groups.removeGroupsOf(name);
     });
   }
