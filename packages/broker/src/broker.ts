@@ -325,6 +325,13 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return this.groups.resetGroup(topic, group, to);
   }
 
+  /** Removes a group and its progress; GROUP_NOT_EMPTY while it has members (GroupCoordinator.deleteGroup). */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    this.topic(topic);
+    await this.groups.deleteGroup(topic, group);
+  }
+
   /** Moves dead-lettered records back to their origin topics; returns how many moved and how many could not. */
   redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
     this.assertOpen();
