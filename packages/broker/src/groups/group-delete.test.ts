@@ -149,6 +149,28 @@ describe('deleteGroup', () => {
     expect(broker.describeTopic('dg-timers.full').partitions[0]!.endOffset).toBe(1n);
   });
 
+  it('a dead-letter copy under way when the group goes: the record reaches the dead-letter topic, but no deadLettered event comes after the delete', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('dg-copying');
+    await broker.produce('dg-copying', [{ value: 'poison' }]);
+    const { held, handler } = parking();
+    const subscription = await broker.subscribe({ topic: 'dg-copying', group: 'g-copying' }, handler);
+    await world.settle(() => held.length === 1);
+    const events: string[] = [];
+    broker.on('deadLettered', () => void events.push('deadLettered'));
+    const rejecting = held[0]!.reject('poison'); // its copy first creates dg-copying.dlq: it is still under way below
+    await subscription.close();
+
+    await broker.deleteGroup('dg-copying', 'g-copying');
+    events.push('deleted');
+
+    await rejecting;
+    await world.settle();
+    expect(events).toEqual(['deleted']);
+    expect((await broker.fetch({ topic: 'dg-copying.dlq', partition: 0, offset: 0n })).map((r) => new TextDecoder().decode(r.value!))).toEqual(['poison']);
+  });
+
   it("lets a discard 'new' topic that a forgotten group held full take records again, once its other groups have consumed them", async () => {
     const world = await engineFixture();
     const { broker } = world;
