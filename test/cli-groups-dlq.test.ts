@@ -69,6 +69,36 @@ describe('brook groups', () => {
   });
 });
 
+describe('brook groups delete', () => {
+  it('refuses a group with members with GROUP_NOT_EMPTY (exit 1); once they have left, deletes it (exit 0) and the name starts afresh', async () => {
+    await broker.createTopic('cli-delete');
+    await broker.produce('cli-delete', [{ value: 'a' }]);
+    const member = await broker.subscribe({ topic: 'cli-delete', group: 'cli-stale' }, () => undefined);
+    const refused = await brook(['groups', 'delete', 'cli-delete', 'cli-stale'], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^brook: GROUP_NOT_EMPTY: /);
+    await member.close();
+
+    expect(await brook(['groups', 'delete', 'cli-delete', 'cli-stale'], { env })).toMatchObject({ code: 0, stdout: 'deleted group cli-stale on cli-delete\n' });
+    expect(broker.listGroups('cli-delete')).toEqual([]);
+    const again = jsonLines((await brook(['consume', 'cli-delete', '--group', 'cli-stale', '--from', 'earliest', '--count', '1', '--json'], { env })).stdout);
+    expect(again.map((r) => r['value'])).toEqual(['a']);
+    const json = await brook(['groups', 'delete', 'cli-delete', 'cli-stale', '--json'], { env });
+    expect(JSON.parse(json.stdout)).toEqual({ topic: 'cli-delete', group: 'cli-stale', deleted: true });
+  });
+
+  it('an unknown group is UNKNOWN_GROUP, an unknown topic UNKNOWN_TOPIC (exit 1); a missing GROUP is bad usage (exit 2)', async () => {
+    await broker.createTopic('cli-delete-none');
+    const group = await brook(['groups', 'delete', 'cli-delete-none', 'nobody'], { env });
+    expect(group.code).toBe(1);
+    expect(group.stderr).toMatch(/^brook: UNKNOWN_GROUP: /);
+    const topic = await brook(['groups', 'delete', 'cli-delete-no-such-topic', 'nobody'], { env });
+    expect(topic.code).toBe(1);
+    expect(topic.stderr).toMatch(/^brook: UNKNOWN_TOPIC: /);
+    expect((await brook(['groups', 'delete', 'cli-delete-none'], { env })).code).toBe(2);
+  });
+});
+
 describe('brook dlq', () => {
   it('lists a dead-lettered record with its origin, redrives it, and then nothing waits', async () => {
     await broker.createTopic('cli-orders');

@@ -165,7 +165,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       await this.producers.forget(this.topicDir(name));
       await topic.close();
       await Topic.remove(this.fs, this.topicDir(name));
-      await this.fs.syncDir(`${this.dataDir}/topics`);
       await this.groups.removeGroupsOf(name);
     });
   }
@@ -324,6 +323,13 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
     this.assertOpen();
     return this.groups.resetGroup(topic, group, to);
+  }
+
+  /** Removes a group and its progress; GROUP_NOT_EMPTY while it has members (GroupCoordinator.deleteGroup). */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    this.topic(topic);
+    await this.groups.deleteGroup(topic, group);
   }
 
   /** Moves dead-lettered records back to their origin topics; returns how many moved and how many could not. */

@@ -70,6 +70,14 @@ export class Admin {
   }
 
   /**
+   * Removes a group and its progress (a later subscribe of the name starts at its `from`);
+   * GROUP_NOT_EMPTY while it has members, UNKNOWN_TOPIC / UNKNOWN_GROUP if there is none.
+   */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    await this.connection.request('deleteGroup', { topic, group });
+  }
+
+  /**
    * Moves up to maxRecords records from a dead-letter topic back to their origin; resolves with
    * how many moved and how many were skipped (their origin topic or partition is gone).
    */

@@ -16,6 +16,10 @@ export const ErrorCodes = {
   UNKNOWN_TOPIC: { retriable: false, doc: 'No topic of that name exists.' },
   UNKNOWN_PARTITION: { retriable: false, doc: 'The topic has no partition with that number.' },
   UNKNOWN_GROUP: { retriable: false, doc: 'No consumer group of that name exists on the topic.' },
+  GROUP_NOT_EMPTY: {
+    retriable: false,
+    doc: 'The group has members (connected, or joining): deleteGroup refuses it until they have left. Not retriable: members leave when their consumers are stopped, not by waiting.',
+  },
   TOPIC_EXISTS: { retriable: false, doc: 'A topic of that name already exists.' },
   MESSAGE_TOO_LARGE: { retriable: false, doc: 'A record or batch is larger than the configured limit.' },
   TOPIC_FULL: { retriable: true, doc: "The topic is at its retention limit with discard 'new'; retry once consumers free space." },

@@ -2,10 +2,16 @@
  * A group's settings: agreeing on them as members join, and keeping them in
  * groups/<topic>/<group>/config.json, so a group without members keeps them across restarts.
  * `from` is not kept: it only says where a new group starts.
+ *
+ * config.json also says that the group exists: a new group writes it last, after its journal
+ * (group-journal.ts), and deleteGroup removes it first. A directory without it is what a crash
+ * left of a create or a delete: no group, and removed before its name is used again.
  */
-import { BrookError, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { BrookError, removeCommittedDir, rmdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import type { Group } from './group.js';
 import { configConflicts, type GroupConfig } from './subscribe-options.js';
+
+const CONFIG_FILE = 'config.json';
 
 export class GroupConfigFiles {
   constructor(
@@ -29,6 +35,17 @@ export class GroupConfigFiles {
     await writeFileAtomic(this.fs, this.path(topic, group), new TextEncoder().encode(JSON.stringify(kept, null, 2)));
   }
 
+  /** Removes the group's directory durably, config.json first: the commit point of deleteGroup. */
+  remove(topic: string, group: string): Promise<void> {
+    return removeCommittedDir(this.fs, this.dir(topic, group), CONFIG_FILE);
+  }
+
+  /** Removes what a crash left of a create or a delete of the group: a directory without config.json. */
+  async removeUncommitted(topic: string, group: string): Promise<void> {
+    if (await this.exists(topic, group) || !(await this.fs.exists(this.dir(topic, group)))) return;
+    await rmdirDurable(this.fs, this.dir(topic, group));
+  }
+
   /**
    * A group with members keeps its settings (INVALID_CONFIG for others); an empty one takes the
    * joining member's, written before they are used. Joins of a group call this one at a time.
@@ -46,6 +63,10 @@ export class GroupConfigFiles {
   }
 
   private path(topic: string, group: string): string {
-    return `${this.dataDir}/groups/${topic}/${group}/config.json`;
+    return `${this.dir(topic, group)}/${CONFIG_FILE}`;
+  }
+
+  private dir(topic: string, group: string): string {
+    return `${this.dataDir}/groups/${topic}/${group}`;
   }
 }

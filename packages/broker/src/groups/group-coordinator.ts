@@ -1,7 +1,7 @@
 /**
  * Owns every group of the broker: creates or reopens their durable state, adds and removes
  * members, tells groups about new records and retention, and serves the admin calls
- * (describe, reset, redrive).
+ * (describe, reset, redrive, delete).
  *
  *   groups/<topic>/<group>/config.json    the settings the group's members agreed on (group-config-files.ts)
  *   groups/<topic>/<group>/state.json     } see group-journal.ts
@@ -24,7 +24,7 @@ import { TailReader } from './tail-reader.js';
 import { GroupConfigFiles } from './group-config-files.js';
 import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
-import { LiveSubscriptions, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
+import { LiveSubscriptions, messageStream, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { REDRIVE_GROUP, Redriver, type RedriveResult } from './redrive.js';
 
@@ -52,9 +52,11 @@ export class GroupCoordinator {
   /** So that a deleted topic or a closing broker can end their loops and settle their `ended`. */
   private readonly live = new LiveSubscriptions();
   private readonly opening = new Map<string, Promise<Group>>();
+  /** Per group key, the deleteGroup under way: an open of the name, deleteTopic and close wait for it. */
+  private readonly deleting = new Map<string, Promise<void>>();
   private readonly configs: GroupConfigFiles;
-  /** Per group, settles when the last join made so far has ended (joined or refused). */
-  private readonly joins = new Map<Group, Promise<void>>();
+  /** Per group key, settles when the last join made so far has ended (joined or refused). */
+  private readonly joins = new Map<string, Promise<void>>();
   private readonly redriver: Redriver;
   readonly deadlines: DeadlineQueue;
 
@@ -83,6 +85,7 @@ export class GroupCoordinator {
       for (const name of await this.deps.fs.readdir(`${root}/${topic}`)) {
         const config = await this.configs.read(topic, name);
         if (config) await this.group(topic, name, config);
+        else await this.configs.removeUncommitted(topic, name);
       }
     }
   }
@@ -103,21 +106,24 @@ export class GroupCoordinator {
     // Redrive acks its group directly, which a member's deliveries would contradict.
     if (options.group === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group name ${REDRIVE_GROUP} is reserved for redrive progress`, { group: options.group });
     const config = resolveGroupConfig(options);
-    const group = await this.group(options.topic, validateGroupName(options.group), config);
+    const name = validateGroupName(options.group);
     // One join of a group at a time: a join made alongside one that is changing the settings
-    // agrees with what that one set, and finds its member there.
-    const previous = this.joins.get(group) ?? Promise.resolve();
+    // agrees with what that one set, and finds its member there. Registered before the first
+    // await, so that deleteGroup sees the join from the call on (GROUP_NOT_EMPTY).
+    const key = groupKey(options.topic, name);
+    const previous = this.joins.get(key) ?? Promise.resolve();
     const joining = previous.then(async () => {
+      const group = await this.group(options.topic, name, config);
       await this.configs.agree(group, config);
       this.checkStillThere(options.topic, logs);
-      return group.join(maxInFlight, options.name, sink);
+      return { kind: 'member' as const, group, member: group.join(maxInFlight, options.name, sink) };
     });
     const done = joining.then(() => undefined, () => undefined);
-    this.joins.set(group, done);
+    this.joins.set(key, done);
     void done.then(() => {
-      if (this.joins.get(group) === done) this.joins.delete(group);
+      if (this.joins.get(key) === done) this.joins.delete(key);
     });
-    return { kind: 'member', group, member: await joining };
+    return joining;
   }
 
   /**
@@ -166,12 +172,42 @@ export class GroupCoordinator {
 
   /** Moves every partition of a group to `to` (replay or skip); its members keep consuming from there. */
   async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
-    const existing = this.existing(topic, group);
+    this.existing(topic, group);
     const logs = this.deps.partitions(topic);
     const target = checkStartPosition(to, 'to');
     const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, target)));
-    await existing.resetTo(offsets);
+    // The group as it is now: one deleted meanwhile fails the reset as a reset made after it would.
+    await this.existing(topic, group).resetTo(offsets);
     return offsets;
+  }
+
+  /**
+   * Removes a group without members: it leaves listGroups, describeGroup and /metrics at once,
+   * its timers end (Group.close), then its directory goes, config.json first (the commit point:
+   * GroupConfigFiles.remove). A join of the name made meanwhile waits for the delete and makes a
+   * fresh group at its `from`; a second delete finds no group (UNKNOWN_GROUP).
+   */
+  async deleteGroup(topic: string, name: string): Promise<void> {
+    if (name === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group ${REDRIVE_GROUP} keeps redrive's progress: it goes with its topic`, { topic, group: name });
+    const key = groupKey(topic, name);
+    const group = this.groups.get(key);
+    if ((group && group.members.length > 0) || this.joins.has(key)) {
+      throw new BrookError('GROUP_NOT_EMPTY', `group ${name} on ${topic} has members: it can be deleted once they have left`, {
+        topic, group: name, members: group?.members.length ?? 0,
+      });
+    }
+    const found = this.existing(topic, name);
+    this.groups.delete(key);
+    const deleting = (async () => {
+      await found.close(new BrookError('UNKNOWN_GROUP', `group ${name} on ${topic} was deleted`, { topic, group: name }));
+      await this.configs.remove(topic, name);
+    })();
+    this.deleting.set(key, deleting);
+    try {
+      await deleting;
+    } finally {
+      this.deleting.delete(key);
+    }
   }
 
   /**
@@ -212,61 +248,9 @@ export class GroupCoordinator {
     };
   }
 
-  /**
-   * The async-iterator form: joins when created. Its close(), like leaving the loop early, leaves
-   * at once: deliveries not yet acked (pulled or still queued) are redelivered to other members.
-   */
+  /** The async-iterator form (messageStream): joins when created. */
   stream(options: SubscribeOptions, queue: DeliveryQueue, joining: Promise<Joined>): MessageStream {
-    let handle: Subscription | undefined;
-    let failure: unknown;
-    const end = subscriptionEnding();
-    // Registered before the join finishes, so that a topic deleted or a broker closed meanwhile
-    // ends this stream too.
-    const endByBroker = (error: BrookError): void => {
-      queue.end(error);
-      end.byBroker(error);
-    };
-    const unregister = this.live.add(options.topic, endByBroker);
-    const ready = joining.then((joined) => {
-      const endedMeanwhile = !this.live.has(endByBroker);
-      handle = this.subscription(options, joined, () => {
-        unregister();
-        queue.end();
-      });
-      void handle.ended.then(end.byConsumer, () => undefined); // the stream settles by its own ender
-      if (endedMeanwhile) handle.abort();
-    }, (error: unknown) => {
-      unregister();
-      failure = error;
-      queue.end();
-      end.byBroker(error as BrookError);
-    });
-    const whenJoined = async (): Promise<Subscription | undefined> => {
-      await ready;
-      if (failure) throw failure;
-      return handle;
-    };
-    return {
-      topic: options.topic,
-      group: options.group,
-      get memberId() {
-        return handle?.memberId;
-      },
-      close: async () => (await whenJoined())?.abort(),
-      abort: () => void whenJoined().then((h) => h?.abort(), () => undefined),
-      [Symbol.asyncDispose]: async () => (await whenJoined())?.abort(),
-      ended: end.ended,
-      [Symbol.asyncIterator]: () => ({
-        next: async () => {
-          await whenJoined();
-          return queue.next();
-        },
-        return: async () => {
-          (await whenJoined())?.abort();
-          return { value: undefined, done: true };
-        },
-      }),
-    };
+    return messageStream(options, this.live, queue, joining, (joined, onEnd) => this.subscription(options, joined, onEnd));
   }
 
   /**
@@ -281,7 +265,9 @@ export class GroupCoordinator {
     this.live.end(topic, ending);
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
     const dropped = this.forgetGroupsOf(topic);
-    await Promise.allSettled([...this.opening].filter(([key]) => key.startsWith(`${topic}\u0000`)).map(([, opening]) => opening));
+    // A group delete under way removes files in the topic's group directory, which goes next.
+    const underWay = [...this.opening, ...this.deleting].filter(([key]) => key.startsWith(groupKey(topic, '')));
+    await Promise.allSettled(underWay.map(([, pending]) => pending));
     dropped.push(...this.forgetGroupsOf(topic));
     await Promise.all(dropped.map((group) => group.close(ending)));
   }
@@ -307,6 +293,7 @@ export class GroupCoordinator {
   async close(): Promise<void> {
     const ending = new BrookError('CLOSED', 'broker is closed');
     this.live.end(undefined, ending);
+    await Promise.allSettled(this.deleting.values()); // its files go before the clean-shutdown marker is written
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
     await Promise.all([...this.groups.values()].map((group) => group.close(ending)));
@@ -324,7 +311,7 @@ export class GroupCoordinator {
 
   /** The group, opened from disk or created at `config.from` on first use. */
   private group(topic: string, name: string, config: GroupConfig): Promise<Group> {
-    const key = `${topic}\u0000${name}`;
+    const key = groupKey(topic, name);
     const existing = this.groups.get(key);
     if (existing) return Promise.resolve(existing);
     let opening = this.opening.get(key);
@@ -336,22 +323,26 @@ export class GroupCoordinator {
   }
 
   private async openGroup(topic: string, name: string, config: GroupConfig): Promise<Group> {
+    const key = groupKey(topic, name);
+    await this.deleting.get(key)?.catch(() => undefined);
     const logs = this.deps.partitions(topic);
     const dir = `${this.deps.dataDir}/groups/${topic}/${name}`;
+    // What a failed delete or an interrupted create left is no group: this one starts at `from`.
+    await this.configs.removeUncommitted(topic, name);
     const { journal, states, created } = await GroupJournal.open(
       this.deps.fs, dir, this.deps.journalLogOptions, this.deps.journalBytesMax,
       () => Promise.all(logs.map((log) => startOffsetFor(log, config.from))),
     );
-    if (created || !(await this.configs.exists(topic, name))) await this.configs.write(topic, name, config);
+    if (created) await this.configs.write(topic, name, config);
     const windows = states.map((state, partition) => new PartitionWindow(partition, state));
     await forgetAcksPastLogEnd(journal, windows, logs);
     const group = new Group(topic, name, config, journal, windows, this.context(logs));
-    this.groups.set(`${topic}\u0000${name}`, group);
+    this.groups.set(key, group);
     return group;
   }
 
   private existing(topic: string, group: string): Group {
-    const found = this.groups.get(`${topic}\u0000${group}`);
+    const found = this.groups.get(groupKey(topic, group));
     if (!found) throw new BrookError('UNKNOWN_GROUP', `no group ${JSON.stringify(group)} on topic ${JSON.stringify(topic)}`, { topic, group });
     return found;
   }
@@ -388,6 +379,10 @@ export async function startOffsetFor(log: PartitionLog, from: StartPosition): Pr
   if (from === 'latest') return log.endOffset;
   if ('offset' in from) return from.offset < log.startOffset ? log.startOffset : from.offset > log.endOffset ? log.endOffset : from.offset;
   return log.offsetForTimestamp(from.timestamp);
+}
+
+function groupKey(topic: string, group: string): string {
+  return `${topic}\u0000${group}`;
 }
 
 function deletedTopicError(topic: string): BrookError {

@@ -365,10 +365,12 @@ export class Group implements FlightOwner {
     const deliveryCount = window.ack.attempts(entry.offset);
     // One topic for the whole copy: a reconfigure meanwhile (a new member) may name another.
     const { deadLetterTopic } = this.config;
-    let deadLetterOffset: bigint;
-    try {
-      deadLetterOffset = await this.context.deadLetter(entry, this, deadLetterTopic, deliveryCount, reason);
-    } catch {
+    // undefined: the copy failed, and is tried again below.
+    const deadLetterOffset = await this.context.deadLetter(entry, this, deadLetterTopic, deliveryCount, reason).catch(() => undefined);
+    // The group ended during the copy (deleted, its topic deleted, the broker closing): no count,
+    // no event and no retry of it come after its end; a copy made stays in the dead-letter topic.
+    if (this.closed) return;
+    if (deadLetterOffset === undefined) {
       entry.backoff = this.context.deadlines.schedule(this.context.clock.now() + this.config.backoff.maxMs, () => {
         entry.backoff = undefined;
         if (window.holds(entry) && !this.closed) this.deadLetterInBackground(entry, reason);

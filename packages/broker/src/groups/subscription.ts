@@ -9,6 +9,7 @@
 import { AsyncQueue, type BrookError } from '@brook/protocol';
 import type { Delivery } from './delivery.js';
 import type { DeliverySink } from './member.js';
+import type { SubscribeOptions } from './subscribe-options.js';
 
 export type Handler = (delivery: Delivery) => unknown;
 
@@ -122,4 +123,65 @@ export class LiveSubscriptions {
       endByBroker(error);
     }
   }
+}
+
+/**
+ * The async-iterator form of a subscription: `handleFor` makes the handle of the member (or
+ * reader) once `joining` has joined. Its close(), like leaving the loop early, leaves at once:
+ * deliveries not yet acked (pulled or still queued) are redelivered to other members.
+ */
+export function messageStream<Joined>(
+  options: Pick<SubscribeOptions, 'topic' | 'group'>, live: LiveSubscriptions, queue: DeliveryQueue, joining: Promise<Joined>,
+  handleFor: (joined: Joined, onEnd: () => void) => Subscription,
+): MessageStream {
+  let handle: Subscription | undefined;
+  let failure: unknown;
+  const end = subscriptionEnding();
+  // Registered before the join finishes, so that a topic deleted or a broker closed meanwhile
+  // ends this stream too.
+  const endByBroker = (error: BrookError): void => {
+    queue.end(error);
+    end.byBroker(error);
+  };
+  const unregister = live.add(options.topic, endByBroker);
+  const ready = joining.then((joined) => {
+    const endedMeanwhile = !live.has(endByBroker);
+    handle = handleFor(joined, () => {
+      unregister();
+      queue.end();
+    });
+    void handle.ended.then(end.byConsumer, () => undefined); // the stream settles by its own ender
+    if (endedMeanwhile) handle.abort();
+  }, (error: unknown) => {
+    unregister();
+    failure = error;
+    queue.end();
+    end.byBroker(error as BrookError);
+  });
+  const whenJoined = async (): Promise<Subscription | undefined> => {
+    await ready;
+    if (failure) throw failure;
+    return handle;
+  };
+  return {
+    topic: options.topic,
+    group: options.group,
+    get memberId() {
+      return handle?.memberId;
+    },
+    close: async () => (await whenJoined())?.abort(),
+    abort: () => void whenJoined().then((h) => h?.abort(), () => undefined),
+    [Symbol.asyncDispose]: async () => (await whenJoined())?.abort(),
+    ended: end.ended,
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        await whenJoined();
+        return queue.next();
+      },
+      return: async () => {
+        (await whenJoined())?.abort();
+        return { value: undefined, done: true };
+      },
+    }),
+  };
 }

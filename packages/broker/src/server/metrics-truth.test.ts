@@ -91,6 +91,25 @@ describe('GET /metrics', () => {
     expect(valueOf(samples, 'brook_dead_letters_total', { topic: 'mt-orders', group: 'mt-billing' })).toBe(2);
     expect(valueOf(samples, 'brook_connections', {})).toBe(0);
   });
+
+  it('a deleted group has no series from the delete on, and a scrape during the delete answers', async () => {
+    const { broker, settle } = await engineFixture();
+    server = await broker.listen({ port: 0 });
+    await broker.createTopic('mt-deleted');
+    await broker.produce('mt-deleted', [{ value: 'a' }]);
+    const members = await Promise.all(['mt-gone', 'mt-kept'].map((group) => broker.subscribe({ topic: 'mt-deleted', group }, () => undefined)));
+    await settle(() => broker.describeGroup('mt-deleted', 'mt-gone').lag === 0n && broker.describeGroup('mt-deleted', 'mt-kept').lag === 0n);
+    await Promise.all(members.map((member) => member.close()));
+    const scrape = async () => {
+      const response = await fetch(`http://127.0.0.1:${server!.port}/metrics`);
+      expect(response.status).toBe(200);
+      return parseExposition(await response.text()).filter((s) => s.labels['topic'] === 'mt-deleted' && 'group' in s.labels);
+    };
+    const deleting = broker.deleteGroup('mt-deleted', 'mt-gone');
+    const during = await scrape();
+    await deleting;
+    for (const samples of [during, await scrape()]) expect(new Set(samples.map((s) => s.labels['group']))).toEqual(new Set(['mt-kept']));
+  });
 });
 
 describe('GET /metrics after deleteTopic', () => {

@@ -100,17 +100,20 @@ describe('produce and fetch', () => {
 });
 
 describe('group admin', () => {
-  it('listGroups, describeGroup, resetGroup, redrive', async () => {
+  it('listGroups, describeGroup, resetGroup, redrive, deleteGroup', async () => {
     await f.ok('produce', { topic: 'orders', partition: 0 }, batchOf(['a', 'b']));
     const { subscription } = await f.ok('subscribe', { topic: 'orders', group: 'g', maxDeliveries: 1 });
     const [first, second] = await f.deliveries(subscription as number);
     await f.ok('settle', { subscription, ack: [[first!.deliveryId, first!.deliveryId]], reject: [[second!.deliveryId, 'bad']] });
     expect(await f.ok('listGroups', { topic: 'orders' })).toEqual({ groups: [{ topic: 'orders', group: 'g' }] });
     expect(await f.ok('describeGroup', { topic: 'orders', group: 'g' })).toMatchObject({ topic: 'orders', group: 'g', lag: '0' });
+    await expectError('deleteGroup', { topic: 'orders', group: 'g' }, 'GROUP_NOT_EMPTY', { topic: 'orders', group: 'g', members: 1 });
     await f.ok('unsubscribe', { subscription });
     expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: { offset: '1' } })).toEqual({ positions: ['1', '0'] });
     expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: 'earliest' })).toEqual({ positions: ['0', '0'] });
     expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq' })).toEqual({ moved: 1, skipped: 0 });
+    expect(await f.ok('deleteGroup', { topic: 'orders', group: 'g' })).toEqual({});
+    expect(await f.ok('listGroups', { topic: 'orders' })).toEqual({ groups: [] });
   });
 });
 
@@ -137,6 +140,7 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['unknown topic', 'describeTopic', { name: 'nope' }, 'UNKNOWN_TOPIC'],
     ['unknown partition', 'fetch', { topic: 'orders', partition: 9, offset: '0' }, 'UNKNOWN_PARTITION'],
     ['unknown group', 'describeGroup', { topic: 'orders', group: 'nope' }, 'UNKNOWN_GROUP'],
+    ['unknown group to delete', 'deleteGroup', { topic: 'orders', group: 'nope' }, 'UNKNOWN_GROUP'],
     ['existing topic', 'createTopic', { name: 'orders' }, 'TOPIC_EXISTS'],
     ['bad topic name', 'createTopic', { name: 'a/b' }, 'INVALID_TOPIC_NAME'],
     ['partitions out of range', 'createTopic', { name: 'x', partitions: 0 }, 'INVALID_CONFIG'],

@@ -52,6 +52,27 @@ describe('deleteTopic while a group consumes it', () => {
     expect(() => broker.describeGroup('lc-settle', 'g')).toThrow(expect.objectContaining({ code: 'UNKNOWN_GROUP' }));
   });
 
+  it('a dead-letter copy under way when the topic goes still reaches the dead-letter topic, but no deadLettered event comes after the delete', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('lc-copying');
+    await broker.produce('lc-copying', [{ value: 'poison' }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'lc-copying', group: 'g' }, handler);
+    await world.settle(() => held.length === 1);
+    const events: string[] = [];
+    broker.on('deadLettered', () => void events.push('deadLettered'));
+    const rejecting = held[0]!.reject('poison'); // its copy first creates lc-copying.dlq: it is still under way below
+
+    await broker.deleteTopic('lc-copying');
+    events.push('deleted');
+
+    await rejecting;
+    await world.settle();
+    expect(events).toEqual(['deleted']);
+    expect((await broker.fetch({ topic: 'lc-copying.dlq', partition: 0, offset: 0n })).map((r) => text(r.value))).toEqual(['poison']);
+  });
+
   it.each([
     ['a group member', 'g'],
     ['a tail reader', undefined],

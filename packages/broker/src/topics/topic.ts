@@ -9,7 +9,7 @@
  * `createTopic` makes the partition directories first and writes topic.json last, so a crash
  * part-way leaves a directory without topic.json, which the next open removes.
  */
-import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, mkdirDurable, partitionForKey, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
+import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, mkdirDurable, partitionForKey, removeCommittedDir, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import type { RetentionPolicy } from '../log/retention.js';
@@ -118,10 +118,8 @@ export class Topic {
    * Removes a closed topic's directory durably. topic.json goes first (the mirror of create): a
    * crash part-way leaves a directory without it, which the next open removes.
    */
-  static async remove(fs: FileSystem, dir: string): Promise<void> {
-    await fs.unlink(`${dir}/${TOPIC_FILE}`);
-    await fs.syncDir(dir);
-    await fs.rmdir(dir);
+  static remove(fs: FileSystem, dir: string): Promise<void> {
+    return removeCommittedDir(fs, dir, TOPIC_FILE);
   }
 
   /** Its settings and, per partition, offsets and size (describeTopic). */

@@ -1,6 +1,6 @@
 /**
- * `brook groups list|describe|reset`: where consumer groups stand (lag, in flight, counters) and
- * moving one (replay from earliest or a time, or skip to latest).
+ * `brook groups list|describe|reset|delete`: where consumer groups stand (lag, in flight,
+ * counters), moving one (replay from earliest or a time, or skip to latest), and removing one.
  */
 import type { GroupDescription } from '@brook/client';
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
@@ -90,4 +90,23 @@ ${REMOTE_USAGE}`,
   },
 );
 
-export const groupsCommand = defineCommandGroup('groups', 'list, describe and reset consumer groups', [list, describe, reset]);
+const remove = defineCommand(
+  {
+    name: 'groups delete', summary: 'delete a consumer group without members, and its progress', required: ['TOPIC', 'GROUP'], options: REMOTE_OPTIONS,
+    usage: `usage: brook groups delete TOPIC GROUP
+
+Deletes the group: its position on every partition, attempt counts and settings. A consumer that
+subscribes with its name later makes a new group, which starts at its --from. Refused with
+GROUP_NOT_EMPTY (exit 1) while the group has members: stop its consumers first. Its dead-letter
+topic stays (a topic of its own).
+${REMOTE_USAGE}`,
+  },
+  (args, env) => withClient(args, env, async (client) => {
+    const [topic, group] = [args.required('TOPIC'), args.required('GROUP')];
+    await client.admin.deleteGroup(topic, group);
+    process.stdout.write(args.flag('json') ? `${toJson({ topic, group, deleted: true })}\n` : `deleted group ${group} on ${topic}\n`);
+    return EXIT.ok;
+  }),
+);
+
+export const groupsCommand = defineCommandGroup('groups', 'list, describe, reset and delete consumer groups', [list, describe, reset, remove]);

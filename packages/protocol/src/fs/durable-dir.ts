@@ -17,3 +17,21 @@ export async function mkdirDurable(fs: FileSystem, path: string): Promise<void> 
     await fs.syncDir(dirname(dir));
   }
 }
+
+/** Removes `path` and everything under it so that the removal survives a power cut (the parent's fsync). */
+export async function rmdirDurable(fs: FileSystem, path: string): Promise<void> {
+  await fs.rmdir(path);
+  await fs.syncDir(dirname(path));
+}
+
+/**
+ * Removes a directory whose existence `commitFile` (written last when it was made) commits, with
+ * one commit point: `commitFile` goes first, durably, then the rest (rmdirDurable). A crash
+ * before the commit leaves the whole directory; after it, a directory without `commitFile`,
+ * which its owner's open must take for absent and remove.
+ */
+export async function removeCommittedDir(fs: FileSystem, path: string, commitFile: string): Promise<void> {
+  await fs.unlink(`${path}/${commitFile}`);
+  await fs.syncDir(path);
+  await rmdirDurable(fs, path);
+}

@@ -121,6 +121,7 @@ export interface Requests {
   listGroups: [{ topic?: string }, { groups: { topic: string; group: string }[] }];
   describeGroup: [{ topic: string; group: string }, WireGroupDescription];
   resetGroup: [{ topic: string; group: string; to: WireStartPosition }, { positions: string[] }];
+  deleteGroup: [{ topic: string; group: string }, Record<string, never>];
   /** skipped: records left in the dead-letter topic because their origin topic or partition is gone (docs/semantics.md). */
   redrive: [{ deadLetterTopic: string; maxRecords?: number }, { moved: number; skipped: number }];
 }
