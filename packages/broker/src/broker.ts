@@ -22,7 +22,7 @@ import { GroupCoordinator } from './groups/group-coordinator.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import type { StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
 import { checkBatchInput, encodeBatchInput } from './topics/batch-input.js';
-import { Producers } from './producers/producers.js';
+import { Producers, type PartitionTarget } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 import type { DeliverySink } from './groups/member.js';
 import type { RedriveResult } from './groups/redrive.js';
@@ -135,7 +135,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const broker = new Broker(fs, clock, logDefaults, limits, dataDir, cleanShutdown, random);
     await broker.openTopics();
     await broker.groups.open();
-    await broker.producers.open();
+    await broker.producers.open([...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition))));
     broker.retention.arm();
     return broker;
   }
@@ -274,9 +274,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   async produceBatch(request: ProduceBatchRequest): Promise<ProduceBatchResult> {
     this.assertOpen();
     const topic = this.topic(request.topic);
-    const log = topic.partition(request.partition);
+    const target = this.partitionTarget(topic, request.partition);
     const header = checkBatchInput(request.batch, this.limits);
-    const target = { log, dir: partitionDir(this.topicDir(topic.name), request.partition) };
     let result: Awaited<ReturnType<Producers['append']>>;
     try {
       result = await this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
@@ -388,6 +387,11 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   private topic(name: string): Topic {
     return this.topics.get(name);
+  }
+
+  /** A partition as producer state knows it: its log and its directory. */
+  private partitionTarget(topic: Topic, partition: number): PartitionTarget {
+    return { log: topic.partition(partition), dir: partitionDir(this.topicDir(topic.name), partition) };
   }
 
   private topicDir(name: string): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Broker, BrokerOptions } from '../index.js';
 import { engineFixture, type EngineFixture } from '../groups/group-fixture.js';
+import { segmentPath } from '../log/segment-files.js';
 import { producerBatch, type BatchSpec } from './producer-fixture.js';
 import { snapshotPath } from './producer-snapshot.js';
 
@@ -165,6 +166,30 @@ describe('Broker.produceBatch', () => {
     await fixture.restart(); // a power cut, no close
     await expect(send(fixture.broker, { producerId, firstSeq: 4 })).resolves.toEqual({ ...acks[4], duplicate: true });
     await expect(send(fixture.broker, { producerId, firstSeq: 6 })).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expected: 5 } });
+  });
+
+  it.each([
+    ['the same run', false],
+    ['a clean restart', true],
+  ])('a snapshot ahead of a log whose tail was lost is not used, even after plain produces grew the log past it (before %s)', async (_, closeBetween) => {
+    const fixture = await fixtureWithTopic({ producerSnapshotIntervalMs: 1000 });
+    const { producerId } = await fixture.broker.initProducer();
+    for (let seq = 0; seq < 3; seq++) await send(fixture.broker, { producerId, firstSeq: seq });
+    await fixture.advance(1000); // the snapshot covers offsets 0..2
+    // The disk loses the end of the last batch, say to bit rot: recovery cuts it, endOffset 2.
+    const file = await fixture.fs.open(segmentPath(`${fixture.broker.dataDir}/topics/${TOPIC}/0`, 0n, '.log'), 'rw');
+    await file.truncate((await file.size()) - 5);
+    await file.sync();
+    await file.close();
+    await fixture.restart();
+    await fixture.broker.produce(TOPIC, ['a', 'b'].map((value) => ({ value, partition: 0 })));
+    if (closeBetween) {
+      await fixture.broker.close();
+      await fixture.restart();
+    }
+    // The producer state is built now, with the log at 4: the lost batch is appended, not answered with the offset of 'a'.
+    await expect(send(fixture.broker, { producerId, firstSeq: 2 })).resolves.toEqual({ baseOffset: 4n, lastOffset: 4n, duplicate: false });
+    expect(await values(fixture.broker)).toEqual(['p0-e0-s0', 'p0-e0-s1', 'a', 'b', 'p0-e0-s2']);
   });
 
   it('snapshots producer state every producerSnapshotIntervalMs while the log moves', async () => {

@@ -48,6 +48,12 @@ export function writeSnapshot(fs: FileSystem, dir: string, bytes: Uint8Array): P
   return writeFileAtomic(fs, snapshotPath(dir), bytes);
 }
 
+/** Removes the snapshot so that a power cut cannot bring it back (its directory is fsynced). */
+export async function removeSnapshot(fs: FileSystem, dir: string): Promise<void> {
+  await fs.unlink(snapshotPath(dir));
+  await fs.syncDir(dir);
+}
+
 /** The snapshot in `dir`; undefined if there is none; CORRUPT_METADATA if it fails validation. */
 export async function readSnapshot(fs: FileSystem, dir: string): Promise<ProducerSnapshot | undefined> {
   const path = snapshotPath(dir);

@@ -21,12 +21,14 @@
  *
  * A snapshot that was not used must be replaced before the log grows past it again (the caller
  * writes a fresh one at once): a snapshot ahead of the log would otherwise look valid once the
- * log caught up, describing batches that are no longer there.
+ * log caught up, describing batches that are no longer there. Appends without a producer id do
+ * not wait for that first idempotent batch, so a log whose recovery cut its tail has a snapshot
+ * ahead of it removed at open (discardSnapshotAheadOfLog).
  */
 import { assert, isBrookError, type FileSystem } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import { lastBatch } from './producer-entry.js';
-import { readSnapshot, type ProducerSnapshot } from './producer-snapshot.js';
+import { readSnapshot, removeSnapshot, type ProducerSnapshot } from './producer-snapshot.js';
 import { ProducerStateTable } from './producer-state-table.js';
 
 export type SnapshotUse = 'used' | 'missing' | 'invalid' | 'ahead-of-log' | 'behind-log-start';
@@ -53,6 +55,18 @@ export async function recoverProducerState(
   const from = snapshot?.offset ?? log.startOffset;
   const replayedBatches = await replay(log, from, table);
   return { table, report: { snapshot: use, replayedFromOffset: from, replayedBatches } };
+}
+
+/**
+ * At open, for a log whose recovery cut its tail, before anything is appended: removes the
+ * partition's snapshot if it is ahead of what is left. Left until the partition's first
+ * idempotent batch, it could look valid by then (appends without a producer id, and restarts
+ * after them, grow the log past its offset), and answer a resend of a lost batch as a
+ * duplicate, with the offsets of other records.
+ */
+export async function discardSnapshotAheadOfLog(fs: FileSystem, dir: string, log: PartitionLog): Promise<void> {
+  const { use } = await loadSnapshot(fs, dir, log);
+  if (use === 'ahead-of-log') await removeSnapshot(fs, dir);
 }
 
 async function loadSnapshot(fs: FileSystem, dir: string, log: PartitionLog): Promise<{ snapshot?: ProducerSnapshot; use: SnapshotUse }> {

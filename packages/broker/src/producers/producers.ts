@@ -12,6 +12,7 @@ import type { IdempotentAppendResult } from './append-group.js';
 import { PartitionProducers } from './partition-producers.js';
 import { NO_PRODUCER_ID } from './producer-entry.js';
 import { ProducerRegistry, type InitProducerRequest, type ProducerIdentity } from './producer-registry.js';
+import { discardSnapshotAheadOfLog } from './producer-state-recovery.js';
 
 export interface ProducersOptions {
   readonly fs: FileSystem;
@@ -40,8 +41,16 @@ export class Producers {
     this.registry = new ProducerRegistry(options.fs, options.dataDir);
   }
 
-  async open(): Promise<void> {
+  /**
+   * Loads the registry. Of `partitions`, those whose log recovery cut a tail have a snapshot
+   * ahead of the log removed now (see discardSnapshotAheadOfLog): their state is still rebuilt
+   * on first use, but nothing appended before then can make that snapshot look valid.
+   */
+  async open(partitions: Iterable<PartitionTarget>): Promise<void> {
     await this.registry.load();
+    for (const { log, dir } of partitions) {
+      if (log.recovery.truncatedBytes > 0) await discardSnapshotAheadOfLog(this.options.fs, dir, log);
+    }
   }
 
   initProducer(request?: InitProducerRequest): Promise<ProducerIdentity> {
