@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryFileSystem, type FileSystem } from '@brook/protocol';
 import type { Broker, BrokerOptions } from '../index.js';
 import { engineFixture, type EngineFixture } from '../groups/group-fixture.js';
 import { segmentPath } from '../log/segment-files.js';
@@ -20,6 +21,33 @@ function send(broker: Broker, spec: BatchSpec, partition = 0) {
 async function values(broker: Broker, partition = 0): Promise<string[]> {
   const records = await broker.fetch({ topic: TOPIC, partition, offset: 0n });
   return records.map((record) => new TextDecoder().decode(record.value!));
+}
+
+/**
+ * `fs`, but the first `open` of a path `matches` once armed waits until released: a write held
+ * up where a slow fsync before it would hold it. `held` resolves when one is waiting.
+ */
+function holdingOpen(fs: FileSystem, matches: (path: string) => boolean) {
+  let release!: () => void;
+  let onHeld!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const held = new Promise<void>((resolve) => (onHeld = resolve));
+  const control = { armed: false, held, release: () => release(), fs };
+  control.fs = new Proxy(fs, {
+    get(target, name, receiver) {
+      const member = Reflect.get(target, name, receiver) as unknown;
+      if (name !== 'open' || typeof member !== 'function') return member;
+      return async (path: string, ...rest: unknown[]) => {
+        if (control.armed && matches(path)) {
+          control.armed = false;
+          onHeld();
+          await gate;
+        }
+        return (member as (...args: unknown[]) => Promise<unknown>).call(target, path, ...rest);
+      };
+    },
+  });
+  return control;
 }
 
 describe('Broker.initProducer', () => {
@@ -217,5 +245,29 @@ describe('Broker.produceBatch', () => {
     await send(fixture.broker, { producerId: p1.producerId, firstSeq: 0 });
     await expect(send(fixture.broker, { producerId: p0.producerId, firstSeq: 2 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
     await expect(send(fixture.broker, { producerId: p1.producerId, firstSeq: 1 })).resolves.toMatchObject({ duplicate: false });
+  });
+});
+
+describe('Broker.deleteTopic and producer state', () => {
+  it('a snapshot being written when its topic is deleted does not land in the topic created again under the name', async () => {
+    const disk = holdingOpen(new MemoryFileSystem(), (path) => path.endsWith(`${snapshotPath('')}.tmp`));
+    const fixture = await fixtureWithTopic({ fs: disk.fs, producerSnapshotIntervalMs: 1000 }, { partitions: 1 });
+    const { producerId } = await fixture.broker.initProducer();
+    for (let seq = 0; seq < 3; seq++) await send(fixture.broker, { producerId, firstSeq: seq });
+    disk.armed = true;
+    await fixture.advance(1000);
+    await disk.held; // the timer's snapshot of offsets 0..2 is on its way to disk
+    const recreated = (async () => {
+      await fixture.broker.deleteTopic(TOPIC);
+      await fixture.broker.createTopic(TOPIC, { partitions: 1 });
+      await fixture.broker.produce(TOPIC, ['a', 'b', 'c', 'd'].map((value) => ({ value })));
+    })();
+    await fixture.settle();
+    disk.release();
+    await recreated;
+    await fixture.broker.close();
+    await fixture.restart({ powerCut: false });
+    // The new topic knows nothing of the producer: its first batch is appended, not answered with the offset of 'a'.
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 })).resolves.toEqual({ baseOffset: 4n, lastOffset: 4n, duplicate: false });
   });
 });

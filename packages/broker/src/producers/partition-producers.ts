@@ -48,6 +48,8 @@ export class PartitionProducers {
   private readonly snapshots = new OneAtATime();
   /** The offset of the snapshot on disk, if it is one this table agrees with. */
   private writtenOffset: bigint | undefined;
+  /** Set by retire(): the partition is going away, and so is its directory. */
+  private retired = false;
 
   private constructor(
     private readonly options: PartitionProducersOptions,
@@ -90,7 +92,18 @@ export class PartitionProducers {
 
   /** Writes the snapshot if the log moved since the last one; one write at a time. */
   snapshot(): Promise<void> {
-    return this.snapshots.run(() => this.writeSnapshot());
+    return this.snapshots.run(() => (this.retired ? Promise.resolve() : this.writeSnapshot()));
+  }
+
+  /**
+   * For a partition being deleted: lets its batches and a snapshot under way finish, and writes
+   * no snapshot after. A write still under way when the directory is removed and created again
+   * (deleteTopic, then createTopic of the name) would put this state into the new partition.
+   */
+  async retire(): Promise<void> {
+    this.retired = true;
+    await this.quiesce();
+    await this.snapshot(); // writes nothing: it waits for the write queued before it
   }
 
   private openLane(producerId: bigint, item: WaitingBatch): void {

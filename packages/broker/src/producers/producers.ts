@@ -71,11 +71,11 @@ export class Producers {
     return partition.append(header, bytes, admit);
   }
 
-  /** deleteTopic: forgets the producer state of the partitions under `topicDir`, once their appends in flight are done. */
+  /** deleteTopic: forgets the producer state of the partitions under `topicDir`, once their appends and snapshots in flight are done. */
   async forget(topicDir: string): Promise<void> {
     const forgotten = [...this.partitions].filter(([dir]) => dir.startsWith(`${topicDir}/`));
     for (const [dir] of forgotten) this.partitions.delete(dir);
-    await Promise.all(forgotten.map(async ([, loading]) => (await loading.catch(() => undefined))?.quiesce()));
+    await Promise.all(forgotten.map(async ([, loading]) => (await loading.catch(() => undefined))?.retire()));
   }
 
   /** Lets batches in flight finish and snapshots every partition. Call before the logs close. */
