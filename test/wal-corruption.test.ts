@@ -94,4 +94,19 @@ describe('the WAL producer on a damaged WAL', () => {
     expect(await host.contents('orders')).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 9]]);
     await fresh.producer.close();
   });
+
+  it.each([
+    ['a negative next sequence', { partitions: [['orders', 0, '0', 0, -1]] }],
+    ['a next sequence past 2^31-1', { partitions: [['orders', 0, '0', 0, 2 ** 31]] }],
+    ['a partition epoch past 2^15-1', { partitions: [['orders', 0, '0', 2 ** 15, 6]] }],
+    ['a shared epoch past 2^15-1', { producerEpoch: 2 ** 15 }],
+  ])('refuses to open a producer.json with %s, rather than send batches the broker must refuse (set aside as poison)', async (_, damage) => {
+    const host = await deliveredTwoBatches();
+    const path = `${PRODUCER_WAL_DIR}/producer.json`;
+    const state = JSON.parse(Buffer.from(await host.fs.readFile(path)).toString('utf8')) as object;
+    await host.fs.writeFile(path, new TextEncoder().encode(JSON.stringify({ ...state, ...damage })));
+    const { producer } = await host.start({ maxRecords: 3 });
+    await expect(producer.ready()).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: path } });
+    await producer.close();
+  });
 });

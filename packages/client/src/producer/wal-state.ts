@@ -13,10 +13,12 @@
  */
 import { BrookError, assert, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import type { ProducerIdentity } from './batch.js';
-import { addToSequence } from './transmit.js';
+import { SEQUENCE_MAX, addToSequence } from './transmit.js';
 
 export const STATE_FILE = 'producer.json';
 const STATE_VERSION = 1;
+/** producerEpoch is an int16 that never goes below 0. */
+const EPOCH_MAX = 0x7fff;
 
 export interface PartitionNumbering extends ProducerIdentity {
   readonly nextSequence: number;
@@ -87,16 +89,23 @@ function parseState(file: Record<string, unknown>): WalProducerState {
   const partitions = new Map<string, PartitionNumbering>();
   for (const entry of file['partitions'] as unknown[]) {
     const [topic, partition, producerId, producerEpoch, nextSequence] = entry as [unknown, unknown, unknown, unknown, unknown];
-    if (typeof topic !== 'string' || !Number.isInteger(partition) || !Number.isInteger(producerEpoch) || !Number.isInteger(nextSequence)) {
+    // Out of range is damage: sent as it is, every batch would be refused and set aside as poison.
+    if (typeof topic !== 'string' || !inRange(partition, Number.MAX_SAFE_INTEGER) || !inRange(producerEpoch, EPOCH_MAX) || !inRange(nextSequence, SEQUENCE_MAX)) {
       throw new Error(`bad partition entry ${JSON.stringify(entry)}`);
     }
-    partitions.set(routeKey(topic, partition as number), { producerId: id(producerId), producerEpoch: producerEpoch as number, nextSequence: nextSequence as number });
+    partitions.set(routeKey(topic, partition), { producerId: id(producerId), producerEpoch, nextSequence });
   }
-  const shared = file['producerId'] === null ? undefined : { producerId: id(file['producerId']), producerEpoch: Number(file['producerEpoch']) };
+  const producerEpoch = file['producerEpoch'];
+  if (!inRange(producerEpoch, EPOCH_MAX)) throw new Error(`bad producerEpoch ${String(producerEpoch)}`);
+  const shared = file['producerId'] === null ? undefined : { producerId: id(file['producerId']), producerEpoch };
   return { shared, committedWalBatch: committedWalBatch as number, partitions };
 }
 
 function id(value: unknown): bigint {
   if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new Error(`bad producer id ${String(value)}`);
   return BigInt(value);
+}
+
+function inRange(value: unknown, max: number): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;
 }
