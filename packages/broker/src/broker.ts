@@ -135,7 +135,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const broker = new Broker(fs, clock, logDefaults, limits, dataDir, cleanShutdown, random);
     await broker.openTopics();
     await broker.groups.open();
-    await broker.producers.open([...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition))));
+    // After an unclean stop a log may have lost a tail its producer snapshot had seen.
+    const recovered = cleanShutdown ? [] : [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
+    await broker.producers.open(recovered);
     broker.retention.arm();
     return broker;
   }

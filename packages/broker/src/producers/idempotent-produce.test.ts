@@ -196,17 +196,21 @@ describe('Broker.produceBatch', () => {
     await expect(send(fixture.broker, { producerId, firstSeq: 6 })).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expected: 5 } });
   });
 
+  // The disk loses the end of the last batch, say to bit rot, and recovery cuts it; or an
+  // earlier open cut it and crashed before anything else, which leaves this open nothing to cut.
+  const tornTail = (size: number) => size - 5;
+  const lastBatchGone = (size: number) => (size / 3) * 2; // three batches of one size
   it.each([
-    ['the same run', false],
-    ['a clean restart', true],
-  ])('a snapshot ahead of a log whose tail was lost is not used, even after plain produces grew the log past it (before %s)', async (_, closeBetween) => {
+    ['the same run', tornTail, false],
+    ['a clean restart', tornTail, true],
+    ['the same run, the tail cut by an open that crashed', lastBatchGone, false],
+  ])('a snapshot ahead of a log whose tail was lost is not used, even after plain produces grew the log past it (before %s)', async (_, cutTo, closeBetween) => {
     const fixture = await fixtureWithTopic({ producerSnapshotIntervalMs: 1000 });
     const { producerId } = await fixture.broker.initProducer();
     for (let seq = 0; seq < 3; seq++) await send(fixture.broker, { producerId, firstSeq: seq });
     await fixture.advance(1000); // the snapshot covers offsets 0..2
-    // The disk loses the end of the last batch, say to bit rot: recovery cuts it, endOffset 2.
     const file = await fixture.fs.open(segmentPath(`${fixture.broker.dataDir}/topics/${TOPIC}/0`, 0n, '.log'), 'rw');
-    await file.truncate((await file.size()) - 5);
+    await file.truncate(cutTo(await file.size()));
     await file.sync();
     await file.close();
     await fixture.restart();

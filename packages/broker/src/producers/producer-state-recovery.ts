@@ -22,8 +22,8 @@
  * A snapshot that was not used must be replaced before the log grows past it again (the caller
  * writes a fresh one at once): a snapshot ahead of the log would otherwise look valid once the
  * log caught up, describing batches that are no longer there. Appends without a producer id do
- * not wait for that first idempotent batch, so a log whose recovery cut its tail has a snapshot
- * ahead of it removed at open (discardSnapshotAheadOfLog).
+ * not wait for that first idempotent batch, so after an unclean stop a snapshot ahead of its log
+ * is removed at open (discardSnapshotAheadOfLog).
  */
 import { assert, isBrookError, type FileSystem } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
@@ -58,7 +58,7 @@ export async function recoverProducerState(
 }
 
 /**
- * At open, for a log whose recovery cut its tail, before anything is appended: removes the
+ * At open, for a log opened after an unclean stop, before anything is appended: removes the
  * partition's snapshot if it is ahead of what is left. Left until the partition's first
  * idempotent batch, it could look valid by then (appends without a producer id, and restarts
  * after them, grow the log past its offset), and answer a resend of a lost batch as a

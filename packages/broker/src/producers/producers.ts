@@ -42,15 +42,15 @@ export class Producers {
   }
 
   /**
-   * Loads the registry. Of `partitions`, those whose log recovery cut a tail have a snapshot
-   * ahead of the log removed now (see discardSnapshotAheadOfLog): their state is still rebuilt
-   * on first use, but nothing appended before then can make that snapshot look valid.
+   * Loads the registry. `recovered` are the partitions whose logs were opened after an unclean
+   * stop: a snapshot ahead of such a log is removed now (see discardSnapshotAheadOfLog). Their
+   * state is still rebuilt on first use, but nothing appended before then can make that
+   * snapshot look valid. All of them, not only logs whose recovery cut a tail this time: a crash
+   * between the cut and this check leaves the next open nothing to cut.
    */
-  async open(partitions: Iterable<PartitionTarget>): Promise<void> {
+  async open(recovered: Iterable<PartitionTarget>): Promise<void> {
     await this.registry.load();
-    for (const { log, dir } of partitions) {
-      if (log.recovery.truncatedBytes > 0) await discardSnapshotAheadOfLog(this.options.fs, dir, log);
-    }
+    for (const { log, dir } of recovered) await discardSnapshotAheadOfLog(this.options.fs, dir, log);
   }
 
   initProducer(request?: InitProducerRequest): Promise<ProducerIdentity> {
