@@ -122,6 +122,13 @@ function checkMatch(match: Record<string, unknown>, index: number): void {
   }
 }
 
+/** An integer option >= `min` (or absent), else INVALID_CONFIG naming it: a NaN or negative time would crash the clock with an assertion, or silently mean "no limit". */
+export function checkInteger(value: unknown, option: string, min: number): void {
+  if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= min)) {
+    throw new BrookError('INVALID_CONFIG', `${option} must be an integer >= ${min}, got ${String(value)}`, { option });
+  }
+}
+
 function isNonNegativeInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }
