@@ -246,6 +246,9 @@ export class SimConsumer {
 
   /** Faults about this record are noted on its run; the others act on the consumer or the world now. */
   private aim(fault: Fault, run: Run): void {
+    // A fault naming another consumer acts on that one, as its description says; a crash point
+    // is about this handler's effect, so the other consumer dies at once.
+    if ('consumer' in fault && fault.consumer !== undefined && fault.consumer !== this.name) return this.host.applyFault(fault, this);
     switch (fault.kind) {
       case 'crashConsumer':
         if ((fault.point ?? 'onDelivery') === 'onDelivery') this.crash(fault.restartAfterMs);

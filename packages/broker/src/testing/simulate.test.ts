@@ -97,6 +97,16 @@ describe('simulate', () => {
     expect(result.report()).toContain('✓ simulation passed');
   });
 
+  it('a crash that names a consumer crashes that consumer, whoever got the triggering delivery', async () => {
+    const result = await simulate({
+      ...shop(), seed: 1, checkers: undefined,
+      faults: [{ kind: 'crashConsumer', consumer: 'c2', trigger: { delivery: 3, consumer: 'c1' }, point: 'afterEffect', restartAfterMs: null }],
+    });
+    const crashes = result.history.events.filter((e) => e.type === 'consumer' && e.what === 'crash');
+    expect(crashes.map((e) => 'consumer' in e && e.consumer)).toEqual(['c2']);
+    expect(result.report()).toContain('✓ simulation passed');
+  });
+
   it("a power cut under fsync 'never' loses confirmed records, and the lost checker says so", async () => {
     const result = await simulate({
       ...shop('none', { fsync: 'never' }), seed: 1, checkers: undefined,
