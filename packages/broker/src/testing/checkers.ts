@@ -158,7 +158,9 @@ function deliveryCountAt(history: readonly HistoryEvent[], effect: Extract<Histo
  * Order of processing: in each group and scope (a key, or a partition), a handler must never
  * finish a record after it finished a later record of the scope, first time or again: an
  * order-dependent handler would have applied the past over the future. Processing the same record
- * twice in a row (a redelivery before anything later) is not an order violation.
+ * twice in a row (a redelivery before anything later) is not an order violation. Records are
+ * placed by (log generation, offset): a restart that loses unsynced bytes starts a new generation,
+ * whose records may reuse the offsets of lost ones and are later all the same.
  */
 function processingOrder(name: string, scopeOf: (e: { partition: number }, key: string | null) => string | undefined, scope: string, hint: string): Checker {
   return {
@@ -166,7 +168,9 @@ function processingOrder(name: string, scopeOf: (e: { partition: number }, key: 
     check(input) {
       const keys = new Map<string, string | null>();
       for (const e of input.history) if (e.type === 'deliver') keys.set(e.id, e.key);
-      const latest = new Map<string, { id: string; offset: number }>();
+      const generationOf = logGenerations(input.history);
+      const place = (e: { id: string; offset: number }) => ({ id: e.id, offset: e.offset, generation: generationOf.get(e.id) ?? 0 });
+      const latest = new Map<string, ReturnType<typeof place>>();
       const violations: Violation[] = [];
       for (const e of input.history) {
         if (e.type !== 'processed') continue;
@@ -174,16 +178,32 @@ function processingOrder(name: string, scopeOf: (e: { partition: number }, key: 
         if (within === undefined) continue;
         const slot = `${e.group} ${within}`;
         const before = latest.get(slot);
-        if (before && before.offset > e.offset) {
+        const now = place(e);
+        if (before && (before.generation > now.generation || (before.generation === now.generation && before.offset > now.offset))) {
           violations.push({
             checker: name, ids: [before.id, e.id], slice: historySlice(input.history, [before.id, e.id]),
             message: `${e.group}, ${within}: ${e.id} (offset ${e.offset}) was processed after ${before.id} (offset ${before.offset})${hint}`,
           });
-        } else latest.set(slot, { id: e.id, offset: e.offset });
+        } else latest.set(slot, now);
       }
       return result(name, violations, `${violations.length} ${scope} order violations`);
     },
   };
+}
+
+/** Crashes after which the log may have lost its unsynced tail, and so give its offsets out again. */
+const DATA_LOSING_CRASHES: ReadonlySet<string> = new Set(['powerCut', 'tornWrite']);
+
+/** Each record's log generation: how many data-losing restarts came before it was first produced or delivered. */
+function logGenerations(history: readonly HistoryEvent[]): Map<string, number> {
+  const generations = new Map<string, number>();
+  let generation = 0;
+  for (const e of history) {
+    if (e.type === 'brokerRestart' && DATA_LOSING_CRASHES.has(e.crash)) generation += 1;
+    const ids = e.type === 'produced' ? e.records.map((r) => r.id) : e.type === 'deliver' ? [e.id] : [];
+    for (const id of ids) if (!generations.has(id)) generations.set(id, generation);
+  }
+  return generations;
 }
 
 /** Per-key order (records with a null key have none). */
