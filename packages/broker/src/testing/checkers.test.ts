@@ -23,4 +23,23 @@ describe('checkers', () => {
     expect(produced).toEqual(['r1@0', 'r2@1', 'r3@2', 'r4@0']);
     expect(result.report()).toContain('✓ simulation passed');
   });
+
+  it("stuck: records before a group's start ('latest') are not owed to it; one it was owed and never got is", async () => {
+    const result = await simulate({
+      seed: 1,
+      topics: { 'from-latest': { partitions: 1 } },
+      produce: [{ topic: 'from-latest', records: [{ value: 'before' }] }, { topic: 'from-latest', records: [{ value: 'after' }], atMs: 2_000 }],
+      consumers: [
+        { name: 'late', joinAtMs: 1_000, subscribe: { topic: 'from-latest', group: 'from-latest-g', from: 'latest' }, handler: (_delivery, ctx) => ctx.sleep(10) },
+        { name: 'gone', subscribe: { topic: 'from-latest', group: 'from-latest-gone' }, handler: () => new Promise(() => undefined) },
+      ],
+      faults: [{ kind: 'crashConsumer', consumer: 'gone', trigger: { atMs: 1 }, restartAfterMs: null }],
+      maxVirtualTimeMs: 5_000,
+    });
+    const stuck = result.results.find((r) => r.checker === 'stuck')!;
+    expect(stuck.violations.map((v) => v.message)).toEqual([
+      'from-latest-gone: r1 is neither acked nor dead-lettered at the end (1 deliveries)',
+      'from-latest-gone: r2 is neither acked nor dead-lettered at the end (never delivered)',
+    ]);
+  });
 });

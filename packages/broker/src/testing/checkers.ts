@@ -217,11 +217,11 @@ export function perPartitionOrder(): Checker {
   return processingOrder('perPartitionOrder', (e) => `partition ${e.partition}`, 'per-partition', '');
 }
 
-/** A record still in the log at the end that its group neither acked nor dead-lettered. */
+/** A record still in the log at the end that its group neither acked nor dead-lettered, though the broker still owes it to the group. */
 export function stuck(): Checker {
   return {
     name: 'stuck',
-    check: (input) => perRecord('stuck', input, (r) => (r.inLog && !r.done
+    check: (input) => perRecord('stuck', input, (r) => (r.inLog && !r.done && !r.belowAckFloor
       ? `${r.id} is neither acked nor dead-lettered at the end (${r.deliveries === 0 ? 'never delivered' : `${r.deliveries} deliveries`})` : undefined),
     (bad) => `${bad} stuck records`),
   };

@@ -10,6 +10,8 @@ export interface CheckInput {
   readonly groups: readonly { readonly group: string; readonly topic: string }[];
   /** Ids of the records in the log at the end (the final drain read, as Jepsen's total-queue wants). */
   readonly inLog: ReadonlySet<string>;
+  /** Per group, ids in the log below its final ackFloor: not owed to it any more (acked, dead-lettered, or before its start or reset). */
+  readonly belowAckFloor?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export interface RecordOutcome {
@@ -27,6 +29,8 @@ export interface RecordOutcome {
   done: boolean;
   /** Retention deleted it while the group had not acked it (the group was told: retentionDropped). */
   droppedByRetention: boolean;
+  /** Below the group's final ackFloor: the broker owes it to the group no more (e.g. it started at 'latest' after it). */
+  belowAckFloor: boolean;
 }
 
 const cache = new WeakMap<CheckInput, RecordOutcome[]>();
@@ -42,7 +46,10 @@ export function recordOutcomes(input: CheckInput): RecordOutcome[] {
     for (const { group, topic } of input.groups) {
       if (topic !== e.topic) continue;
       for (const id of e.ids) {
-        byKey.set(`${group} ${id}`, { group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, processed: 0, deadLettered: false, done: false, droppedByRetention: false });
+        byKey.set(`${group} ${id}`, {
+          group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, processed: 0, deadLettered: false, done: false,
+          droppedByRetention: false, belowAckFloor: input.belowAckFloor?.get(group)?.has(id) ?? false,
+        });
       }
     }
   }
