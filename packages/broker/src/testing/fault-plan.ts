@@ -42,7 +42,7 @@ export type Fault =
   | { kind: 'slowConsumer'; trigger: Trigger; consumer?: string; delayMs: number; durationMs?: number }
   /** Stop-the-world pause of the consumer process (a long GC): it does nothing for `durationMs`. */
   | { kind: 'pauseConsumer'; trigger: Trigger; consumer?: string; durationMs: number }
-  /** The consumer leaves gracefully and rejoins after `rejoinAfterMs` unless null: two rebalances. */
+  /** The consumer leaves gracefully and rejoins after `rejoinAfterMs` unless null (under 'partition' ordering: two rebalances). */
   | { kind: 'leaveConsumer'; trigger: Trigger; consumer?: string; rejoinAfterMs?: number | null }
   /** The broker goes down and restarts on the same disk; `tornBytes` for 'tornWrite' (default 7). */
   | { kind: 'restartBroker'; trigger: Trigger; crash: BrokerCrash; tornBytes?: number };
