@@ -59,7 +59,8 @@ export function faultFromChoices(choices: readonly number[], options: RandomPlan
   const trigger: Trigger = byTime ? { atMs: scaled(2, options.horizonMs ?? 5_000) } : { delivery: 1 + scaled(2, options.deliveries ?? 20) };
   const ms = 100 * (1 + scaled(4, 100));
   switch (kind) {
-    case 'crashConsumer': return { kind, trigger, consumer, point: pick(4, CRASH_POINTS), restartAfterMs: 100 * scaled(5, 50) };
+    // At a delivery, the crash hits the consumer holding the record (its point is about that handler); at a time it needs a name.
+    case 'crashConsumer': return { kind, trigger, ...(byTime ? { consumer } : {}), point: pick(4, CRASH_POINTS), restartAfterMs: 100 * scaled(5, 50) };
     case 'loseAck': return { kind, trigger };
     case 'delayAck': return { kind, trigger, delayMs: 1_000 * (1 + scaled(4, 60)) };
     case 'duplicateDelivery': return { kind, trigger };

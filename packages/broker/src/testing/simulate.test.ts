@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FAULT_KINDS, checkFaultPlan, type Fault, type FaultPlan } from './fault-plan.js';
 import type { HistoryEvent } from './history.js';
+import { randomPlan } from './random-plan.js';
 import type { Ordering } from '../groups/subscribe-options.js';
 import { PLAN_ENV, SEED_ENV, simulate, type Scenario, type SimulationOptions } from './simulate.js';
 import { duplicateEffect, hotLoop, lost, stuck, unexpected } from './checkers.js';
@@ -105,6 +106,14 @@ describe('simulate', () => {
     const crashes = result.history.events.filter((e) => e.type === 'consumer' && e.what === 'crash');
     expect(crashes.map((e) => 'consumer' in e && e.consumer)).toEqual(['c2']);
     expect(result.report()).toContain('✓ simulation passed');
+  });
+
+  it('a random crash at a delivery names no consumer, so it hits the consumer holding the record at its crash point', () => {
+    const plan = randomPlan(7, { consumers: ['c1', 'c2'], kinds: ['crashConsumer'], maxFaults: 40, horizonMs: 1_000 });
+    const byDelivery = plan.filter((fault) => 'delivery' in fault.trigger);
+    expect(byDelivery.length).toBeGreaterThan(0);
+    expect(byDelivery.filter((fault) => 'consumer' in fault)).toEqual([]);
+    expect(plan.filter((fault) => 'atMs' in fault.trigger).every((fault) => 'consumer' in fault)).toBe(true);
   });
 
   it("a power cut under fsync 'never' loses confirmed records, and the lost checker says so", async () => {
