@@ -116,6 +116,21 @@ describe('simulate', () => {
     expect(plan.filter((fault) => 'atMs' in fault.trigger).every((fault) => 'consumer' in fault)).toBe(true);
   });
 
+  it('a pause is of one process: the process that rejoins after a crash during it runs at once', async () => {
+    const result = await simulate({
+      ...shop(), seed: 1, checkers: undefined,
+      consumers: [shop().consumers[0]!],
+      faults: [
+        { kind: 'pauseConsumer', consumer: 'c1', trigger: { atMs: 0 }, durationMs: 60_000 },
+        { kind: 'crashConsumer', consumer: 'c1', trigger: { atMs: 10 }, restartAfterMs: 100 },
+      ],
+    });
+    const processed = result.history.events.filter((e) => e.type === 'processed');
+    expect(processed.length).toBeGreaterThan(0);
+    expect(processed[0]!.t).toBeLessThan(1_000);
+    expect(result.history.events.filter((e) => e.type === 'consumer').map((e) => 'what' in e && e.what)).toEqual(['pause', 'join', 'crash', 'join']);
+  });
+
   it("a power cut under fsync 'never' loses confirmed records, and the lost checker says so", async () => {
     const result = await simulate({
       ...shop('none', { fsync: 'never' }), seed: 1, checkers: undefined,
