@@ -3,6 +3,7 @@
  * be flagged (a false alarm sends the user hunting a bug that is not there).
  */
 import { describe, expect, it } from 'vitest';
+import { figure11_2Plan, figure11_2Scenario } from './examples/figure-11-2.js';
 import { simulate } from './simulate.js';
 
 describe('checkers', () => {
@@ -41,5 +42,14 @@ describe('checkers', () => {
       'from-latest-gone: r1 is neither acked nor dead-lettered at the end (1 deliveries)',
       'from-latest-gone: r2 is neither acked nor dead-lettered at the end (never delivered)',
     ]);
+  });
+
+  it('perKeyOrder names the cause: a redelivery (fig. 11-2), or only concurrent processing', async () => {
+    // Seed 1 (the demo's): m2 finishes before m1 on the other consumer, and m3 comes back after m4.
+    const result = await simulate({ ...figure11_2Scenario('none'), seed: 1, faults: figure11_2Plan });
+    const messages = result.results.find((r) => r.checker === 'perKeyOrder')!.violations.map((v) => v.message);
+    expect(messages).toHaveLength(2);
+    expect(messages[0]).toMatch(/r1 \(offset 0\) was processed after r2 \(offset 1\): processed concurrently, .*\(no redelivery\)/);
+    expect(messages[1]).toMatch(/r3 \(offset 2\) was processed after r4 \(offset 3\): load balancing plus redelivery reorders \(DDIA fig. 11-2\)/);
   });
 });

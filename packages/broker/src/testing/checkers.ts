@@ -162,7 +162,9 @@ function deliveryCountAt(history: readonly HistoryEvent[], effect: Extract<Histo
  * placed by (log generation, offset): a restart that loses unsynced bytes starts a new generation,
  * whose records may reuse the offsets of lost ones and are later all the same.
  */
-function processingOrder(name: string, scopeOf: (e: { partition: number }, key: string | null) => string | undefined, scope: string, hint: string): Checker {
+function processingOrder(
+  name: string, scopeOf: (e: { partition: number }, key: string | null) => string | undefined, scope: string, hint: (redelivered: boolean) => string,
+): Checker {
   return {
     name,
     check(input) {
@@ -171,8 +173,11 @@ function processingOrder(name: string, scopeOf: (e: { partition: number }, key: 
       const generationOf = logGenerations(input.history);
       const place = (e: { id: string; offset: number }) => ({ id: e.id, offset: e.offset, generation: generationOf.get(e.id) ?? 0 });
       const latest = new Map<string, ReturnType<typeof place>>();
+      // The highest delivery count each record reached in each group so far: > 1 means a redelivery was involved.
+      const attempts = new Map<string, number>();
       const violations: Violation[] = [];
       for (const e of input.history) {
+        if (e.type === 'deliver') attempts.set(`${e.group} ${e.id}`, Math.max(attempts.get(`${e.group} ${e.id}`) ?? 0, e.deliveryCount));
         if (e.type !== 'processed') continue;
         const within = scopeOf(e, keys.get(e.id) ?? null);
         if (within === undefined) continue;
@@ -182,7 +187,7 @@ function processingOrder(name: string, scopeOf: (e: { partition: number }, key: 
         if (before && (before.generation > now.generation || (before.generation === now.generation && before.offset > now.offset))) {
           violations.push({
             checker: name, ids: [before.id, e.id], slice: historySlice(input.history, [before.id, e.id]),
-            message: `${e.group}, ${within}: ${e.id} (offset ${e.offset}) was processed after ${before.id} (offset ${before.offset})${hint}`,
+            message: `${e.group}, ${within}: ${e.id} (offset ${e.offset}) was processed after ${before.id} (offset ${before.offset})${hint((attempts.get(`${e.group} ${e.id}`) ?? 0) > 1)}`,
           });
         } else latest.set(slot, now);
       }
@@ -208,13 +213,15 @@ function logGenerations(history: readonly HistoryEvent[]): Map<string, number> {
 
 /** Per-key order (records with a null key have none). */
 export function perKeyOrder(): Checker {
-  return processingOrder('perKeyOrder', (e, key) => (key === null ? undefined : `p${e.partition} key ${JSON.stringify(key)}`), 'per-key',
-    ": load balancing plus redelivery reorders (DDIA fig. 11-2); ordering 'key' keeps a key in order, and a version check keeps a handler safe from stale records");
+  const fix = "ordering 'key' keeps a key in order, and a version check keeps a handler safe from stale records";
+  return processingOrder('perKeyOrder', (e, key) => (key === null ? undefined : `p${e.partition} key ${JSON.stringify(key)}`), 'per-key', (redelivered) => (redelivered
+    ? `: load balancing plus redelivery reorders (DDIA fig. 11-2); ${fix}`
+    : `: processed concurrently, by several consumers or with maxInFlight > 1, and the later record finished first (no redelivery); ${fix}`));
 }
 
 /** Per-partition order: what ordering 'partition' promises; under 'none' or 'key' it is expected to fail. */
 export function perPartitionOrder(): Checker {
-  return processingOrder('perPartitionOrder', (e) => `partition ${e.partition}`, 'per-partition', '');
+  return processingOrder('perPartitionOrder', (e) => `partition ${e.partition}`, 'per-partition', () => '');
 }
 
 /** A record still in the log at the end that its group neither acked nor dead-lettered, though the broker still owes it to the group. */
