@@ -52,4 +52,20 @@ describe('checkers', () => {
     expect(messages[0]).toMatch(/r1 \(offset 0\) was processed after r2 \(offset 1\): processed concurrently, .*\(no redelivery\)/);
     expect(messages[1]).toMatch(/r3 \(offset 2\) was processed after r4 \(offset 3\): load balancing plus redelivery reorders \(DDIA fig. 11-2\)/);
   });
+
+  it("lost: records retention deleted before a group's start are not its loss, and no restart is blamed", async () => {
+    const padded = (i: number) => ({ value: `v${i} ${'.'.repeat(200)}` });
+    const result = await simulate({
+      seed: 1,
+      broker: { retentionCheckIntervalMs: 200 },
+      topics: { 'deleted-early': { partitions: 1, segmentBytesMax: 4096, retention: { maxBytes: 8192 } } },
+      produce: [
+        { topic: 'deleted-early', records: Array.from({ length: 60 }, (_, i) => padded(i)) },
+        { topic: 'deleted-early', records: [padded(60)], atMs: 3_000 },
+      ],
+      consumers: [{ name: 'late', joinAtMs: 1_000, subscribe: { topic: 'deleted-early', group: 'deleted-early-g', from: 'latest' }, handler: (_delivery, ctx) => ctx.sleep(5) }],
+    });
+    expect(result.history.events).toContainEqual(expect.objectContaining({ type: 'retentionDropped', topic: 'deleted-early' }));
+    expect(result.report()).toContain('✓ simulation passed');
+  });
 });
