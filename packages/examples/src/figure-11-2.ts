@@ -18,6 +18,8 @@ export const figure11_2Demo: Demo = {
   name: 'fig11-2',
   title: 'Figure 11-2: redelivery plus load balancing reorders',
   section: 'Acknowledgments and redelivery',
+  // Seed 1 also finishes m2 before m1 (concurrent handlers, no redelivery), which blurs the figure; 2 shows exactly its order.
+  defaultSeed: 2,
   async run(demo) {
     const orders: Record<string, string> = {};
     for (const ordering of ['none', 'key', 'partition'] as const) {

@@ -80,7 +80,8 @@ export function lostReason(r: RecordOutcome): string | undefined {
   if (!r.confirmed || r.processed > 0 || r.deadLettered) return undefined;
   if (r.done) return `${r.id} was acked but no handler finished processing it (acked before processing?)`;
   if (r.droppedByRetention) return `${r.id} was deleted by retention before the group processed it (the group was told: retentionDropped)`;
-  if (!r.inLog) return `${r.id} was confirmed to the producer but is not in the log any more (a restart lost it: fsync policy?)`;
+  // Deleted by retention without the group being told: it was before the group's start, or acked.
+  if (!r.inLog && !r.deletedByRetention) return `${r.id} was confirmed to the producer but is not in the log any more (a restart lost it: fsync policy?)`;
   return undefined;
 }
 
@@ -158,50 +159,77 @@ function deliveryCountAt(history: readonly HistoryEvent[], effect: Extract<Histo
  * Order of processing: in each group and scope (a key, or a partition), a handler must never
  * finish a record after it finished a later record of the scope, first time or again: an
  * order-dependent handler would have applied the past over the future. Processing the same record
- * twice in a row (a redelivery before anything later) is not an order violation.
+ * twice in a row (a redelivery before anything later) is not an order violation. Records are
+ * placed by (log generation, offset): a restart that loses unsynced bytes starts a new generation,
+ * whose records may reuse the offsets of lost ones and are later all the same.
  */
-function processingOrder(name: string, scopeOf: (e: { partition: number }, key: string | null) => string | undefined, scope: string, hint: string): Checker {
+function processingOrder(
+  name: string, scopeOf: (e: { partition: number }, key: string | null) => string | undefined, scope: string, hint: (redelivered: boolean) => string,
+): Checker {
   return {
     name,
     check(input) {
       const keys = new Map<string, string | null>();
       for (const e of input.history) if (e.type === 'deliver') keys.set(e.id, e.key);
-      const latest = new Map<string, { id: string; offset: number }>();
+      const generationOf = logGenerations(input.history);
+      const place = (e: { id: string; offset: number }) => ({ id: e.id, offset: e.offset, generation: generationOf.get(e.id) ?? 0 });
+      const latest = new Map<string, ReturnType<typeof place>>();
+      // The highest delivery count each record reached in each group so far: > 1 means a redelivery was involved.
+      const attempts = new Map<string, number>();
       const violations: Violation[] = [];
       for (const e of input.history) {
+        if (e.type === 'deliver') attempts.set(`${e.group} ${e.id}`, Math.max(attempts.get(`${e.group} ${e.id}`) ?? 0, e.deliveryCount));
         if (e.type !== 'processed') continue;
         const within = scopeOf(e, keys.get(e.id) ?? null);
         if (within === undefined) continue;
         const slot = `${e.group} ${within}`;
         const before = latest.get(slot);
-        if (before && before.offset > e.offset) {
+        const now = place(e);
+        if (before && (before.generation > now.generation || (before.generation === now.generation && before.offset > now.offset))) {
           violations.push({
             checker: name, ids: [before.id, e.id], slice: historySlice(input.history, [before.id, e.id]),
-            message: `${e.group}, ${within}: ${e.id} (offset ${e.offset}) was processed after ${before.id} (offset ${before.offset})${hint}`,
+            message: `${e.group}, ${within}: ${e.id} (offset ${e.offset}) was processed after ${before.id} (offset ${before.offset})${hint((attempts.get(`${e.group} ${e.id}`) ?? 0) > 1)}`,
           });
-        } else latest.set(slot, { id: e.id, offset: e.offset });
+        } else latest.set(slot, now);
       }
       return result(name, violations, `${violations.length} ${scope} order violations`);
     },
   };
 }
 
+/** Crashes after which the log may have lost its unsynced tail, and so give its offsets out again. */
+const DATA_LOSING_CRASHES: ReadonlySet<string> = new Set(['powerCut', 'tornWrite']);
+
+/** Each record's log generation: how many data-losing restarts came before it was first produced or delivered. */
+function logGenerations(history: readonly HistoryEvent[]): Map<string, number> {
+  const generations = new Map<string, number>();
+  let generation = 0;
+  for (const e of history) {
+    if (e.type === 'brokerRestart' && DATA_LOSING_CRASHES.has(e.crash)) generation += 1;
+    const ids = e.type === 'produced' ? e.records.map((r) => r.id) : e.type === 'deliver' ? [e.id] : [];
+    for (const id of ids) if (!generations.has(id)) generations.set(id, generation);
+  }
+  return generations;
+}
+
 /** Per-key order (records with a null key have none). */
 export function perKeyOrder(): Checker {
-  return processingOrder('perKeyOrder', (e, key) => (key === null ? undefined : `p${e.partition} key ${JSON.stringify(key)}`), 'per-key',
-    ": load balancing plus redelivery reorders (DDIA fig. 11-2); ordering 'key' keeps a key in order, and a version check keeps a handler safe from stale records");
+  const fix = "ordering 'key' keeps a key in order, and a version check keeps a handler safe from stale records";
+  return processingOrder('perKeyOrder', (e, key) => (key === null ? undefined : `p${e.partition} key ${JSON.stringify(key)}`), 'per-key', (redelivered) => (redelivered
+    ? `: load balancing plus redelivery reorders (DDIA fig. 11-2); ${fix}`
+    : `: processed concurrently, by several consumers or with maxInFlight > 1, and the later record finished first (no redelivery); ${fix}`));
 }
 
 /** Per-partition order: what ordering 'partition' promises; under 'none' or 'key' it is expected to fail. */
 export function perPartitionOrder(): Checker {
-  return processingOrder('perPartitionOrder', (e) => `partition ${e.partition}`, 'per-partition', '');
+  return processingOrder('perPartitionOrder', (e) => `partition ${e.partition}`, 'per-partition', () => '');
 }
 
-/** A record still in the log at the end that its group neither acked nor dead-lettered. */
+/** A record still in the log at the end that its group neither acked nor dead-lettered, though the broker still owes it to the group. */
 export function stuck(): Checker {
   return {
     name: 'stuck',
-    check: (input) => perRecord('stuck', input, (r) => (r.inLog && !r.done
+    check: (input) => perRecord('stuck', input, (r) => (r.inLog && !r.done && !r.belowAckFloor
       ? `${r.id} is neither acked nor dead-lettered at the end (${r.deliveries === 0 ? 'never delivered' : `${r.deliveries} deliveries`})` : undefined),
     (bad) => `${bad} stuck records`),
   };

@@ -109,7 +109,8 @@ export class SimConsumer {
   private subscription: { sub: Subscription; epoch: number } | undefined;
   /** Set from a graceful leave's start until the process is gone. */
   private leaving: { rejoinAfterMs: number | null | undefined } | undefined;
-  private pausedUntilMs = 0;
+  /** A stop-the-world pause of the process, until `untilMs`; it dies with the process. */
+  private paused: { untilMs: number } | undefined;
   private slow: { delayMs: number; untilMs: number } | undefined;
   private delivered = 0;
 
@@ -191,12 +192,24 @@ export class SimConsumer {
     inc.clock.kill();
     this.incarnation = undefined;
     this.leaving = undefined;
+    this.paused = undefined;
   }
 
   pause(durationMs: number): void {
-    this.pausedUntilMs = Math.max(this.pausedUntilMs, this.host.clockNow() + durationMs);
+    const untilMs = Math.max(this.pausedUntilMs, this.host.clockNow() + durationMs);
+    const paused = { untilMs };
+    this.paused = paused;
     this.host.history.record({ type: 'consumer', consumer: this.name, what: 'pause' });
-    this.host.later(durationMs, () => this.host.history.record({ type: 'consumer', consumer: this.name, what: 'resume' }));
+    // Resumes once, at the end of the longest pause, unless the paused process died first.
+    this.host.later(untilMs - this.host.clockNow(), () => {
+      if (this.paused !== paused) return;
+      this.paused = undefined;
+      this.host.history.record({ type: 'consumer', consumer: this.name, what: 'resume' });
+    });
+  }
+
+  private get pausedUntilMs(): number {
+    return this.paused?.untilMs ?? 0;
   }
 
   slowDown(delayMs: number, durationMs: number | undefined): void {
@@ -246,6 +259,9 @@ export class SimConsumer {
 
   /** Faults about this record are noted on its run; the others act on the consumer or the world now. */
   private aim(fault: Fault, run: Run): void {
+    // A fault naming another consumer acts on that one, as its description says; a crash point
+    // is about this handler's effect, so the other consumer dies at once.
+    if ('consumer' in fault && fault.consumer !== undefined && fault.consumer !== this.name) return this.host.applyFault(fault, this);
     switch (fault.kind) {
       case 'crashConsumer':
         if ((fault.point ?? 'onDelivery') === 'onDelivery') this.crash(fault.restartAfterMs);

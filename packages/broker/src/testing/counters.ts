@@ -55,12 +55,13 @@ export function countHistory(input: CheckInput, broker: Broker): { total: Counte
     }
   }
   for (const outcome of recordOutcomes(input)) if (lostReason(outcome)) groups[outcome.group]!.lost += 1;
+  // One group name may read several topics (a group is per topic): its counters sum them, and go into the total once.
   for (const { group, topic } of input.groups) {
     const counters = groups[group]!;
-    counters.produced = confirmedOf.get(topic) ?? 0;
-    if (broker.listGroups(topic).some((g) => g.group === group)) counters.lag = Number(broker.describeGroup(topic, group).lag);
-    for (const name of COUNTER_NAMES) if (name !== 'produced') total[name] += counters[name];
+    counters.produced += confirmedOf.get(topic) ?? 0;
+    if (broker.listGroups(topic).some((g) => g.group === group)) counters.lag += Number(broker.describeGroup(topic, group).lag);
   }
+  for (const counters of Object.values(groups)) for (const name of COUNTER_NAMES) if (name !== 'produced') total[name] += counters[name];
   return { total, groups };
 }
 

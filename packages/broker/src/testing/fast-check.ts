@@ -6,13 +6,14 @@
 import type fc from 'fast-check';
 import type { Checker } from './checkers.js';
 import type { Fault } from './fault-plan.js';
-import { CHOICES_PER_FAULT, faultFromChoices, type RandomPlanOptions } from './random-plan.js';
+import { CHOICES_PER_FAULT, checkRandomPlanOptions, faultFromChoices, type RandomPlanOptions } from './random-plan.js';
 import { simulate, type Scenario, type SimulationResult } from './simulate.js';
 
 type FastCheck = typeof fc;
 
 /** Plans shaped like `randomPlan`'s; shrinking drops faults and simplifies each towards its first kind, first delivery, shortest delay. */
 export function faultPlanArbitrary(fc: FastCheck, options: RandomPlanOptions): fc.Arbitrary<Fault[]> {
+  checkRandomPlanOptions(options);
   const choices = fc.array(fc.nat({ max: 1_000_000 }), { minLength: CHOICES_PER_FAULT, maxLength: CHOICES_PER_FAULT });
   return fc.array(choices, { maxLength: options.maxFaults ?? 3 }).map((faults) => faults.map((c) => faultFromChoices(c, options)));
 }

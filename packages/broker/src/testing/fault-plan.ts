@@ -42,7 +42,7 @@ export type Fault =
   | { kind: 'slowConsumer'; trigger: Trigger; consumer?: string; delayMs: number; durationMs?: number }
   /** Stop-the-world pause of the consumer process (a long GC): it does nothing for `durationMs`. */
   | { kind: 'pauseConsumer'; trigger: Trigger; consumer?: string; durationMs: number }
-  /** The consumer leaves gracefully and rejoins after `rejoinAfterMs` unless null: two rebalances. */
+  /** The consumer leaves gracefully and rejoins after `rejoinAfterMs` unless null (under 'partition' ordering: two rebalances). */
   | { kind: 'leaveConsumer'; trigger: Trigger; consumer?: string; rejoinAfterMs?: number | null }
   /** The broker goes down and restarts on the same disk; `tornBytes` for 'tornWrite' (default 7). */
   | { kind: 'restartBroker'; trigger: Trigger; crash: BrokerCrash; tornBytes?: number };
@@ -58,6 +58,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 const RECORD_FAULTS: ReadonlySet<FaultKind> = new Set(['loseAck', 'delayAck', 'duplicateDelivery']);
 /** Faults about one consumer: a time trigger must name it. */
 const CONSUMER_FAULTS: ReadonlySet<FaultKind> = new Set(['crashConsumer', 'slowConsumer', 'pauseConsumer', 'leaveConsumer']);
+/** The duration a kind cannot act without: missing, it would run as a fault that does nothing (or corrupts the run). */
+const REQUIRED_MS: Partial<Record<FaultKind, 'delayMs' | 'durationMs'>> = { delayAck: 'delayMs', slowConsumer: 'delayMs', pauseConsumer: 'durationMs' };
 
 export const DEFAULT_CONSUMER_RESTART_MS = 1_000;
 export const DEFAULT_TORN_BYTES = 7;
@@ -80,6 +82,8 @@ function checkFault(value: unknown, index: number, consumers: readonly string[])
   if ('atMs' in trigger && CONSUMER_FAULTS.has(fault.kind) && consumer === undefined) {
     throw invalidFault(index, `${fault.kind} at a time needs a consumer`);
   }
+  const required = REQUIRED_MS[fault.kind];
+  if (required !== undefined && !(required in fault)) throw invalidFault(index, `${fault.kind} needs ${required}`);
   for (const field of ['delayMs', 'durationMs', 'restartAfterMs', 'rejoinAfterMs', 'tornBytes'] as const) {
     const ms = (fault as Partial<Record<typeof field, unknown>>)[field];
     if (ms !== undefined && ms !== null && !isNonNegativeInteger(ms)) throw invalidFault(index, `${field} must be an integer >= 0`);
@@ -100,8 +104,29 @@ function checkTrigger(value: unknown, index: number, consumers: readonly string[
   }
   if ('atMs' in trigger && isNonNegativeInteger(trigger.atMs)) return trigger as Trigger;
   if ('delivery' in trigger && isNonNegativeInteger(trigger.delivery) && trigger.delivery >= 1) return trigger as Trigger;
-  if ('match' in trigger && typeof trigger.match === 'object' && trigger.match !== null) return trigger as Trigger;
+  if ('match' in trigger && typeof trigger.match === 'object' && trigger.match !== null) {
+    checkMatch(trigger.match as Record<string, unknown>, index);
+    return trigger as Trigger;
+  }
   throw invalidFault(index, 'trigger must be { atMs }, { delivery: n >= 1 } or { match: { key?, value?, deliveryCount? } }');
+}
+
+/** A misspelt field would match every delivery, a mistyped one none: both are plans that do not say what they mean. */
+function checkMatch(match: Record<string, unknown>, index: number): void {
+  for (const [field, value] of Object.entries(match)) {
+    if (field === 'key' || field === 'value') {
+      if (typeof value !== 'string') throw invalidFault(index, `match.${field} must be a string`);
+    } else if (field === 'deliveryCount') {
+      if (!isNonNegativeInteger(value) || value < 1) throw invalidFault(index, 'match.deliveryCount must be an integer >= 1');
+    } else throw invalidFault(index, `unknown match field ${JSON.stringify(field)} (key, value, deliveryCount)`);
+  }
+}
+
+/** An integer option >= `min` (or absent), else INVALID_CONFIG naming it: a NaN or negative time would crash the clock with an assertion, or silently mean "no limit". */
+export function checkInteger(value: unknown, option: string, min: number): void {
+  if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= min)) {
+    throw new BrookError('INVALID_CONFIG', `${option} must be an integer >= ${min}, got ${String(value)}`, { option });
+  }
 }
 
 function isNonNegativeInteger(value: unknown): value is number {

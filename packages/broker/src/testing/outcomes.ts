@@ -10,6 +10,8 @@ export interface CheckInput {
   readonly groups: readonly { readonly group: string; readonly topic: string }[];
   /** Ids of the records in the log at the end (the final drain read, as Jepsen's total-queue wants). */
   readonly inLog: ReadonlySet<string>;
+  /** Per group, ids in the log below its final ackFloor: not owed to it any more (acked, dead-lettered, or before its start or reset). */
+  readonly belowAckFloor?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export interface RecordOutcome {
@@ -27,6 +29,10 @@ export interface RecordOutcome {
   done: boolean;
   /** Retention deleted it while the group had not acked it (the group was told: retentionDropped). */
   droppedByRetention: boolean;
+  /** Retention deleted it from the log (whether or not the group was owed it): gone by policy, not by a restart. */
+  deletedByRetention: boolean;
+  /** Below the group's final ackFloor: the broker owes it to the group no more (e.g. it started at 'latest' after it). */
+  belowAckFloor: boolean;
 }
 
 const cache = new WeakMap<CheckInput, RecordOutcome[]>();
@@ -42,7 +48,10 @@ export function recordOutcomes(input: CheckInput): RecordOutcome[] {
     for (const { group, topic } of input.groups) {
       if (topic !== e.topic) continue;
       for (const id of e.ids) {
-        byKey.set(`${group} ${id}`, { group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, processed: 0, deadLettered: false, done: false, droppedByRetention: false });
+        byKey.set(`${group} ${id}`, {
+          group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, processed: 0, deadLettered: false, done: false,
+          droppedByRetention: false, deletedByRetention: false, belowAckFloor: input.belowAckFloor?.get(group)?.has(id) ?? false,
+        });
       }
     }
   }
@@ -75,16 +84,20 @@ function fold(outcome: RecordOutcome, e: HistoryEvent): void {
   }
 }
 
-/** A group told that retention overtook it lost the records of that partition below the new startOffset that it had not acked. */
+/**
+ * Retention deleted the records of a partition below its new startOffset; a group told that it was
+ * overtaken lost those of them it had not acked.
+ */
 function markRetentionDrops(input: CheckInput, byKey: Map<string, RecordOutcome>): void {
   const places = new Map<string, { topic: string; partition: number; offset: number }>();
   for (const e of input.history) {
     if (e.type === 'produced') for (const r of e.records) places.set(r.id, { topic: e.topic, ...r });
-    if (e.type !== 'retentionDropped' || e.group === undefined) continue;
+    if (e.type !== 'retentionDropped') continue;
     for (const outcome of byKey.values()) {
       const place = places.get(outcome.id);
-      if (outcome.group !== e.group || outcome.done || !place || place.topic !== e.topic || place.partition !== e.partition) continue;
-      if (place.offset < e.startOffset) outcome.droppedByRetention = true;
+      if (!place || place.topic !== e.topic || place.partition !== e.partition || place.offset >= e.startOffset) continue;
+      outcome.deletedByRetention = true;
+      if (outcome.group === e.group && !outcome.done) outcome.droppedByRetention = true;
     }
   }
 }

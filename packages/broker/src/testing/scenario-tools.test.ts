@@ -104,4 +104,15 @@ describe('scenario tools', () => {
     expect(lines.some((line) => line.includes('✓ ack r1 (lost)'))).toBe(true);
     expect(formatCounters(result.counters).split('\n')[1]).toMatch(/^g +1 +2 +1 +1 +0 +1 +0 +0$/);
   });
+
+  it('counts a group name used on two topics once in the total, with the records of both topics', async () => {
+    const result = await simulate({
+      seed: 1,
+      topics: { 'same-name-a': { partitions: 1 }, 'same-name-b': { partitions: 1 } },
+      produce: [{ topic: 'same-name-a', records: [{ value: 'a1' }, { value: 'a2' }] }, { topic: 'same-name-b', records: [{ value: 'b1' }] }],
+      consumers: [sink('ca', 'same-name-a', 10, 'same-name-g'), sink('cb', 'same-name-b', 10, 'same-name-g')],
+    });
+    expect(result.counters.groups['same-name-g']).toMatchObject({ produced: 3, delivered: 3, acked: 3 });
+    expect(result.counters.total).toMatchObject({ produced: 3, delivered: 3, acked: 3 });
+  });
 });

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FAULT_KINDS, checkFaultPlan, type Fault, type FaultPlan } from './fault-plan.js';
 import type { HistoryEvent } from './history.js';
+import { randomPlan } from './random-plan.js';
 import type { Ordering } from '../groups/subscribe-options.js';
 import { PLAN_ENV, SEED_ENV, simulate, type Scenario, type SimulationOptions } from './simulate.js';
 import { duplicateEffect, hotLoop, lost, stuck, unexpected } from './checkers.js';
@@ -95,6 +96,39 @@ describe('simulate', () => {
     expect(result.history.events.filter((e) => e.type === 'fault')).toHaveLength(1);
     expectations(result.history.events);
     expect(result.report()).toContain('✓ simulation passed');
+  });
+
+  it('a crash that names a consumer crashes that consumer, whoever got the triggering delivery', async () => {
+    const result = await simulate({
+      ...shop(), seed: 1, checkers: undefined,
+      faults: [{ kind: 'crashConsumer', consumer: 'c2', trigger: { delivery: 3, consumer: 'c1' }, point: 'afterEffect', restartAfterMs: null }],
+    });
+    const crashes = result.history.events.filter((e) => e.type === 'consumer' && e.what === 'crash');
+    expect(crashes.map((e) => 'consumer' in e && e.consumer)).toEqual(['c2']);
+    expect(result.report()).toContain('✓ simulation passed');
+  });
+
+  it('a random crash at a delivery names no consumer, so it hits the consumer holding the record at its crash point', () => {
+    const plan = randomPlan(7, { consumers: ['c1', 'c2'], kinds: ['crashConsumer'], maxFaults: 40, horizonMs: 1_000 });
+    const byDelivery = plan.filter((fault) => 'delivery' in fault.trigger);
+    expect(byDelivery.length).toBeGreaterThan(0);
+    expect(byDelivery.filter((fault) => 'consumer' in fault)).toEqual([]);
+    expect(plan.filter((fault) => 'atMs' in fault.trigger).every((fault) => 'consumer' in fault)).toBe(true);
+  });
+
+  it('a pause is of one process: the process that rejoins after a crash during it runs at once', async () => {
+    const result = await simulate({
+      ...shop(), seed: 1, checkers: undefined,
+      consumers: [shop().consumers[0]!],
+      faults: [
+        { kind: 'pauseConsumer', consumer: 'c1', trigger: { atMs: 0 }, durationMs: 60_000 },
+        { kind: 'crashConsumer', consumer: 'c1', trigger: { atMs: 10 }, restartAfterMs: 100 },
+      ],
+    });
+    const processed = result.history.events.filter((e) => e.type === 'processed');
+    expect(processed.length).toBeGreaterThan(0);
+    expect(processed[0]!.t).toBeLessThan(1_000);
+    expect(result.history.events.filter((e) => e.type === 'consumer').map((e) => 'what' in e && e.what)).toEqual(['pause', 'join', 'crash', 'join']);
   });
 
   it("a power cut under fsync 'never' loses confirmed records, and the lost checker says so", async () => {

@@ -10,7 +10,7 @@ import type { BrokerOptions } from '../config/broker-options.js';
 import type { CreateTopicOptions } from '../topics/topic.js';
 import { defaultCheckers, type CheckResult, type Checker, type Violation } from './checkers.js';
 import type { ConsumerSpec } from './consumer.js';
-import { checkFaultPlan, type FaultPlan } from './fault-plan.js';
+import { checkFaultPlan, checkInteger, type FaultPlan } from './fault-plan.js';
 import type { EndReason, History } from './history.js';
 import { randomPlan, type RandomPlanOptions } from './random-plan.js';
 import { formatReport } from './report.js';
@@ -71,7 +71,9 @@ export const PLAN_ENV = 'BROOK_SIM_PLAN';
 
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
   const seed = seedFromEnv() ?? options.seed;
+  if (!Number.isInteger(seed)) throw new BrookError('INVALID_CONFIG', `seed must be an integer, got ${String(seed)}`, { option: 'seed' });
   const names = checkConsumers(options.consumers);
+  checkTimes(options);
   const plan = planFromEnv(names) ?? resolvePlan(options.faults, seed, names);
   const root = new SeededRandom(seed);
   const clock = new VirtualClock();
@@ -86,9 +88,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     lagSampleEveryMs: options.lagSampleEveryMs,
   }, () => root.fork());
   const endedBy = await simulation.run();
-  const inLog = await simulation.drain(Object.keys(options.topics));
+  const { inLog, belowAckFloor } = await simulation.drain(Object.keys(options.topics));
   const history = simulation.history;
-  const input = { history: history.events, groups: simulation.groups, inLog };
+  const input = { history: history.events, groups: simulation.groups, inLog, belowAckFloor };
   const results = (options.checkers ?? defaultCheckers()).map((checker) => checker.check(input));
   const violations = results.flatMap((r) => r.violations);
   const replay = replayCommand(seed, plan, options.command ?? 'npx vitest run');
@@ -117,6 +119,19 @@ function checkConsumers(consumers: readonly ConsumerSpec[]): string[] {
     }
   }
   return names;
+}
+
+/** The run's limits and the scripted times, before any of them reaches the clock. */
+function checkTimes(options: SimulationOptions): void {
+  checkInteger(options.maxVirtualTimeMs, 'maxVirtualTimeMs', 0);
+  checkInteger(options.maxTimers, 'maxTimers', 0);
+  checkInteger(options.lagSampleEveryMs, 'lagSampleEveryMs', 1);
+  for (const consumer of options.consumers) checkInteger(consumer.joinAtMs, `consumer ${consumer.name}: joinAtMs`, 0);
+  options.produce.forEach((step, i) => {
+    checkInteger(step.atMs, `produce step ${i + 1}: atMs`, 0);
+    checkInteger(step.retryAfterMs, `produce step ${i + 1}: retryAfterMs`, 0);
+  });
+  options.admin?.forEach((step, i) => checkInteger(step.atMs, `admin step ${i + 1}: atMs`, 0));
 }
 
 function checkLatency([min, max]: [number, number]): [number, number] {

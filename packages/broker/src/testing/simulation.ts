@@ -126,20 +126,34 @@ export class Simulation implements ConsumerHost {
     }
   }
 
-  /** Ids of the records in the log of each topic now: the final drain read. */
-  async drain(topics: readonly string[]): Promise<Set<string>> {
-    const ids = new Set<string>();
+  /**
+   * The final drain read: the ids of the records in the log of each topic now, and per group the
+   * ids below its ackFloor, which the broker no longer owes it (acked, dead-lettered, or before
+   * where the group started or was reset to).
+   */
+  async drain(topics: readonly string[]): Promise<{ inLog: Set<string>; belowAckFloor: Map<string, Set<string>> }> {
+    const inLog = new Set<string>();
+    const belowAckFloor = new Map(this.groups.map(({ group }) => [group, new Set<string>()]));
     for (const topic of topics) {
+      const readers = this.groups.filter((g) => g.topic === topic && this.broker.listGroups(topic).some((l) => l.group === g.group));
+      const floors = readers.map(({ group }) => ({ group, partitions: this.broker.describeGroup(topic, group).partitions }));
       for (const partition of this.broker.describeTopic(topic).partitions) {
         for (let offset = partition.startOffset; offset < partition.endOffset;) {
           const records = await this.broker.fetch({ topic, partition: partition.partition, offset });
           if (records.length === 0) break;
-          for (const record of records) ids.add(idOf(record.headers) ?? unnamed(topic, partition.partition, record.offset));
+          for (const record of records) {
+            const id = idOf(record.headers) ?? unnamed(topic, partition.partition, record.offset);
+            inLog.add(id);
+            for (const { group, partitions } of floors) {
+              const floor = partitions.find((p) => p.partition === partition.partition)?.ackFloor;
+              if (floor !== undefined && record.offset < floor) belowAckFloor.get(group)!.add(id);
+            }
+          }
           offset = records[records.length - 1]!.offset + 1n;
         }
       }
     }
-    return ids;
+    return { inLog, belowAckFloor };
   }
 
   later(ms: number, action: () => unknown): Timer {

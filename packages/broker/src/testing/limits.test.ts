@@ -1,0 +1,55 @@
+/**
+ * The kit at the edges of its options: a plan or an option outside its documented range is an
+ * INVALID_CONFIG naming it, before anything runs; never a silent no-op or an assertion crash.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkFaultPlan, type FaultKind } from './fault-plan.js';
+import { simulate, type Scenario, type SimulationOptions } from './simulate.js';
+
+const invalid = (pattern: RegExp) => expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(pattern) });
+
+describe('fault plan limits', () => {
+  it('a fault without the duration or delay its kind needs is rejected, not run as a fault that does nothing', () => {
+    const consumers = ['c1'];
+    expect(() => checkFaultPlan([{ kind: 'pauseConsumer', trigger: { delivery: 1 } }], consumers)).toThrow(invalid(/fault #1: pauseConsumer needs durationMs/));
+    expect(() => checkFaultPlan([{ kind: 'slowConsumer', trigger: { delivery: 1 } }], consumers)).toThrow(invalid(/fault #1: slowConsumer needs delayMs/));
+    expect(() => checkFaultPlan([{ kind: 'delayAck', trigger: { delivery: 1 } }], consumers)).toThrow(invalid(/fault #1: delayAck needs delayMs/));
+  });
+
+  it('a match trigger with a misspelt or mistyped field is rejected, not matched against every delivery or none', () => {
+    const consumers = ['c1'];
+    const withMatch = (match: unknown) => [{ kind: 'loseAck', trigger: { delivery: 1 } }, { kind: 'loseAck', trigger: { match } }];
+    expect(() => checkFaultPlan(withMatch({ vlaue: 'm3' }), consumers)).toThrow(invalid(/fault #2: .*unknown match field "vlaue"/));
+    expect(() => checkFaultPlan(withMatch({ key: 7 }), consumers)).toThrow(invalid(/fault #2: match.key must be a string/));
+    expect(() => checkFaultPlan(withMatch({ deliveryCount: '2' }), consumers)).toThrow(invalid(/fault #2: match.deliveryCount must be an integer >= 1/));
+    expect(checkFaultPlan(withMatch({ key: 'k', value: 'v', deliveryCount: 2 }), consumers)).toHaveLength(2);
+  });
+});
+
+describe('simulate option limits', () => {
+  const scenario = (): Scenario => ({
+    topics: { 'limits-t': { partitions: 1 } },
+    produce: [{ topic: 'limits-t', records: [{ value: 'x' }] }],
+    consumers: [{ name: 'c1', subscribe: { topic: 'limits-t', group: 'limits-g' }, handler: () => undefined }],
+  });
+  const cases: [string, Partial<SimulationOptions>, RegExp][] = [
+    ['a fractional seed', { seed: 1.5 }, /seed must be an integer/],
+    ['a NaN time limit (no limit at all)', { maxVirtualTimeMs: Number.NaN }, /maxVirtualTimeMs must be an integer >= 0/],
+    ['a negative timer limit', { maxTimers: -1 }, /maxTimers must be an integer >= 0/],
+    ['a zero lag sampling period', { lagSampleEveryMs: 0 }, /lagSampleEveryMs must be an integer >= 1/],
+    ['a negative join time', { consumers: [{ ...scenario().consumers[0]!, joinAtMs: -1 }] }, /consumer c1: joinAtMs must be an integer >= 0/],
+    ['a negative produce time', { produce: [{ topic: 'limits-t', records: [], atMs: -5 }] }, /produce step 1: atMs must be an integer >= 0/],
+    ['a NaN retry delay', { produce: [{ topic: 'limits-t', records: [], retryAfterMs: Number.NaN }] }, /produce step 1: retryAfterMs must be an integer >= 0/],
+    ['a NaN admin time', { admin: [{ atMs: Number.NaN, what: 'look', run: () => undefined }] }, /admin step 1: atMs must be an integer >= 0/],
+    ['a negative number of random faults', { faults: { random: { maxFaults: -1 } } }, /maxFaults must be an integer >= 0/],
+    ['a random plan over no deliveries', { faults: { random: { deliveries: 0 } } }, /deliveries must be an integer >= 1/],
+    ['a random plan over no time', { faults: { random: { horizonMs: 0 } } }, /horizonMs must be an integer >= 1/],
+    ['a random plan of no kinds', { faults: { random: { kinds: [] } } }, /kinds must be a non-empty list of fault kinds/],
+    ['a random plan of an unknown kind', { faults: { random: { kinds: ['meteor' as FaultKind] } } }, /kinds must be a non-empty list of fault kinds/],
+    ['a random plan aimed at no consumers', { faults: { random: { consumers: [] } } }, /consumers must name at least one consumer/],
+  ];
+
+  it.each(cases)('%s is INVALID_CONFIG, not an assertion or a silent default', async (_name, options, message) => {
+    await expect(simulate({ ...scenario(), seed: 1, ...options })).rejects.toThrow(invalid(message));
+  });
+});
