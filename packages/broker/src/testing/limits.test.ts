@@ -53,3 +53,30 @@ describe('simulate option limits', () => {
     await expect(simulate({ ...scenario(), seed: 1, ...options })).rejects.toThrow(invalid(message));
   });
 });
+
+describe('handler context limits', () => {
+  it('ctx.sleep(NaN or Infinity) rejects INVALID_REQUEST in the handler (a nack), instead of an assertion ending the run', async () => {
+    const errors: unknown[] = [];
+    const result = await simulate({
+      seed: 1,
+      topics: { 'limits-sleep': { partitions: 1 } },
+      produce: [{ topic: 'limits-sleep', records: [{ value: 'nan' }, { value: 'inf' }, { value: 'ok' }] }],
+      consumers: [{
+        name: 'c1',
+        subscribe: { topic: 'limits-sleep', group: 'limits-sleep-g', maxDeliveries: 1 },
+        handler: async (delivery, ctx) => {
+          const ms = { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, ok: 5 }[delivery.text() as 'nan' | 'inf' | 'ok'];
+          await ctx.sleep(ms).catch((error: unknown) => {
+            errors.push(error);
+            throw error;
+          });
+        },
+      }],
+    });
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringMatching(/sleep\(ms\) needs a finite number of milliseconds, got NaN/) }),
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringMatching(/got Infinity/) }),
+    ]);
+    expect(result.counters.total).toMatchObject({ acked: 1, deadLettered: 2 });
+  });
+});

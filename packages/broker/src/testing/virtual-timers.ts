@@ -4,7 +4,7 @@
  * patched: pass these to the code under test (`const { setTimeout } = ctx.timers`), the way it
  * would take `node:timers` in production.
  */
-import type { Clock, Timer } from '@brook/protocol';
+import { BrookError, type Clock, type Timer } from '@brook/protocol';
 
 /** What the bridge's setTimeout returns; pass it to clearTimeout / clearInterval. */
 export interface VirtualTimeout {
@@ -16,7 +16,8 @@ export interface VirtualTimers {
   clearTimeout(timeout: VirtualTimeout | undefined): void;
   setInterval(callback: (...args: unknown[]) => void, delayMs?: number, ...args: unknown[]): VirtualTimeout;
   clearInterval(timeout: VirtualTimeout | undefined): void;
-  /** Resolves after `ms` of virtual time (never, if the process dies first). */
+  /** Resolves after `ms` of virtual time (never, if the process dies first); NaN or an infinite
+   * `ms` rejects INVALID_REQUEST (a bug in the handler, not a sleep). */
   sleep(ms: number): Promise<void>;
   /** Virtual `Date.now()`. */
   now(): number;
@@ -49,7 +50,12 @@ export function virtualTimers(clock: Clock): VirtualTimers {
     setInterval: (callback, delayMs, ...args) => schedule(callback, delayMs, args, true),
     clearTimeout: clear,
     clearInterval: clear,
-    sleep: (ms) => new Promise((resolve) => clock.setTimer(Math.max(0, ms), resolve)),
+    sleep: (ms) => {
+      if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+        return Promise.reject(new BrookError('INVALID_REQUEST', `sleep(ms) needs a finite number of milliseconds, got ${String(ms)}`, { ms: String(ms) }));
+      }
+      return new Promise((resolve) => clock.setTimer(Math.max(0, ms), resolve));
+    },
     now: () => clock.now(),
   };
 }
