@@ -6,6 +6,7 @@
  * Records are judged per group: in a group, every confirmed record must be processed (a handler
  * finished it) or dead-lettered, and end acked or dead-lettered.
  */
+import { checkInteger } from './fault-plan.js';
 import { formatEvent, type HistoryEvent } from './history.js';
 import { recordOutcomes, type CheckInput, type RecordOutcome } from './outcomes.js';
 
@@ -237,6 +238,8 @@ export function stuck(): Checker {
 
 /** A poison record delivered again and again: a hot loop that maxDeliveries or reject() would end. */
 export function hotLoop({ deliveries = 10 }: { deliveries?: number } = {}): Checker {
+  // 0 would flag every record, delivered or not.
+  checkInteger(deliveries, 'hotLoop deliveries', 1);
   return {
     name: 'hotLoop',
     check: (input) => perRecord('hotLoop', input, (r) => (r.deliveries >= deliveries

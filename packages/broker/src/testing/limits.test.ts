@@ -3,6 +3,7 @@
  * INVALID_CONFIG naming it, before anything runs; never a silent no-op or an assertion crash.
  */
 import { describe, expect, it } from 'vitest';
+import { hotLoop } from './checkers.js';
 import { checkFaultPlan, type FaultKind } from './fault-plan.js';
 import { simulate, type Scenario, type SimulationOptions } from './simulate.js';
 
@@ -78,5 +79,13 @@ describe('handler context limits', () => {
       expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringMatching(/got Infinity/) }),
     ]);
     expect(result.counters.total).toMatchObject({ acked: 1, deadLettered: 2 });
+  });
+});
+
+describe('checker options', () => {
+  it('hotLoop({ deliveries }) below 1 or fractional is INVALID_CONFIG: 0 flagged every record as a hot loop', () => {
+    expect(() => hotLoop({ deliveries: 0 })).toThrow(invalid(/hotLoop deliveries must be an integer >= 1, got 0/));
+    expect(() => hotLoop({ deliveries: 2.5 })).toThrow(invalid(/got 2.5/));
+    expect(hotLoop({ deliveries: 1 }).name).toBe('hotLoop');
   });
 });
