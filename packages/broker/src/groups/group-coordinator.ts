@@ -200,7 +200,11 @@ export class GroupCoordinator {
     this.groups.delete(key);
     const deleting = (async () => {
       await found.close(new BrookError('UNKNOWN_GROUP', `group ${name} on ${topic} was deleted`, { topic, group: name }));
-      await this.configs.remove(topic, name);
+      // The event comes at the commit point: a delete failing before it leaves the group as it
+      // was (a subscribe finds it again); one failing after it has deleted the group all the same.
+      await this.configs.remove(topic, name, () => {
+        if (this.deps.events.wants('groupDeleted')) this.deps.events.emit('groupDeleted', { topic, group: name });
+      });
     })();
     this.deleting.set(key, deleting);
     try {

@@ -142,6 +142,9 @@ export class Group implements FlightOwner {
       window.restartAt(offsets[window.partition]!);
     }
     this.ordering.rebuild(this.windows);
+    // Now, not once journaled: from here on the old deliveries are stale and a retention pass
+    // counts losses from the new positions, so later events already describe the reset group.
+    this.report.reset(offsets);
     await Promise.all(this.windows.map((w) => this.journal.reset(w.partition, w.ack.ackFloor)));
     this.schedulePump();
   }
