@@ -6,8 +6,8 @@
  * delayMs) / rejects / extends one of the deliveries it holds (current or stale), a member crashes
  * or closes, virtual time passes (ackTimeoutMs 1000, backoff 100..400 ms), the broker loses power
  * (fsync 'always') and the members subscribe again, all at once; maxDeliveries is 3. Admin and
- * retention too: resetGroup to 'earliest', 'latest', an offset or a timestamp (on a quiet broker:
- * the reset has no event, so the model applies it as it is called); a member joining with other
+ * retention too: resetGroup to 'earliest', 'latest', an offset or a timestamp (racing acks, leaves
+ * and produces in the same turn: the model applies it at its groupReset event); a member joining with other
  * settings (maxDeliveries 1..4, ackTimeoutMs, backoff), after every live member crashed or not, so
  * an empty group is reconfigured and one with members refuses it with INVALID_CONFIG; and a
  * retention pass (the topic keeps 2 s of records, in segments rolled every 0.5 s). The group
@@ -24,7 +24,8 @@
  *   which retentionDropped reports, exactly (and describeGroup's lostToRetention); each
  *   dead-letter copy announced is in `<topic>.dlq`, with its origin headers, its deliveryCount
  *   and the original key and value (twice only if a reset replayed the record);
- * - a reset moves each partition to the offset the model expects; what was held before it is
+ * - a reset moves each partition to the offset the model expects, and says so (groupReset) before
+ *   resetGroup resolves; what was held before it is
  *   stale (ack and reject reject with DELIVERY_STALE), what it replays starts again at #1;
  * - deliveryCount goes 1, 2, 3... per record, across restarts, never above maxDeliveries, and a
  *   record is dead-lettered after exactly maxDeliveries deliveries unless rejected (or, after a
