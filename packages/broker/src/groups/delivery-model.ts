@@ -182,14 +182,18 @@ export class DeliveryHarness {
       member.sub = stream;
       void (async () => {
         for await (const delivery of stream) {
-          this.held.push({ delivery, member, epoch: this.epochOf(delivery) });
+          const handedOutIn = this.transitions.takeEpochAtDelivery(delivery.partition, delivery.offset, delivery.deliveryCount, idOf(member));
+          this.held.push({ delivery, member, epoch: handedOutIn ?? this.epochOf(delivery) });
           this.activity += 1;
         }
       })().catch((error: unknown) => this.violations.push(`${member.label}: consume loop failed: ${String(error)}`));
     }
   }
 
-  /** A delivery is handed out right after its 'delivered' event, so it belongs to the record's epoch then. */
+  /**
+   * A delivery is handed out right after its 'delivered' event, so it belongs to the record's epoch
+   * then: a handler is called at once; an iterator's delivery is looked up (takeEpochAtDelivery).
+   */
   private epochOf(delivery: Delivery): number {
     return this.records.get(at(delivery.partition, delivery.offset))?.epoch ?? -1;
   }
@@ -289,6 +293,7 @@ export class DeliveryHarness {
     }
     this.held = [];
     this.transitions.lostSinceOpen = [];
+    this.transitions.epochsAtDelivery.clear();
     this.members = this.members.filter(isLive);
     this.listen(broker);
     // They reconnect all at once.

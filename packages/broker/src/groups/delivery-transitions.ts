@@ -18,6 +18,12 @@ export class RecordTransitions {
   private readonly lastAckedOfKey = new Map<string, bigint>();
   /** Per partition, what retention took from the group since the broker opened. */
   lostSinceOpen: bigint[] = [];
+  /**
+   * Per delivery (record, deliveryCount, member id), the record's epoch at each of its 'delivered'
+   * events, oldest first: an iterator takes a delivery from its queue later, maybe after a reset.
+   * Member ids are unique only while a broker runs: cleared at a restart.
+   */
+  readonly epochsAtDelivery = new Map<string, number[]>();
 
   constructor(
     private readonly records: Map<string, RecordModel>,
@@ -50,6 +56,13 @@ export class RecordTransitions {
     rec.count = deliveryCount;
     rec.member = member;
     rec.leaseDueMs = this.now() + this.settings().ackTimeoutMs;
+    const delivery = deliveryKey(partition, offset, deliveryCount, member);
+    this.epochsAtDelivery.set(delivery, [...(this.epochsAtDelivery.get(delivery) ?? []), rec.epoch]);
+  }
+
+  /** The epoch of the oldest delivery of (record, deliveryCount, member) not yet taken; undefined if none. */
+  takeEpochAtDelivery(partition: number, offset: bigint, deliveryCount: number, member: string | undefined): number | undefined {
+    return this.epochsAtDelivery.get(deliveryKey(partition, offset, deliveryCount, member))?.shift();
   }
 
   acked(e: EventOf<'acked'>): void {
@@ -213,4 +226,8 @@ export class RecordTransitions {
 /** Not yet acked, dead-lettered, skipped or lost: the group still owes the record a delivery (or a copy). */
 export function isOwed(rec: RecordModel): boolean {
   return rec.state === 'pending' || rec.state === 'inflight' || rec.state === 'dying';
+}
+
+function deliveryKey(partition: number, offset: bigint, deliveryCount: number, member: string | undefined): string {
+  return `${at(partition, offset)}#${deliveryCount}@${member}`;
 }

@@ -152,6 +152,20 @@ describe('delivery engine regressions (from the property)', () => {
       ],
     });
   });
+
+  it('a delivery an iterator takes from its queue after a reset made it stale is stale, not of the reset\'s epoch', async () => {
+    // 0:0#1 was handed to c0's queue, then the reset (racing it) replayed 0:0, which went to c0
+    // again as #1: the first one, taken from the queue after the reset, was counted as current.
+    const settings = { ackTimeoutMs: 500, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } };
+    await runScenario('key', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'reconfigure', settings, evict: false, maxInFlight: 1, style: 'iterator', together: true },
+        { kind: 'produce', keys: [null], together: true }, { kind: 'reset', to: { agoMs: 0 } },
+        { kind: 'settle', pick: 0, action: { type: 'extend' }, together: true },
+      ],
+    });
+  });
 });
 
 describe.each(['none', 'key', 'partition'] as const)("delivery engine, ordering '%s' (model-based)", (ordering) => {
