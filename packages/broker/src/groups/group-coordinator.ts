@@ -13,6 +13,7 @@ import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Group } from './group.js';
+import type { GroupAttempts } from './group-attempts.js';
 import type { GroupContext } from './group-context.js';
 import { GroupJournal, type JournalLogOptions } from './group-journal.js';
 import { PartitionWindow, type Entry } from './partition-window.js';
@@ -304,7 +305,7 @@ export class GroupCoordinator {
   }
 
   /** Copies a record of `group` to `deadLetterTopic` (created on first use). */
-  private async deadLetter(entry: Entry, group: Group, deadLetterTopic: string, deliveryCount: number, reason: string): Promise<bigint> {
+  private async deadLetter(entry: Entry, group: GroupAttempts, deadLetterTopic: string, deliveryCount: number, reason: string): Promise<bigint> {
     await this.deps.ensureTopic(deadLetterTopic);
     const record = deadLetterRecord.build(entry.record, {
       topic: group.topic, partition: entry.partition, offset: entry.offset, group: group.name, deliveryCount, reason,
