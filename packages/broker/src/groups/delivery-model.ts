@@ -422,7 +422,7 @@ export class DeliveryHarness {
       on('retentionDropped', (e) => t.retentionDropped(e)),
       on('deadLettered', (e) => t.deadLettered(e)),
       on('groupReset', (e) => {
-        this.resets.applied(e.offsets);
+        this.resets.applied(this.broker, e.offsets);
         t.reset(e.offsets);
       }),
     ];

@@ -166,6 +166,34 @@ describe('delivery engine regressions (from the property)', () => {
       ],
     });
   });
+
+  it('a reset whose offsets retention passed while they were worked out restarts at startOffset: nothing is lost twice', async () => {
+    // 0:0 was dead-lettered; the timestamp reset found it, retention deleted it (0:0 dying and
+    // lost), then the reset moved the group back to 0: 0:0 was reported lost a second time.
+    const settings = { ackTimeoutMs: 500, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } };
+    await runScenario('none', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'reconfigure', settings, evict: false, maxInFlight: 1, style: 'iterator', together: true },
+        { kind: 'produce', keys: [null], together: true }, { kind: 'crash', pick: 0, together: true },
+        { kind: 'advance', ms: 2001, together: true }, { kind: 'produce', keys: [null], together: true },
+        { kind: 'reset', to: { agoMs: 2001 }, together: true }, { kind: 'retain', together: true }, { kind: 'advance', ms: 1, together: true },
+      ],
+    });
+  });
+
+  it('two resets in one turn to the same offsets, applied in the other order than called, are each matched to an event', async () => {
+    const settings = { ackTimeoutMs: 500, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } };
+    await runScenario('none', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'produce', keys: [null], together: true }, { kind: 'advance', ms: 500, together: true },
+        { kind: 'produce', keys: [null], together: true }, { ...join(), together: true }, { kind: 'restart', together: true },
+        { kind: 'reset', to: { agoMs: 500 }, together: true }, { kind: 'reset', to: 'earliest', together: true },
+        { kind: 'reconfigure', settings, evict: false, maxInFlight: 1, style: 'iterator', together: true },
+      ],
+    });
+  });
 });
 
 describe.each(['none', 'key', 'partition'] as const)("delivery engine, ordering '%s' (model-based)", (ordering) => {

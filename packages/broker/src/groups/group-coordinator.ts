@@ -176,7 +176,10 @@ export class GroupCoordinator {
     this.existing(topic, group);
     const logs = this.deps.partitions(topic);
     const target = checkStartPosition(to, 'to');
-    const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, target)));
+    const found = await Promise.all(logs.map((log) => startOffsetFor(log, target)));
+    // Retention may have run while they were found (a timestamp reads the log): a group restarted
+    // below startOffset would count the records deleted before the reset as lost once more.
+    const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
     // The group as it is now: one deleted meanwhile fails the reset as a reset made after it would.
     await this.existing(topic, group).resetTo(offsets);
     return offsets;
