@@ -366,8 +366,6 @@ export class DeliveryHarness {
       broker: this.broker, records: this.records, held: this.held, now: this.now, ordering: this.ordering, lostSinceOpen: this.transitions.lostSinceOpen,
       memberById: (id) => this.memberById(id),
     }, this.violations);
-    // A copy that may have begun has ended by now, if it began.
-    for (const rec of this.records.values()) rec.mayBeCopying = false;
     if (this.violations.length > 0) this.fail(this.violations.join('\n'));
   }
 
@@ -390,6 +388,8 @@ export class DeliveryHarness {
       await this.fixture.clock.advanceAsync(0);
       quietTurns = this.activity === before ? quietTurns + 1 : 0;
     }
+    // A copy that may have begun has ended by now, if it began.
+    for (const rec of this.records.values()) rec.mayBeCopying = false;
   }
 
   // ---- events: the model, checked as it changes (delivery-transitions.ts) ----

@@ -124,12 +124,14 @@ export class RecordTransitions {
     if (!rec) return void this.violations.push(`dead-lettered unknown ${at(e.partition, e.offset)}`);
     const where = at(e.partition, e.offset);
     rec.deadLetterCounts.push(e.deliveryCount);
-    if (rec.orphanCopies > 0 || rec.mayBeCopying) {
-      // A copy begun before a reset or retention passed over the record: it is still made, and
-      // decides nothing (the copies begin and end in order, so this is the oldest).
-      if (rec.orphanCopies > 0) rec.orphanCopies -= 1;
-      else rec.mayBeCopying = false;
-      return;
+    // A copy begun before a reset or retention passed over the record: it is still made, and
+    // decides nothing (the copies begin and end in order, so this is the oldest).
+    if (rec.orphanCopies > 0) return void (rec.orphanCopies -= 1);
+    if (rec.mayBeCopying) {
+      rec.mayBeCopying = false;
+      // Passed over with no attempt left, its copy (if it began) was an interrupted one: a copy
+      // for another reason means it never began, and this one decides the record.
+      if (e.reason.startsWith('interrupted ')) return;
     }
     // A record read back after a restart (or a reconfigure lowering maxDeliveries) with no attempt
     // left goes from pending to the DLQ. A 'dying' one had none left when it failed (failed(), takenBack()).

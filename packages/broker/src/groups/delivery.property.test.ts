@@ -194,6 +194,20 @@ describe('delivery engine regressions (from the property)', () => {
       ],
     });
   });
+
+  it("'partition': a reset passing over a record whose interrupted dead-letter copy never began: its later copy decides it", async () => {
+    // 1:0 had no attempt left under the new maxDeliveries when the reset replayed it; its lease
+    // then expired on #1 and its copy was taken for one the reset had left behind.
+    const settings = { ackTimeoutMs: 500, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } };
+    await runScenario('partition', {
+      partitions: 2, seed: 1,
+      commands: [
+        { ...join(), together: true }, { kind: 'produce', keys: [0], together: true }, { kind: 'produce', keys: [null], together: true },
+        { kind: 'reconfigure', settings, evict: true, maxInFlight: 1, style: 'iterator', together: true },
+        { kind: 'reset', to: { agoMs: 0 }, together: true }, { kind: 'advance', ms: 500, together: true },
+      ],
+    });
+  });
 });
 
 describe.each(['none', 'key', 'partition'] as const)("delivery engine, ordering '%s' (model-based)", (ordering) => {
