@@ -64,6 +64,11 @@ async function runScenario(ordering: Ordering, scenario: Scenario): Promise<void
 /** Shrunk counterexamples the property found, replayed as they were. */
 describe('delivery engine regressions (from the property)', () => {
   const join = (maxInFlight = 1): Command => ({ kind: 'join', maxInFlight, style: 'iterator' });
+  /** A member joins with maxDeliveries 1: it reconfigures the group if empty (after every member crashed, with `evict`). */
+  const joinWithOneAttempt = (evict: boolean, ackTimeoutMs = 500): Command => ({
+    kind: 'reconfigure', settings: { ackTimeoutMs, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } },
+    evict, maxInFlight: 1, style: 'iterator',
+  });
 
   it('a member crashing on the last allowed attempt dead-letters the record (no delivery beyond maxDeliveries)', async () => {
     await runScenario('none', {
@@ -127,12 +132,11 @@ describe('delivery engine regressions (from the property)', () => {
   });
   it('a lease granted after a reconfigure shortened ackTimeoutMs expires at the new length', async () => {
     // c1 joins the emptied group with ackTimeoutMs 500; c0's lease of 1000 had been granted first.
-    const settings = (ackTimeoutMs: number) => ({ ackTimeoutMs, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } });
     await runScenario('partition', {
       partitions: 2, seed: 1,
       commands: [
-        { kind: 'reconfigure', settings: settings(1000), evict: false, maxInFlight: 1, style: 'iterator' }, { kind: 'produce', keys: [null] },
-        { kind: 'reconfigure', settings: settings(500), evict: true, maxInFlight: 1, style: 'iterator' }, { kind: 'reset', to: { agoMs: 0 } },
+        joinWithOneAttempt(false, 1000), { kind: 'produce', keys: [null] },
+        joinWithOneAttempt(true), { kind: 'reset', to: { agoMs: 0 } },
         { kind: 'advance', ms: 500 },
       ],
     });
@@ -156,11 +160,10 @@ describe('delivery engine regressions (from the property)', () => {
   it('a delivery an iterator takes from its queue after a reset made it stale is stale, not of the reset\'s epoch', async () => {
     // 0:0#1 was handed to c0's queue, then the reset (racing it) replayed 0:0, which went to c0
     // again as #1: the first one, taken from the queue after the reset, was counted as current.
-    const settings = { ackTimeoutMs: 500, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } };
     await runScenario('key', {
       partitions: 2, seed: 1,
       commands: [
-        { kind: 'reconfigure', settings, evict: false, maxInFlight: 1, style: 'iterator', together: true },
+        { ...joinWithOneAttempt(false), together: true },
         { kind: 'produce', keys: [null], together: true }, { kind: 'reset', to: { agoMs: 0 } },
         { kind: 'settle', pick: 0, action: { type: 'extend' }, together: true },
       ],
@@ -170,11 +173,10 @@ describe('delivery engine regressions (from the property)', () => {
   it('a reset whose offsets retention passed while they were worked out restarts at startOffset: nothing is lost twice', async () => {
     // 0:0 was dead-lettered; the timestamp reset found it, retention deleted it (0:0 dying and
     // lost), then the reset moved the group back to 0: 0:0 was reported lost a second time.
-    const settings = { ackTimeoutMs: 500, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } };
     await runScenario('none', {
       partitions: 2, seed: 1,
       commands: [
-        { kind: 'reconfigure', settings, evict: false, maxInFlight: 1, style: 'iterator', together: true },
+        { ...joinWithOneAttempt(false), together: true },
         { kind: 'produce', keys: [null], together: true }, { kind: 'crash', pick: 0, together: true },
         { kind: 'advance', ms: 2001, together: true }, { kind: 'produce', keys: [null], together: true },
         { kind: 'reset', to: { agoMs: 2001 }, together: true }, { kind: 'retain', together: true }, { kind: 'advance', ms: 1, together: true },
@@ -183,14 +185,13 @@ describe('delivery engine regressions (from the property)', () => {
   });
 
   it('two resets in one turn to the same offsets, applied in the other order than called, are each matched to an event', async () => {
-    const settings = { ackTimeoutMs: 500, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } };
     await runScenario('none', {
       partitions: 2, seed: 1,
       commands: [
         { kind: 'produce', keys: [null], together: true }, { kind: 'advance', ms: 500, together: true },
         { kind: 'produce', keys: [null], together: true }, { ...join(), together: true }, { kind: 'restart', together: true },
         { kind: 'reset', to: { agoMs: 500 }, together: true }, { kind: 'reset', to: 'earliest', together: true },
-        { kind: 'reconfigure', settings, evict: false, maxInFlight: 1, style: 'iterator', together: true },
+        { ...joinWithOneAttempt(false), together: true },
       ],
     });
   });
@@ -198,12 +199,11 @@ describe('delivery engine regressions (from the property)', () => {
   it("'partition': a reset passing over a record whose interrupted dead-letter copy never began: its later copy decides it", async () => {
     // 1:0 had no attempt left under the new maxDeliveries when the reset replayed it; its lease
     // then expired on #1 and its copy was taken for one the reset had left behind.
-    const settings = { ackTimeoutMs: 500, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } };
     await runScenario('partition', {
       partitions: 2, seed: 1,
       commands: [
         { ...join(), together: true }, { kind: 'produce', keys: [0], together: true }, { kind: 'produce', keys: [null], together: true },
-        { kind: 'reconfigure', settings, evict: true, maxInFlight: 1, style: 'iterator', together: true },
+        { ...joinWithOneAttempt(true), together: true },
         { kind: 'reset', to: { agoMs: 0 }, together: true }, { kind: 'advance', ms: 500, together: true },
       ],
     });
