@@ -1,12 +1,12 @@
 /**
  * The in-process broker: topics of partitioned segment logs behind `produce` and `fetch`.
  *
- * It owns the data directory. At open it reads and removes the clean-shutdown marker (so a crash
- * from then on is seen as unclean), then opens every topic, letting each partition log recover.
- * At close it closes every log (fsync + index files) and only then writes the marker.
+ * It owns the data directory (data-dir.ts: its lock and clean-shutdown marker). At open it takes
+ * the marker away, then opens every topic, letting each partition log recover. At close it
+ * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, DirLock, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, mkdirDurable, writeFileAtomic,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -17,6 +17,7 @@ import { TopicRegistry } from './topics/topic-registry.js';
 import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
 import type { ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
+import { DataDir } from './data-dir.js';
 import { resolveBrokerLimits, type BrokerOptions } from './config/broker-options.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
@@ -33,9 +34,6 @@ import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResu
 
 export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
 
-const CLEAN_SHUTDOWN_MARKER = '.clean-shutdown';
-/** The single-writer lock directory inside a data directory (DirLock). */
-export const DATA_DIR_LOCK = 'broker.lock';
 const MEMORY_DATA_DIR = '/brook';
 /** Segment scans read the file in chunks of this size. */
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -48,8 +46,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   private readonly topics = new TopicRegistry();
   private readonly retention: RetentionRunner;
   private closed = false;
-  /** The data directory's single-writer lock (real disk only), released at close. */
-  private lock: DirLock | undefined;
   private readonly groups: GroupCoordinator;
   private readonly producers: Producers;
   private readonly sessions: SessionHub;
@@ -59,20 +55,19 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     private readonly clock: Clock,
     private readonly logDefaults: LogDefaults,
     private readonly limits: ReturnType<typeof resolveBrokerLimits>,
-    dataDir: string,
-    openedClean: boolean,
+    private readonly dir: DataDir,
     random: Random,
   ) {
     super();
-    this.dataDir = dataDir;
+    this.dataDir = dir.path;
     this.fsync = logDefaults.fsync;
-    this.openedClean = openedClean;
+    this.openedClean = dir.cleanShutdown;
     this.producers = new Producers({
-      fs, clock, dataDir, appendsDurable: logDefaults.fsync === 'always',
+      fs, clock, dataDir: dir.path, appendsDurable: logDefaults.fsync === 'always',
       producersPerPartitionMax: limits.producersPerPartitionMax, producerSnapshotIntervalMs: limits.producerSnapshotIntervalMs,
     });
     this.groups = new GroupCoordinator({
-      fs, dataDir, clock, random, events: this,
+      fs, dataDir: dir.path, clock, random, events: this,
       // A journal is read back only when its group opens: caching its tail would only hold memory.
       journalLogOptions: { ...logDefaults, segmentBytesMax: limits.groupJournalBytesMax, segmentMsMax: LIMITS.segmentMsMax.max, tailCacheBytes: 0 },
       journalBytesMax: limits.groupJournalBytesMax,
@@ -97,46 +92,31 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const clock = options.clock ?? new SystemClock();
     const dataDir = options.dataDir ?? MEMORY_DATA_DIR;
     const limits = resolveBrokerLimits(options);
-    await mkdirDurable(fs, `${dataDir}/topics`);
-    // Two brokers on one data directory would interleave appends: the second gets LOCKED. Only
-    // on the real disk: a MemoryFileSystem (storage 'memory', or one a test passes) has one process.
-    const lock = options.fs === undefined && !memory ? await DirLock.acquire(fs, dataDir, { name: DATA_DIR_LOCK, what: 'a data directory' }) : undefined;
+    // The lock only on the real disk: a MemoryFileSystem (storage 'memory', or one a test passes) has one process.
+    const dir = await DataDir.open(fs, dataDir, options.fs === undefined && !memory);
     try {
-      const broker = await Broker.openLocked(options, fs, clock, dataDir, limits);
-      broker.lock = lock;
-      return broker;
+      return await Broker.openIn(dir, options, fs, clock, limits);
     } catch (error) {
-      await lock?.release().catch(() => undefined);
+      await dir.abandon();
       throw error;
     }
   }
 
-  private static async openLocked(
-    options: BrokerOptions, fs: FileSystem, clock: Clock, dataDir: string, limits: ReturnType<typeof resolveBrokerLimits>,
+  private static async openIn(
+    dir: DataDir, options: BrokerOptions, fs: FileSystem, clock: Clock, limits: ReturnType<typeof resolveBrokerLimits>,
   ): Promise<Broker> {
-    const markerPath = `${dataDir}/${CLEAN_SHUTDOWN_MARKER}`;
-    const cleanShutdown = await fs.exists(markerPath);
-    if (cleanShutdown) {
-      await fs.unlink(markerPath);
-      await fs.syncDir(dataDir);
-    } else {
-      // After a kill, a directory may exist whose entry was never fsynced (mkdirDurable skips
-      // existing ones): make the entries of the top directories durable before trusting them.
-      await fs.syncDir(dataDir);
-      await fs.syncDir(`${dataDir}/topics`);
-    }
     const logDefaults: LogDefaults = {
-      fs, clock, fsync: checkFsyncPolicy(options.fsync), cleanShutdown,
+      fs, clock, fsync: checkFsyncPolicy(options.fsync), cleanShutdown: dir.cleanShutdown,
       indexIntervalBytes: limits.indexIntervalBytes, readChunkBytes: READ_CHUNK_BYTES, tailCacheBytes: limits.logTailCacheBytes,
       // Scans accept any batch the format allows, not just what today's produce limit allows.
       batchBytesMax: LIMITS.batchBytesMax.max,
     };
     const random = options.random ?? new SeededRandom(options.seed ?? 1);
-    const broker = new Broker(fs, clock, logDefaults, limits, dataDir, cleanShutdown, random);
+    const broker = new Broker(fs, clock, logDefaults, limits, dir, random);
     await broker.openTopics();
     await broker.groups.open();
     // After an unclean stop a log may have lost a tail its producer snapshot had seen.
-    const recovered = cleanShutdown ? [] : [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
+    const recovered = dir.cleanShutdown ? [] : [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
     await broker.producers.open(recovered);
     broker.retention.arm();
     return broker;
@@ -369,8 +349,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     await this.groups.close();
     await this.producers.close();
     await Promise.all([...this.topics.values()].map((topic) => topic.close()));
-    await writeFileAtomic(this.fs, `${this.dataDir}/${CLEAN_SHUTDOWN_MARKER}`, new Uint8Array(0));
-    await this.lock?.release();
+    await this.dir.closeClean();
   }
 
   private async openTopics(): Promise<void> {

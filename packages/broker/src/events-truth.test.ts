@@ -7,7 +7,9 @@ import type { BrokerEvents, BrokerEventName } from './events.js';
 import type { Delivery } from './groups/delivery.js';
 import { engineFixture } from './groups/group-fixture.js';
 
-const NAMES: BrokerEventName[] = ['produced', 'delivered', 'acked', 'nacked', 'leaseExpired', 'redelivered', 'deadLettered', 'rebalanced', 'retentionDropped'];
+const NAMES: BrokerEventName[] = [
+  'produced', 'delivered', 'acked', 'nacked', 'leaseExpired', 'redelivered', 'deadLettered', 'rebalanced', 'retentionDropped', 'groupReset', 'groupDeleted',
+];
 
 type Heard = { [N in BrokerEventName]: { name: N } & Parameters<BrokerEvents[N]>[0] }[BrokerEventName];
 
@@ -175,5 +177,49 @@ describe('events', () => {
       ['delivered', 0n, 2], ['delivered', 1n, 2], ['delivered', 2n, 2],
     ]);
     expect(broker.describeGroup('ev-goback', 'g-goback').partitions[0]!.redeliveries).toBe(3);
+  });
+
+  it('groupReset: one event as the new positions apply (the held deliveries are stale from then on), then the replay', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('ev-reset', { partitions: 2 });
+    await broker.produce('ev-reset', [{ value: 'a', partition: 0 }, { value: 'b', partition: 0 }, { value: 'c', partition: 1 }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-reset', group: 'g-reset' }, handler);
+    await settle(() => held.length === 3);
+    const heard = listen(broker);
+    let atEvent: { stale: boolean[]; floors: bigint[] } | undefined;
+    broker.on('groupReset', () => {
+      atEvent = { stale: held.map((d) => d.stale), floors: broker.describeGroup('ev-reset', 'g-reset').partitions.map((p) => p.ackFloor) };
+    });
+    expect(await broker.resetGroup('ev-reset', 'g-reset', { offset: 1n })).toEqual([1n, 1n]);
+    expect(atEvent).toEqual({ stale: [true, true, true], floors: [1n, 1n] });
+    await settle(() => held.length === 4);
+    await held[0]!.ack().catch(() => undefined); // stale
+    await held[3]!.ack();
+    expect(heard.map((e) => e.name)).toEqual(['groupReset', 'delivered', 'acked']);
+    expect(heard[0]).toEqual({ name: 'groupReset', topic: 'ev-reset', group: 'g-reset', offsets: [1n, 1n] });
+    expect(heard[1]).toMatchObject({ partition: 0, offset: 1n, deliveryCount: 1, redelivered: false });
+  });
+
+  it.each([
+    ['succeeds', undefined, true],
+    ['fails before its commit point (the group stays)', 'unlink', false],
+    ['fails after its commit point (the group is gone)', 'rmdir', true],
+  ] as const)('groupDeleted: a delete that %s emits it at the commit point, or not at all', async (_what, failing, emitted) => {
+    const world = await engineFixture();
+    const { broker, fs } = world;
+    await broker.createTopic('ev-delete');
+    await broker.produce('ev-delete', [{ value: 'a' }]);
+    const subscription = await broker.subscribe({ topic: 'ev-delete', group: 'g-delete' }, () => undefined);
+    await world.settle(() => broker.describeGroup('ev-delete', 'g-delete').lag === 0n);
+    await subscription.close();
+    const heard = listen(broker);
+    const config = `${broker.dataDir}/groups/ev-delete/g-delete/config.json`;
+    let configAtEvent: boolean | undefined;
+    broker.on('groupDeleted', () => void fs.exists(config).then((exists) => (configAtEvent = exists)));
+    if (failing) fs.failNext(failing, { errno: 'EIO', path: /\/groups\/ev-delete\/g-delete(\/config\.json)?$/ });
+    await broker.deleteGroup('ev-delete', 'g-delete').catch(() => undefined);
+    expect(heard).toEqual(emitted ? [{ name: 'groupDeleted', topic: 'ev-delete', group: 'g-delete' }] : []);
+    expect(configAtEvent).toBe(emitted ? false : undefined);
   });
 });

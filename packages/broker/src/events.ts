@@ -32,6 +32,13 @@ export interface BrokerEvents {
   rebalanced: (event: { topic: string; group: string; assignment: Record<string, number[]> }) => void;
   /** Retention deleted segments; with a group, that group lost `lostRecords` it had not acked. */
   retentionDropped: (event: { topic: string; partition: number; startOffset: bigint; group?: string; lostRecords: bigint }) => void;
+  /**
+   * resetGroup: the group continues at `offsets[partition]`. Emitted when the new positions apply
+   * (its deliveries held become stale then), before the journal write resetGroup resolves after.
+   */
+  groupReset: (event: { topic: string; group: string; offsets: bigint[] }) => void;
+  /** deleteGroup passed its commit point: the group and its progress are gone for good. */
+  groupDeleted: (event: { topic: string; group: string }) => void;
 }
 
 export type BrokerEventName = keyof BrokerEvents;

@@ -2,8 +2,9 @@
  * @brook/broker: the broker core. `Broker` is the in-process entry point; the log classes are
  * exported for tools (dump, verify) and tests that work on one partition directory.
  */
+export { DATA_DIR_LOCK } from './data-dir.js';
 export {
-  Broker, DATA_DIR_LOCK, type BrokerOptions, type FetchRequest, type FetchedRecord, type ProduceResult, type ProduceBatchRequest, type ProduceBatchResult,
+  Broker, type BrokerOptions, type FetchRequest, type FetchedRecord, type ProduceResult, type ProduceBatchRequest, type ProduceBatchResult,
 } from './broker.js';
 export type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 export { RECENT_BATCHES_PER_PRODUCER } from './producers/producer-entry.js';

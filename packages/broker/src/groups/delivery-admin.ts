@@ -6,11 +6,11 @@
 import { isBrookError, type ErrorCode } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import { GROUP, TOPIC, type ResetTarget, type Settings } from './delivery-commands.js';
-import { at, type RecordModel } from './delivery-invariants.js';
+import { at, hasGroup, type RecordModel } from './delivery-invariants.js';
 import type { Delivery } from './delivery.js';
 import type { StartPosition } from './subscribe-options.js';
 
-export function startPosition(target: ResetTarget, now: number): StartPosition {
+function startPosition(target: ResetTarget, now: number): StartPosition {
   if (typeof target === 'string') return target;
   return 'offset' in target ? { offset: BigInt(target.offset) } : { timestamp: now - target.agoMs };
 }
@@ -19,7 +19,7 @@ export function startPosition(target: ResetTarget, now: number): StartPosition {
  * Where a reset to `to` moves each partition: the topic's bounds, an offset clamped to them, or
  * the first record retained stamped at or after the timestamp (the model's), else endOffset.
  */
-export function resetOffsets(broker: Broker, records: ReadonlyMap<string, RecordModel>, to: StartPosition): bigint[] {
+function resetOffsets(broker: Broker, records: ReadonlyMap<string, RecordModel>, to: StartPosition): bigint[] {
   return broker.describeTopic(TOPIC).partitions.map(({ partition, startOffset, endOffset }) => {
     if (to === 'earliest') return startOffset;
     if (to === 'latest') return endOffset;
@@ -30,6 +30,51 @@ export function resetOffsets(broker: Broker, records: ReadonlyMap<string, Record
     }
     return first;
   });
+}
+
+/**
+ * The resetGroup calls under way. A reset runs alongside other commands (acks, leaves, produces,
+ * retention in the same turn), so the model applies it at its groupReset event, not at the call.
+ * The call says where it must move the group, worked out from the model and the topic's bounds
+ * then, and raised to the startOffsets retention has moved to by the time it applies.
+ */
+export class ResetsUnderWay {
+  /** Per call: the offsets worked out at the call, and those its groupReset event moved to. Calls with equal offsets are interchangeable. */
+  private readonly underWay: { expected: bigint[]; applied?: readonly bigint[] }[] = [];
+  private readonly calls: Promise<void>[] = [];
+
+  constructor(private readonly violations: string[]) {}
+
+  start(broker: Broker, records: ReadonlyMap<string, RecordModel>, target: ResetTarget, now: number): void {
+    const to = startPosition(target, now);
+    if (!hasGroup(broker)) {
+      this.calls.push(expectFailure(broker.resetGroup(TOPIC, GROUP, to), 'UNKNOWN_GROUP', 'resetGroup of a group never joined', this.violations));
+      return;
+    }
+    this.underWay.push({ expected: resetOffsets(broker, records, to) });
+    const what = `resetGroup to ${JSON.stringify(target)}`;
+    this.calls.push(broker.resetGroup(TOPIC, GROUP, to).then(
+      (offsets) => {
+        const index = this.underWay.findIndex((call) => call.applied?.join() === offsets.join());
+        if (index < 0) this.violations.push(`${what} resolved with [${offsets.join()}] before a groupReset event moved the group there`);
+        else this.underWay.splice(index, 1);
+      },
+      (error: unknown) => void this.violations.push(`${what} failed: ${String(error)}`),
+    ));
+  }
+
+  /** A groupReset event: the move of a call under way, raised to the startOffsets of now. */
+  applied(broker: Broker, offsets: readonly bigint[]): void {
+    const starts = broker.describeTopic(TOPIC).partitions.map((p) => p.startOffset);
+    const call = this.underWay.find(({ expected, applied }) => !applied && expected.map((e, p) => (e < starts[p]! ? starts[p]! : e)).join() === offsets.join());
+    if (call) call.applied = offsets;
+    else this.violations.push(`groupReset to [${offsets.join()}], which no resetGroup under way expects`);
+  }
+
+  /** Until every call made so far has resolved: a power cut must not land on a reset not yet durable. */
+  async settled(): Promise<void> {
+    await Promise.all(this.calls.splice(0));
+  }
 }
 
 /** A group just created starts at its ackFloors ('earliest': the topic's startOffsets): what is below was never its. */

@@ -46,7 +46,7 @@ type CommandBody =
   | { kind: 'close'; pick: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'restart' }
-  /** broker.resetGroup on a quiet broker (its effect has no event: the model applies it as it is called). */
+  /** broker.resetGroup, racing what runs with it: the model applies it at its groupReset event. */
   | { kind: 'reset'; to: ResetTarget }
   /**
    * A member joins with `settings`, once every live member crashed if `evict`: on a group with no

@@ -2,8 +2,7 @@
  * The model and harness behind delivery.property.test.ts (test-only).
  *
  * `DeliveryHarness` runs one command list against a memory broker on a VirtualClock and keeps a
- * model of every produced record, built from the broker's events (and, for a reset, which has
- * none, from the call):
+ * model of every produced record, built from the broker's events:
  *
  *   pending   not in flight: never delivered, backing off, blocked, or taken back
  *   inflight  delivered and current: the attempt the group waits on (member, deliveryCount, lease)
@@ -24,10 +23,10 @@ import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
 import type { Delivery } from './delivery.js';
 import {
-  GROUP, KEYS, RETENTION_MAX_AGE_MS, SEGMENT_MS_MAX, SETTINGS, TOPIC, type Action, type Command, type ResetTarget, type Scenario, type Settings,
+  GROUP, KEYS, RETENTION_MAX_AGE_MS, SEGMENT_MS_MAX, SETTINGS, TOPIC, type Action, type Command, type Scenario, type Settings,
 } from './delivery-commands.js';
 import { at, checkDeadLetters, checkQuietBroker, hasGroup, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
-import { expectFailure, expectStaleOnlyIfTakenBack, resetOffsets, sameSettings, skipBelowStart, startPosition } from './delivery-admin.js';
+import { expectFailure, expectStaleOnlyIfTakenBack, ResetsUnderWay, sameSettings, skipBelowStart } from './delivery-admin.js';
 import { isOwed, RecordTransitions } from './delivery-transitions.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import type { Ordering, SubscribeOptions } from './subscribe-options.js';
@@ -48,6 +47,7 @@ export class DeliveryHarness {
   private members: MemberModel[] = [];
   private held: Held[] = [];
   private readonly violations: string[] = [];
+  private readonly resets = new ResetsUnderWay(this.violations);
   private activity = 0;
   private joined = 0;
   private produced = 0;
@@ -98,11 +98,12 @@ export class DeliveryHarness {
       case 'close': this.leave(command.pick, true); break;
       case 'advance': await this.fixture.advance(command.ms); break;
       case 'restart': await this.restart(); break;
-      case 'reset': await this.reset(command.to); break;
+      case 'reset': this.resets.start(this.broker, this.records, command.to, this.now); break;
       case 'reconfigure': await this.reconfigure(command); break;
       case 'retain': await this.broker.enforceRetention(); break;
     }
     if (command.together) return;
+    await this.resets.settled();
     await this.quiesce();
     // An ack of the current delivery takes, unless something took the delivery back first.
     const { rec } = acked ?? {};
@@ -181,14 +182,18 @@ export class DeliveryHarness {
       member.sub = stream;
       void (async () => {
         for await (const delivery of stream) {
-          this.held.push({ delivery, member, epoch: this.epochOf(delivery) });
+          const handedOutIn = this.transitions.takeEpochAtDelivery(delivery.partition, delivery.offset, delivery.deliveryCount, idOf(member));
+          this.held.push({ delivery, member, epoch: handedOutIn ?? this.epochOf(delivery) });
           this.activity += 1;
         }
       })().catch((error: unknown) => this.violations.push(`${member.label}: consume loop failed: ${String(error)}`));
     }
   }
 
-  /** A delivery is handed out right after its 'delivered' event, so it belongs to the record's epoch then. */
+  /**
+   * A delivery is handed out right after its 'delivered' event, so it belongs to the record's epoch
+   * then: a handler is called at once; an iterator's delivery is looked up (takeEpochAtDelivery).
+   */
   private epochOf(delivery: Delivery): number {
     return this.records.get(at(delivery.partition, delivery.offset))?.epoch ?? -1;
   }
@@ -275,6 +280,7 @@ export class DeliveryHarness {
 
   /** Power cut (fsync 'always') and a new broker on the same disk; the members subscribe again. */
   private async restart(): Promise<void> {
+    await this.resets.settled();
     await this.quiesce();
     this.detach?.();
     const broker = await this.fixture.restart();
@@ -287,6 +293,7 @@ export class DeliveryHarness {
     }
     this.held = [];
     this.transitions.lostSinceOpen = [];
+    this.transitions.epochsAtDelivery.clear();
     this.members = this.members.filter(isLive);
     this.listen(broker);
     // They reconnect all at once.
@@ -294,21 +301,6 @@ export class DeliveryHarness {
       member.id = undefined;
       return this.subscribe(member);
     }));
-  }
-
-  /**
-   * resetGroup on a quiet broker: nothing else runs between the call and the reset, which has no
-   * event, so the model applies it as it is called, at the offsets it works out for itself.
-   */
-  private async reset(target: ResetTarget): Promise<void> {
-    await this.quiesce();
-    const to = startPosition(target, this.now);
-    if (!hasGroup(this.broker)) return expectFailure(this.broker.resetGroup(TOPIC, GROUP, to), 'UNKNOWN_GROUP', 'resetGroup of a group never joined', this.violations);
-    const expected = resetOffsets(this.broker, this.records, to);
-    const resetting = this.broker.resetGroup(TOPIC, GROUP, to);
-    this.transitions.reset(expected);
-    const offsets = await resetting;
-    if (offsets.join() !== expected.join()) this.violations.push(`resetGroup to ${JSON.stringify(target)} moved to [${offsets.join()}], expected [${expected.join()}]`);
   }
 
   /**
@@ -374,8 +366,6 @@ export class DeliveryHarness {
       broker: this.broker, records: this.records, held: this.held, now: this.now, ordering: this.ordering, lostSinceOpen: this.transitions.lostSinceOpen,
       memberById: (id) => this.memberById(id),
     }, this.violations);
-    // A copy that may have begun has ended by now, if it began.
-    for (const rec of this.records.values()) rec.mayBeCopying = false;
     if (this.violations.length > 0) this.fail(this.violations.join('\n'));
   }
 
@@ -398,6 +388,8 @@ export class DeliveryHarness {
       await this.fixture.clock.advanceAsync(0);
       quietTurns = this.activity === before ? quietTurns + 1 : 0;
     }
+    // A copy that may have begun has ended by now, if it began.
+    for (const rec of this.records.values()) rec.mayBeCopying = false;
   }
 
   // ---- events: the model, checked as it changes (delivery-transitions.ts) ----
@@ -429,6 +421,10 @@ export class DeliveryHarness {
       on('rebalanced', (e) => t.rebalanced(e)),
       on('retentionDropped', (e) => t.retentionDropped(e)),
       on('deadLettered', (e) => t.deadLettered(e)),
+      on('groupReset', (e) => {
+        this.resets.applied(this.broker, e.offsets);
+        t.reset(e.offsets);
+      }),
     ];
     this.detach = () => offs.forEach((off) => off());
   }

@@ -18,6 +18,12 @@ export class RecordTransitions {
   private readonly lastAckedOfKey = new Map<string, bigint>();
   /** Per partition, what retention took from the group since the broker opened. */
   lostSinceOpen: bigint[] = [];
+  /**
+   * Per delivery (record, deliveryCount, member id), the record's epoch at each of its 'delivered'
+   * events, oldest first: an iterator takes a delivery from its queue later, maybe after a reset.
+   * Member ids are unique only while a broker runs: cleared at a restart.
+   */
+  readonly epochsAtDelivery = new Map<string, number[]>();
 
   constructor(
     private readonly records: Map<string, RecordModel>,
@@ -50,6 +56,13 @@ export class RecordTransitions {
     rec.count = deliveryCount;
     rec.member = member;
     rec.leaseDueMs = this.now() + this.settings().ackTimeoutMs;
+    const delivery = deliveryKey(partition, offset, deliveryCount, member);
+    this.epochsAtDelivery.set(delivery, [...(this.epochsAtDelivery.get(delivery) ?? []), rec.epoch]);
+  }
+
+  /** The epoch of the oldest delivery of (record, deliveryCount, member) not yet taken; undefined if none. */
+  takeEpochAtDelivery(partition: number, offset: bigint, deliveryCount: number, member: string | undefined): number | undefined {
+    return this.epochsAtDelivery.get(deliveryKey(partition, offset, deliveryCount, member))?.shift();
   }
 
   acked(e: EventOf<'acked'>): void {
@@ -111,12 +124,14 @@ export class RecordTransitions {
     if (!rec) return void this.violations.push(`dead-lettered unknown ${at(e.partition, e.offset)}`);
     const where = at(e.partition, e.offset);
     rec.deadLetterCounts.push(e.deliveryCount);
-    if (rec.orphanCopies > 0 || rec.mayBeCopying) {
-      // A copy begun before a reset or retention passed over the record: it is still made, and
-      // decides nothing (the copies begin and end in order, so this is the oldest).
-      if (rec.orphanCopies > 0) rec.orphanCopies -= 1;
-      else rec.mayBeCopying = false;
-      return;
+    // A copy begun before a reset or retention passed over the record: it is still made, and
+    // decides nothing (the copies begin and end in order, so this is the oldest).
+    if (rec.orphanCopies > 0) return void (rec.orphanCopies -= 1);
+    if (rec.mayBeCopying) {
+      rec.mayBeCopying = false;
+      // Passed over with no attempt left, its copy (if it began) was an interrupted one: a copy
+      // for another reason means it never began, and this one decides the record.
+      if (e.reason.startsWith('interrupted ')) return;
     }
     // A record read back after a restart (or a reconfigure lowering maxDeliveries) with no attempt
     // left goes from pending to the DLQ. A 'dying' one had none left when it failed (failed(), takenBack()).
@@ -213,4 +228,8 @@ export class RecordTransitions {
 /** Not yet acked, dead-lettered, skipped or lost: the group still owes the record a delivery (or a copy). */
 export function isOwed(rec: RecordModel): boolean {
   return rec.state === 'pending' || rec.state === 'inflight' || rec.state === 'dying';
+}
+
+function deliveryKey(partition: number, offset: bigint, deliveryCount: number, member: string | undefined): string {
+  return `${at(partition, offset)}#${deliveryCount}@${member}`;
 }

@@ -6,8 +6,8 @@
  * delayMs) / rejects / extends one of the deliveries it holds (current or stale), a member crashes
  * or closes, virtual time passes (ackTimeoutMs 1000, backoff 100..400 ms), the broker loses power
  * (fsync 'always') and the members subscribe again, all at once; maxDeliveries is 3. Admin and
- * retention too: resetGroup to 'earliest', 'latest', an offset or a timestamp (on a quiet broker:
- * the reset has no event, so the model applies it as it is called); a member joining with other
+ * retention too: resetGroup to 'earliest', 'latest', an offset or a timestamp (racing acks, leaves
+ * and produces in the same turn: the model applies it at its groupReset event); a member joining with other
  * settings (maxDeliveries 1..4, ackTimeoutMs, backoff), after every live member crashed or not, so
  * an empty group is reconfigured and one with members refuses it with INVALID_CONFIG; and a
  * retention pass (the topic keeps 2 s of records, in segments rolled every 0.5 s). The group
@@ -24,7 +24,8 @@
  *   which retentionDropped reports, exactly (and describeGroup's lostToRetention); each
  *   dead-letter copy announced is in `<topic>.dlq`, with its origin headers, its deliveryCount
  *   and the original key and value (twice only if a reset replayed the record);
- * - a reset moves each partition to the offset the model expects; what was held before it is
+ * - a reset moves each partition to the offset the model expects, and says so (groupReset) before
+ *   resetGroup resolves; what was held before it is
  *   stale (ack and reject reject with DELIVERY_STALE), what it replays starts again at #1;
  * - deliveryCount goes 1, 2, 3... per record, across restarts, never above maxDeliveries, and a
  *   record is dead-lettered after exactly maxDeliveries deliveries unless rejected (or, after a
@@ -63,6 +64,11 @@ async function runScenario(ordering: Ordering, scenario: Scenario): Promise<void
 /** Shrunk counterexamples the property found, replayed as they were. */
 describe('delivery engine regressions (from the property)', () => {
   const join = (maxInFlight = 1): Command => ({ kind: 'join', maxInFlight, style: 'iterator' });
+  /** A member joins with maxDeliveries 1: it reconfigures the group if empty (after every member crashed, with `evict`). */
+  const joinWithOneAttempt = (evict: boolean, ackTimeoutMs = 500): Command => ({
+    kind: 'reconfigure', settings: { ackTimeoutMs, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } },
+    evict, maxInFlight: 1, style: 'iterator',
+  });
 
   it('a member crashing on the last allowed attempt dead-letters the record (no delivery beyond maxDeliveries)', async () => {
     await runScenario('none', {
@@ -126,12 +132,11 @@ describe('delivery engine regressions (from the property)', () => {
   });
   it('a lease granted after a reconfigure shortened ackTimeoutMs expires at the new length', async () => {
     // c1 joins the emptied group with ackTimeoutMs 500; c0's lease of 1000 had been granted first.
-    const settings = (ackTimeoutMs: number) => ({ ackTimeoutMs, maxDeliveries: 1, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } });
     await runScenario('partition', {
       partitions: 2, seed: 1,
       commands: [
-        { kind: 'reconfigure', settings: settings(1000), evict: false, maxInFlight: 1, style: 'iterator' }, { kind: 'produce', keys: [null] },
-        { kind: 'reconfigure', settings: settings(500), evict: true, maxInFlight: 1, style: 'iterator' }, { kind: 'reset', to: { agoMs: 0 } },
+        joinWithOneAttempt(false, 1000), { kind: 'produce', keys: [null] },
+        joinWithOneAttempt(true), { kind: 'reset', to: { agoMs: 0 } },
         { kind: 'advance', ms: 500 },
       ],
     });
@@ -148,6 +153,58 @@ describe('delivery engine regressions (from the property)', () => {
         { kind: 'settle', pick: 0, action: { type: 'ack' }, together: true }, { kind: 'settle', pick: 0, action: { type: 'nack' }, together: true },
         { ...join(), together: true }, { kind: 'produce', keys: [null, 1, null], together: true },
         { kind: 'advance', ms: 1747, together: true }, { kind: 'advance', ms: 1490, together: true }, { kind: 'retain', together: true },
+      ],
+    });
+  });
+
+  it('a delivery an iterator takes from its queue after a reset made it stale is stale, not of the reset\'s epoch', async () => {
+    // 0:0#1 was handed to c0's queue, then the reset (racing it) replayed 0:0, which went to c0
+    // again as #1: the first one, taken from the queue after the reset, was counted as current.
+    await runScenario('key', {
+      partitions: 2, seed: 1,
+      commands: [
+        { ...joinWithOneAttempt(false), together: true },
+        { kind: 'produce', keys: [null], together: true }, { kind: 'reset', to: { agoMs: 0 } },
+        { kind: 'settle', pick: 0, action: { type: 'extend' }, together: true },
+      ],
+    });
+  });
+
+  it('a reset whose offsets retention passed while they were worked out restarts at startOffset: nothing is lost twice', async () => {
+    // 0:0 was dead-lettered; the timestamp reset found it, retention deleted it (0:0 dying and
+    // lost), then the reset moved the group back to 0: 0:0 was reported lost a second time.
+    await runScenario('none', {
+      partitions: 2, seed: 1,
+      commands: [
+        { ...joinWithOneAttempt(false), together: true },
+        { kind: 'produce', keys: [null], together: true }, { kind: 'crash', pick: 0, together: true },
+        { kind: 'advance', ms: 2001, together: true }, { kind: 'produce', keys: [null], together: true },
+        { kind: 'reset', to: { agoMs: 2001 }, together: true }, { kind: 'retain', together: true }, { kind: 'advance', ms: 1, together: true },
+      ],
+    });
+  });
+
+  it('two resets in one turn to the same offsets, applied in the other order than called, are each matched to an event', async () => {
+    await runScenario('none', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'produce', keys: [null], together: true }, { kind: 'advance', ms: 500, together: true },
+        { kind: 'produce', keys: [null], together: true }, { ...join(), together: true }, { kind: 'restart', together: true },
+        { kind: 'reset', to: { agoMs: 500 }, together: true }, { kind: 'reset', to: 'earliest', together: true },
+        { ...joinWithOneAttempt(false), together: true },
+      ],
+    });
+  });
+
+  it("'partition': a reset passing over a record whose interrupted dead-letter copy never began: its later copy decides it", async () => {
+    // 1:0 had no attempt left under the new maxDeliveries when the reset replayed it; its lease
+    // then expired on #1 and its copy was taken for one the reset had left behind.
+    await runScenario('partition', {
+      partitions: 2, seed: 1,
+      commands: [
+        { ...join(), together: true }, { kind: 'produce', keys: [0], together: true }, { kind: 'produce', keys: [null], together: true },
+        { ...joinWithOneAttempt(true), together: true },
+        { kind: 'reset', to: { agoMs: 0 }, together: true }, { kind: 'advance', ms: 500, together: true },
       ],
     });
   });

@@ -36,8 +36,8 @@ export class GroupConfigFiles {
   }
 
   /** Removes the group's directory durably, config.json first: the commit point of deleteGroup. */
-  remove(topic: string, group: string): Promise<void> {
-    return removeCommittedDir(this.fs, this.dir(topic, group), CONFIG_FILE);
+  remove(topic: string, group: string, committed: () => void): Promise<void> {
+    return removeCommittedDir(this.fs, this.dir(topic, group), CONFIG_FILE, committed);
   }
 
   /** Removes what a crash left of a create or a delete of the group: a directory without config.json. */

@@ -7,7 +7,7 @@ import type { Clock, Random } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { DeadlineQueue } from './deadline-queue.js';
-import type { Group } from './group.js';
+import type { GroupAttempts } from './group-attempts.js';
 import type { Entry } from './partition-window.js';
 
 export interface GroupContext {
@@ -19,5 +19,5 @@ export interface GroupContext {
   readonly unackedRecordsMax: number;
   readonly fetchBytes: number;
   /** Appends a dead-lettered record to `deadLetterTopic`; resolves with its offset there. */
-  readonly deadLetter: (entry: Entry, group: Group, deadLetterTopic: string, deliveryCount: number, reason: string) => Promise<bigint>;
+  readonly deadLetter: (entry: Entry, group: GroupAttempts, deadLetterTopic: string, deliveryCount: number, reason: string) => Promise<bigint>;
 }

@@ -13,6 +13,7 @@ import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Group } from './group.js';
+import type { GroupAttempts } from './group-attempts.js';
 import type { GroupContext } from './group-context.js';
 import { GroupJournal, type JournalLogOptions } from './group-journal.js';
 import { PartitionWindow, type Entry } from './partition-window.js';
@@ -175,7 +176,10 @@ export class GroupCoordinator {
     this.existing(topic, group);
     const logs = this.deps.partitions(topic);
     const target = checkStartPosition(to, 'to');
-    const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, target)));
+    const found = await Promise.all(logs.map((log) => startOffsetFor(log, target)));
+    // Retention may have run while they were found (a timestamp reads the log): a group restarted
+    // below startOffset would count the records deleted before the reset as lost once more.
+    const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
     // The group as it is now: one deleted meanwhile fails the reset as a reset made after it would.
     await this.existing(topic, group).resetTo(offsets);
     return offsets;
@@ -200,7 +204,11 @@ export class GroupCoordinator {
     this.groups.delete(key);
     const deleting = (async () => {
       await found.close(new BrookError('UNKNOWN_GROUP', `group ${name} on ${topic} was deleted`, { topic, group: name }));
-      await this.configs.remove(topic, name);
+      // The event comes at the commit point: a delete failing before it leaves the group as it
+      // was (a subscribe finds it again); one failing after it has deleted the group all the same.
+      await this.configs.remove(topic, name, () => {
+        if (this.deps.events.wants('groupDeleted')) this.deps.events.emit('groupDeleted', { topic, group: name });
+      });
     })();
     this.deleting.set(key, deleting);
     try {
@@ -300,7 +308,7 @@ export class GroupCoordinator {
   }
 
   /** Copies a record of `group` to `deadLetterTopic` (created on first use). */
-  private async deadLetter(entry: Entry, group: Group, deadLetterTopic: string, deliveryCount: number, reason: string): Promise<bigint> {
+  private async deadLetter(entry: Entry, group: GroupAttempts, deadLetterTopic: string, deliveryCount: number, reason: string): Promise<bigint> {
     await this.deps.ensureTopic(deadLetterTopic);
     const record = deadLetterRecord.build(entry.record, {
       topic: group.topic, partition: entry.partition, offset: entry.offset, group: group.name, deliveryCount, reason,

@@ -60,6 +60,11 @@ export class GroupEvents {
     }
   }
 
+  /** resetGroup: every partition restarts at its offset. */
+  reset(offsets: readonly bigint[]): void {
+    if (this.events.wants('groupReset')) this.events.emit('groupReset', { topic: this.topic, group: this.group, offsets: [...offsets] });
+  }
+
   private ref(flight: Flight) {
     return {
       topic: this.topic, group: this.group, partition: flight.entry.partition, offset: flight.entry.offset,

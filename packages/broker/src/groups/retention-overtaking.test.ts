@@ -159,4 +159,20 @@ describe('retention overtaking a group', () => {
     expect(fixture.broker.describeTopic(topic).partitions[0]!.startOffset).toBe(startOffset);
     expect(fixture.broker.describeGroup(topic, 'g').partitions[0]).toMatchObject({ ackFloor: 100n, lag: 0n });
   });
+
+  it('a reset racing retention restarts the group at startOffset: records deleted before it applied are not lost again', async () => {
+    const topic = 'overtaken-reset';
+    const fixture = await overtakenTopic(topic);
+    const seen = await holdingMember(fixture, { topic, group: 'g' }, () => false);
+    await fixture.produce();
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 0n);
+    // A timestamp reset reads the log to find its offset; retention runs meanwhile.
+    const [offsets] = await Promise.all([fixture.broker.resetGroup(topic, 'g', { timestamp: 0 }), fixture.broker.enforceRetention()]);
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 0n);
+    const { startOffset } = fixture.broker.describeTopic(topic).partitions[0]!;
+    expect(startOffset).toBeGreaterThan(0n);
+    expect(offsets).toEqual([startOffset]);
+    expect(fixture.broker.describeGroup(topic, 'g').partitions[0]).toMatchObject({ lostToRetention: 0n, ackFloor: 100n });
+    expect(seen.slice(RECORDS).map((d) => d.offset)[0]).toBe(startOffset);
+  });
 });

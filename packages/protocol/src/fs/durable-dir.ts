@@ -28,10 +28,12 @@ export async function rmdirDurable(fs: FileSystem, path: string): Promise<void> 
  * Removes a directory whose existence `commitFile` (written last when it was made) commits, with
  * one commit point: `commitFile` goes first, durably, then the rest (rmdirDurable). A crash
  * before the commit leaves the whole directory; after it, a directory without `commitFile`,
- * which its owner's open must take for absent and remove.
+ * which its owner's open must take for absent and remove. `committed` runs at the commit point,
+ * so that a removal failing afterwards still counts as done.
  */
-export async function removeCommittedDir(fs: FileSystem, path: string, commitFile: string): Promise<void> {
+export async function removeCommittedDir(fs: FileSystem, path: string, commitFile: string, committed?: () => void): Promise<void> {
   await fs.unlink(`${path}/${commitFile}`);
   await fs.syncDir(path);
+  committed?.();
   await rmdirDurable(fs, path);
 }

@@ -1,0 +1,270 @@
+/**
+ * The attempts of one group's records, from the moment one starts: journaled, leased, handed out,
+ * then settled (ack, nack, extend, reject), expired or taken back, and so redelivered after a
+ * backoff ('partition': with go-back-N) or dead-lettered once maxDeliveries attempts are used.
+ * Group (group.ts) builds on it with what decides when attempts start and for whom: its members,
+ * the pump and the admin changes of its positions.
+ */
+import { BrookError } from '@brook/protocol';
+import type { RedeliveryReason } from '../events.js';
+import { Flight, type FlightOwner } from './flight.js';
+import type { GroupContext } from './group-context.js';
+import { GroupEvents } from './group-events.js';
+import type { GroupJournal } from './group-journal.js';
+import { LeaseQueue } from './lease-queue.js';
+import type { Member } from './member.js';
+import { orderingFor, type OrderingStrategy } from './orderings.js';
+import type { Entry, PartitionWindow } from './partition-window.js';
+import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
+
+/** What ack() and reject() of a stale delivery return. */
+const STALE = handledRejection(new BrookError('DELIVERY_STALE', 'the delivery was taken back before it was settled: the record is delivered again'));
+
+export abstract class GroupAttempts implements FlightOwner {
+  protected ordering: OrderingStrategy;
+  protected readonly report: GroupEvents;
+  private readonly leases: LeaseQueue<Flight>;
+  lastError: unknown;
+  protected closed = false;
+  /** Once closed: what ack() and reject() of its deliveries return instead of STALE (nothing comes again). */
+  private ending: Promise<never> | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly name: string,
+    public config: GroupConfig,
+    protected readonly journal: GroupJournal,
+    readonly windows: PartitionWindow[],
+    protected readonly context: GroupContext,
+  ) {
+    this.ordering = orderingFor(config, windows);
+    this.leases = new LeaseQueue<Flight>(context.clock, context.deadlines, (flight) => this.expire(flight));
+    this.report = new GroupEvents(context.events, topic, name);
+  }
+
+  /** Something changed that may let records move: the group runs its pump soon. */
+  abstract schedulePump(): void;
+
+  /** Resolves once the ack is durable: with every other ack of its journal flush, one promise for all. */
+  ack(flight: Flight): Promise<void> {
+    if (!flight.current) return this.ending ?? STALE;
+    this.report.acked(flight);
+    this.endFlight(flight.entry);
+    return this.complete(flight.entry);
+  }
+
+  nack(flight: Flight, delayMs: number | undefined): void {
+    if (!flight.current) return;
+    this.report.nacked(flight, delayMs);
+    this.endFlight(flight.entry);
+    this.retry(flight.entry, 'nack', delayMs);
+  }
+
+  extend(flight: Flight, ms: number | undefined): void {
+    if (flight.current) this.leases.extend(flight, this.context.clock.now() + (ms ?? this.config.ackTimeoutMs));
+  }
+
+  reject(flight: Flight, reason: string): Promise<void> {
+    if (!flight.current) return this.ending ?? STALE;
+    this.endFlight(flight.entry);
+    return this.deadLetter(flight.entry, `rejected: ${reason}`);
+  }
+
+  /**
+   * The group ends: its deliveries are taken back, so a later ack() or reject() changes nothing
+   * and rejects with `ending`, and no lease, backoff or dead-letter retry of it fires any more.
+   */
+  protected endAttempts(ending: BrookError): void {
+    this.closed = true;
+    this.ending = handledRejection(ending);
+    for (const window of this.windows) {
+      for (const entry of window.entries()) this.endFlight(entry);
+      window.clear();
+    }
+    this.leases.clear();
+  }
+
+  /**
+   * Starts an attempt: counts it, journals it (durable with the next flush) and leases it. Its
+   * last allowed attempt cut short by a broker restart (or maxDeliveries lowered), the record
+   * is dead-lettered instead: another delivery would exceed maxDeliveries.
+   */
+  protected startFlight(entry: Entry, member: Member, now: number): Flight | undefined {
+    const exhausted = this.outOfAttempts(entry, 'interrupted');
+    if (exhausted) {
+      member.release();
+      this.deadLetterInBackground(entry, exhausted);
+      return undefined;
+    }
+    const window = this.windows[entry.partition]!;
+    const deliveryCount = window.ack.recordAttempt(entry.offset);
+    this.journal.attempt(entry.partition, entry.offset, deliveryCount);
+    const flight = new Flight(this, entry, member, deliveryCount);
+    this.leases.grant(flight, now + this.config.ackTimeoutMs);
+    entry.flight = flight;
+    window.setState(entry, 'inflight');
+    return flight;
+  }
+
+  /** Once the attempts are journaled, gives the deliveries still current to their members. */
+  protected async handOut(flights: readonly Flight[]): Promise<void> {
+    await this.journal.flush();
+    for (const flight of flights) {
+      if (!flight.current || flight.member.left) continue;
+      if (flight.member.closing) {
+        // It began to close while the attempt was being journaled: it gets nothing new.
+        this.revoke(flight.entry, 'memberLeft');
+        continue;
+      }
+      flight.handedOut = true;
+      this.report.delivered(flight);
+      flight.member.sink(flight);
+    }
+  }
+
+  private expire(flight: Flight): void {
+    if (!flight.current) return;
+    this.report.leaseExpired(flight);
+    this.endFlight(flight.entry);
+    this.retry(flight.entry, 'leaseExpired', undefined);
+  }
+
+  /** A failed attempt: dead-letter it if it was the last allowed, else redeliver after a backoff. */
+  private retry(entry: Entry, reason: RedeliveryReason, delayMs: number | undefined): void {
+    const window = this.windows[entry.partition]!;
+    const exhausted = this.outOfAttempts(entry, reason);
+    if (exhausted) {
+      this.deadLetterInBackground(entry, exhausted);
+      return;
+    }
+    const delay = Math.max(0, delayMs ?? backoffDelayMs(this.config.backoff, window.ack.attempts(entry.offset), this.context.random));
+    this.scheduleRedelivery(entry, reason, delay);
+    if (this.config.ordering === 'partition') this.goBack(window, entry);
+  }
+
+  private scheduleRedelivery(entry: Entry, reason: RedeliveryReason, delayMs: number): void {
+    const window = this.windows[entry.partition]!;
+    window.redeliveries += 1;
+    this.report.redelivered(entry, reason, window.ack.attempts(entry.offset) + 1, delayMs);
+    if (delayMs === 0) {
+      this.makeReady(entry);
+      return;
+    }
+    window.setState(entry, 'backoff');
+    entry.backoff = this.context.deadlines.schedule(this.context.clock.now() + delayMs, () => {
+      entry.backoff = undefined;
+      if (entry.state === 'backoff' && window.holds(entry)) this.makeReady(entry);
+    });
+  }
+
+  private makeReady(entry: Entry): void {
+    this.windows[entry.partition]!.setState(entry, 'ready');
+    this.ordering.enqueue(entry);
+    this.schedulePump();
+  }
+
+  /** 'partition' ordering: every later record of the partition in flight comes again, in order. */
+  private goBack(window: PartitionWindow, failed: Entry): void {
+    for (const entry of window.entries()) {
+      if (entry.seq > failed.seq && entry.state === 'inflight') this.revoke(entry, 'goBack');
+    }
+    if (failed.seq < window.cursorSeq) window.cursorSeq = failed.seq;
+  }
+
+  /**
+   * Takes a delivery back without a nack or an expiry (member left, rebalance, go-back). The
+   * attempt still counts: on the last allowed one the record is dead-lettered, not delivered again.
+   * Taken back while its attempt was being journaled, it never reached the member: the attempt is
+   * given back (in the journal too) and the record is simply ready again, not a redelivery.
+   */
+  protected revoke(entry: Entry, reason: RedeliveryReason): void {
+    const window = this.windows[entry.partition]!;
+    const flight = entry.flight!;
+    this.endFlight(entry);
+    if (!flight.handedOut) {
+      window.ack.restoreAttempts(entry.offset, flight.deliveryCount - 1);
+      // If this write fails, a restart counts the attempt after all: one more than delivered.
+      this.journal.attemptGivenBack(entry.partition, entry.offset, flight.deliveryCount - 1).catch(() => undefined);
+      this.makeReady(entry);
+    } else {
+      const exhausted = this.outOfAttempts(entry, reason);
+      if (exhausted) this.deadLetterInBackground(entry, exhausted);
+      else this.scheduleRedelivery(entry, reason, 0);
+    }
+    if (entry.seq < window.cursorSeq) window.cursorSeq = entry.seq;
+  }
+
+  /** The dead-letter reason if `entry` has had all maxDeliveries attempts, else undefined. */
+  private outOfAttempts(entry: Entry, cause: string): string | undefined {
+    const attempts = this.windows[entry.partition]!.ack.attempts(entry.offset);
+    const max = this.config.maxDeliveries;
+    return attempts >= max ? `${cause} on attempt ${attempts} of maxDeliveries ${max}` : undefined;
+  }
+
+  /**
+   * Dead-letters without a caller waiting. Its only failure left is the journal write of the ack
+   * (the copy is retried inside): kept in `lastError`; after a restart the record is read again,
+   * finds no attempts left and is dead-lettered again (at-least-once, like every delivery).
+   */
+  private deadLetterInBackground(entry: Entry, reason: string): void {
+    this.deadLetter(entry, reason).catch((error: unknown) => {
+      this.lastError = error;
+    });
+  }
+
+  /**
+   * Copies the record to the dead-letter topic, then counts it as acked. If that append fails
+   * (disk full...), it is tried again after backoff.maxMs: the record is never redelivered to
+   * consumers once it has used up its attempts, and never acked before it is safely copied.
+   */
+  private async deadLetter(entry: Entry, reason: string): Promise<void> {
+    const window = this.windows[entry.partition]!;
+    window.setState(entry, 'deadLettering');
+    const deliveryCount = window.ack.attempts(entry.offset);
+    // One topic for the whole copy: a reconfigure meanwhile (a new member) may name another.
+    const { deadLetterTopic } = this.config;
+    // undefined: the copy failed, and is tried again below.
+    const deadLetterOffset = await this.context.deadLetter(entry, this, deadLetterTopic, deliveryCount, reason).catch(() => undefined);
+    // The group ended during the copy (deleted, its topic deleted, the broker closing): no count,
+    // no event and no retry of it come after its end; a copy made stays in the dead-letter topic.
+    if (this.closed) return;
+    if (deadLetterOffset === undefined) {
+      entry.backoff = this.context.deadlines.schedule(this.context.clock.now() + this.config.backoff.maxMs, () => {
+        entry.backoff = undefined;
+        if (window.holds(entry) && !this.closed) this.deadLetterInBackground(entry, reason);
+      });
+      return;
+    }
+    window.deadLettered += 1;
+    this.report.deadLettered(entry, deliveryCount, reason, deadLetterTopic, deadLetterOffset);
+    await this.complete(entry);
+  }
+
+  /** Acked or dead-lettered: the record leaves the window and the ack is journaled. */
+  private complete(entry: Entry): Promise<void> {
+    const window = this.windows[entry.partition]!;
+    if (!window.holds(entry)) return Promise.resolve();
+    window.remove(entry);
+    window.ack.ack(entry.offset);
+    this.ordering.release(entry);
+    this.schedulePump();
+    return this.journal.ack(entry.partition, entry.offset);
+  }
+
+  protected endFlight(entry: Entry): void {
+    const flight = entry.flight;
+    if (!flight) return;
+    entry.flight = undefined;
+    this.leases.end(flight);
+    flight.member.release();
+    // The member has credit again: another ready record may go to it now, not at the next event.
+    this.schedulePump();
+  }
+}
+
+/** A rejected promise marked handled: a handler's implicit ack never looks at it, whoever awaits it gets it. */
+function handledRejection(error: BrookError): Promise<never> {
+  const rejected = Promise.reject(error);
+  rejected.catch(() => undefined);
+  return rejected;
+}
