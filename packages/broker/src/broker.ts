@@ -68,7 +68,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.fsync = logDefaults.fsync;
     this.openedClean = openedClean;
     this.producers = new Producers({
-      fs, clock, dataDir, appendsDurable: logDefaults.fsync === 'always',
+      fs, clock, random, dataDir, appendsDurable: logDefaults.fsync === 'always',
       producersPerPartitionMax: limits.producersPerPartitionMax, producerSnapshotIntervalMs: limits.producerSnapshotIntervalMs,
     });
     this.groups = new GroupCoordinator({
@@ -268,6 +268,14 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   /**
+   * Names this data directory: producer ids are unique only within one incarnation (a fresh data
+   * directory issues them again from 0). Announced in WELCOME and in every initProducer answer.
+   */
+  get incarnation(): string {
+    return this.producers.incarnation;
+  }
+
+  /**
    * Appends one client-encoded batch, checked in full first (topics/batch-input.ts). A batch with
    * producerId >= 0 goes through the partition's idempotence table: a retry of a recent batch is
    * answered with the original's offsets and `duplicate: true`; a gap in its sequence is
@@ -280,7 +288,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const header = checkBatchInput(request.batch, this.limits);
     let result: Awaited<ReturnType<Producers['append']>>;
     try {
-      result = await this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
+      result = await this.producers.append(target, header, request.batch, request.incarnation, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
     } catch (error) {
       throw this.topics.failure(topic, error);
     }
