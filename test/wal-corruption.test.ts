@@ -100,6 +100,9 @@ describe('the WAL producer on a damaged WAL', () => {
     ['a next sequence past 2^31-1', { partitions: [['orders', 0, '0', 0, 2 ** 31]] }],
     ['a partition epoch past 2^15-1', { partitions: [['orders', 0, '0', 2 ** 15, 6]] }],
     ['a shared epoch past 2^15-1', { producerEpoch: 2 ** 15 }],
+    ['an incarnation that is not a string', { incarnation: 7 }],
+    ['an empty incarnation', { incarnation: '' }],
+    ['an incarnation a produce frame has no room for', { incarnation: 'x'.repeat(65) }],
   ])('refuses to open a producer.json with %s, rather than send batches the broker must refuse (set aside as poison)', async (_, damage) => {
     const host = await deliveredTwoBatches();
     const path = `${PRODUCER_WAL_DIR}/producer.json`;

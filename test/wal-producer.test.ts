@@ -239,6 +239,49 @@ describe('WAL producer', () => {
     await second.producer.close();
   });
 
+  it('a broker on a fresh data directory that issued our producer id again to another producer: a fresh id, nothing lost', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const first = await host.start();
+    await first.producer.send('orders', numbered(1, 3));
+    await first.producer.flush();
+    await first.producer.send('orders', numbered(4, 3)); // left in the WAL, to be sent at sequences 3..5
+    await first.producer.close();
+    await host.replaceBroker({ orders: 1 });
+    // Another producer connects first and gets producer id 0, our WAL's id, and sequences 0..5.
+    const other = await connect(host.broker);
+    const otherProducer = other.producer();
+    await otherProducer.send('orders', numbered(100, 3));
+    await otherProducer.send('orders', numbered(103, 3));
+    const second = await host.start();
+    await second.producer.flush();
+    expect(await host.contents('orders')).toEqual([[100, 101, 102, 103, 104, 105, 4, 5, 6]]);
+    expect(second.producer.stats.duplicateParts).toBe(0);
+    const state = JSON.parse(Buffer.from(await host.fs.readFile(`${PRODUCER_WAL_DIR}/producer.json`)).toString('utf8')) as { incarnation: string };
+    expect(state.incarnation).toBe(host.broker.incarnation);
+    await second.producer.close();
+    await other.close();
+  });
+
+  it('a producer.json from before incarnations resumes its id as before and learns the broker\'s incarnation', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const first = await host.start();
+    await first.producer.send('orders', numbered(1, 3));
+    await first.producer.flush();
+    const oldId = first.producer.stats.producerId;
+    await first.producer.send('orders', numbered(4, 3));
+    await first.producer.close();
+    const path = `${PRODUCER_WAL_DIR}/producer.json`;
+    const { incarnation, ...legacy } = JSON.parse(Buffer.from(await host.fs.readFile(path)).toString('utf8')) as { incarnation: string };
+    expect(incarnation).toBe(host.broker.incarnation);
+    await host.fs.writeFile(path, new TextEncoder().encode(JSON.stringify(legacy)));
+    const second = await host.start();
+    await second.producer.flush();
+    expect(await host.contents('orders')).toEqual([[1, 2, 3, 4, 5, 6]]);
+    expect(second.producer.stats.producerId).toBe(oldId);
+    expect(JSON.parse(Buffer.from(await host.fs.readFile(path)).toString('utf8'))).toMatchObject({ incarnation });
+    await second.producer.close();
+  });
+
   it('a partition that evicted the producer: that partition moves to a fresh producer id', async () => {
     const host = await WalProducerHost.create({ orders: 1 }, { producersPerPartitionMax: 1 });
     const { producer, client } = await host.start();

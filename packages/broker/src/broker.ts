@@ -63,7 +63,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.fsync = logDefaults.fsync;
     this.openedClean = dir.cleanShutdown;
     this.producers = new Producers({
-      fs, clock, dataDir: dir.path, appendsDurable: logDefaults.fsync === 'always',
+      fs, clock, random, dataDir: dir.path, appendsDurable: logDefaults.fsync === 'always',
       producersPerPartitionMax: limits.producersPerPartitionMax, producerSnapshotIntervalMs: limits.producerSnapshotIntervalMs,
     });
     this.groups = new GroupCoordinator({
@@ -248,6 +248,14 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   /**
+   * Names this data directory: producer ids are unique only within one incarnation (a fresh data
+   * directory issues them again from 0). Announced in WELCOME and in every initProducer answer.
+   */
+  get incarnation(): string {
+    return this.producers.incarnation;
+  }
+
+  /**
    * Appends one client-encoded batch, checked in full first (topics/batch-input.ts). A batch with
    * producerId >= 0 goes through the partition's idempotence table: a retry of a recent batch is
    * answered with the original's offsets and `duplicate: true`; a gap in its sequence is
@@ -260,7 +268,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const header = checkBatchInput(request.batch, this.limits);
     let result: Awaited<ReturnType<Producers['append']>>;
     try {
-      result = await this.producers.append(target, header, request.batch, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
+      result = await this.producers.append(target, header, request.batch, request.incarnation, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
     } catch (error) {
       throw this.topics.failure(topic, error);
     }

@@ -13,7 +13,7 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   BrookError, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
-  type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
+  type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type Welcome, type WireError,
 } from '@brook/protocol';
 import type { BackoffPolicy, ResolvedConnectOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
@@ -97,6 +97,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private exemptInFlight = 0;
   private readonly subscribers = new Map<number, SubscriptionListener>();
   private limits: SessionLimits | undefined;
+  private brokerIncarnation: string | undefined;
   /** The handshake under way, if any: its deadline, and close() giving it up. */
   private handshaking: AbortController | undefined;
   /** The wait before the next reconnect attempt, if one is due. */
@@ -141,6 +142,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   get serverLimits(): SessionLimits {
     if (!this.limits) throw new BrookError('CLOSED', 'not connected yet');
     return this.limits;
+  }
+
+  /**
+   * The broker's data directory incarnation from the last WELCOME (undefined from a broker that
+   * announces none): producer ids issued under another one are void on this broker.
+   */
+  get incarnation(): string | undefined {
+    return this.brokerIncarnation;
   }
 
   /** Sends a request and resolves with its response; rejects with the ERROR as a BrookError, or TIMEOUT. */
@@ -245,7 +254,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const frame = await welcome;
       if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);
       if (frame.kind !== FrameKind.WELCOME) throw new BrookError('INVALID_REQUEST', `expected WELCOME, got frame kind ${frame.kind}`);
-      this.limits = (frame.json as { limits: SessionLimits }).limits;
+      ({ limits: this.limits, incarnation: this.brokerIncarnation } = frame.json as unknown as Welcome);
     } catch (error) {
       // A peer that stopped answering would not answer a close frame either.
       if (attempt.signal.aborted) transport?.terminate();

@@ -20,6 +20,8 @@ export class FakeServer implements TransportFactory {
   readonly requests: Frame[] = [];
   opened = 0;
   limits = TEST_LIMITS;
+  /** The data directory incarnation WELCOME announces; none while undefined. */
+  incarnation: string | undefined;
   /** Set to refuse the next handshakes: ERROR with this code, then close with closeCode. */
   refuse: { code: string; closeCode: number } | undefined;
   /** Set to make open() fail as an unreachable server would. */
@@ -84,7 +86,9 @@ export class FakeServer implements TransportFactory {
         this.send(encodeFrame(FrameKind.ERROR, 0, stableJson({ code, message: 'refused', retriable: false })));
         this.drop(closeCode);
       } else {
-        this.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({ version: PROTOCOL_VERSION, server: 'brook', sessionId: `s${this.opened}`, limits: this.limits })));
+        this.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({
+          version: PROTOCOL_VERSION, server: 'brook', sessionId: `s${this.opened}`, limits: this.limits, ...(this.incarnation !== undefined && { incarnation: this.incarnation }),
+        })));
       }
       return;
     }

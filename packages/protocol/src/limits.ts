@@ -18,6 +18,19 @@ export interface Limit {
  */
 export const TOPIC_NAME_LENGTH_MAX = 249;
 
+/**
+ * A broker data directory's incarnation (docs/storage.md): at most INCARNATION_LENGTH_MAX
+ * characters that JSON carries as they are, one byte each, so that a produce frame naming it has
+ * a known size beside its batch (the client sizes its batches by it). Brook's are
+ * `<clock ms>-<draw>`, under 30 characters.
+ */
+export const INCARNATION_LENGTH_MAX = 64;
+const INCARNATION = new RegExp(`^[0-9A-Za-z._-]{1,${INCARNATION_LENGTH_MAX}}$`);
+
+export function isIncarnation(value: unknown): value is string {
+  return typeof value === 'string' && INCARNATION.test(value);
+}
+
 /** How appends reach the disk: fsync before acknowledging, never, or on a timer. */
 export type FsyncPolicy = 'always' | 'never' | { intervalMs: number };
 

@@ -67,16 +67,29 @@ describe('Broker.initProducer', () => {
     const { producerId, producerEpoch } = await fixture.broker.initProducer();
     const first = await send(fixture.broker, { producerId, epoch: producerEpoch, firstSeq: 0, records: 2 });
     await fixture.restart();
-    await expect(fixture.broker.initProducer({ producerId })).resolves.toEqual({ producerId, producerEpoch });
+    const { incarnation } = fixture.broker;
+    await expect(fixture.broker.initProducer({ producerId })).resolves.toEqual({ producerId, producerEpoch, incarnation });
     await expect(send(fixture.broker, { producerId, epoch: producerEpoch, firstSeq: 0, records: 2 })).resolves.toEqual({ ...first, duplicate: true });
     const bumped = await fixture.broker.initProducer({ producerId, bumpEpoch: true });
-    expect(bumped).toEqual({ producerId, producerEpoch: 1 });
+    expect(bumped).toEqual({ producerId, producerEpoch: 1, incarnation });
     // Fenced at once, on every partition, including one the new instance has not written to.
     await expect(send(fixture.broker, { producerId, epoch: 0, firstSeq: 2 })).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
     await expect(send(fixture.broker, { producerId, epoch: 0, firstSeq: 0 }, 1)).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
     await expect(send(fixture.broker, { producerId, epoch: 1, firstSeq: 0 })).resolves.toMatchObject({ baseOffset: 2n, duplicate: false });
     await fixture.restart();
     await expect(send(fixture.broker, { producerId, epoch: 0, firstSeq: 2 })).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
+  });
+
+  it('keeps its incarnation across restarts and refuses a batch naming another: that directory\'s id, which this one may have issued again', async () => {
+    const fixture = await fixtureWithTopic();
+    const { producerId, incarnation } = await fixture.broker.initProducer();
+    expect(incarnation).toBe(fixture.broker.incarnation);
+    await fixture.restart();
+    expect(fixture.broker.incarnation).toBe(incarnation);
+    const batch = (to: string) => fixture.broker.produceBatch({ topic: TOPIC, partition: 0, batch: producerBatch({ producerId, firstSeq: 0 }), incarnation: to });
+    await expect(batch('another')).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID', details: { producerId, incarnation: 'another', currentIncarnation: incarnation } });
+    expect(await values(fixture.broker)).toEqual([]);
+    await expect(batch(incarnation)).resolves.toMatchObject({ baseOffset: 0n, duplicate: false });
   });
 
   it('refuses batches of ids or epochs it never issued', async () => {

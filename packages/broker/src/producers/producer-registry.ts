@@ -2,8 +2,16 @@
  * Which producer ids the broker has issued, and each one's current epoch: `<dataDir>/producers.json`,
  * rewritten tmp -> fsync -> rename before any new id or epoch is handed out.
  *
- *   { "version": 1, "nextProducerId": "42", "epochs": [["7", 2]] }   ids below nextProducerId were issued;
- *                                                                  epochs lists those above 0
+ *   { "version": 1, "incarnation": "1732300000000-81234567", "nextProducerId": "42", "epochs": [["7", 2]] }
+ *
+ * Ids below nextProducerId were issued; epochs lists those above 0. `incarnation` names this data
+ * directory: ids are unique only within one, and a broker on a fresh directory (a wiped one, a
+ * restart on a temp dir or in memory) issues them again from 0. Every answer to initProducer
+ * carries it, and a resume or a produce naming another incarnation is UNKNOWN_PRODUCER_ID, so a
+ * producer of the old directory renumbers instead of being answered with another producer's
+ * batches as its duplicates. It is written before it is ever handed out: one that changed on a
+ * restart would make producers renumber batches the log may already hold. A file from before
+ * incarnations gets one at load.
  *
  * Ids come from a persisted counter, not from the log: a producer may get an id and crash before
  * writing anything, and retention may delete every batch of an id, yet neither id may ever be
@@ -13,7 +21,7 @@
  * old instance everywhere at once, including partitions the new instance has not written to yet,
  * and must survive a restart before the new epoch has written anything.
  */
-import { BrookError, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { BrookError, assert, isIncarnation, writeFileAtomic, type Clock, type FileSystem, type Random } from '@brook/protocol';
 import { parseDecimal } from './decimal.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { EPOCH_MAX } from './producer-entry.js';
@@ -21,6 +29,8 @@ import { EPOCH_MAX } from './producer-entry.js';
 export interface ProducerIdentity {
   readonly producerId: bigint;
   readonly producerEpoch: number;
+  /** The data directory's incarnation the id was issued under (see above). */
+  readonly incarnation: string;
 }
 
 export interface InitProducerRequest {
@@ -28,13 +38,19 @@ export interface InitProducerRequest {
   producerId?: bigint;
   /** With `producerId`: move to a new epoch, fencing every instance still using an older one. */
   bumpEpoch?: boolean;
+  /** With `producerId`: the incarnation it was issued under; another one's id is UNKNOWN_PRODUCER_ID. */
+  incarnation?: string;
 }
 
 const REGISTRY_FILE = 'producers.json';
 const REGISTRY_VERSION = 1;
 
+/** Incarnation draws are integers below this. */
+const INCARNATION_DRAW_MAX = 2 ** 31;
+
 interface RegistryFile {
   version: number;
+  incarnation: string;
   nextProducerId: string;
   epochs: [string, number][];
 }
@@ -44,27 +60,56 @@ export class ProducerRegistry {
   private readonly path: string;
   private nextProducerId = 0n;
   private epochs = new Map<bigint, number>();
+  private current: string | undefined;
 
   constructor(private readonly fs: FileSystem, dataDir: string) {
     this.path = `${dataDir}/${REGISTRY_FILE}`;
   }
 
-  /** Reads the file, if there is one (none: no id was ever issued). */
-  async load(): Promise<void> {
-    if (!(await this.fs.exists(this.path))) return;
-    ({ nextProducerId: this.nextProducerId, epochs: this.epochs } = parseRegistry(this.path, await this.fs.readFile(this.path)));
+  /**
+   * Reads the file; without one (no id was ever issued) or without an incarnation in it, creates
+   * the incarnation from the clock and a draw of `random` and writes it before anything can see it.
+   */
+  async load(clock: Clock, random: Random): Promise<void> {
+    let incarnation: string | undefined;
+    if (await this.fs.exists(this.path)) {
+      ({ incarnation, nextProducerId: this.nextProducerId, epochs: this.epochs } = parseRegistry(this.path, await this.fs.readFile(this.path)));
+    }
+    if (incarnation === undefined) {
+      incarnation = `${Math.floor(clock.now())}-${random.int(INCARNATION_DRAW_MAX)}`;
+      await this.persist(incarnation, this.nextProducerId, this.epochs);
+    }
+    this.current = incarnation;
+  }
+
+  /** This data directory's incarnation; load() must have resolved. */
+  get incarnation(): string {
+    assert(this.current !== undefined, 'the producer registry was not loaded');
+    return this.current;
   }
 
   /** A new id at epoch 0; or a known id at its current epoch, or the next one with `bumpEpoch`. */
   initProducer(request: InitProducerRequest = {}): Promise<ProducerIdentity> {
-    const { producerId, bumpEpoch = false } = request;
+    const { producerId, bumpEpoch = false, incarnation } = request;
     if (producerId !== undefined && (typeof producerId !== 'bigint' || producerId < 0n)) {
       return Promise.reject(new BrookError('INVALID_REQUEST', `producerId must be a non-negative bigint, got ${String(producerId)}`, { producerId }));
     }
     if (typeof bumpEpoch !== 'boolean' || (bumpEpoch && producerId === undefined)) {
       return Promise.reject(new BrookError('INVALID_REQUEST', 'bumpEpoch must be a boolean, and needs a producerId', { bumpEpoch }));
     }
-    return this.mutations.run(() => (producerId === undefined ? this.allocate() : this.resume(producerId, bumpEpoch)));
+    if (incarnation !== undefined && (typeof incarnation !== 'string' || producerId === undefined)) {
+      return Promise.reject(new BrookError('INVALID_REQUEST', 'incarnation must be a string, and needs a producerId', { incarnation }));
+    }
+    return this.mutations.run(() => (producerId === undefined ? this.allocate() : this.resume(producerId, bumpEpoch, incarnation)));
+  }
+
+  /** Throws UNKNOWN_PRODUCER_ID for an id issued under another incarnation (`undefined`: the sender does not say). */
+  checkIncarnation(producerId: bigint, incarnation: string | undefined): void {
+    if (incarnation !== undefined && incarnation !== this.incarnation) {
+      throw new BrookError('UNKNOWN_PRODUCER_ID', `producer ${producerId} was issued under incarnation ${incarnation}, not by this broker's data directory (${this.incarnation})`, {
+        producerId, incarnation, currentIncarnation: this.incarnation,
+      });
+    }
   }
 
   /** Throws PRODUCER_FENCED for an epoch older than the current one, UNKNOWN_PRODUCER_ID for one never issued. */
@@ -84,23 +129,24 @@ export class ProducerRegistry {
 
   private async allocate(): Promise<ProducerIdentity> {
     const producerId = this.nextProducerId;
-    await this.persist(producerId + 1n, this.epochs);
+    await this.persist(this.incarnation, producerId + 1n, this.epochs);
     this.nextProducerId = producerId + 1n;
-    return { producerId, producerEpoch: 0 };
+    return { producerId, producerEpoch: 0, incarnation: this.incarnation };
   }
 
-  private async resume(producerId: bigint, bumpEpoch: boolean): Promise<ProducerIdentity> {
+  private async resume(producerId: bigint, bumpEpoch: boolean, incarnation: string | undefined): Promise<ProducerIdentity> {
     if (!this.issued(producerId)) {
       throw new BrookError('UNKNOWN_PRODUCER_ID', `producer id ${producerId} was never issued by this broker`, { producerId });
     }
+    this.checkIncarnation(producerId, incarnation);
     const epoch = this.epochOf(producerId);
-    if (!bumpEpoch) return { producerId, producerEpoch: epoch };
+    if (!bumpEpoch) return { producerId, producerEpoch: epoch, incarnation: this.incarnation };
     if (epoch === EPOCH_MAX) {
       throw new BrookError('INVALID_REQUEST', `producer ${producerId} is at the last epoch ${EPOCH_MAX}: get a new id`, { producerId, producerEpoch: epoch });
     }
-    await this.persist(this.nextProducerId, new Map(this.epochs).set(producerId, epoch + 1));
+    await this.persist(this.incarnation, this.nextProducerId, new Map(this.epochs).set(producerId, epoch + 1));
     this.epochs.set(producerId, epoch + 1);
-    return { producerId, producerEpoch: epoch + 1 };
+    return { producerId, producerEpoch: epoch + 1, incarnation: this.incarnation };
   }
 
   private issued(producerId: bigint): boolean {
@@ -111,9 +157,10 @@ export class ProducerRegistry {
     return this.epochs.get(producerId) ?? 0;
   }
 
-  private persist(nextProducerId: bigint, epochs: ReadonlyMap<bigint, number>): Promise<void> {
+  private persist(incarnation: string, nextProducerId: bigint, epochs: ReadonlyMap<bigint, number>): Promise<void> {
     const file: RegistryFile = {
       version: REGISTRY_VERSION,
+      incarnation,
       nextProducerId: nextProducerId.toString(),
       epochs: [...epochs].map(([id, epoch]) => [id.toString(), epoch]),
     };
@@ -121,10 +168,19 @@ export class ProducerRegistry {
   }
 }
 
-function parseRegistry(path: string, bytes: Uint8Array): { nextProducerId: bigint; epochs: Map<bigint, number> } {
+interface ParsedRegistry {
+  /** Undefined in a file written before incarnations. */
+  incarnation: string | undefined;
+  nextProducerId: bigint;
+  epochs: Map<bigint, number>;
+}
+
+function parseRegistry(path: string, bytes: Uint8Array): ParsedRegistry {
   try {
     const file = JSON.parse(new TextDecoder().decode(bytes)) as Partial<RegistryFile>;
     if (file.version !== REGISTRY_VERSION) throw new Error(`unknown version ${String(file.version)}`);
+    const { incarnation } = file;
+    if (incarnation !== undefined && !isIncarnation(incarnation)) throw new Error(`incarnation ${JSON.stringify(incarnation)}`);
     const nextProducerId = parseDecimal(file.nextProducerId, 'nextProducerId');
     if (!Array.isArray(file.epochs)) throw new Error('epochs is not an array');
     const epochs = new Map(file.epochs.map(([id, epoch]): [bigint, number] => {
@@ -133,7 +189,7 @@ function parseRegistry(path: string, bytes: Uint8Array): { nextProducerId: bigin
       if (producerId >= nextProducerId) throw new Error(`epoch of producer ${producerId}, which was never issued`);
       return [producerId, epoch];
     }));
-    return { nextProducerId, epochs };
+    return { incarnation, nextProducerId, epochs };
   } catch (error) {
     throw new BrookError('CORRUPT_METADATA', `${path} is not a valid producer registry: ${String(error)}`, { file: path }, { cause: error });
   }

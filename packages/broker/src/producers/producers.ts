@@ -6,7 +6,7 @@
  * open, not at open: a broker with many partitions opens as fast as its logs do, and a partition
  * no idempotent producer writes to never pays for a replay.
  */
-import { BrookError, type BatchHeader, type Clock, type FileSystem, type Timer } from '@brook/protocol';
+import { BrookError, type BatchHeader, type Clock, type FileSystem, type Random, type Timer } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { IdempotentAppendResult } from './append-group.js';
 import { PartitionProducers } from './partition-producers.js';
@@ -17,6 +17,8 @@ import { discardSnapshotAheadOfLog } from './producer-state-recovery.js';
 export interface ProducersOptions {
   readonly fs: FileSystem;
   readonly clock: Clock;
+  /** With the clock, makes a new data directory's incarnation (producer-registry.ts). */
+  readonly random: Random;
   readonly dataDir: string;
   /** fsync 'always': an append is durable once it resolves. */
   readonly appendsDurable: boolean;
@@ -49,7 +51,7 @@ export class Producers {
    * between the cut and this check leaves the next open nothing to cut.
    */
   async open(recovered: Iterable<PartitionTarget>): Promise<void> {
-    await this.registry.load();
+    await this.registry.load(this.options.clock, this.options.random);
     for (const { log, dir } of recovered) await discardSnapshotAheadOfLog(this.options.fs, dir, log);
   }
 
@@ -57,16 +59,23 @@ export class Producers {
     return this.registry.initProducer(request);
   }
 
+  /** The data directory's incarnation, announced in WELCOME. */
+  get incarnation(): string {
+    return this.registry.incarnation;
+  }
+
   /**
    * Appends a checked batch (see batch-input.ts): at once if its producerId is -1, else through
    * the partition's idempotence table. `admit` runs the broker's own checks before an append.
+   * `incarnation`, if the sender names one, must be this data directory's (producer-registry.ts).
    */
-  async append(target: PartitionTarget, header: BatchHeader, bytes: Uint8Array, admit: () => Promise<void>): Promise<IdempotentAppendResult> {
+  async append(target: PartitionTarget, header: BatchHeader, bytes: Uint8Array, incarnation: string | undefined, admit: () => Promise<void>): Promise<IdempotentAppendResult> {
     if (header.producerId === NO_PRODUCER_ID) {
       await admit();
       return { ...(await target.log.append(bytes)), duplicate: false };
     }
     checkProducerFields(header);
+    this.registry.checkIncarnation(header.producerId, incarnation);
     const partition = await this.partition(target);
     return partition.append(header, bytes, admit);
   }

@@ -38,12 +38,18 @@ async function createTopic(broker: Broker, args: Args): Promise<Reply> {
 async function initProducer(broker: Broker, args: Args): Promise<Reply> {
   const producerId = args.optionalDecimal('producerId');
   const bumpEpoch = args.optionalBoolean('bumpEpoch');
-  const identity = await broker.initProducer({ ...(producerId !== undefined && { producerId }), ...(bumpEpoch !== undefined && { bumpEpoch }) });
+  const incarnation = args.optionalString('incarnation');
+  const identity = await broker.initProducer({
+    ...(producerId !== undefined && { producerId }), ...(bumpEpoch !== undefined && { bumpEpoch }), ...(incarnation !== undefined && { incarnation }),
+  });
   return { json: identity };
 }
 
 async function produce(broker: Broker, args: Args, data: Uint8Array): Promise<Reply> {
-  const result = await broker.produceBatch({ topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), batch: data });
+  const incarnation = args.optionalString('incarnation');
+  const result = await broker.produceBatch({
+    topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), batch: data, ...(incarnation !== undefined && { incarnation }),
+  });
   return { json: result };
 }
 

@@ -20,10 +20,10 @@ function rawFrame(kind: number, requestId: number, json: Uint8Array, declaredLen
 }
 
 describe('handshake', () => {
-  it('WELCOME announces the limits; the handshake timer stops', async () => {
+  it('WELCOME announces the limits and the data directory\'s incarnation; the handshake timer stops', async () => {
     const f = await sessionFixture({ limits: { subscriptionsMax: 3, requestsInFlightMax: 5, frameBytesMax: 4096 } });
     const welcome = await f.hello();
-    expect(welcome.json).toEqual({ version: 2, server: 'brook', sessionId: 'test', limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, batchBytesMax: 1024 * 1024, subscriptionsMax: 3, requestsInFlightMax: 5 } });
+    expect(welcome.json).toEqual({ version: 2, server: 'brook', sessionId: 'test', incarnation: f.broker.incarnation, limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, batchBytesMax: 1024 * 1024, subscriptionsMax: 3, requestsInFlightMax: 5 } });
     f.clock.advance(60_000);
     expect(f.peer.closed).toBeUndefined();
   });

@@ -61,12 +61,22 @@ describe('topic admin', () => {
 
 describe('produce and fetch', () => {
   it('initProducer, then an idempotent batch and its resend', async () => {
-    const { producerId, producerEpoch } = await f.ok('initProducer');
-    expect([producerId, producerEpoch]).toEqual(['0', 0]);
+    const { producerId, producerEpoch, incarnation } = await f.ok('initProducer');
+    expect([producerId, producerEpoch, incarnation]).toEqual(['0', 0, f.broker.incarnation]);
     const batch = () => encodeBatch([{ key: null, value: new Uint8Array([1]), timestamp: 1 }], { producerId: 0n, producerEpoch: 0, baseSequence: 0 });
     expect(await f.ok('produce', { topic: 'orders', partition: 0 }, batch())).toEqual({ baseOffset: '0', lastOffset: '0', duplicate: false });
     expect(await f.ok('produce', { topic: 'orders', partition: 0 }, batch())).toEqual({ baseOffset: '0', lastOffset: '0', duplicate: true });
-    expect(await f.ok('initProducer', { producerId: '0', bumpEpoch: true })).toEqual({ producerId: '0', producerEpoch: 1 });
+    expect(await f.ok('initProducer', { producerId: '0', bumpEpoch: true })).toEqual({ producerId: '0', producerEpoch: 1, incarnation: f.broker.incarnation });
+  });
+
+  it('initProducer and produce naming another incarnation: UNKNOWN_PRODUCER_ID, nothing appended', async () => {
+    const { incarnation } = await f.ok('initProducer');
+    const batch = encodeBatch([{ key: null, value: new Uint8Array([1]), timestamp: 1 }], { producerId: 0n, producerEpoch: 0, baseSequence: 0 });
+    await expectError('initProducer', { producerId: '0', incarnation: 'another' }, 'UNKNOWN_PRODUCER_ID', { producerId: '0', incarnation: 'another' });
+    await expectError('initProducer', { producerId: '0', incarnation: 7 }, 'INVALID_REQUEST', { field: 'incarnation' });
+    await expectError('produce', { topic: 'orders', partition: 0, incarnation: 'another' }, 'UNKNOWN_PRODUCER_ID', {}, batch);
+    expect(await f.ok('initProducer', { producerId: '0', incarnation })).toEqual({ producerId: '0', producerEpoch: 0, incarnation });
+    expect(await f.ok('produce', { topic: 'orders', partition: 0, incarnation }, batch)).toEqual({ baseOffset: '0', lastOffset: '0', duplicate: false });
   });
 
   it('fetch returns one batch of consecutive records from the offset, maxRecords of them; nothing past the end', async () => {

@@ -154,7 +154,7 @@ export class Session implements FrameSession {
     this.state = 'open';
     const { frameBytesMax, subscriptionsMax, requestsInFlightMax } = this.options.limits;
     this.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({
-      version: PROTOCOL_VERSION, server: 'brook', sessionId: this.options.sessionId,
+      version: PROTOCOL_VERSION, server: 'brook', sessionId: this.options.sessionId, incarnation: this.broker.incarnation,
       limits: { frameBytesMax, ...this.options.batchLimits, subscriptionsMax, requestsInFlightMax },
     })));
   }

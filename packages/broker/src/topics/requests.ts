@@ -11,6 +11,11 @@ export interface ProduceBatchRequest {
   partition: number;
   /** One encoded RecordBatch v2. The broker takes it over: the log patches its baseOffset in place. */
   batch: Uint8Array;
+  /**
+   * The incarnation the batch's producer id was issued under (initProducer's answer): another
+   * data directory's is UNKNOWN_PRODUCER_ID, since this one may have issued the id again.
+   */
+  incarnation?: string;
 }
 
 export interface ProduceBatchResult {

@@ -10,6 +10,8 @@ import type { SendTicket } from './send-ticket.js';
 export interface ProducerIdentity {
   readonly producerId: bigint;
   readonly producerEpoch: number;
+  /** The broker data directory's incarnation the id was issued under; undefined from a broker without them. */
+  readonly incarnation?: string | undefined;
 }
 
 /** The records of one send() call in this batch, in batch order. */
@@ -24,6 +26,8 @@ export class Batch {
   sizeBytes = 0;
   /** Set at the first send; kept for every resend. */
   baseSequence = -1;
+  /** The incarnation of the encoded batch's producer id, sent with it: another data directory refuses it. */
+  incarnation: string | undefined;
   private encoded: Uint8Array | undefined;
   /** The broker answered that it already had the batch (a resend after a lost answer or a crash). */
   duplicate = false;
@@ -67,6 +71,7 @@ export class Batch {
   encode(identity: ProducerIdentity | undefined, baseSequence: number): Uint8Array {
     if (!this.encoded) {
       this.baseSequence = baseSequence;
+      this.incarnation = identity?.incarnation;
       this.encoded = identity
         ? encodeBatch(this.records, { producerId: identity.producerId, producerEpoch: identity.producerEpoch, baseSequence })
         : encodeBatch(this.records);
@@ -78,6 +83,7 @@ export class Batch {
   forgetSequence(): void {
     this.encoded = undefined;
     this.baseSequence = -1;
+    this.incarnation = undefined;
   }
 
   /** The encoded batch once a send fixed its sequence; undefined before. */

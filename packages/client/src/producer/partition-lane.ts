@@ -108,6 +108,11 @@ export class PartitionLane implements Numbering {
   async encode(batch: Batch): Promise<Uint8Array> {
     if (batch.bytes) return batch.bytes;
     if (!this.context.identities) return batch.encode(undefined, -1);
+    if (this.identity && this.context.identities.isVoid(this.identity)) {
+      // The broker now on the connection never saw this id's sequences: start over on its shared id.
+      this.identity = undefined;
+      this.nextSequence = 0;
+    }
     if (!this.identity) {
       this.identity = this.freshIdentityNeeded ? await this.context.identities.fresh() : await this.context.identities.shared();
       this.freshIdentityNeeded = false;

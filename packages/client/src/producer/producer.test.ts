@@ -10,13 +10,13 @@ async function setup(options: ProducerOptions = {}, random?: Random) {
   const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
   const producer = new Producer(connection, new TopicPartitions(connection), resolveProducerOptions(options), clock, random ?? connection.random, () => undefined);
   /** The next produce request, after answering the lookups it needs first. */
-  const nextProduce = async (producerId = '7'): Promise<Frame> => {
+  const nextProduce = async (producerId = '7', incarnation?: string): Promise<Frame> => {
     for (;;) {
       await tick();
       const ops = server.requests.map((frame) => frame.json['op']);
       if (ops.includes('produce')) return server.take('produce');
       if (ops.includes('describeTopic')) server.respond(server.take('describeTopic'), { name: 't', partitions: [{ partition: 0, startOffset: '0', endOffset: '0' }] });
-      else if (ops.includes('initProducer')) server.respond(server.take('initProducer'), { producerId, producerEpoch: 0 });
+      else if (ops.includes('initProducer')) server.respond(server.take('initProducer'), { producerId, producerEpoch: 0, ...(incarnation !== undefined && { incarnation }) });
       else await server.waitForRequests(1);
     }
   };
@@ -56,6 +56,29 @@ describe('Producer', () => {
     expect([...resent.data]).toEqual([...original.data]);
     server.respond(resent, { baseOffset: '0', lastOffset: '1', duplicate: true });
     expect((await sent).map((r) => r.offset)).toEqual([0n, 1n]);
+  });
+
+  it("sends its id's incarnation with each batch; on a broker of another incarnation, a new id from sequence 0 before the next batch", async () => {
+    const { server, producer, nextProduce, clock } = await setup();
+    server.incarnation = 'A';
+    server.drop(1006); // reconnects to a server announcing incarnation A
+    await tick();
+    clock.advance(0);
+    const first = producer.send('t', values(2));
+    const firstFrame = await nextProduce('7', 'A');
+    expect([header(firstFrame).producerId, firstFrame.json['incarnation']]).toEqual([7n, 'A']);
+    server.respond(firstFrame, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    await first;
+    server.incarnation = 'B'; // replaced by a broker on a fresh data directory
+    server.drop(1006);
+    await tick();
+    clock.advance(0);
+    const next = producer.send('t', values(1, 2));
+    const nextFrame = await nextProduce('0', 'B');
+    expect(header(nextFrame)).toMatchObject({ producerId: 0n, baseSequence: 0, recordCount: 1 });
+    expect(nextFrame.json['incarnation']).toBe('B');
+    server.respond(nextFrame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    expect(await next).toEqual([{ partition: 0, offset: 0n }]);
   });
 
   it('gives a failed batch its sequence back; OUT_OF_ORDER_SEQUENCE moves the partition to a fresh producer id', async () => {

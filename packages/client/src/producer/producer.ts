@@ -26,7 +26,7 @@
  * batch fails at that deadline (at once if it has passed).
  */
 import {
-  BATCH_HEADER_BYTES, BrookError, FRAME_HEADER_BYTES, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, stableJson, type Clock, type OptionKeys, type Random, type Timer,
+  BATCH_HEADER_BYTES, BrookError, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, stableJson, type Clock, type OptionKeys, type Random, type Timer,
 } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
@@ -50,10 +50,11 @@ const SEND_KEYS: OptionKeys<SendOptions> = { signal: true };
 
 /**
  * Room a produce frame needs beside its batch: the frame header and the request's JSON for the
- * longest topic name and partition number. Exact rather than a round number: a server may set
- * frameBytesMax as low as 1 KiB and must still take a small batch.
+ * longest topic name, partition number and incarnation. Exact rather than a round number: a
+ * server may set frameBytesMax as low as 1 KiB and must still take a small batch.
  */
-export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + stableJson({ op: 'produce', partition: 2 ** 31 - 1, topic: '' }).length + TOPIC_NAME_LENGTH_MAX;
+export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + stableJson({ incarnation: '', op: 'produce', partition: 2 ** 31 - 1, topic: '' }).length
+  + TOPIC_NAME_LENGTH_MAX + INCARNATION_LENGTH_MAX;
 
 export class Producer {
   private readonly lanes = new Map<string, PartitionLane[]>();

@@ -6,6 +6,7 @@
  *
  *   DISCONNECTED                              resend at once, same bytes (the request waits for the reconnect)
  *   UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE `numbering.lost`: the batch gets a new identity or sequence
+ *                                             (also a batch whose id another broker data directory issued)
  *   other retriable (TIMEOUT, TOPIC_FULL, ..)  resend the same bytes after a jittered exponential backoff
  *   anything else, or the connection closed   `numbering.refused`, and the batch fails with the error
  *
@@ -59,7 +60,10 @@ export async function transmit(context: TransmitContext, topic: string, partitio
       batch.attempts += 1;
       // A batch that fails (deliveryTimeoutMs) while its request waits for a reconnect is never
       // sent: a send() that reported TIMEOUT must not be appended afterwards.
-      const { json } = await context.connection.request('produce', { topic, partition }, { data, signal: batch.signal });
+      // With the id's incarnation: a broker on another data directory, which may have issued
+      // the id again, refuses the batch (UNKNOWN_PRODUCER_ID) instead of taking it for a duplicate.
+      const { incarnation } = batch;
+      const { json } = await context.connection.request('produce', { topic, partition, ...(incarnation !== undefined && { incarnation }) }, { data, signal: batch.signal });
       if (!batch.done) batch.written(partition, BigInt(json.baseOffset), json.duplicate);
     } catch (error) {
       if (!batch.done) await recover(context, { topic, partition }, batch, numbering, error, attempt);

@@ -194,8 +194,12 @@ export class WalSender {
     await this.resumeShared();
     if (this.freshNeeded.has(key)) {
       const fresh = await this.initProducer({});
-      this.state = { ...this.state, partitions: new Map(this.state.partitions).set(key, { ...fresh, nextSequence: 0 }) };
-      await this.persist();
+      // A broker on another data directory: every id of ours is void there, its log has none of our batches.
+      if (fresh.incarnation !== undefined && fresh.incarnation !== this.state.incarnation) await this.startOver(fresh);
+      else {
+        this.state = { ...this.state, partitions: new Map(this.state.partitions).set(key, { ...fresh, nextSequence: 0 }) };
+        await this.persist();
+      }
       this.freshNeeded.delete(key);
     }
     return numberingOf(this.state, key)!;
@@ -203,8 +207,9 @@ export class WalSender {
 
   /**
    * Once per life: the shared producer id from the state file, checked with the broker, or a new
-   * one (persisted before use). A broker that never issued our id (its data is gone) gets a new
-   * id and every partition restarts at 0: nothing of ours is in its log to be duplicated.
+   * one (persisted before use). A broker that never issued our id, or issued it under another
+   * incarnation (its data is gone: it may have issued the id again to another producer), gets a
+   * new id and every partition restarts at 0: nothing of ours is in its log to be duplicated.
    */
   private resumeShared(): Promise<void> {
     this.sharedResumed ??= this.resolveShared().catch((error: unknown) => {
@@ -215,11 +220,18 @@ export class WalSender {
   }
 
   private async resolveShared(): Promise<void> {
-    const shared = this.state.shared;
+    const { shared, incarnation } = this.state;
     if (shared) {
       try {
-        const current = await this.initProducer({ producerId: shared.producerId });
-        if (current.producerEpoch === shared.producerEpoch) return;
+        const current = await this.initProducer({ producerId: shared.producerId, incarnation });
+        if (current.producerEpoch === shared.producerEpoch) {
+          // A file from before incarnations: the broker vouched for the id, so it is of the broker's.
+          if (incarnation === undefined && current.incarnation !== undefined) {
+            this.state = { ...this.state, incarnation: current.incarnation };
+            await this.persist();
+          }
+          return;
+        }
         throw new BrookError('PRODUCER_FENCED', `producer ${shared.producerId} is at epoch ${current.producerEpoch}, this WAL at ${shared.producerEpoch}`, {
           producerId: shared.producerId, producerEpoch: shared.producerEpoch, currentEpoch: current.producerEpoch,
         });
@@ -227,14 +239,21 @@ export class WalSender {
         if (!isBrookError(error, 'UNKNOWN_PRODUCER_ID')) throw error;
       }
     }
-    this.state = { ...this.state, shared: await this.initProducer({}), partitions: new Map() };
+    await this.startOver(await this.initProducer({}));
+  }
+
+  /** `identity` becomes the shared id and its incarnation the state's; every partition restarts on it at 0. */
+  private async startOver(identity: ProducerIdentity): Promise<void> {
+    this.state = { ...this.state, incarnation: identity.incarnation, shared: identity, partitions: new Map() };
     await this.persist();
   }
 
-  private async initProducer(args: { producerId?: bigint }): Promise<ProducerIdentity> {
-    const request = args.producerId === undefined ? {} : { producerId: args.producerId.toString() };
+  /** A new id, or `producerId` resumed (refused if the broker issued it under another incarnation than `incarnation`). */
+  private async initProducer(args: { producerId?: bigint; incarnation?: string | undefined }): Promise<ProducerIdentity> {
+    const { producerId, incarnation } = args;
+    const request = producerId === undefined ? {} : { producerId: producerId.toString(), ...(incarnation !== undefined && { incarnation }) };
     const { json } = await this.context.connection.request('initProducer', request);
-    return { producerId: BigInt(json.producerId), producerEpoch: json.producerEpoch };
+    return { producerId: BigInt(json.producerId), producerEpoch: json.producerEpoch, incarnation: json.incarnation };
   }
 
   /** Writes the current state; writes never overlap (parts may renumber concurrently). */

@@ -2,16 +2,22 @@
  * The WAL producer's numbering state, `<wal dir>/producer.json`, written tmp -> fsync -> rename
  * -> directory fsync (writeFileAtomic), so a crash leaves the old or the new state, never a mix:
  *
- *   { "version": 1, "producerId": "7", "producerEpoch": 0, "committedWalBatch": 41,
- *     "partitions": [["orders", 2, "7", 0, 120], ...] }      topic, partition, producerId, epoch, nextSequence
+ *   { "version": 1, "incarnation": "1732300000000-81234567", "producerId": "7", "producerEpoch": 0,
+ *     "committedWalBatch": 41, "partitions": [["orders", 2, "7", 0, 120], ...] }
+ *                                                          topic, partition, producerId, epoch, nextSequence
  *
  * Meaning: WAL batches up to `committedWalBatch` were acknowledged by the broker; the next one
  * is sent with, per partition, that producer id and epoch from `nextSequence`. A partition not
  * listed starts on the shared `producerId` at sequence 0. Because a WAL batch's records (and the
  * partition of each) are fixed in the WAL, this state and the batch give the same sequences on
  * every send of it, before and after any crash: the broker drops a resend as a duplicate.
+ *
+ * `incarnation` is the broker data directory's that issued every id in the file (one for all:
+ * ids of a new incarnation replace them all). A broker on another data directory may have issued
+ * the same ids to other producers, so a resume or a batch naming it is refused there and the
+ * producer takes new ids. A file written before incarnations has none: unknown, resumed as before.
  */
-import { BrookError, assert, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { BrookError, assert, isIncarnation, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import type { ProducerIdentity } from './batch.js';
 import { SEQUENCE_MAX, addToSequence } from './transmit.js';
 
@@ -25,6 +31,8 @@ export interface PartitionNumbering extends ProducerIdentity {
 }
 
 export interface WalProducerState {
+  /** The incarnation every id here was issued under; undefined until known. */
+  readonly incarnation: string | undefined;
   /** The shared producer id; undefined until the broker first issued one. */
   readonly shared: ProducerIdentity | undefined;
   readonly committedWalBatch: number;
@@ -32,7 +40,7 @@ export interface WalProducerState {
   readonly partitions: ReadonlyMap<string, PartitionNumbering>;
 }
 
-export const EMPTY_STATE: WalProducerState = Object.freeze({ shared: undefined, committedWalBatch: -1, partitions: new Map() });
+export const EMPTY_STATE: WalProducerState = Object.freeze({ incarnation: undefined, shared: undefined, committedWalBatch: -1, partitions: new Map() });
 
 export function routeKey(topic: string, partition: number): string {
   return `${partition}:${topic}`;
@@ -41,8 +49,8 @@ export function routeKey(topic: string, partition: number): string {
 /** The identity and first sequence for the next batch to `key`; undefined if no shared id yet. */
 export function numberingOf(state: WalProducerState, key: string): PartitionNumbering | undefined {
   const own = state.partitions.get(key);
-  if (own) return own;
-  return state.shared && { ...state.shared, nextSequence: 0 };
+  const numbering = own ?? (state.shared && { ...state.shared, nextSequence: 0 });
+  return numbering && { ...numbering, incarnation: state.incarnation };
 }
 
 /** The state once `counts` records (per partition key) of WAL batch `walBatch` are in the log. */
@@ -70,6 +78,7 @@ export async function loadState(fs: FileSystem, dir: string): Promise<WalProduce
 export function saveState(fs: FileSystem, dir: string, state: WalProducerState): Promise<void> {
   const file = {
     version: STATE_VERSION,
+    ...(state.incarnation !== undefined && { incarnation: state.incarnation }),
     producerId: state.shared?.producerId.toString() ?? null,
     producerEpoch: state.shared?.producerEpoch ?? 0,
     committedWalBatch: state.committedWalBatch,
@@ -98,7 +107,9 @@ function parseState(file: Record<string, unknown>): WalProducerState {
   const producerEpoch = file['producerEpoch'];
   if (!inRange(producerEpoch, EPOCH_MAX)) throw new Error(`bad producerEpoch ${String(producerEpoch)}`);
   const shared = file['producerId'] === null ? undefined : { producerId: id(file['producerId']), producerEpoch };
-  return { shared, committedWalBatch: committedWalBatch as number, partitions };
+  const incarnation = file['incarnation'];
+  if (incarnation !== undefined && !isIncarnation(incarnation)) throw new Error(`bad incarnation ${JSON.stringify(incarnation)}`);
+  return { incarnation, shared, committedWalBatch: committedWalBatch as number, partitions };
 }
 
 function id(value: unknown): bigint {

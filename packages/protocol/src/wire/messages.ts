@@ -53,6 +53,11 @@ export interface Welcome {
   version: number;
   server: 'brook';
   sessionId: string;
+  /**
+   * The broker's data directory incarnation (initProducer's `incarnation`). Optional: a broker
+   * from before incarnations sends none.
+   */
+  incarnation?: string;
   limits: SessionLimits;
 }
 
@@ -99,9 +104,10 @@ export interface Requests {
   deleteTopic: [{ name: string }, Record<string, never>];
   listTopics: [Record<string, never>, { topics: string[] }];
   describeTopic: [{ name: string }, WireTopicDescription];
-  initProducer: [{ producerId?: string; bumpEpoch?: boolean }, { producerId: string; producerEpoch: number }];
-  /** data: one RecordBatch v2 for the partition. */
-  produce: [{ topic: string; partition: number }, { baseOffset: string; lastOffset: string; duplicate: boolean }];
+  /** `incarnation` is absent from the answer of a broker from before incarnations. */
+  initProducer: [{ producerId?: string; bumpEpoch?: boolean; incarnation?: string }, { producerId: string; producerEpoch: number; incarnation?: string }];
+  /** data: one RecordBatch v2 for the partition; `incarnation`: the one its producer id was issued under. */
+  produce: [{ topic: string; partition: number; incarnation?: string }, { baseOffset: string; lastOffset: string; duplicate: boolean }];
   /** Response data: one RecordBatch of consecutive records from `offset` (empty if none). */
   fetch: [{ topic: string; partition: number; offset: string; maxRecords?: number; maxBytes?: number }, { count: number }];
   subscribe: [WireSubscribeOptions, { subscription: number; memberId: string | null }];
