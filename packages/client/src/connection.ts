@@ -172,12 +172,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined, unwatch: undefined,
       };
       pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
-      if (options.signal) this.watch(pending, options.signal);
       // Never ahead of a request already waiting: an abort must not overtake the settles before it.
       const sendNow = this.state === 'open' && this.waiting.length === 0 && (!countsTowardWindow(op) || this.inFlight() < this.serverLimits.requestsInFlightMax);
       this.pending.set(requestId, pending);
-      if (sendNow) this.sendPending(pending);
-      else this.waiting.push(pending);
+      if (sendNow) {
+        this.sendPending(pending);
+      } else {
+        // Only a request still waiting can be withdrawn: its signal is watched until it goes out
+        // (most requests go out at once, and a listener each would cost them all).
+        if (options.signal) this.watch(pending, options.signal);
+        this.waiting.push(pending);
+      }
     });
   }
 
@@ -359,6 +364,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   private sendPending(pending: Pending): void {
+    pending.unwatch?.();
+    pending.unwatch = undefined;
     if (!countsTowardWindow(pending.op) && pending.sentOn === 0) this.exemptInFlight += 1;
     pending.sentOn = this.sessionNumber;
     this.transport!.send(pending.frame);
