@@ -23,6 +23,24 @@ function deliver(server: FakeServer, subscription: number, first: number, offset
   server.send(encodeDeliverFrame(subscription, first, offsets.map((offset) => delivery(offset))));
 }
 
+/**
+ * A subscription joined as m1 on subscription 1, then the connection dropped and came back after
+ * `reconnectDelayMs`: returns once its resubscribe request is waiting for an answer.
+ */
+async function resubscribing(server: FakeServer, reconnectDelayMs: number, options: { requestTimeoutMs?: number } = {}, sink = recordingSink().sink) {
+  const { connection, clock } = await openFake(server, { ...options, reconnect: { initialDelayMs: reconnectDelayMs, maxDelayMs: reconnectDelayMs, jitter: 0 } });
+  const subscription = new Subscription(connection, { topic: 't', group: 'g' }, sink, new Set());
+  const started = subscription.start();
+  await server.waitForRequests(1);
+  server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1' });
+  await started;
+  server.drop(1006);
+  await tick();
+  clock.advance(reconnectDelayMs);
+  await server.waitForRequests(1);
+  return { clock, subscription };
+}
+
 describe('Subscription', () => {
   it('routes a DELIVER that follows the subscribe RESPONSE in the same read, and acks in one settle', async () => {
     const server = new FakeServer();
@@ -124,16 +142,7 @@ describe('Subscription', () => {
 
     it('closed while its resubscribe after a reconnect is unanswered', async () => {
       const server = new FakeServer();
-      const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
-      const subscription = new Subscription(connection, { topic: 't', group: 'g' }, recordingSink().sink, new Set());
-      const started = subscription.start();
-      await server.waitForRequests(1);
-      server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1' });
-      await started;
-      server.drop(1006);
-      await tick();
-      clock.advance(0);
-      await server.waitForRequests(1);
+      const { subscription } = await resubscribing(server, 0);
       await subscription.close();
       server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm2' });
       await server.waitForRequests(1);
@@ -144,17 +153,8 @@ describe('Subscription', () => {
 
   it('a resubscribe refused for now (TIMEOUT, IO_ERROR) on a connection that stays up is tried again after the reconnect backoff', async () => {
     const server = new FakeServer();
-    const { connection, clock } = await openFake(server, { requestTimeoutMs: 500, reconnect: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 } });
     const { ends, sink } = recordingSink();
-    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, sink, new Set());
-    const started = subscription.start();
-    await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1' });
-    await started;
-    server.drop(1006);
-    await tick();
-    clock.advance(100); // the reconnect
-    await server.waitForRequests(1);
+    const { clock, subscription } = await resubscribing(server, 100, { requestTimeoutMs: 500 }, sink);
     server.fail(server.take('subscribe'), 'IO_ERROR', true);
     await tick();
     clock.advance(100);
@@ -180,16 +180,7 @@ describe('Subscription', () => {
 
   it('close() while a refused resubscribe waits to be tried again leaves no timer', async () => {
     const server = new FakeServer();
-    const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 } });
-    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, recordingSink().sink, new Set());
-    const started = subscription.start();
-    await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1' });
-    await started;
-    server.drop(1006);
-    await tick();
-    clock.advance(100);
-    await server.waitForRequests(1);
+    const { clock, subscription } = await resubscribing(server, 100);
     server.fail(server.take('subscribe'), 'IO_ERROR', true);
     await tick();
     await subscription.close();
