@@ -29,6 +29,21 @@ async function serve(seed: number, port = 0): Promise<{ broker: Broker; port: nu
   return { broker, port: server.port };
 }
 
+/**
+ * The replacement: a broker on a fresh data directory on `port`, where another producer gets
+ * producer id 0 first and writes b1..b6 at sequences 0..5.
+ */
+async function freshBrokerTakenFirst(port: number, topic: string): Promise<{ broker: Broker; port: number }> {
+  const fresh = await serve(2, port);
+  await fresh.broker.createTopic(topic);
+  const other: Client = await connect(`ws://127.0.0.1:${fresh.port}`);
+  closing.push(async () => other.close());
+  const otherProducer = other.producer();
+  await otherProducer.send(topic, [{ value: 'b1' }, { value: 'b2' }, { value: 'b3' }]);
+  await otherProducer.send(topic, [{ value: 'b4' }, { value: 'b5' }, { value: 'b6' }]);
+  return fresh;
+}
+
 function values(records: { value: Uint8Array | null }[]): string[] {
   return records.map((record) => Buffer.from(record.value!).toString());
 }
@@ -51,13 +66,7 @@ it('a batch whose answer was lost is appended by a broker on a fresh data direct
   await down;
   await closing.shift()!();
 
-  const fresh = await serve(2, old.port);
-  await fresh.broker.createTopic(topic);
-  const other: Client = await connect(`ws://127.0.0.1:${fresh.port}`);
-  closing.push(async () => other.close());
-  const otherProducer = other.producer(); // gets producer id 0 from the fresh data directory
-  await otherProducer.send(topic, [{ value: 'b1' }, { value: 'b2' }, { value: 'b3' }]);
-  await otherProducer.send(topic, [{ value: 'b4' }, { value: 'b5' }, { value: 'b6' }]);
+  const fresh = await freshBrokerTakenFirst(old.port, topic);
 
   const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
   await clock.advanceAsync(BACKOFF_MS);
@@ -86,13 +95,7 @@ it('a WAL producer whose broker is replaced while it runs moves every id to the 
   await closing.shift()!();
   await down;
 
-  const fresh = await serve(2, old.port);
-  await fresh.broker.createTopic(topic);
-  const other = await connect(`ws://127.0.0.1:${fresh.port}`);
-  closing.push(async () => other.close());
-  const otherProducer = other.producer(); // gets producer id 0 from the fresh data directory
-  await otherProducer.send(topic, [{ value: 'b1' }, { value: 'b2' }, { value: 'b3' }]);
-  await otherProducer.send(topic, [{ value: 'b4' }, { value: 'b5' }, { value: 'b6' }]);
+  const fresh = await freshBrokerTakenFirst(old.port, topic);
 
   const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
   await clock.advanceAsync(BACKOFF_MS);
