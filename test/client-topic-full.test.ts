@@ -4,19 +4,13 @@
  * caught up) or deliveryTimeoutMs ends it with TIMEOUT; either way nothing is appended twice.
  * In process, on a VirtualClock.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Broker } from '@brook/broker';
 import { connect, type Client } from '@brook/client';
 import { VirtualClock } from '@brook/protocol';
+import { closeAfterEach } from './fixtures/close-after-each.js';
 
-let broker: Broker | undefined;
-let client: Client | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  await broker?.close();
-  broker = client = undefined;
-});
+const opened = closeAfterEach();
 
 /** Lets the client and broker run, moving the clock to each next timer, until `done()`. */
 async function runUntil(clock: VirtualClock, done: () => boolean): Promise<void> {
@@ -29,27 +23,27 @@ async function runUntil(clock: VirtualClock, done: () => boolean): Promise<void>
 }
 
 /** A full topic whose one group holds (never acks) its first record. */
-async function fullTopic(topic: string): Promise<{ clock: VirtualClock; values: () => Promise<string[]> }> {
+async function fullTopic(topic: string): Promise<{ broker: Broker; client: Client; clock: VirtualClock; values: () => Promise<string[]> }> {
   const clock = new VirtualClock();
-  broker = await Broker.open({ storage: 'memory', clock });
+  const broker = opened(await Broker.open({ storage: 'memory', clock }));
   await broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 8192, discard: 'new' } });
   await broker.subscribe({ topic, group: 'slow', maxInFlight: 1 }, () => new Promise(() => undefined));
   await expect((async () => {
-    for (let n = 0; n < 1000; n++) await broker!.produce(topic, [{ value: 'x'.repeat(200) }]); // 8 KiB hold far fewer
+    for (let n = 0; n < 1000; n++) await broker.produce(topic, [{ value: 'x'.repeat(200) }]); // 8 KiB hold far fewer
   })()).rejects.toMatchObject({ code: 'TOPIC_FULL' });
-  client = await connect(broker, { clock });
+  const client = opened(await connect(broker, { clock }));
   const values = async () => {
-    const { startOffset } = broker!.describeTopic(topic).partitions[0]!;
-    const records = await broker!.fetch({ topic, partition: 0, offset: startOffset });
+    const { startOffset } = broker.describeTopic(topic).partitions[0]!;
+    const records = await broker.fetch({ topic, partition: 0, offset: startOffset });
     return records.map((r) => new TextDecoder().decode(r.value!)).filter((v) => !v.startsWith('x'));
   };
-  return { clock, values };
+  return { broker, client, clock, values };
 }
 
 describe('the producer and a full topic', () => {
   it('retries TOPIC_FULL until deliveryTimeoutMs, then fails with TIMEOUT, having appended nothing', async () => {
-    const { clock, values } = await fullTopic('full-timeout');
-    const producer = client!.producer({ deliveryTimeoutMs: 1000 });
+    const { client, clock, values } = await fullTopic('full-timeout');
+    const producer = client.producer({ deliveryTimeoutMs: 1000 });
     let outcome: unknown;
     producer.send('full-timeout', [{ value: 'late' }]).then((r) => (outcome = r), (e: unknown) => (outcome = e));
     await runUntil(clock, () => outcome !== undefined);
@@ -59,13 +53,13 @@ describe('the producer and a full topic', () => {
   });
 
   it('goes through, once, when the group catches up while it retries', async () => {
-    const { clock, values } = await fullTopic('full-frees');
-    const producer = client!.producer({ deliveryTimeoutMs: 60_000 });
+    const { broker, client, clock, values } = await fullTopic('full-frees');
+    const producer = client.producer({ deliveryTimeoutMs: 60_000 });
     let outcome: unknown;
     producer.send('full-frees', [{ value: 'waited' }]).then((r) => (outcome = r), (e: unknown) => (outcome = e));
     await runUntil(clock, () => clock.now() >= 3000);
     expect(outcome).toBeUndefined();
-    await broker!.resetGroup('full-frees', 'slow', 'latest'); // as if it had consumed everything
+    await broker.resetGroup('full-frees', 'slow', 'latest'); // as if it had consumed everything
     await runUntil(clock, () => outcome !== undefined);
     expect(outcome).toEqual([{ partition: 0, offset: expect.any(BigInt) as unknown }]);
     expect(await values()).toEqual(['waited']);
