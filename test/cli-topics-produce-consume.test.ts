@@ -121,6 +121,32 @@ describe('brook produce and brook consume', () => {
     expect(jsonLines(consumed.stdout).map((r) => r['value'])).toEqual(['{"a":1}', 'plain']);
   });
 
+  it('--input base64 and --input hex send the bytes each line spells; consume --json prints non-UTF-8 bytes back as base64', async () => {
+    await broker.createTopic('cli-binary');
+    const bytes = [Buffer.from([0xff, 0x00, 0xfe]), Buffer.from([]), Buffer.from([0x80, 0x81, 0x82, 0x83])];
+    const asBase64 = bytes.map((b) => b.toString('base64')).join('\n');
+    expect((await brook(['produce', 'cli-binary', '--input', 'base64', '--key', 'b64'], { env, stdin: `${asBase64}\n` })).code).toBe(0);
+    // As consume prints bytes that are not UTF-8 (0x...), and without the prefix.
+    const asHex = `0x${bytes[0]!.toString('hex')}\n${bytes[2]!.toString('hex').toUpperCase()}\n`;
+    expect((await brook(['produce', 'cli-binary', '--input', 'hex', '--key', 'hex'], { env, stdin: asHex })).code).toBe(0);
+
+    const consumed = await brook(['consume', 'cli-binary', '--from', 'earliest', '--count', '5', '--json'], { env });
+    expect(jsonLines(consumed.stdout).map((r) => [r['key'], r['value']])).toEqual([
+      ['b64', { base64: '/wD+' }], ['b64', ''], ['b64', { base64: 'gIGCgw==' }], ['hex', { base64: '/wD+' }], ['hex', { base64: 'gIGCgw==' }],
+    ]);
+  });
+
+  it('a line that is not base64 or hex (Buffer.from would skip what it cannot read) fails with INVALID_REQUEST naming it; nothing of it is sent', async () => {
+    await broker.createTopic('cli-bad-bytes');
+    for (const [input, line] of [['base64', 'not base64!'], ['base64', 'abc'], ['hex', 'abc'], ['hex', '0xzz']] as const) {
+      const run = await brook(['produce', 'cli-bad-bytes', '--input', input], { env, stdin: `${input === 'hex' ? '00' : 'AA=='}\n${line}\n` });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`INVALID_REQUEST: line 2 is not ${input}`);
+    }
+    // Each run sent its first line, and nothing of its bad one.
+    expect(broker.describeTopic('cli-bad-bytes').partitions[0]!.endOffset).toBe(4n);
+  });
+
   it('a line that is not JSON fails with INVALID_REQUEST naming the line', async () => {
     await broker.createTopic('cli-bad-json');
     const run = await brook(['produce', 'cli-bad-json', '--input', 'json'], { env, stdin: '{"ok":1}\nnot json\n' });

@@ -1,6 +1,6 @@
 /**
- * `brook produce TOPIC`: one record per input line (stdin or --file), as text or, with --input
- * json, as JSON values. Lines are sent in chunks with a bounded number of chunks unanswered, so a huge
+ * `brook produce TOPIC`: one record per input line (stdin or --file), as text or, with --input,
+ * as JSON values or bytes spelled in base64 or hex. Lines are sent in chunks with a bounded number of chunks unanswered, so a huge
  * file streams through in constant memory; progress goes to stderr once a second, a summary of
  * the offsets written to stdout. A bad line or a signal ends the input there: what came before
  * is sent, and the summary printed.
@@ -21,18 +21,21 @@ import { SendWindow } from '../send-window.js';
 const CHUNK_RECORDS = 1000;
 const CHUNK_LINGER_MS = 100;
 
-const INPUTS = ['text', 'json'] as const;
+const INPUTS = ['text', 'json', 'base64', 'hex'] as const;
 
-const USAGE = `usage: brook produce TOPIC [--file PATH] [--input text|json] [--key K | --key-separator SEP]
+const USAGE = `usage: brook produce TOPIC [--file PATH] [--input text|json|base64|hex] [--key K | --key-separator SEP]
                      [--header K=V]...
 
 Sends one record per line of stdin (or of --file), then prints the offsets written. Lines go out
 as they come (a chunk waits at most ${CHUNK_LINGER_MS} ms for more), so tail -f LOG | brook produce T streams.
 
   --file PATH          read lines from PATH instead of stdin
-  --input text|json    text (default): each line is sent as text. json: each line is a JSON
+  --input FORMAT       text (default): each line is sent as text. json: each line is a JSON
                        value, sent as JSON (content-type application/json); blank lines are
                        skipped. (Before --input, --json meant this; it now means JSON output.)
+                       base64, hex: each line is the value's bytes, spelled so (hex may start
+                       with 0x, as consume prints bytes that are not UTF-8; consume --json
+                       prints them as { "base64": ... })
   --key K              the key of every record (default: none, records spread round-robin)
   --key-separator SEP  each line is KEY SEP VALUE: the key is what comes before the first SEP
   --header K=V         a header on every record; repeatable
@@ -117,8 +120,21 @@ function toLineRecord(line: string, lineNumber: number, format: LineFormat): Lin
     key = line.slice(0, at);
     text = line.slice(at + format.keySeparator.length);
   }
-  const { value, headers } = format.input === 'json' ? jsonValue(text, lineNumber, format.headers) : { value: text, headers: format.headers };
+  const { value, headers } = format.input === 'json' ? jsonValue(text, lineNumber, format.headers) : { value: lineValue(text, lineNumber, format.input), headers: format.headers };
   return { line: lineNumber, record: { value, ...(key === undefined ? {} : { key }), ...(Object.keys(headers).length > 0 ? { headers } : {}) } };
+}
+
+/** Strict spellings: Buffer.from skips what it cannot read, which would send other bytes than meant. */
+const BYTE_SPELLINGS = {
+  base64: /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/,
+  hex: /^(?:0x)?(?:[0-9a-fA-F]{2})*$/,
+} as const;
+
+/** The value of a text, base64 or hex line: the text itself, or the bytes it spells. */
+function lineValue(text: string, lineNumber: number, input: 'text' | 'base64' | 'hex'): string | Uint8Array {
+  if (input === 'text') return text;
+  if (!BYTE_SPELLINGS[input].test(text)) throw new BrookError('INVALID_REQUEST', `line ${lineNumber} is not ${input}`, { line: lineNumber });
+  return Buffer.from(input === 'hex' && text.startsWith('0x') ? text.slice(2) : text, input);
 }
 
 /**
