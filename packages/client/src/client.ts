@@ -104,7 +104,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * Drains, then closes the connection with 1000: flushes every producer (a WAL producer only
    * stops: its WAL keeps what is unsent for the next open), closes every
    * subscription gracefully (pending settlements sent, the server lets each member go once what
-   * it holds is settled). Errors while draining do not stop the close.
+   * it holds is settled). Errors while draining do not stop the close. Resolves once the socket
+   * is gone: a server that does not answer the close within closeTimeoutMs has it dropped.
    */
   close(): Promise<void> {
     this.closing ??= this.drainAndClose();
@@ -128,7 +129,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
       await Promise.allSettled([...this.producers].map((producer) => producer.close()));
       await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
     } finally {
-      this.connection.close();
+      await this.connection.close();
     }
   }
 }
