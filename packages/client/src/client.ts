@@ -7,7 +7,7 @@
  * produce batches resent; `closed` (error | undefined) when the client is done for good.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { BrookError, Clock, FetchRequest, LogRecord, Random } from '@brook/protocol';
+import { MAX_IN_FLIGHT_DEFAULT, type BrookError, type Clock, type FetchRequest, type LogRecord, type Random } from '@brook/protocol';
 import { Admin } from './admin.js';
 import { fetchRecords } from './fetch.js';
 import type { Connection } from './connection.js';
@@ -75,7 +75,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   async subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
     const { signal } = options;
     if (signal?.aborted) throw signal.reason;
-    const subscription = new Subscription(this.connection, options, handlerSink(handler), this.subscriptions);
+    const sink = handlerSink(handler, options.maxInFlight ?? MAX_IN_FLIGHT_DEFAULT);
+    const subscription = new Subscription(this.connection, options, sink, this.subscriptions);
     const started = subscription.start();
     await (signal ? untilAborted(started, signal) : started);
     return subscription;
