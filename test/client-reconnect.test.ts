@@ -162,20 +162,58 @@ describe('consumer across a lost connection', () => {
     await client.admin.createTopic(name);
     await client.producer().send(name, [{ value: 'a' }, { value: 'b' }]);
     const got: Message[] = [];
-    const [held, redelivered] = [deferred(), deferred()];
+    const [held, release, redelivered] = [deferred(), deferred(), deferred()];
     await client.subscribe({ topic: name, group: unique('g'), maxInFlight: 2 }, (msg) => {
       if (got.push(msg) === 2) held.resolve();
       if (got.length === 4) redelivered.resolve();
-      return new Promise(() => undefined); // still working on it when the connection goes
+      // The first two are still being worked on when the connection goes; the redeliveries never finish.
+      return msg.deliveryCount === 1 ? release.promise : new Promise(() => undefined);
     });
     await held.promise;
     await cut(client, proxy);
+    expect(isBrookError(await got[0]!.ack().catch((error: unknown) => error), 'DISCONNECTED')).toBe(true);
     await clock.advanceAsync(BACKOFF_MS);
+    release.resolve(); // the redeliveries wait for these handlers: maxInFlight 2
     await redelivered.promise;
     expect(got.map((msg) => [msg.offset, msg.deliveryCount])).toEqual([[0n, 1], [1n, 1], [0n, 2], [1n, 2]]);
-    expect(isBrookError(await got[0]!.ack().catch((error: unknown) => error), 'DISCONNECTED')).toBe(true);
     await Promise.all([got[2]!.ack(), got[3]!.ack()]);
     client.dropConnection(); // the handlers never finish: nothing for a graceful close to wait for
+    await client.close();
+    await proxy.close();
+  });
+
+  it('never runs more than maxInFlight handlers at once: redeliveries after a reconnect wait for the handlers of the lost connection', async () => {
+    const { client, proxy, clock } = await clientThroughProxy();
+    const [name, group] = [unique('cut-window'), unique('g')];
+    await client.admin.createTopic(name);
+    await client.producer().send(name, [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    let [running, mostRunning, redeliveriesStarted] = [0, 0, 0];
+    const [held, releaseFirst, redeliveriesRunning, releaseSecond] = [deferred(), deferred(), deferred(), deferred()];
+    await client.subscribe({ topic: name, group, maxInFlight: 3 }, async (msg) => {
+      mostRunning = Math.max(mostRunning, ++running);
+      if (msg.deliveryCount === 1 && running === 3) held.resolve();
+      if (msg.deliveryCount > 1 && ++redeliveriesStarted === 3) redeliveriesRunning.resolve();
+      await (msg.deliveryCount === 1 ? releaseFirst : releaseSecond).promise;
+      running -= 1;
+    });
+    await held.promise;
+    let redelivered = 0;
+    const allRedelivered = deferred();
+    const onDelivered = (event: { group: string; redelivered: boolean }): void => {
+      if (event.group === group && event.redelivered && ++redelivered === 3) allRedelivered.resolve();
+    };
+    broker.on('delivered', onDelivered);
+    await cut(client, proxy);
+    await clock.advanceAsync(BACKOFF_MS);
+    await allRedelivered.promise;
+    broker.off('delivered', onDelivered);
+    // Answered after the DELIVER frame of the redeliveries: the client has read it by now.
+    await client.admin.listTopics();
+    expect([mostRunning, redeliveriesStarted]).toEqual([3, 0]);
+    releaseFirst.resolve();
+    await redeliveriesRunning.promise;
+    releaseSecond.resolve();
+    expect(mostRunning).toBe(3);
     await client.close();
     await proxy.close();
   });

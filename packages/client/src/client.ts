@@ -7,7 +7,7 @@
  * produce batches resent; `closed` (error | undefined) when the client is done for good.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { BrookError, Clock, FetchRequest, LogRecord, Random } from '@brook/protocol';
+import { MAX_IN_FLIGHT_DEFAULT, type BrookError, type Clock, type FetchRequest, type LogRecord, type Random } from '@brook/protocol';
 import { Admin } from './admin.js';
 import { fetchRecords } from './fetch.js';
 import type { Connection } from './connection.js';
@@ -75,7 +75,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   async subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
     const { signal } = options;
     if (signal?.aborted) throw signal.reason;
-    const subscription = new Subscription(this.connection, options, handlerSink(handler), this.subscriptions);
+    const sink = handlerSink(handler, options.maxInFlight ?? MAX_IN_FLIGHT_DEFAULT);
+    const subscription = new Subscription(this.connection, options, sink, this.subscriptions);
     const started = subscription.start();
     await (signal ? untilAborted(started, signal) : started);
     return subscription;
@@ -104,7 +105,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * Drains, then closes the connection with 1000: flushes every producer (a WAL producer only
    * stops: its WAL keeps what is unsent for the next open), closes every
    * subscription gracefully (pending settlements sent, the server lets each member go once what
-   * it holds is settled). Errors while draining do not stop the close.
+   * it holds is settled). Errors while draining do not stop the close. Resolves once the socket
+   * is gone: a server that does not answer the close within closeTimeoutMs has it dropped.
    */
   close(): Promise<void> {
     this.closing ??= this.drainAndClose();
@@ -128,7 +130,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
       await Promise.allSettled([...this.producers].map((producer) => producer.close()));
       await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
     } finally {
-      this.connection.close();
+      await this.connection.close();
     }
   }
 }

@@ -3,10 +3,10 @@
  * (any object with `openSession`, e.g. a Broker). Both exchange the same frames, so everything
  * behaves the same, reconnects included.
  */
-import { BrookError, SeededRandom, SystemClock, type SessionHost } from '@brook/protocol';
+import { BrookError, SeededRandom, SystemClock, type Clock, type SessionHost } from '@brook/protocol';
 import { Client } from './client.js';
 import { Connection } from './connection.js';
-import { invalid, resolveConnectOptions, type ConnectOptions } from './options.js';
+import { invalid, resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions } from './options.js';
 import { inProcessTransport } from './transport/in-process-transport.js';
 import type { TransportFactory } from './transport/transport.js';
 import { wsTransport } from './transport/ws-transport.js';
@@ -28,16 +28,16 @@ export async function connect(target: string | URL | SessionHost, options: Conne
   const clock = options.clock ?? new SystemClock({ keepAlive: true });
   // Seeds differ per process and per client, so clients restarted together do not retry in lockstep.
   const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid * 0x9e3779b1) ^ (clientsCreated++ * 0x85ebca6b)) | 0);
-  const connection = new Connection(transportFor(target), resolved, clock, random);
+  const connection = new Connection(transportFor(target, resolved, clock), resolved, clock, random);
   await connection.open();
   return new Client(connection, clock, random);
 }
 
-function transportFor(target: string | URL | SessionHost): TransportFactory {
+function transportFor(target: string | URL | SessionHost, options: ResolvedConnectOptions, clock: Clock): TransportFactory {
   if (typeof target === 'string' || target instanceof URL) {
     const url = target.toString();
     if (!/^wss?:\/\//.test(url)) throw invalid('url', url, 'a ws:// or wss:// URL');
-    return wsTransport(url);
+    return wsTransport(url, { clock, heartbeat: options.heartbeat, closeTimeoutMs: options.closeTimeoutMs });
   }
   if (typeof target === 'object' && target !== null && typeof target.openSession === 'function') return inProcessTransport(target);
   throw new BrookError('INVALID_CONFIG', 'connect() needs a ws:// URL or an object with openSession (a Broker)', { option: 'target' });

@@ -221,11 +221,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.subscribers.delete(subscription);
   }
 
-  /** Ends the connection with close code 1000; everything still waiting fails with CLOSED. */
-  close(): void {
-    if (this.state === 'closed') return;
-    this.transport?.close(1000, 'client closed');
+  /**
+   * Ends the connection with close code 1000; everything still waiting fails with CLOSED at once.
+   * Resolves once the socket is gone (after the transport's close timeout at the latest).
+   */
+  close(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    const gone = this.transport?.close(1000, 'client closed');
     this.finish(undefined);
+    return gone ?? Promise.resolve();
   }
 
   /** Drops the current connection without a closing handshake, as a network failure would. */
@@ -263,7 +267,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     } catch (error) {
       // A peer that stopped answering would not answer a close frame either.
       if (attempt.signal.aborted) transport?.terminate();
-      else transport?.close(1000, 'handshake failed');
+      else void transport?.close(1000, 'handshake failed');
       throw error;
     } finally {
       timer.cancel();

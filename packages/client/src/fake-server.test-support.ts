@@ -36,7 +36,7 @@ export class FakeServer implements TransportFactory {
     let open = true;
     return {
       send: (bytes) => queueMicrotask(() => open && this.receive(decodeFrame(bytes))),
-      close: () => (open = false),
+      close: async () => void (open = false),
       terminate: () => {
         open = false;
         this.drop(1006);

@@ -7,7 +7,10 @@ import { closeError } from './transport/close-codes.js';
 describe('options', () => {
   it('fills defaults from the one frozen table', () => {
     expect(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.producer)).toBe(true);
-    expect(resolveConnectOptions({})).toEqual({ token: undefined, name: 'brook-client', requestTimeoutMs: 30_000, reconnect: { ...DEFAULTS.reconnect } });
+    expect(resolveConnectOptions({})).toEqual({
+      token: undefined, name: 'brook-client', requestTimeoutMs: 30_000, reconnect: { ...DEFAULTS.reconnect },
+      heartbeat: { intervalMs: 10_000, timeoutMs: 10_000 }, closeTimeoutMs: 2_000,
+    });
     expect(resolveConnectOptions({ reconnect: false }).reconnect).toBeUndefined();
     expect(resolveProducerOptions({ lingerMs: 5 })).toMatchObject({ lingerMs: 5, batchRecordsMax: 10_000, idempotent: true });
   });
@@ -21,6 +24,9 @@ describe('options', () => {
   // accepted, just below it (and a fraction, for the integer ones) is INVALID_CONFIG naming it.
   it.each<[string, number, (value: number) => unknown, boolean]>([
     ['requestTimeoutMs', 1, (v) => resolveConnectOptions({ requestTimeoutMs: v }), true],
+    ['heartbeatIntervalMs', 0, (v) => resolveConnectOptions({ heartbeatIntervalMs: v }), true],
+    ['heartbeatTimeoutMs', 1, (v) => resolveConnectOptions({ heartbeatTimeoutMs: v }), true],
+    ['closeTimeoutMs', 1, (v) => resolveConnectOptions({ closeTimeoutMs: v }), true],
     ['reconnect.initialDelayMs', 0, (v) => resolveConnectOptions({ reconnect: { initialDelayMs: v } }), true],
     ['reconnect.maxDelayMs', 0, (v) => resolveConnectOptions({ reconnect: { initialDelayMs: 0, maxDelayMs: v } }), true],
     ['reconnect.multiplier', 1, (v) => resolveConnectOptions({ reconnect: { multiplier: v } }), false],
@@ -50,7 +56,7 @@ describe('options', () => {
     const refused = (option: string, suggestion?: string) =>
       expect.objectContaining({ code: 'INVALID_CONFIG', details: suggestion === undefined ? { option } : { option, suggestion } });
     expect(() => resolveConnectOptions({ bogus: 1 } as never)).toThrow(refused('bogus'));
-    expect(() => resolveConnectOptions({ bogus: 1 } as never)).toThrow(/unknown option bogus \(known: token, name, reconnect, requestTimeoutMs, clock, random\)/);
+    expect(() => resolveConnectOptions({ bogus: 1 } as never)).toThrow(/unknown option bogus \(known: token, name, reconnect, requestTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, closeTimeoutMs, clock, random\)/);
     expect(() => resolveConnectOptions({ requestTimeoutMS: 5 } as never)).toThrow(refused('requestTimeoutMS', 'requestTimeoutMs'));
     expect(() => resolveConnectOptions({ reconnect: { maxAttempts: 3 } as never })).toThrow(refused('reconnect.maxAttempts'));
     expect(() => resolveConnectOptions({ reconnect: { attemptMax: 3 } as never })).toThrow(refused('reconnect.attemptMax', 'reconnect.attemptsMax'));

@@ -3,6 +3,7 @@
  * boundary (INVALID_CONFIG naming the option), every key too (checkOptionKeys), units in the names.
  */
 import { BrookError, checkOptionKeys, type Clock, type OptionKeys, type Random } from '@brook/protocol';
+import type { HeartbeatPolicy } from './transport/heartbeat.js';
 
 export interface BackoffPolicy {
   /** Delay before the first retry. */
@@ -29,6 +30,22 @@ export interface ConnectOptions {
   reconnect?: boolean | Partial<ReconnectPolicy>;
   /** How long any request (and the handshake) may wait for its answer before failing with TIMEOUT. */
   requestTimeoutMs?: number;
+  /**
+   * WebSocket only: ping the server this often, so that a connection whose peer vanished without
+   * closing it (a stalled network, no FIN) is noticed without any request. 0 sends no pings: such a
+   * connection is then noticed only by a request timing out.
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * WebSocket only: if nothing comes from the server (pong, frame, ping) within this long of a
+   * ping, the client drops the connection and reconnects as after any drop.
+   */
+  heartbeatTimeoutMs?: number;
+  /**
+   * WebSocket only: how long close() waits for the server to answer the close frame before it
+   * drops the socket (a stalled peer never answers).
+   */
+  closeTimeoutMs?: number;
   /** Time source for timeouts, linger and backoff. Default: a SystemClock. */
   clock?: Clock;
   /** Jitter source for backoff. Default: a SeededRandom seeded from the clock. */
@@ -64,6 +81,9 @@ export interface ProducerOptions {
 export const DEFAULTS = Object.freeze({
   name: 'brook-client',
   requestTimeoutMs: 30_000,
+  heartbeatIntervalMs: 10_000,
+  heartbeatTimeoutMs: 10_000,
+  closeTimeoutMs: 2_000,
   reconnect: Object.freeze({ initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2, jitter: 0.5, attemptsMax: Number.POSITIVE_INFINITY }),
   producer: Object.freeze({
     lingerMs: 0,
@@ -78,7 +98,10 @@ export const DEFAULTS = Object.freeze({
 
 const BACKOFF_KEYS: OptionKeys<BackoffPolicy> = { initialDelayMs: true, maxDelayMs: true, multiplier: true, jitter: true };
 const RECONNECT_KEYS: OptionKeys<ReconnectPolicy> = { ...BACKOFF_KEYS, attemptsMax: true };
-const CONNECT_KEYS: OptionKeys<ConnectOptions> = { token: true, name: true, reconnect: true, requestTimeoutMs: true, clock: true, random: true };
+const CONNECT_KEYS: OptionKeys<ConnectOptions> = {
+  token: true, name: true, reconnect: true, requestTimeoutMs: true, heartbeatIntervalMs: true, heartbeatTimeoutMs: true, closeTimeoutMs: true,
+  clock: true, random: true,
+};
 const PRODUCER_KEYS: OptionKeys<ProducerOptions> = {
   lingerMs: true, batchRecordsMax: true, batchBytesMax: true, deliveryTimeoutMs: true, bufferBytesMax: true, idempotent: true, retryBackoff: true,
 };
@@ -88,6 +111,8 @@ export interface ResolvedConnectOptions {
   name: string;
   reconnect: ReconnectPolicy | undefined;
   requestTimeoutMs: number;
+  heartbeat: HeartbeatPolicy;
+  closeTimeoutMs: number;
 }
 
 export type ResolvedProducerOptions = Required<Omit<ProducerOptions, 'retryBackoff'>> & { retryBackoff: BackoffPolicy };
@@ -104,6 +129,11 @@ export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectO
     name,
     reconnect: reconnect === false ? undefined : resolveReconnect(reconnect === true ? {} : reconnect),
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
+    heartbeat: {
+      intervalMs: nonNegative('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs),
+      timeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs),
+    },
+    closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
   };
 }
 

@@ -19,6 +19,12 @@ export interface Limit {
 export const TOPIC_NAME_LENGTH_MAX = 249;
 
 /**
+ * A subscription's maxInFlight when it names none. In the protocol package because the client
+ * holds a handler subscription's running handlers to the same window.
+ */
+export const MAX_IN_FLIGHT_DEFAULT = 100;
+
+/**
  * A broker data directory's incarnation (docs/storage.md): at most INCARNATION_LENGTH_MAX
  * characters that JSON carries as they are, one byte each, so that a produce frame naming it has
  * a known size beside its batch (the client sizes its batches by it). Brook's are

@@ -3,7 +3,7 @@
  * Units are last in each name. `validateLimits` checks a merged options object against this table
  * at construction, so a bad option fails early with INVALID_CONFIG instead of misbehaving later.
  */
-import { checkLimitValue, parseFsyncPolicy, type FsyncPolicy, type Limit } from '@brook/protocol';
+import { MAX_IN_FLIGHT_DEFAULT, checkLimitValue, parseFsyncPolicy, type FsyncPolicy, type Limit } from '@brook/protocol';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -54,7 +54,7 @@ export const LIMITS = Object.freeze({
     doc: 'How often the broker applies each topic\'s retention policy.',
   },
   maxInFlight: {
-    default: 100, min: 1, max: 100_000,
+    default: MAX_IN_FLIGHT_DEFAULT, min: 1, max: 100_000,
     doc: 'Per consumer: most deliveries it holds unacked at once (the prefetch / credit window).',
   },
   ackTimeoutMs: {

@@ -46,7 +46,7 @@ describe('Subscription', () => {
     const server = new FakeServer();
     const { connection } = await openFake(server);
     const seen: Message[] = [];
-    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, handlerSink((msg) => void seen.push(msg)), new Set());
+    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, handlerSink((msg) => void seen.push(msg), 100), new Set());
     const started = subscription.start();
     await server.waitForRequests(1);
     const request = server.take('subscribe');

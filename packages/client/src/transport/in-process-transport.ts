@@ -52,7 +52,7 @@ function openSession(host: SessionHost, handlers: TransportHandlers): Transport 
       if (paused) held.push(frame);
       else deliver(frame);
     },
-    close: (code, reason) => end(code, reason, 'client'),
+    close: async (code, reason) => end(code, reason, 'client'),
     terminate: () => end(ABNORMAL_CLOSURE, 'terminated', 'network'),
   };
 }

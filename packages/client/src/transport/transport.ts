@@ -14,8 +14,11 @@ export interface TransportHandlers {
 export interface Transport {
   /** Sends one frame. The transport owns the bytes from here on: the caller must not change them. */
   send(frame: Uint8Array): void;
-  /** Ends the connection with a close code; `closed` is not called for it. */
-  close(code: number, reason: string): void;
+  /**
+   * Ends the connection with a close code; `closed` is not called for it. Resolves once the
+   * connection is gone: the server answered the close, or it was dropped after the close timeout.
+   */
+  close(code: number, reason: string): Promise<void>;
   /** Drops the connection without a closing handshake, as a crash or a cut cable would (for tests). */
   terminate(): void;
 }
