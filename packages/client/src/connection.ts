@@ -1,7 +1,7 @@
 /**
- * One logical connection to a Brook server over any Transport: the handshake, request ids and
- * the pending map, request timeouts, the requestsInFlightMax window, frame dispatch to
- * subscriptions, and reconnecting with jittered backoff after a drop.
+ * One logical connection to a Brook server over any Transport: the handshake, requests (their
+ * timeouts, the requestsInFlightMax window, withdrawal; the table of them is request-table.ts),
+ * frame dispatch to subscriptions, and reconnecting with jittered backoff after a drop.
  *
  * Sessions. Every successful handshake starts a new session (numbered from 1). Delivery ids and
  * subscription numbers belong to a session, so requests that name them (settle, unsubscribe) are
@@ -19,17 +19,13 @@ import type { BackoffPolicy, ResolvedConnectOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
 import { wireError } from './wire-error.js';
+import { RequestTable, type Pending, type Response } from './request-table.js';
 import type { Transport, TransportFactory } from './transport/transport.js';
 
 /** What a subscription receives: DELIVER frames and the END of the subscription. */
 export interface SubscriptionListener {
   deliver(json: Record<string, unknown>, data: Uint8Array): void;
   end(error: BrookError): void;
-}
-
-export interface Response<Op extends RequestOp> {
-  json: RequestResult<Op>;
-  data: Uint8Array;
 }
 
 export interface RequestOptions<Op extends RequestOp> {
@@ -65,36 +61,12 @@ export interface ConnectionEvents {
   closed: (error: BrookError | undefined) => void;
 }
 
-interface Pending {
-  readonly requestId: number;
-  readonly op: RequestOp;
-  readonly frame: Uint8Array;
-  readonly sessionBound: boolean;
-  readonly onResponse: ((json: RequestResult<RequestOp>) => void) | undefined;
-  readonly onLateResponse: ((json: RequestResult<RequestOp>) => void) | undefined;
-  readonly resolve: (response: Response<RequestOp>) => void;
-  readonly reject: (error: BrookError) => void;
-  timer: Timer | undefined;
-  /** Stops listening to the request's signal. */
-  unwatch: (() => void) | undefined;
-  /** The session it was sent on; 0 while it waits to be sent. */
-  sentOn: number;
-}
-
-const REQUEST_ID_MAX = 0xffffffff;
-
 export class Connection extends EventEmitter<ConnectionEvents> {
   private transport: Transport | undefined;
   private sessionNumber = 0;
   private state: 'connecting' | 'open' | 'reconnecting' | 'closed' = 'connecting';
   private closeReason: BrookError | undefined;
-  private nextRequestId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readonly waiting: Pending[] = [];
-  /** Timed-out requests of this session whose late answer still matters (onLateResponse), by request id. */
-  private readonly overdue = new Map<number, Pending>();
-  /** Sent requests outside the window (graceful unsubscribes, see countsTowardWindow). */
-  private exemptInFlight = 0;
+  private readonly requests = new RequestTable();
   private readonly subscribers = new Map<number, SubscriptionListener>();
   private limits: SessionLimits | undefined;
   private brokerIncarnation: string | undefined;
@@ -158,7 +130,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // What it names (a subscription number, delivery ids) belonged to the session that dropped.
     if (options.sessionBound && this.state !== 'open') return Promise.reject(new BrookError('DISCONNECTED', `connection lost: ${op} names the state of a lost session`, { op }));
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    const requestId = this.takeRequestId();
+    const requestId = this.requests.takeRequestId();
     let frame: Uint8Array;
     try {
       frame = this.encodeRequest(requestId, op, args, options.data);
@@ -172,16 +144,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined, unwatch: undefined,
       };
       pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
-      // Never ahead of a request already waiting: an abort must not overtake the settles before it.
-      const sendNow = this.state === 'open' && this.waiting.length === 0 && (!countsTowardWindow(op) || this.inFlight() < this.serverLimits.requestsInFlightMax);
-      this.pending.set(requestId, pending);
+      const sendNow = this.state === 'open' && this.requests.mayGoNow(op, this.serverLimits.requestsInFlightMax);
+      this.requests.add(pending, !sendNow);
       if (sendNow) {
         this.sendPending(pending);
-      } else {
+      } else if (options.signal) {
         // Only a request still waiting can be withdrawn: its signal is watched until it goes out
         // (most requests go out at once, and a listener each would cost them all).
-        if (options.signal) this.watch(pending, options.signal);
-        this.waiting.push(pending);
+        this.watch(pending, options.signal);
       }
     });
   }
@@ -189,7 +159,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private watch(pending: Pending, signal: AbortSignal): void {
     const withdraw = (): void => {
       if (pending.sentOn !== 0) return;
-      this.forget(pending);
+      this.requests.forget(pending);
       pending.reject(signal.reason);
     };
     signal.addEventListener('abort', withdraw, { once: true });
@@ -308,15 +278,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   private answered(frame: Frame): void {
-    const overdue = this.overdue.get(frame.requestId);
+    const overdue = this.requests.takeOverdue(frame.requestId);
     if (overdue) {
-      this.overdue.delete(frame.requestId);
       if (frame.kind === FrameKind.RESPONSE) overdue.onLateResponse!(frame.json as RequestResult<RequestOp>);
       return;
     }
-    const pending = this.pending.get(frame.requestId);
+    const pending = this.requests.get(frame.requestId);
     if (!pending || pending.sentOn !== this.sessionNumber) return; // timed out, or from an old session
-    this.forget(pending);
+    this.requests.forget(pending);
     if (frame.kind === FrameKind.RESPONSE) pending.onResponse?.(frame.json as RequestResult<RequestOp>);
     if (frame.kind === FrameKind.RESPONSE) pending.resolve({ json: frame.json as RequestResult<RequestOp>, data: frame.data });
     else pending.reject(wireError(frame.json as unknown as WireError));
@@ -327,16 +296,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const error = this.connectionError ?? closeError(code, reason);
     this.transport = undefined;
     this.subscribers.clear();
-    // What a late answer would have undone ended with the session.
-    this.overdue.clear();
+    this.requests.clearOverdue();
     if (!error.retriable || !this.options.reconnect || this.state === 'closed') {
       this.finish(error);
       return;
     }
     this.state = 'reconnecting';
-    for (const pending of [...this.pending.values()]) {
+    for (const pending of this.requests.all()) {
       if (pending.sentOn !== 0 || pending.sessionBound) {
-        this.forget(pending);
+        this.requests.forget(pending);
         pending.reject(new BrookError('DISCONNECTED', `connection lost before the answer to ${pending.op}`, { op: pending.op }, { cause: error }));
       }
     }
@@ -364,37 +332,20 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private pump(): void {
     if (this.state !== 'open') return;
     const windowMax = this.serverLimits.requestsInFlightMax;
-    while (this.waiting.length > 0 && (!countsTowardWindow(this.waiting[0]!.op) || this.inFlight() < windowMax)) this.sendPending(this.waiting.shift()!);
+    for (let next = this.requests.nextToSend(windowMax); next; next = this.requests.nextToSend(windowMax)) this.sendPending(next);
   }
 
   private sendPending(pending: Pending): void {
-    pending.unwatch?.();
-    pending.unwatch = undefined;
-    if (!countsTowardWindow(pending.op) && pending.sentOn === 0) this.exemptInFlight += 1;
-    pending.sentOn = this.sessionNumber;
+    this.requests.sent(pending, this.sessionNumber);
     this.transport!.send(pending.frame);
-  }
-
-  private inFlight(): number {
-    return this.pending.size - this.waiting.length - this.exemptInFlight;
   }
 
   private timedOut(pending: Pending): void {
     pending.timer = undefined;
-    this.forget(pending);
-    if (pending.onLateResponse && pending.sentOn !== 0) this.overdue.set(pending.requestId, pending);
+    this.requests.forget(pending);
+    if (pending.onLateResponse && pending.sentOn !== 0) this.requests.keepOverdue(pending);
     pending.reject(new BrookError('TIMEOUT', `no answer to ${pending.op} within ${this.options.requestTimeoutMs} ms`, { op: pending.op, timeoutMs: this.options.requestTimeoutMs }));
     this.pump();
-  }
-
-  /** Forgets a request that is answered, failed or timed out. */
-  private forget(pending: Pending): void {
-    pending.timer?.cancel();
-    pending.unwatch?.();
-    this.pending.delete(pending.requestId);
-    if (!countsTowardWindow(pending.op) && pending.sentOn !== 0) this.exemptInFlight -= 1;
-    const at = pending.sentOn === 0 ? this.waiting.indexOf(pending) : -1;
-    if (at >= 0) this.waiting.splice(at, 1);
   }
 
   private finish(error: BrookError | undefined): void {
@@ -405,10 +356,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.handshaking?.abort(this.closedError());
     this.transport = undefined;
     this.subscribers.clear();
-    this.overdue.clear();
+    this.requests.clearOverdue();
     const failure = this.closedError();
-    for (const pending of [...this.pending.values()]) {
-      this.forget(pending);
+    for (const pending of this.requests.all()) {
+      this.requests.forget(pending);
       pending.reject(failure);
     }
     this.emit('closed', error);
@@ -417,21 +368,4 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private closedError(): BrookError {
     return this.closeReason ?? new BrookError('CLOSED', 'the client is closed');
   }
-
-  private takeRequestId(): number {
-    do {
-      const requestId = this.nextRequestId;
-      this.nextRequestId = requestId === REQUEST_ID_MAX ? 1 : requestId + 1;
-      if (!this.pending.has(requestId) && !this.overdue.has(requestId)) return requestId;
-    } while (true);
-  }
-}
-
-/**
- * A graceful unsubscribe stays pending until the client's own settles arrive; counted in the
- * window, enough of them would keep those settles from being sent. The server does not count
- * them either (docs/protocol.md); subscriptionsMax bounds them.
- */
-function countsTowardWindow(op: string): boolean {
-  return op !== 'unsubscribe';
 }
