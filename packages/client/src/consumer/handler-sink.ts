@@ -9,6 +9,8 @@ import type { Handler, MessageSink } from './subscription.js';
 
 export function handlerSink(handler: Handler): MessageSink {
   return {
+    // Each message runs at once: nothing waits here.
+    credit: () => undefined,
     deliver(message) {
       run(handler, message);
       return true;
