@@ -64,4 +64,20 @@ describe('the producer and a full topic', () => {
     expect(outcome).toEqual([{ partition: 0, offset: expect.any(BigInt) as unknown }]);
     expect(await values()).toEqual(['waited']);
   });
+
+  it('does not merge sends that each fit into one batch the topic could never take (MESSAGE_TOO_LARGE, not retriable)', async () => {
+    const clock = new VirtualClock();
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
+    const topic = 'full-merged-sends';
+    await broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 8192, discard: 'new' } });
+    await broker.subscribe({ topic, group: 'keeps-up' }, () => undefined);
+    const client = opened(await connect(broker, { clock }));
+    const producer = client.producer({ deliveryTimeoutMs: 60_000 });
+    // Three sends of about 3 KB in one tick: any two fit in 8 KiB, all three in one batch never do.
+    const outcomes: unknown[] = [];
+    for (const digit of ['1', '2', '3']) producer.send(topic, [{ value: digit.repeat(3000) }]).then(() => outcomes.push('sent'), (e: unknown) => outcomes.push(e));
+    await runUntil(clock, () => outcomes.length === 3);
+    expect(outcomes).toEqual(['sent', 'sent', 'sent']);
+    expect(broker.describeTopic(topic).partitions[0]!.endOffset).toBe(3n);
+  });
 });

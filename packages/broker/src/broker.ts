@@ -295,7 +295,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** The async-iterator form of subscribe: `for await (const msg of broker.consume(...)) await msg.ack()`. */
   consume(options: SubscribeOptions): MessageStream {
     this.assertOpen();
-    const queue = new DeliveryQueue();
+    // An invalid maxInFlight fails the join, and then the queue gets nothing.
+    const queue = new DeliveryQueue(options.maxInFlight ?? LIMITS.maxInFlight.default);
     return this.groups.stream(options, queue, this.groups.join(options, queue.sink));
   }
 

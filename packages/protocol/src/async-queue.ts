@@ -3,7 +3,9 @@
  * `for await` loop: items wait here until `next()` takes them, and `next()` calls made before an
  * item arrives wait here for one, oldest first, each for its own (an iterator may be read without
  * awaiting each call, so two calls can wait together). Bounded by its producer, not here: the
- * engine delivers at most maxInFlight unsettled, so the queue never holds more.
+ * engine has at most maxInFlight unsettled deliveries at a member. But a loop that stops reading
+ * lets their leases run out, and each lease back is credit the engine spends again, so the
+ * queued items that were taken back pile up: the producer drops them with `remove`.
  *
  * `end()` drops what is queued and finishes the iteration: quietly, or with a failure, which the
  * next `next()` (or every waiting one) rejects with once; after that it is done, as an iterator
@@ -42,6 +44,19 @@ export class AsyncQueue<T> {
       return failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(failure);
     }
     return new Promise((resolve, reject) => void this.waiters.push({ resolve, reject }));
+  }
+
+  /** Takes the items not yet handed out that `drop` picks (asked oldest first), keeping the rest in order. */
+  remove(drop: (item: T) => boolean): T[] {
+    const removed: T[] = [];
+    const kept: T[] = [];
+    for (let index = this.head; index < this.items.length; index++) {
+      const item = this.items[index]!;
+      (drop(item) ? removed : kept).push(item);
+    }
+    this.items = kept;
+    this.head = 0;
+    return removed;
   }
 
   /** Takes every item not yet handed out (to give them back elsewhere). */

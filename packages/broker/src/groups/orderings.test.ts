@@ -94,6 +94,21 @@ describe("ordering 'none'", () => {
     expect(members[first]!.held).toHaveLength(5);
   });
 
+  it('takes turns by runs given: records whose lease ran out at the member that had the last run go to the other', async () => {
+    const { broker, advance } = await engineFixture();
+    await broker.createTopic('t');
+    await broker.produce('t', values(0, 10));
+    const options = { topic: 't', group: 'g', ordering: 'none', maxInFlight: 10, ackTimeoutMs: 100, backoff: { initialMs: 0, maxMs: 0 } } as const;
+    const stuck = consumer();
+    await broker.subscribe(options, stuck.handler);
+    await advance(0);
+    const healthy: bigint[] = [];
+    await broker.subscribe(options, (delivery) => void healthy.push(delivery.offset));
+    await advance(0); // a step with nothing to give: nobody had a run
+    await advance(options.ackTimeoutMs);
+    expect([stuck.held.length, healthy.length]).toEqual([10, 10]);
+  });
+
   it('shares a backlog evenly, in runs of consecutive offsets', async () => {
     const { broker, settle, members } = await twoMembers();
     await broker.produce('t', values(0, 100));

@@ -43,19 +43,29 @@ export interface OrderingStrategy {
  */
 const RUN_RECORDS_MIN = 32;
 
-/** Round-robin over members with credit, remembering where the last turn stopped. */
+/**
+ * Round-robin over members with credit, remembering whose turn it is. The turn passes only with a
+ * run given: a step that finds nothing to deal (a member joined, an ack came) must not move it,
+ * or the member that just had a run gets the next one too (a member whose leases keep running out
+ * got every redelivery, its healthy peer none, until the records were dead-lettered).
+ */
 class MemberRing {
-  private next = 0;
+  /** The member given the last run; the one after it in join order is next (the first, if it left). */
+  private last: Member | undefined;
 
-  pick(members: readonly Member[]): Member | undefined {
+  /** The first member with credit, from the one whose turn it is. */
+  peek(members: readonly Member[]): Member | undefined {
+    const next = this.last === undefined ? 0 : members.indexOf(this.last) + 1;
     for (let i = 0; i < members.length; i++) {
-      const member = members[(this.next + i) % members.length]!;
-      if (member.credit > 0) {
-        this.next = (this.next + i + 1) % members.length;
-        return member;
-      }
+      const member = members[(next + i) % members.length]!;
+      if (member.credit > 0) return member;
     }
     return undefined;
+  }
+
+  /** `member` was given a run: the turn goes to the one after it. */
+  passed(member: Member): void {
+    this.last = member;
   }
 }
 
@@ -128,13 +138,16 @@ export class NoneOrdering implements OrderingStrategy {
    */
   assign(members: readonly Member[], windows: readonly PartitionWindow[], assign: Assign): void {
     const run = this.runLength(members, windows);
-    for (let member = this.ring.pick(members); member; member = this.ring.pick(members)) {
-      for (let i = 0; i < run && member.credit > 0; i++) {
-        const entry = this.take();
-        if (!entry) return;
+    for (let member = this.ring.peek(members); member; member = this.ring.peek(members)) {
+      let given = 0;
+      // Credit first: a record taken must go to this member.
+      for (let entry: Entry | undefined; given < run && member.credit > 0 && (entry = this.take()); given++) {
         member.inFlight += 1;
         assign(entry, member);
       }
+      if (given > 0) this.ring.passed(member);
+      // It still had room for more of its run: nothing is left to deal.
+      if (given < run && member.credit > 0) return;
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * The two consumer forms of subscription.ts, at their edges: a handler whose result is a
- * misbehaving thenable, and an iterator read without awaiting each next().
+ * misbehaving thenable, an iterator read without awaiting each next(), and one not read at all.
  */
 import { describe, expect, it } from 'vitest';
 import { engineFixture } from './group-fixture.js';
@@ -28,6 +28,20 @@ describe('subscriptions at their edges', () => {
     const iterator = broker.consume({ topic: 't', group: 'g', maxInFlight: 2 })[Symbol.asyncIterator]();
     const [first, second] = await Promise.all([iterator.next(), iterator.next()]);
     expect([first.value?.offset, second.value?.offset]).toEqual([0n, 1n]);
+    await iterator.return?.();
+  });
+
+  it('consume() not read while its leases expire again and again queues at most 2 × maxInFlight deliveries: the stale ones are dropped', async () => {
+    const { broker, advance } = await topicWith(4);
+    const maxInFlight = 2;
+    const ackTimeoutMs = 100;
+    const stream = broker.consume({ topic: 't', group: 'unread', maxInFlight, ackTimeoutMs, backoff: { initialMs: 0, maxMs: 0 } });
+    // Each lease that runs out gives the member its credit back, and the engine hands it the records again.
+    for (let lease = 0; lease < 50; lease++) await advance(ackTimeoutMs);
+    const iterator = stream[Symbol.asyncIterator]();
+    let staleBeforeLive = 0;
+    while ((await iterator.next()).value?.stale) staleBeforeLive += 1;
+    expect(staleBeforeLive).toBeLessThanOrEqual(2 * maxInFlight);
     await iterator.return?.();
   });
 });

@@ -75,9 +75,21 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /**
  * The queue between the engine and a `for await` loop (AsyncQueue). A member the broker ended
  * while it joined gets no more: its deliveries come back by lease.
+ *
+ * A loop that stops reading keeps its deliveries here while their leases run out; the member's
+ * credit comes back and the engine hands it the records again. So once more than twice
+ * maxInFlight wait, the stale ones are dropped (nobody could settle them): the member holds at
+ * most maxInFlight live ones, so at most that many remain, and the drop costs O(1) a delivery.
  */
 export class DeliveryQueue extends AsyncQueue<Delivery> {
-  readonly sink: DeliverySink = (delivery) => void this.push(delivery);
+  constructor(private readonly maxInFlight: number) {
+    super();
+  }
+
+  readonly sink: DeliverySink = (delivery) => {
+    if (!this.push(delivery)) return;
+    if (this.size > 2 * this.maxInFlight) this.remove((queued) => queued.stale);
+  };
 }
 
 /** How a subscription's `ended` settles: by its consumer (resolve) or by the broker (reject). */

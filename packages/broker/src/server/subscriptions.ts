@@ -87,7 +87,8 @@ export class SessionSubscriptions {
       subscription.ready = true;
       this.queueFlush();
     };
-    return { json: { subscription: subscription.id, memberId: subscription.handle.memberId ?? null }, afterSend: ready };
+    const json = { subscription: subscription.id, memberId: subscription.handle.memberId ?? null, maxInFlight: subscription.maxInFlight };
+    return { json, afterSend: ready };
   }
 
   /** Graceful unless `abort`: waits until every delivery it holds is settled. Unknown numbers are ignored (it may have just ended). */

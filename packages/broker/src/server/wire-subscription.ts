@@ -49,7 +49,7 @@ export class WireSubscription {
   /** The staleness of extended ids, which differs from their frame's (rare next to deliveries). */
   private readonly extendedStaleAfterMs = new Map<number, number>();
   private readonly ackTimeoutMs: number;
-  private readonly maxInFlight: number;
+  readonly maxInFlight: number;
 
   constructor(readonly id: number, options: SubscribeOptions) {
     this.topic = options.topic;

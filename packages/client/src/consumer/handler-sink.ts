@@ -31,6 +31,8 @@ export function handlerSink(handler: Handler, maxInFlight: number): MessageSink 
     run(handler, message, finished);
   };
   return {
+    // Each message runs at once: nothing waits here.
+    credit: () => undefined,
     deliver(message) {
       if (running < maxInFlight) start(message);
       else waiting.push(message);

@@ -1,14 +1,29 @@
 /**
- * The queue between a subscription and a `for await` loop (AsyncQueue): it never holds more than
- * the subscription's maxInFlight messages, since the broker sends no more than that unsettled.
+ * The queue between a subscription and a `for await` loop (AsyncQueue). The broker has at most
+ * the member's maxInFlight unsettled deliveries at it, but a loop that stops reading lets their
+ * leases run out, and the broker sends the records again: left alone, the queue would keep every
+ * one of them. So it holds at most maxInFlight: with more queued, some were taken back already,
+ * and leases run out oldest first, so the oldest go. Each goes with a nack (no delay): a stale
+ * one's does nothing, and one that was still live (a rebalance took a newer one back instead)
+ * comes again now rather than when its lease runs out, and keeps no graceful close waiting.
  */
 import { AsyncQueue, type BrookError } from '@brook/protocol';
 import type { Message } from './message.js';
 import type { MessageSink } from './subscription.js';
 
 export class MessageQueue extends AsyncQueue<Message> implements MessageSink {
+  /** Unbounded until the broker names the member's credit (a broker from before it never does). */
+  private maxInFlight = Infinity;
+
+  credit(maxInFlight: number): void {
+    this.maxInFlight = maxInFlight;
+  }
+
   deliver(message: Message): boolean {
-    return this.push(message);
+    if (!this.push(message)) return false;
+    let excess = this.size - this.maxInFlight;
+    if (excess > 0) for (const oldest of this.remove(() => excess-- > 0)) void oldest.nack({ delayMs: 0 });
+    return true;
   }
 
   takeUnseen(): Message[] {

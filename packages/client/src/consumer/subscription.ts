@@ -50,6 +50,8 @@ export type Handler = (message: Message) => unknown;
 
 /** Where a subscription's messages go: a handler, or the queue of a for-await loop. */
 export interface MessageSink {
+  /** The member's maxInFlight, once the broker accepted it (again after each reconnect). */
+  credit(maxInFlight: number): void;
   /** False if the consumer takes no more messages (a loop that stopped): the subscription releases it. */
   deliver(message: Message): boolean;
   /** Messages received but not yet handed to the consumer: dropped on a lost connection, released on close. */
@@ -206,6 +208,9 @@ export class Subscription {
     this.number = result.subscription;
     this.numberSession = this.connection.session;
     this.memberIdOnServer = result.memberId ?? undefined;
+    // Only a credit the broker could have given: a broken answer must not make the queue nack everything.
+    const maxInFlight = Number.isSafeInteger(result.maxInFlight) && result.maxInFlight! > 0 ? result.maxInFlight : this.wireOptions.maxInFlight;
+    if (maxInFlight !== undefined) this.sink.credit(maxInFlight);
     this.state = 'active';
     this.batcher.setSession(this.connection.session);
     this.connection.listen(result.subscription, this.listener);

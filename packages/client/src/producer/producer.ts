@@ -165,7 +165,7 @@ export class Producer {
 
   private enqueue(topic: string, partitionCount: number, records: readonly ProducerRecord[], ticket: SendTicket, deadlineMs: number): void {
     const nowMs = this.context.clock.now();
-    const limits = this.batchLimits();
+    const limits = this.batchLimits(topic);
     const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
     const sizes = inputs.map((input, position) => {
       const size = recordSizeBytes(input);
@@ -212,13 +212,15 @@ export class Producer {
     return lanes;
   }
 
-  private batchLimits(): BatchLimits {
+  private batchLimits(topic: string): BatchLimits {
     const server = this.connection.serverLimits;
+    // A discard 'new' topic refuses a batch over its maxBytes for good: sends that fit it one by one must not be merged past it.
+    const topicBytesMax = (this.topics.batchBytesCap(topic) ?? Infinity) - BATCH_HEADER_BYTES;
     return {
       records: Math.min(this.options.batchRecordsMax, server.batchRecordsMax),
       // Record sizes are counted without the batch header, so its bytes come off the broker's
       // batchBytesMax and off the frame's room.
-      bytes: Math.min(this.options.batchBytesMax, server.batchBytesMax - BATCH_HEADER_BYTES, server.frameBytesMax - FRAME_OVERHEAD_BYTES - BATCH_HEADER_BYTES),
+      bytes: Math.min(this.options.batchBytesMax, server.batchBytesMax - BATCH_HEADER_BYTES, server.frameBytesMax - FRAME_OVERHEAD_BYTES - BATCH_HEADER_BYTES, topicBytesMax),
     };
   }
 

@@ -1,13 +1,19 @@
 /**
  * Partition counts per topic, from describeTopic, cached: the partitioner needs them for keyed
  * records (murmur2 modulo the count) and round-robin. Sends to one topic wait on one lookup.
+ *
+ * The same answer tells a topic with `discard: 'new'`: the broker refuses a batch over its
+ * retention.maxBytes for good (MESSAGE_TOO_LARGE), so the producer must not merge sends that
+ * each fit into a batch that does not.
  */
-import type { BrookError } from '@brook/protocol';
+import type { BrookError, WireTopicDescription } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import { readyToRetry, toBrookError, type TransmitContext } from './transmit.js';
 
 export class TopicPartitions {
   private readonly counts = new Map<string, number>();
+  /** The largest batch a `discard: 'new'` topic can ever take: its retention.maxBytes. */
+  private readonly batchBytesCaps = new Map<string, number>();
   private readonly loading = new Map<string, Promise<number>>();
 
   constructor(private readonly connection: Connection) {}
@@ -23,6 +29,9 @@ export class TopicPartitions {
         ({ json }) => {
           this.loading.delete(topic);
           this.counts.set(topic, json.partitions.length);
+          // `settings` is absent from the answer of a broker from before describeTopic showed them.
+          const retention = (json.settings as WireTopicDescription['settings'] | undefined)?.retention;
+          if (retention?.discard === 'new' && retention.maxBytes !== undefined) this.batchBytesCaps.set(topic, retention.maxBytes);
           return json.partitions.length;
         },
         (error: unknown) => {
@@ -58,8 +67,14 @@ export class TopicPartitions {
     throw stoppedWith;
   }
 
+  /** The largest batch the topic can ever take (its `discard: 'new'` retention.maxBytes), once looked up; else undefined. */
+  batchBytesCap(topic: string): number | undefined {
+    return this.batchBytesCaps.get(topic);
+  }
+
   /** The topic was deleted (or recreated): look it up again next time. */
   forget(topic: string): void {
     this.counts.delete(topic);
+    this.batchBytesCaps.delete(topic);
   }
 }

@@ -110,7 +110,8 @@ export interface Requests {
   produce: [{ topic: string; partition: number; incarnation?: string }, { baseOffset: string; lastOffset: string; duplicate: boolean }];
   /** Response data: one RecordBatch of consecutive records from `offset` (empty if none). */
   fetch: [{ topic: string; partition: number; offset: string; maxRecords?: number; maxBytes?: number }, { count: number }];
-  subscribe: [WireSubscribeOptions, { subscription: number; memberId: string | null }];
+  /** `maxInFlight` (the member's credit, the broker's default filled in) is absent from the answer of a broker from before it. */
+  subscribe: [WireSubscribeOptions, { subscription: number; memberId: string | null; maxInFlight?: number }];
   /** abort: leave at once (what it holds is redelivered); otherwise wait until settled. */
   unsubscribe: [{ subscription: number; abort?: boolean }, Record<string, never>];
   settle: [
