@@ -4,47 +4,75 @@ import type { Message } from './message.js';
 
 /** A message that records how it was settled. */
 function message(id: number, settled: string[]): Message {
-  const settle = (how: string) => async () => void settled.push(`${how} ${id}`);
-  return { offset: BigInt(id), ack: settle('ack'), nack: settle('nack') } as unknown as Message;
+  const msg = { offset: BigInt(id), settled: false, ack: settle('ack'), nack: settle('nack') };
+  function settle(how: string) {
+    return async () => {
+      msg.settled = true;
+      settled.push(`${how} ${id}`);
+    };
+  }
+  return msg as unknown as Message;
 }
 
 describe('handlerSink', () => {
-  it('runs at most maxInFlight handlers; the rest wait in order for one to finish, and are what takeUnseen gives back', async () => {
+  it('runs at most maxInFlight handlers, each holding its place until it finishes or settles its message; the rest wait in order, and are what takeUnseen gives back', async () => {
     const settled: string[] = [];
-    const releases: (() => void)[] = [];
+    const releases = new Map<number, () => void>();
     const started: number[] = [];
     const sink = handlerSink((msg) => {
       started.push(Number(msg.offset));
-      // A handler that settles its message itself and carries on still holds its place.
+      // A handler that settles its message itself and carries on gives its place up.
       if (msg.offset === 0n) void msg.ack();
-      return new Promise<void>((resolve) => releases.push(resolve));
+      return new Promise<void>((resolve) => releases.set(Number(msg.offset), resolve));
     }, 2);
     for (const id of [0, 1, 2, 3, 4]) expect(sink.deliver(message(id, settled))).toBe(true);
-    expect(started).toEqual([0, 1]);
-    releases[1]!();
-    await Promise.resolve().then(() => undefined);
     expect(started).toEqual([0, 1, 2]);
+    releases.get(1)!();
+    await Promise.resolve().then(() => undefined);
+    expect(started).toEqual([0, 1, 2, 3]);
     expect(settled).toEqual(['ack 0', 'ack 1']);
-    expect(sink.takeUnseen().map((msg) => msg.offset)).toEqual([3n, 4n]);
-    releases[0]!();
-    releases[2]!();
+    expect(sink.takeUnseen().map((msg) => msg.offset)).toEqual([4n]);
+    releases.get(0)!();
+    releases.get(2)!();
     await Promise.resolve().then(() => undefined);
-    expect(started).toEqual([0, 1, 2]);
+    expect(started).toEqual([0, 1, 2, 3]);
   });
 
   it('starts waiting synchronous handlers one after the other, however many, without recursing', async () => {
     let release = (): void => undefined;
     const handled: number[] = [];
+    // count handlers block (one of them until release()), count synchronous ones wait behind them.
+    const count = 50_000;
     const sink = handlerSink((msg) => {
       if (msg.offset === 0n) return new Promise<void>((resolve) => (release = resolve));
+      if (msg.offset < BigInt(count)) return new Promise<void>(() => undefined);
       handled.push(Number(msg.offset));
       return undefined;
-    }, 1);
-    const count = 100_000;
-    for (let id = 0; id < count; id++) sink.deliver(message(id, []));
+    }, count);
+    for (let id = 0; id < 2 * count; id++) sink.deliver(message(id, []));
     expect(handled).toEqual([]);
     release();
     await Promise.resolve().then(() => undefined);
-    expect(handled.length).toBe(count - 1);
+    expect(handled.length).toBe(count);
+  });
+
+  it('keeps at most maxInFlight waiting: past that the oldest is nacked, as the broker sends again what blocked handlers held past their leases', () => {
+    const settled: string[] = [];
+    const sink = handlerSink(() => new Promise<void>(() => undefined), 2);
+    for (let id = 0; id < 10; id++) sink.deliver(message(id, settled));
+    expect(settled).toEqual(['nack 2', 'nack 3', 'nack 4', 'nack 5', 'nack 6', 'nack 7']);
+    expect(sink.takeUnseen().map((msg) => msg.offset)).toEqual([8n, 9n]);
+  });
+
+  it("takes the broker's answer as the member's credit: that many run and that many wait", () => {
+    const started: number[] = [];
+    const sink = handlerSink((msg) => {
+      started.push(Number(msg.offset));
+      return new Promise<void>(() => undefined);
+    }, 2);
+    sink.credit(3);
+    for (let id = 0; id < 7; id++) sink.deliver(message(id, []));
+    expect(started).toEqual([0, 1, 2]);
+    expect(sink.takeUnseen().map((msg) => msg.offset)).toEqual([4n, 5n, 6n]);
   });
 });

@@ -1,0 +1,105 @@
+/**
+ * How many handlers of one subscription hold a place at once: at most `limit` (the member's
+ * maxInFlight), the rest waiting in arrival order. A handler holds its place until it finishes or
+ * its delivery is settled, whichever comes first: one that acks and carries on in the background
+ * has said it is done with the record. The broker's credit alone does not bound them: a handler
+ * that runs past its lease has given its credit back while it still runs, unsettled (the record
+ * comes again, and another handler would start), and after a reconnect a client's resubscribed
+ * member gets a whole window while the lost connection's handlers still run.
+ *
+ * At most `limit` wait as well: past that the oldest waiting is dropped (the caller nacks it, no
+ * delay: taken back already, the nack does nothing; still live, the record comes again now,
+ * perhaps to a member with room). Without that bound, handlers stuck past their leases would let
+ * the broker send the same records again and again into the wait, as into an unread queue.
+ *
+ * A place freed by a settlement is noticed at the next delivery or the next handler to finish,
+ * not at the settlement itself; a wait that nothing else ends is ended by the waiting delivery's
+ * lease (the broker sends the record again, which is a delivery).
+ *
+ * The in-process broker does not hold handlers back: its window counts the member's current,
+ * unsettled deliveries only, so a handler still running on a delivery taken back from it (its lease
+ * ran out) does not count, as NATS counts max_ack_pending. The client counts every handler still
+ * running, because it must not double its handlers at a reconnect, where the new member's window
+ * knows nothing of the lost connection's handlers.
+ */
+export class HandlerWindow<T extends { readonly settled: boolean }> {
+  private holding = 0;
+  /** The items whose handlers are still running (a synchronous handler's never gets here). */
+  private readonly running = new Set<T>();
+  private waiting: T[] = [];
+  /** Set while finished() starts waiting items: a synchronous handler finishing inside it must not recurse. */
+  private starting = false;
+  /** The item whose handler is being called, and whether it finished before the call returned. */
+  private calling: T | undefined;
+  private finishedInCall = false;
+
+  /**
+   * `run` starts the handler for an item and calls `finished(item)` once it is done (before it
+   * returns, for a synchronous one); `drop` settles an item the window gives up on.
+   */
+  constructor(
+    private limit: number,
+    private readonly run: (item: T, finished: (item: T) => void) => void,
+    private readonly drop: (item: T) => void,
+  ) {}
+
+  /** The member's credit as the broker granted it. */
+  setLimit(limit: number): void {
+    this.limit = limit;
+  }
+
+  offer(item: T): void {
+    if (this.hasRoom()) {
+      this.start(item);
+      return;
+    }
+    this.waiting.push(item);
+    if (this.waiting.length > this.limit) this.drop(this.waiting.shift()!);
+  }
+
+  /** Takes the waiting items (a lost connection's, or a member's that ended). */
+  takeWaiting(): T[] {
+    const waiting = this.waiting;
+    this.waiting = [];
+    return waiting;
+  }
+
+  /** True if a handler may start; frees the places of running handlers whose deliveries were settled. */
+  private hasRoom(): boolean {
+    if (this.holding < this.limit) return true;
+    for (const item of this.running) {
+      if (item.settled) {
+        this.running.delete(item);
+        this.holding -= 1;
+      }
+    }
+    return this.holding < this.limit;
+  }
+
+  private start(item: T): void {
+    this.holding += 1;
+    // finished() may start the next waiting item inside this call: keep the outer call's state.
+    const outer = this.calling;
+    const outerFinished = this.finishedInCall;
+    this.calling = item;
+    this.finishedInCall = false;
+    this.run(item, this.finished);
+    const finishedAlready = this.finishedInCall;
+    this.calling = outer;
+    this.finishedInCall = outerFinished;
+    if (!finishedAlready) this.running.add(item);
+  }
+
+  private readonly finished = (item: T): void => {
+    if (item === this.calling) {
+      this.finishedInCall = true;
+      this.holding -= 1;
+    } else if (this.running.delete(item)) {
+      this.holding -= 1;
+    }
+    if (this.starting) return;
+    this.starting = true;
+    while (this.waiting.length > 0 && this.hasRoom()) this.start(this.waiting.shift()!);
+    this.starting = false;
+  };
+}
