@@ -318,4 +318,51 @@ describe('deleteGroup and crashes', () => {
     await world.settle(() => seen.length === expected.length);
     expect(texts(seen)).toEqual(expected);
   });
+
+  it('a group whose journal failed (a write error) can be deleted, and the delete leaves none of its files open', async () => {
+    const fs = new MemoryFileSystem();
+    const open = new Map<string, number>();
+    const tracking = new Proxy(fs, {
+      get(target, property) {
+        if (property === 'open') {
+          return async (path: string, mode: Parameters<MemoryFileSystem['open']>[1]) => {
+            const handle = await target.open(path, mode);
+            open.set(path, (open.get(path) ?? 0) + 1);
+            let closed = false;
+            return new Proxy(handle, {
+              get(h, name) {
+                if (name === 'close') {
+                  return async () => {
+                    if (!closed) open.set(path, open.get(path)! - 1);
+                    closed = true;
+                    return h.close();
+                  };
+                }
+                const value: unknown = Reflect.get(h, name, h);
+                return typeof value === 'function' ? value.bind(h) : value;
+              },
+            });
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const world = await engineFixture({ fs: tracking });
+    const { broker } = world;
+    await broker.createTopic('dg-journal-failed');
+    await broker.produce('dg-journal-failed', [{ value: 'a' }]);
+    const { held, handler } = parking();
+    const subscription = await broker.subscribe({ topic: 'dg-journal-failed', group: 'g-journal' }, handler);
+    await world.settle(() => held.length === 1);
+    fs.failNext('write', { errno: 'EIO', path: /\/groups\/dg-journal-failed\/g-journal\/journal-0\// });
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await subscription.close();
+
+    await broker.deleteGroup('dg-journal-failed', 'g-journal');
+
+    const left = [...open].filter(([path, count]) => path.includes('/groups/') && count > 0);
+    expect(left).toEqual([]);
+    expect(await fs.exists(`${broker.dataDir}/groups/dg-journal-failed/g-journal`)).toBe(false);
+  });
 });
