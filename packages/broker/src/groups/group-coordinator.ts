@@ -186,9 +186,8 @@ export class GroupCoordinator {
 
   /**
    * Removes a group without members: it leaves listGroups, describeGroup and /metrics at once,
-   * its timers end (Group.close), then its directory goes, config.json first (the commit point:
-   * GroupConfigFiles.remove). A join of the name made meanwhile waits for the delete and makes a
-   * fresh group at its `from`; a second delete finds no group (UNKNOWN_GROUP).
+   * then removeGroup ends it and removes its files. A join of the name made meanwhile waits for
+   * the delete and makes a fresh group at its `from`; a second delete finds no group (UNKNOWN_GROUP).
    */
   async deleteGroup(topic: string, name: string): Promise<void> {
     if (name === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group ${REDRIVE_GROUP} keeps redrive's progress: it goes with its topic`, { topic, group: name });
@@ -201,21 +200,45 @@ export class GroupCoordinator {
     }
     const found = this.groups.existing(topic, name);
     this.groups.remove(found);
-    const deleting = (async () => {
-      // What a close fails to save (its journal failed to write) is what the delete removes anyway.
-      await found.close(new BrookError('UNKNOWN_GROUP', `group ${name} on ${topic} was deleted`, { topic, group: name })).catch(() => undefined);
-      // The event comes at the commit point: a delete failing before it leaves the group as it
-      // was (a subscribe finds it again); one failing after it has deleted the group all the same.
-      await this.configs.remove(topic, name, () => {
-        if (this.deps.events.wants('groupDeleted')) this.deps.events.emit('groupDeleted', { topic, group: name });
-      });
-    })();
+    const deleting = this.removeGroup(found);
     this.deleting.set(key, deleting);
     try {
       await deleting;
     } finally {
       this.deleting.delete(key);
     }
+  }
+
+  /**
+   * The group ends (its timers too: Group.close), then its directory goes, config.json first: the
+   * commit point (GroupConfigFiles.remove), where groupDeleted comes. A failure before it puts the
+   * group back as its files have it, i.e. as a restart would find it, and rejects (IO_ERROR,
+   * retriable: the group is there to delete again). After it the group is gone for good and the
+   * delete resolves: the rest of its directory goes at the next open or before the name is used.
+   */
+  private async removeGroup(group: Group): Promise<void> {
+    const { topic, name } = group;
+    // What a close fails to save (its journal failed to write) is what the delete removes anyway.
+    await group.close(new BrookError('UNKNOWN_GROUP', `group ${name} on ${topic} was deleted`, { topic, group: name })).catch(() => undefined);
+    let committed = false;
+    try {
+      await this.configs.remove(topic, name, () => {
+        committed = true;
+        this.reportDeleted(topic, name);
+      });
+    } catch (error) {
+      if (committed) return;
+      // If this fails too (the disk still failing, or the topic deleted meanwhile), the group is
+      // out of the listing until a subscribe of its name, or the next open, finds its files.
+      const config = await this.configs.read(topic, name).catch(() => undefined);
+      if (config) await this.loadGroup(topic, name, config).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** groupDeleted: the group's last event, once it is gone for good. */
+  private reportDeleted(topic: string, group: string): void {
+    if (this.deps.events.wants('groupDeleted')) this.deps.events.emit('groupDeleted', { topic, group });
   }
 
   /**
@@ -327,6 +350,12 @@ export class GroupCoordinator {
   private async openGroup(topic: string, name: string, config: GroupConfig): Promise<Group> {
     const key = groupKey(topic, name);
     await this.deleting.get(key)?.catch(() => undefined);
+    // A delete that failed before its commit point has put the group back.
+    return this.groups.get(topic, name) ?? this.loadGroup(topic, name, config);
+  }
+
+  /** The group as its files have it (created at `config.from` if they hold none), listed. */
+  private async loadGroup(topic: string, name: string, config: GroupConfig): Promise<Group> {
     const logs = this.deps.partitions(topic);
     // What a failed delete or an interrupted create left is no group: this one starts at `from`.
     await this.configs.removeUncommitted(topic, name);

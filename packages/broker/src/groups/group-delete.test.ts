@@ -302,21 +302,62 @@ describe('deleteGroup and crashes', () => {
     }
   });
 
-  it.each([
-    ['before its commit point (config.json stays): the name opens the group as it was', 'unlink', ['c']],
-    ['after its commit point (config.json gone): the name makes a fresh group, not one from the files left', 'rmdir', ['a', 'b', 'c']],
-  ] as const)('a delete that fails %s', async (_when, op, expected) => {
+  it('a delete that fails before its commit point (config.json stays) leaves the group there and usable, as a restart finds it; the delete can be retried', async () => {
     const world = await engineFixture();
-    const { broker, fs } = world;
-    await consumedAndLeft(world, 'dg-failed', 'g-failed', ['a', 'b']);
-    fs.failNext(op, { errno: 'EIO', path: new RegExp(`/groups/dg-failed/g-failed(/config\\.json)?$`) });
-    await expect(broker.deleteGroup('dg-failed', 'g-failed')).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await consumedAndLeft(world, 'dg-failed-before', 'g-failed', ['a', 'b'], { partitions: 2 });
+    world.fs.failNext('unlink', { errno: 'EIO', path: /\/groups\/dg-failed-before\/g-failed\/config\.json$/ });
 
-    await broker.produce('dg-failed', [{ value: 'c' }]);
+    await expect(world.broker.deleteGroup('dg-failed-before', 'g-failed')).rejects.toMatchObject({ code: 'IO_ERROR', retriable: true });
+
+    const shown = (b: typeof world.broker) => ({ groups: b.listGroups(), floors: b.describeGroup('dg-failed-before', 'g-failed').partitions.map((p) => p.ackFloor) });
+    expect(shown(world.broker)).toEqual({ groups: [{ topic: 'dg-failed-before', group: 'g-failed' }], floors: [1n, 1n] });
+    const broker = await world.restart({ powerCut: false });
+    expect(shown(broker)).toEqual({ groups: [{ topic: 'dg-failed-before', group: 'g-failed' }], floors: [1n, 1n] });
+    await broker.produce('dg-failed-before', [{ value: 'c', partition: 0 }]);
     const seen: Delivery[] = [];
-    await broker.subscribe({ topic: 'dg-failed', group: 'g-failed', from: 'earliest' }, (d) => void seen.push(d));
-    await world.settle(() => seen.length === expected.length);
-    expect(texts(seen)).toEqual(expected);
+    const subscription = await broker.subscribe({ topic: 'dg-failed-before', group: 'g-failed', from: 'earliest' }, (d) => void seen.push(d));
+    await world.settle(() => broker.describeGroup('dg-failed-before', 'g-failed').lag === 0n);
+    await subscription.close();
+    expect(texts(seen)).toEqual(['c']);
+    await broker.deleteGroup('dg-failed-before', 'g-failed');
+    expect(broker.listGroups()).toEqual([]);
+  });
+
+  it('a delete that fails before its commit point puts the group back usable in the running broker too', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await consumedAndLeft(world, 'dg-failed-usable', 'g-failed', ['a']);
+    world.fs.failNext('unlink', { errno: 'EIO', path: /\/groups\/dg-failed-usable\/g-failed\/config\.json$/ });
+    await expect(broker.deleteGroup('dg-failed-usable', 'g-failed')).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(broker.listGroups()).toEqual([{ topic: 'dg-failed-usable', group: 'g-failed' }]);
+    await broker.produce('dg-failed-usable', [{ value: 'b' }]);
+    expect(broker.describeGroup('dg-failed-usable', 'g-failed').lag).toBe(1n);
+    const seen: Delivery[] = [];
+    await broker.subscribe({ topic: 'dg-failed-usable', group: 'g-failed', from: 'earliest' }, (d) => void seen.push(d));
+    await world.settle(() => seen.length === 1);
+    expect(texts(seen)).toEqual(['b']);
+  });
+
+  it.each([
+    ['removing the rest of its directory', 'rmdir', /\/groups\/dg-failed-after\/g-failed$/],
+    ['syncing its directory once config.json is unlinked', 'syncDir', /\/groups\/dg-failed-after\/g-failed$/],
+  ] as const)('a delete that fails after its commit point (%s) has deleted the group for good, as a restart finds it: it resolves, and the name makes a fresh group', async (_what, op, path) => {
+    const world = await engineFixture();
+    const { fs } = world;
+    await consumedAndLeft(world, 'dg-failed-after', 'g-failed', ['a', 'b']);
+    fs.failNext(op, { errno: 'EIO', path });
+
+    await world.broker.deleteGroup('dg-failed-after', 'g-failed');
+
+    expect(world.broker.listGroups()).toEqual([]);
+    const broker = await world.restart({ powerCut: false });
+    expect(broker.listGroups()).toEqual([]);
+    expect(await fs.exists(`${broker.dataDir}/groups/dg-failed-after/g-failed`)).toBe(false);
+    await broker.produce('dg-failed-after', [{ value: 'c' }]);
+    const seen: Delivery[] = [];
+    await broker.subscribe({ topic: 'dg-failed-after', group: 'g-failed', from: 'earliest' }, (d) => void seen.push(d));
+    await world.settle(() => seen.length === 3);
+    expect(texts(seen)).toEqual(['a', 'b', 'c']);
   });
 
   it('a group whose journal failed (a write error) can be deleted, and the delete leaves none of its files open', async () => {
