@@ -57,6 +57,8 @@ export class GroupCoordinator {
   private readonly opening = new Map<string, Promise<Group>>();
   /** Per group key, the deleteGroup under way: an open of the name, deleteTopic and close wait for it. */
   private readonly deleting = new Map<string, Promise<void>>();
+  /** Per topic, the groups a deleteTopic took off the listing until its commit point (hideGroupsOf). */
+  private readonly hidden = new Map<string, Group[]>();
   private readonly configs: GroupConfigFiles;
   /** Per group key, settles when the last join made so far has ended (joined or refused). */
   private readonly joins = new Map<string, Promise<void>>();
@@ -285,22 +287,39 @@ export class GroupCoordinator {
   }
 
   /**
-   * deleteTopic: ends the topic's readers and members and forgets its groups, once the joins
-   * opening a group of it have opened it (so none is left behind). Their files go later, with
-   * removeGroupsOf, once the topic's own deletion is durable. The groups already open are
-   * forgotten at once: the topic is gone, so listGroups must not list a group that
-   * describeGroup refuses (a /metrics scrape meanwhile would fail).
+   * deleteTopic, up to its commit point: the topic's groups leave the listing at once (the topic
+   * is gone from the registry, so describeGroup, and a /metrics scrape, would refuse them) but
+   * keep running, since a delete that fails there changes nothing (showGroupsOf puts them back).
+   */
+  hideGroupsOf(topic: string): void {
+    this.hidden.set(topic, this.groups.forgetTopic(topic));
+  }
+
+  showGroupsOf(topic: string): void {
+    for (const group of this.hidden.get(topic) ?? []) {
+      this.groups.add(group);
+      group.schedulePump(); // records appended while it was hidden did not wake it
+    }
+    this.hidden.delete(topic);
+  }
+
+  /**
+   * deleteTopic, past its commit point: ends the topic's readers and members and its groups,
+   * once the joins opening a group of it and the group deletes under way are done (so none is
+   * left behind). Their files go later, with removeGroupsOf.
    */
   async dropTopic(topic: string): Promise<void> {
     const ending = deletedTopicError(topic);
     this.live.end(topic, ending);
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
-    const dropped = this.groups.forgetTopic(topic);
+    const dropped = this.hidden.get(topic) ?? [];
+    this.hidden.delete(topic);
+    const ofTopic = ([key]: [string, unknown]) => key.startsWith(groupKey(topic, ''));
     // A group delete under way removes files in the topic's group directory, which goes next.
-    const underWay = [...this.opening, ...this.deleting].filter(([key]) => key.startsWith(groupKey(topic, '')));
-    await Promise.allSettled(underWay.map(([, pending]) => pending));
+    await Promise.allSettled([...this.deleting, ...this.opening].filter(ofTopic).map(([, pending]) => pending));
     dropped.push(...this.groups.forgetTopic(topic));
-    await Promise.all(dropped.map((group) => group.close(ending)));
+    // The topic is gone for good: a group that fails to save its last state loses nothing more.
+    await Promise.allSettled(dropped.map((group) => group.close(ending)));
   }
 
   /**
