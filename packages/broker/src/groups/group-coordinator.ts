@@ -306,7 +306,7 @@ export class GroupCoordinator {
   /**
    * deleteTopic, past its commit point: ends the topic's readers and members and its groups,
    * once the joins opening a group of it and the group deletes under way are done (so none is
-   * left behind). Their files go later, with removeGroupsOf.
+   * left behind), each group with its groupDeleted. Their files go later, with removeGroupsOf.
    */
   async dropTopic(topic: string): Promise<void> {
     const ending = deletedTopicError(topic);
@@ -315,11 +315,18 @@ export class GroupCoordinator {
     const dropped = this.hidden.get(topic) ?? [];
     this.hidden.delete(topic);
     const ofTopic = ([key]: [string, unknown]) => key.startsWith(groupKey(topic, ''));
+    const deletes = [...this.deleting].filter(ofTopic);
     // A group delete under way removes files in the topic's group directory, which goes next.
-    await Promise.allSettled([...this.deleting, ...this.opening].filter(ofTopic).map(([, pending]) => pending));
+    const [deleted] = await Promise.all([
+      Promise.allSettled(deletes.map(([, pending]) => pending)),
+      Promise.allSettled([...this.opening].filter(ofTopic).map(([, pending]) => pending)),
+    ]);
     dropped.push(...this.groups.forgetTopic(topic));
     // The topic is gone for good: a group that fails to save its last state loses nothing more.
     await Promise.allSettled(dropped.map((group) => group.close(ending)));
+    // A group whose own delete failed before its commit point goes with the topic.
+    const failedDeletes = deletes.filter((_, i) => deleted[i]!.status === 'rejected').map(([key]) => key.slice(groupKey(topic, '').length));
+    for (const name of new Set([...dropped.map((group) => group.name), ...failedDeletes])) this.reportDeleted(topic, name);
   }
 
   /**

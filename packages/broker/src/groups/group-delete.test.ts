@@ -262,6 +262,25 @@ describe('deleteGroup racing other calls', () => {
     expect(await fs.exists(`${broker.dataDir}/groups/dg-topic`)).toBe(false);
   });
 
+  it('a deleteTopic while it runs, and it then fails before its commit point: the topic takes the group along, and its groupDeleted comes once', async () => {
+    const { world, fs, atCommit, release } = await heldAtCommitPoint();
+    const { broker } = world;
+    await consumedAndLeft(world, 'dg-topic-failed', 'g-topic', ['a']);
+    const deleted: string[] = [];
+    broker.on('groupDeleted', (e) => void deleted.push(`${e.topic}/${e.group}`));
+    const deletingGroup = broker.deleteGroup('dg-topic-failed', 'g-topic').then(() => 'deleted', (e: { code: string }) => e.code);
+    await atCommit;
+    const deletingTopic = broker.deleteTopic('dg-topic-failed');
+    await world.settle(); // past the topic's commit point: it waits for the group's delete
+    fs.failNext('unlink', { errno: 'EIO', path: /\/groups\/dg-topic-failed\/g-topic\/config\.json$/ });
+    release();
+    expect(await deletingGroup).toBe('IO_ERROR');
+    await deletingTopic;
+    expect(deleted).toEqual(['dg-topic-failed/g-topic']);
+    expect([broker.listTopics(), broker.listGroups()]).toEqual([[], []]);
+    expect(await fs.exists(`${broker.dataDir}/groups/dg-topic-failed`)).toBe(false);
+  });
+
   it('a broker closing while it runs waits for it: close() resolves once the files are gone', async () => {
     const { world, fs, atCommit, release } = await heldAtCommitPoint();
     await consumedAndLeft(world, 'dg-close', 'g-close', ['a']);
