@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -137,18 +137,28 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /**
    * Deletes a topic and everything about it: its subscriptions end (END UNKNOWN_TOPIC over the
    * wire), its groups and producer state are forgotten, and its directory and its groups' are
-   * removed durably. Dead-letter topics of its groups stay: they are topics of their own. Removing
-   * topic.json commits: a crash before it keeps the whole topic; after it, open removes the rest.
+   * removed durably; its groups' dead-letter topics stay. Removing topic.json commits, before
+   * anything else is touched: a delete failing before it changes nothing (IO_ERROR, retriable);
+   * after it the topic is gone for good, and open removes whatever a failure or crash left.
    */
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
-    await this.topics.delete(name, async (topic) => {
-      await this.groups.dropTopic(name);
-      await this.producers.forget(this.topicDir(name));
-      await topic.close();
-      await Topic.remove(this.fs, this.topicDir(name));
-      await this.groups.removeGroupsOf(name);
-    });
+    const dir = this.topicDir(name);
+    const commit = async (): Promise<void> => {
+      this.groups.hideGroupsOf(name);
+      await Topic.uncommit(this.fs, dir).catch((error: unknown) => {
+        this.groups.showGroupsOf(name);
+        throw error;
+      });
+    };
+    // Each step runs whatever became of the one before, so that no file of the topic stays open.
+    await this.topics.delete(name, commit, (topic) => runEach([
+      () => this.groups.dropTopic(name),
+      () => this.producers.forget(dir),
+      () => topic.close(),
+      () => rmdirDurable(this.fs, dir),
+      () => this.groups.removeGroupsOf(name),
+    ]));
   }
 
   listTopics(): string[] {
@@ -391,6 +401,11 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   private assertOpen(): void {
     if (this.closed) throw new BrookError('CLOSED', 'broker is closed');
   }
+}
+
+/** Runs every step in turn, each whatever became of the ones before (a failure skips none). */
+async function runEach(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
+  for (const step of steps) await step().catch(() => undefined);
 }
 
 function checkRange(name: string, value: unknown, max: number): number {

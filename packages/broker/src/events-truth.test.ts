@@ -128,7 +128,7 @@ describe('events', () => {
     expect(broker.describeGroup('ev-retention', 'g-ret').partitions[0]!.lostToRetention).toBe(start);
   });
 
-  it('a deleted topic\'s group emits nothing more: no acked, nacked or deadLettered from its deliveries', async () => {
+  it('a deleted topic\'s group emits nothing more after its groupDeleted: no acked, nacked or deadLettered from its deliveries', async () => {
     const { broker, settle, advance } = await engineFixture();
     await broker.createTopic('ev-gone');
     await broker.produce('ev-gone', [{ value: 'a' }, { value: 'b' }]);
@@ -140,7 +140,7 @@ describe('events', () => {
     await held[0]!.ack().catch(() => undefined);
     held[1]!.nack();
     await advance(5000);
-    expect(heard).toEqual([]);
+    expect(heard).toEqual([{ name: 'groupDeleted', topic: 'ev-gone', group: 'g-gone' }]);
   });
 
   it('a tail reader overtaken by retention adds no second topic-wide retentionDropped', async () => {
@@ -221,5 +221,36 @@ describe('events', () => {
     await broker.deleteGroup('ev-delete', 'g-delete').catch(() => undefined);
     expect(heard).toEqual(emitted ? [{ name: 'groupDeleted', topic: 'ev-delete', group: 'g-delete' }] : []);
     expect(configAtEvent).toBe(emitted ? false : undefined);
+  });
+});
+
+describe('events of deleteTopic', () => {
+  it('groupDeleted: one per group of the topic (the redrive group too), after its commit point, each the last event of its group', async () => {
+    const world = await engineFixture();
+    const { broker, fs } = world;
+    await broker.createTopic('ev-topic-gone');
+    await broker.produce('ev-topic-gone', [{ value: 'a' }, { value: 'b' }]);
+    await (await broker.subscribe({ topic: 'ev-topic-gone', group: 'g-left' }, () => undefined)).close();
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-topic-gone', group: 'g-holding', backoff: { initialMs: 1_000 } }, handler);
+    await world.settle(() => held.length === 2);
+    await held[0]!.nack(); // its backoff would redeliver it after the delete
+    await broker.redrive('ev-topic-gone'); // the topic is its own dead-letter topic: brook.redrive appears
+    await broker.createTopic('ev-topic-stays');
+    await (await broker.subscribe({ topic: 'ev-topic-stays', group: 'g-left' }, () => undefined)).close();
+    const heard = listen(broker);
+    const topicFile = `${broker.dataDir}/topics/ev-topic-gone/topic.json`;
+    const topicFileAtEvent: boolean[] = [];
+    broker.on('groupDeleted', () => void fs.exists(topicFile).then((exists) => topicFileAtEvent.push(exists)));
+
+    await broker.deleteTopic('ev-topic-gone');
+    await world.advance(10_000);
+
+    const deleted = heard.filter((e) => e.name === 'groupDeleted');
+    expect(deleted.map((e) => e.group).sort()).toEqual(['brook.redrive', 'g-holding', 'g-left']);
+    expect(deleted.every((e) => e.topic === 'ev-topic-gone')).toBe(true);
+    expect(heard.slice(-deleted.length)).toEqual(deleted); // nothing of these groups after them
+    await world.settle();
+    expect(topicFileAtEvent).toEqual([false, false, false]);
   });
 });

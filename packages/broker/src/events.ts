@@ -37,7 +37,12 @@ export interface BrokerEvents {
    * (its deliveries held become stale then), before the journal write resetGroup resolves after.
    */
   groupReset: (event: { topic: string; group: string; offsets: bigint[] }) => void;
-  /** deleteGroup passed its commit point: the group and its progress are gone for good. */
+  /**
+   * The group and its progress are gone for good: deleteGroup passed its commit point (config.json
+   * removed), or deleteTopic passed its own (topic.json removed), one event per group of the
+   * topic, redrive's included, once that group has ended. A group's last event; there is no
+   * event for the topic itself.
+   */
   groupDeleted: (event: { topic: string; group: string }) => void;
 }
 

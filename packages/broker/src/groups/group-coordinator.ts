@@ -15,14 +15,16 @@ import { DeadlineQueue } from './deadline-queue.js';
 import { Group } from './group.js';
 import type { GroupAttempts } from './group-attempts.js';
 import type { GroupContext } from './group-context.js';
-import { GroupJournal, type JournalLogOptions } from './group-journal.js';
-import { PartitionWindow, type Entry } from './partition-window.js';
+import type { JournalLogOptions } from './group-journal.js';
+import type { Entry } from './partition-window.js';
+import { openGroupState, startOffsetFor } from './group-state.js';
 import {
   checkStartPosition, checkSubscribeOptionKeys, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
   type GroupConfig, type StartPosition, type SubscribeOptions,
 } from './subscribe-options.js';
 import { TailReader } from './tail-reader.js';
 import { GroupConfigFiles } from './group-config-files.js';
+import { GroupTable, groupKey } from './group-table.js';
 import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
 import { LiveSubscriptions, messageStream, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
@@ -48,13 +50,15 @@ export interface CoordinatorDeps {
 export type Joined = { kind: 'member'; group: Group; member: Member } | { kind: 'reader'; reader: TailReader };
 
 export class GroupCoordinator {
-  private readonly groups = new Map<string, Group>();
+  private readonly groups = new GroupTable();
   private readonly readers = new Set<TailReader>();
   /** So that a deleted topic or a closing broker can end their loops and settle their `ended`. */
   private readonly live = new LiveSubscriptions();
   private readonly opening = new Map<string, Promise<Group>>();
   /** Per group key, the deleteGroup under way: an open of the name, deleteTopic and close wait for it. */
   private readonly deleting = new Map<string, Promise<void>>();
+  /** Per topic, the groups a deleteTopic took off the listing until its commit point (hideGroupsOf). */
+  private readonly hidden = new Map<string, Group[]>();
   private readonly configs: GroupConfigFiles;
   /** Per group key, settles when the last join made so far has ended (joined or refused). */
   private readonly joins = new Map<string, Promise<void>>();
@@ -142,19 +146,18 @@ export class GroupCoordinator {
 
   /** New records in a partition: every group and reader of the topic may have work. */
   notifyAppended(topic: string): void {
-    for (const group of this.groups.values()) if (group.topic === topic) group.schedulePump();
+    for (const group of this.groups.ofTopic(topic)) group.schedulePump();
     for (const reader of this.readers) if (reader.topic === topic) reader.schedulePump();
   }
 
   async retentionMoved(topic: string, partition: number, startOffset: bigint): Promise<void> {
-    for (const group of this.groups.values()) if (group.topic === topic) await group.overtakenBy(partition, startOffset);
+    for (const group of this.groups.ofTopic(topic)) await group.overtakenBy(partition, startOffset);
   }
 
   /** The lowest ackFloor of any group on a partition: what every group has consumed. */
   consumedBelow(topic: string, partition: number): bigint | undefined {
     let floor: bigint | undefined;
-    for (const group of this.groups.values()) {
-      if (group.topic !== topic) continue;
+    for (const group of this.groups.ofTopic(topic)) {
       const groupFloor = group.windows[partition]!.ack.ackFloor;
       if (floor === undefined || groupFloor < floor) floor = groupFloor;
     }
@@ -162,18 +165,16 @@ export class GroupCoordinator {
   }
 
   listGroups(topic?: string): { topic: string; group: string }[] {
-    return [...this.groups.values()].filter((g) => topic === undefined || g.topic === topic)
-      .map((g) => ({ topic: g.topic, group: g.name }))
-      .sort((a, b) => (a.topic + '/' + a.group).localeCompare(b.topic + '/' + b.group));
+    return this.groups.list(topic);
   }
 
   describeGroup(topic: string, group: string): GroupDescription {
-    return describeGroup(this.existing(topic, group), this.deps.partitions(topic));
+    return describeGroup(this.groups.existing(topic, group), this.deps.partitions(topic));
   }
 
   /** Moves every partition of a group to `to` (replay or skip); its members keep consuming from there. */
   async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
-    this.existing(topic, group);
+    this.groups.existing(topic, group);
     const logs = this.deps.partitions(topic);
     const target = checkStartPosition(to, 'to');
     const found = await Promise.all(logs.map((log) => startOffsetFor(log, target)));
@@ -181,41 +182,65 @@ export class GroupCoordinator {
     // below startOffset would count the records deleted before the reset as lost once more.
     const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
     // The group as it is now: one deleted meanwhile fails the reset as a reset made after it would.
-    await this.existing(topic, group).resetTo(offsets);
+    await this.groups.existing(topic, group).resetTo(offsets);
     return offsets;
   }
 
   /**
    * Removes a group without members: it leaves listGroups, describeGroup and /metrics at once,
-   * its timers end (Group.close), then its directory goes, config.json first (the commit point:
-   * GroupConfigFiles.remove). A join of the name made meanwhile waits for the delete and makes a
-   * fresh group at its `from`; a second delete finds no group (UNKNOWN_GROUP).
+   * then removeGroup ends it and removes its files. A join of the name made meanwhile waits for
+   * the delete and makes a fresh group at its `from`; a second delete finds no group (UNKNOWN_GROUP).
    */
   async deleteGroup(topic: string, name: string): Promise<void> {
     if (name === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group ${REDRIVE_GROUP} keeps redrive's progress: it goes with its topic`, { topic, group: name });
     const key = groupKey(topic, name);
-    const group = this.groups.get(key);
+    const group = this.groups.get(topic, name);
     if ((group && group.members.length > 0) || this.joins.has(key)) {
       throw new BrookError('GROUP_NOT_EMPTY', `group ${name} on ${topic} has members: it can be deleted once they have left`, {
         topic, group: name, members: group?.members.length ?? 0,
       });
     }
-    const found = this.existing(topic, name);
-    this.groups.delete(key);
-    const deleting = (async () => {
-      await found.close(new BrookError('UNKNOWN_GROUP', `group ${name} on ${topic} was deleted`, { topic, group: name }));
-      // The event comes at the commit point: a delete failing before it leaves the group as it
-      // was (a subscribe finds it again); one failing after it has deleted the group all the same.
-      await this.configs.remove(topic, name, () => {
-        if (this.deps.events.wants('groupDeleted')) this.deps.events.emit('groupDeleted', { topic, group: name });
-      });
-    })();
+    const found = this.groups.existing(topic, name);
+    this.groups.remove(found);
+    const deleting = this.removeGroup(found);
     this.deleting.set(key, deleting);
     try {
       await deleting;
     } finally {
       this.deleting.delete(key);
     }
+  }
+
+  /**
+   * The group ends (its timers too: Group.close), then its directory goes, config.json first: the
+   * commit point (GroupConfigFiles.remove), where groupDeleted comes. A failure before it puts the
+   * group back as its files have it, i.e. as a restart would find it, and rejects (IO_ERROR,
+   * retriable: the group is there to delete again). After it the group is gone for good and the
+   * delete resolves: the rest of its directory goes at the next open or before the name is used.
+   */
+  private async removeGroup(group: Group): Promise<void> {
+    const { topic, name } = group;
+    // What a close fails to save (its journal failed to write) is what the delete removes anyway.
+    await group.close(new BrookError('UNKNOWN_GROUP', `group ${name} on ${topic} was deleted`, { topic, group: name })).catch(() => undefined);
+    let committed = false;
+    try {
+      await this.configs.remove(topic, name, () => {
+        committed = true;
+        this.reportDeleted(topic, name);
+      });
+    } catch (error) {
+      if (committed) return;
+      // If this fails too (the disk still failing, or the topic deleted meanwhile), the group is
+      // out of the listing until a subscribe of its name, or the next open, finds its files.
+      const config = await this.configs.read(topic, name).catch(() => undefined);
+      if (config) await this.loadGroup(topic, name, config).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** groupDeleted: the group's last event, once it is gone for good. */
+  private reportDeleted(topic: string, group: string): void {
+    if (this.deps.events.wants('groupDeleted')) this.deps.events.emit('groupDeleted', { topic, group });
   }
 
   /**
@@ -262,28 +287,46 @@ export class GroupCoordinator {
   }
 
   /**
-   * deleteTopic: ends the topic's readers and members and forgets its groups, once the joins
-   * opening a group of it have opened it (so none is left behind). Their files go later, with
-   * removeGroupsOf, once the topic's own deletion is durable. The groups already open are
-   * forgotten at once: the topic is gone, so listGroups must not list a group that
-   * describeGroup refuses (a /metrics scrape meanwhile would fail).
+   * deleteTopic, up to its commit point: the topic's groups leave the listing at once (the topic
+   * is gone from the registry, so describeGroup, and a /metrics scrape, would refuse them) but
+   * keep running, since a delete that fails there changes nothing (showGroupsOf puts them back).
+   */
+  hideGroupsOf(topic: string): void {
+    this.hidden.set(topic, this.groups.forgetTopic(topic));
+  }
+
+  showGroupsOf(topic: string): void {
+    for (const group of this.hidden.get(topic) ?? []) {
+      this.groups.add(group);
+      group.schedulePump(); // records appended while it was hidden did not wake it
+    }
+    this.hidden.delete(topic);
+  }
+
+  /**
+   * deleteTopic, past its commit point: ends the topic's readers and members and its groups,
+   * once the joins opening a group of it and the group deletes under way are done (so none is
+   * left behind), each group with its groupDeleted. Their files go later, with removeGroupsOf.
    */
   async dropTopic(topic: string): Promise<void> {
     const ending = deletedTopicError(topic);
     this.live.end(topic, ending);
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
-    const dropped = this.forgetGroupsOf(topic);
+    const dropped = this.hidden.get(topic) ?? [];
+    this.hidden.delete(topic);
+    const ofTopic = ([key]: [string, unknown]) => key.startsWith(groupKey(topic, ''));
+    const deletes = [...this.deleting].filter(ofTopic);
     // A group delete under way removes files in the topic's group directory, which goes next.
-    const underWay = [...this.opening, ...this.deleting].filter(([key]) => key.startsWith(groupKey(topic, '')));
-    await Promise.allSettled(underWay.map(([, pending]) => pending));
-    dropped.push(...this.forgetGroupsOf(topic));
-    await Promise.all(dropped.map((group) => group.close(ending)));
-  }
-
-  private forgetGroupsOf(topic: string): Group[] {
-    const forgotten = [...this.groups].filter(([, group]) => group.topic === topic);
-    for (const [key] of forgotten) this.groups.delete(key);
-    return forgotten.map(([, group]) => group);
+    const [deleted] = await Promise.all([
+      Promise.allSettled(deletes.map(([, pending]) => pending)),
+      Promise.allSettled([...this.opening].filter(ofTopic).map(([, pending]) => pending)),
+    ]);
+    dropped.push(...this.groups.forgetTopic(topic));
+    // The topic is gone for good: a group that fails to save its last state loses nothing more.
+    await Promise.allSettled(dropped.map((group) => group.close(ending)));
+    // A group whose own delete failed before its commit point goes with the topic.
+    const failedDeletes = deletes.filter((_, i) => deleted[i]!.status === 'rejected').map(([key]) => key.slice(groupKey(topic, '').length));
+    for (const name of new Set([...dropped.map((group) => group.name), ...failedDeletes])) this.reportDeleted(topic, name);
   }
 
   /**
@@ -304,7 +347,7 @@ export class GroupCoordinator {
     await Promise.allSettled(this.deleting.values()); // its files go before the clean-shutdown marker is written
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
-    await Promise.all([...this.groups.values()].map((group) => group.close(ending)));
+    await Promise.all(this.groups.all().map((group) => group.close(ending)));
   }
 
   /** Copies a record of `group` to `deadLetterTopic` (created on first use). */
@@ -320,7 +363,7 @@ export class GroupCoordinator {
   /** The group, opened from disk or created at `config.from` on first use. */
   private group(topic: string, name: string, config: GroupConfig): Promise<Group> {
     const key = groupKey(topic, name);
-    const existing = this.groups.get(key);
+    const existing = this.groups.get(topic, name);
     if (existing) return Promise.resolve(existing);
     let opening = this.opening.get(key);
     if (!opening) {
@@ -333,26 +376,23 @@ export class GroupCoordinator {
   private async openGroup(topic: string, name: string, config: GroupConfig): Promise<Group> {
     const key = groupKey(topic, name);
     await this.deleting.get(key)?.catch(() => undefined);
-    const logs = this.deps.partitions(topic);
-    const dir = `${this.deps.dataDir}/groups/${topic}/${name}`;
-    // What a failed delete or an interrupted create left is no group: this one starts at `from`.
-    await this.configs.removeUncommitted(topic, name);
-    const { journal, states, created } = await GroupJournal.open(
-      this.deps.fs, dir, this.deps.journalLogOptions, this.deps.journalBytesMax,
-      () => Promise.all(logs.map((log) => startOffsetFor(log, config.from))),
-    );
-    if (created) await this.configs.write(topic, name, config);
-    const windows = states.map((state, partition) => new PartitionWindow(partition, state));
-    await forgetAcksPastLogEnd(journal, windows, logs);
-    const group = new Group(topic, name, config, journal, windows, this.context(logs));
-    this.groups.set(key, group);
-    return group;
+    // A delete that failed before its commit point has put the group back.
+    return this.groups.get(topic, name) ?? this.loadGroup(topic, name, config);
   }
 
-  private existing(topic: string, group: string): Group {
-    const found = this.groups.get(groupKey(topic, group));
-    if (!found) throw new BrookError('UNKNOWN_GROUP', `no group ${JSON.stringify(group)} on topic ${JSON.stringify(topic)}`, { topic, group });
-    return found;
+  /** The group as its files have it (created at `config.from` if they hold none), listed. */
+  private async loadGroup(topic: string, name: string, config: GroupConfig): Promise<Group> {
+    const logs = this.deps.partitions(topic);
+    // What a failed delete or an interrupted create left is no group: this one starts at `from`.
+    await this.configs.removeUncommitted(topic, name);
+    const { journal, windows } = await openGroupState({
+      fs: this.deps.fs, dir: `${this.deps.dataDir}/groups/${topic}/${name}`, logs, from: config.from,
+      journalLogOptions: this.deps.journalLogOptions, journalBytesMax: this.deps.journalBytesMax,
+      created: () => this.configs.write(topic, name, config),
+    });
+    const group = new Group(topic, name, config, journal, windows, this.context(logs));
+    this.groups.add(group);
+    return group;
   }
 
   private context(logs: readonly PartitionLog[]): GroupContext {
@@ -364,34 +404,6 @@ export class GroupCoordinator {
   }
 }
 
-
-/**
- * After an unclean stop with fsync other than 'always', a partition log can come back shorter
- * than what its group journal (a separate file) remembers acking. New records will take those
- * offsets again and must not count as acked: the partition restarts at min(ackFloor, endOffset),
- * so the records between are delivered again (at-least-once) and none is ever skipped.
- */
-async function forgetAcksPastLogEnd(journal: GroupJournal, windows: readonly PartitionWindow[], logs: readonly PartitionLog[]): Promise<void> {
-  for (const window of windows) {
-    const endOffset = logs[window.partition]!.endOffset;
-    if (window.ack.ackedEnd <= endOffset) continue;
-    const restartAt = window.ack.ackFloor < endOffset ? window.ack.ackFloor : endOffset;
-    window.restartAt(restartAt);
-    await journal.reset(window.partition, restartAt);
-  }
-}
-
-/** Offset where a reader or a new group starts, clamped to what the log holds. */
-export async function startOffsetFor(log: PartitionLog, from: StartPosition): Promise<bigint> {
-  if (from === 'earliest') return log.startOffset;
-  if (from === 'latest') return log.endOffset;
-  if ('offset' in from) return from.offset < log.startOffset ? log.startOffset : from.offset > log.endOffset ? log.endOffset : from.offset;
-  return log.offsetForTimestamp(from.timestamp);
-}
-
-function groupKey(topic: string, group: string): string {
-  return `${topic}\u0000${group}`;
-}
 
 function deletedTopicError(topic: string): BrookError {
   return new BrookError('UNKNOWN_TOPIC', `topic ${topic} was deleted`, { topic });

@@ -4,6 +4,7 @@
  * Test-only.
  */
 import type { Delivery } from './delivery.js';
+import type { World } from '../testing/world.js';
 
 export { openWorld as engineFixture, type World as EngineFixture } from '../testing/world.js';
 
@@ -17,4 +18,14 @@ export function parking() {
       return new Promise<void>(() => undefined);
     },
   };
+}
+
+/** A topic of `values` that group `group` has consumed and left: a group without members. */
+export async function consumedAndLeft(world: World, topic: string, group: string, values: string[], options: { partitions?: number } = {}) {
+  const { broker } = world;
+  await broker.createTopic(topic, options);
+  await broker.produce(topic, values.map((value) => ({ value })));
+  const subscription = await broker.subscribe({ topic, group, from: 'earliest' }, () => undefined);
+  await world.settle(() => broker.describeGroup(topic, group).lag === 0n);
+  await subscription.close();
 }

@@ -147,11 +147,18 @@ export class GroupJournal {
     return this.nextFlush;
   }
 
+  /**
+   * Flushes, then closes both journals. They close even when the flush fails (a log's write
+   * failure is sticky, so every later flush fails too): no file handle outlives the journal.
+   */
   async close(): Promise<void> {
-    await this.flush();
-    await this.compacting;
-    await this.nextLog?.close();
-    await this.log.close();
+    try {
+      await this.flush();
+    } finally {
+      await this.compacting;
+      await this.nextLog?.close();
+      await this.log.close();
+    }
   }
 
   private async writePending(): Promise<void> {

@@ -37,7 +37,7 @@ const SLICE_EVENTS_MAX = 40;
 /** World events from before a record's first event that a slice keeps: what set the scene. */
 const SLICE_PRELUDE_MAX = 5;
 /** Events that explain what happened around a record: not about a record, but about the world. */
-const WORLD_EVENTS: ReadonlySet<HistoryEvent['type']> = new Set(['fault', 'consumer', 'brokerRestart', 'rebalanced']);
+const WORLD_EVENTS: ReadonlySet<HistoryEvent['type']> = new Set(['fault', 'consumer', 'brokerRestart', 'rebalanced', 'groupReset', 'groupDeleted']);
 
 /**
  * Events about `ids`, the world events between the first and the last of them, and the last few

@@ -36,6 +36,8 @@ export type HistoryEventBody =
   | (RecordPlace & { type: 'redelivered'; reason: RedeliveryReason; nextDeliveryCount: number; delayMs: number })
   | (RecordPlace & { type: 'deadLettered'; deliveryCount: number; reason: string })
   | { type: 'rebalanced'; group: string; assignment: Record<string, number[]> }
+  | { type: 'groupReset'; topic: string; group: string; offsets: number[] }
+  | { type: 'groupDeleted'; topic: string; group: string }
   | { type: 'fault'; index: number; description: string; consumer?: string; id?: string }
   | { type: 'consumer'; consumer: string; what: 'join' | 'crash' | 'leave' | 'pause' | 'resume' }
   | { type: 'brokerRestart'; crash: BrokerCrash }
@@ -103,6 +105,8 @@ function describe(event: HistoryEvent): string {
     case 'redelivered': return `will redeliver ${at(event)} (${event.reason}) as #${event.nextDeliveryCount} after ${event.delayMs}ms`;
     case 'deadLettered': return `dead-lettered ${at(event)} after ${event.deliveryCount} deliveries: ${event.reason}`;
     case 'rebalanced': return `rebalanced ${event.group}: ${JSON.stringify(event.assignment)}`;
+    case 'groupReset': return `group ${event.group} reset: ${positions(event.offsets)}`;
+    case 'groupDeleted': return `group ${event.group} deleted`;
     case 'fault': return `⚡ fault #${event.index + 1}: ${event.description}${event.id ? ` (holding ${event.id})` : ''}`;
     case 'consumer': return CONSUMER_MARKS[event.what];
     case 'brokerRestart': return `⚡ broker restart (${event.crash})`;
@@ -113,4 +117,9 @@ function describe(event: HistoryEvent): string {
     case 'lag': return `lag ${event.group}: ${event.lag}`;
     case 'end': return `end (${event.reason})`;
   }
+}
+
+/** `p0@3 p1@0`: where a reset put each partition. */
+export function positions(offsets: readonly number[]): string {
+  return offsets.map((offset, partition) => `p${partition}@${offset}`).join(' ');
 }

@@ -10,7 +10,7 @@
  *   00:00:00.104 │             │              │✖ crash
  *   00:00:00.104 │             │              │              │↻ r3 as #2 now (memberLeft)
  */
-import { CONSUMER_MARKS, formatTime, laneOf, type HistoryEvent } from './history.js';
+import { CONSUMER_MARKS, formatTime, laneOf, positions, type HistoryEvent } from './history.js';
 
 export interface LaneOptions {
   /** Lanes from left to right. Default: producers, then consumers, in order of appearance, then `broker`. */
@@ -88,6 +88,8 @@ export function laneCell(e: HistoryEvent): string {
     case 'redelivered': return `↻ ${e.id} as #${e.nextDeliveryCount} ${e.delayMs > 0 ? `in ${e.delayMs}ms` : 'now'} (${e.reason})`;
     case 'deadLettered': return `☠ ${e.id} dead-lettered after ${e.deliveryCount}: ${e.reason}`;
     case 'rebalanced': return `⇄ ${e.group}: ${Object.entries(e.assignment).map(([member, ps]) => `${member}=[${ps.join(',')}]`).join(' ')}`;
+    case 'groupReset': return `⟲ ${e.group} reset: ${positions(e.offsets)}`;
+    case 'groupDeleted': return `✕ ${e.group} deleted`;
     case 'fault': return `⚡ ${e.description}`;
     case 'consumer': return CONSUMER_MARKS[e.what];
     case 'brokerRestart': return `⚡ broker restart (${e.crash})`;

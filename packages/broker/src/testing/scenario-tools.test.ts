@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { formatCounters } from './counters.js';
 import type { ConsumerSpec } from './consumer.js';
 import { formatLanes } from './lanes.js';
+import { historySlice } from './checkers.js';
 import { simulate } from './simulate.js';
 
 const padded = (i: number) => ({ value: `v${i} ${'.'.repeat(200)}` });
@@ -33,6 +34,31 @@ describe('scenario tools', () => {
     });
     expect(result.history.events).toContainEqual(expect.objectContaining({ type: 'admin', what: 'replay', notes: ['at 0'], t: 1_000 }));
     expect(result.counters.total).toMatchObject({ produced: 2, delivered: 4, acked: 4, lag: 0 });
+  });
+
+  it("a group's reset and delete are in the history, its trace and lanes, and the slices of reports about its records", async () => {
+    const result = await simulate({
+      seed: 1,
+      topics: { 'kit-admin': { partitions: 1 } },
+      produce: [{ topic: 'kit-admin', records: [{ value: 'a' }, { value: 'b' }] }],
+      consumers: [sink('kit-c', 'kit-admin')],
+      faults: [{ kind: 'leaveConsumer', consumer: 'kit-c', trigger: { atMs: 2_000 }, rejoinAfterMs: null }],
+      admin: [
+        { atMs: 1_000, what: 'replay', run: (broker) => broker.resetGroup('kit-admin', 'kit-c', 'earliest') },
+        { atMs: 3_000, what: 'forget', run: (broker) => broker.deleteGroup('kit-admin', 'kit-c') },
+      ],
+    });
+    const events = result.history.events;
+    expect(events).toContainEqual(expect.objectContaining({ type: 'groupReset', topic: 'kit-admin', group: 'kit-c', offsets: [0], t: 1_000 }));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'groupDeleted', topic: 'kit-admin', group: 'kit-c', t: 3_000 }));
+    const trace = result.history.format();
+    expect(trace).toContain('group kit-c reset: p0@0');
+    expect(trace).toContain('group kit-c deleted');
+    const lanes = formatLanes(events);
+    expect(lanes).toContain('⟲ kit-c reset: p0@0');
+    expect(lanes).toContain('✕ kit-c deleted');
+    // r1 is delivered before and after the replay: a report about it shows why it came again.
+    expect(historySlice(events, ['r1']).map((e) => e.type)).toContain('groupReset');
   });
 
   it("a named producer's steps run in order, and TOPIC_FULL is retried until there is room: backpressure, nothing lost", async () => {

@@ -282,6 +282,8 @@ export class Simulation implements ConsumerHost {
         type: 'retentionDropped', topic: e.topic, partition: e.partition, startOffset: Number(e.startOffset),
         ...(e.group === undefined ? {} : { group: e.group }), lostRecords: Number(e.lostRecords),
       }),
+      groupReset: (e) => groups.has(e.group) && this.history.record({ type: 'groupReset', topic: e.topic, group: e.group, offsets: e.offsets.map(Number) }),
+      groupDeleted: (e) => groups.has(e.group) && this.history.record({ type: 'groupDeleted', topic: e.topic, group: e.group }),
       rebalanced: (e) => groups.has(e.group) && this.history.record({
         type: 'rebalanced', group: e.group, assignment: Object.fromEntries(Object.entries(e.assignment).map(([m, ps]) => [member(e.topic, e.group, m), ps])),
       }),

@@ -135,7 +135,31 @@ describe('a topic created again under a deleted name', () => {
     }
   });
 
-  it('after a delete that failed part-way, the new topic does not inherit the old groups', async () => {
+  it('a delete that fails before its commit point (topic.json stays) leaves the topic there and in use, as a restart finds it; the delete can be retried', async () => {
+    const world = await engineFixture();
+    const { broker, fs } = world;
+    await broker.createTopic('lc-failed-before');
+    await broker.produce('lc-failed-before', [{ value: 'a' }]);
+    const seen: string[] = [];
+    const subscription = await broker.subscribe({ topic: 'lc-failed-before', group: 'g' }, (d) => void seen.push(d.text()!));
+    await world.settle(() => seen.length === 1);
+    fs.failNext('unlink', { errno: 'EIO', path: `${broker.dataDir}/topics/lc-failed-before/topic.json` });
+
+    await expect(broker.deleteTopic('lc-failed-before')).rejects.toMatchObject({ code: 'IO_ERROR', retriable: true });
+
+    expect(broker.listTopics()).toEqual(['lc-failed-before']);
+    expect(broker.listGroups()).toEqual([{ topic: 'lc-failed-before', group: 'g' }]);
+    await broker.produce('lc-failed-before', [{ value: 'b' }]);
+    await world.settle(() => seen.length === 2);
+    expect(seen).toEqual(['a', 'b']);
+    await subscription.close();
+    const restarted = await world.restart({ powerCut: false });
+    expect([restarted.listTopics(), restarted.listGroups()]).toEqual([['lc-failed-before'], [{ topic: 'lc-failed-before', group: 'g' }]]);
+    await restarted.deleteTopic('lc-failed-before');
+    expect(restarted.listTopics()).toEqual([]);
+  });
+
+  it('a delete that fails after its commit point has deleted the topic for good, and a new topic of the name does not inherit the old groups', async () => {
     const world = await engineFixture();
     const { broker, fs } = world;
     await broker.createTopic('lc-failed');
@@ -143,7 +167,9 @@ describe('a topic created again under a deleted name', () => {
     await broker.subscribe({ topic: 'lc-failed', group: 'g' }, () => undefined);
     await world.settle(() => broker.describeGroup('lc-failed', 'g').lag === 0n);
     fs.failNext('rmdir', { errno: 'EIO', path: `${broker.dataDir}/groups/lc-failed` });
-    await expect(broker.deleteTopic('lc-failed')).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await broker.deleteTopic('lc-failed');
+    expect([broker.listTopics(), broker.listGroups()]).toEqual([[], []]);
+    expect(await fs.exists(`${broker.dataDir}/groups/lc-failed`)).toBe(true);
 
     await broker.createTopic('lc-failed');
     await broker.produce('lc-failed', [{ value: 'new-1' }, { value: 'new-2' }, { value: 'new-3' }]);
@@ -151,6 +177,18 @@ describe('a topic created again under a deleted name', () => {
     await broker.subscribe({ topic: 'lc-failed', group: 'g' }, (d) => void seen.push(d.text()!));
     await world.settle(() => seen.length === 3);
     expect(seen).toEqual(['new-1', 'new-2', 'new-3']);
+  });
+
+  it('a delete that fails after its commit point: a restart finds no topic and no group, and removes what the delete left', async () => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-failed-restart');
+    await (await world.broker.subscribe({ topic: 'lc-failed-restart', group: 'g' }, () => undefined)).close();
+    world.fs.failNext('rmdir', { errno: 'EIO', path: `${world.broker.dataDir}/topics/lc-failed-restart` });
+    await world.broker.deleteTopic('lc-failed-restart');
+    expect([world.broker.listTopics(), world.broker.listGroups()]).toEqual([[], []]);
+    const broker = await world.restart({ powerCut: false });
+    expect([broker.listTopics(), broker.listGroups()]).toEqual([[], []]);
+    expect(await world.fs.exists(`${broker.dataDir}/topics/lc-failed-restart`)).toBe(false);
   });
 
   it('across a restart and with another partition count: no group position, dead-letter count or record of the old topic', async () => {

@@ -66,11 +66,23 @@ export class TopicRegistry {
     await create();
   }
 
-  /** Takes the topic off the registry at once (UNKNOWN_TOPIC from then on), then runs `remove`. */
-  async delete(name: string, remove: (topic: Topic) => Promise<void>): Promise<void> {
+  /**
+   * Takes the topic off the registry at once (UNKNOWN_TOPIC from then on), then runs `commit`, the
+   * delete's commit point. If that fails, the delete has changed nothing: the topic is back, and
+   * the error (IO_ERROR, retriable) says the delete can be tried again. After it, `removeRest`.
+   */
+  async delete(name: string, commit: () => Promise<void>, removeRest: (topic: Topic) => Promise<void>): Promise<void> {
     const topic = this.get(name);
     this.topics.delete(name);
-    const deleting = remove(topic);
+    const deleting = (async () => {
+      try {
+        await commit();
+      } catch (error) {
+        this.topics.set(name, topic);
+        throw error;
+      }
+      await removeRest(topic);
+    })();
     this.deleting.set(name, deleting);
     try {
       await deleting;

@@ -9,7 +9,7 @@
  * `createTopic` makes the partition directories first and writes topic.json last, so a crash
  * part-way leaves a directory without topic.json, which the next open removes.
  */
-import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, mkdirDurable, partitionForKey, removeCommittedDir, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
+import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import type { RetentionPolicy } from '../log/retention.js';
@@ -115,11 +115,11 @@ export class Topic {
   }
 
   /**
-   * Removes a closed topic's directory durably. topic.json goes first (the mirror of create): a
-   * crash part-way leaves a directory without it, which the next open removes.
+   * deleteTopic's commit point: topic.json goes, durably (the mirror of create, which writes it
+   * last). From then on the directory is no topic: the next open removes whatever is left of it.
    */
-  static remove(fs: FileSystem, dir: string): Promise<void> {
-    return removeCommittedDir(fs, dir, TOPIC_FILE);
+  static uncommit(fs: FileSystem, dir: string): Promise<void> {
+    return uncommitDir(fs, dir, TOPIC_FILE);
   }
 
   /** Its settings and, per partition, offsets and size (describeTopic). */

@@ -25,15 +25,29 @@ export async function rmdirDurable(fs: FileSystem, path: string): Promise<void> 
 }
 
 /**
- * Removes a directory whose existence `commitFile` (written last when it was made) commits, with
- * one commit point: `commitFile` goes first, durably, then the rest (rmdirDurable). A crash
- * before the commit leaves the whole directory; after it, a directory without `commitFile`,
- * which its owner's open must take for absent and remove. `committed` runs at the commit point,
- * so that a removal failing afterwards still counts as done.
+ * The commit point of removing a directory whose existence `commitFile` (written last when it was
+ * made) commits: `commitFile` goes, durably. It rejects only while `commitFile` is still there,
+ * i.e. the directory is still whole. A `commitFile` unlinked whose directory fsync then failed is
+ * gone for this process and for a restart, so that counts as committed: only a power cut before
+ * the directory reaches the disk could bring it back, as for any write whose fsync failed.
+ */
+export async function uncommitDir(fs: FileSystem, path: string, commitFile: string): Promise<void> {
+  try {
+    await fs.unlink(`${path}/${commitFile}`);
+    await fs.syncDir(path);
+  } catch (error) {
+    if (await fs.exists(`${path}/${commitFile}`)) throw error;
+  }
+}
+
+/**
+ * Removes a directory whose existence `commitFile` commits, with one commit point (uncommitDir),
+ * then the rest (rmdirDurable). A crash before the commit leaves the whole directory; after it, a
+ * directory without `commitFile`, which its owner's open must take for absent and remove.
+ * `committed` runs at the commit point, so that a removal failing afterwards still counts as done.
  */
 export async function removeCommittedDir(fs: FileSystem, path: string, commitFile: string, committed?: () => void): Promise<void> {
-  await fs.unlink(`${path}/${commitFile}`);
-  await fs.syncDir(path);
+  await uncommitDir(fs, path, commitFile);
   committed?.();
   await rmdirDurable(fs, path);
 }

@@ -1,0 +1,56 @@
+/**
+ * Opening a group's durable state: its journal (group-journal.ts), started at `from` when the
+ * group is new, and a window per partition, made to agree with what the topic's logs hold.
+ */
+import type { FileSystem } from '@brook/protocol';
+import type { PartitionLog } from '../log/partition-log.js';
+import { GroupJournal, type JournalLogOptions } from './group-journal.js';
+import { PartitionWindow } from './partition-window.js';
+import type { StartPosition } from './subscribe-options.js';
+
+export interface GroupStateOptions {
+  readonly fs: FileSystem;
+  readonly dir: string;
+  readonly journalLogOptions: JournalLogOptions;
+  readonly journalBytesMax: number;
+  readonly logs: readonly PartitionLog[];
+  readonly from: StartPosition;
+  /** Runs once a new group's journal exists: its config.json, written last, commits it. */
+  readonly created: () => Promise<void>;
+}
+
+export async function openGroupState(options: GroupStateOptions): Promise<{ journal: GroupJournal; windows: PartitionWindow[] }> {
+  const { logs } = options;
+  const { journal, states, created } = await GroupJournal.open(
+    options.fs, options.dir, options.journalLogOptions, options.journalBytesMax,
+    () => Promise.all(logs.map((log) => startOffsetFor(log, options.from))),
+  );
+  if (created) await options.created();
+  const windows = states.map((state, partition) => new PartitionWindow(partition, state));
+  await forgetAcksPastLogEnd(journal, windows, logs);
+  return { journal, windows };
+}
+
+/**
+ * After an unclean stop with fsync other than 'always', a partition log can come back shorter
+ * than what its group journal (a separate file) remembers acking. New records will take those
+ * offsets again and must not count as acked: the partition restarts at min(ackFloor, endOffset),
+ * so the records between are delivered again (at-least-once) and none is ever skipped.
+ */
+async function forgetAcksPastLogEnd(journal: GroupJournal, windows: readonly PartitionWindow[], logs: readonly PartitionLog[]): Promise<void> {
+  for (const window of windows) {
+    const endOffset = logs[window.partition]!.endOffset;
+    if (window.ack.ackedEnd <= endOffset) continue;
+    const restartAt = window.ack.ackFloor < endOffset ? window.ack.ackFloor : endOffset;
+    window.restartAt(restartAt);
+    await journal.reset(window.partition, restartAt);
+  }
+}
+
+/** Offset where a reader or a new group starts, clamped to what the log holds. */
+export async function startOffsetFor(log: PartitionLog, from: StartPosition): Promise<bigint> {
+  if (from === 'earliest') return log.startOffset;
+  if (from === 'latest') return log.endOffset;
+  if ('offset' in from) return from.offset < log.startOffset ? log.startOffset : from.offset > log.endOffset ? log.endOffset : from.offset;
+  return log.offsetForTimestamp(from.timestamp);
+}

@@ -1,0 +1,47 @@
+/**
+ * README.md and docs/semantics.md list every broker event with its payload, as
+ * packages/broker/src/events.ts declares it (BrokerEvents, RecordRef, GroupRecordRef,
+ * RedeliveryReason). An event added or changed there without the docs fails here.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+const source = read('packages/broker/src/events.ts');
+
+/** Each `name: (event: PAYLOAD) => void;` member of BrokerEvents. */
+function declaredEvents(): Map<string, string> {
+  const body = /export interface BrokerEvents \{([\s\S]*?)\n\}/.exec(source)![1]!;
+  return new Map([...body.matchAll(/^ {2}(\w+): \(event: (.+)\) => void;$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** An interface's fields as a one-line object type: `{ a: string; b: number }`. */
+function fieldsOf(name: string): string {
+  const body = new RegExp(`interface ${name}(?: extends \\w+)? \\{([\\s\\S]*?)\\n\\}`).exec(source)![1]!;
+  return `{ ${[...body.matchAll(/readonly (\w+\??: [^;]+);/g)].map((m) => m[1]!).join('; ')} }`;
+}
+
+/** The definitions the docs give under the table, as events.ts has them. */
+function declaredRefs(): string[] {
+  const reason = /export type RedeliveryReason = (.+);/.exec(source)![1]!;
+  return [
+    `\`RecordRef\` is \`${fieldsOf('RecordRef')}\``,
+    `\`GroupRecordRef\` is\n\`RecordRef & ${fieldsOf('GroupRecordRef')}\``,
+    `\`RedeliveryReason\` is\n\`${reason}\``,
+  ];
+}
+
+/** Rows `| \`name\` | \`payload\` | ...` of a doc's event table. */
+function documentedEvents(doc: string): Map<string, string> {
+  return new Map([...doc.matchAll(/^\| `(\w+)` \| `(.+?)` \|/gm)].map((m) => [m[1]!, m[2]!.replaceAll('\\|', '|')]));
+}
+
+describe('the docs list the broker events as events.ts declares them', () => {
+  it.each(['README.md', 'docs/semantics.md'])('%s', (path) => {
+    const doc = read(path);
+    const declared = declaredEvents();
+    expect(declared.size).toBe(11);
+    expect(documentedEvents(doc)).toEqual(declared);
+    for (const ref of declaredRefs()) expect(doc).toContain(ref);
+  });
+});
