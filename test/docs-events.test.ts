@@ -31,9 +31,18 @@ function declaredRefs(): string[] {
   ];
 }
 
+/** A doc's "Events" section: its heading up to the next heading (other tables have rows of the same shape). */
+function eventsSection(doc: string): string {
+  const start = /^#{2,3} Events$/m.exec(doc);
+  expect(start, 'an "Events" heading').not.toBeNull();
+  const rest = doc.slice(start!.index + start![0].length);
+  const end = /^#{1,3} /m.exec(rest);
+  return end ? rest.slice(0, end.index) : rest;
+}
+
 /** Rows `| \`name\` | \`payload\` | ...` of a doc's event table. */
 function documentedEvents(doc: string): Map<string, string> {
-  return new Map([...doc.matchAll(/^\| `(\w+)` \| `(.+?)` \|/gm)].map((m) => [m[1]!, m[2]!.replaceAll('\\|', '|')]));
+  return new Map([...eventsSection(doc).matchAll(/^\| `(\w+)` \| `(.+?)` \|/gm)].map((m) => [m[1]!, m[2]!.replaceAll('\\|', '|')]));
 }
 
 describe('the docs list the broker events as events.ts declares them', () => {
