@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch, rmdirDurable,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -30,6 +30,7 @@ import type { RedriveResult } from './groups/redrive.js';
 import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
+import { fetchRecords } from './topics/fetch.js';
 import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
 
 export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
@@ -206,29 +207,10 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   /** Records at offsets >= `offset`, oldest first, at most maxRecords / about maxBytes. */
-  async fetch(request: FetchRequest): Promise<FetchedRecord[]> {
+  fetch(request: FetchRequest): Promise<FetchedRecord[]> {
     this.assertOpen();
     const topic = this.topic(request.topic);
-    const log = topic.partition(request.partition);
-    if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: request.offset });
-    const maxRecords = request.maxRecords === undefined ? this.limits.fetchRecordsMax : checkRange('maxRecords', request.maxRecords, this.limits.fetchRecordsMax);
-    const maxBytes = request.maxBytes === undefined ? this.limits.fetchBytesMax : checkRange('maxBytes', request.maxBytes, this.limits.fetchBytesMax);
-    let batches: Awaited<ReturnType<typeof log.read>>;
-    try {
-      batches = await log.read(request.offset, { maxBytes, maxRecords });
-    } catch (error) {
-      throw this.topics.failure(topic, error);
-    }
-    const records: FetchedRecord[] = [];
-    for (const batch of batches) {
-      // The log checked each batch, CRC included, as it read it (ReadBatch): no second CRC pass.
-      for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
-        if (record.offset < request.offset) continue;
-        if (records.length === maxRecords) return records;
-        records.push(record);
-      }
-    }
-    return records;
+    return fetchRecords(topic.partition(request.partition), request, this.limits, (error) => this.topics.failure(topic, error));
   }
 
   /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
@@ -406,13 +388,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 /** Runs every step in turn, each whatever became of the ones before (a failure skips none). */
 async function runEach(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
   for (const step of steps) await step().catch(() => undefined);
-}
-
-function checkRange(name: string, value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new BrookError('INVALID_REQUEST', `${name} must be an integer in [1, ${max}], got ${String(value)}`, { option: name, value, max });
-  }
-  return value;
 }
 
 export type { BrokerOptions, ProduceRecord, RecordHeader };
