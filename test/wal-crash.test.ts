@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { launchTsx, nextKill, putNumber, runUntilKilled, type Launch } from './fixtures/crash-child.js';
+import { launchTsx, nextKill, permitFor, putNumber, runUntilKilled, type Launch } from './fixtures/crash-child.js';
 import { SeededRandom } from '@brook/protocol';
 
 const CHILD = join(import.meta.dirname, 'fixtures', 'wal-producer.ts');
@@ -38,8 +38,9 @@ it(`delivers 1..${LAST} exactly once in order across ${KILLS} SIGKILLs of a WAL 
   for (let finished = false; !finished;) {
     ready.push(launch(walDir, sinkPath));
     const kill = nextKill(random, { killsMax: KILLS, total: LAST, rareWord: 'sunk', rareCountMax: 4, putsMax: 60 }, kills, highestPut);
-    finished = await runUntilKilled(ready.shift()!, kill, (line) => {
+    finished = await runUntilKilled(ready.shift()!, kill, (line, run) => {
       highestPut = Math.max(highestPut, putNumber(line) ?? 0);
+      permitFor(line, run);
       if (line.startsWith('resent ')) resent += 1;
     });
     if (!finished) kills += 1;
