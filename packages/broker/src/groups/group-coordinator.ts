@@ -338,7 +338,7 @@ export class GroupCoordinator {
     // What a failed delete or an interrupted create left is no group: this one starts at `from`.
     await this.configs.removeUncommitted(topic, name);
     const { journal, states, created } = await GroupJournal.open(
-      this.deps.fs, dir, this.deps.journalLogOptions, this.deps.journalBytesMax,
+      this.deps.fs, dir, this.deps.journalLogOptions, this.deps.journalBytesMax, logs.length,
       () => Promise.all(logs.map((log) => startOffsetFor(log, config.from))),
     );
     if (created) await this.configs.write(topic, name, config);
