@@ -193,3 +193,25 @@ describe('a topic created again under a deleted name', () => {
     await broker.close();
   });
 });
+
+describe('topic directories at open', () => {
+  // A directory renamed or copied by hand: file operations go by the directory of the name
+  // (deleteTopic, producer snapshots), so a topic.json in another directory is not this topic.
+  it.each([
+    ['renamed', async (world: Awaited<ReturnType<typeof engineFixture>>) => world.fs.rename('/brook/topics/lc-moved', '/brook/topics/lc-moved-old')],
+    ['copied (topic.json alone)', async (world: Awaited<ReturnType<typeof engineFixture>>) => {
+      await world.fs.mkdir('/brook/topics/lc-moved-old');
+      await world.fs.writeFile('/brook/topics/lc-moved-old/topic.json', await world.fs.readFile('/brook/topics/lc-moved/topic.json'));
+    }],
+  ])('a topic directory %s under another name stops the open with CORRUPT_METADATA naming its topic.json', async (_how, move) => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-moved');
+    await world.broker.produce('lc-moved', [{ value: 'a' }]);
+    await world.broker.close();
+    await move(world);
+    await world.fs.syncDir('/brook/topics');
+    await expect(world.restart({ powerCut: false })).rejects.toMatchObject({
+      code: 'CORRUPT_METADATA', details: { file: '/brook/topics/lc-moved-old/topic.json' },
+    });
+  });
+});

@@ -9,6 +9,7 @@
  * `createTopic` makes the partition directories first and writes topic.json last, so a crash
  * part-way leaves a directory without topic.json, which the next open removes.
  */
+import { basename } from 'node:path';
 import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, mkdirDurable, partitionForKey, removeCommittedDir, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
@@ -109,7 +110,7 @@ export class Topic {
     if (!(await fs.exists(`${dir}/${TOPIC_FILE}`))) return undefined;
     // Partition directories made before a kill may not be durable entries yet (see Broker.open).
     if (!logDefaults.cleanShutdown) await fs.syncDir(dir);
-    const file = parseTopicFile(`${dir}/${TOPIC_FILE}`, await fs.readFile(`${dir}/${TOPIC_FILE}`));
+    const file = parseTopicFile(`${dir}/${TOPIC_FILE}`, await fs.readFile(`${dir}/${TOPIC_FILE}`), basename(dir));
     const partitions = await openPartitions(dir, file.config, logDefaults);
     return new Topic(file.name, file.config, partitions);
   }
@@ -206,10 +207,16 @@ async function openPartitions(dir: string, config: TopicConfig, logDefaults: Log
   return logs;
 }
 
-function parseTopicFile(path: string, bytes: Uint8Array): { name: string; config: TopicConfig } {
+/**
+ * The topic a topic.json describes. Its name must be its directory's: every file operation finds
+ * a topic by name (deleteTopic, producer snapshots), so a directory renamed or copied by hand
+ * would otherwise open as a topic whose delete fails, or, copied, hide the real one.
+ */
+function parseTopicFile(path: string, bytes: Uint8Array, dirName: string): { name: string; config: TopicConfig } {
   try {
     const file = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
     if (file['version'] !== TOPIC_FILE_VERSION || typeof file['name'] !== 'string') throw new Error('unknown version or missing name');
+    if (file['name'] !== dirName) throw new Error(`it names topic ${JSON.stringify(file['name'])}, but its directory is ${JSON.stringify(dirName)}`);
     if (typeof file['segmentBytesMax'] !== 'number' || typeof file['segmentMsMax'] !== 'number') throw new Error('missing segment limits');
     const { version: _version, name: _name, ...options } = file;
     const config = resolveTopicConfig(options as CreateTopicOptions, { segmentBytesMax: file['segmentBytesMax'], segmentMsMax: file['segmentMsMax'] });
