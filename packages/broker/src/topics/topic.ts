@@ -13,6 +13,7 @@ import { basename } from 'node:path';
 import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, mkdirDurable, partitionForKey, removeCommittedDir, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
+import { parseSegmentLogName } from '../log/segment-files.js';
 import type { RetentionPolicy } from '../log/retention.js';
 import { toRecordInput, type ProduceRecord } from './record-input.js';
 
@@ -111,6 +112,7 @@ export class Topic {
     // Partition directories made before a kill may not be durable entries yet (see Broker.open).
     if (!logDefaults.cleanShutdown) await fs.syncDir(dir);
     const file = parseTopicFile(`${dir}/${TOPIC_FILE}`, await fs.readFile(`${dir}/${TOPIC_FILE}`), basename(dir));
+    await checkPartitionsPresent(fs, dir, file.config.partitions);
     const partitions = await openPartitions(dir, file.config, logDefaults);
     return new Topic(file.name, file.config, partitions);
   }
@@ -205,6 +207,22 @@ async function openPartitions(dir: string, config: TopicConfig, logDefaults: Log
     throw error;
   }
   return logs;
+}
+
+/**
+ * createTopic makes each partition's first segment durable before topic.json, and retention never
+ * deletes a partition's last segment, so a committed topic whose partition has no segment file
+ * lost it (a directory deleted or restored only in part): CORRUPT_METADATA, as opening it would
+ * start the partition over at offset 0, under records and acks that consumers already saw.
+ */
+async function checkPartitionsPresent(fs: FileSystem, dir: string, partitions: number): Promise<void> {
+  for (let partition = 0; partition < partitions; partition++) {
+    const path = partitionDir(dir, partition);
+    const names = (await fs.exists(path)) ? await fs.readdir(path) : [];
+    if (names.some((name) => parseSegmentLogName(name) !== undefined)) continue;
+    const file = `${dir}/${TOPIC_FILE}`;
+    throw new BrookError('CORRUPT_METADATA', `${file} has partition ${partition}, but ${path} holds no segment file: its records are lost`, { file, partition });
+  }
 }
 
 /**
