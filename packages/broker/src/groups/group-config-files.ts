@@ -9,7 +9,7 @@
  */
 import { BrookError, removeCommittedDir, rmdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import type { Group } from './group.js';
-import { configConflicts, type GroupConfig } from './subscribe-options.js';
+import { configConflicts, resolveGroupConfig, type GroupConfig, type SubscribeOptions } from './subscribe-options.js';
 
 const CONFIG_FILE = 'config.json';
 
@@ -23,11 +23,21 @@ export class GroupConfigFiles {
     return this.fs.exists(this.path(topic, group));
   }
 
-  /** The kept settings, or undefined for a directory without them (a crash before the first write). */
+  /**
+   * The kept settings, or undefined for a directory without them (a crash before the first write).
+   * CORRUPT_METADATA naming the file if they are not settings a subscribe could have asked for.
+   */
   async read(topic: string, group: string): Promise<GroupConfig | undefined> {
     if (!(await this.exists(topic, group))) return undefined;
-    const kept = JSON.parse(new TextDecoder().decode(await this.fs.readFile(this.path(topic, group)))) as Omit<GroupConfig, 'from'>;
-    return { ...kept, from: 'earliest' };
+    const path = this.path(topic, group);
+    const bytes = await this.fs.readFile(path);
+    try {
+      const kept = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+      if (typeof kept !== 'object' || kept === null || Array.isArray(kept)) throw new Error('not an object');
+      return resolveGroupConfig({ ...(kept as Omit<SubscribeOptions, 'from'>), topic, from: 'earliest' });
+    } catch (error) {
+      throw new BrookError('CORRUPT_METADATA', `${path} is not a valid group config: ${String(error)}`, { file: path }, { cause: error });
+    }
   }
 
   async write(topic: string, group: string, config: GroupConfig): Promise<void> {

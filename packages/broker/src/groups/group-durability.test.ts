@@ -211,6 +211,25 @@ describe('group directories at open', () => {
     expect(broker.listTopics()).toEqual([]);
     expect(broker.listGroups()).toEqual([]);
   });
+
+  it.each([
+    ['state.json', 'not JSON', 'garbage'],
+    ['state.json', 'zero-filled', '\0'.repeat(40)],
+    ['state.json', 'without partitions', '{"generation":0}'],
+    ['state.json', 'with another partition count than the topic', '{"generation":0,"partitions":[]}'],
+    ['state.json', 'with acked ranges out of order', '{"generation":0,"partitions":[{"ackFloor":"0","acked":[["5","6"],["2","3"]],"attempts":[]}]}'],
+    ['state.json', 'with an attempt count of 0', '{"generation":0,"partitions":[{"ackFloor":"0","acked":[],"attempts":[["3",0]]}]}'],
+    ['config.json', 'not JSON', 'garbage'],
+    ['config.json', 'with an unknown ordering', '{"ordering":"bogus","ackTimeoutMs":30000}'],
+  ])('a group whose %s is %s stops the open with CORRUPT_METADATA naming the file', async (file, _what, content) => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t');
+    await fixture.broker.subscribe({ topic: 't', group: 'g' }, () => undefined);
+    await fixture.broker.close();
+    const path = `/brook/groups/t/g/${file}`;
+    await fixture.fs.writeFile(path, new TextEncoder().encode(content));
+    await expect(fixture.restart({ powerCut: false })).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: path } });
+  });
 });
 
 describe('group state ahead of its log', () => {

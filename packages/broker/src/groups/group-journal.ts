@@ -3,7 +3,7 @@
  * keeps consumer offsets in a log. The journal is a partition log of its own, so it gets CRC
  * framing, torn-tail recovery, group commit and the broker's fsync policy for free.
  *
- *   groups/<topic>/<group>/state.json        { generation, partitions: [AckStateSnapshot] }
+ *   groups/<topic>/<group>/state.json        { generation, partitions: [AckStateSnapshot] } (group-state-file.ts)
  *   groups/<topic>/<group>/journal-<gen>/    segments of journal records
  *
  * A journal record holds what one flush changed on one partition (journal-codec.ts has the
@@ -27,17 +27,12 @@
 import { dirname } from 'node:path';
 import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
-import { AckState, type AckStateSnapshot } from './ack-state.js';
+import { AckState } from './ack-state.js';
+import { encodeStateFile, parseStateFile } from './group-state-file.js';
 import { decodeChanges, encodeChanges, type PartitionChanges } from './journal-codec.js';
-
-interface StateFile {
-  generation: number;
-  partitions: { ackFloor: string; acked: [string, string][]; attempts: [string, number][] }[];
-}
 
 export type JournalLogOptions = Omit<PartitionLogOptions, 'dir'>;
 
-const utf8 = new TextEncoder();
 const JOURNAL_READ_BYTES = 1024 * 1024;
 
 export class GroupJournal {
@@ -68,9 +63,9 @@ export class GroupJournal {
     this.compactAtBytes = journalBytesMax;
   }
 
-  /** Opens (or creates, with every partition's floor at `initialFloors`) a group's state. */
+  /** Opens (or creates, with every partition's floor at `initialFloors`, one per partition) a group's state. */
   static async open(
-    fs: FileSystem, dir: string, logOptions: JournalLogOptions, journalBytesMax: number, initialFloors: () => Promise<bigint[]>,
+    fs: FileSystem, dir: string, logOptions: JournalLogOptions, journalBytesMax: number, partitions: number, initialFloors: () => Promise<bigint[]>,
   ): Promise<{ journal: GroupJournal; states: AckState[]; created: boolean }> {
     await mkdirDurable(fs, dir);
     // A group directory made before a kill may exist without a durable entry in its parent
@@ -79,13 +74,14 @@ export class GroupJournal {
       await fs.syncDir(dirname(dir));
       await fs.syncDir(dirname(dirname(dir)));
     }
-    const stateFile = (await fs.exists(`${dir}/state.json`)) ? parseStateFile(await fs.readFile(`${dir}/state.json`)) : undefined;
+    const statePath = `${dir}/state.json`;
+    const stateFile = (await fs.exists(statePath)) ? parseStateFile(statePath, await fs.readFile(statePath), partitions) : undefined;
     const created = stateFile === undefined;
     const states = stateFile
-      ? stateFile.partitions.map((p) => AckState.restore(toSnapshot(p)))
+      ? stateFile.snapshots.map((snapshot) => AckState.restore(snapshot))
       : (await initialFloors()).map((floor) => new AckState(floor));
     const generation = stateFile?.generation ?? 0;
-    if (created) await writeFileAtomic(fs, `${dir}/state.json`, encodeStateFile(generation, states));
+    if (created) await writeFileAtomic(fs, statePath, encodeStateFile(generation, states));
     for (const name of await fs.readdir(dir)) {
       if (name.startsWith('journal-') && name !== `journal-${generation}`) await fs.rmdir(`${dir}/${name}`);
     }
@@ -244,31 +240,4 @@ function addToRanges(ranges: [bigint, bigint][], offset: bigint): void {
   const last = ranges[ranges.length - 1];
   if (last && last[1] === offset) last[1] = offset + 1n;
   else ranges.push([offset, offset + 1n]);
-}
-
-function encodeStateFile(generation: number, states: readonly AckState[]): Uint8Array {
-  const file: StateFile = {
-    generation,
-    partitions: states.map((state) => {
-      const snapshot = state.snapshot();
-      return {
-        ackFloor: snapshot.ackFloor.toString(),
-        acked: snapshot.acked.map(([s, e]) => [s.toString(), e.toString()]),
-        attempts: snapshot.attempts.map(([o, n]) => [o.toString(), n]),
-      };
-    }),
-  };
-  return utf8.encode(JSON.stringify(file));
-}
-
-function parseStateFile(bytes: Uint8Array): StateFile {
-  return JSON.parse(new TextDecoder().decode(bytes)) as StateFile;
-}
-
-function toSnapshot(p: StateFile['partitions'][number]): AckStateSnapshot {
-  return {
-    ackFloor: BigInt(p.ackFloor),
-    acked: p.acked.map(([s, e]) => [BigInt(s), BigInt(e)] as const),
-    attempts: p.attempts.map(([o, n]) => [BigInt(o), n] as const),
-  };
 }

@@ -22,7 +22,7 @@ export interface GroupStateOptions {
 export async function openGroupState(options: GroupStateOptions): Promise<{ journal: GroupJournal; windows: PartitionWindow[] }> {
   const { logs } = options;
   const { journal, states, created } = await GroupJournal.open(
-    options.fs, options.dir, options.journalLogOptions, options.journalBytesMax,
+    options.fs, options.dir, options.journalLogOptions, options.journalBytesMax, logs.length,
     () => Promise.all(logs.map((log) => startOffsetFor(log, options.from))),
   );
   if (created) await options.created();

@@ -103,6 +103,28 @@ describe('recovery', () => {
     expect(await reopened.append(batchOf('after', 1))).toEqual({ baseOffset: 2n, lastOffset: 2n });
   });
 
+  // The CRC does not cover baseOffset, and a crash only cuts writes short: a whole batch at the
+  // wrong offset is a damaged or misnamed file, whose batches may all be acknowledged.
+  it.each([
+    ['the file renamed (its name no longer its first offset)', 0, async (fs: MemoryFileSystem) => {
+      await fs.rename(firstLog, segmentPath(LOG_DIR, 7n, '.log'));
+      await fs.syncDir(LOG_DIR);
+      return segmentPath(LOG_DIR, 7n, '.log');
+    }],
+    ['a batch in the middle', 1, async (fs: MemoryFileSystem, positions: number[]) => {
+      await patchFile(fs, firstLog, positions[1]!, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 9]));
+      return firstLog;
+    }],
+  ])('a whole batch at the wrong offset in the last segment (%s): refuses to open, naming file and position, rather than cut acknowledged batches', async (_name, batch, damage) => {
+    const fixture = logFixture();
+    const positions = await seed(fixture, 3);
+    const file = await damage(fixture.fs, positions);
+    const error = await fixture.open().catch((e: unknown) => e);
+    expect(isBrookError(error, 'CORRUPT_SEGMENT')).toBe(true);
+    expect((error as { details: unknown }).details).toEqual({ file, position: positions[batch] });
+    expect(await fileSize(fixture.fs, file)).toBe(positions[2]! + batchOf('b2', 2).length);
+  });
+
   it.each([
     ['missing', async (fs: MemoryFileSystem, path: string) => fs.unlink(path)],
     ['corrupt (length not a multiple of 8)', async (fs: MemoryFileSystem, path: string) => fs.writeFile(path, new Uint8Array(13))],

@@ -15,6 +15,7 @@
  * | no marker, even if nothing is cut   | fsync the directory and the last segment (a killed process's   |
  * |                                     | writes may be in the page cache only) before any is visible    |
  * | torn tail / bad CRC in last segment | truncate at the first bad batch (fsync), append after it       |
+ * | whole batch at a wrong offset there | refuse to open: CORRUPT_SEGMENT (a misnamed or damaged file)   |
  * | segment before the last, unsealed   | scan it; cut as above; if it lost anything or ends short of    |
  * |   (an index file missing)           | the last one, delete the last (records after a hole)           |
  * | sealed segment: index missing/bad   | rebuild the index by scanning that segment, rewrite the files  |
@@ -109,8 +110,17 @@ async function openTail(
   return segment;
 }
 
-/** Cuts a scanned segment at its first bad batch, or after its last good one. */
+/**
+ * Cuts a scanned segment at its first bad batch, or after its last good one. A whole batch at the
+ * wrong offset is refused instead (CORRUPT_SEGMENT): a crash only cuts writes short, and the CRC
+ * does not cover baseOffset, so such a batch is a damaged or misnamed file whose batches may all
+ * be acknowledged; cutting there would drop them without a word.
+ */
 async function cutAfterScan(segment: Segment, problem: ScanProblem | undefined, fileBytes: number, report: TailReport): Promise<void> {
+  if (problem?.reason === 'bad-offset') {
+    await segment.close();
+    throw corruptAt(segment, problem);
+  }
   if (!problem && fileBytes === segment.sizeBytes) return;
   await segment.truncate(segment.sizeBytes);
   report.truncatedBytes += fileBytes - segment.sizeBytes;

@@ -2,7 +2,8 @@
  * deleteTopic while the topic is in use, and a topic created again under the same name: what
  * the subscriptions, deliveries and timers of the deleted topic do, what a crash in the middle
  * of a delete leaves, and that nothing of the old topic leaks into the new one
- * (docs/semantics.md, "Deleting a topic").
+ * (docs/semantics.md, "Deleting a topic"). Last, what open makes of a topic directory that does
+ * not match its topic.json (docs/storage.md, "Recovery").
  */
 import { describe, expect, it } from 'vitest';
 import { encodeBatch } from '@brook/protocol';
@@ -229,5 +230,48 @@ describe('a topic created again under a deleted name', () => {
     expect(await broker.produceBatch({ topic: 'lc-idem', partition: 0, batch: batch(0, 'new-0') })).toMatchObject({ baseOffset: 0n, duplicate: false });
     expect((await broker.fetch({ topic: 'lc-idem', partition: 0, offset: 0n })).map((r) => text(r.value))).toEqual(['new-0']);
     await broker.close();
+  });
+});
+
+describe('topic directories at open', () => {
+  // A directory renamed or copied by hand: file operations go by the directory of the name
+  // (deleteTopic, producer snapshots), so a topic.json in another directory is not this topic.
+  it.each([
+    ['renamed', async (world: Awaited<ReturnType<typeof engineFixture>>) => world.fs.rename('/brook/topics/lc-moved', '/brook/topics/lc-moved-old')],
+    ['copied (topic.json alone)', async (world: Awaited<ReturnType<typeof engineFixture>>) => {
+      await world.fs.mkdir('/brook/topics/lc-moved-old');
+      await world.fs.writeFile('/brook/topics/lc-moved-old/topic.json', await world.fs.readFile('/brook/topics/lc-moved/topic.json'));
+    }],
+  ])('a topic directory %s under another name stops the open with CORRUPT_METADATA naming its topic.json', async (_how, move) => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-moved');
+    await world.broker.produce('lc-moved', [{ value: 'a' }]);
+    await world.broker.close();
+    await move(world);
+    await world.fs.syncDir('/brook/topics');
+    await expect(world.restart({ powerCut: false })).rejects.toMatchObject({
+      code: 'CORRUPT_METADATA', details: { file: '/brook/topics/lc-moved-old/topic.json' },
+    });
+  });
+});
+
+describe('partition directories at open', () => {
+  // createTopic makes every partition's first segment durable before topic.json, and retention
+  // never deletes a partition's last segment: one without any is a loss, not a new partition.
+  it.each([
+    ['missing', (world: Awaited<ReturnType<typeof engineFixture>>) => world.fs.rmdir('/brook/topics/lc-lost/1')],
+    ['emptied of its segment files', async (world: Awaited<ReturnType<typeof engineFixture>>) => {
+      for (const name of await world.fs.readdir('/brook/topics/lc-lost/1')) await world.fs.unlink(`/brook/topics/lc-lost/1/${name}`);
+    }],
+  ])('a partition directory %s stops the open with CORRUPT_METADATA, rather than start the partition over at offset 0', async (_how, lose) => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-lost', { partitions: 2 });
+    await world.broker.produce('lc-lost', [{ value: 'a', partition: 1 }]);
+    await world.broker.close();
+    await lose(world);
+    await world.fs.syncDir('/brook/topics/lc-lost');
+    await expect(world.restart({ powerCut: false })).rejects.toMatchObject({
+      code: 'CORRUPT_METADATA', details: { file: '/brook/topics/lc-lost/topic.json', partition: 1 },
+    });
   });
 });

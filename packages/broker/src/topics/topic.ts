@@ -9,9 +9,11 @@
  * `createTopic` makes the partition directories first and writes topic.json last, so a crash
  * part-way leaves a directory without topic.json, which the next open removes.
  */
+import { basename } from 'node:path';
 import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
+import { parseSegmentLogName } from '../log/segment-files.js';
 import type { RetentionPolicy } from '../log/retention.js';
 import { toRecordInput, type ProduceRecord } from './record-input.js';
 
@@ -109,7 +111,8 @@ export class Topic {
     if (!(await fs.exists(`${dir}/${TOPIC_FILE}`))) return undefined;
     // Partition directories made before a kill may not be durable entries yet (see Broker.open).
     if (!logDefaults.cleanShutdown) await fs.syncDir(dir);
-    const file = parseTopicFile(`${dir}/${TOPIC_FILE}`, await fs.readFile(`${dir}/${TOPIC_FILE}`));
+    const file = parseTopicFile(`${dir}/${TOPIC_FILE}`, await fs.readFile(`${dir}/${TOPIC_FILE}`), basename(dir));
+    await checkPartitionsPresent(fs, dir, file.config.partitions);
     const partitions = await openPartitions(dir, file.config, logDefaults);
     return new Topic(file.name, file.config, partitions);
   }
@@ -206,10 +209,32 @@ async function openPartitions(dir: string, config: TopicConfig, logDefaults: Log
   return logs;
 }
 
-function parseTopicFile(path: string, bytes: Uint8Array): { name: string; config: TopicConfig } {
+/**
+ * createTopic makes each partition's first segment durable before topic.json, and retention never
+ * deletes a partition's last segment, so a committed topic whose partition has no segment file
+ * lost it (a directory deleted or restored only in part): CORRUPT_METADATA, as opening it would
+ * start the partition over at offset 0, under records and acks that consumers already saw.
+ */
+async function checkPartitionsPresent(fs: FileSystem, dir: string, partitions: number): Promise<void> {
+  for (let partition = 0; partition < partitions; partition++) {
+    const path = partitionDir(dir, partition);
+    const names = (await fs.exists(path)) ? await fs.readdir(path) : [];
+    if (names.some((name) => parseSegmentLogName(name) !== undefined)) continue;
+    const file = `${dir}/${TOPIC_FILE}`;
+    throw new BrookError('CORRUPT_METADATA', `${file} has partition ${partition}, but ${path} holds no segment file: its records are lost`, { file, partition });
+  }
+}
+
+/**
+ * The topic a topic.json describes. Its name must be its directory's: every file operation finds
+ * a topic by name (deleteTopic, producer snapshots), so a directory renamed or copied by hand
+ * would otherwise open as a topic whose delete fails, or, copied, hide the real one.
+ */
+function parseTopicFile(path: string, bytes: Uint8Array, dirName: string): { name: string; config: TopicConfig } {
   try {
     const file = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
     if (file['version'] !== TOPIC_FILE_VERSION || typeof file['name'] !== 'string') throw new Error('unknown version or missing name');
+    if (file['name'] !== dirName) throw new Error(`it names topic ${JSON.stringify(file['name'])}, but its directory is ${JSON.stringify(dirName)}`);
     if (typeof file['segmentBytesMax'] !== 'number' || typeof file['segmentMsMax'] !== 'number') throw new Error('missing segment limits');
     const { version: _version, name: _name, ...options } = file;
     const config = resolveTopicConfig(options as CreateTopicOptions, { segmentBytesMax: file['segmentBytesMax'], segmentMsMax: file['segmentMsMax'] });
