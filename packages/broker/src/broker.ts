@@ -107,7 +107,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     dir: DataDir, options: BrokerOptions, fs: FileSystem, clock: Clock, limits: ReturnType<typeof resolveBrokerLimits>,
   ): Promise<Broker> {
     const logDefaults: LogDefaults = {
-      fs, clock, fsync: checkFsyncPolicy(options.fsync), cleanShutdown: dir.cleanShutdown,
+      fs, clock, fsync: checkFsyncPolicy(options.fsync), cleanShutdown: dir.cleanShutdown, onFailure: () => dir.storageFailed(),
       indexIntervalBytes: limits.indexIntervalBytes, readChunkBytes: READ_CHUNK_BYTES, tailCacheBytes: limits.logTailCacheBytes,
       // Scans accept any batch the format allows, not just what today's produce limit allows.
       batchBytesMax: LIMITS.batchBytesMax.max,
@@ -347,10 +347,15 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     await this.topics.closing();
     await this.sessions.close();
     this.retention.stop();
-    await this.groups.close();
-    await this.producers.close();
-    await Promise.all([...this.topics.values()].map((topic) => topic.close()));
-    await this.dir.closeClean();
+    // Every step runs whatever became of the one before (a journal whose last flush failed must
+    // not leave the topics' files open or the lock held); a failure is reported once all ran.
+    const failures: unknown[] = [];
+    const step = (work: () => Promise<unknown>) => work().catch((error: unknown) => void failures.push(error));
+    await step(() => this.groups.close());
+    await step(() => this.producers.close());
+    await step(() => settleAll([...this.topics.values()].map((topic) => topic.close())));
+    await step(() => this.dir.close(failures.length === 0));
+    if (failures.length > 0) throw failures[0];
   }
 
   private async openTopics(): Promise<void> {
@@ -383,6 +388,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   private assertOpen(): void {
     if (this.closed) throw new BrookError('CLOSED', 'broker is closed');
   }
+}
+
+/** Waits for every promise, then rejects with the first failure if any failed. */
+async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Runs every step in turn, each whatever became of the ones before (a failure skips none). */

@@ -4,7 +4,8 @@
  *
  * Open takes the lock, then reads and removes the marker, so a crash from then on is seen as
  * unclean; a clean close writes the marker, once everything inside is closed, and only then lets
- * the lock go.
+ * the lock go. A close after a log failed (or one whose own steps failed) writes no marker: the
+ * next open recovers as after a crash, since a failed fsync leaves the durable state unknown.
  */
 import { DirLock, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
 
@@ -13,6 +14,8 @@ const CLEAN_SHUTDOWN_MARKER = '.clean-shutdown';
 export const DATA_DIR_LOCK = 'broker.lock';
 
 export class DataDir {
+  private healthy = true;
+
   private constructor(
     private readonly fs: FileSystem,
     readonly path: string,
@@ -42,10 +45,24 @@ export class DataDir {
     await this.lock?.release().catch(() => undefined);
   }
 
-  /** The clean close, once everything inside is closed: the marker, then the lock released. */
-  async closeClean(): Promise<void> {
-    await writeFileAtomic(this.fs, `${this.path}/${CLEAN_SHUTDOWN_MARKER}`, new Uint8Array(0));
-    await this.lock?.release();
+  /**
+   * A log in the directory failed (a failed fsync, seal or write): what is durable is unknown
+   * until recovery scans it, so no later close may call the directory clean.
+   */
+  storageFailed(): void {
+    this.healthy = false;
+  }
+
+  /**
+   * The close, once everything inside is closed: the marker if the directory is `clean` (every
+   * close step succeeded) and no log failed while it ran, then the lock released.
+   */
+  async close(clean: boolean): Promise<void> {
+    try {
+      if (clean && this.healthy) await writeFileAtomic(this.fs, `${this.path}/${CLEAN_SHUTDOWN_MARKER}`, new Uint8Array(0));
+    } finally {
+      await this.lock?.release();
+    }
   }
 }
 

@@ -347,7 +347,10 @@ export class GroupCoordinator {
     await Promise.allSettled(this.deleting.values()); // its files go before the clean-shutdown marker is written
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
-    await Promise.all(this.groups.all().map((group) => group.close(ending)));
+    // Each group closes its journal whatever became of the others'.
+    const closed = await Promise.allSettled(this.groups.all().map((group) => group.close(ending)));
+    const failed = closed.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Copies a record of `group` to `deadLetterTopic` (created on first use). */

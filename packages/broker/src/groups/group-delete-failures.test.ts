@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem } from '@brook/protocol';
+import { trackOpenHandles } from '../open-handles.test-support.js';
 import type { Delivery } from './delivery.js';
 import { consumedAndLeft, engineFixture, parking } from './group-fixture.js';
 
@@ -70,33 +71,7 @@ describe('deleteGroup and I/O errors', () => {
 
   it('a group whose journal failed (a write error) can be deleted, and the delete leaves none of its files open', async () => {
     const fs = new MemoryFileSystem();
-    const open = new Map<string, number>();
-    const tracking = new Proxy(fs, {
-      get(target, property) {
-        if (property === 'open') {
-          return async (path: string, mode: Parameters<MemoryFileSystem['open']>[1]) => {
-            const handle = await target.open(path, mode);
-            open.set(path, (open.get(path) ?? 0) + 1);
-            let closed = false;
-            return new Proxy(handle, {
-              get(h, name) {
-                if (name === 'close') {
-                  return async () => {
-                    if (!closed) open.set(path, open.get(path)! - 1);
-                    closed = true;
-                    return h.close();
-                  };
-                }
-                const value: unknown = Reflect.get(h, name, h);
-                return typeof value === 'function' ? value.bind(h) : value;
-              },
-            });
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    const { fs: tracking, openPaths } = trackOpenHandles(fs);
     const world = await engineFixture({ fs: tracking });
     const { broker } = world;
     await broker.createTopic('dg-journal-failed');
@@ -110,8 +85,7 @@ describe('deleteGroup and I/O errors', () => {
 
     await broker.deleteGroup('dg-journal-failed', 'g-journal');
 
-    const left = [...open].filter(([path, count]) => path.includes('/groups/') && count > 0);
-    expect(left).toEqual([]);
+    expect(openPaths(/\/groups\//)).toEqual([]);
     expect(await fs.exists(`${broker.dataDir}/groups/dg-journal-failed/g-journal`)).toBe(false);
   });
 });

@@ -43,6 +43,11 @@ export interface PartitionLogOptions extends SegmentConfig {
   readonly cleanShutdown: boolean;
   /** Bytes of the latest batches kept in memory for readers at the tail (logTailCacheBytes); 0: none. */
   readonly tailCacheBytes: number;
+  /**
+   * Told once when the log fails (a failed fsync, seal or torn round): its durable state is
+   * unknown until a reopen recovers it, so the broker must not mark its close clean.
+   */
+  readonly onFailure?: (error: BrookError) => void;
 }
 
 export interface AppendResult {
@@ -89,7 +94,7 @@ export class PartitionLog {
     if (this.failure) return Promise.reject(this.failure);
     this.dirty = false; // bytes written from now on are the next fsync's
     return Promise.all([this.active.sync(), this.sealing]).then(() => undefined);
-  }, (error) => (this.failure ??= logFailure(this.options.dir, error)));
+  }, (error) => this.fail(error));
 
   private constructor(private readonly options: PartitionLogOptions, segments: Segment[], recovery: RecoveryReport) {
     this.segments = segments;
@@ -213,6 +218,15 @@ export class PartitionLog {
     } finally {
       await Promise.all(this.segments.map((segment) => segment.close()));
     }
+  }
+
+  /** The log stops taking writes until it is reopened (the first failure is the one reported). */
+  private fail(error: unknown): BrookError {
+    if (!this.failure) {
+      this.failure = logFailure(this.options.dir, error);
+      this.options.onFailure?.(this.failure);
+    }
+    return this.failure;
   }
 
   private get active(): Segment {
@@ -342,7 +356,7 @@ export class PartitionLog {
     const sealing: Promise<void> = full.persist().then(() => {
       if (this.sealing === sealing) this.sealing = undefined;
     }, (error: unknown) => {
-      this.failure ??= logFailure(this.options.dir, error);
+      this.fail(error);
       throw error;
     });
     sealing.catch(() => undefined); // a seal nobody waits for must not be an unhandled rejection
@@ -360,7 +374,7 @@ export class PartitionLog {
    * dirty pages: "fsyncgate"), so the log stops taking writes until it is reopened and recovered.
    */
   private failRound(appends: PendingAppend[], written: number, flushes: PendingFlush[], error: unknown): void {
-    if (written > 0 || !isWriteFailure(error)) this.failure ??= logFailure(this.options.dir, error);
+    if (written > 0 || !isWriteFailure(error)) this.fail(error);
     const rejection = this.failure ?? asIoError(error);
     for (const append of appends) append.reject(rejection);
     for (const flush of flushes) flush.reject(rejection);

@@ -1,0 +1,58 @@
+/**
+ * A close after storage failed is not a clean shutdown: a failed fsync (or a failed write that
+ * tore a round) leaves what is durable unknown, so the next open must recover as after a crash
+ * instead of trusting index files and skipping the tail scan (data-dir.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryFileSystem, VirtualClock } from '@brook/protocol';
+import { Broker } from './broker.js';
+import { trackOpenHandles } from './open-handles.test-support.js';
+
+function world() {
+  const fs = new MemoryFileSystem();
+  const clock = new VirtualClock();
+  const { fs: tracked, openPaths } = trackOpenHandles(fs);
+  return { fs, openPaths, open: () => Broker.open({ storage: 'memory', fs: tracked, clock, fsync: 'always' }) };
+}
+
+describe('close after a storage failure', () => {
+  it('a topic log whose fsync failed: close() writes no clean-shutdown marker, the next open recovers; a healthy close is clean again', async () => {
+    const { fs, open } = world();
+    const broker = await open();
+    await broker.createTopic('cf-log');
+    await broker.produce('cf-log', [{ value: 'a' }]);
+    fs.failNext('sync', { errno: 'EIO', path: /\/topics\/cf-log\// });
+    await expect(broker.produce('cf-log', [{ value: 'b' }])).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await broker.close();
+
+    const reopened = await open();
+    expect(reopened.openedClean).toBe(false);
+    expect((await reopened.fetch({ topic: 'cf-log', partition: 0, offset: 0n })).map((r) => Buffer.from(r.value!).toString())[0]).toBe('a');
+    await reopened.close();
+    const again = await open();
+    expect(again.openedClean).toBe(true);
+    await again.close();
+  });
+
+  it('a group journal whose write failed: close() rejects with it, yet closes every log first, and writes no clean-shutdown marker', async () => {
+    const { fs, open, openPaths } = world();
+    const broker = await open();
+    await broker.createTopic('cf-journal');
+    await broker.produce('cf-journal', [{ value: 'a' }]);
+    const held: { ack(): Promise<void> }[] = [];
+    await broker.subscribe({ topic: 'cf-journal', group: 'g' }, (delivery) => {
+      held.push(delivery);
+      return new Promise<void>(() => undefined);
+    });
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    fs.failNext('write', { errno: 'EIO', path: /\/groups\/cf-journal\/g\/journal-0\// });
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    // Its last flush fails again at close: the topic's log and the producer state close all the same.
+    await expect(broker.close()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(openPaths(/./)).toEqual([]);
+
+    const reopened = await open();
+    expect(reopened.openedClean).toBe(false);
+    await reopened.close();
+  });
+});
