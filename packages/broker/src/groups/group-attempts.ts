@@ -124,9 +124,24 @@ export abstract class GroupAttempts implements FlightOwner {
 
   private expire(flight: Flight): void {
     if (!flight.current) return;
+    if (!flight.handedOut) {
+      this.expireUnsent(flight.entry);
+      return;
+    }
     this.report.leaseExpired(flight);
     this.endFlight(flight.entry);
     this.retry(flight.entry, 'leaseExpired', undefined);
+  }
+
+  /**
+   * The lease ran out before the delivery reached its member (its attempt was still being
+   * journaled, on a disk slower than ackTimeoutMs): no attempt failed, so it is given back
+   * (revoke). 'partition': what the member holds after it in the partition has not reached it
+   * either, and goes back too, so the partition is delivered again in order.
+   */
+  private expireUnsent(entry: Entry): void {
+    this.revoke(entry, 'leaseExpired');
+    if (this.config.ordering === 'partition') this.goBack(this.windows[entry.partition]!, entry);
   }
 
   /** A failed attempt: dead-letter it if it was the last allowed, else redeliver after a backoff. */
