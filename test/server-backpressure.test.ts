@@ -8,7 +8,7 @@
  * broker is still working on (held for requestsInFlightMax behind a slow disk).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameKind, MemoryFileSystem, VirtualClock, encodeBatch } from '@brook/protocol';
+import { FrameKind, MemoryFileSystem, VirtualClock, decodeDeliveries, encodeBatch, type DecodedDelivery } from '@brook/protocol';
 import { Broker, LIMITS } from '@brook/broker';
 import { holdingSyncsOf } from '../packages/broker/src/log/log-fixture.js';
 import { RawClient } from './fixtures/server-raw-client.js';
@@ -20,11 +20,13 @@ const BACKED_UP_BYTES = 1024 * 1024;
 
 let broker: Broker | undefined;
 let client: RawClient | undefined;
+let otherClient: RawClient | undefined;
 
 afterEach(async () => {
   client?.socket.terminate();
+  otherClient?.socket.terminate();
   await broker?.close();
-  broker = client = undefined;
+  broker = client = otherClient = undefined;
 });
 
 describe('a client that does not read its answers', () => {
@@ -137,5 +139,43 @@ describe('idleTimeoutMs while the broker works on a held client\'s requests (req
     }
     expect((await raw.answer(produce)).kind).toBe(FrameKind.RESPONSE);
     await raw.ok('describeTopic', { name: 'idle-held-by-disk' });
+  });
+});
+
+describe('a group member whose client stops reading its socket (sendBufferBytesMax)', () => {
+  it('takes nothing new; what the server held for it unsent goes to the member that reads, with deliveryCount 1, not dead-lettered at maxDeliveries 1', { timeout: 20_000 }, async () => {
+    /** 24 MiB: more than the kernel's buffers of a loopback socket take, so the server holds some. */
+    const RECORDS = 96;
+    const ACK_TIMEOUT_MS = 1000;
+    const clock = new VirtualClock();
+    broker = await Broker.open({ storage: 'memory', clock });
+    const server = await broker.listen({ port: 0, sendBufferBytesMax: LIMITS.sendBufferBytesMax.min });
+    const slow = (client = await RawClient.open(server.url));
+    const fast = (otherClient = await RawClient.open(server.url));
+    const topic = 'stalled-member';
+    const settings = { topic, group: 'g-stalled-member', ackTimeoutMs: ACK_TIMEOUT_MS, maxDeliveries: 1 };
+    await slow.ok('createTopic', { name: topic });
+    await slow.ok('subscribe', { ...settings, maxInFlight: RECORDS });
+    slow.socket.pause();
+    for (let i = 0; i < RECORDS; i++) await broker.produce(topic, [{ value: new Uint8Array(256 * 1024) }]);
+    for (let round = 0; (await gauges(server.port)).unsentBytes <= LIMITS.sendBufferBytesMax.min; round++) {
+      expect(round, 'the stalled socket never backed up').toBeLessThan(1000);
+    }
+    await fast.ok('subscribe', { ...settings, maxInFlight: RECORDS });
+    // What the stalled member was sent runs out of leases (its last attempts: dead-lettered); what
+    // the server held for it unsent was no attempt, and goes to the member that reads.
+    clock.advance(ACK_TIMEOUT_MS);
+    const got: DecodedDelivery[] = [];
+    const deadLettered = () => broker!.describeGroup(topic, settings.group).partitions[0]!.deadLettered;
+    for (let round = 0; got.length + deadLettered() < RECORDS; round++) {
+      expect(round, `${got.length} delivered, ${deadLettered()} dead-lettered of ${RECORDS}`).toBeLessThan(1000);
+      await gauges(server.port); // a round trip: the sockets move meanwhile
+      for (const frame of fast.frames.splice(0)) {
+        if (frame.kind === FrameKind.DELIVER) got.push(...decodeDeliveries(frame.json['first'] as number, frame.json['count'] as number, frame.data));
+      }
+    }
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.every((delivery) => delivery.deliveryCount === 1)).toBe(true);
+    expect(new Set(got.map((delivery) => delivery.offset)).size).toBe(got.length);
   });
 });

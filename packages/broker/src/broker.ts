@@ -26,6 +26,7 @@ import { checkBatchInput, encodeBatchInput } from './topics/batch-input.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 import type { DeliverySink } from './groups/member.js';
+import { sinkControl, type AttachedSubscription } from './groups/sink-control.js';
 import type { RedriveResult } from './groups/redrive.js';
 import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
@@ -277,11 +278,13 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   /**
    * subscribe with a raw sink: the engine calls `sink` synchronously with each delivery, and
-   * whoever holds the sink settles it (the wire server buffers them into DELIVER frames).
+   * whoever holds the sink settles it (the wire server buffers them into DELIVER frames), and
+   * tells the engine what it could not send yet (SinkControl).
    */
-  async attach(options: SubscribeOptions, sink: DeliverySink): Promise<Subscription> {
+  async attach(options: SubscribeOptions, sink: DeliverySink): Promise<AttachedSubscription> {
     this.assertOpen();
-    return this.groups.subscription(options, await this.groups.join(options, sink));
+    const joined = await this.groups.join(options, sink);
+    return Object.assign(this.groups.subscription(options, joined), sinkControl(joined.kind === 'member' ? joined : undefined));
   }
 
   /** The async-iterator form of subscribe: `for await (const msg of broker.consume(...)) await msg.ack()`. */

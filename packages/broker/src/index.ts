@@ -24,6 +24,7 @@ export type { GroupDescription, GroupPartitionDescription, InFlightDescription, 
 export { DEAD_LETTER_HEADERS, deadLetterRecord } from './groups/dead-letter.js';
 export { REDRIVE_GROUP, type RedriveResult } from './groups/redrive.js';
 export type { DeliverySink } from './groups/member.js';
+export type { AttachedSubscription, SinkControl } from './groups/sink-control.js';
 export type { ListenOptions, ServerLimits } from './config/server-options.js';
 export type { BrookServer } from './server/ws-server.js';
 export { INTERNAL_ERROR_WARNING } from './server/session-hub.js';

@@ -3,6 +3,8 @@
  * dead letters, flow control, fan-out and load balancing. All on the virtual clock.
  */
 import { describe, expect, it } from 'vitest';
+import { MemoryFileSystem } from '@brook/protocol';
+import { holdingSyncsOf } from '../log/log-fixture.js';
 import type { Delivery } from './delivery.js';
 import { engineFixture, parking } from './group-fixture.js';
 import { DEAD_LETTER_HEADERS } from './dead-letter.js';
@@ -156,6 +158,23 @@ describe('redelivery and backoff', () => {
     expect(broker.describeGroup('t', 'g').partitions[0]!.inFlight).toEqual([
       expect.objectContaining({ offset: 0n, deliveryCount: 2 }),
     ]);
+  });
+
+  it('a lease that runs out while its attempt is still being journaled is no attempt: the record goes out with deliveryCount 1, no leaseExpired', async () => {
+    const syncs = holdingSyncsOf(new MemoryFileSystem(), (path) => path.includes('/journal-'));
+    const { broker, advance, settle } = await topicWith(0, { fs: syncs.fs, fsync: 'always' });
+    const expired: bigint[] = [];
+    broker.on('leaseExpired', (e) => expired.push(e.offset));
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 't', group: 'g-slow-journal', ackTimeoutMs: 1000, backoff: { initialMs: 100, jitter: 0 } }, handler);
+    syncs.hold();
+    await broker.produce('t', [{ value: 'late' }]);
+    await settle(() => syncs.state.held > 0);
+    await advance(1000); // the disk is slower than the lease
+    syncs.release();
+    await advance(500); // past a lease expiry's backoff
+    await settle(() => held.length === 1);
+    expect([held[0]!.deliveryCount, expired]).toEqual([1, []]);
   });
 
   it('a member that crashes (abort) has its records redelivered to the others, attempt + 1', async () => {

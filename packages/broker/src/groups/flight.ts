@@ -23,7 +23,10 @@ export class Flight extends Delivery implements Lease {
   deadlineMs = 0;
   live = false;
   extension: Deadline | undefined = undefined;
-  /** False while the attempt is being journaled: taken back then, it never reached the member. */
+  /**
+   * False while the attempt is being journaled, and while the member's sink holds the delivery
+   * unsent (SinkControl.holdUnsent): taken back then, it never reached the member.
+   */
   handedOut = false;
 
   constructor(

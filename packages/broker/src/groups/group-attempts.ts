@@ -111,8 +111,9 @@ export abstract class GroupAttempts implements FlightOwner {
     await this.journal.flush();
     for (const flight of flights) {
       if (!flight.current || flight.member.left) continue;
-      if (flight.member.closing) {
-        // It began to close while the attempt was being journaled: it gets nothing new.
+      if (flight.member.closing || flight.member.paused) {
+        // It began to close, or its connection filled up, while the attempt was being journaled:
+        // it gets nothing new, and the attempt, which never reached it, is given back.
         this.revoke(flight.entry, 'memberLeft');
         continue;
       }
@@ -124,9 +125,25 @@ export abstract class GroupAttempts implements FlightOwner {
 
   private expire(flight: Flight): void {
     if (!flight.current) return;
+    if (!flight.handedOut) {
+      this.expireUnsent(flight.entry);
+      return;
+    }
     this.report.leaseExpired(flight);
     this.endFlight(flight.entry);
     this.retry(flight.entry, 'leaseExpired', undefined);
+  }
+
+  /**
+   * The lease ran out before the delivery reached its member (its sink held it unsent, behind a
+   * congested connection, or its attempt was still being journaled): no attempt failed, so it is
+   * given back (revoke). 'partition': what the member holds after it in the partition has not
+   * reached it either (a sink sends in order), and goes back too, so the partition is delivered
+   * again in order.
+   */
+  private expireUnsent(entry: Entry): void {
+    this.revoke(entry, 'leaseExpired');
+    if (this.config.ordering === 'partition') this.goBack(this.windows[entry.partition]!, entry);
   }
 
   /** A failed attempt: dead-letter it if it was the last allowed, else redeliver after a backoff. */
@@ -174,8 +191,9 @@ export abstract class GroupAttempts implements FlightOwner {
   /**
    * Takes a delivery back without a nack or an expiry (member left, rebalance, go-back). The
    * attempt still counts: on the last allowed one the record is dead-lettered, not delivered again.
-   * Taken back while its attempt was being journaled, it never reached the member: the attempt is
-   * given back (in the journal too) and the record is simply ready again, not a redelivery.
+   * Taken back before it reached the member (its attempt was being journaled, or its sink holds it
+   * unsent: Flight.handedOut), the attempt is given back (in the journal too) and the record is
+   * simply ready again, not a redelivery: no event, and the same deliveryCount next time.
    */
   protected revoke(entry: Entry, reason: RedeliveryReason): void {
     const window = this.windows[entry.partition]!;

@@ -15,6 +15,12 @@ export class Member {
   /** Closing members get nothing new; left members are gone. */
   closing = false;
   left = false;
+  /**
+   * Its connection cannot take more for now (the wire server's socket is congested): it gets
+   * nothing new, so the group gives the records to members that can take them ('partition': its
+   * partitions wait). The sink that paused it resumes it and runs the group's pump.
+   */
+  paused = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -26,7 +32,7 @@ export class Member {
   ) {}
 
   get credit(): number {
-    return this.closing || this.left ? 0 : this.maxInFlight - this.inFlight;
+    return this.closing || this.left || this.paused ? 0 : this.maxInFlight - this.inFlight;
   }
 
   release(): void {

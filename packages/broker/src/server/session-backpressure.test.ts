@@ -139,16 +139,23 @@ describe('requests held by a congested socket', () => {
     await f.hello();
     await f.ok('createTopic', { name: 'big' });
     await f.ok('createTopic', { name: 'small' });
-    await f.ok('subscribe', { topic: 'big', group: 'g', maxInFlight: 20 });
-    const { subscription: small } = await f.ok('subscribe', { topic: 'small', group: 'g' });
+    await f.ok('subscribe', { topic: 'big', group: 'big-starver', maxInFlight: 20 });
+    const { subscription: small } = await f.ok('subscribe', { topic: 'small', group: 'small-starved' });
     f.peer.stopReading();
     await f.broker.produce('big', Array.from({ length: 20 }, (_, i) => ({ value: `${i}`.padEnd(RECORD_BYTES, 'x') })));
+    await f.clock.advanceAsync(0);
+    expect(f.peer.bufferedAmount).toBeGreaterThan(SEND_BUFFER_BYTES_MAX);
     await f.broker.produce('small', [{ value: 'me too' }]);
-    await f.clock.advanceAsync(0);
     const smallFrames = () => f.peer.of(FrameKind.DELIVER).filter((frame) => frame.requestId === small); // DELIVER names its subscription there
-    expect(f.peer.paused || f.peer.bufferedAmount > SEND_BUFFER_BYTES_MAX).toBe(true);
-    f.drain();
-    await f.clock.advanceAsync(0);
-    expect(smallFrames()).toHaveLength(1);
+    // Congested, the connection's members take nothing new; 'small' gets its record once what
+    // 'big' held has gone out, not after 'big' has taken more.
+    let drains = 0;
+    for (; smallFrames().length === 0; drains++) {
+      expect(drains, 'the subscription holding more than the socket takes starved the other').toBeLessThan(20);
+      f.drain();
+      await f.clock.advanceAsync(0);
+    }
+    expect(drains).toBeGreaterThan(1);
+    expect(f.peer.of(FrameKind.DELIVER).length - smallFrames().length).toBe(20);
   });
 });

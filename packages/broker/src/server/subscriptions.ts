@@ -12,12 +12,17 @@
  * one of its deliveries (any way) frees its slot.
  *
  * Credit alone does not bound the socket: a member that stops reading has its leases expire, its
- * credit comes back, and the engine hands it the records again. So while the peer holds more than
- * sendBufferBytesMax unread bytes, flushing stops and deliveries wait in their subscription's
- * buffer until the socket drains. They stay the engine's ordinary deliveries, leased and counted
- * against the member's credit: held long enough, they expire and go back to the group like those
- * of any consumer that does not settle, and a held delivery that went stale is dropped rather than
- * sent (see WireSubscription.hold). The socket holds at most sendBufferBytesMax plus one frame.
+ * credit comes back, and the engine would hand it the records again. So while the peer holds more
+ * than sendBufferBytesMax unread bytes, flushing stops, and the flush that finds the socket so
+ * congested pauses every member of the connection (SinkControl): their credit counts as 0, so
+ * their groups give new records to members that can take them ('partition': the partitions they
+ * own wait), instead of to consumers that could not see them. What their buffers hold then waits,
+ * told to the engine as held unsent: those deliveries keep their leases and their place in the
+ * member's credit, and go out when the socket drains; taken back before that (the lease runs out,
+ * the subscription or connection ends) they were no attempt, so they count neither towards
+ * deliveryCount nor maxDeliveries, and one that went stale is dropped rather than sent. The first
+ * flush that finds room, after sending what waited, resumes the members. The socket holds at most
+ * sendBufferBytesMax plus one frame.
  */
 import { BrookError, FrameKind, encodeDeliverFrame, encodeFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
 import type { Broker } from '../broker.js';
@@ -37,6 +42,8 @@ export class SessionSubscriptions {
   private nextSubscription = 1;
   private nextDeliveryId = 0;
   private flushQueued = false;
+  /** The last flush ended congested: every subscription's member is paused. */
+  private paused = false;
 
   constructor(
     private readonly broker: Broker,
@@ -185,6 +192,26 @@ export class SessionSubscriptions {
     this.flushQueued = false;
     if (!this.state.canSend()) return;
     this.state.startHeldRequests();
+    this.sendBuffered();
+    this.pauseWhileCongested();
+  }
+
+  /**
+   * A congested connection's members take nothing new, so their groups give the records to
+   * members that can take them, and what waits in the buffers is held unsent (see the file
+   * comment). They resume at the first flush that finds room, after what waited has gone out.
+   */
+  private pauseWhileCongested(): void {
+    const congested = this.state.congested();
+    if (!congested && !this.paused) return;
+    this.paused = congested;
+    for (const subscription of this.subscriptions.values()) {
+      if (congested) subscription.pause();
+      else subscription.resume();
+    }
+  }
+
+  private sendBuffered(): void {
     for (const [id, subscription] of this.subscriptions) {
       if (!subscription.ready || subscription.buffered.length === 0) continue;
       if (this.state.congested()) return;

@@ -13,7 +13,7 @@ import { deliveryBytes } from '@brook/protocol';
 import { limitOrDefault } from '../config/defaults.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
-import type { Subscription } from '../groups/subscription.js';
+import type { AttachedSubscription } from '../groups/sink-control.js';
 
 /** One DELIVER frame's deliveries, by id - first; a slot is emptied once its id is settled or forgotten. */
 interface SentFrame {
@@ -36,7 +36,9 @@ export class WireSubscription {
   buffered: Delivery[] = [];
   /** False until the subscribe RESPONSE went out: no DELIVER may precede it. */
   ready = false;
-  handle: Subscription | undefined;
+  handle: AttachedSubscription | undefined;
+  /** The buffer's deliveries were told to the engine as held unsent: sending them must say so. */
+  private withheld = false;
   /**
    * The frames sent with something still unsettled, in id order (ids only grow), found by binary
    * search: a delivery costs a slot in its frame's array, not a map entry and an object. Emptied
@@ -59,14 +61,33 @@ export class WireSubscription {
   }
 
   /**
-   * Keeps a delivery for the next frame. While the socket is congested deliveries wait here, and
-   * the member's credit returns as their leases expire, so the engine hands over more: once over
-   * twice maxInFlight wait, the stale ones are dropped (amortized O(1) each). The member holds at
-   * most maxInFlight live deliveries, so at most that many remain.
+   * Keeps a delivery for the next frame. At most maxInFlight wait: the engine hands over no more
+   * than the credit, a paused member gets nothing new, and the first flush after a delivery comes
+   * either sends it or pauses the member (pause()), so leases running out while deliveries wait
+   * do not bring more.
    */
   hold(delivery: Delivery): void {
     this.buffered.push(delivery);
-    if (this.buffered.length > 2 * this.maxInFlight) this.buffered = this.buffered.filter((waiting) => !waiting.stale);
+  }
+
+  /**
+   * The socket is congested: the member gets nothing new, and what waits here is held unsent, so
+   * that if it is taken back before it goes out (its lease runs out, the connection ends) it is
+   * no attempt. Called on every flush that ends congested; a paused member is handed nothing, so
+   * the buffer only shrinks meanwhile.
+   */
+  pause(): void {
+    if (!this.handle) return;
+    this.handle.pause();
+    this.handle.holdUnsent(this.buffered);
+    this.withheld = true;
+  }
+
+  /** The socket has room again: the member takes new deliveries. */
+  resume(): void {
+    this.handle?.resume();
+    // Sent by now, unless the subscribe RESPONSE has not gone out yet.
+    this.withheld = this.buffered.length > 0;
   }
 
   /**
@@ -82,6 +103,7 @@ export class WireSubscription {
   /** Deliveries just sent under ids first, first + 1, ...; the array becomes this subscription's. */
   track(first: number, deliveries: Delivery[], nowMs: number): void {
     if (deliveries.length === 0) return;
+    if (this.withheld) this.handle?.sent(deliveries);
     this.frames.push({ first, deliveries, open: deliveries.length, staleAfterMs: nowMs + 2 * this.ackTimeoutMs });
     this.count += deliveries.length;
     if (this.count > 2 * this.maxInFlight) this.forgetStale(nowMs);
@@ -123,6 +145,7 @@ export class WireSubscription {
 
   forget(): void {
     this.buffered = [];
+    this.withheld = false;
     this.frames = [];
     this.emptyFrames = 0;
     this.count = 0;
