@@ -34,3 +34,4 @@ export { AsyncQueue } from './async-queue.js';
 export * from './fs/dir-lock.js';
 export * from './limits.js';
 export * from './option-keys.js';
+export * from './settle-arguments.js';

@@ -1,0 +1,62 @@
+/**
+ * The client's Message and the broker's Delivery are meant to be interchangeable: code written
+ * against one runs against the other. Each test here runs on both transports (describeOnEachTarget)
+ * and, beside the client, against the in-process Broker's own consume() directly, and expects the
+ * same outcome from all of them.
+ */
+import { expect, it } from 'vitest';
+import type { TargetSuite } from './fixtures/client-targets.js';
+import { describeOnEachTarget, unique } from './fixtures/client-targets.js';
+
+/** The settlement API Message and Delivery share. */
+interface Settleable {
+  readonly settled: boolean;
+  text(): string | null;
+  ack(): Promise<void>;
+  nack(options?: { delayMs?: number }): Promise<void>;
+  extend(ms?: number): Promise<void>;
+  reject(reason: string): Promise<void>;
+}
+
+type Reader = (topic: string, group: string) => AsyncIterable<Settleable> & { close(): Promise<void> };
+
+/** Longer than the test timeout: nothing here comes back because a lease ran out. */
+const LONG_LEASE_MS = 600_000;
+
+function readers(suite: TargetSuite): [string, Reader][] {
+  return [
+    ['client', (topic, group) => suite.client.consume({ topic, group, ackTimeoutMs: LONG_LEASE_MS })],
+    ['broker', (topic, group) => suite.target.broker.consume({ topic, group, ackTimeoutMs: LONG_LEASE_MS })],
+  ];
+}
+
+/** The first `count` messages of a new group on `topic`, left unsettled. */
+async function take(read: Reader, topic: string, count: number): Promise<{ group: string; messages: Settleable[]; stream: { close(): Promise<void> } }> {
+  const group = unique('g');
+  const stream = read(topic, group);
+  const messages: Settleable[] = [];
+  const iterator = stream[Symbol.asyncIterator]();
+  while (messages.length < count) messages.push((await iterator.next()).value as Settleable);
+  return { group, messages, stream };
+}
+
+describeOnEachTarget('Message and Delivery alike', (suite) => {
+  it('nack, extend and reject refuse a bad argument with INVALID_REQUEST and settle nothing; settlements of other messages beside them go through', async () => {
+    for (const [api, read] of readers(suite)) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, [{ value: 'bad-args' }, { value: 'beside' }]);
+      const { group, messages: [target, beside], stream } = await take(read, topic, 2);
+      const refused = [
+        target!.nack({ delayMs: -1 }), target!.nack({ delayMs: 1.5 }), target!.nack({ delayMs: 86_400_001 }),
+        target!.extend(-1), target!.extend(NaN), target!.extend(Infinity), target!.reject(42 as unknown as string),
+      ];
+      const besideAck = beside!.ack(); // the same tick: the client would send it in the same settle request
+      for (const outcome of refused) await expect(outcome, api).rejects.toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
+      await expect(besideAck, api).resolves.toBeUndefined();
+      expect(target!.settled, api).toBe(false);
+      await target!.ack();
+      expect((await suite.client.admin.describeGroup(topic, group))['lag'], api).toBe(0n);
+      await stream.close();
+    }
+  });
+});
