@@ -60,3 +60,20 @@ describeOnEachTarget('Message and Delivery alike', (suite) => {
     }
   });
 });
+
+describeOnEachTarget('producer.send and Broker.produce alike', (suite) => {
+  it("a record's partition that is not a non-negative integer is INVALID_REQUEST, one the topic does not have UNKNOWN_PARTITION", async () => {
+    const topic = await suite.topic(2);
+    const producer = suite.client.producer();
+    const apis: [string, (partition: number) => Promise<unknown>][] = [
+      ['client', (partition) => producer.send(topic, [{ value: 'v', partition }])],
+      ['broker', (partition) => suite.target.broker.produce(topic, [{ value: 'v', partition }])],
+    ];
+    for (const [api, produce] of apis) {
+      for (const partition of [-1, 0.5, NaN]) {
+        await expect(produce(partition), `${api} ${partition}`).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 0 } });
+      }
+      await expect(produce(2), api).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION', retriable: false });
+    }
+  });
+});

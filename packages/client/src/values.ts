@@ -12,7 +12,7 @@
  */
 import stableStringify from 'fast-json-stable-stringify';
 import {
-  invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeader, type RecordHeadersInput, type RecordInput,
+  checkRecordPartition, invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeader, type RecordHeadersInput, type RecordInput,
 } from '@brook/protocol';
 
 export type { RecordBytes };
@@ -40,6 +40,7 @@ const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 export function toRecordInput(record: ProducerRecord, position: number, nowMs: number): RecordInput {
   if (typeof record !== 'object' || record === null) throw invalidRecord(position, 'a record must be an object');
   const timestamp = recordTimestamp(record.timestamp, nowMs, position);
+  checkRecordPartition(record.partition, position);
   const { value } = record;
   let bytes: Uint8Array | null;
   let typeHeaders: readonly RecordHeader[];
