@@ -77,3 +77,41 @@ describeOnEachTarget('producer.send and Broker.produce alike', (suite) => {
     }
   });
 });
+
+/** The code `operation` fails with, or 'ok'. */
+async function codeOf(operation: () => Promise<unknown>): Promise<string> {
+  return operation().then(() => 'ok', (error: { code?: string }) => error.code ?? String(error));
+}
+
+describeOnEachTarget('option values the broker refuses, alike over the client', (suite) => {
+  it('a topic setting, subscribe option or fetch limit out of its range gets the code Broker gives it, whatever its JSON type', async () => {
+    const topic = await suite.topic();
+    const { broker } = suite.target;
+    const { client } = suite;
+    const subscribeOptions: Record<string, unknown>[] = [
+      { ordering: 'fifo' }, { maxInFlight: 1.5 }, { ackTimeoutMs: 0.5 }, { maxDeliveries: 2.5 }, { backoff: { initialMs: 0.5 } },
+      { from: 'oldest' }, { from: { offset: -1n } }, { from: { timestamp: -1 } }, { from: { timestamp: 0.5 } },
+    ];
+    const cases: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
+      ...[{ partitions: 1.5 }, { retention: { discard: 'oldest' } }, { retention: { maxAgeMs: 0.5 } }, { retention: { maxBytes: 1.5 } }].map(
+        (options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
+          `createTopic ${JSON.stringify(options)}`,
+          () => client.admin.createTopic(unique('t'), options as object),
+          () => broker.createTopic(unique('t'), options as object),
+        ]),
+      ...subscribeOptions.map((options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
+        `subscribe ${String(Object.keys(options))}`,
+        () => client.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
+        () => broker.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
+      ]),
+      ['fetch maxBytes 1.5', () => client.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 }), () => broker.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 })],
+    ];
+    const differences: string[] = [];
+    for (const [name, overClient, inProcess] of cases) {
+      const [clientCode, brokerCode] = [await codeOf(overClient), await codeOf(inProcess)];
+      expect(brokerCode, name).not.toBe('ok');
+      if (clientCode !== brokerCode) differences.push(`${name}: client ${clientCode}, broker ${brokerCode}`);
+    }
+    expect(differences).toEqual([]);
+  });
+});

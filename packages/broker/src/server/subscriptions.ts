@@ -22,7 +22,7 @@
 import { BrookError, FrameKind, encodeDeliverFrame, encodeFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
-import type { SubscribeOptions } from '../groups/subscribe-options.js';
+import type { Ordering, SubscribeOptions } from '../groups/subscribe-options.js';
 import type { ServerLimits } from '../config/server-options.js';
 import { LIMITS } from '../config/defaults.js';
 import { checkInt, checkString, invalidArgument, type Args } from './args.js';
@@ -280,13 +280,14 @@ function readSubscribeOptions(args: Args): SubscribeOptions {
     topic: args.string('topic'),
     group: args.optionalString('group'),
     name: args.optionalString('name'),
-    ordering: args.optionalEnum('ordering', ['none', 'key', 'partition'] as const),
-    maxInFlight: args.optionalInt('maxInFlight'),
-    ackTimeoutMs: args.optionalInt('ackTimeoutMs'),
-    maxDeliveries: args.optionalInt('maxDeliveries'),
+    // Values are the broker's to check (resolveGroupConfig), with its own code: INVALID_CONFIG.
+    ordering: args.optionalString('ordering') as Ordering | undefined,
+    maxInFlight: args.optionalNumber('maxInFlight'),
+    ackTimeoutMs: args.optionalNumber('ackTimeoutMs'),
+    maxDeliveries: args.optionalNumber('maxDeliveries'),
     backoff: backoff && {
-      initialMs: backoff.optionalInt('initialMs'),
-      maxMs: backoff.optionalInt('maxMs'),
+      initialMs: backoff.optionalNumber('initialMs'),
+      maxMs: backoff.optionalNumber('maxMs'),
       multiplier: backoff.optionalNumber('multiplier'),
       jitter: backoff.optionalNumber('jitter'),
     },
