@@ -115,3 +115,19 @@ describeOnEachTarget('option values the broker refuses, alike over the client', 
     expect(differences).toEqual([]);
   });
 });
+
+describeOnEachTarget('client.fetch and Broker.fetch alike', (suite) => {
+  it('refuse the same bad requests with the same code: an offset outside 0..2^63-1 or not a bigint, an unknown option', async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'v' }]);
+    const bad: [unknown, string][] = [
+      [{ offset: -1n }, 'INVALID_REQUEST'], [{ offset: 1n << 63n }, 'INVALID_REQUEST'], [{ offset: 0 }, 'INVALID_REQUEST'],
+      [{ offset: 0n, maxRecord: 1 }, 'INVALID_CONFIG'],
+    ];
+    for (const [fields, code] of bad) {
+      const request = { topic, partition: 0, ...(fields as object) } as Parameters<typeof suite.client.fetch>[0];
+      const codes = [await codeOf(() => suite.client.fetch(request)), await codeOf(() => suite.target.broker.fetch(request))];
+      expect(codes, JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))).toEqual([code, code]);
+    }
+  });
+});

@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, decodeBatch,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, checkFetchRequest, decodeBatch,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -198,9 +198,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** Records at offsets >= `offset`, oldest first, at most maxRecords / about maxBytes. */
   async fetch(request: FetchRequest): Promise<FetchedRecord[]> {
     this.assertOpen();
+    checkFetchRequest(request);
     const topic = this.topic(request.topic);
     const log = topic.partition(request.partition);
-    if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: request.offset });
     const maxRecords = request.maxRecords === undefined ? this.limits.fetchRecordsMax : checkRange('maxRecords', request.maxRecords, this.limits.fetchRecordsMax);
     const maxBytes = request.maxBytes === undefined ? this.limits.fetchBytesMax : checkRange('maxBytes', request.maxBytes, this.limits.fetchBytesMax);
     let batches: Awaited<ReturnType<typeof log.read>>;

@@ -27,7 +27,7 @@ export * from './wire/group-description.js';
 export * from './wire/topic-description.js';
 export * from './wire/stable-json.js';
 export * from './record-input.js';
-export type { FetchRequest } from './fetch-request.js';
+export * from './fetch-request.js';
 export { isSlabView, slabCopy } from './byte-slab.js';
 export { concatBytes } from './concat-bytes.js';
 export { AsyncQueue } from './async-queue.js';
