@@ -131,3 +131,21 @@ describeOnEachTarget('client.fetch and Broker.fetch alike', (suite) => {
     }
   });
 });
+
+describeOnEachTarget('record sizes alike in producer.send and Broker.produce', (suite) => {
+  it("a record the broker takes goes from the client too, and a send batched beside an oversize one is not refused with it", async () => {
+    const topic = await suite.topic();
+    // About 0.9 MiB encoded, under batchBytesMax: 100 000 headers of a few bytes each.
+    const manyHeaders = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`h${i}`, 'v']));
+    await suite.target.broker.produce(topic, [{ value: 'direct', headers: manyHeaders }]);
+    await expect(suite.client.producer().send(topic, [{ value: 'client', headers: manyHeaders }])).resolves.toHaveLength(1);
+    // 200 000 UTF-16 units, 600 000 bytes of UTF-8: with the value, over batchBytesMax.
+    const wideKey = '€'.repeat(200_000);
+    const oversize = { value: new Uint8Array(500_000), headers: { [wideKey]: null } };
+    await expect(suite.target.broker.produce(topic, [oversize])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    const producer = suite.client.producer({ lingerMs: 5 });
+    const [small, big] = await Promise.allSettled([producer.send(topic, [{ value: 'small' }]), producer.send(topic, [oversize])]);
+    expect(small.status).toBe('fulfilled');
+    expect(big).toMatchObject({ status: 'rejected', reason: { code: 'MESSAGE_TOO_LARGE', details: { record: 0 } } });
+  });
+});

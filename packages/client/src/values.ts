@@ -65,10 +65,3 @@ function withHeaders(headers: ProducerRecord['headers'], typeHeaders: readonly R
   if (typeHeaders.length === 0 || own.some((header) => header.key.toLowerCase() === CONTENT_TYPE)) return own;
   return [...typeHeaders, ...own];
 }
-
-/** Bytes the record adds to a batch, near enough to keep batches under batchBytesMax. */
-export function recordSizeBytes(input: RecordInput): number {
-  let size = 24 + (input.key?.length ?? 0) + (input.value?.length ?? 0);
-  for (const header of input.headers ?? NO_HEADERS) size += 8 + header.key.length + (header.value?.length ?? 0);
-  return size;
-}

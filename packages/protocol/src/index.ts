@@ -8,6 +8,7 @@ export * from './crc32c.js';
 export * from './varint.js';
 export * from './record-batch.js';
 export { corruptBatch } from './record-decoder.js';
+export { sizeOfRecordMax } from './record-encoder.js';
 export * from './murmur2.js';
 export * from './random.js';
 export * from './random-seeded.js';
