@@ -30,9 +30,8 @@ function readers(suite: TargetSuite): [string, Reader][] {
   ];
 }
 
-/** The first `count` messages of a new group on `topic`, left unsettled. */
-async function take(read: Reader, topic: string, count: number): Promise<{ group: string; messages: Settleable[]; stream: { close(): Promise<void> } }> {
-  const group = unique('g');
+/** The first `count` messages of `group` (a new one by default) on `topic`, left unsettled. */
+async function take(read: Reader, topic: string, count: number, group = unique('g')): Promise<{ group: string; messages: Settleable[]; stream: { close(): Promise<void> } }> {
   const stream = read(topic, group);
   const messages: Settleable[] = [];
   const iterator = stream[Symbol.asyncIterator]();
@@ -57,6 +56,23 @@ describeOnEachTarget('Message and Delivery alike', (suite) => {
       await target!.ack();
       expect((await suite.client.admin.describeGroup(topic, group))['lag'], api).toBe(0n);
       await stream.close();
+    }
+  });
+});
+
+describeOnEachTarget('Message and Delivery of a loop its consumer ended', (suite) => {
+  it('ack() and reject() of a message held when the loop was aborted reject with DELIVERY_STALE (not retriable), nack() resolves, and the record comes again', async () => {
+    for (const [api, read] of readers(suite)) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, [{ value: 'held' }, { value: 'also-held' }]);
+      const { group, messages: [acked, rejected], stream } = await take(read, topic, 2);
+      (stream as unknown as { abort(): void }).abort();
+      await expect(acked!.ack(), api).rejects.toMatchObject({ code: 'DELIVERY_STALE', retriable: false });
+      await expect(rejected!.reject('too late'), api).rejects.toMatchObject({ code: 'DELIVERY_STALE', retriable: false });
+      const again = await take(read, topic, 2, group);
+      expect(again.messages.map((message) => message.text()).sort(), api).toEqual(['also-held', 'held']);
+      await Promise.all(again.messages.map((message) => message.ack()));
+      await again.stream.close();
     }
   });
 });

@@ -170,7 +170,8 @@ export function messageStream<Joined>(
       return handle?.memberId;
     },
     close: async () => (await whenJoined())?.abort(),
-    abort: () => void whenJoined().then((h) => h?.abort(), () => undefined),
+    // At once once joined, as the client's abort() is: an ack() right after it finds its delivery taken back.
+    abort: () => (handle ? handle.abort() : void whenJoined().then((h) => h?.abort(), () => undefined)),
     [Symbol.asyncDispose]: async () => (await whenJoined())?.abort(),
     ended: end.ended,
     [Symbol.asyncIterator]: () => ({

@@ -90,9 +90,10 @@ export class SettleBatcher implements Settler {
   }
 
   /**
-   * The broker ended the subscription for good with `error` (its topic was deleted): no record
-   * comes again, so settlements not yet sent, and acks and rejects from now on, fail with
-   * `error` rather than with DISCONNECTED.
+   * The subscription ended for good: settlements not yet sent, and acks and rejects from now on,
+   * fail with `error` rather than with DISCONNECTED. The broker ended it (its topic was deleted:
+   * UNKNOWN_TOPIC, no record comes again), or its consumer did (DELIVERY_STALE: the member left,
+   * the records it held come again).
    */
   end(error: BrookError): void {
     this.session = 0;
