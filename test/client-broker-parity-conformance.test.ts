@@ -77,6 +77,22 @@ describeOnEachTarget('Message and Delivery of a loop its consumer ended', (suite
   });
 });
 
+describeOnEachTarget('consume() options alike', (suite) => {
+  it('a misspelled option, or options that are not an object, throw INVALID_CONFIG at the consume() call, in process as over the client', async () => {
+    const topic = await suite.topic();
+    const calls: [string, (options: unknown) => unknown][] = [
+      ['client', (options) => suite.client.consume(options as never)],
+      ['broker', (options) => suite.target.broker.consume(options as never)],
+    ];
+    for (const [api, consume] of calls) {
+      expect(() => consume({ topic, group: unique('g'), maxInflight: 5 }), api).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', details: { option: 'maxInflight', suggestion: 'maxInFlight' } }));
+      expect(() => consume({ topic, group: unique('g'), backoff: { initialDelayMs: 5 } }), api).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+      expect(() => consume(null), api).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', details: { option: 'options' } }));
+    }
+    expect((await suite.client.admin.listGroups(topic))).toEqual([]);
+  });
+});
+
 describeOnEachTarget('producer.send and Broker.produce alike', (suite) => {
   it("a record's partition that is not a non-negative integer is INVALID_REQUEST, one the topic does not have UNKNOWN_PARTITION", async () => {
     const topic = await suite.topic(2);

@@ -21,7 +21,7 @@ import { DataDir } from './data-dir.js';
 import { resolveBrokerLimits, type BrokerOptions } from './config/broker-options.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
-import type { StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
+import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
 import { checkBatchInput, encodeBatchInput } from './topics/batch-input.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
@@ -292,9 +292,10 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return this.groups.subscription(options, await this.groups.join(options, sink));
   }
 
-  /** The async-iterator form of subscribe: `for await (const msg of broker.consume(...)) await msg.ack()`. */
+  /** `for await (const msg of broker.consume(...)) await msg.ack()`. A misspelled option throws here, as in the client. */
   consume(options: SubscribeOptions): MessageStream {
     this.assertOpen();
+    checkSubscribeOptionKeys(options);
     const queue = new DeliveryQueue();
     return this.groups.stream(options, queue, this.groups.join(options, queue.sink));
   }
