@@ -93,6 +93,17 @@ describeOnEachTarget('consume() options alike', (suite) => {
   });
 });
 
+describeOnEachTarget('admin.redrive and Broker.redrive alike', (suite) => {
+  it('refuse a misspelled option with INVALID_CONFIG and move nothing', async () => {
+    const topic = await suite.topic();
+    const codes = [
+      await codeOf(() => suite.client.admin.redrive(topic, { max: 1 } as never)),
+      await codeOf(() => suite.target.broker.redrive(topic, { max: 1 } as never)),
+    ];
+    expect(codes).toEqual(['INVALID_CONFIG', 'INVALID_CONFIG']);
+  });
+});
+
 describeOnEachTarget('producer.send and Broker.produce alike', (suite) => {
   it("a record's partition that is not a non-negative integer is INVALID_REQUEST, one the topic does not have UNKNOWN_PARTITION", async () => {
     const topic = await suite.topic(2);
