@@ -77,6 +77,25 @@ describeOnEachTarget('Message and Delivery of a loop its consumer ended', (suite
   });
 });
 
+describeOnEachTarget('tail readers alike', (suite) => {
+  it("ack() and reject() of a tail reader's message resolve, after its loop was aborted too: it keeps no acks, and nothing comes again", async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }]);
+    const tails: [string, AsyncIterable<Settleable> & { abort(): void }][] = [
+      ['client', suite.client.consume({ topic, from: 'earliest' })],
+      ['broker', suite.target.broker.consume({ topic, from: 'earliest' })],
+    ];
+    for (const [api, stream] of tails) {
+      const iterator = stream[Symbol.asyncIterator]();
+      const [first, second] = [(await iterator.next()).value as Settleable, (await iterator.next()).value as Settleable];
+      expect([first.text(), second.text()], api).toEqual(['a', 'b']);
+      await expect(first.ack(), api).resolves.toBeUndefined();
+      stream.abort();
+      await expect(second.reject('late'), api).resolves.toBeUndefined();
+    }
+  });
+});
+
 describeOnEachTarget('consume() options alike', (suite) => {
   it('a misspelled option, or options that are not an object, throw INVALID_CONFIG at the consume() call, in process as over the client', async () => {
     const topic = await suite.topic();

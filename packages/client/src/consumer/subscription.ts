@@ -281,14 +281,19 @@ export class Subscription {
     this.state = 'closed';
     this.retryTimer?.cancel();
     this.detach();
-    // Its consumer ended it: the member has left, so the broker took back what it held, as it
+    // Its consumer ended it: a member has left, so the broker took back what it held, as it
     // does in process (DELIVERY_STALE, not DISCONNECTED: the connection is fine, and retrying
-    // the ack cannot help). Otherwise the broker or the connection did, and says why.
-    if (error === undefined) this.batcher.end(new BrookError('DELIVERY_STALE', 'the subscription this message came on has ended: the broker took the delivery back, the record comes again'));
+    // the ack cannot help); a tail reader kept no acks. Otherwise the broker or the connection
+    // did, and says why.
+    if (error === undefined) this.batcher.end(this.group === undefined ? undefined : memberLeft());
     else this.batcher.setSession(0);
     if (this.number !== 0) this.connection.unlisten(this.number);
     this.sink.ended(error);
     this.registry.delete(this);
     this.settleEnded(error);
   }
+}
+
+function memberLeft(): BrookError {
+  return new BrookError('DELIVERY_STALE', 'the subscription this message came on has ended: the broker took the delivery back, the record comes again');
 }
