@@ -96,6 +96,22 @@ describeOnEachTarget('tail readers alike', (suite) => {
   });
 });
 
+describeOnEachTarget('consume() streams alike', (suite) => {
+  it('`ready` resolves once the subscription is accepted and rejects with the refusal, in process as over the client', async () => {
+    const topic = await suite.topic();
+    const streams: [string, (topic: string) => { readonly ready: Promise<void>; abort(): void }][] = [
+      ['client', (name) => suite.client.consume({ topic: name, group: unique('g') })],
+      ['broker', (name) => suite.target.broker.consume({ topic: name, group: unique('g') })],
+    ];
+    for (const [api, consume] of streams) {
+      const accepted = consume(topic);
+      await expect(accepted.ready, api).resolves.toBeUndefined();
+      accepted.abort();
+      await expect(consume(unique('missing')).ready, api).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    }
+  });
+});
+
 describeOnEachTarget('consume() options alike', (suite) => {
   it('a misspelled option, or options that are not an object, throw INVALID_CONFIG at the consume() call, in process as over the client', async () => {
     const topic = await suite.topic();
