@@ -5,6 +5,7 @@
  * same outcome from all of them.
  */
 import { expect, it } from 'vitest';
+import { Broker } from '@brook/broker';
 import type { TargetSuite } from './fixtures/client-targets.js';
 import { describeOnEachTarget, unique } from './fixtures/client-targets.js';
 
@@ -108,6 +109,26 @@ describeOnEachTarget('consume() streams alike', (suite) => {
       await expect(accepted.ready, api).resolves.toBeUndefined();
       accepted.abort();
       await expect(consume(unique('missing')).ready, api).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    }
+  });
+});
+
+describeOnEachTarget('consume() after close', (suite) => {
+  it('a consume() made after close() ends its loop with CLOSED (ready and next() reject), in process as after client.close()', async () => {
+    const topic = await suite.topic();
+    const client = await suite.target.connect();
+    await client.close();
+    const broker = await Broker.open({ storage: 'memory' });
+    await broker.createTopic(topic);
+    await broker.close();
+    const streams: [string, () => AsyncIterable<unknown> & { readonly ready: Promise<void> }][] = [
+      ['client', () => client.consume({ topic, group: unique('g') })],
+      ['broker', () => broker.consume({ topic, group: unique('g') })],
+    ];
+    for (const [api, consume] of streams) {
+      const stream = consume();
+      await expect(stream.ready, api).rejects.toMatchObject({ code: 'CLOSED' });
+      await expect(stream[Symbol.asyncIterator]().next(), api).rejects.toMatchObject({ code: 'CLOSED' });
     }
   });
 });

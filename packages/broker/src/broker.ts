@@ -294,10 +294,11 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   /** `for await (const msg of broker.consume(...)) await msg.ack()`. A misspelled option throws here, as in the client. */
   consume(options: SubscribeOptions): MessageStream {
-    this.assertOpen();
     checkSubscribeOptionKeys(options);
     const queue = new DeliveryQueue();
-    return this.groups.stream(options, queue, this.groups.join(options, queue.sink));
+    // Closed: the loop ends with CLOSED, as a client's consume() after client.close() does.
+    const joining = this.closed ? Promise.reject(closedError()) : this.groups.join(options, queue.sink);
+    return this.groups.stream(options, queue, joining);
   }
 
   listGroups(topic?: string): { topic: string; group: string }[] {
@@ -389,8 +390,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new BrookError('CLOSED', 'broker is closed');
+    if (this.closed) throw closedError();
   }
+}
+
+function closedError(): BrookError {
+  return new BrookError('CLOSED', 'broker is closed');
 }
 
 function checkRange(name: string, value: unknown, max: number): number {
