@@ -3,7 +3,7 @@
  * `connect(url)` alike, since both exchange the same frames with the same server code.
  */
 import { describe, expect, it } from 'vitest';
-import { BATCH_HEADER_BYTES, TOPIC_NAME_LENGTH_MAX, VirtualClock } from '@brook/protocol';
+import { BATCH_HEADER_BYTES, TOPIC_NAME_LENGTH_MAX, VirtualClock, sizeOfRecordMax } from '@brook/protocol';
 import { DEAD_LETTER_HEADERS, LIMITS } from '@brook/broker';
 import { connect, isBrookError, type Client, type Message } from '@brook/client';
 import { FRAME_OVERHEAD_BYTES } from '../packages/client/src/producer/producer.js';
@@ -386,8 +386,9 @@ describe('client over WebSocket only', () => {
       const topic = unique('small-frames').padEnd(TOPIC_NAME_LENGTH_MAX, 'x'); // the longest produce JSON
       await client.admin.createTopic(topic);
       const producer = client.producer();
-      // A byte value's record counts its length plus 24 (see values.ts recordSizeBytes).
-      const room = LIMITS.frameBytesMax.min - FRAME_OVERHEAD_BYTES - BATCH_HEADER_BYTES - 24;
+      // A byte value's record counts the most bytes it can take in a batch: its length plus 22 here.
+      const room = LIMITS.frameBytesMax.min - FRAME_OVERHEAD_BYTES - BATCH_HEADER_BYTES - 22;
+      expect(sizeOfRecordMax({ key: null, value: new Uint8Array(room), headers: [], timestamp: 0 })).toBe(room + 22);
       await expect(producer.send(topic, [{ value: new Uint8Array(room) }])).resolves.toEqual([{ partition: 0, offset: 0n }]);
       await expect(producer.send(topic, [{ value: new Uint8Array(room + 1) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { record: 0 } });
       await expect(producer.send(topic, [{ value: 'still connected' }])).resolves.toEqual([{ partition: 0, offset: 1n }]);

@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, rmdirDurable,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, checkFetchRequest, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -21,7 +21,7 @@ import { DataDir } from './data-dir.js';
 import { resolveBrokerLimits, type BrokerOptions } from './config/broker-options.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
-import type { StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
+import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
 import { checkBatchInput, encodeBatchInput } from './topics/batch-input.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
@@ -210,6 +210,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** Records at offsets >= `offset`, oldest first, at most maxRecords / about maxBytes. */
   fetch(request: FetchRequest): Promise<FetchedRecord[]> {
     this.assertOpen();
+    checkFetchRequest(request);
     const topic = this.topic(request.topic);
     return fetchRecords(topic.partition(request.partition), request, this.limits, (error) => this.topics.failure(topic, error));
   }
@@ -287,12 +288,14 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return Object.assign(this.groups.subscription(options, joined), sinkControl(joined.kind === 'member' ? joined : undefined));
   }
 
-  /** The async-iterator form of subscribe: `for await (const msg of broker.consume(...)) await msg.ack()`. */
+  /** `for await (const msg of broker.consume(...)) await msg.ack()`. A misspelled option throws here, as in the client. */
   consume(options: SubscribeOptions): MessageStream {
-    this.assertOpen();
+    checkSubscribeOptionKeys(options);
     // An invalid maxInFlight fails the join, and then the queue gets nothing.
     const queue = new DeliveryQueue(options.maxInFlight ?? LIMITS.maxInFlight.default);
-    return this.groups.stream(options, queue, this.groups.join(options, queue.sink));
+    // Closed: the loop ends with CLOSED, as a client's consume() after client.close() does.
+    const joining = this.closed ? Promise.reject(closedError()) : this.groups.join(options, queue.sink);
+    return this.groups.stream(options, queue, joining);
   }
 
   listGroups(topic?: string): { topic: string; group: string }[] {
@@ -389,7 +392,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new BrookError('CLOSED', 'broker is closed');
+    if (this.closed) throw closedError();
   }
 }
 
@@ -402,6 +405,10 @@ async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
 /** Runs every step in turn, each whatever became of the ones before (a failure skips none). */
 async function runEach(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
   for (const step of steps) await step().catch(() => undefined);
+}
+
+function closedError(): BrookError {
+  return new BrookError('CLOSED', 'broker is closed');
 }
 
 export type { BrokerOptions, ProduceRecord, RecordHeader };

@@ -3,7 +3,7 @@
  * back as bigints here, as in the in-process broker's API.
  */
 import {
-  checkOptionKeys, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
+  checkOptionKeys, REDRIVE_OPTION_KEYS, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
   type GroupDescription, type OptionKeys, type RequestResult, type TopicDescription, type WireRetention,
 } from '@brook/protocol';
 import type { Connection } from './connection.js';
@@ -23,7 +23,6 @@ export interface RedriveOptions {
 
 // The broker checks values, but would ignore an unknown key: `{ partition: 3 }` would make one partition.
 const CREATE_TOPIC_KEYS: OptionKeys<CreateTopicOptions> = { partitions: true, retention: true };
-const REDRIVE_KEYS: OptionKeys<RedriveOptions> = { maxRecords: true };
 
 export class Admin {
   constructor(
@@ -82,7 +81,7 @@ export class Admin {
    * how many moved and how many were skipped (their origin topic or partition is gone).
    */
   async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<RequestResult<'redrive'>> {
-    checkOptionKeys(options, REDRIVE_KEYS);
+    checkOptionKeys(options, REDRIVE_OPTION_KEYS);
     return (await this.connection.request('redrive', { deadLetterTopic, ...options })).json;
   }
 }

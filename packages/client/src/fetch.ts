@@ -3,20 +3,17 @@
  * the same call as Broker.fetch in process. Nothing is acked or remembered; a reader keeps its own
  * position (the next offset is the last record's + 1).
  */
-import { BrookError, DEFAULT_MAX_BATCH_BYTES, checkOptionKeys, decodeBatch, type FetchRequest, type LogRecord, type OptionKeys } from '@brook/protocol';
+import { BrookError, DEFAULT_MAX_BATCH_BYTES, checkFetchRequest, decodeBatch, type FetchRequest, type LogRecord } from '@brook/protocol';
 import type { Connection } from './connection.js';
-
-// The broker would ignore an unknown key: `{ maxRecord: 10 }` would read the default maximum.
-const FETCH_KEYS: OptionKeys<FetchRequest> = { topic: true, partition: true, offset: true, maxRecords: true, maxBytes: true };
 
 /**
  * Up to maxRecords consecutive records from `offset`: empty at endOffset, OFFSET_OUT_OF_RANGE
  * below startOffset or beyond endOffset, INVALID_REQUEST for a limit out of range or an offset
- * that is not a bigint (as in process). Keys, values and headers are views into the response.
+ * that is not a bigint in 0..2^63-1, INVALID_CONFIG for an unknown key (as in process:
+ * checkFetchRequest). Keys, values and headers are views into the response.
  */
 export async function fetchRecords(connection: Connection, request: FetchRequest): Promise<LogRecord[]> {
-  checkOptionKeys(request, FETCH_KEYS);
-  if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: String(request.offset) });
+  checkFetchRequest(request);
   const { topic, partition, maxRecords, maxBytes } = request;
   const { json, data } = await connection.request('fetch', {
     topic, partition, offset: request.offset.toString(), ...(maxRecords !== undefined && { maxRecords }), ...(maxBytes !== undefined && { maxBytes }),

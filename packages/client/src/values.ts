@@ -12,7 +12,7 @@
  */
 import stableStringify from 'fast-json-stable-stringify';
 import {
-  invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeader, type RecordHeadersInput, type RecordInput,
+  checkRecordPartition, invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeader, type RecordHeadersInput, type RecordInput,
 } from '@brook/protocol';
 
 export type { RecordBytes };
@@ -40,6 +40,7 @@ const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 export function toRecordInput(record: ProducerRecord, position: number, nowMs: number): RecordInput {
   if (typeof record !== 'object' || record === null) throw invalidRecord(position, 'a record must be an object');
   const timestamp = recordTimestamp(record.timestamp, nowMs, position);
+  checkRecordPartition(record.partition, position);
   const { value } = record;
   let bytes: Uint8Array | null;
   let typeHeaders: readonly RecordHeader[];
@@ -63,11 +64,4 @@ function withHeaders(headers: ProducerRecord['headers'], typeHeaders: readonly R
   const own = toRecordHeaders(headers, position);
   if (typeHeaders.length === 0 || own.some((header) => header.key.toLowerCase() === CONTENT_TYPE)) return own;
   return [...typeHeaders, ...own];
-}
-
-/** Bytes the record adds to a batch, near enough to keep batches under batchBytesMax. */
-export function recordSizeBytes(input: RecordInput): number {
-  let size = 24 + (input.key?.length ?? 0) + (input.value?.length ?? 0);
-  for (const header of input.headers ?? NO_HEADERS) size += 8 + header.key.length + (header.value?.length ?? 0);
-  return size;
 }

@@ -1,7 +1,11 @@
 /**
  * A read of one partition by offset, with no group: the argument of Broker.fetch in process and
- * of Client.fetch over either transport (the `fetch` request on the wire), so both take the same.
+ * of Client.fetch over either transport (the `fetch` request on the wire), so both take the same,
+ * and refuse the same with the same code (checkFetchRequest).
  */
+import { BrookError } from './errors.js';
+import { checkOptionKeys, type OptionKeys } from './option-keys.js';
+
 export interface FetchRequest {
   topic: string;
   partition: number;
@@ -11,4 +15,21 @@ export interface FetchRequest {
   maxRecords?: number;
   /** Log bytes to read at most; default and most: the broker's fetchBytesMax (4 MiB). At least one batch comes back if there is one. */
   maxBytes?: number;
+}
+
+const FETCH_KEYS: OptionKeys<FetchRequest> = { topic: true, partition: true, offset: true, maxRecords: true, maxBytes: true };
+const OFFSET_MAX = (1n << 63n) - 1n;
+
+/**
+ * What Broker.fetch and Client.fetch both check before anything else: an unknown key is
+ * INVALID_CONFIG (`{ maxRecord: 10 }` would read the default maximum), an offset that is not a
+ * bigint in 0..2^63-1 (what the wire carries) INVALID_REQUEST. An offset in that range but
+ * outside the partition's is the broker's OFFSET_OUT_OF_RANGE.
+ */
+export function checkFetchRequest(request: FetchRequest): void {
+  checkOptionKeys(request, FETCH_KEYS);
+  const { offset } = request as { offset: unknown };
+  if (typeof offset !== 'bigint' || offset < 0n || offset > OFFSET_MAX) {
+    throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, { offset: String(offset) });
+  }
 }

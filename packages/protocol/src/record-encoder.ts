@@ -5,7 +5,7 @@
  */
 import { BrookError, assert } from './errors.js';
 import type { RecordHeader, RecordInput } from './record-batch.js';
-import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
+import { VARINT_MAX_BYTES, VARLONG_MAX_BYTES, sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
 
 export const MAX_INT32 = 0x7fffffff;
 
@@ -34,6 +34,16 @@ export function sizeOfRecordBody(record: RecordInput, offsetDelta: number, times
   // Most records have no headers: keeping the header loop out of this function keeps it small
   // enough for V8 to inline into encodeBatch's loop.
   return headers === undefined || headers.length === 0 ? size + 1 : size + sizeOfHeaders(headers);
+}
+
+/**
+ * The most bytes `record` can take in any batch, its length varint included: its body sized with
+ * the widest offset and timestamp deltas, which depend on its place in the batch. A producer adds
+ * these up to keep a batch under batchBytesMax before the batch is laid out.
+ */
+export function sizeOfRecordMax(record: RecordInput): number {
+  const body = sizeOfRecordBody(record, 0, 0) + (VARLONG_MAX_BYTES - 1) + (VARINT_MAX_BYTES - 1);
+  return sizeOfVarint(body) + body;
 }
 
 function sizeOfHeaders(headers: readonly RecordHeader[]): number {

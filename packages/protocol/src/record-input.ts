@@ -53,6 +53,17 @@ export function recordTimestamp(timestamp: unknown, nowMs: number, position: num
   return resolved as number;
 }
 
+/**
+ * A record's explicit partition, if any: a non-negative integer, else INVALID_REQUEST (a partition
+ * the topic does not have is UNKNOWN_PARTITION, told once the topic is known). Shared by
+ * Broker.produce and the client's producers so a bad one gets the same code from both.
+ */
+export function checkRecordPartition(partition: unknown, position: number): void {
+  if (partition !== undefined && (!Number.isInteger(partition) || (partition as number) < 0)) {
+    throw invalidRecord(position, `partition must be a non-negative integer, got ${String(partition)}`);
+  }
+}
+
 /** text() keeps a leading byte-order mark: the value's bytes, all of them, as a string. */
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 /** json() skips one, as JSON.parse would not accept it and JSON files often start with one. */

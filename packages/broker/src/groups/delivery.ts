@@ -13,10 +13,12 @@
  * go-back redelivered it) is stale: settling it does nothing, and the record comes again as a
  * new delivery. Its ack() and reject() say so: they reject with DELIVERY_STALE, so a resolved
  * ack() always means a durable ack. Its nack() and extend() resolve: the redelivery they would
- * ask for is already under way. The rejection is marked handled (a handler's implicit ack, or
+ * ask for is already under way. A bad argument (a delayMs or ms that is not an integer in
+ * [0, SETTLE_MS_MAX], a reason that is not a string) rejects that call with INVALID_REQUEST and
+ * settles nothing, as over the wire. The rejection is marked handled (a handler's implicit ack, or
  * `void delivery.ack()`, must not become an unhandled rejection); whoever awaits it gets it.
  */
-import { recordReading, type RecordHeader, type StoredRecord } from '@brook/protocol';
+import { recordReading, refusedSettlement, type RecordHeader, type StoredRecord } from '@brook/protocol';
 
 /** What a nack or an extend resolves with: there is nothing to wait for. */
 const SETTLED = Promise.resolve();
@@ -80,6 +82,8 @@ export abstract class Delivery {
 
   /** Resolves at once: a nack has nothing to make durable (the attempt was journaled when it began). */
   nack(options: { delayMs?: number } = {}): Promise<void> {
+    const refused = refusedSettlement('delayMs', options.delayMs);
+    if (refused) return refused;
     if (this.settlement) return this.settlement;
     this.settlement = SETTLED;
     this.settleNack(options.delayMs);
@@ -88,12 +92,16 @@ export abstract class Delivery {
 
   /** Renews the lease: `ms` from now, or the group's ackTimeoutMs. Does nothing once settled. */
   extend(ms?: number): Promise<void> {
+    const refused = refusedSettlement('ms', ms);
+    if (refused) return refused;
     if (this.settlement) return this.settlement;
     this.settleExtend(ms);
     return SETTLED;
   }
 
   reject(reason: string): Promise<void> {
+    const refused = refusedSettlement('reason', reason);
+    if (refused) return refused;
     this.settlement ??= this.settleReject(reason);
     return this.settlement;
   }

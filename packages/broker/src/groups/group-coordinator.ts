@@ -7,7 +7,7 @@
  *   groups/<topic>/<group>/state.json     } see group-journal.ts
  *   groups/<topic>/<group>/journal-<gen>/ }
  */
-import { BrookError, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
+import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
@@ -248,6 +248,7 @@ export class GroupCoordinator {
    * each once, even across restarts and concurrent calls (redrive.ts).
    */
   async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
+    checkOptionKeys(options, REDRIVE_OPTION_KEYS);
     const { maxRecords } = options;
     if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
       throw new BrookError('INVALID_REQUEST', `maxRecords must be a positive integer, got ${String(maxRecords)}`, { field: 'maxRecords', value: maxRecords });

@@ -114,9 +114,10 @@ export function checkStartPosition(from: unknown, option = 'from'): StartPositio
   if (from === 'earliest' || from === 'latest') return from;
   if (typeof from === 'object' && from !== null) {
     if ('offset' in from && typeof from.offset === 'bigint' && from.offset >= 0n) return { offset: from.offset };
-    if ('timestamp' in from && Number.isSafeInteger(from.timestamp)) return { timestamp: from.timestamp as number };
+    // Non-negative, as a record's timestamp is.
+    if ('timestamp' in from && Number.isSafeInteger(from.timestamp) && (from.timestamp as number) >= 0) return { timestamp: from.timestamp as number };
   }
-  throw invalid(option, from, "'earliest', 'latest', { offset: bigint >= 0 } or { timestamp: ms }");
+  throw invalid(option, from, "'earliest', 'latest', { offset: bigint >= 0 } or { timestamp: ms >= 0 }");
 }
 
 /** `<topic>.dlq`; a topic name too long for it (over 245 characters) needs an explicit deadLetterTopic. */

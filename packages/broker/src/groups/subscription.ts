@@ -30,7 +30,14 @@ export interface Subscription {
   readonly ended: Promise<void>;
 }
 
-export interface MessageStream extends Subscription, AsyncIterable<Delivery> {}
+export interface MessageStream extends Subscription, AsyncIterable<Delivery> {
+  /**
+   * Resolves once the member (or reader) has joined; rejects with the refusal (UNKNOWN_TOPIC,
+   * INVALID_CONFIG, ...), which the loop's next() throws too, as the client's stream does. Marked
+   * handled: nobody has to look.
+   */
+  readonly ready: Promise<void>;
+}
 
 /**
  * Runs the handler for each delivery: returning (or resolving) acks unless the handler settled
@@ -175,14 +182,18 @@ export function messageStream<Joined>(
     if (failure) throw failure;
     return handle;
   };
+  const accepted = whenJoined().then(() => undefined);
+  accepted.catch(() => undefined);
   return {
     topic: options.topic,
     group: options.group,
+    ready: accepted,
     get memberId() {
       return handle?.memberId;
     },
     close: async () => (await whenJoined())?.abort(),
-    abort: () => void whenJoined().then((h) => h?.abort(), () => undefined),
+    // At once once joined, as the client's abort() is: an ack() right after it finds its delivery taken back.
+    abort: () => (handle ? handle.abort() : void whenJoined().then((h) => h?.abort(), () => undefined)),
     [Symbol.asyncDispose]: async () => (await whenJoined())?.abort(),
     ended: end.ended,
     [Symbol.asyncIterator]: () => ({

@@ -11,6 +11,8 @@ import type { StartPosition } from '../groups/subscribe-options.js';
 /** Offsets and producer ids on the wire: decimal strings of 0..2^63-1 (JSON numbers lose precision past 2^53). */
 const DECIMAL = /^(0|[1-9]\d{0,18})$/;
 const INT64_MAX = (1n << 63n) - 1n;
+/** A start position's offset: its range is the broker's to check, so "-1" reads as -1n. */
+const SIGNED_DIGITS = /^-?\d{1,20}$/;
 
 export function invalidArgument(field: string, expected: string, value: unknown, details: Record<string, unknown> = {}): BrookError {
   return new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${show(value)}`, { field, ...details });
@@ -71,12 +73,14 @@ export class Args {
     return checkInt(this.get(name), this.field(name), min, max);
   }
 
-  /** Without a range, only the type is checked: the broker checks its own limits, with its own code. */
-  optionalInt(name: string, min?: number, max?: number): number | undefined {
+  optionalInt(name: string, min: number, max?: number): number | undefined {
     return this.has(name) ? this.int(name, min, max) : undefined;
   }
 
-  /** A finite number (not necessarily an integer): backoff multiplier and jitter. */
+  /**
+   * A number, integer or not: for a setting the broker checks itself (an integer within its
+   * limit, or not), so that 1.5 gets the broker's own code over the wire as in process.
+   */
   optionalNumber(name: string): number | undefined {
     const value = this.get(name);
     if (value === undefined) return undefined;
@@ -96,13 +100,6 @@ export class Args {
 
   optionalDecimal(name: string): bigint | undefined {
     return this.has(name) ? this.offset(name) : undefined;
-  }
-
-  optionalEnum<T extends string>(name: string, values: readonly T[]): T | undefined {
-    const value = this.get(name);
-    if (value === undefined) return undefined;
-    if (!values.includes(value as T)) throw invalidArgument(this.field(name), values.map((v) => `"${v}"`).join(' | '), value);
-    return value as T;
   }
 
   optionalObject(name: string): Args | undefined {
@@ -132,12 +129,18 @@ export class Args {
     return this.has(name) ? this.startPosition(name) : undefined;
   }
 
+  /**
+   * A start position as the broker takes it: `{ offset: "123" }` with its offset as a bigint. Only
+   * the offset's wire form is checked here (a string of digits, a sign allowed); any other value
+   * goes to the broker as it is, which refuses a bad one (a negative offset, an unknown name, a
+   * timestamp that is not a non-negative integer) with its own code, INVALID_CONFIG, as in process.
+   */
   startPosition(name: string): StartPosition {
     const value = this.get(name);
-    if (value === 'earliest' || value === 'latest') return value;
-    const position = typeof value === 'object' && value !== null ? this.optionalObject(name) : undefined;
-    if (position?.has('offset')) return { offset: position.offset('offset') };
-    if (position?.has('timestamp')) return { timestamp: position.int('timestamp', 0) };
-    throw invalidArgument(this.field(name), '"earliest" | "latest" | { offset: "123" } | { timestamp: ms }', value);
+    const position = typeof value === 'object' && value !== null && !Array.isArray(value) ? this.optionalObject(name)! : undefined;
+    if (!position?.has('offset')) return value as StartPosition;
+    const offset = position.get('offset');
+    if (typeof offset !== 'string' || !SIGNED_DIGITS.test(offset)) throw invalidArgument(`${this.field(name)}.offset`, 'a decimal string', offset);
+    return { offset: BigInt(offset) };
   }
 }

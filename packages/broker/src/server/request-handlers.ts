@@ -1,13 +1,15 @@
 /**
  * The REQUEST ops that map one-to-one onto a broker call: topics, producers, produce, fetch and
- * group admin. Each reads its arguments with `Args` (type errors: INVALID_REQUEST naming the
- * field) and leaves range checks to the broker, so a value out of its limit gets the same code
+ * group admin. Each reads its arguments with `Args` (JSON type errors: INVALID_REQUEST naming the
+ * field) and leaves every check of a value to the broker (an integer within its limit, one of
+ * its names), so a value out of its limit gets the same code
  * over the wire as in process (INVALID_CONFIG for topic settings, INVALID_REQUEST for fetch's
  * maxRecords, ...). Subscriptions live in subscriptions.ts: they hold per-connection state.
  */
 import { encodeBatch } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Args } from './args.js';
+import type { RetentionPolicy } from '../log/retention.js';
 
 export interface Reply {
   /** The RESPONSE json (bigints become decimal strings). */
@@ -25,11 +27,12 @@ const PARTITION_MAX = 0x7fffffff;
 async function createTopic(broker: Broker, args: Args): Promise<Reply> {
   const retention = args.optionalObject('retention');
   await broker.createTopic(args.string('name'), {
-    partitions: args.optionalInt('partitions'),
+    partitions: args.optionalNumber('partitions'),
     retention: retention && {
-      maxBytes: retention.optionalInt('maxBytes'),
-      maxAgeMs: retention.optionalInt('maxAgeMs'),
-      discard: retention.optionalEnum('discard', ['old', 'new'] as const),
+      maxBytes: retention.optionalNumber('maxBytes'),
+      maxAgeMs: retention.optionalNumber('maxAgeMs'),
+      // The broker checks the value: 'oldest' is INVALID_CONFIG, as in process.
+      discard: retention.optionalString('discard') as RetentionPolicy['discard'],
     },
   });
   return EMPTY;
@@ -57,7 +60,7 @@ async function produce(broker: Broker, args: Args, data: Uint8Array): Promise<Re
 async function fetch(broker: Broker, args: Args): Promise<Reply> {
   const records = await broker.fetch({
     topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), offset: args.offset('offset'),
-    maxRecords: args.optionalInt('maxRecords'), maxBytes: args.optionalInt('maxBytes'),
+    maxRecords: args.optionalNumber('maxRecords'), maxBytes: args.optionalNumber('maxBytes'),
   });
   const first = records[0];
   return { json: { count: records.length }, ...(first && { data: encodeBatch(records, { baseOffset: first.offset }) }) };

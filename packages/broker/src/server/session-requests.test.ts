@@ -138,7 +138,7 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['offset with a sign', 'fetch', { topic: 'orders', partition: 0, offset: '-1' }, { field: 'offset' }],
     ['offset past 2^63', 'fetch', { topic: 'orders', partition: 0, offset: '9223372036854775808' }, { field: 'offset' }],
     ['mistyped nested argument', 'createTopic', { name: 'x', retention: { maxBytes: 'big' } }, { field: 'retention.maxBytes' }],
-    ['bad enum', 'subscribe', { topic: 'orders', ordering: 'random' }, { field: 'ordering' }],
+    ['mistyped enum', 'subscribe', { topic: 'orders', ordering: 3 }, { field: 'ordering' }],
     ['bad start position', 'resetGroup', { topic: 'orders', group: 'g', to: { offset: 5 } }, { field: 'to.offset' }],
     ['inherited property as argument', 'describeTopic', { constructor: 'x' }, { field: 'name' }],
     ['maxRecords past fetchRecordsMax', 'fetch', { topic: 'orders', partition: 0, offset: '0', maxRecords: 10_000_000 }, { option: 'maxRecords' }],
@@ -154,6 +154,9 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['existing topic', 'createTopic', { name: 'orders' }, 'TOPIC_EXISTS'],
     ['bad topic name', 'createTopic', { name: 'a/b' }, 'INVALID_TOPIC_NAME'],
     ['partitions out of range', 'createTopic', { name: 'x', partitions: 0 }, 'INVALID_CONFIG'],
+    ['partitions not an integer', 'createTopic', { name: 'x', partitions: 1.5 }, 'INVALID_CONFIG'],
+    ['unknown ordering', 'subscribe', { topic: 'orders', group: 'g', ordering: 'random' }, 'INVALID_CONFIG'],
+    ['negative start offset', 'subscribe', { topic: 'orders', group: 'g', from: { offset: '-1' } }, 'INVALID_CONFIG'],
     ['offset past the end', 'fetch', { topic: 'orders', partition: 0, offset: '5' }, 'OFFSET_OUT_OF_RANGE'],
   ])('%s: the broker\'s own code', async (_name, op, args, code) => {
     await expectError(op, args, code);

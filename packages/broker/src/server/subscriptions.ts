@@ -24,12 +24,11 @@
  * flush that finds room, after sending what waited, resumes the members. The socket holds at most
  * sendBufferBytesMax plus one frame.
  */
-import { BrookError, FrameKind, encodeDeliverFrame, encodeFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
+import { BrookError, FrameKind, SETTLE_MS_MAX, encodeDeliverFrame, encodeFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
-import type { SubscribeOptions } from '../groups/subscribe-options.js';
+import type { Ordering, SubscribeOptions } from '../groups/subscribe-options.js';
 import type { ServerLimits } from '../config/server-options.js';
-import { LIMITS } from '../config/defaults.js';
 import { checkInt, checkString, invalidArgument, type Args } from './args.js';
 import type { Reply } from './request-handlers.js';
 import { WireSubscription, frameChunks } from './wire-subscription.js';
@@ -120,11 +119,12 @@ export class SessionSubscriptions {
   async settle(args: Args): Promise<Reply> {
     const subscription = this.subscriptions.get(args.int('subscription', 0, ID_MAX));
     const id = (value: unknown, field: string) => checkInt(value, field, 0, ID_MAX);
-    const ms = (max: number) => (value: unknown, field: string) => (value === null ? undefined : checkInt(value, field, 0, max));
+    // The rule Delivery and the client's Message apply (refusedSettlement): one limit for both.
+    const ms = (value: unknown, field: string) => (value === null ? undefined : checkInt(value, field, 0, SETTLE_MS_MAX));
     const ack = args.optionalPairs('ack', id, id);
-    const extend = args.optionalPairs('extend', id, ms(LIMITS.ackTimeoutMs.max));
+    const extend = args.optionalPairs('extend', id, ms);
     const reject = args.optionalPairs('reject', id, checkString);
-    const nack = args.optionalPairs('nack', id, ms(LIMITS.backoffMaxMs.max));
+    const nack = args.optionalPairs('nack', id, ms);
     for (const [first, last] of ack) if (first > last) throw invalidArgument('ack', 'ranges [first, last] with first <= last', [first, last]);
     if (!subscription) return unknownSubscriptionAnswer(ack, reject);
     for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
@@ -308,13 +308,14 @@ function readSubscribeOptions(args: Args): SubscribeOptions {
     topic: args.string('topic'),
     group: args.optionalString('group'),
     name: args.optionalString('name'),
-    ordering: args.optionalEnum('ordering', ['none', 'key', 'partition'] as const),
-    maxInFlight: args.optionalInt('maxInFlight'),
-    ackTimeoutMs: args.optionalInt('ackTimeoutMs'),
-    maxDeliveries: args.optionalInt('maxDeliveries'),
+    // Values are the broker's to check (resolveGroupConfig), with its own code: INVALID_CONFIG.
+    ordering: args.optionalString('ordering') as Ordering | undefined,
+    maxInFlight: args.optionalNumber('maxInFlight'),
+    ackTimeoutMs: args.optionalNumber('ackTimeoutMs'),
+    maxDeliveries: args.optionalNumber('maxDeliveries'),
     backoff: backoff && {
-      initialMs: backoff.optionalInt('initialMs'),
-      maxMs: backoff.optionalInt('maxMs'),
+      initialMs: backoff.optionalNumber('initialMs'),
+      maxMs: backoff.optionalNumber('maxMs'),
       multiplier: backoff.optionalNumber('multiplier'),
       jitter: backoff.optionalNumber('jitter'),
     },

@@ -12,11 +12,11 @@ export interface FetchLimits {
 }
 
 /**
- * Records at offsets >= `request.offset`, oldest first, at most maxRecords / about maxBytes.
+ * Records at offsets >= `request.offset`, oldest first, at most maxRecords / about maxBytes; the
+ * request's keys and offset are checked already (checkFetchRequest).
  * `failure` turns a read error into the topic's answer (e.g. UNKNOWN_TOPIC if it was deleted meanwhile).
  */
 export async function fetchRecords(log: PartitionLog, request: FetchRequest, limits: FetchLimits, failure: (error: unknown) => unknown): Promise<FetchedRecord[]> {
-  if (typeof request.offset !== 'bigint') throw new BrookError('INVALID_REQUEST', 'offset must be a bigint', { offset: request.offset });
   const maxRecords = request.maxRecords === undefined ? limits.fetchRecordsMax : checkRange('maxRecords', request.maxRecords, limits.fetchRecordsMax);
   const maxBytes = request.maxBytes === undefined ? limits.fetchBytesMax : checkRange('maxBytes', request.maxBytes, limits.fetchBytesMax);
   let batches: Awaited<ReturnType<typeof log.read>>;

@@ -3,7 +3,7 @@
  * strings become UTF-8, a missing timestamp becomes the broker clock's now. Anything else is
  * rejected with INVALID_REQUEST naming the record's position, before any byte is written.
  */
-import { invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeadersInput, type RecordInput } from '@brook/protocol';
+import { checkRecordPartition, invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeadersInput, type RecordInput } from '@brook/protocol';
 
 export type { RecordBytes };
 
@@ -26,9 +26,7 @@ export interface ProduceRecord {
 export function toRecordInput(record: ProduceRecord, position: number, nowMs: number): RecordInput {
   if (typeof record !== 'object' || record === null) throw invalidRecord(position, 'a record must be an object');
   const timestamp = recordTimestamp(record.timestamp, nowMs, position);
-  if (record.partition !== undefined && (!Number.isInteger(record.partition) || record.partition < 0)) {
-    throw invalidRecord(position, `partition must be a non-negative integer, got ${String(record.partition)}`);
-  }
+  checkRecordPartition(record.partition, position);
   if (record.value === undefined) throw invalidRecord(position, 'value must be a string, Uint8Array or null, got undefined');
   return {
     key: toRecordBytes(record.key, position, 'key'),

@@ -12,10 +12,14 @@
  * arrived (its lease expired, a rebalance moved it) is stale: that ack() or reject() rejects with
  * DELIVERY_STALE (it did nothing; the record comes again). A message from a connection that has
  * since dropped is redelivered too, and settling it sends nothing: ack() and reject() reject
- * with DISCONNECTED. Stale nack() and extend() resolve. So a resolved ack() always means a
- * durable ack.
+ * with DISCONNECTED. A message of a subscription its consumer ended (close(), abort(), a loop
+ * left) was taken back when the member left: its ack() and reject() reject with DELIVERY_STALE,
+ * as in process. Stale nack() and extend() resolve. So a resolved ack() always means a
+ * durable ack. A bad argument (see refusedSettlement) rejects that one call with INVALID_REQUEST
+ * before anything is batched, as the broker's Delivery does: it settles nothing, and the
+ * settlements batched beside it are not refused with it.
  */
-import { recordReading, type RecordHeader } from '@brook/protocol';
+import { recordReading, refusedSettlement, type RecordHeader } from '@brook/protocol';
 
 /** What a message settles through: its subscription's batcher, for the session it came on. */
 export interface Settler {
@@ -68,16 +72,22 @@ export class Message {
   }
 
   nack(options: { delayMs?: number } = {}): Promise<void> {
+    const refused = refusedSettlement('delayMs', options.delayMs);
+    if (refused) return refused;
     this.settlement ??= this.settler.nack(this, options.delayMs ?? null);
     return this.settlement;
   }
 
   /** Renews the lease: `ms` from now, or the group's ackTimeoutMs. Does nothing once settled. */
   extend(ms?: number): Promise<void> {
+    const refused = refusedSettlement('ms', ms);
+    if (refused) return refused;
     return this.settlement ?? this.settler.extend(this, ms ?? null);
   }
 
   reject(reason: string): Promise<void> {
+    const refused = refusedSettlement('reason', reason);
+    if (refused) return refused;
     this.settlement ??= this.settler.reject(this, reason);
     return this.settlement;
   }

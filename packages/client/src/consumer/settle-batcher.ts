@@ -90,12 +90,19 @@ export class SettleBatcher implements Settler {
   }
 
   /**
-   * The broker ended the subscription for good with `error` (its topic was deleted): no record
-   * comes again, so settlements not yet sent, and acks and rejects from now on, fail with
-   * `error` rather than with DISCONNECTED.
+   * The subscription ended for good: settlements not yet sent, and acks and rejects from now on,
+   * fail with `error` rather than with DISCONNECTED. The broker ended it (its topic was deleted:
+   * UNKNOWN_TOPIC, no record comes again), or its consumer did (DELIVERY_STALE: the member left,
+   * the records it held come again). Undefined: a tail reader its consumer ended, which kept no
+   * acks, so they resolve, as in process: there was nothing for them to do.
    */
-  end(error: BrookError): void {
+  end(error: BrookError | undefined): void {
     this.session = 0;
+    if (error === undefined) {
+      this.notSent = SETTLED;
+      this.take()?.resolve(undefined);
+      return;
+    }
     this.notSent = Promise.reject(error);
     this.notSent.catch(ignore);
     this.take()?.reject(error);

@@ -19,7 +19,7 @@
  * or that subscribe timing out, does not stop the server from making the member: when its answer
  * comes, the member leaves at once (unsubscribe with abort), without close() waiting for it.
  */
-import { checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, type BrookError, type OptionKeys, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
+import { BrookError, checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, type OptionKeys, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { backoffDelayMs } from '../transport/backoff.js';
 import { Message } from './message.js';
@@ -286,10 +286,19 @@ export class Subscription {
     this.state = 'closed';
     this.retryTimer?.cancel();
     this.detach();
-    this.batcher.setSession(0);
+    // Its consumer ended it: a member has left, so the broker took back what it held, as it
+    // does in process (DELIVERY_STALE, not DISCONNECTED: the connection is fine, and retrying
+    // the ack cannot help); a tail reader kept no acks. Otherwise the broker or the connection
+    // did, and says why.
+    if (error === undefined) this.batcher.end(this.group === undefined ? undefined : memberLeft());
+    else this.batcher.setSession(0);
     if (this.number !== 0) this.connection.unlisten(this.number);
     this.sink.ended(error);
     this.registry.delete(this);
     this.settleEnded(error);
   }
+}
+
+function memberLeft(): BrookError {
+  return new BrookError('DELIVERY_STALE', 'the subscription this message came on has ended: the broker took the delivery back, the record comes again');
 }

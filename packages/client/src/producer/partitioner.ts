@@ -22,12 +22,12 @@ export class Partitioner {
 
   constructor(private readonly random: Random) {}
 
-  /** Throws UNKNOWN_PARTITION for an explicit partition the topic does not have. */
+  /** Throws UNKNOWN_PARTITION for an explicit partition the topic does not have (toRecordInput checked it is a non-negative integer). */
   partitionsFor(topic: string, partitionCount: number, records: readonly ProducerRecord[], inputs: readonly RecordInput[]): number[] {
     return records.map((record, position) => {
       const explicit = record.partition;
       if (explicit !== undefined) {
-        if (!Number.isInteger(explicit) || explicit < 0 || explicit >= partitionCount) {
+        if (explicit >= partitionCount) {
           throw new BrookError('UNKNOWN_PARTITION', `record ${position}: topic ${topic} has no partition ${String(explicit)}`, { topic, partition: explicit, record: position });
         }
         return explicit;

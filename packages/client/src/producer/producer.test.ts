@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readBatchHeader, type Frame, type Random } from '@brook/protocol';
+import { readBatchHeader, sizeOfRecordMax, type Frame, type Random } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { resolveProducerOptions, type ProducerOptions } from '../options.js';
 import { Producer } from './producer.js';
@@ -221,15 +221,17 @@ describe('Producer buffer bound', () => {
     await flushed;
   });
 
-  // A byte value's record counts its length plus 24 (values.ts recordSizeBytes).
+  // A record counts the most bytes it can take in a batch (sizeOfRecordMax): a byte value's, its
+  // length plus 22 at this size.
   it.each([
     ['bufferBytesMax', { bufferBytesMax: 400, batchBytesMax: 1000 }, 400],
     ['batchBytesMax', { bufferBytesMax: 1000, batchBytesMax: 400 }, 400],
   ])('a send of exactly %s goes; one byte more is MESSAGE_TOO_LARGE and sends nothing', async (_limit, options, limit) => {
     const { server, producer, nextProduce } = await setup(options);
-    const exact = producer.send('t', [{ value: new Uint8Array(limit - 24) }]);
+    expect(sizeOfRecordMax({ key: null, value: new Uint8Array(limit - 22), headers: [], timestamp: 0 })).toBe(limit);
+    const exact = producer.send('t', [{ value: new Uint8Array(limit - 22) }]);
     const frame = await nextProduce();
-    await expect(producer.send('t', [{ value: new Uint8Array(limit - 23) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { limit } });
+    await expect(producer.send('t', [{ value: new Uint8Array(limit - 21) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { limit } });
     server.respond(frame, { baseOffset: '0', lastOffset: '0', duplicate: false });
     expect(await exact).toEqual([{ partition: 0, offset: 0n }]);
     await tick();
@@ -238,11 +240,12 @@ describe('Producer buffer bound', () => {
 
   it('refuses a single send larger than bufferBytesMax with MESSAGE_TOO_LARGE, and an aborted parked send frees its place', async () => {
     const { server, producer, nextProduce } = await setup({ bufferBytesMax: 400 });
-    const first = producer.send('t', [{ value: 'x'.repeat(150) }]);
+    // Each about 240 bytes with its content-type header: one fits beside the other, not two.
+    const first = producer.send('t', [{ value: 'x'.repeat(200) }]);
     const firstFrame = await nextProduce();
     await expect(producer.send('t', [{ value: 'x'.repeat(500) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
     const abort = new AbortController();
-    const parked = producer.send('t', [{ value: 'y'.repeat(150) }], { signal: abort.signal });
+    const parked = producer.send('t', [{ value: 'y'.repeat(200) }], { signal: abort.signal });
     abort.abort(new Error('changed my mind'));
     await expect(parked).rejects.toThrow('changed my mind');
     server.respond(firstFrame, { baseOffset: '0', lastOffset: '0', duplicate: false });

@@ -26,11 +26,11 @@
  * batch fails at that deadline (at once if it has passed).
  */
 import {
-  BATCH_HEADER_BYTES, BrookError, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, stableJson, type Clock, type OptionKeys, type Random, type Timer,
+  BATCH_HEADER_BYTES, BrookError, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, sizeOfRecordMax, stableJson, type Clock, type OptionKeys, type Random, type Timer,
 } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
-import { recordSizeBytes, toRecordInput, type ProducerRecord } from '../values.js';
+import { toRecordInput, type ProducerRecord } from '../values.js';
 import type { Batch } from './batch.js';
 import { Partitioner } from './partitioner.js';
 import { PartitionLane, type BatchLimits, type LaneContext } from './partition-lane.js';
@@ -168,14 +168,14 @@ export class Producer {
     const limits = this.batchLimits(topic);
     const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
     const sizes = inputs.map((input, position) => {
-      const size = recordSizeBytes(input);
-      if (size > limits.bytes) throw new BrookError('MESSAGE_TOO_LARGE', `record ${position} is about ${size} bytes, over the batch limit of ${limits.bytes}`, { record: position, limit: limits.bytes });
+      const size = sizeOfRecordMax(input);
+      if (size > limits.bytes) throw new BrookError('MESSAGE_TOO_LARGE', `record ${position} takes up to ${size} bytes, over the batch limit of ${limits.bytes}`, { record: position, limit: limits.bytes });
       return size;
     });
     const bytes = sizes.reduce((sum, size) => sum + size, 0);
     const bufferBytesMax = this.options.bufferBytesMax;
     if (bytes > bufferBytesMax) {
-      throw new BrookError('MESSAGE_TOO_LARGE', `send of about ${bytes} bytes is over bufferBytesMax ${bufferBytesMax}`, { bytes, limit: bufferBytesMax });
+      throw new BrookError('MESSAGE_TOO_LARGE', `send of up to ${bytes} bytes is over bufferBytesMax ${bufferBytesMax}`, { bytes, limit: bufferBytesMax });
     }
     const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
     const admit = (): void => {

@@ -76,8 +76,9 @@ export interface WireRetention {
   discard?: 'old' | 'new';
 }
 
-/** The keys of a retention policy and of a group's backoff, in process and on the wire alike. */
+/** The keys of a retention policy, of a group's backoff and of redrive's options, in process and on the wire alike. */
 export const RETENTION_OPTION_KEYS: OptionKeys<WireRetention> = { maxBytes: true, maxAgeMs: true, discard: true };
+export const REDRIVE_OPTION_KEYS: OptionKeys<Omit<RequestArgs<'redrive'>, 'deadLetterTopic'>> = { maxRecords: true };
 export const BACKOFF_OPTION_KEYS: OptionKeys<NonNullable<WireSubscribeOptions['backoff']>> = {
   initialMs: true, maxMs: true, multiplier: true, jitter: true,
 };

@@ -1,0 +1,250 @@
+/**
+ * The client's Message and the broker's Delivery are meant to be interchangeable: code written
+ * against one runs against the other. Each test here runs on both transports (describeOnEachTarget)
+ * and, beside the client, against the in-process Broker's own consume() directly, and expects the
+ * same outcome from all of them.
+ */
+import { expect, it } from 'vitest';
+import { Broker } from '@brook/broker';
+import type { TargetSuite } from './fixtures/client-targets.js';
+import { describeOnEachTarget, unique } from './fixtures/client-targets.js';
+
+/** The settlement API Message and Delivery share. */
+interface Settleable {
+  readonly settled: boolean;
+  text(): string | null;
+  ack(): Promise<void>;
+  nack(options?: { delayMs?: number }): Promise<void>;
+  extend(ms?: number): Promise<void>;
+  reject(reason: string): Promise<void>;
+}
+
+type Reader = (topic: string, group: string) => AsyncIterable<Settleable> & { close(): Promise<void> };
+
+/** Longer than the test timeout: nothing here comes back because a lease ran out. */
+const LONG_LEASE_MS = 600_000;
+
+function readers(suite: TargetSuite): [string, Reader][] {
+  return [
+    ['client', (topic, group) => suite.client.consume({ topic, group, ackTimeoutMs: LONG_LEASE_MS })],
+    ['broker', (topic, group) => suite.target.broker.consume({ topic, group, ackTimeoutMs: LONG_LEASE_MS })],
+  ];
+}
+
+/** The first `count` messages of `group` (a new one by default) on `topic`, left unsettled. */
+async function take(read: Reader, topic: string, count: number, group = unique('g')): Promise<{ group: string; messages: Settleable[]; stream: { close(): Promise<void> } }> {
+  const stream = read(topic, group);
+  const messages: Settleable[] = [];
+  const iterator = stream[Symbol.asyncIterator]();
+  while (messages.length < count) messages.push((await iterator.next()).value as Settleable);
+  return { group, messages, stream };
+}
+
+describeOnEachTarget('Message and Delivery alike', (suite) => {
+  it('nack, extend and reject refuse a bad argument with INVALID_REQUEST and settle nothing; settlements of other messages beside them go through', async () => {
+    for (const [api, read] of readers(suite)) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, [{ value: 'bad-args' }, { value: 'beside' }]);
+      const { group, messages: [target, beside], stream } = await take(read, topic, 2);
+      const refused = [
+        target!.nack({ delayMs: -1 }), target!.nack({ delayMs: 1.5 }), target!.nack({ delayMs: 86_400_001 }),
+        target!.extend(-1), target!.extend(NaN), target!.extend(Infinity), target!.reject(42 as unknown as string),
+      ];
+      const besideAck = beside!.ack(); // the same tick: the client would send it in the same settle request
+      for (const outcome of refused) await expect(outcome, api).rejects.toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
+      await expect(besideAck, api).resolves.toBeUndefined();
+      expect(target!.settled, api).toBe(false);
+      await target!.ack();
+      expect((await suite.client.admin.describeGroup(topic, group))['lag'], api).toBe(0n);
+      await stream.close();
+    }
+  });
+});
+
+describeOnEachTarget('Message and Delivery of a loop its consumer ended', (suite) => {
+  it('ack() and reject() of a message held when the loop was aborted reject with DELIVERY_STALE (not retriable), nack() resolves, and the record comes again', async () => {
+    for (const [api, read] of readers(suite)) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, [{ value: 'held' }, { value: 'also-held' }]);
+      const { group, messages: [acked, rejected], stream } = await take(read, topic, 2);
+      (stream as unknown as { abort(): void }).abort();
+      await expect(acked!.ack(), api).rejects.toMatchObject({ code: 'DELIVERY_STALE', retriable: false });
+      await expect(rejected!.reject('too late'), api).rejects.toMatchObject({ code: 'DELIVERY_STALE', retriable: false });
+      const again = await take(read, topic, 2, group);
+      expect(again.messages.map((message) => message.text()).sort(), api).toEqual(['also-held', 'held']);
+      await Promise.all(again.messages.map((message) => message.ack()));
+      await again.stream.close();
+    }
+  });
+});
+
+describeOnEachTarget('tail readers alike', (suite) => {
+  it("ack() and reject() of a tail reader's message resolve, after its loop was aborted too: it keeps no acks, and nothing comes again", async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }]);
+    const tails: [string, AsyncIterable<Settleable> & { abort(): void }][] = [
+      ['client', suite.client.consume({ topic, from: 'earliest' })],
+      ['broker', suite.target.broker.consume({ topic, from: 'earliest' })],
+    ];
+    for (const [api, stream] of tails) {
+      const iterator = stream[Symbol.asyncIterator]();
+      const [first, second] = [(await iterator.next()).value as Settleable, (await iterator.next()).value as Settleable];
+      expect([first.text(), second.text()], api).toEqual(['a', 'b']);
+      await expect(first.ack(), api).resolves.toBeUndefined();
+      stream.abort();
+      await expect(second.reject('late'), api).resolves.toBeUndefined();
+    }
+  });
+});
+
+describeOnEachTarget('consume() streams alike', (suite) => {
+  it('`ready` resolves once the subscription is accepted and rejects with the refusal, in process as over the client', async () => {
+    const topic = await suite.topic();
+    const streams: [string, (topic: string) => { readonly ready: Promise<void>; abort(): void }][] = [
+      ['client', (name) => suite.client.consume({ topic: name, group: unique('g') })],
+      ['broker', (name) => suite.target.broker.consume({ topic: name, group: unique('g') })],
+    ];
+    for (const [api, consume] of streams) {
+      const accepted = consume(topic);
+      await expect(accepted.ready, api).resolves.toBeUndefined();
+      accepted.abort();
+      await expect(consume(unique('missing')).ready, api).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    }
+  });
+});
+
+describeOnEachTarget('consume() after close', (suite) => {
+  it('a consume() made after close() ends its loop with CLOSED (ready and next() reject), in process as after client.close()', async () => {
+    const topic = await suite.topic();
+    const client = await suite.target.connect();
+    await client.close();
+    const broker = await Broker.open({ storage: 'memory' });
+    await broker.createTopic(topic);
+    await broker.close();
+    const streams: [string, () => AsyncIterable<unknown> & { readonly ready: Promise<void> }][] = [
+      ['client', () => client.consume({ topic, group: unique('g') })],
+      ['broker', () => broker.consume({ topic, group: unique('g') })],
+    ];
+    for (const [api, consume] of streams) {
+      const stream = consume();
+      await expect(stream.ready, api).rejects.toMatchObject({ code: 'CLOSED' });
+      await expect(stream[Symbol.asyncIterator]().next(), api).rejects.toMatchObject({ code: 'CLOSED' });
+    }
+  });
+});
+
+describeOnEachTarget('consume() options alike', (suite) => {
+  it('a misspelled option, or options that are not an object, throw INVALID_CONFIG at the consume() call, in process as over the client', async () => {
+    const topic = await suite.topic();
+    const calls: [string, (options: unknown) => unknown][] = [
+      ['client', (options) => suite.client.consume(options as never)],
+      ['broker', (options) => suite.target.broker.consume(options as never)],
+    ];
+    for (const [api, consume] of calls) {
+      expect(() => consume({ topic, group: unique('g'), maxInflight: 5 }), api).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', details: { option: 'maxInflight', suggestion: 'maxInFlight' } }));
+      expect(() => consume({ topic, group: unique('g'), backoff: { initialDelayMs: 5 } }), api).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+      expect(() => consume(null), api).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', details: { option: 'options' } }));
+    }
+    expect((await suite.client.admin.listGroups(topic))).toEqual([]);
+  });
+});
+
+describeOnEachTarget('admin.redrive and Broker.redrive alike', (suite) => {
+  it('refuse a misspelled option with INVALID_CONFIG and move nothing', async () => {
+    const topic = await suite.topic();
+    const codes = [
+      await codeOf(() => suite.client.admin.redrive(topic, { max: 1 } as never)),
+      await codeOf(() => suite.target.broker.redrive(topic, { max: 1 } as never)),
+    ];
+    expect(codes).toEqual(['INVALID_CONFIG', 'INVALID_CONFIG']);
+  });
+});
+
+describeOnEachTarget('producer.send and Broker.produce alike', (suite) => {
+  it("a record's partition that is not a non-negative integer is INVALID_REQUEST, one the topic does not have UNKNOWN_PARTITION", async () => {
+    const topic = await suite.topic(2);
+    const producer = suite.client.producer();
+    const apis: [string, (partition: number) => Promise<unknown>][] = [
+      ['client', (partition) => producer.send(topic, [{ value: 'v', partition }])],
+      ['broker', (partition) => suite.target.broker.produce(topic, [{ value: 'v', partition }])],
+    ];
+    for (const [api, produce] of apis) {
+      for (const partition of [-1, 0.5, NaN]) {
+        await expect(produce(partition), `${api} ${partition}`).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 0 } });
+      }
+      await expect(produce(2), api).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION', retriable: false });
+    }
+  });
+});
+
+/** The code `operation` fails with, or 'ok'. */
+async function codeOf(operation: () => Promise<unknown>): Promise<string> {
+  return operation().then(() => 'ok', (error: { code?: string }) => error.code ?? String(error));
+}
+
+describeOnEachTarget('option values the broker refuses, alike over the client', (suite) => {
+  it('a topic setting, subscribe option or fetch limit out of its range gets the code Broker gives it, whatever its JSON type', async () => {
+    const topic = await suite.topic();
+    const { broker } = suite.target;
+    const { client } = suite;
+    const subscribeOptions: Record<string, unknown>[] = [
+      { ordering: 'fifo' }, { maxInFlight: 1.5 }, { ackTimeoutMs: 0.5 }, { maxDeliveries: 2.5 }, { backoff: { initialMs: 0.5 } },
+      { from: 'oldest' }, { from: { offset: -1n } }, { from: { timestamp: -1 } }, { from: { timestamp: 0.5 } },
+    ];
+    const cases: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
+      ...[{ partitions: 1.5 }, { retention: { discard: 'oldest' } }, { retention: { maxAgeMs: 0.5 } }, { retention: { maxBytes: 1.5 } }].map(
+        (options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
+          `createTopic ${JSON.stringify(options)}`,
+          () => client.admin.createTopic(unique('t'), options as object),
+          () => broker.createTopic(unique('t'), options as object),
+        ]),
+      ...subscribeOptions.map((options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
+        `subscribe ${String(Object.keys(options))}`,
+        () => client.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
+        () => broker.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
+      ]),
+      ['fetch maxBytes 1.5', () => client.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 }), () => broker.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 })],
+    ];
+    const differences: string[] = [];
+    for (const [name, overClient, inProcess] of cases) {
+      const [clientCode, brokerCode] = [await codeOf(overClient), await codeOf(inProcess)];
+      expect(brokerCode, name).not.toBe('ok');
+      if (clientCode !== brokerCode) differences.push(`${name}: client ${clientCode}, broker ${brokerCode}`);
+    }
+    expect(differences).toEqual([]);
+  });
+});
+
+describeOnEachTarget('client.fetch and Broker.fetch alike', (suite) => {
+  it('refuse the same bad requests with the same code: an offset outside 0..2^63-1 or not a bigint, an unknown option', async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'v' }]);
+    const bad: [unknown, string][] = [
+      [{ offset: -1n }, 'INVALID_REQUEST'], [{ offset: 1n << 63n }, 'INVALID_REQUEST'], [{ offset: 0 }, 'INVALID_REQUEST'],
+      [{ offset: 0n, maxRecord: 1 }, 'INVALID_CONFIG'],
+    ];
+    for (const [fields, code] of bad) {
+      const request = { topic, partition: 0, ...(fields as object) } as Parameters<typeof suite.client.fetch>[0];
+      const codes = [await codeOf(() => suite.client.fetch(request)), await codeOf(() => suite.target.broker.fetch(request))];
+      expect(codes, JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))).toEqual([code, code]);
+    }
+  });
+});
+
+describeOnEachTarget('record sizes alike in producer.send and Broker.produce', (suite) => {
+  it("a record the broker takes goes from the client too, and a send batched beside an oversize one is not refused with it", async () => {
+    const topic = await suite.topic();
+    // About 0.9 MiB encoded, under batchBytesMax: 100 000 headers of a few bytes each.
+    const manyHeaders = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`h${i}`, 'v']));
+    await suite.target.broker.produce(topic, [{ value: 'direct', headers: manyHeaders }]);
+    await expect(suite.client.producer().send(topic, [{ value: 'client', headers: manyHeaders }])).resolves.toHaveLength(1);
+    // 200 000 UTF-16 units, 600 000 bytes of UTF-8: with the value, over batchBytesMax.
+    const wideKey = '€'.repeat(200_000);
+    const oversize = { value: new Uint8Array(500_000), headers: { [wideKey]: null } };
+    await expect(suite.target.broker.produce(topic, [oversize])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    const producer = suite.client.producer({ lingerMs: 5 });
+    const [small, big] = await Promise.allSettled([producer.send(topic, [{ value: 'small' }]), producer.send(topic, [oversize])]);
+    expect(small.status).toBe('fulfilled');
+    expect(big).toMatchObject({ status: 'rejected', reason: { code: 'MESSAGE_TOO_LARGE', details: { record: 0 } } });
+  });
+});
