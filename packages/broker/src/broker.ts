@@ -208,7 +208,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   /** Records at offsets >= `offset`, oldest first, at most maxRecords / about maxBytes. */
-  fetch(request: FetchRequest): Promise<FetchedRecord[]> {
+  async fetch(request: FetchRequest): Promise<FetchedRecord[]> {
     this.assertOpen();
     checkFetchRequest(request);
     const topic = this.topic(request.topic);
