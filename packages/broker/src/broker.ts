@@ -22,7 +22,9 @@ import { resolveBrokerLimits, type BrokerOptions } from './config/broker-options
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
-import { checkBatchInput, encodeBatchInput } from './topics/batch-input.js';
+import { checkBatchInput, type BatchLimits } from './topics/batch-input.js';
+import { produceRecords, type ProduceContext } from './topics/produce.js';
+import { DEAD_LETTER_TRAILER_BYTES_MAX } from './groups/dead-letter.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 import type { DeliverySink } from './groups/member.js';
@@ -47,6 +49,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   readonly openedClean: boolean;
   private readonly topics = new TopicRegistry();
   private readonly retention: RetentionRunner;
+  private readonly producing: ProduceContext = {
+    now: () => this.clock.now(),
+    appendWithRoom: (topic, batches) => this.retention.appendWithRoom(topic, batches),
+    appended: (topic, partition, baseOffset, lastOffset) => this.appended(topic, partition, baseOffset, lastOffset),
+    failure: (topic, error) => this.topics.failure(topic, error),
+  };
   private closed = false;
   private readonly groups: GroupCoordinator;
   private readonly producers: Producers;
@@ -77,7 +85,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       fetchBytes: limits.fetchBytesMax,
       partitions: (topic) => this.topic(topic).partitions,
       topicExists: (topic) => this.topics.has(topic),
-      produce: (topic, records) => this.produce(topic, records),
+      // A dead-letter copy is its record plus a bounded trailer: within the batch limit plus that
+      // trailer, so a record taken at the limit can always be given up on (redrive's copies back,
+      // the trailer cut off, fit the limit as the records did).
+      produce: (topic, records) => this.append(topic, records, {
+        ...this.limits, batchBytesMax: Math.min(LIMITS.batchBytesMax.max, this.limits.batchBytesMax + DEAD_LETTER_TRAILER_BYTES_MAX),
+      }),
       // Dead-letter topics: created with default settings on first use.
       ensureTopic: (topic) => this.topics.ensure(topic, () => this.createTopic(topic)),
     });
@@ -176,35 +189,15 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * the key like Kafka's default partitioner, else round-robin). Resolves, in input order, with
    * each record's partition and offset once every batch is persisted per the fsync policy.
    */
-  async produce(topicName: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
+  produce(topicName: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
+    return this.append(topicName, records, this.limits);
+  }
+
+  /** produce, held to `limits` (the broker's own, or a dead-letter copy's). */
+  private async append(topicName: string, records: readonly ProduceRecord[], limits: BatchLimits): Promise<ProduceResult[]> {
     this.assertOpen();
     const topic = this.topic(topicName);
-    if (!Array.isArray(records) || records.length === 0) {
-      throw new BrookError('INVALID_REQUEST', 'produce needs a non-empty array of records', { topic: topicName });
-    }
-    const byPartition = topic.splitByPartition(records, this.clock.now());
-    // Every batch is encoded (and held to the batch limits) before any is appended, so a refused
-    // produce writes nothing, not the share of the partitions checked before the bad one.
-    const batches = [...byPartition].map(([partition, group]) => ({
-      partition, group, batch: encodeBatchInput(topicName, partition, group.inputs, this.limits),
-    }));
-    const results = new Array<ProduceResult>(records.length);
-    const appends = this.retention.appendWithRoom(topic, batches);
-    const appending = Promise.all(batches.map(async ({ partition, group }, i) => {
-      const { baseOffset, lastOffset } = await appends[i]!;
-      this.appended(topicName, partition, baseOffset, lastOffset);
-      let offset = baseOffset; // a running sum: one BigInt per record, not two (BigInt(i) + base)
-      for (const position of group.positions) {
-        results[position] = { partition, offset };
-        offset += 1n;
-      }
-    }));
-    try {
-      await appending;
-    } catch (error) {
-      throw this.topics.failure(topic, error);
-    }
-    return results;
+    return produceRecords(this.producing, topic, records, limits);
   }
 
   /** Records at offsets >= `offset`, oldest first, at most maxRecords / about maxBytes. */

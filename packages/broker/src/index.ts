@@ -21,7 +21,7 @@ export { Delivery } from './groups/delivery.js';
 export type { Handler, MessageStream, Subscription } from './groups/subscription.js';
 export type { BackoffOptions, GroupConfig, Ordering, StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
 export type { GroupDescription, GroupPartitionDescription, InFlightDescription, PartitionDescription, TopicDescription, TopicSettings } from '@brook/protocol';
-export { DEAD_LETTER_HEADERS, deadLetterRecord } from './groups/dead-letter.js';
+export { DEAD_LETTER_HEADERS, DEAD_LETTER_REASON_BYTES_MAX, DEAD_LETTER_TRAILER_BYTES_MAX, deadLetterRecord } from './groups/dead-letter.js';
 export { REDRIVE_GROUP, type RedriveResult } from './groups/redrive.js';
 export type { DeliverySink } from './groups/member.js';
 export type { AttachedSubscription, SinkControl } from './groups/sink-control.js';

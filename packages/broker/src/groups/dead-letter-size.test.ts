@@ -1,0 +1,64 @@
+/**
+ * A dead-letter copy always fits: its reason is cut to DEAD_LETTER_REASON_BYTES_MAX, and the copy
+ * of a record taken at the batch limit may exceed it by the trailer (DEAD_LETTER_TRAILER_BYTES_MAX).
+ * Before, such a copy was refused (MESSAGE_TOO_LARGE) and retried for ever: reject() resolved
+ * nothing, the record stayed unacked and the group's lag never fell.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEAD_LETTER_HEADERS, DEAD_LETTER_REASON_BYTES_MAX } from './dead-letter.js';
+import type { Delivery } from './delivery.js';
+import { engineFixture } from './group-fixture.js';
+
+const BATCH_BYTES_MAX = 4096;
+/** What the engine makes of reject(reason): the reason header says it was a reject. */
+const PREFIX = 'rejected: ';
+const ROOM = DEAD_LETTER_REASON_BYTES_MAX - PREFIX.length;
+
+/** The largest value the broker takes in a batch of one at BATCH_BYTES_MAX. */
+async function largestValue(produce: (bytes: number) => Promise<unknown>): Promise<number> {
+  for (let bytes = BATCH_BYTES_MAX; bytes > 0; bytes--) {
+    if (await produce(bytes).then(() => true, () => false)) return bytes;
+  }
+  throw new Error('no value fits');
+}
+
+async function rejectOne(reason: string, valueBytes?: number) {
+  const world = await engineFixture({ batchBytesMax: BATCH_BYTES_MAX });
+  const { broker } = world;
+  await broker.createTopic('dl-size');
+  const bytes = valueBytes ?? (await largestValue((n) => broker.produce('dl-size', [{ value: new Uint8Array(n) }])));
+  if (valueBytes !== undefined) await broker.produce('dl-size', [{ value: new Uint8Array(bytes) }]);
+  const dead: string[] = [];
+  broker.on('deadLettered', (event) => dead.push(event.deadLetterTopic));
+  const held: Delivery[] = [];
+  await broker.subscribe({ topic: 'dl-size', group: 'g' }, (delivery) => {
+    held.push(delivery);
+    return new Promise<void>(() => undefined);
+  });
+  await world.settle(() => held.length === 1);
+  await held[0]!.reject(reason);
+  await world.settle(() => dead.length === 1);
+  const [copy] = await broker.fetch({ topic: 'dl-size.dlq', partition: 0, offset: 0n });
+  const reasonHeader = copy!.headers.find((header) => header.key === DEAD_LETTER_HEADERS.reason)!.value!;
+  return { world, bytes, copy: copy!, reason: Buffer.from(reasonHeader).toString('utf8') };
+}
+
+describe('dead-letter copies that would not fit', () => {
+  it('a record taken at the batch limit, rejected with a long reason, is dead-lettered whole; the reason is cut to 1024 bytes ending in …', async () => {
+    const { world, bytes, copy, reason } = await rejectOne('x'.repeat(5000));
+    expect(copy.value!.length).toBe(bytes);
+    expect(Buffer.byteLength(reason)).toBe(DEAD_LETTER_REASON_BYTES_MAX);
+    expect(reason).toBe(`${PREFIX}${'x'.repeat(ROOM - 3)}…`);
+    expect(world.broker.describeGroup('dl-size', 'g').lag).toBe(0n);
+  });
+
+  it.each([
+    ['exactly 1024 bytes with its prefix: kept whole', 'r'.repeat(ROOM), `${PREFIX}${'r'.repeat(ROOM)}`],
+    ['1025 bytes with its prefix: cut', 'r'.repeat(ROOM + 1), `${PREFIX}${'r'.repeat(ROOM - 3)}…`],
+    // 1011 bytes of room before the ellipsis: 337 whole characters of 3 bytes.
+    ['cut between whole characters', '€'.repeat(342), `${PREFIX}${'€'.repeat(337)}…`],
+  ])('a reason of %s', async (_what, given, stored) => {
+    const { reason } = await rejectOne(given, 10);
+    expect(reason).toBe(stored);
+  });
+});
