@@ -3,40 +3,20 @@
  * FIN, no bytes either way): the heartbeat notices it without any request, and close() does not
  * wait for a close frame that never comes. Client time runs on a VirtualClock; the sockets are real.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '@brook/protocol';
-import { Broker } from '@brook/broker';
-import { connect, isBrookError, type Client, type ConnectOptions } from '@brook/client';
-import { FaultProxy } from './fixtures/fault-proxy.js';
+import { describe, expect, it } from 'vitest';
+import { isBrookError, type ConnectOptions } from '@brook/client';
+import { proxiedServer } from './fixtures/proxied-server.js';
 import { deferred, unique } from './fixtures/client-targets.js';
-
-let broker: Broker;
-let server: Awaited<ReturnType<Broker['listen']>>;
-
-beforeAll(async () => {
-  broker = await Broker.open({ storage: 'memory' });
-  server = await broker.listen({ port: 0 });
-});
-
-afterAll(async () => {
-  await server.close();
-  await broker.close();
-});
 
 const HEARTBEAT_INTERVAL_MS = 1_000;
 const HEARTBEAT_TIMEOUT_MS = 500;
 const CLOSE_TIMEOUT_MS = 300;
 const BACKOFF_MS = 10;
+const proxied = proxiedServer(BACKOFF_MS);
 
-async function clientThroughProxy(options: ConnectOptions = {}): Promise<{ client: Client; proxy: FaultProxy; clock: VirtualClock }> {
-  const proxy = await FaultProxy.start(server.port);
-  const clock = new VirtualClock({ startMs: Date.now() });
-  const client = await connect(proxy.url, {
-    clock, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS,
-    reconnect: { initialDelayMs: BACKOFF_MS, maxDelayMs: BACKOFF_MS, jitter: 0 }, ...options,
-  });
-  return { client, proxy, clock };
-}
+const clientThroughProxy = (options: ConnectOptions = {}) => proxied.clientThroughProxy({
+  heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...options,
+});
 
 /** Resolves with the next value the subscriber gets that is `value`. */
 function arrival(arrivals: Map<string, () => void>, value: string): Promise<void> {
@@ -49,17 +29,17 @@ describe('client heartbeat', () => {
   it('a subscriber whose connection stalls notices it by the heartbeat alone, reconnects and gets what was sent meanwhile and after', async () => {
     const { client, proxy, clock } = await clientThroughProxy();
     const topic = unique('stalled');
-    await broker.createTopic(topic);
+    await proxied.broker.createTopic(topic);
     const arrivals = new Map<string, () => void>();
     await client.subscribe({ topic, group: unique('g') }, (msg) => arrivals.get(Buffer.from(msg.value!).toString())?.());
     const before = arrival(arrivals, 'before');
-    await broker.produce(topic, [{ value: 'before' }]);
+    await proxied.broker.produce(topic, [{ value: 'before' }]);
     await before;
 
     proxy.stall();
     // Delivered into the stall: the broker takes it back once the client gives the connection up.
     const during = arrival(arrivals, 'during');
-    await broker.produce(topic, [{ value: 'during' }]);
+    await proxied.broker.produce(topic, [{ value: 'during' }]);
     const down = new Promise<unknown>((resolve) => client.once('disconnected', resolve));
     await clock.advanceAsync(HEARTBEAT_INTERVAL_MS); // the ping goes nowhere
     await clock.advanceAsync(HEARTBEAT_TIMEOUT_MS);
@@ -70,7 +50,7 @@ describe('client heartbeat', () => {
     await reconnected;
     await during;
     const after = arrival(arrivals, 'after');
-    await broker.produce(topic, [{ value: 'after' }]);
+    await proxied.broker.produce(topic, [{ value: 'after' }]);
     await after;
     await client.close();
     await proxy.close();

@@ -4,38 +4,19 @@
  * close() in the middle of a reconnect. Client time runs on a VirtualClock, so timeouts and
  * backoff happen when a test advances it; the sockets are real.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '@brook/protocol';
-import { Broker } from '@brook/broker';
 import { connect, isBrookError, type Client, type Message } from '@brook/client';
 import { FaultProxy } from './fixtures/fault-proxy.js';
+import { proxiedServer } from './fixtures/proxied-server.js';
 import { deferred, unique } from './fixtures/client-targets.js';
-
-let broker: Broker;
-let server: Awaited<ReturnType<Broker['listen']>>;
-
-beforeAll(async () => {
-  broker = await Broker.open({ storage: 'memory' });
-  server = await broker.listen({ port: 0 });
-});
-
-afterAll(async () => {
-  await server.close();
-  await broker.close();
-});
 
 const REQUEST_TIMEOUT_MS = 1_000;
 const BACKOFF_MS = 10;
+const proxied = proxiedServer(BACKOFF_MS);
 
 /** A client through a fresh proxy on a virtual clock, reconnecting after exactly BACKOFF_MS. */
-async function clientThroughProxy(): Promise<{ client: Client; proxy: FaultProxy; clock: VirtualClock }> {
-  const proxy = await FaultProxy.start(server.port);
-  const clock = new VirtualClock({ startMs: Date.now() });
-  const client = await connect(proxy.url, {
-    clock, requestTimeoutMs: REQUEST_TIMEOUT_MS, reconnect: { initialDelayMs: BACKOFF_MS, maxDelayMs: BACKOFF_MS, jitter: 0 },
-  });
-  return { client, proxy, clock };
-}
+const clientThroughProxy = () => proxied.clientThroughProxy({ requestTimeoutMs: REQUEST_TIMEOUT_MS });
 
 /** Cuts the client's connection and waits until the client has seen it. */
 async function cut(client: Client, proxy: FaultProxy): Promise<void> {
@@ -46,7 +27,7 @@ async function cut(client: Client, proxy: FaultProxy): Promise<void> {
 
 describe('client and a stalled server', () => {
   it('connect() to a server that takes the connection and never answers fails with TIMEOUT after requestTimeoutMs, leaving no socket open', async () => {
-    const proxy = await FaultProxy.start(server.port);
+    const proxy = await FaultProxy.start(proxied.server.port);
     proxy.mode = 'blackhole';
     const clock = new VirtualClock({ startMs: Date.now() });
     const connecting = connect(proxy.url, { clock, requestTimeoutMs: REQUEST_TIMEOUT_MS }).catch((error: unknown) => error);
@@ -134,7 +115,7 @@ describe('producer across a lost connection', () => {
       // The second batch is in the log and its answer not yet written: the cut loses it.
       if (event.topic === name && ++produced === 2) proxy.cut();
     };
-    broker.on('produced', onProduced);
+    proxied.broker.on('produced', onProduced);
     const down = new Promise((resolve) => client.once('disconnected', resolve));
     const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
     const sends = Array.from({ length: 6 }, (_, send) => producer.send(name, Array.from({ length: 12 }, (_, i) => ({ value: `${send}-${i}` }))));
@@ -142,7 +123,7 @@ describe('producer across a lost connection', () => {
     await clock.advanceAsync(BACKOFF_MS);
     await reconnected;
     const results = (await Promise.all(sends)).flat();
-    broker.off('produced', onProduced);
+    proxied.broker.off('produced', onProduced);
     const logged = new Map<string, string>();
     for (const partition of [0, 1, 2]) {
       for (const record of await client.fetch({ topic: name, partition, offset: 0n })) logged.set(`${partition}/${record.offset}`, Buffer.from(record.value!).toString());
@@ -202,11 +183,11 @@ describe('consumer across a lost connection', () => {
     const onDelivered = (event: { group: string; redelivered: boolean }): void => {
       if (event.group === group && event.redelivered && ++redelivered === 3) allRedelivered.resolve();
     };
-    broker.on('delivered', onDelivered);
+    proxied.broker.on('delivered', onDelivered);
     await cut(client, proxy);
     await clock.advanceAsync(BACKOFF_MS);
     await allRedelivered.promise;
-    broker.off('delivered', onDelivered);
+    proxied.broker.off('delivered', onDelivered);
     // Answered after the DELIVER frame of the redeliveries: the client has read it by now.
     await client.admin.listTopics();
     expect([mostRunning, redeliveriesStarted]).toEqual([3, 0]);
