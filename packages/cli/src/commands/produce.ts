@@ -191,8 +191,15 @@ async function sendLines(producer: Producer, topic: string, input: Readable, for
   const stopProgress = startProgress((elapsedMs) => countAndRate(written.count, 'records sent', elapsedMs));
   try {
     const toItem = (line: string, lineNumber: number) => toLineRecord(line, lineNumber, format);
+    let first = true;
     for await (const chunk of lineChunks(input, toItem, { max: CHUNK_RECORDS, lingerMs: CHUNK_LINGER_MS, signal })) {
       await window.add(() => sendChunk(producer, topic, chunk, written, window));
+      // The first send looks the topic up (partitions, batch limits); until it has, the checks of
+      // the sends behind it (a line over the batch limit) come only after the lookup, when later
+      // sends have started too, and lines after a bad one would go out. Once it is known, a send
+      // refused by its own checks fails the window before the next chunk is added.
+      if (first) await window.finish();
+      first = false;
     }
     await window.finish();
     return { written };
