@@ -17,7 +17,7 @@ import { TopicRegistry } from './topics/topic-registry.js';
 import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
 import type { ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
-import { DataDir } from './data-dir.js';
+import { DataDir, namedDirs } from './data-dir.js';
 import { resolveBrokerLimits, type BrokerOptions } from './config/broker-options.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
@@ -359,7 +359,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   private async openTopics(): Promise<void> {
     const root = `${this.dataDir}/topics`;
-    for (const name of await this.fs.readdir(root)) {
+    for (const name of await namedDirs(this.fs, root)) {
       const topic = await Topic.open(this.fs, `${root}/${name}`, this.logDefaults);
       if (topic) this.topics.add(topic);
       else await this.fs.rmdir(`${root}/${name}`);

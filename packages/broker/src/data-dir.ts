@@ -7,7 +7,8 @@
  * the lock go. A close after a log failed (or one whose own steps failed) writes no marker: the
  * next open recovers as after a crash, since a failed fsync leaves the durable state unknown.
  */
-import { DirLock, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { DirLock, isDirectory, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { isTopicName } from './topics/topic-name.js';
 
 const CLEAN_SHUTDOWN_MARKER = '.clean-shutdown';
 /** The single-writer lock directory inside a data directory (DirLock). */
@@ -80,4 +81,18 @@ async function takeMarker(fs: FileSystem, path: string): Promise<boolean> {
     await fs.syncDir(`${path}/topics`);
   }
   return cleanShutdown;
+}
+
+/**
+ * The entries of `dir` (topics/, groups/, groups/<topic>/) that Brook could have made: directories
+ * named by the topic-name rule (group names follow it too), the only kind it makes there. Open
+ * removes those of them that no committed file claims (what a crash left of a create or delete);
+ * anything else someone else put there, and Brook leaves it alone.
+ */
+export async function namedDirs(fs: FileSystem, dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const name of await fs.readdir(dir)) {
+    if (isTopicName(name) && (await isDirectory(fs, `${dir}/${name}`))) names.push(name);
+  }
+  return names;
 }

@@ -8,6 +8,7 @@
  *   groups/<topic>/<group>/journal-<gen>/ }
  */
 import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
+import { namedDirs } from '../data-dir.js';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
@@ -81,13 +82,13 @@ export class GroupCoordinator {
   async open(): Promise<void> {
     const root = `${this.deps.dataDir}/groups`;
     if (!(await this.deps.fs.exists(root))) return;
-    for (const topic of await this.deps.fs.readdir(root)) {
+    for (const topic of await namedDirs(this.deps.fs, root)) {
       // Groups of a topic that is gone (a delete interrupted after its commit point) go too.
       if (!this.deps.topicExists(topic)) {
         await this.removeGroupsOf(topic);
         continue;
       }
-      for (const name of await this.deps.fs.readdir(`${root}/${topic}`)) {
+      for (const name of await namedDirs(this.deps.fs, `${root}/${topic}`)) {
         const config = await this.configs.read(topic, name);
         if (config) await this.group(topic, name, config);
         else await this.configs.removeUncommitted(topic, name);

@@ -31,6 +31,9 @@ import { AckState } from './ack-state.js';
 import { encodeStateFile, parseStateFile } from './group-state-file.js';
 import { decodeChanges, encodeChanges, type PartitionChanges } from './journal-codec.js';
 
+/** A journal generation's directory: journal-<generation>. */
+const JOURNAL_DIR_PATTERN = /^journal-(0|[1-9]\d*)$/;
+
 export type JournalLogOptions = Omit<PartitionLogOptions, 'dir'>;
 
 const JOURNAL_READ_BYTES = 1024 * 1024;
@@ -82,8 +85,10 @@ export class GroupJournal {
       : (await initialFloors()).map((floor) => new AckState(floor));
     const generation = stateFile?.generation ?? 0;
     if (created) await writeFileAtomic(fs, statePath, encodeStateFile(generation, states));
+    // Other generations' journals are what a crash left of a compaction; a name that no
+    // generation has is not Brook's and stays.
     for (const name of await fs.readdir(dir)) {
-      if (name.startsWith('journal-') && name !== `journal-${generation}`) await fs.rmdir(`${dir}/${name}`);
+      if (JOURNAL_DIR_PATTERN.test(name) && name !== `journal-${generation}`) await fs.rmdir(`${dir}/${name}`);
     }
     const log = await PartitionLog.open({ ...logOptions, dir: `${dir}/journal-${generation}` });
     await replay(log, states, `${dir}/journal-${generation}`);

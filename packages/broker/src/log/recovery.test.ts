@@ -250,11 +250,12 @@ describe('recovery', () => {
     const fixture = logFixture();
     await seed(fixture, 1);
     await fixture.fs.writeFile(`${LOG_DIR}/00000000000000000000.index.tmp`, new Uint8Array(3));
+    await fixture.fs.writeFile(`${LOG_DIR}/producer-state.snapshot.tmp`, new Uint8Array(3));
     await fixture.fs.writeFile(`${LOG_DIR}/00000000000000000099.index`, new Uint8Array(8));
     await fixture.fs.writeFile(`${LOG_DIR}/00000000000000000099.timeindex`, new Uint8Array(12));
     const reopened = await fixture.open();
     expect([...reopened.recovery.removedFiles].sort()).toEqual([
-      '00000000000000000000.index.tmp', '00000000000000000099.index', '00000000000000000099.timeindex',
+      '00000000000000000000.index.tmp', '00000000000000000099.index', '00000000000000000099.timeindex', 'producer-state.snapshot.tmp',
     ]);
     expect((await fixture.fs.readdir(LOG_DIR)).filter((n) => n.includes('99') || n.endsWith('.tmp'))).toEqual([]);
   });

@@ -22,12 +22,14 @@
  * | sealed index bad behind last entry  | found at the first read (indexes load lazily): rebuilt then    |
  * | sealed segment: bad batch           | refuse to open: CORRUPT_SEGMENT naming file and byte position  |
  * | offsets not contiguous across files | refuse to open: CORRUPT_SEGMENT                                |
- * | leftover *.tmp, orphan index files  | delete them                                                   |
+ * | leftover .tmp of an index file or   | delete them; any other file is not Brook's and stays           |
+ * |   the producer snapshot; orphan     |                                                               |
+ * |   index files                       |                                                               |
  */
 import { BrookError, mkdirDurable, type FileSystem } from '@brook/protocol';
 import type { ScanProblem } from './batch-scanner.js';
 import { Segment, type SegmentConfig } from './segment.js';
-import { parseSegmentLogName, segmentPath, segmentStem, type SegmentFileSuffix } from './segment-files.js';
+import { isAtomicWriteLeftover, parseIndexFileStem, parseSegmentLogName, segmentPath, segmentStem, type SegmentFileSuffix } from './segment-files.js';
 
 export interface RecoveryReport {
   /** Segments whose batches were scanned (the tail, the one before it if unsealed, any sealed one with a bad index). */
@@ -207,8 +209,8 @@ async function listSegments(fs: FileSystem, dir: string, cleanShutdown: boolean)
   const stems = new Set(baseOffsets.map(segmentStem));
   const removedFiles: string[] = [];
   for (const name of names) {
-    const orphanIndex = /^(\d{20})\.(index|timeindex)$/.exec(name);
-    if (name.endsWith('.tmp') || (orphanIndex && !stems.has(orphanIndex[1]!))) {
+    const indexStem = parseIndexFileStem(name);
+    if (isAtomicWriteLeftover(name) || (indexStem !== undefined && !stems.has(indexStem))) {
       await fs.unlink(`${dir}/${name}`);
       removedFiles.push(name);
     }

@@ -6,11 +6,17 @@
  *   00000000000000000000.log         record batches, back to back
  *   00000000000000000000.index       sparse offset -> position
  *   00000000000000000000.timeindex   sparse timestamp -> offset
+ *   producer-state.snapshot          the producers' idempotence state (producers/)
+ *
+ * The index files and the snapshot are written atomically, through a `<name>.tmp` sibling.
  */
 export const SEGMENT_FILE_SUFFIXES = Object.freeze(['.log', '.index', '.timeindex'] as const);
 export type SegmentFileSuffix = (typeof SEGMENT_FILE_SUFFIXES)[number];
 
+export const PRODUCER_SNAPSHOT_FILE = 'producer-state.snapshot';
+
 const STEM_DIGITS = 20;
+const INDEX_FILE_PATTERN = /^(\d{20})\.(index|timeindex)$/;
 const SEGMENT_LOG_PATTERN = /^(\d{20})\.log$/;
 
 export function segmentStem(baseOffset: bigint): string {
@@ -25,4 +31,19 @@ export function segmentPath(dir: string, baseOffset: bigint, suffix: SegmentFile
 export function parseSegmentLogName(name: string): bigint | undefined {
   const match = SEGMENT_LOG_PATTERN.exec(name);
   return match ? BigInt(match[1]!) : undefined;
+}
+
+/** The stem named by an index file's name, or undefined for any other name. */
+export function parseIndexFileStem(name: string): string | undefined {
+  return INDEX_FILE_PATTERN.exec(name)?.[1];
+}
+
+/**
+ * Whether `name` is what a crash in an atomic write of this directory leaves (see above): the
+ * `.tmp` of an index file or of the snapshot. A `.tmp` of any other name is not Brook's.
+ */
+export function isAtomicWriteLeftover(name: string): boolean {
+  if (!name.endsWith('.tmp')) return false;
+  const written = name.slice(0, -'.tmp'.length);
+  return written === PRODUCER_SNAPSHOT_FILE || parseIndexFileStem(written) !== undefined;
 }

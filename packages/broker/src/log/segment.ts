@@ -21,6 +21,12 @@ export interface SegmentConfig {
   readonly readChunkBytes: number;
 }
 
+/** What walking a sealed segment's last batch headers found. */
+interface WalkedHeaders {
+  readonly nextOffset: bigint;
+  readonly maxTimestampMs: number;
+}
+
 export class Segment {
   readonly baseOffset: bigint;
   readonly logPath: string;
@@ -114,15 +120,15 @@ export class Segment {
     const fileBytes = await file.size();
     const lastIndexEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.index'), INDEX_ENTRY_BYTES.offset);
     const lastTimeEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.timeindex'), INDEX_ENTRY_BYTES.time);
-    const nextOffset = lastIndexEntry && lastTimeEntry
+    const walked = lastIndexEntry && lastTimeEntry
       ? await segment.walkHeaders(lastIndexEntry.getUint32(0), lastIndexEntry.getUint32(4), fileBytes)
       : undefined;
-    if (nextOffset === undefined) {
+    if (!walked || !(await segment.isLastTimeEntry(lastTimeEntry!, walked, fileBytes))) {
       await file.close();
       return 'rebuild';
     }
     segment.sizeBytes = fileBytes;
-    segment.nextOffset = nextOffset;
+    segment.nextOffset = walked.nextOffset;
     segment.maxTimestampMs = Number(lastTimeEntry!.getBigInt64(0));
     return segment;
   }
@@ -130,11 +136,13 @@ export class Segment {
   /**
    * Follows batch headers (length, magic, contiguous offsets; no CRC) from `position`, which
    * must hold the batch at `relativeOffset`, to the end of the file. Returns the offset after
-   * the last batch, or undefined if the chain does not end exactly at the end of the file.
+   * the last batch and the largest timestamp of the batches walked, or undefined if the chain
+   * does not end exactly at the end of the file.
    */
-  private async walkHeaders(relativeOffset: number, position: number, fileBytes: number): Promise<bigint | undefined> {
+  private async walkHeaders(relativeOffset: number, position: number, fileBytes: number): Promise<WalkedHeaders | undefined> {
     const header = new Uint8Array(BATCH_HEADER_BYTES);
     let expected = this.baseOffset + BigInt(relativeOffset);
+    let maxTimestampMs = Number.NEGATIVE_INFINITY;
     let at = position;
     while (at < fileBytes) {
       if ((await this.file.readInto(header, 0, BATCH_HEADER_BYTES, at)) < BATCH_HEADER_BYTES) return undefined;
@@ -142,8 +150,24 @@ export class Segment {
       if (batch.magic !== 2 || batch.baseOffset !== expected || batch.batchLength < BATCH_HEADER_BYTES - 12) return undefined;
       at += 12 + batch.batchLength;
       expected = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
+      maxTimestampMs = Math.max(maxTimestampMs, batch.maxTimestamp);
     }
-    return at === fileBytes && at > position ? expected : undefined;
+    return at === fileBytes && at > position ? { nextOffset: expected, maxTimestampMs } : undefined;
+  }
+
+  /**
+   * Whether a sealed segment's last time entry can be what a seal wrote there: the segment's
+   * largest timestamp, at an offset inside the segment. Retention by maxAgeMs deletes on that
+   * timestamp, so a damaged entry (a zeroed file) must mean a rebuild, never records deleted
+   * early. Only what open reads anyway is checked, plus the first batch's header: the batches
+   * in between are not read, so that opening costs the same whatever the segment's size.
+   */
+  private async isLastTimeEntry(entry: DataView, walked: WalkedHeaders, fileBytes: number): Promise<boolean> {
+    const timestampMs = Number(entry.getBigInt64(0));
+    const relativeOffset = entry.getUint32(INDEX_ENTRY_BYTES.time - 4);
+    const firstTimestampMs = await this.firstBatchTimestamp(fileBytes);
+    return relativeOffset > 0 && BigInt(relativeOffset) <= walked.nextOffset - this.baseOffset
+      && timestampMs >= walked.maxTimestampMs && (firstTimestampMs === undefined || timestampMs >= firstTimestampMs);
   }
 
   /**

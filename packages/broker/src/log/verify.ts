@@ -18,7 +18,7 @@
  * A problem names the file and byte position. A torn tail of the last segment is a problem too
  * (recovery would cut it); verify reports, it never repairs.
  */
-import { isBrookError, type FileSystem } from '@brook/protocol';
+import { isBrookError, isDirectory, type FileSystem } from '@brook/protocol';
 import { inspectIndex, inspectLog, type InspectedBatch, type StorageProblem } from './inspect.js';
 import { parseSegmentLogName, segmentPath } from './segment-files.js';
 import { INDEX_ENTRY_BYTES } from './sparse-index.js';
@@ -160,13 +160,7 @@ export async function verifyDataDir(fs: FileSystem, dataDir: string): Promise<Da
     }
   };
   const visitIfDir = async (path: string): Promise<void> => {
-    try {
-      await fs.readdir(path);
-    } catch (error) {
-      if (isBrookError(error, 'IO_ERROR')) return; // a file, not a directory
-      throw error;
-    }
-    await visit(path);
+    if (await isDirectory(fs, path)) await visit(path);
   };
   await visit(dataDir);
   // An empty directory, or another program's, would otherwise pass as a healthy broker with no topics.

@@ -16,10 +16,9 @@
  * rebuilt from the log, as a bad index file is.
  */
 import { BrookError, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { PRODUCER_SNAPSHOT_FILE } from '../log/segment-files.js';
 import { parseDecimal } from './decimal.js';
 import { EPOCH_MAX, RECENT_BATCHES_PER_PRODUCER, SEQUENCE_MAX, addToSequence, type ProducerEntry, type RecentBatch } from './producer-entry.js';
-
-const PRODUCER_SNAPSHOT_FILE = 'producer-state.snapshot';
 
 export interface ProducerSnapshot {
   readonly offset: bigint;

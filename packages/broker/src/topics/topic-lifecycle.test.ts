@@ -274,4 +274,26 @@ describe('partition directories at open', () => {
       code: 'CORRUPT_METADATA', details: { file: '/brook/topics/lc-lost/topic.json', partition: 1 },
     });
   });
+
+  it('partition directories beyond the partitions of topic.json stop the open with CORRUPT_METADATA naming the first, rather than hide their records', async () => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-extra', { partitions: 3 });
+    await world.broker.produce('lc-extra', [{ value: 'a', partition: 2 }]);
+    await world.broker.close();
+    const file = '/brook/topics/lc-extra/topic.json';
+    const written = JSON.parse(text(await world.fs.readFile(file))!) as Record<string, unknown>;
+    await world.fs.writeFile(file, new TextEncoder().encode(JSON.stringify({ ...written, partitions: 1 })));
+    await expect(world.restart({ powerCut: false })).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file, partition: 1 } });
+  });
+
+  it('a file or a directory of another name in a topic directory is not a partition: the topic opens', async () => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-not-partitions');
+    await world.broker.close();
+    await world.fs.writeFile('/brook/topics/lc-not-partitions/1', new Uint8Array(1));
+    await world.fs.mkdir('/brook/topics/lc-not-partitions/01');
+    const broker = await world.restart({ powerCut: false });
+    expect(broker.describeTopic('lc-not-partitions').partitions).toHaveLength(1);
+    await broker.close();
+  });
 });

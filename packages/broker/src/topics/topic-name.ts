@@ -8,13 +8,24 @@ export { TOPIC_NAME_LENGTH_MAX };
 const TOPIC_NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 
 export function validateTopicName(name: unknown): string {
-  const problem =
-    typeof name !== 'string' ? 'must be a string'
+  const problem = topicNameProblem(name);
+  if (problem) throw new BrookError('INVALID_TOPIC_NAME', `topic name ${JSON.stringify(name)} ${problem}`, { name });
+  return name as string;
+}
+
+/**
+ * Whether `name` follows the rule (group names follow it too). Open removes only directories
+ * Brook could have made, and it never makes one under another name.
+ */
+export function isTopicName(name: string): boolean {
+  return topicNameProblem(name) === undefined;
+}
+
+function topicNameProblem(name: unknown): string | undefined {
+  return typeof name !== 'string' ? 'must be a string'
     : name.length === 0 ? 'must not be empty'
     : name.length > TOPIC_NAME_LENGTH_MAX ? `must be at most ${TOPIC_NAME_LENGTH_MAX} characters, got ${name.length}`
     : name === '.' || name === '..' ? 'must not be "." or ".."'
     : !TOPIC_NAME_PATTERN.test(name) ? 'may only contain A-Z a-z 0-9 . _ -'
     : undefined;
-  if (problem) throw new BrookError('INVALID_TOPIC_NAME', `topic name ${JSON.stringify(name)} ${problem}`, { name });
-  return name as string;
 }

@@ -10,7 +10,7 @@
  * part-way leaves a directory without topic.json, which the next open removes.
  */
 import { basename } from 'node:path';
-import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
+import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit } from '../config/defaults.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { parseSegmentLogName } from '../log/segment-files.js';
@@ -32,6 +32,8 @@ export interface CreateTopicOptions {
 }
 
 const TOPIC_FILE = 'topic.json';
+/** A partition directory's name: its number in decimal, without leading zeros. */
+const PARTITION_DIR_NAME = /^(0|[1-9]\d*)$/;
 const TOPIC_FILE_VERSION = 1;
 
 /** Shared by every partition log of a broker; the topic adds its own segment limits and dir. */
@@ -112,7 +114,7 @@ export class Topic {
     // Partition directories made before a kill may not be durable entries yet (see Broker.open).
     if (!logDefaults.cleanShutdown) await fs.syncDir(dir);
     const file = parseTopicFile(`${dir}/${TOPIC_FILE}`, await fs.readFile(`${dir}/${TOPIC_FILE}`), basename(dir));
-    await checkPartitionsPresent(fs, dir, file.config.partitions);
+    await checkPartitionDirs(fs, dir, file.config.partitions);
     const partitions = await openPartitions(dir, file.config, logDefaults);
     return new Topic(file.name, file.config, partitions);
   }
@@ -210,19 +212,42 @@ async function openPartitions(dir: string, config: TopicConfig, logDefaults: Log
 }
 
 /**
+ * The partition directories must be topic.json's partitions, no fewer and no more.
+ *
  * createTopic makes each partition's first segment durable before topic.json, and retention never
  * deletes a partition's last segment, so a committed topic whose partition has no segment file
  * lost it (a directory deleted or restored only in part): CORRUPT_METADATA, as opening it would
  * start the partition over at offset 0, under records and acks that consumers already saw.
+ *
+ * A create starts from an empty directory and the partition count never changes, so a partition
+ * directory beyond the count is not this topic's as topic.json describes it (a topic.json
+ * restored from elsewhere, a directory copied in): CORRUPT_METADATA too, rather than leave its
+ * records where no read can reach them.
  */
-async function checkPartitionsPresent(fs: FileSystem, dir: string, partitions: number): Promise<void> {
+async function checkPartitionDirs(fs: FileSystem, dir: string, partitions: number): Promise<void> {
+  const file = `${dir}/${TOPIC_FILE}`;
   for (let partition = 0; partition < partitions; partition++) {
     const path = partitionDir(dir, partition);
     const names = (await fs.exists(path)) ? await fs.readdir(path) : [];
     if (names.some((name) => parseSegmentLogName(name) !== undefined)) continue;
-    const file = `${dir}/${TOPIC_FILE}`;
     throw new BrookError('CORRUPT_METADATA', `${file} has partition ${partition}, but ${path} holds no segment file: its records are lost`, { file, partition });
   }
+  const beyond = await partitionDirsBeyond(fs, dir, partitions);
+  if (beyond.length > 0) {
+    throw new BrookError('CORRUPT_METADATA', `${file} has ${partitions} partition(s), but ${dir} also holds partition directories ${beyond.join(', ')}: records no read would reach`, {
+      file, partition: beyond[0],
+    });
+  }
+}
+
+/** Directories of `dir` named as a partition (its number, as partitionDir writes it) at or past `partitions`, in order. */
+async function partitionDirsBeyond(fs: FileSystem, dir: string, partitions: number): Promise<number[]> {
+  const beyond: number[] = [];
+  for (const name of await fs.readdir(dir)) {
+    if (!PARTITION_DIR_NAME.test(name) || Number(name) < partitions) continue;
+    if (await isDirectory(fs, `${dir}/${name}`)) beyond.push(Number(name));
+  }
+  return beyond.sort((a, b) => a - b);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { isBrookError } from '../errors.js';
 import type { FileSystem } from './file-system.js';
 
 /**
@@ -50,4 +51,18 @@ export async function removeCommittedDir(fs: FileSystem, path: string, commitFil
   await uncommitDir(fs, path, commitFile);
   committed?.();
   await rmdirDurable(fs, path);
+}
+
+/**
+ * Whether `path`, which exists, is a directory rather than a file. The port has no stat: a
+ * readdir tells them apart (ENOTDIR on a file, in both implementations).
+ */
+export async function isDirectory(fs: FileSystem, path: string): Promise<boolean> {
+  try {
+    await fs.readdir(path);
+    return true;
+  } catch (error) {
+    if (isBrookError(error, 'IO_ERROR') && error.details['errno'] === 'ENOTDIR') return false;
+    throw error;
+  }
 }

@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../errors.js';
+import { isDirectory } from './durable-dir.js';
 import type { FileSystem } from './file-system.js';
 
 export interface FileSystemFixture {
@@ -227,6 +228,13 @@ export function describeFileSystemConformance(name: string, createFixture: () =>
     it('reports op, path and errno in IO_ERROR details', async () => {
       const error: unknown = await fs.readFile(at('missing')).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'IO_ERROR', retriable: true, details: { op: 'readFile', path: at('missing'), errno: 'ENOENT' } });
+    });
+
+    it('isDirectory tells a directory from a file (readdir of a file is ENOTDIR)', async () => {
+      await fs.mkdir(at('d'));
+      await fs.writeFile(at('f'), bytes('x'));
+      expect(await isDirectory(fs, at('d'))).toBe(true);
+      expect(await isDirectory(fs, at('f'))).toBe(false);
     });
   });
 }
