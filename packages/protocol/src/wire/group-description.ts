@@ -35,6 +35,8 @@ export interface GroupMemberDescription {
   readonly inFlight: number;
   /** Leaving gracefully: gets nothing new, settles what it holds. */
   readonly closing: boolean;
+  /** Gets nothing new for now, as if its maxInFlight were 0: its connection is congested (the wire server). */
+  readonly paused: boolean;
 }
 
 /** The settings the group runs with (its first member's, or the last reconfiguration's). */
