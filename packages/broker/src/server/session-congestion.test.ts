@@ -123,7 +123,7 @@ describe('a member whose connection is congested', () => {
     expect(c.leaseExpired).toEqual([0n, 1n, 2n, 3n]);
   });
 
-  it("resumes once its socket drains ('partition': it keeps its partition meanwhile, which waits): held records come again in order, with deliveryCount 1", async () => {
+  it("resumes once its socket drains ('partition': it keeps its partition meanwhile, which waits; describeGroup shows it paused): held records come again in order, with deliveryCount 1", async () => {
     const topic = 'congested-resumes';
     const c = await connections(topic);
     const group = 'g-resumes';
@@ -131,7 +131,9 @@ describe('a member whose connection is congested', () => {
     const slow = await congestedMember(c, { ...settings, maxInFlight: 10 }, 5);
     const fast = await c.reading.ok('subscribe', { ...settings, maxInFlight: 10 });
     const describe = () => c.reading.ok('describeGroup', { topic, group });
+    const pausedOf = async () => ((await describe())['members'] as { id: string; paused: boolean }[]).map((m) => [m.id, m.paused]);
     expect(await describe()).toMatchObject({ partitions: [{ owner: slow['memberId'] }] });
+    expect(await pausedOf()).toEqual([[slow['memberId'], true], [fast['memberId'], false]]);
     // Leases of the 3 sent and the 2 held run out; the sent ones come again (go-back), the held ones are given back.
     await c.congested.clock.advanceAsync(ACK_TIMEOUT_MS);
     await c.congested.broker.produce(topic, [{ value: 'later' }]);
@@ -150,6 +152,7 @@ describe('a member whose connection is congested', () => {
     expect(again.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2], [1n, 2], [2n, 2], [3n, 1], [4n, 1], [5n, 1]]);
     await c.congested.ok('settle', { subscription: slow['subscription'], ack: [[again[0]!.deliveryId, again.at(-1)!.deliveryId]] });
     expect(await describe()).toMatchObject({ partitions: [{ ackFloor: '6', deadLettered: 0, redeliveries: 3 }] });
+    expect(await pausedOf()).toEqual([[slow['memberId'], false], [fast['memberId'], false]]);
   });
 
   it('a delivery being journaled for it when its connection fills up goes to a member with room instead', async () => {

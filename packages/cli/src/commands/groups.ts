@@ -51,7 +51,7 @@ function formatDescription(d: GroupDescription): string {
   const lines = [
     `group ${d.group} on ${d.topic}: ${plural(d.members.length, 'member')}, lag ${d.lag}`,
     `  ordering ${config.ordering}, ackTimeoutMs ${config.ackTimeoutMs}, maxDeliveries ${config.maxDeliveries}, dead letters to ${config.deadLetterTopic}`,
-    ...d.members.map((m) => `  member ${m.id} (${m.name}): ${m.inFlight} in flight of ${m.maxInFlight}${m.closing ? ', closing' : ''}`),
+    ...d.members.map((m) => `  member ${m.id} (${m.name}): ${m.inFlight} in flight of ${m.maxInFlight}${m.closing ? ', closing' : ''}${m.paused ? ', paused' : ''}`),
     ...(d.lastError === undefined ? [] : [`  last error: ${d.lastError}`]),
   ];
   const rows = d.partitions.map((p) => [
