@@ -43,7 +43,6 @@ export class RecordTransitions {
     const rec = this.records.get(where);
     if (!rec) return void this.violations.push(`delivered unknown ${where}`);
     const v = (message: string) => this.violations.push(`delivery of ${where}#${deliveryCount} to ${member}: ${message}`);
-    if (rec.state === 'inflight' && this.unread(rec)) this.givenBackUnread(rec);
     if (rec.state !== 'pending') v(`the record is ${rec.state}`);
     if (deliveryCount !== rec.count + 1) v(`deliveryCount after ${rec.count} deliveries`);
     if (deliveryCount > this.maxDeliveries) v(`more than maxDeliveries ${this.maxDeliveries}`);
@@ -59,23 +58,6 @@ export class RecordTransitions {
     rec.leaseDueMs = this.now() + this.settings().ackTimeoutMs;
     const delivery = deliveryKey(partition, offset, deliveryCount, member);
     this.epochsAtDelivery.set(delivery, [...(this.epochsAtDelivery.get(delivery) ?? []), rec.epoch]);
-  }
-
-  /**
-   * True if `rec`'s current delivery waits unread in an iterator member's queue: taken back from
-   * there (the member leaves, its lease runs out), it was no attempt and no event says so; the
-   * record is simply delivered again with the same deliveryCount (sink-control.ts).
-   */
-  private unread(rec: RecordModel): boolean {
-    if (rec.member === undefined || this.memberById(rec.member)?.style !== 'iterator') return false;
-    return (this.epochsAtDelivery.get(deliveryKey(rec.partition, rec.offset, rec.count, rec.member))?.length ?? 0) > 0;
-  }
-
-  private givenBackUnread(rec: RecordModel): void {
-    this.epochsAtDelivery.get(deliveryKey(rec.partition, rec.offset, rec.count, rec.member))!.shift();
-    rec.state = 'pending';
-    rec.count -= 1;
-    rec.member = undefined;
   }
 
   /** The epoch of the oldest delivery of (record, deliveryCount, member) not yet taken; undefined if none. */
@@ -237,8 +219,7 @@ export class RecordTransitions {
    * a 'redelivered' event follows, unless it was on its last attempt: then it is dead-lettered.
    */
   takenBack(rec: RecordModel): void {
-    // One its loop never read comes again with the same deliveryCount, never dead-lettered for it.
-    if (rec.count < this.maxDeliveries || this.unread(rec)) return;
+    if (rec.count < this.maxDeliveries) return;
     rec.state = 'dying';
     rec.member = undefined;
   }

@@ -87,16 +87,6 @@ describe('delivery engine regressions (from the property)', () => {
     });
   });
 
-  it('an iterator closed with deliveries waiting unread in its queue: they come again with the same deliveryCount, no attempt used', async () => {
-    await runScenario('none', {
-      partitions: 2, seed: 1,
-      commands: [
-        { kind: 'join', maxInFlight: 2, style: 'iterator', together: true }, { kind: 'produce', keys: [null, null], together: true },
-        { kind: 'produce', keys: [null], together: true }, { kind: 'close', pick: 0, together: true }, { kind: 'advance', ms: 1, together: true },
-      ],
-    });
-  });
-
   it('a member leaving while its delivery is being journaled does not use up an attempt (first delivery is #1)', async () => {
     // The iterator's close() lands while 0:0 is being handed to it: 0:0 went to the next member
     // as deliveryCount 2, redelivered, though nobody had seen it.
