@@ -119,23 +119,6 @@ describe('consume(): what waits unread in its queue is no attempt (docs/semantic
     expect(broker.describeGroup('t', settings.group).partitions[0]).toMatchObject({ lag: 0n, deadLettered: 0 });
   });
 
-  it("'partition': a rebalance takes back what the loop had not read as no attempt: the new owner gets it with deliveryCount 1 at maxDeliveries 1", async () => {
-    const { broker, settle } = await engineFixture();
-    await broker.createTopic('t', { partitions: 2 });
-    await broker.produce('t', [{ value: 'p0', partition: 0 }, { value: 'p1', partition: 1 }]);
-    const settings = { topic: 't', group: 'unread-rebalance', ordering: 'partition' as const, ackTimeoutMs, maxDeliveries: 1 };
-    let delivered = 0;
-    broker.on('delivered', () => void (delivered += 1));
-    const unread = broker.consume(settings);
-    await settle(() => delivered === 2);
-    const got: [number, number][] = [];
-    const joined = await broker.subscribe(settings, (delivery) => void got.push([delivery.partition, delivery.deliveryCount]));
-    await settle(() => got.length === 1);
-    expect(got).toEqual([[broker.describeGroup('t', settings.group).partitions.findIndex((p) => p.owner === joined.memberId), 1]]);
-    expect(broker.describeGroup('t', settings.group).partitions.map((p) => p.deadLettered)).toEqual([0, 0]);
-    unread.abort();
-  });
-
   it('a delivery next() returned is an attempt: not acked, it comes again with deliveryCount 2', async () => {
     const { broker, advance, settle } = await topicWith(1);
     const group = 'unread-read-is-attempt';
