@@ -5,8 +5,7 @@
  * awaiting each call, so two calls can wait together). Bounded by its producer, not here: the
  * engine has at most maxInFlight unsettled deliveries at a member. But a loop that stops reading
  * lets their leases run out, and each lease back is credit the engine spends again, so the
- * queued items that were taken back pile up: the producer drops them with `remove`, or stops
- * taking more and lets next() skip them (`passed`).
+ * queued items that were taken back pile up: the producer drops them with `remove`.
  *
  * `end()` drops what is queued and finishes the iteration: quietly, or with a failure, which the
  * next `next()` (or every waiting one) rejects with once; after that it is done, as an iterator
@@ -34,11 +33,9 @@ export class AsyncQueue<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    while (this.head < this.items.length) {
+    if (this.head < this.items.length) {
       const item = this.items[this.head++]!;
       if (this.head === this.items.length) this.clear();
-      if (this.passed(item)) continue;
-      this.taken(item);
       return Promise.resolve({ value: item, done: false });
     }
     if (this.finished) {
@@ -47,19 +44,6 @@ export class AsyncQueue<T> {
       return failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(failure);
     }
     return new Promise((resolve, reject) => void this.waiters.push({ resolve, reject }));
-  }
-
-  /** Whether a queued item is past use: next() drops it instead of handing it out. */
-  protected passed(_item: T): boolean {
-    return false;
-  }
-
-  /** A queued item is being handed out by next() (not one pushed straight to a waiting next()). */
-  protected taken(_item: T): void {}
-
-  /** The items queued and not yet handed out, oldest first. */
-  protected queued(): T[] {
-    return this.items.slice(this.head);
   }
 
   /** Takes the items not yet handed out that `drop` picks (asked oldest first), keeping the rest in order. */
@@ -77,7 +61,7 @@ export class AsyncQueue<T> {
 
   /** Takes every item not yet handed out (to give them back elsewhere). */
   takeAll(): T[] {
-    const items = this.queued();
+    const items = this.items.slice(this.head);
     this.clear();
     return items;
   }

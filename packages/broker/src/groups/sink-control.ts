@@ -1,7 +1,6 @@
 /**
  * What a sink that holds deliveries before they reach its consumer tells the engine
- * (Broker.attach). The wire server is one: behind a congested socket it cannot send; the queue of
- * an in-process consume() loop is another (DeliveryQueue), until the loop reads. Without
+ * (Broker.attach). The wire server is one: behind a congested socket it cannot send, and without
  * telling, its member would keep taking its share of records only to hold them unsent until their
  * leases ran out, each counted as a failed attempt (and dead-lettered at maxDeliveries) although
  * the consumer never saw it.
@@ -15,7 +14,8 @@
  */
 import type { Delivery } from './delivery.js';
 import { Flight } from './flight.js';
-import type { Joined } from './group-coordinator.js';
+import type { Group } from './group.js';
+import type { Member } from './member.js';
 import type { Subscription } from './subscription.js';
 
 export interface SinkControl {
@@ -30,9 +30,9 @@ export interface AttachedSubscription extends Subscription, SinkControl {}
 
 const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {}, sent() {} };
 
-/** The control of a joined member; a tail reader's does nothing. */
-export function sinkControl(joined: Joined): SinkControl {
-  if (joined.kind === 'reader') return NOTHING_TO_TELL;
+/** The control of `member` of `group`; undefined: a tail reader's, which does nothing. */
+export function sinkControl(joined: { group: Group; member: Member } | undefined): SinkControl {
+  if (!joined) return NOTHING_TO_TELL;
   const { group, member } = joined;
   const mark = (deliveries: readonly Delivery[], handedOut: boolean): void => {
     for (const delivery of deliveries) {
