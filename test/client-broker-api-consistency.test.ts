@@ -1,0 +1,70 @@
+/**
+ * One rule per kind of misuse, whichever API is used: the client over either transport
+ * (describeOnEachTarget) and, where the call exists, the in-process Broker directly. Closing
+ * refuses new work with CLOSED; a value of the wrong JS type is INVALID_REQUEST naming its field;
+ * a group-only setting on a tail reader is INVALID_CONFIG naming the option; a value that is not
+ * JSON makes json() throw a BrookError.
+ */
+import { expect, it } from 'vitest';
+import type { Client } from '@brook/client';
+import { describeOnEachTarget, unique, type TargetSuite } from './fixtures/client-targets.js';
+
+/** The error `operation` fails with (thrown or rejected), or 'ok'. */
+async function outcomeOf(operation: () => unknown): Promise<unknown> {
+  try {
+    await operation();
+    return 'ok';
+  } catch (error) {
+    return error;
+  }
+}
+
+/**
+ * A client whose close() has begun and is still draining: it waits for a message its loop holds.
+ * `settle` acks that message, which lets the drain finish.
+ */
+async function closingClient(suite: TargetSuite, topic: string): Promise<{ client: Client; closing: Promise<void>; settle(): Promise<void> }> {
+  const client = await suite.target.connect();
+  await client.producer().send(topic, [{ value: 'held' }]);
+  const held = (await client.consume({ topic, group: unique('g') })[Symbol.asyncIterator]().next()).value!;
+  const closing = client.close();
+  let drained = false;
+  void closing.then(() => (drained = true));
+  return {
+    client,
+    closing,
+    async settle() {
+      expect(drained, 'close() was still draining').toBe(false);
+      await held.ack();
+      await closing;
+    },
+  };
+}
+
+describeOnEachTarget('client.close() refuses new work', (suite) => {
+  it('once close() has begun, subscribe() rejects, consume() ends its loop and producer() throws, all with CLOSED', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    const { client, settle } = await closingClient(suite, topic);
+    const stream = client.consume({ topic, group });
+    expect(await outcomeOf(() => client.subscribe({ topic, group }, () => undefined))).toMatchObject({ code: 'CLOSED' });
+    expect(() => client.producer()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    await expect(stream.ready).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(stream[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'CLOSED' });
+    await settle();
+    expect((await suite.client.admin.listGroups(topic)).map((found) => found.group)).not.toContain(group);
+  });
+
+  it('once close() has begun, admin calls and fetch() reject with CLOSED, as they do after it', async () => {
+    const topic = await suite.topic();
+    const { client, settle } = await closingClient(suite, topic);
+    const reads = (): (() => Promise<unknown>)[] => [
+      () => client.admin.listTopics(), () => client.admin.describeTopic(topic), () => client.admin.listGroups(),
+      () => client.admin.describeGroup(topic, unique('g')), () => client.admin.createTopic(unique('t')),
+      () => client.fetch({ topic, partition: 0, offset: 0n }),
+    ];
+    for (const read of reads()) expect(await outcomeOf(read)).toMatchObject({ code: 'CLOSED' });
+    await settle();
+    for (const read of reads()) expect(await outcomeOf(read)).toMatchObject({ code: 'CLOSED' });
+  });
+});
