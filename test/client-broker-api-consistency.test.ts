@@ -5,7 +5,8 @@
  * a group-only setting on a tail reader is INVALID_CONFIG naming the option; a value that is not
  * JSON makes json() throw a BrookError.
  */
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { Broker } from '@brook/broker';
 import type { Client } from '@brook/client';
 import { describeOnEachTarget, unique, type TargetSuite } from './fixtures/client-targets.js';
 
@@ -66,5 +67,19 @@ describeOnEachTarget('client.close() refuses new work', (suite) => {
     for (const read of reads()) expect(await outcomeOf(read)).toMatchObject({ code: 'CLOSED' });
     await settle();
     for (const read of reads()) expect(await outcomeOf(read)).toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+describe('Broker admin reads after close', () => {
+  it('after broker.close() every admin read throws CLOSED, as describeGroup does (the client: see above)', async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    const topic = unique('t');
+    await broker.createTopic(topic);
+    await broker.close();
+    const reads: [string, () => unknown][] = [
+      ['listTopics', () => broker.listTopics()], ['describeTopic', () => broker.describeTopic(topic)],
+      ['listGroups', () => broker.listGroups()], ['describeGroup', () => broker.describeGroup(topic, unique('g'))],
+    ];
+    for (const [name, read] of reads) expect(await outcomeOf(read), name).toMatchObject({ code: 'CLOSED' });
   });
 });

@@ -176,11 +176,14 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     ]));
   }
 
+  // Admin reads, like every other call, throw CLOSED once close() began.
   listTopics(): string[] {
+    this.assertOpen();
     return this.topics.names();
   }
 
   describeTopic(name: string): TopicDescription {
+    this.assertOpen();
     return this.topic(name).describe();
   }
 
@@ -292,6 +295,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   listGroups(topic?: string): { topic: string; group: string }[] {
+    this.assertOpen();
     return this.groups.listGroups(topic);
   }
 
