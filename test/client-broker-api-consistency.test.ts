@@ -83,3 +83,40 @@ describe('Broker admin reads after close', () => {
     for (const [name, read] of reads) expect(await outcomeOf(read), name).toMatchObject({ code: 'CLOSED' });
   });
 });
+
+describeOnEachTarget('values of the wrong JS type', (suite) => {
+  it('are INVALID_REQUEST naming the field, from the client and from Broker alike', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    await suite.client.producer().send(topic, [{ value: 'v' }]);
+    await (await suite.client.subscribe({ topic, group }, () => undefined)).close();
+    const { client } = suite;
+    const { broker } = suite.target;
+    const five = 5 as unknown as string;
+    const cases: [string, string, () => unknown, () => unknown][] = [
+      ['produce', 'topic', () => client.producer().send(five, [{ value: 'v' }]), () => broker.produce(five, [{ value: 'v' }])],
+      ['subscribe', 'topic', () => client.subscribe({ topic: five, group }, () => undefined), () => broker.subscribe({ topic: five, group }, () => undefined)],
+      ['subscribe', 'group', () => client.subscribe({ topic, group: five }, () => undefined), () => broker.subscribe({ topic, group: five }, () => undefined)],
+      ['subscribe', 'name', () => client.subscribe({ topic, group, name: five }, () => undefined), () => broker.subscribe({ topic, group, name: five }, () => undefined)],
+      ['consume', 'group', () => client.consume({ topic, group: five }).ready, () => broker.consume({ topic, group: five }).ready],
+      ['consume', 'name', () => client.consume({ topic, name: five }).ready, () => broker.consume({ topic, name: five }).ready],
+      ['fetch', 'topic', () => client.fetch({ topic: five, partition: 0, offset: 0n }), () => broker.fetch({ topic: five, partition: 0, offset: 0n })],
+      ['fetch', 'partition', () => client.fetch({ topic, partition: '0' as unknown as number, offset: 0n }), () => broker.fetch({ topic, partition: '0' as unknown as number, offset: 0n })],
+      ['createTopic', 'name', () => client.admin.createTopic(five), () => broker.createTopic(five)],
+      ['deleteTopic', 'name', () => client.admin.deleteTopic(five), () => broker.deleteTopic(five)],
+      ['describeTopic', 'name', () => client.admin.describeTopic(five), () => broker.describeTopic(five)],
+      ['listGroups', 'topic', () => client.admin.listGroups(five), () => broker.listGroups(five)],
+      ['describeGroup', 'topic', () => client.admin.describeGroup(five, group), () => broker.describeGroup(five, group)],
+      ['describeGroup', 'group', () => client.admin.describeGroup(topic, five), () => broker.describeGroup(topic, five)],
+      ['resetGroup', 'group', () => client.admin.resetGroup(topic, five, 'earliest'), () => broker.resetGroup(topic, five, 'earliest')],
+      ['deleteGroup', 'group', () => client.admin.deleteGroup(topic, five), () => broker.deleteGroup(topic, five)],
+      ['redrive', 'deadLetterTopic', () => client.admin.redrive(five), () => broker.redrive(five)],
+    ];
+    for (const [call, field, overClient, inProcess] of cases) {
+      const expected = { code: 'INVALID_REQUEST', details: expect.objectContaining({ field }) };
+      expect(await outcomeOf(overClient), `client ${call} ${field}`).toMatchObject(expected);
+      expect(await outcomeOf(inProcess), `broker ${call} ${field}`).toMatchObject(expected);
+    }
+    expect(await client.admin.listGroups(topic)).toEqual([{ topic, group }]);
+  });
+});

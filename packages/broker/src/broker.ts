@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, checkFetchRequest, rmdirDurable,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, checkFetchRequest, checkStringFields, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -139,6 +139,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
     this.assertOpen();
+    checkStringFields({ name });
     validateTopicName(name);
     const config = resolveTopicConfig(options, this.limits);
     await this.topics.create(name, async () => {
@@ -158,6 +159,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
+    checkStringFields({ name });
     const dir = this.topicDir(name);
     const commit = async (): Promise<void> => {
       this.groups.hideGroupsOf(name);
@@ -184,6 +186,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   describeTopic(name: string): TopicDescription {
     this.assertOpen();
+    checkStringFields({ name });
     return this.topic(name).describe();
   }
 
@@ -192,8 +195,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * the key like Kafka's default partitioner, else round-robin). Resolves, in input order, with
    * each record's partition and offset once every batch is persisted per the fsync policy.
    */
-  produce(topicName: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
-    return this.append(topicName, records, this.limits);
+  async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
+    checkStringFields({ topic });
+    return this.append(topic, records, this.limits);
   }
 
   /** produce, held to `limits` (the broker's own, or a dead-letter copy's). */
@@ -212,8 +216,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
-  offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
+  async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
     this.assertOpen();
+    checkStringFields({ topic });
     if (!Number.isSafeInteger(timestampMs)) {
       throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs', value: timestampMs });
     }
@@ -253,6 +258,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   async produceBatch(request: ProduceBatchRequest): Promise<ProduceBatchResult> {
     this.assertOpen();
+    checkStringFields({ topic: request.topic });
     const topic = this.topic(request.topic);
     const target = this.partitionTarget(topic, request.partition);
     const header = checkBatchInput(request.batch, this.limits);
@@ -296,30 +302,35 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   listGroups(topic?: string): { topic: string; group: string }[] {
     this.assertOpen();
+    checkStringFields({ topic }, true);
     return this.groups.listGroups(topic);
   }
 
   describeGroup(topic: string, group: string): GroupDescription {
     this.assertOpen();
+    checkStringFields({ topic, group });
     return this.groups.describeGroup(topic, group);
   }
 
   /** Replay (or skip): the group continues from `to` on every partition. Returns the new positions. */
-  resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
+  async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
     this.assertOpen();
+    checkStringFields({ topic, group });
     return this.groups.resetGroup(topic, group, to);
   }
 
   /** Removes a group and its progress; GROUP_NOT_EMPTY while it has members (GroupCoordinator.deleteGroup). */
   async deleteGroup(topic: string, group: string): Promise<void> {
     this.assertOpen();
+    checkStringFields({ topic, group });
     this.topic(topic);
     await this.groups.deleteGroup(topic, group);
   }
 
   /** Moves dead-lettered records back to their origin topics; returns how many moved and how many could not. */
-  redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
+  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
     this.assertOpen();
+    checkStringFields({ deadLetterTopic });
     this.topic(deadLetterTopic);
     return this.groups.redrive(deadLetterTopic, options);
   }

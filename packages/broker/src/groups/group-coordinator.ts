@@ -7,7 +7,7 @@
  *   groups/<topic>/<group>/state.json     } see group-journal.ts
  *   groups/<topic>/<group>/journal-<gen>/ }
  */
-import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
+import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, checkStringFields, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
@@ -97,6 +97,8 @@ export class GroupCoordinator {
 
   async join(options: SubscribeOptions, sink: DeliverySink): Promise<Joined> {
     checkSubscribeOptionKeys(options);
+    checkStringFields({ topic: options.topic });
+    checkStringFields({ group: options.group, name: options.name }, true);
     const logs = this.deps.partitions(options.topic);
     const maxInFlight = resolveMaxInFlight(options);
     if (options.group === undefined) {
