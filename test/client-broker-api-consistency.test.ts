@@ -120,3 +120,27 @@ describeOnEachTarget('values of the wrong JS type', (suite) => {
     expect(await client.admin.listGroups(topic)).toEqual([{ topic, group }]);
   });
 });
+
+describeOnEachTarget('tail reader settings', (suite) => {
+  it('a group-only setting on a subscription without a group is INVALID_CONFIG naming it; from, maxInFlight and name are taken', async () => {
+    const topic = await suite.topic();
+    const groupOnly: Record<string, unknown>[] = [
+      { ordering: 'key' }, { ackTimeoutMs: 5_000 }, { maxDeliveries: 3 }, { backoff: { initialMs: 10 } }, { deadLetterTopic: unique('dlq') },
+    ];
+    const apis: [string, (options: Record<string, unknown>) => Promise<unknown>][] = [
+      ['client subscribe', (options) => suite.client.subscribe({ topic, ...options }, () => undefined)],
+      ['broker subscribe', (options) => suite.target.broker.subscribe({ topic, ...options }, () => undefined)],
+      ['client consume', (options) => suite.client.consume({ topic, ...options }).ready],
+      ['broker consume', (options) => suite.target.broker.consume({ topic, ...options }).ready],
+    ];
+    for (const [api, subscribe] of apis) {
+      for (const options of groupOnly) {
+        const option = Object.keys(options)[0]!;
+        expect(await outcomeOf(() => subscribe(options)), `${api} ${option}`).toMatchObject({ code: 'INVALID_CONFIG', details: { option } });
+      }
+    }
+    const taken = await suite.client.subscribe({ topic, from: 'earliest', maxInFlight: 3, name: 'tail' }, () => undefined);
+    await taken.close();
+    expect(await suite.client.admin.listTopics()).toEqual(expect.not.arrayContaining([expect.stringMatching(/^dlq-/)]));
+  });
+});

@@ -19,7 +19,7 @@ import type { JournalLogOptions } from './group-journal.js';
 import type { Entry } from './partition-window.js';
 import { openGroupState, startOffsetFor } from './group-state.js';
 import {
-  checkStartPosition, checkSubscribeOptionKeys, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
+  checkStartPosition, checkSubscribeOptionKeys, checkTailReaderOptions, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
   type GroupConfig, type StartPosition, type SubscribeOptions,
 } from './subscribe-options.js';
 import { TailReader } from './tail-reader.js';
@@ -102,6 +102,7 @@ export class GroupCoordinator {
     const logs = this.deps.partitions(options.topic);
     const maxInFlight = resolveMaxInFlight(options);
     if (options.group === undefined) {
+      checkTailReaderOptions(options);
       const from = options.from ?? 'latest';
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillThere(options.topic, logs);
