@@ -144,3 +144,26 @@ describeOnEachTarget('tail reader settings', (suite) => {
     expect(await suite.client.admin.listTopics()).toEqual(expect.not.arrayContaining([expect.stringMatching(/^dlq-/)]));
   });
 });
+
+describeOnEachTarget('json() of a value that is not JSON', (suite) => {
+  it('throws INVALID_REQUEST with the SyntaxError as cause, from Message and Delivery alike', async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'not json {' }]);
+    const streams = [
+      ['client', suite.client.consume({ topic, from: 'earliest' })],
+      ['broker', suite.target.broker.consume({ topic, from: 'earliest' })],
+    ] as const;
+    for (const [api, stream] of streams) {
+      const message = (await stream[Symbol.asyncIterator]().next()).value!;
+      let thrown: unknown;
+      try {
+        message.json();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, api).toMatchObject({ name: 'BrookError', code: 'INVALID_REQUEST', retriable: false });
+      expect((thrown as Error).cause, api).toBeInstanceOf(SyntaxError);
+      stream.abort();
+    }
+  });
+});
