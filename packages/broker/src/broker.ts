@@ -34,6 +34,7 @@ import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
 import { fetchRecords } from './topics/fetch.js';
+import { runEach, settleAll } from './steps.js';
 import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
 
 export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
@@ -186,8 +187,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   describeTopic(name: string): TopicDescription {
     this.assertOpen();
-    checkStringFields({ name });
-    return this.topic(name).describe();
+    return this.topic(name, 'name').describe();
   }
 
   /**
@@ -195,8 +195,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * the key like Kafka's default partitioner, else round-robin). Resolves, in input order, with
    * each record's partition and offset once every batch is persisted per the fsync policy.
    */
-  async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
-    checkStringFields({ topic });
+  produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
     return this.append(topic, records, this.limits);
   }
 
@@ -218,7 +217,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
     this.assertOpen();
-    checkStringFields({ topic });
     if (!Number.isSafeInteger(timestampMs)) {
       throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs', value: timestampMs });
     }
@@ -258,7 +256,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   async produceBatch(request: ProduceBatchRequest): Promise<ProduceBatchResult> {
     this.assertOpen();
-    checkStringFields({ topic: request.topic });
     const topic = this.topic(request.topic);
     const target = this.partitionTarget(topic, request.partition);
     const header = checkBatchInput(request.batch, this.limits);
@@ -330,8 +327,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** Moves dead-lettered records back to their origin topics; returns how many moved and how many could not. */
   async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
     this.assertOpen();
-    checkStringFields({ deadLetterTopic });
-    this.topic(deadLetterTopic);
+    this.topic(deadLetterTopic, 'deadLetterTopic');
     return this.groups.redrive(deadLetterTopic, options);
   }
 
@@ -386,7 +382,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.groups.notifyAppended(topic);
   }
 
-  private topic(name: string): Topic {
+  /** The topic named by argument `field`: INVALID_REQUEST naming it if it is not a string, else UNKNOWN_TOPIC if there is none. */
+  private topic(name: string, field = 'topic'): Topic {
+    checkStringFields({ [field]: name });
     return this.topics.get(name);
   }
 
@@ -402,17 +400,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
-}
-
-/** Waits for every promise, then rejects with the first failure if any failed. */
-async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(promises)).find((result) => result.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
-/** Runs every step in turn, each whatever became of the ones before (a failure skips none). */
-async function runEach(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
-  for (const step of steps) await step().catch(() => undefined);
 }
 
 function closedError(): BrookError {
