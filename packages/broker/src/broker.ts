@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, checkFetchRequest, rmdirDurable,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, checkFetchRequest, checkStringFields, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -34,6 +34,7 @@ import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
 import { fetchRecords } from './topics/fetch.js';
+import { runEach, settleAll } from './steps.js';
 import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
 
 export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
@@ -139,6 +140,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
     this.assertOpen();
+    checkStringFields({ name });
     validateTopicName(name);
     const config = resolveTopicConfig(options, this.limits);
     await this.topics.create(name, async () => {
@@ -158,6 +160,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
+    checkStringFields({ name });
     const dir = this.topicDir(name);
     const commit = async (): Promise<void> => {
       this.groups.hideGroupsOf(name);
@@ -176,12 +179,15 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     ]));
   }
 
+  // Admin reads, like every other call, throw CLOSED once close() began.
   listTopics(): string[] {
+    this.assertOpen();
     return this.topics.names();
   }
 
   describeTopic(name: string): TopicDescription {
-    return this.topic(name).describe();
+    this.assertOpen();
+    return this.topic(name, 'name').describe();
   }
 
   /**
@@ -189,8 +195,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * the key like Kafka's default partitioner, else round-robin). Resolves, in input order, with
    * each record's partition and offset once every batch is persisted per the fsync policy.
    */
-  produce(topicName: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
-    return this.append(topicName, records, this.limits);
+  produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
+    return this.append(topic, records, this.limits);
   }
 
   /** produce, held to `limits` (the broker's own, or a dead-letter copy's). */
@@ -209,7 +215,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
-  offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
+  async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
     this.assertOpen();
     if (!Number.isSafeInteger(timestampMs)) {
       throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs', value: timestampMs });
@@ -292,31 +298,36 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   listGroups(topic?: string): { topic: string; group: string }[] {
+    this.assertOpen();
+    checkStringFields({ topic }, true);
     return this.groups.listGroups(topic);
   }
 
   describeGroup(topic: string, group: string): GroupDescription {
     this.assertOpen();
+    checkStringFields({ topic, group });
     return this.groups.describeGroup(topic, group);
   }
 
   /** Replay (or skip): the group continues from `to` on every partition. Returns the new positions. */
-  resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
+  async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
     this.assertOpen();
+    checkStringFields({ topic, group });
     return this.groups.resetGroup(topic, group, to);
   }
 
   /** Removes a group and its progress; GROUP_NOT_EMPTY while it has members (GroupCoordinator.deleteGroup). */
   async deleteGroup(topic: string, group: string): Promise<void> {
     this.assertOpen();
+    checkStringFields({ topic, group });
     this.topic(topic);
     await this.groups.deleteGroup(topic, group);
   }
 
   /** Moves dead-lettered records back to their origin topics; returns how many moved and how many could not. */
-  redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
+  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
     this.assertOpen();
-    this.topic(deadLetterTopic);
+    this.topic(deadLetterTopic, 'deadLetterTopic');
     return this.groups.redrive(deadLetterTopic, options);
   }
 
@@ -371,7 +382,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.groups.notifyAppended(topic);
   }
 
-  private topic(name: string): Topic {
+  /** The topic named by argument `field`: INVALID_REQUEST naming it if it is not a string, else UNKNOWN_TOPIC if there is none. */
+  private topic(name: string, field = 'topic'): Topic {
+    checkStringFields({ [field]: name });
     return this.topics.get(name);
   }
 
@@ -387,17 +400,6 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
-}
-
-/** Waits for every promise, then rejects with the first failure if any failed. */
-async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(promises)).find((result) => result.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
-/** Runs every step in turn, each whatever became of the ones before (a failure skips none). */
-async function runEach(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
-  for (const step of steps) await step().catch(() => undefined);
 }
 
 function closedError(): BrookError {

@@ -26,7 +26,7 @@ const CREATE_TOPIC_KEYS: OptionKeys<CreateTopicOptions> = { partitions: true, re
 
 export class Admin {
   constructor(
-    private readonly connection: Connection,
+    private readonly connection: Pick<Connection, 'request'>,
     private readonly topics: TopicPartitions,
   ) {}
 

@@ -7,7 +7,7 @@
  * produce batches resent; `closed` (error | undefined) when the client is done for good.
  */
 import { EventEmitter } from 'eventemitter3';
-import { MAX_IN_FLIGHT_DEFAULT, type BrookError, type Clock, type FetchRequest, type LogRecord, type Random } from '@brook/protocol';
+import { BrookError, MAX_IN_FLIGHT_DEFAULT, type Clock, type FetchRequest, type LogRecord, type Random } from '@brook/protocol';
 import { Admin } from './admin.js';
 import { fetchRecords } from './fetch.js';
 import type { Connection } from './connection.js';
@@ -32,6 +32,13 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   private readonly producers = new Set<Producer | WalProducer>();
   private readonly subscriptions = new Set<Subscription>();
   private closing: Promise<void> | undefined;
+  /**
+   * The connection for new work (admin, fetch): refused with CLOSED once close() began, as
+   * subscribe, consume and producer are. The drain's own requests go on the connection itself.
+   */
+  private readonly newWork: Pick<Connection, 'request'> = {
+    request: (op, args, options) => (this.closing ? Promise.reject(closingError()) : this.connection.request(op, args, options)),
+  };
 
   constructor(
     private readonly connection: Connection,
@@ -40,7 +47,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   ) {
     super();
     this.topics = new TopicPartitions(connection);
-    this.admin = new Admin(connection, this.topics);
+    this.admin = new Admin(this.newWork, this.topics);
     connection.on('down', (error) => this.emit('disconnected', error));
     connection.on('ready', (session) => this.emit('reconnected', session));
     connection.on('closed', (error) => this.emit('closed', error));
@@ -50,11 +57,13 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * A producer with its own batches and producer id (idempotent unless `idempotent: false`).
    * With `wal`, a WalProducer: send() resolves once the records are in a crash-safe write-ahead
    * log in `wal.dir`, a background sender delivers them exactly once, across crashes too
-   * (docs/wal.md). Throws INVALID_CONFIG for a bad option.
+   * (docs/wal.md). Throws INVALID_CONFIG for a bad option, CLOSED once close() began.
    */
   producer(options: WalProducerOptions): WalProducer;
   producer(options?: ProducerOptions): Producer;
   producer(options: ProducerOptions | WalProducerOptions = {}): Producer | WalProducer {
+    // close() flushes the producers it found when it began: a later one would not be flushed.
+    if (this.closing) throw closingError();
     const onClose = (closed: Producer | WalProducer): void => void this.producers.delete(closed);
     let producer: Producer | WalProducer;
     if ('wal' in options) {
@@ -71,29 +80,33 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * `handler` for each message: resolve = ack, throw = nack with the group's backoff. Resolves
    * once the broker accepted the subscription. Rejects with `options.signal`'s reason if it is
    * aborted before then, at once, as send() does; the broker's answer, when it comes, is undone.
+   * Rejects with CLOSED once close() began: the drain would not wait for a member joining after it.
    */
   async subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
     const { signal } = options;
     if (signal?.aborted) throw signal.reason;
     const sink = handlerSink(handler, options.maxInFlight ?? MAX_IN_FLIGHT_DEFAULT);
     const subscription = new Subscription(this.connection, options, sink, this.subscriptions);
-    const started = subscription.start();
+    const started = subscription.start(this.refusal());
     await (signal ? untilAborted(started, signal) : started);
     return subscription;
   }
 
-  /** The for-await form: `for await (const msg of client.consume({ topic, group })) await msg.ack()`. */
+  /**
+   * The for-await form: `for await (const msg of client.consume({ topic, group })) await msg.ack()`.
+   * Once close() began, the loop ends with CLOSED (`ready` and next() reject), as subscribe() does.
+   */
   consume(options: SubscribeOptions): MessageStream {
-    return new MessageStream(this.connection, options, this.subscriptions);
+    return new MessageStream(this.connection, options, this.subscriptions, this.refusal());
   }
 
   /**
    * Reads up to `maxRecords` records of one partition from `offset`, with no group (nothing is
    * acked or remembered), as Broker.fetch does in process: empty at the partition's endOffset,
-   * OFFSET_OUT_OF_RANGE outside [startOffset, endOffset].
+   * OFFSET_OUT_OF_RANGE outside [startOffset, endOffset]; CLOSED once close() began.
    */
   fetch(request: FetchRequest): Promise<LogRecord[]> {
-    return fetchRecords(this.connection, request);
+    return fetchRecords(this.newWork, request);
   }
 
   /** True once close() began or the connection ended for good. */
@@ -107,6 +120,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * subscription gracefully (pending settlements sent, the server lets each member go once what
    * it holds is settled). Errors while draining do not stop the close. Resolves once the socket
    * is gone: a server that does not answer the close within closeTimeoutMs has it dropped.
+   * From the call on, new work is refused with CLOSED: producer(), subscribe(), consume(),
+   * fetch() and admin calls.
    */
   close(): Promise<void> {
     this.closing ??= this.drainAndClose();
@@ -125,6 +140,11 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
     this.connection.terminate();
   }
 
+  /** Why a subscription must not start: close() began. */
+  private refusal(): BrookError | undefined {
+    return this.closing && closingError();
+  }
+
   private async drainAndClose(): Promise<void> {
     try {
       await Promise.allSettled([...this.producers].map((producer) => producer.close()));
@@ -133,6 +153,10 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
       await this.connection.close();
     }
   }
+}
+
+function closingError(): BrookError {
+  return new BrookError('CLOSED', 'the client is closing');
 }
 
 /**

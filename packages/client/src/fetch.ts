@@ -12,7 +12,7 @@ import type { Connection } from './connection.js';
  * that is not a bigint in 0..2^63-1, INVALID_CONFIG for an unknown key (as in process:
  * checkFetchRequest). Keys, values and headers are views into the response.
  */
-export async function fetchRecords(connection: Connection, request: FetchRequest): Promise<LogRecord[]> {
+export async function fetchRecords(connection: Pick<Connection, 'request'>, request: FetchRequest): Promise<LogRecord[]> {
   checkFetchRequest(request);
   const { topic, partition, maxRecords, maxBytes } = request;
   const { json, data } = await connection.request('fetch', {

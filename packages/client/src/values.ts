@@ -12,7 +12,7 @@
  */
 import stableStringify from 'fast-json-stable-stringify';
 import {
-  checkRecordPartition, invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeader, type RecordHeadersInput, type RecordInput,
+  BrookError, checkRecordPartition, checkStringFields, invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeader, type RecordHeadersInput, type RecordInput,
 } from '@brook/protocol';
 
 export type { RecordBytes };
@@ -29,6 +29,16 @@ export interface ProducerRecord {
   timestamp?: number;
   /** Overrides the partitioner. */
   partition?: number;
+}
+
+/**
+ * What both producers' send() check first: a topic that is a string (INVALID_REQUEST naming it,
+ * as Broker.produce says, not a lookup's complaint about describeTopic's `name`), a non-empty
+ * array of records.
+ */
+export function checkSendArguments(topic: unknown, records: unknown): void {
+  checkStringFields({ topic });
+  if (!Array.isArray(records) || records.length === 0) throw new BrookError('INVALID_REQUEST', 'send needs a non-empty array of records', { topic });
 }
 
 export const CONTENT_TYPE = 'content-type';

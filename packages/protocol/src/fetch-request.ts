@@ -5,6 +5,7 @@
  */
 import { BrookError } from './errors.js';
 import { checkOptionKeys, type OptionKeys } from './option-keys.js';
+import { checkStringFields, invalidField } from './request-fields.js';
 
 export interface FetchRequest {
   topic: string;
@@ -22,14 +23,17 @@ const OFFSET_MAX = (1n << 63n) - 1n;
 
 /**
  * What Broker.fetch and Client.fetch both check before anything else: an unknown key is
- * INVALID_CONFIG (`{ maxRecord: 10 }` would read the default maximum), an offset that is not a
- * bigint in 0..2^63-1 (what the wire carries) INVALID_REQUEST. An offset in that range but
+ * INVALID_CONFIG (`{ maxRecord: 10 }` would read the default maximum); a topic that is not a
+ * string, a partition that is not a non-negative integer, an offset that is not a bigint in
+ * 0..2^63-1 (what the wire carries) INVALID_REQUEST naming the field. An offset in that range but
  * outside the partition's is the broker's OFFSET_OUT_OF_RANGE.
  */
 export function checkFetchRequest(request: FetchRequest): void {
   checkOptionKeys(request, FETCH_KEYS);
-  const { offset } = request as { offset: unknown };
+  checkStringFields({ topic: request.topic });
+  const { partition, offset } = request as { partition: unknown; offset: unknown };
+  if (!Number.isInteger(partition) || (partition as number) < 0) throw invalidField('partition', 'a non-negative integer', partition);
   if (typeof offset !== 'bigint' || offset < 0n || offset > OFFSET_MAX) {
-    throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, { offset: String(offset) });
+    throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, { field: 'offset', offset: String(offset) });
   }
 }

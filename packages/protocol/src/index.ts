@@ -29,6 +29,7 @@ export * from './wire/topic-description.js';
 export * from './wire/stable-json.js';
 export * from './record-input.js';
 export * from './fetch-request.js';
+export * from './request-fields.js';
 export { isSlabView, slabCopy } from './byte-slab.js';
 export { concatBytes } from './concat-bytes.js';
 export { AsyncQueue } from './async-queue.js';

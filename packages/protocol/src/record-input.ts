@@ -77,8 +77,16 @@ export const recordReading = {
   text(value: Uint8Array | null): string | null {
     return value === null ? null : utf8.decode(value);
   },
+  /**
+   * A value that is not JSON is INVALID_REQUEST (reading it as JSON asks what it cannot give; the
+   * record itself is fine, text() reads it), with the SyntaxError as `cause`.
+   */
   json<T>(value: Uint8Array | null): T {
-    return JSON.parse(value === null ? 'null' : utf8WithoutBom.decode(value)) as T;
+    try {
+      return JSON.parse(value === null ? 'null' : utf8WithoutBom.decode(value)) as T;
+    } catch (error) {
+      throw new BrookError('INVALID_REQUEST', `the value is not JSON: ${(error as Error).message}`, { bytes: value!.length }, { cause: error });
+    }
   },
   /** The value of the first header named `key`: undefined if absent, null if its value is null. */
   header(headers: readonly RecordHeader[], key: string): Uint8Array | null | undefined {

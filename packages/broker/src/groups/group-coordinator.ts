@@ -7,7 +7,7 @@
  *   groups/<topic>/<group>/state.json     } see group-journal.ts
  *   groups/<topic>/<group>/journal-<gen>/ }
  */
-import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
+import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, checkStringFields, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
 import { namedDirs } from '../data-dir.js';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
@@ -20,7 +20,7 @@ import type { JournalLogOptions } from './group-journal.js';
 import type { Entry } from './partition-window.js';
 import { openGroupState, startOffsetFor } from './group-state.js';
 import {
-  checkStartPosition, checkSubscribeOptionKeys, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
+  checkStartPosition, checkSubscribeOptionKeys, checkTailReaderOptions, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
   type GroupConfig, type StartPosition, type SubscribeOptions,
 } from './subscribe-options.js';
 import { TailReader } from './tail-reader.js';
@@ -98,9 +98,12 @@ export class GroupCoordinator {
 
   async join(options: SubscribeOptions, sink: DeliverySink): Promise<Joined> {
     checkSubscribeOptionKeys(options);
+    checkStringFields({ topic: options.topic });
+    checkStringFields({ group: options.group, name: options.name }, true);
     const logs = this.deps.partitions(options.topic);
     const maxInFlight = resolveMaxInFlight(options);
     if (options.group === undefined) {
+      checkTailReaderOptions(options);
       const from = options.from ?? 'latest';
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillThere(options.topic, logs);

@@ -89,6 +89,20 @@ export function checkSubscribeOptionKeys(options: SubscribeOptions): void {
   if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
 }
 
+/** What only a group has: a tail reader keeps no acks, leases, attempts or dead-letter topic. */
+const GROUP_ONLY_OPTIONS = ['ordering', 'ackTimeoutMs', 'maxDeliveries', 'backoff', 'deadLetterTopic'] as const;
+
+/**
+ * A subscription without a group takes `from`, `maxInFlight` and `name`; a setting of a group is
+ * refused (INVALID_CONFIG naming it) rather than ignored, since nothing would ever apply it.
+ */
+export function checkTailReaderOptions(options: SubscribeOptions): void {
+  const option = GROUP_ONLY_OPTIONS.find((key) => options[key] !== undefined);
+  if (option !== undefined) {
+    throw new BrookError('INVALID_CONFIG', `${option} is a setting of a group: a subscription without a group (a tail reader) keeps no acks and redelivers nothing`, { option });
+  }
+}
+
 export function resolveMaxInFlight(options: SubscribeOptions): number {
   return options.maxInFlight === undefined ? limitOrDefault('maxInFlight', undefined) : checkLimit('maxInFlight', options.maxInFlight);
 }

@@ -5,7 +5,7 @@
  *
  * Only own properties count: `{}`'s inherited `constructor` is not an argument.
  */
-import { BrookError } from '@brook/protocol';
+import { checkStringFields, invalidField as invalidArgument } from '@brook/protocol';
 import type { StartPosition } from '../groups/subscribe-options.js';
 
 /** Offsets and producer ids on the wire: decimal strings of 0..2^63-1 (JSON numbers lose precision past 2^53). */
@@ -14,14 +14,7 @@ const INT64_MAX = (1n << 63n) - 1n;
 /** A start position's offset: its range is the broker's to check, so "-1" reads as -1n. */
 const SIGNED_DIGITS = /^-?\d{1,20}$/;
 
-export function invalidArgument(field: string, expected: string, value: unknown, details: Record<string, unknown> = {}): BrookError {
-  return new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${show(value)}`, { field, ...details });
-}
-
-function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
+export { invalidArgument };
 
 export function checkInt(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -31,8 +24,8 @@ export function checkInt(value: unknown, field: string, min: number, max: number
 }
 
 export function checkString(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw invalidArgument(field, 'a string', value);
-  return value;
+  checkStringFields({ [field]: value });
+  return value as string;
 }
 
 export function checkDecimal(value: unknown, field: string): bigint {

@@ -15,9 +15,10 @@ export class MessageStream implements AsyncIterable<Message>, AsyncDisposable {
   private readonly queue = new MessageQueue();
   private readonly subscription: Subscription;
 
-  constructor(connection: Connection, options: SubscribeOptions, registry: Set<Subscription>) {
+  /** `refusal`: the loop ends with it at once, nothing sent (the client is closing). */
+  constructor(connection: Connection, options: SubscribeOptions, registry: Set<Subscription>, refusal?: BrookError) {
     this.subscription = new Subscription(connection, options, this.queue, registry);
-    this.ready = this.subscription.start();
+    this.ready = this.subscription.start(refusal);
     // The loop sees the refusal through next(); `ready` is there for those who want it earlier.
     this.ready.catch((error: BrookError) => this.queue.ended(error));
   }

@@ -124,8 +124,12 @@ export class Subscription {
     return this.memberIdOnServer;
   }
 
-  /** Joins on the server; resolves once the broker accepted the subscription. */
-  async start(): Promise<void> {
+  /** Joins on the server; resolves once the broker accepted the subscription. With `refusal`, ends with it instead. */
+  async start(refusal?: BrookError): Promise<void> {
+    if (refusal) {
+      this.finish(refusal);
+      throw refusal;
+    }
     // Aborted before it began (subscribe() refuses that with the signal's reason first): a
     // consume() loop ends at once, as it would had the abort come a moment later.
     if (this.signal?.aborted) {

@@ -30,7 +30,7 @@ import {
 } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
-import { toRecordInput, type ProducerRecord } from '../values.js';
+import { checkSendArguments, toRecordInput, type ProducerRecord } from '../values.js';
 import type { Batch } from './batch.js';
 import { Partitioner } from './partitioner.js';
 import { PartitionLane, type BatchLimits, type LaneContext } from './partition-lane.js';
@@ -96,13 +96,11 @@ export class Producer {
     if (this.closed) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
     try {
       checkOptionKeys(options, SEND_KEYS);
+      checkSendArguments(topic, records);
     } catch (error) {
       return Promise.reject(error);
     }
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    if (!Array.isArray(records) || records.length === 0) {
-      return Promise.reject(new BrookError('INVALID_REQUEST', 'send needs a non-empty array of records', { topic }));
-    }
     // One deadline for the whole send: the lookup and every batch holding its records share it.
     const deadlineMs = this.context.clock.now() + this.options.deliveryTimeoutMs;
     return new Promise<ProduceResult[]>((resolve, reject) => {

@@ -14,7 +14,7 @@ import { EventEmitter } from 'eventemitter3';
 import { BrookError, checkOptionKeys, NodeFileSystem, type Clock, type OptionKeys, type Random, type RecordInput } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import { invalid, resolveRetryBackoff, type BackoffPolicy } from '../options.js';
-import { toRecordInput, type ProducerRecord } from '../values.js';
+import { checkSendArguments, toRecordInput, type ProducerRecord } from '../values.js';
 import { FileBuffer, type FileBufferStats, type WalBatch } from '../wal/file-buffer.js';
 import { FILE_BUFFER_KEYS, resolveOptions, type FileBufferOptions } from '../wal/limits.js';
 import { Partitioner } from './partitioner.js';
@@ -143,8 +143,10 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<WalSendResult[]> {
     if (this.closing) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
-    if (!Array.isArray(records) || records.length === 0) {
-      return Promise.reject(new BrookError('INVALID_REQUEST', 'send needs a non-empty array of records', { topic }));
+    try {
+      checkSendArguments(topic, records);
+    } catch (error) {
+      return Promise.reject(error);
     }
     const issued = this.admission.then(() => this.issue(topic, records));
     this.admission = issued.then(noop, noop);

@@ -1,0 +1,24 @@
+/**
+ * The JSON type of a call's named arguments, checked alike by the in-process Broker, the client
+ * and the wire server (whose JSON arguments are read by name): a topic, group or label that is
+ * not a string is INVALID_REQUEST naming the argument (`details.field`), not an UNKNOWN_TOPIC
+ * for a name nobody could have given.
+ */
+import { BrookError } from './errors.js';
+
+/** Throws INVALID_REQUEST for the first of `fields` that is not a string; undefined counts as absent when `optional`. */
+export function checkStringFields(fields: Readonly<Record<string, unknown>>, optional = false): void {
+  for (const [field, value] of Object.entries(fields)) {
+    if (typeof value !== 'string' && !(optional && value === undefined)) throw invalidField(field, 'a string', value);
+  }
+}
+
+/** INVALID_REQUEST: `field` is not `expected`. */
+export function invalidField(field: string, expected: string, value: unknown, details: Record<string, unknown> = {}): BrookError {
+  return new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${show(value)}`, { field, ...details });
+}
+
+function show(value: unknown): string {
+  const text = typeof value === 'bigint' ? `${value}n` : JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
