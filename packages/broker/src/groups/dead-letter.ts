@@ -117,3 +117,17 @@ export const deadLetterRecord = {
 function wholeNumber(digits: string): number | undefined {
   return /^\d{1,15}$/.test(digits) ? Number(digits) : undefined;
 }
+
+/** Where dead-letter copies go: the broker's topics. */
+export interface DeadLetterTarget {
+  /** Creates the dead-letter topic with default settings on first use. */
+  ensureTopic(topic: string): Promise<void>;
+  produce(topic: string, records: ProduceRecord[]): Promise<{ partition: number; offset: bigint }[]>;
+}
+
+/** Copies `record` to `deadLetterTopic` with its trailer; resolves with the copy's offset. */
+export async function copyToDeadLetterTopic(target: DeadLetterTarget, deadLetterTopic: string, record: LogRecord, origin: DeadLetterOrigin): Promise<bigint> {
+  await target.ensureTopic(deadLetterTopic);
+  const [result] = await target.produce(deadLetterTopic, [deadLetterRecord.build(record, origin)]);
+  return result!.offset;
+}

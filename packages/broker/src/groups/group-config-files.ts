@@ -19,6 +19,14 @@ export class GroupConfigFiles {
     private readonly dataDir: string,
   ) {}
 
+  /** Removes every group directory of `topic`, durably (the topic is gone, or about to be created anew). */
+  async removeTopic(topic: string): Promise<void> {
+    const root = `${this.dataDir}/groups`;
+    if (!(await this.fs.exists(`${root}/${topic}`))) return;
+    await this.fs.rmdir(`${root}/${topic}`);
+    await this.fs.syncDir(root);
+  }
+
   exists(topic: string, group: string): Promise<boolean> {
     return this.fs.exists(this.path(topic, group));
   }

@@ -14,10 +14,8 @@ import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Group } from './group.js';
-import type { GroupAttempts } from './group-attempts.js';
 import type { GroupContext } from './group-context.js';
 import type { JournalLogOptions } from './group-journal.js';
-import type { Entry } from './partition-window.js';
 import { openGroupState, startOffsetFor } from './group-state.js';
 import {
   checkStartPosition, checkSubscribeOptionKeys, checkTailReaderOptions, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
@@ -29,7 +27,7 @@ import { GroupTable, groupKey } from './group-table.js';
 import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
 import { LiveSubscriptions, messageStream, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
-import { deadLetterRecord } from './dead-letter.js';
+import { copyToDeadLetterTopic } from './dead-letter.js';
 import { REDRIVE_GROUP, Redriver, type RedriveResult } from './redrive.js';
 
 export interface CoordinatorDeps {
@@ -339,11 +337,8 @@ export class GroupCoordinator {
    * before a create, since an interrupted or failed delete can leave them, and a group of the
    * new topic must not find the old one's position.
    */
-  async removeGroupsOf(topic: string): Promise<void> {
-    const root = `${this.deps.dataDir}/groups`;
-    if (!(await this.deps.fs.exists(`${root}/${topic}`))) return;
-    await this.deps.fs.rmdir(`${root}/${topic}`);
-    await this.deps.fs.syncDir(root);
+  removeGroupsOf(topic: string): Promise<void> {
+    return this.configs.removeTopic(topic);
   }
 
   async close(): Promise<void> {
@@ -356,16 +351,6 @@ export class GroupCoordinator {
     const closed = await Promise.allSettled(this.groups.all().map((group) => group.close(ending)));
     const failed = closed.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-  }
-
-  /** Copies a record of `group` to `deadLetterTopic` (created on first use). */
-  private async deadLetter(entry: Entry, group: GroupAttempts, deadLetterTopic: string, deliveryCount: number, reason: string): Promise<bigint> {
-    await this.deps.ensureTopic(deadLetterTopic);
-    const record = deadLetterRecord.build(entry.record, {
-      topic: group.topic, partition: entry.partition, offset: entry.offset, group: group.name, deliveryCount, reason,
-    });
-    const [result] = await this.deps.produce(deadLetterTopic, [record]);
-    return result!.offset;
   }
 
   /** The group, opened from disk or created at `config.from` on first use. */
@@ -407,11 +392,12 @@ export class GroupCoordinator {
     return {
       clock: this.deps.clock, random: this.deps.random, deadlines: this.deadlines, events: this.deps.events, logs,
       unackedRecordsMax: this.deps.unackedRecordsMax, fetchBytes: this.deps.fetchBytes,
-      deadLetter: (entry, group, deadLetterTopic, deliveryCount, reason) => this.deadLetter(entry, group, deadLetterTopic, deliveryCount, reason),
+      deadLetter: (entry, group, deadLetterTopic, deliveryCount, reason) => copyToDeadLetterTopic(this.deps, deadLetterTopic, entry.record, {
+        topic: group.topic, partition: entry.partition, offset: entry.offset, group: group.name, deliveryCount, reason,
+      }),
     };
   }
 }
-
 
 function deletedTopicError(topic: string): BrookError {
   return new BrookError('UNKNOWN_TOPIC', `topic ${topic} was deleted`, { topic });
