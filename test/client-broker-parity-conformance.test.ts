@@ -190,19 +190,25 @@ describeOnEachTarget('option values the broker refuses, alike over the client', 
     const subscribeOptions: Record<string, unknown>[] = [
       { ordering: 'fifo' }, { maxInFlight: 1.5 }, { ackTimeoutMs: 0.5 }, { maxDeliveries: 2.5 }, { backoff: { initialMs: 0.5 } },
       { from: 'oldest' }, { from: { offset: -1n } }, { from: { timestamp: -1 } }, { from: { timestamp: 0.5 } },
+      { maxInFlight: '5' }, { ordering: 5 }, { ackTimeoutMs: true }, { backoff: 5 }, { backoff: { initialMs: '1' } }, { from: 5 }, { from: { offset: 5 } }, { maxDeliveries: null },
+      { backoff: { initalMs: 5 } }, { backoff: null }, { jitter: 0.5 },
     ];
     const cases: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
-      ...[{ partitions: 1.5 }, { retention: { discard: 'oldest' } }, { retention: { maxAgeMs: 0.5 } }, { retention: { maxBytes: 1.5 } }].map(
+      ...[
+        { partitions: 1.5 }, { retention: { discard: 'oldest' } }, { retention: { maxAgeMs: 0.5 } }, { retention: { maxBytes: 1.5 } },
+        { partitions: '2' }, { retention: 5 }, { retention: { discard: 5 } }, { retention: { maxBytes: '1' } }, { retention: { maxByte: 1 } }, { retention: null },
+      ].map(
         (options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
           `createTopic ${JSON.stringify(options)}`,
           () => client.admin.createTopic(unique('t'), options as object),
           () => broker.createTopic(unique('t'), options as object),
         ]),
       ...subscribeOptions.map((options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
-        `subscribe ${String(Object.keys(options))}`,
+        `subscribe ${JSON.stringify(options, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))}`,
         () => client.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
         () => broker.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
       ]),
+      ['fetch maxBytes \'5\'', () => client.fetch({ topic, partition: 0, offset: 0n, maxBytes: '5' as never }), () => broker.fetch({ topic, partition: 0, offset: 0n, maxBytes: '5' as never })],
       ['fetch maxBytes 1.5', () => client.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 }), () => broker.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 })],
     ];
     const differences: string[] = [];

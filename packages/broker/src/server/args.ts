@@ -71,14 +71,13 @@ export class Args {
   }
 
   /**
-   * A number, integer or not: for a setting the broker checks itself (an integer within its
-   * limit, or not), so that 1.5 gets the broker's own code over the wire as in process.
+   * A setting's value as the client sent it, of any JSON type: the broker checks it as it checks a
+   * JS caller's (a number within its limit, one of its names), so 1.5, '5' or null gets the
+   * broker's own code over the wire as in process (INVALID_CONFIG for settings). The type
+   * parameter only names what the broker expects; nothing here makes it so.
    */
-  optionalNumber(name: string): number | undefined {
-    const value = this.get(name);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidArgument(this.field(name), 'a finite number', value);
-    return value;
+  optionalSetting<T>(name: string): T | undefined {
+    return this.get(name) as T | undefined;
   }
 
   optionalBoolean(name: string): boolean | undefined {

@@ -1,10 +1,9 @@
 /**
  * The REQUEST ops that map one-to-one onto a broker call: topics, producers, produce, fetch and
- * group admin. Each reads its arguments with `Args` (JSON type errors: INVALID_REQUEST naming the
- * field) and leaves every check of a value to the broker (an integer within its limit, one of
- * its names), so a value out of its limit gets the same code
- * over the wire as in process (INVALID_CONFIG for topic settings, INVALID_REQUEST for fetch's
- * maxRecords, ...). Subscriptions live in subscriptions.ts: they hold per-connection state.
+ * group admin. Each reads its arguments with `Args`: names, ids and offsets by their JSON type (a
+ * wrong one is INVALID_REQUEST naming the field); settings of any type go to the broker, which
+ * checks them as it checks a JS caller's, so a bad setting gets the same code over the wire as
+ * in process (INVALID_CONFIG for topic settings, INVALID_REQUEST for fetch's maxRecords, ...). Subscriptions live in subscriptions.ts: they hold per-connection state.
  */
 import { encodeBatch } from '@brook/protocol';
 import type { Broker } from '../broker.js';
@@ -27,12 +26,11 @@ const PARTITION_MAX = 0x7fffffff;
 async function createTopic(broker: Broker, args: Args): Promise<Reply> {
   const retention = args.optionalObject('retention');
   await broker.createTopic(args.string('name'), {
-    partitions: args.optionalNumber('partitions'),
+    partitions: args.optionalSetting<number>('partitions'),
     retention: retention && {
-      maxBytes: retention.optionalNumber('maxBytes'),
-      maxAgeMs: retention.optionalNumber('maxAgeMs'),
-      // The broker checks the value: 'oldest' is INVALID_CONFIG, as in process.
-      discard: retention.optionalString('discard') as RetentionPolicy['discard'],
+      maxBytes: retention.optionalSetting<number>('maxBytes'),
+      maxAgeMs: retention.optionalSetting<number>('maxAgeMs'),
+      discard: retention.optionalSetting<RetentionPolicy['discard']>('discard'),
     },
   });
   return EMPTY;
@@ -60,7 +58,7 @@ async function produce(broker: Broker, args: Args, data: Uint8Array): Promise<Re
 async function fetch(broker: Broker, args: Args): Promise<Reply> {
   const records = await broker.fetch({
     topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), offset: args.offset('offset'),
-    maxRecords: args.optionalNumber('maxRecords'), maxBytes: args.optionalNumber('maxBytes'),
+    maxRecords: args.optionalSetting<number>('maxRecords'), maxBytes: args.optionalSetting<number>('maxBytes'),
   });
   const first = records[0];
   return { json: { count: records.length }, ...(first && { data: encodeBatch(records, { baseOffset: first.offset }) }) };
