@@ -172,7 +172,14 @@ describeOnEachTarget('producer.send and Broker.produce alike', (suite) => {
       for (const partition of [-1, 0.5, NaN]) {
         await expect(produce(partition), `${api} ${partition}`).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 0 } });
       }
-      await expect(produce(2), api).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION', retriable: false });
+      for (const partition of [2, 2 ** 31, Number.MAX_SAFE_INTEGER]) {
+        await expect(produce(partition), `${api} ${partition}`).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION', retriable: false });
+      }
+    }
+    for (const partition of [2, 2 ** 31, Number.MAX_SAFE_INTEGER]) {
+      const request = { topic, partition, offset: 0n };
+      const codes = [await codeOf(() => suite.client.fetch(request)), await codeOf(() => suite.target.broker.fetch(request))];
+      expect(codes, `fetch partition ${partition}`).toEqual(['UNKNOWN_PARTITION', 'UNKNOWN_PARTITION']);
     }
   });
 });

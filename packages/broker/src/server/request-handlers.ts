@@ -21,7 +21,6 @@ export interface Reply {
 export type BrokerRequestHandler = (broker: Broker, args: Args, data: Uint8Array) => Reply | Promise<Reply>;
 
 const EMPTY: Reply = { json: {} };
-const PARTITION_MAX = 0x7fffffff;
 
 async function createTopic(broker: Broker, args: Args): Promise<Reply> {
   const retention = args.optionalObject('retention');
@@ -49,7 +48,7 @@ async function initProducer(broker: Broker, args: Args): Promise<Reply> {
 async function produce(broker: Broker, args: Args, data: Uint8Array): Promise<Reply> {
   const incarnation = args.optionalString('incarnation');
   const result = await broker.produceBatch({
-    topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), batch: data, ...(incarnation !== undefined && { incarnation }),
+    topic: args.string('topic'), partition: args.int('partition', 0), batch: data, ...(incarnation !== undefined && { incarnation }),
   });
   return { json: result };
 }
@@ -57,7 +56,7 @@ async function produce(broker: Broker, args: Args, data: Uint8Array): Promise<Re
 /** The records come back as one batch of consecutive offsets: the log's own batches may start before `offset`. */
 async function fetch(broker: Broker, args: Args): Promise<Reply> {
   const records = await broker.fetch({
-    topic: args.string('topic'), partition: args.int('partition', 0, PARTITION_MAX), offset: args.offset('offset'),
+    topic: args.string('topic'), partition: args.int('partition', 0), offset: args.offset('offset'),
     maxRecords: args.optionalSetting<number>('maxRecords'), maxBytes: args.optionalSetting<number>('maxBytes'),
   });
   const first = records[0];
