@@ -14,7 +14,12 @@ import { warmUntilSettled } from '../warm-up.js';
 import { cpuWindow, Samples } from './stats.js';
 
 export const BATCH = 100;
-export const WINDOW = 8;
+/**
+ * Batches in flight from the producer. 8 unless BENCH_WINDOW says otherwise: an experiment knob
+ * (a closed loop's rate is WINDOW x BATCH over one round trip, so what an fsync adds to the round
+ * trip weighs less with more in flight); the tables in docs/benchmarks.md use 8.
+ */
+export const WINDOW = positiveIntegerFromEnv('BENCH_WINDOW', 8);
 /** Per consumer: records delivered and not yet acked (Redis COUNT, NATS max_messages, Brook maxInFlight). */
 export const CONSUMER_WINDOW = 1000;
 export const PACED_RATE = 5000;
@@ -107,6 +112,14 @@ function receiptLatency(samples: Samples) {
     for (let i = 0; i < 8; i++) stampBytes[i] = value[i]!;
     samples.add(performance.now() - stamp.getFloat64(0, true));
   };
+}
+
+function positiveIntegerFromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${text}`);
+  return value;
 }
 
 async function produceAll(run: PeerRun, records: number, bytes: number, ackLatency: Samples | null): Promise<void> {
