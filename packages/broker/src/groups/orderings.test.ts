@@ -181,6 +181,28 @@ describe("ordering 'key'", () => {
   });
 });
 
+describe("ordering 'key': a slow key holds up only itself", () => {
+  it('records of other keys (and null keys) behind hundreds of a key that backs off still go out, at once', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('hot-key', { partitions: 1 });
+    await broker.produce('hot-key', Array.from({ length: 300 }, (_, i) => ({ key: 'hot', value: `hot${i}` })));
+    await broker.produce('hot-key', [{ key: 'cold', value: 'cold0' }, { key: null, value: 'null0' }]);
+    const c = consumer();
+    const options = { topic: 'hot-key', group: 'g-hot-key', ordering: 'key', maxInFlight: 10, backoff: { initialMs: 10_000, jitter: 0 } } as const;
+    await broker.subscribe(options, c.handler);
+    await settle();
+    // Without waiting for anything else to happen (an ack, a produce): the step that reads them hands them out.
+    expect(c.held.map((d) => d.text())).toEqual(['hot0', 'cold0', 'null0']);
+    await c.held[0]!.nack();
+    await c.held[1]!.ack();
+    await c.held[2]!.ack();
+    await broker.produce('hot-key', [{ key: 'cold', value: 'cold1' }]);
+    await advance(1000); // hot0 backs off for 10 s
+    expect(c.held.map((d) => d.text())).toEqual(['hot0', 'cold0', 'null0', 'cold1']);
+    expect(broker.describeGroup('hot-key', 'g-hot-key').partitions[0]!.backingOff).toBe(1);
+  });
+});
+
 describe("ordering 'key' and retention", () => {
   it('retention overtaking one partition leaves the keys waiting in other partitions in order', async () => {
     const { broker, settle } = await engineFixture();

@@ -191,7 +191,7 @@ export class KeyOrdering extends NoneOrdering {
    */
   private readonly lanes = new Map<string, KeyLane>();
 
-  /** One record per turn: keys spread over members (and waiting counts blocked records, which a run could not take). */
+  /** One record per turn: keys spread over members. */
   protected override runLength(): number {
     return 1;
   }

@@ -43,8 +43,13 @@ export class Entry {
   }
 }
 
+/**
+ * What `undelivered` counts. Not 'blocked': a record waiting for its key waits on that key, not
+ * for a member, and counted it would stop the reading behind a key that backs off, so records of
+ * other keys further on would wait for it too (up to unackedRecordsMax, the window's room, holds).
+ */
 function isWaiting(state: EntryState): boolean {
-  return state === 'ready' || state === 'blocked';
+  return state === 'ready';
 }
 
 const CHUNK_SLOTS = 1024;
@@ -74,7 +79,7 @@ export class PartitionWindow {
   cursorSeq = 0;
   /** 'partition' ordering: the member that owns this partition. */
   owner: Member | undefined;
-  /** Entries in 'ready' or 'blocked' state: when few are left, read more. */
+  /** Entries in 'ready' state, which a member could take now: when few are left, read more. */
   undelivered = 0;
   deadLettered = 0;
   redeliveries = 0;
