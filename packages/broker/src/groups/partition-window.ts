@@ -48,7 +48,7 @@ export class Entry {
  * for a member, and counted it would stop the reading behind a key that backs off, so records of
  * other keys further on would wait for it too (up to unackedRecordsMax, the window's room, holds).
  */
-function isWaiting(state: EntryState): boolean {
+function isReady(state: EntryState): boolean {
   return state === 'ready';
 }
 
@@ -137,14 +137,14 @@ export class PartitionWindow {
   }
 
   setState(entry: Entry, state: EntryState): void {
-    if (isWaiting(entry.state)) this.undelivered -= 1;
+    if (isReady(entry.state)) this.undelivered -= 1;
     entry.state = state;
-    if (isWaiting(state)) this.undelivered += 1;
+    if (isReady(state)) this.undelivered += 1;
   }
 
   /** Drops a record that is acked or dead-lettered. */
   remove(entry: Entry): void {
-    if (isWaiting(entry.state)) this.undelivered -= 1;
+    if (isReady(entry.state)) this.undelivered -= 1;
     const number = Math.floor(entry.seq / CHUNK_SLOTS);
     const index = number - this.firstChunk;
     const chunk = this.chunks[index]!;
