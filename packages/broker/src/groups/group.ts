@@ -151,10 +151,14 @@ export class Group extends GroupAttempts {
       // wait for: a step of a few records at a time (a trickle of produces) makes no promise
       // it does not need, so it gives the garbage collector less to do between records.
       const handing = flights.length > 0 ? this.handOut(flights) : undefined;
+      this.readAhead = false;
       const readingAhead = this.fill((member) => (member.closing || member.left ? 0 : member.maxInFlight));
       if (handing && readingAhead) await settleBoth(handing, readingAhead);
       else await (handing ?? readingAhead);
       this.lastError = undefined;
+      // A member still had room after the assignment, so no ack will come to run the next step:
+      // what was read ahead for it ('key': other keys, behind a key's records that all blocked) goes now.
+      if (this.readAhead && this.members.some((member) => member.credit > 0)) this.schedulePump();
     } catch (error) {
       this.lastError = error;
     }
@@ -167,7 +171,12 @@ export class Group extends GroupAttempts {
     return fillWindows(this.windows, credit, this.context, this.config.ordering === 'key', this.enqueue, this.overtaken);
   }
 
-  private readonly enqueue = (entry: Entry): void => this.ordering.enqueue(entry);
+  /** True once the step's read-ahead has taken a record into a window. */
+  private readAhead = false;
+  private readonly enqueue = (entry: Entry): void => {
+    this.readAhead = true;
+    this.ordering.enqueue(entry);
+  };
   private readonly overtaken = (partition: number, startOffset: bigint): Promise<void> => this.overtakenBy(partition, startOffset);
 
   private rebalance(): void {

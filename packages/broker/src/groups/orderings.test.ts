@@ -181,6 +181,48 @@ describe("ordering 'key'", () => {
   });
 });
 
+describe("ordering 'key': a slow key holds up only itself", () => {
+  it('records of other keys (and null keys) behind hundreds of a key that backs off still go out, at once', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('hot-key', { partitions: 1 });
+    await broker.produce('hot-key', Array.from({ length: 300 }, (_, i) => ({ key: 'hot', value: `hot${i}` })));
+    await broker.produce('hot-key', [{ key: 'cold', value: 'cold0' }, { key: null, value: 'null0' }]);
+    const c = consumer();
+    const options = { topic: 'hot-key', group: 'g-hot-key', ordering: 'key', maxInFlight: 10, backoff: { initialMs: 10_000, jitter: 0 } } as const;
+    await broker.subscribe(options, c.handler);
+    await settle();
+    // Without waiting for anything else to happen (an ack, a produce): the step that reads them hands them out.
+    expect(c.held.map((d) => d.text())).toEqual(['hot0', 'cold0', 'null0']);
+    await c.held[0]!.nack();
+    await c.held[1]!.ack();
+    await c.held[2]!.ack();
+    await broker.produce('hot-key', [{ key: 'cold', value: 'cold1' }]);
+    await advance(1000); // hot0 backs off for 10 s
+    expect(c.held.map((d) => d.text())).toEqual(['hot0', 'cold0', 'null0', 'cold1']);
+    expect(broker.describeGroup('hot-key', 'g-hot-key').partitions[0]!.backingOff).toBe(1);
+  });
+  it('a key whose record backs off stays held when that record\'s member leaves: the record goes to another member after the backoff, then the next', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('key-left', { partitions: 1 });
+    await broker.produce('key-left', [{ key: 'k', value: 'k0' }, { key: 'k', value: 'k1' }]);
+    const options = { topic: 'key-left', group: 'g-key-left', ordering: 'key', backoff: { initialMs: 100, jitter: 0 } } as const;
+    const first = consumer();
+    const second = consumer();
+    const sub = await broker.subscribe(options, first.handler);
+    await settle();
+    await broker.subscribe(options, second.handler);
+    await first.held[0]!.nack();
+    await sub.close();
+    await advance(99);
+    expect(second.held).toEqual([]);
+    await advance(1);
+    expect(second.held.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['k0#2']);
+    await second.held[0]!.ack();
+    await settle();
+    expect(second.held.map((d) => d.text())).toEqual(['k0', 'k1']);
+  });
+});
+
 describe("ordering 'key' and retention", () => {
   it('retention overtaking one partition leaves the keys waiting in other partitions in order', async () => {
     const { broker, settle } = await engineFixture();
@@ -211,7 +253,7 @@ describe("ordering 'partition'", () => {
     await broker.subscribe({ topic: 't', group: 'g', ordering: 'partition' }, c2.handler);
     sub1.abort();
     await settle();
-    expect(assignments).toEqual([{ 'g-0': [0, 1, 2, 3] }, { 'g-0': [0, 2], 'g-1': [1, 3] }, { 'g-1': [0, 1, 2, 3] }]);
+    expect(assignments).toEqual([{ 'g-0': [0, 1, 2, 3] }, { 'g-0': [0, 1], 'g-1': [2, 3] }, { 'g-1': [0, 1, 2, 3] }]);
     expect(broker.describeGroup('t', 'g').partitions.map((p) => p.owner)).toEqual(['g-1', 'g-1', 'g-1', 'g-1']);
   });
 
@@ -292,5 +334,22 @@ describe("ordering 'partition'", () => {
     await advance(50);
     await settle();
     expect(c.held.map((d) => `${d.offset}#${d.deliveryCount}`)).toEqual(['0#1', '1#1', '2#1', '3#1', '1#2', '2#2', '3#2']);
+  });
+
+  it('go-back-N after a nack with a delay: the records acked meanwhile do not come again, those in flight wait for the failed one', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('back-delay');
+    await broker.produce('back-delay', Array.from({ length: 5 }, (_, i) => ({ value: `m${i}` })));
+    const c = consumer();
+    await broker.subscribe({ topic: 'back-delay', group: 'g-back-delay', ordering: 'partition', maxInFlight: 3 }, c.handler);
+    await settle();
+    await c.held[1]!.ack();
+    await c.held[2]!.ack();
+    await settle();
+    await c.held[0]!.nack({ delayMs: 500 }); // m3 and m4 are in flight: taken back
+    await advance(499);
+    expect(c.held.map((d) => `${d.text()}${d.stale ? ' stale' : ''}`)).toEqual(['m0', 'm1', 'm2', 'm3 stale', 'm4 stale']);
+    await advance(1);
+    expect(c.held.slice(5).map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['m0#2', 'm3#2', 'm4#2']);
   });
 });

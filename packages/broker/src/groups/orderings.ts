@@ -191,7 +191,7 @@ export class KeyOrdering extends NoneOrdering {
    */
   private readonly lanes = new Map<string, KeyLane>();
 
-  /** One record per turn: keys spread over members (and waiting counts blocked records, which a run could not take). */
+  /** One record per turn: keys spread over members. */
   protected override runLength(): number {
     return 1;
   }
@@ -279,10 +279,36 @@ export class PartitionOrdering implements OrderingStrategy {
 
   rebuild(): void {}
 
-  /** Which member owns which partition: partitions dealt round-robin to members in join order. */
-  static assignment(members: readonly Member[], partitions: number): (Member | undefined)[] {
+  /**
+   * Which member owns which partition, given the current `owners`. Shares are even (each member
+   * floor(P/N) partitions, one more for the first P % N: those owning the most now, then the
+   * earliest joined). Sticky: a member keeps what it owns up to its share, so only the partitions
+   * of members gone or closing and a member's surplus move, lowest first, to the members below
+   * their share in join order. A join or a leave then takes back no more records than it must:
+   * moving a partition between two members that both stay would make the holder's acks stale
+   * and count a failed attempt for work that was going fine.
+   */
+  static assignment(members: readonly Member[], owners: readonly (Member | undefined)[]): (Member | undefined)[] {
     const active = members.filter((m) => !m.left && !m.closing).sort((a, b) => a.joinSeq - b.joinSeq);
-    return Array.from({ length: partitions }, (_, p) => (active.length === 0 ? undefined : active[p % active.length]));
+    if (active.length === 0) return owners.map(() => undefined);
+    const owned = new Map<Member, number>(active.map((m) => [m, 0]));
+    for (const owner of owners) if (owner && owned.has(owner)) owned.set(owner, owned.get(owner)! + 1);
+    const byOwned = [...active].sort((a, b) => owned.get(b)! - owned.get(a)! || a.joinSeq - b.joinSeq);
+    const base = Math.floor(owners.length / active.length);
+    const share = new Map(byOwned.map((m, i) => [m, base + (i < owners.length % active.length ? 1 : 0)]));
+    const given = new Map<Member, number>(active.map((m) => [m, 0]));
+    const give = (member: Member): Member => {
+      given.set(member, given.get(member)! + 1);
+      return member;
+    };
+    const next = owners.map((owner) => (owner && owned.has(owner) && given.get(owner)! < share.get(owner)! ? give(owner) : undefined));
+    let taker = 0;
+    for (let p = 0; p < next.length; p++) {
+      if (next[p] !== undefined) continue;
+      while (given.get(active[taker]!)! >= share.get(active[taker]!)!) taker += 1;
+      next[p] = give(active[taker]!);
+    }
+    return next;
   }
 
   /**
@@ -290,7 +316,7 @@ export class PartitionOrdering implements OrderingStrategy {
    * old owner has in flight there. Returns whether any partition moved.
    */
   static reassign(members: readonly Member[], windows: readonly PartitionWindow[], revoke: (entry: Entry) => void): boolean {
-    const owners = PartitionOrdering.assignment(members, windows.length);
+    const owners = PartitionOrdering.assignment(members, windows.map((window) => window.owner));
     let changed = false;
     for (const window of windows) {
       const owner = owners[window.partition];

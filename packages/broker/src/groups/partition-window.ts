@@ -43,8 +43,13 @@ export class Entry {
   }
 }
 
-function isWaiting(state: EntryState): boolean {
-  return state === 'ready' || state === 'blocked';
+/**
+ * What `undelivered` counts. Not 'blocked': a record waiting for its key waits on that key, not
+ * for a member, and counted it would stop the reading behind a key that backs off, so records of
+ * other keys further on would wait for it too (up to unackedRecordsMax, the window's room, holds).
+ */
+function isReady(state: EntryState): boolean {
+  return state === 'ready';
 }
 
 const CHUNK_SLOTS = 1024;
@@ -74,7 +79,7 @@ export class PartitionWindow {
   cursorSeq = 0;
   /** 'partition' ordering: the member that owns this partition. */
   owner: Member | undefined;
-  /** Entries in 'ready' or 'blocked' state: when few are left, read more. */
+  /** Entries in 'ready' state, which a member could take now: when few are left, read more. */
   undelivered = 0;
   deadLettered = 0;
   redeliveries = 0;
@@ -132,14 +137,14 @@ export class PartitionWindow {
   }
 
   setState(entry: Entry, state: EntryState): void {
-    if (isWaiting(entry.state)) this.undelivered -= 1;
+    if (isReady(entry.state)) this.undelivered -= 1;
     entry.state = state;
-    if (isWaiting(state)) this.undelivered += 1;
+    if (isReady(state)) this.undelivered += 1;
   }
 
   /** Drops a record that is acked or dead-lettered. */
   remove(entry: Entry): void {
-    if (isWaiting(entry.state)) this.undelivered -= 1;
+    if (isReady(entry.state)) this.undelivered -= 1;
     const number = Math.floor(entry.seq / CHUNK_SLOTS);
     const index = number - this.firstChunk;
     const chunk = this.chunks[index]!;

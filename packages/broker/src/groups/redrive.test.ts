@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Broker } from '../broker.js';
-import { engineFixture } from './group-fixture.js';
+import { engineFixture, parking } from './group-fixture.js';
 import { REDRIVE_GROUP } from './redrive.js';
 
 const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
@@ -27,6 +27,25 @@ async function deadLetter(
 }
 
 describe('redrive', () => {
+  it("in 'key' ordering a redriven record is the newest of its key: it waits behind the key's record in flight and those after it", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('keyed');
+    await broker.produce('keyed', ['k0', 'k1', 'k2'].map((value) => ({ key: 'K', value })));
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'keyed', group: 'g-keyed', ordering: 'key', deadLetterTopic: 'keyed.dlq' }, handler);
+    await settle();
+    await held[0]!.reject('bad');
+    await settle();
+    expect(await broker.redrive('keyed.dlq')).toEqual({ moved: 1, skipped: 0 });
+    await settle();
+    expect(held.map((d) => `${d.text()}@${d.offset}`)).toEqual(['k0@0', 'k1@1']);
+    await held[1]!.ack();
+    await settle();
+    await held[2]!.ack();
+    await settle();
+    expect(held.map((d) => `${d.text()}@${d.offset}`)).toEqual(['k0@0', 'k1@1', 'k2@2', 'k0@3']);
+  });
+
   it('moves dead-lettered records back to their topic, once, in the order they were given up on', async () => {
     const fixture = await engineFixture();
     const { broker, settle } = fixture;
