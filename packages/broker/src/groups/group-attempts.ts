@@ -45,8 +45,15 @@ export abstract class GroupAttempts implements FlightOwner {
   /** Something changed that may let records move: the group runs its pump soon. */
   abstract schedulePump(): void;
 
+  /**
+   * 'partition': `member` lost a lease (lost: true) or, having lost one, settled something
+   * (lost: false); the group rebalances with or without it.
+   */
+  protected abstract markLeaseLost(member: Member, lost: boolean): void;
+
   /** Resolves once the ack is durable: with every other ack of its journal flush, one promise for all. */
   ack(flight: Flight): Promise<void> {
+    if (flight.member.leaseLost) this.markLeaseLost(flight.member, false);
     if (!flight.current) return this.ending ?? STALE;
     this.report.acked(flight);
     this.endFlight(flight.entry);
@@ -54,6 +61,7 @@ export abstract class GroupAttempts implements FlightOwner {
   }
 
   nack(flight: Flight, delayMs: number | undefined): void {
+    if (flight.member.leaseLost) this.markLeaseLost(flight.member, false);
     if (!flight.current) return;
     this.report.nacked(flight, delayMs);
     this.endFlight(flight.entry);
@@ -61,10 +69,12 @@ export abstract class GroupAttempts implements FlightOwner {
   }
 
   extend(flight: Flight, ms: number | undefined): void {
+    if (flight.member.leaseLost) this.markLeaseLost(flight.member, false);
     if (flight.current) this.leases.extend(flight, this.context.clock.now() + (ms ?? this.config.ackTimeoutMs));
   }
 
   reject(flight: Flight, reason: string): Promise<void> {
+    if (flight.member.leaseLost) this.markLeaseLost(flight.member, false);
     if (!flight.current) return this.ending ?? STALE;
     this.endFlight(flight.entry);
     return this.deadLetter(flight.entry, `rejected: ${reason}`);
@@ -132,6 +142,7 @@ export abstract class GroupAttempts implements FlightOwner {
     this.report.leaseExpired(flight);
     this.endFlight(flight.entry);
     this.retry(flight.entry, 'leaseExpired', undefined);
+    if (this.config.ordering === 'partition') this.markLeaseLost(flight.member, true);
   }
 
   /**

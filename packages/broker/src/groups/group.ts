@@ -179,6 +179,13 @@ export class Group extends GroupAttempts {
   };
   private readonly overtaken = (partition: number, startOffset: bigint): Promise<void> => this.overtakenBy(partition, startOffset);
 
+  protected markLeaseLost(member: Member, lost: boolean): void {
+    if (member.left || member.leaseLost === lost) return;
+    member.leaseLost = lost;
+    this.rebalance();
+    this.schedulePump();
+  }
+
   private rebalance(): void {
     if (this.config.ordering !== 'partition') return;
     const revoke = (entry: Entry): void => this.revoke(entry, 'rebalance');

@@ -21,6 +21,13 @@ export class Member {
    * partitions wait). The sink that paused it resumes it and runs the group's pump.
    */
   paused = false;
+  /**
+   * 'partition': the lease of a delivery it held ran out, so the group counts it as lost and
+   * deals its partitions to the members that are not (DESIGN.md: rebalance on lease loss) until it
+   * settles something again (ack, nack, extend or reject, even of a delivery gone stale): proof
+   * that its handler runs. It keeps its credit; it owns nothing to use it on.
+   */
+  leaseLost = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(

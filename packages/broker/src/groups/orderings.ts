@@ -289,7 +289,10 @@ export class PartitionOrdering implements OrderingStrategy {
    * and count a failed attempt for work that was going fine.
    */
   static assignment(members: readonly Member[], owners: readonly (Member | undefined)[]): (Member | undefined)[] {
-    const active = members.filter((m) => !m.left && !m.closing).sort((a, b) => a.joinSeq - b.joinSeq);
+    const staying = members.filter((m) => !m.left && !m.closing).sort((a, b) => a.joinSeq - b.joinSeq);
+    // Members that lost a lease own nothing while another can take their partitions.
+    const trusted = staying.filter((m) => !m.leaseLost);
+    const active = trusted.length > 0 ? trusted : staying;
     if (active.length === 0) return owners.map(() => undefined);
     const owned = new Map<Member, number>(active.map((m) => [m, 0]));
     for (const owner of owners) if (owner && owned.has(owner)) owned.set(owner, owned.get(owner)! + 1);

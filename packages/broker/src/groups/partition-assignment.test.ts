@@ -56,3 +56,51 @@ describe("ordering 'partition': the assignment", () => {
     expect(kept.map((d) => d.text())).toEqual(['p1']); // g-idle-2-1 kept its partition and its delivery
   });
 });
+
+describe("ordering 'partition': rebalance on lease loss", () => {
+  it("a member whose lease runs out loses its partitions to a member that is not stuck, until it settles something again", async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('lost-2', { partitions: 2 });
+    const assignments: Record<string, number[]>[] = [];
+    broker.on('rebalanced', (e) => assignments.push(e.assignment));
+    const stuck = parking();
+    const acked: string[] = [];
+    const options = { topic: 'lost-2', group: 'g-lost-2', ordering: 'partition' as const, ackTimeoutMs: 1000, maxDeliveries: 2 };
+    await broker.subscribe(options, stuck.handler);
+    await broker.subscribe(options, (d) => void acked.push(`${d.text()}#${d.deliveryCount}`));
+    await broker.produce('lost-2', [0, 1].map((partition) => ({ value: `p${partition}`, partition })));
+    await settle();
+    expect(assignments.at(-1)).toEqual({ 'g-lost-2-0': [0], 'g-lost-2-1': [1] });
+    expect(stuck.held.map((d) => d.text())).toEqual(['p0']);
+    // Its handler hangs: the lease runs out, and with it the member's claim to partition 0.
+    await advance(1000);
+    expect(assignments.at(-1)).toEqual({ 'g-lost-2-1': [0, 1] });
+    await advance(60_000); // past the lease-expiry backoff
+    expect(acked.sort()).toEqual(['p0#2', 'p1#1']);
+    expect(broker.describeGroup('lost-2', 'g-lost-2').lag).toBe(0n);
+    expect(broker.describeGroup('lost-2', 'g-lost-2').partitions.map((p) => p.deadLettered)).toEqual([0, 0]);
+    // Its handler finishes at last: the ack is stale, but the member is back, and takes its share again.
+    await expect(stuck.held[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+    await settle();
+    expect(assignments.at(-1)).toEqual({ 'g-lost-2-0': [1], 'g-lost-2-1': [0] });
+    await broker.produce('lost-2', [{ value: 'again', partition: 1 }]);
+    await settle();
+    expect(stuck.held.map((d) => d.text())).toEqual(['p0', 'again']);
+  });
+
+  it('a lone member whose lease runs out keeps its partitions: nobody else could take them', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('lost-alone', { partitions: 2 });
+    const rebalances: unknown[] = [];
+    broker.on('rebalanced', (e) => rebalances.push(e.assignment));
+    const stuck = parking();
+    await broker.subscribe({ topic: 'lost-alone', group: 'g-lost-alone', ordering: 'partition', ackTimeoutMs: 1000 }, stuck.handler);
+    await broker.produce('lost-alone', [{ value: 'only', partition: 0 }]);
+    await settle();
+    await advance(1000);
+    await advance(60_000);
+    expect(rebalances).toEqual([{ 'g-lost-alone-0': [0, 1] }]);
+    // Redelivered to it, attempt after attempt (up to maxDeliveries), with no rebalance.
+    expect(stuck.held.slice(0, 2).map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['only#1', 'only#2']);
+  });
+});
