@@ -136,8 +136,8 @@ export class WalSender {
       const poisoned = outcomes.filter((o) => o.error !== undefined);
       const reports = await Promise.all(poisoned.map((o) => this.setAside(batch.sequence, o.group, o.error!)));
       const written = outcomes.filter((o) => o.part !== undefined);
-      this.state = advanced(this.state, batch.sequence, new Map(written.map((o) => [o.group.key, o.group.records.length])));
-      await this.persist();
+      const counts = new Map(written.map((o) => [o.group.key, o.group.records.length]));
+      await this.persist((state) => advanced(state, batch.sequence, counts));
       parts = written.map((o) => o.part!);
       for (const report of reports) this.context.poisoned(report);
     }
@@ -196,10 +196,7 @@ export class WalSender {
       const fresh = await this.initProducer({});
       // A broker on another data directory: every id of ours is void there, its log has none of our batches.
       if (fresh.incarnation !== undefined && fresh.incarnation !== this.state.incarnation) await this.startOver(fresh);
-      else {
-        this.state = { ...this.state, partitions: new Map(this.state.partitions).set(key, { ...fresh, nextSequence: 0 }) };
-        await this.persist();
-      }
+      else await this.persist((state) => ({ ...state, partitions: new Map(state.partitions).set(key, { ...fresh, nextSequence: 0 }) }));
       this.freshNeeded.delete(key);
     }
     return numberingOf(this.state, key)!;
@@ -226,10 +223,7 @@ export class WalSender {
         const current = await this.initProducer({ producerId: shared.producerId, incarnation });
         if (current.producerEpoch === shared.producerEpoch) {
           // A file from before incarnations: the broker vouched for the id, so it is of the broker's.
-          if (incarnation === undefined && current.incarnation !== undefined) {
-            this.state = { ...this.state, incarnation: current.incarnation };
-            await this.persist();
-          }
+          if (incarnation === undefined && current.incarnation !== undefined) await this.persist((state) => ({ ...state, incarnation: current.incarnation }));
           return;
         }
         throw new BrookError('PRODUCER_FENCED', `producer ${shared.producerId} is at epoch ${current.producerEpoch}, this WAL at ${shared.producerEpoch}`, {
@@ -244,8 +238,7 @@ export class WalSender {
 
   /** `identity` becomes the shared id and its incarnation the state's; every partition restarts on it at 0. */
   private async startOver(identity: ProducerIdentity): Promise<void> {
-    this.state = { ...this.state, incarnation: identity.incarnation, shared: identity, partitions: new Map() };
-    await this.persist();
+    await this.persist((state) => ({ ...state, incarnation: identity.incarnation, shared: identity, partitions: new Map() }));
   }
 
   /** A new id, or `producerId` resumed (refused if the broker issued it under another incarnation than `incarnation`). */
@@ -256,9 +249,17 @@ export class WalSender {
     return { producerId: BigInt(json.producerId), producerEpoch: json.producerEpoch, incarnation: json.incarnation };
   }
 
-  /** Writes the current state; writes never overlap (parts may renumber concurrently). */
-  private persist(): Promise<void> {
-    const write = this.saved.catch(() => undefined).then(() => saveState(this.context.fs, this.context.dir, this.state));
+  /**
+   * Writes `update(state)` to the state file and only then makes it the state: an id whose write
+   * failed is never sent under (a crash after the ack would resend the batch under another id,
+   * and the broker would append it twice). Writes never overlap (parts may renumber concurrently).
+   */
+  private persist(update: (state: WalProducerState) => WalProducerState): Promise<void> {
+    const write = this.saved.catch(() => undefined).then(async () => {
+      const next = update(this.state);
+      await saveState(this.context.fs, this.context.dir, next);
+      this.state = next;
+    });
     this.saved = write;
     return write;
   }
