@@ -29,7 +29,9 @@ import { Batch, type ProducerIdentity } from './batch.js';
 import { SendTicket, type ProduceResult } from './send-ticket.js';
 import { transmit, type Numbering, type TransmitContext } from './transmit.js';
 import { groupByRoute, type RoutedGroup } from './wal-route.js';
-import { advanced, numberingOf, saveState, type PartitionNumbering, type WalProducerState } from './wal-state.js';
+import {
+  advanced, numberingOf, saveState, startedOver, withFreshId, type PartitionNumbering, type WalProducerState,
+} from './wal-state.js';
 
 /** Refusals that say something about the part itself: sending it again cannot succeed. */
 export const POISON_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -194,9 +196,7 @@ export class WalSender {
     await this.resumeShared();
     if (this.freshNeeded.has(key)) {
       const fresh = await this.initProducer({});
-      // A broker on another data directory: every id of ours is void there, its log has none of our batches.
-      if (fresh.incarnation !== undefined && fresh.incarnation !== this.state.incarnation) await this.startOver(fresh);
-      else await this.persist((state) => ({ ...state, partitions: new Map(state.partitions).set(key, { ...fresh, nextSequence: 0 }) }));
+      await this.persist((state) => withFreshId(state, key, fresh));
       this.freshNeeded.delete(key);
     }
     return numberingOf(this.state, key)!;
@@ -233,12 +233,8 @@ export class WalSender {
         if (!isBrookError(error, 'UNKNOWN_PRODUCER_ID')) throw error;
       }
     }
-    await this.startOver(await this.initProducer({}));
-  }
-
-  /** `identity` becomes the shared id and its incarnation the state's; every partition restarts on it at 0. */
-  private async startOver(identity: ProducerIdentity): Promise<void> {
-    await this.persist((state) => ({ ...state, incarnation: identity.incarnation, shared: identity, partitions: new Map() }));
+    const identity = await this.initProducer({});
+    await this.persist((state) => startedOver(state, identity));
   }
 
   /** A new id, or `producerId` resumed (refused if the broker issued it under another incarnation than `incarnation`). */
