@@ -115,8 +115,10 @@ export class WalSender {
   async run(): Promise<void> {
     for (;;) {
       const batch = await nextReadyBatch(this.context.buffer, () => this.stopping, this.stopped);
-      if (!batch || !(await this.deliver(batch))) return;
+      if (!batch || !(await this.deliver(batch))) break;
     }
+    // A state write queued before stop() ends before the WAL closes and its lock is released.
+    await this.saved.catch(() => undefined);
   }
 
   /** Stops after the batch in progress: its unanswered parts are abandoned, to be resent next time. */
@@ -158,18 +160,20 @@ export class WalSender {
     let ticket!: SendTicket;
     const answered = new Promise<ProduceResult[]>((resolve, reject) => (ticket = new SendTicket(group.records.length, resolve, reject)));
     const batch = new Batch();
+    const { topic, partition } = group;
+    const outcome = answered.then(
+      ([first]): PartOutcome => ({ group, part: { topic, partition, baseOffset: first!.offset, records: group.records.length, duplicate: batch.duplicate } }),
+      (error: unknown): PartOutcome => ({ group, error: error as BrookError }),
+    );
     // Batch.sizeBytes bounds the plain producer's buffer; the FileBuffer bounds this one.
     group.records.forEach((record, position) => batch.add(record, 0, ticket, position));
     this.inFlight.add(batch);
-    await transmit(this.context, group.topic, group.partition, batch, this.numbering(group.key));
+    // Done once written or failed, stop() included: close() does not wait for the broker, and a
+    // request still unanswered then (an id, or the produce itself) runs its course unheard.
+    void transmit(this.context, topic, partition, batch, this.numbering(group.key));
+    await batch.settled;
     this.inFlight.delete(batch);
-    try {
-      const [first] = await answered;
-      const { topic, partition } = group;
-      return { group, part: { topic, partition, baseOffset: first!.offset, records: group.records.length, duplicate: batch.duplicate } };
-    } catch (error) {
-      return { group, error: error as BrookError };
-    }
+    return await outcome;
   }
 
   /** Sequences from the state; a refused part simply leaves its partition's sequence where it was. */
@@ -196,7 +200,7 @@ export class WalSender {
     await this.resumeShared();
     if (this.freshNeeded.has(key)) {
       const fresh = await this.initProducer({});
-      await this.persist((state) => withFreshId(state, key, fresh));
+      await this.persistBeforeSend((state) => withFreshId(state, key, fresh));
       this.freshNeeded.delete(key);
     }
     return numberingOf(this.state, key)!;
@@ -223,7 +227,7 @@ export class WalSender {
         const current = await this.initProducer({ producerId: shared.producerId, incarnation });
         if (current.producerEpoch === shared.producerEpoch) {
           // A file from before incarnations: the broker vouched for the id, so it is of the broker's.
-          if (incarnation === undefined && current.incarnation !== undefined) await this.persist((state) => ({ ...state, incarnation: current.incarnation }));
+          if (incarnation === undefined && current.incarnation !== undefined) await this.persistBeforeSend((state) => ({ ...state, incarnation: current.incarnation }));
           return;
         }
         throw new BrookError('PRODUCER_FENCED', `producer ${shared.producerId} is at epoch ${current.producerEpoch}, this WAL at ${shared.producerEpoch}`, {
@@ -234,7 +238,7 @@ export class WalSender {
       }
     }
     const identity = await this.initProducer({});
-    await this.persist((state) => startedOver(state, identity));
+    await this.persistBeforeSend((state) => startedOver(state, identity));
   }
 
   /** A new id, or `producerId` resumed (refused if the broker issued it under another incarnation than `incarnation`). */
@@ -243,6 +247,16 @@ export class WalSender {
     const request = producerId === undefined ? {} : { producerId: producerId.toString(), ...(incarnation !== undefined && { incarnation }) };
     const { json } = await this.context.connection.request('initProducer', request);
     return { producerId: BigInt(json.producerId), producerEpoch: json.producerEpoch, incarnation: json.incarnation };
+  }
+
+  /**
+   * A write a part needs before it goes out (its producer id): refused once stopping, as the part
+   * is abandoned then and close() does not wait for it, so the write could come after the WAL
+   * closed and released its lock to the next owner of the directory.
+   */
+  private persistBeforeSend(update: (state: WalProducerState) => WalProducerState): Promise<void> {
+    if (this.stopping) return Promise.reject(new BrookError('CLOSED', 'the WAL producer is closing'));
+    return this.persist(update);
   }
 
   /**
