@@ -1,7 +1,7 @@
 /**
- * The WAL producer's first send to a topic, against the scripted server: the partition lookup it
- * needs before it can put anything into the WAL survives a dropped connection, and close() does
- * not wait for it.
+ * The WAL producer against the scripted server: the partition lookup its first send to a topic
+ * needs before it can put anything into the WAL survives a dropped connection, and close() waits
+ * neither for it nor for the sender's unanswered requests.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem } from '@brook/protocol';
