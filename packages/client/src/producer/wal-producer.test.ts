@@ -1,7 +1,7 @@
 /**
- * The WAL producer's first send to a topic, against the scripted server: the partition lookup it
- * needs before it can put anything into the WAL survives a dropped connection, and close() does
- * not wait for it.
+ * The WAL producer against the scripted server: the partition lookup its first send to a topic
+ * needs before it can put anything into the WAL survives a dropped connection, and close() waits
+ * neither for it nor for the sender's unanswered requests.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem } from '@brook/protocol';
@@ -17,7 +17,7 @@ async function setup() {
   const wal = { dir: '/wal', fs: new MemoryFileSystem(), maxBytes: 64 * 1024 }; // within the fake's frame limit
   const producer = new WalProducer(connection, new TopicPartitions(connection), { wal }, clock, connection.random, () => undefined);
   await producer.ready();
-  return { server, clock, producer };
+  return { server, clock, producer, fs: wal.fs };
 }
 
 describe('WalProducer partition lookup', () => {
@@ -59,5 +59,37 @@ describe('WalProducer partition lookup', () => {
     server.fail(server.take('describeTopic'), 'UNKNOWN_TOPIC');
     await expect(sent).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await producer.close();
+  });
+});
+
+/** Resolves true if `promise` settles within a few turns of the event loop (the clock stands still). */
+async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(() => (settled = true), () => (settled = true));
+  for (let turn = 0; turn < 20 && !settled; turn++) await tick();
+  return settled;
+}
+
+describe('WalProducer close() with a request of the sender unanswered', () => {
+  it.each(['initProducer', 'produce'])('does not wait for the answer to %s: the part is abandoned, resent next time', async (op) => {
+    const { server, producer, fs } = await setup();
+    const sent = producer.send('t', [{ key: 'a', value: '1' }]);
+    await server.waitForRequests(1);
+    server.respond(server.take('describeTopic'), threePartitions);
+    await sent;
+    void producer.flush().catch(() => undefined);
+    await server.waitForRequests(1);
+    if (op === 'produce') {
+      server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+      await server.waitForRequests(1);
+    }
+    const unanswered = server.take(op); // the broker is slow, or the answer is lost
+    expect(await settlesSoon(producer.close())).toBe(true);
+    if (op === 'initProducer') {
+      // The WAL's lock is released: the id coming now must not be written into the directory.
+      server.respond(unanswered, { producerId: '7', producerEpoch: 0 });
+      for (let turn = 0; turn < 20; turn++) await tick();
+      expect(await fs.exists('/wal/producer.json')).toBe(false);
+    }
   });
 });

@@ -87,6 +87,11 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   private readonly opened: Promise<Opened>;
   /** Sends in call order up to the moment their puts are issued. */
   private admission: Promise<void> = Promise.resolve();
+  /** Settles once the newest send's put did: the WAL admits puts in order, so every earlier one is in a batch by then. */
+  private newestPut: Promise<void> = Promise.resolve();
+  /** Resolves with the sender's failure, if it stops: a put waiting for room would wait for ever. */
+  private readonly senderFailed: Promise<BrookError>;
+  private markSenderFailed!: (error: BrookError) => void;
   private readonly commitWaiters = new Set<{ through: number; resolve: () => void; reject: (error: unknown) => void }>();
   private readonly counters: Counters = { sentBatches: 0, sentRecords: 0, duplicateParts: 0, retries: 0, poisonedParts: 0, poisonedRecords: 0 };
   private openedNow: Opened | undefined;
@@ -119,6 +124,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     this.retry = { connection, clock, random, retryBackoff: resolveRetryBackoff(options.retryBackoff) };
     checkAgainstServer(bufferOptions, connection);
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
+    this.senderFailed = new Promise((resolve) => (this.markSenderFailed = resolve));
     this.opened = this.open();
     this.opened.catch(noop); // reported by ready(), send() and flush()
   }
@@ -174,10 +180,15 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     return { topic, partition, record: records[0]! };
   }
 
-  /** Seals the open WAL batch and resolves once everything sent so far is in the broker's log. */
+  /**
+   * Seals the open WAL batch and resolves once everything sent so far is in the broker's log,
+   * a send still waiting for WAL room (onFull 'wait') included: it is in no batch until earlier
+   * batches are committed, so it is waited for first.
+   */
   async flush(): Promise<void> {
     await this.admission;
     const { buffer } = await this.opened;
+    await Promise.race([this.newestPut, this.senderFailed]);
     await buffer.flush();
     const through = buffer.stats.nextBatchSequence - 1;
     if (buffer.stats.committedThrough >= through) return;
@@ -242,7 +253,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
     // All or nothing (putAll), as the plain producer: a caller may retry a refused send whole.
     const put = buffer.putAll(inputs.map((input, position) => routed(input, topic, partitions[position]!)));
-    put.catch(noop); // reported by the send, once admission has moved on
+    this.newestPut = put.catch(noop); // the send reports a refusal, once admission has moved on
     return { put, partitions };
   }
 
@@ -266,6 +277,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   private stopped(error: unknown): void {
     this.failure = error instanceof BrookError ? error : new BrookError('IO_ERROR', String(error), {}, { cause: error });
     this.rejectWaiters(this.failure);
+    this.markSenderFailed(this.failure);
     this.emit('error', this.failure);
   }
 

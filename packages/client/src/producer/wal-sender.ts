@@ -29,7 +29,9 @@ import { Batch, type ProducerIdentity } from './batch.js';
 import { SendTicket, type ProduceResult } from './send-ticket.js';
 import { transmit, type Numbering, type TransmitContext } from './transmit.js';
 import { groupByRoute, type RoutedGroup } from './wal-route.js';
-import { advanced, numberingOf, saveState, type PartitionNumbering, type WalProducerState } from './wal-state.js';
+import {
+  advanced, numberingOf, saveState, startedOver, withFreshId, type PartitionNumbering, type WalProducerState,
+} from './wal-state.js';
 
 /** Refusals that say something about the part itself: sending it again cannot succeed. */
 export const POISON_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -113,8 +115,10 @@ export class WalSender {
   async run(): Promise<void> {
     for (;;) {
       const batch = await nextReadyBatch(this.context.buffer, () => this.stopping, this.stopped);
-      if (!batch || !(await this.deliver(batch))) return;
+      if (!batch || !(await this.deliver(batch))) break;
     }
+    // A state write queued before stop() ends before the WAL closes and its lock is released.
+    await this.saved.catch(() => undefined);
   }
 
   /** Stops after the batch in progress: its unanswered parts are abandoned, to be resent next time. */
@@ -136,8 +140,8 @@ export class WalSender {
       const poisoned = outcomes.filter((o) => o.error !== undefined);
       const reports = await Promise.all(poisoned.map((o) => this.setAside(batch.sequence, o.group, o.error!)));
       const written = outcomes.filter((o) => o.part !== undefined);
-      this.state = advanced(this.state, batch.sequence, new Map(written.map((o) => [o.group.key, o.group.records.length])));
-      await this.persist();
+      const counts = new Map(written.map((o) => [o.group.key, o.group.records.length]));
+      await this.persist((state) => advanced(state, batch.sequence, counts));
       parts = written.map((o) => o.part!);
       for (const report of reports) this.context.poisoned(report);
     }
@@ -156,18 +160,20 @@ export class WalSender {
     let ticket!: SendTicket;
     const answered = new Promise<ProduceResult[]>((resolve, reject) => (ticket = new SendTicket(group.records.length, resolve, reject)));
     const batch = new Batch();
+    const { topic, partition } = group;
+    const outcome = answered.then(
+      ([first]): PartOutcome => ({ group, part: { topic, partition, baseOffset: first!.offset, records: group.records.length, duplicate: batch.duplicate } }),
+      (error: unknown): PartOutcome => ({ group, error: error as BrookError }),
+    );
     // Batch.sizeBytes bounds the plain producer's buffer; the FileBuffer bounds this one.
     group.records.forEach((record, position) => batch.add(record, 0, ticket, position));
     this.inFlight.add(batch);
-    await transmit(this.context, group.topic, group.partition, batch, this.numbering(group.key));
+    // Done once written or failed, stop() included: close() does not wait for the broker, and a
+    // request still unanswered then (an id, or the produce itself) runs its course unheard.
+    void transmit(this.context, topic, partition, batch, this.numbering(group.key));
+    await batch.settled;
     this.inFlight.delete(batch);
-    try {
-      const [first] = await answered;
-      const { topic, partition } = group;
-      return { group, part: { topic, partition, baseOffset: first!.offset, records: group.records.length, duplicate: batch.duplicate } };
-    } catch (error) {
-      return { group, error: error as BrookError };
-    }
+    return await outcome;
   }
 
   /** Sequences from the state; a refused part simply leaves its partition's sequence where it was. */
@@ -194,12 +200,7 @@ export class WalSender {
     await this.resumeShared();
     if (this.freshNeeded.has(key)) {
       const fresh = await this.initProducer({});
-      // A broker on another data directory: every id of ours is void there, its log has none of our batches.
-      if (fresh.incarnation !== undefined && fresh.incarnation !== this.state.incarnation) await this.startOver(fresh);
-      else {
-        this.state = { ...this.state, partitions: new Map(this.state.partitions).set(key, { ...fresh, nextSequence: 0 }) };
-        await this.persist();
-      }
+      await this.persistBeforeSend((state) => withFreshId(state, key, fresh));
       this.freshNeeded.delete(key);
     }
     return numberingOf(this.state, key)!;
@@ -226,10 +227,7 @@ export class WalSender {
         const current = await this.initProducer({ producerId: shared.producerId, incarnation });
         if (current.producerEpoch === shared.producerEpoch) {
           // A file from before incarnations: the broker vouched for the id, so it is of the broker's.
-          if (incarnation === undefined && current.incarnation !== undefined) {
-            this.state = { ...this.state, incarnation: current.incarnation };
-            await this.persist();
-          }
+          if (incarnation === undefined && current.incarnation !== undefined) await this.persistBeforeSend((state) => ({ ...state, incarnation: current.incarnation }));
           return;
         }
         throw new BrookError('PRODUCER_FENCED', `producer ${shared.producerId} is at epoch ${current.producerEpoch}, this WAL at ${shared.producerEpoch}`, {
@@ -239,13 +237,8 @@ export class WalSender {
         if (!isBrookError(error, 'UNKNOWN_PRODUCER_ID')) throw error;
       }
     }
-    await this.startOver(await this.initProducer({}));
-  }
-
-  /** `identity` becomes the shared id and its incarnation the state's; every partition restarts on it at 0. */
-  private async startOver(identity: ProducerIdentity): Promise<void> {
-    this.state = { ...this.state, incarnation: identity.incarnation, shared: identity, partitions: new Map() };
-    await this.persist();
+    const identity = await this.initProducer({});
+    await this.persistBeforeSend((state) => startedOver(state, identity));
   }
 
   /** A new id, or `producerId` resumed (refused if the broker issued it under another incarnation than `incarnation`). */
@@ -256,9 +249,27 @@ export class WalSender {
     return { producerId: BigInt(json.producerId), producerEpoch: json.producerEpoch, incarnation: json.incarnation };
   }
 
-  /** Writes the current state; writes never overlap (parts may renumber concurrently). */
-  private persist(): Promise<void> {
-    const write = this.saved.catch(() => undefined).then(() => saveState(this.context.fs, this.context.dir, this.state));
+  /**
+   * A write a part needs before it goes out (its producer id): refused once stopping, as the part
+   * is abandoned then and close() does not wait for it, so the write could come after the WAL
+   * closed and released its lock to the next owner of the directory.
+   */
+  private persistBeforeSend(update: (state: WalProducerState) => WalProducerState): Promise<void> {
+    if (this.stopping) return Promise.reject(new BrookError('CLOSED', 'the WAL producer is closing'));
+    return this.persist(update);
+  }
+
+  /**
+   * Writes `update(state)` to the state file and only then makes it the state: an id whose write
+   * failed is never sent under (a crash after the ack would resend the batch under another id,
+   * and the broker would append it twice). Writes never overlap (parts may renumber concurrently).
+   */
+  private persist(update: (state: WalProducerState) => WalProducerState): Promise<void> {
+    const write = this.saved.catch(() => undefined).then(async () => {
+      const next = update(this.state);
+      await saveState(this.context.fs, this.context.dir, next);
+      this.state = next;
+    });
     this.saved = write;
     return write;
   }

@@ -64,6 +64,22 @@ export function advanced(state: WalProducerState, walBatch: number, counts: Read
   return { ...state, committedWalBatch: walBatch, partitions };
 }
 
+/** `identity` becomes the shared id and its incarnation the state's; every partition restarts on it at 0. */
+export function startedOver(state: WalProducerState, identity: ProducerIdentity): WalProducerState {
+  return { ...state, incarnation: identity.incarnation, shared: identity, partitions: new Map() };
+}
+
+/**
+ * The state once partition `key` moved to the fresh id `fresh` at sequence 0. A fresh id from
+ * another incarnation (the broker's data directory was replaced) voids every id of ours: it
+ * becomes the shared one for all partitions. Decided on the state the write applies to, so two
+ * partitions renumbering at once do not both start over.
+ */
+export function withFreshId(state: WalProducerState, key: string, fresh: ProducerIdentity): WalProducerState {
+  if (fresh.incarnation !== undefined && fresh.incarnation !== state.incarnation) return startedOver(state, fresh);
+  return { ...state, partitions: new Map(state.partitions).set(key, { ...fresh, nextSequence: 0 }) };
+}
+
 export async function loadState(fs: FileSystem, dir: string): Promise<WalProducerState> {
   const path = `${dir}/${STATE_FILE}`;
   if (!(await fs.exists(path))) return EMPTY_STATE;
