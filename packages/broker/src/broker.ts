@@ -131,9 +131,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const broker = new Broker(fs, clock, logDefaults, limits, dir, random);
     await broker.openTopics();
     await broker.groups.open();
-    // After an unclean stop a log may have lost a tail its producer snapshot had seen.
-    const recovered = dir.cleanShutdown ? [] : [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
-    await broker.producers.open(recovered);
+    const partitions = [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
+    await broker.producers.open(partitions, dir.cleanShutdown);
     broker.retention.arm();
     return broker;
   }

@@ -92,6 +92,22 @@ describe('Broker.initProducer', () => {
     await expect(batch(incarnation)).resolves.toMatchObject({ baseOffset: 0n, duplicate: false });
   });
 
+  it('after producers.json is lost over kept logs, a new producer gets an id no partition remembers: its first batch is appended, not taken for an old batch of the same id', async () => {
+    const fixture = await fixtureWithTopic();
+    const old = await fixture.broker.initProducer();
+    await send(fixture.broker, { producerId: old.producerId, firstSeq: 0 });
+    await send(fixture.broker, { producerId: old.producerId, firstSeq: 0 }, 1);
+    await fixture.broker.close();
+    await fixture.fs.unlink(`${fixture.broker.dataDir}/producers.json`);
+    await fixture.advance(1000); // a new incarnation draws on the clock
+    await fixture.restart({ powerCut: false });
+    expect(fixture.broker.incarnation).not.toBe(old.incarnation);
+    const fresh = await fixture.broker.initProducer();
+    expect(fresh.producerId).toBeGreaterThan(old.producerId);
+    await expect(send(fixture.broker, { producerId: fresh.producerId, firstSeq: 0 })).resolves.toMatchObject({ baseOffset: 1n, duplicate: false });
+    expect(await values(fixture.broker)).toEqual([`p${old.producerId}-e0-s0`, `p${fresh.producerId}-e0-s0`]);
+  });
+
   it('refuses batches of ids or epochs it never issued', async () => {
     const fixture = await fixtureWithTopic();
     await expect(send(fixture.broker, { producerId: 5n, firstSeq: 0 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });

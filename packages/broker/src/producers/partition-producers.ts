@@ -23,6 +23,7 @@ import { OneAtATime } from './one-at-a-time.js';
 import { encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
 import { recoverProducerState, type ProducerRecoveryReport } from './producer-state-recovery.js';
 import type { ProducerStateTable } from './producer-state-table.js';
+import { NO_PRODUCER_ID } from './producer-entry.js';
 
 export interface PartitionProducersOptions {
   readonly fs: FileSystem;
@@ -65,6 +66,13 @@ export class PartitionProducers {
     // Replace a snapshot that disagrees with the log before the log can grow past it and make it look valid.
     else await producers.snapshot();
     return producers;
+  }
+
+  /** The highest producer id the table remembers, -1 if none. */
+  get highestProducerId(): bigint {
+    let highest = NO_PRODUCER_ID;
+    for (const [producerId] of this.table) if (producerId > highest) highest = producerId;
+    return highest;
   }
 
   /** Producers the table remembers. */

@@ -69,10 +69,14 @@ export class ProducerRegistry {
   /**
    * Reads the file; without one (no id was ever issued) or without an incarnation in it, creates
    * the incarnation from the clock and a draw of `random` and writes it before anything can see it.
+   * Returns whether there was no file: then the caller must raise the counter above every id the
+   * partitions remember (issueAbove), or a new producer would get an old one's id and its first
+   * batches would be taken for that producer's.
    */
-  async load(clock: Clock, random: Random): Promise<void> {
+  async load(clock: Clock, random: Random): Promise<boolean> {
     let incarnation: string | undefined;
-    if (await this.fs.exists(this.path)) {
+    const missing = !(await this.fs.exists(this.path));
+    if (!missing) {
       ({ incarnation, nextProducerId: this.nextProducerId, epochs: this.epochs } = parseRegistry(this.path, await this.fs.readFile(this.path)));
     }
     if (incarnation === undefined) {
@@ -80,6 +84,16 @@ export class ProducerRegistry {
       await this.persist(incarnation, this.nextProducerId, this.epochs);
     }
     this.current = incarnation;
+    return missing;
+  }
+
+  /** Issues ids above `producerId` only (see load). */
+  issueAbove(producerId: bigint): Promise<void> {
+    return this.mutations.run(async () => {
+      if (producerId < this.nextProducerId) return;
+      await this.persist(this.incarnation, producerId + 1n, this.epochs);
+      this.nextProducerId = producerId + 1n;
+    });
   }
 
   /** This data directory's incarnation; load() must have resolved. */

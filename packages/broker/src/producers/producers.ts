@@ -44,15 +44,24 @@ export class Producers {
   }
 
   /**
-   * Loads the registry. `recovered` are the partitions whose logs were opened after an unclean
-   * stop: a snapshot ahead of such a log is removed now (see discardSnapshotAheadOfLog). Their
-   * state is still rebuilt on first use, but nothing appended before then can make that
-   * snapshot look valid. All of them, not only logs whose recovery cut a tail this time: a crash
-   * between the cut and this check leaves the next open nothing to cut.
+   * Loads the registry. After an unclean stop (`cleanShutdown` false) a snapshot ahead of a log
+   * is removed now (see discardSnapshotAheadOfLog): the partition's state is still rebuilt on
+   * first use, but nothing appended before then can make that snapshot look valid. All of them,
+   * not only logs whose recovery cut a tail this time: a crash between the cut and this check
+   * leaves the next open nothing to cut. Without a registry file over existing partitions (it
+   * was deleted or lost), every partition's state is rebuilt now, and ids are issued above the
+   * highest one they remember.
    */
-  async open(recovered: Iterable<PartitionTarget>): Promise<void> {
-    await this.registry.load(this.options.clock, this.options.random);
-    for (const { log, dir } of recovered) await discardSnapshotAheadOfLog(this.options.fs, dir, log);
+  async open(partitions: readonly PartitionTarget[], cleanShutdown: boolean): Promise<void> {
+    const registryMissing = await this.registry.load(this.options.clock, this.options.random);
+    if (!cleanShutdown) for (const { log, dir } of partitions) await discardSnapshotAheadOfLog(this.options.fs, dir, log);
+    if (!registryMissing) return;
+    let highest = NO_PRODUCER_ID;
+    for (const target of partitions) {
+      const { highestProducerId } = await this.partition(target);
+      if (highestProducerId > highest) highest = highestProducerId;
+    }
+    if (highest !== NO_PRODUCER_ID) await this.registry.issueAbove(highest);
   }
 
   initProducer(request?: InitProducerRequest): Promise<ProducerIdentity> {
