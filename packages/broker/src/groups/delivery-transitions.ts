@@ -92,7 +92,9 @@ export class RecordTransitions {
   redelivered(e: EventOf<'redelivered'>): void {
     const rec = this.records.get(at(e.partition, e.offset));
     if (!rec) return void this.violations.push(`redelivered unknown ${at(e.partition, e.offset)}`);
-    if (e.reason === 'nack' || e.reason === 'leaseExpired') {
+    if (e.reason === 'unsent') {
+      this.givenBackUnsent(rec);
+    } else if (e.reason === 'nack' || e.reason === 'leaseExpired') {
       if (rec.state !== 'pending') this.violations.push(`${at(e.partition, e.offset)} redelivered (${e.reason}) while ${rec.state}`);
       if (rec.askedDelayMs !== undefined && e.delayMs !== rec.askedDelayMs) {
         this.violations.push(`${at(e.partition, e.offset)}: nack({ delayMs: ${rec.askedDelayMs} }) got a backoff of ${e.delayMs}`);
@@ -109,6 +111,22 @@ export class RecordTransitions {
       // Go-back-N follows: every later record in flight is taken back (events for those with attempts left).
       for (const r of this.records.values()) if (r.partition === e.partition && r.offset > e.offset && r.state === 'inflight') this.takenBack(r);
     }
+  }
+
+  /**
+   * Its current delivery never reached its member (an iterator's queue held it unread): no
+   * attempt, so the record is owed as before it, and next() skips it, so the loop will never
+   * take its epoch. It was the record's latest delivery: the last one of its key.
+   */
+  private givenBackUnsent(rec: RecordModel): void {
+    // 'dying': a take-back guessed it was the last attempt (takenBack), before this event said otherwise.
+    if (rec.state !== 'inflight' && !(rec.state === 'dying' && !rec.rejected)) {
+      return void this.violations.push(`${at(rec.partition, rec.offset)} given back unsent while ${rec.state}`);
+    }
+    this.epochsAtDelivery.get(deliveryKey(rec.partition, rec.offset, rec.count, rec.member))?.pop();
+    rec.state = 'pending';
+    rec.count -= 1;
+    rec.member = undefined;
   }
 
   rebalanced(e: EventOf<'rebalanced'>): void {
@@ -216,12 +234,12 @@ export class RecordTransitions {
 
   /**
    * The engine takes `rec` back without a nack or an expiry (member left, rebalance, go-back):
-   * a 'redelivered' event follows, unless it was on its last attempt: then it is dead-lettered.
+   * a 'redelivered' event follows, unless it was on its last attempt: then it is dead-lettered,
+   * unless it never reached its member ('unsent'), which only that event tells, so the member stays.
    */
   takenBack(rec: RecordModel): void {
     if (rec.count < this.maxDeliveries) return;
     rec.state = 'dying';
-    rec.member = undefined;
   }
 }
 

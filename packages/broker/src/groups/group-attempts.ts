@@ -117,7 +117,7 @@ export abstract class GroupAttempts implements FlightOwner {
         this.revoke(flight.entry, 'memberLeft');
         continue;
       }
-      flight.handedOut = true;
+      flight.reach = 'handedOut';
       this.report.delivered(flight);
       flight.member.sink(flight);
     }
@@ -125,7 +125,7 @@ export abstract class GroupAttempts implements FlightOwner {
 
   private expire(flight: Flight): void {
     if (!flight.current) return;
-    if (!flight.handedOut) {
+    if (flight.reach !== 'handedOut') {
       this.expireUnsent(flight.entry);
       return;
     }
@@ -191,19 +191,25 @@ export abstract class GroupAttempts implements FlightOwner {
   /**
    * Takes a delivery back without a nack or an expiry (member left, rebalance, go-back). The
    * attempt still counts: on the last allowed one the record is dead-lettered, not delivered again.
-   * Taken back before it reached the member (its attempt was being journaled, or its sink holds it
-   * unsent: Flight.handedOut), the attempt is given back (in the journal too) and the record is
-   * simply ready again, not a redelivery: no event, and the same deliveryCount next time.
+   * Taken back before it reached the member (Flight.reach), the attempt is given back (in the
+   * journal too) and the record goes out again at once with the same deliveryCount. One its sink
+   * held unsent had been announced by a `delivered` event, so a `redelivered` event ('unsent')
+   * says it is over; one still being journaled was never announced, and is simply ready again.
    */
   protected revoke(entry: Entry, reason: RedeliveryReason): void {
     const window = this.windows[entry.partition]!;
     const flight = entry.flight!;
     this.endFlight(entry);
-    if (!flight.handedOut) {
+    if (flight.reach !== 'handedOut') {
       window.ack.restoreAttempts(entry.offset, flight.deliveryCount - 1);
       // If this write fails, a restart counts the attempt after all: one more than delivered.
       this.journal.attemptGivenBack(entry.partition, entry.offset, flight.deliveryCount - 1).catch(() => undefined);
-      this.makeReady(entry);
+      if (flight.reach === 'held') {
+        flight.reach = 'givenBack';
+        this.scheduleRedelivery(entry, 'unsent', 0);
+      } else {
+        this.makeReady(entry);
+      }
     } else {
       const exhausted = this.outOfAttempts(entry, reason);
       if (exhausted) this.deadLetterInBackground(entry, exhausted);

@@ -13,7 +13,7 @@
  * A tail reader takes no one's records and its deliveries never expire: nothing to tell.
  */
 import type { Delivery } from './delivery.js';
-import { Flight } from './flight.js';
+import { Flight, type Reach } from './flight.js';
 import type { Group } from './group.js';
 import type { Member } from './member.js';
 import type { Subscription } from './subscription.js';
@@ -34,10 +34,10 @@ const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {},
 export function sinkControl(joined: { group: Group; member: Member } | undefined): SinkControl {
   if (!joined) return NOTHING_TO_TELL;
   const { group, member } = joined;
-  const mark = (deliveries: readonly Delivery[], handedOut: boolean): void => {
+  const mark = (deliveries: readonly Delivery[], reach: Reach): void => {
     for (const delivery of deliveries) {
       // Only its own deliveries' attempts: one settled or taken back meanwhile is the record's past.
-      if (delivery instanceof Flight && delivery.member === member && delivery.current) delivery.handedOut = handedOut;
+      if (delivery instanceof Flight && delivery.member === member && delivery.current) delivery.reach = reach;
     }
   };
   return {
@@ -49,7 +49,7 @@ export function sinkControl(joined: { group: Group; member: Member } | undefined
       member.paused = false;
       group.schedulePump();
     },
-    holdUnsent: (deliveries) => mark(deliveries, false),
-    sent: (deliveries) => mark(deliveries, true),
+    holdUnsent: (deliveries) => mark(deliveries, 'held'),
+    sent: (deliveries) => mark(deliveries, 'handedOut'),
   };
 }
