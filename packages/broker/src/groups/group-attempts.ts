@@ -112,7 +112,7 @@ export abstract class GroupAttempts implements FlightOwner {
     for (const flight of flights) {
       if (!flight.current || flight.member.left) continue;
       if (flight.member.closing || flight.member.paused) {
-        // It began to close, or its connection filled up, while the attempt was being journaled:
+        // It began to close, or its sink filled up, while the attempt was being journaled:
         // it gets nothing new, and the attempt, which never reached it, is given back.
         this.revoke(flight.entry, 'memberLeft');
         continue;
@@ -136,10 +136,10 @@ export abstract class GroupAttempts implements FlightOwner {
 
   /**
    * The lease ran out before the delivery reached its member (its sink held it unsent, behind a
-   * congested connection, or its attempt was still being journaled): no attempt failed, so it is
-   * given back (revoke). 'partition': what the member holds after it in the partition has not
-   * reached it either (a sink sends in order), and goes back too, so the partition is delivered
-   * again in order.
+   * congested connection or unread in a consume() queue, or its attempt was still being
+   * journaled): no attempt failed, so it is given back (revoke). 'partition': what the member
+   * holds after it in the partition has not reached it either (a sink sends in order), and goes
+   * back too, so the partition is delivered again in order.
    */
   private expireUnsent(entry: Entry): void {
     this.revoke(entry, 'leaseExpired');
