@@ -26,18 +26,11 @@ import {
   GROUP, KEYS, RETENTION_MAX_AGE_MS, SEGMENT_MS_MAX, SETTINGS, TOPIC, type Action, type Command, type Scenario, type Settings,
 } from './delivery-commands.js';
 import { at, checkDeadLetters, checkQuietBroker, hasGroup, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
-import { expectFailure, expectStaleOnlyIfTakenBack, ResetsUnderWay, sameSettings, skipBelowStart } from './delivery-admin.js';
+import { expectFailure, ResetsUnderWay, sameSettings, skipBelowStart } from './delivery-admin.js';
+import { expectAckTook, settleHeld, type AckedDelivery } from './delivery-settle.js';
 import { isOwed, RecordTransitions } from './delivery-transitions.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import type { Ordering, SubscribeOptions } from './subscribe-options.js';
-
-/** An ack of a current delivery, to check after the command that it took. */
-interface AckedDelivery {
-  readonly rec: RecordModel;
-  readonly member: string | undefined;
-  readonly count: number;
-  readonly epoch: number;
-}
 
 const isLive = (m: MemberModel) => !m.gone && !m.closing && !m.leaving;
 const idOf = (m: MemberModel) => (m.id ??= m.sub?.memberId);
@@ -105,11 +98,7 @@ export class DeliveryHarness {
     if (command.together) return;
     await this.resets.settled();
     await this.quiesce();
-    // An ack of the current delivery takes, unless something took the delivery back first.
-    const { rec } = acked ?? {};
-    if (acked && rec?.state === 'inflight' && rec.member === acked.member && rec.count === acked.count && rec.epoch === acked.epoch) {
-      this.violations.push(`ack of current ${at(acked.rec.partition, acked.rec.offset)}#${acked.count} was ignored`);
-    }
+    if (acked) expectAckTook(acked, this.violations);
     this.check();
   }
 
@@ -203,7 +192,7 @@ export class DeliveryHarness {
     return this.members.find((m) => idOf(m) === id);
   }
 
-  /** Settles a held delivery; if that acked the current delivery, returns which (to check it took). */
+  /** Settles a held delivery (delivery-settle.ts); if that acked the current delivery, returns which (to check it took). */
   private settle(pick: number, action: Action): AckedDelivery | undefined {
     if (this.held.length === 0) return undefined;
     const index = pick % this.held.length;
@@ -213,34 +202,7 @@ export class DeliveryHarness {
     const current = this.isCurrent(held);
     if (delivery.stale === current) this.violations.push(`${at(delivery.partition, delivery.offset)}#${delivery.deliveryCount}: stale is ${delivery.stale}, the model says current ${current}`);
     if (action.type !== 'extend') this.held.splice(index, 1);
-    switch (action.type) {
-      case 'ack':
-        if (held.resolve) held.resolve();
-        else expectStaleOnlyIfTakenBack(delivery.ack(), delivery, current, this.violations);
-        break;
-      case 'nack':
-        if (action.delayMs === undefined && held.reject) {
-          held.reject(new Error('handler failed'));
-        } else {
-          if (current) rec.askedDelayMs = action.delayMs;
-          delivery.nack(action.delayMs === undefined ? {} : { delayMs: action.delayMs });
-          held.resolve?.();
-        }
-        break;
-      case 'reject':
-        if (current) {
-          rec.state = 'dying';
-          rec.rejected = true;
-        }
-        expectStaleOnlyIfTakenBack(delivery.reject('poison'), delivery, current, this.violations);
-        held.resolve?.();
-        break;
-      case 'extend':
-        if (current) rec.leaseDueMs = this.now + (action.ms ?? this.settings.ackTimeoutMs);
-        delivery.extend(action.ms);
-        break;
-    }
-    return current && action.type === 'ack' ? { rec, member: rec.member, count: rec.count, epoch: rec.epoch } : undefined;
+    return settleHeld(held, action, { rec, current, now: this.now, ackTimeoutMs: this.settings.ackTimeoutMs, violations: this.violations });
   }
 
   private leave(pick: number, graceful: boolean): void {
