@@ -20,7 +20,6 @@
  */
 import { partitionForKey } from '@brook/protocol';
 import type { Broker } from '../broker.js';
-import type { BrokerEvents } from '../events.js';
 import type { Delivery } from './delivery.js';
 import {
   GROUP, KEYS, RETENTION_MAX_AGE_MS, SEGMENT_MS_MAX, SETTINGS, TOPIC, type Action, type Command, type Scenario, type Settings,
@@ -28,7 +27,7 @@ import {
 import { at, checkDeadLetters, checkQuietBroker, hasGroup, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
 import { expectFailure, ResetsUnderWay, sameSettings, skipBelowStart } from './delivery-admin.js';
 import { expectAckTook, settleHeld, type AckedDelivery } from './delivery-settle.js';
-import { isOwed, RecordTransitions } from './delivery-transitions.js';
+import { isOwed, listenTo, RecordTransitions } from './delivery-transitions.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import type { Ordering, SubscribeOptions } from './subscribe-options.js';
 
@@ -357,38 +356,15 @@ export class DeliveryHarness {
   // ---- events: the model, checked as it changes (delivery-transitions.ts) ----
 
   private listen(broker: Broker): void {
-    const on = <E extends keyof BrokerEvents>(name: E, listener: BrokerEvents[E]) => {
-      const wrapped = ((event: { topic: string; group?: string }) => {
-        if (event.topic !== TOPIC || event.group !== GROUP) return;
+    this.detach = listenTo(broker, this.transitions, {
+      produced: (partition, baseOffset, records) => this.onProduced(partition, baseOffset, records),
+      beforeGroupEvent: () => {
         this.activity += 1;
         this.noticeGroupCreated();
         this.syncLeft();
-        (listener as (e: typeof event) => void)(event);
-      }) as BrokerEvents[E];
-      broker.on(name, wrapped as never);
-      return () => broker.off(name, wrapped as never);
-    };
-    const produced: BrokerEvents['produced'] = (e) => {
-      if (e.topic === TOPIC) this.onProduced(e.partition, e.baseOffset, e.records);
-    };
-    broker.on('produced', produced);
-    const t = this.transitions;
-    const offs = [
-      () => broker.off('produced', produced),
-      on('delivered', (e) => t.delivered(e.partition, e.offset, e.member, e.deliveryCount, e.redelivered, e.key)),
-      on('acked', (e) => t.acked(e)),
-      on('nacked', (e) => t.failed('nacked', e.partition, e.offset, e.member, e.deliveryCount)),
-      on('leaseExpired', (e) => t.leaseExpired(e)),
-      on('redelivered', (e) => t.redelivered(e)),
-      on('rebalanced', (e) => t.rebalanced(e)),
-      on('retentionDropped', (e) => t.retentionDropped(e)),
-      on('deadLettered', (e) => t.deadLettered(e)),
-      on('groupReset', (e) => {
-        this.resets.applied(this.broker, e.offsets);
-        t.reset(e.offsets);
-      }),
-    ];
-    this.detach = () => offs.forEach((off) => off());
+      },
+      reset: (offsets) => this.resets.applied(this.broker, offsets),
+    });
   }
 }
 

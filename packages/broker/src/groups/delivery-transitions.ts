@@ -6,8 +6,9 @@
  * moment...). Violations are collected, not thrown: a listener that throws would throw into the
  * engine.
  */
+import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
-import { TOPIC, type Settings } from './delivery-commands.js';
+import { GROUP, TOPIC, type Settings } from './delivery-commands.js';
 import { at, latin1, type MemberModel, type RecordModel, type State } from './delivery-invariants.js';
 import type { Ordering } from './subscribe-options.js';
 
@@ -241,6 +242,49 @@ export class RecordTransitions {
     if (rec.count < this.maxDeliveries) return;
     rec.state = 'dying';
   }
+}
+
+/** What the harness does around the model's transitions. */
+export interface ListenHooks {
+  /** Records appended to a partition of the topic (before any event of their delivery). */
+  produced(partition: number, baseOffset: bigint, records: number): void;
+  /** Before each event of the group reaches the model. */
+  beforeGroupEvent(): void;
+  /** A reset applied, before the model applies it. */
+  reset(offsets: readonly bigint[]): void;
+}
+
+/** Drives `t` by the broker's events of the topic and group; returns what stops listening. */
+export function listenTo(broker: Broker, t: RecordTransitions, hooks: ListenHooks): () => void {
+  const on = <E extends keyof BrokerEvents>(name: E, listener: BrokerEvents[E]) => {
+    const wrapped = ((event: { topic: string; group?: string }) => {
+      if (event.topic !== TOPIC || event.group !== GROUP) return;
+      hooks.beforeGroupEvent();
+      (listener as (e: typeof event) => void)(event);
+    }) as BrokerEvents[E];
+    broker.on(name, wrapped as never);
+    return () => broker.off(name, wrapped as never);
+  };
+  const produced: BrokerEvents['produced'] = (e) => {
+    if (e.topic === TOPIC) hooks.produced(e.partition, e.baseOffset, e.records);
+  };
+  broker.on('produced', produced);
+  const offs = [
+    () => broker.off('produced', produced),
+    on('delivered', (e) => t.delivered(e.partition, e.offset, e.member, e.deliveryCount, e.redelivered, e.key)),
+    on('acked', (e) => t.acked(e)),
+    on('nacked', (e) => t.failed('nacked', e.partition, e.offset, e.member, e.deliveryCount)),
+    on('leaseExpired', (e) => t.leaseExpired(e)),
+    on('redelivered', (e) => t.redelivered(e)),
+    on('rebalanced', (e) => t.rebalanced(e)),
+    on('retentionDropped', (e) => t.retentionDropped(e)),
+    on('deadLettered', (e) => t.deadLettered(e)),
+    on('groupReset', (e) => {
+      hooks.reset(e.offsets);
+      t.reset(e.offsets);
+    }),
+  ];
+  return () => offs.forEach((off) => off());
 }
 
 /** Not yet acked, dead-lettered, skipped or lost: the group still owes the record a delivery (or a copy). */
