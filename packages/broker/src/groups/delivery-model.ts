@@ -4,7 +4,7 @@
  * `DeliveryHarness` runs one command list against a memory broker on a VirtualClock and keeps a
  * model of every produced record, built from the broker's events:
  *
- *   pending   not in flight: never delivered, backing off, blocked, or taken back
+ *   pending   not in flight: never delivered, backing off, blocked, taken back or given back unsent
  *   inflight  delivered and current: the attempt the group waits on (member, deliveryCount, lease)
  *   dying     failed for the last time, or rejected: being copied to the dead-letter topic
  *   acked / dead
@@ -88,6 +88,7 @@ export class DeliveryHarness {
       case 'settle': acked = this.settle(command.pick, command.action); break;
       case 'crash': this.leave(command.pick, false); break;
       case 'close': this.leave(command.pick, true); break;
+      case 'read': this.readOne(command.pick); break;
       case 'advance': await this.fixture.advance(command.ms); break;
       case 'restart': await this.restart(); break;
       case 'reset': this.resets.start(this.broker, this.records, command.to, this.now); break;
@@ -135,7 +136,9 @@ export class DeliveryHarness {
   }
 
   private async join(maxInFlight: number, style: MemberModel['style']): Promise<void> {
-    const member: MemberModel = { label: `c${this.joined++}`, style, maxInFlight, sub: undefined, id: undefined, closing: false, leaving: false, gone: false };
+    const member: MemberModel = {
+      label: `c${this.joined++}`, style, maxInFlight, sub: undefined, loop: undefined, id: undefined, closing: false, leaving: false, gone: false,
+    };
     this.members.push(member);
     this.creatingGroup ||= !hasGroup(this.broker);
     await this.subscribe(member);
@@ -168,14 +171,38 @@ export class DeliveryHarness {
     } else {
       const stream = this.broker.consume(options);
       member.sub = stream;
-      void (async () => {
-        for await (const delivery of stream) {
-          const handedOutIn = this.transitions.takeEpochAtDelivery(delivery.partition, delivery.offset, delivery.deliveryCount, idOf(member));
-          this.held.push({ delivery, member, epoch: handedOutIn ?? this.epochOf(delivery) });
-          this.activity += 1;
-        }
-      })().catch((error: unknown) => this.violations.push(`${member.label}: consume loop failed: ${String(error)}`));
+      member.loop = stream[Symbol.asyncIterator]();
+      if (member.style === 'iterator') this.readAll(member);
     }
+  }
+
+  /** An iterator's loop: reads each delivery as it comes (a lazy member's, from the drain on). */
+  private readAll(member: MemberModel): void {
+    const loop = member.loop!;
+    void (async () => {
+      for await (const delivery of { [Symbol.asyncIterator]: () => loop }) this.took(member, delivery);
+    })().catch((error: unknown) => this.violations.push(`${member.label}: consume loop failed: ${String(error)}`));
+  }
+
+  /** A lazy member's loop reads one delivery (or waits for the next). */
+  private readOne(pick: number): void {
+    const lazy = this.members.filter((m) => isLive(m) && m.style === 'lazy' && m.loop);
+    const member = lazy[pick % lazy.length];
+    member?.loop!.next().then(
+      (result) => result.done || this.took(member, result.value),
+      (error: unknown) => this.violations.push(`${member.label}: next() failed: ${String(error)}`),
+    );
+  }
+
+  /** The loop took `delivery` from the member's queue: it belongs to the epoch of its 'delivered' event. */
+  private took(member: MemberModel, delivery: Delivery): void {
+    this.activity += 1;
+    const epoch = this.transitions.takeEpochAtDelivery(delivery.partition, delivery.offset, delivery.deliveryCount, idOf(member));
+    // next() skips what was given back unsent: a loop reads only what was announced and is still its.
+    if (epoch === undefined) {
+      return void this.violations.push(`${member.label} read ${at(delivery.partition, delivery.offset)}#${delivery.deliveryCount}, given back unsent or never announced`);
+    }
+    this.held.push({ delivery, member, epoch });
   }
 
   /**
@@ -298,6 +325,8 @@ export class DeliveryHarness {
     this.trace.push('drain');
     await this.quiesce();
     if (!this.members.some(isLive)) await this.join(5, 'handler');
+    // The group drains only through loops that read.
+    for (const member of this.members) if (isLive(member) && member.style === 'lazy') this.readAll(member);
     for (let round = 0; round < 200; round++) {
       for (const held of [...this.held]) {
         if (!this.isCurrent(held)) continue;

@@ -2,7 +2,9 @@
  * Model-based property test of the delivery engine (DESIGN.md "Delivery semantics"), once per
  * ordering. fast-check draws 2-3 partitions, a broker seed (backoff jitter) and a list of
  * commands: produce records with keys from a small set (or none), members join (maxInFlight
- * 1..5, an async iterator or a handler the test settles), a member acks / nacks (with or without
+ * 1..5, a handler the test settles, or an async iterator whose loop reads each delivery as it
+ * comes, or lazily, one per command, so that deliveries wait unread in its queue while their
+ * leases run out and it gets paused), a member acks / nacks (with or without
  * delayMs) / rejects / extends one of the deliveries it holds (current or stale), a member crashes
  * or closes, virtual time passes (ackTimeoutMs 1000, backoff 100..400 ms), the broker loses power
  * (fsync 'always') and the members subscribe again, all at once; maxDeliveries is 3. Admin and
@@ -29,7 +31,9 @@
  *   stale (ack and reject reject with DELIVERY_STALE), what it replays starts again at #1;
  * - deliveryCount goes 1, 2, 3... per record, across restarts, never above maxDeliveries, and a
  *   record is dead-lettered after exactly maxDeliveries deliveries unless rejected (or, after a
- *   reconfigure lowered maxDeliveries, without another delivery once it had as many);
+ *   reconfigure lowered maxDeliveries, without another delivery once it had as many); a
+ *   delivery given back before it reached its member ('redelivered', 'unsent') is no attempt:
+ *   the next one repeats its deliveryCount, and the loop never reads it;
  * - acked or dead-lettered records are never delivered again (unless a reset replays them);
  *   nothing is delivered twice at once;
  * - flow control: a member never holds more than maxInFlight current deliveries, and every current
