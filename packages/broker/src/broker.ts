@@ -283,7 +283,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   async attach(options: SubscribeOptions, sink: DeliverySink): Promise<AttachedSubscription> {
     this.assertOpen();
     const joined = await this.groups.join(options, sink);
-    return Object.assign(this.groups.subscription(options, joined), sinkControl(joined.kind === 'member' ? joined : undefined));
+    return Object.assign(this.groups.subscription(options, joined), sinkControl(joined));
   }
 
   /** `for await (const msg of broker.consume(...)) await msg.ack()`. A misspelled option throws here, as in the client. */
@@ -293,6 +293,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const queue = new DeliveryQueue(options.maxInFlight ?? LIMITS.maxInFlight.default);
     // Closed: the loop ends with CLOSED, as a client's consume() after client.close() does.
     const joining = this.closed ? Promise.reject(closedError()) : this.groups.join(options, queue.sink);
+    // Before the stream's own reaction to the join: the loop may read from then on.
+    joining.then((joined) => queue.attach(sinkControl(joined)), () => undefined);
     return this.groups.stream(options, queue, joining);
   }
 

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 
-export type RedeliveryReason = 'nack' | 'leaseExpired' | 'memberLeft' | 'rebalance' | 'goBack';
+export type RedeliveryReason = 'nack' | 'leaseExpired' | 'memberLeft' | 'rebalance' | 'goBack' | 'unsent';
 
 interface RecordRef {
   readonly topic: string;
@@ -25,7 +25,12 @@ export interface BrokerEvents {
   acked: (event: GroupRecordRef) => void;
   nacked: (event: GroupRecordRef & { delayMs: number | undefined }) => void;
   leaseExpired: (event: GroupRecordRef) => void;
-  /** A record will be delivered again: `delayMs` is its backoff (0: at once). */
+  /**
+   * A record will be delivered again: `delayMs` is its backoff (0: at once). 'unsent': a delivery
+   * announced by `delivered` was taken back before it reached its consumer (held behind a
+   * congested connection, or waiting unread in a consume() loop): no attempt, so
+   * `nextDeliveryCount` repeats its deliveryCount, and no `leaseExpired` comes before it.
+   */
   redelivered: (event: RecordRef & { group: string; reason: RedeliveryReason; nextDeliveryCount: number; delayMs: number }) => void;
   deadLettered: (event: RecordRef & { group: string; deliveryCount: number; reason: string; deadLetterTopic: string; deadLetterOffset: bigint }) => void;
   /** 'partition' ordering: which member owns which partitions now. */

@@ -5,7 +5,8 @@
  * awaiting each call, so two calls can wait together). Bounded by its producer, not here: the
  * engine has at most maxInFlight unsettled deliveries at a member. But a loop that stops reading
  * lets their leases run out, and each lease back is credit the engine spends again, so the
- * queued items that were taken back pile up: the producer drops them with `remove`.
+ * queued items that were taken back pile up: the producer drops them with `remove`, or stops
+ * taking more and lets next() skip them (`passed`).
  *
  * `end()` drops what is queued and finishes the iteration: quietly, or with a failure, which the
  * next `next()` (or every waiting one) rejects with once; after that it is done, as an iterator
@@ -33,9 +34,11 @@ export class AsyncQueue<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.head < this.items.length) {
+    while (this.head < this.items.length) {
       const item = this.items[this.head++]!;
       if (this.head === this.items.length) this.clear();
+      if (this.passed(item)) continue;
+      this.taken(item);
       return Promise.resolve({ value: item, done: false });
     }
     if (this.finished) {
@@ -44,6 +47,19 @@ export class AsyncQueue<T> {
       return failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(failure);
     }
     return new Promise((resolve, reject) => void this.waiters.push({ resolve, reject }));
+  }
+
+  /** Whether a queued item is past use: next() drops it instead of handing it out. */
+  protected passed(_item: T): boolean {
+    return false;
+  }
+
+  /** A queued item is being handed out by next() (not one pushed straight to a waiting next()). */
+  protected taken(_item: T): void {}
+
+  /** The items queued and not yet handed out, oldest first. */
+  protected queued(): T[] {
+    return this.items.slice(this.head);
   }
 
   /** Takes the items not yet handed out that `drop` picks (asked oldest first), keeping the rest in order. */
@@ -61,7 +77,7 @@ export class AsyncQueue<T> {
 
   /** Takes every item not yet handed out (to give them back elsewhere). */
   takeAll(): T[] {
-    const items = this.items.slice(this.head);
+    const items = this.queued();
     this.clear();
     return items;
   }

@@ -1,13 +1,12 @@
 /**
  * What the delivery harness (delivery-model.ts) expects of the admin and retention paths: where a
- * reset moves the group, which records a new group never owed, and the settlements and calls that
- * must be refused (test-only).
+ * reset moves the group, which records a new group never owed, and the calls that must be
+ * refused (test-only).
  */
 import { isBrookError, type ErrorCode } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import { GROUP, TOPIC, type ResetTarget, type Settings } from './delivery-commands.js';
-import { at, hasGroup, type RecordModel } from './delivery-invariants.js';
-import type { Delivery } from './delivery.js';
+import { hasGroup, type RecordModel } from './delivery-invariants.js';
 import type { StartPosition } from './subscribe-options.js';
 
 function startPosition(target: ResetTarget, now: number): StartPosition {
@@ -94,18 +93,4 @@ export function sameSettings(a: Settings, b: Settings): boolean {
 export async function expectFailure(call: Promise<unknown>, code: ErrorCode, what: string, violations: string[]): Promise<void> {
   const error = await call.then(() => undefined, (e: unknown) => e);
   if (!isBrookError(error, code)) violations.push(`${what}: ${error === undefined ? 'succeeded' : String(error)}, not ${code}`);
-}
-
-/** An ack or reject rejects with DELIVERY_STALE exactly when its delivery was taken back. */
-export function expectStaleOnlyIfTakenBack(settled: Promise<void>, delivery: Delivery, current: boolean, violations: string[]): void {
-  const name = `${at(delivery.partition, delivery.offset)}#${delivery.deliveryCount}`;
-  settled.then(
-    () => {
-      if (!current) violations.push(`settling stale ${name} resolved`);
-    },
-    (error: unknown) => {
-      const stale = isBrookError(error, 'DELIVERY_STALE');
-      if (stale === current) violations.push(`settling ${current ? 'current' : 'stale'} ${name} failed with ${String(error)}`);
-    },
-  );
 }

@@ -36,14 +36,23 @@ export type Command = CommandBody & {
   together?: boolean;
 };
 
+/**
+ * How a member consumes: a handler; an iterator whose loop reads each delivery as it comes; a
+ * lazy iterator, whose loop reads one per 'read' command (all of them from the drain on), so
+ * deliveries wait unread in its queue, held unsent, while leases run out and it gets paused.
+ */
+export type Style = 'iterator' | 'lazy' | 'handler';
+
 type CommandBody =
   /** Keys are indexes into KEYS; a null key goes to partition (index in the batch % partitions). */
   | { kind: 'produce'; keys: (number | null)[] }
-  | { kind: 'join'; maxInFlight: number; style: 'iterator' | 'handler' }
+  | { kind: 'join'; maxInFlight: number; style: Style }
   /** Settles the `pick`-th delivery the members hold (current or stale, of live or gone members). */
   | { kind: 'settle'; pick: number; action: Action }
   | { kind: 'crash'; pick: number }
   | { kind: 'close'; pick: number }
+  /** The `pick`-th live lazy member's loop reads one delivery, or waits for the next. */
+  | { kind: 'read'; pick: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'restart' }
   /** broker.resetGroup, racing what runs with it: the model applies it at its groupReset event. */
@@ -52,7 +61,7 @@ type CommandBody =
    * A member joins with `settings`, once every live member crashed if `evict`: on a group with no
    * members that reconfigures it (if they differ), on one with members it is refused.
    */
-  | { kind: 'reconfigure'; settings: Settings; evict: boolean; maxInFlight: number; style: 'iterator' | 'handler' }
+  | { kind: 'reconfigure'; settings: Settings; evict: boolean; maxInFlight: number; style: Style }
   /** broker.enforceRetention(): deletes what RETENTION_MAX_AGE_MS allows. */
   | { kind: 'retain' };
 
@@ -83,12 +92,15 @@ const settingsArb: fc.Arbitrary<Settings> = fc.record({
   backoff: fc.record({ initialMs: fc.constantFrom(50, 100, 200), maxMs: fc.constant(400), multiplier: fc.constant(2), jitter: fc.constant(0.2) }),
 });
 
+const styleArb: fc.Arbitrary<Style> = fc.constantFrom('iterator', 'lazy', 'handler');
+
 const bodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('produce' as const), keys: fc.array(fc.option(fc.nat(KEYS.length - 1), { freq: 6 }), { minLength: 1, maxLength: 4 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('join' as const), maxInFlight: fc.integer({ min: 1, max: 5 }), style: fc.constantFrom('iterator' as const, 'handler' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('join' as const), maxInFlight: fc.integer({ min: 1, max: 5 }), style: styleArb }) },
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat(20), action: actionArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), pick: fc.nat(5) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), pick: fc.nat(5) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), pick: fc.nat(5) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 2500 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), to: resetTargetArb }) },
@@ -96,7 +108,7 @@ const bodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('reconfigure' as const), settings: settingsArb, evict: fc.nat(3).map((n) => n > 0),
-      maxInFlight: fc.integer({ min: 1, max: 5 }), style: fc.constantFrom('iterator' as const, 'handler' as const),
+      maxInFlight: fc.integer({ min: 1, max: 5 }), style: styleArb,
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'retain' as const }) },

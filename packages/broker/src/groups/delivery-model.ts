@@ -4,7 +4,7 @@
  * `DeliveryHarness` runs one command list against a memory broker on a VirtualClock and keeps a
  * model of every produced record, built from the broker's events:
  *
- *   pending   not in flight: never delivered, backing off, blocked, or taken back
+ *   pending   not in flight: never delivered, backing off, blocked, taken back or given back unsent
  *   inflight  delivered and current: the attempt the group waits on (member, deliveryCount, lease)
  *   dying     failed for the last time, or rejected: being copied to the dead-letter topic
  *   acked / dead
@@ -20,24 +20,16 @@
  */
 import { partitionForKey } from '@brook/protocol';
 import type { Broker } from '../broker.js';
-import type { BrokerEvents } from '../events.js';
 import type { Delivery } from './delivery.js';
 import {
   GROUP, KEYS, RETENTION_MAX_AGE_MS, SEGMENT_MS_MAX, SETTINGS, TOPIC, type Action, type Command, type Scenario, type Settings,
 } from './delivery-commands.js';
 import { at, checkDeadLetters, checkQuietBroker, hasGroup, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
-import { expectFailure, expectStaleOnlyIfTakenBack, ResetsUnderWay, sameSettings, skipBelowStart } from './delivery-admin.js';
-import { isOwed, RecordTransitions } from './delivery-transitions.js';
+import { expectFailure, ResetsUnderWay, sameSettings, skipBelowStart } from './delivery-admin.js';
+import { expectAckTook, settleHeld, type AckedDelivery } from './delivery-settle.js';
+import { isOwed, listenTo, RecordTransitions } from './delivery-transitions.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import type { Ordering, SubscribeOptions } from './subscribe-options.js';
-
-/** An ack of a current delivery, to check after the command that it took. */
-interface AckedDelivery {
-  readonly rec: RecordModel;
-  readonly member: string | undefined;
-  readonly count: number;
-  readonly epoch: number;
-}
 
 const isLive = (m: MemberModel) => !m.gone && !m.closing && !m.leaving;
 const idOf = (m: MemberModel) => (m.id ??= m.sub?.memberId);
@@ -96,6 +88,7 @@ export class DeliveryHarness {
       case 'settle': acked = this.settle(command.pick, command.action); break;
       case 'crash': this.leave(command.pick, false); break;
       case 'close': this.leave(command.pick, true); break;
+      case 'read': this.readOne(command.pick); break;
       case 'advance': await this.fixture.advance(command.ms); break;
       case 'restart': await this.restart(); break;
       case 'reset': this.resets.start(this.broker, this.records, command.to, this.now); break;
@@ -105,11 +98,7 @@ export class DeliveryHarness {
     if (command.together) return;
     await this.resets.settled();
     await this.quiesce();
-    // An ack of the current delivery takes, unless something took the delivery back first.
-    const { rec } = acked ?? {};
-    if (acked && rec?.state === 'inflight' && rec.member === acked.member && rec.count === acked.count && rec.epoch === acked.epoch) {
-      this.violations.push(`ack of current ${at(acked.rec.partition, acked.rec.offset)}#${acked.count} was ignored`);
-    }
+    if (acked) expectAckTook(acked, this.violations);
     this.check();
   }
 
@@ -147,7 +136,9 @@ export class DeliveryHarness {
   }
 
   private async join(maxInFlight: number, style: MemberModel['style']): Promise<void> {
-    const member: MemberModel = { label: `c${this.joined++}`, style, maxInFlight, sub: undefined, id: undefined, closing: false, leaving: false, gone: false };
+    const member: MemberModel = {
+      label: `c${this.joined++}`, style, maxInFlight, sub: undefined, loop: undefined, id: undefined, closing: false, leaving: false, gone: false,
+    };
     this.members.push(member);
     this.creatingGroup ||= !hasGroup(this.broker);
     await this.subscribe(member);
@@ -180,14 +171,38 @@ export class DeliveryHarness {
     } else {
       const stream = this.broker.consume(options);
       member.sub = stream;
-      void (async () => {
-        for await (const delivery of stream) {
-          const handedOutIn = this.transitions.takeEpochAtDelivery(delivery.partition, delivery.offset, delivery.deliveryCount, idOf(member));
-          this.held.push({ delivery, member, epoch: handedOutIn ?? this.epochOf(delivery) });
-          this.activity += 1;
-        }
-      })().catch((error: unknown) => this.violations.push(`${member.label}: consume loop failed: ${String(error)}`));
+      member.loop = stream[Symbol.asyncIterator]();
+      if (member.style === 'iterator') this.readAll(member);
     }
+  }
+
+  /** An iterator's loop: reads each delivery as it comes (a lazy member's, from the drain on). */
+  private readAll(member: MemberModel): void {
+    const loop = member.loop!;
+    void (async () => {
+      for await (const delivery of { [Symbol.asyncIterator]: () => loop }) this.took(member, delivery);
+    })().catch((error: unknown) => this.violations.push(`${member.label}: consume loop failed: ${String(error)}`));
+  }
+
+  /** A lazy member's loop reads one delivery (or waits for the next). */
+  private readOne(pick: number): void {
+    const lazy = this.members.filter((m) => isLive(m) && m.style === 'lazy' && m.loop);
+    const member = lazy[pick % lazy.length];
+    member?.loop!.next().then(
+      (result) => result.done || this.took(member, result.value),
+      (error: unknown) => this.violations.push(`${member.label}: next() failed: ${String(error)}`),
+    );
+  }
+
+  /** The loop took `delivery` from the member's queue: it belongs to the epoch of its 'delivered' event. */
+  private took(member: MemberModel, delivery: Delivery): void {
+    this.activity += 1;
+    const epoch = this.transitions.takeEpochAtDelivery(delivery.partition, delivery.offset, delivery.deliveryCount, idOf(member));
+    // next() skips what was given back unsent: a loop reads only what was announced and is still its.
+    if (epoch === undefined) {
+      return void this.violations.push(`${member.label} read ${at(delivery.partition, delivery.offset)}#${delivery.deliveryCount}, given back unsent or never announced`);
+    }
+    this.held.push({ delivery, member, epoch });
   }
 
   /**
@@ -203,7 +218,7 @@ export class DeliveryHarness {
     return this.members.find((m) => idOf(m) === id);
   }
 
-  /** Settles a held delivery; if that acked the current delivery, returns which (to check it took). */
+  /** Settles a held delivery (delivery-settle.ts); if that acked the current delivery, returns which (to check it took). */
   private settle(pick: number, action: Action): AckedDelivery | undefined {
     if (this.held.length === 0) return undefined;
     const index = pick % this.held.length;
@@ -213,34 +228,7 @@ export class DeliveryHarness {
     const current = this.isCurrent(held);
     if (delivery.stale === current) this.violations.push(`${at(delivery.partition, delivery.offset)}#${delivery.deliveryCount}: stale is ${delivery.stale}, the model says current ${current}`);
     if (action.type !== 'extend') this.held.splice(index, 1);
-    switch (action.type) {
-      case 'ack':
-        if (held.resolve) held.resolve();
-        else expectStaleOnlyIfTakenBack(delivery.ack(), delivery, current, this.violations);
-        break;
-      case 'nack':
-        if (action.delayMs === undefined && held.reject) {
-          held.reject(new Error('handler failed'));
-        } else {
-          if (current) rec.askedDelayMs = action.delayMs;
-          delivery.nack(action.delayMs === undefined ? {} : { delayMs: action.delayMs });
-          held.resolve?.();
-        }
-        break;
-      case 'reject':
-        if (current) {
-          rec.state = 'dying';
-          rec.rejected = true;
-        }
-        expectStaleOnlyIfTakenBack(delivery.reject('poison'), delivery, current, this.violations);
-        held.resolve?.();
-        break;
-      case 'extend':
-        if (current) rec.leaseDueMs = this.now + (action.ms ?? this.settings.ackTimeoutMs);
-        delivery.extend(action.ms);
-        break;
-    }
-    return current && action.type === 'ack' ? { rec, member: rec.member, count: rec.count, epoch: rec.epoch } : undefined;
+    return settleHeld(held, action, { rec, current, now: this.now, ackTimeoutMs: this.settings.ackTimeoutMs, violations: this.violations });
   }
 
   private leave(pick: number, graceful: boolean): void {
@@ -337,6 +325,8 @@ export class DeliveryHarness {
     this.trace.push('drain');
     await this.quiesce();
     if (!this.members.some(isLive)) await this.join(5, 'handler');
+    // The group drains only through loops that read.
+    for (const member of this.members) if (isLive(member) && member.style === 'lazy') this.readAll(member);
     for (let round = 0; round < 200; round++) {
       for (const held of [...this.held]) {
         if (!this.isCurrent(held)) continue;
@@ -395,38 +385,15 @@ export class DeliveryHarness {
   // ---- events: the model, checked as it changes (delivery-transitions.ts) ----
 
   private listen(broker: Broker): void {
-    const on = <E extends keyof BrokerEvents>(name: E, listener: BrokerEvents[E]) => {
-      const wrapped = ((event: { topic: string; group?: string }) => {
-        if (event.topic !== TOPIC || event.group !== GROUP) return;
+    this.detach = listenTo(broker, this.transitions, {
+      produced: (partition, baseOffset, records) => this.onProduced(partition, baseOffset, records),
+      beforeGroupEvent: () => {
         this.activity += 1;
         this.noticeGroupCreated();
         this.syncLeft();
-        (listener as (e: typeof event) => void)(event);
-      }) as BrokerEvents[E];
-      broker.on(name, wrapped as never);
-      return () => broker.off(name, wrapped as never);
-    };
-    const produced: BrokerEvents['produced'] = (e) => {
-      if (e.topic === TOPIC) this.onProduced(e.partition, e.baseOffset, e.records);
-    };
-    broker.on('produced', produced);
-    const t = this.transitions;
-    const offs = [
-      () => broker.off('produced', produced),
-      on('delivered', (e) => t.delivered(e.partition, e.offset, e.member, e.deliveryCount, e.redelivered, e.key)),
-      on('acked', (e) => t.acked(e)),
-      on('nacked', (e) => t.failed('nacked', e.partition, e.offset, e.member, e.deliveryCount)),
-      on('leaseExpired', (e) => t.leaseExpired(e)),
-      on('redelivered', (e) => t.redelivered(e)),
-      on('rebalanced', (e) => t.rebalanced(e)),
-      on('retentionDropped', (e) => t.retentionDropped(e)),
-      on('deadLettered', (e) => t.deadLettered(e)),
-      on('groupReset', (e) => {
-        this.resets.applied(this.broker, e.offsets);
-        t.reset(e.offsets);
-      }),
-    ];
-    this.detach = () => offs.forEach((off) => off());
+      },
+      reset: (offsets) => this.resets.applied(this.broker, offsets),
+    });
   }
 }
 

@@ -6,8 +6,9 @@
  * moment...). Violations are collected, not thrown: a listener that throws would throw into the
  * engine.
  */
+import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
-import { TOPIC, type Settings } from './delivery-commands.js';
+import { GROUP, TOPIC, type Settings } from './delivery-commands.js';
 import { at, latin1, type MemberModel, type RecordModel, type State } from './delivery-invariants.js';
 import type { Ordering } from './subscribe-options.js';
 
@@ -92,7 +93,9 @@ export class RecordTransitions {
   redelivered(e: EventOf<'redelivered'>): void {
     const rec = this.records.get(at(e.partition, e.offset));
     if (!rec) return void this.violations.push(`redelivered unknown ${at(e.partition, e.offset)}`);
-    if (e.reason === 'nack' || e.reason === 'leaseExpired') {
+    if (e.reason === 'unsent') {
+      this.givenBackUnsent(rec);
+    } else if (e.reason === 'nack' || e.reason === 'leaseExpired') {
       if (rec.state !== 'pending') this.violations.push(`${at(e.partition, e.offset)} redelivered (${e.reason}) while ${rec.state}`);
       if (rec.askedDelayMs !== undefined && e.delayMs !== rec.askedDelayMs) {
         this.violations.push(`${at(e.partition, e.offset)}: nack({ delayMs: ${rec.askedDelayMs} }) got a backoff of ${e.delayMs}`);
@@ -109,6 +112,22 @@ export class RecordTransitions {
       // Go-back-N follows: every later record in flight is taken back (events for those with attempts left).
       for (const r of this.records.values()) if (r.partition === e.partition && r.offset > e.offset && r.state === 'inflight') this.takenBack(r);
     }
+  }
+
+  /**
+   * Its current delivery never reached its member (an iterator's queue held it unread): no
+   * attempt, so the record is owed as before it, and next() skips it, so the loop will never
+   * take its epoch. It was the record's latest delivery: the last one of its key.
+   */
+  private givenBackUnsent(rec: RecordModel): void {
+    // 'dying': a take-back guessed it was the last attempt (takenBack), before this event said otherwise.
+    if (rec.state !== 'inflight' && !(rec.state === 'dying' && !rec.rejected)) {
+      return void this.violations.push(`${at(rec.partition, rec.offset)} given back unsent while ${rec.state}`);
+    }
+    this.epochsAtDelivery.get(deliveryKey(rec.partition, rec.offset, rec.count, rec.member))?.pop();
+    rec.state = 'pending';
+    rec.count -= 1;
+    rec.member = undefined;
   }
 
   rebalanced(e: EventOf<'rebalanced'>): void {
@@ -216,13 +235,56 @@ export class RecordTransitions {
 
   /**
    * The engine takes `rec` back without a nack or an expiry (member left, rebalance, go-back):
-   * a 'redelivered' event follows, unless it was on its last attempt: then it is dead-lettered.
+   * a 'redelivered' event follows, unless it was on its last attempt: then it is dead-lettered,
+   * unless it never reached its member ('unsent'), which only that event tells, so the member stays.
    */
   takenBack(rec: RecordModel): void {
     if (rec.count < this.maxDeliveries) return;
     rec.state = 'dying';
-    rec.member = undefined;
   }
+}
+
+/** What the harness does around the model's transitions. */
+export interface ListenHooks {
+  /** Records appended to a partition of the topic (before any event of their delivery). */
+  produced(partition: number, baseOffset: bigint, records: number): void;
+  /** Before each event of the group reaches the model. */
+  beforeGroupEvent(): void;
+  /** A reset applied, before the model applies it. */
+  reset(offsets: readonly bigint[]): void;
+}
+
+/** Drives `t` by the broker's events of the topic and group; returns what stops listening. */
+export function listenTo(broker: Broker, t: RecordTransitions, hooks: ListenHooks): () => void {
+  const on = <E extends keyof BrokerEvents>(name: E, listener: BrokerEvents[E]) => {
+    const wrapped = ((event: { topic: string; group?: string }) => {
+      if (event.topic !== TOPIC || event.group !== GROUP) return;
+      hooks.beforeGroupEvent();
+      (listener as (e: typeof event) => void)(event);
+    }) as BrokerEvents[E];
+    broker.on(name, wrapped as never);
+    return () => broker.off(name, wrapped as never);
+  };
+  const produced: BrokerEvents['produced'] = (e) => {
+    if (e.topic === TOPIC) hooks.produced(e.partition, e.baseOffset, e.records);
+  };
+  broker.on('produced', produced);
+  const offs = [
+    () => broker.off('produced', produced),
+    on('delivered', (e) => t.delivered(e.partition, e.offset, e.member, e.deliveryCount, e.redelivered, e.key)),
+    on('acked', (e) => t.acked(e)),
+    on('nacked', (e) => t.failed('nacked', e.partition, e.offset, e.member, e.deliveryCount)),
+    on('leaseExpired', (e) => t.leaseExpired(e)),
+    on('redelivered', (e) => t.redelivered(e)),
+    on('rebalanced', (e) => t.rebalanced(e)),
+    on('retentionDropped', (e) => t.retentionDropped(e)),
+    on('deadLettered', (e) => t.deadLettered(e)),
+    on('groupReset', (e) => {
+      hooks.reset(e.offsets);
+      t.reset(e.offsets);
+    }),
+  ];
+  return () => offs.forEach((off) => off());
 }
 
 /** Not yet acked, dead-lettered, skipped or lost: the group still owes the record a delivery (or a copy). */

@@ -19,15 +19,19 @@ export interface FlightOwner {
   reject(flight: Flight, reason: string): Promise<void>;
 }
 
+export type Reach = 'journaling' | 'held' | 'handedOut' | 'givenBack';
+
 export class Flight extends Delivery implements Lease {
   deadlineMs = 0;
   live = false;
   extension: Deadline | undefined = undefined;
   /**
-   * False while the attempt is being journaled, and while the member's sink holds the delivery
-   * unsent (SinkControl.holdUnsent): taken back then, it never reached the member.
+   * How far the delivery got: its attempt is being journaled; it was announced (`delivered`) but
+   * the member's sink holds it unsent (SinkControl.holdUnsent); it reached the member. Taken back
+   * before 'handedOut' it is no attempt, and a held one becomes 'givenBack': its record went out
+   * again, so the sink must not hand it out any more.
    */
-  handedOut = false;
+  reach: Reach = 'journaling';
 
   constructor(
     private readonly owner: FlightOwner,

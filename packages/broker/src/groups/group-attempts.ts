@@ -122,12 +122,12 @@ export abstract class GroupAttempts implements FlightOwner {
     for (const flight of flights) {
       if (!flight.current || flight.member.left) continue;
       if (flight.member.closing || flight.member.paused) {
-        // It began to close, or its connection filled up, while the attempt was being journaled:
+        // It began to close, or its sink filled up, while the attempt was being journaled:
         // it gets nothing new, and the attempt, which never reached it, is given back.
         this.revoke(flight.entry, 'memberLeft');
         continue;
       }
-      flight.handedOut = true;
+      flight.reach = 'handedOut';
       this.report.delivered(flight);
       flight.member.sink(flight);
     }
@@ -135,7 +135,7 @@ export abstract class GroupAttempts implements FlightOwner {
 
   private expire(flight: Flight): void {
     if (!flight.current) return;
-    if (!flight.handedOut) {
+    if (flight.reach !== 'handedOut') {
       this.expireUnsent(flight.entry);
       return;
     }
@@ -147,10 +147,10 @@ export abstract class GroupAttempts implements FlightOwner {
 
   /**
    * The lease ran out before the delivery reached its member (its sink held it unsent, behind a
-   * congested connection, or its attempt was still being journaled): no attempt failed, so it is
-   * given back (revoke). 'partition': what the member holds after it in the partition has not
-   * reached it either (a sink sends in order), and goes back too, so the partition is delivered
-   * again in order.
+   * congested connection or unread in a consume() queue, or its attempt was still being
+   * journaled): no attempt failed, so it is given back (revoke). 'partition': what the member
+   * holds after it in the partition has not reached it either (a sink sends in order), and goes
+   * back too, so the partition is delivered again in order.
    */
   private expireUnsent(entry: Entry): void {
     this.revoke(entry, 'leaseExpired');
@@ -202,19 +202,25 @@ export abstract class GroupAttempts implements FlightOwner {
   /**
    * Takes a delivery back without a nack or an expiry (member left, rebalance, go-back). The
    * attempt still counts: on the last allowed one the record is dead-lettered, not delivered again.
-   * Taken back before it reached the member (its attempt was being journaled, or its sink holds it
-   * unsent: Flight.handedOut), the attempt is given back (in the journal too) and the record is
-   * simply ready again, not a redelivery: no event, and the same deliveryCount next time.
+   * Taken back before it reached the member (Flight.reach), the attempt is given back (in the
+   * journal too) and the record goes out again at once with the same deliveryCount. One its sink
+   * held unsent had been announced by a `delivered` event, so a `redelivered` event ('unsent')
+   * says it is over; one still being journaled was never announced, and is simply ready again.
    */
   protected revoke(entry: Entry, reason: RedeliveryReason): void {
     const window = this.windows[entry.partition]!;
     const flight = entry.flight!;
     this.endFlight(entry);
-    if (!flight.handedOut) {
+    if (flight.reach !== 'handedOut') {
       window.ack.restoreAttempts(entry.offset, flight.deliveryCount - 1);
       // If this write fails, a restart counts the attempt after all: one more than delivered.
       this.journal.attemptGivenBack(entry.partition, entry.offset, flight.deliveryCount - 1).catch(() => undefined);
-      this.makeReady(entry);
+      if (flight.reach === 'held') {
+        flight.reach = 'givenBack';
+        this.scheduleRedelivery(entry, 'unsent', 0);
+      } else {
+        this.makeReady(entry);
+      }
     } else {
       const exhausted = this.outOfAttempts(entry, reason);
       if (exhausted) this.deadLetterInBackground(entry, exhausted);

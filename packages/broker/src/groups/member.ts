@@ -16,9 +16,10 @@ export class Member {
   closing = false;
   left = false;
   /**
-   * Its connection cannot take more for now (the wire server's socket is congested): it gets
-   * nothing new, so the group gives the records to members that can take them ('partition': its
-   * partitions wait). The sink that paused it resumes it and runs the group's pump.
+   * Its sink cannot take more for now (the wire server's socket is congested, or a consume()
+   * loop has maxInFlight deliveries waiting unread: SinkControl): it gets nothing new, so the
+   * group gives the records to members that can take them ('partition': its partitions wait).
+   * The sink that paused it resumes it and runs the group's pump.
    */
   paused = false;
   /**

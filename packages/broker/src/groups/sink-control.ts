@@ -1,6 +1,7 @@
 /**
  * What a sink that holds deliveries before they reach its consumer tells the engine
- * (Broker.attach). The wire server is one: behind a congested socket it cannot send, and without
+ * (Broker.attach). The wire server is one: behind a congested socket it cannot send; the queue of
+ * an in-process consume() loop is another (DeliveryQueue), until the loop reads. Without
  * telling, its member would keep taking its share of records only to hold them unsent until their
  * leases ran out, each counted as a failed attempt (and dead-lettered at maxDeliveries) although
  * the consumer never saw it.
@@ -9,13 +10,14 @@
  *   holdUnsent()  these deliveries wait unsent: taken back meanwhile (lease expiry, leave, ...),
  *                 they are no attempt, and the record goes out again with the same deliveryCount
  *   sent()        held deliveries just sent: from now on they are attempts like any other
+ *   givenBack()   whether a held delivery was taken back meanwhile: its record went out again
+ *                 (a `redelivered` event, 'unsent'), so it must not be sent
  *
  * A tail reader takes no one's records and its deliveries never expire: nothing to tell.
  */
 import type { Delivery } from './delivery.js';
-import { Flight } from './flight.js';
-import type { Group } from './group.js';
-import type { Member } from './member.js';
+import { Flight, type Reach } from './flight.js';
+import type { Joined } from './group-coordinator.js';
 import type { Subscription } from './subscription.js';
 
 export interface SinkControl {
@@ -23,21 +25,23 @@ export interface SinkControl {
   resume(): void;
   holdUnsent(deliveries: readonly Delivery[]): void;
   sent(deliveries: readonly Delivery[]): void;
+  givenBack(delivery: Delivery): boolean;
 }
 
 /** What Broker.attach returns: the subscription, and what its sink may tell the engine. */
 export interface AttachedSubscription extends Subscription, SinkControl {}
 
-const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {}, sent() {} };
+const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false };
 
-/** The control of `member` of `group`; undefined: a tail reader's, which does nothing. */
-export function sinkControl(joined: { group: Group; member: Member } | undefined): SinkControl {
-  if (!joined) return NOTHING_TO_TELL;
+/** The control of a joined member; a tail reader's does nothing. */
+export function sinkControl(joined: Joined): SinkControl {
+  if (joined.kind === 'reader') return NOTHING_TO_TELL;
   const { group, member } = joined;
-  const mark = (deliveries: readonly Delivery[], handedOut: boolean): void => {
+  const own = (delivery: Delivery): delivery is Flight => delivery instanceof Flight && delivery.member === member;
+  const mark = (deliveries: readonly Delivery[], reach: Reach): void => {
     for (const delivery of deliveries) {
-      // Only its own deliveries' attempts: one settled or taken back meanwhile is the record's past.
-      if (delivery instanceof Flight && delivery.member === member && delivery.current) delivery.handedOut = handedOut;
+      // Only current attempts: one settled or taken back meanwhile is the record's past.
+      if (own(delivery) && delivery.current) delivery.reach = reach;
     }
   };
   return {
@@ -49,7 +53,8 @@ export function sinkControl(joined: { group: Group; member: Member } | undefined
       member.paused = false;
       group.schedulePump();
     },
-    holdUnsent: (deliveries) => mark(deliveries, false),
-    sent: (deliveries) => mark(deliveries, true),
+    holdUnsent: (deliveries) => mark(deliveries, 'held'),
+    sent: (deliveries) => mark(deliveries, 'handedOut'),
+    givenBack: (delivery) => own(delivery) && delivery.reach === 'givenBack',
   };
 }

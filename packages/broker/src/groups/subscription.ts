@@ -9,6 +9,7 @@
 import { AsyncQueue, type BrookError } from '@brook/protocol';
 import type { Delivery } from './delivery.js';
 import type { DeliverySink } from './member.js';
+import type { SinkControl } from './sink-control.js';
 import type { SubscribeOptions } from './subscribe-options.js';
 
 export type Handler = (delivery: Delivery) => unknown;
@@ -80,23 +81,61 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * The queue between the engine and a `for await` loop (AsyncQueue). A member the broker ended
- * while it joined gets no more: its deliveries come back by lease.
+ * The queue between the engine and a `for await` loop (AsyncQueue), and what it tells the engine
+ * (SinkControl, as the wire server does for a congested socket). A delivery waiting here has not
+ * reached the loop: it is held unsent, so taken back meanwhile (its lease runs out, the loop is
+ * left, a rebalance) it is no attempt, and next() skips it (SinkControl.givenBack); once next()
+ * returns it, it is an attempt like any other. A member the broker ended while it joined gets no
+ * more: what still comes is held unsent too, and goes back as no attempt.
  *
- * A loop that stops reading keeps its deliveries here while their leases run out; the member's
- * credit comes back and the engine hands it the records again. So once more than twice
- * maxInFlight wait, the stale ones are dropped (nobody could settle them): the member holds at
- * most maxInFlight live ones, so at most that many remain, and the drop costs O(1) a delivery.
+ * Once maxInFlight deliveries wait unread (given-back ones included: the loop has not read for a
+ * whole lease), the member is paused, so records go to members that read and none piles up here:
+ * the queue never holds more than maxInFlight. A next() that leaves fewer waiting resumes it.
  */
 export class DeliveryQueue extends AsyncQueue<Delivery> {
+  /** Undefined until the member (or reader) has joined. */
+  private control: SinkControl | undefined;
+
   constructor(private readonly maxInFlight: number) {
     super();
   }
 
+  /** Joined: what came before the join finished waits unsent too. */
+  attach(control: SinkControl): void {
+    this.control = control;
+    control.holdUnsent(this.queued());
+    this.pauseIfFull();
+  }
+
   readonly sink: DeliverySink = (delivery) => {
-    if (!this.push(delivery)) return;
-    if (this.size > 2 * this.maxInFlight) this.remove((queued) => queued.stale);
+    const waiting = this.size;
+    // Straight to a next() waiting for it: it reached the loop.
+    if (this.push(delivery) && this.size === waiting) return;
+    this.control?.holdUnsent([delivery]);
+    this.pauseIfFull();
   };
+
+  override next(): Promise<IteratorResult<Delivery>> {
+    const next = super.next();
+    if (this.size < this.maxInFlight) this.control?.resume();
+    return next;
+  }
+
+  /**
+   * Taken back while it waited: the engine gave its record out again, without counting it (a
+   * `redelivered` event, 'unsent'). One a reset or retention made stale still comes, stale.
+   */
+  protected override passed(delivery: Delivery): boolean {
+    return this.control?.givenBack(delivery) ?? false;
+  }
+
+  protected override taken(delivery: Delivery): void {
+    this.control?.sent([delivery]);
+  }
+
+  private pauseIfFull(): void {
+    if (this.size >= this.maxInFlight) this.control?.pause();
+  }
 }
 
 /** How a subscription's `ended` settles: by its consumer (resolve) or by the broker (reject). */

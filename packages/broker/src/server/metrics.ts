@@ -49,7 +49,7 @@ export class Metrics {
     family('brook_group_in_flight', 'gauge', 'Records delivered to the group and not yet settled.', groups.map(({ labels, description }) => [
       labels, description.partitions.reduce((sum, partition) => sum + partition.inFlight.length, 0),
     ]));
-    family('brook_redeliveries_total', 'counter', 'Records scheduled for redelivery (nack, lease expiry, member left, rebalance, go-back) since the server started.', samplesOf(this.redeliveries));
+    family('brook_redeliveries_total', 'counter', 'Records scheduled for redelivery (nack, lease expiry, member left, rebalance, go-back, given back unsent) since the server started.', samplesOf(this.redeliveries));
     family('brook_dead_letters_total', 'counter', 'Records dead-lettered since the server started.', samplesOf(this.deadLetters));
     family('brook_connections', 'gauge', 'Open WebSocket connections.', [[{}, this.connections()]]);
     family('brook_unsent_bytes', 'gauge', 'Bytes queued on WebSocket connections that the network has not taken yet (slow or stuck clients).', [[{}, this.unsentBytes()]]);

@@ -24,6 +24,8 @@ interface Connections {
   /** Per offset, the member ids of its `delivered` events, in order. */
   readonly deliveredTo: Map<bigint, string[]>;
   readonly leaseExpired: bigint[];
+  /** [offset, reason, nextDeliveryCount] of each `redelivered` event, in order. */
+  readonly redelivered: [bigint, string, number][];
 }
 
 async function connections(topic: string, partitions = 1, world: { broker?: Broker; clock?: VirtualClock } = {}): Promise<Connections> {
@@ -38,7 +40,11 @@ async function connections(topic: string, partitions = 1, world: { broker?: Brok
     deliveredTo.set(event.offset, [...(deliveredTo.get(event.offset) ?? []), event.member]);
   });
   congested.broker.on('leaseExpired', (event: Parameters<BrokerEvents['leaseExpired']>[0]) => void leaseExpired.push(event.offset));
-  return { congested, reading, deliveredTo, leaseExpired };
+  const redelivered: [bigint, string, number][] = [];
+  congested.broker.on('redelivered', (event: Parameters<BrokerEvents['redelivered']>[0]) => {
+    redelivered.push([event.offset, event.reason, event.nextDeliveryCount]);
+  });
+  return { congested, reading, deliveredTo, leaseExpired, redelivered };
 }
 
 /** `count` records that each make a DELIVER frame of a little over RECORD_BYTES. */
@@ -82,7 +88,7 @@ describe('a member whose connection is congested', () => {
     expect(c.deliveredTo.get(3n)).toEqual([slow['memberId']]); // held, not sent: it is still its
   });
 
-  it('maxDeliveries 1: what it held unsent is not dead-lettered when its leases run out; the reading member gets it with deliveryCount 1', async () => {
+  it("maxDeliveries 1: what it held unsent is not dead-lettered when its leases run out (a 'redelivered' event, 'unsent', says so); the reading member gets it with deliveryCount 1", async () => {
     const topic = 'congested-max-deliveries';
     const c = await connections(topic);
     const group = 'g-max-deliveries';
@@ -92,6 +98,7 @@ describe('a member whose connection is congested', () => {
     await c.congested.clock.advanceAsync(ACK_TIMEOUT_MS);
     // The 3 it was sent were attempts, its last allowed ones: dead-lettered. The 3 held were not.
     expect(c.leaseExpired).toEqual([0n, 1n, 2n]);
+    expect(c.redelivered).toEqual([[3n, 'unsent', 1], [4n, 'unsent', 1], [5n, 'unsent', 1]]);
     const got = sentTo(c.reading, fast['subscription']);
     expect(got.map((d) => [d.offset, d.deliveryCount])).toEqual([[3n, 1], [4n, 1], [5n, 1]]);
     await c.reading.ok('settle', { subscription: fast['subscription'], ack: [[0, 2]] });
@@ -151,7 +158,8 @@ describe('a member whose connection is congested', () => {
     const again = sentTo(c.congested, slow['subscription']).slice(3);
     expect(again.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2], [1n, 2], [2n, 2], [3n, 1], [4n, 1], [5n, 1]]);
     await c.congested.ok('settle', { subscription: slow['subscription'], ack: [[again[0]!.deliveryId, again.at(-1)!.deliveryId]] });
-    expect(await describe()).toMatchObject({ partitions: [{ ackFloor: '6', deadLettered: 0, redeliveries: 3 }] });
+    // 3 attempts that failed (lease expiry, go-back) and 2 held ones given back ('unsent').
+    expect(await describe()).toMatchObject({ partitions: [{ ackFloor: '6', deadLettered: 0, redeliveries: 5 }] });
     expect(await pausedOf()).toEqual([[slow['memberId'], false], [fast['memberId'], false]]);
   });
 

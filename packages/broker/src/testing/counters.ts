@@ -4,7 +4,7 @@
  *   produced      records confirmed to their producer
  *   delivered     deliveries (a duplicated frame is not a second delivery)
  *   acked         acks the broker took
- *   redelivered   records taken back to be delivered again (nack, lease expiry, crash, rebalance, go-back)
+ *   redelivered   records taken back to be delivered again (nack, lease expiry, crash, rebalance, go-back, unsent)
  *   deadLettered  records copied to a dead-letter topic
  *   duplicated    side effects that happened again (the same `ctx.effect(kind, id)`)
  *   lost          records the `lost` checker judges lost (acked unprocessed, deleted by retention or a restart)

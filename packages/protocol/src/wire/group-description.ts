@@ -35,7 +35,10 @@ export interface GroupMemberDescription {
   readonly inFlight: number;
   /** Leaving gracefully: gets nothing new, settles what it holds. */
   readonly closing: boolean;
-  /** Gets nothing new for now, as if its maxInFlight were 0: its connection is congested (the wire server). */
+  /**
+   * Gets nothing new for now, as if its maxInFlight were 0: its connection is congested (the wire
+   * server), or its consume() loop has maxInFlight deliveries waiting unread (in process).
+   */
   readonly paused: boolean;
 }
 
