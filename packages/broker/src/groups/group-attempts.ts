@@ -51,9 +51,14 @@ export abstract class GroupAttempts implements FlightOwner {
    */
   protected abstract markLeaseLost(member: Member, lost: boolean): void;
 
+  /** `member`'s consumer settled something, current or stale: its handler runs (markLeaseLost). */
+  heardFrom(member: Member): void {
+    if (member.leaseLost) this.markLeaseLost(member, false);
+  }
+
   /** Resolves once the ack is durable: with every other ack of its journal flush, one promise for all. */
   ack(flight: Flight): Promise<void> {
-    if (flight.member.leaseLost) this.markLeaseLost(flight.member, false);
+    this.heardFrom(flight.member);
     if (!flight.current) return this.ending ?? STALE;
     this.report.acked(flight);
     this.endFlight(flight.entry);
@@ -61,7 +66,7 @@ export abstract class GroupAttempts implements FlightOwner {
   }
 
   nack(flight: Flight, delayMs: number | undefined): void {
-    if (flight.member.leaseLost) this.markLeaseLost(flight.member, false);
+    this.heardFrom(flight.member);
     if (!flight.current) return;
     this.report.nacked(flight, delayMs);
     this.endFlight(flight.entry);
@@ -69,12 +74,12 @@ export abstract class GroupAttempts implements FlightOwner {
   }
 
   extend(flight: Flight, ms: number | undefined): void {
-    if (flight.member.leaseLost) this.markLeaseLost(flight.member, false);
+    this.heardFrom(flight.member);
     if (flight.current) this.leases.extend(flight, this.context.clock.now() + (ms ?? this.config.ackTimeoutMs));
   }
 
   reject(flight: Flight, reason: string): Promise<void> {
-    if (flight.member.leaseLost) this.markLeaseLost(flight.member, false);
+    this.heardFrom(flight.member);
     if (!flight.current) return this.ending ?? STALE;
     this.endFlight(flight.entry);
     return this.deadLetter(flight.entry, `rejected: ${reason}`);

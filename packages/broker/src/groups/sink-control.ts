@@ -12,6 +12,9 @@
  *   sent()        held deliveries just sent: from now on they are attempts like any other
  *   givenBack()   whether a held delivery was taken back meanwhile: its record went out again
  *                 (a `redelivered` event, 'unsent'), so it must not be sent
+ *   consumerSettled()  the consumer settled deliveries, current or stale (those the sink no
+ *                 longer holds too): it runs, so a 'partition' member that lost a lease gets its
+ *                 share again (docs/semantics.md)
  *
  * A tail reader takes no one's records and its deliveries never expire: nothing to tell.
  */
@@ -26,12 +29,13 @@ export interface SinkControl {
   holdUnsent(deliveries: readonly Delivery[]): void;
   sent(deliveries: readonly Delivery[]): void;
   givenBack(delivery: Delivery): boolean;
+  consumerSettled(): void;
 }
 
 /** What Broker.attach returns: the subscription, and what its sink may tell the engine. */
 export interface AttachedSubscription extends Subscription, SinkControl {}
 
-const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false };
+const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false, consumerSettled() {} };
 
 /** The control of a joined member; a tail reader's does nothing. */
 export function sinkControl(joined: Joined): SinkControl {
@@ -56,5 +60,6 @@ export function sinkControl(joined: Joined): SinkControl {
     holdUnsent: (deliveries) => mark(deliveries, 'held'),
     sent: (deliveries) => mark(deliveries, 'handedOut'),
     givenBack: (delivery) => own(delivery) && delivery.reach === 'givenBack',
+    consumerSettled: () => group.heardFrom(member),
   };
 }

@@ -130,37 +130,60 @@ describe('a member whose connection is congested', () => {
     expect(c.leaseExpired).toEqual([0n, 1n, 2n, 3n]);
   });
 
-  it("resumes once its socket drains ('partition': it keeps its partition meanwhile, which waits; describeGroup shows it paused): held records come again in order, with deliveryCount 1", async () => {
+  it("resumes once its socket drains ('partition': it keeps its partition meanwhile, which waits; describeGroup shows it paused): what it held goes out in order", async () => {
     const topic = 'congested-resumes';
     const c = await connections(topic);
     const group = 'g-resumes';
-    const settings = { topic, group, ordering: 'partition', ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { initialMs: 0, maxMs: 0 } };
+    const settings = { topic, group, ordering: 'partition', ackTimeoutMs: ACK_TIMEOUT_MS };
     const slow = await congestedMember(c, { ...settings, maxInFlight: 10 }, 5);
     const fast = await c.reading.ok('subscribe', { ...settings, maxInFlight: 10 });
     const describe = () => c.reading.ok('describeGroup', { topic, group });
     const pausedOf = async () => ((await describe())['members'] as { id: string; paused: boolean }[]).map((m) => [m.id, m.paused]);
     expect(await describe()).toMatchObject({ partitions: [{ owner: slow['memberId'] }] });
     expect(await pausedOf()).toEqual([[slow['memberId'], true], [fast['memberId'], false]]);
-    // Leases of the 3 sent and the 2 held run out; the sent ones come again (go-back), the held ones are given back.
-    await c.congested.clock.advanceAsync(ACK_TIMEOUT_MS);
     await c.congested.broker.produce(topic, [{ value: 'later' }]);
-    await c.congested.clock.advanceAsync(0);
-    expect(c.leaseExpired).toEqual([0n]);
+    await c.congested.clock.advanceAsync(ACK_TIMEOUT_MS / 2);
     expect(sentTo(c.reading, fast['subscription'])).toEqual([]);
     expect(sentTo(c.congested, slow['subscription'])).toHaveLength(3);
 
-    // The client reads again, a socketful at a time.
-    for (let drains = 0; sentTo(c.congested, slow['subscription']).length < 3 + 6; drains++) {
+    // The client reads again, a socketful at a time, within its leases.
+    for (let drains = 0; sentTo(c.congested, slow['subscription']).length < 6; drains++) {
       expect(drains, 'the member never resumed').toBeLessThan(10);
       c.congested.drain();
       await c.congested.clock.advanceAsync(0);
     }
-    const again = sentTo(c.congested, slow['subscription']).slice(3);
+    const all = sentTo(c.congested, slow['subscription']);
+    expect(all.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 1], [1n, 1], [2n, 1], [3n, 1], [4n, 1], [5n, 1]]);
+    await c.congested.ok('settle', { subscription: slow['subscription'], ack: [[all[0]!.deliveryId, all.at(-1)!.deliveryId]] });
+    expect(await describe()).toMatchObject({ partitions: [{ owner: slow['memberId'], ackFloor: '6', deadLettered: 0, redeliveries: 0 }] });
+    expect(await pausedOf()).toEqual([[slow['memberId'], false], [fast['memberId'], false]]);
+  });
+
+  it("'partition': once leases of what it was sent run out, it loses its partition to the member that reads, which gets what it held unsent with deliveryCount 1", async () => {
+    const topic = 'congested-lease-lost';
+    const c = await connections(topic);
+    const group = 'g-lease-lost';
+    const settings = { topic, group, ordering: 'partition', ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { initialMs: 0, maxMs: 0 } };
+    const slow = await congestedMember(c, { ...settings, maxInFlight: 10 }, 5);
+    const fast = await c.reading.ok('subscribe', { ...settings, maxInFlight: 10 });
+    const describe = () => c.reading.ok('describeGroup', { topic, group });
+    // Leases of the 3 sent and the 2 held run out: the sent ones come again (go-back), the held ones are given back.
+    await c.congested.clock.advanceAsync(ACK_TIMEOUT_MS);
+    await c.congested.broker.produce(topic, [{ value: 'later' }]);
+    await c.congested.clock.advanceAsync(0);
+    expect(c.leaseExpired).toEqual([0n]);
+    expect(await describe()).toMatchObject({ partitions: [{ owner: fast['memberId'] }] });
+    const again = sentTo(c.reading, fast['subscription']);
     expect(again.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2], [1n, 2], [2n, 2], [3n, 1], [4n, 1], [5n, 1]]);
-    await c.congested.ok('settle', { subscription: slow['subscription'], ack: [[again[0]!.deliveryId, again.at(-1)!.deliveryId]] });
+    await c.reading.ok('settle', { subscription: fast['subscription'], ack: [[again[0]!.deliveryId, again.at(-1)!.deliveryId]] });
     // 3 attempts that failed (lease expiry, go-back) and 2 held ones given back ('unsent').
     expect(await describe()).toMatchObject({ partitions: [{ ackFloor: '6', deadLettered: 0, redeliveries: 5 }] });
-    expect(await pausedOf()).toEqual([[slow['memberId'], false], [fast['memberId'], false]]);
+    // Its client reads again and settles what it had (stale now): it is back, and the partition stays put.
+    c.congested.drain();
+    await c.congested.clock.advanceAsync(0);
+    const stale = sentTo(c.congested, slow['subscription']);
+    await c.congested.ok('settle', { subscription: slow['subscription'], ack: [[stale[0]!.deliveryId, stale.at(-1)!.deliveryId]] });
+    expect(await describe()).toMatchObject({ partitions: [{ owner: fast['memberId'] }] });
   });
 
   it('a delivery being journaled for it when its connection fills up goes to a member with room instead', async () => {

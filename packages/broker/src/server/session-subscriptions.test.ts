@@ -96,6 +96,28 @@ describe('settle', () => {
     expect((await f.ok('describeGroup', { topic: 't', group: 'g' }))['lag']).toBe('0');
   });
 
+  it("'partition': a member that lost a lease gets its share back once it settles, even a stale id the session has forgotten", async () => {
+    const f = await sessionFixture();
+    await f.hello();
+    await f.ok('createTopic', { name: 'lost', partitions: 2 });
+    await f.ok('produce', { topic: 'lost', partition: 0 }, batchOf(['p0']));
+    const options = { topic: 'lost', group: 'g-lost', ordering: 'partition', ackTimeoutMs: 1000, backoff: { initialMs: 0, maxMs: 0 } };
+    const stuck = (await f.ok('subscribe', options))['subscription'] as number;
+    const other = (await f.ok('subscribe', options))['subscription'] as number;
+    const owners = async () => ((await f.ok('describeGroup', { topic: 'lost', group: 'g-lost' }))['partitions'] as { owner: string }[]).map((p) => p.owner);
+    const [first] = await f.deliveries(stuck);
+    const [stuckId, otherId] = await owners();
+    await f.clock.advanceAsync(1000); // its lease runs out: partition 0 goes to the other member
+    expect(await owners()).toEqual([otherId, otherId]);
+    const redelivered = await f.deliveries(other);
+    expect(redelivered.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2]]);
+    await f.ok('settle', { subscription: other, ack: [[redelivered[0]!.deliveryId, redelivered[0]!.deliveryId]] });
+    await f.clock.advanceAsync(10_000); // past the session's memory of the stale id
+    expect(await owners()).toEqual([otherId, otherId]);
+    expect(await f.ok('settle', { subscription: stuck, ack: [[first!.deliveryId, first!.deliveryId]] })).toEqual({ stale: [[first!.deliveryId, first!.deliveryId]] });
+    expect((await owners()).sort()).toEqual([otherId, stuckId].sort());
+  });
+
   it('nack redelivers after the delay; extend keeps the lease; reject dead-letters', async () => {
     const f = await withRecords(3);
     const sub = await subscribe(f, { ackTimeoutMs: 1000 });

@@ -127,6 +127,7 @@ export class SessionSubscriptions {
     const nack = args.optionalPairs('nack', id, ms);
     for (const [first, last] of ack) if (first > last) throw invalidArgument('ack', 'ranges [first, last] with first <= last', [first, last]);
     if (!subscription) return unknownSubscriptionAnswer(ack, reject);
+    subscription.handle?.consumerSettled();
     for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
     const durable = new DurableWaits();
     const stale = new StaleIds();
