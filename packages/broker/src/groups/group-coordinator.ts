@@ -62,6 +62,8 @@ export class GroupCoordinator {
   /** Per group key, settles when the last join made so far has ended (joined or refused). */
   private readonly joins = new Map<string, Promise<void>>();
   private readonly redriver: Redriver;
+  /** close() began: a join or group open still under way fails with CLOSED instead of leaving a group open. */
+  private closed = false;
   readonly deadlines: DeadlineQueue;
 
   constructor(private readonly deps: CoordinatorDeps) {
@@ -104,7 +106,7 @@ export class GroupCoordinator {
       checkTailReaderOptions(options);
       const from = options.from ?? 'latest';
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
-      this.checkStillThere(options.topic, logs);
+      this.checkStillJoinable(options.topic, logs);
       const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink);
       this.readers.add(reader);
       reader.schedulePump();
@@ -122,7 +124,7 @@ export class GroupCoordinator {
     const joining = previous.then(async () => {
       const group = await this.group(options.topic, name, config);
       await this.configs.agree(group, config);
-      this.checkStillThere(options.topic, logs);
+      this.checkStillJoinable(options.topic, logs);
       return { kind: 'member' as const, group, member: group.join(maxInFlight, options.name, sink) };
     });
     const done = joining.then(() => undefined, () => undefined);
@@ -134,10 +136,12 @@ export class GroupCoordinator {
   }
 
   /**
-   * A join waits for files; the topic may have been deleted (and created again) meanwhile. Then
-   * the join fails as one made after the delete would, rather than join what the delete dropped.
+   * A join waits for files; the broker may have begun to close, or the topic been deleted (and
+   * created again), meanwhile. Then the join fails as one made after the close or the delete
+   * would, rather than join a group that close() has closed or the delete dropped.
    */
-  private checkStillThere(topic: string, logs: readonly PartitionLog[]): void {
+  private checkStillJoinable(topic: string, logs: readonly PartitionLog[]): void {
+    if (this.closed) throw closedError();
     if (this.deps.partitions(topic) !== logs) throw deletedTopicError(topic);
   }
 
@@ -183,7 +187,9 @@ export class GroupCoordinator {
     // Retention may have run while they were found (a timestamp reads the log): a group restarted
     // below startOffset would count the records deleted before the reset as lost once more.
     const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
-    // The group as it is now: one deleted meanwhile fails the reset as a reset made after it would.
+    // The group as it is now: one deleted meanwhile fails the reset as a reset made after it
+    // would, and one that close() closed meanwhile takes no reset it could not journal.
+    if (this.closed) throw closedError();
     await this.groups.existing(topic, group).resetTo(offsets);
     return offsets;
   }
@@ -342,9 +348,12 @@ export class GroupCoordinator {
   }
 
   async close(): Promise<void> {
-    const ending = new BrookError('CLOSED', 'broker is closed');
+    this.closed = true;
+    const ending = closedError();
     this.live.end(undefined, ending);
-    await Promise.allSettled(this.deleting.values()); // its files go before the clean-shutdown marker is written
+    // A group delete's files go before the clean-shutdown marker is written; a group opened by a
+    // join or a redrive under way is in the table once its open ends, so it is closed below too.
+    await Promise.allSettled([...this.deleting.values(), ...this.opening.values(), ...this.joins.values()]);
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
     // Each group closes its journal whatever became of the others'.
@@ -358,6 +367,8 @@ export class GroupCoordinator {
     const key = groupKey(topic, name);
     const existing = this.groups.get(topic, name);
     if (existing) return Promise.resolve(existing);
+    // An open starting now would end after close() closed every group.
+    if (this.closed) return Promise.reject(closedError());
     let opening = this.opening.get(key);
     if (!opening) {
       opening = this.openGroup(topic, name, config).finally(() => this.opening.delete(key));
@@ -397,6 +408,10 @@ export class GroupCoordinator {
       }),
     };
   }
+}
+
+function closedError(): BrookError {
+  return new BrookError('CLOSED', 'broker is closed');
 }
 
 function deletedTopicError(topic: string): BrookError {
