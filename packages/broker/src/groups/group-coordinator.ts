@@ -179,19 +179,32 @@ export class GroupCoordinator {
   }
 
   /** Moves every partition of a group to `to` (replay or skip); its members keep consuming from there. */
-  async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
-    this.groups.existing(topic, group);
+  async resetGroup(topic: string, name: string, to: StartPosition): Promise<bigint[]> {
+    const group = this.groups.existing(topic, name);
     const logs = this.deps.partitions(topic);
     const target = checkStartPosition(to, 'to');
-    const found = await Promise.all(logs.map((log) => startOffsetFor(log, target)));
+    // A look-up failing because a delete closed the logs under it fails as the group's loss does.
+    const found = await Promise.all(logs.map((log) => startOffsetFor(log, target))).catch((error: unknown) => {
+      this.checkStillCurrent(group);
+      throw error;
+    });
+    this.checkStillCurrent(group);
     // Retention may have run while they were found (a timestamp reads the log): a group restarted
     // below startOffset would count the records deleted before the reset as lost once more.
     const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
-    // The group as it is now: one deleted meanwhile fails the reset as a reset made after it
-    // would, and one that close() closed meanwhile takes no reset it could not journal.
-    if (this.closed) throw closedError();
-    await this.groups.existing(topic, group).resetTo(offsets);
+    await group.resetTo(offsets);
     return offsets;
+  }
+
+  /**
+   * A reset applies to the group it was called on, as that group is once its offsets are found:
+   * one deleted meanwhile fails it as a reset made after the delete would (UNKNOWN_GROUP), even if
+   * a group of its name was made again since (on a topic made again, perhaps with other
+   * partitions), and one that close() closed takes no reset it could not journal (CLOSED).
+   */
+  private checkStillCurrent(group: Group): void {
+    if (this.closed) throw closedError();
+    this.groups.checkListed(group);
   }
 
   /**
