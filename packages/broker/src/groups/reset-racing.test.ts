@@ -4,52 +4,9 @@
  * UNKNOWN_GROUP, never to a group made under the same name after it began.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, type FileHandle } from '@brook/protocol';
 import type { Delivery } from './delivery.js';
-import { consumedAndLeft, engineFixture } from './group-fixture.js';
-
-/**
- * A world whose file system can hold the next read of a file matching a pattern until
- * `release()`: a reset looking up its offset by time waits there, deterministically.
- */
-async function heldReads() {
-  let hold: { pattern: RegExp; reached: () => void; released: Promise<void> } | undefined;
-  const holdingHandle = (handle: FileHandle): FileHandle => new Proxy(handle, {
-    get(target, property) {
-      if (property === 'readInto') {
-        return async (...args: Parameters<FileHandle['readInto']>) => {
-          const armed = hold;
-          if (armed?.pattern.test(target.path)) {
-            hold = undefined;
-            armed.reached();
-            await armed.released;
-          }
-          return target.readInto(...args);
-        };
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  const fs = new Proxy(new MemoryFileSystem(), {
-    get(target, property) {
-      if (property === 'open') return async (...args: Parameters<MemoryFileSystem['open']>) => holdingHandle(await target.open(...args));
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  /** Holds the next read of a file matching `pattern`: `reached` once it is waiting. */
-  const holdNextRead = (pattern: RegExp) => {
-    let reached = (): void => undefined;
-    let release = (): void => undefined;
-    const waiting = new Promise<void>((resolve) => (reached = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    hold = { pattern, reached, released };
-    return { reached: waiting, release };
-  };
-  // Without the tail cache, finding an offset by time reads the segment file.
-  return { world: await engineFixture({ fs, logTailCacheBytes: 0 }), holdNextRead };
-}
+import { consumedAndLeft } from './group-fixture.js';
+import { heldReads } from '../held-reads.test-support.js';
 
 describe('resetGroup racing the group being replaced', () => {
   it('a group deleted and made again under its name while the reset looks up its offsets: the reset fails with UNKNOWN_GROUP and the new group keeps its position', async () => {
