@@ -29,6 +29,7 @@ import { describeGroup } from './describe.js';
 import { LiveSubscriptions, messageStream, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
 import { copyToDeadLetterTopic } from './dead-letter.js';
 import { REDRIVE_GROUP, Redriver, type RedriveResult } from './redrive.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 export interface CoordinatorDeps {
   readonly fs: FileSystem;
@@ -59,8 +60,10 @@ export class GroupCoordinator {
   /** Per topic, the groups a deleteTopic took off the listing until its commit point (hideGroupsOf). */
   private readonly hidden = new Map<string, Group[]>();
   private readonly configs: GroupConfigFiles;
-  /** Per group key, settles when the last join made so far has ended (joined or refused). */
-  private readonly joins = new Map<string, Promise<void>>();
+  /** Per group key, the joins under way, one at a time (joined or refused). */
+  private readonly joins = new KeyedQueue();
+  /** Per group key, the resets under way: they apply in call order. */
+  private readonly resets = new KeyedQueue();
   private readonly redriver: Redriver;
   /** close() began: a join or group open still under way fails with CLOSED instead of leaving a group open. */
   private closed = false;
@@ -119,20 +122,12 @@ export class GroupCoordinator {
     // One join of a group at a time: a join made alongside one that is changing the settings
     // agrees with what that one set, and finds its member there. Registered before the first
     // await, so that deleteGroup sees the join from the call on (GROUP_NOT_EMPTY).
-    const key = groupKey(options.topic, name);
-    const previous = this.joins.get(key) ?? Promise.resolve();
-    const joining = previous.then(async () => {
+    return this.joins.run(groupKey(options.topic, name), async () => {
       const group = await this.group(options.topic, name, config);
       await this.configs.agree(group, config);
       this.checkStillJoinable(options.topic, logs);
       return { kind: 'member' as const, group, member: group.join(maxInFlight, options.name, sink) };
     });
-    const done = joining.then(() => undefined, () => undefined);
-    this.joins.set(key, done);
-    void done.then(() => {
-      if (this.joins.get(key) === done) this.joins.delete(key);
-    });
-    return joining;
   }
 
   /**
@@ -178,22 +173,29 @@ export class GroupCoordinator {
     return describeGroup(this.groups.existing(topic, group), this.deps.partitions(topic));
   }
 
-  /** Moves every partition of a group to `to` (replay or skip); its members keep consuming from there. */
+  /**
+   * Moves every partition of a group to `to` (replay or skip); its members keep consuming from
+   * there. Resets of one group apply in call order: a reset waits for the one called before it,
+   * so the group ends where the last one called put it, even if an earlier one took longer to
+   * find its offsets (a timestamp reads the log).
+   */
   async resetGroup(topic: string, name: string, to: StartPosition): Promise<bigint[]> {
     const group = this.groups.existing(topic, name);
     const logs = this.deps.partitions(topic);
     const target = checkStartPosition(to, 'to');
-    // A look-up failing because a delete closed the logs under it fails as the group's loss does.
-    const found = await Promise.all(logs.map((log) => startOffsetFor(log, target))).catch((error: unknown) => {
+    return this.resets.run(groupKey(topic, name), async () => {
+      // A look-up failing because a delete closed the logs under it fails as the group's loss does.
+      const found = await Promise.all(logs.map((log) => startOffsetFor(log, target))).catch((error: unknown) => {
+        this.checkStillCurrent(group);
+        throw error;
+      });
       this.checkStillCurrent(group);
-      throw error;
+      // Retention may have run while they were found: a group restarted below startOffset would
+      // count the records deleted before the reset as lost once more.
+      const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
+      await group.resetTo(offsets);
+      return offsets;
     });
-    this.checkStillCurrent(group);
-    // Retention may have run while they were found (a timestamp reads the log): a group restarted
-    // below startOffset would count the records deleted before the reset as lost once more.
-    const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
-    await group.resetTo(offsets);
-    return offsets;
   }
 
   /**
@@ -366,7 +368,7 @@ export class GroupCoordinator {
     this.live.end(undefined, ending);
     // A group delete's files go before the clean-shutdown marker is written; a group opened by a
     // join or a redrive under way is in the table once its open ends, so it is closed below too.
-    await Promise.allSettled([...this.deleting.values(), ...this.opening.values(), ...this.joins.values()]);
+    await Promise.allSettled([...this.deleting.values(), ...this.opening.values(), this.joins.settled()]);
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
     // Each group closes its journal whatever became of the others'.

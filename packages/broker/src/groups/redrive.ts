@@ -15,6 +15,7 @@ import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { deadLetterRecord } from './dead-letter.js';
 import type { Group } from './group.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 /** The internal group that remembers how far a dead-letter topic has been redriven. */
 export const REDRIVE_GROUP = 'brook.redrive';
@@ -41,8 +42,8 @@ export interface RedriveDeps {
 }
 
 export class Redriver {
-  /** Per dead-letter topic, settles when the last redrive called so far has ended. */
-  private readonly queues = new Map<string, Promise<void>>();
+  /** Per dead-letter topic, the redrives under way, one at a time. */
+  private readonly queues = new KeyedQueue();
 
   constructor(private readonly deps: RedriveDeps) {}
 
@@ -52,14 +53,7 @@ export class Redriver {
    */
   redrive(deadLetterTopic: string, maxRecords: number): Promise<RedriveResult> {
     const ends = this.deps.partitions(deadLetterTopic).map((log) => log.endOffset);
-    const previous = this.queues.get(deadLetterTopic) ?? Promise.resolve();
-    const result = previous.then(async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
-    const ended = result.then(() => undefined, () => undefined);
-    this.queues.set(deadLetterTopic, ended);
-    void ended.then(() => {
-      if (this.queues.get(deadLetterTopic) === ended) this.queues.delete(deadLetterTopic);
-    });
-    return result;
+    return this.queues.run(deadLetterTopic, async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
   }
 
   private async run(group: Group, ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {

@@ -1,7 +1,8 @@
 /**
- * resetGroup racing the admin calls that replace its group (docs/semantics.md "Where a group
- * starts, replay, and retention"): a reset applies to the group it was called on, or fails with
- * UNKNOWN_GROUP, never to a group made under the same name after it began.
+ * resetGroup racing the admin calls that replace its group, and other resets (docs/semantics.md
+ * "Where a group starts, replay, and retention"): a reset applies to the group it was called on,
+ * or fails with UNKNOWN_GROUP, never to a group made under the same name after it began; resets
+ * of one group apply in call order.
  */
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from './delivery.js';
@@ -45,3 +46,23 @@ describe('resetGroup racing the group being replaced', () => {
     expect(broker.describeGroup('rr-retopic', 'g').partitions.map((p) => p.ackFloor)).toEqual([0n, 0n, 1n]);
   });
 });
+
+describe('resetGroup racing another reset', () => {
+  it('two resets of a group apply in call order: the later one wins even when the earlier takes longer to find its offsets', async () => {
+    const { world, holdNextRead } = await heldReads();
+    const { broker } = world;
+    await consumedAndLeft(world, 'rr-twice', 'g', ['a', 'b', 'c']);
+    const events: bigint[][] = [];
+    broker.on('groupReset', (event) => void events.push(event.offsets));
+    const held = holdNextRead(/\/topics\/rr-twice\//);
+    const replaying = broker.resetGroup('rr-twice', 'g', { timestamp: 0 });
+    await held.reached;
+    const skipping = broker.resetGroup('rr-twice', 'g', 'latest');
+    held.release();
+
+    expect(await Promise.all([replaying, skipping])).toEqual([[0n], [3n]]);
+    expect(events).toEqual([[0n], [3n]]);
+    expect(broker.describeGroup('rr-twice', 'g').partitions[0]!.ackFloor).toBe(3n);
+  });
+});
+
