@@ -7,7 +7,7 @@
  *   groups/<topic>/<group>/state.json     } see group-journal.ts
  *   groups/<topic>/<group>/journal-<gen>/ }
  */
-import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, checkStringFields, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
+import { BrookError, checkStringFields, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
 import { namedDirs } from '../data-dir.js';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
@@ -26,9 +26,9 @@ import { GroupConfigFiles } from './group-config-files.js';
 import { GroupTable, groupKey } from './group-table.js';
 import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
-import { LiveSubscriptions, messageStream, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
+import { LiveSubscriptions, messageStream, subscriptionHandle, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
 import { copyToDeadLetterTopic } from './dead-letter.js';
-import { REDRIVE_GROUP, Redriver, type RedriveResult } from './redrive.js';
+import { REDRIVE_GROUP, Redriver, checkRedriveOptions, type RedriveResult } from './redrive.js';
 import { KeyedQueue } from './keyed-queue.js';
 
 export interface CoordinatorDeps {
@@ -271,38 +271,16 @@ export class GroupCoordinator {
    * each once, even across restarts and concurrent calls (redrive.ts).
    */
   async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
-    checkOptionKeys(options, REDRIVE_OPTION_KEYS);
-    const { maxRecords } = options;
-    if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
-      throw new BrookError('INVALID_REQUEST', `maxRecords must be a positive integer, got ${String(maxRecords)}`, { field: 'maxRecords', value: maxRecords });
-    }
-    return this.redriver.redrive(deadLetterTopic, maxRecords ?? Number.MAX_SAFE_INTEGER);
+    return this.redriver.redrive(deadLetterTopic, checkRedriveOptions(options));
   }
 
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
-    const end = subscriptionEnding();
-    const unregister = this.live.add(options.topic, end.byBroker);
-    const leave = async (graceful: boolean): Promise<void> => {
-      unregister();
-      onEnd?.();
-      try {
-        if (joined.kind === 'reader') this.leaveReader(joined.reader);
-        else if (graceful) await joined.group.drainAndLeave(joined.member);
-        else joined.group.leave(joined.member);
-      } finally {
-        end.byConsumer();
-      }
-    };
-    return {
-      topic: options.topic,
-      group: options.group,
-      memberId: joined.kind === 'member' ? joined.member.id : undefined,
-      close: () => leave(true),
-      abort: () => void leave(false),
-      [Symbol.asyncDispose]: () => leave(true),
-      ended: end.ended,
-    };
+    return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member.id : undefined, async (graceful) => {
+      if (joined.kind === 'reader') this.leaveReader(joined.reader);
+      else if (graceful) await joined.group.drainAndLeave(joined.member);
+      else joined.group.leave(joined.member);
+    }, onEnd);
   }
 
   /** The async-iterator form (messageStream): joins when created. */

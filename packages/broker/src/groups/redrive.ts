@@ -10,7 +10,7 @@
  * two moves the record again after the restart: at-least-once, like any consumer's
  * process-then-ack (with fsync 'always'; a looser policy can lose either write to a power cut).
  */
-import { decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
+import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { deadLetterRecord } from './dead-letter.js';
@@ -29,6 +29,16 @@ export interface RedriveResult {
    * again, so a topic created again under the origin's name takes them back.
    */
   readonly skipped: number;
+}
+
+/** redrive's options checked: the number of records it may move (all, without maxRecords). */
+export function checkRedriveOptions(options: { maxRecords?: number }): number {
+  checkOptionKeys(options, REDRIVE_OPTION_KEYS);
+  const { maxRecords } = options;
+  if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
+    throw new BrookError('INVALID_REQUEST', `maxRecords must be a positive integer, got ${String(maxRecords)}`, { field: 'maxRecords', value: maxRecords });
+  }
+  return maxRecords ?? Number.MAX_SAFE_INTEGER;
 }
 
 export type ProduceBack = (topic: string, records: ProduceRecord[]) => Promise<unknown>;
