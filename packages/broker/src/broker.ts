@@ -328,8 +328,11 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** Moves dead-lettered records back to their origin topics; returns how many moved and how many could not. */
   async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
     this.assertOpen();
-    this.topic(deadLetterTopic, 'deadLetterTopic');
-    return this.groups.redrive(deadLetterTopic, options);
+    const topic = this.topic(deadLetterTopic, 'deadLetterTopic');
+    // Deleted while it reads (its logs and redrive group closed under it): UNKNOWN_TOPIC, as a produce.
+    return this.groups.redrive(deadLetterTopic, options).catch((error: unknown) => {
+      throw this.topics.failure(topic, error);
+    });
   }
 
   // ---- the wire protocol (server/) ----

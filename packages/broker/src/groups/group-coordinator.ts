@@ -7,7 +7,7 @@
  *   groups/<topic>/<group>/state.json     } see group-journal.ts
  *   groups/<topic>/<group>/journal-<gen>/ }
  */
-import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, checkStringFields, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
+import { BrookError, checkStringFields, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
 import { namedDirs } from '../data-dir.js';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
@@ -26,9 +26,10 @@ import { GroupConfigFiles } from './group-config-files.js';
 import { GroupTable, groupKey } from './group-table.js';
 import type { Member, DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
-import { LiveSubscriptions, messageStream, subscriptionEnding, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
+import { LiveSubscriptions, messageStream, subscriptionHandle, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
 import { copyToDeadLetterTopic } from './dead-letter.js';
-import { REDRIVE_GROUP, Redriver, type RedriveResult } from './redrive.js';
+import { REDRIVE_GROUP, Redriver, checkRedriveOptions, type RedriveResult } from './redrive.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 export interface CoordinatorDeps {
   readonly fs: FileSystem;
@@ -59,9 +60,13 @@ export class GroupCoordinator {
   /** Per topic, the groups a deleteTopic took off the listing until its commit point (hideGroupsOf). */
   private readonly hidden = new Map<string, Group[]>();
   private readonly configs: GroupConfigFiles;
-  /** Per group key, settles when the last join made so far has ended (joined or refused). */
-  private readonly joins = new Map<string, Promise<void>>();
+  /** Per group key, the joins under way, one at a time (joined or refused). */
+  private readonly joins = new KeyedQueue();
+  /** Per group key, the resets under way: they apply in call order. */
+  private readonly resets = new KeyedQueue();
   private readonly redriver: Redriver;
+  /** close() began: a join or group open still under way fails with CLOSED instead of leaving a group open. */
+  private closed = false;
   readonly deadlines: DeadlineQueue;
 
   constructor(private readonly deps: CoordinatorDeps) {
@@ -104,7 +109,7 @@ export class GroupCoordinator {
       checkTailReaderOptions(options);
       const from = options.from ?? 'latest';
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
-      this.checkStillThere(options.topic, logs);
+      this.checkStillJoinable(options.topic, logs);
       const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink);
       this.readers.add(reader);
       reader.schedulePump();
@@ -117,27 +122,21 @@ export class GroupCoordinator {
     // One join of a group at a time: a join made alongside one that is changing the settings
     // agrees with what that one set, and finds its member there. Registered before the first
     // await, so that deleteGroup sees the join from the call on (GROUP_NOT_EMPTY).
-    const key = groupKey(options.topic, name);
-    const previous = this.joins.get(key) ?? Promise.resolve();
-    const joining = previous.then(async () => {
+    return this.joins.run(groupKey(options.topic, name), async () => {
       const group = await this.group(options.topic, name, config);
       await this.configs.agree(group, config);
-      this.checkStillThere(options.topic, logs);
+      this.checkStillJoinable(options.topic, logs);
       return { kind: 'member' as const, group, member: group.join(maxInFlight, options.name, sink) };
     });
-    const done = joining.then(() => undefined, () => undefined);
-    this.joins.set(key, done);
-    void done.then(() => {
-      if (this.joins.get(key) === done) this.joins.delete(key);
-    });
-    return joining;
   }
 
   /**
-   * A join waits for files; the topic may have been deleted (and created again) meanwhile. Then
-   * the join fails as one made after the delete would, rather than join what the delete dropped.
+   * A join waits for files; the broker may have begun to close, or the topic been deleted (and
+   * created again), meanwhile. Then the join fails as one made after the close or the delete
+   * would, rather than join a group that close() has closed or the delete dropped.
    */
-  private checkStillThere(topic: string, logs: readonly PartitionLog[]): void {
+  private checkStillJoinable(topic: string, logs: readonly PartitionLog[]): void {
+    if (this.closed) throw closedError();
     if (this.deps.partitions(topic) !== logs) throw deletedTopicError(topic);
   }
 
@@ -174,18 +173,40 @@ export class GroupCoordinator {
     return describeGroup(this.groups.existing(topic, group), this.deps.partitions(topic));
   }
 
-  /** Moves every partition of a group to `to` (replay or skip); its members keep consuming from there. */
-  async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
-    this.groups.existing(topic, group);
+  /**
+   * Moves every partition of a group to `to` (replay or skip); its members keep consuming from
+   * there. Resets of one group apply in call order: a reset waits for the one called before it,
+   * so the group ends where the last one called put it, even if an earlier one took longer to
+   * find its offsets (a timestamp reads the log).
+   */
+  async resetGroup(topic: string, name: string, to: StartPosition): Promise<bigint[]> {
+    const group = this.groups.existing(topic, name);
     const logs = this.deps.partitions(topic);
     const target = checkStartPosition(to, 'to');
-    const found = await Promise.all(logs.map((log) => startOffsetFor(log, target)));
-    // Retention may have run while they were found (a timestamp reads the log): a group restarted
-    // below startOffset would count the records deleted before the reset as lost once more.
-    const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
-    // The group as it is now: one deleted meanwhile fails the reset as a reset made after it would.
-    await this.groups.existing(topic, group).resetTo(offsets);
-    return offsets;
+    return this.resets.run(groupKey(topic, name), async () => {
+      // A look-up failing because a delete closed the logs under it fails as the group's loss does.
+      const found = await Promise.all(logs.map((log) => startOffsetFor(log, target))).catch((error: unknown) => {
+        this.checkStillCurrent(group);
+        throw error;
+      });
+      this.checkStillCurrent(group);
+      // Retention may have run while they were found: a group restarted below startOffset would
+      // count the records deleted before the reset as lost once more.
+      const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
+      await group.resetTo(offsets);
+      return offsets;
+    });
+  }
+
+  /**
+   * A reset applies to the group it was called on, as that group is once its offsets are found:
+   * one deleted meanwhile fails it as a reset made after the delete would (UNKNOWN_GROUP), even if
+   * a group of its name was made again since (on a topic made again, perhaps with other
+   * partitions), and one that close() closed takes no reset it could not journal (CLOSED).
+   */
+  private checkStillCurrent(group: Group): void {
+    if (this.closed) throw closedError();
+    this.groups.checkListed(group);
   }
 
   /**
@@ -250,38 +271,16 @@ export class GroupCoordinator {
    * each once, even across restarts and concurrent calls (redrive.ts).
    */
   async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
-    checkOptionKeys(options, REDRIVE_OPTION_KEYS);
-    const { maxRecords } = options;
-    if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
-      throw new BrookError('INVALID_REQUEST', `maxRecords must be a positive integer, got ${String(maxRecords)}`, { field: 'maxRecords', value: maxRecords });
-    }
-    return this.redriver.redrive(deadLetterTopic, maxRecords ?? Number.MAX_SAFE_INTEGER);
+    return this.redriver.redrive(deadLetterTopic, checkRedriveOptions(options));
   }
 
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
-    const end = subscriptionEnding();
-    const unregister = this.live.add(options.topic, end.byBroker);
-    const leave = async (graceful: boolean): Promise<void> => {
-      unregister();
-      onEnd?.();
-      try {
-        if (joined.kind === 'reader') this.leaveReader(joined.reader);
-        else if (graceful) await joined.group.drainAndLeave(joined.member);
-        else joined.group.leave(joined.member);
-      } finally {
-        end.byConsumer();
-      }
-    };
-    return {
-      topic: options.topic,
-      group: options.group,
-      memberId: joined.kind === 'member' ? joined.member.id : undefined,
-      close: () => leave(true),
-      abort: () => void leave(false),
-      [Symbol.asyncDispose]: () => leave(true),
-      ended: end.ended,
-    };
+    return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member.id : undefined, async (graceful) => {
+      if (joined.kind === 'reader') this.leaveReader(joined.reader);
+      else if (graceful) await joined.group.drainAndLeave(joined.member);
+      else joined.group.leave(joined.member);
+    }, onEnd);
   }
 
   /** The async-iterator form (messageStream): joins when created. */
@@ -342,9 +341,12 @@ export class GroupCoordinator {
   }
 
   async close(): Promise<void> {
-    const ending = new BrookError('CLOSED', 'broker is closed');
+    this.closed = true;
+    const ending = closedError();
     this.live.end(undefined, ending);
-    await Promise.allSettled(this.deleting.values()); // its files go before the clean-shutdown marker is written
+    // A group delete's files go before the clean-shutdown marker is written; a group opened by a
+    // join or a redrive under way is in the table once its open ends, so it is closed below too.
+    await Promise.allSettled([...this.deleting.values(), ...this.opening.values(), this.joins.settled()]);
     this.deadlines.clear();
     for (const reader of this.readers) reader.closed = true;
     // Each group closes its journal whatever became of the others'.
@@ -358,6 +360,8 @@ export class GroupCoordinator {
     const key = groupKey(topic, name);
     const existing = this.groups.get(topic, name);
     if (existing) return Promise.resolve(existing);
+    // An open starting now would end after close() closed every group.
+    if (this.closed) return Promise.reject(closedError());
     let opening = this.opening.get(key);
     if (!opening) {
       opening = this.openGroup(topic, name, config).finally(() => this.opening.delete(key));
@@ -397,6 +401,10 @@ export class GroupCoordinator {
       }),
     };
   }
+}
+
+function closedError(): BrookError {
+  return new BrookError('CLOSED', 'broker is closed');
 }
 
 function deletedTopicError(topic: string): BrookError {

@@ -15,8 +15,13 @@ export class GroupTable {
 
   existing(topic: string, name: string): Group {
     const found = this.get(topic, name);
-    if (!found) throw new BrookError('UNKNOWN_GROUP', `no group ${JSON.stringify(name)} on topic ${JSON.stringify(topic)}`, { topic, group: name });
+    if (!found) throw unknownGroupError(topic, name);
     return found;
+  }
+
+  /** UNKNOWN_GROUP unless `group` is still listed: taken off, it is gone even if a group of its name is listed since. */
+  checkListed(group: Group): void {
+    if (this.get(group.topic, group.name) !== group) throw unknownGroupError(group.topic, group.name);
   }
 
   add(group: Group): void {
@@ -54,6 +59,10 @@ export class GroupTable {
 }
 
 const NONE: readonly Group[] = [];
+
+function unknownGroupError(topic: string, name: string): BrookError {
+  return new BrookError('UNKNOWN_GROUP', `no group ${JSON.stringify(name)} on topic ${JSON.stringify(topic)}`, { topic, group: name });
+}
 
 /** One key per group for the maps of what is under way (joins, opens, deletes). */
 export function groupKey(topic: string, group: string): string {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Broker } from '../broker.js';
 import { engineFixture, parking } from './group-fixture.js';
 import { REDRIVE_GROUP } from './redrive.js';
+import { heldReads } from '../held-reads.test-support.js';
 
 const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
 
@@ -179,6 +180,22 @@ describe('redrive', () => {
     expect(await broker.redrive('fan.dlq')).toEqual({ moved: 1, skipped: 0 });
     await settle(() => seen.length === 3);
     expect(seen.sort()).toEqual(['acks 1:0 #1', 'acks 1:1 #1', 'rejects 1:1 #1']);
+  });
+});
+
+describe('redrive racing a delete of its dead-letter topic', () => {
+  it('a redrive reading the dead-letter topic when it is deleted fails with UNKNOWN_TOPIC, not the log\'s CLOSED (which means the broker is closing)', async () => {
+    const { world, holdNextRead } = await heldReads();
+    const { broker } = world;
+    await broker.createTopic('deleted-under');
+    await deadLetter(world, 'deleted-under', 'g-deleted-under', [{ value: 'x' }]);
+    const held = holdNextRead(/\/topics\/deleted-under\.dlq\//);
+    const redriving = broker.redrive('deleted-under.dlq').then(() => 'redriven', (e: { code: string }) => e.code);
+    await held.reached;
+    await broker.deleteTopic('deleted-under.dlq');
+    held.release();
+    expect(await redriving).toBe('UNKNOWN_TOPIC');
+    expect(await values(broker, 'deleted-under')).toEqual(['x']);
   });
 });
 

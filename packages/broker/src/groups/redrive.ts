@@ -10,11 +10,12 @@
  * two moves the record again after the restart: at-least-once, like any consumer's
  * process-then-ack (with fsync 'always'; a looser policy can lose either write to a power cut).
  */
-import { decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
+import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { deadLetterRecord } from './dead-letter.js';
 import type { Group } from './group.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 /** The internal group that remembers how far a dead-letter topic has been redriven. */
 export const REDRIVE_GROUP = 'brook.redrive';
@@ -30,6 +31,16 @@ export interface RedriveResult {
   readonly skipped: number;
 }
 
+/** redrive's options checked: the number of records it may move (all, without maxRecords). */
+export function checkRedriveOptions(options: { maxRecords?: number }): number {
+  checkOptionKeys(options, REDRIVE_OPTION_KEYS);
+  const { maxRecords } = options;
+  if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
+    throw new BrookError('INVALID_REQUEST', `maxRecords must be a positive integer, got ${String(maxRecords)}`, { field: 'maxRecords', value: maxRecords });
+  }
+  return maxRecords ?? Number.MAX_SAFE_INTEGER;
+}
+
 export type ProduceBack = (topic: string, records: ProduceRecord[]) => Promise<unknown>;
 
 export interface RedriveDeps {
@@ -41,8 +52,8 @@ export interface RedriveDeps {
 }
 
 export class Redriver {
-  /** Per dead-letter topic, settles when the last redrive called so far has ended. */
-  private readonly queues = new Map<string, Promise<void>>();
+  /** Per dead-letter topic, the redrives under way, one at a time. */
+  private readonly queues = new KeyedQueue();
 
   constructor(private readonly deps: RedriveDeps) {}
 
@@ -52,14 +63,7 @@ export class Redriver {
    */
   redrive(deadLetterTopic: string, maxRecords: number): Promise<RedriveResult> {
     const ends = this.deps.partitions(deadLetterTopic).map((log) => log.endOffset);
-    const previous = this.queues.get(deadLetterTopic) ?? Promise.resolve();
-    const result = previous.then(async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
-    const ended = result.then(() => undefined, () => undefined);
-    this.queues.set(deadLetterTopic, ended);
-    void ended.then(() => {
-      if (this.queues.get(deadLetterTopic) === ended) this.queues.delete(deadLetterTopic);
-    });
-    return result;
+    return this.queues.run(deadLetterTopic, async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
   }
 
   private async run(group: Group, ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {

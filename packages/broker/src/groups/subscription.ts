@@ -157,6 +157,36 @@ export function subscriptionEnding(): Ending {
 }
 
 /**
+ * The handle of a joined member or tail reader: `leave` takes it out (gracefully: once what it
+ * holds is settled), `onEnd` runs when its consumer ends it, and `live` lets the broker end it.
+ */
+export function subscriptionHandle(
+  options: Pick<SubscribeOptions, 'topic' | 'group'>, live: LiveSubscriptions, memberId: string | undefined,
+  leave: (graceful: boolean) => Promise<void>, onEnd?: () => void,
+): Subscription {
+  const end = subscriptionEnding();
+  const unregister = live.add(options.topic, end.byBroker);
+  const leaving = async (graceful: boolean): Promise<void> => {
+    unregister();
+    onEnd?.();
+    try {
+      await leave(graceful);
+    } finally {
+      end.byConsumer();
+    }
+  };
+  return {
+    topic: options.topic,
+    group: options.group,
+    memberId,
+    close: () => leaving(true),
+    abort: () => void leaving(false),
+    [Symbol.asyncDispose]: () => leaving(true),
+    ended: end.ended,
+  };
+}
+
+/**
  * Every subscription not yet ended, with its topic: what deleteTopic and close() end, each with
  * its error (a consume() loop's next() throws it; a subscription's `ended` rejects with it).
  */

@@ -4,11 +4,12 @@
  * a 'new' topic may delete (what every group consumed), and they are told when retention overtook
  * them.
  */
-import { BrookError, type Clock, type Timer } from '@brook/protocol';
+import { BrookError, isBrookError, type Clock, type Timer } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { AppendResult } from '../log/partition-log.js';
 import type { Topic } from './topic.js';
+import type { TopicRegistry } from './topic-registry.js';
 
 export interface RetentionDrop {
   readonly topic: string;
@@ -24,20 +25,28 @@ export class RetentionRunner {
   private readonly turns = new Map<string, Promise<unknown>>();
 
   constructor(
-    private readonly topics: { values(): IterableIterator<Topic> },
+    private readonly topics: Pick<TopicRegistry, 'values' | 'failure'>,
     private readonly groups: GroupCoordinator,
     private readonly events: BrokerEventEmitter,
     private readonly clock: Clock,
     private readonly intervalMs: number,
   ) {}
 
-  /** Runs retention on every partition now. */
+  /**
+   * Runs retention on every partition now. A topic deleted while the pass runs (its logs closed
+   * under it) has nothing left to retain: the pass goes on with the others rather than fail.
+   */
   async enforce(): Promise<RetentionDrop[]> {
     const dropped: RetentionDrop[] = [];
     for (const topic of this.topics.values()) {
-      for (const partition of topic.partitions.keys()) {
-        const droppedRecords = await this.retainPartition(topic, partition);
-        if (droppedRecords > 0n) dropped.push({ topic: topic.name, partition, droppedRecords, startOffset: topic.partition(partition).startOffset });
+      try {
+        for (const partition of topic.partitions.keys()) {
+          const droppedRecords = await this.retainPartition(topic, partition);
+          if (droppedRecords > 0n) dropped.push({ topic: topic.name, partition, droppedRecords, startOffset: topic.partition(partition).startOffset });
+        }
+      } catch (error) {
+        const failure = this.topics.failure(topic, error);
+        if (!isBrookError(failure, 'UNKNOWN_TOPIC')) throw failure;
       }
     }
     return dropped;

@@ -97,7 +97,7 @@ describe('deleteTopic while a group consumes it', () => {
   });
 });
 
-describe('deleteTopic racing produce', () => {
+describe('deleteTopic racing produce and retention', () => {
   it("produces queued behind a discard 'new' room check when the topic is deleted fail with UNKNOWN_TOPIC, not the log's CLOSED", async () => {
     const { broker } = await engineFixture();
     await broker.createTopic('lc-full', { retention: { maxBytes: 1024 * 1024, discard: 'new' } });
@@ -108,6 +108,20 @@ describe('deleteTopic racing produce', () => {
     // Each either got in before the delete or fails as one made after it would.
     for (const outcome of outcomes) expect(['ok', 'UNKNOWN_TOPIC']).toContain(outcome);
     expect(outcomes).toContain('UNKNOWN_TOPIC');
+  });
+
+  it('a retention pass when one of the topics is deleted skips that topic and retains the others, instead of failing with CLOSED', async () => {
+    const world = await engineFixture({ segmentBytesMax: 4096 });
+    const { broker } = world;
+    for (const topic of ['lc-retained-gone', 'lc-retained-kept']) {
+      await broker.createTopic(topic, { retention: { maxAgeMs: 1000 } });
+      for (let i = 0; i < 3; i++) await broker.produce(topic, [{ value: 'x'.repeat(3000) }]);
+    }
+    await world.clock.advanceAsync(5000);
+    const retaining = broker.enforceRetention();
+    await broker.deleteTopic('lc-retained-gone');
+    expect((await retaining).map((drop) => drop.topic)).toEqual(['lc-retained-kept']);
+    expect(broker.describeTopic('lc-retained-kept').partitions[0]!.startOffset).toBe(3n);
   });
 });
 
