@@ -301,12 +301,14 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   listGroups(topic?: string): { topic: string; group: string }[] {
     this.assertOpen();
     checkStringFields({ topic }, true);
+    if (topic !== undefined) this.topic(topic);
     return this.groups.listGroups(topic);
   }
 
   describeGroup(topic: string, group: string): GroupDescription {
     this.assertOpen();
     checkStringFields({ topic, group });
+    this.topic(topic);
     return this.groups.describeGroup(topic, group);
   }
 
@@ -314,6 +316,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
     this.assertOpen();
     checkStringFields({ topic, group });
+    this.topic(topic);
     return this.groups.resetGroup(topic, group, to);
   }
 

@@ -112,6 +112,15 @@ describe('resetGroup (replay)', () => {
     await expect(broker.resetGroup('t', 'nope', 'earliest')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });
     expect(() => broker.describeGroup('t', 'nope')).toThrow(expect.objectContaining({ code: 'UNKNOWN_GROUP' }));
   });
+
+  it('UNKNOWN_TOPIC, naming it, for a topic that does not exist: describe, reset, list and delete alike', async () => {
+    const { broker } = await topicWith(0);
+    const unknownTopic = expect.objectContaining({ code: 'UNKNOWN_TOPIC', details: expect.objectContaining({ topic: 'no-such' }) });
+    expect(() => broker.describeGroup('no-such', 'g')).toThrow(unknownTopic);
+    expect(() => broker.listGroups('no-such')).toThrow(unknownTopic);
+    await expect(broker.resetGroup('no-such', 'g', 'earliest')).rejects.toEqual(unknownTopic);
+    await expect(broker.deleteGroup('no-such', 'g')).rejects.toEqual(unknownTopic);
+  });
 });
 
 describe('describeGroup', () => {

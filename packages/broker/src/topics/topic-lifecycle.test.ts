@@ -50,7 +50,7 @@ describe('deleteTopic while a group consumes it', () => {
     expect(events).toEqual([]);
     expect(broker.listTopics()).toEqual([]);
     expect(broker.listGroups()).toEqual([]);
-    expect(() => broker.describeGroup('lc-settle', 'g')).toThrow(expect.objectContaining({ code: 'UNKNOWN_GROUP' }));
+    expect(() => broker.describeGroup('lc-settle', 'g')).toThrow(expect.objectContaining({ code: 'UNKNOWN_TOPIC' }));
   });
 
   it('a dead-letter copy under way when the topic goes still reaches the dead-letter topic, but no deadLettered event comes after the delete', async () => {
