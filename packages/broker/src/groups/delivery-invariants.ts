@@ -21,6 +21,14 @@ export interface RecordModel {
   state: State;
   /** Deliveries seen so far, across restarts: the last deliveryCount. */
   count: number;
+  /**
+   * 'partition': its last delivery that reached its member was taken back by a go-back or a
+   * rebalance (a 'redelivered' event, 'goBack' or 'rebalance'), not failed, so its next attempt
+   * is owed even past maxDeliveries. Only that allows a deliveryCount above maxDeliveries. It
+   * holds through that next delivery until a failure ends it (a nack, a lease expiry, its member
+   * leaving) or another take-back; a restart or a reconfigure forgets it, as the engine does.
+   */
+  attemptOwed: boolean;
   member: string | undefined;
   leaseDueMs: number;
   /** A redelivery may not come before this (its backoff). */

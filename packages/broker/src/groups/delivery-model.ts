@@ -127,7 +127,7 @@ export class DeliveryHarness {
     inputs.forEach((input, i) => {
       const offset = baseOffset + BigInt(i);
       this.records.set(at(partition, offset), {
-        partition, offset, key: input.key, value: input.value, timestamp: input.timestamp, state: 'pending', count: 0, member: undefined,
+        partition, offset, key: input.key, value: input.value, timestamp: input.timestamp, state: 'pending', count: 0, attemptOwed: false, member: undefined,
         leaseDueMs: 0, notBeforeMs: 0, askedDelayMs: undefined, rejected: false, epoch: 0, orphanCopies: 0, mayBeCopying: false,
         deadLetterCounts: [],
       });
@@ -250,9 +250,9 @@ export class DeliveryHarness {
   }
 
   /**
-   * Notices members that asked to leave and are gone from the group. What they held is taken
-   * back: 'redelivered' events follow, except for records on their last attempt, which are
-   * dead-lettered with no event before 'deadLettered' — so the model marks those here.
+   * Notices members that asked to leave and are gone from the group. What they held is taken back
+   * (a failed attempt): 'redelivered' events follow, except for records on their last attempt,
+   * which are dead-lettered with no event before 'deadLettered' — so the model marks those here.
    */
   private syncLeft(): void {
     const leaving = this.members.filter((m) => m.leaving);
@@ -272,12 +272,13 @@ export class DeliveryHarness {
     await this.quiesce();
     this.detach?.();
     const broker = await this.fixture.restart();
-    // What was in flight comes back; backoffs are not durable, so nothing waits for one.
+    // What was in flight comes back; backoffs and owed attempts are not durable: gone.
     for (const rec of this.records.values()) {
       if (!isOwed(rec)) continue;
       rec.state = 'pending';
       rec.member = undefined;
       rec.notBeforeMs = 0;
+      rec.attemptOwed = false;
     }
     this.held = [];
     this.transitions.lostSinceOpen = [];
@@ -312,7 +313,8 @@ export class DeliveryHarness {
         return expectFailure(joining.then((sub) => sub.abort()), 'INVALID_CONFIG', 'a join with other settings while members are connected', this.violations);
       }
       this.settings = command.settings;
-      for (const rec of this.records.values()) if (rec.state === 'pending') rec.notBeforeMs = 0;
+      // Read again by the group: backoffs end, owed attempts are forgotten.
+      for (const rec of this.records.values()) if (rec.state === 'pending') Object.assign(rec, { notBeforeMs: 0, attemptOwed: false });
     }
     await this.join(command.maxInFlight, command.style);
   }

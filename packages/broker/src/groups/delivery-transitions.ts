@@ -46,7 +46,7 @@ export class RecordTransitions {
     const v = (message: string) => this.violations.push(`delivery of ${where}#${deliveryCount} to ${member}: ${message}`);
     if (rec.state !== 'pending') v(`the record is ${rec.state}`);
     if (deliveryCount !== rec.count + 1) v(`deliveryCount after ${rec.count} deliveries`);
-    if (deliveryCount > this.maxDeliveries) v(`more than maxDeliveries ${this.maxDeliveries}`);
+    if (deliveryCount > this.maxDeliveries && !rec.attemptOwed) v(`more than maxDeliveries ${this.maxDeliveries}, its last delivery not taken back by a go-back or a rebalance`);
     if (redelivered !== deliveryCount > 1) v(`redelivered is ${redelivered}`);
     if ((key === null ? null : latin1.decode(key)) !== rec.key) v(`key differs`);
     if (this.now() < rec.notBeforeMs) v(`before its backoff ends at ${rec.notBeforeMs} (now ${this.now()})`);
@@ -88,6 +88,7 @@ export class RecordTransitions {
     if (!rec) return;
     rec.state = rec.count >= this.maxDeliveries ? 'dying' : 'pending';
     rec.member = undefined;
+    rec.attemptOwed = false;
   }
 
   redelivered(e: EventOf<'redelivered'>): void {
@@ -102,16 +103,16 @@ export class RecordTransitions {
       }
     } else {
       if (rec.state !== 'inflight') this.violations.push(`${at(e.partition, e.offset)} taken back (${e.reason}) while ${rec.state}`);
+      // Its member leaving is a failed attempt; a go-back or a rebalance is not (takenBack).
+      const failed = e.reason === 'memberLeft';
+      if (failed && rec.count >= this.maxDeliveries) this.violations.push(`${at(e.partition, e.offset)}: its member left on its last attempt #${rec.count}, not dead-lettered`);
       rec.state = 'pending';
       rec.member = undefined;
+      rec.attemptOwed = !failed;
     }
     if (e.nextDeliveryCount !== rec.count + 1) this.violations.push(`${at(e.partition, e.offset)}: nextDeliveryCount ${e.nextDeliveryCount} after ${rec.count} deliveries`);
     rec.askedDelayMs = undefined;
     rec.notBeforeMs = this.now() + e.delayMs;
-    if (this.ordering === 'partition' && (e.reason === 'nack' || e.reason === 'leaseExpired')) {
-      // Go-back-N follows: every later record in flight is taken back (events for those with attempts left).
-      for (const r of this.records.values()) if (r.partition === e.partition && r.offset > e.offset && r.state === 'inflight') this.takenBack(r);
-    }
   }
 
   /**
@@ -130,11 +131,11 @@ export class RecordTransitions {
     rec.member = undefined;
   }
 
+  /** What a partition's old owner held there was taken back first, whatever its deliveryCount ('redelivered' events). */
   rebalanced(e: EventOf<'rebalanced'>): void {
     for (const r of this.records.values()) {
       if (r.state !== 'inflight' || e.assignment[r.member!]?.includes(r.partition)) continue;
-      if (r.count < this.maxDeliveries) this.violations.push(`rebalance moved partition ${r.partition} away from ${r.member}, which still holds ${at(r.partition, r.offset)}`);
-      this.takenBack(r);
+      this.violations.push(`rebalance moved partition ${r.partition} away from ${r.member}, which still holds ${at(r.partition, r.offset)}`);
     }
   }
 
@@ -153,8 +154,9 @@ export class RecordTransitions {
       if (e.reason.startsWith('interrupted ')) return;
     }
     // A record read back after a restart (or a reconfigure lowering maxDeliveries) with no attempt
-    // left goes from pending to the DLQ. A 'dying' one had none left when it failed (failed(), takenBack()).
-    const exhausted = rec.state === 'pending' && rec.count >= this.maxDeliveries && e.reason.startsWith('interrupted ');
+    // left goes from pending to the DLQ, unless one is owed. A 'dying' one had none left when it
+    // failed (failed(), takenBack()).
+    const exhausted = rec.state === 'pending' && rec.count >= this.maxDeliveries && !rec.attemptOwed && e.reason.startsWith('interrupted ');
     if (rec.state !== 'dying' && !exhausted) this.violations.push(`${where} dead-lettered while ${rec.state}: ${e.reason}`);
     if (e.deliveryCount !== rec.count) this.violations.push(`${where} dead-lettered with deliveryCount ${e.deliveryCount} after ${rec.count} deliveries`);
     if (rec.rejected !== e.reason.startsWith('rejected')) this.violations.push(`${where}: reason ${JSON.stringify(e.reason)}`);
@@ -189,7 +191,7 @@ export class RecordTransitions {
         continue;
       }
       this.passOver(rec, 'pending');
-      Object.assign(rec, { count: 0, notBeforeMs: 0, askedDelayMs: undefined, rejected: false });
+      Object.assign(rec, { count: 0, notBeforeMs: 0, askedDelayMs: undefined, rejected: false, attemptOwed: false });
     }
     this.lastAckedOfKey.clear();
   }
@@ -197,7 +199,7 @@ export class RecordTransitions {
   /** The group no longer decides `rec` as it did: a copy being made goes on, as an orphan. */
   private passOver(rec: RecordModel, state: State): void {
     if (rec.state === 'dying') rec.orphanCopies += 1;
-    if (rec.state === 'pending' && rec.count >= this.maxDeliveries) rec.mayBeCopying = true;
+    if (rec.state === 'pending' && rec.count >= this.maxDeliveries && !rec.attemptOwed) rec.mayBeCopying = true;
     rec.state = state;
     rec.member = undefined;
   }
@@ -216,8 +218,8 @@ export class RecordTransitions {
       for (const r of others) {
         if (r.state === 'inflight' && r.member !== member) v(`${at(r.partition, r.offset)} is in flight to ${r.member}`);
         else if (r.state === 'inflight' && r.offset > rec.offset) v(`later ${at(r.partition, r.offset)} is still in flight: not offset order`);
-        // (One with no attempt left, after a restart, is dead-lettered when its turn comes.)
-        else if (r.state === 'pending' && r.offset < rec.offset && r.count < this.maxDeliveries) v(`earlier ${at(r.partition, r.offset)} is pending: not offset order`);
+        // (One with no attempt left and none owed, after a restart, is dead-lettered when its turn comes.)
+        else if (r.state === 'pending' && r.offset < rec.offset && (r.count < this.maxDeliveries || r.attemptOwed)) v(`earlier ${at(r.partition, r.offset)} is pending: not offset order`);
       }
     }
   }
@@ -234,9 +236,10 @@ export class RecordTransitions {
   }
 
   /**
-   * The engine takes `rec` back without a nack or an expiry (member left, rebalance, go-back):
-   * a 'redelivered' event follows, unless it was on its last attempt: then it is dead-lettered,
-   * unless it never reached its member ('unsent'), which only that event tells, so the member stays.
+   * The engine takes `rec` back because its member left: a failed attempt, so a 'redelivered'
+   * event follows, unless it was on its last attempt: then it is dead-lettered, unless it never
+   * reached its member ('unsent'), which only that event tells, so the member stays. (A go-back or
+   * a rebalance always says so by a 'redelivered' event: it is no failure, and the next attempt is owed.)
    */
   takenBack(rec: RecordModel): void {
     if (rec.count < this.maxDeliveries) return;

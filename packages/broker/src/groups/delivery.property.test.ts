@@ -29,11 +29,13 @@
  * - a reset moves each partition to the offset the model expects, and says so (groupReset) before
  *   resetGroup resolves; what was held before it is
  *   stale (ack and reject reject with DELIVERY_STALE), what it replays starts again at #1;
- * - deliveryCount goes 1, 2, 3... per record, across restarts, never above maxDeliveries, and a
- *   record is dead-lettered after exactly maxDeliveries deliveries unless rejected (or, after a
- *   reconfigure lowered maxDeliveries, without another delivery once it had as many); a
- *   delivery given back before it reached its member ('redelivered', 'unsent') is no attempt:
- *   the next one repeats its deliveryCount, and the loop never reads it;
+ * - deliveryCount goes 1, 2, 3... per record, across restarts, never above maxDeliveries unless
+ *   its last delivery was taken back by a go-back or a rebalance ('partition': no failed
+ *   attempt, so the next one is owed), and a record is dead-lettered once a delivery at or past
+ *   maxDeliveries fails (nack, lease expiry, its member leaving) or is rejected (or, after a
+ *   restart or a reconfigure lowering maxDeliveries, without another delivery once it had as
+ *   many); a delivery given back before it reached its member ('redelivered', 'unsent') is no
+ *   attempt: the next one repeats its deliveryCount, and the loop never reads it;
  * - acked or dead-lettered records are never delivered again (unless a reset replays them);
  *   nothing is delivered twice at once;
  * - flow control: a member never holds more than maxInFlight current deliveries, and every current
@@ -84,7 +86,8 @@ describe('delivery engine regressions (from the property)', () => {
     });
   });
 
-  it("'partition': rebalances that take the record back on its last attempt dead-letter it", async () => {
+  it("'partition': after rebalances, a member leaving with the record on its last attempt dead-letters it", async () => {
+    // Rebalance at #1 (no failed attempt), its member leaves at #2 and again at #3: dead-lettered.
     await runScenario('partition', {
       partitions: 2, seed: 1,
       commands: [join(), { kind: 'produce', keys: [0] }, join(), { kind: 'close', pick: 3 }, { kind: 'close', pick: 0 }],

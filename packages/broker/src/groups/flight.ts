@@ -38,6 +38,8 @@ export class Flight extends Delivery implements Lease {
     readonly entry: Entry,
     readonly member: Member,
     deliveryCount: number,
+    /** The entry's attempt was owed (Entry.attemptOwed): given back unsent, it is owed again. */
+    readonly owed: boolean,
   ) {
     super(owner.topic, entry.partition, entry.record, deliveryCount);
   }

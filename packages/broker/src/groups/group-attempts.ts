@@ -1,7 +1,7 @@
 /**
  * The attempts of one group's records, from the moment one starts: journaled, leased, handed out,
  * then settled (ack, nack, extend, reject), expired or taken back, and so redelivered after a
- * backoff ('partition': with go-back-N) or dead-lettered once maxDeliveries attempts are used.
+ * backoff ('partition': with go-back-N) or dead-lettered once maxDeliveries attempts have failed.
  * Group (group.ts) builds on it with what decides when attempts start and for whom: its members,
  * the pump and the admin changes of its positions.
  */
@@ -102,10 +102,11 @@ export abstract class GroupAttempts implements FlightOwner {
   /**
    * Starts an attempt: counts it, journals it (durable with the next flush) and leases it. Its
    * last allowed attempt cut short by a broker restart (or maxDeliveries lowered), the record
-   * is dead-lettered instead: another delivery would exceed maxDeliveries.
+   * is dead-lettered instead: another delivery would exceed maxDeliveries. Not one whose attempt
+   * is owed (Entry.attemptOwed): its last delivery was taken back, not failed.
    */
   protected startFlight(entry: Entry, member: Member, now: number): Flight | undefined {
-    const exhausted = this.outOfAttempts(entry, 'interrupted');
+    const exhausted = entry.attemptOwed ? undefined : this.outOfAttempts(entry, 'interrupted');
     if (exhausted) {
       member.release();
       this.deadLetterInBackground(entry, exhausted);
@@ -114,7 +115,8 @@ export abstract class GroupAttempts implements FlightOwner {
     const window = this.windows[entry.partition]!;
     const deliveryCount = window.ack.recordAttempt(entry.offset);
     this.journal.attempt(entry.partition, entry.offset, deliveryCount);
-    const flight = new Flight(this, entry, member, deliveryCount);
+    const flight = new Flight(this, entry, member, deliveryCount, entry.attemptOwed);
+    entry.attemptOwed = false;
     this.leases.grant(flight, now + this.config.ackTimeoutMs);
     entry.flight = flight;
     window.setState(entry, 'inflight');
@@ -205,12 +207,16 @@ export abstract class GroupAttempts implements FlightOwner {
   }
 
   /**
-   * Takes a delivery back without a nack or an expiry (member left, rebalance, go-back). The
-   * attempt still counts: on the last allowed one the record is dead-lettered, not delivered again.
+   * Takes a delivery back without a nack or an expiry (member left, rebalance, go-back). Its
+   * member leaving (a crash: its handler may have failed on it) counts as a failed attempt: on
+   * the last allowed one the record is dead-lettered, not delivered again. A go-back or a
+   * rebalance is no fault of its handler: the delivery still counts (the next deliveryCount is
+   * one more), but the next attempt is owed (Entry.attemptOwed), even past maxDeliveries.
    * Taken back before it reached the member (Flight.reach), the attempt is given back (in the
-   * journal too) and the record goes out again at once with the same deliveryCount. One its sink
-   * held unsent had been announced by a `delivered` event, so a `redelivered` event ('unsent')
-   * says it is over; one still being journaled was never announced, and is simply ready again.
+   * journal too, and whether it was owed) and the record goes out again at once with the same
+   * deliveryCount. One its sink held unsent had been announced by a `delivered` event, so a
+   * `redelivered` event ('unsent') says it is over; one still being journaled was never
+   * announced, and is simply ready again.
    */
   protected revoke(entry: Entry, reason: RedeliveryReason): void {
     const window = this.windows[entry.partition]!;
@@ -218,6 +224,7 @@ export abstract class GroupAttempts implements FlightOwner {
     this.endFlight(entry);
     if (flight.reach !== 'handedOut') {
       window.ack.restoreAttempts(entry.offset, flight.deliveryCount - 1);
+      entry.attemptOwed = flight.owed;
       // If this write fails, a restart counts the attempt after all: one more than delivered.
       this.journal.attemptGivenBack(entry.partition, entry.offset, flight.deliveryCount - 1).catch(() => undefined);
       if (flight.reach === 'held') {
@@ -226,6 +233,9 @@ export abstract class GroupAttempts implements FlightOwner {
       } else {
         this.makeReady(entry);
       }
+    } else if (reason === 'goBack' || reason === 'rebalance') {
+      entry.attemptOwed = true;
+      this.scheduleRedelivery(entry, reason, 0);
     } else {
       const exhausted = this.outOfAttempts(entry, reason);
       if (exhausted) this.deadLetterInBackground(entry, exhausted);

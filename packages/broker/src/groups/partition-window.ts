@@ -28,6 +28,12 @@ export class Entry {
   state: EntryState = 'ready';
   flight: Flight | undefined;
   backoff: Deadline | undefined;
+  /**
+   * 'partition': its last delivery was taken back by a go-back or a rebalance, which its handler
+   * had not failed, so its next attempt is owed even past maxDeliveries. In memory only: read
+   * again (a restart, a reconfigure), the record has just its attempt count.
+   */
+  attemptOwed = false;
 
   constructor(
     readonly partition: number,

@@ -27,6 +27,10 @@ export interface SubscribeOptions {
   ordering?: Ordering;
   maxInFlight?: number;
   ackTimeoutMs?: number;
+  /**
+   * Failed attempts after which a record is dead-lettered. A 'partition' go-back or rebalance is
+   * none, so deliveryCount may pass it (docs/semantics.md, "Redelivery").
+   */
   maxDeliveries?: number;
   backoff?: BackoffOptions;
   /** Default `<topic>.dlq`, created on first use. */

@@ -56,7 +56,7 @@ export class Message {
     return this.settler.topic;
   }
 
-  /** True if an earlier attempt was not acked (nacked, lease expired, consumer gone). */
+  /** True if an earlier delivery was not acked (nacked, lease expired, consumer gone, or taken back by a 'partition' go-back or rebalance). */
   get redelivered(): boolean {
     return this.deliveryCount > 1;
   }

@@ -90,6 +90,10 @@ export interface WireSubscribeOptions {
   ordering?: 'none' | 'key' | 'partition';
   maxInFlight?: number;
   ackTimeoutMs?: number;
+  /**
+   * Failed attempts after which a record is dead-lettered. A 'partition' go-back or rebalance is
+   * none, so deliveryCount may pass it (docs/semantics.md, "Redelivery").
+   */
   maxDeliveries?: number;
   backoff?: { initialMs?: number; maxMs?: number; multiplier?: number; jitter?: number };
   deadLetterTopic?: string;
