@@ -261,3 +261,37 @@ describeOnEachTarget('record sizes alike in producer.send and Broker.produce', (
     expect(big).toMatchObject({ status: 'rejected', reason: { code: 'MESSAGE_TOO_LARGE', details: { record: 0 } } });
   });
 });
+
+describeOnEachTarget('a loop left or closed with messages it never returned', (suite) => {
+  it('gives them back without an attempt: at maxDeliveries 1 nothing is dead-lettered, and the next reader gets them with deliveryCount 1', async () => {
+    const options = { maxInFlight: 3, maxDeliveries: 1, ackTimeoutMs: LONG_LEASE_MS };
+    type Loop = AsyncIterable<Settleable & { deliveryCount: number }> & { close(): Promise<void> };
+    const loops: [string, (topic: string, group: string) => Loop][] = [
+      ['client', (topic, group) => suite.client.consume({ topic, group, ...options })],
+      ['broker', (topic, group) => suite.target.broker.consume({ topic, group, ...options })],
+    ];
+    for (const [api, consume] of loops) {
+      for (const leave of ['break', 'close'] as const) {
+        const topic = await suite.topic();
+        const group = unique('g');
+        await suite.client.producer().send(topic, [{ value: 'read' }, { value: 'unread-1' }, { value: 'unread-2' }]);
+        const first = consume(topic, group);
+        for await (const message of first) {
+          await message.ack();
+          // Leaves the loop (at once) or closes it (gracefully), with the other two waiting in its queue.
+          if (leave === 'close') await first.close();
+          break;
+        }
+        const again: string[] = [];
+        for await (const message of consume(topic, group)) {
+          again.push(`${message.text()}#${message.deliveryCount}`);
+          await message.ack();
+          if (again.length === 2) break;
+        }
+        expect(again, `${api} ${leave}`).toEqual(['unread-1#1', 'unread-2#1']);
+        const described = await suite.client.admin.describeGroup(topic, group);
+        expect(described.partitions.map((p) => p.deadLettered), `${api} ${leave}`).toEqual([0]);
+      }
+    }
+  });
+});

@@ -12,7 +12,7 @@ import { deferred, describeOnEachTarget, unique, type TargetSuite } from './fixt
 const LONG_LEASE_MS = 600_000;
 
 describeOnEachTarget('client consumer lifecycle', (suite) => {
-  it("close() of a consume() gives back at once (nack) what it received and had not yielded, rather than at the lease's end", async () => {
+  it("close() of a consume() gives back at once what it received and had not yielded, rather than at the lease's end, with no attempt counted", async () => {
     const topic = await suite.topic();
     const group = unique('g');
     await using reader = await suite.target.connect();
@@ -23,7 +23,7 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     await first.ack();
     await allDelivered;
     await stream.close();
-    expect(await take(suite, topic, group, 2)).toEqual(['b#2', 'c#2']);
+    expect(await take(suite, topic, group, 2)).toEqual(['b#1', 'c#1']);
   });
 
   it('ended resolves when the consumer ends a subscription: close(), abort(), leaving a loop, client.close()', async () => {

@@ -140,10 +140,21 @@ export abstract class GroupAttempts implements FlightOwner {
     }
   }
 
+  /**
+   * Its consumer never saw it (a client's queue let it go unread): the attempt is given back as
+   * if the sink had held it unsent, and in 'partition' what the member holds after it too (see
+   * giveBackUnsent). Stale: nothing to do.
+   */
+  release(flight: Flight): void {
+    if (!flight.current) return;
+    flight.reach = 'held';
+    this.giveBackUnsent(flight.entry);
+  }
+
   private expire(flight: Flight): void {
     if (!flight.current) return;
     if (flight.reach !== 'handedOut') {
-      this.expireUnsent(flight.entry);
+      this.giveBackUnsent(flight.entry);
       return;
     }
     this.report.leaseExpired(flight);
@@ -153,13 +164,14 @@ export abstract class GroupAttempts implements FlightOwner {
   }
 
   /**
-   * The lease ran out before the delivery reached its member (its sink held it unsent, behind a
-   * congested connection or unread in a consume() queue, or its attempt was still being
-   * journaled): no attempt failed, so it is given back (revoke). 'partition': what the member
-   * holds after it in the partition has not reached it either (a sink sends in order), and goes
-   * back too, so the partition is delivered again in order.
+   * The delivery never reached its member (its lease ran out while its sink held it unsent,
+   * behind a congested connection or unread in a consume() queue, or while its attempt was still
+   * being journaled; or the consumer released it unread): no attempt failed, so it is given back
+   * (revoke). 'partition': what the member holds after it in the partition has not reached it
+   * either (a sink sends in order, a queue is read in order), and goes back too, so the
+   * partition is delivered again in order.
    */
-  private expireUnsent(entry: Entry): void {
+  private giveBackUnsent(entry: Entry): void {
     this.revoke(entry, 'leaseExpired');
     if (this.config.ordering === 'partition') this.goBack(this.windows[entry.partition]!, entry);
   }

@@ -12,6 +12,8 @@
  *   sent()        held deliveries just sent: from now on they are attempts like any other
  *   givenBack()   whether a held delivery was taken back meanwhile: its record went out again
  *                 (a `redelivered` event, 'unsent'), so it must not be sent
+ *   release()     sent deliveries the consumer let go unread (a client's queue): given back as
+ *                 if held unsent, no attempt
  *   consumerSettled()  the consumer settled deliveries, current or stale (those the sink no
  *                 longer holds too): it runs, so a 'partition' member that lost a lease gets its
  *                 share again (docs/semantics.md)
@@ -30,12 +32,13 @@ export interface SinkControl {
   sent(deliveries: readonly Delivery[]): void;
   givenBack(delivery: Delivery): boolean;
   consumerSettled(): void;
+  release(deliveries: readonly Delivery[]): void;
 }
 
 /** What Broker.attach returns: the subscription, and what its sink may tell the engine. */
 export interface AttachedSubscription extends Subscription, SinkControl {}
 
-const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false, consumerSettled() {} };
+const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false, consumerSettled() {}, release() {} };
 
 /** The control of a joined member; a tail reader's does nothing. */
 export function sinkControl(joined: Joined): SinkControl {
@@ -61,5 +64,8 @@ export function sinkControl(joined: Joined): SinkControl {
     sent: (deliveries) => mark(deliveries, 'handedOut'),
     givenBack: (delivery) => own(delivery) && delivery.reach === 'givenBack',
     consumerSettled: () => group.heardFrom(member),
+    release: (deliveries) => {
+      for (const delivery of deliveries) if (own(delivery)) group.release(delivery);
+    },
   };
 }

@@ -118,6 +118,23 @@ describe('settle', () => {
     expect((await owners()).sort()).toEqual([otherId, stuckId].sort());
   });
 
+  it('release gives back what the consumer never saw: no attempt (same deliveryCount, not dead-lettered at maxDeliveries 1), a redelivered event \'unsent\'; stale ids do nothing', async () => {
+    const f = await withRecords(2);
+    const reasons: [bigint, string, number][] = [];
+    f.broker.on('redelivered', (e) => reasons.push([e.offset, e.reason, e.nextDeliveryCount]));
+    const sub = await subscribe(f, { maxDeliveries: 1 });
+    const [a, b] = await f.deliveries(sub);
+    expect(await f.ok('settle', { subscription: sub, release: [[a!.deliveryId, b!.deliveryId]] })).toEqual({});
+    expect(reasons).toEqual([[0n, 'unsent', 1], [1n, 'unsent', 1]]);
+    const again = await f.deliveries(sub);
+    expect(again.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 1], [1n, 1]]);
+    // Released again (stale now) and acked: the acks count, the stale release did nothing.
+    expect(await f.ok('settle', { subscription: sub, release: [[a!.deliveryId, b!.deliveryId]], ack: [[again[0]!.deliveryId, again[1]!.deliveryId]] })).toEqual({});
+    expect(await f.ok('describeGroup', { topic: 't', group: 'g' })).toMatchObject({ lag: '0', partitions: [{ deadLettered: 0 }] });
+    const backwards = await f.request('settle', { subscription: sub, release: [[5, 1]] });
+    expect(backwards.json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'release' } });
+  });
+
   it('nack redelivers after the delay; extend keeps the lease; reject dead-letters', async () => {
     const f = await withRecords(3);
     const sub = await subscribe(f, { ackTimeoutMs: 1000 });

@@ -97,13 +97,24 @@ export class SessionSubscriptions {
     return { json, afterSend: ready };
   }
 
-  /** Graceful unless `abort`: waits until every delivery it holds is settled. Unknown numbers are ignored (it may have just ended). */
+  /**
+   * Graceful unless `abort`: waits until every delivery it holds is settled. Unknown numbers are
+   * ignored (it may have just ended). `release` (with abort): ids its consumer never saw, given
+   * back without an attempt before the member leaves; it takes nothing new meanwhile, so none of
+   * them can come straight back to it and be taken back again as a crash's.
+   */
   async unsubscribe(args: Args): Promise<Reply> {
     const subscription = this.subscriptions.get(args.int('subscription', 0, ID_MAX));
     const abort = args.optionalBoolean('abort') ?? false;
+    const release = readIdRanges(args, 'release');
     if (!subscription?.handle) return EMPTY;
-    if (abort) this.end(subscription);
-    else await subscription.handle.close();
+    if (abort) {
+      subscription.handle.pause();
+      releaseRanges(subscription, release);
+      this.end(subscription);
+    } else {
+      await subscription.handle.close();
+    }
     this.subscriptions.delete(subscription.id);
     return EMPTY;
   }
@@ -125,6 +136,7 @@ export class SessionSubscriptions {
     const extend = args.optionalPairs('extend', id, ms);
     const reject = args.optionalPairs('reject', id, checkString);
     const nack = args.optionalPairs('nack', id, ms);
+    const release = readIdRanges(args, 'release');
     for (const [first, last] of ack) if (first > last) throw invalidArgument('ack', 'ranges [first, last] with first <= last', [first, last]);
     if (!subscription) return unknownSubscriptionAnswer(ack, reject);
     subscription.handle?.consumerSettled();
@@ -146,6 +158,7 @@ export class SessionSubscriptions {
       else stale.add(deliveryId);
     }
     for (const [deliveryId, delayMs] of nack) subscription.take(deliveryId)?.nack(delayMs === undefined ? {} : { delayMs });
+    releaseRanges(subscription, release);
     await durable.all();
     return stale.ranges.length === 0 ? EMPTY : { json: { stale: stale.ranges } };
   }
@@ -301,6 +314,22 @@ class StaleIds {
   add(id: number): void {
     this.ranges.push([id, id]);
   }
+}
+
+/** Inclusive [first, last] ranges of delivery ids, each with first <= last. */
+function readIdRanges(args: Args, field: string): [number, number][] {
+  const id = (value: unknown, at: string) => checkInt(value, at, 0, ID_MAX);
+  const ranges = args.optionalPairs(field, id, id);
+  for (const [first, last] of ranges) if (first > last) throw invalidArgument(field, 'ranges [first, last] with first <= last', [first, last]);
+  return ranges;
+}
+
+/** Gives back, without an attempt, the deliveries of `ranges` the subscription still holds (its consumer never saw them). */
+function releaseRanges(subscription: WireSubscription, ranges: readonly [number, number][]): void {
+  if (ranges.length === 0) return;
+  const released: Delivery[] = [];
+  for (const [first, last] of ranges) subscription.takeRange(first, last, (_id, delivery) => void released.push(delivery));
+  subscription.handle?.release(released);
 }
 
 function readSubscribeOptions(args: Args): SubscribeOptions {

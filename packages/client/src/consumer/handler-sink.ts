@@ -11,7 +11,7 @@ import type { Message } from './message.js';
 import type { Handler, MessageSink } from './subscription.js';
 
 export function handlerSink(handler: Handler, maxInFlight: number): MessageSink {
-  const window = new HandlerWindow<Message>(maxInFlight, (message, finished) => run(handler, message, finished), (message) => void message.nack({ delayMs: 0 }));
+  const window = new HandlerWindow<Message>(maxInFlight, (message, finished) => run(handler, message, finished), (message) => message.releaseUnread());
   return {
     credit: (granted) => window.setLimit(granted),
     deliver(message) {

@@ -7,9 +7,9 @@
  * comes again, and another handler would start), and after a reconnect a client's resubscribed
  * member gets a whole window while the lost connection's handlers still run.
  *
- * At most `limit` wait as well: past that the oldest waiting is dropped (the caller nacks it, no
- * delay: taken back already, the nack does nothing; still live, the record comes again now,
- * perhaps to a member with room). Without that bound, handlers stuck past their leases would let
+ * At most `limit` wait as well: past that the oldest waiting is dropped (the caller releases it,
+ * Message.releaseUnread: taken back already, that does nothing; still live, the record comes
+ * again now, perhaps to a member with room, and no attempt is counted: no handler saw it). Without that bound, handlers stuck past their leases would let
  * the broker send the same records again and again into the wait, as into an unread queue.
  *
  * A place freed by a settlement is noticed at the next delivery or the next handler to finish,

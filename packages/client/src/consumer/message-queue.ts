@@ -3,9 +3,10 @@
  * the member's maxInFlight unsettled deliveries at it, but a loop that stops reading lets their
  * leases run out, and the broker sends the records again: left alone, the queue would keep every
  * one of them. So it holds at most maxInFlight: with more queued, some were taken back already,
- * and leases run out oldest first, so the oldest go. Each goes with a nack (no delay): a stale
- * one's does nothing, and one that was still live (a rebalance took a newer one back instead)
- * comes again now rather than when its lease runs out, and keeps no graceful close waiting.
+ * and leases run out oldest first, so the oldest go. Each is released (Message.releaseUnread): a
+ * stale one's release does nothing, and one that was still live (a rebalance took a newer one
+ * back instead) comes again now, with no attempt counted since the loop never saw it, rather than
+ * when its lease runs out, and keeps no graceful close waiting.
  */
 import { AsyncQueue, type BrookError } from '@brook/protocol';
 import type { Message } from './message.js';
@@ -22,7 +23,7 @@ export class MessageQueue extends AsyncQueue<Message> implements MessageSink {
   deliver(message: Message): boolean {
     if (!this.push(message)) return false;
     let excess = this.size - this.maxInFlight;
-    if (excess > 0) for (const oldest of this.remove(() => excess-- > 0)) void oldest.nack({ delayMs: 0 });
+    if (excess > 0) for (const oldest of this.remove(() => excess-- > 0)) oldest.releaseUnread();
     return true;
   }
 

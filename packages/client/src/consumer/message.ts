@@ -28,6 +28,7 @@ export interface Settler {
   nack(message: Message, delayMs: number | null): Promise<void>;
   extend(message: Message, ms: number | null): Promise<void>;
   reject(message: Message, reason: string): Promise<void>;
+  release(message: Message): Promise<void>;
 }
 
 
@@ -90,6 +91,15 @@ export class Message {
     if (refused) return refused;
     this.settlement ??= this.settler.reject(this, reason);
     return this.settlement;
+  }
+
+  /**
+   * @internal For the library, not its users: the message never reached the consumer (a queue
+   * let it go unread, or a close found it waiting), so the broker takes it back without counting
+   * an attempt (a nack would count one, and could dead-letter a record nobody saw).
+   */
+  releaseUnread(): void {
+    this.settlement ??= this.settler.release(this);
   }
 
   /** The value as UTF-8 text (null for a null value). */

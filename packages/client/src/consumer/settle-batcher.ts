@@ -1,5 +1,6 @@
 /**
- * Acks in batches: a subscription's settlements (ack, nack, extend, reject) are collected and
+ * Acks in batches: a subscription's settlements (ack, nack, extend, reject, and the library's
+ * release of messages its consumer never saw) are collected and
  * sent as one `settle` request per tick, acks as inclusive id ranges, so a consumer that acks a
  * thousand records in order sends `ack: [[first, last]]`. One request, one timer and one answer
  * per batch. Nacks and extends share the batch's promise. Each ack and reject gets a promise of its
@@ -71,6 +72,7 @@ export class SettleBatcher implements Settler {
   private nacks: [number, number | null][] = [];
   private extensions: [number, number | null][] = [];
   private rejects: [number, string][] = [];
+  private releases: number[] = [];
   private batch: Batch | undefined;
   private scheduled = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -132,6 +134,12 @@ export class SettleBatcher implements Settler {
     return this.outcome(message.deliveryId);
   }
 
+  release(message: Message): Promise<void> {
+    if (message.session !== this.session) return SETTLED;
+    this.releases.push(message.deliveryId);
+    return this.pending().done;
+  }
+
   /** Sends what is collected now, then waits for every settle request still unanswered. */
   async drain(): Promise<void> {
     this.flush();
@@ -175,6 +183,7 @@ export class SettleBatcher implements Settler {
     if (this.nacks.length > 0) entries.nack = this.nacks;
     if (this.extensions.length > 0) entries.extend = this.extensions;
     if (this.rejects.length > 0) entries.reject = this.rejects;
+    if (this.releases.length > 0) entries.release = toRanges(this.releases);
     const batch = this.take();
     if (!batch) return;
     const sent = this.send(entries).then(readStaleIds).then(batch.resolve, batch.reject);
@@ -190,6 +199,7 @@ export class SettleBatcher implements Settler {
     this.nacks = [];
     this.extensions = [];
     this.rejects = [];
+    this.releases = [];
     return batch;
   }
 }

@@ -11,9 +11,11 @@
  * too. If the connection is over for good (reconnect off, attempts used up, an in-process broker
  * closed), the subscription ends with the connection's error: a loop's next() rejects with it.
  *
- *   close()  graceful: messages queued and not yet handed to the loop go back (nack, no delay),
+ *   close()  graceful: messages queued and not yet handed to the loop go back (released: no
+ *            attempt counted, since the loop never saw them),
  *            pending settlements are sent, then the server waits for what is still being handled
- *   abort()  leaves at once: whatever this member holds is redelivered to the others
+ *   abort()  leaves at once: whatever this member holds is redelivered to the others (each an
+ *            attempt, as after a crash), but messages still queued unseen go back with none
  *
  * Either one while a subscribe is unanswered (the first, or a resubscribe after a reconnect),
  * or that subscribe timing out, does not stop the server from making the member: when its answer
@@ -23,7 +25,7 @@ import { BrookError, checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDel
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { backoffDelayMs } from '../transport/backoff.js';
 import { Message } from './message.js';
-import { SettleBatcher } from './settle-batcher.js';
+import { SettleBatcher, toRanges } from './settle-batcher.js';
 import { wireStartPosition, type StartPosition } from './start-position.js';
 
 export interface SubscribeOptions extends Omit<WireSubscribeOptions, 'from'> {
@@ -167,10 +169,10 @@ export class Subscription {
     this.sink.closing();
     try {
       if (wasActive) {
-        // The unsubscribe goes before the nacks: a member already closing gets nothing new, so the
-        // broker hands what they give back to the other members instead of to this one again.
+        // The unsubscribe goes before the releases: a member already closing gets nothing new, so
+        // the broker hands what they give back to the other members instead of to this one again.
         const left = this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true });
-        for (const message of unseen) void message.nack({ delayMs: 0 });
+        for (const message of unseen) message.releaseUnread();
         await left;
         await this.batcher.drain();
       }
@@ -191,7 +193,12 @@ export class Subscription {
     // A graceful close under way (closing) is overtaken too: the member stops waiting for what it holds.
     if (this.numberSession !== 0 && this.numberSession === this.connection.session) {
       this.batcher.flush();
-      this.connection.request('unsubscribe', { subscription: this.number, abort: true }, { sessionBound: true }).catch(() => undefined);
+      // What waits unseen in the sink never reached the consumer: given back with no attempt,
+      // as the in-process loop's queue does, not taken back as a crash's (at maxDeliveries 1,
+      // dead-lettered unseen).
+      const unseen = this.sink.takeUnseen().filter((message) => message.session === this.numberSession);
+      const release = unseen.length > 0 ? toRanges(unseen.map((message) => message.deliveryId)) : undefined;
+      this.connection.request('unsubscribe', { subscription: this.number, abort: true, ...(release && { release }) }, { sessionBound: true }).catch(() => undefined);
     }
     this.finish(undefined);
   }
@@ -212,7 +219,7 @@ export class Subscription {
     this.number = result.subscription;
     this.numberSession = this.connection.session;
     this.memberIdOnServer = result.memberId ?? undefined;
-    // Only a credit the broker could have given: a broken answer must not make the queue nack everything.
+    // Only a credit the broker could have given: a broken answer must not make the queue release everything.
     const maxInFlight = Number.isSafeInteger(result.maxInFlight) && result.maxInFlight! > 0 ? result.maxInFlight : this.wireOptions.maxInFlight;
     if (maxInFlight !== undefined) this.sink.credit(maxInFlight);
     this.state = 'active';
@@ -235,7 +242,7 @@ export class Subscription {
       const session = this.connection.session;
       readDeliveries(first, count, data, (deliveryId, partition, offset, deliveryCount, record) => {
         const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers);
-        if (!this.sink.deliver(message)) void message.nack({ delayMs: 0 });
+        if (!this.sink.deliver(message)) message.releaseUnread();
       });
     },
     // END CLOSED: the broker is shutting down and closes the connection (1001) right after, so

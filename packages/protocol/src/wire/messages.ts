@@ -117,8 +117,8 @@ export interface Requests {
   fetch: [{ topic: string; partition: number; offset: string; maxRecords?: number; maxBytes?: number }, { count: number }];
   /** `maxInFlight` (the member's credit, the broker's default filled in) is absent from the answer of a broker from before it. */
   subscribe: [WireSubscribeOptions, { subscription: number; memberId: string | null; maxInFlight?: number }];
-  /** abort: leave at once (what it holds is redelivered); otherwise wait until settled. */
-  unsubscribe: [{ subscription: number; abort?: boolean }, Record<string, never>];
+  /** abort: leave at once (what it holds is redelivered, but `release`: ids its consumer never saw, given back first with no attempt); otherwise wait until settled. */
+  unsubscribe: [{ subscription: number; abort?: boolean; release?: IdRanges }, Record<string, never>];
   settle: [
     {
       subscription: number;
@@ -126,6 +126,8 @@ export interface Requests {
       nack?: [number, number | null][];
       extend?: [number, number | null][];
       reject?: [number, string][];
+      /** Delivered ids the consumer never saw (its client let them go unread): given back, no attempt. */
+      release?: IdRanges;
     },
     /** stale: the acked and rejected ids that did nothing (taken back, or not outstanding); absent if none. */
     { stale?: IdRanges },
