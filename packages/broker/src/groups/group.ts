@@ -174,8 +174,10 @@ export class Group extends GroupAttempts {
   /** True once the step's read-ahead has taken a record into a window. */
   private readAhead = false;
   private readonly enqueue = (entry: Entry): void => {
-    this.readAhead = true;
     this.ordering.enqueue(entry);
+    // Only a record a member could take now: one behind a busy key waits for that key's ack,
+    // which runs a step of its own.
+    if (entry.state === 'ready') this.readAhead = true;
   };
   private readonly overtaken = (partition: number, startOffset: bigint): Promise<void> => this.overtakenBy(partition, startOffset);
 
