@@ -129,15 +129,13 @@ export class SessionSubscriptions {
    */
   async settle(args: Args): Promise<Reply> {
     const subscription = this.subscriptions.get(args.int('subscription', 0, ID_MAX));
-    const id = (value: unknown, field: string) => checkInt(value, field, 0, ID_MAX);
     // The rule Delivery and the client's Message apply (refusedSettlement): one limit for both.
     const ms = (value: unknown, field: string) => (value === null ? undefined : checkInt(value, field, 0, SETTLE_MS_MAX));
-    const ack = args.optionalPairs('ack', id, id);
+    const ack = readIdRanges(args, 'ack');
     const extend = args.optionalPairs('extend', id, ms);
     const reject = args.optionalPairs('reject', id, checkString);
     const nack = args.optionalPairs('nack', id, ms);
     const release = readIdRanges(args, 'release');
-    for (const [first, last] of ack) if (first > last) throw invalidArgument('ack', 'ranges [first, last] with first <= last', [first, last]);
     if (!subscription) return unknownSubscriptionAnswer(ack, reject);
     subscription.handle?.consumerSettled();
     for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
@@ -317,8 +315,9 @@ class StaleIds {
 }
 
 /** Inclusive [first, last] ranges of delivery ids, each with first <= last. */
+const id = (value: unknown, field: string): number => checkInt(value, field, 0, ID_MAX);
+
 function readIdRanges(args: Args, field: string): [number, number][] {
-  const id = (value: unknown, at: string) => checkInt(value, at, 0, ID_MAX);
   const ranges = args.optionalPairs(field, id, id);
   for (const [first, last] of ranges) if (first > last) throw invalidArgument(field, 'ranges [first, last] with first <= last', [first, last]);
   return ranges;
