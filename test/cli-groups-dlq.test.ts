@@ -32,7 +32,7 @@ describe('brook groups', () => {
     const described = await brook(['groups', 'describe', 'cli-replay', 'r'], { env });
     expect(described.stdout).toMatch(/^group r on cli-replay: 0 members, lag 0$/m);
     expect(described.stdout).toMatch(/ordering key/);
-    expect(described.stdout).toMatch(/^PARTITION +ACK FLOOR +END +LAG/m);
+    expect(described.stdout).toMatch(/^PARTITION +ACK FLOOR +END +LAG +IN FLIGHT +REDELIVERED +DEAD-LETTERED +LOST$/m); // no owners in 'key'
 
     const reset = await brook(['groups', 'reset', 'cli-replay', 'r', '--to', 'earliest', '--json'], { env });
     expect(JSON.parse(reset.stdout)).toEqual({ topic: 'cli-replay', group: 'r', positions: ['0', '0'] });
@@ -48,6 +48,19 @@ describe('brook groups', () => {
     const run = await brook(['consume', 'cli-one-key', '--group', 'k', '--ordering', 'key', '--count', '3', '--json'], { env });
     expect(jsonLines(run.stdout).map((r) => r['value'])).toEqual(['v1', 'v2', 'v3']);
     expect(broker.describeGroup('cli-one-key', 'k').lag).toBe(0n);
+  });
+
+  it("describe of a 'partition' group names each partition's owner (where a lease loss or a join moved it)", async () => {
+    await broker.createTopic('cli-owners', { partitions: 2 });
+    const sub = await broker.subscribe({ topic: 'cli-owners', group: 'o', ordering: 'partition' }, () => undefined);
+    try {
+      const described = await brook(['groups', 'describe', 'cli-owners', 'o'], { env });
+      expect(described.stdout).toMatch(/^PARTITION +ACK FLOOR +END +LAG +IN FLIGHT +REDELIVERED +DEAD-LETTERED +LOST +OWNER$/m);
+      expect(described.stdout).toMatch(/^0 +0 +0 +0 +0 +0 +0 +0 +o-\d+$/m);
+      expect(described.stdout).toMatch(/^1 +0 +0 +0 +0 +0 +0 +0 +o-\d+$/m);
+    } finally {
+      await sub.close();
+    }
   });
 
   it('list of an unknown topic is UNKNOWN_TOPIC (exit 1); of a topic without groups, says so (exit 0)', async () => {

@@ -59,11 +59,11 @@ export const LIMITS = Object.freeze({
   },
   ackTimeoutMs: {
     default: 30_000, min: 1, max: DAY_MS,
-    doc: 'Lease: how long a consumer has to ack, nack or extend a delivery before it is redelivered.',
+    doc: "Lease: how long a consumer has to ack, nack or extend a delivery before it is redelivered (under 'partition' its member also loses its partitions until it settles again).",
   },
   maxDeliveries: {
     default: 1_000_000, min: 1, max: 1_000_000,
-    doc: 'Attempts before a record is dead-lettered. The default is effectively unlimited, like NATS MaxDeliver -1; set it low to get a dead-letter topic.',
+    doc: "Failed attempts (nack, lease run out, crash) after which a record is dead-lettered; a 'partition' go-back or rebalance is none. The default is effectively unlimited, like NATS MaxDeliver -1; set it low to get a dead-letter topic.",
   },
   groupUnackedRecordsMax: {
     default: 10_000, min: 1, max: 1_000_000,

@@ -385,9 +385,17 @@ export class SimConsumer {
     if (run.delayAckMs) await run.inc.timers.sleep(run.delayAckMs);
     await this.unpaused();
     if (!run.inc.alive || run.epoch !== this.host.brokerEpoch) return;
-    if (how === 'ack') return run.delivery.ack();
-    if (how === 'reject') return run.delivery.reject(String(arg));
-    run.delivery.nack(typeof arg === 'number' ? { delayMs: arg } : {});
+    if (how === 'nack') {
+      void run.delivery.nack(typeof arg === 'number' ? { delayMs: arg } : {});
+      return;
+    }
+    try {
+      await (how === 'ack' ? run.delivery.ack() : run.delivery.reject(String(arg)));
+    } catch (error) {
+      // Said in the history, or a stale ack (a lease that ran out, a partition moved) looks taken.
+      if (error instanceof BrookError) this.host.history.record({ type: 'settleRefused', consumer: this.name, ...run.place, how, code: error.code });
+      throw error;
+    }
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * fast-check integration: exploring random seeds and plans finds the receipts bug and shrinks the
- * plan to one fault; the fixed consumer survives the same exploration.
+ * plan to one fault; the fixed consumer survives the same exploration. docs/testing.md shows that
+ * shrunk failure's report as it is.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { receiptsScenario } from './examples/receipts.js';
@@ -18,6 +20,9 @@ describe('fast-check integration', () => {
     expect(failure.plan).toHaveLength(1);
     expect(failure.violations.map((v) => v.checker)).toContain('duplicateEffect');
     expect(failure.report()).toContain(`BROOK_SIM_PLAN='${JSON.stringify(failure.plan)}'`);
+    const docs = readFileSync(new URL('../../../../docs/testing.md', import.meta.url), 'utf8');
+    const shown = /## 3\. The failure, shrunk[\s\S]*?```\n([\s\S]*?)\n```/.exec(docs)![1];
+    expect(failure.report()).toBe(shown);
   });
 
   it('finds nothing in the fixed consumer', async () => {

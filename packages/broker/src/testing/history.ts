@@ -29,6 +29,8 @@ export type HistoryEventBody =
   | (RecordPlace & { type: 'deliver'; consumer: string; key: string | null; value: string | null; deliveryCount: number; duplicate?: true })
   | (RecordPlace & { type: 'effect'; consumer: string; kind: string; effectId: string })
   | (RecordPlace & { type: 'settle'; consumer: string; how: 'ack' | 'nack' | 'reject'; dropped?: 'lostAck' | 'brokerRestarted'; delayedMs?: number })
+  // The broker refused a settlement it was sent (DELIVERY_STALE: the delivery had been taken back).
+  | (RecordPlace & { type: 'settleRefused'; consumer: string; how: 'ack' | 'reject'; code: string })
   | (RecordPlace & { type: 'processed'; consumer: string })
   | (RecordPlace & { type: 'handlerError'; consumer: string; error: string })
   | (RecordPlace & { type: 'acked'; consumer: string })
@@ -98,6 +100,7 @@ function describe(event: HistoryEvent): string {
     case 'deliver': return `◀ deliver ${at(event)} key=${JSON.stringify(event.key)} value=${JSON.stringify(event.value)} #${event.deliveryCount}${event.duplicate ? ' (duplicate)' : ''}`;
     case 'effect': return `✓ effect ${event.kind}(${event.effectId}) for ${event.id}`;
     case 'settle': return `${event.how} ${at(event)}${event.dropped ? ` — dropped (${event.dropped})` : ''}${event.delayedMs ? ` — delayed ${event.delayedMs}ms` : ''}`;
+    case 'settleRefused': return `${event.how} ${at(event)} refused: ${event.code}${event.code === 'DELIVERY_STALE' ? ' (stale: the delivery had been taken back)' : ''}`;
     case 'processed': return `handler done ${event.id}`;
     case 'handlerError': return `handler threw on ${event.id}: ${event.error}`;
     case 'acked': return `acked ${at(event)}`;

@@ -81,6 +81,7 @@ export function laneCell(e: HistoryEvent): string {
       const note = e.dropped === 'lostAck' ? ' (lost)' : e.dropped ? ' (dropped)' : e.delayedMs ? ` (+${e.delayedMs}ms)` : '';
       return `${mark} ${e.how} ${e.id}${note}`;
     }
+    case 'settleRefused': return `⊘ ${e.how} ${e.id} ${e.code === 'DELIVERY_STALE' ? 'stale' : e.code}`;
     case 'processed': return `done ${e.id}`;
     case 'handlerError': return `✗ ${e.id} threw: ${e.error}`;
     case 'acked': return `acked ${e.id}`;

@@ -209,6 +209,27 @@ describe('simulate', () => {
     }
   });
 
+  it("a settlement the broker refuses is in the history: a stale ack after a 'partition' lease loss, then the share given back", async () => {
+    const result = await simulate({
+      seed: 1,
+      topics: { jobs: { partitions: 2 } },
+      produce: [{ topic: 'jobs', records: [{ value: 'slow', partition: 0 }, { value: 'quick', partition: 1 }] }],
+      consumers: ['w1', 'w2'].map((name) => ({
+        name,
+        subscribe: { topic: 'jobs', group: 'g', ordering: 'partition' as const, ackTimeoutMs: 1_000 },
+        // Outlives its lease once, without extend(): its member loses its partitions.
+        handler: async (d: { text(): string | null; deliveryCount: number }, ctx: { sleep(ms: number): Promise<void> }) => ctx.sleep(d.text() === 'slow' && d.deliveryCount === 1 ? 2_500 : 10),
+      })),
+      checkers: [],
+    });
+    const events = result.history.events;
+    expect(events).toContainEqual(expect.objectContaining({ type: 'settleRefused', consumer: 'w1', how: 'ack', code: 'DELIVERY_STALE', id: 'r1' }));
+    expect(result.history.format()).toMatch(/w1 +ack r1 \(g p0@0\) refused: DELIVERY_STALE \(stale/);
+    // The stale ack is what gives the member its share back.
+    const sent = events.findIndex((e) => e.type === 'settle' && e.consumer === 'w1' && e.id === 'r1');
+    expect(events.slice(sent + 1).some((e) => e.type === 'rebalanced' && Object.keys(e.assignment).length === 2)).toBe(true);
+  });
+
   it('rejects malformed plans with INVALID_CONFIG, naming the fault', () => {
     const consumers = ['c1'];
     expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { atMs: 5 } }], consumers)).toThrow(/fault #1: loseAck needs a delivery or match trigger/);

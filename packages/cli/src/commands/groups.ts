@@ -36,7 +36,8 @@ const describe = defineCommand(
     usage: `usage: brook groups describe TOPIC GROUP
 
 The group's settings and members, then per partition: ackFloor (every offset below it is acked),
-endOffset, lag (records not yet acked), records in flight, redeliveries, dead letters.
+endOffset, lag (records not yet acked), records in flight, redeliveries, dead letters, records
+lost to retention and, under ordering partition, the member that owns it.
 ${REMOTE_USAGE}`,
   },
   (args, env) => withClient(args, env, async (client) => {
@@ -54,13 +55,16 @@ function formatDescription(d: GroupDescription): string {
     ...d.members.map((m) => `  member ${m.id} (${m.name}): ${m.inFlight} in flight of ${m.maxInFlight}${m.closing ? ', closing' : ''}${m.paused ? ', paused' : ''}`),
     ...(d.lastError === undefined ? [] : [`  last error: ${d.lastError}`]),
   ];
+  // Only 'partition' has owners; a member that let a lease run out owns none until it settles again.
+  const owners = config.ordering === 'partition';
   const rows = d.partitions.map((p) => [
     String(p.partition), String(p.ackFloor), String(p.endOffset), String(p.lag), String(p.inFlight.length),
-    String(p.redeliveries), String(p.deadLettered), String(p.lostToRetention),
+    String(p.redeliveries), String(p.deadLettered), String(p.lostToRetention), ...(owners ? [p.owner ?? '-'] : []),
   ]);
   const inFlight = d.partitions.flatMap((p) => p.inFlight.map((f) =>
     `  in flight: partition ${p.partition} offset ${f.offset} to ${f.member}, attempt ${f.deliveryCount}, lease until ${isoTime(f.leaseDeadlineMs)}`));
-  return `${lines.join('\n')}\n${table([['PARTITION', 'ACK FLOOR', 'END', 'LAG', 'IN FLIGHT', 'REDELIVERED', 'DEAD-LETTERED', 'LOST'], ...rows])}` +
+  const header = ['PARTITION', 'ACK FLOOR', 'END', 'LAG', 'IN FLIGHT', 'REDELIVERED', 'DEAD-LETTERED', 'LOST', ...(owners ? ['OWNER'] : [])];
+  return `${lines.join('\n')}\n${table([header, ...rows])}` +
     inFlight.map((line) => `${line}\n`).join('');
 }
 
