@@ -7,6 +7,12 @@ import { EventEmitter } from 'eventemitter3';
 
 export type RedeliveryReason = 'nack' | 'leaseExpired' | 'memberLeft' | 'rebalance' | 'goBack' | 'unsent';
 
+/**
+ * What moved a 'partition' group's partitions: a member joined, began to close, left (closed,
+ * crashed, its connection dropped), let a lease run out, or settled something after that.
+ */
+export type RebalanceReason = 'memberJoined' | 'memberClosing' | 'memberLeft' | 'leaseLost' | 'leaseRegained';
+
 interface RecordRef {
   readonly topic: string;
   readonly partition: number;
@@ -33,8 +39,11 @@ export interface BrokerEvents {
    */
   redelivered: (event: RecordRef & { group: string; reason: RedeliveryReason; nextDeliveryCount: number; delayMs: number }) => void;
   deadLettered: (event: RecordRef & { group: string; deliveryCount: number; reason: string; deadLetterTopic: string; deadLetterOffset: bigint }) => void;
-  /** 'partition' ordering: which member owns which partitions now. */
-  rebalanced: (event: { topic: string; group: string; assignment: Record<string, number[]> }) => void;
+  /**
+   * 'partition' ordering: which member owns which partitions now, and why they moved: `member`
+   * is the member whose join, close, leave, lease loss or return (`reason`) caused it.
+   */
+  rebalanced: (event: { topic: string; group: string; assignment: Record<string, number[]>; reason: RebalanceReason; member: string }) => void;
   /** Retention deleted segments; with a group, that group lost `lostRecords` it had not acked. */
   retentionDropped: (event: { topic: string; partition: number; startOffset: bigint; group?: string; lostRecords: bigint }) => void;
   /**

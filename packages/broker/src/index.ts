@@ -16,7 +16,7 @@ export { PartitionLog, type PartitionLogOptions, type AppendResult, type Retenti
 export type { RecoveryReport } from './log/recovery.js';
 export type { RetentionPolicy } from './log/retention.js';
 export type { ReadBatch, ReadLimits } from './log/log-reader.js';
-export { BrokerEventEmitter, type BrokerEvents, type BrokerEventName, type RedeliveryReason } from './events.js';
+export { BrokerEventEmitter, type BrokerEvents, type BrokerEventName, type RedeliveryReason, type RebalanceReason } from './events.js';
 export { Delivery } from './groups/delivery.js';
 export type { Handler, MessageStream, Subscription } from './groups/subscription.js';
 export type { BackoffOptions, GroupConfig, Ordering, StartPosition, SubscribeOptions } from './groups/subscribe-options.js';

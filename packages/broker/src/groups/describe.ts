@@ -31,7 +31,7 @@ export function describeGroup(group: Group, logs: readonly PartitionLog[]): Grou
     topic: group.topic,
     group: group.name,
     config,
-    members: group.members.map((m) => ({ id: m.id, name: m.name, maxInFlight: m.maxInFlight, inFlight: m.inFlight, closing: m.closing, paused: m.paused })),
+    members: group.members.map((m) => ({ id: m.id, name: m.name, maxInFlight: m.maxInFlight, inFlight: m.inFlight, closing: m.closing, paused: m.paused, leaseLost: m.leaseLost })),
     partitions,
     lag: partitions.reduce((sum, p) => sum + p.lag, 0n),
     lastError: group.problem === undefined ? undefined : String(group.problem),

@@ -129,7 +129,7 @@ describe('describeGroup', () => {
     await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 2, ackTimeoutMs: 5000, name: 'worker-a' }, () => new Promise(() => undefined));
     await settle();
     const description = broker.describeGroup('t', 'g');
-    expect(description.members).toEqual([{ id: 'g-0', name: 'worker-a', maxInFlight: 2, inFlight: 2, closing: false, paused: false }]);
+    expect(description.members).toEqual([{ id: 'g-0', name: 'worker-a', maxInFlight: 2, inFlight: 2, closing: false, paused: false, leaseLost: false }]);
     expect(description.config).toMatchObject({ ordering: 'none', ackTimeoutMs: 5000, deadLetterTopic: 't.dlq' });
     expect(description.lag).toBe(3n);
     expect(description.partitions[0]).toMatchObject({ partition: 0, ackFloor: 0n, endOffset: 3n, lag: 3n, deadLettered: 0, lostToRetention: 0n });

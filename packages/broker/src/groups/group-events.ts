@@ -2,8 +2,9 @@
  * What one group reports on the broker's event emitter. Every method builds its payload only
  * when someone listens to that event, so the engine's hot path pays nothing for unheard events.
  */
-import type { BrokerEventEmitter, RedeliveryReason } from '../events.js';
+import type { BrokerEventEmitter, RebalanceReason, RedeliveryReason } from '../events.js';
 import type { Flight } from './flight.js';
+import type { Member } from './member.js';
 import type { Entry, PartitionWindow } from './partition-window.js';
 
 export class GroupEvents {
@@ -47,11 +48,11 @@ export class GroupEvents {
   }
 
   /** 'partition' ordering: the owners of every partition after a change. */
-  rebalanced(windows: readonly PartitionWindow[]): void {
+  rebalanced(windows: readonly PartitionWindow[], reason: RebalanceReason, member: Member): void {
     if (!this.events.wants('rebalanced')) return;
     const assignment: Record<string, number[]> = {};
     for (const window of windows) if (window.owner) (assignment[window.owner.id] ??= []).push(window.partition);
-    this.events.emit('rebalanced', { topic: this.topic, group: this.group, assignment });
+    this.events.emit('rebalanced', { topic: this.topic, group: this.group, assignment, reason, member: member.id });
   }
 
   retentionDropped(partition: number, startOffset: bigint, lostRecords: bigint): void {

@@ -18,6 +18,7 @@ import type { Flight } from './flight.js';
 import type { Entry } from './partition-window.js';
 import { fillWindows } from './window-reader.js';
 import type { GroupConfig } from './subscribe-options.js';
+import type { RebalanceReason } from '../events.js';
 
 export class Group extends GroupAttempts {
   readonly members: Member[] = [];
@@ -47,7 +48,7 @@ export class Group extends GroupAttempts {
     const seq = this.memberSeq++;
     const member = new Member(`${this.name}-${seq}`, name ?? `${this.name}-${seq}`, maxInFlight, seq, sink);
     this.members.push(member);
-    this.rebalance();
+    this.rebalance('memberJoined', member);
     this.schedulePump();
     return member;
   }
@@ -60,14 +61,14 @@ export class Group extends GroupAttempts {
       for (const entry of window.entries()) if (entry.flight?.member === member) this.revoke(entry, 'memberLeft');
     }
     this.members.splice(this.members.indexOf(member), 1);
-    this.rebalance();
+    this.rebalance('memberLeft', member);
     this.schedulePump();
   }
 
   /** Graceful leave: nothing new is delivered; waits for what the member holds to be settled. */
   async drainAndLeave(member: Member): Promise<void> {
     member.closing = true;
-    this.rebalance();
+    this.rebalance('memberClosing', member);
     await member.idle();
     this.leave(member);
   }
@@ -184,14 +185,14 @@ export class Group extends GroupAttempts {
   protected markLeaseLost(member: Member, lost: boolean): void {
     if (member.left || member.leaseLost === lost) return;
     member.leaseLost = lost;
-    this.rebalance();
+    this.rebalance(lost ? 'leaseLost' : 'leaseRegained', member);
     this.schedulePump();
   }
 
-  private rebalance(): void {
+  private rebalance(reason: RebalanceReason, member: Member): void {
     if (this.config.ordering !== 'partition') return;
     const revoke = (entry: Entry): void => this.revoke(entry, 'rebalance');
-    if (PartitionOrdering.reassign(this.members, this.windows, revoke)) this.report.rebalanced(this.windows);
+    if (PartitionOrdering.reassign(this.members, this.windows, revoke)) this.report.rebalanced(this.windows, reason, member);
   }
 }
 

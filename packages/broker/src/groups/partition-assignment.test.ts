@@ -12,7 +12,11 @@ describe("ordering 'partition': the assignment", () => {
     await broker.createTopic('sticky-4', { partitions: 4 });
     await broker.produce('sticky-4', [0, 1, 2, 3].map((partition) => ({ value: `p${partition}`, partition })));
     const assignments: Record<string, number[]>[] = [];
-    broker.on('rebalanced', (e) => assignments.push(e.assignment));
+    const causes: string[] = [];
+    broker.on('rebalanced', (e) => {
+      assignments.push(e.assignment);
+      causes.push(`${e.reason} ${e.member}`);
+    });
     const takenBack: bigint[] = [];
     broker.on('redelivered', (e) => e.reason === 'rebalance' && takenBack.push(e.offset));
     const members = [parking(), parking(), parking()];
@@ -30,6 +34,7 @@ describe("ordering 'partition': the assignment", () => {
     subs[1]!.abort();
     await settle();
     expect(assignments.at(-1)).toEqual({ 'g-sticky-4-0': [0, 1], 'g-sticky-4-2': [2, 3] });
+    expect(causes).toEqual(['memberJoined g-sticky-4-0', 'memberJoined g-sticky-4-1', 'memberJoined g-sticky-4-2', 'memberLeft g-sticky-4-1']);
     expect(takenBack).toHaveLength(3);
     // What the survivors hold is still current: their acks count.
     for (const d of survivorsHold) await d.ack();
@@ -55,6 +60,23 @@ describe("ordering 'partition': the assignment", () => {
     const kept = members[1]!.held.filter((d) => !d.stale);
     expect(kept.map((d) => d.text())).toEqual(['p1']); // g-idle-2-1 kept its partition and its delivery
   });
+
+  it('a member that closes gives its partitions up when it begins to close, and says so (rebalanced: memberClosing)', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('closing-2', { partitions: 2 });
+    const causes: string[] = [];
+    broker.on('rebalanced', (e) => causes.push(`${e.reason} ${e.member} ${JSON.stringify(e.assignment)}`));
+    const options = { topic: 'closing-2', group: 'g-closing-2', ordering: 'partition' as const };
+    const first = await broker.subscribe(options, () => undefined);
+    await broker.subscribe(options, () => undefined);
+    await settle();
+    await first.close();
+    expect(causes).toEqual([
+      'memberJoined g-closing-2-0 {"g-closing-2-0":[0,1]}',
+      'memberJoined g-closing-2-1 {"g-closing-2-0":[0],"g-closing-2-1":[1]}',
+      'memberClosing g-closing-2-0 {"g-closing-2-1":[0,1]}',
+    ]);
+  });
 });
 
 describe("ordering 'partition': rebalance on lease loss", () => {
@@ -62,7 +84,12 @@ describe("ordering 'partition': rebalance on lease loss", () => {
     const { broker, settle, advance } = await engineFixture();
     await broker.createTopic('lost-2', { partitions: 2 });
     const assignments: Record<string, number[]>[] = [];
-    broker.on('rebalanced', (e) => assignments.push(e.assignment));
+    const causes: string[] = [];
+    broker.on('rebalanced', (e) => {
+      assignments.push(e.assignment);
+      causes.push(`${e.reason} ${e.member}`);
+    });
+    const leaseLost = () => broker.describeGroup('lost-2', 'g-lost-2').members.map((m) => m.leaseLost);
     const stuck = parking();
     const acked: string[] = [];
     const options = { topic: 'lost-2', group: 'g-lost-2', ordering: 'partition' as const, ackTimeoutMs: 1000, maxDeliveries: 2 };
@@ -73,8 +100,11 @@ describe("ordering 'partition': rebalance on lease loss", () => {
     expect(assignments.at(-1)).toEqual({ 'g-lost-2-0': [0], 'g-lost-2-1': [1] });
     expect(stuck.held.map((d) => d.text())).toEqual(['p0']);
     // Its handler hangs: the lease runs out, and with it the member's claim to partition 0.
+    expect(leaseLost()).toEqual([false, false]);
     await advance(1000);
     expect(assignments.at(-1)).toEqual({ 'g-lost-2-1': [0, 1] });
+    expect(causes.at(-1)).toBe('leaseLost g-lost-2-0');
+    expect(leaseLost()).toEqual([true, false]);
     await advance(60_000); // past the lease-expiry backoff
     expect(acked.sort()).toEqual(['p0#2', 'p1#1']);
     expect(broker.describeGroup('lost-2', 'g-lost-2').lag).toBe(0n);
@@ -83,6 +113,8 @@ describe("ordering 'partition': rebalance on lease loss", () => {
     await expect(stuck.held[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
     await settle();
     expect(assignments.at(-1)).toEqual({ 'g-lost-2-0': [1], 'g-lost-2-1': [0] });
+    expect(causes.at(-1)).toBe('leaseRegained g-lost-2-0');
+    expect(leaseLost()).toEqual([false, false]);
     await broker.produce('lost-2', [{ value: 'again', partition: 1 }]);
     await settle();
     expect(stuck.held.map((d) => d.text())).toEqual(['p0', 'again']);

@@ -5,7 +5,7 @@
  * `brook.sim.id` header), not by offset: after a power cut an offset can be given to another record.
  * Events are plain data, so the same seed gives a byte-identical `format()` and `JSON.stringify`.
  */
-import type { RedeliveryReason } from '../events.js';
+import type { RebalanceReason, RedeliveryReason } from '../events.js';
 import type { BrokerCrash } from './fault-plan.js';
 
 /** Header carrying a record's simulation id. */
@@ -37,7 +37,7 @@ export type HistoryEventBody =
   | (RecordPlace & { type: 'leaseExpired'; consumer: string })
   | (RecordPlace & { type: 'redelivered'; reason: RedeliveryReason; nextDeliveryCount: number; delayMs: number })
   | (RecordPlace & { type: 'deadLettered'; deliveryCount: number; reason: string })
-  | { type: 'rebalanced'; group: string; assignment: Record<string, number[]> }
+  | { type: 'rebalanced'; group: string; reason: RebalanceReason; member: string; assignment: Record<string, number[]> }
   | { type: 'groupReset'; topic: string; group: string; offsets: number[] }
   | { type: 'groupDeleted'; topic: string; group: string }
   | { type: 'fault'; index: number; description: string; consumer?: string; id?: string }
@@ -107,7 +107,7 @@ function describe(event: HistoryEvent): string {
     case 'leaseExpired': return `lease expired ${at(event)}`;
     case 'redelivered': return `will redeliver ${at(event)} (${event.reason}) as #${event.nextDeliveryCount} after ${event.delayMs}ms`;
     case 'deadLettered': return `dead-lettered ${at(event)} after ${event.deliveryCount} deliveries: ${event.reason}`;
-    case 'rebalanced': return `rebalanced ${event.group}: ${JSON.stringify(event.assignment)}`;
+    case 'rebalanced': return `rebalanced ${event.group} (${event.reason} ${event.member}): ${JSON.stringify(event.assignment)}`;
     case 'groupReset': return `group ${event.group} reset: ${positions(event.offsets)}`;
     case 'groupDeleted': return `group ${event.group} deleted`;
     case 'fault': return `⚡ fault #${event.index + 1}: ${event.description}${event.id ? ` (holding ${event.id})` : ''}`;

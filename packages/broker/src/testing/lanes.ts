@@ -88,7 +88,7 @@ export function laneCell(e: HistoryEvent): string {
     case 'leaseExpired': return `⌛ lease expired ${e.id}`;
     case 'redelivered': return `↻ ${e.id} as #${e.nextDeliveryCount} ${e.delayMs > 0 ? `in ${e.delayMs}ms` : 'now'} (${e.reason})`;
     case 'deadLettered': return `☠ ${e.id} dead-lettered after ${e.deliveryCount}: ${e.reason}`;
-    case 'rebalanced': return `⇄ ${e.group}: ${Object.entries(e.assignment).map(([member, ps]) => `${member}=[${ps.join(',')}]`).join(' ')}`;
+    case 'rebalanced': return `⇄ ${e.group} ${e.reason} ${e.member}: ${Object.entries(e.assignment).map(([member, ps]) => `${member}=[${ps.join(',')}]`).join(' ')}`;
     case 'groupReset': return `⟲ ${e.group} reset: ${positions(e.offsets)}`;
     case 'groupDeleted': return `✕ ${e.group} deleted`;
     case 'fault': return `⚡ ${e.description}`;

@@ -270,8 +270,14 @@ export class Simulation implements ConsumerHost {
       id: this.idAt.get(unnamed(e.topic, e.partition, e.offset)) ?? unnamed(e.topic, e.partition, e.offset),
       group: e.group, partition: e.partition, offset: Number(e.offset),
     });
-    // Members join under the consumer's name; an event names the member id (`group-n`).
-    const member = (topic: string, group: string, id: string) => broker.describeGroup(topic, group).members.find((m) => m.id === id)?.name ?? id;
+    // Members join under the consumer's name; an event names the member id (`group-n`). Names are
+    // remembered: a member that left (a rebalance's cause) is no longer described.
+    const names = new Map<string, string>();
+    const member = (topic: string, group: string, id: string): string => {
+      const known = names.get(`${topic}/${id}`) ?? broker.describeGroup(topic, group).members.find((m) => m.id === id)?.name;
+      if (known !== undefined) names.set(`${topic}/${id}`, known);
+      return known ?? id;
+    };
     const handlers: { [K in keyof BrokerEvents]?: BrokerEvents[K] } = {
       acked: (e) => groups.has(e.group) && this.history.record({ type: 'acked', consumer: member(e.topic, e.group, e.member), ...place(e) }),
       leaseExpired: (e) => groups.has(e.group) && this.history.record({ type: 'leaseExpired', consumer: member(e.topic, e.group, e.member), ...place(e) }),
@@ -285,7 +291,8 @@ export class Simulation implements ConsumerHost {
       groupReset: (e) => groups.has(e.group) && this.history.record({ type: 'groupReset', topic: e.topic, group: e.group, offsets: e.offsets.map(Number) }),
       groupDeleted: (e) => groups.has(e.group) && this.history.record({ type: 'groupDeleted', topic: e.topic, group: e.group }),
       rebalanced: (e) => groups.has(e.group) && this.history.record({
-        type: 'rebalanced', group: e.group, assignment: Object.fromEntries(Object.entries(e.assignment).map(([m, ps]) => [member(e.topic, e.group, m), ps])),
+        type: 'rebalanced', group: e.group, reason: e.reason, member: member(e.topic, e.group, e.member),
+        assignment: Object.fromEntries(Object.entries(e.assignment).map(([m, ps]) => [member(e.topic, e.group, m), ps])),
       }),
     };
     for (const [name, handler] of Object.entries(handlers)) broker.on(name as keyof BrokerEvents, handler as never);

@@ -52,7 +52,7 @@ function formatDescription(d: GroupDescription): string {
   const lines = [
     `group ${d.group} on ${d.topic}: ${plural(d.members.length, 'member')}, lag ${d.lag}`,
     `  ordering ${config.ordering}, ackTimeoutMs ${config.ackTimeoutMs}, maxDeliveries ${config.maxDeliveries}, dead letters to ${config.deadLetterTopic}`,
-    ...d.members.map((m) => `  member ${m.id} (${m.name}): ${m.inFlight} in flight of ${m.maxInFlight}${m.closing ? ', closing' : ''}${m.paused ? ', paused' : ''}`),
+    ...d.members.map((m) => `  member ${m.id} (${m.name}): ${m.inFlight} in flight of ${m.maxInFlight}${m.closing ? ', closing' : ''}${m.paused ? ', paused' : ''}${m.leaseLost ? ', lease lost' : ''}`),
     ...(d.lastError === undefined ? [] : [`  last error: ${d.lastError}`]),
   ];
   // Only 'partition' has owners; a member that let a lease run out owns none until it settles again.

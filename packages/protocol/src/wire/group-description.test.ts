@@ -6,7 +6,7 @@ const description: GroupDescription = {
   topic: 'orders',
   group: 'billing',
   config: { ordering: 'partition', ackTimeoutMs: 30_000, maxDeliveries: 5, backoff: { initialMs: 100, maxMs: 60_000, multiplier: 2, jitter: 0.1 }, deadLetterTopic: 'orders.dlq' },
-  members: [{ id: 'billing-0', name: 'worker', maxInFlight: 100, inFlight: 1, closing: true, paused: false }],
+  members: [{ id: 'billing-0', name: 'worker', maxInFlight: 100, inFlight: 1, closing: true, paused: false, leaseLost: false }],
   partitions: [
     {
       partition: 0, ackFloor: 9_007_199_254_740_993n, endOffset: 9_007_199_254_740_995n, lag: 2n, owner: 'billing-0',

@@ -40,6 +40,11 @@ export interface GroupMemberDescription {
    * server), or its consume() loop has maxInFlight deliveries waiting unread (in process).
    */
   readonly paused: boolean;
+  /**
+   * 'partition' ordering: a delivery's lease ran out on it, so it owns no partition (unless every
+   * member lost one) until it settles something again.
+   */
+  readonly leaseLost: boolean;
 }
 
 /** The settings the group runs with (its first member's, or the last reconfiguration's). */
