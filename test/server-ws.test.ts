@@ -2,6 +2,7 @@
  * The WebSocket server as a client sees it: a real broker.listen() on port 0 and a raw `ws`
  * client sending hand-built frames (docs/protocol.md is the contract checked here).
  */
+import { connect as connectTcp, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, FrameKind, VirtualClock, decodeBatch, decodeDeliveries, encodeBatch, encodeFrame } from '@brook/protocol';
 import { Broker, type BrookServer, type ListenOptions } from '@brook/broker';
@@ -153,6 +154,24 @@ describe('limits', () => {
     expect(await again.ok('listTopics')).toEqual({ topics: [] });
   });
 
+  it('connectionsMax: a refused connection that sends a bad frame before its close is read does not take the server down', async () => {
+    const { server } = await serve({ connectionsMax: 1, frameBytesMax: 1024 });
+    const served = await connect(server.url);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const refused = await upgradeRaw(server.port);
+      // A binary frame announcing 5000 bytes, past frameBytesMax: ws fails it as soon as it reads the header.
+      refused.end(Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 0, 0x13, 0x88, 1, 2, 3, 4]));
+      await new Promise((resolve) => refused.once('close', resolve));
+      expect(await served.ok('listTopics')).toEqual({ topics: [] });
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
   it('idleTimeoutMs: a client that answers pings stays; one that does not is closed 4003 after the next ping', async () => {
     const clock = new VirtualClock();
     const { server } = await serve({ idleTimeoutMs: 1000 }, clock);
@@ -187,6 +206,16 @@ describe('limits', () => {
     for (const client of [mute, silent]) client.socket.terminate();
   });
 });
+
+/** A WebSocket upgrade by hand, so the test can write bytes no ws client would; resolves once the server answered it. */
+async function upgradeRaw(port: number): Promise<Socket> {
+  const socket = connectTcp(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.write('GET / HTTP/1.1\r\nHost: brook\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+    + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await new Promise((resolve) => socket.once('data', resolve));
+  return socket;
+}
 
 /** Waits for the server's own count of connections: each scrape is a round trip to it, not a timer. */
 async function connectionsDropTo(port: number, count: number): Promise<void> {

@@ -110,6 +110,11 @@ class WsListener {
   /** `socket` is the one ws writes to: ws reports no 'drain' itself. */
   private accept(ws: WebSocket, socket: Duplex, remote: string): void {
     const stream = socket as Socket; // an http server's 'upgrade' hands over its net.Socket
+    // ws reports a bad frame (too large: it closes 1009 itself; bad opcode, bad UTF-8 close reason)
+    // as 'error' and then 'close': the session ends on 'close'. Listened to before anything else,
+    // since a refused connection (1013) reads on until its close completes, and an 'error' event
+    // nobody listens to would be thrown, taking the whole server down.
+    ws.on('error', () => undefined);
     if (this.connections.size >= this.options.limits.connectionsMax) {
       ws.close(CloseCode.TRY_AGAIN_LATER, 'connectionsMax reached');
       return;
@@ -128,9 +133,6 @@ class WsListener {
     // (16 KiB on Node 20, 64 KiB from Node 22): a session held for congestion has more than
     // sendBufferBytesMax (at least 64 KiB; the test is a strict >) unread, so a drain follows.
     socket.on('drain', () => session.drained());
-    // ws reports a bad frame (too large: it closes 1009 itself; bad opcode, bad UTF-8 close reason)
-    // as 'error' and then 'close': the session ends on 'close'.
-    ws.on('error', () => undefined);
     ws.on('close', () => {
       this.connections.delete(connection);
       session.disconnected();
