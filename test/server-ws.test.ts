@@ -233,6 +233,20 @@ describe('HTTP on the same port', () => {
     expect((await fetch(`http://127.0.0.1:${server.port}/nope`)).status).toBe(404);
   });
 
+  it('HEAD is answered as GET without the body; another method on /healthz or /metrics is 405 naming GET and HEAD', async () => {
+    const { server } = await serve();
+    for (const path of ['/healthz', '/metrics']) {
+      const get = await fetch(`http://127.0.0.1:${server.port}${path}`);
+      const head = await fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'HEAD' });
+      expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, get.headers.get('content-type'), '']);
+      await get.text();
+      const post = await fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST' });
+      expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+      await post.text();
+    }
+    expect((await fetch(`http://127.0.0.1:${server.port}/nope`, { method: 'HEAD' })).status).toBe(404);
+  });
+
   it('GET /metrics: end offsets, group lag and in-flight, redeliveries, dead letters, connections, unsent bytes', async () => {
     const { server } = await serve();
     const client = await connect(server.url);

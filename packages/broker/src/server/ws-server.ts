@@ -214,21 +214,34 @@ function remoteOf(request: IncomingMessage): string {
   return `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
 }
 
+/** The paths served over plain HTTP; each answers GET, and HEAD as GET without the body. */
+const HTTP_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics']);
+const HTTP_METHODS = 'GET, HEAD';
+
 function serveHttp(request: IncomingMessage, response: ServerResponse, metrics: Metrics | undefined): void {
-  const path = (request.url ?? '/').split('?')[0];
-  if (request.method === 'GET' && path === '/healthz') {
-    response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-  } else if (request.method === 'GET' && path === '/metrics' && metrics) {
-    let text: string;
-    try {
-      text = metrics.render();
-    } catch (error) {
-      // The broker is closing (its reads throw CLOSED): a scrape must not take the process down.
-      response.writeHead(503, { 'content-type': 'text/plain' }).end(String(error));
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
-  } else {
+  const path = (request.url ?? '/').split('?')[0]!;
+  if (!HTTP_PATHS.has(path)) {
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  } else if (request.method !== 'GET' && request.method !== 'HEAD') {
+    // The path is there, the method is not: 405 with Allow, as HTTP asks (RFC 9110 15.5.6).
+    response.writeHead(405, { 'content-type': 'text/plain', allow: HTTP_METHODS }).end('method not allowed');
+  } else if (path === '/healthz') {
+    // Node leaves a HEAD answer's body out itself.
+    response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  } else {
+    serveMetrics(response, metrics);
   }
+}
+
+function serveMetrics(response: ServerResponse, metrics: Metrics | undefined): void {
+  let text: string;
+  try {
+    // Set once listening, before any request can come.
+    text = metrics!.render();
+  } catch (error) {
+    // The broker is closing (its reads throw CLOSED): a scrape must not take the process down.
+    response.writeHead(503, { 'content-type': 'text/plain' }).end(String(error));
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
 }
