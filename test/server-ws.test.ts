@@ -112,6 +112,20 @@ describe('requests over the socket', () => {
     expect((await good.ok('fetch', { topic: 't', partition: 0, offset: '0' }))['count']).toBe(1);
   });
 
+  it("an upgrade completed while the listener closes is refused: close() does not wait for that client", { timeout: 5_000 }, async () => {
+    // Broker clock: shutdownGraceMs never runs out, so only the refusal lets close() finish.
+    const { server } = await serve({}, new VirtualClock());
+    const late = connectTcp(server.port, '127.0.0.1');
+    late.on('error', () => undefined);
+    late.write('GET / HTTP/1.1\r\nHost: brook\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n');
+    // A round trip on another connection: the server has read the first half of the upgrade by then.
+    await (await fetch(`http://127.0.0.1:${server.port}/healthz`)).text();
+    const closing = server.close();
+    late.write('Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await closing;
+    late.destroy();
+  });
+
   it('broker.close() ends subscriptions with END CLOSED and closes 1001', async () => {
     const { broker: b, server } = await serve();
     const client = await connect(server.url);

@@ -115,6 +115,13 @@ class WsListener {
     // since a refused connection (1013) reads on until its close completes, and an 'error' event
     // nobody listens to would be thrown, taking the whole server down.
     ws.on('error', () => undefined);
+    if (this.closing) {
+      // Its upgrade was under way as the listener closed. Shutdown has ended the others already, and
+      // http's close waits for every socket: cut at once, not after a close handshake it could stall.
+      ws.close(CloseCode.GOING_AWAY, 'broker closing');
+      ws.terminate();
+      return;
+    }
     if (this.connections.size >= this.options.limits.connectionsMax) {
       ws.close(CloseCode.TRY_AGAIN_LATER, 'connectionsMax reached');
       return;
