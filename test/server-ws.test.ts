@@ -126,6 +126,36 @@ describe('requests over the socket', () => {
     late.destroy();
   });
 
+  it('a client gone mid-frame with produces in flight: every acknowledged record is stored; nothing rejects unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { server } = await serve();
+      const producer = await connect(server.url);
+      await producer.ok('createTopic', { name: 'gone-mid-frame' });
+      const acknowledged: string[] = [];
+      const answers = Array.from({ length: 40 }, (_, i) => producer.request('produce', { topic: 'gone-mid-frame', partition: 0 }, batchOf(`v${i}`)).then((answer) => {
+        if (answer.kind === FrameKind.RESPONSE) acknowledged.push(`v${i}`);
+      }));
+      await answers[9]; // some acknowledged, the rest still being appended
+      // The header of a 4 KiB binary frame and 2 bytes of it, then the socket is gone.
+      const stream = (producer.socket as unknown as { _socket: Socket })._socket;
+      stream.write(Buffer.from([0x82, 0xfe, 0x10, 0x00, 1, 2, 3, 4, 5, 6]));
+      stream.destroy();
+      await producer.closed;
+      const reader = await connect(server.url);
+      const fetched = await reader.request('fetch', { topic: 'gone-mid-frame', partition: 0, offset: '0' });
+      const stored = fetched.json['count'] === 0 ? [] : decodeBatch(fetched.data).records.map((record) => new TextDecoder().decode(record.value!));
+      expect(acknowledged.length).toBeGreaterThanOrEqual(10);
+      expect(stored).toEqual(expect.arrayContaining(acknowledged));
+      await broker?.close();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('broker.close() ends subscriptions with END CLOSED and closes 1001', async () => {
     const { broker: b, server } = await serve();
     const client = await connect(server.url);
