@@ -2,6 +2,7 @@
  * The WebSocket server as a client sees it: a real broker.listen() on port 0 and a raw `ws`
  * client sending hand-built frames (docs/protocol.md is the contract checked here).
  */
+import { connect as connectTcp, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, FrameKind, VirtualClock, decodeBatch, decodeDeliveries, encodeBatch, encodeFrame } from '@brook/protocol';
 import { Broker, type BrookServer, type ListenOptions } from '@brook/broker';
@@ -111,6 +112,50 @@ describe('requests over the socket', () => {
     expect((await good.ok('fetch', { topic: 't', partition: 0, offset: '0' }))['count']).toBe(1);
   });
 
+  it("an upgrade completed while the listener closes is refused: close() does not wait for that client", { timeout: 5_000 }, async () => {
+    // Broker clock: shutdownGraceMs never runs out, so only the refusal lets close() finish.
+    const { server } = await serve({}, new VirtualClock());
+    const late = connectTcp(server.port, '127.0.0.1');
+    late.on('error', () => undefined);
+    late.write('GET / HTTP/1.1\r\nHost: brook\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n');
+    // A round trip on another connection: the server has read the first half of the upgrade by then.
+    await (await fetch(`http://127.0.0.1:${server.port}/healthz`)).text();
+    const closing = server.close();
+    late.write('Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await closing;
+    late.destroy();
+  });
+
+  it('a client gone mid-frame with produces in flight: every acknowledged record is stored; nothing rejects unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { server } = await serve();
+      const producer = await connect(server.url);
+      await producer.ok('createTopic', { name: 'gone-mid-frame' });
+      const acknowledged: string[] = [];
+      const answers = Array.from({ length: 40 }, (_, i) => producer.request('produce', { topic: 'gone-mid-frame', partition: 0 }, batchOf(`v${i}`)).then((answer) => {
+        if (answer.kind === FrameKind.RESPONSE) acknowledged.push(`v${i}`);
+      }));
+      await answers[9]; // some acknowledged, the rest still being appended
+      // The header of a 4 KiB binary frame and 2 bytes of it, then the socket is gone.
+      const stream = (producer.socket as unknown as { _socket: Socket })._socket;
+      stream.write(Buffer.from([0x82, 0xfe, 0x10, 0x00, 1, 2, 3, 4, 5, 6]));
+      stream.destroy();
+      await producer.closed;
+      const reader = await connect(server.url);
+      const fetched = await reader.request('fetch', { topic: 'gone-mid-frame', partition: 0, offset: '0' });
+      const stored = fetched.json['count'] === 0 ? [] : decodeBatch(fetched.data).records.map((record) => new TextDecoder().decode(record.value!));
+      expect(acknowledged.length).toBeGreaterThanOrEqual(10);
+      expect(stored).toEqual(expect.arrayContaining(acknowledged));
+      await broker?.close();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('broker.close() ends subscriptions with END CLOSED and closes 1001', async () => {
     const { broker: b, server } = await serve();
     const client = await connect(server.url);
@@ -153,6 +198,24 @@ describe('limits', () => {
     expect(await again.ok('listTopics')).toEqual({ topics: [] });
   });
 
+  it('connectionsMax: a refused connection that sends a bad frame before its close is read does not take the server down', async () => {
+    const { server } = await serve({ connectionsMax: 1, frameBytesMax: 1024 });
+    const served = await connect(server.url);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const refused = await upgradeRaw(server.port);
+      // A binary frame announcing 5000 bytes, past frameBytesMax: ws fails it as soon as it reads the header.
+      refused.end(Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 0, 0x13, 0x88, 1, 2, 3, 4]));
+      await new Promise((resolve) => refused.once('close', resolve));
+      expect(await served.ok('listTopics')).toEqual({ topics: [] });
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
   it('idleTimeoutMs: a client that answers pings stays; one that does not is closed 4003 after the next ping', async () => {
     const clock = new VirtualClock();
     const { server } = await serve({ idleTimeoutMs: 1000 }, clock);
@@ -188,6 +251,16 @@ describe('limits', () => {
   });
 });
 
+/** A WebSocket upgrade by hand, so the test can write bytes no ws client would; resolves once the server answered it. */
+async function upgradeRaw(port: number): Promise<Socket> {
+  const socket = connectTcp(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.write('GET / HTTP/1.1\r\nHost: brook\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+    + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await new Promise((resolve) => socket.once('data', resolve));
+  return socket;
+}
+
 /** Waits for the server's own count of connections: each scrape is a round trip to it, not a timer. */
 async function connectionsDropTo(port: number, count: number): Promise<void> {
   for (;;) {
@@ -202,6 +275,20 @@ describe('HTTP on the same port', () => {
     const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
     expect([health.status, await health.text()]).toEqual([200, 'ok']);
     expect((await fetch(`http://127.0.0.1:${server.port}/nope`)).status).toBe(404);
+  });
+
+  it('HEAD is answered as GET without the body; another method on /healthz or /metrics is 405 naming GET and HEAD', async () => {
+    const { server } = await serve();
+    for (const path of ['/healthz', '/metrics']) {
+      const get = await fetch(`http://127.0.0.1:${server.port}${path}`);
+      const head = await fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'HEAD' });
+      expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, get.headers.get('content-type'), '']);
+      await get.text();
+      const post = await fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST' });
+      expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+      await post.text();
+    }
+    expect((await fetch(`http://127.0.0.1:${server.port}/nope`, { method: 'HEAD' })).status).toBe(404);
   });
 
   it('GET /metrics: end offsets, group lag and in-flight, redeliveries, dead letters, connections, unsent bytes', async () => {

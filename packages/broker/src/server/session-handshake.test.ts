@@ -3,7 +3,7 @@
  * bad-input table, first rows), backpressure at requestsInFlightMax, and ending.
  */
 import { describe, expect, it } from 'vitest';
-import { CloseCode, FrameKind, PROTOCOL_VERSION, encodeFrame } from '@brook/protocol';
+import { CloseCode, FrameKind, JSON_DEPTH_MAX, PROTOCOL_VERSION, encodeFrame } from '@brook/protocol';
 import { batchOf, sessionFixture } from './session-fixture.js';
 import { INTERNAL_ERROR_WARNING } from './session-hub.js';
 
@@ -72,6 +72,14 @@ describe('handshake', () => {
 });
 
 describe('frames the session cannot follow: ERROR, then close 1002', () => {
+  it('a HELLO nested as deep as its bytes allow (a 2 MB frame): ERROR too-deep and close 1002, nothing thrown', async () => {
+    const f = await sessionFixture();
+    const levels = 1_000_000;
+    f.session.receive(rawFrame(FrameKind.HELLO, 0, utf8.encode(`{"client":"x","version":${'['.repeat(levels)}${']'.repeat(levels)}}`)));
+    expect(f.peer.of(FrameKind.ERROR)[0]!.json).toMatchObject({ code: 'INVALID_REQUEST', details: { reason: 'too-deep' } });
+    expect(f.peer.closed?.code).toBe(CloseCode.PROTOCOL_ERROR);
+  });
+
   it.each([
     ['truncated', new Uint8Array([3, 0, 0]), 0],
     ['unknown-kind', rawFrame(99, 7, utf8.encode('{}')), 7],
@@ -79,6 +87,7 @@ describe('frames the session cannot follow: ERROR, then close 1002', () => {
     ['bad-utf8', rawFrame(FrameKind.REQUEST, 7, new Uint8Array([0x7b, 0xff, 0x7d])), 7],
     ['bad-json', rawFrame(FrameKind.REQUEST, 7, utf8.encode('{op:')), 7],
     ['not-an-object', rawFrame(FrameKind.REQUEST, 7, utf8.encode('[1]')), 7],
+    ['too-deep', rawFrame(FrameKind.REQUEST, 7, utf8.encode(`{"op":"listTopics","x":${'['.repeat(JSON_DEPTH_MAX)}${']'.repeat(JSON_DEPTH_MAX)}}`)), 7],
     ['unexpected-kind', rawFrame(FrameKind.RESPONSE, 7, utf8.encode('{}')), 7],
   ])('%s', async (reason, bytes, requestId) => {
     const f = await sessionFixture();

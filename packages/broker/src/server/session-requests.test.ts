@@ -3,7 +3,7 @@
  * bad-input table (answered with ERROR; the connection stays).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FrameKind, MemoryFileSystem, decodeBatch, encodeBatch } from '@brook/protocol';
+import { FrameKind, JSON_DEPTH_MAX, MemoryFileSystem, decodeBatch, encodeBatch, encodeFrame } from '@brook/protocol';
 import { Broker } from '../broker.js';
 import { batchOf, sessionFixture, text, type SessionFixture } from './session-fixture.js';
 
@@ -162,5 +162,19 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['offset past the end', 'fetch', { topic: 'orders', partition: 0, offset: '5' }, 'OFFSET_OUT_OF_RANGE'],
   ])('%s: the broker\'s own code', async (_name, op, args, code) => {
     await expectError(op, args, code);
+  });
+
+  it('a setting nested past JSON_DEPTH_MAX, which its error would echo: answered all the same, without that detail, and counted out', { timeout: 5_000 }, async () => {
+    const g = await sessionFixture({ limits: { requestsInFlightMax: 1 } });
+    await g.hello();
+    await g.ok('createTopic', { name: 'deep' });
+    // As deep as a frame may nest (the request's top object is level 0), but one level down in an ERROR's details.
+    let deep: unknown = 1;
+    for (let depth = 1; depth < JSON_DEPTH_MAX; depth++) deep = [deep];
+    // By hand: the fixture's stableJson refuses such a value in a request (its deepest level is 32 there too).
+    g.session.receive(encodeFrame(FrameKind.REQUEST, 50, JSON.stringify({ op: 'fetch', topic: 'deep', partition: 0, offset: '0', maxRecords: deep })));
+    const error = await g.peer.next((frame) => frame.requestId === 50);
+    expect([error.kind, error.json['code'], error.json['details']]).toEqual([FrameKind.ERROR, 'INVALID_REQUEST', { option: 'maxRecords', max: 10_000 }]);
+    expect(await g.ok('listTopics')).toEqual({ topics: ['deep'] });
   });
 });

@@ -233,4 +233,17 @@ describe('graceful unsubscribes and the request window', () => {
     }
     expect((await Promise.all(leaving)).map((frame) => frame.kind)).toEqual([FrameKind.RESPONSE, FrameKind.RESPONSE]);
   });
+
+  it('a graceful unsubscribe repeated while the first waits is refused at once (INVALID_REQUEST), so repeats cannot pile up; the first still answers once settled', async () => {
+    const f = await withRecords(1);
+    const subscription = await subscribe(f);
+    const [delivery] = await f.deliveries(subscription);
+    let answered = false;
+    const leaving = f.request('unsubscribe', { subscription }).then((frame) => ((answered = true), frame));
+    const repeat = await f.request('unsubscribe', { subscription });
+    expect([repeat.kind, repeat.json['code'], repeat.json['details']]).toEqual([FrameKind.ERROR, 'INVALID_REQUEST', { field: 'subscription' }]);
+    expect(answered).toBe(false);
+    await f.ok('settle', { subscription, ack: [[delivery!.deliveryId, delivery!.deliveryId]] });
+    expect((await leaving).json).toEqual({});
+  });
 });

@@ -98,8 +98,9 @@ export class SessionSubscriptions {
   }
 
   /**
-   * Graceful unless `abort`: waits until every delivery it holds is settled. Unknown numbers are
-   * ignored (it may have just ended). `release` (with abort): ids its consumer never saw, given
+   * Graceful unless `abort`: waits until every delivery it holds is settled; a second graceful one
+   * meanwhile is refused (INVALID_REQUEST), an abort overtakes it. Unknown numbers are ignored (it
+   * may have just ended). `release` (with abort): ids its consumer never saw, given
    * back without an attempt before the member leaves; it takes nothing new meanwhile, so none of
    * them can come straight back to it and be taken back again as a crash's.
    */
@@ -113,6 +114,9 @@ export class SessionSubscriptions {
       releaseRanges(subscription, release);
       this.end(subscription);
     } else {
+      // A repeat would wait uncounted like the first (see Session.pump): any number could pile up.
+      if (subscription.leaving) throw invalidArgument('subscription', 'a subscription not already leaving (the first unsubscribe answers once it has left)', subscription.id);
+      subscription.leaving = true;
       await subscription.handle.close();
     }
     this.subscriptions.delete(subscription.id);

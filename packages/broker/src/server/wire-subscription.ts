@@ -37,6 +37,8 @@ export class WireSubscription {
   /** False until the subscribe RESPONSE went out: no DELIVER may precede it. */
   ready = false;
   handle: AttachedSubscription | undefined;
+  /** A graceful unsubscribe of it is under way. */
+  leaving = false;
   /** The buffer's deliveries were told to the engine as held unsent: sending them must say so. */
   private withheld = false;
   /**

@@ -110,6 +110,18 @@ class WsListener {
   /** `socket` is the one ws writes to: ws reports no 'drain' itself. */
   private accept(ws: WebSocket, socket: Duplex, remote: string): void {
     const stream = socket as Socket; // an http server's 'upgrade' hands over its net.Socket
+    // ws reports a bad frame (too large: it closes 1009 itself; bad opcode, bad UTF-8 close reason)
+    // as 'error' and then 'close': the session ends on 'close'. Listened to before anything else,
+    // since a refused connection (1013) reads on until its close completes, and an 'error' event
+    // nobody listens to would be thrown, taking the whole server down.
+    ws.on('error', () => undefined);
+    if (this.closing) {
+      // Its upgrade was under way as the listener closed. Shutdown has ended the others already, and
+      // http's close waits for every socket: cut at once, not after a close handshake it could stall.
+      ws.close(CloseCode.GOING_AWAY, 'broker closing');
+      ws.terminate();
+      return;
+    }
     if (this.connections.size >= this.options.limits.connectionsMax) {
       ws.close(CloseCode.TRY_AGAIN_LATER, 'connectionsMax reached');
       return;
@@ -128,9 +140,6 @@ class WsListener {
     // (16 KiB on Node 20, 64 KiB from Node 22): a session held for congestion has more than
     // sendBufferBytesMax (at least 64 KiB; the test is a strict >) unread, so a drain follows.
     socket.on('drain', () => session.drained());
-    // ws reports a bad frame (too large: it closes 1009 itself; bad opcode, bad UTF-8 close reason)
-    // as 'error' and then 'close': the session ends on 'close'.
-    ws.on('error', () => undefined);
     ws.on('close', () => {
       this.connections.delete(connection);
       session.disconnected();
@@ -212,21 +221,34 @@ function remoteOf(request: IncomingMessage): string {
   return `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
 }
 
+/** The paths served over plain HTTP; each answers GET, and HEAD as GET without the body. */
+const HTTP_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics']);
+const HTTP_METHODS = 'GET, HEAD';
+
 function serveHttp(request: IncomingMessage, response: ServerResponse, metrics: Metrics | undefined): void {
-  const path = (request.url ?? '/').split('?')[0];
-  if (request.method === 'GET' && path === '/healthz') {
-    response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-  } else if (request.method === 'GET' && path === '/metrics' && metrics) {
-    let text: string;
-    try {
-      text = metrics.render();
-    } catch (error) {
-      // The broker is closing (its reads throw CLOSED): a scrape must not take the process down.
-      response.writeHead(503, { 'content-type': 'text/plain' }).end(String(error));
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
-  } else {
+  const path = (request.url ?? '/').split('?')[0]!;
+  if (!HTTP_PATHS.has(path)) {
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  } else if (request.method !== 'GET' && request.method !== 'HEAD') {
+    // The path is there, the method is not: 405 with Allow, as HTTP asks (RFC 9110 15.5.6).
+    response.writeHead(405, { 'content-type': 'text/plain', allow: HTTP_METHODS }).end('method not allowed');
+  } else if (path === '/healthz') {
+    // Node leaves a HEAD answer's body out itself.
+    response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  } else {
+    serveMetrics(response, metrics);
   }
+}
+
+function serveMetrics(response: ServerResponse, metrics: Metrics | undefined): void {
+  let text: string;
+  try {
+    // Set once listening, before any request can come.
+    text = metrics!.render();
+  } catch (error) {
+    // The broker is closing (its reads throw CLOSED): a scrape must not take the process down.
+    response.writeHead(503, { 'content-type': 'text/plain' }).end(String(error));
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isBrookError } from '../errors.js';
 import { FRAME_HEADER_BYTES, FrameKind, decodeFrame, encodeFrame, type FrameFailure } from './frame.js';
+import { JSON_DEPTH_MAX } from './stable-json.js';
 
 const text = new TextEncoder();
 
@@ -53,6 +54,12 @@ describe('frame codec', () => {
     expect(failure(rawFrame(3, 7, new Uint8Array(0)))).toEqual({ reason: 'bad-json', requestId: 7 });
     expect(failure(rawFrame(3, 7, text.encode('[1]')))).toEqual({ reason: 'not-an-object', requestId: 7 });
     expect(failure(rawFrame(3, 7, text.encode('null')))).toEqual({ reason: 'not-an-object', requestId: 7 });
+    // The top object is level 0: containers down to level JSON_DEPTH_MAX - 1, as stableJson writes.
+    const nested = (levels: number) => text.encode(`{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`);
+    expect(decodeFrame(rawFrame(3, 7, nested(JSON_DEPTH_MAX - 1))).json).toEqual(JSON.parse(new TextDecoder().decode(nested(JSON_DEPTH_MAX - 1))));
+    expect(failure(rawFrame(3, 7, nested(JSON_DEPTH_MAX)))).toEqual({ reason: 'too-deep', requestId: 7 });
+    // As deep as a frame's bytes allow: JSON.parse takes it; nothing may recurse over it.
+    expect(failure(rawFrame(3, 7, nested(1_000_000)))).toEqual({ reason: 'too-deep', requestId: 7 });
   });
 
   it('never throws anything but INVALID_REQUEST on arbitrary bytes', () => {

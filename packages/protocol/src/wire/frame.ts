@@ -15,6 +15,7 @@
  * frame never desynchronises the stream; the receiver still treats it as a protocol violation.
  */
 import { BrookError } from '../errors.js';
+import { JSON_DEPTH_MAX } from './stable-json.js';
 
 export const FrameKind = {
   /** client → server, first frame: { version, client, token? } */
@@ -88,7 +89,7 @@ export function allocateFrame(kind: FrameKindValue, requestId: number, json: str
 }
 
 /** Why decodeFrame refused a frame: `details.reason` of its INVALID_REQUEST error. */
-export type FrameFailure = 'truncated' | 'unknown-kind' | 'bad-json-length' | 'bad-utf8' | 'bad-json' | 'not-an-object';
+export type FrameFailure = 'truncated' | 'unknown-kind' | 'bad-json-length' | 'bad-utf8' | 'bad-json' | 'not-an-object' | 'too-deep';
 
 function frameError(reason: FrameFailure, message: string, requestId?: number): BrookError {
   return new BrookError('INVALID_REQUEST', message, requestId === undefined ? { reason } : { reason, requestId });
@@ -125,5 +126,27 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw frameError('not-an-object', 'control payload must be a JSON object', requestId);
   }
+  if (nestsTooDeep(json)) {
+    throw frameError('too-deep', `control payload nests deeper than ${JSON_DEPTH_MAX} levels`, requestId);
+  }
   return { kind: kind as FrameKindValue, requestId, json: json as Record<string, unknown>, data: bytes.subarray(jsonEnd) };
+}
+
+/**
+ * Whether parsed JSON holds a container at level JSON_DEPTH_MAX or below (the top object is level
+ * 0), which stableJson never writes. JSON.parse takes any depth, as deep as a frame's bytes allow
+ * (a million levels in 2 MB), and code reading such a value recursively (JSON.stringify in an
+ * error message) overflows the stack: so it is refused here, walked level by level, not recursively.
+ */
+function nestsTooDeep(top: object): boolean {
+  let level: object[] = [top];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth >= JSON_DEPTH_MAX) return true;
+    const next: object[] = [];
+    for (const container of level) {
+      for (const child of Object.values(container)) if (typeof child === 'object' && child !== null) next.push(child);
+    }
+    level = next;
+  }
+  return false;
 }
