@@ -46,6 +46,21 @@ const JSON_HEADERS: readonly RecordHeader[] = Object.freeze([Object.freeze({ key
 const TEXT_HEADERS: readonly RecordHeader[] = Object.freeze([Object.freeze({ key: CONTENT_TYPE, value: Buffer.from('text/plain') })]);
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
+/** A send's records as the codec's inputs, with the partitions they name (undefined: the partitioner's choice). */
+export interface SendInputs {
+  readonly inputs: RecordInput[];
+  readonly partitions: (number | undefined)[];
+}
+
+/**
+ * `records` as a send's inputs, taken at once: the caller may reuse its array and objects as soon
+ * as send() returns, even while the send still waits for its topic's partition count.
+ */
+export function toSendInputs(records: readonly ProducerRecord[], nowMs: number): SendInputs {
+  const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
+  return { inputs, partitions: records.map((record) => record.partition) };
+}
+
 /** `record`, the `position`-th of a send, as the codec's input; `nowMs` stamps records without a timestamp. */
 export function toRecordInput(record: ProducerRecord, position: number, nowMs: number): RecordInput {
   if (typeof record !== 'object' || record === null) throw invalidRecord(position, 'a record must be an object');

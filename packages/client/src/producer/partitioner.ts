@@ -13,8 +13,8 @@
  * Random, so a seeded test is reproducible): every short-lived producer would otherwise put its
  * first record, and a one-record producer all of its, on partition 0.
  */
-import { BrookError, partitionForKey, type Random, type RecordInput } from '@brook/protocol';
-import type { ProducerRecord } from '../values.js';
+import { BrookError, partitionForKey, type Random } from '@brook/protocol';
+import type { SendInputs } from '../values.js';
 
 export class Partitioner {
   /** Per topic, where the next record without a key goes. */
@@ -23,9 +23,8 @@ export class Partitioner {
   constructor(private readonly random: Random) {}
 
   /** Throws UNKNOWN_PARTITION for an explicit partition the topic does not have (toRecordInput checked it is a non-negative integer). */
-  partitionsFor(topic: string, partitionCount: number, records: readonly ProducerRecord[], inputs: readonly RecordInput[]): number[] {
-    return records.map((record, position) => {
-      const explicit = record.partition;
+  partitionsFor(topic: string, partitionCount: number, { inputs, partitions }: SendInputs): number[] {
+    return partitions.map((explicit, position) => {
       if (explicit !== undefined) {
         if (explicit >= partitionCount) {
           throw new BrookError('UNKNOWN_PARTITION', `record ${position}: topic ${topic} has no partition ${String(explicit)}`, { topic, partition: explicit, record: position });

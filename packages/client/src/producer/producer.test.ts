@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readBatchHeader, sizeOfRecordMax, type Frame, type Random } from '@brook/protocol';
+import { decodeBatch, readBatchHeader, sizeOfRecordMax, type Frame, type Random } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { resolveProducerOptions, type ProducerOptions } from '../options.js';
 import { Producer } from './producer.js';
@@ -24,6 +24,7 @@ async function setup(options: ProducerOptions = {}, random?: Random) {
 }
 
 const header = (frame: Frame) => readBatchHeader(frame.data);
+const sentValues = (frame: Frame) => decodeBatch(frame.data).records.map((record) => Buffer.from(record.value!).toString());
 const values = (count: number, from = 0) => Array.from({ length: count }, (_, i) => ({ value: `v${from + i}` }));
 
 describe('Producer', () => {
@@ -196,6 +197,47 @@ describe('Producer', () => {
     await closing;
     expect(await sent).toHaveLength(1);
     await expect(producer.send('t', values(1))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+describe('Producer: a first send to a topic', () => {
+  it('takes its records at the call: the caller may empty or reuse its array and objects while the lookup runs', async () => {
+    const { server, producer, nextProduce, clock } = await setup();
+    const calledAtMs = clock.now();
+    const object = { n: 1 };
+    const records = [{ value: object }, { value: 'two' }];
+    const sent = producer.send('t', records);
+    object.n = 9;
+    records.length = 0;
+    clock.advance(500);
+    const frame = await nextProduce();
+    expect(sentValues(frame)).toEqual(['{"n":1}', 'two']);
+    expect(decodeBatch(frame.data).records.map((record) => record.timestamp)).toEqual([calledAtMs, calledAtMs]); // the call's time, not the answer's
+    server.respond(frame, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    expect(await sent).toEqual([0n, 1n].map((offset) => ({ partition: 0, offset })));
+  });
+
+  it('refuses a bad record with INVALID_REQUEST before asking for the partition count', async () => {
+    const { server, producer } = await setup();
+    await expect(producer.send('t', [{ value: 'fine' }, { value: undefined as never }])).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 1 } });
+    await tick();
+    expect(server.requests).toEqual([]);
+  });
+
+  it('a send made while an earlier one to the topic waits out a failed lookup goes after it (per-key order)', async () => {
+    const { server, producer, nextProduce, clock } = await setup({ retryBackoff: { initialDelayMs: 1_000, maxDelayMs: 1_000, jitter: 0 } });
+    const first = producer.send('t', [{ key: 'k', value: 'first' }]);
+    await server.waitForRequests(1);
+    server.fail(server.take('describeTopic'), 'IO_ERROR', true);
+    await tick();
+    const second = producer.send('t', [{ key: 'k', value: 'second' }]);
+    const produced = nextProduce();
+    await tick();
+    clock.advance(1_000); // the first send's lookup goes again
+    const frame = await produced;
+    expect(sentValues(frame)).toEqual(['first', 'second']);
+    server.respond(frame, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    expect([(await first)[0]!.offset, (await second)[0]!.offset]).toEqual([0n, 1n]);
   });
 });
 

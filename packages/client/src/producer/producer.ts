@@ -30,7 +30,7 @@ import {
 } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
-import { checkSendArguments, toRecordInput, type ProducerRecord } from '../values.js';
+import { checkSendArguments, toSendInputs, type ProducerRecord, type SendInputs } from '../values.js';
 import type { Batch } from './batch.js';
 import { Partitioner } from './partitioner.js';
 import { PartitionLane, type BatchLimits, type LaneContext } from './partition-lane.js';
@@ -59,15 +59,18 @@ export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + stableJson({ incarnatio
 export class Producer {
   private readonly lanes = new Map<string, PartitionLane[]>();
   private readonly pending = new Set<Batch>();
-  /** Sends waiting for their topic's partition count. */
-  private readonly lookups = new Set<Promise<void>>();
+  /**
+   * Per topic, the last send waiting for the topic's partition count: settles once it and every
+   * earlier send to the topic are enqueued or failed. flush() and close() wait for them.
+   */
+  private readonly lookups = new Map<string, Promise<void>>();
   private readonly partitioner: Partitioner;
   /** Sends over the buffer bound, in call order, waiting for bytes to free. */
   private readonly parked: { bytes: number; ticket: SendTicket; admit: () => void }[] = [];
   private bufferedBytes = 0;
   private readonly context: LaneContext;
   private releaseScheduled = false;
-  private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly connection: Connection,
@@ -93,36 +96,31 @@ export class Producer {
    * this call (lookup, waiting for buffer room and retries included), CLOSED, ...
    */
   send(topic: string, records: readonly ProducerRecord[], options: SendOptions = {}): Promise<ProduceResult[]> {
-    if (this.closed) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
+    if (this.closing) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
+    const nowMs = this.context.clock.now();
+    let send: SendInputs;
     try {
       checkOptionKeys(options, SEND_KEYS);
       checkSendArguments(topic, records);
+      send = toSendInputs(records, nowMs);
     } catch (error) {
       return Promise.reject(error);
     }
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     // One deadline for the whole send: the lookup and every batch holding its records share it.
-    const deadlineMs = this.context.clock.now() + this.options.deliveryTimeoutMs;
+    const deadlineMs = nowMs + this.options.deliveryTimeoutMs;
     return new Promise<ProduceResult[]>((resolve, reject) => {
       const ticket = options.signal ? abortableTicket(records.length, resolve, reject, options.signal) : new SendTicket(records.length, resolve, reject);
-      const partitionCount = this.topics.cached(topic);
-      if (partitionCount !== undefined) {
-        this.enqueue(topic, partitionCount, records, ticket, deadlineMs);
-        return;
-      }
-      // The first send to a topic asks for its partition count; flush() and close() wait for it.
-      const lookup: Promise<void> = this.lookUpPartitions(topic, deadlineMs)
-        .then((count) => this.enqueue(topic, count, records, ticket, deadlineMs))
-        .catch((error: unknown) => ticket.fail(error))
-        .finally(() => this.lookups.delete(lookup));
-      this.lookups.add(lookup);
+      const partitionCount = this.lookups.has(topic) ? undefined : this.topics.cached(topic);
+      if (partitionCount === undefined) this.enqueueWhenCounted(topic, send, ticket, deadlineMs);
+      else this.enqueue(topic, partitionCount, send, ticket, deadlineMs);
     });
   }
 
   /** Sends everything collected now and resolves once every batch so far is written or failed. */
   async flush(): Promise<void> {
     for (;;) {
-      while (this.lookups.size > 0) await Promise.all([...this.lookups]);
+      while (this.lookups.size > 0) await Promise.all(this.lookups.values());
       this.releaseAll();
       if (this.pending.size === 0 && this.parked.length === 0) return;
       // Parked sends enter batches as these finish; the loop then sends those too.
@@ -132,8 +130,8 @@ export class Producer {
 
   /** Flushes, then refuses further sends (CLOSED). */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.closing) return;
+    this.closing = Promise.resolve();
     try {
       await this.flush();
     } finally {
@@ -143,6 +141,22 @@ export class Producer {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Enqueues the send once its topic's partition count is known, and after every earlier send to
+   * the topic still waiting for it, even if its own lookup is answered first (an earlier one may
+   * be backing off after a failed try): per-key order holds across sends, as for parked sends.
+   */
+  private enqueueWhenCounted(topic: string, send: SendInputs, ticket: SendTicket, deadlineMs: number): void {
+    const earlier = this.lookups.get(topic);
+    const enqueued = Promise.all([this.lookUpPartitions(topic, deadlineMs), earlier])
+      .then(([count]) => this.enqueue(topic, count, send, ticket, deadlineMs))
+      .catch((error: unknown) => ticket.fail(error));
+    const inTurn: Promise<void> = Promise.all([enqueued, earlier]).then(() => {
+      if (this.lookups.get(topic) === inTurn) this.lookups.delete(topic);
+    });
+    this.lookups.set(topic, inTurn);
   }
 
   /** The topic's partition count, the lookup part of delivering the records: TIMEOUT at the send's deadline. */
@@ -161,10 +175,9 @@ export class Producer {
     }
   }
 
-  private enqueue(topic: string, partitionCount: number, records: readonly ProducerRecord[], ticket: SendTicket, deadlineMs: number): void {
-    const nowMs = this.context.clock.now();
+  private enqueue(topic: string, partitionCount: number, send: SendInputs, ticket: SendTicket, deadlineMs: number): void {
     const limits = this.batchLimits(topic);
-    const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
+    const { inputs } = send;
     const sizes = inputs.map((input, position) => {
       const size = sizeOfRecordMax(input);
       if (size > limits.bytes) throw new BrookError('MESSAGE_TOO_LARGE', `record ${position} takes up to ${size} bytes, over the batch limit of ${limits.bytes}`, { record: position, limit: limits.bytes });
@@ -175,7 +188,7 @@ export class Producer {
     if (bytes > bufferBytesMax) {
       throw new BrookError('MESSAGE_TOO_LARGE', `send of up to ${bytes} bytes is over bufferBytesMax ${bufferBytesMax}`, { bytes, limit: bufferBytesMax });
     }
-    const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
+    const partitions = this.partitioner.partitionsFor(topic, partitionCount, send);
     const admit = (): void => {
       if (ticket.settled) return; // aborted while parked
       this.bufferedBytes += bytes;

@@ -14,7 +14,7 @@ import { EventEmitter } from 'eventemitter3';
 import { BrookError, checkOptionKeys, NodeFileSystem, type Clock, type OptionKeys, type Random, type RecordInput } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import { invalid, resolveRetryBackoff, type BackoffPolicy } from '../options.js';
-import { checkSendArguments, toRecordInput, type ProducerRecord } from '../values.js';
+import { checkSendArguments, toSendInputs, type ProducerRecord } from '../values.js';
 import { FileBuffer, type FileBufferStats, type WalBatch } from '../wal/file-buffer.js';
 import { FILE_BUFFER_KEYS, resolveOptions, type FileBufferOptions } from '../wal/limits.js';
 import { Partitioner } from './partitioner.js';
@@ -249,10 +249,10 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     const { buffer } = await this.opened;
     const partitionCount = this.topics.cached(topic) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
     const nowMs = this.clock.now();
-    const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
-    const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
+    const send = toSendInputs(records, nowMs);
+    const partitions = this.partitioner.partitionsFor(topic, partitionCount, send);
     // All or nothing (putAll), as the plain producer: a caller may retry a refused send whole.
-    const put = buffer.putAll(inputs.map((input, position) => routed(input, topic, partitions[position]!)));
+    const put = buffer.putAll(send.inputs.map((input, position) => routed(input, topic, partitions[position]!)));
     this.newestPut = put.catch(noop); // the send reports a refusal, once admission has moved on
     return { put, partitions };
   }
