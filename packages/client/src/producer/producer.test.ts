@@ -241,6 +241,21 @@ describe('Producer: a first send to a topic', () => {
   });
 });
 
+describe('Producer close', () => {
+  it('a second close() resolves only once the first has drained', async () => {
+    const { server, producer, nextProduce } = await setup({ lingerMs: 60_000 });
+    const sent = producer.send('t', values(1));
+    void producer.close();
+    let closedAgain = false;
+    const again = producer.close().then(() => (closedAgain = true));
+    const frame = await nextProduce();
+    expect(closedAgain).toBe(false);
+    server.respond(frame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    await again;
+    expect(await sent).toEqual([{ partition: 0, offset: 0n }]);
+  });
+});
+
 describe('Producer buffer bound', () => {
   it('parks sends past bufferBytesMax until earlier batches are persisted, then sends them in call order', async () => {
     // Each record counts about 100 bytes (value plus record overhead).

@@ -128,15 +128,10 @@ export class Producer {
     }
   }
 
-  /** Flushes, then refuses further sends (CLOSED). */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = Promise.resolve();
-    try {
-      await this.flush();
-    } finally {
-      this.onClose(this);
-    }
+  /** Refuses further sends (CLOSED), then flushes; every call resolves once that flush is done. */
+  close(): Promise<void> {
+    this.closing ??= this.flush().finally(() => this.onClose(this));
+    return this.closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
