@@ -78,10 +78,19 @@ export function toRecordInput(record: ProducerRecord, position: number, nowMs: n
   } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
     throw invalidRecord(position, `value must be a string, Uint8Array, null or JSON-able, got ${typeof value}`);
   } else {
-    bytes = Buffer.from(stableStringify(value), 'utf8');
+    bytes = Buffer.from(toJson(value, position), 'utf8');
     typeHeaders = JSON_HEADERS;
   }
   return { key: toRecordBytes(record.key, position, 'key'), value: bytes, headers: withHeaders(record.headers, typeHeaders, position), timestamp };
+}
+
+/** A circular value, a bigint inside one, or a toJSON that throws is bad input like any other: INVALID_REQUEST, not a TypeError. */
+function toJson(value: object | number | boolean, position: number): string {
+  try {
+    return stableStringify(value);
+  } catch (error) {
+    throw invalidRecord(position, `value is not JSON-able: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }
 
 function withHeaders(headers: ProducerRecord['headers'], typeHeaders: readonly RecordHeader[], position: number): readonly RecordHeader[] {
