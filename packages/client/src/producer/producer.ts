@@ -80,7 +80,7 @@ export class Producer {
     random: Random,
     private readonly onClose: (producer: Producer) => void,
   ) {
-    this.partitioner = new Partitioner(random);
+    this.partitioner = new Partitioner(random, topics);
     this.context = {
       connection, clock, random, options, pending: this.pending, retryBackoff: options.retryBackoff,
       batchSettled: (batch) => this.batchSettled(batch),

@@ -115,7 +115,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     private readonly onClose: (producer: WalProducer) => void,
   ) {
     super();
-    this.partitioner = new Partitioner(random);
+    this.partitioner = new Partitioner(random, topics);
     checkOptionKeys(options, WAL_PRODUCER_KEYS);
     checkOptionKeys(options.wal, WAL_KEYS, 'wal');
     const { afterAck, ...bufferOptions } = options.wal;
