@@ -241,6 +241,20 @@ describe('Producer: a first send to a topic', () => {
   });
 });
 
+describe('Producer lingerMs', () => {
+  it('sends a batch that filled up without waiting out lingerMs; the rest goes when it returns, as behind any batch in flight', async () => {
+    const { server, producer, nextProduce } = await setup({ lingerMs: 1_000, batchRecordsMax: 2 });
+    const sent = producer.send('t', values(3));
+    const full = await nextProduce();
+    expect(sentValues(full)).toEqual(['v0', 'v1']);
+    server.respond(full, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    const rest = await nextProduce();
+    expect(sentValues(rest)).toEqual(['v2']);
+    server.respond(rest, { baseOffset: '2', lastOffset: '2', duplicate: false });
+    expect((await sent).map((r) => r.offset)).toEqual([0n, 1n, 2n]);
+  });
+});
+
 describe('Producer close', () => {
   it('a second close() resolves only once the first has drained', async () => {
     const { server, producer, nextProduce } = await setup({ lingerMs: 60_000 });

@@ -5,8 +5,8 @@
  * Partitioning: partitioner.ts (explicit, murmur2 of the key, or round-robin per record).
  *
  * Batching: records go into a batch per partition; a partition with nothing in flight sends its
- * batch after lingerMs (0: at the end of the current tick), otherwise when the batch in flight
- * returns. See partition-lane.ts for why one batch per partition is in flight, and how retries
+ * batch after lingerMs (0: at the end of the current tick; a full batch at once), otherwise when
+ * the batch in flight returns. See partition-lane.ts for why one batch per partition is in flight, and how retries
  * keep idempotence (exactly once per record, even across reconnects).
  *
  * The first send to a topic waits for the topic's partition count (describeTopic), retried like
