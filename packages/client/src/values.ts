@@ -57,8 +57,9 @@ export interface SendInputs {
  * as send() returns, even while the send still waits for its topic's partition count.
  */
 export function toSendInputs(records: readonly ProducerRecord[], nowMs: number): SendInputs {
-  const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
-  return { inputs, partitions: records.map((record) => record.partition) };
+  // Array.from, not map: map skips the holes of a sparse array, which must fail as non-records.
+  const inputs = Array.from(records, (record, position) => toRecordInput(record, position, nowMs));
+  return { inputs, partitions: Array.from(records, (record) => record.partition) };
 }
 
 /** `record`, the `position`-th of a send, as the codec's input; `nowMs` stamps records without a timestamp. */

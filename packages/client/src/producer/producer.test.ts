@@ -224,6 +224,15 @@ describe('Producer: a first send to a topic', () => {
     expect(server.requests).toEqual([]);
   });
 
+  it('refuses a sparse records array (a hole is no record) with INVALID_REQUEST, its buffer room kept', async () => {
+    const { server, producer, nextProduce } = await setup({ bufferBytesMax: 100 });
+    const sparse = [, { value: 'x' }] as { value: string }[];
+    await expect(producer.send('t', sparse)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 0 } });
+    const sent = producer.send('t', [{ value: 'y'.repeat(50) }]);
+    server.respond(await nextProduce(), { baseOffset: '0', lastOffset: '0', duplicate: false });
+    expect(await sent).toEqual([{ partition: 0, offset: 0n }]);
+  });
+
   it('a send made while an earlier one to the topic waits out a failed lookup goes after it (per-key order)', async () => {
     const { server, producer, nextProduce, clock } = await setup({ retryBackoff: { initialDelayMs: 1_000, maxDelayMs: 1_000, jitter: 0 } });
     const first = producer.send('t', [{ key: 'k', value: 'first' }]);
