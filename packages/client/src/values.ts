@@ -53,8 +53,11 @@ export interface SendInputs {
 }
 
 /**
- * `records` as a send's inputs, taken at once: the caller may reuse its array and objects as soon
- * as send() returns, even while the send still waits for its topic's partition count.
+ * `records` as a send's inputs, taken at once: the caller may reuse its array, its records and
+ * their JSON values as soon as send() returns, even while the send still waits for its topic's
+ * partition count. Uint8Array keys, values and headers are not copied (that would cost every
+ * send a copy): they are read when the batch is encoded, so they must stay as they are until
+ * the send settles.
  */
 export function toSendInputs(records: readonly ProducerRecord[], nowMs: number): SendInputs {
   // Array.from, not map: map skips the holes of a sparse array, which must fail as non-records.
