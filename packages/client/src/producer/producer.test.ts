@@ -264,6 +264,23 @@ describe('Producer lingerMs', () => {
   });
 });
 
+describe('Producer flush', () => {
+  it('resolves once the sends made before it have settled, not waiting for sends made after it', async () => {
+    const { server, producer, nextProduce } = await setup();
+    const first = producer.send('t', values(1));
+    const firstFrame = await nextProduce();
+    let flushed = false;
+    const flushing = producer.flush().then(() => (flushed = true));
+    const later = producer.send('t', values(1, 1)); // waits for the first batch: one in flight per partition
+    server.respond(firstFrame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    await first;
+    const laterFrame = await nextProduce();
+    expect(flushed).toBe(true);
+    server.respond(laterFrame, { baseOffset: '1', lastOffset: '1', duplicate: false });
+    await Promise.all([flushing, later]);
+  });
+});
+
 describe('Producer close', () => {
   it('a second close() resolves only once the first has drained', async () => {
     const { server, producer, nextProduce } = await setup({ lingerMs: 60_000 });

@@ -26,7 +26,7 @@
  * batch fails at that deadline (at once if it has passed).
  */
 import {
-  BATCH_HEADER_BYTES, BrookError, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, sizeOfRecordMax, stableJson, type Clock, type OptionKeys, type Random, type Timer,
+  BATCH_HEADER_BYTES, BrookError, assert, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, sizeOfRecordMax, stableJson, type Clock, type OptionKeys, type Random, type Timer,
 } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
@@ -64,6 +64,8 @@ export class Producer {
    * earlier send to the topic are enqueued or failed. flush() and close() wait for them.
    */
   private readonly lookups = new Map<string, Promise<void>>();
+  /** Sends not yet settled: what flush() waits for. */
+  private readonly unsettled = new Set<SendTicket>();
   private readonly partitioner: Partitioner;
   /** Sends over the buffer bound, in call order, waiting for bytes to free. */
   private readonly parked: { bytes: number; ticket: SendTicket; admit: () => void }[] = [];
@@ -110,19 +112,36 @@ export class Producer {
     // One deadline for the whole send: the lookup and every batch holding its records share it.
     const deadlineMs = nowMs + this.options.deliveryTimeoutMs;
     return new Promise<ProduceResult[]>((resolve, reject) => {
-      const ticket = options.signal ? abortableTicket(records.length, resolve, reject, options.signal) : new SendTicket(records.length, resolve, reject);
+      const settle = <T>(then: (outcome: T) => void) => (outcome: T): void => {
+        this.unsettled.delete(ticket);
+        then(outcome);
+      };
+      const ticket = options.signal
+        ? abortableTicket(records.length, settle(resolve), settle(reject), options.signal)
+        : new SendTicket(records.length, settle(resolve), settle(reject));
+      this.unsettled.add(ticket);
       const partitionCount = this.lookups.has(topic) ? undefined : this.topics.cached(topic);
-      if (partitionCount === undefined) this.enqueueWhenCounted(topic, send, ticket, deadlineMs);
-      else this.enqueue(topic, partitionCount, send, ticket, deadlineMs);
+      try {
+        if (partitionCount === undefined) this.enqueueWhenCounted(topic, send, ticket, deadlineMs);
+        else this.enqueue(topic, partitionCount, send, ticket, deadlineMs);
+      } catch (error) {
+        ticket.fail(error); // MESSAGE_TOO_LARGE, UNKNOWN_PARTITION: through the ticket, so flush() sees it settled
+      }
     });
   }
 
-  /** Sends everything collected now and resolves once every batch so far is written or failed. */
+  /**
+   * Sends everything collected now and resolves once every send made before the call has
+   * settled (sends made meanwhile are not waited for: under a steady stream of sends, flush
+   * would never end).
+   */
   async flush(): Promise<void> {
-    for (;;) {
-      while (this.lookups.size > 0) await Promise.all(this.lookups.values());
+    const sends = [...this.unsettled];
+    // Each settles once the sends before it to its topic are in batches (or failed).
+    await Promise.all([...this.lookups.values()]);
+    while (!sends.every((ticket) => ticket.settled)) {
       this.releaseAll();
-      if (this.pending.size === 0 && this.parked.length === 0) return;
+      assert(this.pending.size > 0, 'a send is unsettled with no batch to wait for');
       // Parked sends enter batches as these finish; the loop then sends those too.
       await Promise.race([...this.pending].map((batch) => batch.settled));
     }
