@@ -120,9 +120,9 @@ export class Producer {
         ? abortableTicket(records.length, settle(resolve), settle(reject), options.signal)
         : new SendTicket(records.length, settle(resolve), settle(reject));
       this.unsettled.add(ticket);
-      const partitionCount = this.lookups.has(topic) ? undefined : this.topics.cached(topic);
+      const partitionCount = this.topics.cached(topic);
       try {
-        if (partitionCount === undefined) this.enqueueWhenCounted(topic, send, ticket, deadlineMs);
+        if (partitionCount === undefined || this.lookups.has(topic)) this.enqueueWhenCounted(topic, partitionCount, send, ticket, deadlineMs);
         else this.enqueue(topic, partitionCount, send, ticket, deadlineMs);
       } catch (error) {
         ticket.fail(error); // MESSAGE_TOO_LARGE, UNKNOWN_PARTITION: through the ticket, so flush() sees it settled
@@ -158,13 +158,14 @@ export class Producer {
   }
 
   /**
-   * Enqueues the send once its topic's partition count is known, and after every earlier send to
-   * the topic still waiting for it, even if its own lookup is answered first (an earlier one may
-   * be backing off after a failed try): per-key order holds across sends, as for parked sends.
+   * Enqueues the send once its topic's partition count is known (looked up unless `cached`), and
+   * after every earlier send to the topic still waiting for it, even if its own count comes first
+   * (an earlier lookup may be backing off after a failed try): per-key order holds across sends,
+   * as for parked sends.
    */
-  private enqueueWhenCounted(topic: string, send: SendInputs, ticket: SendTicket, deadlineMs: number): void {
+  private enqueueWhenCounted(topic: string, cached: number | undefined, send: SendInputs, ticket: SendTicket, deadlineMs: number): void {
     const earlier = this.lookups.get(topic);
-    const enqueued = Promise.all([this.lookUpPartitions(topic, deadlineMs), earlier])
+    const enqueued = Promise.all([cached ?? this.lookUpPartitions(topic, deadlineMs), earlier])
       .then(([count]) => this.enqueue(topic, count, send, ticket, deadlineMs))
       .catch((error: unknown) => ticket.fail(error));
     const inTurn: Promise<void> = Promise.all([enqueued, earlier]).then(() => {
