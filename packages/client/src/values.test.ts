@@ -41,4 +41,10 @@ describe('toRecordInput', () => {
       expect(() => toRecordInput({ value }, 2, 0)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { record: 2 }, cause: expect.any(cause) }));
     }
   });
+
+  it('refuses a value whose toJSON gives nothing JSON can hold (undefined, a function) with INVALID_REQUEST', () => {
+    for (const value of [{ toJSON: () => undefined }, { toJSON: () => () => 1 }]) {
+      expect(() => toRecordInput({ value }, 1, 0)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { record: 1 } }));
+    }
+  });
 });

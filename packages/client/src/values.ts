@@ -88,13 +88,19 @@ export function toRecordInput(record: ProducerRecord, position: number, nowMs: n
   return { key: toRecordBytes(record.key, position, 'key'), value: bytes, headers: withHeaders(record.headers, typeHeaders, position), timestamp };
 }
 
-/** A circular value, a bigint inside one, or a toJSON that throws is bad input like any other: INVALID_REQUEST, not a TypeError. */
+/**
+ * A circular value, a bigint inside one, a toJSON that throws or gives nothing JSON can hold
+ * (undefined, a function) is bad input like any other: INVALID_REQUEST, not a TypeError.
+ */
 function toJson(value: object | number | boolean, position: number): string {
+  let json: string | undefined;
   try {
-    return stableStringify(value);
+    json = stableStringify(value);
   } catch (error) {
     throw invalidRecord(position, `value is not JSON-able: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+  if (json === undefined) throw invalidRecord(position, 'value is not JSON-able: its toJSON gives no JSON value');
+  return json;
 }
 
 function withHeaders(headers: ProducerRecord['headers'], typeHeaders: readonly RecordHeader[], position: number): readonly RecordHeader[] {
