@@ -58,6 +58,18 @@ describeOnEachTarget('a deleted topic', (suite) => {
     expect(values(await suite.target.broker.fetch({ topic, partition: 0, offset: 0n }))).toEqual(['new']);
   });
 
+  it('a producer whose topic another client brings back with more partitions: a send naming a new partition fails once with UNKNOWN_PARTITION, the next one goes', async () => {
+    const topic = await suite.topic(1);
+    const producer = suite.client.producer();
+    expect(await producer.send(topic, [{ value: 'old' }])).toEqual([{ partition: 0, offset: 0n }]);
+    await suite.target.broker.deleteTopic(topic);
+    await suite.target.broker.createTopic(topic, { partitions: 2 });
+
+    await expect(producer.send(topic, [{ value: 'early', partition: 1 }])).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
+    expect(await producer.send(topic, [{ value: 'new', partition: 1 }])).toEqual([{ partition: 1, offset: 0n }]);
+    expect(values(await suite.target.broker.fetch({ topic, partition: 1, offset: 0n }))).toEqual(['new']);
+  });
+
   it('an idempotent producer goes on sending to the topic created again: each record once, none of the old topic', async () => {
     const topic = await suite.topic();
     const producer = suite.client.producer();

@@ -44,6 +44,20 @@ describe('WAL producer', () => {
     await producer.close();
   });
 
+  it('send() takes its records at the call: the caller may empty or reuse its array while an earlier send is admitted', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const { producer } = await host.start();
+    const first = producer.send('orders', numbered(1, 1));
+    const records = numbered(2, 3);
+    const second = producer.send('orders', records);
+    records.length = 0;
+    expect(await first).toHaveLength(1);
+    expect(await second).toEqual(Array(3).fill({ topic: 'orders', partition: 0 }));
+    await producer.flush();
+    expect(await host.contents('orders')).toEqual([range(1, 4)]);
+    await producer.close();
+  });
+
   it('splits a WAL batch by partition: keys by murmur2, each partition in put order', async () => {
     const host = await WalProducerHost.create({ orders: 3 });
     const { producer } = await host.start({ maxRecords: 10 });

@@ -53,7 +53,7 @@ export interface ConnectOptions {
 }
 
 export interface ProducerOptions {
-  /** Wait this long for more records before sending a batch; 0 sends at the end of the current tick. */
+  /** Wait this long for more records before sending a batch; 0 sends at the end of the current tick. A full batch (batchRecordsMax, batchBytesMax) does not wait. */
   lingerMs?: number;
   /** Most records in one batch (also capped by the server's batchRecordsMax). */
   batchRecordsMax?: number;

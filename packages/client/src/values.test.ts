@@ -32,4 +32,19 @@ describe('toRecordInput', () => {
     expect(() => toRecordInput({ value: 'x', timestamp: -1 }, 0, 0)).toThrow(/timestamp/);
     expect(() => toRecordInput({ value: 1n as never }, 0, 0)).toThrow(/value must be/);
   });
+
+  it('refuses a value JSON cannot encode (circular, a bigint inside, a throwing toJSON) with INVALID_REQUEST, the cause attached', () => {
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    const failing = new Error('no JSON for you');
+    for (const [value, cause] of [[circular, TypeError], [{ total: 1n }, TypeError], [{ toJSON: () => { throw failing; } }, Error]] as const) {
+      expect(() => toRecordInput({ value }, 2, 0)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { record: 2 }, cause: expect.any(cause) }));
+    }
+  });
+
+  it('refuses a value whose toJSON gives nothing JSON can hold (undefined, a function) with INVALID_REQUEST', () => {
+    for (const value of [{ toJSON: () => undefined }, { toJSON: () => () => 1 }]) {
+      expect(() => toRecordInput({ value }, 1, 0)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { record: 1 } }));
+    }
+  });
 });

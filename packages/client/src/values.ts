@@ -46,6 +46,25 @@ const JSON_HEADERS: readonly RecordHeader[] = Object.freeze([Object.freeze({ key
 const TEXT_HEADERS: readonly RecordHeader[] = Object.freeze([Object.freeze({ key: CONTENT_TYPE, value: Buffer.from('text/plain') })]);
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
+/** A send's records as the codec's inputs, with the partitions they name (undefined: the partitioner's choice). */
+export interface SendInputs {
+  readonly inputs: RecordInput[];
+  readonly partitions: (number | undefined)[];
+}
+
+/**
+ * `records` as a send's inputs, taken at once: the caller may reuse its array, its records and
+ * their JSON values as soon as send() returns, even while the send still waits for its topic's
+ * partition count. Uint8Array keys, values and headers are not copied (that would cost every
+ * send a copy): they are read when the batch is encoded, so they must stay as they are until
+ * the send settles.
+ */
+export function toSendInputs(records: readonly ProducerRecord[], nowMs: number): SendInputs {
+  // Array.from, not map: map skips the holes of a sparse array, which must fail as non-records.
+  const inputs = Array.from(records, (record, position) => toRecordInput(record, position, nowMs));
+  return { inputs, partitions: Array.from(records, (record) => record.partition) };
+}
+
 /** `record`, the `position`-th of a send, as the codec's input; `nowMs` stamps records without a timestamp. */
 export function toRecordInput(record: ProducerRecord, position: number, nowMs: number): RecordInput {
   if (typeof record !== 'object' || record === null) throw invalidRecord(position, 'a record must be an object');
@@ -63,10 +82,25 @@ export function toRecordInput(record: ProducerRecord, position: number, nowMs: n
   } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
     throw invalidRecord(position, `value must be a string, Uint8Array, null or JSON-able, got ${typeof value}`);
   } else {
-    bytes = Buffer.from(stableStringify(value), 'utf8');
+    bytes = Buffer.from(toJson(value, position), 'utf8');
     typeHeaders = JSON_HEADERS;
   }
   return { key: toRecordBytes(record.key, position, 'key'), value: bytes, headers: withHeaders(record.headers, typeHeaders, position), timestamp };
+}
+
+/**
+ * A circular value, a bigint inside one, a toJSON that throws or gives nothing JSON can hold
+ * (undefined, a function) is bad input like any other: INVALID_REQUEST, not a TypeError.
+ */
+function toJson(value: object | number | boolean, position: number): string {
+  let json: string | undefined;
+  try {
+    json = stableStringify(value);
+  } catch (error) {
+    throw invalidRecord(position, `value is not JSON-able: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (json === undefined) throw invalidRecord(position, 'value is not JSON-able: its toJSON gives no JSON value');
+  return json;
 }
 
 function withHeaders(headers: ProducerRecord['headers'], typeHeaders: readonly RecordHeader[], position: number): readonly RecordHeader[] {

@@ -17,8 +17,8 @@ export type RecordHeadersInput = Readonly<Record<string, RecordBytes>> | readonl
 /** Longest string copied into a slab as ASCII (byte-slab.ts). */
 const SHORT_ASCII_MAX = 64;
 
-export function invalidRecord(position: number, message: string): BrookError {
-  return new BrookError('INVALID_REQUEST', `record ${position}: ${message}`, { record: position });
+export function invalidRecord(position: number, message: string, options?: ErrorOptions): BrookError {
+  return new BrookError('INVALID_REQUEST', `record ${position}: ${message}`, { record: position }, options);
 }
 
 /** Bytes of a key or header value; undefined counts as null (an absent key). */

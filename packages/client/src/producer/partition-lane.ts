@@ -62,14 +62,21 @@ export class PartitionLane implements Numbering {
 
   /** Adds record `position` of the send `ticket`, which must be persisted by `deadlineMs` (clock time). */
   add(record: Batch['records'][number], sizeBytes: number, ticket: SendTicket, position: number, deadlineMs: number, limits: BatchLimits): void {
-    let batch = this.open;
-    if (batch && (batch.done || batch.records.length >= limits.records || batch.sizeBytes + sizeBytes > limits.bytes)) {
-      if (!batch.done) this.full.push(batch);
-      batch = undefined;
-    }
-    batch ??= this.open = this.newBatch();
+    const open = this.open;
+    if (open && (open.done || open.records.length >= limits.records || open.sizeBytes + sizeBytes > limits.bytes)) this.seal();
+    const batch = (this.open ??= this.newBatch());
     batch.add(record, sizeBytes, ticket, position);
     if (deadlineMs < batch.deadlineMs) this.expireAt(batch, deadlineMs);
+    if (batch.records.length >= limits.records) this.seal();
+  }
+
+  /** The open batch takes no more records. Lingering cannot add to it, so it goes as soon as the lane is free. */
+  private seal(): void {
+    const batch = this.open!;
+    this.open = undefined;
+    if (batch.done) return;
+    this.full.push(batch);
+    this.release();
   }
 
   /** Sends the collected records now unless a batch is in flight (then they go when it returns). */

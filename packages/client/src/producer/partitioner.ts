@@ -13,21 +13,29 @@
  * Random, so a seeded test is reproducible): every short-lived producer would otherwise put its
  * first record, and a one-record producer all of its, on partition 0.
  */
-import { BrookError, partitionForKey, type Random, type RecordInput } from '@brook/protocol';
-import type { ProducerRecord } from '../values.js';
+import { BrookError, partitionForKey, type Random } from '@brook/protocol';
+import type { SendInputs } from '../values.js';
+import type { TopicPartitions } from './topic-partitions.js';
 
 export class Partitioner {
   /** Per topic, where the next record without a key goes. */
   private readonly nextUnkeyed = new Map<string, number>();
 
-  constructor(private readonly random: Random) {}
+  constructor(
+    private readonly random: Random,
+    private readonly topics: Pick<TopicPartitions, 'forget'>,
+  ) {}
 
-  /** Throws UNKNOWN_PARTITION for an explicit partition the topic does not have (toRecordInput checked it is a non-negative integer). */
-  partitionsFor(topic: string, partitionCount: number, records: readonly ProducerRecord[], inputs: readonly RecordInput[]): number[] {
-    return records.map((record, position) => {
-      const explicit = record.partition;
+  /**
+   * Throws UNKNOWN_PARTITION for an explicit partition the topic does not have (toRecordInput
+   * checked it is a non-negative integer). The count may be stale (the topic made again with
+   * more partitions), so the next send looks it up again, as after the broker's UNKNOWN_PARTITION.
+   */
+  partitionsFor(topic: string, partitionCount: number, { inputs, partitions }: SendInputs): number[] {
+    return partitions.map((explicit, position) => {
       if (explicit !== undefined) {
         if (explicit >= partitionCount) {
+          this.topics.forget(topic);
           throw new BrookError('UNKNOWN_PARTITION', `record ${position}: topic ${topic} has no partition ${String(explicit)}`, { topic, partition: explicit, record: position });
         }
         return explicit;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readBatchHeader, sizeOfRecordMax, type Frame, type Random } from '@brook/protocol';
+import { decodeBatch, readBatchHeader, sizeOfRecordMax, type Frame, type Random } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { resolveProducerOptions, type ProducerOptions } from '../options.js';
 import { Producer } from './producer.js';
@@ -24,6 +24,7 @@ async function setup(options: ProducerOptions = {}, random?: Random) {
 }
 
 const header = (frame: Frame) => readBatchHeader(frame.data);
+const sentValues = (frame: Frame) => decodeBatch(frame.data).records.map((record) => Buffer.from(record.value!).toString());
 const values = (count: number, from = 0) => Array.from({ length: count }, (_, i) => ({ value: `v${from + i}` }));
 
 describe('Producer', () => {
@@ -196,6 +197,102 @@ describe('Producer', () => {
     await closing;
     expect(await sent).toHaveLength(1);
     await expect(producer.send('t', values(1))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+describe('Producer: a first send to a topic', () => {
+  it('takes its records at the call: the caller may empty or reuse its array and objects while the lookup runs', async () => {
+    const { server, producer, nextProduce, clock } = await setup();
+    const calledAtMs = clock.now();
+    const object = { n: 1 };
+    const records = [{ value: object }, { value: 'two' }];
+    const sent = producer.send('t', records);
+    object.n = 9;
+    records.length = 0;
+    clock.advance(500);
+    const frame = await nextProduce();
+    expect(sentValues(frame)).toEqual(['{"n":1}', 'two']);
+    expect(decodeBatch(frame.data).records.map((record) => record.timestamp)).toEqual([calledAtMs, calledAtMs]); // the call's time, not the answer's
+    server.respond(frame, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    expect(await sent).toEqual([0n, 1n].map((offset) => ({ partition: 0, offset })));
+  });
+
+  it('refuses a bad record with INVALID_REQUEST before asking for the partition count', async () => {
+    const { server, producer } = await setup();
+    await expect(producer.send('t', [{ value: 'fine' }, { value: undefined as never }])).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 1 } });
+    await tick();
+    expect(server.requests).toEqual([]);
+  });
+
+  it('refuses a sparse records array (a hole is no record) with INVALID_REQUEST, its buffer room kept', async () => {
+    const { server, producer, nextProduce } = await setup({ bufferBytesMax: 100 });
+    const sparse = [, { value: 'x' }] as { value: string }[];
+    await expect(producer.send('t', sparse)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 0 } });
+    const sent = producer.send('t', [{ value: 'y'.repeat(50) }]);
+    server.respond(await nextProduce(), { baseOffset: '0', lastOffset: '0', duplicate: false });
+    expect(await sent).toEqual([{ partition: 0, offset: 0n }]);
+  });
+
+  it('a send made while an earlier one to the topic waits out a failed lookup goes after it (per-key order)', async () => {
+    const { server, producer, nextProduce, clock } = await setup({ retryBackoff: { initialDelayMs: 1_000, maxDelayMs: 1_000, jitter: 0 } });
+    const first = producer.send('t', [{ key: 'k', value: 'first' }]);
+    await server.waitForRequests(1);
+    server.fail(server.take('describeTopic'), 'IO_ERROR', true);
+    await tick();
+    const second = producer.send('t', [{ key: 'k', value: 'second' }]);
+    const produced = nextProduce();
+    await tick();
+    clock.advance(1_000); // the first send's lookup goes again
+    const frame = await produced;
+    expect(sentValues(frame)).toEqual(['first', 'second']);
+    server.respond(frame, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    expect([(await first)[0]!.offset, (await second)[0]!.offset]).toEqual([0n, 1n]);
+  });
+});
+
+describe('Producer lingerMs', () => {
+  it('sends a batch that filled up without waiting out lingerMs; the rest goes when it returns, as behind any batch in flight', async () => {
+    const { server, producer, nextProduce } = await setup({ lingerMs: 1_000, batchRecordsMax: 2 });
+    const sent = producer.send('t', values(3));
+    const full = await nextProduce();
+    expect(sentValues(full)).toEqual(['v0', 'v1']);
+    server.respond(full, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    const rest = await nextProduce();
+    expect(sentValues(rest)).toEqual(['v2']);
+    server.respond(rest, { baseOffset: '2', lastOffset: '2', duplicate: false });
+    expect((await sent).map((r) => r.offset)).toEqual([0n, 1n, 2n]);
+  });
+});
+
+describe('Producer flush', () => {
+  it('resolves once the sends made before it have settled, not waiting for sends made after it', async () => {
+    const { server, producer, nextProduce } = await setup();
+    const first = producer.send('t', values(1));
+    const firstFrame = await nextProduce();
+    let flushed = false;
+    const flushing = producer.flush().then(() => (flushed = true));
+    const later = producer.send('t', values(1, 1)); // waits for the first batch: one in flight per partition
+    server.respond(firstFrame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    await first;
+    const laterFrame = await nextProduce();
+    expect(flushed).toBe(true);
+    server.respond(laterFrame, { baseOffset: '1', lastOffset: '1', duplicate: false });
+    await Promise.all([flushing, later]);
+  });
+});
+
+describe('Producer close', () => {
+  it('a second close() resolves only once the first has drained', async () => {
+    const { server, producer, nextProduce } = await setup({ lingerMs: 60_000 });
+    const sent = producer.send('t', values(1));
+    void producer.close();
+    let closedAgain = false;
+    const again = producer.close().then(() => (closedAgain = true));
+    const frame = await nextProduce();
+    expect(closedAgain).toBe(false);
+    server.respond(frame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    await again;
+    expect(await sent).toEqual([{ partition: 0, offset: 0n }]);
   });
 });
 

@@ -5,8 +5,8 @@
  * Partitioning: partitioner.ts (explicit, murmur2 of the key, or round-robin per record).
  *
  * Batching: records go into a batch per partition; a partition with nothing in flight sends its
- * batch after lingerMs (0: at the end of the current tick), otherwise when the batch in flight
- * returns. See partition-lane.ts for why one batch per partition is in flight, and how retries
+ * batch after lingerMs (0: at the end of the current tick; a full batch at once), otherwise when
+ * the batch in flight returns. See partition-lane.ts for why one batch per partition is in flight, and how retries
  * keep idempotence (exactly once per record, even across reconnects).
  *
  * The first send to a topic waits for the topic's partition count (describeTopic), retried like
@@ -26,11 +26,11 @@
  * batch fails at that deadline (at once if it has passed).
  */
 import {
-  BATCH_HEADER_BYTES, BrookError, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, sizeOfRecordMax, stableJson, type Clock, type OptionKeys, type Random, type Timer,
+  BATCH_HEADER_BYTES, BrookError, assert, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, sizeOfRecordMax, stableJson, type Clock, type OptionKeys, type Random, type Timer,
 } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
-import { checkSendArguments, toRecordInput, type ProducerRecord } from '../values.js';
+import { checkSendArguments, toSendInputs, type ProducerRecord, type SendInputs } from '../values.js';
 import type { Batch } from './batch.js';
 import { Partitioner } from './partitioner.js';
 import { PartitionLane, type BatchLimits, type LaneContext } from './partition-lane.js';
@@ -59,15 +59,20 @@ export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + stableJson({ incarnatio
 export class Producer {
   private readonly lanes = new Map<string, PartitionLane[]>();
   private readonly pending = new Set<Batch>();
-  /** Sends waiting for their topic's partition count. */
-  private readonly lookups = new Set<Promise<void>>();
+  /**
+   * Per topic, the last send waiting for the topic's partition count: settles once it and every
+   * earlier send to the topic are enqueued or failed. flush() and close() wait for them.
+   */
+  private readonly lookups = new Map<string, Promise<void>>();
+  /** Sends not yet settled: what flush() waits for. */
+  private readonly unsettled = new Set<SendTicket>();
   private readonly partitioner: Partitioner;
   /** Sends over the buffer bound, in call order, waiting for bytes to free. */
   private readonly parked: { bytes: number; ticket: SendTicket; admit: () => void }[] = [];
   private bufferedBytes = 0;
   private readonly context: LaneContext;
   private releaseScheduled = false;
-  private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly connection: Connection,
@@ -77,7 +82,7 @@ export class Producer {
     random: Random,
     private readonly onClose: (producer: Producer) => void,
   ) {
-    this.partitioner = new Partitioner(random);
+    this.partitioner = new Partitioner(random, topics);
     this.context = {
       connection, clock, random, options, pending: this.pending, retryBackoff: options.retryBackoff,
       batchSettled: (batch) => this.batchSettled(batch),
@@ -93,56 +98,80 @@ export class Producer {
    * this call (lookup, waiting for buffer room and retries included), CLOSED, ...
    */
   send(topic: string, records: readonly ProducerRecord[], options: SendOptions = {}): Promise<ProduceResult[]> {
-    if (this.closed) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
+    if (this.closing) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
+    const nowMs = this.context.clock.now();
+    let send: SendInputs;
     try {
       checkOptionKeys(options, SEND_KEYS);
       checkSendArguments(topic, records);
+      send = toSendInputs(records, nowMs);
     } catch (error) {
       return Promise.reject(error);
     }
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     // One deadline for the whole send: the lookup and every batch holding its records share it.
-    const deadlineMs = this.context.clock.now() + this.options.deliveryTimeoutMs;
+    const deadlineMs = nowMs + this.options.deliveryTimeoutMs;
     return new Promise<ProduceResult[]>((resolve, reject) => {
-      const ticket = options.signal ? abortableTicket(records.length, resolve, reject, options.signal) : new SendTicket(records.length, resolve, reject);
+      const settle = <T>(then: (outcome: T) => void) => (outcome: T): void => {
+        this.unsettled.delete(ticket);
+        then(outcome);
+      };
+      const ticket = options.signal
+        ? abortableTicket(records.length, settle(resolve), settle(reject), options.signal)
+        : new SendTicket(records.length, settle(resolve), settle(reject));
+      this.unsettled.add(ticket);
       const partitionCount = this.topics.cached(topic);
-      if (partitionCount !== undefined) {
-        this.enqueue(topic, partitionCount, records, ticket, deadlineMs);
-        return;
+      try {
+        if (partitionCount === undefined || this.lookups.has(topic)) this.enqueueWhenCounted(topic, partitionCount, send, ticket, deadlineMs);
+        else this.enqueue(topic, partitionCount, send, ticket, deadlineMs);
+      } catch (error) {
+        ticket.fail(error); // MESSAGE_TOO_LARGE, UNKNOWN_PARTITION: through the ticket, so flush() sees it settled
       }
-      // The first send to a topic asks for its partition count; flush() and close() wait for it.
-      const lookup: Promise<void> = this.lookUpPartitions(topic, deadlineMs)
-        .then((count) => this.enqueue(topic, count, records, ticket, deadlineMs))
-        .catch((error: unknown) => ticket.fail(error))
-        .finally(() => this.lookups.delete(lookup));
-      this.lookups.add(lookup);
     });
   }
 
-  /** Sends everything collected now and resolves once every batch so far is written or failed. */
+  /**
+   * Sends everything collected now and resolves once every send made before the call has
+   * settled (sends made meanwhile are not waited for: under a steady stream of sends, flush
+   * would never end).
+   */
   async flush(): Promise<void> {
-    for (;;) {
-      while (this.lookups.size > 0) await Promise.all([...this.lookups]);
+    const sends = [...this.unsettled];
+    // Each settles once the sends before it to its topic are in batches (or failed).
+    await Promise.all([...this.lookups.values()]);
+    while (!sends.every((ticket) => ticket.settled)) {
       this.releaseAll();
-      if (this.pending.size === 0 && this.parked.length === 0) return;
+      assert(this.pending.size > 0, 'a send is unsettled with no batch to wait for');
       // Parked sends enter batches as these finish; the loop then sends those too.
       await Promise.race([...this.pending].map((batch) => batch.settled));
     }
   }
 
-  /** Flushes, then refuses further sends (CLOSED). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      await this.flush();
-    } finally {
-      this.onClose(this);
-    }
+  /** Refuses further sends (CLOSED), then flushes; every call resolves once that flush is done. */
+  close(): Promise<void> {
+    this.closing ??= this.flush().finally(() => this.onClose(this));
+    return this.closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Enqueues the send once its topic's partition count is known (looked up unless `cached`), and
+   * after every earlier send to the topic still waiting for it, even if its own count comes first
+   * (an earlier lookup may be backing off after a failed try): per-key order holds across sends,
+   * as for parked sends.
+   */
+  private enqueueWhenCounted(topic: string, cached: number | undefined, send: SendInputs, ticket: SendTicket, deadlineMs: number): void {
+    const earlier = this.lookups.get(topic);
+    const enqueued = Promise.all([cached ?? this.lookUpPartitions(topic, deadlineMs), earlier])
+      .then(([count]) => this.enqueue(topic, count, send, ticket, deadlineMs))
+      .catch((error: unknown) => ticket.fail(error));
+    const inTurn: Promise<void> = Promise.all([enqueued, earlier]).then(() => {
+      if (this.lookups.get(topic) === inTurn) this.lookups.delete(topic);
+    });
+    this.lookups.set(topic, inTurn);
   }
 
   /** The topic's partition count, the lookup part of delivering the records: TIMEOUT at the send's deadline. */
@@ -161,10 +190,9 @@ export class Producer {
     }
   }
 
-  private enqueue(topic: string, partitionCount: number, records: readonly ProducerRecord[], ticket: SendTicket, deadlineMs: number): void {
-    const nowMs = this.context.clock.now();
+  private enqueue(topic: string, partitionCount: number, send: SendInputs, ticket: SendTicket, deadlineMs: number): void {
     const limits = this.batchLimits(topic);
-    const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
+    const { inputs } = send;
     const sizes = inputs.map((input, position) => {
       const size = sizeOfRecordMax(input);
       if (size > limits.bytes) throw new BrookError('MESSAGE_TOO_LARGE', `record ${position} takes up to ${size} bytes, over the batch limit of ${limits.bytes}`, { record: position, limit: limits.bytes });
@@ -175,7 +203,7 @@ export class Producer {
     if (bytes > bufferBytesMax) {
       throw new BrookError('MESSAGE_TOO_LARGE', `send of up to ${bytes} bytes is over bufferBytesMax ${bufferBytesMax}`, { bytes, limit: bufferBytesMax });
     }
-    const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
+    const partitions = this.partitioner.partitionsFor(topic, partitionCount, send);
     const admit = (): void => {
       if (ticket.settled) return; // aborted while parked
       this.bufferedBytes += bytes;

@@ -14,7 +14,7 @@ import { EventEmitter } from 'eventemitter3';
 import { BrookError, checkOptionKeys, NodeFileSystem, type Clock, type OptionKeys, type Random, type RecordInput } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import { invalid, resolveRetryBackoff, type BackoffPolicy } from '../options.js';
-import { checkSendArguments, toRecordInput, type ProducerRecord } from '../values.js';
+import { checkSendArguments, toSendInputs, type ProducerRecord, type SendInputs } from '../values.js';
 import { FileBuffer, type FileBufferStats, type WalBatch } from '../wal/file-buffer.js';
 import { FILE_BUFFER_KEYS, resolveOptions, type FileBufferOptions } from '../wal/limits.js';
 import { Partitioner } from './partitioner.js';
@@ -115,7 +115,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     private readonly onClose: (producer: WalProducer) => void,
   ) {
     super();
-    this.partitioner = new Partitioner(random);
+    this.partitioner = new Partitioner(random, topics);
     checkOptionKeys(options, WAL_PRODUCER_KEYS);
     checkOptionKeys(options.wal, WAL_KEYS, 'wal');
     const { afterAck, ...bufferOptions } = options.wal;
@@ -149,12 +149,14 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<WalSendResult[]> {
     if (this.closing) return Promise.reject(new BrookError('CLOSED', 'the producer is closed'));
+    let send: SendInputs;
     try {
       checkSendArguments(topic, records);
+      send = toSendInputs(records, this.clock.now());
     } catch (error) {
       return Promise.reject(error);
     }
-    const issued = this.admission.then(() => this.issue(topic, records));
+    const issued = this.admission.then(() => this.issue(topic, send));
     this.admission = issued.then(noop, noop);
     return issued.then(async ({ put, partitions }) => {
       await put;
@@ -245,14 +247,12 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     return this.openedNow;
   }
 
-  private async issue(topic: string, records: readonly ProducerRecord[]): Promise<{ put: Promise<void>; partitions: number[] }> {
+  private async issue(topic: string, send: SendInputs): Promise<{ put: Promise<void>; partitions: number[] }> {
     const { buffer } = await this.opened;
     const partitionCount = this.topics.cached(topic) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
-    const nowMs = this.clock.now();
-    const inputs = records.map((record, position) => toRecordInput(record, position, nowMs));
-    const partitions = this.partitioner.partitionsFor(topic, partitionCount, records, inputs);
+    const partitions = this.partitioner.partitionsFor(topic, partitionCount, send);
     // All or nothing (putAll), as the plain producer: a caller may retry a refused send whole.
-    const put = buffer.putAll(inputs.map((input, position) => routed(input, topic, partitions[position]!)));
+    const put = buffer.putAll(send.inputs.map((input, position) => routed(input, topic, partitions[position]!)));
     this.newestPut = put.catch(noop); // the send reports a refusal, once admission has moved on
     return { put, partitions };
   }
