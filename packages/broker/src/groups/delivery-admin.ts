@@ -34,12 +34,14 @@ function resetOffsets(broker: Broker, records: ReadonlyMap<string, RecordModel>,
 /**
  * The resetGroup calls under way. A reset runs alongside other commands (acks, leaves, produces,
  * retention in the same turn), so the model applies it at its groupReset event, not at the call.
- * The call says where it must move the group, worked out from the model and the topic's bounds
- * then, and raised to the startOffsets retention has moved to by the time it applies.
+ * Resets of a group run one after another, each resolving its target when its turn comes, so a
+ * call moves the group, per partition, at or after where its target pointed at the call (raised
+ * to the startOffsets retention has moved to) and at or before where it points at the event:
+ * the topic's bounds, and the records stamped at or after a timestamp, only grow meanwhile.
  */
 export class ResetsUnderWay {
-  /** Per call: the offsets worked out at the call, and those its groupReset event moved to. Calls with equal offsets are interchangeable. */
-  private readonly underWay: { expected: bigint[]; applied?: readonly bigint[] }[] = [];
+  /** Per call: its target, the offsets worked out at the call, and those its groupReset event moved to. */
+  private readonly underWay: { to: StartPosition; expected: bigint[]; applied?: readonly bigint[] }[] = [];
   private readonly calls: Promise<void>[] = [];
 
   constructor(private readonly violations: string[]) {}
@@ -50,7 +52,7 @@ export class ResetsUnderWay {
       this.calls.push(expectFailure(broker.resetGroup(TOPIC, GROUP, to), 'UNKNOWN_GROUP', 'resetGroup of a group never joined', this.violations));
       return;
     }
-    this.underWay.push({ expected: resetOffsets(broker, records, to) });
+    this.underWay.push({ to, expected: resetOffsets(broker, records, to) });
     const what = `resetGroup to ${JSON.stringify(target)}`;
     this.calls.push(broker.resetGroup(TOPIC, GROUP, to).then(
       (offsets) => {
@@ -62,11 +64,13 @@ export class ResetsUnderWay {
     ));
   }
 
-  /** A groupReset event: the move of a call under way, raised to the startOffsets of now. */
-  applied(broker: Broker, offsets: readonly bigint[]): void {
+  /** A groupReset event: the move of the first call under way not yet applied (they apply in call order). */
+  applied(broker: Broker, records: ReadonlyMap<string, RecordModel>, offsets: readonly bigint[]): void {
     const starts = broker.describeTopic(TOPIC).partitions.map((p) => p.startOffset);
-    const call = this.underWay.find(({ expected, applied }) => !applied && expected.map((e, p) => (e < starts[p]! ? starts[p]! : e)).join() === offsets.join());
-    if (call) call.applied = offsets;
+    const call = this.underWay.find(({ applied }) => !applied);
+    const latest = call && resetOffsets(broker, records, call.to);
+    const fits = offsets.every((offset, p) => call && offset >= (call.expected[p]! < starts[p]! ? starts[p]! : call.expected[p]!) && offset <= latest![p]!);
+    if (call && fits) call.applied = offsets;
     else this.violations.push(`groupReset to [${offsets.join()}], which no resetGroup under way expects`);
   }
 

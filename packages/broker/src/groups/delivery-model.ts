@@ -394,7 +394,7 @@ export class DeliveryHarness {
         this.noticeGroupCreated();
         this.syncLeft();
       },
-      reset: (offsets) => this.resets.applied(this.broker, offsets),
+      reset: (offsets) => this.resets.applied(this.broker, this.records, offsets),
     });
   }
 }

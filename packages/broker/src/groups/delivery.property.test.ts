@@ -137,6 +137,18 @@ describe('delivery engine regressions (from the property)', () => {
       commands: [{ kind: 'produce', keys: [1] }, join(), { kind: 'advance', ms: 1500 }, { kind: 'advance', ms: 1500 }, { kind: 'restart' }],
     });
   });
+  it('a reset queued behind another moves the group where its target points when its turn comes', async () => {
+    // The second reset was worked out at the call (partition 0 empty: offset 1 clamped to 0) but
+    // applied after the produce (offset 1 exists by then): [1,0] is right.
+    await runScenario('key', {
+      partitions: 2, seed: 1,
+      commands: [
+        join(), { kind: 'reset', to: 'latest', together: true }, { kind: 'reset', to: { offset: 1 }, together: true },
+        { kind: 'produce', keys: [0] }, { kind: 'close', pick: 0 },
+      ],
+    });
+  });
+
   it('a lease granted after a reconfigure shortened ackTimeoutMs expires at the new length', async () => {
     // c1 joins the emptied group with ackTimeoutMs 500; c0's lease of 1000 had been granted first.
     await runScenario('partition', {
