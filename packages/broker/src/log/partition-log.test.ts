@@ -195,6 +195,16 @@ describe('PartitionLog segments', () => {
     await log.append(batchOf('c', 1, fixture.clock.now()));
     expect(log.segmentCount).toBe(2);
   });
+
+  it('measures segmentMsMax in record time: records stamped long ago, appended now, share a segment', async () => {
+    const fixture = logFixture({ segmentMsMax: 60_000 });
+    const log = await fixture.open();
+    const past = fixture.clock.now() - 3 * 365 * 24 * 3600 * 1000;
+    for (let i = 0; i < 10; i++) await log.append(batchOf(`old-${i}`, 1, past + i * 1000));
+    expect(log.segmentCount).toBe(1);
+    await log.append(batchOf('a-minute-later', 1, past + 60_000));
+    expect(log.segmentCount).toBe(2);
+  });
 });
 
 describe('PartitionLog timestamp lookup', () => {

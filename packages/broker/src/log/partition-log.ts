@@ -329,8 +329,10 @@ export class PartitionLog {
     const bytes = segment.sizeBytes + runBytes;
     if (bytes === 0) return false;
     if (bytes + append.bytes.length > this.options.segmentBytesMax) return true;
+    // Record time against record time, as Kafka's segment.ms: against the broker's clock, a
+    // producer stamping its records in the past would roll a segment per batch.
     const firstTimestampMs = segment.firstTimestampMs ?? append.header.baseTimestamp;
-    return this.options.clock.now() - firstTimestampMs >= this.options.segmentMsMax;
+    return append.header.maxTimestamp - firstTimestampMs >= this.options.segmentMsMax;
   }
 
   /**
