@@ -32,6 +32,17 @@ afterEach(async () => {
   broker = undefined;
 });
 
+describe('listen', () => {
+  it('a port in use is IO_ERROR naming the errno, and the broker goes on (it can listen elsewhere)', async () => {
+    const { server } = await serve();
+    const error = await broker!.listen({ port: server.port }).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'IO_ERROR', details: { op: 'listen', errno: 'EADDRINUSE', host: '127.0.0.1', port: server.port } });
+    expect((error as Error).message).toMatch(/EADDRINUSE, the port is in use/);
+    const other = await broker!.listen({ port: 0 });
+    expect(other.port).not.toBe(server.port);
+  });
+});
+
 describe('handshake', () => {
   it('answers HELLO with WELCOME, then requests', async () => {
     const { server } = await serve();

@@ -22,7 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, type Clock, type FramePeer, type Timer } from '@brook/protocol';
+import { BrookError, CloseCode, type Clock, type FramePeer, type Timer } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import { resolveListenOptions, type ListenOptions, type ResolvedListenOptions } from '../config/server-options.js';
 import type { Session } from './session.js';
@@ -88,12 +88,13 @@ class WsListener {
     });
   }
 
-  /** Listens; resolves with the bound port. */
+  /** Listens; resolves with the bound port, or fails with IO_ERROR naming the errno (a port in use...). */
   async start(broker: Broker): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
+      const refused = (error: NodeJS.ErrnoException): void => reject(listenError(error, this.options.host, this.options.port));
+      this.http.once('error', refused);
       this.http.listen(this.options.port, this.options.host, () => {
-        this.http.off('error', reject);
+        this.http.off('error', refused);
         resolve();
       });
     });
@@ -251,4 +252,18 @@ function serveMetrics(response: ServerResponse, metrics: Metrics | undefined): v
     return;
   }
   response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
+}
+
+/** Why a port cannot be had, in the user's terms; other errnos are shown with node's message. */
+const LISTEN_FAILURES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use (another broker listening? pick another port, or 0 for a free one)',
+  EACCES: 'permission denied (ports below 1024 need privileges; pick another port)',
+  EADDRNOTAVAIL: 'no such address on this machine (host)',
+};
+
+/** A port that cannot be had is the caller's to fix: IO_ERROR with the errno, not node's bare error. */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): BrookError {
+  const errno = error.code ?? 'UNKNOWN';
+  const why = LISTEN_FAILURES[errno] ?? error.message;
+  return new BrookError('IO_ERROR', `cannot listen on ${host}:${port}: ${errno}, ${why}`, { op: 'listen', errno, host, port }, { cause: error });
 }

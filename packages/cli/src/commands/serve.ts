@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { Broker, type BrookServer } from '@brook/broker';
-import { BrookError, crc32cImplementation, isBrookError } from '@brook/protocol';
+import { crc32cImplementation } from '@brook/protocol';
 import { defineCommand } from '../cli-args.js';
 import { EXIT, fail } from '../exit.js';
 import { SERVE_SPEC, serveOptions, type ServeOptions } from './serve-options.js';
@@ -54,26 +54,12 @@ function storageLines(broker: Broker, options: ServeOptions): string {
   return `  data:   ${resolve(broker.dataDir)}\n  fsync:  ${fsync}\n  recovery: ${recovery}\n`;
 }
 
-/** Why a port cannot be had, in the user's terms; other errnos are shown as they are. */
-const LISTEN_FAILURES: Readonly<Record<string, string>> = {
-  EADDRINUSE: 'the port is in use (another brook serve? --port picks another, --port 0 a free one)',
-  EACCES: 'permission denied (ports below 1024 need privileges; --port picks another)',
-  EADDRNOTAVAIL: 'no such address on this machine (--host)',
-};
-
-/**
- * A port that cannot be had is the user's to fix, so it is IO_ERROR with the errno rather than
- * node's stack; the broker is closed first, so its data dir is left unlocked and marked clean.
- */
+/** A port that cannot be had (IO_ERROR from listen): the broker is closed first, so its data dir is left unlocked and marked clean. */
 async function listen(broker: Broker, options: ServeOptions['listen']): Promise<BrookServer> {
   try {
     return await broker.listen(options);
   } catch (error) {
     await broker.close();
-    const errno = (error as NodeJS.ErrnoException).code;
-    if (isBrookError(error) || errno === undefined) throw error;
-    const { host, port } = options;
-    const why = LISTEN_FAILURES[errno] ?? (error as Error).message;
-    throw new BrookError('IO_ERROR', `cannot listen on ${host}:${port}: ${errno}, ${why}`, { op: 'listen', errno, host, port }, { cause: error });
+    throw error;
   }
 }
