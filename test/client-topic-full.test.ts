@@ -47,7 +47,8 @@ describe('the producer and a full topic', () => {
     let outcome: unknown;
     producer.send('full-timeout', [{ value: 'late' }]).then((r) => (outcome = r), (e: unknown) => (outcome = e));
     await runUntil(clock, () => outcome !== undefined);
-    expect(outcome).toMatchObject({ code: 'TIMEOUT', details: { deliveryTimeoutMs: 1000 } });
+    // It says why it kept failing: a full topic, not a slow broker.
+    expect(outcome).toMatchObject({ code: 'TIMEOUT', details: { deliveryTimeoutMs: 1000, lastError: 'TOPIC_FULL' }, cause: { code: 'TOPIC_FULL' } });
     expect(clock.now()).toBeGreaterThanOrEqual(1000);
     expect(await values()).toEqual([]);
   });

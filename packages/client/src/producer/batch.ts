@@ -40,6 +40,8 @@ export class Batch {
   duplicate = false;
   /** Requests made for it so far: after more than one, its fate before the last answer is unknown. */
   attempts = 0;
+  /** Why its last request failed (a retriable error, a dropped connection): a TIMEOUT's cause. */
+  lastFailure: BrookError | undefined;
   /** When the batch fails with TIMEOUT if not persisted (clock time): the earliest deadline of its sends. */
   deadlineMs = Number.POSITIVE_INFINITY;
   deliveryTimer: Timer | undefined;

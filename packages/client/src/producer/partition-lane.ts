@@ -23,7 +23,7 @@ import type { ResolvedProducerOptions } from '../options.js';
 import { Batch, type ProducerIdentity } from './batch.js';
 import type { ProducerIdentities } from './producer-identities.js';
 import type { SendTicket } from './send-ticket.js';
-import { addToSequence, transmit, type Numbering, type TransmitContext } from './transmit.js';
+import { addToSequence, deliveryTimeout, transmit, type Numbering, type TransmitContext } from './transmit.js';
 
 export interface LaneContext extends TransmitContext {
   readonly options: ResolvedProducerOptions;
@@ -147,9 +147,9 @@ export class PartitionLane implements Numbering {
     if (batch.attempts > 0) this.renewIdentity();
     else if (batch.bytes) this.nextSequence = batch.baseSequence;
     const timeoutMs = this.context.options.deliveryTimeoutMs;
-    batch.fail(new BrookError('TIMEOUT', `batch for ${this.topic}/${this.partition} not persisted within deliveryTimeoutMs ${timeoutMs}`, {
+    batch.fail(deliveryTimeout(`batch for ${this.topic}/${this.partition} not persisted within deliveryTimeoutMs ${timeoutMs}`, {
       topic: this.topic, partition: this.partition, deliveryTimeoutMs: timeoutMs,
-    }));
+    }, batch.lastFailure));
   }
 
   /** The next batch starts a fresh producer id at sequence 0. */

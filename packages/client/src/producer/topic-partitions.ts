@@ -8,7 +8,7 @@
  */
 import type { BrookError, WireTopicDescription } from '@brook/protocol';
 import type { Connection } from '../connection.js';
-import { readyToRetry, toBrookError, type TransmitContext } from './transmit.js';
+import { deliveryTimeout, readyToRetry, toBrookError, type TransmitContext } from './transmit.js';
 
 export class TopicPartitions {
   private readonly counts = new Map<string, number>();
@@ -53,8 +53,8 @@ export class TopicPartitions {
   async loadRetrying(topic: string, context: TransmitContext, stop: Promise<BrookError>): Promise<number> {
     let stoppedWith: BrookError | undefined;
     const stopped = stop.then((error) => void (stoppedWith = error));
+    let failure: BrookError | undefined;
     for (let attempt = 0; stoppedWith === undefined; attempt++) {
-      let failure: BrookError;
       try {
         const count = await Promise.race([this.load(topic), stopped]);
         if (count !== undefined) return count;
@@ -64,7 +64,8 @@ export class TopicPartitions {
       }
       if (!(await readyToRetry(context, failure, attempt, stopped))) throw failure;
     }
-    throw stoppedWith;
+    const { code, description, details } = stoppedWith;
+    throw code === 'TIMEOUT' ? deliveryTimeout(description, details, failure) : stoppedWith;
   }
 
   /** The largest batch the topic can ever take (its `discard: 'new'` retention.maxBytes), once looked up; else undefined. */

@@ -77,6 +77,7 @@ async function recover(context: TransmitContext, target: { topic: string; partit
     numbering.lost(batch);
     return;
   }
+  batch.lastFailure = failure;
   // A batch that fails meanwhile (delivery timeout, producer closing) stops waiting at once.
   const report = (delayMs: number): void => context.retrying?.({ ...target, error: failure, attempt, delayMs });
   if (await readyToRetry(context, failure, attempt, batch.settled, report)) return;
@@ -102,6 +103,16 @@ export async function readyToRetry(context: TransmitContext, failure: BrookError
   await Promise.race([slept, stop]);
   timer?.cancel();
   return true;
+}
+
+/**
+ * The TIMEOUT of a send that kept failing: names the last failure (code in details.lastError, the
+ * error as cause), so a caller can tell a full topic (TOPIC_FULL) or a lost connection from a slow
+ * broker without reading messages.
+ */
+export function deliveryTimeout(message: string, details: Record<string, unknown>, lastFailure: BrookError | undefined): BrookError {
+  if (!lastFailure) return new BrookError('TIMEOUT', message, details);
+  return new BrookError('TIMEOUT', `${message}; last failure: ${lastFailure.code}`, { ...details, lastError: lastFailure.code }, { cause: lastFailure });
 }
 
 /** A failure as a BrookError: anything else thrown on the send path is a bug, reported as INVALID_REQUEST. */
