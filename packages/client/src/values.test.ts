@@ -42,6 +42,14 @@ describe('toRecordInput', () => {
     }
   });
 
+  it('refuses bytes that are not a Uint8Array (ArrayBuffer, other typed arrays, DataView) instead of sending them as JSON', () => {
+    const buffer = new ArrayBuffer(4);
+    for (const value of [buffer, new Int16Array(2), new Float32Array(1), new DataView(buffer), new Uint8ClampedArray(2)]) {
+      expect(() => toRecordInput({ value: value as never }, 4, 0)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { record: 4 } }));
+    }
+    expect(toRecordInput({ value: Buffer.from('ok') }, 0, 0).value).toEqual(Buffer.from('ok')); // a Buffer is a Uint8Array
+  });
+
   it('refuses a value whose toJSON gives nothing JSON can hold (undefined, a function) with INVALID_REQUEST', () => {
     for (const value of [{ toJSON: () => undefined }, { toJSON: () => () => 1 }]) {
       expect(() => toRecordInput({ value }, 1, 0)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { record: 1 } }));

@@ -81,6 +81,10 @@ export function toRecordInput(record: ProducerRecord, position: number, nowMs: n
     typeHeaders = TEXT_HEADERS;
   } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
     throw invalidRecord(position, `value must be a string, Uint8Array, null or JSON-able, got ${typeof value}`);
+  } else if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    // JSON would make an ArrayBuffer `{}` and an Int16Array an object of indexes: bytes meant as
+    // bytes, silently lost. Only a Uint8Array is sent as bytes.
+    throw invalidRecord(position, `value is a ${value.constructor.name}: send bytes as a Uint8Array (new Uint8Array(buffer, offset, length))`);
   } else {
     bytes = Buffer.from(toJson(value, position), 'utf8');
     typeHeaders = JSON_HEADERS;
