@@ -52,9 +52,9 @@ describe('a client that does not read its answers', () => {
     expect(answers.every((frame) => frame.kind === FrameKind.RESPONSE && frame.json['count'] === 1)).toBe(true);
   });
 
-  it('broker.close() does not wait for it: its socket is cut after shutdownGraceMs (ws alone would wait 30 s)', { timeout: 10_000 }, async () => {
+  it('broker.close() does not wait for it: its socket is cut after closeGraceMs (ws alone would wait 30 s)', { timeout: 10_000 }, async () => {
     broker = await Broker.open({ storage: 'memory' });
-    const server = await broker.listen({ port: 0, shutdownGraceMs: 50 });
+    const server = await broker.listen({ port: 0, closeGraceMs: 50 });
     client = await RawClient.open(server.url);
     client.socket.pause();
     const closed = broker.close();

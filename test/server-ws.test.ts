@@ -4,7 +4,7 @@
  */
 import { connect as connectTcp, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CloseCode, FrameKind, VirtualClock, decodeBatch, decodeDeliveries, encodeBatch, encodeFrame } from '@brook/protocol';
+import { CloseCode, FrameKind, PROTOCOL_VERSION, VirtualClock, decodeBatch, decodeDeliveries, encodeBatch, encodeFrame } from '@brook/protocol';
 import { Broker, type BrookServer, type ListenOptions } from '@brook/broker';
 import { RawClient } from './fixtures/server-raw-client.js';
 
@@ -124,7 +124,7 @@ describe('requests over the socket', () => {
   });
 
   it("an upgrade completed while the listener closes is refused: close() does not wait for that client", { timeout: 5_000 }, async () => {
-    // Broker clock: shutdownGraceMs never runs out, so only the refusal lets close() finish.
+    // Broker clock: closeGraceMs never runs out, so only the refusal lets close() finish.
     const { server } = await serve({}, new VirtualClock());
     const late = connectTcp(server.port, '127.0.0.1');
     late.on('error', () => undefined);
@@ -261,6 +261,50 @@ describe('limits', () => {
     for (const client of [mute, silent]) client.socket.terminate();
   });
 });
+
+describe('closeGraceMs', () => {
+  it('a client refused (wrong token, 4001) that never answers the close frame is cut after closeGraceMs, freeing its slot', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock();
+    const { server } = await serve({ connectionsMax: 1, token: 'right', closeGraceMs: 500 }, clock);
+    const refused = await upgradeRaw(server.port);
+    const closeCode = serverCloseCode(refused);
+    const cut = new Promise((resolve) => refused.once('close', resolve));
+    refused.write(maskedBinaryFrame(encodeFrame(FrameKind.HELLO, 0, JSON.stringify({ version: PROTOCOL_VERSION, client: 'raw', token: 'wrong' }))));
+    expect(await closeCode).toBe(CloseCode.UNAUTHORIZED); // an ERROR frame, then the close frame
+    // It never answers: ws alone would hold the socket, and the only slot, for 30 s.
+    clock.advance(499);
+    const notYet = await Promise.race([cut.then(() => 'cut'), (await fetch(`http://127.0.0.1:${server.port}/healthz`)).text()]);
+    expect(notYet).toBe('ok');
+    clock.advance(1);
+    await cut;
+    await connectionsDropTo(server.port, 0);
+    const next = await connect(server.url, { token: 'right' });
+    expect(await next.ok('listTopics')).toEqual({ topics: [] });
+  });
+});
+
+/** The code of the first close frame the server sends on a raw socket (server frames are unmasked). */
+function serverCloseCode(socket: Socket): Promise<number> {
+  let bytes = Buffer.alloc(0);
+  return new Promise((resolve) => socket.on('data', (chunk: Buffer) => {
+    bytes = Buffer.concat([bytes, chunk]);
+    for (let at = 0; at + 2 <= bytes.length;) {
+      const short = bytes[at + 1]! & 0x7f;
+      const [length, start] = short === 126 ? [bytes.readUInt16BE(at + 2), at + 4] : [short, at + 2];
+      if (start + length > bytes.length) return;
+      if ((bytes[at]! & 0x0f) === 0x8) return resolve(bytes.readUInt16BE(start));
+      at = start + length;
+    }
+  }));
+}
+
+/** A client's binary WebSocket frame (masked, as RFC 6455 requires of clients), for a raw socket. */
+function maskedBinaryFrame(payload: Uint8Array): Buffer {
+  if (payload.length > 0xffff) throw new Error('maskedBinaryFrame writes frames up to 64 KiB');
+  const mask = [1, 2, 3, 4];
+  const header = payload.length < 126 ? [0x82, 0x80 | payload.length] : [0x82, 0x80 | 126, payload.length >> 8, payload.length & 0xff];
+  return Buffer.from([...header, ...mask, ...payload.map((byte, i) => byte ^ mask[i % 4]!)]);
+}
 
 /** A WebSocket upgrade by hand, so the test can write bytes no ws client would; resolves once the server answered it. */
 async function upgradeRaw(port: number): Promise<Socket> {

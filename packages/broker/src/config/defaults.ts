@@ -121,9 +121,9 @@ export const LIMITS = Object.freeze({
     default: 30_000, min: 1, max: DAY_MS,
     doc: 'Server: a ping goes out every idleTimeoutMs; a connection with no pong (or other message) by the next ping, that took none of the bytes queued for it either, is closed with 4003.',
   },
-  shutdownGraceMs: {
+  closeGraceMs: {
     default: 2_000, min: 0, max: 60_000,
-    doc: "Server: at close, how long a client has to answer the close frame (1001) before its socket is cut. A client that stopped reading never answers; ws alone would wait its closeTimeout (30 s).",
+    doc: "Server: how long a client has to answer the server's close frame (1001 at broker.close(), a protocol error, a refused handshake) before its socket is cut, freeing its connectionsMax slot. A client that stopped reading never answers; ws alone would wait its closeTimeout (30 s).",
   },
 } as const satisfies Record<string, Limit>);
 

@@ -77,7 +77,7 @@ const ROWS: Record<LimitName, Row> = {
   deliverRecordsMax: listenOption('deliverRecordsMax'),
   handshakeTimeoutMs: listenOption('handshakeTimeoutMs'),
   idleTimeoutMs: listenOption('idleTimeoutMs'),
-  shutdownGraceMs: listenOption('shutdownGraceMs'),
+  closeGraceMs: listenOption('closeGraceMs'),
   partitionsMax: partitions,
   maxInFlight: subscribeOption('maxInFlight', (maxInFlight) => ({ maxInFlight })),
   ackTimeoutMs: subscribeOption('ackTimeoutMs', (ackTimeoutMs) => ({ ackTimeoutMs })),

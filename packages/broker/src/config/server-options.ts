@@ -8,7 +8,7 @@ import { limitOrDefault, type LIMITS } from './defaults.js';
 
 const SERVER_LIMIT_NAMES = [
   'frameBytesMax', 'connectionsMax', 'subscriptionsMax', 'requestsInFlightMax', 'sendBufferBytesMax', 'deliverRecordsMax', 'handshakeTimeoutMs', 'idleTimeoutMs',
-  'shutdownGraceMs',
+  'closeGraceMs',
 ] as const satisfies readonly (keyof typeof LIMITS)[];
 
 export type ServerLimits = Record<(typeof SERVER_LIMIT_NAMES)[number], number>;

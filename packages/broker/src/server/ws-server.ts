@@ -108,6 +108,16 @@ class WsListener {
     return this.closing;
   }
 
+  /**
+   * After a close frame the server sent: a client that stopped reading never answers it, and ws
+   * would keep the socket (and its connectionsMax slot) for its closeTimeout (30 s).
+   */
+  private cutAfterGrace(ws: WebSocket): void {
+    if (ws.readyState === ws.CLOSED) return;
+    const cut = this.clock.setTimer(this.options.limits.closeGraceMs, () => ws.terminate());
+    ws.once('close', () => cut.cancel());
+  }
+
   /** `socket` is the one ws writes to: ws reports no 'drain' itself. */
   private accept(ws: WebSocket, socket: Duplex, remote: string): void {
     const stream = socket as Socket; // an http server's 'upgrade' hands over its net.Socket
@@ -115,7 +125,7 @@ class WsListener {
     // as 'error' and then 'close': the session ends on 'close'. Listened to before anything else,
     // since a refused connection (1013) reads on until its close completes, and an 'error' event
     // nobody listens to would be thrown, taking the whole server down.
-    ws.on('error', () => undefined);
+    ws.on('error', () => this.cutAfterGrace(ws)); // ws closes it; its peer may never answer
     if (this.closing) {
       // Its upgrade was under way as the listener closed. Shutdown has ended the others already, and
       // http's close waits for every socket: cut at once, not after a close handshake it could stall.
@@ -125,10 +135,11 @@ class WsListener {
     }
     if (this.connections.size >= this.options.limits.connectionsMax) {
       ws.close(CloseCode.TRY_AGAIN_LATER, 'connectionsMax reached');
+      this.cutAfterGrace(ws);
       return;
     }
     ws.binaryType = 'nodebuffer';
-    const session = this.hub.open(peerOf(ws), remote, { limits: this.options.limits, token: this.options.token });
+    const session = this.hub.open(peerOf(ws, () => this.cutAfterGrace(ws)), remote, { limits: this.options.limits, token: this.options.token });
     const connection: Connection = { socket: ws, stream, session, alive: true, takenAtPing: bytesTaken(stream) };
     this.connections.add(connection);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -173,13 +184,9 @@ class WsListener {
     this.metrics?.dispose();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
+    // Each close cuts its socket after closeGraceMs if its client does not answer (cutAfterGrace).
     for (const connection of this.connections) connection.session.shutdown();
-    // A client that stopped reading never answers the close frame: cut it after the grace.
-    const grace = this.clock.setTimer(this.options.limits.shutdownGraceMs, () => {
-      for (const connection of this.connections) connection.socket.terminate();
-    });
     await closed;
-    grace.cancel();
     this.wss.close();
   }
 }
@@ -199,7 +206,7 @@ function bytesTaken(stream: Socket): number {
   return internals._bytesDispatched - unwritten;
 }
 
-function peerOf(ws: WebSocket): FramePeer {
+function peerOf(ws: WebSocket, cutAfterGrace: () => void): FramePeer {
   return {
     send: (frame) => {
       if (ws.readyState === ws.OPEN) ws.send(frame);
@@ -208,6 +215,7 @@ function peerOf(ws: WebSocket): FramePeer {
       // A close reason is limited to 123 bytes (RFC 6455); ws throws past it.
       ws.close(code, reason.slice(0, CLOSE_REASON_CHARS_MAX));
       if (SILENT_PEER_CLOSE_CODES.has(code)) ws.terminate();
+      else cutAfterGrace();
     },
     get bufferedAmount() {
       return ws.bufferedAmount;
