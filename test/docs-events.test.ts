@@ -1,7 +1,7 @@
 /**
  * README.md and docs/semantics.md list every broker event with its payload, as
  * packages/broker/src/events.ts declares it (BrokerEvents, RecordRef, GroupRecordRef,
- * RedeliveryReason). An event added or changed there without the docs fails here.
+ * RedeliveryReason, RebalanceReason). An event added or changed there without the docs fails here.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -24,10 +24,12 @@ function fieldsOf(name: string): string {
 /** The definitions the docs give under the table, as events.ts has them. */
 function declaredRefs(): string[] {
   const reason = /export type RedeliveryReason = (.+);/.exec(source)![1]!;
+  const rebalanceReason = /export type RebalanceReason = (.+);/.exec(source)![1]!;
   return [
     `\`RecordRef\` is \`${fieldsOf('RecordRef')}\``,
     `\`GroupRecordRef\` is\n\`RecordRef & ${fieldsOf('GroupRecordRef')}\``,
     `\`RedeliveryReason\` is\n\`${reason}\``,
+    `\`RebalanceReason\` is\n\`${rebalanceReason}\``,
   ];
 }
 
