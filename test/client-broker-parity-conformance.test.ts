@@ -263,8 +263,10 @@ describeOnEachTarget('record sizes alike in producer.send and Broker.produce', (
 });
 
 describeOnEachTarget('a loop left or closed with messages it never returned', (suite) => {
-  it('gives them back without an attempt: at maxDeliveries 1 nothing is dead-lettered, and the next reader gets them with deliveryCount 1', async () => {
-    const options = { maxInFlight: 3, maxDeliveries: 1, ackTimeoutMs: LONG_LEASE_MS };
+  it.each(['none', 'partition'] as const)('gives them back without an attempt: at maxDeliveries 1 nothing is dead-lettered, and the next reader gets them with deliveryCount 1 (ordering %s)', async (ordering) => {
+    // 'partition': giving back the first of them takes the later ones back too (go-back), and
+    // those were released as well: no attempt either.
+    const options = { maxInFlight: 3, maxDeliveries: 1, ackTimeoutMs: LONG_LEASE_MS, ordering };
     type Loop = AsyncIterable<Settleable & { deliveryCount: number }> & { close(): Promise<void> };
     const loops: [string, (topic: string, group: string) => Loop][] = [
       ['client', (topic, group) => suite.client.consume({ topic, group, ...options })],

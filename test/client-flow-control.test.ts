@@ -45,3 +45,28 @@ describe('a consume() loop that is not read', () => {
     await iterator.return?.();
   });
 });
+
+describe("a 'partition' consume() loop that reads late", () => {
+  it('never reads an offset before an earlier one of its partition: a redelivery drops from the queue what it made stale', async () => {
+    const clock = new VirtualClock();
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
+    await broker.createTopic('flow-partition');
+    await broker.produce('flow-partition', [{ value: 'm0' }, { value: 'm1' }]);
+    const client = opened(await connect(broker, { clock }));
+    const ackTimeoutMs = 100;
+    // Room for three: m0 and m1, then m0 and m1 again once m0's lease ran out (go-back). The
+    // oldest, the first m0, is let go; the first m1, queued before the second m0, was taken back.
+    const stream = client.consume({ topic: 'flow-partition', group: 'late', ordering: 'partition', maxInFlight: 3, ackTimeoutMs, backoff: { initialMs: 0, maxMs: 0 } });
+    await stream.ready;
+    await advance(clock, ackTimeoutMs);
+    const iterator = stream[Symbol.asyncIterator]();
+    const read: string[] = [];
+    while (read.filter((entry) => entry.endsWith('acked')).length < 2) {
+      const message = (await iterator.next()).value as Message;
+      const acked = await message.ack().then(() => 'acked', (error: { code: string }) => error.code);
+      read.push(`${message.text()}#${message.deliveryCount} ${acked}`);
+    }
+    expect(read).toEqual(['m0#2 acked', 'm1#2 acked']);
+    await stream.close();
+  });
+});

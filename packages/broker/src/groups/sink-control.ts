@@ -65,6 +65,9 @@ export function sinkControl(joined: Joined): SinkControl {
     givenBack: (delivery) => own(delivery) && delivery.reach === 'givenBack',
     consumerSettled: () => group.heardFrom(member),
     release: (deliveries) => {
+      // All of them first: in 'partition' giving one back takes back what the member holds
+      // after it (go-back), and a released one among those is no attempt either.
+      mark(deliveries, 'held');
       for (const delivery of deliveries) if (own(delivery)) group.release(delivery);
     },
   };

@@ -141,7 +141,9 @@ export class SessionSubscriptions {
     const nack = args.optionalPairs('nack', id, ms);
     const release = readIdRanges(args, 'release');
     if (!subscription) return unknownSubscriptionAnswer(ack, reject);
-    subscription.handle?.consumerSettled();
+    // Proof that the consumer runs; a release is not: the client gives back what its consumer
+    // never saw, often because it is stuck (a loop not reading lets its queue overflow).
+    if (ack.length + extend.length + reject.length + nack.length > 0) subscription.handle?.consumerSettled();
     for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
     const durable = new DurableWaits();
     const stale = new StaleIds();

@@ -19,7 +19,7 @@ export function handlerSink(handler: Handler, maxInFlight: number): MessageSink 
       return true;
     },
     // What waits is a lost connection's (the broker redelivers it) or a closing member's (released).
-    takeUnseen: () => window.takeWaiting(),
+    takeUnseen: (pick) => window.takeWaiting(pick),
     // A handler keeps running while a graceful close waits for what it holds.
     closing: () => undefined,
     ended: () => void window.takeWaiting(),

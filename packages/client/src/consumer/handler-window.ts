@@ -57,11 +57,16 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
     if (this.waiting.length > this.limit) this.drop(this.waiting.shift()!);
   }
 
-  /** Takes the waiting items (a lost connection's, or a member's that ended). */
-  takeWaiting(): T[] {
+  /** Takes the waiting items `pick` picks, or all of them (a lost connection's, or a member's that ended). */
+  takeWaiting(pick?: (item: T) => boolean): T[] {
     const waiting = this.waiting;
-    this.waiting = [];
-    return waiting;
+    if (pick === undefined || waiting.length === 0) {
+      this.waiting = [];
+      return waiting;
+    }
+    const taken: T[] = [];
+    this.waiting = waiting.filter((item) => !(pick(item) && taken.push(item)));
+    return taken;
   }
 
   /** True if a handler may start; frees the places of running handlers whose deliveries were settled. */

@@ -27,8 +27,9 @@ export class MessageQueue extends AsyncQueue<Message> implements MessageSink {
     return true;
   }
 
-  takeUnseen(): Message[] {
-    return this.takeAll();
+  takeUnseen(pick?: (message: Message) => boolean): Message[] {
+    if (pick === undefined) return this.takeAll();
+    return this.size === 0 ? [] : this.remove(pick);
   }
 
   /** Nobody will read on: the loop ends now, later messages are refused. */

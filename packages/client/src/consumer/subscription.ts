@@ -56,8 +56,11 @@ export interface MessageSink {
   credit(maxInFlight: number): void;
   /** False if the consumer takes no more messages (a loop that stopped): the subscription releases it. */
   deliver(message: Message): boolean;
-  /** Messages received but not yet handed to the consumer: dropped on a lost connection, released on close. */
-  takeUnseen(): Message[];
+  /**
+   * Messages received but not yet handed to the consumer (those `pick` picks, or all): dropped on
+   * a lost connection, released on close or once a later delivery made them stale.
+   */
+  takeUnseen(pick?: (message: Message) => boolean): Message[];
   /** close() began: a consumer that cannot finish in the background stops taking messages. */
   closing(): void;
   /** No more messages: the subscription is closed (error undefined) or ended by the broker or the connection. */
@@ -80,6 +83,8 @@ export class Subscription {
   private readonly signal: AbortSignal | undefined;
   private readonly wireOptions: WireSubscribeOptions;
   private readonly detach: () => void;
+  /** Per partition, the highest offset delivered on this session (see dropSuperseded). */
+  private readonly highestOffsets = new Map<number, bigint>();
   /**
    * Settles once the subscription has ended: resolves when its consumer ended it (close(),
    * abort(), a loop left, client.close()), rejects with why when the broker or the connection did
@@ -224,6 +229,7 @@ export class Subscription {
     if (maxInFlight !== undefined) this.sink.credit(maxInFlight);
     this.state = 'active';
     this.batcher.setSession(this.connection.session);
+    this.highestOffsets.clear();
     this.connection.listen(result.subscription, this.listener);
   }
 
@@ -242,6 +248,7 @@ export class Subscription {
       const session = this.connection.session;
       readDeliveries(first, count, data, (deliveryId, partition, offset, deliveryCount, record) => {
         const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers);
+        this.dropSuperseded(message);
         if (!this.sink.deliver(message)) message.releaseUnread();
       });
     },
@@ -250,6 +257,27 @@ export class Subscription {
     // error if it does not come back. Any other END (the topic was deleted) is final.
     end: (error) => (error.code === 'CLOSED' ? this.lost() : this.endedByBroker(error)),
   };
+
+  /**
+   * A record comes again only once the broker took its earlier delivery back, and in 'partition'
+   * ordering a partition's records go out in offset order until a go-back or a rebalance takes
+   * back everything after the record it restarts from. So messages still waiting for the
+   * consumer are stale once `arrived` delivers their record again, or ('partition') an earlier
+   * record of their partition: read, they would come before the records they follow (an offset
+   * before an earlier one). They are released (a stale release does nothing). Only an arrival at
+   * or below the highest offset seen on its partition can do that, so the others cost no search.
+   */
+  private dropSuperseded(arrived: Message): void {
+    const highest = this.highestOffsets.get(arrived.partition);
+    if (highest === undefined || arrived.offset > highest) {
+      this.highestOffsets.set(arrived.partition, arrived.offset);
+      return;
+    }
+    const goesBack = this.wireOptions.ordering === 'partition';
+    const superseded = (queued: Message): boolean =>
+      queued.partition === arrived.partition && (queued.offset === arrived.offset || (goesBack && queued.offset > arrived.offset));
+    for (const stale of this.sink.takeUnseen(superseded)) stale.releaseUnread();
+  }
 
   private sendSettle(entries: Omit<RequestArgs<'settle'>, 'subscription'>): Promise<unknown> {
     return this.connection.request('settle', { ...entries, subscription: this.number }, { sessionBound: true }).then((answer) => answer.json.stale);
