@@ -54,12 +54,13 @@ describe("a 'partition' consume() loop that reads late", () => {
     await broker.produce('flow-partition', [{ value: 'm0' }, { value: 'm1' }]);
     const client = opened(await connect(broker, { clock }));
     const ackTimeoutMs = 100;
-    // Room for three: m0 and m1, then m0 and m1 again once m0's lease ran out (go-back). The
-    // oldest, the first m0, is let go; the first m1, queued before the second m0, was taken back.
+    // The loop reads m0 and sits on it; m1 waits in the queue. m0's lease runs out: the go-back
+    // takes m1 back too, and m0, m1 come again behind the m1 already queued, which is stale.
     const stream = client.consume({ topic: 'flow-partition', group: 'late', ordering: 'partition', maxInFlight: 3, ackTimeoutMs, backoff: { initialMs: 0, maxMs: 0 } });
     await stream.ready;
-    await advance(clock, ackTimeoutMs);
     const iterator = stream[Symbol.asyncIterator]();
+    expect(((await iterator.next()).value as Message).text()).toBe('m0');
+    await advance(clock, ackTimeoutMs);
     const read: string[] = [];
     while (read.filter((entry) => entry.endsWith('acked')).length < 2) {
       const message = (await iterator.next()).value as Message;
@@ -68,5 +69,49 @@ describe("a 'partition' consume() loop that reads late", () => {
     }
     expect(read).toEqual(['m0#2 acked', 'm1#2 acked']);
     await stream.close();
+  });
+});
+
+describe('what waits unseen at the client is given back before its lease runs out (no attempt)', () => {
+  it('a consume() loop not read for many leases: every record is read with deliveryCount 1, none dead-lettered at maxDeliveries 1', async () => {
+    const clock = new VirtualClock();
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
+    await broker.createTopic('unseen-queue');
+    await broker.produce('unseen-queue', Array.from({ length: 4 }, (_, i) => ({ value: `m${i}` })));
+    const client = opened(await connect(broker, { clock }));
+    const stream = client.consume({ topic: 'unseen-queue', group: 'idle-loop', maxInFlight: 2, ackTimeoutMs: 100, maxDeliveries: 1 });
+    await stream.ready;
+    for (let lease = 0; lease < 20; lease++) await advance(clock, 100);
+    const read: string[] = [];
+    for await (const message of stream) {
+      await message.ack();
+      read.push(`${message.text()}#${message.deliveryCount}`);
+      if (read.length === 4) break;
+    }
+    expect(read.sort()).toEqual(['m0#1', 'm1#1', 'm2#1', 'm3#1']);
+    expect(broker.describeGroup('unseen-queue', 'idle-loop').partitions[0]!.deadLettered).toBe(0);
+  });
+
+  it('a message waiting behind a hung handler is not dead-lettered for the waits: it runs once the handler frees its place', async () => {
+    const clock = new VirtualClock();
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
+    await broker.createTopic('unseen-window');
+    await broker.produce('unseen-window', [{ value: 'hangs' }, { value: 'waits' }]);
+    const client = opened(await connect(broker, { clock }));
+    let unhang: () => void = () => undefined;
+    const seen: string[] = [];
+    await client.subscribe({ topic: 'unseen-window', group: 'hung', maxInFlight: 1, ackTimeoutMs: 100, maxDeliveries: 2, backoff: { initialMs: 0, maxMs: 0 } }, (message) => {
+      seen.push(`${message.text()}#${message.deliveryCount}`);
+      return message.text() === 'hangs' && message.deliveryCount === 1 ? new Promise<void>((resolve) => (unhang = resolve)) : undefined;
+    });
+    // 'hangs' outlives its lease (an attempt: its handler saw it); what the broker sends next waits
+    // behind it for the window's one place, lease after lease.
+    for (let lease = 0; lease < 10; lease++) await advance(clock, 100);
+    expect(seen).toEqual(['hangs#1']);
+    unhang();
+    for (let lease = 0; lease < 3; lease++) await advance(clock, 100);
+    expect(seen.slice(1).sort()).toEqual(['hangs#2', 'waits#1']);
+    const group = broker.describeGroup('unseen-window', 'hung');
+    expect([group.lag, group.partitions[0]!.deadLettered]).toEqual([0n, 0]);
   });
 });

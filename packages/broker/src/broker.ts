@@ -283,7 +283,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   async attach(options: SubscribeOptions, sink: DeliverySink): Promise<AttachedSubscription> {
     this.assertOpen();
     const joined = await this.groups.join(options, sink);
-    return Object.assign(this.groups.subscription(options, joined), sinkControl(joined));
+    const ackTimeoutMs = joined.kind === 'member' ? joined.group.config.ackTimeoutMs : undefined;
+    return Object.assign(this.groups.subscription(options, joined), sinkControl(joined), { ackTimeoutMs });
   }
 
   /** `for await (const msg of broker.consume(...)) await msg.ack()`. A misspelled option throws here, as in the client. */

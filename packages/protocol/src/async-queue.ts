@@ -57,6 +57,11 @@ export class AsyncQueue<T> {
   /** A queued item is being handed out by next() (not one pushed straight to a waiting next()). */
   protected taken(_item: T): void {}
 
+  /** The oldest item queued and not yet handed out. */
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
   /** The items queued and not yet handed out, oldest first. */
   protected queued(): T[] {
     return this.items.slice(this.head);

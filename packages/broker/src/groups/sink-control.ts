@@ -36,7 +36,14 @@ export interface SinkControl {
 }
 
 /** What Broker.attach returns: the subscription, and what its sink may tell the engine. */
-export interface AttachedSubscription extends Subscription, SinkControl {}
+export interface AttachedSubscription extends Subscription, SinkControl {
+  /**
+   * The lease of its deliveries (the group's ackTimeoutMs; undefined for a tail reader): a sink
+   * further down that holds deliveries for its consumer (a client's queue) releases them before
+   * it runs out, or each would count as a failed attempt the consumer never saw.
+   */
+  readonly ackTimeoutMs: number | undefined;
+}
 
 const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false, consumerSettled() {}, release() {} };
 

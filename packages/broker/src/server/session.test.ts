@@ -17,7 +17,7 @@ describe('Session: end to end in process', () => {
     expect(records.map((r) => text(r.value))).toEqual(['b']);
 
     const sub = await f.ok('subscribe', { topic: 'orders', group: 'billing' });
-    expect(sub).toEqual({ subscription: 1, memberId: 'billing-0', maxInFlight: 100 });
+    expect(sub).toEqual({ subscription: 1, memberId: 'billing-0', maxInFlight: 100, ackTimeoutMs: 30_000 });
     const delivered = await f.deliveries(1);
     expect(delivered.map((d) => [d.partition, d.offset, d.deliveryCount, text(d.value)])).toEqual([[1, 0n, 1, 'a'], [1, 1n, 1, 'b']]);
     expect(await f.ok('settle', { subscription: 1, ack: [[0, 1]] })).toEqual({});

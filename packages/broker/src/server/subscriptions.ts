@@ -93,7 +93,8 @@ export class SessionSubscriptions {
       subscription.ready = true;
       this.queueFlush();
     };
-    const json = { subscription: subscription.id, memberId: subscription.handle.memberId ?? null, maxInFlight: subscription.maxInFlight };
+    const { memberId, ackTimeoutMs } = subscription.handle;
+    const json = { subscription: subscription.id, memberId: memberId ?? null, maxInFlight: subscription.maxInFlight, ackTimeoutMs: ackTimeoutMs ?? null };
     return { json, afterSend: ready };
   }
 

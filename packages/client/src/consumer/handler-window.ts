@@ -57,6 +57,11 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
     if (this.waiting.length > this.limit) this.drop(this.waiting.shift()!);
   }
 
+  /** The item that has waited longest. */
+  oldestWaiting(): T | undefined {
+    return this.waiting[0];
+  }
+
   /** Takes the waiting items `pick` picks, or all of them (a lost connection's, or a member's that ended). */
   takeWaiting(pick?: (item: T) => boolean): T[] {
     const waiting = this.waiting;

@@ -32,6 +32,10 @@ export class MessageQueue extends AsyncQueue<Message> implements MessageSink {
     return this.size === 0 ? [] : this.remove(pick);
   }
 
+  oldestUnseen(): Message | undefined {
+    return this.peek();
+  }
+
   /** Nobody will read on: the loop ends now, later messages are refused. */
   closing(): void {
     this.end();

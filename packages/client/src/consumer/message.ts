@@ -51,6 +51,8 @@ export class Message {
     /** The raw bytes; see text() and json() for decoded forms. */
     readonly value: Uint8Array | null,
     readonly headers: readonly RecordHeader[],
+    /** @internal When it reached this client (the client's clock): UnseenLeases gives it back unseen before its lease runs out. */
+    readonly receivedAtMs = 0,
   ) {}
 
   get topic(): string {

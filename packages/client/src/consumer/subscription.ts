@@ -27,6 +27,7 @@ import { backoffDelayMs } from '../transport/backoff.js';
 import { Message } from './message.js';
 import { SettleBatcher, toRanges } from './settle-batcher.js';
 import { wireStartPosition, type StartPosition } from './start-position.js';
+import { UnseenLeases } from './unseen-leases.js';
 
 export interface SubscribeOptions extends Omit<WireSubscribeOptions, 'from'> {
   /** Where a new group (or a tail reader) starts. Default: 'earliest' with a group, 'latest' without. */
@@ -61,6 +62,8 @@ export interface MessageSink {
    * a lost connection, released on close or once a later delivery made them stale.
    */
   takeUnseen(pick?: (message: Message) => boolean): Message[];
+  /** The message that has waited unseen longest, if any (UnseenLeases watches it). */
+  oldestUnseen(): Message | undefined;
   /** close() began: a consumer that cannot finish in the background stops taking messages. */
   closing(): void;
   /** No more messages: the subscription is closed (error undefined) or ended by the broker or the connection. */
@@ -85,6 +88,8 @@ export class Subscription {
   private readonly detach: () => void;
   /** Per partition, the highest offset delivered on this session (see dropSuperseded). */
   private readonly highestOffsets = new Map<number, bigint>();
+  /** Gives back what waits unseen in the sink before its lease runs out. */
+  private readonly leases: UnseenLeases;
   /**
    * Settles once the subscription has ended: resolves when its consumer ended it (close(),
    * abort(), a loop left, client.close()), rejects with why when the broker or the connection did
@@ -113,6 +118,7 @@ export class Subscription {
     this.group = options.group;
     this.wireOptions = from === undefined ? rest : { ...rest, from: wireStartPosition(from) };
     registry.add(this);
+    this.leases = new UnseenLeases(connection.clock, sink);
     this.batcher = new SettleBatcher(this.topic, (entries) => this.sendSettle(entries));
     const onDown = (): void => this.lost();
     const onReady = (): void => void this.resubscribe();
@@ -227,6 +233,8 @@ export class Subscription {
     // Only a credit the broker could have given: a broken answer must not make the queue release everything.
     const maxInFlight = Number.isSafeInteger(result.maxInFlight) && result.maxInFlight! > 0 ? result.maxInFlight : this.wireOptions.maxInFlight;
     if (maxInFlight !== undefined) this.sink.credit(maxInFlight);
+    // Likewise only a lease the broker could have set; none (a tail reader, an older server): nothing is given back early.
+    this.leases.setLease(Number.isSafeInteger(result.ackTimeoutMs) && result.ackTimeoutMs! > 0 ? result.ackTimeoutMs! : undefined);
     this.state = 'active';
     this.batcher.setSession(this.connection.session);
     this.highestOffsets.clear();
@@ -246,11 +254,13 @@ export class Subscription {
     deliver: (json, data) => {
       const { first, count } = json as { first: number; count: number };
       const session = this.connection.session;
+      const receivedAtMs = this.connection.clock.now();
       readDeliveries(first, count, data, (deliveryId, partition, offset, deliveryCount, record) => {
-        const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers);
+        const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers, receivedAtMs);
         this.dropSuperseded(message);
         if (!this.sink.deliver(message)) message.releaseUnread();
       });
+      this.leases.watch();
     },
     // END CLOSED: the broker is shutting down and closes the connection (1001) right after, so
     // this is a drop, not an end: resubscribe after the reconnect, or end with the connection's
@@ -287,6 +297,7 @@ export class Subscription {
     if (this.state !== 'active') return;
     this.state = 'down';
     this.batcher.setSession(0);
+    this.leases.cancel();
     this.sink.takeUnseen();
   }
 
@@ -324,6 +335,7 @@ export class Subscription {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.retryTimer?.cancel();
+    this.leases.cancel();
     this.detach();
     // Its consumer ended it: a member has left, so the broker took back what it held, as it
     // does in process (DELIVERY_STALE, not DISCONNECTED: the connection is fine, and retrying
