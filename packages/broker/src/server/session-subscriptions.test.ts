@@ -223,6 +223,26 @@ describe('unsubscribe and disconnect', () => {
   });
 });
 
+describe('abort: what the client never received', () => {
+  it('an abort naming receivedThrough gives back what was sent after it (on its way) with no attempt; what was received counts', async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    const first = await sessionFixture({ broker });
+    await first.hello();
+    await first.ok('createTopic', { name: 't' });
+    await first.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b']));
+    const sub = await subscribe(first, { maxInFlight: 2 });
+    const held = await first.deliveries(sub);
+    expect(held.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 1], [1n, 1]]);
+    await first.ok('unsubscribe', { subscription: sub, abort: true, receivedThrough: held[0]!.deliveryId });
+    const second = await sessionFixture({ broker });
+    await second.hello();
+    const other = await subscribe(second, { maxInFlight: 2 });
+    expect((await second.deliveries(other)).map((d) => [d.offset, d.deliveryCount]).sort()).toEqual([[0n, 2], [1n, 1]]);
+    await expect(first.ok('unsubscribe', { subscription: 99, abort: true, receivedThrough: -2 })).rejects.toThrow(/INVALID_REQUEST/);
+    await broker.close();
+  });
+});
+
 describe('graceful unsubscribes and the request window', () => {
   it('do not count toward requestsInFlightMax: the settles they wait for are still read', async () => {
     const f = await withRecords(2, { limits: { requestsInFlightMax: 2 } });

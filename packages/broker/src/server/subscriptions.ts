@@ -103,16 +103,19 @@ export class SessionSubscriptions {
    * meanwhile is refused (INVALID_REQUEST), an abort overtakes it. Unknown numbers are ignored (it
    * may have just ended). `release` (with abort): ids its consumer never saw, given
    * back without an attempt before the member leaves; it takes nothing new meanwhile, so none of
-   * them can come straight back to it and be taken back again as a crash's.
+   * them can come straight back to it and be taken back again as a crash's. `receivedThrough`
+   * (with abort): the last id the client had received (-1: none); later ones were still on their
+   * way (sent before this request was read), so its consumer never saw them either.
    */
   async unsubscribe(args: Args): Promise<Reply> {
     const subscription = this.subscriptions.get(args.int('subscription', 0, ID_MAX));
     const abort = args.optionalBoolean('abort') ?? false;
     const release = readIdRanges(args, 'release');
+    const receivedThrough = args.optionalInt('receivedThrough', -1, ID_MAX - 1);
     if (!subscription?.handle) return EMPTY;
     if (abort) {
       subscription.handle.pause();
-      releaseRanges(subscription, release);
+      releaseRanges(subscription, receivedThrough === undefined ? release : [...release, [receivedThrough + 1, ID_MAX]]);
       this.end(subscription);
     } else {
       // A repeat would wait uncounted like the first (see Session.pump): any number could pile up.

@@ -60,6 +60,25 @@ describe('Subscription', () => {
     expect(subscription.memberId).toBe('m1');
   });
 
+  it('an abort names the last delivery id received (-1 before any), so the broker gives back what was still on its way', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const abortAfter = async (frames: [number, bigint[]][]) => {
+      const subscription = new Subscription(connection, { topic: 't', group: 'g' }, recordingSink().sink, new Set());
+      const started = subscription.start();
+      await server.waitForRequests(1);
+      server.respond(server.take('subscribe'), { subscription: 4, memberId: 'm1' });
+      for (const [first, offsets] of frames) deliver(server, 4, first, offsets);
+      await started;
+      await tick();
+      subscription.abort();
+      await server.waitForRequests(1);
+      return server.take('unsubscribe').json;
+    };
+    expect(await abortAfter([])).toEqual({ op: 'unsubscribe', subscription: 4, abort: true, receivedThrough: -1 });
+    expect(await abortAfter([[10, [0n, 1n]], [12, [2n]]])).toEqual({ op: 'unsubscribe', subscription: 4, abort: true, receivedThrough: 12 });
+  });
+
   it('resubscribes after a reconnect; settling a message of the lost session sends nothing (its ack fails)', async () => {
     const server = new FakeServer();
     const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });

@@ -88,6 +88,8 @@ export class Subscription {
   private readonly detach: () => void;
   /** Per partition, the highest offset delivered on this session (see dropSuperseded). */
   private readonly highestOffsets = new Map<number, bigint>();
+  /** The last delivery id received on this session (-1: none; ids start at 0): an abort tells the broker, so that what was still on its way is no attempt. */
+  private receivedThrough = -1;
   /** Gives back what waits unseen in the sink before its lease runs out. */
   private readonly leases: UnseenLeases;
   /**
@@ -209,7 +211,9 @@ export class Subscription {
       // dead-lettered unseen).
       const unseen = this.sink.takeUnseen().filter((message) => message.session === this.numberSession);
       const release = unseen.length > 0 ? toRanges(unseen.map((message) => message.deliveryId)) : undefined;
-      this.connection.request('unsubscribe', { subscription: this.number, abort: true, ...(release && { release }) }, { sessionBound: true }).catch(() => undefined);
+      // And what the broker sent after the last frame received here: on its way, never seen either.
+      const abort = { subscription: this.number, abort: true, receivedThrough: this.receivedThrough, ...(release && { release }) };
+      this.connection.request('unsubscribe', abort, { sessionBound: true }).catch(() => undefined);
     }
     this.finish(undefined);
   }
@@ -238,6 +242,7 @@ export class Subscription {
     this.state = 'active';
     this.batcher.setSession(this.connection.session);
     this.highestOffsets.clear();
+    this.receivedThrough = -1;
     this.connection.listen(result.subscription, this.listener);
   }
 
@@ -254,6 +259,7 @@ export class Subscription {
     deliver: (json, data) => {
       const { first, count } = json as { first: number; count: number };
       const session = this.connection.session;
+      this.receivedThrough = first + count - 1;
       const receivedAtMs = this.connection.clock.now();
       readDeliveries(first, count, data, (deliveryId, partition, offset, deliveryCount, record) => {
         const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers, receivedAtMs);

@@ -118,7 +118,7 @@ export interface Requests {
   /** `maxInFlight` (the member's credit, the broker's default filled in) is absent from the answer of a broker from before it. */
   subscribe: [WireSubscribeOptions, { subscription: number; memberId: string | null; maxInFlight?: number; ackTimeoutMs?: number | null }];
   /** abort: leave at once (what it holds is redelivered, but `release`: ids its consumer never saw, given back first with no attempt); otherwise wait until settled. */
-  unsubscribe: [{ subscription: number; abort?: boolean; release?: IdRanges }, Record<string, never>];
+  unsubscribe: [{ subscription: number; abort?: boolean; release?: IdRanges; receivedThrough?: number }, Record<string, never>];
   settle: [
     {
       subscription: number;
