@@ -243,6 +243,25 @@ describe('abort: what the client never received', () => {
   });
 });
 
+describe('graceful unsubscribe with release', () => {
+  it('gives the released ids back with no attempt as the member leaves: it answers without waiting for them, another member gets them', async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    const first = await sessionFixture({ broker });
+    await first.hello();
+    await first.ok('createTopic', { name: 't' });
+    await first.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b']));
+    const sub = await subscribe(first, { maxInFlight: 2 });
+    const held = await first.deliveries(sub);
+    const ids = held.map((d) => d.deliveryId);
+    expect(await first.ok('unsubscribe', { subscription: sub, release: [[ids[0]!, ids[1]!]] })).toEqual({});
+    const second = await sessionFixture({ broker });
+    await second.hello();
+    const other = await subscribe(second, { maxInFlight: 2 });
+    expect((await second.deliveries(other)).map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 1], [1n, 1]]);
+    await broker.close();
+  });
+});
+
 describe('graceful unsubscribes and the request window', () => {
   it('do not count toward requestsInFlightMax: the settles they wait for are still read', async () => {
     const f = await withRecords(2, { limits: { requestsInFlightMax: 2 } });

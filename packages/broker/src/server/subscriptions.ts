@@ -101,9 +101,9 @@ export class SessionSubscriptions {
   /**
    * Graceful unless `abort`: waits until every delivery it holds is settled; a second graceful one
    * meanwhile is refused (INVALID_REQUEST), an abort overtakes it. Unknown numbers are ignored (it
-   * may have just ended). `release` (with abort): ids its consumer never saw, given
-   * back without an attempt before the member leaves; it takes nothing new meanwhile, so none of
-   * them can come straight back to it and be taken back again as a crash's. `receivedThrough`
+   * may have just ended). `release`: ids its consumer never saw, given back without an attempt
+   * as the member leaves; it takes nothing new meanwhile, so none of them can come straight back
+   * to it and be taken back again as a crash's. `receivedThrough`
    * (with abort): the last id the client had received (-1: none); later ones were still on their
    * way (sent before this request was read), so its consumer never saw them either.
    */
@@ -121,7 +121,10 @@ export class SessionSubscriptions {
       // A repeat would wait uncounted like the first (see Session.pump): any number could pile up.
       if (subscription.leaving) throw invalidArgument('subscription', 'a subscription not already leaving (the first unsubscribe answers once it has left)', subscription.id);
       subscription.leaving = true;
-      await subscription.handle.close();
+      // Closing from this call on (it takes nothing new), so what it releases goes to the others.
+      const left = subscription.handle.close();
+      releaseRanges(subscription, release);
+      await left;
     }
     this.subscriptions.delete(subscription.id);
     return EMPTY;
