@@ -223,41 +223,38 @@ describe('unsubscribe and disconnect', () => {
   });
 });
 
-describe('abort: what the client never received', () => {
-  it('an abort naming receivedThrough gives back what was sent after it (on its way) with no attempt; what was received counts', async () => {
-    const broker = await Broker.open({ storage: 'memory' });
-    const first = await sessionFixture({ broker });
-    await first.hello();
-    await first.ok('createTopic', { name: 't' });
-    await first.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b']));
-    const sub = await subscribe(first, { maxInFlight: 2 });
-    const held = await first.deliveries(sub);
-    expect(held.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 1], [1n, 1]]);
-    await first.ok('unsubscribe', { subscription: sub, abort: true, receivedThrough: held[0]!.deliveryId });
+/** Records 'a' and 'b' held by one member on one connection; `nextMember()` joins another on a second connection and reads what it gets. */
+async function twoRecordsHeld() {
+  const broker = await Broker.open({ storage: 'memory' });
+  const first = await sessionFixture({ broker });
+  await first.hello();
+  await first.ok('createTopic', { name: 't' });
+  await first.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b']));
+  const sub = await subscribe(first, { maxInFlight: 2 });
+  const held = await first.deliveries(sub);
+  expect(held.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 1], [1n, 1]]);
+  const nextMember = async () => {
     const second = await sessionFixture({ broker });
     await second.hello();
     const other = await subscribe(second, { maxInFlight: 2 });
-    expect((await second.deliveries(other)).map((d) => [d.offset, d.deliveryCount]).sort()).toEqual([[0n, 2], [1n, 1]]);
+    return (await second.deliveries(other)).map((d) => [d.offset, d.deliveryCount]).sort();
+  };
+  return { broker, first, sub, ids: held.map((d) => d.deliveryId), nextMember };
+}
+
+describe('unsubscribe: what the consumer never saw is no attempt', () => {
+  it('an abort naming receivedThrough gives back what was sent after it (on its way) with no attempt; what was received counts', async () => {
+    const { broker, first, sub, ids, nextMember } = await twoRecordsHeld();
+    await first.ok('unsubscribe', { subscription: sub, abort: true, receivedThrough: ids[0]! });
+    expect(await nextMember()).toEqual([[0n, 2], [1n, 1]]);
     await expect(first.ok('unsubscribe', { subscription: 99, abort: true, receivedThrough: -2 })).rejects.toThrow(/INVALID_REQUEST/);
     await broker.close();
   });
-});
 
-describe('graceful unsubscribe with release', () => {
-  it('gives the released ids back with no attempt as the member leaves: it answers without waiting for them, another member gets them', async () => {
-    const broker = await Broker.open({ storage: 'memory' });
-    const first = await sessionFixture({ broker });
-    await first.hello();
-    await first.ok('createTopic', { name: 't' });
-    await first.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b']));
-    const sub = await subscribe(first, { maxInFlight: 2 });
-    const held = await first.deliveries(sub);
-    const ids = held.map((d) => d.deliveryId);
+  it('a graceful one gives its released ids back with no attempt as the member leaves: it answers without waiting for them, another member gets them', async () => {
+    const { broker, first, sub, ids, nextMember } = await twoRecordsHeld();
     expect(await first.ok('unsubscribe', { subscription: sub, release: [[ids[0]!, ids[1]!]] })).toEqual({});
-    const second = await sessionFixture({ broker });
-    await second.hello();
-    const other = await subscribe(second, { maxInFlight: 2 });
-    expect((await second.deliveries(other)).map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 1], [1n, 1]]);
+    expect(await nextMember()).toEqual([[0n, 1], [1n, 1]]);
     await broker.close();
   });
 });
