@@ -93,7 +93,8 @@ export async function runScenario(world: World, trace: ScenarioTrace, dead: () =
     await step(idle.close());
     trace.idleGroupMade = true;
     const member = parking();
-    await step(broker.subscribe(MEMBER, member.handler));
+    // Counted as the member gets it: the attempt must be durable by then.
+    await step(broker.subscribe(MEMBER, (d) => (trace.era.saw(d), member.handler(d))));
     trace.groupMade = true;
     await eraZero(world, broker, member.held, trace, step);
     trace.reconfigure = 'started';
@@ -122,7 +123,6 @@ async function eraZero(world: World, broker: Broker, held: Delivery[], trace: Sc
   await world.settle(() => held.length === RECORDS);
   const nacked: RecordKey[] = [];
   for (const [i, d] of held.entries()) {
-    era.saw(d);
     if (i % 6 === 0) {
       nacked.push(keyOf(d));
       // Its next attempt, journaled before the member sees it, may be its last.
@@ -139,7 +139,6 @@ async function eraZero(world: World, broker: Broker, held: Delivery[], trace: Sc
   await world.advance(10);
   await world.settle(() => held.length === RECORDS + nacked.length);
   for (const d of held.slice(RECORDS)) {
-    era.saw(d);
     await step(d.nack());
   }
   await world.settle(() => broker.describeGroup(TOPIC, GROUP).partitions.every((p) => p.inFlight.length === 0));
@@ -154,16 +153,21 @@ async function eraOne(world: World, broker: Broker, held: Delivery[], before: nu
   // batch of records of both partitions, torn as one).
   const odd = replayed.filter((_, i) => i % 2 === 1);
   const even = replayed.filter((_, i) => i % 2 === 0);
-  const settleTogether = async (together: Delivery[]) => {
-    for (const d of together) era.saw(d);
-    await Promise.all(together.map((d) => ack(d, era, step)));
-  };
-  for (const d of odd) await settleTogether([d]);
+  // Each ack is made as the one before it is being written: a flush each, and always one in
+  // flight while a compaction takes its snapshot and switches generations.
+  let previous: Promise<void> = Promise.resolve();
+  for (const d of odd) {
+    const current = ack(d, era, step);
+    current.catch(() => undefined); // awaited next round; a failure must not go unhandled meanwhile
+    await previous;
+    previous = current;
+  }
+  await previous;
   // Retention takes the first half, older than 2 * SEGMENT_MS by now, and not the second: the
   // group skips the first half's unacked records (a journaled skip).
   await world.advance(SEGMENT_MS + 100);
   await step(broker.enforceRetention());
-  for (let i = 0; i < even.length; i += 3) await settleTogether(even.slice(i, i + 3));
+  for (let i = 0; i < even.length; i += 3) await Promise.all(even.slice(i, i + 3).map((d) => ack(d, era, step)));
 }
 
 /** Acks `d`; one that retention took is stale (DELIVERY_STALE), and that is no ack. */

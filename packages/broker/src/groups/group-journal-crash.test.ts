@@ -14,8 +14,9 @@
  * - fsync 'always': every ack, reset, reconfigure and deleteGroup that resolved survives; a
  *   record comes back with a deliveryCount above every one it was delivered with.
  *
- * The default run tries every few cut points with one kind of keep each; BROOK_PROPERTY_RUNS (any
- * value) tries every point with every kind of keep.
+ * The default run tries, with one kind of keep each, every operation on group state under
+ * 'always' and every few others; BROOK_PROPERTY_RUNS (any value) tries every point with every
+ * kind of keep.
  */
 import { describe, expect, it } from 'vitest';
 import { keepAllPending, keepRandomPending, SeededRandom, tearLastWrite, type KeepPolicy } from '@brook/protocol';
@@ -40,16 +41,25 @@ function keepPolicy(kind: number, seed: number): KeepPolicy | undefined {
   }
 }
 
-/** The scenario's mutating operations when nothing cuts it. */
-async function operationsOf(options: BrokerOptions): Promise<number> {
+/** The paths of the scenario's mutating operations when nothing cuts it. */
+async function operationsOf(options: BrokerOptions): Promise<string[]> {
   const world = await engineFixture(options);
-  let ops = 0;
-  world.fs.onOperation = () => void (ops += 1);
+  const paths: string[] = [];
+  world.fs.onOperation = (op) => void paths.push(op.path);
   const trace = new ScenarioTrace();
   await runScenario(world, trace, () => false);
   world.fs.onOperation = undefined;
   expect(trace.deleteIdle, 'the uncut scenario runs to its end').toBe('resolved');
-  return ops;
+  return paths;
+}
+
+/**
+ * The default run's cut points (1-based): every `stride`th operation, and with `groupOps` every
+ * one on group state or the dead-letter topic (a flush's window is its write and its fsync).
+ */
+function cutPoints(paths: readonly string[], groupOps: boolean, stride: number): number[] {
+  const wanted = (path: string, i: number) => SOAK || i % stride === 0 || (groupOps && /\/groups\/|\.dlq\//.test(path));
+  return paths.flatMap((path, i) => (wanted(path, i) ? [i + 1] : []));
 }
 
 /** A cut at the `atOp`th operation keeping `keep`; every third point also cuts the reopen once. */
@@ -68,21 +78,19 @@ async function cutAt(options: BrokerOptions, atOp: number, keep: number): Promis
   await runScenario(world, trace, () => dead);
   await world.settle(); // the dead broker's remaining work fails
   world.fs.onOperation = undefined;
-  const recoveryCut = atOp % 3 === 0 ? { atOp: 1 + (atOp % 11), keep: keepPolicy(keep + 1, atOp) } : undefined;
+  const recoveryCut = atOp % 3 === 0 ? { atOp: 1 + (atOp % 31), keep: keepPolicy(keep + 1, atOp) } : undefined;
   const where = `cut at operation ${atOp} keeping ${KEEPS[keep % KEEPS.length]}${recoveryCut ? `, and at operation ${recoveryCut.atOp} of the reopen` : ''}`;
   checkRecovered(trace, await recover(world, where, recoveryCut, parking), { strict: options.fsync === 'always', where });
 }
 
 describe.each([
-  ['always', 5],
-  [{ intervalMs: 50 }, 13],
-  ['never', 13],
-] as const)('group state after a power cut at any operation (fsync %j)', (fsync, stride) => {
+  ['always', true, 9],
+  [{ intervalMs: 50 }, false, 17],
+  ['never', false, 17],
+] as const)('group state after a power cut at any operation (fsync %j)', (fsync, groupOps, stride) => {
   it('reopens, keeps what was confirmed and skips nothing unacked', async () => {
     const options = brokerOptions(fsync);
-    const total = await operationsOf(options);
-    const step = SOAK ? 1 : stride;
-    for (let atOp = 1; atOp <= total; atOp += step) {
+    for (const atOp of cutPoints(await operationsOf(options), groupOps, stride)) {
       // The soak tries every kind of keep at every point; the default run one, varied with the point.
       for (const keep of SOAK ? KEEPS.keys() : [atOp]) await cutAt(options, atOp, keep);
     }
