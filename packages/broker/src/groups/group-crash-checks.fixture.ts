@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { KeepPolicy } from '@brook/protocol';
-import type { Broker } from '../broker.js';
+import type { Broker, BrokerOptions } from '../broker.js';
 import type { World } from '../testing/world.js';
 import type { Delivery } from './delivery.js';
 import { DEAD_LETTER_HEADERS } from './dead-letter.js';
@@ -105,10 +105,12 @@ export async function recover(world: World, where: string, recoveryCut: Recovery
 }
 
 /**
- * Checks `recovered` against `trace`. `strict` (fsync 'always'): everything confirmed is durable.
- * Otherwise only what no policy may break: nothing unacked is skipped.
+ * Checks `recovered` against `trace`. Under fsync 'always' everything confirmed is durable; under
+ * { intervalMs }, what was confirmed intervals before the cut; under any policy, nothing unacked
+ * is skipped.
  */
-export function checkRecovered(trace: ScenarioTrace, recovered: Recovered, { strict, where }: { strict: boolean; where: string }): void {
+export function checkRecovered(trace: ScenarioTrace, recovered: Recovered, { fsync, where }: { fsync: BrokerOptions['fsync']; where: string }): void {
+  const strict = fsync === 'always';
   const [zero, one] = trace.eras;
   // The reset is certain under 'always' once resolved; before it starts, it cannot have happened.
   const eras: EraLog[] = trace.reset === 'not started' ? [zero] : strict && trace.reset === 'resolved' ? [one] : [zero, one];
@@ -129,6 +131,11 @@ export function checkRecovered(trace: ScenarioTrace, recovered: Recovered, { str
   // Metadata (config.json, state.json, deleteGroup's commit) is durable under every policy.
   if (trace.groupMade) expect(recovered.groupExists, `${where}: the group is gone`).toBe(true);
   checkIdleGroup(trace, recovered, where);
+  if (typeof fsync === 'object' && trace.ackedBeforeIntervals) {
+    for (const key of recovered.delivered.keys()) {
+      expect(trace.ackedBeforeIntervals.has(key), `${where}: ${key} was acked intervals before the cut, yet delivered again`).toBe(false);
+    }
+  }
   if (!strict) return;
   if (eras.length === 1) {
     const [era] = eras;

@@ -64,6 +64,11 @@ export class ScenarioTrace {
   reconfigure: StepState = 'not started';
   reset: StepState = 'not started';
   deleteIdle: StepState = 'not started';
+  /**
+   * The acks confirmed before virtual time moved on by SEGMENT_MS + 100 in era 1 (the reset came
+   * before them): under fsync { intervalMs } below that, they are as durable as under 'always'.
+   */
+  ackedBeforeIntervals: ReadonlySet<RecordKey> | undefined;
 
   get era(): EraLog {
     return this.eras[this.reset === 'not started' ? 0 : 1];
@@ -165,7 +170,8 @@ async function eraOne(world: World, broker: Broker, held: Delivery[], before: nu
   await previous;
   // Retention takes the first half, older than 2 * SEGMENT_MS by now, and not the second: the
   // group skips the first half's unacked records (a journaled skip).
-  await world.advance(SEGMENT_MS + 100);
+  await step(world.advance(SEGMENT_MS + 100));
+  trace.ackedBeforeIntervals = new Set(era.acked);
   await step(broker.enforceRetention());
   for (let i = 0; i < even.length; i += 3) await Promise.all(even.slice(i, i + 3).map((d) => ack(d, era, step)));
 }
