@@ -23,7 +23,7 @@ import { GroupCoordinator } from './groups/group-coordinator.js';
 import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
 import { checkBatchInput, type BatchLimits } from './topics/batch-input.js';
-import { produceRecords, type ProduceContext } from './topics/produce.js';
+import { produceCopies, produceRecords, type ProduceContext } from './topics/produce.js';
 import { DEAD_LETTER_TRAILER_BYTES_MAX } from './groups/dead-letter.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
@@ -89,7 +89,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       // A dead-letter copy is its record plus a bounded trailer: within the batch limit plus that
       // trailer, so a record taken at the limit can always be given up on (redrive's copies back,
       // the trailer cut off, fit the limit as the records did).
-      produce: (topic, records) => this.append(topic, records, {
+      // Fsynced whatever the policy (produceCopies): the ack that finishes the move must not outlive it.
+      produce: (topic, records) => this.appendCopies(topic, records, {
         ...this.limits, batchBytesMax: Math.min(LIMITS.batchBytesMax.max, this.limits.batchBytesMax + DEAD_LETTER_TRAILER_BYTES_MAX),
       }),
       // Dead-letter topics: created with default settings on first use.
@@ -198,11 +199,16 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return this.append(topic, records, this.limits);
   }
 
-  /** produce, held to `limits` (the broker's own, or a dead-letter copy's). */
+  /** produce, held to `limits` (the broker's own). */
   private async append(topicName: string, records: readonly ProduceRecord[], limits: BatchLimits): Promise<ProduceResult[]> {
     this.assertOpen();
-    const topic = this.topic(topicName);
-    return produceRecords(this.producing, topic, records, limits);
+    return produceRecords(this.producing, this.topic(topicName), records, limits);
+  }
+
+  /** A dead-letter copy or a redrive's copy back, held to `limits`, durable when it resolves. */
+  private async appendCopies(topicName: string, records: readonly ProduceRecord[], limits: BatchLimits): Promise<ProduceResult[]> {
+    this.assertOpen();
+    return produceCopies(this.producing, this.topic(topicName), records, limits, this.fsync === 'always');
   }
 
   /** Records at offsets >= `offset`, oldest first, at most maxRecords / about maxBytes. */

@@ -123,10 +123,8 @@ export function checkRecovered(trace: ScenarioTrace, recovered: Recovered, { fsy
     if (BigInt(offset!) < held(recovered.startOffsets)) continue; // retention took it
     if (!strict && BigInt(offset!) >= held(recovered.endOffsets)) continue; // the topic lost it
     if (recovered.delivered.has(key) || mayBeAcked(key)) continue;
-    // Under the weaker policies the dead-letter copy and the journal's ack of it are separate
-    // files, and the ack may survive without the copy (as the journal may outlive the topic's tail).
-    const copied = recovered.deadLettered.has(key) || !strict;
-    expect(mayBeDeadLettered(key) && copied, `${where}: ${key} was never acked, yet neither delivered again nor dead-lettered`).toBe(true);
+    // The dead-letter copy is fsynced before the journal's ack of it, under every policy.
+    expect(mayBeDeadLettered(key) && recovered.deadLettered.has(key), `${where}: ${key} was never acked, yet neither delivered again nor dead-lettered`).toBe(true);
   }
   // Metadata (config.json, state.json, deleteGroup's commit) is durable under every policy.
   if (trace.groupMade) expect(recovered.groupExists, `${where}: the group is gone`).toBe(true);

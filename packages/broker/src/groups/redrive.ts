@@ -8,7 +8,8 @@
  * while another runs waits for it, then moves what is left), and a record counts as redriven only
  * once its ack is durable. That ack follows the append to the origin topic, so a crash between the
  * two moves the record again after the restart: at-least-once, like any consumer's
- * process-then-ack (with fsync 'always'; a looser policy can lose either write to a power cut).
+ * process-then-ack. The copy back is fsynced before the ack whatever the policy (produceCopies),
+ * so the ack never outlives it.
  */
 import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';

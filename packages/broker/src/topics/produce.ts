@@ -49,3 +49,24 @@ export async function produceRecords(context: ProduceContext, topic: Topic, reco
   }
   return results;
 }
+
+/**
+ * produceRecords for a copy that moves a record (a dead letter, a redrive back): fsynced before
+ * it resolves, whatever the fsync policy. The move is finished by an ack in the group's journal,
+ * another file: under 'never' or { intervalMs } a power cut could keep that ack and lose the
+ * copy, and the record would be in neither place. (Under 'always' the append is durable already.)
+ */
+export async function produceCopies(
+  context: ProduceContext, topic: Topic, records: readonly ProduceRecord[], limits: BatchLimits, appendsDurable: boolean,
+): Promise<ProduceResult[]> {
+  const results = await produceRecords(context, topic, records, limits);
+  if (!appendsDurable) {
+    const written = new Set(results.map((result) => result.partition));
+    try {
+      await Promise.all([...written].map((partition) => topic.partitions[partition]!.flush()));
+    } catch (error) {
+      throw context.failure(topic, error);
+    }
+  }
+  return results;
+}
