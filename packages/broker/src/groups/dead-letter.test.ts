@@ -1,12 +1,12 @@
 /**
- * Dead-lettering across a crash (docs/semantics.md, "dead-lettered"): the copy is written before
- * the record's ack is journaled, so a crash between the two is survived at-least-once, never by
- * losing the record. On the virtual clock, with a power cut at the journal's first write after
- * the copy.
+ * Dead-lettering when the copy fails or a crash cuts it short (docs/semantics.md,
+ * "dead-lettered"): the copy is written before the record's ack is journaled, so a crash between
+ * the two is survived at-least-once, never by losing the record; a copy that fails is tried
+ * again, and describeGroup says why meanwhile. On the virtual clock.
  */
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from './delivery.js';
-import { engineFixture } from './group-fixture.js';
+import { engineFixture, parking } from './group-fixture.js';
 
 /** Dead-letters one record of `topic` with `handler`, cutting the power once the copy is made, before the ack is journaled. */
 async function crashAfterCopy(topic: string, maxDeliveries: number | undefined, handler: (d: Delivery) => Promise<void>) {
@@ -37,5 +37,28 @@ describe('a crash between the dead-letter copy and the ack', () => {
 
   it('after a reject() with attempts left, the record is delivered again: its copy stays', async () => {
     expect(await crashAfterCopy('crash-rejected', undefined, (d) => d.reject('bad'))).toEqual({ copies: 1, deliveries: [2] });
+  });
+});
+
+describe('a dead-letter copy that fails', () => {
+  it("is tried again every backoff.maxMs, and describeGroup's lastError says why meanwhile (a full dead-letter topic)", async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('full-src');
+    await broker.createTopic('full-src.dlq', { retention: { maxBytes: 300, discard: 'new' } });
+    await broker.produce('full-src.dlq', [{ value: 'x'.repeat(200) }]);
+    await broker.produce('full-src', [{ value: 'poison' }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'full-src', group: 'g-full', backoff: { maxMs: 1000 } }, handler);
+    await settle(() => held.length === 1);
+    void held[0]!.reject('bad');
+    await settle();
+    await advance(3000);
+    expect(broker.describeGroup('full-src', 'g-full')).toMatchObject({ lag: 1n, lastError: expect.stringMatching(/^BrookError: .*full-src\.dlq/) });
+    // Room again: the dead-letter topic goes, and the next try creates it anew.
+    await broker.deleteTopic('full-src.dlq');
+    await advance(1000);
+    await settle(() => broker.describeGroup('full-src', 'g-full').lag === 0n);
+    expect(broker.describeGroup('full-src', 'g-full').lastError).toBeUndefined();
+    expect((await broker.fetch({ topic: 'full-src.dlq', partition: 0, offset: 0n })).map((r) => new TextDecoder().decode(r.value!))).toEqual(['poison']);
   });
 });

@@ -25,6 +25,8 @@ export abstract class GroupAttempts implements FlightOwner {
   protected readonly report: GroupEvents;
   private readonly leases: LeaseQueue<Flight>;
   lastError: unknown;
+  /** Why the last dead-letter copy failed, until one is made: its record waits for its next try. */
+  deadLetterFailure: unknown;
   protected closed = false;
   /** Once closed: what ack() and reject() of its deliveries return instead of STALE (nothing comes again). */
   private ending: Promise<never> | undefined;
@@ -276,7 +278,8 @@ export abstract class GroupAttempts implements FlightOwner {
 
   /**
    * Copies the record to the dead-letter topic, then counts it as acked. If that append fails
-   * (disk full...), it is tried again after backoff.maxMs: the record is never redelivered to
+   * (disk full, a full dead-letter topic...), it is tried again after backoff.maxMs, kept in
+   * deadLetterFailure meanwhile (describeGroup's lastError): the record is never redelivered to
    * consumers once it has used up its attempts, and never acked before it is safely copied.
    */
   private async deadLetter(entry: Entry, reason: string): Promise<void> {
@@ -285,8 +288,14 @@ export abstract class GroupAttempts implements FlightOwner {
     const deliveryCount = window.ack.attempts(entry.offset);
     // One topic for the whole copy: a reconfigure meanwhile (a new member) may name another.
     const { deadLetterTopic } = this.config;
-    // undefined: the copy failed, and is tried again below.
-    const deadLetterOffset = await this.context.deadLetter(entry, this, deadLetterTopic, deliveryCount, reason).catch(() => undefined);
+    // undefined: the copy failed, and is tried again below (describeGroup shows why meanwhile).
+    let deadLetterOffset: bigint | undefined;
+    try {
+      deadLetterOffset = await this.context.deadLetter(entry, this, deadLetterTopic, deliveryCount, reason);
+      this.deadLetterFailure = undefined;
+    } catch (error) {
+      this.deadLetterFailure = error;
+    }
     // The group ended during the copy (deleted, its topic deleted, the broker closing): no count,
     // no event and no retry of it come after its end; a copy made stays in the dead-letter topic.
     if (this.closed) return;
