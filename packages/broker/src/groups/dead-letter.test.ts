@@ -61,4 +61,25 @@ describe('a dead-letter copy that fails', () => {
     expect(broker.describeGroup('full-src', 'g-full').lastError).toBeUndefined();
     expect((await broker.fetch({ topic: 'full-src.dlq', partition: 0, offset: 0n })).map((r) => new TextDecoder().decode(r.value!))).toEqual(['poison']);
   });
+
+  it('waiting to be tried again at a reset, the copy is not made: the reset ends the wait like a backoff, and the record is replayed', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('reset-src');
+    await broker.createTopic('reset-src.dlq', { retention: { maxBytes: 300, discard: 'new' } });
+    await broker.produce('reset-src.dlq', [{ value: 'x'.repeat(200) }]);
+    await broker.produce('reset-src', [{ value: 'poison' }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'reset-src', group: 'g-reset', backoff: { maxMs: 1000 } }, handler);
+    await settle(() => held.length === 1);
+    void held[0]!.reject('bad');
+    await settle();
+    expect(broker.describeGroup('reset-src', 'g-reset').lastError).toBeDefined();
+    await broker.resetGroup('reset-src', 'g-reset', 'earliest');
+    await settle(() => held.length === 2);
+    expect(held[1]!.deliveryCount).toBe(1);
+    await broker.deleteTopic('reset-src.dlq'); // room: a copy still waiting would be made now
+    await advance(5000);
+    expect(broker.listTopics()).not.toContain('reset-src.dlq');
+    expect(broker.describeGroup('reset-src', 'g-reset')).toMatchObject({ lastError: undefined, partitions: [{ deadLettered: 0 }] });
+  });
 });
