@@ -194,4 +194,22 @@ describe('brook dlq', () => {
     const listed = JSON.parse((await brook(['dlq', 'list', '--json'], { env })).stdout);
     expect(listed).toContainEqual({ topic: 'cli-gone.dlq', from: [], records: '1', waiting: '1' });
   });
+
+  it('list counts as waiting only what redrive left: a record moved after a skipped one is not waiting', async () => {
+    await broker.createTopic('cli-mixed-gone');
+    await broker.createTopic('cli-mixed-kept');
+    let deadLettered = 0;
+    const bothDeadLettered = new Promise<void>((resolve) => broker.on('deadLettered', () => ++deadLettered === 2 && resolve()));
+    const subscriptions = await Promise.all(['cli-mixed-gone', 'cli-mixed-kept'].map((topic) => broker.subscribe({ topic, group: 'mixed', deadLetterTopic: 'cli-mixed.dlq' }, (delivery) => delivery.reject('bad'))));
+    await broker.produce('cli-mixed-gone', [{ value: 'orphan' }]);
+    await new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
+    await broker.produce('cli-mixed-kept', [{ value: 'returns' }]);
+    await bothDeadLettered;
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    await broker.deleteTopic('cli-mixed-gone');
+    expect(await broker.redrive('cli-mixed.dlq')).toEqual({ moved: 1, skipped: 1 });
+
+    const listed = JSON.parse((await brook(['dlq', 'list', '--json'], { env })).stdout);
+    expect(listed).toContainEqual({ topic: 'cli-mixed.dlq', from: ['cli-mixed-kept/mixed'], records: '2', waiting: '1' });
+  });
 });

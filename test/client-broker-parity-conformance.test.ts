@@ -5,7 +5,7 @@
  * same outcome from all of them.
  */
 import { expect, it } from 'vitest';
-import { Broker } from '@brook/broker';
+import { Broker, DEAD_LETTER_HEADERS, DEAD_LETTER_REASON_BYTES_MAX } from '@brook/broker';
 import type { TargetSuite } from './fixtures/client-targets.js';
 import { describeOnEachTarget, unique } from './fixtures/client-targets.js';
 
@@ -58,6 +58,29 @@ describeOnEachTarget('Message and Delivery alike', (suite) => {
       expect((await suite.client.admin.describeGroup(topic, group))['lag'], api).toBe(0n);
       await stream.close();
     }
+  });
+});
+
+describeOnEachTarget('a reject reason of any length alike', (suite) => {
+  it('a reason longer than a frame dead-letters the record, cut to DEAD_LETTER_REASON_BYTES_MAX; an ack beside it goes through', async () => {
+    const reason = 'é'.repeat(5 * 1024 * 1024); // 10 MiB of UTF-8: over the server's frameBytesMax
+    const reasons: string[] = [];
+    for (const [api, read] of readers(suite)) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, [{ value: 'poison' }, { value: 'beside' }]);
+      const { group, messages: [poison, beside], stream } = await take(read, topic, 2);
+      const rejected = poison!.reject(reason);
+      const besideAck = beside!.ack(); // the same tick: the client sends both in one settle request
+      await expect(rejected, api).resolves.toBeUndefined();
+      await expect(besideAck, api).resolves.toBeUndefined();
+      expect((await suite.client.admin.describeGroup(topic, group))['lag'], api).toBe(0n);
+      const [copy] = await suite.client.fetch({ topic: `${topic}.dlq`, partition: 0, offset: 0n });
+      const header = copy!.headers.find((h) => h.key === DEAD_LETTER_HEADERS.reason)!.value!;
+      expect(header.length, api).toBeLessThanOrEqual(DEAD_LETTER_REASON_BYTES_MAX);
+      reasons.push(Buffer.from(header).toString());
+      await stream.close();
+    }
+    expect(reasons[0]).toBe(reasons[1]);
   });
 });
 

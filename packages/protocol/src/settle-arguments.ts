@@ -25,3 +25,34 @@ export function refusedSettlement(field: 'delayMs' | 'ms' | 'reason', value: unk
   refusal.catch(() => undefined);
   return refusal;
 }
+
+/**
+ * A dead-letter record's `brook.reason` holds at most this many bytes of UTF-8: a longer reason
+ * is cut, at a character boundary, and ends with "…" (deadLetterReasonBytes), so the copy fits
+ * the dead-letter topic whatever a consumer passes to reject().
+ */
+export const DEAD_LETTER_REASON_BYTES_MAX = 1024;
+
+const utf8 = new TextEncoder();
+const ELLIPSIS = '…';
+const ELLIPSIS_BYTES = utf8.encode(ELLIPSIS).length;
+
+/** `reason` as UTF-8, cut to DEAD_LETTER_REASON_BYTES_MAX bytes (encodeInto writes only whole characters). */
+export function deadLetterReasonBytes(reason: string): Uint8Array {
+  const whole = utf8.encode(reason);
+  if (whole.length <= DEAD_LETTER_REASON_BYTES_MAX) return whole;
+  const cut = new Uint8Array(DEAD_LETTER_REASON_BYTES_MAX);
+  const { written } = utf8.encodeInto(reason, cut.subarray(0, DEAD_LETTER_REASON_BYTES_MAX - ELLIPSIS_BYTES));
+  utf8.encodeInto(ELLIPSIS, cut.subarray(written));
+  return cut.subarray(0, written + ELLIPSIS_BYTES);
+}
+
+/**
+ * The reason a client sends with reject(): longer than DEAD_LETTER_REASON_BYTES_MAX characters,
+ * it is cut as the broker would cut it anyway (the same header results), so a reason of any
+ * length cannot make the settle request too large for a frame, which would fail it and every ack
+ * batched beside it.
+ */
+export function rejectReasonToSend(reason: string): string {
+  return reason.length <= DEAD_LETTER_REASON_BYTES_MAX ? reason : new TextDecoder().decode(deadLetterReasonBytes(reason));
+}

@@ -8,11 +8,14 @@
  * Redrive reads the origin from that trailer and restores the record by cutting exactly the
  * trailer off: the record's own headers stay, even ones that happen to use the same names.
  */
-import { assert, type LogRecord } from '@brook/protocol';
+import { assert, deadLetterReasonBytes, type LogRecord } from '@brook/protocol';
+import type { ProduceRecord } from '../topics/record-input.js';
+
+/** The reason's bound, and its cut, are the protocol's: the client cuts what it sends the same way. */
+export { DEAD_LETTER_REASON_BYTES_MAX } from '@brook/protocol';
 
 /** A header key or value length under 2^13 takes at most this many bytes as a zigzag varint. */
 const MAX_VARINT_BYTES = 2;
-import type { ProduceRecord } from '../topics/record-input.js';
 
 /** In trailer order: `build` appends them in this (insertion) order and `parse` expects it. */
 export const DEAD_LETTER_HEADERS = Object.freeze({
@@ -48,31 +51,12 @@ const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
 /**
- * A reason longer than this many UTF-8 bytes is cut, at a character boundary, and ends with "…":
- * the copy must fit the dead-letter topic whatever a consumer passes to reject().
- */
-export const DEAD_LETTER_REASON_BYTES_MAX = 1024;
-
-/**
  * The most the trailer adds to a record, in encoded bytes: names and values of seven headers,
  * topic and group at most 249 characters of ASCII, the reason at most DEAD_LETTER_REASON_BYTES_MAX.
  * A record the broker took in a batch within batchBytesMax can always be copied in one within
  * batchBytesMax plus this (Broker's dead-letter appends allow it).
  */
 export const DEAD_LETTER_TRAILER_BYTES_MAX = 2048;
-
-const ELLIPSIS = '…';
-const ELLIPSIS_BYTES = utf8.encode(ELLIPSIS).length;
-
-/** `reason` as UTF-8, cut to DEAD_LETTER_REASON_BYTES_MAX bytes (encodeInto writes only whole characters). */
-function reasonBytes(reason: string): Uint8Array {
-  const whole = utf8.encode(reason);
-  if (whole.length <= DEAD_LETTER_REASON_BYTES_MAX) return whole;
-  const cut = new Uint8Array(DEAD_LETTER_REASON_BYTES_MAX);
-  const { written } = utf8.encodeInto(reason, cut.subarray(0, DEAD_LETTER_REASON_BYTES_MAX - ELLIPSIS_BYTES));
-  utf8.encodeInto(ELLIPSIS, cut.subarray(written));
-  return cut.subarray(0, written + ELLIPSIS_BYTES);
-}
 
 export const deadLetterRecord = {
   build(record: LogRecord, origin: DeadLetterOrigin): ProduceRecord {
@@ -84,7 +68,7 @@ export const deadLetterRecord = {
       group: origin.group,
       deliveryCount: String(origin.deliveryCount),
     };
-    const trailer = TRAILER.map((field) => ({ key: DEAD_LETTER_HEADERS[field], value: field === 'reason' ? reasonBytes(origin.reason) : utf8.encode(values[field]) }));
+    const trailer = TRAILER.map((field) => ({ key: DEAD_LETTER_HEADERS[field], value: field === 'reason' ? deadLetterReasonBytes(origin.reason) : utf8.encode(values[field]) }));
     let trailerBytes = 0;
     for (const header of trailer) trailerBytes += header.key.length + header.value.length + 2 * MAX_VARINT_BYTES;
     assert(trailerBytes <= DEAD_LETTER_TRAILER_BYTES_MAX, 'dead-letter trailer over its bound', { trailerBytes });

@@ -25,6 +25,8 @@ export abstract class GroupAttempts implements FlightOwner {
   protected readonly report: GroupEvents;
   private readonly leases: LeaseQueue<Flight>;
   lastError: unknown;
+  /** Why the last dead-letter copy failed (deadLetterProblem). */
+  private deadLetterFailure: unknown;
   protected closed = false;
   /** Once closed: what ack() and reject() of its deliveries return instead of STALE (nothing comes again). */
   private ending: Promise<never> | undefined;
@@ -54,6 +56,16 @@ export abstract class GroupAttempts implements FlightOwner {
   /** `member`'s consumer settled something, current or stale: its handler runs (markLeaseLost). */
   heardFrom(member: Member): void {
     if (member.leaseLost) this.markLeaseLost(member, false);
+  }
+
+  /**
+   * Why a record waits for its dead-letter copy to be tried again: the last copy's failure, while
+   * one waits (a reset, retention or the group's end may have ended every wait since).
+   */
+  get deadLetterProblem(): unknown {
+    if (this.deadLetterFailure === undefined) return undefined;
+    const waiting = this.windows.some((window) => window.entries().some((entry) => entry.state === 'deadLettering' && entry.backoff !== undefined));
+    return waiting ? this.deadLetterFailure : undefined;
   }
 
   /** Resolves once the ack is durable: with every other ack of its journal flush, one promise for all. */
@@ -276,7 +288,8 @@ export abstract class GroupAttempts implements FlightOwner {
 
   /**
    * Copies the record to the dead-letter topic, then counts it as acked. If that append fails
-   * (disk full...), it is tried again after backoff.maxMs: the record is never redelivered to
+   * (disk full, a full dead-letter topic...), it is tried again after backoff.maxMs, its failure
+   * shown meanwhile (deadLetterProblem): the record is never redelivered to
    * consumers once it has used up its attempts, and never acked before it is safely copied.
    */
   private async deadLetter(entry: Entry, reason: string): Promise<void> {
@@ -285,8 +298,11 @@ export abstract class GroupAttempts implements FlightOwner {
     const deliveryCount = window.ack.attempts(entry.offset);
     // One topic for the whole copy: a reconfigure meanwhile (a new member) may name another.
     const { deadLetterTopic } = this.config;
-    // undefined: the copy failed, and is tried again below.
-    const deadLetterOffset = await this.context.deadLetter(entry, this, deadLetterTopic, deliveryCount, reason).catch(() => undefined);
+    // undefined: the copy failed, and is tried again below (describeGroup shows why meanwhile).
+    const deadLetterOffset = await this.context.deadLetter(entry, this, deadLetterTopic, deliveryCount, reason).catch((error: unknown) => {
+      this.deadLetterFailure = error;
+      return undefined;
+    });
     // The group ended during the copy (deleted, its topic deleted, the broker closing): no count,
     // no event and no retry of it come after its end; a copy made stays in the dead-letter topic.
     if (this.closed) return;

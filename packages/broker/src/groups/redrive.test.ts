@@ -104,6 +104,19 @@ describe('redrive', () => {
     expect(broker.describeGroup('gone.dlq', REDRIVE_GROUP).lag).toBe(0n);
   });
 
+  it('an origin topic that is full ends the redrive with TOPIC_FULL: what it moved stays moved, the rest waits', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('roomy');
+    await broker.createTopic('cramped', { retention: { maxBytes: 400, discard: 'new' } });
+    await deadLetter(fixture, 'roomy', 'g-roomy', [{ value: 'fits' }], 'mixed.dlq');
+    await deadLetter(fixture, 'cramped', 'g-cramped', [{ value: 'no room' }], 'mixed.dlq');
+    await broker.produce('cramped', [{ value: 'x'.repeat(250) }]);
+    await expect(broker.redrive('mixed.dlq')).rejects.toMatchObject({ code: 'TOPIC_FULL' });
+    expect(await values(broker, 'roomy', 0, 1n)).toEqual(['fits']);
+    expect(broker.describeGroup('mixed.dlq', REDRIVE_GROUP).lag).toBe(1n);
+  });
+
   it('skips records whose origin partition no longer exists, and records that are not dead letters', async () => {
     const fixture = await engineFixture();
     const { broker } = fixture;

@@ -2,21 +2,23 @@
  * `brook dlq list|redrive`: dead-letter topics, what they hold, and moving records back.
  *
  * A dead-letter topic is an ordinary topic (default `<topic>.dlq`) named in a group's settings.
- * What has been redriven already is below the ackFloor of the broker's internal redrive group
- * on it, so "waiting" is everything from that floor (or from the start, before any redrive).
+ * What has been redriven already is acked in the broker's internal redrive group on it: below its
+ * ackFloor, and above it the records moved after one redrive skipped. How many wait is that
+ * group's lag (every record, before any redrive); the records listed as waiting are those from
+ * its floor, since which ones above it were moved is not described.
  */
 import { DEAD_LETTER_HEADERS, deadLetterRecord, REDRIVE_GROUP } from '@brook/broker';
-import { isBrookError, type Client, type Message } from '@brook/client';
+import { isBrookError, type Client, type GroupPartitionDescription, type Message } from '@brook/client';
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { fullText, jsonLine, plural, preview, table, toJson } from '../format.js';
 import { recordJson } from '../records.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 
-/** Per partition, the first offset not yet redriven (0 before any redrive). */
-async function redrivenUpTo(client: Client, dlqTopic: string): Promise<bigint[]> {
+/** Per partition, the redrive group's ackFloor and lag; none before any redrive. */
+async function redriveProgress(client: Client, dlqTopic: string): Promise<GroupPartitionDescription[]> {
   try {
-    return (await client.admin.describeGroup(dlqTopic, REDRIVE_GROUP)).partitions.map((p) => p.ackFloor);
+    return (await client.admin.describeGroup(dlqTopic, REDRIVE_GROUP)).partitions;
   } catch (error) {
     if (isBrookError(error, 'UNKNOWN_GROUP')) return [];
     throw error;
@@ -40,13 +42,13 @@ async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> 
 }
 
 async function waitingCount(client: Client, dlqTopic: string): Promise<{ records: bigint; waiting: bigint }> {
-  const [{ partitions }, floors] = await Promise.all([client.admin.describeTopic(dlqTopic), redrivenUpTo(client, dlqTopic)]);
+  const [{ partitions }, progress] = await Promise.all([client.admin.describeTopic(dlqTopic), redriveProgress(client, dlqTopic)]);
   let records = 0n;
   let waiting = 0n;
   for (const p of partitions) {
-    const floor = floors[p.partition] ?? 0n;
     records += p.endOffset - p.startOffset;
-    waiting += p.endOffset - (floor > p.startOffset ? floor : p.startOffset);
+    // Not endOffset minus the floor: records moved above a skipped one are acked there, not waiting.
+    waiting += progress[p.partition]?.lag ?? p.endOffset - p.startOffset;
   }
   return { records, waiting };
 }
@@ -130,7 +132,7 @@ ${REMOTE_USAGE} (one JSON object per record and line)`,
       else process.stdout.write(table([['DLQ TOPIC', 'RECORDS', 'WAITING', 'FROM GROUPS'], ...rows.map((r) => [r.topic, String(r.records), String(r.waiting), r.from.join(', ')])]));
       return EXIT.ok;
     }
-    const floors = await redrivenUpTo(client, dlqTopic);
+    const floors = (await redriveProgress(client, dlqTopic)).map((p) => p.ackFloor);
     const shown = (await readAll(client, dlqTopic)).filter((m) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n));
     if (args.flag('json')) {
       for (const message of shown) process.stdout.write(jsonLine(recordJson(message)));

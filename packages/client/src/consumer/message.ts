@@ -19,7 +19,7 @@
  * before anything is batched, as the broker's Delivery does: it settles nothing, and the
  * settlements batched beside it are not refused with it.
  */
-import { recordReading, refusedSettlement, type RecordHeader } from '@brook/protocol';
+import { recordReading, refusedSettlement, rejectReasonToSend, type RecordHeader } from '@brook/protocol';
 
 /** What a message settles through: its subscription's batcher, for the session it came on. */
 export interface Settler {
@@ -91,7 +91,7 @@ export class Message {
   reject(reason: string): Promise<void> {
     const refused = refusedSettlement('reason', reason);
     if (refused) return refused;
-    this.settlement ??= this.settler.reject(this, reason);
+    this.settlement ??= this.settler.reject(this, rejectReasonToSend(reason));
     return this.settlement;
   }
 

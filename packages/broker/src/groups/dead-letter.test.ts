@@ -1,0 +1,85 @@
+/**
+ * Dead-lettering when the copy fails or a crash cuts it short (docs/semantics.md,
+ * "dead-lettered"): the copy is written before the record's ack is journaled, so a crash between
+ * the two is survived at-least-once, never by losing the record; a copy that fails is tried
+ * again, and describeGroup says why meanwhile. On the virtual clock.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Delivery } from './delivery.js';
+import { engineFixture, parking } from './group-fixture.js';
+
+/** Dead-letters one record of `topic` with `handler`, cutting the power once the copy is made, before the ack is journaled. */
+async function crashAfterCopy(topic: string, maxDeliveries: number | undefined, handler: (d: Delivery) => Promise<void>) {
+  const world = await engineFixture({ fsync: 'always' });
+  await world.broker.createTopic(topic);
+  await world.broker.produce(topic, [{ value: 'poison' }]);
+  let copied = false;
+  world.broker.on('deadLettered', () => void (copied = true));
+  world.fs.onOperation = (op) => {
+    if (!copied || !op.path.includes(`/groups/${topic}/`)) return;
+    world.fs.onOperation = undefined;
+    world.fs.powerCut();
+  };
+  await world.broker.subscribe({ topic, group: 'g', maxDeliveries }, handler);
+  await world.settle(() => copied);
+  const broker = await world.restart({ powerCut: false });
+  const deliveries: number[] = [];
+  await broker.subscribe({ topic, group: 'g', maxDeliveries }, (d) => void deliveries.push(d.deliveryCount));
+  await world.settle(() => broker.describeGroup(topic, 'g').lag === 0n);
+  const copies = await broker.fetch({ topic: `${topic}.dlq`, partition: 0, offset: 0n });
+  return { copies: copies.length, deliveries };
+}
+
+describe('a crash between the dead-letter copy and the ack', () => {
+  it('with its attempts spent, the record is copied again after the restart: two copies, no delivery', async () => {
+    expect(await crashAfterCopy('crash-spent', 1, (d) => d.reject('bad'))).toEqual({ copies: 2, deliveries: [] });
+  });
+
+  it('after a reject() with attempts left, the record is delivered again: its copy stays', async () => {
+    expect(await crashAfterCopy('crash-rejected', undefined, (d) => d.reject('bad'))).toEqual({ copies: 1, deliveries: [2] });
+  });
+});
+
+describe('a dead-letter copy that fails', () => {
+  it("is tried again every backoff.maxMs, and describeGroup's lastError says why meanwhile (a full dead-letter topic)", async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('full-src');
+    await broker.createTopic('full-src.dlq', { retention: { maxBytes: 300, discard: 'new' } });
+    await broker.produce('full-src.dlq', [{ value: 'x'.repeat(200) }]);
+    await broker.produce('full-src', [{ value: 'poison' }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'full-src', group: 'g-full', backoff: { maxMs: 1000 } }, handler);
+    await settle(() => held.length === 1);
+    void held[0]!.reject('bad');
+    await settle();
+    await advance(3000);
+    expect(broker.describeGroup('full-src', 'g-full')).toMatchObject({ lag: 1n, lastError: expect.stringMatching(/^BrookError: .*full-src\.dlq/) });
+    // Room again: the dead-letter topic goes, and the next try creates it anew.
+    await broker.deleteTopic('full-src.dlq');
+    await advance(1000);
+    await settle(() => broker.describeGroup('full-src', 'g-full').lag === 0n);
+    expect(broker.describeGroup('full-src', 'g-full').lastError).toBeUndefined();
+    expect((await broker.fetch({ topic: 'full-src.dlq', partition: 0, offset: 0n })).map((r) => new TextDecoder().decode(r.value!))).toEqual(['poison']);
+  });
+
+  it('waiting to be tried again at a reset, the copy is not made: the reset ends the wait like a backoff, and the record is replayed', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('reset-src');
+    await broker.createTopic('reset-src.dlq', { retention: { maxBytes: 300, discard: 'new' } });
+    await broker.produce('reset-src.dlq', [{ value: 'x'.repeat(200) }]);
+    await broker.produce('reset-src', [{ value: 'poison' }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'reset-src', group: 'g-reset', backoff: { maxMs: 1000 } }, handler);
+    await settle(() => held.length === 1);
+    void held[0]!.reject('bad');
+    await settle();
+    expect(broker.describeGroup('reset-src', 'g-reset').lastError).toBeDefined();
+    await broker.resetGroup('reset-src', 'g-reset', 'earliest');
+    await settle(() => held.length === 2);
+    expect(held[1]!.deliveryCount).toBe(1);
+    await broker.deleteTopic('reset-src.dlq'); // room: a copy still waiting would be made now
+    await advance(5000);
+    expect(broker.listTopics()).not.toContain('reset-src.dlq');
+    expect(broker.describeGroup('reset-src', 'g-reset')).toMatchObject({ lastError: undefined, partitions: [{ deadLettered: 0 }] });
+  });
+});
