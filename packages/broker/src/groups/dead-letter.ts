@@ -106,12 +106,19 @@ function wholeNumber(digits: string): number | undefined {
 export interface DeadLetterTarget {
   /** Creates the dead-letter topic with default settings on first use. */
   ensureTopic(topic: string): Promise<void>;
+  partitions(topic: string): readonly unknown[];
   produce(topic: string, records: ProduceRecord[]): Promise<{ partition: number; offset: bigint }[]>;
 }
 
-/** Copies `record` to `deadLetterTopic` with its trailer; resolves with the copy's offset. */
+/**
+ * Copies `record` to `deadLetterTopic` with its trailer; resolves with the copy's offset. The copy
+ * goes to the dead-letter partition of its origin partition's number (modulo their count), not by
+ * its key: redrive reads one dead-letter partition after another, so the records of one origin
+ * partition (every record of a key among them) go back in the order they were given up on.
+ */
 export async function copyToDeadLetterTopic(target: DeadLetterTarget, deadLetterTopic: string, record: LogRecord, origin: DeadLetterOrigin): Promise<bigint> {
   await target.ensureTopic(deadLetterTopic);
-  const [result] = await target.produce(deadLetterTopic, [deadLetterRecord.build(record, origin)]);
+  const partition = origin.partition % target.partitions(deadLetterTopic).length;
+  const [result] = await target.produce(deadLetterTopic, [{ ...deadLetterRecord.build(record, origin), partition }]);
   return result!.offset;
 }

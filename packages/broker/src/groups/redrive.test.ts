@@ -62,6 +62,18 @@ describe('redrive', () => {
     await settle(() => broker.describeGroup('once', 'g-once').lag === 0n);
   });
 
+  it('a dead-letter topic of several partitions: the records of one origin partition go back in order (a copy goes to the partition of its origin\'s number)', async () => {
+    const fixture = await engineFixture();
+    const { broker, settle } = fixture;
+    await broker.createTopic('spread', { partitions: 2 });
+    await broker.createTopic('spread.dlq', { partitions: 3 });
+    const produced = [0, 1, 2, 3, 4, 5].map((i) => ({ value: `m${i}`, partition: i % 2 }));
+    await deadLetter(fixture, 'spread', 'g-spread', produced);
+    expect(await broker.redrive('spread.dlq')).toEqual({ moved: 6, skipped: 0 });
+    expect([await values(broker, 'spread', 0, 3n), await values(broker, 'spread', 1, 3n)]).toEqual([['m0', 'm2', 'm4'], ['m1', 'm3', 'm5']]);
+    expect((await values(broker, 'spread.dlq', 2)).length).toBe(0);
+  });
+
   it('two redrives called together move each record once: the second waits and moves what is left', async () => {
     const fixture = await engineFixture();
     const { broker } = fixture;
