@@ -64,7 +64,7 @@ describe('redrive', () => {
 
   it('a dead-letter topic of several partitions: the records of one origin partition go back in order (a copy goes to the partition of its origin\'s number)', async () => {
     const fixture = await engineFixture();
-    const { broker, settle } = fixture;
+    const { broker } = fixture;
     await broker.createTopic('spread', { partitions: 2 });
     await broker.createTopic('spread.dlq', { partitions: 3 });
     const produced = [0, 1, 2, 3, 4, 5].map((i) => ({ value: `m${i}`, partition: i % 2 }));
