@@ -5,7 +5,8 @@
  * bounded against the bytes that are there before it is used.
  */
 import { BrookError } from './errors.js';
-import type { BatchDecodeFailure, BatchHeader, LogRecord, RecordHeader, StoredRecord } from './record-batch.js';
+import type { BatchDecodeFailure, BatchHeader, LogRecord, RecordHeader } from './record-batch.js';
+import { LazyStoredRecord } from './stored-record.js';
 import { VarintReader } from './varint.js';
 
 /** Attribute bit 3: the broker stamped one time for the whole batch, maxTimestamp. */
@@ -103,14 +104,15 @@ export abstract class RecordDecoder {
     this.place(offsetDelta, timestampDelta, build);
     const { offset, timestamp } = this;
     if (!Number.isSafeInteger(timestamp)) this.fail(`timestamp ${timestamp} beyond 2^53 ms`);
-    const key = this.nullableBytes('key', recordEnd, build);
-    const value = this.nullableBytes('value', recordEnd, build);
+    const keyLength = this.fieldLength('key', recordEnd);
+    const keyAt = reader.position - Math.max(0, keyLength);
+    const valueLength = this.fieldLength('value', recordEnd);
+    const valueAt = reader.position - Math.max(0, valueLength);
     const headers = this.headers(recordEnd, build);
     if (reader.position !== recordEnd) this.fail(`record length says it ends at ${recordEnd}, its fields end at ${reader.position}`);
     if (!build) return null;
-    if (!this.sourced) return { offset, timestamp, key, value, headers };
-    const stored: StoredRecord = { offset, timestamp, key, value, headers, source: this.bytes, sourceStart: start, sourceEnd: recordEnd };
-    return stored;
+    if (this.sourced) return new LazyStoredRecord(offset, timestamp, headers, this.bytes, start, recordEnd, keyAt, keyLength, valueAt, valueLength);
+    return { offset, timestamp, key: this.bytesView(keyAt, keyLength), value: this.bytesView(valueAt, valueLength), headers };
   }
 
   private headers(recordEnd: number, build: boolean): readonly RecordHeader[] {
@@ -140,20 +142,30 @@ export abstract class RecordDecoder {
     return value;
   }
 
-  /** A varint length (-1 = null) and that many bytes, as a view into the batch (null when not
-   * `build`). */
-  private nullableBytes(field: string, recordEnd: number, build: boolean): Uint8Array | null {
+  /** A varint length (-1 = null), checked against the bytes there are, and the reader moved past
+   * that many bytes; returns the length. */
+  private fieldLength(field: string, recordEnd: number): number {
     const length = this.reader.varint();
     // Not checkVarint(`${field} length`): that would build the string for every field read.
     if (this.reader.failure !== null) this.fail(`${field} length: ${this.reader.failure} varint`);
-    if (length === -1) return null;
+    if (length === -1) return -1;
     const start = this.reader.position;
     if (length < -1 || length > recordEnd - start) this.fail(`${field} length ${length} outside -1..${recordEnd - start}`);
     this.reader.position = start + length;
-    if (!build) return null;
+    return length;
+  }
+
+  /** A varint length (-1 = null) and that many bytes, as a view into the batch (null when not `build`). */
+  private nullableBytes(field: string, recordEnd: number, build: boolean): Uint8Array | null {
+    const length = this.fieldLength(field, recordEnd);
+    return build ? this.bytesView(this.reader.position - Math.max(0, length), length) : null;
+  }
+
+  /** `length` bytes from `at` as a view into the batch, or null for length -1. */
+  private bytesView(at: number, length: number): Uint8Array | null {
     // A view made with the constructor, not subarray(): about half the cost per call (subarray
     // looks up the species constructor), and always a plain Uint8Array even if `bytes` is a Buffer.
-    return new Uint8Array(this.buffer, this.byteOffset + start, length);
+    return length < 0 ? null : new Uint8Array(this.buffer, this.byteOffset + at, length);
   }
 
   private checkVarint(field: string): void {

@@ -18,7 +18,7 @@
  * settles nothing, as over the wire. The rejection is marked handled (a handler's implicit ack, or
  * `void delivery.ack()`, must not become an unhandled rejection); whoever awaits it gets it.
  */
-import { recordReading, refusedSettlement, type RecordHeader, type StoredRecord } from '@brook/protocol';
+import { recordReading, refusedSettlement, slabCopy, type RecordHeader, type StoredRecord } from '@brook/protocol';
 
 /** What a nack or an extend resolves with: there is nothing to wait for. */
 const SETTLED = Promise.resolve();
@@ -26,16 +26,25 @@ const SETTLED = Promise.resolve();
 /**
  * The public face of an attempt. The engine's two kinds of delivery extend it: a group's Flight
  * (which is also the attempt's lease, so an attempt costs one object) and a tail reader's
- * delivery; each says what settling means through the four protected hooks. The record's fields
- * are read through to the decoded record rather than copied.
+ * delivery; each says what settling means through the four protected hooks. Offset and timestamp
+ * are read through to the decoded record; key, value and headers are copied at their first read,
+ * since the record's bytes may be the log's own, shared by every reader (a `shared` read).
  */
 export abstract class Delivery {
   private settlement: Promise<void> | undefined;
+  /** The consumer's copies of key, value and headers, made at their first read (undefined: not yet). */
+  private keyCopy: Uint8Array | null | undefined = undefined;
+  private valueCopy: Uint8Array | null | undefined = undefined;
+  private headersCopy: readonly RecordHeader[] | undefined = undefined;
 
   constructor(
     readonly topic: string,
     readonly partition: number,
-    /** The record as the log stores it: the server copies its bytes into DELIVER frames. */
+    /**
+     * @internal The record as the log stores it: the server copies its bytes into DELIVER frames.
+     * Its bytes may be shared with every other reader of the log (a `shared` read), so nothing
+     * may write them: consumers get copies (key, value, headers).
+     */
     readonly record: StoredRecord,
     /** Attempts so far including this one: 1 on first delivery. */
     readonly deliveryCount: number,
@@ -45,16 +54,22 @@ export abstract class Delivery {
     return this.record.offset;
   }
 
+  /** A copy the consumer owns, as value and headers: writing it changes nothing the broker keeps. */
   get key(): Uint8Array | null {
-    return this.record.key;
+    if (this.keyCopy === undefined) this.keyCopy = copyOf(this.record.key);
+    return this.keyCopy;
   }
 
   get value(): Uint8Array | null {
-    return this.record.value;
+    if (this.valueCopy === undefined) this.valueCopy = copyOf(this.record.value);
+    return this.valueCopy;
   }
 
   get headers(): readonly RecordHeader[] {
-    return this.record.headers;
+    const { headers } = this.record;
+    if (headers.length === 0) return headers; // the frozen empty list every header-less record shares
+    this.headersCopy ??= headers.map((header) => ({ key: header.key, value: copyOf(header.value) }));
+    return this.headersCopy;
   }
 
   get timestamp(): number {
@@ -106,12 +121,13 @@ export abstract class Delivery {
     return this.settlement;
   }
 
+  // text() and json() decode the stored bytes themselves: they hand out no bytes, so need no copy.
   text(): string | null {
-    return recordReading.text(this.value);
+    return recordReading.text(this.valueCopy ?? this.record.value);
   }
 
   json<T = unknown>(): T {
-    return recordReading.json<T>(this.value);
+    return recordReading.json<T>(this.valueCopy ?? this.record.value);
   }
 
   header(key: string): Uint8Array | null | undefined {
@@ -126,4 +142,9 @@ export abstract class Delivery {
   protected abstract settleNack(delayMs: number | undefined): void;
   protected abstract settleExtend(ms: number | undefined): void;
   protected abstract settleReject(reason: string): Promise<void>;
+}
+
+/** A copy of stored bytes for code outside the broker (a consumer, an event listener). */
+export function copyOf(bytes: Uint8Array | null): Uint8Array | null {
+  return bytes === null ? null : slabCopy(bytes);
 }

@@ -59,7 +59,8 @@ export class TailReader {
     const log = this.logs[p]!;
     if (this.readOffsets[p]! >= log.endOffset) return undefined;
     try {
-      const batches = await log.read(this.readOffsets[p]!, { maxBytes: this.fetchBytes });
+      // Shared: the records reach the consumer through Delivery, which hands out copies of their bytes.
+      const batches = await log.read(this.readOffsets[p]!, { maxBytes: this.fetchBytes, shared: true });
       for (const batch of batches) {
         for (const record of decodeStoredBatch(batch.bytes).records) {
           if (record.offset >= this.readOffsets[p]!) this.buffered[p]!.push(record);

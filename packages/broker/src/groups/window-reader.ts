@@ -80,7 +80,8 @@ async function readIntoWindow(
 ): Promise<void> {
   const maxRecords = Math.min(share, limits.unackedRecordsMax - window.size);
   const generation = window.generation;
-  const batches = await log.read(window.readOffset, { maxBytes: limits.fetchBytes, maxRecords });
+  // Shared: the records reach consumers through Delivery, which hands out copies of their bytes.
+  const batches = await log.read(window.readOffset, { maxBytes: limits.fetchBytes, maxRecords, shared: true });
   // The window started over while reading (a reset to an earlier offset, say): these records
   // would move its read position past the ones it must now read first. The step that restarted
   // it scheduled another, which reads from the new position.

@@ -16,12 +16,20 @@ export interface ReadLimits {
   /** Stop once the batches hold this many records at or after the read offset: a caller that
    * wants 10 records should not pay for reading and checking maxBytes of log. */
   readonly maxRecords?: number;
+  /**
+   * Batches from the tail cache may be the cache's own bytes and header rather than copies: for
+   * a reader inside the broker that only reads them and never lets code outside the broker write
+   * them (the delivery engine, whose Delivery hands out copies of key and value). A copy per read
+   * was most of what reading a record from the tail cost.
+   */
+  readonly shared?: boolean;
 }
 
 export interface ReadBatch {
   readonly header: BatchHeader;
   /** The batch's bytes exactly as stored: a copy the caller owns (up to 32 KiB a view into a shared
-   * slab, byte-slab.ts: read it through the view, never its `buffer`). They passed checkBatch (length,
+   * slab, byte-slab.ts: read it through the view, never its `buffer`), or for a `shared` read
+   * possibly the tail cache's own bytes, never to be written. They passed checkBatch (length,
    * magic, CRC-32C) as they were read, or come from the tail cache (see tail-cache.ts), so
    * `decodeBatch(bytes, 0, { crcVerified: true })` is safe. */
   readonly bytes: Uint8Array;
@@ -111,14 +119,15 @@ export class LogReader {
 }
 
 /**
- * Adds a copy of a batch to a read from `offset`, unless it ends before `offset` or would take
- * the read past maxBytes (the first batch always goes in); returns true when the read is complete.
+ * Adds a copy of a batch to a read from `offset` (for a `shared` read of a batch the tail cache
+ * holds, `cached`, the batch itself), unless it ends before `offset` or would take the read past
+ * maxBytes (the first batch always goes in); returns true when the read is complete.
  * The file reader and the tail cache both go through it, so they stop at the same batch.
  */
-export function addToRead(result: ReadState, header: BatchHeader, bytes: Uint8Array, offset: bigint, limits: ReadLimits): boolean {
+export function addToRead(result: ReadState, header: BatchHeader, bytes: Uint8Array, offset: bigint, limits: ReadLimits, cached = false): boolean {
   if (header.baseOffset + BigInt(header.lastOffsetDelta) < offset) return false;
   if (result.batches.length > 0 && result.totalBytes + bytes.length > limits.maxBytes) return true;
-  result.batches.push({ header: { ...header }, bytes: slabCopy(bytes) });
+  result.batches.push(cached && limits.shared === true ? { header, bytes } : { header: { ...header }, bytes: slabCopy(bytes) });
   result.totalBytes += bytes.length;
   result.records += recordsFrom(header, offset);
   return result.totalBytes >= limits.maxBytes || result.records >= (limits.maxRecords ?? Number.POSITIVE_INFINITY);

@@ -49,7 +49,7 @@ export class TailCache {
     const at = head + lastIndexWhere(batches.length - head, (i) => batches[head + i]!.header.baseOffset <= offset);
     const result: ReadState = { batches: [], totalBytes: 0, records: 0 };
     for (let i = at; i < batches.length; i++) {
-      if (addToRead(result, batches[i]!.header, batches[i]!.bytes, offset, limits)) break;
+      if (addToRead(result, batches[i]!.header, batches[i]!.bytes, offset, limits, true)) break;
     }
     return result.batches;
   }
