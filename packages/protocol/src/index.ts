@@ -7,6 +7,7 @@ export * from './errors.js';
 export * from './crc32c.js';
 export * from './varint.js';
 export * from './record-batch.js';
+export type { StoredRecord } from './stored-record.js';
 export { corruptBatch } from './record-decoder.js';
 export { sizeOfRecordMax } from './record-encoder.js';
 export * from './murmur2.js';

@@ -48,6 +48,7 @@ import { getInt64AsNumber, setSafeInteger64 } from './int64.js';
 import { slabBytes } from './byte-slab.js';
 import { BrookError, assert } from './errors.js';
 import { BatchRecordDecoder, corruptBatch } from './record-decoder.js';
+import type { StoredRecord } from './stored-record.js';
 import { MAX_INT32, batchTooLarge, bodySizes, sizeOfRecordBody, writeRecord } from './record-encoder.js';
 import { sizeOfVarint } from './varint.js';
 
@@ -72,17 +73,6 @@ export interface LogRecord {
   key: Uint8Array | null;
   value: Uint8Array | null;
   headers: readonly RecordHeader[];
-}
-
-/**
- * A record decoded from stored batch bytes (decodeStoredBatch), with where its encoding (the
- * Record grammar above, length included) lies in them: the server copies those bytes into DELIVER
- * frames as they are instead of encoding the record again.
- */
-export interface StoredRecord extends LogRecord {
-  readonly source: Uint8Array;
-  readonly sourceStart: number;
-  readonly sourceEnd: number;
 }
 
 export interface BatchHeader {

@@ -1,12 +1,23 @@
 /**
- * A record of a batch the log stored, decoded for the delivery engine (decodeStoredBatch). Its
+ * A record decoded from stored batch bytes (decodeStoredBatch), with where its encoding (the
+ * Record grammar of record-batch.ts, length included) lies in them: the server copies those bytes
+ * into DELIVER frames as they are instead of encoding the record again.
+ */
+export interface StoredRecord extends LogRecord {
+  readonly source: Uint8Array;
+  readonly sourceStart: number;
+  readonly sourceEnd: number;
+}
+
+/**
+ * A StoredRecord as the delivery engine gets it from decodeStoredBatch. Its
  * key and value views are made when read, not when decoded: the engine reads the key only for
  * 'key' ordering, the server copies a delivered record's stored bytes (source, sourceStart,
  * sourceEnd) into DELIVER frames without reading either field, and a handler may read neither.
  * Two Uint8Array views per record made eagerly were a tenth of what consuming a record allocated.
  * Each read makes a new view of the same bytes.
  */
-import type { RecordHeader, StoredRecord } from './record-batch.js';
+import type { LogRecord, RecordHeader } from './record-batch.js';
 
 export class LazyStoredRecord implements StoredRecord {
   constructor(

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isBrookError } from '../errors.js';
-import { decodeStoredBatch, encodeBatch, type RecordInput, type StoredRecord } from '../record-batch.js';
+import { decodeStoredBatch, encodeBatch, type RecordInput } from '../record-batch.js';
+import type { StoredRecord } from '../stored-record.js';
 import { recordArbitrary } from '../record-batch.test-support.js';
 import { DELIVERY_ENTRY_BYTES, decodeDeliveries, deliveryBytes, encodeDeliverFrame, type WireDelivery } from './deliveries.js';
 import { decodeFrame } from './frame.js';

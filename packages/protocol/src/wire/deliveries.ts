@@ -24,7 +24,8 @@
 import { crc32c } from '../crc32c.js';
 import { BrookError, assert } from '../errors.js';
 import { getInt64AsNumber, setSafeInteger64 } from '../int64.js';
-import type { LogRecord, RecordHeader, StoredRecord } from '../record-batch.js';
+import type { LogRecord, RecordHeader } from '../record-batch.js';
+import type { StoredRecord } from '../stored-record.js';
 import { RecordDecoder, corruptBatch } from '../record-decoder.js';
 import { FrameKind, allocateFrame } from './frame.js';
 import { stableJson } from './stable-json.js';
