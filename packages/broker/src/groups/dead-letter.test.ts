@@ -41,7 +41,7 @@ describe('a crash between the dead-letter copy and the ack', () => {
 });
 
 describe('a dead-letter copy that fails', () => {
-  it("is tried again every backoff.maxMs, and describeGroup's lastError says why meanwhile (a full dead-letter topic)", async () => {
+  it("is tried again every backoff.maxMs, and describeGroup's lastError says why meanwhile (a full dead-letter topic); reject() has resolved", async () => {
     const { broker, settle, advance } = await engineFixture();
     await broker.createTopic('full-src');
     await broker.createTopic('full-src.dlq', { retention: { maxBytes: 300, discard: 'new' } });
@@ -50,10 +50,14 @@ describe('a dead-letter copy that fails', () => {
     const { held, handler } = parking();
     await broker.subscribe({ topic: 'full-src', group: 'g-full', backoff: { maxMs: 1000 } }, handler);
     await settle(() => held.length === 1);
-    void held[0]!.reject('bad');
+    const rejecting = held[0]!.reject('bad');
     await settle();
     await advance(3000);
     expect(broker.describeGroup('full-src', 'g-full')).toMatchObject({ lag: 1n, lastError: expect.stringMatching(/^BrookError: .*full-src\.dlq/) });
+    // reject() resolved with no copy made yet: the record is given up on (never delivered again),
+    // and the copy is the broker's to finish, as for a record whose attempts ran out.
+    await expect(rejecting).resolves.toBeUndefined();
+    expect(held).toHaveLength(1);
     // Room again: the dead-letter topic goes, and the next try creates it anew.
     await broker.deleteTopic('full-src.dlq');
     await advance(1000);

@@ -5,7 +5,9 @@
  *   ack()           done; resolves once the ack is durable per the fsync policy (stale: rejects)
  *   nack({delayMs}) redeliver after a backoff (default: the group's backoff for this attempt)
  *   extend(ms)      still working: renew the lease (default: ackTimeoutMs from now)
- *   reject(reason)  dead-letter now; resolves once it is in the dead-letter topic
+ *   reject(reason)  dead-letter now; resolves once it is in the dead-letter topic, or once its
+ *                   copy failed and waits to be tried again (describeGroup's lastError says why):
+ *                   either way the record is given up on and never delivered again
  *
  * The first settlement wins; later calls return its promise. All four return promises, as the
  * client's Message does, so code written against either runs against the other. A delivery that
