@@ -24,7 +24,7 @@ import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subs
 import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
 import { checkBatchInput, type BatchLimits } from './topics/batch-input.js';
 import { produceCopies, produceRecords, type ProduceContext } from './topics/produce.js';
-import { DEAD_LETTER_TRAILER_BYTES_MAX } from './groups/dead-letter.js';
+import { copyBatchBytesMax } from './groups/dead-letter.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 import type { DeliverySink } from './groups/member.js';
@@ -86,12 +86,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       fetchBytes: limits.fetchBytesMax,
       partitions: (topic) => this.topic(topic).partitions,
       topicExists: (topic) => this.topics.has(topic),
-      // A dead-letter copy is its record plus a bounded trailer: within the batch limit plus that
-      // trailer, so a record taken at the limit can always be given up on (redrive's copies back,
-      // the trailer cut off, fit the limit as the records did).
+      // A dead-letter copy is its record plus bounded trailers: within the batch limit plus those
+      // (copyBatchBytesMax), so a record taken at the limit can always be given up on, again and
+      // again (redrive's copies back, a trailer cut off, fit as the records did).
       // Fsynced whatever the policy (produceCopies): the ack that finishes the move must not outlive it.
       produce: (topic, records) => this.appendCopies(topic, records, {
-        ...this.limits, batchBytesMax: Math.min(LIMITS.batchBytesMax.max, this.limits.batchBytesMax + DEAD_LETTER_TRAILER_BYTES_MAX),
+        ...this.limits, batchBytesMax: Math.min(LIMITS.batchBytesMax.max, copyBatchBytesMax(this.limits.batchBytesMax, records)),
       }),
       // Dead-letter topics: created with default settings on first use.
       ensureTopic: (topic) => this.topics.ensure(topic, () => this.createTopic(topic)),

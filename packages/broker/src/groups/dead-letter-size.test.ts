@@ -61,4 +61,18 @@ describe('dead-letter copies that would not fit', () => {
     const { reason } = await rejectOne(given, 10);
     expect(reason).toBe(stored);
   });
+
+  it("a dead letter given up on again (a group on the dead-letter topic rejects it) fits too: each copy may add one trailer's bytes", async () => {
+    const { world, bytes } = await rejectOne('x'.repeat(5000));
+    const { broker } = world;
+    const dead: string[] = [];
+    broker.on('deadLettered', (event) => dead.push(event.deadLetterTopic));
+    await broker.subscribe({ topic: 'dl-size.dlq', group: 'g2' }, (delivery) => void delivery.reject('y'.repeat(5000)));
+    await world.settle(() => dead.length === 1);
+    expect(dead).toEqual(['dl-size.dlq.dlq']);
+    const [copy] = await broker.fetch({ topic: 'dl-size.dlq.dlq', partition: 0, offset: 0n });
+    expect(copy!.value!.length).toBe(bytes);
+    expect(copy!.headers.filter((header) => header.key === DEAD_LETTER_HEADERS.reason)).toHaveLength(2);
+    expect(broker.describeGroup('dl-size.dlq', 'g2')).toMatchObject({ lag: 0n, lastError: undefined });
+  });
 });

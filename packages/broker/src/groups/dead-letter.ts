@@ -58,6 +58,21 @@ const text = new TextDecoder();
  */
 export const DEAD_LETTER_TRAILER_BYTES_MAX = 2048;
 
+/**
+ * The batch limit for dead-letter copies of `records` (and for redrive's copies back): batchBytesMax
+ * plus the trailer's bound for each trailer a record carries, at least one. A record given up on
+ * in a dead-letter topic (a group reading it rejects it) gets a second trailer behind its first:
+ * with one trailer's allowance its copy never fitted, and was tried again for ever.
+ */
+export function copyBatchBytesMax(batchBytesMax: number, records: readonly ProduceRecord[]): number {
+  let trailers = 1;
+  for (const { headers } of records) {
+    if (!Array.isArray(headers)) continue; // trailers are only ever in header lists (build, parse)
+    trailers = Math.max(trailers, headers.filter((header: { key: string }) => header.key === DEAD_LETTER_HEADERS.reason).length);
+  }
+  return batchBytesMax + trailers * DEAD_LETTER_TRAILER_BYTES_MAX;
+}
+
 export const deadLetterRecord = {
   build(record: LogRecord, origin: DeadLetterOrigin): ProduceRecord {
     const values: Record<Exclude<TrailerField, 'reason'>, string> = {
