@@ -212,4 +212,21 @@ describe('brook dlq', () => {
     const listed = JSON.parse((await brook(['dlq', 'list', '--json'], { env })).stdout);
     expect(listed).toContainEqual({ topic: 'cli-mixed.dlq', from: ['cli-mixed-kept/mixed'], records: '2', waiting: '1' });
   });
+
+  it('a redrive stopped by a full origin topic prints how many it moved and the dead-letter record it stopped at (exit 1)', async () => {
+    await broker.createTopic('cli-part-roomy');
+    await broker.createTopic('cli-part-cramped', { retention: { maxBytes: 400, discard: 'new' } });
+    const subscriptions = await Promise.all(['cli-part-roomy', 'cli-part-cramped'].map((topic) => broker.subscribe({ topic, group: 'part', deadLetterTopic: 'cli-part.dlq' }, (delivery) => delivery.reject('bad'))));
+    for (const topic of ['cli-part-roomy', 'cli-part-cramped']) {
+      const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
+      await broker.produce(topic, [{ value: 'back' }]);
+      await deadLettered;
+    }
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    await broker.produce('cli-part-cramped', [{ value: 'x'.repeat(250) }]);
+
+    const redriven = await brook(['dlq', 'redrive', 'cli-part.dlq'], { env });
+    expect(redriven.code).toBe(1);
+    expect(redriven.stderr).toMatch(/^brook: TOPIC_FULL: redrive of cli-part\.dlq stopped at cli-part\.dlq\/0@1 \(moved 1, skipped 0 before it\): /);
+  });
 });

@@ -56,6 +56,25 @@ describe('client heartbeat', () => {
     await proxy.close();
   });
 
+  it('a stalled connection with requestsInFlightMax requests out is given up once they time out, not before (a held server reads no pings)', async () => {
+    const REQUEST_TIMEOUT_MS = 3 * HEARTBEAT_INTERVAL_MS;
+    const { client, proxy, clock } = await clientThroughProxy({ requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    proxy.stall();
+    // The server's default requestsInFlightMax (64): at that many the session reads nothing.
+    const requests = Array.from({ length: 64 }, () => client.admin.listTopics().then(() => 'answered', (error: { code: string }) => error.code));
+    let down = false;
+    client.once('disconnected', () => (down = true));
+    await clock.advanceAsync(REQUEST_TIMEOUT_MS - 1); // pings and their deadlines pass: excused
+    expect(down).toBe(false);
+    await clock.advanceAsync(1);
+    expect(new Set(await Promise.all(requests))).toEqual(new Set(['TIMEOUT']));
+    const dropped = new Promise<unknown>((resolve) => client.once('disconnected', resolve));
+    await clock.advanceAsync(HEARTBEAT_INTERVAL_MS + HEARTBEAT_TIMEOUT_MS); // the next ping's deadline judges again
+    expect(isBrookError(await dropped, 'DISCONNECTED')).toBe(true);
+    await client.close();
+    await proxy.close();
+  });
+
   it('heartbeatIntervalMs 0 sends no pings: a connected client keeps no timer', async () => {
     const { client, proxy, clock } = await clientThroughProxy({ heartbeatIntervalMs: 0 });
     expect(clock.pendingTimers()).toBe(0);

@@ -224,6 +224,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       transport = await this.factory.open({
         frame: (bytes) => (this.sessionNumber === session ? this.onFrame(bytes) : this.handshakeFrame(bytes, welcomed!, failed!)),
         closed: (code, reason) => (this.sessionNumber === session ? this.dropped(code, reason) : failed?.(this.connectionError ?? closeError(code, reason))),
+        serverBusy: () => this.sessionNumber === session && this.state === 'open' && this.requests.windowFull(this.serverLimits.requestsInFlightMax),
       }, attempt.signal);
       attempt.signal.throwIfAborted();
       attempt.signal.addEventListener('abort', () => failed?.(attempt.signal.reason as BrookError), { once: true });

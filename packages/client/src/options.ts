@@ -38,7 +38,8 @@ export interface ConnectOptions {
   heartbeatIntervalMs?: number;
   /**
    * WebSocket only: if nothing comes from the server (pong, frame, ping) within this long of a
-   * ping, the client drops the connection and reconnects as after any drop.
+   * ping, the client drops the connection and reconnects as after any drop. Not while the server
+   * holds requestsInFlightMax requests of ours (it reads no pings then): they time out first.
    */
   heartbeatTimeoutMs?: number;
   /**

@@ -107,8 +107,17 @@ export class RequestTable {
     this.overdue.clear();
   }
 
+  /** As many requests are sent and unanswered as the server takes at once: it reads no more until one is answered. */
+  windowFull(windowMax: number): boolean {
+    return this.inFlight() >= windowMax;
+  }
+
   private hasRoom(op: RequestOp, windowMax: number): boolean {
-    return !countsTowardWindow(op) || this.pending.size - this.waiting.length - this.exemptInFlight < windowMax;
+    return !countsTowardWindow(op) || this.inFlight() < windowMax;
+  }
+
+  private inFlight(): number {
+    return this.pending.size - this.waiting.length - this.exemptInFlight;
   }
 }
 

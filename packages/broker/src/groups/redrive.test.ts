@@ -129,6 +129,24 @@ describe('redrive', () => {
     expect(broker.describeGroup('mixed.dlq', REDRIVE_GROUP).lag).toBe(1n);
   });
 
+  it('a redrive that stops part-way says in its error how many it moved and skipped, and the dead-letter record it stopped at', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('part-roomy');
+    await broker.createTopic('part-cramped', { retention: { maxBytes: 400, discard: 'new' } });
+    await deadLetter(fixture, 'part-roomy', 'g-part-roomy', [{ value: 'a' }, { value: 'b' }], 'part.dlq');
+    await deadLetter(fixture, 'part-cramped', 'g-part-cramped', [{ value: 'no room' }], 'part.dlq');
+    await deadLetter(fixture, 'part-roomy', 'g-part-roomy', [{ value: 'after' }], 'part.dlq');
+    await broker.produce('part-cramped', [{ value: 'x'.repeat(250) }]);
+    const failure = await broker.redrive('part.dlq').catch((error: unknown) => error);
+    expect(failure).toMatchObject({
+      code: 'TOPIC_FULL', retriable: true,
+      details: expect.objectContaining({ topic: 'part-cramped', deadLetterTopic: 'part.dlq', moved: 2, skipped: 0, deadLetterPartition: 0, deadLetterOffset: 2n }),
+    });
+    expect((failure as Error).message).toMatch(/^TOPIC_FULL: redrive of part\.dlq stopped at part\.dlq\/0@2 \(moved 2, skipped 0 before it\): /);
+    expect(broker.describeGroup('part.dlq', REDRIVE_GROUP).partitions[0]!.ackFloor).toBe(2n);
+  });
+
   it('skips records whose origin partition no longer exists, and records that are not dead letters', async () => {
     const fixture = await engineFixture();
     const { broker } = fixture;

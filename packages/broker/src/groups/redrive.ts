@@ -68,23 +68,28 @@ export class Redriver {
   }
 
   private async run(group: Group, ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {
-    let moved = 0;
-    let skipped = 0;
-    for (const window of group.windows) {
-      const log = this.deps.partitions(group.topic)[window.partition]!;
-      // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a cursor.
-      for await (const record of recordsBetween(log, window.ack.ackFloor, ends[window.partition]!, this.deps.fetchBytes)) {
-        if (moved === maxRecords) return { moved, skipped };
-        if (window.ack.isAcked(record.offset)) continue;
-        if (await this.moveBack(record)) {
-          await group.ackDirectly(window.partition, record.offset);
-          moved += 1;
-        } else {
-          skipped += 1;
+    const progress: RedriveProgress = { moved: 0, skipped: 0 };
+    try {
+      for (const window of group.windows) {
+        const log = this.deps.partitions(group.topic)[window.partition]!;
+        // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a cursor.
+        for await (const record of recordsBetween(log, window.ack.ackFloor, ends[window.partition]!, this.deps.fetchBytes)) {
+          if (progress.moved === maxRecords) return { moved: progress.moved, skipped: progress.skipped };
+          if (window.ack.isAcked(record.offset)) continue;
+          progress.stoppedAt = { partition: window.partition, offset: record.offset };
+          if (await this.moveBack(record)) {
+            await group.ackDirectly(window.partition, record.offset);
+            progress.moved += 1;
+          } else {
+            progress.skipped += 1;
+          }
+          progress.stoppedAt = undefined;
         }
       }
+    } catch (error) {
+      throw stoppedPartWay(group.topic, error, progress);
     }
-    return { moved, skipped };
+    return { moved: progress.moved, skipped: progress.skipped };
   }
 
   /** Appends the record to its origin partition; false if it cannot go back (RedriveResult.skipped). */
@@ -99,6 +104,29 @@ export class Redriver {
       throw error;
     }
   }
+}
+
+/** How far a redrive got: its counts, and the dead-letter record it is handling, if any. */
+interface RedriveProgress {
+  moved: number;
+  skipped: number;
+  stoppedAt?: { partition: number; offset: bigint } | undefined;
+}
+
+/**
+ * A redrive's failure (an origin topic full, an I/O error, ...) with what it did before: what it
+ * moved stays moved, so a caller retrying needs to know how far it got. Same code and retriable;
+ * details gain `moved`, `skipped` and, if it failed on a record, `deadLetterPartition` /
+ * `deadLetterOffset` of that record (not moved: it waits with everything after it).
+ */
+function stoppedPartWay(deadLetterTopic: string, error: unknown, progress: RedriveProgress): unknown {
+  if (!isBrookError(error)) return error;
+  const { moved, skipped, stoppedAt } = progress;
+  const at = stoppedAt ? { deadLetterPartition: stoppedAt.partition, deadLetterOffset: stoppedAt.offset } : {};
+  const where = stoppedAt ? ` at ${deadLetterTopic}/${stoppedAt.partition}@${stoppedAt.offset}` : '';
+  return new BrookError(error.code, `redrive of ${deadLetterTopic} stopped${where} (moved ${moved}, skipped ${skipped} before it): ${error.description}`, {
+    ...error.details, deadLetterTopic, moved, skipped, ...at,
+  }, { cause: error });
 }
 
 /**

@@ -155,6 +155,8 @@ Moves the records waiting in DLQ_TOPIC back to the topic and partition each came
 headers removed), oldest first, each record once; their groups deliver them again. Records
 that cannot go back (their origin topic or partition no longer exists, or they are not
 dead-letter records) are skipped and counted: they stay waiting in DLQ_TOPIC for a later redrive.
+A redrive refused part-way (an origin topic full: TOPIC_FULL) exits 1 saying how many records it
+moved and the DLQ_TOPIC record it stopped at; running it again goes on from there.
 
   --max N        move at most N records
 ${REMOTE_USAGE}`,

@@ -97,6 +97,27 @@ describe('Producer', () => {
     expect(await next).toEqual([{ partition: 0, offset: 0n }]);
   });
 
+  it('a batch refused OUT_OF_ORDER_SEQUENCE again after its renumbering waits for the retry backoff, and times out naming it', async () => {
+    const { server, producer, nextProduce, clock } = await setup({ deliveryTimeoutMs: 5_000 });
+    const sent = producer.send('t', values(1)).catch((error: unknown) => error);
+    server.fail(await nextProduce('7'), 'OUT_OF_ORDER_SEQUENCE');
+    const renumbered = await nextProduce('8'); // the first loss renumbers at once (a fresh id at sequence 0)
+    expect(header(renumbered)).toMatchObject({ producerId: 8n, baseSequence: 0 });
+    server.fail(renumbered, 'OUT_OF_ORDER_SEQUENCE'); // a broker that refuses even that is broken
+    await tick();
+    await tick();
+    expect(server.requests).toEqual([]); // no request until the backoff of the second attempt (100 ms, jitter 0.2) has passed
+    clock.advance(79);
+    await tick();
+    expect(server.requests).toEqual([]);
+    clock.advance(41);
+    const later = await nextProduce('9');
+    expect(header(later)).toMatchObject({ producerId: 9n, baseSequence: 0 });
+    server.fail(later, 'OUT_OF_ORDER_SEQUENCE');
+    clock.advance(5_000);
+    expect(await sent).toMatchObject({ code: 'TIMEOUT', details: { lastError: 'OUT_OF_ORDER_SEQUENCE' } });
+  });
+
   it('fails a batch not persisted within deliveryTimeoutMs with TIMEOUT; the partition moves to a fresh id', async () => {
     const { server, producer, nextProduce, clock } = await setup({ deliveryTimeoutMs: 5_000 });
     const stuck = producer.send('t', values(1));

@@ -6,7 +6,8 @@
  *
  *   DISCONNECTED                              resend at once, same bytes (the request waits for the reconnect)
  *   UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE `numbering.lost`: the batch gets a new identity or sequence
- *                                             (also a batch whose id another broker data directory issued)
+ *                                             (also a batch whose id another broker data directory issued);
+ *                                             at once the first time, after the backoff if it comes again
  *   other retriable (TIMEOUT, TOPIC_FULL, ..)  resend the same bytes after a jittered exponential backoff
  *   anything else, or the connection closed   `numbering.refused`, and the batch fails with the error
  *
@@ -73,16 +74,26 @@ export async function transmit(context: TransmitContext, topic: string, partitio
 
 async function recover(context: TransmitContext, target: { topic: string; partition: number }, batch: Batch, numbering: Numbering, error: unknown, attempt: number): Promise<void> {
   const failure = toBrookError(error);
-  if (!context.connection.isClosed && (failure.code === 'UNKNOWN_PRODUCER_ID' || failure.code === 'OUT_OF_ORDER_SEQUENCE')) {
+  // A batch that fails meanwhile (delivery timeout, producer closing) stops waiting at once.
+  const report = (delayMs: number): void => context.retrying?.({ ...target, error: failure, attempt, delayMs });
+  if (!context.connection.isClosed && isNumberingLoss(failure)) {
+    // Renumbered once already (a fresh id at sequence 0, which a broker keeping the rules takes):
+    // this broker keeps refusing, so renumber after the backoff, not in a loop of requests.
+    const again = batch.lastFailure !== undefined && isNumberingLoss(batch.lastFailure);
+    batch.lastFailure = failure;
     numbering.lost(batch);
+    if (again) await backOff(context, attempt, batch.settled, report);
     return;
   }
   batch.lastFailure = failure;
-  // A batch that fails meanwhile (delivery timeout, producer closing) stops waiting at once.
-  const report = (delayMs: number): void => context.retrying?.({ ...target, error: failure, attempt, delayMs });
   if (await readyToRetry(context, failure, attempt, batch.settled, report)) return;
   numbering.refused(batch, failure);
   batch.fail(failure);
+}
+
+/** The broker cannot vouch for the batch's producer id or sequence: it needs a new numbering. */
+function isNumberingLoss(failure: BrookError): boolean {
+  return failure.code === 'UNKNOWN_PRODUCER_ID' || failure.code === 'OUT_OF_ORDER_SEQUENCE';
 }
 
 /**
@@ -96,13 +107,18 @@ export async function readyToRetry(context: TransmitContext, failure: BrookError
   if (context.connection.isClosed) return false;
   if (failure.code === 'DISCONNECTED') return true;
   if (!failure.retriable) return false;
+  await backOff(context, attempt, stop, backingOff);
+  return true;
+}
+
+/** Waits the jittered exponential retry backoff of `attempt`, cut short when `stop` settles. */
+async function backOff(context: TransmitContext, attempt: number, stop: Promise<unknown>, backingOff?: (delayMs: number) => void): Promise<void> {
   const delayMs = backoffDelayMs(context.retryBackoff, attempt, context.random);
   backingOff?.(delayMs);
   let timer: Timer | undefined;
   const slept = new Promise<void>((resolve) => (timer = context.clock.setTimer(delayMs, resolve)));
   await Promise.race([slept, stop]);
   timer?.cancel();
-  return true;
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
  * The WAL producer against the scripted server: the partition lookup its first send to a topic
  * needs before it can put anything into the WAL survives a dropped connection, and close() waits
- * neither for it nor for the sender's unanswered requests.
+ * neither for it nor for the sender's unanswered requests; and a part whose numbering is refused
+ * again after a renumbering waits out the retry backoff.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem } from '@brook/protocol';
+import { MemoryFileSystem, readBatchHeader } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { TopicPartitions } from './topic-partitions.js';
 import { WalProducer } from './wal-producer.js';
@@ -91,5 +92,32 @@ describe('WalProducer close() with a request of the sender unanswered', () => {
       for (let turn = 0; turn < 20; turn++) await tick();
       expect(await fs.exists('/wal/producer.json')).toBe(false);
     }
+  });
+});
+
+describe('WalProducer and a broker that keeps refusing its numbering', () => {
+  it('renumbers a part refused OUT_OF_ORDER_SEQUENCE at once, and after the retry backoff when refused again (reported as retrying)', async () => {
+    const { server, clock, producer } = await setup();
+    const retries: string[] = [];
+    producer.on('retrying', (report) => retries.push(`${report.error.code} ${report.delayMs > 0}`));
+    await Promise.all([producer.send('t', [{ key: 'a', value: '1' }]), server.waitForRequests(1).then(() => server.respond(server.take('describeTopic'), threePartitions))]);
+    const flushed = producer.flush();
+    for (const producerId of ['7', '8']) {
+      await server.waitForRequests(1);
+      server.respond(server.take('initProducer'), { producerId, producerEpoch: 0 });
+      await server.waitForRequests(1);
+      server.fail(server.take('produce'), 'OUT_OF_ORDER_SEQUENCE');
+    }
+    expect(await settlesSoon(server.waitForRequests(1))).toBe(false); // waiting out the backoff
+    expect(retries).toEqual(['OUT_OF_ORDER_SEQUENCE true']);
+    clock.advance(2_000); // the default retryBackoff's maxDelayMs
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '9', producerEpoch: 0 });
+    await server.waitForRequests(1);
+    const renumbered = server.take('produce');
+    expect(readBatchHeader(renumbered.data)).toMatchObject({ producerId: 9n, baseSequence: 0 });
+    server.respond(renumbered, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    await flushed;
+    await producer.close();
   });
 });

@@ -4,6 +4,13 @@
  * when they time out, but a pure consumer would wait for deliveries that never come. So every
  * `intervalMs` the client pings; if nothing at all comes back (pong, frame or the server's own
  * ping) within `timeoutMs` of a ping, the connection counts as lost.
+ *
+ * Unless the server is busy with requestsInFlightMax requests of ours: its session then reads
+ * nothing from the socket, our pings included, until one is answered (a slow disk), so its
+ * silence says nothing. Those requests have their own deadline (requestTimeoutMs), and once they
+ * time out the next ping judges again: a server truly gone is noticed that much later, one that
+ * is only slow is not dropped (its subscriptions' deliveries redelivered). The server's idle check
+ * excuses the client in the same case.
  */
 import type { Clock, Timer } from '@brook/protocol';
 
@@ -24,6 +31,7 @@ export class Heartbeat {
     private readonly policy: HeartbeatPolicy,
     private readonly ping: () => void,
     private readonly lost: (reason: string) => void,
+    private readonly serverBusy: () => boolean,
   ) {}
 
   start(): void {
@@ -47,6 +55,10 @@ export class Heartbeat {
   private beat(): void {
     this.ping();
     this.deadline ??= this.clock.setTimer(this.policy.timeoutMs, () => {
+      if (this.serverBusy()) {
+        this.deadline = undefined; // the next ping starts a new one
+        return;
+      }
       this.stop();
       this.lost(`nothing from the server within heartbeatTimeoutMs ${this.policy.timeoutMs} ms of a ping`);
     });

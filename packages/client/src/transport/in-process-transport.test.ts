@@ -21,6 +21,7 @@ async function exchange(after: (peer: FramePeer, terminate: () => void) => void)
   const transport = await inProcessTransport(answeringHost((peer) => after(peer, () => transport.terminate()))).open({
     frame: (bytes) => void events.push(`frame ${bytes[0]}`),
     closed: (code) => void events.push(`closed ${code}`),
+    serverBusy: () => false,
   });
   transport.send(Uint8Array.of(1));
   await tick();

@@ -9,6 +9,11 @@ export interface TransportHandlers {
   frame(bytes: Uint8Array): void;
   /** The connection ended (by either side, or dropped). Called at most once, never after close(). */
   closed(code: number, reason: string): void;
+  /**
+   * True while the server holds requestsInFlightMax requests of ours: it reads nothing from the
+   * connection then, pings included, so silence is its being busy, not gone (the heartbeat's rule).
+   */
+  serverBusy(): boolean;
 }
 
 export interface Transport {

@@ -41,7 +41,7 @@ function openSocket(url: string, options: WsTransportOptions, handlers: Transpor
     const heartbeat = new Heartbeat(options.clock, options.heartbeat, () => socket.ping(), (reason) => {
       lostReason = reason;
       socket.terminate();
-    });
+    }, () => handlers.serverBusy());
     let closeTimer: Timer | undefined;
     let gone: () => void = () => undefined;
     const closed = new Promise<void>((resolve) => (gone = resolve));
