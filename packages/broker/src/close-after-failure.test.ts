@@ -56,3 +56,21 @@ describe('close after a storage failure', () => {
     await reopened.close();
   });
 });
+
+describe('an open that fails', () => {
+  it('after its topics opened (a corrupt group state): every log it opened is closed again, and no fsync { intervalMs } timer stays armed', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new VirtualClock();
+    const { fs: tracked, openPaths } = trackOpenHandles(fs);
+    const open = () => Broker.open({ storage: 'memory', fs: tracked, clock, fsync: { intervalMs: 100 } });
+    const broker = await open();
+    await broker.createTopic('of-topic', { partitions: 2 });
+    await broker.produce('of-topic', [{ value: 'a' }]);
+    await (await broker.subscribe({ topic: 'of-topic', group: 'of-group' }, () => undefined)).close();
+    await broker.close();
+    await fs.writeFile(`${broker.dataDir}/groups/of-topic/of-group/state.json`, new TextEncoder().encode('{not json'));
+    await expect(open()).rejects.toMatchObject({ code: 'CORRUPT_METADATA' });
+    expect(openPaths(/./)).toEqual([]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
