@@ -91,7 +91,13 @@ export class GroupJournal {
       if (JOURNAL_DIR_PATTERN.test(name) && name !== `journal-${generation}`) await fs.rmdir(`${dir}/${name}`);
     }
     const log = await PartitionLog.open({ ...logOptions, dir: `${dir}/journal-${generation}` });
-    await replay(log, states, `${dir}/journal-${generation}`);
+    try {
+      await replay(log, states, `${dir}/journal-${generation}`);
+    } catch (error) {
+      // A record that does not replay fails the open: no handle (nor fsync timer) of it may stay.
+      await log.close();
+      throw error;
+    }
     return { journal: new GroupJournal(fs, dir, logOptions, journalBytesMax, log, generation, states), states, created };
   }
 
