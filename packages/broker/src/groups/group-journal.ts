@@ -25,7 +25,7 @@
  * to both and is tried again once another groupJournalBytesMax has been written (compactAtBytes).
  */
 import { dirname } from 'node:path';
-import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type BrookError, type FileSystem } from '@brook/protocol';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState } from './ack-state.js';
 import { encodeStateFile, parseStateFile } from './group-state-file.js';
@@ -64,6 +64,14 @@ export class GroupJournal {
     private readonly states: AckState[],
   ) {
     this.compactAtBytes = journalBytesMax;
+  }
+
+  /**
+   * Why the journal refuses every write until the broker is reopened (a failed write or fsync,
+   * the fsync { intervalMs } timer's too, which no caller waits for); undefined while healthy.
+   */
+  get failure(): BrookError | undefined {
+    return this.log.failed ?? this.nextLog?.failed;
   }
 
   /** Opens (or creates, with every partition's floor at `initialFloors`, one per partition) a group's state. */
