@@ -38,6 +38,7 @@ describe('FileBuffer options', () => {
     ['segmentBytesMax', { segmentBytesMax: 10 }],
     ['dir', { dir: '' }],
     ['maxRecord', { maxRecord: 10 } as never],
+    ['fsync.everyMs', { fsync: { intervalMs: 10, everyMs: 5 } as never }],
   ])('rejects a bad %s', async (option, bad) => {
     const host = new SimulatedHost();
     await expect(host.open(bad)).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option } });

@@ -4,7 +4,7 @@
  * (Each option's own range: test/wal-config.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { encodeBatch } from '@brook/protocol';
+import { encodeBatch, tearLastWrite } from '@brook/protocol';
 import type { FileBuffer } from '../packages/client/src/wal/index.js';
 import { SimulatedHost } from './fixtures/wal-harness.js';
 
@@ -41,6 +41,29 @@ describe('FileBuffer limits at the boundary', () => {
     await buffer.putAll([sized(1), sized(2), sized(3), sized(4)]);
     expect(buffer.stats).toMatchObject({ sealedBatches: 1, openRecords: 1 });
     expect(buffer.emit()!.records).toHaveLength(3);
+  });
+
+  it('maxRecords: a full batch whose SEAL a power cut tore off is reopened open and sealed as it is by the next put, never grown past maxRecords', async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxRecords: 3, fsync: 'never' });
+    await buffer.put(sized(1));
+    const frameBytes = buffer.stats.walBytes;
+    await buffer.put(sized(1));
+    // The third record's frame and the batch's SEAL go in one write; the power goes before the
+    // SEAL's fsync, that write torn right after the record.
+    host.fs.onOperation = (op) => {
+      if (op.kind !== 'sync') return;
+      host.fs.onOperation = undefined;
+      host.crash(buffer, { keep: tearLastWrite(frameBytes) });
+    };
+    await buffer.put(sized(1)).catch(() => undefined);
+    const reopened = await host.open({ maxRecords: 3 });
+    expect(reopened.stats).toMatchObject({ openRecords: 3, sealedBatches: 0 });
+    await reopened.put(sized(2));
+    await reopened.flush();
+    expect(reopened.emit()!.records.map((r) => r.value!.length)).toEqual([1, 1, 1]);
+    await reopened.commit();
+    expect(reopened.emit()!.records.map((r) => r.value!.length)).toEqual([2]);
   });
 
   it("walBytesMax: puts that fill it exactly are admitted; one more is BUFFER_FULL ('reject') and writes nothing; a putAll over it is MESSAGE_TOO_LARGE", async () => {

@@ -34,6 +34,9 @@ const deliverOne: Step = async (buffer, history) => {
   const batch = buffer.emit();
   history.sawEmit(batch);
   if (batch === undefined) return;
+  // Every batch within the limits, a batch reopened open after the cut included.
+  expect(batch.records.length).toBeLessThanOrEqual(OPTIONS.maxRecords!);
+  expect(batch.encodedBytes).toBeLessThanOrEqual(OPTIONS.maxBytes!);
   history.delivered(batch);
   await buffer.commit(batch.sequence);
 };

@@ -171,6 +171,22 @@ describe('WAL producer', () => {
     await producer.close();
   });
 
+  it("a send with a record over a discard-'new' topic's maxBytes is refused whole, naming the record: its neighbours are not poisoned with it", async () => {
+    const host = await WalProducerHost.create({});
+    await host.broker.createTopic('capped-wal', { partitions: 1, retention: { maxBytes: 4096, discard: 'new' } });
+    const { producer } = await host.start({ maxBytes: 8192, maxRecords: 10 });
+    const poisons: PoisonReport[] = [];
+    producer.on('poison', (report) => poisons.push(report));
+    const refused = producer.send('capped-wal', [{ value: '1' }, { value: 'x'.repeat(5000) }, { value: '2' }]);
+    await expect(refused).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { record: 1, limit: 4096 - 61 } }); // a lone batch's header comes off the topic's maxBytes
+    expect(producer.stats.wal!.records).toBe(0);
+    await producer.send('capped-wal', numbered(1, 2)); // the caller's retry without the record that can never fit
+    await producer.flush();
+    expect(await host.contents('capped-wal')).toEqual([[1, 2]]);
+    expect(poisons).toEqual([]);
+    await producer.close();
+  });
+
   it("onFull 'reject': a send that fits exactly is admitted whole, one a record over is refused whole, so a retry duplicates nothing", async () => {
     const topic = 'wal-full-boundary';
     const frameBytes = await walBytesPerRecord(topic);

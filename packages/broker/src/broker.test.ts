@@ -62,6 +62,9 @@ describe('Broker topics', () => {
     await expect(Broker.open({})).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(memoryBroker({ fsync: 'sometimes' as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(memoryBroker({ fsync: { intervalMs: 0 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    // A key beside intervalMs would silently run without it; a misspelt one gets its suggestion.
+    await expect(memoryBroker({ fsync: { intervalMs: 10, everyMs: 5 } as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'fsync.everyMs' } });
+    await expect(memoryBroker({ fsync: { intervalMS: 10 } as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'fsync.intervalMS', suggestion: 'fsync.intervalMs' } });
     // Every limit's own range: config/limits.test.ts.
   });
 });

@@ -130,10 +130,18 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     };
     const random = options.random ?? new SeededRandom(options.seed ?? 1);
     const broker = new Broker(fs, clock, logDefaults, limits, dir, random);
-    await broker.openTopics();
-    await broker.groups.open();
-    const partitions = [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
-    await broker.producers.open(partitions, dir.cleanShutdown);
+    try {
+      await broker.openTopics();
+      await broker.groups.open();
+      const partitions = [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
+      await broker.producers.open(partitions, dir.cleanShutdown);
+    } catch (error) {
+      // What opened before the failure (a corrupt group state, say) closes again: its file
+      // handles, and under fsync { intervalMs } each log's timer, must not outlive a broker
+      // that never opened.
+      await broker.closeContents();
+      throw error;
+    }
     broker.retention.arm();
     return broker;
   }
@@ -371,15 +379,24 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     await this.topics.closing();
     await this.sessions.close();
     this.retention.stop();
-    // Every step runs whatever became of the one before (a journal whose last flush failed must
-    // not leave the topics' files open or the lock held); a failure is reported once all ran.
+    // A failure is reported once every step ran: the lock is released whatever became of the rest.
+    const failures = await this.closeContents();
+    await this.dir.close(failures.length === 0).catch((error: unknown) => void failures.push(error));
+    if (failures.length > 0) throw failures[0];
+  }
+
+  /**
+   * Closes the groups, the producer state and the topics, each step whatever became of the one
+   * before (a journal whose last flush failed must not leave the topics' files open); returns
+   * the failures in order.
+   */
+  private async closeContents(): Promise<unknown[]> {
     const failures: unknown[] = [];
     const step = (work: () => Promise<unknown>) => work().catch((error: unknown) => void failures.push(error));
     await step(() => this.groups.close());
     await step(() => this.producers.close());
     await step(() => settleAll([...this.topics.values()].map((topic) => topic.close())));
-    await step(() => this.dir.close(failures.length === 0));
-    if (failures.length > 0) throw failures[0];
+    return failures;
   }
 
   private async openTopics(): Promise<void> {

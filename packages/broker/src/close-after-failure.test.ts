@@ -4,8 +4,9 @@
  * instead of trusting index files and skipping the tail scan (data-dir.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, VirtualClock } from '@brook/protocol';
+import { MemoryFileSystem, VirtualClock, encodeBatch } from '@brook/protocol';
 import { Broker } from './broker.js';
+import { logFixture } from './log/log-fixture.js';
 import { trackOpenHandles } from './open-handles.test-support.js';
 
 function world() {
@@ -54,5 +55,41 @@ describe('close after a storage failure', () => {
     const reopened = await open();
     expect(reopened.openedClean).toBe(false);
     await reopened.close();
+  });
+});
+
+describe('an open that fails', () => {
+  it('after its topics opened (a corrupt group state): every log it opened is closed again, and no fsync { intervalMs } timer stays armed', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new VirtualClock();
+    const { fs: tracked, openPaths } = trackOpenHandles(fs);
+    const open = () => Broker.open({ storage: 'memory', fs: tracked, clock, fsync: { intervalMs: 100 } });
+    const broker = await open();
+    await broker.createTopic('of-topic', { partitions: 2 });
+    await broker.produce('of-topic', [{ value: 'a' }]);
+    await (await broker.subscribe({ topic: 'of-topic', group: 'of-group' }, () => undefined)).close();
+    await broker.close();
+    await fs.writeFile(`${broker.dataDir}/groups/of-topic/of-group/state.json`, new TextEncoder().encode('{not json'));
+    await expect(open()).rejects.toMatchObject({ code: 'CORRUPT_METADATA' });
+    expect(openPaths(/./)).toEqual([]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('at a journal record that does not replay: the journal log it opened is closed again, no timer stays armed', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new VirtualClock();
+    const { fs: tracked, openPaths } = trackOpenHandles(fs);
+    const open = () => Broker.open({ storage: 'memory', fs: tracked, clock, fsync: { intervalMs: 100 } });
+    const broker = await open();
+    await broker.createTopic('of-journal');
+    await (await broker.subscribe({ topic: 'of-journal', group: 'of-group' }, () => undefined)).close();
+    await broker.close();
+    // A batch whose CRC holds but whose record is no journal record (an unknown format byte).
+    const journal = await logFixture().open({ fs, clock, dir: `${broker.dataDir}/groups/of-journal/of-group/journal-0` });
+    await journal.append(encodeBatch([{ key: null, value: new Uint8Array([0x7f]), timestamp: 0 }]));
+    await journal.close();
+    await expect(open()).rejects.toMatchObject({ code: 'CORRUPT_METADATA' });
+    expect(openPaths(/./)).toEqual([]);
+    expect(clock.pendingTimers()).toBe(0);
   });
 });

@@ -4,6 +4,7 @@
  * option reads the same everywhere: INVALID_CONFIG naming the option, its range and the value.
  */
 import { BrookError } from './errors.js';
+import { checkOptionKeys, type OptionKeys } from './option-keys.js';
 
 export interface Limit {
   readonly default: number;
@@ -50,6 +51,8 @@ export function checkLimitValue(option: string, limit: Limit, value: unknown): n
   return value;
 }
 
+const FSYNC_INTERVAL_KEYS: OptionKeys<{ intervalMs: number }> = { intervalMs: true };
+
 /**
  * An fsync option: 'always', 'never' or { intervalMs }, the interval checked by `checkInterval`;
  * `fallback` when undefined. Anything else is INVALID_CONFIG.
@@ -57,8 +60,10 @@ export function checkLimitValue(option: string, limit: Limit, value: unknown): n
 export function parseFsyncPolicy(value: unknown, fallback: FsyncPolicy, checkInterval: (intervalMs: unknown) => number): FsyncPolicy {
   if (value === undefined) return fallback;
   if (value === 'always' || value === 'never') return value;
-  if (typeof value === 'object' && value !== null && 'intervalMs' in value) {
-    return { intervalMs: checkInterval((value as { intervalMs: unknown }).intervalMs) };
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    // A key beside intervalMs (or instead of it, misspelt) would otherwise run silently without it.
+    checkOptionKeys(value as { intervalMs?: number }, FSYNC_INTERVAL_KEYS, 'fsync');
+    if ('intervalMs' in value) return { intervalMs: checkInterval(value.intervalMs) };
   }
   throw new BrookError('INVALID_CONFIG', `fsync must be 'always', 'never' or { intervalMs: positive integer }, got ${JSON.stringify(value)}`, {
     option: 'fsync', value,

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '@brook/protocol';
 import { Broker, LIMITS, type BrokerOptions, type SubscribeOptions } from '../index.js';
+import { FSYNC_INTERVAL_MS } from './defaults.js';
 
 type LimitName = keyof typeof LIMITS;
 
@@ -102,6 +103,17 @@ describe('LIMITS at the configuration boundary', () => {
     await apply(max);
     for (const bad of [min - 1, max + 1, min + 0.5]) {
       await expect(apply(bad)).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: expect.objectContaining({ option }) });
+    }
+  });
+
+  // Not in LIMITS: it is a field of the fsync option, not an option of its own.
+  it('fsync.intervalMs: min and max are accepted, one past either end (and a fraction) is INVALID_CONFIG', async () => {
+    const { min, max } = FSYNC_INTERVAL_MS;
+    const apply = async (intervalMs: number): Promise<void> => (await openBroker({ fsync: { intervalMs } })).close();
+    await apply(min);
+    await apply(max);
+    for (const bad of [min - 1, max + 1, min + 0.5]) {
+      await expect(apply(bad)).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: expect.objectContaining({ option: 'fsync.intervalMs' }) });
     }
   });
 });

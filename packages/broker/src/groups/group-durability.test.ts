@@ -124,6 +124,19 @@ describe('group durability', () => {
     expect(after.held.map((d) => d.offset % 7n)).toEqual(Array.from({ length: 43 }, () => 3n));
   });
 
+  it("a journal whose fsync { intervalMs } timer's fsync failed shows in describeGroup at once, and for as long as it refuses acks", async () => {
+    const { fixture, held } = await compactingGroup(3, { fsync: { intervalMs: 100 } });
+    await held[0]!.ack(); // confirmed once written: durable only at the next tick
+    fixture.fs.failNext('sync', { path: /\/groups\/t\/g\//, errno: 'EIO' });
+    await fixture.advance(100);
+    // Nothing else has happened: no ack, no delivery, no produce has met the failure yet.
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+    await expect(held[1]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await fixture.broker.produce('t', [{ value: 'later' }]);
+    await fixture.settle();
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+  });
+
   it('a compaction that keeps failing is tried again once per groupJournalBytesMax written, not at every flush', async () => {
     const { fixture, held } = await compactingGroup(300);
     fixture.fs.failNext('rename', { path: /\/state\.json$/, errno: 'EIO', times: 1_000 });

@@ -25,7 +25,7 @@
  * to both and is tried again once another groupJournalBytesMax has been written (compactAtBytes).
  */
 import { dirname } from 'node:path';
-import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type BrookError, type FileSystem } from '@brook/protocol';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState } from './ack-state.js';
 import { encodeStateFile, parseStateFile } from './group-state-file.js';
@@ -66,6 +66,14 @@ export class GroupJournal {
     this.compactAtBytes = journalBytesMax;
   }
 
+  /**
+   * Why the journal refuses every write until the broker is reopened (a failed write or fsync,
+   * the fsync { intervalMs } timer's too, which no caller waits for); undefined while healthy.
+   */
+  get failure(): BrookError | undefined {
+    return this.log.failed ?? this.nextLog?.failed;
+  }
+
   /** Opens (or creates, with every partition's floor at `initialFloors`, one per partition) a group's state. */
   static async open(
     fs: FileSystem, dir: string, logOptions: JournalLogOptions, journalBytesMax: number, partitions: number, initialFloors: () => Promise<bigint[]>,
@@ -91,7 +99,13 @@ export class GroupJournal {
       if (JOURNAL_DIR_PATTERN.test(name) && name !== `journal-${generation}`) await fs.rmdir(`${dir}/${name}`);
     }
     const log = await PartitionLog.open({ ...logOptions, dir: `${dir}/journal-${generation}` });
-    await replay(log, states, `${dir}/journal-${generation}`);
+    try {
+      await replay(log, states, `${dir}/journal-${generation}`);
+    } catch (error) {
+      // A record that does not replay fails the open: no handle (nor fsync timer) of it may stay.
+      await log.close();
+      throw error;
+    }
     return { journal: new GroupJournal(fs, dir, logOptions, journalBytesMax, log, generation, states), states, created };
   }
 

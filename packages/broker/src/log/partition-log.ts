@@ -127,6 +127,11 @@ export class PartitionLog {
     return this.segments.length;
   }
 
+  /** Why the log refuses writes until it is reopened (a failed fsync, seal or torn round); undefined while healthy. */
+  get failed(): BrookError | undefined {
+    return this.failure;
+  }
+
   /**
    * Appends one encoded record batch; the log assigns its offsets (patching baseOffset in place,
    * which the CRC does not cover). Resolves once the batch is written and, under

@@ -4,7 +4,7 @@
  * and baseSequence) until the broker answers, so a resend after a lost answer is recognised as
  * a duplicate instead of being appended twice.
  */
-import { encodeBatch, type BrookError, type RecordInput, type Timer } from '@brook/protocol';
+import { BrookError, encodeBatch, sizeOfRecordMax, type RecordInput, type Timer } from '@brook/protocol';
 import type { SendTicket } from './send-ticket.js';
 
 export interface ProducerIdentity {
@@ -12,6 +12,19 @@ export interface ProducerIdentity {
   readonly producerEpoch: number;
   /** The broker data directory's incarnation the id was issued under; undefined from a broker without them. */
   readonly incarnation?: string | undefined;
+}
+
+/**
+ * The most bytes each record of a send can take in a batch (sizeOfRecordMax), or
+ * MESSAGE_TOO_LARGE naming the first record over `limitBytes` (a record's share of the largest
+ * batch it may travel in): such a record could never be sent, so its send is refused whole.
+ */
+export function recordSizesWithin(inputs: readonly RecordInput[], limitBytes: number): number[] {
+  return inputs.map((input, position) => {
+    const size = sizeOfRecordMax(input);
+    if (size > limitBytes) throw new BrookError('MESSAGE_TOO_LARGE', `record ${position} takes up to ${size} bytes, over the batch limit of ${limitBytes}`, { record: position, limit: limitBytes });
+    return size;
+  });
 }
 
 /** The records of one send() call in this batch, in batch order. */

@@ -26,12 +26,12 @@
  * batch fails at that deadline (at once if it has passed).
  */
 import {
-  BATCH_HEADER_BYTES, BrookError, assert, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, sizeOfRecordMax, stableJson, type Clock, type OptionKeys, type Random, type Timer,
+  BATCH_HEADER_BYTES, BrookError, assert, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, stableJson, type Clock, type OptionKeys, type Random, type Timer,
 } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
 import { checkSendArguments, toSendInputs, type ProducerRecord, type SendInputs } from '../values.js';
-import type { Batch } from './batch.js';
+import { recordSizesWithin, type Batch } from './batch.js';
 import { Partitioner } from './partitioner.js';
 import { PartitionLane, type BatchLimits, type LaneContext } from './partition-lane.js';
 import { ProducerIdentities } from './producer-identities.js';
@@ -193,11 +193,7 @@ export class Producer {
   private enqueue(topic: string, partitionCount: number, send: SendInputs, ticket: SendTicket, deadlineMs: number): void {
     const limits = this.batchLimits(topic);
     const { inputs } = send;
-    const sizes = inputs.map((input, position) => {
-      const size = sizeOfRecordMax(input);
-      if (size > limits.bytes) throw new BrookError('MESSAGE_TOO_LARGE', `record ${position} takes up to ${size} bytes, over the batch limit of ${limits.bytes}`, { record: position, limit: limits.bytes });
-      return size;
-    });
+    const sizes = recordSizesWithin(inputs, limits.bytes);
     const bytes = sizes.reduce((sum, size) => sum + size, 0);
     const bufferBytesMax = this.options.bufferBytesMax;
     if (bytes > bufferBytesMax) {

@@ -11,12 +11,13 @@
  * admitted in call order, so the WAL, and hence each partition, keeps the caller's order.
  */
 import { EventEmitter } from 'eventemitter3';
-import { BrookError, checkOptionKeys, NodeFileSystem, type Clock, type OptionKeys, type Random, type RecordInput } from '@brook/protocol';
+import { BATCH_HEADER_BYTES, BrookError, checkOptionKeys, NodeFileSystem, type Clock, type OptionKeys, type Random, type RecordInput } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import { invalid, resolveRetryBackoff, type BackoffPolicy } from '../options.js';
 import { checkSendArguments, toSendInputs, type ProducerRecord, type SendInputs } from '../values.js';
 import { FileBuffer, type FileBufferStats, type WalBatch } from '../wal/file-buffer.js';
 import { FILE_BUFFER_KEYS, resolveOptions, type FileBufferOptions } from '../wal/limits.js';
+import { recordSizesWithin } from './batch.js';
 import { Partitioner } from './partitioner.js';
 import { FRAME_OVERHEAD_BYTES } from './producer.js';
 import type { TopicPartitions } from './topic-partitions.js';
@@ -137,8 +138,9 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   /**
    * Puts records for `topic` into the WAL; resolves once they are persisted there (per the WAL's
    * fsync policy) with each record's partition. Rejects with INVALID_REQUEST, UNKNOWN_PARTITION,
-   * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes, `details.record` its index, or the whole
-   * send over its walBytesMax), BUFFER_FULL (onFull 'reject' and the send does not fit whole),
+   * MESSAGE_TOO_LARGE (a record over the WAL's maxBytes, or one that alone would make a batch over
+   * a discard 'new' topic's retention.maxBytes, `details.record` its index; or the whole send over
+   * the WAL's walBytesMax), BUFFER_FULL (onFull 'reject' and the send does not fit whole),
    * CLOSED, or the WAL's IO_ERROR. The WAL admits a send all or nothing, so every refusal but
    * IO_ERROR puts none of its records into the WAL, and a retried BUFFER_FULL send duplicates
    * nothing.
@@ -250,6 +252,11 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   private async issue(topic: string, send: SendInputs): Promise<{ put: Promise<void>; partitions: number[] }> {
     const { buffer } = await this.opened;
     const partitionCount = this.topics.cached(topic) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
+    // A discard 'new' topic refuses a batch over its maxBytes for good, and the whole part with
+    // it: a record that could never fit is refused here, with its send, before it can take the
+    // records sent beside it into a poison file.
+    const cap = this.topics.batchBytesCap(topic);
+    if (cap !== undefined) recordSizesWithin(send.inputs, cap - BATCH_HEADER_BYTES);
     const partitions = this.partitioner.partitionsFor(topic, partitionCount, send);
     // All or nothing (putAll), as the plain producer: a caller may retry a refused send whole.
     const put = buffer.putAll(send.inputs.map((input, position) => routed(input, topic, partitions[position]!)));

@@ -306,7 +306,11 @@ export class FileBuffer {
 
   private append(encoded: EncodedRecord): Promise<void> {
     const { maxBytes, maxRecords, maxAgeMs } = this.options;
-    if (this.openBatch.count > 0 && this.openBatch.encodedBytesWith(encoded.single.length, encoded.record.timestamp) > maxBytes) this.seal();
+    // A batch reopened open may already hold maxRecords (a power cut took its SEAL, not its
+    // records), or more if maxRecords was lowered: the SEAL must close every open record, so it
+    // is sealed as it is rather than grown.
+    const full = this.openBatch.count >= maxRecords;
+    if (full || (this.openBatch.count > 0 && this.openBatch.encodedBytesWith(encoded.single.length, encoded.record.timestamp) > maxBytes)) this.seal();
     const { buffered, frame } = frameRecord(encoded, this.nextRecordSeq);
     this.nextRecordSeq += 1;
     if (this.openBatch.count === 0) this.armAgeTimer();

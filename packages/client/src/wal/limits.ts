@@ -40,7 +40,7 @@ export const WAL_LIMITS = Object.freeze({
   },
   fsyncIntervalMs: {
     default: 10, min: 1, max: DAY_MS,
-    doc: "fsync { intervalMs }: the bound on how long a put() that resolved can still be lost to a power cut.",
+    doc: "fsync { intervalMs }: about how long a put() that resolved can still be lost to a power cut (plus the fsync's own time, and a running one's).",
   },
 } as const satisfies Record<string, Limit>);
 
