@@ -93,3 +93,21 @@ describe('an open that fails', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 });
+
+describe('a createTopic that fails', () => {
+  it('writing its topic.json: the partition logs it opened are closed again, no fsync { intervalMs } timer stays armed, and the name is free', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new VirtualClock();
+    const { fs: tracked, openPaths } = trackOpenHandles(fs);
+    const broker = await Broker.open({ storage: 'memory', fs: tracked, clock, fsync: { intervalMs: 100 } });
+    const timersBefore = clock.pendingTimers();
+    fs.failNext('rename', { errno: 'EIO', path: /\/topics\/ct-fail\/topic\.json/ });
+    await expect(broker.createTopic('ct-fail', { partitions: 3 })).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(openPaths(/ct-fail/)).toEqual([]);
+    expect(clock.pendingTimers()).toBe(timersBefore);
+    await broker.createTopic('ct-fail', { partitions: 3 });
+    expect(broker.describeTopic('ct-fail').partitions).toHaveLength(3);
+    await broker.close();
+    expect(openPaths(/./)).toEqual([]);
+  });
+});

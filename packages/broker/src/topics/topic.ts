@@ -104,7 +104,14 @@ export class Topic {
     await mkdirDurable(fs, dir);
     const partitions = await openPartitions(dir, config, logDefaults);
     const file = { version: TOPIC_FILE_VERSION, name, ...config };
-    await writeFileAtomic(fs, `${dir}/${TOPIC_FILE}`, new TextEncoder().encode(JSON.stringify(file, null, 2)));
+    try {
+      await writeFileAtomic(fs, `${dir}/${TOPIC_FILE}`, new TextEncoder().encode(JSON.stringify(file, null, 2)));
+    } catch (error) {
+      // No topic.json, no topic: its logs must not stay open (file handles, fsync timers). The
+      // write's failure is the one to report, not a close's.
+      await Promise.allSettled(partitions.map((log) => log.close()));
+      throw error;
+    }
     return new Topic(name, config, partitions);
   }
 
