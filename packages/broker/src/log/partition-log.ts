@@ -22,44 +22,18 @@
  * appends, which those policies resolve once written, never wait behind it.
  */
 import {
-  BrookError, concatBytes, readBatchHeader, setBaseOffset, type BatchHeader, type Clock, type FileSystem, type Timer,
+  BrookError, concatBytes, readBatchHeader, setBaseOffset, type BatchHeader, type Timer,
 } from '@brook/protocol';
-import type { FsyncPolicy } from '../config/defaults.js';
 import { recoverSegments, type RecoveryReport } from './recovery.js';
 import { segmentsToDelete, wholeLogExpired, type RetentionPolicy } from './retention.js';
-import { Segment, type SegmentConfig } from './segment.js';
+import { Segment } from './segment.js';
 import { LogReader, type ReadLimits, type ReadBatch } from './log-reader.js';
 import { TailCache } from './tail-cache.js';
 import { FlushBehind, type PendingFlush } from './flush-behind.js';
+import { asIoError, isWriteFailure, logFailure } from './log-failure.js';
+import type { AppendResult, PartitionLogOptions, RetentionResult } from './partition-log-options.js';
 
-export interface PartitionLogOptions extends SegmentConfig {
-  readonly fs: FileSystem;
-  readonly clock: Clock;
-  readonly dir: string;
-  readonly fsync: FsyncPolicy;
-  readonly segmentBytesMax: number;
-  readonly segmentMsMax: number;
-  /** The broker found its clean-shutdown marker: trust index files, skip the tail scan. */
-  readonly cleanShutdown: boolean;
-  /** Bytes of the latest batches kept in memory for readers at the tail (logTailCacheBytes); 0: none. */
-  readonly tailCacheBytes: number;
-  /**
-   * Told once when the log fails (a failed fsync, seal or torn round): its durable state is
-   * unknown until a reopen recovers it, so the broker must not mark its close clean.
-   */
-  readonly onFailure?: (error: BrookError) => void;
-}
-
-export interface AppendResult {
-  readonly baseOffset: bigint;
-  readonly lastOffset: bigint;
-}
-
-export interface RetentionResult {
-  readonly deletedSegments: number;
-  readonly previousStartOffset: bigint;
-  readonly startOffset: bigint;
-}
+export type { AppendResult, PartitionLogOptions, RetentionResult };
 
 interface PendingAppend {
   readonly bytes: Uint8Array;
@@ -404,18 +378,3 @@ export class PartitionLog {
     });
   }
 }
-
-function asIoError(error: unknown): BrookError {
-  return error instanceof BrookError ? error : new BrookError('IO_ERROR', String(error), {}, { cause: error });
-}
-
-/** The error a failed log answers with until it is reopened. */
-function logFailure(dir: string, error: unknown): BrookError {
-  const ioError = asIoError(error);
-  return new BrookError('IO_ERROR', `log ${dir} failed and must be reopened: ${ioError.message}`, { dir, ...ioError.details }, { cause: error });
-}
-
-function isWriteFailure(error: unknown): boolean {
-  return error instanceof BrookError && error.details['op'] === 'write';
-}
-
