@@ -63,6 +63,11 @@ export interface MemberModel {
   gone: boolean;
 }
 
+/** Still a member: not gone, closing or leaving. */
+export const isLive = (m: MemberModel) => !m.gone && !m.closing && !m.leaving;
+/** The member id its subscription was given, once it has one. */
+export const idOf = (m: MemberModel) => (m.id ??= m.sub?.memberId);
+
 export interface Held {
   readonly delivery: Delivery;
   readonly member: MemberModel;

@@ -24,15 +24,12 @@ import type { Delivery } from './delivery.js';
 import {
   GROUP, KEYS, RETENTION_MAX_AGE_MS, SEGMENT_MS_MAX, SETTINGS, TOPIC, type Action, type Command, type Scenario, type Settings,
 } from './delivery-commands.js';
-import { at, checkDeadLetters, checkQuietBroker, hasGroup, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
+import { at, checkDeadLetters, checkQuietBroker, hasGroup, idOf, isLive, type Held, type MemberModel, type RecordModel } from './delivery-invariants.js';
 import { expectFailure, ResetsUnderWay, sameSettings, skipBelowStart } from './delivery-admin.js';
 import { expectAckTook, settleHeld, type AckedDelivery } from './delivery-settle.js';
 import { isOwed, listenTo, RecordTransitions } from './delivery-transitions.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import type { Ordering, SubscribeOptions } from './subscribe-options.js';
-
-const isLive = (m: MemberModel) => !m.gone && !m.closing && !m.leaving;
-const idOf = (m: MemberModel) => (m.id ??= m.sub?.memberId);
 
 export class DeliveryHarness {
   private readonly records = new Map<string, RecordModel>();
