@@ -6,21 +6,21 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, checkFetchRequest, checkStringFields, rmdirDurable,
+  SeededRandom, checkFetchRequest, checkStringFields, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
-import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
+import { Topic, logDefaultsFor, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
 import { validateTopicName } from './topics/topic-name.js';
 import { TopicRegistry } from './topics/topic-registry.js';
 import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
 import type { ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
-import { DataDir, namedDirs } from './data-dir.js';
-import { resolveBrokerLimits, type BrokerOptions } from './config/broker-options.js';
+import { DataDir } from './data-dir.js';
+import { resolveBrokerLimits, resolveStorage, type BrokerOptions } from './config/broker-options.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
-import { DeliveryQueue, handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
+import { handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
 import { checkBatchInput, type BatchLimits } from './topics/batch-input.js';
 import { produceCopies, produceRecords, type ProduceContext } from './topics/produce.js';
@@ -33,15 +33,13 @@ import type { RedriveResult } from './groups/redrive.js';
 import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
-import { fetchRecords } from './topics/fetch.js';
+import { fetchRecords, offsetForTimestamp } from './topics/fetch.js';
 import { runEach, settleAll } from './steps.js';
+import { brokerClosedError } from './ending-errors.js';
 import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
 
 export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
 
-const MEMORY_DATA_DIR = '/brook';
-/** Segment scans read the file in chunks of this size. */
-const READ_CHUNK_BYTES = 1024 * 1024;
 
 export class Broker extends BrokerEventEmitter implements SessionHost {
   readonly dataDir: string;
@@ -101,16 +99,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   static async open(options: BrokerOptions = {}): Promise<Broker> {
-    const memory = options.storage === 'memory';
-    if (!memory && options.dataDir === undefined) {
-      throw new BrookError('INVALID_CONFIG', "dataDir is required unless storage is 'memory'", { option: 'dataDir' });
-    }
-    const fs = options.fs ?? (memory ? new MemoryFileSystem() : new NodeFileSystem());
-    const clock = options.clock ?? new SystemClock();
-    const dataDir = options.dataDir ?? MEMORY_DATA_DIR;
+    const { fs, clock, dataDir, lock } = resolveStorage(options);
     const limits = resolveBrokerLimits(options);
-    // The lock only on the real disk: a MemoryFileSystem (storage 'memory', or one a test passes) has one process.
-    const dir = await DataDir.open(fs, dataDir, options.fs === undefined && !memory);
+    const dir = await DataDir.open(fs, dataDir, lock);
     try {
       return await Broker.openIn(dir, options, fs, clock, limits);
     } catch (error) {
@@ -122,16 +113,11 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   private static async openIn(
     dir: DataDir, options: BrokerOptions, fs: FileSystem, clock: Clock, limits: ReturnType<typeof resolveBrokerLimits>,
   ): Promise<Broker> {
-    const logDefaults: LogDefaults = {
-      fs, clock, fsync: checkFsyncPolicy(options.fsync), cleanShutdown: dir.cleanShutdown, onFailure: () => dir.storageFailed(),
-      indexIntervalBytes: limits.indexIntervalBytes, readChunkBytes: READ_CHUNK_BYTES, tailCacheBytes: limits.logTailCacheBytes,
-      // Scans accept any batch the format allows, not just what today's produce limit allows.
-      batchBytesMax: LIMITS.batchBytesMax.max,
-    };
+    const logDefaults = logDefaultsFor({ fs, clock, fsync: checkFsyncPolicy(options.fsync), dir, limits });
     const random = options.random ?? new SeededRandom(options.seed ?? 1);
     const broker = new Broker(fs, clock, logDefaults, limits, dir, random);
     try {
-      await broker.openTopics();
+      await broker.topics.open(fs, `${dir.path}/topics`, logDefaults);
       await broker.groups.open();
       const partitions = [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
       await broker.producers.open(partitions, dir.cleanShutdown);
@@ -203,14 +189,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * the key like Kafka's default partitioner, else round-robin). Resolves, in input order, with
    * each record's partition and offset once every batch is persisted per the fsync policy.
    */
-  produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
-    return this.append(topic, records, this.limits);
-  }
-
-  /** produce, held to `limits` (the broker's own). */
-  private async append(topicName: string, records: readonly ProduceRecord[], limits: BatchLimits): Promise<ProduceResult[]> {
+  async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
     this.assertOpen();
-    return produceRecords(this.producing, this.topic(topicName), records, limits);
+    return produceRecords(this.producing, this.topic(topic), records, this.limits);
   }
 
   /** A dead-letter copy or a redrive's copy back, held to `limits`, durable when it resolves. */
@@ -230,10 +211,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
     this.assertOpen();
-    if (!Number.isSafeInteger(timestampMs)) {
-      throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs', value: timestampMs });
-    }
-    return this.topic(topic).partition(partition).offsetForTimestamp(timestampMs);
+    return offsetForTimestamp(this.topic(topic).partition(partition), timestampMs);
   }
 
   /** Runs retention on every partition now (it also runs every retentionCheckIntervalMs). */
@@ -272,12 +250,10 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const topic = this.topic(request.topic);
     const target = this.partitionTarget(topic, request.partition);
     const header = checkBatchInput(request.batch, this.limits);
-    let result: Awaited<ReturnType<Producers['append']>>;
-    try {
-      result = await this.producers.append(target, header, request.batch, request.incarnation, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
-    } catch (error) {
+    const makeRoom = () => this.retention.makeRoom(topic, request.partition, request.batch.length);
+    const result = await this.producers.append(target, header, request.batch, request.incarnation, makeRoom).catch((error: unknown) => {
       throw this.topics.failure(topic, error);
-    }
+    });
     if (!result.duplicate) this.appended(topic.name, request.partition, result.baseOffset, result.lastOffset);
     return result;
   }
@@ -304,13 +280,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** `for await (const msg of broker.consume(...)) await msg.ack()`. A misspelled option throws here, as in the client. */
   consume(options: SubscribeOptions): MessageStream {
     checkSubscribeOptionKeys(options);
-    // An invalid maxInFlight fails the join, and then the queue gets nothing.
-    const queue = new DeliveryQueue(options.maxInFlight ?? LIMITS.maxInFlight.default);
-    // Closed: the loop ends with CLOSED, as a client's consume() after client.close() does.
-    const joining = this.closed ? Promise.reject(closedError()) : this.groups.join(options, queue.sink);
-    // Before the stream's own reaction to the join: the loop may read from then on.
-    joining.then((joined) => queue.attach(sinkControl(joined)), () => undefined);
-    return this.groups.stream(options, queue, joining);
+    return this.groups.stream(options, this.closed);
   }
 
   listGroups(topic?: string): { topic: string; group: string }[] {
@@ -321,25 +291,19 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   describeGroup(topic: string, group: string): GroupDescription {
-    this.assertOpen();
-    checkStringFields({ topic, group });
-    this.topic(topic);
+    this.checkGroupCall(topic, group);
     return this.groups.describeGroup(topic, group);
   }
 
   /** Replay (or skip): the group continues from `to` on every partition. Returns the new positions. */
   async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
-    this.assertOpen();
-    checkStringFields({ topic, group });
-    this.topic(topic);
+    this.checkGroupCall(topic, group);
     return this.groups.resetGroup(topic, group, to);
   }
 
   /** Removes a group and its progress; GROUP_NOT_EMPTY while it has members (GroupCoordinator.deleteGroup). */
   async deleteGroup(topic: string, group: string): Promise<void> {
-    this.assertOpen();
-    checkStringFields({ topic, group });
-    this.topic(topic);
+    this.checkGroupCall(topic, group);
     await this.groups.deleteGroup(topic, group);
   }
 
@@ -399,18 +363,16 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return failures;
   }
 
-  private async openTopics(): Promise<void> {
-    const root = `${this.dataDir}/topics`;
-    for (const name of await namedDirs(this.fs, root)) {
-      const topic = await Topic.open(this.fs, `${root}/${name}`, this.logDefaults);
-      if (topic) this.topics.add(topic);
-      else await this.fs.rmdir(`${root}/${name}`);
-    }
-  }
-
   private appended(topic: string, partition: number, baseOffset: bigint, lastOffset: bigint): void {
     if (this.wants('produced')) this.emit('produced', { topic, partition, baseOffset, lastOffset, records: Number(lastOffset - baseOffset) + 1 });
     this.groups.notifyAppended(topic);
+  }
+
+  /** An admin call on a group: the broker open, both names strings, the topic there. */
+  private checkGroupCall(topic: string, group: string): void {
+    this.assertOpen();
+    checkStringFields({ topic, group });
+    this.topic(topic);
   }
 
   /** The topic named by argument `field`: INVALID_REQUEST naming it if it is not a string, else UNKNOWN_TOPIC if there is none. */
@@ -429,12 +391,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw closedError();
+    if (this.closed) throw brokerClosedError();
   }
-}
-
-function closedError(): BrookError {
-  return new BrookError('CLOSED', 'broker is closed');
 }
 
 export type { BrokerOptions, ProduceRecord, RecordHeader };

@@ -2,7 +2,9 @@
  * The options of `Broker.open`, and their limits resolved against the defaults table (so a bad
  * value fails at open with INVALID_CONFIG, naming the option).
  */
-import { checkOptionKeys, optionKeysOf, type Clock, type FileSystem, type OptionKeys, type Random } from '@brook/protocol';
+import {
+  BrookError, MemoryFileSystem, NodeFileSystem, SystemClock, checkOptionKeys, optionKeysOf, type Clock, type FileSystem, type OptionKeys, type Random,
+} from '@brook/protocol';
 import { limitOrDefault, type FsyncPolicy, type LIMITS } from './defaults.js';
 
 export interface BrokerOptions {
@@ -53,4 +55,24 @@ export function resolveBrokerLimits(options: BrokerOptions): BrokerLimits {
   const limits = {} as BrokerLimits;
   for (const name of BROKER_LIMIT_NAMES) limits[name] = limitOrDefault(name, options[name]);
   return limits;
+}
+
+/** The data directory of storage 'memory'. */
+const MEMORY_DATA_DIR = '/brook';
+
+/**
+ * Where the broker keeps its data and on what clock: a dataDir on disk (locked against a second
+ * process), or storage 'memory' (a MemoryFileSystem, or the one a test passes: one process, no lock).
+ */
+export function resolveStorage(options: BrokerOptions): { fs: FileSystem; clock: Clock; dataDir: string; lock: boolean } {
+  const memory = options.storage === 'memory';
+  if (!memory && options.dataDir === undefined) {
+    throw new BrookError('INVALID_CONFIG', "dataDir is required unless storage is 'memory'", { option: 'dataDir' });
+  }
+  return {
+    fs: options.fs ?? (memory ? new MemoryFileSystem() : new NodeFileSystem()),
+    clock: options.clock ?? new SystemClock(),
+    dataDir: options.dataDir ?? MEMORY_DATA_DIR,
+    lock: options.fs === undefined && !memory,
+  };
 }

@@ -7,15 +7,12 @@
  *   groups/<topic>/<group>/state.json     } see group-journal.ts
  *   groups/<topic>/<group>/journal-<gen>/ }
  */
-import { BrookError, checkStringFields, type Clock, type FileSystem, type GroupDescription, type Random } from '@brook/protocol';
+import { BrookError, checkStringFields, type GroupDescription } from '@brook/protocol';
 import { namedDirs } from '../data-dir.js';
-import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
-import type { ProduceRecord } from '../topics/record-input.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Group } from './group.js';
 import type { GroupContext } from './group-context.js';
-import type { JournalLogOptions } from './group-journal.js';
 import { openGroupState, startOffsetFor } from './group-state.js';
 import {
   checkStartPosition, checkSubscribeOptionKeys, checkTailReaderOptions, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
@@ -24,30 +21,18 @@ import {
 import { TailReader } from './tail-reader.js';
 import { GroupConfigFiles } from './group-config-files.js';
 import { GroupTable, groupKey } from './group-table.js';
-import type { Member, DeliverySink } from './member.js';
+import type { DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
-import { LiveSubscriptions, messageStream, subscriptionHandle, type DeliveryQueue, type MessageStream, type Subscription } from './subscription.js';
+import { DeliveryQueue, LiveSubscriptions, messageStream, subscriptionHandle, type MessageStream, type Subscription } from './subscription.js';
+import { sinkControl } from './sink-control.js';
+import { LIMITS } from '../config/defaults.js';
 import { copyToDeadLetterTopic } from './dead-letter.js';
 import { REDRIVE_GROUP, Redriver, checkRedriveOptions, type RedriveResult } from './redrive.js';
 import { KeyedQueue } from './keyed-queue.js';
+import type { CoordinatorDeps, Joined } from './coordinator-deps.js';
+import { brokerClosedError, topicDeletedError } from '../ending-errors.js';
 
-export interface CoordinatorDeps {
-  readonly fs: FileSystem;
-  readonly dataDir: string;
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly events: BrokerEventEmitter;
-  readonly journalLogOptions: JournalLogOptions;
-  readonly journalBytesMax: number;
-  readonly unackedRecordsMax: number;
-  readonly fetchBytes: number;
-  readonly partitions: (topic: string) => readonly PartitionLog[];
-  readonly topicExists: (topic: string) => boolean;
-  readonly produce: (topic: string, records: ProduceRecord[]) => Promise<{ partition: number; offset: bigint }[]>;
-  readonly ensureTopic: (topic: string) => Promise<void>;
-}
-
-export type Joined = { kind: 'member'; group: Group; member: Member } | { kind: 'reader'; reader: TailReader };
+export type { CoordinatorDeps, Joined };
 
 export class GroupCoordinator {
   private readonly groups = new GroupTable();
@@ -136,8 +121,8 @@ export class GroupCoordinator {
    * would, rather than join a group that close() has closed or the delete dropped.
    */
   private checkStillJoinable(topic: string, logs: readonly PartitionLog[]): void {
-    if (this.closed) throw closedError();
-    if (this.deps.partitions(topic) !== logs) throw deletedTopicError(topic);
+    if (this.closed) throw brokerClosedError();
+    if (this.deps.partitions(topic) !== logs) throw topicDeletedError(topic);
   }
 
   leaveReader(reader: TailReader): void {
@@ -205,7 +190,7 @@ export class GroupCoordinator {
    * partitions), and one that close() closed takes no reset it could not journal (CLOSED).
    */
   private checkStillCurrent(group: Group): void {
-    if (this.closed) throw closedError();
+    if (this.closed) throw brokerClosedError();
     this.groups.checkListed(group);
   }
 
@@ -283,8 +268,14 @@ export class GroupCoordinator {
     }, onEnd);
   }
 
-  /** The async-iterator form (messageStream): joins when created. */
-  stream(options: SubscribeOptions, queue: DeliveryQueue, joining: Promise<Joined>): MessageStream {
+  /** The async-iterator form (messageStream): joins when created; on a `closed` broker its loop ends with CLOSED. */
+  stream(options: SubscribeOptions, closed: boolean): MessageStream {
+    // An invalid maxInFlight fails the join, and then the queue gets nothing.
+    const queue = new DeliveryQueue(options.maxInFlight ?? LIMITS.maxInFlight.default);
+    // Closed: the loop ends with CLOSED, as a client's consume() after client.close() does.
+    const joining = closed ? Promise.reject(brokerClosedError()) : this.join(options, queue.sink);
+    // Before the stream's own reaction to the join: the loop may read from then on.
+    joining.then((joined) => queue.attach(sinkControl(joined)), () => undefined);
     return messageStream(options, this.live, queue, joining, (joined, onEnd) => this.subscription(options, joined, onEnd));
   }
 
@@ -311,7 +302,7 @@ export class GroupCoordinator {
    * left behind), each group with its groupDeleted. Their files go later, with removeGroupsOf.
    */
   async dropTopic(topic: string): Promise<void> {
-    const ending = deletedTopicError(topic);
+    const ending = topicDeletedError(topic);
     this.live.end(topic, ending);
     for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
     const dropped = this.hidden.get(topic) ?? [];
@@ -342,7 +333,7 @@ export class GroupCoordinator {
 
   async close(): Promise<void> {
     this.closed = true;
-    const ending = closedError();
+    const ending = brokerClosedError();
     this.live.end(undefined, ending);
     // A group delete's files go before the clean-shutdown marker is written; a group opened by a
     // join or a redrive under way is in the table once its open ends, so it is closed below too.
@@ -361,7 +352,7 @@ export class GroupCoordinator {
     const existing = this.groups.get(topic, name);
     if (existing) return Promise.resolve(existing);
     // An open starting now would end after close() closed every group.
-    if (this.closed) return Promise.reject(closedError());
+    if (this.closed) return Promise.reject(brokerClosedError());
     let opening = this.opening.get(key);
     if (!opening) {
       opening = this.openGroup(topic, name, config).finally(() => this.opening.delete(key));
@@ -401,12 +392,4 @@ export class GroupCoordinator {
       }),
     };
   }
-}
-
-function closedError(): BrookError {
-  return new BrookError('CLOSED', 'broker is closed');
-}
-
-function deletedTopicError(topic: string): BrookError {
-  return new BrookError('UNKNOWN_TOPIC', `topic ${topic} was deleted`, { topic });
 }

@@ -43,3 +43,11 @@ function checkRange(name: string, value: unknown, max: number): number {
   }
   return value;
 }
+
+/** The first offset of `log` whose record timestamp is >= `timestampMs` (its endOffset if none). */
+export function offsetForTimestamp(log: PartitionLog, timestampMs: number): Promise<bigint> {
+  if (!Number.isSafeInteger(timestampMs)) {
+    throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs', value: timestampMs });
+  }
+  return log.offsetForTimestamp(timestampMs);
+}

@@ -11,8 +11,10 @@
  * - `closing()` lets what is under way finish and refuses what starts after it (CLOSED), so that
  *   the broker closes every topic that exists and writes its clean-shutdown marker last.
  */
-import { BrookError, isBrookError } from '@brook/protocol';
-import type { Topic } from './topic.js';
+import { BrookError, isBrookError, type FileSystem } from '@brook/protocol';
+import { namedDirs } from '../data-dir.js';
+import { Topic, type LogDefaults } from './topic.js';
+import { brokerClosedError, topicDeletedError } from '../ending-errors.js';
 
 export class TopicRegistry {
   private readonly topics = new Map<string, Topic>();
@@ -20,9 +22,13 @@ export class TopicRegistry {
   private readonly deleting = new Map<string, Promise<void>>();
   private closed = false;
 
-  /** A topic found at open. */
-  add(topic: Topic): void {
-    this.topics.set(topic.name, topic);
+  /** Opens every topic under `root`, removing a directory left by an interrupted create (no topic.json). */
+  async open(fs: FileSystem, root: string, logDefaults: LogDefaults): Promise<void> {
+    for (const name of await namedDirs(fs, root)) {
+      const topic = await Topic.open(fs, `${root}/${name}`, logDefaults);
+      if (topic) this.topics.set(topic.name, topic);
+      else await fs.rmdir(`${root}/${name}`);
+    }
   }
 
   has(name: string): boolean {
@@ -47,7 +53,7 @@ export class TopicRegistry {
   async create(name: string, make: () => Promise<Topic>): Promise<void> {
     const deleting = this.deleting.get(name);
     if (deleting) await deleting.catch(() => undefined);
-    if (this.closed) throw new BrookError('CLOSED', 'broker is closed');
+    if (this.closed) throw brokerClosedError();
     if (this.topics.has(name) || this.creating.has(name)) throw new BrookError('TOPIC_EXISTS', `topic ${name} already exists`, { topic: name });
     const creating = make().then((topic) => void this.topics.set(name, topic));
     this.creating.set(name, creating);
@@ -98,7 +104,7 @@ export class TopicRegistry {
    */
   failure(topic: Topic, error: unknown): unknown {
     if (isBrookError(error, 'CLOSED') && !this.closed && this.topics.get(topic.name) !== topic) {
-      return new BrookError('UNKNOWN_TOPIC', `topic ${topic.name} was deleted`, { topic: topic.name });
+      return topicDeletedError(topic.name);
     }
     return error;
   }

@@ -10,8 +10,10 @@
  * part-way leaves a directory without topic.json, which the next open removes.
  */
 import { basename } from 'node:path';
-import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
-import { LIMITS, checkLimit } from '../config/defaults.js';
+import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type Clock, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
+import { LIMITS, checkLimit, type FsyncPolicy } from '../config/defaults.js';
+import type { BrokerLimits } from '../config/broker-options.js';
+import type { DataDir } from '../data-dir.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { parseSegmentLogName } from '../log/segment-files.js';
 import type { RetentionPolicy } from '../log/retention.js';
@@ -38,6 +40,22 @@ const TOPIC_FILE_VERSION = 1;
 
 /** Shared by every partition log of a broker; the topic adds its own segment limits and dir. */
 export type LogDefaults = Omit<PartitionLogOptions, 'dir' | 'segmentBytesMax' | 'segmentMsMax'>;
+
+/** Segment scans read the file in chunks of this size. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** The LogDefaults of a broker's topics in `dir`: its fsync policy and limits, its clean-shutdown state. */
+export function logDefaultsFor(broker: {
+  fs: FileSystem; clock: Clock; fsync: FsyncPolicy; dir: DataDir; limits: Pick<BrokerLimits, 'indexIntervalBytes' | 'logTailCacheBytes'>;
+}): LogDefaults {
+  const { fs, clock, fsync, dir, limits } = broker;
+  return {
+    fs, clock, fsync, cleanShutdown: dir.cleanShutdown, onFailure: () => dir.storageFailed(),
+    indexIntervalBytes: limits.indexIntervalBytes, readChunkBytes: READ_CHUNK_BYTES, tailCacheBytes: limits.logTailCacheBytes,
+    // Scans accept any batch the format allows, not just what today's produce limit allows.
+    batchBytesMax: LIMITS.batchBytesMax.max,
+  };
+}
 
 /** A partition's directory: its segments, and its producer-state snapshot. */
 export function partitionDir(topicDir: string, partition: number): string {
