@@ -45,6 +45,12 @@ describe('bad input exits 2 with INVALID_CONFIG', () => {
     expect(run.stderr).toMatch(new RegExp(`^brook: INVALID_CONFIG: --from must be earliest, latest, an offset .*, got ${value}\n`));
   });
 
+  it.each(['ws://127.0.0.1:99999', 'ws://[::1', 'http://127.0.0.1:7070'])('--url %s, no ws:// or wss:// URL, is named as bad usage, no stack', async (url) => {
+    const run = await brook(['topics', 'list', '--url', url]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`brook: INVALID_CONFIG: url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}\n`);
+  });
+
   it('dump of an index file not named by its base offset says why it cannot be read, no stack', async () => {
     const file = join(dir, 'copy.index');
     await writeFile(file, Buffer.alloc(16));

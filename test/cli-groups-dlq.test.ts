@@ -113,7 +113,7 @@ describe('brook groups delete', () => {
 });
 
 describe('brook dlq', () => {
-  it('lists a dead-lettered record with its origin, redrives it, and then nothing waits', async () => {
+  it('lists a dead-lettered record with its origin (in --json too), redrives it, and then nothing waits', async () => {
     await broker.createTopic('cli-orders');
     const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
     const subscription = await broker.subscribe({ topic: 'cli-orders', group: 'billing', maxDeliveries: 1 }, (delivery) => {
@@ -137,7 +137,10 @@ describe('brook dlq', () => {
     expect(after.stderr).toMatch(/0 records waiting in cli-orders\.dlq/);
     const all = await brook(['dlq', 'list', 'cli-orders.dlq', '--all', '--json'], { env });
     expect(jsonLines(all.stdout)).toEqual([
-      expect.objectContaining({ value: 'poison', headers: expect.objectContaining({ 'brook.origin.topic': 'cli-orders', 'brook.reason': 'rejected: cannot parse' }) }),
+      expect.objectContaining({
+        value: 'poison', headers: expect.objectContaining({ 'brook.origin.topic': 'cli-orders', 'brook.reason': 'rejected: cannot parse' }),
+        deadLetter: { origin: { topic: 'cli-orders', partition: 0, offset: '1' }, group: 'billing', attempts: 1, reason: 'rejected: cannot parse' },
+      }),
     ]);
   });
 
@@ -168,11 +171,13 @@ describe('brook dlq', () => {
     expect(broker.describeTopic('cli-twice.dlq').partitions[0]!.endOffset).toBe(2n);
   });
 
-  it("list and redrive agree that a record with a brook.origin.topic header of its own is no dead letter", async () => {
+  it("list (text and --json) and redrive agree that a record with a brook.origin.topic header of its own is no dead letter", async () => {
     await broker.createTopic('cli-lookalike');
     await broker.produce('cli-lookalike', [{ key: 'k', value: 'mine', headers: { 'brook.origin.topic': 'cli-lookalike' } }]);
     const run = await brook(['dlq', 'list', 'cli-lookalike'], { env });
     expect(run.stdout).toBe(`partition=0 offset=0 ${NOT_DEAD_LETTER} key="k" value=mine\n`);
+    const json = await brook(['dlq', 'list', 'cli-lookalike', '--json'], { env });
+    expect(jsonLines(json.stdout)).toEqual([expect.objectContaining({ value: 'mine', headers: { 'brook.origin.topic': 'cli-lookalike' }, deadLetter: null })]);
     const redriven = await brook(['dlq', 'redrive', 'cli-lookalike'], { env });
     expect(redriven.stdout).toMatch(/^moved 0 records from cli-lookalike back to their origin topics; skipped 1 record /);
   });

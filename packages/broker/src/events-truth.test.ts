@@ -50,6 +50,85 @@ describe('events', () => {
     expect(broker.describeGroup('ev-nack', 'g-nack').partitions[0]).toMatchObject({ ackFloor: 1n, lag: 0n, redeliveries: 1, inFlight: [] });
   });
 
+  it.each([
+    ['a handler that throws', undefined, 100],
+    ['nack({ delayMs })', 300, 300],
+  ] as const)('%s: nacked with the delay asked for, redelivered after it (or the backoff)', async (_what, delayMs, waited) => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('ev-throw');
+    await broker.produce('ev-throw', [{ value: 'a' }]);
+    const heard = listen(broker);
+    const held: Delivery[] = [];
+    await broker.subscribe({ topic: 'ev-throw', group: 'g-throw', backoff: { initialMs: 100, jitter: 0 } }, (d) => {
+      held.push(d);
+      if (held.length > 1) return;
+      if (delayMs === undefined) throw new Error('again');
+      d.nack({ delayMs });
+    });
+    await settle(() => held.length === 1);
+    await advance(waited - 1);
+    expect(held).toHaveLength(1);
+    await advance(1);
+    await settle(() => broker.describeGroup('ev-throw', 'g-throw').lag === 0n);
+    const ref = { topic: 'ev-throw', group: 'g-throw', partition: 0, offset: 0n };
+    expect(heard.map((e) => e.name)).toEqual(['delivered', 'nacked', 'redelivered', 'delivered', 'acked']);
+    expect(heard[1]).toEqual({ name: 'nacked', ...ref, member: 'g-throw-0', deliveryCount: 1, delayMs });
+    expect(heard[2]).toEqual({ name: 'redelivered', ...ref, reason: 'nack', nextDeliveryCount: 2, delayMs: waited });
+    expect(heard[4]).toMatchObject({ ...ref, deliveryCount: 2 });
+  });
+
+  it('extend: no event; the lease runs out at the new deadline, where describeGroup put it', async () => {
+    const { broker, settle, advance, clock } = await engineFixture();
+    await broker.createTopic('ev-extend');
+    await broker.produce('ev-extend', [{ value: 'a' }]);
+    const heard = listen(broker);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-extend', group: 'g-extend', ackTimeoutMs: 1000 }, handler);
+    await settle(() => held.length === 1);
+    await advance(500);
+    await held[0]!.extend(2000);
+    expect(broker.describeGroup('ev-extend', 'g-extend').partitions[0]!.inFlight[0]!.leaseDeadlineMs).toBe(clock.now() + 2000);
+    await advance(1999);
+    expect(heard.map((e) => e.name)).toEqual(['delivered']);
+    await advance(1);
+    expect(heard.map((e) => e.name)).toEqual(['delivered', 'leaseExpired', 'redelivered']);
+  });
+
+  it('a member that crashes (abort): each delivery it held is redelivered \'memberLeft\' at once, with no leaseExpired or nacked', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('ev-abort');
+    await broker.produce('ev-abort', [{ value: 'a' }, { value: 'b' }]);
+    const { held, handler } = parking();
+    const crashing = await broker.subscribe({ topic: 'ev-abort', group: 'g-abort', ackTimeoutMs: 1000, backoff: { initialMs: 500 } }, handler);
+    await settle(() => held.length === 2);
+    const heard = listen(broker);
+    crashing.abort();
+    await settle();
+    await held[0]!.ack().catch(() => undefined); // stale: its member is gone
+    expect(heard).toEqual([0n, 1n].map((offset) => ({
+      name: 'redelivered', topic: 'ev-abort', group: 'g-abort', partition: 0, offset, reason: 'memberLeft', nextDeliveryCount: 2, delayMs: 0,
+    })));
+    expect(broker.describeGroup('ev-abort', 'g-abort').partitions[0]).toMatchObject({ redeliveries: 2, inFlight: [], ackFloor: 0n });
+  });
+
+  it('lease expiry on the last attempt: leaseExpired, then deadLettered saying so, and no redelivered', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('ev-last');
+    await broker.createTopic('ev-last.dead');
+    await broker.produce('ev-last', [{ value: 'a' }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'ev-last', group: 'g-last', ackTimeoutMs: 1000, maxDeliveries: 1, deadLetterTopic: 'ev-last.dead' }, handler);
+    await settle(() => held.length === 1);
+    const heard = listen(broker);
+    await advance(1000);
+    await settle(() => broker.describeGroup('ev-last', 'g-last').lag === 0n);
+    expect(heard.filter((e) => e.name !== 'produced').map((e) => e.name)).toEqual(['leaseExpired', 'deadLettered']);
+    expect(heard.find((e) => e.name === 'deadLettered')).toMatchObject({
+      offset: 0n, deliveryCount: 1, reason: 'leaseExpired on attempt 1 of maxDeliveries 1', deadLetterTopic: 'ev-last.dead', deadLetterOffset: 0n,
+    });
+    expect(broker.describeGroup('ev-last', 'g-last').partitions[0]).toMatchObject({ deadLettered: 1, redeliveries: 0 });
+  });
+
   it('lease expiry: leaseExpired then redelivered; describeGroup shows the new attempt and its deadline', async () => {
     const { broker, settle, advance, clock } = await engineFixture();
     await broker.createTopic('ev-lease');
@@ -107,6 +186,25 @@ describe('events', () => {
     expect(Object.entries(assignment).flatMap(([member, ps]) => ps.map((p) => [p, member])).sort()).toEqual(members.map((m, p) => [p, m]));
     await first.close();
     await second.close();
+  });
+
+  it("a member joining a 'partition' group: the moved partition's delivery in flight is redelivered 'rebalance', then rebalanced names the new owner", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('ev-join', { partitions: 2 });
+    await broker.produce('ev-join', [{ value: 'a', partition: 0 }, { value: 'b', partition: 1 }]);
+    const options = { topic: 'ev-join', group: 'g-join', ordering: 'partition', ackTimeoutMs: 1000 } as const;
+    const first = parking();
+    await broker.subscribe(options, first.handler);
+    await settle(() => first.held.length === 2);
+    const heard = listen(broker);
+    const second = parking();
+    const joined = await broker.subscribe(options, second.handler);
+    await settle(() => second.held.length === 1);
+    const moved = second.held[0]!.partition;
+    expect(heard.map((e) => e.name)).toEqual(['redelivered', 'rebalanced', 'delivered']);
+    expect(heard[0]).toMatchObject({ partition: moved, offset: 0n, reason: 'rebalance', nextDeliveryCount: 2, delayMs: 0 });
+    expect(heard[1]).toMatchObject({ reason: 'memberJoined', member: joined.memberId, assignment: { 'g-join-0': [1 - moved], [joined.memberId!]: [moved] } });
+    expect(heard[2]).toMatchObject({ partition: moved, member: joined.memberId, deliveryCount: 2, redelivered: true });
   });
 
   it('retention: one topic-wide retentionDropped and one per group that lost records, matching lostToRetention', async () => {

@@ -36,7 +36,9 @@ export async function connect(target: string | URL | SessionHost, options: Conne
 function transportFor(target: string | URL | SessionHost, options: ResolvedConnectOptions, clock: Clock): TransportFactory {
   if (typeof target === 'string' || target instanceof URL) {
     const url = target.toString();
-    if (!/^wss?:\/\//.test(url)) throw invalid('url', url, 'a ws:// or wss:// URL');
+    // URL.canParse: ws would otherwise throw its own SyntaxError (a port past 65535, a broken
+    // host) at the first connect, no BrookError.
+    if (!/^wss?:\/\//.test(url) || !URL.canParse(url)) throw invalid('url', url, 'a ws:// or wss:// URL');
     return wsTransport(url, { clock, heartbeat: options.heartbeat, closeTimeoutMs: options.closeTimeoutMs });
   }
   if (typeof target === 'object' && target !== null && typeof target.openSession === 'function') return inProcessTransport(target);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '@brook/protocol';
+import { connect } from './connect.js';
 import { DEFAULTS, resolveConnectOptions, resolveProducerOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
@@ -45,6 +46,10 @@ describe('options', () => {
     expect(() => resolve(min)).not.toThrow();
     const refused = expect.objectContaining({ code: 'INVALID_CONFIG', details: { option } });
     for (const bad of integer ? [min - 1, min + 0.5] : [min - 0.01]) expect(() => resolve(bad)).toThrow(refused);
+  });
+
+  it.each(['ws://127.0.0.1:99999', 'ws://[::1', 'http://127.0.0.1:7070'])('connect(%j) refuses the URL with INVALID_CONFIG naming it, before connecting', async (url) => {
+    await expect(connect(url)).rejects.toMatchObject({ name: 'BrookError', code: 'INVALID_CONFIG', details: { option: 'url' } });
   });
 
   it('holds jitter to at most 1', () => {

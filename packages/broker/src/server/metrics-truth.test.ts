@@ -3,7 +3,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Delivery } from '../groups/delivery.js';
-import { engineFixture } from '../groups/group-fixture.js';
+import { engineFixture, type EngineFixture } from '../groups/group-fixture.js';
 import type { BrookServer } from './ws-server.js';
 
 let server: BrookServer | undefined;
@@ -112,28 +112,47 @@ describe('GET /metrics', () => {
   });
 });
 
-describe('GET /metrics after deleteTopic', () => {
+/** Produces one record to `topic` (made if missing) that `group` nacks `nacks` times, then acks. */
+async function redeliverThenAck(world: EngineFixture, topic: string, group: string, nacks: number): Promise<void> {
+  const { broker, settle } = world;
+  if (!broker.listTopics().includes(topic)) await broker.createTopic(topic);
+  let attempts = 0;
+  const sub = await broker.subscribe({ topic, group, from: 'latest', backoff: { initialMs: 0, jitter: 0 } }, () => {
+    attempts += 1;
+    if (attempts <= nacks) throw new Error('again');
+  });
+  await broker.produce(topic, [{ value: 'v' }]);
+  await settle(() => broker.describeGroup(topic, group).lag === 0n && attempts > nacks);
+  await sub.close();
+}
+
+describe('GET /metrics after deleteTopic or deleteGroup', () => {
   it("drops the deleted topic's group counters, and a topic created again under the name counts from zero", async () => {
-    const { broker, settle } = await engineFixture();
-    server = await broker.listen({ port: 0 });
+    const world = await engineFixture();
+    server = await world.broker.listen({ port: 0 });
     const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text());
     const labels = { topic: 'mt-gone', group: 'mt-gone-g' };
-    const nackTwiceThenAck = async () => {
-      await broker.createTopic('mt-gone');
-      await broker.produce('mt-gone', [{ value: 'v' }]);
-      let attempts = 0;
-      const sub = await broker.subscribe({ topic: 'mt-gone', group: 'mt-gone-g', backoff: { initialMs: 0, jitter: 0 } }, () => {
-        attempts += 1;
-        if (attempts < 3) throw new Error('again');
-      });
-      await settle(() => broker.describeGroup('mt-gone', 'mt-gone-g').lag === 0n);
-      await sub.close();
-    };
-    await nackTwiceThenAck();
+    await redeliverThenAck(world, 'mt-gone', 'mt-gone-g', 2);
     expect(valueOf(await scrape(), 'brook_redeliveries_total', labels)).toBe(2);
-    await broker.deleteTopic('mt-gone');
+    await world.broker.deleteTopic('mt-gone');
     expect((await scrape()).filter((s) => s.labels['topic'] === 'mt-gone')).toEqual([]);
-    await nackTwiceThenAck();
+    await redeliverThenAck(world, 'mt-gone', 'mt-gone-g', 2);
     expect(valueOf(await scrape(), 'brook_redeliveries_total', labels)).toBe(2);
+  });
+
+  it.each([
+    ['whose topic is deleted and created again', (world: EngineFixture, topic: string) => world.broker.deleteTopic(topic)],
+    ['deleted and joined again', (world: EngineFixture, topic: string, group: string) => world.broker.deleteGroup(topic, group)],
+  ])('a group %s between two scrapes counts from zero', async (_what, remove) => {
+    const world = await engineFixture();
+    server = await world.broker.listen({ port: 0 });
+    const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text());
+    const [topic, group] = ['mt-again', 'mt-again-g'];
+    await redeliverThenAck(world, topic, group, 1);
+    expect(valueOf(await scrape(), 'brook_redeliveries_total', { topic, group })).toBe(1);
+    await remove(world, topic, group);
+    await redeliverThenAck(world, topic, group, 1);
+    expect(world.broker.describeGroup(topic, group).partitions[0]!.redeliveries).toBe(1);
+    expect(valueOf(await scrape(), 'brook_redeliveries_total', { topic, group })).toBe(1);
   });
 });

@@ -2,10 +2,12 @@
  * GET /metrics in the Prometheus text format (version 0.0.4). Gauges are read from the broker
  * when scraped; the two counters are fed by broker events while a listener runs (events cost
  * nothing when nobody listens, so the counters exist only while a server does). A group's
- * counters are dropped at the first scrape that no longer lists the group (its topic deleted):
- * a server that outlives many short-lived topics (a test suite's, each with its own names) would
- * otherwise report every one of them for good. Counted again later, they start from zero, a reset
- * Prometheus's rate() expects of a counter.
+ * counters go with its `groupDeleted` (deleteGroup, deleteTopic): a server that outlives many
+ * short-lived topics (a test suite's, each with its own names) would otherwise report every one
+ * of them for good, and a group made again under the name before the next scrape would go on
+ * from the old group's count. Counted again later, they start from zero, a reset Prometheus's
+ * rate() expects of a counter. While a delete runs the group is not listed, and neither are its
+ * counters.
  */
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
@@ -18,6 +20,10 @@ export class Metrics {
   private readonly deadLetters = new Map<string, number>();
   private readonly onRedelivered: BrokerEvents['redelivered'] = (event) => bump(this.redeliveries, event.topic, event.group);
   private readonly onDeadLettered: BrokerEvents['deadLettered'] = (event) => bump(this.deadLetters, event.topic, event.group);
+  private readonly onGroupDeleted: BrokerEvents['groupDeleted'] = ({ topic, group }) => {
+    this.redeliveries.delete(keyOf(topic, group));
+    this.deadLetters.delete(keyOf(topic, group));
+  };
 
   constructor(
     private readonly broker: Broker,
@@ -26,11 +32,13 @@ export class Metrics {
   ) {
     broker.on('redelivered', this.onRedelivered);
     broker.on('deadLettered', this.onDeadLettered);
+    broker.on('groupDeleted', this.onGroupDeleted);
   }
 
   dispose(): void {
     this.broker.off('redelivered', this.onRedelivered);
     this.broker.off('deadLettered', this.onDeadLettered);
+    this.broker.off('groupDeleted', this.onGroupDeleted);
   }
 
   render(): string {
@@ -43,14 +51,12 @@ export class Metrics {
       this.broker.describeTopic(topic).partitions.map(({ partition, endOffset }): [Labels, bigint] => [{ topic, partition }, endOffset])));
     const groups = this.broker.listGroups().map(({ topic, group }) => ({ labels: { topic, group }, description: this.broker.describeGroup(topic, group) }));
     const live = new Set(groups.map(({ labels }) => keyOf(labels.topic, labels.group)));
-    forgetGone(this.redeliveries, live);
-    forgetGone(this.deadLetters, live);
     family('brook_group_lag', 'gauge', 'Records of the topic the group has not acked yet.', groups.map(({ labels, description }) => [labels, description.lag]));
     family('brook_group_in_flight', 'gauge', 'Records delivered to the group and not yet settled.', groups.map(({ labels, description }) => [
       labels, description.partitions.reduce((sum, partition) => sum + partition.inFlight.length, 0),
     ]));
-    family('brook_redeliveries_total', 'counter', 'Records scheduled for redelivery (nack, lease expiry, member left, rebalance, go-back, given back unsent) since the server started.', samplesOf(this.redeliveries));
-    family('brook_dead_letters_total', 'counter', 'Records dead-lettered since the server started.', samplesOf(this.deadLetters));
+    family('brook_redeliveries_total', 'counter', 'Records scheduled for redelivery (nack, lease expiry, member left, rebalance, go-back, given back unsent) since the server started.', samplesOf(this.redeliveries, live));
+    family('brook_dead_letters_total', 'counter', 'Records dead-lettered since the server started.', samplesOf(this.deadLetters, live));
     family('brook_connections', 'gauge', 'Open WebSocket connections.', [[{}, this.connections()]]);
     family('brook_unsent_bytes', 'gauge', 'Bytes queued on WebSocket connections that the network has not taken yet (slow or stuck clients).', [[{}, this.unsentBytes()]]);
     return `${lines.join('\n')}\n`;
@@ -66,12 +72,8 @@ function bump(counts: Map<string, number>, topic: string, group: string): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
-function forgetGone(counts: Map<string, number>, live: ReadonlySet<string>): void {
-  for (const key of counts.keys()) if (!live.has(key)) counts.delete(key);
-}
-
-function samplesOf(counts: Map<string, number>): [Labels, number][] {
-  return [...counts].map(([key, value]) => {
+function samplesOf(counts: Map<string, number>, live: ReadonlySet<string>): [Labels, number][] {
+  return [...counts].filter(([key]) => live.has(key)).map(([key, value]) => {
     const [topic = '', group = ''] = key.split('\u0000');
     return [{ topic, group }, value];
   });

@@ -90,13 +90,31 @@ function deadLetterTrailer(message: Message): Trailer | undefined {
 
 const NOT_DEAD_LETTER = "not a dead-letter record (its headers do not end with the broker's brook.origin.* ones)";
 
+/** What a dead-letter record's trailer says: where it came from, its group, attempts and reason. */
+function deadLetterOf(trailer: Trailer) {
+  const field = (name: string): string => trailer.get(name)!;
+  return {
+    origin: { topic: field(DEAD_LETTER_HEADERS.topic), partition: Number(field(DEAD_LETTER_HEADERS.partition)), offset: field(DEAD_LETTER_HEADERS.offset) },
+    group: field(DEAD_LETTER_HEADERS.group),
+    attempts: Number(field(DEAD_LETTER_HEADERS.deliveryCount)),
+    reason: field(DEAD_LETTER_HEADERS.reason),
+  };
+}
+
 function deadLetterLine(message: Message, trailer: Trailer | undefined): string {
   if (!trailer) return `partition=${message.partition} offset=${message.offset} ${NOT_DEAD_LETTER} key=${preview(message.key)} value=${fullText(message.value)}`;
-  const field = (name: string): string => trailer.get(name)!;
-  const origin = `${field(DEAD_LETTER_HEADERS.topic)}/${field(DEAD_LETTER_HEADERS.partition)}@${field(DEAD_LETTER_HEADERS.offset)}`;
-  return `partition=${message.partition} offset=${message.offset} origin=${origin} group=${field(DEAD_LETTER_HEADERS.group)} ` +
-    `attempts=${field(DEAD_LETTER_HEADERS.deliveryCount)} reason=${JSON.stringify(field(DEAD_LETTER_HEADERS.reason))} ` +
-    `key=${preview(message.key)} value=${fullText(message.value)}`;
+  const { origin, group, attempts, reason } = deadLetterOf(trailer);
+  return `partition=${message.partition} offset=${message.offset} origin=${origin.topic}/${origin.partition}@${origin.offset} group=${group} ` +
+    `attempts=${attempts} reason=${JSON.stringify(reason)} key=${preview(message.key)} value=${fullText(message.value)}`;
+}
+
+/**
+ * `--json`: the record with what its text line says of it, as `deadLetter`, or `null` for a
+ * record that is no dead letter (redrive skips it): its raw headers alone would show a
+ * look-alike's own brook.origin.* as an origin.
+ */
+function deadLetterJson(message: Message, trailer: Trailer | undefined): Record<string, unknown> {
+  return { ...recordJson(message), deadLetter: trailer ? deadLetterOf(trailer) : null };
 }
 
 function listedSummary(dlqTopic: string, trailers: readonly (Trailer | undefined)[], all: boolean): string {
@@ -121,7 +139,8 @@ appended last (brook.origin.*), as redrive reads them; a record whose headers do
 them (e.g. in a topic that is no dead-letter topic) is shown as such, and redrive skips it.
 
   --all          also records that were redriven already
-${REMOTE_USAGE} (one JSON object per record and line)`,
+${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
+                 holds origin, group, attempts and reason, or null for no dead-letter record)`,
   },
   (args, env) => withClient(args, env, async (client) => {
     const dlqTopic = args.arg('DLQ_TOPIC');
@@ -134,11 +153,11 @@ ${REMOTE_USAGE} (one JSON object per record and line)`,
     }
     const floors = (await redriveProgress(client, dlqTopic)).map((p) => p.ackFloor);
     const shown = (await readAll(client, dlqTopic)).filter((m) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n));
+    const trailers = shown.map(deadLetterTrailer);
     if (args.flag('json')) {
-      for (const message of shown) process.stdout.write(jsonLine(recordJson(message)));
+      shown.forEach((message, i) => process.stdout.write(jsonLine(deadLetterJson(message, trailers[i]))));
       return EXIT.ok;
     }
-    const trailers = shown.map(deadLetterTrailer);
     shown.forEach((message, i) => process.stdout.write(`${deadLetterLine(message, trailers[i])}\n`));
     process.stderr.write(`brook: ${listedSummary(dlqTopic, trailers, args.flag('all'))}\n`);
     return EXIT.ok;
