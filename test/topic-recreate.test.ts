@@ -44,6 +44,32 @@ describeOnEachTarget('a deleted topic', (suite) => {
     await subscription.close();
   });
 
+  it("ends its tail readers with UNKNOWN_TOPIC; their messages' ack() and reject() resolve (no acks kept), in process and over the client alike", async () => {
+    const subscribers = [
+      ['client', suite.client.subscribe.bind(suite.client)],
+      ['broker', suite.target.broker.subscribe.bind(suite.target.broker)],
+    ] as const;
+    for (const [api, subscribe] of subscribers) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }]);
+      const held: { ack(): Promise<void>; reject(reason: string): Promise<void> }[] = [];
+      const both = deferred();
+      const subscription = await subscribe({ topic, from: 'earliest' }, (message) => {
+        held.push(message);
+        if (held.length === 2) both.resolve();
+        return new Promise(() => undefined);
+      });
+      await both.promise;
+
+      await suite.client.admin.deleteTopic(topic);
+
+      await expect(subscription.ended, api).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      await expect(held[0]!.ack(), api).resolves.toBeUndefined();
+      await expect(held[1]!.reject('too late'), api).resolves.toBeUndefined();
+      await subscription.close();
+    }
+  });
+
   it('a producer whose topic another client brings back with fewer partitions: one send fails with UNKNOWN_PARTITION, the next goes by the new count', async () => {
     const topic = await suite.topic(2);
     const producer = suite.client.producer();

@@ -331,9 +331,10 @@ export class Subscription {
     }
   }
 
-  /** Refused for good by the broker (END, or a resubscribe refused: the topic is gone): acks and rejects say why. */
+  /** Refused for good by the broker (END, or a resubscribe refused: the topic is gone): a member's acks and rejects say why. */
   private endedByBroker(error: BrookError): void {
-    this.batcher.end(error);
+    // A tail reader kept no acks: there is nothing for them to fail, and in process they resolve.
+    this.batcher.end(this.group === undefined ? undefined : error);
     this.finish(error);
   }
 
