@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, checkFetchRequest, checkStringFields, rmdirDurable,
+  BrookError, MemoryFileSystem, NodeFileSystem, SeededRandom, SystemClock, checkFetchRequest, checkPartitionField, checkStringFields, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -222,6 +222,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
     this.assertOpen();
+    checkPartitionField(partition);
     if (!Number.isSafeInteger(timestampMs)) {
       throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs', value: timestampMs });
     }
@@ -261,6 +262,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   async produceBatch(request: ProduceBatchRequest): Promise<ProduceBatchResult> {
     this.assertOpen();
+    checkPartitionField(request.partition);
     const topic = this.topic(request.topic);
     const target = this.partitionTarget(topic, request.partition);
     const header = checkBatchInput(request.batch, this.limits);
