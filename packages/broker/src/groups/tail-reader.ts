@@ -53,7 +53,10 @@ export class TailReader {
       for (let idle = 0; idle < count && this.inFlight < this.maxInFlight && !this.closed;) {
         const p = this.next;
         this.next = (p + 1) % count;
-        const record = this.buffered[p]!.shift() ?? (await this.read(p));
+        // A partition with nothing new costs no await: with one busy partition among many, each
+        // record would otherwise wait a turn for every idle one.
+        let record = this.buffered[p]!.shift();
+        if (!record && this.readOffsets[p]! < this.logs[p]!.endOffset) record = await this.read(p);
         if (!record) {
           idle += 1;
           continue;
