@@ -95,6 +95,20 @@ describe('brook produce and brook consume', () => {
     expect(text.stdout).toBe('partition=0 offset=2 key="u3" deliveryCount=1 value=[1,2]\n');
   });
 
+  it('puts a key on the partition Broker.produce (and Kafka) puts it on: non-ASCII keys as UTF-8, an empty key as a key', async () => {
+    await broker.createTopic('cli-keys', { partitions: 12 });
+    const keys = ['foobar', 'é日本-ü', ''];
+    const produced = await brook(['produce', 'cli-keys', '--key-separator', ':', '--json'], { env, stdin: keys.map((key) => `${key}:v`).join('\n') });
+    const cli = (JSON.parse(produced.stdout) as { partitions: { partition: number }[] }).partitions.map((p) => p.partition);
+    const inProcess = (await broker.produce('cli-keys', keys.map((key) => ({ key, value: 'v' })))).map((r) => r.partition);
+    expect(cli).toEqual([...new Set(inProcess)].sort((a, b) => a - b));
+    expect(cli).toHaveLength(3);
+    // foobar: Kafka's murmur2 is -790332482 (UtilsTest), toPositive % 12 = 6.
+    expect(inProcess[0]).toBe(6);
+    const [fromCli] = await broker.fetch({ topic: 'cli-keys', partition: inProcess[2]!, offset: 0n });
+    expect(fromCli!.key).toEqual(new Uint8Array(0));
+  });
+
   it('sends lines as they come when the input pauses (tail -f | brook produce), in order, then prints the summary at its end', async () => {
     await broker.createTopic('cli-trickle');
     const child = startBrook(['produce', 'cli-trickle'], { env, keepStdinOpen: true });

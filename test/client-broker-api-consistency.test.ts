@@ -143,6 +143,29 @@ describeOnEachTarget('tail reader settings', (suite) => {
     await taken.close();
     expect(await suite.client.admin.listTopics()).toEqual(expect.not.arrayContaining([expect.stringMatching(/^dlq-/)]));
   });
+
+  it('a bad from is INVALID_CONFIG naming it, as for a group, whatever the API', async () => {
+    const topic = await suite.topic();
+    // Past the end is no bad from: it is clamped to the log, as a group's is.
+    const bad: unknown[] = ['bogus', 42, {}, { offset: -1n }, { timestamp: -1 }, { timestamp: 1.5 }, { timestamp: '0' }];
+    // The client refuses a number offset itself (it cannot be sent as the bigint it stands for).
+    const brokerOnly: unknown[] = [{ offset: 5 }, { offset: 1.5 }];
+    const apis: [string, (options: Record<string, unknown>) => Promise<unknown>, boolean][] = [
+      ['client subscribe', (options) => suite.client.subscribe({ topic, ...options }, () => undefined), false],
+      ['broker subscribe', (options) => suite.target.broker.subscribe({ topic, ...options }, () => undefined), true],
+      ['client consume', (options) => suite.client.consume({ topic, ...options }).ready, false],
+      ['broker consume', (options) => suite.target.broker.consume({ topic, ...options }).ready, true],
+    ];
+    const shown = (from: unknown) => String(JSON.stringify(from, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
+    for (const [api, subscribe, broker] of apis) {
+      for (const from of broker ? [...bad, ...brokerOnly] : bad) {
+        for (const group of [{}, { group: unique('g') }]) {
+          expect(await outcomeOf(() => subscribe({ from, ...group })), `${api} ${'group' in group ? 'group' : 'tail reader'} ${shown(from)}`)
+            .toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'from' } });
+        }
+      }
+    }
+  });
 });
 
 describeOnEachTarget('json() of a value that is not JSON', (suite) => {

@@ -6,6 +6,7 @@
  */
 import { expect, it } from 'vitest';
 import { Broker, DEAD_LETTER_HEADERS, DEAD_LETTER_REASON_BYTES_MAX } from '@brook/broker';
+import type { StartPosition } from '@brook/client';
 import type { TargetSuite } from './fixtures/client-targets.js';
 import { describeOnEachTarget, unique } from './fixtures/client-targets.js';
 
@@ -116,6 +117,53 @@ describeOnEachTarget('tail readers alike', (suite) => {
       await expect(first.ack(), api).resolves.toBeUndefined();
       stream.abort();
       await expect(second.reject('late'), api).resolves.toBeUndefined();
+    }
+  });
+});
+
+describeOnEachTarget('tail reader start positions alike', (suite) => {
+  it('earliest, latest, an offset (clamped to each partition: past the end is the end) and a timestamp start a tail reader at the same records, in process and over the client', async () => {
+    /** A topic whose partition 0 holds offsets 0..3 at t = 1000..1003, partition 1 offsets 0..1 at t = 1000..1001. */
+    const filled = async (): Promise<string> => {
+      const topic = await suite.topic(2);
+      await suite.target.broker.produce(topic, [
+        ...[0, 1, 2, 3].map((i) => ({ value: `p0-${i}`, partition: 0, timestamp: 1000 + i })),
+        ...[0, 1].map((i) => ({ value: `p1-${i}`, partition: 1, timestamp: 1000 + i })),
+      ]);
+      return topic;
+    };
+    const froms: [string, StartPosition, string[]][] = [
+      ['earliest', 'earliest', ['p0-0', 'p0-1', 'p0-2', 'p0-3', 'p1-0', 'p1-1']],
+      ['latest', 'latest', []],
+      ['offset 1', { offset: 1n }, ['p0-1', 'p0-2', 'p0-3', 'p1-1']],
+      ['offset 3', { offset: 3n }, ['p0-3']],
+      ['offset past every end', { offset: 99n }, []],
+      ['timestamp', { timestamp: 1001 }, ['p0-1', 'p0-2', 'p0-3', 'p1-1']],
+      ['timestamp past every record', { timestamp: 5000 }, []],
+    ];
+    const consumers = [
+      ['client', (topic: string, from: StartPosition) => suite.client.consume({ topic, from })],
+      ['broker', (topic: string, from: StartPosition) => suite.target.broker.consume({ topic, from })],
+    ] as const;
+    for (const [label, from, expected] of froms) {
+      for (const [api, consume] of consumers) {
+        const topic = await filled();
+        const stream = consume(topic, from);
+        await stream.ready;
+        const iterator = stream[Symbol.asyncIterator]();
+        const next = async (): Promise<string> => {
+          const message = (await iterator.next()).value!;
+          await message.ack();
+          return message.text()!;
+        };
+        const seen: string[] = [];
+        while (seen.length < expected.length) seen.push(await next());
+        expect(seen.sort(), `${api} from ${label}`).toEqual(expected);
+        // Nothing else was coming: a record produced now is the next one.
+        await suite.target.broker.produce(topic, [{ value: 'marker', partition: 1 }]);
+        expect(await next(), `${api} from ${label}`).toBe('marker');
+        stream.abort();
+      }
     }
   });
 });

@@ -3,6 +3,9 @@
  * main conformance suite): misspelled option keys are refused wherever the client takes an
  * options object, and records land on the partitions Kafka's rules (and Broker.produce) give.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { partitionForKey } from '@brook/protocol';
 import type { Client } from '@brook/client';
@@ -27,6 +30,38 @@ describeOnEachTarget('client options and partitioning', (suite) => {
       const [record] = await suite.target.broker.fetch({ topic: name, partition: result.partition, offset: result.offset, maxRecords: 1 });
       expect(Buffer.from(record!.value!).toString()).toBe(keys[i]);
     }
+  });
+
+  it('puts a key on the same partition whoever sends it (Broker.produce, the producer, the WAL producer), as Kafka would: strings as UTF-8, empty ones and bytes alike', async () => {
+    const partitions = 12;
+    const name = await suite.topic(partitions);
+    // Kafka's own murmur2 of these keys (apache/kafka UtilsTest.testMurmur2), through its
+    // default partitioner: toPositive(hash) % partitions.
+    const kafka: [string, number][] = [['21', -973932308], ['foobar', -790332482], ['a-little-bit-longer-string', -1486304829]];
+    const keys: (string | Uint8Array)[] = [...kafka.map(([key]) => key), 'é日本-ü', '', Uint8Array.from([0, 0xff, 0x80, 1, 2]), new Uint8Array(0)];
+    // '' and the empty bytes: one key, so one partition.
+    const expected = [
+      ...kafka.map(([, hash]) => (hash & 0x7fffffff) % partitions),
+      ...keys.slice(kafka.length).map((key) => partitionForKey(typeof key === 'string' ? Buffer.from(key, 'utf8') : key, partitions)),
+    ];
+    const records = keys.map((key) => ({ key, value: 'v' }));
+    const dir = await mkdtemp(join(tmpdir(), 'brook-partitioning-'));
+    try {
+      const wal = suite.client.producer({ wal: { dir } });
+      const senders: [string, () => Promise<{ partition: number }[]>][] = [
+        ['Broker.produce', () => suite.target.broker.produce(name, records)],
+        ['producer', () => suite.client.producer().send(name, records)],
+        ['WAL producer', () => wal.send(name, records)],
+      ];
+      for (const [sender, send] of senders) expect((await send()).map((r) => r.partition), sender).toEqual(expected);
+      await wal.flush();
+      await wal.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    // An empty key stays a key (Kafka's empty byte array), not null: it is hashed, not spread.
+    const stored = await suite.target.broker.fetch({ topic: name, partition: expected[4]!, offset: 0n });
+    expect(stored.filter((record) => record.key?.length === 0)).toHaveLength(2 * 3);
   });
 
   it('spreads records without a key round-robin record by record, as Broker.produce does, each producer from a random partition', async () => {

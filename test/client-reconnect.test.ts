@@ -163,6 +163,35 @@ describe('consumer across a lost connection', () => {
     await proxy.close();
   });
 
+  it.each([
+    ['earliest', 'earliest' as const],
+    ['an offset', { offset: 0n }],
+  ])('a tail reader from %s resumes at the tail after a reconnect: what it had is not replayed', async (_from, from) => {
+    const { client, proxy, clock } = await clientThroughProxy();
+    const name = unique('cut-tail');
+    await client.admin.createTopic(name);
+    await client.producer().send(name, [{ value: 'a' }, { value: 'b' }]);
+    const seen: string[] = [];
+    const [both, after] = [deferred(), deferred()];
+    await client.subscribe({ topic: name, from }, (msg) => {
+      seen.push(msg.text()!);
+      if (seen.length === 2) both.resolve();
+      if (msg.text() === 'c') after.resolve();
+    });
+    await both.promise;
+    const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+    await cut(client, proxy);
+    await clock.advanceAsync(BACKOFF_MS);
+    await reconnected;
+    // Subscribed again once this answers: requests go in order after the resubscribe.
+    await client.admin.listTopics();
+    await proxied.broker.produce(name, [{ value: 'c' }]);
+    await after.promise;
+    expect(seen).toEqual(['a', 'b', 'c']);
+    await client.close();
+    await proxy.close();
+  });
+
   it('never runs more than maxInFlight handlers at once: redeliveries after a reconnect wait for the handlers of the lost connection', async () => {
     const { client, proxy, clock } = await clientThroughProxy();
     const [name, group] = [unique('cut-window'), unique('g')];

@@ -3,9 +3,12 @@
  * subscriptions end with UNKNOWN_TOPIC (their `ended` and their messages' acks and rejects say so), and its
  * producer goes on with the new topic, without duplicates (docs/semantics.md, "Deleting a topic").
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { partitionForKey } from '@brook/protocol';
-import type { Message } from '@brook/client';
+import type { Message, PoisonReport } from '@brook/client';
 import { deferred, describeOnEachTarget, unique } from './fixtures/client-targets.js';
 
 /** A key the default partitioner sends to `partition` of `partitions`. */
@@ -44,6 +47,32 @@ describeOnEachTarget('a deleted topic', (suite) => {
     await subscription.close();
   });
 
+  it("ends its tail readers with UNKNOWN_TOPIC; their messages' ack() and reject() resolve (no acks kept), in process and over the client alike", async () => {
+    const subscribers = [
+      ['client', suite.client.subscribe.bind(suite.client)],
+      ['broker', suite.target.broker.subscribe.bind(suite.target.broker)],
+    ] as const;
+    for (const [api, subscribe] of subscribers) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }]);
+      const held: { ack(): Promise<void>; reject(reason: string): Promise<void> }[] = [];
+      const both = deferred();
+      const subscription = await subscribe({ topic, from: 'earliest' }, (message) => {
+        held.push(message);
+        if (held.length === 2) both.resolve();
+        return new Promise(() => undefined);
+      });
+      await both.promise;
+
+      await suite.client.admin.deleteTopic(topic);
+
+      await expect(subscription.ended, api).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      await expect(held[0]!.ack(), api).resolves.toBeUndefined();
+      await expect(held[1]!.reject('too late'), api).resolves.toBeUndefined();
+      await subscription.close();
+    }
+  });
+
   it('a producer whose topic another client brings back with fewer partitions: one send fails with UNKNOWN_PARTITION, the next goes by the new count', async () => {
     const topic = await suite.topic(2);
     const producer = suite.client.producer();
@@ -68,6 +97,43 @@ describeOnEachTarget('a deleted topic', (suite) => {
     await expect(producer.send(topic, [{ value: 'early', partition: 1 }])).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
     expect(await producer.send(topic, [{ value: 'new', partition: 1 }])).toEqual([{ partition: 1, offset: 0n }]);
     expect(values(await suite.target.broker.fetch({ topic, partition: 1, offset: 0n }))).toEqual(['new']);
+  });
+
+  it('a producer whose topic another client brings back with more partitions puts keys where Broker.produce does, from the send after the one that found the topic new', async () => {
+    const topic = await suite.topic(1);
+    const producer = suite.client.producer();
+    const key = keyFor(1, 2);
+    expect(await producer.send(topic, [{ key, value: 'old' }])).toEqual([{ partition: 0, offset: 0n }]);
+    await suite.target.broker.deleteTopic(topic);
+    await suite.target.broker.createTopic(topic, { partitions: 2 });
+
+    // This send's partition was chosen by the old count; its answer (the producer id is unknown
+    // to the new topic) says the topic is new, so the next send looks the count up again.
+    await producer.send(topic, [{ key, value: 'first' }]);
+    expect(await producer.send(topic, [{ key, value: 'new' }])).toEqual([(await suite.target.broker.produce(topic, [{ key, value: 'in process' }]))[0]!.partition].map((partition) => ({ partition, offset: expect.any(BigInt) })));
+  });
+
+  it('a WAL producer whose topic comes back with fewer partitions: the part routed by the old count is set aside, later sends go by the new count', async () => {
+    const topic = await suite.topic(2);
+    const dir = await mkdtemp(join(tmpdir(), 'brook-recreate-wal-'));
+    try {
+      const producer = suite.client.producer({ wal: { dir } });
+      const key = keyFor(1, 2);
+      expect(await producer.send(topic, [{ key, value: 'old' }])).toEqual([{ topic, partition: 1 }]);
+      await producer.flush();
+      await suite.target.broker.deleteTopic(topic);
+      await suite.target.broker.createTopic(topic, { partitions: 1 });
+
+      const poisoned = new Promise<PoisonReport>((resolve) => producer.once('poison', resolve));
+      await producer.send(topic, [{ key, value: 'lost' }]); // routed by the old count when put
+      expect((await poisoned).error.code).toBe('UNKNOWN_PARTITION');
+      expect(await producer.send(topic, [{ key, value: 'new' }])).toEqual([{ topic, partition: 0 }]);
+      await producer.flush();
+      expect(values(await suite.target.broker.fetch({ topic, partition: 0, offset: 0n }))).toEqual(['new']);
+      await producer.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('an idempotent producer goes on sending to the topic created again: each record once, none of the old topic', async () => {

@@ -176,6 +176,19 @@ describe('Broker produce and fetch', () => {
     await expect(broker.offsetForTimestamp('t', 0, 0)).resolves.toBe(0n);
   });
 
+  it('offsetForTimestamp and produceBatch take a partition as fetch does: not a non-negative integer is INVALID_REQUEST naming it', async () => {
+    const broker = await memoryBroker();
+    await broker.createTopic('t', { partitions: 2 });
+    const batch = encodeBatch([{ key: null, value: new Uint8Array([1]), headers: [], timestamp: 0 }], { baseOffset: 0n });
+    for (const bad of [-1, 1.5, '1', null]) {
+      const partition = bad as number;
+      await expect(async () => broker.offsetForTimestamp('t', partition, 0), String(bad)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'partition' } });
+      await expect(broker.produceBatch({ topic: 't', partition, batch }), String(bad)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'partition' } });
+    }
+    expect(broker.describeTopic('t').partitions.map((p) => p.endOffset)).toEqual([0n, 0n]);
+    await expect(broker.offsetForTimestamp('t', 2, 0)).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
+  });
+
   it('fetches at most maxRecords from any offset, and checks the fetch limits', async () => {
     const broker = await memoryBroker({ fetchRecordsMax: 50 });
     await broker.createTopic('t');

@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  SeededRandom, checkFetchRequest, checkStringFields, rmdirDurable,
+  SeededRandom, checkFetchRequest, checkPartitionField, checkStringFields, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -211,7 +211,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
     this.assertOpen();
-    return offsetForTimestamp(this.topic(topic).partition(partition), timestampMs);
+    return offsetForTimestamp(this.topic(topic), partition, timestampMs);
   }
 
   /** Runs retention on every partition now (it also runs every retentionCheckIntervalMs). */
@@ -247,6 +247,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   async produceBatch(request: ProduceBatchRequest): Promise<ProduceBatchResult> {
     this.assertOpen();
+    checkPartitionField(request.partition);
     const topic = this.topic(request.topic);
     const target = this.partitionTarget(topic, request.partition);
     const header = checkBatchInput(request.batch, this.limits);

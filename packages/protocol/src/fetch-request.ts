@@ -5,7 +5,7 @@
  */
 import { BrookError } from './errors.js';
 import { checkOptionKeys, type OptionKeys } from './option-keys.js';
-import { checkStringFields, invalidField } from './request-fields.js';
+import { checkPartitionField, checkStringFields } from './request-fields.js';
 
 export interface FetchRequest {
   topic: string;
@@ -31,8 +31,8 @@ const OFFSET_MAX = (1n << 63n) - 1n;
 export function checkFetchRequest(request: FetchRequest): void {
   checkOptionKeys(request, FETCH_KEYS);
   checkStringFields({ topic: request.topic });
-  const { partition, offset } = request as { partition: unknown; offset: unknown };
-  if (!Number.isInteger(partition) || (partition as number) < 0) throw invalidField('partition', 'a non-negative integer', partition);
+  checkPartitionField(request.partition);
+  const { offset } = request as { offset: unknown };
   if (typeof offset !== 'bigint' || offset < 0n || offset > OFFSET_MAX) {
     throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, { field: 'offset', offset: String(offset) });
   }

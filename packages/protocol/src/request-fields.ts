@@ -13,6 +13,11 @@ export function checkStringFields(fields: Readonly<Record<string, unknown>>, opt
   }
 }
 
+/** Throws INVALID_REQUEST naming `partition` unless it is a non-negative integer (whether the topic has it is the broker's UNKNOWN_PARTITION). */
+export function checkPartitionField(partition: unknown): void {
+  if (!Number.isInteger(partition) || (partition as number) < 0) throw invalidField('partition', 'a non-negative integer', partition);
+}
+
 /** INVALID_REQUEST: `field` is not `expected`. */
 export function invalidField(field: string, expected: string, value: unknown, details: Record<string, unknown> = {}): BrookError {
   return new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${show(value)}`, { field, ...details });

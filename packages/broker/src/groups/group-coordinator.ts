@@ -92,7 +92,8 @@ export class GroupCoordinator {
     const maxInFlight = resolveMaxInFlight(options);
     if (options.group === undefined) {
       checkTailReaderOptions(options);
-      const from = options.from ?? 'latest';
+      // Checked as a group's is: a bad one would otherwise fail deep in the log, or read from a number.
+      const from = checkStartPosition(options.from ?? 'latest');
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillJoinable(options.topic, logs);
       const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink);

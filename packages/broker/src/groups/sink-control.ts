@@ -18,7 +18,8 @@
  *                 longer holds too): it runs, so a 'partition' member that lost a lease gets its
  *                 share again (docs/semantics.md)
  *
- * A tail reader takes no one's records and its deliveries never expire: nothing to tell.
+ * A tail reader takes no one's records and its deliveries never expire: nothing to tell, except
+ * a release, which frees the slots of its deliveries as settling them would (nothing comes again).
  */
 import type { Delivery } from './delivery.js';
 import { Flight, type Reach } from './flight.js';
@@ -45,11 +46,18 @@ export interface AttachedSubscription extends Subscription, SinkControl {
   readonly ackTimeoutMs: number | undefined;
 }
 
-const NOTHING_TO_TELL: SinkControl = { pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false, consumerSettled() {}, release() {} };
+const TAIL_READER_CONTROL: SinkControl = {
+  pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false, consumerSettled() {},
+  // Its slot must come back, or each release would shrink the reader's window for good. Nack is
+  // the settlement that does only that; one settled already is left as it is.
+  release: (deliveries) => {
+    for (const delivery of deliveries) void delivery.nack();
+  },
+};
 
-/** The control of a joined member; a tail reader's does nothing. */
+/** The control of a joined member; a tail reader's only frees slots. */
 export function sinkControl(joined: Joined): SinkControl {
-  if (joined.kind === 'reader') return NOTHING_TO_TELL;
+  if (joined.kind === 'reader') return TAIL_READER_CONTROL;
   const { group, member } = joined;
   const own = (delivery: Delivery): delivery is Flight => delivery instanceof Flight && delivery.member === member;
   const mark = (deliveries: readonly Delivery[], reach: Reach): void => {

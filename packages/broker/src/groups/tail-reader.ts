@@ -13,6 +13,8 @@ import { Pump } from './pump.js';
 export class TailReader {
   private readonly buffered: StoredRecord[][];
   private inFlight = 0;
+  /** The partition whose turn it is. */
+  private next = 0;
   private readonly pump = new Pump(() => this.step());
   /** The last failure to read the log; the next new record or freed slot tries again. */
   lastError: unknown;
@@ -39,15 +41,29 @@ export class TailReader {
     this.schedulePump();
   }
 
+  /**
+   * Fills the free slots, taking the partitions in turn, a record each, and going on next time
+   * from where this step stopped: a steady backlog on one partition cannot take every freed slot
+   * and starve the others (as a group's orderings take care of too).
+   */
   private async step(): Promise<void> {
+    const count = this.logs.length;
     try {
-      for (let p = 0; p < this.logs.length && !this.closed; p++) {
-        while (this.inFlight < this.maxInFlight && !this.closed) {
-          const record = this.buffered[p]!.shift() ?? (await this.read(p));
-          if (!record) break;
-          this.inFlight += 1;
-          this.sink(new TailDelivery(this, p, record));
+      // Ends once every partition in a row had nothing to read.
+      for (let idle = 0; idle < count && this.inFlight < this.maxInFlight && !this.closed;) {
+        const p = this.next;
+        this.next = (p + 1) % count;
+        // A partition with nothing new costs no await: with one busy partition among many, each
+        // record would otherwise wait a turn for every idle one.
+        let record = this.buffered[p]!.shift();
+        if (!record && this.readOffsets[p]! < this.logs[p]!.endOffset) record = await this.read(p);
+        if (!record) {
+          idle += 1;
+          continue;
         }
+        idle = 0;
+        this.inFlight += 1;
+        this.sink(new TailDelivery(this, p, record));
       }
     } catch (error) {
       this.lastError = error;

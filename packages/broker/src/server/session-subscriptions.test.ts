@@ -59,6 +59,15 @@ describe('DELIVER', () => {
     expect((await f.deliveries(sub)).map((d) => [d.offset, d.deliveryCount])).toEqual([[1n, 1]]);
     expect(await f.ok('listGroups')).toEqual({ groups: [] });
   });
+
+  it("a tail reader's released delivery frees its slot as a settled one does: nothing comes again, the next record comes", async () => {
+    const f = await withRecords(0);
+    const sub = await subscribe(f, { group: undefined, maxInFlight: 1 });
+    await f.ok('produce', { topic: 't', partition: 0 }, batchOf(['a', 'b']));
+    const [first] = await f.deliveries(sub);
+    expect(await f.ok('settle', { subscription: sub, release: [[first!.deliveryId, first!.deliveryId]] })).toEqual({});
+    expect((await f.deliveries(sub)).map((d) => [d.offset, d.deliveryCount])).toEqual([[1n, 1]]);
+  });
 });
 
 describe('settle', () => {

@@ -2,7 +2,8 @@
  * `broker.fetch`: records of one partition from an offset on, without a group (no acks, no
  * leases), as `brook consume --from` without `--group` and the wire's fetch read them.
  */
-import { BrookError, decodeBatch } from '@brook/protocol';
+import { BrookError, checkPartitionField, decodeBatch } from '@brook/protocol';
+import type { Topic } from './topic.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { FetchRequest, FetchedRecord } from './requests.js';
 
@@ -44,10 +45,11 @@ function checkRange(name: string, value: unknown, max: number): number {
   return value;
 }
 
-/** The first offset of `log` whose record timestamp is >= `timestampMs` (its endOffset if none). */
-export function offsetForTimestamp(log: PartitionLog, timestampMs: number): Promise<bigint> {
+/** The first offset of a partition whose record timestamp is >= `timestampMs` (its endOffset if none). */
+export function offsetForTimestamp(topic: Topic, partition: number, timestampMs: number): Promise<bigint> {
+  checkPartitionField(partition);
   if (!Number.isSafeInteger(timestampMs)) {
     throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs', value: timestampMs });
   }
-  return log.offsetForTimestamp(timestampMs);
+  return topic.partition(partition).offsetForTimestamp(timestampMs);
 }

@@ -95,7 +95,7 @@ export class SettleBatcher implements Settler {
    * The subscription ended for good: settlements not yet sent, and acks and rejects from now on,
    * fail with `error` rather than with DISCONNECTED. The broker ended it (its topic was deleted:
    * UNKNOWN_TOPIC, no record comes again), or its consumer did (DELIVERY_STALE: the member left,
-   * the records it held come again). Undefined: a tail reader its consumer ended, which kept no
+   * the records it held come again). Undefined: a tail reader, ended by anyone, which kept no
    * acks, so they resolve, as in process: there was nothing for them to do.
    */
   end(error: BrookError | undefined): void {

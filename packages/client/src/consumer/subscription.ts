@@ -84,7 +84,8 @@ export class Subscription {
   private closed: Promise<void> | undefined;
   private readonly batcher: SettleBatcher;
   private readonly signal: AbortSignal | undefined;
-  private readonly wireOptions: WireSubscribeOptions;
+  /** What it subscribes with; a tail reader's `from` becomes 'latest' once it has read (activate). */
+  private wireOptions: WireSubscribeOptions;
   private readonly detach: () => void;
   /** Per partition, the highest offset delivered on this session (see dropSuperseded). */
   private readonly highestOffsets = new Map<number, bigint>();
@@ -240,6 +241,9 @@ export class Subscription {
     // Likewise only a lease the broker could have set; none (a tail reader, an older server): nothing is given back early.
     this.leases.setLease(Number.isSafeInteger(result.ackTimeoutMs) && result.ackTimeoutMs! > 0 ? result.ackTimeoutMs! : undefined);
     this.state = 'active';
+    // A tail reader resubscribing after a reconnect goes on at the tail: its `from` again would
+    // replay what it had read (a group's `from` applies only to a new group, so it may stay).
+    if (this.group === undefined) this.wireOptions = { ...this.wireOptions, from: 'latest' };
     this.batcher.setSession(this.connection.session);
     this.highestOffsets.clear();
     this.receivedThrough = -1;
@@ -331,9 +335,10 @@ export class Subscription {
     }
   }
 
-  /** Refused for good by the broker (END, or a resubscribe refused: the topic is gone): acks and rejects say why. */
+  /** Refused for good by the broker (END, or a resubscribe refused: the topic is gone): a member's acks and rejects say why. */
   private endedByBroker(error: BrookError): void {
-    this.batcher.end(error);
+    // A tail reader kept no acks: there is nothing for them to fail, and in process they resolve.
+    this.batcher.end(this.group === undefined ? undefined : error);
     this.finish(error);
   }
 

@@ -34,8 +34,10 @@ export interface LaneContext extends TransmitContext {
   /** A batch was written or failed: its bytes leave the buffer. */
   batchSettled(batch: Batch): void;
   /**
-   * The broker answered UNKNOWN_TOPIC or UNKNOWN_PARTITION: the cached partition count may be
-   * stale (the topic was deleted, perhaps created again with fewer partitions).
+   * The broker answered UNKNOWN_TOPIC or UNKNOWN_PARTITION, or lost this partition's producer
+   * sequence (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE): the cached partition count may be stale
+   * (the topic was deleted, perhaps created again with other partitions: keys would otherwise go
+   * by the old count for good while the partitions exist).
    */
   partitionCountStale(topic: string): void;
 }
@@ -132,6 +134,7 @@ export class PartitionLane implements Numbering {
   lost(batch: Batch): void {
     this.renewIdentity();
     batch.forgetSequence();
+    this.context.partitionCountStale(this.topic);
   }
 
   refused(batch: Batch, error: BrookError): void {

@@ -243,6 +243,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
         this.emit('poison', report);
       },
       committed: (batch, parts) => this.committed(buffer, batch, parts),
+      partitionCountStale: (topic) => this.topics.forget(topic),
     }, state);
     const running = sender.run().catch((error: unknown) => this.stopped(error));
     this.openedNow = { buffer, sender, running };

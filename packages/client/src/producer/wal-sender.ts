@@ -91,6 +91,8 @@ export interface WalSenderContext extends TransmitContext {
   /** After the commit; `parts` undefined for a batch the state file already counted (nothing sent). */
   committed(batch: WalBatch, parts: readonly SentPart[] | undefined): void;
   poisoned(report: PoisonReport): void;
+  /** As the plain producer's partitionCountStale: the topic's partition count must be looked up again. */
+  partitionCountStale(topic: string): void;
 }
 
 type PartOutcome = { readonly group: RoutedGroup; readonly part?: SentPart; readonly error?: BrookError };
@@ -170,14 +172,18 @@ export class WalSender {
     this.inFlight.add(batch);
     // Done once written or failed, stop() included: close() does not wait for the broker, and a
     // request still unanswered then (an id, or the produce itself) runs its course unheard.
-    void transmit(this.context, topic, partition, batch, this.numbering(group.key));
+    void transmit(this.context, topic, partition, batch, this.numbering(topic, group.key));
     await batch.settled;
     this.inFlight.delete(batch);
     return await outcome;
   }
 
-  /** Sequences from the state; a refused part simply leaves its partition's sequence where it was. */
-  private numbering(key: string): Numbering {
+  /**
+   * Sequences from the state; a refused part simply leaves its partition's sequence where it was.
+   * A lost sequence or a missing topic or partition may mean the topic was made again: later puts
+   * route by its partition count looked up again (those already in the WAL keep their partition).
+   */
+  private numbering(topic: string, key: string): Numbering {
     return {
       encode: async (batch) => {
         if (batch.bytes) return batch.bytes;
@@ -187,8 +193,11 @@ export class WalSender {
       lost: (batch) => {
         this.freshNeeded.add(key);
         batch.forgetSequence();
+        this.context.partitionCountStale(topic);
       },
-      refused: () => undefined,
+      refused: (_batch, error) => {
+        if (error.code === 'UNKNOWN_TOPIC' || error.code === 'UNKNOWN_PARTITION') this.context.partitionCountStale(topic);
+      },
     };
   }
 
