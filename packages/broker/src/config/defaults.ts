@@ -147,4 +147,4 @@ export function checkFsyncPolicy(value: unknown): FsyncPolicy {
   return parseFsyncPolicy(value, DEFAULT_FSYNC, (intervalMs) => checkLimitValue('fsync.intervalMs', FSYNC_INTERVAL_MS, intervalMs));
 }
 
-export const FSYNC_INTERVAL_MS: Limit = { default: 10, min: 1, max: Number.MAX_SAFE_INTEGER, doc: 'fsync { intervalMs }: the time between two fsyncs.' };
+export const FSYNC_INTERVAL_MS: Limit = { default: 10, min: 1, max: DAY_MS, doc: 'fsync { intervalMs }: the time between two fsyncs (at most a day, as for the WAL).' };
