@@ -1,5 +1,8 @@
 /**
- * After `client.close()` the client has no timer left: its clock keeps the process alive (a
+ * After `client.close()` the client has no timer left, and after `broker.close()` its WebSocket
+ * server has none either (the broker's own timers: packages/broker/src/timers-after-close.test.ts).
+ *
+ * The client: its clock keeps the process alive (a
  * pending request or reconnect is work to wait for), so a timer it leaves behind keeps a test
  * runner or a script from exiting, and fires later into a closed client. Each case runs the
  * client on its own VirtualClock and counts what is still armed on it once close() resolved.
@@ -96,6 +99,19 @@ describe('no client timer outlives client.close() when the broker went first', (
     await clock.advanceAsync(1_000);
     await producer.close().catch(() => undefined);
     await client.close();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe("no timer of the broker's WebSocket server outlives broker.close()", () => {
+  it('with a client connected and subscribed: the close grace of its connection is cancelled before close() resolves', async () => {
+    const clock = new VirtualClock();
+    broker = await Broker.open({ storage: 'memory', clock });
+    const server = await broker.listen({ port: 0, host: '127.0.0.1' });
+    client = await connect(server.url);
+    await client.admin.createTopic('server-timers');
+    await client.subscribe({ topic: 'server-timers', group: 'server-timers-g' }, async () => undefined);
+    await broker.close();
     expect(clock.pendingTimers()).toBe(0);
   });
 });
