@@ -58,6 +58,38 @@ describe.each(['in-process', 'ws'] as const)('no client timer outlives client.cl
   });
 });
 
+describe('no client timer outlives client.close() with messages waiting unseen in the client', () => {
+  it('a consume() loop ended by close() while its queue holds messages it never read', async () => {
+    const { clock, client } = await open('ws');
+    await client.admin.createTopic('unseen-loop');
+    await client.producer().send('unseen-loop', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const stream = client.consume({ topic: 'unseen-loop', group: 'unseen-loop-g' });
+    const first = await stream[Symbol.asyncIterator]().next();
+    await first.value.ack();
+    await client.close();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('a handler subscription whose handler place is taken while more messages wait for it', async () => {
+    const { clock, client } = await open('ws');
+    await client.admin.createTopic('unseen-handler');
+    await client.producer().send('unseen-handler', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    await client.subscribe({ topic: 'unseen-handler', group: 'unseen-handler-g', maxInFlight: 1 }, async () => {
+      started();
+      await held;
+    });
+    await running;
+    const closing = client.close();
+    release();
+    await closing;
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
 describe('no client timer outlives client.close() when the broker went first', () => {
   it('a send retrying a full topic (discard new) when the broker closes', async () => {
     const { clock, client, broker } = await open('in-process');
