@@ -83,8 +83,10 @@ describe('client when the broker shuts down gracefully', () => {
       const loop = (async () => {
         for await (const msg of stream) await msg.ack();
       })();
+      // Watched before the close: the loop may fail while close() still runs (it waits for the connections to be gone).
+      const failed = expect(loop).rejects.toMatchObject({ code: 'DISCONNECTED', details: { closeCode: 1001 } });
       await target.close();
-      await expect(loop).rejects.toMatchObject({ code: 'DISCONNECTED', details: { closeCode: 1001 } });
+      await failed;
       expect(client.closed).toBe(true);
     });
   }
@@ -100,8 +102,9 @@ describe('client when the broker shuts down gracefully', () => {
     const loop = (async () => {
       for await (const msg of stream) await msg.ack();
     })();
+    const failed = expect(loop).rejects.toMatchObject({ code: 'CLOSED' });
     await target.close();
-    await expect(loop).rejects.toMatchObject({ code: 'CLOSED' });
+    await failed;
     await expect(subscription.ended).rejects.toMatchObject({ code: 'CLOSED' });
   });
 

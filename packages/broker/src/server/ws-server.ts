@@ -44,7 +44,7 @@ export interface BrookServer {
   readonly url: string;
   readonly port: number;
   readonly host: string;
-  /** Stops listening; every client gets END for its subscriptions and close 1001. */
+  /** Stops listening; every client gets END for its subscriptions and close 1001. Resolves once every connection is gone and its session ended. */
   close(): Promise<void>;
 }
 
@@ -57,6 +57,8 @@ interface Connection {
   alive: boolean;
   /** bytesTaken(stream) right after the last ping. */
   takenAtPing: number;
+  /** Settles on ws's 'close', once the session is disconnected and the close-grace timer cancelled. */
+  closed: Promise<void>;
 }
 
 export async function listenWebSocket(hub: SessionHub, broker: Broker, clock: Clock, options: ListenOptions): Promise<BrookServer> {
@@ -140,7 +142,9 @@ class WsListener {
     }
     ws.binaryType = 'nodebuffer';
     const session = this.hub.open(peerOf(ws, () => this.cutAfterGrace(ws)), remote, { limits: this.options.limits, token: this.options.token });
-    const connection: Connection = { socket: ws, stream, session, alive: true, takenAtPing: bytesTaken(stream) };
+    let ended!: () => void;
+    const closed = new Promise<void>((resolve) => (ended = resolve));
+    const connection: Connection = { socket: ws, stream, session, alive: true, takenAtPing: bytesTaken(stream), closed };
     this.connections.add(connection);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       connection.alive = true;
@@ -155,6 +159,7 @@ class WsListener {
     ws.on('close', () => {
       this.connections.delete(connection);
       session.disconnected();
+      ended();
     });
   }
 
@@ -185,8 +190,12 @@ class WsListener {
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     // Each close cuts its socket after closeGraceMs if its client does not answer (cutAfterGrace).
-    for (const connection of this.connections) connection.session.shutdown();
+    const connections = [...this.connections];
+    for (const connection of connections) connection.session.shutdown();
     await closed;
+    // ws reports a socket's close a tick after http counts it gone: close() resolves once every
+    // session has seen its disconnect and no close-grace timer is left to fire into a closed broker.
+    await Promise.all(connections.map((connection) => connection.closed));
     this.wss.close();
   }
 }

@@ -72,6 +72,8 @@ export class Producer {
   private bufferedBytes = 0;
   private readonly context: LaneContext;
   private releaseScheduled = false;
+  /** The lingerMs timer, cancelled when a flush releases early: it would keep the process alive for nothing. */
+  private lingerTimer: Timer | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -250,11 +252,13 @@ export class Producer {
     if (this.releaseScheduled) return;
     this.releaseScheduled = true;
     if (this.options.lingerMs === 0) setImmediate(() => this.releaseAll());
-    else this.context.clock.setTimer(this.options.lingerMs, () => this.releaseAll());
+    else this.lingerTimer = this.context.clock.setTimer(this.options.lingerMs, () => this.releaseAll());
   }
 
   private releaseAll(): void {
     this.releaseScheduled = false;
+    this.lingerTimer?.cancel();
+    this.lingerTimer = undefined;
     for (const lanes of this.lanes.values()) for (const lane of lanes) lane.release();
   }
 }

@@ -1,0 +1,40 @@
+/**
+ * A process that closed its brokers and clients exits by itself: nothing Brook leaves behind (a
+ * timer on the client's keep-alive clock, a socket, a file handle) holds it. What a developer who
+ * opens a broker per test, or runs a script against `brook serve`, relies on. Each scenario runs
+ * in a child process (fixtures/exit-after-close-child.ts) that must exit within a deadline after
+ * printing `closed`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+
+const CHILD = join(import.meta.dirname, 'fixtures', 'exit-after-close-child.ts');
+/** Generous for a loaded machine; what it catches (lingerMs, a backoff, a lease) is a minute. */
+const EXIT_DEADLINE_MS = 10_000;
+const dirs: string[] = [];
+afterAll(async () => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+async function exitsAfterClose(scenario: string): Promise<{ code: number | null; output: string; closed: boolean }> {
+  const dir = await mkdtemp(join(tmpdir(), 'brook-exit-'));
+  dirs.push(dir);
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, scenario, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const kill = setTimeout(() => child.kill('SIGKILL'), EXIT_DEADLINE_MS);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+  clearTimeout(kill);
+  return { code, output, closed: output.split('\n').includes('closed') };
+}
+
+it.concurrent.each(['brokers', 'clients', 'reconnecting', 'neverConnected', 'walProducerBrokerGone'])(
+  'a process that closed everything exits by itself: %s',
+  { timeout: EXIT_DEADLINE_MS + 20_000 },
+  async (scenario) => {
+    const { code, output, closed } = await exitsAfterClose(scenario);
+    expect({ code, closed }, output).toEqual({ code: 0, closed: true });
+  },
+);
