@@ -4,29 +4,23 @@
  * from the socket, the client's pings included, until the fsync ends. Dropping it would redeliver
  * what its subscriptions hold; the requests have their own deadline (requestTimeoutMs).
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Broker } from '@brook/broker';
-import { connect, type Client } from '@brook/client';
+import { connect } from '@brook/client';
 import { MemoryFileSystem, VirtualClock } from '@brook/protocol';
 import { holdingSyncsOf } from '../packages/broker/src/log/log-fixture.js';
+import { closeAfterEach } from './fixtures/close-after-each.js';
 
-let broker: Broker | undefined;
-let client: Client | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  await broker?.close();
-  broker = client = undefined;
-});
+const opened = closeAfterEach();
 
 it('a server held for requestsInFlightMax behind a slow disk is busy, not gone: the client keeps the connection while its pings go unread, and the send goes through', { timeout: 10_000 }, async () => {
   const syncs = holdingSyncsOf(new MemoryFileSystem(), (path) => path.endsWith('.log'));
-  broker = await Broker.open({ dataDir: '/data', fs: syncs.fs, fsync: 'always' });
+  const broker = opened(await Broker.open({ dataDir: '/data', fs: syncs.fs, fsync: 'always' }));
   const server = await broker.listen({ port: 0, requestsInFlightMax: 1 });
   const clock = new VirtualClock();
-  client = await connect(server.url, { clock, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 1000 });
+  const client = opened(await connect(server.url, { clock, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 1000 }));
   await client.admin.createTopic('busy-disk');
-  const dropped = new Promise<string>((resolve) => client!.once('disconnected', (error) => resolve(`dropped: ${error.description}`)));
+  const dropped = new Promise<string>((resolve) => client.once('disconnected', (error) => resolve(`dropped: ${error.description}`)));
   syncs.hold();
   const sent = client.producer({ lingerMs: 0 }).send('busy-disk', [{ value: 'slow' }]);
   try {

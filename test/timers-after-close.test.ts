@@ -10,25 +10,19 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Broker } from '@brook/broker';
 import { connect, type Client } from '@brook/client';
 import { VirtualClock } from '@brook/protocol';
+import { closeAfterEach } from './fixtures/close-after-each.js';
 
-let broker: Broker | undefined;
-let client: Client | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  await broker?.close();
-  broker = client = undefined;
-});
+const opened = closeAfterEach();
 
 async function open(over: 'in-process' | 'ws'): Promise<{ clock: VirtualClock; client: Client; broker: Broker }> {
-  broker = await Broker.open({ storage: 'memory' });
+  const broker = opened(await Broker.open({ storage: 'memory' }));
   const clock = new VirtualClock();
   const target = over === 'ws' ? (await broker.listen({ port: 0, host: '127.0.0.1' })).url : broker;
-  client = await connect(target, { clock });
+  const client = opened(await connect(target, { clock }));
   return { clock, client, broker };
 }
 
@@ -138,9 +132,9 @@ describe('no client timer outlives client.close() when the broker went first', (
 describe("no timer of the broker's WebSocket server outlives broker.close()", () => {
   it('with a client connected and subscribed: the close grace of its connection is cancelled before close() resolves', async () => {
     const clock = new VirtualClock();
-    broker = await Broker.open({ storage: 'memory', clock });
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
     const server = await broker.listen({ port: 0, host: '127.0.0.1' });
-    client = await connect(server.url);
+    const client = opened(await connect(server.url));
     await client.admin.createTopic('server-timers');
     await client.subscribe({ topic: 'server-timers', group: 'server-timers-g' }, async () => undefined);
     await broker.close();
