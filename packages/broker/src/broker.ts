@@ -251,10 +251,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const topic = this.topic(request.topic);
     const target = this.partitionTarget(topic, request.partition);
     const header = checkBatchInput(request.batch, this.limits);
-    const makeRoom = () => this.retention.makeRoom(topic, request.partition, request.batch.length);
-    const result = await this.producers.append(target, header, request.batch, request.incarnation, makeRoom).catch((error: unknown) => {
+    let result: Awaited<ReturnType<Producers['append']>>;
+    try {
+      result = await this.producers.append(target, header, request.batch, request.incarnation, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
+    } catch (error) {
       throw this.topics.failure(topic, error);
-    });
+    }
     if (!result.duplicate) this.appended(topic.name, request.partition, result.baseOffset, result.lastOffset);
     return result;
   }
