@@ -26,6 +26,7 @@ export const SERVE_SPEC: CommandSpec = {
   --host H       interface to listen on (default ${DEFAULT_HOST}: this machine only)
   --fsync MODE   'always' (default: acknowledge after fdatasync, group commit),
                  'never' (leave it to the OS), or a number of milliseconds between fsyncs
+                 (1 to 86400000, a day)
   --token T      clients must present this token (default: $BROOK_TOKEN, else none)
 Runs until SIGINT/SIGTERM, then shuts down cleanly; a second signal exits at once.`,
 };
