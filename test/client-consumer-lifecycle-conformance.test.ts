@@ -54,27 +54,6 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     await Promise.all(messages.map((message) => message.ack()));
   });
 
-  it('close() of a tail reader (no group) waits for its running handler, as a member\'s does', async () => {
-    const topic = await suite.topic();
-    await using consumer = await suite.target.connect();
-    const started = deferred();
-    const finish = deferred();
-    const events: string[] = [];
-    const subscription = await consumer.subscribe({ topic, from: 'earliest' }, async () => {
-      started.resolve();
-      await finish.promise;
-      events.push('handler done');
-    });
-    await suite.client.producer().send(topic, [{ value: 'slow work' }]);
-    await started.promise;
-    const closed = subscription.close().then(() => void events.push('closed'));
-    await Promise.resolve();
-    events.push('finishing');
-    finish.resolve();
-    await closed;
-    expect(events).toEqual(['finishing', 'handler done', 'closed']);
-  });
-
   it('client.close() while a signal is closing a subscription still waits for its running handler and sends that ack', async () => {
     const topic = await suite.topic();
     const group = unique('g');

@@ -126,13 +126,8 @@ export class GroupCoordinator {
     if (this.deps.partitions(topic) !== logs) throw topicDeletedError(topic);
   }
 
-  /**
-   * A reader leaves: nothing new is handed out to it; `graceful` (its close()) first waits for what
-   * its consumer holds to be settled, as a member's close() does.
-   */
-  async leaveReader(reader: TailReader, graceful = false): Promise<void> {
+  leaveReader(reader: TailReader): void {
     reader.closed = true;
-    if (graceful) await reader.idle();
     this.readers.delete(reader);
   }
 
@@ -268,7 +263,7 @@ export class GroupCoordinator {
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
     return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member.id : undefined, async (graceful) => {
-      if (joined.kind === 'reader') await this.leaveReader(joined.reader, graceful);
+      if (joined.kind === 'reader') this.leaveReader(joined.reader);
       else if (graceful) await joined.group.drainAndLeave(joined.member);
       else joined.group.leave(joined.member);
     }, onEnd);
@@ -310,7 +305,7 @@ export class GroupCoordinator {
   async dropTopic(topic: string): Promise<void> {
     const ending = topicDeletedError(topic);
     this.live.end(topic, ending);
-    for (const reader of this.readers) if (reader.topic === topic) void this.leaveReader(reader);
+    for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
     const dropped = this.hidden.get(topic) ?? [];
     this.hidden.delete(topic);
     const ofTopic = ([key]: [string, unknown]) => key.startsWith(groupKey(topic, ''));

@@ -21,24 +21,4 @@ describe('a tail reader', () => {
     await settle(() => held.length === 5);
     expect(held.map((d) => d.partition)).toContain(1);
   });
-
-  it("close() waits until what its handler holds is settled, and hands out nothing new meanwhile; abort() does not wait", async () => {
-    const { broker, settle } = await engineFixture();
-    await broker.createTopic('tr-close');
-    await broker.produce('tr-close', [{ value: 'a' }, { value: 'b' }]);
-    const { held, handler } = parking();
-    const subscription = await broker.subscribe({ topic: 'tr-close', from: 'earliest', maxInFlight: 1 }, handler);
-    await settle(() => held.length === 1);
-    let closed = false;
-    const closing = subscription.close().then(() => void (closed = true));
-    await settle();
-    expect(closed).toBe(false);
-    await held[0]!.ack();
-    await closing;
-    expect(held.map((d) => d.text())).toEqual(['a']);
-
-    const aborted = await broker.subscribe({ topic: 'tr-close', from: 'earliest', maxInFlight: 1 }, parking().handler);
-    aborted.abort();
-    await expect(aborted.ended).resolves.toBeUndefined();
-  });
 });

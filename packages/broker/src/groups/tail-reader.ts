@@ -19,7 +19,6 @@ export class TailReader {
   /** The last failure to read the log; the next new record or freed slot tries again. */
   lastError: unknown;
   closed = false;
-  private idleWaiters: (() => void)[] = [];
 
   constructor(
     readonly topic: string,
@@ -39,16 +38,7 @@ export class TailReader {
   /** A delivery was settled, however: its slot is free for the next record. */
   release(): void {
     this.inFlight -= 1;
-    if (this.inFlight === 0) {
-      for (const wake of this.idleWaiters) wake();
-      this.idleWaiters = [];
-    }
     this.schedulePump();
-  }
-
-  /** Resolves once every delivery handed out is settled (a graceful close stops new ones first). */
-  idle(): Promise<void> {
-    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /**
