@@ -5,6 +5,10 @@
  *
  *   close()  graceful: nothing new is delivered; waits until what it holds is settled
  *   abort()  a crash: leaves at once; whatever it holds is redelivered to the other members
+ *
+ * A tail reader keeps no acks and redelivers nothing, so both leave at once: nothing waits on what
+ * it holds (a handler still running may finish after close() resolved). Waiting would have no end
+ * over the wire, where a reader's held message has no lease to run out.
  */
 import { AsyncQueue, type BrookError } from '@brook/protocol';
 import type { Delivery } from './delivery.js';

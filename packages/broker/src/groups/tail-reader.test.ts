@@ -21,4 +21,19 @@ describe('a tail reader', () => {
     await settle(() => held.length === 5);
     expect(held.map((d) => d.partition)).toContain(1);
   });
+
+  it('close() leaves at once, though its handler holds a delivery: a reader keeps no acks, nothing waits on it', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('tr-close');
+    await broker.produce('tr-close', [{ value: 'a' }, { value: 'b' }]);
+    const { held, handler } = parking();
+    const subscription = await broker.subscribe({ topic: 'tr-close', from: 'earliest', maxInFlight: 1 }, handler);
+    await settle(() => held.length === 1);
+    await subscription.close();
+    await expect(subscription.ended).resolves.toBeUndefined();
+    await held[0]!.ack(); // settling after the end changes nothing
+    await settle();
+    expect(held.map((d) => d.text())).toEqual(['a']);
+  });
 });
+
