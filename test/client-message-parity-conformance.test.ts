@@ -81,10 +81,11 @@ const RECORDS: ProducerRecord[] = [
   { value: 'null header', headers: { n: null, m: 'x' } },
   { value: Buffer.from('duplicates'), headers: [{ key: 'dup', value: Buffer.from('first') }, { key: 'dup', value: Buffer.from('second') }, { key: 'dup', value: null }] },
   { value: 'stamped', timestamp: 1_234_567 },
+  { key: '', value: new Uint8Array(0), headers: { e: '' } },
 ];
 
 describeOnEachTarget('what a consumer reads of a record, alike', (suite) => {
-  it('key, value, headers, header(), text(), json(), timestamp, offset, partition, deliveryCount and redelivered agree in process and over the client, first delivery and redelivery', async () => {
+  it('key, value, headers, header(), text(), json(), timestamp, offset, partition, deliveryCount and redelivered agree in process and over the client: a group\'s first delivery and redelivery, a tail reader\'s delivery', async () => {
     const topic = await suite.topic();
     await suite.client.producer().send(topic, RECORDS);
     const seen = new Map<string, unknown>();
@@ -98,19 +99,28 @@ describeOnEachTarget('what a consumer reads of a record, alike', (suite) => {
       seen.set(`${api} redelivery`, snapshot(again));
       await again.ack();
       await stream.close();
+      const tail = consume(topic, { from: 'earliest' });
+      const { messages: tailed } = await take(tail, RECORDS.length);
+      seen.set(`${api} tail reader`, tailed.map(snapshot));
+      await Promise.all(tailed.map((message) => message.ack())); // the client's close() waits for them
+      await tail.close();
     }
     expect(seen.get('client')).toEqual(seen.get('broker'));
+    expect(seen.get('client tail reader')).toEqual(seen.get('broker tail reader'));
+    expect(seen.get('broker tail reader')).toEqual(seen.get('broker')); // a first delivery is a first delivery
     expect(seen.get('client redelivery')).toEqual(seen.get('broker redelivery'));
     expect(seen.get('broker redelivery')).toMatchObject({ deliveryCount: 2, redelivered: true, offset: 0n, text: 'null key' });
     // Spot checks that the snapshots say what the cases are about.
     const first = seen.get('broker') as Record<string, unknown>[];
-    expect(first.map((s) => s['text'])).toEqual(['null key', '', null, '\u0000\u0001\ufffd\ufffd', '{"a":"x","b":[1,2]}', 'null header', 'duplicates', 'stamped']);
+    expect(first.map((s) => s['text'])).toEqual(['null key', '', null, '\u0000\u0001\ufffd\ufffd', '{"a":"x","b":[1,2]}', 'null header', 'duplicates', 'stamped', '']);
     expect(first[0]).toMatchObject({ key: null, deliveryCount: 1, redelivered: false });
     expect(first[2]).toMatchObject({ value: null, json: null });
+    expect(first[3]).toMatchObject({ json: { threw: 'INVALID_REQUEST' } });
     expect(first[4]).toMatchObject({ json: { a: 'x', b: [1, 2] }, contentType: [...Buffer.from('application/json')] });
     expect(first[5]).toMatchObject({ nullHeader: null, absent: undefined });
     expect(first[6]).toMatchObject({ dup: [...Buffer.from('first')], headers: [{ key: 'dup' }, { key: 'dup' }, { key: 'dup', value: null }] });
     expect(first[7]).toMatchObject({ timestamp: 1_234_567 });
+    expect(first[8]).toMatchObject({ key: [], value: [], headers: [{ key: 'e', value: [] }] });
   });
 });
 
@@ -132,11 +142,11 @@ const OWNED: ProducerRecord[] = [
 const OWNED_CONTENTS = ['key-a|value-a|h=header-a', 'key-b|value-b|h=header-b'];
 
 describeOnEachTarget('a consumer owns the bytes it is handed', (suite) => {
-  it('writing a message\'s key, value and header bytes changes nothing that the other message of its delivery, another group, a tail reader, a fetch or its own redelivery sees', async () => {
+  it.each(['group', 'tail reader'] as const)('writing the key, value and header bytes of a %s\'s message changes nothing that the other message of its delivery, another group, a tail reader, a fetch or a redelivery sees', async (kind) => {
     for (const [api, consume] of consumers(suite)) {
       const topic = await suite.topic();
       await suite.client.producer().send(topic, OWNED);
-      const writer = consume(topic, { group: unique('g') });
+      const writer = consume(topic, kind === 'group' ? { group: unique('g') } : { from: 'earliest' });
       const { messages: [a, b], next } = await take(writer, 2);
       scribble(a!);
       expect(contents(a!), api).toBe('XXXXX|XXXXXXX|h=XXXXXXXX');
@@ -150,12 +160,16 @@ describeOnEachTarget('a consumer owns the bytes it is handed', (suite) => {
           [`${reader} tail reader`, () => readAll(read(topic, { from: 'earliest' }))],
         ]),
       ];
-      for (const [other, read] of others) expect(await read(), `${api} wrote, ${other} read`).toEqual(OWNED_CONTENTS);
-      await a!.nack({ delayMs: 0 });
-      await b!.ack();
-      const again = await next();
-      expect(contents(again), `${api}: its own redelivery`).toBe(OWNED_CONTENTS[0]);
-      await again.ack();
+      for (const [other, read] of others) expect(await read(), `${api} ${kind} wrote, ${other} read`).toEqual(OWNED_CONTENTS);
+      if (kind === 'group') {
+        await a!.nack({ delayMs: 0 });
+        const again = await next();
+        expect(contents(again), `${api}: its own redelivery`).toBe(OWNED_CONTENTS[0]);
+        await again.ack();
+      }
+      // The reads since left the messages held as they were: each keeps its own bytes.
+      expect([contents(a!), contents(b!)], api).toEqual(['XXXXX|XXXXXXX|h=XXXXXXXX', OWNED_CONTENTS[1]]);
+      await Promise.all([a!.ack(), b!.ack()]);
       await writer.close();
     }
   });
