@@ -18,6 +18,7 @@ interface Readable {
   readonly timestamp: number;
   readonly offset: bigint;
   readonly partition: number;
+  readonly topic: string;
   readonly deliveryCount: number;
   readonly redelivered: boolean;
   header(key: string): Uint8Array | null | undefined;
@@ -67,7 +68,7 @@ function snapshot(message: Readable): unknown {
     headers: message.headers.map((h) => ({ key: h.key, value: bytes(h.value) })),
     dup: bytes(message.header('dup')), absent: message.header('absent'), nullHeader: bytes(message.header('n')),
     contentType: bytes(message.header('content-type')),
-    text: message.text(), json, timestamp: message.timestamp, offset: message.offset, partition: message.partition,
+    topic: message.topic, text: message.text(), json, timestamp: message.timestamp, offset: message.offset, partition: message.partition,
     deliveryCount: message.deliveryCount, redelivered: message.redelivered,
   };
 }
@@ -82,6 +83,8 @@ const RECORDS: ProducerRecord[] = [
   { value: Buffer.from('duplicates'), headers: [{ key: 'dup', value: Buffer.from('first') }, { key: 'dup', value: Buffer.from('second') }, { key: 'dup', value: null }] },
   { value: 'stamped', timestamp: 1_234_567 },
   { key: '', value: new Uint8Array(0), headers: { e: '' } },
+  { value: 'epoch', timestamp: 0 },
+  { value: 'far', timestamp: Number.MAX_SAFE_INTEGER },
 ];
 
 describeOnEachTarget('what a consumer reads of a record, alike', (suite) => {
@@ -112,7 +115,7 @@ describeOnEachTarget('what a consumer reads of a record, alike', (suite) => {
     expect(seen.get('broker redelivery')).toMatchObject({ deliveryCount: 2, redelivered: true, offset: 0n, text: 'null key' });
     // Spot checks that the snapshots say what the cases are about.
     const first = seen.get('broker') as Record<string, unknown>[];
-    expect(first.map((s) => s['text'])).toEqual(['null key', '', null, '\u0000\u0001\ufffd\ufffd', '{"a":"x","b":[1,2]}', 'null header', 'duplicates', 'stamped', '']);
+    expect(first.map((s) => s['text'])).toEqual(['null key', '', null, '\u0000\u0001\ufffd\ufffd', '{"a":"x","b":[1,2]}', 'null header', 'duplicates', 'stamped', '', 'epoch', 'far']);
     expect(first[0]).toMatchObject({ key: null, deliveryCount: 1, redelivered: false });
     expect(first[2]).toMatchObject({ value: null, json: null });
     expect(first[3]).toMatchObject({ json: { threw: 'INVALID_REQUEST' } });
@@ -121,6 +124,7 @@ describeOnEachTarget('what a consumer reads of a record, alike', (suite) => {
     expect(first[6]).toMatchObject({ dup: [...Buffer.from('first')], headers: [{ key: 'dup' }, { key: 'dup' }, { key: 'dup', value: null }] });
     expect(first[7]).toMatchObject({ timestamp: 1_234_567 });
     expect(first[8]).toMatchObject({ key: [], value: [], headers: [{ key: 'e', value: [] }] });
+    expect([first[9]!['timestamp'], first[10]!['timestamp']]).toEqual([0, Number.MAX_SAFE_INTEGER]);
   });
 });
 
@@ -135,11 +139,16 @@ function contents(record: { key: Uint8Array | null; value: Uint8Array | null; he
   return [text(record.key), text(record.value), ...record.headers.map((h) => `${h.key}=${text(h.value)}`)].join('|');
 }
 
+/** Larger than a byte slab hands out (SLAB_TAKE_BYTES_MAX): its copies are arrays of their own. */
+const LARGE_VALUE = `value-a${'a'.repeat(40_000)}`;
 const OWNED: ProducerRecord[] = [
-  { key: 'key-a', value: Buffer.from('value-a'), headers: { h: 'header-a' } },
+  { key: 'key-a', value: Buffer.from(LARGE_VALUE), headers: { h: 'header-a' } },
   { key: 'key-b', value: Buffer.from('value-b'), headers: { h: 'header-b' } },
+  { key: 'key-c', value: Buffer.from('value-c'), headers: { h: 'header-c' } },
 ];
-const OWNED_CONTENTS = ['key-a|value-a|h=header-a', 'key-b|value-b|h=header-b'];
+const OWNED_CONTENTS = [`key-a|${LARGE_VALUE}|h=header-a`, 'key-b|value-b|h=header-b', 'key-c|value-c|h=header-c'];
+/** The first two of OWNED once scribble() wrote them. */
+const SCRIBBLED = [`XXXXX|${'X'.repeat(LARGE_VALUE.length)}|h=XXXXXXXX`, 'XXXXX|XXXXXXX|h=XXXXXXXX'];
 
 describeOnEachTarget('a consumer owns the bytes it is handed', (suite) => {
   it.each(['group', 'tail reader'] as const)('writing the key, value and header bytes of a %s\'s message changes nothing that the other message of its delivery, another group, a tail reader, a fetch or a redelivery sees', async (kind) => {
@@ -147,11 +156,12 @@ describeOnEachTarget('a consumer owns the bytes it is handed', (suite) => {
       const topic = await suite.topic();
       await suite.client.producer().send(topic, OWNED);
       const writer = consume(topic, kind === 'group' ? { group: unique('g') } : { from: 'earliest' });
-      const { messages: [a, b], next } = await take(writer, 2);
+      const { messages: [a, b, c], next } = await take(writer, 3);
       scribble(a!);
-      expect(contents(a!), api).toBe('XXXXX|XXXXXXX|h=XXXXXXXX');
-      expect(a!.text(), api).toBe('XXXXXXX'); // text() reads the consumer's own (written) bytes, as over the client
-      expect(contents(b!), `${api}: the other message of the delivery`).toBe(OWNED_CONTENTS[1]);
+      scribble(b!);
+      expect([contents(a!), contents(b!)], api).toEqual(SCRIBBLED);
+      expect(b!.text(), api).toBe('XXXXXXX'); // text() reads the consumer's own (written) bytes, as over the client
+      expect(contents(c!), `${api}: the other message of the delivery`).toBe(OWNED_CONTENTS[2]);
       const others: [string, () => Promise<string[]>][] = [
         ['broker.fetch', async () => (await suite.target.broker.fetch({ topic, partition: 0, offset: 0n })).map(contents)],
         ['client.fetch', async () => (await suite.client.fetch({ topic, partition: 0, offset: 0n })).map(contents)],
@@ -168,8 +178,8 @@ describeOnEachTarget('a consumer owns the bytes it is handed', (suite) => {
         await again.ack();
       }
       // The reads since left the messages held as they were: each keeps its own bytes.
-      expect([contents(a!), contents(b!)], api).toEqual(['XXXXX|XXXXXXX|h=XXXXXXXX', OWNED_CONTENTS[1]]);
-      await Promise.all([a!.ack(), b!.ack()]);
+      expect([contents(a!), contents(b!), contents(c!)], api).toEqual([...SCRIBBLED, OWNED_CONTENTS[2]]);
+      await Promise.all([a!, b!, c!].map((message) => message.ack()));
       await writer.close();
     }
   });
