@@ -4,6 +4,7 @@
  * over each transport (describeOnEachTarget). A consumer owns the key, value and header bytes it
  * is handed: writing them changes nothing another reader, a fetch or a redelivery sees.
  */
+import { MessageChannel } from 'node:worker_threads';
 import { expect, it } from 'vitest';
 import type { RecordHeader } from '@brook/protocol';
 import type { ProducerRecord } from '@brook/client';
@@ -180,6 +181,28 @@ describeOnEachTarget('a consumer owns the bytes it is handed', (suite) => {
       // The reads since left the messages held as they were: each keeps its own bytes.
       expect([contents(a!), contents(b!), contents(c!)], api).toEqual([...SCRIBBLED, OWNED_CONTENTS[2]]);
       await Promise.all([a!, b!, c!].map((message) => message.ack()));
+      await writer.close();
+    }
+  });
+
+  it('transferring the buffer of a message\'s value (postMessage to a worker) leaves the broker working: a fetch, another group and a produce see the records as they are', async () => {
+    for (const [api, consume] of consumers(suite)) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, OWNED);
+      const writer = consume(topic, { group: unique('g') });
+      const { messages } = await take(writer, OWNED.length);
+      const { port1, port2 } = new MessageChannel();
+      // The message's own bytes may go with it (and then read as empty); nobody else's may.
+      for (const message of messages.slice(1)) port1.postMessage(message.value, [message.value!.buffer as ArrayBuffer]);
+      port1.close();
+      port2.close();
+      expect((await suite.target.broker.fetch({ topic, partition: 0, offset: 0n })).map(contents), `${api} transferred, broker.fetch read`).toEqual(OWNED_CONTENTS);
+      expect((await suite.client.fetch({ topic, partition: 0, offset: 0n })).map(contents), `${api} transferred, client.fetch read`).toEqual(OWNED_CONTENTS);
+      await suite.target.broker.produce(topic, [{ key: 'key-d', value: 'value-d' }]);
+      for (const [reader, read] of consumers(suite)) {
+        expect(await readAll(read(topic, { group: unique('g') })), `${api} transferred, ${reader} read`).toEqual(OWNED_CONTENTS);
+      }
+      await Promise.all(messages.map((message) => message.ack()));
       await writer.close();
     }
   });
