@@ -7,6 +7,7 @@
  * fresh array, and nobody else ever writes it. A view keeps its whole slab alive (as a pooled
  * Buffer keeps Node's pool), which is why only arrays up to SLAB_TAKE_BYTES_MAX come from here.
  */
+import { markAsUntransferable } from 'node:worker_threads';
 
 const SLAB_BYTES = 256 * 1024;
 /** Larger requests get an array of their own: a slab wastes at most this much at its tail. */
@@ -28,6 +29,11 @@ function startSlab(): void {
 function newSlab(): Uint8Array {
   const bytes = new Uint8Array(SLAB_BYTES);
   slabs.add(bytes.buffer);
+  // Views go to code outside the broker (a consumer's copy, a fetched record): one of them posted
+  // to a worker with its buffer in the transfer list would detach the slab, and with it every
+  // other view (the tail cache's batches) and the produce path still carving from it. Node marks
+  // its own Buffer pool so for the same reason: a transfer then copies (Node 20) or throws.
+  markAsUntransferable(bytes.buffer);
   return bytes;
 }
 
