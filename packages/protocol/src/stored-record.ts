@@ -1,8 +1,12 @@
 /**
  * A record decoded from stored batch bytes (decodeStoredBatch), with where its encoding (the
  * Record grammar of record-batch.ts, length included) lies in them: the server copies those bytes
- * into DELIVER frames as they are instead of encoding the record again.
+ * into DELIVER frames as they are instead of encoding the record again. Its key and value are
+ * copies the reader owns at each read (LazyStoredRecord); `source` must never be written.
  */
+import { slabBytes } from './byte-slab.js';
+import type { LogRecord, RecordHeader } from './record-batch.js';
+
 export interface StoredRecord extends LogRecord {
   readonly source: Uint8Array;
   readonly sourceStart: number;
@@ -10,15 +14,14 @@ export interface StoredRecord extends LogRecord {
 }
 
 /**
- * A StoredRecord as the delivery engine gets it from decodeStoredBatch. Its
- * key and value views are made when read, not when decoded: the engine reads the key only for
- * 'key' ordering, the server copies a delivered record's stored bytes (source, sourceStart,
- * sourceEnd) into DELIVER frames without reading either field, and a handler may read neither.
- * Two Uint8Array views per record made eagerly were a tenth of what consuming a record allocated.
- * Each read makes a new view of the same bytes.
+ * A StoredRecord as the delivery engine gets it from decodeStoredBatch. Its key and value are
+ * made when read, not when decoded: the engine reads the key only for 'key' ordering, the server
+ * copies a delivered record's stored bytes (source, sourceStart, sourceEnd) into DELIVER frames
+ * without reading either field, and a handler may read neither. Two Uint8Array views per record
+ * made eagerly were a tenth of what consuming a record allocated. Each read is a copy the reader
+ * owns: the source may be the log's own bytes, shared by every reader (a `shared` read), and
+ * nothing that reaches it through a record may write them.
  */
-import type { LogRecord, RecordHeader } from './record-batch.js';
-
 export class LazyStoredRecord implements StoredRecord {
   constructor(
     readonly offset: bigint,
@@ -35,16 +38,18 @@ export class LazyStoredRecord implements StoredRecord {
   ) {}
 
   get key(): Uint8Array | null {
-    return fieldView(this.source, this.keyAt, this.keyLength);
+    return fieldCopy(this.source, this.keyAt, this.keyLength);
   }
 
   get value(): Uint8Array | null {
-    return fieldView(this.source, this.valueAt, this.valueLength);
+    return fieldCopy(this.source, this.valueAt, this.valueLength);
   }
 }
 
-/** A view of `length` bytes of `source` from `at`, or null for a null field (length -1). */
-function fieldView(source: Uint8Array, at: number, length: number): Uint8Array | null {
-  // The constructor, not subarray(): a plain Uint8Array even when `source` is a Buffer.
-  return length < 0 ? null : new Uint8Array(source.buffer, source.byteOffset + at, length);
+/** A copy of `length` bytes of `source` from `at`, or null for a null field (length -1). */
+function fieldCopy(source: Uint8Array, at: number, length: number): Uint8Array | null {
+  if (length < 0) return null;
+  const copy = slabBytes(length);
+  copy.set(source.subarray(at, at + length));
+  return copy;
 }

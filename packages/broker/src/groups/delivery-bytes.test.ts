@@ -67,4 +67,20 @@ describe('what a delivery hands out is a copy', () => {
     await settle(() => held.length === 1);
     expect(text(held[0]!.key)).toBe('k-1');
   });
+
+  it("even the stored record's key and value (Delivery.record, internal) are copies at each read: writing them changes nothing", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('record-fields');
+    await broker.produce('record-fields', [{ key: 'k-1', value: 'value-1' }]);
+    await broker.subscribe({ topic: 'record-fields', group: 'writer' }, (delivery) => {
+      delivery.record.key?.fill(0x58);
+      delivery.record.value?.fill(0x58);
+    });
+    await settle(() => broker.describeGroup('record-fields', 'writer').lag === 0n);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'record-fields', group: 'reader' }, handler);
+    await settle(() => held.length === 1);
+    expect([text(held[0]!.key), held[0]!.text()]).toEqual(['k-1', 'value-1']);
+  });
 });
+

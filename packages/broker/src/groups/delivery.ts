@@ -58,12 +58,13 @@ export abstract class Delivery {
 
   /** A copy the consumer owns, as value and headers: writing it changes nothing the broker keeps. */
   get key(): Uint8Array | null {
-    if (this.keyCopy === undefined) this.keyCopy = copyOf(this.record.key);
+    // A StoredRecord's key and value are copies at each read: kept, so every read is the same one.
+    if (this.keyCopy === undefined) this.keyCopy = this.record.key;
     return this.keyCopy;
   }
 
   get value(): Uint8Array | null {
-    if (this.valueCopy === undefined) this.valueCopy = copyOf(this.record.value);
+    if (this.valueCopy === undefined) this.valueCopy = this.record.value;
     return this.valueCopy;
   }
 
@@ -123,13 +124,12 @@ export abstract class Delivery {
     return this.settlement;
   }
 
-  // text() and json() decode the stored bytes themselves: they hand out no bytes, so need no copy.
   text(): string | null {
-    return recordReading.text(this.valueCopy ?? this.record.value);
+    return recordReading.text(this.value);
   }
 
   json<T = unknown>(): T {
-    return recordReading.json<T>(this.valueCopy ?? this.record.value);
+    return recordReading.json<T>(this.value);
   }
 
   header(key: string): Uint8Array | null | undefined {

@@ -3,7 +3,6 @@
  * when someone listens to that event, so the engine's hot path pays nothing for unheard events.
  */
 import type { BrokerEventEmitter, RebalanceReason, RedeliveryReason } from '../events.js';
-import { copyOf } from './delivery.js';
 import type { Flight } from './flight.js';
 import type { Member } from './member.js';
 import type { Entry, PartitionWindow } from './partition-window.js';
@@ -17,7 +16,7 @@ export class GroupEvents {
 
   delivered(flight: Flight): void {
     if (this.events.wants('delivered')) {
-      this.events.emit('delivered', { ...this.ref(flight), redelivered: flight.deliveryCount > 1, key: copyOf(flight.record.key) });
+      this.events.emit('delivered', { ...this.ref(flight), redelivered: flight.deliveryCount > 1, key: flight.record.key });
     }
   }
 
