@@ -146,7 +146,7 @@ export abstract class Delivery {
   protected abstract settleReject(reason: string): Promise<void>;
 }
 
-/** A copy of stored bytes for code outside the broker (a consumer, an event listener). */
-export function copyOf(bytes: Uint8Array | null): Uint8Array | null {
+/** A header value's copy for the consumer (the record's key and value are copies already). */
+function copyOf(bytes: Uint8Array | null): Uint8Array | null {
   return bytes === null ? null : slabCopy(bytes);
 }
