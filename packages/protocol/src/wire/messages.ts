@@ -113,6 +113,8 @@ export interface Requests {
   initProducer: [{ producerId?: string; bumpEpoch?: boolean; incarnation?: string }, { producerId: string; producerEpoch: number; incarnation?: string }];
   /** data: one RecordBatch v2 for the partition; `incarnation`: the one its producer id was issued under. */
   produce: [{ topic: string; partition: number; incarnation?: string }, { baseOffset: string; lastOffset: string; duplicate: boolean }];
+  /** The first offset whose record's timestamp is >= timestampMs (the partition's endOffset if none). */
+  offsetForTimestamp: [{ topic: string; partition: number; timestampMs: number }, { offset: string }];
   /** Response data: one RecordBatch of consecutive records from `offset` (empty if none). */
   fetch: [{ topic: string; partition: number; offset: string; maxRecords?: number; maxBytes?: number }, { count: number }];
   /** `maxInFlight` (the member's credit, the broker's default filled in) is absent from the answer of a broker from before it. */
