@@ -48,3 +48,14 @@ describeOnEachTarget('admin.offsetForTimestamp and Broker.offsetForTimestamp ali
     expect(records.map((record) => record.timestamp)).toEqual([20, 30]);
   });
 });
+
+describeOnEachTarget('error details alike', (suite) => {
+  it('an offset in an error\'s details is a bigint over the client as in process (OFFSET_OUT_OF_RANGE of a fetch)', async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'only' }]);
+    const request = { topic, partition: 0, offset: 5n };
+    const client = await outcomeOf(() => suite.client.fetch(request));
+    expect(client).toEqual({ code: 'OFFSET_OUT_OF_RANGE', details: { offset: 5n, startOffset: 0n, endOffset: 1n } });
+    expect(client).toEqual(await outcomeOf(() => suite.target.broker.fetch(request)));
+  });
+});
