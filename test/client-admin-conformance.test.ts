@@ -58,4 +58,23 @@ describeOnEachTarget('error details alike', (suite) => {
     expect(client).toEqual({ code: 'OFFSET_OUT_OF_RANGE', details: { offset: 5n, startOffset: 0n, endOffset: 1n } });
     expect(client).toEqual(await outcomeOf(() => suite.target.broker.fetch(request)));
   });
+
+  it("a redrive stopped by a full origin topic names the dead-letter record it stopped at with a bigint offset, over the client as in process", async () => {
+    const { admin } = suite.client;
+    const { broker } = suite.target;
+    const [roomy, cramped, dlq] = [unique('roomy'), unique('cramped'), unique('stopped.dlq')];
+    await admin.createTopic(roomy);
+    await admin.createTopic(cramped, { retention: { maxBytes: 400, discard: 'new' } });
+    for (const topic of [roomy, cramped]) {
+      const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
+      const subscription = await suite.client.subscribe({ topic, group: 'g', deadLetterTopic: dlq }, (message) => message.reject('bad'));
+      await suite.client.producer().send(topic, [{ value: 'back' }]);
+      await deadLettered;
+      await subscription.close();
+    }
+    await broker.produce(cramped, [{ value: 'x'.repeat(250) }]);
+    const stoppedAt = { code: 'TOPIC_FULL', details: expect.objectContaining({ deadLetterPartition: 0, deadLetterOffset: 1n }) };
+    expect(await outcomeOf(() => admin.redrive(dlq))).toEqual({ ...stoppedAt, details: expect.objectContaining({ moved: 1, deadLetterOffset: 1n }) });
+    expect(await outcomeOf(() => broker.redrive(dlq))).toEqual({ ...stoppedAt, details: expect.objectContaining({ moved: 0, deadLetterOffset: 1n }) });
+  });
 });
