@@ -30,6 +30,15 @@ describe('bad input exits 2 with INVALID_CONFIG', () => {
     expect(run.stderr).toMatch(new RegExp(`^brook: INVALID_CONFIG: ${message}\n`));
   });
 
+  it.each([
+    ['bad/g', /--group must be a group name: 1-249 characters from \[A-Za-z0-9._-\], not \. or \.\., got "bad\/g"/],
+    ['brook.redrive', /--group brook\.redrive is reserved for redrive progress/],
+  ])('--group %s, a name no group can have, is bad usage (the broker would refuse it with INVALID_REQUEST, exit 1)', async (group, message) => {
+    const run = await brook(['consume', 'cli-group-name', '--group', group, '--count', '1'], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^brook: INVALID_CONFIG: ${message.source}\n`));
+  });
+
   it('a repeatable option (--header) may still be given twice', async () => {
     const run = await brook(['produce', 'cli-dup', '--header', 'a=1', '--header', 'b=2'], { env });
     expect(run.code).toBe(3);

@@ -127,7 +127,7 @@ describe('brook dlq', () => {
     const topics = JSON.parse((await brook(['dlq', 'list', '--json'], { env })).stdout);
     expect(topics).toEqual([{ topic: 'cli-orders.dlq', from: ['cli-orders/billing'], records: '1', waiting: '1' }]);
     const waiting = await brook(['dlq', 'list', 'cli-orders.dlq'], { env });
-    expect(waiting.stdout).toBe('partition=0 offset=0 origin=cli-orders/0@1 group=billing attempts=1 reason="rejected: cannot parse" key="k2" value=poison\n');
+    expect(waiting.stdout).toBe('partition=0 offset=0 origin=cli-orders/0@1 group=billing deliveryCount=1 reason="rejected: cannot parse" key="k2" value=poison\n');
 
     const redriven = await brook(['dlq', 'redrive', 'cli-orders.dlq'], { env });
     expect(redriven.stdout).toBe('moved 1 record from cli-orders.dlq back to their origin topics\n');
@@ -139,9 +139,25 @@ describe('brook dlq', () => {
     expect(jsonLines(all.stdout)).toEqual([
       expect.objectContaining({
         value: 'poison', headers: expect.objectContaining({ 'brook.origin.topic': 'cli-orders', 'brook.reason': 'rejected: cannot parse' }),
-        deadLetter: { origin: { topic: 'cli-orders', partition: 0, offset: '1' }, group: 'billing', attempts: 1, reason: 'rejected: cannot parse' },
+        deadLetter: { origin: { topic: 'cli-orders', partition: 0, offset: '1' }, group: 'billing', deliveryCount: 1, reason: 'rejected: cannot parse' },
       }),
     ]);
+  });
+
+  it("list shows a dead letter's deliveryCount in its origin group (from brook.delivery-count), not the list's own reading of it", async () => {
+    await broker.createTopic('cli-attempts');
+    const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
+    const subscription = await broker.subscribe({ topic: 'cli-attempts', group: 'flaky', maxDeliveries: 3, backoff: { initialMs: 1, maxMs: 1 } }, () => {
+      throw new Error('fails every time');
+    });
+    await broker.produce('cli-attempts', [{ key: 'k', value: 'poison' }]);
+    await deadLettered;
+    await subscription.close();
+    const text = await brook(['dlq', 'list', 'cli-attempts.dlq'], { env });
+    expect(text.stdout).toMatch(/^partition=0 offset=0 origin=cli-attempts\/0@0 group=flaky deliveryCount=3 reason=/);
+    const [listed] = jsonLines((await brook(['dlq', 'list', 'cli-attempts.dlq', '--json'], { env })).stdout);
+    expect(listed).not.toHaveProperty('deliveryCount'); // the list's own tail read of the copy: always 1, and no attempt of anyone
+    expect(listed!['deadLetter']).toMatchObject({ group: 'flaky', deliveryCount: 3 });
   });
 
   it('list of a topic whose records are not dead letters says so instead of printing empty origin fields', async () => {
@@ -165,7 +181,7 @@ describe('brook dlq', () => {
     await Promise.all([first.close(), second.close()]);
 
     const waiting = await brook(['dlq', 'list', 'cli-twice.dlq.dlq'], { env });
-    expect(waiting.stdout).toBe('partition=0 offset=0 origin=cli-twice.dlq/0@0 group=second attempts=1 reason="rejected: still bad" key="k" value=poison\n');
+    expect(waiting.stdout).toBe('partition=0 offset=0 origin=cli-twice.dlq/0@0 group=second deliveryCount=1 reason="rejected: still bad" key="k" value=poison\n');
     const redriven = await brook(['dlq', 'redrive', 'cli-twice.dlq.dlq'], { env });
     expect(redriven.stdout).toBe('moved 1 record from cli-twice.dlq.dlq back to their origin topics\n');
     expect(broker.describeTopic('cli-twice.dlq').partitions[0]!.endOffset).toBe(2n);

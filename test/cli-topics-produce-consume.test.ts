@@ -67,6 +67,14 @@ describe('brook topics', () => {
   });
 });
 
+describe('brook topics create NAME with a name no topic can have', () => {
+  it.each(['bad/name', '..', 'x'.repeat(250)])('%s is bad usage: INVALID_TOPIC_NAME from the broker, exit 2 (README, exit codes)', async (name) => {
+    const run = await brook(['topics', 'create', name], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^brook: INVALID_TOPIC_NAME: topic name /);
+  });
+});
+
 describe('brook produce and brook consume', () => {
   it('produces stdin lines as text with a key and headers, and a tail reader reads them back as JSON', async () => {
     await broker.createTopic('cli-lines', { partitions: 2 });

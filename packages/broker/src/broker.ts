@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  SeededRandom, checkFetchRequest, checkPartitionField, checkStringFields, rmdirDurable,
+  SeededRandom, checkFetchRequest, checkOffsetForTimestamp, checkPartitionField, checkStringFields, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -33,7 +33,7 @@ import type { RedriveResult } from './groups/redrive.js';
 import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
-import { fetchRecords, offsetForTimestamp } from './topics/fetch.js';
+import { fetchRecords } from './topics/fetch.js';
 import { runEach, settleAll } from './steps.js';
 import { brokerClosedError } from './ending-errors.js';
 import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
@@ -208,10 +208,14 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return fetchRecords(topic.partition(request.partition), request, this.limits, (error) => this.topics.failure(topic, error));
   }
 
-  /** The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none). */
+  /**
+   * The first offset in a partition whose record timestamp is >= `timestampMs` (endOffset if none).
+   * The arguments are checked first, as fetch's are and as the client checks them (checkOffsetForTimestamp).
+   */
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
     this.assertOpen();
-    return offsetForTimestamp(this.topic(topic), partition, timestampMs);
+    checkOffsetForTimestamp(topic, partition, timestampMs);
+    return this.topic(topic).partition(partition).offsetForTimestamp(timestampMs);
   }
 
   /** Runs retention on every partition now (it also runs every retentionCheckIntervalMs). */

@@ -4,7 +4,8 @@
  *
  *   0  success
  *   1  failure: the server refused (UNKNOWN_TOPIC, UNAUTHORIZED, ...), or dump / verify found a problem
- *   2  bad usage: unknown flag, missing argument, bad value (INVALID_CONFIG)
+ *   2  bad usage: unknown flag, missing argument, bad value (INVALID_CONFIG), a name no topic can
+ *      have (INVALID_TOPIC_NAME: only ever one the user typed, never a state of the server)
  *   3  no server: nothing answers at --url, or the connection dropped for good (DISCONNECTED)
  */
 import { isBrookError } from '@brook/protocol';
@@ -14,7 +15,7 @@ export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2, unreachable: 3,
 export const EXIT_CODES_USAGE = `exit codes: 0 ok, 1 failure (the error code is on stderr), 2 bad usage, 3 server unreachable, 130 a second Ctrl-C (serve, produce, consume)`;
 
 export function exitCodeFor(error: unknown): number {
-  if (isBrookError(error, 'INVALID_CONFIG')) return EXIT.usage;
+  if (isBrookError(error, 'INVALID_CONFIG') || isBrookError(error, 'INVALID_TOPIC_NAME')) return EXIT.usage;
   if (isBrookError(error, 'DISCONNECTED')) return EXIT.unreachable;
   return EXIT.failure;
 }

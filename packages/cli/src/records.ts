@@ -11,7 +11,16 @@ export function recordLine(message: Message): string {
   return `partition=${message.partition} offset=${message.offset} key=${preview(message.key)} deliveryCount=${message.deliveryCount} value=${fullText(message.value)}`;
 }
 
+/** The record as consume read it: what the log holds, and this delivery's deliveryCount. */
 export function recordJson(message: Message): Record<string, unknown> {
+  return { ...storedRecordJson(message), deliveryCount: message.deliveryCount };
+}
+
+/**
+ * What the log holds of the record, no delivery's: dlq list reads a dead-letter topic as a tail
+ * reader, whose deliveryCount (always 1) says nothing of the record's attempts in its origin group.
+ */
+export function storedRecordJson(message: Message): Record<string, unknown> {
   return {
     topic: message.topic,
     partition: message.partition,
@@ -20,7 +29,6 @@ export function recordJson(message: Message): Record<string, unknown> {
     key: bytesJson(message.key),
     value: valueJson(message),
     headers: Object.fromEntries(message.headers.map((header) => [header.key, bytesJson(header.value)])),
-    deliveryCount: message.deliveryCount,
   };
 }
 

@@ -3,7 +3,7 @@
  * back as bigints here, as in the in-process broker's API.
  */
 import {
-  checkOptionKeys, REDRIVE_OPTION_KEYS, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
+  checkOffsetForTimestamp, checkOptionKeys, REDRIVE_OPTION_KEYS, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
   type GroupDescription, type OptionKeys, type RequestResult, type TopicDescription, type WireRetention,
 } from '@brook/protocol';
 import type { Connection } from './connection.js';
@@ -51,6 +51,18 @@ export class Admin {
   /** Partitions with their startOffset (first retained), endOffset (next to be written) and size on disk. */
   async describeTopic(name: string): Promise<TopicDescription> {
     return topicDescriptionFromWire((await this.connection.request('describeTopic', { name })).json);
+  }
+
+  /**
+   * The first offset of the partition whose record's timestamp is >= `timestampMs` (its endOffset
+   * if none is), as `Broker.offsetForTimestamp`: where to `fetch` from to read from a time on.
+   * INVALID_REQUEST for a topic that is not a string, a partition that is not a non-negative
+   * integer or a timestamp that is not an integer; UNKNOWN_TOPIC / UNKNOWN_PARTITION.
+   */
+  async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
+    checkOffsetForTimestamp(topic, partition, timestampMs);
+    const { json } = await this.connection.request('offsetForTimestamp', { topic, partition, timestampMs });
+    return BigInt(json.offset);
   }
 
   async listGroups(topic?: string): Promise<RequestResult<'listGroups'>['groups']> {

@@ -1,7 +1,8 @@
 /**
  * A read of one partition by offset, with no group: the argument of Broker.fetch in process and
  * of Client.fetch over either transport (the `fetch` request on the wire), so both take the same,
- * and refuse the same with the same code (checkFetchRequest).
+ * and refuse the same with the same code (checkFetchRequest); and the search for the offset of
+ * a time, Broker.offsetForTimestamp and the client's admin.offsetForTimestamp (checkOffsetForTimestamp).
  */
 import { BrookError } from './errors.js';
 import { checkOptionKeys, type OptionKeys } from './option-keys.js';
@@ -35,5 +36,20 @@ export function checkFetchRequest(request: FetchRequest): void {
   const { offset } = request as { offset: unknown };
   if (typeof offset !== 'bigint' || offset < 0n || offset > OFFSET_MAX) {
     throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, { field: 'offset', offset: String(offset) });
+  }
+}
+
+/**
+ * What Broker.offsetForTimestamp and the client's admin.offsetForTimestamp both check before the
+ * broker looks anything up: a topic that is not a string, a partition that is not a non-negative
+ * integer, a timestamp that is not a safe integer of milliseconds since the epoch (NaN and
+ * Infinity, which JSON could not even carry, among them) are INVALID_REQUEST naming the field.
+ * Whether the topic and partition exist is the broker's UNKNOWN_TOPIC / UNKNOWN_PARTITION.
+ */
+export function checkOffsetForTimestamp(topic: unknown, partition: unknown, timestampMs: unknown): void {
+  checkStringFields({ topic });
+  checkPartitionField(partition);
+  if (!Number.isSafeInteger(timestampMs)) {
+    throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs' });
   }
 }

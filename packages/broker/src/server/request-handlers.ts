@@ -63,6 +63,11 @@ async function fetch(broker: Broker, args: Args): Promise<Reply> {
   return { json: { count: records.length }, ...(first && { data: encodeBatch(records, { baseOffset: first.offset }) }) };
 }
 
+async function offsetForTimestamp(broker: Broker, args: Args): Promise<Reply> {
+  const offset = await broker.offsetForTimestamp(args.string('topic'), args.int('partition', 0), args.int('timestampMs'));
+  return { json: { offset } };
+}
+
 async function resetGroup(broker: Broker, args: Args): Promise<Reply> {
   const positions = await broker.resetGroup(args.string('topic'), args.string('group'), args.startPosition('to'));
   return { json: { positions } };
@@ -76,6 +81,7 @@ export const BROKER_REQUESTS: ReadonlyMap<string, BrokerRequestHandler> = new Ma
   ['initProducer', initProducer],
   ['produce', produce],
   ['fetch', fetch],
+  ['offsetForTimestamp', offsetForTimestamp],
   ['listGroups', (broker, args) => ({ json: { groups: broker.listGroups(args.optionalString('topic')) } })],
   ['describeGroup', (broker, args) => ({ json: broker.describeGroup(args.string('topic'), args.string('group')) })],
   ['resetGroup', resetGroup],

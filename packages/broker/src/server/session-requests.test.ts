@@ -89,6 +89,14 @@ describe('produce and fetch', () => {
     expect([empty.json, empty.data.length]).toEqual([{ count: 0 }, 0]);
   });
 
+  it('offsetForTimestamp answers the first offset at or after the time as a decimal string, the endOffset past the last record', async () => {
+    await f.ok('produce', { topic: 'orders', partition: 1 }, batchOf(['a', 'b'], { timestamp: 1_000 }));
+    await f.ok('produce', { topic: 'orders', partition: 1 }, batchOf(['c'], { timestamp: 2_000 }));
+    expect(await f.ok('offsetForTimestamp', { topic: 'orders', partition: 1, timestampMs: 1_500 })).toEqual({ offset: '2' });
+    expect(await f.ok('offsetForTimestamp', { topic: 'orders', partition: 1, timestampMs: 2_001 })).toEqual({ offset: '3' });
+    await expectError('offsetForTimestamp', { topic: 'orders', partition: 2, timestampMs: 0 }, 'UNKNOWN_PARTITION');
+  });
+
   it.each([
     ['bad CRC', (b: Uint8Array) => (b[b.length - 1]! ^= 1, b)],
     ['truncated', (b: Uint8Array) => b.subarray(0, b.length - 3)],
@@ -140,6 +148,9 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['mistyped nested argument', 'createTopic', { name: 'x', retention: 5 }, { field: 'retention' }],
     ['bad start position', 'resetGroup', { topic: 'orders', group: 'g', to: { offset: 5 } }, { field: 'to.offset' }],
     ['inherited property as argument', 'describeTopic', { constructor: 'x' }, { field: 'name' }],
+    ['timestamp as a string', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: '5' }, { field: 'timestampMs' }],
+    ['timestamp not an integer', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: 1.5 }, { field: 'timestampMs' }],
+    ['missing timestamp', 'offsetForTimestamp', { topic: 'orders', partition: 0 }, { field: 'timestampMs' }],
     ['maxRecords past fetchRecordsMax', 'fetch', { topic: 'orders', partition: 0, offset: '0', maxRecords: 10_000_000 }, { option: 'maxRecords' }],
   ])('%s: INVALID_REQUEST', async (_name, op, args, details) => {
     await expectError(op, args, 'INVALID_REQUEST', details);

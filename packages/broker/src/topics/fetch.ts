@@ -2,8 +2,7 @@
  * `broker.fetch`: records of one partition from an offset on, without a group (no acks, no
  * leases), as `brook consume --from` without `--group` and the wire's fetch read them.
  */
-import { BrookError, checkPartitionField, decodeBatch } from '@brook/protocol';
-import type { Topic } from './topic.js';
+import { BrookError, decodeBatch } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { FetchRequest, FetchedRecord } from './requests.js';
 
@@ -43,13 +42,4 @@ function checkRange(name: string, value: unknown, max: number): number {
     throw new BrookError('INVALID_REQUEST', `${name} must be an integer in [1, ${max}], got ${String(value)}`, { option: name, value, max });
   }
   return value;
-}
-
-/** The first offset of a partition whose record timestamp is >= `timestampMs` (its endOffset if none). */
-export function offsetForTimestamp(topic: Topic, partition: number, timestampMs: number): Promise<bigint> {
-  checkPartitionField(partition);
-  if (!Number.isSafeInteger(timestampMs)) {
-    throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs', value: timestampMs });
-  }
-  return topic.partition(partition).offsetForTimestamp(timestampMs);
 }

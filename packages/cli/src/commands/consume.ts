@@ -5,7 +5,7 @@
  * back to the group (a second signal exits at once).
  */
 import { once } from 'node:events';
-import { LIMITS } from '@brook/broker';
+import { LIMITS, REDRIVE_GROUP, TOPIC_NAME_LENGTH_MAX, isTopicName } from '@brook/broker';
 import { BrookError, type Client, type Message, type MessageStream, type SubscribeOptions } from '@brook/client';
 import { defineCommand, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
@@ -68,7 +68,7 @@ export const consumeCommand = defineCommand(
 );
 
 function consumeSettings(args: ParsedArgs): ConsumeSettings {
-  const group = args.string('group');
+  const group = groupOption(args);
   const ordering = args.choice('ordering', ORDERINGS);
   const from = startPositionOption(args, 'from');
   const count = args.integer('count', { min: 1 });
@@ -85,6 +85,19 @@ function consumeSettings(args: ParsedArgs): ConsumeSettings {
     ...(group === undefined ? {} : { group }), ...(ordering === undefined ? {} : { ordering }), ...(from === undefined ? {} : { from }),
   };
   return { subscribe, count, acks, json: args.flag('json') };
+}
+
+/**
+ * --group, held to the group-name rule here as other values are: the broker refuses a bad name
+ * with INVALID_REQUEST, a failure (exit 1), for what is bad usage (exit 2).
+ */
+function groupOption(args: ParsedArgs): string | undefined {
+  const group = args.string('group');
+  if (group !== undefined && !isTopicName(group)) {
+    throw args.usageError(`--group must be a group name: 1-${TOPIC_NAME_LENGTH_MAX} characters from [A-Za-z0-9._-], not . or .., got ${JSON.stringify(group)}`);
+  }
+  if (group === REDRIVE_GROUP) throw args.usageError(`--group ${REDRIVE_GROUP} is reserved for redrive progress`);
+  return group;
 }
 
 function describeReader({ subscribe: { topic, group, from } }: ConsumeSettings): string {

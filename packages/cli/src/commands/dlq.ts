@@ -12,7 +12,7 @@ import { isBrookError, type Client, type GroupPartitionDescription, type Message
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { fullText, jsonLine, plural, preview, table, toJson } from '../format.js';
-import { recordJson } from '../records.js';
+import { storedRecordJson } from '../records.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 
 /** Per partition, the redrive group's ackFloor and lag; none before any redrive. */
@@ -90,31 +90,35 @@ function deadLetterTrailer(message: Message): Trailer | undefined {
 
 const NOT_DEAD_LETTER = "not a dead-letter record (its headers do not end with the broker's brook.origin.* ones)";
 
-/** What a dead-letter record's trailer says: where it came from, its group, attempts and reason. */
+/**
+ * What a dead-letter record's trailer says: where it came from, its group, its deliveryCount in
+ * that group when it was dead-lettered (brook.delivery-count) and the reason.
+ */
 function deadLetterOf(trailer: Trailer) {
   const field = (name: string): string => trailer.get(name)!;
   return {
     origin: { topic: field(DEAD_LETTER_HEADERS.topic), partition: Number(field(DEAD_LETTER_HEADERS.partition)), offset: field(DEAD_LETTER_HEADERS.offset) },
     group: field(DEAD_LETTER_HEADERS.group),
-    attempts: Number(field(DEAD_LETTER_HEADERS.deliveryCount)),
+    deliveryCount: Number(field(DEAD_LETTER_HEADERS.deliveryCount)),
     reason: field(DEAD_LETTER_HEADERS.reason),
   };
 }
 
 function deadLetterLine(message: Message, trailer: Trailer | undefined): string {
   if (!trailer) return `partition=${message.partition} offset=${message.offset} ${NOT_DEAD_LETTER} key=${preview(message.key)} value=${fullText(message.value)}`;
-  const { origin, group, attempts, reason } = deadLetterOf(trailer);
+  const { origin, group, deliveryCount, reason } = deadLetterOf(trailer);
   return `partition=${message.partition} offset=${message.offset} origin=${origin.topic}/${origin.partition}@${origin.offset} group=${group} ` +
-    `attempts=${attempts} reason=${JSON.stringify(reason)} key=${preview(message.key)} value=${fullText(message.value)}`;
+    `deliveryCount=${deliveryCount} reason=${JSON.stringify(reason)} key=${preview(message.key)} value=${fullText(message.value)}`;
 }
 
 /**
- * `--json`: the record with what its text line says of it, as `deadLetter`, or `null` for a
- * record that is no dead letter (redrive skips it): its raw headers alone would show a
- * look-alike's own brook.origin.* as an origin.
+ * `--json`: the record as stored with what its text line says of it, as `deadLetter`, or `null`
+ * for a record that is no dead letter (redrive skips it): its raw headers alone would show a
+ * look-alike's own brook.origin.* as an origin. No top-level deliveryCount: the list's own
+ * reading of the copy would be 1, whatever the record went through (deadLetter.deliveryCount).
  */
 function deadLetterJson(message: Message, trailer: Trailer | undefined): Record<string, unknown> {
-  return { ...recordJson(message), deadLetter: trailer ? deadLetterOf(trailer) : null };
+  return { ...storedRecordJson(message), deadLetter: trailer ? deadLetterOf(trailer) : null };
 }
 
 function listedSummary(dlqTopic: string, trailers: readonly (Trailer | undefined)[], all: boolean): string {
@@ -134,13 +138,14 @@ const list = defineCommand(
 
 Without DLQ_TOPIC: every dead-letter topic a group sends to, with its records and how many wait
 to be redriven. With DLQ_TOPIC: each waiting record with where it came from (origin topic,
-partition, offset), its group, attempts and reason, read from the dead-letter headers the broker
-appended last (brook.origin.*), as redrive reads them; a record whose headers do not end with
-them (e.g. in a topic that is no dead-letter topic) is shown as such, and redrive skips it.
+partition, offset), its group, its deliveryCount in that group when it was dead-lettered, and
+the reason, read from the dead-letter headers the broker appended last (brook.origin.*,
+brook.delivery-count, ...), as redrive reads them; a record whose headers do not end with them
+(e.g. in a topic that is no dead-letter topic) is shown as such, and redrive skips it.
 
   --all          also records that were redriven already
 ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
-                 holds origin, group, attempts and reason, or null for no dead-letter record)`,
+                 holds origin, group, deliveryCount and reason, or null for no dead-letter record)`,
   },
   (args, env) => withClient(args, env, async (client) => {
     const dlqTopic = args.arg('DLQ_TOPIC');

@@ -65,8 +65,18 @@ export interface WireError {
   code: string;
   message: string;
   retriable: boolean;
+  /** The BrookError's details; its bigints (BIGINT_DETAIL_KEYS) as decimal strings. */
   details?: Record<string, unknown>;
 }
+
+/**
+ * The details of a BrookError that hold bigints in process: offsets (OFFSET_OUT_OF_RANGE, a
+ * redrive stopped part-way) and producer ids (UNKNOWN_PRODUCER_ID, PRODUCER_FENCED,
+ * OUT_OF_ORDER_SEQUENCE). An ERROR frame carries them as decimal strings, as every offset in JSON,
+ * and the client turns them back into bigints, so `err.details.offset` is the same type whichever
+ * way the error came (docs/protocol.md, Errors). A new bigint detail must be named here.
+ */
+export const BIGINT_DETAIL_KEYS: readonly string[] = Object.freeze(['offset', 'startOffset', 'endOffset', 'deadLetterOffset', 'producerId']);
 
 export type WireStartPosition = 'earliest' | 'latest' | { offset: string } | { timestamp: number };
 
@@ -113,6 +123,8 @@ export interface Requests {
   initProducer: [{ producerId?: string; bumpEpoch?: boolean; incarnation?: string }, { producerId: string; producerEpoch: number; incarnation?: string }];
   /** data: one RecordBatch v2 for the partition; `incarnation`: the one its producer id was issued under. */
   produce: [{ topic: string; partition: number; incarnation?: string }, { baseOffset: string; lastOffset: string; duplicate: boolean }];
+  /** The first offset whose record's timestamp is >= timestampMs (the partition's endOffset if none). */
+  offsetForTimestamp: [{ topic: string; partition: number; timestampMs: number }, { offset: string }];
   /** Response data: one RecordBatch of consecutive records from `offset` (empty if none). */
   fetch: [{ topic: string; partition: number; offset: string; maxRecords?: number; maxBytes?: number }, { count: number }];
   /** `maxInFlight` (the member's credit, the broker's default filled in) is absent from the answer of a broker from before it. */

@@ -1,0 +1,80 @@
+/**
+ * The client's admin calls and the in-process Broker's answer alike, results and errors, over
+ * both transports (describeOnEachTarget): the same arguments give the same value, of the same
+ * type, or the same code with the same details.
+ */
+import { expect, it } from 'vitest';
+import { describeOnEachTarget, unique } from './fixtures/client-targets.js';
+
+/** What a call settles with, comparable across APIs: its value, or its error's code and details. */
+async function outcomeOf(operation: () => unknown): Promise<unknown> {
+  try {
+    return { value: await operation() };
+  } catch (error) {
+    const { code, details } = error as { code?: unknown; details?: unknown };
+    return { code, details };
+  }
+}
+
+describeOnEachTarget('admin.offsetForTimestamp and Broker.offsetForTimestamp alike', (suite) => {
+  it('find the first offset at or after a time (endOffset past the last record), and refuse the same bad arguments with the same code', async () => {
+    const topic = await suite.topic(2);
+    await suite.client.producer().send(topic, [1_000, 2_000, 3_000].map((timestamp) => ({ value: `at ${timestamp}`, partition: 1, timestamp })));
+    const { admin } = suite.client;
+    const { broker } = suite.target;
+    const found = async (partition: number, timestampMs: number): Promise<bigint> => admin.offsetForTimestamp(topic, partition, timestampMs);
+    expect(await Promise.all([-5, 0, 1_000, 1_500, 3_000, 3_001].map((at) => found(1, at)))).toEqual([0n, 0n, 0n, 1n, 2n, 3n]);
+    expect(await found(0, 0)).toBe(0n); // an empty partition: its endOffset
+    const cases: [string, number, number, object][] = [
+      [unique('missing'), 0, 0, { code: 'UNKNOWN_TOPIC' }],
+      [topic, 2, 0, { code: 'UNKNOWN_PARTITION' }],
+      ...[-1, 1.5, '1', null].map((partition): [string, number, number, object] => [topic, partition as number, 0, { code: 'INVALID_REQUEST', details: { field: 'partition' } }]),
+      ...[Number.NaN, Number.POSITIVE_INFINITY, 1.5, '5', undefined].map((at): [string, number, number, object] => [topic, 0, at as number, { code: 'INVALID_REQUEST', details: { field: 'timestampMs' } }]),
+      [5 as unknown as string, 0, 0, { code: 'INVALID_REQUEST', details: { field: 'topic' } }],
+    ];
+    for (const [name, partition, at, expected] of cases) {
+      const label = `${String(name)} ${String(partition)} ${String(at)}`;
+      const client = await outcomeOf(() => admin.offsetForTimestamp(name, partition, at));
+      expect(client, label).toMatchObject(expected);
+      expect(client, label).toEqual(await outcomeOf(() => broker.offsetForTimestamp(name, partition, at)));
+    }
+  });
+
+  it('a fetch from the offset found reads from that time on', async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [10, 20, 30].map((timestamp) => ({ value: `t${timestamp}`, timestamp })));
+    const offset = await suite.client.admin.offsetForTimestamp(topic, 0, 15);
+    const records = await suite.client.fetch({ topic, partition: 0, offset });
+    expect(records.map((record) => record.timestamp)).toEqual([20, 30]);
+  });
+});
+
+describeOnEachTarget('error details alike', (suite) => {
+  it('an offset in an error\'s details is a bigint over the client as in process (OFFSET_OUT_OF_RANGE of a fetch)', async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'only' }]);
+    const request = { topic, partition: 0, offset: 5n };
+    const client = await outcomeOf(() => suite.client.fetch(request));
+    expect(client).toEqual({ code: 'OFFSET_OUT_OF_RANGE', details: { offset: 5n, startOffset: 0n, endOffset: 1n } });
+    expect(client).toEqual(await outcomeOf(() => suite.target.broker.fetch(request)));
+  });
+
+  it("a redrive stopped by a full origin topic names the dead-letter record it stopped at with a bigint offset, over the client as in process", async () => {
+    const { admin } = suite.client;
+    const { broker } = suite.target;
+    const [roomy, cramped, dlq] = [unique('roomy'), unique('cramped'), unique('stopped.dlq')];
+    await admin.createTopic(roomy);
+    await admin.createTopic(cramped, { retention: { maxBytes: 400, discard: 'new' } });
+    for (const topic of [roomy, cramped]) {
+      const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
+      const subscription = await suite.client.subscribe({ topic, group: 'g', deadLetterTopic: dlq }, (message) => message.reject('bad'));
+      await suite.client.producer().send(topic, [{ value: 'back' }]);
+      await deadLettered;
+      await subscription.close();
+    }
+    await broker.produce(cramped, [{ value: 'x'.repeat(250) }]);
+    const stoppedAt = { code: 'TOPIC_FULL', details: expect.objectContaining({ deadLetterPartition: 0, deadLetterOffset: 1n }) };
+    expect(await outcomeOf(() => admin.redrive(dlq))).toEqual({ ...stoppedAt, details: expect.objectContaining({ moved: 1, deadLetterOffset: 1n }) });
+    expect(await outcomeOf(() => broker.redrive(dlq))).toEqual({ ...stoppedAt, details: expect.objectContaining({ moved: 0, deadLetterOffset: 1n }) });
+  });
+});
