@@ -9,7 +9,10 @@ import { BrookError, ErrorCodes, stableJson, type WireError } from '@brook/proto
 export function wireError(error: unknown): WireError {
   if (error instanceof BrookError) {
     // The details as they are: stableJson writes their bigints and byte arrays in wire form.
-    return { code: error.code, message: error.description, retriable: error.retriable, details: writableDetails(error.details) };
+    const details = writableDetails(error.details);
+    const bigintDetails = Object.keys(details).filter((key) => typeof details[key] === 'bigint');
+    const wire: WireError = { code: error.code, message: error.description, retriable: error.retriable, details };
+    return bigintDetails.length === 0 ? wire : { ...wire, bigintDetails };
   }
   const name = error instanceof Error ? error.name : typeof error;
   const message = error instanceof Error ? error.message : String(error);

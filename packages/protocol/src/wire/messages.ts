@@ -65,18 +65,15 @@ export interface WireError {
   code: string;
   message: string;
   retriable: boolean;
-  /** The BrookError's details; its bigints (BIGINT_DETAIL_KEYS) as decimal strings. */
+  /** The BrookError's details; its bigints as decimal strings, their keys in `bigintDetails`. */
   details?: Record<string, unknown>;
+  /**
+   * The keys of `details` whose values were bigints (offsets, producer ids) and are now decimal
+   * strings: the client turns exactly these back into bigints, so an error's details have the
+   * same types in process and over the client, and a string the user sent stays a string.
+   */
+  bigintDetails?: string[];
 }
-
-/**
- * The details of a BrookError that hold bigints in process: offsets (OFFSET_OUT_OF_RANGE, a
- * redrive stopped part-way) and producer ids (UNKNOWN_PRODUCER_ID, PRODUCER_FENCED,
- * OUT_OF_ORDER_SEQUENCE). An ERROR frame carries them as decimal strings, as every offset in JSON,
- * and the client turns them back into bigints, so `err.details.offset` is the same type whichever
- * way the error came (docs/protocol.md, Errors). A new bigint detail must be named here.
- */
-export const BIGINT_DETAIL_KEYS: readonly string[] = Object.freeze(['offset', 'startOffset', 'endOffset', 'deadLetterOffset', 'producerId']);
 
 export type WireStartPosition = 'earliest' | 'latest' | { offset: string } | { timestamp: number };
 
