@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineCommand, parseCommandArgs, type Command, type CommandSpec } from './cli-args.js';
-import { COMMANDS } from './commands/index.js';
+import { loadCommand, loadCommands } from './commands/index.js';
 import { startPositionOption, durationOption } from './positions.js';
 
 const SPEC: CommandSpec = {
@@ -75,11 +75,16 @@ describe('the shared option parser', () => {
   it('--help on every command and subcommand prints its usage and exits 0, before any parsing', async () => {
     const written: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => written.push(String(chunk)) > 0);
-    for (const command of allCommands(COMMANDS)) {
+    for (const command of allCommands(await loadCommands())) {
       written.length = 0;
       expect(await command.run(['--help'], {})).toBe(0);
       expect(written.join('')).toMatch(new RegExp(`^usage: brook ${command.name}`));
     }
+  });
+
+  it('each command loads under its own name, and no other name loads one', async () => {
+    for (const command of await loadCommands()) expect((await loadCommand(command.name))?.name).toBe(command.name);
+    for (const name of ['nope', 'toString', '__proto__', 'topics create']) expect(loadCommand(name)).toBeUndefined();
   });
 
   it('a command is its spec plus a handler that only runs on valid input', async () => {

@@ -3,25 +3,28 @@
  * with their code; exit codes are listed in exit.ts.
  */
 import { usageError } from './cli-args.js';
-import { COMMANDS } from './commands/index.js';
+import { loadCommand, loadCommands } from './commands/index.js';
 import { EXIT, EXIT_CODES_USAGE, fail } from './exit.js';
 
-const USAGE = `usage: brook COMMAND [options]      (brook COMMAND --help for its options)
+async function usage(): Promise<string> {
+  const commands = await loadCommands();
+  return `usage: brook COMMAND [options]      (brook COMMAND --help for its options)
 
 commands:
-${COMMANDS.map((command) => `  ${command.name.padEnd(10)}${command.summary}`).join('\n')}
+${commands.map((command) => `  ${command.name.padEnd(10)}${command.summary}`).join('\n')}
 
 Commands that talk to a server take --url (default: $BROOK_URL, else ws://127.0.0.1:7070) and
 --token (default: $BROOK_TOKEN); --json prints machine-readable output.
 ${EXIT_CODES_USAGE}`;
+}
 
 async function run(name: string | undefined, args: readonly string[]): Promise<number | undefined> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${await usage()}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) throw usageError(`unknown command ${name}`, USAGE);
+  const command = await loadCommand(name);
+  if (!command) throw usageError(`unknown command ${name}`, await usage());
   return command.run(args, process.env);
 }
 

@@ -1,14 +1,30 @@
-/** Every `brook` command, in the order `brook --help` lists them. */
+/**
+ * Every `brook` command, in the order `brook --help` lists them, each loaded when it runs: a
+ * command's module brings in what it needs (the broker and its server, the client, every demo),
+ * and loading all of them through tsx took ~0.8 s before `serve` could start. `brook --help`
+ * and an unknown command load them all, to list their summaries.
+ */
 import type { Command } from '../cli-args.js';
-import { benchCommand } from './bench.js';
-import { consumeCommand } from './consume.js';
-import { demoCommand } from './demo.js';
-import { dlqCommand } from './dlq.js';
-import { dumpCommand } from './dump.js';
-import { groupsCommand } from './groups.js';
-import { produceCommand } from './produce.js';
-import { serveCommand } from './serve.js';
-import { topicsCommand } from './topics.js';
-import { verifyCommand } from './verify.js';
 
-export const COMMANDS: readonly Command[] = [serveCommand, topicsCommand, produceCommand, consumeCommand, groupsCommand, dlqCommand, dumpCommand, verifyCommand, demoCommand, benchCommand];
+const LOADERS: Readonly<Record<string, () => Promise<Command>>> = {
+  serve: async () => (await import('./serve.js')).serveCommand,
+  topics: async () => (await import('./topics.js')).topicsCommand,
+  produce: async () => (await import('./produce.js')).produceCommand,
+  consume: async () => (await import('./consume.js')).consumeCommand,
+  groups: async () => (await import('./groups.js')).groupsCommand,
+  dlq: async () => (await import('./dlq.js')).dlqCommand,
+  dump: async () => (await import('./dump.js')).dumpCommand,
+  verify: async () => (await import('./verify.js')).verifyCommand,
+  demo: async () => (await import('./demo.js')).demoCommand,
+  bench: async () => (await import('./bench.js')).benchCommand,
+};
+
+/** The command named `name`, or undefined if there is none. */
+export function loadCommand(name: string): Promise<Command> | undefined {
+  return Object.hasOwn(LOADERS, name) ? LOADERS[name]!() : undefined;
+}
+
+/** Every command, in order. */
+export function loadCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(LOADERS).map((load) => load()));
+}
