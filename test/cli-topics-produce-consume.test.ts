@@ -133,6 +133,15 @@ describe('brook produce and brook consume', () => {
     expect(jsonLines(consumed.stdout).map((r) => r['value'])).toEqual(['line1', 'line2', 'line3']);
   }, 20_000);
 
+  it('a topic that is not there fails the run with UNKNOWN_TOPIC, exit 1, even with no line to send', async () => {
+    for (const stdin of ['', 'one\n']) {
+      const run = await brook(['produce', 'cli-produce-missing'], { env, stdin });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^brook: UNKNOWN_TOPIC: /m);
+      expect(run.stdout).toBe('');
+    }
+  });
+
   it('--json prints the summary as JSON, as on every command; the lines stay text', async () => {
     await broker.createTopic('cli-produce-json-out', { partitions: 2 });
     const run = await brook(['produce', 'cli-produce-json-out', '--key', 'k', '--json'], { env, stdin: '{"a":1}\nplain\n' });

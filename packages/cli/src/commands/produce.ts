@@ -79,6 +79,9 @@ export const produceCommand = defineCommand(
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     try {
       return await withClient(args, env, async (client) => {
+        // A topic that is not there fails the run before it reads a line, not once the first chunk
+        // goes out (or never: an empty input sent nothing and said "sent 0 records", exit 0).
+        await client.admin.describeTopic(topic);
         const startedAtMs = performance.now();
         const input = file === undefined ? process.stdin : createReadStream(file);
         const { written, failure } = await sendLines(client.producer({ lingerMs: 5 }), topic, input, format, interrupted.signal);
