@@ -35,7 +35,7 @@ import { describe, expect, it } from 'vitest';
 import type { FsyncPolicy } from '../config/defaults.js';
 import {
   AdvanceClockCommand, afterTurns, AppendCommand, batchArb, CloseReopenCommand, ConcurrentCommand, FlushCommand, groupOpArb,
-  intervalOf, OffsetForTimestampCommand, ReadCommand, readSizeArb, RetentionCommand, retentionArb, targetArb, type LogCommand,
+  OffsetForTimestampCommand, ReadCommand, readSizeArb, RetentionCommand, retentionArb, targetArb, type LogCommand,
 } from './log-commands.fixture.js';
 import { bury, CrashCommand, crashArb, FailSyncCommand, FailWriteCommand, failSyncArb } from './log-crash-commands.fixture.js';
 import { batchOf, LOG_DIR, logFixture } from './log-fixture.js';
@@ -92,7 +92,6 @@ async function runModel(fsyncKind: 'always' | 'never' | 'interval', config: LogC
   });
   const real: Real = { ...fixture, log: await fixture.open() };
   const model = new LogModel(fsync);
-  model.nextTimerAtMs = fixture.clock.now() + intervalOf(fsync);
   await fc.asyncModelRun(() => ({ model, real }), commands);
   await expectLogMatches(real, model);
   await real.log.close();
