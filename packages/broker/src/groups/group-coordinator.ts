@@ -155,6 +155,11 @@ export class GroupCoordinator {
     return this.groups.list(topic);
   }
 
+  /** The groups whose journal failed, refusing every write until the broker is reopened (failed-logs.ts). */
+  failedJournals(): { topic: string; group: string; failure: BrookError }[] {
+    return this.groups.all().flatMap((g) => (g.journalFailure ? [{ topic: g.topic, group: g.name, failure: g.journalFailure }] : []));
+  }
+
   describeGroup(topic: string, group: string): GroupDescription {
     return describeGroup(this.groups.existing(topic, group), this.deps.partitions(topic));
   }
