@@ -201,7 +201,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   failedLogs(): FailedLog[] {
     this.assertOpen();
-    return failedLogs(this.topics.values(), this.groups);
+    return failedLogs(this.topics.names().map((name) => this.topics.get(name)), this.groups);
   }
 
   /**

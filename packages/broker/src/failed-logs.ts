@@ -13,7 +13,7 @@ export type FailedLog =
   | { readonly topic: string; readonly partition: number; readonly failure: LogFailureDescription }
   | { readonly topic: string; readonly group: string; readonly failure: LogFailureDescription };
 
-/** Partition logs first, topic by topic in the order given, then group journals. */
+/** Partition logs first, topic by topic in the order given, then group journals (by topic, then group). */
 export function failedLogs(topics: Iterable<Topic>, groups: GroupCoordinator): FailedLog[] {
   const partitions = [...topics].flatMap((topic) => topic.describe().partitions.flatMap(({ partition, failure }) => (
     failure ? [{ topic: topic.name, partition, failure }] : []

@@ -157,7 +157,10 @@ export class GroupCoordinator {
 
   /** The groups whose journal failed, refusing every write until the broker is reopened (failed-logs.ts). */
   failedJournals(): { topic: string; group: string; failure: BrookError }[] {
-    return this.groups.all().flatMap((g) => (g.journalFailure ? [{ topic: g.topic, group: g.name, failure: g.journalFailure }] : []));
+    return this.groups.list().flatMap(({ topic, group }) => {
+      const failure = this.groups.existing(topic, group).journalFailure;
+      return failure ? [{ topic, group, failure }] : [];
+    });
   }
 
   describeGroup(topic: string, group: string): GroupDescription {
