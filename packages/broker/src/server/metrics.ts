@@ -1,7 +1,8 @@
 /**
  * GET /metrics in the Prometheus text format (version 0.0.4), and GET /healthz (health()). Gauges
- * are read from the broker when scraped; the two counters are fed by broker events while a listener runs (events cost
- * nothing when nobody listens, so the counters exist only while a server does). A group's
+ * are read from the broker when scraped; the two counters are fed by broker events while a
+ * listener runs (events cost nothing when nobody listens, so the counters exist only while a
+ * server does). A group's
  * counters go with its `groupDeleted` (deleteGroup, deleteTopic): a server that outlives many
  * short-lived topics (a test suite's, each with its own names) would otherwise report every one
  * of them for good, and a group made again under the name before the next scrape would go on
