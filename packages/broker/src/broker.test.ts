@@ -403,4 +403,16 @@ describe('Broker timers', () => {
     await broker.createTopic('kept', { retention: { maxAgeMs: 1000 } });
     expect(clock.pendingTimers()).toBe(1);
   });
+
+  it('under fsync { intervalMs } an idle partition has no timer: a write arms its own, the fsync disarms it', async () => {
+    const clock = new VirtualClock();
+    const broker = await memoryBroker({ clock, fsync: { intervalMs: 100 } });
+    await broker.createTopic('idle-many', { partitions: 64 });
+    expect(clock.pendingTimers(), '64 idle partitions wake nobody').toBe(0);
+    await broker.produce('idle-many', [{ value: 'a', partition: 7 }]);
+    expect(clock.pendingTimers(), 'the written one').toBe(1);
+    await clock.advanceAsync(100);
+    expect(clock.pendingTimers()).toBe(0);
+    await broker.close();
+  });
 });

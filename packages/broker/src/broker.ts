@@ -11,7 +11,9 @@ import {
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
-import { Topic, logDefaultsFor, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults } from './topics/topic.js';
+import {
+  Topic, logDefaultsFor, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults, type PartitionFailureListener,
+} from './topics/topic.js';
 import { validateTopicName } from './topics/topic-name.js';
 import { TopicRegistry } from './topics/topic-registry.js';
 import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
@@ -36,6 +38,7 @@ import type { BrookServer } from './server/ws-server.js';
 import { fetchRecords } from './topics/fetch.js';
 import { runEach, settleAll } from './steps.js';
 import { brokerClosedError } from './ending-errors.js';
+import { failedLogs, type FailedLog } from './failed-logs.js';
 import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
 
 export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
@@ -53,6 +56,13 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     appendWithRoom: (topic, batches) => this.retention.appendWithRoom(topic, batches),
     appended: (topic, partition, baseOffset, lastOffset) => this.appended(topic, partition, baseOffset, lastOffset),
     failure: (topic, error) => this.topics.failure(topic, error),
+  };
+  /**
+   * A partition log failed: said at once, even when no produce is waiting for the fsync that
+   * failed (the { intervalMs } timer's, a seal's), not first by the next produce's IO_ERROR.
+   */
+  private readonly partitionFailed: PartitionFailureListener = (topic, partition, error) => {
+    if (this.wants('logFailed')) this.emit('logFailed', { topic, partition, code: error.code, message: error.message });
   };
   private closed = false;
   private readonly groups: GroupCoordinator;
@@ -117,7 +127,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const random = options.random ?? new SeededRandom(options.seed ?? 1);
     const broker = new Broker(fs, clock, logDefaults, limits, dir, random);
     try {
-      await broker.topics.open(fs, `${dir.path}/topics`, logDefaults);
+      await broker.topics.open(fs, `${dir.path}/topics`, logDefaults, broker.partitionFailed);
       await broker.groups.open();
       const partitions = [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
       await broker.producers.open(partitions, dir.cleanShutdown);
@@ -140,7 +150,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     await this.topics.create(name, async () => {
       // Whatever groups a failed delete left under this name are not the new topic's.
       await this.groups.removeGroupsOf(name);
-      return Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults);
+      return Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults, this.partitionFailed);
     });
     this.retention.arm();
   }
@@ -182,6 +192,16 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   describeTopic(name: string): TopicDescription {
     this.assertOpen();
     return this.topic(name, 'name').describe();
+  }
+
+  /**
+   * The logs that refuse writes until the broker is reopened (a failed fsync, seal or torn write):
+   * topic partitions, as describeTopic's `failure` shows them, and group journals. /healthz
+   * answers 503 while there is one.
+   */
+  failedLogs(): FailedLog[] {
+    this.assertOpen();
+    return failedLogs(this.topics.names().map((name) => this.topics.get(name)), this.groups);
   }
 
   /**

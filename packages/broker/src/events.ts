@@ -4,6 +4,7 @@
  * emit site asks `wants(name)` before building its payload.
  */
 import { EventEmitter } from 'eventemitter3';
+import type { ErrorCode } from '@brook/protocol';
 
 export type RedeliveryReason = 'nack' | 'leaseExpired' | 'memberLeft' | 'rebalance' | 'goBack' | 'unsent';
 
@@ -58,6 +59,12 @@ export interface BrokerEvents {
    * event for the topic itself.
    */
   groupDeleted: (event: { topic: string; group: string }) => void;
+  /**
+   * A partition's log failed (a failed fsync, seal or torn round, the { intervalMs } timer's fsync
+   * included, which no produce waits for): it refuses every write with IO_ERROR until the broker
+   * is reopened. Once per failure; describeTopic shows it meanwhile, and /healthz answers 503.
+   */
+  logFailed: (event: { topic: string; partition: number; code: ErrorCode; message: string }) => void;
 }
 
 export type BrokerEventName = keyof BrokerEvents;

@@ -20,7 +20,8 @@ export { BrokerEventEmitter, type BrokerEvents, type BrokerEventName, type Redel
 export { Delivery } from './groups/delivery.js';
 export type { Handler, MessageStream, Subscription } from './groups/subscription.js';
 export type { BackoffOptions, GroupConfig, Ordering, StartPosition, SubscribeOptions } from './groups/subscribe-options.js';
-export type { GroupDescription, GroupPartitionDescription, InFlightDescription, PartitionDescription, TopicDescription, TopicSettings } from '@brook/protocol';
+export type { GroupDescription, GroupPartitionDescription, InFlightDescription, LogFailureDescription, PartitionDescription, TopicDescription, TopicSettings } from '@brook/protocol';
+export type { FailedLog } from './failed-logs.js';
 export { DEAD_LETTER_HEADERS, DEAD_LETTER_REASON_BYTES_MAX, DEAD_LETTER_TRAILER_BYTES_MAX, deadLetterRecord } from './groups/dead-letter.js';
 export { REDRIVE_GROUP, type RedriveResult } from './groups/redrive.js';
 export type { DeliverySink } from './groups/member.js';

@@ -31,5 +31,5 @@ export type { StartPosition } from './consumer/start-position.js';
 export type { ProducerRecord, RecordBytes, RecordValue } from './values.js';
 export { DEFAULTS, type BackoffPolicy, type ConnectOptions, type ProducerOptions, type ReconnectPolicy } from './options.js';
 export type { Transport, TransportFactory, TransportHandlers } from './transport/transport.js';
-export { BrookError, isBrookError, type ErrorCode, type FetchRequest, type GroupDescription, type GroupPartitionDescription, type InFlightDescription, type LogRecord, type PartitionDescription, type TopicDescription, type TopicSettings, type RecordHeader, type SessionHost } from '@brook/protocol';
+export { BrookError, isBrookError, type ErrorCode, type FetchRequest, type GroupDescription, type GroupPartitionDescription, type InFlightDescription, type LogFailureDescription, type LogRecord, type PartitionDescription, type TopicDescription, type TopicSettings, type RecordHeader, type SessionHost } from '@brook/protocol';
 export * from './wal/index.js';

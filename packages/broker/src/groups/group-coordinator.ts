@@ -155,6 +155,14 @@ export class GroupCoordinator {
     return this.groups.list(topic);
   }
 
+  /** The groups whose journal failed, refusing every write until the broker is reopened (failed-logs.ts). */
+  failedJournals(): { topic: string; group: string; failure: BrookError }[] {
+    return this.groups.list().flatMap(({ topic, group }) => {
+      const failure = this.groups.existing(topic, group).journalFailure;
+      return failure ? [{ topic, group, failure }] : [];
+    });
+  }
+
   describeGroup(topic: string, group: string): GroupDescription {
     return describeGroup(this.groups.existing(topic, group), this.deps.partitions(topic));
   }

@@ -73,6 +73,11 @@ export class Group extends GroupAttempts {
     this.leave(member);
   }
 
+  /** Why the journal refuses every write until the broker is reopened; undefined while it is healthy. */
+  get journalFailure(): BrookError | undefined {
+    return this.journal.failure;
+  }
+
   /**
    * Why the journal refuses writes (until a reopen: every ack fails with it), else why the pump's
    * last step failed, else the journal's last compaction, else a dead-letter copy waiting to be

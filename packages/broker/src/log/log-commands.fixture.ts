@@ -1,7 +1,6 @@
 /** Arbitraries and the ordinary (non-crashing) commands of PartitionLog's property test. Test-only. */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { FsyncPolicy } from '../config/defaults.js';
 import { LOG_DIR } from './log-fixture.js';
 import {
   expectedDeletions, expectLogMatches, expectRead, segmentsOf, type BatchSpec, type LogModel, type ModelBatch, type Real,
@@ -68,6 +67,7 @@ export class AppendCommand implements LogCommand {
     const result = await real.log.append(batch.bytes.slice());
     expect(result, 'append continues at endOffset').toEqual({ baseOffset: BigInt(batch.base), lastOffset: BigInt(batch.base + batch.count - 1) });
     model.batches.push(batch);
+    model.wrote(real.clock.now());
     expect(real.log.endOffset, 'endOffset after append').toBe(BigInt(model.end));
     if (model.fsync === 'always') model.durableEnd = model.end;
   }
@@ -218,6 +218,7 @@ export class ConcurrentCommand implements LogCommand {
     }
     const results = await Promise.all(checks);
     model.batches.push(...appended);
+    if (appended.length > 0) model.wrote(nowMs);
     model.start = start;
     model.durableStart = start;
     for (const check of results) check();
@@ -276,11 +277,10 @@ export class AdvanceClockCommand implements LogCommand {
 
   async run(model: LogModel, real: Real): Promise<void> {
     await real.clock.advanceAsync(this.ms);
-    const { fsync } = model;
-    if (typeof fsync === 'object' && real.clock.now() >= model.nextTimerAtMs) {
-      // The timer fired: it fsyncs whatever is unsynced.
+    if (model.nextTimerAtMs !== undefined && real.clock.now() >= model.nextTimerAtMs) {
+      // The timer fired: it fsyncs whatever is unsynced, and waits for the next write.
       model.durableEnd = model.end;
-      while (model.nextTimerAtMs <= real.clock.now()) model.nextTimerAtMs += fsync.intervalMs;
+      model.nextTimerAtMs = undefined;
     }
   }
 
@@ -340,7 +340,7 @@ export class CloseReopenCommand implements LogCommand {
     await real.log.close();
     model.durableEnd = model.end;
     real.log = await real.open({ cleanShutdown: true });
-    model.nextTimerAtMs = real.clock.now() + intervalOf(model.fsync);
+    model.nextTimerAtMs = undefined;
     expect(real.log.recovery.truncatedBytes, 'a clean shutdown leaves nothing to cut').toBe(0);
     await expectLogMatches(real, model);
   }
@@ -348,8 +348,4 @@ export class CloseReopenCommand implements LogCommand {
   toString(): string {
     return 'close+reopen';
   }
-}
-
-export function intervalOf(fsync: FsyncPolicy): number {
-  return typeof fsync === 'object' ? fsync.intervalMs : 0;
 }

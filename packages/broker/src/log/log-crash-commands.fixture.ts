@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import {
   isBrookError, keepAllPending, keepRandomPending, SeededRandom, tearLastWrite, type KeepPolicy, type MemoryFileSystem,
 } from '@brook/protocol';
-import { AppendCommand, batchArb, describeBatch, intervalOf, retentionArb, type LogCommand } from './log-commands.fixture.js';
+import { AppendCommand, batchArb, describeBatch, retentionArb, type LogCommand } from './log-commands.fixture.js';
 import { LOG_DIR } from './log-fixture.js';
 import {
   expectedDeletions, expectLogMatches, segmentsOf, type BatchSpec, type LogModel, type ModelBatch, type Real,
@@ -143,7 +143,7 @@ async function recoverAndCheck(model: LogModel, real: Real, after: Aftermath, sp
   } else {
     real.log = await real.open({ cleanShutdown: false });
   }
-  model.nextTimerAtMs = real.clock.now() + intervalOf(model.fsync);
+  model.nextTimerAtMs = undefined; // a log opens clean: nothing armed
 
   const candidateEnd = inFlight.at(-1) ? inFlight.at(-1)!.base + inFlight.at(-1)!.count : model.end;
   const end = Number(real.log.endOffset);

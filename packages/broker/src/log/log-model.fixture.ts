@@ -39,12 +39,20 @@ export class LogModel {
   start = 0;
   durableEnd = 0;
   durableStart = 0;
-  /** When the { intervalMs } timer of the current log fires next. */
-  nextTimerAtMs = 0;
+  /**
+   * When the { intervalMs } timer of the current log fires; undefined while it is not armed. A
+   * write arms it (if it is not armed already), firing fsyncs all written so far and disarms it.
+   */
+  nextTimerAtMs: number | undefined;
   /** Makes every record key unique, so a batch at the wrong offset can never match. */
   appends = 0;
 
   constructor(readonly fsync: FsyncPolicy) {}
+
+  /** Batches were written at `nowMs`: under { intervalMs } they arm the timer. */
+  wrote(nowMs: number): void {
+    if (typeof this.fsync === 'object') this.nextTimerAtMs ??= nowMs + this.fsync.intervalMs;
+  }
 
   get end(): number {
     const last = this.batches.at(-1);

@@ -325,6 +325,25 @@ describe('PartitionLog fsync policies', () => {
     fixture.fs.powerCut();
     expect((await fixture.open()).endOffset).toBe(3n);
   });
+
+  it('{ intervalMs } arms its timer only when a write leaves the log dirty: an idle log has none, a write is on disk within intervalMs', async () => {
+    const fixture = logFixture({ fsync: { intervalMs: 1000 } });
+    const log = await fixture.open();
+    expect(fixture.clock.pendingTimers(), 'an idle log wakes nobody').toBe(0);
+    await fixture.clock.advanceAsync(2500);
+    const before = fixture.fs.stats().syncs;
+    await log.append(batchOf('a', 3));
+    expect(fixture.clock.pendingTimers(), 'the write armed it').toBe(1);
+    await log.append(batchOf('b', 1));
+    expect(fixture.clock.pendingTimers(), 'one timer however many writes').toBe(1);
+    await fixture.clock.advanceAsync(999);
+    expect(fixture.fs.stats().syncs - before).toBe(0);
+    await fixture.clock.advanceAsync(1);
+    expect(fixture.fs.stats().syncs - before, 'intervalMs after the write that armed it').toBe(1);
+    expect(fixture.clock.pendingTimers(), 'clean again: nothing armed').toBe(0);
+    fixture.fs.powerCut();
+    expect((await fixture.open()).endOffset).toBe(4n);
+  });
 });
 
 describe('PartitionLog I/O failures', () => {

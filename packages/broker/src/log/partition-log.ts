@@ -76,7 +76,6 @@ export class PartitionLog {
     this.visibleEndOffset = this.active.nextOffset;
     this.reader = new LogReader(segments, () => this.visibleEndOffset);
     this.tail = new TailCache(options.tailCacheBytes);
-    this.armSyncTimer();
   }
 
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
@@ -300,6 +299,7 @@ export class PartitionLog {
       at += append.bytes.length;
     }
     this.dirty = true;
+    this.armSyncTimer();
     return run.length;
   }
 
@@ -368,13 +368,20 @@ export class PartitionLog {
     this.flushQueue = [];
   }
 
+  /**
+   * Under { intervalMs }: a write left the log dirty, so an fsync is due within intervalMs. Armed
+   * by the write, not ticking on its own: an idle log (a broker may hold thousands) wakes nobody.
+   * A write while it is armed shares its fsync, which comes sooner than its own would; so every
+   * append is on disk within intervalMs, plus the flush's wait for an fsync already running.
+   */
   private armSyncTimer(): void {
     const fsync = this.options.fsync;
-    if (typeof fsync !== 'object') return;
+    // Not after close() cancelled it: a round it waits for may still write.
+    if (typeof fsync !== 'object' || this.syncTimer || this.closed) return;
     this.syncTimer = this.options.clock.setTimer(fsync.intervalMs, () => {
-      if (this.closed || this.failure) return;
-      if (this.dirty) this.flush().catch(() => undefined);
-      this.armSyncTimer();
+      this.syncTimer = undefined;
+      if (this.closed || this.failure || !this.dirty) return;
+      this.flush().catch(() => undefined);
     });
   }
 }

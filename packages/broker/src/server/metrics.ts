@@ -1,7 +1,8 @@
 /**
- * GET /metrics in the Prometheus text format (version 0.0.4). Gauges are read from the broker
- * when scraped; the two counters are fed by broker events while a listener runs (events cost
- * nothing when nobody listens, so the counters exist only while a server does). A group's
+ * GET /metrics in the Prometheus text format (version 0.0.4), and GET /healthz (health()). Gauges
+ * are read from the broker when scraped; the two counters are fed by broker events while a
+ * listener runs (events cost nothing when nobody listens, so the counters exist only while a
+ * server does). A group's
  * counters go with its `groupDeleted` (deleteGroup, deleteTopic): a server that outlives many
  * short-lived topics (a test suite's, each with its own names) would otherwise report every one
  * of them for good, and a group made again under the name before the next scrape would go on
@@ -11,6 +12,7 @@
  */
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
+import { describeFailedLog } from '../failed-logs.js';
 
 type Labels = Record<string, string | number>;
 
@@ -41,17 +43,32 @@ export class Metrics {
     this.broker.off('groupDeleted', this.onGroupDeleted);
   }
 
+  /**
+   * GET /healthz: 200 'ok', or 503 with a line per log that refuses writes until the broker is
+   * reopened, a topic partition's or a group journal's (both stop the broker doing its job: a
+   * failed journal fails every ack of its group), naming it and why.
+   */
+  health(): { status: number; text: string } {
+    const failed = this.broker.failedLogs();
+    return failed.length === 0 ? { status: 200, text: 'ok' } : { status: 503, text: `${failed.map(describeFailedLog).join('\n')}\n` };
+  }
+
   render(): string {
     const lines: string[] = [];
     const family = (name: string, type: 'gauge' | 'counter', help: string, samples: [Labels, number | bigint][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [labels, value] of samples) lines.push(`${name}${formatLabels(labels)} ${value}`);
     };
-    family('brook_partition_end_offset', 'gauge', 'Offset the next record of the partition will get.', this.broker.listTopics().flatMap((topic) =>
-      this.broker.describeTopic(topic).partitions.map(({ partition, endOffset }): [Labels, bigint] => [{ topic, partition }, endOffset])));
+    const partitions = this.broker.listTopics().flatMap((topic) => this.broker.describeTopic(topic).partitions.map((p) => ({ labels: { topic, partition: p.partition }, p })));
+    family('brook_partition_end_offset', 'gauge', 'Offset the next record of the partition will get.', partitions.map(({ labels, p }) => [labels, p.endOffset]));
+    family('brook_partition_log_failed', 'gauge', 'Whether the partition log failed and refuses writes until the broker is reopened (1) or not (0).',
+      partitions.map(({ labels, p }) => [labels, p.failure ? 1 : 0]));
     const groups = this.broker.listGroups().map(({ topic, group }) => ({ labels: { topic, group }, description: this.broker.describeGroup(topic, group) }));
     const live = new Set(groups.map(({ labels }) => keyOf(labels.topic, labels.group)));
     family('brook_group_lag', 'gauge', 'Records of the topic the group has not acked yet.', groups.map(({ labels, description }) => [labels, description.lag]));
+    const failedJournals = new Set(this.broker.failedLogs().flatMap((failed) => ('group' in failed ? [keyOf(failed.topic, failed.group)] : [])));
+    family('brook_group_journal_failed', 'gauge', "Whether the group's journal failed and refuses writes until the broker is reopened (1) or not (0).",
+      groups.map(({ labels }) => [labels, failedJournals.has(keyOf(labels.topic, labels.group)) ? 1 : 0]));
     family('brook_group_in_flight', 'gauge', 'Records delivered to the group and not yet settled.', groups.map(({ labels, description }) => [
       labels, description.partitions.reduce((sum, partition) => sum + partition.inFlight.length, 0),
     ]));

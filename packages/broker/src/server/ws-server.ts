@@ -243,6 +243,7 @@ function remoteOf(request: IncomingMessage): string {
 const HTTP_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics']);
 const HTTP_METHODS = 'GET, HEAD';
 
+/** `metrics` is set once listening, before any request can come. */
 function serveHttp(request: IncomingMessage, response: ServerResponse, metrics: Metrics | undefined): void {
   const path = (request.url ?? '/').split('?')[0]!;
   if (!HTTP_PATHS.has(path)) {
@@ -252,23 +253,22 @@ function serveHttp(request: IncomingMessage, response: ServerResponse, metrics: 
     response.writeHead(405, { 'content-type': 'text/plain', allow: HTTP_METHODS }).end('method not allowed');
   } else if (path === '/healthz') {
     // Node leaves a HEAD answer's body out itself.
-    response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    servePage(response, 'text/plain', () => metrics!.health());
   } else {
-    serveMetrics(response, metrics);
+    servePage(response, 'text/plain; version=0.0.4', () => ({ status: 200, text: metrics!.render() }));
   }
 }
 
-function serveMetrics(response: ServerResponse, metrics: Metrics | undefined): void {
-  let text: string;
+function servePage(response: ServerResponse, contentType: string, page: () => { status: number; text: string }): void {
+  let answer: { status: number; text: string };
   try {
-    // Set once listening, before any request can come.
-    text = metrics!.render();
+    answer = page();
   } catch (error) {
-    // The broker is closing (its reads throw CLOSED): a scrape must not take the process down.
+    // The broker is closing (its reads throw CLOSED): a request must not take the process down.
     response.writeHead(503, { 'content-type': 'text/plain' }).end(String(error));
     return;
   }
-  response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
+  response.writeHead(answer.status, { 'content-type': contentType }).end(answer.text);
 }
 
 /** Why a port cannot be had, in the user's terms; other errnos are shown with node's message. */

@@ -13,7 +13,7 @@
  */
 import { BrookError, isBrookError, type FileSystem } from '@brook/protocol';
 import { namedDirs } from '../data-dir.js';
-import { Topic, type LogDefaults } from './topic.js';
+import { Topic, type LogDefaults, type PartitionFailureListener } from './topic.js';
 import { brokerClosedError, topicDeletedError } from '../ending-errors.js';
 
 export class TopicRegistry {
@@ -23,9 +23,9 @@ export class TopicRegistry {
   private closed = false;
 
   /** Opens every topic under `root`, removing a directory left by an interrupted create (no topic.json). */
-  async open(fs: FileSystem, root: string, logDefaults: LogDefaults): Promise<void> {
+  async open(fs: FileSystem, root: string, logDefaults: LogDefaults, onFailure: PartitionFailureListener): Promise<void> {
     for (const name of await namedDirs(fs, root)) {
-      const topic = await Topic.open(fs, `${root}/${name}`, logDefaults);
+      const topic = await Topic.open(fs, `${root}/${name}`, logDefaults, onFailure);
       if (topic) this.topics.set(topic.name, topic);
       else await fs.rmdir(`${root}/${name}`);
     }

@@ -10,7 +10,7 @@
  * part-way leaves a directory without topic.json, which the next open removes.
  */
 import { basename } from 'node:path';
-import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type Clock, type FileSystem, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
+import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type Clock, type FileSystem, type LogFailureDescription, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit, type FsyncPolicy } from '../config/defaults.js';
 import type { BrokerLimits } from '../config/broker-options.js';
 import type { DataDir } from '../data-dir.js';
@@ -40,6 +40,12 @@ const TOPIC_FILE_VERSION = 1;
 
 /** Shared by every partition log of a broker; the topic adds its own segment limits and dir. */
 export type LogDefaults = Omit<PartitionLogOptions, 'dir' | 'segmentBytesMax' | 'segmentMsMax'>;
+
+/**
+ * Told once when one of a topic's partition logs fails (PartitionLog's onFailure), with where:
+ * the broker's `logFailed` event.
+ */
+export type PartitionFailureListener = (topic: string, partition: number, error: BrookError) => void;
 
 /** Segment scans read the file in chunks of this size. */
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -116,11 +122,13 @@ export class Topic {
     readonly partitions: readonly PartitionLog[],
   ) {}
 
-  static async create(fs: FileSystem, dir: string, name: string, config: TopicConfig, logDefaults: LogDefaults): Promise<Topic> {
+  static async create(
+    fs: FileSystem, dir: string, name: string, config: TopicConfig, logDefaults: LogDefaults, onFailure: PartitionFailureListener,
+  ): Promise<Topic> {
     // Whatever a failed delete left under this name is not the new topic's: it starts empty.
     await fs.rmdir(dir);
     await mkdirDurable(fs, dir);
-    const partitions = await openPartitions(dir, config, logDefaults);
+    const partitions = await openPartitions(dir, name, config, logDefaults, onFailure);
     const file = { version: TOPIC_FILE_VERSION, name, ...config };
     try {
       await writeFileAtomic(fs, `${dir}/${TOPIC_FILE}`, new TextEncoder().encode(JSON.stringify(file, null, 2)));
@@ -134,13 +142,13 @@ export class Topic {
   }
 
   /** Opens a topic directory; undefined if it has no topic.json (an interrupted create). */
-  static async open(fs: FileSystem, dir: string, logDefaults: LogDefaults): Promise<Topic | undefined> {
+  static async open(fs: FileSystem, dir: string, logDefaults: LogDefaults, onFailure: PartitionFailureListener): Promise<Topic | undefined> {
     if (!(await fs.exists(`${dir}/${TOPIC_FILE}`))) return undefined;
     // Partition directories made before a kill may not be durable entries yet (see Broker.open).
     if (!logDefaults.cleanShutdown) await fs.syncDir(dir);
     const file = parseTopicFile(`${dir}/${TOPIC_FILE}`, await fs.readFile(`${dir}/${TOPIC_FILE}`), basename(dir));
     await checkPartitionDirs(fs, dir, file.config.partitions);
-    const partitions = await openPartitions(dir, file.config, logDefaults);
+    const partitions = await openPartitions(dir, file.name, file.config, logDefaults, onFailure);
     return new Topic(file.name, file.config, partitions);
   }
 
@@ -169,6 +177,7 @@ export class Topic {
       },
       partitions: this.partitions.map((log, partition) => ({
         partition, startOffset: log.startOffset, endOffset: log.endOffset, sizeBytes: log.sizeBytes, segments: log.segmentCount,
+        failure: failureOf(log),
       })),
     };
   }
@@ -221,12 +230,24 @@ export class Topic {
   }
 }
 
-async function openPartitions(dir: string, config: TopicConfig, logDefaults: LogDefaults): Promise<PartitionLog[]> {
+/** A partition log's failure as describeTopic shows it: code and message, null while healthy. */
+function failureOf(log: PartitionLog): LogFailureDescription | null {
+  const failure = log.failed;
+  return failure ? { code: failure.code, message: failure.message } : null;
+}
+
+async function openPartitions(
+  dir: string, name: string, config: TopicConfig, logDefaults: LogDefaults, onFailure: PartitionFailureListener,
+): Promise<PartitionLog[]> {
   const logs: PartitionLog[] = [];
   try {
     for (let partition = 0; partition < config.partitions; partition++) {
       logs.push(await PartitionLog.open({
         ...logDefaults, dir: partitionDir(dir, partition), segmentBytesMax: config.segmentBytesMax, segmentMsMax: config.segmentMsMax,
+        onFailure: (error) => {
+          logDefaults.onFailure?.(error);
+          onFailure(name, partition, error);
+        },
       }));
     }
   } catch (error) {

@@ -83,7 +83,8 @@ const describe = defineCommand(
     usage: `usage: brook topics describe NAME
 
 Its retention and segment settings; per partition: startOffset (first retained), endOffset
-(the next record's), records; then the topic's consumer groups.
+(the next record's), records; a line per partition whose log failed (it refuses writes until the
+broker is restarted), with why; then the topic's consumer groups.
 ${REMOTE_USAGE}`,
   },
   (args, env) => withClient(args, env, async (client) => {
@@ -100,6 +101,9 @@ ${REMOTE_USAGE}`,
       ['PARTITION', 'START', 'END', 'RECORDS'],
       ...partitions.map((p) => [String(p.partition), String(p.startOffset), String(p.endOffset), String(p.endOffset - p.startOffset)]),
     ]));
+    for (const { partition, failure } of partitions) {
+      if (failure) process.stdout.write(`partition ${partition} failed, refusing writes until the broker restarts: ${failure.message}\n`);
+    }
     process.stdout.write(`groups: ${groups.join(', ') || '(none)'}\n`);
     return EXIT.ok;
   }),

@@ -3,6 +3,16 @@
  * (group-description.ts): `Broker.describeTopic` and `client.admin.describeTopic` return offsets as
  * bigints, a RESPONSE carries them as decimal strings.
  */
+import type { ErrorCode } from '../errors.js';
+
+/**
+ * Why a partition's log refuses writes until the broker reopens it (a failed fsync, seal or torn
+ * round: docs/storage.md, I/O errors): the code its produces fail with, and its message.
+ */
+export interface LogFailureDescription {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
 
 export interface PartitionDescriptionOf<Offset> {
   readonly partition: number;
@@ -13,6 +23,8 @@ export interface PartitionDescriptionOf<Offset> {
   /** Bytes of its segment files. */
   readonly sizeBytes: number;
   readonly segments: number;
+  /** Set once the log failed, until the broker is reopened; null while it is healthy (also in JSON). */
+  readonly failure: LogFailureDescription | null;
 }
 
 /** The settings a topic was created with (its topic.json), so they can be read back. */

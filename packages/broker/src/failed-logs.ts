@@ -1,0 +1,29 @@
+/**
+ * The logs of a broker that refuse writes until it is reopened: a topic partition's or a group
+ * journal's whose fsync, seal or torn round failed (docs/storage.md, I/O errors). After a failed
+ * fsync the kernel may have dropped the dirty pages ("fsyncgate"), so only a reopen, which scans
+ * and recovers the files, can say what is durable. /healthz answers 503 while there is one.
+ */
+import type { LogFailureDescription } from '@brook/protocol';
+import type { GroupCoordinator } from './groups/group-coordinator.js';
+import type { Topic } from './topics/topic.js';
+
+/** A failed partition log (`partition`) or group journal (`group`), and why. */
+export type FailedLog =
+  | { readonly topic: string; readonly partition: number; readonly failure: LogFailureDescription }
+  | { readonly topic: string; readonly group: string; readonly failure: LogFailureDescription };
+
+/** Partition logs first, topic by topic in the order given, then group journals (by topic, then group). */
+export function failedLogs(topics: Iterable<Topic>, groups: GroupCoordinator): FailedLog[] {
+  const partitions = [...topics].flatMap((topic) => topic.describe().partitions.flatMap(({ partition, failure }) => (
+    failure ? [{ topic: topic.name, partition, failure }] : []
+  )));
+  const journals = groups.failedJournals().map(({ topic, group, failure }) => ({ topic, group, failure: { code: failure.code, message: failure.message } }));
+  return [...partitions, ...journals];
+}
+
+/** One line for /healthz: which log, its code and message. */
+export function describeFailedLog(failed: FailedLog): string {
+  const where = 'partition' in failed ? `topic ${failed.topic} partition ${failed.partition}` : `group ${failed.group} of topic ${failed.topic}`;
+  return `${where}: ${failed.failure.message}`;
+}

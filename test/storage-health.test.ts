@@ -1,0 +1,129 @@
+/**
+ * A partition log (or group journal) that failed, as an operator is told of it: the broker's
+ * `logFailed` event at once, describeTopic's `failure` in process and over the wire, /healthz
+ * 503 naming it, the /metrics gauges, and `brook topics describe`. The failure here is the one
+ * nobody waits for: the fsync { intervalMs } timer's, which no produce sees until the next one.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryFileSystem, VirtualClock } from '@brook/protocol';
+import { Broker, type BrokerEvents, type BrookServer } from '@brook/broker';
+import { connect, type Client } from '@brook/client';
+import { brook } from './fixtures/cli-run.js';
+
+const opened: { broker?: Broker; client?: Client } = {};
+
+afterEach(async () => {
+  await opened.client?.close();
+  // close() rejects with a failed journal's failure (close-after-failure.test.ts): the test has checked what it meant to.
+  await opened.broker?.close().catch(() => undefined);
+  delete opened.client;
+  delete opened.broker;
+});
+
+async function world(): Promise<{ broker: Broker; fs: MemoryFileSystem; clock: VirtualClock }> {
+  const fs = new MemoryFileSystem();
+  const clock = new VirtualClock();
+  const broker = await Broker.open({ storage: 'memory', fs, clock, fsync: { intervalMs: 100 } });
+  opened.broker = broker;
+  return { broker, fs, clock };
+}
+
+/** Fails the next fsync of `topic`'s partition 1 and lets its { intervalMs } timer run into it. */
+async function failPartitionOne(broker: Broker, fs: MemoryFileSystem, clock: VirtualClock, topic: string): Promise<void> {
+  await broker.produce(topic, [{ value: 'a', partition: 1 }]);
+  fs.failNext('sync', { errno: 'EIO', path: new RegExp(`/topics/${topic}/1/`) });
+  await clock.advanceAsync(100);
+}
+
+async function listen(broker: Broker): Promise<{ server: BrookServer; get: (path: string) => Promise<{ status: number; text: string }> }> {
+  const server = await broker.listen({ port: 0 });
+  return {
+    server,
+    get: async (path) => {
+      const response = await fetch(`http://127.0.0.1:${server.port}${path}`);
+      return { status: response.status, text: await response.text() };
+    },
+  };
+}
+
+describe('a partition log whose { intervalMs } fsync failed', () => {
+  it('logFailed comes at once, before any produce meets the failure, and once', async () => {
+    const { broker, fs, clock } = await world();
+    await broker.createTopic('sh-event', { partitions: 2 });
+    const events: Parameters<BrokerEvents['logFailed']>[0][] = [];
+    broker.on('logFailed', (event) => events.push(event));
+    await failPartitionOne(broker, fs, clock, 'sh-event');
+    expect(events).toEqual([{ topic: 'sh-event', partition: 1, code: 'IO_ERROR', message: expect.stringMatching(/sh-event\/1 failed.*EIO/) }]);
+    const refused = await broker.produce('sh-event', [{ value: 'b', partition: 1 }]).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'IO_ERROR', message: events[0]!.message });
+    await broker.produce('sh-event', [{ value: 'c', partition: 0 }]);
+    await clock.advanceAsync(100);
+    expect(events, 'once per failure; the healthy partition goes on').toHaveLength(1);
+  });
+
+  it('describeTopic shows it in process and over the WebSocket client alike; a healthy partition has failure null', async () => {
+    const { broker, fs, clock } = await world();
+    await broker.createTopic('sh-describe', { partitions: 2 });
+    const { server } = await listen(broker);
+    opened.client = await connect(server.url);
+    expect((await opened.client.admin.describeTopic('sh-describe')).partitions.map((p) => p.failure)).toEqual([null, null]);
+    await failPartitionOne(broker, fs, clock, 'sh-describe');
+    const inProcess = broker.describeTopic('sh-describe');
+    expect(inProcess.partitions.map((p) => p.failure)).toEqual([null, { code: 'IO_ERROR', message: expect.stringMatching(/EIO/) }]);
+    expect(await opened.client.admin.describeTopic('sh-describe')).toEqual(inProcess);
+  });
+
+  it('/healthz answers 503 naming the partition and why (200 ok before), /metrics has brook_partition_log_failed 1 for it, 0 for the others', async () => {
+    const { broker, fs, clock } = await world();
+    await broker.createTopic('sh-health', { partitions: 2 });
+    const { get } = await listen(broker);
+    expect(await get('/healthz')).toEqual({ status: 200, text: 'ok' });
+    expect((await get('/metrics')).text).toContain('brook_partition_log_failed{topic="sh-health",partition="1"} 0\n');
+    await failPartitionOne(broker, fs, clock, 'sh-health');
+    const health = await get('/healthz');
+    expect(health.status).toBe(503);
+    expect(health.text).toMatch(/^topic sh-health partition 1: IO_ERROR: log \S+sh-health\/1 failed and must be reopened: .*EIO.*\n$/);
+    const metrics = (await get('/metrics')).text;
+    expect(metrics).toContain('# TYPE brook_partition_log_failed gauge\n');
+    expect(metrics).toContain('brook_partition_log_failed{topic="sh-health",partition="0"} 0\n');
+    expect(metrics).toContain('brook_partition_log_failed{topic="sh-health",partition="1"} 1\n');
+    expect(broker.failedLogs()).toEqual([{ topic: 'sh-health', partition: 1, failure: broker.describeTopic('sh-health').partitions[1]!.failure }]);
+  });
+
+  it('brook topics describe prints it, in text and --json', async () => {
+    const { broker, fs, clock } = await world();
+    await broker.createTopic('sh-cli', { partitions: 2 });
+    const { server } = await listen(broker);
+    await failPartitionOne(broker, fs, clock, 'sh-cli');
+    const env = { BROOK_URL: server.url };
+    const text = await brook(['topics', 'describe', 'sh-cli'], { env });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^partition 1 failed, refusing writes until the broker restarts: IO_ERROR: log \S+ failed and must be reopened: .*EIO/m);
+    expect(text.stdout).not.toMatch(/^partition 0 failed/m);
+    const json = JSON.parse((await brook(['topics', 'describe', 'sh-cli', '--json'], { env })).stdout) as { partitions: { failure: unknown }[] };
+    expect(json.partitions.map((p) => p.failure)).toEqual([null, { code: 'IO_ERROR', message: expect.stringMatching(/EIO/) }]);
+  });
+});
+
+describe('a group journal whose { intervalMs } fsync failed', () => {
+  it('/healthz answers 503 naming the group (every ack of it fails until a restart), /metrics has brook_group_journal_failed 1', async () => {
+    const { broker, fs, clock } = await world();
+    await broker.createTopic('sh-journal');
+    const { get } = await listen(broker);
+    await broker.produce('sh-journal', [{ value: 'a' }]);
+    const held: { ack(): Promise<void> }[] = [];
+    await broker.subscribe({ topic: 'sh-journal', group: 'g' }, (delivery) => {
+      held.push(delivery);
+      return new Promise<void>(() => undefined);
+    });
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect((await get('/metrics')).text).toContain('brook_group_journal_failed{topic="sh-journal",group="g"} 0\n');
+    fs.failNext('sync', { errno: 'EIO', path: /\/groups\/sh-journal\/g\// });
+    await clock.advanceAsync(100);
+    const health = await get('/healthz');
+    expect(health.status).toBe(503);
+    expect(health.text).toMatch(/^group g of topic sh-journal: IO_ERROR: .*EIO.*\n$/);
+    expect((await get('/metrics')).text).toContain('brook_group_journal_failed{topic="sh-journal",group="g"} 1\n');
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+  });
+});
