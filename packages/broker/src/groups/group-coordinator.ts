@@ -23,7 +23,7 @@ import { GroupConfigFiles } from './group-config-files.js';
 import { GroupTable, groupKey } from './group-table.js';
 import type { DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
-import { DeliveryQueue, LiveSubscriptions, messageStream, subscriptionHandle, type MessageStream, type Subscription } from './subscription.js';
+import { DeliveryQueue, LiveSubscriptions, messageStream, subscriptionHandle, type MessageStream, type Subscription, type SubscriptionIdentity } from './subscription.js';
 import { sinkControl } from './sink-control.js';
 import { LIMITS } from '../config/defaults.js';
 import { copyToDeadLetterTopic } from './dead-letter.js';
@@ -37,6 +37,8 @@ export type { CoordinatorDeps, Joined };
 export class GroupCoordinator {
   private readonly groups = new GroupTable();
   private readonly readers = new Set<TailReader>();
+  /** Numbers the tail readers' ids (`reader-1`, `reader-2`, ...), unique while the broker is open. */
+  private readerSeq = 0;
   /** So that a deleted topic or a closing broker can end their loops and settle their `ended`. */
   private readonly live = new LiveSubscriptions();
   private readonly opening = new Map<string, Promise<Group>>();
@@ -96,7 +98,7 @@ export class GroupCoordinator {
       const from = checkStartPosition(options.from ?? 'latest');
       const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillJoinable(options.topic, logs);
-      const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink);
+      const reader = new TailReader(`reader-${++this.readerSeq}`, options.topic, logs, offsets, { maxInFlight, fetchBytes: this.deps.fetchBytes }, sink, this.deps.events);
       this.readers.add(reader);
       reader.schedulePump();
       return { kind: 'reader', reader };
@@ -137,7 +139,9 @@ export class GroupCoordinator {
     for (const reader of this.readers) if (reader.topic === topic) reader.schedulePump();
   }
 
+  /** Retention deleted records below `startOffset`: the readers and groups it overtook are told. */
   async retentionMoved(topic: string, partition: number, startOffset: bigint): Promise<void> {
+    for (const reader of this.readers) if (reader.topic === topic) reader.overtakenBy(partition, startOffset);
     for (const group of this.groups.ofTopic(topic)) await group.overtakenBy(partition, startOffset);
   }
 
@@ -262,7 +266,13 @@ export class GroupCoordinator {
 
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
-    return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member.id : undefined, async (graceful) => {
+    let identity: SubscriptionIdentity;
+    if (joined.kind === 'member') identity = { memberId: joined.member.id };
+    else {
+      const { reader } = joined;
+      identity = { memberId: reader.id, lostToRetention: () => reader.lostToRetention };
+    }
+    return subscriptionHandle(options, this.live, identity, async (graceful) => {
       if (joined.kind === 'reader') this.leaveReader(joined.reader);
       else if (graceful) await joined.group.drainAndLeave(joined.member);
       else joined.group.leave(joined.member);
