@@ -23,7 +23,7 @@ import { GroupConfigFiles } from './group-config-files.js';
 import { GroupTable, groupKey } from './group-table.js';
 import type { DeliverySink } from './member.js';
 import { describeGroup } from './describe.js';
-import { DeliveryQueue, LiveSubscriptions, messageStream, subscriptionHandle, type MessageStream, type Subscription, type SubscriptionIdentity } from './subscription.js';
+import { DeliveryQueue, LiveSubscriptions, messageStream, subscriptionHandle, type MessageStream, type Subscription } from './subscription.js';
 import { sinkControl } from './sink-control.js';
 import { LIMITS } from '../config/defaults.js';
 import { copyToDeadLetterTopic } from './dead-letter.js';
@@ -96,8 +96,11 @@ export class GroupCoordinator {
       checkTailReaderOptions(options);
       // Checked as a group's is: a bad one would otherwise fail deep in the log, or read from a number.
       const from = checkStartPosition(options.from ?? 'latest');
-      const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
+      const found = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillJoinable(options.topic, logs);
+      // Retention may have run while they were found: what it deleted before the reader joined
+      // is no loss of the reader's.
+      const offsets = notBelowStart(found, logs);
       const reader = new TailReader(`reader-${++this.readerSeq}`, options.topic, logs, offsets, { maxInFlight, fetchBytes: this.deps.fetchBytes }, sink, this.deps.events);
       this.readers.add(reader);
       reader.schedulePump();
@@ -182,7 +185,7 @@ export class GroupCoordinator {
       this.checkStillCurrent(group);
       // Retention may have run while they were found: a group restarted below startOffset would
       // count the records deleted before the reset as lost once more.
-      const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
+      const offsets = notBelowStart(found, logs);
       await group.resetTo(offsets);
       return offsets;
     });
@@ -266,13 +269,7 @@ export class GroupCoordinator {
 
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
-    let identity: SubscriptionIdentity;
-    if (joined.kind === 'member') identity = { memberId: joined.member.id };
-    else {
-      const { reader } = joined;
-      identity = { memberId: reader.id, lostToRetention: () => reader.lostToRetention };
-    }
-    return subscriptionHandle(options, this.live, identity, async (graceful) => {
+    return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member : joined.reader, async (graceful) => {
       if (joined.kind === 'reader') this.leaveReader(joined.reader);
       else if (graceful) await joined.group.drainAndLeave(joined.member);
       else joined.group.leave(joined.member);
@@ -403,4 +400,9 @@ export class GroupCoordinator {
       }),
     };
   }
+}
+
+/** Each partition's offset, raised to its log's startOffset if retention has passed it. */
+function notBelowStart(offsets: readonly bigint[], logs: readonly PartitionLog[]): bigint[] {
+  return offsets.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
 }

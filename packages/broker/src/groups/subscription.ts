@@ -169,10 +169,10 @@ export function subscriptionEnding(): Ending {
   return { ended, byConsumer: resolve, byBroker: reject };
 }
 
-/** Who a subscription is: its member's (or reader's) id, and a reader's count of records lost to retention. */
-export interface SubscriptionIdentity {
-  readonly memberId: string;
-  readonly lostToRetention?: () => bigint;
+/** Who a subscription is, read live: its member (or reader), with a reader's count of records lost to retention. */
+interface SubscriptionIdentity {
+  readonly id: string;
+  readonly lostToRetention?: bigint;
 }
 
 /**
@@ -197,9 +197,9 @@ export function subscriptionHandle(
   return {
     topic: options.topic,
     group: options.group,
-    memberId: identity.memberId,
+    memberId: identity.id,
     get lostToRetention() {
-      return identity.lostToRetention?.();
+      return identity.lostToRetention;
     },
     close: () => leaving(true),
     abort: () => void leaving(false),

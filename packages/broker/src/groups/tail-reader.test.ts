@@ -107,4 +107,20 @@ describe('a tail reader', () => {
     expect(stream.lostToRetention).toBe(start! - 1n);
     stream.abort();
   });
+
+  it('a join racing retention starts at startOffset: records deleted before it joined are not counted lost', async () => {
+    const fixture = await overtakenTopic('tr-join-racing');
+    await fixture.produce();
+    const seen: Delivery[] = [];
+    // A timestamp start reads the log to find its offset; retention runs meanwhile.
+    const [reader] = await Promise.all([
+      fixture.broker.subscribe({ topic: 'tr-join-racing', from: { timestamp: 0 } }, (d) => void seen.push(d)),
+      fixture.broker.enforceRetention(),
+    ]);
+    await fixture.settle();
+    const { startOffset } = fixture.broker.describeTopic('tr-join-racing').partitions[0]!;
+    expect(startOffset).toBeGreaterThan(0n);
+    expect(seen[0]!.offset).toBe(startOffset);
+    expect(reader.lostToRetention).toBe(0n);
+  });
 });
