@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { partitionForKey } from '@brook/protocol';
+import { VirtualClock, partitionForKey } from '@brook/protocol';
 import type { Message, PoisonReport } from '@brook/client';
 import { deferred, describeOnEachTarget, unique } from './fixtures/client-targets.js';
 
@@ -146,5 +146,49 @@ describeOnEachTarget('a deleted topic', (suite) => {
     expect(await producer.send(topic, [{ value: 'new-1' }, { value: 'new-2' }])).toEqual([0n, 1n].map((offset) => ({ partition: 0, offset })));
     expect(await producer.send(topic, [{ value: 'new-3' }])).toEqual([{ partition: 0, offset: 2n }]);
     expect(values(await suite.target.broker.fetch({ topic, partition: 0, offset: 0n }))).toEqual(['new-1', 'new-2', 'new-3']);
+  });
+
+  it('a producer without idempotence, which no answer tells that its topic came back with more partitions, puts keys by the new count once its count is metadataMaxAgeMs old', async () => {
+    const topic = await suite.topic(1);
+    const clock = new VirtualClock({ startMs: Date.now() });
+    await using client = await suite.target.connect({ clock, heartbeatIntervalMs: 0 });
+    const producer = client.producer({ idempotent: false });
+    const key = keyFor(1, 2);
+    expect(await producer.send(topic, [{ key, value: 'old' }])).toEqual([{ partition: 0, offset: 0n }]);
+    await suite.target.broker.deleteTopic(topic);
+    await suite.target.broker.createTopic(topic, { partitions: 2 });
+
+    // Partition 0 of the new topic takes them: nothing says the count changed.
+    expect(await producer.send(topic, [{ key, value: 'by the old count' }])).toEqual([{ partition: 0, offset: 0n }]);
+    clock.advance(299_999); // metadataMaxAgeMs defaults to 5 minutes, as Kafka's metadata.max.age.ms
+    expect(await producer.send(topic, [{ key, value: 'by the old count' }])).toEqual([{ partition: 0, offset: 1n }]);
+    clock.advance(1);
+    expect(await producer.send(topic, [{ key, value: 'new' }])).toEqual([{ partition: 1, offset: 0n }]);
+    expect((await suite.target.broker.produce(topic, [{ key, value: 'in process' }]))[0]!.partition).toBe(1);
+  });
+
+  it('a WAL producer puts keys by the new count of a topic that came back with more partitions once its count is metadataMaxAgeMs old', async () => {
+    const topic = await suite.topic(1);
+    const dir = await mkdtemp(join(tmpdir(), 'brook-recreate-wal-'));
+    const clock = new VirtualClock({ startMs: Date.now() });
+    try {
+      await using client = await suite.target.connect({ clock, heartbeatIntervalMs: 0 });
+      const producer = client.producer({ wal: { dir } });
+      const key = keyFor(1, 2);
+      expect(await producer.send(topic, [{ key, value: 'old' }])).toEqual([{ topic, partition: 0 }]);
+      await producer.flush();
+      await suite.target.broker.deleteTopic(topic);
+      await suite.target.broker.createTopic(topic, { partitions: 2 });
+
+      clock.advance(299_999);
+      expect(await producer.send(topic, [{ key, value: 'by the old count' }])).toEqual([{ topic, partition: 0 }]);
+      clock.advance(1);
+      expect(await producer.send(topic, [{ key, value: 'new' }])).toEqual([{ topic, partition: 1 }]);
+      await producer.flush();
+      expect(values(await suite.target.broker.fetch({ topic, partition: 1, offset: 0n }))).toEqual(['new']);
+      await producer.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -241,11 +241,11 @@ describe('events', () => {
     expect(heard).toEqual([{ name: 'groupDeleted', topic: 'ev-gone', group: 'g-gone' }]);
   });
 
-  it('a tail reader overtaken by retention adds no second topic-wide retentionDropped', async () => {
+  it('a tail reader overtaken by retention: the topic-wide retentionDropped, then one naming the reader with what it lost', async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('ev-tail', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
     const { held, handler } = parking();
-    await broker.subscribe({ topic: 'ev-tail', maxInFlight: 1, from: 'earliest' }, handler);
+    const reader = await broker.subscribe({ topic: 'ev-tail', maxInFlight: 1, from: 'earliest' }, handler);
     for (let i = 0; i < 100; i++) await broker.produce('ev-tail', [{ value: `m${i}`.padEnd(200, '.') }]);
     await settle(() => held.length === 1);
     const heard = listen(broker);
@@ -256,6 +256,7 @@ describe('events', () => {
     expect(held[1]!.offset).toBe(start);
     expect(heard.filter((e) => e.name === 'retentionDropped')).toEqual([
       { name: 'retentionDropped', topic: 'ev-tail', partition: 0, startOffset: start, lostRecords: start },
+      { name: 'retentionDropped', topic: 'ev-tail', partition: 0, startOffset: start, reader: reader.memberId, lostRecords: start - 1n },
     ]);
   });
 

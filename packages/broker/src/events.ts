@@ -45,8 +45,13 @@ export interface BrokerEvents {
    * is the member whose join, close, leave, lease loss or return (`reason`) caused it.
    */
   rebalanced: (event: { topic: string; group: string; assignment: Record<string, number[]>; reason: RebalanceReason; member: string }) => void;
-  /** Retention deleted segments; with a group, that group lost `lostRecords` it had not acked. */
-  retentionDropped: (event: { topic: string; partition: number; startOffset: bigint; group?: string; lostRecords: bigint }) => void;
+  /**
+   * Retention deleted segments: first once for the partition (neither `group` nor `reader`:
+   * `lostRecords` it deleted), then once per group that lost `lostRecords` it had not acked
+   * (`group`), and once per tail reader that lost `lostRecords` it had not handed out yet
+   * (`reader`: its id, the subscription's memberId).
+   */
+  retentionDropped: (event: { topic: string; partition: number; startOffset: bigint; group?: string; reader?: string; lostRecords: bigint }) => void;
   /**
    * resetGroup: the group continues at `offsets[partition]`. Emitted when the new positions apply
    * (its deliveries held become stale then), before the journal write resetGroup resolves after.

@@ -13,7 +13,7 @@ describe('options', () => {
       heartbeat: { intervalMs: 10_000, timeoutMs: 10_000 }, closeTimeoutMs: 2_000,
     });
     expect(resolveConnectOptions({ reconnect: false }).reconnect).toBeUndefined();
-    expect(resolveProducerOptions({ lingerMs: 5 })).toMatchObject({ lingerMs: 5, batchRecordsMax: 10_000, idempotent: true });
+    expect(resolveProducerOptions({ lingerMs: 5 })).toMatchObject({ lingerMs: 5, batchRecordsMax: 10_000, idempotent: true, metadataMaxAgeMs: 300_000 });
   });
 
   it('refuses other bad values with INVALID_CONFIG naming the option', () => {
@@ -42,6 +42,7 @@ describe('options', () => {
     ['retryBackoff.maxDelayMs', 0, (v) => resolveProducerOptions({ retryBackoff: { initialDelayMs: 0, maxDelayMs: v } }), true],
     ['retryBackoff.multiplier', 1, (v) => resolveProducerOptions({ retryBackoff: { multiplier: v } }), false],
     ['retryBackoff.jitter', 0, (v) => resolveProducerOptions({ retryBackoff: { jitter: v } }), false],
+    ['metadataMaxAgeMs', 1, (v) => resolveProducerOptions({ metadataMaxAgeMs: v }), true],
   ])('%s: %d is accepted, just below is INVALID_CONFIG', (option, min, resolve, integer) => {
     expect(() => resolve(min)).not.toThrow();
     const refused = expect.objectContaining({ code: 'INVALID_CONFIG', details: { option } });

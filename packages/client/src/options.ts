@@ -77,6 +77,12 @@ export interface ProducerOptions {
   idempotent?: boolean;
   /** Backoff between resends of a batch after a retriable error. */
   retryBackoff?: Partial<BackoffPolicy>;
+  /**
+   * How long a topic's partition count, looked up by the first send to it, is used before the
+   * next send looks it up again (Kafka's metadata.max.age.ms): a topic created again with more
+   * partitions gets keyed records by its new count within this long.
+   */
+  metadataMaxAgeMs?: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -94,6 +100,7 @@ export const DEFAULTS = Object.freeze({
     bufferBytesMax: 32 * 1024 * 1024,
     idempotent: true,
     retryBackoff: Object.freeze({ initialDelayMs: 50, maxDelayMs: 2_000, multiplier: 2, jitter: 0.2 }),
+    metadataMaxAgeMs: 300_000,
   }),
 });
 
@@ -105,6 +112,7 @@ const CONNECT_KEYS: OptionKeys<ConnectOptions> = {
 };
 const PRODUCER_KEYS: OptionKeys<ProducerOptions> = {
   lingerMs: true, batchRecordsMax: true, batchBytesMax: true, deliveryTimeoutMs: true, bufferBytesMax: true, idempotent: true, retryBackoff: true,
+  metadataMaxAgeMs: true,
 };
 
 export interface ResolvedConnectOptions {
@@ -160,7 +168,13 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
     bufferBytesMax: positive('bufferBytesMax', options.bufferBytesMax ?? defaults.bufferBytesMax),
     idempotent,
     retryBackoff: resolveRetryBackoff(options.retryBackoff),
+    metadataMaxAgeMs: resolveMetadataMaxAge(options.metadataMaxAgeMs),
   };
+}
+
+/** The producers' `metadataMaxAgeMs` (the WAL producer's too). */
+export function resolveMetadataMaxAge(value: number | undefined): number {
+  return positive('metadataMaxAgeMs', value ?? DEFAULTS.producer.metadataMaxAgeMs);
 }
 
 /** The producers' `retryBackoff` (the WAL producer's too). */

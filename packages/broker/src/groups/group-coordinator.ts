@@ -37,6 +37,8 @@ export type { CoordinatorDeps, Joined };
 export class GroupCoordinator {
   private readonly groups = new GroupTable();
   private readonly readers = new Set<TailReader>();
+  /** Numbers the tail readers' ids (`reader-1`, `reader-2`, ...), unique while the broker is open. */
+  private readerSeq = 0;
   /** So that a deleted topic or a closing broker can end their loops and settle their `ended`. */
   private readonly live = new LiveSubscriptions();
   private readonly opening = new Map<string, Promise<Group>>();
@@ -94,9 +96,12 @@ export class GroupCoordinator {
       checkTailReaderOptions(options);
       // Checked as a group's is: a bad one would otherwise fail deep in the log, or read from a number.
       const from = checkStartPosition(options.from ?? 'latest');
-      const offsets = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
+      const found = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillJoinable(options.topic, logs);
-      const reader = new TailReader(options.topic, logs, offsets, maxInFlight, this.deps.fetchBytes, sink);
+      // Retention may have run while they were found: what it deleted before the reader joined
+      // is no loss of the reader's.
+      const offsets = notBelowStart(found, logs);
+      const reader = new TailReader(`reader-${++this.readerSeq}`, options.topic, logs, offsets, { maxInFlight, fetchBytes: this.deps.fetchBytes }, sink, this.deps.events);
       this.readers.add(reader);
       reader.schedulePump();
       return { kind: 'reader', reader };
@@ -137,7 +142,9 @@ export class GroupCoordinator {
     for (const reader of this.readers) if (reader.topic === topic) reader.schedulePump();
   }
 
+  /** Retention deleted records below `startOffset`: the readers and groups it overtook are told. */
   async retentionMoved(topic: string, partition: number, startOffset: bigint): Promise<void> {
+    for (const reader of this.readers) if (reader.topic === topic) reader.overtakenBy(partition, startOffset);
     for (const group of this.groups.ofTopic(topic)) await group.overtakenBy(partition, startOffset);
   }
 
@@ -186,7 +193,7 @@ export class GroupCoordinator {
       this.checkStillCurrent(group);
       // Retention may have run while they were found: a group restarted below startOffset would
       // count the records deleted before the reset as lost once more.
-      const offsets = found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
+      const offsets = notBelowStart(found, logs);
       await group.resetTo(offsets);
       return offsets;
     });
@@ -270,7 +277,7 @@ export class GroupCoordinator {
 
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
-    return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member.id : undefined, async (graceful) => {
+    return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member : joined.reader, async (graceful) => {
       if (joined.kind === 'reader') this.leaveReader(joined.reader);
       else if (graceful) await joined.group.drainAndLeave(joined.member);
       else joined.group.leave(joined.member);
@@ -401,4 +408,9 @@ export class GroupCoordinator {
       }),
     };
   }
+}
+
+/** Each partition's offset, raised to its log's startOffset if retention has passed it. */
+function notBelowStart(offsets: readonly bigint[], logs: readonly PartitionLog[]): bigint[] {
+  return offsets.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
 }

@@ -21,8 +21,17 @@ export type Handler = (delivery: Delivery) => unknown;
 export interface Subscription {
   readonly topic: string;
   readonly group: string | undefined;
-  /** The member id in describeGroup and in events. */
+  /**
+   * The member id in describeGroup and in events; a tail reader's id (`reader-1`, ...), which
+   * names it in `retentionDropped`. Undefined only while a consume() loop is still joining.
+   */
   readonly memberId: string | undefined;
+  /**
+   * A tail reader's records that retention deleted before it handed them out, over all its
+   * partitions (each loss also a `retentionDropped` event with `reader`). Undefined for a group
+   * member: a group's losses are its own, in describeGroup's `lostToRetention`.
+   */
+  readonly lostToRetention: bigint | undefined;
   close(): Promise<void>;
   abort(): void;
   [Symbol.asyncDispose](): Promise<void>;
@@ -160,12 +169,18 @@ export function subscriptionEnding(): Ending {
   return { ended, byConsumer: resolve, byBroker: reject };
 }
 
+/** Who a subscription is, read live: its member (or reader), with a reader's count of records lost to retention. */
+interface SubscriptionIdentity {
+  readonly id: string;
+  readonly lostToRetention?: bigint;
+}
+
 /**
  * The handle of a joined member or tail reader: `leave` takes it out (gracefully: once what it
  * holds is settled), `onEnd` runs when its consumer ends it, and `live` lets the broker end it.
  */
 export function subscriptionHandle(
-  options: Pick<SubscribeOptions, 'topic' | 'group'>, live: LiveSubscriptions, memberId: string | undefined,
+  options: Pick<SubscribeOptions, 'topic' | 'group'>, live: LiveSubscriptions, identity: SubscriptionIdentity,
   leave: (graceful: boolean) => Promise<void>, onEnd?: () => void,
 ): Subscription {
   const end = subscriptionEnding();
@@ -182,7 +197,10 @@ export function subscriptionHandle(
   return {
     topic: options.topic,
     group: options.group,
-    memberId,
+    memberId: identity.id,
+    get lostToRetention() {
+      return identity.lostToRetention;
+    },
     close: () => leaving(true),
     abort: () => void leaving(false),
     [Symbol.asyncDispose]: () => leaving(true),
@@ -263,6 +281,9 @@ export function messageStream<Joined>(
     ready: accepted,
     get memberId() {
       return handle?.memberId;
+    },
+    get lostToRetention() {
+      return handle?.lostToRetention;
     },
     close: async () => (await whenJoined())?.abort(),
     // At once once joined, as the client's abort() is: an ack() right after it finds its delivery taken back.

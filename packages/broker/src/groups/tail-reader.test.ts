@@ -3,7 +3,25 @@
  * alone. Fan-out, from, and deletion are in acks-and-redelivery.test.ts and the conformance suites.
  */
 import { describe, expect, it } from 'vitest';
+import type { Delivery } from './delivery.js';
 import { engineFixture, parking } from './group-fixture.js';
+
+/** A topic whose retention keeps two 4 KiB segments, and 100 records of ~200 bytes on each partition. */
+async function overtakenTopic(topic: string, partitions = 1) {
+  const fixture = await engineFixture();
+  await fixture.broker.createTopic(topic, { partitions, segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+  const produce = async () => {
+    for (let i = 0; i < 100; i++) {
+      for (let partition = 0; partition < partitions; partition++) await fixture.broker.produce(topic, [{ value: `m${i}`.padEnd(200, '.'), partition }]);
+    }
+  };
+  const retain = async () => {
+    await fixture.broker.enforceRetention();
+    await fixture.settle();
+    return fixture.broker.describeTopic(topic).partitions.map((p) => p.startOffset);
+  };
+  return Object.assign(fixture, { produce, retain });
+}
 
 describe('a tail reader', () => {
   it('serves its partitions in turn: a steady backlog on one does not starve another', async () => {
@@ -35,5 +53,74 @@ describe('a tail reader', () => {
     await settle();
     expect(held.map((d) => d.text())).toEqual(['a']);
   });
-});
 
+  it('overtaken by retention: told how many records it lost (retentionDropped with reader, lostToRetention), then goes on at startOffset', async () => {
+    const fixture = await overtakenTopic('tr-overtaken', 2);
+    const { held, handler } = parking();
+    const subscription = await fixture.broker.subscribe({ topic: 'tr-overtaken', from: 'earliest', maxInFlight: 2 }, handler);
+    await fixture.produce();
+    await fixture.settle(() => held.length === 2);
+    const told: unknown[] = [];
+    fixture.broker.on('retentionDropped', (e) => e.reader !== undefined && told.push(e));
+    const starts = await fixture.retain();
+    // It handed out offset 0 of each partition: everything else below startOffset it lost.
+    expect(held.map((d) => [d.partition, d.offset])).toEqual([[0, 0n], [1, 0n]]);
+    expect(subscription.memberId).toMatch(/^reader-/);
+    expect(told).toEqual(starts.map((startOffset, partition) => ({
+      topic: 'tr-overtaken', partition, startOffset, reader: subscription.memberId, lostRecords: startOffset - 1n,
+    })));
+    expect(subscription.lostToRetention).toBe(starts[0]! - 1n + starts[1]! - 1n);
+    for (const delivery of held.splice(0)) await delivery.ack();
+    await fixture.settle(() => held.length === 2);
+    expect(held.map((d) => [d.partition, d.offset]).sort()).toEqual([[0, starts[0]], [1, starts[1]]]);
+    await fixture.retain(); // nothing more deleted: nothing more lost
+    expect(told).toHaveLength(2);
+  });
+
+  it('a reader that had handed out everything retention deleted loses nothing; a group member has no count of its own', async () => {
+    const fixture = await overtakenTopic('tr-caught-up');
+    const seen: Delivery[] = [];
+    const reader = await fixture.broker.subscribe({ topic: 'tr-caught-up', from: 'earliest' }, (d) => void seen.push(d));
+    const member = await fixture.broker.subscribe({ topic: 'tr-caught-up', group: 'g' }, () => undefined);
+    await fixture.produce();
+    await fixture.settle(() => seen.length === 100);
+    const told: unknown[] = [];
+    fixture.broker.on('retentionDropped', (e) => e.reader !== undefined && told.push(e));
+    const [start] = await fixture.retain();
+    expect(start).toBeGreaterThan(0n);
+    expect(told).toEqual([]);
+    expect(reader.lostToRetention).toBe(0n);
+    expect(member.lostToRetention).toBeUndefined();
+  });
+
+  it('a consume() loop that is overtaken counts its losses too, and reads on from startOffset', async () => {
+    const fixture = await overtakenTopic('tr-overtaken-loop');
+    const stream = fixture.broker.consume({ topic: 'tr-overtaken-loop', from: 'earliest', maxInFlight: 1 });
+    await stream.ready;
+    const iterator = stream[Symbol.asyncIterator]();
+    await fixture.produce();
+    const first = await iterator.next();
+    expect(first.value!.offset).toBe(0n);
+    const [start] = await fixture.retain();
+    await first.value!.ack();
+    expect((await iterator.next()).value!.offset).toBe(start);
+    expect(stream.lostToRetention).toBe(start! - 1n);
+    stream.abort();
+  });
+
+  it('a join racing retention starts at startOffset: records deleted before it joined are not counted lost', async () => {
+    const fixture = await overtakenTopic('tr-join-racing');
+    await fixture.produce();
+    const seen: Delivery[] = [];
+    // A timestamp start reads the log to find its offset; retention runs meanwhile.
+    const [reader] = await Promise.all([
+      fixture.broker.subscribe({ topic: 'tr-join-racing', from: { timestamp: 0 } }, (d) => void seen.push(d)),
+      fixture.broker.enforceRetention(),
+    ]);
+    await fixture.settle();
+    const { startOffset } = fixture.broker.describeTopic('tr-join-racing').partitions[0]!;
+    expect(startOffset).toBeGreaterThan(0n);
+    expect(seen[0]!.offset).toBe(startOffset);
+    expect(reader.lostToRetention).toBe(0n);
+  });
+});

@@ -3,8 +3,13 @@
  * start position onwards and hands each record to its one consumer, at most `maxInFlight` at a
  * time. No acks are kept and nothing is redelivered; settling a delivery only frees its slot.
  * Any number of tail readers see every record (fan-out).
+ *
+ * Retention overtaking a reader (deleting records it has not handed out yet) is told as it is to
+ * a group: a `retentionDropped` event naming the reader (`reader`, its id), and its
+ * `lostToRetention` count; it continues at the new startOffset.
  */
 import { decodeStoredBatch, isBrookError, type StoredRecord } from '@brook/protocol';
+import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Delivery } from './delivery.js';
 import type { DeliverySink } from './member.js';
@@ -19,14 +24,18 @@ export class TailReader {
   /** The last failure to read the log; the next new record or freed slot tries again. */
   lastError: unknown;
   closed = false;
+  /** Records retention deleted before this reader handed them out, over every partition. */
+  lostToRetention = 0n;
 
   constructor(
+    /** Names the reader in events (`retentionDropped`'s `reader`) and is its subscription's memberId. */
+    readonly id: string,
     readonly topic: string,
     private readonly logs: readonly PartitionLog[],
     private readonly readOffsets: bigint[],
-    private readonly maxInFlight: number,
-    private readonly fetchBytes: number,
+    private readonly limits: { readonly maxInFlight: number; readonly fetchBytes: number },
     private readonly sink: DeliverySink,
+    private readonly events: BrokerEventEmitter,
   ) {
     this.buffered = logs.map(() => []);
   }
@@ -50,7 +59,7 @@ export class TailReader {
     const count = this.logs.length;
     try {
       // Ends once every partition in a row had nothing to read.
-      for (let idle = 0; idle < count && this.inFlight < this.maxInFlight && !this.closed;) {
+      for (let idle = 0; idle < count && this.inFlight < this.limits.maxInFlight && !this.closed;) {
         const p = this.next;
         this.next = (p + 1) % count;
         // A partition with nothing new costs no await: with one busy partition among many, each
@@ -70,28 +79,56 @@ export class TailReader {
     }
   }
 
-  /** Reads the next records of partition `p` into its buffer and returns the first. */
+  /**
+   * Retention deleted the records of `partition` below `startOffset`. Those the reader had not
+   * handed out yet are lost, read ahead into its buffer or not: it goes on at startOffset, as a
+   * group does, and says how many it skipped.
+   */
+  overtakenBy(partition: number, startOffset: bigint): void {
+    const buffered = this.buffered[partition]!;
+    const position = buffered[0]?.offset ?? this.readOffsets[partition]!;
+    if (position >= startOffset) return;
+    const kept = buffered.filter((record) => record.offset >= startOffset);
+    buffered.length = 0;
+    buffered.push(...kept);
+    if (this.readOffsets[partition]! < startOffset) this.readOffsets[partition] = startOffset;
+    const lostRecords = startOffset - position;
+    this.lostToRetention += lostRecords;
+    if (this.events.wants('retentionDropped')) {
+      this.events.emit('retentionDropped', { topic: this.topic, partition, startOffset, reader: this.id, lostRecords });
+    }
+    this.schedulePump();
+  }
+
+  /**
+   * Reads the next records of partition `p` into its buffer and returns the first. Retention may
+   * overtake the reader before or while it reads: it then reads again from startOffset.
+   */
   private async read(p: number): Promise<StoredRecord | undefined> {
     const log = this.logs[p]!;
-    if (this.readOffsets[p]! >= log.endOffset) return undefined;
-    try {
-      // Shared: the records reach the consumer through Delivery, which hands out copies of their bytes.
-      const batches = await log.read(this.readOffsets[p]!, { maxBytes: this.fetchBytes, shared: true });
+    for (;;) {
+      const from = this.readOffsets[p]!;
+      if (from >= log.endOffset) return undefined;
+      let batches;
+      try {
+        // Shared: the records reach the consumer through Delivery, which hands out copies of their bytes.
+        batches = await log.read(from, { maxBytes: this.limits.fetchBytes, shared: true });
+      } catch (error) {
+        if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || from >= log.startOffset) throw error;
+        // Retention ran, and the coordinator has not told this reader yet.
+        this.overtakenBy(p, log.startOffset);
+        continue;
+      }
+      // Records below readOffsets were counted lost if retention overtook the read meanwhile.
       for (const batch of batches) {
         for (const record of decodeStoredBatch(batch.bytes).records) {
           if (record.offset >= this.readOffsets[p]!) this.buffered[p]!.push(record);
         }
       }
-    } catch (error) {
-      if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || this.readOffsets[p]! >= log.startOffset) throw error;
-      // Retention overtook the reader. It has no group to tell, and the deletion itself was
-      // reported once, topic-wide: a second event without a group would read as another deletion.
-      this.readOffsets[p] = log.startOffset;
-      return this.read(p);
+      const last = this.buffered[p]!.at(-1);
+      if (last) this.readOffsets[p] = last.offset + 1n;
+      if (last || this.readOffsets[p] === from) return this.buffered[p]!.shift();
     }
-    const last = this.buffered[p]!.at(-1);
-    if (last) this.readOffsets[p] = last.offset + 1n;
-    return this.buffered[p]!.shift();
   }
 }
 

@@ -261,7 +261,7 @@ export class SessionSubscriptions {
       const chunk = chunks[index]!;
       const first = this.nextDeliveryId;
       this.nextDeliveryId += chunk.length;
-      this.peer.send(encodeDeliverFrame(subscription.id, first, chunk));
+      this.peer.send(encodeDeliverFrame(subscription.id, first, chunk, subscription.takeNewlyLost()));
       subscription.track(first, chunk, this.clock.now());
     }
     return true;

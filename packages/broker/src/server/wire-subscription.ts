@@ -39,6 +39,8 @@ export class WireSubscription {
   handle: AttachedSubscription | undefined;
   /** A graceful unsubscribe of it is under way. */
   leaving = false;
+  /** A tail reader's lostToRetention as far as its frames have told the client. */
+  private toldLost = 0n;
   /** The buffer's deliveries were told to the engine as held unsent: sending them must say so. */
   private withheld = false;
   /**
@@ -70,6 +72,14 @@ export class WireSubscription {
    */
   hold(delivery: Delivery): void {
     this.buffered.push(delivery);
+  }
+
+  /** For the next frame: what a tail reader lost to retention since the last frame told (0n for a member). */
+  takeNewlyLost(): bigint {
+    const lost = this.handle?.lostToRetention ?? 0n;
+    const news = lost - this.toldLost;
+    this.toldLost = lost;
+    return news;
   }
 
   /**

@@ -284,7 +284,8 @@ export class Simulation implements ConsumerHost {
       redelivered: (e) => groups.has(e.group)
         && this.history.record({ type: 'redelivered', ...place(e), reason: e.reason, nextDeliveryCount: e.nextDeliveryCount, delayMs: e.delayMs }),
       deadLettered: (e) => groups.has(e.group) && this.history.record({ type: 'deadLettered', ...place(e), deliveryCount: e.deliveryCount, reason: e.reason }),
-      retentionDropped: (e) => (e.group === undefined || groups.has(e.group)) && this.history.record({
+      // A tail reader's losses are its own; the history follows the groups' records.
+      retentionDropped: (e) => e.reader === undefined && (e.group === undefined || groups.has(e.group)) && this.history.record({
         type: 'retentionDropped', topic: e.topic, partition: e.partition, startOffset: Number(e.startOffset),
         ...(e.group === undefined ? {} : { group: e.group }), lostRecords: Number(e.lostRecords),
       }),

@@ -35,6 +35,11 @@ export class MessageStream implements AsyncIterable<Message>, AsyncDisposable {
     return this.subscription.memberId;
   }
 
+  /** As Subscription.lostToRetention. */
+  get lostToRetention(): bigint | undefined {
+    return this.subscription.lostToRetention;
+  }
+
   /** As Subscription.ended: resolves when the loop was ended by its consumer, rejects with why otherwise. */
   get ended(): Promise<void> {
     return this.subscription.ended;

@@ -42,6 +42,31 @@ async function resubscribing(server: FakeServer, reconnectDelayMs: number, optio
 }
 
 describe('Subscription', () => {
+  it("a tail reader sums DELIVER's lostToRetention, across reconnects (each session's reader counts from 0)", async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0, jitter: 0 } });
+    const subscription = new Subscription(connection, { topic: 't' }, recordingSink().sink, new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'reader-1' });
+    await started;
+    expect(subscription.lostToRetention).toBe(0n);
+    server.send(encodeDeliverFrame(1, 0, [delivery(7n)], 7n));
+    await tick();
+    server.drop(1006);
+    await tick();
+    clock.advance(0);
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'reader-2' });
+    await tick();
+    server.send(encodeDeliverFrame(1, 0, [delivery(20n)], 3n));
+    server.send(encodeDeliverFrame(1, 1, [delivery(21n)])); // nothing more lost: no field
+    await tick();
+    expect(subscription.memberId).toBe('reader-2');
+    expect(subscription.lostToRetention).toBe(10n);
+    subscription.abort();
+  });
+
   it('routes a DELIVER that follows the subscribe RESPONSE in the same read, and acks in one settle', async () => {
     const server = new FakeServer();
     const { connection } = await openFake(server);

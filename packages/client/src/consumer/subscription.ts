@@ -74,6 +74,8 @@ export class Subscription {
   readonly topic: string;
   readonly group: string | undefined;
   private memberIdOnServer: string | undefined;
+  /** A tail reader's records lost to retention, summed over its sessions (DELIVER's lostToRetention). */
+  private lostRecords = 0n;
   private number = 0;
   /** The connection session `number` belongs to: a later session may give it to another subscription. */
   private numberSession = 0;
@@ -135,9 +137,21 @@ export class Subscription {
     };
   }
 
-  /** The member id in describeGroup (changes on reconnect); undefined for a tail reader. */
+  /**
+   * The member id in describeGroup, or a tail reader's id (`retentionDropped`'s `reader` on the
+   * broker); it changes on reconnect. Undefined until the broker accepted the subscription.
+   */
   get memberId(): string | undefined {
     return this.memberIdOnServer;
+  }
+
+  /**
+   * A tail reader's records that retention deleted before the broker handed them out, over every
+   * partition and reconnect; learnt with the next delivery after the loss. Undefined for a group
+   * member: describeGroup's `lostToRetention` counts the group's.
+   */
+  get lostToRetention(): bigint | undefined {
+    return this.group === undefined ? this.lostRecords : undefined;
   }
 
   /** Joins on the server; resolves once the broker accepted the subscription. With `refusal`, ends with it instead. */
@@ -261,7 +275,8 @@ export class Subscription {
 
   private readonly listener: SubscriptionListener = {
     deliver: (json, data) => {
-      const { first, count } = json as { first: number; count: number };
+      const { first, count, lostToRetention } = json as { first: number; count: number; lostToRetention?: unknown };
+      if (lostToRetention !== undefined) this.lostRecords += decimalCount(lostToRetention, 'lostToRetention');
       const session = this.connection.session;
       this.receivedThrough = first + count - 1;
       const receivedAtMs = this.connection.clock.now();
@@ -363,4 +378,12 @@ export class Subscription {
 
 function memberLeft(): BrookError {
   return new BrookError('DELIVERY_STALE', 'the subscription this message came on has ended: the broker took the delivery back, the record comes again');
+}
+
+/** A count the server sent as a decimal string; anything else is a broken server, not a number to trust. */
+function decimalCount(value: unknown, field: string): bigint {
+  if (typeof value !== 'string' || !/^\d{1,20}$/.test(value)) {
+    throw new BrookError('INVALID_REQUEST', `DELIVER frame: ${field} must be a decimal string`, { field });
+  }
+  return BigInt(value);
 }

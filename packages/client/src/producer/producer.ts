@@ -10,7 +10,8 @@
  * keep idempotence (exactly once per record, even across reconnects).
  *
  * The first send to a topic waits for the topic's partition count (describeTopic), retried like
- * a produce request: a dropped connection delays the send rather than failing it.
+ * a produce request: a dropped connection delays the send rather than failing it. So does the
+ * first send after the count is metadataMaxAgeMs old (topic-partitions.ts).
  *
  * Backpressure: record bytes in unfinished batches are bounded by bufferBytesMax. A send that
  * would pass the bound parks until earlier batches finish; parked sends are admitted in call
@@ -122,7 +123,7 @@ export class Producer {
         ? abortableTicket(records.length, settle(resolve), settle(reject), options.signal)
         : new SendTicket(records.length, settle(resolve), settle(reject));
       this.unsettled.add(ticket);
-      const partitionCount = this.topics.cached(topic);
+      const partitionCount = this.topics.cached(topic, this.options.metadataMaxAgeMs);
       try {
         if (partitionCount === undefined || this.lookups.has(topic)) this.enqueueWhenCounted(topic, partitionCount, send, ticket, deadlineMs);
         else this.enqueue(topic, partitionCount, send, ticket, deadlineMs);

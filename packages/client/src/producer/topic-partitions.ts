@@ -2,6 +2,12 @@
  * Partition counts per topic, from describeTopic, cached: the partitioner needs them for keyed
  * records (murmur2 modulo the count) and round-robin. Sends to one topic wait on one lookup.
  *
+ * A count is trusted for a producer's metadataMaxAgeMs after it was looked up (Kafka's
+ * metadata.max.age.ms), then looked up again: a topic deleted and created again with more
+ * partitions tells a producer nothing while the old partitions still take its records (only an
+ * idempotent one hears of it, from UNKNOWN_PRODUCER_ID), so without the refresh its keys would
+ * go by the old count for ever.
+ *
  * The same answer tells a topic with `discard: 'new'`: the broker refuses a batch over its
  * retention.maxBytes for good (MESSAGE_TOO_LARGE), so the producer must not merge sends that
  * each fit into a batch that does not.
@@ -11,15 +17,18 @@ import type { Connection } from '../connection.js';
 import { deliveryTimeout, readyToRetry, toBrookError, type TransmitContext } from './transmit.js';
 
 export class TopicPartitions {
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new Map<string, { readonly count: number; readonly lookedUpAtMs: number }>();
   /** The largest batch a `discard: 'new'` topic can ever take: its retention.maxBytes. */
   private readonly batchBytesCaps = new Map<string, number>();
   private readonly loading = new Map<string, Promise<number>>();
 
   constructor(private readonly connection: Connection) {}
 
-  cached(topic: string): number | undefined {
-    return this.counts.get(topic);
+  /** The count, if it was looked up less than `maxAgeMs` ago (by the connection's clock). */
+  cached(topic: string, maxAgeMs: number): number | undefined {
+    const entry = this.counts.get(topic);
+    if (!entry || this.connection.clock.now() - entry.lookedUpAtMs >= maxAgeMs) return undefined;
+    return entry.count;
   }
 
   load(topic: string): Promise<number> {
@@ -28,10 +37,11 @@ export class TopicPartitions {
       loading = this.connection.request('describeTopic', { name: topic }).then(
         ({ json }) => {
           this.loading.delete(topic);
-          this.counts.set(topic, json.partitions.length);
+          this.counts.set(topic, { count: json.partitions.length, lookedUpAtMs: this.connection.clock.now() });
           // `settings` is absent from the answer of a broker from before describeTopic showed them.
           const retention = (json.settings as WireTopicDescription['settings'] | undefined)?.retention;
           if (retention?.discard === 'new' && retention.maxBytes !== undefined) this.batchBytesCaps.set(topic, retention.maxBytes);
+          else this.batchBytesCaps.delete(topic);
           return json.partitions.length;
         },
         (error: unknown) => {

@@ -22,6 +22,18 @@ async function setup() {
 }
 
 describe('WalProducer partition lookup', () => {
+  it('takes metadataMaxAgeMs as the plain producer does: 1 and up, 0 or a fraction is INVALID_CONFIG naming it', async () => {
+    const { connection, clock } = await openFake(new FakeServer());
+    const make = (metadataMaxAgeMs: number) => new WalProducer(connection, new TopicPartitions(connection), {
+      wal: { dir: '/wal', fs: new MemoryFileSystem(), maxBytes: 64 * 1024 }, metadataMaxAgeMs,
+    }, clock, connection.random, () => undefined);
+    const refused = expect.objectContaining({ code: 'INVALID_CONFIG', details: { option: 'metadataMaxAgeMs' } });
+    for (const bad of [0, 1.5]) expect(() => make(bad)).toThrow(refused);
+    const producer = make(1);
+    await producer.ready();
+    await producer.close();
+  });
+
   it('asks again after a dropped connection instead of failing the send; later sends keep their place behind it', async () => {
     const { server, clock, producer } = await setup();
     const first = producer.send('t', [{ key: 'a', value: '1' }]);

@@ -13,7 +13,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { BATCH_HEADER_BYTES, BrookError, checkOptionKeys, NodeFileSystem, type Clock, type OptionKeys, type Random, type RecordInput } from '@brook/protocol';
 import type { Connection } from '../connection.js';
-import { invalid, resolveRetryBackoff, type BackoffPolicy } from '../options.js';
+import { invalid, resolveMetadataMaxAge, resolveRetryBackoff, type BackoffPolicy } from '../options.js';
 import { checkSendArguments, toSendInputs, type ProducerRecord, type SendInputs } from '../values.js';
 import { FileBuffer, type FileBufferStats, type WalBatch } from '../wal/file-buffer.js';
 import { FILE_BUFFER_KEYS, resolveOptions, type FileBufferOptions } from '../wal/limits.js';
@@ -38,9 +38,11 @@ export interface WalProducerOptions {
   wal: WalOptions;
   /** Backoff between resends of a part after a retriable error (retried until it succeeds). */
   retryBackoff?: Partial<BackoffPolicy>;
+  /** As the plain producer's: how long a topic's partition count is used before a send looks it up again. */
+  metadataMaxAgeMs?: number;
 }
 
-const WAL_PRODUCER_KEYS: OptionKeys<WalProducerOptions> = { wal: true, retryBackoff: true };
+const WAL_PRODUCER_KEYS: OptionKeys<WalProducerOptions> = { wal: true, retryBackoff: true, metadataMaxAgeMs: true };
 const WAL_KEYS: OptionKeys<WalOptions> = { ...FILE_BUFFER_KEYS, afterAck: true };
 
 export interface WalSendResult {
@@ -105,6 +107,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
   private readonly afterAck: WalOptions['afterAck'];
   /** The retry rule of the partition lookup and of the sender's produce requests. */
   private readonly retry: TransmitContext;
+  private readonly metadataMaxAgeMs: number;
 
   /** Throws INVALID_CONFIG for an unknown or bad option (the plain producer's lingerMs too: it has no meaning here). */
   constructor(
@@ -123,6 +126,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     this.bufferOptions = bufferOptions;
     this.afterAck = afterAck;
     this.retry = { connection, clock, random, retryBackoff: resolveRetryBackoff(options.retryBackoff) };
+    this.metadataMaxAgeMs = resolveMetadataMaxAge(options.metadataMaxAgeMs);
     checkAgainstServer(bufferOptions, connection);
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
     this.senderFailed = new Promise((resolve) => (this.markSenderFailed = resolve));
@@ -252,7 +256,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
 
   private async issue(topic: string, send: SendInputs): Promise<{ put: Promise<void>; partitions: number[] }> {
     const { buffer } = await this.opened;
-    const partitionCount = this.topics.cached(topic) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
+    const partitionCount = this.topics.cached(topic, this.metadataMaxAgeMs) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
     // A discard 'new' topic refuses a batch over its maxBytes for good, and the whole part with
     // it: a record that could never fit is refused here, with its send, before it can take the
     // records sent beside it into a poison file.

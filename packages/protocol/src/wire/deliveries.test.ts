@@ -46,6 +46,12 @@ describe('DELIVER frame', () => {
     expect(decodeFrame(frame).data.length).toBe(4 + deliveries.reduce((sum, delivery) => sum + deliveryBytes(delivery), 0));
   });
 
+  it("carries a tail reader's lostToRetention as a decimal string, and no such field when it is 0", () => {
+    const deliveries: WireDelivery[] = [{ partition: 0, deliveryCount: 1, record: stored([input('a', 1)], 5n)[0]! }];
+    expect(decodeFrame(encodeDeliverFrame(1, 0, deliveries, 9_007_199_254_740_993n)).json).toEqual({ first: 0, count: 1, lostToRetention: '9007199254740993' });
+    expect(decodeFrame(encodeDeliverFrame(1, 0, deliveries, 0n)).json).toEqual({ first: 0, count: 1 });
+  });
+
   it('round-trips any records, in any order and any selection (property)', () => {
     const batches = fc.array(fc.array(recordArbitrary, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 4 });
     fc.assert(

@@ -1,7 +1,7 @@
 /**
  * A DELIVER frame: which records a subscription gets, and on which attempt.
  *
- *   Deliveries =>                    (the frame's json is { first, count })
+ *   Deliveries =>                    (the frame's json is { first, count, lostToRetention? })
  *     crc            uint32          CRC-32C of the rest of the data: entries and records
  *     Entry × count
  *       partition      int32
@@ -20,6 +20,9 @@
  * Entry i gets delivery id first + i: the client settles deliveries by these ids (settle
  * request, acks as ranges). Ids are per connection and increase by one per delivery, so a
  * client that acks in order sends one range however many records it acked.
+ *
+ * `lostToRetention` (a tail reader's frames only, absent when 0): the records retention deleted
+ * before the reader handed them out, since its previous frame, as a decimal string.
  */
 import { crc32c } from '../crc32c.js';
 import { BrookError, assert } from '../errors.js';
@@ -57,10 +60,10 @@ export function deliveryBytes(delivery: WireDelivery): number {
 }
 
 /** The DELIVER frame for `subscription` whose deliveries get ids first, first + 1, ... */
-export function encodeDeliverFrame(subscription: number, first: number, deliveries: readonly WireDelivery[]): Uint8Array {
+export function encodeDeliverFrame(subscription: number, first: number, deliveries: readonly WireDelivery[], lostToRetention = 0n): Uint8Array {
   let dataLength = CRC_BYTES;
   for (const delivery of deliveries) dataLength += deliveryBytes(delivery);
-  const json = stableJson({ first, count: deliveries.length });
+  const json = stableJson({ first, count: deliveries.length, ...(lostToRetention > 0n && { lostToRetention: String(lostToRetention) }) });
   const { frame, dataStart } = allocateFrame(FrameKind.DELIVER, subscription, json, dataLength);
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   let entryAt = dataStart + CRC_BYTES;
