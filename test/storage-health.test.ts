@@ -106,7 +106,7 @@ describe('a partition log whose { intervalMs } fsync failed', () => {
 });
 
 describe('a group journal whose { intervalMs } fsync failed', () => {
-  it('/healthz answers 503 naming the group (every ack of it fails until a restart), /metrics has brook_group_journal_failed 1', async () => {
+  it('logFailed names the group at once, /healthz answers 503 naming it (every ack of it fails until a restart), /metrics has brook_group_journal_failed 1', async () => {
     const { broker, fs, clock } = await world();
     await broker.createTopic('sh-journal');
     const { get } = await listen(broker);
@@ -118,8 +118,11 @@ describe('a group journal whose { intervalMs } fsync failed', () => {
     });
     while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
     expect((await get('/metrics')).text).toContain('brook_group_journal_failed{topic="sh-journal",group="g"} 0\n');
+    const failed: Parameters<BrokerEvents['logFailed']>[0][] = [];
+    broker.on('logFailed', (event) => failed.push(event));
     fs.failNext('sync', { errno: 'EIO', path: /\/groups\/sh-journal\/g\// });
     await clock.advanceAsync(100);
+    expect(failed).toEqual([{ topic: 'sh-journal', group: 'g', code: 'IO_ERROR', message: expect.stringMatching(/EIO/) }]);
     const health = await get('/healthz');
     expect(health.status).toBe(503);
     expect(health.text).toMatch(/^group g of topic sh-journal: IO_ERROR: .*EIO.*\n$/);

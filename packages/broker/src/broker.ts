@@ -38,7 +38,7 @@ import type { BrookServer } from './server/ws-server.js';
 import { fetchRecords } from './topics/fetch.js';
 import { runEach, settleAll } from './steps.js';
 import { brokerClosedError } from './ending-errors.js';
-import { failedLogs, type FailedLog } from './failed-logs.js';
+import { emitLogFailed, failedLogs, type FailedLog } from './failed-logs.js';
 import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
 
 export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
@@ -62,7 +62,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * failed (the { intervalMs } timer's, a seal's), not first by the next produce's IO_ERROR.
    */
   private readonly partitionFailed: PartitionFailureListener = (topic, partition, error) => {
-    if (this.wants('logFailed')) this.emit('logFailed', { topic, partition, code: error.code, message: error.message });
+    emitLogFailed(this, { topic, partition }, error);
   };
   private closed = false;
   private readonly groups: GroupCoordinator;

@@ -65,11 +65,12 @@ export interface BrokerEvents {
    */
   groupDeleted: (event: { topic: string; group: string }) => void;
   /**
-   * A partition's log failed (a failed fsync, seal or torn round, the { intervalMs } timer's fsync
-   * included, which no produce waits for): it refuses every write with IO_ERROR until the broker
-   * is reopened. Once per failure; describeTopic shows it meanwhile, and /healthz answers 503.
+   * A partition's log (`partition`) or a group's journal (`group`) failed (a failed fsync, seal or
+   * torn round, the { intervalMs } timer's fsync included, which nobody waits for): it refuses
+   * every write with IO_ERROR until the broker is reopened (a journal: every ack of its group).
+   * Once per failure; describeTopic / describeGroup show it meanwhile, and /healthz answers 503.
    */
-  logFailed: (event: { topic: string; partition: number; code: ErrorCode; message: string }) => void;
+  logFailed: (event: { topic: string; partition?: number; group?: string; code: ErrorCode; message: string }) => void;
 }
 
 export type BrokerEventName = keyof BrokerEvents;

@@ -4,7 +4,8 @@
  * fsync the kernel may have dropped the dirty pages ("fsyncgate"), so only a reopen, which scans
  * and recovers the files, can say what is durable. /healthz answers 503 while there is one.
  */
-import type { LogFailureDescription } from '@brook/protocol';
+import type { BrookError, LogFailureDescription } from '@brook/protocol';
+import type { BrokerEventEmitter } from './events.js';
 import type { GroupCoordinator } from './groups/group-coordinator.js';
 import type { Topic } from './topics/topic.js';
 
@@ -26,4 +27,9 @@ export function failedLogs(topics: Iterable<Topic>, groups: GroupCoordinator): F
 export function describeFailedLog(failed: FailedLog): string {
   const where = 'partition' in failed ? `topic ${failed.topic} partition ${failed.partition}` : `group ${failed.group} of topic ${failed.topic}`;
   return `${where}: ${failed.failure.message}`;
+}
+
+/** The broker's `logFailed` event for the log at `where` (a topic's partition, or a group's journal). */
+export function emitLogFailed(events: BrokerEventEmitter, where: { topic: string; partition: number } | { topic: string; group: string }, error: BrookError): void {
+  if (events.wants('logFailed')) events.emit('logFailed', { ...where, code: error.code, message: error.message });
 }

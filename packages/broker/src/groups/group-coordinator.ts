@@ -9,6 +9,7 @@
  */
 import { BrookError, checkStringFields, type GroupDescription } from '@brook/protocol';
 import { namedDirs } from '../data-dir.js';
+import { emitLogFailed } from '../failed-logs.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Group } from './group.js';
@@ -393,6 +394,7 @@ export class GroupCoordinator {
       fs: this.deps.fs, dir: `${this.deps.dataDir}/groups/${topic}/${name}`, logs, from: config.from,
       journalLogOptions: this.deps.journalLogOptions, journalBytesMax: this.deps.journalBytesMax,
       created: () => this.configs.write(topic, name, config),
+      journalFailed: (error) => emitLogFailed(this.deps.events, { topic, group: name }, error),
     });
     const group = new Group(topic, name, config, journal, windows, this.context(logs));
     this.groups.add(group);

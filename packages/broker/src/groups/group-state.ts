@@ -2,7 +2,7 @@
  * Opening a group's durable state: its journal (group-journal.ts), started at `from` when the
  * group is new, and a window per partition, made to agree with what the topic's logs hold.
  */
-import type { FileSystem } from '@brook/protocol';
+import type { BrookError, FileSystem } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import { GroupJournal, type JournalLogOptions } from './group-journal.js';
 import { PartitionWindow } from './partition-window.js';
@@ -17,12 +17,22 @@ export interface GroupStateOptions {
   readonly from: StartPosition;
   /** Runs once a new group's journal exists: its config.json, written last, commits it. */
   readonly created: () => Promise<void>;
+  /** Told once when the journal fails (the broker's `logFailed`, naming the group). */
+  readonly journalFailed: (error: BrookError) => void;
 }
 
 export async function openGroupState(options: GroupStateOptions): Promise<{ journal: GroupJournal; windows: PartitionWindow[] }> {
   const { logs } = options;
+  const base = options.journalLogOptions;
+  const logOptions: JournalLogOptions = {
+    ...base,
+    onFailure: (error) => {
+      base.onFailure?.(error);
+      options.journalFailed(error);
+    },
+  };
   const { journal, states, created } = await GroupJournal.open(
-    options.fs, options.dir, options.journalLogOptions, options.journalBytesMax, logs.length,
+    options.fs, options.dir, logOptions, options.journalBytesMax, logs.length,
     () => Promise.all(logs.map((log) => startOffsetFor(log, options.from))),
   );
   if (created) await options.created();
