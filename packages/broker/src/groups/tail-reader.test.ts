@@ -130,6 +130,25 @@ describe('a tail reader', () => {
     },
   );
 
+  it('closed while its read meets what retention deleted: not told (no retentionDropped naming a reader that is gone), nothing counted', async () => {
+    const topic = 'tr-overtaken-closed';
+    const fixture = await overtakenTopic(topic);
+    const { held, handler } = parking();
+    const subscription = await fixture.broker.subscribe({ topic, from: 'earliest', maxInFlight: 1 }, handler);
+    await fixture.broker.produce(topic, [{ value: 'first' }]);
+    await fixture.settle(() => held.length === 1);
+    await fixture.produce();
+    const told: unknown[] = [];
+    fixture.broker.on('retentionDropped', (e) => e.reader !== undefined && told.push(e));
+    const retained = fixture.broker.enforceRetention();
+    void held[0]!.ack(); // the freed slot's step starts its read (below startOffset) in the next microtask...
+    queueMicrotask(() => subscription.abort()); // ...and the reader is closed while that read is under way
+    await retained;
+    await fixture.settle();
+    expect(told).toEqual([]);
+    expect(subscription.lostToRetention).toBe(0n);
+  });
+
   it('a join racing retention starts at startOffset: records deleted before it joined are not counted lost', async () => {
     const fixture = await overtakenTopic('tr-join-racing');
     await fixture.produce();
