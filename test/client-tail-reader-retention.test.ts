@@ -35,6 +35,18 @@ describeOnEachTarget('a client tail reader overtaken by retention', (suite) => {
     expect(told).toEqual([{ topic, partition: 0, startOffset, reader: stream.memberId, lostRecords: startOffset - 1n }]);
   });
 
+  it('a consume() loop of a tail reader counts from 0n before it has joined, in process as over the client', async () => {
+    const topic = unique('t');
+    await suite.target.broker.createTopic(topic);
+    const streams = [suite.client.consume({ topic }), suite.target.broker.consume({ topic })];
+    expect(streams.map((stream) => stream.lostToRetention)).toEqual([0n, 0n]);
+    for (const stream of streams) {
+      await stream.ready;
+      expect(stream.lostToRetention).toBe(0n);
+      stream.abort();
+    }
+  });
+
   it('a group member has no count of its own (describeGroup has the group\'s)', async () => {
     const topic = await overtakenTopic();
     const member = await suite.client.subscribe({ topic, group: unique('g') }, () => undefined);

@@ -167,6 +167,27 @@ describeOnEachTarget('a deleted topic', (suite) => {
     expect((await suite.target.broker.produce(topic, [{ key, value: 'in process' }]))[0]!.partition).toBe(1);
   });
 
+  it('records lingering for a partition the topic no longer has when a producer learns its smaller count are sent (and refused UNKNOWN_PARTITION), not left until deliveryTimeoutMs', async () => {
+    const topic = await suite.topic(2);
+    const clock = new VirtualClock({ startMs: Date.now() });
+    await using client = await suite.target.connect({ clock, heartbeatIntervalMs: 0 });
+    const producer = client.producer({ idempotent: false, lingerMs: 50 });
+    const first = producer.send(topic, [{ value: 'counted' }]);
+    await producer.flush();
+    await first;
+    await suite.target.broker.deleteTopic(topic);
+    await suite.target.broker.createTopic(topic, { partitions: 1 });
+
+    clock.advance(299_990);
+    const lingering = producer.send(topic, [{ partition: 1, value: 'to partition 1, gone' }]);
+    const outcome = lingering.catch((error: unknown) => error);
+    clock.advance(10); // the count is metadataMaxAgeMs old: the next send looks it up (1), the linger has 40 ms to go
+    const next = producer.send(topic, [{ value: 'by the new count' }]);
+    await producer.flush();
+    expect(await next).toEqual([{ partition: 0, offset: 0n }]);
+    expect(await outcome).toMatchObject({ code: 'UNKNOWN_PARTITION' });
+  }, 10_000);
+
   it('a WAL producer puts keys by the new count of a topic that came back with more partitions once its count is metadataMaxAgeMs old', async () => {
     const topic = await suite.topic(1);
     const dir = await mkdtemp(join(tmpdir(), 'brook-recreate-wal-'));

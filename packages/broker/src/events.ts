@@ -46,10 +46,12 @@ export interface BrokerEvents {
    */
   rebalanced: (event: { topic: string; group: string; assignment: Record<string, number[]>; reason: RebalanceReason; member: string }) => void;
   /**
-   * Retention deleted segments: first once for the partition (neither `group` nor `reader`:
+   * Retention deleted segments: once for the partition (neither `group` nor `reader`:
    * `lostRecords` it deleted), then once per group that lost `lostRecords` it had not acked
    * (`group`), and once per tail reader that lost `lostRecords` it had not handed out yet
-   * (`reader`: its id, the subscription's memberId).
+   * (`reader`: its id, the subscription's memberId). A group or reader that reads on into the
+   * deleted records while the pass is still deleting their files learns of it then, and is told
+   * before the partition's own event (still once).
    */
   retentionDropped: (event: { topic: string; partition: number; startOffset: bigint; group?: string; reader?: string; lostRecords: bigint }) => void;
   /**

@@ -105,6 +105,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.state === 'closed';
   }
 
+  /** A request made now goes out at once (or waits only for the requestsInFlightMax window), not for a reconnect. */
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
   /** How reconnects back off; undefined with `reconnect: false` (a drop then ends the connection). */
   get reconnectPolicy(): BackoffPolicy | undefined {
     return this.options.reconnect;

@@ -282,8 +282,9 @@ export function messageStream<Joined>(
     get memberId() {
       return handle?.memberId;
     },
+    // A tail reader's is 0n before it has joined too, as the client's is: it has lost nothing yet.
     get lostToRetention() {
-      return handle?.lostToRetention;
+      return options.group === undefined ? (handle?.lostToRetention ?? 0n) : undefined;
     },
     close: async () => (await whenJoined())?.abort(),
     // At once once joined, as the client's abort() is: an ack() right after it finds its delivery taken back.

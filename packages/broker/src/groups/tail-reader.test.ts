@@ -108,6 +108,47 @@ describe('a tail reader', () => {
     stream.abort();
   });
 
+  it.each([['a tail reader', undefined], ['a group', 'g']])(
+    '%s reading on while retention still deletes the files is told at once, before the partition\'s own retentionDropped, each loss once',
+    async (_name, group) => {
+      const topic = `tr-overtaken-order-${group ?? 'reader'}`;
+      const fixture = await overtakenTopic(topic);
+      const { held, handler } = parking();
+      await fixture.broker.subscribe({ topic, group, from: 'earliest', maxInFlight: 1 }, handler);
+      await fixture.broker.produce(topic, [{ value: 'first' }]);
+      await fixture.settle(() => held.length === 1);
+      await fixture.produce(); // its one slot taken, it reads none of them ahead
+      const told: { who: string; lostRecords: bigint }[] = [];
+      fixture.broker.on('retentionDropped', (e) => told.push({ who: e.reader ?? e.group ?? 'partition', lostRecords: e.lostRecords }));
+      const retained = fixture.broker.enforceRetention(); // the segments are out of the log now, their files not yet deleted
+      await held[0]!.ack(); // the freed slot reads on, below the new startOffset
+      await retained;
+      await fixture.settle(() => held.length === 2);
+      const { startOffset } = fixture.broker.describeTopic(topic).partitions[0]!;
+      expect(told).toEqual([{ who: group ?? expect.stringMatching(/^reader-/), lostRecords: startOffset - 1n }, { who: 'partition', lostRecords: startOffset }]);
+      expect(held[1]!.offset).toBe(startOffset);
+    },
+  );
+
+  it('closed while its read meets what retention deleted: not told (no retentionDropped naming a reader that is gone), nothing counted', async () => {
+    const topic = 'tr-overtaken-closed';
+    const fixture = await overtakenTopic(topic);
+    const { held, handler } = parking();
+    const subscription = await fixture.broker.subscribe({ topic, from: 'earliest', maxInFlight: 1 }, handler);
+    await fixture.broker.produce(topic, [{ value: 'first' }]);
+    await fixture.settle(() => held.length === 1);
+    await fixture.produce();
+    const told: unknown[] = [];
+    fixture.broker.on('retentionDropped', (e) => e.reader !== undefined && told.push(e));
+    const retained = fixture.broker.enforceRetention();
+    void held[0]!.ack(); // the freed slot's step starts its read (below startOffset) in the next microtask...
+    queueMicrotask(() => subscription.abort()); // ...and the reader is closed while that read is under way
+    await retained;
+    await fixture.settle();
+    expect(told).toEqual([]);
+    expect(subscription.lostToRetention).toBe(0n);
+  });
+
   it('a join racing retention starts at startOffset: records deleted before it joined are not counted lost', async () => {
     const fixture = await overtakenTopic('tr-join-racing');
     await fixture.produce();

@@ -85,6 +85,9 @@ export class TailReader {
    * group does, and says how many it skipped.
    */
   overtakenBy(partition: number, startOffset: bigint): void {
+    // A read under way when the reader was closed may still meet the deleted records: a reader
+    // that is gone loses nothing, and no event names it.
+    if (this.closed) return;
     const buffered = this.buffered[partition]!;
     const position = buffered[0]?.offset ?? this.readOffsets[partition]!;
     if (position >= startOffset) return;
@@ -115,6 +118,7 @@ export class TailReader {
         batches = await log.read(from, { maxBytes: this.limits.fetchBytes, shared: true });
       } catch (error) {
         if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || from >= log.startOffset) throw error;
+        if (this.closed) return undefined; // closed meanwhile: it reads no further, and is told nothing
         // Retention ran, and the coordinator has not told this reader yet.
         this.overtakenBy(p, log.startOffset);
         continue;

@@ -231,6 +231,10 @@ export class Producer {
     let lanes = this.lanes.get(topic);
     if (!lanes || lanes.length !== partitionCount) {
       const existing = lanes ?? [];
+      // The topic has fewer partitions now: no release reaches a lane taken out of the map, so
+      // its lingering records go now (the broker refuses them UNKNOWN_PARTITION), or they would
+      // wait for deliveryTimeoutMs, and flush() with them. One sending goes on by itself.
+      for (const lane of existing.slice(partitionCount)) lane.release();
       lanes = Array.from({ length: partitionCount }, (_, partition) => existing[partition] ?? new PartitionLane(this.context, topic, partition));
       this.lanes.set(topic, lanes);
     }

@@ -18,6 +18,29 @@ import { deliveryTimeout, readyToRetry, toBrookError, type TransmitContext } fro
 
 export class TopicPartitions {
   private readonly counts = new Map<string, { readonly count: number; readonly lookedUpAtMs: number }>();
+  /**
+   * The count a WAL put routes by. A first lookup is retried until answered (loadRetrying: the put
+   * waits for it, docs/wal.md's weak points). A count `maxAgeMs` old is looked up again while the
+   * connection is up, and used as it is while it is down or when that lookup fails retriably: a
+   * refresh must not hold a put, and every put behind it, until a reconnect, since keeping puts
+   * coming while the broker is unreachable is what the WAL is for. Kafka's producer too routes by
+   * the metadata it has while a refresh cannot be had.
+   */
+  async forPut(topic: string, maxAgeMs: number, context: TransmitContext, stop: Promise<BrookError>): Promise<number> {
+    const fresh = this.cached(topic, maxAgeMs);
+    if (fresh !== undefined) return fresh;
+    const old = this.counts.get(topic)?.count;
+    if (old === undefined) return this.loadRetrying(topic, context, stop);
+    if (!this.connection.isOpen) return old;
+    try {
+      return await Promise.race([this.load(topic), stop.then((error) => Promise.reject(error))]);
+    } catch (error) {
+      const failure = toBrookError(error);
+      if (failure.retriable) return old;
+      throw failure;
+    }
+  }
+
   /** The largest batch a `discard: 'new'` topic can ever take: its retention.maxBytes. */
   private readonly batchBytesCaps = new Map<string, number>();
   private readonly loading = new Map<string, Promise<number>>();

@@ -12,11 +12,11 @@ import { WalProducer } from './wal-producer.js';
 
 const threePartitions = { name: 't', partitions: [0, 1, 2].map((partition) => ({ partition, startOffset: '0', endOffset: '0' })) };
 
-async function setup() {
+async function setup(options: { metadataMaxAgeMs?: number } = {}) {
   const server = new FakeServer();
   const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
   const wal = { dir: '/wal', fs: new MemoryFileSystem(), maxBytes: 64 * 1024 }; // within the fake's frame limit
-  const producer = new WalProducer(connection, new TopicPartitions(connection), { wal }, clock, connection.random, () => undefined);
+  const producer = new WalProducer(connection, new TopicPartitions(connection), { wal, ...options }, clock, connection.random, () => undefined);
   await producer.ready();
   return { server, clock, producer, fs: wal.fs };
 }
@@ -63,6 +63,42 @@ describe('WalProducer partition lookup', () => {
     server.take('describeTopic'); // left unanswered
     await producer.close();
     expect(await outcome).toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('puts by the count it has when that is metadataMaxAgeMs old and the broker is unreachable: into the WAL at once, not after the reconnect', async () => {
+    const { server, clock, producer } = await setup({ metadataMaxAgeMs: 1_000 });
+    const first = producer.send('t', [{ key: 'a', value: '1' }]);
+    await server.waitForRequests(1);
+    server.respond(server.take('describeTopic'), threePartitions);
+    const [placed] = await first;
+    clock.advance(1_000);
+    server.drop(1006); // the clock stands still: no reconnect
+    await tick();
+    const later = producer.send('t', [{ key: 'a', value: '2' }]);
+    expect(await settlesSoon(later)).toBe(true);
+    expect(await later).toEqual([placed]);
+    expect(producer.stats.wal).toMatchObject({ records: 2 });
+    await producer.close();
+  });
+
+  it('puts by the count it has when looking it up again fails retriably, and by the new one when it is answered', async () => {
+    // Below the WAL's maxAgeMs (100 ms): no batch is sealed, so the sender asks for nothing meanwhile.
+    const { server, clock, producer } = await setup({ metadataMaxAgeMs: 50 });
+    const onePartition = { ...threePartitions, partitions: threePartitions.partitions.slice(0, 1) };
+    const first = producer.send('t', [{ key: 'a', value: '1' }]);
+    await server.waitForRequests(1);
+    server.respond(server.take('describeTopic'), onePartition);
+    await first;
+    clock.advance(50);
+    const stale = producer.send('t', [{ key: 'a', value: '2' }]);
+    await server.waitForRequests(1);
+    server.fail(server.take('describeTopic'), 'IO_ERROR', true);
+    expect(await stale).toEqual([{ topic: 't', partition: 0 }]);
+    const fresh = producer.send('t', [{ key: 'b', value: '3' }]);
+    await server.waitForRequests(1);
+    server.respond(server.take('describeTopic'), threePartitions);
+    expect((await fresh)[0]!.partition).toBeGreaterThan(0); // key 'b' goes to partition 1 of 3
+    await producer.close();
   });
 
   it('fails the send at once when the lookup is refused for good (UNKNOWN_TOPIC)', async () => {

@@ -256,7 +256,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
 
   private async issue(topic: string, send: SendInputs): Promise<{ put: Promise<void>; partitions: number[] }> {
     const { buffer } = await this.opened;
-    const partitionCount = this.topics.cached(topic, this.metadataMaxAgeMs) ?? (await this.topics.loadRetrying(topic, this.retry, this.closed));
+    const partitionCount = await this.topics.forPut(topic, this.metadataMaxAgeMs, this.retry, this.closed);
     // A discard 'new' topic refuses a batch over its maxBytes for good, and the whole part with
     // it: a record that could never fit is refused here, with its send, before it can take the
     // records sent beside it into a poison file.
