@@ -24,11 +24,14 @@ export interface GroupStateOptions {
 export async function openGroupState(options: GroupStateOptions): Promise<{ journal: GroupJournal; windows: PartitionWindow[] }> {
   const { logs } = options;
   const base = options.journalLogOptions;
+  // During a compaction the journal writes two logs, and both may fail: the group is told once.
+  let told = false;
   const logOptions: JournalLogOptions = {
     ...base,
     onFailure: (error) => {
       base.onFailure?.(error);
-      options.journalFailed(error);
+      if (!told) options.journalFailed(error);
+      told = true;
     },
   };
   const { journal, states, created } = await GroupJournal.open(
