@@ -31,12 +31,29 @@ describe('bad input exits 2 with INVALID_CONFIG', () => {
   });
 
   it.each([
-    ['bad/g', /--group must be a group name: 1-249 characters from \[A-Za-z0-9._-\], not \. or \.\., got "bad\/g"/],
+    ['bad/g', /--group "bad\/g" is no topic or group name: it may only contain A-Z a-z 0-9 \. _ -/],
     ['brook.redrive', /--group brook\.redrive is reserved for redrive progress/],
   ])('--group %s, a name no group can have, is bad usage (the broker would refuse it with INVALID_REQUEST, exit 1)', async (group, message) => {
     const run = await brook(['consume', 'cli-group-name', '--group', group, '--count', '1'], { env });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(new RegExp(`^brook: INVALID_CONFIG: ${message.source}\n`));
+  });
+
+  it.each([
+    [['topics', 'create', 'bad/name'], 'NAME'],
+    [['topics', 'describe', '..'], 'NAME'],
+    [['topics', 'delete', 'x'.repeat(250)], 'NAME'],
+    [['produce', 'bad/name'], 'TOPIC'],
+    [['consume', ''], 'TOPIC'],
+    [['groups', 'list', 'bad name'], 'TOPIC'],
+    [['groups', 'describe', 'orders', 'bad/g'], 'GROUP'],
+    [['groups', 'reset', '.', 'g', '--to', 'earliest'], 'TOPIC'],
+    [['dlq', 'list', 'bad/dlq'], 'DLQ_TOPIC'],
+    [['dlq', 'redrive', 'bad/dlq'], 'DLQ_TOPIC'],
+  ])('%j: a name no topic or group can have is bad usage, said before connecting (not UNKNOWN_TOPIC, exit 1)', async (args, label) => {
+    const run = await brook(args, { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^brook: INVALID_CONFIG: ${label} ".*" is no topic or group name: it `));
   });
 
   it('a repeatable option (--header) may still be given twice', async () => {

@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  SeededRandom, checkFetchRequest, checkOffsetForTimestamp, checkPartitionField, checkStringFields, rmdirDurable,
+  SeededRandom, validateTopicName, checkFetchRequest, checkOffsetForTimestamp, checkPartitionField, checkStringFields, rmdirDurable,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -14,7 +14,6 @@ import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js
 import {
   Topic, logDefaultsFor, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults, type PartitionFailureListener,
 } from './topics/topic.js';
-import { validateTopicName } from './topics/topic-name.js';
 import { TopicRegistry } from './topics/topic-registry.js';
 import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
 import type { ProduceRecord } from './topics/record-input.js';

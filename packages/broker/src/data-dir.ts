@@ -7,8 +7,7 @@
  * the lock go. A close after a log failed (or one whose own steps failed) writes no marker: the
  * next open recovers as after a crash, since a failed fsync leaves the durable state unknown.
  */
-import { DirLock, isDirectory, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
-import { isTopicName } from './topics/topic-name.js';
+import { DirLock, isDirectory, isTopicName, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
 
 const CLEAN_SHUTDOWN_MARKER = '.clean-shutdown';
 /** The single-writer lock directory inside a data directory (DirLock). */

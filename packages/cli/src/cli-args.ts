@@ -5,7 +5,7 @@
  * value is INVALID_CONFIG (exit 2) with the usage attached, never ignored.
  */
 import { parseArgs } from 'node:util';
-import { BrookError } from '@brook/protocol';
+import { BrookError, topicNameProblem } from '@brook/protocol';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,6 +23,12 @@ export interface CommandSpec {
   usage: string;
   required?: readonly string[];
   optional?: readonly string[];
+  /**
+   * The positionals (of required and optional) that name a topic or a group. A name no topic or
+   * group can have is bad usage (exit 2), said before anything connects, not the server's
+   * UNKNOWN_TOPIC (exit 1) for a name that could never have been there.
+   */
+  names?: readonly string[];
   options?: Readonly<Record<string, OptionSpec>>;
 }
 
@@ -101,6 +107,12 @@ export function usageError(message: string, usage: string): BrookError {
   return new BrookError('INVALID_CONFIG', `${message}\n\n${usage}`, {});
 }
 
+/** INVALID_CONFIG (bad usage) if `value`, given as `label`, is no topic or group name. */
+export function checkName(label: string, value: string, usage: string): void {
+  const problem = topicNameProblem(value);
+  if (problem !== undefined) throw usageError(`${label} ${JSON.stringify(value)} is no topic or group name: it ${problem}`, usage);
+}
+
 export function parseCommandArgs(spec: CommandSpec, args: readonly string[]): ParsedArgs {
   const required = spec.required ?? [];
   const optional = spec.optional ?? [];
@@ -118,6 +130,9 @@ export function parseCommandArgs(spec: CommandSpec, args: readonly string[]): Pa
   if (positionals.length > required.length + optional.length) {
     throw usageError(`unexpected argument ${positionals[required.length + optional.length]}`, spec.usage);
   }
+  [...required, ...optional].forEach((name, i) => {
+    if (spec.names?.includes(name) && positionals[i] !== undefined) checkName(name, positionals[i], spec.usage);
+  });
   return new ParsedArgs(spec, positionals, values);
 }
 

@@ -4,9 +4,8 @@
  * has none; a later member asking for different ones is refused with INVALID_CONFIG rather than
  * silently given something else. `maxInFlight` is per member.
  */
-import { BrookError, checkOptionKeys, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
+import { BrookError, TOPIC_NAME_LENGTH_MAX, validateTopicName, checkOptionKeys, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
 import { checkLimit, limitOrDefault } from '../config/defaults.js';
-import { TOPIC_NAME_LENGTH_MAX, validateTopicName } from '../topics/topic-name.js';
 
 export type Ordering = 'none' | 'key' | 'partition';
 export type StartPosition = 'earliest' | 'latest' | { offset: bigint } | { timestamp: number };

@@ -5,9 +5,9 @@
  * back to the group (a second signal exits at once).
  */
 import { once } from 'node:events';
-import { LIMITS, REDRIVE_GROUP, TOPIC_NAME_LENGTH_MAX, isTopicName } from '@brook/broker';
+import { LIMITS, REDRIVE_GROUP } from '@brook/broker';
 import { BrookError, type Client, type Message, type MessageStream, type SubscribeOptions } from '@brook/client';
-import { defineCommand, type ParsedArgs } from '../cli-args.js';
+import { checkName, defineCommand, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { jsonLine, plural } from '../format.js';
 import { POSITION_USAGE, startPositionOption } from '../positions.js';
@@ -50,7 +50,7 @@ const ACKS_SUMMARY = { group: ', acked', credit: '', none: ', not acked' } as co
 
 export const consumeCommand = defineCommand(
   {
-    name: 'consume', summary: 'print records as they arrive, as a group member or a tail reader', usage: USAGE, required: ['TOPIC'],
+    name: 'consume', summary: 'print records as they arrive, as a group member or a tail reader', usage: USAGE, required: ['TOPIC'], names: ['TOPIC'],
     options: {
       ...REMOTE_OPTIONS, group: { type: 'string' }, ordering: { type: 'string' }, from: { type: 'string' }, count: { type: 'string' },
       ack: { type: 'boolean' }, 'no-ack': { type: 'boolean' },
@@ -93,9 +93,7 @@ function consumeSettings(args: ParsedArgs): ConsumeSettings {
  */
 function groupOption(args: ParsedArgs): string | undefined {
   const group = args.string('group');
-  if (group !== undefined && !isTopicName(group)) {
-    throw args.usageError(`--group must be a group name: 1-${TOPIC_NAME_LENGTH_MAX} characters from [A-Za-z0-9._-], not . or .., got ${JSON.stringify(group)}`);
-  }
+  if (group !== undefined) checkName('--group', group, USAGE);
   if (group === REDRIVE_GROUP) throw args.usageError(`--group ${REDRIVE_GROUP} is reserved for redrive progress`);
   return group;
 }

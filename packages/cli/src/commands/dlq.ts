@@ -132,7 +132,7 @@ function listedSummary(dlqTopic: string, trailers: readonly (Trailer | undefined
 
 const list = defineCommand(
   {
-    name: 'dlq list', summary: 'dead-letter topics, or the records waiting in one', optional: ['DLQ_TOPIC'],
+    name: 'dlq list', summary: 'dead-letter topics, or the records waiting in one', optional: ['DLQ_TOPIC'], names: ['DLQ_TOPIC'],
     options: { ...REMOTE_OPTIONS, all: { type: 'boolean' } },
     usage: `usage: brook dlq list [DLQ_TOPIC] [--all]
 
@@ -171,7 +171,7 @@ ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
 
 const redrive = defineCommand(
   {
-    name: 'dlq redrive', summary: 'move dead-lettered records back to their origin topics', required: ['DLQ_TOPIC'],
+    name: 'dlq redrive', summary: 'move dead-lettered records back to their origin topics', required: ['DLQ_TOPIC'], names: ['DLQ_TOPIC'],
     options: { ...REMOTE_OPTIONS, max: { type: 'string' } },
     usage: `usage: brook dlq redrive DLQ_TOPIC [--max N]
 

@@ -11,7 +11,7 @@ import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 
 const list = defineCommand(
   {
-    name: 'groups list', summary: 'list consumer groups with their ordering, members and lag', optional: ['TOPIC'], options: REMOTE_OPTIONS,
+    name: 'groups list', summary: 'list consumer groups with their ordering, members and lag', optional: ['TOPIC'], names: ['TOPIC'], options: REMOTE_OPTIONS,
     usage: `usage: brook groups list [TOPIC]\n\nOne line per group (of TOPIC, or of every topic): ordering, members, lag.\n${REMOTE_USAGE}`,
   },
   (args, env) => withClient(args, env, async (client) => {
@@ -32,7 +32,7 @@ const list = defineCommand(
 
 const describe = defineCommand(
   {
-    name: 'groups describe', summary: "a group's settings, members and per-partition position", required: ['TOPIC', 'GROUP'], options: REMOTE_OPTIONS,
+    name: 'groups describe', summary: "a group's settings, members and per-partition position", required: ['TOPIC', 'GROUP'], names: ['TOPIC', 'GROUP'], options: REMOTE_OPTIONS,
     usage: `usage: brook groups describe TOPIC GROUP
 
 The group's settings and members, then per partition: ackFloor (every offset below it is acked),
@@ -70,7 +70,7 @@ function formatDescription(d: GroupDescription): string {
 
 const reset = defineCommand(
   {
-    name: 'groups reset', summary: 'move a group to earliest, latest, an offset or a time (replay or skip)', required: ['TOPIC', 'GROUP'],
+    name: 'groups reset', summary: 'move a group to earliest, latest, an offset or a time (replay or skip)', required: ['TOPIC', 'GROUP'], names: ['TOPIC', 'GROUP'],
     options: { ...REMOTE_OPTIONS, to: { type: 'string' } },
     usage: `usage: brook groups reset TOPIC GROUP --to POS
 
@@ -96,7 +96,7 @@ ${REMOTE_USAGE}`,
 
 const remove = defineCommand(
   {
-    name: 'groups delete', summary: 'delete a consumer group without members, and its progress', required: ['TOPIC', 'GROUP'], options: REMOTE_OPTIONS,
+    name: 'groups delete', summary: 'delete a consumer group without members, and its progress', required: ['TOPIC', 'GROUP'], names: ['TOPIC', 'GROUP'], options: REMOTE_OPTIONS,
     usage: `usage: brook groups delete TOPIC GROUP
 
 Deletes the group: its position on every partition, attempt counts and settings. A consumer that

@@ -54,7 +54,7 @@ interface LineFormat {
 
 export const produceCommand = defineCommand(
   {
-    name: 'produce', summary: 'send lines of stdin or a file as records', usage: USAGE, required: ['TOPIC'],
+    name: 'produce', summary: 'send lines of stdin or a file as records', usage: USAGE, required: ['TOPIC'], names: ['TOPIC'],
     options: {
       ...REMOTE_OPTIONS, input: { type: 'string' }, file: { type: 'string' },
       key: { type: 'string' }, 'key-separator': { type: 'string' }, header: { type: 'string', multiple: true },

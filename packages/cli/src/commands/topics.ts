@@ -13,7 +13,7 @@ const create = defineCommand(
   {
     name: 'topics create',
     summary: 'create a topic',
-    required: ['NAME'],
+    required: ['NAME'], names: ['NAME'],
     options: {
       ...REMOTE_OPTIONS, partitions: { type: 'string' }, 'retention-bytes': { type: 'string' }, 'retention-time': { type: 'string' },
       discard: { type: 'string' }, 'if-not-exists': { type: 'boolean' },
@@ -79,7 +79,7 @@ async function summarize(client: Client, topic: string): Promise<{ topic: string
 
 const describe = defineCommand(
   {
-    name: 'topics describe', summary: 'settings, partitions (start and end offsets) and groups of a topic', required: ['NAME'], options: REMOTE_OPTIONS,
+    name: 'topics describe', summary: 'settings, partitions (start and end offsets) and groups of a topic', required: ['NAME'], names: ['NAME'], options: REMOTE_OPTIONS,
     usage: `usage: brook topics describe NAME
 
 Its retention and segment settings; per partition: startOffset (first retained), endOffset
@@ -118,7 +118,7 @@ function describeSettings({ retention, segmentBytesMax, segmentMsMax }: TopicSet
 
 const remove = defineCommand(
   {
-    name: 'topics delete', summary: 'delete a topic, its data and its groups', required: ['NAME'], options: REMOTE_OPTIONS,
+    name: 'topics delete', summary: 'delete a topic, its data and its groups', required: ['NAME'], names: ['NAME'], options: REMOTE_OPTIONS,
     usage: `usage: brook topics delete NAME
 
 Deletes the topic's data and its groups; their dead-letter topics stay (they are topics of their own).

@@ -1,10 +1,10 @@
 /**
  * Topic names become directory names, so they are held to Kafka's rule: 1 to 249 characters
- * from [A-Za-z0-9._-], and neither "." nor "..".
+ * from [A-Za-z0-9._-], and neither "." nor "..". Group names follow it too. Here, beside the wire
+ * codecs, so that the broker, the client and the `brook` command hold names to one rule.
  */
-import { BrookError, TOPIC_NAME_LENGTH_MAX } from '@brook/protocol';
-
-export { TOPIC_NAME_LENGTH_MAX };
+import { BrookError } from './errors.js';
+import { TOPIC_NAME_LENGTH_MAX } from './limits.js';
 const TOPIC_NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 
 export function validateTopicName(name: unknown): string {
@@ -21,7 +21,8 @@ export function isTopicName(name: string): boolean {
   return topicNameProblem(name) === undefined;
 }
 
-function topicNameProblem(name: unknown): string | undefined {
+/** What is wrong with `name` as a topic or group name ("must not be empty", ...), or undefined. */
+export function topicNameProblem(name: unknown): string | undefined {
   return typeof name !== 'string' ? 'must be a string'
     : name.length === 0 ? 'must not be empty'
     : name.length > TOPIC_NAME_LENGTH_MAX ? `must be at most ${TOPIC_NAME_LENGTH_MAX} characters, got ${name.length}`
