@@ -14,12 +14,12 @@ import type { PartitionLog } from '../log/partition-log.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Group } from './group.js';
 import type { GroupContext } from './group-context.js';
-import { openGroupState, startOffsetFor } from './group-state.js';
+import { openGroupState, startOffsetsFor } from './group-state.js';
 import {
   checkStartPosition, checkSubscribeOptionKeys, checkTailReaderOptions, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
   type GroupConfig, type StartPosition, type SubscribeOptions,
 } from './subscribe-options.js';
-import { TailReader } from './tail-reader.js';
+import { TailReaders } from './tail-readers.js';
 import { GroupConfigFiles } from './group-config-files.js';
 import { GroupTable, groupKey } from './group-table.js';
 import type { DeliverySink } from './member.js';
@@ -37,11 +37,9 @@ export type { CoordinatorDeps, Joined };
 
 export class GroupCoordinator {
   private readonly groups = new GroupTable();
-  private readonly readers = new Set<TailReader>();
-  /** Numbers the tail readers' ids (`reader-1`, `reader-2`, ...), unique while the broker is open. */
-  private readerSeq = 0;
   /** So that a deleted topic or a closing broker can end their loops and settle their `ended`. */
   private readonly live = new LiveSubscriptions();
+  private readonly readers: TailReaders;
   private readonly opening = new Map<string, Promise<Group>>();
   /** Per group key, the deleteGroup under way: an open of the name, deleteTopic and close wait for it. */
   private readonly deleting = new Map<string, Promise<void>>();
@@ -59,6 +57,7 @@ export class GroupCoordinator {
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.deadlines = new DeadlineQueue(deps.clock);
+    this.readers = new TailReaders(deps);
     this.configs = new GroupConfigFiles(deps.fs, deps.dataDir);
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce,
@@ -97,15 +96,9 @@ export class GroupCoordinator {
       checkTailReaderOptions(options);
       // Checked as a group's is: a bad one would otherwise fail deep in the log, or read from a number.
       const from = checkStartPosition(options.from ?? 'latest');
-      const found = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
+      const offsets = await startOffsetsFor(logs, from);
       this.checkStillJoinable(options.topic, logs);
-      // Retention may have run while they were found: what it deleted before the reader joined
-      // is no loss of the reader's.
-      const offsets = notBelowStart(found, logs);
-      const reader = new TailReader(`reader-${++this.readerSeq}`, options.topic, logs, offsets, { maxInFlight, fetchBytes: this.deps.fetchBytes }, sink, this.deps.events);
-      this.readers.add(reader);
-      reader.schedulePump();
-      return { kind: 'reader', reader };
+      return { kind: 'reader', reader: this.readers.add(options.topic, logs, offsets, maxInFlight, sink) };
     }
     // Redrive acks its group directly, which a member's deliveries would contradict.
     if (options.group === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group name ${REDRIVE_GROUP} is reserved for redrive progress`, { group: options.group });
@@ -132,20 +125,15 @@ export class GroupCoordinator {
     if (this.deps.partitions(topic) !== logs) throw topicDeletedError(topic);
   }
 
-  leaveReader(reader: TailReader): void {
-    reader.closed = true;
-    this.readers.delete(reader);
-  }
-
   /** New records in a partition: every group and reader of the topic may have work. */
   notifyAppended(topic: string): void {
     for (const group of this.groups.ofTopic(topic)) group.schedulePump();
-    for (const reader of this.readers) if (reader.topic === topic) reader.schedulePump();
+    for (const reader of this.readers.ofTopic(topic)) reader.schedulePump();
   }
 
   /** Retention deleted records below `startOffset`: the readers and groups it overtook are told. */
   async retentionMoved(topic: string, partition: number, startOffset: bigint): Promise<void> {
-    for (const reader of this.readers) if (reader.topic === topic) reader.overtakenBy(partition, startOffset);
+    for (const reader of this.readers.ofTopic(topic)) reader.overtakenBy(partition, startOffset);
     for (const group of this.groups.ofTopic(topic)) await group.overtakenBy(partition, startOffset);
   }
 
@@ -187,14 +175,11 @@ export class GroupCoordinator {
     const target = checkStartPosition(to, 'to');
     return this.resets.run(groupKey(topic, name), async () => {
       // A look-up failing because a delete closed the logs under it fails as the group's loss does.
-      const found = await Promise.all(logs.map((log) => startOffsetFor(log, target))).catch((error: unknown) => {
+      const offsets = await startOffsetsFor(logs, target).catch((error: unknown) => {
         this.checkStillCurrent(group);
         throw error;
       });
       this.checkStillCurrent(group);
-      // Retention may have run while they were found: a group restarted below startOffset would
-      // count the records deleted before the reset as lost once more.
-      const offsets = notBelowStart(found, logs);
       await group.resetTo(offsets);
       return offsets;
     });
@@ -279,7 +264,7 @@ export class GroupCoordinator {
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
     return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member : joined.reader, async (graceful) => {
-      if (joined.kind === 'reader') this.leaveReader(joined.reader);
+      if (joined.kind === 'reader') this.readers.leave(joined.reader);
       else if (graceful) await joined.group.drainAndLeave(joined.member);
       else joined.group.leave(joined.member);
     }, onEnd);
@@ -321,7 +306,7 @@ export class GroupCoordinator {
   async dropTopic(topic: string): Promise<void> {
     const ending = topicDeletedError(topic);
     this.live.end(topic, ending);
-    for (const reader of this.readers) if (reader.topic === topic) this.leaveReader(reader);
+    for (const reader of this.readers.ofTopic(topic)) this.readers.leave(reader);
     const dropped = this.hidden.get(topic) ?? [];
     this.hidden.delete(topic);
     const ofTopic = ([key]: [string, unknown]) => key.startsWith(groupKey(topic, ''));
@@ -356,7 +341,7 @@ export class GroupCoordinator {
     // join or a redrive under way is in the table once its open ends, so it is closed below too.
     await Promise.allSettled([...this.deleting.values(), ...this.opening.values(), this.joins.settled()]);
     this.deadlines.clear();
-    for (const reader of this.readers) reader.closed = true;
+    this.readers.closeAll();
     // Each group closes its journal whatever became of the others'.
     const closed = await Promise.allSettled(this.groups.all().map((group) => group.close(ending)));
     const failed = closed.find((result) => result.status === 'rejected');
@@ -410,9 +395,4 @@ export class GroupCoordinator {
       }),
     };
   }
-}
-
-/** Each partition's offset, raised to its log's startOffset if retention has passed it. */
-function notBelowStart(offsets: readonly bigint[], logs: readonly PartitionLog[]): bigint[] {
-  return offsets.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
 }

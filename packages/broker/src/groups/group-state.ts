@@ -67,3 +67,14 @@ export async function startOffsetFor(log: PartitionLog, from: StartPosition): Pr
   if ('offset' in from) return from.offset < log.startOffset ? log.startOffset : from.offset > log.endOffset ? log.endOffset : from.offset;
   return log.offsetForTimestamp(from.timestamp);
 }
+
+/**
+ * Where a reader or a group (new, or reset) starts on every partition. Each offset is raised to
+ * its log's startOffset as the look-ups end: retention may have run meanwhile, and what it
+ * deleted before the start is no loss of the reader's or the group's (counted as lost, it would
+ * be counted twice, or told to a reader that never had it).
+ */
+export async function startOffsetsFor(logs: readonly PartitionLog[], from: StartPosition): Promise<bigint[]> {
+  const found = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
+  return found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
+}
