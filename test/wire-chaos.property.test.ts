@@ -38,7 +38,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WireChaos, type Outcome, type Scenario, type Step } from './fixtures/wire-chaos-harness.js';
 
-const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 40);
+const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 100);
 const SEED = process.env['BROOK_PROPERTY_SEED'];
 const PATH = process.env['BROOK_PROPERTY_PATH'];
 const MAX_STEPS = 40;
