@@ -7,8 +7,9 @@
  * (ack, throw = nack, nack with a delay, reject, ack at once and keep running, hold until
  * released or the lease runs out, extend past each clock step) and a list of steps: produce
  * keyed records, move the broker's clock, cut a client's connection (the proxy drops both sides,
- * or the client destroys its transport) at once or at the nth delivered / acked event, close or
- * abort a subscription, a new member joins, held handlers finish. The harness
+ * or the client destroys its transport) at once or at the nth delivered / acked / nacked /
+ * leaseExpired / redelivered event, close or abort a subscription, a new member joins, held
+ * handlers finish; one step in five runs together with the next, without waiting for quiet. The harness
  * (fixtures/wire-chaos-harness.ts) explains time and how it waits for quiet.
  *
  * Then it quiesces: no more faults, every handler acks, held ones finish, the broker's clock moves
@@ -36,7 +37,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WireChaos, type Outcome, type Scenario, type Step } from './fixtures/wire-chaos-harness.js';
+import { WireChaos, type CutTrigger, type Outcome, type Scenario, type Step } from './fixtures/wire-chaos-harness.js';
 
 const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 100);
 const SEED = process.env['BROOK_PROPERTY_SEED'];
@@ -45,20 +46,23 @@ const MAX_STEPS = 40;
 
 const outcomeArb = fc.constantFrom<Outcome>('ack', 'throw', 'reject', 'hold', 'extend', 'nackDelay', 'ackEarly');
 
-const stepArb: fc.Arbitrary<Step> = fc.oneof(
+const stepKindArb = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('produce' as const), keys: fc.array(fc.option(fc.nat(3), { freq: 4 }), { minLength: 1, maxLength: 6 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 1_000 }), steps: fc.integer({ min: 1, max: 4 }) }) },
   {
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('cut' as const), client: fc.nat(3), how: fc.constantFrom('proxy' as const, 'drop' as const),
-      at: fc.oneof(fc.constant('now' as const), fc.record({ on: fc.constantFrom('delivered' as const, 'acked' as const), nth: fc.integer({ min: 1, max: 4 }) })),
+      at: fc.oneof(fc.constant('now' as const), fc.record({ on: fc.constantFrom<CutTrigger>('delivered', 'acked', 'nacked', 'leaseExpired', 'redelivered'), nth: fc.integer({ min: 1, max: 4 }) })),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), pick: fc.nat(5), how: fc.constantFrom('close' as const, 'abort' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('join' as const), client: fc.nat(3), group: fc.nat(1), maxInFlight: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const) }) },
 );
+
+/** One step in five runs together with the next: a cut, a leave or a join lands while deliveries and settles are on the wire. */
+const stepArb: fc.Arbitrary<Step> = fc.tuple(stepKindArb, fc.nat(4)).map(([step, roll]) => (roll === 0 ? { ...step, together: true } : step));
 
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   ordering: fc.constantFrom('none' as const, 'key' as const, 'partition' as const),
