@@ -68,4 +68,20 @@ describe("a 'partition' subscription's handlers see its offsets in order", () =>
     expect(seen).toEqual(['0#1', '1#1', '2#1', '0#2', '1#2']);
     await finishAll();
   });
+
+  it('a message given back unseen takes with it the later ones of its partition still waiting: the broker took them back too', async () => {
+    const { clock, seen, finish, handlerOf, finishAll } = await windowFullOfStaleHandlers('order-give-back');
+    await finish('0#1');
+    await advance(clock, 400);
+    await handlerOf('0#2').ack(); // 0:3 comes; 0:1#2 takes the freed place; 0:2#2 (since t 1100) and 0:3#1 (since t 1500) wait
+    await advance(clock, 0);
+    expect(seen.at(-1)).toBe('1#2');
+    // At 1850 0:2#2 is given back unseen, its release too late for the lease of 0:1#2, which runs
+    // out at 2100 and goes back with 0:2 and 0:3 (0:1 backs off until 2200).
+    clock.advance(650);
+    await advance(clock, 0);
+    await finish('1#1'); // a place: nothing waiting may take it, 0:3#1 is stale
+    expect(seen).toEqual(['0#1', '1#1', '2#1', '0#2', '1#2']);
+    await finishAll();
+  });
 });
