@@ -13,7 +13,8 @@
  * the broker send the same records again and again into the wait, as into an unread queue.
  *
  * A place freed by a settlement is noticed at the next delivery or the next handler to finish,
- * not at the settlement itself; a wait that nothing else ends is ended by the waiting delivery's
+ * not at the settlement itself, and goes to the oldest item waiting (a delivery arriving then
+ * waits behind it); a wait that nothing else ends is ended by the waiting delivery's
  * lease (the broker sends the record again, which is a delivery).
  *
  * The in-process broker does not hold handlers back: its window counts the member's current,
@@ -27,7 +28,7 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
   /** The items whose handlers are still running (a synchronous handler's never gets here). */
   private readonly running = new Set<T>();
   private waiting: T[] = [];
-  /** Set while finished() starts waiting items: a synchronous handler finishing inside it must not recurse. */
+  /** Set while startWaiting() runs: a synchronous handler finishing inside it must not recurse. */
   private starting = false;
   /** The item whose handler is being called, and whether it finished before the call returned. */
   private calling: T | undefined;
@@ -49,11 +50,10 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
   }
 
   offer(item: T): void {
-    if (this.hasRoom()) {
-      this.start(item);
-      return;
-    }
+    // Behind what already waits: a place a settlement freed (noticed only now) goes to the oldest
+    // waiting item, else a newcomer would overtake it (in 'partition' order, a later offset first).
     this.waiting.push(item);
+    this.startWaiting();
     if (this.waiting.length > this.limit) this.drop(this.waiting.shift()!);
   }
 
@@ -107,9 +107,14 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
     } else if (this.running.delete(item)) {
       this.holding -= 1;
     }
+    this.startWaiting();
+  };
+
+  /** Starts waiting items, oldest first, while there is room; not again from inside (a synchronous handler finishing). */
+  private startWaiting(): void {
     if (this.starting) return;
     this.starting = true;
     while (this.waiting.length > 0 && this.hasRoom()) this.start(this.waiting.shift()!);
     this.starting = false;
-  };
+  }
 }

@@ -83,6 +83,8 @@ export class SettleBatcher implements Settler {
     readonly topic: string,
     /** Sends one settle request for the current session's subscription; resolves with the answer's `stale` field, unchecked. */
     private readonly send: (entries: SettleEntries) => Promise<unknown>,
+    /** Told of each release of the current session, once it is collected. */
+    private readonly released: (message: Message) => void = () => undefined,
   ) {}
 
   /** Deliveries of `session` count from now on (0: none, while disconnected); earlier ones are dropped. */
@@ -137,7 +139,9 @@ export class SettleBatcher implements Settler {
   release(message: Message): Promise<void> {
     if (message.session !== this.session) return SETTLED;
     this.releases.push(message.deliveryId);
-    return this.pending().done;
+    const done = this.pending().done;
+    this.released(message);
+    return done;
   }
 
   /** Sends what is collected now, then waits for every settle request still unanswered. */

@@ -124,7 +124,7 @@ export class Subscription {
     this.wireOptions = from === undefined ? rest : { ...rest, from: wireStartPosition(from) };
     registry.add(this);
     this.leases = new UnseenLeases(connection.clock, sink);
-    this.batcher = new SettleBatcher(this.topic, (entries) => this.sendSettle(entries));
+    this.batcher = new SettleBatcher(this.topic, (entries) => this.sendSettle(entries), (message) => this.releaseLater(message));
     const onDown = (): void => this.lost();
     const onReady = (): void => void this.resubscribe();
     const onClosed = (error: BrookError | undefined): void => this.finish(error);
@@ -312,6 +312,17 @@ export class Subscription {
     const superseded = (queued: Message): boolean =>
       queued.partition === arrived.partition && (queued.offset === arrived.offset || (goesBack && queued.offset > arrived.offset));
     for (const stale of this.sink.takeUnseen(superseded)) stale.releaseUnread();
+  }
+
+  /**
+   * 'partition': a delivery given back unseen goes back with every later one the member holds of
+   * its partition (go-back), so those still waiting here are stale too: read, they would come
+   * before the records they follow. They are released as well (a stale release does nothing).
+   */
+  private releaseLater(released: Message): void {
+    if (this.wireOptions.ordering !== 'partition') return;
+    const later = (queued: Message): boolean => queued.partition === released.partition && queued.offset > released.offset;
+    for (const stale of this.sink.takeUnseen(later)) stale.releaseUnread();
   }
 
   private sendSettle(entries: Omit<RequestArgs<'settle'>, 'subscription'>): Promise<unknown> {
