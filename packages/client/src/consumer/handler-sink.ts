@@ -7,11 +7,11 @@
  * (HandlerWindow has the rule and why).
  */
 import { HandlerWindow } from './handler-window.js';
-import type { Message } from './message.js';
+import { settlementCount, type Message } from './message.js';
 import type { Handler, MessageSink } from './subscription.js';
 
 export function handlerSink(handler: Handler, maxInFlight: number): MessageSink {
-  const window = new HandlerWindow<Message>(maxInFlight, (message, finished) => run(handler, message, finished), (message) => message.releaseUnread());
+  const window = new HandlerWindow<Message>(maxInFlight, (message, finished) => run(handler, message, finished), (message) => message.releaseUnread(), settlementCount);
   return {
     credit: (granted) => window.setLimit(granted),
     deliver(message) {

@@ -33,15 +33,19 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
   /** The item whose handler is being called, and whether it finished before the call returned. */
   private calling: T | undefined;
   private finishedInCall = false;
+  /** settlements() when hasRoom last looked over the running handlers: until it moves, none more is settled. */
+  private lookedAt = -1;
 
   /**
    * `run` starts the handler for an item and calls `finished(item)` once it is done (before it
-   * returns, for a synchronous one); `drop` settles an item the window gives up on.
+   * returns, for a synchronous one); `drop` settles an item the window gives up on;
+   * `settlements` counts the settlements made so far, and moves after each one sets `settled`.
    */
   constructor(
     private limit: number,
     private readonly run: (item: T, finished: (item: T) => void) => void,
     private readonly drop: (item: T) => void,
+    private readonly settlements: () => number,
   ) {}
 
   /** The member's credit as the broker granted it. */
@@ -74,9 +78,16 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
     return taken;
   }
 
-  /** True if a handler may start; frees the places of running handlers whose deliveries were settled. */
+  /**
+   * True if a handler may start; frees the places of running handlers whose deliveries were
+   * settled. They are looked over only if a settlement was made since the last time: a full
+   * window of handlers that never settle would cost a pass over all of them per delivery.
+   */
   private hasRoom(): boolean {
     if (this.holding < this.limit) return true;
+    const settlements = this.settlements();
+    if (settlements === this.lookedAt) return false;
+    this.lookedAt = settlements;
     for (const item of this.running) {
       if (item.settled) {
         this.running.delete(item);

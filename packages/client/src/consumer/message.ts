@@ -21,6 +21,18 @@
  */
 import { recordReading, refusedSettlement, rejectReasonToSend, type RecordHeader } from '@brook/protocol';
 
+/**
+ * Settlements (ack, nack, reject, release) made by any message so far, counted after each one
+ * makes its message `settled`: the handler window (handler-window.ts) looks for settled handlers
+ * again only once this has moved.
+ */
+let settlementsMade = 0;
+
+/** @internal See settlementsMade. */
+export function settlementCount(): number {
+  return settlementsMade;
+}
+
 /** What a message settles through: its subscription's batcher, for the session it came on. */
 export interface Settler {
   readonly topic: string;
@@ -71,6 +83,7 @@ export class Message {
 
   ack(): Promise<void> {
     this.settlement ??= this.settler.ack(this);
+    settlementsMade += 1;
     return this.settlement;
   }
 
@@ -78,6 +91,7 @@ export class Message {
     const refused = refusedSettlement('delayMs', options.delayMs);
     if (refused) return refused;
     this.settlement ??= this.settler.nack(this, options.delayMs ?? null);
+    settlementsMade += 1;
     return this.settlement;
   }
 
@@ -92,6 +106,7 @@ export class Message {
     const refused = refusedSettlement('reason', reason);
     if (refused) return refused;
     this.settlement ??= this.settler.reject(this, rejectReasonToSend(reason));
+    settlementsMade += 1;
     return this.settlement;
   }
 
@@ -102,6 +117,7 @@ export class Message {
    */
   releaseUnread(): void {
     this.settlement ??= this.settler.release(this);
+    settlementsMade += 1;
   }
 
   /** The value as UTF-8 text (null for a null value). */
