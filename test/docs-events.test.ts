@@ -56,3 +56,11 @@ describe('the docs list the broker events as events.ts declares them', () => {
     for (const ref of declaredRefs()) expect(doc).toContain(ref);
   });
 });
+
+/** semantics.md says how many events there are in words ("twelve in all"): held to events.ts's count. */
+const COUNT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen'];
+
+it('docs/semantics.md gives the number of events events.ts declares', () => {
+  const said = /(\w+) in all/.exec(eventsSection(read('docs/semantics.md')).replace(/\s+/g, ' '));
+  expect(said?.[1]).toBe(COUNT_WORDS[declaredEvents().size]);
+});

@@ -11,7 +11,7 @@
  */
 export const ErrorCodes = {
   INVALID_REQUEST: { retriable: false, doc: 'The request is malformed or an argument is out of range.' },
-  INVALID_TOPIC_NAME: { retriable: false, doc: 'Topic name is empty, too long or has characters outside [A-Za-z0-9._-].' },
+  INVALID_TOPIC_NAME: { retriable: false, doc: 'Topic name is empty, too long, has characters outside [A-Za-z0-9._-], or is "." or "..".' },
   INVALID_CONFIG: { retriable: false, doc: 'An option is missing, of the wrong type or outside its limits.' },
   UNKNOWN_TOPIC: { retriable: false, doc: 'No topic of that name exists.' },
   UNKNOWN_PARTITION: { retriable: false, doc: 'The topic has no partition with that number.' },

@@ -40,6 +40,7 @@ as they come (a chunk waits at most ${CHUNK_LINGER_MS} ms for more), so tail -f 
   --key-separator SEP  each line is KEY SEP VALUE: the key is what comes before the first SEP
   --header K=V         a header on every record; repeatable
 ${REMOTE_USAGE} (the summary: topic, records, offsets per partition)
+A topic that is not there fails the run (UNKNOWN_TOPIC, exit 1) before a line is read.
 Progress goes to stderr every second on long inputs. A bad line (not JSON, no key separator, too
 large for a batch) ends the run (exit 1) naming it: every line before it is sent, nothing from it
 on, and the summary says where they went. Ctrl-C ends it cleanly: the lines read so far are sent,
