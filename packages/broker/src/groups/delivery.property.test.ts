@@ -250,6 +250,20 @@ describe('delivery engine regressions (from the property)', () => {
       ],
     });
   });
+
+  it("'key': a reset racing retention is raised to startOffset in the step that applies it, so no pass runs between them", async () => {
+    // Raising the reset's offsets one await before applying them let the retention pass run in
+    // between: resetGroup resolved with [0,0] before any groupReset moved the group there.
+    await runScenario('key', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'produce', keys: [0], together: true }, { kind: 'advance', ms: 1410, together: true },
+        { ...joinWithOneAttempt(false), together: true }, { kind: 'produce', keys: [null, null], together: true },
+        { kind: 'advance', ms: 591, together: true }, { kind: 'reset', to: 'earliest', together: true },
+        { kind: 'retain', together: true }, { kind: 'settle', pick: 0, action: { type: 'ack' }, together: true },
+      ],
+    });
+  });
 });
 
 describe.each(['none', 'key', 'partition'] as const)("delivery engine, ordering '%s' (model-based)", (ordering) => {

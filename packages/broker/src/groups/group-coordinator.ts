@@ -14,7 +14,7 @@ import type { PartitionLog } from '../log/partition-log.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Group } from './group.js';
 import type { GroupContext } from './group-context.js';
-import { openGroupState, startOffsetsFor } from './group-state.js';
+import { openGroupState, raisedToStart, startOffsetFor } from './group-state.js';
 import {
   checkStartPosition, checkSubscribeOptionKeys, checkTailReaderOptions, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
   type GroupConfig, type StartPosition, type SubscribeOptions,
@@ -96,9 +96,9 @@ export class GroupCoordinator {
       checkTailReaderOptions(options);
       // Checked as a group's is: a bad one would otherwise fail deep in the log, or read from a number.
       const from = checkStartPosition(options.from ?? 'latest');
-      const offsets = await startOffsetsFor(logs, from);
+      const found = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillJoinable(options.topic, logs);
-      return { kind: 'reader', reader: this.readers.add(options.topic, logs, offsets, maxInFlight, sink) };
+      return { kind: 'reader', reader: this.readers.add(options.topic, logs, raisedToStart(found, logs), maxInFlight, sink) };
     }
     // Redrive acks its group directly, which a member's deliveries would contradict.
     if (options.group === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group name ${REDRIVE_GROUP} is reserved for redrive progress`, { group: options.group });
@@ -175,11 +175,12 @@ export class GroupCoordinator {
     const target = checkStartPosition(to, 'to');
     return this.resets.run(groupKey(topic, name), async () => {
       // A look-up failing because a delete closed the logs under it fails as the group's loss does.
-      const offsets = await startOffsetsFor(logs, target).catch((error: unknown) => {
+      const found = await Promise.all(logs.map((log) => startOffsetFor(log, target))).catch((error: unknown) => {
         this.checkStillCurrent(group);
         throw error;
       });
       this.checkStillCurrent(group);
+      const offsets = raisedToStart(found, logs);
       await group.resetTo(offsets);
       return offsets;
     });

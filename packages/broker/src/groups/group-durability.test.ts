@@ -152,6 +152,30 @@ describe('group durability', () => {
     expect(fixture.broker.describeGroup('t', 'g').lastError).toContain('EIO');
   });
 
+  it('a journal that failed while a compaction opened its next generation stays failed after the switch (no snapshot, every later ack refused, told once)', async () => {
+    const { fixture, held } = await compactingGroup(300, { fsync: 'always' });
+    const told: unknown[] = [];
+    fixture.broker.on('logFailed', (event) => told.push(event));
+    let armed = false;
+    fixture.fs.onOperation = (op) => {
+      // The compaction begins: journal-0's next fsync fails while journal-1 is being opened.
+      if (armed || op.kind !== 'mkdir' || !op.path.endsWith('/journal-1')) return;
+      armed = true;
+      fixture.fs.failNext('sync', { path: /\/journal-0\//, errno: 'EIO' });
+    };
+    const outcomes: string[] = [];
+    for (const d of held.slice(0, 250)) outcomes.push(await d.ack().then(() => 'ok', (error: { code: string }) => error.code));
+    fixture.fs.onOperation = undefined;
+    expect(armed).toBe(true);
+    const firstFailed = outcomes.indexOf('IO_ERROR');
+    expect(firstFailed).toBeGreaterThan(0);
+    expect(outcomes.slice(firstFailed).every((outcome) => outcome === 'IO_ERROR')).toBe(true);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+    expect(fixture.broker.failedLogs()).toEqual([{ topic: 't', group: 'g', failure: { code: 'IO_ERROR', message: expect.stringMatching(/EIO/) } }]);
+    await expect(held[260]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(told).toHaveLength(1);
+  });
+
   it('a power cut at any operation of a compaction keeps every confirmed ack', async () => {
     const records = 120;
     let points = 0;

@@ -36,6 +36,28 @@ const JOURNAL_DIR_PATTERN = /^journal-(0|[1-9]\d*)$/;
 
 export type JournalLogOptions = Omit<PartitionLogOptions, 'dir'>;
 
+/**
+ * The first failure of either of a journal's logs, kept for good. A compaction switching to the
+ * next generation's log must not make the journal healthy again: after a failed fsync what is on
+ * disk is unknown ("fsyncgate"), and the snapshot may hold changes whose write had failed (their
+ * acks were answered IO_ERROR). Only a reopen, which replays what is there, can say. Its owner
+ * (the logs' onFailure) is told once.
+ */
+class FirstFailure {
+  error: BrookError | undefined;
+
+  /** `logOptions` whose logs record their failure here, and tell the caller's onFailure of the first only. */
+  static watching(logOptions: JournalLogOptions): { first: FirstFailure; logOptions: JournalLogOptions } {
+    const first = new FirstFailure();
+    const onFailure = (error: BrookError) => {
+      if (first.error !== undefined) return;
+      first.error = error;
+      logOptions.onFailure?.(error);
+    };
+    return { first, logOptions: { ...logOptions, onFailure } };
+  }
+}
+
 const JOURNAL_READ_BYTES = 1024 * 1024;
 
 export class GroupJournal {
@@ -58,6 +80,7 @@ export class GroupJournal {
     private readonly fs: FileSystem,
     private readonly dir: string,
     private readonly logOptions: JournalLogOptions,
+    private readonly firstFailure: FirstFailure,
     private readonly journalBytesMax: number,
     private log: PartitionLog,
     private generation: number,
@@ -71,13 +94,14 @@ export class GroupJournal {
    * the fsync { intervalMs } timer's too, which no caller waits for); undefined while healthy.
    */
   get failure(): BrookError | undefined {
-    return this.log.failed ?? this.nextLog?.failed;
+    return this.firstFailure.error;
   }
 
   /** Opens (or creates, with every partition's floor at `initialFloors`, one per partition) a group's state. */
   static async open(
-    fs: FileSystem, dir: string, logOptions: JournalLogOptions, journalBytesMax: number, partitions: number, initialFloors: () => Promise<bigint[]>,
+    fs: FileSystem, dir: string, givenLogOptions: JournalLogOptions, journalBytesMax: number, partitions: number, initialFloors: () => Promise<bigint[]>,
   ): Promise<{ journal: GroupJournal; states: AckState[]; created: boolean }> {
+    const { first, logOptions } = FirstFailure.watching(givenLogOptions);
     await mkdirDurable(fs, dir);
     // A group directory made before a kill may exist without a durable entry in its parent
     // (groups/<topic>/), and that one in groups/: make both durable before trusting them.
@@ -106,7 +130,7 @@ export class GroupJournal {
       await log.close();
       throw error;
     }
-    return { journal: new GroupJournal(fs, dir, logOptions, journalBytesMax, log, generation, states), states, created };
+    return { journal: new GroupJournal(fs, dir, logOptions, first, journalBytesMax, log, generation, states), states, created };
   }
 
   /** Records that `offset` was handed out for the `count`-th time. Durable with the next flush. */
@@ -177,6 +201,8 @@ export class GroupJournal {
   }
 
   private async writePending(): Promise<void> {
+    // A failure is for good, even once a compaction has moved on to a healthy log.
+    if (this.firstFailure.error) throw this.firstFailure.error;
     const changes = this.pending;
     this.pending = [];
     if (changes.length === 0) return;
@@ -195,6 +221,8 @@ export class GroupJournal {
       this.nextLog ??= await PartitionLog.open({ ...this.logOptions, dir: `${this.dir}/journal-${generation}` });
       // Taken in the step that starts the double writes: every change is in the snapshot or in
       // a flush written to journal-(g+1), or both.
+      // A failed journal writes no snapshot: it could hold changes whose write failed.
+      if (this.firstFailure.error) throw this.firstFailure.error;
       const snapshot = encodeStateFile(generation, this.states);
       await writeFileAtomic(this.fs, `${this.dir}/state.json`, snapshot);
       const old = this.log;

@@ -24,14 +24,12 @@ export interface GroupStateOptions {
 export async function openGroupState(options: GroupStateOptions): Promise<{ journal: GroupJournal; windows: PartitionWindow[] }> {
   const { logs } = options;
   const base = options.journalLogOptions;
-  // During a compaction the journal writes two logs, and both may fail: the group is told once.
-  let told = false;
+  // The journal tells its first failure only, of whichever of its logs (GroupJournal).
   const logOptions: JournalLogOptions = {
     ...base,
     onFailure: (error) => {
       base.onFailure?.(error);
-      if (!told) options.journalFailed(error);
-      told = true;
+      options.journalFailed(error);
     },
   };
   const { journal, states, created } = await GroupJournal.open(
@@ -69,12 +67,12 @@ export async function startOffsetFor(log: PartitionLog, from: StartPosition): Pr
 }
 
 /**
- * Where a reader or a group (new, or reset) starts on every partition. Each offset is raised to
- * its log's startOffset as the look-ups end: retention may have run meanwhile, and what it
- * deleted before the start is no loss of the reader's or the group's (counted as lost, it would
- * be counted twice, or told to a reader that never had it).
+ * Where a reader or a group (reset) starts, `found` by startOffsetFor, each raised to its log's
+ * startOffset: retention may have run while they were looked up, and what it deleted before the
+ * start is no loss of the reader's or the group's (counted as lost, it would be counted twice, or
+ * told to a reader that never had it). Called in the same synchronous step as the start itself,
+ * so that no retention pass runs between the two.
  */
-export async function startOffsetsFor(logs: readonly PartitionLog[], from: StartPosition): Promise<bigint[]> {
-  const found = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
+export function raisedToStart(found: readonly bigint[], logs: readonly PartitionLog[]): bigint[] {
   return found.map((offset, partition) => (offset < logs[partition]!.startOffset ? logs[partition]!.startOffset : offset));
 }
