@@ -18,6 +18,12 @@ import { deliveryTimeout, readyToRetry, toBrookError, type TransmitContext } fro
 
 export class TopicPartitions {
   private readonly counts = new Map<string, { readonly count: number; readonly lookedUpAtMs: number }>();
+  /** The largest batch a `discard: 'new'` topic can ever take: its retention.maxBytes. */
+  private readonly batchBytesCaps = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<number>>();
+
+  constructor(private readonly connection: Connection) {}
+
   /**
    * The count a WAL put routes by. A first lookup is retried until answered (loadRetrying: the put
    * waits for it, docs/wal.md's weak points). A count `maxAgeMs` old is looked up again while the
@@ -40,12 +46,6 @@ export class TopicPartitions {
       throw failure;
     }
   }
-
-  /** The largest batch a `discard: 'new'` topic can ever take: its retention.maxBytes. */
-  private readonly batchBytesCaps = new Map<string, number>();
-  private readonly loading = new Map<string, Promise<number>>();
-
-  constructor(private readonly connection: Connection) {}
 
   /** The count, if it was looked up less than `maxAgeMs` ago (by the connection's clock). */
   cached(topic: string, maxAgeMs: number): number | undefined {
