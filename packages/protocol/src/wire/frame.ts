@@ -32,6 +32,12 @@ export const FrameKind = {
   DELIVER: 6,
   /** server → client: subscription requestId ended by the broker: { code, message } */
   END: 7,
+  /**
+   * server → client, only to a client whose HELLO asked for the `takenBack` feature (an older one
+   * would refuse the unknown kind): sent deliveries of subscription requestId that the broker
+   * took back unsettled: { ids: [[firstId, lastId], ...] } (taken-back.ts)
+   */
+  TAKEN_BACK: 8,
 } as const;
 
 export type FrameKindName = keyof typeof FrameKind;
