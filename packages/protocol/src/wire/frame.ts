@@ -5,7 +5,7 @@
  *   Frame =>                       byte offset
  *     kind        uint8            0   FrameKind below
  *     requestId   uint32           1   matches a RESPONSE/ERROR to its REQUEST; the subscription
- *                                      id in DELIVER and END; 0 for connection-level frames
+ *                                      id in DELIVER, END and TAKEN_BACK; 0 for connection-level frames
  *     jsonLength  uint32           5   bytes of json that follow
  *     json        jsonLength bytes 9   UTF-8 JSON object (stable key order), the control payload
  *     data        the rest             binary payload: RecordBatch v2 bytes (produce, fetch) or
