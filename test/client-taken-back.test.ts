@@ -97,4 +97,34 @@ describe('a message the broker took back while it waited unseen', () => {
     running.shift()!();
     await advance(clock, 0);
   });
+
+  it("'partition': a handler that throws takes with it the later messages of its partition still waiting: its nack's go-back takes them back", async () => {
+    const clock = new VirtualClock();
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
+    await broker.createTopic('tb-nack');
+    await broker.produce('tb-nack', [{ value: 'm0' }, { value: 'm1' }]);
+    const client = opened(await connect(broker, { clock }));
+    const seen: string[] = [];
+    const running = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+    let over = false;
+    await client.subscribe({ topic: 'tb-nack', group: 'g', ordering: 'partition', maxInFlight: 2, ackTimeoutMs: LEASE_MS, backoff: { initialMs: 100, maxMs: 100, jitter: 0 } }, (message) => {
+      seen.push(label(message));
+      if (over) return undefined;
+      return new Promise<void>((resolve, reject) => running.set(label(message), { resolve, reject }));
+    });
+    await advance(clock, 0);
+    await advance(clock, LEASE_MS); // 0:0#1 and 0:1#1 outlive their leases, holding both places
+    await advance(clock, 100); // 0:0#2 and 0:1#2 come and wait
+    running.get('0#1')!.resolve();
+    await advance(clock, 0);
+    expect(seen).toEqual(['0#1', '1#1', '0#2']);
+    running.get('0#2')!.reject(new Error('not yet')); // a nack: 0:1#2 goes back with 0:0
+    await advance(clock, 0);
+    expect(seen).toEqual(['0#1', '1#1', '0#2']);
+    await advance(clock, 100);
+    expect(seen).toEqual(['0#1', '1#1', '0#2', '0#3']);
+    over = true;
+    for (const handler of running.values()) handler.resolve();
+    await advance(clock, 0);
+  });
 });

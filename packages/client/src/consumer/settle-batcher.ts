@@ -86,8 +86,11 @@ export class SettleBatcher implements Settler {
     readonly topic: string,
     /** Sends one settle request for the current session's subscription; resolves with the answer's `stale` field, unchecked. */
     private readonly send: (entries: SettleEntries) => Promise<unknown>,
-    /** Told of each release of the current session, once it is collected. */
-    private readonly released: (message: Message) => void = () => undefined,
+    /**
+     * Told of each nack and release of the current session, once it is collected: in 'partition'
+     * ordering the broker takes back with it every later delivery of its partition (go-back).
+     */
+    private readonly goesBack: (message: Message) => void = () => undefined,
     /** A group member's (false: a tail reader's, whose deliveries are never taken back). */
     private readonly keepsAcks = true,
   ) {}
@@ -149,7 +152,9 @@ export class SettleBatcher implements Settler {
     if (message.session !== this.session) return SETTLED;
     this.forget(message);
     this.nacks.push([message.deliveryId, delayMs]);
-    return this.pending().done;
+    const done = this.pending().done;
+    this.goesBack(message);
+    return done;
   }
 
   extend(message: Message, ms: number | null): Promise<void> {
@@ -170,7 +175,7 @@ export class SettleBatcher implements Settler {
     this.forget(message);
     this.releases.push(message.deliveryId);
     const done = this.pending().done;
-    this.released(message);
+    this.goesBack(message);
     return done;
   }
 

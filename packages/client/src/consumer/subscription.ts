@@ -309,13 +309,15 @@ export class Subscription {
   }
 
   /**
-   * 'partition': a delivery given back unseen goes back with every later one the member holds of
-   * its partition (go-back), so those still waiting here are stale too: read, they would come
-   * before the records they follow. They are released as well (a stale release does nothing).
+   * 'partition': a delivery nacked, or given back unseen, goes back with every later one the
+   * member holds of its partition (go-back), so those still waiting here are stale too: read, or
+   * handed to a handler whose place the nack's just freed, they would come before the records
+   * they follow, as the broker redelivers them. They are released now, in the nack's settle (the
+   * nack goes first, so a release it made stale does nothing), rather than when TAKEN_BACK comes.
    */
-  private releaseLater(released: Message): void {
+  private releaseLater(goneBack: Message): void {
     if (this.wireOptions.ordering !== 'partition') return;
-    const later = (queued: Message): boolean => queued.partition === released.partition && queued.offset > released.offset;
+    const later = (queued: Message): boolean => queued.partition === goneBack.partition && queued.offset > goneBack.offset;
     for (const stale of this.sink.takeUnseen(later)) stale.releaseUnread();
   }
 
