@@ -22,6 +22,7 @@ interface Readable {
   readonly topic: string;
   readonly deliveryCount: number;
   readonly redelivered: boolean;
+  readonly stale: boolean;
   header(key: string): Uint8Array | null | undefined;
   text(): string | null;
   json(): unknown;
@@ -126,6 +127,32 @@ describeOnEachTarget('what a consumer reads of a record, alike', (suite) => {
     expect(first[7]).toMatchObject({ timestamp: 1_234_567 });
     expect(first[8]).toMatchObject({ key: [], value: [], headers: [{ key: 'e', value: [] }] });
     expect([first[9]!['timestamp'], first[10]!['timestamp']]).toEqual([0, Number.MAX_SAFE_INTEGER]);
+  });
+
+  it('stale: false while the delivery is current, true once the broker took it back (its lease ran out), false again once settled', async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'slow' }]);
+    // A lease short enough to wait out, long enough to look at the message before it runs out;
+    // redelivered at once, so the loop waits for the redelivery, not for time.
+    const options = { topic, ackTimeoutMs: 300, backoff: { initialMs: 0, maxMs: 0, multiplier: 1, jitter: 0 } };
+    const streams: [string, Stream][] = [
+      ['client', suite.client.consume({ ...options, group: unique('g') })],
+      ['broker', suite.target.broker.consume({ ...options, group: unique('g') })],
+    ];
+    const seen: Record<string, boolean[]> = {};
+    for (const [api, stream] of streams) {
+      const { messages: [late], next } = await take(stream, 1);
+      const current = late!.stale;
+      const again = await next();
+      // Over the client, TAKEN_BACK came before the redelivery: the message knows already.
+      const takenBack = late!.stale;
+      await expect(late!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+      seen[api] = [current, takenBack, late!.stale, again.deliveryCount === 2];
+      await again.ack().catch(() => undefined); // a loaded machine may outlive this lease too
+      await stream.close();
+    }
+    expect(seen['client']).toEqual([false, true, false, true]);
+    expect(seen['client']).toEqual(seen['broker']);
   });
 });
 

@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import {
-  BrookError, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
+  BrookError, Feature, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
   type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type Welcome, type WireError,
 } from '@brook/protocol';
 import type { BackoffPolicy, ResolvedConnectOptions } from './options.js';
@@ -22,9 +22,10 @@ import { wireError } from './wire-error.js';
 import { RequestTable, type Pending, type Response } from './request-table.js';
 import type { Transport, TransportFactory } from './transport/transport.js';
 
-/** What a subscription receives: DELIVER frames and the END of the subscription. */
+/** What a subscription receives: DELIVER and TAKEN_BACK frames and the END of the subscription. */
 export interface SubscriptionListener {
   deliver(json: Record<string, unknown>, data: Uint8Array): void;
+  takenBack(json: Record<string, unknown>): void;
   end(error: BrookError): void;
 }
 
@@ -187,7 +188,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return frame;
   }
 
-  /** Routes DELIVER and END frames for `subscription` (of the current session) to `listener`. */
+  /** Routes DELIVER, TAKEN_BACK and END frames for `subscription` (of the current session) to `listener`. */
   listen(subscription: number, listener: SubscriptionListener): void {
     this.subscribers.set(subscription, listener);
   }
@@ -234,7 +235,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       attempt.signal.throwIfAborted();
       attempt.signal.addEventListener('abort', () => failed?.(attempt.signal.reason as BrookError), { once: true });
       this.transport = transport;
-      const hello = { version: PROTOCOL_VERSION, client: this.options.name, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
+      // TAKEN_BACK frames: a server from before them ignores the field and sends none.
+      const hello = { version: PROTOCOL_VERSION, client: this.options.name, features: [Feature.TAKEN_BACK], ...(this.options.token === undefined ? {} : { token: this.options.token }) };
       transport.send(encodeFrame(FrameKind.HELLO, 0, stableJson(hello)));
       const frame = await welcome;
       if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);
@@ -273,6 +275,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         return;
       case FrameKind.DELIVER:
         this.subscribers.get(frame.requestId)?.deliver(frame.json, frame.data);
+        return;
+      case FrameKind.TAKEN_BACK:
+        this.subscribers.get(frame.requestId)?.takenBack(frame.json);
         return;
       case FrameKind.END:
         this.subscribers.get(frame.requestId)?.end(wireError({ retriable: false, ...(frame.json as { code: string; message: string }) }));

@@ -25,7 +25,8 @@ export {
 export type { PoisonReport, SentPart } from './producer/wal-sender.js';
 export type { RetryReport } from './producer/transmit.js';
 export { Message } from './consumer/message.js';
-export { Subscription, type Handler, type SubscribeOptions } from './consumer/subscription.js';
+export { Subscription, type SubscribeOptions } from './consumer/subscription.js';
+export type { Handler } from './consumer/message-sink.js';
 export { MessageStream } from './consumer/message-stream.js';
 export type { StartPosition } from './consumer/start-position.js';
 export type { ProducerRecord, RecordBytes, RecordValue } from './values.js';

@@ -25,6 +25,7 @@ export * from './fs/durable-dir.js';
 export { TimerHeap, type HeapTimer } from './clock/timer-heap.js';
 export * from './wire/frame.js';
 export * from './wire/deliveries.js';
+export * from './wire/taken-back.js';
 export * from './wire/messages.js';
 export * from './wire/group-description.js';
 export * from './wire/topic-description.js';

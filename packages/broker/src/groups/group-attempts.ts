@@ -73,7 +73,7 @@ export abstract class GroupAttempts implements FlightOwner {
     this.heardFrom(flight.member);
     if (!flight.current) return this.ending ?? STALE;
     this.report.acked(flight);
-    this.endFlight(flight.entry);
+    this.endFlight(flight.entry, true);
     return this.complete(flight.entry);
   }
 
@@ -81,7 +81,7 @@ export abstract class GroupAttempts implements FlightOwner {
     this.heardFrom(flight.member);
     if (!flight.current) return;
     this.report.nacked(flight, delayMs);
-    this.endFlight(flight.entry);
+    this.endFlight(flight.entry, true);
     this.retry(flight.entry, 'nack', delayMs);
   }
 
@@ -93,7 +93,7 @@ export abstract class GroupAttempts implements FlightOwner {
   reject(flight: Flight, reason: string): Promise<void> {
     this.heardFrom(flight.member);
     if (!flight.current) return this.ending ?? STALE;
-    this.endFlight(flight.entry);
+    this.endFlight(flight.entry, true);
     return this.deadLetter(flight.entry, `rejected: ${reason}`);
   }
 
@@ -329,12 +329,17 @@ export abstract class GroupAttempts implements FlightOwner {
     return this.journal.ack(entry.partition, entry.offset);
   }
 
-  protected endFlight(entry: Entry): void {
+  /**
+   * The attempt is over: `settled` by its consumer (ack, nack, reject), or else taken back, which
+   * its member's sink hears of if the delivery had reached it (Member.onTakenBack).
+   */
+  protected endFlight(entry: Entry, settled = false): void {
     const flight = entry.flight;
     if (!flight) return;
     entry.flight = undefined;
     this.leases.end(flight);
     flight.member.release();
+    if (!settled && flight.reach === 'handedOut') flight.member.onTakenBack?.();
     // The member has credit again: another ready record may go to it now, not at the next event.
     this.schedulePump();
   }

@@ -29,6 +29,12 @@ export class Member {
    * that its handler runs. It keeps its credit; it owns nothing to use it on.
    */
   leaseLost = false;
+  /**
+   * Told when a delivery that reached it ('handedOut') is taken back unsettled (lease expiry,
+   * rebalance, go-back, a reset, retention, its leaving): the wire server tells its client
+   * (TAKEN_BACK). Not called for settlements, so an ack costs nothing more.
+   */
+  onTakenBack: (() => void) | undefined = undefined;
   private idleWaiters: (() => void)[] = [];
 
   constructor(

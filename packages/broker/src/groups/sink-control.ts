@@ -14,6 +14,9 @@
  *                 (a `redelivered` event, 'unsent'), so it must not be sent
  *   release()     sent deliveries the consumer let go unread (a client's queue): given back as
  *                 if held unsent, no attempt
+ *   onTakenBack() calls `listener` each time a delivery the sink was handed (not one it holds
+ *                 unsent) is taken back unsettled: its consumer may still hold it (the wire server
+ *                 tells its client, which can then drop it unread)
  *   consumerSettled()  the consumer settled deliveries, current or stale (those the sink no
  *                 longer holds too): it runs, so a 'partition' member that lost a lease gets its
  *                 share again (docs/semantics.md)
@@ -33,6 +36,7 @@ export interface SinkControl {
   sent(deliveries: readonly Delivery[]): void;
   givenBack(delivery: Delivery): boolean;
   consumerSettled(): void;
+  onTakenBack(listener: () => void): void;
   release(deliveries: readonly Delivery[]): void;
 }
 
@@ -47,7 +51,7 @@ export interface AttachedSubscription extends Subscription, SinkControl {
 }
 
 const TAIL_READER_CONTROL: SinkControl = {
-  pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false, consumerSettled() {},
+  pause() {}, resume() {}, holdUnsent() {}, sent() {}, givenBack: () => false, consumerSettled() {}, onTakenBack() {},
   // Its slot must come back, or each release would shrink the reader's window for good. Nack is
   // the settlement that does only that; one settled already is left as it is.
   release: (deliveries) => {
@@ -79,6 +83,9 @@ export function sinkControl(joined: Joined): SinkControl {
     sent: (deliveries) => mark(deliveries, 'handedOut'),
     givenBack: (delivery) => own(delivery) && delivery.reach === 'givenBack',
     consumerSettled: () => group.heardFrom(member),
+    onTakenBack: (listener) => {
+      member.onTakenBack = listener;
+    },
     release: (deliveries) => {
       // All of them first: in 'partition' giving one back takes back what the member holds
       // after it (go-back), and a released one among those is no attempt either.

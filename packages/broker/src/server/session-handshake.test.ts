@@ -23,7 +23,7 @@ describe('handshake', () => {
   it('WELCOME announces the limits and the data directory\'s incarnation; the handshake timer stops', async () => {
     const f = await sessionFixture({ limits: { subscriptionsMax: 3, requestsInFlightMax: 5, frameBytesMax: 4096 } });
     const welcome = await f.hello();
-    expect(welcome.json).toEqual({ version: 2, server: 'brook', sessionId: 'test', incarnation: f.broker.incarnation, limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, batchBytesMax: 1024 * 1024, subscriptionsMax: 3, requestsInFlightMax: 5 } });
+    expect(welcome.json).toEqual({ version: 2, server: 'brook', sessionId: 'test', incarnation: f.broker.incarnation, limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, batchBytesMax: 1024 * 1024, subscriptionsMax: 3, requestsInFlightMax: 5 }, features: [] });
     f.clock.advance(60_000);
     expect(f.peer.closed).toBeUndefined();
   });
@@ -57,6 +57,17 @@ describe('handshake', () => {
     const error = await f.hello({ version, client: 'c' });
     expect(error.json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'version' } });
     expect(f.peer.closed?.code).toBe(CloseCode.UNSUPPORTED_VERSION);
+  });
+
+  it('WELCOME names the features of HELLO it knows (a later client may ask for more); features not a list of strings closes 1002', async () => {
+    const f = await sessionFixture();
+    const welcome = await f.hello({ version: PROTOCOL_VERSION, client: 'c', features: ['fromTheFuture', 'takenBack', 'takenBack'] });
+    expect(welcome.json['features']).toEqual(['takenBack']);
+    for (const features of ['takenBack', [1], null]) {
+      const bad = await sessionFixture();
+      expect((await bad.hello({ version: PROTOCOL_VERSION, client: 'c', features })).json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'features' } });
+      expect(bad.peer.closed?.code).toBe(CloseCode.PROTOCOL_ERROR);
+    }
   });
 
   it('closes 1002 for a HELLO without a client name, and for a REQUEST before HELLO', async () => {

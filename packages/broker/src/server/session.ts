@@ -17,8 +17,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
-  BrookError, CloseCode, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isBrookError, stableJson,
-  type Clock, type Frame, type FramePeer, type FrameSession, type Timer,
+  BrookError, CloseCode, Feature, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isBrookError, knownFeatures, stableJson,
+  type Clock, type FeatureName, type Frame, type FramePeer, type FrameSession, type Timer,
 } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { ServerLimits } from '../config/server-options.js';
@@ -58,6 +58,8 @@ export class Session implements FrameSession {
   /** Requests read while held, started in order as the hold lifts. */
   private backlog: Frame[] = [];
   private readonly subscriptions: SessionSubscriptions;
+  /** What HELLO asked for that this server knows: WELCOME names them, and the session uses them. */
+  private features: FeatureName[] = [];
 
   constructor(
     private readonly broker: Broker,
@@ -68,6 +70,7 @@ export class Session implements FrameSession {
       canSend: () => this.state !== 'closed',
       congested: () => this.congested(),
       startHeldRequests: () => this.pump(),
+      tellsTakenBack: () => this.features.includes(Feature.TAKEN_BACK),
     });
     this.handshakeTimer = options.clock.setTimer(options.limits.handshakeTimeoutMs, () => {
       this.handshakeTimer = undefined;
@@ -136,13 +139,19 @@ export class Session implements FrameSession {
       this.violation(new BrookError('INVALID_REQUEST', `the first frame must be HELLO, got kind ${frame.kind}`, { reason: 'expected-hello' }));
       return;
     }
-    const { version, client, token } = frame.json;
+    const { version, client, token, features } = frame.json;
     if (version !== PROTOCOL_VERSION) {
       this.refuse(new BrookError('INVALID_REQUEST', `protocol version ${JSON.stringify(version)} is not supported`, { field: 'version', supported: [PROTOCOL_VERSION] }), CloseCode.UNSUPPORTED_VERSION);
       return;
     }
     if (typeof client !== 'string') {
       this.violation(new BrookError('INVALID_REQUEST', 'HELLO client must be a string', { field: 'client', reason: 'bad-hello' }));
+      return;
+    }
+    try {
+      this.features = knownFeatures(features);
+    } catch (error) {
+      this.violation(error);
       return;
     }
     if (this.options.token !== undefined && !tokenMatches(token, this.options.token)) {
@@ -155,7 +164,7 @@ export class Session implements FrameSession {
     const { frameBytesMax, subscriptionsMax, requestsInFlightMax } = this.options.limits;
     this.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({
       version: PROTOCOL_VERSION, server: 'brook', sessionId: this.options.sessionId, incarnation: this.broker.incarnation,
-      limits: { frameBytesMax, ...this.options.batchLimits, subscriptionsMax, requestsInFlightMax },
+      limits: { frameBytesMax, ...this.options.batchLimits, subscriptionsMax, requestsInFlightMax }, features: this.features,
     })));
   }
 

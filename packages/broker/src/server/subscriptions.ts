@@ -24,7 +24,7 @@
  * flush that finds room, after sending what waited, resumes the members. The socket holds at most
  * sendBufferBytesMax plus one frame.
  */
-import { BrookError, FrameKind, SETTLE_MS_MAX, encodeDeliverFrame, encodeFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
+import { BrookError, FrameKind, SETTLE_MS_MAX, encodeDeliverFrame, encodeFrame, encodeTakenBackFrame, stableJson, type Clock, type FramePeer, type IdRanges } from '@brook/protocol';
 import type { Broker } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { Ordering, SubscribeOptions } from '../groups/subscribe-options.js';
@@ -60,6 +60,8 @@ export class SessionSubscriptions {
        * return credit) go before new DELIVER frames, not after the socket empties.
        */
       readonly startHeldRequests: () => void;
+      /** The client's HELLO asked for TAKEN_BACK frames. */
+      readonly tellsTakenBack: () => boolean;
     },
   ) {}
 
@@ -85,6 +87,7 @@ export class SessionSubscriptions {
       subscription.handle.abort();
       throw new BrookError('CLOSED', 'the connection closed while subscribing');
     }
+    if (this.state.tellsTakenBack()) subscription.handle.onTakenBack(() => this.tookBack(subscription));
     // The broker ending it (its topic deleted: UNKNOWN_TOPIC) is the client's END.
     subscription.handle.ended.catch((error: BrookError) => {
       if (this.subscriptions.get(subscription.id) === subscription) this.endWith(subscription, error.code, error.description);
@@ -206,6 +209,12 @@ export class SessionSubscriptions {
     if (subscription.ready) this.queueFlush();
   }
 
+  /** Batched: one TAKEN_BACK frame per subscription per flush, however many the broker took back. */
+  private tookBack(subscription: WireSubscription): void {
+    subscription.takenBackSince = true;
+    this.queueFlush();
+  }
+
   private queueFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
@@ -217,6 +226,7 @@ export class SessionSubscriptions {
     this.flushQueued = false;
     if (!this.state.canSend()) return;
     this.state.startHeldRequests();
+    this.sendTakenBack();
     this.sendBuffered();
     this.pauseWhileCongested();
   }
@@ -233,6 +243,18 @@ export class SessionSubscriptions {
     for (const subscription of this.subscriptions.values()) {
       if (congested) subscription.pause();
       else subscription.resume();
+    }
+  }
+
+  /**
+   * Before any DELIVER of the flush, so the client drops what was taken back before a redelivery
+   * of it arrives. Not held by congestion: each sent id is told at most once, in a few bytes.
+   */
+  private sendTakenBack(): void {
+    for (const subscription of this.subscriptions.values()) {
+      if (!subscription.takenBackSince) continue;
+      const ids = subscription.takeTakenBack();
+      if (ids.length > 0) this.peer.send(encodeTakenBackFrame(subscription.id, ids));
     }
   }
 

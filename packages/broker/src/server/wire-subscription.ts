@@ -9,7 +9,7 @@
  * drops deliveries on the floor, and a late settle of such an id is ignored, as it would be anyway.
  * (A tail reader's deliveries never go stale, and never number more than maxInFlight.)
  */
-import { deliveryBytes } from '@brook/protocol';
+import { deliveryBytes, type IdRanges } from '@brook/protocol';
 import { limitOrDefault } from '../config/defaults.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
@@ -39,6 +39,8 @@ export class WireSubscription {
   handle: AttachedSubscription | undefined;
   /** A graceful unsubscribe of it is under way. */
   leaving = false;
+  /** The broker took back a delivery it had been handed: the next flush looks for those sent (takeTakenBack). */
+  takenBackSince = false;
   /** A tail reader's lostToRetention as far as its frames have told the client. */
   private toldLost = 0n;
   /** The buffer's deliveries were told to the engine as held unsent: sending them must say so. */
@@ -148,6 +150,29 @@ export class WireSubscription {
     const delivery = frame && this.takeFrom(frame, id);
     this.dropEmptyFrames();
     return delivery;
+  }
+
+  /**
+   * The sent, unsettled deliveries the broker has taken back since the last call, as ascending id
+   * ranges for a TAKEN_BACK frame; they are no longer outstanding (a settle of them is stale, as
+   * it was). A walk over what is outstanding, only after a take-back: acks cost nothing for it.
+   */
+  takeTakenBack(): IdRanges {
+    this.takenBackSince = false;
+    const ranges: IdRanges = [];
+    for (const frame of this.frames) {
+      if (frame.open === 0) continue;
+      for (let slot = 0; slot < frame.deliveries.length; slot++) {
+        if (!frame.deliveries[slot]?.stale) continue;
+        const id = frame.first + slot;
+        this.takeFrom(frame, id);
+        const last = ranges[ranges.length - 1];
+        if (last !== undefined && last[1] === id - 1) last[1] = id;
+        else ranges.push([id, id]);
+      }
+    }
+    this.dropEmptyFrames();
+    return ranges;
   }
 
   /** How many ids are outstanding (tests). */

@@ -8,7 +8,7 @@
  */
 import { HandlerWindow } from './handler-window.js';
 import { settlementCount, type Message } from './message.js';
-import type { Handler, MessageSink } from './subscription.js';
+import type { Handler, MessageSink } from './message-sink.js';
 
 export function handlerSink(handler: Handler, maxInFlight: number): MessageSink {
   const window = new HandlerWindow<Message>(maxInFlight, (message, finished) => run(handler, message, finished), (message) => message.releaseUnread(), settlementCount);

@@ -10,7 +10,7 @@
  */
 import { AsyncQueue, type BrookError } from '@brook/protocol';
 import type { Message } from './message.js';
-import type { MessageSink } from './subscription.js';
+import type { MessageSink } from './message-sink.js';
 
 export class MessageQueue extends AsyncQueue<Message> implements MessageSink {
   /** Unbounded until the broker names the member's credit (a broker from before it never does). */

@@ -41,6 +41,8 @@ export interface Settler {
   extend(message: Message, ms: number | null): Promise<void>;
   reject(message: Message, reason: string): Promise<void>;
   release(message: Message): Promise<void>;
+  /** Whether the broker took the message's delivery back (see Message.stale). */
+  takenBack(message: Message): boolean;
 }
 
 
@@ -74,6 +76,18 @@ export class Message {
   /** True if an earlier delivery was not acked (nacked, lease expired, consumer gone, or taken back by a 'partition' go-back or rebalance). */
   get redelivered(): boolean {
     return this.deliveryCount > 1;
+  }
+
+  /**
+   * True if the broker took this delivery back before it was settled, as Delivery.stale in
+   * process: it said so (TAKEN_BACK: the lease ran out, a rebalance or a 'partition' go-back, a
+   * reset), or the connection it came on was lost, or its subscription ended (a group member's;
+   * a tail reader's deliveries are never taken back). Its ack() and reject() then reject with
+   * DELIVERY_STALE (DISCONNECTED after a lost connection) and the record comes again. False once
+   * settled. A message taken back before the consumer saw it is never handed to it.
+   */
+  get stale(): boolean {
+    return this.settlement === undefined && this.settler.takenBack(this);
   }
 
   /** True once ack, nack or reject was called. */

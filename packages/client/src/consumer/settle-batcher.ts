@@ -16,7 +16,7 @@
  * when the connection drops fail the same way: their promise never claims what did not happen.
  * A subscription the broker ended for good (its topic was deleted) answers them with that error.
  */
-import { BrookError, type IdRanges, type RequestArgs } from '@brook/protocol';
+import { BrookError, isIdRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
 
 export type SettleEntries = Omit<RequestArgs<'settle'>, 'subscription'>;
@@ -55,9 +55,7 @@ function staleError(deliveryId: number): BrookError {
  */
 export function readStaleIds(stale: unknown): StaleIds {
   if (stale === undefined) return undefined;
-  const isRange = (range: unknown): boolean => Array.isArray(range) && range.length === 2
-    && Number.isSafeInteger(range[0]) && Number.isSafeInteger(range[1]) && range[0] >= 0 && range[0] <= range[1];
-  if (Array.isArray(stale) && stale.every(isRange)) return stale as IdRanges;
+  if (isIdRanges(stale)) return stale;
   throw new BrookError('INVALID_REQUEST', 'settle response: stale must be a list of [firstId, lastId] ranges', { field: 'stale' });
 }
 
@@ -78,18 +76,29 @@ export class SettleBatcher implements Settler {
   private readonly inFlight = new Set<Promise<void>>();
   /** What ack() and reject() of a message of another session return (see `end`). */
   private notSent: Promise<void> = NOT_SENT;
+  /**
+   * Ids of this session's messages the broker said it took back (TAKEN_BACK), until they are
+   * settled or dropped unseen. Empty but for take-backs: a settlement's only cost is a size check.
+   */
+  private readonly told = new Set<number>();
 
   constructor(
     readonly topic: string,
     /** Sends one settle request for the current session's subscription; resolves with the answer's `stale` field, unchecked. */
     private readonly send: (entries: SettleEntries) => Promise<unknown>,
-    /** Told of each release of the current session, once it is collected. */
-    private readonly released: (message: Message) => void = () => undefined,
+    /**
+     * Told of each nack and release of the current session, once it is collected: in 'partition'
+     * ordering the broker takes back with it every later delivery of its partition (go-back).
+     */
+    private readonly goesBack: (message: Message) => void = () => undefined,
+    /** A group member's (false: a tail reader's, whose deliveries are never taken back). */
+    private readonly keepsAcks = true,
   ) {}
 
   /** Deliveries of `session` count from now on (0: none, while disconnected); earlier ones are dropped. */
   setSession(session: number): void {
     this.session = session;
+    this.told.clear();
     this.take()?.reject(notSent());
   }
 
@@ -102,6 +111,7 @@ export class SettleBatcher implements Settler {
    */
   end(error: BrookError | undefined): void {
     this.session = 0;
+    this.told.clear();
     if (error === undefined) {
       this.notSent = SETTLED;
       this.take()?.resolve(undefined);
@@ -112,16 +122,39 @@ export class SettleBatcher implements Settler {
     this.take()?.reject(error);
   }
 
+  /**
+   * A member's message of another session was taken back: the connection it came on was lost, or
+   * its subscription ended (the member left). One of this session, once TAKEN_BACK named it.
+   */
+  takenBack(message: Message): boolean {
+    if (message.session !== this.session) return this.keepsAcks;
+    return this.told.size > 0 && this.told.has(message.deliveryId);
+  }
+
+  /** TAKEN_BACK ids of this session, up to `receivedThrough`: a broken server's wider range costs no more. */
+  tookBack(ranges: IdRanges, receivedThrough: number): void {
+    for (const [first, last] of ranges) for (let id = first; id <= Math.min(last, receivedThrough); id++) this.told.add(id);
+  }
+
+  /** A message taken back is settled, or dropped unseen: nothing will ask about it any more. */
+  forget(message: Message): void {
+    if (this.told.size > 0) this.told.delete(message.deliveryId);
+  }
+
   ack(message: Message): Promise<void> {
     if (message.session !== this.session) return this.notSent;
+    this.forget(message);
     this.acks.push(message.deliveryId);
     return this.outcome(message.deliveryId);
   }
 
   nack(message: Message, delayMs: number | null): Promise<void> {
     if (message.session !== this.session) return SETTLED;
+    this.forget(message);
     this.nacks.push([message.deliveryId, delayMs]);
-    return this.pending().done;
+    const done = this.pending().done;
+    this.goesBack(message);
+    return done;
   }
 
   extend(message: Message, ms: number | null): Promise<void> {
@@ -132,15 +165,17 @@ export class SettleBatcher implements Settler {
 
   reject(message: Message, reason: string): Promise<void> {
     if (message.session !== this.session) return this.notSent;
+    this.forget(message);
     this.rejects.push([message.deliveryId, reason]);
     return this.outcome(message.deliveryId);
   }
 
   release(message: Message): Promise<void> {
     if (message.session !== this.session) return SETTLED;
+    this.forget(message);
     this.releases.push(message.deliveryId);
     const done = this.pending().done;
-    this.released(message);
+    this.goesBack(message);
     return done;
   }
 

@@ -21,10 +21,11 @@
  * or that subscribe timing out, does not stop the server from making the member: when its answer
  * comes, the member leaves at once (unsubscribe with abort), without close() waiting for it.
  */
-import { BrookError, checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, type OptionKeys, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
+import { BrookError, checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, readTakenBack, type IdRanges, type OptionKeys, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { backoffDelayMs } from '../transport/backoff.js';
 import { Message } from './message.js';
+import type { MessageSink } from './message-sink.js';
 import { SettleBatcher, toRanges } from './settle-batcher.js';
 import { wireStartPosition, type StartPosition } from './start-position.js';
 import { UnseenLeases } from './unseen-leases.js';
@@ -47,28 +48,6 @@ const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = {
   topic: true, group: true, name: true, ordering: true, maxInFlight: true, ackTimeoutMs: true, maxDeliveries: true,
   backoff: true, deadLetterTopic: true, from: true, signal: true,
 };
-
-/** Handler form: resolve (or return) = ack, throw (or reject) = nack with the group's backoff. */
-export type Handler = (message: Message) => unknown;
-
-/** Where a subscription's messages go: a handler, or the queue of a for-await loop. */
-export interface MessageSink {
-  /** The member's maxInFlight, once the broker accepted it (again after each reconnect). */
-  credit(maxInFlight: number): void;
-  /** False if the consumer takes no more messages (a loop that stopped): the subscription releases it. */
-  deliver(message: Message): boolean;
-  /**
-   * Messages received but not yet handed to the consumer (those `pick` picks, or all): dropped on
-   * a lost connection, released on close or once a later delivery made them stale.
-   */
-  takeUnseen(pick?: (message: Message) => boolean): Message[];
-  /** The message that has waited unseen longest, if any (UnseenLeases watches it). */
-  oldestUnseen(): Message | undefined;
-  /** close() began: a consumer that cannot finish in the background stops taking messages. */
-  closing(): void;
-  /** No more messages: the subscription is closed (error undefined) or ended by the broker or the connection. */
-  ended(error: BrookError | undefined): void;
-}
 
 export class Subscription {
   readonly topic: string;
@@ -124,7 +103,7 @@ export class Subscription {
     this.wireOptions = from === undefined ? rest : { ...rest, from: wireStartPosition(from) };
     registry.add(this);
     this.leases = new UnseenLeases(connection.clock, sink);
-    this.batcher = new SettleBatcher(this.topic, (entries) => this.sendSettle(entries), (message) => this.releaseLater(message));
+    this.batcher = new SettleBatcher(this.topic, (entries) => this.sendSettle(entries), (message) => this.releaseLater(message), this.group !== undefined);
     const onDown = (): void => this.lost();
     const onReady = (): void => void this.resubscribe();
     const onClosed = (error: BrookError | undefined): void => this.finish(error);
@@ -287,6 +266,7 @@ export class Subscription {
       });
       this.leases.watch();
     },
+    takenBack: (json) => this.dropTakenBack(readTakenBack(json)),
     // END CLOSED: the broker is shutting down and closes the connection (1001) right after, so
     // this is a drop, not an end: resubscribe after the reconnect, or end with the connection's
     // error if it does not come back. Any other END (the topic was deleted) is final.
@@ -315,13 +295,29 @@ export class Subscription {
   }
 
   /**
-   * 'partition': a delivery given back unseen goes back with every later one the member holds of
-   * its partition (go-back), so those still waiting here are stale too: read, they would come
-   * before the records they follow. They are released as well (a stale release does nothing).
+   * TAKEN_BACK: the broker took these deliveries back unsettled (its lease ran out, a rebalance
+   * or go-back, a reset) and their records come again, perhaps to another member. Their messages
+   * are stale from now on, and those still waiting unseen (queued for a loop, or for a handler's
+   * place) are dropped, so no handler starts on a record already redelivered; a release of them
+   * would do nothing. A handler running on one keeps its place until it finishes, so nothing
+   * later of its key or partition starts beside it. ('partition': a go-back takes back every
+   * later delivery of the partition in the same step, so one frame names them all.)
    */
-  private releaseLater(released: Message): void {
+  private dropTakenBack(ids: IdRanges): void {
+    this.batcher.tookBack(ids, this.receivedThrough);
+    for (const message of this.sink.takeUnseen((waiting) => waiting.stale)) this.batcher.forget(message);
+  }
+
+  /**
+   * 'partition': a delivery nacked, or given back unseen, goes back with every later one the
+   * member holds of its partition (go-back), so those still waiting here are stale too: read, or
+   * handed to a handler whose place the nack's just freed, they would come before the records
+   * they follow, as the broker redelivers them. They are released now, in the nack's settle (the
+   * nack goes first, so a release it made stale does nothing), rather than when TAKEN_BACK comes.
+   */
+  private releaseLater(goneBack: Message): void {
     if (this.wireOptions.ordering !== 'partition') return;
-    const later = (queued: Message): boolean => queued.partition === released.partition && queued.offset > released.offset;
+    const later = (queued: Message): boolean => queued.partition === goneBack.partition && queued.offset > goneBack.offset;
     for (const stale of this.sink.takeUnseen(later)) stale.releaseUnread();
   }
 

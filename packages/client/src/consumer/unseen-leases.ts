@@ -17,7 +17,7 @@
  * on to the next oldest.
  */
 import type { Clock, Timer } from '@brook/protocol';
-import type { MessageSink } from './subscription.js';
+import type { MessageSink } from './message-sink.js';
 
 /** The release goes this long before the lease would end counted from the receipt, at most. */
 const HOLD_MARGIN_MS_MAX = 2_000;

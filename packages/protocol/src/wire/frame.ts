@@ -5,7 +5,7 @@
  *   Frame =>                       byte offset
  *     kind        uint8            0   FrameKind below
  *     requestId   uint32           1   matches a RESPONSE/ERROR to its REQUEST; the subscription
- *                                      id in DELIVER and END; 0 for connection-level frames
+ *                                      id in DELIVER, END and TAKEN_BACK; 0 for connection-level frames
  *     jsonLength  uint32           5   bytes of json that follow
  *     json        jsonLength bytes 9   UTF-8 JSON object (stable key order), the control payload
  *     data        the rest             binary payload: RecordBatch v2 bytes (produce, fetch) or
@@ -32,6 +32,12 @@ export const FrameKind = {
   DELIVER: 6,
   /** server → client: subscription requestId ended by the broker: { code, message } */
   END: 7,
+  /**
+   * server → client, only to a client whose HELLO asked for the `takenBack` feature (an older one
+   * would refuse the unknown kind): sent deliveries of subscription requestId that the broker
+   * took back unsettled: { ids: [[firstId, lastId], ...] } (taken-back.ts)
+   */
+  TAKEN_BACK: 8,
 } as const;
 
 export type FrameKindName = keyof typeof FrameKind;

@@ -37,6 +37,8 @@ export interface Hello {
   /** Free text for logs and describeGroup (member names). */
   client: string;
   token?: string;
+  /** Optional features the client understands (taken-back.ts `Feature`); absent from a client from before them. */
+  features?: string[];
 }
 
 /** Limits the server enforces, announced so a client can stay inside them. */
@@ -59,6 +61,8 @@ export interface Welcome {
    */
   incarnation?: string;
   limits: SessionLimits;
+  /** The features of HELLO's that this session uses; absent from a broker from before features. */
+  features?: string[];
 }
 
 export interface WireError {
