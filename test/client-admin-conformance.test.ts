@@ -98,6 +98,16 @@ describeOnEachTarget('a timestamp argument is an integer in 0..Number.MAX_SAFE_I
 });
 
 describeOnEachTarget('error details alike', (suite) => {
+  it("a fetch's offset out of 0..2^63-1 is a bigint detail over the client as in process; an offset of another type is named by field alone", async () => {
+    const topic = await suite.topic();
+    for (const offset of [-1n, 1n << 63n, 5 as unknown as bigint]) {
+      const request = { topic, partition: 0, offset };
+      const client = await outcomeOf(() => suite.client.fetch(request));
+      expect(client, String(offset)).toEqual({ code: 'INVALID_REQUEST', details: typeof offset === 'bigint' ? { field: 'offset', offset } : { field: 'offset' } });
+      expect(client, String(offset)).toEqual(await outcomeOf(() => suite.target.broker.fetch(request)));
+    }
+  });
+
   it('an offset in an error\'s details is a bigint over the client as in process (OFFSET_OUT_OF_RANGE of a fetch)', async () => {
     const topic = await suite.topic();
     await suite.client.producer().send(topic, [{ value: 'only' }]);

@@ -36,7 +36,10 @@ export function checkFetchRequest(request: FetchRequest): void {
   checkPartitionField(request.partition);
   const { offset } = request as { offset: unknown };
   if (typeof offset !== 'bigint' || offset < 0n || offset > OFFSET_MAX) {
-    throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, { field: 'offset', offset: String(offset) });
+    // A bigint out of range is a detail as every offset in an error's details is (a bigint; over the
+    // wire in bigintDetails); a value of another type is named by `field` and shown in the message.
+    const details = typeof offset === 'bigint' ? { field: 'offset', offset } : { field: 'offset' };
+    throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, details);
   }
 }
 
