@@ -6,24 +6,26 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  SeededRandom, validateTopicName, checkFetchRequest, checkOffsetForTimestamp, checkPartitionField, checkStringFields, rmdirDurable,
+  SeededRandom, checkFetchRequest, checkOffsetForTimestamp, checkPartitionField, checkStringFields,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
 import { LIMITS, checkFsyncPolicy, type FsyncPolicy } from './config/defaults.js';
 import {
-  Topic, logDefaultsFor, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults, type PartitionFailureListener,
+  logDefaultsFor, partitionDir, type Topic, type CreateTopicOptions, type LogDefaults, type PartitionFailureListener,
 } from './topics/topic.js';
 import { TopicRegistry } from './topics/topic-registry.js';
+import { topicCreation, topicRemoval, type TopicLifecycle } from './topics/topic-lifecycle.js';
 import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
 import type { ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
 import { DataDir } from './data-dir.js';
-import { resolveBrokerLimits, resolveStorage, type BrokerOptions } from './config/broker-options.js';
+import { resolveBrokerLimits, resolveStorage, type BrokerLimits, type BrokerOptions } from './config/broker-options.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
+import { groupJournalLimits } from './groups/coordinator-deps.js';
 import { handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
-import { checkBatchInput, type BatchLimits } from './topics/batch-input.js';
+import { checkBatchInput } from './topics/batch-input.js';
 import { produceCopies, produceRecords, type ProduceContext } from './topics/produce.js';
 import { copyBatchBytesMax } from './groups/dead-letter.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
@@ -35,9 +37,9 @@ import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
 import { fetchRecords } from './topics/fetch.js';
-import { runEach, settleAll } from './steps.js';
+import { settleAll } from './steps.js';
 import { brokerClosedError } from './ending-errors.js';
-import { emitLogFailed, failedLogs, type FailedLog } from './failed-logs.js';
+import { failedLogs, partitionFailureEvents, type FailedLog } from './failed-logs.js';
 import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
 
 export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
@@ -56,23 +58,19 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     appended: (topic, partition, baseOffset, lastOffset) => this.appended(topic, partition, baseOffset, lastOffset),
     failure: (topic, error) => this.topics.failure(topic, error),
   };
-  /**
-   * A partition log failed: said at once, even when no produce is waiting for the fsync that
-   * failed (the { intervalMs } timer's, a seal's), not first by the next produce's IO_ERROR.
-   */
-  private readonly partitionFailed: PartitionFailureListener = (topic, partition, error) => {
-    emitLogFailed(this, { topic, partition }, error);
-  };
+  /** A partition log failed: the logFailed event, at once (failed-logs.ts). */
+  private readonly partitionFailed: PartitionFailureListener = partitionFailureEvents(this);
   private closed = false;
   private readonly groups: GroupCoordinator;
   private readonly producers: Producers;
   private readonly sessions: SessionHub;
+  private readonly lifecycle: TopicLifecycle;
 
   private constructor(
-    private readonly fs: FileSystem,
+    fs: FileSystem,
     private readonly clock: Clock,
-    private readonly logDefaults: LogDefaults,
-    private readonly limits: ReturnType<typeof resolveBrokerLimits>,
+    logDefaults: LogDefaults,
+    private readonly limits: BrokerLimits,
     private readonly dir: DataDir,
     random: Random,
   ) {
@@ -85,24 +83,15 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       producersPerPartitionMax: limits.producersPerPartitionMax, producerSnapshotIntervalMs: limits.producerSnapshotIntervalMs,
     });
     this.groups = new GroupCoordinator({
-      fs, dataDir: dir.path, clock, random, events: this,
-      // A journal is read back only when its group opens: caching its tail would only hold memory.
-      journalLogOptions: { ...logDefaults, segmentBytesMax: limits.groupJournalBytesMax, segmentMsMax: LIMITS.segmentMsMax.max, tailCacheBytes: 0 },
-      journalBytesMax: limits.groupJournalBytesMax,
-      unackedRecordsMax: limits.groupUnackedRecordsMax,
-      fetchBytes: limits.fetchBytesMax,
-      partitions: (topic) => this.topic(topic).partitions,
-      topicExists: (topic) => this.topics.has(topic),
-      // A dead-letter copy is its record plus bounded trailers: within the batch limit plus those
-      // (copyBatchBytesMax), so a record taken at the limit can always be given up on, again and
-      // again (redrive's copies back, a trailer cut off, fit as the records did).
-      // Fsynced whatever the policy (produceCopies): the ack that finishes the move must not outlive it.
-      produce: (topic, records) => this.appendCopies(topic, records, {
-        ...this.limits, batchBytesMax: Math.min(LIMITS.batchBytesMax.max, copyBatchBytesMax(this.limits.batchBytesMax, records)),
-      }),
+      fs, dataDir: dir.path, clock, random, events: this, ...groupJournalLimits(logDefaults, limits),
+      partitions: (topic) => this.topic(topic).partitions, topicExists: (topic) => this.topics.has(topic),
+      produce: (topic, records) => this.appendCopies(topic, records),
       // Dead-letter topics: created with default settings on first use.
       ensureTopic: (topic) => this.topics.ensure(topic, () => this.createTopic(topic)),
     });
+    this.lifecycle = {
+      fs, groups: this.groups, producers: this.producers, logDefaults, limits, partitionFailed: this.partitionFailed, topicDir: (name) => this.topicDir(name),
+    };
     this.sessions = new SessionHub(this, clock, { batchRecordsMax: limits.batchRecordsMax, batchBytesMax: limits.batchBytesMax });
     this.retention = new RetentionRunner(this.topics, this.groups, this, clock, limits.retentionCheckIntervalMs);
   }
@@ -120,7 +109,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   private static async openIn(
-    dir: DataDir, options: BrokerOptions, fs: FileSystem, clock: Clock, limits: ReturnType<typeof resolveBrokerLimits>,
+    dir: DataDir, options: BrokerOptions, fs: FileSystem, clock: Clock, limits: BrokerLimits,
   ): Promise<Broker> {
     const logDefaults = logDefaultsFor({ fs, clock, fsync: checkFsyncPolicy(options.fsync), dir, limits });
     const random = options.random ?? new SeededRandom(options.seed ?? 1);
@@ -143,14 +132,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
     this.assertOpen();
-    checkStringFields({ name });
-    validateTopicName(name);
-    const config = resolveTopicConfig(options, this.limits);
-    await this.topics.create(name, async () => {
-      // Whatever groups a failed delete left under this name are not the new topic's.
-      await this.groups.removeGroupsOf(name);
-      return Topic.create(this.fs, this.topicDir(name), name, config, this.logDefaults, this.partitionFailed);
-    });
+    await this.topics.create(name, topicCreation(this.lifecycle, name, options));
     this.retention.arm();
   }
 
@@ -159,27 +141,13 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * wire), its groups and producer state are forgotten, and its directory and its groups' are
    * removed durably; its groups' dead-letter topics stay. Removing topic.json commits, before
    * anything else is touched: a delete failing before it changes nothing (IO_ERROR, retriable);
-   * after it the topic is gone for good, and open removes whatever a failure or crash left.
+   * after it the topic is gone for good, and open removes whatever a failure or crash left
+   * (topics/topic-lifecycle.ts).
    */
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
-    checkStringFields({ name });
-    const dir = this.topicDir(name);
-    const commit = async (): Promise<void> => {
-      this.groups.hideGroupsOf(name);
-      await Topic.uncommit(this.fs, dir).catch((error: unknown) => {
-        this.groups.showGroupsOf(name);
-        throw error;
-      });
-    };
-    // Each step runs whatever became of the one before, so that no file of the topic stays open.
-    await this.topics.delete(name, commit, (topic) => runEach([
-      () => this.groups.dropTopic(name),
-      () => this.producers.forget(dir),
-      () => topic.close(),
-      () => rmdirDurable(this.fs, dir),
-      () => this.groups.removeGroupsOf(name),
-    ]));
+    const { commit, removeRest } = topicRemoval(this.lifecycle, name);
+    await this.topics.delete(name, commit, removeRest);
   }
 
   // Admin reads, like every other call, throw CLOSED once close() began.
@@ -213,9 +181,16 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return produceRecords(this.producing, this.topic(topic), records, this.limits);
   }
 
-  /** A dead-letter copy or a redrive's copy back, held to `limits`, durable when it resolves. */
-  private async appendCopies(topicName: string, records: readonly ProduceRecord[], limits: BatchLimits): Promise<ProduceResult[]> {
+  /**
+   * A dead-letter copy or a redrive's copy back, durable when it resolves (fsynced whatever the
+   * policy: the ack that finishes the move must not outlive it). A copy is its record plus bounded
+   * trailers: it is held to the batch limit plus those (copyBatchBytesMax), so a record taken at
+   * the limit can always be given up on, again and again (redrive's copies back, a trailer cut
+   * off, fit as the records did).
+   */
+  private async appendCopies(topicName: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
     this.assertOpen();
+    const limits = { ...this.limits, batchBytesMax: copyBatchBytesMax(this.limits.batchBytesMax, records) };
     return produceCopies(this.producing, this.topic(topicName), records, limits, this.fsync === 'always');
   }
 

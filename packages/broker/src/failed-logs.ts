@@ -7,7 +7,7 @@
 import type { BrookError, LogFailureDescription } from '@brook/protocol';
 import type { BrokerEventEmitter } from './events.js';
 import type { GroupCoordinator } from './groups/group-coordinator.js';
-import type { Topic } from './topics/topic.js';
+import type { PartitionFailureListener, Topic } from './topics/topic.js';
 
 /** A failed partition log (`partition`) or group journal (`group`), and why. */
 export type FailedLog =
@@ -32,4 +32,13 @@ export function describeFailedLog(failed: FailedLog): string {
 /** The broker's `logFailed` event for the log at `where` (a topic's partition, or a group's journal). */
 export function emitLogFailed(events: BrokerEventEmitter, where: { topic: string; partition: number } | { topic: string; group: string }, error: BrookError): void {
   if (events.wants('logFailed')) events.emit('logFailed', { ...where, code: error.code, message: error.message });
+}
+
+/**
+ * The listener for a broker's partition logs: a failure is said at once (logFailed), even when no
+ * produce is waiting for the fsync that failed (the { intervalMs } timer's, a seal's), not first
+ * by the next produce's IO_ERROR.
+ */
+export function partitionFailureEvents(events: BrokerEventEmitter): PartitionFailureListener {
+  return (topic, partition, error) => emitLogFailed(events, { topic, partition }, error);
 }

@@ -78,9 +78,10 @@ export interface ProducerOptions {
   /** Backoff between resends of a batch after a retriable error. */
   retryBackoff?: Partial<BackoffPolicy>;
   /**
-   * How long a topic's partition count, looked up by the first send to it, is used before the
-   * next send looks it up again (Kafka's metadata.max.age.ms): a topic created again with more
-   * partitions gets keyed records by its new count within this long.
+   * How long a topic's partition count, looked up by the first send to it, is used before it is
+   * looked up again, in the background (Kafka's metadata.max.age.ms): sends go on by the count
+   * they have until the answer, so a topic created again with more partitions gets keyed records
+   * by its new count about this long after (topic-partitions.ts, `current`).
    */
   metadataMaxAgeMs?: number;
 }

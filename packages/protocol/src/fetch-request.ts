@@ -7,6 +7,7 @@
 import { BrookError } from './errors.js';
 import { checkOptionKeys, type OptionKeys } from './option-keys.js';
 import { checkPartitionField, checkStringFields } from './request-fields.js';
+import { isTimestampMs } from './timestamps.js';
 
 export interface FetchRequest {
   topic: string;
@@ -35,21 +36,25 @@ export function checkFetchRequest(request: FetchRequest): void {
   checkPartitionField(request.partition);
   const { offset } = request as { offset: unknown };
   if (typeof offset !== 'bigint' || offset < 0n || offset > OFFSET_MAX) {
-    throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, { field: 'offset', offset: String(offset) });
+    // A bigint out of range is a detail as every offset in an error's details is (a bigint; over the
+    // wire in bigintDetails); a value of another type is named by `field` and shown in the message.
+    const details = typeof offset === 'bigint' ? { field: 'offset', offset } : { field: 'offset' };
+    throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, details);
   }
 }
 
 /**
  * What Broker.offsetForTimestamp and the client's admin.offsetForTimestamp both check before the
  * broker looks anything up: a topic that is not a string, a partition that is not a non-negative
- * integer, a timestamp that is not a safe integer of milliseconds since the epoch (NaN and
- * Infinity, which JSON could not even carry, among them) are INVALID_REQUEST naming the field.
+ * integer, a timestamp outside timestamps.ts's rule (an integer in 0..2^53-1 ms since the epoch;
+ * NaN and Infinity, which JSON could not even carry, among what it refuses) are INVALID_REQUEST
+ * naming the field.
  * Whether the topic and partition exist is the broker's UNKNOWN_TOPIC / UNKNOWN_PARTITION.
  */
 export function checkOffsetForTimestamp(topic: unknown, partition: unknown, timestampMs: unknown): void {
   checkStringFields({ topic });
   checkPartitionField(partition);
-  if (!Number.isSafeInteger(timestampMs)) {
-    throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs' });
+  if (!isTimestampMs(timestampMs)) {
+    throw new BrookError('INVALID_REQUEST', `timestampMs must be an integer in 0..2^53-1 (ms since the epoch), got ${String(timestampMs)}`, { field: 'timestampMs' });
   }
 }

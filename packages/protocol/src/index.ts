@@ -31,6 +31,7 @@ export * from './wire/group-description.js';
 export * from './wire/topic-description.js';
 export * from './wire/stable-json.js';
 export * from './record-input.js';
+export * from './timestamps.js';
 export * from './fetch-request.js';
 export * from './request-fields.js';
 export { isSlabView, slabCopy } from './byte-slab.js';

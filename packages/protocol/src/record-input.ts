@@ -1,12 +1,13 @@
 /**
  * Checks and conversions that every entry point taking records from a caller shares (the
  * broker's produce, the client's send): keys and header values as bytes, headers as a list,
- * timestamps as non-negative integers. A bad field fails with INVALID_REQUEST naming the
+ * timestamps as timestamps.ts says. A bad field fails with INVALID_REQUEST naming the
  * record's position, before any byte is written or sent.
  */
 import { slabAsciiBytes } from './byte-slab.js';
 import { BrookError } from './errors.js';
 import type { RecordHeader } from './record-batch.js';
+import { isTimestampMs } from './timestamps.js';
 
 /** A key, or a header value: text (UTF-8 encoded), bytes, or null. */
 export type RecordBytes = string | Uint8Array | null;
@@ -44,13 +45,11 @@ export function toRecordHeaders(headers: RecordHeadersInput, position: number): 
   return Object.entries(headers).map(([key, value]) => ({ key, value: toRecordBytes(value, position, `header ${key}`) }));
 }
 
-/** The record's timestamp, or `nowMs` without one; anything but a non-negative integer fails. */
+/** The record's timestamp, or `nowMs` without one; anything outside timestamps.ts's rule fails. */
 export function recordTimestamp(timestamp: unknown, nowMs: number, position: number): number {
   const resolved = timestamp ?? nowMs;
-  if (!Number.isSafeInteger(resolved) || (resolved as number) < 0) {
-    throw invalidRecord(position, `timestamp must be a non-negative integer, got ${String(timestamp)}`);
-  }
-  return resolved as number;
+  if (!isTimestampMs(resolved)) throw invalidRecord(position, `timestamp must be an integer in 0..2^53-1, got ${String(timestamp)}`);
+  return resolved;
 }
 
 /**

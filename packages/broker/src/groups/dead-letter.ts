@@ -10,6 +10,7 @@
  */
 import { assert, deadLetterReasonBytes, type LogRecord } from '@brook/protocol';
 import type { ProduceRecord } from '../topics/record-input.js';
+import { LIMITS } from '../config/defaults.js';
 
 /** The reason's bound, and its cut, are the protocol's: the client cuts what it sends the same way. */
 export { DEAD_LETTER_REASON_BYTES_MAX } from '@brook/protocol';
@@ -62,7 +63,8 @@ export const DEAD_LETTER_TRAILER_BYTES_MAX = 2048;
  * The batch limit for dead-letter copies of `records` (and for redrive's copies back): batchBytesMax
  * plus the trailer's bound for each trailer a record carries, at least one. A record given up on
  * in a dead-letter topic (a group reading it rejects it) gets a second trailer behind its first:
- * with one trailer's allowance its copy never fitted, and was tried again for ever.
+ * with one trailer's allowance its copy never fitted, and was tried again for ever. Never above
+ * the format's own bound (LIMITS.batchBytesMax.max).
  */
 export function copyBatchBytesMax(batchBytesMax: number, records: readonly ProduceRecord[]): number {
   let trailers = 1;
@@ -70,7 +72,7 @@ export function copyBatchBytesMax(batchBytesMax: number, records: readonly Produ
     if (!Array.isArray(headers)) continue; // trailers are only ever in header lists (build, parse)
     trailers = Math.max(trailers, headers.filter((header: { key: string }) => header.key === DEAD_LETTER_HEADERS.reason).length);
   }
-  return batchBytesMax + trailers * DEAD_LETTER_TRAILER_BYTES_MAX;
+  return Math.min(LIMITS.batchBytesMax.max, batchBytesMax + trailers * DEAD_LETTER_TRAILER_BYTES_MAX);
 }
 
 export const deadLetterRecord = {

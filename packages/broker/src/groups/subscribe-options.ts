@@ -4,7 +4,7 @@
  * has none; a later member asking for different ones is refused with INVALID_CONFIG rather than
  * silently given something else. `maxInFlight` is per member.
  */
-import { BrookError, TOPIC_NAME_LENGTH_MAX, validateTopicName, checkOptionKeys, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
+import { BrookError, TOPIC_NAME_LENGTH_MAX, validateTopicName, checkOptionKeys, isTimestampMs, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
 import { checkLimit, limitOrDefault } from '../config/defaults.js';
 
 export type Ordering = 'none' | 'key' | 'partition';
@@ -131,10 +131,10 @@ export function checkStartPosition(from: unknown, option = 'from'): StartPositio
   if (from === 'earliest' || from === 'latest') return from;
   if (typeof from === 'object' && from !== null) {
     if ('offset' in from && typeof from.offset === 'bigint' && from.offset >= 0n) return { offset: from.offset };
-    // Non-negative, as a record's timestamp is.
-    if ('timestamp' in from && Number.isSafeInteger(from.timestamp) && (from.timestamp as number) >= 0) return { timestamp: from.timestamp as number };
+    // The rule of every timestamp argument (protocol's timestamps.ts), as a record's timestamp is held to.
+    if ('timestamp' in from && isTimestampMs(from.timestamp)) return { timestamp: from.timestamp };
   }
-  throw invalid(option, from, "'earliest', 'latest', { offset: bigint >= 0 } or { timestamp: ms >= 0 }");
+  throw invalid(option, from, "'earliest', 'latest', { offset: bigint >= 0 } or { timestamp: integer ms in 0..2^53-1 }");
 }
 
 /** `<topic>.dlq`; a topic name too long for it (over 245 characters) needs an explicit deadLetterTopic. */

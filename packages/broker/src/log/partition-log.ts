@@ -59,6 +59,8 @@ export class PartitionLog {
   private dirty = false;
   /** The seal of the segment before the active one while it runs; cleared when it succeeds. */
   private sealing: Promise<void> | undefined;
+  /** applyRetention calls deleting files: close() waits for them (see applyRetention). */
+  private readonly retaining = new Set<Promise<void>>();
   /** sealActive() asked the next round to start a new segment first. */
   private rollRequested = false;
   /** Flushes under fsync 'never' and { intervalMs }: fsyncs beside the rounds. */
@@ -169,18 +171,31 @@ export class PartitionLog {
     return wholeLogExpired(this.segments, policy, this.options.clock.now());
   }
 
-  /** Deletes whole segments per `policy`; `startOffset` moves to the first kept segment. */
+  /**
+   * Deletes whole segments per `policy`; `startOffset` moves to the first kept segment. Files go by
+   * path: a closed log deletes none (CLOSED), and close() waits for deletions under way, or a topic
+   * deleted meanwhile could be made again, with the same file names, before they are done.
+   */
   async applyRetention(policy: RetentionPolicy, consumedBelow?: bigint): Promise<RetentionResult> {
+    if (this.closed) throw new BrookError('CLOSED', `log ${this.options.dir} is closed`);
     const previousStartOffset = this.startOffset;
     const count = segmentsToDelete(this.segments, policy, this.options.clock.now(), consumedBelow);
     const deleted = this.segments.splice(0, count);
     // Taken before the awaits: a concurrent call can move startOffset further meanwhile, and the
     // result must describe this call's deletions only (callers count dropped records from it).
     const startOffset = this.startOffset;
-    // The segment being sealed may be among them: its files go once the seal has written them.
-    if (count > 0) await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.settled()]);
-    for (const segment of deleted) await segment.delete();
-    if (count > 0) await this.options.fs.syncDir(this.options.dir);
+    let done = (): void => undefined;
+    const retained = new Promise<void>((resolve) => (done = resolve));
+    this.retaining.add(retained);
+    try {
+      // The segment being sealed may be among them: its files go once the seal has written them.
+      if (count > 0) await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.settled()]);
+      for (const segment of deleted) await segment.delete();
+      if (count > 0) await this.options.fs.syncDir(this.options.dir);
+    } finally {
+      this.retaining.delete(retained);
+      done();
+    }
     return { deletedSegments: count, previousStartOffset, startOffset };
   }
 
@@ -190,7 +205,7 @@ export class PartitionLog {
     this.closed = true;
     this.syncTimer?.cancel();
     await this.draining;
-    await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.idle()]);
+    await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.idle(), ...this.retaining]);
     try {
       if (!this.failure) await this.active.persist();
     } finally {

@@ -125,7 +125,7 @@ export class Args {
    * A start position as the broker takes it: `{ offset: "123" }` with its offset as a bigint. Only
    * the offset's wire form is checked here (a string of digits, a sign allowed); any other value
    * goes to the broker as it is, which refuses a bad one (a negative offset, an unknown name, a
-   * timestamp that is not a non-negative integer) with its own code, INVALID_CONFIG, as in process.
+   * timestamp outside 0..2^53-1) with its own code, INVALID_CONFIG, as in process.
    */
   startPosition(name: string): StartPosition {
     const value = this.get(name);

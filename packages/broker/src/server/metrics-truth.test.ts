@@ -3,7 +3,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Delivery } from '../groups/delivery.js';
-import { engineFixture, type EngineFixture } from '../groups/group-fixture.js';
+import { engineFixture, parking, type EngineFixture } from '../groups/group-fixture.js';
 import type { BrookServer } from './ws-server.js';
 
 let server: BrookServer | undefined;
@@ -154,5 +154,25 @@ describe('GET /metrics after deleteTopic or deleteGroup', () => {
     await redeliverThenAck(world, topic, group, 1);
     expect(world.broker.describeGroup(topic, group).partitions[0]!.redeliveries).toBe(1);
     expect(valueOf(await scrape(), 'brook_redeliveries_total', { topic, group })).toBe(1);
+  });
+});
+
+describe('GET /metrics: tail readers overtaken by retention', () => {
+  it('brook_tail_reader_lost_records_total counts, per partition, what each tail reader lost (its lostToRetention); a deleted topic has no series', async () => {
+    const { broker } = await engineFixture();
+    server = await broker.listen({ port: 0 });
+    const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text());
+    const topic = 'mt-tail';
+    await broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    for (let i = 0; i < 100; i++) await broker.produce(topic, [{ value: `m${i}`.padEnd(200, '.') }]);
+    // Two readers, each holding its first record unsettled (maxInFlight 1): retention overtakes both.
+    const readers = await Promise.all([0, 1].map(() => broker.subscribe({ topic, from: 'earliest', maxInFlight: 1 }, parking().handler)));
+    expect(valueOf(await scrape(), 'brook_tail_reader_lost_records_total', { topic, partition: '0' })).toBeUndefined();
+    await broker.enforceRetention();
+    const lost = readers.map((reader) => reader.lostToRetention!);
+    expect(lost[0]).toBeGreaterThan(0n);
+    expect(valueOf(await scrape(), 'brook_tail_reader_lost_records_total', { topic, partition: '0' })).toBe(Number(lost[0]! + lost[1]!));
+    await broker.deleteTopic(topic);
+    expect((await scrape()).filter((sample) => sample.labels['topic'] === topic)).toEqual([]);
   });
 });

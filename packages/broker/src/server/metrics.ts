@@ -1,6 +1,6 @@
 /**
  * GET /metrics in the Prometheus text format (version 0.0.4), and GET /healthz (health()). Gauges
- * are read from the broker when scraped; the two counters are fed by broker events while a
+ * are read from the broker when scraped; the counters are fed by broker events while a
  * listener runs (events cost nothing when nobody listens, so the counters exist only while a
  * server does). A group's
  * counters go with its `groupDeleted` (deleteGroup, deleteTopic): a server that outlives many
@@ -8,7 +8,9 @@
  * of them for good, and a group made again under the name before the next scrape would go on
  * from the old group's count. Counted again later, they start from zero, a reset Prometheus's
  * rate() expects of a counter. While a delete runs the group is not listed, and neither are its
- * counters.
+ * counters. The tail readers' losses are counted per partition of a topic (a reader is
+ * ephemeral: its id would make a series per subscription); no event says a topic was deleted, so
+ * its series go at the first scrape that no longer lists it.
  */
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
@@ -22,6 +24,13 @@ export class Metrics {
   private readonly deadLetters = new Map<string, number>();
   private readonly onRedelivered: BrokerEvents['redelivered'] = (event) => bump(this.redeliveries, event.topic, event.group);
   private readonly onDeadLettered: BrokerEvents['deadLettered'] = (event) => bump(this.deadLetters, event.topic, event.group);
+  /** By `topic\0partition`: records retention deleted before a tail reader read them. */
+  private readonly tailReaderLosses = new Map<string, bigint>();
+  private readonly onRetentionDropped: BrokerEvents['retentionDropped'] = ({ topic, partition, reader, lostRecords }) => {
+    if (reader === undefined) return;
+    const key = keyOf(topic, String(partition));
+    this.tailReaderLosses.set(key, (this.tailReaderLosses.get(key) ?? 0n) + lostRecords);
+  };
   private readonly onGroupDeleted: BrokerEvents['groupDeleted'] = ({ topic, group }) => {
     this.redeliveries.delete(keyOf(topic, group));
     this.deadLetters.delete(keyOf(topic, group));
@@ -35,12 +44,14 @@ export class Metrics {
     broker.on('redelivered', this.onRedelivered);
     broker.on('deadLettered', this.onDeadLettered);
     broker.on('groupDeleted', this.onGroupDeleted);
+    broker.on('retentionDropped', this.onRetentionDropped);
   }
 
   dispose(): void {
     this.broker.off('redelivered', this.onRedelivered);
     this.broker.off('deadLettered', this.onDeadLettered);
     this.broker.off('groupDeleted', this.onGroupDeleted);
+    this.broker.off('retentionDropped', this.onRetentionDropped);
   }
 
   /**
@@ -74,9 +85,23 @@ export class Metrics {
     ]));
     family('brook_redeliveries_total', 'counter', 'Records scheduled for redelivery (nack, lease expiry, member left, rebalance, go-back, given back unsent) since the server started.', samplesOf(this.redeliveries, live));
     family('brook_dead_letters_total', 'counter', 'Records dead-lettered since the server started.', samplesOf(this.deadLetters, live));
+    family('brook_tail_reader_lost_records_total', 'counter', 'Records retention deleted before a tail reader (a subscription without a group) read them, summed over its readers, since the server started.',
+      this.tailReaderLossSamples());
     family('brook_connections', 'gauge', 'Open WebSocket connections.', [[{}, this.connections()]]);
     family('brook_unsent_bytes', 'gauge', 'Bytes queued on WebSocket connections that the network has not taken yet (slow or stuck clients).', [[{}, this.unsentBytes()]]);
     return `${lines.join('\n')}\n`;
+  }
+
+  /** The tail readers' losses of the topics listed now; a deleted topic's are forgotten. */
+  private tailReaderLossSamples(): [Labels, bigint][] {
+    const topics = new Set(this.broker.listTopics());
+    const samples: [Labels, bigint][] = [];
+    for (const [key, lost] of this.tailReaderLosses) {
+      const [topic = '', partition = ''] = key.split('\u0000');
+      if (topics.has(topic)) samples.push([{ topic, partition: Number(partition) }, lost]);
+      else this.tailReaderLosses.delete(key);
+    }
+    return samples;
   }
 }
 

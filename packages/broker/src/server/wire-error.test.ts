@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrookError, stableJson } from '@brook/protocol';
+import { BrookError, checkFetchRequest, stableJson } from '@brook/protocol';
 import { wireError } from './wire-error.js';
 
 describe('wireError', () => {
@@ -8,6 +8,21 @@ describe('wireError', () => {
     const wire = wireError(error);
     expect(wire.bigintDetails?.sort()).toEqual(['endOffset', 'offset', 'startOffset']);
     expect(JSON.parse(stableJson(wire.details)).offset).toBe('12');
+  });
+
+  it("a fetch's offset out of 0..2^63-1 is a bigint detail, sent in bigintDetails as every offset in an error's details", () => {
+    for (const offset of [-1n, 1n << 63n]) {
+      let refused: unknown;
+      try {
+        checkFetchRequest({ topic: 't', partition: 0, offset });
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'offset', offset } });
+      const wire = wireError(refused);
+      expect(wire.bigintDetails).toEqual(['offset']);
+      expect(JSON.parse(stableJson(wire.details))).toEqual({ field: 'offset', offset: String(offset) });
+    }
   });
 
   it('leaves bigintDetails out when no detail is a bigint', () => {

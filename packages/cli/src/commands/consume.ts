@@ -26,7 +26,8 @@ records were printed or Ctrl-C.
 
   --group G        read as a member of group G: records are shared with its other members and
                    the group remembers what was acked. Without --group: a tail reader, which
-                   sees every record, acks nothing and keeps no position.
+                   sees every record, acks nothing and keeps no position; records that
+                   retention deletes before it reads them are counted on stderr.
   --ordering O     the group's ordering: none (default), key or partition
   --from POS       where a new group or a tail reader starts: ${POSITION_USAGE}
                    (default: earliest with --group, latest without). An existing group continues
@@ -141,9 +142,11 @@ async function consume(client: Client, settings: ConsumeSettings): Promise<numbe
     const heldFrom = await firstHeld(client, settings);
     process.stderr.write(`brook: consuming ${describeReader(settings)}; Ctrl-C to stop\n`);
     const messages = stream[Symbol.asyncIterator]();
+    const losses = new LossNotices(settings.subscribe.topic);
     while (printed !== settings.count) {
       const next = await messages.next();
       if (next.done) break;
+      losses.tell(stream.lostToRetention);
       await write(settings.json ? jsonLine(recordJson(next.value)) : `${recordLine(next.value)}\n`);
       printed += 1;
       if (settings.acks === 'none') continue;
@@ -197,6 +200,24 @@ class HeldMessages {
   ackAll(): void {
     clearInterval(this.timer);
     for (const message of this.messages.splice(0)) this.settles.track(message.ack());
+  }
+}
+
+/**
+ * A tail reader's records deleted by retention before it got to them: one line on stderr each
+ * time its count grows, before the record that came after them (the count reaches the client
+ * with that delivery). Over all partitions: the count does not say which. A group member's
+ * losses are its group's (brook groups describe shows them): nothing here.
+ */
+class LossNotices {
+  private told = 0n;
+
+  constructor(private readonly topic: string) {}
+
+  tell(lostToRetention: bigint | undefined): void {
+    if (lostToRetention === undefined || lostToRetention <= this.told) return;
+    process.stderr.write(`brook: retention deleted ${plural(lostToRetention - this.told, 'record')} of ${this.topic} before this tail reader read them; it goes on at the oldest record kept\n`);
+    this.told = lostToRetention;
   }
 }
 

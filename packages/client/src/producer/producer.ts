@@ -10,8 +10,9 @@
  * keep idempotence (exactly once per record, even across reconnects).
  *
  * The first send to a topic waits for the topic's partition count (describeTopic), retried like
- * a produce request: a dropped connection delays the send rather than failing it. So does the
- * first send after the count is metadataMaxAgeMs old (topic-partitions.ts).
+ * a produce request: a dropped connection delays the send rather than failing it. Once the count
+ * is metadataMaxAgeMs old it is looked up again in the background: later sends go by the count
+ * they have until the answer comes (topic-partitions.ts, `current`).
  *
  * Backpressure: record bytes in unfinished batches are bounded by bufferBytesMax. A send that
  * would pass the bound parks until earlier batches finish; parked sends are admitted in call
@@ -123,7 +124,7 @@ export class Producer {
         ? abortableTicket(records.length, settle(resolve), settle(reject), options.signal)
         : new SendTicket(records.length, settle(resolve), settle(reject));
       this.unsettled.add(ticket);
-      const partitionCount = this.topics.cached(topic, this.options.metadataMaxAgeMs);
+      const partitionCount = this.topics.current(topic, this.options.metadataMaxAgeMs, this.options.retryBackoff);
       try {
         if (partitionCount === undefined || this.lookups.has(topic)) this.enqueueWhenCounted(topic, partitionCount, send, ticket, deadlineMs);
         else this.enqueue(topic, partitionCount, send, ticket, deadlineMs);

@@ -6,7 +6,8 @@
  * metadata.max.age.ms), then looked up again: a topic deleted and created again with more
  * partitions tells a producer nothing while the old partitions still take its records (only an
  * idempotent one hears of it, from UNKNOWN_PRODUCER_ID), so without the refresh its keys would
- * go by the old count for ever.
+ * go by the old count for ever. The refresh holds up no send, as in Kafka's producer: only a
+ * first send to a topic (or one after the count was forgotten) waits for a lookup (`current`).
  *
  * The same answer tells a topic with `discard: 'new'`: the broker refuses a batch over its
  * retention.maxBytes for good (MESSAGE_TOO_LARGE), so the producer must not merge sends that
@@ -14,6 +15,7 @@
  */
 import type { BrookError, WireTopicDescription } from '@brook/protocol';
 import type { Connection } from '../connection.js';
+import type { BackoffPolicy } from '../options.js';
 import { deliveryTimeout, readyToRetry, toBrookError, type TransmitContext } from './transmit.js';
 
 export class TopicPartitions {
@@ -21,37 +23,36 @@ export class TopicPartitions {
   /** The largest batch a `discard: 'new'` topic can ever take: its retention.maxBytes. */
   private readonly batchBytesCaps = new Map<string, number>();
   private readonly loading = new Map<string, Promise<number>>();
+  /** Per topic, when its last background refresh failed retriably (`current`). */
+  private readonly refreshFailedAtMs = new Map<string, number>();
 
   constructor(private readonly connection: Connection) {}
 
   /**
-   * The count a WAL put routes by. A first lookup is retried until answered (loadRetrying: the put
-   * waits for it, docs/wal.md's weak points). A count `maxAgeMs` old is looked up again while the
-   * connection is up, and used as it is while it is down or when that lookup fails retriably: a
-   * refresh must not hold a put, and every put behind it, until a reconnect, since keeping puts
-   * coming while the broker is unreachable is what the WAL is for. Kafka's producer too routes by
-   * the metadata it has while a refresh cannot be had.
+   * The count a send (or a WAL put) routes by: the one it has, whatever its age, or undefined if
+   * there is none yet, and then the send waits for a lookup (loadRetrying). A count `maxAgeMs` old
+   * is looked up again in the background, one lookup at a time, and its answer serves the sends
+   * after it: a refresh holds up no send, while the broker is slow or unreachable too (keeping
+   * puts coming then is what the WAL is for). A refresh that fails retriably is tried again by the
+   * first send at least `retryBackoff.initialDelayMs` after the failure (no timer: a topic no one
+   * sends to is not looked up); one refused for good (UNKNOWN_TOPIC) forgets the count, so the
+   * next send looks it up as a first send does and fails with the refusal if it still holds.
    */
-  async forPut(topic: string, maxAgeMs: number, context: TransmitContext, stop: Promise<BrookError>): Promise<number> {
-    const fresh = this.cached(topic, maxAgeMs);
-    if (fresh !== undefined) return fresh;
-    const old = this.counts.get(topic)?.count;
-    if (old === undefined) return this.loadRetrying(topic, context, stop);
-    if (!this.connection.isOpen) return old;
-    try {
-      return await Promise.race([this.load(topic), stop.then((error) => Promise.reject(error))]);
-    } catch (error) {
-      const failure = toBrookError(error);
-      if (failure.retriable) return old;
-      throw failure;
-    }
+  current(topic: string, maxAgeMs: number, retryBackoff: Pick<BackoffPolicy, 'initialDelayMs'>): number | undefined {
+    const entry = this.counts.get(topic);
+    if (entry === undefined) return undefined;
+    const nowMs = this.connection.clock.now();
+    const failedAtMs = this.refreshFailedAtMs.get(topic);
+    const due = nowMs - entry.lookedUpAtMs >= maxAgeMs && (failedAtMs === undefined || nowMs - failedAtMs >= retryBackoff.initialDelayMs);
+    if (due && !this.loading.has(topic)) this.refresh(topic);
+    return entry.count;
   }
 
-  /** The count, if it was looked up less than `maxAgeMs` ago (by the connection's clock). */
-  cached(topic: string, maxAgeMs: number): number | undefined {
-    const entry = this.counts.get(topic);
-    if (!entry || this.connection.clock.now() - entry.lookedUpAtMs >= maxAgeMs) return undefined;
-    return entry.count;
+  private refresh(topic: string): void {
+    this.load(topic).catch((error: unknown) => {
+      if (toBrookError(error).retriable) this.refreshFailedAtMs.set(topic, this.connection.clock.now());
+      else this.forget(topic);
+    });
   }
 
   load(topic: string): Promise<number> {
@@ -60,6 +61,7 @@ export class TopicPartitions {
       loading = this.connection.request('describeTopic', { name: topic }).then(
         ({ json }) => {
           this.loading.delete(topic);
+          this.refreshFailedAtMs.delete(topic);
           this.counts.set(topic, { count: json.partitions.length, lookedUpAtMs: this.connection.clock.now() });
           // `settings` is absent from the answer of a broker from before describeTopic showed them.
           const retention = (json.settings as WireTopicDescription['settings'] | undefined)?.retention;
@@ -110,5 +112,6 @@ export class TopicPartitions {
   forget(topic: string): void {
     this.counts.delete(topic);
     this.batchBytesCaps.delete(topic);
+    this.refreshFailedAtMs.delete(topic);
   }
 }

@@ -81,26 +81,6 @@ describe('WalProducer partition lookup', () => {
     await producer.close();
   });
 
-  it('puts by the count it has when looking it up again fails retriably, and by the new one when it is answered', async () => {
-    // Below the WAL's maxAgeMs (100 ms): no batch is sealed, so the sender asks for nothing meanwhile.
-    const { server, clock, producer } = await setup({ metadataMaxAgeMs: 50 });
-    const onePartition = { ...threePartitions, partitions: threePartitions.partitions.slice(0, 1) };
-    const first = producer.send('t', [{ key: 'a', value: '1' }]);
-    await server.waitForRequests(1);
-    server.respond(server.take('describeTopic'), onePartition);
-    await first;
-    clock.advance(50);
-    const stale = producer.send('t', [{ key: 'a', value: '2' }]);
-    await server.waitForRequests(1);
-    server.fail(server.take('describeTopic'), 'IO_ERROR', true);
-    expect(await stale).toEqual([{ topic: 't', partition: 0 }]);
-    const fresh = producer.send('t', [{ key: 'b', value: '3' }]);
-    await server.waitForRequests(1);
-    server.respond(server.take('describeTopic'), threePartitions);
-    expect((await fresh)[0]!.partition).toBeGreaterThan(0); // key 'b' goes to partition 1 of 3
-    await producer.close();
-  });
-
   it('fails the send at once when the lookup is refused for good (UNKNOWN_TOPIC)', async () => {
     const { server, producer } = await setup();
     const sent = producer.send('t', [{ value: 'x' }]);

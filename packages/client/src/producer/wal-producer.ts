@@ -38,7 +38,7 @@ export interface WalProducerOptions {
   wal: WalOptions;
   /** Backoff between resends of a part after a retriable error (retried until it succeeds). */
   retryBackoff?: Partial<BackoffPolicy>;
-  /** As the plain producer's: how long a topic's partition count is used before a send looks it up again. */
+  /** As the plain producer's: how long a topic's partition count is used before it is looked up again (in the background). */
   metadataMaxAgeMs?: number;
 }
 
@@ -256,7 +256,8 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
 
   private async issue(topic: string, send: SendInputs): Promise<{ put: Promise<void>; partitions: number[] }> {
     const { buffer } = await this.opened;
-    const partitionCount = await this.topics.forPut(topic, this.metadataMaxAgeMs, this.retry, this.closed);
+    const partitionCount = this.topics.current(topic, this.metadataMaxAgeMs, this.retry.retryBackoff)
+      ?? await this.topics.loadRetrying(topic, this.retry, this.closed);
     // A discard 'new' topic refuses a batch over its maxBytes for good, and the whole part with
     // it: a record that could never fit is refused here, with its send, before it can take the
     // records sent beside it into a poison file.
