@@ -93,6 +93,11 @@ describeOnEachTarget('a timestamp argument is an integer in 0..Number.MAX_SAFE_I
         expect(await outcomeOf(join(api, at)), `${api} from ${at}`).toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'from' } });
         expect(await outcomeOf(reset(api, at)), `${api} to ${at}`).toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'to' } });
       }
+      // An offset that is not a bigint is named as resetGroup's `to` too (the client said `from`).
+      const group = unique('g');
+      await (await broker.subscribe({ topic, group }, () => undefined)).close();
+      const badOffset = () => (api === 'client' ? admin : broker).resetGroup(topic, group, { offset: 5 } as never);
+      expect(await outcomeOf(badOffset), `${api} to { offset: 5 }`).toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'to' } });
     }
   });
 });

@@ -76,7 +76,7 @@ export class Admin {
 
   /** Moves the group's position on every partition (replay or skip); resolves with the new positions. */
   async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
-    const { json } = await this.connection.request('resetGroup', { topic, group, to: wireStartPosition(to) });
+    const { json } = await this.connection.request('resetGroup', { topic, group, to: wireStartPosition(to, 'to') });
     return json.positions.map((position) => BigInt(position));
   }
 

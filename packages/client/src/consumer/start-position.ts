@@ -6,9 +6,10 @@ import { BrookError, type WireStartPosition } from '@brook/protocol';
 
 export type StartPosition = 'earliest' | 'latest' | { offset: bigint } | { timestamp: number };
 
-export function wireStartPosition(from: StartPosition): WireStartPosition {
+/** `option` names the argument in the error, as the broker's check does: subscribe's `from`, resetGroup's `to`. */
+export function wireStartPosition(from: StartPosition, option: 'from' | 'to' = 'from'): WireStartPosition {
   if (typeof from === 'object' && from !== null && 'offset' in from) {
-    if (typeof from.offset !== 'bigint') throw new BrookError('INVALID_CONFIG', 'from.offset must be a bigint', { option: 'from' });
+    if (typeof from.offset !== 'bigint') throw new BrookError('INVALID_CONFIG', `${option}.offset must be a bigint`, { option });
     return { offset: from.offset.toString() };
   }
   return from;
