@@ -157,6 +157,27 @@ describe('GET /metrics after deleteTopic or deleteGroup', () => {
   });
 });
 
+describe('GET /metrics: a group overtaken by retention', () => {
+  it("brook_group_lost_records_total is the group's lostToRetention; it goes with the group", async () => {
+    const { broker } = await engineFixture();
+    server = await broker.listen({ port: 0 });
+    const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text());
+    const [topic, group] = ['mt-lost', 'mt-lost-g'];
+    await broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    for (let i = 0; i < 100; i++) await broker.produce(topic, [{ value: `m${i}`.padEnd(200, '.') }]);
+    // Holding its first record unsettled (maxInFlight 1): retention overtakes it.
+    const member = await broker.subscribe({ topic, group, from: 'earliest', maxInFlight: 1 }, parking().handler);
+    expect(valueOf(await scrape(), 'brook_group_lost_records_total', { topic, group })).toBeUndefined();
+    await broker.enforceRetention();
+    const lost = broker.describeGroup(topic, group).partitions[0]!.lostToRetention;
+    expect(lost).toBeGreaterThan(0n);
+    expect(valueOf(await scrape(), 'brook_group_lost_records_total', { topic, group })).toBe(Number(lost));
+    member.abort();
+    await broker.deleteGroup(topic, group);
+    expect((await scrape()).filter((sample) => sample.labels['group'] === group)).toEqual([]);
+  });
+});
+
 describe('GET /metrics: tail readers overtaken by retention', () => {
   it('brook_tail_reader_lost_records_total counts, per partition, what each tail reader lost (its lostToRetention); a deleted topic has no series', async () => {
     const { broker } = await engineFixture();

@@ -24,16 +24,16 @@ export class Metrics {
   private readonly deadLetters = new Map<string, number>();
   private readonly onRedelivered: BrokerEvents['redelivered'] = (event) => bump(this.redeliveries, event.topic, event.group);
   private readonly onDeadLettered: BrokerEvents['deadLettered'] = (event) => bump(this.deadLetters, event.topic, event.group);
+  /** By `topic\0group`: records retention deleted before the group acked them. */
+  private readonly groupLosses = new Map<string, number>();
   /** By `topic\0partition`: records retention deleted before a tail reader read them. */
-  private readonly tailReaderLosses = new Map<string, bigint>();
-  private readonly onRetentionDropped: BrokerEvents['retentionDropped'] = ({ topic, partition, reader, lostRecords }) => {
-    if (reader === undefined) return;
-    const key = keyOf(topic, String(partition));
-    this.tailReaderLosses.set(key, (this.tailReaderLosses.get(key) ?? 0n) + lostRecords);
+  private readonly tailReaderLosses = new Map<string, number>();
+  private readonly onRetentionDropped: BrokerEvents['retentionDropped'] = ({ topic, partition, group, reader, lostRecords }) => {
+    if (group !== undefined) bump(this.groupLosses, topic, group, Number(lostRecords));
+    else if (reader !== undefined) bump(this.tailReaderLosses, topic, String(partition), Number(lostRecords));
   };
   private readonly onGroupDeleted: BrokerEvents['groupDeleted'] = ({ topic, group }) => {
-    this.redeliveries.delete(keyOf(topic, group));
-    this.deadLetters.delete(keyOf(topic, group));
+    for (const counts of [this.redeliveries, this.deadLetters, this.groupLosses]) counts.delete(keyOf(topic, group));
   };
 
   constructor(
@@ -85,6 +85,7 @@ export class Metrics {
     ]));
     family('brook_redeliveries_total', 'counter', 'Records scheduled for redelivery (nack, lease expiry, member left, rebalance, go-back, given back unsent) since the server started.', samplesOf(this.redeliveries, live));
     family('brook_dead_letters_total', 'counter', 'Records dead-lettered since the server started.', samplesOf(this.deadLetters, live));
+    family('brook_group_lost_records_total', 'counter', 'Records retention deleted before the group acked them (its lostToRetention), since the server started.', samplesOf(this.groupLosses, live));
     family('brook_tail_reader_lost_records_total', 'counter', 'Records retention deleted before a tail reader (a subscription without a group) read them, summed over its readers, since the server started.',
       this.tailReaderLossSamples());
     family('brook_connections', 'gauge', 'Open WebSocket connections.', [[{}, this.connections()]]);
@@ -93,9 +94,9 @@ export class Metrics {
   }
 
   /** The tail readers' losses of the topics listed now; a deleted topic's are forgotten. */
-  private tailReaderLossSamples(): [Labels, bigint][] {
+  private tailReaderLossSamples(): [Labels, number][] {
     const topics = new Set(this.broker.listTopics());
-    const samples: [Labels, bigint][] = [];
+    const samples: [Labels, number][] = [];
     for (const [key, lost] of this.tailReaderLosses) {
       const [topic = '', partition = ''] = key.split('\u0000');
       if (topics.has(topic)) samples.push([{ topic, partition: Number(partition) }, lost]);
@@ -109,9 +110,10 @@ function keyOf(topic: string, group: string): string {
   return `${topic}\u0000${group}`;
 }
 
-function bump(counts: Map<string, number>, topic: string, group: string): void {
-  const key = keyOf(topic, group);
-  counts.set(key, (counts.get(key) ?? 0) + 1);
+/** Adds `by` to the count of (topic, group or partition). Prometheus values are doubles anyway. */
+function bump(counts: Map<string, number>, topic: string, second: string, by = 1): void {
+  const key = keyOf(topic, second);
+  counts.set(key, (counts.get(key) ?? 0) + by);
 }
 
 function samplesOf(counts: Map<string, number>, live: ReadonlySet<string>): [Labels, number][] {
