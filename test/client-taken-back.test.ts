@@ -127,4 +127,34 @@ describe('a message the broker took back while it waited unseen', () => {
     for (const handler of running.values()) handler.resolve();
     await advance(clock, 0);
   });
+
+  it("'partition': a handler that throws on a delivery the broker took back releases nothing: the redeliveries waiting behind it are live", async () => {
+    const clock = new VirtualClock();
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
+    await broker.createTopic('tb-stale-nack');
+    await broker.produce('tb-stale-nack', [{ value: 'm0' }, { value: 'm1' }]);
+    const redelivered: string[] = [];
+    broker.on('redelivered', (event) => redelivered.push(`${event.offset}:${event.reason}`));
+    const client = opened(await connect(broker, { clock }));
+    const seen: string[] = [];
+    const running = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+    await client.subscribe({ topic: 'tb-stale-nack', group: 'g', ordering: 'partition', maxInFlight: 2, ackTimeoutMs: LEASE_MS, backoff: { initialMs: 100, maxMs: 100, jitter: 0 } }, (message) => {
+      seen.push(label(message));
+      return new Promise<void>((resolve, reject) => running.set(label(message), { resolve, reject }));
+    });
+    await advance(clock, 0);
+    await advance(clock, LEASE_MS); // 0:0#1 and 0:1#1 are taken back (told) while their handlers run
+    await advance(clock, 100); // 0:0#2 and 0:1#2 come and wait for places
+    running.get('0#1')!.reject(new Error('too late')); // a stale nack: no go-back of 0:1#2
+    await advance(clock, 0);
+    await advance(clock, 0);
+    expect(seen).toEqual(['0#1', '1#1', '0#2']);
+    // Released, 0:1#2 would have gone back unsent and come again.
+    expect(redelivered).toEqual(['0:leaseExpired', '1:goBack']);
+    running.get('1#1')!.resolve();
+    await advance(clock, 0);
+    expect(seen).toEqual(['0#1', '1#1', '0#2', '1#2']);
+    for (const handler of running.values()) handler.resolve();
+    await advance(clock, 0);
+  });
 });

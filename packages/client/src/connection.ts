@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import {
-  BrookError, Feature, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson,
+  BrookError, CloseCode, Feature, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isBrookError, stableJson,
   type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type Welcome, type WireError,
 } from '@brook/protocol';
 import type { BackoffPolicy, ResolvedConnectOptions } from './options.js';
@@ -228,7 +228,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     let transport: Transport | undefined;
     try {
       transport = await this.factory.open({
-        frame: (bytes) => (this.sessionNumber === session ? this.onFrame(bytes) : this.handshakeFrame(bytes, welcomed!, failed!)),
+        frame: (bytes) => (this.sessionNumber === session ? this.received(bytes) : this.handshakeFrame(bytes, welcomed!, failed!)),
         closed: (code, reason) => (this.sessionNumber === session ? this.dropped(code, reason) : failed?.(this.connectionError ?? closeError(code, reason))),
         serverBusy: () => this.sessionNumber === session && this.state === 'open' && this.requests.windowFull(this.serverLimits.requestsInFlightMax),
       }, attempt.signal);
@@ -262,6 +262,24 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       welcomed(decodeFrame(bytes));
     } catch (error) {
       failed(error as BrookError);
+    }
+  }
+
+  /**
+   * A frame this client cannot take (it does not parse, an unknown kind, a DELIVER whose CRC fails,
+   * a TAKEN_BACK without id ranges) is a broken server's: the connection closes 1002 and ends with
+   * that error (not retriable), as the server treats a broken client's frame. Thrown on, it would
+   * escape into the socket's event handler: an uncaught exception, the process's end.
+   */
+  private received(bytes: Uint8Array): void {
+    try {
+      this.onFrame(bytes);
+    } catch (error) {
+      if (!isBrookError(error)) throw error;
+      if (this.state !== 'open') return;
+      void this.transport?.close(CloseCode.PROTOCOL_ERROR, error.code);
+      this.connectionError = error;
+      this.dropped(CloseCode.PROTOCOL_ERROR, error.message);
     }
   }
 

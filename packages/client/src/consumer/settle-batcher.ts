@@ -89,6 +89,7 @@ export class SettleBatcher implements Settler {
     /**
      * Told of each nack and release of the current session, once it is collected: in 'partition'
      * ordering the broker takes back with it every later delivery of its partition (go-back).
+     * Not of a nack of a message TAKEN_BACK named: the broker ignores it, and went back already.
      */
     private readonly goesBack: (message: Message) => void = () => undefined,
     /** A group member's (false: a tail reader's, whose deliveries are never taken back). */
@@ -150,10 +151,13 @@ export class SettleBatcher implements Settler {
 
   nack(message: Message, delayMs: number | null): Promise<void> {
     if (message.session !== this.session) return SETTLED;
+    // One TAKEN_BACK named does nothing at the broker, so neither does its go-back: what waits
+    // after it is a redelivery, live, and must not be released (it would only come again).
+    const takenBack = this.takenBack(message);
     this.forget(message);
     this.nacks.push([message.deliveryId, delayMs]);
     const done = this.pending().done;
-    this.goesBack(message);
+    if (!takenBack) this.goesBack(message);
     return done;
   }
 

@@ -1,0 +1,67 @@
+/**
+ * A server that breaks the protocol (docs/protocol.md: a frame that does not parse, a kind the
+ * client does not know, a DELIVER whose data fails its CRC, a TAKEN_BACK without id ranges): the
+ * client refuses the frame, closes the connection 1002 and ends with the error, which a consume()
+ * loop's next() rejects with. Nothing escapes as an uncaught exception. A raw WebSocket server
+ * stands in for the broken one.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { connect } from '@brook/client';
+import { CloseCode, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson } from '@brook/protocol';
+
+const LIMITS = { frameBytesMax: 1 << 20, batchRecordsMax: 1000, batchBytesMax: 1 << 20, subscriptionsMax: 8, requestsInFlightMax: 8 };
+
+let server: WebSocketServer | undefined;
+afterEach(() => server?.close());
+
+/** Welcomes the client, answers its subscribe (subscription 1), then sends `broken`; resolves with the close code the client sent. */
+async function brokenServer(broken: Uint8Array): Promise<{ url: string; closeCode: Promise<number> }> {
+  server = new WebSocketServer({ port: 0 });
+  await new Promise((resolve) => server!.once('listening', resolve));
+  let closed!: (code: number) => void;
+  const closeCode = new Promise<number>((resolve) => (closed = resolve));
+  server.on('connection', (socket: WebSocket) => {
+    socket.on('close', (code) => closed(code));
+    socket.on('message', (data: Buffer) => {
+      const frame = decodeFrame(data);
+      if (frame.kind === FrameKind.HELLO) {
+        socket.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({ version: PROTOCOL_VERSION, server: 'brook', sessionId: 's', limits: LIMITS, features: ['takenBack'] })));
+      } else if (frame.json['op'] === 'subscribe') {
+        socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, stableJson({ subscription: 1, memberId: 'g-0', maxInFlight: 5, ackTimeoutMs: 30_000 })));
+        socket.send(broken);
+      }
+    });
+  });
+  return { url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, closeCode };
+}
+
+/** A DELIVER frame of one entry whose data (zeros) does not match its stored CRC (0). */
+function badCrcDeliver(): Uint8Array {
+  return encodeFrame(FrameKind.DELIVER, 1, stableJson({ first: 0, count: 1 }), new Uint8Array(32));
+}
+
+describe('a broken server', () => {
+  it.each([
+    ['a TAKEN_BACK whose ids are not ranges', encodeFrame(FrameKind.TAKEN_BACK, 1, stableJson({ ids: 'all' })), 'INVALID_REQUEST'],
+    ['a frame of a kind the client does not know', encodeFrame(FrameKind.END, 1, '{}').map((byte, index) => (index === 0 ? 99 : byte)), 'INVALID_REQUEST'],
+    ['a DELIVER whose data fails its CRC', badCrcDeliver(), 'CORRUPT_BATCH'],
+  ])('%s: the client closes 1002 and a consume() loop ends with the error; nothing is thrown uncaught', async (_name, frame, code) => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): number => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const { url, closeCode } = await brokenServer(frame);
+      const client = await connect(url);
+      const stream = client.consume({ topic: 't', group: 'g' });
+      await stream.ready;
+      const failure = await stream[Symbol.asyncIterator]().next().then(() => undefined, (error: unknown) => error);
+      expect(failure).toMatchObject({ code });
+      expect(await closeCode).toBe(CloseCode.PROTOCOL_ERROR);
+      await client.close();
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  }, 10_000);
+});
