@@ -9,6 +9,11 @@
  * are already in the log (produced before it joins): the engine's share alone; and the same
  * produce calls with no group: the producer's share. Each mode is warmed up first, unmeasured,
  * until its rate settles (warmUp). Set BENCH_QUICK=1 for a smaller run.
+ *
+ * It runs with the Node flags it was started with and prints those that size V8's young
+ * generation: `npx -y pnpm@10 bench:engine` has Node's defaults; `node --max-semi-space-size=64
+ * --min-semi-space-size=64 --import tsx bench/engine.bench.ts` was the experiment in
+ * docs/benchmarks.md, "A larger young generation".
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,7 +145,9 @@ async function warmUp(): Promise<string[]> {
 
 const fmtRate = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 const floor = floorRecordsPerSec();
-console.log(`floor: copy ${VALUE_BYTES} B into a preallocated Buffer: ${fmtRate(floor)} records/s\n`);
+console.log(`floor: copy ${VALUE_BYTES} B into a preallocated Buffer: ${fmtRate(floor)} records/s`);
+const youngGeneration = process.execArgv.filter((flag) => flag.includes('semi-space-size'));
+console.log(`young generation: ${youngGeneration.length > 0 ? youngGeneration.join(' ') : "Node's defaults"}\n`);
 console.log(`warm-up rounds (unmeasured, memory): ${(await warmUp()).join(', ')}\n`);
 console.log('| storage | ordering | records/s | vs floor | p50 ms | p99 ms |\n| --- | --- | ---: | ---: | ---: | ---: |');
 for (const storage of ['memory', 'disk'] as const) {

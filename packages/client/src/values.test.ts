@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toRecordInput } from './values.js';
 
-const text = (bytes: Uint8Array | null | undefined): string | undefined => (bytes ? Buffer.from(bytes).toString() : undefined);
+const text = (bytes: Uint8Array | string | null | undefined): string | undefined => (bytes ? Buffer.from(bytes).toString() : undefined);
 
 describe('toRecordInput', () => {
   it('encodes strings as UTF-8 text/plain, objects as stable JSON, bytes as they are', () => {

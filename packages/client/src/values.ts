@@ -12,7 +12,7 @@
  */
 import stableStringify from 'fast-json-stable-stringify';
 import {
-  BrookError, checkRecordPartition, checkStringFields, invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeader, type RecordHeadersInput, type RecordInput,
+  BrookError, checkRecordPartition, checkStringFields, invalidRecord, recordTimestamp, toRecordField, toRecordHeaders, type EncodableRecord, type RecordBytes, type RecordField, type RecordHeader, type RecordHeadersInput,
 } from '@brook/protocol';
 
 export type { RecordBytes };
@@ -48,7 +48,7 @@ const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
 /** A send's records as the codec's inputs, with the partitions they name (undefined: the partitioner's choice). */
 export interface SendInputs {
-  readonly inputs: RecordInput[];
+  readonly inputs: EncodableRecord[];
   readonly partitions: (number | undefined)[];
 }
 
@@ -66,18 +66,18 @@ export function toSendInputs(records: readonly ProducerRecord[], nowMs: number):
 }
 
 /** `record`, the `position`-th of a send, as the codec's input; `nowMs` stamps records without a timestamp. */
-export function toRecordInput(record: ProducerRecord, position: number, nowMs: number): RecordInput {
+export function toRecordInput(record: ProducerRecord, position: number, nowMs: number): EncodableRecord {
   if (typeof record !== 'object' || record === null) throw invalidRecord(position, 'a record must be an object');
   const timestamp = recordTimestamp(record.timestamp, nowMs, position);
   checkRecordPartition(record.partition, position);
   const { value } = record;
-  let bytes: Uint8Array | null;
+  let bytes: RecordField;
   let typeHeaders: readonly RecordHeader[];
   if (value === null || value instanceof Uint8Array) {
     bytes = value;
     typeHeaders = NO_HEADERS;
   } else if (typeof value === 'string') {
-    bytes = Buffer.from(value, 'utf8');
+    bytes = toRecordField(value, position, 'value');
     typeHeaders = TEXT_HEADERS;
   } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
     throw invalidRecord(position, `value must be a string, Uint8Array, null or JSON-able, got ${typeof value}`);
@@ -89,7 +89,7 @@ export function toRecordInput(record: ProducerRecord, position: number, nowMs: n
     bytes = Buffer.from(toJson(value, position), 'utf8');
     typeHeaders = JSON_HEADERS;
   }
-  return { key: toRecordBytes(record.key, position, 'key'), value: bytes, headers: withHeaders(record.headers, typeHeaders, position), timestamp };
+  return { key: toRecordField(record.key, position, 'key'), value: bytes, headers: withHeaders(record.headers, typeHeaders, position), timestamp };
 }
 
 /**

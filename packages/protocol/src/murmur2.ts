@@ -7,18 +7,24 @@
  * Math.imul and the bitwise operators reproduce that exactly.
  */
 import { assert } from './errors.js';
+import type { AsciiText } from './record-batch.js';
 
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 const R = 24;
 
-/** Signed 32-bit hash, equal to Java's `Utils.murmur2(data)`. */
-export function murmur2(data: Uint8Array): number {
+/** Byte `i` of `data`: ASCII text's bytes are its char codes. */
+function byteAt(data: Uint8Array | AsciiText, i: number): number {
+  return typeof data === 'string' ? data.charCodeAt(i) : data[i]!;
+}
+
+/** Signed 32-bit hash, equal to Java's `Utils.murmur2(data)` (of the text's bytes, for AsciiText). */
+export function murmur2(data: Uint8Array | AsciiText): number {
   const length = data.length;
   let h = SEED ^ length;
   const wholeWordsEnd = length & ~3;
   for (let i = 0; i < wholeWordsEnd; i += 4) {
-    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    let k = byteAt(data, i) | (byteAt(data, i + 1) << 8) | (byteAt(data, i + 2) << 16) | (byteAt(data, i + 3) << 24);
     k = Math.imul(k, M);
     k ^= k >>> R;
     k = Math.imul(k, M);
@@ -28,9 +34,9 @@ export function murmur2(data: Uint8Array): number {
   // switch fall-through.
   const tailLength = length & 3;
   if (tailLength > 0) {
-    if (tailLength === 3) h ^= data[wholeWordsEnd + 2]! << 16;
-    if (tailLength >= 2) h ^= data[wholeWordsEnd + 1]! << 8;
-    h ^= data[wholeWordsEnd]!;
+    if (tailLength === 3) h ^= byteAt(data, wholeWordsEnd + 2) << 16;
+    if (tailLength >= 2) h ^= byteAt(data, wholeWordsEnd + 1) << 8;
+    h ^= byteAt(data, wholeWordsEnd);
     h = Math.imul(h, M);
   }
   h ^= h >>> 13;
@@ -40,7 +46,7 @@ export function murmur2(data: Uint8Array): number {
 }
 
 /** The partition Kafka's default partitioner picks for a non-null key. */
-export function partitionForKey(key: Uint8Array, partitionCount: number): number {
+export function partitionForKey(key: Uint8Array | AsciiText, partitionCount: number): number {
   // Topic creation validates partition counts, so a bad one here is a bug, not bad input. Once
   // per record: the detail object is made only on the failing path.
   if (!Number.isInteger(partitionCount) || partitionCount <= 0) assert(false, 'partitionCount must be a positive integer', { partitionCount });

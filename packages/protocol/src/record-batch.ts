@@ -65,6 +65,26 @@ export interface RecordInput {
   timestamp: number;
 }
 
+declare const asciiTextBrand: unique symbol;
+
+/**
+ * Text whose UTF-8 bytes are its char codes, every one below 0x80 (toRecordField checks): the
+ * encoder copies it a char at a time, so a short text key needs no byte array of its own.
+ */
+export type AsciiText = string & { readonly [asciiTextBrand]: true };
+
+/** A key or value as encodeBatch takes it: bytes, ASCII text, or null. */
+export type RecordField = Uint8Array | AsciiText | null;
+
+/** A record as encodeBatch takes it: a RecordInput whose key and value may also be AsciiText. */
+export interface EncodableRecord {
+  key: RecordField;
+  value: RecordField;
+  headers?: readonly RecordHeader[];
+  /** Milliseconds since the epoch; any safe integer. */
+  timestamp: number;
+}
+
 /** A decoded record. `key`, `value` and header values are views into the decoded buffer, not
  * copies: they change if that buffer is reused, so copy them (`slice()`) to keep them longer. */
 export interface LogRecord {
@@ -165,7 +185,7 @@ function viewOf(bytes: Uint8Array): DataView {
  * to read and patch, but its `byteOffset` need not be 0 and its `buffer` is shared, so read it
  * through the view and never transfer or detach that buffer.
  */
-export function encodeBatch(records: readonly RecordInput[], options: EncodeBatchOptions = {}): Uint8Array {
+export function encodeBatch(records: readonly EncodableRecord[], options: EncodeBatchOptions = {}): Uint8Array {
   const resolved = resolveOptions(options);
   const first = records[0];
   if (first === undefined) throw new BrookError('INVALID_REQUEST', 'a batch needs at least one record', { recordCount: 0 });

@@ -4,7 +4,7 @@
  * the two halves here must agree byte for byte (encodeBatch asserts they did).
  */
 import { BrookError, assert } from './errors.js';
-import type { RecordHeader, RecordInput } from './record-batch.js';
+import type { EncodableRecord, RecordField, RecordHeader } from './record-batch.js';
 import { VARINT_MAX_BYTES, VARLONG_MAX_BYTES, sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
 
 export const MAX_INT32 = 0x7fffffff;
@@ -28,7 +28,7 @@ export function bodySizes(records: number): Int32Array {
 }
 
 /** Bytes of a record after its length varint. */
-export function sizeOfRecordBody(record: RecordInput, offsetDelta: number, timestampDelta: number): number {
+export function sizeOfRecordBody(record: EncodableRecord, offsetDelta: number, timestampDelta: number): number {
   const size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta) + sizeOfBytes(record.key) + sizeOfBytes(record.value);
   const headers = record.headers;
   // Most records have no headers: keeping the header loop out of this function keeps it small
@@ -41,7 +41,7 @@ export function sizeOfRecordBody(record: RecordInput, offsetDelta: number, times
  * the widest offset and timestamp deltas, which depend on its place in the batch. A producer adds
  * these up to keep a batch under batchBytesMax before the batch is laid out.
  */
-export function sizeOfRecordMax(record: RecordInput): number {
+export function sizeOfRecordMax(record: EncodableRecord): number {
   const body = sizeOfRecordBody(record, 0, 0) + (VARLONG_MAX_BYTES - 1) + (VARINT_MAX_BYTES - 1);
   return sizeOfVarint(body) + body;
 }
@@ -55,8 +55,10 @@ function sizeOfHeaders(headers: readonly RecordHeader[]): number {
   return size;
 }
 
-function sizeOfBytes(bytes: Uint8Array | null): number {
+function sizeOfBytes(bytes: RecordField): number {
   if (bytes === null) return 1;
+  // AsciiText: one byte a char, and short (toRecordField), so within any length limit.
+  if (typeof bytes === 'string') return sizeOfVarint(bytes.length) + bytes.length;
   if (bytes.length > MAX_INT32) throw batchTooLarge(bytes.length);
   return sizeOfVarint(bytes.length) + bytes.length;
 }
@@ -65,7 +67,7 @@ function sizeOfBytes(bytes: Uint8Array | null): number {
 export function writeRecord(
   bytes: Uint8Array,
   start: number,
-  record: RecordInput,
+  record: EncodableRecord,
   offsetDelta: number,
   timestampDelta: number,
   bodyBytes: number,
@@ -93,10 +95,14 @@ function writeHeaders(bytes: Uint8Array, start: number, headers: readonly Record
   return position;
 }
 
-function writeBytes(bytes: Uint8Array, position: number, field: Uint8Array | null): number {
+function writeBytes(bytes: Uint8Array, position: number, field: RecordField): number {
   if (field === null) return writeVarint(bytes, position, -1);
   const length = field.length;
   position = writeVarint(bytes, position, length);
+  if (typeof field === 'string') {
+    for (let i = 0; i < length; i++) bytes[position + i] = field.charCodeAt(i);
+    return position + length;
+  }
   // TypedArray.prototype.set costs tens of ns before it copies a byte: a short field (most
   // keys) is copied faster a byte at a time.
   if (length <= SHORT_COPY_MAX) for (let i = 0; i < length; i++) bytes[position + i] = field[i]!;

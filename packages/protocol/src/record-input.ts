@@ -6,7 +6,7 @@
  */
 import { slabAsciiBytes } from './byte-slab.js';
 import { BrookError } from './errors.js';
-import type { RecordHeader } from './record-batch.js';
+import type { AsciiText, RecordField, RecordHeader } from './record-batch.js';
 import { isTimestampMs } from './timestamps.js';
 
 /** A key, or a header value: text (UTF-8 encoded), bytes, or null. */
@@ -20,6 +20,28 @@ const SHORT_ASCII_MAX = 64;
 
 export function invalidRecord(position: number, message: string, options?: ErrorOptions): BrookError {
   return new BrookError('INVALID_REQUEST', `record ${position}: ${message}`, { record: position }, options);
+}
+
+/**
+ * A key or value as the encoder takes it; undefined counts as null (an absent key). A short ASCII
+ * string stays text (AsciiText), which the encoder and the partitioner read a char at a time: a
+ * byte array per record, even a view into a slab, cost ~20 ns and ~70 bytes of heap each, for
+ * keys that are mostly such strings. Other strings become their UTF-8 bytes.
+ */
+export function toRecordField(value: unknown, position: number, field: string): RecordField {
+  if (typeof value === 'string') return isShortAscii(value) ? (value as AsciiText) : Buffer.from(value, 'utf8');
+  return toRecordBytes(value, position, field);
+}
+
+/** A field's bytes, for code that keeps or hands out bytes (AsciiText's chars are its bytes). */
+export function recordFieldBytes(field: RecordField): Uint8Array | null {
+  return typeof field === 'string' ? Buffer.from(field, 'latin1') : field;
+}
+
+function isShortAscii(text: string): boolean {
+  if (text.length > SHORT_ASCII_MAX) return false;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** Bytes of a key or header value; undefined counts as null (an absent key). */

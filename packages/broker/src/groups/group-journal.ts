@@ -29,7 +29,7 @@ import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type BrookErro
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState } from './ack-state.js';
 import { encodeStateFile, parseStateFile } from './group-state-file.js';
-import { decodeChanges, encodeChanges, type PartitionChanges } from './journal-codec.js';
+import { decodeChanges, encodeChangesList, type PartitionChanges } from './journal-codec.js';
 
 /** A journal generation's directory: journal-<generation>. */
 const JOURNAL_DIR_PATTERN = /^journal-(0|[1-9]\d*)$/;
@@ -207,7 +207,7 @@ export class GroupJournal {
     this.pending = [];
     if (changes.length === 0) return;
     const timestamp = this.logOptions.clock.now();
-    const records = changes.map((c) => ({ key: null, value: encodeChanges(c), timestamp }));
+    const records = encodeChangesList(changes).map((value) => ({ key: null, value, timestamp }));
     // Each log patches its batch's baseOffset in place, so each gets its own encoding.
     const next = this.nextLog;
     await Promise.all([this.log.append(encodeBatch(records)), next?.append(encodeBatch(records))]);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeChanges, encodeChanges, type PartitionChanges } from './journal-codec.js';
+import { decodeChanges, encodeChangesList, type PartitionChanges } from './journal-codec.js';
+
+const encodeChanges = (changes: PartitionChanges): Uint8Array => encodeChangesList([changes])[0]!;
 
 const offset = fc.bigInt({ min: 0n, max: 2n ** 53n });
 const range = fc.tuple(offset, offset).map(([a, b]): [bigint, bigint] => (a <= b ? [a, b] : [b, a]));
@@ -20,6 +22,14 @@ describe('group journal records', () => {
     fc.assert(fc.property(changes, (written) => {
       expect(decodeChanges(encodeChanges(written), 'j')).toEqual(written);
     }), { numRuns: 500 });
+  });
+
+  it('decode what they encode when a flush encodes several into one buffer (property)', () => {
+    fc.assert(fc.property(fc.array(changes, { maxLength: 6 }), (written) => {
+      const encoded = encodeChangesList(written);
+      expect(encoded.map((bytes) => decodeChanges(bytes, 'j'))).toEqual(written);
+      expect(encoded.map((bytes) => bytes.length)).toEqual(written.map((c) => encodeChanges(c).length));
+    }), { numRuns: 300 });
   });
 
   it('are laid out as the grammar says (golden bytes)', () => {

@@ -40,21 +40,46 @@ const HEADER_BYTES = 1 + 4 + 1 + 4 + 4 + 4;
 const RANGE_BYTES = 16;
 const COUNT_BYTES = 12;
 
-export function encodeChanges(changes: PartitionChanges): Uint8Array {
+/** Bytes `changes` takes as a journal record. */
+function sizeOfChanges(changes: PartitionChanges): number {
+  const ranges = (changes.f?.length ?? 0) + (changes.a?.length ?? 0);
+  return HEADER_BYTES + (changes.r !== undefined ? 8 : 0) + ranges * RANGE_BYTES + (changes.n?.length ?? 0) * COUNT_BYTES;
+}
+
+/**
+ * One flush's records, each a view into one buffer: a small array of its own per record, with a
+ * DataView over it, cost more than writing it (V8 moves an on-heap array's bytes out of the heap
+ * when its `buffer` is first read).
+ */
+export function encodeChangesList(list: readonly PartitionChanges[]): Uint8Array[] {
+  let total = 0;
+  for (const changes of list) total += sizeOfChanges(changes);
+  const buffer = new ArrayBuffer(total);
+  const view = new DataView(buffer);
+  const encoded: Uint8Array[] = [];
+  let at = 0;
+  for (const changes of list) {
+    const size = sizeOfChanges(changes);
+    writeChanges(view, at, changes);
+    encoded.push(new Uint8Array(buffer, at, size));
+    at += size;
+  }
+  return encoded;
+}
+
+function writeChanges(view: DataView, start: number, changes: PartitionChanges): void {
   const first = changes.f ?? [];
   const counts = changes.n ?? [];
   const acked = changes.a ?? [];
   const hasReset = changes.r !== undefined;
-  const bytes = new Uint8Array(HEADER_BYTES + (hasReset ? 8 : 0) + (first.length + acked.length) * RANGE_BYTES + counts.length * COUNT_BYTES);
-  const view = new DataView(bytes.buffer);
   assert(Number.isInteger(changes.p) && changes.p >= 0 && changes.p <= 0x7fffffff, 'journal partition outside int32', { partition: changes.p });
-  view.setInt8(0, FORMAT_BINARY);
-  view.setInt32(1, changes.p);
-  view.setInt8(5, hasReset ? 1 : 0);
-  view.setInt32(6, first.length);
-  view.setInt32(10, counts.length);
-  view.setInt32(14, acked.length);
-  let at = HEADER_BYTES;
+  view.setInt8(start, FORMAT_BINARY);
+  view.setInt32(start + 1, changes.p);
+  view.setInt8(start + 5, hasReset ? 1 : 0);
+  view.setInt32(start + 6, first.length);
+  view.setInt32(start + 10, counts.length);
+  view.setInt32(start + 14, acked.length);
+  let at = start + HEADER_BYTES;
   if (hasReset) {
     view.setBigInt64(at, changes.r!);
     at += 8;
@@ -67,7 +92,6 @@ export function encodeChanges(changes: PartitionChanges): Uint8Array {
     at += COUNT_BYTES;
   }
   writeRanges(view, at, acked);
-  return bytes;
 }
 
 /** A journal record in either form. CORRUPT_METADATA if it is neither (the CRC passed: a bug, or a foreign file). */

@@ -10,7 +10,7 @@
  *   0..recordCount-1, since the log gives a batch recordCount consecutive offsets
  * - not transactional, not a control batch: Brook has no transactions (INVALID_REQUEST)
  */
-import { BATCH_LOG_OVERHEAD_BYTES, BrookError, corruptBatch, encodeBatch, verifyBatch, type BatchHeader, type RecordInput } from '@brook/protocol';
+import { BATCH_LOG_OVERHEAD_BYTES, BrookError, corruptBatch, encodeBatch, verifyBatch, type BatchHeader, type EncodableRecord } from '@brook/protocol';
 
 export interface BatchLimits {
   readonly batchBytesMax: number;
@@ -49,7 +49,7 @@ export function checkBatchInput(batch: unknown, limits: BatchLimits): BatchHeade
 }
 
 /** Encodes what `produce` was given for one partition, within the same limits as a client batch. */
-export function encodeBatchInput(topic: string, partition: number, inputs: readonly RecordInput[], limits: BatchLimits): Uint8Array {
+export function encodeBatchInput(topic: string, partition: number, inputs: readonly EncodableRecord[], limits: BatchLimits): Uint8Array {
   if (inputs.length > limits.batchRecordsMax) {
     throw new BrookError('MESSAGE_TOO_LARGE', `${inputs.length} records for ${topic}/${partition} exceed batchRecordsMax ${limits.batchRecordsMax}`, {
       topic, partition, records: inputs.length, limit: limits.batchRecordsMax,

@@ -3,7 +3,7 @@
  * strings become UTF-8, a missing timestamp becomes the broker clock's now. Anything else is
  * rejected with INVALID_REQUEST naming the record's position, before any byte is written.
  */
-import { checkRecordPartition, invalidRecord, recordTimestamp, toRecordBytes, toRecordHeaders, type RecordBytes, type RecordHeadersInput, type RecordInput } from '@brook/protocol';
+import { checkRecordPartition, invalidRecord, recordTimestamp, toRecordField, toRecordHeaders, type EncodableRecord, type RecordBytes, type RecordHeadersInput } from '@brook/protocol';
 
 export type { RecordBytes };
 
@@ -23,14 +23,14 @@ export interface ProduceRecord {
  * record without one: the broker reads its clock once per produce, so records sent together
  * share it (and a clock read per record was a measurable share of produce time).
  */
-export function toRecordInput(record: ProduceRecord, position: number, nowMs: number): RecordInput {
+export function toRecordInput(record: ProduceRecord, position: number, nowMs: number): EncodableRecord {
   if (typeof record !== 'object' || record === null) throw invalidRecord(position, 'a record must be an object');
   const timestamp = recordTimestamp(record.timestamp, nowMs, position);
   checkRecordPartition(record.partition, position);
   if (record.value === undefined) throw invalidRecord(position, 'value must be a string, Uint8Array or null, got undefined');
   return {
-    key: toRecordBytes(record.key, position, 'key'),
-    value: toRecordBytes(record.value, position, 'value'),
+    key: toRecordField(record.key, position, 'key'),
+    value: toRecordField(record.value, position, 'value'),
     headers: record.headers === undefined ? undefined : toRecordHeaders(record.headers, position),
     timestamp,
   };

@@ -10,7 +10,7 @@
  * part-way leaves a directory without topic.json, which the next open removes.
  */
 import { basename } from 'node:path';
-import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type Clock, type FileSystem, type LogFailureDescription, type OptionKeys, type RecordInput, type TopicDescription } from '@brook/protocol';
+import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type Clock, type FileSystem, type LogFailureDescription, type EncodableRecord, type OptionKeys, type RecordField, type TopicDescription } from '@brook/protocol';
 import { LIMITS, checkLimit, type FsyncPolicy } from '../config/defaults.js';
 import type { BrokerLimits } from '../config/broker-options.js';
 import type { DataDir } from '../data-dir.js';
@@ -196,8 +196,8 @@ export class Topic {
    * The records of one produce call split by partition (explicit `partition`, else murmur2 of the
    * key like Kafka's default partitioner, else round-robin), each with its position in the call.
    */
-  splitByPartition(records: readonly ProduceRecord[], nowMs: number): Map<number, { inputs: RecordInput[]; positions: number[] }> {
-    const byPartition = new Map<number, { inputs: RecordInput[]; positions: number[] }>();
+  splitByPartition(records: readonly ProduceRecord[], nowMs: number): Map<number, { inputs: EncodableRecord[]; positions: number[] }> {
+    const byPartition = new Map<number, { inputs: EncodableRecord[]; positions: number[] }>();
     for (let position = 0; position < records.length; position++) {
       const record = records[position]!;
       const input = toRecordInput(record, position, nowMs);
@@ -210,7 +210,7 @@ export class Topic {
     return byPartition;
   }
 
-  private partitionFor(record: ProduceRecord, key: Uint8Array | null): number {
+  private partitionFor(record: ProduceRecord, key: RecordField): number {
     if (record.partition !== undefined) {
       this.partition(record.partition);
       return record.partition;

@@ -4,7 +4,7 @@
  * and baseSequence) until the broker answers, so a resend after a lost answer is recognised as
  * a duplicate instead of being appended twice.
  */
-import { BrookError, encodeBatch, sizeOfRecordMax, type RecordInput, type Timer } from '@brook/protocol';
+import { BrookError, encodeBatch, sizeOfRecordMax, type EncodableRecord, type Timer } from '@brook/protocol';
 import type { SendTicket } from './send-ticket.js';
 
 export interface ProducerIdentity {
@@ -19,7 +19,7 @@ export interface ProducerIdentity {
  * MESSAGE_TOO_LARGE naming the first record over `limitBytes` (a record's share of the largest
  * batch it may travel in): such a record could never be sent, so its send is refused whole.
  */
-export function recordSizesWithin(inputs: readonly RecordInput[], limitBytes: number): number[] {
+export function recordSizesWithin(inputs: readonly EncodableRecord[], limitBytes: number): number[] {
   return inputs.map((input, position) => {
     const size = sizeOfRecordMax(input);
     if (size > limitBytes) throw new BrookError('MESSAGE_TOO_LARGE', `record ${position} takes up to ${size} bytes, over the batch limit of ${limitBytes}`, { record: position, limit: limitBytes });
@@ -41,7 +41,7 @@ interface Part {
 const BATCH_FINISHED = Object.freeze({ batchFinished: true });
 
 export class Batch {
-  readonly records: RecordInput[] = [];
+  readonly records: EncodableRecord[] = [];
   private readonly parts: Part[] = [];
   sizeBytes = 0;
   /** Set at the first send; kept for every resend. */
@@ -81,7 +81,7 @@ export class Batch {
     return this.whenSettled;
   }
 
-  add(record: RecordInput, sizeBytes: number, ticket: SendTicket, position: number): void {
+  add(record: EncodableRecord, sizeBytes: number, ticket: SendTicket, position: number): void {
     this.records.push(record);
     this.sizeBytes += sizeBytes;
     const last = this.parts[this.parts.length - 1];

@@ -8,7 +8,7 @@
  * The header counts against the FileBuffer's maxBytes, so what is sent is a little smaller than
  * the WAL batch: it never exceeds maxBytes either.
  */
-import { BrookError, type RecordHeader, type RecordInput } from '@brook/protocol';
+import { BrookError, recordFieldBytes, type EncodableRecord, type RecordHeader, type RecordInput } from '@brook/protocol';
 import type { WalRecordInput } from '../wal/record-codec.js';
 import { routeKey } from './wal-state.js';
 
@@ -23,9 +23,10 @@ export interface RoutedGroup {
   readonly records: RecordInput[];
 }
 
-export function routed(record: RecordInput, topic: string, partition: number): WalRecordInput {
+export function routed(record: EncodableRecord, topic: string, partition: number): WalRecordInput {
   const route: RecordHeader = { key: ROUTE_HEADER, value: Buffer.from(routeKey(topic, partition), 'utf8') };
-  return { key: record.key, value: record.value, timestamp: record.timestamp, headers: [route, ...(record.headers ?? [])] };
+  // The WAL keeps records as bytes (newestUnsent hands them out): text keys and values become bytes here.
+  return { key: recordFieldBytes(record.key), value: recordFieldBytes(record.value), timestamp: record.timestamp, headers: [route, ...(record.headers ?? [])] };
 }
 
 /**
