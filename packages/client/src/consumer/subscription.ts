@@ -299,8 +299,8 @@ export class Subscription {
    * or go-back, a reset) and their records come again, perhaps to another member. Their messages
    * are stale from now on, and those still waiting unseen (queued for a loop, or for a handler's
    * place) are dropped, so no handler starts on a record already redelivered; a release of them
-   * would do nothing. A handler running on one keeps its place until it finishes, so nothing
-   * later of its key or partition starts beside it. ('partition': a go-back takes back every
+   * would do nothing. A handler running on one keeps its place until it finishes (and nothing
+   * more: a redelivery may start beside it, as in process). ('partition': a go-back takes back every
    * later delivery of the partition in the same step, so one frame names them all.)
    */
   private dropTakenBack(ids: IdRanges): void {
