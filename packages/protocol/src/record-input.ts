@@ -15,7 +15,7 @@ export type RecordBytes = string | Uint8Array | null;
 /** Headers as an object (one value per key) or as a list (duplicates and order kept). */
 export type RecordHeadersInput = Readonly<Record<string, RecordBytes>> | readonly RecordHeader[];
 
-/** Longest string copied into a slab as ASCII (byte-slab.ts). */
+/** Longest string kept as text (toRecordField) or copied into a slab as ASCII (toRecordBytes, byte-slab.ts). */
 const SHORT_ASCII_MAX = 64;
 
 export function invalidRecord(position: number, message: string, options?: ErrorOptions): BrookError {
@@ -44,11 +44,11 @@ function isShortAscii(text: string): boolean {
   return true;
 }
 
-/** Bytes of a key or header value; undefined counts as null (an absent key). */
+/** Bytes of a header value, or of a key or value that is not text; undefined counts as null. */
 export function toRecordBytes(value: unknown, position: number, field: string): Uint8Array | null {
   if (value === null || value === undefined) return null;
-  // Keys are mostly short ASCII strings, which are copied into a slab: even Buffer.from costs
-  // ~150 ns a call for them, 7 % of in-process produce-and-consume time. Others go to
+  // A short ASCII string is copied into a slab: even Buffer.from costs ~150 ns a call for it
+  // (7 % of in-process produce-and-consume time when keys went this way). Others go to
   // Buffer.from, not TextEncoder.encode: the same bytes (a lone surrogate becomes U+FFFD either
   // way) at less than half the cost for strings up to a few hundred bytes.
   if (typeof value === 'string') return slabAsciiBytes(value, SHORT_ASCII_MAX) ?? Buffer.from(value, 'utf8');
