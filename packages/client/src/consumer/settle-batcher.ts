@@ -16,8 +16,11 @@
  * when the connection drops fail the same way: their promise never claims what did not happen.
  * A subscription the broker ended for good (its topic was deleted) answers them with that error.
  */
-import { BrookError, isIdRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
+import { BrookError, isIdRanges, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
+
+/** In the protocol package, as the server names taken-back ids with it too; here for this package's imports. */
+export { toRanges };
 
 export type SettleEntries = Omit<RequestArgs<'settle'>, 'subscription'>;
 
@@ -245,25 +248,4 @@ export class SettleBatcher implements Settler {
     this.releases = [];
     return batch;
   }
-}
-
-/** Delivery ids as sorted inclusive ranges: [5, 3, 4, 9] → [[3, 5], [9, 9]]. */
-export function toRanges(ids: number[]): IdRanges {
-  let sorted = true;
-  for (let i = 1; i < ids.length && sorted; i++) sorted = ids[i - 1]! < ids[i]!;
-  if (!sorted) ids.sort((a, b) => a - b);
-  const ranges: IdRanges = [];
-  let first = ids[0]!;
-  let last = first;
-  for (let i = 1; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (id === last) continue;
-    if (id !== last + 1) {
-      ranges.push([first, last]);
-      first = id;
-    }
-    last = id;
-  }
-  ranges.push([first, last]);
-  return ranges;
 }
