@@ -82,6 +82,10 @@ export class SettleBatcher implements Settler {
   /**
    * Ids of this session's messages the broker said it took back (TAKEN_BACK), until they are
    * settled or dropped unseen. Empty but for take-backs: a settlement's only cost is a size check.
+   * A TAKEN_BACK that crosses the settlement of its id on the wire (the lease ran out while the
+   * ack was on its way) comes after forget(): the settle answer's `stale` ids, which name such an
+   * id if it was acked or rejected, remove it then. That is partial: one nacked or released, or a
+   * message never settled (a loop that skips stale messages), stays until the session ends.
    */
   private readonly told = new Set<number>();
 
@@ -232,9 +236,20 @@ export class SettleBatcher implements Settler {
     if (this.releases.length > 0) entries.release = toRanges(this.releases);
     const batch = this.take();
     if (!batch) return;
-    const sent = this.send(entries).then(readStaleIds).then(batch.resolve, batch.reject);
+    const session = this.session;
+    const answered = (stale: StaleIds): void => {
+      if (stale !== undefined && this.session === session) this.forgetStale(stale);
+      batch.resolve(stale);
+    };
+    const sent = this.send(entries).then(readStaleIds).then(answered, batch.reject);
     this.inFlight.add(sent);
     void sent.finally(() => this.inFlight.delete(sent));
+  }
+
+  /** The answer's stale ids, settled already: a TAKEN_BACK of them that came after (see `told`) is done with. */
+  private forgetStale(stale: IdRanges): void {
+    if (this.told.size === 0) return;
+    for (const [first, last] of stale) for (let id = first; id <= last; id++) this.told.delete(id);
   }
 
   /** Hands over the collected batch and starts a new one. */
