@@ -38,6 +38,11 @@ export abstract class Delivery {
   private keyCopy: Uint8Array | null | undefined = undefined;
   private valueCopy: Uint8Array | null | undefined = undefined;
   private headersCopy: readonly RecordHeader[] | undefined = undefined;
+  /**
+   * @internal For the sink, not consumers: the id the sink handed it on under (the wire server's
+   * delivery id; -1: none yet), so that a take-back finds it without a search or a map entry.
+   */
+  sinkId = -1;
 
   constructor(
     readonly topic: string,

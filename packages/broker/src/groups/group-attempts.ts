@@ -339,7 +339,7 @@ export abstract class GroupAttempts implements FlightOwner {
     entry.flight = undefined;
     this.leases.end(flight);
     flight.member.release();
-    if (!settled && flight.reach === 'handedOut') flight.member.onTakenBack?.();
+    if (!settled && flight.reach === 'handedOut') flight.member.onTakenBack?.(flight);
     // The member has credit again: another ready record may go to it now, not at the next event.
     this.schedulePump();
   }

@@ -5,6 +5,7 @@
  * delivery paying for a set entry.
  */
 import type { Delivery } from './delivery.js';
+import type { Flight } from './flight.js';
 
 export type DeliverySink = (delivery: Delivery) => void;
 
@@ -32,9 +33,10 @@ export class Member {
   /**
    * Told when a delivery that reached it ('handedOut') is taken back unsettled (lease expiry,
    * rebalance, go-back, a reset, retention, its leaving): the wire server tells its client
-   * (TAKEN_BACK). Not called for settlements, so an ack costs nothing more.
+   * (TAKEN_BACK), naming the one taken back, so that finding it costs nothing per delivery still
+   * held. Not called for settlements, so an ack costs nothing more.
    */
-  onTakenBack: (() => void) | undefined = undefined;
+  onTakenBack: ((flight: Flight) => void) | undefined = undefined;
   private idleWaiters: (() => void)[] = [];
 
   constructor(

@@ -14,7 +14,7 @@
  *                 (a `redelivered` event, 'unsent'), so it must not be sent
  *   release()     sent deliveries the consumer let go unread (a client's queue): given back as
  *                 if held unsent, no attempt
- *   onTakenBack() calls `listener` each time a delivery the sink was handed (not one it holds
+ *   onTakenBack() calls `listener` with each delivery the sink was handed (not one it holds
  *                 unsent) is taken back unsettled: its consumer may still hold it (the wire server
  *                 tells its client, which can then drop it unread)
  *   consumerSettled()  the consumer settled deliveries, current or stale (those the sink no
@@ -36,7 +36,7 @@ export interface SinkControl {
   sent(deliveries: readonly Delivery[]): void;
   givenBack(delivery: Delivery): boolean;
   consumerSettled(): void;
-  onTakenBack(listener: () => void): void;
+  onTakenBack(listener: (delivery: Delivery) => void): void;
   release(deliveries: readonly Delivery[]): void;
 }
 

@@ -42,6 +42,18 @@ describe('TAKEN_BACK', () => {
     expect(takenBack(f)).toHaveLength(1);
   });
 
+  it('names exactly the one delivery taken back among many outstanding', async () => {
+    const { f, sub, ids } = await subscribed({ features: ['takenBack'], records: 50 });
+    expect(ids).toHaveLength(50);
+    // Every lease but id 17's is renewed, so only 17's runs out.
+    const extend = ids.filter((id) => id !== 17).map((id) => [id, 2 * LEASE_MS]);
+    await f.ok('settle', { subscription: sub, extend });
+    await f.clock.advanceAsync(LEASE_MS);
+    expect(takenBack(f).map((frame) => [frame.requestId, frame.json])).toEqual([[sub, { ids: [[17, 17]] }]]);
+    // The others are still outstanding: acking them takes effect.
+    expect(await f.ok('settle', { subscription: sub, ack: [[0, 16], [18, 49]] })).toEqual({});
+  });
+
   it("'partition': the go-back's later deliveries are in the same frame as the one whose lease ran out", async () => {
     const { f, sub } = await subscribed({ features: ['takenBack'], ordering: 'partition' });
     await f.ok('settle', { subscription: sub, ack: [[0, 0]], extend: [[2, 2 * LEASE_MS], [3, 2 * LEASE_MS]] });

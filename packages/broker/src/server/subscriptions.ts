@@ -87,7 +87,7 @@ export class SessionSubscriptions {
       subscription.handle.abort();
       throw new BrookError('CLOSED', 'the connection closed while subscribing');
     }
-    if (this.state.tellsTakenBack()) subscription.handle.onTakenBack(() => this.tookBack(subscription));
+    if (this.state.tellsTakenBack()) subscription.handle.onTakenBack((delivery) => this.tookBack(subscription, delivery));
     // The broker ending it (its topic deleted: UNKNOWN_TOPIC) is the client's END.
     subscription.handle.ended.catch((error: BrookError) => {
       if (this.subscriptions.get(subscription.id) === subscription) this.endWith(subscription, error.code, error.description);
@@ -210,8 +210,8 @@ export class SessionSubscriptions {
   }
 
   /** Batched: one TAKEN_BACK frame per subscription per flush, however many the broker took back. */
-  private tookBack(subscription: WireSubscription): void {
-    subscription.takenBackSince = true;
+  private tookBack(subscription: WireSubscription, delivery: Delivery): void {
+    subscription.tookBack(delivery);
     this.queueFlush();
   }
 
@@ -252,7 +252,7 @@ export class SessionSubscriptions {
    */
   private sendTakenBack(): void {
     for (const subscription of this.subscriptions.values()) {
-      if (!subscription.takenBackSince) continue;
+      if (!subscription.hasTakenBack) continue;
       const ids = subscription.takeTakenBack();
       if (ids.length > 0) this.peer.send(encodeTakenBackFrame(subscription.id, ids));
     }

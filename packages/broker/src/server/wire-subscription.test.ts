@@ -17,7 +17,7 @@ function takeRange(subscription: WireSubscription, first: number, last: number):
 }
 
 /** A delivery whose stored record takes `recordBytes` bytes. */
-const delivery = (recordBytes = 10): Delivery => ({ record: { sourceStart: 0, sourceEnd: recordBytes }, extend: () => undefined }) as unknown as Delivery;
+const delivery = (recordBytes = 10): Delivery => ({ record: { sourceStart: 0, sourceEnd: recordBytes }, extend: () => undefined, sinkId: -1 }) as unknown as Delivery;
 
 describe('WireSubscription', () => {
   it('forgets ids whose lease certainly ran out once more than 2 × maxInFlight are outstanding', () => {
@@ -70,6 +70,26 @@ describe('WireSubscription', () => {
     subscription.track(0, [delivery(), delivery(), delivery(), delivery()], 0);
     subscription.track(4, [], 10_000);
     expect(subscription.outstanding).toBe(4);
+  });
+
+  it('finds what was taken back by its id, without looking at the other outstanding deliveries', () => {
+    const subscription = new WireSubscription(1, { topic: 't', group: 'g', maxInFlight: 1000, ackTimeoutMs: 100 });
+    let looked = 0;
+    const watched = (): Delivery => Object.defineProperty(delivery(), 'stale', { get: () => ++looked > 0 });
+    const sent = Array.from({ length: 1000 }, watched);
+    subscription.track(0, sent.slice(0, 500), 0);
+    subscription.track(600, sent.slice(500), 0);
+    const settled = sent[3]!;
+    expect(subscription.take(3)).toBe(settled);
+    const unsent = watched();
+    // One settled before its take-back is told and one never sent are skipped; the rest are named, in order.
+    for (const taken of [sent[701]!, settled, unsent, sent[700]!, sent[10]!]) subscription.tookBack(taken);
+    expect(subscription.hasTakenBack).toBe(true);
+    expect(subscription.takeTakenBack()).toEqual([[10, 10], [800, 801]]);
+    expect(looked).toBe(0);
+    expect(subscription.hasTakenBack).toBe(false);
+    expect(subscription.outstanding).toBe(996);
+    expect(subscription.take(800)).toBeUndefined();
   });
 });
 

@@ -9,7 +9,7 @@
  * drops deliveries on the floor, and a late settle of such an id is ignored, as it would be anyway.
  * (A tail reader's deliveries never go stale, and never number more than maxInFlight.)
  */
-import { deliveryBytes, type IdRanges } from '@brook/protocol';
+import { deliveryBytes, toRanges, type IdRanges } from '@brook/protocol';
 import { limitOrDefault } from '../config/defaults.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
@@ -39,8 +39,6 @@ export class WireSubscription {
   handle: AttachedSubscription | undefined;
   /** A graceful unsubscribe of it is under way. */
   leaving = false;
-  /** The broker took back a delivery it had been handed: the next flush looks for those sent (takeTakenBack). */
-  takenBackSince = false;
   /** A tail reader's lostToRetention as far as its frames have told the client. */
   private toldLost = 0n;
   /** The buffer's deliveries were told to the engine as held unsent: sending them must say so. */
@@ -56,6 +54,8 @@ export class WireSubscription {
   private count = 0;
   /** The staleness of extended ids, which differs from their frame's (rare next to deliveries). */
   private readonly extendedStaleAfterMs = new Map<number, number>();
+  /** Deliveries the broker took back since the last flush, sent or not (takeTakenBack). */
+  private takenBack: Delivery[] = [];
   private readonly ackTimeoutMs: number;
   readonly maxInFlight: number;
 
@@ -117,6 +117,7 @@ export class WireSubscription {
   /** Deliveries just sent under ids first, first + 1, ...; the array becomes this subscription's. */
   track(first: number, deliveries: Delivery[], nowMs: number): void {
     if (deliveries.length === 0) return;
+    for (let slot = 0; slot < deliveries.length; slot++) deliveries[slot]!.sinkId = first + slot;
     if (this.withheld) this.handle?.sent(deliveries);
     this.frames.push({ first, deliveries, open: deliveries.length, staleAfterMs: nowMs + 2 * this.ackTimeoutMs });
     this.count += deliveries.length;
@@ -152,27 +153,35 @@ export class WireSubscription {
     return delivery;
   }
 
+  /** The broker took back a delivery it had handed over: the next flush tells the client, if it was sent. */
+  tookBack(delivery: Delivery): void {
+    this.takenBack.push(delivery);
+  }
+
+  get hasTakenBack(): boolean {
+    return this.takenBack.length > 0;
+  }
+
   /**
    * The sent, unsettled deliveries the broker has taken back since the last call, as ascending id
    * ranges for a TAKEN_BACK frame; they are no longer outstanding (a settle of them is stale, as
-   * it was). A walk over what is outstanding, only after a take-back: acks cost nothing for it.
+   * it was). Each is found by its id (Delivery.sinkId), so this costs what was taken back, not
+   * what is outstanding, and acks cost nothing for it. One not outstanding is skipped: settled
+   * or forgotten meanwhile (its slot no longer holds it), or never sent (it has no id).
    */
   takeTakenBack(): IdRanges {
-    this.takenBackSince = false;
-    const ranges: IdRanges = [];
-    for (const frame of this.frames) {
-      if (frame.open === 0) continue;
-      for (let slot = 0; slot < frame.deliveries.length; slot++) {
-        if (!frame.deliveries[slot]?.stale) continue;
-        const id = frame.first + slot;
-        this.takeFrom(frame, id);
-        const last = ranges[ranges.length - 1];
-        if (last !== undefined && last[1] === id - 1) last[1] = id;
-        else ranges.push([id, id]);
-      }
+    const taken = this.takenBack;
+    this.takenBack = [];
+    const ids: number[] = [];
+    for (const delivery of taken) {
+      const id = delivery.sinkId;
+      const frame = id < 0 ? undefined : this.frames[this.frameIndex(id)];
+      if (frame?.deliveries[id - frame.first] !== delivery) continue;
+      this.takeFrom(frame, id);
+      ids.push(id);
     }
     this.dropEmptyFrames();
-    return ranges;
+    return toRanges(ids);
   }
 
   /** How many ids are outstanding (tests). */
@@ -187,6 +196,7 @@ export class WireSubscription {
     this.emptyFrames = 0;
     this.count = 0;
     this.extendedStaleAfterMs.clear();
+    this.takenBack = [];
   }
 
   private peek(id: number): Delivery | undefined {

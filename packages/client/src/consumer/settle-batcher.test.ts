@@ -59,6 +59,34 @@ describe('SettleBatcher', () => {
     expect(((outcomes[2] as PromiseRejectedResult).reason as { details: unknown }).details).toEqual({ deliveryId: 2 });
   });
 
+  it('forgets a TAKEN_BACK id that crossed its ack on the wire once the answer lists it as stale', async () => {
+    const { batcher, answer } = recording();
+    batcher.setSession(1);
+    const crossed = message(batcher, 1, 5);
+    const told = message(batcher, 1, 6);
+    const acked = crossed.ack();
+    await tick(); // the ack is on its way
+    batcher.tookBack([[5, 6]], 6); // meanwhile the lease ran out: TAKEN_BACK names 5 (and 6, unsettled)
+    expect(batcher.takenBack(crossed)).toBe(true);
+    answer([[5, 5]]);
+    await expect(acked).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+    expect(batcher.takenBack(crossed)).toBe(false);
+    expect(told.stale).toBe(true);
+  });
+
+  it('keeps TAKEN_BACK ids of a new session when an answer of the old one lists the same ids as stale', async () => {
+    const { batcher, answer } = recording();
+    batcher.setSession(1);
+    const old = message(batcher, 1, 5).ack();
+    await tick();
+    batcher.setSession(2);
+    const again = message(batcher, 2, 5);
+    batcher.tookBack([[5, 5]], 5);
+    answer([[5, 5]]);
+    await expect(old).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+    expect(again.stale).toBe(true);
+  });
+
   it('fails the acks and rejects with INVALID_REQUEST when the stale list is malformed; nacks share the batch outcome', async () => {
     const { batcher, answer } = recording();
     batcher.setSession(1);

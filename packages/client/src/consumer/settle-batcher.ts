@@ -16,8 +16,11 @@
  * when the connection drops fail the same way: their promise never claims what did not happen.
  * A subscription the broker ended for good (its topic was deleted) answers them with that error.
  */
-import { BrookError, isIdRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
+import { BrookError, isIdRanges, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
+
+/** In the protocol package, as the server names taken-back ids with it too; here for this package's imports. */
+export { toRanges };
 
 export type SettleEntries = Omit<RequestArgs<'settle'>, 'subscription'>;
 
@@ -79,6 +82,10 @@ export class SettleBatcher implements Settler {
   /**
    * Ids of this session's messages the broker said it took back (TAKEN_BACK), until they are
    * settled or dropped unseen. Empty but for take-backs: a settlement's only cost is a size check.
+   * A TAKEN_BACK that crosses the settlement of its id on the wire (the lease ran out while the
+   * ack was on its way) comes after forget(): the settle answer's `stale` ids, which name such an
+   * id if it was acked or rejected, remove it then. That is partial: one nacked or released, or a
+   * message never settled (a loop that skips stale messages), stays until the session ends.
    */
   private readonly told = new Set<number>();
 
@@ -229,9 +236,20 @@ export class SettleBatcher implements Settler {
     if (this.releases.length > 0) entries.release = toRanges(this.releases);
     const batch = this.take();
     if (!batch) return;
-    const sent = this.send(entries).then(readStaleIds).then(batch.resolve, batch.reject);
+    const session = this.session;
+    const answered = (stale: StaleIds): void => {
+      if (stale !== undefined && this.session === session) this.forgetStale(stale);
+      batch.resolve(stale);
+    };
+    const sent = this.send(entries).then(readStaleIds).then(answered, batch.reject);
     this.inFlight.add(sent);
     void sent.finally(() => this.inFlight.delete(sent));
+  }
+
+  /** The answer's stale ids, settled already: a TAKEN_BACK of them that came after (see `told`) is done with. */
+  private forgetStale(stale: IdRanges): void {
+    if (this.told.size === 0) return;
+    for (const [first, last] of stale) for (let id = first; id <= last; id++) this.told.delete(id);
   }
 
   /** Hands over the collected batch and starts a new one. */
@@ -245,25 +263,4 @@ export class SettleBatcher implements Settler {
     this.releases = [];
     return batch;
   }
-}
-
-/** Delivery ids as sorted inclusive ranges: [5, 3, 4, 9] → [[3, 5], [9, 9]]. */
-export function toRanges(ids: number[]): IdRanges {
-  let sorted = true;
-  for (let i = 1; i < ids.length && sorted; i++) sorted = ids[i - 1]! < ids[i]!;
-  if (!sorted) ids.sort((a, b) => a - b);
-  const ranges: IdRanges = [];
-  let first = ids[0]!;
-  let last = first;
-  for (let i = 1; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (id === last) continue;
-    if (id !== last + 1) {
-      ranges.push([first, last]);
-      first = id;
-    }
-    last = id;
-  }
-  ranges.push([first, last]);
-  return ranges;
 }

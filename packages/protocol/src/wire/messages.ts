@@ -114,6 +114,28 @@ export interface WireSubscribeOptions {
 /** Ranges of delivery ids, inclusive both ends: [[first, last], ...]. */
 export type IdRanges = [number, number][];
 
+/** Delivery ids as sorted inclusive ranges: [5, 3, 4, 9] → [[3, 5], [9, 9]] (sorts `ids` in place if need be). */
+export function toRanges(ids: number[]): IdRanges {
+  if (ids.length === 0) return [];
+  let sorted = true;
+  for (let i = 1; i < ids.length && sorted; i++) sorted = ids[i - 1]! < ids[i]!;
+  if (!sorted) ids.sort((a, b) => a - b);
+  const ranges: IdRanges = [];
+  let first = ids[0]!;
+  let last = first;
+  for (let i = 1; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id === last) continue;
+    if (id !== last + 1) {
+      ranges.push([first, last]);
+      first = id;
+    }
+    last = id;
+  }
+  ranges.push([first, last]);
+  return ranges;
+}
+
 /** Request op → [arguments, result]. */
 export interface Requests {
   createTopic: [{ name: string; partitions?: number; retention?: WireRetention }, Record<string, never>];
