@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Message } from './message.js';
 import type { IdRanges } from '@brook/protocol';
-import { SettleBatcher, readStaleIds, toRanges, type SettleEntries } from './settle-batcher.js';
+import { toRanges } from '@brook/protocol';
+import { SettleBatcher, readStaleIds, type SettleEntries } from './settle-batcher.js';
 
 function message(batcher: SettleBatcher, session: number, deliveryId: number): Message {
   return new Message(batcher, session, deliveryId, 0, BigInt(deliveryId), 1, 0, null, null, []);

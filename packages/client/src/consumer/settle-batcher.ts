@@ -19,9 +19,6 @@
 import { BrookError, isIdRanges, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
 
-/** In the protocol package, as the server names taken-back ids with it too; here for this package's imports. */
-export { toRanges };
-
 export type SettleEntries = Omit<RequestArgs<'settle'>, 'subscription'>;
 
 /** The answer to a settle: the acked and rejected ids that did nothing, if any. */

@@ -21,12 +21,12 @@
  * or that subscribe timing out, does not stop the server from making the member: when its answer
  * comes, the member leaves at once (unsubscribe with abort), without close() waiting for it.
  */
-import { BrookError, checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, readTakenBack, type IdRanges, type OptionKeys, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
+import { BrookError, checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, readTakenBack, toRanges, type IdRanges, type OptionKeys, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { backoffDelayMs } from '../transport/backoff.js';
 import { Message } from './message.js';
 import type { MessageSink } from './message-sink.js';
-import { SettleBatcher, toRanges } from './settle-batcher.js';
+import { SettleBatcher } from './settle-batcher.js';
 import { wireStartPosition, type StartPosition } from './start-position.js';
 import { UnseenLeases } from './unseen-leases.js';
 
