@@ -17,22 +17,6 @@ export interface WindowLogs extends WindowReadLimits {
   readonly logs: readonly PartitionLog[];
 }
 
-const keyText = new TextDecoder('latin1');
-
-/** Keys up to this long are turned into ids by hand: TextDecoder's call costs more than the loop. */
-const SHORT_KEY_BYTES_MAX = 16;
-
-/**
- * A string that identifies a key for 'key' ordering: one char per byte, so distinct keys get
- * distinct ids (a short key's and a long key's ids differ in length, so the two ways never collide).
- */
-function keyIdOf(key: Uint8Array): string {
-  if (key.length > SHORT_KEY_BYTES_MAX) return keyText.decode(key);
-  let id = '';
-  for (let i = 0; i < key.length; i++) id += String.fromCharCode(key[i]!);
-  return id;
-}
-
 /**
  * A window's share of one round of the members' credit: what it reads ahead. Not much more than
  * a round: records read far ahead live long enough to be promoted out of V8's young generation,
@@ -117,7 +101,7 @@ function intake(window: PartitionWindow, batch: ReadBatch, unackedRecordsMax: nu
     if (record.offset < window.readOffset) continue;
     taken = record.offset;
     if (window.ack.isAcked(record.offset)) continue;
-    const keyId = keyed && record.key !== null ? keyIdOf(record.key) : undefined;
+    const keyId = keyed ? (record.keyLatin1() ?? undefined) : undefined;
     const entry = new Entry(window.partition, record, keyId, dense ? firstSeq + i : window.seqOf(record.offset));
     if (window.add(entry)) enqueue(entry);
   }
