@@ -11,6 +11,11 @@ export interface StoredRecord extends LogRecord {
   readonly source: Uint8Array;
   readonly sourceStart: number;
   readonly sourceEnd: number;
+  /**
+   * The key's bytes as a string of one char per byte (null for a null key), made without a copy
+   * of the bytes: distinct keys give distinct strings, so 'key' ordering uses it as the key's id.
+   */
+  keyLatin1(): string | null;
 }
 
 /**
@@ -44,6 +49,27 @@ export class LazyStoredRecord implements StoredRecord {
   get value(): Uint8Array | null {
     return fieldCopy(this.source, this.valueAt, this.valueLength);
   }
+
+  keyLatin1(): string | null {
+    return this.keyLength < 0 ? null : latin1Of(this.source, this.keyAt, this.keyLength);
+  }
+}
+
+const latin1 = new TextDecoder('latin1');
+
+/** Up to this many bytes a loop beats TextDecoder's call (keys are mostly short). */
+const SHORT_LATIN1_BYTES_MAX = 16;
+
+/**
+ * One char per byte. A short string and a long one differ in length, so the two ways never give
+ * one string for different bytes (TextDecoder's 'latin1' is windows-1252, which maps 0x80-0x9f
+ * to other chars than the loop does, but one to one).
+ */
+function latin1Of(source: Uint8Array, at: number, length: number): string {
+  if (length > SHORT_LATIN1_BYTES_MAX) return latin1.decode(source.subarray(at, at + length));
+  let text = '';
+  for (let i = at; i < at + length; i++) text += String.fromCharCode(source[i]!);
+  return text;
 }
 
 /** A copy of `length` bytes of `source` from `at`, or null for a null field (length -1). */

@@ -4,7 +4,7 @@ import { AckState } from './ack-state.js';
 import { Entry, PartitionWindow } from './partition-window.js';
 
 const NO_BYTES = new Uint8Array(0);
-const record = (offset: bigint) => ({ offset, timestamp: 0, key: null, value: null, headers: [], source: NO_BYTES, sourceStart: 0, sourceEnd: 0 });
+const record = (offset: bigint) => ({ offset, timestamp: 0, key: null, value: null, headers: [], source: NO_BYTES, sourceStart: 0, sourceEnd: 0, keyLatin1: () => null });
 
 describe('PartitionWindow', () => {
   it('holds exactly the entries added and not removed, across chunk boundaries (property, against a Map)', () => {

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryFileSystem, type FileHandle } from '@brook/protocol';
+import { engineFixture } from './group-fixture.js';
+
+/** A MemoryFileSystem that counts the reads of partition segment files (`.log`). */
+function countingSegmentReads() {
+  const count = { reads: 0 };
+  const counting = (handle: FileHandle): FileHandle => new Proxy(handle, {
+    get(target, property) {
+      if (property === 'readInto' && target.path.endsWith('.log')) {
+        return (...args: Parameters<FileHandle['readInto']>) => {
+          count.reads += 1;
+          return target.readInto(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const fs = new Proxy(new MemoryFileSystem(), {
+    get(target, property) {
+      if (property === 'open') return async (...args: Parameters<MemoryFileSystem['open']>) => counting(await target.open(...args));
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { fs, count };
+}
+
+describe('reading a partition into a group window', () => {
+  it("a window kept full by records waiting for their keys ('key') refills in reads of a quarter of it, not one read per freed place", async () => {
+    const unackedRecordsMax = 64;
+    const records = 640;
+    const { fs, count } = countingSegmentReads();
+    // No tail cache: every read of the window goes to the segment file, where it can be counted.
+    const world = await engineFixture({ fs, logTailCacheBytes: 0, groupUnackedRecordsMax: unackedRecordsMax });
+    const topic = 'window-reads-key';
+    await world.broker.createTopic(topic, { partitions: 1 });
+    const keys = ['a', 'b', 'c', 'd'];
+    await world.broker.produce(topic, Array.from({ length: records }, (_, i) => ({ key: keys[i % keys.length]!, value: `${i}` })));
+    const seen: string[] = [];
+    const readsBefore = count.reads;
+    await world.broker.subscribe({ topic, group: 'g', ordering: 'key', maxInFlight: unackedRecordsMax, from: 'earliest' }, (delivery) => {
+      seen.push(delivery.text()!);
+    });
+    await world.settle(() => seen.length === records, 20_000);
+
+    // Each key in offset order, every record once.
+    for (let k = 0; k < keys.length; k++) {
+      const ofKey = seen.map(Number).filter((n) => n % keys.length === k);
+      expect(ofKey).toEqual(Array.from({ length: records / keys.length }, (_, i) => i * keys.length + k));
+    }
+    // At least a quarter of the window (16 records) a read, after the first: 640 / 16 = 40 reads.
+    // Before the rule, each step that freed a place or two read again: 145 reads here.
+    expect(count.reads - readsBefore).toBeLessThanOrEqual(records / (unackedRecordsMax / 4) + 2);
+    await world.broker.close();
+  });
+});
