@@ -68,6 +68,11 @@ type CommandBody =
 export interface Scenario {
   partitions: number;
   seed: number;
+  /**
+   * The broker's groupUnackedRecordsMax when set: a window of a few records, so that windows fill
+   * up and refill (their read-room rule) within a scenario's handful of records.
+   */
+  unackedRecordsMax?: number;
   commands: Command[];
 }
 
@@ -120,5 +125,6 @@ export const commandArb: fc.Arbitrary<Command> = fc.tuple(bodyArb, fc.integer({ 
 export const scenarioArb = (maxCommands: number): fc.Arbitrary<Scenario> => fc.record({
   partitions: fc.integer({ min: 2, max: 3 }),
   seed: fc.integer({ min: 1, max: 1_000_000 }),
+  unackedRecordsMax: fc.option(fc.integer({ min: 1, max: 16 }), { nil: undefined }),
   commands: fc.array(commandArb, { minLength: 1, maxLength: maxCommands, size: 'max' }),
-});
+}, { requiredKeys: ['partitions', 'seed', 'commands'] });

@@ -58,7 +58,8 @@ export class DeliveryHarness {
   static async open(ordering: Ordering, scenario: Scenario): Promise<DeliveryHarness> {
     // The smallest journal (LIMITS.groupJournalBytesMax.min): its segments roll and it compacts
     // within a scenario, so restarts land before, during and after compactions.
-    const fixture = await engineFixture({ fsync: 'always', seed: scenario.seed, groupJournalBytesMax: 4096 });
+    const windowLimit = scenario.unackedRecordsMax === undefined ? {} : { groupUnackedRecordsMax: scenario.unackedRecordsMax };
+    const fixture = await engineFixture({ fsync: 'always', seed: scenario.seed, groupJournalBytesMax: 4096, ...windowLimit });
     await fixture.broker.createTopic(TOPIC, {
       partitions: scenario.partitions, segmentMsMax: SEGMENT_MS_MAX, retention: { maxAgeMs: RETENTION_MAX_AGE_MS },
     });

@@ -14,7 +14,8 @@
  * an empty group is reconfigured and one with members refuses it with INVALID_CONFIG; and a
  * retention pass (the topic keeps 2 s of records, in segments rolled every 0.5 s). The group
  * journal is the smallest allowed (4 KiB), so it rolls segments and compacts within some scenarios
- * (about one in forty), and restarts land around those too. One command
+ * (about one in forty), and restarts land around those too. Five scenarios in six hold a group's
+ * window to 1..16 records (groupUnackedRecordsMax), so that windows fill and refill. One command
  * in six runs `together` with the next one, in the same turn, so that a member leaving, closing or
  * joining can land while a delivery is being journaled, or a settle race a rebalance. After every
  * other command the harness (delivery-model.ts) lets the broker go quiet and checks the invariants
