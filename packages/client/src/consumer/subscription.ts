@@ -305,7 +305,15 @@ export class Subscription {
    */
   private dropTakenBack(ids: IdRanges): void {
     this.batcher.tookBack(ids, this.receivedThrough);
-    for (const message of this.sink.takeUnseen((waiting) => waiting.stale)) this.batcher.forget(message);
+    const dropped = this.sink.takeUnseen((waiting) => waiting.stale);
+    if (dropped.length === 0) return;
+    for (const message of dropped) this.batcher.forget(message);
+    // Dropped, they will never be settled: perhaps all a 'partition' member had, the lease that
+    // ran out on one having cost it its partitions until its consumer settles something. So once
+    // the consumer can take the next message, the client says so instead (settle `alive`); not
+    // before, so a consumer stuck with every handler place held stays without partitions.
+    const session = this.connection.session;
+    this.sink.whenReady(() => this.batcher.alive(session));
   }
 
   /**
