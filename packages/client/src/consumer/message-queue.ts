@@ -15,7 +15,7 @@ import type { MessageSink } from './message-sink.js';
 export class MessageQueue extends AsyncQueue<Message> implements MessageSink {
   /** Unbounded until the broker names the member's credit (a broker from before it never does). */
   private maxInFlight = Infinity;
-  /** Called at the loop's next next() (whenReady): undefined but for a moment after a TAKEN_BACK. */
+  /** Called at the loop's next next() (whenReady): set only once a TAKEN_BACK dropped what it held unread, until the loop asks again. */
   private onNext: (() => void) | undefined;
 
   credit(maxInFlight: number): void {
