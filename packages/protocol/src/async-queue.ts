@@ -24,6 +24,11 @@ export class AsyncQueue<T> {
     return this.items.length - this.head;
   }
 
+  /** True while a next() waits for an item: the loop is reading, and the queue is empty. */
+  get reading(): boolean {
+    return this.waiters.length > 0;
+  }
+
   /** Queues `item` (or hands it to the oldest waiting next()); false once the queue has ended. */
   push(item: T): boolean {
     if (this.finished) return false;

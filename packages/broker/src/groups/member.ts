@@ -26,8 +26,9 @@ export class Member {
   /**
    * 'partition': the lease of a delivery it held ran out, so the group counts it as lost and
    * deals its partitions to the members that are not (DESIGN.md: rebalance on lease loss) until it
-   * settles something again (ack, nack, extend or reject, even of a delivery gone stale): proof
-   * that its handler runs. It keeps its credit; it owns nothing to use it on.
+   * settles something again (ack, nack, extend or reject, even of a delivery gone stale), or its
+   * client says its consumer can take the next message (settle `alive`: what it had not seen was
+   * dropped unsettled): proof that its handler runs. It keeps its credit; it owns nothing to use it on.
    */
   leaseLost = false;
   /**

@@ -18,8 +18,9 @@
  *                 unsent) is taken back unsettled: its consumer may still hold it (the wire server
  *                 tells its client, which can then drop it unread)
  *   consumerSettled()  the consumer settled deliveries, current or stale (those the sink no
- *                 longer holds too): it runs, so a 'partition' member that lost a lease gets its
- *                 share again (docs/semantics.md)
+ *                 longer holds too), or can take the next message (a client's settle `alive`):
+ *                 it runs, so a 'partition' member that lost a lease gets its share again
+ *                 (docs/semantics.md)
  *
  * A tail reader takes no one's records and its deliveries never expire: nothing to tell, except
  * a release, which frees the slots of its deliveries as settling them would (nothing comes again).

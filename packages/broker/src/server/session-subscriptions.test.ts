@@ -19,6 +19,32 @@ async function subscribe(f: SessionFixture, args: Record<string, unknown> = {}):
   return (await f.ok('subscribe', { topic: 't', group: 'g', ...args }))['subscription'] as number;
 }
 
+/**
+ * Two 'partition' members on one session; the first's lease runs out on the delivery (`first`, its
+ * id) it was sent, and both partitions go to the other member, which acks the redelivery; then
+ * the session forgets `first`.
+ */
+async function memberThatLostItsLease() {
+  const f = await sessionFixture();
+  await f.hello();
+  await f.ok('createTopic', { name: 'lost', partitions: 2 });
+  await f.ok('produce', { topic: 'lost', partition: 0 }, batchOf(['p0']));
+  const options = { topic: 'lost', group: 'g-lost', ordering: 'partition', ackTimeoutMs: 1000, backoff: { initialMs: 0, maxMs: 0 } };
+  const stuck = (await f.ok('subscribe', options))['subscription'] as number;
+  const other = (await f.ok('subscribe', options))['subscription'] as number;
+  const owners = async () => ((await f.ok('describeGroup', { topic: 'lost', group: 'g-lost' }))['partitions'] as { owner: string }[]).map((p) => p.owner);
+  const [sent] = await f.deliveries(stuck);
+  const [stuckId, otherId] = await owners();
+  await f.clock.advanceAsync(1000); // its lease runs out: partition 0 goes to the other member
+  expect(await owners()).toEqual([otherId, otherId]);
+  const redelivered = await f.deliveries(other);
+  expect(redelivered.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2]]);
+  await f.ok('settle', { subscription: other, ack: [[redelivered[0]!.deliveryId, redelivered[0]!.deliveryId]] });
+  await f.clock.advanceAsync(10_000); // past the session's memory of the stale id
+  expect(await owners()).toEqual([otherId, otherId]);
+  return { f, stuck, first: sent!.deliveryId, owners, stuckId, otherId };
+}
+
 describe('DELIVER', () => {
   it('comes after the subscribe RESPONSE, with consecutive ids across subscriptions', async () => {
     const f = await withRecords(3);
@@ -106,28 +132,22 @@ describe('settle', () => {
   });
 
   it("'partition': a member that lost a lease gets its share back once it settles, even a stale id the session has forgotten, but not by a release", async () => {
-    const f = await sessionFixture();
-    await f.hello();
-    await f.ok('createTopic', { name: 'lost', partitions: 2 });
-    await f.ok('produce', { topic: 'lost', partition: 0 }, batchOf(['p0']));
-    const options = { topic: 'lost', group: 'g-lost', ordering: 'partition', ackTimeoutMs: 1000, backoff: { initialMs: 0, maxMs: 0 } };
-    const stuck = (await f.ok('subscribe', options))['subscription'] as number;
-    const other = (await f.ok('subscribe', options))['subscription'] as number;
-    const owners = async () => ((await f.ok('describeGroup', { topic: 'lost', group: 'g-lost' }))['partitions'] as { owner: string }[]).map((p) => p.owner);
-    const [first] = await f.deliveries(stuck);
-    const [stuckId, otherId] = await owners();
-    await f.clock.advanceAsync(1000); // its lease runs out: partition 0 goes to the other member
-    expect(await owners()).toEqual([otherId, otherId]);
-    const redelivered = await f.deliveries(other);
-    expect(redelivered.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2]]);
-    await f.ok('settle', { subscription: other, ack: [[redelivered[0]!.deliveryId, redelivered[0]!.deliveryId]] });
-    await f.clock.advanceAsync(10_000); // past the session's memory of the stale id
-    expect(await owners()).toEqual([otherId, otherId]);
+    const { f, stuck, first, owners, stuckId, otherId } = await memberThatLostItsLease();
     // A release is the client library giving back what its consumer never saw (a queue that is
     // not read overflows): no sign that the consumer runs.
-    expect(await f.ok('settle', { subscription: stuck, release: [[first!.deliveryId, first!.deliveryId]] })).toEqual({});
+    expect(await f.ok('settle', { subscription: stuck, release: [[first, first]] })).toEqual({});
     expect(await owners()).toEqual([otherId, otherId]);
-    expect(await f.ok('settle', { subscription: stuck, ack: [[first!.deliveryId, first!.deliveryId]] })).toEqual({ stale: [[first!.deliveryId, first!.deliveryId]] });
+    expect(await f.ok('settle', { subscription: stuck, ack: [[first, first]] })).toEqual({ stale: [[first, first]] });
+    expect((await owners()).sort()).toEqual([otherId, stuckId].sort());
+  });
+
+  it("'partition': a member that lost a lease gets its share back by a settle of `alive` alone (its consumer can take the next message); `alive` not a boolean is refused", async () => {
+    const { f, stuck, owners, stuckId, otherId } = await memberThatLostItsLease();
+    const refused = await f.request('settle', { subscription: stuck, alive: 'yes' });
+    expect(refused.json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'alive' } });
+    expect(await f.ok('settle', { subscription: stuck, alive: false })).toEqual({});
+    expect(await owners()).toEqual([otherId, otherId]);
+    expect(await f.ok('settle', { subscription: stuck, alive: true })).toEqual({});
     expect((await owners()).sort()).toEqual([otherId, stuckId].sort());
   });
 

@@ -135,7 +135,7 @@ export class SessionSubscriptions {
 
   /**
    * Settles deliveries by id: extends first, then acks, rejects and nacks (the first settlement of
-   * an id wins). Every argument is checked before anything is settled. Answers once every ack and
+   * an id wins); `alive` settles nothing, it only says the consumer runs (consumerSettled). Every argument is checked before anything is settled. Answers once every ack and
    * reject is durable, with `stale`: the acked and rejected ids that did nothing, because their
    * delivery was taken back (lease expired, rebalance, go-back) or is not outstanding (settled
    * before, forgotten, never sent). The client rejects those acks with DELIVERY_STALE. Stale
@@ -150,10 +150,12 @@ export class SessionSubscriptions {
     const reject = args.optionalPairs('reject', id, checkString);
     const nack = args.optionalPairs('nack', id, ms);
     const release = readIdRanges(args, 'release');
+    const alive = args.optionalBoolean('alive') ?? false;
     if (!subscription) return unknownSubscriptionAnswer(ack, reject);
-    // Proof that the consumer runs; a release is not: the client gives back what its consumer
-    // never saw, often because it is stuck (a loop not reading lets its queue overflow).
-    if (ack.length + extend.length + reject.length + nack.length > 0) subscription.handle?.consumerSettled();
+    // Proof that the consumer runs: a settlement, or `alive` (it can take the next message, having
+    // nothing to settle). A release is not: the client gives back what its consumer never saw,
+    // often because it is stuck (a loop not reading lets its queue overflow).
+    if (alive || ack.length + extend.length + reject.length + nack.length > 0) subscription.handle?.consumerSettled();
     for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
     const durable = new DurableWaits();
     const stale = new StaleIds();

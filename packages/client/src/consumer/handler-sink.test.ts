@@ -64,6 +64,26 @@ describe('handlerSink', () => {
     expect(sink.takeUnseen().map((msg) => msg.offset)).toEqual([8n, 9n]);
   });
 
+  it('whenReady: at once with a place free and nothing waiting; with every place held, not until a handler finishes', async () => {
+    const releases = new Map<number, () => void>();
+    const sink = handlerSink((msg) => new Promise<void>((resolve) => releases.set(Number(msg.offset), resolve)), 2);
+    let ready = 0;
+    sink.deliver(message(0, []));
+    sink.whenReady(() => (ready += 1));
+    expect(ready).toBe(1);
+    sink.deliver(message(1, []));
+    sink.deliver(message(2, [])); // waits
+    sink.whenReady(() => (ready += 1));
+    sink.takeUnseen(); // what waited is dropped: the places are still held
+    expect(ready).toBe(1);
+    releases.get(0)!();
+    await Promise.resolve().then(() => undefined);
+    expect(ready).toBe(2);
+    releases.get(1)!();
+    await Promise.resolve().then(() => undefined);
+    expect(ready).toBe(2); // once
+  });
+
   it("takes the broker's answer as the member's credit: that many run and that many wait", () => {
     const started: number[] = [];
     const sink = handlerSink((msg) => {

@@ -21,6 +21,7 @@ export function handlerSink(handler: Handler, maxInFlight: number): MessageSink 
     // What waits is a lost connection's (the broker redelivers it) or a closing member's (released).
     takeUnseen: (pick) => window.takeWaiting(pick),
     oldestUnseen: () => window.oldestWaiting(),
+    whenReady: (ready) => window.whenRoom(ready),
     // A handler keeps running while a graceful close waits for what it holds.
     closing: () => undefined,
     ended: () => void window.takeWaiting(),

@@ -35,6 +35,8 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
   private finishedInCall = false;
   /** settlements() when hasRoom last looked over the running handlers: until it moves, none more is settled. */
   private lookedAt = -1;
+  /** Called once a place is free (whenRoom): undefined but after a TAKEN_BACK, while every place is held. */
+  private onRoom: (() => void) | undefined;
 
   /**
    * `run` starts the handler for an item and calls `finished(item)` once it is done (before it
@@ -59,6 +61,17 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
     this.waiting.push(item);
     this.startWaiting();
     if (this.waiting.length > this.limit) this.drop(this.waiting.shift()!);
+  }
+
+  /**
+   * Calls `ready` once a handler could start the next message: now if a place is free and nothing
+   * waits for it, else when a handler finishes and leaves one so. Not while every place is held:
+   * handlers that hang keep it from being called. (While something waits, its handler's
+   * settlement will say the consumer runs.)
+   */
+  whenRoom(ready: () => void): void {
+    this.onRoom = ready;
+    this.callIfRoom();
   }
 
   /** The item that has waited longest. */
@@ -119,7 +132,15 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
       this.holding -= 1;
     }
     this.startWaiting();
+    if (this.onRoom !== undefined) this.callIfRoom();
   };
+
+  private callIfRoom(): void {
+    const ready = this.onRoom;
+    if (ready === undefined || this.waiting.length > 0 || !this.hasRoom()) return;
+    this.onRoom = undefined;
+    ready();
+  }
 
   /** Starts waiting items, oldest first, while there is room; not again from inside (a synchronous handler finishing). */
   private startWaiting(): void {

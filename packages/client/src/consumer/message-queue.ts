@@ -15,6 +15,8 @@ import type { MessageSink } from './message-sink.js';
 export class MessageQueue extends AsyncQueue<Message> implements MessageSink {
   /** Unbounded until the broker names the member's credit (a broker from before it never does). */
   private maxInFlight = Infinity;
+  /** Called at the loop's next next() (whenReady): set only once a TAKEN_BACK dropped what it held unread, until the loop asks again. */
+  private onNext: (() => void) | undefined;
 
   credit(maxInFlight: number): void {
     this.maxInFlight = maxInFlight;
@@ -36,12 +38,30 @@ export class MessageQueue extends AsyncQueue<Message> implements MessageSink {
     return this.peek();
   }
 
+  /** A loop that asks for the next message can take it: one waiting now, else the next call. */
+  whenReady(ready: () => void): void {
+    this.onNext = undefined;
+    if (this.reading) ready();
+    else this.onNext = ready;
+  }
+
+  override next(): Promise<IteratorResult<Message>> {
+    if (this.onNext !== undefined) {
+      const ready = this.onNext;
+      this.onNext = undefined;
+      ready();
+    }
+    return super.next();
+  }
+
   /** Nobody will read on: the loop ends now, later messages are refused. */
   closing(): void {
+    this.onNext = undefined;
     this.end();
   }
 
   ended(failure: BrookError | undefined): void {
+    this.onNext = undefined;
     this.end(failure);
   }
 }

@@ -22,6 +22,12 @@ export interface MessageSink {
   takeUnseen(pick?: (message: Message) => boolean): Message[];
   /** The message that has waited unseen longest, if any (UnseenLeases watches it). */
   oldestUnseen(): Message | undefined;
+  /**
+   * Calls `ready` once the consumer can take the next message: at once if it can now (a handler
+   * place is free, a loop's next() waits), else when it first can (a handler finishes with a
+   * place free, the loop calls next() again). One at a time: a later call replaces one still due.
+   */
+  whenReady(ready: () => void): void;
   /** close() began: a consumer that cannot finish in the background stops taking messages. */
   closing(): void;
   /** No more messages: the subscription is closed (error undefined) or ended by the broker or the connection. */

@@ -46,6 +46,24 @@ describe('SettleBatcher', () => {
     await Promise.all(promises);
   });
 
+  it("says `alive` once, in the next settle, beside what else it carries; not for a session that is over", async () => {
+    const { batcher, sent, answer } = recording();
+    batcher.setSession(1);
+    batcher.alive(1);
+    const acked = message(batcher, 1, 4).ack();
+    await tick();
+    batcher.alive(0);
+    batcher.setSession(2);
+    batcher.alive(1); // owed by a lost session's consumer: its member has left
+    await tick();
+    batcher.alive(2);
+    await tick();
+    expect(sent).toEqual([{ ack: [[4, 4]], alive: true }, { alive: true }]);
+    answer();
+    answer();
+    await acked;
+  });
+
   it('fails exactly the acks and rejects the answer lists as stale, with DELIVERY_STALE; the rest resolve', async () => {
     const { batcher, answer } = recording();
     batcher.setSession(1);

@@ -71,6 +71,8 @@ export class SettleBatcher implements Settler {
   private extensions: [number, number | null][] = [];
   private rejects: [number, string][] = [];
   private releases: number[] = [];
+  /** The next settle says the consumer can take the next message (see `alive`). */
+  private aliveOwed = false;
   private batch: Batch | undefined;
   private scheduled = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -187,6 +189,18 @@ export class SettleBatcher implements Settler {
     return done;
   }
 
+  /**
+   * The consumer of `session` can take the next message, though TAKEN_BACK left it nothing to
+   * settle: the next settle says so (`alive`), which the broker counts as it counts a settlement
+   * (a 'partition' member that lost its partitions to a lease gets its share back). Only ever
+   * after a TAKEN_BACK, so only to a server that sends them; nothing of a lost session.
+   */
+  alive(session: number): void {
+    if (session !== this.session || session === 0) return;
+    this.aliveOwed = true;
+    this.pending();
+  }
+
   /** Sends what is collected now, then waits for every settle request still unanswered. */
   async drain(): Promise<void> {
     this.flush();
@@ -231,6 +245,7 @@ export class SettleBatcher implements Settler {
     if (this.extensions.length > 0) entries.extend = this.extensions;
     if (this.rejects.length > 0) entries.reject = this.rejects;
     if (this.releases.length > 0) entries.release = toRanges(this.releases);
+    if (this.aliveOwed) entries.alive = true;
     const batch = this.take();
     if (!batch) return;
     const session = this.session;
@@ -258,6 +273,7 @@ export class SettleBatcher implements Settler {
     this.extensions = [];
     this.rejects = [];
     this.releases = [];
+    this.aliveOwed = false;
     return batch;
   }
 }

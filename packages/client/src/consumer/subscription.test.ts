@@ -15,7 +15,7 @@ const delivery = (offset: bigint) => {
 function recordingSink() {
   const seen: Message[] = [];
   const ends: unknown[] = [];
-  const sink = { credit: () => undefined, deliver: (msg: Message) => seen.push(msg) > 0, takeUnseen: () => [], oldestUnseen: () => undefined, closing: () => undefined, ended: (error: unknown) => void ends.push(error) };
+  const sink = { credit: () => undefined, deliver: (msg: Message) => seen.push(msg) > 0, takeUnseen: () => [], oldestUnseen: () => undefined, whenReady: () => undefined, closing: () => undefined, ended: (error: unknown) => void ends.push(error) };
   return { seen, ends, sink };
 }
 
@@ -109,7 +109,7 @@ describe('Subscription', () => {
     const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
     const seen: Message[] = [];
     const subscription = new Subscription(connection, { topic: 't', group: 'g', from: { offset: 5n } }, {
-      credit: () => undefined, deliver: (msg) => seen.push(msg) > 0, takeUnseen: () => [], oldestUnseen: () => undefined, closing: () => undefined, ended: () => undefined,
+      credit: () => undefined, deliver: (msg) => seen.push(msg) > 0, takeUnseen: () => [], oldestUnseen: () => undefined, whenReady: () => undefined, closing: () => undefined, ended: () => undefined,
     }, new Set());
     const started = subscription.start();
     await server.waitForRequests(1);

@@ -163,6 +163,12 @@ export interface Requests {
       reject?: [number, string][];
       /** Delivered ids the consumer never saw (its client let them go unread): given back, no attempt. */
       release?: IdRanges;
+      /**
+       * The consumer can take the next message, though it has nothing to settle (TAKEN_BACK dropped
+       * what it held unseen): proof that it runs, as a settlement is. Sent only to a server that
+       * sends TAKEN_BACK; one from before the field ignores it.
+       */
+      alive?: boolean;
     },
     /** stale: the acked and rejected ids that did nothing (taken back, or not outstanding); absent if none. */
     { stale?: IdRanges },
