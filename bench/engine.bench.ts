@@ -6,7 +6,8 @@
  * Reports records/s end to end and p50/p99 of produce -> handler latency (each value carries
  * the performance.now() of its produce), next to a floor: copying 100 B into a preallocated
  * Buffer, the least any broker must do per record. Then the same group consuming records that
- * are already in the log (produced before it joins): the engine's share alone; and the same
+ * are already in the log (produced before it joins): the engine's share alone (and one tail
+ * reader, a subscription without a group, reading the same); and the same
  * produce calls with no group: the producer's share. Each mode is warmed up first, unmeasured,
  * until its rate settles (warmUp). Set BENCH_QUICK=1 for a smaller run.
  *
@@ -103,8 +104,11 @@ async function produceOnly(storage: 'memory' | 'disk', records = RECORDS) {
   return { recordsPerSec: records / seconds, cpuNsPerRecord: cpuNs };
 }
 
-/** Records/s and latencies; `backlog` produces everything before the group joins. */
-async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = false, records = RECORDS) {
+/**
+ * Records/s and latencies; `backlog` produces everything before the group joins. 'tail' is one
+ * subscription without a group (a tail reader: no acks kept) instead of a group of two.
+ */
+async function run(storage: 'memory' | 'disk', ordering: Ordering | 'tail', backlog = false, records = RECORDS) {
   const { broker, dispose } = await openBench(storage);
   const latenciesMs = new Float64Array(Math.ceil(records / LATENCY_SAMPLE_EVERY));
   let received = 0;
@@ -117,7 +121,8 @@ async function run(storage: 'memory' | 'disk', ordering: Ordering, backlog = fal
   if (backlog) await produceAll(broker, false, records);
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  for (let m = 0; m < 2; m++) {
+  if (ordering === 'tail') await broker.subscribe({ topic: 'bench', maxInFlight: 1000, from: 'earliest' }, handler);
+  for (let m = 0; ordering !== 'tail' && m < 2; m++) {
     await broker.subscribe({ topic: 'bench', group: 'g', ordering, maxInFlight: 1000, from: 'earliest' }, handler);
   }
   if (!backlog) await produceAll(broker, true, records);
@@ -156,8 +161,8 @@ for (const storage of ['memory', 'disk'] as const) {
     console.log(`| ${storage} | ${ordering} | ${fmtRate(r.recordsPerSec)} | ${(r.recordsPerSec / floor).toFixed(3)}x | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`);
   }
 }
-console.log('\nconsume only (records already in the log, memory):\n\n| ordering | records/s | CPU ns/record |\n| --- | ---: | ---: |');
-for (const ordering of ['none', 'key', 'partition'] as const) {
+console.log('\nconsume only (records already in the log, memory; tail: one subscription without a group):\n\n| ordering | records/s | CPU ns/record |\n| --- | ---: | ---: |');
+for (const ordering of ['none', 'key', 'partition', 'tail'] as const) {
   const r = await run('memory', ordering, true);
   console.log(`| ${ordering} | ${fmtRate(r.recordsPerSec)} | ${r.cpuNsPerRecord.toFixed(0)} |`);
 }

@@ -12,11 +12,13 @@ import { decodeStoredBatch, isBrookError, type StoredRecord } from '@brook/proto
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Delivery } from './delivery.js';
+import { Fifo } from './fifo.js';
 import type { DeliverySink } from './member.js';
 import { Pump } from './pump.js';
 
 export class TailReader {
-  private readonly buffered: StoredRecord[][];
+  /** Per partition, records read and not yet handed out, in offset order. */
+  private readonly buffered: Fifo<StoredRecord>[];
   private inFlight = 0;
   /** The partition whose turn it is. */
   private next = 0;
@@ -37,7 +39,7 @@ export class TailReader {
     private readonly sink: DeliverySink,
     private readonly events: BrokerEventEmitter,
   ) {
-    this.buffered = logs.map(() => []);
+    this.buffered = logs.map(() => new Fifo());
   }
 
   schedulePump(): void {
@@ -89,11 +91,9 @@ export class TailReader {
     // that is gone loses nothing, and no event names it.
     if (this.closed) return;
     const buffered = this.buffered[partition]!;
-    const position = buffered[0]?.offset ?? this.readOffsets[partition]!;
+    const position = buffered.peek()?.offset ?? this.readOffsets[partition]!;
     if (position >= startOffset) return;
-    const kept = buffered.filter((record) => record.offset >= startOffset);
-    buffered.length = 0;
-    buffered.push(...kept);
+    buffered.dropWhile((record) => record.offset < startOffset);
     if (this.readOffsets[partition]! < startOffset) this.readOffsets[partition] = startOffset;
     const lostRecords = startOffset - position;
     this.lostToRetention += lostRecords;
@@ -129,7 +129,7 @@ export class TailReader {
           if (record.offset >= this.readOffsets[p]!) this.buffered[p]!.push(record);
         }
       }
-      const last = this.buffered[p]!.at(-1);
+      const last = this.buffered[p]!.last();
       if (last) this.readOffsets[p] = last.offset + 1n;
       if (last || this.readOffsets[p] === from) return this.buffered[p]!.shift();
     }
