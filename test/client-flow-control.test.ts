@@ -7,14 +7,9 @@ import { Broker } from '@brook/broker';
 import { connect, type Message } from '@brook/client';
 import { VirtualClock, isBrookError } from '@brook/protocol';
 import { closeAfterEach } from './fixtures/close-after-each.js';
+import { advance } from './fixtures/virtual-time.js';
 
 const opened = closeAfterEach();
-
-/** Moves the clock by `ms` and lets the client run (its settles go out on setImmediate). */
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  await clock.advanceAsync(ms);
-  await new Promise((resolve) => setImmediate(resolve));
-}
 
 describe('a consume() loop that is not read', () => {
   it('queues at most maxInFlight messages, however often its leases run out and the records come again', async () => {

@@ -9,15 +9,11 @@ import { Broker } from '@brook/broker';
 import { connect, type Message } from '@brook/client';
 import { VirtualClock } from '@brook/protocol';
 import { closeAfterEach } from './fixtures/close-after-each.js';
+import { advance } from './fixtures/virtual-time.js';
 
 const opened = closeAfterEach();
 const ACK_TIMEOUT_MS = 1_000;
 const BACKOFF_MS = 100;
-
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  await clock.advanceAsync(ms);
-  await new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * A 'partition' subscription (maxInFlight 3) whose handlers run until the test finishes them;

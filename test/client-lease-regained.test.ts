@@ -15,15 +15,11 @@ import type { Client, Message } from '@brook/client';
 import { VirtualClock } from '@brook/protocol';
 import { closeAfterEach } from './fixtures/close-after-each.js';
 import { CLIENT_TARGETS, deferred, unique, type ClientTarget } from './fixtures/client-targets.js';
+import { advance } from './fixtures/virtual-time.js';
 
 const opened = closeAfterEach();
 const LEASE_MS = 1_000;
 const BACKOFF_MS = 100;
-
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  await clock.advanceAsync(ms);
-  await new Promise((resolve) => setImmediate(resolve));
-}
 
 interface Setting {
   readonly clock: VirtualClock;

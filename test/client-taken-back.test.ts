@@ -9,14 +9,10 @@ import { Broker } from '@brook/broker';
 import { connect, type Message } from '@brook/client';
 import { VirtualClock } from '@brook/protocol';
 import { closeAfterEach } from './fixtures/close-after-each.js';
+import { advance } from './fixtures/virtual-time.js';
 
 const opened = closeAfterEach();
 const LEASE_MS = 1_000;
-
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
-  await clock.advanceAsync(ms);
-  await new Promise((resolve) => setImmediate(resolve));
-}
 
 const label = (message: Message): string => `${message.offset}#${message.deliveryCount}`;
 
