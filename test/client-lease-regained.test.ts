@@ -104,6 +104,35 @@ for (const [label, factory] of CLIENT_TARGETS) {
       stream.abort();
     });
 
+    it("gets its partitions back once its consume() loop asks for the next message, when the client's own release of what waited crossed the lease running out", async () => {
+      const setting = await groupWithAckingMember(factory, 2);
+      const { clock, target, options } = setting;
+      const clientClock = new VirtualClock();
+      const client = opened(await target.connect({ clock: clientClock }));
+      const stream = client.consume(options);
+      await stream.ready;
+      const member = stream.memberId!;
+      const [partition] = (await standing(client, options, member)).owns;
+      const delivered = deliveredTo(setting, member);
+      await target.broker.produce(options.topic, [{ partition, value: 'unseen' }]);
+      await delivered;
+      await standing(client, options, member); // the DELIVER frame has reached the client
+      // The client gives the unread message back a quarter of the lease early; the lease runs out
+      // at the broker before that release gets there: TAKEN_BACK finds the queue empty already.
+      clientClock.advance(LEASE_MS - LEASE_MS / 4);
+      clock.advance(LEASE_MS);
+      expect(await standing(client, options, member)).toEqual({ leaseLost: true, owns: [] });
+      const iterator = stream[Symbol.asyncIterator]();
+      const next = iterator.next();
+      await advance(clock, 0);
+      expect(await standing(client, options, member)).toEqual({ leaseLost: false, owns: [partition] });
+      await advance(clock, BACKOFF_MS);
+      const message = (await next).value as Message;
+      expect([message.partition, message.text()]).toEqual([partition, 'unseen']);
+      await message.ack();
+      stream.abort();
+    });
+
     it("with every handler place held by a hung handler it stays without partitions; once one finishes, with nothing of its own to settle, it gets them back", async () => {
       const setting = await groupWithAckingMember(factory, 1);
       const { clock, target, options } = setting;

@@ -87,6 +87,11 @@ export class PartitionWindow {
   owner: Member | undefined;
   /** Entries in 'ready' state, which a member could take now: when few are left, read more. */
   undelivered = 0;
+  /**
+   * Entries in 'deadLettering': they leave once their copy is made, which a full dead-letter topic
+   * puts off for as long as it stays full, so the window's reading does not wait for their room.
+   */
+  deadLettering = 0;
   deadLettered = 0;
   redeliveries = 0;
   lostToRetention = 0n;
@@ -144,13 +149,16 @@ export class PartitionWindow {
 
   setState(entry: Entry, state: EntryState): void {
     if (isReady(entry.state)) this.undelivered -= 1;
+    if (entry.state === 'deadLettering') this.deadLettering -= 1;
     entry.state = state;
     if (isReady(state)) this.undelivered += 1;
+    if (state === 'deadLettering') this.deadLettering += 1;
   }
 
   /** Drops a record that is acked or dead-lettered. */
   remove(entry: Entry): void {
     if (isReady(entry.state)) this.undelivered -= 1;
+    if (entry.state === 'deadLettering') this.deadLettering -= 1;
     const number = Math.floor(entry.seq / CHUNK_SLOTS);
     const index = number - this.firstChunk;
     const chunk = this.chunks[index]!;
@@ -239,6 +247,7 @@ export class PartitionWindow {
     this.firstChunk = 0;
     this.size = 0;
     this.undelivered = 0;
+    this.deadLettering = kept.filter((entry) => entry.state === 'deadLettering').length;
     this.origin = origin;
     this.readOffset = offset;
     this.cursorSeq = this.seqOf(offset);

@@ -57,16 +57,23 @@ export function fillWindows(
  * the decoding of whole batches for a few records each time (300k records under 'key': 14 739
  * reads of 20 records, each batch decoded ~8 times). Waiting for the room costs no record its
  * turn: whatever fills a window settles without further reads (a record waits only for earlier
- * ones of its key, all of them in a window already), so the room comes.
+ * ones of its key, all of them in a window already), so the room comes; all but the room of records
+ * being dead-lettered (wantsRead).
  */
 function readRoomMin(share: number, unackedRecordsMax: number): number {
-  return Math.min(share, Math.ceil(unackedRecordsMax / 4));
+  return Math.max(1, Math.min(share, Math.ceil(unackedRecordsMax / 4)));
 }
 
-/** True when a window is running low (fewer than `share` undelivered), has room enough, and the log has more. */
+/**
+ * True when a window is running low (fewer than `share` undelivered), has room enough, and the log
+ * has more. Room enough is counted in the room that can come back: records being dead-lettered
+ * may wait for a full dead-letter topic for good, and a quarter of a window they fill nearly all
+ * of would never be free (7 of 8 stopped the partition, with records ready behind them).
+ */
 function wantsRead(window: PartitionWindow, log: PartitionLog, share: number, limits: WindowReadLimits): boolean {
   const room = limits.unackedRecordsMax - window.size;
-  return window.undelivered < share && room >= readRoomMin(share, limits.unackedRecordsMax) && window.readOffset < log.endOffset;
+  const comesBack = limits.unackedRecordsMax - window.deadLettering;
+  return window.undelivered < share && room >= readRoomMin(share, comesBack) && window.readOffset < log.endOffset;
 }
 
 /**

@@ -55,4 +55,27 @@ describe('reading a partition into a group window', () => {
     expect(count.reads - readsBefore).toBeLessThanOrEqual(records / (unackedRecordsMax / 4) + 2);
     await world.broker.close();
   });
+  it('records waiting for their copy to a full dead-letter topic do not stop the records behind them from going out', async () => {
+    // A window of 8 reads into room for 2: 7 rejected records whose copies a full dead-letter
+    // topic puts off leave room for 1, which must still be read into, or the partition stalls.
+    const { broker, settle, advance } = await engineFixture({ groupUnackedRecordsMax: 8 });
+    const topic = 'window-reads-dlq-full';
+    await broker.createTopic(topic);
+    await broker.createTopic(`${topic}.dlq`, { retention: { maxBytes: 300, discard: 'new' } });
+    await broker.produce(`${topic}.dlq`, [{ value: 'x'.repeat(200) }]);
+    const poison = Array.from({ length: 7 }, () => ({ value: 'poison' }));
+    const good = Array.from({ length: 10 }, (_, i) => ({ value: `good ${i}` }));
+    await broker.produce(topic, [...poison, ...good]);
+    const seen: string[] = [];
+    await broker.subscribe({ topic, group: 'g', backoff: { maxMs: 1000 } }, async (delivery) => {
+      if (delivery.text() === 'poison') await delivery.reject('bad');
+      else seen.push(delivery.text()!);
+    });
+    await settle();
+    await advance(3000);
+    await settle();
+    expect(seen).toEqual(good.map((record) => record.value));
+    expect(broker.describeGroup(topic, 'g').lastError).toBeDefined();
+    await broker.close();
+  });
 });

@@ -87,6 +87,12 @@ export class SettleBatcher implements Settler {
    * message never settled (a loop that skips stale messages), stays until the session ends.
    */
   private readonly told = new Set<number>();
+  /**
+   * Ids of this session released unseen whose release the broker has not answered yet. A
+   * TAKEN_BACK naming one says the release came too late: the lease ran out on a message the
+   * consumer never saw, and nothing waits in the sink for TAKEN_BACK to drop (see tookBack).
+   */
+  private readonly releasing = new Set<number>();
 
   constructor(
     readonly topic: string,
@@ -106,6 +112,7 @@ export class SettleBatcher implements Settler {
   setSession(session: number): void {
     this.session = session;
     this.told.clear();
+    this.releasing.clear();
     this.take()?.reject(notSent());
   }
 
@@ -119,6 +126,7 @@ export class SettleBatcher implements Settler {
   end(error: BrookError | undefined): void {
     this.session = 0;
     this.told.clear();
+    this.releasing.clear();
     if (error === undefined) {
       this.notSent = SETTLED;
       this.take()?.resolve(undefined);
@@ -138,9 +146,19 @@ export class SettleBatcher implements Settler {
     return this.told.size > 0 && this.told.has(message.deliveryId);
   }
 
-  /** TAKEN_BACK ids of this session, up to `receivedThrough`: a broken server's wider range costs no more. */
-  tookBack(ranges: IdRanges, receivedThrough: number): void {
-    for (const [first, last] of ranges) for (let id = first; id <= Math.min(last, receivedThrough); id++) this.told.add(id);
+  /**
+   * TAKEN_BACK ids of this session, up to `receivedThrough`: a broken server's wider range costs no
+   * more. True if it names a message released unseen whose release had not reached the broker yet.
+   */
+  tookBack(ranges: IdRanges, receivedThrough: number): boolean {
+    let releasedTooLate = false;
+    for (const [first, last] of ranges) {
+      for (let id = first; id <= Math.min(last, receivedThrough); id++) {
+        this.told.add(id);
+        if (this.releasing.size > 0 && this.releasing.delete(id)) releasedTooLate = true;
+      }
+    }
+    return releasedTooLate;
   }
 
   /** A message taken back is settled, or dropped unseen: nothing will ask about it any more. */
@@ -184,6 +202,7 @@ export class SettleBatcher implements Settler {
     if (message.session !== this.session) return SETTLED;
     this.forget(message);
     this.releases.push(message.deliveryId);
+    this.releasing.add(message.deliveryId);
     const done = this.pending().done;
     this.goesBack(message);
     return done;
@@ -246,6 +265,7 @@ export class SettleBatcher implements Settler {
     if (this.rejects.length > 0) entries.reject = this.rejects;
     if (this.releases.length > 0) entries.release = toRanges(this.releases);
     if (this.aliveOwed) entries.alive = true;
+    const released = this.releases;
     const batch = this.take();
     if (!batch) return;
     const session = this.session;
@@ -255,7 +275,11 @@ export class SettleBatcher implements Settler {
     };
     const sent = this.send(entries).then(readStaleIds).then(answered, batch.reject);
     this.inFlight.add(sent);
-    void sent.finally(() => this.inFlight.delete(sent));
+    void sent.finally(() => {
+      this.inFlight.delete(sent);
+      // Answered: a TAKEN_BACK of these came before the answer, on the same connection.
+      if (this.session === session) for (const id of released) this.releasing.delete(id);
+    });
   }
 
   /** The answer's stale ids, settled already: a TAKEN_BACK of them that came after (see `told`) is done with. */

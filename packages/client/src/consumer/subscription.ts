@@ -302,15 +302,15 @@ export class Subscription {
    * would do nothing. A handler running on one keeps its place until it finishes (and nothing
    * more: a redelivery may start beside it, as in process). ('partition': a go-back takes back every
    * later delivery of the partition in the same step, so one frame names them all.)
-   * Dropped, they are never settled: perhaps all a 'partition' member had, which lost its
-   * partitions to their leases until its consumer settles something. So once the consumer can take
-   * the next message the client says so instead (settle `alive`); not before: a consumer with
-   * every handler place held by a hung handler stays without partitions.
+   * Dropped (or released unseen by a release too late), they are never settled: perhaps all a
+   * 'partition' member had, which lost its partitions to their leases until its consumer settles
+   * something. So once it can take the next message the client says so instead (settle `alive`);
+   * not before: a consumer with every handler place held by a hung handler stays without partitions.
    */
   private dropTakenBack(ids: IdRanges): void {
-    this.batcher.tookBack(ids, this.receivedThrough);
+    const releasedTooLate = this.batcher.tookBack(ids, this.receivedThrough);
     const dropped = this.sink.takeUnseen((waiting) => waiting.stale);
-    if (dropped.length === 0) return;
+    if (dropped.length === 0 && !releasedTooLate) return;
     for (const message of dropped) this.batcher.forget(message);
     const session = this.connection.session;
     this.sink.whenReady(() => this.batcher.alive(session));
