@@ -58,6 +58,11 @@ function isReady(state: EntryState): boolean {
   return state === 'ready';
 }
 
+/** What `held` counts. */
+function isHeld(state: EntryState): boolean {
+  return state === 'inflight' || state === 'deadLettering';
+}
+
 const CHUNK_SLOTS = 1024;
 
 interface Chunk {
@@ -88,10 +93,12 @@ export class PartitionWindow {
   /** Entries in 'ready' state, which a member could take now: when few are left, read more. */
   undelivered = 0;
   /**
-   * Entries in 'deadLettering': they leave once their copy is made, which a full dead-letter topic
-   * puts off for as long as it stays full, so the window's reading does not wait for their room.
+   * Entries held outside the group's reach ('inflight': a consumer has them; 'deadLettering': a
+   * copy is being made): they leave only when that ends, which a handler that runs for hours or a
+   * full dead-letter topic puts off for as long as it likes, so the window's reading does not wait
+   * for their room (window-reader.ts, wantsRead).
    */
-  deadLettering = 0;
+  held = 0;
   deadLettered = 0;
   redeliveries = 0;
   lostToRetention = 0n;
@@ -149,16 +156,16 @@ export class PartitionWindow {
 
   setState(entry: Entry, state: EntryState): void {
     if (isReady(entry.state)) this.undelivered -= 1;
-    if (entry.state === 'deadLettering') this.deadLettering -= 1;
+    if (isHeld(entry.state)) this.held -= 1;
     entry.state = state;
     if (isReady(state)) this.undelivered += 1;
-    if (state === 'deadLettering') this.deadLettering += 1;
+    if (isHeld(state)) this.held += 1;
   }
 
   /** Drops a record that is acked or dead-lettered. */
   remove(entry: Entry): void {
     if (isReady(entry.state)) this.undelivered -= 1;
-    if (entry.state === 'deadLettering') this.deadLettering -= 1;
+    if (isHeld(entry.state)) this.held -= 1;
     const number = Math.floor(entry.seq / CHUNK_SLOTS);
     const index = number - this.firstChunk;
     const chunk = this.chunks[index]!;
@@ -247,7 +254,7 @@ export class PartitionWindow {
     this.firstChunk = 0;
     this.size = 0;
     this.undelivered = 0;
-    this.deadLettering = kept.filter((entry) => entry.state === 'deadLettering').length;
+    this.held = kept.filter((entry) => isHeld(entry.state)).length;
     this.origin = origin;
     this.readOffset = offset;
     this.cursorSeq = this.seqOf(offset);

@@ -51,29 +51,25 @@ export function fillWindows(
 }
 
 /**
- * The least room a window reads into: a share, or a quarter of the window if that is less.
+ * The least room a window reads into: a share, or a quarter of the room the group itself frees
+ * (the window less what consumers and dead-letter copies hold), if that is less; at least 1.
  * Without it a window kept nearly full (records waiting behind busy keys under 'key', up to
  * unackedRecordsMax) read again at every step that freed a place or two: a log read, a scan and
  * the decoding of whole batches for a few records each time (300k records under 'key': 14 739
- * reads of 20 records, each batch decoded ~8 times). Waiting for the room costs no record its
- * turn: whatever fills a window settles without further reads (a record waits only for earlier
- * ones of its key, all of them in a window already), so the room comes; all but the room of records
- * being dead-lettered (wantsRead).
+ * reads of 20 records, each batch decoded ~8 times). Records waiting for their key, or for a
+ * backoff, go out without further reads (a record waits only for earlier ones of its key, all in
+ * a window already), so that room comes. Held ones may not for hours (a long handler, a full
+ * dead-letter topic): counted, 7 held of 8 stopped the partition for every other member.
  */
-function readRoomMin(share: number, unackedRecordsMax: number): number {
-  return Math.max(1, Math.min(share, Math.ceil(unackedRecordsMax / 4)));
+function readRoomMin(share: number, freedByGroup: number): number {
+  return Math.max(1, Math.min(share, Math.ceil(freedByGroup / 4)));
 }
 
-/**
- * True when a window is running low (fewer than `share` undelivered), has room enough, and the log
- * has more. Room enough is counted in the room that can come back: records being dead-lettered
- * may wait for a full dead-letter topic for good, and a quarter of a window they fill nearly all
- * of would never be free (7 of 8 stopped the partition, with records ready behind them).
- */
+/** True when a window is running low (fewer than `share` undelivered), has room enough, and the log has more. */
 function wantsRead(window: PartitionWindow, log: PartitionLog, share: number, limits: WindowReadLimits): boolean {
   const room = limits.unackedRecordsMax - window.size;
-  const comesBack = limits.unackedRecordsMax - window.deadLettering;
-  return window.undelivered < share && room >= readRoomMin(share, comesBack) && window.readOffset < log.endOffset;
+  const freedByGroup = limits.unackedRecordsMax - window.held;
+  return window.undelivered < share && room >= readRoomMin(share, freedByGroup) && window.readOffset < log.endOffset;
 }
 
 /**

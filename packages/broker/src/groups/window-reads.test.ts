@@ -78,4 +78,28 @@ describe('reading a partition into a group window', () => {
     expect(broker.describeGroup(topic, 'g').lastError).toBeDefined();
     await broker.close();
   });
+
+  it('records held by handlers that run long do not stop the records behind them from going out to another member', async () => {
+    // A window of 8: a member with maxInFlight 7 holds 7 records in handlers that have not
+    // finished (leases of an hour); the one place left must still be read into, for the member
+    // that acks at once, or the partition waits for the long jobs.
+    const { broker, settle } = await engineFixture({ groupUnackedRecordsMax: 8 });
+    const topic = 'window-reads-held';
+    await broker.createTopic(topic);
+    await broker.produce(topic, Array.from({ length: 20 }, (_, i) => ({ value: `${i}` })));
+    const options = { topic, group: 'g', ackTimeoutMs: 3_600_000, from: 'earliest' } as const;
+    const held: string[] = [];
+    await broker.subscribe({ ...options, maxInFlight: 7 }, (delivery) => {
+      held.push(delivery.text()!);
+      return new Promise<void>(() => undefined);
+    });
+    await settle(() => held.length === 7);
+    const acked: string[] = [];
+    await broker.subscribe({ ...options, maxInFlight: 10 }, (delivery) => {
+      acked.push(delivery.text()!);
+    });
+    await settle(() => acked.length === 13, 2_000);
+    expect([...held, ...acked].map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    await broker.close();
+  });
 });
