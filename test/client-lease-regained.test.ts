@@ -73,6 +73,14 @@ async function deliveredTo(setting: Setting, member: string): Promise<void> {
   await memberEvent(setting, 'delivered', (event) => event.member === member);
 }
 
+/** Produces one record to `member`'s `partition` and returns once its DELIVER frame has reached `client`. */
+async function deliverOne(setting: Setting, client: Client, member: string, partition: number, value: string): Promise<void> {
+  const delivered = deliveredTo(setting, member);
+  await setting.target.broker.produce(setting.options.topic, [{ partition, value }]);
+  await delivered;
+  await standing(client, setting.options, member); // answered after every frame sent before it
+}
+
 for (const [label, factory] of CLIENT_TARGETS) {
   describe(`a 'partition' member whose leases ran out on messages its consumer never saw, over ${label}`, () => {
     it('gets its partitions back once its consume() loop asks for the next message, and its records again', async () => {
@@ -84,10 +92,7 @@ for (const [label, factory] of CLIENT_TARGETS) {
       const member = stream.memberId!;
       const [partition] = (await standing(client, options, member)).owns;
       expect(partition).toBeDefined();
-      const delivered = deliveredTo(setting, member);
-      await target.broker.produce(options.topic, [{ partition, value: 'unseen' }]);
-      await delivered;
-      await standing(client, options, member); // the DELIVER frame has reached the client
+      await deliverOne(setting, client, member, partition!, 'unseen');
       // The loop does not read: the lease runs out on the message waiting in its queue, the member
       // loses its partition, and TAKEN_BACK drops the message unseen.
       await advance(clock, LEASE_MS);
@@ -113,10 +118,7 @@ for (const [label, factory] of CLIENT_TARGETS) {
       await stream.ready;
       const member = stream.memberId!;
       const [partition] = (await standing(client, options, member)).owns;
-      const delivered = deliveredTo(setting, member);
-      await target.broker.produce(options.topic, [{ partition, value: 'unseen' }]);
-      await delivered;
-      await standing(client, options, member); // the DELIVER frame has reached the client
+      await deliverOne(setting, client, member, partition!, 'unseen');
       // The client gives the unread message back a quarter of the lease early; the lease runs out
       // at the broker before that release gets there: TAKEN_BACK finds the queue empty already.
       clientClock.advance(LEASE_MS - LEASE_MS / 4);
@@ -162,10 +164,7 @@ for (const [label, factory] of CLIENT_TARGETS) {
       await down;
       await advance(clientClock, 0);
       const member = await rejoined;
-      const waiting = deliveredTo(setting, member);
-      await target.broker.produce(options.topic, [{ partition, value: 'waits' }]);
-      await waiting;
-      await standing(client, options, member); // its DELIVER frame has reached the client
+      await deliverOne(setting, client, member, partition!, 'waits');
       await advance(clock, LEASE_MS);
       expect(await standing(client, options, member)).toEqual({ leaseLost: true, owns: [] });
       await advance(clock, 0);
