@@ -7,7 +7,8 @@
  * the performance.now() of its produce), next to a floor: copying 100 B into a preallocated
  * Buffer, the least any broker must do per record. Then the same group consuming records that
  * are already in the log (produced before it joins): the engine's share alone (and one tail
- * reader, a subscription without a group, reading the same); and the same
+ * reader, a subscription without a group, reading the same); the same group rejecting every
+ * record of a backlog (dead-letter copies); and the same
  * produce calls with no group: the producer's share. Each mode is warmed up first, unmeasured,
  * until its rate settles (warmUp). Set BENCH_QUICK=1 for a smaller run.
  *
@@ -135,6 +136,31 @@ async function run(storage: 'memory' | 'disk', ordering: Ordering | 'tail', back
   return { recordsPerSec: records / seconds, cpuNsPerRecord: cpuNs, p50: at(0.5), p99: at(0.99) };
 }
 
+/**
+ * A group of two that gives up on every record of a backlog (reject()): each record is copied to
+ * the dead-letter topic (fsynced before its ack, whatever the policy) and acked.
+ */
+async function deadLetterRun(storage: 'memory' | 'disk', records = RECORDS / 5) {
+  const { broker, dispose } = await openBench(storage);
+  await produceAll(broker, false, records);
+  let copied = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  broker.on('deadLettered', () => {
+    if (++copied === records) done();
+  });
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  for (let m = 0; m < 2; m++) {
+    await broker.subscribe({ topic: 'bench', group: 'g', maxInFlight: 1000, from: 'earliest' }, (delivery) => delivery.reject('bench'));
+  }
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  const cpuNs = cpuNsPerRecord(cpuBefore, records);
+  await dispose();
+  return { recordsPerSec: records / seconds, cpuNsPerRecord: cpuNs };
+}
+
 /** Records in each unmeasured warm-up round (memory storage), per ordering. */
 const WARMUP_ROUND_RECORDS = QUICK ? 50_000 : 200_000;
 
@@ -162,9 +188,17 @@ for (const storage of ['memory', 'disk'] as const) {
   }
 }
 console.log('\nconsume only (records already in the log, memory; tail: one subscription without a group):\n\n| ordering | records/s | CPU ns/record |\n| --- | ---: | ---: |');
+const consumeOnly = new Map<string, number>();
 for (const ordering of ['none', 'key', 'partition', 'tail'] as const) {
   const r = await run('memory', ordering, true);
+  consumeOnly.set(ordering, r.recordsPerSec);
   console.log(`| ${ordering} | ${fmtRate(r.recordsPerSec)} | ${r.cpuNsPerRecord.toFixed(0)} |`);
+}
+const acking = consumeOnly.get('none')!;
+console.log(`\ndead-letter copies (a group of 2 rejecting a backlog of ${RECORDS / 5 / 1000}k; vs: the consume-only 'none' rate above, which acks):\n\n| storage | records/s | CPU ns/record | vs acking |\n| --- | ---: | ---: | ---: |`);
+for (const storage of ['memory', 'disk'] as const) {
+  const r = await deadLetterRun(storage);
+  console.log(`| ${storage} | ${fmtRate(r.recordsPerSec)} | ${r.cpuNsPerRecord.toFixed(0)} | ${(r.recordsPerSec / acking).toFixed(2)}x |`);
 }
 console.log('\nproduce only (the same produce calls, no group):\n\n| storage | records/s | CPU ns/record |\n| --- | ---: | ---: |');
 for (const storage of ['memory', 'disk'] as const) {

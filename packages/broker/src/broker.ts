@@ -88,6 +88,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       produce: (topic, records) => this.appendCopies(topic, records),
       // Dead-letter topics: created with default settings on first use.
       ensureTopic: (topic) => this.topics.ensure(topic, () => this.createTopic(topic)),
+      copyLimits: { batchRecordsMax: limits.batchRecordsMax, batchBytesMax: limits.batchBytesMax },
     });
     this.lifecycle = {
       fs, groups: this.groups, producers: this.producers, logDefaults, limits, partitionFailed: this.partitionFailed, topicDir: (name) => this.topicDir(name),

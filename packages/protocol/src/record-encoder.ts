@@ -27,8 +27,11 @@ export function bodySizes(records: number): Int32Array {
   return bodySizesScratch;
 }
 
+/** What a record's size depends on besides its deltas (not its timestamp: that is a delta in the batch). */
+type SizedRecord = Pick<EncodableRecord, 'key' | 'value' | 'headers'>;
+
 /** Bytes of a record after its length varint. */
-export function sizeOfRecordBody(record: EncodableRecord, offsetDelta: number, timestampDelta: number): number {
+export function sizeOfRecordBody(record: SizedRecord, offsetDelta: number, timestampDelta: number): number {
   const size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta) + sizeOfBytes(record.key) + sizeOfBytes(record.value);
   const headers = record.headers;
   // Most records have no headers: keeping the header loop out of this function keeps it small
@@ -41,7 +44,7 @@ export function sizeOfRecordBody(record: EncodableRecord, offsetDelta: number, t
  * the widest offset and timestamp deltas, which depend on its place in the batch. A producer adds
  * these up to keep a batch under batchBytesMax before the batch is laid out.
  */
-export function sizeOfRecordMax(record: EncodableRecord): number {
+export function sizeOfRecordMax(record: SizedRecord): number {
   const body = sizeOfRecordBody(record, 0, 0) + (VARLONG_MAX_BYTES - 1) + (VARINT_MAX_BYTES - 1);
   return sizeOfVarint(body) + body;
 }
@@ -86,10 +89,17 @@ export function writeRecord(
 function writeHeaders(bytes: Uint8Array, start: number, headers: readonly RecordHeader[]): number {
   let position = writeVarint(bytes, start, headers.length);
   for (const header of headers) {
-    const keyBytes = utf8Length(header.key);
+    const { key } = header;
+    const keyBytes = utf8Length(key);
     position = writeVarint(bytes, position, keyBytes);
-    const { written } = utf8Encoder.encodeInto(header.key, bytes.subarray(position, position + keyBytes));
-    assert(written === keyBytes, 'header key encoded to a different UTF-8 length than measured');
+    if (keyBytes === key.length) {
+      // ASCII (one byte a UTF-8 unit): most header keys. Written a char at a time, as an AsciiText
+      // field: encodeInto and its subarray cost more than the copy for a key this short.
+      for (let i = 0; i < keyBytes; i++) bytes[position + i] = key.charCodeAt(i);
+    } else {
+      const { written } = utf8Encoder.encodeInto(key, bytes.subarray(position, position + keyBytes));
+      assert(written === keyBytes, 'header key encoded to a different UTF-8 length than measured');
+    }
     position = writeBytes(bytes, position + keyBytes, header.value);
   }
   return position;

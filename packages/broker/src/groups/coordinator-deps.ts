@@ -5,6 +5,7 @@ import type { BrokerLimits } from '../config/broker-options.js';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
+import type { CopyLimits } from './dead-letter-copies.js';
 import type { Group } from './group.js';
 import type { JournalLogOptions } from './group-journal.js';
 import type { Member } from './member.js';
@@ -24,6 +25,8 @@ export interface CoordinatorDeps {
   readonly topicExists: (topic: string) => boolean;
   readonly produce: (topic: string, records: ProduceRecord[]) => Promise<{ partition: number; offset: bigint }[]>;
   readonly ensureTopic: (topic: string) => Promise<void>;
+  /** The broker's batch limits, which a write of several dead-letter copies keeps to. */
+  readonly copyLimits: CopyLimits;
 }
 
 /**

@@ -87,3 +87,25 @@ describe('a dead-letter copy that fails', () => {
     expect(broker.describeGroup('reset-src', 'g-reset')).toMatchObject({ lastError: undefined, partitions: [{ deadLettered: 0 }] });
   });
 });
+
+describe('dead-letter copies made together', () => {
+  it('records given up on together are copied in a few batches, each in order and at the offset its deadLettered event names', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('many-src');
+    const values = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    await broker.produce('many-src', values.map((value) => ({ value })));
+    const batches: number[] = [];
+    const copiedAt = new Map<bigint, bigint>();
+    broker.on('produced', (e) => void (e.topic === 'many-src.dlq' && batches.push(e.records)));
+    broker.on('deadLettered', (e) => void copiedAt.set(e.offset, e.deadLetterOffset));
+    await broker.subscribe({ topic: 'many-src', group: 'g-many', maxInFlight: 40 }, (d) => d.reject('bad'));
+    await settle(() => broker.describeGroup('many-src', 'g-many').lag === 0n);
+    // One copy a batch (and a flush each) before: 40 batches.
+    expect(batches.length).toBeLessThanOrEqual(3);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(40);
+    const copies = await broker.fetch({ topic: 'many-src.dlq', partition: 0, offset: 0n });
+    expect(copies.map((r) => new TextDecoder().decode(r.value!))).toEqual(values);
+    expect(values.map((_, i) => copiedAt.get(BigInt(i)))).toEqual(copies.map((r) => r.offset));
+    expect(broker.describeGroup('many-src', 'g-many').partitions[0]!.deadLettered).toBe(40);
+  });
+});

@@ -27,7 +27,7 @@ import { describeGroup } from './describe.js';
 import { DeliveryQueue, LiveSubscriptions, messageStream, subscriptionHandle, type MessageStream, type Subscription } from './subscription.js';
 import { sinkControl } from './sink-control.js';
 import { LIMITS } from '../config/defaults.js';
-import { copyToDeadLetterTopic } from './dead-letter.js';
+import { DeadLetterCopies } from './dead-letter-copies.js';
 import { REDRIVE_GROUP, Redriver, checkRedriveOptions, type RedriveResult } from './redrive.js';
 import { KeyedQueue } from './keyed-queue.js';
 import type { CoordinatorDeps, Joined } from './coordinator-deps.js';
@@ -51,6 +51,7 @@ export class GroupCoordinator {
   /** Per group key, the resets under way: they apply in call order. */
   private readonly resets = new KeyedQueue();
   private readonly redriver: Redriver;
+  private readonly deadLetterCopies: DeadLetterCopies;
   /** close() began: a join or group open still under way fails with CLOSED instead of leaving a group open. */
   private closed = false;
   readonly deadlines: DeadlineQueue;
@@ -59,6 +60,7 @@ export class GroupCoordinator {
     this.deadlines = new DeadlineQueue(deps.clock);
     this.readers = new TailReaders(deps);
     this.configs = new GroupConfigFiles(deps.fs, deps.dataDir);
+    this.deadLetterCopies = new DeadLetterCopies(deps, deps.copyLimits);
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce,
       progress: (topic) => this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
@@ -391,7 +393,7 @@ export class GroupCoordinator {
     return {
       clock: this.deps.clock, random: this.deps.random, deadlines: this.deadlines, events: this.deps.events, logs,
       unackedRecordsMax: this.deps.unackedRecordsMax, fetchBytes: this.deps.fetchBytes,
-      deadLetter: (entry, group, deadLetterTopic, deliveryCount, reason) => copyToDeadLetterTopic(this.deps, deadLetterTopic, entry.record, {
+      deadLetter: (entry, group, deadLetterTopic, deliveryCount, reason) => this.deadLetterCopies.copy(deadLetterTopic, entry.record, {
         topic: group.topic, partition: entry.partition, offset: entry.offset, group: group.name, deliveryCount, reason,
       }),
     };

@@ -19,10 +19,12 @@ async function values(broker: Broker, topic: string, partition = 0, offset = 0n)
 async function deadLetter(
   fixture: Awaited<ReturnType<typeof engineFixture>>, topic: string, group: string,
   records: Parameters<Broker['produce']>[1], deadLetterTopic = `${topic}.dlq`,
+  /** 1: one record given up on at a time, so each copy is a batch of its own in the dead-letter topic. */
+  maxInFlight?: number,
 ): Promise<void> {
   const { broker, settle } = fixture;
   await broker.produce(topic, records);
-  const sub = await broker.subscribe({ topic, group, deadLetterTopic }, (d) => d.reject('bad'));
+  const sub = await broker.subscribe({ topic, group, deadLetterTopic, maxInFlight }, (d) => d.reject('bad'));
   await settle(() => broker.describeGroup(topic, group).lag === 0n);
   await sub.close();
 }
@@ -178,7 +180,8 @@ describe('redrive', () => {
     const { broker } = fixture;
     await broker.createTopic('raced');
     await broker.createTopic('raced.dlq', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
-    await deadLetter(fixture, 'raced', 'g-raced', Array.from({ length: 100 }, (_, i) => ({ value: `m${i}`.padEnd(200, '.') })));
+    // One copy a batch, so the dead-letter topic's small segments hold a few records each.
+    await deadLetter(fixture, 'raced', 'g-raced', Array.from({ length: 100 }, (_, i) => ({ value: `m${i}`.padEnd(200, '.') })), 'raced.dlq', 1);
     let retaining: Promise<unknown> | undefined;
     broker.on('produced', (e) => {
       if (e.topic === 'raced') retaining ??= broker.enforceRetention();

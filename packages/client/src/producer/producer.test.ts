@@ -348,7 +348,7 @@ describe('Producer buffer bound', () => {
     ['batchBytesMax', { bufferBytesMax: 1000, batchBytesMax: 400 }, 400],
   ])('a send of exactly %s goes; one byte more is MESSAGE_TOO_LARGE and sends nothing', async (_limit, options, limit) => {
     const { server, producer, nextProduce } = await setup(options);
-    expect(sizeOfRecordMax({ key: null, value: new Uint8Array(limit - 22), headers: [], timestamp: 0 })).toBe(limit);
+    expect(sizeOfRecordMax({ key: null, value: new Uint8Array(limit - 22), headers: [] })).toBe(limit);
     const exact = producer.send('t', [{ value: new Uint8Array(limit - 22) }]);
     const frame = await nextProduce();
     await expect(producer.send('t', [{ value: new Uint8Array(limit - 21) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { limit } });

@@ -1,0 +1,135 @@
+/**
+ * DeadLetterCopies against a fake target: which copies go in one write, within the batch limits,
+ * and what a failed write fails.
+ */
+import { BATCH_HEADER_BYTES, BrookError, sizeOfRecordMax, type LogRecord } from '@brook/protocol';
+import { describe, expect, it } from 'vitest';
+import type { ProduceRecord } from '../topics/record-input.js';
+import { DeadLetterCopies, type CopyLimits } from './dead-letter-copies.js';
+import { deadLetterRecord, type DeadLetterOrigin, type DeadLetterTarget } from './dead-letter.js';
+
+const LOOSE: CopyLimits = { batchRecordsMax: 1000, batchBytesMax: 1 << 20 };
+
+function record(value: string): LogRecord {
+  return { offset: 0n, timestamp: 5, key: null, value: new TextEncoder().encode(value), headers: [] };
+}
+
+function origin(partition: number, offset: number): DeadLetterOrigin {
+  return { topic: 'orders', partition, offset: BigInt(offset), group: 'g', deliveryCount: 3, reason: 'bad' };
+}
+
+/** A target that records each write and answers it when `answer` is called (or at once: `auto`). */
+function fakeTarget(partitionCount = 1) {
+  const writes: { topic: string; records: ProduceRecord[]; answer: (error?: unknown) => void }[] = [];
+  let next = 0n;
+  let ensureFailure: unknown;
+  const target: DeadLetterTarget = {
+    ensureTopic: async () => {
+      if (ensureFailure) throw ensureFailure;
+    },
+    partitions: () => Array.from({ length: partitionCount }),
+    produce: (topic, records) => new Promise((resolve, reject) => {
+      writes.push({
+        topic, records,
+        answer: (error) => (error ? reject(error) : resolve(records.map((r) => ({ partition: r.partition!, offset: next++ })))),
+      });
+    }),
+  };
+  return { target, writes, failEnsure: (error: unknown) => void (ensureFailure = error) };
+}
+
+/** Lets the copier's awaits run. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('DeadLetterCopies', () => {
+  it('copies asked for in one turn go in one write; those asked for while it runs go in the next one', async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, LOOSE);
+    const first = [0, 1, 2].map((i) => copies.copy('orders.dlq', record(`a${i}`), origin(0, i)));
+    await turn();
+    expect(writes.map((w) => w.records.length)).toEqual([3]);
+    const later = [3, 4].map((i) => copies.copy('orders.dlq', record(`b${i}`), origin(0, i)));
+    await turn();
+    expect(writes).toHaveLength(1); // the second waits for the first
+    writes[0]!.answer();
+    expect(await Promise.all(first)).toEqual([0n, 1n, 2n]);
+    await turn();
+    expect(writes.map((w) => w.records.length)).toEqual([3, 2]);
+    writes[1]!.answer();
+    expect(await Promise.all(later)).toEqual([3n, 4n]);
+    expect(writes.flatMap((w) => w.records.map((r) => new TextDecoder().decode(r.value as Uint8Array)))).toEqual(['a0', 'a1', 'a2', 'b3', 'b4']);
+  });
+
+  it("goes to the dead-letter partition of the origin partition's number, modulo their count", async () => {
+    const { target, writes } = fakeTarget(2);
+    const copies = new DeadLetterCopies(target, LOOSE);
+    const done = [0, 1, 2, 3].map((p) => copies.copy('orders.dlq', record(`p${p}`), origin(p, 0)));
+    await turn();
+    writes[0]!.answer();
+    await Promise.all(done);
+    expect(writes[0]!.records.map((r) => r.partition)).toEqual([0, 1, 0, 1]);
+  });
+
+  it('a write takes at most batchRecordsMax copies', async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, { ...LOOSE, batchRecordsMax: 2 });
+    const done = [0, 1, 2, 3, 4].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)));
+    for (let i = 0; i < 3; i++) {
+      await turn();
+      writes[i]!.answer();
+    }
+    await Promise.all(done);
+    expect(writes.map((w) => w.records.length)).toEqual([2, 2, 1]);
+  });
+
+  it('a write takes copies up to batchBytesMax by their largest encoded size: exactly two fit, one byte less and each goes alone', async () => {
+    const sizeBytes = sizeOfRecordMax(deadLetterRecord.build(record('same size'), origin(0, 0)));
+    for (const [slack, expected] of [[0, [2, 1]], [-1, [1, 1, 1]]] as const) {
+      const { target, writes } = fakeTarget();
+      const copies = new DeadLetterCopies(target, { ...LOOSE, batchBytesMax: BATCH_HEADER_BYTES + 2 * sizeBytes + slack });
+      const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record('same size'), origin(0, i)));
+      for (let i = 0; i < expected.length; i++) {
+        await turn();
+        writes[i]!.answer();
+      }
+      await Promise.all(done);
+      expect(writes.map((w) => w.records.length)).toEqual(expected);
+    }
+  });
+
+  it('a copy larger than batchBytesMax goes in a write of its own (the broker allows one copy its trailer)', async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, { ...LOOSE, batchBytesMax: 100 });
+    const done = [copies.copy('orders.dlq', record('x'.repeat(500)), origin(0, 0)), copies.copy('orders.dlq', record('y'), origin(0, 1))];
+    for (let i = 0; i < 2; i++) {
+      await turn();
+      writes[i]!.answer();
+    }
+    expect(await Promise.all(done)).toEqual([0n, 1n]);
+    expect(writes.map((w) => w.records.length)).toEqual([1, 1]);
+  });
+
+  it("a failed write fails its own copies only; the next write goes on", async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, { ...LOOSE, batchRecordsMax: 2 });
+    const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)).catch((error: BrookError) => error.code));
+    await turn();
+    writes[0]!.answer(new BrookError('TOPIC_FULL', 'full'));
+    await turn();
+    writes[1]!.answer();
+    expect(await Promise.all(done)).toEqual(['TOPIC_FULL', 'TOPIC_FULL', 0n]);
+  });
+
+  it('a dead-letter topic that cannot be created fails every copy waiting for it, and a later copy tries again', async () => {
+    const { target, writes, failEnsure } = fakeTarget();
+    const copies = new DeadLetterCopies(target, LOOSE);
+    failEnsure(new BrookError('IO_ERROR', 'disk'));
+    const failed = [0, 1].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)).catch((error: BrookError) => error.code));
+    expect(await Promise.all(failed)).toEqual(['IO_ERROR', 'IO_ERROR']);
+    failEnsure(undefined);
+    const later = copies.copy('orders.dlq', record('x'), origin(0, 2));
+    await turn();
+    writes[0]!.answer();
+    expect(await later).toBe(0n);
+  });
+});
