@@ -133,8 +133,15 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
     this.assertOpen();
-    await this.topics.create(name, topicCreation(this.lifecycle, name, options));
+    const make = topicCreation(this.lifecycle, name, options);
+    let partitions = 0;
+    await this.topics.create(name, async () => {
+      const topic = await make();
+      partitions = topic.partitions.length;
+      return topic;
+    });
     this.retention.arm();
+    if (this.wants('topicCreated')) this.emit('topicCreated', { topic: name, partitions });
   }
 
   /**
@@ -148,7 +155,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
     const { commit, removeRest } = topicRemoval(this.lifecycle, name);
-    await this.topics.delete(name, commit, removeRest);
+    // Only past the commit point (a delete that fails before it changed nothing), and after the
+    // groups' groupDeleted, which removeRest's first step emits.
+    const removeRestThenTell = (topic: Topic) => removeRest(topic).finally(() => {
+      if (this.wants('topicDeleted')) this.emit('topicDeleted', { topic: name });
+    });
+    await this.topics.delete(name, commit, removeRestThenTell);
   }
 
   // Admin reads, like every other call, throw CLOSED once close() began.

@@ -9,6 +9,7 @@ import { engineFixture } from './groups/group-fixture.js';
 
 const NAMES: BrokerEventName[] = [
   'produced', 'delivered', 'acked', 'nacked', 'leaseExpired', 'redelivered', 'deadLettered', 'rebalanced', 'retentionDropped', 'groupReset', 'groupDeleted',
+  'topicCreated', 'topicDeleted',
 ];
 
 type Heard = { [N in BrokerEventName]: { name: N } & Parameters<BrokerEvents[N]>[0] }[BrokerEventName];
@@ -239,7 +240,36 @@ describe('events', () => {
     await held[0]!.ack().catch(() => undefined);
     held[1]!.nack();
     await advance(5000);
-    expect(heard).toEqual([{ name: 'groupDeleted', topic: 'ev-gone', group: 'g-gone' }]);
+    expect(heard).toEqual([{ name: 'groupDeleted', topic: 'ev-gone', group: 'g-gone' }, { name: 'topicDeleted', topic: 'ev-gone' }]);
+  });
+
+  it('topicCreated for createTopic and for a dead-letter topic made on demand; none for a create refused', async () => {
+    const { broker, settle } = await engineFixture();
+    const heard = listen(broker);
+    await broker.createTopic('ev-made', { partitions: 3 });
+    await expect(broker.createTopic('ev-made')).rejects.toMatchObject({ code: 'TOPIC_EXISTS' });
+    await broker.produce('ev-made', [{ value: 'poison', partition: 2 }]);
+    await broker.subscribe({ topic: 'ev-made', group: 'g-made' }, (d) => d.reject('bad'));
+    await settle(() => broker.describeGroup('ev-made', 'g-made').lag === 0n);
+    expect(heard.filter((e) => e.name === 'topicCreated')).toEqual([
+      { name: 'topicCreated', topic: 'ev-made', partitions: 3 },
+      { name: 'topicCreated', topic: 'ev-made.dlq', partitions: 1 },
+    ]);
+  });
+
+  it("topicDeleted is a deleted topic's last event, after its groups' groupDeleted; a delete failing before its commit point emits nothing", async () => {
+    const { broker, fs } = await engineFixture();
+    await broker.createTopic('ev-deleted');
+    await broker.subscribe({ topic: 'ev-deleted', group: 'g-deleted' }, () => undefined);
+    const heard = listen(broker);
+    fs.failNext('unlink', { errno: 'EIO', path: `${broker.dataDir}/topics/ev-deleted/topic.json` });
+    await expect(broker.deleteTopic('ev-deleted')).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(heard).toEqual([]);
+    await broker.deleteTopic('ev-deleted');
+    expect(heard).toEqual([
+      { name: 'groupDeleted', topic: 'ev-deleted', group: 'g-deleted' },
+      { name: 'topicDeleted', topic: 'ev-deleted' },
+    ]);
   });
 
   it('a tail reader overtaken by retention: the topic-wide retentionDropped, then one naming the reader with what it lost', async () => {
@@ -349,7 +379,8 @@ describe('events of deleteTopic', () => {
     const deleted = heard.filter((e) => e.name === 'groupDeleted');
     expect(deleted.map((e) => e.group).sort()).toEqual(['brook.redrive', 'g-holding', 'g-left']);
     expect(deleted.every((e) => e.topic === 'ev-topic-gone')).toBe(true);
-    expect(heard.slice(-deleted.length)).toEqual(deleted); // nothing of these groups after them
+    // Nothing of these groups after them; then the topic's own last event.
+    expect(heard.slice(-deleted.length - 1)).toEqual([...deleted, { name: 'topicDeleted', topic: 'ev-topic-gone' }]);
     await world.settle();
     expect(topicFileAtEvent).toEqual([false, false, false]);
   });

@@ -62,10 +62,20 @@ export interface BrokerEvents {
   /**
    * The group and its progress are gone for good: deleteGroup passed its commit point (config.json
    * removed), or deleteTopic passed its own (topic.json removed), one event per group of the
-   * topic, redrive's included, once that group has ended. A group's last event; there is no
-   * event for the topic itself.
+   * topic, redrive's included, once that group has ended (then topicDeleted). A group's last event.
    */
   groupDeleted: (event: { topic: string; group: string }) => void;
+  /**
+   * A topic was made: by createTopic, or on demand as a group's dead-letter topic (with the
+   * default settings). Not for the topics a broker finds at open.
+   */
+  topicCreated: (event: { topic: string; partitions: number }) => void;
+  /**
+   * A topic is gone for good: deleteTopic passed its commit point (topic.json removed). The
+   * topic's last event, after its groups' groupDeleted; it comes even if removing its files
+   * failed afterwards (deleteTopic then rejects, and the next open removes them).
+   */
+  topicDeleted: (event: { topic: string }) => void;
   /**
    * A partition's log (`partition`) or a group's journal (`group`) failed (a failed fsync, seal or
    * torn round, the { intervalMs } timer's fsync included, which nobody waits for): it refuses

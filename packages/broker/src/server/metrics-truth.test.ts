@@ -196,4 +196,20 @@ describe('GET /metrics: tail readers overtaken by retention', () => {
     await broker.deleteTopic(topic);
     expect((await scrape()).filter((sample) => sample.labels['topic'] === topic)).toEqual([]);
   });
+
+  it('a topic deleted and made again before the next scrape starts from no series: the old count went with its topicDeleted', async () => {
+    const { broker } = await engineFixture();
+    server = await broker.listen({ port: 0 });
+    const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text());
+    const topic = 'mt-tail-again';
+    const settings = { segmentBytesMax: 4096, retention: { maxBytes: 8192 } };
+    await broker.createTopic(topic, settings);
+    for (let i = 0; i < 100; i++) await broker.produce(topic, [{ value: `m${i}`.padEnd(200, '.') }]);
+    await broker.subscribe({ topic, from: 'earliest', maxInFlight: 1 }, parking().handler);
+    await broker.enforceRetention();
+    expect(valueOf(await scrape(), 'brook_tail_reader_lost_records_total', { topic, partition: '0' })).toBeGreaterThan(0);
+    await broker.deleteTopic(topic);
+    await broker.createTopic(topic, settings);
+    expect(valueOf(await scrape(), 'brook_tail_reader_lost_records_total', { topic, partition: '0' })).toBeUndefined();
+  });
 });

@@ -9,8 +9,8 @@
  * from the old group's count. Counted again later, they start from zero, a reset Prometheus's
  * rate() expects of a counter. While a delete runs the group is not listed, and neither are its
  * counters. The tail readers' losses are counted per partition of a topic (a reader is
- * ephemeral: its id would make a series per subscription); no event says a topic was deleted, so
- * its series go at the first scrape that no longer lists it.
+ * ephemeral: its id would make a series per subscription) and go with the topic's
+ * `topicDeleted`, for the same reasons.
  */
 import type { Broker } from '../broker.js';
 import type { BrokerEvents } from '../events.js';
@@ -35,6 +35,9 @@ export class Metrics {
   private readonly onGroupDeleted: BrokerEvents['groupDeleted'] = ({ topic, group }) => {
     for (const counts of [this.redeliveries, this.deadLetters, this.groupLosses]) counts.delete(keyOf(topic, group));
   };
+  private readonly onTopicDeleted: BrokerEvents['topicDeleted'] = ({ topic }) => {
+    for (const key of this.tailReaderLosses.keys()) if (key.startsWith(keyOf(topic, ''))) this.tailReaderLosses.delete(key);
+  };
 
   constructor(
     private readonly broker: Broker,
@@ -44,6 +47,7 @@ export class Metrics {
     broker.on('redelivered', this.onRedelivered);
     broker.on('deadLettered', this.onDeadLettered);
     broker.on('groupDeleted', this.onGroupDeleted);
+    broker.on('topicDeleted', this.onTopicDeleted);
     broker.on('retentionDropped', this.onRetentionDropped);
   }
 
@@ -51,6 +55,7 @@ export class Metrics {
     this.broker.off('redelivered', this.onRedelivered);
     this.broker.off('deadLettered', this.onDeadLettered);
     this.broker.off('groupDeleted', this.onGroupDeleted);
+    this.broker.off('topicDeleted', this.onTopicDeleted);
     this.broker.off('retentionDropped', this.onRetentionDropped);
   }
 
@@ -93,14 +98,13 @@ export class Metrics {
     return `${lines.join('\n')}\n`;
   }
 
-  /** The tail readers' losses of the topics listed now; a deleted topic's are forgotten. */
+  /** The tail readers' losses of the topics listed now (one being deleted is not). */
   private tailReaderLossSamples(): [Labels, number][] {
     const topics = new Set(this.broker.listTopics());
     const samples: [Labels, number][] = [];
     for (const [key, lost] of this.tailReaderLosses) {
       const [topic = '', partition = ''] = key.split('\u0000');
       if (topics.has(topic)) samples.push([{ topic, partition: Number(partition) }, lost]);
-      else this.tailReaderLosses.delete(key);
     }
     return samples;
   }
