@@ -133,15 +133,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<void> {
     this.assertOpen();
-    const make = topicCreation(this.lifecycle, name, options);
-    let partitions = 0;
-    await this.topics.create(name, async () => {
-      const topic = await make();
-      partitions = topic.partitions.length;
-      return topic;
-    });
+    const topic = await this.topics.create(name, topicCreation(this.lifecycle, name, options));
     this.retention.arm();
-    if (this.wants('topicCreated')) this.emit('topicCreated', { topic: name, partitions });
+    if (this.wants('topicCreated')) this.emit('topicCreated', { topic: name, partitions: topic.partitions.length });
   }
 
   /**

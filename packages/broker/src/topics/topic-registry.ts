@@ -18,7 +18,7 @@ import { brokerClosedError, topicDeletedError } from '../ending-errors.js';
 
 export class TopicRegistry {
   private readonly topics = new Map<string, Topic>();
-  private readonly creating = new Map<string, Promise<void>>();
+  private readonly creating = new Map<string, Promise<Topic>>();
   private readonly deleting = new Map<string, Promise<void>>();
   private closed = false;
 
@@ -50,15 +50,18 @@ export class TopicRegistry {
   }
 
   /** Adds the topic `make` creates, once no delete of the name is under way. */
-  async create(name: string, make: () => Promise<Topic>): Promise<void> {
+  async create(name: string, make: () => Promise<Topic>): Promise<Topic> {
     const deleting = this.deleting.get(name);
     if (deleting) await deleting.catch(() => undefined);
     if (this.closed) throw brokerClosedError();
     if (this.topics.has(name) || this.creating.has(name)) throw new BrookError('TOPIC_EXISTS', `topic ${name} already exists`, { topic: name });
-    const creating = make().then((topic) => void this.topics.set(name, topic));
+    const creating = make().then((topic) => {
+      this.topics.set(name, topic);
+      return topic;
+    });
     this.creating.set(name, creating);
     try {
-      await creating;
+      return await creating;
     } finally {
       this.creating.delete(name);
     }
@@ -68,7 +71,10 @@ export class TopicRegistry {
   async ensure(name: string, create: () => Promise<void>): Promise<void> {
     if (this.topics.has(name)) return;
     const creating = this.creating.get(name);
-    if (creating) return creating;
+    if (creating) {
+      await creating;
+      return;
+    }
     await create();
   }
 
