@@ -5,7 +5,7 @@ import type { BrokerLimits } from '../config/broker-options.js';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
-import type { CopyLimits } from './dead-letter-copies.js';
+import type { CopyLimits } from './copy-batch.js';
 import type { Group } from './group.js';
 import type { JournalLogOptions } from './group-journal.js';
 import type { Member } from './member.js';

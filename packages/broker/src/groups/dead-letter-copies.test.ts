@@ -5,7 +5,8 @@
 import { BATCH_HEADER_BYTES, BrookError, sizeOfRecordMax, type LogRecord } from '@brook/protocol';
 import { describe, expect, it } from 'vitest';
 import type { ProduceRecord } from '../topics/record-input.js';
-import { DeadLetterCopies, type CopyLimits } from './dead-letter-copies.js';
+import type { CopyLimits } from './copy-batch.js';
+import { DeadLetterCopies } from './dead-letter-copies.js';
 import { deadLetterRecord, type DeadLetterOrigin, type DeadLetterTarget } from './dead-letter.js';
 
 const LOOSE: CopyLimits = { batchRecordsMax: 1000, batchBytesMax: 1 << 20 };

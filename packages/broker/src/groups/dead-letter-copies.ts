@@ -3,19 +3,18 @@
  * topic is being written wait, and go in the next write as one produce (one batch per dead-letter
  * partition, one fsync for all of them). A copy is fsynced before the record's ack is journaled
  * (produceCopies), so one produce and one flush a copy capped a consumer that gives up on every
- * record at ~30k records/s in memory and ~20k on disk (`bench:engine`, "dead-letter copies"), the flushes
- * being most of it. This is group commit, as the log's rounds do for produce calls.
+ * record at ~30k records/s in memory and ~20k on disk (`bench:engine`, "dead-letter copies"),
+ * the flushes being most of it. This is group commit, as the log's rounds do for produce calls.
  *
- * Each write takes at most batchRecordsMax copies and, by the most bytes each can take
- * (sizeOfRecordMax), at most batchBytesMax less a batch header: a write of several copies is
- * never refused for its size where the copies alone would not be. A copy too large for that
- * goes alone, within the allowance the broker gives one copy's trailer (copyBatchBytesMax). A
- * write that fails fails every copy in it; each group tries its copy again later, as before.
- * Copies of one origin partition keep the order they were asked for in their dead-letter
- * partition (redrive gives them back in that order).
+ * Each write stays within the batch limits (CopyBatchRoom), so a write of several copies is
+ * never refused for its size where the copies alone would not be. A write that fails fails
+ * every copy in it; each group tries its copy again later, as before. Copies of one origin
+ * partition keep the order they were asked for in their dead-letter partition (redrive gives
+ * them back in that order).
  */
-import { BATCH_HEADER_BYTES, sizeOfRecordMax, type LogRecord } from '@brook/protocol';
+import type { LogRecord } from '@brook/protocol';
 import type { ProduceRecord } from '../topics/record-input.js';
+import { CopyBatchRoom, copySizeBytes, type CopyLimits } from './copy-batch.js';
 import { deadLetterRecord, type DeadLetterOrigin, type DeadLetterTarget } from './dead-letter.js';
 
 interface PendingCopy {
@@ -26,19 +25,15 @@ interface PendingCopy {
   readonly reject: (error: unknown) => void;
 }
 
-export interface CopyLimits {
-  readonly batchRecordsMax: number;
-  readonly batchBytesMax: number;
-}
-
 export class DeadLetterCopies {
   /** Per dead-letter topic, the copies waiting for the next write; a topic is here while it is being written. */
   private readonly waiting = new Map<string, PendingCopy[]>();
 
-  constructor(
-    private readonly target: DeadLetterTarget,
-    private readonly limits: CopyLimits,
-  ) {}
+  private readonly room: CopyBatchRoom;
+
+  constructor(private readonly target: DeadLetterTarget, limits: CopyLimits) {
+    this.room = new CopyBatchRoom(limits);
+  }
 
   /**
    * Copies `record` to `deadLetterTopic` with its trailer; resolves with the copy's offset. The copy
@@ -49,7 +44,7 @@ export class DeadLetterCopies {
   copy(deadLetterTopic: string, record: LogRecord, origin: DeadLetterOrigin): Promise<bigint> {
     const built = deadLetterRecord.build(record, origin);
     return new Promise((resolve, reject) => {
-      const pending: PendingCopy = { record: built, originPartition: origin.partition, sizeBytes: sizeOfRecordMax(built), resolve, reject };
+      const pending: PendingCopy = { record: built, originPartition: origin.partition, sizeBytes: copySizeBytes(built), resolve, reject };
       const queue = this.waiting.get(deadLetterTopic);
       if (queue) {
         queue.push(pending);
@@ -85,14 +80,8 @@ export class DeadLetterCopies {
 
   /** How many of the oldest waiting copies one write takes: at least one. */
   private copiesInOneWrite(queue: readonly PendingCopy[]): number {
-    const { batchRecordsMax, batchBytesMax } = this.limits;
-    let bytes = BATCH_HEADER_BYTES + queue[0]!.sizeBytes;
-    let count = 1;
-    while (count < queue.length && count < batchRecordsMax) {
-      bytes += queue[count]!.sizeBytes;
-      if (bytes > batchBytesMax) break;
-      count += 1;
-    }
-    return count;
+    this.room.clear();
+    while (this.room.count < queue.length && this.room.take(queue[this.room.count]!.sizeBytes));
+    return this.room.count;
   }
 }

@@ -45,7 +45,7 @@ export interface DeadLetterOrigin {
 export interface ParsedDeadLetter {
   readonly origin: { readonly topic: string; readonly partition: number };
   /** The record as it was before it was dead-lettered, with its original timestamp. */
-  readonly record: ProduceRecord;
+  readonly record: DeadLetterCopy & { timestamp: number };
 }
 
 const text = new TextDecoder();

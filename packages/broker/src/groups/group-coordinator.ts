@@ -62,7 +62,7 @@ export class GroupCoordinator {
     this.configs = new GroupConfigFiles(deps.fs, deps.dataDir);
     this.deadLetterCopies = new DeadLetterCopies(deps, deps.copyLimits);
     this.redriver = new Redriver({
-      fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce,
+      fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce, copyLimits: deps.copyLimits,
       progress: (topic) => this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
         // Never dead-letters (it has no members); the topic's own name is always a valid one.
         topic, group: REDRIVE_GROUP, from: 'earliest', deadLetterTopic: topic,

@@ -19,12 +19,11 @@ async function values(broker: Broker, topic: string, partition = 0, offset = 0n)
 async function deadLetter(
   fixture: Awaited<ReturnType<typeof engineFixture>>, topic: string, group: string,
   records: Parameters<Broker['produce']>[1], deadLetterTopic = `${topic}.dlq`,
-  /** 1: one record given up on at a time, so each copy is a batch of its own in the dead-letter topic. */
-  maxInFlight?: number,
 ): Promise<void> {
   const { broker, settle } = fixture;
-  await broker.produce(topic, records);
-  const sub = await broker.subscribe({ topic, group, deadLetterTopic, maxInFlight }, (d) => d.reject('bad'));
+  // One produce a record when the broker takes one record a batch (batchRecordsMax 1).
+  for (const record of records) await broker.produce(topic, [record]);
+  const sub = await broker.subscribe({ topic, group, deadLetterTopic }, (d) => d.reject('bad'));
   await settle(() => broker.describeGroup(topic, group).lag === 0n);
   await sub.close();
 }
@@ -175,13 +174,14 @@ describe('redrive', () => {
   });
 
   it("a redrive racing the dead-letter topic's retention moves what retention left, and the redrive group counts the rest as lost", async () => {
-    // Reads of 8 KiB: the redrive goes back to the log for more while retention deletes under it.
-    const fixture = await engineFixture({ fetchBytesMax: 8192 });
+    // Reads of 8 KiB, and runs of one record (batchRecordsMax 1): the redrive goes back to the
+    // log for more while retention deletes under it (with longer runs it reads the whole topic
+    // before its first produce back, so retention would strike after every record was read).
+    const fixture = await engineFixture({ fetchBytesMax: 8192, batchRecordsMax: 1 });
     const { broker } = fixture;
     await broker.createTopic('raced');
     await broker.createTopic('raced.dlq', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
-    // One copy a batch, so the dead-letter topic's small segments hold a few records each.
-    await deadLetter(fixture, 'raced', 'g-raced', Array.from({ length: 100 }, (_, i) => ({ value: `m${i}`.padEnd(200, '.') })), 'raced.dlq', 1);
+    await deadLetter(fixture, 'raced', 'g-raced', Array.from({ length: 100 }, (_, i) => ({ value: `m${i}`.padEnd(200, '.') })));
     let retaining: Promise<unknown> | undefined;
     broker.on('produced', (e) => {
       if (e.topic === 'raced') retaining ??= broker.enforceRetention();
@@ -242,6 +242,36 @@ describe('redrive racing a delete of its dead-letter topic', () => {
     held.release();
     expect(await redriving).toBe('UNKNOWN_TOPIC');
     expect(await values(broker, 'deleted-under')).toEqual(['x']);
+  });
+});
+
+describe('records going back together', () => {
+  it('consecutive records of one origin partition go back in one batch each run, in order; maxRecords still counts exactly', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('runs', { partitions: 2 });
+    const sent = Array.from({ length: 30 }, (_, i) => ({ value: `r${i}`, partition: i < 20 ? 0 : 1 }));
+    await deadLetter(fixture, 'runs', 'g-runs', sent);
+    const batches: string[] = [];
+    broker.on('produced', (e) => void (e.topic === 'runs' && batches.push(`${e.partition}:${e.records}`)));
+    expect(await broker.redrive('runs.dlq', { maxRecords: 7 })).toEqual({ moved: 7, skipped: 0 });
+    expect(await broker.redrive('runs.dlq')).toEqual({ moved: 23, skipped: 0 });
+    // One produce and one fsync a record before: 30 batches.
+    expect(batches).toEqual(['0:7', '0:13', '1:10']);
+    expect(await values(broker, 'runs', 0, 20n)).toEqual(sent.slice(0, 20).map((r) => r.value));
+    expect(await values(broker, 'runs', 1, 10n)).toEqual(sent.slice(20).map((r) => r.value));
+  });
+
+  it('a run whose origin topic is gone is skipped whole, and the records after it still go back', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('run-gone');
+    await broker.createTopic('run-stays');
+    await deadLetter(fixture, 'run-gone', 'g-run-gone', [{ value: 'g0' }, { value: 'g1' }], 'runs-shared.dlq');
+    await deadLetter(fixture, 'run-stays', 'g-run-stays', [{ value: 's0' }, { value: 's1' }], 'runs-shared.dlq');
+    await broker.deleteTopic('run-gone');
+    expect(await broker.redrive('runs-shared.dlq')).toEqual({ moved: 2, skipped: 2 });
+    expect(await values(broker, 'run-stays', 0, 2n)).toEqual(['s0', 's1']);
   });
 });
 

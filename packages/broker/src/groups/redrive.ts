@@ -14,7 +14,8 @@
 import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
-import { deadLetterRecord } from './dead-letter.js';
+import { CopyBatchRoom, copySizeBytes, type CopyLimits } from './copy-batch.js';
+import { deadLetterRecord, type ParsedDeadLetter } from './dead-letter.js';
 import type { Group } from './group.js';
 import { KeyedQueue } from './keyed-queue.js';
 
@@ -50,6 +51,8 @@ export interface RedriveDeps {
   /** The dead-letter topic's REDRIVE_GROUP, opened or created at its earliest offset. */
   readonly progress: (deadLetterTopic: string) => Promise<Group>;
   readonly produceBack: ProduceBack;
+  /** The broker's batch limits: a run of records going back is one batch. */
+  readonly copyLimits: CopyLimits;
 }
 
 export class Redriver {
@@ -72,19 +75,23 @@ export class Redriver {
     try {
       for (const window of group.windows) {
         const log = this.deps.partitions(group.topic)[window.partition]!;
+        const run = new RunBack(window.partition, this.deps.copyLimits);
         // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a cursor.
         for await (const record of recordsBetween(log, window.ack.ackFloor, ends[window.partition]!, this.deps.fetchBytes)) {
-          if (progress.moved === maxRecords) return { moved: progress.moved, skipped: progress.skipped };
           if (window.ack.isAcked(record.offset)) continue;
-          progress.stoppedAt = { partition: window.partition, offset: record.offset };
-          if (await this.moveBack(record)) {
-            await group.ackDirectly(window.partition, record.offset);
-            progress.moved += 1;
-          } else {
+          const parsed = deadLetterRecord.parse(record);
+          if (!parsed) {
             progress.skipped += 1;
+            continue;
           }
-          progress.stoppedAt = undefined;
+          if (progress.moved + run.count === maxRecords || !run.takes(parsed, record.offset)) {
+            await this.moveBack(group, run, progress);
+            if (progress.moved === maxRecords) return { moved: progress.moved, skipped: progress.skipped };
+            run.takes(parsed, record.offset);
+          }
         }
+        await this.moveBack(group, run, progress);
+        if (progress.moved === maxRecords) break;
       }
     } catch (error) {
       throw stoppedPartWay(group.topic, error, progress);
@@ -92,17 +99,66 @@ export class Redriver {
     return { moved: progress.moved, skipped: progress.skipped };
   }
 
-  /** Appends the record to its origin partition; false if it cannot go back (RedriveResult.skipped). */
-  private async moveBack(record: LogRecord): Promise<boolean> {
-    const parsed = deadLetterRecord.parse(record);
-    if (!parsed) return false;
+  /**
+   * Appends the run to its origin partition in one produce, then acks its records here; if its
+   * origin topic or partition is gone, they are skipped (RedriveResult.skipped). Empty after.
+   */
+  private async moveBack(group: Group, run: RunBack, progress: RedriveProgress): Promise<void> {
+    if (run.count === 0) return;
+    progress.stoppedAt = { partition: run.partition, offset: run.offsets[0]! };
     try {
-      await this.deps.produceBack(parsed.origin.topic, [{ ...parsed.record, partition: parsed.origin.partition }]);
-      return true;
+      await this.deps.produceBack(run.originTopic, run.records);
     } catch (error) {
-      if (isBrookError(error, 'UNKNOWN_TOPIC') || isBrookError(error, 'UNKNOWN_PARTITION')) return false;
-      throw error;
+      if (!isBrookError(error, 'UNKNOWN_TOPIC') && !isBrookError(error, 'UNKNOWN_PARTITION')) throw error;
+      progress.skipped += run.count;
+      progress.stoppedAt = undefined;
+      run.clear();
+      return;
     }
+    await Promise.all(run.offsets.map((offset) => group.ackDirectly(run.partition, offset)));
+    progress.moved += run.count;
+    progress.stoppedAt = undefined;
+    run.clear();
+  }
+}
+
+/**
+ * Dead-letter records of one partition going back together: consecutive ones (skipping what
+ * cannot go back) with the same origin topic and partition, within the batch limits, so that
+ * one produce (one batch, one fsync) and one journal flush move them all. A run is one batch of
+ * one partition, so it is appended whole or not at all.
+ */
+class RunBack {
+  originTopic = '';
+  private originPartition = -1;
+  readonly records: ProduceRecord[] = [];
+  readonly offsets: bigint[] = [];
+  private readonly room: CopyBatchRoom;
+
+  constructor(readonly partition: number, limits: CopyLimits) {
+    this.room = new CopyBatchRoom(limits);
+  }
+
+  get count(): number {
+    return this.records.length;
+  }
+
+  /** Adds the record at `offset` if it goes where the run goes and fits; false leaves the run as it was. */
+  takes(parsed: ParsedDeadLetter, offset: bigint): boolean {
+    const { origin, record } = parsed;
+    if (this.count > 0 && (origin.topic !== this.originTopic || origin.partition !== this.originPartition)) return false;
+    if (!this.room.take(copySizeBytes(record))) return false;
+    this.originTopic = origin.topic;
+    this.originPartition = origin.partition;
+    this.records.push({ ...record, partition: origin.partition });
+    this.offsets.push(offset);
+    return true;
+  }
+
+  clear(): void {
+    this.records.length = 0;
+    this.offsets.length = 0;
+    this.room.clear();
   }
 }
 
