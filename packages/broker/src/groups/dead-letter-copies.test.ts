@@ -44,7 +44,7 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 describe('DeadLetterCopies', () => {
   it('copies asked for in one turn go in one write; those asked for while it runs go in the next one', async () => {
     const { target, writes } = fakeTarget();
-    const copies = new DeadLetterCopies(target, LOOSE);
+    const copies = new DeadLetterCopies(target, () => LOOSE);
     const first = [0, 1, 2].map((i) => copies.copy('orders.dlq', record(`a${i}`), origin(0, i)));
     await turn();
     expect(writes.map((w) => w.records.length)).toEqual([3]);
@@ -62,7 +62,7 @@ describe('DeadLetterCopies', () => {
 
   it("goes to the dead-letter partition of the origin partition's number, modulo their count", async () => {
     const { target, writes } = fakeTarget(2);
-    const copies = new DeadLetterCopies(target, LOOSE);
+    const copies = new DeadLetterCopies(target, () => LOOSE);
     const done = [0, 1, 2, 3].map((p) => copies.copy('orders.dlq', record(`p${p}`), origin(p, 0)));
     await turn();
     writes[0]!.answer();
@@ -72,7 +72,7 @@ describe('DeadLetterCopies', () => {
 
   it('a write takes at most batchRecordsMax copies', async () => {
     const { target, writes } = fakeTarget();
-    const copies = new DeadLetterCopies(target, { ...LOOSE, batchRecordsMax: 2 });
+    const copies = new DeadLetterCopies(target, () => ({ ...LOOSE, batchRecordsMax: 2 }));
     const done = [0, 1, 2, 3, 4].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)));
     for (let i = 0; i < 3; i++) {
       await turn();
@@ -86,7 +86,7 @@ describe('DeadLetterCopies', () => {
     const sizeBytes = sizeOfRecordMax(deadLetterRecord.build(record('same size'), origin(0, 0)));
     for (const [slack, expected] of [[0, [2, 1]], [-1, [1, 1, 1]]] as const) {
       const { target, writes } = fakeTarget();
-      const copies = new DeadLetterCopies(target, { ...LOOSE, batchBytesMax: BATCH_HEADER_BYTES + 2 * sizeBytes + slack });
+      const copies = new DeadLetterCopies(target, () => ({ ...LOOSE, batchBytesMax: BATCH_HEADER_BYTES + 2 * sizeBytes + slack }));
       const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record('same size'), origin(0, i)));
       for (let i = 0; i < expected.length; i++) {
         await turn();
@@ -99,7 +99,7 @@ describe('DeadLetterCopies', () => {
 
   it('a copy larger than batchBytesMax goes in a write of its own (the broker allows one copy its trailer)', async () => {
     const { target, writes } = fakeTarget();
-    const copies = new DeadLetterCopies(target, { ...LOOSE, batchBytesMax: 100 });
+    const copies = new DeadLetterCopies(target, () => ({ ...LOOSE, batchBytesMax: 100 }));
     const done = [copies.copy('orders.dlq', record('x'.repeat(500)), origin(0, 0)), copies.copy('orders.dlq', record('y'), origin(0, 1))];
     for (let i = 0; i < 2; i++) {
       await turn();
@@ -111,7 +111,7 @@ describe('DeadLetterCopies', () => {
 
   it("a failed write fails its own copies only; the next write goes on", async () => {
     const { target, writes } = fakeTarget();
-    const copies = new DeadLetterCopies(target, { ...LOOSE, batchRecordsMax: 2 });
+    const copies = new DeadLetterCopies(target, () => ({ ...LOOSE, batchRecordsMax: 2 }));
     const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)).catch((error: BrookError) => error.code));
     await turn();
     writes[0]!.answer(new BrookError('TOPIC_FULL', 'full'));
@@ -122,7 +122,7 @@ describe('DeadLetterCopies', () => {
 
   it('a dead-letter topic that cannot be created fails every copy waiting for it, and a later copy tries again', async () => {
     const { target, writes, failEnsure } = fakeTarget();
-    const copies = new DeadLetterCopies(target, LOOSE);
+    const copies = new DeadLetterCopies(target, () => LOOSE);
     failEnsure(new BrookError('IO_ERROR', 'disk'));
     const failed = [0, 1].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)).catch((error: BrookError) => error.code));
     expect(await Promise.all(failed)).toEqual(['IO_ERROR', 'IO_ERROR']);

@@ -7,7 +7,8 @@
  * being most of it. This is group commit, as the log's rounds do for produce calls.
  *
  * Each write takes at most batchRecordsMax copies and, by the most bytes each can take
- * (sizeOfRecordMax), at most batchBytesMax less a batch header: a write of several copies is
+ * (sizeOfRecordMax), at most batchBytesMax less a batch header, batchBytesMax being the topic's
+ * (no more than its retention.maxBytes under discard 'new'): a write of several copies is
  * never refused for its size where the copies alone would not be. A copy too large for that
  * goes alone, within the allowance the broker gives one copy's trailer (copyBatchBytesMax). A
  * write that fails fails every copy in it; each group tries its copy again later, as before.
@@ -37,7 +38,8 @@ export class DeadLetterCopies {
 
   constructor(
     private readonly target: DeadLetterTarget,
-    private readonly limits: CopyLimits,
+    /** Per dead-letter topic, read at each write. */
+    private readonly limits: (deadLetterTopic: string) => CopyLimits,
   ) {}
 
   /**
@@ -68,7 +70,7 @@ export class DeadLetterCopies {
       try {
         // Before the copies are taken, so that those asked for meanwhile join this write.
         await this.target.ensureTopic(deadLetterTopic);
-        copies = queue.splice(0, this.copiesInOneWrite(queue));
+        copies = queue.splice(0, copiesInOneWrite(queue, this.limits(deadLetterTopic)));
         const partitions = this.target.partitions(deadLetterTopic).length;
         const results = await this.target.produce(
           deadLetterTopic, copies.map((copy) => ({ ...copy.record, partition: copy.originPartition % partitions })),
@@ -82,17 +84,16 @@ export class DeadLetterCopies {
     }
     this.waiting.delete(deadLetterTopic);
   }
+}
 
-  /** How many of the oldest waiting copies one write takes: at least one. */
-  private copiesInOneWrite(queue: readonly PendingCopy[]): number {
-    const { batchRecordsMax, batchBytesMax } = this.limits;
-    let bytes = BATCH_HEADER_BYTES + queue[0]!.sizeBytes;
-    let count = 1;
-    while (count < queue.length && count < batchRecordsMax) {
-      bytes += queue[count]!.sizeBytes;
-      if (bytes > batchBytesMax) break;
-      count += 1;
-    }
-    return count;
+/** How many of the oldest waiting copies one write takes: at least one. */
+function copiesInOneWrite(queue: readonly PendingCopy[], { batchRecordsMax, batchBytesMax }: CopyLimits): number {
+  let bytes = BATCH_HEADER_BYTES + queue[0]!.sizeBytes;
+  let count = 1;
+  while (count < queue.length && count < batchRecordsMax) {
+    bytes += queue[count]!.sizeBytes;
+    if (bytes > batchBytesMax) break;
+    count += 1;
   }
+  return count;
 }
