@@ -60,14 +60,17 @@ describe('DeadLetterCopies', () => {
     expect(writes.flatMap((w) => w.records.map((r) => new TextDecoder().decode(r.value as Uint8Array)))).toEqual(['a0', 'a1', 'a2', 'b3', 'b4']);
   });
 
-  it("goes to the dead-letter partition of the origin partition's number, modulo their count", async () => {
+  it("goes to the dead-letter partition of the origin partition's number, modulo their count: a produce each, failing alone", async () => {
     const { target, writes } = fakeTarget(2);
     const copies = new DeadLetterCopies(target, () => LOOSE);
-    const done = [0, 1, 2, 3].map((p) => copies.copy('orders.dlq', record(`p${p}`), origin(p, 0)));
+    const done = [0, 1, 2, 3].map((p) => copies.copy('orders.dlq', record(`p${p}`), origin(p, 0)).catch((error: BrookError) => error.code));
     await turn();
+    expect(writes.map((w) => w.records.map((r) => [r.partition, new TextDecoder().decode(r.value as Uint8Array)]))).toEqual([
+      [[0, 'p0'], [0, 'p2']], [[1, 'p1'], [1, 'p3']],
+    ]);
+    writes[1]!.answer(new BrookError('TOPIC_FULL', 'full'));
     writes[0]!.answer();
-    await Promise.all(done);
-    expect(writes[0]!.records.map((r) => r.partition)).toEqual([0, 1, 0, 1]);
+    expect(await Promise.all(done)).toEqual([0n, 'TOPIC_FULL', 1n, 'TOPIC_FULL']);
   });
 
   it('a write takes at most batchRecordsMax copies', async () => {

@@ -1,7 +1,7 @@
 /**
  * Dead-letter copies, written together: the copies asked for while a copy to the same dead-letter
- * topic is being written wait, and go in the next write as one produce (one batch per dead-letter
- * partition, one fsync for all of them). A copy is fsynced before the record's ack is journaled
+ * topic is being written wait, and go in the next write: a produce per dead-letter partition
+ * (one batch and one fsync for all of its copies). A copy is fsynced before the record's ack is journaled
  * (produceCopies), so one produce and one flush a copy capped a consumer that gives up on every
  * record at ~30k records/s in memory and ~20k on disk (`bench:engine`, "dead-letter copies"), the flushes
  * being most of it. This is group commit, as the log's rounds do for produce calls.
@@ -11,7 +11,8 @@
  * (no more than its retention.maxBytes under discard 'new'): a write of several copies is
  * never refused for its size where the copies alone would not be. A copy too large for that
  * goes alone, within the allowance the broker gives one copy's trailer (copyBatchBytesMax). A
- * write that fails fails every copy in it; each group tries its copy again later, as before.
+ * write is a produce per dead-letter partition: one that fails fails the copies in it, bound for
+ * that partition, and each group tries its copy again later, as before.
  * Copies of one origin partition keep the order they were asked for in their dead-letter
  * partition (redrive gives them back in that order).
  */
@@ -66,24 +67,45 @@ export class DeadLetterCopies {
   private async writeAll(deadLetterTopic: string): Promise<void> {
     const queue = this.waiting.get(deadLetterTopic)!;
     while (queue.length > 0) {
-      let copies: PendingCopy[] = [];
+      let byPartition: Map<number, PendingCopy[]>;
       try {
         // Before the copies are taken, so that those asked for meanwhile join this write.
         await this.target.ensureTopic(deadLetterTopic);
-        copies = queue.splice(0, copiesInOneWrite(queue, this.limits(deadLetterTopic)));
         const partitions = this.target.partitions(deadLetterTopic).length;
-        const results = await this.target.produce(
-          deadLetterTopic, copies.map((copy) => ({ ...copy.record, partition: copy.originPartition % partitions })),
-        );
-        for (let i = 0; i < copies.length; i++) copies[i]!.resolve(results[i]!.offset);
+        byPartition = groupBy(queue.splice(0, copiesInOneWrite(queue, this.limits(deadLetterTopic))), (copy) => copy.originPartition % partitions);
       } catch (error) {
-        // ensureTopic failed: nothing was taken yet, and every copy waiting fails with it.
-        if (copies.length === 0) copies = queue.splice(0);
-        for (const copy of copies) copy.reject(error);
+        // Nothing was taken yet (the topic could not be created, or went): every copy waiting fails with it.
+        for (const copy of queue.splice(0)) copy.reject(error);
+        continue;
       }
+      // A produce a dead-letter partition: one refused (a full partition under discard 'new'
+      // refuses its whole produce) fails only the copies bound for it, as when each went alone.
+      await Promise.all([...byPartition].map(([partition, copies]) => this.writePartition(deadLetterTopic, partition, copies)));
     }
     this.waiting.delete(deadLetterTopic);
   }
+
+  /** One produce of `copies` to `partition`: settles each copy, never rejects. */
+  private async writePartition(deadLetterTopic: string, partition: number, copies: readonly PendingCopy[]): Promise<void> {
+    try {
+      const results = await this.target.produce(deadLetterTopic, copies.map((copy) => ({ ...copy.record, partition })));
+      for (let i = 0; i < copies.length; i++) copies[i]!.resolve(results[i]!.offset);
+    } catch (error) {
+      for (const copy of copies) copy.reject(error);
+    }
+  }
+}
+
+/** `items` by `key`, each list in the order given. */
+function groupBy<T>(items: readonly T[], key: (item: T) => number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
 }
 
 /** How many of the oldest waiting copies one write takes: at least one. */

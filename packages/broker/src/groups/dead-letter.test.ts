@@ -131,3 +131,20 @@ describe("dead-letter copies made together, to a dead-letter topic with discard 
     expect(broker.describeTopic('small-dlq-src.dlq').partitions[0]!.endOffset).toBe(10n);
   });
 });
+
+describe('dead-letter copies made together, to several dead-letter partitions', () => {
+  it('a full dead-letter partition holds up only the copies bound for it, not those of another partition written with them', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('split-src', { partitions: 2 });
+    await broker.createTopic('split-src.dlq', { partitions: 2, retention: { maxBytes: 1024, discard: 'new' } });
+    // Dead-letter partition 1 full, and no group reading it to free room: its copies wait.
+    await broker.produce('split-src.dlq', [{ value: 'x'.repeat(900), partition: 1 }]);
+    await broker.produce('split-src', [0, 1, 2].flatMap((i) => [{ value: `p1-${i}`, partition: 1 }, { value: `p0-${i}`, partition: 0 }]));
+    await broker.subscribe({ topic: 'split-src', group: 'g-split', maxInFlight: 10, backoff: { maxMs: 1000 } }, (d) => d.reject('bad'));
+    await settle();
+    for (let i = 0; i < 5; i++) await advance(1000);
+    const copies = await broker.fetch({ topic: 'split-src.dlq', partition: 0, offset: 0n });
+    expect(copies.map((r) => new TextDecoder().decode(r.value!))).toEqual(['p0-0', 'p0-1', 'p0-2']);
+    expect(broker.describeGroup('split-src', 'g-split').partitions.map((p) => p.ackFloor)).toEqual([3n, 0n]);
+  });
+});
