@@ -16,7 +16,7 @@ import {
 } from './topics/topic.js';
 import { TopicRegistry } from './topics/topic-registry.js';
 import { topicCreation, topicRemoval, type TopicLifecycle } from './topics/topic-lifecycle.js';
-import { RetentionRunner, type RetentionDrop } from './topics/retention-runner.js';
+import { RetentionRunner, batchBytesFit, type RetentionDrop } from './topics/retention-runner.js';
 import type { ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
 import { DataDir } from './data-dir.js';
@@ -88,7 +88,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
       produce: (topic, records) => this.appendCopies(topic, records),
       // Dead-letter topics: created with default settings on first use.
       ensureTopic: (topic) => this.topics.ensure(topic, () => this.createTopic(topic)),
-      copyLimits: { batchRecordsMax: limits.batchRecordsMax, batchBytesMax: limits.batchBytesMax },
+      copyLimits: (topic) => ({ batchRecordsMax: limits.batchRecordsMax, batchBytesMax: batchBytesFit(this.topics.find(topic), limits.batchBytesMax) }),
     });
     this.lifecycle = {
       fs, groups: this.groups, producers: this.producers, logDefaults, limits, partitionFailed: this.partitionFailed, topicDir: (name) => this.topicDir(name),

@@ -25,8 +25,8 @@ export interface CoordinatorDeps {
   readonly topicExists: (topic: string) => boolean;
   readonly produce: (topic: string, records: ProduceRecord[]) => Promise<{ partition: number; offset: bigint }[]>;
   readonly ensureTopic: (topic: string) => Promise<void>;
-  /** The broker's batch limits, which a write of several dead-letter copies keeps to. */
-  readonly copyLimits: CopyLimits;
+  /** The batch limits a write of several dead-letter copies to `topic` keeps to (read at each write: its retention may change). */
+  readonly copyLimits: (topic: string) => CopyLimits;
 }
 
 /**

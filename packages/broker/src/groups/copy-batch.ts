@@ -6,6 +6,11 @@
  */
 import { BATCH_HEADER_BYTES, sizeOfRecordMax } from '@brook/protocol';
 
+/**
+ * The batch limits a copy to a topic keeps to: the broker's, and under discard 'new' no more
+ * bytes than the topic's retention.maxBytes (retention-runner.ts, batchBytesFit), past which a
+ * batch is refused for good. Read for each batch: a topic's retention may change.
+ */
 export interface CopyLimits {
   readonly batchRecordsMax: number;
   readonly batchBytesMax: number;
@@ -15,7 +20,7 @@ export interface CopyLimits {
 export const copySizeBytes = sizeOfRecordMax;
 
 /**
- * Room left in one batch of copies: at most batchRecordsMax records and, by their largest encoded
+ * Room left in one batch of copies (one per batch): at most batchRecordsMax records and, by their largest encoded
  * sizes, batchBytesMax with the batch header. The first record always fits: one too large for the
  * limit goes alone, as it did before copies were batched, within the allowance the broker gives
  * a copy's trailers (copyBatchBytesMax).
@@ -39,9 +44,4 @@ export class CopyBatchRoom {
     return true;
   }
 
-  /** Empty again, for the next batch. */
-  clear(): void {
-    this.records = 0;
-    this.bytes = BATCH_HEADER_BYTES;
-  }
 }

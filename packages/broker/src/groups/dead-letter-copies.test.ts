@@ -45,7 +45,7 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 describe('DeadLetterCopies', () => {
   it('copies asked for in one turn go in one write; those asked for while it runs go in the next one', async () => {
     const { target, writes } = fakeTarget();
-    const copies = new DeadLetterCopies(target, LOOSE);
+    const copies = new DeadLetterCopies(target, () => LOOSE);
     const first = [0, 1, 2].map((i) => copies.copy('orders.dlq', record(`a${i}`), origin(0, i)));
     await turn();
     expect(writes.map((w) => w.records.length)).toEqual([3]);
@@ -61,19 +61,22 @@ describe('DeadLetterCopies', () => {
     expect(writes.flatMap((w) => w.records.map((r) => new TextDecoder().decode(r.value as Uint8Array)))).toEqual(['a0', 'a1', 'a2', 'b3', 'b4']);
   });
 
-  it("goes to the dead-letter partition of the origin partition's number, modulo their count", async () => {
+  it("goes to the dead-letter partition of the origin partition's number, modulo their count: a produce each, failing alone", async () => {
     const { target, writes } = fakeTarget(2);
-    const copies = new DeadLetterCopies(target, LOOSE);
-    const done = [0, 1, 2, 3].map((p) => copies.copy('orders.dlq', record(`p${p}`), origin(p, 0)));
+    const copies = new DeadLetterCopies(target, () => LOOSE);
+    const done = [0, 1, 2, 3].map((p) => copies.copy('orders.dlq', record(`p${p}`), origin(p, 0)).catch((error: BrookError) => error.code));
     await turn();
+    expect(writes.map((w) => w.records.map((r) => [r.partition, new TextDecoder().decode(r.value as Uint8Array)]))).toEqual([
+      [[0, 'p0'], [0, 'p2']], [[1, 'p1'], [1, 'p3']],
+    ]);
+    writes[1]!.answer(new BrookError('TOPIC_FULL', 'full'));
     writes[0]!.answer();
-    await Promise.all(done);
-    expect(writes[0]!.records.map((r) => r.partition)).toEqual([0, 1, 0, 1]);
+    expect(await Promise.all(done)).toEqual([0n, 'TOPIC_FULL', 1n, 'TOPIC_FULL']);
   });
 
   it('a write takes at most batchRecordsMax copies', async () => {
     const { target, writes } = fakeTarget();
-    const copies = new DeadLetterCopies(target, { ...LOOSE, batchRecordsMax: 2 });
+    const copies = new DeadLetterCopies(target, () => ({ ...LOOSE, batchRecordsMax: 2 }));
     const done = [0, 1, 2, 3, 4].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)));
     for (let i = 0; i < 3; i++) {
       await turn();
@@ -87,7 +90,7 @@ describe('DeadLetterCopies', () => {
     const sizeBytes = sizeOfRecordMax(deadLetterRecord.build(record('same size'), origin(0, 0)));
     for (const [slack, expected] of [[0, [2, 1]], [-1, [1, 1, 1]]] as const) {
       const { target, writes } = fakeTarget();
-      const copies = new DeadLetterCopies(target, { ...LOOSE, batchBytesMax: BATCH_HEADER_BYTES + 2 * sizeBytes + slack });
+      const copies = new DeadLetterCopies(target, () => ({ ...LOOSE, batchBytesMax: BATCH_HEADER_BYTES + 2 * sizeBytes + slack }));
       const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record('same size'), origin(0, i)));
       for (let i = 0; i < expected.length; i++) {
         await turn();
@@ -100,7 +103,7 @@ describe('DeadLetterCopies', () => {
 
   it('a copy larger than batchBytesMax goes in a write of its own (the broker allows one copy its trailer)', async () => {
     const { target, writes } = fakeTarget();
-    const copies = new DeadLetterCopies(target, { ...LOOSE, batchBytesMax: 100 });
+    const copies = new DeadLetterCopies(target, () => ({ ...LOOSE, batchBytesMax: 100 }));
     const done = [copies.copy('orders.dlq', record('x'.repeat(500)), origin(0, 0)), copies.copy('orders.dlq', record('y'), origin(0, 1))];
     for (let i = 0; i < 2; i++) {
       await turn();
@@ -112,7 +115,7 @@ describe('DeadLetterCopies', () => {
 
   it("a failed write fails its own copies only; the next write goes on", async () => {
     const { target, writes } = fakeTarget();
-    const copies = new DeadLetterCopies(target, { ...LOOSE, batchRecordsMax: 2 });
+    const copies = new DeadLetterCopies(target, () => ({ ...LOOSE, batchRecordsMax: 2 }));
     const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)).catch((error: BrookError) => error.code));
     await turn();
     writes[0]!.answer(new BrookError('TOPIC_FULL', 'full'));
@@ -123,7 +126,7 @@ describe('DeadLetterCopies', () => {
 
   it('a dead-letter topic that cannot be created fails every copy waiting for it, and a later copy tries again', async () => {
     const { target, writes, failEnsure } = fakeTarget();
-    const copies = new DeadLetterCopies(target, LOOSE);
+    const copies = new DeadLetterCopies(target, () => LOOSE);
     failEnsure(new BrookError('IO_ERROR', 'disk'));
     const failed = [0, 1].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)).catch((error: BrookError) => error.code));
     expect(await Promise.all(failed)).toEqual(['IO_ERROR', 'IO_ERROR']);

@@ -1,16 +1,18 @@
 /**
  * Dead-letter copies, written together: the copies asked for while a copy to the same dead-letter
- * topic is being written wait, and go in the next write as one produce (one batch per dead-letter
- * partition, one fsync for all of them). A copy is fsynced before the record's ack is journaled
- * (produceCopies), so one produce and one flush a copy capped a consumer that gives up on every
- * record at ~30k records/s in memory and ~20k on disk (`bench:engine`, "dead-letter copies"),
- * the flushes being most of it. This is group commit, as the log's rounds do for produce calls.
+ * topic is being written wait, and go in the next write: a produce per dead-letter partition
+ * (one batch and one fsync for all of its copies). A copy is fsynced before the record's ack is
+ * journaled (produceCopies), so one produce and one flush a copy capped a consumer that gives up
+ * on every record at ~30k records/s in memory and ~20k on disk (`bench:engine`, "dead-letter
+ * copies"), the flushes being most of it. This is group commit, as the log's rounds do for
+ * produce calls.
  *
- * Each write stays within the batch limits (CopyBatchRoom), so a write of several copies is
- * never refused for its size where the copies alone would not be. A write that fails fails
- * every copy in it; each group tries its copy again later, as before. Copies of one origin
- * partition keep the order they were asked for in their dead-letter partition (redrive gives
- * them back in that order).
+ * Each write stays within the dead-letter topic's batch limits (CopyBatchRoom, CopyLimits), so a
+ * write of several copies is never refused for its size where the copies alone would not be. A
+ * produce that fails (a full partition under discard 'new' refuses its whole produce) fails only
+ * the copies bound for its partition, as when each went alone; each group tries its copy again
+ * later. Copies of one origin partition keep the order they were asked for in their dead-letter
+ * partition (redrive gives them back in that order).
  */
 import type { LogRecord } from '@brook/protocol';
 import type { ProduceRecord } from '../topics/record-input.js';
@@ -29,11 +31,11 @@ export class DeadLetterCopies {
   /** Per dead-letter topic, the copies waiting for the next write; a topic is here while it is being written. */
   private readonly waiting = new Map<string, PendingCopy[]>();
 
-  private readonly room: CopyBatchRoom;
-
-  constructor(private readonly target: DeadLetterTarget, limits: CopyLimits) {
-    this.room = new CopyBatchRoom(limits);
-  }
+  constructor(
+    private readonly target: DeadLetterTarget,
+    /** Per dead-letter topic, read at each write. */
+    private readonly limits: (deadLetterTopic: string) => CopyLimits,
+  ) {}
 
   /**
    * Copies `record` to `deadLetterTopic` with its trailer; resolves with the copy's offset. The copy
@@ -42,8 +44,10 @@ export class DeadLetterCopies {
    * partition (every record of a key among them) go back in the order they were given up on.
    */
   copy(deadLetterTopic: string, record: LogRecord, origin: DeadLetterOrigin): Promise<bigint> {
-    const built = deadLetterRecord.build(record, origin);
+    // All in the executor: a throw there (build's asserts) rejects the promise, as it did when
+    // this was an async function, rather than escaping the caller's catch.
     return new Promise((resolve, reject) => {
+      const built = deadLetterRecord.build(record, origin);
       const pending: PendingCopy = { record: built, originPartition: origin.partition, sizeBytes: copySizeBytes(built), resolve, reject };
       const queue = this.waiting.get(deadLetterTopic);
       if (queue) {
@@ -59,29 +63,48 @@ export class DeadLetterCopies {
   private async writeAll(deadLetterTopic: string): Promise<void> {
     const queue = this.waiting.get(deadLetterTopic)!;
     while (queue.length > 0) {
-      let copies: PendingCopy[] = [];
+      let byPartition: Map<number, PendingCopy[]>;
       try {
         // Before the copies are taken, so that those asked for meanwhile join this write.
         await this.target.ensureTopic(deadLetterTopic);
-        copies = queue.splice(0, this.copiesInOneWrite(queue));
         const partitions = this.target.partitions(deadLetterTopic).length;
-        const results = await this.target.produce(
-          deadLetterTopic, copies.map((copy) => ({ ...copy.record, partition: copy.originPartition % partitions })),
-        );
-        for (let i = 0; i < copies.length; i++) copies[i]!.resolve(results[i]!.offset);
+        byPartition = groupBy(queue.splice(0, copiesInOneWrite(queue, this.limits(deadLetterTopic))), (copy) => copy.originPartition % partitions);
       } catch (error) {
-        // ensureTopic failed: nothing was taken yet, and every copy waiting fails with it.
-        if (copies.length === 0) copies = queue.splice(0);
-        for (const copy of copies) copy.reject(error);
+        // Nothing was taken yet (the topic could not be created, or went): every copy waiting fails with it.
+        for (const copy of queue.splice(0)) copy.reject(error);
+        continue;
       }
+      await Promise.all([...byPartition].map(([partition, copies]) => this.writePartition(deadLetterTopic, partition, copies)));
     }
     this.waiting.delete(deadLetterTopic);
   }
 
-  /** How many of the oldest waiting copies one write takes: at least one. */
-  private copiesInOneWrite(queue: readonly PendingCopy[]): number {
-    this.room.clear();
-    while (this.room.count < queue.length && this.room.take(queue[this.room.count]!.sizeBytes));
-    return this.room.count;
+  /** One produce of `copies` to `partition`: settles each copy, never rejects. */
+  private async writePartition(deadLetterTopic: string, partition: number, copies: readonly PendingCopy[]): Promise<void> {
+    try {
+      const results = await this.target.produce(deadLetterTopic, copies.map((copy) => ({ ...copy.record, partition })));
+      for (let i = 0; i < copies.length; i++) copies[i]!.resolve(results[i]!.offset);
+    } catch (error) {
+      for (const copy of copies) copy.reject(error);
+    }
   }
+}
+
+/** `items` by `key`, each list in the order given. */
+function groupBy<T>(items: readonly T[], key: (item: T) => number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+/** How many of the oldest waiting copies one write takes: at least one. */
+function copiesInOneWrite(queue: readonly PendingCopy[], limits: CopyLimits): number {
+  const room = new CopyBatchRoom(limits);
+  while (room.count < queue.length && room.take(queue[room.count]!.sizeBytes));
+  return room.count;
 }

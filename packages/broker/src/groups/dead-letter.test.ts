@@ -109,3 +109,42 @@ describe('dead-letter copies made together', () => {
     expect(broker.describeGroup('many-src', 'g-many').partitions[0]!.deadLettered).toBe(40);
   });
 });
+
+describe("dead-letter copies made together, to a dead-letter topic with discard 'new'", () => {
+  it('copies that each fit maxBytes are never written together past it (MESSAGE_TOO_LARGE, for ever): all are copied, in order', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('small-dlq-src');
+    // A copy is ~450 B: one fits, ten in one batch do not.
+    await broker.createTopic('small-dlq-src.dlq', { retention: { maxBytes: 2048, discard: 'new' } });
+    // A reader of the dead-letter topic, so the room its copies take is freed again.
+    await broker.subscribe({ topic: 'small-dlq-src.dlq', group: 'g-small-drain' }, () => undefined);
+    const values = Array.from({ length: 10 }, (_, i) => `m${i}`.padEnd(300, '.'));
+    await broker.produce('small-dlq-src', values.map((value) => ({ value })));
+    await broker.subscribe({ topic: 'small-dlq-src', group: 'g-small', maxInFlight: 10, backoff: { maxMs: 1000 } }, (d) => d.reject('bad'));
+    for (let i = 0; i < 30 && broker.describeGroup('small-dlq-src', 'g-small').lag > 0n; i++) await advance(1000);
+    await settle(() => broker.describeGroup('small-dlq-src', 'g-small').lag === 0n);
+    expect(broker.describeGroup('small-dlq-src', 'g-small').lastError).toBeUndefined();
+    // The reader has freed the room of the first copies: the rest are still there, in order.
+    const startOffset = broker.describeTopic('small-dlq-src.dlq').partitions[0]!.startOffset;
+    const copies = await broker.fetch({ topic: 'small-dlq-src.dlq', partition: 0, offset: startOffset });
+    expect(copies.map((r) => new TextDecoder().decode(r.value!))).toEqual(values.slice(Number(startOffset)));
+    expect(broker.describeTopic('small-dlq-src.dlq').partitions[0]!.endOffset).toBe(10n);
+  });
+});
+
+describe('dead-letter copies made together, to several dead-letter partitions', () => {
+  it('a full dead-letter partition holds up only the copies bound for it, not those of another partition written with them', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('split-src', { partitions: 2 });
+    await broker.createTopic('split-src.dlq', { partitions: 2, retention: { maxBytes: 1024, discard: 'new' } });
+    // Dead-letter partition 1 full, and no group reading it to free room: its copies wait.
+    await broker.produce('split-src.dlq', [{ value: 'x'.repeat(900), partition: 1 }]);
+    await broker.produce('split-src', [0, 1, 2].flatMap((i) => [{ value: `p1-${i}`, partition: 1 }, { value: `p0-${i}`, partition: 0 }]));
+    await broker.subscribe({ topic: 'split-src', group: 'g-split', maxInFlight: 10, backoff: { maxMs: 1000 } }, (d) => d.reject('bad'));
+    await settle();
+    for (let i = 0; i < 5; i++) await advance(1000);
+    const copies = await broker.fetch({ topic: 'split-src.dlq', partition: 0, offset: 0n });
+    expect(copies.map((r) => new TextDecoder().decode(r.value!))).toEqual(['p0-0', 'p0-1', 'p0-2']);
+    expect(broker.describeGroup('split-src', 'g-split').partitions.map((p) => p.ackFloor)).toEqual([3n, 0n]);
+  });
+});

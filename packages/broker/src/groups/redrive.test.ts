@@ -262,6 +262,29 @@ describe('records going back together', () => {
     expect(await values(broker, 'runs', 1, 10n)).toEqual(sent.slice(20).map((r) => r.value));
   });
 
+  it("a run back to a topic with discard 'new' keeps to its maxBytes: records that each fit are never refused together for good", async () => {
+    const fixture = await engineFixture();
+    const { broker, settle } = fixture;
+    await broker.createTopic('run-small');
+    const sent = Array.from({ length: 10 }, (_, i) => ({ value: `m${i}`.padEnd(300, '.') }));
+    await deadLetter(fixture, 'run-small', 'g-run-small', sent);
+    // The origin made again with room for a few records at a time, and a group that frees it.
+    await broker.deleteTopic('run-small');
+    await broker.createTopic('run-small', { retention: { maxBytes: 2048, discard: 'new' } });
+    await broker.subscribe({ topic: 'run-small', group: 'g-run-small-drain' }, () => undefined);
+    let moved = 0;
+    for (let i = 0; i < 20 && moved < 10; i++) {
+      // TOPIC_FULL (retriable) until the group frees room; MESSAGE_TOO_LARGE would be for good.
+      moved += await broker.redrive('run-small.dlq').then((r) => r.moved, (error: { code: string; details: { moved: number } }) => {
+        expect(error.code).toBe('TOPIC_FULL');
+        return error.details.moved;
+      });
+      await settle();
+    }
+    expect(moved).toBe(10);
+    expect(broker.describeTopic('run-small').partitions[0]!.endOffset).toBe(10n);
+  });
+
   it('a run whose origin topic is gone is skipped whole, and the records after it still go back', async () => {
     const fixture = await engineFixture();
     const { broker } = fixture;

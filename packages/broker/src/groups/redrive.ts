@@ -51,8 +51,8 @@ export interface RedriveDeps {
   /** The dead-letter topic's REDRIVE_GROUP, opened or created at its earliest offset. */
   readonly progress: (deadLetterTopic: string) => Promise<Group>;
   readonly produceBack: ProduceBack;
-  /** The broker's batch limits: a run of records going back is one batch. */
-  readonly copyLimits: CopyLimits;
+  /** The batch limits of a topic: a run of records going back to it is one batch. */
+  readonly copyLimits: (topic: string) => CopyLimits;
 }
 
 export class Redriver {
@@ -133,11 +133,13 @@ class RunBack {
   private originPartition = -1;
   readonly records: ProduceRecord[] = [];
   readonly offsets: bigint[] = [];
-  private readonly room: CopyBatchRoom;
+  /** Made for each run, with its origin topic's limits (under discard 'new', its maxBytes). */
+  private room: CopyBatchRoom | undefined;
 
-  constructor(readonly partition: number, limits: CopyLimits) {
-    this.room = new CopyBatchRoom(limits);
-  }
+  constructor(
+    readonly partition: number,
+    private readonly limitsOf: (topic: string) => CopyLimits,
+  ) {}
 
   get count(): number {
     return this.records.length;
@@ -147,6 +149,7 @@ class RunBack {
   takes(parsed: ParsedDeadLetter, offset: bigint): boolean {
     const { origin, record } = parsed;
     if (this.count > 0 && (origin.topic !== this.originTopic || origin.partition !== this.originPartition)) return false;
+    this.room ??= new CopyBatchRoom(this.limitsOf(origin.topic));
     if (!this.room.take(copySizeBytes(record))) return false;
     this.originTopic = origin.topic;
     this.originPartition = origin.partition;
@@ -158,7 +161,7 @@ class RunBack {
   clear(): void {
     this.records.length = 0;
     this.offsets.length = 0;
-    this.room.clear();
+    this.room = undefined;
   }
 }
 

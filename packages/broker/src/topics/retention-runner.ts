@@ -161,3 +161,16 @@ export class RetentionRunner {
     return droppedRecords;
   }
 }
+
+/**
+ * The largest batch `topic` can ever take within `batchBytesMax`: under discard 'new' also no more
+ * than retention.maxBytes, past which makeRoom refuses a batch for good (MESSAGE_TOO_LARGE). A
+ * writer that puts records together (dead-letter copies) keeps to it: copies that each fit must
+ * not be refused, again and again, for being written together.
+ */
+export function batchBytesFit(topic: Topic | undefined, batchBytesMax: number): number {
+  // A topic gone meanwhile: the broker's limit (the produce itself then says UNKNOWN_TOPIC).
+  if (!topic) return batchBytesMax;
+  const { discard, maxBytes } = topic.config.retention;
+  return discard === 'new' && maxBytes !== undefined ? Math.min(batchBytesMax, maxBytes) : batchBytesMax;
+}

@@ -35,6 +35,11 @@ export class TopicRegistry {
     return this.topics.has(name);
   }
 
+  /** The topic, or undefined if there is none of that name (get throws UNKNOWN_TOPIC). */
+  find(name: string): Topic | undefined {
+    return this.topics.get(name);
+  }
+
   get(name: string): Topic {
     const topic = this.topics.get(name);
     if (!topic) throw new BrookError('UNKNOWN_TOPIC', `no topic named ${JSON.stringify(name)}`, { topic: name });
