@@ -100,25 +100,39 @@ export class Redriver {
   }
 
   /**
-   * Appends the run to its origin partition in one produce, then acks its records here; if its
-   * origin topic or partition is gone, they are skipped (RedriveResult.skipped). Empty after.
+   * Appends the run to its origin partition in one produce (a record at a time if the origin has
+   * no room for it whole), then acks its records here; if its origin topic or partition is gone,
+   * they are skipped (RedriveResult.skipped). Empty after.
    */
   private async moveBack(group: Group, run: RunBack, progress: RedriveProgress): Promise<void> {
     if (run.count === 0) return;
-    progress.stoppedAt = { partition: run.partition, offset: run.offsets[0]! };
     try {
-      await this.deps.produceBack(run.originTopic, run.records);
+      await this.moveRecords(group, run, 0, run.count, progress);
+    } catch (error) {
+      // A discard 'new' origin may have room for fewer records than the run (or hold less than
+      // the run at all, MESSAGE_TOO_LARGE): they go a record at a time, as far as room allows,
+      // as the records alone would have.
+      if (run.count === 1 || !(isBrookError(error, 'TOPIC_FULL') || isBrookError(error, 'MESSAGE_TOO_LARGE'))) throw error;
+      for (let i = 0; i < run.count; i++) await this.moveRecords(group, run, i, i + 1, progress);
+    }
+    run.clear();
+  }
+
+  /** moveBack of the run's records [from, to): one produce, then their acks. */
+  private async moveRecords(group: Group, run: RunBack, from: number, to: number, progress: RedriveProgress): Promise<void> {
+    const offsets = run.offsets.slice(from, to);
+    progress.stoppedAt = { partition: run.partition, offset: offsets[0]! };
+    try {
+      await this.deps.produceBack(run.originTopic, run.records.slice(from, to));
     } catch (error) {
       if (!isBrookError(error, 'UNKNOWN_TOPIC') && !isBrookError(error, 'UNKNOWN_PARTITION')) throw error;
-      progress.skipped += run.count;
+      progress.skipped += offsets.length;
       progress.stoppedAt = undefined;
-      run.clear();
       return;
     }
-    await Promise.all(run.offsets.map((offset) => group.ackDirectly(run.partition, offset)));
-    progress.moved += run.count;
+    await Promise.all(offsets.map((offset) => group.ackDirectly(run.partition, offset)));
+    progress.moved += offsets.length;
     progress.stoppedAt = undefined;
-    run.clear();
   }
 }
 

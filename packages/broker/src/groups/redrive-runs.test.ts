@@ -1,0 +1,48 @@
+/**
+ * Redrive's runs (docs/semantics.md "Redrive", "Runs"): records going back to one origin
+ * partition together, and how runs meet a full origin, maxRecords and skipped records.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Broker } from '../broker.js';
+import { engineFixture, type EngineFixture } from './group-fixture.js';
+import { REDRIVE_GROUP } from './redrive.js';
+
+const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
+
+async function values(broker: Broker, topic: string, partition = 0, offset = 0n): Promise<string[]> {
+  return (await broker.fetch({ topic, partition, offset })).map((r) => text(r.value));
+}
+
+/** Has group `group` reject every record of `topic` produced meanwhile, one produce a record, waiting until each is dead-lettered. */
+async function deadLetterEach(world: EngineFixture, topic: string, group: string, values: string[], deadLetterTopic: string): Promise<void> {
+  const { broker, settle } = world;
+  const sub = await broker.subscribe({ topic, group, deadLetterTopic }, (d) => d.reject('bad'));
+  for (const value of values) {
+    await broker.produce(topic, [{ value }]);
+    await settle(() => broker.describeGroup(topic, group).lag === 0n);
+  }
+  await sub.close();
+}
+
+describe('a run refused for room', () => {
+  it("goes back a record at a time when the whole run is more than a discard 'new' origin can ever hold", async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rr-tight', { retention: { maxBytes: 1000, discard: 'new' } });
+    const sent = Array.from({ length: 8 }, (_, i) => `t${i}`.padEnd(150, '.'));
+    await deadLetterEach(world, 'rr-tight', 'g-rr-tight', sent, 'rr-tight.dlq');
+    // Empty again, with room for four of them (220 bytes a batch of one): a run of eight is more
+    // than the topic can ever hold, a record at a time they go until it is full.
+    await broker.deleteTopic('rr-tight');
+    await broker.createTopic('rr-tight', { retention: { maxBytes: 1000, discard: 'new' } });
+    const failure = await broker.redrive('rr-tight.dlq').catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'TOPIC_FULL', retriable: true, details: expect.objectContaining({ moved: 4, skipped: 0, deadLetterOffset: 4n }) });
+    // Consumed, the four make room for the rest.
+    const sub = await broker.subscribe({ topic: 'rr-tight', group: 'g-rr-reader', from: 'earliest' }, () => undefined);
+    await world.settle(() => broker.describeGroup('rr-tight', 'g-rr-reader').lag === 0n);
+    expect(await broker.redrive('rr-tight.dlq')).toEqual({ moved: 4, skipped: 0 });
+    await sub.close();
+    expect(await values(broker, 'rr-tight', 0, 4n)).toEqual(sent.slice(4));
+    expect(broker.describeGroup('rr-tight.dlq', REDRIVE_GROUP).lag).toBe(0n);
+  });
+});
