@@ -46,3 +46,43 @@ describe('a run refused for room', () => {
     expect(broker.describeGroup('rr-tight.dlq', REDRIVE_GROUP).lag).toBe(0n);
   });
 });
+
+describe('skipped records and runs', () => {
+  it('a run that fails counts none of the records skipped after its first: the redrive stopped before them', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rs-full', { retention: { maxBytes: 500, discard: 'new' } });
+    await deadLetterEach(world, 'rs-full', 'g-rs-full', ['a'], 'rs-full.dlq');
+    await broker.produce('rs-full.dlq', [{ value: 'not a dead letter' }]);
+    await deadLetterEach(world, 'rs-full', 'g-rs-full', ['b'], 'rs-full.dlq');
+    await broker.deleteGroup('rs-full', 'g-rs-full');
+    await broker.produce('rs-full', [{ value: 'x'.repeat(250) }]);
+    const failure = await broker.redrive('rs-full.dlq').catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'TOPIC_FULL', details: expect.objectContaining({ moved: 0, skipped: 0, deadLetterPartition: 0, deadLetterOffset: 0n }) });
+  });
+
+  it('maxRecords: a redrive that moved its last record looks no further, so skips nothing after it', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rs-max');
+    await deadLetterEach(world, 'rs-max', 'g-rs-max', ['a', 'b'], 'rs-max.dlq');
+    await broker.produce('rs-max.dlq', [{ value: 'not a dead letter' }]);
+    await deadLetterEach(world, 'rs-max', 'g-rs-max', ['c'], 'rs-max.dlq');
+    // The same whether or not a record that can go back follows the skipped one.
+    expect(await broker.redrive('rs-max.dlq', { maxRecords: 2 })).toEqual({ moved: 2, skipped: 0 });
+    expect(await broker.redrive('rs-max.dlq', { maxRecords: 2 })).toEqual({ moved: 1, skipped: 1 });
+    expect(await values(broker, 'rs-max', 0, 3n)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('records skipped inside a run that goes back count once, and stay waiting', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rs-inside');
+    await deadLetterEach(world, 'rs-inside', 'g-rs-inside', ['a'], 'rs-inside.dlq');
+    await broker.produce('rs-inside.dlq', [{ value: 'not a dead letter' }]);
+    await deadLetterEach(world, 'rs-inside', 'g-rs-inside', ['b'], 'rs-inside.dlq');
+    expect(await broker.redrive('rs-inside.dlq', { maxRecords: 2 })).toEqual({ moved: 2, skipped: 1 });
+    expect(await broker.redrive('rs-inside.dlq')).toEqual({ moved: 0, skipped: 1 });
+    expect(broker.describeGroup('rs-inside.dlq', REDRIVE_GROUP).lag).toBe(1n);
+  });
+});

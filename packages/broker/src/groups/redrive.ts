@@ -81,13 +81,19 @@ export class Redriver {
           if (window.ack.isAcked(record.offset)) continue;
           const parsed = deadLetterRecord.parse(record);
           if (!parsed) {
-            progress.skipped += 1;
+            // Behind a run, it counts once the run is done: a run that fails stops before it.
+            if (run.count > 0) run.skipOne();
+            else progress.skipped += 1;
             continue;
           }
-          if (progress.moved + run.count === maxRecords || !run.takes(parsed, record.offset)) {
+          if (!run.takes(parsed, record.offset)) {
+            await this.moveBack(group, run, progress);
+            run.takes(parsed, record.offset);
+          }
+          // Moved at once, so that a redrive that has moved its last record looks no further.
+          if (progress.moved + run.count === maxRecords) {
             await this.moveBack(group, run, progress);
             if (progress.moved === maxRecords) return { moved: progress.moved, skipped: progress.skipped };
-            run.takes(parsed, record.offset);
           }
         }
         await this.moveBack(group, run, progress);
@@ -126,12 +132,13 @@ export class Redriver {
       await this.deps.produceBack(run.originTopic, run.records.slice(from, to));
     } catch (error) {
       if (!isBrookError(error, 'UNKNOWN_TOPIC') && !isBrookError(error, 'UNKNOWN_PARTITION')) throw error;
-      progress.skipped += offsets.length;
+      progress.skipped += offsets.length + run.skippedAfter(from, to);
       progress.stoppedAt = undefined;
       return;
     }
     await Promise.all(offsets.map((offset) => group.ackDirectly(run.partition, offset)));
     progress.moved += offsets.length;
+    progress.skipped += run.skippedAfter(from, to);
     progress.stoppedAt = undefined;
   }
 }
@@ -147,6 +154,8 @@ class RunBack {
   private originPartition = -1;
   readonly records: ProduceRecord[] = [];
   readonly offsets: bigint[] = [];
+  /** Per record, the records after it (before the next) that cannot go back (RedriveResult.skipped). */
+  private readonly skipped: number[] = [];
   private readonly room: CopyBatchRoom;
 
   constructor(readonly partition: number, limits: CopyLimits) {
@@ -166,12 +175,26 @@ class RunBack {
     this.originPartition = origin.partition;
     this.records.push({ ...record, partition: origin.partition });
     this.offsets.push(offset);
+    this.skipped.push(0);
     return true;
+  }
+
+  /** A record after the run's last that cannot go back. */
+  skipOne(): void {
+    this.skipped[this.count - 1]! += 1;
+  }
+
+  /** The records skipped after each of records [from, to). */
+  skippedAfter(from: number, to: number): number {
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += this.skipped[i]!;
+    return sum;
   }
 
   clear(): void {
     this.records.length = 0;
     this.offsets.length = 0;
+    this.skipped.length = 0;
     this.room.clear();
   }
 }
