@@ -81,13 +81,19 @@ export class Redriver {
           if (window.ack.isAcked(record.offset)) continue;
           const parsed = deadLetterRecord.parse(record);
           if (!parsed) {
-            progress.skipped += 1;
+            // Behind a run, it counts once the run is done: a run that fails stops before it.
+            if (run.count > 0) run.skipOne();
+            else progress.skipped += 1;
             continue;
           }
-          if (progress.moved + run.count === maxRecords || !run.takes(parsed, record.offset)) {
+          if (!run.takes(parsed, record.offset)) {
+            await this.moveBack(group, run, progress);
+            run.takes(parsed, record.offset);
+          }
+          // Moved at once, so that a redrive that has moved its last record looks no further.
+          if (progress.moved + run.count === maxRecords) {
             await this.moveBack(group, run, progress);
             if (progress.moved === maxRecords) return { moved: progress.moved, skipped: progress.skipped };
-            run.takes(parsed, record.offset);
           }
         }
         await this.moveBack(group, run, progress);
@@ -100,25 +106,40 @@ export class Redriver {
   }
 
   /**
-   * Appends the run to its origin partition in one produce, then acks its records here; if its
-   * origin topic or partition is gone, they are skipped (RedriveResult.skipped). Empty after.
+   * Appends the run to its origin partition in one produce (a record at a time if the origin has
+   * no room for it whole), then acks its records here; if its origin topic or partition is gone,
+   * they are skipped (RedriveResult.skipped). Empty after.
    */
   private async moveBack(group: Group, run: RunBack, progress: RedriveProgress): Promise<void> {
     if (run.count === 0) return;
-    progress.stoppedAt = { partition: run.partition, offset: run.offsets[0]! };
     try {
-      await this.deps.produceBack(run.originTopic, run.records);
+      await this.moveRecords(group, run, 0, run.count, progress);
+    } catch (error) {
+      // A discard 'new' origin may have room for fewer records than the run (or hold less than
+      // the run at all, MESSAGE_TOO_LARGE): they go a record at a time, as far as room allows,
+      // as the records alone would have.
+      if (run.count === 1 || !(isBrookError(error, 'TOPIC_FULL') || isBrookError(error, 'MESSAGE_TOO_LARGE'))) throw error;
+      for (let i = 0; i < run.count; i++) await this.moveRecords(group, run, i, i + 1, progress);
+    }
+    run.clear();
+  }
+
+  /** moveBack of the run's records [from, to): one produce, then their acks. */
+  private async moveRecords(group: Group, run: RunBack, from: number, to: number, progress: RedriveProgress): Promise<void> {
+    const offsets = run.offsets.slice(from, to);
+    progress.stoppedAt = { partition: run.partition, offset: offsets[0]! };
+    try {
+      await this.deps.produceBack(run.originTopic, run.records.slice(from, to));
     } catch (error) {
       if (!isBrookError(error, 'UNKNOWN_TOPIC') && !isBrookError(error, 'UNKNOWN_PARTITION')) throw error;
-      progress.skipped += run.count;
+      progress.skipped += offsets.length + run.skippedAfter(from, to);
       progress.stoppedAt = undefined;
-      run.clear();
       return;
     }
-    await Promise.all(run.offsets.map((offset) => group.ackDirectly(run.partition, offset)));
-    progress.moved += run.count;
+    await Promise.all(offsets.map((offset) => group.ackDirectly(run.partition, offset)));
+    progress.moved += offsets.length;
+    progress.skipped += run.skippedAfter(from, to);
     progress.stoppedAt = undefined;
-    run.clear();
   }
 }
 
@@ -133,6 +154,8 @@ class RunBack {
   private originPartition = -1;
   readonly records: ProduceRecord[] = [];
   readonly offsets: bigint[] = [];
+  /** Per record, the records after it (before the next) that cannot go back (RedriveResult.skipped). */
+  private readonly skipped: number[] = [];
   /** Made for each run, with its origin topic's limits (under discard 'new', its maxBytes). */
   private room: CopyBatchRoom | undefined;
 
@@ -155,12 +178,26 @@ class RunBack {
     this.originPartition = origin.partition;
     this.records.push({ ...record, partition: origin.partition });
     this.offsets.push(offset);
+    this.skipped.push(0);
     return true;
+  }
+
+  /** A record after the run's last that cannot go back. */
+  skipOne(): void {
+    this.skipped[this.count - 1]! += 1;
+  }
+
+  /** The records skipped after each of records [from, to). */
+  skippedAfter(from: number, to: number): number {
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += this.skipped[i]!;
+    return sum;
   }
 
   clear(): void {
     this.records.length = 0;
     this.offsets.length = 0;
+    this.skipped.length = 0;
     this.room = undefined;
   }
 }

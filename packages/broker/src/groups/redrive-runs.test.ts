@@ -1,0 +1,92 @@
+/**
+ * Redrive's runs (docs/semantics.md "Redrive", "Runs"): records going back to one origin
+ * partition together, and how runs meet a full origin, maxRecords and skipped records.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Broker } from '../broker.js';
+import { engineFixture, type EngineFixture } from './group-fixture.js';
+import { REDRIVE_GROUP } from './redrive.js';
+
+const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
+
+async function values(broker: Broker, topic: string, partition = 0, offset = 0n): Promise<string[]> {
+  return (await broker.fetch({ topic, partition, offset })).map((r) => text(r.value));
+}
+
+/** Has group `group` reject every record of `topic` produced meanwhile, one produce a record, waiting until each is dead-lettered. */
+async function deadLetterEach(world: EngineFixture, topic: string, group: string, values: string[], deadLetterTopic: string): Promise<void> {
+  const { broker, settle } = world;
+  const sub = await broker.subscribe({ topic, group, deadLetterTopic }, (d) => d.reject('bad'));
+  for (const value of values) {
+    await broker.produce(topic, [{ value }]);
+    await settle(() => broker.describeGroup(topic, group).lag === 0n);
+  }
+  await sub.close();
+}
+
+describe('a run refused for room', () => {
+  it("goes back a record at a time when the whole run is more than a discard 'new' origin can ever hold", async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rr-tight', { retention: { maxBytes: 1000, discard: 'new' } });
+    const sent = Array.from({ length: 8 }, (_, i) => `t${i}`.padEnd(150, '.'));
+    await deadLetterEach(world, 'rr-tight', 'g-rr-tight', sent, 'rr-tight.dlq');
+    // Empty again, with room for four of them a batch each (220 bytes a batch of one; a few more
+    // in shared batches): eight are more than the topic can ever hold, so they go in runs within
+    // maxBytes, then a record at a time, until it is full.
+    await broker.deleteTopic('rr-tight');
+    await broker.createTopic('rr-tight', { retention: { maxBytes: 1000, discard: 'new' } });
+    const failure = await broker.redrive('rr-tight.dlq').catch((error: unknown) => error) as { details: { moved: number } };
+    const { moved } = failure.details;
+    expect(moved).toBeGreaterThanOrEqual(4);
+    expect(moved).toBeLessThan(8);
+    expect(failure).toMatchObject({ code: 'TOPIC_FULL', retriable: true, details: expect.objectContaining({ skipped: 0, deadLetterOffset: BigInt(moved) }) });
+    // Consumed, those make room for the rest.
+    const sub = await broker.subscribe({ topic: 'rr-tight', group: 'g-rr-reader', from: 'earliest' }, () => undefined);
+    await world.settle(() => broker.describeGroup('rr-tight', 'g-rr-reader').lag === 0n);
+    expect(await broker.redrive('rr-tight.dlq')).toEqual({ moved: 8 - moved, skipped: 0 });
+    await sub.close();
+    expect(await values(broker, 'rr-tight', 0, BigInt(moved))).toEqual(sent.slice(moved));
+    expect(broker.describeGroup('rr-tight.dlq', REDRIVE_GROUP).lag).toBe(0n);
+  });
+});
+
+describe('skipped records and runs', () => {
+  it('a run that fails counts none of the records skipped after its first: the redrive stopped before them', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rs-full', { retention: { maxBytes: 500, discard: 'new' } });
+    await deadLetterEach(world, 'rs-full', 'g-rs-full', ['a'], 'rs-full.dlq');
+    await broker.produce('rs-full.dlq', [{ value: 'not a dead letter' }]);
+    await deadLetterEach(world, 'rs-full', 'g-rs-full', ['b'], 'rs-full.dlq');
+    await broker.deleteGroup('rs-full', 'g-rs-full');
+    await broker.produce('rs-full', [{ value: 'x'.repeat(250) }]);
+    const failure = await broker.redrive('rs-full.dlq').catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'TOPIC_FULL', details: expect.objectContaining({ moved: 0, skipped: 0, deadLetterPartition: 0, deadLetterOffset: 0n }) });
+  });
+
+  it('maxRecords: a redrive that moved its last record looks no further, so skips nothing after it', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rs-max');
+    await deadLetterEach(world, 'rs-max', 'g-rs-max', ['a', 'b'], 'rs-max.dlq');
+    await broker.produce('rs-max.dlq', [{ value: 'not a dead letter' }]);
+    await deadLetterEach(world, 'rs-max', 'g-rs-max', ['c'], 'rs-max.dlq');
+    // The same whether or not a record that can go back follows the skipped one.
+    expect(await broker.redrive('rs-max.dlq', { maxRecords: 2 })).toEqual({ moved: 2, skipped: 0 });
+    expect(await broker.redrive('rs-max.dlq', { maxRecords: 2 })).toEqual({ moved: 1, skipped: 1 });
+    expect(await values(broker, 'rs-max', 0, 3n)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('records skipped inside a run that goes back count once, and stay waiting', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rs-inside');
+    await deadLetterEach(world, 'rs-inside', 'g-rs-inside', ['a'], 'rs-inside.dlq');
+    await broker.produce('rs-inside.dlq', [{ value: 'not a dead letter' }]);
+    await deadLetterEach(world, 'rs-inside', 'g-rs-inside', ['b'], 'rs-inside.dlq');
+    expect(await broker.redrive('rs-inside.dlq', { maxRecords: 2 })).toEqual({ moved: 2, skipped: 1 });
+    expect(await broker.redrive('rs-inside.dlq')).toEqual({ moved: 0, skipped: 1 });
+    expect(broker.describeGroup('rs-inside.dlq', REDRIVE_GROUP).lag).toBe(1n);
+  });
+});
