@@ -3,6 +3,7 @@
  * VirtualClock, `settle`, `advance`, `restart` with a power cut), under the name these tests use.
  * Test-only.
  */
+import type { KeepPolicy } from '@brook/protocol';
 import type { Delivery } from './delivery.js';
 import type { World } from '../testing/world.js';
 
@@ -28,4 +29,21 @@ export async function consumedAndLeft(world: World, topic: string, group: string
   const subscription = await broker.subscribe({ topic, group, from: 'earliest' }, () => undefined);
   await world.settle(() => broker.describeGroup(topic, group).lag === 0n);
   await subscription.close();
+}
+
+/**
+ * Cuts the power at the world's `atOp`-th file operation from now, keeping what `keep` says of
+ * the writes not yet fsynced (none: all lost); every later operation throws, as in a dead process.
+ * Returns whether the cut has come.
+ */
+export function cutPowerAtOperation(world: World, atOp: number, keep: KeepPolicy | undefined): () => boolean {
+  let seen = 0;
+  let dead = false;
+  world.fs.onOperation = () => {
+    if (dead) throw new Error('the process is dead');
+    if (++seen !== atOp) return;
+    dead = true;
+    world.fs.powerCut(keep ? { keep } : {});
+  };
+  return () => dead;
 }

@@ -23,7 +23,7 @@
 import { describe, expect, it } from 'vitest';
 import { keepAllPending, keepRandomPending, SeededRandom, tearLastWrite, type KeepPolicy } from '@brook/protocol';
 import type { BrokerOptions } from '../broker.js';
-import { engineFixture, parking } from './group-fixture.js';
+import { cutPowerAtOperation, engineFixture, parking } from './group-fixture.js';
 import { checkRecovered, recover } from './group-crash-checks.fixture.js';
 import { runScenario, ScenarioTrace } from './group-crash-scenario.fixture.js';
 
@@ -70,17 +70,9 @@ function cutPoints(paths: readonly string[], groupStride: number | undefined, st
 /** A cut at the `atOp`th operation keeping `keep`; every third point also cuts the reopen once. */
 async function cutAt(options: BrokerOptions, atOp: number, keep: number): Promise<void> {
   const world = await engineFixture(options);
-  let seen = 0;
-  let dead = false;
-  world.fs.onOperation = () => {
-    if (dead) throw new Error('the process is dead');
-    if (++seen !== atOp) return;
-    dead = true;
-    const policy = keepPolicy(keep, atOp);
-    world.fs.powerCut(policy ? { keep: policy } : {});
-  };
+  const dead = cutPowerAtOperation(world, atOp, keepPolicy(keep, atOp));
   const trace = new ScenarioTrace();
-  await runScenario(world, trace, () => dead);
+  await runScenario(world, trace, dead);
   await world.settle(); // the dead broker's remaining work fails
   world.fs.onOperation = undefined;
   const recoveryCut = atOp % 3 === 0 ? { atOp: 1 + (atOp % 31), keep: keepPolicy(keep + 1, atOp) } : undefined;

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { keepAllPending, type KeepPolicy } from '@brook/protocol';
 import type { BrokerOptions } from '../broker.js';
-import { engineFixture, type EngineFixture } from './group-fixture.js';
+import { cutPowerAtOperation, engineFixture, type EngineFixture } from './group-fixture.js';
 import { REDRIVE_GROUP } from './redrive.js';
 
 const TOPIC = 'rc-origin';
@@ -45,14 +45,7 @@ const expected = [0, 1].map((p) => SENT.filter((r) => r.partition === p).map((r)
 
 async function cutAt(options: BrokerOptions, atOp: number, keep: KeepPolicy | undefined): Promise<void> {
   const world = await setUp(options);
-  let seen = 0;
-  let dead = false;
-  world.fs.onOperation = () => {
-    if (dead) throw new Error('the process is dead');
-    if (++seen !== atOp) return;
-    dead = true;
-    world.fs.powerCut(keep ? { keep } : {});
-  };
+  cutPowerAtOperation(world, atOp, keep);
   await world.broker.redrive(DLQ).catch(() => undefined);
   await world.settle();
   world.fs.onOperation = undefined;
