@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker, type BrookServer } from '@brook/broker';
+import { BrookError } from '@brook/protocol';
+import { REDRIVE_REQUEST_RECORDS_MAX } from '../packages/cli/src/commands/dlq.js';
 import { brook, jsonLines } from './fixtures/cli-run.js';
 
 let broker: Broker;
@@ -197,6 +199,38 @@ describe('brook dlq', () => {
     const redriven = await brook(['dlq', 'redrive', 'cli-lookalike'], { env });
     expect(redriven.stdout).toMatch(/^moved 0 records from cli-lookalike back to their origin topics; skipped 1 record /);
   });
+
+  it(`redrive moves a dead-letter topic of more than ${REDRIVE_REQUEST_RECORDS_MAX} records in requests of at most that many, each within the request timeout`, async () => {
+    const total = REDRIVE_REQUEST_RECORDS_MAX + 50;
+    await broker.createTopic('cli-big');
+    let copied = 0;
+    const allCopied = new Promise<void>((resolve) => broker.on('deadLettered', (e) => void (e.topic === 'cli-big' && ++copied === total && resolve())));
+    const subscription = await broker.subscribe({ topic: 'cli-big', group: 'big-group', maxInFlight: 1000 }, (delivery) => delivery.reject('bad'));
+    for (let sent = 0; sent < total; sent += 10_000) {
+      await broker.produce('cli-big', Array.from({ length: Math.min(10_000, total - sent) }, (_, i) => ({ value: `v${sent + i}` })));
+    }
+    await allCopied;
+    await subscription.close();
+    const asked: (number | undefined)[] = [];
+    const redrive = broker.redrive.bind(broker);
+    broker.redrive = (topic, options) => {
+      asked.push(options?.maxRecords);
+      // The first run's second request is refused: its error says what the first one moved.
+      if (asked.length === 2) return Promise.reject(new BrookError('TOPIC_FULL', 'origin full', { topic: 'cli-big' }));
+      return redrive(topic, options);
+    };
+    try {
+      const refused = await brook(['dlq', 'redrive', 'cli-big.dlq'], { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(new RegExp(`^brook: TOPIC_FULL: ${REDRIVE_REQUEST_RECORDS_MAX} records moved by earlier requests; then origin full`));
+      const redriven = await brook(['dlq', 'redrive', 'cli-big.dlq', '--json'], { env });
+      expect(JSON.parse(redriven.stdout)).toEqual({ topic: 'cli-big.dlq', moved: 50, skipped: 0 });
+    } finally {
+      broker.redrive = redrive;
+    }
+    expect(asked).toEqual([REDRIVE_REQUEST_RECORDS_MAX, 50, 50]);
+    expect(broker.describeTopic('cli-big').partitions[0]!.endOffset).toBe(BigInt(2 * total));
+  }, 60_000);
 
   it('redrive reports records whose origin topic is gone as skipped, and they stay waiting', async () => {
     await broker.createTopic('cli-gone');

@@ -8,7 +8,7 @@
  * its floor, since which ones above it were moved is not described.
  */
 import { DEAD_LETTER_HEADERS, deadLetterRecord, REDRIVE_GROUP } from '@brook/broker';
-import { isBrookError, type Client, type GroupPartitionDescription, type Message } from '@brook/client';
+import { BrookError, isBrookError, type Client, type GroupPartitionDescription, type Message } from '@brook/client';
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { fullText, jsonLine, plural, preview, table, toJson } from '../format.js';
@@ -169,6 +169,42 @@ ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
   }),
 );
 
+/**
+ * Records one redrive request moves at most. A redrive is one request, answered once it is done:
+ * a dead-letter topic of millions would outlast the client's requestTimeoutMs (30 s; ~100k records
+ * a second go back, docs/benchmarks.md), so the command asks for this many at a time.
+ */
+export const REDRIVE_REQUEST_RECORDS_MAX = 100_000;
+
+/**
+ * Redrives up to `max` records in requests of REDRIVE_REQUEST_RECORDS_MAX, and no more than wait
+ * when it begins: records dead-lettered meanwhile (a consumer giving up on what comes back) could
+ * otherwise keep it going for ever, where one request moves only what the topic held when made.
+ * `skipped` is the last request's: every request counts again the skipped records it passes.
+ */
+async function redriveInRequests(client: Client, dlqTopic: string, max: number | undefined): Promise<{ moved: number; skipped: number }> {
+  const { waiting } = await waitingCount(client, dlqTopic);
+  const bound = Math.min(max ?? Number.MAX_SAFE_INTEGER, Number(waiting));
+  let moved = 0;
+  let skipped = 0;
+  // At least one request, so that a topic with nothing to move still reports what it skips.
+  do {
+    const ask = Math.max(1, Math.min(REDRIVE_REQUEST_RECORDS_MAX, bound - moved));
+    const result = await client.admin.redrive(dlqTopic, { maxRecords: ask }).catch((error: unknown) => {
+      throw moved > 0 && isBrookError(error) ? movedBefore(error, moved) : error;
+    });
+    moved += result.moved;
+    skipped = result.skipped;
+    if (result.moved < ask) break;
+  } while (moved < bound);
+  return { moved, skipped };
+}
+
+/** A failed request's error, saying what the earlier requests of the same redrive moved. */
+function movedBefore(error: BrookError, moved: number): BrookError {
+  return new BrookError(error.code, `${plural(moved, 'record')} moved by earlier requests; then ${error.description}`, { ...error.details, movedBefore: moved }, { cause: error });
+}
+
 const redrive = defineCommand(
   {
     name: 'dlq redrive', summary: 'move dead-lettered records back to their origin topics', required: ['DLQ_TOPIC'], names: ['DLQ_TOPIC'],
@@ -180,7 +216,8 @@ headers removed), oldest first, each record once; their groups deliver them agai
 that cannot go back (their origin topic or partition no longer exists, or they are not
 dead-letter records) are skipped and counted: they stay waiting in DLQ_TOPIC for a later redrive.
 A redrive refused part-way (an origin topic full: TOPIC_FULL) exits 1 saying how many records it
-moved and the DLQ_TOPIC record it stopped at; running it again goes on from there.
+moved and the DLQ_TOPIC record it stopped at; running it again goes on from there. It moves at
+most what waits when it starts, ${REDRIVE_REQUEST_RECORDS_MAX / 1000}k records a request.
 
   --max N        move at most N records
 ${REMOTE_USAGE}`,
@@ -189,7 +226,7 @@ ${REMOTE_USAGE}`,
     const max = args.integer('max', { min: 1 });
     return withClient(args, env, async (client) => {
       const dlqTopic = args.required('DLQ_TOPIC');
-      const { moved, skipped } = await client.admin.redrive(dlqTopic, max === undefined ? {} : { maxRecords: max });
+      const { moved, skipped } = await redriveInRequests(client, dlqTopic, max);
       const left = skipped === 0 ? '' : `; skipped ${plural(skipped, 'record')} that cannot go back (origin topic or partition gone, or not a dead-letter record), still waiting in ${dlqTopic}`;
       process.stdout.write(args.flag('json') ? `${toJson({ topic: dlqTopic, moved, skipped })}\n` : `moved ${plural(moved, 'record')} from ${dlqTopic} back to their origin topics${left}\n`);
       return EXIT.ok;
