@@ -3,7 +3,7 @@
  * in-memory broker on a free port. Dead letters are made in process (a handler that rejects).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Broker, type BrookServer } from '@brook/broker';
+import { Broker, REDRIVE_GROUP, type BrookServer } from '@brook/broker';
 import { BrookError } from '@brook/protocol';
 import { REDRIVE_REQUEST_RECORDS_MAX } from '../packages/cli/src/commands/dlq.js';
 import { brook, jsonLines } from './fixtures/cli-run.js';
@@ -230,6 +230,37 @@ describe('brook dlq', () => {
     }
     expect(asked).toEqual([REDRIVE_REQUEST_RECORDS_MAX, 50, 50]);
     expect(broker.describeTopic('cli-big').partitions[0]!.endOffset).toBe(BigInt(2 * total));
+  }, 60_000);
+
+  it('redrive in requests moves what waited when it began, not records dead-lettered again meanwhile ahead of those in a later partition', async () => {
+    const total = REDRIVE_REQUEST_RECORDS_MAX + 1;
+    await broker.createTopic('cli-again', { partitions: 2 });
+    await broker.createTopic('cli-again.dlq', { partitions: 2 });
+    let copied = 0;
+    const allCopied = new Promise<void>((resolve) => broker.on('deadLettered', (e) => void (e.topic === 'cli-again' && ++copied === total && resolve())));
+    const subscription = await broker.subscribe({ topic: 'cli-again', group: 'again', maxInFlight: 1000 }, (delivery) => delivery.reject('bad'));
+    for (let sent = 0; sent < REDRIVE_REQUEST_RECORDS_MAX; sent += 10_000) {
+      await broker.produce('cli-again', Array.from({ length: 10_000 }, (_, i) => ({ value: `v${sent + i}`, partition: 0 })));
+    }
+    await broker.produce('cli-again', [{ value: 'last', partition: 1 }]);
+    await allCopied;
+    await subscription.close();
+    const redrive = broker.redrive.bind(broker);
+    broker.redrive = async (topic, options) => {
+      const result = await redrive(topic, options);
+      // A consumer giving up again on a record that came back: a dead letter in partition 0 again.
+      const [again] = await broker.fetch({ topic: 'cli-again.dlq', partition: 0, offset: 0n, maxRecords: 1 });
+      await broker.produce('cli-again.dlq', [{ key: again!.key, value: again!.value, headers: again!.headers, partition: 0 }]);
+      return result;
+    };
+    try {
+      const redriven = await brook(['dlq', 'redrive', 'cli-again.dlq', '--json'], { env });
+      expect(JSON.parse(redriven.stdout)).toEqual({ topic: 'cli-again.dlq', moved: total, skipped: 0 });
+    } finally {
+      broker.redrive = redrive;
+    }
+    // The record of partition 1 went back; those dead-lettered again wait for the next redrive.
+    expect(broker.describeGroup('cli-again.dlq', REDRIVE_GROUP).partitions.map((p) => p.lag)).toEqual([2n, 0n]);
   }, 60_000);
 
   it('redrive reports records whose origin topic is gone as skipped, and they stay waiting', async () => {

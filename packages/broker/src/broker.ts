@@ -32,7 +32,7 @@ import { Producers, type PartitionTarget } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
 import type { DeliverySink } from './groups/member.js';
 import { sinkControl, type AttachedSubscription } from './groups/sink-control.js';
-import type { RedriveResult } from './groups/redrive.js';
+import type { RedriveOptions, RedriveResult } from './groups/redrive.js';
 import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
@@ -316,7 +316,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   }
 
   /** Moves dead-lettered records back to their origin topics; returns how many moved and how many could not. */
-  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
+  async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<RedriveResult> {
     this.assertOpen();
     const topic = this.topic(deadLetterTopic, 'deadLetterTopic');
     // Deleted while it reads (its logs and redrive group closed under it): UNKNOWN_TOPIC, as a produce.

@@ -23,7 +23,7 @@ export type { BackoffOptions, GroupConfig, Ordering, StartPosition, SubscribeOpt
 export type { GroupDescription, GroupPartitionDescription, InFlightDescription, LogFailureDescription, PartitionDescription, TopicDescription, TopicSettings } from '@brook/protocol';
 export type { FailedLog } from './failed-logs.js';
 export { DEAD_LETTER_HEADERS, DEAD_LETTER_REASON_BYTES_MAX, DEAD_LETTER_TRAILER_BYTES_MAX, deadLetterRecord } from './groups/dead-letter.js';
-export { REDRIVE_GROUP, type RedriveResult } from './groups/redrive.js';
+export { REDRIVE_GROUP, type RedriveOptions, type RedriveResult } from './groups/redrive.js';
 export type { DeliverySink } from './groups/member.js';
 export type { AttachedSubscription, SinkControl } from './groups/sink-control.js';
 export type { ListenOptions, ServerLimits } from './config/server-options.js';

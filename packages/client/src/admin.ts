@@ -19,6 +19,8 @@ export interface CreateTopicOptions {
 export interface RedriveOptions {
   /** Most records to move in this call. */
   maxRecords?: number;
+  /** Per dead-letter partition, the offset before which to stop: e.g. the endOffsets seen when a redrive in several calls began. */
+  endOffsets?: readonly bigint[];
 }
 
 // The broker checks values, but would ignore an unknown key: `{ partition: 3 }` would make one partition.
@@ -94,6 +96,7 @@ export class Admin {
    */
   async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<RequestResult<'redrive'>> {
     checkOptionKeys(options, REDRIVE_OPTION_KEYS);
-    return (await this.connection.request('redrive', { deadLetterTopic, ...options })).json;
+    const { endOffsets, ...rest } = options;
+    return (await this.connection.request('redrive', { deadLetterTopic, ...rest, ...(endOffsets && { endOffsets: endOffsets.map(String) }) })).json;
   }
 }

@@ -28,7 +28,7 @@ import { DeliveryQueue, LiveSubscriptions, messageStream, subscriptionHandle, ty
 import { sinkControl } from './sink-control.js';
 import { LIMITS } from '../config/defaults.js';
 import { DeadLetterCopies } from './dead-letter-copies.js';
-import { REDRIVE_GROUP, Redriver, checkRedriveOptions, type RedriveResult } from './redrive.js';
+import { REDRIVE_GROUP, Redriver, checkRedriveOptions, type RedriveOptions, type RedriveResult } from './redrive.js';
 import { KeyedQueue } from './keyed-queue.js';
 import type { CoordinatorDeps, Joined } from './coordinator-deps.js';
 import { brokerClosedError, topicDeletedError } from '../ending-errors.js';
@@ -260,8 +260,9 @@ export class GroupCoordinator {
    * Moves dead-lettered records back to the topics they came from (origin headers), oldest first,
    * each once, even across restarts and concurrent calls (redrive.ts).
    */
-  async redrive(deadLetterTopic: string, options: { maxRecords?: number } = {}): Promise<RedriveResult> {
-    return this.redriver.redrive(deadLetterTopic, checkRedriveOptions(options));
+  async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<RedriveResult> {
+    const { maxRecords, endOffsets } = checkRedriveOptions(options);
+    return this.redriver.redrive(deadLetterTopic, maxRecords, endOffsets);
   }
 
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */

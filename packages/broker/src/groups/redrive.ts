@@ -33,14 +33,27 @@ export interface RedriveResult {
   readonly skipped: number;
 }
 
-/** redrive's options checked: the number of records it may move (all, without maxRecords). */
-export function checkRedriveOptions(options: { maxRecords?: number }): number {
+export interface RedriveOptions {
+  /** Most records to move. */
+  readonly maxRecords?: number | undefined;
+  /**
+   * Per dead-letter partition, the offset before which to stop (the endOffsets a caller saw): a
+   * redrive in several calls moves what waited when it began, not records dead-lettered since.
+   */
+  readonly endOffsets?: readonly bigint[] | undefined;
+}
+
+/** redrive's options checked: the number of records it may move (all, without maxRecords), and where to stop. */
+export function checkRedriveOptions(options: RedriveOptions): { maxRecords: number; endOffsets?: readonly bigint[] | undefined } {
   checkOptionKeys(options, REDRIVE_OPTION_KEYS);
-  const { maxRecords } = options;
+  const { maxRecords, endOffsets } = options;
   if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
     throw new BrookError('INVALID_REQUEST', `maxRecords must be a positive integer, got ${String(maxRecords)}`, { field: 'maxRecords', value: maxRecords });
   }
-  return maxRecords ?? Number.MAX_SAFE_INTEGER;
+  if (endOffsets !== undefined && !(Array.isArray(endOffsets) && endOffsets.every((end) => typeof end === 'bigint' && end >= 0n))) {
+    throw new BrookError('INVALID_REQUEST', 'endOffsets must be an array of offsets', { field: 'endOffsets' });
+  }
+  return { maxRecords: maxRecords ?? Number.MAX_SAFE_INTEGER, endOffsets };
 }
 
 export type ProduceBack = (topic: string, records: ProduceRecord[]) => Promise<unknown>;
@@ -64,9 +77,13 @@ export class Redriver {
   /**
    * Redrives up to `maxRecords`. Only what the dead-letter topic holds when called is moved:
    * records dead-lettered later (during this or an earlier redrive) wait for the next call.
+   * `endOffsets` bound it further (a partition they leave out has none).
    */
-  redrive(deadLetterTopic: string, maxRecords: number): Promise<RedriveResult> {
-    const ends = this.deps.partitions(deadLetterTopic).map((log) => log.endOffset);
+  redrive(deadLetterTopic: string, maxRecords: number, endOffsets?: readonly bigint[]): Promise<RedriveResult> {
+    const ends = this.deps.partitions(deadLetterTopic).map((log, i) => {
+      const end = endOffsets?.[i];
+      return end !== undefined && end < log.endOffset ? end : log.endOffset;
+    });
     return this.queues.run(deadLetterTopic, async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
   }
 

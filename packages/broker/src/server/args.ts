@@ -94,6 +94,13 @@ export class Args {
     return this.has(name) ? this.offset(name) : undefined;
   }
 
+  optionalDecimals(name: string): bigint[] | undefined {
+    const value = this.get(name);
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value)) throw invalidArgument(this.field(name), 'an array of decimal strings', value);
+    return value.map((item, i) => checkDecimal(item, `${this.field(name)}[${i}]`));
+  }
+
   optionalObject(name: string): Args | undefined {
     const value = this.get(name);
     if (value === undefined) return undefined;

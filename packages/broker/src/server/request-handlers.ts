@@ -86,5 +86,7 @@ export const BROKER_REQUESTS: ReadonlyMap<string, BrokerRequestHandler> = new Ma
   ['describeGroup', (broker, args) => ({ json: broker.describeGroup(args.string('topic'), args.string('group')) })],
   ['resetGroup', resetGroup],
   ['deleteGroup', async (broker, args) => (await broker.deleteGroup(args.string('topic'), args.string('group')), EMPTY)],
-  ['redrive', async (broker, args) => ({ json: await broker.redrive(args.string('deadLetterTopic'), { maxRecords: args.optionalInt('maxRecords', 1) }) })],
+  ['redrive', async (broker, args) => ({
+    json: await broker.redrive(args.string('deadLetterTopic'), { maxRecords: args.optionalInt('maxRecords', 1), endOffsets: args.optionalDecimals('endOffsets') }),
+  })],
 ]);

@@ -41,7 +41,7 @@ async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> 
   return senders;
 }
 
-async function waitingCount(client: Client, dlqTopic: string): Promise<{ records: bigint; waiting: bigint }> {
+async function waitingCount(client: Client, dlqTopic: string): Promise<{ records: bigint; waiting: bigint; endOffsets: bigint[] }> {
   const [{ partitions }, progress] = await Promise.all([client.admin.describeTopic(dlqTopic), redriveProgress(client, dlqTopic)]);
   let records = 0n;
   let waiting = 0n;
@@ -50,7 +50,7 @@ async function waitingCount(client: Client, dlqTopic: string): Promise<{ records
     // Not endOffset minus the floor: records moved above a skipped one are acked there, not waiting.
     waiting += progress[p.partition]?.lag ?? p.endOffset - p.startOffset;
   }
-  return { records, waiting };
+  return { records, waiting, endOffsets: partitions.map((p) => p.endOffset) };
 }
 
 /**
@@ -150,7 +150,10 @@ ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
   (args, env) => withClient(args, env, async (client) => {
     const dlqTopic = args.arg('DLQ_TOPIC');
     if (dlqTopic === undefined) {
-      const rows = await Promise.all([...(await deadLetterTopics(client))].map(async ([topic, from]) => ({ topic, from, ...(await waitingCount(client, topic)) })));
+      const rows = await Promise.all([...(await deadLetterTopics(client))].map(async ([topic, from]) => {
+        const { records, waiting } = await waitingCount(client, topic);
+        return { topic, from, records, waiting };
+      }));
       if (args.flag('json')) process.stdout.write(`${toJson(rows)}\n`);
       else if (rows.length === 0) process.stdout.write('no dead-letter topics\n');
       else process.stdout.write(table([['DLQ TOPIC', 'RECORDS', 'WAITING', 'FROM GROUPS'], ...rows.map((r) => [r.topic, String(r.records), String(r.waiting), r.from.join(', ')])]));
@@ -177,20 +180,22 @@ ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
 export const REDRIVE_REQUEST_RECORDS_MAX = 100_000;
 
 /**
- * Redrives up to `max` records in requests of REDRIVE_REQUEST_RECORDS_MAX, and no more than wait
+ * Redrives up to `max` records in requests of REDRIVE_REQUEST_RECORDS_MAX, and only what waits
  * when it begins: records dead-lettered meanwhile (a consumer giving up on what comes back) could
  * otherwise keep it going for ever, where one request moves only what the topic held when made.
+ * Each request stops at the endOffsets seen then: a count alone would let a later request move
+ * records dead-lettered again into one partition instead of those waiting in the next.
  * `skipped` is the last request's: every request counts again the skipped records it passes.
  */
 async function redriveInRequests(client: Client, dlqTopic: string, max: number | undefined): Promise<{ moved: number; skipped: number }> {
-  const { waiting } = await waitingCount(client, dlqTopic);
+  const { waiting, endOffsets } = await waitingCount(client, dlqTopic);
   const bound = Math.min(max ?? Number.MAX_SAFE_INTEGER, Number(waiting));
   let moved = 0;
   let skipped = 0;
   // At least one request, so that a topic with nothing to move still reports what it skips.
   do {
     const ask = Math.max(1, Math.min(REDRIVE_REQUEST_RECORDS_MAX, bound - moved));
-    const result = await client.admin.redrive(dlqTopic, { maxRecords: ask }).catch((error: unknown) => {
+    const result = await client.admin.redrive(dlqTopic, { maxRecords: ask, endOffsets }).catch((error: unknown) => {
       throw moved > 0 && isBrookError(error) ? movedBefore(error, moved) : error;
     });
     moved += result.moved;

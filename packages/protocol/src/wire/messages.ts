@@ -89,7 +89,7 @@ export interface WireRetention {
 
 /** The keys of a retention policy, of a group's backoff and of redrive's options, in process and on the wire alike. */
 export const RETENTION_OPTION_KEYS: OptionKeys<WireRetention> = { maxBytes: true, maxAgeMs: true, discard: true };
-export const REDRIVE_OPTION_KEYS: OptionKeys<Omit<RequestArgs<'redrive'>, 'deadLetterTopic'>> = { maxRecords: true };
+export const REDRIVE_OPTION_KEYS: OptionKeys<Omit<RequestArgs<'redrive'>, 'deadLetterTopic'>> = { maxRecords: true, endOffsets: true };
 export const BACKOFF_OPTION_KEYS: OptionKeys<NonNullable<WireSubscribeOptions['backoff']>> = {
   initialMs: true, maxMs: true, multiplier: true, jitter: true,
 };
@@ -178,7 +178,7 @@ export interface Requests {
   resetGroup: [{ topic: string; group: string; to: WireStartPosition }, { positions: string[] }];
   deleteGroup: [{ topic: string; group: string }, Record<string, never>];
   /** skipped: records left in the dead-letter topic because their origin topic or partition is gone (docs/semantics.md). */
-  redrive: [{ deadLetterTopic: string; maxRecords?: number }, { moved: number; skipped: number }];
+  redrive: [{ deadLetterTopic: string; maxRecords?: number; endOffsets?: string[] }, { moved: number; skipped: number }];
 }
 
 export type RequestOp = keyof Requests;
