@@ -141,3 +141,30 @@ describeOnEachTarget('error details alike', (suite) => {
     expect(await outcomeOf(() => broker.redrive(dlq))).toEqual({ ...stoppedAt, details: expect.objectContaining({ moved: 0, deadLetterOffset: 1n }) });
   });
 });
+
+describeOnEachTarget('redrive endOffsets alike', (suite) => {
+  it('endOffsets stops each dead-letter partition there; a later redrive moves the rest', async () => {
+    const { admin } = suite.client;
+    const { broker } = suite.target;
+    const [origin, dlq] = [unique('ends'), unique('ends.dlq')];
+    await admin.createTopic(origin);
+    let copied = 0;
+    const allCopied = new Promise<void>((resolve) => broker.on('deadLettered', (e) => void (e.topic === origin && ++copied === 3 && resolve())));
+    const subscription = await suite.client.subscribe({ topic: origin, group: 'g', deadLetterTopic: dlq }, (message) => message.reject('bad'));
+    await suite.client.producer().send(origin, ['a', 'b', 'c'].map((value) => ({ value })));
+    await allCopied;
+    await subscription.close();
+    expect(await admin.redrive(dlq, { endOffsets: [2n] })).toEqual({ moved: 2, skipped: 0 });
+    expect(await admin.redrive(dlq, { endOffsets: [2n] })).toEqual({ moved: 0, skipped: 0 });
+    expect(await admin.redrive(dlq)).toEqual({ moved: 1, skipped: 0 });
+  });
+
+  it('endOffsets that are not offsets are INVALID_REQUEST naming the field, over the client as in process', async () => {
+    const dlq = await suite.topic();
+    for (const endOffsets of [[-1n], [1n << 63n], ['1'], 'x', [1]] as unknown as bigint[][]) {
+      const client = await outcomeOf(() => suite.client.admin.redrive(dlq, { endOffsets }));
+      expect(client, String(endOffsets)).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'endOffsets' } });
+      expect(client, String(endOffsets)).toEqual(await outcomeOf(() => suite.target.broker.redrive(dlq, { endOffsets })));
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * back as bigints here, as in the in-process broker's API.
  */
 import {
-  checkOffsetForTimestamp, checkOptionKeys, REDRIVE_OPTION_KEYS, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
+  checkOffsetForTimestamp, checkOffsetList, checkOptionKeys, REDRIVE_OPTION_KEYS, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
   type GroupDescription, type OptionKeys, type RequestResult, type TopicDescription, type WireRetention,
 } from '@brook/protocol';
 import type { Connection } from './connection.js';
@@ -97,6 +97,7 @@ export class Admin {
   async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<RequestResult<'redrive'>> {
     checkOptionKeys(options, REDRIVE_OPTION_KEYS);
     const { endOffsets, ...rest } = options;
+    if (endOffsets !== undefined) checkOffsetList('endOffsets', endOffsets);
     return (await this.connection.request('redrive', { deadLetterTopic, ...rest, ...(endOffsets && { endOffsets: endOffsets.map(String) }) })).json;
   }
 }

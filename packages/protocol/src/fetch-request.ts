@@ -2,7 +2,8 @@
  * A read of one partition by offset, with no group: the argument of Broker.fetch in process and
  * of Client.fetch over either transport (the `fetch` request on the wire), so both take the same,
  * and refuse the same with the same code (checkFetchRequest); and the search for the offset of
- * a time, Broker.offsetForTimestamp and the client's admin.offsetForTimestamp (checkOffsetForTimestamp).
+ * a time, Broker.offsetForTimestamp and the client's admin.offsetForTimestamp (checkOffsetForTimestamp);
+ * and a list of offsets (checkOffsetList).
  */
 import { BrookError } from './errors.js';
 import { checkOptionKeys, type OptionKeys } from './option-keys.js';
@@ -40,6 +41,18 @@ export function checkFetchRequest(request: FetchRequest): void {
     // wire in bigintDetails); a value of another type is named by `field` and shown in the message.
     const details = typeof offset === 'bigint' ? { field: 'offset', offset } : { field: 'offset' };
     throw new BrookError('INVALID_REQUEST', `offset must be a bigint in 0..2^63-1, got ${String(offset)}`, details);
+  }
+}
+
+/**
+ * A list of offsets, each a bigint in 0..2^63-1 (redrive's `endOffsets`): checked alike by
+ * Broker.redrive and the client's admin.redrive before anything is sent, INVALID_REQUEST naming
+ * the field.
+ */
+export function checkOffsetList(field: string, value: unknown): void {
+  const isOffset = (offset: unknown) => typeof offset === 'bigint' && offset >= 0n && offset <= OFFSET_MAX;
+  if (!Array.isArray(value) || !value.every(isOffset)) {
+    throw new BrookError('INVALID_REQUEST', `${field} must be an array of bigints in 0..2^63-1, got ${String(value)}`, { field });
   }
 }
 

@@ -11,7 +11,7 @@
  * process-then-ack. The copy back is fsynced before the ack whatever the policy (produceCopies),
  * so the ack never outlives it.
  */
-import { BrookError, REDRIVE_OPTION_KEYS, checkOptionKeys, decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
+import { BrookError, REDRIVE_OPTION_KEYS, checkOffsetList, checkOptionKeys, decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { CopyBatchRoom, copySizeBytes, type CopyLimits } from './copy-batch.js';
@@ -50,9 +50,7 @@ export function checkRedriveOptions(options: RedriveOptions): { maxRecords: numb
   if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
     throw new BrookError('INVALID_REQUEST', `maxRecords must be a positive integer, got ${String(maxRecords)}`, { field: 'maxRecords', value: maxRecords });
   }
-  if (endOffsets !== undefined && !(Array.isArray(endOffsets) && endOffsets.every((end) => typeof end === 'bigint' && end >= 0n))) {
-    throw new BrookError('INVALID_REQUEST', 'endOffsets must be an array of offsets', { field: 'endOffsets' });
-  }
+  if (endOffsets !== undefined) checkOffsetList('endOffsets', endOffsets);
   return { maxRecords: maxRecords ?? Number.MAX_SAFE_INTEGER, endOffsets };
 }
 
