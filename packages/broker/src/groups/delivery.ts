@@ -22,6 +22,9 @@
  */
 import { recordReading, refusedSettlement, slabCopy, type RecordHeader, type StoredRecord } from '@brook/protocol';
 
+/** The key of Delivery's sink id (see there); for the engine's sinks only, never exported from index.ts. */
+export const SINK_ID: unique symbol = Symbol('brook.sinkId');
+
 /** What a nack or an extend resolves with: there is nothing to wait for. */
 const SETTLED = Promise.resolve();
 
@@ -39,10 +42,11 @@ export abstract class Delivery {
   private valueCopy: Uint8Array | null | undefined = undefined;
   private headersCopy: readonly RecordHeader[] | undefined = undefined;
   /**
-   * @internal For the sink, not consumers: the id the sink handed it on under (the wire server's
-   * delivery id; -1: none yet), so that a take-back finds it without a search or a map entry.
+   * For the sink, not consumers: the id the sink handed it on under (the wire server's delivery
+   * id; -1: none yet), so that a take-back finds it without a search or a map entry. Keyed by a
+   * symbol the package does not export, so it is no part of the Delivery consumers see.
    */
-  sinkId = -1;
+  [SINK_ID] = -1;
 
   constructor(
     readonly topic: string,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Delivery } from '../groups/delivery.js';
+import { SINK_ID, type Delivery } from '../groups/delivery.js';
 import { WireSubscription, frameChunks } from './wire-subscription.js';
 
 /** takeRange's deliveries as a list, checking they come in increasing id order. */
@@ -17,7 +17,7 @@ function takeRange(subscription: WireSubscription, first: number, last: number):
 }
 
 /** A delivery whose stored record takes `recordBytes` bytes. */
-const delivery = (recordBytes = 10): Delivery => ({ record: { sourceStart: 0, sourceEnd: recordBytes }, extend: () => undefined, sinkId: -1 }) as unknown as Delivery;
+const delivery = (recordBytes = 10): Delivery => ({ record: { sourceStart: 0, sourceEnd: recordBytes }, extend: () => undefined, [SINK_ID]: -1 }) as unknown as Delivery;
 
 describe('WireSubscription', () => {
   it('forgets ids whose lease certainly ran out once more than 2 × maxInFlight are outstanding', () => {

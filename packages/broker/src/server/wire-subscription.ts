@@ -11,7 +11,7 @@
  */
 import { deliveryBytes, toRanges, type IdRanges } from '@brook/protocol';
 import { limitOrDefault } from '../config/defaults.js';
-import type { Delivery } from '../groups/delivery.js';
+import { SINK_ID, type Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
 import type { AttachedSubscription } from '../groups/sink-control.js';
 
@@ -117,7 +117,7 @@ export class WireSubscription {
   /** Deliveries just sent under ids first, first + 1, ...; the array becomes this subscription's. */
   track(first: number, deliveries: Delivery[], nowMs: number): void {
     if (deliveries.length === 0) return;
-    for (let slot = 0; slot < deliveries.length; slot++) deliveries[slot]!.sinkId = first + slot;
+    for (let slot = 0; slot < deliveries.length; slot++) deliveries[slot]![SINK_ID] = first + slot;
     if (this.withheld) this.handle?.sent(deliveries);
     this.frames.push({ first, deliveries, open: deliveries.length, staleAfterMs: nowMs + 2 * this.ackTimeoutMs });
     this.count += deliveries.length;
@@ -165,7 +165,7 @@ export class WireSubscription {
   /**
    * The sent, unsettled deliveries the broker has taken back since the last call, as ascending id
    * ranges for a TAKEN_BACK frame; they are no longer outstanding (a settle of them is stale, as
-   * it was). Each is found by its id (Delivery.sinkId), so this costs what was taken back, not
+   * it was). Each is found by its id (Delivery[SINK_ID]), so this costs what was taken back, not
    * what is outstanding, and acks cost nothing for it. One not outstanding is skipped: settled
    * or forgotten meanwhile (its slot no longer holds it), or never sent (it has no id).
    */
@@ -174,7 +174,7 @@ export class WireSubscription {
     this.takenBack = [];
     const ids: number[] = [];
     for (const delivery of taken) {
-      const id = delivery.sinkId;
+      const id = delivery[SINK_ID];
       const frame = id < 0 ? undefined : this.frames[this.frameIndex(id)];
       if (frame?.deliveries[id - frame.first] !== delivery) continue;
       this.takeFrom(frame, id);
