@@ -298,6 +298,21 @@ describe('records going back together', () => {
   });
 });
 
+describe('a redrive whose acks fail', () => {
+  it('says which records went back unacked (they will go back again), not that nothing of the run moved', async () => {
+    const fixture = await engineFixture();
+    const { broker, fs } = fixture;
+    await broker.createTopic('unacked');
+    await deadLetter(fixture, 'unacked', 'g-unacked', [{ value: 'a' }, { value: 'b' }]);
+    await broker.redrive('unacked.dlq', { maxRecords: 1, endOffsets: [0n] }); // opens the redrive group, moves nothing
+    fs.failNext('write', { errno: 'EIO', path: /\/groups\/unacked\.dlq\/brook\.redrive\/journal-/ });
+    const failure = await broker.redrive('unacked.dlq').catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'IO_ERROR', details: { moved: 0, appendedNotAcked: 2, deadLetterOffset: 0n } });
+    expect((failure as Error).message).toMatch(/2 from there went back but their acks failed/);
+    expect(await values(broker, 'unacked', 0, 2n)).toEqual(['a', 'b']);
+  });
+});
+
 describe('the redrive group', () => {
   it('is listed and described like any group: its lag is what waits to be redriven', async () => {
     const fixture = await engineFixture();

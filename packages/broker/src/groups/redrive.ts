@@ -151,7 +151,13 @@ export class Redriver {
       progress.stoppedAt = undefined;
       return;
     }
-    await Promise.all(offsets.map((offset) => group.ackDirectly(run.partition, offset)));
+    try {
+      await Promise.all(offsets.map((offset) => group.ackDirectly(run.partition, offset)));
+    } catch (error) {
+      // In the origin already, but not acked: a later redrive (after a reopen) moves them again.
+      progress.appendedNotAcked = offsets.length;
+      throw error;
+    }
     progress.moved += offsets.length;
     progress.skipped += run.skippedAfter(from, to);
     progress.stoppedAt = undefined;
@@ -222,6 +228,8 @@ interface RedriveProgress {
   moved: number;
   skipped: number;
   stoppedAt?: { partition: number; offset: bigint } | undefined;
+  /** Records from stoppedAt that went back but whose acks failed (a failed journal). */
+  appendedNotAcked?: number;
 }
 
 /**
@@ -232,11 +240,12 @@ interface RedriveProgress {
  */
 function stoppedPartWay(deadLetterTopic: string, error: unknown, progress: RedriveProgress): unknown {
   if (!isBrookError(error)) return error;
-  const { moved, skipped, stoppedAt } = progress;
+  const { moved, skipped, stoppedAt, appendedNotAcked } = progress;
   const at = stoppedAt ? { deadLetterPartition: stoppedAt.partition, deadLetterOffset: stoppedAt.offset } : {};
   const where = stoppedAt ? ` at ${deadLetterTopic}/${stoppedAt.partition}@${stoppedAt.offset}` : '';
-  return new BrookError(error.code, `redrive of ${deadLetterTopic} stopped${where} (moved ${moved}, skipped ${skipped} before it): ${error.description}`, {
-    ...error.details, deadLetterTopic, moved, skipped, ...at,
+  const twice = appendedNotAcked ? `; ${appendedNotAcked} from there went back but their acks failed, and will go back again` : '';
+  return new BrookError(error.code, `redrive of ${deadLetterTopic} stopped${where} (moved ${moved}, skipped ${skipped} before it${twice}): ${error.description}`, {
+    ...error.details, deadLetterTopic, moved, skipped, ...at, ...(appendedNotAcked ? { appendedNotAcked } : {}),
   }, { cause: error });
 }
 
