@@ -167,4 +167,28 @@ describeOnEachTarget('redrive endOffsets alike', (suite) => {
       expect(client, String(endOffsets)).toEqual(await outcomeOf(() => suite.target.broker.redrive(dlq, { endOffsets })));
     }
   });
+
+  it('endOffsets with a hole, or more entries than the dead-letter topic has partitions, are INVALID_REQUEST naming the field', async () => {
+    const dlq = await suite.topic(2);
+    for (const endOffsets of [[, 5n], [0n, 0n, 0n]] as bigint[][]) {
+      const label = `${endOffsets.length} ${String(endOffsets)}`;
+      const client = await outcomeOf(() => suite.client.admin.redrive(dlq, { endOffsets }));
+      expect(client, label).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'endOffsets' } });
+      expect(client, label).toEqual(await outcomeOf(() => suite.target.broker.redrive(dlq, { endOffsets })));
+    }
+    expect(await suite.client.admin.redrive(dlq, { endOffsets: [] })).toEqual({ moved: 0, skipped: 0 }); // every partition to its end
+  });
+
+  it('options no string can show (a null-prototype object, a symbol) are INVALID_REQUEST naming the field, never a TypeError; maxRecords 0 has the same details', async () => {
+    const dlq = await suite.topic();
+    const cases: [object, string][] = [
+      [{ endOffsets: [Object.create(null)] }, 'endOffsets'], [{ endOffsets: [Symbol('end')] }, 'endOffsets'], [{ endOffsets: Object.create(null) }, 'endOffsets'],
+      [{ maxRecords: Object.create(null) }, 'maxRecords'], [{ maxRecords: 0 }, 'maxRecords'],
+    ];
+    for (const [options, field] of cases) {
+      const client = await outcomeOf(() => suite.client.admin.redrive(dlq, options));
+      expect(client, field).toMatchObject({ code: 'INVALID_REQUEST', details: { field } });
+      expect(client, field).toEqual(await outcomeOf(() => suite.target.broker.redrive(dlq, options)));
+    }
+  });
 });

@@ -24,6 +24,18 @@ export function invalidField(field: string, expected: string, value: unknown, de
 }
 
 function show(value: unknown): string {
-  const text = typeof value === 'bigint' ? `${value}n` : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'bigint' ? `${value}n` : asJson(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * A JS caller's value may be one JSON.stringify throws on (a bigint in an array, a cycle) and
+ * String too (a null-prototype object): the error must still be the INVALID_REQUEST it reports.
+ */
+function asJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `${item}n` : item)) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

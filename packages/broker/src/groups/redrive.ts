@@ -11,7 +11,7 @@
  * process-then-ack. The copy back is fsynced before the ack whatever the policy (produceCopies),
  * so the ack never outlives it.
  */
-import { BrookError, REDRIVE_OPTION_KEYS, checkOffsetList, checkOptionKeys, decodeBatch, isBrookError, type LogRecord } from '@brook/protocol';
+import { BrookError, REDRIVE_OPTION_KEYS, checkOffsetList, checkOptionKeys, decodeBatch, invalidField, isBrookError, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { CopyBatchRoom, copySizeBytes, type CopyLimits } from './copy-batch.js';
@@ -48,7 +48,7 @@ export function checkRedriveOptions(options: RedriveOptions): { maxRecords: numb
   checkOptionKeys(options, REDRIVE_OPTION_KEYS);
   const { maxRecords, endOffsets } = options;
   if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
-    throw new BrookError('INVALID_REQUEST', `maxRecords must be a positive integer, got ${String(maxRecords)}`, { field: 'maxRecords', value: maxRecords });
+    throw invalidField('maxRecords', 'a positive integer', maxRecords);
   }
   if (endOffsets !== undefined) checkOffsetList('endOffsets', endOffsets);
   return { maxRecords: maxRecords ?? Number.MAX_SAFE_INTEGER, endOffsets };
@@ -78,7 +78,12 @@ export class Redriver {
    * `endOffsets` bound it further (a partition they leave out has none).
    */
   redrive(deadLetterTopic: string, maxRecords: number, endOffsets?: readonly bigint[]): Promise<RedriveResult> {
-    const ends = this.deps.partitions(deadLetterTopic).map((log, i) => {
+    const partitions = this.deps.partitions(deadLetterTopic);
+    // More than one per partition: offsets seen of another topic, not a place to stop in this one.
+    if (endOffsets && endOffsets.length > partitions.length) {
+      throw invalidField('endOffsets', `at most one offset per partition of ${deadLetterTopic} (${partitions.length})`, endOffsets, { partitions: partitions.length });
+    }
+    const ends = partitions.map((log, i) => {
       const end = endOffsets?.[i];
       return end !== undefined && end < log.endOffset ? end : log.endOffset;
     });

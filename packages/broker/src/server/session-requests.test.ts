@@ -152,6 +152,11 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['timestamp not an integer', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: 1.5 }, { field: 'timestampMs' }],
     ['missing timestamp', 'offsetForTimestamp', { topic: 'orders', partition: 0 }, { field: 'timestampMs' }],
     ['maxRecords past fetchRecordsMax', 'fetch', { topic: 'orders', partition: 0, offset: '0', maxRecords: 10_000_000 }, { option: 'maxRecords' }],
+    ['endOffsets not an array', 'redrive', { deadLetterTopic: 'orders', endOffsets: '5' }, { field: 'endOffsets' }],
+    ['endOffsets not decimal', 'redrive', { deadLetterTopic: 'orders', endOffsets: ['1e3'] }, { field: 'endOffsets[0]' }],
+    ['endOffsets negative', 'redrive', { deadLetterTopic: 'orders', endOffsets: ['0', '-1'] }, { field: 'endOffsets[1]' }],
+    ['endOffsets past 2^63-1', 'redrive', { deadLetterTopic: 'orders', endOffsets: ['9223372036854775808'] }, { field: 'endOffsets[0]' }],
+    ['endOffsets beyond the partitions', 'redrive', { deadLetterTopic: 'orders', endOffsets: ['0', '0', '0'] }, { field: 'endOffsets', partitions: 2 }],
   ])('%s: INVALID_REQUEST', async (_name, op, args, details) => {
     await expectError(op, args, 'INVALID_REQUEST', details);
   });
