@@ -3,7 +3,7 @@
  * back as bigints here, as in the in-process broker's API.
  */
 import {
-  checkOffsetForTimestamp, checkOffsetList, checkOptionKeys, REDRIVE_OPTION_KEYS, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
+  checkOffsetForTimestamp, checkOptionKeys, checkRedriveArgs, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
   type GroupDescription, type OptionKeys, type RequestResult, type TopicDescription, type WireRetention,
 } from '@brook/protocol';
 import type { Connection } from './connection.js';
@@ -95,9 +95,8 @@ export class Admin {
    * how many moved and how many were skipped (their origin topic or partition is gone).
    */
   async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<RequestResult<'redrive'>> {
-    checkOptionKeys(options, REDRIVE_OPTION_KEYS);
+    checkRedriveArgs(options);
     const { endOffsets, ...rest } = options;
-    if (endOffsets !== undefined) checkOffsetList('endOffsets', endOffsets);
     return (await this.connection.request('redrive', { deadLetterTopic, ...rest, ...(endOffsets && { endOffsets: endOffsets.map(String) }) })).json;
   }
 }

@@ -33,6 +33,7 @@ export * from './wire/stable-json.js';
 export * from './record-input.js';
 export * from './timestamps.js';
 export * from './fetch-request.js';
+export { checkRedriveArgs } from './redrive-args.js';
 export * from './request-fields.js';
 export { isSlabView, slabCopy } from './byte-slab.js';
 export { concatBytes } from './concat-bytes.js';

@@ -11,7 +11,7 @@
  * process-then-ack. The copy back is fsynced before the ack whatever the policy (produceCopies),
  * so the ack never outlives it.
  */
-import { BrookError, REDRIVE_OPTION_KEYS, checkOffsetList, checkOptionKeys, decodeBatch, invalidField, isBrookError, type LogRecord } from '@brook/protocol';
+import { BrookError, checkRedriveArgs, decodeBatch, invalidField, isBrookError, type LogRecord } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { CopyBatchRoom, copySizeBytes, type CopyLimits } from './copy-batch.js';
@@ -45,13 +45,8 @@ export interface RedriveOptions {
 
 /** redrive's options checked: the number of records it may move (all, without maxRecords), and where to stop. */
 export function checkRedriveOptions(options: RedriveOptions): { maxRecords: number; endOffsets?: readonly bigint[] | undefined } {
-  checkOptionKeys(options, REDRIVE_OPTION_KEYS);
-  const { maxRecords, endOffsets } = options;
-  if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) {
-    throw invalidField('maxRecords', 'a positive integer', maxRecords);
-  }
-  if (endOffsets !== undefined) checkOffsetList('endOffsets', endOffsets);
-  return { maxRecords: maxRecords ?? Number.MAX_SAFE_INTEGER, endOffsets };
+  checkRedriveArgs(options);
+  return { maxRecords: options.maxRecords ?? Number.MAX_SAFE_INTEGER, endOffsets: options.endOffsets };
 }
 
 export type ProduceBack = (topic: string, records: ProduceRecord[]) => Promise<unknown>;
