@@ -263,6 +263,22 @@ describe('brook dlq', () => {
     expect(broker.describeGroup('cli-again.dlq', REDRIVE_GROUP).partitions.map((p) => p.lag)).toEqual([2n, 0n]);
   }, 60_000);
 
+  it('list --max N lists at most N waiting records and says it stopped there', async () => {
+    await broker.createTopic('cli-listmax');
+    let copied = 0;
+    const allCopied = new Promise<void>((resolve) => broker.on('deadLettered', (e) => void (e.topic === 'cli-listmax' && ++copied === 5 && resolve())));
+    const subscription = await broker.subscribe({ topic: 'cli-listmax', group: 'listmax-group' }, (delivery) => delivery.reject('bad'));
+    await broker.produce('cli-listmax', Array.from({ length: 5 }, (_, i) => ({ value: `v${i}` })));
+    await allCopied;
+    await subscription.close();
+    const listed = await brook(['dlq', 'list', 'cli-listmax.dlq', '--max', '2'], { env });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.trim().split('\n').map((line) => /value=(\S+)/.exec(line)?.[1])).toEqual(['v0', 'v1']);
+    expect(listed.stderr).toBe('brook: 2 records waiting in cli-listmax.dlq (stopped at --max 2)\n');
+    const whole = await brook(['dlq', 'list', 'cli-listmax.dlq'], { env });
+    expect(whole.stderr).toBe('brook: 5 records waiting in cli-listmax.dlq\n');
+  });
+
   it('redrive reports records whose origin topic is gone as skipped, and they stay waiting', async () => {
     await broker.createTopic('cli-gone');
     const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));

@@ -54,20 +54,23 @@ async function waitingCount(client: Client, dlqTopic: string): Promise<{ records
 }
 
 /**
- * Every record the topic holds now, read by a tail reader from earliest and stopped at the
- * endOffsets seen when it began (records arriving meanwhile are left for the next look).
+ * The records the topic holds now that `wanted` keeps, at most `max`, read by a tail reader from
+ * earliest and stopped at the endOffsets seen when it began (records arriving meanwhile are left
+ * for the next look). A partition is read once its last record then has come, not after a count
+ * of records: retention deleting older ones meanwhile would leave a count never reached.
  */
-async function readAll(client: Client, topic: string): Promise<Message[]> {
+async function readNow(client: Client, topic: string, wanted: (message: Message) => boolean, max = Infinity): Promise<Message[]> {
   const { partitions } = await client.admin.describeTopic(topic);
   const ends = new Map(partitions.map((p) => [p.partition, p.endOffset]));
-  let remaining = partitions.reduce((sum, p) => sum + p.endOffset - p.startOffset, 0n);
+  let unread = partitions.filter((p) => p.endOffset > p.startOffset).length;
   const messages: Message[] = [];
-  if (remaining === 0n) return messages;
+  if (unread === 0) return messages;
   for await (const message of client.consume({ topic, from: 'earliest', name: 'brook-cli' })) {
     void message.ack(); // a tail reader's credit comes back with the ack
-    if (message.offset >= ends.get(message.partition)!) continue;
-    messages.push(message);
-    if (--remaining === 0n) break;
+    const end = ends.get(message.partition)!;
+    if (message.offset >= end) continue;
+    if (wanted(message)) messages.push(message);
+    if (messages.length >= max || (message.offset === end - 1n && --unread === 0)) break;
   }
   return messages;
 }
@@ -133,8 +136,8 @@ function listedSummary(dlqTopic: string, trailers: readonly (Trailer | undefined
 const list = defineCommand(
   {
     name: 'dlq list', summary: 'dead-letter topics, or the records waiting in one', optional: ['DLQ_TOPIC'], names: ['DLQ_TOPIC'],
-    options: { ...REMOTE_OPTIONS, all: { type: 'boolean' } },
-    usage: `usage: brook dlq list [DLQ_TOPIC] [--all]
+    options: { ...REMOTE_OPTIONS, all: { type: 'boolean' }, max: { type: 'string' } },
+    usage: `usage: brook dlq list [DLQ_TOPIC] [--all] [--max N]
 
 Without DLQ_TOPIC: every dead-letter topic a group sends to, with its records and how many wait
 to be redriven. With DLQ_TOPIC: each waiting record with where it came from (origin topic,
@@ -144,6 +147,7 @@ brook.delivery-count, ...), as redrive reads them; a record whose headers do not
 (e.g. in a topic that is no dead-letter topic) is shown as such, and redrive skips it.
 
   --all          also records that were redriven already
+  --max N        list at most N records (of a large topic: the first N read, partitions interleaved)
 ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
                  holds origin, group, deliveryCount and reason, or null for no dead-letter record)`,
   },
@@ -160,14 +164,17 @@ ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
       return EXIT.ok;
     }
     const floors = (await redriveProgress(client, dlqTopic)).map((p) => p.ackFloor);
-    const shown = (await readAll(client, dlqTopic)).filter((m) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n));
+    const waiting = (m: Message) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n);
+    const max = args.integer('max', { min: 1 });
+    const shown = await readNow(client, dlqTopic, waiting, max);
     const trailers = shown.map(deadLetterTrailer);
     if (args.flag('json')) {
       shown.forEach((message, i) => process.stdout.write(jsonLine(deadLetterJson(message, trailers[i]))));
       return EXIT.ok;
     }
     shown.forEach((message, i) => process.stdout.write(`${deadLetterLine(message, trailers[i])}\n`));
-    process.stderr.write(`brook: ${listedSummary(dlqTopic, trailers, args.flag('all'))}\n`);
+    const stopped = shown.length === max ? ` (stopped at --max ${max})` : '';
+    process.stderr.write(`brook: ${listedSummary(dlqTopic, trailers, args.flag('all'))}${stopped}\n`);
     return EXIT.ok;
   }),
 );
