@@ -20,10 +20,10 @@ export interface CopyLimits {
 export const copySizeBytes = sizeOfRecordMax;
 
 /**
- * Room left in one batch of copies (one per batch): at most batchRecordsMax records and, by their largest encoded
- * sizes, batchBytesMax with the batch header. The first record always fits: one too large for the
- * limit goes alone, as it did before copies were batched, within the allowance the broker gives
- * a copy's trailers (copyBatchBytesMax).
+ * Room left in one batch of copies (a room per batch): at most batchRecordsMax records and, by
+ * their largest encoded sizes, batchBytesMax with the batch header. The first record always fits:
+ * one too large for the limit goes alone, as it did before copies were batched, within the
+ * allowance the broker gives a copy's trailers (copyBatchBytesMax).
  */
 export class CopyBatchRoom {
   private records = 0;
@@ -43,5 +43,4 @@ export class CopyBatchRoom {
     this.bytes += sizeBytes;
     return true;
   }
-
 }
