@@ -45,6 +45,7 @@
  */
 import { crc32c } from './crc32c.js';
 import { getInt64AsNumber, setSafeInteger64 } from './int64.js';
+import { bufferView } from './buffer-view.js';
 import { slabBytes } from './byte-slab.js';
 import { BrookError, assert } from './errors.js';
 import { BatchRecordDecoder, corruptBatch } from './record-decoder.js';
@@ -168,9 +169,6 @@ const MAX_INT64 = (1n << 63n) - 1n;
 const MIN_INT64 = -(1n << 63n);
 const COMPRESSION_MASK = 0x07;
 
-function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -209,15 +207,16 @@ export function encodeBatch(records: readonly EncodableRecord[], options: Encode
   if (size - BATCH_LOG_OVERHEAD_BYTES > MAX_INT32) throw batchTooLarge(size);
 
   const bytes = slabBytes(size);
-  const view = viewOf(bytes);
-  writeHeader(view, resolved, { size, recordCount: records.length, baseTimestamp, maxTimestamp });
+  const view = bufferView(bytes);
+  const at = bytes.byteOffset;
+  writeHeader(view, at, resolved, { size, recordCount: records.length, baseTimestamp, maxTimestamp });
   let position = BATCH_HEADER_BYTES;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     position = writeRecord(bytes, position, record, i, record.timestamp - baseTimestamp, bodyBytes[i]!);
   }
   assert(position === size, 'encodeBatch wrote other than the size it computed', { size, position });
-  view.setUint32(CRC_AT, crc32c(bytes, ATTRIBUTES_AT, size));
+  view.setUint32(at + CRC_AT, crc32c(bytes, ATTRIBUTES_AT, size));
   return bytes;
 }
 
@@ -262,19 +261,20 @@ interface BatchShape {
   maxTimestamp: number;
 }
 
-function writeHeader(view: DataView, options: ResolvedOptions, batch: BatchShape): void {
-  view.setBigInt64(0, options.baseOffset);
-  view.setInt32(BATCH_LENGTH_AT, batch.size - BATCH_LOG_OVERHEAD_BYTES);
-  view.setInt32(PARTITION_LEADER_EPOCH_AT, options.partitionLeaderEpoch);
-  view.setInt8(MAGIC_AT, MAGIC_V2);
-  view.setInt16(ATTRIBUTES_AT, 0);
-  view.setInt32(LAST_OFFSET_DELTA_AT, batch.recordCount - 1);
-  setSafeInteger64(view, BASE_TIMESTAMP_AT, batch.baseTimestamp);
-  setSafeInteger64(view, MAX_TIMESTAMP_AT, batch.maxTimestamp);
-  view.setBigInt64(PRODUCER_ID_AT, options.producerId);
-  view.setInt16(PRODUCER_EPOCH_AT, options.producerEpoch);
-  view.setInt32(BASE_SEQUENCE_AT, options.baseSequence);
-  view.setInt32(RECORD_COUNT_AT, batch.recordCount);
+/** Writes the header of the batch at `at` in the view's buffer. */
+function writeHeader(view: DataView, at: number, options: ResolvedOptions, batch: BatchShape): void {
+  view.setBigInt64(at, options.baseOffset);
+  view.setInt32(at + BATCH_LENGTH_AT, batch.size - BATCH_LOG_OVERHEAD_BYTES);
+  view.setInt32(at + PARTITION_LEADER_EPOCH_AT, options.partitionLeaderEpoch);
+  view.setInt8(at + MAGIC_AT, MAGIC_V2);
+  view.setInt16(at + ATTRIBUTES_AT, 0);
+  view.setInt32(at + LAST_OFFSET_DELTA_AT, batch.recordCount - 1);
+  setSafeInteger64(view, at + BASE_TIMESTAMP_AT, batch.baseTimestamp);
+  setSafeInteger64(view, at + MAX_TIMESTAMP_AT, batch.maxTimestamp);
+  view.setBigInt64(at + PRODUCER_ID_AT, options.producerId);
+  view.setInt16(at + PRODUCER_EPOCH_AT, options.producerEpoch);
+  view.setInt32(at + BASE_SEQUENCE_AT, options.baseSequence);
+  view.setInt32(at + RECORD_COUNT_AT, batch.recordCount);
 }
 
 /** Patches baseOffset in place (the CRC does not cover it). */
@@ -285,7 +285,7 @@ export function setBaseOffset(bytes: Uint8Array, baseOffset: bigint, position = 
     'no batch header at that position',
     { position, bytes: bytes.length },
   );
-  viewOf(bytes).setBigInt64(position, baseOffset);
+  bufferView(bytes).setBigInt64(bytes.byteOffset + position, baseOffset);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,24 +318,25 @@ function inspectBatch(bytes: Uint8Array, position: number, end: number, maxBatch
   if (available < BATCH_LOG_OVERHEAD_BYTES) {
     return { ok: false, reason: 'truncated', detail: `${available} bytes left, too few to read batchLength` };
   }
-  const view = viewOf(bytes);
-  const batchLength = view.getInt32(position + BATCH_LENGTH_AT);
+  const view = bufferView(bytes);
+  const at = bytes.byteOffset + position;
+  const batchLength = view.getInt32(at + BATCH_LENGTH_AT);
   if (batchLength < MIN_BATCH_LENGTH || batchLength > maxBatchBytes) {
     return { ok: false, reason: 'bad-length', detail: `batchLength ${batchLength} outside ${MIN_BATCH_LENGTH}..${maxBatchBytes}` };
   }
   if (available > MAGIC_AT && bytes[position + MAGIC_AT] !== MAGIC_V2) {
-    return { ok: false, reason: 'bad-magic', detail: `magic ${view.getInt8(position + MAGIC_AT)}, expected ${MAGIC_V2}` };
+    return { ok: false, reason: 'bad-magic', detail: `magic ${view.getInt8(at + MAGIC_AT)}, expected ${MAGIC_V2}` };
   }
   const size = BATCH_LOG_OVERHEAD_BYTES + batchLength;
   if (available < size) return { ok: false, reason: 'truncated', detail: `${available} bytes left, batch is ${size}` };
   if (verifyCrc) {
-    const stored = view.getUint32(position + CRC_AT);
+    const stored = view.getUint32(at + CRC_AT);
     const computed = crc32c(bytes, position + ATTRIBUTES_AT, position + size);
     if (stored !== computed) {
       return { ok: false, reason: 'bad-crc', detail: `stored CRC-32C ${hex(stored)}, computed ${hex(computed)}` };
     }
   }
-  return { ok: true, size, header: readHeaderFields(view, position) };
+  return { ok: true, size, header: readHeaderFields(view, at) };
 }
 
 function hex(value: number): string {
@@ -351,9 +352,10 @@ export function readBatchHeader(bytes: Uint8Array, position = 0): BatchHeader {
     const message = `${Math.max(available, 0)} bytes at ${position}, a batch header is ${BATCH_HEADER_BYTES}`;
     throw new BrookError('CORRUPT_BATCH', message, { reason: 'truncated', position });
   }
-  return readHeaderFields(viewOf(bytes), position);
+  return readHeaderFields(bufferView(bytes), bytes.byteOffset + position);
 }
 
+/** The header of the batch at `position` in the view's buffer. */
 function readHeaderFields(view: DataView, position: number): BatchHeader {
   return {
     baseOffset: view.getBigInt64(position),
