@@ -124,6 +124,16 @@ export class VarintReader {
   }
 
   varint(): number {
+    // One byte, the usual case (a length or delta below 64): no loop.
+    const first = this.position < this.end ? this.bytes[this.position]! : 0x80;
+    if (first < 0x80) {
+      this.position += 1;
+      return (first >>> 1) ^ -(first & 1);
+    }
+    return this.varintOfBytes();
+  }
+
+  private varintOfBytes(): number {
     const { bytes, end } = this;
     let position = this.position;
     let unsigned = 0;
@@ -140,6 +150,16 @@ export class VarintReader {
   }
 
   varlong(): number {
+    // One byte, as varint(): most timestamp deltas in a batch are small.
+    const first = this.position < this.end ? this.bytes[this.position]! : 0x80;
+    if (first < 0x80) {
+      this.position += 1;
+      return (first >>> 1) ^ -(first & 1);
+    }
+    return this.varlongOfBytes();
+  }
+
+  private varlongOfBytes(): number {
     const { bytes, end } = this;
     let position = this.position;
     let low = 0;
