@@ -16,15 +16,15 @@ import {
   verifyBatch,
   type BatchHeader,
 } from './record-batch.js';
-import { encodedArbitrary, expectBrookError, expectCorrupt } from './record-batch.test-support.js';
+import { encodedArbitrary, expectBrookError, expectCorrupt, reseal } from './record-batch.test-support.js';
 
 // Resizable and growable buffers are ES2024, past the lib the project compiles against.
 interface Resizable { resize(byteLength: number): void }
 const ResizableArrayBuffer = ArrayBuffer as unknown as new (size: number, options: { maxByteLength: number }) => ArrayBuffer & Resizable;
 const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (size: number, options: { maxByteLength: number }) => SharedArrayBuffer;
 
-type HostKind = 'array-buffer' | 'node-pool' | 'resizable' | 'shared' | 'growable-shared' | 'on-heap';
-const hostKinds: readonly HostKind[] = ['array-buffer', 'node-pool', 'resizable', 'shared', 'growable-shared', 'on-heap'];
+type HostKind = 'array-buffer' | 'node-pool' | 'resizable' | 'shared' | 'growable-shared' | 'fresh';
+const hostKinds: readonly HostKind[] = ['array-buffer', 'node-pool', 'resizable', 'shared', 'growable-shared', 'fresh'];
 
 /** `size` bytes of some kind of buffer, filled with `fill`, as a Uint8Array over all of it. */
 function host(kind: HostKind, size: number, fill: number): Uint8Array {
@@ -36,8 +36,7 @@ function host(kind: HostKind, size: number, fill: number): Uint8Array {
     case 'resizable': bytes = new Uint8Array(new ResizableArrayBuffer(size, { maxByteLength: 2 * size })); break;
     case 'shared': bytes = new Uint8Array(new SharedArrayBuffer(size)); break;
     case 'growable-shared': bytes = new Uint8Array(new GrowableSharedArrayBuffer(size, { maxByteLength: 2 * size })); break;
-    // At most 64 bytes stay on V8's heap until `.buffer` is first read.
-    case 'on-heap': bytes = new Uint8Array(size); break;
+    case 'fresh': bytes = new Uint8Array(size); break;
   }
   return bytes.fill(fill);
 }
@@ -154,5 +153,22 @@ describe('batch headers in any kind of buffer', () => {
     expect(checkBatch(tracking)).toMatchObject({ ok: false, reason: 'truncated' });
     expectCorrupt(() => decodeBatch(tracking), 'truncated');
     expectCorrupt(() => readBatchHeader(later), 'truncated');
+  });
+
+  it('an array small enough to live on V8\'s heap (64 bytes or fewer) is patched and read through its own bytes', () => {
+    const batch = encodeBatch([{ key: null, value: null, timestamp: 3 }]);
+    for (let size = BATCH_HEADER_BYTES; size <= 64; size++) {
+      const small = new Uint8Array(size); // on the heap until its buffer is first asked for
+      small.set(batch.subarray(0, BATCH_HEADER_BYTES));
+      small[60] = 0; // recordCount 0: an empty batch, the whole of it a header
+      const empty = reseal(small.subarray(0, BATCH_HEADER_BYTES));
+      setBaseOffset(small, 0x0102030405060708n);
+      expect(Array.from(small.subarray(0, 8))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(readBatchHeader(empty).baseOffset).toBe(0x0102030405060708n);
+      expect(decodeBatch(empty).records).toEqual([]);
+      const fresh = new Uint8Array(size);
+      fresh.set(small);
+      expect(readBatchHeader(fresh)).toEqual(readBatchHeader(small));
+    }
   });
 });
