@@ -50,6 +50,7 @@ import { slabBytes } from './byte-slab.js';
 import { BrookError, assert } from './errors.js';
 import { BatchRecordDecoder, corruptBatch } from './record-decoder.js';
 import type { StoredRecord } from './stored-record.js';
+import { storedRecordsQuickly } from './stored-records-quick.js';
 import { MAX_INT32, batchTooLarge, bodySizes, sizeOfRecordBody, writeRecord } from './record-encoder.js';
 import { sizeOfVarint } from './varint.js';
 
@@ -389,10 +390,15 @@ export function decodeBatch(
   return { header: decoder.header, records: decoder.decodeAll() };
 }
 
-/** decodeBatch of a batch the log read and verified (`crcVerified`), each record with its source. */
+/**
+ * decodeBatch of a batch the log read and verified (`crcVerified`), each record with its source:
+ * read by storedRecordsQuickly when it has the shape Brook writes, else by the full decoder.
+ */
 export function decodeStoredBatch(bytes: Uint8Array): { header: BatchHeader; records: StoredRecord[] } {
-  const decoder = recordDecoder(bytes, 0, { crcVerified: true }, true);
-  return { header: decoder.header, records: decoder.decodeAll() as StoredRecord[] };
+  const { header, size } = checkedBatch(bytes, 0, { crcVerified: true });
+  const records = storedRecordsQuickly(bytes, header, BATCH_HEADER_BYTES, size)
+    ?? new BatchRecordDecoder(bytes, 0, BATCH_HEADER_BYTES, size, header, true).decodeAll() as StoredRecord[];
+  return { header, records };
 }
 
 /** Every check decodeBatch makes, with the same errors, without building the records: for a
@@ -404,15 +410,21 @@ export function verifyBatch(bytes: Uint8Array, position = 0, options: DecodeBatc
 }
 
 /** The batch-level checks of decodeBatch, then a decoder positioned at its first record. */
-function recordDecoder(bytes: Uint8Array, position: number, options: DecodeBatchOptions, sourced = false): BatchRecordDecoder {
+function recordDecoder(bytes: Uint8Array, position: number, options: DecodeBatchOptions): BatchRecordDecoder {
+  const { header, size } = checkedBatch(bytes, position, options);
+  return new BatchRecordDecoder(bytes, position, position + BATCH_HEADER_BYTES, position + size, header);
+}
+
+/** The batch-level checks of decodeBatch: its header and size, or CORRUPT_BATCH. */
+function checkedBatch(bytes: Uint8Array, position: number, options: DecodeBatchOptions): { header: BatchHeader; size: number } {
   const check = inspectBatch(bytes, position, bytes.length, options.batchBytesMax ?? DEFAULT_MAX_BATCH_BYTES, options.crcVerified !== true);
   if (!check.ok) throw corruptBatch(check.reason, position, check.detail);
-  const { header, size } = check;
+  const { header } = check;
   const codec = header.attributes & COMPRESSION_MASK;
   if (codec !== 0) throw corruptBatch('bad-header', position, `compression codec ${codec}: Brook reads uncompressed batches only`);
   if (header.recordCount < 0) throw corruptBatch('bad-header', position, `recordCount ${header.recordCount}`);
   if (!Number.isSafeInteger(header.baseTimestamp) || !Number.isSafeInteger(header.maxTimestamp)) {
     throw corruptBatch('bad-header', position, 'timestamps beyond 2^53 ms are not supported');
   }
-  return new BatchRecordDecoder(bytes, position, position + BATCH_HEADER_BYTES, position + size, header, sourced);
+  return check;
 }

@@ -6,7 +6,7 @@
  */
 import { BrookError } from './errors.js';
 import type { BatchDecodeFailure, BatchHeader, LogRecord, RecordHeader } from './record-batch.js';
-import { LazyStoredRecord } from './stored-record.js';
+import { LazyStoredRecord, NO_RECORD_HEADERS } from './stored-record.js';
 import { VarintReader } from './varint.js';
 
 /** Attribute bit 3: the broker stamped one time for the whole batch, maxTimestamp. */
@@ -15,7 +15,6 @@ const LOG_APPEND_TIME_FLAG = 0x08;
 const MIN_RECORD_BODY_BYTES = 6;
 // ignoreBOM keeps a leading U+FEFF in a header key instead of silently dropping it.
 const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
 export function corruptBatch(
   reason: BatchDecodeFailure,
@@ -119,7 +118,7 @@ export abstract class RecordDecoder {
     // Each header takes at least two bytes, which bounds a garbage count before looping on it.
     const count = this.length('headerCount', 0, recordEnd, 2);
     // Most records have none: they share one frozen empty list instead of an array each.
-    if (count === 0) return NO_HEADERS;
+    if (count === 0) return NO_RECORD_HEADERS;
     const headers: RecordHeader[] = [];
     for (let i = 0; i < count; i++) {
       const keyBytes = this.length('header key length', 0, recordEnd);

@@ -7,6 +7,9 @@
 import { slabBytes } from './byte-slab.js';
 import type { LogRecord, RecordHeader } from './record-batch.js';
 
+/** The headers of every record without any: one frozen list for all, not an array each. */
+export const NO_RECORD_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+
 export interface StoredRecord extends LogRecord {
   readonly source: Uint8Array;
   readonly sourceStart: number;
