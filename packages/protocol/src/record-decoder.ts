@@ -1,5 +1,5 @@
 /**
- * The record half of decodeBatch (record-batch.ts has the grammar): walks the records of a batch
+ * The record half of decodeBatch (batch-decoding.ts; record-batch.ts has the grammar): walks the records of a batch
  * whose length, magic and CRC already checked out, or of a DELIVER frame. The CRC only proves the bytes are the ones
  * the writer wrote, not that the writer wrote a valid batch, so every length and count is still
  * bounded against the bytes that are there before it is used.
