@@ -124,13 +124,23 @@ export class VarintReader {
   }
 
   varint(): number {
-    // One byte, the usual case (a length or delta below 64): no loop.
+    return this.oneByte() ?? this.varintOfBytes();
+  }
+
+  varlong(): number {
+    return this.oneByte() ?? this.varlongOfBytes();
+  }
+
+  /**
+   * The value of a one-byte varint or varlong at the position (the same for both widths), moved
+   * past; undefined if the next byte is not a whole one. The usual case (most lengths and deltas
+   * in a batch are below 64), read without the loops.
+   */
+  private oneByte(): number | undefined {
     const first = this.position < this.end ? this.bytes[this.position]! : 0x80;
-    if (first < 0x80) {
-      this.position += 1;
-      return (first >>> 1) ^ -(first & 1);
-    }
-    return this.varintOfBytes();
+    if (first >= 0x80) return undefined;
+    this.position += 1;
+    return (first >>> 1) ^ -(first & 1);
   }
 
   private varintOfBytes(): number {
@@ -147,16 +157,6 @@ export class VarintReader {
     }
     this.position = position;
     return (unsigned >>> 1) ^ -(unsigned & 1);
-  }
-
-  varlong(): number {
-    // One byte, as varint(): most timestamp deltas in a batch are small.
-    const first = this.position < this.end ? this.bytes[this.position]! : 0x80;
-    if (first < 0x80) {
-      this.position += 1;
-      return (first >>> 1) ^ -(first & 1);
-    }
-    return this.varlongOfBytes();
   }
 
   private varlongOfBytes(): number {
