@@ -66,33 +66,36 @@ export class AckState {
     return this.isAcked(offset) ? 0 : this.unackedAttempts(offset);
   }
 
-  /** Counts a new delivery attempt and returns its deliveryCount (1 for the first). */
-  recordAttempt(offset: bigint): number {
+  /**
+   * Counts a new delivery attempt and returns its deliveryCount (1 for the first). `nextOffset`
+   * is offset + 1, which a caller that has it made already passes (Entry.nextOffset).
+   */
+  recordAttempt(offset: bigint, nextOffset = offset + 1n): number {
     assert(!this.isAcked(offset), 'attempt on an acked offset', { offset });
     const count = this.unackedAttempts(offset) + 1;
-    this.restoreAttempts(offset, count);
+    this.restoreAttempts(offset, count, nextOffset);
     return count;
   }
 
   /** Sets the attempt count, as read back from the journal. */
-  restoreAttempts(offset: bigint, count: number): void {
+  restoreAttempts(offset: bigint, count: number, nextOffset = offset + 1n): void {
     if (this.isAcked(offset)) return;
     if (count === 1) {
-      this.tried.add(offset);
+      this.tried.add(offset, nextOffset);
       if (this.counts.size > 0) this.counts.delete(offset);
     } else {
       this.counts.set(offset, count);
     }
   }
 
-  /** Acks `offset`; returns false if it already was. Moves the floor over any run of acks. */
-  ack(offset: bigint): boolean {
+  /** Acks `offset` (`nextOffset`: offset + 1, as recordAttempt); returns false if it already was. Moves the floor over any run of acks. */
+  ack(offset: bigint, nextOffset = offset + 1n): boolean {
     if (offset === this.floor) {
       // In order, the usual case: the floor moves, no range is touched.
-      this.floor = offset + 1n;
+      this.floor = nextOffset;
     } else {
       if (this.isAcked(offset)) return false;
-      this.acked.add(offset);
+      this.acked.add(offset, nextOffset);
     }
     if (this.counts.size > 0) this.counts.delete(offset);
     this.absorbAcked();

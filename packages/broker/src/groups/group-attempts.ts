@@ -125,8 +125,8 @@ export abstract class GroupAttempts implements FlightOwner {
       return undefined;
     }
     const window = this.windows[entry.partition]!;
-    const deliveryCount = window.ack.recordAttempt(entry.offset);
-    this.journal.attempt(entry.partition, entry.offset, deliveryCount);
+    const deliveryCount = window.ack.recordAttempt(entry.offset, entry.nextOffset);
+    this.journal.attempt(entry.partition, entry.offset, deliveryCount, entry.nextOffset);
     const flight = new Flight(this, entry, member, deliveryCount, entry.attemptOwed);
     entry.attemptOwed = false;
     this.leases.grant(flight, now + this.config.ackTimeoutMs);
@@ -323,10 +323,10 @@ export abstract class GroupAttempts implements FlightOwner {
     const window = this.windows[entry.partition]!;
     if (!window.holds(entry)) return Promise.resolve();
     window.remove(entry);
-    window.ack.ack(entry.offset);
+    window.ack.ack(entry.offset, entry.nextOffset);
     this.ordering.release(entry);
     this.schedulePump();
-    return this.journal.ack(entry.partition, entry.offset);
+    return this.journal.ack(entry.partition, entry.offset, entry.nextOffset);
   }
 
   /**

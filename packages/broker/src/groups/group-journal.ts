@@ -133,12 +133,15 @@ export class GroupJournal {
     return { journal: new GroupJournal(fs, dir, logOptions, first, journalBytesMax, log, generation, states), states, created };
   }
 
-  /** Records that `offset` was handed out for the `count`-th time. Durable with the next flush. */
-  attempt(partition: number, offset: bigint, count: number): void {
+  /**
+   * Records that `offset` was handed out for the `count`-th time. Durable with the next flush.
+   * `nextOffset` is offset + 1 (Entry.nextOffset), as for ack().
+   */
+  attempt(partition: number, offset: bigint, count: number, nextOffset = offset + 1n): void {
     const changes = this.changesFor(partition);
     // Replay applies "f" before "n": once this record has an "n" (a count given back), first
     // attempts go there too, after it.
-    if (count === 1 && !changes.n) addToRanges((changes.f ??= []), offset);
+    if (count === 1 && !changes.n) addToRanges((changes.f ??= []), offset, nextOffset);
     else (changes.n ??= []).push([offset, count]);
   }
 
@@ -148,8 +151,8 @@ export class GroupJournal {
     return this.flush();
   }
 
-  ack(partition: number, offset: bigint): Promise<void> {
-    addToRanges((this.changesFor(partition).a ??= []), offset);
+  ack(partition: number, offset: bigint, nextOffset = offset + 1n): Promise<void> {
+    addToRanges((this.changesFor(partition).a ??= []), offset, nextOffset);
     return this.flush();
   }
 
@@ -283,8 +286,8 @@ function applyChanges(states: AckState[], changes: PartitionChanges): void {
 }
 
 /** Appends `offset` to a list of [start, end) ranges, extending the last one when adjacent. */
-function addToRanges(ranges: [bigint, bigint][], offset: bigint): void {
+function addToRanges(ranges: [bigint, bigint][], offset: bigint, nextOffset: bigint): void {
   const last = ranges[ranges.length - 1];
-  if (last && last[1] === offset) last[1] = offset + 1n;
-  else ranges.push([offset, offset + 1n]);
+  if (last && last[1] === offset) last[1] = nextOffset;
+  else ranges.push([offset, nextOffset]);
 }

@@ -42,34 +42,34 @@ export class OffsetRanges {
     return i >= 0 && offset < this.ends[i]!;
   }
 
-  /** Adds `offset`; returns false if it was already present. */
-  add(offset: bigint): boolean {
+  /** Adds `offset` (`nextOffset` is offset + 1, if the caller has it); returns false if it was already present. */
+  add(offset: bigint, nextOffset = offset + 1n): boolean {
     const last = this.ends.length - 1;
     // At or past the end, the usual case (offsets mostly come in order): no search, no splice.
     if (last < 0 || offset > this.ends[last]!) {
       this.starts.push(offset);
-      this.ends.push(offset + 1n);
+      this.ends.push(nextOffset);
       return true;
     }
     if (offset === this.ends[last]) {
-      this.ends[last] = offset + 1n;
+      this.ends[last] = nextOffset;
       return true;
     }
     const i = this.lastStartAtOrBefore(offset);
     if (i >= 0 && offset < this.ends[i]!) return false;
     const joinsLeft = i >= 0 && this.ends[i] === offset;
-    const joinsRight = i + 1 < this.starts.length && this.starts[i + 1] === offset + 1n;
+    const joinsRight = i + 1 < this.starts.length && this.starts[i + 1] === nextOffset;
     if (joinsLeft && joinsRight) {
       this.ends[i] = this.ends[i + 1]!;
       this.starts.splice(i + 1, 1);
       this.ends.splice(i + 1, 1);
     } else if (joinsLeft) {
-      this.ends[i] = offset + 1n;
+      this.ends[i] = nextOffset;
     } else if (joinsRight) {
       this.starts[i + 1] = offset;
     } else {
       this.starts.splice(i + 1, 0, offset);
-      this.ends.splice(i + 1, 0, offset + 1n);
+      this.ends.splice(i + 1, 0, nextOffset);
     }
     return true;
   }

@@ -47,6 +47,16 @@ export class Entry {
   get offset(): bigint {
     return this.record.offset;
   }
+
+  /**
+   * offset + 1, made once. An attempt and an ack each extend a range in AckState and one in the
+   * journal to it: four bigints a delivered record otherwise, where this is one.
+   */
+  get nextOffset(): bigint {
+    return (this.next ??= this.record.offset + 1n);
+  }
+
+  private next: bigint | undefined = undefined;
 }
 
 /**
