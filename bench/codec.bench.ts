@@ -10,8 +10,9 @@
  * - encodeBatch: sizing, writing and the CRC-32C of a fresh batch (what a produce call and the
  *   client's producer do per batch);
  * - decodeStoredBatch: a batch the log stored, as a group's window reads it (quick reader);
- * - decodeBatch: the full decoder with `crcVerified` (every check, error messages ready): what
- *   decodeStoredBatch falls back to for batches not of Brook's own shape;
+ * - decodeBatch: the full decoder with `crcVerified` (every check, error messages ready, a key and
+ *   a value view per record); decodeStoredBatch falls back to the same decoder for batches not
+ *   of Brook's own shape, building lazy records instead of views (somewhat cheaper than this row);
  * - verifyBatch: the full checks, CRC included, without building records (what the server does
  *   to every batch a client produces).
  *
