@@ -369,30 +369,3 @@ describe('WAL producer on a real disk', () => {
     }
   });
 });
-
-describe('a WAL producer whose producer id was fenced (another instance bumped its epoch)', () => {
-  it('stops with PRODUCER_FENCED at every open, keeping its records; without producer.json it sends them under a new id', async () => {
-    const host = await WalProducerHost.create({ orders: 1 });
-    const first = await host.start();
-    await first.producer.send('orders', numbered(1, 2));
-    await first.producer.flush();
-    const producerId = first.producer.stats.producerId!;
-    await first.producer.close();
-    // A copy of this directory elsewhere (a restored backup, a cloned machine) took the id over.
-    await host.broker.initProducer({ producerId: BigInt(producerId), bumpEpoch: true });
-    for (let open = 0; open < 2; open++) {
-      const again = await host.start();
-      await again.producer.send('orders', numbered(3, 1));
-      const failure = await again.producer.flush().catch((error: unknown) => error);
-      expect(failure).toMatchObject({ code: 'PRODUCER_FENCED', details: { producerEpoch: 0, currentEpoch: 1 } });
-      await again.producer.close();
-    }
-    expect(await host.contents('orders')).toEqual([[1, 2]]);
-    await host.fs.unlink(`${PRODUCER_WAL_DIR}/producer.json`);
-    const resumed = await host.start();
-    await resumed.producer.flush();
-    expect(await host.contents('orders')).toEqual([[1, 2, 3, 3]]);
-    expect(resumed.producer.stats.producerId).not.toBe(producerId);
-    await resumed.producer.close();
-  });
-});

@@ -173,8 +173,10 @@ export function defineCommand(spec: CommandSpec, handler: (args: ParsedArgs, env
 
 /** A command made of subcommands (`brook topics create`): dispatches on the first argument. */
 export function defineCommandGroup(name: string, summary: string, subcommands: readonly Command[]): Command {
+  // Wide enough for the longest name, so a summary never runs into it.
+  const width = Math.max(20, ...subcommands.map((command) => command.name.length + 2));
   const usage = `usage: brook ${name} SUBCOMMAND [options]   (brook ${name} SUBCOMMAND --help for its options)\n\n` +
-    subcommands.map((command) => `  ${command.name.padEnd(20)}${command.summary}`).join('\n');
+    subcommands.map((command) => `  ${command.name.padEnd(width)}${command.summary}`).join('\n');
   return {
     name,
     summary,

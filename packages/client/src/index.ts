@@ -22,6 +22,7 @@ export type { ProduceResult } from './producer/send-ticket.js';
 export {
   WalProducer, type WalOptions, type WalProducerEvents, type WalProducerOptions, type WalProducerStats, type WalSendResult,
 } from './producer/wal-producer.js';
+export { forgetWalProducerId, type ForgetWalProducerIdOptions, type ForgottenProducerId } from './producer/forget-producer-id.js';
 export type { PoisonReport, SentPart } from './producer/wal-sender.js';
 export type { RetryReport } from './producer/transmit.js';
 export { Message } from './consumer/message.js';

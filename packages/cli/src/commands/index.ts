@@ -15,6 +15,7 @@ const LOADERS: Readonly<Record<string, () => Promise<Command>>> = {
   dlq: async () => (await import('./dlq.js')).dlqCommand,
   dump: async () => (await import('./dump.js')).dumpCommand,
   verify: async () => (await import('./verify.js')).verifyCommand,
+  wal: async () => (await import('./wal.js')).walCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
 };

@@ -322,7 +322,7 @@ function checkNumbering(buffer: FileBuffer, state: WalProducerState, dir: string
   if (nextBatchSequence > state.committedWalBatch) return;
   const file = `${dir}/${STATE_FILE}`;
   throw new BrookError('CORRUPT_METADATA', `${file} counts WAL batches up to ${state.committedWalBatch} as sent, but the WAL's next batch is ${nextBatchSequence}: `
-    + `its segments were lost or replaced. Removing ${STATE_FILE} resends what the WAL holds under a new producer id`, {
+    + `its segments were lost or replaced. Forgetting the producer id (forgetWalProducerId, brook wal forget-producer-id) resends what the WAL holds under a new one`, {
     file, committedWalBatch: state.committedWalBatch, nextBatchSequence,
   });
 }

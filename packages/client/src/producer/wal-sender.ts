@@ -239,7 +239,8 @@ export class WalSender {
           if (incarnation === undefined && current.incarnation !== undefined) await this.persistBeforeSend((state) => ({ ...state, incarnation: current.incarnation }));
           return;
         }
-        throw new BrookError('PRODUCER_FENCED', `producer ${shared.producerId} is at epoch ${current.producerEpoch}, this WAL at ${shared.producerEpoch}`, {
+        throw new BrookError('PRODUCER_FENCED', `producer ${shared.producerId} is at epoch ${current.producerEpoch}, this WAL at ${shared.producerEpoch}: `
+          + 'another instance took the id over; to go on with this one, close it and forget the id (forgetWalProducerId, brook wal forget-producer-id)', {
           producerId: shared.producerId, producerEpoch: shared.producerEpoch, currentEpoch: current.producerEpoch,
         });
       } catch (error) {
