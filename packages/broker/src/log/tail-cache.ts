@@ -17,6 +17,12 @@ import { addToRead, type ReadBatch, type ReadLimits, type ReadState } from './lo
 export class TailCache {
   /** Oldest first; entries before `head` are evicted and dropped in bulk by `compact`. */
   private batches: ReadBatch[] = [];
+  /**
+   * Each batch's byte length, beside it: eviction reads the oldest's here rather than through its
+   * entry and its bytes' view, two objects long out of the CPU's cache (it was the most expensive
+   * line of an append round in a produce profile).
+   */
+  private sizes: number[] = [];
   private head = 0;
   private bytes = 0;
 
@@ -27,6 +33,7 @@ export class TailCache {
     if (bytes.length > this.maxBytes) {
       // It could never stay: empty the cache, since what remains would no longer end at endOffset.
       this.batches = [];
+      this.sizes = [];
       this.head = 0;
       this.bytes = 0;
       return;
@@ -36,8 +43,9 @@ export class TailCache {
     // and a slab's views (an encoded produce call, handed out back to back) are kept as they are.
     const owned = bytes.byteLength * 4 >= bytes.buffer.byteLength * 3 || isSlabView(bytes) ? bytes : bytes.slice();
     this.batches.push({ header, bytes: owned });
+    this.sizes.push(owned.length);
     this.bytes += owned.length;
-    while (this.bytes > this.maxBytes) this.bytes -= this.batches[this.head++]!.bytes.length;
+    while (this.bytes > this.maxBytes) this.bytes -= this.sizes[this.head++]!;
     if (this.head > 64 && this.head * 2 > this.batches.length) this.compact();
   }
 
@@ -56,6 +64,7 @@ export class TailCache {
 
   private compact(): void {
     this.batches = this.batches.slice(this.head);
+    this.sizes = this.sizes.slice(this.head);
     this.head = 0;
   }
 }
