@@ -8,16 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '@brook/broker';
-
-const MAIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
-
-function brook(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { brook } from './fixtures/cli-run.js';
 
 let dataDir: string;
 let partitionDir: string;
@@ -35,20 +26,20 @@ afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 describe('brook verify and brook dump', () => {
   it('verify says a healthy data dir has no problem, exit 0', async () => {
-    const { code, stdout } = await brook('verify', dataDir);
+    const { code, stdout } = await brook(['verify', dataDir]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^ok {2}topics\/cli-orders\/0 {2}\d+ segments, 30 batches, 30 records$/m);
     expect(stdout).toMatch(/^0 problems in \d+ logs$/m);
   });
 
   it('dump prints batches, index entries and, with --records, the records', async () => {
-    const { code, stdout } = await brook('dump', partitionDir, '--records');
+    const { code, stdout } = await brook(['dump', partitionDir, '--records']);
     expect(code).toBe(0);
     expect(stdout).toContain('00000000000000000000.log');
     expect(stdout).toMatch(/@0 {2}offsets 0\.\.0 \(1 records\)/);
     expect(stdout).toContain('key="user-0"');
     expect(stdout).toMatch(/offset 0 -> @0/);
-    const json = JSON.parse((await brook('dump', join(partitionDir, '00000000000000000000.log'), '--json')).stdout);
+    const json = JSON.parse((await brook(['dump', join(partitionDir, '00000000000000000000.log'), '--json'])).stdout);
     expect(json[0].batches[0]).toMatchObject({ position: 0, baseOffset: '0', recordCount: 1 });
   });
 
@@ -59,10 +50,10 @@ describe('brook verify and brook dump', () => {
     const secondBatchAt = bytes.readInt32BE(8) + 12;
     bytes[secondBatchAt + 70]! ^= 0xff;
     await writeFile(file, bytes);
-    const verified = await brook('verify', dataDir);
+    const verified = await brook(['verify', dataDir]);
     expect(verified.code).toBe(1);
     expect(verified.stdout).toContain(`problem: topics/cli-orders/0/${first} @${secondBatchAt} bad-crc`);
-    const dumped = await brook('dump', file);
+    const dumped = await brook(['dump', file]);
     expect(dumped.code).toBe(1);
     expect(dumped.stdout).toContain(`BAD @${secondBatchAt} bad-crc`);
   });
@@ -70,18 +61,18 @@ describe('brook verify and brook dump', () => {
   it('verify of a directory that is no data directory (empty, a producer WAL) says so, exit 1, instead of passing it as healthy', async () => {
     const notData = await mkdtemp(join(tmpdir(), 'brook-cli-not-data-'));
     try {
-      const empty = await brook('verify', notData);
+      const empty = await brook(['verify', notData]);
       expect(empty.code).toBe(1);
       expect(empty.stdout).toMatch(/^problem: \. @0 not-a-data-dir: no topics\/ directory/m);
       await writeFile(join(notData, 'wal-00000000000000000000.seg'), Buffer.from('BWAL'));
-      expect((await brook('verify', notData)).code).toBe(1);
+      expect((await brook(['verify', notData])).code).toBe(1);
     } finally {
       await rm(notData, { recursive: true, force: true });
     }
   });
 
   it('bad usage exits 2 with the usage on stderr', async () => {
-    const { code, stderr } = await brook('verify');
+    const { code, stderr } = await brook(['verify']);
     expect(code).toBe(2);
     expect(stderr).toContain('usage: brook verify DATA_DIR');
   });
@@ -89,10 +80,10 @@ describe('brook verify and brook dump', () => {
   it('dump of a path that is no partition directory or segment file says what dump reads, exit 2', async () => {
     const expected = 'dump reads a partition directory (e.g. .brook-data/topics/orders/0) or one .log, .index or .timeindex file';
     const metadata = join(dataDir, 'topics', 'cli-orders', 'topic.json');
-    const file = await brook('dump', metadata);
+    const file = await brook(['dump', metadata]);
     expect(file.code).toBe(2);
     expect(file.stderr).toContain(`brook: INVALID_CONFIG: ${expected}; ${metadata} is neither`);
-    const directory = await brook('dump', dataDir);
+    const directory = await brook(['dump', dataDir]);
     expect(directory.code).toBe(2);
     expect(directory.stderr).toContain(`brook: INVALID_CONFIG: ${expected}; ${dataDir} holds no segment files`);
   });

@@ -4,23 +4,13 @@
  * is none the second time, refuses while a producer has the directory open, and refuses a
  * directory that is no WAL directory.
  */
-import { execFile } from 'node:child_process';
+import { brook } from './fixtures/cli-run.js';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '@brook/broker';
 import { connect, type Client } from '@brook/client';
-
-const MAIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
-
-function brook(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 let root: string;
 let broker: Broker;
@@ -53,12 +43,12 @@ async function usedWalDirectory(name: string): Promise<{ dir: string; producerId
 describe('brook wal forget-producer-id', () => {
   it('forgets the producer id (exit 0, naming it), then says there is none (exit 0); --json gives the same facts', async () => {
     const { dir, producerId } = await usedWalDirectory('cli-wal-forget');
-    const forgot = await brook('wal', 'forget-producer-id', dir);
+    const forgot = await brook(['wal', 'forget-producer-id', dir]);
     expect(forgot).toMatchObject({ code: 0, stderr: '' });
     expect(forgot.stdout).toContain(`forgot producer id ${producerId} (epoch 0) of ${dir}`);
     expect(forgot.stdout).toContain('at-least-once, for that batch only');
     expect(await readdir(dir)).not.toContain('producer.json');
-    const again = await brook('wal', 'forget-producer-id', dir, '--json');
+    const again = await brook(['wal', 'forget-producer-id', dir, '--json']);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toEqual({ found: 'none', removed: [] });
   });
@@ -68,7 +58,7 @@ describe('brook wal forget-producer-id', () => {
     const producer = client.producer({ wal: { dir } });
     await producer.ready();
     try {
-      const refused = await brook('wal', 'forget-producer-id', dir);
+      const refused = await brook(['wal', 'forget-producer-id', dir]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/^brook: LOCKED: /);
       expect(await readdir(dir)).toContain('producer.json');
@@ -78,10 +68,10 @@ describe('brook wal forget-producer-id', () => {
   });
 
   it('refuses a directory that is no WAL directory (INVALID_REQUEST, exit 1); no WAL_DIR is bad usage (exit 2)', async () => {
-    const notWal = await brook('wal', 'forget-producer-id', root);
+    const notWal = await brook(['wal', 'forget-producer-id', root]);
     expect(notWal.code).toBe(1);
     expect(notWal.stderr).toMatch(/^brook: INVALID_REQUEST: /);
-    const usage = await brook('wal', 'forget-producer-id');
+    const usage = await brook(['wal', 'forget-producer-id']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('usage: brook wal forget-producer-id WAL_DIR');
   });
