@@ -3,7 +3,8 @@
  *
  * What encoding and decoding one record costs, in ns, in batches shaped like the engine's: 100 B
  * values with short string keys, 25 records a batch (a produce of 100 spread over 4 partitions)
- * and 100. Next to a baseline measured in the same run: copying the batch's bytes once
+ * and 100; without headers (Uint8Array values, in-process produce) and with the content-type
+ * header the client gives string and JSON values. Next to a baseline measured in the same run: copying the batch's bytes once
  * (`Uint8Array.prototype.set` of a whole encoded batch), the least a codec that touches every
  * byte must do. Rows:
  *
@@ -23,9 +24,12 @@ import { decodeBatch, decodeStoredBatch, encodeBatch, toRecordField, verifyBatch
 const ROUND_MS = process.env['BENCH_QUICK'] === '1' ? 100 : 400;
 const ROUNDS = 5;
 
-function batchOf(records: number): EncodableRecord[] {
+/** The header the client gives a JSON value (values.ts): what most records a client sends carry. */
+const JSON_HEADERS = [{ key: 'content-type', value: new TextEncoder().encode('application/json') }];
+
+function batchOf(records: number, headers: EncodableRecord['headers']): EncodableRecord[] {
   const value = new Uint8Array(100).fill(7);
-  return Array.from({ length: records }, (_, i) => ({ key: toRecordField(`k${i % 64}`, i, 'key'), value, timestamp: 1_763_900_000_000 + i }));
+  return Array.from({ length: records }, (_, i) => ({ key: toRecordField(`k${i % 64}`, i, 'key'), value, headers, timestamp: 1_763_900_000_000 + i }));
 }
 
 /** Median ns per record of `step` (one batch of `records` a call) over ROUNDS rounds. */
@@ -49,8 +53,8 @@ function nsPerRecord(records: number, step: () => number): number {
 
 console.log('| batch | copy the bytes (baseline) | encodeBatch | decodeStoredBatch | decodeBatch (full) | verifyBatch |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-for (const records of [25, 100]) {
-  const inputs = batchOf(records);
+for (const [records, headers] of [[25, []], [100, []], [25, JSON_HEADERS], [100, JSON_HEADERS]] as const) {
+  const inputs = batchOf(records, headers);
   const batch = encodeBatch(inputs);
   const target = new Uint8Array(batch.length);
   const copy = nsPerRecord(records, () => (target.set(batch), target[0]! + 1));
@@ -59,5 +63,6 @@ for (const records of [25, 100]) {
   const full = nsPerRecord(records, () => decodeBatch(batch, 0, { crcVerified: true }).records.length);
   const verify = nsPerRecord(records, () => verifyBatch(batch).recordCount);
   const cell = (ns: number) => `${ns.toFixed(0)} ns (${(ns / copy).toFixed(0)}x)`;
-  console.log(`| ${records} x 100 B | ${copy.toFixed(1)} ns | ${cell(encode)} | ${cell(stored)} | ${cell(full)} | ${cell(verify)} |`);
+  const shape = headers.length === 0 ? '' : ', content-type header';
+  console.log(`| ${records} x 100 B${shape} | ${copy.toFixed(1)} ns | ${cell(encode)} | ${cell(stored)} | ${cell(full)} | ${cell(verify)} |`);
 }

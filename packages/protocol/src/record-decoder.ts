@@ -6,15 +6,13 @@
  */
 import { BrookError } from './errors.js';
 import type { BatchDecodeFailure, BatchHeader, LogRecord, RecordHeader } from './record-batch.js';
-import { LazyStoredRecord, NO_RECORD_HEADERS } from './stored-record.js';
+import { LazyStoredRecord, NO_RECORD_HEADERS, headerKeyText } from './stored-record.js';
 import { VarintReader } from './varint.js';
 
 /** Attribute bit 3: the broker stamped one time for the whole batch, maxTimestamp. */
 const LOG_APPEND_TIME_FLAG = 0x08;
 /** attributes, timestampDelta, offsetDelta, keyLength, valueLength, headerCount: a byte each. */
 const MIN_RECORD_BODY_BYTES = 6;
-// ignoreBOM keeps a leading U+FEFF in a header key instead of silently dropping it.
-const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export function corruptBatch(
   reason: BatchDecodeFailure,
@@ -107,10 +105,12 @@ export abstract class RecordDecoder {
     const keyAt = reader.position - Math.max(0, keyLength);
     const valueLength = this.fieldLength('value', recordEnd);
     const valueAt = reader.position - Math.max(0, valueLength);
-    const headers = this.headers(recordEnd, build);
+    const headersAt = reader.position;
+    // A stored record reads its headers from the bytes when asked (LazyStoredRecord): check them only.
+    const headers = this.headers(recordEnd, build && !this.sourced);
     if (reader.position !== recordEnd) this.fail(`record length says it ends at ${recordEnd}, its fields end at ${reader.position}`);
     if (!build) return null;
-    if (this.sourced) return new LazyStoredRecord(offset, timestamp, headers, this.bytes, start, recordEnd, keyAt, keyLength, valueAt, valueLength);
+    if (this.sourced) return new LazyStoredRecord(offset, timestamp, this.bytes, start, recordEnd, keyAt, keyLength, valueAt, valueLength, headersAt);
     return { offset, timestamp, key: this.bytesView(keyAt, keyLength), value: this.bytesView(valueAt, valueLength), headers };
   }
 
@@ -124,8 +124,7 @@ export abstract class RecordDecoder {
       const keyBytes = this.length('header key length', 0, recordEnd);
       const keyStart = this.reader.position;
       this.reader.position += keyBytes;
-      // The decoder replaces invalid UTF-8 rather than failing, so checking needs no decode.
-      const key = build ? utf8Decoder.decode(this.bytes.subarray(keyStart, keyStart + keyBytes)) : '';
+      const key = build ? headerKeyText(this.bytes, keyStart, keyBytes) : '';
       const value = this.nullableBytes('header value', recordEnd, build);
       if (build) headers.push({ key, value });
     }

@@ -5,6 +5,8 @@
  * copies the reader owns at each read (LazyStoredRecord); `source` must never be written.
  */
 import { slabBytes } from './byte-slab.js';
+import { assert } from './errors.js';
+import { VarintReader } from './varint.js';
 import type { LogRecord, RecordHeader } from './record-batch.js';
 
 /** The headers of every record without any: one frozen list for all, not an array each. */
@@ -34,7 +36,6 @@ export class LazyStoredRecord implements StoredRecord {
   constructor(
     readonly offset: bigint,
     readonly timestamp: number,
-    readonly headers: readonly RecordHeader[],
     readonly source: Uint8Array,
     readonly sourceStart: number,
     readonly sourceEnd: number,
@@ -43,7 +44,18 @@ export class LazyStoredRecord implements StoredRecord {
     private readonly keyLength: number,
     private readonly valueAt: number,
     private readonly valueLength: number,
+    /** Where the record's headerCount is in `source`; the headers after it were checked by the decoder. */
+    private readonly headersAt: number,
   ) {}
+
+  /**
+   * Read from the bytes at each read, like key and value: keys as strings, values as copies the
+   * reader owns. The server never reads them (a DELIVER frame copies the record's bytes whole), so
+   * neither decoder spends a TextDecoder call per header on them.
+   */
+  get headers(): readonly RecordHeader[] {
+    return this.source[this.headersAt] === 0 ? NO_RECORD_HEADERS : checkedHeaders(this.source, this.headersAt, this.sourceEnd);
+  }
 
   get key(): Uint8Array | null {
     return fieldCopy(this.source, this.keyAt, this.keyLength);
@@ -59,6 +71,39 @@ export class LazyStoredRecord implements StoredRecord {
 }
 
 const latin1 = new TextDecoder('latin1');
+// ignoreBOM keeps a leading U+FEFF in a header key instead of silently dropping it.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * A header key's text. Invalid UTF-8 is replaced, never refused, so a decoder checking a record
+ * needs no call of this.
+ */
+export function headerKeyText(source: Uint8Array, at: number, length: number): string {
+  return utf8.decode(source.subarray(at, at + length));
+}
+
+/**
+ * The headers whose headerCount is at `at`, from bytes a decoder already checked (every length in
+ * bounds, the section ending by `end`). Asserted as they are read, all the same: a failure here
+ * is a bug in a decoder, not bad input.
+ */
+function checkedHeaders(source: Uint8Array, at: number, end: number): RecordHeader[] {
+  const reader = new VarintReader(source, at, end);
+  const count = reader.varint();
+  const headers: RecordHeader[] = [];
+  for (let i = 0; i < count; i++) {
+    const keyLength = reader.varint();
+    const keyAt = reader.position;
+    reader.position = keyAt + keyLength;
+    const valueLength = reader.varint();
+    const valueAt = reader.position;
+    assert(reader.failure === null && keyLength >= 0 && valueLength >= -1 && valueAt + Math.max(0, valueLength) <= end, 'stored record headers out of bounds');
+    headers.push({ key: headerKeyText(source, keyAt, keyLength), value: fieldCopy(source, valueAt, valueLength) });
+    reader.position = valueAt + Math.max(0, valueLength);
+  }
+  assert(reader.failure === null, 'stored record headerCount out of bounds');
+  return headers;
+}
 
 /** Up to this many bytes a loop beats TextDecoder's call (keys are mostly short). */
 const SHORT_LATIN1_BYTES_MAX = 16;

@@ -9,16 +9,17 @@ import { isBrookError } from './errors.js';
 import {
   BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD_BYTES, decodeBatch, decodeStoredBatch, encodeBatch, readBatchHeader, type RecordInput,
 } from './record-batch.js';
-import { encodedArbitrary, recordArbitrary, reseal } from './record-batch.test-support.js';
+import { encodedArbitrary, headerArbitrary, recordArbitrary, reseal } from './record-batch.test-support.js';
 import { BatchRecordDecoder } from './record-decoder.js';
 import { NO_RECORD_HEADERS, type StoredRecord } from './stored-record.js';
 import { storedRecordsQuickly } from './stored-records-quick.js';
 
-/** Records of the shape the quick reader takes: no headers, timestamps within an int32 of each other. */
+/** Records of the shape the quick reader takes: timestamps within an int32 of each other; most without headers. */
 const quickShapeArbitrary = fc.array(
   fc.record({
     key: fc.option(fc.uint8Array({ maxLength: 200 }), { nil: null, freq: 4 }),
     value: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null, freq: 4 }),
+    headers: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, fc.array(headerArbitrary, { minLength: 1, maxLength: 4 })),
     timestamp: fc.integer({ min: 1_700_000_000_000 - 2 ** 30, max: 1_700_000_000_000 + 2 ** 30 }),
   }),
   { minLength: 1, maxLength: 70 },
@@ -75,17 +76,33 @@ describe('decodeStoredBatch: the quick reader and the full decoder agree', () =>
     );
   });
 
-  it('leaves batches with headers, wide timestamp deltas or offset gaps to the full decoder', () => {
+  it('leaves batches with wide timestamp deltas or offset gaps to the full decoder', () => {
     const plain: RecordInput = { key: null, value: new Uint8Array([1]), headers: [], timestamp: 1_700_000_000_000 };
-    const withHeader = encodeBatch([plain, { ...plain, headers: [{ key: 'k', value: null }] }]);
     const wideDelta = encodeBatch([plain, { ...plain, timestamp: plain.timestamp + 2 ** 31 }]);
     const gapped = encodeBatch([plain, plain]);
     gapped[23 + 3] = 5; // lastOffsetDelta 5 for two records: offsets with a gap (compaction), CRC not read
-    for (const bytes of [withHeader, wideDelta]) {
-      expect(quickly(bytes)).toBeUndefined();
-      expect(storedDecode(bytes)).toEqual(fullDecode(bytes));
-    }
+    expect(quickly(wideDelta)).toBeUndefined();
+    expect(storedDecode(wideDelta)).toEqual(fullDecode(wideDelta));
     expect(quickly(gapped)).toBeUndefined();
+  });
+
+  it('reads headers from the bytes at each read: keys as text (invalid UTF-8 replaced, a BOM kept), values as copies the reader owns', () => {
+    const headers = [
+      { key: '\uFEFFcontent-type', value: new TextEncoder().encode('application/json') },
+      { key: 'empty', value: new Uint8Array(0) },
+      { key: '', value: null },
+    ];
+    const bytes = encodeBatch([{ key: null, value: new Uint8Array([1]), headers, timestamp: 1_700_000_000_000 }]);
+    const [record] = quickly(bytes)!;
+    expect(record!.headers).toEqual(headers);
+    const first = record!.headers;
+    first[0]!.value![0] = 0;
+    expect(record!.headers).toEqual(headers); // the write changed a copy, not the batch
+    expect(bytes).toEqual(encodeBatch([{ key: null, value: new Uint8Array([1]), headers, timestamp: 1_700_000_000_000 }]));
+    const invalid = encodeBatch([{ key: null, value: null, headers: [{ key: 'k', value: null }], timestamp: 0 }]);
+    invalid[invalid.indexOf(0x6b, BATCH_HEADER_BYTES)] = 0xff; // the key 'k' becomes a lone 0xff: not UTF-8
+    reseal(invalid);
+    expect(decodeStoredBatch(invalid).records[0]!.headers).toEqual([{ key: '\uFFFD', value: null }]);
   });
 
   it('reads any batch, however changed, as the full decoder does: the same records or the same error', () => {
@@ -152,7 +169,15 @@ const handRecordArbitrary = fc
     value: fc.option(fc.uint8Array({ maxLength: 20 }), { nil: null }),
     valueSkew: rarely(0, skew),
     valueWidth: rarely(1, fc.integer({ min: 2, max: 6 })),
-    headers: rarely<number[]>([0], fc.constantFrom<number[]>([0x80, 0x00], [2, 2, 0x6b, 1], [1], [], [0, 0], [0x81, 0x00])),
+    headers: rarely<number[]>([0], fc.constantFrom<number[]>(
+      [0x80, 0x00], [2, 2, 0x6b, 1], [1], [], [0, 0], [0x81, 0x00],
+      // count 1: key 'k' with value [7]; value length 2 with one byte there; -2; key length past the end
+      [2, 2, 0x6b, 2, 7], [2, 2, 0x6b, 4, 7], [2, 2, 0x6b, 3], [2, 6, 0x6b, 1],
+      // count 2, both there; count 2 with one; a count the bytes left cannot hold; a padded key length
+      [4, 2, 0x6b, 1, 0, 0], [4, 2, 0x6b, 1], [8, 0, 1], [2, 0x82, 0x00, 0x6b, 1],
+      // a key of invalid UTF-8; a truncated count varint
+      [2, 2, 0xff, 1], [0x80],
+    )),
     lengthSkew: rarely(0, skew),
     lengthWidth: rarely(1, fc.integer({ min: 2, max: 6 })),
   })

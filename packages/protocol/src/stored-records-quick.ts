@@ -1,9 +1,10 @@
 /**
  * decodeStoredBatch's records, read the quick way when a batch has the shape Brook writes: offset
- * deltas 0, 1, 2, … with no gap, create-time timestamps within an int32 delta of the first, no
- * record headers. It makes every bound check the full decoder (record-decoder.ts) makes, but has no
- * message to build: on anything it does not expect, good or bad, it returns undefined, and the
- * full decoder reads the batch again and says exactly what is wrong, if anything is.
+ * deltas 0, 1, 2, … with no gap, create-time timestamps within an int32 delta of the first. It
+ * makes every bound check the full decoder (record-decoder.ts) makes, but has no message to build:
+ * on anything it does not expect, good or bad, it returns undefined, and the full decoder reads the
+ * batch again and says exactly what is wrong, if anything is. Headers are checked and skipped:
+ * a record reads them from its bytes when asked (LazyStoredRecord), as the full decoder's do.
  *
  * Why a second reader: the delivery engine decodes each record once for every group reading its
  * partition, and the full decoder's per-field calls (a VarintReader, a bounds check with its
@@ -16,7 +17,7 @@
  * (record-batch.ts has the whole grammar.)
  */
 import type { BatchHeader } from './record-batch.js';
-import { LazyStoredRecord, NO_RECORD_HEADERS } from './stored-record.js';
+import { LazyStoredRecord } from './stored-record.js';
 
 /** attributes, timestampDelta, offsetDelta, keyLength, valueLength, headerCount: a byte each. */
 const MIN_RECORD_BODY_BYTES = 6;
@@ -58,13 +59,33 @@ export function storedRecordsQuickly(bytes: Uint8Array, header: BatchHeader, sta
     if (valueLength < -1 || valueLength > recordEnd - cursor) return undefined;
     const valueAt = cursor;
     if (valueLength > 0) cursor += valueLength;
-    // headerCount 0, the record's last byte.
-    if (cursor !== recordEnd - 1 || bytes[cursor] !== 0 || !Number.isSafeInteger(timestamp)) return undefined;
-    cursor = recordEnd;
-    records.push(new LazyStoredRecord(offset, timestamp, NO_RECORD_HEADERS, bytes, recordStart, recordEnd, keyAt, keyLength, valueAt, valueLength));
+    const headersAt = cursor;
+    if (bytes[cursor] === 0) cursor += 1; // headerCount 0, as most records have
+    else if (!skipHeaders(bytes, recordEnd)) return undefined;
+    if (cursor !== recordEnd || !Number.isSafeInteger(timestamp)) return undefined;
+    records.push(new LazyStoredRecord(offset, timestamp, bytes, recordStart, recordEnd, keyAt, keyLength, valueAt, valueLength, headersAt));
     offset += 1n;
   }
   return cursor === end ? records : undefined;
+}
+
+/**
+ * Moves the cursor past the headers at it, checking what the full decoder checks (a count each
+ * header's two bytes at least can fill, key and value lengths within the record); false if any
+ * check fails. The headers are read when a record's reader asks (LazyStoredRecord).
+ */
+function skipHeaders(bytes: Uint8Array, recordEnd: number): boolean {
+  const count = readZigZag(bytes, recordEnd);
+  if (count < 0 || count > (recordEnd - cursor) >> 1) return false;
+  for (let i = 0; i < count; i++) {
+    const keyLength = readZigZag(bytes, recordEnd);
+    if (keyLength < 0 || keyLength > recordEnd - cursor) return false;
+    cursor += keyLength;
+    const valueLength = readZigZag(bytes, recordEnd);
+    if (valueLength < -1 || valueLength > recordEnd - cursor) return false;
+    if (valueLength > 0) cursor += valueLength;
+  }
+  return true;
 }
 
 /**
