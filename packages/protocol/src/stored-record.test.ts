@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeStoredBatch, encodeBatch } from './record-batch.js';
+import { headerKeyText } from './stored-record.js';
 
 const keyBytes = fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null });
 
@@ -22,5 +23,25 @@ describe('a stored record\'s keyLatin1', () => {
     expect(ids[0]).toBe(ids[2]);
     expect(ids[0]).not.toBe(ids[1]);
     expect(ids[1]!.length).toBe(17);
+  });
+});
+
+describe('headerKeyText', () => {
+  // The reference: what a fresh TextDecoder makes of the bytes (invalid UTF-8 replaced, a BOM kept).
+  const reference = new TextDecoder('utf-8', { ignoreBOM: true });
+  // Keys alike in length and prefix, around the memo's 64-byte limit, invalid UTF-8, empty.
+  const keyArbitrary = fc.oneof(
+    fc.constantFrom('content-type', 'content-typf', 'Content-Type', '', '\uFEFFk', 'ä', 'x'.repeat(64), 'x'.repeat(65), 'y'.repeat(64)).map((text) => new TextEncoder().encode(text)),
+    fc.uint8Array({ maxLength: 70 }),
+  );
+
+  it('gives TextDecoder\'s text for every key, one after another, wherever it lies in its buffer (property)', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(keyArbitrary, fc.nat(5)), { minLength: 1, maxLength: 12 }), (keys) => {
+      for (const [key, padding] of keys) {
+        const buffer = new Uint8Array(padding + key.length + 3).fill(0xee);
+        buffer.set(key, padding);
+        expect(headerKeyText(buffer, padding, key.length)).toBe(reference.decode(key));
+      }
+    }), { numRuns: 2000 });
   });
 });
