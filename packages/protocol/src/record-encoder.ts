@@ -142,7 +142,22 @@ const SHORT_COPY_MAX = 16;
 
 /** UTF-8 length of `text` as TextEncoder encodes it (a lone surrogate becomes 3-byte U+FFFD),
  * without encoding it. */
+/**
+ * The last header key measured and its UTF-8 length. Records of a batch mostly carry the same
+ * header keys (the client's content-type on every string or JSON value), and each key is measured
+ * three times (the producer's size bound, then sizing and writing the batch).
+ */
+let measuredKey = '';
+let measuredKeyBytes = 0;
+
 function utf8Length(text: string): number {
+  if (text === measuredKey) return measuredKeyBytes;
+  measuredKeyBytes = utf8LengthScanned(text);
+  measuredKey = text;
+  return measuredKeyBytes;
+}
+
+function utf8LengthScanned(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
