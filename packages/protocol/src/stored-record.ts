@@ -87,9 +87,12 @@ export function headerKeyText(source: Uint8Array, at: number, length: number): s
  * bounds, the section ending by `end`). Asserted as they are read, all the same: a failure here
  * is a bug in a decoder, not bad input.
  */
-function checkedHeaders(source: Uint8Array, at: number, end: number): RecordHeader[] {
+function checkedHeaders(source: Uint8Array, at: number, end: number): readonly RecordHeader[] {
   const reader = new VarintReader(source, at, end);
   const count = reader.varint();
+  // A zero count padded (0x80 0x00, as a client's batch may write it) is still no headers: the
+  // shared list, as decodeBatch gives, not an array each read (Delivery hands it out as it is).
+  if (count === 0 && reader.failure === null) return NO_RECORD_HEADERS;
   const headers: RecordHeader[] = [];
   for (let i = 0; i < count; i++) {
     const keyLength = reader.varint();
