@@ -1,8 +1,8 @@
 /**
  * A record decoded from stored batch bytes (decodeStoredBatch), with where its encoding (the
  * Record grammar of record-batch.ts, length included) lies in them: the server copies those bytes
- * into DELIVER frames as they are instead of encoding the record again. Its key and value are
- * copies the reader owns at each read (LazyStoredRecord); `source` must never be written.
+ * into DELIVER frames as they are instead of encoding the record again. Its key, value and header
+ * values are copies the reader owns at each read (LazyStoredRecord); `source` must never be written.
  */
 import { slabBytes } from './byte-slab.js';
 import { assert } from './errors.js';
