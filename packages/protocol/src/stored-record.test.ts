@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeStoredBatch, encodeBatch } from './record-batch.js';
-import { headerKeyText } from './stored-record.js';
+import { BATCH_HEADER_BYTES, decodeBatch, decodeStoredBatch, encodeBatch } from './record-batch.js';
+import { reseal } from './record-batch.test-support.js';
+import { NO_RECORD_HEADERS, headerKeyText } from './stored-record.js';
 
 const keyBytes = fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null });
 
@@ -43,5 +44,25 @@ describe('headerKeyText', () => {
         expect(headerKeyText(buffer, padding, key.length)).toBe(reference.decode(key));
       }
     }), { numRuns: 2000 });
+  });
+});
+
+describe('a stored record\'s headers', () => {
+  /** One record without headers, its headerCount 0 written as `count` (a client's batch may pad it: it is stored as sent). */
+  function withHeaderCount(count: number[]): Uint8Array {
+    const plain = encodeBatch([{ key: null, value: Uint8Array.of(1), timestamp: 0 }]);
+    // The record is the batch's last bytes: its length varint, then its body ending in headerCount 0.
+    const body = [...plain.subarray(BATCH_HEADER_BYTES + 1, plain.length - 1), ...count];
+    return reseal(Uint8Array.of(...plain.subarray(0, BATCH_HEADER_BYTES), body.length * 2, ...body));
+  }
+
+  it('without any are the one frozen empty list decodeBatch gives, however the zero count is written', () => {
+    for (const count of [[0], [0x80, 0x00], [0x80, 0x80, 0x80, 0x80, 0x00]]) {
+      const bytes = withHeaderCount(count);
+      expect(decodeBatch(bytes).records[0]!.headers).toBe(NO_RECORD_HEADERS);
+      const [record] = decodeStoredBatch(bytes).records;
+      // A Delivery hands this list out as it is, as the same list at each read (delivery.ts).
+      expect(record!.headers, `headerCount ${count}`).toBe(NO_RECORD_HEADERS);
+    }
   });
 });

@@ -1,8 +1,8 @@
 /**
  * A record decoded from stored batch bytes (decodeStoredBatch), with where its encoding (the
  * Record grammar of record-batch.ts, length included) lies in them: the server copies those bytes
- * into DELIVER frames as they are instead of encoding the record again. Its key and value are
- * copies the reader owns at each read (LazyStoredRecord); `source` must never be written.
+ * into DELIVER frames as they are instead of encoding the record again. Its key, value and header
+ * values are copies the reader owns at each read (LazyStoredRecord); `source` must never be written.
  */
 import { slabBytes } from './byte-slab.js';
 import { assert } from './errors.js';
@@ -110,9 +110,12 @@ function sameBytes(source: Uint8Array, at: number, memo: Uint8Array, length: num
  * bounds, the section ending by `end`). Asserted as they are read, all the same: a failure here
  * is a bug in a decoder, not bad input.
  */
-function checkedHeaders(source: Uint8Array, at: number, end: number): RecordHeader[] {
+function checkedHeaders(source: Uint8Array, at: number, end: number): readonly RecordHeader[] {
   const reader = new VarintReader(source, at, end);
   const count = reader.varint();
+  // A zero count padded (0x80 0x00, as a client's batch may write it) is still no headers: the
+  // shared list, as decodeBatch gives, not an array each read (Delivery hands it out as it is).
+  if (count === 0 && reader.failure === null) return NO_RECORD_HEADERS;
   const headers: RecordHeader[] = [];
   for (let i = 0; i < count; i++) {
     const keyLength = reader.varint();

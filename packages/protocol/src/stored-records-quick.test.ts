@@ -105,6 +105,20 @@ describe('decodeStoredBatch: the quick reader and the full decoder agree', () =>
     expect(decodeStoredBatch(invalid).records[0]!.headers).toEqual([{ key: '\uFFFD', value: null }]);
   });
 
+  it('reads headers whose count and lengths take two or three varint bytes itself, as the full decoder does', () => {
+    const bytes = (length: number, fill: number) => new Uint8Array(length).fill(fill);
+    // 130 headers (count 260: two bytes, over a byte's worth), keys of 64 bytes (two), values up to 9000 bytes (three).
+    const headers = Array.from({ length: 130 }, (_, i) => ({
+      key: `${i}`.padEnd(i % 2 === 0 ? 64 : 1, 'k'),
+      value: i % 3 === 0 ? null : bytes([0, 63, 64, 8191, 8192, 9000][i % 6]!, i),
+    }));
+    const batch = encodeBatch([{ key: null, value: null, headers, timestamp: 0 }, { key: null, value: null, headers: headers.slice(0, 64), timestamp: 0 }]);
+    const quick = quickly(batch);
+    expect(quick, 'read quickly').toBeDefined();
+    expect(quick!.map(asLogRecord)).toEqual(fullDecode(batch).records);
+    expect(quick![0]!.headers).toEqual(headers);
+  });
+
   it('reads any batch, however changed, as the full decoder does: the same records or the same error', () => {
     const edit = fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) });
     const batch = fc.oneof(
@@ -175,8 +189,9 @@ const handRecordArbitrary = fc
       [2, 2, 0x6b, 2, 7], [2, 2, 0x6b, 4, 7], [2, 2, 0x6b, 3], [2, 6, 0x6b, 1],
       // count 2, both there; count 2 with one; a count the bytes left cannot hold; a padded key length
       [4, 2, 0x6b, 1, 0, 0], [4, 2, 0x6b, 1], [8, 0, 1], [2, 0x82, 0x00, 0x6b, 1],
-      // a key of invalid UTF-8; a truncated count varint
-      [2, 2, 0xff, 1], [0x80],
+      // a key of invalid UTF-8; a truncated count varint; count 2, the first key length -1 (read
+      // again as a null value, a reader that let it through would end at the record's end)
+      [2, 2, 0xff, 1], [0x80], [4, 1, 0, 2, 7],
     )),
     lengthSkew: rarely(0, skew),
     lengthWidth: rarely(1, fc.integer({ min: 2, max: 6 })),
@@ -240,16 +255,22 @@ function storedSummary(bytes: Uint8Array, records: readonly StoredRecord[]) {
   }));
 }
 
-/** The full decoder's outcome for a stored batch: its sourced records, or decodeBatch's error. */
+/**
+ * The full decoder's outcome for a stored batch: its sourced records, or decodeBatch's error. No
+ * headers is the shared list exactly when decodeBatch's record has it, the sourced decoder's
+ * records being as lazy as the quick reader's.
+ */
 function fullStored(bytes: Uint8Array) {
+  let plain;
   try {
-    decodeBatch(bytes, 0, { crcVerified: true });
+    plain = decodeBatch(bytes, 0, { crcVerified: true }).records;
   } catch (error) {
     return { error: errorSummary(error) };
   }
   const header = readBatchHeader(bytes);
   const end = BATCH_LOG_OVERHEAD_BYTES + header.batchLength;
-  return { records: storedSummary(bytes, new BatchRecordDecoder(bytes, 0, BATCH_HEADER_BYTES, end, header, true).decodeAll() as StoredRecord[]) };
+  const records = storedSummary(bytes, new BatchRecordDecoder(bytes, 0, BATCH_HEADER_BYTES, end, header, true).decodeAll() as StoredRecord[]);
+  return { records: records.map((record, i) => ({ ...record, sharedNoHeaders: plain[i]!.headers === NO_RECORD_HEADERS })) };
 }
 
 function storedOutcome(bytes: Uint8Array) {

@@ -4,7 +4,8 @@
  * copy), so a consumer that writes into what it was given must change nothing anyone else reads:
  * another group, a tail reader, a fetch, the event listener, or its own redelivery.
  */
-import { describe, expect, it } from 'vitest';
+import type { StoredRecord } from '@brook/protocol';
+import { describe, expect, it, vi } from 'vitest';
 import type { Delivery } from './delivery.js';
 import { engineFixture, parking } from './group-fixture.js';
 
@@ -57,6 +58,26 @@ describe('what a delivery hands out is a copy', () => {
     expect(delivery.headers).toBe(delivery.headers);
   });
 
+  it("reads the stored record's headers once: header() and every later read use that copy, not a decode of the bytes each", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('headers-once');
+    await broker.produce('headers-once', [{ value: 'v', headers: { a: 'x', b: 'y' } }]);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'headers-once', group: 'g' }, handler);
+    await settle(() => held.length === 1);
+    const delivery = held[0]!;
+    // A stored record decodes its headers from the log's bytes at each read (stored-record.ts).
+    const decodes = vi.spyOn(Object.getPrototypeOf(delivery.record) as StoredRecord, 'headers', 'get');
+    try {
+      const first = delivery.headers;
+      expect([text(delivery.header('a')), text(delivery.header('b')), delivery.header('c')]).toEqual(['x', 'y', undefined]);
+      expect(delivery.headers).toBe(first);
+      expect(decodes).toHaveBeenCalledTimes(1);
+    } finally {
+      decodes.mockRestore();
+    }
+  });
+
   it('the delivered event carries its own copy of the key', async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('event-key');
@@ -68,19 +89,22 @@ describe('what a delivery hands out is a copy', () => {
     expect(text(held[0]!.key)).toBe('k-1');
   });
 
-  it("even the stored record's key and value (Delivery.record, internal) are copies at each read: writing them changes nothing", async () => {
+  it("even the stored record's key, value and header values (Delivery.record, internal) are copies at each read: writing them changes nothing", async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('record-fields');
-    await broker.produce('record-fields', [{ key: 'k-1', value: 'value-1' }]);
+    await broker.produce('record-fields', [{ key: 'k-1', value: 'value-1', headers: { h: 'header-1' } }]);
     await broker.subscribe({ topic: 'record-fields', group: 'writer' }, (delivery) => {
       delivery.record.key?.fill(0x58);
       delivery.record.value?.fill(0x58);
+      delivery.record.headers[0]!.value!.fill(0x58);
+      // Delivery keeps the record's headers as the consumer's (delivery.ts): a copy of its own.
+      expect(text(delivery.headers[0]!.value)).toBe('header-1');
     });
     await settle(() => broker.describeGroup('record-fields', 'writer').lag === 0n);
     const { held, handler } = parking();
     await broker.subscribe({ topic: 'record-fields', group: 'reader' }, handler);
     await settle(() => held.length === 1);
-    expect([text(held[0]!.key), held[0]!.text()]).toEqual(['k-1', 'value-1']);
+    expect([text(held[0]!.key), held[0]!.text(), text(held[0]!.header('h'))]).toEqual(['k-1', 'value-1', 'header-1']);
   });
 });
 

@@ -20,7 +20,7 @@
  * settles nothing, as over the wire. The rejection is marked handled (a handler's implicit ack, or
  * `void delivery.ack()`, must not become an unhandled rejection); whoever awaits it gets it.
  */
-import { recordReading, refusedSettlement, slabCopy, type RecordHeader, type StoredRecord } from '@brook/protocol';
+import { recordReading, refusedSettlement, type RecordHeader, type StoredRecord } from '@brook/protocol';
 
 /** The key of Delivery's sink id (see there); for the engine's sinks only, never exported from index.ts. */
 export const SINK_ID: unique symbol = Symbol('brook.sinkId');
@@ -78,9 +78,9 @@ export abstract class Delivery {
   }
 
   get headers(): readonly RecordHeader[] {
-    const { headers } = this.record;
-    if (headers.length === 0) return headers; // the frozen empty list every header-less record shares
-    this.headersCopy ??= headers.map((header) => ({ key: header.key, value: copyOf(header.value) }));
+    // A StoredRecord decodes its headers from its bytes at each read, values copies the reader
+    // owns (the frozen shared list for none): kept, so every read is that one and decodes nothing.
+    if (this.headersCopy === undefined) this.headersCopy = this.record.headers;
     return this.headersCopy;
   }
 
@@ -155,7 +155,3 @@ export abstract class Delivery {
   protected abstract settleReject(reason: string): Promise<void>;
 }
 
-/** A header value's copy for the consumer (the record's key and value are copies already). */
-function copyOf(bytes: Uint8Array | null): Uint8Array | null {
-  return bytes === null ? null : slabCopy(bytes);
-}
