@@ -4,7 +4,8 @@
  * In one process: produce 100 B records in batches of 100 while a group of two members consumes
  * and acks everything, for each ordering mode, on memory and on file storage (fsync never).
  * Reports records/s end to end and p50/p99 of produce -> handler latency (each value carries
- * the performance.now() of its produce), next to a floor: copying 100 B into a preallocated
+ * the performance.now() of its produce), and once more for 'none' with the content-type header
+ * the client gives string and JSON values on every record, next to a floor: copying 100 B into a preallocated
  * Buffer, the least any broker must do per record. Then the same group consuming records that
  * are already in the log (produced before it joins): the engine's share alone (and one tail
  * reader, a subscription without a group, reading the same); the same group rejecting every
@@ -42,15 +43,22 @@ function floorRecordsPerSec(): number {
  * One batch stamped with `nowMs`. Its records share one value array (produce copies it into the
  * log), so the harness does not spend on allocation what it is trying to measure in the broker.
  */
-function batchAt(sent: number, nowMs: number) {
+function batchAt(sent: number, nowMs: number, headers: RecordHeaders | undefined) {
   const value = new Uint8Array(VALUE_BYTES);
   new DataView(value.buffer).setFloat64(0, nowMs);
   // A plain loop: Array.from over { length } looks up each index on the array-like, a slow
   // path that cost the harness 1-2 % of the run.
-  const batch: { key: string; value: Uint8Array }[] = [];
-  for (let i = 0; i < BATCH; i++) batch.push({ key: KEYS[(sent + i) % KEYS.length]!, value });
+  const batch: { key: string; value: Uint8Array; headers?: RecordHeaders }[] = [];
+  for (let i = 0; i < BATCH; i++) batch.push(headers ? { key: KEYS[(sent + i) % KEYS.length]!, value, headers } : { key: KEYS[(sent + i) % KEYS.length]!, value });
   return batch;
 }
+
+type RecordHeaders = { key: string; value: Uint8Array }[];
+/**
+ * The header @brook/client gives every string and JSON value (values.ts): a row with it on every
+ * record shows what a typical client's records cost, next to the header-less rows.
+ */
+const CONTENT_TYPE_HEADERS: RecordHeaders = [{ key: 'content-type', value: new TextEncoder().encode('application/json') }];
 
 /**
  * The handler times one record in this many (62 500 samples a 1M-record run). Timing every record
@@ -67,9 +75,9 @@ function producedAtMs(value: Uint8Array): number {
   return stamp.getFloat64(0);
 }
 
-async function produceAll(broker: Broker, paced: boolean, records: number): Promise<void> {
+async function produceAll(broker: Broker, paced: boolean, records: number, headers?: RecordHeaders): Promise<void> {
   for (let sent = 0; sent < records; sent += BATCH) {
-    await broker.produce('bench', batchAt(sent, performance.now()));
+    await broker.produce('bench', batchAt(sent, performance.now(), headers));
     // Let consumers keep up instead of letting the whole run pile up in the log first.
     if (paced && sent % (BATCH * 50) === 0) await new Promise((resolve) => setImmediate(resolve));
   }
@@ -109,7 +117,7 @@ async function produceOnly(storage: 'memory' | 'disk', records = RECORDS) {
  * Records/s and latencies; `backlog` produces everything before the group joins. 'tail' is one
  * subscription without a group (a tail reader: no acks kept) instead of a group of two.
  */
-async function run(storage: 'memory' | 'disk', ordering: Ordering | 'tail', backlog = false, records = RECORDS) {
+async function run(storage: 'memory' | 'disk', ordering: Ordering | 'tail', backlog = false, records = RECORDS, headers?: RecordHeaders) {
   const { broker, dispose } = await openBench(storage);
   const latenciesMs = new Float64Array(Math.ceil(records / LATENCY_SAMPLE_EVERY));
   let received = 0;
@@ -119,14 +127,14 @@ async function run(storage: 'memory' | 'disk', ordering: Ordering | 'tail', back
     if (received % LATENCY_SAMPLE_EVERY === 0) latenciesMs[received / LATENCY_SAMPLE_EVERY] = performance.now() - producedAtMs(delivery.value!);
     if (++received === records) done();
   };
-  if (backlog) await produceAll(broker, false, records);
+  if (backlog) await produceAll(broker, false, records, headers);
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   if (ordering === 'tail') await broker.subscribe({ topic: 'bench', maxInFlight: 1000, from: 'earliest' }, handler);
   for (let m = 0; ordering !== 'tail' && m < 2; m++) {
     await broker.subscribe({ topic: 'bench', group: 'g', ordering, maxInFlight: 1000, from: 'earliest' }, handler);
   }
-  if (!backlog) await produceAll(broker, true, records);
+  if (!backlog) await produceAll(broker, true, records, headers);
   await finished;
   const seconds = (performance.now() - started) / 1000;
   const cpuNs = cpuNsPerRecord(cpuBefore, records);
@@ -194,6 +202,8 @@ for (const storage of ['memory', 'disk'] as const) {
     console.log(`| ${storage} | ${ordering} | ${fmtRate(r.recordsPerSec)} | ${(r.recordsPerSec / floor).toFixed(3)}x | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`);
   }
 }
+const headed = await run('memory', 'none', false, RECORDS, CONTENT_TYPE_HEADERS);
+console.log(`| memory | none, a content-type header on each record | ${fmtRate(headed.recordsPerSec)} | ${(headed.recordsPerSec / floor).toFixed(3)}x | ${headed.p50.toFixed(1)} | ${headed.p99.toFixed(1)} |`);
 console.log('\nconsume only (records already in the log, memory; tail: one subscription without a group):\n\n| ordering | records/s | CPU ns/record |\n| --- | ---: | ---: |');
 const consumeOnly = new Map<string, number>();
 for (const ordering of ['none', 'key', 'partition', 'tail'] as const) {
