@@ -140,8 +140,6 @@ function writeBytes(bytes: Uint8Array, position: number, field: RecordField): nu
 
 const SHORT_COPY_MAX = 16;
 
-/** UTF-8 length of `text` as TextEncoder encodes it (a lone surrogate becomes 3-byte U+FFFD),
- * without encoding it. */
 /**
  * The last header key measured and its UTF-8 length. Records of a batch mostly carry the same
  * header keys (the client's content-type on every string or JSON value), and each key is measured
@@ -157,6 +155,8 @@ function utf8Length(text: string): number {
   return measuredKeyBytes;
 }
 
+/** UTF-8 length of `text` as TextEncoder encodes it (a lone surrogate becomes 3-byte U+FFFD),
+ * without encoding it. */
 function utf8LengthScanned(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
