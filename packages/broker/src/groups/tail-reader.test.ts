@@ -2,7 +2,8 @@
  * Tail readers (subscriptions without a group) in process, on the virtual clock: what is theirs
  * alone. Fan-out, from, and deletion are in acks-and-redelivery.test.ts and the conformance suites.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { PartitionLog } from '../log/partition-log.js';
 import type { Delivery } from './delivery.js';
 import { engineFixture, parking } from './group-fixture.js';
 
@@ -38,6 +39,29 @@ describe('a tail reader', () => {
     }
     await settle(() => held.length === 5);
     expect(held.map((d) => d.partition)).toContain(1);
+  });
+
+  it('reads ahead about its window (maxInFlight records a read), not fetchBytesMax of log at once', async () => {
+    // Decoding fetchBytesMax (4 MiB, ~30k small records) per read kept that many records alive
+    // between scavenges: a tail reader spent twice the CPU a record of a group that acks.
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('tr-read-ahead');
+    for (let i = 0; i < 20; i++) await broker.produce('tr-read-ahead', Array.from({ length: 50 }, (_, j) => ({ value: `v${i}-${j}` })));
+    const reads = vi.spyOn(PartitionLog.prototype, 'read');
+    try {
+      const { held, handler } = parking();
+      await broker.subscribe({ topic: 'tr-read-ahead', from: 'earliest', maxInFlight: 3 }, handler);
+      await settle(() => held.length === 3);
+      for (let i = 0; i < 60; i++) {
+        await held[i]!.ack();
+        await settle(() => held.length === i + 4);
+      }
+      expect(reads.mock.calls.length).toBeGreaterThan(1);
+      expect(new Set(reads.mock.calls.map(([, limits]) => limits.maxRecords))).toEqual(new Set([3]));
+      expect(held.map((d) => d.text())).toEqual(Array.from({ length: 63 }, (_, n) => `v${Math.floor(n / 50)}-${n % 50}`));
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('close() leaves at once, though its handler holds a delivery: a reader keeps no acks, nothing waits on it', async () => {
