@@ -42,6 +42,13 @@ export interface ScanOptions {
   readonly endPosition: number;
   readonly chunkBytes: number;
   readonly batchBytesMax: number;
+  /**
+   * The base offset the batch at startPosition must have; each later batch must continue where
+   * the one before ended. The CRC does not cover a batch's baseOffset, so without this a damaged
+   * one in a segment reads as a good batch at the wrong offsets ('bad-offset'). Undefined: not
+   * checked (a dump of any file).
+   */
+  readonly firstBaseOffset?: bigint;
 }
 
 export class BatchScanner {
@@ -50,6 +57,8 @@ export class BatchScanner {
   private bufferPosition = 0;
   private bufferFilled = 0;
   private position: number;
+  /** The base offset the next batch must have, when the options name the first one. */
+  private expectedBaseOffset: bigint | undefined;
   problem: ScanProblem | undefined;
 
   constructor(
@@ -60,6 +69,7 @@ export class BatchScanner {
     this.buffer = new Uint8Array(Math.max(0, Math.min(FIRST_READ_BYTES, options.chunkBytes, options.endPosition - options.startPosition)));
     this.position = options.startPosition;
     this.bufferPosition = options.startPosition;
+    this.expectedBaseOffset = options.firstBaseOffset;
   }
 
   /** File position of the next batch to scan (the end of the last good batch). */
@@ -81,6 +91,15 @@ export class BatchScanner {
     if (!check.ok) {
       this.problem = { position: this.position, reason: check.reason, detail: check.detail };
       return undefined;
+    }
+    const { baseOffset, lastOffsetDelta } = check.header;
+    if (this.expectedBaseOffset !== undefined) {
+      if (baseOffset !== this.expectedBaseOffset) {
+        const detail = `batch at position ${this.position} has base offset ${baseOffset}, expected ${this.expectedBaseOffset}`;
+        this.problem = { position: this.position, reason: 'bad-offset', detail };
+        return undefined;
+      }
+      this.expectedBaseOffset = baseOffset + BigInt(lastOffsetDelta) + 1n;
     }
     const batch: ScannedBatch = {
       position: this.position,

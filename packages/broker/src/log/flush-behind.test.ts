@@ -3,11 +3,9 @@
  * rounds (flush-behind.ts): what they may claim once the log failed, and what waits for them.
  */
 import { describe, expect, it } from 'vitest';
-import { batchOf, holdingSyncsOf, logFixture, steppingSyncsOf } from './log-fixture.js';
+import { batchOf, holdingSyncsOf, logFixture, settle, steppingSyncsOf } from './log-fixture.js';
 import { segmentPath } from './segment-files.js';
 
-/** Lets every pending memory file system operation and its continuations run. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Where `promise` stands now, without waiting for it. */
 function stateOf(promise: Promise<unknown>): { status: 'pending' | 'fulfilled' | 'rejected'; reason?: unknown } {

@@ -123,3 +123,6 @@ export function steppingSyncsOf(fs: MemoryFileSystem, held: (path: string) => bo
     },
   };
 }
+
+/** Lets every pending memory file system operation and its continuations run. */
+export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

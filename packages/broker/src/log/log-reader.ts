@@ -2,12 +2,15 @@
  * Reads from a partition's segments: find the segment by binary search on base offsets, find a
  * nearby position in its sparse index, then scan forward batch by batch. Every batch is checked
  * (length, magic, CRC-32C) right after it is read; a bad one inside the log is corruption and
- * fails the read with CORRUPT_SEGMENT naming the file and byte position. A bad batch is never
- * returned.
+ * fails the read with CORRUPT_SEGMENT naming the file and byte position. So is a batch whose
+ * base offset does not continue the one before (the CRC does not cover it). A bad batch is never
+ * returned. A sealed segment whose index names a batch that is not there has its indexes
+ * rebuilt from the log, and the read tries once more.
  */
-import { decodeBatch, slabCopy, type BatchHeader } from '@brook/protocol';
+import { assert, decodeBatch, slabCopy, type BatchHeader } from '@brook/protocol';
+import type { ScannedBatch } from './batch-scanner.js';
 import { corruptSegmentError } from './recovery.js';
-import type { Segment } from './segment.js';
+import type { ScanStart, Segment } from './segment.js';
 import { lastIndexWhere } from './bisect.js';
 
 export interface ReadLimits {
@@ -60,6 +63,7 @@ export class LogReader {
       if (!segment) break;
       const full = await this.readSegment(segment, from, offset, endOffset, limits, result);
       if (full) break;
+      assert(segment.nextOffset > from, 'a read of a segment ended where it started', { logPath: segment.logPath, from, nextOffset: segment.nextOffset });
       from = segment.nextOffset;
     }
     return result.batches;
@@ -72,17 +76,14 @@ export class LogReader {
     const endOffset = this.endOffset();
     for (const segment of [...this.segments]) {
       if (segment.maxTimestampMs < timestampMs) continue;
-      const found = await this.withSegment(segment, async () => {
-        const scanner = segment.scanner(await segment.positionForTimestamp(timestampMs));
-        for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
-          if (batch.header.baseOffset >= endOffset) return undefined;
-          if (batch.header.maxTimestamp < timestampMs) continue;
-          // The scanner has just checked this batch, CRC included.
-          const record = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs);
-          if (record && record.offset < endOffset) return record.offset;
-        }
-        if (scanner.problem) throw corruptSegmentError(segment.logPath, scanner.problem.position, scanner.problem.detail);
-        return undefined;
+      let found: bigint | undefined;
+      await this.scan(segment, () => segment.positionForTimestamp(timestampMs), (batch) => {
+        if (batch.header.baseOffset >= endOffset) return true;
+        if (batch.header.maxTimestamp < timestampMs) return false;
+        // The scanner has just checked this batch, CRC included.
+        const record = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs);
+        if (record && record.offset < endOffset) found = record.offset;
+        return found !== undefined;
       });
       if (found !== undefined) return found;
     }
@@ -91,22 +92,33 @@ export class LogReader {
 
   /** Adds batches of one segment to `result`; returns true when the read is complete. */
   private readSegment(segment: Segment, from: bigint, offset: bigint, endOffset: bigint, limits: ReadLimits, result: ReadState): Promise<boolean> {
-    return this.withSegment(segment, async () => {
-      const scanner = segment.scanner(await segment.positionFor(from));
-      for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
-        if (batch.header.baseOffset >= endOffset) return true;
-        // Full: stop without reading (and checking) a batch that would not be returned.
-        if (addToRead(result, batch.header, batch.bytes, offset, limits)) return true;
-      }
-      if (scanner.problem) throw corruptSegmentError(segment.logPath, scanner.problem.position, `${scanner.problem.reason}: ${scanner.problem.detail}`);
-      return false;
-    });
+    // Past endOffset, or full: stop without reading (and checking) a batch that would not be returned.
+    return this.scan(segment, () => segment.positionFor(from), (batch) => batch.header.baseOffset >= endOffset || addToRead(result, batch.header, batch.bytes, offset, limits));
   }
 
-  private async withSegment<T>(segment: Segment, body: () => Promise<T>): Promise<T> {
+  /**
+   * Scans `segment` from where `locate` says, handing each good batch to `visit` until it says
+   * done; returns whether it did. A bad batch is CORRUPT_SEGMENT, except that a sealed segment
+   * whose index led to a batch other than the one it names gets its indexes rebuilt once (the
+   * rebuild checks every batch, so a bad log still fails). The active segment's index is not
+   * rebuilt under its appends: that read fails CORRUPT_SEGMENT too.
+   */
+  private async scan(segment: Segment, locate: () => Promise<ScanStart>, visit: (batch: ScannedBatch) => boolean): Promise<boolean> {
     segment.retain();
     try {
-      return await body();
+      for (let rebuilt = false; ; rebuilt = true) {
+        const start = await locate();
+        const scanner = segment.scanner(start);
+        for (let batch = await scanner.next(); batch; batch = await scanner.next()) if (visit(batch)) return true;
+        const problem = scanner.problem;
+        if (!problem) return false;
+        const misled = problem.reason === 'bad-offset' && problem.position === start.position;
+        if (misled && !rebuilt && segment !== this.segments.at(-1)) {
+          await segment.distrustIndexes();
+          continue;
+        }
+        throw corruptSegmentError(segment.logPath, problem.position, `${problem.reason}: ${problem.detail}${misled ? ' (where the offset index points)' : ''}`);
+      }
     } finally {
       await segment.release();
     }

@@ -269,7 +269,7 @@ export class PartitionLog {
       let nextOffset = this.active.nextOffset;
       for (let i = 0; i < appends.length; i++) {
         const append = appends[i]!;
-        if (this.shouldRoll(runBytes, append)) {
+        if (this.shouldRoll(runBytes, append, appends[runStart]!)) {
           written += await this.writeRun(appends.slice(runStart, i));
           await this.roll();
           runStart = i;
@@ -318,14 +318,16 @@ export class PartitionLog {
     return run.length;
   }
 
-  private shouldRoll(runBytes: number, append: PendingAppend): boolean {
+  /** Whether `append` goes to a new segment; `runFirst` is the first append of the run not yet written (`append` itself if none). */
+  private shouldRoll(runBytes: number, append: PendingAppend, runFirst: PendingAppend): boolean {
     const segment = this.active;
     const bytes = segment.sizeBytes + runBytes;
     if (bytes === 0) return false;
     if (bytes + append.bytes.length > this.options.segmentBytesMax) return true;
     // Record time against record time, as Kafka's segment.ms: against the broker's clock, a
-    // producer stamping its records in the past would roll a segment per batch.
-    const firstTimestampMs = segment.firstTimestampMs ?? append.header.baseTimestamp;
+    // producer stamping its records in the past would roll a segment per batch. An empty segment's
+    // first record is the run's: the appends of one round ahead of this one go to it too.
+    const firstTimestampMs = segment.firstTimestampMs ?? runFirst.header.baseTimestamp;
     return append.header.maxTimestamp - firstTimestampMs >= this.options.segmentMsMax;
   }
 

@@ -10,7 +10,7 @@
  */
 import { BATCH_HEADER_BYTES, BrookError, assert, readBatchHeader, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
 import { BatchScanner, type ScanProblem } from './batch-scanner.js';
-import { INDEX_ENTRY_BYTES, SparseIndex } from './sparse-index.js';
+import { INDEX_ENTRY_BYTES, SparseIndex, readLastEntry } from './sparse-index.js';
 import { segmentPath } from './segment-files.js';
 
 export interface SegmentConfig {
@@ -19,6 +19,12 @@ export interface SegmentConfig {
   readonly batchBytesMax: number;
   /** Scans read the file in chunks of this many bytes. */
   readonly readChunkBytes: number;
+}
+
+/** Where a scan of a segment starts: a batch's byte position and the base offset it must have. */
+export interface ScanStart {
+  readonly position: number;
+  readonly baseOffset: bigint;
 }
 
 /** What walking a sealed segment's last batch headers found. */
@@ -93,9 +99,9 @@ export class Segment {
     segment.timeIndex = indexes.time;
     segment.maxTimestampMs = indexes.time.lastKey() ?? Number.NEGATIVE_INFINITY;
     segment.firstTimestampMs = await segment.firstBatchTimestamp(fileBytes);
-    const scanner = segment.scanner(lastPosition, fileBytes);
+    const scanner = segment.scanner({ position: lastPosition, baseOffset: baseOffset + BigInt(lastOffset) }, fileBytes);
     const first = await scanner.next();
-    if (!first || first.header.baseOffset !== baseOffset + BigInt(lastOffset)) {
+    if (!first) {
       await file.close();
       return 'rebuild';
     }
@@ -183,17 +189,8 @@ export class Segment {
     segment.offsetIndex = new SparseIndex('offset');
     segment.timeIndex = new SparseIndex('time');
     const fileBytes = await file.size();
-    const scanner = segment.scanner(0, fileBytes);
-    for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
-      if (batch.header.baseOffset !== segment.nextOffset) {
-        const problem: ScanProblem = {
-          position: batch.position, reason: 'bad-offset',
-          detail: `batch at position ${batch.position} has base offset ${batch.header.baseOffset}, expected ${segment.nextOffset}`,
-        };
-        return { segment, problem, fileBytes };
-      }
-      segment.recordAppended(batch.position, batch.header, batch.size);
-    }
+    const scanner = segment.scanner({ position: 0, baseOffset }, fileBytes);
+    for (let batch = await scanner.next(); batch; batch = await scanner.next()) segment.recordAppended(batch.position, batch.header, batch.size);
     return { segment, problem: scanner.problem, fileBytes };
   }
 
@@ -212,9 +209,11 @@ export class Segment {
     return this.sizeBytes === 0;
   }
 
-  scanner(startPosition: number, endPosition = this.sizeBytes): BatchScanner {
+  /** Scans from `start` (whose batch must have its base offset, each next batch continuing it). */
+  scanner(start: ScanStart, endPosition = this.sizeBytes): BatchScanner {
     return new BatchScanner(this.file, {
-      startPosition, endPosition, chunkBytes: this.config.readChunkBytes, batchBytesMax: this.config.batchBytesMax,
+      startPosition: start.position, firstBaseOffset: start.baseOffset, endPosition,
+      chunkBytes: this.config.readChunkBytes, batchBytesMax: this.config.batchBytesMax,
     });
   }
 
@@ -247,17 +246,31 @@ export class Segment {
     if (header.maxTimestamp > this.maxTimestampMs) this.maxTimestampMs = header.maxTimestamp;
   }
 
-  /** Byte position to start scanning from to find `offset` (which must be in this segment). */
-  async positionFor(offset: bigint): Promise<number> {
+  /** Where to start scanning to find `offset` (which must be in this segment). */
+  async positionFor(offset: bigint): Promise<ScanStart> {
     await this.ensureIndexes();
-    return this.requireIndex(this.offsetIndex).floor(Number(offset - this.baseOffset))?.value ?? 0;
+    const entry = this.requireIndex(this.offsetIndex).floor(Number(offset - this.baseOffset));
+    return entry === undefined ? { position: 0, baseOffset: this.baseOffset } : { position: entry.value, baseOffset: this.baseOffset + BigInt(entry.key) };
   }
 
-  /** Byte position to start scanning from to find the first record with timestamp >= `timestampMs`. */
-  async positionForTimestamp(timestampMs: number): Promise<number> {
+  /** Where to start scanning to find the first record with timestamp >= `timestampMs`. */
+  async positionForTimestamp(timestampMs: number): Promise<ScanStart> {
     await this.ensureIndexes();
     const before = this.requireIndex(this.timeIndex).floor(timestampMs - 1);
-    return before === undefined ? 0 : await this.positionFor(this.baseOffset + BigInt(before.value));
+    return before === undefined ? { position: 0, baseOffset: this.baseOffset } : await this.positionFor(this.baseOffset + BigInt(before.value));
+  }
+
+  /**
+   * A scan from an index entry found a batch other than the one the entry names: the index is
+   * damaged (a sealed segment's index is trusted after a clean stop). Rebuilds both indexes
+   * from the log, which checks every batch; CORRUPT_SEGMENT if the log itself is bad.
+   */
+  async distrustIndexes(): Promise<void> {
+    await this.loadingIndexes;
+    this.loadingIndexes ??= this.rebuildIndexes().finally(() => {
+      this.loadingIndexes = undefined;
+    });
+    await this.loadingIndexes;
   }
 
   /** Fsyncs the log file. */
@@ -335,25 +348,29 @@ export class Segment {
     return this.loadingIndexes;
   }
 
+  /**
+   * Rebuilds both indexes by scanning the whole segment into a scratch segment, adopted only if
+   * it ends where open said the segment ends: a failed rebuild changes nothing (size, next
+   * offset, timestamps), so the log's size, retention and later reads go on from what open
+   * established, and each read of the segment fails the same way.
+   */
   private async rebuildIndexes(): Promise<void> {
-    const fileBytes = this.sizeBytes;
-    const expectedNext = this.nextOffset;
-    this.offsetIndex = new SparseIndex('offset');
-    this.timeIndex = new SparseIndex('time');
-    this.sizeBytes = 0;
-    this.nextOffset = this.baseOffset;
-    this.bytesSinceIndexEntry = 0;
-    const scanner = this.scanner(0, fileBytes);
-    for (let batch = await scanner.next(); batch; batch = await scanner.next()) this.recordAppended(batch.position, batch.header, batch.size);
+    const scanned = new Segment(this.fs, this.dir, this.file, this.baseOffset, this.config);
+    scanned.offsetIndex = new SparseIndex('offset');
+    scanned.timeIndex = new SparseIndex('time');
+    const scanner = scanned.scanner({ position: 0, baseOffset: this.baseOffset }, this.sizeBytes);
+    for (let batch = await scanner.next(); batch; batch = await scanner.next()) scanned.recordAppended(batch.position, batch.header, batch.size);
     const problem = scanner.problem;
-    if (problem || this.sizeBytes !== fileBytes || this.nextOffset !== expectedNext) {
-      this.offsetIndex = undefined;
-      this.timeIndex = undefined;
-      const position = problem?.position ?? this.sizeBytes;
+    if (problem || scanned.sizeBytes !== this.sizeBytes || scanned.nextOffset !== this.nextOffset) {
+      const position = problem?.position ?? scanned.sizeBytes;
       throw new BrookError('CORRUPT_SEGMENT', `${this.logPath} at byte ${position}: ${problem?.detail ?? 'batches do not reach the end of the file'}`, {
         file: this.logPath, position,
       });
     }
+    this.offsetIndex = scanned.offsetIndex;
+    this.timeIndex = scanned.timeIndex;
+    this.firstTimestampMs = scanned.firstTimestampMs;
+    this.maxTimestampMs = scanned.maxTimestampMs;
     await this.persist();
   }
 
@@ -373,21 +390,5 @@ export class Segment {
   private requireIndex(index: SparseIndex | undefined): SparseIndex {
     assert(index, 'indexes are not loaded', { logPath: this.logPath });
     return index;
-  }
-}
-
-
-/** The last `entryBytes` of an index file, or undefined if it is missing, empty or not whole entries. */
-async function readLastEntry(fs: FileSystem, path: string, entryBytes: number): Promise<DataView | undefined> {
-  if (!(await fs.exists(path))) return undefined;
-  const file = await fs.open(path, 'r');
-  try {
-    const size = await file.size();
-    if (size === 0 || size % entryBytes !== 0) return undefined;
-    const entry = new Uint8Array(entryBytes);
-    const read = await file.readInto(entry, 0, entryBytes, size - entryBytes);
-    return read === entryBytes ? new DataView(entry.buffer) : undefined;
-  } finally {
-    await file.close();
   }
 }

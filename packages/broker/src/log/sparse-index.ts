@@ -15,7 +15,7 @@
  * reader scans forward from there: the index is only ever a shortcut, and it can always be rebuilt
  * from the log itself.
  */
-import { assert } from '@brook/protocol';
+import { assert, type FileSystem } from '@brook/protocol';
 import { lastIndexWhere } from './bisect.js';
 
 export type IndexKind = 'offset' | 'time';
@@ -120,5 +120,20 @@ export class SparseIndex {
     values.set(this.values);
     this.keys = keys;
     this.values = values;
+  }
+}
+
+/** The last `entryBytes` of an index file, or undefined if it is missing, empty or not whole entries. */
+export async function readLastEntry(fs: FileSystem, path: string, entryBytes: number): Promise<DataView | undefined> {
+  if (!(await fs.exists(path))) return undefined;
+  const file = await fs.open(path, 'r');
+  try {
+    const size = await file.size();
+    if (size === 0 || size % entryBytes !== 0) return undefined;
+    const entry = new Uint8Array(entryBytes);
+    const read = await file.readInto(entry, 0, entryBytes, size - entryBytes);
+    return read === entryBytes ? new DataView(entry.buffer) : undefined;
+  } finally {
+    await file.close();
   }
 }
