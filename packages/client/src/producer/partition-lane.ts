@@ -126,6 +126,9 @@ export class PartitionLane implements Numbering {
       this.identity = this.freshIdentityNeeded ? await this.context.identities.fresh() : await this.context.identities.shared();
       this.freshIdentityNeeded = false;
     }
+    // Failed (deliveryTimeoutMs) while the id was on its way: transmit() sends nothing, so taking
+    // its sequences would leave a gap the broker refuses the next batch for.
+    if (batch.done) return batch.encode(this.identity, this.nextSequence);
     const baseSequence = this.nextSequence;
     this.nextSequence = addToSequence(baseSequence, batch.records.length);
     return batch.encode(this.identity, baseSequence);

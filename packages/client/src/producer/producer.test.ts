@@ -134,6 +134,24 @@ describe('Producer', () => {
     await after;
   });
 
+  it('a batch that times out while its producer id is being asked for takes no sequence: the next batch starts at 0', async () => {
+    const { server, producer, clock } = await setup({ deliveryTimeoutMs: 5_000 });
+    const stuck = producer.send('t', values(2)).catch((error: unknown) => error);
+    await server.waitForRequests(1);
+    server.respond(server.take('describeTopic'), { name: 't', partitions: [{ partition: 0, startOffset: '0', endOffset: '0' }] });
+    await server.waitForRequests(1);
+    const init = server.take('initProducer');
+    clock.advance(5_000);
+    expect(await stuck).toMatchObject({ code: 'TIMEOUT' });
+    server.respond(init, { producerId: '7', producerEpoch: 0 });
+    const next = producer.send('t', values(1, 2));
+    await server.waitForRequests(1);
+    const frame = server.take('produce');
+    expect(header(frame)).toMatchObject({ producerId: 7n, baseSequence: 0, recordCount: 1 }); // not 2: the broker would refuse a gap
+    server.respond(frame, { baseOffset: '0', lastOffset: '0', duplicate: false });
+    expect(await next).toEqual([{ partition: 0, offset: 0n }]);
+  });
+
   it("resends a first send's partition lookup cut off by a dropped connection, instead of failing the send", async () => {
     const { server, producer, nextProduce, clock } = await setup();
     const sent = producer.send('t', values(1));

@@ -5,7 +5,7 @@
  * again after a renumbering waits out the retry backoff.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, readBatchHeader } from '@brook/protocol';
+import { MemoryFileSystem, readBatchHeader, type Frame } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { TopicPartitions } from './topic-partitions.js';
 import { WalProducer } from './wal-producer.js';
@@ -16,9 +16,13 @@ async function setup(options: { metadataMaxAgeMs?: number } = {}) {
   const server = new FakeServer();
   const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
   const wal = { dir: '/wal', fs: new MemoryFileSystem(), maxBytes: 64 * 1024 }; // within the fake's frame limit
-  const producer = new WalProducer(connection, new TopicPartitions(connection), { wal, ...options }, clock, connection.random, () => undefined);
-  await producer.ready();
-  return { server, clock, producer, fs: wal.fs };
+  /** A producer on the WAL directory, as a process opening it does. */
+  const open = async (): Promise<WalProducer> => {
+    const opened = new WalProducer(connection, new TopicPartitions(connection), { wal, ...options }, clock, connection.random, () => undefined);
+    await opened.ready();
+    return opened;
+  };
+  return { server, clock, producer: await open(), fs: wal.fs, open };
 }
 
 describe('WalProducer partition lookup', () => {
@@ -147,5 +151,71 @@ describe('WalProducer and a broker that keeps refusing its numbering', () => {
     server.respond(renumbered, { baseOffset: '0', lastOffset: '0', duplicate: false });
     await flushed;
     await producer.close();
+  });
+});
+
+/** The produce request of `producer`'s part after a flush (the broker's answers before it scripted). */
+async function nextPart(server: FakeServer): Promise<Frame> {
+  await server.waitForRequests(1);
+  return server.take('produce');
+}
+
+/** Puts one record with key 'a' (so the same partition each time), answering the partition lookup a first send needs. */
+async function putKeyA(server: FakeServer, producer: WalProducer, value: string, lookup: boolean): Promise<void> {
+  const put = producer.send('t', [{ key: 'a', value }]);
+  if (lookup) {
+    await server.waitForRequests(1);
+    server.respond(server.take('describeTopic'), threePartitions);
+  }
+  await put;
+}
+
+describe('WalProducer and a part refused for good after a lost answer', () => {
+  // (7, sequence 0, one record) again would be answered duplicate: true with the first part's
+  // offset by a broker that appended it, and the next record lost.
+  const expectNextPartPastIt = async (server: FakeServer, producer: WalProducer, lookup: boolean): Promise<void> => {
+    await putKeyA(server, producer, 'small', lookup);
+    const flushed = producer.flush();
+    const next = await nextPart(server);
+    expect(readBatchHeader(next.data)).toMatchObject({ producerId: 7n, baseSequence: 1, recordCount: 1 });
+    server.respond(next, { baseOffset: '1', lastOffset: '1', duplicate: false });
+    await flushed;
+    await producer.close();
+  };
+
+  it('does not reuse the sequences of a part poisoned on its resend after a dropped connection', async () => {
+    const { server, clock, producer } = await setup();
+    const poisoned = new Promise((resolve) => producer.once('poison', resolve));
+    await putKeyA(server, producer, 'large', true);
+    void producer.flush();
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+    const first = await nextPart(server); // appended by the broker, but the answer is lost
+    server.drop(1006);
+    await tick();
+    clock.advance(0);
+    const resent = await nextPart(server);
+    expect([...resent.data]).toEqual([...first.data]);
+    server.fail(resent, 'MESSAGE_TOO_LARGE'); // say the broker came back with a lower batchBytesMax
+    await poisoned;
+    await expectNextPartPastIt(server, producer, false);
+  });
+
+  it('does not reuse the sequences of a part poisoned on its first send after a reopen: the last process may have sent it', async () => {
+    const { server, producer: crashed, open } = await setup();
+    await putKeyA(server, crashed, 'large', true);
+    void crashed.flush().catch(() => undefined);
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+    await nextPart(server); // appended by the broker; the process dies before the answer
+    await crashed.close();
+    const producer = await open();
+    const poisoned = new Promise((resolve) => producer.once('poison', resolve));
+    void producer.flush();
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 }); // the resume
+    server.fail(await nextPart(server), 'MESSAGE_TOO_LARGE');
+    await poisoned;
+    await expectNextPartPastIt(server, producer, true);
   });
 });

@@ -17,7 +17,8 @@
  * Poison: a part the broker refuses for a reason that lies in the part itself (POISON_CODES) is
  * written to `poison-<walBatch>-<partition>-<topic>.json` in the WAL directory (atomically; a
  * long topic is cut in the name, see poisonFileName), reported, and its records are not sent
- * again; its partition's sequence does not advance, as the broker never appended it. Any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
+ * again; its partition's sequence does not advance, as the broker refused it, unless an earlier
+ * request may have been appended (see deliver). Any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
  * connection) stops the sender with that error and leaves the batch in the WAL.
  */
 import {
@@ -88,6 +89,8 @@ export interface WalSenderContext extends TransmitContext {
   readonly buffer: FileBuffer;
   /** Awaited after the broker acknowledged every part of a batch, before the state write and the commit. */
   readonly afterAck: ((batch: WalBatch) => Promise<void> | void) | undefined;
+  /** The WAL's nextBatchSequence at open: batches below it were sealed, and one of them perhaps sent, by the process before. */
+  readonly sealedBeforeOpen: number;
   /** After the commit; `parts` undefined for a batch the state file already counted (nothing sent). */
   committed(batch: WalBatch, parts: readonly SentPart[] | undefined): void;
   poisoned(report: PoisonReport): void;
@@ -95,13 +98,19 @@ export interface WalSenderContext extends TransmitContext {
   partitionCountStale(topic: string): void;
 }
 
-type PartOutcome = { readonly group: RoutedGroup; readonly part?: SentPart; readonly error?: BrookError };
+type PartOutcome = {
+  readonly group: RoutedGroup; readonly part?: SentPart; readonly error?: BrookError;
+  /** Requests made for the part in this life: with more than one, an earlier one's fate is unknown. */
+  readonly attempts: number;
+};
 
 export class WalSender {
   private readonly inFlight = new Set<Batch>();
   /** Partitions whose next send needs a fresh producer id (the broker lost their sequence). */
   private readonly freshNeeded = new Set<string>();
   private sharedResumed: Promise<void> | undefined;
+  /** Until the first batch is sent: if sealed before the open, it may be the one the process before had sent when it died. */
+  private firstSend = true;
   private saved: Promise<void> = Promise.resolve();
   private stopping = false;
   private wakeStopped!: () => void;
@@ -134,6 +143,8 @@ export class WalSender {
   private async deliver(batch: WalBatch): Promise<boolean> {
     let parts: SentPart[] | undefined;
     if (batch.sequence > this.state.committedWalBatch) {
+      const maybeSentBefore = this.firstSend && batch.sequence < this.context.sealedBeforeOpen;
+      this.firstSend = false;
       const outcomes = await Promise.all(groupByRoute(batch.records).map((group) => this.sendPart(group)));
       if (this.stopping) return false;
       const fatal = outcomes.find((o) => o.error !== undefined && !POISON_CODES.has(o.error.code));
@@ -142,7 +153,12 @@ export class WalSender {
       const poisoned = outcomes.filter((o) => o.error !== undefined);
       const reports = await Promise.all(poisoned.map((o) => this.setAside(batch.sequence, o.group, o.error!)));
       const written = outcomes.filter((o) => o.part !== undefined);
-      const counts = new Map(written.map((o) => [o.group.key, o.group.records.length]));
+      // A poisoned part that an earlier request (in this life or the last) may have appended
+      // spends its sequences too: reused by the next part to the partition, with as many
+      // records, the broker would answer that part as its duplicate and drop its records. If it
+      // was not appended, the gap gets the next part OUT_OF_ORDER_SEQUENCE and a fresh id.
+      const spent = poisoned.filter((o) => o.attempts > 1 || (maybeSentBefore && o.attempts > 0));
+      const counts = new Map([...written, ...spent].map((o) => [o.group.key, o.group.records.length]));
       await this.persist((state) => advanced(state, batch.sequence, counts));
       parts = written.map((o) => o.part!);
       for (const report of reports) this.context.poisoned(report);
@@ -164,8 +180,10 @@ export class WalSender {
     const batch = new Batch();
     const { topic, partition } = group;
     const outcome = answered.then(
-      ([first]): PartOutcome => ({ group, part: { topic, partition, baseOffset: first!.offset, records: group.records.length, duplicate: batch.duplicate } }),
-      (error: unknown): PartOutcome => ({ group, error: error as BrookError }),
+      ([first]): PartOutcome => ({
+        group, attempts: batch.attempts, part: { topic, partition, baseOffset: first!.offset, records: group.records.length, duplicate: batch.duplicate },
+      }),
+      (error: unknown): PartOutcome => ({ group, attempts: batch.attempts, error: error as BrookError }),
     );
     // Batch.sizeBytes bounds the plain producer's buffer; the FileBuffer bounds this one.
     group.records.forEach((record, position) => batch.add(record, 0, ticket, position));
