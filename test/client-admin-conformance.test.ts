@@ -4,7 +4,7 @@
  * type, or the same code with the same details.
  */
 import { expect, it } from 'vitest';
-import { describeOnEachTarget, unique } from './fixtures/client-targets.js';
+import { deferred, describeOnEachTarget, unique } from './fixtures/client-targets.js';
 
 /** What a call settles with, comparable across APIs: its value, or its error's code and details. */
 async function outcomeOf(operation: () => unknown): Promise<unknown> {
@@ -99,6 +99,37 @@ describeOnEachTarget('a timestamp argument is an integer in 0..Number.MAX_SAFE_I
       const badOffset = () => (api === 'client' ? admin : broker).resetGroup(topic, group, { offset: 5 } as never);
       expect(await outcomeOf(badOffset), `${api} to { offset: 5 }`).toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'to' } });
     }
+  });
+});
+
+describeOnEachTarget('admin.resetGroup of a group whose member holds messages', (suite) => {
+  it('what its handlers hold goes stale (ack() rejects with DELIVERY_STALE); the replay comes as their places free, each record at deliveryCount 1', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    await suite.client.producer().send(topic, ['a', 'b', 'c'].map((value) => ({ value })));
+    const seen: string[] = [];
+    const acks: string[] = [];
+    const finish = deferred();
+    let changed = deferred();
+    const subscription = await suite.client.subscribe({ topic, group, maxInFlight: 2 }, async (message) => {
+      seen.push(`${message.offset}#${message.deliveryCount}`);
+      changed.resolve();
+      await finish.promise;
+      acks.push(await message.ack().then(() => `${message.offset} acked`, (error: { code: string }) => `${message.offset} ${error.code}`));
+      changed.resolve();
+    });
+    const until = async (done: () => boolean) => {
+      while (!done()) await changed.promise.then(() => (changed = deferred()));
+    };
+    await until(() => seen.length === 2);
+    expect(await suite.client.admin.resetGroup(topic, group, 'earliest')).toEqual([0n]);
+    expect(seen).toHaveLength(2); // both places are held by the handlers on what the reset made stale
+    finish.resolve();
+    await until(() => acks.length === 5);
+    expect(seen).toEqual(['0#1', '1#1', '0#1', '1#1', '2#1']);
+    expect(acks.sort()).toEqual(['0 DELIVERY_STALE', '0 acked', '1 DELIVERY_STALE', '1 acked', '2 acked']);
+    expect(await suite.client.admin.describeGroup(topic, group)).toMatchObject({ lag: 0n, partitions: [{ ackFloor: 3n, redeliveries: 0 }] });
+    await subscription.close();
   });
 });
 

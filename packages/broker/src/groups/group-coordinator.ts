@@ -14,7 +14,7 @@ import type { PartitionLog } from '../log/partition-log.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Group } from './group.js';
 import type { GroupContext } from './group-context.js';
-import { openGroupState, raisedToStart, startOffsetFor } from './group-state.js';
+import { openGroupState, raiseNewGroupToStart, raisedToStart, startOffsetFor } from './group-state.js';
 import {
   checkStartPosition, checkSubscribeOptionKeys, checkTailReaderOptions, resolveGroupConfig, resolveMaxInFlight, validateGroupName,
   type GroupConfig, type StartPosition, type SubscribeOptions,
@@ -379,14 +379,16 @@ export class GroupCoordinator {
     const logs = this.deps.partitions(topic);
     // What a failed delete or an interrupted create left is no group: this one starts at `from`.
     await this.configs.removeUncommitted(topic, name);
-    const { journal, windows } = await openGroupState({
+    const { journal, windows, created } = await openGroupState({
       fs: this.deps.fs, dir: `${this.deps.dataDir}/groups/${topic}/${name}`, logs, from: config.from,
       journalLogOptions: this.deps.journalLogOptions, journalBytesMax: this.deps.journalBytesMax,
       created: () => this.configs.write(topic, name, config),
       journalFailed: (error) => emitLogFailed(this.deps.events, { topic, group: name }, error),
     });
+    const raised = created ? raiseNewGroupToStart(journal, windows, logs) : undefined;
     const group = new Group(topic, name, config, journal, windows, this.context(logs));
     this.groups.add(group);
+    await raised;
     return group;
   }
 

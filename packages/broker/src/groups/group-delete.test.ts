@@ -161,6 +161,32 @@ describe('deleteGroup', () => {
     expect((await broker.fetch({ topic: 'dg-copying.dlq', partition: 0, offset: 0n })).map((r) => new TextDecoder().decode(r.value!))).toEqual(['poison']);
   });
 
+  it('a read under way when the group goes, meeting what retention deleted: no retentionDropped of the group comes after the delete', async () => {
+    // Without read-ahead (room for one record), the ack below frees the room its step reads into.
+    const world = await engineFixture({ groupUnackedRecordsMax: 1 });
+    const { broker } = world;
+    await broker.createTopic('dg-reading', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    const { held, handler } = parking();
+    const subscription = await broker.subscribe({ topic: 'dg-reading', group: 'g-reading', maxInFlight: 1 }, handler);
+    await broker.produce('dg-reading', [{ value: 'first' }]);
+    await world.settle(() => held.length === 1);
+    for (let i = 0; i < 100; i++) await broker.produce('dg-reading', [{ value: `m${i}`.padEnd(200, '.') }]);
+    const events: string[] = [];
+    broker.on('retentionDropped', (event) => void (event.group !== undefined && events.push('retentionDropped')));
+    const retained = broker.enforceRetention();
+    void held[0]!.ack(); // the freed room's step starts its read (below startOffset) in the next microtask...
+    let deleted: Promise<void> | undefined;
+    queueMicrotask(() => {
+      subscription.abort(); // ...and the group is deleted while that read is under way
+      deleted = broker.deleteGroup('dg-reading', 'g-reading').then(() => void events.push('deleted'));
+      events.push('delete called');
+    });
+    await retained;
+    await deleted;
+    await world.settle();
+    expect(events).toEqual(['delete called', 'deleted']);
+  });
+
   it("lets a discard 'new' topic that a forgotten group held full take records again, once its other groups have consumed them", async () => {
     const world = await engineFixture();
     const { broker } = world;

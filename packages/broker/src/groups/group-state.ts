@@ -21,7 +21,7 @@ export interface GroupStateOptions {
   readonly journalFailed: (error: BrookError) => void;
 }
 
-export async function openGroupState(options: GroupStateOptions): Promise<{ journal: GroupJournal; windows: PartitionWindow[] }> {
+export async function openGroupState(options: GroupStateOptions): Promise<{ journal: GroupJournal; windows: PartitionWindow[]; created: boolean }> {
   const { logs } = options;
   const base = options.journalLogOptions;
   // The journal tells its first failure only, of whichever of its logs (GroupJournal).
@@ -39,7 +39,28 @@ export async function openGroupState(options: GroupStateOptions): Promise<{ jour
   if (created) await options.created();
   const windows = states.map((state, partition) => new PartitionWindow(partition, state));
   await forgetAcksPastLogEnd(journal, windows, logs);
-  return { journal, windows };
+  return { journal, windows, created };
+}
+
+/**
+ * A group just created starts no lower than its logs' startOffsets when it is listed: retention
+ * may have run while it was being made (its `from` looked up, its files written), and no pass
+ * could tell a group not listed yet. What it deleted before the group existed is no loss of the
+ * group's (as for a reset or a reader: raisedToStart), so it is not counted lost when the group
+ * first reads. Called in the same synchronous step as listing the group, so that no retention
+ * pass runs between the two; resolves once the new floors are journaled.
+ */
+export function raiseNewGroupToStart(journal: GroupJournal, windows: readonly PartitionWindow[], logs: readonly PartitionLog[]): Promise<unknown> {
+  const raised: Promise<void>[] = [];
+  for (const window of windows) {
+    const floor = window.ack.ackFloor;
+    const { startOffset } = logs[window.partition]!;
+    if (floor >= startOffset) continue;
+    window.skipTo(startOffset);
+    // As retention's skip is journaled: the floor moves there on replay too.
+    raised.push(journal.skip(window.partition, floor, startOffset));
+  }
+  return Promise.all(raised);
 }
 
 /**

@@ -111,6 +111,9 @@ export class Group extends GroupAttempts {
    * records above stay as they were (acks, attempts, deliveries): forgetting them would deliver them again.
    */
   async overtakenBy(partition: number, startOffset: bigint): Promise<void> {
+    // A read under way when the group ended (deleted, its topic deleted, the broker closing) may
+    // still meet the deleted records: a group that is gone loses nothing, and no event names it.
+    if (this.closed) return;
     const window = this.windows[partition]!;
     const floor = window.ack.ackFloor;
     if (floor >= startOffset) return;

@@ -175,4 +175,26 @@ describe('retention overtaking a group', () => {
     expect(fixture.broker.describeGroup(topic, 'g').partitions[0]).toMatchObject({ lostToRetention: 0n, ackFloor: 100n });
     expect(seen.slice(RECORDS).map((d) => d.offset)[0]).toBe(startOffset);
   });
+
+  it.each(['earliest', { offset: 0n }, { timestamp: 0 }] as const)('a group created from %o while retention runs starts at the new startOffset: records deleted before it existed are not lost to it', async (from) => {
+    const topic = 'overtaken-creating';
+    const fixture = await overtakenTopic(topic);
+    await fixture.produce();
+    const dropped: unknown[] = [];
+    fixture.broker.on('retentionDropped', (event) => void (event.group !== undefined && dropped.push(event)));
+    // Retention runs once the group's floors are found, while its files are being written.
+    let retention: Promise<unknown> | undefined;
+    fixture.fs.onOperation = (op) => {
+      if (op.path.endsWith('/fresh/config.json.tmp')) retention ??= fixture.broker.enforceRetention();
+    };
+    const seen = await holdingMember(fixture, { topic, group: 'fresh', from }, () => false);
+    fixture.fs.onOperation = undefined;
+    await retention;
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'fresh').lag === 0n);
+    const { startOffset } = fixture.broker.describeTopic(topic).partitions[0]!;
+    expect(startOffset).toBeGreaterThan(0n);
+    expect(seen[0]!.offset).toBe(startOffset);
+    expect(fixture.broker.describeGroup(topic, 'fresh').partitions[0]).toMatchObject({ lostToRetention: 0n, ackFloor: 100n });
+    expect(dropped).toEqual([]);
+  });
 });
