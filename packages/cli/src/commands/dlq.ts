@@ -12,6 +12,7 @@ import { BrookError, isBrookError, type Client, type GroupPartitionDescription, 
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { fullText, jsonLine, plural, preview, table, toJson } from '../format.js';
+import { describeListed } from '../listed-groups.js';
 import { storedRecordJson } from '../records.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 
@@ -29,13 +30,13 @@ async function redriveProgress(client: Client, dlqTopic: string): Promise<GroupP
 async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> {
   const topics = new Set(await client.admin.listTopics());
   const senders = new Map<string, string[]>();
-  for (const { topic, group } of await client.admin.listGroups()) {
+  for (const { topic, group, description } of await describeListed(client.admin, await client.admin.listGroups())) {
     // A dead-letter topic that has been redriven stays listed after its origin topics and groups are gone.
     if (group === REDRIVE_GROUP) {
       if (!senders.has(topic)) senders.set(topic, []);
       continue;
     }
-    const dlq = (await client.admin.describeGroup(topic, group)).config.deadLetterTopic;
+    const dlq = description.config.deadLetterTopic;
     if (topics.has(dlq)) senders.set(dlq, [...(senders.get(dlq) ?? []), `${topic}/${group}`]);
   }
   return senders;

@@ -6,6 +6,7 @@ import type { GroupDescription } from '@brook/client';
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { isoTime, plural, table, toJson } from '../format.js';
+import { describeListed } from '../listed-groups.js';
 import { POSITION_USAGE, startPositionOption } from '../positions.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 
@@ -19,10 +20,9 @@ const list = defineCommand(
     const found = await client.admin.listGroups(topic);
     // The server lists no groups for a topic that does not exist; like describe, that is UNKNOWN_TOPIC.
     if (topic !== undefined && found.length === 0) await client.admin.describeTopic(topic);
-    const groups = await Promise.all(found.map(async ({ topic, group }) => {
-      const description = await client.admin.describeGroup(topic, group);
-      return { topic, group, ordering: description.config.ordering, members: description.members.length, lag: description.lag };
-    }));
+    const groups = (await describeListed(client.admin, found)).map(({ topic, group, description }) => (
+      { topic, group, ordering: description.config.ordering, members: description.members.length, lag: description.lag }
+    ));
     if (args.flag('json')) process.stdout.write(`${toJson(groups)}\n`);
     else if (groups.length === 0) process.stdout.write('no groups\n');
     else process.stdout.write(table([['TOPIC', 'GROUP', 'ORDERING', 'MEMBERS', 'LAG'], ...groups.map((g) => [g.topic, g.group, g.ordering, String(g.members), String(g.lag)])]));
