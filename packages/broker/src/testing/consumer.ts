@@ -5,7 +5,7 @@
  * settlement goes through the kit (never the broker's implicit ack), which is where acks are lost
  * or delayed, and where an ack bound for a broker that has since restarted is dropped.
  */
-import { BrookError, type Random, type Timer } from '@brook/protocol';
+import { BrookError, refusedSettlement, type Random, type Timer } from '@brook/protocol';
 import type { Broker, ProduceResult } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { Subscription } from '../groups/subscription.js';
@@ -292,10 +292,13 @@ export class SimConsumer {
       get settled() {
         return run.settled !== undefined;
       },
+      // An invalid argument is refused before anything settles, as the broker's Delivery does: the
+      // delivery stays unsettled, so the handler's resolve still acks it.
       ack: () => this.settle(run, 'ack', undefined),
-      nack: (options) => this.settle(run, 'nack', options?.delayMs),
-      reject: (reason) => this.settle(run, 'reject', reason),
-      extend: (ms) => (run.settled === undefined && run.inc.alive && run.epoch === this.host.brokerEpoch ? d.extend(ms) : Promise.resolve()),
+      nack: (options) => refusedSettlement('delayMs', options?.delayMs) ?? this.settle(run, 'nack', options?.delayMs),
+      reject: (reason) => refusedSettlement('reason', reason) ?? this.settle(run, 'reject', reason),
+      extend: (ms) => refusedSettlement('ms', ms)
+        ?? (run.settled === undefined && run.inc.alive && run.epoch === this.host.brokerEpoch ? d.extend(ms) : Promise.resolve()),
       text: () => d.text(),
       json: <T>() => d.json<T>(),
       header: (key) => d.header(key),

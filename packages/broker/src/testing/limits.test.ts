@@ -82,6 +82,28 @@ describe('handler context limits', () => {
   });
 });
 
+describe('settlement arguments', () => {
+  it("a nack or reject with an invalid argument is refused INVALID_REQUEST and settles nothing, as the broker's Delivery does: the resolve acks", async () => {
+    const refused: { code: unknown; settled: boolean }[] = [];
+    const result = await simulate({
+      seed: 1,
+      topics: { 'limits-settle': { partitions: 1 } },
+      produce: [{ topic: 'limits-settle', records: [{ value: 'nack' }, { value: 'reject' }] }],
+      consumers: [{
+        name: 'c1',
+        subscribe: { topic: 'limits-settle', group: 'limits-settle-g' },
+        handler: async (delivery) => {
+          const settling = delivery.text() === 'nack' ? delivery.nack({ delayMs: -1 }) : delivery.reject(42 as unknown as string);
+          await settling.catch((error: { code?: unknown }) => refused.push({ code: error.code, settled: delivery.settled }));
+        },
+      }],
+    });
+    expect(refused).toEqual([{ code: 'INVALID_REQUEST', settled: false }, { code: 'INVALID_REQUEST', settled: false }]);
+    expect(result.counters.total).toMatchObject({ acked: 2, redelivered: 0, deadLettered: 0 });
+    expect(result.report()).toContain('✓ simulation passed');
+  });
+});
+
 describe('checker options', () => {
   it('hotLoop({ deliveries }) below 1 or fractional is INVALID_CONFIG: 0 flagged every record as a hot loop', () => {
     expect(() => hotLoop({ deliveries: 0 })).toThrow(invalid(/hotLoop deliveries must be an integer >= 1, got 0/));
