@@ -339,7 +339,10 @@ export class SimConsumer {
       type: 'settle', consumer: this.name, ...run.place, how,
       ...(dropped ? { dropped } : {}), ...(run.delayAckMs ? { delayedMs: run.delayAckMs } : {}),
     });
-    return dropped ? Promise.resolve() : this.send(run, how, arg);
+    if (!dropped) return this.send(run, how, arg);
+    // As over the client's dropped connection: a resolved ack() or reject() means it is durable, so
+    // one that never reached the broker rejects (a nack has nothing to confirm and resolves).
+    return how === 'nack' ? Promise.resolve() : disconnected(this.name, run.place.id, how, dropped);
   }
 
   private async send(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
@@ -358,6 +361,13 @@ export class SimConsumer {
       throw error;
     }
   }
+}
+
+function disconnected(consumer: string, id: string, how: 'ack' | 'reject', dropped: 'lostAck' | 'brokerRestarted'): Promise<void> {
+  const refusal = Promise.reject(new BrookError('DISCONNECTED', `${how} of ${id} by ${consumer} never reached the broker (${dropped}, simulated)`, { consumer, id, dropped }));
+  // A handler that does not await its settlement has no rejection to handle.
+  refusal.catch(() => undefined);
+  return refusal;
 }
 
 function crashed(consumer: string): BrookError {

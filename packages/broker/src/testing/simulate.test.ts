@@ -230,6 +230,34 @@ describe('simulate', () => {
     expect(events.slice(sent + 1).some((e) => e.type === 'rebalanced' && Object.keys(e.assignment).length === 2)).toBe(true);
   });
 
+  it.each([
+    ['a lost ack', { kind: 'loseAck', trigger: { delivery: 1 } }],
+    ['an ack bound for a broker that restarted', { kind: 'restartBroker', crash: 'kill', trigger: { delivery: 1 } }],
+  ] as [string, Fault][])('%s: the ack the handler awaits rejects DISCONNECTED, never resolves as if durable', async (_case, fault) => {
+    const refusals: string[] = [];
+    const result = await simulate({
+      seed: 1,
+      topics: { 'dropped-ack': { partitions: 1 } },
+      produce: [{ topic: 'dropped-ack', records: [{ value: 'a' }] }],
+      consumers: [{
+        name: 'c1',
+        subscribe: { topic: 'dropped-ack', group: 'dropped-ack-g' },
+        // Marks the record done only once its ack is durable, as a resolved ack() promises.
+        handler: async (delivery, ctx) => {
+          await ctx.sleep(10);
+          await delivery.ack().catch((error: { code?: string }) => {
+            refusals.push(`#${delivery.deliveryCount} ${error.code}`);
+            throw error;
+          });
+          ctx.effect('marked-done', delivery.text()!);
+        },
+      }],
+      faults: [fault],
+    });
+    expect(refusals).toEqual(['#1 DISCONNECTED']);
+    expect(result.report()).toContain('✓ simulation passed');
+  });
+
   it('rejects malformed plans with INVALID_CONFIG, naming the fault', () => {
     const consumers = ['c1'];
     expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { atMs: 5 } }], consumers)).toThrow(/fault #1: loseAck needs a delivery or match trigger/);
