@@ -53,6 +53,8 @@ interface Run {
   readonly inc: Incarnation;
   readonly epoch: number;
   settled?: 'ack' | 'nack' | 'reject';
+  /** The first settlement's promise, which later ack/nack/reject calls return (as Delivery's do). */
+  settlement?: Promise<void>;
   crashAt?: { point: CrashPoint; restartAfterMs: number | null | undefined };
   loseAck?: boolean;
   delayAckMs?: number;
@@ -332,8 +334,14 @@ export class SimConsumer {
 
   /** The first settlement wins; a dead process sends nothing; a lost ack or a restarted broker drops it. */
   private settle(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
-    if (run.settled !== undefined || !run.inc.alive) return Promise.resolve();
+    if (run.settlement) return run.settlement;
+    if (!run.inc.alive) return Promise.resolve();
     run.settled = how;
+    run.settlement = this.sendOrDrop(run, how, arg);
+    return run.settlement;
+  }
+
+  private sendOrDrop(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
     const dropped = run.epoch !== this.host.brokerEpoch ? 'brokerRestarted' : how === 'ack' && run.loseAck ? 'lostAck' : undefined;
     this.host.history.record({
       type: 'settle', consumer: this.name, ...run.place, how,

@@ -258,6 +258,27 @@ describe('simulate', () => {
     expect(result.report()).toContain('✓ simulation passed');
   });
 
+  it("a second settlement returns the first one's promise, as Delivery's does: a fire-and-forget stale ack is neither hidden nor unhandled", async () => {
+    const codes: unknown[] = [];
+    const result = await simulate({
+      seed: 1,
+      topics: { 'settled-twice': { partitions: 1 } },
+      produce: [{ topic: 'settled-twice', records: [{ value: 'a' }] }],
+      consumers: [{
+        name: 'c1',
+        subscribe: { topic: 'settled-twice', group: 'settled-twice-g' },
+        handler: async (delivery) => {
+          void delivery.ack();
+          await delivery.ack().catch((error: { code?: unknown }) => codes.push(error.code));
+        },
+      }],
+      // Past the 30 s lease: the first ack arrives stale.
+      faults: [{ kind: 'delayAck', trigger: { delivery: 1 }, delayMs: 40_000 }],
+    });
+    expect(codes).toEqual(['DELIVERY_STALE']);
+    expect(result.report()).toContain('✓ simulation passed');
+  });
+
   it('rejects malformed plans with INVALID_CONFIG, naming the fault', () => {
     const consumers = ['c1'];
     expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { atMs: 5 } }], consumers)).toThrow(/fault #1: loseAck needs a delivery or match trigger/);
