@@ -338,6 +338,8 @@ export class SimConsumer {
     if (!run.inc.alive) return Promise.resolve();
     run.settled = how;
     run.settlement = this.sendOrDrop(run, how, arg);
+    // Marked handled, as the broker's own refusals are: a handler need not await its settlement.
+    run.settlement.catch(() => undefined);
     return run.settlement;
   }
 
@@ -372,10 +374,7 @@ export class SimConsumer {
 }
 
 function disconnected(consumer: string, id: string, how: 'ack' | 'reject', dropped: 'lostAck' | 'brokerRestarted'): Promise<void> {
-  const refusal = Promise.reject(new BrookError('DISCONNECTED', `${how} of ${id} by ${consumer} never reached the broker (${dropped}, simulated)`, { consumer, id, dropped }));
-  // A handler that does not await its settlement has no rejection to handle.
-  refusal.catch(() => undefined);
-  return refusal;
+  return Promise.reject(new BrookError('DISCONNECTED', `${how} of ${id} by ${consumer} never reached the broker (${dropped}, simulated)`, { consumer, id, dropped }));
 }
 
 function crashed(consumer: string): BrookError {

@@ -271,12 +271,21 @@ describe('simulate', () => {
           void delivery.ack();
           await delivery.ack().catch((error: { code?: unknown }) => codes.push(error.code));
         },
+      }, {
+        // Its stale ack is never awaited, and the throw makes the kit nack: no unhandled rejection.
+        name: 'c2',
+        subscribe: { topic: 'settled-twice', group: 'settled-twice-thrown' },
+        handler: (delivery) => {
+          void delivery.ack();
+          throw new Error('after the ack');
+        },
       }],
-      // Past the 30 s lease: the first ack arrives stale.
-      faults: [{ kind: 'delayAck', trigger: { delivery: 1 }, delayMs: 40_000 }],
+      // Past the 30 s lease: the first acks arrive stale.
+      faults: ['c1', 'c2'].map((consumer) => ({ kind: 'delayAck', trigger: { delivery: 1, consumer }, delayMs: 40_000 })),
+      checkers: [],
     });
     expect(codes).toEqual(['DELIVERY_STALE']);
-    expect(result.report()).toContain('✓ simulation passed');
+    expect(result.history.events.filter((e) => e.type === 'settleRefused').map((e) => e.consumer).sort()).toEqual(['c1', 'c2']);
   });
 
   it('rejects malformed plans with INVALID_CONFIG, naming the fault', () => {
