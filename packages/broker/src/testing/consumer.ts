@@ -197,9 +197,19 @@ export class SimConsumer {
    * never resolves: the broker's resolve-means-ack must not bypass a lost or delayed ack.
    */
   private receive(delivery: Delivery, inc: Incarnation, epoch: number): Promise<never> {
-    const never = new Promise<never>(() => undefined);
+    // This runs inside the broker's call of the handler, which would take a throw for the handler's
+    // nack: a failure of the kit itself ends the run instead of passing for an unplanned redelivery.
+    try {
+      this.deliver(delivery, inc, epoch);
+    } catch (error) {
+      this.host.watch(Promise.reject(error));
+    }
+    return new Promise<never>(() => undefined);
+  }
+
+  private deliver(delivery: Delivery, inc: Incarnation, epoch: number): void {
     // Neither a dead process nor a dead broker can be part of a delivery.
-    if (!inc.alive || epoch !== this.host.brokerEpoch) return never;
+    if (!inc.alive || epoch !== this.host.brokerEpoch) return;
     const place = this.host.place(this.spec.subscribe.group, delivery);
     const key = text(delivery.key);
     const value = text(delivery.value);
@@ -208,13 +218,12 @@ export class SimConsumer {
     const run: Run = { delivery, place, inc, epoch };
     const facts = { nthOfConsumer: this.delivered, consumer: this.name, key, value, deliveryCount: delivery.deliveryCount };
     for (const fault of this.host.faultsFor(facts, place.id)) this.aim(fault, run);
-    if (!inc.alive) return never;
+    if (!inc.alive) return;
     this.host.watch(this.run(run));
     if (run.duplicate) {
       this.host.history.record({ type: 'deliver', consumer: this.name, ...place, key, value, deliveryCount: delivery.deliveryCount, duplicate: true });
       this.host.watch(this.run({ delivery, place, inc, epoch }));
     }
-    return never;
   }
 
   /** Faults about this record are noted on its run; the others act on the consumer or the world now. */
