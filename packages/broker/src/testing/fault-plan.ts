@@ -116,6 +116,10 @@ function checkTrigger(value: unknown, index: number, consumers: readonly string[
   if (typeof trigger !== 'object' || trigger === null) throw invalidFault(index, 'trigger must be an object');
   const field = Object.keys(trigger).find((name) => !TRIGGER_FIELDS.includes(name));
   if (field !== undefined) throw invalidFault(index, `trigger has no field ${JSON.stringify(field)} (${TRIGGER_FIELDS.join(', ')})`);
+  // Only one of them would be used, silently: { delivery: 2, match } is not "the 2nd matching delivery".
+  const when = ['atMs', 'delivery', 'match'].filter((name) => name in trigger);
+  if (when.length > 1) throw invalidFault(index, `trigger has ${when.join(' and ')}: give one of { atMs }, { delivery } or { match }`);
+  if ('atMs' in trigger && trigger.consumer !== undefined) throw invalidFault(index, 'a time trigger names no consumer: name it on the fault');
   if (trigger.consumer !== undefined && !consumers.includes(trigger.consumer as string)) {
     throw invalidFault(index, `trigger names unknown consumer ${JSON.stringify(trigger.consumer)}`);
   }

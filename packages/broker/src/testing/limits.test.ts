@@ -43,6 +43,9 @@ describe('fault plan limits', () => {
       .toThrow(invalid(/fault #1: crashConsumer has no field "restartAfterMS"/));
     expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { delivery: 1 }, consumer: 'c2' }], consumers)).toThrow(invalid(/fault #1: loseAck has no field "consumer"/));
     expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { delivery: 1, consumr: 'c2' } }], consumers)).toThrow(invalid(/fault #1: trigger has no field "consumr"/));
+    expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { delivery: 2, match: { value: 'v' } } }], consumers)).toThrow(invalid(/fault #1: trigger has delivery and match/));
+    expect(() => checkFaultPlan([{ kind: 'pauseConsumer', trigger: { atMs: 5, consumer: 'c1' }, consumer: 'c1', durationMs: 9 }], consumers))
+      .toThrow(invalid(/fault #1: a time trigger names no consumer/));
     const all = [
       { kind: 'crashConsumer', trigger: { atMs: 1 }, consumer: 'c1', point: 'afterEffect', restartAfterMs: null },
       { kind: 'delayAck', trigger: { match: { value: 'v' }, consumer: 'c1' }, delayMs: 5 },
