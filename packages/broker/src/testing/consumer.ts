@@ -5,7 +5,7 @@
  * settlement goes through the kit (never the broker's implicit ack), which is where acks are lost
  * or delayed, and where an ack bound for a broker that has since restarted is dropped.
  */
-import { BrookError, refusedSettlement, type Random, type Timer } from '@brook/protocol';
+import { BrookError, isBrookError, refusedSettlement, type Random, type Timer } from '@brook/protocol';
 import type { Broker, ProduceResult } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { Subscription } from '../groups/subscription.js';
@@ -73,6 +73,8 @@ export class SimConsumer {
   private paused: { untilMs: number } | undefined;
   private slow: { delayMs: number; untilMs: number } | undefined;
   private delivered = 0;
+  /** Some incarnation has subscribed: its topic existed. */
+  private subscribed = false;
 
   constructor(readonly spec: ConsumerSpec, private readonly host: ConsumerHost, private readonly random: Random) {}
 
@@ -184,7 +186,15 @@ export class SimConsumer {
 
   private async subscribe(inc: Incarnation): Promise<void> {
     const epoch = this.host.brokerEpoch;
-    const sub = await this.host.broker.subscribe({ ...this.spec.subscribe, name: this.name }, (delivery) => this.receive(delivery, inc, epoch));
+    const options = { ...this.spec.subscribe, name: this.name };
+    const sub = await this.host.broker.subscribe(options, (delivery) => this.receive(delivery, inc, epoch)).catch((error: unknown) => {
+      // The topic it read was deleted (an admin step): the process runs on with nothing to read, as
+      // a real one whose subscribe fails. A topic it never read is a mistake in the scenario.
+      if (this.subscribed && isBrookError(error, 'UNKNOWN_TOPIC')) return undefined;
+      throw error;
+    });
+    if (!sub) return;
+    this.subscribed = true;
     if (!inc.alive || epoch !== this.host.brokerEpoch) {
       if (epoch === this.host.brokerEpoch) sub.abort();
       return;
