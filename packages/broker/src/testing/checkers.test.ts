@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { figure11_2Plan, figure11_2Scenario } from './examples/figure-11-2.js';
+import { perKeyOrder, perPartitionOrder } from './checkers.js';
 import { simulate } from './simulate.js';
 
 describe('checkers', () => {
@@ -22,6 +23,25 @@ describe('checkers', () => {
     });
     const produced = result.history.events.flatMap((e) => (e.type === 'produced' ? e.records.map((r) => `${r.id}@${r.offset}`) : []));
     expect(produced).toEqual(['r1@0', 'r2@1', 'r3@2', 'r4@0']);
+    expect(result.report()).toContain('✓ simulation passed');
+  });
+
+  it('perKeyOrder, perPartitionOrder: a group name used on two topics is two groups, whose offsets are not compared', async () => {
+    // The consumer of topic b is slower: its r3 (b p0@0) finishes after r2 (a p0@1) of the same key.
+    const consumer = (name: string, topic: string, workMs: number) => ({
+      name, subscribe: { topic, group: 'two-topics-g', ordering: 'partition' as const }, handler: (_delivery: unknown, ctx: { sleep(ms: number): Promise<void> }) => ctx.sleep(workMs),
+    });
+    const result = await simulate({
+      seed: 1,
+      topics: { 'two-topics-a': { partitions: 1 }, 'two-topics-b': { partitions: 1 } },
+      produce: [
+        { topic: 'two-topics-a', records: [{ key: 'k', value: 'a1' }, { key: 'k', value: 'a2' }] },
+        { topic: 'two-topics-b', records: [{ key: 'k', value: 'b1' }] },
+      ],
+      consumers: [consumer('ca', 'two-topics-a', 1), consumer('cb', 'two-topics-b', 100)],
+      checkers: [perKeyOrder(), perPartitionOrder()],
+    });
+    expect(result.history.format()).toMatch(/handler done r2[\s\S]*handler done r3/);
     expect(result.report()).toContain('✓ simulation passed');
   });
 

@@ -172,6 +172,8 @@ function processingOrder(
     check(input) {
       const keys = new Map<string, string | null>();
       for (const e of input.history) if (e.type === 'deliver') keys.set(e.id, e.key);
+      // A group name may be used on several topics: those are separate groups, with offsets and keys of their own.
+      const topics = new Map(input.history.flatMap((e) => (e.type === 'produce' ? e.ids.map((id) => [id, e.topic] as const) : [])));
       const generationOf = logGenerations(input.history);
       const place = (e: { id: string; offset: number }) => ({ id: e.id, offset: e.offset, generation: generationOf.get(e.id) ?? 0 });
       const latest = new Map<string, ReturnType<typeof place>>();
@@ -183,7 +185,7 @@ function processingOrder(
         if (e.type !== 'processed') continue;
         const within = scopeOf(e, keys.get(e.id) ?? null);
         if (within === undefined) continue;
-        const slot = `${e.group} ${within}`;
+        const slot = `${e.group} ${topics.get(e.id) ?? ''} ${within}`;
         const before = latest.get(slot);
         const now = place(e);
         if (before && (before.generation > now.generation || (before.generation === now.generation && before.offset > now.offset))) {

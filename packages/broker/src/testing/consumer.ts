@@ -5,7 +5,7 @@
  * settlement goes through the kit (never the broker's implicit ack), which is where acks are lost
  * or delayed, and where an ack bound for a broker that has since restarted is dropped.
  */
-import { BrookError, type Random, type Timer } from '@brook/protocol';
+import { BrookError, isBrookError, refusedSettlement, type Random, type Timer } from '@brook/protocol';
 import type { Broker, ProduceResult } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { Subscription } from '../groups/subscription.js';
@@ -53,6 +53,8 @@ interface Run {
   readonly inc: Incarnation;
   readonly epoch: number;
   settled?: 'ack' | 'nack' | 'reject';
+  /** The first settlement's promise, which later ack/nack/reject calls return (as Delivery's do). */
+  settlement?: Promise<void>;
   crashAt?: { point: CrashPoint; restartAfterMs: number | null | undefined };
   loseAck?: boolean;
   delayAckMs?: number;
@@ -71,6 +73,8 @@ export class SimConsumer {
   private paused: { untilMs: number } | undefined;
   private slow: { delayMs: number; untilMs: number } | undefined;
   private delivered = 0;
+  /** Some incarnation has subscribed: its topic existed. */
+  private subscribed = false;
 
   constructor(readonly spec: ConsumerSpec, private readonly host: ConsumerHost, private readonly random: Random) {}
 
@@ -182,7 +186,15 @@ export class SimConsumer {
 
   private async subscribe(inc: Incarnation): Promise<void> {
     const epoch = this.host.brokerEpoch;
-    const sub = await this.host.broker.subscribe({ ...this.spec.subscribe, name: this.name }, (delivery) => this.receive(delivery, inc, epoch));
+    const options = { ...this.spec.subscribe, name: this.name };
+    const sub = await this.host.broker.subscribe(options, (delivery) => this.receive(delivery, inc, epoch)).catch((error: unknown) => {
+      // The topic it read was deleted (an admin step): the process runs on with nothing to read, as
+      // a real one whose subscribe fails. A topic it never read is a mistake in the scenario.
+      if (this.subscribed && isBrookError(error, 'UNKNOWN_TOPIC')) return undefined;
+      throw error;
+    });
+    if (!sub) return;
+    this.subscribed = true;
     if (!inc.alive || epoch !== this.host.brokerEpoch) {
       if (epoch === this.host.brokerEpoch) sub.abort();
       return;
@@ -195,9 +207,19 @@ export class SimConsumer {
    * never resolves: the broker's resolve-means-ack must not bypass a lost or delayed ack.
    */
   private receive(delivery: Delivery, inc: Incarnation, epoch: number): Promise<never> {
-    const never = new Promise<never>(() => undefined);
+    // This runs inside the broker's call of the handler, which would take a throw for the handler's
+    // nack: a failure of the kit itself ends the run instead of passing for an unplanned redelivery.
+    try {
+      this.deliver(delivery, inc, epoch);
+    } catch (error) {
+      this.host.watch(Promise.reject(error));
+    }
+    return new Promise<never>(() => undefined);
+  }
+
+  private deliver(delivery: Delivery, inc: Incarnation, epoch: number): void {
     // Neither a dead process nor a dead broker can be part of a delivery.
-    if (!inc.alive || epoch !== this.host.brokerEpoch) return never;
+    if (!inc.alive || epoch !== this.host.brokerEpoch) return;
     const place = this.host.place(this.spec.subscribe.group, delivery);
     const key = text(delivery.key);
     const value = text(delivery.value);
@@ -206,13 +228,12 @@ export class SimConsumer {
     const run: Run = { delivery, place, inc, epoch };
     const facts = { nthOfConsumer: this.delivered, consumer: this.name, key, value, deliveryCount: delivery.deliveryCount };
     for (const fault of this.host.faultsFor(facts, place.id)) this.aim(fault, run);
-    if (!inc.alive) return never;
+    if (!inc.alive) return;
     this.host.watch(this.run(run));
     if (run.duplicate) {
       this.host.history.record({ type: 'deliver', consumer: this.name, ...place, key, value, deliveryCount: delivery.deliveryCount, duplicate: true });
       this.host.watch(this.run({ delivery, place, inc, epoch }));
     }
-    return never;
   }
 
   /** Faults about this record are noted on its run; the others act on the consumer or the world now. */
@@ -292,10 +313,13 @@ export class SimConsumer {
       get settled() {
         return run.settled !== undefined;
       },
+      // An invalid argument is refused before anything settles, as the broker's Delivery does: the
+      // delivery stays unsettled, so the handler's resolve still acks it.
       ack: () => this.settle(run, 'ack', undefined),
-      nack: (options) => this.settle(run, 'nack', options?.delayMs),
-      reject: (reason) => this.settle(run, 'reject', reason),
-      extend: (ms) => (run.settled === undefined && run.inc.alive && run.epoch === this.host.brokerEpoch ? d.extend(ms) : Promise.resolve()),
+      nack: (options) => refusedSettlement('delayMs', options?.delayMs) ?? this.settle(run, 'nack', options?.delayMs),
+      reject: (reason) => refusedSettlement('reason', reason) ?? this.settle(run, 'reject', reason),
+      extend: (ms) => refusedSettlement('ms', ms)
+        ?? (run.settled === undefined && run.inc.alive && run.epoch === this.host.brokerEpoch ? d.extend(ms) : Promise.resolve()),
       text: () => d.text(),
       json: <T>() => d.json<T>(),
       header: (key) => d.header(key),
@@ -329,14 +353,25 @@ export class SimConsumer {
 
   /** The first settlement wins; a dead process sends nothing; a lost ack or a restarted broker drops it. */
   private settle(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
-    if (run.settled !== undefined || !run.inc.alive) return Promise.resolve();
+    if (run.settlement) return run.settlement;
+    if (!run.inc.alive) return Promise.resolve();
     run.settled = how;
+    run.settlement = this.sendOrDrop(run, how, arg);
+    // Marked handled, as the broker's own refusals are: a handler need not await its settlement.
+    run.settlement.catch(() => undefined);
+    return run.settlement;
+  }
+
+  private sendOrDrop(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
     const dropped = run.epoch !== this.host.brokerEpoch ? 'brokerRestarted' : how === 'ack' && run.loseAck ? 'lostAck' : undefined;
     this.host.history.record({
       type: 'settle', consumer: this.name, ...run.place, how,
       ...(dropped ? { dropped } : {}), ...(run.delayAckMs ? { delayedMs: run.delayAckMs } : {}),
     });
-    return dropped ? Promise.resolve() : this.send(run, how, arg);
+    if (!dropped) return this.send(run, how, arg);
+    // As over the client's dropped connection: a resolved ack() or reject() means it is durable, so
+    // one that never reached the broker rejects (a nack has nothing to confirm and resolves).
+    return how === 'nack' ? Promise.resolve() : disconnected(this.name, run.place.id, how, dropped);
   }
 
   private async send(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
@@ -355,6 +390,10 @@ export class SimConsumer {
       throw error;
     }
   }
+}
+
+function disconnected(consumer: string, id: string, how: 'ack' | 'reject', dropped: 'lostAck' | 'brokerRestarted'): Promise<void> {
+  return Promise.reject(new BrookError('DISCONNECTED', `${how} of ${id} by ${consumer} never reached the broker (${dropped}, simulated)`, { consumer, id, dropped }));
 }
 
 function crashed(consumer: string): BrookError {

@@ -59,7 +59,8 @@ export function countHistory(input: CheckInput, broker: Broker): { total: Counte
   for (const { group, topic } of input.groups) {
     const counters = groups[group]!;
     counters.produced += confirmedOf.get(topic) ?? 0;
-    if (broker.listGroups(topic).some((g) => g.group === group)) counters.lag += Number(broker.describeGroup(topic, group).lag);
+    // listGroups() of all topics: one of them may have been deleted (an admin step).
+    if (broker.listGroups().some((g) => g.topic === topic && g.group === group)) counters.lag += Number(broker.describeGroup(topic, group).lag);
   }
   for (const counters of Object.values(groups)) for (const name of COUNTER_NAMES) if (name !== 'produced') total[name] += counters[name];
   return { total, groups };

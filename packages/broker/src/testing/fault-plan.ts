@@ -61,6 +61,19 @@ const CONSUMER_FAULTS: ReadonlySet<FaultKind> = new Set(['crashConsumer', 'slowC
 /** The duration a kind cannot act without: missing, it would run as a fault that does nothing (or corrupts the run). */
 const REQUIRED_MS: Partial<Record<FaultKind, 'delayMs' | 'durationMs'>> = { delayAck: 'delayMs', slowConsumer: 'delayMs', pauseConsumer: 'durationMs' };
 
+/** The fields each kind has besides `kind` and `trigger`: any other is a misspelling, or a field another kind has. */
+const FIELDS: Record<FaultKind, readonly string[]> = {
+  crashConsumer: ['consumer', 'point', 'restartAfterMs'],
+  loseAck: [],
+  delayAck: ['delayMs'],
+  duplicateDelivery: [],
+  slowConsumer: ['consumer', 'delayMs', 'durationMs'],
+  pauseConsumer: ['consumer', 'durationMs'],
+  leaveConsumer: ['consumer', 'rejoinAfterMs'],
+  restartBroker: ['crash', 'tornBytes'],
+};
+const TRIGGER_FIELDS = ['atMs', 'delivery', 'match', 'consumer'];
+
 export const DEFAULT_CONSUMER_RESTART_MS = 1_000;
 export const DEFAULT_TORN_BYTES = 7;
 
@@ -75,6 +88,8 @@ function checkFault(value: unknown, index: number, consumers: readonly string[])
   if (typeof value !== 'object' || value === null) throw invalidFault(index, 'a fault must be an object');
   const fault = value as Fault;
   if (!FAULT_KINDS.includes(fault.kind)) throw invalidFault(index, `unknown kind ${JSON.stringify(fault.kind)}`);
+  const field = Object.keys(fault).find((name) => name !== 'kind' && name !== 'trigger' && !FIELDS[fault.kind].includes(name));
+  if (field !== undefined) throw invalidFault(index, `${fault.kind} has no field ${JSON.stringify(field)} (${[...FIELDS[fault.kind], 'trigger'].join(', ')})`);
   const trigger = checkTrigger(fault.trigger, index, consumers);
   const consumer = 'consumer' in fault ? fault.consumer : undefined;
   if (consumer !== undefined && !consumers.includes(consumer)) throw invalidFault(index, `unknown consumer ${JSON.stringify(consumer)}`);
@@ -99,6 +114,12 @@ function checkFault(value: unknown, index: number, consumers: readonly string[])
 function checkTrigger(value: unknown, index: number, consumers: readonly string[]): Trigger {
   const trigger = value as Partial<{ atMs: unknown; delivery: unknown; match: unknown; consumer: unknown }> | undefined;
   if (typeof trigger !== 'object' || trigger === null) throw invalidFault(index, 'trigger must be an object');
+  const field = Object.keys(trigger).find((name) => !TRIGGER_FIELDS.includes(name));
+  if (field !== undefined) throw invalidFault(index, `trigger has no field ${JSON.stringify(field)} (${TRIGGER_FIELDS.join(', ')})`);
+  // Only one of them would be used, silently: { delivery: 2, match } is not "the 2nd matching delivery".
+  const when = ['atMs', 'delivery', 'match'].filter((name) => name in trigger);
+  if (when.length > 1) throw invalidFault(index, `trigger has ${when.join(' and ')}: give one of { atMs }, { delivery } or { match }`);
+  if ('atMs' in trigger && trigger.consumer !== undefined) throw invalidFault(index, 'a time trigger names no consumer: name it on the fault');
   if (trigger.consumer !== undefined && !consumers.includes(trigger.consumer as string)) {
     throw invalidFault(index, `trigger names unknown consumer ${JSON.stringify(trigger.consumer)}`);
   }

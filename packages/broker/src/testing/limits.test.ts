@@ -2,12 +2,23 @@
  * The kit at the edges of its options: a plan or an option outside its documented range is an
  * INVALID_CONFIG naming it, before anything runs; never a silent no-op or an assertion crash.
  */
+import { SeededRandom } from '@brook/protocol';
 import { describe, expect, it } from 'vitest';
 import { hotLoop } from './checkers.js';
-import { checkFaultPlan, type FaultKind } from './fault-plan.js';
+import { checkFaultPlan, type Fault, type FaultKind } from './fault-plan.js';
 import { simulate, type Scenario, type SimulationOptions } from './simulate.js';
+import { Simulation } from './simulation.js';
+import { openWorld } from './world.js';
 
 const invalid = (pattern: RegExp) => expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(pattern) });
+
+/** c1 and c2 in one group: c1 joins first and gets delivery #1. */
+function twoConsumers(): Scenario {
+  return {
+    topics: { 'limits-fields': { partitions: 1 } }, produce: [{ topic: 'limits-fields', records: [{ value: 'a' }] }],
+    consumers: ['c1', 'c2'].map((name) => ({ name, subscribe: { topic: 'limits-fields', group: 'limits-fields-g' }, handler: () => undefined })),
+  };
+}
 
 describe('fault plan limits', () => {
   it('a fault without the duration or delay its kind needs is rejected, not run as a fault that does nothing', () => {
@@ -24,6 +35,34 @@ describe('fault plan limits', () => {
     expect(() => checkFaultPlan(withMatch({ key: 7 }), consumers)).toThrow(invalid(/fault #2: match.key must be a string/));
     expect(() => checkFaultPlan(withMatch({ deliveryCount: '2' }), consumers)).toThrow(invalid(/fault #2: match.deliveryCount must be an integer >= 1/));
     expect(checkFaultPlan(withMatch({ key: 'k', value: 'v', deliveryCount: 2 }), consumers)).toHaveLength(2);
+  });
+
+  it("a field the fault's kind does not have is rejected: a misspelt one silently took its default, a consumer on a record fault ran as an unplanned nack", async () => {
+    const consumers = ['c1', 'c2'];
+    expect(() => checkFaultPlan([{ kind: 'crashConsumer', trigger: { delivery: 1 }, restartAfterMS: null }], consumers))
+      .toThrow(invalid(/fault #1: crashConsumer has no field "restartAfterMS"/));
+    expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { delivery: 1 }, consumer: 'c2' }], consumers)).toThrow(invalid(/fault #1: loseAck has no field "consumer"/));
+    expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { delivery: 1, consumr: 'c2' } }], consumers)).toThrow(invalid(/fault #1: trigger has no field "consumr"/));
+    expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { delivery: 2, match: { value: 'v' } } }], consumers)).toThrow(invalid(/fault #1: trigger has delivery and match/));
+    expect(() => checkFaultPlan([{ kind: 'pauseConsumer', trigger: { atMs: 5, consumer: 'c1' }, consumer: 'c1', durationMs: 9 }], consumers))
+      .toThrow(invalid(/fault #1: a time trigger names no consumer/));
+    const all = [
+      { kind: 'crashConsumer', trigger: { atMs: 1 }, consumer: 'c1', point: 'afterEffect', restartAfterMs: null },
+      { kind: 'delayAck', trigger: { match: { value: 'v' }, consumer: 'c1' }, delayMs: 5 },
+      { kind: 'slowConsumer', trigger: { delivery: 2, consumer: 'c2' }, consumer: 'c1', delayMs: 5, durationMs: 9 },
+      { kind: 'restartBroker', trigger: { delivery: 3 }, crash: 'tornWrite', tornBytes: 3 },
+    ];
+    expect(checkFaultPlan(all, consumers)).toBe(all);
+    const strayConsumer = [{ kind: 'duplicateDelivery', trigger: { delivery: 1 }, consumer: 'c2' } as unknown as Fault];
+    await expect(simulate({ ...twoConsumers(), seed: 1, faults: strayConsumer })).rejects.toThrow(invalid(/fault #1: duplicateDelivery has no field "consumer"/));
+    // Unchecked, it fails the kit's assert in the broker's call of the handler: the run fails with it, not with a nack.
+    const world = await openWorld();
+    await world.broker.createTopic('limits-fields', { partitions: 1 });
+    const { produce, consumers: specs } = twoConsumers();
+    const simulation = new Simulation(world, { produce, consumers: specs, plan: strayConsumer, admin: [] }, {
+      maxVirtualTimeMs: 60_000, maxTimers: 1_000, latencyMs: [0, 0], lagSampleEveryMs: undefined,
+    }, () => new SeededRandom(1));
+    await expect(simulation.run()).rejects.toThrow(/assertion failed: fault is aimed at a delivery/);
   });
 });
 
@@ -79,6 +118,28 @@ describe('handler context limits', () => {
       expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringMatching(/got Infinity/) }),
     ]);
     expect(result.counters.total).toMatchObject({ acked: 1, deadLettered: 2 });
+  });
+});
+
+describe('settlement arguments', () => {
+  it("a nack or reject with an invalid argument is refused INVALID_REQUEST and settles nothing, as the broker's Delivery does: the resolve acks", async () => {
+    const refused: { code: unknown; settled: boolean }[] = [];
+    const result = await simulate({
+      seed: 1,
+      topics: { 'limits-settle': { partitions: 1 } },
+      produce: [{ topic: 'limits-settle', records: [{ value: 'nack' }, { value: 'reject' }] }],
+      consumers: [{
+        name: 'c1',
+        subscribe: { topic: 'limits-settle', group: 'limits-settle-g' },
+        handler: async (delivery) => {
+          const settling = delivery.text() === 'nack' ? delivery.nack({ delayMs: -1 }) : delivery.reject(42 as unknown as string);
+          await settling.catch((error: { code?: unknown }) => refused.push({ code: error.code, settled: delivery.settled }));
+        },
+      }],
+    });
+    expect(refused).toEqual([{ code: 'INVALID_REQUEST', settled: false }, { code: 'INVALID_REQUEST', settled: false }]);
+    expect(result.counters.total).toMatchObject({ acked: 2, redelivered: 0, deadLettered: 0 });
+    expect(result.report()).toContain('✓ simulation passed');
   });
 });
 

@@ -36,6 +36,23 @@ describe('scenario tools', () => {
     expect(result.counters.total).toMatchObject({ produced: 2, delivered: 4, acked: 4, lag: 0 });
   });
 
+  it('an admin step that deletes a topic ends its group: the run goes on through restarts and rejoins, and ends quiescent', async () => {
+    const result = await simulate({
+      seed: 1,
+      topics: { 'deleted-kept': { partitions: 1 }, 'deleted-gone': { partitions: 1 } },
+      produce: [{ topic: 'deleted-kept', records: [{ value: 'k1' }] }, { topic: 'deleted-gone', records: [{ value: 'g1' }] }],
+      consumers: [sink('ck', 'deleted-kept'), sink('cg', 'deleted-gone')],
+      admin: [{ atMs: 1_000, what: 'delete topic deleted-gone', run: (broker) => broker.deleteTopic('deleted-gone') }],
+      faults: [
+        { kind: 'restartBroker', crash: 'kill', trigger: { atMs: 2_000 } },
+        { kind: 'crashConsumer', consumer: 'cg', trigger: { atMs: 3_000 }, restartAfterMs: 100 },
+      ],
+    });
+    expect(result.endedBy).toBe('quiescent');
+    expect(result.history.format()).toContain('⚙ delete topic deleted-gone');
+    expect(result.report()).toContain('✓ simulation passed');
+  });
+
   it("a group's reset and delete are in the history, its trace and lanes, and the slices of reports about its records", async () => {
     const result = await simulate({
       seed: 1,

@@ -230,6 +230,64 @@ describe('simulate', () => {
     expect(events.slice(sent + 1).some((e) => e.type === 'rebalanced' && Object.keys(e.assignment).length === 2)).toBe(true);
   });
 
+  it.each([
+    ['a lost ack', { kind: 'loseAck', trigger: { delivery: 1 } }],
+    ['an ack bound for a broker that restarted', { kind: 'restartBroker', crash: 'kill', trigger: { delivery: 1 } }],
+  ] as [string, Fault][])('%s: the ack the handler awaits rejects DISCONNECTED, never resolves as if durable', async (_case, fault) => {
+    const refusals: string[] = [];
+    const result = await simulate({
+      seed: 1,
+      topics: { 'dropped-ack': { partitions: 1 } },
+      produce: [{ topic: 'dropped-ack', records: [{ value: 'a' }] }],
+      consumers: [{
+        name: 'c1',
+        subscribe: { topic: 'dropped-ack', group: 'dropped-ack-g' },
+        // Marks the record done only once its ack is durable, as a resolved ack() promises.
+        handler: async (delivery, ctx) => {
+          await ctx.sleep(10);
+          await delivery.ack().catch((error: { code?: string }) => {
+            refusals.push(`#${delivery.deliveryCount} ${error.code}`);
+            throw error;
+          });
+          ctx.effect('marked-done', delivery.text()!);
+        },
+      }],
+      faults: [fault],
+    });
+    expect(refusals).toEqual(['#1 DISCONNECTED']);
+    expect(result.report()).toContain('✓ simulation passed');
+  });
+
+  it("a second settlement returns the first one's promise, as Delivery's does: a fire-and-forget stale ack is neither hidden nor unhandled", async () => {
+    const codes: unknown[] = [];
+    const result = await simulate({
+      seed: 1,
+      topics: { 'settled-twice': { partitions: 1 } },
+      produce: [{ topic: 'settled-twice', records: [{ value: 'a' }] }],
+      consumers: [{
+        name: 'c1',
+        subscribe: { topic: 'settled-twice', group: 'settled-twice-g' },
+        handler: async (delivery) => {
+          void delivery.ack();
+          await delivery.ack().catch((error: { code?: unknown }) => codes.push(error.code));
+        },
+      }, {
+        // Its stale ack is never awaited, and the throw makes the kit nack: no unhandled rejection.
+        name: 'c2',
+        subscribe: { topic: 'settled-twice', group: 'settled-twice-thrown' },
+        handler: (delivery) => {
+          void delivery.ack();
+          throw new Error('after the ack');
+        },
+      }],
+      // Past the 30 s lease: the first acks arrive stale.
+      faults: ['c1', 'c2'].map((consumer) => ({ kind: 'delayAck', trigger: { delivery: 1, consumer }, delayMs: 40_000 })),
+      checkers: [],
+    });
+    expect(codes).toEqual(['DELIVERY_STALE']);
+    expect(result.history.events.filter((e) => e.type === 'settleRefused').map((e) => e.consumer).sort()).toEqual(['c1', 'c2']);
+  });
+
   it('rejects malformed plans with INVALID_CONFIG, naming the fault', () => {
     const consumers = ['c1'];
     expect(() => checkFaultPlan([{ kind: 'loseAck', trigger: { atMs: 5 } }], consumers)).toThrow(/fault #1: loseAck needs a delivery or match trigger/);

@@ -134,7 +134,8 @@ export class Simulation implements ConsumerHost {
   async drain(topics: readonly string[]): Promise<{ inLog: Set<string>; belowAckFloor: Map<string, Set<string>> }> {
     const inLog = new Set<string>();
     const belowAckFloor = new Map(this.groups.map(({ group }) => [group, new Set<string>()]));
-    for (const topic of topics) {
+    // An operator (an admin step) may have deleted a topic: nothing of it is in the log.
+    for (const topic of topics.filter((t) => this.broker.listTopics().includes(t))) {
       const readers = this.groups.filter((g) => g.topic === topic && this.broker.listGroups(topic).some((l) => l.group === g.group));
       const floors = readers.map(({ group }) => ({ group, partitions: this.broker.describeGroup(topic, group).partitions }));
       for (const partition of this.broker.describeTopic(topic).partitions) {
@@ -218,7 +219,10 @@ export class Simulation implements ConsumerHost {
   /** Nothing left to do: every produce answered, no action pending, no handler running, every group caught up. */
   private quiescent(): boolean {
     if (this.pendingActions > 0 || this.producers.busy || this.consumers.some((c) => c.busy)) return false;
+    const topics = this.broker.listTopics();
     for (const { topic, group } of this.groups) {
+      // A deleted topic's group is owed nothing; one not formed yet is still to come.
+      if (!topics.includes(topic)) continue;
       if (!this.broker.listGroups(topic).some((g) => g.group === group)) return false;
       if (this.broker.describeGroup(topic, group).lag > 0n) return false;
     }
@@ -241,7 +245,7 @@ export class Simulation implements ConsumerHost {
 
   private sampleLag(): void {
     for (const { topic, group } of this.groups) {
-      if (!this.broker.listGroups(topic).some((g) => g.group === group)) continue;
+      if (!this.broker.listGroups().some((g) => g.topic === topic && g.group === group)) continue;
       this.history.record({ type: 'lag', group, topic, lag: Number(this.broker.describeGroup(topic, group).lag) });
     }
   }

@@ -23,11 +23,19 @@ export interface VirtualTimers {
   now(): number;
 }
 
+/** Node's largest timer delay (2^31 - 1 ms); a longer one fires after 1 ms. */
+const TIMEOUT_MAX_MS = 2 ** 31 - 1;
+
 export function virtualTimers(clock: Clock): VirtualTimers {
   const live = new Map<number, Timer>();
   let nextId = 1;
-  // Like Node: a delay that is not a number >= 1 becomes 1 ms, so an interval cannot spin at 0.
-  const delayOf = (delayMs: unknown) => (typeof delayMs === 'number' && delayMs >= 1 ? delayMs : 1);
+  // Like Node: the delay is coerced to a number, and one outside [1, TIMEOUT_MAX] (NaN, 0, a
+  // negative, Infinity, more than ~24.8 days) becomes 1 ms, so an interval cannot spin at 0 and an
+  // overflowing delay fires soon, as it does in production, instead of never (or failing the clock's assert).
+  const delayOf = (delayMs: unknown) => {
+    const ms = typeof delayMs === 'number' ? delayMs : typeof delayMs === 'string' ? Number(delayMs) : NaN;
+    return ms >= 1 && ms <= TIMEOUT_MAX_MS ? ms : 1;
+  };
   const clear = (timeout: VirtualTimeout | undefined) => {
     if (!timeout) return;
     live.get(timeout.id)?.cancel();
