@@ -7,7 +7,7 @@
  * larger than the 64 MiB a produced batch is held to.
  */
 import { expect, it } from 'vitest';
-import { Broker } from '@brook/broker';
+import { Broker, LIMITS } from '@brook/broker';
 import { connect } from '@brook/client';
 import { closeAfterEach } from './fixtures/close-after-each.js';
 
@@ -19,7 +19,7 @@ const RECORD_BYTES = 30 * MiB;
 const opened = closeAfterEach();
 
 it.each(['WebSocket', 'in process'] as const)('a fetch answer over 100 MiB reaches the client (%s)', { timeout: 60_000 }, async (transport) => {
-  const broker = opened(await Broker.open({ storage: 'memory', batchBytesMax: 64 * MiB, fetchBytesMax: 256 * MiB }));
+  const broker = opened(await Broker.open({ storage: 'memory', batchBytesMax: LIMITS.batchBytesMax.max, fetchBytesMax: 256 * MiB }));
   await broker.createTopic('large-fetch');
   const value = new Uint8Array(RECORD_BYTES).fill(7);
   for (let i = 0; i < FETCH_BYTES / RECORD_BYTES; i++) await broker.produce('large-fetch', [{ value }]);

@@ -5,6 +5,7 @@
  * backoff happen when a test advances it; the sockets are real.
  */
 import { describe, expect, it } from 'vitest';
+import { Broker } from '@brook/broker';
 import { VirtualClock } from '@brook/protocol';
 import { connect, isBrookError, type Client, type Message } from '@brook/client';
 import { FaultProxy } from './fixtures/fault-proxy.js';
@@ -226,5 +227,37 @@ describe('consumer across a lost connection', () => {
     expect(mostRunning).toBe(3);
     await client.close();
     await proxy.close();
+  });
+});
+
+describe('a server that comes back with lower limits', () => {
+  it("a request made while reconnecting that is over the new frameBytesMax fails MESSAGE_TOO_LARGE alone: the client stays open and the rest go through", async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    let server = await broker.listen({ port: 0 });
+    const clock = new VirtualClock({ startMs: Date.now() });
+    const client = await connect(server.url, { clock, reconnect: { initialDelayMs: BACKOFF_MS, maxDelayMs: BACKOFF_MS, jitter: 0 } });
+    const name = unique('lower-frame');
+    await client.admin.createTopic(name);
+    const producer = client.producer();
+    await producer.send(name, [{ value: 'before' }]);
+    const down = new Promise((resolve) => client.once('disconnected', resolve));
+    await server.close();
+    await down;
+    // Both made against the old WELCOME's 8 MiB: the produce frame fits that, not the 1 KiB to come.
+    const tooLarge = producer.send(name, [{ value: 'x'.repeat(2000) }]).catch((error: unknown) => error);
+    const listed = client.admin.listTopics();
+    server = await broker.listen({ port: server.port, frameBytesMax: 1024 });
+    const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+    await clock.advanceAsync(BACKOFF_MS);
+    await reconnected;
+    expect(await tooLarge).toMatchObject({ code: 'MESSAGE_TOO_LARGE', retriable: false, details: { op: 'produce', limit: 1024 } });
+    expect(await listed).toContain(name);
+    expect(client.closed).toBe(false);
+    await producer.send(name, [{ value: 'after' }]);
+    const records = await client.fetch({ topic: name, partition: 0, offset: 0n });
+    expect(records.map((record) => Buffer.from(record.value!).toString())).toEqual(['before', 'after']);
+    await client.close();
+    await server.close();
+    await broker.close();
   });
 });

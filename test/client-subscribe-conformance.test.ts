@@ -122,6 +122,25 @@ describeOnEachTarget('client subscribe', (suite) => {
     expect(await suite.client.admin.listTopics()).toContain(`${topic}.dlq`);
   });
 
+  // In-process sessions and a default listener hold the same subscriptionsMax: the boundary and
+  // the refusal are the same on both transports, and the refusal joins nothing.
+  it('subscriptionsMax: that many subscriptions are taken, one more is INVALID_REQUEST naming the limit and joins no group', async () => {
+    const topic = await suite.topic();
+    await using client = await suite.target.connect();
+    const group = unique('g');
+    const members = [];
+    for (let i = 0; i < LIMITS.subscriptionsMax.default; i++) members.push(await client.subscribe({ topic, group }, () => undefined));
+    const refused = unique('g');
+    await expect(client.subscribe({ topic, group: refused }, () => undefined))
+      .rejects.toMatchObject({ code: 'INVALID_REQUEST', retriable: false, details: { limit: 'subscriptionsMax' } });
+    expect(await client.admin.listGroups(topic)).toEqual([{ topic, group }]);
+    expect((await client.admin.describeGroup(topic, group)).members).toHaveLength(LIMITS.subscriptionsMax.default);
+    // A place freed is taken again.
+    await members.pop()!.close();
+    await (await client.subscribe({ topic, group: refused }, () => undefined)).close();
+    for (const member of members) await member.close();
+  });
+
   // The group's limits as the client passes them: the broker's max is taken, one more is refused
   // with INVALID_CONFIG naming the option as written, and the refused subscribe leaves no group.
   it.each<[string, keyof typeof LIMITS, (value: number) => Partial<SubscribeOptions>]>([

@@ -139,6 +139,27 @@ describe('Connection', () => {
     await later;
   });
 
+  it("refuses a request that waited for a reconnect if it is over the new server's lower frameBytesMax, instead of sending it (1009 would end the client)", async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+    server.drop(1006);
+    await tick();
+    const frameBytesMax = 1024;
+    const data = (bytes: number) => new Uint8Array(bytes);
+    // Checked against the old WELCOME's 1 MiB as they were made; the server comes back with 1 KiB.
+    const over = connection.request('produce', { topic: 't', partition: 0 }, { data: data(frameBytesMax) }).catch((error: unknown) => error);
+    const within = connection.request('produce', { topic: 't', partition: 0 }, { data: data(frameBytesMax - 100) });
+    server.limits = { ...server.limits, frameBytesMax };
+    clock.advance(0);
+    await server.waitForRequests(1);
+    await tick();
+    expect(server.requests.map((frame) => frame.data.length)).toEqual([frameBytesMax - 100]);
+    expect(await over).toMatchObject({ code: 'MESSAGE_TOO_LARGE', retriable: false, details: { op: 'produce', limit: frameBytesMax } });
+    server.respond(server.take('produce'), { baseOffset: '0' });
+    await within;
+    expect(connection.isOpen).toBe(true);
+  });
+
   it('does not reconnect after a refusal that will not heal (4001): everything fails UNAUTHORIZED', async () => {
     const server = new FakeServer();
     const { connection } = await openFake(server);

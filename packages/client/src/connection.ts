@@ -179,13 +179,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    */
   private encodeRequest(requestId: number, op: RequestOp, args: object, data: Uint8Array | undefined): Uint8Array {
     const frame = encodeFrame(FrameKind.REQUEST, requestId, stableJson({ ...args, op }), data);
-    const frameBytesMax = this.limits?.frameBytesMax;
-    if (frameBytesMax !== undefined && frame.length > frameBytesMax) {
-      throw new BrookError('MESSAGE_TOO_LARGE', `${op} request of ${frame.length} bytes is over the server's frameBytesMax ${frameBytesMax}`, {
-        op, bytes: frame.length, limit: frameBytesMax,
-      });
-    }
+    const refusal = this.oversized(op, frame);
+    if (refusal) throw refusal;
     return frame;
+  }
+
+  /** MESSAGE_TOO_LARGE if `frame` is over the frameBytesMax of the last WELCOME. */
+  private oversized(op: RequestOp, frame: Uint8Array): BrookError | undefined {
+    const frameBytesMax = this.limits?.frameBytesMax;
+    if (frameBytesMax === undefined || frame.length <= frameBytesMax) return undefined;
+    return new BrookError('MESSAGE_TOO_LARGE', `${op} request of ${frame.length} bytes is over the server's frameBytesMax ${frameBytesMax}`, {
+      op, bytes: frame.length, limit: frameBytesMax,
+    });
   }
 
   /** Routes DELIVER, TAKEN_BACK and END frames for `subscription` (of the current session) to `listener`. */
@@ -357,11 +362,23 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     });
   }
 
-  /** Sends waiting requests while the window has room. */
+  /**
+   * Sends waiting requests while the window has room. One that waited for a reconnect was checked
+   * against the previous server's frameBytesMax: a server that came back with a lower one would
+   * close the connection with 1009, for good, so it is refused here instead, as it would be now.
+   */
   private pump(): void {
     if (this.state !== 'open') return;
     const windowMax = this.serverLimits.requestsInFlightMax;
-    for (let next = this.requests.nextToSend(windowMax); next; next = this.requests.nextToSend(windowMax)) this.sendPending(next);
+    for (let next = this.requests.nextToSend(windowMax); next; next = this.requests.nextToSend(windowMax)) {
+      const refusal = this.oversized(next.op, next.frame);
+      if (refusal) {
+        this.requests.forget(next);
+        next.reject(refusal);
+      } else {
+        this.sendPending(next);
+      }
+    }
   }
 
   private sendPending(pending: Pending): void {

@@ -50,8 +50,8 @@ export function deadLetterReasonBytes(reason: string): Uint8Array {
 /**
  * The reason a client sends with reject(): longer than DEAD_LETTER_REASON_BYTES_MAX characters,
  * it is cut as the broker would cut it anyway (the same header results), so a reason of any
- * length cannot make the settle request too large for a frame, which would fail it and every ack
- * batched beside it.
+ * length costs a settle request at most about 1 KiB (the client's SettleBatcher keeps each
+ * request within frameBytesMax, sending a tick's settlements in several if need be).
  */
 export function rejectReasonToSend(reason: string): string {
   return reason.length <= DEAD_LETTER_REASON_BYTES_MAX ? reason : new TextDecoder().decode(deadLetterReasonBytes(reason));

@@ -3,12 +3,21 @@
  * Units are last in each name. `validateLimits` checks a merged options object against this table
  * at construction, so a bad option fails early with INVALID_CONFIG instead of misbehaving later.
  */
-import { MAX_IN_FLIGHT_DEFAULT, checkLimitValue, parseFsyncPolicy, type FsyncPolicy, type Limit } from '@brook/protocol';
+import { DEFAULT_MAX_BATCH_BYTES, MAX_IN_FLIGHT_DEFAULT, checkLimitValue, parseFsyncPolicy, type FsyncPolicy, type Limit } from '@brook/protocol';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The largest batch a log holds (64 MiB): what its scans and the decoders take, a larger length
+ * field being corrupt. Produces are held to batchBytesMax, whose max stays
+ * STORED_COPY_ROOM_BYTES below it: a dead-letter copy of a record taken at the limit carries a
+ * trailer (up to 2 KiB each, one more each time it is given up on again) and must still fit.
+ */
+export const STORED_BATCH_BYTES_MAX = DEFAULT_MAX_BATCH_BYTES;
+const STORED_COPY_ROOM_BYTES = 64 * KiB;
 
 export type { FsyncPolicy, Limit };
 
@@ -30,8 +39,8 @@ export const LIMITS = Object.freeze({
     doc: "Per partition: bytes of the latest appended batches kept in memory, so consumers at the tail get them without a file read and its CRC check. 0 turns it off.",
   },
   batchBytesMax: {
-    default: 1 * MiB, min: 1 * KiB, max: 64 * MiB,
-    doc: 'Largest encoded record batch a produce may append (MESSAGE_TOO_LARGE beyond).',
+    default: 1 * MiB, min: 1 * KiB, max: STORED_BATCH_BYTES_MAX - STORED_COPY_ROOM_BYTES,
+    doc: 'Largest encoded record batch a produce may append (MESSAGE_TOO_LARGE beyond). The max is 64 KiB under the 64 MiB a stored batch may have, room for the trailers of dead-letter copies.',
   },
   batchRecordsMax: {
     default: 10_000, min: 1, max: 1_000_000,

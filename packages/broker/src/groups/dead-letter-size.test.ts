@@ -5,6 +5,8 @@
  * nothing, the record stayed unacked and the group's lag never fell.
  */
 import { describe, expect, it } from 'vitest';
+import { BATCH_HEADER_BYTES } from '@brook/protocol';
+import { LIMITS } from '../config/defaults.js';
 import { DEAD_LETTER_HEADERS, DEAD_LETTER_REASON_BYTES_MAX } from './dead-letter.js';
 import type { Delivery } from './delivery.js';
 import { engineFixture } from './group-fixture.js';
@@ -14,19 +16,19 @@ const BATCH_BYTES_MAX = 4096;
 const PREFIX = 'rejected: ';
 const ROOM = DEAD_LETTER_REASON_BYTES_MAX - PREFIX.length;
 
-/** The largest value the broker takes in a batch of one at BATCH_BYTES_MAX. */
-async function largestValue(produce: (bytes: number) => Promise<unknown>): Promise<number> {
-  for (let bytes = BATCH_BYTES_MAX; bytes > 0; bytes--) {
+/** The largest value the broker takes in a batch of one at `batchBytesMax`. */
+async function largestValue(batchBytesMax: number, produce: (bytes: number) => Promise<unknown>): Promise<number> {
+  for (let bytes = batchBytesMax - BATCH_HEADER_BYTES; bytes > 0; bytes--) {
     if (await produce(bytes).then(() => true, () => false)) return bytes;
   }
   throw new Error('no value fits');
 }
 
-async function rejectOne(reason: string, valueBytes?: number) {
-  const world = await engineFixture({ batchBytesMax: BATCH_BYTES_MAX });
+async function rejectOne(reason: string, valueBytes?: number, batchBytesMax = BATCH_BYTES_MAX) {
+  const world = await engineFixture({ batchBytesMax });
   const { broker } = world;
   await broker.createTopic('dl-size');
-  const bytes = valueBytes ?? (await largestValue((n) => broker.produce('dl-size', [{ value: new Uint8Array(n) }])));
+  const bytes = valueBytes ?? (await largestValue(batchBytesMax, (n) => broker.produce('dl-size', [{ value: new Uint8Array(n) }])));
   if (valueBytes !== undefined) await broker.produce('dl-size', [{ value: new Uint8Array(bytes) }]);
   const dead: string[] = [];
   broker.on('deadLettered', (event) => dead.push(event.deadLetterTopic));
@@ -62,8 +64,12 @@ describe('dead-letter copies that would not fit', () => {
     expect(reason).toBe(stored);
   });
 
-  it("a dead letter given up on again (a group on the dead-letter topic rejects it) fits too: each copy may add one trailer's bytes", async () => {
-    const { world, bytes } = await rejectOne('x'.repeat(5000));
+  it.each([
+    ['', BATCH_BYTES_MAX],
+    // The copies may pass batchBytesMax, not the 64 MiB a stored batch may have: its max leaves them room.
+    [' at batchBytesMax\'s own max', LIMITS.batchBytesMax.max],
+  ])("a dead letter given up on again (a group on the dead-letter topic rejects it) fits too%s: each copy may add one trailer's bytes", { timeout: 30_000 }, async (_at, batchBytesMax) => {
+    const { world, bytes } = await rejectOne('x'.repeat(5000), undefined, batchBytesMax);
     const { broker } = world;
     const dead: string[] = [];
     broker.on('deadLettered', (event) => dead.push(event.deadLetterTopic));

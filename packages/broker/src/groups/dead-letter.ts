@@ -10,7 +10,7 @@
  */
 import { assert, deadLetterReasonBytes, type LogRecord, type RecordHeader } from '@brook/protocol';
 import type { ProduceRecord } from '../topics/record-input.js';
-import { LIMITS } from '../config/defaults.js';
+import { STORED_BATCH_BYTES_MAX } from '../config/defaults.js';
 
 /** The reason's bound, and its cut, are the protocol's: the client cuts what it sends the same way. */
 export { DEAD_LETTER_REASON_BYTES_MAX } from '@brook/protocol';
@@ -63,7 +63,7 @@ export const DEAD_LETTER_TRAILER_BYTES_MAX = 2048;
  * plus the trailer's bound for each trailer a record carries, at least one. A record given up on
  * in a dead-letter topic (a group reading it rejects it) gets a second trailer behind its first:
  * with one trailer's allowance its copy never fitted, and was tried again for ever. Never above
- * the format's own bound (LIMITS.batchBytesMax.max).
+ * what a log holds (STORED_BATCH_BYTES_MAX), which batchBytesMax's max leaves room under.
  */
 export function copyBatchBytesMax(batchBytesMax: number, records: readonly ProduceRecord[]): number {
   let trailers = 1;
@@ -73,7 +73,7 @@ export function copyBatchBytesMax(batchBytesMax: number, records: readonly Produ
     for (const header of headers as { key: string }[]) if (header.key === DEAD_LETTER_HEADERS.reason) reasons += 1;
     trailers = Math.max(trailers, reasons);
   }
-  return Math.min(LIMITS.batchBytesMax.max, batchBytesMax + trailers * DEAD_LETTER_TRAILER_BYTES_MAX);
+  return Math.min(STORED_BATCH_BYTES_MAX, batchBytesMax + trailers * DEAD_LETTER_TRAILER_BYTES_MAX);
 }
 
 /** A dead-letter copy as build makes it: a ProduceRecord whose fields are bytes, so it can be sized as it will be encoded. */

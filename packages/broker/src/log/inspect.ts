@@ -7,7 +7,7 @@
  * one changes nothing (a broker opening it would truncate a torn tail; inspect only says so).
  */
 import { decodeBatch, type FileSystem, type LogRecord } from '@brook/protocol';
-import { LIMITS } from '../config/defaults.js';
+import { STORED_BATCH_BYTES_MAX } from '../config/defaults.js';
 import { BatchScanner, type ScanProblem } from './batch-scanner.js';
 import { INDEX_ENTRY_BYTES, SparseIndex, type IndexKind } from './sparse-index.js';
 
@@ -60,7 +60,7 @@ export async function inspectLog(fs: FileSystem, file: string, options: { record
   try {
     const sizeBytes = await handle.size();
     const scanner = new BatchScanner(handle, {
-      startPosition: 0, endPosition: sizeBytes, chunkBytes: 1 << 20, batchBytesMax: LIMITS.batchBytesMax.max,
+      startPosition: 0, endPosition: sizeBytes, chunkBytes: 1 << 20, batchBytesMax: STORED_BATCH_BYTES_MAX,
     });
     const batches: InspectedBatch[] = [];
     for (let batch = await scanner.next(); batch; batch = await scanner.next()) {

@@ -11,7 +11,7 @@
  */
 import { basename } from 'node:path';
 import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type Clock, type FileSystem, type LogFailureDescription, type EncodableRecord, type OptionKeys, type RecordField, type TopicDescription } from '@brook/protocol';
-import { LIMITS, checkLimit, type FsyncPolicy } from '../config/defaults.js';
+import { LIMITS, STORED_BATCH_BYTES_MAX, checkLimit, type FsyncPolicy } from '../config/defaults.js';
 import type { BrokerLimits } from '../config/broker-options.js';
 import type { DataDir } from '../data-dir.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
@@ -58,8 +58,9 @@ export function logDefaultsFor(broker: {
   return {
     fs, clock, fsync, cleanShutdown: dir.cleanShutdown, onFailure: () => dir.storageFailed(),
     indexIntervalBytes: limits.indexIntervalBytes, readChunkBytes: READ_CHUNK_BYTES, tailCacheBytes: limits.logTailCacheBytes,
-    // Scans accept any batch the format allows, not just what today's produce limit allows.
-    batchBytesMax: LIMITS.batchBytesMax.max,
+    // Scans accept any batch a log may hold (a dead-letter copy may pass any produce limit), not
+    // just what today's produce limit allows.
+    batchBytesMax: STORED_BATCH_BYTES_MAX,
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Message } from './message.js';
 import type { IdRanges } from '@brook/protocol';
-import { toRanges } from '@brook/protocol';
+import { FrameKind, encodeFrame, stableJson, toRanges } from '@brook/protocol';
 import { SettleBatcher, readStaleIds, type SettleEntries } from './settle-batcher.js';
 
 function message(batcher: SettleBatcher, session: number, deliveryId: number): Message {
@@ -9,13 +9,13 @@ function message(batcher: SettleBatcher, session: number, deliveryId: number): M
 }
 
 /** A batcher whose settle requests wait for answer(): an error, or the stale ids of the answer. */
-function recording(): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (outcome?: Error | IdRanges | unknown) => void } {
+function recording(frameBytesMax = Number.POSITIVE_INFINITY): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (outcome?: Error | IdRanges | unknown) => void } {
   const sent: SettleEntries[] = [];
   const answers: ((outcome?: unknown) => void)[] = [];
   const batcher = new SettleBatcher('t', (entries) => {
     sent.push(entries);
     return new Promise<unknown>((resolve, reject) => answers.push((outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))));
-  });
+  }, undefined, true, () => frameBytesMax);
   return { batcher, sent, answer: (outcome) => answers.shift()!(outcome) };
 }
 
@@ -43,6 +43,25 @@ describe('SettleBatcher', () => {
     await tick();
     expect(sent).toEqual([{ ack: [[0, 49], [51, 59], [61, 99]], nack: [[50, 5]], reject: [[60, 'bad']], extend: [[100, 1000]] }]);
     answer();
+    await Promise.all(promises);
+  });
+
+  it('cuts one tick\'s settlements into requests that each fit frameBytesMax, every settlement in exactly one', async () => {
+    const frameBytesMax = 1024;
+    const { batcher, sent, answer } = recording(frameBytesMax);
+    batcher.setSession(1);
+    const messages = Array.from({ length: 400 }, (_, id) => message(batcher, 1, id));
+    // Every other id acked (no two merge into a range), and rejects whose reasons fit a frame only alone.
+    const promises = messages.map((msg, id) => (id % 2 === 0 ? msg.ack() : id % 100 === 1 ? msg.reject('r'.repeat(600)) : undefined));
+    await tick();
+    expect(sent.length).toBeGreaterThan(2);
+    for (const entries of sent) {
+      expect(encodeFrame(FrameKind.REQUEST, 1, stableJson({ ...entries, op: 'settle', subscription: 1 })).length).toBeLessThanOrEqual(frameBytesMax);
+    }
+    const acked = sent.flatMap((entries) => (entries.ack ?? []).flatMap(([first, last]) => Array.from({ length: last - first + 1 }, (_, i) => first + i)));
+    expect(acked).toEqual(messages.filter((_, id) => id % 2 === 0).map((msg) => msg.deliveryId));
+    expect(sent.flatMap((entries) => (entries.reject ?? []).map(([id]) => id))).toEqual([1, 101, 201, 301]);
+    for (let i = 0; i < sent.length; i++) answer();
     await Promise.all(promises);
   });
 

@@ -1,8 +1,9 @@
 /**
  * Acks in batches: a subscription's settlements (ack, nack, extend, reject, and the library's
  * release of messages its consumer never saw) are collected and
- * sent as one `settle` request per tick, acks as inclusive id ranges, so a consumer that acks a
- * thousand records in order sends `ack: [[first, last]]`. One request, one timer and one answer
+ * sent as one `settle` request per tick (or more: each is kept within the server's frameBytesMax),
+ * acks as inclusive id ranges, so a consumer that acks a thousand records in order sends
+ * `ack: [[first, last]]`. One request, one timer and one answer
  * per batch. Nacks and extends share the batch's promise. Each ack and reject gets a promise of its
  * own, derived from the batch's: the answer lists the ids that did nothing (`stale`: the broker had
  * taken the delivery back, its lease expired or a rebalance moved it), and those reject with
@@ -16,7 +17,7 @@
  * when the connection drops fail the same way: their promise never claims what did not happen.
  * A subscription the broker ended for good (its topic was deleted) answers them with that error.
  */
-import { BrookError, isIdRanges, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
+import { BrookError, FRAME_HEADER_BYTES, isIdRanges, stableJson, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
 
 export type SettleEntries = Omit<RequestArgs<'settle'>, 'subscription'>;
@@ -59,6 +60,27 @@ export function readStaleIds(stale: unknown): StaleIds {
   throw new BrookError('INVALID_REQUEST', 'settle response: stale must be a list of [firstId, lastId] ranges', { field: 'stale' });
 }
 
+/** A settle frame's bytes beside its entries: header, every key, the largest subscription number. */
+const SETTLE_FRAME_BASE_BYTES = FRAME_HEADER_BYTES
+  + stableJson({ ack: [], alive: true, extend: [], nack: [], op: 'settle', reject: [], release: [], subscription: Number.MAX_SAFE_INTEGER }).length;
+
+/** Digits of a non-negative integer (an id, a delay): cheaper than String(n).length on the ack path. */
+function decimalDigits(n: number): number {
+  let digits = 1;
+  for (let bound = 10; n >= bound && digits < 16; bound *= 10) digits += 1;
+  return digits;
+}
+
+/** Most bytes an ack or release of `id` adds: a range of its own, `[id,id],`. */
+function idEntryBytes(id: number): number {
+  return 2 * decimalDigits(id) + 4;
+}
+
+/** Bytes a nack or extend adds: `[id,ms],`, ms null for the default. */
+function timedEntryBytes(id: number, ms: number | null): number {
+  return decimalDigits(id) + (ms === null ? 4 : decimalDigits(ms)) + 4;
+}
+
 function includes(ranges: IdRanges, id: number): boolean {
   for (const [first, last] of ranges) if (id >= first && id <= last) return true;
   return false;
@@ -71,6 +93,8 @@ export class SettleBatcher implements Settler {
   private extensions: [number, number | null][] = [];
   private rejects: [number, string][] = [];
   private releases: number[] = [];
+  /** At least the JSON bytes of the entries collected (commas included): see `room`. */
+  private entryBytes = 0;
   /** The next settle says the consumer can take the next message (see `alive`). */
   private aliveOwed = false;
   private batch: Batch | undefined;
@@ -106,6 +130,8 @@ export class SettleBatcher implements Settler {
     private readonly goesBack: (message: Message) => void = () => undefined,
     /** A group member's (false: a tail reader's, whose deliveries are never taken back). */
     private readonly keepsAcks = true,
+    /** The server's frameBytesMax, which one settle request must fit. */
+    private readonly frameBytesMax: () => number = () => Number.POSITIVE_INFINITY,
   ) {}
 
   /** Deliveries of `session` count from now on (0: none, while disconnected); earlier ones are dropped. */
@@ -169,6 +195,7 @@ export class SettleBatcher implements Settler {
   ack(message: Message): Promise<void> {
     if (message.session !== this.session) return this.notSent;
     this.forget(message);
+    this.room(idEntryBytes(message.deliveryId));
     this.acks.push(message.deliveryId);
     return this.outcome(message.deliveryId);
   }
@@ -179,6 +206,7 @@ export class SettleBatcher implements Settler {
     // after it is a redelivery, live, and must not be released (it would only come again).
     const takenBack = this.takenBack(message);
     this.forget(message);
+    this.room(timedEntryBytes(message.deliveryId, delayMs));
     this.nacks.push([message.deliveryId, delayMs]);
     const done = this.pending().done;
     if (!takenBack) this.goesBack(message);
@@ -187,6 +215,7 @@ export class SettleBatcher implements Settler {
 
   extend(message: Message, ms: number | null): Promise<void> {
     if (message.session !== this.session) return SETTLED;
+    this.room(timedEntryBytes(message.deliveryId, ms));
     this.extensions.push([message.deliveryId, ms]);
     return this.pending().done;
   }
@@ -194,6 +223,8 @@ export class SettleBatcher implements Settler {
   reject(message: Message, reason: string): Promise<void> {
     if (message.session !== this.session) return this.notSent;
     this.forget(message);
+    // Rejects are rare: their reason is measured exactly (JSON escapes, UTF-8).
+    this.room(decimalDigits(message.deliveryId) + Buffer.byteLength(JSON.stringify(reason)) + 4);
     this.rejects.push([message.deliveryId, reason]);
     return this.outcome(message.deliveryId);
   }
@@ -201,6 +232,7 @@ export class SettleBatcher implements Settler {
   release(message: Message): Promise<void> {
     if (message.session !== this.session) return SETTLED;
     this.forget(message);
+    this.room(idEntryBytes(message.deliveryId));
     this.releases.push(message.deliveryId);
     this.releasing.add(message.deliveryId);
     const done = this.pending().done;
@@ -224,6 +256,17 @@ export class SettleBatcher implements Settler {
   async drain(): Promise<void> {
     this.flush();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Makes room for an entry of at most `bytes`: the batch collected so far goes now if the entry
+   * would take its request past frameBytesMax. The connection refuses a frame over it
+   * (MESSAGE_TOO_LARGE), which would fail every settlement in it, and a handler never looks at
+   * its acks' promises: the records would come again and again, and be dead-lettered.
+   */
+  private room(bytes: number): void {
+    if (this.batch !== undefined && SETTLE_FRAME_BASE_BYTES + this.entryBytes + bytes > this.frameBytesMax()) this.flush();
+    this.entryBytes += bytes;
   }
 
   /** The batch collecting now, sent at the end of the tick. */
@@ -297,6 +340,7 @@ export class SettleBatcher implements Settler {
     this.extensions = [];
     this.rejects = [];
     this.releases = [];
+    this.entryBytes = 0;
     this.aliveOwed = false;
     return batch;
   }

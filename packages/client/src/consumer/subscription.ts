@@ -103,7 +103,10 @@ export class Subscription {
     this.wireOptions = from === undefined ? rest : { ...rest, from: wireStartPosition(from) };
     registry.add(this);
     this.leases = new UnseenLeases(connection.clock, sink);
-    this.batcher = new SettleBatcher(this.topic, (entries) => this.sendSettle(entries), (message) => this.releaseLater(message), this.group !== undefined);
+    this.batcher = new SettleBatcher(
+      this.topic, (entries) => this.sendSettle(entries), (message) => this.releaseLater(message), this.group !== undefined,
+      () => connection.serverLimits.frameBytesMax,
+    );
     const onDown = (): void => this.lost();
     const onReady = (): void => void this.resubscribe();
     const onClosed = (error: BrookError | undefined): void => this.finish(error);
