@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { figure11_2Plan, figure11_2Scenario } from './examples/figure-11-2.js';
-import { perKeyOrder, perPartitionOrder } from './checkers.js';
+import { hotLoop, perKeyOrder, perPartitionOrder } from './checkers.js';
 import { simulate } from './simulate.js';
 
 describe('checkers', () => {
@@ -62,6 +62,35 @@ describe('checkers', () => {
       'from-latest-gone: r1 is neither acked nor dead-lettered at the end (1 deliveries)',
       'from-latest-gone: r2 is neither acked nor dead-lettered at the end (never delivered)',
     ]);
+  });
+
+  it('hotLoop: a group reset that replays a record, however often, is no hot loop; attempts that fail in a row are', async () => {
+    // A correct consumer of a group an operator resets to earliest 12 times: each replay is a
+    // first attempt again (deliveryCount 1), so the record is delivered 13 times without a loop.
+    const resets = Array.from({ length: 12 }, (_, i) => ({
+      atMs: 1_000 * (i + 1), what: 'reset group replayed to earliest',
+      run: (broker: { resetGroup(topic: string, group: string, to: 'earliest'): Promise<unknown> }) => broker.resetGroup('replayed', 'replayed-g', 'earliest'),
+    }));
+    const replayed = await simulate({
+      seed: 1,
+      topics: { replayed: { partitions: 1 } },
+      produce: [{ topic: 'replayed', records: [{ value: 'once' }] }],
+      consumers: [{ name: 'c', subscribe: { topic: 'replayed', group: 'replayed-g' }, handler: (_delivery, ctx) => ctx.sleep(10) }],
+      admin: resets,
+      checkers: [hotLoop()],
+    });
+    expect(replayed.history.events.filter((e) => e.type === 'deliver').length).toBe(13);
+    expect(replayed.report()).toContain('✓ simulation passed');
+    // A handler that fails every attempt: flagged once the record reaches deliveryCount 10.
+    const failing = await simulate({
+      seed: 1,
+      topics: { failing: { partitions: 1 } },
+      produce: [{ topic: 'failing', records: [{ value: 'poison' }] }],
+      consumers: [{ name: 'c', subscribe: { topic: 'failing', group: 'failing-g', backoff: { initialMs: 10, maxMs: 10 } }, handler: () => Promise.reject(new Error('poison')) }],
+      checkers: [hotLoop()],
+      maxVirtualTimeMs: 2_000,
+    });
+    expect(failing.results.find((r) => r.checker === 'hotLoop')!.violations.map((v) => v.message)[0]).toMatch(/^failing-g: r1 reached deliveryCount \d+/);
   });
 
   it('perKeyOrder names the cause: a redelivery (fig. 11-2), or only concurrent processing', async () => {

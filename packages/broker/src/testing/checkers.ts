@@ -244,9 +244,11 @@ export function hotLoop({ deliveries = 10 }: { deliveries?: number } = {}): Chec
   checkInteger(deliveries, 'hotLoop deliveries', 1);
   return {
     name: 'hotLoop',
-    check: (input) => perRecord('hotLoop', input, (r) => (r.deliveries >= deliveries
-      ? `${r.id} was delivered ${r.deliveries} times${r.done ? '' : ' and never acked or dead-lettered'}: poison record in a hot loop (set maxDeliveries, or reject() what cannot succeed)`
-      : undefined), (bad) => `${bad} records delivered ${deliveries}+ times`),
+    // By deliveryCount, not deliveries: a group reset replays a record as a first attempt again,
+    // however often an operator does it; a loop is attempts that keep failing.
+    check: (input) => perRecord('hotLoop', input, (r) => (r.highestDeliveryCount >= deliveries
+      ? `${r.id} reached deliveryCount ${r.highestDeliveryCount}${r.done ? '' : ' and was never acked or dead-lettered'}: poison record in a hot loop (set maxDeliveries, or reject() what cannot succeed)`
+      : undefined), (bad) => `${bad} records at deliveryCount ${deliveries}+`),
   };
 }
 

@@ -22,6 +22,8 @@ export interface RecordOutcome {
   inLog: boolean;
   /** Deliveries (not counting duplicated frames). */
   deliveries: number;
+  /** The highest deliveryCount the broker gave it: attempts since it was last acked or replayed (a reset starts again at 1). */
+  highestDeliveryCount: number;
   /** Handler runs that finished. */
   processed: number;
   deadLettered: boolean;
@@ -49,7 +51,7 @@ export function recordOutcomes(input: CheckInput): RecordOutcome[] {
       if (topic !== e.topic) continue;
       for (const id of e.ids) {
         byKey.set(`${group} ${id}`, {
-          group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, processed: 0, deadLettered: false, done: false,
+          group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, highestDeliveryCount: 0, processed: 0, deadLettered: false, done: false,
           droppedByRetention: false, deletedByRetention: false, belowAckFloor: input.belowAckFloor?.get(group)?.has(id) ?? false,
         });
       }
@@ -71,6 +73,7 @@ function fold(outcome: RecordOutcome, e: HistoryEvent): void {
     case 'deliver':
       if (e.duplicate) return;
       outcome.deliveries += 1;
+      outcome.highestDeliveryCount = Math.max(outcome.highestDeliveryCount, e.deliveryCount);
       outcome.done = false;
       return;
     case 'processed': outcome.processed += 1; return;
