@@ -81,6 +81,7 @@ export function lostReason(r: RecordOutcome): string | undefined {
   if (!r.confirmed || r.processed > 0 || r.deadLettered) return undefined;
   if (r.done) return `${r.id} was acked but no handler finished processing it (acked before processing?)`;
   if (r.droppedByRetention) return `${r.id} was deleted by retention before the group processed it (the group was told: retentionDropped)`;
+  if (r.topicDeleted) return `${r.id} was deleted with its topic before the group processed it (an admin step deleted the topic)`;
   // Deleted by retention without the group being told: it was before the group's start, or acked.
   if (!r.inLog && !r.deletedByRetention) return `${r.id} was confirmed to the producer but is not in the log any more (a restart lost it: fsync policy?)`;
   return undefined;

@@ -12,6 +12,8 @@ export interface CheckInput {
   readonly inLog: ReadonlySet<string>;
   /** Per group, ids in the log below its final ackFloor: not owed to it any more (acked, dead-lettered, or before its start or reset). */
   readonly belowAckFloor?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Topics of the run that no longer exist at the end (an admin step deleted them): their records went with them. */
+  readonly deletedTopics?: ReadonlySet<string>;
 }
 
 export interface RecordOutcome {
@@ -35,6 +37,8 @@ export interface RecordOutcome {
   deletedByRetention: boolean;
   /** Below the group's final ackFloor: the broker owes it to the group no more (e.g. it started at 'latest' after it). */
   belowAckFloor: boolean;
+  /** Its topic was deleted (an admin step): gone by an operator's hand, not by a restart. */
+  topicDeleted: boolean;
 }
 
 const cache = new WeakMap<CheckInput, RecordOutcome[]>();
@@ -53,6 +57,7 @@ export function recordOutcomes(input: CheckInput): RecordOutcome[] {
         byKey.set(`${group} ${id}`, {
           group, id, confirmed: confirmed.has(id), inLog: input.inLog.has(id), deliveries: 0, highestDeliveryCount: 0, processed: 0, deadLettered: false, done: false,
           droppedByRetention: false, deletedByRetention: false, belowAckFloor: input.belowAckFloor?.get(group)?.has(id) ?? false,
+          topicDeleted: input.deletedTopics?.has(topic) ?? false,
         });
       }
     }

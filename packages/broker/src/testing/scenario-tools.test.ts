@@ -53,6 +53,19 @@ describe('scenario tools', () => {
     expect(result.report()).toContain('✓ simulation passed');
   });
 
+  it('lost names an admin step that deleted the topic as the cause, not a restart', async () => {
+    const result = await simulate({
+      seed: 1,
+      topics: { 'deleted-unread': { partitions: 1 } },
+      produce: [{ topic: 'deleted-unread', records: [{ value: 'u1' }] }],
+      consumers: [{ name: 'cu', subscribe: { topic: 'deleted-unread', group: 'deleted-unread-g' }, handler: () => new Promise<void>(() => undefined) }],
+      admin: [{ atMs: 1_000, what: 'delete topic deleted-unread', run: (broker) => broker.deleteTopic('deleted-unread') }],
+      maxVirtualTimeMs: 5_000,
+    });
+    const lost = result.results.find((r) => r.checker === 'lost')!.violations.map((v) => v.message);
+    expect(lost).toEqual(['deleted-unread-g: r1 was deleted with its topic before the group processed it (an admin step deleted the topic)']);
+  });
+
   it("a group's reset and delete are in the history, its trace and lanes, and the slices of reports about its records", async () => {
     const result = await simulate({
       seed: 1,

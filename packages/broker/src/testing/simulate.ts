@@ -88,9 +88,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     lagSampleEveryMs: options.lagSampleEveryMs,
   }, () => root.fork());
   const endedBy = await simulation.run();
-  const { inLog, belowAckFloor } = await simulation.drain(Object.keys(options.topics));
+  const { inLog, belowAckFloor, deletedTopics } = await simulation.drain(Object.keys(options.topics));
   const history = simulation.history;
-  const input = { history: history.events, groups: simulation.groups, inLog, belowAckFloor };
+  const input = { history: history.events, groups: simulation.groups, inLog, belowAckFloor, deletedTopics };
   const results = (options.checkers ?? defaultCheckers()).map((checker) => checker.check(input));
   const violations = results.flatMap((r) => r.violations);
   const replay = replayCommand(seed, plan, options.command ?? 'npx vitest run');

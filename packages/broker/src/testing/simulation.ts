@@ -131,11 +131,12 @@ export class Simulation implements ConsumerHost {
    * ids below its ackFloor, which the broker no longer owes it (acked, dead-lettered, or before
    * where the group started or was reset to).
    */
-  async drain(topics: readonly string[]): Promise<{ inLog: Set<string>; belowAckFloor: Map<string, Set<string>> }> {
+  async drain(topics: readonly string[]): Promise<{ inLog: Set<string>; belowAckFloor: Map<string, Set<string>>; deletedTopics: Set<string> }> {
     const inLog = new Set<string>();
     const belowAckFloor = new Map(this.groups.map(({ group }) => [group, new Set<string>()]));
     // An operator (an admin step) may have deleted a topic: nothing of it is in the log.
-    for (const topic of topics.filter((t) => this.broker.listTopics().includes(t))) {
+    const deletedTopics = new Set(topics.filter((t) => !this.broker.listTopics().includes(t)));
+    for (const topic of topics.filter((t) => !deletedTopics.has(t))) {
       const readers = this.groups.filter((g) => g.topic === topic && this.broker.listGroups(topic).some((l) => l.group === g.group));
       const floors = readers.map(({ group }) => ({ group, partitions: this.broker.describeGroup(topic, group).partitions }));
       for (const partition of this.broker.describeTopic(topic).partitions) {
@@ -154,7 +155,7 @@ export class Simulation implements ConsumerHost {
         }
       }
     }
-    return { inLog, belowAckFloor };
+    return { inLog, belowAckFloor, deletedTopics };
   }
 
   later(ms: number, action: () => unknown): Timer {
