@@ -281,6 +281,21 @@ describe('closeGraceMs', () => {
     const next = await connect(server.url, { token: 'right' });
     expect(await next.ok('listTopics')).toEqual({ topics: [] });
   });
+
+  it('a session held at requestsInFlightMax reads the close frame its client answers the 1001 of a closing listener with: no wait for closeGraceMs', { timeout: 5_000 }, async () => {
+    // Broker clock: closeGraceMs never runs out, so only reading the client's answer ends the connection.
+    const { broker: b, server } = await serve({ requestsInFlightMax: 1 }, new VirtualClock());
+    const client = await connect(server.url);
+    await client.ok('createTopic', { name: 'held-at-close' });
+    let started!: () => void;
+    const slow = new Promise<void>((resolve) => (started = resolve));
+    b.deleteGroup = () => (started(), new Promise<void>(() => undefined)); // a disk that never answers
+    client.send('deleteGroup', { topic: 'held-at-close', group: 'g' });
+    await slow; // the session has paused its socket (one request pending)
+    const closing = server.close();
+    expect((await client.closed).code).toBe(CloseCode.GOING_AWAY);
+    await closing;
+  });
 });
 
 /** The code of the first close frame the server sends on a raw socket (server frames are unmasked). */

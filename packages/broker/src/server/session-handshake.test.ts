@@ -80,6 +80,15 @@ describe('handshake', () => {
     expect(error.json).toMatchObject({ code: 'INVALID_REQUEST', details: { reason: 'expected-hello' } });
     expect(early.peer.closed?.code).toBe(CloseCode.PROTOCOL_ERROR);
   });
+
+  it('a second HELLO after WELCOME is a frame other than REQUEST: ERROR unexpected-kind, close 1002, no second WELCOME', async () => {
+    const f = await sessionFixture();
+    await f.hello();
+    f.session.receive(encodeFrame(FrameKind.HELLO, 0, JSON.stringify({ version: PROTOCOL_VERSION, client: 'again' })));
+    expect(f.peer.frames.map((frame) => frame.kind)).toEqual([FrameKind.WELCOME, FrameKind.ERROR]);
+    expect(f.peer.frames[1]!.json).toMatchObject({ code: 'INVALID_REQUEST', details: { reason: 'unexpected-kind' } });
+    expect(f.peer.closed?.code).toBe(CloseCode.PROTOCOL_ERROR);
+  });
 });
 
 describe('frames the session cannot follow: ERROR, then close 1002', () => {

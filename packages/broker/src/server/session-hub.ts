@@ -5,6 +5,7 @@
  */
 import type { Clock, FramePeer } from '@brook/protocol';
 import type { Broker } from '../broker.js';
+import { brokerClosedError } from '../ending-errors.js';
 import { resolveServerLimits, type ListenOptions, type ServerLimits } from '../config/server-options.js';
 import { Session, type BatchLimits } from './session.js';
 import { listenWebSocket, type BrookServer } from './ws-server.js';
@@ -20,6 +21,9 @@ export interface SessionSettings {
 export class SessionHub {
   private readonly sessions = new Set<Session>();
   private readonly servers = new Set<BrookServer>();
+  /** listen() calls still binding their port: close() waits for them, so none outlives the broker. */
+  private readonly starting = new Set<Promise<unknown>>();
+  private closing = false;
   private nextSessionId = 1;
   private readonly inProcess: SessionSettings = { limits: resolveServerLimits(), token: undefined };
 
@@ -40,8 +44,22 @@ export class SessionHub {
     return session;
   }
 
-  async listen(options: ListenOptions): Promise<BrookServer> {
+  listen(options: ListenOptions): Promise<BrookServer> {
+    const listening = this.startListening(options);
+    const settled = listening.catch(() => undefined);
+    this.starting.add(settled);
+    void settled.then(() => this.starting.delete(settled));
+    return listening;
+  }
+
+  private async startListening(options: ListenOptions): Promise<BrookServer> {
     const server = await listenWebSocket(this, this.broker, this.clock, options);
+    if (this.closing) {
+      // broker.close() ran while the port was being bound: serving a closed broker, the listener
+      // would hold its port and its ping timer (the process would not exit) for good.
+      await server.close();
+      throw brokerClosedError();
+    }
     this.servers.add(server);
     return {
       ...server,
@@ -54,6 +72,8 @@ export class SessionHub {
 
   /** Listeners first (their clients get END and 1001), then in-process sessions. */
   async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.starting);
     const servers = [...this.servers];
     this.servers.clear();
     await Promise.all(servers.map((server) => server.close()));

@@ -221,6 +221,10 @@ function peerOf(ws: WebSocket, cutAfterGrace: () => void): FramePeer {
       if (ws.readyState === ws.OPEN) ws.send(frame);
     },
     close: (code, reason) => {
+      // A session held (requestsInFlightMax, sendBufferBytesMax) has paused the socket, and ws reads
+      // the client's answering close frame like any other: resumed, so a client that answers ends
+      // now, not at closeGraceMs (its frames are dropped: the session is closed).
+      ws.resume();
       // A close reason is limited to 123 bytes (RFC 6455); ws throws past it.
       ws.close(code, reason.slice(0, CLOSE_REASON_CHARS_MAX));
       if (SILENT_PEER_CLOSE_CODES.has(code)) ws.terminate();
