@@ -29,3 +29,24 @@ describe('Session: end to end in process', () => {
     expect(f.peer.of(FrameKind.END).map((e) => [e.requestId, e.json['code']])).toEqual([[1, 'CLOSED']]);
   });
 });
+
+describe('END', () => {
+  it('a subscription the broker ends before its subscribe RESPONSE went out gets END right after the RESPONSE', async () => {
+    const f = await sessionFixture();
+    await f.hello();
+    await f.ok('createTopic', { name: 'gone-early' });
+    // The topic is deleted while the member joins, so its subscription has ended (UNKNOWN_TOPIC)
+    // before the session sends the RESPONSE that names it.
+    const attach = f.broker.attach.bind(f.broker);
+    f.broker.attach = async (options, sink) => {
+      const attached = await attach(options, sink);
+      await f.broker.deleteTopic('gone-early');
+      return attached;
+    };
+    const { subscription } = await f.ok('subscribe', { topic: 'gone-early', group: 'g' });
+    const end = await f.peer.next((frame) => frame.kind === FrameKind.END && frame.requestId === subscription);
+    expect(end.json['code']).toBe('UNKNOWN_TOPIC');
+    expect(f.peer.frames.findIndex((frame) => frame === end)).toBeGreaterThan(f.peer.frames.findIndex((frame) => frame.kind === FrameKind.RESPONSE && frame.json['subscription'] === subscription));
+    await f.close();
+  });
+});

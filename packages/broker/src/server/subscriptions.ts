@@ -94,7 +94,11 @@ export class SessionSubscriptions {
     });
     const ready = () => {
       subscription.ready = true;
-      this.queueFlush();
+      // Ended while the RESPONSE waited to go out (its topic deleted as it joined): the client
+      // learns the number first, then that it ended, instead of waiting on it for ever.
+      const owed = subscription.endOwed;
+      if (owed) this.sendEnd(subscription, owed.code, owed.message);
+      else this.queueFlush();
     };
     const { memberId, ackTimeoutMs } = subscription.handle;
     const json = { subscription: subscription.id, memberId: memberId ?? null, maxInFlight: subscription.maxInFlight, ackTimeoutMs: ackTimeoutMs ?? null };
@@ -196,9 +200,14 @@ export class SessionSubscriptions {
   }
 
   private endWith(subscription: WireSubscription, code: string, message: string): void {
-    if (subscription.ready && this.state.canSend()) this.peer.send(encodeEnd(subscription.id, code, message));
+    if (subscription.ready) this.sendEnd(subscription, code, message);
+    else subscription.endOwed = { code, message };
     this.end(subscription);
     this.subscriptions.delete(subscription.id);
+  }
+
+  private sendEnd(subscription: WireSubscription, code: string, message: string): void {
+    if (this.state.canSend()) this.peer.send(encodeEnd(subscription.id, code, message));
   }
 
   private end(subscription: WireSubscription): void {

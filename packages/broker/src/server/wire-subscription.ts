@@ -36,6 +36,8 @@ export class WireSubscription {
   buffered: Delivery[] = [];
   /** False until the subscribe RESPONSE went out: no DELIVER may precede it. */
   ready = false;
+  /** The broker ended it before its RESPONSE went out: the END to send right after that RESPONSE. */
+  endOwed: { readonly code: string; readonly message: string } | undefined;
   handle: AttachedSubscription | undefined;
   /** A graceful unsubscribe of it is under way. */
   leaving = false;
