@@ -49,6 +49,12 @@ const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = {
   backoff: true, deadLetterTopic: true, from: true, signal: true,
 };
 
+/** Refuses a misspelled key, or options that are not an object, with INVALID_CONFIG. */
+export function checkSubscribeOptions(options: SubscribeOptions): void {
+  checkOptionKeys(options, SUBSCRIBE_KEYS);
+  if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
+}
+
 export class Subscription {
   readonly topic: string;
   readonly group: string | undefined;
@@ -94,8 +100,7 @@ export class Subscription {
       this.settleEnded = (error) => (error === undefined ? resolve() : reject(error));
     });
     this.ended.catch(() => undefined);
-    checkOptionKeys(options, SUBSCRIBE_KEYS);
-    if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
+    checkSubscribeOptions(options);
     const { signal, from, ...rest } = options;
     this.signal = signal;
     this.topic = options.topic;
