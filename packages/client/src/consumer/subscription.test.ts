@@ -38,10 +38,28 @@ async function resubscribing(server: FakeServer, reconnectDelayMs: number, optio
   await tick();
   clock.advance(reconnectDelayMs);
   await server.waitForRequests(1);
-  return { clock, subscription };
+  return { clock, subscription, connection };
 }
 
 describe('Subscription', () => {
+  it("one ended while its resubscribe waits to be tried again leaves alone the subscription that has its old number on the new session", async () => {
+    const server = new FakeServer();
+    const { subscription: waiting, connection } = await resubscribing(server, 10);
+    server.fail(server.take('subscribe'), 'TIMEOUT', true); // refused for now: tried again after a backoff, still down
+    await tick();
+    const other = recordingSink();
+    const live = new Subscription(connection, { topic: 'other', group: 'g' }, other.sink, new Set());
+    const started = live.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm2' }); // the number `waiting` had before
+    await started;
+    await waiting.close();
+    deliver(server, 1, 0, [0n]);
+    await tick();
+    expect(other.seen.map((message) => message.offset)).toEqual([0n]);
+    live.abort();
+  });
+
   it("a tail reader sums DELIVER's lostToRetention, across reconnects (each session's reader counts from 0)", async () => {
     const server = new FakeServer();
     const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0, jitter: 0 } });

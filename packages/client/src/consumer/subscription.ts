@@ -392,7 +392,8 @@ export class Subscription {
     // did, and says why.
     if (error === undefined) this.batcher.end(this.group === undefined ? undefined : memberLeft());
     else this.batcher.setSession(0);
-    if (this.number !== 0) this.connection.unlisten(this.number);
+    // Only a number of this session: one of a lost session may be another subscription's now.
+    if (this.number !== 0 && this.numberSession === this.connection.session) this.connection.unlisten(this.number);
     this.sink.ended(error);
     this.registry.delete(this);
     this.settleEnded(error);
