@@ -103,6 +103,34 @@ describe('Subscription', () => {
     expect(subscription.memberId).toBe('m1');
   });
 
+  it('a graceful close waits for a handler that runs past requestTimeoutMs, sends its ack, and resolves once the unsubscribe is answered', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { requestTimeoutMs: 1_000 });
+    let finishHandler = (): void => undefined;
+    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, handlerSink(() => new Promise<void>((resolve) => (finishHandler = resolve)), 1), new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 2, memberId: 'm1', ackTimeoutMs: 60_000 });
+    deliver(server, 2, 0, [0n]);
+    await started;
+    await tick();
+    let closed = false;
+    const closing = subscription.close().then(() => (closed = true));
+    await server.waitForRequests(1);
+    const unsubscribe = server.take('unsubscribe'); // the broker answers it once the handler's delivery is settled
+    clock.advance(5_000); // the handler runs on, well within its lease
+    finishHandler();
+    await tick();
+    await tick();
+    expect(server.requests.map((request) => request.json['op'])).toEqual(['settle']);
+    const settle = server.take('settle');
+    expect(settle.json).toEqual({ op: 'settle', subscription: 2, ack: [[0, 0]] });
+    server.respond(settle);
+    expect(closed).toBe(false);
+    server.respond(unsubscribe);
+    await closing;
+  });
+
   it('an abort names the last delivery id received (-1 before any), so the broker gives back what was still on its way', async () => {
     const server = new FakeServer();
     const { connection } = await openFake(server);

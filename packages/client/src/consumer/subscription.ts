@@ -186,7 +186,9 @@ export class Subscription {
       if (wasActive) {
         // The unsubscribe goes before the releases: a member already closing gets nothing new, so
         // the broker hands what they give back to the other members instead of to this one again.
-        const left = this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true });
+        // Untimed: a handler may run past requestTimeoutMs within its lease; timed out, the close
+        // would end the subscription, and the ack that handler makes would never be sent.
+        const left = this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true, untimed: true });
         for (const message of unseen) message.releaseUnread();
         await left;
         await this.batcher.drain();
