@@ -119,6 +119,25 @@ describeOnEachTarget('tail readers alike', (suite) => {
       await expect(second.reject('late'), api).resolves.toBeUndefined();
     }
   });
+
+  it("a tail reader's ack() and reject() resolve after a reconnect too, batched at the drop or made after it, and its loop goes on: the lost connection took nothing back from it", async () => {
+    const topic = await suite.topic();
+    await using reader = await suite.target.connect();
+    const stream = reader.consume({ topic });
+    await stream.ready;
+    await suite.client.producer().send(topic, [{ value: 'a' }, { value: 'b' }]);
+    const iterator = stream[Symbol.asyncIterator]();
+    const [first, second] = [(await iterator.next()).value as Settleable, (await iterator.next()).value as Settleable];
+    const reconnected = new Promise((resolve) => reader.once('reconnected', resolve));
+    const ackedAtTheDrop = first.ack();
+    reader.dropConnection();
+    await expect(ackedAtTheDrop).resolves.toBeUndefined();
+    await reconnected;
+    await expect(second.reject('after the reconnect')).resolves.toBeUndefined();
+    await reader.admin.listTopics(); // answered after the resubscribe, sent before it
+    await suite.client.producer().send(topic, [{ value: 'c' }]);
+    expect(((await iterator.next()).value as Settleable).text()).toBe('c');
+  });
 });
 
 describeOnEachTarget('tail reader start positions alike', (suite) => {

@@ -158,6 +158,21 @@ describeOnEachTarget('client subscribe', (suite) => {
       .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: expect.objectContaining({ option }) });
     expect(await suite.client.admin.listGroups(topic)).toEqual([{ topic, group: taken }]);
   });
+
+  it('subscribe() refuses options that are not an object, and a handler that is not a function, with INVALID_CONFIG, in process as over the client, and joins nothing', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    const subscribes: [string, (options: unknown, handler: unknown) => Promise<unknown>][] = [
+      ['client', (options, handler) => suite.client.subscribe(options as never, handler as never)],
+      ['broker', (options, handler) => suite.target.broker.subscribe(options as never, handler as never)],
+    ];
+    for (const [api, subscribe] of subscribes) {
+      await expect(subscribe(null, () => undefined), api).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'options' } });
+      // Else every record would run into a TypeError, a nack, and at maxDeliveries the dead-letter topic.
+      await expect(subscribe({ topic, group }, undefined), api).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'handler' } });
+    }
+    expect((await suite.client.admin.describeGroup(topic, group).catch((error: { code: string }) => error.code))).toBe('UNKNOWN_GROUP');
+  });
 });
 
 /**

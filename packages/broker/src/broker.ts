@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  SeededRandom, checkFetchRequest, checkOffsetForTimestamp, checkPartitionField, checkStringFields,
+  handlerRefusal, SeededRandom, checkFetchRequest, checkOffsetForTimestamp, checkPartitionField, checkStringFields,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -270,6 +270,9 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   /** Joins `handler` to a group (or, without `group`, reads the tail). Resolve = ack, throw = nack. */
   subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
+    // A rejection, as attach's own refusals are, without a step more before the join begins.
+    const refused = handlerRefusal(handler);
+    if (refused) return Promise.reject(refused);
     return this.attach(options, handlerSink(handler));
   }
 

@@ -7,14 +7,14 @@
  * produce batches resent; `closed` (error | undefined) when the client is done for good.
  */
 import { EventEmitter } from 'eventemitter3';
-import { BrookError, MAX_IN_FLIGHT_DEFAULT, type Clock, type FetchRequest, type LogRecord, type Random } from '@brook/protocol';
+import { BrookError, handlerRefusal, MAX_IN_FLIGHT_DEFAULT, type Clock, type FetchRequest, type LogRecord, type Random } from '@brook/protocol';
 import { Admin } from './admin.js';
 import { fetchRecords } from './fetch.js';
 import type { Connection } from './connection.js';
 import { handlerSink } from './consumer/handler-sink.js';
 import { MessageStream } from './consumer/message-stream.js';
 import type { Handler } from './consumer/message-sink.js';
-import { Subscription, type SubscribeOptions } from './consumer/subscription.js';
+import { checkSubscribeOptions, Subscription, type SubscribeOptions } from './consumer/subscription.js';
 import { resolveProducerOptions, type ProducerOptions } from './options.js';
 import { Producer } from './producer/producer.js';
 import { TopicPartitions } from './producer/topic-partitions.js';
@@ -84,6 +84,10 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * Rejects with CLOSED once close() began: the drain would not wait for a member joining after it.
    */
   async subscribe(options: SubscribeOptions, handler: Handler): Promise<Subscription> {
+    const refused = handlerRefusal(handler);
+    if (refused) throw refused;
+    // Before `options` is read: null is INVALID_CONFIG, as in process, not a TypeError.
+    checkSubscribeOptions(options);
     const { signal } = options;
     if (signal?.aborted) throw signal.reason;
     const sink = handlerSink(handler, options.maxInFlight ?? MAX_IN_FLIGHT_DEFAULT);

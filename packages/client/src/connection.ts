@@ -51,6 +51,12 @@ export interface RequestOptions<Op extends RequestOp> {
    * its course: the server may already have acted on it.
    */
   signal?: AbortSignal;
+  /**
+   * Not failed with TIMEOUT after requestTimeoutMs: a graceful unsubscribe is answered once the
+   * consumer's own handlers have settled what the member holds (or its leases ran out), however
+   * long they take. A lost connection still fails it.
+   */
+  untimed?: boolean;
 }
 
 export interface ConnectionEvents {
@@ -149,7 +155,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         onResponse: options.onResponse as Pending['onResponse'], onLateResponse: options.onLateResponse as Pending['onLateResponse'],
         resolve: resolve as (response: Response<RequestOp>) => void, reject, timer: undefined, unwatch: undefined,
       };
-      pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
+      if (!options.untimed) pending.timer = this.clock.setTimer(this.options.requestTimeoutMs, () => this.timedOut(pending));
       const sendNow = this.state === 'open' && this.requests.mayGoNow(op, this.serverLimits.requestsInFlightMax);
       this.requests.add(pending, !sendNow);
       if (sendNow) {

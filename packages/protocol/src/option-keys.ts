@@ -34,6 +34,15 @@ export function checkOptionKeys<T>(options: T, known: OptionKeys<T>, parent?: st
   }
 }
 
+/**
+ * Why a subscribe's handler is refused, if it is; checked before anything joins: one that is not a function would fail
+ * every delivery with a TypeError, a nack, and send each record on to the dead-letter topic.
+ */
+export function handlerRefusal(handler: unknown): BrookError | undefined {
+  if (typeof handler === 'function') return undefined;
+  return new BrookError('INVALID_CONFIG', `the handler must be a function, got ${handler === null ? 'null' : typeof handler}`, { option: 'handler' });
+}
+
 /** The known name within a few typos of `key` (case aside), if one is clearly meant. */
 function closestName(key: string, names: readonly string[]): string | undefined {
   let best: { name: string; distance: number } | undefined;

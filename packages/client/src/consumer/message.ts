@@ -12,7 +12,7 @@
  * arrived (its lease expired, a rebalance moved it) is stale: that ack() or reject() rejects with
  * DELIVERY_STALE (it did nothing; the record comes again). A message from a connection that has
  * since dropped is redelivered too, and settling it sends nothing: ack() and reject() reject
- * with DISCONNECTED. A message of a subscription its consumer ended (close(), abort(), a loop
+ * with DISCONNECTED (a tail reader's resolve: it keeps no acks, and nothing comes again). A message of a subscription its consumer ended (close(), abort(), a loop
  * left) was taken back when the member left: its ack() and reject() reject with DELIVERY_STALE,
  * as in process. Stale nack() and extend() resolve. So a resolved ack() always means a
  * durable ack. A bad argument (see refusedSettlement) rejects that one call with INVALID_REQUEST

@@ -16,6 +16,8 @@
  * resolve (the redelivery they ask for happens anyway). Settlements collected but not yet sent
  * when the connection drops fail the same way: their promise never claims what did not happen.
  * A subscription the broker ended for good (its topic was deleted) answers them with that error.
+ * A tail reader's are never failed: it keeps no acks, the broker takes nothing back from it (and
+ * does not deliver its records again), so there is nothing for them to fail, as in process.
  */
 import { BrookError, FRAME_HEADER_BYTES, isIdRanges, stableJson, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
@@ -100,8 +102,8 @@ export class SettleBatcher implements Settler {
   private batch: Batch | undefined;
   private scheduled = false;
   private readonly inFlight = new Set<Promise<void>>();
-  /** What ack() and reject() of a message of another session return (see `end`). */
-  private notSent: Promise<void> = NOT_SENT;
+  /** What ack() and reject() of a message of another session return (see `end`); a tail reader's resolve. */
+  private notSent: Promise<void>;
   /**
    * Ids of this session's messages the broker said it took back (TAKEN_BACK), until they are
    * settled or dropped unseen. Empty but for take-backs: a settlement's only cost is a size check.
@@ -132,14 +134,16 @@ export class SettleBatcher implements Settler {
     private readonly keepsAcks = true,
     /** The server's frameBytesMax, which one settle request must fit. */
     private readonly frameBytesMax: () => number = () => Number.POSITIVE_INFINITY,
-  ) {}
+  ) {
+    this.notSent = keepsAcks ? NOT_SENT : SETTLED;
+  }
 
   /** Deliveries of `session` count from now on (0: none, while disconnected); earlier ones are dropped. */
   setSession(session: number): void {
     this.session = session;
     this.told.clear();
     this.releasing.clear();
-    this.take()?.reject(notSent());
+    this.fail(this.take(), notSent());
   }
 
   /**
@@ -316,7 +320,7 @@ export class SettleBatcher implements Settler {
       if (stale !== undefined && this.session === session) this.forgetStale(stale);
       batch.resolve(stale);
     };
-    const sent = this.send(entries).then(readStaleIds).then(answered, batch.reject);
+    const sent = this.send(entries).then(readStaleIds).then(answered, (error: unknown) => this.fail(batch, error));
     this.inFlight.add(sent);
     void sent.finally(() => {
       this.inFlight.delete(sent);
@@ -329,6 +333,15 @@ export class SettleBatcher implements Settler {
   private forgetStale(stale: IdRanges): void {
     if (this.told.size === 0) return;
     for (const [first, last] of stale) for (let id = first; id <= last; id++) this.told.delete(id);
+  }
+
+  /**
+   * A batch that did not go through (not sent, or its request failed): a member's settlements
+   * fail with `error`, a tail reader's resolve (it keeps no acks: nothing was lost, nothing comes again).
+   */
+  private fail(batch: Batch | undefined, error: unknown): void {
+    if (this.keepsAcks) batch?.reject(error);
+    else batch?.resolve(undefined);
   }
 
   /** Hands over the collected batch and starts a new one. */

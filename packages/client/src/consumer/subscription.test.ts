@@ -38,10 +38,28 @@ async function resubscribing(server: FakeServer, reconnectDelayMs: number, optio
   await tick();
   clock.advance(reconnectDelayMs);
   await server.waitForRequests(1);
-  return { clock, subscription };
+  return { clock, subscription, connection };
 }
 
 describe('Subscription', () => {
+  it("one ended while its resubscribe waits to be tried again leaves alone the subscription that has its old number on the new session", async () => {
+    const server = new FakeServer();
+    const { subscription: waiting, connection } = await resubscribing(server, 10);
+    server.fail(server.take('subscribe'), 'TIMEOUT', true); // refused for now: tried again after a backoff, still down
+    await tick();
+    const other = recordingSink();
+    const live = new Subscription(connection, { topic: 'other', group: 'g' }, other.sink, new Set());
+    const started = live.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm2' }); // the number `waiting` had before
+    await started;
+    await waiting.close();
+    deliver(server, 1, 0, [0n]);
+    await tick();
+    expect(other.seen.map((message) => message.offset)).toEqual([0n]);
+    live.abort();
+  });
+
   it("a tail reader sums DELIVER's lostToRetention, across reconnects (each session's reader counts from 0)", async () => {
     const server = new FakeServer();
     const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0, jitter: 0 } });
@@ -83,6 +101,34 @@ describe('Subscription', () => {
     expect(seen.map((msg) => msg.text())).toEqual(['v0', 'v1', 'v2']);
     expect(server.take('settle').json).toEqual({ op: 'settle', subscription: 3, ack: [[10, 12]] });
     expect(subscription.memberId).toBe('m1');
+  });
+
+  it('a graceful close waits for a handler that runs past requestTimeoutMs, sends its ack, and resolves once the unsubscribe is answered', async () => {
+    const server = new FakeServer();
+    const { connection, clock } = await openFake(server, { requestTimeoutMs: 1_000 });
+    let finishHandler = (): void => undefined;
+    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, handlerSink(() => new Promise<void>((resolve) => (finishHandler = resolve)), 1), new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 2, memberId: 'm1', ackTimeoutMs: 60_000 });
+    deliver(server, 2, 0, [0n]);
+    await started;
+    await tick();
+    let closed = false;
+    const closing = subscription.close().then(() => (closed = true));
+    await server.waitForRequests(1);
+    const unsubscribe = server.take('unsubscribe'); // the broker answers it once the handler's delivery is settled
+    clock.advance(5_000); // the handler runs on, well within its lease
+    finishHandler();
+    await tick();
+    await tick();
+    expect(server.requests.map((request) => request.json['op'])).toEqual(['settle']);
+    const settle = server.take('settle');
+    expect(settle.json).toEqual({ op: 'settle', subscription: 2, ack: [[0, 0]] });
+    server.respond(settle);
+    expect(closed).toBe(false);
+    server.respond(unsubscribe);
+    await closing;
   });
 
   it('an abort names the last delivery id received (-1 before any), so the broker gives back what was still on its way', async () => {

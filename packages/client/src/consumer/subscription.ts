@@ -49,6 +49,12 @@ const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = {
   backoff: true, deadLetterTopic: true, from: true, signal: true,
 };
 
+/** Refuses a misspelled key, or options that are not an object, with INVALID_CONFIG. */
+export function checkSubscribeOptions(options: SubscribeOptions): void {
+  checkOptionKeys(options, SUBSCRIBE_KEYS);
+  if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
+}
+
 export class Subscription {
   readonly topic: string;
   readonly group: string | undefined;
@@ -94,8 +100,7 @@ export class Subscription {
       this.settleEnded = (error) => (error === undefined ? resolve() : reject(error));
     });
     this.ended.catch(() => undefined);
-    checkOptionKeys(options, SUBSCRIBE_KEYS);
-    if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
+    checkSubscribeOptions(options);
     const { signal, from, ...rest } = options;
     this.signal = signal;
     this.topic = options.topic;
@@ -181,7 +186,9 @@ export class Subscription {
       if (wasActive) {
         // The unsubscribe goes before the releases: a member already closing gets nothing new, so
         // the broker hands what they give back to the other members instead of to this one again.
-        const left = this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true });
+        // Untimed: a handler may run past requestTimeoutMs within its lease; timed out, the close
+        // would end the subscription, and the ack that handler makes would never be sent.
+        const left = this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true, untimed: true });
         for (const message of unseen) message.releaseUnread();
         await left;
         await this.batcher.drain();
@@ -387,7 +394,8 @@ export class Subscription {
     // did, and says why.
     if (error === undefined) this.batcher.end(this.group === undefined ? undefined : memberLeft());
     else this.batcher.setSession(0);
-    if (this.number !== 0) this.connection.unlisten(this.number);
+    // Only a number of this session: one of a lost session may be another subscription's now.
+    if (this.number !== 0 && this.numberSession === this.connection.session) this.connection.unlisten(this.number);
     this.sink.ended(error);
     this.registry.delete(this);
     this.settleEnded(error);
