@@ -101,4 +101,15 @@ describeOnEachTarget('client options and partitioning', (suite) => {
     expect((await suite.client.admin.describeTopic(name)).partitions[0]!.endOffset).toBe(0n);
     expect((await suite.client.admin.listGroups(name))).toEqual([]);
   });
+
+  it("names its group members by connect()'s `name` (README: \"in describeGroup member names\"), unless a subscribe names its own", async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    const named = await suite.client.subscribe({ topic, group }, () => undefined);
+    const labelled = await suite.client.subscribe({ topic, group, name: 'audit-worker' }, () => undefined);
+    const members = (await suite.client.admin.describeGroup(topic, group)).members;
+    expect(members.map((member) => member.name).sort()).toEqual(['audit-worker', 'conformance']);
+    await named.close();
+    await labelled.close();
+  });
 });

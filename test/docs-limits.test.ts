@@ -1,8 +1,8 @@
 /**
  * The docs give every limit's default as the code has it: LIMITS (packages/broker/src/config/
  * defaults.ts) in the README's and docs/protocol.md's tables, WAL_LIMITS in docs/wal.md's, the
- * client's DEFAULTS in the README's connect() and producer() tables. A limit added or a default
- * changed without the docs fails here.
+ * client's DEFAULTS in the README's connect() and producer() tables (the backoff policies and
+ * `name` too). A limit added or a default changed without the docs fails here.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -59,5 +59,20 @@ describe('the docs give every limit with its default', () => {
     for (const [name, value] of Object.entries(DEFAULTS.producer)) {
       if (typeof value === 'number') expectDocumented(rows, name, value);
     }
+  });
+
+  it("the client's DEFAULTS that are no number: name, reconnect and retryBackoff as the README words them", () => {
+    const rows = documentedDefaults('README.md');
+    /** `100 ms doubling to 5 s, jitter 0.5`: a policy with multiplier 2 in whole seconds past 1 s. */
+    const backoff = (policy: { initialDelayMs: number; maxDelayMs: number; multiplier: number; jitter: number }) => {
+      expect(policy.multiplier, 'the README says "doubling"').toBe(2);
+      const max = policy.maxDelayMs >= 1000 ? `${policy.maxDelayMs / 1000} s` : `${policy.maxDelayMs} ms`;
+      return `${policy.initialDelayMs} ms doubling to ${max}, jitter ${policy.jitter}`;
+    };
+    expect(rows.get('name')).toEqual([`\`${DEFAULTS.name}\``]);
+    expect(DEFAULTS.reconnect.attemptsMax).toBe(Number.POSITIVE_INFINITY);
+    expect(rows.get('reconnect')).toEqual([`\`true\`: ${backoff(DEFAULTS.reconnect)}, no attempt limit`]);
+    expect(rows.get('retryBackoff')).toEqual([backoff(DEFAULTS.producer.retryBackoff)]);
+    expect(rows.get('idempotent')).toEqual([`\`${DEFAULTS.producer.idempotent}\``]);
   });
 });

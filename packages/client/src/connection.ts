@@ -103,6 +103,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
   }
 
+  /** connect()'s `name`: sent in HELLO, and the label of the group members this client's subscriptions make. */
+  get name(): string {
+    return this.options.name;
+  }
+
   /** The current session number (0 before the first handshake); changes on every reconnect. */
   get session(): number {
     return this.state === 'open' ? this.sessionNumber : 0;

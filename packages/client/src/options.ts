@@ -24,7 +24,7 @@ export interface ReconnectPolicy extends BackoffPolicy {
 export interface ConnectOptions {
   /** Sent in HELLO; a server started with a token refuses connections without it (UNAUTHORIZED). */
   token?: string;
-  /** This client's name in the server's logs and in describeGroup member names. */
+  /** Sent in HELLO, and the name describeGroup gives this client's group members (a subscribe's own `name` wins). */
   name?: string;
   /** WebSocket only: reconnect after a dropped connection (default true), or tune the backoff. */
   reconnect?: boolean | Partial<ReconnectPolicy>;

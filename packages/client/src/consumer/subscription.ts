@@ -101,7 +101,10 @@ export class Subscription {
     });
     this.ended.catch(() => undefined);
     checkSubscribeOptions(options);
-    const { signal, from, ...rest } = options;
+    const { signal, from, ...named } = options;
+    // The member is labelled with the client's name unless the subscribe names its own, so
+    // describeGroup tells which service each member is (its id stays unique).
+    const rest = { ...named, name: named.name ?? connection.name };
     this.signal = signal;
     this.topic = options.topic;
     this.group = options.group;
