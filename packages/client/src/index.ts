@@ -26,7 +26,8 @@ export { forgetWalProducerId, type ForgetWalProducerIdOptions, type ForgottenPro
 export type { PoisonReport, SentPart } from './producer/wal-sender.js';
 export type { RetryReport } from './producer/transmit.js';
 export { Message } from './consumer/message.js';
-export { Subscription, type SubscribeOptions } from './consumer/subscription.js';
+export { Subscription } from './consumer/subscription.js';
+export type { SubscribeOptions } from './consumer/subscribe-options.js';
 export type { Handler } from './consumer/message-sink.js';
 export { MessageStream } from './consumer/message-stream.js';
 export type { StartPosition } from './consumer/start-position.js';

@@ -7,7 +7,8 @@ import type { BrookError } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { Message } from './message.js';
 import { MessageQueue } from './message-queue.js';
-import { Subscription, type SubscribeOptions } from './subscription.js';
+import type { SubscribeOptions } from './subscribe-options.js';
+import { Subscription } from './subscription.js';
 
 export class MessageStream implements AsyncIterable<Message>, AsyncDisposable {
   /** Resolves once the broker accepted the subscription; rejects (and ends the loop) if it refused. */

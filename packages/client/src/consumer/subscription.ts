@@ -21,39 +21,15 @@
  * or that subscribe timing out, does not stop the server from making the member: when its answer
  * comes, the member leaves at once (unsubscribe with abort), without close() waiting for it.
  */
-import { BrookError, checkOptionKeys, BACKOFF_OPTION_KEYS, isBrookError, readDeliveries, readTakenBack, toRanges, type IdRanges, type OptionKeys, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
+import { BrookError, isBrookError, readDeliveries, readTakenBack, toRanges, type IdRanges, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { backoffDelayMs } from '../transport/backoff.js';
 import { Message } from './message.js';
 import type { MessageSink } from './message-sink.js';
 import { SettleBatcher } from './settle-batcher.js';
-import { wireStartPosition, type StartPosition } from './start-position.js';
+import { wireStartPosition } from './start-position.js';
+import { checkSubscribeOptions, type SubscribeOptions } from './subscribe-options.js';
 import { UnseenLeases } from './unseen-leases.js';
-
-export interface SubscribeOptions extends Omit<WireSubscribeOptions, 'from'> {
-  /** Where a new group (or a tail reader) starts. Default: 'earliest' with a group, 'latest' without. */
-  from?: StartPosition;
-  /**
-   * Aborting closes the subscription (gracefully, like close()). Before the broker accepted it,
-   * client.subscribe() rejects with the signal's reason; a consume() loop just ends.
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * The broker checks each setting's value, but would ignore a key it does not know: a misspelled
- * one is refused here, before anything is sent.
- */
-const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = {
-  topic: true, group: true, name: true, ordering: true, maxInFlight: true, ackTimeoutMs: true, maxDeliveries: true,
-  backoff: true, deadLetterTopic: true, from: true, signal: true,
-};
-
-/** Refuses a misspelled key, or options that are not an object, with INVALID_CONFIG. */
-export function checkSubscribeOptions(options: SubscribeOptions): void {
-  checkOptionKeys(options, SUBSCRIBE_KEYS);
-  if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
-}
 
 export class Subscription {
   readonly topic: string;
