@@ -3,9 +3,33 @@
  * stale locks of dead processes taken over, live and foreign-host locks respected.
  */
 import { describe, expect, it } from 'vitest';
-import { isBrookError } from '@brook/protocol';
+import { isBrookError, type FileSystem } from '@brook/protocol';
 import { FileBuffer } from '../packages/client/src/wal/index.js';
 import { SimulatedHost, WAL_DIR, value } from './fixtures/wal-harness.js';
+
+/** `host.fs`, but the rename whose target contains `marker` waits, once, until `release()`. */
+function holdingRename(host: SimulatedHost, marker: string): { fs: FileSystem; reached: Promise<void>; release: () => void } {
+  let reach!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const fs = new Proxy(host.fs, {
+    get(target, property) {
+      if (property === 'rename') {
+        return async (from: string, to: string) => {
+          if (to.includes(marker)) {
+            reach();
+            await released;
+          }
+          return target.rename(from, to);
+        };
+      }
+      const member: unknown = Reflect.get(target, property, target);
+      return typeof member === 'function' ? member.bind(target) : member;
+    },
+  }) as FileSystem;
+  return { fs, reached, release };
+}
 
 describe('WAL single-writer lock', () => {
   it('lets exactly one of several racing openers in', async () => {
@@ -44,4 +68,20 @@ describe('WAL single-writer lock', () => {
     await buffer.close();
   });
 
+  it('does not delete a lock another opener took over from the same dead holder meanwhile: the slower opener gets LOCKED', async () => {
+    const host = new SimulatedHost();
+    host.crash(await host.open()); // a stale lock
+    const slow = host.process();
+    // The slow opener has judged the lock stale; before it renames it away, another opener takes it over.
+    const held = holdingRename(host, `wal.lock.stale.${slow.pid}.`);
+    const slowOpen = FileBuffer.open({ dir: WAL_DIR, fs: held.fs, clock: host.clock, owner: slow });
+    await held.reached;
+    const fast = await host.open();
+    held.release();
+    await expect(slowOpen).rejects.toMatchObject({ code: 'LOCKED' });
+    await fast.put({ value: value(1) }); // still the one writer, and its lock is where it was
+    expect((await host.fs.readdir(WAL_DIR)).filter((name) => name.startsWith('wal.lock'))).toEqual(['wal.lock']);
+    await fast.close();
+    expect((await host.fs.readdir(WAL_DIR)).filter((name) => name.startsWith('wal.lock'))).toEqual([]);
+  });
 });

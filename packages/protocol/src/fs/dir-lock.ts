@@ -11,8 +11,9 @@
  * A stale lock (the holder died without closing: kill -9, power cut) is taken over when its
  * owner is on this host and its pid no longer runs (`kill(pid, 0)` fails with ESRCH), or when the
  * owner file is unreadable (a power cut can keep the directory entry but lose the unsynced file).
- * The stale lock is first renamed away under a private name, so a takeover never deletes a lock
- * someone else just acquired; the takeover then races like a first acquisition. Limits: a pid
+ * The stale lock is first renamed away under a private name and its owner read again, so a
+ * takeover never deletes a lock someone else just acquired (it goes back); the takeover then
+ * races like a first acquisition. Limits: a pid
  * reused by an unrelated process after a reboot reads as alive (LOCKED with the pid: delete
  * the lock directory by hand once sure), and a lock held from another host is always respected.
  */
@@ -79,8 +80,8 @@ export class DirLock {
         throw lockedError(path, holder, what);
       }
       const stale = privateName('stale.');
-      if (await tryRename(fs, path, stale)) await fs.rmdir(stale);
-      if (!(await tryRename(fs, built, path))) {
+      const cleared = !(await tryRename(fs, path, stale)) || await removeIfStale(fs, stale, path, owner);
+      if (!cleared || !(await tryRename(fs, built, path))) {
         await fs.rmdir(built);
         throw lockedError(path, await readOwner(fs, path), what);
       }
@@ -92,6 +93,24 @@ export class DirLock {
   async release(): Promise<void> {
     await this.fs.rmdir(this.path);
   }
+}
+
+/**
+ * Deletes the lock just renamed away to `stale`, unless it is no longer the stale one judged:
+ * between reading the owner and the rename, another opener may have taken the stale lock over
+ * and put its own, live one in its place. That one goes back (LOCKED): deleting it would leave
+ * two writers on the directory. False if it was put back.
+ */
+async function removeIfStale(fs: FileSystem, stale: string, path: string, me: LockOwnerIdentity): Promise<boolean> {
+  const moved = await readOwner(fs, stale);
+  if (moved === undefined || !isHeld(moved, me)) {
+    await fs.rmdir(stale);
+    return true;
+  }
+  // Back under its name, unless a third opener got in meanwhile (then both believe they hold
+  // it: the limit of a lock built from renames alone, docs/wal.md "Lock").
+  await tryRename(fs, stale, path);
+  return false;
 }
 
 function isHeld(holder: OwnerRecord, me: LockOwnerIdentity): boolean {
