@@ -2,6 +2,7 @@
  * The single-writer lock (packages/client/src/wal/lock.ts): one winner among racing openers,
  * stale locks of dead processes taken over, live and foreign-host locks respected.
  */
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { isBrookError, type FileSystem } from '@brook/protocol';
 import { FileBuffer } from '../packages/client/src/wal/index.js';
@@ -65,6 +66,21 @@ describe('WAL single-writer lock', () => {
     await host.fs.writeFile(`${WAL_DIR}/wal.lock.4242.7/owner`, value(1));
     const buffer = await host.open();
     expect((await host.fs.readdir(WAL_DIR)).filter((name) => name.startsWith('wal.lock'))).toEqual(['wal.lock']);
+    await buffer.close();
+  });
+
+  it('takes over a lock an earlier life of this same pid left (a restarted container gets the same pid), and still refuses a second open in this life', async () => {
+    const host = new SimulatedHost();
+    // As kill -9 left it, owner file synced: pid and host are this process's, the life was another.
+    const owner = new TextEncoder().encode(JSON.stringify({ pid: process.pid, hostname: hostname() }));
+    for (const lock of ['wal.lock', `wal.lock.${process.pid}.1`, `wal.lock.stale.${process.pid}.2`]) {
+      await host.fs.mkdir(`${WAL_DIR}/${lock}`);
+      await host.fs.writeFile(`${WAL_DIR}/${lock}/owner`, owner);
+    }
+    const options = { dir: WAL_DIR, fs: host.fs, clock: host.clock };
+    const buffer = await FileBuffer.open(options);
+    expect((await host.fs.readdir(WAL_DIR)).filter((name) => name.startsWith('wal.lock'))).toEqual(['wal.lock']);
+    await expect(FileBuffer.open(options)).rejects.toMatchObject({ code: 'LOCKED', details: { pid: process.pid } });
     await buffer.close();
   });
 

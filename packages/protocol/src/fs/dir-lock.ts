@@ -17,6 +17,7 @@
  * reused by an unrelated process after a reboot reads as alive (LOCKED with the pid: delete
  * the lock directory by hand once sure), and a lock held from another host is always respected.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BrookError, isBrookError } from '../errors.js';
 import type { FileSystem } from './file-system.js';
@@ -26,6 +27,12 @@ export interface LockOwnerIdentity {
   readonly pid: number;
   readonly hostname: string;
   readonly isAlive: (pid: number) => boolean;
+  /**
+   * Tells this process from an earlier one that had the same pid (a container restarted after a
+   * crash usually gets the same pid again): lowercase letters and digits. Default: this
+   * process's, the same for every owner identity in it.
+   */
+  readonly life?: string;
 }
 
 export interface DirLockOptions {
@@ -40,9 +47,18 @@ export interface DirLockOptions {
 interface OwnerRecord {
   readonly pid: number;
   readonly hostname: string;
+  /** Absent in owner files written before lives were recorded. */
+  readonly life?: string;
 }
 
 let nonceCounter = 0;
+
+/** This process's life, shared by every copy of this module loaded in it. */
+const PROCESS_LIFE: string = ((globalThis as Record<symbol, unknown>)[Symbol.for('brook.dirLock.life')] ??= randomBytes(8).toString('hex')) as string;
+
+function lifeOf(owner: LockOwnerIdentity): string {
+  return owner.life ?? PROCESS_LIFE;
+}
 
 /** This process: process.pid, os.hostname(), and `kill(pid, 0)` to test other pids. */
 export function thisProcess(): LockOwnerIdentity {
@@ -69,10 +85,11 @@ export class DirLock {
     const { name, what } = options;
     const owner = options.owner ?? thisProcess();
     const path = `${dir}/${name}`;
-    const privateName = (kind: string): string => `${dir}/${name}.${kind}${owner.pid}.${(nonceCounter += 1)}`;
+    // The life in the name: an earlier life with this pid may have left a private directory behind.
+    const privateName = (kind: string): string => `${dir}/${name}.${kind}${owner.pid}.${lifeOf(owner)}.${(nonceCounter += 1)}`;
     const built = privateName('');
     await fs.mkdir(built);
-    await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname })));
+    await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname, life: lifeOf(owner) })));
     if (!(await tryRename(fs, built, path))) {
       const holder = await readOwner(fs, path);
       if (holder !== undefined && isHeld(holder, owner)) {
@@ -113,8 +130,14 @@ async function removeIfStale(fs: FileSystem, stale: string, path: string, me: Lo
   return false;
 }
 
+/**
+ * A lock with this host and this pid is held only if this life took it: kill(pid, 0) would say
+ * alive (it is us), but an earlier life with the same pid is dead. Such a file without a life
+ * was written before lives were recorded, so by another process.
+ */
 function isHeld(holder: OwnerRecord, me: LockOwnerIdentity): boolean {
-  return holder.hostname !== me.hostname || holder.pid === me.pid || me.isAlive(holder.pid);
+  if (holder.hostname !== me.hostname) return true;
+  return holder.pid === me.pid ? holder.life === lifeOf(me) : me.isAlive(holder.pid);
 }
 
 function lockedError(path: string, holder: OwnerRecord | undefined, what: string): BrookError {
@@ -138,7 +161,8 @@ async function readOwner(fs: FileSystem, lockPath: string): Promise<OwnerRecord 
   try {
     const parsed: unknown = JSON.parse(new TextDecoder().decode(await fs.readFile(`${lockPath}/owner`)));
     const record = parsed as Partial<OwnerRecord>;
-    return typeof record.pid === 'number' && typeof record.hostname === 'string' ? { pid: record.pid, hostname: record.hostname } : undefined;
+    if (typeof record.pid !== 'number' || typeof record.hostname !== 'string') return undefined;
+    return { pid: record.pid, hostname: record.hostname, ...(typeof record.life === 'string' && { life: record.life }) };
   } catch {
     // Missing or torn: the holder died before its owner file reached the disk.
     return undefined;
@@ -147,9 +171,12 @@ async function readOwner(fs: FileSystem, lockPath: string): Promise<OwnerRecord 
 
 /** Private lock directories a dead opener left behind (killed between mkdir and rename). */
 async function removeDeadPrivateDirs(fs: FileSystem, dir: string, lockName: string, owner: LockOwnerIdentity): Promise<void> {
-  const privatePattern = new RegExp(`^${lockName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:stale\\.)?(\\d+)\\.\\d+$`);
+  const privatePattern = new RegExp(`^${lockName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:stale\\.)?(\\d+)\\.(?:([0-9a-z]+)\\.)?\\d+$`);
   for (const name of await fs.readdir(dir)) {
-    const pid = Number(privatePattern.exec(name)?.[1]);
-    if (Number.isInteger(pid) && pid !== owner.pid && !owner.isAlive(pid)) await fs.rmdir(`${dir}/${name}`);
+    const match = privatePattern.exec(name);
+    if (match === null) continue;
+    const pid = Number(match[1]);
+    const dead = pid === owner.pid ? match[2] !== lifeOf(owner) : !owner.isAlive(pid);
+    if (dead) await fs.rmdir(`${dir}/${name}`);
   }
 }
