@@ -66,6 +66,19 @@ describe('FileBuffer limits at the boundary', () => {
     expect(reopened.emit()!.records.map((r) => r.value!.length)).toEqual([2]);
   });
 
+  it('maxAgeMs 0: records reopened open (the last run closed with an open batch) are sealed at open, not left until a put or flush', async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxAgeMs: 100 });
+    await buffer.putAll([sized(1), sized(2)]);
+    await buffer.close(); // the open batch stays open for the next run
+    const reopened = await host.open({ maxAgeMs: 0 });
+    await host.clock.advanceAsync(1000);
+    expect(reopened.stats).toMatchObject({ sealedBatches: 1, openRecords: 0 });
+    await reopened.whenReady();
+    expect(reopened.emit()!.records.map((r) => r.value!.length)).toEqual([1, 2]);
+    await reopened.close();
+  });
+
   it("walBytesMax: puts that fill it exactly are admitted; one more is BUFFER_FULL ('reject') and writes nothing; a putAll over it is MESSAGE_TOO_LARGE", async () => {
     const host = new SimulatedHost();
     const frameBytes = await (async () => {

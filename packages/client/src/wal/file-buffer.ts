@@ -105,7 +105,10 @@ export class FileBuffer {
     for (const record of recovered.open) this.openBatch.add(record);
     const usedBytes = this.sealed.reduce((sum, b) => sum + b.walBytes, 0) + this.openBatch.walBytes;
     this.gate = new SpaceGate(options.walBytesMax, options.onFull, () => this.seal(), usedBytes);
-    if (this.openBatch.count > 0) this.armAgeTimer();
+    // Records reopened open wait maxAgeMs from now; with 0 ("seal every record at once") no put
+    // may ever come to seal them, so they are sealed now.
+    if (this.openBatch.count > 0 && options.maxAgeMs === 0) this.seal();
+    else if (this.openBatch.count > 0) this.armAgeTimer();
   }
 
   /** What recovery found and did when this buffer opened. */
