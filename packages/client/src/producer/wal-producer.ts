@@ -236,7 +236,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     }
     const sender = new WalSender({
       ...this.retry,
-      fs, dir: this.bufferOptions.dir, buffer, afterAck: this.afterAck, sealedBeforeOpen: buffer.stats.nextBatchSequence,
+      fs, dir: this.bufferOptions.dir, buffer, afterAck: this.afterAck, sealedBeforeOpen: buffer.recovery.nextBatchSequence,
       retrying: (report) => {
         this.counters.retries += 1;
         this.emit('retrying', report);
