@@ -12,9 +12,8 @@
  * at most one segment of committed ones. The format is in frame-codec.ts, recovery in
  * recovery.ts, docs/wal.md has the guarantees per fsync policy.
  */
-import { dirname } from 'node:path';
 import {
-  BrookError, DirLock, NodeFileSystem, SystemClock, isBrookError, mkdirDurable, type Clock, type FileSystem, type RecordInput, type Timer,
+  BrookError, DirLock, NodeFileSystem, SystemClock, mkdirDurable, syncDirChain, type Clock, type RecordInput, type Timer,
 } from '@brook/protocol';
 import { drainBuffer, type BatchSink, type DrainOptions } from './drain.js';
 import { commitFrame, sealFrame } from './frame-codec.js';
@@ -76,25 +75,6 @@ function sealedBatch(sequence: number, contents: BatchContents, durable: boolean
   return { ...contents, view, durable, sealing: Promise.resolve() };
 }
 
-/**
- * Makes durable the directory entries a killed process may have left unsynced: its segments (one
- * created whose directory fsync never came, then written to by this process) and the WAL
- * directory and its ancestors (mkdirDurable skips those that exist). Without it, every put into
- * such a segment resolves and is then lost to a power cut with the entry. One fsync per level,
- * at open. An ancestor this process may not open is skipped: it made no entry there.
- */
-async function syncDirChain(fs: FileSystem, dir: string): Promise<void> {
-  await fs.syncDir(dir);
-  for (let child = dir, parent = dirname(dir); parent !== child; child = parent, parent = dirname(parent)) {
-    try {
-      await fs.syncDir(parent);
-    } catch (error) {
-      const errno = isBrookError(error, 'IO_ERROR') ? error.details['errno'] : undefined;
-      if (errno !== 'EACCES' && errno !== 'EPERM') throw error;
-    }
-  }
-}
-
 export class FileBuffer {
   private readonly openBatch = new OpenBatch();
   private readonly sealed: SealedBatch[] = [];
@@ -141,6 +121,8 @@ export class FileBuffer {
     await mkdirDurable(fs, resolved.dir);
     const lock = await DirLock.acquire(fs, resolved.dir, { name: WAL_LOCK_NAME, what: 'a WAL directory', ...(options.owner ? { owner: options.owner } : {}) });
     try {
+      // A process killed between creating a segment (or the directory) and fsyncing its
+      // directory left an entry a power cut can still take, with every put made into it now.
       await syncDirChain(fs, resolved.dir);
       const recovered = await recoverWal(fs, resolved.dir);
       const fresh = { segmentSeq: 0, firstBatchSeq: recovered.nextBatchSeq, firstRecordSeq: recovered.nextRecordSeq };
