@@ -95,6 +95,19 @@ describe('the WAL producer on a damaged WAL', () => {
     await fresh.producer.close();
   });
 
+  it('refuses so too when an open batch is sealed at open (maxAgeMs 0): its new sequence does not hide the numbering behind', async () => {
+    const host = await deliveredTwoBatches();
+    const second = await host.start({ maxRecords: 3 });
+    await second.producer.send('orders', numbered(7, 1)); // stays in the open batch, which the close keeps
+    await second.producer.close();
+    const path = `${PRODUCER_WAL_DIR}/producer.json`;
+    const state = JSON.parse(Buffer.from(await host.fs.readFile(path)).toString('utf8')) as object;
+    await host.fs.writeFile(path, new TextEncoder().encode(JSON.stringify({ ...state, committedWalBatch: 2 })));
+    const { producer } = await host.start({ maxRecords: 3, maxAgeMs: 0 });
+    await expect(producer.ready()).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { committedWalBatch: 2, nextBatchSequence: 2 } });
+    await producer.close();
+  });
+
   it.each([
     ['a negative next sequence', { partitions: [['orders', 0, '0', 0, -1]] }],
     ['a next sequence past 2^31-1', { partitions: [['orders', 0, '0', 0, 2 ** 31]] }],
