@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeBatch, tearLastWrite } from '@brook/protocol';
 import type { FileBuffer } from '../packages/client/src/wal/index.js';
-import { SimulatedHost } from './fixtures/wal-harness.js';
+import { SimulatedHost, WAL_DIR } from './fixtures/wal-harness.js';
 
 /** A record whose size is set by its value's length alone. */
 const sized = (valueBytes: number) => ({ key: null, value: new Uint8Array(valueBytes), timestamp: 0 });
@@ -77,6 +77,18 @@ describe('FileBuffer limits at the boundary', () => {
     await reopened.whenReady();
     expect(reopened.emit()!.records.map((r) => r.value!.length)).toEqual([1, 2]);
     await reopened.close();
+  });
+
+  it('segmentBytesMax: disk use stays within the documented bound, SEAL frames and segment headers included, with one tiny record per batch', async () => {
+    const host = new SimulatedHost();
+    const options = { maxRecords: 1, maxBytes: 128, walBytesMax: 64 * 1024, segmentBytesMax: 4096, onFull: 'reject' as const };
+    const buffer = await host.open(options);
+    while (await buffer.put({ value: null, timestamp: 0 }).then(() => true, () => false));
+    let diskBytes = 0;
+    for (const name of await host.fs.readdir(WAL_DIR)) if (name.endsWith('.seg')) diskBytes += (await host.fs.readFile(`${WAL_DIR}/${name}`)).length;
+    const { sealedBatches, segments } = buffer.stats;
+    expect(diskBytes).toBeGreaterThan(options.walBytesMax + options.segmentBytesMax + options.maxBytes); // the bound as it read before
+    expect(diskBytes).toBeLessThanOrEqual(options.walBytesMax + options.segmentBytesMax + options.maxBytes + 21 * sealedBatches + 37 * segments);
   });
 
   it("walBytesMax: puts that fill it exactly are admitted; one more is BUFFER_FULL ('reject') and writes nothing; a putAll over it is MESSAGE_TOO_LARGE", async () => {
