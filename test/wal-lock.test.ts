@@ -2,7 +2,11 @@
  * The single-writer lock (packages/client/src/wal/lock.ts): one winner among racing openers,
  * stale locks of dead processes taken over, live and foreign-host locks respected.
  */
-import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { isBrookError, type FileSystem } from '@brook/protocol';
 import { FileBuffer } from '../packages/client/src/wal/index.js';
@@ -69,7 +73,8 @@ describe('WAL single-writer lock', () => {
     await buffer.close();
   });
 
-  it('takes over a lock an earlier life of this same pid left (a restarted container gets the same pid), and still refuses a second open in this life', async () => {
+  // The life of a process is known on Linux only (boot id and start time, from /proc).
+  it.runIf(existsSync('/proc/self/stat'))('takes over a lock an earlier life of this same pid left (a restarted container gets the same pid), and still refuses a second open in this life', async () => {
     const host = new SimulatedHost();
     // As kill -9 left it, owner file synced: pid and host are this process's, the life was another.
     const owner = new TextEncoder().encode(JSON.stringify({ pid: process.pid, hostname: hostname() }));
@@ -82,6 +87,20 @@ describe('WAL single-writer lock', () => {
     expect((await host.fs.readdir(WAL_DIR)).filter((name) => name.startsWith('wal.lock'))).toEqual(['wal.lock']);
     await expect(FileBuffer.open(options)).rejects.toMatchObject({ code: 'LOCKED', details: { pid: process.pid } });
     await buffer.close();
+  });
+
+  it('refuses a worker thread of the holding process (same pid, same life) on the real disk', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'brook-wal-lock-'));
+    const buffer = await FileBuffer.open({ dir });
+    try {
+      const worker = new Worker(new URL('./fixtures/wal-lock-worker.mjs', import.meta.url), { workerData: dir });
+      const answer = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+      expect(answer).toBe('LOCKED');
+      await worker.terminate();
+    } finally {
+      await buffer.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('does not delete a lock another opener took over from the same dead holder meanwhile: the slower opener gets LOCKED', async () => {

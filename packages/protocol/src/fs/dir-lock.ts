@@ -17,7 +17,8 @@
  * reused by an unrelated process after a reboot reads as alive (LOCKED with the pid: delete
  * the lock directory by hand once sure), and a lock held from another host is always respected.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { BrookError, isBrookError } from '../errors.js';
 import type { FileSystem } from './file-system.js';
@@ -30,7 +31,7 @@ export interface LockOwnerIdentity {
   /**
    * Tells this process from an earlier one that had the same pid (a container restarted after a
    * crash usually gets the same pid again): lowercase letters and digits. Default: this
-   * process's, the same for every owner identity in it.
+   * process's (processLife), the same in every thread of it.
    */
   readonly life?: string;
 }
@@ -53,10 +54,27 @@ interface OwnerRecord {
 
 let nonceCounter = 0;
 
-/** This process's life, shared by every copy of this module loaded in it. */
-const PROCESS_LIFE: string = ((globalThis as Record<symbol, unknown>)[Symbol.for('brook.dirLock.life')] ??= randomBytes(8).toString('hex')) as string;
+/**
+ * What tells this process from an earlier one with the same pid, the same in every thread and
+ * module copy of it (worker threads share the pid and must see each other's locks as held): on
+ * Linux a hash of the boot id and the process's start time. Undefined elsewhere: a lock with
+ * this pid then counts as held, as the pid alone cannot tell.
+ */
+function processLife(): string | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]; // field 22, starttime
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    if (!startTicks || !bootId) return undefined;
+    return createHash('sha256').update(`${bootId}/${startTicks}`).digest('hex').slice(0, 16);
+  } catch {
+    return undefined;
+  }
+}
 
-function lifeOf(owner: LockOwnerIdentity): string {
+const PROCESS_LIFE = processLife();
+
+function lifeOf(owner: LockOwnerIdentity): string | undefined {
   return owner.life ?? PROCESS_LIFE;
 }
 
@@ -86,10 +104,11 @@ export class DirLock {
     const owner = options.owner ?? thisProcess();
     const path = `${dir}/${name}`;
     // The life in the name: an earlier life with this pid may have left a private directory behind.
-    const privateName = (kind: string): string => `${dir}/${name}.${kind}${owner.pid}.${lifeOf(owner)}.${(nonceCounter += 1)}`;
+    const life = lifeOf(owner);
+    const privateName = (kind: string): string => `${dir}/${name}.${kind}${owner.pid}.${life === undefined ? '' : `${life}.`}${(nonceCounter += 1)}`;
     const built = privateName('');
     await fs.mkdir(built);
-    await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname, life: lifeOf(owner) })));
+    await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname, life })));
     if (!(await tryRename(fs, built, path))) {
       const holder = await readOwner(fs, path);
       if (holder !== undefined && isHeld(holder, owner)) {
@@ -133,11 +152,14 @@ async function removeIfStale(fs: FileSystem, stale: string, path: string, me: Lo
 /**
  * A lock with this host and this pid is held only if this life took it: kill(pid, 0) would say
  * alive (it is us), but an earlier life with the same pid is dead. Such a file without a life
- * was written before lives were recorded, so by another process.
+ * was written before lives were recorded, so by another process. Where this process's life is
+ * unknown (not Linux), the pid alone decides, as before: held.
  */
 function isHeld(holder: OwnerRecord, me: LockOwnerIdentity): boolean {
   if (holder.hostname !== me.hostname) return true;
-  return holder.pid === me.pid ? holder.life === lifeOf(me) : me.isAlive(holder.pid);
+  if (holder.pid !== me.pid) return me.isAlive(holder.pid);
+  const life = lifeOf(me);
+  return life === undefined || holder.life === life;
 }
 
 function lockedError(path: string, holder: OwnerRecord | undefined, what: string): BrookError {
@@ -176,7 +198,8 @@ async function removeDeadPrivateDirs(fs: FileSystem, dir: string, lockName: stri
     const match = privatePattern.exec(name);
     if (match === null) continue;
     const pid = Number(match[1]);
-    const dead = pid === owner.pid ? match[2] !== lifeOf(owner) : !owner.isAlive(pid);
+    const life = lifeOf(owner);
+    const dead = pid === owner.pid ? life !== undefined && match[2] !== life : !owner.isAlive(pid);
     if (dead) await fs.rmdir(`${dir}/${name}`);
   }
 }
