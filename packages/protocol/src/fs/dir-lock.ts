@@ -30,8 +30,9 @@ export interface LockOwnerIdentity {
   readonly isAlive: (pid: number) => boolean;
   /**
    * Tells this process from an earlier one that had the same pid (a container restarted after a
-   * crash usually gets the same pid again): lowercase letters and digits. Default: this
-   * process's (processLife), the same in every thread of it.
+   * crash usually gets the same pid again): lowercase letters and digits. thisProcess() gives
+   * this process's (processLife), the same in every thread of it; without one, the pid alone
+   * decides.
    */
   readonly life?: string;
 }
@@ -72,15 +73,13 @@ function processLife(): string | undefined {
   }
 }
 
-const PROCESS_LIFE = processLife();
+/** Read once, at the first lock this process takes (not at import). */
+let thisLife: { readonly life: string | undefined } | undefined;
 
-function lifeOf(owner: LockOwnerIdentity): string | undefined {
-  return owner.life ?? PROCESS_LIFE;
-}
-
-/** This process: process.pid, os.hostname(), and `kill(pid, 0)` to test other pids. */
+/** This process: process.pid, os.hostname(), its life (processLife), and `kill(pid, 0)` to test other pids. */
 export function thisProcess(): LockOwnerIdentity {
-  return { pid: process.pid, hostname: hostname(), isAlive: isPidAlive };
+  thisLife ??= { life: processLife() };
+  return { pid: process.pid, hostname: hostname(), isAlive: isPidAlive, ...(thisLife.life === undefined ? {} : { life: thisLife.life }) };
 }
 
 function isPidAlive(pid: number): boolean {
@@ -104,7 +103,7 @@ export class DirLock {
     const owner = options.owner ?? thisProcess();
     const path = `${dir}/${name}`;
     // The life in the name: an earlier life with this pid may have left a private directory behind.
-    const life = lifeOf(owner);
+    const life = owner.life;
     const privateName = (kind: string): string => `${dir}/${name}.${kind}${owner.pid}.${life === undefined ? '' : `${life}.`}${(nonceCounter += 1)}`;
     const built = privateName('');
     await fs.mkdir(built);
@@ -158,7 +157,7 @@ async function removeIfStale(fs: FileSystem, stale: string, path: string, me: Lo
 function isHeld(holder: OwnerRecord, me: LockOwnerIdentity): boolean {
   if (holder.hostname !== me.hostname) return true;
   if (holder.pid !== me.pid) return me.isAlive(holder.pid);
-  const life = lifeOf(me);
+  const life = me.life;
   return life === undefined || holder.life === life;
 }
 
@@ -198,7 +197,7 @@ async function removeDeadPrivateDirs(fs: FileSystem, dir: string, lockName: stri
     const match = privatePattern.exec(name);
     if (match === null) continue;
     const pid = Number(match[1]);
-    const life = lifeOf(owner);
+    const life = owner.life;
     const dead = pid === owner.pid ? life !== undefined && match[2] !== life : !owner.isAlive(pid);
     if (dead) await fs.rmdir(`${dir}/${name}`);
   }
