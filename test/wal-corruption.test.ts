@@ -58,6 +58,29 @@ describe('a damaged last segment', () => {
   });
 });
 
+describe('segments that do not fit together', () => {
+  /** Four segments, nothing committed. */
+  async function fourSegments(host: SimulatedHost): Promise<string[]> {
+    const buffer = await host.open({ maxRecords: 2, segmentBytesMax: 4096 });
+    for (let n = 1; n <= 120; n++) await buffer.put({ value: new Uint8Array(100).fill(n) });
+    await buffer.close();
+    const segments = await segmentsOf(host.fs, WAL_DIR);
+    expect(segments.length).toBeGreaterThanOrEqual(4);
+    return segments;
+  }
+
+  it('a segment missing in the middle, or one whose name is not its header\'s, is CORRUPT_SEGMENT naming the file, never skipped', async () => {
+    const host = new SimulatedHost();
+    const segments = await fourSegments(host);
+    const moved = `${WAL_DIR}/wal-00000000000000000099.seg`;
+    await host.fs.rename(segments.at(-1)!, moved);
+    await expect(host.open()).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT', details: { file: moved, position: 0, reason: expect.stringMatching(/header names segment/) } });
+    await host.fs.rename(moved, segments.at(-1)!);
+    await host.fs.unlink(segments[1]!);
+    await expect(host.open()).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT', details: { file: segments[2], position: 0, reason: expect.stringMatching(/continues from/) } });
+  });
+});
+
 describe('the WAL producer on a damaged WAL', () => {
   async function deliveredTwoBatches(): Promise<WalProducerHost> {
     const host = await WalProducerHost.create({ orders: 1 });
@@ -93,6 +116,19 @@ describe('the WAL producer on a damaged WAL', () => {
     await fresh.producer.flush();
     expect(await host.contents('orders')).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 9]]);
     await fresh.producer.close();
+  });
+
+  it('refuses so too when an open batch is sealed at open (maxAgeMs 0): its new sequence does not hide the numbering behind', async () => {
+    const host = await deliveredTwoBatches();
+    const second = await host.start({ maxRecords: 3 });
+    await second.producer.send('orders', numbered(7, 1)); // stays in the open batch, which the close keeps
+    await second.producer.close();
+    const path = `${PRODUCER_WAL_DIR}/producer.json`;
+    const state = JSON.parse(Buffer.from(await host.fs.readFile(path)).toString('utf8')) as object;
+    await host.fs.writeFile(path, new TextEncoder().encode(JSON.stringify({ ...state, committedWalBatch: 2 })));
+    const { producer } = await host.start({ maxRecords: 3, maxAgeMs: 0 });
+    await expect(producer.ready()).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { committedWalBatch: 2, nextBatchSequence: 2 } });
+    await producer.close();
   });
 
   it.each([

@@ -283,3 +283,19 @@ describe("walBytesMax with onFull 'wait'", () => {
     expect(host.clock.now()).toBe(started);
   });
 });
+
+describe('emit and commit', () => {
+  it('commits exactly the emitted batch: a commit of any other is INVALID_REQUEST and changes nothing; a committed one again is a no-op', async () => {
+    const buffer = await new SimulatedHost().open({ maxRecords: 2 });
+    await putAll(buffer, 1, 4);
+    await expect(buffer.commit()).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { emitted: undefined } });
+    await expect(buffer.commit(0)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { sequence: 0, emitted: undefined } });
+    const first = buffer.emit()!;
+    await expect(buffer.commit(1)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { sequence: 1, emitted: 0 } });
+    expect(buffer.stats).toMatchObject({ committedThrough: -1, sealedBatches: 2, records: 4 });
+    expect(buffer.emit()).toBe(first);
+    await buffer.commit(0);
+    await buffer.commit(0);
+    expect(numbersOf(buffer.emit())).toEqual([3, 4]);
+  });
+});

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeBatch, tearLastWrite } from '@brook/protocol';
 import type { FileBuffer } from '../packages/client/src/wal/index.js';
-import { SimulatedHost } from './fixtures/wal-harness.js';
+import { SimulatedHost, WAL_DIR } from './fixtures/wal-harness.js';
 
 /** A record whose size is set by its value's length alone. */
 const sized = (valueBytes: number) => ({ key: null, value: new Uint8Array(valueBytes), timestamp: 0 });
@@ -64,6 +64,31 @@ describe('FileBuffer limits at the boundary', () => {
     expect(reopened.emit()!.records.map((r) => r.value!.length)).toEqual([1, 1, 1]);
     await reopened.commit();
     expect(reopened.emit()!.records.map((r) => r.value!.length)).toEqual([2]);
+  });
+
+  it('maxAgeMs 0: records reopened open (the last run closed with an open batch) are sealed at open, not left until a put or flush', async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxAgeMs: 100 });
+    await buffer.putAll([sized(1), sized(2)]);
+    await buffer.close(); // the open batch stays open for the next run
+    const reopened = await host.open({ maxAgeMs: 0 });
+    await host.clock.advanceAsync(1000);
+    expect(reopened.stats).toMatchObject({ sealedBatches: 1, openRecords: 0 });
+    await reopened.whenReady();
+    expect(reopened.emit()!.records.map((r) => r.value!.length)).toEqual([1, 2]);
+    await reopened.close();
+  });
+
+  it('segmentBytesMax: disk use stays within the documented bound, SEAL frames and segment headers included, with one tiny record per batch', async () => {
+    const host = new SimulatedHost();
+    const options = { maxRecords: 1, maxBytes: 128, walBytesMax: 64 * 1024, segmentBytesMax: 4096, onFull: 'reject' as const };
+    const buffer = await host.open(options);
+    while (await buffer.put({ value: null, timestamp: 0 }).then(() => true, () => false));
+    let diskBytes = 0;
+    for (const name of await host.fs.readdir(WAL_DIR)) if (name.endsWith('.seg')) diskBytes += (await host.fs.readFile(`${WAL_DIR}/${name}`)).length;
+    const { sealedBatches, segments } = buffer.stats;
+    expect(diskBytes).toBeGreaterThan(options.walBytesMax + options.segmentBytesMax + options.maxBytes); // the bound as it read before
+    expect(diskBytes).toBeLessThanOrEqual(options.walBytesMax + options.segmentBytesMax + options.maxBytes + 21 * sealedBatches + 37 * segments);
   });
 
   it("walBytesMax: puts that fill it exactly are admitted; one more is BUFFER_FULL ('reject') and writes nothing; a putAll over it is MESSAGE_TOO_LARGE", async () => {

@@ -236,7 +236,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     }
     const sender = new WalSender({
       ...this.retry,
-      fs, dir: this.bufferOptions.dir, buffer, afterAck: this.afterAck, sealedBeforeOpen: buffer.stats.nextBatchSequence,
+      fs, dir: this.bufferOptions.dir, buffer, afterAck: this.afterAck, sealedBeforeOpen: buffer.recovery.nextBatchSequence,
       retrying: (report) => {
         this.counters.retries += 1;
         this.emit('retrying', report);
@@ -318,7 +318,8 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
  * sent, and a new segment's header carries the numbering on.
  */
 function checkNumbering(buffer: FileBuffer, state: WalProducerState, dir: string): void {
-  const { nextBatchSequence } = buffer.stats;
+  // As recovery found it: a batch sealed at open (maxAgeMs 0) would hide a numbering one behind.
+  const { nextBatchSequence } = buffer.recovery;
   if (nextBatchSequence > state.committedWalBatch) return;
   const file = `${dir}/${STATE_FILE}`;
   throw new BrookError('CORRUPT_METADATA', `${file} counts WAL batches up to ${state.committedWalBatch} as sent, but the WAL's next batch is ${nextBatchSequence}: `

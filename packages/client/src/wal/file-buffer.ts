@@ -13,7 +13,7 @@
  * recovery.ts, docs/wal.md has the guarantees per fsync policy.
  */
 import {
-  BrookError, DirLock, NodeFileSystem, SystemClock, mkdirDurable, type Clock, type RecordInput, type Timer,
+  BrookError, DirLock, NodeFileSystem, SystemClock, mkdirDurable, syncDirChain, type Clock, type RecordInput, type Timer,
 } from '@brook/protocol';
 import { drainBuffer, type BatchSink, type DrainOptions } from './drain.js';
 import { commitFrame, sealFrame } from './frame-codec.js';
@@ -105,7 +105,10 @@ export class FileBuffer {
     for (const record of recovered.open) this.openBatch.add(record);
     const usedBytes = this.sealed.reduce((sum, b) => sum + b.walBytes, 0) + this.openBatch.walBytes;
     this.gate = new SpaceGate(options.walBytesMax, options.onFull, () => this.seal(), usedBytes);
-    if (this.openBatch.count > 0) this.armAgeTimer();
+    // Records reopened open wait maxAgeMs from now; with 0 ("seal every record at once") no put
+    // may ever come to seal them, so they are sealed now.
+    if (this.openBatch.count > 0 && options.maxAgeMs === 0) this.seal();
+    else if (this.openBatch.count > 0) this.armAgeTimer();
   }
 
   /** What recovery found and did when this buffer opened. */
@@ -118,6 +121,9 @@ export class FileBuffer {
     await mkdirDurable(fs, resolved.dir);
     const lock = await DirLock.acquire(fs, resolved.dir, { name: WAL_LOCK_NAME, what: 'a WAL directory', ...(options.owner ? { owner: options.owner } : {}) });
     try {
+      // A process killed between creating a segment (or the directory) and fsyncing its
+      // directory left an entry a power cut can still take, with every put made into it now.
+      await syncDirChain(fs, resolved.dir);
       const recovered = await recoverWal(fs, resolved.dir);
       const fresh = { segmentSeq: 0, firstBatchSeq: recovered.nextBatchSeq, firstRecordSeq: recovered.nextRecordSeq };
       let buffer: FileBuffer | undefined;

@@ -32,6 +32,8 @@ export interface RecoveryReport {
   readonly truncatedReason: string | undefined;
   /** Segments deleted at open: fully committed ones, or a last one a crashed roll left empty. */
   readonly deletedSegments: number;
+  /** The next batch sequence as found: every batch below it was sealed by an earlier run (and may have been sent). */
+  readonly nextBatchSequence: number;
 }
 
 export interface RecoveredWal {
@@ -143,14 +145,15 @@ export async function recoverWal(fs: FileSystem, dir: string): Promise<Recovered
   const kept = await deleteCommittedSegments(fs, dir, files, committedThrough);
   deletedSegments += files.length - kept.length;
   const last = kept.at(-1)?.scan;
+  const nextBatchSeq = last?.nextBatchSeq ?? 0;
   return {
     segments: kept.map(({ scan, validBytes }) => ({ segmentSeq: scan.header!.segmentSeq, sizeBytes: validBytes, lastBatchSeq: scan.nextBatchSeq - 1 })),
     batches: kept.flatMap((file) => file.scan.batches).filter((batch) => batch.sequence > committedThrough),
     open: last?.open ?? [],
     committedThrough,
-    nextBatchSeq: last?.nextBatchSeq ?? 0,
+    nextBatchSeq,
     nextRecordSeq: last?.nextRecordSeq ?? 0,
-    report: { truncatedBytes, truncatedReason, deletedSegments },
+    report: { truncatedBytes, truncatedReason, deletedSegments, nextBatchSequence: nextBatchSeq },
   };
 }
 

@@ -11,11 +11,14 @@
  * A stale lock (the holder died without closing: kill -9, power cut) is taken over when its
  * owner is on this host and its pid no longer runs (`kill(pid, 0)` fails with ESRCH), or when the
  * owner file is unreadable (a power cut can keep the directory entry but lose the unsynced file).
- * The stale lock is first renamed away under a private name, so a takeover never deletes a lock
- * someone else just acquired; the takeover then races like a first acquisition. Limits: a pid
+ * The stale lock is first renamed away under a private name and its owner read again, so a
+ * takeover never deletes a lock someone else just acquired (it goes back); the takeover then
+ * races like a first acquisition. Limits: a pid
  * reused by an unrelated process after a reboot reads as alive (LOCKED with the pid: delete
  * the lock directory by hand once sure), and a lock held from another host is always respected.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { BrookError, isBrookError } from '../errors.js';
 import type { FileSystem } from './file-system.js';
@@ -25,6 +28,13 @@ export interface LockOwnerIdentity {
   readonly pid: number;
   readonly hostname: string;
   readonly isAlive: (pid: number) => boolean;
+  /**
+   * Tells this process from an earlier one that had the same pid (a container restarted after a
+   * crash usually gets the same pid again): lowercase letters and digits. thisProcess() gives
+   * this process's (processLife), the same in every thread of it; without one, the pid alone
+   * decides.
+   */
+  readonly life?: string;
 }
 
 export interface DirLockOptions {
@@ -39,13 +49,37 @@ export interface DirLockOptions {
 interface OwnerRecord {
   readonly pid: number;
   readonly hostname: string;
+  /** Absent in owner files written before lives were recorded. */
+  readonly life?: string;
 }
 
 let nonceCounter = 0;
 
-/** This process: process.pid, os.hostname(), and `kill(pid, 0)` to test other pids. */
+/**
+ * What tells this process from an earlier one with the same pid, the same in every thread and
+ * module copy of it (worker threads share the pid and must see each other's locks as held): on
+ * Linux a hash of the boot id and the process's start time. Undefined elsewhere: a lock with
+ * this pid then counts as held, as the pid alone cannot tell.
+ */
+function processLife(): string | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]; // field 22, starttime
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    if (!startTicks || !bootId) return undefined;
+    return createHash('sha256').update(`${bootId}/${startTicks}`).digest('hex').slice(0, 16);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Read once, at the first lock this process takes (not at import). */
+let thisLife: { readonly life: string | undefined } | undefined;
+
+/** This process: process.pid, os.hostname(), its life (processLife), and `kill(pid, 0)` to test other pids. */
 export function thisProcess(): LockOwnerIdentity {
-  return { pid: process.pid, hostname: hostname(), isAlive: isPidAlive };
+  thisLife ??= { life: processLife() };
+  return { pid: process.pid, hostname: hostname(), isAlive: isPidAlive, ...(thisLife.life === undefined ? {} : { life: thisLife.life }) };
 }
 
 function isPidAlive(pid: number): boolean {
@@ -68,10 +102,12 @@ export class DirLock {
     const { name, what } = options;
     const owner = options.owner ?? thisProcess();
     const path = `${dir}/${name}`;
-    const privateName = (kind: string): string => `${dir}/${name}.${kind}${owner.pid}.${(nonceCounter += 1)}`;
+    // The life in the name: an earlier life with this pid may have left a private directory behind.
+    const life = owner.life;
+    const privateName = (kind: string): string => `${dir}/${name}.${kind}${owner.pid}.${life === undefined ? '' : `${life}.`}${(nonceCounter += 1)}`;
     const built = privateName('');
     await fs.mkdir(built);
-    await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname })));
+    await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname, life })));
     if (!(await tryRename(fs, built, path))) {
       const holder = await readOwner(fs, path);
       if (holder !== undefined && isHeld(holder, owner)) {
@@ -79,8 +115,8 @@ export class DirLock {
         throw lockedError(path, holder, what);
       }
       const stale = privateName('stale.');
-      if (await tryRename(fs, path, stale)) await fs.rmdir(stale);
-      if (!(await tryRename(fs, built, path))) {
+      const cleared = !(await tryRename(fs, path, stale)) || await removeIfStale(fs, stale, path, owner);
+      if (!cleared || !(await tryRename(fs, built, path))) {
         await fs.rmdir(built);
         throw lockedError(path, await readOwner(fs, path), what);
       }
@@ -94,8 +130,35 @@ export class DirLock {
   }
 }
 
+/**
+ * Deletes the lock just renamed away to `stale`, unless it is no longer the stale one judged:
+ * between reading the owner and the rename, another opener may have taken the stale lock over
+ * and put its own, live one in its place. That one goes back (LOCKED): deleting it would leave
+ * two writers on the directory. False if it was put back.
+ */
+async function removeIfStale(fs: FileSystem, stale: string, path: string, me: LockOwnerIdentity): Promise<boolean> {
+  const moved = await readOwner(fs, stale);
+  if (moved === undefined || !isHeld(moved, me)) {
+    await fs.rmdir(stale);
+    return true;
+  }
+  // Back under its name, unless a third opener got in meanwhile (then both believe they hold
+  // it: the limit of a lock built from renames alone, docs/wal.md "Lock").
+  await tryRename(fs, stale, path);
+  return false;
+}
+
+/**
+ * A lock with this host and this pid is held only if this life took it: kill(pid, 0) would say
+ * alive (it is us), but an earlier life with the same pid is dead. Such a file without a life
+ * was written before lives were recorded, so by another process. Where this process's life is
+ * unknown (not Linux), the pid alone decides, as before: held.
+ */
 function isHeld(holder: OwnerRecord, me: LockOwnerIdentity): boolean {
-  return holder.hostname !== me.hostname || holder.pid === me.pid || me.isAlive(holder.pid);
+  if (holder.hostname !== me.hostname) return true;
+  if (holder.pid !== me.pid) return me.isAlive(holder.pid);
+  const life = me.life;
+  return life === undefined || holder.life === life;
 }
 
 function lockedError(path: string, holder: OwnerRecord | undefined, what: string): BrookError {
@@ -119,7 +182,8 @@ async function readOwner(fs: FileSystem, lockPath: string): Promise<OwnerRecord 
   try {
     const parsed: unknown = JSON.parse(new TextDecoder().decode(await fs.readFile(`${lockPath}/owner`)));
     const record = parsed as Partial<OwnerRecord>;
-    return typeof record.pid === 'number' && typeof record.hostname === 'string' ? { pid: record.pid, hostname: record.hostname } : undefined;
+    if (typeof record.pid !== 'number' || typeof record.hostname !== 'string') return undefined;
+    return { pid: record.pid, hostname: record.hostname, ...(typeof record.life === 'string' && { life: record.life }) };
   } catch {
     // Missing or torn: the holder died before its owner file reached the disk.
     return undefined;
@@ -128,9 +192,13 @@ async function readOwner(fs: FileSystem, lockPath: string): Promise<OwnerRecord 
 
 /** Private lock directories a dead opener left behind (killed between mkdir and rename). */
 async function removeDeadPrivateDirs(fs: FileSystem, dir: string, lockName: string, owner: LockOwnerIdentity): Promise<void> {
-  const privatePattern = new RegExp(`^${lockName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:stale\\.)?(\\d+)\\.\\d+$`);
+  const privatePattern = new RegExp(`^${lockName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:stale\\.)?(\\d+)\\.(?:([0-9a-z]+)\\.)?\\d+$`);
   for (const name of await fs.readdir(dir)) {
-    const pid = Number(privatePattern.exec(name)?.[1]);
-    if (Number.isInteger(pid) && pid !== owner.pid && !owner.isAlive(pid)) await fs.rmdir(`${dir}/${name}`);
+    const match = privatePattern.exec(name);
+    if (match === null) continue;
+    const pid = Number(match[1]);
+    const life = owner.life;
+    const dead = pid === owner.pid ? life !== undefined && match[2] !== life : !owner.isAlive(pid);
+    if (dead) await fs.rmdir(`${dir}/${name}`);
   }
 }

@@ -19,6 +19,25 @@ export async function mkdirDurable(fs: FileSystem, path: string): Promise<void> 
   }
 }
 
+/**
+ * Makes durable the entries a killed process may have left unsynced in `dir` (a file created
+ * whose directory fsync never came) and `dir` and its ancestors in theirs (mkdirDurable skips
+ * directories that exist): what is written into them afterwards is then lost to a power cut only
+ * with its own fsync missing. One fsync per level. An ancestor this process may not open is
+ * skipped: it made no entry there.
+ */
+export async function syncDirChain(fs: FileSystem, dir: string): Promise<void> {
+  await fs.syncDir(dir);
+  for (let child = dir, parent = dirname(dir); parent !== child; child = parent, parent = dirname(parent)) {
+    try {
+      await fs.syncDir(parent);
+    } catch (error) {
+      const errno = isBrookError(error, 'IO_ERROR') ? error.details['errno'] : undefined;
+      if (errno !== 'EACCES' && errno !== 'EPERM') throw error;
+    }
+  }
+}
+
 /** Removes `path` and everything under it so that the removal survives a power cut (the parent's fsync). */
 export async function rmdirDurable(fs: FileSystem, path: string): Promise<void> {
   await fs.rmdir(path);
