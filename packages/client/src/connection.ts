@@ -19,7 +19,7 @@ import type { BackoffPolicy, ResolvedConnectOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
 import { wireError } from './wire-error.js';
-import { RequestTable, type Pending, type Response } from './request-table.js';
+import { RequestTable, type Pending, type RequestOptions, type Response } from './request-table.js';
 import type { Transport, TransportFactory } from './transport/transport.js';
 
 /** What a subscription receives: DELIVER and TAKEN_BACK frames and the END of the subscription. */
@@ -27,36 +27,6 @@ export interface SubscriptionListener {
   deliver(json: Record<string, unknown>, data: Uint8Array): void;
   takenBack(json: Record<string, unknown>): void;
   end(error: BrookError): void;
-}
-
-export interface RequestOptions<Op extends RequestOp> {
-  data?: Uint8Array;
-  /** Names session state (delivery ids, subscription numbers): never resent on a later session. */
-  sessionBound?: boolean;
-  /**
-   * Called with the result as the RESPONSE frame is read, before any later frame: a subscribe
-   * must route its DELIVER frames, which may follow in the same socket read, before the promise
-   * continuation could run.
-   */
-  onResponse?: (json: RequestResult<Op>) => void;
-  /**
-   * Called with the result of a RESPONSE that comes after the request timed out (on the session
-   * it was sent on): the server did what was asked although the caller was told TIMEOUT, so the
-   * caller may have to undo it (a subscribe: the member exists).
-   */
-  onLateResponse?: (json: RequestResult<Op>) => void;
-  /**
-   * Withdraws the request if it aborts while the request still waits to be sent (for the window
-   * or a reconnect): it rejects with the signal's reason and never goes out. Once sent, it runs
-   * its course: the server may already have acted on it.
-   */
-  signal?: AbortSignal;
-  /**
-   * Not failed with TIMEOUT after requestTimeoutMs: a graceful unsubscribe is answered once the
-   * consumer's own handlers have settled what the member holds (or its leases ran out), however
-   * long they take. A lost connection still fails it.
-   */
-  untimed?: boolean;
 }
 
 export interface ConnectionEvents {
