@@ -108,6 +108,27 @@ describe('Broker.initProducer', () => {
     expect(await values(fixture.broker)).toEqual([`p${old.producerId}-e0-s0`, `p${fresh.producerId}-e0-s0`]);
   });
 
+  it('after producers.json is replaced by an older copy, ids and epochs the logs still remember are not issued again: a new producer\'s first batch is appended, a bumped producer resumes at its epoch', async () => {
+    const fixture = await fixtureWithTopic();
+    const registry = `${fixture.broker.dataDir}/producers.json`;
+    const backup = await fixture.fs.readFile(registry); // from before any id was issued
+    const old = await fixture.broker.initProducer();
+    await send(fixture.broker, { producerId: old.producerId, firstSeq: 0 });
+    const bumped = await fixture.broker.initProducer();
+    await fixture.broker.initProducer({ producerId: bumped.producerId, bumpEpoch: true });
+    await send(fixture.broker, { producerId: bumped.producerId, epoch: 1, firstSeq: 0 }, 1);
+    await fixture.broker.close();
+    await fixture.fs.writeFile(registry, backup);
+    await fixture.restart({ powerCut: false });
+    expect(fixture.broker.incarnation).toBe(old.incarnation);
+    const fresh = await fixture.broker.initProducer();
+    expect(fresh.producerId).toBeGreaterThan(bumped.producerId);
+    await expect(send(fixture.broker, { producerId: fresh.producerId, firstSeq: 0 })).resolves.toMatchObject({ baseOffset: 1n, duplicate: false });
+    await expect(fixture.broker.initProducer({ producerId: bumped.producerId })).resolves.toMatchObject({ producerEpoch: 1 });
+    await expect(send(fixture.broker, { producerId: bumped.producerId, epoch: 1, firstSeq: 1 }, 1)).resolves.toMatchObject({ baseOffset: 1n, duplicate: false });
+    expect(await values(fixture.broker)).toEqual([`p${old.producerId}-e0-s0`, `p${fresh.producerId}-e0-s0`]);
+  });
+
   it('refuses batches of ids or epochs it never issued', async () => {
     const fixture = await fixtureWithTopic();
     await expect(send(fixture.broker, { producerId: 5n, firstSeq: 0 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });

@@ -2,9 +2,10 @@
  * Idempotent produce, broker-wide: the producer registry (ids and epochs), each partition's
  * PartitionProducers, and the timer that snapshots them.
  *
- * A partition's producer state is rebuilt the first time an idempotent batch comes for it after
- * open, not at open: a broker with many partitions opens as fast as its logs do, and a partition
- * no idempotent producer writes to never pays for a replay.
+ * Every partition's producer state is rebuilt at open, from its snapshot and the log's tail past
+ * it (the first open of a partition without a snapshot reads its whole log once; the snapshot
+ * written then makes the next opens read only the tail). The registry needs all of them before it
+ * hands out an id: see open().
  */
 import { BrookError, type BatchHeader, type Clock, type FileSystem, type Random, type Timer } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
@@ -44,24 +45,25 @@ export class Producers {
   }
 
   /**
-   * Loads the registry. After an unclean stop (`cleanShutdown` false) a snapshot ahead of a log
-   * is removed now (see discardSnapshotAheadOfLog): the partition's state is still rebuilt on
-   * first use, but nothing appended before then can make that snapshot look valid. All of them,
-   * not only logs whose recovery cut a tail this time: a crash between the cut and this check
-   * leaves the next open nothing to cut. Without a registry file over existing partitions (it
-   * was deleted or lost), every partition's state is rebuilt now, and ids are issued above the
-   * highest one they remember.
+   * Loads the registry and rebuilds every partition's producer state. After an unclean stop
+   * (`cleanShutdown` false) a snapshot ahead of a log is removed first (see
+   * discardSnapshotAheadOfLog): nothing appended later can make it look valid. All of them, not
+   * only logs whose recovery cut a tail this time: a crash between the cut and this check leaves
+   * the next open nothing to cut. Then the registry is raised to what the logs remember (see
+   * ProducerRegistry.remember): a producers.json lost, or restored from an older copy, must not
+   * issue an id or an epoch some partition still holds batches of. Every partition, at open: an
+   * id handed out before a partition was looked at could not be taken back.
    */
   async open(partitions: readonly PartitionTarget[], cleanShutdown: boolean): Promise<void> {
-    const registryMissing = await this.registry.load(this.options.clock, this.options.random);
+    await this.registry.load(this.options.clock, this.options.random);
     if (!cleanShutdown) for (const { log, dir } of partitions) await discardSnapshotAheadOfLog(this.options.fs, dir, log);
-    if (!registryMissing) return;
-    let highest = NO_PRODUCER_ID;
+    const remembered = new Map<bigint, number>();
     for (const target of partitions) {
-      const { highestProducerId } = await this.partition(target);
-      if (highestProducerId > highest) highest = highestProducerId;
+      for (const [producerId, epoch] of (await this.partition(target)).producerEpochs()) {
+        remembered.set(producerId, Math.max(epoch, remembered.get(producerId) ?? 0));
+      }
     }
-    if (highest !== NO_PRODUCER_ID) await this.registry.issueAbove(highest);
+    await this.registry.remember(remembered);
   }
 
   initProducer(request?: InitProducerRequest): Promise<ProducerIdentity> {
