@@ -274,6 +274,24 @@ describe('Broker.produceBatch', () => {
     expect(await values(fixture.broker)).toEqual(['p0-e0-s0', 'p0-e0-s1', 'a', 'b', 'p0-e0-s2']);
   });
 
+  it('a log damaged where open does not scan, without a snapshot: the broker still opens (every partition\'s state is rebuilt at open); only that partition\'s reads and idempotent produce fail', async () => {
+    const fixture = await fixtureWithTopic({ indexIntervalBytes: 64 }, { segmentBytesMax: 4096 });
+    for (let i = 0; i < 60; i++) await fixture.broker.produce(TOPIC, [{ value: 'x'.repeat(100), partition: 0 }]);
+    await fixture.broker.close();
+    const dir = `${fixture.broker.dataDir}/topics/${TOPIC}/0`;
+    const sealed = segmentPath(dir, 0n, '.log');
+    const bytes = await fixture.fs.readFile(sealed);
+    const second = 12 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(8); // the second batch: its baseOffset claims 40
+    new DataView(bytes.buffer, bytes.byteOffset).setBigInt64(second, 40n);
+    await fixture.fs.writeFile(sealed, bytes);
+    await fixture.fs.unlink(snapshotPath(dir)); // a log written before every partition had one
+    await fixture.restart({ powerCut: false });
+    await expect(fixture.broker.fetch({ topic: TOPIC, partition: 0, offset: 0n })).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
+    const { producerId } = await fixture.broker.initProducer();
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 })).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 }, 1)).resolves.toMatchObject({ baseOffset: 0n, duplicate: false });
+  });
+
   it('snapshots producer state every producerSnapshotIntervalMs while the log moves', async () => {
     const fixture = await fixtureWithTopic({ producerSnapshotIntervalMs: 1000 });
     const { producerId } = await fixture.broker.initProducer();

@@ -7,7 +7,7 @@
  * written then makes the next opens read only the tail). The registry needs all of them before it
  * hands out an id: see open().
  */
-import { BrookError, type BatchHeader, type Clock, type FileSystem, type Random, type Timer } from '@brook/protocol';
+import { BrookError, isBrookError, type BatchHeader, type Clock, type FileSystem, type Random, type Timer } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { IdempotentAppendResult } from './append-group.js';
 import { PartitionProducers } from './partition-producers.js';
@@ -45,25 +45,23 @@ export class Producers {
   }
 
   /**
-   * Loads the registry and rebuilds every partition's producer state. After an unclean stop
-   * (`cleanShutdown` false) a snapshot ahead of a log is removed first (see
-   * discardSnapshotAheadOfLog): nothing appended later can make it look valid. All of them, not
-   * only logs whose recovery cut a tail this time: a crash between the cut and this check leaves
-   * the next open nothing to cut. Then the registry is raised to what the logs remember (see
-   * ProducerRegistry.remember): a producers.json lost, or restored from an older copy, must not
-   * issue an id or an epoch some partition still holds batches of. Every partition, at open: an
-   * id handed out before a partition was looked at could not be taken back.
+   * Loads the registry and rebuilds every partition's producer state, each of which raises the
+   * registry to what it remembers (see partition()). After an unclean stop (`cleanShutdown`
+   * false) a snapshot ahead of a log is removed first (see discardSnapshotAheadOfLog): nothing
+   * appended later can make it look valid. All of them, not only logs whose recovery cut a tail
+   * this time: a crash between the cut and this check leaves the next open nothing to cut. Every
+   * partition, at open: an id handed out before a partition was looked at could not be taken back.
    */
   async open(partitions: readonly PartitionTarget[], cleanShutdown: boolean): Promise<void> {
     await this.registry.load(this.options.clock, this.options.random);
     if (!cleanShutdown) for (const { log, dir } of partitions) await discardSnapshotAheadOfLog(this.options.fs, dir, log);
-    const remembered = new Map<bigint, number>();
     for (const target of partitions) {
-      for (const [producerId, epoch] of (await this.partition(target)).producerEpochs()) {
-        remembered.set(producerId, Math.max(epoch, remembered.get(producerId) ?? 0));
-      }
+      await this.partition(target).catch((error: unknown) => {
+        // A log damaged where open does not scan fails its own reads and idempotent produce, not
+        // the broker's open (storage.md). Its table cannot be built, so no answer comes from it.
+        if (!isBrookError(error, 'CORRUPT_SEGMENT')) throw error;
+      });
     }
-    await this.registry.remember(remembered);
   }
 
   initProducer(request?: InitProducerRequest): Promise<ProducerIdentity> {
@@ -117,6 +115,11 @@ export class Producers {
     const loading = PartitionProducers.open({
       fs: this.options.fs, log: target.log, dir: target.dir, producersMax: this.options.producersPerPartitionMax,
       appendsDurable: this.options.appendsDurable, checkEpoch: (id, epoch) => this.registry.checkEpoch(id, epoch),
+    }).then(async (partition) => {
+      // A producers.json lost or restored from an older copy must not issue an id or an epoch
+      // this partition holds batches of (ProducerRegistry.remember); a no-op otherwise.
+      await this.registry.remember(new Map(partition.producerEpochs()));
+      return partition;
     });
     this.partitions.set(target.dir, loading);
     // The timer exists only once some partition has producer state: an idle broker has no
