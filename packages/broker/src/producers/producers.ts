@@ -122,8 +122,9 @@ export class Producers {
       return partition;
     });
     this.partitions.set(target.dir, loading);
-    // The timer exists only once some partition has producer state: an idle broker has no
-    // periodic work, so a VirtualClock can run it until idle.
+    // The timer exists only once some partition has producer state (at open, every partition
+    // then open has): a broker without partitions has no periodic work, so a VirtualClock can
+    // run it until idle.
     if (!this.snapshotTimer) this.armSnapshotTimer();
     loading.catch(() => {
       if (this.partitions.get(target.dir) === loading) this.partitions.delete(target.dir);
