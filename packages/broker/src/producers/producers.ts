@@ -108,7 +108,7 @@ export class Producers {
     }));
   }
 
-  /** The partition's producer state, rebuilt on first use. */
+  /** The partition's producer state: rebuilt at open, or on first use for a partition created since or one whose rebuild failed. */
   private partition(target: PartitionTarget): Promise<PartitionProducers> {
     const loaded = this.partitions.get(target.dir);
     if (loaded) return loaded;
