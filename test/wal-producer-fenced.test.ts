@@ -99,6 +99,25 @@ describe('a WAL producer whose producer id was fenced (another instance bumped i
     expect(await host.contents('orders')).toEqual([[1, 2]]);
   });
 
+  it('a corrupt producer.json beside no segment (removed by hand): the forget refuses it as no WAL directory until an open, which makes the first segment before it reads the state; then the way out is as above', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const first = await host.start();
+    await first.producer.send('orders', numbered(1, 1));
+    await first.producer.flush();
+    await first.producer.close();
+    for (const name of await host.fs.readdir(PRODUCER_WAL_DIR)) await host.fs.unlink(`${PRODUCER_WAL_DIR}/${name}`);
+    await host.fs.writeFile(`${PRODUCER_WAL_DIR}/producer.json`, new TextEncoder().encode('{"version":1,"producerId":'));
+    await expect(host.forgetProducerId()).rejects.toMatchObject({ code: 'INVALID_REQUEST', cause: { code: 'CORRUPT_METADATA' } });
+    const damaged = await host.start();
+    await expect(damaged.producer.ready()).rejects.toMatchObject({ code: 'CORRUPT_METADATA' });
+    expect(await host.forgetProducerId()).toMatchObject({ found: 'corrupt', removed: ['producer.json'] });
+    const next = await host.start();
+    await next.producer.send('orders', numbered(2, 1));
+    await next.producer.flush();
+    await next.producer.close();
+    expect(await host.contents('orders')).toEqual([[1, 2]]);
+  });
+
   it('a directory whose producer never got an id: the forget says there was none, and the next open works', async () => {
     const host = await WalProducerHost.create({ orders: 1 });
     const first = await host.start();
