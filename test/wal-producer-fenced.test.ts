@@ -6,7 +6,7 @@
  * directory whose producer never got an id.
  */
 import { describe, expect, it } from 'vitest';
-import type { WalBatch } from '@brook/client';
+import { forgetWalProducerId, type WalBatch } from '@brook/client';
 import { PRODUCER_WAL_DIR, WalProducerHost, numbered } from '@brook/examples';
 
 const never = new Promise<void>(() => undefined);
@@ -99,6 +99,25 @@ describe('a WAL producer whose producer id was fenced (another instance bumped i
     expect(await host.contents('orders')).toEqual([[1, 2]]);
   });
 
+  it('a corrupt producer.json beside no segment (removed by hand): the forget refuses it as no WAL directory until an open, which makes the first segment before it reads the state; then the way out is as above', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const first = await host.start();
+    await first.producer.send('orders', numbered(1, 1));
+    await first.producer.flush();
+    await first.producer.close();
+    for (const name of await host.fs.readdir(PRODUCER_WAL_DIR)) await host.fs.unlink(`${PRODUCER_WAL_DIR}/${name}`);
+    await host.fs.writeFile(`${PRODUCER_WAL_DIR}/producer.json`, new TextEncoder().encode('{"version":1,"producerId":'));
+    await expect(host.forgetProducerId()).rejects.toMatchObject({ code: 'INVALID_REQUEST', cause: { code: 'CORRUPT_METADATA' } });
+    const damaged = await host.start();
+    await expect(damaged.producer.ready()).rejects.toMatchObject({ code: 'CORRUPT_METADATA' });
+    expect(await host.forgetProducerId()).toMatchObject({ found: 'corrupt', removed: ['producer.json'] });
+    const next = await host.start();
+    await next.producer.send('orders', numbered(2, 1));
+    await next.producer.flush();
+    await next.producer.close();
+    expect(await host.contents('orders')).toEqual([[1, 2]]);
+  });
+
   it('a directory whose producer never got an id: the forget says there was none, and the next open works', async () => {
     const host = await WalProducerHost.create({ orders: 1 });
     const first = await host.start();
@@ -110,5 +129,32 @@ describe('a WAL producer whose producer id was fenced (another instance bumped i
     await next.producer.flush();
     await next.producer.close();
     expect(await host.contents('orders')).toEqual([[1]]);
+  });
+
+  it('a copy of the directory (a cloned machine) run beside the original under the same id: the copy\'s first batch answered as a duplicate of the original\'s stops it with PRODUCER_FENCED instead of dropping its records', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    const first = await host.start();
+    await first.producer.send('orders', numbered(1, 3));
+    await first.producer.flush();
+    await first.producer.close();
+    const CLONE = '/wal-clone';
+    await host.fs.mkdir(CLONE);
+    for (const name of await host.fs.readdir(PRODUCER_WAL_DIR)) {
+      await host.fs.writeFile(`${CLONE}/${name}`, await host.fs.readFile(`${PRODUCER_WAL_DIR}/${name}`));
+    }
+    const original = await host.start();
+    const clone = await host.start({ dir: CLONE });
+    await original.producer.send('orders', numbered(4, 3));
+    await original.producer.flush();
+    await clone.producer.send('orders', numbered(7, 3)); // the same WAL batch, id, epoch and sequences as 4..6
+    const failure = await clone.producer.flush().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'PRODUCER_FENCED', details: { producerId: original.producer.stats.producerId, topic: 'orders', partition: 0, baseOffset: 3n } });
+    await Promise.all([original.producer.close(), clone.producer.close()]);
+    expect(await host.contents('orders')).toEqual([[1, 2, 3, 4, 5, 6]]);
+    await forgetWalProducerId(CLONE, { fs: host.fs });
+    const resumed = await host.start({ dir: CLONE });
+    await resumed.producer.flush();
+    await resumed.producer.close();
+    expect(await host.contents('orders')).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 9]]);
   });
 });

@@ -108,6 +108,27 @@ describe('Broker.initProducer', () => {
     expect(await values(fixture.broker)).toEqual([`p${old.producerId}-e0-s0`, `p${fresh.producerId}-e0-s0`]);
   });
 
+  it('after producers.json is replaced by an older copy, ids and epochs the logs still remember are not issued again: a new producer\'s first batch is appended, a bumped producer resumes at its epoch', async () => {
+    const fixture = await fixtureWithTopic();
+    const registry = `${fixture.broker.dataDir}/producers.json`;
+    const backup = await fixture.fs.readFile(registry); // from before any id was issued
+    const old = await fixture.broker.initProducer();
+    await send(fixture.broker, { producerId: old.producerId, firstSeq: 0 });
+    const bumped = await fixture.broker.initProducer();
+    await fixture.broker.initProducer({ producerId: bumped.producerId, bumpEpoch: true });
+    await send(fixture.broker, { producerId: bumped.producerId, epoch: 1, firstSeq: 0 }, 1);
+    await fixture.broker.close();
+    await fixture.fs.writeFile(registry, backup);
+    await fixture.restart({ powerCut: false });
+    expect(fixture.broker.incarnation).toBe(old.incarnation);
+    const fresh = await fixture.broker.initProducer();
+    expect(fresh.producerId).toBeGreaterThan(bumped.producerId);
+    await expect(send(fixture.broker, { producerId: fresh.producerId, firstSeq: 0 })).resolves.toMatchObject({ baseOffset: 1n, duplicate: false });
+    await expect(fixture.broker.initProducer({ producerId: bumped.producerId })).resolves.toMatchObject({ producerEpoch: 1 });
+    await expect(send(fixture.broker, { producerId: bumped.producerId, epoch: 1, firstSeq: 1 }, 1)).resolves.toMatchObject({ baseOffset: 1n, duplicate: false });
+    expect(await values(fixture.broker)).toEqual([`p${old.producerId}-e0-s0`, `p${fresh.producerId}-e0-s0`]);
+  });
+
   it('refuses batches of ids or epochs it never issued', async () => {
     const fixture = await fixtureWithTopic();
     await expect(send(fixture.broker, { producerId: 5n, firstSeq: 0 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
@@ -251,6 +272,24 @@ describe('Broker.produceBatch', () => {
     // The producer state is built now, with the log at 4: the lost batch is appended, not answered with the offset of 'a'.
     await expect(send(fixture.broker, { producerId, firstSeq: 2 })).resolves.toEqual({ baseOffset: 4n, lastOffset: 4n, duplicate: false });
     expect(await values(fixture.broker)).toEqual(['p0-e0-s0', 'p0-e0-s1', 'a', 'b', 'p0-e0-s2']);
+  });
+
+  it('a log damaged where open does not scan, without a snapshot: the broker still opens (every partition\'s state is rebuilt at open); only that partition\'s reads and idempotent produce fail', async () => {
+    const fixture = await fixtureWithTopic({ indexIntervalBytes: 64 }, { segmentBytesMax: 4096 });
+    for (let i = 0; i < 60; i++) await fixture.broker.produce(TOPIC, [{ value: 'x'.repeat(100), partition: 0 }]);
+    await fixture.broker.close();
+    const dir = `${fixture.broker.dataDir}/topics/${TOPIC}/0`;
+    const sealed = segmentPath(dir, 0n, '.log');
+    const bytes = await fixture.fs.readFile(sealed);
+    const second = 12 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(8); // the second batch: its baseOffset claims 40
+    new DataView(bytes.buffer, bytes.byteOffset).setBigInt64(second, 40n);
+    await fixture.fs.writeFile(sealed, bytes);
+    await fixture.fs.unlink(snapshotPath(dir)); // a log written before every partition had one
+    await fixture.restart({ powerCut: false });
+    await expect(fixture.broker.fetch({ topic: TOPIC, partition: 0, offset: 0n })).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
+    const { producerId } = await fixture.broker.initProducer();
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 })).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 }, 1)).resolves.toMatchObject({ baseOffset: 0n, duplicate: false });
   });
 
   it('snapshots producer state every producerSnapshotIntervalMs while the log moves', async () => {

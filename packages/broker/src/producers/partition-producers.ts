@@ -23,7 +23,6 @@ import { OneAtATime } from './one-at-a-time.js';
 import { encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
 import { recoverProducerState, type ProducerRecoveryReport } from './producer-state-recovery.js';
 import type { ProducerStateTable } from './producer-state-table.js';
-import { NO_PRODUCER_ID } from './producer-entry.js';
 
 export interface PartitionProducersOptions {
   readonly fs: FileSystem;
@@ -68,11 +67,9 @@ export class PartitionProducers {
     return producers;
   }
 
-  /** The highest producer id the table remembers, -1 if none. */
-  get highestProducerId(): bigint {
-    let highest = NO_PRODUCER_ID;
-    for (const [producerId] of this.table) if (producerId > highest) highest = producerId;
-    return highest;
+  /** Each producer the table remembers, with its epoch. */
+  *producerEpochs(): IterableIterator<[bigint, number]> {
+    for (const [producerId, { epoch }] of this.table) yield [producerId, epoch];
   }
 
   /** Producers the table remembers. */

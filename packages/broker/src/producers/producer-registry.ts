@@ -67,16 +67,14 @@ export class ProducerRegistry {
   }
 
   /**
-   * Reads the file; without one (no id was ever issued) or without an incarnation in it, creates
-   * the incarnation from the clock and a draw of `random` and writes it before anything can see it.
-   * Returns whether there was no file: then the caller must raise the counter above every id the
-   * partitions remember (issueAbove), or a new producer would get an old one's id and its first
-   * batches would be taken for that producer's.
+   * Reads the file; without one (no id was ever issued, or it was lost) or without an incarnation
+   * in it, creates the incarnation from the clock and a draw of `random` and writes it before
+   * anything can see it. The caller must then raise the counter and epochs to what the partitions
+   * remember (remember()).
    */
-  async load(clock: Clock, random: Random): Promise<boolean> {
+  async load(clock: Clock, random: Random): Promise<void> {
     let incarnation: string | undefined;
-    const missing = !(await this.fs.exists(this.path));
-    if (!missing) {
+    if (await this.fs.exists(this.path)) {
       ({ incarnation, nextProducerId: this.nextProducerId, epochs: this.epochs } = parseRegistry(this.path, await this.fs.readFile(this.path)));
     }
     if (incarnation === undefined) {
@@ -84,15 +82,28 @@ export class ProducerRegistry {
       await this.persist(incarnation, this.nextProducerId, this.epochs);
     }
     this.current = incarnation;
-    return missing;
   }
 
-  /** Issues ids above `producerId` only (see load). */
-  issueAbove(producerId: bigint): Promise<void> {
+  /**
+   * Raises the counter above every id in `seen` (the producers the partitions' tables remember,
+   * with their epochs) and each epoch to at least the one seen. Both are no-ops unless the file
+   * went back: lost, or restored from an older copy. Otherwise a new producer could get an id
+   * whose batches the log still holds, and its first batches be answered `duplicate: true` with
+   * the old producer's offsets; and a producer that bumped its epoch since the copy would be
+   * refused its own epoch, its fenced instance let back in.
+   */
+  remember(seen: ReadonlyMap<bigint, number>): Promise<void> {
     return this.mutations.run(async () => {
-      if (producerId < this.nextProducerId) return;
-      await this.persist(this.incarnation, producerId + 1n, this.epochs);
-      this.nextProducerId = producerId + 1n;
+      let nextProducerId = this.nextProducerId;
+      const epochs = new Map(this.epochs);
+      for (const [producerId, epoch] of seen) {
+        if (producerId >= nextProducerId) nextProducerId = producerId + 1n;
+        if (epoch > (epochs.get(producerId) ?? 0)) epochs.set(producerId, epoch);
+      }
+      if (nextProducerId === this.nextProducerId && epochs.size === this.epochs.size && [...epochs].every(([id, epoch]) => this.epochs.get(id) === epoch)) return;
+      await this.persist(this.incarnation, nextProducerId, epochs);
+      this.nextProducerId = nextProducerId;
+      this.epochs = epochs;
     });
   }
 

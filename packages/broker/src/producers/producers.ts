@@ -2,11 +2,12 @@
  * Idempotent produce, broker-wide: the producer registry (ids and epochs), each partition's
  * PartitionProducers, and the timer that snapshots them.
  *
- * A partition's producer state is rebuilt the first time an idempotent batch comes for it after
- * open, not at open: a broker with many partitions opens as fast as its logs do, and a partition
- * no idempotent producer writes to never pays for a replay.
+ * Every partition's producer state is rebuilt at open, from its snapshot and the log's tail past
+ * it (the first open of a partition without a snapshot reads its whole log once; the snapshot
+ * written then makes the next opens read only the tail). The registry needs all of them before it
+ * hands out an id: see open().
  */
-import { BrookError, type BatchHeader, type Clock, type FileSystem, type Random, type Timer } from '@brook/protocol';
+import { BrookError, isBrookError, type BatchHeader, type Clock, type FileSystem, type Random, type Timer } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { IdempotentAppendResult } from './append-group.js';
 import { PartitionProducers } from './partition-producers.js';
@@ -44,24 +45,23 @@ export class Producers {
   }
 
   /**
-   * Loads the registry. After an unclean stop (`cleanShutdown` false) a snapshot ahead of a log
-   * is removed now (see discardSnapshotAheadOfLog): the partition's state is still rebuilt on
-   * first use, but nothing appended before then can make that snapshot look valid. All of them,
-   * not only logs whose recovery cut a tail this time: a crash between the cut and this check
-   * leaves the next open nothing to cut. Without a registry file over existing partitions (it
-   * was deleted or lost), every partition's state is rebuilt now, and ids are issued above the
-   * highest one they remember.
+   * Loads the registry and rebuilds every partition's producer state, each of which raises the
+   * registry to what it remembers (see partition()). After an unclean stop (`cleanShutdown`
+   * false) a snapshot ahead of a log is removed first (see discardSnapshotAheadOfLog): nothing
+   * appended later can make it look valid. All of them, not only logs whose recovery cut a tail
+   * this time: a crash between the cut and this check leaves the next open nothing to cut. Every
+   * partition, at open: an id handed out before a partition was looked at could not be taken back.
    */
   async open(partitions: readonly PartitionTarget[], cleanShutdown: boolean): Promise<void> {
-    const registryMissing = await this.registry.load(this.options.clock, this.options.random);
+    await this.registry.load(this.options.clock, this.options.random);
     if (!cleanShutdown) for (const { log, dir } of partitions) await discardSnapshotAheadOfLog(this.options.fs, dir, log);
-    if (!registryMissing) return;
-    let highest = NO_PRODUCER_ID;
     for (const target of partitions) {
-      const { highestProducerId } = await this.partition(target);
-      if (highestProducerId > highest) highest = highestProducerId;
+      await this.partition(target).catch((error: unknown) => {
+        // A log damaged where open does not scan fails its own reads and idempotent produce, not
+        // the broker's open (storage.md). Its table cannot be built, so no answer comes from it.
+        if (!isBrookError(error, 'CORRUPT_SEGMENT')) throw error;
+      });
     }
-    if (highest !== NO_PRODUCER_ID) await this.registry.issueAbove(highest);
   }
 
   initProducer(request?: InitProducerRequest): Promise<ProducerIdentity> {
@@ -108,17 +108,23 @@ export class Producers {
     }));
   }
 
-  /** The partition's producer state, rebuilt on first use. */
+  /** The partition's producer state: rebuilt at open, or on first use for a partition created since or one whose rebuild failed. */
   private partition(target: PartitionTarget): Promise<PartitionProducers> {
     const loaded = this.partitions.get(target.dir);
     if (loaded) return loaded;
     const loading = PartitionProducers.open({
       fs: this.options.fs, log: target.log, dir: target.dir, producersMax: this.options.producersPerPartitionMax,
       appendsDurable: this.options.appendsDurable, checkEpoch: (id, epoch) => this.registry.checkEpoch(id, epoch),
+    }).then(async (partition) => {
+      // A producers.json lost or restored from an older copy must not issue an id or an epoch
+      // this partition holds batches of (ProducerRegistry.remember); a no-op otherwise.
+      await this.registry.remember(new Map(partition.producerEpochs()));
+      return partition;
     });
     this.partitions.set(target.dir, loading);
-    // The timer exists only once some partition has producer state: an idle broker has no
-    // periodic work, so a VirtualClock can run it until idle.
+    // The timer exists only once some partition has producer state (at open, every partition
+    // then open has): a broker without partitions has no periodic work, so a VirtualClock can
+    // run it until idle.
     if (!this.snapshotTimer) this.armSnapshotTimer();
     loading.catch(() => {
       if (this.partitions.get(target.dir) === loading) this.partitions.delete(target.dir);

@@ -19,7 +19,8 @@
  * long topic is cut in the name, see poisonFileName), reported, and its records are not sent
  * again; its partition's sequence does not advance, as the broker refused it, unless an earlier
  * request may have been appended (see deliver). Any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
- * connection) stops the sender with that error and leaves the batch in the WAL.
+ * connection) stops the sender with that error and leaves the batch in the WAL, as does a
+ * duplicate answer no earlier send of ours can explain (takenOver).
  */
 import {
   BrookError, encodeBatch, isBrookError, writeFileAtomic, type ErrorCode, type FileSystem, type RecordInput,
@@ -149,6 +150,8 @@ export class WalSender {
       if (this.stopping) return false;
       const fatal = outcomes.find((o) => o.error !== undefined && !POISON_CODES.has(o.error.code));
       if (fatal) throw fatal.error;
+      const taken = outcomes.find((o) => o.part?.duplicate === true && o.attempts === 1 && !maybeSentBefore);
+      if (taken) throw this.takenOver(taken.group, taken.part!);
       await this.context.afterAck?.(batch);
       const poisoned = outcomes.filter((o) => o.error !== undefined);
       const reports = await Promise.all(poisoned.map((o) => this.setAside(batch.sequence, o.group, o.error!)));
@@ -172,6 +175,21 @@ export class WalSender {
     }
     this.context.committed(batch, parts);
     return true;
+  }
+
+  /**
+   * A part sent once in this life, sealed in this life, can only be a duplicate of someone
+   * else's batch: another instance (a copy of this directory: a cloned machine, a restored
+   * backup) wrote other records under our id, epoch and sequences. Committing would drop this
+   * part's records, so the sender stops as fenced, the batch kept in the WAL. Not caught: a clone
+   * whose colliding part was sent more than once, or is the first after its open.
+   */
+  private takenOver(group: RoutedGroup, part: SentPart): BrookError {
+    const { producerId, producerEpoch, nextSequence } = numberingOf(this.state, group.key)!;
+    return new BrookError('PRODUCER_FENCED', `producer ${producerId} epoch ${producerEpoch}: the broker already had sequence ${nextSequence} of ${group.topic}/${group.partition} from `
+      + `another batch, at offset ${part.baseOffset}: another instance writes under this id (a copy of this WAL directory?); to go on with this one, close it and forget the id (forgetWalProducerId, brook wal forget-producer-id)`, {
+      producerId, producerEpoch, topic: group.topic, partition: group.partition, baseSequence: nextSequence, baseOffset: part.baseOffset,
+    });
   }
 
   private async sendPart(group: RoutedGroup): Promise<PartOutcome> {
