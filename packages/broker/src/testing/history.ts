@@ -42,6 +42,8 @@ export type HistoryEventBody =
   | { type: 'groupDeleted'; topic: string; group: string }
   | { type: 'fault'; index: number; description: string; consumer?: string; id?: string }
   | { type: 'consumer'; consumer: string; what: 'join' | 'crash' | 'leave' | 'pause' | 'resume' }
+  // A ctx.timers callback threw: the process's uncaught exception, which crashes it.
+  | { type: 'uncaught'; consumer: string; error: string }
   | { type: 'brokerRestart'; crash: BrokerCrash }
   | { type: 'retentionDropped'; topic: string; partition: number; startOffset: number; group?: string; lostRecords: number }
   | { type: 'admin'; what: string; notes?: string[] }
@@ -112,6 +114,7 @@ function describe(event: HistoryEvent): string {
     case 'groupDeleted': return `group ${event.group} deleted`;
     case 'fault': return `⚡ fault #${event.index + 1}: ${event.description}${event.id ? ` (holding ${event.id})` : ''}`;
     case 'consumer': return CONSUMER_MARKS[event.what];
+    case 'uncaught': return `uncaught exception in a timer callback: ${event.error}`;
     case 'brokerRestart': return `⚡ broker restart (${event.crash})`;
     case 'retentionDropped': return event.group === undefined
       ? `retention: ${event.topic} p${event.partition} starts at ${event.startOffset} (${event.lostRecords} records deleted)`

@@ -8,7 +8,7 @@
 import { BrookError, SeededRandom, VirtualClock } from '@brook/protocol';
 import type { BrokerOptions } from '../config/broker-options.js';
 import type { CreateTopicOptions } from '../topics/topic.js';
-import { defaultCheckers, type CheckResult, type Checker, type Violation } from './checkers.js';
+import { defaultCheckers, uncaughtErrors, type CheckResult, type Checker, type Violation } from './checkers.js';
 import type { ConsumerSpec } from './consumer.js';
 import { checkFaultPlan, checkInteger, type FaultPlan } from './fault-plan.js';
 import type { EndReason, History } from './history.js';
@@ -99,7 +99,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const { inLog, belowAckFloor, deletedTopics } = await simulation.drain(Object.keys(options.topics));
   const history = simulation.history;
   const input = { history: history.events, groups: simulation.groups, inLog, belowAckFloor, deletedTopics };
-  const results = (options.checkers ?? defaultCheckers()).map((checker) => checker.check(input));
+  const uncaught = uncaughtErrors(history.events);
+  const results = [...(options.checkers ?? defaultCheckers()).map((checker) => checker.check(input)), ...(uncaught ? [uncaught] : [])];
   const violations = results.flatMap((r) => r.violations);
   const command = options.command ?? 'npx vitest run';
   const replay = fromEnvironment ? replayCommand(seed, plan, command) : command;
