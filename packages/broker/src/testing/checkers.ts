@@ -138,7 +138,7 @@ export function duplicateEffect(): Checker {
       for (const [identity, effects] of byIdentity) {
         if (effects.length < 2) continue;
         const ids = [...new Set(effects.map((e) => e.id))];
-        const where = effects.map((e) => `${e.consumer} on ${e.id} #${deliveryCountAt(input.history, e)}`).join(', ');
+        const where = effects.map((e) => `${e.consumer} on ${e.id} #${e.deliveryCount}`).join(', ');
         violations.push({
           checker: 'duplicateEffect', ids, slice: historySlice(input.history, ids),
           message: `effect ${identity} happened ${effects.length} times (${where}): delivery is at-least-once, make the effect idempotent (an idempotency key, a dedupe write in the same transaction)`,
@@ -147,14 +147,6 @@ export function duplicateEffect(): Checker {
       return result('duplicateEffect', violations, `${byIdentity.size} distinct effects, ${violations.length} duplicated`);
     },
   };
-}
-
-function deliveryCountAt(history: readonly HistoryEvent[], effect: Extract<HistoryEvent, { type: 'effect' }>): number {
-  for (let i = effect.seq; i >= 0; i--) {
-    const e = history[i]!;
-    if (e.type === 'deliver' && e.id === effect.id && e.consumer === effect.consumer) return e.deliveryCount;
-  }
-  return 0;
 }
 
 /**

@@ -352,7 +352,7 @@ export class SimConsumer {
       this.crash(run.crashAt.restartAfterMs);
       throw crashed(this.name);
     }
-    this.host.history.record({ type: 'effect', consumer: this.name, ...run.place, kind, effectId });
+    this.host.history.record({ type: 'effect', consumer: this.name, ...run.place, kind, effectId, deliveryCount: run.delivery.deliveryCount });
     // No throw: code that runs synchronously after the effect (the write that records it) is
     // part of the same step, as in a transaction; from the next await on, the process is dead.
     if (run.crashAt?.point === 'afterEffect') this.crash(run.crashAt.restartAfterMs);

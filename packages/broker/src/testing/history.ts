@@ -27,7 +27,8 @@ export type HistoryEventBody =
   | { type: 'produced'; step: number; topic: string; records: { id: string; key: string | null; partition: number; offset: number }[]; producer?: string }
   | { type: 'produceFailed'; step: number; topic: string; ids: string[]; error: string; code?: string; indeterminate: boolean; producer?: string; retryAfterMs?: number }
   | (RecordPlace & { type: 'deliver'; consumer: string; key: string | null; value: string | null; deliveryCount: number; duplicate?: true })
-  | (RecordPlace & { type: 'effect'; consumer: string; kind: string; effectId: string })
+  // `deliveryCount`: of the delivery whose handler did it (another of the record may be running too).
+  | (RecordPlace & { type: 'effect'; consumer: string; kind: string; effectId: string; deliveryCount: number })
   | (RecordPlace & { type: 'settle'; consumer: string; how: 'ack' | 'nack' | 'reject'; dropped?: 'lostAck' | 'brokerRestarted'; delayedMs?: number })
   // The broker refused a settlement it was sent (DELIVERY_STALE: the delivery had been taken back).
   | (RecordPlace & { type: 'settleRefused'; consumer: string; how: 'ack' | 'reject'; code: string })
