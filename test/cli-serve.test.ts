@@ -1,10 +1,17 @@
 /**
- * `brook serve` as a user sees it on the terminal: what it says about an in-memory broker, and a
- * port that is taken. (Serving a data dir and its clean shutdown: test/serve.test.ts.)
+ * `brook serve` as a user sees it on the terminal: what it says about an in-memory broker, a
+ * port that is taken, and a Ctrl-C while the broker is still opening. (Serving a data dir and
+ * its clean shutdown: test/serve.test.ts.)
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { brook, finished, startBrook } from './fixtures/cli-run.js';
+import { Broker } from '@brook/broker';
+import { brook, finished, startBrook, stdoutLines } from './fixtures/cli-run.js';
 
 it('serve --memory says nothing is written (no fsync or recovery lines); a second serve on its port is IO_ERROR, exit 1, no stack', async () => {
   const first = startBrook(['serve', '--memory', '--port', '0']);
@@ -29,4 +36,36 @@ it('serve --memory says nothing is written (no fsync or recovery lines); a secon
     first.kill('SIGINT');
   }
   expect((await done).code).toBe(0);
+}, 30_000);
+
+it('a Ctrl-C while the broker is opening ends in a clean close and exit 0, not a listen on the closing broker (CLOSED, exit 1)', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'brook-serve-opening-'));
+  try {
+    const setUp = await Broker.open({ dataDir });
+    await setUp.createTopic('serve-opening');
+    await setUp.close();
+    // The open reads topic.json: as a FIFO, it holds the open until this test writes it.
+    const topicFile = join(dataDir, 'topics', 'serve-opening', 'topic.json');
+    const settings = await readFile(topicFile);
+    await rm(topicFile);
+    await promisify(execFile)('mkfifo', [topicFile]);
+    const child = startBrook(['serve', '--data', dataDir, '--port', '0']);
+    const done = finished(child);
+    const fifo = await open(topicFile, 'w'); // resolves once the opening broker reads it
+    const saidStopping = stdoutLines(child, 1);
+    child.kill('SIGINT');
+    await saidStopping;
+    await fifo.writeFile(settings);
+    await fifo.close();
+    const run = await done;
+    expect(run.stdout).toMatch(/^brook: SIGINT, shutting down cleanly/);
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    await rm(topicFile);
+    await writeFile(topicFile, settings);
+    const reopened = await Broker.open({ dataDir });
+    expect(reopened.openedClean).toBe(true);
+    await reopened.close();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 }, 30_000);

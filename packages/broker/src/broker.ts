@@ -61,6 +61,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   /** A partition log failed: the logFailed event, at once (failed-logs.ts). */
   private readonly partitionFailed: PartitionFailureListener = partitionFailureEvents(this);
   private closed = false;
+  private closing: Promise<void> | undefined;
   private readonly groups: GroupCoordinator;
   private readonly producers: Producers;
   private readonly sessions: SessionHub;
@@ -346,8 +347,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * Clean shutdown: listeners and sessions first (clients get END and 1001), then every log
    * fsynced and indexed, then the marker that lets the next open skip recovery scans.
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    // A second call settles with the first, once the broker is closed (marker written, lock released).
+    return (this.closing ??= this.closeOnce());
+  }
+
+  private async closeOnce(): Promise<void> {
     this.closed = true;
     // A create or delete under way finishes first: its files must be complete (or gone) before
     // the clean-shutdown marker is written and the lock released, and a created topic closed.

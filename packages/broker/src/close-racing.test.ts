@@ -75,3 +75,16 @@ describe('close() racing admin calls', () => {
     expect([resetting.code, events]).toEqual(['CLOSED', []]);
   });
 });
+
+describe('close() racing close()', () => {
+  it('a second close() while the first is under way settles with it, once every file is closed: it resolved at once, before the marker and the lock', async () => {
+    const world = await trackedWorld();
+    const { broker } = world;
+    await broker.createTopic('cr-twice');
+    await broker.produce('cr-twice', [{ value: 'a' }]);
+    const first = outcomeOf(broker.close());
+    await broker.close();
+    expect(first.code).toBe('resolved');
+    expect(world.openPaths(/./)).toEqual([]);
+  });
+});

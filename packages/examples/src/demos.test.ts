@@ -2,7 +2,8 @@
  * Every demo shows its phenomenon: the numbers behind each verdict line, at the default seed, and
  * the verdict at other seeds too. The same seed prints the same trace.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { PLAN_ENV, SEED_ENV } from '@brook/broker/testing';
 import { listDemos, runDemo, type DemoResult } from './index.js';
 
 async function run(name: string, seed?: number): Promise<DemoResult & { output: string }> {
@@ -120,6 +121,17 @@ describe('demos', () => {
     const [a, b, c] = [await run('fig11-2', 5), await run('fig11-2', 5), await run('fig11-2', 6)];
     expect(a.output).toBe(b.output);
     expect(a.output).not.toBe(c.output);
+  });
+
+  it("runs the seed it prints: BROOK_SIM_SEED / BROOK_SIM_PLAN left in the shell do not override --seed (they did, under a heading naming --seed's)", async () => {
+    const own = await run('fig11-2', 5);
+    vi.stubEnv(SEED_ENV, '6');
+    vi.stubEnv(PLAN_ENV, '[]');
+    try {
+      expect((await run('fig11-2', 5)).output).toBe(own.output);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('names the demos when asked for one that does not exist', async () => {

@@ -47,7 +47,7 @@ export interface Demo extends DemoInfo {
 /** Violations printed per checker: the trace above tells the rest. */
 const VIOLATIONS_SHOWN = 3;
 
-export type VariantOptions = Omit<SimulationOptions, 'seed' | 'command'> & { lanes?: LaneOptions };
+export type VariantOptions = Omit<SimulationOptions, 'seed' | 'command' | 'fromEnvironment'> & { lanes?: LaneOptions };
 
 /** One demo being run: its seed, its output, its variants. */
 export class DemoRun {
@@ -77,9 +77,12 @@ export class DemoRun {
     return result;
   }
 
-  /** Runs a scenario without printing it (a demo that explores many seeds). */
+  /**
+   * Runs a scenario without printing it (a demo that explores many seeds). The demo's seed is the
+   * one it prints, so BROOK_SIM_SEED / BROOK_SIM_PLAN (a test's replay line) do not reach it.
+   */
   quietly(options: Omit<SimulationOptions, 'seed' | 'command'>, seed = this.seed): Promise<SimulationResult> {
-    return simulate({ ...options, seed, command: `brook demo ${this.info.name} --seed ${seed}` });
+    return simulate({ ...options, seed, command: `brook demo ${this.info.name} --seed ${seed}`, fromEnvironment: false });
   }
 }
 

@@ -34,9 +34,9 @@ export async function consumedAndLeft(world: World, topic: string, group: string
 /**
  * Cuts the power at the world's `atOp`-th file operation from now, keeping what `keep` says of
  * the writes not yet fsynced (none: all lost); every later operation throws, as in a dead process.
- * Returns whether the cut has come.
+ * Returns whether the cut has come; `onCut` is told when it does.
  */
-export function cutPowerAtOperation(world: World, atOp: number, keep: KeepPolicy | undefined): () => boolean {
+export function cutPowerAtOperation(world: World, atOp: number, keep: KeepPolicy | undefined, onCut?: () => void): () => boolean {
   let seen = 0;
   let dead = false;
   world.fs.onOperation = () => {
@@ -44,6 +44,7 @@ export function cutPowerAtOperation(world: World, atOp: number, keep: KeepPolicy
     if (++seen !== atOp) return;
     dead = true;
     world.fs.powerCut(keep ? { keep } : {});
+    onCut?.();
   };
   return () => dead;
 }

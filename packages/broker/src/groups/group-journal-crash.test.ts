@@ -70,9 +70,11 @@ function cutPoints(paths: readonly string[], groupStride: number | undefined, st
 /** A cut at the `atOp`th operation keeping `keep`; every third point also cuts the reopen once. */
 async function cutAt(options: BrokerOptions, atOp: number, keep: number): Promise<void> {
   const world = await engineFixture(options);
-  const dead = cutPowerAtOperation(world, atOp, keepPolicy(keep, atOp));
+  let cut = () => undefined as void;
+  const died = new Promise<void>((resolve) => (cut = resolve));
+  const dead = cutPowerAtOperation(world, atOp, keepPolicy(keep, atOp), () => cut());
   const trace = new ScenarioTrace();
-  await runScenario(world, trace, dead);
+  await runScenario(world, trace, dead, died);
   await world.settle(); // the dead broker's remaining work fails
   world.fs.onOperation = undefined;
   const recoveryCut = atOp % 3 === 0 ? { atOp: 1 + (atOp % 31), keep: keepPolicy(keep + 1, atOp) } : undefined;

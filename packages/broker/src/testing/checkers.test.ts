@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { figure11_2Plan, figure11_2Scenario } from './examples/figure-11-2.js';
-import { hotLoop, perKeyOrder, perPartitionOrder } from './checkers.js';
+import { duplicateEffect, hotLoop, perKeyOrder, perPartitionOrder } from './checkers.js';
 import { simulate } from './simulate.js';
 
 describe('checkers', () => {
@@ -100,6 +100,25 @@ describe('checkers', () => {
     expect(messages).toHaveLength(2);
     expect(messages[0]).toMatch(/r1 \(offset 0\) was processed after r2 \(offset 1\): processed concurrently, .*\(no redelivery\)/);
     expect(messages[1]).toMatch(/r3 \(offset 2\) was processed after r4 \(offset 3\): load balancing plus redelivery reorders \(DDIA fig. 11-2\)/);
+  });
+
+  it('duplicateEffect names the delivery that did each effect: a slow first attempt outliving its lease was reported as the redelivery\'s (#2, #2)', async () => {
+    const result = await simulate({
+      seed: 1,
+      topics: { 'effect-counts': { partitions: 1 } },
+      produce: [{ topic: 'effect-counts', records: [{ value: 'order-1' }] }],
+      consumers: [{
+        name: 'mailer',
+        subscribe: { topic: 'effect-counts', group: 'effect-counts-g', ackTimeoutMs: 100, backoff: { initialMs: 10, jitter: 0 } },
+        // The first attempt outlives its lease: the redelivery runs, and mails, before it does.
+        handler: async (delivery, ctx) => {
+          await ctx.sleep(delivery.deliveryCount === 1 ? 1_000 : 10);
+          ctx.effect('mail', delivery.text()!);
+        },
+      }],
+      checkers: [duplicateEffect()],
+    });
+    expect(result.violations.map((v) => v.message)).toEqual([expect.stringContaining('happened 2 times (mailer on r1 #2, mailer on r1 #1)')]);
   });
 
   it("lost: records retention deleted before a group's start are not its loss, and no restart is blamed", async () => {

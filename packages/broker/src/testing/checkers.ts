@@ -7,7 +7,7 @@
  * finished it) or dead-lettered, and end acked or dead-lettered.
  */
 import { checkInteger } from './fault-plan.js';
-import { formatEvent, type HistoryEvent } from './history.js';
+import { formatEvent, formatTime, type HistoryEvent } from './history.js';
 import { recordOutcomes, type CheckInput, type RecordOutcome } from './outcomes.js';
 
 export type { CheckInput } from './outcomes.js';
@@ -37,7 +37,7 @@ const SLICE_EVENTS_MAX = 40;
 /** World events from before a record's first event that a slice keeps: what set the scene. */
 const SLICE_PRELUDE_MAX = 5;
 /** Events that explain what happened around a record: not about a record, but about the world. */
-const WORLD_EVENTS: ReadonlySet<HistoryEvent['type']> = new Set(['fault', 'consumer', 'brokerRestart', 'rebalanced', 'groupReset', 'groupDeleted']);
+const WORLD_EVENTS: ReadonlySet<HistoryEvent['type']> = new Set(['fault', 'consumer', 'uncaught', 'brokerRestart', 'rebalanced', 'groupReset', 'groupDeleted']);
 
 /**
  * Events about `ids`, the world events between the first and the last of them, and the last few
@@ -138,7 +138,7 @@ export function duplicateEffect(): Checker {
       for (const [identity, effects] of byIdentity) {
         if (effects.length < 2) continue;
         const ids = [...new Set(effects.map((e) => e.id))];
-        const where = effects.map((e) => `${e.consumer} on ${e.id} #${deliveryCountAt(input.history, e)}`).join(', ');
+        const where = effects.map((e) => `${e.consumer} on ${e.id} #${e.deliveryCount}`).join(', ');
         violations.push({
           checker: 'duplicateEffect', ids, slice: historySlice(input.history, ids),
           message: `effect ${identity} happened ${effects.length} times (${where}): delivery is at-least-once, make the effect idempotent (an idempotency key, a dedupe write in the same transaction)`,
@@ -147,14 +147,6 @@ export function duplicateEffect(): Checker {
       return result('duplicateEffect', violations, `${byIdentity.size} distinct effects, ${violations.length} duplicated`);
     },
   };
-}
-
-function deliveryCountAt(history: readonly HistoryEvent[], effect: Extract<HistoryEvent, { type: 'effect' }>): number {
-  for (let i = effect.seq; i >= 0; i--) {
-    const e = history[i]!;
-    if (e.type === 'deliver' && e.id === effect.id && e.consumer === effect.consumer) return e.deliveryCount;
-  }
-  return 0;
 }
 
 /**
@@ -256,6 +248,20 @@ export function hotLoop({ deliveries = 10 }: { deliveries?: number } = {}): Chec
 /** Every checker but perPartitionOrder (which only 'partition' ordering promises). */
 export function defaultCheckers(): Checker[] {
   return [lost(), unexpected(), duplicateDelivery(), duplicateEffect(), perKeyOrder(), stuck(), hotLoop()];
+}
+
+/**
+ * Not a checker (a run without checkers still fails on it): what the handlers' timer callbacks
+ * threw, a bug in the code under test however the records fared. Undefined when nothing did.
+ */
+export function uncaughtErrors(history: readonly HistoryEvent[]): CheckResult | undefined {
+  const thrown = history.filter((e): e is Extract<HistoryEvent, { type: 'uncaught' }> => e.type === 'uncaught');
+  if (thrown.length === 0) return undefined;
+  const violations = thrown.map((e) => ({
+    checker: 'uncaught', message: `${e.consumer}: a timer callback threw at ${formatTime(e.t)}: ${e.error}`, ids: [],
+    slice: history.filter((other) => other.seq <= e.seq + 1 && other.seq >= e.seq - SLICE_PRELUDE_MAX),
+  }));
+  return result('uncaught', violations, `${thrown.length} uncaught exceptions in timer callbacks (each crashed its consumer)`);
 }
 
 export function formatViolation(violation: Violation): string {

@@ -95,7 +95,7 @@ export class SimConsumer {
       now: () => this.host.clockNow(),
       setTimer: (ms, callback) => this.host.later(ms, () => this.afterPause(clock, callback)),
     });
-    const inc: Incarnation = { alive: true, clock, timers: virtualTimers(clock), running: 0, memory: new Map() };
+    const inc: Incarnation = { alive: true, clock, timers: virtualTimers(clock, (error) => this.uncaught(inc, error)), running: 0, memory: new Map() };
     this.incarnation = inc;
     this.host.history.record({ type: 'consumer', consumer: this.name, what: 'join' });
     await this.subscribe(inc);
@@ -111,6 +111,13 @@ export class SimConsumer {
     if (!inc) return;
     if (this.leaving) this.left(inc);
     else await this.subscribe(inc);
+  }
+
+  /** A timer callback of `inc` threw: as in Node, the process dies of it (and restarts, as after a crash). */
+  private uncaught(inc: Incarnation, error: unknown): void {
+    if (this.incarnation !== inc) return;
+    this.host.history.record({ type: 'uncaught', consumer: this.name, error: error instanceof Error ? error.message : String(error) });
+    this.crash(undefined);
   }
 
   crash(restartAfterMs: number | null | undefined): void {
@@ -345,7 +352,7 @@ export class SimConsumer {
       this.crash(run.crashAt.restartAfterMs);
       throw crashed(this.name);
     }
-    this.host.history.record({ type: 'effect', consumer: this.name, ...run.place, kind, effectId });
+    this.host.history.record({ type: 'effect', consumer: this.name, ...run.place, kind, effectId, deliveryCount: run.delivery.deliveryCount });
     // No throw: code that runs synchronously after the effect (the write that records it) is
     // part of the same step, as in a transaction; from the next await on, the process is dead.
     if (run.crashAt?.point === 'afterEffect') this.crash(run.crashAt.restartAfterMs);

@@ -27,7 +27,8 @@ export type HistoryEventBody =
   | { type: 'produced'; step: number; topic: string; records: { id: string; key: string | null; partition: number; offset: number }[]; producer?: string }
   | { type: 'produceFailed'; step: number; topic: string; ids: string[]; error: string; code?: string; indeterminate: boolean; producer?: string; retryAfterMs?: number }
   | (RecordPlace & { type: 'deliver'; consumer: string; key: string | null; value: string | null; deliveryCount: number; duplicate?: true })
-  | (RecordPlace & { type: 'effect'; consumer: string; kind: string; effectId: string })
+  // `deliveryCount`: of the delivery whose handler did it (another of the record may be running too).
+  | (RecordPlace & { type: 'effect'; consumer: string; kind: string; effectId: string; deliveryCount: number })
   | (RecordPlace & { type: 'settle'; consumer: string; how: 'ack' | 'nack' | 'reject'; dropped?: 'lostAck' | 'brokerRestarted'; delayedMs?: number })
   // The broker refused a settlement it was sent (DELIVERY_STALE: the delivery had been taken back).
   | (RecordPlace & { type: 'settleRefused'; consumer: string; how: 'ack' | 'reject'; code: string })
@@ -42,6 +43,8 @@ export type HistoryEventBody =
   | { type: 'groupDeleted'; topic: string; group: string }
   | { type: 'fault'; index: number; description: string; consumer?: string; id?: string }
   | { type: 'consumer'; consumer: string; what: 'join' | 'crash' | 'leave' | 'pause' | 'resume' }
+  // A ctx.timers callback threw: the process's uncaught exception, which crashes it.
+  | { type: 'uncaught'; consumer: string; error: string }
   | { type: 'brokerRestart'; crash: BrokerCrash }
   | { type: 'retentionDropped'; topic: string; partition: number; startOffset: number; group?: string; lostRecords: number }
   | { type: 'admin'; what: string; notes?: string[] }
@@ -112,6 +115,7 @@ function describe(event: HistoryEvent): string {
     case 'groupDeleted': return `group ${event.group} deleted`;
     case 'fault': return `⚡ fault #${event.index + 1}: ${event.description}${event.id ? ` (holding ${event.id})` : ''}`;
     case 'consumer': return CONSUMER_MARKS[event.what];
+    case 'uncaught': return `uncaught exception in a timer callback: ${event.error}`;
     case 'brokerRestart': return `⚡ broker restart (${event.crash})`;
     case 'retentionDropped': return event.group === undefined
       ? `retention: ${event.topic} p${event.partition} starts at ${event.startOffset} (${event.lostRecords} records deleted)`

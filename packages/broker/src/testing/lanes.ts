@@ -93,6 +93,7 @@ export function laneCell(e: HistoryEvent): string {
     case 'groupDeleted': return `✕ ${e.group} deleted`;
     case 'fault': return `⚡ ${e.description}`;
     case 'consumer': return CONSUMER_MARKS[e.what];
+    case 'uncaught': return `✗ uncaught: ${e.error}`;
     case 'brokerRestart': return `⚡ broker restart (${e.crash})`;
     case 'retentionDropped': return e.group === undefined
       ? `✂ ${e.topic} p${e.partition}: segments deleted, startOffset ${e.startOffset}`

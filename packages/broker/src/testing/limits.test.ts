@@ -119,6 +119,32 @@ describe('handler context limits', () => {
     ]);
     expect(result.counters.total).toMatchObject({ acked: 1, deadLettered: 2 });
   });
+
+  it("a ctx.timers callback that throws is the consumer process's uncaught exception: it crashes, and the run resolves not ok with the error in its report (simulate rejected, without the report)", async () => {
+    let fired = 0;
+    const result = await simulate({
+      seed: 1,
+      topics: { 'limits-timer': { partitions: 1 } },
+      produce: [{ topic: 'limits-timer', records: [{ value: 'a' }] }],
+      consumers: [{
+        name: 'c1',
+        subscribe: { topic: 'limits-timer', group: 'limits-timer-g' },
+        handler: async (_delivery, ctx) => {
+          // Only the first incarnation's timer throws; the one after the restart runs clean.
+          if (fired++ === 0) ctx.timers.setTimeout(() => { throw new Error('boom in a timer'); }, 5);
+          await ctx.sleep(10);
+        },
+      }],
+    });
+    const events = result.history.events;
+    expect(events).toContainEqual(expect.objectContaining({ type: 'uncaught', consumer: 'c1', error: 'boom in a timer' }));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'consumer', consumer: 'c1', what: 'crash' }));
+    expect(result.ok).toBe(false);
+    expect(result.violations).toEqual([expect.objectContaining({ checker: 'uncaught', message: expect.stringMatching(/c1: .*boom in a timer/) })]);
+    expect(result.report()).toMatch(/✗ uncaught .*\n.*boom in a timer/);
+    // The crash redelivered the record to the restarted process, which finished it.
+    expect(result.counters.total).toMatchObject({ acked: 1, lost: 0 });
+  });
 });
 
 describe('settlement arguments', () => {

@@ -8,7 +8,7 @@
 import { BrookError, SeededRandom, VirtualClock } from '@brook/protocol';
 import type { BrokerOptions } from '../config/broker-options.js';
 import type { CreateTopicOptions } from '../topics/topic.js';
-import { defaultCheckers, type CheckResult, type Checker, type Violation } from './checkers.js';
+import { defaultCheckers, uncaughtErrors, type CheckResult, type Checker, type Violation } from './checkers.js';
 import type { ConsumerSpec } from './consumer.js';
 import { checkFaultPlan, checkInteger, type FaultPlan } from './fault-plan.js';
 import type { EndReason, History } from './history.js';
@@ -37,6 +37,13 @@ export interface SimulationOptions {
   deliveryLatencyMs?: [number, number];
   /** The command that runs this scenario, for the replay line. Default 'npx vitest run'. */
   command?: string;
+  /**
+   * Default true: BROOK_SIM_SEED and BROOK_SIM_PLAN, when set, override `seed` and `faults`, and
+   * the replay line sets them. false: the run is this seed and plan whatever the environment
+   * says, and the replay line is `command` alone, which must carry the seed itself (`brook demo
+   * NAME --seed N`, whose explicit flag must not lose to a variable left in the shell).
+   */
+  fromEnvironment?: boolean;
   /** An operator's actions at virtual times (reset a group, redrive a dead-letter topic, ...). */
   admin?: AdminStep[];
   /** Puts each group's lag into the history every this many ms of virtual time. Default: never. */
@@ -70,11 +77,12 @@ export const SEED_ENV = 'BROOK_SIM_SEED';
 export const PLAN_ENV = 'BROOK_SIM_PLAN';
 
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
-  const seed = seedFromEnv() ?? options.seed;
+  const fromEnvironment = options.fromEnvironment ?? true;
+  const seed = (fromEnvironment ? seedFromEnv() : undefined) ?? options.seed;
   if (!Number.isInteger(seed)) throw new BrookError('INVALID_CONFIG', `seed must be an integer, got ${String(seed)}`, { option: 'seed' });
   const names = checkConsumers(options.consumers);
   checkTimes(options);
-  const plan = planFromEnv(names) ?? resolvePlan(options.faults, seed, names);
+  const plan = (fromEnvironment ? planFromEnv(names) : undefined) ?? resolvePlan(options.faults, seed, names);
   const root = new SeededRandom(seed);
   const clock = new VirtualClock();
   const startMs = clock.now();
@@ -91,9 +99,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const { inLog, belowAckFloor, deletedTopics } = await simulation.drain(Object.keys(options.topics));
   const history = simulation.history;
   const input = { history: history.events, groups: simulation.groups, inLog, belowAckFloor, deletedTopics };
-  const results = (options.checkers ?? defaultCheckers()).map((checker) => checker.check(input));
+  const uncaught = uncaughtErrors(history.events);
+  const results = [...(options.checkers ?? defaultCheckers()).map((checker) => checker.check(input)), ...(uncaught ? [uncaught] : [])];
   const violations = results.flatMap((r) => r.violations);
-  const replay = replayCommand(seed, plan, options.command ?? 'npx vitest run');
+  const command = options.command ?? 'npx vitest run';
+  const replay = fromEnvironment ? replayCommand(seed, plan, command) : command;
   const result: SimulationResult = {
     seed, plan, ok: violations.length === 0, results, violations, history, endedBy, virtualTimeMs: clock.now() - startMs, replay,
     counters: countHistory(input, world.broker), world,

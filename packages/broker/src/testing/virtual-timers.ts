@@ -26,7 +26,11 @@ export interface VirtualTimers {
 /** Node's largest timer delay (2^31 - 1 ms); a longer one fires after 1 ms. */
 const TIMEOUT_MAX_MS = 2 ** 31 - 1;
 
-export function virtualTimers(clock: Clock): VirtualTimers {
+/**
+ * `onUncaught` takes what a callback throws, as a process's uncaughtException handler would
+ * (the simulation crashes the consumer with it); without it the throw goes to whoever fired the timer.
+ */
+export function virtualTimers(clock: Clock, onUncaught?: (error: unknown) => void): VirtualTimers {
   const live = new Map<number, Timer>();
   let nextId = 1;
   // Like Node: the delay is coerced to a number, and one outside [1, TIMEOUT_MAX] (NaN, 0, a
@@ -47,7 +51,12 @@ export function virtualTimers(clock: Clock): VirtualTimers {
       live.set(timeout.id, clock.setTimer(delayOf(delayMs), () => {
         if (repeat) arm();
         else live.delete(timeout.id);
-        callback(...args);
+        if (!onUncaught) return callback(...args);
+        try {
+          callback(...args);
+        } catch (error) {
+          onUncaught(error);
+        }
       }));
     };
     arm();

@@ -35,6 +35,8 @@ async function serve(options: ServeOptions): Promise<void> {
   const startedAtMs = performance.now();
   opened = Broker.open(options.broker);
   const broker = await opened;
+  // A signal during the open is closing it (stop above): listening on it would fail CLOSED.
+  if (stopping) return;
   const server = await listen(broker, options.listen);
   process.stdout.write(
     `brook: broker open in ${(performance.now() - startedAtMs).toFixed(0)} ms\n` +
