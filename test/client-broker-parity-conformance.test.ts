@@ -50,10 +50,29 @@ describeOnEachTarget('Message and Delivery alike', (suite) => {
       const refused = [
         target!.nack({ delayMs: -1 }), target!.nack({ delayMs: 1.5 }), target!.nack({ delayMs: 86_400_001 }),
         target!.extend(-1), target!.extend(NaN), target!.extend(Infinity), target!.reject(42 as unknown as string),
+        target!.extend(null as never), target!.reject(null as never), target!.nack({ delayMs: null } as never),
       ];
       const besideAck = beside!.ack(); // the same tick: the client would send it in the same settle request
       for (const outcome of refused) await expect(outcome, api).rejects.toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
       await expect(besideAck, api).resolves.toBeUndefined();
+      expect(target!.settled, api).toBe(false);
+      await target!.ack();
+      expect((await suite.client.admin.describeGroup(topic, group))['lag'], api).toBe(0n);
+      await stream.close();
+    }
+  });
+
+  it('nack options that are not an object, or carry a misspelled key, are refused with INVALID_REQUEST, not thrown or read as the default', async () => {
+    for (const [api, read] of readers(suite)) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, [{ value: 'bad-options' }]);
+      const { group, messages: [target], stream } = await take(read, topic, 1);
+      for (const options of [null, 5000, 'x', [], { delay: 5000 }, { delayMs: 0, extra: 1 }]) {
+        const label = `${api} ${JSON.stringify(options)}`;
+        let outcome: Promise<void> | undefined;
+        expect(() => (outcome = target!.nack(options as never)), label).not.toThrow();
+        await expect(outcome, label).rejects.toMatchObject({ code: 'INVALID_REQUEST', retriable: false, details: { field: 'options' } });
+      }
       expect(target!.settled, api).toBe(false);
       await target!.ack();
       expect((await suite.client.admin.describeGroup(topic, group))['lag'], api).toBe(0n);
