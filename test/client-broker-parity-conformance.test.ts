@@ -308,11 +308,15 @@ describeOnEachTarget('option values the broker refuses, alike over the client', 
       { from: 'oldest' }, { from: { offset: -1n } }, { from: { timestamp: -1 } }, { from: { timestamp: 0.5 } },
       { maxInFlight: '5' }, { ordering: 5 }, { ackTimeoutMs: true }, { backoff: 5 }, { backoff: { initialMs: '1' } }, { from: 5 }, { from: { offset: 5 } }, { maxDeliveries: null },
       { backoff: { initalMs: 5 } }, { backoff: null }, { jitter: 0.5 },
+      // A nested object's misspelled key, or a start position naming two, is refused as a top-level one is.
+      { from: { offset: 5n, extra: 1 } }, { from: { timestamp: 0, extra: 1 } }, { from: { offset: 0n, timestamp: 0 } }, { from: null },
+      { backoff: [] }, { deadLetterTopic: 5 }, { signal: 5 },
     ];
+    const tailReaderOptions: Record<string, unknown>[] = [{ from: { offset: 5n, extra: 1 } }, { from: null }, { backoff: [] }, { signal: 5 }];
     const cases: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
       ...[
         { partitions: 1.5 }, { retention: { discard: 'oldest' } }, { retention: { maxAgeMs: 0.5 } }, { retention: { maxBytes: 1.5 } },
-        { partitions: '2' }, { retention: 5 }, { retention: { discard: 5 } }, { retention: { maxBytes: '1' } }, { retention: { maxByte: 1 } }, { retention: null },
+        { partitions: '2' }, { retention: 5 }, { retention: { discard: 5 } }, { retention: { maxBytes: '1' } }, { retention: { maxByte: 1 } }, { retention: null }, { retention: [] },
       ].map(
         (options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
           `createTopic ${JSON.stringify(options)}`,
@@ -323,6 +327,11 @@ describeOnEachTarget('option values the broker refuses, alike over the client', 
         `subscribe ${JSON.stringify(options, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))}`,
         () => client.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
         () => broker.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
+      ]),
+      ...tailReaderOptions.map((options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
+        `tail reader ${JSON.stringify(options, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))}`,
+        () => client.subscribe({ topic, ...options }, () => undefined),
+        () => broker.subscribe({ topic, ...options }, () => undefined),
       ]),
       ['fetch maxBytes \'5\'', () => client.fetch({ topic, partition: 0, offset: 0n, maxBytes: '5' as never }), () => broker.fetch({ topic, partition: 0, offset: 0n, maxBytes: '5' as never })],
       ['fetch maxBytes 1.5', () => client.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 }), () => broker.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 })],
