@@ -50,10 +50,29 @@ describeOnEachTarget('Message and Delivery alike', (suite) => {
       const refused = [
         target!.nack({ delayMs: -1 }), target!.nack({ delayMs: 1.5 }), target!.nack({ delayMs: 86_400_001 }),
         target!.extend(-1), target!.extend(NaN), target!.extend(Infinity), target!.reject(42 as unknown as string),
+        target!.extend(null as never), target!.reject(null as never), target!.nack({ delayMs: null } as never),
       ];
       const besideAck = beside!.ack(); // the same tick: the client would send it in the same settle request
       for (const outcome of refused) await expect(outcome, api).rejects.toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
       await expect(besideAck, api).resolves.toBeUndefined();
+      expect(target!.settled, api).toBe(false);
+      await target!.ack();
+      expect((await suite.client.admin.describeGroup(topic, group))['lag'], api).toBe(0n);
+      await stream.close();
+    }
+  });
+
+  it('nack options that are not an object, or carry a misspelled key, are refused with INVALID_REQUEST, not thrown or read as the default', async () => {
+    for (const [api, read] of readers(suite)) {
+      const topic = await suite.topic();
+      await suite.client.producer().send(topic, [{ value: 'bad-options' }]);
+      const { group, messages: [target], stream } = await take(read, topic, 1);
+      for (const options of [null, 5000, 'x', [], { delay: 5000 }, { delayMs: 0, extra: 1 }]) {
+        const label = `${api} ${JSON.stringify(options)}`;
+        let outcome: Promise<void> | undefined;
+        expect(() => (outcome = target!.nack(options as never)), label).not.toThrow();
+        await expect(outcome, label).rejects.toMatchObject({ code: 'INVALID_REQUEST', retriable: false, details: { field: 'options' } });
+      }
       expect(target!.settled, api).toBe(false);
       await target!.ack();
       expect((await suite.client.admin.describeGroup(topic, group))['lag'], api).toBe(0n);
@@ -289,11 +308,15 @@ describeOnEachTarget('option values the broker refuses, alike over the client', 
       { from: 'oldest' }, { from: { offset: -1n } }, { from: { timestamp: -1 } }, { from: { timestamp: 0.5 } },
       { maxInFlight: '5' }, { ordering: 5 }, { ackTimeoutMs: true }, { backoff: 5 }, { backoff: { initialMs: '1' } }, { from: 5 }, { from: { offset: 5 } }, { maxDeliveries: null },
       { backoff: { initalMs: 5 } }, { backoff: null }, { jitter: 0.5 },
+      // A nested object's misspelled key, or a start position naming two, is refused as a top-level one is.
+      { from: { offset: 5n, extra: 1 } }, { from: { timestamp: 0, extra: 1 } }, { from: { offset: 0n, timestamp: 0 } }, { from: null },
+      { backoff: [] }, { deadLetterTopic: 5 }, { signal: 5 },
     ];
+    const tailReaderOptions: Record<string, unknown>[] = [{ from: { offset: 5n, extra: 1 } }, { from: null }, { backoff: [] }, { signal: 5 }];
     const cases: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
       ...[
         { partitions: 1.5 }, { retention: { discard: 'oldest' } }, { retention: { maxAgeMs: 0.5 } }, { retention: { maxBytes: 1.5 } },
-        { partitions: '2' }, { retention: 5 }, { retention: { discard: 5 } }, { retention: { maxBytes: '1' } }, { retention: { maxByte: 1 } }, { retention: null },
+        { partitions: '2' }, { retention: 5 }, { retention: { discard: 5 } }, { retention: { maxBytes: '1' } }, { retention: { maxByte: 1 } }, { retention: null }, { retention: [] },
       ].map(
         (options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
           `createTopic ${JSON.stringify(options)}`,
@@ -304,6 +327,11 @@ describeOnEachTarget('option values the broker refuses, alike over the client', 
         `subscribe ${JSON.stringify(options, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))}`,
         () => client.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
         () => broker.subscribe({ topic, group: unique('g'), ...options }, () => undefined),
+      ]),
+      ...tailReaderOptions.map((options): [string, () => Promise<unknown>, () => Promise<unknown>] => [
+        `tail reader ${JSON.stringify(options, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))}`,
+        () => client.subscribe({ topic, ...options }, () => undefined),
+        () => broker.subscribe({ topic, ...options }, () => undefined),
       ]),
       ['fetch maxBytes \'5\'', () => client.fetch({ topic, partition: 0, offset: 0n, maxBytes: '5' as never }), () => broker.fetch({ topic, partition: 0, offset: 0n, maxBytes: '5' as never })],
       ['fetch maxBytes 1.5', () => client.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 }), () => broker.fetch({ topic, partition: 0, offset: 0n, maxBytes: 1.5 })],

@@ -366,6 +366,17 @@ describeOnEachTarget('client', (suite) => {
     controller.abort();
     expect(await loop).toBe(1);
   });
+
+  it('refuses a signal that is not an AbortSignal with INVALID_CONFIG on send, subscribe and consume, not a TypeError', async () => {
+    const name = await suite.topic();
+    const notSignal = { signal: {} as AbortSignal };
+    const refused = { code: 'INVALID_CONFIG', details: { option: 'signal' } };
+    await expect(suite.client.producer().send(name, [{ value: 'x' }], notSignal)).rejects.toMatchObject(refused);
+    await expect(suite.client.subscribe({ topic: name, ...notSignal }, () => undefined)).rejects.toMatchObject(refused);
+    // consume() throws a bad option at once, as it does a misspelled one.
+    expect(() => suite.client.consume({ topic: name, group: unique('g'), ...notSignal })).toThrow(expect.objectContaining(refused));
+    expect(await suite.client.fetch({ topic: name, partition: 0, offset: 0n })).toEqual([]);
+  });
 });
 
 describe('client over WebSocket only', () => {

@@ -260,4 +260,31 @@ describe('a server that comes back with lower limits', () => {
     await server.close();
     await broker.close();
   });
+
+  it('records that each fit the new frameBytesMax, batched together against the old one while reconnecting, are all written', async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    let server = await broker.listen({ port: 0 });
+    const clock = new VirtualClock({ startMs: Date.now() });
+    const client = await connect(server.url, { clock, reconnect: { initialDelayMs: BACKOFF_MS, maxDelayMs: BACKOFF_MS, jitter: 0 } });
+    const name = unique('lower-frame-batch');
+    await client.admin.createTopic(name);
+    const producer = client.producer();
+    await producer.send(name, [{ value: 'before' }]); // the partition count is known: the batch is cut at once, to the old limits
+    const down = new Promise((resolve) => client.once('disconnected', resolve));
+    await server.close();
+    await down;
+    // One send of ten 200-byte records: one batch of about 2.3 KiB under the old WELCOME's 8 MiB.
+    const values = Array.from({ length: 10 }, (_, i) => `${i}`.padEnd(200, '.'));
+    const sent = producer.send(name, values.map((value) => ({ value }))).catch((error: unknown) => error);
+    server = await broker.listen({ port: server.port, frameBytesMax: 1024 });
+    const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+    await clock.advanceAsync(BACKOFF_MS);
+    await reconnected;
+    expect(await sent).toHaveLength(10);
+    const records = await client.fetch({ topic: name, partition: 0, offset: 0n });
+    expect(records.map((record) => Buffer.from(record.value!).toString())).toEqual(['before', ...values]);
+    await client.close();
+    await server.close();
+    await broker.close();
+  });
 });

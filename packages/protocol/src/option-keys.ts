@@ -18,9 +18,12 @@ export function optionKeysOf<K extends string>(names: readonly K[]): Record<K, t
  * silently run on the default. `parent` names a nested options object ('reconnect').
  */
 export function checkOptionKeys<T>(options: T, known: OptionKeys<T>, parent?: string): void {
-  if (typeof options !== 'object' || options === null) {
+  // An array passed for its keys (it has none) and ran on the defaults in process, while the
+  // wire refused it as not an object with INVALID_REQUEST.
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     const option = parent ?? 'options';
-    throw new BrookError('INVALID_CONFIG', `${option} must be an object, got ${options === null ? 'null' : typeof options}`, { option });
+    const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options;
+    throw new BrookError('INVALID_CONFIG', `${option} must be an object, got ${got}`, { option });
   }
   const prefix = parent === undefined ? '' : `${parent}.`;
   for (const key of Object.keys(options)) {
@@ -33,6 +36,33 @@ export function checkOptionKeys<T>(options: T, known: OptionKeys<T>, parent?: st
     });
   }
 }
+
+/**
+ * Refuses a `signal` option that is not an AbortSignal (INVALID_CONFIG naming it): read as one,
+ * `{ signal: 5 }` failed with a TypeError from addEventListener. Checked by what it offers, not
+ * instanceof, so a signal of another realm or polyfill still passes.
+ */
+export function checkSignalOption(signal: unknown, option = 'signal'): void {
+  if (signal === undefined) return;
+  const usable = typeof signal === 'object' && signal !== null && typeof (signal as AbortSignal).aborted === 'boolean'
+    && typeof (signal as AbortSignal).addEventListener === 'function' && typeof (signal as AbortSignal).removeEventListener === 'function';
+  if (!usable) throw new BrookError('INVALID_CONFIG', `${option} must be an AbortSignal, got ${signal === null ? 'null' : typeof signal}`, { option });
+}
+
+/**
+ * A start position given as an object (subscribe's `from`, resetGroup's `to`) names exactly one
+ * of `offset` and `timestamp`, checked in the broker and the client alike: a misspelled key beside
+ * one of them was dropped, and with both given one silently won.
+ */
+export function checkStartPositionKeys(position: unknown, option: string): void {
+  if (typeof position !== 'object' || position === null || Array.isArray(position)) return;
+  checkOptionKeys(position, START_POSITION_KEYS, option);
+  if (Object.hasOwn(position, 'offset') && Object.hasOwn(position, 'timestamp')) {
+    throw new BrookError('INVALID_CONFIG', `${option} names an offset or a timestamp, not both`, { option });
+  }
+}
+
+const START_POSITION_KEYS: OptionKeys<{ offset: bigint; timestamp: number }> = { offset: true, timestamp: true };
 
 /**
  * Why a subscribe's handler is refused, if it is; checked before anything joins: one that is not a function would fail

@@ -21,9 +21,30 @@ export function refusedSettlement(field: 'delayMs' | 'ms' | 'reason', value: unk
     : value === undefined || (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= SETTLE_MS_MAX);
   if (valid) return undefined;
   const expected = field === 'reason' ? 'a string' : `an integer in [0, ${SETTLE_MS_MAX}]`;
-  const refusal = Promise.reject(new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${String(value)}`, { field, value }));
-  refusal.catch(() => undefined);
-  return refusal;
+  return refusal(new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${String(value)}`, { field, value }));
+}
+
+/**
+ * As refusedSettlement, for nack()'s options: undefined, or a plain object whose only key is
+ * `delayMs`. Read unchecked, `nack(null)` threw a TypeError (not even a rejection) and
+ * `nack(5000)` or a misspelled `{ delay: 5000 }` nacked with the group's backoff instead.
+ */
+export function refusedNackOptions(options: unknown): Promise<void> | undefined {
+  if (options === undefined) return undefined;
+  const plain = typeof options === 'object' && options !== null && !Array.isArray(options);
+  const stray = plain ? Object.keys(options).find((key) => key !== 'delayMs') : undefined;
+  if (!plain || stray !== undefined) {
+    const what = plain ? `has an unknown key ${JSON.stringify(stray)}` : `must be an object, got ${String(options)}`;
+    return refusal(new BrookError('INVALID_REQUEST', `nack options ${what}`, { field: 'options', ...(stray !== undefined && { key: stray }) }));
+  }
+  return refusedSettlement('delayMs', (options as { delayMs?: unknown }).delayMs);
+}
+
+/** A rejected promise marked handled, as a stale settlement's is: a caller that ignores it gets no unhandled rejection. */
+function refusal(error: BrookError): Promise<void> {
+  const refused = Promise.reject(error);
+  refused.catch(() => undefined);
+  return refused;
 }
 
 /**

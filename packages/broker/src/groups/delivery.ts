@@ -20,7 +20,7 @@
  * settles nothing, as over the wire. The rejection is marked handled (a handler's implicit ack, or
  * `void delivery.ack()`, must not become an unhandled rejection); whoever awaits it gets it.
  */
-import { recordReading, refusedSettlement, type RecordHeader, type StoredRecord } from '@brook/protocol';
+import { recordReading, refusedNackOptions, refusedSettlement, type RecordHeader, type StoredRecord } from '@brook/protocol';
 
 /** The key of Delivery's sink id (see there); for the engine's sinks only, never exported from index.ts. */
 export const SINK_ID: unique symbol = Symbol('brook.sinkId');
@@ -109,7 +109,7 @@ export abstract class Delivery {
 
   /** Resolves at once: a nack has nothing to make durable (the attempt was journaled when it began). */
   nack(options: { delayMs?: number } = {}): Promise<void> {
-    const refused = refusedSettlement('delayMs', options.delayMs);
+    const refused = refusedNackOptions(options);
     if (refused) return refused;
     if (this.settlement) return this.settlement;
     this.settlement = SETTLED;

@@ -97,7 +97,7 @@ export class GroupCoordinator {
     if (options.group === undefined) {
       checkTailReaderOptions(options);
       // Checked as a group's is: a bad one would otherwise fail deep in the log, or read from a number.
-      const from = checkStartPosition(options.from ?? 'latest');
+      const from = checkStartPosition(options.from === undefined ? 'latest' : options.from);
       const found = await Promise.all(logs.map((log) => startOffsetFor(log, from)));
       this.checkStillJoinable(options.topic, logs);
       return { kind: 'reader', reader: this.readers.add(options.topic, logs, raisedToStart(found, logs), maxInFlight, sink) };

@@ -4,7 +4,7 @@
  * has none; a later member asking for different ones is refused with INVALID_CONFIG rather than
  * silently given something else. `maxInFlight` is per member.
  */
-import { BrookError, TOPIC_NAME_LENGTH_MAX, validateTopicName, checkOptionKeys, isTimestampMs, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
+import { BrookError, TOPIC_NAME_LENGTH_MAX, validateTopicName, checkOptionKeys, checkStartPositionKeys, isTimestampMs, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
 import { checkLimit, limitOrDefault } from '../config/defaults.js';
 
 export type Ordering = 'none' | 'key' | 'partition';
@@ -68,7 +68,8 @@ export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
     maxDeliveries: limitOrDefault('maxDeliveries', options.maxDeliveries),
     backoff: { initialMs, maxMs, multiplier, jitter },
     deadLetterTopic: options.deadLetterTopic === undefined ? defaultDeadLetterTopic(options.topic) : validateTopicName(options.deadLetterTopic),
-    from: checkStartPosition(options.from ?? 'earliest'),
+    // Only an absent `from` is the default: null is refused, as it is for every other setting.
+    from: checkStartPosition(options.from === undefined ? 'earliest' : options.from),
   };
 }
 
@@ -130,6 +131,7 @@ export function configConflicts(group: GroupConfig, asked: GroupConfig): string[
 export function checkStartPosition(from: unknown, option = 'from'): StartPosition {
   if (from === 'earliest' || from === 'latest') return from;
   if (typeof from === 'object' && from !== null) {
+    checkStartPositionKeys(from, option);
     if ('offset' in from && typeof from.offset === 'bigint' && from.offset >= 0n) return { offset: from.offset };
     // The rule of every timestamp argument (protocol's timestamps.ts), as a record's timestamp is held to.
     if ('timestamp' in from && isTimestampMs(from.timestamp)) return { timestamp: from.timestamp };

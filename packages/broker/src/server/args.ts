@@ -140,6 +140,7 @@ export class Args {
     if (!position?.has('offset')) return value as StartPosition;
     const offset = position.get('offset');
     if (typeof offset !== 'string' || !SIGNED_DIGITS.test(offset)) throw invalidArgument(`${this.field(name)}.offset`, 'a decimal string', offset);
-    return { offset: BigInt(offset) };
+    // Its other keys go on with it, for the broker to refuse (checkStartPositionKeys), not drop.
+    return { ...(value as object), offset: BigInt(offset) } as StartPosition;
   }
 }

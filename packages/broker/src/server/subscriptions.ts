@@ -394,7 +394,8 @@ function readSubscribeOptions(args: Args): SubscribeOptions {
       multiplier: backoff.optionalSetting<number>('multiplier'),
       jitter: backoff.optionalSetting<number>('jitter'),
     },
-    deadLetterTopic: args.optionalString('deadLetterTopic'),
+    // A setting too: its name is the broker's to check (INVALID_TOPIC_NAME), as in process.
+    deadLetterTopic: args.optionalSetting<string>('deadLetterTopic'),
     from: args.optionalStartPosition('from'),
   };
 }

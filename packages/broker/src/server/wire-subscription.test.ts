@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DELIVER_FRAME_OVERHEAD_BYTES_MAX, encodeDeliverFrame } from '@brook/protocol';
 import { SINK_ID, type Delivery } from '../groups/delivery.js';
 import { WireSubscription, frameChunks } from './wire-subscription.js';
 
@@ -94,11 +95,22 @@ describe('WireSubscription', () => {
 });
 
 describe('frameChunks', () => {
-  it('cuts at recordsMax records and at bytesMax bytes (64 for the frame, 24 an entry); a lone large record goes alone', () => {
+  it('cuts at recordsMax records and at bytesMax bytes (DELIVER_FRAME_OVERHEAD_BYTES_MAX for the frame, 24 an entry); a lone large record goes alone', () => {
     expect(frameChunks([delivery(), delivery(), delivery()], 2, 1 << 20).map((c) => c.length)).toEqual([2, 1]);
-    const twoOf400 = 64 + 2 * (24 + 400);
+    const twoOf400 = DELIVER_FRAME_OVERHEAD_BYTES_MAX + 2 * (24 + 400);
     expect(frameChunks([delivery(400), delivery(400), delivery(400)], 100, twoOf400).map((c) => c.length)).toEqual([2, 1]);
     expect(frameChunks([delivery(400), delivery(400), delivery(400)], 100, twoOf400 - 1).map((c) => c.length)).toEqual([1, 1, 1]);
     expect(frameChunks([delivery(1), delivery(5000), delivery(1)], 100, 1024).map((c) => c.length)).toEqual([1, 1, 1]);
+  });
+
+  it("keeps each frame of several records within bytesMax, header and json counted, whatever its first id and a tail reader's lostToRetention", () => {
+    const record = (bytes: number) => ({ source: new Uint8Array(bytes), sourceStart: 0, sourceEnd: bytes, offset: 0n, timestamp: 0 });
+    const deliveries = Array.from({ length: 40 }, (_, i) => ({ ...delivery(), record: record(100 + i), partition: 0, deliveryCount: 1 }) as unknown as Delivery);
+    for (let bytesMax = 300; bytesMax < 1200; bytesMax += 7) {
+      for (const chunk of frameChunks(deliveries, 10_000, bytesMax).filter((c) => c.length > 1)) {
+        const frame = encodeDeliverFrame(0xffffffff, Number.MAX_SAFE_INTEGER - chunk.length, chunk, (1n << 63n) - 1n);
+        expect(frame.length, `bytesMax ${bytesMax}`).toBeLessThanOrEqual(bytesMax);
+      }
+    }
   });
 });

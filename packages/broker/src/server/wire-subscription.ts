@@ -9,7 +9,7 @@
  * drops deliveries on the floor, and a late settle of such an id is ignored, as it would be anyway.
  * (A tail reader's deliveries never go stale, and never number more than maxInFlight.)
  */
-import { deliveryBytes, toRanges, type IdRanges } from '@brook/protocol';
+import { DELIVER_FRAME_OVERHEAD_BYTES_MAX, deliveryBytes, toRanges, type IdRanges } from '@brook/protocol';
 import { limitOrDefault } from '../config/defaults.js';
 import { SINK_ID, type Delivery } from '../groups/delivery.js';
 import type { SubscribeOptions } from '../groups/subscribe-options.js';
@@ -25,8 +25,6 @@ interface SentFrame {
   readonly staleAfterMs: number;
 }
 
-/** Room for the frame header, its json and the CRC in a DELIVER frame. */
-const FRAME_OVERHEAD_BYTES = 64;
 /** Fewer frames than this are never compacted: dropping empty ones would save nothing. */
 const COMPACT_MIN_FRAMES = 32;
 
@@ -264,13 +262,13 @@ export class WireSubscription {
 export function frameChunks(deliveries: readonly Delivery[], recordsMax: number, bytesMax: number): Delivery[][] {
   const chunks: Delivery[][] = [];
   let chunk: Delivery[] = [];
-  let bytes = FRAME_OVERHEAD_BYTES;
+  let bytes = DELIVER_FRAME_OVERHEAD_BYTES_MAX;
   for (const delivery of deliveries) {
     const size = deliveryBytes(delivery);
     if (chunk.length > 0 && (chunk.length === recordsMax || bytes + size > bytesMax)) {
       chunks.push(chunk);
       chunk = [];
-      bytes = FRAME_OVERHEAD_BYTES;
+      bytes = DELIVER_FRAME_OVERHEAD_BYTES_MAX;
     }
     chunk.push(delivery);
     bytes += size;

@@ -19,7 +19,7 @@
  * before anything is batched, as the broker's Delivery does: it settles nothing, and the
  * settlements batched beside it are not refused with it.
  */
-import { recordReading, refusedSettlement, rejectReasonToSend, type RecordHeader } from '@brook/protocol';
+import { recordReading, refusedNackOptions, refusedSettlement, rejectReasonToSend, type RecordHeader } from '@brook/protocol';
 
 /**
  * Settlements (ack, nack, reject, release) made by any message so far, counted after each one
@@ -102,7 +102,7 @@ export class Message {
   }
 
   nack(options: { delayMs?: number } = {}): Promise<void> {
-    const refused = refusedSettlement('delayMs', options.delayMs);
+    const refused = refusedNackOptions(options);
     if (refused) return refused;
     this.settlement ??= this.settler.nack(this, options.delayMs ?? null);
     settlementsMade += 1;

@@ -2,7 +2,7 @@
  * What a consumer asks for when it subscribes (`client.subscribe`, `client.consume`), and the
  * check of those options that runs before anything is sent.
  */
-import { checkOptionKeys, BACKOFF_OPTION_KEYS, type OptionKeys, type WireSubscribeOptions } from '@brook/protocol';
+import { checkOptionKeys, checkSignalOption, BACKOFF_OPTION_KEYS, type OptionKeys, type WireSubscribeOptions } from '@brook/protocol';
 import type { StartPosition } from './start-position.js';
 
 export interface SubscribeOptions extends Omit<WireSubscribeOptions, 'from'> {
@@ -24,8 +24,9 @@ const SUBSCRIBE_KEYS: OptionKeys<SubscribeOptions> = {
   backoff: true, deadLetterTopic: true, from: true, signal: true,
 };
 
-/** Refuses a misspelled key, or options that are not an object, with INVALID_CONFIG. */
+/** Refuses a misspelled key, options that are not an object, or a signal that is not one, with INVALID_CONFIG. */
 export function checkSubscribeOptions(options: SubscribeOptions): void {
   checkOptionKeys(options, SUBSCRIBE_KEYS);
   if (options.backoff !== undefined) checkOptionKeys(options.backoff, BACKOFF_OPTION_KEYS, 'backoff');
+  checkSignalOption(options.signal);
 }

@@ -4,7 +4,7 @@
  * and baseSequence) until the broker answers, so a resend after a lost answer is recognised as
  * a duplicate instead of being appended twice.
  */
-import { BrookError, encodeBatch, sizeOfRecordMax, type EncodableRecord, type Timer } from '@brook/protocol';
+import { BrookError, assert, encodeBatch, sizeOfRecordMax, type EncodableRecord, type Timer } from '@brook/protocol';
 import type { SendTicket } from './send-ticket.js';
 
 export interface ProducerIdentity {
@@ -43,6 +43,8 @@ const BATCH_FINISHED = Object.freeze({ batchFinished: true });
 export class Batch {
   readonly records: EncodableRecord[] = [];
   private readonly parts: Part[] = [];
+  /** Each record's size as add() counted it, for halves(). */
+  private readonly recordSizes: number[] = [];
   sizeBytes = 0;
   /** Set at the first send; kept for every resend. */
   baseSequence = -1;
@@ -83,6 +85,7 @@ export class Batch {
 
   add(record: EncodableRecord, sizeBytes: number, ticket: SendTicket, position: number): void {
     this.records.push(record);
+    this.recordSizes.push(sizeBytes);
     this.sizeBytes += sizeBytes;
     const last = this.parts[this.parts.length - 1];
     if (last?.ticket === ticket) last.positions.push(position);
@@ -121,6 +124,28 @@ export class Batch {
       offset += BigInt(part.positions.length);
     }
     this.finish();
+  }
+
+  /**
+   * Moves its records, in order, into two new batches made by `make` (the first half and the rest)
+   * and finishes without settling its sends: each half settles its share of them. Its bytes move
+   * with the records, so it frees none from the producer's buffer as it finishes. At least two
+   * records, not yet done.
+   */
+  halves(make: () => Batch): [Batch, Batch] {
+    assert(this.records.length >= 2 && !this.finished, 'halves() of a batch of fewer than two records, or done', { records: this.records.length });
+    const split = Math.ceil(this.records.length / 2);
+    const halves: [Batch, Batch] = [make(), make()];
+    let index = 0;
+    for (const part of this.parts) {
+      for (const position of part.positions) {
+        halves[index < split ? 0 : 1].add(this.records[index]!, this.recordSizes[index]!, part.ticket, position);
+        index += 1;
+      }
+    }
+    this.sizeBytes = 0;
+    this.finish();
+    return halves;
   }
 
   fail(error: BrookError): void {

@@ -147,6 +147,24 @@ export class PartitionLane implements Numbering {
     if (error.code === 'UNKNOWN_TOPIC' || error.code === 'UNKNOWN_PARTITION') this.context.partitionCountStale(this.topic);
   }
 
+  /**
+   * Sends the batch's records on as two batches, first half first, taking the sequences it had
+   * (halves that go on refused are halved again, down to a record alone). A batch cut to the
+   * limits of the WELCOME before a reconnect may be over the new server's: it failed whole,
+   * though every record fitted. Kept on its producer id: if an earlier attempt did reach the old
+   * server, the first half comes back OUT_OF_ORDER_SEQUENCE and is renumbered, as any batch of
+   * unknown fate is.
+   */
+  split(batch: Batch): boolean {
+    if (batch.records.length < 2) return false;
+    if (batch.bytes) this.nextSequence = batch.baseSequence;
+    const { deadlineMs } = batch;
+    const halves = batch.halves(() => this.newBatch());
+    for (const half of halves) if (Number.isFinite(deadlineMs)) this.expireAt(half, deadlineMs);
+    this.full.unshift(...halves);
+    return true;
+  }
+
   private expire(batch: Batch): void {
     if (batch.done) return;
     // Sent at least once: it may be in the log, so its sequence numbers are spent or not — unknowable.

@@ -28,7 +28,7 @@
  * batch fails at that deadline (at once if it has passed).
  */
 import {
-  BATCH_HEADER_BYTES, BrookError, assert, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, stableJson, type Clock, type OptionKeys, type Random, type Timer,
+  BATCH_HEADER_BYTES, BrookError, assert, FRAME_HEADER_BYTES, INCARNATION_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, checkOptionKeys, checkSignalOption, stableJson, type Clock, type OptionKeys, type Random, type Timer,
 } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { ResolvedProducerOptions } from '../options.js';
@@ -107,6 +107,7 @@ export class Producer {
     let send: SendInputs;
     try {
       checkOptionKeys(options, SEND_KEYS);
+      checkSignalOption(options.signal);
       checkSendArguments(topic, records);
       send = toSendInputs(records, nowMs);
     } catch (error) {

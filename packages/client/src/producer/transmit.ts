@@ -8,6 +8,7 @@
  *   UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE `numbering.lost`: the batch gets a new identity or sequence
  *                                             (also a batch whose id another broker data directory issued);
  *                                             at once the first time, after the backoff if it comes again
+ *   MESSAGE_TOO_LARGE, several records        `numbering.split`, if it has one: its records go on in two halves
  *   other retriable (TIMEOUT, TOPIC_FULL, ..)  resend the same bytes after a jittered exponential backoff
  *   anything else, or the connection closed   `numbering.refused`, and the batch fails with the error
  *
@@ -50,6 +51,12 @@ export interface Numbering {
   lost(batch: Batch): void;
   /** The broker refused the batch for good (or the connection is closed); it fails with `error` next. */
   refused(batch: Batch, error: BrookError): void;
+  /**
+   * The batch is too large for the server now on the connection (MESSAGE_TOO_LARGE: one that came
+   * back with lower limits than the batch was cut to): true if its records go on in smaller
+   * batches instead, and the batch is done. Without it, or given false, the batch fails.
+   */
+  split?(batch: Batch): boolean;
 }
 
 /** Sends `batch` to `topic`/`partition` until it is written or has failed; never rejects. */
@@ -86,6 +93,7 @@ async function recover(context: TransmitContext, target: { topic: string; partit
     return;
   }
   batch.lastFailure = failure;
+  if (failure.code === 'MESSAGE_TOO_LARGE' && !context.connection.isClosed && numbering.split?.(batch)) return;
   if (await readyToRetry(context, failure, attempt, batch.settled, report)) return;
   numbering.refused(batch, failure);
   batch.fail(failure);

@@ -30,11 +30,20 @@ import { getInt64AsNumber, setSafeInteger64 } from '../int64.js';
 import type { LogRecord, RecordHeader } from '../record-batch.js';
 import type { StoredRecord } from '../stored-record.js';
 import { RecordDecoder, corruptBatch } from '../record-decoder.js';
-import { FrameKind, allocateFrame } from './frame.js';
+import { FRAME_HEADER_BYTES, FrameKind, allocateFrame } from './frame.js';
 import { stableJson } from './stable-json.js';
 
 export const DELIVERY_ENTRY_BYTES = 24;
 const CRC_BYTES = 4;
+
+/**
+ * The most a DELIVER frame takes beside its entries and records: the frame header, the CRC and the
+ * longest json (every number at its widest: ids and counts up to 2^53, lostToRetention up to
+ * 2^63). A server cutting deliveries to frameBytesMax must count this much; a fixed 64 bytes
+ * let a tail reader's frame with a lostToRetention pass the limit by tens of bytes.
+ */
+export const DELIVER_FRAME_OVERHEAD_BYTES_MAX = FRAME_HEADER_BYTES + CRC_BYTES
+  + stableJson({ first: Number.MAX_SAFE_INTEGER, count: Number.MAX_SAFE_INTEGER, lostToRetention: String((1n << 63n) - 1n) }).length;
 
 /** What the server knows of a delivery when it frames it. */
 export interface WireDelivery {
