@@ -154,6 +154,18 @@ describe('Broker.produceBatch', () => {
     expect(produced).toEqual([0n, 3n]);
   });
 
+  it('answers a retry of part of an appended batch (a producer halved it for a server with lower limits) as a duplicate, with that part\'s offsets', async () => {
+    const fixture = await fixtureWithTopic();
+    const { producerId } = await fixture.broker.initProducer();
+    await send(fixture.broker, { producerId, firstSeq: 0 });
+    await expect(send(fixture.broker, { producerId, firstSeq: 1, records: 4 })).resolves.toEqual({ baseOffset: 1n, lastOffset: 4n, duplicate: false });
+    await expect(send(fixture.broker, { producerId, firstSeq: 1, records: 2 })).resolves.toEqual({ baseOffset: 1n, lastOffset: 2n, duplicate: true });
+    await expect(send(fixture.broker, { producerId, firstSeq: 3, records: 2 })).resolves.toEqual({ baseOffset: 3n, lastOffset: 4n, duplicate: true });
+    await expect(send(fixture.broker, { producerId, firstSeq: 4, records: 2 })).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expected: 5, got: 4 } });
+    await expect(send(fixture.broker, { producerId, firstSeq: 5 })).resolves.toEqual({ baseOffset: 5n, lastOffset: 5n, duplicate: false });
+    expect(await values(fixture.broker)).toEqual(['p0-e0-s0', 'p0-e0-s1', 'p0-e0-s2', 'p0-e0-s3', 'p0-e0-s4', 'p0-e0-s5']);
+  });
+
   it('rejects a sequence gap with OUT_OF_ORDER_SEQUENCE and keeps sequences per partition', async () => {
     const fixture = await fixtureWithTopic();
     const { producerId } = await fixture.broker.initProducer();

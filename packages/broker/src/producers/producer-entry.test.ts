@@ -47,8 +47,19 @@ describe('checkSequence (Kafka rules)', () => {
     expect(checkSequence(entry, header(2, 3))).toEqual({ firstSeq: 2, lastSeq: 4, baseOffset: 102n, lastOffset: 104n });
     expect(checkSequence(entry, header(0, 2))).toMatchObject({ baseOffset: 100n });
     expect(() => checkSequence(entry, header(6))).toThrow(expect.objectContaining({ code: 'OUT_OF_ORDER_SEQUENCE', details: expect.objectContaining({ expected: 5, got: 6 }) }));
-    // Same first sequence, different length: not the same batch.
-    expect(() => checkSequence(entry, header(2, 2))).toThrow(expect.objectContaining({ code: 'OUT_OF_ORDER_SEQUENCE' }));
+    // Past a remembered batch's end, or across the next sequence: out of order.
+    expect(() => checkSequence(entry, header(2, 4))).toThrow(expect.objectContaining({ code: 'OUT_OF_ORDER_SEQUENCE' }));
+    expect(() => checkSequence(entry, header(4, 2))).toThrow(expect.objectContaining({ code: 'OUT_OF_ORDER_SEQUENCE', details: expect.objectContaining({ expected: 5, got: 4 }) }));
+  });
+
+  it('a run of sequences within a remembered batch (a part of it sent again) is a duplicate, at its own offsets', () => {
+    const entry = entryOf([[0, 2], [2, 3]]);
+    expect(checkSequence(entry, header(2, 2))).toEqual({ firstSeq: 2, lastSeq: 3, baseOffset: 102n, lastOffset: 103n });
+    expect(checkSequence(entry, header(3, 2))).toEqual({ firstSeq: 3, lastSeq: 4, baseOffset: 103n, lastOffset: 104n });
+    expect(checkSequence(entry, header(1))).toEqual({ firstSeq: 1, lastSeq: 1, baseOffset: 101n, lastOffset: 101n });
+    const wrapped = entryOf([[SEQUENCE_MAX - 1, 3]]);
+    expect(checkSequence(wrapped, header(SEQUENCE_MAX, 2))).toEqual({ firstSeq: SEQUENCE_MAX, lastSeq: 0, baseOffset: 101n, lastOffset: 102n });
+    expect(checkSequence(wrapped, header(0))).toEqual({ firstSeq: 0, lastSeq: 0, baseOffset: 102n, lastOffset: 102n });
   });
 
   it(`remembers exactly the last ${RECENT_BATCHES_PER_PRODUCER} batches`, () => {

@@ -52,7 +52,8 @@ export function recentBatch(header: BatchHeader, baseOffset: bigint): RecentBatc
 
 /**
  * Applies Kafka's rules to a batch of `entry`'s producer. Returns the original of a duplicate
- * (same epoch, same first and last sequence as a remembered batch), or undefined if the batch is
+ * (same epoch, same first and last sequence as a remembered batch, or a run of sequences within
+ * one: see partOf), or undefined if the batch is
  * next in sequence and must be appended. Throws:
  * - PRODUCER_FENCED for an epoch older than the entry's;
  * - OUT_OF_ORDER_SEQUENCE `{ expected, got }` for a newer epoch not starting at 0, or a sequence
@@ -79,12 +80,35 @@ export function checkSequence(entry: ProducerEntry | undefined, header: BatchHea
     if (baseSequence === 0) return undefined;
     throw outOfOrder(header, 0);
   }
-  const lastSeq = addToSequence(baseSequence, header.recordCount - 1);
-  const original = entry.batches.find((batch) => batch.firstSeq === baseSequence && batch.lastSeq === lastSeq);
-  if (original) return original;
+  for (const batch of entry.batches) {
+    const original = partOf(batch, baseSequence, header.recordCount);
+    if (original) return original;
+  }
   const expected = addToSequence(lastBatch(entry).lastSeq, 1);
   if (baseSequence === expected) return undefined;
   throw outOfOrder(header, expected);
+}
+
+/** How far `to` is past `from`, counting the wrap past SEQUENCE_MAX. */
+function sequenceDistance(from: number, to: number): number {
+  return to >= from ? to - from : SEQUENCE_MAX - from + to + 1;
+}
+
+/**
+ * `batch` itself, or the part of it that `recordCount` records from `firstSeq` are, at their
+ * offsets: a retry of part of a batch is a duplicate too. A client splits a batch a server refused
+ * as too large (one that came back with a lower frameBytesMax), and the whole may have been
+ * appended by an attempt whose answer was lost. Its records sit at consecutive offsets in
+ * sequence order, as a producer's batch has them.
+ */
+function partOf(batch: RecentBatch, firstSeq: number, recordCount: number): RecentBatch | undefined {
+  const start = sequenceDistance(batch.firstSeq, firstSeq);
+  const length = sequenceDistance(batch.firstSeq, batch.lastSeq) + 1;
+  if (start + recordCount > length) return undefined;
+  if (start === 0 && recordCount === length) return batch;
+  if (batch.lastOffset - batch.baseOffset !== BigInt(length - 1)) return undefined;
+  const baseOffset = batch.baseOffset + BigInt(start);
+  return { firstSeq, lastSeq: addToSequence(firstSeq, recordCount - 1), baseOffset, lastOffset: baseOffset + BigInt(recordCount - 1) };
 }
 
 /** The entry after `batch` of `epoch` was appended: a new epoch starts a fresh history. */

@@ -152,8 +152,8 @@ export class PartitionLane implements Numbering {
    * (halves that go on refused are halved again, down to a record alone). A batch cut to the
    * limits of the WELCOME before a reconnect may be over the new server's: it failed whole,
    * though every record fitted. Kept on its producer id: if an earlier attempt did reach the old
-   * server, the first half comes back OUT_OF_ORDER_SEQUENCE and is renumbered, as any batch of
-   * unknown fate is.
+   * server's log, the broker answers each half as a duplicate of its part of that batch, with
+   * its records' offsets.
    */
   split(batch: Batch): boolean {
     if (batch.records.length < 2) return false;
