@@ -34,14 +34,24 @@
  * delivery is a function of (group, record, deliveryCount), so a failure reproduces from its
  * printed seed: BROOK_PROPERTY_SEED=<seed> BROOK_PROPERTY_PATH=<path> replays it;
  * BROOK_PROPERTY_RUNS raises the number of runs.
+ *
+ * A failure is written to stderr the moment it happens (fixtures/property-failure-log.ts): the
+ * error, the seed, the path and the scenario as fc.stringify gives it (paste it into a fixed test
+ * like the one at the bottom), then one line set per smaller failure shrinking finds. A step that
+ * hangs fails after STEP_DEADLINE_MS (the harness), so a shrink over a hang costs that per
+ * candidate: shrinking stops after BROOK_PROPERTY_SHRINK_MS (default 120 s; 0: no shrinking) and
+ * reports the smallest failure found by then. Hunting a rare failure at 1000 runs, keep the whole
+ * output (no grep): what is printed before a kill is the reproduction.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PropertyFailureLog } from './fixtures/property-failure-log.js';
 import { WireChaos, type CutTrigger, type Outcome, type Scenario, type Step } from './fixtures/wire-chaos-harness.js';
 
 const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 100);
 const SEED = process.env['BROOK_PROPERTY_SEED'];
 const PATH = process.env['BROOK_PROPERTY_PATH'];
+const SHRINK_MS = Number(process.env['BROOK_PROPERTY_SHRINK_MS'] ?? 120_000);
 const MAX_STEPS = 40;
 
 const outcomeArb = fc.constantFrom<Outcome>('ack', 'throw', 'reject', 'hold', 'extend', 'nackDelay', 'ackEarly');
@@ -112,9 +122,9 @@ async function checkEnd(world: WireChaos): Promise<void> {
 
 describe('delivery over the wire while connections drop (model-checked, randomized)', () => {
   it('keeps the delivery invariants under produce / clock / cut / drop / close / abort / join / hold / extend', async () => {
-    const replay = SEED === undefined ? {} : { seed: Number(SEED), ...(PATH !== undefined && { path: PATH }) };
-    await fc.assert(fc.asyncProperty(scenarioArb, runScenario), { numRuns: NUM_RUNS, ...replay });
-  }, Math.max(60_000, NUM_RUNS * 3_000));
+    const log = new PropertyFailureLog(SEED === undefined ? undefined : Number(SEED), PATH, SHRINK_MS);
+    await fc.assert(fc.asyncProperty(scenarioArb, log.wrap(runScenario)), log.parameters(NUM_RUNS));
+  }, Math.max(60_000, NUM_RUNS * 3_000 + SHRINK_MS));
 
   // Found at 1000 runs: member 0 leaves holding 0:1 (redelivered, to member 1) and 0:2 on its last
   // attempt, which the broker gives up at once and dead-letters in the background. 'partition'
