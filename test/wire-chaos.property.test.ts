@@ -91,13 +91,21 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 
 async function runScenario(scenario: Scenario): Promise<void> {
   const world = new WireChaos(scenario);
+  let passed = false;
   try {
     await world.within('open', () => world.open());
     for (const step of scenario.steps) await world.run(step);
     await world.within('quiesce', () => world.quiesce());
     await checkEnd(world);
+    passed = true;
   } finally {
-    await world.within('close', () => world.close());
+    // A close that never finishes still ends what listens (teardown) before the next run; the
+    // first failure is the one reported.
+    const closing = await world.within('close', () => world.close()).then(() => undefined, (error: unknown) => error);
+    if (closing !== undefined) {
+      await world.within('teardown', () => world.teardown()).catch(() => undefined);
+      if (passed) throw closing;
+    }
   }
 }
 
