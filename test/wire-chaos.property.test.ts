@@ -40,11 +40,14 @@
  * like the one at the bottom), then one line set per smaller failure shrinking finds. A step that
  * hangs fails after STEP_DEADLINE_MS (the harness), so a shrink over a hang costs that per
  * candidate: shrinking stops after BROOK_PROPERTY_SHRINK_MS (default 120 s; 0: no shrinking) and
- * reports the smallest failure found by then. Hunting a rare failure at 1000 runs, keep the whole
- * output (no grep): what is printed before a kill is the reproduction.
+ * reports the smallest failure found by then. A hang no deadline sees (the event loop blocked:
+ * a synchronous or microtask-only loop) is told after BLOCKED_LOOP_MS by a watchdog thread, with
+ * the running scenario's seed, path and value (fixtures/loop-watchdog.ts). Hunting a rare failure
+ * at 1000 runs, keep the whole output (no grep): what is printed before a kill is the reproduction.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LoopWatchdog } from './fixtures/loop-watchdog.js';
 import { PropertyFailureLog } from './fixtures/property-failure-log.js';
 import { WireChaos, type CutTrigger, type Outcome, type Scenario, type Step } from './fixtures/wire-chaos-harness.js';
 
@@ -52,6 +55,8 @@ const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 100);
 const SEED = process.env['BROOK_PROPERTY_SEED'];
 const PATH = process.env['BROOK_PROPERTY_PATH'];
 const SHRINK_MS = Number(process.env['BROOK_PROPERTY_SHRINK_MS'] ?? 120_000);
+/** Far past any step's deadline: only a loop that never yields gets there. */
+const BLOCKED_LOOP_MS = 30_000;
 const MAX_STEPS = 40;
 
 const outcomeArb = fc.constantFrom<Outcome>('ack', 'throw', 'reject', 'hold', 'extend', 'nackDelay', 'ackEarly');
@@ -130,8 +135,13 @@ async function checkEnd(world: WireChaos): Promise<void> {
 
 describe('delivery over the wire while connections drop (model-checked, randomized)', () => {
   it('keeps the delivery invariants under produce / clock / cut / drop / close / abort / join / hold / extend', async () => {
-    const log = new PropertyFailureLog(SEED === undefined ? undefined : Number(SEED), PATH, SHRINK_MS);
-    await fc.assert(fc.asyncProperty(scenarioArb, log.wrap(runScenario)), log.parameters(NUM_RUNS));
+    const watchdog = new LoopWatchdog(BLOCKED_LOOP_MS);
+    const log = new PropertyFailureLog(SEED === undefined ? undefined : Number(SEED), PATH, SHRINK_MS, watchdog);
+    try {
+      await fc.assert(fc.asyncProperty(scenarioArb, log.wrap(runScenario)), log.parameters(NUM_RUNS));
+    } finally {
+      await watchdog.stop();
+    }
   }, Math.max(60_000, NUM_RUNS * 3_000 + SHRINK_MS));
 
   // Found at 1000 runs: member 0 leaves holding 0:1 (redelivered, to member 1) and 0:2 on its last
