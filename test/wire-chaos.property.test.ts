@@ -38,9 +38,12 @@
  * A failure is written to stderr the moment it happens (fixtures/property-failure-log.ts): the
  * error, the seed, the path and the scenario as fc.stringify gives it (paste it into a fixed test
  * like the one at the bottom), then one line set per smaller failure shrinking finds. A step that
- * hangs fails after STEP_DEADLINE_MS (the harness), so a shrink over a hang costs that per
- * candidate: shrinking stops after BROOK_PROPERTY_SHRINK_MS (default 120 s; 0: no shrinking) and
- * reports the smallest failure found by then. A hang no deadline sees (the event loop blocked:
+ * hangs fails after the harness's STEP_DEADLINE_MS (10 s), so a shrink over a hang costs that per
+ * failing candidate: while shrinking the deadline is BROOK_PROPERTY_SHRINK_DEADLINE_MS (default
+ * 2 s, still far above a step's milliseconds; on a loaded machine a candidate may then fail only
+ * by being slow, which is why the first failure is printed in full before), and shrinking stops
+ * after BROOK_PROPERTY_SHRINK_MS (default 120 s; 0: no shrinking), reporting the smallest failure
+ * found by then. A hang no deadline sees (the event loop blocked:
  * a synchronous or microtask-only loop) is told after BLOCKED_LOOP_MS by a watchdog thread, with
  * the running scenario's seed, path and value (fixtures/loop-watchdog.ts). Hunting a rare failure
  * at 1000 runs, keep the whole output (no grep): what is printed before a kill is the reproduction.
@@ -55,6 +58,8 @@ const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 100);
 const SEED = process.env['BROOK_PROPERTY_SEED'];
 const PATH = process.env['BROOK_PROPERTY_PATH'];
 const SHRINK_MS = Number(process.env['BROOK_PROPERTY_SHRINK_MS'] ?? 120_000);
+/** The harness's per-step deadline while shrinking: a candidate that hangs costs this, not STEP_DEADLINE_MS. */
+const SHRINK_DEADLINE_MS = Number(process.env['BROOK_PROPERTY_SHRINK_DEADLINE_MS'] ?? 2_000);
 /** Far past any step's deadline: only a loop that never yields gets there. */
 const BLOCKED_LOOP_MS = 30_000;
 const MAX_STEPS = 40;
@@ -94,8 +99,8 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   steps: fc.array(stepArb, { minLength: 6, maxLength: MAX_STEPS }),
 });
 
-async function runScenario(scenario: Scenario): Promise<void> {
-  const world = new WireChaos(scenario);
+async function runScenario(scenario: Scenario, deadlineMs?: number): Promise<void> {
+  const world = new WireChaos(scenario, deadlineMs);
   let passed = false;
   try {
     await world.within('open', () => world.open());
@@ -138,7 +143,7 @@ describe('delivery over the wire while connections drop (model-checked, randomiz
     const watchdog = new LoopWatchdog(BLOCKED_LOOP_MS);
     const log = new PropertyFailureLog(SEED === undefined ? undefined : Number(SEED), PATH, SHRINK_MS, watchdog);
     try {
-      await fc.assert(fc.asyncProperty(scenarioArb, log.wrap(runScenario)), log.parameters(NUM_RUNS));
+      await fc.assert(fc.asyncProperty(scenarioArb, log.wrap((scenario) => runScenario(scenario, log.shrinking ? SHRINK_DEADLINE_MS : undefined))), log.parameters(NUM_RUNS));
     } finally {
       await watchdog.stop();
     }
