@@ -43,10 +43,12 @@
  * 2 s, still far above a step's milliseconds; on a loaded machine a candidate may then fail only
  * by being slow, which is why the first failure is printed in full before), and shrinking stops
  * after BROOK_PROPERTY_SHRINK_MS (default 120 s; 0: no shrinking), reporting the smallest failure
- * found by then. A hang no deadline sees (the event loop blocked:
- * a synchronous or microtask-only loop) is told after BLOCKED_LOOP_MS by a watchdog thread, with
- * the running scenario's seed, path and value (fixtures/loop-watchdog.ts). Hunting a rare failure
- * at 1000 runs, keep the whole output (no grep): what is printed before a kill is the reproduction.
+ * found by then. A run that failed leaves nothing behind to slow the next (the harness's close
+ * ends its sockets even when a client's close hangs; fixtures/deadline-phases.ts stops its
+ * overrun work). A hang no deadline sees (the event loop blocked: a synchronous or microtask-only
+ * loop) is told after BLOCKED_LOOP_MS by a watchdog thread, with the running scenario's seed, path
+ * and value (fixtures/loop-watchdog.ts). Hunting a rare failure at 1000 runs, keep the whole
+ * output (no grep): what is printed before a kill is the reproduction.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
