@@ -34,14 +34,36 @@
  * delivery is a function of (group, record, deliveryCount), so a failure reproduces from its
  * printed seed: BROOK_PROPERTY_SEED=<seed> BROOK_PROPERTY_PATH=<path> replays it;
  * BROOK_PROPERTY_RUNS raises the number of runs.
+ *
+ * A failure is written to stderr the moment it happens (fixtures/property-failure-log.ts): the
+ * error, the seed, the path and the scenario as fc.stringify gives it (paste it into a fixed test
+ * like the one at the bottom), then one line set per smaller failure shrinking finds. A step that
+ * hangs fails after the harness's STEP_DEADLINE_MS (10 s), so a shrink over a hang costs that per
+ * failing candidate: while shrinking the deadline is BROOK_PROPERTY_SHRINK_DEADLINE_MS (default
+ * 2 s, still far above a step's milliseconds; on a loaded machine a candidate may then fail only
+ * by being slow, which is why the first failure is printed in full before), and shrinking stops
+ * after BROOK_PROPERTY_SHRINK_MS (default 120 s; 0: no shrinking), reporting the smallest failure
+ * found by then. A run that failed leaves nothing behind to slow the next (the harness's close
+ * ends its sockets even when a client's close hangs; fixtures/deadline-phases.ts stops its
+ * overrun work). A hang no deadline sees (the event loop blocked: a synchronous or microtask-only
+ * loop) is told after BLOCKED_LOOP_MS by a watchdog thread, with the running scenario's seed, path
+ * and value (fixtures/loop-watchdog.ts). Hunting a rare failure at 1000 runs, keep the whole
+ * output (no grep): what is printed before a kill is the reproduction.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LoopWatchdog } from './fixtures/loop-watchdog.js';
+import { PropertyFailureLog } from './fixtures/property-failure-log.js';
 import { WireChaos, type CutTrigger, type Outcome, type Scenario, type Step } from './fixtures/wire-chaos-harness.js';
 
 const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 100);
 const SEED = process.env['BROOK_PROPERTY_SEED'];
 const PATH = process.env['BROOK_PROPERTY_PATH'];
+const SHRINK_MS = Number(process.env['BROOK_PROPERTY_SHRINK_MS'] ?? 120_000);
+/** The harness's per-step deadline while shrinking: a candidate that hangs costs this, not STEP_DEADLINE_MS. */
+const SHRINK_DEADLINE_MS = Number(process.env['BROOK_PROPERTY_SHRINK_DEADLINE_MS'] ?? 2_000);
+/** Far past any step's deadline: only a loop that never yields gets there. */
+const BLOCKED_LOOP_MS = 30_000;
 const MAX_STEPS = 40;
 
 const outcomeArb = fc.constantFrom<Outcome>('ack', 'throw', 'reject', 'hold', 'extend', 'nackDelay', 'ackEarly');
@@ -79,15 +101,23 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   steps: fc.array(stepArb, { minLength: 6, maxLength: MAX_STEPS }),
 });
 
-async function runScenario(scenario: Scenario): Promise<void> {
-  const world = new WireChaos(scenario);
+async function runScenario(scenario: Scenario, deadlineMs?: number): Promise<void> {
+  const world = new WireChaos(scenario, deadlineMs);
+  let passed = false;
   try {
     await world.within('open', () => world.open());
     for (const step of scenario.steps) await world.run(step);
     await world.within('quiesce', () => world.quiesce());
     await checkEnd(world);
+    passed = true;
   } finally {
-    await world.within('close', () => world.close());
+    // A close that never finishes still ends what listens (teardown) before the next run; the
+    // first failure is the one reported.
+    const closing = await world.within('close', () => world.close()).then(() => undefined, (error: unknown) => error);
+    if (closing !== undefined) {
+      await world.within('teardown', () => world.teardown()).catch(() => undefined);
+      if (passed) throw closing;
+    }
   }
 }
 
@@ -112,9 +142,14 @@ async function checkEnd(world: WireChaos): Promise<void> {
 
 describe('delivery over the wire while connections drop (model-checked, randomized)', () => {
   it('keeps the delivery invariants under produce / clock / cut / drop / close / abort / join / hold / extend', async () => {
-    const replay = SEED === undefined ? {} : { seed: Number(SEED), ...(PATH !== undefined && { path: PATH }) };
-    await fc.assert(fc.asyncProperty(scenarioArb, runScenario), { numRuns: NUM_RUNS, ...replay });
-  }, Math.max(60_000, NUM_RUNS * 3_000));
+    const watchdog = new LoopWatchdog(BLOCKED_LOOP_MS);
+    const log = new PropertyFailureLog(SEED === undefined ? undefined : Number(SEED), PATH, SHRINK_MS, watchdog);
+    try {
+      await fc.assert(fc.asyncProperty(scenarioArb, log.wrap((scenario) => runScenario(scenario, log.shrinking ? SHRINK_DEADLINE_MS : undefined))), log.parameters(NUM_RUNS));
+    } finally {
+      await watchdog.stop();
+    }
+  }, Math.max(60_000, NUM_RUNS * 3_000 + SHRINK_MS));
 
   // Found at 1000 runs: member 0 leaves holding 0:1 (redelivered, to member 1) and 0:2 on its last
   // attempt, which the broker gives up at once and dead-letters in the background. 'partition'
