@@ -41,3 +41,21 @@ describe('a retention pass', () => {
     expect(first().startOffset).toBeGreaterThan(0n);
   });
 });
+
+describe('a segment file retention fails to delete', () => {
+  it('its records count as dropped all the same (event, startOffset), and the next pass deletes the file: a restart does not bring them back', async () => {
+    const world = await engineFixture();
+    const partition = await overfullTopic(world.broker, 'unlink-again');
+    const dropped: bigint[] = [];
+    world.broker.on('retentionDropped', (e) => void (e.group === undefined && e.reader === undefined && dropped.push(e.lostRecords)));
+    world.fs.failNext('unlink', { errno: 'EIO', path: /\/topics\/unlink-again\/0\/0+\.log$/ });
+    await expect(world.broker.enforceRetention()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    const { startOffset } = partition();
+    expect(startOffset).toBeGreaterThan(0n);
+    expect(dropped.reduce((a, b) => a + b, 0n)).toBe(startOffset);
+    await world.broker.enforceRetention();
+    expect(await world.fs.readdir('/brook/topics/unlink-again/0')).not.toContain('00000000000000000000.log');
+    const reopened = await world.restart({ powerCut: false });
+    expect(reopened.describeTopic('unlink-again').partitions[0]!.startOffset).toBe(startOffset);
+  });
+});

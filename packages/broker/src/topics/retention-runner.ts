@@ -147,25 +147,30 @@ export class RetentionRunner {
   private async retainPartition(topic: Topic, partition: number): Promise<bigint> {
     const log = topic.partition(partition);
     const { retention } = topic.config;
+    let failure: BrookError | undefined;
     const apply = async (): Promise<{ droppedRecords: bigint; startOffset: bigint }> => {
       // Each result counts its own call's deletions: another run on the partition may interleave.
       const result = await log.applyRetention(retention, this.groups.consumedBelow(topic.name, partition));
+      failure ??= result.failure;
       return { droppedRecords: result.startOffset - result.previousStartOffset, startOffset: result.startOffset };
     };
     let { droppedRecords, startOffset } = await apply();
     // A failed log cannot seal its active segment (it refuses writes until it is reopened): its
     // sealed segments go, the active one waits for the reopen.
-    if (!log.failed && log.expiredWhole(retention)) {
+    if (!failure && !log.failed && log.expiredWhole(retention)) {
       await log.sealActive();
       const rest = await apply();
       droppedRecords += rest.droppedRecords;
       startOffset = rest.startOffset;
     }
-    if (droppedRecords === 0n) return 0n;
-    if (this.events.wants('retentionDropped')) {
-      this.events.emit('retentionDropped', { topic: topic.name, partition, startOffset, lostRecords: droppedRecords });
+    if (droppedRecords > 0n) {
+      if (this.events.wants('retentionDropped')) {
+        this.events.emit('retentionDropped', { topic: topic.name, partition, startOffset, lostRecords: droppedRecords });
+      }
+      await this.groups.retentionMoved(topic.name, partition, startOffset);
     }
-    await this.groups.retentionMoved(topic.name, partition, startOffset);
+    // Out of the log even so (a file left behind goes at the next pass): counted and told above.
+    if (failure) throw failure;
     return droppedRecords;
   }
 }
