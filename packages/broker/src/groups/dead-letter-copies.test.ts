@@ -69,9 +69,9 @@ describe('DeadLetterCopies', () => {
     expect(writes.map((w) => w.records.map((r) => [r.partition, new TextDecoder().decode(r.value as Uint8Array)]))).toEqual([
       [[0, 'p0'], [0, 'p2']], [[1, 'p1'], [1, 'p3']],
     ]);
-    writes[1]!.answer(new BrookError('TOPIC_FULL', 'full'));
+    writes[1]!.answer(new BrookError('IO_ERROR', 'disk'));
     writes[0]!.answer();
-    expect(await Promise.all(done)).toEqual([0n, 'TOPIC_FULL', 1n, 'TOPIC_FULL']);
+    expect(await Promise.all(done)).toEqual([0n, 'IO_ERROR', 1n, 'IO_ERROR']);
   });
 
   it('a write takes at most batchRecordsMax copies', async () => {
@@ -118,10 +118,24 @@ describe('DeadLetterCopies', () => {
     const copies = new DeadLetterCopies(target, () => ({ ...LOOSE, batchRecordsMax: 2 }));
     const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record('x'), origin(0, i)).catch((error: BrookError) => error.code));
     await turn();
+    writes[0]!.answer(new BrookError('IO_ERROR', 'disk'));
+    await turn();
+    writes[1]!.answer();
+    expect(await Promise.all(done)).toEqual(['IO_ERROR', 'IO_ERROR', 0n]);
+  });
+
+  it('a write refused TOPIC_FULL goes again a copy at a time, in order, until one is refused: those after it fail with it', async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, () => LOOSE);
+    const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record(`c${i}`), origin(0, i)).catch((error: BrookError) => error.code));
+    await turn();
     writes[0]!.answer(new BrookError('TOPIC_FULL', 'full'));
     await turn();
     writes[1]!.answer();
-    expect(await Promise.all(done)).toEqual(['TOPIC_FULL', 'TOPIC_FULL', 0n]);
+    await turn();
+    writes[2]!.answer(new BrookError('TOPIC_FULL', 'full'));
+    expect(await Promise.all(done)).toEqual([0n, 'TOPIC_FULL', 'TOPIC_FULL']);
+    expect(writes.map((w) => w.records.map((r) => new TextDecoder().decode(r.value as Uint8Array)))).toEqual([['c0', 'c1', 'c2'], ['c0'], ['c1']]);
   });
 
   it('a dead-letter topic that cannot be created fails every copy waiting for it, and a later copy tries again', async () => {

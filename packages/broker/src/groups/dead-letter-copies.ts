@@ -9,12 +9,12 @@
  *
  * Each write stays within the dead-letter topic's batch limits (CopyBatchRoom, CopyLimits), so a
  * write of several copies is never refused for its size where the copies alone would not be. A
- * produce that fails (a full partition under discard 'new' refuses its whole produce) fails only
- * the copies bound for its partition, as when each went alone; each group tries its copy again
- * later. Copies of one origin partition keep the order they were asked for in their dead-letter
+ * produce that fails fails only the copies bound for its partition, as when each went alone;
+ * each group tries its copy again later. One a full partition under discard 'new' refuses
+ * (TOPIC_FULL) goes again a copy at a time, as far as there is room. Copies of one origin partition keep the order they were asked for in their dead-letter
  * partition (redrive gives them back in that order).
  */
-import type { LogRecord } from '@brook/protocol';
+import { isBrookError, type LogRecord } from '@brook/protocol';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { CopyBatchRoom, copySizeBytes, type CopyLimits } from './copy-batch.js';
 import { deadLetterRecord, type DeadLetterOrigin, type DeadLetterTarget } from './dead-letter.js';
@@ -79,13 +79,36 @@ export class DeadLetterCopies {
     this.waiting.delete(deadLetterTopic);
   }
 
-  /** One produce of `copies` to `partition`: settles each copy, never rejects. */
+  /**
+   * One produce of `copies` to `partition`: settles each copy, never rejects. A discard 'new'
+   * partition may have room for some of them, not all: they then go a copy at a time, in order,
+   * as far as there is room, as they would have alone (and as redrive's runs do). Otherwise copies
+   * given up on together would retry together, every backoff.maxMs, and none would be made
+   * until there was room for all.
+   */
   private async writePartition(deadLetterTopic: string, partition: number, copies: readonly PendingCopy[]): Promise<void> {
     try {
       const results = await this.target.produce(deadLetterTopic, copies.map((copy) => ({ ...copy.record, partition })));
       for (let i = 0; i < copies.length; i++) copies[i]!.resolve(results[i]!.offset);
     } catch (error) {
-      for (const copy of copies) copy.reject(error);
+      if (copies.length === 1 || !(isBrookError(error, 'TOPIC_FULL') || isBrookError(error, 'MESSAGE_TOO_LARGE'))) {
+        for (const copy of copies) copy.reject(error);
+        return;
+      }
+      await this.writeOneByOne(deadLetterTopic, partition, copies);
+    }
+  }
+
+  /** Each copy alone, in order; the first refused refuses those after it (they keep their order). */
+  private async writeOneByOne(deadLetterTopic: string, partition: number, copies: readonly PendingCopy[]): Promise<void> {
+    for (let i = 0; i < copies.length; i++) {
+      try {
+        const [result] = await this.target.produce(deadLetterTopic, [{ ...copies[i]!.record, partition }]);
+        copies[i]!.resolve(result!.offset);
+      } catch (error) {
+        for (const copy of copies.slice(i)) copy.reject(error);
+        return;
+      }
     }
   }
 }

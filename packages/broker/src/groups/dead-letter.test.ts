@@ -111,8 +111,10 @@ describe('dead-letter copies made together', () => {
 });
 
 describe("dead-letter copies made together, to a dead-letter topic with discard 'new'", () => {
-  it('copies that each fit maxBytes are never written together past it (MESSAGE_TOO_LARGE, for ever): all are copied, in order', async () => {
+  it('copies that each fit maxBytes are never written together past it (MESSAGE_TOO_LARGE, for ever): all are copied, once each', async () => {
     const { broker, settle, advance } = await engineFixture();
+    const copiedAt = new Map<bigint, bigint>();
+    broker.on('deadLettered', (e) => void copiedAt.set(e.offset, e.deadLetterOffset));
     await broker.createTopic('small-dlq-src');
     // A copy is ~450 B: one fits, ten in one batch do not.
     await broker.createTopic('small-dlq-src.dlq', { retention: { maxBytes: 2048, discard: 'new' } });
@@ -124,11 +126,28 @@ describe("dead-letter copies made together, to a dead-letter topic with discard 
     for (let i = 0; i < 30 && broker.describeGroup('small-dlq-src', 'g-small').lag > 0n; i++) await advance(1000);
     await settle(() => broker.describeGroup('small-dlq-src', 'g-small').lag === 0n);
     expect(broker.describeGroup('small-dlq-src', 'g-small').lastError).toBeUndefined();
-    // The reader has freed the room of the first copies: the rest are still there, in order.
-    const startOffset = broker.describeTopic('small-dlq-src.dlq').partitions[0]!.startOffset;
-    const copies = await broker.fetch({ topic: 'small-dlq-src.dlq', partition: 0, offset: startOffset });
-    expect(copies.map((r) => new TextDecoder().decode(r.value!))).toEqual(values.slice(Number(startOffset)));
+    // Each copied once. (Not all in order: a copy waiting for its retry may be overtaken by later
+    // ones that found room first, as semantics.md allows; the reader freed the first ones' room.)
+    expect(copiedAt.size).toBe(10);
+    expect([...copiedAt.values()].sort((a, b) => (a < b ? -1 : 1))).toEqual(values.map((_, i) => BigInt(i)));
     expect(broker.describeTopic('small-dlq-src.dlq').partitions[0]!.endOffset).toBe(10n);
+  });
+
+  it('copies of which only some fit the room left go in as far as there is room, a copy at a time, in order', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('partial-dlq-src');
+    // A copy is ~450 B. The dead-letter topic has room for one more, not for three in one batch,
+    // and no group reading it to free more.
+    await broker.createTopic('partial-dlq-src.dlq', { retention: { maxBytes: 2048, discard: 'new' } });
+    await broker.produce('partial-dlq-src.dlq', [{ value: 'x'.repeat(1400) }]);
+    const values = ['a', 'b', 'c'].map((value) => value.padEnd(300, '.'));
+    await broker.produce('partial-dlq-src', values.map((value) => ({ value })));
+    await broker.subscribe({ topic: 'partial-dlq-src', group: 'g-partial', maxInFlight: 3, backoff: { maxMs: 1000 } }, (d) => d.reject('bad'));
+    await settle();
+    for (let i = 0; i < 3; i++) await advance(1000);
+    const copies = await broker.fetch({ topic: 'partial-dlq-src.dlq', partition: 0, offset: 1n });
+    expect(copies.map((r) => new TextDecoder().decode(r.value!))).toEqual(values.slice(0, 1));
+    expect(broker.describeGroup('partial-dlq-src', 'g-partial')).toMatchObject({ lag: 2n, partitions: [{ deadLettered: 1 }], lastError: expect.stringMatching(/TOPIC_FULL|does not fit/) });
   });
 });
 

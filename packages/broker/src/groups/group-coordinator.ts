@@ -133,10 +133,18 @@ export class GroupCoordinator {
     for (const reader of this.readers.ofTopic(topic)) reader.schedulePump();
   }
 
-  /** Retention deleted records below `startOffset`: the readers and groups it overtook are told. */
+  /**
+   * Retention deleted records below `startOffset`: the readers and groups it overtook are told.
+   * Every group, even when one fails to journal it (a failed journal): the others would go on
+   * below startOffset, their losses uncounted. Rejects with the first failure after.
+   */
   async retentionMoved(topic: string, partition: number, startOffset: bigint): Promise<void> {
     for (const reader of this.readers.ofTopic(topic)) reader.overtakenBy(partition, startOffset);
-    for (const group of this.groups.ofTopic(topic)) await group.overtakenBy(partition, startOffset);
+    let failure: unknown;
+    for (const group of this.groups.ofTopic(topic)) {
+      await group.overtakenBy(partition, startOffset).catch((error: unknown) => void (failure ??= error));
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** The lowest ackFloor of any group on a partition: what every group has consumed. */

@@ -198,3 +198,21 @@ describe('retention overtaking a group', () => {
     expect(dropped).toEqual([]);
   });
 });
+
+describe('retention overtaking groups when one of them cannot journal it', () => {
+  it("a group whose journal failed does not keep retention from telling the topic's other groups what they lost", async () => {
+    const topic = 'overtaken-journal-failed';
+    const fixture = await overtakenTopic(topic);
+    const failing = await holdingMember(fixture, { topic, group: 'a-failed' }, () => true);
+    await holdingMember(fixture, { topic, group: 'b-healthy' }, () => true);
+    await fixture.produce();
+    await fixture.settle(() => failing.length > 0);
+    fixture.fs.failNext('write', { errno: 'EIO', path: /\/groups\/overtaken-journal-failed\/a-failed\// });
+    await expect(failing[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await expect(fixture.broker.enforceRetention()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await fixture.settle();
+    const { startOffset } = fixture.broker.describeTopic(topic).partitions[0]!;
+    expect(startOffset).toBeGreaterThan(0n);
+    expect(fixture.broker.describeGroup(topic, 'b-healthy').partitions[0]).toMatchObject({ ackFloor: startOffset, lostToRetention: startOffset });
+  });
+});

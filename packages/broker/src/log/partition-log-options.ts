@@ -30,4 +30,6 @@ export interface RetentionResult {
   readonly deletedSegments: number;
   readonly previousStartOffset: bigint;
   readonly startOffset: bigint;
+  /** A file it failed to delete (or the directory's fsync): the segments are out of the log all the same. */
+  readonly failure?: BrookError;
 }

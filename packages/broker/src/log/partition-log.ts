@@ -27,6 +27,7 @@ import {
 import { recoverSegments, type RecoveryReport } from './recovery.js';
 import { segmentsToDelete, wholeLogExpired, type RetentionPolicy } from './retention.js';
 import { Segment } from './segment.js';
+import { deleteSegments } from './segment-deletion.js';
 import { LogReader, type ReadLimits, type ReadBatch } from './log-reader.js';
 import { TailCache } from './tail-cache.js';
 import { FlushBehind, type PendingFlush } from './flush-behind.js';
@@ -59,6 +60,8 @@ export class PartitionLog {
   private dirty = false;
   /** The seal of the segment before the active one while it runs; cleared when it succeeds. */
   private sealing: Promise<void> | undefined;
+  /** Segments retention took out whose files it failed to delete: the next applyRetention tries again. */
+  private readonly undeleted: Segment[] = [];
   /** applyRetention calls deleting files: close() waits for them (see applyRetention). */
   private readonly retaining = new Set<Promise<void>>();
   /** sealActive() asked the next round to start a new segment first. */
@@ -180,23 +183,26 @@ export class PartitionLog {
     if (this.closed) throw new BrookError('CLOSED', `log ${this.options.dir} is closed`);
     const previousStartOffset = this.startOffset;
     const count = segmentsToDelete(this.segments, policy, this.options.clock.now(), consumedBelow);
-    const deleted = this.segments.splice(0, count);
+    // With the segments whose files an earlier call failed to delete: their records are gone
+    // from the log already, and a file left behind would bring them back at the next open.
+    const deleting = [...this.undeleted.splice(0), ...this.segments.splice(0, count)];
     // Taken before the awaits: a concurrent call can move startOffset further meanwhile, and the
     // result must describe this call's deletions only (callers count dropped records from it).
     const startOffset = this.startOffset;
     let done = (): void => undefined;
     const retained = new Promise<void>((resolve) => (done = resolve));
     this.retaining.add(retained);
+    let failure: BrookError | undefined;
     try {
       // The segment being sealed may be among them: its files go once the seal has written them.
-      if (count > 0) await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.settled()]);
-      for (const segment of deleted) await segment.delete();
-      if (count > 0) await this.options.fs.syncDir(this.options.dir);
+      if (deleting.length > 0) await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.settled()]);
+      failure = await deleteSegments(this.options.fs, this.options.dir, deleting, this.undeleted);
     } finally {
       this.retaining.delete(retained);
       done();
     }
-    return { deletedSegments: count, previousStartOffset, startOffset };
+    // The segments are out of the log even if a file stayed: the caller counts their records.
+    return { deletedSegments: count, previousStartOffset, startOffset, ...(failure ? { failure } : {}) };
   }
 
   /** Waits for pending appends, fsyncs, writes the active segment's index files, closes files. */

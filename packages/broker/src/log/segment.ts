@@ -13,6 +13,9 @@ import { BatchScanner, type ScanProblem } from './batch-scanner.js';
 import { INDEX_ENTRY_BYTES, SparseIndex, readLastEntry } from './sparse-index.js';
 import { segmentPath } from './segment-files.js';
 
+/** A segment's files in the order delete() removes them: the log first (see delete()). */
+const SEGMENT_SUFFIXES = ['.log', '.index', '.timeindex'] as const;
+
 export interface SegmentConfig {
   readonly indexIntervalBytes: number;
   /** Largest batch a scan accepts as sane: the format's ceiling, not the produce limit. */
@@ -51,6 +54,8 @@ export class Segment {
   /** Reads in progress; a deleted segment closes its file only when the last one ends. */
   private readers = 0;
   private deleted = false;
+  /** How many of SEGMENT_SUFFIXES delete() has unlinked. */
+  private filesUnlinked = 0;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -309,11 +314,17 @@ export class Segment {
    * open file (POSIX keeps an unlinked file readable through open descriptors).
    */
   async delete(): Promise<void> {
+    const firstCall = !this.deleted;
     this.deleted = true;
-    for (const suffix of ['.log', '.index', '.timeindex'] as const) {
-      await this.fs.unlink(segmentPath(this.dir, this.baseOffset, suffix));
+    try {
+      // Called again after a failed unlink: it goes on with the files still there.
+      for (; this.filesUnlinked < SEGMENT_SUFFIXES.length; this.filesUnlinked++) {
+        await this.fs.unlink(segmentPath(this.dir, this.baseOffset, SEGMENT_SUFFIXES[this.filesUnlinked]!));
+      }
+    } finally {
+      // Out of the log either way: nothing else would close its file.
+      if (firstCall && this.readers === 0) await this.file.close();
     }
-    if (this.readers === 0) await this.file.close();
   }
 
   /** Marks a read in progress; pair with `release()`. */

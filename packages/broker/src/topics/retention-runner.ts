@@ -34,21 +34,27 @@ export class RetentionRunner {
 
   /**
    * Runs retention on every partition now. A topic deleted while the pass runs (its logs closed
-   * under it) has nothing left to retain: the pass goes on with the others rather than fail.
+   * under it) has nothing left to retain: the pass goes on with the others rather than fail. So
+   * it does past a partition it failed to retain (an I/O error deleting a file): the other
+   * partitions and topics are retained all the same, and the pass then rejects with the first
+   * such failure. Stopping there left every topic after it unretained, at every pass.
    */
   async enforce(): Promise<RetentionDrop[]> {
     const dropped: RetentionDrop[] = [];
+    let firstFailure: unknown;
     for (const topic of this.topics.values()) {
-      try {
-        for (const partition of topic.partitions.keys()) {
+      for (const partition of topic.partitions.keys()) {
+        try {
           const droppedRecords = await this.retainPartition(topic, partition);
           if (droppedRecords > 0n) dropped.push({ topic: topic.name, partition, droppedRecords, startOffset: topic.partition(partition).startOffset });
+        } catch (error) {
+          const failure = this.topics.failure(topic, error);
+          if (isBrookError(failure, 'UNKNOWN_TOPIC')) break;
+          firstFailure ??= failure;
         }
-      } catch (error) {
-        const failure = this.topics.failure(topic, error);
-        if (!isBrookError(failure, 'UNKNOWN_TOPIC')) throw failure;
       }
     }
+    if (firstFailure !== undefined) throw firstFailure;
     return dropped;
   }
 
@@ -141,23 +147,30 @@ export class RetentionRunner {
   private async retainPartition(topic: Topic, partition: number): Promise<bigint> {
     const log = topic.partition(partition);
     const { retention } = topic.config;
+    let failure: BrookError | undefined;
     const apply = async (): Promise<{ droppedRecords: bigint; startOffset: bigint }> => {
       // Each result counts its own call's deletions: another run on the partition may interleave.
       const result = await log.applyRetention(retention, this.groups.consumedBelow(topic.name, partition));
+      failure ??= result.failure;
       return { droppedRecords: result.startOffset - result.previousStartOffset, startOffset: result.startOffset };
     };
     let { droppedRecords, startOffset } = await apply();
-    if (log.expiredWhole(retention)) {
+    // A failed log cannot seal its active segment (it refuses writes until it is reopened): its
+    // sealed segments go, the active one waits for the reopen.
+    if (!failure && !log.failed && log.expiredWhole(retention)) {
       await log.sealActive();
       const rest = await apply();
       droppedRecords += rest.droppedRecords;
       startOffset = rest.startOffset;
     }
-    if (droppedRecords === 0n) return 0n;
-    if (this.events.wants('retentionDropped')) {
-      this.events.emit('retentionDropped', { topic: topic.name, partition, startOffset, lostRecords: droppedRecords });
+    if (droppedRecords > 0n) {
+      if (this.events.wants('retentionDropped')) {
+        this.events.emit('retentionDropped', { topic: topic.name, partition, startOffset, lostRecords: droppedRecords });
+      }
+      await this.groups.retentionMoved(topic.name, partition, startOffset);
     }
-    await this.groups.retentionMoved(topic.name, partition, startOffset);
+    // Out of the log even so (a file left behind goes at the next pass): counted and told above.
+    if (failure) throw failure;
     return droppedRecords;
   }
 }
