@@ -105,6 +105,20 @@ describe("'partition' ordering: a record whose copy waits (a full dead-letter to
     expect(next.held.map((d) => d.offset)).toEqual([1n]);
   });
 
+  it('the group reconfigured meanwhile (read again from its ackFloor, which it is at), the records after it go out', async () => {
+    const { broker, settle } = await fullDeadLetterTopic('pwait-conf', ['r0', 'r1']);
+    const options = { topic: 'pwait-conf', group: 'g-pwait-conf', ordering: 'partition', maxInFlight: 1, backoff: { maxMs: 1000 } } as const;
+    const first = parking();
+    const rejecting = await broker.subscribe(options, first.handler);
+    await settle(() => first.held.length === 1);
+    await first.held[0]!.reject('bad');
+    rejecting.abort();
+    const next = parking();
+    await broker.subscribe({ ...options, ackTimeoutMs: 60_000 }, next.handler); // other settings: a reconfigure
+    await settle();
+    expect(next.held.map((d) => d.offset)).toEqual([1n]);
+  });
+
   it('a go-back from an earlier record passes it, and the records after it come again', async () => {
     const { broker, settle, advance } = await fullDeadLetterTopic('pwait-back', ['r0', 'r1', 'r2', 'r3']);
     const { held, handler } = parking();
