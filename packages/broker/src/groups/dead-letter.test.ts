@@ -30,6 +30,16 @@ async function crashAfterCopy(topic: string, maxDeliveries: number | undefined, 
   return { copies: copies.length, deliveries };
 }
 
+/** A topic whose default dead-letter topic is full (discard 'new', no room for a copy), holding `values`. */
+async function fullDeadLetterTopic(topic: string, values: string[]) {
+  const world = await engineFixture();
+  await world.broker.createTopic(topic);
+  await world.broker.createTopic(`${topic}.dlq`, { retention: { maxBytes: 300, discard: 'new' } });
+  await world.broker.produce(`${topic}.dlq`, [{ value: 'x'.repeat(200) }]);
+  await world.broker.produce(topic, values.map((value) => ({ value })));
+  return world;
+}
+
 describe('a crash between the dead-letter copy and the ack', () => {
   it('with its attempts spent, the record is copied again after the restart: two copies, no delivery', async () => {
     expect(await crashAfterCopy('crash-spent', 1, (d) => d.reject('bad'))).toEqual({ copies: 2, deliveries: [] });
@@ -42,11 +52,7 @@ describe('a crash between the dead-letter copy and the ack', () => {
 
 describe('a dead-letter copy that fails', () => {
   it("is tried again every backoff.maxMs, and describeGroup's lastError says why meanwhile (a full dead-letter topic); reject() has resolved", async () => {
-    const { broker, settle, advance } = await engineFixture();
-    await broker.createTopic('full-src');
-    await broker.createTopic('full-src.dlq', { retention: { maxBytes: 300, discard: 'new' } });
-    await broker.produce('full-src.dlq', [{ value: 'x'.repeat(200) }]);
-    await broker.produce('full-src', [{ value: 'poison' }]);
+    const { broker, settle, advance } = await fullDeadLetterTopic('full-src', ['poison']);
     const { held, handler } = parking();
     await broker.subscribe({ topic: 'full-src', group: 'g-full', backoff: { maxMs: 1000 } }, handler);
     await settle(() => held.length === 1);
@@ -67,11 +73,7 @@ describe('a dead-letter copy that fails', () => {
   });
 
   it('waiting to be tried again at a reset, the copy is not made: the reset ends the wait like a backoff, and the record is replayed', async () => {
-    const { broker, settle, advance } = await engineFixture();
-    await broker.createTopic('reset-src');
-    await broker.createTopic('reset-src.dlq', { retention: { maxBytes: 300, discard: 'new' } });
-    await broker.produce('reset-src.dlq', [{ value: 'x'.repeat(200) }]);
-    await broker.produce('reset-src', [{ value: 'poison' }]);
+    const { broker, settle, advance } = await fullDeadLetterTopic('reset-src', ['poison']);
     const { held, handler } = parking();
     await broker.subscribe({ topic: 'reset-src', group: 'g-reset', backoff: { maxMs: 1000 } }, handler);
     await settle(() => held.length === 1);
@@ -85,6 +87,49 @@ describe('a dead-letter copy that fails', () => {
     await advance(5000);
     expect(broker.listTopics()).not.toContain('reset-src.dlq');
     expect(broker.describeGroup('reset-src', 'g-reset')).toMatchObject({ lastError: undefined, partitions: [{ deadLettered: 0 }] });
+  });
+});
+
+describe("'partition' ordering: a record whose copy waits (a full dead-letter topic) is out of the way", () => {
+  it('taken back on its last attempt (its member crashed), it does not hold up the partition for the next member', async () => {
+    const { broker, settle } = await fullDeadLetterTopic('pwait-left', ['r0', 'r1', 'r2']);
+    const options = { topic: 'pwait-left', group: 'g-pwait-left', ordering: 'partition', maxInFlight: 1, maxDeliveries: 1, backoff: { maxMs: 1000 } } as const;
+    const first = parking();
+    const crashing = await broker.subscribe(options, first.handler);
+    await settle(() => first.held.length === 1);
+    crashing.abort();
+    const next = parking();
+    await broker.subscribe(options, next.handler);
+    await settle();
+    expect(broker.describeGroup('pwait-left', 'g-pwait-left').lastError).toMatch(/TOPIC_FULL/);
+    expect(next.held.map((d) => d.offset)).toEqual([1n]);
+  });
+
+  it('the group reconfigured meanwhile (read again from its ackFloor, which it is at), the records after it go out', async () => {
+    const { broker, settle } = await fullDeadLetterTopic('pwait-conf', ['r0', 'r1']);
+    const options = { topic: 'pwait-conf', group: 'g-pwait-conf', ordering: 'partition', maxInFlight: 1, backoff: { maxMs: 1000 } } as const;
+    const first = parking();
+    const rejecting = await broker.subscribe(options, first.handler);
+    await settle(() => first.held.length === 1);
+    await first.held[0]!.reject('bad');
+    rejecting.abort();
+    const next = parking();
+    await broker.subscribe({ ...options, ackTimeoutMs: 60_000 }, next.handler); // other settings: a reconfigure
+    await settle();
+    expect(next.held.map((d) => d.offset)).toEqual([1n]);
+  });
+
+  it('a go-back from an earlier record passes it, and the records after it come again', async () => {
+    const { broker, settle, advance } = await fullDeadLetterTopic('pwait-back', ['r0', 'r1', 'r2', 'r3']);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'pwait-back', group: 'g-pwait-back', ordering: 'partition', maxInFlight: 3, backoff: { initialMs: 10, maxMs: 1000 } }, handler);
+    await settle(() => held.length === 3);
+    void held[1]!.reject('bad');
+    await settle(() => held.length === 4);
+    held[0]!.nack(); // goes back to r0: r2 and r3 are taken back, r1 is given up on
+    await advance(50);
+    await settle();
+    expect(held.map((d) => `${d.offset}#${d.deliveryCount}`)).toEqual(['0#1', '1#1', '2#1', '3#1', '0#2', '2#2', '3#2']);
   });
 });
 

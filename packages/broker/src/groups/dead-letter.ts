@@ -140,8 +140,15 @@ function asciiBytes(text: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * Up to 2^53-1, as a produce takes a timestamp (16 digits): with 15 at most, a record produced
+ * with a timestamp of 10^15 or more (microseconds, say) was no dead letter to redrive, and waited
+ * skipped for ever.
+ */
 function wholeNumber(digits: string): number | undefined {
-  return /^\d{1,15}$/.test(digits) ? Number(digits) : undefined;
+  if (!/^\d{1,16}$/.test(digits)) return undefined;
+  const number = Number(digits);
+  return Number.isSafeInteger(number) ? number : undefined;
 }
 
 /** Where dead-letter copies go: the broker's topics. */

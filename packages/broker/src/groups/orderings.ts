@@ -239,7 +239,10 @@ export class PartitionOrdering implements OrderingStrategy {
       const owner = window.owner;
       const readSeq = window.readSeq;
       while (owner && owner.credit > 0) {
-        while (window.cursorSeq < readSeq && !window.at(window.cursorSeq)) window.cursorSeq += 1;
+        // Absent (acked) or being dead-lettered: either way never delivered again, so not waited
+        // for. A go-back, a take-back on a last attempt or a rewind can put the cursor on a record
+        // whose copy waits (a full dead-letter topic), which would hold up the partition.
+        while (window.cursorSeq < readSeq && passed(window.at(window.cursorSeq))) window.cursorSeq += 1;
         const entry = window.at(window.cursorSeq);
         if (!entry || entry.state !== 'ready') break;
         window.cursorSeq += 1;
@@ -309,6 +312,11 @@ export class PartitionOrdering implements OrderingStrategy {
     }
     return changed;
   }
+}
+
+/** Acked (no longer held) or being dead-lettered: in 'partition' ordering, behind the cursor for good. */
+function passed(entry: Entry | undefined): boolean {
+  return entry === undefined || entry.state === 'deadLettering';
 }
 
 function hasInFlight(window: PartitionWindow): boolean {

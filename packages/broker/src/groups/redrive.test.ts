@@ -215,6 +215,17 @@ describe('redrive', () => {
     expect(back!.timestamp).toBe(1234);
   });
 
+  it('restores a timestamp of 16 digits (a produce takes any up to 2^53-1, e.g. microseconds by mistake): it is no look-alike to skip', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('late-ts');
+    const timestamps = [1_732_412_345_678_901, Number.MAX_SAFE_INTEGER];
+    await deadLetter(fixture, 'late-ts', 'g-late-ts', timestamps.map((timestamp) => ({ value: String(timestamp), timestamp })));
+    expect(await broker.redrive('late-ts.dlq')).toEqual({ moved: 2, skipped: 0 });
+    const back = await broker.fetch({ topic: 'late-ts', partition: 0, offset: 2n });
+    expect(back.map((r) => r.timestamp)).toEqual(timestamps);
+  });
+
   it('is a produce: every group of the origin topic gets the record again, at a new offset, as a first delivery', async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('fan', { partitions: 2 });
