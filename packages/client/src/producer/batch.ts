@@ -43,8 +43,6 @@ const BATCH_FINISHED = Object.freeze({ batchFinished: true });
 export class Batch {
   readonly records: EncodableRecord[] = [];
   private readonly parts: Part[] = [];
-  /** Each record's size as add() counted it, for halves(). */
-  private readonly recordSizes: number[] = [];
   sizeBytes = 0;
   /** Set at the first send; kept for every resend. */
   baseSequence = -1;
@@ -85,7 +83,6 @@ export class Batch {
 
   add(record: EncodableRecord, sizeBytes: number, ticket: SendTicket, position: number): void {
     this.records.push(record);
-    this.recordSizes.push(sizeBytes);
     this.sizeBytes += sizeBytes;
     const last = this.parts[this.parts.length - 1];
     if (last?.ticket === ticket) last.positions.push(position);
@@ -139,10 +136,16 @@ export class Batch {
     let index = 0;
     for (const part of this.parts) {
       for (const position of part.positions) {
-        halves[index < split ? 0 : 1].add(this.records[index]!, this.recordSizes[index]!, part.ticket, position);
+        const record = this.records[index]!;
+        // The size the producer counted it at (recordSizesWithin), worked out again: halving is
+        // rare, and keeping every record's size would cost each send.
+        halves[index < split ? 0 : 1].add(record, sizeOfRecordMax(record), part.ticket, position);
         index += 1;
       }
     }
+    assert(halves[0].sizeBytes + halves[1].sizeBytes === this.sizeBytes, 'halves() counted the records at other sizes than add() did', {
+      sizeBytes: this.sizeBytes, halves: [halves[0].sizeBytes, halves[1].sizeBytes],
+    });
     this.sizeBytes = 0;
     this.finish();
     return halves;
