@@ -98,7 +98,7 @@ describe('16 failure cases of the original', () => {
   it('7. a clock that runs backwards changes no order: batches go by sequence', async () => {
     const host = new SimulatedHost();
     let now = 2_000_000_000_000;
-    const backwards: Clock = { now: () => (now -= 1000), setTimer: (ms, cb) => host.clock.setTimer(ms, cb) };
+    const backwards: Clock = { now: () => (now -= 1000), monotonicMs: () => host.clock.monotonicMs(), setTimer: (ms, cb) => host.clock.setTimer(ms, cb) };
     const buffer = await host.open({ maxRecords: 2, clock: backwards });
     await putAll(buffer, 1, 6);
     await buffer.put({ value: value(7), timestamp: 5 });

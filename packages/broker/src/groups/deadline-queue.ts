@@ -2,7 +2,7 @@
  * Every lease and every backoff of a broker in one structure: a min-heap of deadlines with a
  * single clock timer armed for the earliest one. A million records in flight cost a million heap
  * entries, not a million timers, and extending a lease is an O(log n) re-key, not a timer cancel
- * and re-create.
+ * and re-create. Deadlines are on `clock.monotonicMs()` (durations, not dates: see Clock).
  */
 import { TimerHeap, type Clock, type HeapTimer, type Timer } from '@brook/protocol';
 
@@ -25,7 +25,7 @@ export class DeadlineQueue {
     return this.heap.size;
   }
 
-  /** Calls `onDue` once, at or after `dueMs` on the clock, unless cancelled first. */
+  /** Calls `onDue` once, at or after `dueMs` on the clock's monotonic reading, unless cancelled first. */
   schedule(dueMs: number, onDue: () => void): Deadline {
     const entry: HeapTimer = { dueMs, seq: this.seq++, callback: onDue, index: -1 };
     this.heap.push(entry);
@@ -64,12 +64,12 @@ export class DeadlineQueue {
     this.armed = undefined;
     if (!first) return;
     const dueMs = first.dueMs;
-    this.armed = { dueMs, timer: this.clock.setTimer(Math.max(0, dueMs - this.clock.now()), () => this.fire()) };
+    this.armed = { dueMs, timer: this.clock.setTimer(Math.max(0, dueMs - this.clock.monotonicMs()), () => this.fire()) };
   }
 
   private fire(): void {
     this.armed = undefined;
-    const now = this.clock.now();
+    const now = this.clock.monotonicMs();
     for (let next = this.heap.peek(); next && next.dueMs <= now; next = this.heap.peek()) {
       this.heap.remove(next);
       next.callback();

@@ -4,10 +4,13 @@
  * counters (redeliveries, dead letters, records lost to retention).
  */
 import type { GroupDescription, GroupPartitionDescription, InFlightDescription } from '@brook/protocol';
+import type { Clock } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { Group } from './group.js';
 
-export function describeGroup(group: Group, logs: readonly PartitionLog[]): GroupDescription {
+export function describeGroup(group: Group, logs: readonly PartitionLog[], clock: Clock): GroupDescription {
+  // Leases are due on the monotonic reading; a person (and `brook groups`) reads a date.
+  const wallAheadMs = clock.now() - clock.monotonicMs();
   const partitions = group.windows.map((window): GroupPartitionDescription => {
     const endOffset = logs[window.partition]!.endOffset;
     const unacked = endOffset - window.ack.ackFloor - window.ack.ackedAboveFloor;
@@ -16,7 +19,7 @@ export function describeGroup(group: Group, logs: readonly PartitionLog[]): Grou
     for (const entry of window.entries()) {
       if (entry.state === 'backoff') backingOff += 1;
       if (entry.flight) {
-        inFlight.push({ offset: entry.offset, member: entry.flight.member.id, deliveryCount: entry.flight.deliveryCount, leaseDeadlineMs: entry.flight.deadlineMs });
+        inFlight.push({ offset: entry.offset, member: entry.flight.member.id, deliveryCount: entry.flight.deliveryCount, leaseDeadlineMs: entry.flight.deadlineMs + wallAheadMs });
       }
     }
     inFlight.sort((a, b) => (a.offset < b.offset ? -1 : 1));

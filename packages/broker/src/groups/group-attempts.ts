@@ -87,7 +87,7 @@ export abstract class GroupAttempts implements FlightOwner {
 
   extend(flight: Flight, ms: number | undefined): void {
     this.heardFrom(flight.member);
-    if (flight.current) this.leases.extend(flight, this.context.clock.now() + (ms ?? this.config.ackTimeoutMs));
+    if (flight.current) this.leases.extend(flight, this.context.clock.monotonicMs() + (ms ?? this.config.ackTimeoutMs));
   }
 
   reject(flight: Flight, reason: string): Promise<void> {
@@ -210,7 +210,7 @@ export abstract class GroupAttempts implements FlightOwner {
       return;
     }
     window.setState(entry, 'backoff');
-    entry.backoff = this.context.deadlines.schedule(this.context.clock.now() + delayMs, () => {
+    entry.backoff = this.context.deadlines.schedule(this.context.clock.monotonicMs() + delayMs, () => {
       entry.backoff = undefined;
       if (entry.state === 'backoff' && window.holds(entry)) this.makeReady(entry);
     });
@@ -307,7 +307,7 @@ export abstract class GroupAttempts implements FlightOwner {
     // no event and no retry of it come after its end; a copy made stays in the dead-letter topic.
     if (this.closed) return;
     if (deadLetterOffset === undefined) {
-      entry.backoff = this.context.deadlines.schedule(this.context.clock.now() + this.config.backoff.maxMs, () => {
+      entry.backoff = this.context.deadlines.schedule(this.context.clock.monotonicMs() + this.config.backoff.maxMs, () => {
         entry.backoff = undefined;
         if (window.holds(entry) && !this.closed) this.deadLetterInBackground(entry, reason);
       });

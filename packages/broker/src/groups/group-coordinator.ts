@@ -170,7 +170,7 @@ export class GroupCoordinator {
   }
 
   describeGroup(topic: string, group: string): GroupDescription {
-    return describeGroup(this.groups.existing(topic, group), this.deps.partitions(topic));
+    return describeGroup(this.groups.existing(topic, group), this.deps.partitions(topic), this.deps.clock);
   }
 
   /**

@@ -153,7 +153,7 @@ export class Group extends GroupAttempts {
       const reading = this.fill((member) => Math.max(0, member.credit));
       if (reading) await reading;
       const flights: Flight[] = [];
-      const now = this.context.clock.now();
+      const now = this.context.clock.monotonicMs();
       this.ordering.assign(this.members, this.windows, (entry, member) => {
         const flight = this.startFlight(entry, member, now);
         if (flight) flights.push(flight);

@@ -16,6 +16,7 @@ import type { Clock, Timer } from '@brook/protocol';
 import type { Deadline, DeadlineQueue } from './deadline-queue.js';
 
 export interface Lease {
+  /** On `clock.monotonicMs()`, so that a step of the wall clock neither stretches nor ends it. */
   deadlineMs: number;
   /** False once the lease ended (settled, revoked or expired). */
   live: boolean;
@@ -46,9 +47,9 @@ export class LeaseQueue<L extends Lease> {
     lease.live = true;
     lease.extension = undefined;
     if (deadlineMs >= this.lastGrantMs) this.lastGrantMs = deadlineMs;
-    // A reconfigure that shortened ackTimeoutMs (or a wall clock stepping back): behind the
-    // longer leases granted before, the FIFO would expire it only after theirs. Queued all the
-    // same, extended from the start, so that clear() finds it.
+    // A reconfigure that shortened ackTimeoutMs: behind the longer leases granted before, the
+    // FIFO would expire it only after theirs. Queued all the same, extended from the start, so
+    // that clear() finds it.
     else lease.extension = this.deadlines.schedule(deadlineMs, () => this.expire(lease));
     this.queue.push(lease);
     if (this.queue.length >= this.sweepAtLength) this.sweep();
@@ -87,12 +88,12 @@ export class LeaseQueue<L extends Lease> {
     if (this.head * 2 > this.queue.length && this.queue.length >= SWEEP_MIN_LENGTH) this.sweep();
     const next = this.queue[this.head];
     if (!next) return;
-    this.timer = this.clock.setTimer(Math.max(0, next.deadlineMs - this.clock.now()), () => this.fire());
+    this.timer = this.clock.setTimer(Math.max(0, next.deadlineMs - this.clock.monotonicMs()), () => this.fire());
   }
 
   private fire(): void {
     this.timer = undefined;
-    const now = this.clock.now();
+    const now = this.clock.monotonicMs();
     while (this.head < this.queue.length) {
       const lease = this.queue[this.head]!;
       if (!this.passesOver(lease) && lease.deadlineMs > now) break;

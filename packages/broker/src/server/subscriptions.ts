@@ -160,7 +160,7 @@ export class SessionSubscriptions {
     // nothing to settle). A release is not: the client gives back what its consumer never saw,
     // often because it is stuck (a loop not reading lets its queue overflow).
     if (alive || ack.length + extend.length + reject.length + nack.length > 0) subscription.handle?.consumerSettled();
-    for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.now());
+    for (const [deliveryId, extendMs] of extend) subscription.extend(deliveryId, extendMs, this.clock.monotonicMs());
     const durable = new DurableWaits();
     const stale = new StaleIds();
     for (const [first, last] of ack) {
@@ -295,7 +295,7 @@ export class SessionSubscriptions {
       const first = this.nextDeliveryId;
       this.nextDeliveryId += chunk.length;
       this.peer.send(encodeDeliverFrame(subscription.id, first, chunk, subscription.takeNewlyLost()));
-      subscription.track(first, chunk, this.clock.now());
+      subscription.track(first, chunk, this.clock.monotonicMs());
     }
     return true;
   }

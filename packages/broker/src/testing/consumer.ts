@@ -93,6 +93,8 @@ export class SimConsumer {
     // and wait out a pause: a paused process runs no code at all.
     const clock: ProcessClock = new ProcessClock({
       now: () => this.host.clockNow(),
+      // A simulation never steps the wall clock: both readings are the virtual time.
+      monotonicMs: () => this.host.clockNow(),
       setTimer: (ms, callback) => this.host.later(ms, () => this.afterPause(clock, callback)),
     });
     const inc: Incarnation = { alive: true, clock, timers: virtualTimers(clock, (error) => this.uncaught(inc, error)), running: 0, memory: new Map() };

@@ -103,16 +103,17 @@ export class Simulation implements ConsumerHost {
     });
     for (const step of this.script.admin) this.later(step.atMs, () => this.administer(step));
     for (const consumer of this.consumers) this.later(consumer.spec.joinAtMs ?? 0, () => consumer.join());
-    const startMs = this.clock.now();
+    // Elapsed virtual time, on the reading the timers are due on (nextTimerAtMs).
+    const startMs = this.clock.monotonicMs();
     const deadline = startMs + this.limits.maxVirtualTimeMs;
     let nextSampleMs = startMs;
     for (let timers = 0; ; timers++) {
       await this.clock.advanceAsync(0);
       if (this.failure) throw this.failure;
       const every = this.limits.lagSampleEveryMs;
-      if (every !== undefined && this.clock.now() >= nextSampleMs) {
+      if (every !== undefined && this.clock.monotonicMs() >= nextSampleMs) {
         this.sampleLag();
-        nextSampleMs = startMs + (Math.floor((this.clock.now() - startMs) / every) + 1) * every;
+        nextSampleMs = startMs + (Math.floor((this.clock.monotonicMs() - startMs) / every) + 1) * every;
       }
       const next = this.clock.nextTimerAtMs();
       const reason: EndReason | undefined = this.quiescent() ? 'quiescent' : next === undefined ? 'idle'
@@ -122,7 +123,7 @@ export class Simulation implements ConsumerHost {
         this.detach?.();
         return reason;
       }
-      await this.clock.advanceAsync(next! - this.clock.now());
+      await this.clock.advanceAsync(next! - this.clock.monotonicMs());
     }
   }
 

@@ -81,6 +81,10 @@ export class ProcessClock implements Clock {
     return this.clock.now();
   }
 
+  monotonicMs(): number {
+    return this.clock.monotonicMs();
+  }
+
   setTimer(delayMs: number, callback: () => void): Timer {
     if (this.dead) return { cancel: () => undefined };
     const timer = this.clock.setTimer(delayMs, () => {

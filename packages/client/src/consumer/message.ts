@@ -65,7 +65,7 @@ export class Message {
     /** The raw bytes; see text() and json() for decoded forms. */
     readonly value: Uint8Array | null,
     readonly headers: readonly RecordHeader[],
-    /** @internal When it reached this client (the client's clock): UnseenLeases gives it back unseen before its lease runs out. */
+    /** @internal When it reached this client (the client's clock's monotonicMs()): UnseenLeases gives it back unseen before its lease runs out. */
     readonly receivedAtMs = 0,
   ) {}
 

@@ -247,7 +247,7 @@ export class Subscription {
       if (lostToRetention !== undefined) this.lostRecords += decimalCount(lostToRetention, 'lostToRetention');
       const session = this.connection.session;
       this.receivedThrough = first + count - 1;
-      const receivedAtMs = this.connection.clock.now();
+      const receivedAtMs = this.connection.clock.monotonicMs();
       readDeliveries(first, count, data, (deliveryId, partition, offset, deliveryCount, record) => {
         const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers, receivedAtMs);
         this.dropSuperseded(message);

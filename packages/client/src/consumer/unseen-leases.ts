@@ -52,13 +52,13 @@ export class UnseenLeases {
   private arm(holdMs: number): void {
     const oldest = this.sink.oldestUnseen();
     if (oldest === undefined) return;
-    const delayMs = Math.max(0, oldest.receivedAtMs + holdMs - this.clock.now());
+    const delayMs = Math.max(0, oldest.receivedAtMs + holdMs - this.clock.monotonicMs());
     this.timer = this.clock.setTimer(delayMs, () => this.giveBackDue(holdMs));
   }
 
   private giveBackDue(holdMs: number): void {
     this.timer = undefined;
-    const receivedBy = this.clock.now() - holdMs;
+    const receivedBy = this.clock.monotonicMs() - holdMs;
     for (const message of this.sink.takeUnseen((waiting) => waiting.receivedAtMs <= receivedBy)) message.releaseUnread();
     this.arm(holdMs);
   }

@@ -62,7 +62,7 @@ export class PartitionLane implements Numbering {
     readonly partition: number,
   ) {}
 
-  /** Adds record `position` of the send `ticket`, which must be persisted by `deadlineMs` (clock time). */
+  /** Adds record `position` of the send `ticket`, which must be persisted by `deadlineMs` (on the clock's monotonicMs()). */
   add(record: Batch['records'][number], sizeBytes: number, ticket: SendTicket, position: number, deadlineMs: number, limits: BatchLimits): void {
     const open = this.open;
     if (open && (open.done || open.records.length >= limits.records || open.sizeBytes + sizeBytes > limits.bytes)) this.seal();
@@ -96,7 +96,7 @@ export class PartitionLane implements Numbering {
   private expireAt(batch: Batch, deadlineMs: number): void {
     batch.deadlineMs = deadlineMs;
     batch.deliveryTimer?.cancel();
-    batch.deliveryTimer = this.context.clock.setTimer(Math.max(0, deadlineMs - this.context.clock.now()), () => this.expire(batch));
+    batch.deliveryTimer = this.context.clock.setTimer(Math.max(0, deadlineMs - this.context.clock.monotonicMs()), () => this.expire(batch));
   }
 
   private sendNext(): void {

@@ -186,12 +186,13 @@ describe('Producer', () => {
     expect(await outcome).toMatchObject({ code: 'TIMEOUT', details: { topic: 't', deliveryTimeoutMs: 5_000, lastError: 'IO_ERROR' }, cause: { code: 'IO_ERROR' } });
   });
 
-  it('fails a send with TIMEOUT deliveryTimeoutMs after the call, its lookup included, not a fresh timeout for its batch', async () => {
+  it.each([0, -3_600_000, 3_600_000])('fails a send with TIMEOUT deliveryTimeoutMs after the call, its lookup included, not a fresh timeout for its batch (wall clock stepped %i ms meanwhile)', async (wallStepMs) => {
     const { server, producer, clock } = await setup({ deliveryTimeoutMs: 5_000 });
     const sent = producer.send('t', values(1));
     const outcome = sent.catch((error: unknown) => error);
     await server.waitForRequests(1);
     clock.advance(4_900);
+    clock.stepWall(wallStepMs);
     server.respond(server.take('describeTopic'), { name: 't', partitions: [{ partition: 0, startOffset: '0', endOffset: '0' }] });
     await server.waitForRequests(1);
     server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });

@@ -115,7 +115,8 @@ export class Producer {
     }
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     // One deadline for the whole send: the lookup and every batch holding its records share it.
-    const deadlineMs = nowMs + this.options.deliveryTimeoutMs;
+    // On the monotonic reading: a step of the wall clock must neither stretch nor end a duration.
+    const deadlineMs = this.context.clock.monotonicMs() + this.options.deliveryTimeoutMs;
     return new Promise<ProduceResult[]>((resolve, reject) => {
       const settle = <T>(then: (outcome: T) => void) => (outcome: T): void => {
         this.unsettled.delete(ticket);
@@ -184,7 +185,7 @@ export class Producer {
     const timeoutMs = this.options.deliveryTimeoutMs;
     let timer: Timer | undefined;
     const expired = new Promise<BrookError>((resolve) => {
-      timer = this.context.clock.setTimer(deadlineMs - this.context.clock.now(), () => {
+      timer = this.context.clock.setTimer(deadlineMs - this.context.clock.monotonicMs(), () => {
         resolve(new BrookError('TIMEOUT', `partition count of ${topic} not known within deliveryTimeoutMs ${timeoutMs}`, { topic, deliveryTimeoutMs: timeoutMs }));
       });
     });

@@ -41,7 +41,7 @@ export class TopicPartitions {
   current(topic: string, maxAgeMs: number, retryBackoff: Pick<BackoffPolicy, 'initialDelayMs'>): number | undefined {
     const entry = this.counts.get(topic);
     if (entry === undefined) return undefined;
-    const nowMs = this.connection.clock.now();
+    const nowMs = this.connection.clock.monotonicMs();
     const failedAtMs = this.refreshFailedAtMs.get(topic);
     const due = nowMs - entry.lookedUpAtMs >= maxAgeMs && (failedAtMs === undefined || nowMs - failedAtMs >= retryBackoff.initialDelayMs);
     if (due && !this.loading.has(topic)) this.refresh(topic);
@@ -50,7 +50,7 @@ export class TopicPartitions {
 
   private refresh(topic: string): void {
     this.load(topic).catch((error: unknown) => {
-      if (toBrookError(error).retriable) this.refreshFailedAtMs.set(topic, this.connection.clock.now());
+      if (toBrookError(error).retriable) this.refreshFailedAtMs.set(topic, this.connection.clock.monotonicMs());
       else this.forget(topic);
     });
   }
@@ -62,7 +62,7 @@ export class TopicPartitions {
         ({ json }) => {
           this.loading.delete(topic);
           this.refreshFailedAtMs.delete(topic);
-          this.counts.set(topic, { count: json.partitions.length, lookedUpAtMs: this.connection.clock.now() });
+          this.counts.set(topic, { count: json.partitions.length, lookedUpAtMs: this.connection.clock.monotonicMs() });
           // `settings` is absent from the answer of a broker from before describeTopic showed them.
           const retention = (json.settings as WireTopicDescription['settings'] | undefined)?.retention;
           if (retention?.discard === 'new' && retention.maxBytes !== undefined) this.batchBytesCaps.set(topic, retention.maxBytes);

@@ -35,6 +35,17 @@ describe('SystemClock', () => {
     timer.cancel();
   });
 
+  it('a chained long timer ends on the monotonic reading, however the wall clock steps meanwhile', () => {
+    vi.useFakeTimers();
+    const clock = new SystemClock();
+    const callback = vi.fn();
+    const delayMs = 2 ** 31 + 10_000;
+    clock.setTimer(delayMs, callback);
+    vi.setSystemTime(Date.now() - 3_600_000);
+    vi.advanceTimersByTime(delayMs);
+    expect(callback).toHaveBeenCalledOnce();
+  });
+
   it('cancel also stops a chained long timer', () => {
     vi.useFakeTimers();
     const clock = new SystemClock();

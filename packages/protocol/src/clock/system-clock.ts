@@ -13,7 +13,7 @@ export interface SystemClockOptions {
   keepAlive?: boolean;
 }
 
-/** Real time: `Date.now` and `setTimeout`. */
+/** Real time: `Date.now` for the wall, `performance.now` for the monotonic reading, and `setTimeout`. */
 export class SystemClock implements Clock {
   private readonly keepAlive: boolean;
 
@@ -25,14 +25,19 @@ export class SystemClock implements Clock {
     return Date.now();
   }
 
+  monotonicMs(): number {
+    return performance.now();
+  }
+
   /** `delayMs` must be finite and >= 0: anything else is a bug in the caller, hence an assert. */
   setTimer(delayMs: number, callback: () => void): Timer {
     assert(Number.isFinite(delayMs) && delayMs >= 0, 'timer delay must be finite and >= 0', { delayMs });
-    const dueMs = Date.now() + delayMs;
+    // Monotonic: a chained timer must not fire an hour late (or early) when the wall clock steps.
+    const dueMs = performance.now() + delayMs;
     let handle: NodeJS.Timeout;
     const arm = (remainingMs: number): void => {
       handle = setTimeout(() => {
-        const leftMs = dueMs - Date.now();
+        const leftMs = dueMs - performance.now();
         if (leftMs > 0 && remainingMs > MAX_TIMEOUT_MS) arm(leftMs);
         else callback();
       }, Math.min(remainingMs, MAX_TIMEOUT_MS));

@@ -13,6 +13,20 @@ describe('VirtualClock', () => {
     expect(clock.now()).toBe(15);
   });
 
+  it('stepWall steps now() only: monotonicMs() and the timers go on as before', () => {
+    const clock = new VirtualClock({ startMs: 1_000 });
+    const fired: Array<[number, number]> = [];
+    clock.setTimer(100, () => fired.push([clock.now(), clock.monotonicMs()]));
+    clock.stepWall(-500);
+    expect([clock.now(), clock.monotonicMs()]).toEqual([500, 1_000]);
+    clock.advance(99);
+    expect(fired).toEqual([]);
+    clock.stepWall(10_000);
+    expect(clock.nextTimerAtMs()).toBe(1_100);
+    clock.advance(1);
+    expect(fired).toEqual([[10_600, 1_100]]);
+  });
+
   it('fires timers in due order with now() at each due time, and ends at now + ms', () => {
     const clock = new VirtualClock({ startMs: 0 });
     const fired: Array<[string, number]> = [];

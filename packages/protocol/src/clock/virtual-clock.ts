@@ -30,9 +30,15 @@ export interface VirtualClockOptions {
  * fails an assert rather than being silently treated as 0. Driving the clock is not re-entrant:
  * advancing from inside a timer callback, or while an async advance is running, is a bug too.
  * A callback that throws propagates out of the advancing call, with `now()` left at its due time.
+ *
+ * `monotonicMs()` is the virtual time itself (it starts at `startMs` too); timers are due on it.
+ * `now()`, the wall reading, is the same until `stepWall` steps it, as NTP or a VM resume would.
  */
 export class VirtualClock implements Clock {
+  /** The virtual time: `monotonicMs()`, and what timers are due on. */
   private nowMs: number;
+  /** How far `stepWall` moved the wall reading away from the virtual time. */
+  private wallStepMs = 0;
   private nextSeq = 0;
   private readonly timers = new TimerHeap();
   private driving = false;
@@ -43,7 +49,20 @@ export class VirtualClock implements Clock {
   }
 
   now(): number {
+    return this.nowMs + this.wallStepMs;
+  }
+
+  monotonicMs(): number {
     return this.nowMs;
+  }
+
+  /**
+   * Steps the wall reading (`now()`) by `ms`, back if negative, the way an NTP correction or a VM
+   * resume steps a real machine's: no time passes, `monotonicMs()` and the timers do not move.
+   */
+  stepWall(ms: number): void {
+    assert(Number.isFinite(ms), 'a wall step must be finite', { ms });
+    this.wallStepMs += ms;
   }
 
   setTimer(delayMs: number, callback: () => void): Timer {
@@ -58,6 +77,7 @@ export class VirtualClock implements Clock {
     return this.timers.size;
   }
 
+  /** When the next timer is due, on `monotonicMs()`. */
   nextTimerAtMs(): number | undefined {
     return this.timers.peek()?.dueMs;
   }
