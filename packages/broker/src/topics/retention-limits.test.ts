@@ -60,3 +60,26 @@ describe("retention.maxBytes with discard 'new'", () => {
     }
   });
 });
+
+describe("discard 'new' room checks and groups whose journal failed", () => {
+  it("a produce whose room check drops records by age is not refused for another group's failed journal", async () => {
+    const world = await engineFixture();
+    const { broker, fs } = world;
+    const topic = 'room-journal-failed';
+    await broker.createTopic(topic, { retention: { maxBytes: 1000, maxAgeMs: 60_000, discard: 'new' } });
+    const held: { ack(): Promise<void> }[] = [];
+    await broker.subscribe({ topic, group: 'failed' }, (d) => {
+      held.push(d);
+      return new Promise(() => undefined);
+    });
+    for (let i = 0; i < 3; i++) await broker.produce(topic, [{ value: 'x'.repeat(200) }]);
+    await world.settle(() => held.length > 0);
+    fs.failNext('write', { errno: 'EIO', path: /\/groups\/room-journal-failed\/failed\// });
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await expect(broker.produce(topic, [{ value: 'x'.repeat(200) }])).rejects.toMatchObject({ code: 'TOPIC_FULL' });
+    await world.advance(120_000);
+    // Every record is older than maxAgeMs: the room check deletes them and the produce fits.
+    await expect(broker.produce(topic, [{ value: 'y'.repeat(200) }])).resolves.toHaveLength(1);
+    expect(broker.describeTopic(topic).partitions[0]!.startOffset).toBe(3n);
+  });
+});

@@ -124,12 +124,12 @@ export class RetentionRunner {
       });
     }
     const log = topic.partition(partition);
-    if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition);
+    if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition, 'forRoom');
     const consumedBelow = this.groups.consumedBelow(topic.name, partition);
     if (log.sizeBytes + bytes > maxBytes && consumedBelow !== undefined && consumedBelow >= log.endOffset) {
       // What is left is the active segment, all of it consumed: seal it so that it can go too.
       await log.sealActive();
-      await this.retainPartition(topic, partition);
+      await this.retainPartition(topic, partition, 'forRoom');
     }
     if (log.sizeBytes + bytes > maxBytes) {
       throw new BrookError('TOPIC_FULL', `${topic.name}/${partition} holds ${log.sizeBytes} of ${maxBytes} bytes; a batch of ${bytes} does not fit until consumers catch up`, {
@@ -142,9 +142,9 @@ export class RetentionRunner {
    * Deletes what retention allows on one partition; tells groups it overtook. Returns records
    * dropped. When every record left is older than maxAgeMs, the active segment is sealed and goes
    * too (Kafka's rule): a partition that stopped receiving records empties instead of keeping its
-   * last segment until an append rolls it.
+   * last segment until an append rolls it. `forRoom`: a produce's room check (see below).
    */
-  private async retainPartition(topic: Topic, partition: number): Promise<bigint> {
+  private async retainPartition(topic: Topic, partition: number, forRoom?: 'forRoom'): Promise<bigint> {
     const log = topic.partition(partition);
     const { retention } = topic.config;
     let failure: BrookError | undefined;
@@ -167,7 +167,12 @@ export class RetentionRunner {
       if (this.events.wants('retentionDropped')) {
         this.events.emit('retentionDropped', { topic: topic.name, partition, startOffset, lostRecords: droppedRecords });
       }
-      await this.groups.retentionMoved(topic.name, partition, startOffset);
+      const told = this.groups.retentionMoved(topic.name, partition, startOffset);
+      // A group that cannot journal its loss has a failed journal: it refuses every write until a
+      // reopen, and /healthz names it. The records are gone and the room is made all the same, so
+      // a produce is not refused for it: one failed group would otherwise stop every producer of
+      // the topic whenever maxAgeMs deletes records it had not consumed.
+      await (forRoom ? told.catch(() => undefined) : told);
     }
     // Out of the log even so (a file left behind goes at the next pass): counted and told above.
     if (failure) throw failure;
