@@ -93,20 +93,38 @@ export class RetentionRunner {
   appendWithRoom(topic: Topic, batches: readonly { partition: number; batch: Uint8Array }[]): Promise<AppendResult>[] {
     const { discard, maxBytes } = topic.config.retention;
     if (discard !== 'new' || maxBytes === undefined) return batches.map(({ partition, batch }) => topic.partition(partition).append(batch));
-    const keys = batches.map(({ partition }) => `${topic.name}/${partition}`);
-    // Turns are taken in call order on every partition at once, so no two calls wait for each other.
-    const before = keys.map((key) => this.turns.get(key));
-    const turn = Promise.all(before).then(async () => {
+    const turn = this.inTurn(topic, batches.map(({ partition }) => partition), async () => {
       for (const { partition, batch } of batches) await this.makeRoom(topic, partition, batch.length);
       // Wrapped, so the next turn waits for this one's place in the logs' queues, not its writes.
       return { appending: batches.map(({ partition, batch }) => topic.partition(partition).append(batch)) };
     });
+    return batches.map((_, i) => turn.then(({ appending }) => appending[i]!));
+  }
+
+  /**
+   * makeRoom in its turn on the partition, for a batch whose append its caller queues after it
+   * resolves (produceBatch: the idempotence lane appends once its admissions are in). Checks of
+   * the wire and of broker.produce thus go one after the other too: a check that is deleting
+   * segments to make room is not overtaken by a later one that takes the room it made.
+   */
+  makeRoomInTurn(topic: Topic, partition: number, bytes: number): Promise<void> {
+    const { discard, maxBytes } = topic.config.retention;
+    if (discard !== 'new' || maxBytes === undefined) return Promise.resolve();
+    return this.inTurn(topic, [partition], () => this.makeRoom(topic, partition, bytes));
+  }
+
+  /** Runs `task` once the turns queued before it on `partitions` are done; its own turn ends when it settles. */
+  private inTurn<T>(topic: Topic, partitions: readonly number[], task: () => Promise<T>): Promise<T> {
+    const keys = partitions.map((partition) => `${topic.name}/${partition}`);
+    // Turns are taken in call order on every partition at once, so no two calls wait for each other.
+    const before = keys.map((key) => this.turns.get(key));
+    const turn = Promise.all(before).then(task);
     const done = turn.then(() => undefined, () => undefined);
     for (const key of keys) this.turns.set(key, done);
     void done.then(() => {
       for (const key of keys) if (this.turns.get(key) === done) this.turns.delete(key);
     });
-    return batches.map((_, i) => turn.then(({ appending }) => appending[i]!));
+    return turn;
   }
 
   /**
@@ -114,7 +132,7 @@ export class RetentionRunner {
    * after first freeing what every group has consumed. The size checked is what is written: a
    * batch queued but not yet written does not count, so the partition may overshoot by those.
    */
-  async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
+  private async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
     const { discard, maxBytes } = topic.config.retention;
     if (discard !== 'new' || maxBytes === undefined) return;
     if (bytes > maxBytes) {
