@@ -47,6 +47,15 @@ describe("retention.maxBytes with discard 'new'", () => {
     expect(endOffsets()).toEqual([3n, 1n]);
   });
 
+  it('a produce to several partitions with a batch that could never fit is MESSAGE_TOO_LARGE, though another partition is full', async () => {
+    const { broker } = await engineFixture();
+    await broker.createTopic('spread-never', { partitions: 2, retention: { maxBytes: 1000, discard: 'new' } });
+    for (let i = 0; i < 3; i++) await broker.produce('spread-never', [{ ...record(200), partition: 0 }]);
+    // Not retriable: retrying it (TOPIC_FULL) would wait for room that could never be enough.
+    await expect(broker.produce('spread-never', [{ ...record(200), partition: 0 }, { ...record(2000), partition: 1 }]))
+      .rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', retriable: false, details: { partition: 1 } });
+  });
+
   it('produces to overlapping partitions, not awaited in between, neither wait for each other nor reorder', async () => {
     const { broker } = await engineFixture();
     await broker.createTopic('spread-order', { partitions: 2, retention: { maxBytes: 100_000, discard: 'new' } });

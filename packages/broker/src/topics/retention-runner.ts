@@ -94,6 +94,9 @@ export class RetentionRunner {
     const { discard, maxBytes } = topic.config.retention;
     if (discard !== 'new' || maxBytes === undefined) return batches.map(({ partition, batch }) => topic.partition(partition).append(batch));
     const turn = this.inTurn(topic, batches.map(({ partition }) => partition), async () => {
+      // Every batch that could never fit first: a produce refused TOPIC_FULL on an earlier
+      // partition would be retried, for good, when it can never be taken (MESSAGE_TOO_LARGE).
+      for (const { partition, batch } of batches) checkCanEverFit(topic, partition, batch.length);
       for (const { partition, batch } of batches) await this.makeRoom(topic, partition, batch.length);
       // Wrapped, so the next turn waits for this one's place in the logs' queues, not its writes.
       return { appending: batches.map(({ partition, batch }) => topic.partition(partition).append(batch)) };
@@ -135,12 +138,7 @@ export class RetentionRunner {
   private async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
     const { discard, maxBytes } = topic.config.retention;
     if (discard !== 'new' || maxBytes === undefined) return;
-    if (bytes > maxBytes) {
-      // Not TOPIC_FULL: that is retriable, and no amount of consuming makes this batch fit.
-      throw new BrookError('MESSAGE_TOO_LARGE', `a batch of ${bytes} bytes can never fit ${topic.name}/${partition}, which holds at most retention.maxBytes ${maxBytes}`, {
-        topic: topic.name, partition, maxBytes, batchBytes: bytes,
-      });
-    }
+    checkCanEverFit(topic, partition, bytes);
     const log = topic.partition(partition);
     if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition, 'forRoom');
     const consumedBelow = this.groups.consumedBelow(topic.name, partition);
@@ -196,6 +194,16 @@ export class RetentionRunner {
     if (failure) throw failure;
     return droppedRecords;
   }
+}
+
+/** discard 'new': a batch over retention.maxBytes is MESSAGE_TOO_LARGE. */
+function checkCanEverFit(topic: Topic, partition: number, bytes: number): void {
+  const { discard, maxBytes } = topic.config.retention;
+  if (discard !== 'new' || maxBytes === undefined || bytes <= maxBytes) return;
+  // Not TOPIC_FULL: that is retriable, and no amount of consuming makes this batch fit.
+  throw new BrookError('MESSAGE_TOO_LARGE', `a batch of ${bytes} bytes can never fit ${topic.name}/${partition}, which holds at most retention.maxBytes ${maxBytes}`, {
+    topic: topic.name, partition, maxBytes, batchBytes: bytes,
+  });
 }
 
 /**
