@@ -82,3 +82,23 @@ describe('the producer and a full topic', () => {
     expect(broker.describeTopic(topic).partitions[0]!.endOffset).toBe(3n);
   });
 });
+
+describe('sends merged into a batch the topic has room for only in part', () => {
+  it('a send that fits the room left goes, though the batch it was merged into does not fit', async () => {
+    const clock = new VirtualClock();
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
+    const topic = 'full-partly';
+    await broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 8192, discard: 'new' } });
+    await broker.subscribe({ topic, group: 'slow', maxInFlight: 1 }, () => new Promise(() => undefined));
+    await broker.produce(topic, [{ value: 'x'.repeat(4000) }]); // room left for one of the sends below, not both
+    const client = opened(await connect(broker, { clock }));
+    const producer = client.producer({ deliveryTimeoutMs: 10_000 });
+    const outcomes = new Map<string, unknown>();
+    for (const digit of ['1', '2']) producer.send(topic, [{ value: digit.repeat(3000) }]).then((r) => outcomes.set(digit, r), (e: unknown) => outcomes.set(digit, e));
+    await runUntil(clock, () => outcomes.size === 2);
+    // As the sends alone would: the first goes, the second waits for room (which never comes here).
+    expect(outcomes.get('1')).toEqual([{ partition: 0, offset: 1n }]);
+    expect(outcomes.get('2')).toMatchObject({ code: 'TIMEOUT', details: { lastError: 'TOPIC_FULL' } });
+    expect(broker.describeTopic(topic).partitions[0]!.endOffset).toBe(2n);
+  });
+});

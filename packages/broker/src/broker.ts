@@ -259,7 +259,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const header = checkBatchInput(request.batch, this.limits);
     let result: Awaited<ReturnType<Producers['append']>>;
     try {
-      result = await this.producers.append(target, header, request.batch, request.incarnation, () => this.retention.makeRoom(topic, request.partition, request.batch.length));
+      result = await this.producers.append(target, header, request.batch, request.incarnation, () => this.retention.makeRoomInTurn(topic, request.partition, request.batch.length));
     } catch (error) {
       throw this.topics.failure(topic, error);
     }

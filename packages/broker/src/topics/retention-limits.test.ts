@@ -47,6 +47,15 @@ describe("retention.maxBytes with discard 'new'", () => {
     expect(endOffsets()).toEqual([3n, 1n]);
   });
 
+  it('a produce to several partitions with a batch that could never fit is MESSAGE_TOO_LARGE, though another partition is full', async () => {
+    const { broker } = await engineFixture();
+    await broker.createTopic('spread-never', { partitions: 2, retention: { maxBytes: 1000, discard: 'new' } });
+    for (let i = 0; i < 3; i++) await broker.produce('spread-never', [{ ...record(200), partition: 0 }]);
+    // Not retriable: retrying it (TOPIC_FULL) would wait for room that could never be enough.
+    await expect(broker.produce('spread-never', [{ ...record(200), partition: 0 }, { ...record(2000), partition: 1 }]))
+      .rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', retriable: false, details: { partition: 1 } });
+  });
+
   it('produces to overlapping partitions, not awaited in between, neither wait for each other nor reorder', async () => {
     const { broker } = await engineFixture();
     await broker.createTopic('spread-order', { partitions: 2, retention: { maxBytes: 100_000, discard: 'new' } });
@@ -58,5 +67,28 @@ describe("retention.maxBytes with discard 'new'", () => {
       const offsets = results.map((r) => r.find((at) => at.partition === partition)!.offset);
       expect(offsets).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i)));
     }
+  });
+});
+
+describe("discard 'new' room checks and groups whose journal failed", () => {
+  it("a produce whose room check drops records by age is not refused for another group's failed journal", async () => {
+    const world = await engineFixture();
+    const { broker, fs } = world;
+    const topic = 'room-journal-failed';
+    await broker.createTopic(topic, { retention: { maxBytes: 1000, maxAgeMs: 60_000, discard: 'new' } });
+    const held: { ack(): Promise<void> }[] = [];
+    await broker.subscribe({ topic, group: 'failed' }, (d) => {
+      held.push(d);
+      return new Promise(() => undefined);
+    });
+    for (let i = 0; i < 3; i++) await broker.produce(topic, [{ value: 'x'.repeat(200) }]);
+    await world.settle(() => held.length > 0);
+    fs.failNext('write', { errno: 'EIO', path: /\/groups\/room-journal-failed\/failed\// });
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await expect(broker.produce(topic, [{ value: 'x'.repeat(200) }])).rejects.toMatchObject({ code: 'TOPIC_FULL' });
+    await world.advance(120_000);
+    // Every record is older than maxAgeMs: the room check deletes them and the produce fits.
+    await expect(broker.produce(topic, [{ value: 'y'.repeat(200) }])).resolves.toHaveLength(1);
+    expect(broker.describeTopic(topic).partitions[0]!.startOffset).toBe(3n);
   });
 });

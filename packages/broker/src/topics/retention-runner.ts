@@ -93,20 +93,41 @@ export class RetentionRunner {
   appendWithRoom(topic: Topic, batches: readonly { partition: number; batch: Uint8Array }[]): Promise<AppendResult>[] {
     const { discard, maxBytes } = topic.config.retention;
     if (discard !== 'new' || maxBytes === undefined) return batches.map(({ partition, batch }) => topic.partition(partition).append(batch));
-    const keys = batches.map(({ partition }) => `${topic.name}/${partition}`);
-    // Turns are taken in call order on every partition at once, so no two calls wait for each other.
-    const before = keys.map((key) => this.turns.get(key));
-    const turn = Promise.all(before).then(async () => {
+    const turn = this.inTurn(topic, batches.map(({ partition }) => partition), async () => {
+      // Every batch that could never fit first: a produce refused TOPIC_FULL on an earlier
+      // partition would be retried, for good, when it can never be taken (MESSAGE_TOO_LARGE).
+      for (const { partition, batch } of batches) checkCanEverFit(topic, partition, batch.length);
       for (const { partition, batch } of batches) await this.makeRoom(topic, partition, batch.length);
       // Wrapped, so the next turn waits for this one's place in the logs' queues, not its writes.
       return { appending: batches.map(({ partition, batch }) => topic.partition(partition).append(batch)) };
     });
+    return batches.map((_, i) => turn.then(({ appending }) => appending[i]!));
+  }
+
+  /**
+   * makeRoom in its turn on the partition, for a batch whose append its caller queues after it
+   * resolves (produceBatch: the idempotence lane appends once its admissions are in). Checks of
+   * the wire and of broker.produce thus go one after the other too: a check that is deleting
+   * segments to make room is not overtaken by a later one that takes the room it made.
+   */
+  makeRoomInTurn(topic: Topic, partition: number, bytes: number): Promise<void> {
+    const { discard, maxBytes } = topic.config.retention;
+    if (discard !== 'new' || maxBytes === undefined) return Promise.resolve();
+    return this.inTurn(topic, [partition], () => this.makeRoom(topic, partition, bytes));
+  }
+
+  /** Runs `task` once the turns queued before it on `partitions` are done; its own turn ends when it settles. */
+  private inTurn<T>(topic: Topic, partitions: readonly number[], task: () => Promise<T>): Promise<T> {
+    const keys = partitions.map((partition) => `${topic.name}/${partition}`);
+    // Turns are taken in call order on every partition at once, so no two calls wait for each other.
+    const before = keys.map((key) => this.turns.get(key));
+    const turn = Promise.all(before).then(task);
     const done = turn.then(() => undefined, () => undefined);
     for (const key of keys) this.turns.set(key, done);
     void done.then(() => {
       for (const key of keys) if (this.turns.get(key) === done) this.turns.delete(key);
     });
-    return batches.map((_, i) => turn.then(({ appending }) => appending[i]!));
+    return turn;
   }
 
   /**
@@ -114,22 +135,17 @@ export class RetentionRunner {
    * after first freeing what every group has consumed. The size checked is what is written: a
    * batch queued but not yet written does not count, so the partition may overshoot by those.
    */
-  async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
+  private async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
     const { discard, maxBytes } = topic.config.retention;
     if (discard !== 'new' || maxBytes === undefined) return;
-    if (bytes > maxBytes) {
-      // Not TOPIC_FULL: that is retriable, and no amount of consuming makes this batch fit.
-      throw new BrookError('MESSAGE_TOO_LARGE', `a batch of ${bytes} bytes can never fit ${topic.name}/${partition}, which holds at most retention.maxBytes ${maxBytes}`, {
-        topic: topic.name, partition, maxBytes, batchBytes: bytes,
-      });
-    }
+    checkCanEverFit(topic, partition, bytes);
     const log = topic.partition(partition);
-    if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition);
+    if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition, 'forRoom');
     const consumedBelow = this.groups.consumedBelow(topic.name, partition);
     if (log.sizeBytes + bytes > maxBytes && consumedBelow !== undefined && consumedBelow >= log.endOffset) {
       // What is left is the active segment, all of it consumed: seal it so that it can go too.
       await log.sealActive();
-      await this.retainPartition(topic, partition);
+      await this.retainPartition(topic, partition, 'forRoom');
     }
     if (log.sizeBytes + bytes > maxBytes) {
       throw new BrookError('TOPIC_FULL', `${topic.name}/${partition} holds ${log.sizeBytes} of ${maxBytes} bytes; a batch of ${bytes} does not fit until consumers catch up`, {
@@ -142,9 +158,9 @@ export class RetentionRunner {
    * Deletes what retention allows on one partition; tells groups it overtook. Returns records
    * dropped. When every record left is older than maxAgeMs, the active segment is sealed and goes
    * too (Kafka's rule): a partition that stopped receiving records empties instead of keeping its
-   * last segment until an append rolls it.
+   * last segment until an append rolls it. `forRoom`: a produce's room check (see below).
    */
-  private async retainPartition(topic: Topic, partition: number): Promise<bigint> {
+  private async retainPartition(topic: Topic, partition: number, forRoom?: 'forRoom'): Promise<bigint> {
     const log = topic.partition(partition);
     const { retention } = topic.config;
     let failure: BrookError | undefined;
@@ -167,12 +183,27 @@ export class RetentionRunner {
       if (this.events.wants('retentionDropped')) {
         this.events.emit('retentionDropped', { topic: topic.name, partition, startOffset, lostRecords: droppedRecords });
       }
-      await this.groups.retentionMoved(topic.name, partition, startOffset);
+      const told = this.groups.retentionMoved(topic.name, partition, startOffset);
+      // A group that cannot journal its loss has a failed journal: it refuses every write until a
+      // reopen, and /healthz names it. The records are gone and the room is made all the same, so
+      // a produce is not refused for it: one failed group would otherwise stop every producer of
+      // the topic whenever maxAgeMs deletes records it had not consumed.
+      await (forRoom ? told.catch(() => undefined) : told);
     }
     // Out of the log even so (a file left behind goes at the next pass): counted and told above.
     if (failure) throw failure;
     return droppedRecords;
   }
+}
+
+/** discard 'new': a batch over retention.maxBytes is MESSAGE_TOO_LARGE. */
+function checkCanEverFit(topic: Topic, partition: number, bytes: number): void {
+  const { discard, maxBytes } = topic.config.retention;
+  if (discard !== 'new' || maxBytes === undefined || bytes <= maxBytes) return;
+  // Not TOPIC_FULL: that is retriable, and no amount of consuming makes this batch fit.
+  throw new BrookError('MESSAGE_TOO_LARGE', `a batch of ${bytes} bytes can never fit ${topic.name}/${partition}, which holds at most retention.maxBytes ${maxBytes}`, {
+    topic: topic.name, partition, maxBytes, batchBytes: bytes,
+  });
 }
 
 /**

@@ -151,9 +151,10 @@ export class PartitionLane implements Numbering {
    * Sends the batch's records on as two batches, first half first, taking the sequences it had
    * (halves that go on refused are halved again, down to a record alone). A batch cut to the
    * limits of the WELCOME before a reconnect may be over the new server's: it failed whole,
-   * though every record fitted. Kept on its producer id: if an earlier attempt did reach the old
-   * server's log, the broker answers each half as a duplicate of its part of that batch, with
-   * its records' offsets.
+   * though every record fitted. A batch refused TOPIC_FULL: the room a discard 'new' partition
+   * has left may take some of its records, as it would some of the sends merged into it. Kept on
+   * its producer id: if an earlier attempt did reach the old server's log, the broker answers
+   * each half as a duplicate of its part of that batch, with its records' offsets.
    */
   split(batch: Batch): boolean {
     if (batch.records.length < 2) return false;

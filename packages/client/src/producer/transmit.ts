@@ -8,7 +8,8 @@
  *   UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE `numbering.lost`: the batch gets a new identity or sequence
  *                                             (also a batch whose id another broker data directory issued);
  *                                             at once the first time, after the backoff if it comes again
- *   MESSAGE_TOO_LARGE, several records        `numbering.split`, if it has one: its records go on in two halves
+ *   MESSAGE_TOO_LARGE, TOPIC_FULL,            `numbering.split`, if it has one: its records go on in two halves
+ *     several records                         (at once: a half may fit the room a full topic has left)
  *   other retriable (TIMEOUT, TOPIC_FULL, ..)  resend the same bytes after a jittered exponential backoff
  *   anything else, or the connection closed   `numbering.refused`, and the batch fails with the error
  *
@@ -53,8 +54,10 @@ export interface Numbering {
   refused(batch: Batch, error: BrookError): void;
   /**
    * The batch is too large for the server now on the connection (MESSAGE_TOO_LARGE: one that came
-   * back with lower limits than the batch was cut to): true if its records go on in smaller
-   * batches instead, and the batch is done. Without it, or given false, the batch fails.
+   * back with lower limits than the batch was cut to), or for the room a discard 'new' partition
+   * has left (TOPIC_FULL): true if its records go on in smaller batches instead, and the batch is
+   * done. Without it, or given false, the batch fails (MESSAGE_TOO_LARGE) or is sent again whole
+   * after the backoff (TOPIC_FULL).
    */
   split?(batch: Batch): boolean;
 }
@@ -93,10 +96,18 @@ async function recover(context: TransmitContext, target: { topic: string; partit
     return;
   }
   batch.lastFailure = failure;
-  if (failure.code === 'MESSAGE_TOO_LARGE' && !context.connection.isClosed && numbering.split?.(batch)) return;
+  // TOPIC_FULL too: sends merged into one batch then go as far as there is room, as each send
+  // alone would (the broker's rule for its own merged writes, semantics.md), rather than all wait
+  // for room for the whole batch. Halves at once, so at most log2(records) extra requests.
+  if (isSplittable(failure) && !context.connection.isClosed && numbering.split?.(batch)) return;
   if (await readyToRetry(context, failure, attempt, batch.settled, report)) return;
   numbering.refused(batch, failure);
   batch.fail(failure);
+}
+
+/** Refusals a smaller batch of the same records may not meet. */
+function isSplittable(failure: BrookError): boolean {
+  return failure.code === 'MESSAGE_TOO_LARGE' || failure.code === 'TOPIC_FULL';
 }
 
 /** The broker cannot vouch for the batch's producer id or sequence: it needs a new numbering. */
