@@ -291,7 +291,7 @@ describe('brook dlq', () => {
     const redriven = await brook(['dlq', 'redrive', 'cli-gone.dlq'], { env });
     expect(redriven.code).toBe(0);
     expect(redriven.stdout).toBe('moved 0 records from cli-gone.dlq back to their origin topics; skipped 1 record that cannot go back '
-      + '(origin topic or partition gone, or not a dead-letter record), still waiting in cli-gone.dlq\n');
+      + '(origin topic or partition gone, too large for it, or not a dead-letter record), still waiting in cli-gone.dlq\n');
     expect(broker.describeGroup('cli-gone.dlq', 'brook.redrive').lag).toBe(1n);
     const listed = JSON.parse((await brook(['dlq', 'list', '--json'], { env })).stdout);
     expect(listed).toContainEqual({ topic: 'cli-gone.dlq', from: [], records: '1', waiting: '1' });

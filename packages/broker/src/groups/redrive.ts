@@ -27,7 +27,8 @@ export interface RedriveResult {
   readonly moved: number;
   /**
    * Records left waiting in the dead-letter topic because they cannot go back: their origin topic
-   * or partition no longer exists, or they are not dead-letter records. Every redrive tries them
+   * or partition no longer exists, the origin refuses them for good (MESSAGE_TOO_LARGE), or they
+   * are not dead-letter records. Every redrive tries them
    * again, so a topic created again under the origin's name takes them back.
    */
   readonly skipped: number;
@@ -146,7 +147,7 @@ export class Redriver {
     try {
       await this.deps.produceBack(run.originTopic, run.records.slice(from, to));
     } catch (error) {
-      if (!isBrookError(error, 'UNKNOWN_TOPIC') && !isBrookError(error, 'UNKNOWN_PARTITION')) throw error;
+      if (!cannotGoBack(error, to - from)) throw error;
       progress.skipped += offsets.length + run.skippedAfter(from, to);
       progress.stoppedAt = undefined;
       return;
@@ -162,6 +163,18 @@ export class Redriver {
     progress.skipped += run.skippedAfter(from, to);
     progress.stoppedAt = undefined;
   }
+}
+
+/**
+ * Whether a produce of `count` records back to their origin failed because they cannot go back
+ * (RedriveResult.skipped) rather than not now: the origin topic or partition is gone, or a record
+ * alone is more than the origin can ever take (MESSAGE_TOO_LARGE, not retriable: its
+ * batchBytesMax lowered, or made again with a smaller discard 'new' maxBytes). Stopping there
+ * would hold back every later record of its dead-letter partition on every redrive. A run of
+ * several refused as too large goes again a record at a time (moveBack), so is not skipped whole.
+ */
+function cannotGoBack(error: unknown, count: number): boolean {
+  return isBrookError(error, 'UNKNOWN_TOPIC') || isBrookError(error, 'UNKNOWN_PARTITION') || (count === 1 && isBrookError(error, 'MESSAGE_TOO_LARGE'));
 }
 
 /**

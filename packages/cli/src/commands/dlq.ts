@@ -226,8 +226,8 @@ const redrive = defineCommand(
 
 Moves the records waiting in DLQ_TOPIC back to the topic and partition each came from (origin
 headers removed), oldest first, each record once; their groups deliver them again. Records
-that cannot go back (their origin topic or partition no longer exists, or they are not
-dead-letter records) are skipped and counted: they stay waiting in DLQ_TOPIC for a later redrive.
+that cannot go back (their origin topic or partition no longer exists, they are larger than
+it takes (MESSAGE_TOO_LARGE), or they are not dead-letter records) are skipped and counted: they stay waiting in DLQ_TOPIC for a later redrive.
 A redrive refused part-way (an origin topic full: TOPIC_FULL) exits 1 saying how many records it
 moved and the DLQ_TOPIC record it stopped at; running it again goes on from there. It moves at
 most what waits when it starts, ${REDRIVE_REQUEST_RECORDS_MAX / 1000}k records a request.
@@ -240,7 +240,7 @@ ${REMOTE_USAGE}`,
     return withClient(args, env, async (client) => {
       const dlqTopic = args.required('DLQ_TOPIC');
       const { moved, skipped } = await redriveInRequests(client, dlqTopic, max);
-      const left = skipped === 0 ? '' : `; skipped ${plural(skipped, 'record')} that cannot go back (origin topic or partition gone, or not a dead-letter record), still waiting in ${dlqTopic}`;
+      const left = skipped === 0 ? '' : `; skipped ${plural(skipped, 'record')} that cannot go back (origin topic or partition gone, too large for it, or not a dead-letter record), still waiting in ${dlqTopic}`;
       process.stdout.write(args.flag('json') ? `${toJson({ topic: dlqTopic, moved, skipped })}\n` : `moved ${plural(moved, 'record')} from ${dlqTopic} back to their origin topics${left}\n`);
       return EXIT.ok;
     });
