@@ -254,6 +254,24 @@ describe('redrive racing a delete of its dead-letter topic', () => {
     expect(await redriving).toBe('UNKNOWN_TOPIC');
     expect(await values(broker, 'deleted-under')).toEqual(['x']);
   });
+
+  it('a redrive waiting behind another when its dead-letter topic is made again fails with UNKNOWN_TOPIC: it moves nothing dead-lettered after the call', async () => {
+    const { world, holdNextRead } = await heldReads();
+    const { broker } = world;
+    await broker.createTopic('remade-under');
+    await deadLetter(world, 'remade-under', 'g-remade-under', [{ value: 'old' }]);
+    const held = holdNextRead(/\/topics\/remade-under\.dlq\//);
+    const first = broker.redrive('remade-under.dlq').then(() => 'redriven', (e: { code: string }) => e.code);
+    await held.reached;
+    const waiting = broker.redrive('remade-under.dlq').then((r) => r, (e: { code: string }) => e.code);
+    await broker.deleteTopic('remade-under.dlq');
+    await broker.createTopic('remade-under.dlq');
+    await deadLetter(world, 'remade-under', 'g-remade-under', [{ value: 'new' }]);
+    held.release();
+    expect(await first).toBe('UNKNOWN_TOPIC');
+    expect(await waiting).toBe('UNKNOWN_TOPIC');
+    expect(await values(broker, 'remade-under')).toEqual(['old', 'new']);
+  });
 });
 
 describe('records going back together', () => {

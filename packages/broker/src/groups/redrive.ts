@@ -12,6 +12,7 @@
  * so the ack never outlives it.
  */
 import { BrookError, checkRedriveArgs, decodeBatch, invalidField, isBrookError, type LogRecord } from '@brook/protocol';
+import { topicDeletedError } from '../ending-errors.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { CopyBatchRoom, copySizeBytes, type CopyLimits } from './copy-batch.js';
@@ -83,14 +84,26 @@ export class Redriver {
       const end = endOffsets?.[i];
       return end !== undefined && end < log.endOffset ? end : log.endOffset;
     });
-    return this.queues.run(deadLetterTopic, async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
+    return this.queues.run(deadLetterTopic, async () => {
+      // Deleted and made again while this call waited behind another: `ends` are offsets of the
+      // topic it was called on, and the one there now holds only records dead-lettered since.
+      const sameTopic = (): void => {
+        if (this.deps.partitions(deadLetterTopic)[0] !== partitions[0]) throw topicDeletedError(deadLetterTopic);
+      };
+      sameTopic();
+      const group = await this.deps.progress(deadLetterTopic);
+      sameTopic();
+      return this.run(group, partitions, ends, maxRecords);
+    });
   }
 
-  private async run(group: Group, ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {
+  /** Moves what `logs` (the dead-letter topic's partitions when called) hold below `ends`. */
+  private async run(group: Group, logs: readonly PartitionLog[], ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {
     const progress: RedriveProgress = { moved: 0, skipped: 0 };
     try {
       for (const window of group.windows) {
-        const log = this.deps.partitions(group.topic)[window.partition]!;
+        // A delete under the read closes it (CLOSED, which Broker.redrive tells as UNKNOWN_TOPIC).
+        const log = logs[window.partition]!;
         const run = new RunBack(window.partition, this.deps.copyLimits);
         // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a cursor.
         for await (const record of recordsBetween(log, window.ack.ackFloor, ends[window.partition]!, this.deps.fetchBytes)) {
