@@ -359,14 +359,17 @@ describe('events of deleteTopic', () => {
     const world = await engineFixture();
     const { broker, fs } = world;
     await broker.createTopic('ev-topic-gone');
-    await broker.produce('ev-topic-gone', [{ value: 'a' }, { value: 'b' }]);
+    await broker.createTopic('ev-topic-stays');
+    // The last record is a dead letter from ev-topic-stays (the broker's seven headers, last).
+    const trailer = { 'brook.origin.topic': 'ev-topic-stays', 'brook.origin.partition': '0', 'brook.origin.offset': '0', 'brook.origin.timestamp': '0', 'brook.group': 'g', 'brook.delivery-count': '1', 'brook.reason': 'r' };
+    await broker.produce('ev-topic-gone', [{ value: 'a' }, { value: 'b' }, { value: 'dead', headers: trailer }]);
     await (await broker.subscribe({ topic: 'ev-topic-gone', group: 'g-left' }, () => undefined)).close();
     const { held, handler } = parking();
     await broker.subscribe({ topic: 'ev-topic-gone', group: 'g-holding', backoff: { initialMs: 1_000 } }, handler);
-    await world.settle(() => held.length === 2);
+    await world.settle(() => held.length === 3);
     await held[0]!.nack(); // its backoff would redeliver it after the delete
-    await broker.redrive('ev-topic-gone'); // the topic is its own dead-letter topic: brook.redrive appears
-    await broker.createTopic('ev-topic-stays');
+    // The topic is a dead-letter topic: moving its dead letter back makes brook.redrive.
+    expect(await broker.redrive('ev-topic-gone')).toEqual({ moved: 1, skipped: 2 });
     await (await broker.subscribe({ topic: 'ev-topic-stays', group: 'g-left' }, () => undefined)).close();
     const heard = listen(broker);
     const topicFile = `${broker.dataDir}/topics/ev-topic-gone/topic.json`;

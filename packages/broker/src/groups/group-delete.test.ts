@@ -63,7 +63,8 @@ describe('deleteGroup', () => {
     await broker.createTopic('dg-absent');
     await expect(broker.deleteGroup('dg-no-such-topic', 'g')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await expect(broker.deleteGroup('dg-absent', 'g-absent')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP', details: { topic: 'dg-absent', group: 'g-absent' } });
-    await broker.redrive('dg-absent');
+    await broker.produce('dg-absent', [{ value: 'dead', headers: { 'brook.origin.topic': 'dg-absent', 'brook.origin.partition': '0', 'brook.origin.offset': '0', 'brook.origin.timestamp': '0', 'brook.group': 'g', 'brook.delivery-count': '1', 'brook.reason': 'r' } }]);
+    expect(await broker.redrive('dg-absent')).toMatchObject({ moved: 1 }); // made by the first record moved
     await expect(broker.deleteGroup('dg-absent', 'brook.redrive')).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     expect(broker.listGroups('dg-absent')).toEqual([{ topic: 'dg-absent', group: 'brook.redrive' }]);
   });

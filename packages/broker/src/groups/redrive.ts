@@ -2,7 +2,7 @@
  * Redrive: moving what a dead-letter topic holds back to the topics its records came from, oldest
  * first. Progress is the ackFloor of an internal group on the dead-letter topic that never has
  * members: records are read from its floor and acked here directly, with no deliveries or leases,
- * so a redrive survives restarts like any group's position.
+ * so a redrive survives restarts like any group's position. It is made at the first record moved.
  *
  * Each record is moved once: redrives of one dead-letter topic run one after another (a call made
  * while another runs waits for it, then moves what is left), and a record counts as redriven only
@@ -56,8 +56,8 @@ export type ProduceBack = (topic: string, records: ProduceRecord[]) => Promise<u
 export interface RedriveDeps {
   readonly fetchBytes: number;
   readonly partitions: (topic: string) => readonly PartitionLog[];
-  /** The dead-letter topic's REDRIVE_GROUP, opened or created at its earliest offset. */
-  readonly progress: (deadLetterTopic: string) => Promise<Group>;
+  /** The dead-letter topic's REDRIVE_GROUP if it has one, else undefined, or with `create`, one made at its earliest offset. */
+  readonly progress: (deadLetterTopic: string, create: boolean) => Promise<Group | undefined>;
   readonly produceBack: ProduceBack;
   /** The batch limits of a topic: a run of records going back to it is one batch. */
   readonly copyLimits: (topic: string) => CopyLimits;
@@ -91,23 +91,22 @@ export class Redriver {
         if (this.deps.partitions(deadLetterTopic)[0] !== partitions[0]) throw topicDeletedError(deadLetterTopic);
       };
       sameTopic();
-      const group = await this.deps.progress(deadLetterTopic);
+      const group = new ProgressGroup(await this.deps.progress(deadLetterTopic, false), () => this.deps.progress(deadLetterTopic, true));
       sameTopic();
-      return this.run(group, partitions, ends, maxRecords);
+      return this.run(deadLetterTopic, group, partitions, ends, maxRecords);
     });
   }
 
   /** Moves what `logs` (the dead-letter topic's partitions when called) hold below `ends`. */
-  private async run(group: Group, logs: readonly PartitionLog[], ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {
+  private async run(topic: string, group: ProgressGroup, logs: readonly PartitionLog[], ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {
     const progress: RedriveProgress = { moved: 0, skipped: 0 };
     try {
-      for (const window of group.windows) {
-        // A delete under the read closes it (CLOSED, which Broker.redrive tells as UNKNOWN_TOPIC).
-        const log = logs[window.partition]!;
-        const run = new RunBack(window.partition, this.deps.copyLimits);
+      for (const [partition, log] of logs.entries()) {
+        // A delete under the read closes the log (CLOSED, which Broker.redrive tells as UNKNOWN_TOPIC).
+        const run = new RunBack(partition, this.deps.copyLimits);
         // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a cursor.
-        for await (const record of recordsBetween(log, window.ack.ackFloor, ends[window.partition]!, this.deps.fetchBytes)) {
-          if (window.ack.isAcked(record.offset)) continue;
+        for await (const record of recordsBetween(log, group.floor(partition, log), ends[partition]!, this.deps.fetchBytes)) {
+          if (group.isAcked(partition, record.offset)) continue;
           const parsed = deadLetterRecord.parse(record);
           if (!parsed) {
             // Behind a run, it counts once the run is done: a run that fails stops before it.
@@ -129,7 +128,7 @@ export class Redriver {
         if (progress.moved === maxRecords) break;
       }
     } catch (error) {
-      throw stoppedPartWay(group.topic, error, progress);
+      throw stoppedPartWay(topic, error, progress);
     }
     return { moved: progress.moved, skipped: progress.skipped };
   }
@@ -139,7 +138,7 @@ export class Redriver {
    * no room for it whole), then acks its records here; if its origin topic or partition is gone,
    * they are skipped (RedriveResult.skipped). Empty after.
    */
-  private async moveBack(group: Group, run: RunBack, progress: RedriveProgress): Promise<void> {
+  private async moveBack(group: ProgressGroup, run: RunBack, progress: RedriveProgress): Promise<void> {
     if (run.count === 0) return;
     try {
       await this.moveRecords(group, run, 0, run.count, progress);
@@ -154,7 +153,7 @@ export class Redriver {
   }
 
   /** moveBack of the run's records [from, to): one produce, then their acks. */
-  private async moveRecords(group: Group, run: RunBack, from: number, to: number, progress: RedriveProgress): Promise<void> {
+  private async moveRecords(group: ProgressGroup, run: RunBack, from: number, to: number, progress: RedriveProgress): Promise<void> {
     const offsets = run.offsets.slice(from, to);
     progress.stoppedAt = { partition: run.partition, offset: offsets[0]! };
     try {
@@ -166,7 +165,7 @@ export class Redriver {
       return;
     }
     try {
-      await Promise.all(offsets.map((offset) => group.ackDirectly(run.partition, offset)));
+      await group.ack(run.partition, offsets);
     } catch (error) {
       // In the origin already, but not acked: a later redrive (after a reopen) moves them again.
       progress.appendedNotAcked = offsets.length;
@@ -175,6 +174,33 @@ export class Redriver {
     progress.moved += offsets.length;
     progress.skipped += run.skippedAfter(from, to);
     progress.stoppedAt = undefined;
+  }
+}
+
+/**
+ * The redrive group as a redrive sees it, made at the first record moved: a redrive that moves
+ * nothing (of a topic holding no dead-letter records, a typo; or records none of which can go
+ * back yet) leaves none, whose floor would hold a discard 'new' topic's room for good while every
+ * consumer keeps up. Until made, nothing is acked and reading starts at the topic's startOffset.
+ */
+class ProgressGroup {
+  constructor(
+    private group: Group | undefined,
+    private readonly create: () => Promise<Group | undefined>,
+  ) {}
+
+  floor(partition: number, log: PartitionLog): bigint {
+    return this.group?.windows[partition]!.ack.ackFloor ?? log.startOffset;
+  }
+
+  isAcked(partition: number, offset: bigint): boolean {
+    return this.group?.windows[partition]!.ack.isAcked(offset) ?? false;
+  }
+
+  async ack(partition: number, offsets: readonly bigint[]): Promise<void> {
+    this.group ??= await this.create();
+    const group = this.group!;
+    await Promise.all(offsets.map((offset) => group.ackDirectly(partition, offset)));
   }
 }
 

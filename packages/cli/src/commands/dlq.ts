@@ -26,12 +26,12 @@ async function redriveProgress(client: Client, dlqTopic: string): Promise<GroupP
   }
 }
 
-/** Dead-letter topics named by some group or redriven before, that exist, with the groups sending to each. */
+/** Dead-letter topics named by some group or with a record redriven before, that exist, with the groups sending to each. */
 async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> {
   const topics = new Set(await client.admin.listTopics());
   const senders = new Map<string, string[]>();
   for (const { topic, group, description } of await describeListed(client.admin, await client.admin.listGroups())) {
-    // A dead-letter topic that has been redriven stays listed after its origin topics and groups are gone.
+    // A dead-letter topic that has had a record redriven stays listed after its origin topics and groups are gone.
     if (group === REDRIVE_GROUP) {
       if (!senders.has(topic)) senders.set(topic, []);
       continue;
