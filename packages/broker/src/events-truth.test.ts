@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { BrokerEvents, BrokerEventName } from './events.js';
 import type { Delivery } from './groups/delivery.js';
 import { engineFixture } from './groups/group-fixture.js';
+import { deadLetterTrailer } from './groups/dead-letter-trailer.test-support.js';
 
 const NAMES: BrokerEventName[] = [
   'produced', 'delivered', 'acked', 'nacked', 'leaseExpired', 'redelivered', 'deadLettered', 'rebalanced', 'retentionDropped', 'groupReset', 'groupDeleted',
@@ -361,8 +362,7 @@ describe('events of deleteTopic', () => {
     await broker.createTopic('ev-topic-gone');
     await broker.createTopic('ev-topic-stays');
     // The last record is a dead letter from ev-topic-stays (the broker's seven headers, last).
-    const trailer = { 'brook.origin.topic': 'ev-topic-stays', 'brook.origin.partition': '0', 'brook.origin.offset': '0', 'brook.origin.timestamp': '0', 'brook.group': 'g', 'brook.delivery-count': '1', 'brook.reason': 'r' };
-    await broker.produce('ev-topic-gone', [{ value: 'a' }, { value: 'b' }, { value: 'dead', headers: trailer }]);
+    await broker.produce('ev-topic-gone', [{ value: 'a' }, { value: 'b' }, { value: 'dead', headers: deadLetterTrailer('ev-topic-stays') }]);
     await (await broker.subscribe({ topic: 'ev-topic-gone', group: 'g-left' }, () => undefined)).close();
     const { held, handler } = parking();
     await broker.subscribe({ topic: 'ev-topic-gone', group: 'g-holding', backoff: { initialMs: 1_000 } }, handler);
