@@ -291,10 +291,11 @@ describe('brook dlq', () => {
     const redriven = await brook(['dlq', 'redrive', 'cli-gone.dlq'], { env });
     expect(redriven.code).toBe(0);
     expect(redriven.stdout).toBe('moved 0 records from cli-gone.dlq back to their origin topics; skipped 1 record that cannot go back '
-      + '(origin topic or partition gone, or not a dead-letter record), still waiting in cli-gone.dlq\n');
-    expect(broker.describeGroup('cli-gone.dlq', 'brook.redrive').lag).toBe(1n);
-    const listed = JSON.parse((await brook(['dlq', 'list', '--json'], { env })).stdout);
-    expect(listed).toContainEqual({ topic: 'cli-gone.dlq', from: [], records: '1', waiting: '1' });
+      + '(origin topic or partition gone, too large for it, or not a dead-letter record), still waiting in cli-gone.dlq\n');
+    // Moving nothing, it made no redrive group (docs/semantics.md "Redrive"): the record waits from earliest.
+    expect(broker.listGroups('cli-gone.dlq')).toEqual([]);
+    const listed = jsonLines((await brook(['dlq', 'list', 'cli-gone.dlq', '--json'], { env })).stdout);
+    expect(listed.map((r) => r['value'])).toEqual(['orphan']);
   });
 
   it('list counts as waiting only what redrive left: a record moved after a skipped one is not waiting', async () => {

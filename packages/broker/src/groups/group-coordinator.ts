@@ -63,10 +63,10 @@ export class GroupCoordinator {
     this.deadLetterCopies = new DeadLetterCopies(deps, deps.copyLimits);
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce, copyLimits: deps.copyLimits,
-      progress: (topic) => this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
+      progress: async (topic, create) => (create ? this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
         // Never dead-letters (it has no members); the topic's own name is always a valid one.
         topic, group: REDRIVE_GROUP, from: 'earliest', deadLetterTopic: topic,
-      })),
+      })) : this.groups.get(topic, REDRIVE_GROUP)),
     });
   }
 

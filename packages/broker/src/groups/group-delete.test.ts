@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem } from '@brook/protocol';
 import type { Delivery } from './delivery.js';
 import { consumedAndLeft, engineFixture, parking, type EngineFixture } from './group-fixture.js';
+import { deadLetterTrailer } from './dead-letter-trailer.test-support.js';
 
 const texts = (deliveries: Delivery[]) => deliveries.map((d) => d.text());
 
@@ -63,7 +64,8 @@ describe('deleteGroup', () => {
     await broker.createTopic('dg-absent');
     await expect(broker.deleteGroup('dg-no-such-topic', 'g')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await expect(broker.deleteGroup('dg-absent', 'g-absent')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP', details: { topic: 'dg-absent', group: 'g-absent' } });
-    await broker.redrive('dg-absent');
+    await broker.produce('dg-absent', [{ value: 'dead', headers: deadLetterTrailer('dg-absent') }]);
+    expect(await broker.redrive('dg-absent')).toMatchObject({ moved: 1 }); // made by the first record moved
     await expect(broker.deleteGroup('dg-absent', 'brook.redrive')).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     expect(broker.listGroups('dg-absent')).toEqual([{ topic: 'dg-absent', group: 'brook.redrive' }]);
   });

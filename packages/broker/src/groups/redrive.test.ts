@@ -182,6 +182,8 @@ describe('redrive', () => {
     await broker.createTopic('raced');
     await broker.createTopic('raced.dlq', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
     await deadLetter(fixture, 'raced', 'g-raced', Array.from({ length: 100 }, (_, i) => ({ value: `m${i}`.padEnd(200, '.') })));
+    // The redrive group, made by the first record moved, is there before retention strikes.
+    expect(await broker.redrive('raced.dlq', { maxRecords: 1 })).toEqual({ moved: 1, skipped: 0 });
     let retaining: Promise<unknown> | undefined;
     broker.on('produced', (e) => {
       if (e.topic === 'raced') retaining ??= broker.enforceRetention();
@@ -193,7 +195,7 @@ describe('redrive', () => {
     const progress = broker.describeGroup('raced.dlq', REDRIVE_GROUP).partitions[0]!;
     // The record being moved when retention struck went back and counts as lost too: unacked then.
     expect([skipped, progress.ackFloor, progress.lostToRetention > 0n]).toEqual([0, 100n, true]);
-    const back = await values(broker, 'raced', 0, 100n);
+    const back = await values(broker, 'raced', 0, 101n);
     expect(back).toHaveLength(moved);
     expect(back.slice(-10)).toEqual(Array.from({ length: 10 }, (_, i) => `m${90 + i}`.padEnd(200, '.')));
     expect(startOffset).toBe(90n);
@@ -253,6 +255,24 @@ describe('redrive racing a delete of its dead-letter topic', () => {
     held.release();
     expect(await redriving).toBe('UNKNOWN_TOPIC');
     expect(await values(broker, 'deleted-under')).toEqual(['x']);
+  });
+
+  it('a redrive waiting behind another when its dead-letter topic is made again fails with UNKNOWN_TOPIC: it moves nothing dead-lettered after the call', async () => {
+    const { world, holdNextRead } = await heldReads();
+    const { broker } = world;
+    await broker.createTopic('remade-under');
+    await deadLetter(world, 'remade-under', 'g-remade-under', [{ value: 'old' }]);
+    const held = holdNextRead(/\/topics\/remade-under\.dlq\//);
+    const first = broker.redrive('remade-under.dlq').then(() => 'redriven', (e: { code: string }) => e.code);
+    await held.reached;
+    const waiting = broker.redrive('remade-under.dlq').then((r) => r, (e: { code: string }) => e.code);
+    await broker.deleteTopic('remade-under.dlq');
+    await broker.createTopic('remade-under.dlq');
+    await deadLetter(world, 'remade-under', 'g-remade-under', [{ value: 'new' }]);
+    held.release();
+    expect(await first).toBe('UNKNOWN_TOPIC');
+    expect(await waiting).toBe('UNKNOWN_TOPIC');
+    expect(await values(broker, 'remade-under')).toEqual(['old', 'new']);
   });
 });
 
@@ -315,7 +335,6 @@ describe('a redrive whose acks fail', () => {
     const { broker, fs } = fixture;
     await broker.createTopic('unacked');
     await deadLetter(fixture, 'unacked', 'g-unacked', [{ value: 'a' }, { value: 'b' }]);
-    await broker.redrive('unacked.dlq', { maxRecords: 1, endOffsets: [0n] }); // opens the redrive group, moves nothing
     fs.failNext('write', { errno: 'EIO', path: /\/groups\/unacked\.dlq\/brook\.redrive\/journal-/ });
     const failure = await broker.redrive('unacked.dlq').catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'IO_ERROR', details: { moved: 0, appendedNotAcked: 2, deadLetterOffset: 0n } });
@@ -333,6 +352,20 @@ describe('the redrive group', () => {
     expect(await broker.redrive('listed.dlq', { maxRecords: 1 })).toEqual({ moved: 1, skipped: 0 });
     expect(broker.listGroups('listed.dlq')).toEqual([{ topic: 'listed.dlq', group: REDRIVE_GROUP }]);
     expect(broker.describeGroup('listed.dlq', REDRIVE_GROUP).lag).toBe(1n);
+  });
+
+  it("is not made by a redrive that moves nothing (a topic with no dead letters, a typo): it would hold a discard 'new' topic's room for good", async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('not-a-dlq', { retention: { maxBytes: 1000, discard: 'new' } });
+    await broker.subscribe({ topic: 'not-a-dlq', group: 'g-not-a-dlq' }, () => undefined);
+    await broker.produce('not-a-dlq', [{ value: 'plain' }]);
+    expect(await broker.redrive('not-a-dlq')).toEqual({ moved: 0, skipped: 1 });
+    expect(broker.listGroups('not-a-dlq')).toEqual([{ topic: 'not-a-dlq', group: 'g-not-a-dlq' }]);
+    // Its consumer keeps up, so the topic always has room for more than it holds at once.
+    for (let i = 0; i < 12; i++) {
+      await broker.produce('not-a-dlq', [{ value: `m${i}`.padEnd(150, '.') }]);
+      await settle(() => broker.describeGroup('not-a-dlq', 'g-not-a-dlq').lag === 0n);
+    }
   });
 
   it('cannot be joined: its progress is acked by redrive alone', async () => {

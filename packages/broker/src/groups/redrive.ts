@@ -2,7 +2,7 @@
  * Redrive: moving what a dead-letter topic holds back to the topics its records came from, oldest
  * first. Progress is the ackFloor of an internal group on the dead-letter topic that never has
  * members: records are read from its floor and acked here directly, with no deliveries or leases,
- * so a redrive survives restarts like any group's position.
+ * so a redrive survives restarts like any group's position. It is made at the first record moved.
  *
  * Each record is moved once: redrives of one dead-letter topic run one after another (a call made
  * while another runs waits for it, then moves what is left), and a record counts as redriven only
@@ -12,6 +12,7 @@
  * so the ack never outlives it.
  */
 import { BrookError, checkRedriveArgs, decodeBatch, invalidField, isBrookError, type LogRecord } from '@brook/protocol';
+import { topicDeletedError } from '../ending-errors.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ProduceRecord } from '../topics/record-input.js';
 import { CopyBatchRoom, copySizeBytes, type CopyLimits } from './copy-batch.js';
@@ -27,7 +28,8 @@ export interface RedriveResult {
   readonly moved: number;
   /**
    * Records left waiting in the dead-letter topic because they cannot go back: their origin topic
-   * or partition no longer exists, or they are not dead-letter records. Every redrive tries them
+   * or partition no longer exists, the origin refuses them for good (MESSAGE_TOO_LARGE), or they
+   * are not dead-letter records. Every redrive tries them
    * again, so a topic created again under the origin's name takes them back.
    */
   readonly skipped: number;
@@ -54,8 +56,8 @@ export type ProduceBack = (topic: string, records: ProduceRecord[]) => Promise<u
 export interface RedriveDeps {
   readonly fetchBytes: number;
   readonly partitions: (topic: string) => readonly PartitionLog[];
-  /** The dead-letter topic's REDRIVE_GROUP, opened or created at its earliest offset. */
-  readonly progress: (deadLetterTopic: string) => Promise<Group>;
+  /** The dead-letter topic's REDRIVE_GROUP if it has one, else undefined, or with `create`, one made at its earliest offset. */
+  readonly progress: (deadLetterTopic: string, create: boolean) => Promise<Group | undefined>;
   readonly produceBack: ProduceBack;
   /** The batch limits of a topic: a run of records going back to it is one batch. */
   readonly copyLimits: (topic: string) => CopyLimits;
@@ -82,18 +84,29 @@ export class Redriver {
       const end = endOffsets?.[i];
       return end !== undefined && end < log.endOffset ? end : log.endOffset;
     });
-    return this.queues.run(deadLetterTopic, async () => this.run(await this.deps.progress(deadLetterTopic), ends, maxRecords));
+    return this.queues.run(deadLetterTopic, async () => {
+      // Deleted and made again while this call waited behind another: `ends` are offsets of the
+      // topic it was called on, and the one there now holds only records dead-lettered since.
+      const sameTopic = (): void => {
+        if (this.deps.partitions(deadLetterTopic)[0] !== partitions[0]) throw topicDeletedError(deadLetterTopic);
+      };
+      sameTopic();
+      const group = new ProgressGroup(await this.deps.progress(deadLetterTopic, false), () => this.deps.progress(deadLetterTopic, true));
+      sameTopic();
+      return this.run(deadLetterTopic, group, partitions, ends, maxRecords);
+    });
   }
 
-  private async run(group: Group, ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {
+  /** Moves what `logs` (the dead-letter topic's partitions when called) hold below `ends`. */
+  private async run(topic: string, group: ProgressGroup, logs: readonly PartitionLog[], ends: readonly bigint[], maxRecords: number): Promise<RedriveResult> {
     const progress: RedriveProgress = { moved: 0, skipped: 0 };
     try {
-      for (const window of group.windows) {
-        const log = this.deps.partitions(group.topic)[window.partition]!;
-        const run = new RunBack(window.partition, this.deps.copyLimits);
+      for (const [partition, log] of logs.entries()) {
+        // A delete under the read closes the log (CLOSED, which Broker.redrive tells as UNKNOWN_TOPIC).
+        const run = new RunBack(partition, this.deps.copyLimits);
         // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a cursor.
-        for await (const record of recordsBetween(log, window.ack.ackFloor, ends[window.partition]!, this.deps.fetchBytes)) {
-          if (window.ack.isAcked(record.offset)) continue;
+        for await (const record of recordsBetween(log, group.floor(partition, log), ends[partition]!, this.deps.fetchBytes)) {
+          if (group.isAcked(partition, record.offset)) continue;
           const parsed = deadLetterRecord.parse(record);
           if (!parsed) {
             // Behind a run, it counts once the run is done: a run that fails stops before it.
@@ -115,7 +128,7 @@ export class Redriver {
         if (progress.moved === maxRecords) break;
       }
     } catch (error) {
-      throw stoppedPartWay(group.topic, error, progress);
+      throw stoppedPartWay(topic, error, progress);
     }
     return { moved: progress.moved, skipped: progress.skipped };
   }
@@ -125,7 +138,7 @@ export class Redriver {
    * no room for it whole), then acks its records here; if its origin topic or partition is gone,
    * they are skipped (RedriveResult.skipped). Empty after.
    */
-  private async moveBack(group: Group, run: RunBack, progress: RedriveProgress): Promise<void> {
+  private async moveBack(group: ProgressGroup, run: RunBack, progress: RedriveProgress): Promise<void> {
     if (run.count === 0) return;
     try {
       await this.moveRecords(group, run, 0, run.count, progress);
@@ -140,19 +153,19 @@ export class Redriver {
   }
 
   /** moveBack of the run's records [from, to): one produce, then their acks. */
-  private async moveRecords(group: Group, run: RunBack, from: number, to: number, progress: RedriveProgress): Promise<void> {
+  private async moveRecords(group: ProgressGroup, run: RunBack, from: number, to: number, progress: RedriveProgress): Promise<void> {
     const offsets = run.offsets.slice(from, to);
     progress.stoppedAt = { partition: run.partition, offset: offsets[0]! };
     try {
       await this.deps.produceBack(run.originTopic, run.records.slice(from, to));
     } catch (error) {
-      if (!isBrookError(error, 'UNKNOWN_TOPIC') && !isBrookError(error, 'UNKNOWN_PARTITION')) throw error;
+      if (!cannotGoBack(error, to - from)) throw error;
       progress.skipped += offsets.length + run.skippedAfter(from, to);
       progress.stoppedAt = undefined;
       return;
     }
     try {
-      await Promise.all(offsets.map((offset) => group.ackDirectly(run.partition, offset)));
+      await group.ack(run.partition, offsets);
     } catch (error) {
       // In the origin already, but not acked: a later redrive (after a reopen) moves them again.
       progress.appendedNotAcked = offsets.length;
@@ -162,6 +175,45 @@ export class Redriver {
     progress.skipped += run.skippedAfter(from, to);
     progress.stoppedAt = undefined;
   }
+}
+
+/**
+ * The redrive group as a redrive sees it, made at the first record moved: a redrive that moves
+ * nothing (of a topic holding no dead-letter records, a typo; or records none of which can go
+ * back yet) leaves none, whose floor would hold a discard 'new' topic's room for good while every
+ * consumer keeps up. Until made, nothing is acked and reading starts at the topic's startOffset.
+ */
+class ProgressGroup {
+  constructor(
+    private group: Group | undefined,
+    private readonly create: () => Promise<Group | undefined>,
+  ) {}
+
+  floor(partition: number, log: PartitionLog): bigint {
+    return this.group?.windows[partition]!.ack.ackFloor ?? log.startOffset;
+  }
+
+  isAcked(partition: number, offset: bigint): boolean {
+    return this.group?.windows[partition]!.ack.isAcked(offset) ?? false;
+  }
+
+  async ack(partition: number, offsets: readonly bigint[]): Promise<void> {
+    this.group ??= await this.create();
+    const group = this.group!;
+    await Promise.all(offsets.map((offset) => group.ackDirectly(partition, offset)));
+  }
+}
+
+/**
+ * Whether a produce of `count` records back to their origin failed because they cannot go back
+ * (RedriveResult.skipped) rather than not now: the origin topic or partition is gone, or a record
+ * alone is more than the origin can ever take (MESSAGE_TOO_LARGE, not retriable: its
+ * batchBytesMax lowered, or made again with a smaller discard 'new' maxBytes). Stopping there
+ * would hold back every later record of its dead-letter partition on every redrive. A run of
+ * several refused as too large goes again a record at a time (moveBack), so is not skipped whole.
+ */
+function cannotGoBack(error: unknown, count: number): boolean {
+  return isBrookError(error, 'UNKNOWN_TOPIC') || isBrookError(error, 'UNKNOWN_PARTITION') || (count === 1 && isBrookError(error, 'MESSAGE_TOO_LARGE'));
 }
 
 /**

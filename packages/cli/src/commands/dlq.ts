@@ -8,12 +8,12 @@
  * its floor, since which ones above it were moved is not described.
  */
 import { DEAD_LETTER_HEADERS, deadLetterRecord, REDRIVE_GROUP } from '@brook/broker';
-import { BrookError, isBrookError, type Client, type GroupPartitionDescription, type Message } from '@brook/client';
+import { BrookError, isBrookError, type Client, type GroupPartitionDescription, type LogRecord } from '@brook/client';
 import { defineCommand, defineCommandGroup } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { fullText, jsonLine, plural, preview, table, toJson } from '../format.js';
 import { describeListed } from '../listed-groups.js';
-import { storedRecordJson } from '../records.js';
+import { storedRecordJson, type StoredRecord } from '../records.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 
 /** Per partition, the redrive group's ackFloor and lag; none before any redrive. */
@@ -26,12 +26,12 @@ async function redriveProgress(client: Client, dlqTopic: string): Promise<GroupP
   }
 }
 
-/** Dead-letter topics named by some group or redriven before, that exist, with the groups sending to each. */
+/** Dead-letter topics named by some group or with a record redriven before, that exist, with the groups sending to each. */
 async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> {
   const topics = new Set(await client.admin.listTopics());
   const senders = new Map<string, string[]>();
   for (const { topic, group, description } of await describeListed(client.admin, await client.admin.listGroups())) {
-    // A dead-letter topic that has been redriven stays listed after its origin topics and groups are gone.
+    // A dead-letter topic that has had a record redriven stays listed after its origin topics and groups are gone.
     if (group === REDRIVE_GROUP) {
       if (!senders.has(topic)) senders.set(topic, []);
       continue;
@@ -54,26 +54,50 @@ async function waitingCount(client: Client, dlqTopic: string): Promise<{ records
   return { records, waiting, endOffsets: partitions.map((p) => p.endOffset) };
 }
 
+/** Records one fetch of dlq list asks for. */
+const LIST_FETCH_RECORDS = 1000;
+
 /**
- * The records the topic holds now that `wanted` keeps, at most `max`, read by a tail reader from
- * earliest and stopped at the endOffsets seen when it began (records arriving meanwhile are left
- * for the next look). A partition is read once its last record then has come, not after a count
- * of records: retention deleting older ones meanwhile would leave a count never reached.
+ * The records the topic holds now that `wanted` keeps, at most `max`, partition by partition,
+ * fetched by offset up to the endOffsets seen when it began (records arriving meanwhile are left
+ * for the next look). Not a tail reader waiting for each partition's last record then: retention
+ * deleting it meanwhile (a whole log aged out) would leave that wait without end. Records it
+ * deletes before they are read are passed over, from the oldest kept on.
  */
-async function readNow(client: Client, topic: string, wanted: (message: Message) => boolean, max = Infinity): Promise<Message[]> {
+export async function readNow(client: Client, topic: string, wanted: (record: StoredRecord) => boolean, max = Infinity): Promise<StoredRecord[]> {
   const { partitions } = await client.admin.describeTopic(topic);
-  const ends = new Map(partitions.map((p) => [p.partition, p.endOffset]));
-  let unread = partitions.filter((p) => p.endOffset > p.startOffset).length;
-  const messages: Message[] = [];
-  if (unread === 0) return messages;
-  for await (const message of client.consume({ topic, from: 'earliest', name: 'brook-cli' })) {
-    void message.ack(); // a tail reader's credit comes back with the ack
-    const end = ends.get(message.partition)!;
-    if (message.offset >= end) continue;
-    if (wanted(message)) messages.push(message);
-    if (messages.length >= max || (message.offset === end - 1n && --unread === 0)) break;
+  const records: StoredRecord[] = [];
+  for (const { partition, startOffset, endOffset } of partitions) {
+    let next = startOffset;
+    while (next < endOffset && records.length < max) {
+      const fetched = await fetchFrom(client, topic, partition, next);
+      if (typeof fetched === 'bigint') {
+        next = fetched;
+        continue;
+      }
+      if (fetched.length === 0) break;
+      for (const record of fetched) {
+        if (record.offset >= endOffset || records.length >= max) break;
+        const placed = { ...record, topic, partition };
+        if (wanted(placed)) records.push(placed);
+      }
+      next = fetched.at(-1)!.offset + 1n;
+    }
   }
-  return messages;
+  return records;
+}
+
+/** A fetch from `offset`, or where to go on if retention deleted it meanwhile: the oldest offset kept. */
+async function fetchFrom(client: Client, topic: string, partition: number, offset: bigint): Promise<LogRecord[] | bigint> {
+  try {
+    return await client.fetch({ topic, partition, offset, maxRecords: LIST_FETCH_RECORDS });
+  } catch (error) {
+    if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE')) throw error;
+    const { startOffset } = (await client.admin.describeTopic(topic)).partitions[partition]!;
+    // Out of range for another reason (the topic made again, shorter): no place to go on from.
+    if (startOffset <= offset) throw error;
+    return startOffset;
+  }
 }
 
 /** A dead-letter record's trailer: header name to text. */
@@ -85,7 +109,7 @@ type Trailer = ReadonlyMap<string, string>;
  * redrive moves, with the origin redrive sends them to: the trailing headers, not a record's own
  * headers of the same names (a record dead-lettered twice carries two sets).
  */
-function deadLetterTrailer(message: Message): Trailer | undefined {
+function deadLetterTrailer(message: StoredRecord): Trailer | undefined {
   if (!deadLetterRecord.parse(message)) return undefined;
   // parse checked that the headers end with exactly these, in this order.
   const trailer = message.headers.slice(-Object.keys(DEAD_LETTER_HEADERS).length);
@@ -108,7 +132,7 @@ function deadLetterOf(trailer: Trailer) {
   };
 }
 
-function deadLetterLine(message: Message, trailer: Trailer | undefined): string {
+function deadLetterLine(message: StoredRecord, trailer: Trailer | undefined): string {
   if (!trailer) return `partition=${message.partition} offset=${message.offset} ${NOT_DEAD_LETTER} key=${preview(message.key)} value=${fullText(message.value)}`;
   const { origin, group, deliveryCount, reason } = deadLetterOf(trailer);
   return `partition=${message.partition} offset=${message.offset} origin=${origin.topic}/${origin.partition}@${origin.offset} group=${group} ` +
@@ -118,10 +142,10 @@ function deadLetterLine(message: Message, trailer: Trailer | undefined): string 
 /**
  * `--json`: the record as stored with what its text line says of it, as `deadLetter`, or `null`
  * for a record that is no dead letter (redrive skips it): its raw headers alone would show a
- * look-alike's own brook.origin.* as an origin. No top-level deliveryCount: the list's own
- * reading of the copy would be 1, whatever the record went through (deadLetter.deliveryCount).
+ * look-alike's own brook.origin.* as an origin. No top-level deliveryCount: the list fetches
+ * the copy, no delivery of it; what the record went through is deadLetter.deliveryCount.
  */
-function deadLetterJson(message: Message, trailer: Trailer | undefined): Record<string, unknown> {
+function deadLetterJson(message: StoredRecord, trailer: Trailer | undefined): Record<string, unknown> {
   return { ...storedRecordJson(message), deadLetter: trailer ? deadLetterOf(trailer) : null };
 }
 
@@ -148,7 +172,7 @@ brook.delivery-count, ...), as redrive reads them; a record whose headers do not
 (e.g. in a topic that is no dead-letter topic) is shown as such, and redrive skips it.
 
   --all          also records that were redriven already
-  --max N        list at most N records (of a large topic: the first N read, partitions interleaved)
+  --max N        list at most N records (of a large topic: the first N, partition by partition)
 ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
                  holds origin, group, deliveryCount and reason, or null for no dead-letter record)`,
   },
@@ -165,7 +189,7 @@ ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
       return EXIT.ok;
     }
     const floors = (await redriveProgress(client, dlqTopic)).map((p) => p.ackFloor);
-    const waiting = (m: Message) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n);
+    const waiting = (m: StoredRecord) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n);
     const max = args.integer('max', { min: 1 });
     const shown = await readNow(client, dlqTopic, waiting, max);
     const trailers = shown.map(deadLetterTrailer);
@@ -226,8 +250,8 @@ const redrive = defineCommand(
 
 Moves the records waiting in DLQ_TOPIC back to the topic and partition each came from (origin
 headers removed), oldest first, each record once; their groups deliver them again. Records
-that cannot go back (their origin topic or partition no longer exists, or they are not
-dead-letter records) are skipped and counted: they stay waiting in DLQ_TOPIC for a later redrive.
+that cannot go back (their origin topic or partition no longer exists, they are larger than
+it takes (MESSAGE_TOO_LARGE), or they are not dead-letter records) are skipped and counted: they stay waiting in DLQ_TOPIC for a later redrive.
 A redrive refused part-way (an origin topic full: TOPIC_FULL) exits 1 saying how many records it
 moved and the DLQ_TOPIC record it stopped at; running it again goes on from there. It moves at
 most what waits when it starts, ${REDRIVE_REQUEST_RECORDS_MAX / 1000}k records a request.
@@ -240,7 +264,7 @@ ${REMOTE_USAGE}`,
     return withClient(args, env, async (client) => {
       const dlqTopic = args.required('DLQ_TOPIC');
       const { moved, skipped } = await redriveInRequests(client, dlqTopic, max);
-      const left = skipped === 0 ? '' : `; skipped ${plural(skipped, 'record')} that cannot go back (origin topic or partition gone, or not a dead-letter record), still waiting in ${dlqTopic}`;
+      const left = skipped === 0 ? '' : `; skipped ${plural(skipped, 'record')} that cannot go back (origin topic or partition gone, too large for it, or not a dead-letter record), still waiting in ${dlqTopic}`;
       process.stdout.write(args.flag('json') ? `${toJson({ topic: dlqTopic, moved, skipped })}\n` : `moved ${plural(moved, 'record')} from ${dlqTopic} back to their origin topics${left}\n`);
       return EXIT.ok;
     });
