@@ -22,9 +22,9 @@ export interface VirtualClockOptions {
 }
 
 /**
- * Simulated time for tests and simulations: `now()` moves only when `advance`, `advanceAsync` or
- * `runUntilIdle` moves it, and timers fire in a total order, (dueMs, scheduling order), so the
- * same inputs give the same run. Timers due at the same instant fire first-scheduled first.
+ * Simulated time for tests and simulations: it moves only when `advance`, `advanceAsync` or
+ * `runUntilIdle` moves it (`now()` also when `stepWall` steps it), and timers fire in a total
+ * order, (dueMs, scheduling order), so the same inputs give the same run. Timers due at the same instant fire first-scheduled first.
  *
  * `setTimer` delays must be finite and >= 0: a negative or NaN delay is a bug in the caller and
  * fails an assert rather than being silently treated as 0. Driving the clock is not re-entrant:
