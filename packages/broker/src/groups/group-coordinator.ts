@@ -63,10 +63,7 @@ export class GroupCoordinator {
     this.deadLetterCopies = new DeadLetterCopies(deps, deps.copyLimits);
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce, copyLimits: deps.copyLimits,
-      progress: async (topic, create) => (create ? this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
-        // Never dead-letters (it has no members); the topic's own name is always a valid one.
-        topic, group: REDRIVE_GROUP, from: 'earliest', deadLetterTopic: topic,
-      })) : this.groups.get(topic, REDRIVE_GROUP)),
+      progress: async (topic, create) => (create ? this.redriveGroup(topic) : this.groups.get(topic, REDRIVE_GROUP)),
     });
   }
 
@@ -180,9 +177,11 @@ export class GroupCoordinator {
    * find its offsets (a timestamp reads the log).
    */
   async resetGroup(topic: string, name: string, to: StartPosition): Promise<bigint[]> {
-    const group = this.groups.existing(topic, name);
     const logs = this.deps.partitions(topic);
     const target = checkStartPosition(to, 'to');
+    // The redrive group is made by the first record a redrive moves; a reset makes it too, so an
+    // operator can give up on records every redrive so far skipped.
+    const group = name === REDRIVE_GROUP ? await this.redriveGroup(topic) : this.groups.existing(topic, name);
     return this.resets.run(groupKey(topic, name), async () => {
       // A look-up failing because a delete closed the logs under it fails as the group's loss does.
       const found = await Promise.all(logs.map((log) => startOffsetFor(log, target))).catch((error: unknown) => {
@@ -361,6 +360,14 @@ export class GroupCoordinator {
   }
 
   /** The group, opened from disk or created at `config.from` on first use. */
+  /** The dead-letter topic's REDRIVE_GROUP, made at its earliest offset if it has none. */
+  private redriveGroup(topic: string): Promise<Group> {
+    return this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
+      // Never dead-letters (it has no members); the topic's own name is always a valid one.
+      topic, group: REDRIVE_GROUP, from: 'earliest', deadLetterTopic: topic,
+    }));
+  }
+
   private group(topic: string, name: string, config: GroupConfig): Promise<Group> {
     const key = groupKey(topic, name);
     const existing = this.groups.get(topic, name);

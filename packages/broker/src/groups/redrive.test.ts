@@ -368,6 +368,21 @@ describe('the redrive group', () => {
     }
   });
 
+  it('is made by a reset when no redrive has moved a record yet: an operator can give up on records every redrive skipped', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('skipped-only');
+    await deadLetter(fixture, 'skipped-only', 'g-skipped-only', [{ value: 'orphan' }], 'skipped-only.dlq');
+    await broker.deleteTopic('skipped-only');
+    expect(await broker.redrive('skipped-only.dlq')).toEqual({ moved: 0, skipped: 1 });
+    await expect(broker.resetGroup('skipped-only.dlq', REDRIVE_GROUP, 'latest')).resolves.toEqual([1n]);
+    await broker.createTopic('skipped-only');
+    expect(await broker.redrive('skipped-only.dlq')).toEqual({ moved: 0, skipped: 0 });
+    expect(broker.describeGroup('skipped-only.dlq', REDRIVE_GROUP).lag).toBe(0n);
+    // Any other group still has to exist to be reset.
+    await expect(broker.resetGroup('skipped-only.dlq', 'g-none', 'latest')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });
+  });
+
   it('cannot be joined: its progress is acked by redrive alone', async () => {
     const { broker } = await engineFixture();
     await broker.createTopic('reserved.dlq');
