@@ -37,7 +37,7 @@ import type { ListenOptions } from './config/server-options.js';
 import { SessionHub } from './server/session-hub.js';
 import type { BrookServer } from './server/ws-server.js';
 import { fetchRecords } from './topics/fetch.js';
-import { settleAll } from './steps.js';
+import { closeInOrder, openContents, type BrokerParts } from './broker-contents.js';
 import { brokerClosedError } from './ending-errors.js';
 import { failedLogs, partitionFailureEvents, type FailedLog } from './failed-logs.js';
 import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult } from './topics/requests.js';
@@ -116,18 +116,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const logDefaults = logDefaultsFor({ fs, clock, fsync: checkFsyncPolicy(options.fsync), dir, limits });
     const random = options.random ?? new SeededRandom(options.seed ?? 1);
     const broker = new Broker(fs, clock, logDefaults, limits, dir, random);
-    try {
-      await broker.topics.open(fs, `${dir.path}/topics`, logDefaults, broker.partitionFailed);
-      await broker.groups.open();
-      const partitions = [...broker.topics.values()].flatMap((topic) => topic.partitions.map((_, partition) => broker.partitionTarget(topic, partition)));
-      await broker.producers.open(partitions, dir.cleanShutdown);
-    } catch (error) {
-      // What opened before the failure (a corrupt group state, say) closes again: its file
-      // handles, and under fsync { intervalMs } each log's timer, must not outlive a broker
-      // that never opened.
-      await broker.closeContents();
-      throw error;
-    }
+    await openContents(broker.parts(), fs, logDefaults, broker.partitionFailed, (topic, partition) => broker.partitionTarget(topic, partition));
     broker.retention.arm();
     return broker;
   }
@@ -354,29 +343,13 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   private async closeOnce(): Promise<void> {
     this.closed = true;
-    // A create or delete under way finishes first: its files must be complete (or gone) before
-    // the clean-shutdown marker is written and the lock released, and a created topic closed.
-    await this.topics.closing();
-    await this.sessions.close();
-    this.retention.stop();
-    // A failure is reported once every step ran: the lock is released whatever became of the rest.
-    const failures = await this.closeContents();
-    await this.dir.close(failures.length === 0).catch((error: unknown) => void failures.push(error));
-    if (failures.length > 0) throw failures[0];
+    await closeInOrder(this.parts());
   }
 
-  /**
-   * Closes the groups, the producer state and the topics, each step whatever became of the one
-   * before (a journal whose last flush failed must not leave the topics' files open); returns
-   * the failures in order.
-   */
-  private async closeContents(): Promise<unknown[]> {
-    const failures: unknown[] = [];
-    const step = (work: () => Promise<unknown>) => work().catch((error: unknown) => void failures.push(error));
-    await step(() => this.groups.close());
-    await step(() => this.producers.close());
-    await step(() => settleAll([...this.topics.values()].map((topic) => topic.close())));
-    return failures;
+  /** What open opens and close() closes, in their order (broker-contents.ts). */
+  private parts(): BrokerParts {
+    const { topics, sessions, retention, groups, producers, dir } = this;
+    return { topics, sessions, retention, groups, producers, dir };
   }
 
   private appended(topic: string, partition: number, baseOffset: bigint, lastOffset: bigint): void {

@@ -30,6 +30,7 @@ import { LIMITS } from '../config/defaults.js';
 import { DeadLetterCopies } from './dead-letter-copies.js';
 import { REDRIVE_GROUP, Redriver, checkRedriveOptions, type RedriveOptions, type RedriveResult } from './redrive.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { DeletedTopicGroups } from './deleted-topic-groups.js';
 import type { CoordinatorDeps, Joined } from './coordinator-deps.js';
 import { brokerClosedError, topicDeletedError } from '../ending-errors.js';
 
@@ -43,14 +44,13 @@ export class GroupCoordinator {
   private readonly opening = new Map<string, Promise<Group>>();
   /** Per group key, the deleteGroup under way: an open of the name, deleteTopic and close wait for it. */
   private readonly deleting = new Map<string, Promise<void>>();
-  /** Per topic, the groups a deleteTopic took off the listing until its commit point (hideGroupsOf). */
-  private readonly hidden = new Map<string, Group[]>();
   private readonly configs: GroupConfigFiles;
   /** Per group key, the joins under way, one at a time (joined or refused). */
   private readonly joins = new KeyedQueue();
   /** Per group key, the resets under way: they apply in call order. */
   private readonly resets = new KeyedQueue();
   private readonly redriver: Redriver;
+  private readonly topicDeletes: DeletedTopicGroups;
   private readonly deadLetterCopies: DeadLetterCopies;
   /** close() began: a join or group open still under way fails with CLOSED instead of leaving a group open. */
   private closed = false;
@@ -61,6 +61,10 @@ export class GroupCoordinator {
     this.readers = new TailReaders(deps);
     this.configs = new GroupConfigFiles(deps.fs, deps.dataDir);
     this.deadLetterCopies = new DeadLetterCopies(deps, deps.copyLimits);
+    this.topicDeletes = new DeletedTopicGroups({
+      groups: this.groups, live: this.live, readers: this.readers, deleting: this.deleting, opening: this.opening, configs: this.configs,
+      reportDeleted: (topic, group) => this.reportDeleted(topic, group),
+    });
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce, copyLimits: deps.copyLimits,
       progress: async (topic, create) => (create ? this.redriveGroup(topic) : this.groups.get(topic, REDRIVE_GROUP)),
@@ -292,56 +296,23 @@ export class GroupCoordinator {
     return messageStream(options, this.live, queue, joining, (joined, onEnd) => this.subscription(options, joined, onEnd));
   }
 
-  /**
-   * deleteTopic, up to its commit point: the topic's groups leave the listing at once (the topic
-   * is gone from the registry, so describeGroup, and a /metrics scrape, would refuse them) but
-   * keep running, since a delete that fails there changes nothing (showGroupsOf puts them back).
-   */
+  /** deleteTopic, up to its commit point (DeletedTopicGroups.hideGroupsOf). */
   hideGroupsOf(topic: string): void {
-    this.hidden.set(topic, this.groups.forgetTopic(topic));
+    this.topicDeletes.hideGroupsOf(topic);
   }
 
   showGroupsOf(topic: string): void {
-    for (const group of this.hidden.get(topic) ?? []) {
-      this.groups.add(group);
-      group.schedulePump(); // records appended while it was hidden did not wake it
-    }
-    this.hidden.delete(topic);
+    this.topicDeletes.showGroupsOf(topic);
   }
 
-  /**
-   * deleteTopic, past its commit point: ends the topic's readers and members and its groups,
-   * once the joins opening a group of it and the group deletes under way are done (so none is
-   * left behind), each group with its groupDeleted. Their files go later, with removeGroupsOf.
-   */
-  async dropTopic(topic: string): Promise<void> {
-    const ending = topicDeletedError(topic);
-    this.live.end(topic, ending);
-    for (const reader of this.readers.ofTopic(topic)) this.readers.leave(reader);
-    const dropped = this.hidden.get(topic) ?? [];
-    this.hidden.delete(topic);
-    const ofTopic = ([key]: [string, unknown]) => key.startsWith(groupKey(topic, ''));
-    const deletes = [...this.deleting].filter(ofTopic);
-    // A group delete under way removes files in the topic's group directory, which goes next.
-    const [deleted] = await Promise.all([
-      Promise.allSettled(deletes.map(([, pending]) => pending)),
-      Promise.allSettled([...this.opening].filter(ofTopic).map(([, pending]) => pending)),
-    ]);
-    dropped.push(...this.groups.forgetTopic(topic));
-    // The topic is gone for good: a group that fails to save its last state loses nothing more.
-    await Promise.allSettled(dropped.map((group) => group.close(ending)));
-    // A group whose own delete failed before its commit point goes with the topic.
-    const failedDeletes = deletes.filter((_, i) => deleted[i]!.status === 'rejected').map(([key]) => key.slice(groupKey(topic, '').length));
-    for (const name of new Set([...dropped.map((group) => group.name), ...failedDeletes])) this.reportDeleted(topic, name);
+  /** deleteTopic, past its commit point (DeletedTopicGroups.dropTopic). */
+  dropTopic(topic: string): Promise<void> {
+    return this.topicDeletes.dropTopic(topic);
   }
 
-  /**
-   * Removes the group directories of a topic that does not exist, durably: after a delete, and
-   * before a create, since an interrupted or failed delete can leave them, and a group of the
-   * new topic must not find the old one's position.
-   */
+  /** The group directories of a topic that does not exist go (DeletedTopicGroups.removeGroupsOf). */
   removeGroupsOf(topic: string): Promise<void> {
-    return this.configs.removeTopic(topic);
+    return this.topicDeletes.removeGroupsOf(topic);
   }
 
   async close(): Promise<void> {

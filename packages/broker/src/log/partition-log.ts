@@ -22,7 +22,7 @@
  * appends, which those policies resolve once written, never wait behind it.
  */
 import {
-  BrookError, concatBytes, readBatchHeader, setBaseOffset, type BatchHeader, type Timer,
+  BrookError, concatBytes, readBatchHeader, setBaseOffset, type Timer,
 } from '@brook/protocol';
 import { recoverSegments, type RecoveryReport } from './recovery.js';
 import { segmentsToDelete, wholeLogExpired, type RetentionPolicy } from './retention.js';
@@ -32,17 +32,10 @@ import { LogReader, type ReadLimits, type ReadBatch } from './log-reader.js';
 import { TailCache } from './tail-cache.js';
 import { FlushBehind, type PendingFlush } from './flush-behind.js';
 import { asIoError, isWriteFailure, logFailure } from './log-failure.js';
+import { shouldRoll, type PendingAppend } from './segment-roll.js';
 import type { AppendResult, PartitionLogOptions, RetentionResult } from './partition-log-options.js';
 
 export type { AppendResult, PartitionLogOptions, RetentionResult };
-
-interface PendingAppend {
-  readonly bytes: Uint8Array;
-  /** Read from the bytes at append(); its baseOffset is set when the log assigns offsets. */
-  readonly header: BatchHeader;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 export class PartitionLog {
   readonly recovery: RecoveryReport;
@@ -275,7 +268,7 @@ export class PartitionLog {
       let nextOffset = this.active.nextOffset;
       for (let i = 0; i < appends.length; i++) {
         const append = appends[i]!;
-        if (this.shouldRoll(runBytes, append, appends[runStart]!)) {
+        if (shouldRoll(this.active, this.options, runBytes, append, appends[runStart]!)) {
           written += await this.writeRun(appends.slice(runStart, i));
           await this.roll();
           runStart = i;
@@ -322,19 +315,6 @@ export class PartitionLog {
     this.dirty = true;
     this.armSyncTimer();
     return run.length;
-  }
-
-  /** Whether `append` goes to a new segment; `runFirst` is the first append of the run not yet written (`append` itself if none). */
-  private shouldRoll(runBytes: number, append: PendingAppend, runFirst: PendingAppend): boolean {
-    const segment = this.active;
-    const bytes = segment.sizeBytes + runBytes;
-    if (bytes === 0) return false;
-    if (bytes + append.bytes.length > this.options.segmentBytesMax) return true;
-    // Record time against record time, as Kafka's segment.ms: against the broker's clock, a
-    // producer stamping its records in the past would roll a segment per batch. An empty segment's
-    // first record is the run's: the appends of one round ahead of this one go to it too.
-    const firstTimestampMs = segment.firstTimestampMs ?? runFirst.header.baseTimestamp;
-    return append.header.maxTimestamp - firstTimestampMs >= this.options.segmentMsMax;
   }
 
   /**

@@ -8,10 +8,11 @@
  * indexes live in memory only, because after an unclean stop the active segment is rescanned
  * anyway (docs/storage.md, "Recovery").
  */
-import { BATCH_HEADER_BYTES, BrookError, assert, readBatchHeader, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
+import { BrookError, assert, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
 import { BatchScanner, type ScanProblem } from './batch-scanner.js';
 import { INDEX_ENTRY_BYTES, SparseIndex, readLastEntry } from './sparse-index.js';
 import { segmentPath } from './segment-files.js';
+import { firstBatchTimestamp, isLastTimeEntry, walkHeaders } from './sealed-segment-check.js';
 
 /** A segment's files in the order delete() removes them: the log first (see delete()). */
 const SEGMENT_SUFFIXES = ['.log', '.index', '.timeindex'] as const;
@@ -28,12 +29,6 @@ export interface SegmentConfig {
 export interface ScanStart {
   readonly position: number;
   readonly baseOffset: bigint;
-}
-
-/** What walking a sealed segment's last batch headers found. */
-interface WalkedHeaders {
-  readonly nextOffset: bigint;
-  readonly maxTimestampMs: number;
 }
 
 export class Segment {
@@ -103,7 +98,7 @@ export class Segment {
     segment.offsetIndex = indexes.offset;
     segment.timeIndex = indexes.time;
     segment.maxTimestampMs = indexes.time.lastKey() ?? Number.NEGATIVE_INFINITY;
-    segment.firstTimestampMs = await segment.firstBatchTimestamp(fileBytes);
+    segment.firstTimestampMs = await firstBatchTimestamp(file, fileBytes);
     const scanner = segment.scanner({ position: lastPosition, baseOffset: baseOffset + BigInt(lastOffset) }, fileBytes);
     const first = await scanner.next();
     if (!first) {
@@ -132,9 +127,9 @@ export class Segment {
     const lastIndexEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.index'), INDEX_ENTRY_BYTES.offset);
     const lastTimeEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.timeindex'), INDEX_ENTRY_BYTES.time);
     const walked = lastIndexEntry && lastTimeEntry
-      ? await segment.walkHeaders(lastIndexEntry.getUint32(0), lastIndexEntry.getUint32(4), fileBytes)
+      ? await walkHeaders(file, baseOffset, lastIndexEntry.getUint32(0), lastIndexEntry.getUint32(4), fileBytes)
       : undefined;
-    if (!walked || !(await segment.isLastTimeEntry(lastTimeEntry!, walked, fileBytes))) {
+    if (!walked || !(await isLastTimeEntry(file, baseOffset, lastTimeEntry!, walked, fileBytes))) {
       await file.close();
       return 'rebuild';
     }
@@ -142,43 +137,6 @@ export class Segment {
     segment.nextOffset = walked.nextOffset;
     segment.maxTimestampMs = Number(lastTimeEntry!.getBigInt64(0));
     return segment;
-  }
-
-  /**
-   * Follows batch headers (length, magic, contiguous offsets; no CRC) from `position`, which
-   * must hold the batch at `relativeOffset`, to the end of the file. Returns the offset after
-   * the last batch and the largest timestamp of the batches walked, or undefined if the chain
-   * does not end exactly at the end of the file.
-   */
-  private async walkHeaders(relativeOffset: number, position: number, fileBytes: number): Promise<WalkedHeaders | undefined> {
-    const header = new Uint8Array(BATCH_HEADER_BYTES);
-    let expected = this.baseOffset + BigInt(relativeOffset);
-    let maxTimestampMs = Number.NEGATIVE_INFINITY;
-    let at = position;
-    while (at < fileBytes) {
-      if ((await this.file.readInto(header, 0, BATCH_HEADER_BYTES, at)) < BATCH_HEADER_BYTES) return undefined;
-      const batch = readBatchHeader(header);
-      if (batch.magic !== 2 || batch.baseOffset !== expected || batch.batchLength < BATCH_HEADER_BYTES - 12) return undefined;
-      at += 12 + batch.batchLength;
-      expected = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
-      maxTimestampMs = Math.max(maxTimestampMs, batch.maxTimestamp);
-    }
-    return at === fileBytes && at > position ? { nextOffset: expected, maxTimestampMs } : undefined;
-  }
-
-  /**
-   * Whether a sealed segment's last time entry can be what a seal wrote there: the segment's
-   * largest timestamp, at an offset inside the segment. Retention by maxAgeMs deletes on that
-   * timestamp, so a damaged entry (a zeroed file) must mean a rebuild, never records deleted
-   * early. Only what open reads anyway is checked, plus the first batch's header: the batches
-   * in between are not read, so that opening costs the same whatever the segment's size.
-   */
-  private async isLastTimeEntry(entry: DataView, walked: WalkedHeaders, fileBytes: number): Promise<boolean> {
-    const timestampMs = Number(entry.getBigInt64(0));
-    const relativeOffset = entry.getUint32(INDEX_ENTRY_BYTES.time - 4);
-    const firstTimestampMs = await this.firstBatchTimestamp(fileBytes);
-    return relativeOffset > 0 && BigInt(relativeOffset) <= walked.nextOffset - this.baseOffset
-      && timestampMs >= walked.maxTimestampMs && (firstTimestampMs === undefined || timestampMs >= firstTimestampMs);
   }
 
   /**
@@ -197,17 +155,6 @@ export class Segment {
     const scanner = segment.scanner({ position: 0, baseOffset }, fileBytes);
     for (let batch = await scanner.next(); batch; batch = await scanner.next()) segment.recordAppended(batch.position, batch.header, batch.size);
     return { segment, problem: scanner.problem, fileBytes };
-  }
-
-  /**
-   * The first batch's baseTimestamp (for segmentMsMax), read from its header alone: opening a
-   * sealed segment must cost the same whatever its size, so no chunk is read and no CRC checked.
-   */
-  private async firstBatchTimestamp(fileBytes: number): Promise<number | undefined> {
-    if (fileBytes < BATCH_HEADER_BYTES) return undefined;
-    const header = new Uint8Array(BATCH_HEADER_BYTES);
-    const read = await this.file.readInto(header, 0, BATCH_HEADER_BYTES, 0);
-    return read === BATCH_HEADER_BYTES ? readBatchHeader(header).baseTimestamp : undefined;
   }
 
   get isEmpty(): boolean {

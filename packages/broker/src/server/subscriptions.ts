@@ -32,6 +32,7 @@ import type { ServerLimits } from '../config/server-options.js';
 import { checkInt, checkString, invalidArgument, type Args } from './args.js';
 import type { Reply } from './request-handlers.js';
 import { WireSubscription, frameChunks } from './wire-subscription.js';
+import { DurableWaits, StaleIds } from './settle-bookkeeping.js';
 
 const ID_MAX = Number.MAX_SAFE_INTEGER;
 const EMPTY: Reply = { json: {} };
@@ -302,24 +303,6 @@ export class SessionSubscriptions {
 }
 
 /**
- * The promises a settle waits for. Every ack of one journal flush returns that flush's one
- * promise, so a settle of a thousand acks holds one or two distinct promises, not a thousand
- * (Promise.all would make a reaction and a closure for each): a promise equal to the one before
- * it is dropped.
- */
-class DurableWaits {
-  private readonly distinct: Promise<void>[] = [];
-
-  add(promise: Promise<void>): void {
-    if (this.distinct[this.distinct.length - 1] !== promise) this.distinct.push(promise);
-  }
-
-  all(): Promise<unknown> {
-    return Promise.all(this.distinct);
-  }
-}
-
-/**
  * A settle naming a subscription the session does not have (it ended, e.g. a graceful unsubscribe
  * finished, or never was): none of its deliveries is outstanding, so every ack and reject is stale.
  * Answering "done" would let the client resolve acks that did nothing.
@@ -327,37 +310,6 @@ class DurableWaits {
 function unknownSubscriptionAnswer(ack: readonly (readonly [number, number])[], reject: readonly (readonly [number, string])[]): Reply {
   const stale: IdRanges = [...ack.map(([first, last]): [number, number] => [first, last]), ...reject.map(([id]): [number, number] => [id, id])];
   return stale.length === 0 ? EMPTY : { json: { stale } };
-}
-
-/**
- * The ids of one settle that did nothing, as ranges. Acks come as ranges and their deliveries in
- * id order, so what did not take effect is the gaps between those that did: no id is listed one
- * by one (a bogus range over millions of ids costs one range), and an ack that took effect costs
- * two comparisons. Ranges are added in request order.
- */
-class StaleIds {
-  readonly ranges: IdRanges = [];
-  /** The first id of the current ack range not yet accounted for. */
-  private next = 0;
-
-  startRange(first: number): void {
-    this.next = first;
-  }
-
-  /** `id`, the next of the current range to take effect (ids only grow within a range). */
-  tookEffect(id: number): void {
-    if (id > this.next) this.ranges.push([this.next, id - 1]);
-    this.next = id + 1;
-  }
-
-  /** The current range ends at `last`: what is left of it did nothing. */
-  endRange(last: number): void {
-    if (this.next <= last) this.ranges.push([this.next, last]);
-  }
-
-  add(id: number): void {
-    this.ranges.push([id, id]);
-  }
 }
 
 /** Inclusive [first, last] ranges of delivery ids, each with first <= last. */

@@ -15,6 +15,7 @@ import type { History, RecordPlace } from './history.js';
 import { ProcessClock } from './world.js';
 import { virtualTimers, type VirtualTimers } from './virtual-timers.js';
 import type { ConsumerContext, ConsumerSpec, SimDelivery, SimHandler } from './sim-handler.js';
+import { settle } from './settlement.js';
 
 export type { ConsumerContext, ConsumerSpec, SimDelivery, SimHandler };
 
@@ -47,7 +48,7 @@ interface Incarnation {
 }
 
 /** One handler run on one delivery, and the faults aimed at it. */
-interface Run {
+export interface Run {
   readonly delivery: Delivery;
   readonly place: RecordPlace;
   readonly inc: Incarnation;
@@ -360,49 +361,9 @@ export class SimConsumer {
     if (run.crashAt?.point === 'afterEffect') this.crash(run.crashAt.restartAfterMs);
   }
 
-  /** The first settlement wins; a dead process sends nothing; a lost ack or a restarted broker drops it. */
   private settle(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
-    if (run.settlement) return run.settlement;
-    if (!run.inc.alive) return Promise.resolve();
-    run.settled = how;
-    run.settlement = this.sendOrDrop(run, how, arg);
-    // Marked handled, as the broker's own refusals are: a handler need not await its settlement.
-    run.settlement.catch(() => undefined);
-    return run.settlement;
+    return settle({ name: this.name, host: this.host, unpaused: () => this.unpaused() }, run, how, arg);
   }
-
-  private sendOrDrop(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
-    const dropped = run.epoch !== this.host.brokerEpoch ? 'brokerRestarted' : how === 'ack' && run.loseAck ? 'lostAck' : undefined;
-    this.host.history.record({
-      type: 'settle', consumer: this.name, ...run.place, how,
-      ...(dropped ? { dropped } : {}), ...(run.delayAckMs ? { delayedMs: run.delayAckMs } : {}),
-    });
-    if (!dropped) return this.send(run, how, arg);
-    // As over the client's dropped connection: a resolved ack() or reject() means it is durable, so
-    // one that never reached the broker rejects (a nack has nothing to confirm and resolves).
-    return how === 'nack' ? Promise.resolve() : disconnected(this.name, run.place.id, how, dropped);
-  }
-
-  private async send(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
-    if (run.delayAckMs) await run.inc.timers.sleep(run.delayAckMs);
-    await this.unpaused();
-    if (!run.inc.alive || run.epoch !== this.host.brokerEpoch) return;
-    if (how === 'nack') {
-      void run.delivery.nack(typeof arg === 'number' ? { delayMs: arg } : {});
-      return;
-    }
-    try {
-      await (how === 'ack' ? run.delivery.ack() : run.delivery.reject(String(arg)));
-    } catch (error) {
-      // Said in the history, or a stale ack (a lease that ran out, a partition moved) looks taken.
-      if (error instanceof BrookError) this.host.history.record({ type: 'settleRefused', consumer: this.name, ...run.place, how, code: error.code });
-      throw error;
-    }
-  }
-}
-
-function disconnected(consumer: string, id: string, how: 'ack' | 'reject', dropped: 'lostAck' | 'brokerRestarted'): Promise<void> {
-  return Promise.reject(new BrookError('DISCONNECTED', `${how} of ${id} by ${consumer} never reached the broker (${dropped}, simulated)`, { consumer, id, dropped }));
 }
 
 function crashed(consumer: string): BrookError {
