@@ -23,14 +23,10 @@ export type BrokerRequestHandler = (broker: Broker, args: Args, data: Uint8Array
 const EMPTY: Reply = { json: {} };
 
 async function createTopic(broker: Broker, args: Args): Promise<Reply> {
-  const retention = args.optionalObject('retention');
   await broker.createTopic(args.string('name'), {
     partitions: args.optionalSetting<number>('partitions'),
-    retention: retention && {
-      maxBytes: retention.optionalSetting<number>('maxBytes'),
-      maxAgeMs: retention.optionalSetting<number>('maxAgeMs'),
-      discard: retention.optionalSetting<RetentionPolicy['discard']>('discard'),
-    },
+    // Whole, keys and type included: a misspelled key dropped here made a topic without that limit.
+    retention: args.optionalSetting<RetentionPolicy>('retention'),
   });
   return EMPTY;
 }

@@ -145,7 +145,6 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['offset as a number', 'fetch', { topic: 'orders', partition: 0, offset: 0 }, { field: 'offset' }],
     ['offset with a sign', 'fetch', { topic: 'orders', partition: 0, offset: '-1' }, { field: 'offset' }],
     ['offset past 2^63', 'fetch', { topic: 'orders', partition: 0, offset: '9223372036854775808' }, { field: 'offset' }],
-    ['mistyped nested argument', 'createTopic', { name: 'x', retention: 5 }, { field: 'retention' }],
     ['bad start position', 'resetGroup', { topic: 'orders', group: 'g', to: { offset: 5 } }, { field: 'to.offset' }],
     ['inherited property as argument', 'describeTopic', { constructor: 'x' }, { field: 'name' }],
     ['timestamp as a string', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: '5' }, { field: 'timestampMs' }],
@@ -175,6 +174,11 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['mistyped ordering', 'subscribe', { topic: 'orders', group: 'g', ordering: 3 }, 'INVALID_CONFIG'],
     ['mistyped retention setting', 'createTopic', { name: 'x', retention: { maxBytes: 'big' } }, 'INVALID_CONFIG'],
     ['negative start offset', 'subscribe', { topic: 'orders', group: 'g', from: { offset: '-1' } }, 'INVALID_CONFIG'],
+    ['retention not an object', 'createTopic', { name: 'x', retention: 5 }, 'INVALID_CONFIG'],
+    ['retention an array', 'createTopic', { name: 'x', retention: [] }, 'INVALID_CONFIG'],
+    ['retention with a misspelled key', 'createTopic', { name: 'x', retention: { maxByte: 100 } }, 'INVALID_CONFIG'],
+    ['backoff not an object', 'subscribe', { topic: 'orders', group: 'g', backoff: [] }, 'INVALID_CONFIG'],
+    ['backoff with a misspelled key', 'subscribe', { topic: 'orders', group: 'g', backoff: { initialMs: 10, initialDelayMs: 5 } }, 'INVALID_CONFIG'],
     ['offset past the end', 'fetch', { topic: 'orders', partition: 0, offset: '5' }, 'OFFSET_OUT_OF_RANGE'],
   ])('%s: the broker\'s own code', async (_name, op, args, code) => {
     await expectError(op, args, code);

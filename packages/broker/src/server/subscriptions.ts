@@ -330,7 +330,6 @@ function releaseRanges(subscription: WireSubscription, ranges: readonly [number,
 }
 
 function readSubscribeOptions(args: Args): SubscribeOptions {
-  const backoff = args.optionalObject('backoff');
   return {
     topic: args.string('topic'),
     group: args.optionalString('group'),
@@ -340,12 +339,8 @@ function readSubscribeOptions(args: Args): SubscribeOptions {
     maxInFlight: args.optionalSetting<number>('maxInFlight'),
     ackTimeoutMs: args.optionalSetting<number>('ackTimeoutMs'),
     maxDeliveries: args.optionalSetting<number>('maxDeliveries'),
-    backoff: backoff && {
-      initialMs: backoff.optionalSetting<number>('initialMs'),
-      maxMs: backoff.optionalSetting<number>('maxMs'),
-      multiplier: backoff.optionalSetting<number>('multiplier'),
-      jitter: backoff.optionalSetting<number>('jitter'),
-    },
+    // Whole, keys and type included: a misspelled key dropped here would run on the defaults.
+    backoff: args.optionalSetting<SubscribeOptions['backoff']>('backoff'),
     // A setting too: its name is the broker's to check (INVALID_TOPIC_NAME), as in process.
     deadLetterTopic: args.optionalSetting<string>('deadLetterTopic'),
     from: args.optionalStartPosition('from'),
