@@ -7,7 +7,8 @@
  * workload at a time for every peer in turn, stops the servers, and prints one table of every
  * run, Brook's ratio to each peer, and the issue's targets.
  * BENCH_QUICK=1 for a short run; BENCH_PEERS=redis,nats,relay,brook to pick peers; BENCH_MODES=produce,end-to-end,paced
- * to pick workloads; BENCH_ROUNDS=n for n rounds of each workload (3 by default, 1 with BENCH_QUICK).
+ * to pick workloads; BENCH_BYTES=100,1024 to pick value sizes; BENCH_ROUNDS=n for n rounds of each workload
+ * (3 by default, 1 with BENCH_QUICK).
  *
  * Rounds: this VM's speed moves by 10-30 % within minutes, more than one change or one peer's
  * lead. Each workload runs BENCH_ROUNDS times, every peer in turn each round, and a ratio is taken
@@ -22,6 +23,7 @@ import { BATCH, CONSUMER_WINDOW, PACED_RATE, WINDOW, runWorkload, type Mode, typ
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const PEERS = (process.env['BENCH_PEERS'] ?? 'redis,nats,relay,brook').split(',');
 const MODES = (process.env['BENCH_MODES'] ?? 'produce,end-to-end,paced').split(',');
+const BYTES = (process.env['BENCH_BYTES'] ?? '100,1024').split(',').map(Number);
 const PACED_SECONDS = QUICK ? 2 : 5;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? (QUICK ? 1 : 3));
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env['BENCH_ROUNDS']}`);
@@ -38,7 +40,7 @@ const WORKLOADS: Workload[] = ([
   { mode: 'end-to-end', bytes: 100, records: QUICK ? 20_000 : 200_000 },
   { mode: 'end-to-end', bytes: 1024, records: QUICK ? 10_000 : 100_000 },
   { mode: 'paced', bytes: 100, records: PACED_RATE * PACED_SECONDS },
-] as Workload[]).filter((w) => MODES.includes(w.mode));
+] as Workload[]).filter((w) => MODES.includes(w.mode) && BYTES.includes(w.bytes));
 
 const workloadName = (w: Workload) => `${w.mode === 'paced' ? `paced ${PACED_RATE / 1000}k/s` : w.mode} ${w.bytes === 1024 ? '1 KiB' : `${w.bytes} B`}`;
 
