@@ -275,6 +275,13 @@ export function messageStream<Joined>(
   };
   const accepted = whenJoined().then(() => undefined);
   accepted.catch(() => undefined);
+  // Ending a loop that was refused has nothing to leave: it resolves, as the client's does, so
+  // the refusal comes once (from next() and ready), not again from `await using` as a
+  // SuppressedError hiding its code.
+  const leave = async (): Promise<void> => {
+    await ready;
+    handle?.abort();
+  };
   return {
     topic: options.topic,
     group: options.group,
@@ -286,10 +293,10 @@ export function messageStream<Joined>(
     get lostToRetention() {
       return options.group === undefined ? (handle?.lostToRetention ?? 0n) : undefined;
     },
-    close: async () => (await whenJoined())?.abort(),
+    close: leave,
     // At once once joined, as the client's abort() is: an ack() right after it finds its delivery taken back.
-    abort: () => (handle ? handle.abort() : void whenJoined().then((h) => h?.abort(), () => undefined)),
-    [Symbol.asyncDispose]: async () => (await whenJoined())?.abort(),
+    abort: () => (handle ? handle.abort() : void leave()),
+    [Symbol.asyncDispose]: leave,
     ended: end.ended,
     [Symbol.asyncIterator]: () => ({
       next: async () => {
@@ -297,7 +304,7 @@ export function messageStream<Joined>(
         return queue.next();
       },
       return: async () => {
-        (await whenJoined())?.abort();
+        await leave();
         return { value: undefined, done: true };
       },
     }),
