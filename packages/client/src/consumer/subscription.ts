@@ -127,11 +127,23 @@ export class Subscription {
       throw refusal;
     }
     // Aborted before it began (subscribe() refuses that with the signal's reason first): a
-    // consume() loop ends at once, as it would had the abort come a moment later.
+    // consume() loop ends at once, as it would had the abort come a moment later, and `ready`
+    // rejects with the reason, as subscribe() does: the subscription was never accepted.
     if (this.signal?.aborted) {
       this.finish(undefined);
-      return;
+      throw this.signal.reason;
     }
+    try {
+      await this.joinUntilAnswered();
+    } catch (error) {
+      throw this.abortedBeforeAccepted()?.reason ?? error;
+    }
+    // Aborted while the answer was on its way: the member it made is left (leaveUnwanted).
+    const aborted = this.abortedBeforeAccepted();
+    if (aborted) throw aborted.reason;
+  }
+
+  private async joinUntilAnswered(): Promise<void> {
     for (;;) {
       try {
         await this.subscribe();
@@ -145,6 +157,11 @@ export class Subscription {
         }
       }
     }
+  }
+
+  /** The signal ended the subscription before the broker accepted it: `ready` rejects with its reason. */
+  private abortedBeforeAccepted(): { reason: unknown } | undefined {
+    return this.state === 'closed' && this.signal?.aborted ? { reason: this.signal.reason } : undefined;
   }
 
   /** Graceful: see the file comment. Resolves once the server has let the member go. */
