@@ -133,14 +133,10 @@ export class Subscription {
       this.finish(undefined);
       throw this.signal.reason;
     }
-    try {
-      await this.joinUntilAnswered();
-    } catch (error) {
-      throw this.abortedBeforeAccepted()?.reason ?? error;
-    }
-    // Aborted while the answer was on its way: the member it made is left (leaveUnwanted).
-    const aborted = this.abortedBeforeAccepted();
-    if (aborted) throw aborted.reason;
+    // Aborted while the answer was on its way (the member it made is left: leaveUnwanted): the reason, whatever came.
+    const aborted = (): boolean => this.state === 'closed' && this.signal?.aborted === true;
+    await this.joinUntilAnswered().catch((error: unknown) => { if (!aborted()) throw error; });
+    if (aborted()) throw this.signal!.reason;
   }
 
   private async joinUntilAnswered(): Promise<void> {
@@ -157,11 +153,6 @@ export class Subscription {
         }
       }
     }
-  }
-
-  /** The signal ended the subscription before the broker accepted it: `ready` rejects with its reason. */
-  private abortedBeforeAccepted(): { reason: unknown } | undefined {
-    return this.state === 'closed' && this.signal?.aborted ? { reason: this.signal.reason } : undefined;
   }
 
   /** Graceful: see the file comment. Resolves once the server has let the member go. */
