@@ -192,7 +192,7 @@ describeOnEachTarget('json() of a value that is not JSON', (suite) => {
 });
 
 describeOnEachTarget('ending a consume() loop that was refused', (suite) => {
-  it('close(), return() and await using resolve, from the client and Broker alike: the refusal comes once, from next(), not again from its disposal', async () => {
+  it('next() throws the refusal once, then is done; close(), return() and await using resolve, from the client and Broker alike: the refusal is not thrown again by its disposal', async () => {
     const streams = [
       ['client', () => suite.client.consume({ topic: unique('missing'), group: unique('g') })],
       ['broker', () => suite.target.broker.consume({ topic: unique('missing'), group: unique('g') })],
@@ -200,6 +200,10 @@ describeOnEachTarget('ending a consume() loop that was refused', (suite) => {
     for (const [api, consume] of streams) {
       const refused = consume();
       await expect(refused.ready, api).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      // Once, then done, as an iterator that threw is (and as a loop ended by a topic delete is).
+      const iterator = refused[Symbol.asyncIterator]();
+      expect(await outcomeOf(() => iterator.next()), `${api} next()`).toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      await expect(iterator.next(), `${api} next() again`).resolves.toEqual({ value: undefined, done: true });
       expect(await outcomeOf(() => refused.close()), `${api} close()`).toBe('ok');
       expect(await outcomeOf(() => refused[Symbol.asyncIterator]().return!()), `${api} return()`).toBe('ok');
       // A SuppressedError here would hide the UNKNOWN_TOPIC a caller tests for.

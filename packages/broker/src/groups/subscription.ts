@@ -265,15 +265,13 @@ export function messageStream<Joined>(
   }, (error: unknown) => {
     unregister();
     failure = error;
-    queue.end();
+    // The loop's next() throws it once, then is done, as after an end by the broker.
+    queue.end(error);
     end.byBroker(error as BrookError);
   });
-  const whenJoined = async (): Promise<Subscription | undefined> => {
-    await ready;
+  const accepted = ready.then(() => {
     if (failure) throw failure;
-    return handle;
-  };
-  const accepted = whenJoined().then(() => undefined);
+  });
   accepted.catch(() => undefined);
   // Ending a loop that was refused has nothing to leave: it resolves, as the client's does, so
   // the refusal comes once (from next() and ready), not again from `await using` as a
@@ -300,7 +298,7 @@ export function messageStream<Joined>(
     ended: end.ended,
     [Symbol.asyncIterator]: () => ({
       next: async () => {
-        await whenJoined();
+        await ready;
         return queue.next();
       },
       return: async () => {
