@@ -108,6 +108,26 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     }
   });
 
+  it("a tail reader's close() resolves at once, a handler still running included, as in process (it keeps no acks: nothing to wait for)", async () => {
+    const topic = await suite.topic();
+    const apis = [['client', suite.client], ['broker', suite.target.broker]] as const;
+    for (const [api, subscriber] of apis) {
+      const started = deferred();
+      const finish = deferred();
+      let finished = false;
+      const sub = await subscriber.subscribe({ topic }, async () => {
+        started.resolve();
+        await finish.promise;
+        finished = true;
+      });
+      await suite.client.producer().send(topic, [{ value: api }]);
+      await started.promise;
+      await sub.close();
+      expect(finished, `${api}: close() waited for the handler`).toBe(false);
+      finish.resolve();
+    }
+  });
+
   it("a handler returning a thenable whose then() throws nacks, as a throwing handler does, instead of crashing the client", async () => {
     const topic = await suite.topic();
     const attempts: number[] = [];
