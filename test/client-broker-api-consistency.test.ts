@@ -190,3 +190,28 @@ describeOnEachTarget('json() of a value that is not JSON', (suite) => {
     }
   });
 });
+
+describeOnEachTarget('ending a consume() loop that was refused', (suite) => {
+  it('next() throws the refusal once, then is done; close(), return() and await using resolve, from the client and Broker alike: the refusal is not thrown again by its disposal', async () => {
+    const streams = [
+      ['client', () => suite.client.consume({ topic: unique('missing'), group: unique('g') })],
+      ['broker', () => suite.target.broker.consume({ topic: unique('missing'), group: unique('g') })],
+    ] as const;
+    for (const [api, consume] of streams) {
+      const refused = consume();
+      await expect(refused.ready, api).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      // Once, then done, as an iterator that threw is (and as a loop ended by a topic delete is).
+      const iterator = refused[Symbol.asyncIterator]();
+      expect(await outcomeOf(() => iterator.next()), `${api} next()`).toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      await expect(iterator.next(), `${api} next() again`).resolves.toEqual({ value: undefined, done: true });
+      expect(await outcomeOf(() => refused.close()), `${api} close()`).toBe('ok');
+      expect(await outcomeOf(() => refused[Symbol.asyncIterator]().return!()), `${api} return()`).toBe('ok');
+      // A SuppressedError here would hide the UNKNOWN_TOPIC a caller tests for.
+      const loop = async (): Promise<void> => {
+        await using stream = consume();
+        for await (const _message of stream) throw new Error('a refused loop reads nothing');
+      };
+      expect(await outcomeOf(loop), `${api} await using`).toMatchObject({ name: 'BrookError', code: 'UNKNOWN_TOPIC' });
+    }
+  });
+});

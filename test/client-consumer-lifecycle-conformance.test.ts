@@ -94,6 +94,40 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     expect(await take(suite, topic, group, 1)).toEqual(['a#2']);
   });
 
+  it('a handler starts only once subscribe() has resolved, as in process: it may use the subscription it was given to (close it)', async () => {
+    const topic = await suite.topic();
+    // Waiting before the subscribe: its DELIVER frame follows the answer at once.
+    await suite.client.producer().send(topic, [{ value: 'a' }]);
+    const apis = [['client', suite.client], ['broker', suite.target.broker]] as const;
+    for (const [api, subscriber] of apis) {
+      const handled = deferred<boolean>();
+      let sub: { close(): Promise<void> } | undefined = undefined;
+      sub = await subscriber.subscribe({ topic, group: unique('g') }, () => handled.resolve(sub !== undefined));
+      expect(await handled.promise, `${api}: the handler saw its subscription`).toBe(true);
+      await sub.close();
+    }
+  });
+
+  it("a tail reader's close() resolves at once, a handler still running included, as in process (it keeps no acks: nothing to wait for)", async () => {
+    const topic = await suite.topic();
+    const apis = [['client', suite.client], ['broker', suite.target.broker]] as const;
+    for (const [api, subscriber] of apis) {
+      const started = deferred();
+      const finish = deferred();
+      let finished = false;
+      const sub = await subscriber.subscribe({ topic }, async () => {
+        started.resolve();
+        await finish.promise;
+        finished = true;
+      });
+      await suite.client.producer().send(topic, [{ value: api }]);
+      await started.promise;
+      await sub.close();
+      expect(finished, `${api}: close() waited for the handler`).toBe(false);
+      finish.resolve();
+    }
+  });
+
   it("a handler returning a thenable whose then() throws nacks, as a throwing handler does, instead of crashing the client", async () => {
     const topic = await suite.topic();
     const attempts: number[] = [];

@@ -144,16 +144,19 @@ for (const [label, factory] of CLIENT_TARGETS) {
       const seen: string[] = [];
       const hung: (() => void)[] = [];
       const waitsRan = deferred();
+      const hangsRan = deferred();
       const subscription = await client.subscribe(options, (message) => {
         seen.push(`${message.text()}#${message.deliveryCount}`);
         if (message.text() === 'waits') waitsRan.resolve();
+        if (message.text() === 'hangs') hangsRan.resolve();
         return message.text() === 'hangs' ? new Promise<void>((resolve) => hung.push(resolve)) : undefined;
       });
       const [partition] = (await standing(client, options, subscription.memberId!)).owns;
       const first = deliveredTo(setting, subscription.memberId!);
       await target.broker.produce(options.topic, [{ partition, value: 'hangs' }]);
       await first;
-      await standing(client, options, subscription.memberId!); // its handler has started
+      await hangsRan.promise; // handlers start a turn of the event loop after subscribe() resolved
+      await standing(client, options, subscription.memberId!);
       expect(seen).toEqual(['hangs#1']);
       // The connection drops under the hung handler, which keeps its place in the window (its
       // delivery goes to the other member). The new member gets the partition back, and its

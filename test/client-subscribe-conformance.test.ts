@@ -35,14 +35,31 @@ describeOnEachTarget('client subscribe', (suite) => {
     await expectAllRecordsReachAnotherMember(suite, options);
   });
 
-  it('consume() with a signal already aborted ends its loop at once and joins nothing', async () => {
+  it('consume() with a signal already aborted ends its loop at once and joins nothing; its ready rejects with the reason, as subscribe() does', async () => {
     const options = await partitionGroup();
     const controller = new AbortController();
-    controller.abort();
+    const reason = new Error('aborted before it began');
+    controller.abort(reason);
+    const stream = suite.client.consume({ ...options, signal: controller.signal });
+    await expect(stream.ready).rejects.toBe(reason);
+    await expect(suite.client.subscribe({ ...options, signal: controller.signal }, () => undefined)).rejects.toBe(reason);
     const seen: unknown[] = [];
-    for await (const message of suite.client.consume({ ...options, signal: controller.signal })) seen.push(message);
+    for await (const message of stream) seen.push(message);
     expect(seen).toEqual([]);
+    expect(stream.memberId).toBeUndefined();
     expect(await suite.client.admin.listGroups(options.topic)).toEqual([]);
+  });
+
+  it("a consume() aborted (signal) before its answer: ready rejects with the reason, the loop just ends, and it leaves no member", async () => {
+    const options = await partitionGroup();
+    await using first = await suite.target.connect();
+    const controller = new AbortController();
+    const stream = first.consume({ ...options, signal: controller.signal });
+    const reason = new Error('changed my mind');
+    controller.abort(reason);
+    await expect(stream.ready).rejects.toBe(reason);
+    await expect(stream[Symbol.asyncIterator]().next()).resolves.toEqual({ value: undefined, done: true });
+    await expectAllRecordsReachAnotherMember(suite, options);
   });
 
   it('a subscribe that timed out leaves no member once its late answer comes: another member gets the records', async () => {

@@ -80,7 +80,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
   /**
    * Joins `options.group` on `options.topic` (or, without a group, reads the tail) and runs
    * `handler` for each message: resolve = ack, throw = nack with the group's backoff. Resolves
-   * once the broker accepted the subscription. Rejects with `options.signal`'s reason if it is
+   * once the broker accepted the subscription; handlers start after that (the next turn of the
+   * event loop), so a handler may use the subscription, as in process. Rejects with `options.signal`'s reason if it is
    * aborted before then, at once, as send() does; the broker's answer, when it comes, is undone.
    * Rejects with CLOSED once close() began: the drain would not wait for a member joining after it.
    */
@@ -91,10 +92,14 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
     checkSubscribeOptions(options);
     const { signal } = options;
     if (signal?.aborted) throw signal.reason;
-    const sink = handlerSink(handler, options.maxInFlight ?? MAX_IN_FLIGHT_DEFAULT);
+    const sink = handlerSink(handler, options.maxInFlight ?? MAX_IN_FLIGHT_DEFAULT, { held: true });
     const subscription = new Subscription(this.connection, options, sink, this.subscriptions);
     const started = subscription.start(this.refusal());
     await (signal ? untilAborted(started, signal) : started);
+    // Handlers start once the caller holds its subscription, as in process (a handler may close
+    // it): over a socket the DELIVER frames right behind the answer are read before the caller's
+    // await resumes. A macrotask comes after that await, whatever the microtasks in between.
+    setImmediate(() => sink.open());
     return subscription;
   }
 

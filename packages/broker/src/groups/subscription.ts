@@ -265,16 +265,21 @@ export function messageStream<Joined>(
   }, (error: unknown) => {
     unregister();
     failure = error;
-    queue.end();
+    // The loop's next() throws it once, then is done, as after an end by the broker.
+    queue.end(error);
     end.byBroker(error as BrookError);
   });
-  const whenJoined = async (): Promise<Subscription | undefined> => {
-    await ready;
+  const accepted = ready.then(() => {
     if (failure) throw failure;
-    return handle;
-  };
-  const accepted = whenJoined().then(() => undefined);
+  });
   accepted.catch(() => undefined);
+  // Ending a loop that was refused has nothing to leave: it resolves, as the client's does, so
+  // the refusal comes once (from next() and ready), not again from `await using` as a
+  // SuppressedError hiding its code.
+  const leave = async (): Promise<void> => {
+    await ready;
+    handle?.abort();
+  };
   return {
     topic: options.topic,
     group: options.group,
@@ -286,18 +291,18 @@ export function messageStream<Joined>(
     get lostToRetention() {
       return options.group === undefined ? (handle?.lostToRetention ?? 0n) : undefined;
     },
-    close: async () => (await whenJoined())?.abort(),
+    close: leave,
     // At once once joined, as the client's abort() is: an ack() right after it finds its delivery taken back.
-    abort: () => (handle ? handle.abort() : void whenJoined().then((h) => h?.abort(), () => undefined)),
-    [Symbol.asyncDispose]: async () => (await whenJoined())?.abort(),
+    abort: () => (handle ? handle.abort() : void leave()),
+    [Symbol.asyncDispose]: leave,
     ended: end.ended,
     [Symbol.asyncIterator]: () => ({
       next: async () => {
-        await whenJoined();
+        await ready;
         return queue.next();
       },
       return: async () => {
-        (await whenJoined())?.abort();
+        await leave();
         return { value: undefined, done: true };
       },
     }),

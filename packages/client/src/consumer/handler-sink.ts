@@ -10,9 +10,16 @@ import { HandlerWindow } from './handler-window.js';
 import { settlementCount, type Message } from './message.js';
 import type { Handler, MessageSink } from './message-sink.js';
 
-export function handlerSink(handler: Handler, maxInFlight: number): MessageSink {
+/** A handler sink made `held` runs no handler until open(): what arrives meanwhile waits. */
+export interface HandlerSink extends MessageSink {
+  open(): void;
+}
+
+export function handlerSink(handler: Handler, maxInFlight: number, { held = false } = {}): HandlerSink {
   const window = new HandlerWindow<Message>(maxInFlight, (message, finished) => run(handler, message, finished), (message) => message.releaseUnread(), settlementCount);
+  if (held) window.hold();
   return {
+    open: () => window.open(),
     credit: (granted) => window.setLimit(granted),
     deliver(message) {
       window.offer(message);

@@ -35,6 +35,8 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
   private finishedInCall = false;
   /** settlements() when hasRoom last looked over the running handlers: until it moves, none more is settled. */
   private lookedAt = -1;
+  /** While true, items wait and no handler starts (see hold()). */
+  private held = false;
   /** Called once a place is free (whenRoom): undefined but after a TAKEN_BACK, while every place is held. */
   private onRoom: (() => void) | undefined;
 
@@ -49,6 +51,16 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
     private readonly drop: (item: T) => void,
     private readonly settlements: () => number,
   ) {}
+
+  /** No handler starts until open(): what arrives meanwhile waits (bounded as ever). */
+  hold(): void {
+    this.held = true;
+  }
+
+  open(): void {
+    this.held = false;
+    this.startWaiting();
+  }
 
   /** The member's credit as the broker granted it. */
   setLimit(limit: number): void {
@@ -144,7 +156,7 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
 
   /** Starts waiting items, oldest first, while there is room; not again from inside (a synchronous handler finishing). */
   private startWaiting(): void {
-    if (this.starting) return;
+    if (this.starting || this.held) return;
     this.starting = true;
     while (this.waiting.length > 0 && this.hasRoom()) this.start(this.waiting.shift()!);
     this.starting = false;

@@ -11,7 +11,11 @@ import type { SubscribeOptions } from './subscribe-options.js';
 import { Subscription } from './subscription.js';
 
 export class MessageStream implements AsyncIterable<Message>, AsyncDisposable {
-  /** Resolves once the broker accepted the subscription; rejects (and ends the loop) if it refused. */
+  /**
+   * Resolves once the broker accepted the subscription; rejects (and ends the loop) if it refused.
+   * Rejects with `options.signal`'s reason if that aborted before the broker accepted it, as
+   * subscribe() does; the loop then just ends.
+   */
   readonly ready: Promise<void>;
   private readonly queue = new MessageQueue();
   private readonly subscription: Subscription;
@@ -21,6 +25,7 @@ export class MessageStream implements AsyncIterable<Message>, AsyncDisposable {
     this.subscription = new Subscription(connection, options, this.queue, registry);
     this.ready = this.subscription.start(refusal);
     // The loop sees the refusal through next(); `ready` is there for those who want it earlier.
+    // An abort has ended the queue quietly already, so its reason reaches `ready` only.
     this.ready.catch((error: BrookError) => this.queue.ended(error));
   }
 

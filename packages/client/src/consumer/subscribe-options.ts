@@ -10,7 +10,8 @@ export interface SubscribeOptions extends Omit<WireSubscribeOptions, 'from'> {
   from?: StartPosition;
   /**
    * Aborting closes the subscription (gracefully, like close()). Before the broker accepted it,
-   * client.subscribe() rejects with the signal's reason; a consume() loop just ends.
+   * client.subscribe() rejects with the signal's reason; a consume() loop just ends, its `ready`
+   * rejecting with that reason.
    */
   signal?: AbortSignal;
 }

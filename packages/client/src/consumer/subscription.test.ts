@@ -189,7 +189,7 @@ describe('Subscription', () => {
       controller.abort();
       server.respond(server.take('subscribe'), { subscription: 4, memberId: 'm1' });
       deliver(server, 4, 0, [0n]);
-      await started;
+      await expect(started).rejects.toBe(controller.signal.reason); // never accepted
       await server.waitForRequests(1);
       expect(server.take('unsubscribe').json).toEqual({ op: 'unsubscribe', subscription: 4, abort: true });
       expect(seen).toEqual([]);

@@ -127,11 +127,19 @@ export class Subscription {
       throw refusal;
     }
     // Aborted before it began (subscribe() refuses that with the signal's reason first): a
-    // consume() loop ends at once, as it would had the abort come a moment later.
+    // consume() loop ends at once, as it would had the abort come a moment later, and `ready`
+    // rejects with the reason, as subscribe() does: the subscription was never accepted.
     if (this.signal?.aborted) {
       this.finish(undefined);
-      return;
+      throw this.signal.reason;
     }
+    // Aborted while the answer was on its way (the member it made is left: leaveUnwanted): the reason, whatever came.
+    const aborted = (): boolean => this.state === 'closed' && this.signal?.aborted === true;
+    await this.joinUntilAnswered().catch((error: unknown) => { if (!aborted()) throw error; });
+    if (aborted()) throw this.signal!.reason;
+  }
+
+  private async joinUntilAnswered(): Promise<void> {
     for (;;) {
       try {
         await this.subscribe();
