@@ -1,13 +1,13 @@
 /**
  * One client suite, two transports: everything here must hold for `connect(broker)` and for
- * `connect(url)` alike, since both exchange the same frames with the same server code.
+ * `connect(url)` alike, since both exchange the same frames with the same server code. (What
+ * only a client over WebSocket meets: client-websocket-only.test.ts.)
  */
-import { describe, expect, it } from 'vitest';
-import { BATCH_HEADER_BYTES, TOPIC_NAME_LENGTH_MAX, VirtualClock, sizeOfRecordMax } from '@brook/protocol';
+import { expect, it } from 'vitest';
+import { VirtualClock } from '@brook/protocol';
 import { DEAD_LETTER_HEADERS, LIMITS } from '@brook/broker';
-import { connect, type Client, type Message } from '@brook/client';
-import { FRAME_OVERHEAD_BYTES } from '../packages/client/src/producer/producer.js';
-import { deferred, describeOnEachTarget, unique, webSocketTarget } from './fixtures/client-targets.js';
+import type { Client, Message } from '@brook/client';
+import { deferred, describeOnEachTarget, unique } from './fixtures/client-targets.js';
 
 const fastRetry = { initialMs: 1, maxMs: 5, multiplier: 2, jitter: 0 };
 
@@ -376,41 +376,5 @@ describeOnEachTarget('client', (suite) => {
     // consume() throws a bad option at once, as it does a misspelled one.
     expect(() => suite.client.consume({ topic: name, group: unique('g'), ...notSignal })).toThrow(expect.objectContaining(refused));
     expect(await suite.client.fetch({ topic: name, partition: 0, offset: 0n })).toEqual([]);
-  });
-});
-
-describe('client over WebSocket only', () => {
-  it('refuses a wrong token with UNAUTHORIZED and does not retry', async () => {
-    const target = await webSocketTarget();
-    const server = await target.broker.listen({ port: 0, token: 'secret' });
-    try {
-      await expect(connect(server.url, { token: 'wrong' })).rejects.toMatchObject({ code: 'UNAUTHORIZED', retriable: false });
-      const ok = await connect(server.url, { token: 'secret' });
-      await ok.close();
-    } finally {
-      await server.close();
-      await target.close();
-    }
-  });
-
-  it('produces under a server at the smallest frameBytesMax: a record filling the room left beside the frame overhead goes, one byte more is MESSAGE_TOO_LARGE', async () => {
-    const target = await webSocketTarget();
-    const server = await target.broker.listen({ port: 0, frameBytesMax: LIMITS.frameBytesMax.min });
-    const client = await connect(server.url);
-    try {
-      const topic = unique('small-frames').padEnd(TOPIC_NAME_LENGTH_MAX, 'x'); // the longest produce JSON
-      await client.admin.createTopic(topic);
-      const producer = client.producer();
-      // A byte value's record counts the most bytes it can take in a batch: its length plus 22 here.
-      const room = LIMITS.frameBytesMax.min - FRAME_OVERHEAD_BYTES - BATCH_HEADER_BYTES - 22;
-      expect(sizeOfRecordMax({ key: null, value: new Uint8Array(room), headers: [] })).toBe(room + 22);
-      await expect(producer.send(topic, [{ value: new Uint8Array(room) }])).resolves.toEqual([{ partition: 0, offset: 0n }]);
-      await expect(producer.send(topic, [{ value: new Uint8Array(room + 1) }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { record: 0 } });
-      await expect(producer.send(topic, [{ value: 'still connected' }])).resolves.toEqual([{ partition: 0, offset: 1n }]);
-    } finally {
-      await client.close();
-      await server.close();
-      await target.close();
-    }
   });
 });
