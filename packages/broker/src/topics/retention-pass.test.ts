@@ -124,4 +124,19 @@ describe('records retention dropped never come back at open (the log-start check
     const reopened = await world.restart({ powerCut: false });
     await expectStartsAt(reopened, topic, seen!);
   });
+
+  it('a checkpoint that cannot be written: nothing leaves the log (no record counts as dropped), and the next pass retains', async () => {
+    const world = await engineFixture();
+    const partition = await overfullTopic(world.broker, 'logstart-unwritten');
+    const dropped: bigint[] = [];
+    world.broker.on('retentionDropped', (e) => void dropped.push(e.lostRecords));
+    world.fs.failNext('rename', { errno: 'EIO', path: /\/topics\/logstart-unwritten\/0\/log-start\.json/ });
+    await expect(world.broker.enforceRetention()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(partition().startOffset).toBe(0n);
+    expect(dropped).toEqual([]);
+    await world.broker.enforceRetention();
+    expect(partition().startOffset).toBeGreaterThan(0n);
+    expect(dropped).toEqual([partition().startOffset]);
+  });
 });
+
