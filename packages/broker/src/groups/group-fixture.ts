@@ -48,3 +48,21 @@ export function cutPowerAtOperation(world: World, atOp: number, keep: KeepPolicy
   };
   return () => dead;
 }
+
+/**
+ * Calls `act` once, in the middle of the world's next retention. At 'checkpoint', as its
+ * log-start.json is renamed into place: the old startOffset is still in force, and moves once the
+ * checkpoint is durable, a few turns later, while what `act` started runs on. At 'unlink', as the
+ * first segment file goes: the segments are out of the log (startOffset moved), their files not
+ * yet deleted, and no retentionDropped told yet.
+ */
+export function duringRetention(world: World, at: 'checkpoint' | 'unlink', act: () => void): void {
+  world.fs.onOperation = (op) => {
+    const reached = at === 'checkpoint'
+      ? op.kind === 'rename' && op.path.endsWith('/log-start.json.tmp')
+      : op.kind === 'unlink' && /\/\d{20}\.log$/.test(op.path);
+    if (!reached) return;
+    world.fs.onOperation = undefined;
+    act();
+  };
+}

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from './delivery.js';
 import type { SubscribeOptions } from './subscribe-options.js';
-import { engineFixture } from './group-fixture.js';
+import { engineFixture, duringRetention } from './group-fixture.js';
 
 const RECORDS = 100;
 
@@ -182,14 +182,11 @@ describe('retention overtaking a group', () => {
     await fixture.produce();
     const dropped: unknown[] = [];
     fixture.broker.on('retentionDropped', (event) => void (event.group !== undefined && dropped.push(event)));
-    // Retention runs once the group's floors are found, while its files are being written.
-    let retention: Promise<unknown> | undefined;
-    fixture.fs.onOperation = (op) => {
-      if (op.path.endsWith('/fresh/config.json.tmp')) retention ??= fixture.broker.enforceRetention();
-    };
-    const seen = await holdingMember(fixture, { topic, group: 'fresh', from }, () => false);
-    fixture.fs.onOperation = undefined;
-    await retention;
+    // The group's floors are found before retention moves startOffset, its files written after.
+    let joined: Promise<Delivery[]> | undefined;
+    duringRetention(fixture, 'checkpoint', () => (joined = holdingMember(fixture, { topic, group: 'fresh', from }, () => false)));
+    await fixture.broker.enforceRetention();
+    const seen = await joined!;
     await fixture.settle(() => fixture.broker.describeGroup(topic, 'fresh').lag === 0n);
     const { startOffset } = fixture.broker.describeTopic(topic).partitions[0]!;
     expect(startOffset).toBeGreaterThan(0n);

@@ -5,7 +5,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { PartitionLog } from '../log/partition-log.js';
 import type { Delivery } from './delivery.js';
-import { engineFixture, parking } from './group-fixture.js';
+import type { Subscription } from './subscription.js';
+import { duringRetention, engineFixture, parking } from './group-fixture.js';
 
 /** A topic whose retention keeps two 4 KiB segments, and 100 records of ~200 bytes on each partition. */
 async function overtakenTopic(topic: string, partitions = 1) {
@@ -144,9 +145,11 @@ describe('a tail reader', () => {
       await fixture.produce(); // its one slot taken, it reads none of them ahead
       const told: { who: string; lostRecords: bigint }[] = [];
       fixture.broker.on('retentionDropped', (e) => told.push({ who: e.reader ?? e.group ?? 'partition', lostRecords: e.lostRecords }));
-      const retained = fixture.broker.enforceRetention(); // the segments are out of the log now, their files not yet deleted
-      await held[0]!.ack(); // the freed slot reads on, below the new startOffset
-      await retained;
+      // The freed slot reads on, below the new startOffset, while retention deletes the files.
+      let acked: Promise<void> | undefined;
+      duringRetention(fixture, 'unlink', () => (acked = held[0]!.ack()));
+      await fixture.broker.enforceRetention();
+      await acked;
       await fixture.settle(() => held.length === 2);
       const { startOffset } = fixture.broker.describeTopic(topic).partitions[0]!;
       expect(told).toEqual([{ who: group ?? expect.stringMatching(/^reader-/), lostRecords: startOffset - 1n }, { who: 'partition', lostRecords: startOffset }]);
@@ -164,10 +167,11 @@ describe('a tail reader', () => {
     await fixture.produce();
     const told: unknown[] = [];
     fixture.broker.on('retentionDropped', (e) => e.reader !== undefined && told.push(e));
-    const retained = fixture.broker.enforceRetention();
-    void held[0]!.ack(); // the freed slot's step starts its read (below startOffset) in the next microtask...
-    queueMicrotask(() => subscription.abort()); // ...and the reader is closed while that read is under way
-    await retained;
+    duringRetention(fixture, 'unlink', () => {
+      void held[0]!.ack(); // the freed slot's step starts its read (below startOffset) in the next microtask...
+      queueMicrotask(() => subscription.abort()); // ...and the reader is closed while that read is under way
+    });
+    await fixture.broker.enforceRetention();
     await fixture.settle();
     expect(told).toEqual([]);
     expect(subscription.lostToRetention).toBe(0n);
@@ -177,11 +181,11 @@ describe('a tail reader', () => {
     const fixture = await overtakenTopic('tr-join-racing');
     await fixture.produce();
     const seen: Delivery[] = [];
-    // A timestamp start reads the log to find its offset; retention runs meanwhile.
-    const [reader] = await Promise.all([
-      fixture.broker.subscribe({ topic: 'tr-join-racing', from: { timestamp: 0 } }, (d) => void seen.push(d)),
-      fixture.broker.enforceRetention(),
-    ]);
+    // A timestamp start reads the log to find its offset; retention moves startOffset meanwhile.
+    let joined: Promise<Subscription> | undefined;
+    duringRetention(fixture, 'checkpoint', () => (joined = fixture.broker.subscribe({ topic: 'tr-join-racing', from: { timestamp: 0 } }, (d) => void seen.push(d))));
+    await fixture.broker.enforceRetention();
+    const reader = await joined!;
     await fixture.settle();
     const { startOffset } = fixture.broker.describeTopic('tr-join-racing').partitions[0]!;
     expect(startOffset).toBeGreaterThan(0n);

@@ -69,8 +69,8 @@ export class LogReader {
     return result.batches;
   }
 
-  /** The first offset whose record has timestamp >= `timestampMs`, or endOffset if none has. */
-  async offsetForTimestamp(timestampMs: number): Promise<bigint> {
+  /** The first offset at or after `fromOffset` whose record has timestamp >= `timestampMs`, or endOffset if none has. */
+  async offsetForTimestamp(timestampMs: number, fromOffset: bigint): Promise<bigint> {
     // As of the call, as in read(): re-read at the end, endOffset can cover a round that finished
     // during the scan and made visible a match the scan had passed over as not yet visible.
     const endOffset = this.endOffset();
@@ -81,7 +81,7 @@ export class LogReader {
         if (batch.header.baseOffset >= endOffset) return true;
         if (batch.header.maxTimestamp < timestampMs) return false;
         // The scanner has just checked this batch, CRC included.
-        const record = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs);
+        const record = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs && r.offset >= fromOffset);
         if (record && record.offset < endOffset) found = record.offset;
         return found !== undefined;
       });

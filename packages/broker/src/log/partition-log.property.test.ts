@@ -20,11 +20,10 @@
  *   one before the last once its index files exist: partition-log.ts seals behind the active one). After a power cut all that survived is on the platter, so it becomes the recovered
  *   endOffset; after a process kill only under 'always', whose promise is that nothing visible can
  *   be taken back.
- * - `durableStart`: applyRetention resolves after its directory fsync, so a resolved deletion
- *   survives any crash. One interrupted before that fsync (a crash in the middle of a group) may
- *   come back, at that crash or, if it was a process kill, at a later power cut: startOffset then
- *   moves backwards, but never below the startOffset before that call. That is the only case in
- *   which the model accepts a startOffset that went backwards.
+ * - `durableStart`: applyRetention moves startOffset only once its new start is durable (the
+ *   log-start checkpoint, written before any file is unlinked), so the startOffset seen when a
+ *   crash came survives it, whatever files the crash left: startOffset never moves backwards. A
+ *   retention interrupted before its checkpoint was durable took nothing out.
  *
  * After a crash the log must hold a prefix of the candidates (the acknowledged batches plus those
  * in flight when it crashed), byte for byte at their offsets, ending at a batch boundary at or

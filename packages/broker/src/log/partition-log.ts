@@ -27,7 +27,7 @@ import {
 import { recoverSegments, type RecoveryReport } from './recovery.js';
 import { segmentsToDelete, wholeLogExpired, type RetentionPolicy } from './retention.js';
 import { Segment } from './segment.js';
-import { deleteSegments } from './segment-deletion.js';
+import { SegmentDeletions } from './segment-deletion.js';
 import { LogReader, type ReadLimits, type ReadBatch } from './log-reader.js';
 import { TailCache } from './tail-cache.js';
 import { FlushBehind, type PendingFlush } from './flush-behind.js';
@@ -53,10 +53,8 @@ export class PartitionLog {
   private dirty = false;
   /** The seal of the segment before the active one while it runs; cleared when it succeeds. */
   private sealing: Promise<void> | undefined;
-  /** Segments retention took out whose files it failed to delete: the next applyRetention tries again. */
-  private readonly undeleted: Segment[] = [];
-  /** applyRetention calls deleting files: close() waits for them (see applyRetention). */
-  private readonly retaining = new Set<Promise<void>>();
+  /** Retention's deletions (the log-start checkpoint, then the files): close() waits for them. */
+  private readonly deletions: SegmentDeletions;
   /** sealActive() asked the next round to start a new segment first. */
   private rollRequested = false;
   /** Flushes under fsync 'never' and { intervalMs }: fsyncs beside the rounds. */
@@ -68,8 +66,9 @@ export class PartitionLog {
     return Promise.all([this.active.sync(), this.sealing]).then(() => undefined);
   }, (error) => this.fail(error));
 
-  private constructor(private readonly options: PartitionLogOptions, segments: Segment[], recovery: RecoveryReport) {
+  private constructor(private readonly options: PartitionLogOptions, segments: Segment[], recovery: RecoveryReport, startOffset: bigint) {
     this.segments = segments;
+    this.deletions = new SegmentDeletions(options.fs, options.dir, segments, startOffset);
     this.recovery = recovery;
     this.visibleEndOffset = this.active.nextOffset;
     this.reader = new LogReader(segments, () => this.visibleEndOffset);
@@ -77,12 +76,12 @@ export class PartitionLog {
   }
 
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
-    const { segments, report } = await recoverSegments(options.fs, options.dir, options, options.cleanShutdown);
-    return new PartitionLog(options, segments, report);
+    const { segments, report, startOffset } = await recoverSegments(options.fs, options.dir, options, options.cleanShutdown);
+    return new PartitionLog(options, segments, report, startOffset);
   }
 
   get startOffset(): bigint {
-    return this.segments[0]!.baseOffset;
+    return this.deletions.startOffset;
   }
 
   /** The offset the next record will get, counting only appends that have resolved. */
@@ -159,7 +158,8 @@ export class PartitionLog {
 
   /** The first offset whose record timestamp is >= `timestampMs`, or endOffset if none is. */
   offsetForTimestamp(timestampMs: number): Promise<bigint> {
-    return this.reader.offsetForTimestamp(timestampMs);
+    // From startOffset: a first segment straddling the log-start checkpoint holds records below it.
+    return this.reader.offsetForTimestamp(timestampMs, this.startOffset);
   }
 
   /** True when the log holds records and every one is older than `policy.maxAgeMs` (wholeLogExpired). */
@@ -168,34 +168,22 @@ export class PartitionLog {
   }
 
   /**
-   * Deletes whole segments per `policy`; `startOffset` moves to the first kept segment. Files go by
-   * path: a closed log deletes none (CLOSED), and close() waits for deletions under way, or a topic
-   * deleted meanwhile could be made again, with the same file names, before they are done.
+   * Deletes whole segments per `policy`; `startOffset` moves to the first kept segment once that is
+   * durable (segment-deletion.ts: a file left behind cannot bring the records back at the next
+   * open). Calls run one at a time. Files go by path: a closed log deletes none (CLOSED), and
+   * close() waits for deletions under way, or a topic deleted meanwhile could be made again, with
+   * the same file names, before they are done.
    */
   async applyRetention(policy: RetentionPolicy, consumedBelow?: bigint): Promise<RetentionResult> {
     if (this.closed) throw new BrookError('CLOSED', `log ${this.options.dir} is closed`);
-    const previousStartOffset = this.startOffset;
-    const count = segmentsToDelete(this.segments, policy, this.options.clock.now(), consumedBelow);
-    // With the segments whose files an earlier call failed to delete: their records are gone
-    // from the log already, and a file left behind would bring them back at the next open.
-    const deleting = [...this.undeleted.splice(0), ...this.segments.splice(0, count)];
-    // Taken before the awaits: a concurrent call can move startOffset further meanwhile, and the
-    // result must describe this call's deletions only (callers count dropped records from it).
-    const startOffset = this.startOffset;
-    let done = (): void => undefined;
-    const retained = new Promise<void>((resolve) => (done = resolve));
-    this.retaining.add(retained);
-    let failure: BrookError | undefined;
-    try {
-      // The segment being sealed may be among them: its files go once the seal has written them.
-      if (deleting.length > 0) await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.settled()]);
-      failure = await deleteSegments(this.options.fs, this.options.dir, deleting, this.undeleted);
-    } finally {
-      this.retaining.delete(retained);
-      done();
-    }
-    // The segments are out of the log even if a file stayed: the caller counts their records.
-    return { deletedSegments: count, previousStartOffset, startOffset, ...(failure ? { failure } : {}) };
+    // Chosen now (the caller's consumedBelow and clock describe this moment), among the segments
+    // no call still under way will take out.
+    const count = segmentsToDelete(this.deletions.unclaimed, policy, this.options.clock.now(), consumedBelow);
+    const ready = () => Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.settled()]);
+    const { deleted, previousStartOffset, startOffset, failure } = await this.deletions.delete(count, ready);
+    // Out of the log even if a file stayed: the caller counts their records. Nothing left it if
+    // its new start could not be made durable (failure, deletedSegments 0).
+    return { deletedSegments: deleted, previousStartOffset, startOffset, ...(failure ? { failure } : {}) };
   }
 
   /** Waits for pending appends, fsyncs, writes the active segment's index files, closes files. */
@@ -204,7 +192,7 @@ export class PartitionLog {
     this.closed = true;
     this.syncTimer?.cancel();
     await this.draining;
-    await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.idle(), ...this.retaining]);
+    await Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.idle(), this.deletions.idle()]);
     try {
       if (!this.failure) await this.active.persist();
     } finally {

@@ -22,13 +22,17 @@
  * | sealed index bad behind last entry  | found at the first read (indexes load lazily): rebuilt then    |
  * | sealed segment: bad batch           | refuse to open: CORRUPT_SEGMENT naming file and byte position  |
  * | offsets not contiguous across files | refuse to open: CORRUPT_SEGMENT                                |
- * | leftover .tmp of an index file or   | delete them; any other file is not Brook's and stays           |
- * |   the producer snapshot; orphan     |                                                               |
- * |   index files                       |                                                               |
+ * | leftover .tmp of an index file, the | delete them; any other file is not Brook's and stays           |
+ * |   producer snapshot or log-start;   |                                                               |
+ * |   orphan index files                |                                                               |
+ * | segments wholly below log-start.json| delete them (a retention cut short) before anything reads them;|
+ * |                                     | the log starts at max(first base offset, the checkpoint)       |
+ * | log-start.json past the log's end   | refuse to open: CORRUPT_METADATA                              |
  */
 import { BrookError, mkdirDurable, type FileSystem } from '@brook/protocol';
 import type { ScanProblem } from './batch-scanner.js';
 import { Segment, type SegmentConfig } from './segment.js';
+import { logStartPastEndError, readLogStart } from './log-start.js';
 import { isAtomicWriteLeftover, parseIndexFileStem, parseSegmentLogName, segmentPath, segmentStem, type SegmentFileSuffix } from './segment-files.js';
 
 export interface RecoveryReport {
@@ -43,13 +47,52 @@ export interface RecoveryReport {
   readonly removedFiles: readonly string[];
 }
 
+/**
+ * Opens the partition in `dir`. `startOffset` is where the log starts: its first segment's base
+ * offset, or the log-start checkpoint when that is higher (a segment straddling it keeps its file).
+ */
 export async function recoverSegments(
   fs: FileSystem, dir: string, config: SegmentConfig, cleanShutdown: boolean,
-): Promise<{ segments: Segment[]; report: RecoveryReport }> {
+): Promise<{ segments: Segment[]; report: RecoveryReport; startOffset: bigint }> {
   await mkdirDurable(fs, dir);
-  const { baseOffsets, removedFiles } = await listSegments(fs, dir, cleanShutdown);
+  const listed = await listSegments(fs, dir, cleanShutdown);
+  const { removedFiles } = listed;
+  const logStart = await readLogStart(fs, dir);
+  const baseOffsets = await deleteBelowLogStart(fs, dir, listed.baseOffsets, logStart, removedFiles);
   const report = { scannedSegments: 0, rebuiltIndexes: 0, truncatedBytes: 0, truncatedAtPosition: undefined as number | undefined, removedFiles };
-  if (baseOffsets.length === 0) return { segments: [await Segment.create(fs, dir, 0n, config)], report };
+  if (baseOffsets.length === 0) {
+    if (logStart > 0n) throw logStartPastEndError(dir, logStart, 0n);
+    return { segments: [await Segment.create(fs, dir, 0n, config)], report, startOffset: 0n };
+  }
+  const segments = await openSegments(fs, dir, baseOffsets, config, cleanShutdown, report);
+  const endOffset = segments[segments.length - 1]!.nextOffset;
+  if (logStart > endOffset) {
+    await Promise.all(segments.map((segment) => segment.close()));
+    throw logStartPastEndError(dir, logStart, endOffset);
+  }
+  return { segments, report, startOffset: logStart > baseOffsets[0]! ? logStart : baseOffsets[0]! };
+}
+
+/**
+ * Deletes the segments wholly below the log-start checkpoint, the log file first (as
+ * Segment.delete), then fsyncs the directory: a retention whose unlinks failed or were taken back
+ * by a power cut, finished now, before anything reads them. The last segment always stays (retention
+ * never deletes it). Returns the base offsets left.
+ */
+async function deleteBelowLogStart(fs: FileSystem, dir: string, baseOffsets: bigint[], logStart: bigint, removed: string[]): Promise<bigint[]> {
+  let below = 0;
+  while (below < baseOffsets.length - 1 && baseOffsets[below + 1]! <= logStart) below += 1;
+  for (const baseOffset of baseOffsets.slice(0, below)) {
+    removed.push(...(await unlinkSegmentFiles(fs, dir, baseOffset, ['.log', '.index', '.timeindex'])));
+  }
+  if (below > 0) await fs.syncDir(dir);
+  return baseOffsets.slice(below);
+}
+
+/** Opens the segments left, the last (and an unsealed one before it) scanned; see the table above. */
+async function openSegments(
+  fs: FileSystem, dir: string, baseOffsets: bigint[], config: SegmentConfig, cleanShutdown: boolean, report: TailReport,
+): Promise<Segment[]> {
 
   const segments: Segment[] = [];
   try {
@@ -60,7 +103,7 @@ export async function recoverSegments(
         segments.push(unsealed.segment);
         if (unsealed.isTail) {
           await removeTailIndexFiles(fs, dir, baseOffsets[i]!);
-          return { segments, report };
+          return segments;
         }
         break;
       }
@@ -76,7 +119,7 @@ export async function recoverSegments(
     await Promise.all(segments.map((segment) => segment.close()));
     throw error;
   }
-  return { segments, report };
+  return segments;
 }
 
 async function openSealed(fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig, report: { scannedSegments: number; rebuiltIndexes: number }): Promise<Segment> {

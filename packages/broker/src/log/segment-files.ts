@@ -7,13 +7,15 @@
  *   00000000000000000000.index       sparse offset -> position
  *   00000000000000000000.timeindex   sparse timestamp -> offset
  *   producer-state.snapshot          the producers' idempotence state (producers/)
+ *   log-start.json                   no record below its offset is in the log (log-start.ts)
  *
- * The index files and the snapshot are written atomically, through a `<name>.tmp` sibling.
+ * The index files, the snapshot and log-start.json are written atomically, through a `<name>.tmp` sibling.
  */
 export const SEGMENT_FILE_SUFFIXES = Object.freeze(['.log', '.index', '.timeindex'] as const);
 export type SegmentFileSuffix = (typeof SEGMENT_FILE_SUFFIXES)[number];
 
 export const PRODUCER_SNAPSHOT_FILE = 'producer-state.snapshot';
+export const LOG_START_FILE = 'log-start.json';
 
 const STEM_DIGITS = 20;
 const INDEX_FILE_PATTERN = /^(\d{20})\.(index|timeindex)$/;
@@ -40,10 +42,10 @@ export function parseIndexFileStem(name: string): string | undefined {
 
 /**
  * Whether `name` is what a crash in an atomic write of this directory leaves (see above): the
- * `.tmp` of an index file or of the snapshot. A `.tmp` of any other name is not Brook's.
+ * `.tmp` of an index file, of the snapshot or of log-start.json. A `.tmp` of any other name is not Brook's.
  */
 export function isAtomicWriteLeftover(name: string): boolean {
   if (!name.endsWith('.tmp')) return false;
   const written = name.slice(0, -'.tmp'.length);
-  return written === PRODUCER_SNAPSHOT_FILE || parseIndexFileStem(written) !== undefined;
+  return written === PRODUCER_SNAPSHOT_FILE || written === LOG_START_FILE || parseIndexFileStem(written) !== undefined;
 }

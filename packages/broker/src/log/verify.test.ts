@@ -2,6 +2,7 @@ import { MemoryFileSystem } from '@brook/protocol';
 import { describe, expect, it } from 'vitest';
 import { Broker } from '../broker.js';
 import { inspectLog } from './inspect.js';
+import { writeLogStart } from './log-start.js';
 import { verifyDataDir } from './verify.js';
 
 const DATA = '/data';
@@ -93,5 +94,19 @@ describe('verifyDataDir', () => {
     await fs.writeFile(`${DATA}/topics/orders/topic.json`, new TextEncoder().encode('{"partitions": 2'));
     const { problems } = await verifyDataDir(fs, DATA);
     expect(problems).toEqual([expect.objectContaining({ file: `${DATA}/topics/orders/topic.json`, reason: 'bad-metadata' })]);
+  });
+
+  it('skips the segments wholly below log-start.json (an open deletes them), and reports one that fails validation', async () => {
+    const fs = await writtenDataDir();
+    const [, second, third] = await segmentLogs(fs, 0);
+    // What a retention leaves when the first segment's unlink failed: a hole after it.
+    await fs.unlink(second!);
+    const start = BigInt(third!.match(/(\d{20})\.log$/)![1]!);
+    await writeLogStart(fs, `${DATA}/topics/orders/0`, start);
+    expect((await verifyDataDir(fs, DATA)).problems).toEqual([]);
+    await fs.writeFile(`${DATA}/topics/orders/0/log-start.json`, new TextEncoder().encode('{"version":1,"startOffset":7}'));
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems[0]).toEqual(expect.objectContaining({ file: `${DATA}/topics/orders/0/log-start.json`, reason: 'bad-metadata' }));
+    expect(problems).toContainEqual(expect.objectContaining({ file: third, reason: 'bad-offset' }));
   });
 });

@@ -10,7 +10,8 @@
  *   - every `.timeindex` entry names a batch start, and no record before it is later than its key;
  *   - sealed segments (all but the last) have both index files (the one before the last is
  *     reported as a seal cut short: recovery scans it);
- *   - every `*.json` metadata file parses;
+ *   - every `*.json` metadata file parses; a partition's log-start.json is valid, and the segments
+ *     wholly below it (a retention an open will finish: recovery.ts deletes them) are not checked;
  *   - the directory holds `topics/`, as every broker's does.
  *
  * Index files of a segment with a bad batch are not checked: the first bad batch is what to fix.
@@ -20,7 +21,8 @@
  */
 import { isBrookError, isDirectory, type FileSystem } from '@brook/protocol';
 import { inspectIndex, inspectLog, type InspectedBatch, type StorageProblem } from './inspect.js';
-import { parseSegmentLogName, segmentPath } from './segment-files.js';
+import { readLogStart } from './log-start.js';
+import { LOG_START_FILE, parseSegmentLogName, segmentPath } from './segment-files.js';
 import { INDEX_ENTRY_BYTES } from './sparse-index.js';
 
 export interface LogDirVerification {
@@ -41,9 +43,16 @@ const SEGMENT_FILE_NAME = /^\d{20}\.(log|index|timeindex)$/;
 
 /** Verifies one partition directory (a folder of segment files). */
 export async function verifyLogDir(fs: FileSystem, dir: string): Promise<LogDirVerification> {
-  const baseOffsets = (await fs.readdir(dir)).map(parseSegmentLogName).filter((base) => base !== undefined);
-  baseOffsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const listed = (await fs.readdir(dir)).map(parseSegmentLogName).filter((base) => base !== undefined);
+  listed.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const problems: StorageProblem[] = [];
+  const logStart = await readLogStart(fs, dir).catch((error: unknown) => {
+    if (!isBrookError(error, 'CORRUPT_METADATA')) throw error;
+    problems.push({ file: `${dir}/${LOG_START_FILE}`, position: 0, reason: 'bad-metadata', detail: error.message });
+    return 0n;
+  });
+  const below = listed.findIndex((base, i) => i === listed.length - 1 || listed[i + 1]! > logStart);
+  const baseOffsets = listed.slice(Math.max(below, 0));
   let batches = 0;
   let records = 0;
   let expectedOffset: bigint | undefined;
@@ -154,6 +163,8 @@ export async function verifyDataDir(fs: FileSystem, dataDir: string): Promise<Da
     }
     for (const name of names) {
       const path = `${dir}/${name}`;
+      // A log directory's log-start.json is checked with its segments (verifyLogDir).
+      if (name === LOG_START_FILE && names.some((other) => parseSegmentLogName(other) !== undefined)) continue;
       if (name.endsWith('.json')) problems.push(...(await metadataProblems(fs, path)));
       // Topic and group names may hold dots (orders.dlq): anything but a segment file may be a directory.
       else if (!SEGMENT_FILE_NAME.test(name)) await visitIfDir(path);

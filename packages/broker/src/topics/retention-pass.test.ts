@@ -4,7 +4,7 @@
  * from the other topics.
  */
 import { describe, expect, it } from 'vitest';
-import { engineFixture } from '../groups/group-fixture.js';
+import { engineFixture, parking } from '../groups/group-fixture.js';
 
 const RECORD_BYTES = 200;
 
@@ -59,3 +59,84 @@ describe('a segment file retention fails to delete', () => {
     expect(reopened.describeTopic('unlink-again').partitions[0]!.startOffset).toBe(startOffset);
   });
 });
+
+describe('records retention dropped never come back at open (the log-start checkpoint)', () => {
+  /** Retention over an overfull topic, its first unlink failing: the records are out of the log, a file stays. */
+  async function droppedWithAFileLeft(topic: string) {
+    const world = await engineFixture();
+    const partition = await overfullTopic(world.broker, topic);
+    world.fs.failNext('unlink', { errno: 'EIO', path: new RegExp(`/topics/${topic}/0/0+\\.log$`) });
+    await expect(world.broker.enforceRetention()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    const { startOffset } = partition();
+    expect(startOffset).toBeGreaterThan(0n);
+    expect(await world.fs.readdir(`/brook/topics/${topic}/0`)).toContain('00000000000000000000.log');
+    return { world, startOffset };
+  }
+
+  async function expectStartsAt(broker: Awaited<ReturnType<typeof engineFixture>>['broker'], topic: string, startOffset: bigint) {
+    expect(broker.describeTopic(topic).partitions[0]!.startOffset).toBe(startOffset);
+    await expect(broker.fetch({ topic, partition: 0, offset: 0n })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    const [first] = await broker.fetch({ topic, partition: 0, offset: startOffset, maxRecords: 1 });
+    expect(first!.offset).toBe(startOffset);
+    expect(await broker.offsetForTimestamp(topic, 0, 0)).toBe(startOffset);
+  }
+
+  it('a file retention failed to delete, the broker killed before the next pass: the reopen deletes it and starts where retention left the log', async () => {
+    const { world, startOffset } = await droppedWithAFileLeft('logstart-kill');
+    const reopened = await world.restart({ powerCut: false });
+    await expectStartsAt(reopened, 'logstart-kill', startOffset);
+    expect(await world.fs.readdir('/brook/topics/logstart-kill/0')).not.toContain('00000000000000000000.log');
+  });
+
+  it('the same after a clean close, and a group from the earliest offset starts at startOffset', async () => {
+    const { world, startOffset } = await droppedWithAFileLeft('logstart-close');
+    await world.broker.close();
+    const reopened = await world.restart({ powerCut: false });
+    await expectStartsAt(reopened, 'logstart-close', startOffset);
+    const { held, handler } = parking();
+    await reopened.subscribe({ topic: 'logstart-close', group: 'logstart-close-group', from: 'earliest', maxInFlight: 1 }, handler);
+    await world.settle(() => held.length > 0);
+    expect(held[0]!.offset).toBe(startOffset);
+  });
+
+  it.each([
+    ['at its first unlink, its new start made durable', 'unlink'],
+    ['after its unlinks, before the directory fsync made them durable', 'syncDir'],
+  ] as const)('a power cut in a retention %s: the segments come back and are deleted at open', async (_, at) => {
+    const world = await engineFixture();
+    const topic = `logstart-cut-${at}`;
+    const dir = `/brook/topics/${topic}/0`;
+    const partition = await overfullTopic(world.broker, topic);
+    let unlinked = false;
+    let seen: bigint | undefined;
+    world.fs.onOperation = (op) => {
+      if (seen !== undefined) throw new Error('the process is dead');
+      if (!op.path.startsWith(dir) || (op.kind !== 'unlink' && op.kind !== 'syncDir')) return;
+      if (op.kind === at && (at === 'unlink' || unlinked)) {
+        seen = partition().startOffset; // what readers and groups were told
+        world.fs.powerCut();
+      }
+      if (op.kind === 'unlink') unlinked = true;
+    };
+    await world.broker.enforceRetention().catch(() => undefined);
+    world.fs.onOperation = undefined;
+    expect(seen).toBeGreaterThan(0n);
+    const reopened = await world.restart({ powerCut: false });
+    await expectStartsAt(reopened, topic, seen!);
+  });
+
+  it('a checkpoint that cannot be written: nothing leaves the log (no record counts as dropped), and the next pass retains', async () => {
+    const world = await engineFixture();
+    const partition = await overfullTopic(world.broker, 'logstart-unwritten');
+    const dropped: bigint[] = [];
+    world.broker.on('retentionDropped', (e) => void dropped.push(e.lostRecords));
+    world.fs.failNext('rename', { errno: 'EIO', path: /\/topics\/logstart-unwritten\/0\/log-start\.json/ });
+    await expect(world.broker.enforceRetention()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(partition().startOffset).toBe(0n);
+    expect(dropped).toEqual([]);
+    await world.broker.enforceRetention();
+    expect(partition().startOffset).toBeGreaterThan(0n);
+    expect(dropped).toEqual([partition().startOffset]);
+  });
+});
+
