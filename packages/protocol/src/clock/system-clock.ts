@@ -32,18 +32,36 @@ export class SystemClock implements Clock {
   /** `delayMs` must be finite and >= 0: anything else is a bug in the caller, hence an assert. */
   setTimer(delayMs: number, callback: () => void): Timer {
     assert(Number.isFinite(delayMs) && delayMs >= 0, 'timer delay must be finite and >= 0', { delayMs });
-    // Monotonic: a chained timer must not fire an hour late (or early) when the wall clock steps.
-    const dueMs = performance.now() + delayMs;
-    let handle: NodeJS.Timeout;
-    const arm = (remainingMs: number): void => {
-      handle = setTimeout(() => {
-        const leftMs = dueMs - performance.now();
-        if (leftMs > 0 && remainingMs > MAX_TIMEOUT_MS) arm(leftMs);
-        else callback();
-      }, Math.min(remainingMs, MAX_TIMEOUT_MS));
-      if (!this.keepAlive) handle.unref();
-    };
-    arm(delayMs);
-    return { cancel: () => clearTimeout(handle) };
+    const timer = new NodeTimer();
+    // Node's timers already run on a monotonic clock, so a delay setTimeout takes needs nothing
+    // more: one Timeout and this one object (a client arms a timer per request and per batch).
+    if (delayMs <= MAX_TIMEOUT_MS) timer.handle = this.timeout(callback, delayMs);
+    else this.chain(timer, performance.now() + delayMs, callback);
+    return timer;
+  }
+
+  /**
+   * A longer timer is chained on the monotonic reading: it must not fire an hour late (or early)
+   * when the wall clock steps.
+   */
+  private chain(timer: NodeTimer, dueMs: number, callback: () => void): void {
+    const leftMs = dueMs - performance.now();
+    if (leftMs <= MAX_TIMEOUT_MS) timer.handle = this.timeout(callback, Math.max(0, leftMs));
+    else timer.handle = this.timeout(() => this.chain(timer, dueMs, callback), MAX_TIMEOUT_MS);
+  }
+
+  private timeout(callback: () => void, delayMs: number): NodeJS.Timeout {
+    const handle = setTimeout(callback, delayMs);
+    if (!this.keepAlive) handle.unref();
+    return handle;
+  }
+}
+
+/** The Timeout a timer is armed on now (a chained timer's changes as it goes). */
+class NodeTimer implements Timer {
+  handle: NodeJS.Timeout | undefined = undefined;
+
+  cancel(): void {
+    clearTimeout(this.handle);
   }
 }
