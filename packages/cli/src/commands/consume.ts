@@ -22,7 +22,9 @@ const USAGE = `usage: brook consume TOPIC [--group G [--ordering none|key|partit
                      [--from POS] [--count N]
 
 Prints each record as it arrives (partition, offset, key, deliveryCount, value), until --count
-records were printed or Ctrl-C.
+records were printed or Ctrl-C. A reader that goes away (| head -5) ends it at once, exit 0,
+acking nothing more: a group gets the records it had not acked back (deliveryCount grows), those
+printed to the pipe too; to take exactly N records, use --count N.
 
   --group G        read as a member of group G: records are shared with its other members and
                    the group remembers what was acked. Without --group: a tail reader, which
