@@ -77,6 +77,18 @@ describe('bad input exits 2 with INVALID_CONFIG', () => {
     expect(run.stderr).toBe(`brook: INVALID_CONFIG: url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}\n`);
   });
 
+  it.each([
+    [['dlq', 'list', 'cli-dlq.dlq', '--max', 'abc'], /--max must be an integer >= 1, got abc/],
+    [['dlq', 'list', '--max', 'abc'], /--all and --max need DLQ_TOPIC/],
+    [['dlq', 'list', '--all'], /--all and --max need DLQ_TOPIC/],
+    [['bench', '--records', '1e3'], /--records must be an integer >= 1, got 1e3/],
+    [['bench', '--partitions', '1025'], /--partitions must be an integer from 1 to 1024, got 1025/],
+  ])('%j: a bad or pointless option value is bad usage, said before connecting (not DISCONNECTED, ignored, or read as another number)', async (args, message) => {
+    const run = await brook(args, { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^brook: INVALID_CONFIG: ${message.source}\n`));
+  });
+
   it('dump of an index file not named by its base offset says why it cannot be read, no stack', async () => {
     const file = join(dir, 'copy.index');
     await writeFile(file, Buffer.alloc(16));

@@ -65,6 +65,20 @@ describe('brook groups', () => {
     }
   });
 
+  it("consume without --ordering joins an existing group with the group's own settings: not refused while its members run, not reconfigured to the defaults once they left", async () => {
+    await broker.createTopic('cli-own-settings');
+    await broker.produce('cli-own-settings', ['a', 'b', 'c'].map((key) => ({ key, value: key })));
+    const settings = { ordering: 'key', ackTimeoutMs: 5000, maxDeliveries: 3, backoff: { initialMs: 10, maxMs: 1000, multiplier: 3, jitter: 0 }, deadLetterTopic: 'cli-own-settings.parked' } as const;
+    const member = await broker.subscribe({ topic: 'cli-own-settings', group: 'app', maxInFlight: 1, ...settings }, () => new Promise(() => undefined));
+    const beside = await brook(['consume', 'cli-own-settings', '--group', 'app', '--count', '1'], { env });
+    expect(beside.stderr).not.toMatch(/INVALID_CONFIG/);
+    expect(beside.code).toBe(0);
+    await member.abort();
+    const alone = await brook(['consume', 'cli-own-settings', '--group', 'app', '--count', '1'], { env });
+    expect(alone.code).toBe(0);
+    expect(broker.describeGroup('cli-own-settings', 'app').config).toEqual(settings);
+  });
+
   it('list of an unknown topic is UNKNOWN_TOPIC (exit 1); of a topic without groups, says so (exit 0)', async () => {
     const unknown = await brook(['groups', 'list', 'cli-no-such-topic'], { env });
     expect(unknown.code).toBe(1);

@@ -7,6 +7,7 @@
  * It measures one client process against one server; the side-by-side comparison with Redis and
  * NATS is `npx -y pnpm@10 bench:peers` (docs/benchmarks.md).
  */
+import { LIMITS } from '@brook/broker';
 import type { Client, Message } from '@brook/client';
 import { defineCommand, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
@@ -26,7 +27,7 @@ records/s for produce and end to end, and the produce → handler latency (p50, 
 
   --records N      records to send (default 100000)
   --size BYTES     value size, at least ${STAMP_BYTES} (default 100)
-  --partitions N   partitions of the bench topic (default 4)
+  --partitions N   partitions of the bench topic, at most ${LIMITS.partitionsMax.max} (default 4)
   --consumers N    members of the consuming group (default 2)
 ${REMOTE_USAGE}`;
 
@@ -57,14 +58,14 @@ export const benchCommand = defineCommand(
   },
 );
 
+/** Held to the rules of every other command's numbers (no 1e3 or 0x10), --partitions to the broker's limit before connecting. */
 function benchOptions(args: ParsedArgs): BenchOptions {
-  const count = (name: string, fallback: number, min: number): number => {
-    const text = args.string(name);
-    const value = text === undefined ? fallback : Number(text);
-    if (!Number.isSafeInteger(value) || value < min) throw args.usageError(`--${name} must be an integer >= ${min}, got ${text}`);
-    return value;
+  return {
+    records: args.integer('records', { min: 1 }) ?? 100_000,
+    sizeBytes: args.integer('size', { min: STAMP_BYTES }) ?? 100,
+    partitions: args.integer('partitions', { min: 1, max: LIMITS.partitionsMax.max }) ?? 4,
+    consumers: args.integer('consumers', { min: 1 }) ?? 2,
   };
-  return { records: count('records', 100_000, 1), sizeBytes: count('size', 100, STAMP_BYTES), partitions: count('partitions', 4, 1), consumers: count('consumers', 2, 1) };
 }
 
 async function bench(client: Client, options: BenchOptions): Promise<BenchResult> {

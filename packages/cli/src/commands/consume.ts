@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { LIMITS, REDRIVE_GROUP } from '@brook/broker';
-import { BrookError, type Client, type Message, type MessageStream, type SubscribeOptions } from '@brook/client';
+import { BrookError, isBrookError, type Client, type GroupDescription, type Message, type MessageStream, type SubscribeOptions } from '@brook/client';
 import { checkName, defineCommand, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { jsonLine, plural } from '../format.js';
@@ -22,13 +22,16 @@ const USAGE = `usage: brook consume TOPIC [--group G [--ordering none|key|partit
                      [--from POS] [--count N]
 
 Prints each record as it arrives (partition, offset, key, deliveryCount, value), until --count
-records were printed or Ctrl-C.
+records were printed or Ctrl-C. A reader that goes away (| head -5) ends it at once, exit 0,
+acking nothing more: a group gets the records it had not acked back (deliveryCount grows), those
+printed to the pipe too; to take exactly N records, use --count N.
 
   --group G        read as a member of group G: records are shared with its other members and
                    the group remembers what was acked. Without --group: a tail reader, which
                    sees every record, acks nothing and keeps no position; records that
                    retention deletes before it reads them are counted on stderr.
-  --ordering O     the group's ordering: none (default), key or partition
+  --ordering O     the group's ordering: none, key or partition (default: none for a new group;
+                   an existing group is joined with its own settings, ordering included)
   --from POS       where a new group or a tail reader starts: ${POSITION_USAGE}
                    (default: earliest with --group, latest without). An existing group continues
                    where it is; move it with brook groups reset.
@@ -60,7 +63,7 @@ export const consumeCommand = defineCommand(
   async (args, env) => {
     const parsed = consumeSettings(args);
     return withClient(args, env, async (client) => {
-      const settings = await withoutIgnoredFrom(client, parsed);
+      const settings = await joiningExisting(client, parsed);
       const printed = await consume(client, settings);
       process.stderr.write(`brook: ${plural(printed, 'record')} from ${describeReader(settings)}${ACKS_SUMMARY[settings.acks]}\n`);
       return EXIT.ok;
@@ -105,15 +108,30 @@ function describeReader({ subscribe: { topic, group, from } }: ConsumeSettings):
 }
 
 /**
+ * An existing group is joined with its own settings: a subscribe asks for every group setting,
+ * an omitted one for its default, so a bare `--group G` would be refused (INVALID_CONFIG) while
+ * G's members run with others, and with none connected would reconfigure G to the defaults (its
+ * ordering to none, its maxDeliveries to a million, ...). --ordering, when given, still asks.
  * --from only places a new group: for an existing one it is dropped, with a warning (better than
  * silently continuing where the group is), so that no later message claims a start it did not take.
  */
-async function withoutIgnoredFrom(client: Client, settings: ConsumeSettings): Promise<ConsumeSettings> {
+async function joiningExisting(client: Client, settings: ConsumeSettings): Promise<ConsumeSettings> {
   const { group, from, ...rest } = settings.subscribe;
-  if (group === undefined || from === undefined) return settings;
-  if (!(await client.admin.listGroups(rest.topic)).some((g) => g.group === group)) return settings;
-  process.stderr.write(`brook: group ${group} exists, so it continues where it is and --from is ignored (brook groups reset moves it)\n`);
-  return { ...settings, subscribe: { ...rest, group } };
+  if (group === undefined) return settings;
+  const config = await existingGroupConfig(client, rest.topic, group);
+  if (config === undefined) return settings;
+  if (from !== undefined) process.stderr.write(`brook: group ${group} exists, so it continues where it is and --from is ignored (brook groups reset moves it)\n`);
+  const { ordering, ackTimeoutMs, maxDeliveries, backoff, deadLetterTopic } = config;
+  return { ...settings, subscribe: { ordering, ackTimeoutMs, maxDeliveries, backoff, deadLetterTopic, ...rest, group } };
+}
+
+async function existingGroupConfig(client: Client, topic: string, group: string): Promise<GroupDescription['config'] | undefined> {
+  try {
+    return (await client.admin.describeGroup(topic, group)).config;
+  } catch (error) {
+    if (isBrookError(error, 'UNKNOWN_GROUP')) return undefined;
+    throw error;
+  }
 }
 
 /**

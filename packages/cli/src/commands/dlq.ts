@@ -162,7 +162,7 @@ const list = defineCommand(
   {
     name: 'dlq list', summary: 'dead-letter topics, or the records waiting in one', optional: ['DLQ_TOPIC'], names: ['DLQ_TOPIC'],
     options: { ...REMOTE_OPTIONS, all: { type: 'boolean' }, max: { type: 'string' } },
-    usage: `usage: brook dlq list [DLQ_TOPIC] [--all] [--max N]
+    usage: `usage: brook dlq list [DLQ_TOPIC [--all] [--max N]]
 
 Without DLQ_TOPIC: every dead-letter topic a group sends to, with its records and how many wait
 to be redriven. With DLQ_TOPIC: each waiting record with where it came from (origin topic,
@@ -176,33 +176,43 @@ brook.delivery-count, ...), as redrive reads them; a record whose headers do not
 ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
                  holds origin, group, deliveryCount and reason, or null for no dead-letter record)`,
   },
-  (args, env) => withClient(args, env, async (client) => {
+  (args, env) => {
     const dlqTopic = args.arg('DLQ_TOPIC');
-    if (dlqTopic === undefined) {
-      const rows = await Promise.all([...(await deadLetterTopics(client))].map(async ([topic, from]) => {
-        const { records, waiting } = await waitingCount(client, topic);
-        return { topic, from, records, waiting };
-      }));
-      if (args.flag('json')) process.stdout.write(`${toJson(rows)}\n`);
-      else if (rows.length === 0) process.stdout.write('no dead-letter topics\n');
-      else process.stdout.write(table([['DLQ TOPIC', 'RECORDS', 'WAITING', 'FROM GROUPS'], ...rows.map((r) => [r.topic, String(r.records), String(r.waiting), r.from.join(', ')])]));
-      return EXIT.ok;
-    }
-    const floors = (await redriveProgress(client, dlqTopic)).map((p) => p.ackFloor);
-    const waiting = (m: StoredRecord) => args.flag('all') || m.offset >= (floors[m.partition] ?? 0n);
+    // Checked before connecting, as every option is; without DLQ_TOPIC no record is listed for them to bound.
+    if (dlqTopic === undefined && (args.flag('all') || args.string('max') !== undefined)) throw args.usageError('--all and --max need DLQ_TOPIC');
     const max = args.integer('max', { min: 1 });
-    const shown = await readNow(client, dlqTopic, waiting, max);
-    const trailers = shown.map(deadLetterTrailer);
-    if (args.flag('json')) {
-      shown.forEach((message, i) => process.stdout.write(jsonLine(deadLetterJson(message, trailers[i]))));
-      return EXIT.ok;
-    }
-    shown.forEach((message, i) => process.stdout.write(`${deadLetterLine(message, trailers[i])}\n`));
-    const stopped = shown.length === max ? ` (stopped at --max ${max})` : '';
-    process.stderr.write(`brook: ${listedSummary(dlqTopic, trailers, args.flag('all'))}${stopped}\n`);
-    return EXIT.ok;
-  }),
+    const json = args.flag('json');
+    return withClient(args, env, (client) => (dlqTopic === undefined ? listTopics(client, json) : listRecords(client, dlqTopic, { all: args.flag('all'), max, json })));
+  },
 );
+
+/** `dlq list`: the dead-letter topics with their record and waiting counts. */
+async function listTopics(client: Client, json: boolean): Promise<number> {
+  const rows = await Promise.all([...(await deadLetterTopics(client))].map(async ([topic, from]) => {
+    const { records, waiting } = await waitingCount(client, topic);
+    return { topic, from, records, waiting };
+  }));
+  if (json) process.stdout.write(`${toJson(rows)}\n`);
+  else if (rows.length === 0) process.stdout.write('no dead-letter topics\n');
+  else process.stdout.write(table([['DLQ TOPIC', 'RECORDS', 'WAITING', 'FROM GROUPS'], ...rows.map((r) => [r.topic, String(r.records), String(r.waiting), r.from.join(', ')])]));
+  return EXIT.ok;
+}
+
+/** `dlq list DLQ_TOPIC`: its waiting records (with `all`, every record), at most `max`. */
+async function listRecords(client: Client, dlqTopic: string, { all, max, json }: { all: boolean; max: number | undefined; json: boolean }): Promise<number> {
+  const floors = (await redriveProgress(client, dlqTopic)).map((p) => p.ackFloor);
+  const waiting = (m: StoredRecord) => all || m.offset >= (floors[m.partition] ?? 0n);
+  const shown = await readNow(client, dlqTopic, waiting, max);
+  const trailers = shown.map(deadLetterTrailer);
+  if (json) {
+    shown.forEach((message, i) => process.stdout.write(jsonLine(deadLetterJson(message, trailers[i]))));
+    return EXIT.ok;
+  }
+  shown.forEach((message, i) => process.stdout.write(`${deadLetterLine(message, trailers[i])}\n`));
+  const stopped = shown.length === max ? ` (stopped at --max ${max})` : '';
+  process.stderr.write(`brook: ${listedSummary(dlqTopic, trailers, all)}${stopped}\n`);
+  return EXIT.ok;
+}
 
 /**
  * Records one redrive request moves at most. A redrive is one request, answered once it is done:

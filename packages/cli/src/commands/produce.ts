@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { BrookError, isBrookError, type ProduceResult, type Producer, type ProducerRecord } from '@brook/client';
+import { BrookError, isBrookError, type Client, type ProduceResult, type Producer, type ProducerRecord } from '@brook/client';
 import { defineCommand, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
 import { plural, toJson } from '../format.js';
@@ -44,7 +44,8 @@ A topic that is not there fails the run (UNKNOWN_TOPIC, exit 1) before a line is
 Progress goes to stderr every second on long inputs. A bad line (not JSON, no key separator, too
 large for a batch) ends the run (exit 1) naming it: every line before it is sent, nothing from it
 on, and the summary says where they went. Ctrl-C ends it cleanly: the lines read so far are sent,
-then the summary (a second Ctrl-C exits at once).`;
+then the summary (a second Ctrl-C exits at once). A server gone for good (5 reconnect attempts)
+ends it with DISCONNECTED (exit 3), while the input is quiet too.`;
 
 interface LineFormat {
   input: (typeof INPUTS)[number];
@@ -85,7 +86,11 @@ export const produceCommand = defineCommand(
         await client.admin.describeTopic(topic);
         const startedAtMs = performance.now();
         const input = file === undefined ? process.stdin : createReadStream(file);
-        const { written, failure } = await sendLines(client.producer({ lingerMs: 5 }), topic, input, format, interrupted.signal);
+        const lost = connectionLost(client);
+        const stop = AbortSignal.any([interrupted.signal, lost.signal]);
+        const sent = await sendLines(client.producer({ lingerMs: 5 }), topic, input, format, stop);
+        const { written } = sent;
+        const failure = sent.failure ?? lost.error();
         const failed = failure === undefined ? undefined : withWhatWasSent(asReadError(failure, file ?? 'stdin'), written);
         // Printed after a failure too once something was written: which offsets hold which lines is what the user needs then.
         const done = summarize(topic, written, performance.now() - startedAtMs);
@@ -98,6 +103,21 @@ export const produceCommand = defineCommand(
     }
   },
 );
+
+/**
+ * Aborts once the client gave up reconnecting: with no send under way (a quiet `tail -f`), no
+ * failure would otherwise come until the next line, and the command would wait on a dead server.
+ */
+function connectionLost(client: Client): { signal: AbortSignal; error: () => BrookError | undefined } {
+  const lost = new AbortController();
+  let error: BrookError | undefined;
+  client.once('closed', (closedBy) => {
+    if (closedBy === undefined) return; // our own close(), after the input ended
+    error = closedBy;
+    lost.abort();
+  });
+  return { signal: lost.signal, error: () => error };
+}
 
 function lineFormat(args: ParsedArgs): LineFormat {
   const key = args.string('key');
