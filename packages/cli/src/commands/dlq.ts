@@ -50,6 +50,9 @@ async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> 
   return senders;
 }
 
+/** What a look for dead letters in a topic no group names takes as "none there" (holdsDeadLetters). */
+const UNLISTED_ON: ReadonlySet<string> = new Set(['UNKNOWN_TOPIC', 'OFFSET_OUT_OF_RANGE', 'IO_ERROR', 'CORRUPT_BATCH']);
+
 /** Whether the oldest record of `topic`'s first partition holding any is a dead letter; false for a topic deleted meanwhile. */
 async function holdsDeadLetters(client: Client, topic: string): Promise<boolean> {
   try {
@@ -61,8 +64,9 @@ async function holdsDeadLetters(client: Client, topic: string): Promise<boolean>
     while (typeof fetched === 'bigint') fetched = await fetchFrom(client, topic, first.partition, fetched, 1);
     return fetched.length > 0 && deadLetterRecord.parse(fetched[0]!) !== undefined;
   } catch (error) {
-    // Deleted meanwhile, or made again shorter: no records of a dead-letter topic to list.
-    if (isBrookError(error, 'UNKNOWN_TOPIC') || isBrookError(error, 'OFFSET_OUT_OF_RANGE')) return false;
+    // Deleted meanwhile, or made again shorter: no records of a dead-letter topic to list. One
+    // that cannot be read (a failed disk, a bad batch) is no reason to fail the whole listing.
+    if (isBrookError(error) && UNLISTED_ON.has(error.code)) return false;
     throw error;
   }
 }
