@@ -312,6 +312,20 @@ describe('brook dlq', () => {
     expect(listed.map((r) => r['value'])).toEqual(['orphan']);
   });
 
+  it('list (no topic) keeps a dead-letter topic whose origin topic and groups are gone while it holds records, though no redrive could move one', async () => {
+    await broker.createTopic('cli-orphaned');
+    const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
+    const subscription = await broker.subscribe({ topic: 'cli-orphaned', group: 'orphan-group' }, (delivery) => delivery.reject('bad'));
+    await broker.produce('cli-orphaned', [{ value: 'orphan' }]);
+    await deadLettered;
+    await subscription.close();
+    await broker.deleteTopic('cli-orphaned');
+    // Every record skipped: no redrive group is made (docs/semantics.md "Redrive"), and no group names the topic.
+    expect(await broker.redrive('cli-orphaned.dlq')).toEqual({ moved: 0, skipped: 1 });
+    const listed = JSON.parse((await brook(['dlq', 'list', '--json'], { env })).stdout);
+    expect(listed).toContainEqual({ topic: 'cli-orphaned.dlq', from: [], records: '1', waiting: '1' });
+  });
+
   it('list counts as waiting only what redrive left: a record moved after a skipped one is not waiting', async () => {
     await broker.createTopic('cli-mixed-gone');
     await broker.createTopic('cli-mixed-kept');

@@ -314,6 +314,14 @@ describe('retention and backpressure', () => {
     await expect(broker.redrive(`${longest}.dlq`)).resolves.toMatchObject({ moved: 1 });
   });
 
+  it('a group whose dead-letter topic is its own topic is INVALID_CONFIG: what it gave up on would come back to it, a trailer longer each time, for ever', async () => {
+    const { broker } = await engineFixture();
+    await broker.createTopic('own-dlq');
+    await expect(broker.subscribe({ topic: 'own-dlq', group: 'g', deadLetterTopic: 'own-dlq' }, () => undefined))
+      .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'deadLetterTopic', topic: 'own-dlq' } });
+    expect(broker.listGroups('own-dlq')).toEqual([]);
+  });
+
   it('checks admin arguments in process as over the wire: a negative reset offset, a redrive maxRecords below 1', async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('t');

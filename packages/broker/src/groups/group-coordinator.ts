@@ -106,6 +106,11 @@ export class GroupCoordinator {
     // Redrive acks its group directly, which a member's deliveries would contradict.
     if (options.group === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group name ${REDRIVE_GROUP} is reserved for redrive progress`, { group: options.group });
     const config = resolveGroupConfig(options);
+    // Its own topic: each record it gives up on would come back to it as a new one, a trailer
+    // longer each time, for ever. (The redrive group, which never dead-letters, names its own.)
+    if (config.deadLetterTopic === options.topic) {
+      throw new BrookError('INVALID_CONFIG', `deadLetterTopic must not be the group's own topic ${options.topic}: what it gives up on would be delivered to it again`, { option: 'deadLetterTopic', topic: options.topic });
+    }
     const name = validateGroupName(options.group);
     // One join of a group at a time: a join made alongside one that is changing the settings
     // agrees with what that one set, and finds its member there. Registered before the first

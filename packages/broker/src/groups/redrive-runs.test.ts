@@ -1,6 +1,7 @@
 /**
  * Redrive's runs (docs/semantics.md "Redrive", "Runs"): records going back to one origin
- * partition together, and how runs meet a full origin, maxRecords and skipped records.
+ * partition together, and how runs meet a full origin, maxRecords and skipped records; and the
+ * redrive group made by a run that retention overtook first.
  */
 import { describe, expect, it } from 'vitest';
 import type { Broker } from '../broker.js';
@@ -107,5 +108,30 @@ describe('a record its origin refuses for good', () => {
     await broker.createTopic('rs-large');
     expect(await broker.redrive('rs-large.dlq')).toEqual({ moved: 1, skipped: 0 });
     expect(broker.describeGroup('rs-large.dlq', REDRIVE_GROUP).lag).toBe(0n);
+  });
+});
+
+describe('the redrive group made after retention passed the records it acks', () => {
+  it('made by the first record moved once retention took it (acked below the floor): moves the rest, no lag, nothing again after a restart', async () => {
+    // Runs of one record (batchRecordsMax 1): the first goes back, and retention strikes, before the group is made.
+    const world = await engineFixture({ fetchBytesMax: 8192, batchRecordsMax: 1 });
+    const { broker } = world;
+    await broker.createTopic('rl-late');
+    await broker.createTopic('rl-late.dlq', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    await deadLetterEach(world, 'rl-late', 'g-rl-late', Array.from({ length: 100 }, (_, i) => `m${i}`.padEnd(200, '.')), 'rl-late.dlq');
+    let retaining: Promise<unknown> | undefined;
+    broker.on('produced', (e) => void (e.topic === 'rl-late' && (retaining ??= broker.enforceRetention())));
+    const { moved } = await broker.redrive('rl-late.dlq');
+    await retaining;
+    const { startOffset } = broker.describeTopic('rl-late.dlq').partitions[0]!;
+    // What was read before retention struck goes back too (docs/semantics.md), then all it kept.
+    const back = (await values(broker, 'rl-late', 0, 100n)).map((value) => value.trimEnd().replace(/\.+$/, ''));
+    expect([back.length, back[0]]).toEqual([moved, 'm0']);
+    expect(back.slice(Number(startOffset) - 100)).toEqual(Array.from({ length: 100 - Number(startOffset) }, (_, i) => `m${Number(startOffset) + i}`));
+    // Records deleted before the group existed are counted by no one (docs/semantics.md "Retention of the dead-letter topic").
+    expect(broker.describeGroup('rl-late.dlq', REDRIVE_GROUP).partitions[0]).toMatchObject({ ackFloor: 100n, lag: 0n, lostToRetention: 0n });
+    const reopened = await world.restart();
+    expect(reopened.describeGroup('rl-late.dlq', REDRIVE_GROUP).partitions[0]).toMatchObject({ ackFloor: 100n, lag: 0n });
+    expect(await reopened.redrive('rl-late.dlq')).toEqual({ moved: 0, skipped: 0 });
   });
 });

@@ -274,6 +274,21 @@ describe('redrive racing a delete of its dead-letter topic', () => {
     expect(await waiting).toBe('UNKNOWN_TOPIC');
     expect(await values(broker, 'remade-under')).toEqual(['old', 'new']);
   });
+
+  it('deleted as its first records go back, before the redrive group is made of them: UNKNOWN_TOPIC with no progress to retry from', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('gone-at-ack');
+    await deadLetter(fixture, 'gone-at-ack', 'g-gone-at-ack', [{ value: 'a' }, { value: 'b' }]);
+    let deleting: Promise<void> | undefined;
+    broker.on('produced', (e) => void (e.topic === 'gone-at-ack' && (deleting ??= broker.deleteTopic('gone-at-ack.dlq'))));
+    const failure = await broker.redrive('gone-at-ack.dlq').catch((e: unknown) => e);
+    await deleting;
+    // Not "2 went back but their acks failed, and will go back again": their dead-letter topic is gone.
+    expect(failure).toMatchObject({ code: 'UNKNOWN_TOPIC', details: { topic: 'gone-at-ack.dlq' } });
+    expect((failure as { details: object }).details).not.toHaveProperty('appendedNotAcked');
+    expect(await values(broker, 'gone-at-ack', 0, 2n)).toEqual(['a', 'b']);
+  });
 });
 
 describe('records going back together', () => {

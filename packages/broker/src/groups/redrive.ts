@@ -88,7 +88,7 @@ export class Redriver {
       // Deleted and made again while this call waited behind another: `ends` are offsets of the
       // topic it was called on, and the one there now holds only records dead-lettered since.
       const sameTopic = (): void => {
-        if (this.deps.partitions(deadLetterTopic)[0] !== partitions[0]) throw topicDeletedError(deadLetterTopic);
+        if (this.deleted(deadLetterTopic, partitions)) throw topicDeletedError(deadLetterTopic);
       };
       sameTopic();
       const group = new ProgressGroup(await this.deps.progress(deadLetterTopic, false), () => this.deps.progress(deadLetterTopic, true));
@@ -128,9 +128,22 @@ export class Redriver {
         if (progress.moved === maxRecords) break;
       }
     } catch (error) {
+      // Deleted under it (its redrive group, made at the first ack, then fails to open on a topic
+      // gone): no records are left to retry, so no progress to tell, however it failed.
+      if (this.deleted(topic, logs)) throw topicDeletedError(topic);
       throw stoppedPartWay(topic, error, progress);
     }
     return { moved: progress.moved, skipped: progress.skipped };
+  }
+
+  /** Whether the dead-letter topic whose partitions were `logs` is gone (deleted, or deleted and made again). */
+  private deleted(topic: string, logs: readonly PartitionLog[]): boolean {
+    try {
+      return this.deps.partitions(topic)[0] !== logs[0];
+    } catch (error) {
+      if (isBrookError(error, 'UNKNOWN_TOPIC')) return true;
+      throw error;
+    }
   }
 
   /**

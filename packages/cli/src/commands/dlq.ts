@@ -26,9 +26,15 @@ async function redriveProgress(client: Client, dlqTopic: string): Promise<GroupP
   }
 }
 
-/** Dead-letter topics named by some group or with a record redriven before, that exist, with the groups sending to each. */
+/**
+ * Dead-letter topics that exist, with the groups sending to each: those named by some group or
+ * with a record redriven before, and those no group names any more whose oldest record is a dead
+ * letter (its origin topic and groups deleted before any redrive could move a record, so no
+ * redrive group either): records waiting there must not drop out of the listing.
+ */
 async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> {
-  const topics = new Set(await client.admin.listTopics());
+  const topics = await client.admin.listTopics();
+  const existing = new Set(topics);
   const senders = new Map<string, string[]>();
   for (const { topic, group, description } of await describeListed(client.admin, await client.admin.listGroups())) {
     // A dead-letter topic that has had a record redriven stays listed after its origin topics and groups are gone.
@@ -37,9 +43,32 @@ async function deadLetterTopics(client: Client): Promise<Map<string, string[]>> 
       continue;
     }
     const dlq = description.config.deadLetterTopic;
-    if (topics.has(dlq)) senders.set(dlq, [...(senders.get(dlq) ?? []), `${topic}/${group}`]);
+    if (existing.has(dlq)) senders.set(dlq, [...(senders.get(dlq) ?? []), `${topic}/${group}`]);
   }
+  const orphans = await Promise.all(topics.filter((topic) => !senders.has(topic)).map(async (topic) => ((await holdsDeadLetters(client, topic)) ? topic : undefined)));
+  for (const topic of orphans) if (topic !== undefined) senders.set(topic, []);
   return senders;
+}
+
+/** What a look for dead letters in a topic no group names takes as "none there" (holdsDeadLetters). */
+const UNLISTED_ON: ReadonlySet<string> = new Set(['UNKNOWN_TOPIC', 'OFFSET_OUT_OF_RANGE', 'IO_ERROR', 'CORRUPT_BATCH']);
+
+/** Whether the oldest record of `topic`'s first partition holding any is a dead letter; false for a topic deleted meanwhile. */
+async function holdsDeadLetters(client: Client, topic: string): Promise<boolean> {
+  try {
+    const { partitions } = await client.admin.describeTopic(topic);
+    const first = partitions.find((p) => p.endOffset > p.startOffset);
+    if (!first) return false;
+    let fetched = await fetchFrom(client, topic, first.partition, first.startOffset, 1);
+    // Retention took it meanwhile: the oldest record kept is the one to look at.
+    while (typeof fetched === 'bigint') fetched = await fetchFrom(client, topic, first.partition, fetched, 1);
+    return fetched.length > 0 && deadLetterRecord.parse(fetched[0]!) !== undefined;
+  } catch (error) {
+    // Deleted meanwhile, or made again shorter: no records of a dead-letter topic to list. One
+    // that cannot be read (a failed disk, a bad batch) is no reason to fail the whole listing.
+    if (isBrookError(error) && UNLISTED_ON.has(error.code)) return false;
+    throw error;
+  }
 }
 
 async function waitingCount(client: Client, dlqTopic: string): Promise<{ records: bigint; waiting: bigint; endOffsets: bigint[] }> {
@@ -88,9 +117,9 @@ export async function readNow(client: Client, topic: string, wanted: (record: St
 }
 
 /** A fetch from `offset`, or where to go on if retention deleted it meanwhile: the oldest offset kept. */
-async function fetchFrom(client: Client, topic: string, partition: number, offset: bigint): Promise<LogRecord[] | bigint> {
+async function fetchFrom(client: Client, topic: string, partition: number, offset: bigint, maxRecords = LIST_FETCH_RECORDS): Promise<LogRecord[] | bigint> {
   try {
-    return await client.fetch({ topic, partition, offset, maxRecords: LIST_FETCH_RECORDS });
+    return await client.fetch({ topic, partition, offset, maxRecords });
   } catch (error) {
     if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE')) throw error;
     const { startOffset } = (await client.admin.describeTopic(topic)).partitions[partition]!;
@@ -164,12 +193,14 @@ const list = defineCommand(
     options: { ...REMOTE_OPTIONS, all: { type: 'boolean' }, max: { type: 'string' } },
     usage: `usage: brook dlq list [DLQ_TOPIC [--all] [--max N]]
 
-Without DLQ_TOPIC: every dead-letter topic a group sends to, with its records and how many wait
-to be redriven. With DLQ_TOPIC: each waiting record with where it came from (origin topic,
-partition, offset), its group, its deliveryCount in that group when it was dead-lettered, and
-the reason, read from the dead-letter headers the broker appended last (brook.origin.*,
-brook.delivery-count, ...), as redrive reads them; a record whose headers do not end with them
-(e.g. in a topic that is no dead-letter topic) is shown as such, and redrive skips it.
+Without DLQ_TOPIC: every dead-letter topic a group sends to or that was redriven from, and any
+other topic whose oldest record is a dead letter (its origin topic and groups deleted), with its
+records and how many wait to be redriven. With DLQ_TOPIC: each waiting record with where it
+came from (origin topic, partition, offset), its group, its deliveryCount in that group when it
+was dead-lettered, and the reason, read from the dead-letter headers the broker appended last
+(brook.origin.*, brook.delivery-count, ...), as redrive reads them; a record whose headers do
+not end with them (e.g. in a topic that is no dead-letter topic) is shown as such, and redrive
+skips it.
 
   --all          also records that were redriven already
   --max N        list at most N records (of a large topic: the first N, partition by partition)
