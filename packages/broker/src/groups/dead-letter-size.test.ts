@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BATCH_HEADER_BYTES } from '@brook/protocol';
+import { Broker } from '../broker.js';
 import { LIMITS } from '../config/defaults.js';
 import { DEAD_LETTER_HEADERS, DEAD_LETTER_REASON_BYTES_MAX } from './dead-letter.js';
 import type { Delivery } from './delivery.js';
@@ -80,5 +81,18 @@ describe('dead-letter copies that would not fit', () => {
     expect(copy!.value!.length).toBe(bytes);
     expect(copy!.headers.filter((header) => header.key === DEAD_LETTER_HEADERS.reason)).toHaveLength(2);
     expect(broker.describeGroup('dl-size.dlq', 'g2')).toMatchObject({ lag: 0n, lastError: undefined });
+  });
+
+  it.each([
+    ['kept', 0, { moved: 1, skipped: 0 }],
+    // The copy back has no trailer (redrive cuts it off): one byte over the origin's limit is over it.
+    ['lowered by one byte', 1, { moved: 0, skipped: 1 }],
+  ])("a record taken at the batch limit goes back by redrive at that limit, and is skipped (MESSAGE_TOO_LARGE) once the limit is %s across a restart", async (_what, loweredBytes, expected) => {
+    const { world } = await rejectOne('bad');
+    await world.broker.close();
+    const broker = await Broker.open({ storage: 'memory', fs: world.fs, clock: world.clock, batchBytesMax: BATCH_BYTES_MAX - loweredBytes });
+    await expect(broker.redrive('dl-size.dlq')).resolves.toEqual(expected);
+    expect(await broker.fetch({ topic: 'dl-size', partition: 0, offset: 1n })).toHaveLength(expected.moved);
+    await broker.close();
   });
 });

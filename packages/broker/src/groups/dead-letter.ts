@@ -60,13 +60,16 @@ export const DEAD_LETTER_TRAILER_BYTES_MAX = 2048;
 
 /**
  * The batch limit for dead-letter copies of `records` (and for redrive's copies back): batchBytesMax
- * plus the trailer's bound for each trailer a record carries, at least one. A record given up on
- * in a dead-letter topic (a group reading it rejects it) gets a second trailer behind its first:
- * with one trailer's allowance its copy never fitted, and was tried again for ever. Never above
- * what a log holds (STORED_BATCH_BYTES_MAX), which batchBytesMax's max leaves room under.
+ * plus the trailer's bound for each trailer a record carries (a copy carries the one it is given).
+ * A record given up on in a dead-letter topic (a group reading it rejects it) gets a second trailer
+ * behind its first: with one trailer's allowance its copy never fitted, and was tried again for
+ * ever. A copy back carries one trailer fewer (redrive cuts its last off), usually none: it gets no
+ * allowance for the trailer it no longer has, so an origin whose batchBytesMax was lowered below it
+ * refuses it (MESSAGE_TOO_LARGE), as it would the record. Never above what a log holds
+ * (STORED_BATCH_BYTES_MAX), which batchBytesMax's max leaves room under.
  */
 export function copyBatchBytesMax(batchBytesMax: number, records: readonly ProduceRecord[]): number {
-  let trailers = 1;
+  let trailers = 0;
   for (const { headers } of records) {
     if (!Array.isArray(headers)) continue; // trailers are only ever in header lists (build, parse)
     let reasons = 0; // a count, not a filter: this runs for every record of a write of copies
