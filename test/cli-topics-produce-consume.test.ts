@@ -381,4 +381,10 @@ describe('brook bench', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--size must be an integer >= 8');
   });
+
+  it('counts one of a kind in the singular in its text summary', async () => {
+    const run = await brook(['bench', '--records', '1', '--size', '64', '--partitions', '1', '--consumers', '1'], { env });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^1 record of 64 B, 1 partition, 1 consumer\n/);
+  });
 });

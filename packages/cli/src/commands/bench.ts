@@ -1,7 +1,7 @@
 /**
  * `brook bench`: a quick end-to-end figure for the server at --url. It creates a topic of its own,
  * joins a group of consumers, produces records of a given size as fast as the server takes them
- * and waits until every one is consumed and acked; progress on stderr every second; at the end
+ * and waits until every one is consumed and acked; progress on stderr every second in which records moved; at the end
  * produce and end-to-end rates and produce → handler latency. The topic is deleted afterwards.
  *
  * It measures one client process against one server; the side-by-side comparison with Redis and
@@ -11,7 +11,7 @@ import { LIMITS } from '@brook/broker';
 import type { Client, Message } from '@brook/client';
 import { defineCommand, type ParsedArgs } from '../cli-args.js';
 import { EXIT } from '../exit.js';
-import { toJson } from '../format.js';
+import { plural, toJson } from '../format.js';
 import { countAndRate, startProgress } from '../progress.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, withClient } from '../remote.js';
 import { SendWindow } from '../send-window.js';
@@ -83,7 +83,10 @@ async function bench(client: Client, options: BenchOptions): Promise<BenchResult
     for (let i = 0; i < options.consumers; i++) subscriptions.push(await client.subscribe({ topic, group: 'bench', maxInFlight: 1000 }, handler));
     const startedAtMs = performance.now();
     let sent = 0;
-    const stopProgress = startProgress((elapsedMs) => `${countAndRate(sent, 'produced', elapsedMs)}, ${countAndRate(latenciesMs.length, 'consumed', elapsedMs)}`);
+    const stopProgress = startProgress(
+      () => sent + latenciesMs.length,
+      (elapsedMs) => `${countAndRate(sent, 'record', elapsedMs, 'produced')}, ${countAndRate(latenciesMs.length, 'record', elapsedMs, 'consumed')}`,
+    );
     try {
       const producer = client.producer({ lingerMs: 1 });
       const window = new SendWindow();
@@ -123,7 +126,7 @@ function round(ms: number): number {
 }
 
 function formatResult(result: BenchResult): string {
-  return `${result.records} records of ${result.sizeBytes} B, ${result.partitions} partitions, ${result.consumers} consumers\n` +
+  return `${plural(result.records, 'record')} of ${result.sizeBytes} B, ${plural(result.partitions, 'partition')}, ${plural(result.consumers, 'consumer')}\n` +
     `  produce:     ${result.produceRecordsPerSec} records/s\n` +
     `  end to end:  ${result.endToEndRecordsPerSec} records/s (every record consumed and acked)\n` +
     `  latency:     p50 ${result.latencyP50Ms} ms, p99 ${result.latencyP99Ms} ms (produce -> handler)\n`;
