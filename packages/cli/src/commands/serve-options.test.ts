@@ -30,9 +30,11 @@ describe('brook serve options', () => {
   );
 
   // Limits the broker would check only at open, in its own words (fsync.intervalMs, host) and
-  // without the usage; an empty --token ("$UNSET") silently served with no token at all.
+  // without the usage; an empty --data failed as IO_ERROR (exit 1, "readdir  failed"), and an
+  // empty --token ("$UNSET") silently served with no token at all.
   it.each([
     [['--fsync', '86400001'], /^INVALID_CONFIG: --fsync must be always, never or a number of milliseconds from 1 to 86400000, got 86400001\n/],
+    [['--data', ''], /^INVALID_CONFIG: --data must not be empty\n/],
     [['--host', ''], /^INVALID_CONFIG: --host must not be empty\n/],
     [['--host='], /^INVALID_CONFIG: --host must not be empty\n/],
     [['--token', ''], /^INVALID_CONFIG: --token must not be empty \(leave it out to serve without a token\)\n/],

@@ -42,6 +42,8 @@ export function parseServeOptions(args: readonly string[], env: Env = {}): Serve
 
 export function serveOptions(args: ParsedArgs, env: Env): ServeOptions {
   const data = args.string('data');
+  // Empty ("$UNSET"), the broker would fail to read '' (IO_ERROR, exit 1): bad usage instead.
+  if (data === '') throw args.usageError('--data must not be empty');
   if (data !== undefined && args.flag('memory')) throw args.usageError('--data and --memory exclude each other');
   const broker: BrokerOptions = args.flag('memory') ? { storage: 'memory' } : { dataDir: data ?? DEFAULT_DATA_DIR };
   const fsync = args.string('fsync');
