@@ -81,8 +81,12 @@ describe('bad input exits 2 with INVALID_CONFIG', () => {
     [['dlq', 'list', 'cli-dlq.dlq', '--max', 'abc'], /--max must be an integer >= 1, got abc/],
     [['dlq', 'list', '--max', 'abc'], /--all and --max need DLQ_TOPIC/],
     [['dlq', 'list', '--all'], /--all and --max need DLQ_TOPIC/],
-    [['bench', '--records', '1e3'], /--records must be an integer >= 1, got 1e3/],
+    [['bench', '--records', '1e3'], /--records must be an integer from 1 to 10000000, got 1e3/],
     [['bench', '--partitions', '1025'], /--partitions must be an integer from 1 to 1024, got 1025/],
+    // All consumers share one connection: past a server's default subscriptionsMax the run failed part-way, its topic made.
+    [['bench', '--consumers', '65'], /--consumers must be an integer from 1 to 64, got 65/],
+    [['bench', '--size', '524289'], /--size must be an integer from 8 to 524288, got 524289/],
+    [['bench', '--records', '10000001'], /--records must be an integer from 1 to 10000000, got 10000001/],
   ])('%j: a bad or pointless option value is bad usage, said before connecting (not DISCONNECTED, ignored, or read as another number)', async (args, message) => {
     const run = await brook(args, { env });
     expect(run.code).toBe(2);

@@ -23,7 +23,7 @@ describe('the server goes away for good under a running command', () => {
     const done = finished(child);
     child.stdin.write('first\n');
     // Its progress line: the send was answered, so nothing is under way when the server goes.
-    await stderrMatch(child, /^brook: 1 records sent /m);
+    await stderrMatch(child, /^brook: 1 record sent /m);
     await server.close();
     // stdin stays open: the input neither ends nor sends another line.
     const run = await done;

@@ -344,6 +344,33 @@ describe('brook dlq', () => {
     expect(listed).toContainEqual({ topic: 'cli-mixed.dlq', from: ['cli-mixed-kept/mixed'], records: '2', waiting: '1' });
   });
 
+  it('list marks what was redriven: below the redrive floor, and above it when the counts leave no doubt; --all shows them, each marked', async () => {
+    await broker.createTopic('cli-marked-gone');
+    await broker.createTopic('cli-marked-kept');
+    const subscriptions = await Promise.all(['cli-marked-gone', 'cli-marked-kept'].map((topic) => broker.subscribe({ topic, group: 'marked', deadLetterTopic: 'cli-marked.dlq' }, (delivery) => delivery.reject('bad'))));
+    // One at a time, so the dead-letter offsets follow this order: kept, gone, kept.
+    for (const [topic, value] of [['cli-marked-kept', 'k0'], ['cli-marked-gone', 'g1'], ['cli-marked-kept', 'k2']] as const) {
+      const deadLettered = new Promise<void>((resolve) => broker.once('deadLettered', () => resolve()));
+      await broker.produce(topic, [{ value }]);
+      await deadLettered;
+    }
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    await broker.deleteTopic('cli-marked-gone');
+    // Moves offset 0, skips 1 (its origin is gone), moves 2: the floor stays at 1.
+    expect(await broker.redrive('cli-marked.dlq')).toEqual({ moved: 2, skipped: 1 });
+
+    const waiting = await brook(['dlq', 'list', 'cli-marked.dlq'], { env });
+    expect(waiting.stdout.trim().split('\n').map((line) => /offset=(\d+)/.exec(line)?.[1])).toEqual(['1']);
+    expect(waiting.stderr).toBe('brook: 1 record waiting in cli-marked.dlq\n');
+    const all = await brook(['dlq', 'list', 'cli-marked.dlq', '--all'], { env });
+    expect(all.stdout.trim().split('\n').map((line) => /^partition=0 offset=(\d+) (redriven=\w+) origin=/.exec(line)?.slice(1).join(' '))).toEqual([
+      '0 redriven=yes', '1 redriven=no', '2 redriven=yes',
+    ]);
+    expect(all.stderr).toBe('brook: 3 records in cli-marked.dlq, 2 of them redriven already\n');
+    const json = jsonLines((await brook(['dlq', 'list', 'cli-marked.dlq', '--all', '--json'], { env })).stdout);
+    expect(json.map((r) => [r['value'], r['redriven']])).toEqual([['k0', true], ['g1', false], ['k2', true]]);
+  });
+
   it('a redrive stopped by a full origin topic prints how many it moved and the dead-letter record it stopped at (exit 1)', async () => {
     await broker.createTopic('cli-part-roomy');
     await broker.createTopic('cli-part-cramped', { retention: { maxBytes: 400, discard: 'new' } });

@@ -379,6 +379,24 @@ describe('brook bench', () => {
     expect(broker.listTopics()).toEqual(topicsBefore);
     const usage = await brook(['bench', '--size', '4'], { env });
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain('--size must be an integer >= 8');
+    expect(usage.stderr).toContain('--size must be an integer from 8 to 524288');
+  });
+
+  it('SIGINT part-way deletes its topic before it exits (130: no result), instead of leaving brook-bench-* behind', async () => {
+    const topicsBefore = broker.listTopics();
+    const child = startBrook(['bench', '--records', '10000000', '--size', '8', '--consumers', '1'], { env });
+    const run = finished(child);
+    await stderrMatch(child, /^brook: \d+ records? produced/m);
+    child.kill('SIGINT');
+    const { code, stderr } = await run;
+    expect(stderr).toMatch(/^brook: SIGINT: stopping, deleting the bench topic \(again to exit at once\)$/m);
+    expect(code).toBe(130);
+    expect(broker.listTopics()).toEqual(topicsBefore);
+  });
+
+  it('counts one of a kind in the singular in its text summary', async () => {
+    const run = await brook(['bench', '--records', '1', '--size', '64', '--partitions', '1', '--consumers', '1'], { env });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^1 record of 64 B, 1 partition, 1 consumer\n/);
   });
 });

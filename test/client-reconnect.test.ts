@@ -13,11 +13,13 @@ import { proxiedServer } from './fixtures/proxied-server.js';
 import { deferred, unique } from './fixtures/client-targets.js';
 
 const REQUEST_TIMEOUT_MS = 1_000;
+/** Apart from REQUEST_TIMEOUT_MS, so that a test tells which of the two bounds a handshake. */
+const CONNECT_TIMEOUT_MS = 200;
 const BACKOFF_MS = 10;
 const proxied = proxiedServer(BACKOFF_MS);
 
 /** A client through a fresh proxy on a virtual clock, reconnecting after exactly BACKOFF_MS. */
-const clientThroughProxy = () => proxied.clientThroughProxy({ requestTimeoutMs: REQUEST_TIMEOUT_MS });
+const clientThroughProxy = () => proxied.clientThroughProxy({ requestTimeoutMs: REQUEST_TIMEOUT_MS, connectTimeoutMs: CONNECT_TIMEOUT_MS });
 
 /** Cuts the client's connection and waits until the client has seen it. */
 async function cut(client: Client, proxy: FaultProxy): Promise<void> {
@@ -27,20 +29,22 @@ async function cut(client: Client, proxy: FaultProxy): Promise<void> {
 }
 
 describe('client and a stalled server', () => {
-  it('connect() to a server that takes the connection and never answers fails with TIMEOUT after requestTimeoutMs, leaving no socket open', async () => {
+  it('connect() to a server that takes the connection and never answers fails with TIMEOUT after connectTimeoutMs (not requestTimeoutMs), retriable, leaving no socket open', async () => {
     const proxy = await FaultProxy.start(proxied.server.port);
     proxy.mode = 'blackhole';
     const clock = new VirtualClock({ startMs: Date.now() });
-    const connecting = connect(proxy.url, { clock, requestTimeoutMs: REQUEST_TIMEOUT_MS }).catch((error: unknown) => error);
+    const connecting = connect(proxy.url, { clock, connectTimeoutMs: CONNECT_TIMEOUT_MS }).catch((error: unknown) => error);
     await proxy.accepts(1);
-    clock.advance(REQUEST_TIMEOUT_MS);
+    clock.advance(CONNECT_TIMEOUT_MS - 1);
+    clock.advance(1);
     const error = await connecting;
-    expect(isBrookError(error, 'TIMEOUT')).toBe(true);
+    expect(error).toMatchObject({ code: 'TIMEOUT', retriable: true, details: { op: 'connect', timeoutMs: CONNECT_TIMEOUT_MS } });
+    expect((error as Error).message).toMatch(/no WELCOME from .* within 200 ms \(connectTimeoutMs\)/);
     await proxy.idle();
     await proxy.close();
   });
 
-  it('a reconnect attempt that stalls is given up after requestTimeoutMs and the next one gets through', async () => {
+  it('a reconnect attempt that stalls is given up after connectTimeoutMs and the next one gets through', async () => {
     const { client, proxy, clock } = await clientThroughProxy();
     proxy.mode = 'blackhole';
     await cut(client, proxy);
@@ -48,11 +52,28 @@ describe('client and a stalled server', () => {
     await proxy.accepts(2);
     proxy.mode = 'forward';
     const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
-    await clock.advanceAsync(REQUEST_TIMEOUT_MS);
+    await clock.advanceAsync(CONNECT_TIMEOUT_MS);
     await clock.advanceAsync(BACKOFF_MS);
     await reconnected;
     expect((await client.admin.listTopics()).length).toBeGreaterThanOrEqual(0);
     await client.close();
+    await proxy.close();
+  });
+
+  it('stalled reconnect attempts each end after connectTimeoutMs (TIMEOUT is retriable: the next attempt follows) until attemptsMax, then DISCONNECTED', async () => {
+    const { client, proxy, clock } = await proxied.clientThroughProxy({
+      connectTimeoutMs: CONNECT_TIMEOUT_MS, reconnect: { initialDelayMs: BACKOFF_MS, maxDelayMs: BACKOFF_MS, jitter: 0, attemptsMax: 2 },
+    });
+    proxy.mode = 'blackhole';
+    const closed = new Promise<unknown>((resolve) => client.once('closed', resolve));
+    await cut(client, proxy);
+    for (const accepted of [2, 3]) {
+      await clock.advanceAsync(BACKOFF_MS);
+      await proxy.accepts(accepted);
+      await clock.advanceAsync(CONNECT_TIMEOUT_MS);
+    }
+    expect(await closed).toMatchObject({ code: 'DISCONNECTED', details: { attempts: 2 }, cause: { code: 'TIMEOUT', details: { op: 'connect' } } });
+    await proxy.idle();
     await proxy.close();
   });
 
@@ -79,7 +100,8 @@ describe('client and a stalled server', () => {
 
 describe('producer across a lost connection', () => {
   it('a send whose deliveryTimeoutMs passes while its batch waits for the reconnect fails with TIMEOUT and is never appended afterwards', async () => {
-    const { client, proxy, clock } = await clientThroughProxy();
+    // One reconnect attempt stalls across the whole deliveryTimeoutMs.
+    const { client, proxy, clock } = await proxied.clientThroughProxy({ requestTimeoutMs: REQUEST_TIMEOUT_MS, connectTimeoutMs: REQUEST_TIMEOUT_MS });
     const name = unique('expired');
     await client.admin.createTopic(name);
     const producer = client.producer({ deliveryTimeoutMs: REQUEST_TIMEOUT_MS / 2 });
@@ -87,7 +109,7 @@ describe('producer across a lost connection', () => {
     proxy.mode = 'blackhole';
     await cut(client, proxy);
     await clock.advanceAsync(BACKOFF_MS);
-    await proxy.accepts(2); // the reconnect stalls until its handshake deadline, REQUEST_TIMEOUT_MS from now
+    await proxy.accepts(2); // the reconnect stalls until its handshake deadline, connectTimeoutMs (REQUEST_TIMEOUT_MS) from now
     // Sent a little later, the produce request's own requestTimeoutMs runs past the reconnect.
     await clock.advanceAsync(100);
     const deliveryTimeoutMs = REQUEST_TIMEOUT_MS / 2;

@@ -55,7 +55,7 @@ describe('the docs give every limit with its default', () => {
 
   it("the client's DEFAULTS: README's connect() and producer() tables", () => {
     const rows = documentedDefaults('README.md');
-    for (const name of ['requestTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'closeTimeoutMs'] as const) expectDocumented(rows, name, DEFAULTS[name]);
+    for (const name of ['connectTimeoutMs', 'requestTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'closeTimeoutMs'] as const) expectDocumented(rows, name, DEFAULTS[name]);
     for (const [name, value] of Object.entries(DEFAULTS.producer)) {
       if (typeof value === 'number') expectDocumented(rows, name, value);
     }

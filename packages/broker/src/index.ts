@@ -11,7 +11,7 @@ export { RECENT_BATCHES_PER_PRODUCER } from './producers/producer-entry.js';
 export type { ProduceRecord, RecordBytes } from './topics/record-input.js';
 export type { CreateTopicOptions, TopicConfig } from './topics/topic.js';
 export { isTopicName, validateTopicName, TOPIC_NAME_LENGTH_MAX } from '@brook/protocol';
-export { LIMITS, checkFsyncPolicy, type FsyncPolicy, type Limit } from './config/defaults.js';
+export { FSYNC_INTERVAL_MS, LIMITS, checkFsyncPolicy, type FsyncPolicy, type Limit } from './config/defaults.js';
 export { PartitionLog, type PartitionLogOptions, type AppendResult, type RetentionResult } from './log/partition-log.js';
 export type { RecoveryReport } from './log/recovery.js';
 export type { RetentionPolicy } from './log/retention.js';

@@ -12,7 +12,7 @@ import { isBrookError } from '@brook/protocol';
 
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2, unreachable: 3, interrupted: 130 });
 
-export const EXIT_CODES_USAGE = `exit codes: 0 ok, 1 failure (the error code is on stderr), 2 bad usage, 3 server unreachable, 130 a second Ctrl-C (serve, produce, consume)`;
+export const EXIT_CODES_USAGE = `exit codes: 0 ok, 1 failure (the error code is on stderr), 2 bad usage, 3 server unreachable, 130 a second Ctrl-C (serve, produce, consume, bench) or a first one of bench (after deleting its topic)`;
 
 export function exitCodeFor(error: unknown): number {
   if (isBrookError(error, 'INVALID_CONFIG') || isBrookError(error, 'INVALID_TOPIC_NAME')) return EXIT.usage;

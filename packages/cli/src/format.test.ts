@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesJson, fullText } from './format.js';
+import { bytesJson, fullText, plural } from './format.js';
 
 describe('record bytes in CLI output', () => {
   it('keeps a leading byte-order mark in text and JSON, so the bytes round-trip', () => {
@@ -14,4 +14,8 @@ describe('record bytes in CLI output', () => {
     expect(bytesJson(binary)).toEqual({ base64: Buffer.from(binary).toString('base64') });
     expect(fullText(binary)).toBe('0xff0041');
   });
+});
+
+it('plural takes the singular for one and an irregular plural where adding an s is wrong', () => {
+  expect([plural(1, 'batch', 'batches'), plural(2, 'batch', 'batches'), plural(0n, 'record'), plural(1n, 'record')]).toEqual(['1 batch', '2 batches', '0 records', '1 record']);
 });

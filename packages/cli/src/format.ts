@@ -49,6 +49,7 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
-export function plural(count: number | bigint, noun: string): string {
-  return `${count} ${noun}${count === 1 || count === 1n ? '' : 's'}`;
+/** `1 record`, `2 records`; `plural(n, 'batch', 'batches')` where adding an s is not the plural. */
+export function plural(count: number | bigint, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 || count === 1n ? noun : nouns}`;
 }

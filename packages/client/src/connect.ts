@@ -15,7 +15,8 @@ let clientsCreated = 0;
 
 /**
  * Connects and completes the handshake. Rejects with BrookError: DISCONNECTED if the server
- * cannot be reached, UNAUTHORIZED for a wrong token, TIMEOUT if no WELCOME comes in time.
+ * cannot be reached, UNAUTHORIZED for a wrong token, TIMEOUT if no WELCOME comes within
+ * connectTimeoutMs (a server that takes the TCP connection and never answers).
  *
  * ```ts
  * const client = await connect('ws://127.0.0.1:7070', { token });

@@ -202,12 +202,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private async handshake(): Promise<void> {
     this.connectionError = undefined;
     const session = this.sessionNumber + 1;
-    const timeoutMs = this.options.requestTimeoutMs;
+    const timeoutMs = this.options.connectTimeoutMs;
     // One deadline for the whole handshake, the socket's opening included: a server (or a path)
     // that takes the TCP connection and never answers must not hold connect() or a reconnect
     // forever. close() gives the attempt up the same way.
     const attempt = (this.handshaking = new AbortController());
-    const timer = this.clock.setTimer(timeoutMs, () => attempt.abort(new BrookError('TIMEOUT', `no WELCOME from ${this.factory.description} within ${timeoutMs} ms`)));
+    const timer = this.clock.setTimer(timeoutMs, () => attempt.abort(
+      new BrookError('TIMEOUT', `no WELCOME from ${this.factory.description} within ${timeoutMs} ms (connectTimeoutMs)`, { op: 'connect', timeoutMs }),
+    ));
     let welcomed: ((frame: Frame) => void) | undefined;
     let failed: ((error: BrookError) => void) | undefined;
     const welcome = new Promise<Frame>((resolve, reject) => ((welcomed = resolve), (failed = reject)));

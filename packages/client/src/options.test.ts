@@ -9,7 +9,7 @@ describe('options', () => {
   it('fills defaults from the one frozen table', () => {
     expect(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.producer)).toBe(true);
     expect(resolveConnectOptions({})).toEqual({
-      token: undefined, name: 'brook-client', requestTimeoutMs: 30_000, reconnect: { ...DEFAULTS.reconnect },
+      token: undefined, name: 'brook-client', connectTimeoutMs: 10_000, requestTimeoutMs: 30_000, reconnect: { ...DEFAULTS.reconnect },
       heartbeat: { intervalMs: 10_000, timeoutMs: 10_000 }, closeTimeoutMs: 2_000,
     });
     expect(resolveConnectOptions({ reconnect: false }).reconnect).toBeUndefined();
@@ -24,6 +24,7 @@ describe('options', () => {
   // Every numeric option at its lower bound (none has an upper one but jitter): the bound is
   // accepted, just below it (and a fraction, for the integer ones) is INVALID_CONFIG naming it.
   it.each<[string, number, (value: number) => unknown, boolean]>([
+    ['connectTimeoutMs', 1, (v) => resolveConnectOptions({ connectTimeoutMs: v }), true],
     ['requestTimeoutMs', 1, (v) => resolveConnectOptions({ requestTimeoutMs: v }), true],
     ['heartbeatIntervalMs', 0, (v) => resolveConnectOptions({ heartbeatIntervalMs: v }), true],
     ['heartbeatTimeoutMs', 1, (v) => resolveConnectOptions({ heartbeatTimeoutMs: v }), true],
@@ -62,7 +63,7 @@ describe('options', () => {
     const refused = (option: string, suggestion?: string) =>
       expect.objectContaining({ code: 'INVALID_CONFIG', details: suggestion === undefined ? { option } : { option, suggestion } });
     expect(() => resolveConnectOptions({ bogus: 1 } as never)).toThrow(refused('bogus'));
-    expect(() => resolveConnectOptions({ bogus: 1 } as never)).toThrow(/unknown option bogus \(known: token, name, reconnect, requestTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, closeTimeoutMs, clock, random\)/);
+    expect(() => resolveConnectOptions({ bogus: 1 } as never)).toThrow(/unknown option bogus \(known: token, name, reconnect, connectTimeoutMs, requestTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, closeTimeoutMs, clock, random\)/);
     expect(() => resolveConnectOptions({ requestTimeoutMS: 5 } as never)).toThrow(refused('requestTimeoutMS', 'requestTimeoutMs'));
     expect(() => resolveConnectOptions({ reconnect: { maxAttempts: 3 } as never })).toThrow(refused('reconnect.maxAttempts'));
     expect(() => resolveConnectOptions({ reconnect: { attemptMax: 3 } as never })).toThrow(refused('reconnect.attemptMax', 'reconnect.attemptsMax'));

@@ -28,7 +28,14 @@ export interface ConnectOptions {
   name?: string;
   /** WebSocket only: reconnect after a dropped connection (default true), or tune the backoff. */
   reconnect?: boolean | Partial<ReconnectPolicy>;
-  /** How long any request (and the handshake) may wait for its answer before failing with TIMEOUT. */
+  /**
+   * How long opening a connection may take, the socket's opening and the HELLO / WELCOME
+   * handshake together, for connect() and for each reconnect attempt: a server (or a path) that
+   * takes the TCP connection and never answers fails the attempt with TIMEOUT (retriable, so a
+   * reconnect goes on to its next attempt, up to reconnect.attemptsMax).
+   */
+  connectTimeoutMs?: number;
+  /** How long any request may wait for its answer before failing with TIMEOUT. */
   requestTimeoutMs?: number;
   /**
    * WebSocket only: ping the server this often, so that a connection whose peer vanished without
@@ -88,6 +95,7 @@ export interface ProducerOptions {
 
 export const DEFAULTS = Object.freeze({
   name: 'brook-client',
+  connectTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   heartbeatIntervalMs: 10_000,
   heartbeatTimeoutMs: 10_000,
@@ -108,7 +116,7 @@ export const DEFAULTS = Object.freeze({
 const BACKOFF_KEYS: OptionKeys<BackoffPolicy> = { initialDelayMs: true, maxDelayMs: true, multiplier: true, jitter: true };
 const RECONNECT_KEYS: OptionKeys<ReconnectPolicy> = { ...BACKOFF_KEYS, attemptsMax: true };
 const CONNECT_KEYS: OptionKeys<ConnectOptions> = {
-  token: true, name: true, reconnect: true, requestTimeoutMs: true, heartbeatIntervalMs: true, heartbeatTimeoutMs: true, closeTimeoutMs: true,
+  token: true, name: true, reconnect: true, connectTimeoutMs: true, requestTimeoutMs: true, heartbeatIntervalMs: true, heartbeatTimeoutMs: true, closeTimeoutMs: true,
   clock: true, random: true,
 };
 const PRODUCER_KEYS: OptionKeys<ProducerOptions> = {
@@ -120,6 +128,7 @@ export interface ResolvedConnectOptions {
   token: string | undefined;
   name: string;
   reconnect: ReconnectPolicy | undefined;
+  connectTimeoutMs: number;
   requestTimeoutMs: number;
   heartbeat: HeartbeatPolicy;
   closeTimeoutMs: number;
@@ -138,6 +147,7 @@ export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectO
     token: options.token,
     name,
     reconnect: reconnect === false ? undefined : resolveReconnect(reconnect === true ? {} : reconnect),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
     heartbeat: {
       intervalMs: nonNegative('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs),

@@ -6,7 +6,8 @@
 import { afterEach, expect, it, vi } from 'vitest';
 import { Broker } from '@brook/broker';
 import { connect, type Client } from '@brook/client';
-import { readNow } from './dlq.js';
+import type { GroupPartitionDescription } from '@brook/client';
+import { readNow, redriveState } from './dlq.js';
 
 let opened: { broker: Broker; client: Client } | undefined;
 
@@ -48,4 +49,16 @@ it('lists what retention kept, from the oldest record kept on', async () => {
   const { startOffset } = broker.describeTopic('dlq-part-aged').partitions[0]!;
   expect(startOffset).toBeGreaterThan(0n);
   expect(listed.map((r) => r.offset)).toEqual(Array.from({ length: 41 - Number(startOffset) }, (_, i) => startOffset + BigInt(i)));
+});
+
+it("redriveState: what the redrive group's floor, end and lag settle about each record, and unknown where they do not", () => {
+  // Floor 2, end 6, lag 2: offset 2 waits, and of 3..5 two were moved after 2 was skipped.
+  const progress = [{ partition: 0, ackFloor: 2n, endOffset: 6n, lag: 2n }] as GroupPartitionDescription[];
+  const state = (offset: bigint, partition = 0) => redriveState(progress, { partition, offset });
+  expect([0n, 1n, 2n, 3n, 5n, 6n].map((offset) => state(offset))).toEqual(['redriven', 'redriven', 'waiting', 'unknown', 'unknown', 'waiting']);
+  expect(state(0n, 1)).toBe('waiting'); // no redrive on that partition yet
+  const allMovedAbove = [{ partition: 0, ackFloor: 2n, endOffset: 6n, lag: 1n }] as GroupPartitionDescription[];
+  expect(redriveState(allMovedAbove, { partition: 0, offset: 4n })).toBe('redriven');
+  const noneMovedAbove = [{ partition: 0, ackFloor: 2n, endOffset: 6n, lag: 4n }] as GroupPartitionDescription[];
+  expect(redriveState(noneMovedAbove, { partition: 0, offset: 4n })).toBe('waiting');
 });

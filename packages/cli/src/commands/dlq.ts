@@ -4,8 +4,8 @@
  * A dead-letter topic is an ordinary topic (default `<topic>.dlq`) named in a group's settings.
  * What has been redriven already is acked in the broker's internal redrive group on it: below its
  * ackFloor, and above it the records moved after one redrive skipped. How many wait is that
- * group's lag (every record, before any redrive); the records listed as waiting are those from
- * its floor, since which ones above it were moved is not described.
+ * group's lag (every record, before any redrive). Which records above the floor were moved is not
+ * described, only how many: redriveState tells what those counts settle.
  */
 import { DEAD_LETTER_HEADERS, deadLetterRecord, REDRIVE_GROUP } from '@brook/broker';
 import { BrookError, isBrookError, type Client, type GroupPartitionDescription, type LogRecord } from '@brook/client';
@@ -24,6 +24,25 @@ async function redriveProgress(client: Client, dlqTopic: string): Promise<GroupP
     if (isBrookError(error, 'UNKNOWN_GROUP')) return [];
     throw error;
   }
+}
+
+/** Whether a record was redriven: 'unknown' where the redrive group's counts do not settle it. */
+export type RedriveState = 'redriven' | 'waiting' | 'unknown';
+
+/**
+ * A record's state from the redrive group's description: below the ackFloor redriven, at it
+ * waiting (the floor is the first record not acked), past the description's endOffset waiting
+ * (dead-lettered since). Between, endOffset - ackFloor - lag records were moved after a skipped
+ * one: none of them moved means each waits, all of them moved means each went; else unknown.
+ */
+export function redriveState(progress: readonly GroupPartitionDescription[], record: { partition: number; offset: bigint }): RedriveState {
+  const p = progress[record.partition];
+  if (p === undefined || record.offset >= p.endOffset) return 'waiting';
+  if (record.offset < p.ackFloor) return 'redriven';
+  if (record.offset === p.ackFloor) return 'waiting';
+  const movedAbove = p.endOffset - p.ackFloor - p.lag;
+  if (movedAbove === 0n) return 'waiting';
+  return movedAbove === p.endOffset - p.ackFloor - 1n ? 'redriven' : 'unknown';
 }
 
 /**
@@ -161,10 +180,14 @@ function deadLetterOf(trailer: Trailer) {
   };
 }
 
-function deadLetterLine(message: StoredRecord, trailer: Trailer | undefined): string {
-  if (!trailer) return `partition=${message.partition} offset=${message.offset} ${NOT_DEAD_LETTER} key=${preview(message.key)} value=${fullText(message.value)}`;
+const REDRIVEN_TEXT: Readonly<Record<RedriveState, string>> = { redriven: 'yes', waiting: 'no', unknown: 'unknown' };
+
+/** One record's line; with `state` (--all), whether it was redriven as redriven=yes|no|unknown. */
+function deadLetterLine(message: StoredRecord, trailer: Trailer | undefined, state: RedriveState | undefined): string {
+  const where = `partition=${message.partition} offset=${message.offset}${state === undefined ? '' : ` redriven=${REDRIVEN_TEXT[state]}`}`;
+  if (!trailer) return `${where} ${NOT_DEAD_LETTER} key=${preview(message.key)} value=${fullText(message.value)}`;
   const { origin, group, deliveryCount, reason } = deadLetterOf(trailer);
-  return `partition=${message.partition} offset=${message.offset} origin=${origin.topic}/${origin.partition}@${origin.offset} group=${group} ` +
+  return `${where} origin=${origin.topic}/${origin.partition}@${origin.offset} group=${group} ` +
     `deliveryCount=${deliveryCount} reason=${JSON.stringify(reason)} key=${preview(message.key)} value=${fullText(message.value)}`;
 }
 
@@ -174,17 +197,22 @@ function deadLetterLine(message: StoredRecord, trailer: Trailer | undefined): st
  * look-alike's own brook.origin.* as an origin. No top-level deliveryCount: the list fetches
  * the copy, no delivery of it; what the record went through is deadLetter.deliveryCount.
  */
-function deadLetterJson(message: StoredRecord, trailer: Trailer | undefined): Record<string, unknown> {
-  return { ...storedRecordJson(message), deadLetter: trailer ? deadLetterOf(trailer) : null };
+function deadLetterJson(message: StoredRecord, trailer: Trailer | undefined, state: RedriveState | undefined): Record<string, unknown> {
+  const redriven = state === undefined ? {} : { redriven: state === 'unknown' ? null : state === 'redriven' };
+  return { ...storedRecordJson(message), deadLetter: trailer ? deadLetterOf(trailer) : null, ...redriven };
 }
 
-function listedSummary(dlqTopic: string, trailers: readonly (Trailer | undefined)[], all: boolean): string {
+function listedSummary(dlqTopic: string, trailers: readonly (Trailer | undefined)[], states: readonly RedriveState[], all: boolean): string {
   const others = trailers.filter((trailer) => !trailer).length;
   if (others > 0 && others === trailers.length) {
     return `${dlqTopic} is not a dead-letter topic: ${plural(others, 'record')} listed, none ending with the broker's dead-letter headers (brook.origin.*)`;
   }
-  const listed = `${plural(trailers.length, 'record')}${all ? '' : ' waiting'} in ${dlqTopic}`;
-  return others === 0 ? listed : `${listed}, ${others} of them not dead-letter records (headers not ending with brook.origin.*; redrive skips them)`;
+  const count = (state: RedriveState) => states.filter((s) => s === state).length;
+  const listed = [`${plural(trailers.length, 'record')}${all ? '' : ' waiting'} in ${dlqTopic}`];
+  if (all && count('redriven') > 0) listed.push(`${count('redriven')} of them redriven already`);
+  if (count('unknown') > 0) listed.push(`${count('unknown')} of them maybe redriven already (moved after a record a redrive skipped; the server counts them but does not say which)`);
+  if (others > 0) listed.push(`${others} of them not dead-letter records (headers not ending with brook.origin.*; redrive skips them)`);
+  return listed.join(', ');
 }
 
 const list = defineCommand(
@@ -202,7 +230,9 @@ was dead-lettered, and the reason, read from the dead-letter headers the broker 
 not end with them (e.g. in a topic that is no dead-letter topic) is shown as such, and redrive
 skips it.
 
-  --all          also records that were redriven already
+  --all          also records that were redriven already, each marked redriven=yes|no|unknown
+                 (--json: "redriven": true, false or null); unknown: moved after a record a
+                 redrive skipped, which the server counts but does not name
   --max N        list at most N records (of a large topic: the first N, partition by partition)
 ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
                  holds origin, group, deliveryCount and reason, or null for no dead-letter record)`,
@@ -231,17 +261,19 @@ async function listTopics(client: Client, json: boolean): Promise<number> {
 
 /** `dlq list DLQ_TOPIC`: its waiting records (with `all`, every record), at most `max`. */
 async function listRecords(client: Client, dlqTopic: string, { all, max, json }: { all: boolean; max: number | undefined; json: boolean }): Promise<number> {
-  const floors = (await redriveProgress(client, dlqTopic)).map((p) => p.ackFloor);
-  const waiting = (m: StoredRecord) => all || m.offset >= (floors[m.partition] ?? 0n);
-  const shown = await readNow(client, dlqTopic, waiting, max);
+  const progress = await redriveProgress(client, dlqTopic);
+  const shown = await readNow(client, dlqTopic, (m) => all || redriveState(progress, m) !== 'redriven', max);
   const trailers = shown.map(deadLetterTrailer);
+  const states = shown.map((m) => redriveState(progress, m));
+  // Marked only with --all: without it every record listed waits, bar those the counts cannot settle (the summary says how many).
+  const marked = (i: number) => (all ? states[i] : undefined);
   if (json) {
-    shown.forEach((message, i) => process.stdout.write(jsonLine(deadLetterJson(message, trailers[i]))));
+    shown.forEach((message, i) => process.stdout.write(jsonLine(deadLetterJson(message, trailers[i], marked(i)))));
     return EXIT.ok;
   }
-  shown.forEach((message, i) => process.stdout.write(`${deadLetterLine(message, trailers[i])}\n`));
+  shown.forEach((message, i) => process.stdout.write(`${deadLetterLine(message, trailers[i], marked(i))}\n`));
   const stopped = shown.length === max ? ` (stopped at --max ${max})` : '';
-  process.stderr.write(`brook: ${listedSummary(dlqTopic, trailers, all)}${stopped}\n`);
+  process.stderr.write(`brook: ${listedSummary(dlqTopic, trailers, states, all)}${stopped}\n`);
   return EXIT.ok;
 }
 

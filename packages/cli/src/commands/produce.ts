@@ -1,7 +1,7 @@
 /**
  * `brook produce TOPIC`: one record per input line (stdin or --file), as text or, with --input,
  * as JSON values or bytes spelled in base64 or hex. Lines are sent in chunks with a bounded number of chunks unanswered, so a huge
- * file streams through in constant memory; progress goes to stderr once a second, a summary of
+ * file streams through in constant memory; progress goes to stderr once a second (when the count moved), a summary of
  * the offsets written to stdout. A bad line or a signal ends the input there: what came before
  * is sent, and the summary printed.
  */
@@ -41,7 +41,7 @@ as they come (a chunk waits at most ${CHUNK_LINGER_MS} ms for more), so tail -f 
   --header K=V         a header on every record; repeatable
 ${REMOTE_USAGE} (the summary: topic, records, offsets per partition)
 A topic that is not there fails the run (UNKNOWN_TOPIC, exit 1) before a line is read.
-Progress goes to stderr every second on long inputs. A bad line (not JSON, no key separator, too
+Progress goes to stderr every second in which more lines were sent (an idle input prints nothing). A bad line (not JSON, no key separator, too
 large for a batch) ends the run (exit 1) naming it: every line before it is sent, nothing from it
 on, and the summary says where they went. Ctrl-C ends it cleanly: the lines read so far are sent,
 then the summary (a second Ctrl-C exits at once). A server gone for good (5 reconnect attempts)
@@ -212,7 +212,7 @@ class Written {
 async function sendLines(producer: Producer, topic: string, input: Readable, format: LineFormat, signal: AbortSignal): Promise<{ written: Written; failure?: unknown }> {
   const written = new Written();
   const window = new SendWindow();
-  const stopProgress = startProgress((elapsedMs) => countAndRate(written.count, 'records sent', elapsedMs));
+  const stopProgress = startProgress(() => written.count, (elapsedMs) => countAndRate(written.count, 'record', elapsedMs, 'sent'));
   try {
     const toItem = (line: string, lineNumber: number) => toLineRecord(line, lineNumber, format);
     let first = true;

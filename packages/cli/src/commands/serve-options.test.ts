@@ -28,4 +28,28 @@ describe('brook serve options', () => {
       );
     },
   );
+
+  // Limits the broker would check only at open, in its own words (fsync.intervalMs, host) and
+  // without the usage; an empty --data failed as IO_ERROR (exit 1, "readdir  failed"), and an
+  // empty --token ("$UNSET") silently served with no token at all.
+  it.each([
+    [['--fsync', '86400001'], /^INVALID_CONFIG: --fsync must be always, never or a number of milliseconds from 1 to 86400000, got 86400001\n/],
+    [['--data', ''], /^INVALID_CONFIG: --data must not be empty\n/],
+    [['--host', ''], /^INVALID_CONFIG: --host must not be empty\n/],
+    [['--host='], /^INVALID_CONFIG: --host must not be empty\n/],
+    [['--token', ''], /^INVALID_CONFIG: --token must not be empty \(leave it out to serve without a token\)\n/],
+  ])('%j is bad usage in the CLI\'s words, naming the flag, with the usage', (args, message) => {
+    let error: unknown;
+    try {
+      parseServeOptions(args);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) });
+    expect((error as Error).message).toContain('usage: brook serve');
+  });
+
+  it('the largest --fsync interval the broker takes is accepted', () => {
+    expect(broker(['--fsync', '86400000']).fsync).toEqual({ intervalMs: 86_400_000 });
+  });
 });

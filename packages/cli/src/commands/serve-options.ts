@@ -2,7 +2,7 @@
  * Parsing of `brook serve` options. Kept apart from serve.ts so it can be tested without starting
  * anything. Unknown flags and bad values are errors with code INVALID_CONFIG, never ignored.
  */
-import type { BrokerOptions } from '@brook/broker';
+import { FSYNC_INTERVAL_MS, type BrokerOptions } from '@brook/broker';
 import { parseCommandArgs, type CommandSpec, type Env, type ParsedArgs } from '../cli-args.js';
 
 export const DEFAULT_DATA_DIR = '.brook-data';
@@ -26,8 +26,8 @@ export const SERVE_SPEC: CommandSpec = {
   --host H       interface to listen on (default ${DEFAULT_HOST}: this machine only)
   --fsync MODE   'always' (default: acknowledge after fdatasync, group commit),
                  'never' (leave it to the OS), or a number of milliseconds between fsyncs
-                 (1 to 86400000, a day)
-  --token T      clients must present this token (default: $BROOK_TOKEN, else none)
+                 (${FSYNC_INTERVAL_MS.min} to ${FSYNC_INTERVAL_MS.max}, a day)
+  --token T      clients must present this token, not empty (default: $BROOK_TOKEN, else none)
 Runs until SIGINT/SIGTERM, then shuts down cleanly; a second signal exits at once.`,
 };
 
@@ -42,11 +42,16 @@ export function parseServeOptions(args: readonly string[], env: Env = {}): Serve
 
 export function serveOptions(args: ParsedArgs, env: Env): ServeOptions {
   const data = args.string('data');
+  // Empty ("$UNSET"), the broker would fail to read '' (IO_ERROR, exit 1): bad usage instead.
+  if (data === '') throw args.usageError('--data must not be empty');
   if (data !== undefined && args.flag('memory')) throw args.usageError('--data and --memory exclude each other');
   const broker: BrokerOptions = args.flag('memory') ? { storage: 'memory' } : { dataDir: data ?? DEFAULT_DATA_DIR };
   const fsync = args.string('fsync');
   if (fsync !== undefined) broker.fsync = parseFsync(args, fsync);
+  // An empty --token (`--token "$UNSET"`) would serve with no token at all; an empty BROOK_TOKEN is unset.
+  if (args.string('token') === '') throw args.usageError('--token must not be empty (leave it out to serve without a token)');
   const token = args.string('token') ?? env['BROOK_TOKEN'];
+  if (args.string('host') === '') throw args.usageError('--host must not be empty');
   return {
     broker,
     listen: { port: args.integer('port', { min: 0, max: 65_535 }) ?? DEFAULT_PORT, host: args.string('host') ?? DEFAULT_HOST, ...(token ? { token } : {}) },
@@ -55,6 +60,8 @@ export function serveOptions(args: ParsedArgs, env: Env): ServeOptions {
 
 function parseFsync(args: ParsedArgs, text: string): BrokerOptions['fsync'] {
   if (text === 'always' || text === 'never') return text;
-  if (/^\d+$/.test(text) && Number(text) >= 1) return { intervalMs: Number(text) };
-  throw args.usageError(`--fsync must be always, never or a positive number of milliseconds, got ${text}`);
+  const { min, max } = FSYNC_INTERVAL_MS;
+  // Checked here against the broker's own limit, so an out-of-range value is said in the CLI's words with the usage.
+  if (/^\d+$/.test(text) && Number(text) >= min && Number(text) <= max) return { intervalMs: Number(text) };
+  throw args.usageError(`--fsync must be always, never or a number of milliseconds from ${min} to ${max}, got ${text}`);
 }

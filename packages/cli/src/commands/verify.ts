@@ -8,7 +8,7 @@ import { relative } from 'node:path';
 import { verifyDataDir } from '@brook/broker';
 import { NodeFileSystem } from '@brook/protocol';
 import { defineCommand } from '../cli-args.js';
-import { toJson } from '../format.js';
+import { plural, toJson } from '../format.js';
 
 const VERIFY_USAGE = `usage: brook verify DATA_DIR [--json]
 
@@ -28,12 +28,12 @@ async function verify(dataDir: string, options: { json: boolean }): Promise<numb
   } else {
     for (const log of result.logDirs) {
       const status = log.problems.length === 0 ? 'ok ' : 'BAD';
-      process.stdout.write(`${status} ${relative(dataDir, log.dir)}  ${log.segments} segments, ${log.batches} batches, ${log.records} records\n`);
+      process.stdout.write(`${status} ${relative(dataDir, log.dir)}  ${plural(log.segments, 'segment')}, ${plural(log.batches, 'batch', 'batches')}, ${plural(log.records, 'record')}\n`);
     }
     for (const problem of result.problems) {
       process.stdout.write(`problem: ${relative(dataDir, problem.file) || '.'} @${problem.position} ${problem.reason}: ${problem.detail}\n`);
     }
-    process.stdout.write(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${result.logDirs.length} logs\n`);
+    process.stdout.write(`${plural(result.problems.length, 'problem')} in ${plural(result.logDirs.length, 'log')}\n`);
   }
   return result.problems.length === 0 ? 0 : 1;
 }
