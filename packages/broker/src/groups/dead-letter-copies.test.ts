@@ -138,6 +138,25 @@ describe('DeadLetterCopies', () => {
     expect(writes.map((w) => w.records.map((r) => new TextDecoder().decode(r.value as Uint8Array)))).toEqual([['c0', 'c1', 'c2'], ['c0'], ['c1']]);
   });
 
+  it("one at a time, a copy refused for room fails with its origin partition's later copies and larger ones, untried; one refused for good fails alone", async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, () => LOOSE);
+    const asked: [string, DeadLetterOrigin][] = [
+      ['large', origin(0, 0)], ['after-large', origin(0, 1)], ['other-partition', origin(1, 0)], ['other-group', { ...origin(0, 2), group: 'h' }],
+      ['larger', origin(2, 0)], ['never-fits', origin(3, 0)], ['after-never', origin(3, 1)],
+    ];
+    const done = asked.map(([value, from]) => copies.copy('orders.dlq', record(value === 'large' ? 'L'.repeat(500) : value === 'larger' ? 'L'.repeat(600) : value), from)
+      .catch((error: BrookError) => error.code));
+    const answers = [new BrookError('TOPIC_FULL', 'full'), new BrookError('TOPIC_FULL', 'full'), undefined, undefined, new BrookError('MESSAGE_TOO_LARGE', 'never'), undefined];
+    for (const answer of answers) {
+      await turn();
+      writes.at(-1)!.answer(answer);
+    }
+    expect(await Promise.all(done)).toEqual(['TOPIC_FULL', 'TOPIC_FULL', 0n, 1n, 'TOPIC_FULL', 'MESSAGE_TOO_LARGE', 2n]);
+    const tried = writes.slice(1).map((w) => new TextDecoder().decode(w.records[0]!.value as Uint8Array).slice(0, 16));
+    expect(tried).toEqual(['L'.repeat(16), 'other-partition', 'other-group', 'never-fits', 'after-never']);
+  });
+
   it('a dead-letter topic that cannot be created fails every copy waiting for it, and a later copy tries again', async () => {
     const { target, writes, failEnsure } = fakeTarget();
     const copies = new DeadLetterCopies(target, () => LOOSE);

@@ -11,8 +11,9 @@
  * write of several copies is never refused for its size where the copies alone would not be. A
  * produce that fails fails only the copies bound for its partition, as when each went alone;
  * each group tries its copy again later. One a full partition under discard 'new' refuses
- * (TOPIC_FULL) goes again a copy at a time, as far as there is room. Copies of one origin partition keep the order they were asked for in their dead-letter
- * partition (redrive gives them back in that order).
+ * (TOPIC_FULL) goes again a copy at a time, as far as there is room. Copies of one origin partition
+ * keep the order they were asked for in their dead-letter partition (redrive gives them back in
+ * that order); a copy refused holds up no copy of another origin partition or group.
  */
 import { isBrookError, type LogRecord } from '@brook/protocol';
 import type { ProduceRecord } from '../topics/record-input.js';
@@ -21,7 +22,7 @@ import { deadLetterRecord, type DeadLetterOrigin, type DeadLetterTarget } from '
 
 interface PendingCopy {
   readonly record: ProduceRecord;
-  readonly originPartition: number;
+  readonly origin: DeadLetterOrigin;
   readonly sizeBytes: number;
   readonly resolve: (offset: bigint) => void;
   readonly reject: (error: unknown) => void;
@@ -48,7 +49,7 @@ export class DeadLetterCopies {
     // this was an async function, rather than escaping the caller's catch.
     return new Promise((resolve, reject) => {
       const built = deadLetterRecord.build(record, origin);
-      const pending: PendingCopy = { record: built, originPartition: origin.partition, sizeBytes: copySizeBytes(built), resolve, reject };
+      const pending: PendingCopy = { record: built, origin, sizeBytes: copySizeBytes(built), resolve, reject };
       const queue = this.waiting.get(deadLetterTopic);
       if (queue) {
         queue.push(pending);
@@ -68,7 +69,7 @@ export class DeadLetterCopies {
         // Before the copies are taken, so that those asked for meanwhile join this write.
         await this.target.ensureTopic(deadLetterTopic);
         const partitions = this.target.partitions(deadLetterTopic).length;
-        byPartition = groupBy(queue.splice(0, copiesInOneWrite(queue, this.limits(deadLetterTopic))), (copy) => copy.originPartition % partitions);
+        byPartition = groupBy(queue.splice(0, copiesInOneWrite(queue, this.limits(deadLetterTopic))), (copy) => copy.origin.partition % partitions);
       } catch (error) {
         // Nothing was taken yet (the topic could not be created, or went): every copy waiting fails with it.
         for (const copy of queue.splice(0)) copy.reject(error);
@@ -99,18 +100,48 @@ export class DeadLetterCopies {
     }
   }
 
-  /** Each copy alone, in order; the first refused refuses those after it (they keep their order). */
+  /**
+   * Each copy alone, in order, as far as there is room. One refused for want of room (TOPIC_FULL)
+   * fails with the later copies of its origin partition, which keep their order behind it, and
+   * with any copy at least as large (no room for it either: untried, one produce less each); one
+   * refused for good (MESSAGE_TOO_LARGE) fails alone. The copies of other origins go on: a copy
+   * that fits no more was holding up every copy behind it in the write, of any origin partition or
+   * group, and as its group tried again after backoff.maxMs they came together again, for good
+   * while nothing freed its room. Any other failure (a failed partition) fails every copy left.
+   */
   private async writeOneByOne(deadLetterTopic: string, partition: number, copies: readonly PendingCopy[]): Promise<void> {
+    // The origins of copies refused room, with the refusal; the smallest copy refused room.
+    const held: { origin: DeadLetterOrigin; error: unknown }[] = [];
+    let noRoom: { sizeBytes: number; error: unknown } | undefined;
     for (let i = 0; i < copies.length; i++) {
+      const copy = copies[i]!;
+      const behind = held.find(({ origin }) => sameOriginPartition(origin, copy.origin));
+      const refusal = behind ?? (noRoom && copy.sizeBytes >= noRoom.sizeBytes ? noRoom : undefined);
+      if (refusal) {
+        if (!behind) held.push({ origin: copy.origin, error: refusal.error });
+        copy.reject(refusal.error);
+        continue;
+      }
       try {
-        const [result] = await this.target.produce(deadLetterTopic, [{ ...copies[i]!.record, partition }]);
-        copies[i]!.resolve(result!.offset);
+        const [result] = await this.target.produce(deadLetterTopic, [{ ...copy.record, partition }]);
+        copy.resolve(result!.offset);
       } catch (error) {
-        for (const copy of copies.slice(i)) copy.reject(error);
-        return;
+        if (isBrookError(error, 'TOPIC_FULL')) {
+          held.push({ origin: copy.origin, error });
+          if (!noRoom || copy.sizeBytes < noRoom.sizeBytes) noRoom = { sizeBytes: copy.sizeBytes, error };
+        } else if (!isBrookError(error, 'MESSAGE_TOO_LARGE')) {
+          for (const rest of copies.slice(i)) rest.reject(error);
+          return;
+        }
+        copy.reject(error);
       }
     }
   }
+}
+
+/** The copies of one origin partition, given up on by one group, keep their order. */
+function sameOriginPartition(a: DeadLetterOrigin, b: DeadLetterOrigin): boolean {
+  return a.partition === b.partition && a.topic === b.topic && a.group === b.group;
 }
 
 /** `items` by `key`, each list in the order given. */

@@ -194,6 +194,53 @@ describe("dead-letter copies made together, to a dead-letter topic with discard 
     expect(copies.map((r) => new TextDecoder().decode(r.value!))).toEqual(values.slice(0, 1));
     expect(broker.describeGroup('partial-dlq-src', 'g-partial')).toMatchObject({ lag: 2n, partitions: [{ deadLettered: 1 }], lastError: expect.stringMatching(/TOPIC_FULL|does not fit/) });
   });
+  it("a copy there is no room for holds up the later copies of its origin partition only: another origin partition's that fit go in", async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('hol-src', { partitions: 2 });
+    // Room left for the small copies (~250 B each), not for the large one (~1150 B), and no group
+    // reading the dead-letter topic to free more: the large copy waits until one does.
+    await broker.createTopic('hol-src.dlq', { retention: { maxBytes: 2048, discard: 'new' } });
+    await broker.produce('hol-src.dlq', [{ value: 'x'.repeat(1200) }]);
+    await broker.produce('hol-src', [
+      { value: 'L'.repeat(900), partition: 0 }, { value: 'p0-after', partition: 0 }, { value: 'p1-a', partition: 1 }, { value: 'p1-b', partition: 1 },
+    ]);
+    // Origin partition/offset of each copy, in dead-letter order (the reader below frees the first ones' room).
+    const copied: string[] = [];
+    broker.on('deadLettered', (e) => void (copied[Number(e.deadLetterOffset) - 1] = `${e.partition}/${e.offset}`));
+    await broker.subscribe({ topic: 'hol-src', group: 'g-hol', maxInFlight: 10, backoff: { maxMs: 1000 } }, (d) => d.reject('bad'));
+    await settle();
+    for (let i = 0; i < 3; i++) await advance(1000);
+    expect(copied).toEqual(['1/0', '1/1']);
+    // The large copy's origin partition keeps its order: the copy after it waits with it.
+    expect(broker.describeGroup('hol-src', 'g-hol')).toMatchObject({ partitions: [{ ackFloor: 0n }, { ackFloor: 2n }], lastError: expect.stringMatching(/TOPIC_FULL/) });
+    // A reader frees the room: the waiting copies go in, in order.
+    await broker.subscribe({ topic: 'hol-src.dlq', group: 'g-hol-drain', from: 'earliest' }, () => undefined);
+    await settle();
+    for (let i = 0; i < 3 && broker.describeGroup('hol-src', 'g-hol').lag > 0n; i++) await advance(1000);
+    expect(copied).toEqual(['1/0', '1/1', '0/0', '0/1']);
+    expect(broker.describeGroup('hol-src', 'g-hol')).toMatchObject({ lag: 0n, lastError: undefined });
+  });
+  it('a copy larger than maxBytes (MESSAGE_TOO_LARGE, for good) holds nothing up; its record stays owed, tried every backoff.maxMs, until the topic can take it', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('huge-src', { partitions: 2 });
+    await broker.createTopic('huge-src.dlq', { retention: { maxBytes: 2048, discard: 'new' } });
+    await broker.subscribe({ topic: 'huge-src.dlq', group: 'g-huge-drain' }, () => undefined);
+    await broker.produce('huge-src', [{ value: 'H'.repeat(3000), partition: 0 }, { value: 'p0-after', partition: 0 }, { value: 'p1', partition: 1 }]);
+    const copied: string[] = [];
+    broker.on('deadLettered', (e) => void copied.push(`${e.partition}/${e.offset}`));
+    await broker.subscribe({ topic: 'huge-src', group: 'g-huge', ordering: 'partition', maxInFlight: 10, backoff: { maxMs: 1000 } }, (d) => d.reject('bad'));
+    await settle();
+    for (let i = 0; i < 3; i++) await advance(1000);
+    // The records after it, of its origin partition too, are copied; it is not delivered again.
+    expect(copied.sort()).toEqual(['0/1', '1/0']);
+    expect(broker.describeGroup('huge-src', 'g-huge')).toMatchObject({ lag: 1n, partitions: [{ ackFloor: 0n, inFlight: [] }, { ackFloor: 1n }], lastError: expect.stringMatching(/MESSAGE_TOO_LARGE/) });
+    // A dead-letter topic that can take it (made anew, with default settings): its next try copies it.
+    await broker.deleteTopic('huge-src.dlq');
+    await advance(1000);
+    await settle(() => broker.describeGroup('huge-src', 'g-huge').lag === 0n);
+    expect(copied).toContain('0/0');
+    expect(broker.describeGroup('huge-src', 'g-huge').lastError).toBeUndefined();
+  });
 });
 
 describe('dead-letter copies made together, to several dead-letter partitions', () => {
