@@ -108,6 +108,34 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     }
   });
 
+  it('a handler that settles its message and then awaits close() of its own subscription is not waited for: close() resolves at once, the settlement counted', async () => {
+    type Settleable = { ack(): Promise<void>; nack(): Promise<void>; reject(reason: string): Promise<void> };
+    const settle = { ack: (m: Settleable) => m.ack(), nack: (m: Settleable) => m.nack(), reject: (m: Settleable) => m.reject('done with it') };
+    // [lag, redeliveries]: a nacked record is owed again (a redelivery by the nack), never by a lease.
+    const expected = { ack: [0n, 0], nack: [1n, 1], reject: [0n, 0] };
+    const apis = [['client', suite.client], ['broker', suite.target.broker]] as const;
+    for (const [api, subscriber] of apis) {
+      for (const settlement of ['ack', 'nack', 'reject'] as const) {
+        for (const awaited of [true, false]) {
+          const topic = await suite.topic();
+          const group = unique('g');
+          const closed = deferred<Promise<void>>();
+          let sub: { close(): Promise<void> } | undefined = undefined;
+          sub = await subscriber.subscribe({ topic, group, ackTimeoutMs: LONG_LEASE_MS }, async (message: Settleable) => {
+            const settled = settle[settlement](message);
+            if (awaited) await settled;
+            await sub!.close();
+            closed.resolve(settled);
+          });
+          await suite.client.producer().send(topic, [{ value: 'a' }]);
+          await (await closed.promise); // a reject not awaited is done once its promise resolves
+          const { lag, redeliveries } = (await suite.client.admin.describeGroup(topic, group)).partitions[0]!;
+          expect([lag, redeliveries], `${api} ${settlement} ${awaited ? 'awaited' : 'not awaited'}`).toEqual(expected[settlement]);
+        }
+      }
+    }
+  });
+
   it("a tail reader's close() resolves at once, a handler still running included, as in process (it keeps no acks: nothing to wait for)", async () => {
     const topic = await suite.topic();
     const apis = [['client', suite.client], ['broker', suite.target.broker]] as const;

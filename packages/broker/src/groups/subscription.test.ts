@@ -156,3 +156,40 @@ describe('consume(): what waits unread in its queue is no attempt (docs/semantic
     await iterator.return?.();
   });
 });
+
+describe('a handler that closes its own subscription (README, "A handler runs only after subscribe() resolved")', () => {
+  const ackTimeoutMs = 100;
+
+  it('close() waits for what the member holds to be settled, not for handlers to return: settled first, its close() resolves with no time passing, the ack counted', async () => {
+    const { broker, settle } = await topicWith(1);
+    let closed = false;
+    const sub = await broker.subscribe({ topic: 't', group: 'settles-first', ackTimeoutMs }, async (delivery) => {
+      await delivery.ack();
+      await sub.close();
+      closed = true;
+    });
+    await settle(() => closed);
+    expect(broker.describeGroup('t', 'settles-first').partitions[0]).toMatchObject({ lag: 0n, redeliveries: 0 });
+  });
+
+  it('awaiting close() with its delivery unsettled waits for itself: close() resolves once the lease ran out, and the record comes again as a failed attempt', async () => {
+    const { broker, settle, advance } = await topicWith(1);
+    const settings = { topic: 't', group: 'awaits-itself', ackTimeoutMs, backoff: { initialMs: 0, maxMs: 0 } };
+    const deliveryCounts: number[] = [];
+    let closed = false;
+    const sub = await broker.subscribe(settings, async (delivery) => {
+      deliveryCounts.push(delivery.deliveryCount);
+      await sub.close();
+      closed = true;
+    });
+    await settle(() => deliveryCounts.length === 1);
+    await advance(ackTimeoutMs - 1);
+    expect(closed).toBe(false);
+    await advance(1);
+    await settle(() => closed);
+    await broker.subscribe(settings, (delivery) => void deliveryCounts.push(delivery.deliveryCount));
+    await settle(() => deliveryCounts.length === 2);
+    expect(deliveryCounts).toEqual([1, 2]);
+    expect(broker.describeGroup('t', 'awaits-itself').partitions[0]).toMatchObject({ lag: 0n, redeliveries: 1 });
+  });
+});

@@ -13,7 +13,7 @@
  *
  *   close()  graceful: messages queued and not yet handed to the loop go back (released: no
  *            attempt counted, since the loop never saw them),
- *            pending settlements are sent, then the server waits for what is still being handled
+ *            pending settlements are sent, then the server waits until what it holds is settled
  *   abort()  leaves at once: whatever this member holds is redelivered to the others (each an
  *            attempt, as after a crash), but messages still queued unseen go back with none
  *
