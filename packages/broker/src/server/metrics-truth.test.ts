@@ -1,6 +1,7 @@
 /**
  * GET /metrics tells what describeTopic and describeGroup tell, in valid Prometheus text.
  */
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Delivery } from '../groups/delivery.js';
 import { engineFixture, parking, type EngineFixture } from '../groups/group-fixture.js';
@@ -211,5 +212,29 @@ describe('GET /metrics: tail readers overtaken by retention', () => {
     await broker.deleteTopic(topic);
     await broker.createTopic(topic, settings);
     expect(valueOf(await scrape(), 'brook_tail_reader_lost_records_total', { topic, partition: '0' })).toBeUndefined();
+  });
+});
+
+/** The status line and body of one HTTP/1.1 request written by hand (`target` as sent, which fetch would not do). */
+async function requestRaw(port: number, target: string): Promise<{ status: string; body: string }> {
+  const socket = connect(port, '127.0.0.1');
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+  socket.write(`GET ${target} HTTP/1.1\r\nHost: brook\r\nConnection: close\r\n\r\n`);
+  await new Promise((resolve) => socket.on('close', resolve));
+  const [head = '', body = ''] = answer.split('\r\n\r\n');
+  return { status: head.split('\r\n')[0]!, body };
+}
+
+describe('GET /metrics and /healthz: the request target', () => {
+  it('in absolute-form (http://host/path, which RFC 9112 3.2.2 says a server must accept) is its path, query string ignored', async () => {
+    const { broker } = await engineFixture();
+    server = await broker.listen({ port: 0 });
+    const origin = `http://127.0.0.1:${server.port}`;
+    expect(await requestRaw(server.port, `${origin}/healthz`)).toMatchObject({ status: 'HTTP/1.1 200 OK' });
+    const metrics = await requestRaw(server.port, `${origin}/metrics?name=brook_connections`);
+    expect(metrics.status).toBe('HTTP/1.1 200 OK');
+    expect(metrics.body).toContain('# TYPE brook_connections gauge');
+    expect(await requestRaw(server.port, `${origin}/nope`)).toMatchObject({ status: 'HTTP/1.1 404 Not Found' });
   });
 });

@@ -249,7 +249,7 @@ const HTTP_METHODS = 'GET, HEAD';
 
 /** `metrics` is set once listening, before any request can come. */
 function serveHttp(request: IncomingMessage, response: ServerResponse, metrics: Metrics | undefined): void {
-  const path = (request.url ?? '/').split('?')[0]!;
+  const path = pathOf(request.url ?? '/');
   if (!HTTP_PATHS.has(path)) {
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   } else if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -261,6 +261,16 @@ function serveHttp(request: IncomingMessage, response: ServerResponse, metrics: 
   } else {
     servePage(response, 'text/plain; version=0.0.4', () => ({ status: 200, text: metrics!.render() }));
   }
+}
+
+/**
+ * The path of a request target, its query string left out. The absolute-form (`http://host/path`)
+ * is what a client sends when it takes the broker for a proxy, and RFC 9112 3.2.2 says a server
+ * must accept it; one that is no URL is no path served (404).
+ */
+function pathOf(target: string): string {
+  if (target.startsWith('/')) return target.split('?')[0]!;
+  return URL.canParse(target) ? new URL(target).pathname : target;
 }
 
 function servePage(response: ServerResponse, contentType: string, page: () => { status: number; text: string }): void {
