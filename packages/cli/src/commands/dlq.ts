@@ -228,11 +228,12 @@ came from (origin topic, partition, offset), its group, its deliveryCount in tha
 was dead-lettered, and the reason, read from the dead-letter headers the broker appended last
 (brook.origin.*, brook.delivery-count, ...), as redrive reads them; a record whose headers do
 not end with them (e.g. in a topic that is no dead-letter topic) is shown as such, and redrive
-skips it.
+skips it. Where the redrive group's counts cannot tell whether a record was moved (it comes
+after one a redrive skipped), it is listed, and the summary says how many may be redriven already.
 
   --all          also records that were redriven already, each marked redriven=yes|no|unknown
-                 (--json: "redriven": true, false or null); unknown: moved after a record a
-                 redrive skipped, which the server counts but does not name
+                 (--json: "redriven": true, false or null); unknown: after a record a redrive
+                 skipped, where the server counts the records moved but does not name them
   --max N        list at most N records (of a large topic: the first N, partition by partition)
 ${REMOTE_USAGE} (one JSON object per record and line; its deadLetter
                  holds origin, group, deliveryCount and reason, or null for no dead-letter record)`,
