@@ -225,3 +225,30 @@ describeOnEachTarget('redrive endOffsets alike', (suite) => {
     }
   });
 });
+
+describeOnEachTarget('describeGroup(group) without its topic, as DESIGN.md calls it', (suite) => {
+  it('describes the group on the one topic that has it; UNKNOWN_GROUP if none has it; INVALID_REQUEST naming the topics if several do', async () => {
+    const { admin } = suite.client;
+    const { broker } = suite.target;
+    const [first, second] = [await suite.topic(), await suite.topic()];
+    const group = unique('g');
+    const sub = await suite.client.subscribe({ topic: first, group }, () => undefined);
+    await sub.close();
+    expect(await admin.describeGroup(group)).toEqual(await admin.describeGroup(first, group));
+    expect(broker.describeGroup(group)).toMatchObject({ topic: first, group });
+
+    const missing = unique('missing');
+    expect(await outcomeOf(() => admin.describeGroup(missing))).toEqual({ code: 'UNKNOWN_GROUP', details: { group: missing } });
+    expect(await outcomeOf(() => admin.describeGroup(missing))).toEqual(await outcomeOf(() => broker.describeGroup(missing)));
+
+    const again = await suite.client.subscribe({ topic: second, group }, () => undefined);
+    await again.close();
+    const several = { code: 'INVALID_REQUEST', details: { group, topics: [first, second].sort() } };
+    const sorted = (outcome: unknown) => {
+      const { code, details } = outcome as { code: string; details: { group: string; topics: string[] } };
+      return { code, details: { ...details, topics: [...details.topics].sort() } };
+    };
+    expect(sorted(await outcomeOf(() => admin.describeGroup(group)))).toEqual(several);
+    expect(sorted(await outcomeOf(() => broker.describeGroup(group)))).toEqual(several);
+  });
+});

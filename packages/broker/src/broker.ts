@@ -6,7 +6,7 @@
  * closes every log (fsync + index files) and only then writes the marker.
  */
 import {
-  handlerRefusal, SeededRandom, checkFetchRequest, checkOffsetForTimestamp, checkPartitionField, checkStringFields,
+  handlerRefusal, SeededRandom, checkFetchRequest, checkOffsetForTimestamp, checkPartitionField, checkStringFields, topicOfGroup,
   type Clock, type FileSystem, type FramePeer, type FrameSession, type GroupDescription, type Random, type RecordHeader,
   type SessionHost, type TopicDescription,
 } from '@brook/protocol';
@@ -291,7 +291,14 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return this.groups.listGroups(topic);
   }
 
-  describeGroup(topic: string, group: string): GroupDescription {
+  /**
+   * The group's state. `describeGroup(group)` alone describes the group of that name on whichever
+   * topic has it (topicOfGroup: UNKNOWN_GROUP if none, INVALID_REQUEST if several do).
+   */
+  describeGroup(group: string): GroupDescription;
+  describeGroup(topic: string, group: string): GroupDescription;
+  describeGroup(...args: [group: string] | [topic: string, group: string]): GroupDescription {
+    const [topic, group] = args.length === 1 ? [topicOfGroup(this.listGroups(), args[0]), args[0]] : args;
     this.checkGroupCall(topic, group);
     return this.groups.describeGroup(topic, group);
   }

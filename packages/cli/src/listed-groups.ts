@@ -4,7 +4,7 @@
  * its topic deleted) between the two is gone, not an error of the command, which used to fail
  * whole with UNKNOWN_GROUP / UNKNOWN_TOPIC because one group went meanwhile.
  */
-import { isBrookError, type Client, type GroupDescription } from '@brook/client';
+import { isBrookError, type GroupDescription } from '@brook/client';
 
 export interface ListedGroup {
   readonly topic: string;
@@ -12,7 +12,7 @@ export interface ListedGroup {
 }
 
 /** Each listed group that still exists, with its description, in listing order. */
-export async function describeListed(admin: Pick<Client['admin'], 'describeGroup'>, listed: readonly ListedGroup[]): Promise<(ListedGroup & { description: GroupDescription })[]> {
+export async function describeListed(admin: { describeGroup(topic: string, group: string): Promise<GroupDescription> }, listed: readonly ListedGroup[]): Promise<(ListedGroup & { description: GroupDescription })[]> {
   const described = await Promise.all(listed.map(async ({ topic, group }) => {
     try {
       return { topic, group, description: await admin.describeGroup(topic, group) };

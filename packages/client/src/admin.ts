@@ -3,7 +3,7 @@
  * back as bigints here, as in the in-process broker's API.
  */
 import {
-  checkOffsetForTimestamp, checkOptionKeys, checkRedriveArgs, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire,
+  checkOffsetForTimestamp, checkOptionKeys, checkRedriveArgs, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire, topicOfGroup,
   type GroupDescription, type OptionKeys, type RequestResult, type TopicDescription, type WireRetention,
 } from '@brook/protocol';
 import type { Connection } from './connection.js';
@@ -71,8 +71,15 @@ export class Admin {
     return (await this.connection.request('listGroups', topic === undefined ? {} : { topic })).json.groups;
   }
 
-  /** The group's state, as `Broker.describeGroup` returns it (offsets as bigints). */
-  async describeGroup(topic: string, group: string): Promise<GroupDescription> {
+  /**
+   * The group's state, as `Broker.describeGroup` returns it (offsets as bigints). `describeGroup(group)`
+   * alone describes the group of that name on whichever topic has it (UNKNOWN_GROUP if none,
+   * INVALID_REQUEST naming the topics if several do: a group belongs to one topic).
+   */
+  async describeGroup(group: string): Promise<GroupDescription>;
+  async describeGroup(topic: string, group: string): Promise<GroupDescription>;
+  async describeGroup(...args: [group: string] | [topic: string, group: string]): Promise<GroupDescription> {
+    const [topic, group] = args.length === 1 ? [topicOfGroup(await this.listGroups(), args[0]), args[0]] : args;
     return groupDescriptionFromWire((await this.connection.request('describeGroup', { topic, group })).json);
   }
 

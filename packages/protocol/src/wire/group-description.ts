@@ -4,6 +4,7 @@
  * the same fields carry offsets as decimal strings, since JSON numbers stop being exact at 2^53.
  * docs/semantics.md says what each field means.
  */
+import { BrookError } from '../errors.js';
 
 export interface InFlightDescriptionOf<Offset> {
   readonly offset: Offset;
@@ -88,4 +89,20 @@ export function groupDescriptionFromWire(wire: WireGroupDescription): GroupDescr
       inFlight: p.inFlight.map((flight) => ({ ...flight, offset: BigInt(flight.offset) })),
     })),
   };
+}
+
+/**
+ * The topic of the group named `group` among `listed` (listGroups' answer), for
+ * `describeGroup(group)` without its topic, as DESIGN.md's example calls it. A group belongs to
+ * one topic (unlike a Kafka consumer group), and two topics may each have a group of one name:
+ * UNKNOWN_GROUP if no topic has it, INVALID_REQUEST naming them if several do.
+ */
+export function topicOfGroup(listed: readonly { topic: string; group: string }[], group: string): string {
+  if (typeof group !== 'string') throw new BrookError('INVALID_REQUEST', 'group must be a string', { field: 'group' });
+  const topics = listed.filter((entry) => entry.group === group).map((entry) => entry.topic);
+  if (topics.length === 0) throw new BrookError('UNKNOWN_GROUP', `no topic has a group ${group}`, { group });
+  if (topics.length > 1) {
+    throw new BrookError('INVALID_REQUEST', `group ${group} exists on topics ${topics.join(', ')}: name the topic, describeGroup(topic, group)`, { group, topics });
+  }
+  return topics[0]!;
 }
