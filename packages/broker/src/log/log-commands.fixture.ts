@@ -156,6 +156,8 @@ export class ConcurrentCommand implements LogCommand {
     const preEnd = model.end;
     let segments = this.ops.some((op) => op.kind === 'retention') ? await segmentsOf(real, model) : [];
     let start = model.start;
+    /** The log's start before the group and after each of its retentions, in order. */
+    const starts = [start];
     let nextBase = preEnd;
     let flushedEnd = model.durableEnd;
     const appended: ModelBatch[] = [];
@@ -185,15 +187,17 @@ export class ConcurrentCommand implements LogCommand {
         case 'time': {
           const target = timestampTarget(model, op.target, nowMs);
           // A retention of the group takes its segments out only once its log-start checkpoint is
-          // durable (a few file operations later): a lookup issued after it may still see them.
+          // durable (a few file operations later), and the group's retentions run one after
+          // another: a lookup issued after them may see the log at any start they pass through.
           const lowestStart = model.start;
-          const issuedStart = start;
+          const possibleStarts = [...starts];
           checks.push(issue(op.delay, () => log.offsetForTimestamp(target)).then((found) => () => {
             const offset = Number(found);
             expect(offset, 'offsetForTimestamp within [startOffset, endOffset]').toBeGreaterThanOrEqual(lowestStart);
             expect(offset).toBeLessThanOrEqual(model.end);
-            // Below the retention's new start, the lookup saw the log before it.
-            for (let before = offset < issuedStart ? lowestStart : issuedStart; before < offset; before++) {
+            // It saw the log at one of those starts: the last at or below its answer explains it best.
+            const seenStart = Math.max(...possibleStarts.filter((possible) => possible <= offset));
+            for (let before = seenStart; before < offset; before++) {
               expect(model.timestampAt(before), `offsetForTimestamp(${target}) = ${offset} skipped offset ${before}`).toBeLessThan(target);
             }
             const isEnd = offset >= preEnd && (offset === model.end || model.batchAt(offset) !== undefined);
@@ -205,6 +209,7 @@ export class ConcurrentCommand implements LogCommand {
           const deleted = expectedDeletions(segments, op.policy, nowMs);
           const previous = start;
           start = segments[deleted]!.base;
+          starts.push(start);
           segments = segments.slice(deleted);
           const expected = { deletedSegments: deleted, previousStartOffset: BigInt(previous), startOffset: BigInt(start) };
           checks.push(log.applyRetention(op.policy).then((result) => () => expect(result, 'retention result').toEqual(expected)));
