@@ -74,6 +74,13 @@ describe('demos', () => {
     expect(none!.othersDoneMs).toBeLessThan(3_000);
   });
 
+  it("hol-blocking: midway through the slow job, 'partition' still owes the 5 jobs of its partition, 'none' only job-5 (the lag samples cover the stall)", async () => {
+    const { facts } = await run('hol-blocking');
+    const { partition, none } = facts as Record<string, { stallLag: number | null }>;
+    expect(partition!.stallLag).toBe(5);
+    expect(none!.stallLag).toBe(1);
+  });
+
   it('offsets: process-then-commit processes m30..m36 twice; commit-then-process loses records', async () => {
     const { shown, facts } = await run('offsets');
     expect(shown).toBe(true);

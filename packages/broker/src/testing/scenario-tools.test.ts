@@ -122,6 +122,20 @@ describe('scenario tools', () => {
     expect(result.counters.groups['fast']!.lost).toBe(0);
   });
 
+  it('samples lag on its period through a stretch with no timer due (a 3s handler), not only when something next happens', async () => {
+    const result = await simulate({
+      seed: 1,
+      topics: { t: { partitions: 1 } },
+      produce: [{ topic: 't', records: [{ value: 'a' }, { value: 'b' }] }],
+      consumers: [sink('stalled', 't', 3_000)],
+      lagSampleEveryMs: 500,
+    });
+    const samples = result.history.events.filter((e) => e.type === 'lag').map((e) => [e.t, e.lag]);
+    // Before the fix: [0, 2] then [3000+, ...]: the 3s stall showed no lag at all.
+    expect(samples.slice(0, 6)).toEqual([[0, 2], [500, 2], [1000, 2], [1500, 2], [2000, 2], [2500, 2]]);
+    expect(result.ok).toBe(true);
+  });
+
   it('a handler produces to another topic (ids follow the steps\' records); its process memory dies with it', async () => {
     const memories: number[] = [];
     const result = await simulate({

@@ -107,7 +107,7 @@ export class Simulation implements ConsumerHost {
     const startMs = this.clock.monotonicMs();
     const deadline = startMs + this.limits.maxVirtualTimeMs;
     let nextSampleMs = startMs;
-    for (let timers = 0; ; timers++) {
+    for (let timers = 0; ;) {
       await this.clock.advanceAsync(0);
       if (this.failure) throw this.failure;
       const every = this.limits.lagSampleEveryMs;
@@ -123,7 +123,11 @@ export class Simulation implements ConsumerHost {
         this.detach?.();
         return reason;
       }
-      await this.clock.advanceAsync(next! - this.clock.monotonicMs());
+      // A sample due before the next timer wakes the loop itself: a stretch where nothing is due
+      // (a long handler) would otherwise have no sample, the stall the lag is there to show.
+      const sampleFirst = every !== undefined && nextSampleMs < next!;
+      if (!sampleFirst) timers++;
+      await this.clock.advanceAsync((sampleFirst ? nextSampleMs : next!) - this.clock.monotonicMs());
     }
   }
 
