@@ -174,6 +174,9 @@ function processingOrder(
       const attempts = new Map<string, number>();
       const violations: Violation[] = [];
       for (const e of input.history) {
+        // An operator's reset (or a delete, after which the group starts again) replays on purpose:
+        // the order starts again there, as a replay's deliveryCount does.
+        if (e.type === 'groupReset' || e.type === 'groupDeleted') forgetGroup(e, latest, attempts, topics);
         if (e.type === 'deliver') attempts.set(`${e.group} ${e.id}`, Math.max(attempts.get(`${e.group} ${e.id}`) ?? 0, e.deliveryCount));
         if (e.type !== 'processed') continue;
         const within = scopeOf(e, keys.get(e.id) ?? null);
@@ -191,6 +194,15 @@ function processingOrder(
       return result(name, violations, `${violations.length} ${scope} order violations`);
     },
   };
+}
+
+/** Drops what the order check remembers of a group on a topic: its slots and its records' attempts. */
+function forgetGroup(e: { group: string; topic: string }, latest: Map<string, unknown>, attempts: Map<string, number>, topics: ReadonlyMap<string, string>): void {
+  for (const slot of latest.keys()) if (slot.startsWith(`${e.group} ${e.topic} `)) latest.delete(slot);
+  for (const key of attempts.keys()) {
+    const [group, id] = key.split(' ') as [string, string];
+    if (group === e.group && topics.get(id) === e.topic) attempts.delete(key);
+  }
 }
 
 /** Crashes after which the log may have lost its unsynced tail, and so give its offsets out again. */
