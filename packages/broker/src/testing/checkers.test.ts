@@ -114,6 +114,22 @@ describe('checkers', () => {
     expect(inverted.violations.map((v) => v.message)).toEqual(Array.from({ length: 2 }, () => expect.stringContaining('r1 (offset 0) was processed after r2 (offset 1)')).flatMap((m) => [m, m]));
   });
 
+  it('hotLoop names the cause: leases that run out are a handler slower than its lease, not a poison record', async () => {
+    const result = await simulate({
+      seed: 1,
+      topics: { 'slow-lease': { partitions: 1 } },
+      produce: [{ topic: 'slow-lease', records: [{ value: 'fine' }] }],
+      // A correct handler, but every attempt outlives the 100 ms lease.
+      consumers: [{ name: 'c', subscribe: { topic: 'slow-lease', group: 'slow-lease-g', ackTimeoutMs: 100, backoff: { initialMs: 10, maxMs: 10 } }, handler: (_delivery, ctx) => ctx.sleep(500) }],
+      checkers: [hotLoop()],
+      maxVirtualTimeMs: 10_000,
+    });
+    const [message] = result.violations.map((v) => v.message);
+    expect(message).toMatch(/^slow-lease-g: r1 reached deliveryCount \d+/);
+    expect(message).toContain('every attempt ended by its lease running out (leaseExpired)');
+    expect(message).not.toContain('poison');
+  });
+
   it('perKeyOrder names the cause: a redelivery (fig. 11-2), or only concurrent processing', async () => {
     // Seed 1 (the demo's): m2 finishes before m1 on the other consumer, and m3 comes back after m4.
     const result = await simulate({ ...figure11_2Scenario('none'), seed: 1, faults: figure11_2Plan });

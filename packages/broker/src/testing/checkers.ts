@@ -251,10 +251,25 @@ export function hotLoop({ deliveries = 10 }: { deliveries?: number } = {}): Chec
     name: 'hotLoop',
     // By deliveryCount, not deliveries: a group reset replays a record as a first attempt again,
     // however often an operator does it; a loop is attempts that keep failing.
-    check: (input) => perRecord('hotLoop', input, (r) => (r.highestDeliveryCount >= deliveries
-      ? `${r.id} reached deliveryCount ${r.highestDeliveryCount}${r.done ? '' : ' and was never acked or dead-lettered'}: poison record in a hot loop (set maxDeliveries, or reject() what cannot succeed)`
-      : undefined), (bad) => `${bad} records at deliveryCount ${deliveries}+`),
+    check(input) {
+      return perRecord('hotLoop', input, (r) => (r.highestDeliveryCount >= deliveries
+        ? `${r.id} reached deliveryCount ${r.highestDeliveryCount}${r.done ? '' : ' and was never acked or dead-lettered'}: ${loopCause(input.history, r.group, r.id)}`
+        : undefined), (bad) => `${bad} records at deliveryCount ${deliveries}+`);
+    },
   };
+}
+
+/**
+ * Why a record's attempts kept failing: a handler that fails it (a poison record), or attempts
+ * that only ever ended by their lease running out (a handler slower than its lease), for which
+ * maxDeliveries would dead-letter a good record.
+ */
+function loopCause(history: readonly HistoryEvent[], group: string, id: string): string {
+  const reasons = new Set(history.flatMap((e) => (e.type === 'redelivered' && e.group === group && e.id === id ? [e.reason] : [])));
+  if (reasons.size === 1 && reasons.has('leaseExpired')) {
+    return 'every attempt ended by its lease running out (leaseExpired): the handler, or a slow or paused process, holds a delivery longer than ackTimeoutMs (extend() it, or a longer ackTimeoutMs)';
+  }
+  return 'poison record in a hot loop (set maxDeliveries, or reject() what cannot succeed)';
 }
 
 /** Every checker but perPartitionOrder (which only 'partition' ordering promises). */
