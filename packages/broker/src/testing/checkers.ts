@@ -174,6 +174,9 @@ function processingOrder(
       const attempts = new Map<string, number>();
       const violations: Violation[] = [];
       for (const e of input.history) {
+        // An operator's reset (or a delete, after which the group starts again) replays on purpose:
+        // the order starts again there, as a replay's deliveryCount does.
+        if (e.type === 'groupReset' || e.type === 'groupDeleted') forgetGroup(e, latest, attempts, topics);
         if (e.type === 'deliver') attempts.set(`${e.group} ${e.id}`, Math.max(attempts.get(`${e.group} ${e.id}`) ?? 0, e.deliveryCount));
         if (e.type !== 'processed') continue;
         const within = scopeOf(e, keys.get(e.id) ?? null);
@@ -191,6 +194,15 @@ function processingOrder(
       return result(name, violations, `${violations.length} ${scope} order violations`);
     },
   };
+}
+
+/** Drops what the order check remembers of a group on a topic: its slots and its records' attempts. */
+function forgetGroup(e: { group: string; topic: string }, latest: Map<string, unknown>, attempts: Map<string, number>, topics: ReadonlyMap<string, string>): void {
+  for (const slot of latest.keys()) if (slot.startsWith(`${e.group} ${e.topic} `)) latest.delete(slot);
+  for (const key of attempts.keys()) {
+    const [group, id] = key.split(' ') as [string, string];
+    if (group === e.group && topics.get(id) === e.topic) attempts.delete(key);
+  }
 }
 
 /** Crashes after which the log may have lost its unsynced tail, and so give its offsets out again. */
@@ -239,10 +251,25 @@ export function hotLoop({ deliveries = 10 }: { deliveries?: number } = {}): Chec
     name: 'hotLoop',
     // By deliveryCount, not deliveries: a group reset replays a record as a first attempt again,
     // however often an operator does it; a loop is attempts that keep failing.
-    check: (input) => perRecord('hotLoop', input, (r) => (r.highestDeliveryCount >= deliveries
-      ? `${r.id} reached deliveryCount ${r.highestDeliveryCount}${r.done ? '' : ' and was never acked or dead-lettered'}: poison record in a hot loop (set maxDeliveries, or reject() what cannot succeed)`
-      : undefined), (bad) => `${bad} records at deliveryCount ${deliveries}+`),
+    check(input) {
+      return perRecord('hotLoop', input, (r) => (r.highestDeliveryCount >= deliveries
+        ? `${r.id} reached deliveryCount ${r.highestDeliveryCount}${r.done ? '' : ' and was never acked or dead-lettered'}: ${loopCause(input.history, r.group, r.id)}`
+        : undefined), (bad) => `${bad} records at deliveryCount ${deliveries}+`);
+    },
   };
+}
+
+/**
+ * Why a record's attempts kept failing: a handler that fails it (a poison record), or attempts
+ * that only ever ended by their lease running out (a handler slower than its lease), for which
+ * maxDeliveries would dead-letter a good record.
+ */
+function loopCause(history: readonly HistoryEvent[], group: string, id: string): string {
+  const reasons = new Set(history.flatMap((e) => (e.type === 'redelivered' && e.group === group && e.id === id ? [e.reason] : [])));
+  if (reasons.size === 1 && reasons.has('leaseExpired')) {
+    return 'every attempt ended by its lease running out (leaseExpired): the handler, or a slow or paused process, holds a delivery longer than ackTimeoutMs (extend() it, or a longer ackTimeoutMs)';
+  }
+  return 'poison record in a hot loop (set maxDeliveries, or reject() what cannot succeed)';
 }
 
 /** Every checker but perPartitionOrder (which only 'partition' ordering promises). */

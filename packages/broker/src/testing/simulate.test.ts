@@ -108,6 +108,17 @@ describe('simulate', () => {
     expect(result.report()).toContain('✓ simulation passed');
   });
 
+  it("a fault that names another consumer is told in that consumer's lane, not as held by the triggering record's consumer", async () => {
+    const result = await simulate({
+      ...shop(), seed: 1,
+      faults: [{ kind: 'crashConsumer', consumer: 'c2', trigger: { delivery: 3, consumer: 'c1' }, restartAfterMs: null }],
+    });
+    const fault = result.history.events.find((e) => e.type === 'fault');
+    expect(fault).toMatchObject({ consumer: 'c2' });
+    expect(fault).not.toHaveProperty('id');
+    expect(result.history.format()).not.toContain('(holding');
+  });
+
   it('a random crash at a delivery names no consumer, so it hits the consumer holding the record at its crash point', () => {
     const plan = randomPlan(7, { consumers: ['c1', 'c2'], kinds: ['crashConsumer'], maxFaults: 40, horizonMs: 1_000 });
     const byDelivery = plan.filter((fault) => 'delivery' in fault.trigger);

@@ -195,7 +195,9 @@ export class Simulation implements ConsumerHost {
     this.plan.forEach((fault, index) => {
       if (this.fired.has(index) || !triggerMatches(fault.trigger, all)) return;
       this.fired.add(index);
-      this.history.record({ type: 'fault', index, description: describeFault(fault), consumer: facts.consumer, id });
+      // A fault naming another consumer acts on that one, not on this record: its lane, no record held.
+      const other = 'consumer' in fault && fault.consumer !== undefined && fault.consumer !== facts.consumer ? fault.consumer : undefined;
+      this.history.record({ type: 'fault', index, description: describeFault(fault), ...(other === undefined ? { consumer: facts.consumer, id } : { consumer: other }) });
       hits.push(fault);
     });
     return hits;
