@@ -63,6 +63,17 @@ describe("discard 'new': batches in flight count against maxBytes", () => {
     expect(partition().sizeBytes).toBe(3 * batchBytes);
   });
 
+  it('a batch admitted but never appended (a duplicate, a sequence gap) gives back its room', async () => {
+    const { broker, batchBytes, partition } = await topicOf('in-flight-unused', (batchBytes) => 3 * batchBytes);
+    const { producerId, producerEpoch } = await broker.initProducer();
+    const send = (baseSequence: number) => broker.produceBatch({ topic: 'in-flight-unused', partition: 0, batch: wireBatch(200, { producerId, producerEpoch, baseSequence }) });
+    await send(0);
+    const settled = await Promise.allSettled([send(0), send(0), send(5)]);
+    expect(settled.map((s) => (s.status === 'fulfilled' ? s.value.duplicate : (s.reason as { code: string }).code))).toEqual([true, true, 'OUT_OF_ORDER_SEQUENCE']);
+    await Promise.all([send(1), send(2)]);
+    expect(partition().sizeBytes).toBe(3 * batchBytes);
+  });
+
   it('a batch whose write failed gives back the room it was admitted with', async () => {
     const { broker, fs, batchBytes, partition } = await topicOf('in-flight-failed', (batchBytes) => 2 * batchBytes);
     fs.failNext('write', { errno: 'EIO', path: /\/topics\/in-flight-failed\/0\// });
