@@ -1,7 +1,8 @@
 /**
  * Subscribing on both transports (describeOnEachTarget): a subscribe the client gave up on before
  * its answer came leaves no member behind, a refused subscribe ends a for-await loop with the
- * refusal rather than quietly, and subscribes made together agree on their group's settings.
+ * refusal rather than quietly, subscribes made together agree on their group's settings, and a
+ * dead-letter topic that would loop is refused alike.
  */
 import { expect, it } from 'vitest';
 import { VirtualClock } from '@brook/protocol';
@@ -121,6 +122,19 @@ describeOnEachTarget('client subscribe', (suite) => {
     expect(joins[0]!.status).toBe('fulfilled');
     expect(joins[1]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_CONFIG', details: { conflicts: ['ordering'] } } });
     expect(await suite.client.admin.describeGroup(topic, group)).toMatchObject({ config: { ordering: 'key' }, members: [expect.anything()] });
+  });
+
+  it("a dead-letter topic that is the group's own topic, or closes a cycle with another group's, is INVALID_CONFIG naming it, and joins nothing", async () => {
+    const [topic, retry] = [await suite.topic(), await suite.topic()];
+    const group = unique('g');
+    await expect(suite.client.subscribe({ topic, group, deadLetterTopic: topic }, () => undefined))
+      .rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'deadLetterTopic', topic } });
+    await (await suite.client.subscribe({ topic, group, deadLetterTopic: retry }, () => undefined)).close();
+    await expect(suite.client.subscribe({ topic: retry, group, deadLetterTopic: topic }, () => undefined)).rejects.toMatchObject({
+      code: 'INVALID_CONFIG', message: expect.stringContaining(`${retry} → ${topic} → ${retry}`) as unknown,
+      details: { option: 'deadLetterTopic', topic: retry, group, cycle: [retry, topic, retry] },
+    });
+    expect(await suite.client.admin.listGroups(retry)).toEqual([]);
   });
 
   // The server closes a connection that sends a frame over frameBytesMax (1009), which would end

@@ -39,6 +39,11 @@ export class DeletedTopicGroups {
     this.hidden.set(topic, this.deps.groups.forgetTopic(topic));
   }
 
+  /** The groups hidden by deletes not yet past their commit point: a failed delete shows them again. */
+  *hiddenGroups(): IterableIterator<Group> {
+    for (const groups of this.hidden.values()) yield* groups;
+  }
+
   showGroupsOf(topic: string): void {
     for (const group of this.hidden.get(topic) ?? []) {
       this.deps.groups.add(group);

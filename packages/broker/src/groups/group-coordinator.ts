@@ -28,6 +28,7 @@ import { DeliveryQueue, LiveSubscriptions, messageStream, subscriptionHandle, ty
 import { sinkControl } from './sink-control.js';
 import { LIMITS } from '../config/defaults.js';
 import { DeadLetterCopies } from './dead-letter-copies.js';
+import { DeadLetterCycles } from './dead-letter-cycles.js';
 import { REDRIVE_GROUP, Redriver, checkRedriveOptions, type RedriveOptions, type RedriveResult } from './redrive.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { DeletedTopicGroups } from './deleted-topic-groups.js';
@@ -52,6 +53,7 @@ export class GroupCoordinator {
   private readonly redriver: Redriver;
   private readonly topicDeletes: DeletedTopicGroups;
   private readonly deadLetterCopies: DeadLetterCopies;
+  private readonly deadLetterCycles: DeadLetterCycles;
   /** close() began: a join or group open still under way fails with CLOSED instead of leaving a group open. */
   private closed = false;
   readonly deadlines: DeadlineQueue;
@@ -65,6 +67,7 @@ export class GroupCoordinator {
       groups: this.groups, live: this.live, readers: this.readers, deleting: this.deleting, opening: this.opening, configs: this.configs,
       reportDeleted: (topic, group) => this.reportDeleted(topic, group),
     });
+    this.deadLetterCycles = new DeadLetterCycles(() => [...this.groups.all(), ...this.topicDeletes.hiddenGroups()]);
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce, copyLimits: deps.copyLimits,
       progress: async (topic, create) => (create ? this.redriveGroup(topic) : this.groups.get(topic, REDRIVE_GROUP)),
@@ -106,20 +109,22 @@ export class GroupCoordinator {
     // Redrive acks its group directly, which a member's deliveries would contradict.
     if (options.group === REDRIVE_GROUP) throw new BrookError('INVALID_REQUEST', `group name ${REDRIVE_GROUP} is reserved for redrive progress`, { group: options.group });
     const config = resolveGroupConfig(options);
-    // Its own topic: each record it gives up on would come back to it as a new one, a trailer
-    // longer each time, for ever. (The redrive group, which never dead-letters, names its own.)
-    if (config.deadLetterTopic === options.topic) {
-      throw new BrookError('INVALID_CONFIG', `deadLetterTopic must not be the group's own topic ${options.topic}: what it gives up on would be delivered to it again`, { option: 'deadLetterTopic', topic: options.topic });
-    }
     const name = validateGroupName(options.group);
     // One join of a group at a time: a join made alongside one that is changing the settings
     // agrees with what that one set, and finds its member there. Registered before the first
     // await, so that deleteGroup sees the join from the call on (GROUP_NOT_EMPTY).
     return this.joins.run(groupKey(options.topic, name), async () => {
-      const group = await this.group(options.topic, name, config);
-      await this.configs.agree(group, config);
-      this.checkStillJoinable(options.topic, logs);
-      return { kind: 'member' as const, group, member: group.join(maxInFlight, options.name, sink) };
+      // Checked before any file is touched; its dead-letter edge counts from here, so a join of
+      // another group cannot close a cycle with it meanwhile.
+      const claim = this.deadLetterCycles.claim(options.topic, name, config.deadLetterTopic);
+      try {
+        const group = await this.group(options.topic, name, config);
+        await this.configs.agree(group, config);
+        this.checkStillJoinable(options.topic, logs);
+        return { kind: 'member' as const, group, member: group.join(maxInFlight, options.name, sink) };
+      } finally {
+        claim.release(); // the group has the edge now, or kept its own
+      }
     });
   }
 

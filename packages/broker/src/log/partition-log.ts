@@ -43,6 +43,8 @@ export class PartitionLog {
   private readonly reader: LogReader;
   private readonly tail: TailCache;
   private appendQueue: PendingAppend[] = [];
+  /** Bytes of the appends queued or in the round being written, not yet in a segment nor refused. */
+  private unwritten = 0;
   private flushQueue: PendingFlush[] = [];
   private draining: Promise<void> | undefined;
   private visibleEndOffset: bigint;
@@ -93,6 +95,15 @@ export class PartitionLog {
     return this.segments.reduce((total, segment) => total + segment.sizeBytes, 0);
   }
 
+  /**
+   * Bytes appended but not yet written (queued, or in the round under way): sizeBytes counts them
+   * in the same step as this stops counting them, so their sum never drops while a batch is in
+   * flight (discard 'new' checks room against it), only when one is refused.
+   */
+  get unwrittenBytes(): number {
+    return this.unwritten;
+  }
+
   get segmentCount(): number {
     return this.segments.length;
   }
@@ -119,6 +130,7 @@ export class PartitionLog {
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.appendQueue.push({ bytes, header, resolve, reject });
+      this.unwritten += bytes.length;
       this.kick();
     });
   }
@@ -300,6 +312,7 @@ export class PartitionLog {
       segment.recordAppended(at, append.header, append.bytes.length);
       at += append.bytes.length;
     }
+    this.unwritten -= at - position;
     this.dirty = true;
     this.armSyncTimer();
     return run.length;
@@ -348,15 +361,22 @@ export class PartitionLog {
   private failRound(appends: PendingAppend[], written: number, flushes: PendingFlush[], error: unknown): void {
     if (written > 0 || !isWriteFailure(error)) this.fail(error);
     const rejection = this.failure ?? asIoError(error);
+    this.refused(appends.slice(written));
     for (const append of appends) append.reject(rejection);
     for (const flush of flushes) flush.reject(rejection);
   }
 
   private rejectQueued(error: BrookError): void {
+    this.refused(this.appendQueue);
     for (const append of this.appendQueue) append.reject(error);
     for (const flush of this.flushQueue) flush.reject(error);
     this.appendQueue = [];
     this.flushQueue = [];
+  }
+
+  /** `appends` will never be written: they stop counting as unwritten bytes. */
+  private refused(appends: readonly PendingAppend[]): void {
+    for (const append of appends) this.unwritten -= append.bytes.length;
   }
 
   /**

@@ -25,11 +25,20 @@ export interface IdempotentAppendResult {
   readonly duplicate: boolean;
 }
 
+/**
+ * A batch the broker's own checks let in. Released once it is in the log's queue or will never
+ * be (a duplicate, a fenced epoch, a sequence gap): room held for it under discard 'new' is the
+ * log's to count from then on, or free again.
+ */
+export interface Admission {
+  release(): void;
+}
+
 export interface WaitingBatch {
   readonly header: BatchHeader;
   readonly bytes: Uint8Array;
-  /** The broker's own checks before an append (room under discard 'new'); skipped for duplicates. */
-  readonly admit: () => Promise<void>;
+  /** The broker's own checks before an append (room under discard 'new'); ignored for duplicates. */
+  readonly admit: () => Promise<Admission>;
   readonly resolve: (result: IdempotentAppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -61,7 +70,7 @@ export class AppendGroup {
   }
 
   /** Checks `item` and appends it, answers it as a duplicate, or rejects it. */
-  offer(item: WaitingBatch, admission: PromiseSettledResult<void>): void {
+  offer(item: WaitingBatch, admission: PromiseSettledResult<Admission>): void {
     const { header } = item;
     try {
       this.checkEpoch(header.producerId, header.producerEpoch);
@@ -79,6 +88,9 @@ export class AppendGroup {
       }
     } catch (error) {
       item.reject(error);
+    } finally {
+      // In the log's queue now, or never to be: in the same step, so its room is never counted twice nor missed.
+      if (admission.status === 'fulfilled') admission.value.release();
     }
   }
 

@@ -18,7 +18,7 @@
  */
 import type { BatchHeader, FileSystem } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
-import { AppendGroup, type EpochCheck, type IdempotentAppendResult, type WaitingBatch } from './append-group.js';
+import { AppendGroup, type Admission, type EpochCheck, type IdempotentAppendResult, type WaitingBatch } from './append-group.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
 import { recoverProducerState, type ProducerRecoveryReport } from './producer-state-recovery.js';
@@ -81,7 +81,7 @@ export class PartitionProducers {
    * Appends an idempotent producer's batch, or answers a retry with the original's offsets.
    * Batches of one producer are checked in the order of the calls.
    */
-  append(header: BatchHeader, bytes: Uint8Array, admit: () => Promise<void>): Promise<IdempotentAppendResult> {
+  append(header: BatchHeader, bytes: Uint8Array, admit: () => Promise<Admission>): Promise<IdempotentAppendResult> {
     return new Promise((resolve, reject) => {
       const item: WaitingBatch = { header, bytes, admit, resolve, reject };
       const lane = this.lanes.get(header.producerId);

@@ -6,7 +6,7 @@ import { encodeBatch, readBatchHeader, type MemoryFileSystem } from '@brook/prot
 import type { FsyncPolicy } from '../config/defaults.js';
 import { LOG_DIR, logFixture } from '../log/log-fixture.js';
 import type { PartitionLog, PartitionLogOptions } from '../log/partition-log.js';
-import type { EpochCheck, IdempotentAppendResult } from './append-group.js';
+import type { Admission, EpochCheck, IdempotentAppendResult } from './append-group.js';
 import { PartitionProducers } from './partition-producers.js';
 import { NO_PRODUCER_ID } from './producer-entry.js';
 
@@ -25,7 +25,7 @@ export function producerBatch({ producerId, epoch = 0, firstSeq, records = 1 }: 
   return producerId === NO_PRODUCER_ID ? encodeBatch(inputs) : encodeBatch(inputs, { producerId, producerEpoch: epoch, baseSequence: firstSeq });
 }
 
-export const admitAll = (): Promise<void> => Promise.resolve();
+export const admitAll = (): Promise<Admission> => Promise.resolve({ release: () => undefined });
 
 export interface ProducersFixture {
   readonly fs: MemoryFileSystem;

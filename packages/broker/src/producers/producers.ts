@@ -9,7 +9,7 @@
  */
 import { BrookError, isBrookError, type BatchHeader, type Clock, type FileSystem, type Random, type Timer } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
-import type { IdempotentAppendResult } from './append-group.js';
+import type { Admission, IdempotentAppendResult } from './append-group.js';
 import { PartitionProducers } from './partition-producers.js';
 import { NO_PRODUCER_ID } from './producer-entry.js';
 import { ProducerRegistry, type InitProducerRequest, type ProducerIdentity } from './producer-registry.js';
@@ -75,13 +75,16 @@ export class Producers {
 
   /**
    * Appends a checked batch (see batch-input.ts): at once if its producerId is -1, else through
-   * the partition's idempotence table. `admit` runs the broker's own checks before an append.
+   * the partition's idempotence table. `admit` runs the broker's own checks before an append; its
+   * admission is released once the batch is in the log's queue (or will never be).
    * `incarnation`, if the sender names one, must be this data directory's (producer-registry.ts).
    */
-  async append(target: PartitionTarget, header: BatchHeader, bytes: Uint8Array, incarnation: string | undefined, admit: () => Promise<void>): Promise<IdempotentAppendResult> {
+  async append(target: PartitionTarget, header: BatchHeader, bytes: Uint8Array, incarnation: string | undefined, admit: () => Promise<Admission>): Promise<IdempotentAppendResult> {
     if (header.producerId === NO_PRODUCER_ID) {
-      await admit();
-      return { ...(await target.log.append(bytes)), duplicate: false };
+      const admission = await admit();
+      const appending = target.log.append(bytes); // a refusal rejects it: nothing throws past the release
+      admission.release();
+      return { ...(await appending), duplicate: false };
     }
     checkProducerFields(header);
     this.registry.checkIncarnation(header.producerId, incarnation);

@@ -7,7 +7,8 @@
 import { BrookError, isBrookError, type Clock, type Timer } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
-import type { AppendResult } from '../log/partition-log.js';
+import type { AppendResult, PartitionLog } from '../log/partition-log.js';
+import type { Admission } from '../producers/append-group.js';
 import type { Topic } from './topic.js';
 import type { TopicRegistry } from './topic-registry.js';
 
@@ -23,6 +24,12 @@ export class RetentionRunner {
   private stopped = false;
   /** discard 'new' partitions: the turn of the last append queued, for `appendWithRoom`'s call order. */
   private readonly turns = new Map<string, Promise<unknown>>();
+  /**
+   * discard 'new' logs: bytes of batches admitted but not yet in the log's queue (a wire batch
+   * between its check and its idempotence lane's append). Keyed by log, not name: a topic deleted
+   * and created again starts with nothing held.
+   */
+  private readonly admitted = new Map<PartitionLog, number>();
 
   constructor(
     private readonly topics: Pick<TopicRegistry, 'values' | 'failure'>,
@@ -97,9 +104,15 @@ export class RetentionRunner {
       // Every batch that could never fit first: a produce refused TOPIC_FULL on an earlier
       // partition would be retried, for good, when it can never be taken (MESSAGE_TOO_LARGE).
       for (const { partition, batch } of batches) checkCanEverFit(topic, partition, batch.length);
-      for (const { partition, batch } of batches) await this.makeRoom(topic, partition, batch.length);
-      // Wrapped, so the next turn waits for this one's place in the logs' queues, not its writes.
-      return { appending: batches.map(({ partition, batch }) => topic.partition(partition).append(batch)) };
+      const admissions: Admission[] = [];
+      try {
+        for (const { partition, batch } of batches) admissions.push(await this.makeRoom(topic, partition, batch.length));
+        // Wrapped, so the next turn waits for this one's place in the logs' queues, not its writes.
+        return { appending: batches.map(({ partition, batch }) => topic.partition(partition).append(batch)) };
+      } finally {
+        // Queued (the logs count them from now on), or refused whole: their room is not held any more.
+        for (const admission of admissions) admission.release();
+      }
     });
     return batches.map((_, i) => turn.then(({ appending }) => appending[i]!));
   }
@@ -108,11 +121,13 @@ export class RetentionRunner {
    * makeRoom in its turn on the partition, for a batch whose append its caller queues after it
    * resolves (produceBatch: the idempotence lane appends once its admissions are in). Checks of
    * the wire and of broker.produce thus go one after the other too: a check that is deleting
-   * segments to make room is not overtaken by a later one that takes the room it made.
+   * segments to make room is not overtaken by a later one that takes the room it made. The room
+   * stays held for the batch until the caller releases the admission: once the batch is in the
+   * log's queue, or once it will never be (a duplicate, a fenced epoch).
    */
-  makeRoomInTurn(topic: Topic, partition: number, bytes: number): Promise<void> {
+  makeRoomInTurn(topic: Topic, partition: number, bytes: number): Promise<Admission> {
     const { discard, maxBytes } = topic.config.retention;
-    if (discard !== 'new' || maxBytes === undefined) return Promise.resolve();
+    if (discard !== 'new' || maxBytes === undefined) return Promise.resolve(NOTHING_HELD);
     return this.inTurn(topic, [partition], () => this.makeRoom(topic, partition, bytes));
   }
 
@@ -132,26 +147,43 @@ export class RetentionRunner {
 
   /**
    * discard 'new': refuse a batch that would take the partition past maxBytes with TOPIC_FULL,
-   * after first freeing what every group has consumed. The size checked is what is written: a
-   * batch queued but not yet written does not count, so the partition may overshoot by those.
+   * after first freeing what every group has consumed; else hold its room until the admission is
+   * released. The bytes counted are the log's (sizeBytes, what describeTopic shows) and those on
+   * their way into it: queued or being written (the log's unwrittenBytes), and admitted but not
+   * yet queued (held here). So batches in flight together never take the partition past maxBytes.
    */
-  private async makeRoom(topic: Topic, partition: number, bytes: number): Promise<void> {
+  private async makeRoom(topic: Topic, partition: number, bytes: number): Promise<Admission> {
     const { discard, maxBytes } = topic.config.retention;
-    if (discard !== 'new' || maxBytes === undefined) return;
+    if (discard !== 'new' || maxBytes === undefined) return NOTHING_HELD;
     checkCanEverFit(topic, partition, bytes);
     const log = topic.partition(partition);
-    if (log.sizeBytes + bytes > maxBytes) await this.retainPartition(topic, partition, 'forRoom');
+    const inFlight = () => log.unwrittenBytes + (this.admitted.get(log) ?? 0);
+    const fits = () => log.sizeBytes + inFlight() + bytes <= maxBytes;
+    if (!fits()) await this.retainPartition(topic, partition, 'forRoom');
     const consumedBelow = this.groups.consumedBelow(topic.name, partition);
-    if (log.sizeBytes + bytes > maxBytes && consumedBelow !== undefined && consumedBelow >= log.endOffset) {
+    if (!fits() && consumedBelow !== undefined && consumedBelow >= log.endOffset) {
       // What is left is the active segment, all of it consumed: seal it so that it can go too.
       await log.sealActive();
       await this.retainPartition(topic, partition, 'forRoom');
     }
-    if (log.sizeBytes + bytes > maxBytes) {
-      throw new BrookError('TOPIC_FULL', `${topic.name}/${partition} holds ${log.sizeBytes} of ${maxBytes} bytes; a batch of ${bytes} does not fit until consumers catch up`, {
-        topic: topic.name, partition, sizeBytes: log.sizeBytes, maxBytes, batchBytes: bytes,
+    if (!fits()) {
+      throw new BrookError('TOPIC_FULL', `${topic.name}/${partition} holds ${log.sizeBytes} of ${maxBytes} bytes, with ${inFlight()} more on their way in; a batch of ${bytes} does not fit until consumers catch up`, {
+        topic: topic.name, partition, sizeBytes: log.sizeBytes, inFlightBytes: inFlight(), maxBytes, batchBytes: bytes,
       });
     }
+    return this.hold(log, bytes);
+  }
+
+  /** Holds `bytes` of `log`'s room until the admission is released (once: its holder's job). */
+  private hold(log: PartitionLog, bytes: number): Admission {
+    this.admitted.set(log, (this.admitted.get(log) ?? 0) + bytes);
+    return {
+      release: () => {
+        const left = this.admitted.get(log)! - bytes;
+        if (left === 0) this.admitted.delete(log);
+        else this.admitted.set(log, left);
+      },
+    };
   }
 
   /**
@@ -195,6 +227,9 @@ export class RetentionRunner {
     return droppedRecords;
   }
 }
+
+/** The admission of a batch no room was held for (no discard 'new'). */
+const NOTHING_HELD: Admission = { release: () => undefined };
 
 /** discard 'new': a batch over retention.maxBytes is MESSAGE_TOO_LARGE. */
 function checkCanEverFit(topic: Topic, partition: number, bytes: number): void {
