@@ -39,10 +39,15 @@ describe('the log-start checkpoint at open', () => {
     expect(log.endOffset).toBe(13n);
   });
 
-  it('fails validation: the open stops with CORRUPT_METADATA naming it (ignoring it would bring dropped records back)', async () => {
+  it.each([
+    ['startOffset not a decimal string', '{"version":1,"startOffset":4}'],
+    ['another version', '{"version":2,"startOffset":"4"}'],
+    ['no version', '{"startOffset":"4"}'],
+    ['not JSON', '{"version":1,'],
+  ])('fails validation (%s): the open stops with CORRUPT_METADATA naming it (ignoring it would bring dropped records back)', async (_what, contents) => {
     const fixture = logFixture({ segmentBytesMax: 2048 });
     await threeSegments(fixture);
-    await fixture.fs.writeFile(logStartPath(LOG_DIR), new TextEncoder().encode('{"version":1,"startOffset":4}'));
+    await fixture.fs.writeFile(logStartPath(LOG_DIR), new TextEncoder().encode(contents));
     await expect(fixture.open()).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: logStartPath(LOG_DIR) } });
   });
 
