@@ -276,6 +276,21 @@ describe('Broker restart and retention', () => {
     expect((await broker.fetch({ topic: 't', partition: 0, offset: after.startOffset }))[0]!.offset).toBe(after.startOffset);
   });
 
+  it('maxBytes deletes only while the partition is larger: one of exactly maxBytes keeps every segment it has left', async () => {
+    const broker = await memoryBroker({ retentionCheckIntervalMs: 3_600_000 });
+    const record = { value: 'x'.repeat(2000), timestamp: 0 };
+    await broker.createTopic('exact-probe');
+    await broker.produce('exact-probe', [record]);
+    const batchBytes = broker.describeTopic('exact-probe').partitions[0]!.sizeBytes;
+    // Two batches a segment, three segments; the partition holds one segment more than maxBytes.
+    await broker.createTopic('exact', { segmentBytesMax: 2 * batchBytes, retention: { maxBytes: 4 * batchBytes } });
+    for (let i = 0; i < 6; i++) await broker.produce('exact', [record]);
+    expect(broker.describeTopic('exact').partitions[0]!.segments).toBe(3);
+    expect(await broker.enforceRetention()).toMatchObject([{ topic: 'exact', droppedRecords: 2n, startOffset: 2n }]);
+    expect(broker.describeTopic('exact').partitions[0]).toMatchObject({ startOffset: 2n, sizeBytes: 4 * batchBytes, segments: 2 });
+    expect(await broker.enforceRetention()).toEqual([]);
+  });
+
   it('a topic with maxAgeMs and no segmentMsMax of its own rolls segments at a quarter of it, so its records go about maxAgeMs after they came', async () => {
     const clock = new VirtualClock();
     const broker = await memoryBroker({ clock });
@@ -333,6 +348,27 @@ describe('Broker restart and retention', () => {
     const [produced] = await broker.produce('quiet', [{ value: 'e', partition: 0 }]);
     expect(produced!.offset).toBe(2n);
     expect((await broker.fetch({ topic: 'quiet', partition: 0, offset: 2n })).map((r) => r.offset)).toEqual([2n]);
+  });
+
+  it('a partition expires whole only once every record is older than maxAgeMs: its active segment stays while one is younger, and at exactly maxAgeMs', async () => {
+    const clock = new VirtualClock();
+    const broker = await memoryBroker({ clock, retentionCheckIntervalMs: 3_600_000 });
+    await broker.createTopic('mixed', { segmentBytesMax: 4096, segmentMsMax: 3_600_000, retention: { maxAgeMs: 60_000 } });
+    const start = clock.now();
+    // One record a segment; the sealed one is the younger (a producer's own timestamps).
+    await broker.produce('mixed', [{ value: 'y'.repeat(3000), timestamp: start + 30_000 }]);
+    await broker.produce('mixed', [{ value: 'o'.repeat(3000), timestamp: start }]);
+    const segments = () => broker.describeTopic('mixed').partitions[0]!.segments;
+    expect(segments()).toBe(2);
+    clock.advance(60_001);
+    // The active segment's record is past maxAgeMs, the sealed one's is not: nothing goes, nothing rolls.
+    expect(await broker.enforceRetention()).toEqual([]);
+    expect(segments()).toBe(2);
+    clock.advance(29_999);
+    expect(await broker.enforceRetention(), 'the younger record is exactly maxAgeMs old').toEqual([]);
+    expect(segments()).toBe(2);
+    clock.advance(1);
+    expect(await broker.enforceRetention()).toEqual([{ topic: 'mixed', partition: 0, droppedRecords: 2n, startOffset: 2n }]);
   });
 });
 

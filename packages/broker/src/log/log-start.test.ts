@@ -24,6 +24,16 @@ describe('the log-start checkpoint at open', () => {
     expect(await fixture.fs.exists(logStartPath(LOG_DIR))).toBe(false);
   });
 
+  it('none, and the first segment not at offset 0 (a directory from before the checkpoint that retention trimmed): the log starts at that segment', async () => {
+    const fixture = logFixture({ segmentBytesMax: 2048 });
+    await threeSegments(fixture);
+    for (const suffix of ['.log', '.index', '.timeindex']) await fixture.fs.unlink(`${LOG_DIR}/00000000000000000000${suffix}`);
+    const log = await fixture.open();
+    expect(log.startOffset).toBe(4n);
+    await expect(log.read(3n, { maxBytes: 4096 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    expect((await readAll(log)).map((r) => r.offset)).toEqual([4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n]);
+  });
+
   it('inside a segment (not a segment boundary): that segment keeps its file, startOffset is the checkpoint, and nothing below it is read or found', async () => {
     const fixture = logFixture({ segmentBytesMax: 2048 });
     await threeSegments(fixture);
@@ -39,10 +49,15 @@ describe('the log-start checkpoint at open', () => {
     expect(log.endOffset).toBe(13n);
   });
 
-  it('fails validation: the open stops with CORRUPT_METADATA naming it (ignoring it would bring dropped records back)', async () => {
+  it.each([
+    ['startOffset not a decimal string', '{"version":1,"startOffset":4}'],
+    ['another version', '{"version":2,"startOffset":"4"}'],
+    ['no version', '{"startOffset":"4"}'],
+    ['not JSON', '{"version":1,'],
+  ])('fails validation (%s): the open stops with CORRUPT_METADATA naming it (ignoring it would bring dropped records back)', async (_what, contents) => {
     const fixture = logFixture({ segmentBytesMax: 2048 });
     await threeSegments(fixture);
-    await fixture.fs.writeFile(logStartPath(LOG_DIR), new TextEncoder().encode('{"version":1,"startOffset":4}'));
+    await fixture.fs.writeFile(logStartPath(LOG_DIR), new TextEncoder().encode(contents));
     await expect(fixture.open()).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: logStartPath(LOG_DIR) } });
   });
 

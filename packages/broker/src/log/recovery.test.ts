@@ -246,6 +246,44 @@ describe('recovery', () => {
     expect((await reopened.append(batchOf('after', 1))).baseOffset).toBe(last - 2n);
   });
 
+  it('the segment before the last, unsealed and ending at a whole batch short of the last (a power cut took its unsynced batches): the last segment deleted', async () => {
+    const fixture = logFixture({ segmentBytesMax: 4096 });
+    const bases = await segmentedLog(fixture);
+    const [beforeLast, last] = [bases.at(-2)!, bases.at(-1)!];
+    await fixture.fs.unlink(segmentPath(LOG_DIR, beforeLast, '.index'));
+    const path = segmentPath(LOG_DIR, beforeLast, '.log');
+    const file = await fixture.fs.open(path, 'rw');
+    await file.truncate((await file.size()) - batchOf('b0', 2, undefined, 100).length);
+    await file.sync();
+    await file.close();
+
+    const reopened = await fixture.open();
+    expect(reopened.endOffset).toBe(last - 2n);
+    expect(reopened.segmentCount).toBe(bases.length - 1);
+    expect(await fixture.fs.exists(segmentPath(LOG_DIR, last, '.log'))).toBe(false);
+    expect((await readAll(reopened)).map((r) => r.offset)).toEqual(Array.from({ length: Number(last - 2n) }, (_, i) => BigInt(i)));
+  });
+
+  it('segment files listed in any order (a real directory is not sorted): opened in offset order', async () => {
+    const fixture = logFixture({ segmentBytesMax: 4096 });
+    const bases = await segmentedLog(fixture);
+    const fs = fixture.fs;
+    const unsorted = new Proxy(fs, {
+      get(target, property) {
+        if (property === 'readdir') return async (dir: string) => (await target.readdir(dir)).reverse();
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    for (const cleanShutdown of [true, false]) {
+      const reopened = await fixture.open({ fs: unsorted, cleanShutdown });
+      expect(reopened.segmentCount).toBe(bases.length);
+      expect(reopened.endOffset).toBe(120n);
+      expect((await readAll(reopened)).map((r) => r.offset)).toEqual(Array.from({ length: 120 }, (_, i) => BigInt(i)));
+      await reopened.close();
+    }
+  });
+
   it('leftover *.tmp files and index files without a log are deleted', async () => {
     const fixture = logFixture();
     await seed(fixture, 1);
