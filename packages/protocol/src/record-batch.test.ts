@@ -124,6 +124,23 @@ describe('encodeBatch rejects bad input with INVALID_REQUEST', () => {
   });
 });
 
+describe('encodeBatch refuses a batch past the int32 batchLength with MESSAGE_TOO_LARGE', () => {
+  // Fields that only say how long they are: encodeBatch sizes every record before it allocates or
+  // writes a byte, so the limit is checked without 2 GiB of data.
+  const sized = (length: number) => ({ length }) as unknown as Uint8Array;
+
+  it('for one field past int32', () => {
+    const error = expectBrookError(() => encodeBatch([{ key: null, value: sized(2 ** 31), timestamp: 0 }]), 'MESSAGE_TOO_LARGE');
+    expect(error.details).toEqual({ size: 2 ** 31 });
+  });
+
+  it('for records that only add up past int32', () => {
+    const records = [0, 1].map(() => ({ key: null, value: sized(2 ** 30), timestamp: 0 }));
+    const error = expectBrookError(() => encodeBatch(records), 'MESSAGE_TOO_LARGE');
+    expect(error.details['size']).toBeGreaterThan(2 ** 31);
+  });
+});
+
 describe('header access', () => {
   it('readBatchHeader reads what checkBatch validates, and needs 61 bytes', () => {
     const bytes = encodeBatch([{ key: null, value: utf8('v'), timestamp: 7 }], { baseOffset: 3n, producerId: 9n });
@@ -145,6 +162,7 @@ describe('header access', () => {
     expect(readBatchHeader(bytes).crc).toBe(crcBefore);
     expect(decodeBatch(bytes).records.map((r) => r.offset)).toEqual([2n ** 62n, 2n ** 62n + 1n]);
     expectBrookError(() => setBaseOffset(bytes, -1n), 'INVALID_REQUEST');
+    expect(() => setBaseOffset(bytes.subarray(0, BATCH_HEADER_BYTES - 1), 0n)).toThrow(/assertion failed/);
   });
 });
 
