@@ -232,6 +232,12 @@ describe('decodeBatch rejects records that parse badly, behind a valid CRC', () 
     ['offsetDeltas that do not increase', (b) => (b[73] = 0x00), 'bad-record', 2],
     ['a header count with no headers behind it', (b) => (b[69] = 0x02), 'bad-record'],
     ['a six-byte offsetDelta varint', (b) => b.set([0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 64), 'bad-record'],
+    ['a baseTimestamp beyond 2^53', (_b, v) => v.setBigInt64(27, 2n ** 53n), 'bad-header'],
+    ['a maxTimestamp beyond 2^53', (_b, v) => v.setBigInt64(35, -(2n ** 60n)), 'bad-header'],
+    ['a record timestamp (baseTimestamp + timestampDelta) beyond 2^53', (b, v) => {
+      v.setBigInt64(27, BigInt(Number.MAX_SAFE_INTEGER));
+      b[63] = 0x02; // timestampDelta 1
+    }, 'bad-record'],
   ])('%s', (_name, patch, reason, recordCount) => {
     expectCorrupt(() => decodeBatch(patched(patch, recordCount)), reason);
     expectCorrupt(() => decodeBatch(patched(patch, recordCount), 0, { crcVerified: true }), reason);
