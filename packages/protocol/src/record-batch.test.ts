@@ -75,8 +75,10 @@ describe('encodeBatch → decodeBatch', () => {
     buffer.set(second, 3 + first.length);
     const check = checkBatch(buffer, 3);
     expect(check.ok && check.size).toBe(first.length);
-    const { records } = decodeBatch(buffer, 3 + first.length);
+    const { header, records } = decodeBatch(buffer, 3 + first.length);
     expect(records.map((r) => [r.offset, new TextDecoder().decode(r.value!)])).toEqual([[11n, 'two']]);
+    expect(readBatchHeader(buffer, 3 + first.length)).toEqual(header);
+    expect(header.baseOffset).toBe(11n);
     expect(checkBatch(buffer, 3, 3 + first.length - 1)).toMatchObject({ ok: false, reason: 'truncated' });
   });
 
@@ -175,6 +177,9 @@ describe('checkBatch', () => {
     const short = bytes.slice();
     new DataView(short.buffer).setInt32(8, 48);
     expect(checkBatch(short)).toMatchObject({ ok: false, reason: 'bad-length' });
+    // Twelve bytes are enough to read batchLength: a bad one is bad-length, not truncated.
+    expect(checkBatch(short.subarray(0, BATCH_LOG_OVERHEAD_BYTES))).toMatchObject({ ok: false, reason: 'bad-length' });
+    expect(checkBatch(short.subarray(0, BATCH_LOG_OVERHEAD_BYTES - 1))).toMatchObject({ ok: false, reason: 'truncated' });
   });
 
   it('accepts an empty batch (recordCount 0), as compaction leaves in Kafka', () => {
