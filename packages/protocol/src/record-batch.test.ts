@@ -248,6 +248,14 @@ describe('decodeBatch rejects records that parse badly, behind a valid CRC', () 
     expectCorrupt(() => decodeBatch(patched(patch, recordCount), 0, { crcVerified: true }), reason);
   });
 
+  it('a header value length past the record end, in a buffer that ends with the batch', () => {
+    // [k, v] with header h: x; the header value length is at 72, its byte the batch's last.
+    const bytes = encodeBatch([{ key: utf8('k'), value: utf8('v'), headers: [{ key: 'h', value: utf8('x') }], timestamp: 0 }]).slice();
+    expect(bytes.length).toBe(74);
+    bytes[72] = 0x7e; // 63
+    expectCorrupt(() => decodeBatch(reseal(bytes)), 'bad-record');
+  });
+
   it('decodes offsets with a gap (as compaction leaves them) as baseOffset + offsetDelta', () => {
     const bytes = patched((b, v) => {
       b[73] = 0x04; // the second record's offsetDelta: 2
