@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeBatch, type RecordInput } from '@brook/protocol';
-import { FrameDecoder, FrameKind, commitFrame, headerFrame, sealFrame, type DecodeStep } from '../packages/client/src/wal/frame-codec.js';
+import { crc32c, encodeBatch, type RecordInput } from '@brook/protocol';
+import { FRAME_BYTES_MAX, FrameDecoder, FrameKind, commitFrame, headerFrame, sealFrame, type DecodeStep } from '../packages/client/src/wal/frame-codec.js';
 import { OpenBatch } from '../packages/client/src/wal/open-batch.js';
 import { encodeRecord, frameRecord } from '../packages/client/src/wal/record-codec.js';
 
@@ -70,6 +70,46 @@ describe('WAL frame codec', () => {
     decoder.push(zero);
     expect(decoder.next()).toEqual({ kind: 'bad', position: 0, reason: 'bad-length' });
     expect(decoder.next().kind).toBe('bad');
+  });
+});
+
+describe('WAL frames on disk (docs/wal.md)', () => {
+  /** length (1 + body), CRC-32C of kind .. end, kind, body: a frame as the format says. */
+  function expectedFrame(kind: number, body: number[]): number[] {
+    const crc = crc32c(Uint8Array.from([kind, ...body]));
+    const u32 = (value: number) => [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
+    return [...u32(1 + body.length), ...u32(crc), kind, ...body];
+  }
+  const u64 = (value: number) => [0, 0, 0, 0, 0, 0, (value >>> 8) & 0xff, value & 0xff];
+
+  it('writes HEADER, SEAL and COMMIT byte for byte', () => {
+    expect([...headerFrame({ segmentSeq: 3, firstBatchSeq: 10, firstRecordSeq: 0x1234 })])
+      .toEqual(expectedFrame(1, [0x42, 0x57, 0x41, 0x4c, 1, ...u64(3), ...u64(10), ...u64(0x1234)]));
+    expect([...sealFrame(0x0102, 5)]).toEqual(expectedFrame(3, [...u64(0x0102), 0, 0, 0, 5]));
+    expect([...commitFrame(0x0102)]).toEqual(expectedFrame(4, u64(0x0102)));
+  });
+
+  it('writes a RECORD as a one-record RecordBatch whose baseOffset is the record sequence', () => {
+    const { frame } = frameRecord(encodeRecord(record), 0x0304);
+    const batch = encodeBatch([record], { baseOffset: 0x0304n });
+    expect([...frame]).toEqual(expectedFrame(2, [...batch]));
+  });
+
+  it('refuses a frame of an unknown kind behind a valid CRC, and a length past FRAME_BYTES_MAX', () => {
+    for (const kind of [0, 5]) {
+      const decoder = new FrameDecoder();
+      decoder.push(Uint8Array.from(expectedFrame(kind, [1, 2, 3])));
+      expect(decoder.next(), `kind ${kind}`).toEqual({ kind: 'bad', position: 0, reason: 'bad-kind' });
+    }
+    const lengthOnly = (length: number) => {
+      const decoder = new FrameDecoder();
+      const header = new Uint8Array(9);
+      new DataView(header.buffer).setUint32(0, length);
+      decoder.push(header);
+      return decoder.next();
+    };
+    expect(lengthOnly(FRAME_BYTES_MAX)).toEqual({ kind: 'need-more' });
+    expect(lengthOnly(FRAME_BYTES_MAX + 1)).toEqual({ kind: 'bad', position: 0, reason: 'bad-length' });
   });
 });
 

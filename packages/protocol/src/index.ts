@@ -11,6 +11,7 @@ export type { StoredRecord } from './stored-record.js';
 export { corruptBatch } from './record-decoder.js';
 export { sizeOfRecordMax } from './record-encoder.js';
 export * from './murmur2.js';
+export * from './producer-sequence.js';
 export * from './topic-name.js';
 export * from './random.js';
 export * from './random-seeded.js';

@@ -75,8 +75,10 @@ describe('encodeBatch → decodeBatch', () => {
     buffer.set(second, 3 + first.length);
     const check = checkBatch(buffer, 3);
     expect(check.ok && check.size).toBe(first.length);
-    const { records } = decodeBatch(buffer, 3 + first.length);
+    const { header, records } = decodeBatch(buffer, 3 + first.length);
     expect(records.map((r) => [r.offset, new TextDecoder().decode(r.value!)])).toEqual([[11n, 'two']]);
+    expect(readBatchHeader(buffer, 3 + first.length)).toEqual(header);
+    expect(header.baseOffset).toBe(11n);
     expect(checkBatch(buffer, 3, 3 + first.length - 1)).toMatchObject({ ok: false, reason: 'truncated' });
   });
 
@@ -124,6 +126,23 @@ describe('encodeBatch rejects bad input with INVALID_REQUEST', () => {
   });
 });
 
+describe('encodeBatch refuses a batch past the int32 batchLength with MESSAGE_TOO_LARGE', () => {
+  // Fields that only say how long they are: encodeBatch sizes every record before it allocates or
+  // writes a byte, so the limit is checked without 2 GiB of data.
+  const sized = (length: number) => ({ length }) as unknown as Uint8Array;
+
+  it('for one field past int32', () => {
+    const error = expectBrookError(() => encodeBatch([{ key: null, value: sized(2 ** 31), timestamp: 0 }]), 'MESSAGE_TOO_LARGE');
+    expect(error.details).toEqual({ size: 2 ** 31 });
+  });
+
+  it('for records that only add up past int32', () => {
+    const records = [0, 1].map(() => ({ key: null, value: sized(2 ** 30), timestamp: 0 }));
+    const error = expectBrookError(() => encodeBatch(records), 'MESSAGE_TOO_LARGE');
+    expect(error.details['size']).toBeGreaterThan(2 ** 31);
+  });
+});
+
 describe('header access', () => {
   it('readBatchHeader reads what checkBatch validates, and needs 61 bytes', () => {
     const bytes = encodeBatch([{ key: null, value: utf8('v'), timestamp: 7 }], { baseOffset: 3n, producerId: 9n });
@@ -145,6 +164,7 @@ describe('header access', () => {
     expect(readBatchHeader(bytes).crc).toBe(crcBefore);
     expect(decodeBatch(bytes).records.map((r) => r.offset)).toEqual([2n ** 62n, 2n ** 62n + 1n]);
     expectBrookError(() => setBaseOffset(bytes, -1n), 'INVALID_REQUEST');
+    expect(() => setBaseOffset(bytes.subarray(0, BATCH_HEADER_BYTES - 1), 0n)).toThrow(/assertion failed/);
   });
 });
 
@@ -157,6 +177,9 @@ describe('checkBatch', () => {
     const short = bytes.slice();
     new DataView(short.buffer).setInt32(8, 48);
     expect(checkBatch(short)).toMatchObject({ ok: false, reason: 'bad-length' });
+    // Twelve bytes are enough to read batchLength: a bad one is bad-length, not truncated.
+    expect(checkBatch(short.subarray(0, BATCH_LOG_OVERHEAD_BYTES))).toMatchObject({ ok: false, reason: 'bad-length' });
+    expect(checkBatch(short.subarray(0, BATCH_LOG_OVERHEAD_BYTES - 1))).toMatchObject({ ok: false, reason: 'truncated' });
   });
 
   it('accepts an empty batch (recordCount 0), as compaction leaves in Kafka', () => {
@@ -214,9 +237,23 @@ describe('decodeBatch rejects records that parse badly, behind a valid CRC', () 
     ['offsetDeltas that do not increase', (b) => (b[73] = 0x00), 'bad-record', 2],
     ['a header count with no headers behind it', (b) => (b[69] = 0x02), 'bad-record'],
     ['a six-byte offsetDelta varint', (b) => b.set([0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 64), 'bad-record'],
+    ['a baseTimestamp beyond 2^53', (_b, v) => v.setBigInt64(27, 2n ** 53n), 'bad-header'],
+    ['a maxTimestamp beyond 2^53', (_b, v) => v.setBigInt64(35, -(2n ** 60n)), 'bad-header'],
+    ['a record timestamp (baseTimestamp + timestampDelta) beyond 2^53', (b, v) => {
+      v.setBigInt64(27, BigInt(Number.MAX_SAFE_INTEGER));
+      b[63] = 0x02; // timestampDelta 1
+    }, 'bad-record'],
   ])('%s', (_name, patch, reason, recordCount) => {
     expectCorrupt(() => decodeBatch(patched(patch, recordCount)), reason);
     expectCorrupt(() => decodeBatch(patched(patch, recordCount), 0, { crcVerified: true }), reason);
+  });
+
+  it('a header value length past the record end, in a buffer that ends with the batch', () => {
+    // [k, v] with header h: x; the header value length is at 72, its byte the batch's last.
+    const bytes = encodeBatch([{ key: utf8('k'), value: utf8('v'), headers: [{ key: 'h', value: utf8('x') }], timestamp: 0 }]).slice();
+    expect(bytes.length).toBe(74);
+    bytes[72] = 0x7e; // 63
+    expectCorrupt(() => decodeBatch(reseal(bytes)), 'bad-record');
   });
 
   it('decodes offsets with a gap (as compaction leaves them) as baseOffset + offsetDelta', () => {

@@ -179,11 +179,11 @@ export function encodeBatch(records: readonly EncodableRecord[], options: Encode
     }
     if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
     const body = sizeOfRecordBody(record, i, timestampDelta);
+    // Keeps size within int32 + a length varint, so batchLength (size - 12) stays an int32.
     if (body > MAX_INT32 - size) throw batchTooLarge(size + body);
     bodyBytes[i] = body;
     size += sizeOfVarint(body) + body;
   }
-  if (size - BATCH_LOG_OVERHEAD_BYTES > MAX_INT32) throw batchTooLarge(size);
 
   const bytes = slabBytes(size);
   const view = bufferView(bytes);
@@ -256,13 +256,9 @@ function writeHeader(view: DataView, at: number, options: ResolvedOptions, batch
   view.setInt32(at + RECORD_COUNT_AT, batch.recordCount);
 }
 
-/** Patches baseOffset in place (the CRC does not cover it). */
-export function setBaseOffset(bytes: Uint8Array, baseOffset: bigint, position = 0): void {
+/** Patches the baseOffset of the batch `bytes` starts with, in place (the CRC does not cover it). */
+export function setBaseOffset(bytes: Uint8Array, baseOffset: bigint): void {
   requireBigInt('baseOffset', baseOffset, 0n);
-  assert(
-    Number.isInteger(position) && position >= 0 && position + BATCH_HEADER_BYTES <= bytes.length,
-    'no batch header at that position',
-    { position, bytes: bytes.length },
-  );
-  bufferView(bytes).setBigInt64(bytes.byteOffset + position, baseOffset);
+  assert(bytes.length >= BATCH_HEADER_BYTES, 'no batch header to patch', { bytes: bytes.length });
+  bufferView(bytes).setBigInt64(bytes.byteOffset, baseOffset);
 }

@@ -2,7 +2,7 @@
  * encodeBatch against a plain reference encoder written here from the grammar in record-batch.ts
  * (bigint zig-zag, an array of numbers, TextEncoder), on the field shapes where the encoder's
  * inlined varints could part from it: null and empty fields, AsciiText, lengths and deltas at
- * varint size boundaries, timestamp deltas at and past int32, batches past 64 and 8192 records.
+ * varint size boundaries, header keys at UTF-8 length steps, timestamp deltas at and past int32, batches past 64 and 8192 records.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -73,7 +73,9 @@ const asciiField = fc.oneof(
 ).map((text) => text as AsciiText);
 const fieldArbitrary: fc.Arbitrary<RecordField> = fc.oneof(fc.constant(null), bytesField, asciiField);
 
-const headerKey = fc.oneof(fc.string({ maxLength: 10 }), fc.string({ unit: 'binary', maxLength: 10 }), fc.constant('k'.repeat(64)));
+/** UTF-8 length steps (U+007F/U+0080, U+07FF/U+0800), a pair, and lone surrogates (written as U+FFFD). */
+const utf8EdgeKey = fc.constantFrom('\u007f', '\u0080', '\u07ff', '\u0800', '€', '\uD83D\uDE00', 'x\uDC00', 'end\uD800', '\uDC00\uD800');
+const headerKey = fc.oneof(fc.string({ maxLength: 10 }), fc.string({ unit: 'binary', maxLength: 10 }), fc.constant('k'.repeat(64)), utf8EdgeKey);
 const headersArbitrary = fc.option(
   fc.array(fc.record({ key: headerKey, value: fc.oneof(fc.constant(null), bytesField) }), { maxLength: 3 }),
   { nil: undefined },
@@ -84,6 +86,8 @@ const INT32_EDGE = 2 ** 31;
 const timestampDelta = fc.oneof(
   fc.integer({ min: -200, max: 200 }),
   fc.constantFrom(63, 64, -64, -65, INT32_EDGE - 1, INT32_EDGE, -INT32_EDGE, -INT32_EDGE - 1, 2 ** 40, -(2 ** 40), 2 ** 52 - 1, -(2 ** 52)),
+  // The three-, four- and five-byte steps of an int32 delta's zig-zag varint.
+  fc.constantFrom(2 ** 13, -(2 ** 13) - 1, 2 ** 20, -(2 ** 20) - 1, 2 ** 27, -(2 ** 27) - 1),
   fc.integer({ min: -(2 ** 52), max: 2 ** 52 }),
 );
 

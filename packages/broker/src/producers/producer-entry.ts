@@ -7,7 +7,9 @@
  * range and offsets): enough to recognise a retry of any batch a client may still have in flight,
  * and to answer it with the offsets the original got.
  */
-import { BrookError, type BatchHeader } from '@brook/protocol';
+import { BrookError, SEQUENCE_MAX, addToSequence, type BatchHeader } from '@brook/protocol';
+
+export { SEQUENCE_MAX, addToSequence };
 
 /** producerId of a batch from a producer that is not idempotent: appended without any check. */
 export const NO_PRODUCER_ID = -1n;
@@ -18,7 +20,6 @@ export const NO_PRODUCER_ID = -1n;
  */
 export const RECENT_BATCHES_PER_PRODUCER = 5;
 
-export const SEQUENCE_MAX = 0x7fffffff;
 /** producerEpoch is an int16. */
 export const EPOCH_MAX = 0x7fff;
 
@@ -33,11 +34,6 @@ export interface ProducerEntry {
   readonly epoch: number;
   /** Oldest first; never empty, at most RECENT_BATCHES_PER_PRODUCER. */
   readonly batches: readonly RecentBatch[];
-}
-
-/** `sequence + increment`, wrapping past SEQUENCE_MAX to 0 (Kafka's incrementSequence). */
-export function addToSequence(sequence: number, increment: number): number {
-  return sequence > SEQUENCE_MAX - increment ? increment - (SEQUENCE_MAX - sequence) - 1 : sequence + increment;
 }
 
 /** The batch a header describes, at `baseOffset` (assigned by the log, or a placeholder until then). */

@@ -18,12 +18,12 @@
  * and renumber the batch, which the broker has certainly not appended. A batch not persisted
  * within deliveryTimeoutMs fails with TIMEOUT.
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, addToSequence } from '@brook/protocol';
 import type { ResolvedProducerOptions } from '../options.js';
 import { Batch, type ProducerIdentity } from './batch.js';
 import type { ProducerIdentities } from './producer-identities.js';
 import type { SendTicket } from './send-ticket.js';
-import { addToSequence, deliveryTimeout, transmit, type Numbering, type TransmitContext } from './transmit.js';
+import { deliveryTimeout, transmit, type Numbering, type TransmitContext } from './transmit.js';
 
 export interface LaneContext extends TransmitContext {
   readonly options: ResolvedProducerOptions;

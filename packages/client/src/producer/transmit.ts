@@ -21,8 +21,6 @@ import type { BackoffPolicy } from '../options.js';
 import { backoffDelayMs } from '../transport/backoff.js';
 import type { Batch } from './batch.js';
 
-export const SEQUENCE_MAX = 0x7fffffff;
-
 export interface TransmitContext {
   readonly connection: Connection;
   readonly clock: Clock;
@@ -153,9 +151,4 @@ export function deliveryTimeout(message: string, details: Record<string, unknown
 /** A failure as a BrookError: anything else thrown on the send path is a bug, reported as INVALID_REQUEST. */
 export function toBrookError(error: unknown): BrookError {
   return isBrookError(error) ? error : new BrookError('INVALID_REQUEST', String(error), {}, { cause: error });
-}
-
-/** `sequence + increment`, wrapping past 2^31 - 1 to 0 as Kafka's clients (and the broker) do. */
-export function addToSequence(sequence: number, increment: number): number {
-  return sequence > SEQUENCE_MAX - increment ? increment - (SEQUENCE_MAX - sequence) - 1 : sequence + increment;
 }

@@ -17,9 +17,8 @@
  * the same ids to other producers, so a resume or a batch naming it is refused there and the
  * producer takes new ids. A file written before incarnations has none: unknown, resumed as before.
  */
-import { BrookError, assert, isIncarnation, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { BrookError, SEQUENCE_MAX, addToSequence, assert, isIncarnation, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import type { ProducerIdentity } from './batch.js';
-import { SEQUENCE_MAX, addToSequence } from './transmit.js';
 
 export const STATE_FILE = 'producer.json';
 const STATE_VERSION = 1;

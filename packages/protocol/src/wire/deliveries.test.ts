@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { crc32c } from '../crc32c.js';
 import { isBrookError } from '../errors.js';
 import { decodeStoredBatch, encodeBatch, type RecordInput } from '../record-batch.js';
 import type { StoredRecord } from '../stored-record.js';
@@ -44,6 +45,20 @@ describe('DELIVER frame', () => {
     expect(decodeFrame(frame).requestId).toBe(7);
     expect(decodeFrameDeliveries(frame)).toEqual(expected(deliveries, 40));
     expect(decodeFrame(frame).data.length).toBe(4 + deliveries.reduce((sum, delivery) => sum + deliveryBytes(delivery), 0));
+  });
+
+  it('lays out the data as docs/protocol.md says: CRC, entries, then the stored records byte for byte', () => {
+    const [record] = stored([input('v', 1_700_000_000_123, 'k')], 0x0102030405n);
+    const { data } = decodeFrame(encodeDeliverFrame(9, 0, [{ partition: 3, deliveryCount: 2, record: record! }]));
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    expect(view.getUint32(0)).toBe(crc32c(data, 4, data.length));
+    expect([...data.subarray(4, 4 + DELIVERY_ENTRY_BYTES)]).toEqual([
+      0, 0, 0, 3, // partition
+      0, 0, 0, 0x01, 0x02, 0x03, 0x04, 0x05, // offset
+      0, 0, 0, 2, // deliveryCount
+      ...[0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x7b], // timestamp 1_700_000_000_123
+    ]);
+    expect([...data.subarray(4 + DELIVERY_ENTRY_BYTES)]).toEqual([...record!.source.subarray(record!.sourceStart, record!.sourceEnd)]);
   });
 
   it("carries a tail reader's lostToRetention as a decimal string, and no such field when it is 0", () => {

@@ -45,6 +45,11 @@ describe('frame codec', () => {
     );
   });
 
+  it('lays out kind, requestId, jsonLength, json and data as docs/protocol.md says', () => {
+    const frame = encodeFrame(FrameKind.REQUEST, 0x01020304, '{"op":"x"}', [Uint8Array.of(0xaa), Uint8Array.of(0xbb, 0xcc)]);
+    expect([...frame]).toEqual([3, 1, 2, 3, 4, 0, 0, 0, 10, ...text.encode('{"op":"x"}'), 0xaa, 0xbb, 0xcc]);
+  });
+
   it('names every way a frame can be broken, with the requestId once the header is readable', () => {
     expect(failure(new Uint8Array(8))).toEqual({ reason: 'truncated' });
     expect(failure(rawFrame(99, 7, text.encode('{}')))).toEqual({ reason: 'unknown-kind', requestId: 7 });
