@@ -46,10 +46,9 @@ export class AckState {
     return this.acked.size;
   }
 
-  /** One past the highest offset this state says is acked: at least the ackFloor. */
+  /** One past the highest offset this state says is acked: at least the ackFloor (acked ranges lie above it). */
   get ackedEnd(): bigint {
-    const last = this.acked.lastEnd;
-    return last !== undefined && last > this.floor ? last : this.floor;
+    return this.acked.lastEnd ?? this.floor;
   }
 
   /** Offsets in [ackFloor, offset) that are not acked: what skipping to `offset` would lose. */

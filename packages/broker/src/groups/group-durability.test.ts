@@ -325,4 +325,23 @@ describe('group state ahead of its log', () => {
     await fixture.settle(() => after.held.length === 1);
     expect(after.held.map((d) => [d.offset, d.text()])).toEqual([[0n, 'c']]);
   });
+
+  it('the same for acks above the ackFloor (out of order): the records at their offsets are delivered, not taken as acked', async () => {
+    const fixture = await engineFixture({ fsync: 'never' });
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', ['a', 'b', 'c'].map((value) => ({ value })));
+    const first = holding();
+    await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 10 }, first.handler);
+    await fixture.settle(() => first.held.length === 3);
+    await first.held[1]!.ack();
+    await first.held[2]!.ack();
+    expect(fixture.broker.describeGroup('t', 'g').partitions[0]!.ackFloor).toBe(0n);
+    const broker = await fixture.restart({ keep: (path, pendingOps) => ({ ops: path.includes('/groups/') ? pendingOps : 0 }) });
+    expect(broker.describeTopic('t').partitions[0]!.endOffset).toBe(0n);
+    await broker.produce('t', ['x', 'y', 'z'].map((value) => ({ value })));
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 10 }, after.handler);
+    await fixture.settle(() => after.held.length === 3);
+    expect(after.held.map((d) => d.text())).toEqual(['x', 'y', 'z']);
+  });
 });
