@@ -46,7 +46,17 @@ describe('AckState', () => {
     state.ack(10n);
     expect(state.ackFloor).toBe(13n);
     expect(state.isAcked(9n)).toBe(true);
-    expect(state.ack(12n)).toBe(false);
+    state.ack(12n);
+    expect(state.snapshot()).toEqual({ ackFloor: 13n, acked: [], attempts: [] });
+  });
+
+  it('a snapshot lists the attempts of unacked offsets only, also when the floor moved into a run of attempts', () => {
+    const state = new AckState(0n);
+    for (const offset of [0n, 1n, 2n, 5n]) state.recordAttempt(offset);
+    state.recordAttempt(2n);
+    state.ack(0n);
+    state.ack(5n);
+    expect(state.snapshot()).toEqual({ ackFloor: 1n, acked: [[5n, 6n]], attempts: [[1n, 1], [2n, 2]] });
   });
 
   it('counts attempts per offset and forgets them on ack', () => {

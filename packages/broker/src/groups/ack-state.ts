@@ -46,15 +46,14 @@ export class AckState {
     return this.acked.size;
   }
 
-  /** One past the highest offset this state says is acked: at least the ackFloor. */
+  /** One past the highest offset this state says is acked: at least the ackFloor (acked ranges lie above it). */
   get ackedEnd(): bigint {
-    const last = this.acked.lastEnd;
-    return last !== undefined && last > this.floor ? last : this.floor;
+    return this.acked.lastEnd ?? this.floor;
   }
 
-  /** Offsets in [ackFloor, offset) that are not acked: what skipping to `offset` would lose. */
+  /** Offsets in [ackFloor, offset) that are not acked, `offset` above the ackFloor: what skipping to it would lose. */
   unackedBelow(offset: bigint): bigint {
-    return offset <= this.floor ? 0n : offset - this.floor - this.acked.countBelow(offset);
+    return offset - this.floor - this.acked.countBelow(offset);
   }
 
   isAcked(offset: bigint): boolean {
@@ -88,20 +87,19 @@ export class AckState {
     }
   }
 
-  /** Acks `offset` (`nextOffset`: offset + 1, as recordAttempt); returns false if it already was. Moves the floor over any run of acks. */
-  ack(offset: bigint, nextOffset = offset + 1n): boolean {
+  /** Acks `offset` (`nextOffset`: offset + 1, as recordAttempt), if it is not yet. Moves the floor over any run of acks. */
+  ack(offset: bigint, nextOffset = offset + 1n): void {
     if (offset === this.floor) {
       // In order, the usual case: the floor moves, no range is touched.
       this.floor = nextOffset;
     } else {
-      if (this.isAcked(offset)) return false;
+      if (this.isAcked(offset)) return;
       this.acked.add(offset, nextOffset);
     }
     if (this.counts.size > 0) this.counts.delete(offset);
     this.absorbAcked();
     // Forget tried ranges once the floor has passed them whole: memory stays bounded by the window.
     if (this.tried.firstEnd !== undefined && this.tried.firstEnd <= this.floor) this.tried.dropBelow(this.floor);
-    return true;
   }
 
   /**

@@ -1,17 +1,15 @@
 /**
  * Every lease and every backoff of a broker in one structure: a min-heap of deadlines with a
  * single clock timer armed for the earliest one. A million records in flight cost a million heap
- * entries, not a million timers, and extending a lease is an O(log n) re-key, not a timer cancel
- * and re-create. Deadlines are on `clock.monotonicMs()` (durations, not dates: see Clock).
+ * entries, not a million timers, and extending a lease is an O(log n) heap removal and insertion,
+ * not a timer cancel and re-create. Deadlines are on `clock.monotonicMs()` (durations, not dates:
+ * see Clock).
  */
 import { TimerHeap, type Clock, type HeapTimer, type Timer } from '@brook/protocol';
 
 export interface Deadline {
-  readonly dueMs: number;
   /** Removes the deadline; a no-op once it fired or was cancelled. */
   cancel(): void;
-  /** Moves the deadline (a lease extension); a no-op once it fired or was cancelled. */
-  reschedule(dueMs: number): void;
 }
 
 export class DeadlineQueue {
@@ -32,18 +30,8 @@ export class DeadlineQueue {
     this.arm();
     const queue = this;
     return {
-      get dueMs() {
-        return entry.dueMs;
-      },
       cancel() {
         queue.heap.remove(entry);
-        queue.arm();
-      },
-      reschedule(newDueMs: number) {
-        if (entry.index < 0) return;
-        queue.heap.remove(entry);
-        (entry as { dueMs: number }).dueMs = newDueMs;
-        queue.heap.push(entry);
         queue.arm();
       },
     };

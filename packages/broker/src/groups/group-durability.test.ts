@@ -105,6 +105,44 @@ describe('group durability', () => {
     expect((await syncs.fs.readdir(dir)).filter((n) => n.startsWith('journal-'))).toEqual(['journal-1']);
   });
 
+
+  it('a snapshot taken while an attempt is given back (no attempt left) restores: the record comes again as its first delivery', async () => {
+    const fixture = await engineFixture({ groupJournalBytesMax: 4096 });
+    const topic = 'given-back-snapshot';
+    await fixture.broker.createTopic(topic, { partitions: 2 });
+    const ackTimeoutMs = 1000;
+    const options = { topic, group: 'g', ordering: 'partition' as const, ackTimeoutMs };
+    const acking = holding();
+    const subscription = await fixture.broker.subscribe(options, acking.handler);
+    const stream = fixture.broker.consume({ ...options, maxInFlight: 1 }); // takes partition 1
+    await fixture.settle();
+    expect(fixture.broker.describeGroup(topic, 'g').partitions.map((p) => p.owner)).toEqual(['g-0', 'g-1']);
+    const givenBack: string[] = [];
+    fixture.broker.on('redelivered', (e) => givenBack.push(`${e.partition}:${e.offset} ${e.reason}`));
+    await fixture.broker.produce(topic, [{ value: 'r', partition: 1 }]);
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').partitions[1]!.inFlight.length === 1);
+    // r waits unread for a whole lease: given back, no attempt left; the paused stream keeps partition 1.
+    await fixture.advance(ackTimeoutMs);
+    await fixture.settle(() => givenBack.length === 1);
+    expect(givenBack).toEqual(['1:0 unsent']);
+    // Acks on partition 0, one journal record each, compact the journal while r has no attempt.
+    await fixture.broker.produce(topic, Array.from({ length: 300 }, (_, i) => ({ value: `m${i}`, partition: 0 })));
+    for (let i = 0; i < 300; i++) {
+      await fixture.settle(() => acking.held.length > i);
+      await acking.held[i]!.ack();
+    }
+    const dir = `/brook/groups/${topic}/g`;
+    const generation = async () => (JSON.parse(new TextDecoder().decode(await fixture.fs.readFile(`${dir}/state.json`))) as { generation: number }).generation;
+    expect(await generation()).toBeGreaterThan(0);
+    stream.abort();
+    await subscription.close();
+    const broker = await fixture.restart();
+    const after = holding();
+    await broker.subscribe(options, after.handler);
+    await fixture.settle(() => after.held.length === 1);
+    expect(`${after.held[0]!.text()}#${after.held[0]!.deliveryCount}`).toBe('r#1');
+  });
+
   it('a failed compaction shows in describeGroup until one succeeds, and loses no ack', async () => {
     const { fixture, held } = await compactingGroup(300);
     // The snapshot's rename fails twice: the first two compactions fail, a later one succeeds.
@@ -286,5 +324,24 @@ describe('group state ahead of its log', () => {
     await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 10 }, after.handler);
     await fixture.settle(() => after.held.length === 1);
     expect(after.held.map((d) => [d.offset, d.text()])).toEqual([[0n, 'c']]);
+  });
+
+  it('the same for acks above the ackFloor (out of order): the records at their offsets are delivered, not taken as acked', async () => {
+    const fixture = await engineFixture({ fsync: 'never' });
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', ['a', 'b', 'c'].map((value) => ({ value })));
+    const first = holding();
+    await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 10 }, first.handler);
+    await fixture.settle(() => first.held.length === 3);
+    await first.held[1]!.ack();
+    await first.held[2]!.ack();
+    expect(fixture.broker.describeGroup('t', 'g').partitions[0]!.ackFloor).toBe(0n);
+    const broker = await fixture.restart({ keep: (path, pendingOps) => ({ ops: path.includes('/groups/') ? pendingOps : 0 }) });
+    expect(broker.describeTopic('t').partitions[0]!.endOffset).toBe(0n);
+    await broker.produce('t', ['x', 'y', 'z'].map((value) => ({ value })));
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 10 }, after.handler);
+    await fixture.settle(() => after.held.length === 3);
+    expect(after.held.map((d) => d.text())).toEqual(['x', 'y', 'z']);
   });
 });

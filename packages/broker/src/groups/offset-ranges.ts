@@ -14,10 +14,6 @@ export class OffsetRanges {
   private starts: bigint[] = [];
   private ends: bigint[] = [];
 
-  get rangeCount(): number {
-    return this.starts.length;
-  }
-
   /** The number of offsets in the set. */
   get size(): bigint {
     let total = 0n;
