@@ -68,6 +68,20 @@ describe('the log-start checkpoint at open', () => {
     await expect(fixture.open()).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: logStartPath(LOG_DIR), startOffset: 13n, endOffset: 12n } });
   });
 
+  it('renamed in place but its directory fsync failed (retention reports the failure; the log stays healthy, so a clean close follows): an open that starts the log there makes it durable before an append is acknowledged', async () => {
+    const fixture = logFixture({ segmentBytesMax: 2048 });
+    await threeSegments(fixture);
+    fixture.fs.failNext('syncDir', { errno: 'EIO', path: LOG_DIR });
+    await expect(writeLogStart(fixture.fs, LOG_DIR, 8n)).rejects.toMatchObject({ code: 'IO_ERROR' });
+    const log = await fixture.open({ cleanShutdown: true });
+    expect(log.startOffset).toBe(8n);
+    await log.append(batchOf('acknowledged', 1));
+    fixture.fs.powerCut();
+    const reopened = await fixture.open();
+    expect(reopened.startOffset).toBe(8n);
+    expect((await readAll(reopened)).map((r) => r.offset)).toEqual([8n, 9n, 10n, 11n, 12n]);
+  });
+
   it('a leftover log-start.json.tmp (its atomic write cut short) is deleted', async () => {
     const fixture = logFixture({ segmentBytesMax: 2048 });
     await threeSegments(fixture);

@@ -77,7 +77,10 @@ export async function recoverSegments(
  * Deletes the segments wholly below the log-start checkpoint, the log file first (as
  * Segment.delete), then fsyncs the directory: a retention whose unlinks failed or were taken back
  * by a power cut, finished now, before anything reads them. The last segment always stays (retention
- * never deletes it). Returns the base offsets left.
+ * never deletes it). Returns the base offsets left. Not the only guard: the files would only be
+ * deleted again at the next open (the checkpoint is durable before retention unlinks anything), and
+ * a checkpoint whose own directory fsync failed is also made durable by removeTailIndexFiles' fsync
+ * after a clean close; removing both lets a power cut move startOffset back (log-start.test.ts).
  */
 async function deleteBelowLogStart(fs: FileSystem, dir: string, baseOffsets: bigint[], logStart: bigint, removed: string[]): Promise<bigint[]> {
   let below = 0;
@@ -213,7 +216,10 @@ async function openUnsealed(
  * A clean close writes the active segment's index files, and the reopened log appends to that
  * segment: they would go stale, and once the segment is the one before the last, stale index
  * files would pass for a finished seal (hasIndexFiles). So they go, durably, before any append;
- * its seal writes them afresh. Their contents are already loaded (openIndexed) or rebuilt.
+ * its seal writes them afresh. Their contents are already loaded (openIndexed) or rebuilt. The
+ * fsync is a second guard: the roll that makes this segment the one before the last fsyncs the
+ * directory (Segment.create) before the new segment takes a record, which makes these unlinks
+ * durable too, so no test fails without it (mutation testing found it so).
  */
 async function removeTailIndexFiles(fs: FileSystem, dir: string, baseOffset: bigint): Promise<void> {
   if ((await unlinkSegmentFiles(fs, dir, baseOffset, ['.index', '.timeindex'])).length > 0) await fs.syncDir(dir);
@@ -244,7 +250,11 @@ async function unlinkSegmentFiles(fs: FileSystem, dir: string, baseOffset: bigin
  * Segment base offsets in order; deletes leftovers of interrupted atomic writes and deletions.
  * After an unclean stop it fsyncs the directory even if it removed nothing: a process killed
  * between creating a segment and fsyncing the directory leaves a name that only the page cache
- * holds, and appends acknowledged into that segment would vanish with it at a power cut.
+ * holds, and appends acknowledged into that segment would vanish with it at a power cut. (Today
+ * a roll creates a segment before it seals the one before, so that one is unsealed then, and its
+ * recovery, index files written atomically or the last segment deleted, fsyncs the directory too;
+ * this fsync does not lean on that order, nor on a pending log-start.json rename having segments
+ * below it for deleteBelowLogStart to fsync.)
  */
 async function listSegments(fs: FileSystem, dir: string, cleanShutdown: boolean): Promise<{ baseOffsets: bigint[]; removedFiles: string[] }> {
   const names = await fs.readdir(dir);
