@@ -11,7 +11,8 @@ export function logFailure(dir: string, error: unknown): BrookError {
   return new BrookError('IO_ERROR', `log ${dir} failed and must be reopened: ${ioError.message}`, { dir, ...ioError.details }, { cause: error });
 }
 
-export function isWriteFailure(error: unknown): boolean {
-  return error instanceof BrookError && error.details['op'] === 'write';
+/** True if `error` is the failure of a file system call `op` ('write': a write; 'syncDir': a directory's fsync). */
+export function isFailureOf(error: unknown, op: 'write' | 'syncDir'): boolean {
+  return error instanceof BrookError && error.details['op'] === op;
 }
 

@@ -68,7 +68,7 @@ describe('the log-start checkpoint at open', () => {
     await expect(fixture.open()).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: logStartPath(LOG_DIR), startOffset: 13n, endOffset: 12n } });
   });
 
-  it('renamed in place but its directory fsync failed (retention reports the failure; the log stays healthy, so a clean close follows): an open that starts the log there makes it durable before an append is acknowledged', async () => {
+  it('renamed in place but its directory fsync failed (retention fails the log for it, so the next open is unclean; not leaning on that, an open trusting a clean close): an open that starts the log there makes it durable before an append is acknowledged', async () => {
     const fixture = logFixture({ segmentBytesMax: 2048 });
     await threeSegments(fixture);
     fixture.fs.failNext('syncDir', { errno: 'EIO', path: LOG_DIR });

@@ -31,7 +31,7 @@ import { SegmentDeletions } from './segment-deletion.js';
 import { LogReader, type ReadLimits, type ReadBatch } from './log-reader.js';
 import { TailCache } from './tail-cache.js';
 import { FlushBehind, type PendingFlush } from './flush-behind.js';
-import { asIoError, isWriteFailure, logFailure } from './log-failure.js';
+import { asIoError, isFailureOf, logFailure } from './log-failure.js';
 import { shouldRoll, type PendingAppend } from './segment-roll.js';
 import type { AppendResult, PartitionLogOptions, RetentionResult } from './partition-log-options.js';
 
@@ -70,7 +70,7 @@ export class PartitionLog {
 
   private constructor(private readonly options: PartitionLogOptions, segments: Segment[], recovery: RecoveryReport, startOffset: bigint) {
     this.segments = segments;
-    this.deletions = new SegmentDeletions(options.fs, options.dir, segments, startOffset);
+    this.deletions = new SegmentDeletions(options.fs, options.dir, segments, startOffset, (error) => this.fail(error));
     this.recovery = recovery;
     this.visibleEndOffset = this.active.nextOffset;
     this.reader = new LogReader(segments, () => this.visibleEndOffset);
@@ -359,7 +359,7 @@ export class PartitionLog {
    * dirty pages: "fsyncgate"), so the log stops taking writes until it is reopened and recovered.
    */
   private failRound(appends: PendingAppend[], written: number, flushes: PendingFlush[], error: unknown): void {
-    if (written > 0 || !isWriteFailure(error)) this.fail(error);
+    if (written > 0 || !isFailureOf(error, 'write')) this.fail(error);
     const rejection = this.failure ?? asIoError(error);
     this.refused(appends.slice(written));
     for (const append of appends) append.reject(rejection);

@@ -79,8 +79,9 @@ export async function recoverSegments(
  * by a power cut, finished now, before anything reads them. The last segment always stays (retention
  * never deletes it). Returns the base offsets left. Not the only guard: the files would only be
  * deleted again at the next open (the checkpoint is durable before retention unlinks anything), and
- * a checkpoint whose own directory fsync failed is also made durable by removeTailIndexFiles' fsync
- * after a clean close; removing both lets a power cut move startOffset back (log-start.test.ts).
+ * a checkpoint whose own directory fsync failed is also made durable by listSegments' fsync (that
+ * failure fails the log, so the open is unclean) or, after a clean close, removeTailIndexFiles';
+ * removing both lets a power cut move startOffset back after a clean close (log-start.test.ts).
  */
 async function deleteBelowLogStart(fs: FileSystem, dir: string, baseOffsets: bigint[], logStart: bigint, removed: string[]): Promise<bigint[]> {
   let below = 0;

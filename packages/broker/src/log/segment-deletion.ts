@@ -13,7 +13,7 @@
  * which its policy would delete too.)
  */
 import type { BrookError, FileSystem } from '@brook/protocol';
-import { asIoError } from './log-failure.js';
+import { asIoError, isFailureOf } from './log-failure.js';
 import { writeLogStart } from './log-start.js';
 import type { Segment } from './segment.js';
 
@@ -31,9 +31,13 @@ export class SegmentDeletions {
   /** Segments taken out whose files could not be deleted: the next call tries again. */
   private readonly undeleted: Segment[] = [];
 
-  /** `checkpointedStart`: the log start recovery found, at or above the first segment's base offset. */
+  /**
+   * `checkpointedStart`: the log start recovery found, at or above the first segment's base offset.
+   * `failLog`: fails the log (until a reopen), returning the error it then answers with.
+   */
   constructor(
     private readonly fs: FileSystem, private readonly dir: string, private readonly segments: Segment[], private checkpointedStart: bigint,
+    private readonly failLog: (error: unknown) => BrookError,
   ) {}
 
   /** The first offset in the log: above the first segment's base offset if that segment straddles the checkpoint. */
@@ -76,7 +80,11 @@ export class SegmentDeletions {
         await writeLogStart(this.fs, this.dir, startOffset);
         this.checkpointedStart = startOffset;
       } catch (error) {
-        failure = asIoError(error);
+        // If its directory's fsync failed, the checkpoint is renamed in place, but a power cut may
+        // take it back, and no later fsync can vouch for it ("fsyncgate"). So nothing leaves the
+        // log (no group is told of a loss that could be undone) and the log fails as after any
+        // failed fsync; the next call writes it again, and the reopen finds which start holds.
+        failure = isFailureOf(error, 'syncDir') ? this.failLog(error) : asIoError(error);
         deleted = 0;
       }
     }

@@ -4,7 +4,7 @@
  * from the other topics.
  */
 import { describe, expect, it } from 'vitest';
-import { engineFixture, parking } from '../groups/group-fixture.js';
+import { duringRetention, engineFixture, parking } from '../groups/group-fixture.js';
 
 const RECORD_BYTES = 200;
 
@@ -137,6 +137,58 @@ describe('records retention dropped never come back at open (the log-start check
     await world.broker.enforceRetention();
     expect(partition().startOffset).toBeGreaterThan(0n);
     expect(dropped).toEqual([partition().startOffset]);
+  });
+});
+
+describe('a checkpoint renamed in place whose directory fsync failed (its durable state unknown, as after any failed fsync)', () => {
+  /** The retentionDropped events `broker` emits from now on: whose loss (a group's, or none: the partition's), how many. */
+  function drops(broker: Awaited<ReturnType<typeof engineFixture>>['broker']) {
+    const seen: { group?: string; lostRecords: bigint }[] = [];
+    broker.on('retentionDropped', ({ group, lostRecords }) => void seen.push({ ...(group === undefined ? {} : { group }), lostRecords }));
+    return seen;
+  }
+
+  /** An overfull topic whose group 'g' holds offset 0 unacked, and a retention whose checkpoint's directory fsync fails. */
+  async function renamedNotSynced(topic: string) {
+    const world = await engineFixture();
+    const partition = await overfullTopic(world.broker, topic);
+    await world.broker.subscribe({ topic, group: 'g', from: 'earliest', maxInFlight: 1 }, parking().handler);
+    await world.settle(() => world.broker.describeGroup(topic, 'g').partitions[0]!.inFlight.length === 1);
+    const dropped = drops(world.broker);
+    duringRetention(world, 'checkpoint', () => world.fs.failNext('syncDir', { errno: 'EIO', path: `/brook/topics/${topic}/0` }));
+    await expect(world.broker.enforceRetention()).rejects.toMatchObject({ code: 'IO_ERROR', details: { op: 'syncDir' } });
+    return { world, partition, dropped };
+  }
+
+  it('fails the log (no append is acknowledged until a reopen) and nothing leaves it yet; the next pass finishes the deletion and tells the groups', async () => {
+    const { world, partition, dropped } = await renamedNotSynced('dirsync-failed');
+    expect(partition()).toMatchObject({ startOffset: 0n, failure: { code: 'IO_ERROR' } });
+    await expect(world.broker.produce('dirsync-failed', [{ value: 'after' }])).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(dropped).toEqual([]);
+    await world.broker.enforceRetention();
+    const { startOffset } = partition();
+    expect(startOffset).toBeGreaterThan(0n);
+    expect(dropped).toEqual([{ lostRecords: startOffset }, { group: 'g', lostRecords: startOffset }]);
+    expect(world.broker.describeGroup('dirsync-failed', 'g').partitions[0]).toMatchObject({ ackFloor: startOffset, lostToRetention: startOffset });
+  });
+
+  it.each([
+    ['killed (the rename stands): the log starts at the checkpoint, and the group is told what it lost when it reads', false],
+    ['a power cut (the rename taken back): the log starts where it did, and the group lost nothing', true],
+  ] as const)('the broker %s', async (_, powerCut) => {
+    const { world } = await renamedNotSynced(`dirsync-restart-${powerCut}`);
+    const topic = `dirsync-restart-${powerCut}`;
+    expect(await world.fs.exists(`/brook/topics/${topic}/0/log-start.json`)).toBe(true); // visible, not durable
+    const reopened = await world.restart({ powerCut });
+    const { startOffset } = reopened.describeTopic(topic).partitions[0]!;
+    expect(startOffset > 0n).toBe(!powerCut);
+    const lost = drops(reopened);
+    const { held, handler } = parking();
+    await reopened.subscribe({ topic, group: 'g', maxInFlight: 1 }, handler);
+    await world.settle(() => held.length > 0);
+    expect(held[0]!.offset).toBe(startOffset);
+    expect(lost).toEqual(powerCut ? [] : [{ group: 'g', lostRecords: startOffset }]);
+    expect(reopened.describeGroup(topic, 'g').partitions[0]).toMatchObject({ ackFloor: startOffset, lostToRetention: startOffset });
   });
 });
 
