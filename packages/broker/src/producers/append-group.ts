@@ -16,7 +16,7 @@
  */
 import { assert, type BatchHeader } from '@brook/protocol';
 import type { AppendResult, PartitionLog } from '../log/partition-log.js';
-import { checkSequence, recentBatch, withBatch, type ProducerEntry, type RecentBatch } from './producer-entry.js';
+import { checkSequence, recentBatch, retriedBatch, withBatch, type ProducerEntry, type RecentBatch } from './producer-entry.js';
 
 export interface IdempotentAppendResult {
   readonly baseOffset: bigint;
@@ -53,6 +53,8 @@ interface Answer {
   readonly item: WaitingBatch;
   /** The pending batch whose outcome answers `item`: its own, or the original it retries. */
   readonly batch: RecentBatch;
+  /** `item`'s records, at their place in `batch` (pending offsets): all of it, or the part retried. */
+  readonly part: RecentBatch;
   readonly duplicate: boolean;
 }
 
@@ -74,17 +76,15 @@ export class AppendGroup {
     const { header } = item;
     try {
       this.checkEpoch(header.producerId, header.producerEpoch);
-      const original = checkSequence(this.working, header);
-      if (original && this.appends.has(original)) {
-        this.answers.push({ item, batch: original, duplicate: true });
-      } else if (original) {
-        item.resolve({ baseOffset: original.baseOffset, lastOffset: original.lastOffset, duplicate: true });
+      const part = checkSequence(this.working, header);
+      if (part) {
+        this.answerRetry(item, part);
       } else {
         if (admission.status === 'rejected') throw admission.reason;
         const batch = recentBatch(header, PENDING_OFFSET);
         this.working = withBatch(this.working, header.producerEpoch, batch);
         this.appends.set(batch, this.log.append(item.bytes));
-        this.answers.push({ item, batch, duplicate: false });
+        this.answers.push({ item, batch, part: batch, duplicate: false });
       }
     } catch (error) {
       item.reject(error);
@@ -92,6 +92,16 @@ export class AppendGroup {
       // In the log's queue now, or never to be: in the same step, so its room is never counted twice nor missed.
       if (admission.status === 'fulfilled') admission.value.release();
     }
+  }
+
+  /**
+   * A retry of a batch of this group, whole or in part, waits for it and takes its outcome (its
+   * records' offsets once written); one of a batch the table holds is answered at once.
+   */
+  private answerRetry(item: WaitingBatch, part: RecentBatch): void {
+    const original = retriedBatch(this.working!, item.header)!;
+    if (this.appends.has(original)) this.answers.push({ item, batch: original, part, duplicate: true });
+    else item.resolve({ baseOffset: part.baseOffset, lastOffset: part.lastOffset, duplicate: true });
   }
 
   /**
@@ -114,13 +124,14 @@ export class AppendGroup {
       const working = this.working!;
       commit({ epoch: working.epoch, batches: working.batches.map((batch) => acknowledged.get(batch) ?? batch) });
     }
-    for (const { item, batch, duplicate } of this.answers) {
+    for (const { item, batch, part, duplicate } of this.answers) {
       const outcome = outcomes.get(batch)!;
       if (outcome.status === 'rejected') {
         item.reject(outcome.reason);
       } else {
-        const { baseOffset, lastOffset } = acknowledged.get(batch)!;
-        item.resolve({ baseOffset, lastOffset, duplicate });
+        // The records sit as far into the written batch as `part` does into the pending one.
+        const shift = acknowledged.get(batch)!.baseOffset - batch.baseOffset;
+        item.resolve({ baseOffset: part.baseOffset + shift, lastOffset: part.lastOffset + shift, duplicate });
       }
     }
   }

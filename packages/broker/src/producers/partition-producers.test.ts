@@ -131,6 +131,36 @@ describe('PartitionProducers: batches in flight', () => {
     expect(fixture.log.endOffset).toBe(1n);
   });
 
+  it('answers a retry of part of a batch of its own group with the offsets of those records, once they are written', async () => {
+    const fixture = await producersFixture();
+    await fixture.send({ producerId: P, firstSeq: 0 });
+    const results = await Promise.all([
+      fixture.send({ producerId: P, firstSeq: 1 }),
+      // Checked together once 1 is in: 2..4, and a retry of 3..4 split off it.
+      fixture.send({ producerId: P, firstSeq: 2, records: 3 }),
+      fixture.send({ producerId: P, firstSeq: 3, records: 2 }),
+    ]);
+    expect(results.slice(1)).toEqual([{ baseOffset: 2n, lastOffset: 4n, duplicate: false }, { baseOffset: 3n, lastOffset: 4n, duplicate: true }]);
+  });
+
+  it('fails a retry of part of a batch of its own group when that batch fails', async () => {
+    const fixture = await producersFixture();
+    let opened!: () => void;
+    const gate = new Promise<void>((resolve) => (opened = resolve));
+    const send = ({ firstSeq, records }: { firstSeq: number; records: number }) => {
+      const batch = producerBatch({ producerId: P, firstSeq, records });
+      return fixture.producers.append(readBatchHeader(batch), batch, () => gate.then(admitAll)).catch((e: unknown) => e);
+    };
+    const first = fixture.send({ producerId: P, firstSeq: 0 });
+    const whole = send({ firstSeq: 1, records: 3 });
+    const part = send({ firstSeq: 2, records: 2 });
+    await first;
+    fixture.fs.failNext('write', { path: /\.log$/, errno: 'EIO' });
+    opened();
+    expect([await whole, await part]).toEqual([expect.objectContaining({ code: 'IO_ERROR' }), expect.objectContaining({ code: 'IO_ERROR' })]);
+    expect(fixture.log.endOffset).toBe(1n);
+  });
+
   it('after a failed fsync the reopened log is the truth: a batch written before the failure is a duplicate', async () => {
     const fixture = await producersFixture();
     fixture.fs.failNext('sync', { path: /\.log$/, errno: 'EIO' });
