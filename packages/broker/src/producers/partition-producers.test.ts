@@ -74,6 +74,22 @@ describe('PartitionProducers: duplicates and sequence rules', () => {
     const next = producerBatch({ producerId: P, firstSeq: 1 });
     await expect(fixture.producers.append(readBatchHeader(next), next, full)).rejects.toMatchObject({ code: 'TOPIC_FULL' });
   });
+  it('asks no admission for a retry, of an appended batch or of one of its own group: it appends nothing, so it holds no room', async () => {
+    const fixture = await producersFixture();
+    await fixture.send({ producerId: P, firstSeq: 0 });
+    const admitted: number[] = [];
+    const send = (firstSeq: number) => {
+      const batch = producerBatch({ producerId: P, firstSeq });
+      return fixture.producers.append(readBatchHeader(batch), batch, () => {
+        admitted.push(firstSeq);
+        return admitAll();
+      });
+    };
+    // 1 goes to the log alone; the retries of 0 and 1, 2 and its retry are checked together after it.
+    const results = await Promise.all([send(1), send(0), send(1), send(2), send(2)]);
+    expect(results.map((r) => `${r.baseOffset}${r.duplicate ? ' dup' : ''}`)).toEqual(['1', '0 dup', '1 dup', '2', '2 dup']);
+    expect(admitted).toEqual([1, 2]);
+  });
 });
 
 describe('PartitionProducers: batches in flight', () => {
