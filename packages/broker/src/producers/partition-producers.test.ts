@@ -74,6 +74,22 @@ describe('PartitionProducers: duplicates and sequence rules', () => {
     const next = producerBatch({ producerId: P, firstSeq: 1 });
     await expect(fixture.producers.append(readBatchHeader(next), next, full)).rejects.toMatchObject({ code: 'TOPIC_FULL' });
   });
+  it('asks no admission for a retry, of an appended batch or of one of its own group: it appends nothing, so it holds no room', async () => {
+    const fixture = await producersFixture();
+    await fixture.send({ producerId: P, firstSeq: 0 });
+    const admitted: number[] = [];
+    const send = (firstSeq: number) => {
+      const batch = producerBatch({ producerId: P, firstSeq });
+      return fixture.producers.append(readBatchHeader(batch), batch, () => {
+        admitted.push(firstSeq);
+        return admitAll();
+      });
+    };
+    // 1 goes to the log alone; the retries of 0 and 1, 2 and its retry are checked together after it.
+    const results = await Promise.all([send(1), send(0), send(1), send(2), send(2)]);
+    expect(results.map((r) => `${r.baseOffset}${r.duplicate ? ' dup' : ''}`)).toEqual(['1', '0 dup', '1 dup', '2', '2 dup']);
+    expect(admitted).toEqual([1, 2]);
+  });
 });
 
 describe('PartitionProducers: batches in flight', () => {
@@ -128,6 +144,36 @@ describe('PartitionProducers: batches in flight', () => {
     const retry = fixture.send({ producerId: P, firstSeq: 0 });
     await expect(original).rejects.toMatchObject({ code: 'IO_ERROR' });
     await expect(retry).resolves.toMatchObject({ baseOffset: 0n, duplicate: false });
+    expect(fixture.log.endOffset).toBe(1n);
+  });
+
+  it('answers a retry of part of a batch of its own group with the offsets of those records, once they are written', async () => {
+    const fixture = await producersFixture();
+    await fixture.send({ producerId: P, firstSeq: 0 });
+    const results = await Promise.all([
+      fixture.send({ producerId: P, firstSeq: 1 }),
+      // Checked together once 1 is in: 2..4, and a retry of 3..4 split off it.
+      fixture.send({ producerId: P, firstSeq: 2, records: 3 }),
+      fixture.send({ producerId: P, firstSeq: 3, records: 2 }),
+    ]);
+    expect(results.slice(1)).toEqual([{ baseOffset: 2n, lastOffset: 4n, duplicate: false }, { baseOffset: 3n, lastOffset: 4n, duplicate: true }]);
+  });
+
+  it('fails a retry of part of a batch of its own group when that batch fails', async () => {
+    const fixture = await producersFixture();
+    let opened!: () => void;
+    const gate = new Promise<void>((resolve) => (opened = resolve));
+    const send = ({ firstSeq, records }: { firstSeq: number; records: number }) => {
+      const batch = producerBatch({ producerId: P, firstSeq, records });
+      return fixture.producers.append(readBatchHeader(batch), batch, () => gate.then(admitAll)).catch((e: unknown) => e);
+    };
+    const first = fixture.send({ producerId: P, firstSeq: 0 });
+    const whole = send({ firstSeq: 1, records: 3 });
+    const part = send({ firstSeq: 2, records: 2 });
+    await first;
+    fixture.fs.failNext('write', { path: /\.log$/, errno: 'EIO' });
+    opened();
+    expect([await whole, await part]).toEqual([expect.objectContaining({ code: 'IO_ERROR' }), expect.objectContaining({ code: 'IO_ERROR' })]);
     expect(fixture.log.endOffset).toBe(1n);
   });
 

@@ -121,9 +121,10 @@ export class PartitionProducers {
     while (lane.waiting.length > 0) {
       const items = lane.waiting;
       lane.waiting = [];
-      // Awaited together, in order: a slow check cannot let a later batch overtake an earlier one.
-      const admissions = await Promise.allSettled(items.map((item) => item.admit()));
+      // Judged against the entry as it is now: admit's judgment of which batches are retries must be offer's.
       const group = new AppendGroup(this.table.get(producerId), this.options.log, this.options.checkEpoch);
+      // Awaited together, in order: a slow check cannot let a later batch overtake an earlier one.
+      const admissions = await group.admit(items);
       lane.handedOverAt = this.options.log.endOffset;
       items.forEach((item, i) => group.offer(item, admissions[i]!));
       this.table.touch(producerId);

@@ -76,13 +76,19 @@ export function checkSequence(entry: ProducerEntry | undefined, header: BatchHea
     if (baseSequence === 0) return undefined;
     throw outOfOrder(header, 0);
   }
-  for (const batch of entry.batches) {
-    const original = partOf(batch, baseSequence, header.recordCount);
-    if (original) return original;
-  }
+  const retried = retriedBatch(entry, header);
+  if (retried) return partOf(retried, baseSequence, header.recordCount);
   const expected = addToSequence(lastBatch(entry).lastSeq, 1);
   if (baseSequence === expected) return undefined;
   throw outOfOrder(header, expected);
+}
+
+/**
+ * The remembered batch that `header`, of `entry`'s epoch, retries whole or in part (checkSequence
+ * returns the part): the one whose outcome a retry of a batch still being appended waits for.
+ */
+export function retriedBatch(entry: ProducerEntry, header: BatchHeader): RecentBatch | undefined {
+  return entry.batches.find((batch) => partOf(batch, header.baseSequence, header.recordCount) !== undefined);
 }
 
 /** How far `to` is past `from`, counting the wrap past SEQUENCE_MAX. */

@@ -123,7 +123,8 @@ export class RetentionRunner {
    * the wire and of broker.produce thus go one after the other too: a check that is deleting
    * segments to make room is not overtaken by a later one that takes the room it made. The room
    * stays held for the batch until the caller releases the admission: once the batch is in the
-   * log's queue, or once it will never be (a duplicate, a fenced epoch).
+   * log's queue, or once it will never be (a fenced epoch, a sequence gap). A retry of a batch the
+   * partition has or is appending takes none: it appends nothing (AppendGroup.admit).
    */
   makeRoomInTurn(topic: Topic, partition: number, bytes: number): Promise<Admission> {
     const { discard, maxBytes } = topic.config.retention;

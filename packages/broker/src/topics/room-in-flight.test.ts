@@ -63,7 +63,7 @@ describe("discard 'new': batches in flight count against maxBytes", () => {
     expect(partition().sizeBytes).toBe(3 * batchBytes);
   });
 
-  it('a batch admitted but never appended (a duplicate, a sequence gap) gives back its room', async () => {
+  it('a batch never appended (a duplicate, a sequence gap) holds no room once answered', async () => {
     const { broker, batchBytes, partition } = await topicOf('in-flight-unused', (batchBytes) => 3 * batchBytes);
     const { producerId, producerEpoch } = await broker.initProducer();
     const send = (baseSequence: number) => broker.produceBatch({ topic: 'in-flight-unused', partition: 0, batch: wireBatch(200, { producerId, producerEpoch, baseSequence }) });
