@@ -192,3 +192,50 @@ describe('a checkpoint renamed in place whose directory fsync failed (its durabl
   });
 });
 
+
+describe('describeGroup of a reopened group not yet told what retention deleted below its ackFloor', () => {
+  it('counts in lag only the records left, and the ones it lost in lostToRetentionUntold until its first read tells it (once)', async () => {
+    const topic = 'untold-describe';
+    const world = await engineFixture();
+    await overfullTopic(world.broker, topic);
+    const { held, handler } = parking();
+    await world.broker.subscribe({ topic, group: 'g', from: 'earliest', maxInFlight: 3 }, handler);
+    await world.settle(() => held.length === 3);
+    await Promise.all([held[1]!.ack(), held[2]!.ack()]); // acked above the floor: no loss when deleted
+    duringRetention(world, 'checkpoint', () => world.fs.failNext('syncDir', { errno: 'EIO', path: `/brook/topics/${topic}/0` }));
+    await expect(world.broker.enforceRetention()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    const reopened = await world.restart({ powerCut: false });
+    const { startOffset, endOffset } = reopened.describeTopic(topic).partitions[0]!;
+    expect(startOffset).toBeGreaterThan(3n);
+    const untold = reopened.describeGroup(topic, 'g');
+    expect(untold.partitions[0]).toMatchObject({ ackFloor: 0n, lag: endOffset - startOffset, lostToRetention: 0n, lostToRetentionUntold: startOffset - 2n });
+    expect(untold.lag).toBe(endOffset - startOffset);
+    const lost: bigint[] = [];
+    reopened.on('retentionDropped', (e) => void (e.group === 'g' && lost.push(e.lostRecords)));
+    const reading = parking();
+    await reopened.subscribe({ topic, group: 'g', maxInFlight: 1 }, reading.handler);
+    await world.settle(() => reading.held.length > 0);
+    expect(lost).toEqual([startOffset - 2n]);
+    expect(reopened.describeGroup(topic, 'g').partitions[0]).toMatchObject({
+      ackFloor: startOffset, lag: endOffset - startOffset, lostToRetention: startOffset - 2n, lostToRetentionUntold: 0n,
+    });
+  });
+
+  it('a group without members is told at the live pass itself, as one with members: nothing is left untold', async () => {
+    const topic = 'untold-memberless';
+    const world = await engineFixture();
+    await overfullTopic(world.broker, topic);
+    const { held, handler } = parking();
+    const subscription = await world.broker.subscribe({ topic, group: 'g', from: 'earliest', maxInFlight: 1 }, handler);
+    await world.settle(() => held.length === 1);
+    subscription.abort(); // its delivery goes back unacked: the group keeps no member
+    const lost: bigint[] = [];
+    world.broker.on('retentionDropped', (e) => void (e.group === 'g' && lost.push(e.lostRecords)));
+    await world.broker.enforceRetention();
+    const { startOffset, endOffset } = world.broker.describeTopic(topic).partitions[0]!;
+    expect(lost).toEqual([startOffset]);
+    expect(world.broker.describeGroup(topic, 'g')).toMatchObject({
+      members: [], partitions: [{ ackFloor: startOffset, lag: endOffset - startOffset, lostToRetention: startOffset, lostToRetentionUntold: 0n }],
+    });
+  });
+});

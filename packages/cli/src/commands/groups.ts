@@ -37,7 +37,8 @@ const describe = defineCommand(
 
 The group's settings and members, then per partition: ackFloor (every offset below it is acked),
 endOffset, lag (records not yet acked), records in flight, redeliveries, dead letters, records
-lost to retention and, under ordering partition, the member that owns it.
+lost to retention and, under ordering partition, the member that owns it. Records retention
+deleted that the group has not been told of yet (a restart came first) get a line of their own.
 ${REMOTE_USAGE}`,
   },
   (args, env) => withClient(args, env, async (client) => {
@@ -63,9 +64,11 @@ function formatDescription(d: GroupDescription): string {
   ]);
   const inFlight = d.partitions.flatMap((p) => p.inFlight.map((f) =>
     `  in flight: partition ${p.partition} offset ${f.offset} to ${f.member}, attempt ${f.deliveryCount}, lease until ${isoTime(f.leaseDeadlineMs)}`));
+  const untold = d.partitions.filter((p) => p.lostToRetentionUntold > 0n).map((p) =>
+    `  not yet told: partition ${p.partition} lost ${plural(p.lostToRetentionUntold, 'record')} to retention, counted in LOST at the group's next read`);
   const header = ['PARTITION', 'ACK FLOOR', 'END', 'LAG', 'IN FLIGHT', 'REDELIVERED', 'DEAD-LETTERED', 'LOST', ...(owners ? ['OWNER'] : [])];
   return `${lines.join('\n')}\n${table([header, ...rows])}` +
-    inFlight.map((line) => `${line}\n`).join('');
+    [...untold, ...inFlight].map((line) => `${line}\n`).join('');
 }
 
 const reset = defineCommand(

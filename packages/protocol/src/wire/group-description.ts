@@ -18,7 +18,7 @@ export interface GroupPartitionDescriptionOf<Offset> {
   readonly partition: number;
   readonly ackFloor: Offset;
   readonly endOffset: Offset;
-  /** Records from ackFloor to endOffset not acked yet (in flight, backing off, waiting). */
+  /** Records from ackFloor (or startOffset, if above it) to endOffset not acked yet (in flight, backing off, waiting). */
   readonly lag: Offset;
   /** 'partition' ordering: the member that owns it. */
   readonly owner: string | undefined;
@@ -27,6 +27,12 @@ export interface GroupPartitionDescriptionOf<Offset> {
   readonly redeliveries: number;
   readonly deadLettered: number;
   readonly lostToRetention: Offset;
+  /**
+   * Records retention deleted below startOffset that the group had not acked and has not been
+   * told of yet (a broker reopened before it could tell): its next read of the partition counts
+   * them in lostToRetention, and this goes to 0.
+   */
+  readonly lostToRetentionUntold: Offset;
 }
 
 export interface GroupMemberDescription {
@@ -86,6 +92,8 @@ export function groupDescriptionFromWire(wire: WireGroupDescription): GroupDescr
       endOffset: BigInt(p.endOffset),
       lag: BigInt(p.lag),
       lostToRetention: BigInt(p.lostToRetention),
+      // Absent from a server before the field (fields are added within a protocol version).
+      lostToRetentionUntold: BigInt(p.lostToRetentionUntold ?? '0'),
       inFlight: p.inFlight.map((flight) => ({ ...flight, offset: BigInt(flight.offset) })),
     })),
   };
