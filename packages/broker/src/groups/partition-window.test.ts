@@ -7,31 +7,51 @@ const NO_BYTES = new Uint8Array(0);
 const record = (offset: bigint) => ({ offset, timestamp: 0, key: null, value: null, headers: [], source: NO_BYTES, sourceStart: 0, sourceEnd: 0, keyLatin1: () => null });
 
 describe('PartitionWindow', () => {
-  it('holds exactly the entries added and not removed, across chunk boundaries (property, against a Map)', () => {
+  it('holds exactly the entries added and not removed, across chunk boundaries and rewinds (property, against a Map)', () => {
     fc.assert(fc.property(
       fc.bigInt(0n, 1n << 40n),
-      fc.array(fc.oneof(fc.record({ skip: fc.nat(3000) }), fc.record({ remove: fc.nat() })), { maxLength: 200 }),
+      fc.array(fc.oneof(
+        fc.record({ skip: fc.nat(3000) }),
+        fc.record({ remove: fc.nat() }),
+        fc.record({ deadLetter: fc.nat() }),
+        fc.record({ rewind: fc.constant(true) }),
+      ), { maxLength: 200 }),
       (floor, ops) => {
         const window = new PartitionWindow(0, new AckState(floor));
-        const model = new Map<number, Entry>();
+        let model = new Map<number, Entry>();
         let next = 0;
+        const pick = (n: number) => [...model.values()][n % model.size]!;
         for (const op of ops) {
           if ('skip' in op) {
             next += op.skip;
             const entry = new Entry(0, record(floor + BigInt(next)), undefined, window.seqOf(floor + BigInt(next)));
-            window.add(entry);
-            model.set(entry.seq, entry);
+            // A record a rewind kept is not taken again.
+            expect(window.add(entry)).toBe(!model.has(entry.seq));
+            if (!model.has(entry.seq)) model.set(entry.seq, entry);
             next += 1;
-          } else if (model.size > 0) {
-            const entry = [...model.values()][op.remove % model.size]!;
+          } else if ('remove' in op) {
+            if (model.size === 0) continue;
+            const entry = pick(op.remove);
             window.remove(entry);
             model.delete(entry.seq);
+          } else if ('deadLetter' in op) {
+            if (model.size > 0) window.setState(pick(op.deadLetter), 'deadLettering');
+          } else {
+            // Read again from the floor, keeping only the records being dead-lettered.
+            window.rewind();
+            model = new Map([...model].filter(([, entry]) => entry.state === 'deadLettering'));
+            next = 0;
           }
           expect(window.size).toBe(model.size);
         }
-        expect(window.entries()).toEqual([...model.values()].sort((a, b) => a.seq - b.seq));
+        const entries = [...model.values()].sort((a, b) => a.seq - b.seq);
+        expect(window.entries()).toEqual(entries);
+        expect([window.undelivered, window.held]).toEqual([
+          entries.filter((entry) => entry.state === 'ready').length,
+          entries.filter((entry) => entry.state === 'deadLettering').length,
+        ]);
         for (const entry of model.values()) expect(window.holds(entry)).toBe(true);
-        for (let seq = -2; seq < next + 2; seq += 97) expect(window.at(seq)).toBe(model.get(seq));
+        for (let seq = -2; seq < Math.max(next, ...model.keys()) + 2; seq += 97) expect(window.at(seq)).toBe(model.get(seq));
       },
     ));
   });
