@@ -96,6 +96,29 @@ describe('a group reconfigured by a member joining it empty', () => {
     expect(order).toEqual(['dead-lettered 0', 'delivered b']);
   });
 
+  it("switched to 'key': a record tried under 'none' does not overtake an earlier record of its key that never reached a consumer", async () => {
+    const { broker, settle } = await engineFixture();
+    const topic = 'to-key';
+    await broker.createTopic(topic);
+    // k0 waits unread in a consume() loop's queue (no attempt once given back), k1 goes to a handler that nacks it.
+    const unread = broker.consume({ topic, group: 'g-to-key', maxInFlight: 1 });
+    await settle();
+    const tried: string[] = [];
+    const nacking = await broker.subscribe({ topic, group: 'g-to-key', maxInFlight: 1 }, (d) => {
+      tried.push(String(d.text()));
+      d.nack({ delayMs: 60_000 });
+    });
+    await broker.produce(topic, [{ key: 'k', value: 'k0' }, { key: 'k', value: 'k1' }]);
+    await settle(() => tried.length === 1);
+    expect(tried).toEqual(['k1']);
+    nacking.abort();
+    unread.abort();
+    const order: string[] = [];
+    await broker.subscribe({ topic, group: 'g-to-key', ordering: 'key', maxInFlight: 2 }, (d) => void order.push(String(d.text())));
+    await settle(() => broker.describeGroup(topic, 'g-to-key').lag === 0n);
+    expect(order).toEqual(['k0', 'k1']);
+  });
+
   it('a record being dead-lettered goes, at once, to the dead-letter topic named when its copy began', async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('dl-topic');

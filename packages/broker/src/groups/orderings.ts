@@ -98,8 +98,12 @@ export class NoneOrdering implements OrderingStrategy {
   constructor(protected readonly windows: readonly PartitionWindow[]) {}
 
   enqueue(entry: Entry): void {
-    // Fresh records join the back; anything delivered before goes first, so retries are not starved.
-    this.queue.push(entry, this.windows[entry.partition]!.ack.attempts(entry.offset) > 0);
+    this.queue.push(entry, this.goesFirst(entry));
+  }
+
+  /** Fresh records join the back; anything delivered before goes first, so retries are not starved. */
+  protected goesFirst(entry: Entry): boolean {
+    return this.windows[entry.partition]!.ack.attempts(entry.offset) > 0;
   }
 
   /**
@@ -165,6 +169,16 @@ export class KeyOrdering extends NoneOrdering {
    * lookup a take and a release; a lane goes once it is idle.
    */
   private readonly lanes = new Map<string, KeyLane>();
+
+  /**
+   * A record of a key goes first only as its key's holder (a redelivery). One that is not had its
+   * attempts under another ordering (before a reconfigure): ahead of the earlier records of its
+   * key still waiting at the back, it would take the key out of offset order.
+   */
+  protected override goesFirst(entry: Entry): boolean {
+    if (!super.goesFirst(entry)) return false;
+    return entry.keyId === undefined || this.lanes.get(entry.keyId)?.holder === entry;
+  }
 
   /** One record per turn: keys spread over members. */
   protected override runLength(): number {
