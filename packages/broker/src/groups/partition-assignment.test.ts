@@ -77,6 +77,25 @@ describe("ordering 'partition': the assignment", () => {
       'memberClosing g-closing-2-0 {"g-closing-2-1":[0,1]}',
     ]);
   });
+  it('a member that closes keeps only the partitions where it holds records: another moves at once, and its waiting records go to the new owner then, not at the next ack', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('closing-3', { partitions: 3 });
+    await broker.produce('closing-3', [0, 0, 1].map((partition, i) => ({ value: `r${i}`, partition })));
+    const options = { topic: 'closing-3', group: 'g-closing-3', ordering: 'partition' as const, maxInFlight: 2 };
+    const first = parking();
+    const closing = await broker.subscribe(options, first.handler);
+    await settle();
+    expect(first.held.map((d) => d.text())).toEqual(['r0', 'r1']); // partition 0's; r2 waits for room
+    const second = parking();
+    await broker.subscribe(options, second.handler); // takes partition 2
+    const closed = closing.close();
+    await settle();
+    const owners = broker.describeGroup('closing-3', 'g-closing-3').partitions.map((p) => p.owner);
+    expect(owners).toEqual(['g-closing-3-0', 'g-closing-3-1', 'g-closing-3-1']);
+    expect(second.held.map((d) => d.text())).toEqual(['r2']);
+    for (const d of first.held) await d.ack();
+    await closed;
+  });
 });
 
 describe("ordering 'partition': rebalance on lease loss", () => {
