@@ -109,6 +109,46 @@ describe("ordering 'none'", () => {
     expect([stuck.held.length, healthy.length]).toEqual([10, 10]);
   });
 
+  it('sizes the runs by the members with room: one with none does not shorten the others\' shares', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t');
+    const full = consumer();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 1 }, full.handler);
+    await broker.produce('t', values(0, 1));
+    await settle(() => full.held.length === 1);
+    const members = [consumer(), consumer()];
+    for (const c of members) await broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 100 }, c.handler);
+    await broker.produce('t', values(1, 100));
+    await settle();
+    expect(members.map((c) => c.held.length)).toEqual([50, 50]);
+  });
+
+  it('a member whose room ends before its run is over passes the rest to the next member in the same step', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t');
+    const small = consumer();
+    const large = consumer();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 5 }, small.handler);
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 100 }, large.handler);
+    await broker.produce('t', values(0, 100));
+    await settle();
+    expect([small.held.length, large.held.length]).toEqual([5, 95]);
+  });
+
+  it('a redelivery goes ahead of the records not delivered yet', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t');
+    await broker.produce('t', values(0, 3));
+    const order: string[] = [];
+    const backoff = { initialMs: 0, maxMs: 0 };
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 1, backoff }, async (d) => {
+      order.push(`${d.text()}#${d.deliveryCount}`);
+      if (order.length === 1) await d.nack();
+    });
+    await settle(() => order.length === 4);
+    expect(order).toEqual(['v0#1', 'v0#2', 'v1#1', 'v2#1']);
+  });
+
   it('shares a backlog evenly, in runs of consecutive offsets', async () => {
     const { broker, settle, members } = await twoMembers();
     await broker.produce('t', values(0, 100));
