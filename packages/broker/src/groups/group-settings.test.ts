@@ -79,19 +79,27 @@ describe('a group reconfigured by a member joining it empty', () => {
   });
 
   it("'key': a key's next record waits for its predecessor being dead-lettered across the reconfigure", async () => {
-    const { broker, settle } = await engineFixture();
+    const { broker, settle, advance } = await engineFixture();
     await broker.createTopic('dl-key');
+    // A full dead-letter topic: the copy waits, across the reconfigure.
+    await broker.createTopic('dl-key.dlq', { retention: { maxBytes: 300, discard: 'new' } });
+    await broker.produce('dl-key.dlq', [{ value: 'x'.repeat(200) }]);
     await broker.produce('dl-key', [{ key: 'k', value: 'a' }, { key: 'k', value: 'b' }]);
     const order: string[] = [];
     broker.on('deadLettered', (e) => void order.push(`dead-lettered ${e.offset}`));
     let held = 0;
-    const first = await broker.subscribe({ topic: 'dl-key', group: 'g-dl-key', ordering: 'key', maxDeliveries: 1 }, () => {
+    const options = { topic: 'dl-key', group: 'g-dl-key', ordering: 'key', maxDeliveries: 1, backoff: { maxMs: 1000 } } as const;
+    const first = await broker.subscribe(options, () => {
       held += 1;
       return new Promise(() => undefined);
     });
     await settle(() => held === 1);
     first.abort();
-    await broker.subscribe({ topic: 'dl-key', group: 'g-dl-key', ordering: 'key', maxDeliveries: 1, ackTimeoutMs: 1234 }, (d) => void order.push(`delivered ${d.text()}`));
+    await broker.subscribe({ ...options, ackTimeoutMs: 1234 }, (d) => void order.push(`delivered ${d.text()}`));
+    await settle();
+    expect(order).toEqual([]);
+    await broker.deleteTopic('dl-key.dlq'); // room: the next try makes the copy
+    await advance(1000);
     await settle(() => broker.describeGroup('dl-key', 'g-dl-key').lag === 0n);
     expect(order).toEqual(['dead-lettered 0', 'delivered b']);
   });

@@ -25,9 +25,8 @@ export interface OrderingStrategy {
   /** The entry is done (acked or dead-lettered): release what it held. */
   release(entry: Entry): void;
   /**
-   * Re-derives the strategy's state from the windows, after a reset dropped their entries:
-   * queues hold exactly the waiting entries, key holders the entries in flight, backing off or
-   * being dead-lettered.
+   * Starts over once the windows have forgotten their records (a reset, or a reconfigure's
+   * rewind): nothing queued, and the only records they kept, those being dead-lettered, hold their keys.
    */
   rebuild(windows: readonly PartitionWindow[]): void;
 }
@@ -138,14 +137,8 @@ export class NoneOrdering implements OrderingStrategy {
     return Math.max(RUN_RECORDS_MIN, Math.ceil(waiting / Math.max(1, open)));
   }
 
-  rebuild(windows: readonly PartitionWindow[]): void {
+  rebuild(_windows: readonly PartitionWindow[]): void {
     this.queue.clear();
-    for (const window of windows) {
-      for (const entry of window.entries()) {
-        if (entry.state === 'blocked') window.setState(entry, 'ready');
-        if (entry.state === 'ready') this.enqueue(entry);
-      }
-    }
   }
 
   protected take(): Entry | undefined {
@@ -204,11 +197,9 @@ export class KeyOrdering extends NoneOrdering {
 
   override rebuild(windows: readonly PartitionWindow[]): void {
     this.lanes.clear();
+    // Each record kept is being dead-lettered: its key waits for the copy (PartitionWindow.rewind).
     for (const window of windows) {
-      for (const entry of window.entries()) {
-        const holds = entry.state === 'inflight' || entry.state === 'backoff' || entry.state === 'deadLettering';
-        if (holds && entry.keyId !== undefined) this.laneOf(entry.keyId).holder = entry;
-      }
+      for (const entry of window.entries()) if (entry.keyId !== undefined) this.laneOf(entry.keyId).holder = entry;
     }
     super.rebuild(windows);
   }
@@ -264,7 +255,7 @@ export class PartitionOrdering implements OrderingStrategy {
         assign(entry, owner);
       }
     }
-    this.first = count === 0 ? 0 : (this.first + 1) % count;
+    this.first = (this.first + 1) % count;
   }
 
   release(_entry: Entry): void {}
