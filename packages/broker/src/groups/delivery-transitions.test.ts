@@ -97,6 +97,14 @@ describe('the record model of the delivery property test reports', () => {
       w.clock.now = 99;
       w.deliver(0);
     }, /before its backoff ends at 100 \(now 99\)/],
+    ['a redelivery before the backoff its redelivered event announced', 'none', (w) => {
+      w.deliver(0);
+      w.t.failed('nacked', 0, 0n, 'm1', 1);
+      w.clock.now = 10;
+      w.redelivered(0, 'nack', { delayMs: 100 });
+      w.clock.now = 50;
+      w.deliver(0);
+    }, /before its backoff ends at 110 \(now 50\)/],
     ['a delivery to a member that is gone', 'none', (w) => {
       w.member('m1', { gone: true });
       w.deliver(0);
