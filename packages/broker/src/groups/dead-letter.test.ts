@@ -88,6 +88,23 @@ describe('a dead-letter copy that fails', () => {
     expect(broker.listTopics()).not.toContain('reset-src.dlq');
     expect(broker.describeGroup('reset-src', 'g-reset')).toMatchObject({ lastError: undefined, partitions: [{ deadLettered: 0 }] });
   });
+
+  it('waiting to be tried again at a reconfigure, over a thousand offsets above the ackFloor: the records below it are read again and delivered', async () => {
+    // The window keeps the record being copied and reads the rest again from the ackFloor: seqs
+    // below the kept record's, in storage chunks before its own.
+    const values = Array.from({ length: 1100 }, (_, i) => `m${i}`);
+    const { broker, settle } = await fullDeadLetterTopic('far-conf', values);
+    const options = { topic: 'far-conf', group: 'g-far-conf', maxInFlight: 2000, backoff: { maxMs: 1000 } } as const;
+    const first = parking();
+    const crashing = await broker.subscribe(options, first.handler);
+    await settle(() => first.held.length === values.length);
+    for (const delivery of first.held.slice(1)) await (delivery.offset === 1050n ? delivery.reject('bad') : delivery.ack());
+    crashing.abort(); // m0 is owed again
+    const next = parking();
+    await broker.subscribe({ ...options, ackTimeoutMs: 60_000 }, next.handler); // other settings: a reconfigure
+    await settle();
+    expect(next.held.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['m0#2']);
+  });
 });
 
 describe("'partition' ordering: a record whose copy waits (a full dead-letter topic) is out of the way", () => {

@@ -1,5 +1,6 @@
 /** The commands of delivery.property.test.ts, their arbitraries, and the scenario's constants (test-only). */
 import fc from 'fast-check';
+import type { Ordering } from './subscribe-options.js';
 
 export const TOPIC = 'orders';
 export const GROUP = 'billing';
@@ -58,10 +59,11 @@ type CommandBody =
   /** broker.resetGroup, racing what runs with it: the model applies it at its groupReset event. */
   | { kind: 'reset'; to: ResetTarget }
   /**
-   * A member joins with `settings`, once every live member crashed if `evict`: on a group with no
-   * members that reconfigures it (if they differ), on one with members it is refused.
+   * A member joins with `settings` (and `ordering`, if given, else the group's), once every live
+   * member crashed if `evict`: on a group with no members that reconfigures it (if they differ),
+   * on one with members it is refused.
    */
-  | { kind: 'reconfigure'; settings: Settings; evict: boolean; maxInFlight: number; style: Style }
+  | { kind: 'reconfigure'; settings: Settings; ordering?: Ordering; evict: boolean; maxInFlight: number; style: Style }
   /** broker.enforceRetention(): deletes what RETENTION_MAX_AGE_MS allows. */
   | { kind: 'retain' };
 
@@ -114,7 +116,8 @@ const bodyArb: fc.Arbitrary<CommandBody> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('reconfigure' as const), settings: settingsArb, evict: fc.nat(3).map((n) => n > 0),
       maxInFlight: fc.integer({ min: 1, max: 5 }), style: styleArb,
-    }),
+      ordering: fc.option(fc.constantFrom<Ordering>('none', 'key', 'partition'), { nil: undefined }),
+    }, { requiredKeys: ['kind', 'settings', 'evict', 'maxInFlight', 'style'] }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'retain' as const }) },
 );

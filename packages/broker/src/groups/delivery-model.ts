@@ -51,7 +51,7 @@ export class DeliveryHarness {
 
   private readonly transitions: RecordTransitions;
 
-  private constructor(private readonly fixture: EngineFixture, private readonly ordering: Ordering, private readonly partitions: number) {
+  private constructor(private readonly fixture: EngineFixture, private ordering: Ordering, private readonly partitions: number) {
     this.transitions = new RecordTransitions(this.records, this.violations, ordering, () => this.now, (id) => this.memberById(id), () => this.settings);
   }
 
@@ -305,12 +305,15 @@ export class DeliveryHarness {
       await this.quiesce();
     }
     this.syncLeft();
-    if (!sameSettings(command.settings, this.settings)) {
+    const ordering = command.ordering ?? this.ordering;
+    if (!sameSettings(command.settings, this.settings) || ordering !== this.ordering) {
       if (this.members.some((m) => !m.gone)) {
-        const joining = this.broker.subscribe({ topic: TOPIC, group: GROUP, ordering: this.ordering, ...command.settings }, () => undefined);
+        const joining = this.broker.subscribe({ topic: TOPIC, group: GROUP, ordering, ...command.settings }, () => undefined);
         return expectFailure(joining.then((sub) => sub.abort()), 'INVALID_CONFIG', 'a join with other settings while members are connected', this.violations);
       }
       this.settings = command.settings;
+      this.ordering = ordering;
+      this.transitions.reorder(ordering);
       // Read again by the group: backoffs end, owed attempts are forgotten.
       for (const rec of this.records.values()) if (rec.state === 'pending') Object.assign(rec, { notBeforeMs: 0, attemptOwed: false });
     }

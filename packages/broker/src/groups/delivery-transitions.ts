@@ -29,11 +29,17 @@ export class RecordTransitions {
   constructor(
     private readonly records: Map<string, RecordModel>,
     private readonly violations: string[],
-    private readonly ordering: Ordering,
+    private ordering: Ordering,
     private readonly now: () => number,
     private readonly memberById: (id: string) => MemberModel | undefined,
     private readonly settings: () => Settings,
   ) {}
+
+  /** A reconfigure switched the group to `ordering`: what was acked before kept no order. */
+  reorder(ordering: Ordering): void {
+    this.ordering = ordering;
+    this.lastAckedOfKey.clear();
+  }
 
   private get maxDeliveries(): number {
     return this.settings().maxDeliveries;

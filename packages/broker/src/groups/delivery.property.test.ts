@@ -10,7 +10,8 @@
  * (fsync 'always') and the members subscribe again, all at once; maxDeliveries is 3. Admin and
  * retention too: resetGroup to 'earliest', 'latest', an offset or a timestamp (racing acks, leaves
  * and produces in the same turn: the model applies it at its groupReset event); a member joining with other
- * settings (maxDeliveries 1..4, ackTimeoutMs, backoff), after every live member crashed or not, so
+ * settings (maxDeliveries 1..4, ackTimeoutMs, backoff, sometimes another ordering: the checks follow
+ * the switch), after every live member crashed or not, so
  * an empty group is reconfigured and one with members refuses it with INVALID_CONFIG; and a
  * retention pass (the topic keeps 2 s of records, in segments rolled every 0.5 s). The group
  * journal is the smallest allowed (4 KiB), so it rolls segments and compacts within some scenarios
@@ -262,6 +263,23 @@ describe('delivery engine regressions (from the property)', () => {
         { ...joinWithOneAttempt(false), together: true }, { kind: 'produce', keys: [null, null], together: true },
         { kind: 'advance', ms: 591, together: true }, { kind: 'reset', to: 'earliest', together: true },
         { kind: 'retain', together: true }, { kind: 'settle', pick: 0, action: { type: 'ack' }, together: true },
+      ],
+    });
+  });
+
+  it("switched from 'none' to 'key': a record nacked under 'none' does not take its key ahead of an earlier one never delivered", async () => {
+    // 1:1 (key 0) was nacked under 'none' while 1:0 (key 0) waited unread in a lazy loop's queue;
+    // read again under 'key', 1:1 went first (a redelivery), and 1:0 waited behind it.
+    const settings = { ackTimeoutMs: 500, maxDeliveries: 2, backoff: { initialMs: 50, maxMs: 400, multiplier: 2, jitter: 0.2 } };
+    await runScenario('partition', {
+      partitions: 2, seed: 1,
+      commands: [
+        { kind: 'produce', keys: [null], together: true },
+        { kind: 'reconfigure', settings, evict: false, maxInFlight: 1, style: 'iterator', ordering: 'none', together: true },
+        { kind: 'produce', keys: [0], together: true }, { kind: 'join', maxInFlight: 1, style: 'lazy', together: true },
+        { kind: 'produce', keys: [0, null], together: true }, { kind: 'settle', pick: 0, action: { type: 'nack' }, together: true },
+        { kind: 'reconfigure', settings, evict: true, maxInFlight: 1, style: 'iterator', ordering: 'key', together: true },
+        { kind: 'produce', keys: [null], together: true },
       ],
     });
   });

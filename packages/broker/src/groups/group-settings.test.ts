@@ -79,21 +79,52 @@ describe('a group reconfigured by a member joining it empty', () => {
   });
 
   it("'key': a key's next record waits for its predecessor being dead-lettered across the reconfigure", async () => {
-    const { broker, settle } = await engineFixture();
+    const { broker, settle, advance } = await engineFixture();
     await broker.createTopic('dl-key');
+    // A full dead-letter topic: the copy waits, across the reconfigure.
+    await broker.createTopic('dl-key.dlq', { retention: { maxBytes: 300, discard: 'new' } });
+    await broker.produce('dl-key.dlq', [{ value: 'x'.repeat(200) }]);
     await broker.produce('dl-key', [{ key: 'k', value: 'a' }, { key: 'k', value: 'b' }]);
     const order: string[] = [];
     broker.on('deadLettered', (e) => void order.push(`dead-lettered ${e.offset}`));
     let held = 0;
-    const first = await broker.subscribe({ topic: 'dl-key', group: 'g-dl-key', ordering: 'key', maxDeliveries: 1 }, () => {
+    const options = { topic: 'dl-key', group: 'g-dl-key', ordering: 'key', maxDeliveries: 1, backoff: { maxMs: 1000 } } as const;
+    const first = await broker.subscribe(options, () => {
       held += 1;
       return new Promise(() => undefined);
     });
     await settle(() => held === 1);
     first.abort();
-    await broker.subscribe({ topic: 'dl-key', group: 'g-dl-key', ordering: 'key', maxDeliveries: 1, ackTimeoutMs: 1234 }, (d) => void order.push(`delivered ${d.text()}`));
+    await broker.subscribe({ ...options, ackTimeoutMs: 1234 }, (d) => void order.push(`delivered ${d.text()}`));
+    await settle();
+    expect(order).toEqual([]);
+    await broker.deleteTopic('dl-key.dlq'); // room: the next try makes the copy
+    await advance(1000);
     await settle(() => broker.describeGroup('dl-key', 'g-dl-key').lag === 0n);
     expect(order).toEqual(['dead-lettered 0', 'delivered b']);
+  });
+
+  it("switched to 'key': a record tried under 'none' does not overtake an earlier record of its key that never reached a consumer", async () => {
+    const { broker, settle } = await engineFixture();
+    const topic = 'to-key';
+    await broker.createTopic(topic);
+    // k0 waits unread in a consume() loop's queue (no attempt once given back), k1 goes to a handler that nacks it.
+    const unread = broker.consume({ topic, group: 'g-to-key', maxInFlight: 1 });
+    await settle();
+    const tried: string[] = [];
+    const nacking = await broker.subscribe({ topic, group: 'g-to-key', maxInFlight: 1 }, (d) => {
+      tried.push(String(d.text()));
+      d.nack({ delayMs: 60_000 });
+    });
+    await broker.produce(topic, [{ key: 'k', value: 'k0' }, { key: 'k', value: 'k1' }]);
+    await settle(() => tried.length === 1);
+    expect(tried).toEqual(['k1']);
+    nacking.abort();
+    unread.abort();
+    const order: string[] = [];
+    await broker.subscribe({ topic, group: 'g-to-key', ordering: 'key', maxInFlight: 2 }, (d) => void order.push(String(d.text())));
+    await settle(() => broker.describeGroup(topic, 'g-to-key').lag === 0n);
+    expect(order).toEqual(['k0', 'k1']);
   });
 
   it('a record being dead-lettered goes, at once, to the dead-letter topic named when its copy began', async () => {

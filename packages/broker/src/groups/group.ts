@@ -69,6 +69,8 @@ export class Group extends GroupAttempts {
   async drainAndLeave(member: Member): Promise<void> {
     member.closing = true;
     this.rebalance('memberClosing', member);
+    // 'partition': what it gave up goes to the others now, not once something else runs a step.
+    this.schedulePump();
     await member.idle();
     this.leave(member);
   }

@@ -109,6 +109,32 @@ describe("ordering 'none'", () => {
     expect([stuck.held.length, healthy.length]).toEqual([10, 10]);
   });
 
+  it('sizes the runs by the members with room: one with none does not shorten the others\' shares', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t');
+    const full = consumer();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 1 }, full.handler);
+    await broker.produce('t', values(0, 1));
+    await settle(() => full.held.length === 1);
+    const members = [consumer(), consumer()];
+    for (const c of members) await broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 100 }, c.handler);
+    await broker.produce('t', values(1, 100));
+    await settle();
+    expect(members.map((c) => c.held.length)).toEqual([50, 50]);
+  });
+
+  it('a member whose room ends before its run is over passes the rest to the next member in the same step', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t');
+    const small = consumer();
+    const large = consumer();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 5 }, small.handler);
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'none', maxInFlight: 100 }, large.handler);
+    await broker.produce('t', values(0, 100));
+    await settle();
+    expect([small.held.length, large.held.length]).toEqual([5, 95]);
+  });
+
   it('shares a backlog evenly, in runs of consecutive offsets', async () => {
     const { broker, settle, members } = await twoMembers();
     await broker.produce('t', values(0, 100));
@@ -116,6 +142,26 @@ describe("ordering 'none'", () => {
     const offsets = members.map((c) => c.held.map((d) => Number(d.offset)));
     expect(offsets.map((o) => o.length)).toEqual([50, 50]);
     for (const o of offsets) expect(o).toEqual(Array.from({ length: 50 }, (_, i) => o[0]! + i));
+  });
+});
+
+describe("ordering 'none' and 'key': redeliveries first", () => {
+  it.each([
+    ['none', 'null keys', () => null],
+    ['key', 'null keys', () => null],
+    ['key', 'a key each', (i: number) => `k${i}`],
+  ] as const)("'%s', %s: a redelivery goes ahead of the records not delivered yet", async (ordering, _keys, key) => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t');
+    await broker.produce('t', [0, 1, 2].map((i) => ({ key: key(i), value: `v${i}` })));
+    const order: string[] = [];
+    const backoff = { initialMs: 0, maxMs: 0 };
+    await broker.subscribe({ topic: 't', group: 'g', ordering, maxInFlight: 1, backoff }, async (d) => {
+      order.push(`${d.text()}#${d.deliveryCount}`);
+      if (order.length === 1) await d.nack();
+    });
+    await settle(() => order.length === 4);
+    expect(order).toEqual(['v0#1', 'v0#2', 'v1#1', 'v2#1']);
   });
 });
 

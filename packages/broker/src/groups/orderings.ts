@@ -25,9 +25,8 @@ export interface OrderingStrategy {
   /** The entry is done (acked or dead-lettered): release what it held. */
   release(entry: Entry): void;
   /**
-   * Re-derives the strategy's state from the windows, after a reset dropped their entries:
-   * queues hold exactly the waiting entries, key holders the entries in flight, backing off or
-   * being dead-lettered.
+   * Starts over once the windows have forgotten their records (a reset, or a reconfigure's
+   * rewind): nothing queued, and the only records they kept, those being dead-lettered, hold their keys.
    */
   rebuild(windows: readonly PartitionWindow[]): void;
 }
@@ -98,8 +97,12 @@ export class NoneOrdering implements OrderingStrategy {
   constructor(protected readonly windows: readonly PartitionWindow[]) {}
 
   enqueue(entry: Entry): void {
-    // Fresh records join the back; anything delivered before goes first, so retries are not starved.
-    this.queue.push(entry, this.windows[entry.partition]!.ack.attempts(entry.offset) > 0);
+    this.queue.push(entry, this.goesFirst(entry));
+  }
+
+  /** Fresh records join the back; anything delivered before goes first, so retries are not starved. */
+  protected goesFirst(entry: Entry): boolean {
+    return this.windows[entry.partition]!.ack.attempts(entry.offset) > 0;
   }
 
   /**
@@ -134,14 +137,8 @@ export class NoneOrdering implements OrderingStrategy {
     return Math.max(RUN_RECORDS_MIN, Math.ceil(waiting / Math.max(1, open)));
   }
 
-  rebuild(windows: readonly PartitionWindow[]): void {
+  rebuild(_windows: readonly PartitionWindow[]): void {
     this.queue.clear();
-    for (const window of windows) {
-      for (const entry of window.entries()) {
-        if (entry.state === 'blocked') window.setState(entry, 'ready');
-        if (entry.state === 'ready') this.enqueue(entry);
-      }
-    }
   }
 
   protected take(): Entry | undefined {
@@ -165,6 +162,16 @@ export class KeyOrdering extends NoneOrdering {
    * lookup a take and a release; a lane goes once it is idle.
    */
   private readonly lanes = new Map<string, KeyLane>();
+
+  /**
+   * A record of a key goes first only as its key's holder (a redelivery). One that is not had its
+   * attempts under another ordering (before a reconfigure): ahead of the earlier records of its
+   * key still waiting at the back, it would take the key out of offset order.
+   */
+  protected override goesFirst(entry: Entry): boolean {
+    if (!super.goesFirst(entry)) return false;
+    return entry.keyId === undefined || this.lanes.get(entry.keyId)?.holder === entry;
+  }
 
   /** One record per turn: keys spread over members. */
   protected override runLength(): number {
@@ -190,11 +197,9 @@ export class KeyOrdering extends NoneOrdering {
 
   override rebuild(windows: readonly PartitionWindow[]): void {
     this.lanes.clear();
+    // Each record kept is being dead-lettered: its key waits for the copy (PartitionWindow.rewind).
     for (const window of windows) {
-      for (const entry of window.entries()) {
-        const holds = entry.state === 'inflight' || entry.state === 'backoff' || entry.state === 'deadLettering';
-        if (holds && entry.keyId !== undefined) this.laneOf(entry.keyId).holder = entry;
-      }
+      for (const entry of window.entries()) if (entry.keyId !== undefined) this.laneOf(entry.keyId).holder = entry;
     }
     super.rebuild(windows);
   }
@@ -250,7 +255,7 @@ export class PartitionOrdering implements OrderingStrategy {
         assign(entry, owner);
       }
     }
-    this.first = count === 0 ? 0 : (this.first + 1) % count;
+    this.first = (this.first + 1) % count;
   }
 
   release(_entry: Entry): void {}

@@ -42,6 +42,19 @@ describe("ordering 'partition': the assignment", () => {
     expect(broker.describeGroup('sticky-4', 'g-sticky-4').lag).toBe(0n);
   });
 
+  it('a partition left over after a leave goes, between members owning as many, to the earliest joined', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('tie-3', { partitions: 3 });
+    const assignments: Record<string, number[]>[] = [];
+    broker.on('rebalanced', (e) => assignments.push(e.assignment));
+    const subs = [];
+    for (let i = 0; i < 3; i++) subs.push(await broker.subscribe({ topic: 'tie-3', group: 'g-tie-3', ordering: 'partition' }, () => undefined));
+    expect(assignments.at(-1)).toEqual({ 'g-tie-3-0': [0], 'g-tie-3-1': [2], 'g-tie-3-2': [1] });
+    subs[2]!.abort();
+    await settle();
+    expect(assignments.at(-1)).toEqual({ 'g-tie-3-0': [0, 1], 'g-tie-3-1': [2] });
+  });
+
   it('with more members than partitions the extra member gets nothing, then takes over the partition of an owner that leaves', async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('idle-2', { partitions: 2 });
@@ -76,6 +89,25 @@ describe("ordering 'partition': the assignment", () => {
       'memberJoined g-closing-2-1 {"g-closing-2-0":[0],"g-closing-2-1":[1]}',
       'memberClosing g-closing-2-0 {"g-closing-2-1":[0,1]}',
     ]);
+  });
+  it('a member that closes keeps only the partitions where it holds records: another moves at once, and its waiting records go to the new owner then, not at the next ack', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('closing-3', { partitions: 3 });
+    await broker.produce('closing-3', [0, 0, 1].map((partition, i) => ({ value: `r${i}`, partition })));
+    const options = { topic: 'closing-3', group: 'g-closing-3', ordering: 'partition' as const, maxInFlight: 2 };
+    const first = parking();
+    const closing = await broker.subscribe(options, first.handler);
+    await settle();
+    expect(first.held.map((d) => d.text())).toEqual(['r0', 'r1']); // partition 0's; r2 waits for room
+    const second = parking();
+    await broker.subscribe(options, second.handler); // takes partition 2
+    const closed = closing.close();
+    await settle();
+    const owners = broker.describeGroup('closing-3', 'g-closing-3').partitions.map((p) => p.owner);
+    expect(owners).toEqual(['g-closing-3-0', 'g-closing-3-1', 'g-closing-3-1']);
+    expect(second.held.map((d) => d.text())).toEqual(['r2']);
+    for (const d of first.held) await d.ack();
+    await closed;
   });
 });
 
@@ -118,6 +150,25 @@ describe("ordering 'partition': rebalance on lease loss", () => {
     await broker.produce('lost-2', [{ value: 'again', partition: 1 }]);
     await settle();
     expect(stuck.held.map((d) => d.text())).toEqual(['p0', 'again']);
+  });
+
+  it('a member that regains its lease takes its share from the member owning the most, which keeps one more: one partition moves, not two', async () => {
+    const { broker, settle, advance } = await engineFixture();
+    await broker.createTopic('regain-3', { partitions: 3 });
+    const assignments: Record<string, number[]>[] = [];
+    broker.on('rebalanced', (e) => assignments.push(e.assignment));
+    const stuck = parking();
+    const options = { topic: 'regain-3', group: 'g-regain-3', ordering: 'partition' as const, ackTimeoutMs: 1000 };
+    await broker.subscribe(options, stuck.handler);
+    await broker.subscribe(options, () => undefined);
+    await broker.produce('regain-3', [{ value: 'p0', partition: 0 }]);
+    await settle();
+    expect(assignments.at(-1)).toEqual({ 'g-regain-3-0': [0, 1], 'g-regain-3-1': [2] });
+    await advance(1000);
+    expect(assignments.at(-1)).toEqual({ 'g-regain-3-1': [0, 1, 2] });
+    await expect(stuck.held[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+    await settle();
+    expect(assignments.at(-1)).toEqual({ 'g-regain-3-0': [2], 'g-regain-3-1': [0, 1] });
   });
 
   it('a lone member whose lease runs out keeps its partitions: nobody else could take them', async () => {

@@ -152,6 +152,10 @@ export class PartitionWindow {
     if (this.size === 0) {
       this.chunks.length = 0;
       this.firstChunk = number;
+    } else if (number < this.firstChunk) {
+      // Read again below the records a rewind kept (being dead-lettered): chunks go in front.
+      this.chunks = new Array<Chunk | undefined>(this.firstChunk - number).fill(undefined).concat(this.chunks);
+      this.firstChunk = number;
     }
     const index = number - this.firstChunk;
     while (this.chunks.length <= index) this.chunks.push(undefined);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from './delivery.js';
 import type { SubscribeOptions } from './subscribe-options.js';
-import { engineFixture, duringRetention } from './group-fixture.js';
+import { engineFixture, duringRetention, parking } from './group-fixture.js';
 
 const RECORDS = 100;
 
@@ -193,6 +193,26 @@ describe('retention overtaking a group', () => {
     expect(seen[0]!.offset).toBe(startOffset);
     expect(fixture.broker.describeGroup(topic, 'fresh').partitions[0]).toMatchObject({ lostToRetention: 0n, ackFloor: 100n });
     expect(dropped).toEqual([]);
+  });
+});
+
+describe("retention overtaking a group in 'key' ordering, a key in two partitions", () => {
+  it('a waiting record that retention took is passed over: the key goes to the next one waiting', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('t', { partitions: 2, segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    await broker.produce('t', [{ key: 'K', value: 'holder', partition: 0 }, { key: 'K', value: 'lost', partition: 1 }]);
+    const c = parking();
+    await broker.subscribe({ topic: 't', group: 'g', ordering: 'key', maxInFlight: 100 }, c.handler);
+    await settle();
+    await broker.produce('t', [{ key: 'K', value: 'next', partition: 0 }]); // waits behind 'lost'
+    await settle();
+    expect(c.held.map((d) => d.text())).toEqual(['holder']);
+    for (let i = 0; i < 60; i++) await broker.produce('t', [{ value: 'x'.repeat(300), partition: 1 }]);
+    await broker.enforceRetention();
+    expect(broker.describeGroup('t', 'g').partitions[1]!.lostToRetention).toBeGreaterThan(0n);
+    await c.held[0]!.ack();
+    await settle();
+    expect(c.held.filter((d) => d.key !== null).map((d) => d.text())).toEqual(['holder', 'next']);
   });
 });
 
