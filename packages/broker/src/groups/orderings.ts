@@ -9,6 +9,7 @@
  *   partition  each partition owned by one member; records go out strictly in offset order from
  *              a cursor, and a redelivery of n moves the cursor back to n (go-back-N)
  */
+import { assert } from '@brook/protocol';
 import { Fifo } from './fifo.js';
 import type { Member } from './member.js';
 import type { Entry, PartitionWindow } from './partition-window.js';
@@ -137,7 +138,13 @@ export class NoneOrdering implements OrderingStrategy {
     return Math.max(RUN_RECORDS_MIN, Math.ceil(waiting / Math.max(1, open)));
   }
 
-  rebuild(_windows: readonly PartitionWindow[]): void {
+  rebuild(windows: readonly PartitionWindow[]): void {
+    // A record kept in any other state would never be queued again: stuck, its lag never falling.
+    for (const window of windows) {
+      for (const entry of window.entries()) {
+        assert(entry.state === 'deadLettering', 'a window kept a record not being dead-lettered across a reset or rewind', { offset: entry.offset, state: entry.state });
+      }
+    }
     this.queue.clear();
   }
 
