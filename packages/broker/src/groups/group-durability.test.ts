@@ -287,6 +287,28 @@ describe('group directories at open', () => {
     expect(broker.listGroups()).toEqual([]);
   });
 
+  it("removes every journal generation but state.json's (what a crash left of a compaction), and replays state.json's", async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', [{ value: 'a' }, { value: 'b' }]);
+    const first = holding();
+    await fixture.broker.subscribe({ topic: 't', group: 'g' }, first.handler);
+    await fixture.settle(() => first.held.length === 2);
+    await first.held[1]!.ack();
+    await fixture.broker.close();
+    const dir = '/brook/groups/t/g';
+    for (const stale of ['journal-1', 'journal-12']) {
+      await fixture.fs.mkdir(`${dir}/${stale}`);
+      await fixture.fs.writeFile(`${dir}/${stale}/00000000000000000000.log`, new Uint8Array(0));
+    }
+    const broker = await fixture.restart({ powerCut: false });
+    expect((await fixture.fs.readdir(dir)).filter((name) => name.startsWith('journal-')).sort()).toEqual(['journal-0']);
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g' }, after.handler);
+    await fixture.settle(() => after.held.length === 1);
+    expect(after.held.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['a#2']);
+  });
+
   it.each([
     ['state.json', 'not JSON', 'garbage'],
     ['state.json', 'zero-filled', '\0'.repeat(40)],
