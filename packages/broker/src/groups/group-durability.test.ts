@@ -252,13 +252,17 @@ describe('group durability', () => {
     expect(points).toBeGreaterThan(5);
   });
 
-  it('a group directory left without a durable entry by a kill is made durable before the group is used', async () => {
+  it.each([
+    ['groups/t/g', 'groups/t', '/brook/groups/t'],
+    // groups/t/g is made again at the next subscribe (nothing was committed in it), under a
+    // groups/t whose own entry in groups/ is still not durable.
+    ['groups/t', 'groups', '/brook/groups'],
+  ])('a group directory left without a durable entry by a kill (after creating %s, before fsyncing %s) is made durable before the group is used', async (_made, _synced, killedAt) => {
     const fixture = await engineFixture({ fsync: 'always' });
     await fixture.broker.createTopic('t');
     await fixture.broker.produce('t', [{ value: 'a' }, { value: 'b' }]);
-    // The process dies right after creating groups/t/g, before fsyncing groups/t.
     fixture.fs.onOperation = (op) => {
-      if (op.kind === 'syncDir' && op.path === '/brook/groups/t') throw new Error('killed');
+      if (op.kind === 'syncDir' && op.path === killedAt) throw new Error('killed');
     };
     await expect(fixture.broker.subscribe({ topic: 't', group: 'g' }, () => undefined)).rejects.toThrow('killed');
     fixture.fs.onOperation = undefined;
