@@ -3,7 +3,7 @@
  * back with deliveryCount + 1, and the journal compacts into snapshots without losing anything.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem } from '@brook/protocol';
+import { MemoryFileSystem, type FileSystemOperation } from '@brook/protocol';
 import { holdingSyncsOf } from '../log/log-fixture.js';
 import type { BrokerOptions } from '../broker.js';
 import type { Delivery } from './delivery.js';
@@ -190,14 +190,19 @@ describe('group durability', () => {
     expect(fixture.broker.describeGroup('t', 'g').lastError).toContain('EIO');
   });
 
-  it('a journal that failed while a compaction opened its next generation stays failed after the switch (no snapshot, every later ack refused, told once)', async () => {
+  it.each([
+    // journal-0's next fsync fails while journal-1 is being opened: the compaction writes no snapshot.
+    ['opened its next generation', (op: FileSystemOperation) => op.kind === 'mkdir' && op.path.endsWith('/journal-1'), 0],
+    // It fails once the snapshot is being written: the compaction still switches to the healthy
+    // journal-1 (the snapshot was taken before the failure), and the failure must outlive the switch.
+    ['wrote its snapshot', (op: FileSystemOperation) => op.path.endsWith('/state.json.tmp'), 1],
+  ])('a journal that failed while a compaction %s stays failed (every later ack refused, told once)', async (_when, compactionAt, generation) => {
     const { fixture, held } = await compactingGroup(300, { fsync: 'always' });
     const told: unknown[] = [];
     fixture.broker.on('logFailed', (event) => told.push(event));
     let armed = false;
     fixture.fs.onOperation = (op) => {
-      // The compaction begins: journal-0's next fsync fails while journal-1 is being opened.
-      if (armed || op.kind !== 'mkdir' || !op.path.endsWith('/journal-1')) return;
+      if (armed || !compactionAt(op)) return;
       armed = true;
       fixture.fs.failNext('sync', { path: /\/journal-0\//, errno: 'EIO' });
     };
@@ -212,6 +217,9 @@ describe('group durability', () => {
     expect(fixture.broker.failedLogs()).toEqual([{ topic: 't', group: 'g', failure: { code: 'IO_ERROR', message: expect.stringMatching(/EIO/) } }]);
     await expect(held[260]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
     expect(told).toHaveLength(1);
+    await fixture.settle();
+    const state = JSON.parse(new TextDecoder().decode(await fixture.fs.readFile('/brook/groups/t/g/state.json'))) as { generation: number };
+    expect(state.generation).toBe(generation);
   });
 
   it('a power cut at any operation of a compaction keeps every confirmed ack', async () => {

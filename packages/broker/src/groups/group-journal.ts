@@ -137,7 +137,7 @@ export class GroupJournal {
    * Records that `offset` was handed out for the `count`-th time. Durable with the next flush.
    * `nextOffset` is offset + 1 (Entry.nextOffset), as for ack().
    */
-  attempt(partition: number, offset: bigint, count: number, nextOffset = offset + 1n): void {
+  attempt(partition: number, offset: bigint, count: number, nextOffset: bigint): void {
     const changes = this.changesFor(partition);
     // Replay applies "f" before "n": once this record has an "n" (a count given back), first
     // attempts go there too, after it.
