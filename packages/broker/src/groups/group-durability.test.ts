@@ -3,11 +3,12 @@
  * back with deliveryCount + 1, and the journal compacts into snapshots without losing anything.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, type FileSystemOperation } from '@brook/protocol';
-import { holdingSyncsOf } from '../log/log-fixture.js';
+import { MemoryFileSystem, encodeBatch, type FileSystemOperation } from '@brook/protocol';
+import { holdingSyncsOf, logFixture } from '../log/log-fixture.js';
 import type { BrokerOptions } from '../broker.js';
 import type { Delivery } from './delivery.js';
 import { engineFixture } from './group-fixture.js';
+import { encodeChangesList } from './journal-codec.js';
 
 function holding() {
   const held: Delivery[] = [];
@@ -319,6 +320,18 @@ describe('group directories at open', () => {
     await broker.subscribe({ topic: 't', group: 'g' }, after.handler);
     await fixture.settle(() => after.held.length === 1);
     expect(after.held.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['a#2']);
+  });
+
+  it('a group whose journal has a record of a partition the topic does not have stops the open with CORRUPT_METADATA naming the journal', async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t', { partitions: 2 });
+    await (await fixture.broker.subscribe({ topic: 't', group: 'g' }, () => undefined)).close();
+    await fixture.broker.close();
+    const dir = '/brook/groups/t/g/journal-0';
+    const journal = await logFixture().open({ fs: fixture.fs, clock: fixture.clock, dir });
+    await journal.append(encodeBatch(encodeChangesList([{ p: 2, a: [[0n, 1n]] }]).map((value) => ({ key: null, value, timestamp: 0 }))));
+    await journal.close();
+    await expect(fixture.restart({ powerCut: false })).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: dir, partition: 2 } });
   });
 
   it.each([
