@@ -193,11 +193,13 @@ describe('group durability', () => {
 
   it.each([
     // journal-0's next fsync fails while journal-1 is being opened: the compaction writes no snapshot.
-    ['opened its next generation', (op: FileSystemOperation) => op.kind === 'mkdir' && op.path.endsWith('/journal-1'), 0],
+    ['journal-0', 'opened its next generation', (op: FileSystemOperation) => op.kind === 'mkdir' && op.path.endsWith('/journal-1'), 0],
     // It fails once the snapshot is being written: the compaction still switches to the healthy
     // journal-1 (the snapshot was taken before the failure), and the failure must outlive the switch.
-    ['wrote its snapshot', (op: FileSystemOperation) => op.path.endsWith('/state.json.tmp'), 1],
-  ])('a journal that failed while a compaction %s stays failed (every later ack refused, told once)', async (_when, compactionAt, generation) => {
+    ['journal-0', 'wrote its snapshot', (op: FileSystemOperation) => op.path.endsWith('/state.json.tmp'), 1],
+    // Both fail in the one flush written to both: still told once.
+    ['each', 'wrote its snapshot', (op: FileSystemOperation) => op.path.endsWith('/state.json.tmp'), 1],
+  ])('a journal (%s of its logs) that failed while a compaction %s stays failed (every later ack refused, told once)', async (failing, _when, compactionAt, generation) => {
     const { fixture, held } = await compactingGroup(300, { fsync: 'always' });
     const told: unknown[] = [];
     fixture.broker.on('logFailed', (event) => told.push(event));
@@ -205,7 +207,8 @@ describe('group durability', () => {
     fixture.fs.onOperation = (op) => {
       if (armed || !compactionAt(op)) return;
       armed = true;
-      fixture.fs.failNext('sync', { path: /\/journal-0\//, errno: 'EIO' });
+      if (failing === 'each') fixture.fs.failNext('sync', { path: /\/journal-[01]\//, errno: 'EIO', times: 2 });
+      else fixture.fs.failNext('sync', { path: /\/journal-0\//, errno: 'EIO' });
     };
     const outcomes: string[] = [];
     for (const d of held.slice(0, 250)) outcomes.push(await d.ack().then(() => 'ok', (error: { code: string }) => error.code));
