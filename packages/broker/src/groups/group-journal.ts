@@ -25,7 +25,7 @@
  * to both and is tried again once another groupJournalBytesMax has been written (compactAtBytes).
  */
 import { dirname } from 'node:path';
-import { BrookError, encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { BrookError, assert, encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState } from './ack-state.js';
 import { encodeStateFile, parseStateFile } from './group-state-file.js';
@@ -260,7 +260,8 @@ export class GroupJournal {
 async function replay(log: PartitionLog, states: AckState[], file: string): Promise<void> {
   for (let offset = log.startOffset; offset < log.endOffset;) {
     const batches = await log.read(offset, { maxBytes: JOURNAL_READ_BYTES });
-    if (batches.length === 0) break;
+    // Never empty below endOffset; stopping there would drop every later change in silence.
+    assert(batches.length > 0, 'a journal read below its end returned nothing', { file, offset });
     for (const batch of batches) {
       for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
         applyChanges(states, decodeChanges(record.value!, file), file);
