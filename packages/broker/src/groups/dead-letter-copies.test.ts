@@ -138,6 +138,65 @@ describe('DeadLetterCopies', () => {
     expect(writes.map((w) => w.records.map((r) => new TextDecoder().decode(r.value as Uint8Array)))).toEqual([['c0', 'c1', 'c2'], ['c0'], ['c1']]);
   });
 
+  it('a write refused MESSAGE_TOO_LARGE goes again a copy at a time: only the copy too large fails', async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, () => LOOSE);
+    const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record(`c${i}`), origin(0, i)).catch((error: BrookError) => error.code));
+    for (const answer of [new BrookError('MESSAGE_TOO_LARGE', 'batch'), undefined, new BrookError('MESSAGE_TOO_LARGE', 'c1'), undefined]) {
+      await turn();
+      writes.at(-1)!.answer(answer);
+    }
+    expect(await Promise.all(done)).toEqual([0n, 'MESSAGE_TOO_LARGE', 1n]);
+    expect(writes.map((w) => w.records.length)).toEqual([3, 1, 1, 1]);
+  });
+
+  it('a write of one copy refused TOPIC_FULL fails it without trying it again alone', async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, () => LOOSE);
+    const done = copies.copy('orders.dlq', record('only'), origin(0, 0)).catch((error: BrookError) => error.code);
+    await turn();
+    writes[0]!.answer(new BrookError('TOPIC_FULL', 'full'));
+    expect(await done).toBe('TOPIC_FULL');
+    expect(writes).toHaveLength(1);
+  });
+
+  it('one at a time, a copy as large as one refused for room fails untried, and holds up the later copies of its own origin partition', async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, () => LOOSE);
+    const asked: [string, DeadLetterOrigin][] = [['L'.repeat(500), origin(0, 0)], ['M'.repeat(500), origin(1, 0)], ['small', origin(1, 1)], ['other', origin(2, 0)]];
+    const done = asked.map(([value, from]) => copies.copy('orders.dlq', record(value), from).catch((error: BrookError) => error.code));
+    for (const answer of [new BrookError('TOPIC_FULL', 'full'), new BrookError('TOPIC_FULL', 'full'), undefined]) {
+      await turn();
+      writes.at(-1)!.answer(answer);
+    }
+    expect(await Promise.all(done)).toEqual(['TOPIC_FULL', 'TOPIC_FULL', 'TOPIC_FULL', 0n]);
+    expect(writes.slice(1).map((w) => new TextDecoder().decode(w.records[0]!.value as Uint8Array).slice(0, 5))).toEqual(['LLLLL', 'other']);
+  });
+
+  it('one at a time, a copy refused room holds up only its own origin: a copy of the same partition number of another topic goes on', async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, () => LOOSE);
+    const asked: [string, DeadLetterOrigin][] = [['L'.repeat(500), origin(0, 0)], ['x', { ...origin(0, 1), topic: 'payments' }]];
+    const done = asked.map(([value, from]) => copies.copy('orders.dlq', record(value), from).catch((error: BrookError) => error.code));
+    for (const answer of [new BrookError('TOPIC_FULL', 'full'), new BrookError('TOPIC_FULL', 'full'), undefined]) {
+      await turn();
+      writes.at(-1)!.answer(answer);
+    }
+    expect(await Promise.all(done)).toEqual(['TOPIC_FULL', 0n]);
+  });
+
+  it('one at a time, a copy that fails otherwise (a failed partition) fails every copy left, untried', async () => {
+    const { target, writes } = fakeTarget();
+    const copies = new DeadLetterCopies(target, () => LOOSE);
+    const done = [0, 1, 2].map((i) => copies.copy('orders.dlq', record('x'), origin(i, 0)).catch((error: BrookError) => error.code));
+    for (const answer of [new BrookError('TOPIC_FULL', 'full'), undefined, new BrookError('IO_ERROR', 'disk')]) {
+      await turn();
+      writes.at(-1)!.answer(answer);
+    }
+    expect(await Promise.all(done)).toEqual([0n, 'IO_ERROR', 'IO_ERROR']);
+    expect(writes).toHaveLength(3);
+  });
+
   it("one at a time, a copy refused for room fails with its origin partition's later copies and larger ones, untried; one refused for good fails alone", async () => {
     const { target, writes } = fakeTarget();
     const copies = new DeadLetterCopies(target, () => LOOSE);

@@ -128,7 +128,8 @@ export class DeadLetterCopies {
       } catch (error) {
         if (isBrookError(error, 'TOPIC_FULL')) {
           held.push({ origin: copy.origin, error });
-          if (!noRoom || copy.sizeBytes < noRoom.sizeBytes) noRoom = { sizeBytes: copy.sizeBytes, error };
+          // Smaller than any refused before: a copy at least as large is not tried.
+          noRoom = { sizeBytes: copy.sizeBytes, error };
         } else if (!isBrookError(error, 'MESSAGE_TOO_LARGE')) {
           for (const rest of copies.slice(i)) rest.reject(error);
           return;

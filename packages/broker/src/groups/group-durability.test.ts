@@ -3,11 +3,12 @@
  * back with deliveryCount + 1, and the journal compacts into snapshots without losing anything.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem } from '@brook/protocol';
-import { holdingSyncsOf } from '../log/log-fixture.js';
+import { MemoryFileSystem, encodeBatch, type FileSystemOperation } from '@brook/protocol';
+import { holdingSyncsOf, logFixture } from '../log/log-fixture.js';
 import type { BrokerOptions } from '../broker.js';
 import type { Delivery } from './delivery.js';
 import { engineFixture } from './group-fixture.js';
+import { encodeChangesList } from './journal-codec.js';
 
 function holding() {
   const held: Delivery[] = [];
@@ -190,16 +191,24 @@ describe('group durability', () => {
     expect(fixture.broker.describeGroup('t', 'g').lastError).toContain('EIO');
   });
 
-  it('a journal that failed while a compaction opened its next generation stays failed after the switch (no snapshot, every later ack refused, told once)', async () => {
+  it.each([
+    // journal-0's next fsync fails while journal-1 is being opened: the compaction writes no snapshot.
+    ['journal-0', 'opened its next generation', (op: FileSystemOperation) => op.kind === 'mkdir' && op.path.endsWith('/journal-1'), 0],
+    // It fails once the snapshot is being written: the compaction still switches to the healthy
+    // journal-1 (the snapshot was taken before the failure), and the failure must outlive the switch.
+    ['journal-0', 'wrote its snapshot', (op: FileSystemOperation) => op.path.endsWith('/state.json.tmp'), 1],
+    // Both fail in the one flush written to both: still told once.
+    ['each', 'wrote its snapshot', (op: FileSystemOperation) => op.path.endsWith('/state.json.tmp'), 1],
+  ])('a journal (%s of its logs) that failed while a compaction %s stays failed (every later ack refused, told once)', async (failing, _when, compactionAt, generation) => {
     const { fixture, held } = await compactingGroup(300, { fsync: 'always' });
     const told: unknown[] = [];
     fixture.broker.on('logFailed', (event) => told.push(event));
     let armed = false;
     fixture.fs.onOperation = (op) => {
-      // The compaction begins: journal-0's next fsync fails while journal-1 is being opened.
-      if (armed || op.kind !== 'mkdir' || !op.path.endsWith('/journal-1')) return;
+      if (armed || !compactionAt(op)) return;
       armed = true;
-      fixture.fs.failNext('sync', { path: /\/journal-0\//, errno: 'EIO' });
+      if (failing === 'each') fixture.fs.failNext('sync', { path: /\/journal-[01]\//, errno: 'EIO', times: 2 });
+      else fixture.fs.failNext('sync', { path: /\/journal-0\//, errno: 'EIO' });
     };
     const outcomes: string[] = [];
     for (const d of held.slice(0, 250)) outcomes.push(await d.ack().then(() => 'ok', (error: { code: string }) => error.code));
@@ -212,6 +221,9 @@ describe('group durability', () => {
     expect(fixture.broker.failedLogs()).toEqual([{ topic: 't', group: 'g', failure: { code: 'IO_ERROR', message: expect.stringMatching(/EIO/) } }]);
     await expect(held[260]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
     expect(told).toHaveLength(1);
+    await fixture.settle();
+    const state = JSON.parse(new TextDecoder().decode(await fixture.fs.readFile('/brook/groups/t/g/state.json'))) as { generation: number };
+    expect(state.generation).toBe(generation);
   });
 
   it('a power cut at any operation of a compaction keeps every confirmed ack', async () => {
@@ -252,13 +264,17 @@ describe('group durability', () => {
     expect(points).toBeGreaterThan(5);
   });
 
-  it('a group directory left without a durable entry by a kill is made durable before the group is used', async () => {
+  it.each([
+    ['groups/t/g', 'groups/t', '/brook/groups/t'],
+    // groups/t/g is made again at the next subscribe (nothing was committed in it), under a
+    // groups/t whose own entry in groups/ is still not durable.
+    ['groups/t', 'groups', '/brook/groups'],
+  ])('a group directory left without a durable entry by a kill (after creating %s, before fsyncing %s) is made durable before the group is used', async (_made, _synced, killedAt) => {
     const fixture = await engineFixture({ fsync: 'always' });
     await fixture.broker.createTopic('t');
     await fixture.broker.produce('t', [{ value: 'a' }, { value: 'b' }]);
-    // The process dies right after creating groups/t/g, before fsyncing groups/t.
     fixture.fs.onOperation = (op) => {
-      if (op.kind === 'syncDir' && op.path === '/brook/groups/t') throw new Error('killed');
+      if (op.kind === 'syncDir' && op.path === killedAt) throw new Error('killed');
     };
     await expect(fixture.broker.subscribe({ topic: 't', group: 'g' }, () => undefined)).rejects.toThrow('killed');
     fixture.fs.onOperation = undefined;
@@ -285,6 +301,40 @@ describe('group directories at open', () => {
     const broker = await fixture.restart({ powerCut: false });
     expect(broker.listTopics()).toEqual([]);
     expect(broker.listGroups()).toEqual([]);
+  });
+
+  it("removes every journal generation but state.json's (what a crash left of a compaction), and replays state.json's", async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', [{ value: 'a' }, { value: 'b' }]);
+    const first = holding();
+    await fixture.broker.subscribe({ topic: 't', group: 'g' }, first.handler);
+    await fixture.settle(() => first.held.length === 2);
+    await first.held[1]!.ack();
+    await fixture.broker.close();
+    const dir = '/brook/groups/t/g';
+    for (const stale of ['journal-1', 'journal-12']) {
+      await fixture.fs.mkdir(`${dir}/${stale}`);
+      await fixture.fs.writeFile(`${dir}/${stale}/00000000000000000000.log`, new Uint8Array(0));
+    }
+    const broker = await fixture.restart({ powerCut: false });
+    expect((await fixture.fs.readdir(dir)).filter((name) => name.startsWith('journal-')).sort()).toEqual(['journal-0']);
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g' }, after.handler);
+    await fixture.settle(() => after.held.length === 1);
+    expect(after.held.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['a#2']);
+  });
+
+  it('a group whose journal has a record of a partition the topic does not have stops the open with CORRUPT_METADATA naming the journal', async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t', { partitions: 2 });
+    await (await fixture.broker.subscribe({ topic: 't', group: 'g' }, () => undefined)).close();
+    await fixture.broker.close();
+    const dir = '/brook/groups/t/g/journal-0';
+    const journal = await logFixture().open({ fs: fixture.fs, clock: fixture.clock, dir });
+    await journal.append(encodeBatch(encodeChangesList([{ p: 2, a: [[0n, 1n]] }]).map((value) => ({ key: null, value, timestamp: 0 }))));
+    await journal.close();
+    await expect(fixture.restart({ powerCut: false })).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: dir, partition: 2 } });
   });
 
   it.each([

@@ -25,7 +25,7 @@
  * to both and is tried again once another groupJournalBytesMax has been written (compactAtBytes).
  */
 import { dirname } from 'node:path';
-import { encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type BrookError, type FileSystem } from '@brook/protocol';
+import { BrookError, assert, encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState } from './ack-state.js';
 import { encodeStateFile, parseStateFile } from './group-state-file.js';
@@ -137,7 +137,7 @@ export class GroupJournal {
    * Records that `offset` was handed out for the `count`-th time. Durable with the next flush.
    * `nextOffset` is offset + 1 (Entry.nextOffset), as for ack().
    */
-  attempt(partition: number, offset: bigint, count: number, nextOffset = offset + 1n): void {
+  attempt(partition: number, offset: bigint, count: number, nextOffset: bigint): void {
     const changes = this.changesFor(partition);
     // Replay applies "f" before "n": once this record has an "n" (a count given back), first
     // attempts go there too, after it.
@@ -260,19 +260,26 @@ export class GroupJournal {
 async function replay(log: PartitionLog, states: AckState[], file: string): Promise<void> {
   for (let offset = log.startOffset; offset < log.endOffset;) {
     const batches = await log.read(offset, { maxBytes: JOURNAL_READ_BYTES });
-    if (batches.length === 0) break;
+    // Never empty below endOffset; stopping there would drop every later change in silence.
+    assert(batches.length > 0, 'a journal read below its end returned nothing', { file, offset });
     for (const batch of batches) {
       for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
-        applyChanges(states, decodeChanges(record.value!, file));
+        applyChanges(states, decodeChanges(record.value!, file), file);
         offset = record.offset + 1n;
       }
     }
   }
 }
 
-function applyChanges(states: AckState[], changes: PartitionChanges): void {
+function applyChanges(states: AckState[], changes: PartitionChanges, file: string): void {
   const state = states[changes.p];
-  if (!state) return;
+  // The partition count never changes, so a record of another partition is no change to skip:
+  // a bug, or a journal that is not this group's (the CRC passed).
+  if (!state) {
+    throw new BrookError('CORRUPT_METADATA', `${file}: a group journal record names partition ${changes.p}, the topic has ${states.length}`, {
+      file, partition: changes.p,
+    });
+  }
   if (changes.r !== undefined) state.resetTo(changes.r);
   for (const [start, end] of changes.f ?? []) {
     for (let o = start; o < end; o++) if (state.attempts(o) === 0) state.restoreAttempts(o, 1);

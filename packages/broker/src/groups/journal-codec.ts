@@ -99,7 +99,8 @@ export function decodeChanges(bytes: Uint8Array, file: string): PartitionChanges
   if (bytes[0] === FORMAT_JSON_FIRST_BYTE) return decodeJson(bytes, file);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < HEADER_BYTES || view.getInt8(0) !== FORMAT_BINARY) throw corrupt(file, 'unknown format');
-  const hasReset = view.getInt8(5);
+  // Unsigned: a byte of 0xFF must be refused, not read as -1 and taken for "no reset".
+  const hasReset = view.getUint8(5);
   const firstCount = view.getInt32(6);
   const countsCount = view.getInt32(10);
   const ackedCount = view.getInt32(14);

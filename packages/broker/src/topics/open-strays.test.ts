@@ -20,6 +20,9 @@ describe('what open leaves alone', () => {
     ["a file in a topic's groups directory", 'st-group-file', (topic: string) => `/brook/groups/${topic}/README`],
     ["a directory in a topic's groups directory whose name no group can have", 'st-group-dir', (topic: string) => `/brook/groups/${topic}/notes on g/README`],
     ["a file in a group's directory named like a journal of no generation", 'st-journal-file', (topic: string) => `/brook/groups/${topic}/g-${topic}/journal-notes`],
+    ["a directory in a group's directory named like a journal of no generation (a leading zero)", 'st-journal-zero', (topic: string) => `/brook/groups/${topic}/g-${topic}/journal-01/README`],
+    ["a directory in a group's directory named like a journal generation, with a suffix", 'st-journal-suffix', (topic: string) => `/brook/groups/${topic}/g-${topic}/journal-1.old/README`],
+    ["a directory in a group's directory named like a journal generation, with a prefix", 'st-journal-prefix', (topic: string) => `/brook/groups/${topic}/g-${topic}/old-journal-1/README`],
   ])('%s survives open, and the topic and its group open as before', async (_what, topic, strayPath) => {
     const world = await engineFixture();
     await world.broker.createTopic(topic);
