@@ -1,7 +1,9 @@
 /**
  * What a sink attached with Broker.attach hears of, and what it may tell the engine
  * (sink-control.ts): onTakenBack names only deliveries the sink was handed and the broker took
- * back unsettled; release() of a delivery already taken back changes nothing. On the virtual clock.
+ * back unsettled; release() of a delivery already taken back changes nothing; a delivery given
+ * back unsent takes the later ones of its partition back with it in 'partition' only. On the
+ * virtual clock.
  */
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from './delivery.js';
@@ -68,5 +70,30 @@ describe('a sink attached to a group', () => {
     await settle();
     expect(rebalances).toEqual([]);
     expect(broker.describeGroup('none-lease', 'g-none-lease').members.map((m) => m.leaseLost)).toEqual([false]);
+  });
+
+  // 'a' is leased at 0, 'b' at 500, both held unsent: a's lease runs out first.
+  it.each([
+    ['partition', ['a#1', 'b#1', 'a#1', 'b#1'], [true, true]],
+    ['none', ['a#1', 'b#1', 'a#1'], [true, false]],
+  ] as const)("'%s': a delivery given back unsent at its lease's end takes back the later ones of its partition in 'partition' only", async (ordering, seen, givenBack) => {
+    const world = await engineFixture();
+    const topic = `unsent-${ordering}`;
+    await world.broker.createTopic(topic);
+    const sunk: Delivery[] = [];
+    const subscription = await world.broker.attach(
+      { topic, group: `g-${topic}`, ordering, ackTimeoutMs: 1000, maxInFlight: 4 },
+      (delivery) => void sunk.push(delivery),
+    );
+    await world.broker.produce(topic, [{ value: 'a' }]);
+    await world.settle(() => sunk.length === 1);
+    await world.advance(500);
+    await world.broker.produce(topic, [{ value: 'b' }]);
+    await world.settle(() => sunk.length === 2);
+    subscription.holdUnsent(sunk);
+    await world.advance(500);
+    await world.settle();
+    expect(sunk.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(seen);
+    expect(sunk.slice(0, 2).map((d) => subscription.givenBack(d))).toEqual(givenBack);
   });
 });
