@@ -72,6 +72,21 @@ describe('a dead-letter copy that fails', () => {
     expect((await broker.fetch({ topic: 'full-src.dlq', partition: 0, offset: 0n })).map((r) => new TextDecoder().decode(r.value!))).toEqual(['poison']);
   });
 
+  it("once the copy is made, its earlier failure is not shown for a record that waits out a redelivery's backoff", async () => {
+    const { broker, settle, advance } = await fullDeadLetterTopic('past-problem-src', ['poison', 'retry']);
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'past-problem-src', group: 'g-past', backoff: { maxMs: 1000 } }, handler);
+    await settle(() => held.length === 2);
+    void held[0]!.reject('bad');
+    await settle(() => broker.describeGroup('past-problem-src', 'g-past').lastError !== undefined);
+    await broker.deleteTopic('past-problem-src.dlq');
+    await advance(1000);
+    await settle(() => broker.describeGroup('past-problem-src', 'g-past').partitions[0]!.deadLettered === 1);
+    await held[1]!.nack({ delayMs: 60_000 });
+    await settle();
+    console.log('DBG', broker.describeGroup('past-problem-src', 'g-past'));    expect(broker.describeGroup('past-problem-src', 'g-past')).toMatchObject({ lag: 1n, lastError: undefined });
+  });
+
   it('waiting to be tried again at a reset, the copy is not made: the reset ends the wait like a backoff, and the record is replayed', async () => {
     const { broker, settle, advance } = await fullDeadLetterTopic('reset-src', ['poison']);
     const { held, handler } = parking();
