@@ -10,6 +10,17 @@ import type { Delivery } from './delivery.js';
 import { engineFixture } from './group-fixture.js';
 import { encodeChangesList } from './journal-codec.js';
 
+/** Bytes of the segment files of the group journal generation `generation` (e.g. 'journal-0'): its log's sizeBytes. */
+async function journalBytes(fs: MemoryFileSystem, generation: string, dir = '/'): Promise<number> {
+  let total = 0;
+  for (const name of await fs.readdir(dir)) {
+    const path = `${dir === '/' ? '' : dir}/${name}`;
+    if (name.endsWith('.log') && dir.endsWith(`/${generation}`)) total += (await fs.readFile(path)).length;
+    else if (!name.includes('.')) total += await journalBytes(fs, generation, path);
+  }
+  return total;
+}
+
 function holding() {
   const held: Delivery[] = [];
   return { held, handler: (d: Delivery) => (held.push(d), new Promise<void>(() => undefined)) };
@@ -174,6 +185,35 @@ describe('group durability', () => {
     await fixture.broker.produce('t', [{ value: 'later' }]);
     await fixture.settle();
     expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+  });
+
+  it('compacts once the journal is past groupJournalBytesMax, not when it is exactly that size (the boundary)', async () => {
+    // The engine is deterministic: the same acks write the same journal bytes whatever the limit.
+    // A first run, with a limit it never reaches, measures the journal after each flush; a second
+    // sets the limit to one of those sizes exactly and watches for journal-1.
+    const sizesAfterEachAck = async (groupJournalBytesMax: number, onCompaction: (ack: number) => void) => {
+      const { fixture, held } = await compactingGroup(120, { groupJournalBytesMax });
+      const sizes: number[] = [];
+      let ack = 0;
+      fixture.fs.onOperation = (op) => {
+        if (op.kind === 'mkdir' && op.path.endsWith('/journal-1')) onCompaction(ack);
+      };
+      for (const delivery of held) {
+        ack += 1;
+        await delivery.ack();
+        sizes.push(await journalBytes(fixture.fs, 'journal-0'));
+      }
+      fixture.fs.onOperation = undefined;
+      return sizes;
+    };
+    const sizes = await sizesAfterEachAck(1024 * 1024, () => expect.unreachable('no compaction below the limit'));
+    const at = sizes.findIndex((size) => size >= 4096);
+    expect(at).toBeGreaterThan(0);
+    let compactedAtAck: number | undefined;
+    const again = await sizesAfterEachAck(sizes[at]!, (ack) => (compactedAtAck ??= ack));
+    expect(again.slice(0, at + 1)).toEqual(sizes.slice(0, at + 1));
+    // Ack at+1 (1-based) made the journal exactly groupJournalBytesMax: no compaction; the next one did.
+    expect(compactedAtAck).toBe(at + 2);
   });
 
   it('a compaction that keeps failing is tried again once per groupJournalBytesMax written, not at every flush', async () => {
