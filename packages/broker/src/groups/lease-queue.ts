@@ -8,11 +8,14 @@
  * granted: after a reconfigure that shortened ackTimeoutMs, until the longer leases are gone.
  *
  * The lease fields live on the caller's own object (a Flight), so a grant allocates nothing.
- * Ended leases are swept out of the FIFO whenever it doubles: the timer is armed for the oldest
- * live lease only, ackTimeoutMs away, and until it fires nothing else would drop the leases of
- * records long acked (nor what they hold, down to the batch bytes they were decoded from).
+ * An ended lease still holds its Flight, and through it the member (down to a closed
+ * connection's session) and the batch bytes its record was decoded from, so the FIFO lets go of
+ * ended leases three ways: all at once when no lease is live (an idle group keeps nothing); those
+ * its timer has passed, each time it fires; and the rest by a sweep whenever the FIFO doubles,
+ * since the timer waits for the oldest live lease, ackTimeoutMs away, and a busy group may end
+ * thousands of leases before then.
  */
-import type { Clock, Timer } from '@brook/protocol';
+import { assert, type Clock, type Timer } from '@brook/protocol';
 import type { Deadline, DeadlineQueue } from './deadline-queue.js';
 
 export interface Lease {
@@ -30,6 +33,8 @@ export class LeaseQueue<L extends Lease> {
   private queue: L[] = [];
   private head = 0;
   private timer: Timer | undefined;
+  /** Leases granted and not yet ended, in the FIFO or extended out of it. */
+  private liveCount = 0;
   /** The latest deadline in the FIFO: a grant due before it goes to the heap. */
   private lastGrantMs = Number.NEGATIVE_INFINITY;
   /** Sweep when the FIFO reaches this length. */
@@ -43,8 +48,10 @@ export class LeaseQueue<L extends Lease> {
 
   /** Starts a lease of the group's duration, in the FIFO; one due before an earlier grant's, in the heap. */
   grant(lease: L, deadlineMs: number): void {
+    assert(!lease.live, 'a lease is granted once');
     lease.deadlineMs = deadlineMs;
     lease.live = true;
+    this.liveCount += 1;
     lease.extension = undefined;
     if (deadlineMs >= this.lastGrantMs) this.lastGrantMs = deadlineMs;
     // A reconfigure that shortened ackTimeoutMs: behind the longer leases granted before, the
@@ -65,27 +72,43 @@ export class LeaseQueue<L extends Lease> {
   }
 
   end(lease: L): void {
-    lease.live = false;
+    if (!lease.live) return;
     lease.extension?.cancel();
+    this.ended(lease);
   }
 
   clear(): void {
     for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.extension?.cancel();
     this.queue = [];
     this.head = 0;
+    this.liveCount = 0;
     this.timer?.cancel();
     this.timer = undefined;
   }
 
   private expire(lease: L): void {
     if (!lease.live) return;
-    lease.live = false;
+    this.ended(lease);
     this.onExpiry(lease);
+  }
+
+  /**
+   * The last live lease ended: every lease in the FIFO is dead, so it is emptied. The timer is
+   * left to fire on nothing rather than cancelled: a group with one record in flight at a time
+   * would otherwise set a clock timer for every record.
+   */
+  private ended(lease: L): void {
+    lease.live = false;
+    this.liveCount -= 1;
+    if (this.liveCount > 0) return;
+    this.queue.length = 0;
+    this.head = 0;
   }
 
   private arm(): void {
     while (this.head < this.queue.length && this.passesOver(this.queue[this.head]!)) this.head += 1;
-    if (this.head * 2 > this.queue.length && this.queue.length >= SWEEP_MIN_LENGTH) this.sweep();
+    // Amortized O(1) a grant still: each lease the head passed pays for one it keeps.
+    if (this.head * 2 > this.queue.length) this.sweep();
     const next = this.queue[this.head];
     if (!next) return;
     this.timer = this.clock.setTimer(Math.max(0, next.deadlineMs - this.clock.monotonicMs()), () => this.fire());
