@@ -51,12 +51,18 @@ const RUN_RECORDS_MIN = 32;
  * got every redelivery, its healthy peer none, until the records were dead-lettered).
  */
 class MemberRing {
-  /** The member given the last run; the one after it in join order is next (the first, if it left). */
-  private last: Member | undefined;
+  /**
+   * The joinSeq of the member given the last run; the next member in join order has the turn,
+   * even once that one has left. A number, not the Member: a member that left (a closed
+   * connection's session, its socket) must not stay reachable until the next run is dealt.
+   */
+  private lastJoinSeq = -1;
 
   /** The first member with credit, from the one whose turn it is. */
   peek(members: readonly Member[]): Member | undefined {
-    const next = this.last === undefined ? 0 : members.indexOf(this.last) + 1;
+    let next = 0;
+    // Members are kept in join order, so the turn is at the first that joined after the last run's.
+    while (next < members.length && members[next]!.joinSeq <= this.lastJoinSeq) next += 1;
     for (let i = 0; i < members.length; i++) {
       const member = members[(next + i) % members.length]!;
       if (member.credit > 0) return member;
@@ -66,7 +72,7 @@ class MemberRing {
 
   /** `member` was given a run: the turn goes to the one after it. */
   passed(member: Member): void {
-    this.last = member;
+    this.lastJoinSeq = member.joinSeq;
   }
 }
 
