@@ -266,6 +266,30 @@ describe('group durability', () => {
     expect(state.generation).toBe(generation);
   });
 
+  it("a journal whose fsync { intervalMs } timer failed while a compaction wrote its snapshot refuses every later ack, though the compaction moved on to a healthy log", async () => {
+    // No flush waits on the timer's fsync, so no flush fails with it: only the journal's own
+    // record of its first failure keeps the next write, to the healthy journal-1, from succeeding.
+    const memory = new MemoryFileSystem();
+    const syncs = holdingSyncsOf(memory, (path) => path.endsWith('/state.json.tmp'));
+    const { fixture, held } = await compactingGroup(300, { fs: syncs.fs, fsync: { intervalMs: 100 } });
+    syncs.hold();
+    let acked = 0;
+    while (syncs.state.held === 0) {
+      await held[acked++]!.ack();
+      await fixture.settle();
+    }
+    // The compaction has taken its snapshot and waits for its fsync: now journal-0's timer fails.
+    memory.failNext('sync', { path: /\/journal-0\//, errno: 'EIO' });
+    await fixture.advance(100);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+    syncs.release();
+    await fixture.settle();
+    const state = JSON.parse(new TextDecoder().decode(await memory.readFile('/brook/groups/t/g/state.json'))) as { generation: number };
+    expect(state.generation).toBe(1);
+    await expect(held[acked]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+  });
+
   it('a power cut at any operation of a compaction keeps every confirmed ack', async () => {
     const records = 120;
     let points = 0;
