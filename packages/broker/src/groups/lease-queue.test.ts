@@ -72,4 +72,18 @@ describe('LeaseQueue', () => {
     expect(expired).toEqual([0, 99]);
     expect(fifoLength(queue)).toBe(0);
   });
+
+  it('counts an expired lease as ended: once the rest end, nothing is kept', () => {
+    const clock = new VirtualClock({ startMs: 0 });
+    const queue = new LeaseQueue<TestLease>(clock, new DeadlineQueue(clock), () => {});
+    const [early, extended, late] = newLeases(3);
+    queue.grant(early!, 1000);
+    queue.grant(extended!, 1000);
+    queue.grant(late!, 2000);
+    queue.extend(extended!, 1500);
+    clock.advance(1500);
+    expect([early!.live, extended!.live]).toEqual([false, false]);
+    queue.end(late!);
+    expect(fifoLength(queue)).toBe(0);
+  });
 });
