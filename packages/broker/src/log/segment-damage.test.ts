@@ -68,6 +68,22 @@ describe('damage inside a segment, found by a read', () => {
     expect((await readBases(reopened, 2n)) as bigint[]).toContain(2n);
   });
 
+  it.each([
+    ['inside its batch, where the bytes read as a batch running past the end of the file', 20],
+    ['inside its batch, where the bytes read as a batch of an impossible length', -20],
+  ])('a sealed index entry whose position is %s: the indexes are rebuilt from the log and the read goes on', async (_name, shift) => {
+    const { log } = await damagedLog(async ({ fs }) => {
+      const index = await fs.readFile(FIRST_INDEX);
+      const view = new DataView(index.buffer, index.byteOffset, index.byteLength);
+      // Entry 1 points into the middle of batch 1 (each batch has an entry): positions still
+      // increase, so the file decodes. A read from it found no batch there and failed CORRUPT_SEGMENT.
+      view.setUint32(12, (shift > 0 ? view.getUint32(12) : view.getUint32(20)) + shift);
+      await fs.writeFile(FIRST_INDEX, index);
+    });
+    for (let from = 0n; from < 12n; from++) expect(((await readBases(log, from)) as bigint[])[0]).toBe(from - (from % 2n));
+    expect((await readAll(log)).map((r) => r.offset)).toEqual(Array.from({ length: 80 }, (_, i) => BigInt(i)));
+  });
+
   it('an unreadable sealed index over a bad batch: every read of the segment fails CORRUPT_SEGMENT at that batch, and the log keeps its size', async () => {
     let bad = 0;
     const { log } = await damagedLog(async ({ fs }) => {
