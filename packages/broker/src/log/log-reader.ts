@@ -78,11 +78,11 @@ export class LogReader {
       if (segment.maxTimestampMs < timestampMs) continue;
       let found: bigint | undefined;
       await this.scan(segment, () => segment.positionForTimestamp(timestampMs), (batch) => {
+        // endOffset is a batch boundary: a batch below it is visible whole.
         if (batch.header.baseOffset >= endOffset) return true;
         if (batch.header.maxTimestamp < timestampMs) return false;
         // The scanner has just checked this batch, CRC included.
-        const record = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs && r.offset >= fromOffset);
-        if (record && record.offset < endOffset) found = record.offset;
+        found = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs && r.offset >= fromOffset)?.offset;
         return found !== undefined;
       });
       if (found !== undefined) return found;

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBrookError, readBatchHeader, type MemoryFileSystem } from '@brook/protocol';
 import type { PartitionLog } from './partition-log.js';
+import type { ReadLimits } from './log-reader.js';
 import { batchOf, LOG_DIR, logFixture, readAll, text, type LogFixture } from './log-fixture.js';
 import { segmentPath } from './segment-files.js';
 
@@ -41,8 +42,8 @@ async function batchPositions(fs: MemoryFileSystem, path: string): Promise<numbe
 }
 
 /** Base offsets of the batches a read returns, or the error it failed with. */
-async function readBases(log: PartitionLog, from: bigint): Promise<bigint[] | unknown> {
-  return log.read(from, { maxBytes: 1 << 20 }).then((batches) => batches.map((b) => readBatchHeader(b.bytes).baseOffset), (error: unknown) => error);
+async function readBases(log: PartitionLog, from: bigint, limits: ReadLimits = { maxBytes: 1 << 20 }): Promise<bigint[] | unknown> {
+  return log.read(from, limits).then((batches) => batches.map((b) => readBatchHeader(b.bytes).baseOffset), (error: unknown) => error);
 }
 
 function expectCorruptAt(result: unknown, position: number): void {
@@ -113,6 +114,9 @@ describe('damage inside a segment, found by a read', () => {
     for (const from of [0n, 6n, 7n]) expectCorruptAt(await readBases(log, from), bad);
     // What lies before the damage reads as it was.
     expect((await log.read(0n, { maxBytes: 1, maxRecords: 1 })).map((b) => readBatchHeader(b.bytes).baseOffset)).toEqual([0n]);
+    // A read whose maxBytes the three batches before it fill exactly ends there, without reading the damaged one.
+    expect(await readBases(log, 0n, { maxBytes: bad })).toEqual([0n, 2n, 4n]);
+    expect(await readBases(log, 0n, { maxBytes: bad + 1 }), 'one byte more: the read goes on to the damaged batch').toSatisfy((error: unknown) => isBrookError(error, 'CORRUPT_SEGMENT'));
     // So does a time lookup that has to scan over it.
     await expect(log.offsetForTimestamp(1_700_000_000_030)).rejects.toSatisfy((error: unknown) => isBrookError(error, 'CORRUPT_SEGMENT'));
   });

@@ -1,0 +1,57 @@
+/**
+ * The read path's edges that the model test does not reach: batches written but not yet visible
+ * (a round in its fsync), who owns the bytes a read returns (a copy, or for a `shared` read the
+ * tail cache's own), and a read that fills maxBytes exactly.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeBatch } from '@brook/protocol';
+import { batchOf, holdingSyncsOf, logFixture, settle, text } from './log-fixture.js';
+import { segmentPath } from './segment-files.js';
+import type { ReadBatch } from './log-reader.js';
+
+const valuesOf = (batches: readonly ReadBatch[]) => batches.flatMap((b) => decodeBatch(b.bytes).records.map((r) => text(r.value)));
+
+describe('reads of batches written but not yet visible', () => {
+  it("a read from the file and a time lookup stop at endOffset while the next round waits for its fsync under 'always'", async () => {
+    const fixture = logFixture({ tailCacheBytes: 0 });
+    const syncs = holdingSyncsOf(fixture.fs, (path) => path === segmentPath(fixture.options.dir, 0n, '.log'));
+    const log = await fixture.open({ fs: syncs.fs });
+    await log.append(batchOf('seen', 2, 1000));
+    syncs.hold();
+    const held = log.append(batchOf('held', 2, 4999)); // stamped 4999 and 5000
+    await settle();
+    expect(syncs.state.held, 'the round is written and in its fsync').toBe(1);
+    expect(log.endOffset).toBe(2n);
+    // The held batch is in the file right after the visible one (its baseOffset is endOffset).
+    expect(valuesOf(await log.read(0n, { maxBytes: 1 << 20 }))).toEqual(['seen-0', 'seen-1']);
+    expect(await log.offsetForTimestamp(5000), 'endOffset: no visible record is stamped 5000').toBe(2n);
+    syncs.release();
+    expect(await held).toEqual({ baseOffset: 2n, lastOffset: 3n });
+    expect(valuesOf(await log.read(0n, { maxBytes: 1 << 20 }))).toEqual(['seen-0', 'seen-1', 'held-0', 'held-1']);
+    expect(await log.offsetForTimestamp(5000)).toBe(3n);
+  });
+});
+
+describe('who owns the bytes a read returns', () => {
+  it('a shared read from the files returns batches that stay as read, though the scanner refills its buffer under them', async () => {
+    // Chunks of 1 KiB: the scanner's first buffer is already a whole chunk, so it reads the rest
+    // of the range into that same buffer, over the batches it has handed out.
+    const log = await logFixture({ readChunkBytes: 1024, tailCacheBytes: 0 }).open();
+    for (let i = 0; i < 12; i++) await log.append(batchOf(`b${i}`, 2, undefined, 100));
+    const expected = valuesOf(await log.read(0n, { maxBytes: 1 << 20 }));
+    expect(expected.length).toBe(24);
+    expect(valuesOf(await log.read(0n, { maxBytes: 1 << 20, shared: true }))).toEqual(expected);
+  });
+
+  it("a read from the tail cache is the caller's copy; a shared one is the cache's own batch, not a copy per read", async () => {
+    const log = await logFixture({ tailCacheBytes: 1 << 20 }).open();
+    await log.append(batchOf('a', 2));
+    const [copy] = await log.read(0n, { maxBytes: 1 << 20 });
+    copy!.bytes.fill(0);
+    const [first] = await log.read(0n, { maxBytes: 1 << 20, shared: true });
+    expect(valuesOf([first!]), 'writing into a fetched batch changes no later read').toEqual(['a-0', 'a-1']);
+    const [second] = await log.read(1n, { maxBytes: 1 << 20, shared: true });
+    expect(second!.bytes).toBe(first!.bytes);
+    expect(second!.header).toBe(first!.header);
+  });
+});
