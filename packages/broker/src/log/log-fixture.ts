@@ -89,6 +89,24 @@ export function holdingSyncsOf(fs: MemoryFileSystem, held: (path: string) => boo
   return { fs: wrapped, state, hold: () => (holding = true), release };
 }
 
+/** `fs`, recording where and how much each read (`readInto`) of the files `recorded` picks asks for. */
+export function recordingReadsOf(fs: MemoryFileSystem, recorded: (path: string) => boolean) {
+  const reads: { position: number; length: number }[] = [];
+  const record = (handle: FileHandle): FileHandle => delegate(handle, {
+    readInto: (target, targetOffset, length, position) => {
+      reads.push({ position, length });
+      return handle.readInto(target, targetOffset, length, position);
+    },
+  });
+  const wrapped = delegate<FileSystem>(fs, {
+    open: async (openPath, mode) => {
+      const handle = await fs.open(openPath, mode);
+      return recorded(openPath) ? record(handle) : handle;
+    },
+  });
+  return { fs: wrapped, reads };
+}
+
 /**
  * `fs`, except that once `hold()` is called, each fsync of the files `held` picks waits until
  * `releaseOne()` lets the oldest waiting one go: fsyncs that follow one another, each as slow as

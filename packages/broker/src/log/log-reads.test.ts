@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeBatch } from '@brook/protocol';
-import { batchOf, holdingSyncsOf, logFixture, settle, text } from './log-fixture.js';
+import { batchOf, holdingSyncsOf, logFixture, recordingReadsOf, settle, text } from './log-fixture.js';
 import { segmentPath } from './segment-files.js';
 import type { ReadBatch } from './log-reader.js';
 
@@ -53,5 +53,32 @@ describe('who owns the bytes a read returns', () => {
     const [second] = await log.read(1n, { maxBytes: 1 << 20, shared: true });
     expect(second!.bytes).toBe(first!.bytes);
     expect(second!.header).toBe(first!.header);
+  });
+});
+
+describe('a batch exactly batchBytesMax long', () => {
+  it('reads back from the file, though it is larger than the scan reads at first', async () => {
+    const batch = batchOf('big', 1, undefined, 100_000);
+    const batchLength = batch.length - 12; // what batchBytesMax bounds: the batch after its baseOffset and batchLength
+    const log = await logFixture({ batchBytesMax: batchLength, tailCacheBytes: 0 }).open();
+    await log.append(batch);
+    const [read] = await log.read(0n, { maxBytes: 1 });
+    expect(read!.bytes).toEqual(batch);
+  });
+});
+
+describe('how a read reads the file', () => {
+  it('a long read asks for 64 KiB first, then twice as much each time up to readChunkBytes, and never past the end of the log', async () => {
+    const fixture = logFixture({ readChunkBytes: 256 * 1024, tailCacheBytes: 0 });
+    const reads = recordingReadsOf(fixture.fs, (path) => path === segmentPath(fixture.options.dir, 0n, '.log'));
+    const log = await fixture.open({ fs: reads.fs });
+    for (let i = 0; i < 80; i++) await log.append(batchOf(`b${i}`, 1, undefined, 10_000)); // ~800 KiB
+    reads.reads.length = 0;
+    expect((await log.read(0n, { maxBytes: 1 << 30 })).length).toBe(80);
+    const lengths = reads.reads.map((read) => read.length);
+    expect(lengths.slice(0, -1)).toEqual([64, 128, 256, 256].map((kib) => kib * 1024));
+    const last = reads.reads.at(-1)!;
+    expect(last.length).toBeLessThan(256 * 1024);
+    expect(last.position + last.length, 'the last read ends at the end of the log').toBe(log.sizeBytes);
   });
 });
