@@ -85,6 +85,11 @@ describe('damage inside a segment, found by a read', () => {
     expect((await readAll(log)).map((r) => r.offset)).toEqual(Array.from({ length: 80 }, (_, i) => BigInt(i)));
   });
 
+  it.each(['.index', '.timeindex'] as const)('a sealed segment whose %s file is empty: open rebuilds the indexes and every record is read, at its offset', async (suffix) => {
+    const { log } = await damagedLog(({ fs }) => fs.writeFile(segmentPath(LOG_DIR, 0n, suffix), new Uint8Array(0)));
+    expect((await readAll(log)).map((r) => r.offset)).toEqual(Array.from({ length: 80 }, (_, i) => BigInt(i)));
+  });
+
   it('an unreadable sealed index over a bad batch: every read of the segment fails CORRUPT_SEGMENT at that batch, and the log keeps its size', async () => {
     let bad = 0;
     const { log } = await damagedLog(async ({ fs }) => {
