@@ -89,12 +89,23 @@ export function holdingSyncsOf(fs: MemoryFileSystem, held: (path: string) => boo
   return { fs: wrapped, state, hold: () => (holding = true), release };
 }
 
-/** `fs`, recording where and how much each read (`readInto`) of the files `recorded` picks asks for. */
-export function recordingReadsOf(fs: MemoryFileSystem, recorded: (path: string) => boolean) {
-  const reads: { position: number; length: number }[] = [];
+export interface FileRead {
+  readonly position: number;
+  readonly length: number;
+}
+
+/**
+ * `fs`, recording where and how much each read (`readInto`) of the files `recorded` picks asks
+ * for, after `before` (if given) has run for it.
+ */
+export function recordingReadsOf(
+  fs: MemoryFileSystem, recorded: (path: string) => boolean, before: (read: FileRead) => Promise<void> = async () => undefined,
+) {
+  const reads: FileRead[] = [];
   const record = (handle: FileHandle): FileHandle => delegate(handle, {
-    readInto: (target, targetOffset, length, position) => {
+    readInto: async (target, targetOffset, length, position) => {
       reads.push({ position, length });
+      await before({ position, length });
       return handle.readInto(target, targetOffset, length, position);
     },
   });

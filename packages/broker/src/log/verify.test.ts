@@ -2,7 +2,7 @@ import { MemoryFileSystem } from '@brook/protocol';
 import { describe, expect, it } from 'vitest';
 import { Broker } from '../broker.js';
 import { inspectIndex, inspectLog } from './inspect.js';
-import { batchOf, LOG_DIR, logFixture } from './log-fixture.js';
+import { batchOf, LOG_DIR, logFixture, recordingReadsOf } from './log-fixture.js';
 import { writeLogStart } from './log-start.js';
 import { segmentPath } from './segment-files.js';
 import { verifyDataDir, verifyLogDir } from './verify.js';
@@ -97,6 +97,27 @@ describe('verifyDataDir', () => {
     await mutate(fs, first!, (bytes) => (new DataView(bytes.buffer, bytes.byteOffset).setInt32(second.position + 8, length), bytes));
     const { problems } = await verifyDataDir(fs, DATA);
     expect(problems).toEqual([expect.objectContaining({ file: first, position: second.position, reason: 'bad-length' })]);
+  });
+
+  it('reports a log file that shrinks while it is read (an open cutting a torn tail meanwhile) as truncated where it now ends, not as the batches read before', async () => {
+    const fixture = logFixture();
+    const log = await fixture.open();
+    for (let i = 0; i < 10; i++) await log.append(batchOf(`b${i}`, 1, undefined, 10_000)); // ~100 KiB: two reads
+    await log.close();
+    const path = segmentPath(LOG_DIR, 0n, '.log');
+    const whole = await inspectLog(fixture.fs, path);
+    // The file is cut where the scan's second read starts: that read finds nothing, while its
+    // buffer still holds the batches of the first.
+    const reads = recordingReadsOf(fixture.fs, (file) => file === path, async (read) => {
+      if (read.position === 0) return;
+      const file = await fixture.fs.open(path, 'rw');
+      await file.truncate(read.position);
+      await file.close();
+    });
+    const cut = await inspectLog(reads.fs, path);
+    const at = reads.reads[1]!.position;
+    expect(cut.batches).toEqual(whole.batches.filter((batch) => batch.position < at));
+    expect(cut.problem).toMatchObject({ file: path, position: at, reason: 'truncated' });
   });
 
   it('checks every entry of an index with one per batch, however many', async () => {
