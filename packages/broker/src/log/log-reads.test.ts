@@ -81,4 +81,21 @@ describe('how a read reads the file', () => {
     expect(last.length).toBeLessThan(256 * 1024);
     expect(last.position + last.length, 'the last read ends at the end of the log').toBe(log.sizeBytes);
   });
+
+  it('a time lookup scans from the time index entry before the timestamp, not from the start of the segment', async () => {
+    const fixture = logFixture({ indexIntervalBytes: 1, tailCacheBytes: 0 });
+    const path = segmentPath(fixture.options.dir, 0n, '.log');
+    const reads = recordingReadsOf(fixture.fs, (file) => file === path);
+    const log = await fixture.open({ fs: reads.fs });
+    const positions: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      positions.push(log.sizeBytes);
+      await log.append(batchOf(`b${i}`, 2, 1000 * (i + 1))); // offsets 2i and 2i+1, stamped 1000(i+1) and +1
+    }
+    reads.reads.length = 0;
+    // The first time entry says no record before offset 2 is stamped after 1001: the scan for 2001
+    // starts at offset 2's batch.
+    expect(await log.offsetForTimestamp(2001)).toBe(3n);
+    expect(reads.reads[0]!.position).toBe(positions[1]);
+  });
 });
