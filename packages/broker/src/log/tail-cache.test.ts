@@ -59,4 +59,21 @@ describe('TailCache', () => {
       if (first > 0) expect(cache.read(BigInt(2 * first - 1), { maxBytes: 1 << 20 }), `after batch ${i}: evicted`).toBeUndefined();
     }
   });
+
+  it('after a batch larger than its whole budget it is empty, then holds and evicts the batches after that one as before', () => {
+    const batch = batchOf('b', 2, undefined, 100);
+    const cache = new TailCache(3 * batch.length);
+    const add = (i: number, bytes = batch) => cache.add({ ...readBatchHeader(bytes), baseOffset: BigInt(2 * i) }, bytes);
+    for (let i = 0; i < 5; i++) add(i);
+    add(5, batchOf('big', 2, undefined, 4 * batch.length));
+    expect(cache.read(10n, { maxBytes: 1 << 20 }), 'it could never stay').toBeUndefined();
+    for (let i = 6; i < 20; i++) {
+      add(i);
+      const first = Math.max(6, i - 2);
+      expect(cache.read(BigInt(2 * first), { maxBytes: 1 << 20 })?.map((b) => b.header.baseOffset), `after batch ${i}`).toEqual(
+        Array.from({ length: i - first + 1 }, (_, k) => BigInt(2 * (first + k))),
+      );
+      expect(cache.read(BigInt(2 * first - 1), { maxBytes: 1 << 20 }), `after batch ${i}: the one before is not held`).toBeUndefined();
+    }
+  });
 });
