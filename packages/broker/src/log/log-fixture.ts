@@ -96,17 +96,22 @@ export interface FileRead {
 
 /**
  * `fs`, recording where and how much each read (`readInto`) of the files `recorded` picks asks
- * for, after `before` (if given) has run for it.
+ * for, after `before` (if given) has run for it, and how many times their handles are closed.
  */
 export function recordingReadsOf(
   fs: MemoryFileSystem, recorded: (path: string) => boolean, before: (read: FileRead) => Promise<void> = async () => undefined,
 ) {
   const reads: FileRead[] = [];
+  const handles = { closed: 0 };
   const record = (handle: FileHandle): FileHandle => delegate(handle, {
     readInto: async (target, targetOffset, length, position) => {
       reads.push({ position, length });
       await before({ position, length });
       return handle.readInto(target, targetOffset, length, position);
+    },
+    close: () => {
+      handles.closed += 1;
+      return handle.close();
     },
   });
   const wrapped = delegate<FileSystem>(fs, {
@@ -115,7 +120,7 @@ export function recordingReadsOf(
       return recorded(openPath) ? record(handle) : handle;
     },
   });
-  return { fs: wrapped, reads };
+  return { fs: wrapped, reads, handles };
 }
 
 /**

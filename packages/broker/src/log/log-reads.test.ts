@@ -99,3 +99,18 @@ describe('how a read reads the file', () => {
     expect(reads.reads[0]!.position).toBe(positions[1]);
   });
 });
+
+describe('a read and the segments it reads', () => {
+  it('lets go of each segment it read: one retention deletes afterwards has its file closed', async () => {
+    const fixture = logFixture({ segmentBytesMax: 4096, tailCacheBytes: 0 });
+    const first = segmentPath(fixture.options.dir, 0n, '.log');
+    const files = recordingReadsOf(fixture.fs, (path) => path === first);
+    const log = await fixture.open({ fs: files.fs });
+    for (let i = 0; i < 40; i++) await log.append(batchOf(`b${i}`, 2, undefined, 100));
+    expect(log.segmentCount).toBeGreaterThan(2);
+    expect((await log.read(0n, { maxBytes: 1 << 20 })).length).toBeGreaterThan(0);
+    expect(files.reads.length, 'the read went to the file').toBeGreaterThan(0);
+    expect((await log.applyRetention({ maxBytes: 4096 })).deletedSegments).toBeGreaterThan(0);
+    expect(files.handles.closed).toBe(1);
+  });
+});
