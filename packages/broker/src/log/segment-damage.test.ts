@@ -139,6 +139,8 @@ describe('damage inside a segment, found by a read', () => {
     const entryOffset = BigInt(view.getUint32(8));
     const result = await readBases(reopened, entryOffset);
     expect(isBrookError(result, 'CORRUPT_SEGMENT'), String(result)).toBe(true);
+    expect((result as Error).message, 'tells the operator the index may be what is wrong').toContain('bad-offset: batch at position');
+    expect((result as Error).message).toContain('(where the offset index points)');
     // The records themselves are all there: a read from the segment's start is not misled.
     expect((await readAll(reopened, 0n)).length).toBe(20);
   });
