@@ -96,13 +96,13 @@ export interface FileRead {
 
 /**
  * `fs`, recording where and how much each read (`readInto`) of the files `recorded` picks asks
- * for, after `before` (if given) has run for it, and how many times their handles are closed.
+ * for, after `before` (if given) has run for it, and how many handles of them are opened and closed.
  */
 export function recordingReadsOf(
   fs: MemoryFileSystem, recorded: (path: string) => boolean, before: (read: FileRead) => Promise<void> = async () => undefined,
 ) {
   const reads: FileRead[] = [];
-  const handles = { closed: 0 };
+  const handles = { opened: 0, closed: 0 };
   const record = (handle: FileHandle): FileHandle => delegate(handle, {
     readInto: async (target, targetOffset, length, position) => {
       reads.push({ position, length });
@@ -117,7 +117,9 @@ export function recordingReadsOf(
   const wrapped = delegate<FileSystem>(fs, {
     open: async (openPath, mode) => {
       const handle = await fs.open(openPath, mode);
-      return recorded(openPath) ? record(handle) : handle;
+      if (!recorded(openPath)) return handle;
+      handles.opened += 1;
+      return record(handle);
     },
   });
   return { fs: wrapped, reads, handles };
