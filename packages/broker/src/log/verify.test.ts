@@ -57,7 +57,7 @@ describe('verifyDataDir', () => {
     const size = (await fs.readFile(last)).length;
     await mutate(fs, last, (bytes) => bytes.subarray(0, size - 5));
     const { problems } = await verifyDataDir(fs, DATA);
-    expect(problems).toEqual([expect.objectContaining({ file: last, reason: 'truncated' })]);
+    expect(problems).toEqual([expect.objectContaining({ file: last, reason: 'truncated', detail: expect.stringContaining(`the file ends at ${size - 5}`) })]);
   });
 
   it('reports an index entry that points at the wrong position, and a missing index of a sealed segment', async () => {
@@ -117,7 +117,7 @@ describe('verifyDataDir', () => {
     const cut = await inspectLog(reads.fs, path);
     const at = reads.reads[1]!.position;
     expect(cut.batches).toEqual(whole.batches.filter((batch) => batch.position < at));
-    expect(cut.problem).toMatchObject({ file: path, position: at, reason: 'truncated' });
+    expect(cut.problem).toMatchObject({ file: path, position: at, reason: 'truncated', detail: expect.stringContaining(`read 0 of`) });
   });
 
   it('checks every entry of an index with one per batch, however many', async () => {
