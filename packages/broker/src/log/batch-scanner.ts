@@ -72,11 +72,6 @@ export class BatchScanner {
     this.expectedBaseOffset = options.firstBaseOffset;
   }
 
-  /** File position of the next batch to scan (the end of the last good batch). */
-  get nextPosition(): number {
-    return this.position;
-  }
-
   /** The next good batch, or undefined at the end of the range or at the first problem. */
   async next(): Promise<ScannedBatch | undefined> {
     if (this.problem || this.position >= this.options.endPosition) return undefined;

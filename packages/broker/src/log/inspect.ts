@@ -99,7 +99,5 @@ export async function inspectIndex(fs: FileSystem, file: string): Promise<Inspec
       : 'keys do not strictly increase or values decrease';
     return { file, kind, entries: [], problem: { file, position: 0, reason: 'bad-index', detail } };
   }
-  const entries: IndexEntry[] = [];
-  for (let i = 0; i < index.length; i++) entries.push(index.entryAt(i));
-  return { file, kind, entries, problem: undefined };
+  return { file, kind, entries: index.entries(), problem: undefined };
 }

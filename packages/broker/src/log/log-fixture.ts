@@ -89,6 +89,42 @@ export function holdingSyncsOf(fs: MemoryFileSystem, held: (path: string) => boo
   return { fs: wrapped, state, hold: () => (holding = true), release };
 }
 
+export interface FileRead {
+  readonly position: number;
+  readonly length: number;
+}
+
+/**
+ * `fs`, recording where and how much each read (`readInto`) of the files `recorded` picks asks
+ * for, after `before` (if given) has run for it, and how many handles of them are opened and closed.
+ */
+export function recordingReadsOf(
+  fs: MemoryFileSystem, recorded: (path: string) => boolean, before: (read: FileRead) => Promise<void> = async () => undefined,
+) {
+  const reads: FileRead[] = [];
+  const handles = { opened: 0, closed: 0 };
+  const record = (handle: FileHandle): FileHandle => delegate(handle, {
+    readInto: async (target, targetOffset, length, position) => {
+      reads.push({ position, length });
+      await before({ position, length });
+      return handle.readInto(target, targetOffset, length, position);
+    },
+    close: () => {
+      handles.closed += 1;
+      return handle.close();
+    },
+  });
+  const wrapped = delegate<FileSystem>(fs, {
+    open: async (openPath, mode) => {
+      const handle = await fs.open(openPath, mode);
+      if (!recorded(openPath)) return handle;
+      handles.opened += 1;
+      return record(handle);
+    },
+  });
+  return { fs: wrapped, reads, handles };
+}
+
 /**
  * `fs`, except that once `hold()` is called, each fsync of the files `held` picks waits until
  * `releaseOne()` lets the oldest waiting one go: fsyncs that follow one another, each as slow as

@@ -4,8 +4,8 @@
  * (length, magic, CRC-32C) right after it is read; a bad one inside the log is corruption and
  * fails the read with CORRUPT_SEGMENT naming the file and byte position. So is a batch whose
  * base offset does not continue the one before (the CRC does not cover it). A bad batch is never
- * returned. A sealed segment whose index names a batch that is not there has its indexes
- * rebuilt from the log, and the read tries once more.
+ * returned. A sealed segment whose index names a batch that is not there (another batch, or
+ * bytes inside one) has its indexes rebuilt from the log, and the read tries once more.
  */
 import { assert, decodeBatch, slabCopy, type BatchHeader } from '@brook/protocol';
 import type { ScannedBatch } from './batch-scanner.js';
@@ -78,11 +78,11 @@ export class LogReader {
       if (segment.maxTimestampMs < timestampMs) continue;
       let found: bigint | undefined;
       await this.scan(segment, () => segment.positionForTimestamp(timestampMs), (batch) => {
+        // endOffset is a batch boundary: a batch below it is visible whole.
         if (batch.header.baseOffset >= endOffset) return true;
         if (batch.header.maxTimestamp < timestampMs) return false;
         // The scanner has just checked this batch, CRC included.
-        const record = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs && r.offset >= fromOffset);
-        if (record && record.offset < endOffset) found = record.offset;
+        found = decodeBatch(batch.bytes, 0, { crcVerified: true }).records.find((r) => r.timestamp >= timestampMs && r.offset >= fromOffset)?.offset;
         return found !== undefined;
       });
       if (found !== undefined) return found;
@@ -99,8 +99,8 @@ export class LogReader {
   /**
    * Scans `segment` from where `locate` says, handing each good batch to `visit` until it says
    * done; returns whether it did. A bad batch is CORRUPT_SEGMENT, except that a sealed segment
-   * whose index led to a batch other than the one it names gets its indexes rebuilt once (the
-   * rebuild checks every batch, so a bad log still fails). The active segment's index is not
+   * whose index led to a batch other than the one it names, or to no batch at all, gets its
+   * indexes rebuilt once (the rebuild checks every batch, so a bad log still fails). The active segment's index is not
    * rebuilt under its appends: that read fails CORRUPT_SEGMENT too.
    */
   private async scan(segment: Segment, locate: () => Promise<ScanStart>, visit: (batch: ScannedBatch) => boolean): Promise<boolean> {
@@ -112,7 +112,9 @@ export class LogReader {
         for (let batch = await scanner.next(); batch; batch = await scanner.next()) if (visit(batch)) return true;
         const problem = scanner.problem;
         if (!problem) return false;
-        const misled = problem.reason === 'bad-offset' && problem.position === start.position;
+        // A problem right where the index pointed may be the index's: a wrong baseOffset, or a
+        // position inside a batch (its bytes then read as a bad length, magic or CRC).
+        const misled = problem.position === start.position;
         if (misled && !rebuilt && segment !== this.segments.at(-1)) {
           await segment.distrustIndexes();
           continue;

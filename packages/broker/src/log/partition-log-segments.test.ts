@@ -3,7 +3,7 @@
  * (segmentMsMax), by a seal the caller asks for; and how a full segment is sealed behind the next.
  */
 import { describe, expect, it } from 'vitest';
-import { batchOf, holdingSyncsOf, logFixture, readAll, settle, text } from './log-fixture.js';
+import { batchOf, holdingSyncsOf, logFixture, readAll, recordingReadsOf, settle, text } from './log-fixture.js';
 import { segmentPath } from './segment-files.js';
 
 
@@ -32,6 +32,19 @@ describe('PartitionLog segments', () => {
     await log.append(first);
     await log.append(second);
     expect(log.segmentCount).toBe(segments);
+  });
+
+  it('a clean reopen closes each index file it opens to read its last entry', async () => {
+    const fixture = logFixture({ segmentBytesMax: 4096 });
+    const log = await fixture.open();
+    for (let i = 0; i < 40; i++) await log.append(batchOf(`b${i}`, 2, undefined, 100));
+    expect(log.segmentCount).toBeGreaterThan(2);
+    await log.close();
+    const indexFiles = recordingReadsOf(fixture.fs, (path) => /\.(index|timeindex)$/.test(path));
+    const reopened = await fixture.open({ fs: indexFiles.fs, cleanShutdown: true });
+    expect(indexFiles.handles.opened, 'two a sealed segment').toBeGreaterThanOrEqual(4);
+    expect(indexFiles.handles.closed).toBe(indexFiles.handles.opened);
+    expect((await readAll(reopened)).length).toBe(80);
   });
 
   it('puts a lone batch larger than segmentBytesMax in a segment of its own', async () => {

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBrookError, readBatchHeader, type MemoryFileSystem } from '@brook/protocol';
 import type { PartitionLog } from './partition-log.js';
+import type { ReadLimits } from './log-reader.js';
 import { batchOf, LOG_DIR, logFixture, readAll, text, type LogFixture } from './log-fixture.js';
 import { segmentPath } from './segment-files.js';
 
@@ -41,8 +42,8 @@ async function batchPositions(fs: MemoryFileSystem, path: string): Promise<numbe
 }
 
 /** Base offsets of the batches a read returns, or the error it failed with. */
-async function readBases(log: PartitionLog, from: bigint): Promise<bigint[] | unknown> {
-  return log.read(from, { maxBytes: 1 << 20 }).then((batches) => batches.map((b) => readBatchHeader(b.bytes).baseOffset), (error: unknown) => error);
+async function readBases(log: PartitionLog, from: bigint, limits: ReadLimits = { maxBytes: 1 << 20 }): Promise<bigint[] | unknown> {
+  return log.read(from, limits).then((batches) => batches.map((b) => readBatchHeader(b.bytes).baseOffset), (error: unknown) => error);
 }
 
 function expectCorruptAt(result: unknown, position: number): void {
@@ -66,6 +67,27 @@ describe('damage inside a segment, found by a read', () => {
     await log.close();
     const reopened = await fixture.open({ cleanShutdown: true });
     expect((await readBases(reopened, 2n)) as bigint[]).toContain(2n);
+  });
+
+  it.each([
+    ['inside its batch, where the bytes read as a batch running past the end of the file', 20],
+    ['inside its batch, where the bytes read as a batch of an impossible length', -20],
+  ])('a sealed index entry whose position is %s: the indexes are rebuilt from the log and the read goes on', async (_name, shift) => {
+    const { log } = await damagedLog(async ({ fs }) => {
+      const index = await fs.readFile(FIRST_INDEX);
+      const view = new DataView(index.buffer, index.byteOffset, index.byteLength);
+      // Entry 1 points into the middle of batch 1 (each batch has an entry): positions still
+      // increase, so the file decodes. A read from it found no batch there and failed CORRUPT_SEGMENT.
+      view.setUint32(12, (shift > 0 ? view.getUint32(12) : view.getUint32(20)) + shift);
+      await fs.writeFile(FIRST_INDEX, index);
+    });
+    for (let from = 0n; from < 12n; from++) expect(((await readBases(log, from)) as bigint[])[0]).toBe(from - (from % 2n));
+    expect((await readAll(log)).map((r) => r.offset)).toEqual(Array.from({ length: 80 }, (_, i) => BigInt(i)));
+  });
+
+  it.each(['.index', '.timeindex'] as const)('a sealed segment whose %s file is empty: open rebuilds the indexes and every record is read, at its offset', async (suffix) => {
+    const { log } = await damagedLog(({ fs }) => fs.writeFile(segmentPath(LOG_DIR, 0n, suffix), new Uint8Array(0)));
+    expect((await readAll(log)).map((r) => r.offset)).toEqual(Array.from({ length: 80 }, (_, i) => BigInt(i)));
   });
 
   it('an unreadable sealed index over a bad batch: every read of the segment fails CORRUPT_SEGMENT at that batch, and the log keeps its size', async () => {
@@ -97,6 +119,9 @@ describe('damage inside a segment, found by a read', () => {
     for (const from of [0n, 6n, 7n]) expectCorruptAt(await readBases(log, from), bad);
     // What lies before the damage reads as it was.
     expect((await log.read(0n, { maxBytes: 1, maxRecords: 1 })).map((b) => readBatchHeader(b.bytes).baseOffset)).toEqual([0n]);
+    // A read whose maxBytes the three batches before it fill exactly ends there, without reading the damaged one.
+    expect(await readBases(log, 0n, { maxBytes: bad })).toEqual([0n, 2n, 4n]);
+    expect(await readBases(log, 0n, { maxBytes: bad + 1 }), 'one byte more: the read goes on to the damaged batch').toSatisfy((error: unknown) => isBrookError(error, 'CORRUPT_SEGMENT'));
     // So does a time lookup that has to scan over it.
     await expect(log.offsetForTimestamp(1_700_000_000_030)).rejects.toSatisfy((error: unknown) => isBrookError(error, 'CORRUPT_SEGMENT'));
   });
@@ -114,6 +139,8 @@ describe('damage inside a segment, found by a read', () => {
     const entryOffset = BigInt(view.getUint32(8));
     const result = await readBases(reopened, entryOffset);
     expect(isBrookError(result, 'CORRUPT_SEGMENT'), String(result)).toBe(true);
+    expect((result as Error).message, 'tells the operator the index may be what is wrong').toContain('bad-offset: batch at position');
+    expect((result as Error).message).toContain('(where the offset index points)');
     // The records themselves are all there: a read from the segment's start is not misled.
     expect((await readAll(reopened, 0n)).length).toBe(20);
   });

@@ -34,21 +34,18 @@ export class SparseIndex {
     this.values = new Float64Array(capacity);
   }
 
-  get length(): number {
-    return this.count;
-  }
-
+  /** Undefined when empty: a typed array reads undefined at index -1. */
   lastKey(): number | undefined {
-    return this.count === 0 ? undefined : this.keys[this.count - 1];
+    return this.keys[this.count - 1];
   }
 
   lastValue(): number | undefined {
-    return this.count === 0 ? undefined : this.values[this.count - 1];
+    return this.values[this.count - 1];
   }
 
-  entryAt(i: number): { key: number; value: number } {
-    assert(i >= 0 && i < this.count, 'index entry out of range', { i, count: this.count });
-    return { key: this.keys[i]!, value: this.values[i]! };
+  /** Every entry, in key order. */
+  entries(): { key: number; value: number }[] {
+    return Array.from({ length: this.count }, (_, i) => ({ key: this.keys[i]!, value: this.values[i]! }));
   }
 
   append(key: number, value: number): void {
@@ -74,15 +71,6 @@ export class SparseIndex {
     return bytes;
   }
 
-  /** Encodes entries [from, length) only: what an append-only index file is missing. */
-  encodeFrom(from: number): Uint8Array {
-    const entryBytes = INDEX_ENTRY_BYTES[this.kind];
-    const bytes = new Uint8Array((this.count - from) * entryBytes);
-    const view = new DataView(bytes.buffer);
-    for (let i = from; i < this.count; i++) this.encodeEntry(view, (i - from) * entryBytes, this.keys[i]!, this.values[i]!);
-    return bytes;
-  }
-
   /**
    * Parses an index file. Returns undefined when the bytes cannot be a valid index (length not a
    * multiple of the entry size, keys not strictly increasing, values decreasing): the caller then
@@ -94,14 +82,15 @@ export class SparseIndex {
     const count = bytes.length / entryBytes;
     const index = new SparseIndex(kind, Math.max(16, count));
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let previousKey = Number.NEGATIVE_INFINITY;
     let previousValue = -1;
     for (let i = 0; i < count; i++) {
       const at = i * entryBytes;
       const key = kind === 'offset' ? view.getUint32(at) : Number(view.getBigInt64(at));
       const value = view.getUint32(at + entryBytes - 4);
-      const last = index.lastKey();
-      if ((last !== undefined && key <= last) || value < previousValue) return undefined;
+      if (key <= previousKey || value < previousValue) return undefined;
       index.append(key, value);
+      previousKey = key;
       previousValue = value;
     }
     return index;

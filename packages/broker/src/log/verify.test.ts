@@ -1,9 +1,11 @@
 import { MemoryFileSystem } from '@brook/protocol';
 import { describe, expect, it } from 'vitest';
 import { Broker } from '../broker.js';
-import { inspectLog } from './inspect.js';
+import { inspectIndex, inspectLog } from './inspect.js';
+import { batchOf, LOG_DIR, logFixture, recordingReadsOf } from './log-fixture.js';
 import { writeLogStart } from './log-start.js';
-import { verifyDataDir } from './verify.js';
+import { segmentPath } from './segment-files.js';
+import { verifyDataDir, verifyLogDir } from './verify.js';
 
 const DATA = '/data';
 
@@ -55,7 +57,7 @@ describe('verifyDataDir', () => {
     const size = (await fs.readFile(last)).length;
     await mutate(fs, last, (bytes) => bytes.subarray(0, size - 5));
     const { problems } = await verifyDataDir(fs, DATA);
-    expect(problems).toEqual([expect.objectContaining({ file: last, reason: 'truncated' })]);
+    expect(problems).toEqual([expect.objectContaining({ file: last, reason: 'truncated', detail: expect.stringContaining(`the file ends at ${size - 5}`) })]);
   });
 
   it('reports an index entry that points at the wrong position, and a missing index of a sealed segment', async () => {
@@ -69,6 +71,62 @@ describe('verifyDataDir', () => {
       expect.objectContaining({ file: index, position: 0, reason: 'index-mismatch' }),
       expect.objectContaining({ file: second!.replace(/\.log$/, '.timeindex'), reason: 'missing-index' }),
     ]);
+  });
+
+  it.each([
+    ['a length that is not whole entries', (bytes: Uint8Array) => Uint8Array.of(...bytes, 0, 0, 0)],
+    ['a key that repeats the one before', (bytes: Uint8Array) => (bytes.copyWithin(8, 0, 4), bytes)],
+    ['a position before the one before', (bytes: Uint8Array) => (bytes.copyWithin(20, 4, 8), bytes)],
+  ])('reports an index file with %s as bad-index, not as entries to check', async (_name, damage) => {
+    const fs = await writtenDataDir();
+    const index = (await segmentLogs(fs, 0))[0]!.replace(/\.log$/, '.index');
+    expect((await fs.readFile(index)).length, 'three entries at least').toBeGreaterThanOrEqual(24);
+    await mutate(fs, index, damage);
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([expect.objectContaining({ file: index, position: 0, reason: 'bad-index' })]);
+  });
+
+  it.each([
+    ['past any batch', 0x7fff_ffff],
+    ['negative', -100],
+    ['just short of a header', -5],
+  ])("reports a batch whose length is damaged to one %s as bad-length at that batch, not a torn tail", async (_name, length) => {
+    const fs = await writtenDataDir();
+    const [first] = await segmentLogs(fs, 0);
+    const second = (await inspectLog(fs, first!)).batches[1]!;
+    await mutate(fs, first!, (bytes) => (new DataView(bytes.buffer, bytes.byteOffset).setInt32(second.position + 8, length), bytes));
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([expect.objectContaining({ file: first, position: second.position, reason: 'bad-length' })]);
+  });
+
+  it('reports a log file that shrinks while it is read (an open cutting a torn tail meanwhile) as truncated where it now ends, not as the batches read before', async () => {
+    const fixture = logFixture();
+    const log = await fixture.open();
+    for (let i = 0; i < 10; i++) await log.append(batchOf(`b${i}`, 1, undefined, 10_000)); // ~100 KiB: two reads
+    await log.close();
+    const path = segmentPath(LOG_DIR, 0n, '.log');
+    const whole = await inspectLog(fixture.fs, path);
+    // The file is cut where the scan's second read starts: that read finds nothing, while its
+    // buffer still holds the batches of the first.
+    const reads = recordingReadsOf(fixture.fs, (file) => file === path, async (read) => {
+      if (read.position === 0) return;
+      const file = await fixture.fs.open(path, 'rw');
+      await file.truncate(read.position);
+      await file.close();
+    });
+    const cut = await inspectLog(reads.fs, path);
+    const at = reads.reads[1]!.position;
+    expect(cut.batches).toEqual(whole.batches.filter((batch) => batch.position < at));
+    expect(cut.problem).toMatchObject({ file: path, position: at, reason: 'truncated', detail: expect.stringContaining(`read 0 of`) });
+  });
+
+  it('checks every entry of an index with one per batch, however many', async () => {
+    const fixture = logFixture({ indexIntervalBytes: 1 });
+    const log = await fixture.open();
+    for (let i = 0; i < 100; i++) await log.append(batchOf(`b${i}`, 2));
+    await log.close();
+    expect((await inspectIndex(fixture.fs, segmentPath(LOG_DIR, 0n, '.index'))).entries.map((entry) => entry.key)).toEqual(Array.from({ length: 100 }, (_, i) => 2 * i));
+    expect((await verifyLogDir(fixture.fs, LOG_DIR)).problems).toEqual([]);
   });
 
   it('says a missing index file of the segment before the last is a seal cut short, not damage', async () => {
