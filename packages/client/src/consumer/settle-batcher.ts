@@ -125,11 +125,12 @@ export class SettleBatcher implements Settler {
     /** Sends one settle request for the current session's subscription; resolves with the answer's `stale` field, unchecked. */
     private readonly send: (entries: SettleEntries) => Promise<unknown>,
     /**
-     * Told of each nack and release of the current session, once it is collected: in 'partition'
-     * ordering the broker takes back with it every later delivery of its partition (go-back).
-     * Not of a nack of a message TAKEN_BACK named: the broker ignores it, and went back already.
+     * Told of each nack and release of the current session, once it is collected, with the
+     * promise of the settle that carries it (settled once answered): in 'partition' ordering the
+     * broker takes back with it every later delivery of its partition (go-back). Not of a nack
+     * of a message TAKEN_BACK named: the broker ignores it, and went back already.
      */
-    private readonly goesBack: (message: Message) => void = () => undefined,
+    private readonly goesBack: (message: Message, answered: Promise<void>) => void = () => undefined,
     /** A group member's (false: a tail reader's, whose deliveries are never taken back). */
     private readonly keepsAcks = true,
     /** The server's frameBytesMax, which one settle request must fit. */
@@ -213,7 +214,7 @@ export class SettleBatcher implements Settler {
     this.room(timedEntryBytes(message.deliveryId, delayMs));
     this.nacks.push([message.deliveryId, delayMs]);
     const done = this.pending().done;
-    if (!takenBack) this.goesBack(message);
+    if (!takenBack) this.goesBack(message, done);
     return done;
   }
 
@@ -240,7 +241,7 @@ export class SettleBatcher implements Settler {
     this.releases.push(message.deliveryId);
     this.releasing.add(message.deliveryId);
     const done = this.pending().done;
-    this.goesBack(message);
+    this.goesBack(message, done);
     return done;
   }
 

@@ -42,6 +42,74 @@ async function resubscribing(server: FakeServer, reconnectDelayMs: number, optio
 }
 
 describe('Subscription', () => {
+  it("'partition': what arrives after a nack of an earlier offset, sent before the broker read it, is released, not handled ahead of the redelivery", async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const handled: bigint[] = [];
+    let failFirst!: (error: Error) => void;
+    const sink = handlerSink((message) => {
+      handled.push(message.offset);
+      if (handled.length === 1) return new Promise<void>((_resolve, reject) => (failFirst = reject));
+      return undefined;
+    }, 1);
+    const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering: 'partition', maxInFlight: 1 }, sink, new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1, ackTimeoutMs: 60_000 });
+    await started;
+    deliver(server, 1, 0, [0n]);
+    await tick();
+    failFirst(new Error('not yet')); // a nack: the broker goes back to 0:0
+    await server.waitForRequests(1);
+    const nack = server.take('settle');
+    expect(nack.json).toMatchObject({ nack: [[0, null]] });
+    // The broker sent 0:1 before it read the nack (its credit came back with the nack's place).
+    deliver(server, 1, 1, [1n]);
+    await tick();
+    expect(handled).toEqual([0n]);
+    await server.waitForRequests(1);
+    expect(server.take('settle').json).toMatchObject({ release: [[1, 1]] });
+    server.respond(nack, {});
+    deliver(server, 1, 2, [0n, 1n]); // the go-back's redeliveries
+    await tick();
+    expect(handled).toEqual([0n, 0n, 1n]);
+    subscription.abort();
+  });
+
+  it("'partition': a record released on arrival holds nothing back itself: once the nack is answered, what comes next is handled", async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const handled: bigint[] = [];
+    let failFirst!: (error: Error) => void;
+    const sink = handlerSink((message) => {
+      handled.push(message.offset);
+      if (handled.length === 1) return new Promise<void>((_resolve, reject) => (failFirst = reject));
+      return undefined;
+    }, 1);
+    const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering: 'partition', maxInFlight: 1 }, sink, new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1, ackTimeoutMs: 60_000 });
+    await started;
+    deliver(server, 1, 0, [0n]);
+    await tick();
+    failFirst(new Error('its last attempt')); // the broker dead-letters 0:0 rather than go back
+    await server.waitForRequests(1);
+    const nack = server.take('settle');
+    deliver(server, 1, 1, [1n]);
+    await tick();
+    await server.waitForRequests(1);
+    const release = server.take('settle'); // 0:1 released on arrival
+    server.respond(nack, {});
+    await tick();
+    // 0:1 was live (nothing went back): released, it comes again, before that release is answered.
+    deliver(server, 1, 2, [1n]);
+    await tick();
+    expect(handled).toEqual([0n, 1n]);
+    server.respond(release, {});
+    subscription.abort();
+  });
+
   it("one ended while its resubscribe waits to be tried again leaves alone the subscription that has its old number on the new session", async () => {
     const server = new FakeServer();
     const { subscription: waiting, connection } = await resubscribing(server, 10);

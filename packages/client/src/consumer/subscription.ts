@@ -29,6 +29,7 @@ import type { MessageSink } from './message-sink.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { wireStartPosition } from './start-position.js';
 import { checkSubscribeOptions, type SubscribeOptions } from './subscribe-options.js';
+import { SupersededMessages } from './superseded.js';
 import { UnseenLeases } from './unseen-leases.js';
 
 export class Subscription {
@@ -50,8 +51,8 @@ export class Subscription {
   /** What it subscribes with; a tail reader's `from` becomes 'latest' once it has read (activate). */
   private wireOptions: WireSubscribeOptions;
   private readonly detach: () => void;
-  /** Per partition, the highest offset delivered on this session (see dropSuperseded). */
-  private readonly highestOffsets = new Map<number, bigint>();
+  /** Which messages a later delivery, or a go-back of this client's, made stale unseen. */
+  private readonly superseded: SupersededMessages;
   /** The last delivery id received on this session (-1: none; ids start at 0): an abort tells the broker, so that what was still on its way is no attempt. */
   private receivedThrough = -1;
   /** Gives back what waits unseen in the sink before its lease runs out. */
@@ -87,8 +88,9 @@ export class Subscription {
     this.wireOptions = from === undefined ? rest : { ...rest, from: wireStartPosition(from) };
     registry.add(this);
     this.leases = new UnseenLeases(connection.clock, sink);
+    this.superseded = new SupersededMessages(sink);
     this.batcher = new SettleBatcher(
-      this.topic, (entries) => this.sendSettle(entries), (message) => this.releaseLater(message), this.group !== undefined,
+      this.topic, (entries) => this.sendSettle(entries), (message, answered) => this.superseded.wentBack(message, answered), this.group !== undefined,
       () => connection.serverLimits.frameBytesMax,
     );
     const onDown = (): void => this.lost();
@@ -235,7 +237,7 @@ export class Subscription {
     // replay what it had read (a group's `from` applies only to a new group, so it may stay).
     if (this.group === undefined) this.wireOptions = { ...this.wireOptions, from: 'latest' };
     this.batcher.setSession(this.connection.session);
-    this.highestOffsets.clear();
+    this.superseded.setSession(this.wireOptions.ordering);
     this.receivedThrough = -1;
     this.connection.listen(result.subscription, this.listener);
   }
@@ -258,8 +260,7 @@ export class Subscription {
       const receivedAtMs = this.connection.clock.monotonicMs();
       readDeliveries(first, count, data, (deliveryId, partition, offset, deliveryCount, record) => {
         const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers, receivedAtMs);
-        this.dropSuperseded(message);
-        if (!this.sink.deliver(message)) message.releaseUnread();
+        if (this.superseded.arrived(message) && !this.sink.deliver(message)) message.releaseUnread();
       });
       this.leases.watch();
     },
@@ -269,27 +270,6 @@ export class Subscription {
     // error if it does not come back. Any other END (the topic was deleted) is final.
     end: (error) => (error.code === 'CLOSED' ? this.lost() : this.endedByBroker(error)),
   };
-
-  /**
-   * A record comes again only once the broker took its earlier delivery back, and in 'partition'
-   * ordering a partition's records go out in offset order until a go-back or a rebalance takes
-   * back everything after the record it restarts from. So messages still waiting for the
-   * consumer are stale once `arrived` delivers their record again, or ('partition') an earlier
-   * record of their partition: read, they would come before the records they follow (an offset
-   * before an earlier one). They are released (a stale release does nothing). Only an arrival at
-   * or below the highest offset seen on its partition can do that, so the others cost no search.
-   */
-  private dropSuperseded(arrived: Message): void {
-    const highest = this.highestOffsets.get(arrived.partition);
-    if (highest === undefined || arrived.offset > highest) {
-      this.highestOffsets.set(arrived.partition, arrived.offset);
-      return;
-    }
-    const goesBack = this.wireOptions.ordering === 'partition';
-    const superseded = (queued: Message): boolean =>
-      queued.partition === arrived.partition && (queued.offset === arrived.offset || (goesBack && queued.offset > arrived.offset));
-    for (const stale of this.sink.takeUnseen(superseded)) stale.releaseUnread();
-  }
 
   /**
    * TAKEN_BACK: the broker took these deliveries back unsettled (its lease ran out, a rebalance
@@ -311,19 +291,6 @@ export class Subscription {
     for (const message of dropped) this.batcher.forget(message);
     const session = this.connection.session;
     this.sink.whenReady(() => this.batcher.alive(session));
-  }
-
-  /**
-   * 'partition': a delivery nacked, or given back unseen, goes back with every later one the
-   * member holds of its partition (go-back), so those still waiting here are stale too: read, or
-   * handed to a handler whose place the nack's just freed, they would come before the records
-   * they follow, as the broker redelivers them. They are released now, in the nack's settle (the
-   * nack goes first, so a release it made stale does nothing), rather than when TAKEN_BACK comes.
-   */
-  private releaseLater(goneBack: Message): void {
-    if (this.wireOptions.ordering !== 'partition') return;
-    const later = (queued: Message): boolean => queued.partition === goneBack.partition && queued.offset > goneBack.offset;
-    for (const stale of this.sink.takeUnseen(later)) stale.releaseUnread();
   }
 
   private sendSettle(entries: Omit<RequestArgs<'settle'>, 'subscription'>): Promise<unknown> {
