@@ -330,6 +330,24 @@ describe('Broker.produceBatch', () => {
     await expect(send(fixture.broker, { producerId: p0.producerId, firstSeq: 2 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
     await expect(send(fixture.broker, { producerId: p1.producerId, firstSeq: 1 })).resolves.toMatchObject({ duplicate: false });
   });
+
+  it('a forgotten producer that started over at sequence 0 under the same epoch: after a power cut, the table rebuilt from the log knows only its new history', async () => {
+    const fixture = await fixtureWithTopic({ producersPerPartitionMax: 2 });
+    const [p, q, r] = [await fixture.broker.initProducer(), await fixture.broker.initProducer(), await fixture.broker.initProducer()];
+    await send(fixture.broker, { producerId: q.producerId, firstSeq: 0 });
+    await send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 4 }); // offsets 1..4
+    // A retry is use too: P is now the least recently used, though Q appended before it.
+    await expect(send(fixture.broker, { producerId: q.producerId, firstSeq: 0 })).resolves.toMatchObject({ duplicate: true });
+    await send(fixture.broker, { producerId: r.producerId, firstSeq: 0 }); // offset 5: P is forgotten
+    await expect(send(fixture.broker, { producerId: p.producerId, firstSeq: 4 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    const restarted = await send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 2 });
+    expect(restarted).toEqual({ baseOffset: 6n, lastOffset: 7n, duplicate: false });
+    await fixture.restart(); // a power cut: the table is rebuilt from the whole log
+    await expect(send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 2 })).resolves.toEqual({ ...restarted, duplicate: true });
+    // Sequences 2..3 of the forgotten history are at offsets 3..4: these records are new.
+    await expect(send(fixture.broker, { producerId: p.producerId, firstSeq: 2, records: 2 })).resolves.toEqual({ baseOffset: 8n, lastOffset: 9n, duplicate: false });
+    expect((await values(fixture.broker)).slice(6)).toEqual(['p0-e0-s0', 'p0-e0-s1', 'p0-e0-s2', 'p0-e0-s3']);
+  });
 });
 
 describe('Broker.deleteTopic and producer state', () => {
