@@ -331,6 +331,16 @@ describe('Broker.produceBatch', () => {
     await expect(send(fixture.broker, { producerId: p1.producerId, firstSeq: 1 })).resolves.toMatchObject({ duplicate: false });
   });
 
+  it('a batch without a producer id takes no place among the producersPerPartitionMax: after a power cut, a producer written before plain produces is still known', async () => {
+    const fixture = await fixtureWithTopic({ producersPerPartitionMax: 1 });
+    const { producerId } = await fixture.broker.initProducer();
+    const original = await send(fixture.broker, { producerId, firstSeq: 0 });
+    await fixture.broker.produce(TOPIC, [{ value: 'plain', partition: 0 }]);
+    await fixture.restart(); // a power cut: the table is rebuilt from the whole log
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 })).resolves.toEqual({ ...original, duplicate: true });
+    expect(await values(fixture.broker)).toEqual(['p0-e0-s0', 'plain']);
+  });
+
   it('a forgotten producer that started over at sequence 0 under the same epoch: after a power cut, the table rebuilt from the log knows only its new history', async () => {
     const fixture = await fixtureWithTopic({ producersPerPartitionMax: 2 });
     const [p, q, r] = [await fixture.broker.initProducer(), await fixture.broker.initProducer(), await fixture.broker.initProducer()];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { segmentPath } from '../log/segment-files.js';
 import { LOG_DIR, producersFixture, type ProducersFixture } from './producer-fixture.js';
-import { snapshotPath } from './producer-snapshot.js';
+import { encodeSnapshot, snapshotPath } from './producer-snapshot.js';
 
 const P = 1n;
 const Q = 2n;
@@ -51,6 +51,23 @@ describe('producer state across restarts', () => {
     expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: 3n, replayedBatches: 2 });
     await expect(fixture.send({ producerId: P, firstSeq: 4 })).resolves.toMatchObject({ baseOffset: offsets[1], duplicate: true });
     await expect(fixture.send({ producerId: P, firstSeq: 5 })).resolves.toMatchObject({ baseOffset: 5n, duplicate: false });
+  });
+
+  it('a snapshot holding batches past its offset (committed while another producer\'s group was in the log): replay skips them, each batch is remembered once', async () => {
+    const fixture = await producersFixture();
+    const offsets = [(await fixture.send({ producerId: P, firstSeq: 0 })).baseOffset];
+    await fixture.send({ producerId: Q, firstSeq: 0 }); // offset 1
+    offsets.push(...(await sendMany(fixture, P, 1, 2)));
+    // A snapshot taken while Q's group, handed over at 1, was in the log, and P's next two were committed.
+    const batches = offsets.map((offset, seq) => ({ firstSeq: seq, lastSeq: seq, baseOffset: offset, lastOffset: offset }));
+    await fixture.fs.writeFile(snapshotPath(LOG_DIR), encodeSnapshot(1n, [[P, { epoch: 0, batches }]]));
+    await fixture.crash();
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: 1n, replayedBatches: 3 });
+    for (const [seq, offset] of offsets.entries()) {
+      await expect(fixture.send({ producerId: P, firstSeq: seq })).resolves.toEqual({ baseOffset: offset, lastOffset: offset, duplicate: true });
+    }
+    await expect(fixture.send({ producerId: Q, firstSeq: 0 })).resolves.toEqual({ baseOffset: 1n, lastOffset: 1n, duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 3 })).resolves.toEqual({ baseOffset: 4n, lastOffset: 4n, duplicate: false });
   });
 
   it('under fsync never, a snapshot flushes the log first, so a power cut cannot leave it ahead of the log', async () => {
