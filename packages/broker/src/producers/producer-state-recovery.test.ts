@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { segmentPath } from '../log/segment-files.js';
+import { RECENT_BATCHES_PER_PRODUCER } from './producer-entry.js';
 import { LOG_DIR, producersFixture, type ProducersFixture } from './producer-fixture.js';
 import { encodeSnapshot, snapshotPath } from './producer-snapshot.js';
 
@@ -110,6 +111,25 @@ describe('producer state across restarts', () => {
     await expect(fixture.send({ producerId: P, firstSeq: 2 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
     await expect(fixture.send({ producerId: Q, firstSeq: 149 })).resolves.toMatchObject({ baseOffset: offsets[149], duplicate: true });
     await expect(fixture.send({ producerId: Q, firstSeq: 150 })).resolves.toMatchObject({ duplicate: false });
+  });
+
+  it(`after retention cut into a producer's batches, rebuilt from startOffset: its last ${RECENT_BATCHES_PER_PRODUCER} batches, across a segment boundary, are remembered`, async () => {
+    const fixture = await producersFixture({ log: { segmentBytesMax: 1024 } });
+    const segments = async () => (await fixture.fs.readdir(LOG_DIR)).filter((name) => name.endsWith('.log')).length;
+    const offsets: bigint[] = [];
+    while ((await segments()) < 3) offsets.push(...(await sendMany(fixture, P, offsets.length, 1)));
+    offsets.push(...(await sendMany(fixture, P, offsets.length, 2))); // the third segment holds the last three
+    const { startOffset } = await fixture.log.applyRetention({ maxBytes: 2048 });
+    const next = offsets.length;
+    expect(startOffset).toBeGreaterThan(0n); // the first segment is gone, the second kept
+    expect(startOffset).toBeLessThan(offsets[next - RECENT_BATCHES_PER_PRODUCER]!);
+    await fixture.powerCut(); // the snapshot written at open, at 0, is behind startOffset now
+    expect(fixture.producers.recovery).toMatchObject({ snapshot: 'behind-log-start', replayedFromOffset: startOffset });
+    for (let seq = next - RECENT_BATCHES_PER_PRODUCER; seq < next; seq++) {
+      await expect(fixture.send({ producerId: P, firstSeq: seq })).resolves.toEqual({ baseOffset: offsets[seq], lastOffset: offsets[seq], duplicate: true });
+    }
+    await expect(fixture.send({ producerId: P, firstSeq: next - RECENT_BATCHES_PER_PRODUCER - 1 })).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expected: next } });
+    await expect(fixture.send({ producerId: P, firstSeq: next })).resolves.toEqual({ baseOffset: BigInt(next), lastOffset: BigInt(next), duplicate: false });
   });
 
   it('a snapshot that fails validation is ignored and rebuilt from the log', async () => {
