@@ -99,6 +99,44 @@ describe('producer state across restarts', () => {
     await expect(fixture.send({ producerId: P, firstSeq: 2 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: false });
   });
 
+  it('a snapshot at or below endOffset holding a batch the log lost (past its offset, at endOffset now) is not used: the lost batch is appended again when resent', async () => {
+    const fixture = await producersFixture();
+    const offsets = [(await fixture.send({ producerId: P, firstSeq: 0 })).baseOffset];
+    await fixture.send({ producerId: Q, firstSeq: 0 }); // offset 1
+    offsets.push(...(await sendMany(fixture, P, 1, 2))); // offsets 2 and 3
+    // A snapshot taken while Q's group, handed over at 1, was in the log, and P's next two were committed.
+    const batches = offsets.map((offset, seq) => ({ firstSeq: seq, lastSeq: seq, baseOffset: offset, lastOffset: offset }));
+    await fixture.fs.writeFile(snapshotPath(LOG_DIR), encodeSnapshot(1n, [[P, { epoch: 0, batches }]]));
+    // The disk loses the end of P's last batch, say to bit rot: recovery cuts it, and endOffset is its offset.
+    const file = await fixture.fs.open(segmentPath(LOG_DIR, 0n, '.log'), 'rw');
+    await file.truncate((await file.size()) - 5);
+    await file.close();
+    await fixture.crash();
+    expect(fixture.log.endOffset).toBe(3n);
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'ahead-of-log', replayedFromOffset: 0n, replayedBatches: 3 });
+    await expect(fixture.send({ producerId: P, firstSeq: 1 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 2 })).resolves.toEqual({ baseOffset: 3n, lastOffset: 3n, duplicate: false });
+  });
+
+  it('a snapshot at exactly startOffset is used: retention deleted only batches it saw, so their producer is still known', async () => {
+    const fixture = await producersFixture({ log: { segmentBytesMax: 1024 } });
+    const segments = async () => (await fixture.fs.readdir(LOG_DIR)).filter((name) => name.endsWith('.log')).length;
+    const offsets: bigint[] = [];
+    // A snapshot before each batch: the last one is at the offset of the batch that opens the second segment.
+    do {
+      await fixture.producers.snapshot();
+      offsets.push(...(await sendMany(fixture, P, offsets.length, 1)));
+    } while ((await segments()) < 2);
+    const { startOffset } = await fixture.log.applyRetention({ maxBytes: 512 });
+    expect(startOffset).toBe(offsets.at(-1));
+    expect(await snapshotOffset(fixture)).toBe(startOffset);
+    await fixture.powerCut();
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: startOffset, replayedBatches: 1 });
+    // The batch before the snapshot's offset is gone from the log but not from the table, as before the power cut.
+    const seq = offsets.length - 2;
+    await expect(fixture.send({ producerId: P, firstSeq: seq })).resolves.toEqual({ baseOffset: offsets[seq], lastOffset: offsets[seq], duplicate: true });
+  });
+
   it('a snapshot older than startOffset is not used: producers whose batches retention removed are forgotten', async () => {
     const fixture = await producersFixture({ log: { segmentBytesMax: 4096 } });
     await sendMany(fixture, P, 0, 2);
