@@ -304,6 +304,44 @@ describe('Broker.produceBatch', () => {
     await expect(send(fixture.broker, { producerId, firstSeq: 0 }, 1)).resolves.toMatchObject({ baseOffset: 0n, duplicate: false });
   });
 
+  it('a snapshot ahead of a log whose tail was lost is removed at open even where the table cannot be rebuilt then (a damaged sealed segment): once retention takes the damage away, the lost batch is appended', async () => {
+    const fixture = await fixtureWithTopic({ indexIntervalBytes: 64, producerSnapshotIntervalMs: 1000 }, { partitions: 1, segmentBytesMax: 4096, retention: { maxBytes: 4096 } });
+    const dir = `${fixture.broker.dataDir}/topics/${TOPIC}/0`;
+    const partition = () => fixture.broker.describeTopic(TOPIC).partitions[0]!;
+    for (let i = 0; i < 30; i++) await fixture.broker.produce(TOPIC, [{ value: 'x'.repeat(100), partition: 0 }]);
+    const { producerId } = await fixture.broker.initProducer();
+    for (let seq = 0; seq < 3; seq++) await send(fixture.broker, { producerId, firstSeq: seq });
+    await fixture.advance(1000); // the snapshot covers the producer's three batches
+    const snapshotAt = partition().endOffset;
+    // The first segment's second batch claims another baseOffset, where open does not scan.
+    const sealed = await fixture.fs.open(segmentPath(dir, 0n, '.log'), 'rw');
+    const firstLength = new Uint8Array(4);
+    await sealed.readInto(firstLength, 0, 4, 8);
+    const baseOffset = new Uint8Array(8);
+    new DataView(baseOffset.buffer).setBigInt64(0, 40n);
+    await sealed.write(baseOffset, 12 + new DataView(firstLength.buffer).getInt32(0));
+    await sealed.sync();
+    await sealed.close();
+    // And the disk loses the end of the producer's last batch, in the active segment: recovery cuts it.
+    const segments = (await fixture.fs.readdir(dir)).filter((name) => name.endsWith('.log')).sort();
+    expect(segments).toHaveLength(2);
+    const active = await fixture.fs.open(`${dir}/${segments[1]}`, 'rw');
+    await active.truncate((await active.size()) - 5);
+    await active.sync();
+    await active.close();
+    await fixture.restart();
+    expect(partition().endOffset).toBe(snapshotAt - 1n);
+    // The table cannot be rebuilt: replay from startOffset meets the damage.
+    await expect(send(fixture.broker, { producerId, firstSeq: 2 })).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
+    await fixture.broker.produce(TOPIC, ['a', 'b'].map((value) => ({ value, partition: 0 }))); // the log grows past the snapshot's offset
+    await fixture.broker.enforceRetention(); // the damaged segment goes
+    expect(partition().startOffset).toBe(BigInt(segments[1]!.slice(0, -'.log'.length)));
+    // The table is rebuilt now, without the snapshot: the lost batch is appended, not answered with the offset of 'a'.
+    await expect(send(fixture.broker, { producerId, firstSeq: 2 })).resolves.toEqual({ baseOffset: snapshotAt + 1n, lastOffset: snapshotAt + 1n, duplicate: false });
+    const records = await fixture.broker.fetch({ topic: TOPIC, partition: 0, offset: snapshotAt - 3n });
+    expect(records.map((record) => new TextDecoder().decode(record.value!))).toEqual(['p0-e0-s0', 'p0-e0-s1', 'a', 'b', 'p0-e0-s2']);
+  });
+
   it('snapshots producer state every producerSnapshotIntervalMs while the log moves', async () => {
     const fixture = await fixtureWithTopic({ producerSnapshotIntervalMs: 1000 });
     const { producerId } = await fixture.broker.initProducer();
