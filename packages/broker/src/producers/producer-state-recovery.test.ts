@@ -182,6 +182,17 @@ describe('producer state across restarts', () => {
   });
 });
 
+describe('producer state: a snapshot that cannot be read', () => {
+  it('an I/O error reading the snapshot fails the rebuild: it is not taken for a damaged snapshot and replaced', async () => {
+    const fixture = await producersFixture();
+    await sendMany(fixture, P, 0, 2);
+    fixture.fs.failNext('readFile', { path: snapshotPath(LOG_DIR), errno: 'EIO' });
+    await expect(fixture.restart()).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'EIO' } });
+    await fixture.crash();
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: 2n, replayedBatches: 0 });
+  });
+});
+
 describe('producersPerPartitionMax', () => {
   it('remembers exactly the bound, then forgets the least recently used, also across a restart', async () => {
     const fixture = await producersFixture({ producersMax: 2 });
