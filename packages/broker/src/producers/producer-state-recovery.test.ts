@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { segmentPath } from '../log/segment-files.js';
-import { RECENT_BATCHES_PER_PRODUCER } from './producer-entry.js';
-import { LOG_DIR, producersFixture, type ProducersFixture } from './producer-fixture.js';
+import { NO_PRODUCER_ID, RECENT_BATCHES_PER_PRODUCER } from './producer-entry.js';
+import { LOG_DIR, producerBatch, producersFixture, type ProducersFixture } from './producer-fixture.js';
 import { encodeSnapshot, snapshotPath } from './producer-snapshot.js';
 
 const P = 1n;
@@ -104,9 +104,11 @@ describe('producer state across restarts', () => {
     const offsets = [(await fixture.send({ producerId: P, firstSeq: 0 })).baseOffset];
     await fixture.send({ producerId: Q, firstSeq: 0 }); // offset 1
     offsets.push(...(await sendMany(fixture, P, 1, 2))); // offsets 2 and 3
-    // A snapshot taken while Q's group, handed over at 1, was in the log, and P's next two were committed.
+    // A snapshot at 1 holding batches past its offset (as one taken while a group handed over at 1 was in the log):
+    // Q's, still in the log, and P's last two, one of which the log is about to lose.
     const batches = offsets.map((offset, seq) => ({ firstSeq: seq, lastSeq: seq, baseOffset: offset, lastOffset: offset }));
-    await fixture.fs.writeFile(snapshotPath(LOG_DIR), encodeSnapshot(1n, [[P, { epoch: 0, batches }]]));
+    const qBatches = [{ firstSeq: 0, lastSeq: 0, baseOffset: 1n, lastOffset: 1n }];
+    await fixture.fs.writeFile(snapshotPath(LOG_DIR), encodeSnapshot(1n, [[Q, { epoch: 0, batches: qBatches }], [P, { epoch: 0, batches }]]));
     // The disk loses the end of P's last batch, say to bit rot: recovery cuts it, and endOffset is its offset.
     const file = await fixture.fs.open(segmentPath(LOG_DIR, 0n, '.log'), 'rw');
     await file.truncate((await file.size()) - 5);
@@ -114,8 +116,28 @@ describe('producer state across restarts', () => {
     await fixture.crash();
     expect(fixture.log.endOffset).toBe(3n);
     expect(fixture.producers.recovery).toEqual({ snapshot: 'ahead-of-log', replayedFromOffset: 0n, replayedBatches: 3 });
+    await expect(fixture.send({ producerId: Q, firstSeq: 0 })).resolves.toEqual({ baseOffset: 1n, lastOffset: 1n, duplicate: true });
     await expect(fixture.send({ producerId: P, firstSeq: 1 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: true });
     await expect(fixture.send({ producerId: P, firstSeq: 2 })).resolves.toEqual({ baseOffset: 3n, lastOffset: 3n, duplicate: false });
+  });
+
+  it('a snapshot past endOffset whose batches are all below it (the log lost a plain batch) is not used: kept, it would claim to cover the next idempotent batch, appended at an offset it never saw', async () => {
+    const fixture = await producersFixture();
+    await sendMany(fixture, P, 0, 2);
+    await fixture.log.append(producerBatch({ producerId: NO_PRODUCER_ID, firstSeq: 0 })); // offset 2
+    await fixture.producers.snapshot(); // at 3, P's batches at 0 and 1
+    // The disk loses the end of the plain batch, say to bit rot: recovery cuts it.
+    const file = await fixture.fs.open(segmentPath(LOG_DIR, 0n, '.log'), 'rw');
+    await file.truncate((await file.size()) - 5);
+    await file.close();
+    await fixture.crash();
+    expect(fixture.log.endOffset).toBe(2n);
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'ahead-of-log', replayedFromOffset: 0n, replayedBatches: 2 });
+    await expect(fixture.send({ producerId: Q, firstSeq: 0 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: false });
+    await fixture.producers.snapshot();
+    await fixture.powerCut();
+    await expect(fixture.send({ producerId: Q, firstSeq: 0 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 1 })).resolves.toEqual({ baseOffset: 1n, lastOffset: 1n, duplicate: true });
   });
 
   it('a snapshot at exactly startOffset is used: retention deleted only batches it saw, so their producer is still known', async () => {
