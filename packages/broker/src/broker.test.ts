@@ -121,7 +121,7 @@ describe('Broker produce and fetch', () => {
     const broker = await memoryBroker();
     await broker.createTopic('t', { partitions: 2 });
     await expect(broker.produce('nope', [{ value: 'x' }])).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
-    await expect(broker.produce('t', [])).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(broker.produce('t', [])).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { topic: 't' } });
     await expect(broker.produce('t', [{ value: 'x', partition: 2 }])).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
     await expect(broker.produce('t', [{ value: 12 as never }])).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 0 } });
     await expect(broker.produce('t', [{ value: 'ok' }, { value: 'x', timestamp: -1 }])).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 1 } });

@@ -51,6 +51,17 @@ describe('a crash between the dead-letter copy and the ack', () => {
 });
 
 describe('a dead-letter copy that fails', () => {
+  it("under fsync 'never', whose fsync fails is not acked: the record stays owed, and describeGroup says why", async () => {
+    const world = await engineFixture({ fsync: 'never' });
+    await world.broker.createTopic('never-fail');
+    await world.broker.createTopic('never-fail.dlq');
+    await world.broker.produce('never-fail', [{ value: 'poison' }]);
+    world.fs.failNext('sync', { path: /\/never-fail\.dlq\/.*\.log$/, errno: 'EIO' });
+    await world.broker.subscribe({ topic: 'never-fail', group: 'g', maxDeliveries: 1, backoff: { maxMs: 1000 } }, (d) => d.reject('bad'));
+    await world.settle();
+    expect(world.broker.describeGroup('never-fail', 'g')).toMatchObject({ lag: 1n, lastError: expect.stringMatching(/^BrookError: IO_ERROR: .*never-fail\.dlq/) });
+  });
+
   it("is tried again every backoff.maxMs, and describeGroup's lastError says why meanwhile (a full dead-letter topic); reject() has resolved", async () => {
     const { broker, settle, advance } = await fullDeadLetterTopic('full-src', ['poison']);
     const { held, handler } = parking();

@@ -1,54 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, type FileSystem } from '@brook/protocol';
-import type { Broker, BrokerOptions } from '../index.js';
-import { engineFixture, type EngineFixture } from '../groups/group-fixture.js';
-import { segmentPath } from '../log/segment-files.js';
-import { producerBatch, type BatchSpec } from './producer-fixture.js';
-import { snapshotPath } from './producer-snapshot.js';
-
-const TOPIC = 'orders';
-
-async function fixtureWithTopic(options: BrokerOptions = {}, topic: Parameters<Broker['createTopic']>[1] = {}): Promise<EngineFixture> {
-  const fixture = await engineFixture(options);
-  await fixture.broker.createTopic(TOPIC, { partitions: 2, ...topic });
-  return fixture;
-}
-
-function send(broker: Broker, spec: BatchSpec, partition = 0) {
-  return broker.produceBatch({ topic: TOPIC, partition, batch: producerBatch(spec) });
-}
-
-async function values(broker: Broker, partition = 0): Promise<string[]> {
-  const records = await broker.fetch({ topic: TOPIC, partition, offset: 0n });
-  return records.map((record) => new TextDecoder().decode(record.value!));
-}
-
-/**
- * `fs`, but the first `open` of a path `matches` once armed waits until released: a write held
- * up where a slow fsync before it would hold it. `held` resolves when one is waiting.
- */
-function holdingOpen(fs: FileSystem, matches: (path: string) => boolean) {
-  let release!: () => void;
-  let onHeld!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const held = new Promise<void>((resolve) => (onHeld = resolve));
-  const control = { armed: false, held, release: () => release(), fs };
-  control.fs = new Proxy(fs, {
-    get(target, name, receiver) {
-      const member = Reflect.get(target, name, receiver) as unknown;
-      if (name !== 'open' || typeof member !== 'function') return member;
-      return async (path: string, ...rest: unknown[]) => {
-        if (control.armed && matches(path)) {
-          control.armed = false;
-          onHeld();
-          await gate;
-        }
-        return (member as (...args: unknown[]) => Promise<unknown>).call(target, path, ...rest);
-      };
-    },
-  });
-  return control;
-}
+import { producerBatch } from './producer-fixture.js';
+import { TOPIC, fixtureWithTopic, send, values } from './idempotent-broker-fixture.js';
 
 describe('Broker.initProducer', () => {
   it('issues ids that are never reused, across clean restarts and power cuts', async () => {
@@ -216,110 +168,6 @@ describe('Broker.produceBatch', () => {
     await expect(send(fixture.broker, { producerId, firstSeq: next - 1 })).resolves.toEqual({ ...last, duplicate: true });
   });
 
-  it("retention deleting a producer's last batches: a retry is a duplicate, across a clean restart too; after a power cut UNKNOWN_PRODUCER_ID; never appended twice", async () => {
-    const fixture = await fixtureWithTopic({}, { partitions: 1, segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
-    const [p, q] = [await fixture.broker.initProducer(), await fixture.broker.initProducer()];
-    const last = await send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 5 });
-    for (let seq = 0; seq < 150; seq++) await send(fixture.broker, { producerId: q.producerId, firstSeq: seq });
-    await fixture.broker.enforceRetention();
-    const endOffset = () => fixture.broker.describeTopic(TOPIC).partitions[0]!.endOffset;
-    const end = endOffset();
-    expect(fixture.broker.describeTopic(TOPIC).partitions[0]!.startOffset).toBeGreaterThan(last.lastOffset);
-    const retry = () => send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 5 });
-    await expect(retry()).resolves.toEqual({ ...last, duplicate: true });
-    await fixture.broker.close();
-    await fixture.restart();
-    await expect(retry()).resolves.toEqual({ ...last, duplicate: true });
-    await fixture.restart(); // a power cut: the snapshot left by the clean close still covers P
-    await expect(retry()).resolves.toEqual({ ...last, duplicate: true });
-    expect(endOffset()).toBe(end);
-    await send(fixture.broker, { producerId: p.producerId, firstSeq: 5 }); // and its sequence goes on
-    expect(endOffset()).toBe(end + 1n);
-    // Retention passes the snapshot too: after a power cut P is forgotten, and its retry is refused.
-    for (let seq = 150; seq < 300; seq++) await send(fixture.broker, { producerId: q.producerId, firstSeq: seq });
-    await fixture.broker.enforceRetention();
-    const before = endOffset();
-    await fixture.restart();
-    await expect(send(fixture.broker, { producerId: p.producerId, firstSeq: 5 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
-    expect(endOffset()).toBe(before);
-  });
-
-  it('keeps the idempotence table across a clean restart and a power cut', async () => {
-    const fixture = await fixtureWithTopic();
-    const { producerId } = await fixture.broker.initProducer();
-    const acks = [];
-    for (let seq = 0; seq < 4; seq++) acks.push(await send(fixture.broker, { producerId, firstSeq: seq }));
-    await fixture.broker.close();
-    await fixture.restart();
-    await expect(send(fixture.broker, { producerId, firstSeq: 3 })).resolves.toEqual({ ...acks[3], duplicate: true });
-    acks.push(await send(fixture.broker, { producerId, firstSeq: 4 }));
-    await fixture.restart(); // a power cut, no close
-    await expect(send(fixture.broker, { producerId, firstSeq: 4 })).resolves.toEqual({ ...acks[4], duplicate: true });
-    await expect(send(fixture.broker, { producerId, firstSeq: 6 })).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expected: 5 } });
-  });
-
-  // The disk loses the end of the last batch, say to bit rot, and recovery cuts it; or an
-  // earlier open cut it and crashed before anything else, which leaves this open nothing to cut.
-  const tornTail = (size: number) => size - 5;
-  const lastBatchGone = (size: number) => (size / 3) * 2; // three batches of one size
-  it.each([
-    ['the same run', tornTail, false],
-    ['a clean restart', tornTail, true],
-    ['the same run, the tail cut by an open that crashed', lastBatchGone, false],
-  ])('a snapshot ahead of a log whose tail was lost is not used, even after plain produces grew the log past it (before %s)', async (_, cutTo, closeBetween) => {
-    const fixture = await fixtureWithTopic({ producerSnapshotIntervalMs: 1000 });
-    const { producerId } = await fixture.broker.initProducer();
-    for (let seq = 0; seq < 3; seq++) await send(fixture.broker, { producerId, firstSeq: seq });
-    await fixture.advance(1000); // the snapshot covers offsets 0..2
-    const file = await fixture.fs.open(segmentPath(`${fixture.broker.dataDir}/topics/${TOPIC}/0`, 0n, '.log'), 'rw');
-    await file.truncate(cutTo(await file.size()));
-    await file.sync();
-    await file.close();
-    await fixture.restart();
-    await fixture.broker.produce(TOPIC, ['a', 'b'].map((value) => ({ value, partition: 0 })));
-    if (closeBetween) {
-      await fixture.broker.close();
-      await fixture.restart();
-    }
-    // The producer state is built now, with the log at 4: the lost batch is appended, not answered with the offset of 'a'.
-    await expect(send(fixture.broker, { producerId, firstSeq: 2 })).resolves.toEqual({ baseOffset: 4n, lastOffset: 4n, duplicate: false });
-    expect(await values(fixture.broker)).toEqual(['p0-e0-s0', 'p0-e0-s1', 'a', 'b', 'p0-e0-s2']);
-  });
-
-  it('a log damaged where open does not scan, without a snapshot: the broker still opens (every partition\'s state is rebuilt at open); only that partition\'s reads and idempotent produce fail', async () => {
-    const fixture = await fixtureWithTopic({ indexIntervalBytes: 64 }, { segmentBytesMax: 4096 });
-    for (let i = 0; i < 60; i++) await fixture.broker.produce(TOPIC, [{ value: 'x'.repeat(100), partition: 0 }]);
-    await fixture.broker.close();
-    const dir = `${fixture.broker.dataDir}/topics/${TOPIC}/0`;
-    const sealed = segmentPath(dir, 0n, '.log');
-    const bytes = await fixture.fs.readFile(sealed);
-    const second = 12 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(8); // the second batch: its baseOffset claims 40
-    new DataView(bytes.buffer, bytes.byteOffset).setBigInt64(second, 40n);
-    await fixture.fs.writeFile(sealed, bytes);
-    await fixture.fs.unlink(snapshotPath(dir)); // a log written before every partition had one
-    await fixture.restart({ powerCut: false });
-    await expect(fixture.broker.fetch({ topic: TOPIC, partition: 0, offset: 0n })).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
-    const { producerId } = await fixture.broker.initProducer();
-    await expect(send(fixture.broker, { producerId, firstSeq: 0 })).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
-    await expect(send(fixture.broker, { producerId, firstSeq: 0 }, 1)).resolves.toMatchObject({ baseOffset: 0n, duplicate: false });
-  });
-
-  it('snapshots producer state every producerSnapshotIntervalMs while the log moves', async () => {
-    const fixture = await fixtureWithTopic({ producerSnapshotIntervalMs: 1000 });
-    const { producerId } = await fixture.broker.initProducer();
-    await send(fixture.broker, { producerId, firstSeq: 0 });
-    const path = snapshotPath(`${fixture.broker.dataDir}/topics/${TOPIC}/0`);
-    const offset = async () => (JSON.parse(new TextDecoder().decode(await fixture.fs.readFile(path))) as { offset: string }).offset;
-    expect(await offset()).toBe('0'); // written when the partition's state was first built
-    await fixture.advance(1000);
-    expect(await offset()).toBe('1');
-    await send(fixture.broker, { producerId, firstSeq: 1 });
-    await fixture.advance(999);
-    expect(await offset()).toBe('1');
-    await fixture.advance(1);
-    expect(await offset()).toBe('2');
-  });
-
   it('forgets the least recently used producer beyond producersPerPartitionMax', async () => {
     const fixture = await fixtureWithTopic({ producersPerPartitionMax: 1 });
     const p0 = await fixture.broker.initProducer();
@@ -330,28 +178,32 @@ describe('Broker.produceBatch', () => {
     await expect(send(fixture.broker, { producerId: p0.producerId, firstSeq: 2 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
     await expect(send(fixture.broker, { producerId: p1.producerId, firstSeq: 1 })).resolves.toMatchObject({ duplicate: false });
   });
-});
 
-describe('Broker.deleteTopic and producer state', () => {
-  it('a snapshot being written when its topic is deleted does not land in the topic created again under the name', async () => {
-    const disk = holdingOpen(new MemoryFileSystem(), (path) => path.endsWith(`${snapshotPath('')}.tmp`));
-    const fixture = await fixtureWithTopic({ fs: disk.fs, producerSnapshotIntervalMs: 1000 }, { partitions: 1 });
+  it('a batch without a producer id takes no place among the producersPerPartitionMax: after a power cut, a producer written before plain produces is still known', async () => {
+    const fixture = await fixtureWithTopic({ producersPerPartitionMax: 1 });
     const { producerId } = await fixture.broker.initProducer();
-    for (let seq = 0; seq < 3; seq++) await send(fixture.broker, { producerId, firstSeq: seq });
-    disk.armed = true;
-    await fixture.advance(1000);
-    await disk.held; // the timer's snapshot of offsets 0..2 is on its way to disk
-    const recreated = (async () => {
-      await fixture.broker.deleteTopic(TOPIC);
-      await fixture.broker.createTopic(TOPIC, { partitions: 1 });
-      await fixture.broker.produce(TOPIC, ['a', 'b', 'c', 'd'].map((value) => ({ value })));
-    })();
-    await fixture.settle();
-    disk.release();
-    await recreated;
-    await fixture.broker.close();
-    await fixture.restart({ powerCut: false });
-    // The new topic knows nothing of the producer: its first batch is appended, not answered with the offset of 'a'.
-    await expect(send(fixture.broker, { producerId, firstSeq: 0 })).resolves.toEqual({ baseOffset: 4n, lastOffset: 4n, duplicate: false });
+    const original = await send(fixture.broker, { producerId, firstSeq: 0 });
+    await fixture.broker.produce(TOPIC, [{ value: 'plain', partition: 0 }]);
+    await fixture.restart(); // a power cut: the table is rebuilt from the whole log
+    await expect(send(fixture.broker, { producerId, firstSeq: 0 })).resolves.toEqual({ ...original, duplicate: true });
+    expect(await values(fixture.broker)).toEqual(['p0-e0-s0', 'plain']);
+  });
+
+  it('a forgotten producer that started over at sequence 0 under the same epoch: after a power cut, the table rebuilt from the log knows only its new history', async () => {
+    const fixture = await fixtureWithTopic({ producersPerPartitionMax: 2 });
+    const [p, q, r] = [await fixture.broker.initProducer(), await fixture.broker.initProducer(), await fixture.broker.initProducer()];
+    await send(fixture.broker, { producerId: q.producerId, firstSeq: 0 });
+    await send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 4 }); // offsets 1..4
+    // A retry is use too: P is now the least recently used, though Q appended before it.
+    await expect(send(fixture.broker, { producerId: q.producerId, firstSeq: 0 })).resolves.toMatchObject({ duplicate: true });
+    await send(fixture.broker, { producerId: r.producerId, firstSeq: 0 }); // offset 5: P is forgotten
+    await expect(send(fixture.broker, { producerId: p.producerId, firstSeq: 4 })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' });
+    const restarted = await send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 2 });
+    expect(restarted).toEqual({ baseOffset: 6n, lastOffset: 7n, duplicate: false });
+    await fixture.restart(); // a power cut: the table is rebuilt from the whole log
+    await expect(send(fixture.broker, { producerId: p.producerId, firstSeq: 0, records: 2 })).resolves.toEqual({ ...restarted, duplicate: true });
+    // Sequences 2..3 of the forgotten history are at offsets 3..4: these records are new.
+    await expect(send(fixture.broker, { producerId: p.producerId, firstSeq: 2, records: 2 })).resolves.toEqual({ baseOffset: 8n, lastOffset: 9n, duplicate: false });
+    expect((await values(fixture.broker)).slice(6)).toEqual(['p0-e0-s0', 'p0-e0-s1', 'p0-e0-s2', 'p0-e0-s3']);
   });
 });

@@ -159,6 +159,22 @@ describe('PartitionProducers: batches in flight', () => {
     expect(results.slice(1)).toEqual([{ baseOffset: 2n, lastOffset: 4n, duplicate: false }, { baseOffset: 3n, lastOffset: 4n, duplicate: true }]);
   });
 
+  it('a batch of its group refused out of order counts for nothing: a later one within its sequences that is next is appended', async () => {
+    const fixture = await producersFixture();
+    const results = await Promise.all([
+      fixture.send({ producerId: P, firstSeq: 0 }),
+      // Checked together once 0 is in: 0..1 overlaps it and is refused; 1, though part of 0..1, is next.
+      fixture.send({ producerId: P, firstSeq: 0, records: 2 }).catch((e: unknown) => e),
+      fixture.send({ producerId: P, firstSeq: 1 }),
+    ]);
+    expect(results).toEqual([
+      { baseOffset: 0n, lastOffset: 0n, duplicate: false },
+      expect.objectContaining({ code: 'OUT_OF_ORDER_SEQUENCE', details: expect.objectContaining({ expected: 1, got: 0 }) }),
+      { baseOffset: 1n, lastOffset: 1n, duplicate: false },
+    ]);
+    expect(await values(fixture)).toEqual(['p1-e0-s0', 'p1-e0-s1']);
+  });
+
   it('fails a retry of part of a batch of its own group when that batch fails', async () => {
     const fixture = await producersFixture();
     let opened!: () => void;

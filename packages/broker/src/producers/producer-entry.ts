@@ -97,18 +97,17 @@ function sequenceDistance(from: number, to: number): number {
 }
 
 /**
- * `batch` itself, or the part of it that `recordCount` records from `firstSeq` are, at their
- * offsets: a retry of part of a batch is a duplicate too. A client splits a batch a server refused
- * as too large (one that came back with a lower frameBytesMax), and the whole may have been
- * appended by an attempt whose answer was lost. Its records sit at consecutive offsets in
- * sequence order, as a producer's batch has them.
+ * The part of `batch` that `recordCount` records from `firstSeq` are (all of it, or a run within
+ * it), at their offsets: a retry of part of a batch is a duplicate too. A client splits a batch a
+ * server refused as too large (one that came back with a lower frameBytesMax), and the whole may
+ * have been appended by an attempt whose answer was lost. Its records sit at consecutive offsets
+ * in sequence order, as a producer's batch has them: every batch the table holds spans as many
+ * offsets as sequences (batch-input.ts checks lastOffsetDelta against recordCount, and the
+ * snapshot's decoder checks each batch's span).
  */
 function partOf(batch: RecentBatch, firstSeq: number, recordCount: number): RecentBatch | undefined {
   const start = sequenceDistance(batch.firstSeq, firstSeq);
-  const length = sequenceDistance(batch.firstSeq, batch.lastSeq) + 1;
-  if (start + recordCount > length) return undefined;
-  if (start === 0 && recordCount === length) return batch;
-  if (batch.lastOffset - batch.baseOffset !== BigInt(length - 1)) return undefined;
+  if (start + recordCount > sequenceDistance(batch.firstSeq, batch.lastSeq) + 1) return undefined;
   const baseOffset = batch.baseOffset + BigInt(start);
   return { firstSeq, lastSeq: addToSequence(firstSeq, recordCount - 1), baseOffset, lastOffset: baseOffset + BigInt(recordCount - 1) };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { segmentPath } from '../log/segment-files.js';
-import { LOG_DIR, producersFixture, type ProducersFixture } from './producer-fixture.js';
-import { snapshotPath } from './producer-snapshot.js';
+import { NO_PRODUCER_ID, RECENT_BATCHES_PER_PRODUCER } from './producer-entry.js';
+import { LOG_DIR, producerBatch, producersFixture, type ProducersFixture } from './producer-fixture.js';
+import { encodeSnapshot, snapshotPath } from './producer-snapshot.js';
 
 const P = 1n;
 const Q = 2n;
@@ -53,6 +54,23 @@ describe('producer state across restarts', () => {
     await expect(fixture.send({ producerId: P, firstSeq: 5 })).resolves.toMatchObject({ baseOffset: 5n, duplicate: false });
   });
 
+  it('a snapshot holding batches past its offset (committed while another producer\'s group was in the log): replay skips them, each batch is remembered once', async () => {
+    const fixture = await producersFixture();
+    const offsets = [(await fixture.send({ producerId: P, firstSeq: 0 })).baseOffset];
+    await fixture.send({ producerId: Q, firstSeq: 0 }); // offset 1
+    offsets.push(...(await sendMany(fixture, P, 1, 2)));
+    // A snapshot taken while Q's group, handed over at 1, was in the log, and P's next two were committed.
+    const batches = offsets.map((offset, seq) => ({ firstSeq: seq, lastSeq: seq, baseOffset: offset, lastOffset: offset }));
+    await fixture.fs.writeFile(snapshotPath(LOG_DIR), encodeSnapshot(1n, [[P, { epoch: 0, batches }]]));
+    await fixture.crash();
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: 1n, replayedBatches: 3 });
+    for (const [seq, offset] of offsets.entries()) {
+      await expect(fixture.send({ producerId: P, firstSeq: seq })).resolves.toEqual({ baseOffset: offset, lastOffset: offset, duplicate: true });
+    }
+    await expect(fixture.send({ producerId: Q, firstSeq: 0 })).resolves.toEqual({ baseOffset: 1n, lastOffset: 1n, duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 3 })).resolves.toEqual({ baseOffset: 4n, lastOffset: 4n, duplicate: false });
+  });
+
   it('under fsync never, a snapshot flushes the log first, so a power cut cannot leave it ahead of the log', async () => {
     const fixture = await producersFixture({ fsync: 'never' });
     await sendMany(fixture, P, 0, 3);
@@ -81,6 +99,66 @@ describe('producer state across restarts', () => {
     await expect(fixture.send({ producerId: P, firstSeq: 2 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: false });
   });
 
+  it('a snapshot at or below endOffset holding a batch the log lost (past its offset, at endOffset now) is not used: the lost batch is appended again when resent', async () => {
+    const fixture = await producersFixture();
+    const offsets = [(await fixture.send({ producerId: P, firstSeq: 0 })).baseOffset];
+    await fixture.send({ producerId: Q, firstSeq: 0 }); // offset 1
+    offsets.push(...(await sendMany(fixture, P, 1, 2))); // offsets 2 and 3
+    // A snapshot at 1 holding batches past its offset (as one taken while a group handed over at 1 was in the log):
+    // Q's, still in the log, and P's last two, one of which the log is about to lose.
+    const batches = offsets.map((offset, seq) => ({ firstSeq: seq, lastSeq: seq, baseOffset: offset, lastOffset: offset }));
+    const qBatches = [{ firstSeq: 0, lastSeq: 0, baseOffset: 1n, lastOffset: 1n }];
+    await fixture.fs.writeFile(snapshotPath(LOG_DIR), encodeSnapshot(1n, [[Q, { epoch: 0, batches: qBatches }], [P, { epoch: 0, batches }]]));
+    // The disk loses the end of P's last batch, say to bit rot: recovery cuts it, and endOffset is its offset.
+    const file = await fixture.fs.open(segmentPath(LOG_DIR, 0n, '.log'), 'rw');
+    await file.truncate((await file.size()) - 5);
+    await file.close();
+    await fixture.crash();
+    expect(fixture.log.endOffset).toBe(3n);
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'ahead-of-log', replayedFromOffset: 0n, replayedBatches: 3 });
+    await expect(fixture.send({ producerId: Q, firstSeq: 0 })).resolves.toEqual({ baseOffset: 1n, lastOffset: 1n, duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 1 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 2 })).resolves.toEqual({ baseOffset: 3n, lastOffset: 3n, duplicate: false });
+  });
+
+  it('a snapshot past endOffset whose batches are all below it (the log lost a plain batch) is not used: kept, it would claim to cover the next idempotent batch, appended at an offset it never saw', async () => {
+    const fixture = await producersFixture();
+    await sendMany(fixture, P, 0, 2);
+    await fixture.log.append(producerBatch({ producerId: NO_PRODUCER_ID, firstSeq: 0 })); // offset 2
+    await fixture.producers.snapshot(); // at 3, P's batches at 0 and 1
+    // The disk loses the end of the plain batch, say to bit rot: recovery cuts it.
+    const file = await fixture.fs.open(segmentPath(LOG_DIR, 0n, '.log'), 'rw');
+    await file.truncate((await file.size()) - 5);
+    await file.close();
+    await fixture.crash();
+    expect(fixture.log.endOffset).toBe(2n);
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'ahead-of-log', replayedFromOffset: 0n, replayedBatches: 2 });
+    await expect(fixture.send({ producerId: Q, firstSeq: 0 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: false });
+    await fixture.producers.snapshot();
+    await fixture.powerCut();
+    await expect(fixture.send({ producerId: Q, firstSeq: 0 })).resolves.toEqual({ baseOffset: 2n, lastOffset: 2n, duplicate: true });
+    await expect(fixture.send({ producerId: P, firstSeq: 1 })).resolves.toEqual({ baseOffset: 1n, lastOffset: 1n, duplicate: true });
+  });
+
+  it('a snapshot at exactly startOffset is used: retention deleted only batches it saw, so their producer is still known', async () => {
+    const fixture = await producersFixture({ log: { segmentBytesMax: 1024 } });
+    const segments = async () => (await fixture.fs.readdir(LOG_DIR)).filter((name) => name.endsWith('.log')).length;
+    const offsets: bigint[] = [];
+    // A snapshot before each batch: the last one is at the offset of the batch that opens the second segment.
+    do {
+      await fixture.producers.snapshot();
+      offsets.push(...(await sendMany(fixture, P, offsets.length, 1)));
+    } while ((await segments()) < 2);
+    const { startOffset } = await fixture.log.applyRetention({ maxBytes: 512 });
+    expect(startOffset).toBe(offsets.at(-1));
+    expect(await snapshotOffset(fixture)).toBe(startOffset);
+    await fixture.powerCut();
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: startOffset, replayedBatches: 1 });
+    // The batch before the snapshot's offset is gone from the log but not from the table, as before the power cut.
+    const seq = offsets.length - 2;
+    await expect(fixture.send({ producerId: P, firstSeq: seq })).resolves.toEqual({ baseOffset: offsets[seq], lastOffset: offsets[seq], duplicate: true });
+  });
+
   it('a snapshot older than startOffset is not used: producers whose batches retention removed are forgotten', async () => {
     const fixture = await producersFixture({ log: { segmentBytesMax: 4096 } });
     await sendMany(fixture, P, 0, 2);
@@ -95,6 +173,25 @@ describe('producer state across restarts', () => {
     await expect(fixture.send({ producerId: Q, firstSeq: 150 })).resolves.toMatchObject({ duplicate: false });
   });
 
+  it(`after retention cut into a producer's batches, rebuilt from startOffset: its last ${RECENT_BATCHES_PER_PRODUCER} batches, across a segment boundary, are remembered`, async () => {
+    const fixture = await producersFixture({ log: { segmentBytesMax: 1024 } });
+    const segments = async () => (await fixture.fs.readdir(LOG_DIR)).filter((name) => name.endsWith('.log')).length;
+    const offsets: bigint[] = [];
+    while ((await segments()) < 3) offsets.push(...(await sendMany(fixture, P, offsets.length, 1)));
+    offsets.push(...(await sendMany(fixture, P, offsets.length, 2))); // the third segment holds the last three
+    const { startOffset } = await fixture.log.applyRetention({ maxBytes: 2048 });
+    const next = offsets.length;
+    expect(startOffset).toBeGreaterThan(0n); // the first segment is gone, the second kept
+    expect(startOffset).toBeLessThan(offsets[next - RECENT_BATCHES_PER_PRODUCER]!);
+    await fixture.powerCut(); // the snapshot written at open, at 0, is behind startOffset now
+    expect(fixture.producers.recovery).toMatchObject({ snapshot: 'behind-log-start', replayedFromOffset: startOffset });
+    for (let seq = next - RECENT_BATCHES_PER_PRODUCER; seq < next; seq++) {
+      await expect(fixture.send({ producerId: P, firstSeq: seq })).resolves.toEqual({ baseOffset: offsets[seq], lastOffset: offsets[seq], duplicate: true });
+    }
+    await expect(fixture.send({ producerId: P, firstSeq: next - RECENT_BATCHES_PER_PRODUCER - 1 })).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expected: next } });
+    await expect(fixture.send({ producerId: P, firstSeq: next })).resolves.toEqual({ baseOffset: BigInt(next), lastOffset: BigInt(next), duplicate: false });
+  });
+
   it('a snapshot that fails validation is ignored and rebuilt from the log', async () => {
     const fixture = await producersFixture();
     await sendMany(fixture, P, 0, 2);
@@ -104,6 +201,17 @@ describe('producer state across restarts', () => {
     });
     expect(fixture.producers.recovery).toEqual({ snapshot: 'invalid', replayedFromOffset: 0n, replayedBatches: 2 });
     await expect(fixture.send({ producerId: P, firstSeq: 1 })).resolves.toMatchObject({ baseOffset: 1n, duplicate: true });
+  });
+});
+
+describe('producer state: a snapshot that cannot be read', () => {
+  it('an I/O error reading the snapshot fails the rebuild: it is not taken for a damaged snapshot and replaced', async () => {
+    const fixture = await producersFixture();
+    await sendMany(fixture, P, 0, 2);
+    fixture.fs.failNext('readFile', { path: snapshotPath(LOG_DIR), errno: 'EIO' });
+    await expect(fixture.restart()).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'EIO' } });
+    await fixture.crash();
+    expect(fixture.producers.recovery).toEqual({ snapshot: 'used', replayedFromOffset: 2n, replayedBatches: 0 });
   });
 });
 

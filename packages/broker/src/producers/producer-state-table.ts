@@ -7,7 +7,7 @@
  * next batch is UNKNOWN_PRODUCER_ID unless it starts at sequence 0.
  */
 import type { BatchHeader } from '@brook/protocol';
-import { NO_PRODUCER_ID, lastBatch, recentBatch, withBatch, type ProducerEntry } from './producer-entry.js';
+import { NO_PRODUCER_ID, addToSequence, lastBatch, recentBatch, withBatch, type ProducerEntry } from './producer-entry.js';
 
 export class ProducerStateTable {
   /** Least recently used first. */
@@ -39,12 +39,16 @@ export class ProducerStateTable {
   /**
    * Applies a batch read back from the log. The log is the truth, so nothing is checked; a batch
    * the entry already holds (a snapshot may include batches past its replay offset) is skipped.
+   * A batch of the entry's epoch that does not follow its last one was appended to a producer the
+   * table had forgotten (checkSequence let it start over at 0): it starts a fresh history, as it
+   * did then. Kept, the forgotten batches would answer the new ones' sequences as duplicates.
    */
   replay(header: BatchHeader): void {
     if (header.producerId === NO_PRODUCER_ID) return;
     const entry = this.entries.get(header.producerId);
     if (entry && lastBatch(entry).lastOffset >= header.baseOffset) return;
-    this.set(header.producerId, withBatch(entry, header.producerEpoch, recentBatch(header, header.baseOffset)));
+    const follows = entry !== undefined && header.baseSequence === addToSequence(lastBatch(entry).lastSeq, 1);
+    this.set(header.producerId, withBatch(follows ? entry : undefined, header.producerEpoch, recentBatch(header, header.baseOffset)));
   }
 
   /** Every entry, least recently used first (the order a snapshot must keep). */
