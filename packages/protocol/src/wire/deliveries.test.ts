@@ -5,7 +5,7 @@ import { isBrookError } from '../errors.js';
 import { decodeStoredBatch, encodeBatch, type RecordInput } from '../record-batch.js';
 import type { StoredRecord } from '../stored-record.js';
 import { recordArbitrary } from '../record-batch.test-support.js';
-import { DELIVERY_ENTRY_BYTES, decodeDeliveries, deliveryBytes, encodeDeliverFrame, type WireDelivery } from './deliveries.js';
+import { DELIVER_FRAME_OVERHEAD_BYTES_MAX, DELIVERY_ENTRY_BYTES, decodeDeliveries, deliveryBytes, encodeDeliverFrame, type WireDelivery } from './deliveries.js';
 import { decodeFrame } from './frame.js';
 
 const text = new TextEncoder();
@@ -102,6 +102,22 @@ describe('DELIVER frame', () => {
     // One entry fewer: the CRC still matches bytes that no longer split as the count says.
     expect(catchError(() => decodeDeliveries(0, 1, data))).toMatchObject({ code: 'CORRUPT_BATCH' });
     expect(DELIVERY_ENTRY_BYTES).toBe(24);
+  });
+
+  it('refuses a first past 2^53 - 1 or not an integer, and a count not an integer, with INVALID_REQUEST', () => {
+    const deliveries = stored([input('x', 1)], 0n).map((record) => ({ partition: 0, deliveryCount: 1, record }));
+    const { data } = decodeFrame(encodeDeliverFrame(1, Number.MAX_SAFE_INTEGER, deliveries));
+    expect(decodeDeliveries(Number.MAX_SAFE_INTEGER, 1, data)).toHaveLength(1);
+    for (const [first, count] of [[Number.MAX_SAFE_INTEGER + 1, 1], [0.5, 1], [Number.NaN, 1], [0, 1.5], [0, Number.NaN]] as const) {
+      expect(catchError(() => decodeDeliveries(first, count, data)), `${first} ${count}`).toMatchObject({ code: 'INVALID_REQUEST', details: { first, count } });
+    }
+  });
+
+  it('a frame with the widest json takes DELIVER_FRAME_OVERHEAD_BYTES_MAX beside its deliveries\' bytes', () => {
+    const delivery: WireDelivery = { partition: 0, deliveryCount: 1, record: stored([input('x', 1)], 0n)[0]! };
+    // One delivery: the count is 1, not MAX_SAFE_INTEGER's 16 digits; every other field at its widest.
+    const frame = encodeDeliverFrame(0xffffffff, Number.MAX_SAFE_INTEGER, [delivery], (1n << 63n) - 1n);
+    expect(frame.length).toBe(DELIVER_FRAME_OVERHEAD_BYTES_MAX - (String(Number.MAX_SAFE_INTEGER).length - 1) + deliveryBytes(delivery));
   });
 });
 

@@ -79,8 +79,20 @@ describe('frame codec', () => {
     );
   });
 
-  it('rejects a requestId outside uint32 when encoding', () => {
-    expect(() => encodeFrame(FrameKind.REQUEST, -1, '{}')).toThrow(/INVALID_REQUEST/);
-    expect(() => encodeFrame(FrameKind.REQUEST, 2 ** 32, '{}')).toThrow(/INVALID_REQUEST/);
+  it('rejects a requestId outside uint32 when encoding, or not an integer; takes 0 and exactly 0xffffffff', () => {
+    for (const requestId of [-1, 2 ** 32, 1.5, Number.NaN]) {
+      expect(() => encodeFrame(FrameKind.REQUEST, requestId, '{}'), String(requestId)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { requestId } }));
+    }
+    for (const requestId of [0, 0xffffffff]) expect(decodeFrame(encodeFrame(FrameKind.REQUEST, requestId, '{}')).requestId).toBe(requestId);
+  });
+
+  it('decodes a frame that lies inside a larger buffer (a pooled Buffer), data as a view of it', () => {
+    const frame = encodeFrame(FrameKind.RESPONSE, 5, '{"a":1}', Uint8Array.of(1, 2, 3));
+    const pool = new Uint8Array(frame.length + 20).fill(0xee);
+    pool.set(frame, 11);
+    const decoded = decodeFrame(pool.subarray(11, 11 + frame.length));
+    expect(decoded).toMatchObject({ kind: FrameKind.RESPONSE, requestId: 5, json: { a: 1 } });
+    expect([...decoded.data]).toEqual([1, 2, 3]);
+    expect(decoded.data.buffer).toBe(pool.buffer);
   });
 });
