@@ -91,7 +91,9 @@ describe('Producer', () => {
     expect(header(later)).toMatchObject({ producerId: 9n, baseSequence: 0 });
     server.fail(later, 'OUT_OF_ORDER_SEQUENCE');
     clock.advance(5_000);
-    expect(await sent).toMatchObject({ code: 'TIMEOUT', details: { lastError: 'OUT_OF_ORDER_SEQUENCE' } });
+    expect(await sent).toMatchObject({
+      code: 'TIMEOUT', description: 'batch for t/0 not persisted within deliveryTimeoutMs 5000; last failure: OUT_OF_ORDER_SEQUENCE', details: { lastError: 'OUT_OF_ORDER_SEQUENCE' },
+    });
   });
 
   it('fails a batch not persisted within deliveryTimeoutMs with TIMEOUT; the partition moves to a fresh id', async () => {
