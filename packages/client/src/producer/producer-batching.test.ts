@@ -50,6 +50,17 @@ describe('Producer batch limits', () => {
   });
 });
 
+describe('Producer lingerMs and batchRecordsMax', () => {
+  it('sends a batch the moment it holds exactly batchRecordsMax records, without waiting out lingerMs', async () => {
+    const { server, producer, nextProduce } = await setup({ lingerMs: 60_000, batchRecordsMax: 2 });
+    const sent = producer.send('t', values(2));
+    const frame = await nextProduce(); // no flush, no clock advance
+    expect(sentValues(frame)).toEqual(['v0', 'v1']);
+    server.respond(frame, { baseOffset: '0', lastOffset: '1', duplicate: false });
+    expect((await sent).map((r) => r.offset)).toEqual([0n, 1n]);
+  });
+});
+
 describe('Producer deliveryTimeoutMs of a lingering batch', () => {
   it('fails the batch at its first send\'s deadline, not a later joiner\'s; the next send starts a new batch at sequence 0', async () => {
     const { server, producer, nextProduce, clock } = await setup({ lingerMs: 60_000, deliveryTimeoutMs: 5_000 });
