@@ -72,11 +72,13 @@ export class PartitionLane implements Numbering {
     if (batch.records.length >= limits.records) this.seal();
   }
 
-  /** The open batch takes no more records. Lingering cannot add to it, so it goes as soon as the lane is free. */
+  /**
+   * The open batch takes no more records. Lingering cannot add to it, so it goes as soon as the
+   * lane is free (one done meanwhile, timed out, is skipped then).
+   */
   private seal(): void {
     const batch = this.open!;
     this.open = undefined;
-    if (batch.done) return;
     this.full.push(batch);
     this.release();
   }
