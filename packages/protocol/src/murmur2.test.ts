@@ -70,6 +70,8 @@ describe('partitionForKey', () => {
   });
 
   it('treats a non-positive partition count as a bug', () => {
-    expect(() => partitionForKey(utf8('k'), 0)).toThrow(/assertion failed/);
+    for (const partitionCount of [0, -1, 1.5]) {
+      expect(() => partitionForKey(utf8('k'), partitionCount)).toThrow(`assertion failed: partitionCount must be a positive integer (partitionCount ${partitionCount})`);
+    }
   });
 });

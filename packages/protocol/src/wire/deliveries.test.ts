@@ -102,6 +102,11 @@ describe('DELIVER frame', () => {
     // One entry fewer: the CRC still matches bytes that no longer split as the count says.
     expect(catchError(() => decodeDeliveries(0, 1, data))).toMatchObject({ code: 'CORRUPT_BATCH' });
     expect(DELIVERY_ENTRY_BYTES).toBe(24);
+    // Entries that exactly fill the data fit the count; the records they promise are missing.
+    const entriesOnly = new Uint8Array(4 + DELIVERY_ENTRY_BYTES);
+    new DataView(entriesOnly.buffer).setUint32(0, crc32c(entriesOnly, 4, entriesOnly.length));
+    expect(catchError(() => decodeDeliveries(0, 1, entriesOnly))).toMatchObject({ code: 'CORRUPT_BATCH' });
+    expect(catchError(() => decodeDeliveries(0, 2, entriesOnly))).toMatchObject({ code: 'INVALID_REQUEST' });
   });
 
   it('refuses a first past 2^53 - 1 or not an integer, and a count not an integer, with INVALID_REQUEST', () => {

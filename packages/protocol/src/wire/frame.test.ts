@@ -45,13 +45,19 @@ describe('frame codec', () => {
     );
   });
 
+  it('encodes a frame without data as header and json only', () => {
+    const frame = encodeFrame(FrameKind.RESPONSE, 1, '{}');
+    expect(frame.length).toBe(FRAME_HEADER_BYTES + 2);
+    expect(decodeFrame(frame).data.length).toBe(0);
+  });
+
   it('lays out kind, requestId, jsonLength, json and data as docs/protocol.md says', () => {
     const frame = encodeFrame(FrameKind.REQUEST, 0x01020304, '{"op":"x"}', [Uint8Array.of(0xaa), Uint8Array.of(0xbb, 0xcc)]);
     expect([...frame]).toEqual([3, 1, 2, 3, 4, 0, 0, 0, 10, ...text.encode('{"op":"x"}'), 0xaa, 0xbb, 0xcc]);
   });
 
   it('names every way a frame can be broken, with the requestId once the header is readable', () => {
-    expect(failure(new Uint8Array(8))).toEqual({ reason: 'truncated' });
+    expect(failure(new Uint8Array(8))).toStrictEqual({ reason: 'truncated' }); // no requestId key at all
     expect(failure(rawFrame(99, 7, text.encode('{}')))).toEqual({ reason: 'unknown-kind', requestId: 7 });
     expect(failure(rawFrame(3, 7, text.encode('{}'), 3))).toEqual({ reason: 'bad-json-length', requestId: 7 });
     expect(failure(rawFrame(3, 7, new Uint8Array([0x7b, 0xff, 0x7d])))).toEqual({ reason: 'bad-utf8', requestId: 7 });
@@ -59,6 +65,7 @@ describe('frame codec', () => {
     expect(failure(rawFrame(3, 7, new Uint8Array(0)))).toEqual({ reason: 'bad-json', requestId: 7 });
     expect(failure(rawFrame(3, 7, text.encode('[1]')))).toEqual({ reason: 'not-an-object', requestId: 7 });
     expect(failure(rawFrame(3, 7, text.encode('null')))).toEqual({ reason: 'not-an-object', requestId: 7 });
+    for (const scalar of ['5', '"x"', 'true']) expect(failure(rawFrame(3, 7, text.encode(scalar))), scalar).toEqual({ reason: 'not-an-object', requestId: 7 });
     // The top object is level 0: containers down to level JSON_DEPTH_MAX - 1, as stableJson writes.
     const nested = (levels: number) => text.encode(`{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`);
     expect(decodeFrame(rawFrame(3, 7, nested(JSON_DEPTH_MAX - 1))).json).toEqual(JSON.parse(new TextDecoder().decode(nested(JSON_DEPTH_MAX - 1))));
