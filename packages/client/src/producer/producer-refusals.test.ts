@@ -125,6 +125,20 @@ describe('Producer: sequences after a refusal', () => {
   });
 });
 
+describe('Producer: a connection that gives up reconnecting', () => {
+  it('fails a batch in flight with the DISCONNECTED that closed the connection, without sending it again', async () => {
+    const { server, producer, nextProduce, clock } = await setup({}, undefined, 1);
+    const sent = outcomeOf(producer.send('t', values(1)));
+    await nextProduce();
+    server.unreachable = true;
+    server.drop(1006);
+    await tick();
+    clock.advance(0); // the one reconnect attempt fails: the connection is closed for good
+    expect(await sent).toMatchObject({ code: 'DISCONNECTED', details: { attempts: 1 } });
+    expect(server.opened).toBe(1);
+  });
+});
+
 describe('Producer: a produce refused UNKNOWN_TOPIC or UNKNOWN_PARTITION', () => {
   it.each(['UNKNOWN_TOPIC', 'UNKNOWN_PARTITION'])('%s fails the send and makes the next send ask for the partition count again', async (code) => {
     const { server, producer, nextProduce } = await setup();

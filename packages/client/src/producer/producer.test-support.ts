@@ -5,9 +5,9 @@ import { resolveProducerOptions, type ProducerOptions } from '../options.js';
 import { Producer } from './producer.js';
 import { TopicPartitions } from './topic-partitions.js';
 
-export async function setup(options: ProducerOptions = {}, random?: Random) {
+export async function setup(options: ProducerOptions = {}, random?: Random, reconnectAttemptsMax = Number.POSITIVE_INFINITY) {
   const server = new FakeServer();
-  const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+  const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0, attemptsMax: reconnectAttemptsMax } });
   const producer = new Producer(connection, new TopicPartitions(connection), resolveProducerOptions(options), clock, random ?? connection.random, () => undefined);
   /** The next produce request, after answering the lookups it needs first. */
   const nextProduce = async (producerId = '7', incarnation?: string): Promise<Frame> => {
