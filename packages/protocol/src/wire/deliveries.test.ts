@@ -47,6 +47,15 @@ describe('DELIVER frame', () => {
     expect(decodeFrame(frame).data.length).toBe(4 + deliveries.reduce((sum, delivery) => sum + deliveryBytes(delivery), 0));
   });
 
+  it('does not join records of two stored batches into one run where one ends at the offset the other starts at', () => {
+    // Same layout, other values: the second batch's second record starts where the first batch's first one ends.
+    const first = stored([input('a0', 1), input('a1', 2)], 0n);
+    const second = stored([input('b0', 1), input('b1', 2)], 0n);
+    expect(second[1]!.sourceStart).toBe(first[0]!.sourceEnd);
+    const deliveries: WireDelivery[] = [first[0]!, second[1]!].map((record) => ({ partition: 0, deliveryCount: 1, record }));
+    expect(decodeFrameDeliveries(encodeDeliverFrame(1, 0, deliveries)).map((delivery) => new TextDecoder().decode(delivery.value!))).toEqual(['a0', 'b1']);
+  });
+
   it('lays out the data as docs/protocol.md says: CRC, entries, then the stored records byte for byte', () => {
     const [record] = stored([input('v', 1_700_000_000_123, 'k')], 0x0102030405n);
     const { data } = decodeFrame(encodeDeliverFrame(9, 0, [{ partition: 3, deliveryCount: 2, record: record! }]));
