@@ -239,7 +239,7 @@ describe('WAL producer', () => {
       await host.clock.advanceAsync(host.clock.nextTimerAtMs()! - host.clock.now());
     }
     expect(retries.map((r) => r.error.code)).toEqual(Array(6).fill('TOPIC_FULL'));
-    expect(retries.map((r) => r.attempt)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(retries.map((r) => [r.topic, r.partition, r.attempt])).toEqual([0, 1, 2, 3, 4, 5].map((attempt) => ['small', 0, attempt]));
     // initialDelayMs 10, doubling, capped at 80, each within ±20 % jitter
     for (const { attempt, delayMs } of retries) {
       const base = Math.min(80, 10 * 2 ** attempt);

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { murmur2, partitionForKey } from './murmur2.js';
+import type { AsciiText } from './record-batch.js';
 
 const require = createRequire(import.meta.url);
 // kafkajs's DefaultPartitioner hash (Java-compatible; its "legacy" one is not).
@@ -37,6 +38,16 @@ describe('murmur2', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('hashes an AsciiText key as its bytes, every tail length included', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code)), maxLength: 40 }), (text) => {
+        expect(murmur2(text as AsciiText)).toBe(murmur2(utf8(text)));
+      }),
+      { numRuns: 500 },
+    );
+    expect(murmur2('foobar' as AsciiText)).toBe(-790332482);
+  });
 });
 
 describe('partitionForKey', () => {
@@ -59,6 +70,8 @@ describe('partitionForKey', () => {
   });
 
   it('treats a non-positive partition count as a bug', () => {
-    expect(() => partitionForKey(utf8('k'), 0)).toThrow(/assertion failed/);
+    for (const partitionCount of [0, -1, 1.5]) {
+      expect(() => partitionForKey(utf8('k'), partitionCount)).toThrow(`assertion failed: partitionCount must be a positive integer (partitionCount ${partitionCount})`);
+    }
   });
 });

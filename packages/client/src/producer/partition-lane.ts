@@ -72,11 +72,13 @@ export class PartitionLane implements Numbering {
     if (batch.records.length >= limits.records) this.seal();
   }
 
-  /** The open batch takes no more records. Lingering cannot add to it, so it goes as soon as the lane is free. */
+  /**
+   * The open batch takes no more records. Lingering cannot add to it, so it goes as soon as the
+   * lane is free (one done meanwhile, timed out, is skipped then).
+   */
   private seal(): void {
     const batch = this.open!;
     this.open = undefined;
-    if (batch.done) return;
     this.full.push(batch);
     this.release();
   }
@@ -161,13 +163,14 @@ export class PartitionLane implements Numbering {
     if (batch.bytes) this.nextSequence = batch.baseSequence;
     const { deadlineMs } = batch;
     const halves = batch.halves(() => this.newBatch());
-    for (const half of halves) if (Number.isFinite(deadlineMs)) this.expireAt(half, deadlineMs);
+    // Every batch has a deadline: each send brings one (deliveryTimeoutMs is finite).
+    for (const half of halves) this.expireAt(half, deadlineMs);
     this.full.unshift(...halves);
     return true;
   }
 
+  /** Only ever a batch not yet done: finishing cancels its delivery timer. */
   private expire(batch: Batch): void {
-    if (batch.done) return;
     // Sent at least once: it may be in the log, so its sequence numbers are spent or not — unknowable.
     if (batch.attempts > 0) this.renewIdentity();
     else if (batch.bytes) this.nextSequence = batch.baseSequence;

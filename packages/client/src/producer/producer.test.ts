@@ -1,31 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBatch, readBatchHeader, sizeOfRecordMax, type Frame, type Random } from '@brook/protocol';
-import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
-import { resolveProducerOptions, type ProducerOptions } from '../options.js';
-import { Producer } from './producer.js';
-import { TopicPartitions } from './topic-partitions.js';
-
-async function setup(options: ProducerOptions = {}, random?: Random) {
-  const server = new FakeServer();
-  const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
-  const producer = new Producer(connection, new TopicPartitions(connection), resolveProducerOptions(options), clock, random ?? connection.random, () => undefined);
-  /** The next produce request, after answering the lookups it needs first. */
-  const nextProduce = async (producerId = '7', incarnation?: string): Promise<Frame> => {
-    for (;;) {
-      await tick();
-      const ops = server.requests.map((frame) => frame.json['op']);
-      if (ops.includes('produce')) return server.take('produce');
-      if (ops.includes('describeTopic')) server.respond(server.take('describeTopic'), { name: 't', partitions: [{ partition: 0, startOffset: '0', endOffset: '0' }] });
-      else if (ops.includes('initProducer')) server.respond(server.take('initProducer'), { producerId, producerEpoch: 0, ...(incarnation !== undefined && { incarnation }) });
-      else await server.waitForRequests(1);
-    }
-  };
-  return { server, clock, producer, nextProduce };
-}
-
-const header = (frame: Frame) => readBatchHeader(frame.data);
-const sentValues = (frame: Frame) => decodeBatch(frame.data).records.map((record) => Buffer.from(record.value!).toString());
-const values = (count: number, from = 0) => Array.from({ length: count }, (_, i) => ({ value: `v${from + i}` }));
+import { decodeBatch, sizeOfRecordMax } from '@brook/protocol';
+import { tick } from '../fake-server.test-support.js';
+import { header, sentValues, setup, values } from './producer.test-support.js';
 
 describe('Producer', () => {
   it('numbers batches per partition and keeps one in flight, the next one growing meanwhile', async () => {
@@ -115,7 +91,9 @@ describe('Producer', () => {
     expect(header(later)).toMatchObject({ producerId: 9n, baseSequence: 0 });
     server.fail(later, 'OUT_OF_ORDER_SEQUENCE');
     clock.advance(5_000);
-    expect(await sent).toMatchObject({ code: 'TIMEOUT', details: { lastError: 'OUT_OF_ORDER_SEQUENCE' } });
+    expect(await sent).toMatchObject({
+      code: 'TIMEOUT', description: 'batch for t/0 not persisted within deliveryTimeoutMs 5000; last failure: OUT_OF_ORDER_SEQUENCE', details: { lastError: 'OUT_OF_ORDER_SEQUENCE' },
+    });
   });
 
   it('fails a batch not persisted within deliveryTimeoutMs with TIMEOUT; the partition moves to a fresh id', async () => {

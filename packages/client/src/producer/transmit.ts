@@ -65,6 +65,8 @@ export async function transmit(context: TransmitContext, topic: string, partitio
   for (let attempt = 0; !batch.done; attempt++) {
     try {
       const data = await numbering.encode(batch);
+      // Done meanwhile: its request would be refused (aborted signal) unsent, and must not count as
+      // an attempt (the WAL producer takes a part with attempts as possibly in the log).
       if (batch.done) return;
       batch.attempts += 1;
       // A batch that fails (deliveryTimeoutMs) while its request waits for a reconnect is never

@@ -5,7 +5,7 @@ import { isBrookError } from '../errors.js';
 import { decodeStoredBatch, encodeBatch, type RecordInput } from '../record-batch.js';
 import type { StoredRecord } from '../stored-record.js';
 import { recordArbitrary } from '../record-batch.test-support.js';
-import { DELIVERY_ENTRY_BYTES, decodeDeliveries, deliveryBytes, encodeDeliverFrame, type WireDelivery } from './deliveries.js';
+import { DELIVER_FRAME_OVERHEAD_BYTES_MAX, DELIVERY_ENTRY_BYTES, decodeDeliveries, deliveryBytes, encodeDeliverFrame, type WireDelivery } from './deliveries.js';
 import { decodeFrame } from './frame.js';
 
 const text = new TextEncoder();
@@ -45,6 +45,15 @@ describe('DELIVER frame', () => {
     expect(decodeFrame(frame).requestId).toBe(7);
     expect(decodeFrameDeliveries(frame)).toEqual(expected(deliveries, 40));
     expect(decodeFrame(frame).data.length).toBe(4 + deliveries.reduce((sum, delivery) => sum + deliveryBytes(delivery), 0));
+  });
+
+  it('does not join records of two stored batches into one run where one ends at the offset the other starts at', () => {
+    // Same layout, other values: the second batch's second record starts where the first batch's first one ends.
+    const first = stored([input('a0', 1), input('a1', 2)], 0n);
+    const second = stored([input('b0', 1), input('b1', 2)], 0n);
+    expect(second[1]!.sourceStart).toBe(first[0]!.sourceEnd);
+    const deliveries: WireDelivery[] = [first[0]!, second[1]!].map((record) => ({ partition: 0, deliveryCount: 1, record }));
+    expect(decodeFrameDeliveries(encodeDeliverFrame(1, 0, deliveries)).map((delivery) => new TextDecoder().decode(delivery.value!))).toEqual(['a0', 'b1']);
   });
 
   it('lays out the data as docs/protocol.md says: CRC, entries, then the stored records byte for byte', () => {
@@ -102,6 +111,27 @@ describe('DELIVER frame', () => {
     // One entry fewer: the CRC still matches bytes that no longer split as the count says.
     expect(catchError(() => decodeDeliveries(0, 1, data))).toMatchObject({ code: 'CORRUPT_BATCH' });
     expect(DELIVERY_ENTRY_BYTES).toBe(24);
+    // Entries that exactly fill the data fit the count; the records they promise are missing.
+    const entriesOnly = new Uint8Array(4 + DELIVERY_ENTRY_BYTES);
+    new DataView(entriesOnly.buffer).setUint32(0, crc32c(entriesOnly, 4, entriesOnly.length));
+    expect(catchError(() => decodeDeliveries(0, 1, entriesOnly))).toMatchObject({ code: 'CORRUPT_BATCH' });
+    expect(catchError(() => decodeDeliveries(0, 2, entriesOnly))).toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('refuses a first past 2^53 - 1 or not an integer, and a count not an integer, with INVALID_REQUEST', () => {
+    const deliveries = stored([input('x', 1)], 0n).map((record) => ({ partition: 0, deliveryCount: 1, record }));
+    const { data } = decodeFrame(encodeDeliverFrame(1, Number.MAX_SAFE_INTEGER, deliveries));
+    expect(decodeDeliveries(Number.MAX_SAFE_INTEGER, 1, data)).toHaveLength(1);
+    for (const [first, count] of [[Number.MAX_SAFE_INTEGER + 1, 1], [0.5, 1], [Number.NaN, 1], [0, 1.5], [0, Number.NaN]] as const) {
+      expect(catchError(() => decodeDeliveries(first, count, data)), `${first} ${count}`).toMatchObject({ code: 'INVALID_REQUEST', details: { first, count } });
+    }
+  });
+
+  it('a frame with the widest json takes DELIVER_FRAME_OVERHEAD_BYTES_MAX beside its deliveries\' bytes', () => {
+    const delivery: WireDelivery = { partition: 0, deliveryCount: 1, record: stored([input('x', 1)], 0n)[0]! };
+    // One delivery: the count is 1, not MAX_SAFE_INTEGER's 16 digits; every other field at its widest.
+    const frame = encodeDeliverFrame(0xffffffff, Number.MAX_SAFE_INTEGER, [delivery], (1n << 63n) - 1n);
+    expect(frame.length).toBe(DELIVER_FRAME_OVERHEAD_BYTES_MAX - (String(Number.MAX_SAFE_INTEGER).length - 1) + deliveryBytes(delivery));
   });
 });
 

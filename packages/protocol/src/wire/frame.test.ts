@@ -45,13 +45,19 @@ describe('frame codec', () => {
     );
   });
 
+  it('encodes a frame without data as header and json only', () => {
+    const frame = encodeFrame(FrameKind.RESPONSE, 1, '{}');
+    expect(frame.length).toBe(FRAME_HEADER_BYTES + 2);
+    expect(decodeFrame(frame).data.length).toBe(0);
+  });
+
   it('lays out kind, requestId, jsonLength, json and data as docs/protocol.md says', () => {
     const frame = encodeFrame(FrameKind.REQUEST, 0x01020304, '{"op":"x"}', [Uint8Array.of(0xaa), Uint8Array.of(0xbb, 0xcc)]);
     expect([...frame]).toEqual([3, 1, 2, 3, 4, 0, 0, 0, 10, ...text.encode('{"op":"x"}'), 0xaa, 0xbb, 0xcc]);
   });
 
   it('names every way a frame can be broken, with the requestId once the header is readable', () => {
-    expect(failure(new Uint8Array(8))).toEqual({ reason: 'truncated' });
+    expect(failure(new Uint8Array(8))).toStrictEqual({ reason: 'truncated' }); // no requestId key at all
     expect(failure(rawFrame(99, 7, text.encode('{}')))).toEqual({ reason: 'unknown-kind', requestId: 7 });
     expect(failure(rawFrame(3, 7, text.encode('{}'), 3))).toEqual({ reason: 'bad-json-length', requestId: 7 });
     expect(failure(rawFrame(3, 7, new Uint8Array([0x7b, 0xff, 0x7d])))).toEqual({ reason: 'bad-utf8', requestId: 7 });
@@ -59,6 +65,7 @@ describe('frame codec', () => {
     expect(failure(rawFrame(3, 7, new Uint8Array(0)))).toEqual({ reason: 'bad-json', requestId: 7 });
     expect(failure(rawFrame(3, 7, text.encode('[1]')))).toEqual({ reason: 'not-an-object', requestId: 7 });
     expect(failure(rawFrame(3, 7, text.encode('null')))).toEqual({ reason: 'not-an-object', requestId: 7 });
+    for (const scalar of ['5', '"x"', 'true']) expect(failure(rawFrame(3, 7, text.encode(scalar))), scalar).toEqual({ reason: 'not-an-object', requestId: 7 });
     // The top object is level 0: containers down to level JSON_DEPTH_MAX - 1, as stableJson writes.
     const nested = (levels: number) => text.encode(`{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`);
     expect(decodeFrame(rawFrame(3, 7, nested(JSON_DEPTH_MAX - 1))).json).toEqual(JSON.parse(new TextDecoder().decode(nested(JSON_DEPTH_MAX - 1))));
@@ -79,8 +86,20 @@ describe('frame codec', () => {
     );
   });
 
-  it('rejects a requestId outside uint32 when encoding', () => {
-    expect(() => encodeFrame(FrameKind.REQUEST, -1, '{}')).toThrow(/INVALID_REQUEST/);
-    expect(() => encodeFrame(FrameKind.REQUEST, 2 ** 32, '{}')).toThrow(/INVALID_REQUEST/);
+  it('rejects a requestId outside uint32 when encoding, or not an integer; takes 0 and exactly 0xffffffff', () => {
+    for (const requestId of [-1, 2 ** 32, 1.5, Number.NaN]) {
+      expect(() => encodeFrame(FrameKind.REQUEST, requestId, '{}'), String(requestId)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { requestId } }));
+    }
+    for (const requestId of [0, 0xffffffff]) expect(decodeFrame(encodeFrame(FrameKind.REQUEST, requestId, '{}')).requestId).toBe(requestId);
+  });
+
+  it('decodes a frame that lies inside a larger buffer (a pooled Buffer), data as a view of it', () => {
+    const frame = encodeFrame(FrameKind.RESPONSE, 5, '{"a":1}', Uint8Array.of(1, 2, 3));
+    const pool = new Uint8Array(frame.length + 20).fill(0xee);
+    pool.set(frame, 11);
+    const decoded = decodeFrame(pool.subarray(11, 11 + frame.length));
+    expect(decoded).toMatchObject({ kind: FrameKind.RESPONSE, requestId: 5, json: { a: 1 } });
+    expect([...decoded.data]).toEqual([1, 2, 3]);
+    expect(decoded.data.buffer).toBe(pool.buffer);
   });
 });
