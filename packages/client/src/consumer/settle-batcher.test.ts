@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Message } from './message.js';
 import type { IdRanges } from '@brook/protocol';
-import { FrameKind, encodeFrame, stableJson, toRanges } from '@brook/protocol';
+import { FrameKind, SETTLE_MS_MAX, encodeFrame, stableJson, toRanges } from '@brook/protocol';
 import { SettleBatcher, readStaleIds, type SettleEntries } from './settle-batcher.js';
 
 function message(batcher: SettleBatcher, session: number, deliveryId: number): Message {
@@ -63,6 +63,35 @@ describe('SettleBatcher', () => {
     expect(sent.flatMap((entries) => (entries.reject ?? []).map(([id]) => id))).toEqual([1, 101, 201, 301]);
     for (let i = 0; i < sent.length; i++) answer();
     await Promise.all(promises);
+  });
+
+  it('cuts nacks, extends and releases into requests that each fit frameBytesMax, long ids and delays too', async () => {
+    const frameBytesMax = 4096;
+    const { batcher, sent, answer } = recording(frameBytesMax);
+    batcher.setSession(1);
+    const base = Number.MAX_SAFE_INTEGER - 1000;
+    // No two released ids merge into a range; a default delay (null) is as long as a short one.
+    const settled = Array.from({ length: 800 }, (_, i) => {
+      const msg = message(batcher, 1, base + i);
+      if (i % 4 === 0) return msg.nack();
+      if (i % 4 === 1) return msg.extend();
+      if (i % 4 === 2) return (msg.releaseUnread(), undefined);
+      return msg.nack({ delayMs: SETTLE_MS_MAX });
+    });
+    batcher.alive(1);
+    await tick();
+    expect(sent.length).toBeGreaterThan(3);
+    for (const entries of sent) {
+      const json = stableJson({ ...entries, alive: true, op: 'settle', subscription: Number.MAX_SAFE_INTEGER });
+      expect(encodeFrame(FrameKind.REQUEST, 1, json).length).toBeLessThanOrEqual(frameBytesMax);
+    }
+    const all = <T extends [number, unknown]>(pick: (entries: SettleEntries) => T[] | undefined): T[] => sent.flatMap((entries) => pick(entries) ?? []);
+    const ids = Array.from({ length: 800 }, (_, i) => base + i);
+    expect(all((entries) => entries.nack)).toEqual(ids.filter((_, i) => i % 4 === 0 || i % 4 === 3).map((id, j) => [id, j % 2 === 0 ? null : SETTLE_MS_MAX]));
+    expect(all((entries) => entries.extend)).toEqual(ids.filter((_, i) => i % 4 === 1).map((id) => [id, null]));
+    expect(all((entries) => entries.release)).toEqual(ids.filter((_, i) => i % 4 === 2).map((id) => [id, id]));
+    for (let i = 0; i < sent.length; i++) answer();
+    await Promise.all(settled);
   });
 
   it("says `alive` once, in the next settle, beside what else it carries; not for a session that is over", async () => {
