@@ -49,11 +49,14 @@ describe('handlerSink', () => {
       handled.push(Number(msg.offset));
       return undefined;
     }, count);
-    for (let id = 0; id < 2 * count; id++) sink.deliver(message(id, []));
+    const settled: string[] = [];
+    for (let id = 0; id < 2 * count; id++) sink.deliver(message(id, settled));
     expect(handled).toEqual([]);
     release();
     await Promise.resolve().then(() => undefined);
     expect(handled.length).toBe(count);
+    // Acked, every one: not nacked by a stack overflow thrown inside a handler's call.
+    expect(settled.filter((how) => !how.startsWith('ack')).length).toBe(0);
   });
 
   it('keeps at most maxInFlight waiting: past that the oldest is released (no attempt: no handler saw it), as the broker sends again what blocked handlers held past their leases', () => {
@@ -139,6 +142,9 @@ describe('handlerSink', () => {
     expect(started).toEqual([]);
     expect(settled).toEqual(['release 0']);
     expect(sink.oldestUnseen()?.offset).toBe(1n);
+    let ready = 0;
+    sink.whenReady(() => (ready += 1)); // places are free, but what waits will say the consumer runs
+    expect(ready).toBe(0);
     sink.open();
     expect(started).toEqual([1, 2]);
   });

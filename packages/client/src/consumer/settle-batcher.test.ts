@@ -65,7 +65,7 @@ describe('SettleBatcher', () => {
     await Promise.all(promises);
   });
 
-  it('cuts nacks, extends and releases into requests that each fit frameBytesMax, long ids and delays too', async () => {
+  it('cuts nacks, extends, releases and short rejects into requests that each fit frameBytesMax, long ids and delays too', async () => {
     const frameBytesMax = 4096;
     const { batcher, sent, answer } = recording(frameBytesMax);
     batcher.setSession(1);
@@ -78,6 +78,8 @@ describe('SettleBatcher', () => {
       if (i % 4 === 2) return (msg.releaseUnread(), undefined);
       return msg.nack({ delayMs: SETTLE_MS_MAX });
     });
+    // And rejects with the shortest reason: their own estimate, beside the rest.
+    settled.push(...Array.from({ length: 200 }, (_, i) => message(batcher, 1, base + 800 + i).reject('')));
     batcher.alive(1);
     await tick();
     expect(sent.length).toBeGreaterThan(3);
@@ -90,6 +92,7 @@ describe('SettleBatcher', () => {
     expect(all((entries) => entries.nack)).toEqual(ids.filter((_, i) => i % 4 === 0 || i % 4 === 3).map((id, j) => [id, j % 2 === 0 ? null : SETTLE_MS_MAX]));
     expect(all((entries) => entries.extend)).toEqual(ids.filter((_, i) => i % 4 === 1).map((id) => [id, null]));
     expect(all((entries) => entries.release)).toEqual(ids.filter((_, i) => i % 4 === 2).map((id) => [id, id]));
+    expect(all((entries) => entries.reject)).toEqual(Array.from({ length: 200 }, (_, i) => [base + 800 + i, '']));
     for (let i = 0; i < sent.length; i++) answer();
     await Promise.all(settled);
   });
@@ -182,6 +185,8 @@ describe('SettleBatcher', () => {
     await expect(message(batcher, 0, 4).nack()).resolves.toBeUndefined();
     await expect(message(batcher, 0, 5).extend()).resolves.toBeUndefined();
     message(batcher, 0, 6).releaseUnread();
+    await tick();
+    expect(sent).toEqual([]);
     // Its delivery ids may name other deliveries in this session: a stale one must not be stale for them.
     expect(message(batcher, 0, 7).stale).toBe(true);
     expect(message(batcher, 1, 7).stale).toBe(false);
@@ -264,6 +269,15 @@ describe('SettleBatcher', () => {
     answer();
     await batcher.drain();
     expect(batcher.tookBack([[2, 2]], 9)).toBe(false);
+    // A lost session's release answered late leaves alone the same id released on the new one.
+    message(batcher, 1, 3).releaseUnread();
+    await tick();
+    batcher.setSession(2);
+    message(batcher, 2, 3).releaseUnread();
+    await tick();
+    answer();
+    await tick();
+    expect(batcher.tookBack([[3, 3]], 9)).toBe(true);
   });
 
   it('an ack answered without stale ids resolves while TAKEN_BACK named another delivery', async () => {
