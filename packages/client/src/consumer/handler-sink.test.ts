@@ -49,11 +49,14 @@ describe('handlerSink', () => {
       handled.push(Number(msg.offset));
       return undefined;
     }, count);
-    for (let id = 0; id < 2 * count; id++) sink.deliver(message(id, []));
+    const settled: string[] = [];
+    for (let id = 0; id < 2 * count; id++) sink.deliver(message(id, settled));
     expect(handled).toEqual([]);
     release();
     await Promise.resolve().then(() => undefined);
     expect(handled.length).toBe(count);
+    // Acked, every one: not nacked by a stack overflow thrown inside a handler's call.
+    expect(settled.filter((how) => !how.startsWith('ack')).length).toBe(0);
   });
 
   it('keeps at most maxInFlight waiting: past that the oldest is released (no attempt: no handler saw it), as the broker sends again what blocked handlers held past their leases', () => {
@@ -76,6 +79,8 @@ describe('handlerSink', () => {
     sink.whenReady(() => (ready += 1));
     sink.takeUnseen(); // what waited is dropped: the places are still held
     expect(ready).toBe(1);
+    sink.whenReady(() => (ready += 1)); // nothing waits, but every place is held
+    expect(ready).toBe(1);
     releases.get(0)!();
     await Promise.resolve().then(() => undefined);
     expect(ready).toBe(2);
@@ -94,5 +99,66 @@ describe('handlerSink', () => {
     for (let id = 0; id < 7; id++) sink.deliver(message(id, []));
     expect(started).toEqual([0, 1, 2]);
     expect(sink.takeUnseen().map((msg) => msg.offset)).toEqual([4n, 5n, 6n]);
+  });
+  it('with maxInFlight 1, a handler that finished (synchronously or not) never frees a second place', async () => {
+    const settled: string[] = [];
+    const started: number[] = [];
+    const sink = handlerSink((msg) => {
+      started.push(Number(msg.offset));
+      if (msg.offset === 0n) return undefined;
+      if (msg.offset === 1n) return Promise.resolve();
+      return new Promise<void>(() => undefined);
+    }, 1);
+    sink.deliver(message(0, settled));
+    sink.deliver(message(1, settled));
+    await Promise.resolve().then(() => undefined);
+    sink.deliver(message(2, settled));
+    sink.deliver(message(3, settled));
+    expect(started).toEqual([0, 1, 2]);
+    expect(settled).toEqual(['ack 0', 'ack 1']);
+    expect(sink.oldestUnseen()?.offset).toBe(3n);
+  });
+
+  it('a place freed by a settlement goes to the next delivery as it arrives', () => {
+    const started: number[] = [];
+    const sink = handlerSink((msg) => {
+      started.push(Number(msg.offset));
+      if (msg.offset === 0n) void msg.ack();
+      return new Promise<void>(() => undefined);
+    }, 2);
+    for (const id of [0, 1, 2]) sink.deliver(message(id, []));
+    expect(started).toEqual([0, 1, 2]);
+    expect(sink.oldestUnseen()).toBeUndefined();
+  });
+
+  it('made held, runs no handler until open(): what arrives waits, oldest first, bounded as ever', () => {
+    const settled: string[] = [];
+    const started: number[] = [];
+    const sink = handlerSink((msg) => {
+      started.push(Number(msg.offset));
+      return new Promise<void>(() => undefined);
+    }, 2, { held: true });
+    for (const id of [0, 1, 2]) sink.deliver(message(id, settled));
+    expect(started).toEqual([]);
+    expect(settled).toEqual(['release 0']);
+    expect(sink.oldestUnseen()?.offset).toBe(1n);
+    let ready = 0;
+    sink.whenReady(() => (ready += 1)); // places are free, but what waits will say the consumer runs
+    expect(ready).toBe(0);
+    sink.open();
+    expect(started).toEqual([1, 2]);
+  });
+
+  it('takeUnseen(pick) takes only what pick picks, and the rest waits on in order', () => {
+    const started: number[] = [];
+    const sink = handlerSink((msg) => {
+      started.push(Number(msg.offset));
+      return new Promise<void>(() => undefined);
+    }, 4);
+    for (let id = 0; id < 8; id++) sink.deliver(message(id, []));
+    expect(sink.takeUnseen((msg) => msg.offset % 2n === 1n).map((msg) => msg.offset)).toEqual([5n, 7n]);
+    expect(sink.takeUnseen((msg) => msg.offset > 100n)).toEqual([]);
+    expect(sink.takeUnseen().map((msg) => msg.offset)).toEqual([4n, 6n]);
+    expect(sink.takeUnseen(() => true)).toEqual([]);
   });
 });

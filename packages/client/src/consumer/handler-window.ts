@@ -122,18 +122,14 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
     return this.holding < this.limit;
   }
 
+  /** Only from startWaiting(), which never runs inside itself: no other item's call is under way. */
   private start(item: T): void {
     this.holding += 1;
-    // finished() may start the next waiting item inside this call: keep the outer call's state.
-    const outer = this.calling;
-    const outerFinished = this.finishedInCall;
     this.calling = item;
     this.finishedInCall = false;
     this.run(item, this.finished);
-    const finishedAlready = this.finishedInCall;
-    this.calling = outer;
-    this.finishedInCall = outerFinished;
-    if (!finishedAlready) this.running.add(item);
+    this.calling = undefined;
+    if (!this.finishedInCall) this.running.add(item);
   }
 
   private readonly finished = (item: T): void => {
@@ -144,7 +140,7 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
       this.holding -= 1;
     }
     this.startWaiting();
-    if (this.onRoom !== undefined) this.callIfRoom();
+    this.callIfRoom();
   };
 
   private callIfRoom(): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Message } from './message.js';
 import type { IdRanges } from '@brook/protocol';
-import { FrameKind, encodeFrame, stableJson, toRanges } from '@brook/protocol';
+import { BrookError, FrameKind, SETTLE_MS_MAX, encodeFrame, stableJson, toRanges } from '@brook/protocol';
 import { SettleBatcher, readStaleIds, type SettleEntries } from './settle-batcher.js';
 
 function message(batcher: SettleBatcher, session: number, deliveryId: number): Message {
@@ -9,13 +9,13 @@ function message(batcher: SettleBatcher, session: number, deliveryId: number): M
 }
 
 /** A batcher whose settle requests wait for answer(): an error, or the stale ids of the answer. */
-function recording(frameBytesMax = Number.POSITIVE_INFINITY): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (outcome?: Error | IdRanges | unknown) => void } {
+function recording(frameBytesMax = Number.POSITIVE_INFINITY, { keepsAcks = true, goesBack = (_: Message): void => undefined } = {}): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (outcome?: Error | IdRanges | unknown) => void } {
   const sent: SettleEntries[] = [];
   const answers: ((outcome?: unknown) => void)[] = [];
   const batcher = new SettleBatcher('t', (entries) => {
     sent.push(entries);
     return new Promise<unknown>((resolve, reject) => answers.push((outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))));
-  }, undefined, true, () => frameBytesMax);
+  }, goesBack, keepsAcks, () => frameBytesMax);
   return { batcher, sent, answer: (outcome) => answers.shift()!(outcome) };
 }
 
@@ -63,6 +63,38 @@ describe('SettleBatcher', () => {
     expect(sent.flatMap((entries) => (entries.reject ?? []).map(([id]) => id))).toEqual([1, 101, 201, 301]);
     for (let i = 0; i < sent.length; i++) answer();
     await Promise.all(promises);
+  });
+
+  it('cuts nacks, extends, releases and short rejects into requests that each fit frameBytesMax, long ids and delays too', async () => {
+    const frameBytesMax = 4096;
+    const { batcher, sent, answer } = recording(frameBytesMax);
+    batcher.setSession(1);
+    const base = Number.MAX_SAFE_INTEGER - 1000;
+    // No two released ids merge into a range; a default delay (null) is as long as a short one.
+    const settled = Array.from({ length: 800 }, (_, i) => {
+      const msg = message(batcher, 1, base + i);
+      if (i % 4 === 0) return msg.nack();
+      if (i % 4 === 1) return msg.extend();
+      if (i % 4 === 2) return (msg.releaseUnread(), undefined);
+      return msg.nack({ delayMs: SETTLE_MS_MAX });
+    });
+    // And rejects with the shortest reason: their own estimate, beside the rest.
+    settled.push(...Array.from({ length: 200 }, (_, i) => message(batcher, 1, base + 800 + i).reject('')));
+    batcher.alive(1);
+    await tick();
+    expect(sent.length).toBeGreaterThan(3);
+    for (const entries of sent) {
+      const json = stableJson({ ...entries, alive: true, op: 'settle', subscription: Number.MAX_SAFE_INTEGER });
+      expect(encodeFrame(FrameKind.REQUEST, 1, json).length).toBeLessThanOrEqual(frameBytesMax);
+    }
+    const all = <T extends [number, unknown]>(pick: (entries: SettleEntries) => T[] | undefined): T[] => sent.flatMap((entries) => pick(entries) ?? []);
+    const ids = Array.from({ length: 800 }, (_, i) => base + i);
+    expect(all((entries) => entries.nack)).toEqual(ids.filter((_, i) => i % 4 === 0 || i % 4 === 3).map((id, j) => [id, j % 2 === 0 ? null : SETTLE_MS_MAX]));
+    expect(all((entries) => entries.extend)).toEqual(ids.filter((_, i) => i % 4 === 1).map((id) => [id, null]));
+    expect(all((entries) => entries.release)).toEqual(ids.filter((_, i) => i % 4 === 2).map((id) => [id, id]));
+    expect(all((entries) => entries.reject)).toEqual(Array.from({ length: 200 }, (_, i) => [base + 800 + i, '']));
+    for (let i = 0; i < sent.length; i++) answer();
+    await Promise.all(settled);
   });
 
   it("says `alive` once, in the next settle, beside what else it carries; not for a session that is over", async () => {
@@ -151,10 +183,19 @@ describe('SettleBatcher', () => {
     await expect(stale.ack()).rejects.toMatchObject({ code: 'DISCONNECTED' });
     await expect(message(batcher, 0, 3).reject('bad')).rejects.toMatchObject({ code: 'DISCONNECTED' });
     await expect(message(batcher, 0, 4).nack()).resolves.toBeUndefined();
+    await expect(message(batcher, 0, 5).extend()).resolves.toBeUndefined();
+    message(batcher, 0, 6).releaseUnread();
+    await tick();
+    expect(sent).toEqual([]);
+    // Its delivery ids may name other deliveries in this session: a stale one must not be stale for them.
+    expect(message(batcher, 0, 7).stale).toBe(true);
+    expect(message(batcher, 1, 7).stale).toBe(false);
     // Collected in this session, then the connection drops before the tick sends it.
     const dropped = message(batcher, 1, 2).ack();
     batcher.setSession(2);
     await expect(dropped).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    batcher.setSession(0); // disconnected: nothing is owed to a session that is gone
+    batcher.alive(0);
     await tick();
     expect(sent).toEqual([]);
   });
@@ -170,5 +211,83 @@ describe('SettleBatcher', () => {
     answer(new Error('lost'));
     await draining;
     await expect(acked).rejects.toThrow('lost');
+  });
+  it("a tail reader's settlements resolve whatever becomes of them: a failed settle, a lost connection, an end", async () => {
+    const { batcher, answer } = recording(Number.POSITIVE_INFINITY, { keepsAcks: false });
+    batcher.setSession(1);
+    const failed = message(batcher, 1, 1).ack();
+    await tick();
+    answer(new Error('lost'));
+    await expect(failed).resolves.toBeUndefined();
+    const dropped = message(batcher, 1, 2).reject('bad');
+    batcher.setSession(2);
+    await expect(dropped).resolves.toBeUndefined();
+    expect(message(batcher, 1, 3).stale).toBe(false); // never taken back
+    const ended = message(batcher, 2, 4).ack();
+    batcher.end(undefined);
+    await expect(ended).resolves.toBeUndefined();
+    await expect(message(batcher, 2, 5).ack()).resolves.toBeUndefined();
+  });
+
+  it("a member's subscription ended for good: what was not sent, and later acks and rejects, fail with why; its messages are stale", async () => {
+    const { batcher, sent } = recording();
+    batcher.setSession(1);
+    const collected = message(batcher, 1, 1).ack();
+    const ending = new BrookError('UNKNOWN_TOPIC', 'deleted');
+    batcher.end(ending);
+    await expect(collected).rejects.toBe(ending);
+    const late = message(batcher, 1, 2);
+    expect(late.stale).toBe(true);
+    await expect(late.reject('bad')).rejects.toBe(ending);
+    await expect(message(batcher, 1, 3).nack()).resolves.toBeUndefined();
+    await tick();
+    expect(sent).toEqual([]);
+  });
+
+  it('a nack goes back (a partition\'s later messages are released) unless TAKEN_BACK named it: the broker went back already', async () => {
+    const wentBack: number[] = [];
+    const { batcher } = recording(Number.POSITIVE_INFINITY, { goesBack: (msg) => void wentBack.push(msg.deliveryId) });
+    batcher.setSession(1);
+    // Ids past the last one received are a broken server's: nothing to mark.
+    batcher.tookBack([[3, 9]], 5);
+    expect([2, 3, 5, 6].map((id) => message(batcher, 1, id).stale)).toEqual([false, true, true, false]);
+    void message(batcher, 1, 4).nack();
+    void message(batcher, 1, 6).nack();
+    message(batcher, 1, 7).releaseUnread();
+    expect(wentBack).toEqual([6, 7]);
+  });
+
+  it('says a TAKEN_BACK came too late for a release only while the release is unanswered', async () => {
+    const { batcher, answer } = recording();
+    batcher.setSession(1);
+    message(batcher, 1, 1).releaseUnread();
+    message(batcher, 1, 2).releaseUnread();
+    await tick();
+    expect(batcher.tookBack([[0, 0]], 9)).toBe(false);
+    expect(batcher.tookBack([[1, 1]], 9)).toBe(true);
+    expect(batcher.tookBack([[1, 1]], 9)).toBe(false);
+    answer();
+    await batcher.drain();
+    expect(batcher.tookBack([[2, 2]], 9)).toBe(false);
+    // A lost session's release answered late leaves alone the same id released on the new one.
+    message(batcher, 1, 3).releaseUnread();
+    await tick();
+    batcher.setSession(2);
+    message(batcher, 2, 3).releaseUnread();
+    await tick();
+    answer();
+    await tick();
+    expect(batcher.tookBack([[3, 3]], 9)).toBe(true);
+  });
+
+  it('an ack answered without stale ids resolves while TAKEN_BACK named another delivery', async () => {
+    const { batcher, answer } = recording();
+    batcher.setSession(1);
+    const acked = message(batcher, 1, 1).ack();
+    await tick();
+    batcher.tookBack([[2, 2]], 2);
+    answer(undefined);
+    await expect(acked).resolves.toBeUndefined();
+    expect(message(batcher, 1, 2).stale).toBe(true);
   });
 });

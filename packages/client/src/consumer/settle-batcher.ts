@@ -132,9 +132,9 @@ export class SettleBatcher implements Settler {
      */
     private readonly goesBack: (message: Message, answered: Promise<void>) => void = () => undefined,
     /** A group member's (false: a tail reader's, whose deliveries are never taken back). */
-    private readonly keepsAcks = true,
+    private readonly keepsAcks: boolean,
     /** The server's frameBytesMax, which one settle request must fit. */
-    private readonly frameBytesMax: () => number = () => Number.POSITIVE_INFINITY,
+    private readonly frameBytesMax: () => number,
   ) {
     this.notSent = keepsAcks ? NOT_SENT : SETTLED;
   }
