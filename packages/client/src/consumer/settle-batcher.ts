@@ -130,7 +130,7 @@ export class SettleBatcher implements Settler {
      * broker takes back with it every later delivery of its partition (go-back). Not of a nack
      * of a message TAKEN_BACK named: the broker ignores it, and went back already.
      */
-    private readonly goesBack: (message: Message, answered: Promise<void>) => void = () => undefined,
+    private readonly goesBack: (message: Message, answered: Promise<void>) => void,
     /** A group member's (false: a tail reader's, whose deliveries are never taken back). */
     private readonly keepsAcks: boolean,
     /** The server's frameBytesMax, which one settle request must fit. */
