@@ -114,9 +114,8 @@ export class WireSubscription {
     return waiting.filter((delivery) => !delivery.stale);
   }
 
-  /** Deliveries just sent under ids first, first + 1, ...; the array becomes this subscription's. */
+  /** Deliveries just sent under ids first, first + 1, ... (one frame: never none); the array becomes this subscription's. */
   track(first: number, deliveries: Delivery[], nowMs: number): void {
-    if (deliveries.length === 0) return;
     for (let slot = 0; slot < deliveries.length; slot++) deliveries[slot]![SINK_ID] = first + slot;
     if (this.withheld) this.handle?.sent(deliveries);
     this.frames.push({ first, deliveries, open: deliveries.length, staleAfterMs: nowMs + 2 * this.ackTimeoutMs });
