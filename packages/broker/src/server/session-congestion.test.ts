@@ -213,4 +213,32 @@ describe('a member whose connection is congested', () => {
     await clock.advanceAsync(0);
     expect(sentTo(c.congested, slow['subscription'])).toEqual([]);
   });
+
+  it('a subscription still joining as its connection fills up and drains joins all the same (nothing to pause yet), and delivers once it has', async () => {
+    const c = await connections('filled-while-joining');
+    const topic = 'filled-while-joining';
+    const filler = await c.congested.ok('subscribe', { topic, group: 'g-filler' });
+    // The second subscribe's join waits until the socket has filled and drained.
+    let joined = (): void => undefined;
+    const attach = c.congested.broker.attach.bind(c.congested.broker);
+    c.congested.broker.attach = async (...args) => {
+      await new Promise<void>((resolve) => (joined = resolve));
+      return attach(...args);
+    };
+    const joining = c.congested.ok('subscribe', { topic, group: 'g-joining' });
+    c.congested.peer.stopReading();
+    await c.congested.broker.produce(topic, bigRecords(4));
+    await c.congested.clock.advanceAsync(0);
+    expect(c.congested.peer.bufferedAmount).toBeGreaterThan(SEND_BUFFER_BYTES_MAX);
+    c.congested.drain();
+    await c.congested.clock.advanceAsync(0);
+    expect(sentTo(c.congested, filler['subscription'])).toHaveLength(4);
+    joined();
+    const late = await joining;
+    for (let i = 0; i < 3; i++) {
+      c.congested.drain();
+      await c.congested.clock.advanceAsync(0);
+    }
+    expect(sentTo(c.congested, late['subscription']).map((d) => d.offset)).toEqual([0n, 1n, 2n, 3n]);
+  });
 });

@@ -68,9 +68,79 @@ describe('WireSubscription', () => {
 
   it('keeps everything while at most 2 × maxInFlight are outstanding, however old', () => {
     const subscription = new WireSubscription(1, { topic: 't', group: 'g', maxInFlight: 2, ackTimeoutMs: 100 });
-    subscription.track(0, [delivery(), delivery(), delivery(), delivery()], 0);
-    subscription.track(4, [], 10_000);
+    subscription.track(0, [delivery(), delivery(), delivery()], 0);
+    subscription.track(3, [delivery()], 10_000);
     expect(subscription.outstanding).toBe(4);
+  });
+
+  it('forgets an id only once its lease ran out a whole ackTimeoutMs ago: 2 × ackTimeoutMs after it was sent, or after its extension', () => {
+    const sentAt0 = () => {
+      const subscription = new WireSubscription(1, { topic: 't', group: 'g', maxInFlight: 1, ackTimeoutMs: 100 });
+      subscription.track(0, [delivery(), delivery()], 0);
+      return subscription;
+    };
+    const atTheLimit = sentAt0();
+    atTheLimit.track(2, [delivery()], 200);
+    expect(atTheLimit.outstanding).toBe(3);
+    const pastIt = sentAt0();
+    pastIt.track(2, [delivery()], 201);
+    expect(pastIt.outstanding).toBe(1);
+    // Extended at 50 for 1000 ms: its lease runs out at 1050, so it stays until 1150.
+    const extended = sentAt0();
+    extended.extend(1, 1000, 50);
+    extended.track(2, [delivery()], 1150);
+    expect(extended.outstanding).toBe(2);
+    extended.track(3, [delivery()], 1151);
+    expect(takeRange(extended, 0, 1)).toEqual([]);
+  });
+
+  it('extends the delivery the id names, in any frame; an id not outstanding is ignored', () => {
+    const subscription = new WireSubscription(1, { topic: 't', group: 'g', maxInFlight: 10, ackTimeoutMs: 100 });
+    const extended: number[] = [];
+    const watched = (mark: number): Delivery => ({ ...delivery(), extend: () => void extended.push(mark) }) as unknown as Delivery;
+    subscription.track(5, [watched(5), watched(6)], 0);
+    subscription.track(20, [watched(20), watched(21)], 0);
+    subscription.extend(21, 500, 0);
+    subscription.extend(6, undefined, 0);
+    expect(extended).toEqual([21, 6]);
+    subscription.take(20);
+    for (const id of [0, 4, 7, 20, 22]) subscription.extend(id, 500, 0); // before, between, settled, after
+    expect(extended).toEqual([21, 6]);
+    expect(subscription.footprint).toBe(2 + 2); // two frames, two extended ids
+  });
+
+  it("tells a tail reader's loss to retention once: each frame carries what was lost since the last", () => {
+    const subscription = new WireSubscription(1, { topic: 't' });
+    const handle = { lostToRetention: 0n };
+    subscription.handle = handle as unknown as WireSubscription['handle'];
+    expect(subscription.takeNewlyLost()).toBe(0n);
+    handle.lostToRetention = 5n;
+    expect(subscription.takeNewlyLost()).toBe(5n);
+    expect(subscription.takeNewlyLost()).toBe(0n);
+    handle.lostToRetention = 7n;
+    expect(subscription.takeNewlyLost()).toBe(2n);
+  });
+
+  it('holds what is outstanding, not what was sent: emptied frames and settled extensions are dropped, an early id never settled included', () => {
+    const subscription = new WireSubscription(1, { topic: 't', group: 'g', maxInFlight: 1000, ackTimeoutMs: 100 });
+    const stuck = delivery();
+    subscription.track(0, [stuck], 0);
+    for (let id = 1; id < 1000; id += 2) {
+      subscription.track(id, [delivery(), delivery()], 0);
+      subscription.extend(id, 1000, 0);
+      subscription.take(id + 1);
+      expect(takeRange(subscription, id, id).length).toBe(1);
+      expect(subscription.footprint).toBeLessThanOrEqual(64);
+    }
+    expect(subscription.outstanding).toBe(1);
+    expect(subscription.take(0)).toBe(stuck);
+    expect(subscription.footprint).toBe(0);
+    // Without a stuck id, each frame goes as it empties.
+    subscription.track(2000, [delivery(), delivery()], 0);
+    subscription.track(2002, [delivery()], 0);
+    subscription.take(2000);
+    subscription.take(2001);
+    expect(subscription.footprint).toBe(1);
   });
 
   it('finds what was taken back by its id, without looking at the other outstanding deliveries', () => {
@@ -101,6 +171,7 @@ describe('frameChunks', () => {
     expect(frameChunks([delivery(400), delivery(400), delivery(400)], 100, twoOf400).map((c) => c.length)).toEqual([2, 1]);
     expect(frameChunks([delivery(400), delivery(400), delivery(400)], 100, twoOf400 - 1).map((c) => c.length)).toEqual([1, 1, 1]);
     expect(frameChunks([delivery(1), delivery(5000), delivery(1)], 100, 1024).map((c) => c.length)).toEqual([1, 1, 1]);
+    expect(frameChunks([delivery(5000), delivery(1)], 100, 1024).map((c) => c.length)).toEqual([1, 1]);
   });
 
   it("keeps each frame of several records within bytesMax, header and json counted, whatever its first id and a tail reader's lostToRetention", () => {

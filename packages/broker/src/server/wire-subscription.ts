@@ -114,9 +114,8 @@ export class WireSubscription {
     return waiting.filter((delivery) => !delivery.stale);
   }
 
-  /** Deliveries just sent under ids first, first + 1, ...; the array becomes this subscription's. */
+  /** Deliveries just sent under ids first, first + 1, ... (one frame: never none); the array becomes this subscription's. */
   track(first: number, deliveries: Delivery[], nowMs: number): void {
-    if (deliveries.length === 0) return;
     for (let slot = 0; slot < deliveries.length; slot++) deliveries[slot]![SINK_ID] = first + slot;
     if (this.withheld) this.handle?.sent(deliveries);
     this.frames.push({ first, deliveries, open: deliveries.length, staleAfterMs: nowMs + 2 * this.ackTimeoutMs });
@@ -174,8 +173,9 @@ export class WireSubscription {
     this.takenBack = [];
     const ids: number[] = [];
     for (const delivery of taken) {
+      // One never sent has id -1, before every frame: frameIndex finds none.
       const id = delivery[SINK_ID];
-      const frame = id < 0 ? undefined : this.frames[this.frameIndex(id)];
+      const frame = this.frames[this.frameIndex(id)];
       if (frame?.deliveries[id - frame.first] !== delivery) continue;
       this.takeFrom(frame, id);
       ids.push(id);
@@ -187,6 +187,11 @@ export class WireSubscription {
   /** How many ids are outstanding (tests). */
   get outstanding(): number {
     return this.count;
+  }
+
+  /** What the bookkeeping holds, frames and extended ids (tests: it stays bounded by what is outstanding). */
+  get footprint(): number {
+    return this.frames.length + this.extendedStaleAfterMs.size;
   }
 
   forget(): void {
@@ -206,8 +211,9 @@ export class WireSubscription {
 
   private takeFrom(frame: SentFrame, id: number): Delivery | undefined {
     const slot = id - frame.first;
+    // A slot before the frame (slot < 0) reads as empty too.
     const delivery = frame.deliveries[slot];
-    if (slot < 0 || !delivery) return undefined;
+    if (!delivery) return undefined;
     frame.deliveries[slot] = undefined;
     this.count -= 1;
     frame.open -= 1;
