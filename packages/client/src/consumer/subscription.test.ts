@@ -41,24 +41,33 @@ async function resubscribing(server: FakeServer, reconnectDelayMs: number, optio
   return { clock, subscription, connection };
 }
 
+/**
+ * A 'partition' subscription (maxInFlight 1) on subscription 1 whose handler has 0:0 and holds it
+ * until `failFirst` fails it (a nack); every later message it acks.
+ */
+async function nackingFirst() {
+  const server = new FakeServer();
+  const { connection } = await openFake(server);
+  const handled: bigint[] = [];
+  let failFirst!: (error: Error) => void;
+  const sink = handlerSink((message) => {
+    handled.push(message.offset);
+    if (handled.length === 1) return new Promise<void>((_resolve, reject) => (failFirst = reject));
+    return undefined;
+  }, 1);
+  const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering: 'partition', maxInFlight: 1 }, sink, new Set());
+  const started = subscription.start();
+  await server.waitForRequests(1);
+  server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1, ackTimeoutMs: 60_000 });
+  await started;
+  deliver(server, 1, 0, [0n]);
+  await tick();
+  return { server, subscription, handled, failFirst };
+}
+
 describe('Subscription', () => {
   it("'partition': what arrives after a nack of an earlier offset, sent before the broker read it, is released, not handled ahead of the redelivery", async () => {
-    const server = new FakeServer();
-    const { connection } = await openFake(server);
-    const handled: bigint[] = [];
-    let failFirst!: (error: Error) => void;
-    const sink = handlerSink((message) => {
-      handled.push(message.offset);
-      if (handled.length === 1) return new Promise<void>((_resolve, reject) => (failFirst = reject));
-      return undefined;
-    }, 1);
-    const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering: 'partition', maxInFlight: 1 }, sink, new Set());
-    const started = subscription.start();
-    await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1, ackTimeoutMs: 60_000 });
-    await started;
-    deliver(server, 1, 0, [0n]);
-    await tick();
+    const { server, subscription, handled, failFirst } = await nackingFirst();
     failFirst(new Error('not yet')); // a nack: the broker goes back to 0:0
     await server.waitForRequests(1);
     const nack = server.take('settle');
@@ -77,22 +86,7 @@ describe('Subscription', () => {
   });
 
   it("'partition': a record released on arrival holds nothing back itself: once the nack is answered, what comes next is handled", async () => {
-    const server = new FakeServer();
-    const { connection } = await openFake(server);
-    const handled: bigint[] = [];
-    let failFirst!: (error: Error) => void;
-    const sink = handlerSink((message) => {
-      handled.push(message.offset);
-      if (handled.length === 1) return new Promise<void>((_resolve, reject) => (failFirst = reject));
-      return undefined;
-    }, 1);
-    const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering: 'partition', maxInFlight: 1 }, sink, new Set());
-    const started = subscription.start();
-    await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1, ackTimeoutMs: 60_000 });
-    await started;
-    deliver(server, 1, 0, [0n]);
-    await tick();
+    const { server, subscription, handled, failFirst } = await nackingFirst();
     failFirst(new Error('its last attempt')); // the broker dead-letters 0:0 rather than go back
     await server.waitForRequests(1);
     const nack = server.take('settle');
