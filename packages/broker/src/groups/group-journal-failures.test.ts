@@ -1,0 +1,146 @@
+/**
+ * A group journal that fails (a write, an fsync, its fsync timer, a compaction's snapshot): the
+ * failure shows in describeGroup, every later ack is refused with it until a reopen, nothing
+ * confirmed is lost, and a compaction that keeps failing is tried again at a bounded rate.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryFileSystem, type FileSystemOperation } from '@brook/protocol';
+import { holdingSyncsOf } from '../log/log-fixture.js';
+import { compactingGroup, holding, journalBytes } from './compacting-group.test-support.js';
+
+describe('group journal failures', () => {
+  it('a failed compaction shows in describeGroup until one succeeds, and loses no ack', async () => {
+    const { fixture, held } = await compactingGroup(300);
+    // The snapshot's rename fails twice: the first two compactions fail, a later one succeeds.
+    fixture.fs.failNext('rename', { path: /\/state\.json$/, errno: 'EIO', times: 2 });
+    const shown = new Set<string | undefined>();
+    for (const d of held) {
+      if (d.offset % 7n === 3n) continue;
+      await d.ack();
+      shown.add(fixture.broker.describeGroup('t', 'g').lastError);
+    }
+    expect([...shown].some((error) => error?.includes('EIO')), [...shown].join(' | ')).toBe(true);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toBeUndefined();
+    const broker = await fixture.restart();
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 300 }, after.handler);
+    await fixture.settle(() => after.held.length === 43);
+    expect(after.held.map((d) => d.offset % 7n)).toEqual(Array.from({ length: 43 }, () => 3n));
+  });
+
+  it("a journal whose fsync { intervalMs } timer's fsync failed shows in describeGroup at once, and for as long as it refuses acks", async () => {
+    const { fixture, held } = await compactingGroup(3, { fsync: { intervalMs: 100 } });
+    await held[0]!.ack(); // confirmed once written: durable only at the next tick
+    fixture.fs.failNext('sync', { path: /\/groups\/t\/g\//, errno: 'EIO' });
+    await fixture.advance(100);
+    // Nothing else has happened: no ack, no delivery, no produce has met the failure yet.
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+    await expect(held[1]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await fixture.broker.produce('t', [{ value: 'later' }]);
+    await fixture.settle();
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+  });
+
+  it('compacts once the journal is past groupJournalBytesMax, not when it is exactly that size (the boundary)', async () => {
+    // The engine is deterministic: the same acks write the same journal bytes whatever the limit.
+    // A first run, with a limit it never reaches, measures the journal after each flush; a second
+    // sets the limit to one of those sizes exactly and watches for journal-1.
+    const sizesAfterEachAck = async (groupJournalBytesMax: number, onCompaction: (ack: number) => void) => {
+      const { fixture, held } = await compactingGroup(120, { groupJournalBytesMax });
+      const sizes: number[] = [];
+      let ack = 0;
+      fixture.fs.onOperation = (op) => {
+        if (op.kind === 'mkdir' && op.path.endsWith('/journal-1')) onCompaction(ack);
+      };
+      for (const delivery of held) {
+        ack += 1;
+        await delivery.ack();
+        sizes.push(await journalBytes(fixture.fs, 'journal-0'));
+      }
+      fixture.fs.onOperation = undefined;
+      return sizes;
+    };
+    const sizes = await sizesAfterEachAck(1024 * 1024, () => expect.unreachable('no compaction below the limit'));
+    const at = sizes.findIndex((size) => size >= 4096);
+    expect(at).toBeGreaterThan(0);
+    let compactedAtAck: number | undefined;
+    const again = await sizesAfterEachAck(sizes[at]!, (ack) => (compactedAtAck ??= ack));
+    expect(again.slice(0, at + 1)).toEqual(sizes.slice(0, at + 1));
+    // Ack at+1 (1-based) made the journal exactly groupJournalBytesMax: no compaction; the next one did.
+    expect(compactedAtAck).toBe(at + 2);
+  });
+
+  it('a compaction that keeps failing is tried again once per groupJournalBytesMax written, not at every flush', async () => {
+    const { fixture, held } = await compactingGroup(300);
+    fixture.fs.failNext('rename', { path: /\/state\.json$/, errno: 'EIO', times: 1_000 });
+    let attempts = 0;
+    fixture.fs.onOperation = (op) => {
+      if (op.kind === 'rename' && op.to?.endsWith('/state.json')) attempts += 1;
+    };
+    // 300 acks, one flush each: about 40 KiB of journal, i.e. ten times groupJournalBytesMax.
+    for (const d of held) await d.ack();
+    fixture.fs.onOperation = undefined;
+    expect(attempts).toBeGreaterThan(2);
+    expect(attempts).toBeLessThan(20);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toContain('EIO');
+  });
+
+  it.each([
+    // journal-0's next fsync fails while journal-1 is being opened: the compaction writes no snapshot.
+    ['journal-0', 'opened its next generation', (op: FileSystemOperation) => op.kind === 'mkdir' && op.path.endsWith('/journal-1'), 0],
+    // It fails once the snapshot is being written: the compaction still switches to the healthy
+    // journal-1 (the snapshot was taken before the failure), and the failure must outlive the switch.
+    ['journal-0', 'wrote its snapshot', (op: FileSystemOperation) => op.path.endsWith('/state.json.tmp'), 1],
+    // Both fail in the one flush written to both: still told once.
+    ['each', 'wrote its snapshot', (op: FileSystemOperation) => op.path.endsWith('/state.json.tmp'), 1],
+  ])('a journal (%s of its logs) that failed while a compaction %s stays failed (every later ack refused, told once)', async (failing, _when, compactionAt, generation) => {
+    const { fixture, held } = await compactingGroup(300, { fsync: 'always' });
+    const told: unknown[] = [];
+    fixture.broker.on('logFailed', (event) => told.push(event));
+    let armed = false;
+    fixture.fs.onOperation = (op) => {
+      if (armed || !compactionAt(op)) return;
+      armed = true;
+      if (failing === 'each') fixture.fs.failNext('sync', { path: /\/journal-[01]\//, errno: 'EIO', times: 2 });
+      else fixture.fs.failNext('sync', { path: /\/journal-0\//, errno: 'EIO' });
+    };
+    const outcomes: string[] = [];
+    for (const d of held.slice(0, 250)) outcomes.push(await d.ack().then(() => 'ok', (error: { code: string }) => error.code));
+    fixture.fs.onOperation = undefined;
+    expect(armed).toBe(true);
+    const firstFailed = outcomes.indexOf('IO_ERROR');
+    expect(firstFailed).toBeGreaterThan(0);
+    expect(outcomes.slice(firstFailed).every((outcome) => outcome === 'IO_ERROR')).toBe(true);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+    expect(fixture.broker.failedLogs()).toEqual([{ topic: 't', group: 'g', failure: { code: 'IO_ERROR', message: expect.stringMatching(/EIO/) } }]);
+    await expect(held[260]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(told).toHaveLength(1);
+    await fixture.settle();
+    const state = JSON.parse(new TextDecoder().decode(await fixture.fs.readFile('/brook/groups/t/g/state.json'))) as { generation: number };
+    expect(state.generation).toBe(generation);
+  });
+
+  it("a journal whose fsync { intervalMs } timer failed while a compaction wrote its snapshot refuses every later ack, though the compaction moved on to a healthy log", async () => {
+    // No flush waits on the timer's fsync, so no flush fails with it: only the journal's own
+    // record of its first failure keeps the next write, to the healthy journal-1, from succeeding.
+    const memory = new MemoryFileSystem();
+    const syncs = holdingSyncsOf(memory, (path) => path.endsWith('/state.json.tmp'));
+    const { fixture, held } = await compactingGroup(300, { fs: syncs.fs, fsync: { intervalMs: 100 } });
+    syncs.hold();
+    let acked = 0;
+    while (syncs.state.held === 0) {
+      await held[acked++]!.ack();
+      await fixture.settle();
+    }
+    // The compaction has taken its snapshot and waits for its fsync: now journal-0's timer fails.
+    memory.failNext('sync', { path: /\/journal-0\//, errno: 'EIO' });
+    await fixture.advance(100);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+    syncs.release();
+    await fixture.settle();
+    const state = JSON.parse(new TextDecoder().decode(await memory.readFile('/brook/groups/t/g/state.json'))) as { generation: number };
+    expect(state.generation).toBe(1);
+    await expect(held[acked]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+  });
+});
