@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sizeOfRecordMax } from '@brook/protocol';
 import { TEST_LIMITS, tick } from '../fake-server.test-support.js';
-import { header, sentValues, setup, values } from './producer.test-support.js';
+import { header, resentAfterDrop, sentValues, setup, values } from './producer.test-support.js';
 
 /** A record of `bytes` bytes as the producer counts it (sizeOfRecordMax: a byte value's length plus 22 at this size). */
 const recordOf = (bytes: number) => ({ value: new Uint8Array(bytes - 22) });
@@ -93,13 +93,7 @@ describe('Producer deliveryTimeoutMs of a lingering batch', () => {
 
 describe('Producer sequences after a resend', () => {
   it('a batch refused for good after a resend moves the partition to a fresh producer id: the first attempt may be in the log', async () => {
-    const { server, producer, nextProduce, clock } = await setup();
-    const failing = producer.send('t', values(2));
-    const original = await nextProduce();
-    server.drop(1006);
-    await tick();
-    clock.advance(0);
-    const resent = await nextProduce();
+    const { server, producer, nextProduce, sent: failing, original, resent } = await resentAfterDrop();
     expect([...resent.data]).toEqual([...original.data]);
     server.fail(resent, 'INVALID_REQUEST');
     await expect(failing).rejects.toMatchObject({ code: 'INVALID_REQUEST' });

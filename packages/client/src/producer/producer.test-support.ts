@@ -23,6 +23,21 @@ export async function setup(options: ProducerOptions = {}, random?: Random, reco
   return { server, clock, producer, nextProduce };
 }
 
+/**
+ * A producer that sent two records (`sent`) whose connection dropped after the first attempt:
+ * returns once their resend (`resent`, the same bytes as `original`) waits for an answer.
+ */
+export async function resentAfterDrop() {
+  const context = await setup();
+  const sent = context.producer.send('t', values(2));
+  const original = await context.nextProduce();
+  context.server.drop(1006);
+  await tick();
+  context.clock.advance(0);
+  const resent = await context.nextProduce();
+  return { ...context, sent, original, resent };
+}
+
 export const header = (frame: Frame) => readBatchHeader(frame.data);
 export const sentValues = (frame: Frame) => decodeBatch(frame.data).records.map((record) => Buffer.from(record.value!).toString());
 export const values = (count: number, from = 0) => Array.from({ length: count }, (_, i) => ({ value: `v${from + i}` }));

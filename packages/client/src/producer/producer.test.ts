@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBatch, sizeOfRecordMax } from '@brook/protocol';
 import { tick } from '../fake-server.test-support.js';
-import { header, sentValues, setup, values } from './producer.test-support.js';
+import { header, resentAfterDrop, sentValues, setup, values } from './producer.test-support.js';
 
 describe('Producer', () => {
   it('numbers batches per partition and keeps one in flight, the next one growing meanwhile', async () => {
@@ -23,13 +23,7 @@ describe('Producer', () => {
   });
 
   it('resends the same bytes after a dropped connection, and takes the duplicate answer', async () => {
-    const { server, producer, nextProduce, clock } = await setup();
-    const sent = producer.send('t', values(2));
-    const original = await nextProduce();
-    server.drop(1006);
-    await tick();
-    clock.advance(0);
-    const resent = await nextProduce();
+    const { server, sent, original, resent } = await resentAfterDrop();
     expect([...resent.data]).toEqual([...original.data]);
     server.respond(resent, { baseOffset: '0', lastOffset: '1', duplicate: true });
     expect((await sent).map((r) => r.offset)).toEqual([0n, 1n]);
