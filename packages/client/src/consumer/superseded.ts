@@ -16,28 +16,27 @@
  *   before the offset that went back; it may come before the answer).
  *
  * Stale messages are released, not dropped: a release of one the broker took back does nothing,
- * and one it had not (a go-back that found the record dead-lettered instead) comes again at
- * once with no attempt counted. Such a release is no go-back of the consumer's, so it holds
- * nothing back: if it were, a record released on arrival would come again before the answer,
- * be released again, and so on for as long as releases kept the go-back unanswered.
+ * and one it had not (a nack that dead-lettered its record instead of going back) comes again at
+ * once with no attempt counted. That release is a go-back of its own, held like any other: what
+ * arrives after it is stale until its record arrives again. Each go-back is held apart, ended by
+ * its own answer or redelivery: one go-back's hold must not outlast its answer because a later
+ * one is pending (a record released on arrival, come again before that answer, would be
+ * released again, and again).
  */
 import type { Message } from './message.js';
 import type { MessageSink } from './message-sink.js';
 
-/** A go-back the broker has not taken in yet: from `offset` on, what arrives in its partition is stale. */
+/** A go-back the broker may not have taken in yet: what arrives in its partition past `offset` is stale. */
 interface GoBackUnanswered {
-  offset: bigint;
-  /** Settles not answered yet that carry a go-back of the partition. */
-  settles: number;
+  readonly offset: bigint;
 }
 
 export class SupersededMessages {
   /** Per partition, the highest offset delivered on this session. */
   private readonly highestOffsets = new Map<number, bigint>();
-  private readonly goBacks = new Map<number, GoBackUnanswered>();
+  /** Per partition, the go-backs not taken in yet (a few at most: each ends at its answer). */
+  private readonly goBacks = new Map<number, GoBackUnanswered[]>();
   private goesBack = false;
-  /** True while this releases stale messages itself: their releases are not the consumer's go-backs. */
-  private releasing = false;
 
   constructor(private readonly sink: MessageSink) {}
 
@@ -55,7 +54,7 @@ export class SupersededMessages {
    */
   arrived(message: Message): boolean {
     if (this.goBacks.size > 0 && this.goneBack(message)) {
-      this.release([message]);
+      message.releaseUnread();
       return false;
     }
     const highest = this.highestOffsets.get(message.partition);
@@ -66,7 +65,7 @@ export class SupersededMessages {
     }
     const stale = (queued: Message): boolean =>
       queued.partition === message.partition && (queued.offset === message.offset || (this.goesBack && queued.offset > message.offset));
-    this.release(this.sink.takeUnseen(stale));
+    for (const queued of this.sink.takeUnseen(stale)) queued.releaseUnread();
     return true;
   }
 
@@ -76,36 +75,33 @@ export class SupersededMessages {
    * so a release it made stale does nothing), and what arrives after it until then is stale.
    */
   wentBack(message: Message, answered: Promise<unknown>): void {
-    if (!this.goesBack || this.releasing) return;
+    if (!this.goesBack) return;
     const { partition, offset } = message;
-    let goBack = this.goBacks.get(partition);
-    if (goBack === undefined) this.goBacks.set(partition, (goBack = { offset, settles: 0 }));
-    else if (offset < goBack.offset) goBack.offset = offset;
-    goBack.settles += 1;
-    const unanswered = goBack;
-    const answer = (): void => {
-      if (this.goBacks.get(partition) === unanswered && --unanswered.settles === 0) this.goBacks.delete(partition);
-    };
+    const goBack: GoBackUnanswered = { offset };
+    const pending = this.goBacks.get(partition);
+    if (pending === undefined) this.goBacks.set(partition, [goBack]);
+    else pending.push(goBack);
+    const answer = (): void => this.end(partition, (each) => each === goBack);
     answered.then(answer, answer);
     const later = (queued: Message): boolean => queued.partition === partition && queued.offset > offset;
-    this.release(this.sink.takeUnseen(later));
+    for (const stale of this.sink.takeUnseen(later)) stale.releaseUnread();
   }
 
-  private release(stale: readonly Message[]): void {
-    this.releasing = true;
-    try {
-      for (const message of stale) message.releaseUnread();
-    } finally {
-      this.releasing = false;
-    }
-  }
-
-  /** Whether `message` comes after a go-back of its partition not taken in yet; its redelivery's arrival ends that go-back. */
+  /**
+   * Whether `message` comes after a go-back of its partition not taken in yet. An arrival at or
+   * before a go-back's offset is that go-back's redelivery (or later still): it ends it.
+   */
   private goneBack(message: Message): boolean {
-    const goBack = this.goBacks.get(message.partition);
-    if (goBack === undefined) return false;
-    if (message.offset > goBack.offset) return true;
-    this.goBacks.delete(message.partition);
-    return false;
+    const pending = this.goBacks.get(message.partition);
+    if (pending === undefined) return false;
+    this.end(message.partition, (goBack) => message.offset <= goBack.offset);
+    return pending.some((goBack) => message.offset > goBack.offset);
+  }
+
+  private end(partition: number, ended: (goBack: GoBackUnanswered) => boolean): void {
+    const pending = this.goBacks.get(partition);
+    if (pending === undefined) return;
+    for (let i = pending.length - 1; i >= 0; i--) if (ended(pending[i]!)) pending.splice(i, 1);
+    if (pending.length === 0) this.goBacks.delete(partition);
   }
 }
