@@ -75,20 +75,29 @@ describe('README: Using the broker in-process', () => {
     expect(spread.map((m) => m.partition)).toEqual([0, 1, 2, 0]);
 
     // "deleting its topic ends it with UNKNOWN_TOPIC, closing the broker with CLOSED"
-    const drain = async (topic: string) => {
-      try {
-        for await (const msg of broker.consume({ topic, group: 'audit' })) await msg.ack();
-        return 'ended';
-      } catch (error) {
-        return (error as { code?: string }).code;
-      }
+    // Each loop has read a record (so it has joined) before the topic is deleted or the broker closed.
+    const drain = (topic: string) => {
+      let readOne!: () => void;
+      const joined = new Promise<void>((resolve) => (readOne = resolve));
+      const ended = (async () => {
+        try {
+          for await (const msg of broker.consume({ topic, group: 'audit' })) {
+            await msg.ack();
+            readOne();
+          }
+          return 'ended';
+        } catch (error) {
+          return (error as { code?: string }).code;
+        }
+      })();
+      return { joined, ended };
     };
     const deleted = drain('spread');
     const closed = drain('orders');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await Promise.all([deleted.joined, closed.joined]);
     await broker.deleteTopic('spread');
-    expect(await deleted).toBe('UNKNOWN_TOPIC');
+    expect(await deleted.ended).toBe('UNKNOWN_TOPIC');
     await broker.close();
-    expect(await closed).toBe('CLOSED');
+    expect(await closed.ended).toBe('CLOSED');
   });
 });
