@@ -112,9 +112,8 @@ export class Session implements FrameSession {
     this.subscriptions.drained();
   }
 
-  /** The broker is closing: END every subscription, then close 1001. */
+  /** The broker is closing: END every subscription, then close 1001 (a closed session has none, and close() does nothing). */
   shutdown(): void {
-    if (this.state === 'closed') return;
     this.subscriptions.endAll('CLOSED', 'the broker is closing');
     this.close(CloseCode.GOING_AWAY, 'broker closing');
   }
