@@ -78,10 +78,6 @@ export class Session implements FrameSession {
     });
   }
 
-  get isOpen(): boolean {
-    return this.state === 'open';
-  }
-
   /** Takes one frame; its bytes become the session's (a produce batch is appended as it is). */
   receive(bytes: Uint8Array): void {
     if (this.state === 'closed') return;
