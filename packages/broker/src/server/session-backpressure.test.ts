@@ -159,3 +159,23 @@ describe('requests held by a congested socket', () => {
     expect(f.peer.of(FrameKind.DELIVER).length - smallFrames().length).toBe(20);
   });
 });
+
+describe('several subscriptions with frames waiting on a congested socket', () => {
+  it('the one that filled the socket goes to the back of the line: the next drain serves the others first', async () => {
+    const f = await sessionFixture({ limits: { sendBufferBytesMax: SEND_BUFFER_BYTES_MAX, deliverRecordsMax: 1 } });
+    await f.hello();
+    await f.ok('createTopic', { name: 'shared' });
+    const { subscription: first } = await f.ok('subscribe', { topic: 'shared', group: 'line-first', maxInFlight: 20 });
+    const { subscription: second } = await f.ok('subscribe', { topic: 'shared', group: 'line-second', maxInFlight: 1 });
+    f.peer.stopReading();
+    // One produce: both members are handed records in one step, so both have frames waiting.
+    await f.broker.produce('shared', Array.from({ length: 20 }, (_, i) => ({ value: `${i}`.padEnd(RECORD_BYTES, 'x') })));
+    await f.clock.advanceAsync(0);
+    const framesOf = (subscription: unknown) => f.peer.of(FrameKind.DELIVER).filter((frame) => frame.requestId === subscription).length;
+    expect([framesOf(first) > 0, framesOf(second)]).toEqual([true, 0]);
+    f.drain();
+    await f.clock.advanceAsync(0);
+    expect(framesOf(second)).toBe(1);
+    expect(framesOf(first)).toBeLessThan(20);
+  });
+});

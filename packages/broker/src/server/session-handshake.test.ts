@@ -3,8 +3,12 @@
  * bad-input table, first rows), backpressure at requestsInFlightMax, and ending.
  */
 import { describe, expect, it } from 'vitest';
-import { CloseCode, FrameKind, JSON_DEPTH_MAX, PROTOCOL_VERSION, encodeFrame } from '@brook/protocol';
-import { batchOf, sessionFixture } from './session-fixture.js';
+import { CloseCode, FrameKind, JSON_DEPTH_MAX, PROTOCOL_VERSION, VirtualClock, encodeFrame } from '@brook/protocol';
+import { Broker } from '../broker.js';
+import { LIMITS } from '../config/defaults.js';
+import { resolveServerLimits } from '../config/server-options.js';
+import { FakePeer, batchOf, sessionFixture } from './session-fixture.js';
+import { Session } from './session.js';
 import { INTERNAL_ERROR_WARNING } from './session-hub.js';
 
 const utf8 = new TextEncoder();
@@ -55,7 +59,7 @@ describe('handshake', () => {
   it.each([[1], [3], [0], ['2'], [undefined]])('answers INVALID_REQUEST and closes 4000 for version %j', async (version) => {
     const f = await sessionFixture();
     const error = await f.hello({ version, client: 'c' });
-    expect(error.json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'version' } });
+    expect(error.json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'version', supported: [PROTOCOL_VERSION] } });
     expect(f.peer.closed?.code).toBe(CloseCode.UNSUPPORTED_VERSION);
   });
 
@@ -72,7 +76,7 @@ describe('handshake', () => {
 
   it('closes 1002 for a HELLO without a client name, and for a REQUEST before HELLO', async () => {
     const nameless = await sessionFixture();
-    expect((await nameless.hello({ version: PROTOCOL_VERSION })).json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'client' } });
+    expect((await nameless.hello({ version: PROTOCOL_VERSION })).json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'client', reason: 'bad-hello' } });
     expect(nameless.peer.closed?.code).toBe(CloseCode.PROTOCOL_ERROR);
     const early = await sessionFixture();
     early.session.receive(encodeFrame(FrameKind.REQUEST, 1, '{"op":"listTopics"}'));
@@ -144,6 +148,45 @@ describe('backpressure', () => {
     await Promise.all([first, second]);
     expect(f.peer.paused).toBe(false);
   });
+
+  it('unsubscribes, answered at once or from behind held requests, neither widen nor narrow the window; answering says a request is pending', async () => {
+    const f = await sessionFixture({ limits: { requestsInFlightMax: 2 } });
+    const session = f.session as Session;
+    await f.hello();
+    await f.ok('createTopic', { name: 't' });
+    const subscriptions = [];
+    for (const group of ['window-a', 'window-b']) subscriptions.push((await f.ok('subscribe', { topic: 't', group }))['subscription']);
+    const produce = () => f.request('produce', { topic: 't', partition: 0 }, batchOf(['x']));
+    // Nothing held: the unsubscribe goes at once, uncounted.
+    expect(await f.ok('unsubscribe', { subscription: subscriptions[0], abort: true })).toEqual({});
+    const full = [produce(), produce()];
+    expect([f.peer.paused, session.answering]).toEqual([true, true]);
+    // Behind a held request: it waits its turn, uncounted all the same.
+    const behind = [produce(), f.request('unsubscribe', { subscription: subscriptions[1], abort: true })];
+    await Promise.all([...full, ...behind]);
+    expect([f.peer.paused, session.answering]).toEqual([false, false]);
+    const one = produce();
+    expect(f.peer.paused).toBe(false);
+    const two = produce();
+    expect(f.peer.paused).toBe(true);
+    await Promise.all([one, two]);
+  });
+
+  it('an unsubscribe on a congested connection with nothing held is answered at once, and once', async () => {
+    const f = await sessionFixture({ limits: { sendBufferBytesMax: LIMITS.sendBufferBytesMax.min } });
+    await f.hello();
+    await f.ok('createTopic', { name: 'filler' });
+    await f.ok('produce', { topic: 'filler', partition: 0 }, batchOf(['x'.repeat(LIMITS.sendBufferBytesMax.min + 1)]));
+    const { subscription } = await f.ok('subscribe', { topic: 'filler', group: 'g-congested' });
+    f.peer.stopReading();
+    await f.ok('fetch', { topic: 'filler', partition: 0, offset: '0' }); // its answer fills the socket
+    expect(f.peer.paused).toBe(true);
+    const answered = f.peer.of(FrameKind.RESPONSE).length;
+    const unsubscribed = f.ok('unsubscribe', { subscription, abort: true });
+    await f.clock.advanceAsync(0);
+    expect(f.peer.of(FrameKind.RESPONSE).length).toBe(answered + 1); // no drain needed, and one answer
+    expect(await unsubscribed).toEqual({});
+  });
 });
 
 describe('ending', () => {
@@ -158,9 +201,47 @@ describe('ending', () => {
     expect(f.peer.frames.filter((frame) => frame.requestId === requestId)).toEqual([]);
     expect(f.peer.closed).toBeUndefined();
   });
+
+  it('a frame that comes after the session closed is not read: its request does nothing', async () => {
+    const f = await sessionFixture();
+    await f.hello();
+    await f.ok('createTopic', { name: 't' });
+    f.session.disconnected();
+    f.session.receive(encodeFrame(FrameKind.REQUEST, 99, '{"op":"produce","partition":0,"topic":"t"}', batchOf(['late'])));
+    await f.clock.advanceAsync(0);
+    expect(f.broker.describeTopic('t').partitions[0]!.endOffset).toBe(0n);
+    expect(f.peer.frames.filter((frame) => frame.requestId === 99)).toEqual([]);
+  });
+
+  it('onEnd runs once however often the session is closed, disconnected or shut down; the peer is closed once', async () => {
+    const clock = new VirtualClock();
+    const broker = await Broker.open({ storage: 'memory', clock });
+    const peer = new FakePeer();
+    let ends = 0;
+    const closes: number[] = [];
+    peer.close = (code) => void closes.push(code);
+    const session = new Session(broker, peer, {
+      sessionId: 'once', remote: 'test', limits: resolveServerLimits({}), token: undefined, clock,
+      batchLimits: { batchRecordsMax: LIMITS.batchRecordsMax.default, batchBytesMax: LIMITS.batchBytesMax.default },
+      onInternalError: () => undefined, onEnd: () => void (ends += 1),
+    });
+    session.close(CloseCode.GOING_AWAY, 'first');
+    session.close(CloseCode.PROTOCOL_ERROR, 'second');
+    session.disconnected();
+    session.shutdown();
+    expect([ends, closes]).toEqual([1, [CloseCode.GOING_AWAY]]);
+    await broker.close();
+  });
 });
 
 describe('a failure that is not a BrookError (a bug)', () => {
+  it('only such a failure is reported: a BrookError is the answer and nothing more', async () => {
+    const f = await sessionFixture({ limits: {} });
+    await f.hello();
+    expect((await f.request('describeTopic', { name: 'nowhere' })).json).toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    expect(f.internalErrors).toEqual([]);
+  });
+
   it('is answered ERROR IO_ERROR with details.internal and reported; the connection stays', async () => {
     const f = await sessionFixture({ limits: {} });
     await f.hello();

@@ -50,6 +50,7 @@ describe('DELIVER', () => {
     const f = await withRecords(3);
     const a = await subscribe(f, { group: 'a' });
     const b = await subscribe(f, { group: 'b' });
+    expect([a, b]).toEqual([1, 2]); // numbered 1, 2, ... per connection (docs/protocol.md)
     const kinds = f.peer.frames.slice(-4).map((frame) => [frame.kind, frame.requestId]);
     expect(kinds.findIndex(([kind, id]) => kind === FrameKind.DELIVER && id === a)).toBeGreaterThan(kinds.findIndex(([kind]) => kind === FrameKind.RESPONSE));
     const ids = [...(await f.deliveries(a)), ...(await f.deliveries(b))].map((d) => d.deliveryId);
@@ -148,6 +149,16 @@ describe('settle', () => {
     expect(await f.ok('settle', { subscription: stuck, alive: false })).toEqual({});
     expect(await owners()).toEqual([otherId, otherId]);
     expect(await f.ok('settle', { subscription: stuck, alive: true })).toEqual({});
+    expect((await owners()).sort()).toEqual([otherId, stuckId].sort());
+  });
+
+  it.each([
+    ['an extend', (id: number) => ({ extend: [[id, null]] })],
+    ['a nack', (id: number) => ({ nack: [[id, null]] })],
+    ['a reject', (id: number) => ({ reject: [[id, 'bad']] })],
+  ])("'partition': a member that lost a lease gets its share back by a settle of %s alone, even of an id the session does not hold", async (_kind, settlement) => {
+    const { f, stuck, owners, stuckId, otherId } = await memberThatLostItsLease();
+    await f.ok('settle', { subscription: stuck, ...settlement(1_000_000) });
     expect((await owners()).sort()).toEqual([otherId, stuckId].sort());
   });
 
@@ -277,6 +288,9 @@ describe('unsubscribe: what the consumer never saw is no attempt', () => {
     await first.ok('unsubscribe', { subscription: sub, abort: true, receivedThrough: ids[0]! });
     expect(await nextMember()).toEqual([[0n, 2], [1n, 1]]);
     await expect(first.ok('unsubscribe', { subscription: 99, abort: true, receivedThrough: -2 })).rejects.toThrow(/INVALID_REQUEST/);
+    // The largest id is MAX_SAFE_INTEGER, so having received through it is one past what can be on its way.
+    expect(await first.ok('unsubscribe', { subscription: 99, abort: true, receivedThrough: Number.MAX_SAFE_INTEGER - 1 })).toEqual({});
+    await expect(first.ok('unsubscribe', { subscription: 99, abort: true, receivedThrough: Number.MAX_SAFE_INTEGER })).rejects.toThrow(/INVALID_REQUEST/);
     await broker.close();
   });
 

@@ -78,10 +78,6 @@ export class Session implements FrameSession {
     });
   }
 
-  get isOpen(): boolean {
-    return this.state === 'open';
-  }
-
   /** Takes one frame; its bytes become the session's (a produce batch is appended as it is). */
   receive(bytes: Uint8Array): void {
     if (this.state === 'closed') return;
@@ -112,9 +108,8 @@ export class Session implements FrameSession {
     this.subscriptions.drained();
   }
 
-  /** The broker is closing: END every subscription, then close 1001. */
+  /** The broker is closing: END every subscription, then close 1001 (a closed session has none, and close() does nothing). */
   shutdown(): void {
-    if (this.state === 'closed') return;
     this.subscriptions.endAll('CLOSED', 'the broker is closing');
     this.close(CloseCode.GOING_AWAY, 'broker closing');
   }

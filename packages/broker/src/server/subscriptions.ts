@@ -178,7 +178,7 @@ export class SessionSubscriptions {
       if (delivery && !delivery.stale) durable.add(delivery.reject(reason));
       else stale.add(deliveryId);
     }
-    for (const [deliveryId, delayMs] of nack) subscription.take(deliveryId)?.nack(delayMs === undefined ? {} : { delayMs });
+    for (const [deliveryId, delayMs] of nack) subscription.take(deliveryId)?.nack({ delayMs });
     releaseRanges(subscription, release);
     await durable.all();
     return stale.ranges.length === 0 ? EMPTY : { json: { stale: stale.ranges } };
