@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type FileHandle, type FileSystem } from '@brook/protocol';
-import { encodeFrame, sealFrame } from '../packages/client/src/wal/frame-codec.js';
+import { encodeFrame, headerFrame, sealFrame } from '../packages/client/src/wal/frame-codec.js';
 import { encodeRecord, frameRecord } from '../packages/client/src/wal/record-codec.js';
 import { SimulatedHost, WAL_DIR, drainAll, value } from './fixtures/wal-harness.js';
 
@@ -221,5 +221,22 @@ describe('WAL recovery report', () => {
     await append(host.fs, segment(0), sealFrame(2, 1));
     await expect(host.open({ fs: counting.fs })).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
     expect(counting.open()).toBe(0);
+  });
+
+  it('refuses a first segment whose header numbers batches or records past 2^53 - 1, rather than number on from NaN', async () => {
+    for (const header of [{ firstBatchSeq: 2 ** 53 }, { firstRecordSeq: 2 ** 53 }]) {
+      const host = new SimulatedHost();
+      await host.fs.mkdir('/data');
+      await host.fs.mkdir(WAL_DIR);
+      await host.fs.writeFile(segment(0), headerFrame({ segmentSeq: 0, firstBatchSeq: 0, firstRecordSeq: 0, ...header }));
+      await expect(host.open(), JSON.stringify(header)).rejects.toMatchObject({
+        code: 'CORRUPT_SEGMENT', details: { file: segment(0), position: 0, reason: 'the first frame is not a valid segment header' },
+      });
+    }
+    const host = new SimulatedHost(); // the largest safe sequences are read as they are
+    await host.fs.mkdir('/data');
+    await host.fs.mkdir(WAL_DIR);
+    await host.fs.writeFile(segment(0), headerFrame({ segmentSeq: 0, firstBatchSeq: 2 ** 53 - 1, firstRecordSeq: 7 }));
+    expect((await host.open()).recovery.nextBatchSequence).toBe(2 ** 53 - 1);
   });
 });
