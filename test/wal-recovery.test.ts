@@ -16,6 +16,12 @@ async function segmentNames(fs: FileSystem): Promise<string[]> {
   return (await fs.readdir(WAL_DIR)).filter((name) => name.endsWith('.seg'));
 }
 
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  parts.reduce((at, part) => (out.set(part, at), at + part.length), 0);
+  return out;
+}
+
 /** Appends `bytes` to `path` durably, as a write the disk kept. */
 async function append(fs: FileSystem, path: string, bytes: Uint8Array): Promise<void> {
   const handle = await fs.open(path, 'rw');
@@ -84,6 +90,11 @@ describe('WAL recovery report', () => {
     ['a frame whose CRC does not match', ((f) => (f[f.length - 1]! ^= 1, f))(sealFrame(2, 1)), 'bad-crc'],
     ['a zero length', new Uint8Array(20), 'bad-length'],
     ['a CRC-valid frame of an unknown kind', encodeFrame(9 as never, new Uint8Array(4)), 'bad-kind'],
+    // Behind the bad frame: only a frame of a known kind, whole and CRC-valid, makes it damage.
+    ['a tear followed by a CRC-valid frame of kind 0', concat(Uint8Array.of(0, 0, 0, 3, 9, 9, 9), encodeFrame(0 as never, new Uint8Array(4))), 'bad-crc'],
+    ['a tear followed by a CRC-valid frame of kind 5', concat(Uint8Array.of(0, 0, 0, 3, 9, 9, 9), encodeFrame(5 as never, new Uint8Array(4))), 'bad-crc'],
+    ['a tear followed by bytes shaped like a frame, CRC aside', Uint8Array.of(0, 0, 0, 0, 2, 9, 9, 9, 9, 2, 7), 'bad-length'],
+    ['a tear followed by the start of a SEAL', concat(Uint8Array.of(0, 0, 0, 3, 9, 9, 9), sealFrame(2, 1).subarray(0, 20)), 'bad-crc'],
   ])('cuts %s off the tail of the last segment, saying where and why', async (_, tail, reason) => {
     const host = new SimulatedHost();
     const size = await twoSealedBatches(host);
@@ -238,5 +249,19 @@ describe('WAL recovery report', () => {
     await host.fs.mkdir(WAL_DIR);
     await host.fs.writeFile(segment(0), headerFrame({ segmentSeq: 0, firstBatchSeq: 2 ** 53 - 1, firstRecordSeq: 7 }));
     expect((await host.open()).recovery.nextBatchSequence).toBe(2 ** 53 - 1);
+  });
+
+  it('gives back a record as it was put, before and after a reopen: key, headers (null values too), a null value, timestamp', async () => {
+    const host = new SimulatedHost();
+    const records = [
+      { key: value(1), value: null, headers: [{ key: 'a', value: null }, { key: 'b', value: value(2) }], timestamp: 5 },
+      { key: null, value: value(3), timestamp: 6 },
+    ];
+    const buffer = await host.open({ maxRecords: 2 });
+    for (const record of records) await buffer.put(record);
+    expect(buffer.emit()!.records).toStrictEqual(records);
+    await buffer.close();
+    const reopened = await host.open();
+    expect(reopened.emit()!.records).toStrictEqual(records);
   });
 });
