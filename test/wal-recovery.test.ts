@@ -209,7 +209,7 @@ describe('WAL recovery report', () => {
     await buffer.close();
     expect((await host.fs.readFile(segment(0))).length).toBeGreaterThan(2 * 1024 * 1024);
     const reopened = await host.open(options);
-    expect(reopened.recovery).toMatchObject({ truncatedBytes: 0, nextBatchSequence: 2 });
+    expect(reopened.recovery).toEqual({ truncatedBytes: 0, truncatedReason: undefined, deletedSegments: 0, nextBatchSequence: 2 });
     await reopened.flush();
     const lengths: number[] = [];
     for (let batch = reopened.emit(); batch; batch = reopened.emit()) {
