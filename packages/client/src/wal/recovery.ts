@@ -140,7 +140,10 @@ export async function recoverWal(fs: FileSystem, dir: string): Promise<Recovered
     if (!isLast && file.scan.open.length > 0) throw corrupt(path, file.validBytes, `${file.scan.open.length} records after the last seal of a sealed segment`);
     files.push(file);
   }
-  const committedThrough = Math.max(-1, ...files.map((file) => file.scan.committedThrough));
+  // Batches before the first segment were committed (a segment is deleted only then), though
+  // their COMMIT frames went with them: after clear(), the only segment holds none.
+  const committedBefore = (files[0]?.scan.header!.firstBatchSeq ?? 0) - 1;
+  const committedThrough = Math.max(committedBefore, ...files.map((file) => file.scan.committedThrough));
   const kept = await deleteCommittedSegments(fs, dir, files, committedThrough);
   deletedSegments += files.length - kept.length;
   const last = kept.at(-1)?.scan;
