@@ -118,4 +118,15 @@ describe('FileBuffer rules', () => {
     await expect(buffer.commit()).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(buffer.flush()).rejects.toMatchObject({ code: 'CLOSED' });
   });
+
+  it('a sealed batch is emitted only once its SEAL is fsynced, and never if that fsync fails', async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxRecords: 1, fsync: 'never' });
+    host.fs.failNext('sync', { errno: 'EIO' });
+    const put = buffer.put({ value: value(1) });
+    expect(buffer.stats.sealedBatches).toBe(1);
+    expect(buffer.emit()).toBeUndefined();
+    await expect(put).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(() => buffer.emit()).toThrow(expect.objectContaining({ code: 'IO_ERROR' }));
+  });
 });
