@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32c, encodeBatch, type RecordInput } from '@brook/protocol';
-import { FRAME_BYTES_MAX, FrameDecoder, FrameKind, commitFrame, headerFrame, sealFrame, type DecodeStep } from '../packages/client/src/wal/frame-codec.js';
+import { FRAME_BYTES_MAX, FrameDecoder, FrameKind, commitFrame, headerFrame, parseHeader, sealFrame, type DecodeStep } from '../packages/client/src/wal/frame-codec.js';
+import { WAL_LIMITS } from '../packages/client/src/wal/index.js';
 import { OpenBatch } from '../packages/client/src/wal/open-batch.js';
 import { encodeRecord, frameRecord } from '../packages/client/src/wal/record-codec.js';
 
@@ -19,17 +20,21 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function decodeInChunks(stream: Uint8Array, cuts: number[]): { kinds: number[]; last: DecodeStep; pending: number } {
+function decodeInChunks(stream: Uint8Array, cuts: number[]): { kinds: number[]; positions: number[]; last: DecodeStep; pending: number } {
   const decoder = new FrameDecoder();
   const kinds: number[] = [];
+  const positions: number[] = [];
   let last: DecodeStep = { kind: 'need-more' };
   const bounds = [0, ...cuts.filter((c) => c > 0 && c < stream.length).sort((a, b) => a - b), stream.length];
   for (let i = 1; i < bounds.length; i++) {
     decoder.push(stream.subarray(bounds[i - 1], bounds[i]));
-    for (last = decoder.next(); last.kind === 'frame'; last = decoder.next()) kinds.push(last.frame.kind);
+    for (last = decoder.next(); last.kind === 'frame'; last = decoder.next()) {
+      kinds.push(last.frame.kind);
+      positions.push(last.frame.position);
+    }
     if (last.kind === 'bad') break;
   }
-  return { kinds, last, pending: decoder.pendingBytes };
+  return { kinds, positions, last, pending: decoder.pendingBytes };
 }
 
 const record: RecordInput = { key: null, value: new Uint8Array(300).fill(7), timestamp: 1_700_000_000_000 };
@@ -42,10 +47,12 @@ const frames = [
 const stream = concat(frames);
 
 describe('WAL frame codec', () => {
-  it('parses the same frames whatever the chunking', () => {
+  it('parses the same frames, at the same stream positions, whatever the chunking', () => {
+    const starts = frames.map((_, i) => frames.slice(0, i).reduce((n, f) => n + f.length, 0));
     fc.assert(fc.property(fc.array(fc.nat({ max: stream.length }), { maxLength: 6 }), (cuts) => {
-      const { kinds, last, pending } = decodeInChunks(stream, cuts);
+      const { kinds, positions, last, pending } = decodeInChunks(stream, cuts);
       expect(kinds).toEqual([FrameKind.HEADER, FrameKind.RECORD, FrameKind.SEAL, FrameKind.COMMIT]);
+      expect(positions).toEqual(starts);
       expect(last.kind).toBe('need-more');
       expect(pending).toBe(0);
     }));
@@ -109,6 +116,7 @@ describe('WAL frames on disk (docs/wal.md)', () => {
       return decoder.next();
     };
     expect(lengthOnly(FRAME_BYTES_MAX)).toEqual({ kind: 'need-more' });
+    expect(FRAME_BYTES_MAX, 'a RECORD frame of the largest batch maxBytes allows').toBeGreaterThanOrEqual(1 + WAL_LIMITS.maxBytes.max);
     expect(lengthOnly(FRAME_BYTES_MAX + 1)).toEqual({ kind: 'bad', position: 0, reason: 'bad-length' });
   });
 });
@@ -130,5 +138,21 @@ describe('batch size arithmetic', () => {
         batch.add(buffered);
       });
     }), { numRuns: 200 });
+  });
+});
+
+describe('segment header parsing', () => {
+  const body = (frame: Uint8Array) => frame.subarray(9);
+  const good = body(headerFrame({ segmentSeq: 3, firstBatchSeq: 10, firstRecordSeq: 99 }));
+
+  it('reads a header body, and refuses one of another length, magic or version', () => {
+    expect(parseHeader(good)).toEqual({ segmentSeq: 3, firstBatchSeq: 10, firstRecordSeq: 99 });
+    expect(parseHeader(good.subarray(0, good.length - 1))).toBeUndefined();
+    expect(parseHeader(concat([good, Uint8Array.of(0)]))).toBeUndefined();
+    for (const at of [0, 3, 4]) {
+      const damaged = good.slice();
+      damaged[at] = damaged[at]! + 1;
+      expect(parseHeader(damaged), `byte ${at}`).toBeUndefined();
+    }
   });
 });

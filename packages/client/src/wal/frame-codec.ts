@@ -94,7 +94,9 @@ export function parseHeader(body: Uint8Array): SegmentHeader | undefined {
   if (body.length !== HEADER_BODY_BYTES || MAGIC.some((byte, i) => body[i] !== byte) || body[MAGIC.length] !== VERSION) return undefined;
   const view = viewOf(body);
   const at = MAGIC.length + 1;
-  return { segmentSeq: u64(view, at), firstBatchSeq: u64(view, at + 8), firstRecordSeq: u64(view, at + 16) };
+  const header = { segmentSeq: u64(view, at), firstBatchSeq: u64(view, at + 8), firstRecordSeq: u64(view, at + 16) };
+  // A first segment's header is checked against nothing before it: a NaN here would be the numbering.
+  return Object.values(header).some(Number.isNaN) ? undefined : header;
 }
 
 export function parseSeal(body: Uint8Array): { batchSeq: number; recordCount: number } | undefined {

@@ -36,7 +36,7 @@ export const WAL_LIMITS = Object.freeze({
   },
   segmentBytesMax: {
     default: 16 * MiB, min: 4 * KiB, max: 1 * GiB,
-    doc: 'A segment file rolls at the first batch seal that finds it this large; fully committed segments are deleted. Disk use stays under walBytesMax + segmentBytesMax + one batch, plus a SEAL frame (21 bytes) per uncommitted batch and a header (37 bytes) per segment.',
+    doc: 'A segment file rolls at the first batch seal that finds it this large; fully committed segments are deleted. Disk use stays under walBytesMax + segmentBytesMax + one batch, plus a SEAL frame (21 bytes) per uncommitted batch and a header (38 bytes) per segment.',
   },
   fsyncIntervalMs: {
     default: 10, min: 1, max: DAY_MS,

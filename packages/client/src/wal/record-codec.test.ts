@@ -8,12 +8,14 @@ describe('WAL record codec', () => {
     expect(toRecordInput({ value: null, timestamp: 2 ** 52 }, 7).timestamp).toBe(2 ** 52);
     expect(toRecordInput({ value: null }, 7).timestamp).toBe(7);
     for (const timestamp of [-1, 2 ** 52 + 1, 1.5, Number.NaN]) {
-      expect(() => toRecordInput({ value: null, timestamp }, 7), String(timestamp)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
+      expect(() => toRecordInput({ value: null, timestamp }, 7), String(timestamp)).toThrow(expect.objectContaining({
+        code: 'INVALID_REQUEST', message: expect.stringContaining(`got ${timestamp}`), details: { timestamp },
+      }));
     }
   });
 
   it('refuses a RECORD frame body that holds other than one record', () => {
     const two = encodeBatch([{ key: null, value: null, timestamp: 1 }, { key: null, value: null, timestamp: 1 }]);
-    expect(() => decodeRecord(two, 9 + two.length)).toThrow(expect.objectContaining({ code: 'CORRUPT_BATCH' }));
+    expect(() => decodeRecord(two, 9 + two.length)).toThrow(expect.objectContaining({ code: 'CORRUPT_BATCH', details: { reason: 'bad-record' } }));
   });
 });

@@ -103,15 +103,14 @@ async function refuseUnlessTornTail(fs: FileSystem, path: string, file: ScannedF
 
 /** The bytes [from, to) of a file: the rest of a last segment after a bad frame, bounded by segmentBytesMax and a batch. */
 async function readRange(fs: FileSystem, path: string, from: number, to: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(Math.max(0, to - from));
+  const bytes = new Uint8Array(to - from);
   const handle = await fs.open(path, 'r');
-  let read = 0;
   try {
-    for (let count = -1; read < bytes.length && count !== 0; read += count) count = await handle.readInto(bytes, read, bytes.length - read, from + read);
+    // readInto reads short only at the end of the file.
+    return bytes.subarray(0, await handle.readInto(bytes, 0, bytes.length, from));
   } finally {
     await handle.close();
   }
-  return bytes.subarray(0, read);
 }
 
 export async function recoverWal(fs: FileSystem, dir: string): Promise<RecoveredWal> {
@@ -133,15 +132,18 @@ export async function recoverWal(fs: FileSystem, dir: string): Promise<Recovered
       deletedSegments += 1;
       continue;
     }
-    if (file.validBytes < file.fileBytes) {
+    if (file.problem !== undefined) {
       truncatedBytes = file.fileBytes - file.validBytes;
-      truncatedReason = `${path} at byte ${file.validBytes}: ${file.problem?.reason ?? 'torn frame'}`;
+      truncatedReason = `${path} at byte ${file.validBytes}: ${file.problem.reason}`;
       await truncateDurably(fs, path, file.validBytes);
     }
     if (!isLast && file.scan.open.length > 0) throw corrupt(path, file.validBytes, `${file.scan.open.length} records after the last seal of a sealed segment`);
     files.push(file);
   }
-  const committedThrough = Math.max(-1, ...files.map((file) => file.scan.committedThrough));
+  // Batches before the first segment were committed (a segment is deleted only then), though
+  // their COMMIT frames went with them: after clear(), the only segment holds none.
+  const committedBefore = (files[0]?.scan.header!.firstBatchSeq ?? 0) - 1;
+  const committedThrough = Math.max(committedBefore, ...files.map((file) => file.scan.committedThrough));
   const kept = await deleteCommittedSegments(fs, dir, files, committedThrough);
   deletedSegments += files.length - kept.length;
   const last = kept.at(-1)?.scan;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, commitFrame, headerFrame, sealFrame, type Frame } from './frame-codec.js';
+import { encodeBatch } from '@brook/protocol';
+import { FrameDecoder, FrameKind, commitFrame, encodeFrame, headerFrame, sealFrame, type Frame } from './frame-codec.js';
 import { encodeRecord, frameRecord } from './record-codec.js';
 import { SegmentScan } from './segment-scan.js';
 
@@ -51,5 +52,14 @@ describe('SegmentScan', () => {
     expect(scan.accept(seal(6, 2))).toMatch(/seal of 2 records, 1 are open/);
     expect(sealedScan().accept(commit(6))).toMatch(/not yet sealed/);
     expect(sealedScan().accept(header(2, 6, 52))).toMatch(/unexpected frame kind 1/);
+  });
+
+  it('refuses frames of the right kind but the wrong shape: a header body in another kind, a short SEAL or COMMIT, a RECORD of two records', () => {
+    const headerBody = header(2, 0, 0).body;
+    expect(new SegmentScan(2, undefined).accept(frameOf(encodeFrame(FrameKind.SEAL, headerBody)))).toMatch(/not a valid segment header/);
+    expect(sealedScan().accept(frameOf(encodeFrame(FrameKind.SEAL, new Uint8Array(8))))).toBe('malformed seal frame');
+    expect(sealedScan().accept(frameOf(encodeFrame(FrameKind.COMMIT, new Uint8Array(12))))).toBe('malformed commit frame');
+    const two = encodeBatch([{ key: null, value: null, timestamp: 1 }, { key: null, value: null, timestamp: 1 }]);
+    expect(sealedScan().accept(frameOf(encodeFrame(FrameKind.RECORD, two)))).toMatch(/^record frame: .*holds 2 records/);
   });
 });

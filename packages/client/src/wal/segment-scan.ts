@@ -91,7 +91,8 @@ export class SegmentScan {
 
   private acceptCommit(frame: Frame): string | undefined {
     const batchSeq = parseCommit(frame.body);
-    if (batchSeq === undefined || !(batchSeq < this.nextBatchSeq)) return `commit of batch ${batchSeq}, not yet sealed`;
+    if (batchSeq === undefined) return 'malformed commit frame';
+    if (!(batchSeq < this.nextBatchSeq)) return `commit of batch ${batchSeq}, not yet sealed`;
     this.committedThrough = Math.max(this.committedThrough, batchSeq);
     return undefined;
   }
