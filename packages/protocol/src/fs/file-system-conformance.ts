@@ -61,6 +61,15 @@ export function describeFileSystemConformance(name: string, createFixture: () =>
       await expectError(fs.writeFile(at('no-dir', 'x'), bytes('x')), 'IO_ERROR', { errno: 'ENOENT' });
     });
 
+    it("a handle opened 'r' refuses write (EBADF) and truncate (EINVAL), and the file keeps its bytes", async () => {
+      await fs.writeFile(at('ro'), bytes('kept'));
+      const handle = await fs.open(at('ro'), 'r');
+      await expectError(handle.write(bytes('x'), 0), 'IO_ERROR', { op: 'write', errno: 'EBADF' });
+      await expectError(handle.truncate(0), 'IO_ERROR', { op: 'truncate', errno: 'EINVAL' });
+      await handle.close();
+      expect(await readAll(at('ro'))).toBe('kept');
+    });
+
     it('readInto reads at a position into a target offset, short only at end of file', async () => {
       const handle = await fs.open(at('f'), 'rw');
       await handle.write(bytes('0123456789'), 0);

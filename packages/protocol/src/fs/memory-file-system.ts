@@ -139,6 +139,7 @@ class MemoryFileHandle implements FileHandle {
     readonly path: string,
     private readonly file: MemoryFile,
     private readonly gate: OperationGate,
+    private readonly mode: OpenMode,
   ) {
     this.epoch = gate.epoch;
     this.normalizedPath = normalize(path);
@@ -152,6 +153,7 @@ class MemoryFileHandle implements FileHandle {
   async write(data: Uint8Array, position: number): Promise<void> {
     assertPosition(position, 'write position');
     this.enter('write');
+    this.refuseUnlessWritable('write', 'EBADF');
     this.file.write(data, position);
     this.gate.counters.writes += 1;
     this.gate.counters.bytesWritten += data.length;
@@ -173,6 +175,7 @@ class MemoryFileHandle implements FileHandle {
   async truncate(length: number): Promise<void> {
     assertPosition(length, 'truncate length');
     this.enter('truncate');
+    this.refuseUnlessWritable('truncate', 'EINVAL');
     this.file.truncate(length);
   }
 
@@ -184,6 +187,11 @@ class MemoryFileHandle implements FileHandle {
 
   private assertLive(op: string): void {
     if (this.closed || this.epoch !== this.gate.epoch) throw closedHandleError(op, this.path);
+  }
+
+  /** As Linux answers a write (EBADF) or ftruncate (EINVAL) on a file opened read-only. */
+  private refuseUnlessWritable(op: FaultOp, errno: string): void {
+    if (this.mode !== 'rw') throw ioError(op, this.normalizedPath, errno);
   }
 
   private enter(op: FaultOp): void {
@@ -243,11 +251,11 @@ export class MemoryFileSystem implements FileSystem {
     this.gate.pass('open', normalized, { mayCreateFile: mode === 'rw' });
     const { parent, name, node } = this.locate('open', normalized);
     if (node instanceof MemoryDir) throw ioError('open', normalized, 'EISDIR');
-    if (node !== undefined) return new MemoryFileHandle(path, node, this.gate);
+    if (node !== undefined) return new MemoryFileHandle(path, node, this.gate, mode);
     if (mode === 'r') throw ioError('open', normalized, 'ENOENT');
     const created = new MemoryFile();
     parent.visible.set(name, created);
-    return new MemoryFileHandle(path, created, this.gate);
+    return new MemoryFileHandle(path, created, this.gate, mode);
   }
 
   async readFile(path: string): Promise<Uint8Array> {
