@@ -42,10 +42,10 @@ async function resubscribing(server: FakeServer, reconnectDelayMs: number, optio
 }
 
 /**
- * A 'partition' subscription (maxInFlight 1) on subscription 1 whose handler has 0:0 and holds it
+ * A subscription ('partition' unless told, maxInFlight 1) on subscription 1 whose handler has 0:0 and holds it
  * until `failFirst` fails it (a nack); every later message it acks.
  */
-async function nackingFirst() {
+async function nackingFirst(ordering: 'none' | 'key' | 'partition' = 'partition') {
   const server = new FakeServer();
   const { connection } = await openFake(server);
   const handled: bigint[] = [];
@@ -55,7 +55,7 @@ async function nackingFirst() {
     if (handled.length === 1) return new Promise<void>((_resolve, reject) => (failFirst = reject));
     return undefined;
   }, 1);
-  const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering: 'partition', maxInFlight: 1 }, sink, new Set());
+  const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering, maxInFlight: 1 }, sink, new Set());
   const started = subscription.start();
   await server.waitForRequests(1);
   server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1, ackTimeoutMs: 60_000 });
@@ -103,6 +103,44 @@ describe('Subscription', () => {
     await tick();
     expect(handled).toEqual([0n, 1n, 2n]);
     server.respond(release, {});
+    subscription.abort();
+  });
+
+  it("'none': a nack holds nothing back: what waited behind it and what arrives after it are handled", async () => {
+    const { server, subscription, handled, failFirst } = await nackingFirst('none');
+    deliver(server, 1, 1, [1n]); // waits for the handler's place
+    await tick();
+    failFirst(new Error('again later'));
+    await server.waitForRequests(1);
+    expect(server.take('settle').json).toMatchObject({ nack: [[0, null]], ack: [[1, 1]] });
+    deliver(server, 1, 2, [2n]);
+    await tick();
+    expect(handled).toEqual([0n, 1n, 2n]);
+    subscription.abort();
+  });
+
+  it("a record arriving again while its earlier delivery waits unseen releases that one ('none': and no other that waits)", async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const handled: bigint[] = [];
+    const sink = handlerSink((message) => {
+      handled.push(message.offset);
+      return new Promise<void>(() => undefined);
+    }, 3);
+    const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering: 'none' }, sink, new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 3, ackTimeoutMs: 60_000 });
+    await started;
+    deliver(server, 1, 0, [0n, 1n, 2n, 4n, 5n]); // three handlers run, 0:4 and 0:5 wait
+    deliver(server, 1, 5, [3n]); // below the highest offset, in no order to keep: nothing is stale
+    await tick();
+    expect(server.requests).toEqual([]);
+    deliver(server, 1, 6, [5n]); // 0:5 again (its first delivery was taken back)
+    await tick();
+    await server.waitForRequests(1);
+    expect(server.take('settle').json).toMatchObject({ release: [[4, 4]] });
+    expect(sink.takeUnseen().map((message) => [message.deliveryId, message.offset])).toEqual([[3, 4n], [5, 3n], [6, 5n]]);
     subscription.abort();
   });
 
