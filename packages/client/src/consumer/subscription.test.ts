@@ -6,9 +6,9 @@ import { handlerSink } from './handler-sink.js';
 import type { Message } from './message.js';
 import { Subscription } from './subscription.js';
 
-const delivery = (offset: bigint) => {
+const delivery = (offset: bigint, partition = 0) => {
   const [record] = decodeStoredBatch(encodeBatch([{ key: null, value: Buffer.from(`v${offset}`), timestamp: 1 }], { baseOffset: offset })).records;
-  return { partition: 0, deliveryCount: 1, record: record! };
+  return { partition, deliveryCount: 1, record: record! };
 };
 
 /** A sink that records what reaches it. */
@@ -19,8 +19,8 @@ function recordingSink() {
   return { seen, ends, sink };
 }
 
-function deliver(server: FakeServer, subscription: number, first: number, offsets: bigint[]): void {
-  server.send(encodeDeliverFrame(subscription, first, offsets.map((offset) => delivery(offset))));
+function deliver(server: FakeServer, subscription: number, first: number, offsets: bigint[], partition = 0): void {
+  server.send(encodeDeliverFrame(subscription, first, offsets.map((offset) => delivery(offset, partition))));
 }
 
 /**
@@ -103,6 +103,29 @@ describe('Subscription', () => {
     await tick();
     expect(handled).toEqual([0n, 1n, 2n]);
     server.respond(release, {});
+    subscription.abort();
+  });
+
+  it("'partition': a nack holds back only its own partition: another's message waiting for the handler's place is handled next", async () => {
+    const { server, subscription, handled, failFirst } = await nackingFirst();
+    deliver(server, 1, 1, [5n], 1); // 1:5 waits for the place 0:0 holds
+    await tick();
+    failFirst(new Error('again later'));
+    await server.waitForRequests(1);
+    expect(server.take('settle').json).toMatchObject({ nack: [[0, null]], ack: [[1, 1]] });
+    expect(handled).toEqual([0n, 5n]);
+    subscription.abort();
+  });
+
+  it("'partition': a go-back whose settle the broker refused holds nothing back any more: what arrives after is handled", async () => {
+    const { server, subscription, handled, failFirst } = await nackingFirst();
+    failFirst(new Error('again later'));
+    await server.waitForRequests(1);
+    server.fail(server.take('settle'), 'TIMEOUT', true); // the broker was too busy to go back
+    await tick();
+    deliver(server, 1, 1, [1n]);
+    await tick();
+    expect(handled).toEqual([0n, 1n]);
     subscription.abort();
   });
 
