@@ -188,10 +188,12 @@ describe('Subscription', () => {
   it("a tail reader sums DELIVER's lostToRetention, across reconnects (each session's reader counts from 0)", async () => {
     const server = new FakeServer();
     const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0, jitter: 0 } });
-    const subscription = new Subscription(connection, { topic: 't' }, recordingSink().sink, new Set());
+    const subscription = new Subscription(connection, { topic: 't', from: 'earliest' }, recordingSink().sink, new Set());
     const started = subscription.start();
     await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'reader-1' });
+    const first = server.take('subscribe');
+    expect(first.json['from']).toBe('earliest');
+    server.respond(first, { subscription: 1, memberId: 'reader-1' });
     await started;
     expect(subscription.lostToRetention).toBe(0n);
     server.send(encodeDeliverFrame(1, 0, [delivery(7n)], 7n));
@@ -200,7 +202,9 @@ describe('Subscription', () => {
     await tick();
     clock.advance(0);
     await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'reader-2' });
+    const again = server.take('subscribe');
+    expect(again.json['from']).toBe('latest'); // goes on at the tail: its `from` again would replay what it read
+    server.respond(again, { subscription: 1, memberId: 'reader-2' });
     await tick();
     server.send(encodeDeliverFrame(1, 0, [delivery(20n)], 3n));
     server.send(encodeDeliverFrame(1, 1, [delivery(21n)])); // nothing more lost: no field
@@ -294,8 +298,11 @@ describe('Subscription', () => {
     await tick();
     clock.advance(0);
     await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm2' });
+    const again = server.take('subscribe');
+    expect(again.json['from']).toEqual({ offset: '5' }); // a group's `from` applies only to a new group
+    server.respond(again, { subscription: 1, memberId: 'm2' });
     await tick();
+    expect(subscription.lostToRetention).toBeUndefined(); // a member: describeGroup counts the group's
     await expect(seen[0]!.ack()).rejects.toMatchObject({ code: 'DISCONNECTED' });
     await tick();
     expect(server.requests).toEqual([]);
@@ -403,14 +410,59 @@ describe('Subscription', () => {
     expect(server.requests).toEqual([]);
   });
 
-  it('a refused subscribe ends the sink with the refusal', async () => {
+  it('a refused subscribe ends the sink, and `ended`, with the refusal', async () => {
     const server = new FakeServer();
     const { connection } = await openFake(server);
     const { ends, sink } = recordingSink();
-    const started = new Subscription(connection, { topic: 'nope', group: 'g' }, sink, new Set()).start();
+    const subscription = new Subscription(connection, { topic: 'nope', group: 'g' }, sink, new Set());
+    const started = subscription.start();
     await server.waitForRequests(1);
     server.fail(server.take('subscribe'), 'UNKNOWN_TOPIC');
     await expect(started).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     expect(ends).toMatchObject([{ code: 'UNKNOWN_TOPIC' }]);
+    await expect(subscription.ended).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+  });
+
+  it("a member is labelled with the client's name unless the subscribe names its own; `ended` resolves once its consumer ended it, and its acks then reject DELIVERY_STALE", async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server, { name: 'billing' });
+    const join = async (options: { name?: string }) => {
+      const { seen, sink } = recordingSink();
+      const subscription = new Subscription(connection, { topic: 't', group: 'g', ...options }, sink, new Set());
+      const started = subscription.start();
+      await server.waitForRequests(1);
+      const request = server.take('subscribe');
+      server.respond(request, { subscription: 1, memberId: 'm1' });
+      await started;
+      return { subscription, seen, name: request.json['name'] };
+    };
+    const named = await join({ name: 'billing-replay' });
+    expect(named.name).toBe('billing-replay');
+    named.subscription.abort();
+    await expect(named.subscription.ended).resolves.toBeUndefined();
+    await server.waitForRequests(1);
+    server.take('unsubscribe');
+    const unnamed = await join({});
+    expect(unnamed.name).toBe('billing');
+    deliver(server, 1, 0, [0n]);
+    await tick();
+    unnamed.subscription.abort();
+    await expect(unnamed.seen[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+  });
+
+  it('an abort gives back what waited unseen for a handler place (released: no attempt), beside the last delivery id received', async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server);
+    const sink = handlerSink(() => new Promise<void>(() => undefined), 1);
+    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, sink, new Set());
+    const started = subscription.start();
+    await server.waitForRequests(1);
+    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1 });
+    await started;
+    deliver(server, 1, 0, [0n, 1n]); // 0:0 runs, 0:1 waits
+    await tick();
+    subscription.abort();
+    await server.waitForRequests(1);
+    expect(server.take('unsubscribe').json).toEqual({ op: 'unsubscribe', subscription: 1, abort: true, receivedThrough: 1, release: [[1, 1]] });
   });
 });
