@@ -1,27 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decodeStoredBatch, encodeBatch, encodeDeliverFrame, encodeTakenBackFrame } from '@brook/protocol';
+import { encodeDeliverFrame } from '@brook/protocol';
 import { Client } from '../client.js';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { handlerSink } from './handler-sink.js';
 import type { Message } from './message.js';
 import { Subscription } from './subscription.js';
-
-const delivery = (offset: bigint, partition = 0) => {
-  const [record] = decodeStoredBatch(encodeBatch([{ key: null, value: Buffer.from(`v${offset}`), timestamp: 1 }], { baseOffset: offset })).records;
-  return { partition, deliveryCount: 1, record: record! };
-};
-
-/** A sink that records what reaches it. */
-function recordingSink() {
-  const seen: Message[] = [];
-  const ends: unknown[] = [];
-  const sink = { credit: () => undefined, deliver: (msg: Message) => seen.push(msg) > 0, takeUnseen: () => [], oldestUnseen: () => undefined, whenReady: () => undefined, closing: () => undefined, ended: (error: unknown) => void ends.push(error) };
-  return { seen, ends, sink };
-}
-
-function deliver(server: FakeServer, subscription: number, first: number, offsets: bigint[], partition = 0): void {
-  server.send(encodeDeliverFrame(subscription, first, offsets.map((offset) => delivery(offset, partition))));
-}
+import { deliver, delivery, joined, recordingSink } from './subscription.test-support.js';
 
 /**
  * A subscription joined as m1 on subscription 1, then the connection dropped and came back after
@@ -41,132 +25,7 @@ async function resubscribing(server: FakeServer, reconnectDelayMs: number, optio
   return { clock, subscription, connection };
 }
 
-/**
- * A subscription ('partition' unless told, maxInFlight 1) on subscription 1 whose handler has 0:0 and holds it
- * until `failFirst` fails it (a nack); every later message it acks.
- */
-async function nackingFirst(ordering: 'none' | 'key' | 'partition' = 'partition') {
-  const server = new FakeServer();
-  const { connection } = await openFake(server);
-  const handled: bigint[] = [];
-  let failFirst!: (error: Error) => void;
-  const sink = handlerSink((message) => {
-    handled.push(message.offset);
-    if (handled.length === 1) return new Promise<void>((_resolve, reject) => (failFirst = reject));
-    return undefined;
-  }, 1);
-  const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering, maxInFlight: 1 }, sink, new Set());
-  const started = subscription.start();
-  await server.waitForRequests(1);
-  server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1, ackTimeoutMs: 60_000 });
-  await started;
-  deliver(server, 1, 0, [0n]);
-  await tick();
-  return { server, subscription, handled, failFirst };
-}
-
 describe('Subscription', () => {
-  it("'partition': what arrives after a nack of an earlier offset, sent before the broker read it, is released, not handled ahead of the redelivery", async () => {
-    const { server, subscription, handled, failFirst } = await nackingFirst();
-    failFirst(new Error('not yet')); // a nack: the broker goes back to 0:0
-    await server.waitForRequests(1);
-    const nack = server.take('settle');
-    expect(nack.json).toMatchObject({ nack: [[0, null]] });
-    // The broker sent 0:1 before it read the nack (its credit came back with the nack's place).
-    deliver(server, 1, 1, [1n]);
-    await tick();
-    expect(handled).toEqual([0n]);
-    await server.waitForRequests(1);
-    expect(server.take('settle').json).toMatchObject({ release: [[1, 1]] });
-    server.respond(nack, {});
-    deliver(server, 1, 2, [0n, 1n]); // the go-back's redeliveries
-    await tick();
-    expect(handled).toEqual([0n, 0n, 1n]);
-    subscription.abort();
-  });
-
-  it("'partition': a record released on arrival goes back itself: what follows it waits for its redelivery, not for the nack's answer", async () => {
-    const { server, subscription, handled, failFirst } = await nackingFirst();
-    failFirst(new Error('its last attempt')); // the broker dead-letters 0:0 rather than go back
-    await server.waitForRequests(1);
-    const nack = server.take('settle');
-    deliver(server, 1, 1, [1n]); // live: sent after the broker read the nack
-    await tick();
-    await server.waitForRequests(1);
-    const release = server.take('settle'); // released on arrival: at the broker, a go-back from 0:1
-    server.respond(nack, {});
-    await tick();
-    deliver(server, 1, 2, [2n]); // sent before the broker read the release, which took it back
-    await tick();
-    expect(handled).toEqual([0n]);
-    deliver(server, 1, 3, [1n, 2n]); // the release's go-back: 0:1 again, then 0:2
-    await tick();
-    expect(handled).toEqual([0n, 1n, 2n]);
-    server.respond(release, {});
-    subscription.abort();
-  });
-
-  it("'partition': a nack holds back only its own partition: another's message waiting for the handler's place is handled next", async () => {
-    const { server, subscription, handled, failFirst } = await nackingFirst();
-    deliver(server, 1, 1, [5n], 1); // 1:5 waits for the place 0:0 holds
-    await tick();
-    failFirst(new Error('again later'));
-    await server.waitForRequests(1);
-    expect(server.take('settle').json).toMatchObject({ nack: [[0, null]], ack: [[1, 1]] });
-    expect(handled).toEqual([0n, 5n]);
-    subscription.abort();
-  });
-
-  it("'partition': a go-back whose settle the broker refused holds nothing back any more: what arrives after is handled", async () => {
-    const { server, subscription, handled, failFirst } = await nackingFirst();
-    failFirst(new Error('again later'));
-    await server.waitForRequests(1);
-    server.fail(server.take('settle'), 'TIMEOUT', true); // the broker was too busy to go back
-    await tick();
-    deliver(server, 1, 1, [1n]);
-    await tick();
-    expect(handled).toEqual([0n, 1n]);
-    subscription.abort();
-  });
-
-  it("'none': a nack holds nothing back: what waited behind it and what arrives after it are handled", async () => {
-    const { server, subscription, handled, failFirst } = await nackingFirst('none');
-    deliver(server, 1, 1, [1n]); // waits for the handler's place
-    await tick();
-    failFirst(new Error('again later'));
-    await server.waitForRequests(1);
-    expect(server.take('settle').json).toMatchObject({ nack: [[0, null]], ack: [[1, 1]] });
-    deliver(server, 1, 2, [2n]);
-    await tick();
-    expect(handled).toEqual([0n, 1n, 2n]);
-    subscription.abort();
-  });
-
-  it("a record arriving again while its earlier delivery waits unseen releases that one ('none': and no other that waits)", async () => {
-    const server = new FakeServer();
-    const { connection } = await openFake(server);
-    const handled: bigint[] = [];
-    const sink = handlerSink((message) => {
-      handled.push(message.offset);
-      return new Promise<void>(() => undefined);
-    }, 3);
-    const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering: 'none' }, sink, new Set());
-    const started = subscription.start();
-    await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 3, ackTimeoutMs: 60_000 });
-    await started;
-    deliver(server, 1, 0, [0n, 1n, 2n, 4n, 5n]); // three handlers run, 0:4 and 0:5 wait
-    deliver(server, 1, 5, [3n]); // below the highest offset, in no order to keep: nothing is stale
-    await tick();
-    expect(server.requests).toEqual([]);
-    deliver(server, 1, 6, [5n]); // 0:5 again (its first delivery was taken back)
-    await tick();
-    await server.waitForRequests(1);
-    expect(server.take('settle').json).toMatchObject({ release: [[4, 4]] });
-    expect(sink.takeUnseen().map((message) => [message.deliveryId, message.offset])).toEqual([[3, 4n], [5, 3n], [6, 5n]]);
-    subscription.abort();
-  });
-
   it("one ended while its resubscribe waits to be tried again leaves alone the subscription that has its old number on the new session", async () => {
     const server = new FakeServer();
     const { subscription: waiting, connection } = await resubscribing(server, 10);
@@ -450,63 +309,8 @@ describe('Subscription', () => {
     await expect(unnamed.seen[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
   });
 
-  it.each(['nack', 'reject'] as const)('a handler that settles its message itself (%s) and carries on gives its place to the next message waiting', async (how) => {
-    const server = new FakeServer();
-    const { connection } = await openFake(server);
-    const handled: Message[] = [];
-    const sink = handlerSink((message) => {
-      handled.push(message);
-      return new Promise<void>(() => undefined);
-    }, 1);
-    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, sink, new Set());
-    const started = subscription.start();
-    await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1 });
-    await started;
-    deliver(server, 1, 0, [0n]);
-    deliver(server, 1, 1, [1n]); // waits: 0:0's handler holds the place
-    await tick();
-    void (how === 'nack' ? handled[0]!.nack() : handled[0]!.reject('unreadable'));
-    deliver(server, 1, 2, [2n]); // the place that settlement freed is noticed now, and goes to 0:1
-    await tick();
-    expect(handled.map((message) => message.offset)).toEqual([0n, 1n]);
-    subscription.abort();
-  });
-
-  it('a message is stale once the broker took it back (TAKEN_BACK), never once settled; extend() on a settled message sends nothing', async () => {
-    const server = new FakeServer();
-    const { connection } = await openFake(server);
-    const { seen, sink } = recordingSink();
-    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, sink, new Set());
-    const started = subscription.start();
-    await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1' });
-    await started;
-    deliver(server, 1, 0, [0n, 1n]);
-    await tick();
-    const [acked, unsettled] = seen as [Message, Message];
-    void acked.ack();
-    void acked.extend(5_000);
-    await server.waitForRequests(1);
-    const settle = server.take('settle');
-    expect(settle.json).toEqual({ op: 'settle', subscription: 1, ack: [[0, 0]] });
-    server.send(encodeTakenBackFrame(1, [[0, 1]])); // its lease ran out before the ack arrived
-    await tick();
-    expect(unsettled.stale).toBe(true);
-    expect(acked.stale).toBe(false);
-    server.respond(settle);
-    subscription.abort();
-  });
-
   it('an abort gives back what waited unseen for a handler place (released: no attempt), beside the last delivery id received', async () => {
-    const server = new FakeServer();
-    const { connection } = await openFake(server);
-    const sink = handlerSink(() => new Promise<void>(() => undefined), 1);
-    const subscription = new Subscription(connection, { topic: 't', group: 'g' }, sink, new Set());
-    const started = subscription.start();
-    await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1 });
-    await started;
+    const { server, subscription } = await joined(handlerSink(() => new Promise<void>(() => undefined), 1), {}, { maxInFlight: 1 });
     deliver(server, 1, 0, [0n, 1n]); // 0:0 runs, 0:1 waits
     await tick();
     subscription.abort();
