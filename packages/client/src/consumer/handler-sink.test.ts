@@ -119,6 +119,26 @@ describe('handlerSink', () => {
     expect(sink.oldestUnseen()?.offset).toBe(3n);
   });
 
+  it("a throw after a synchronous handler returned (the window's own work as it finishes) is no handler failure: no nack, the error is not swallowed, and its place is given back once", () => {
+    const settled: string[] = [];
+    const started: number[] = [];
+    const sink = handlerSink((msg) => {
+      started.push(Number(msg.offset));
+      return msg.offset === 1n ? undefined : new Promise<void>(() => undefined);
+    }, 1);
+    sink.deliver(message(0, settled));
+    const broken = new Error('broken whenReady callback');
+    sink.whenReady(() => {
+      throw broken;
+    }); // every place held: called once handler 1 finishes
+    sink.credit(2);
+    expect(() => sink.deliver(message(1, settled))).toThrow(broken);
+    expect(settled).toEqual(['ack 1']);
+    for (const id of [2, 3]) sink.deliver(message(id, settled));
+    expect(started).toEqual([0, 1, 2]); // handler 0 still holds a place: one more runs, not two
+    expect(sink.oldestUnseen()?.offset).toBe(3n);
+  });
+
   it('a place freed by a settlement goes to the next delivery as it arrives', () => {
     const started: number[] = [];
     const sink = handlerSink((msg) => {

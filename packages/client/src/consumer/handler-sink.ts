@@ -36,29 +36,33 @@ export function handlerSink(handler: Handler, maxInFlight: number, { held = fals
 }
 
 function run(handler: Handler, message: Message, finished: (message: Message) => void): void {
+  let result: unknown;
   try {
-    const result = handler(message);
-    if (!isThenable(result)) {
-      void message.ack();
-      finished(message);
-      return;
-    }
-    // Not result.then(): a thenable's own then() may throw, and here that would unwind into the
-    // transport's frame handler; Promise.resolve calls it later and turns a throw into a nack.
-    Promise.resolve(result).then(
-      () => {
-        void message.ack();
-        finished(message);
-      },
-      () => {
-        void message.nack();
-        finished(message);
-      },
-    );
+    result = handler(message);
   } catch {
     void message.nack();
     finished(message);
+    return;
   }
+  // finished() outside the try: a throw from the window's own work is no handler failure (a nack,
+  // and a second finished() giving its place back twice).
+  if (!isThenable(result)) {
+    void message.ack();
+    finished(message);
+    return;
+  }
+  // Not result.then(): a thenable's own then() may throw, and here that would unwind into the
+  // transport's frame handler; Promise.resolve calls it later and turns a throw into a nack.
+  Promise.resolve(result).then(
+    () => {
+      void message.ack();
+      finished(message);
+    },
+    () => {
+      void message.nack();
+      finished(message);
+    },
+  );
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

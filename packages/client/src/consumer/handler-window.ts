@@ -154,7 +154,11 @@ export class HandlerWindow<T extends { readonly settled: boolean }> {
   private startWaiting(): void {
     if (this.starting || this.held) return;
     this.starting = true;
-    while (this.waiting.length > 0 && this.hasRoom()) this.start(this.waiting.shift()!);
-    this.starting = false;
+    // A throw out of a handler's finishing (a whenRoom callback) must not leave the window stopped.
+    try {
+      while (this.waiting.length > 0 && this.hasRoom()) this.start(this.waiting.shift()!);
+    } finally {
+      this.starting = false;
+    }
   }
 }

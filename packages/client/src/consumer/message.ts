@@ -22,9 +22,9 @@
 import { recordReading, refusedNackOptions, refusedSettlement, rejectReasonToSend, type RecordHeader } from '@brook/protocol';
 
 /**
- * Settlements (ack, nack, reject, release) made by any message so far, counted after each one
- * makes its message `settled`: the handler window (handler-window.ts) looks for settled handlers
- * again only once this has moved.
+ * Settlements (ack, nack, reject) made by any message so far, counted after each one makes its
+ * message `settled`: the handler window (handler-window.ts) looks for settled handlers again only
+ * once this has moved.
  */
 let settlementsMade = 0;
 
@@ -130,8 +130,8 @@ export class Message {
    * an attempt (a nack would count one, and could dead-letter a record nobody saw).
    */
   releaseUnread(): void {
+    // Not counted in settlementsMade: a message released unread never held a handler's place.
     this.settlement ??= this.settler.release(this);
-    settlementsMade += 1;
   }
 
   /** The value as UTF-8 text (null for a null value). */

@@ -1,27 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decodeStoredBatch, encodeBatch, encodeDeliverFrame } from '@brook/protocol';
+import { encodeDeliverFrame } from '@brook/protocol';
 import { Client } from '../client.js';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { handlerSink } from './handler-sink.js';
 import type { Message } from './message.js';
 import { Subscription } from './subscription.js';
-
-const delivery = (offset: bigint) => {
-  const [record] = decodeStoredBatch(encodeBatch([{ key: null, value: Buffer.from(`v${offset}`), timestamp: 1 }], { baseOffset: offset })).records;
-  return { partition: 0, deliveryCount: 1, record: record! };
-};
-
-/** A sink that records what reaches it. */
-function recordingSink() {
-  const seen: Message[] = [];
-  const ends: unknown[] = [];
-  const sink = { credit: () => undefined, deliver: (msg: Message) => seen.push(msg) > 0, takeUnseen: () => [], oldestUnseen: () => undefined, whenReady: () => undefined, closing: () => undefined, ended: (error: unknown) => void ends.push(error) };
-  return { seen, ends, sink };
-}
-
-function deliver(server: FakeServer, subscription: number, first: number, offsets: bigint[]): void {
-  server.send(encodeDeliverFrame(subscription, first, offsets.map((offset) => delivery(offset))));
-}
+import { deliver, delivery, joined, recordingSink } from './subscription.test-support.js';
 
 /**
  * A subscription joined as m1 on subscription 1, then the connection dropped and came back after
@@ -41,71 +25,7 @@ async function resubscribing(server: FakeServer, reconnectDelayMs: number, optio
   return { clock, subscription, connection };
 }
 
-/**
- * A 'partition' subscription (maxInFlight 1) on subscription 1 whose handler has 0:0 and holds it
- * until `failFirst` fails it (a nack); every later message it acks.
- */
-async function nackingFirst() {
-  const server = new FakeServer();
-  const { connection } = await openFake(server);
-  const handled: bigint[] = [];
-  let failFirst!: (error: Error) => void;
-  const sink = handlerSink((message) => {
-    handled.push(message.offset);
-    if (handled.length === 1) return new Promise<void>((_resolve, reject) => (failFirst = reject));
-    return undefined;
-  }, 1);
-  const subscription = new Subscription(connection, { topic: 't', group: 'g', ordering: 'partition', maxInFlight: 1 }, sink, new Set());
-  const started = subscription.start();
-  await server.waitForRequests(1);
-  server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm1', maxInFlight: 1, ackTimeoutMs: 60_000 });
-  await started;
-  deliver(server, 1, 0, [0n]);
-  await tick();
-  return { server, subscription, handled, failFirst };
-}
-
 describe('Subscription', () => {
-  it("'partition': what arrives after a nack of an earlier offset, sent before the broker read it, is released, not handled ahead of the redelivery", async () => {
-    const { server, subscription, handled, failFirst } = await nackingFirst();
-    failFirst(new Error('not yet')); // a nack: the broker goes back to 0:0
-    await server.waitForRequests(1);
-    const nack = server.take('settle');
-    expect(nack.json).toMatchObject({ nack: [[0, null]] });
-    // The broker sent 0:1 before it read the nack (its credit came back with the nack's place).
-    deliver(server, 1, 1, [1n]);
-    await tick();
-    expect(handled).toEqual([0n]);
-    await server.waitForRequests(1);
-    expect(server.take('settle').json).toMatchObject({ release: [[1, 1]] });
-    server.respond(nack, {});
-    deliver(server, 1, 2, [0n, 1n]); // the go-back's redeliveries
-    await tick();
-    expect(handled).toEqual([0n, 0n, 1n]);
-    subscription.abort();
-  });
-
-  it("'partition': a record released on arrival goes back itself: what follows it waits for its redelivery, not for the nack's answer", async () => {
-    const { server, subscription, handled, failFirst } = await nackingFirst();
-    failFirst(new Error('its last attempt')); // the broker dead-letters 0:0 rather than go back
-    await server.waitForRequests(1);
-    const nack = server.take('settle');
-    deliver(server, 1, 1, [1n]); // live: sent after the broker read the nack
-    await tick();
-    await server.waitForRequests(1);
-    const release = server.take('settle'); // released on arrival: at the broker, a go-back from 0:1
-    server.respond(nack, {});
-    await tick();
-    deliver(server, 1, 2, [2n]); // sent before the broker read the release, which took it back
-    await tick();
-    expect(handled).toEqual([0n]);
-    deliver(server, 1, 3, [1n, 2n]); // the release's go-back: 0:1 again, then 0:2
-    await tick();
-    expect(handled).toEqual([0n, 1n, 2n]);
-    server.respond(release, {});
-    subscription.abort();
-  });
-
   it("one ended while its resubscribe waits to be tried again leaves alone the subscription that has its old number on the new session", async () => {
     const server = new FakeServer();
     const { subscription: waiting, connection } = await resubscribing(server, 10);
@@ -127,10 +47,12 @@ describe('Subscription', () => {
   it("a tail reader sums DELIVER's lostToRetention, across reconnects (each session's reader counts from 0)", async () => {
     const server = new FakeServer();
     const { connection, clock } = await openFake(server, { reconnect: { initialDelayMs: 0, maxDelayMs: 0, jitter: 0 } });
-    const subscription = new Subscription(connection, { topic: 't' }, recordingSink().sink, new Set());
+    const subscription = new Subscription(connection, { topic: 't', from: 'earliest' }, recordingSink().sink, new Set());
     const started = subscription.start();
     await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'reader-1' });
+    const first = server.take('subscribe');
+    expect(first.json['from']).toBe('earliest');
+    server.respond(first, { subscription: 1, memberId: 'reader-1' });
     await started;
     expect(subscription.lostToRetention).toBe(0n);
     server.send(encodeDeliverFrame(1, 0, [delivery(7n)], 7n));
@@ -139,7 +61,9 @@ describe('Subscription', () => {
     await tick();
     clock.advance(0);
     await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'reader-2' });
+    const again = server.take('subscribe');
+    expect(again.json['from']).toBe('latest'); // goes on at the tail: its `from` again would replay what it read
+    server.respond(again, { subscription: 1, memberId: 'reader-2' });
     await tick();
     server.send(encodeDeliverFrame(1, 0, [delivery(20n)], 3n));
     server.send(encodeDeliverFrame(1, 1, [delivery(21n)])); // nothing more lost: no field
@@ -233,8 +157,11 @@ describe('Subscription', () => {
     await tick();
     clock.advance(0);
     await server.waitForRequests(1);
-    server.respond(server.take('subscribe'), { subscription: 1, memberId: 'm2' });
+    const again = server.take('subscribe');
+    expect(again.json['from']).toEqual({ offset: '5' }); // a group's `from` applies only to a new group
+    server.respond(again, { subscription: 1, memberId: 'm2' });
     await tick();
+    expect(subscription.lostToRetention).toBeUndefined(); // a member: describeGroup counts the group's
     await expect(seen[0]!.ack()).rejects.toMatchObject({ code: 'DISCONNECTED' });
     await tick();
     expect(server.requests).toEqual([]);
@@ -342,14 +269,52 @@ describe('Subscription', () => {
     expect(server.requests).toEqual([]);
   });
 
-  it('a refused subscribe ends the sink with the refusal', async () => {
+  it('a refused subscribe ends the sink, and `ended`, with the refusal', async () => {
     const server = new FakeServer();
     const { connection } = await openFake(server);
     const { ends, sink } = recordingSink();
-    const started = new Subscription(connection, { topic: 'nope', group: 'g' }, sink, new Set()).start();
+    const subscription = new Subscription(connection, { topic: 'nope', group: 'g' }, sink, new Set());
+    const started = subscription.start();
     await server.waitForRequests(1);
     server.fail(server.take('subscribe'), 'UNKNOWN_TOPIC');
     await expect(started).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     expect(ends).toMatchObject([{ code: 'UNKNOWN_TOPIC' }]);
+    await expect(subscription.ended).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+  });
+
+  it("a member is labelled with the client's name unless the subscribe names its own; `ended` resolves once its consumer ended it, and its acks then reject DELIVERY_STALE", async () => {
+    const server = new FakeServer();
+    const { connection } = await openFake(server, { name: 'billing' });
+    const join = async (options: { name?: string }) => {
+      const { seen, sink } = recordingSink();
+      const subscription = new Subscription(connection, { topic: 't', group: 'g', ...options }, sink, new Set());
+      const started = subscription.start();
+      await server.waitForRequests(1);
+      const request = server.take('subscribe');
+      server.respond(request, { subscription: 1, memberId: 'm1' });
+      await started;
+      return { subscription, seen, name: request.json['name'] };
+    };
+    const named = await join({ name: 'billing-replay' });
+    expect(named.name).toBe('billing-replay');
+    named.subscription.abort();
+    await expect(named.subscription.ended).resolves.toBeUndefined();
+    await server.waitForRequests(1);
+    server.take('unsubscribe');
+    const unnamed = await join({});
+    expect(unnamed.name).toBe('billing');
+    deliver(server, 1, 0, [0n]);
+    await tick();
+    unnamed.subscription.abort();
+    await expect(unnamed.seen[0]!.ack()).rejects.toMatchObject({ code: 'DELIVERY_STALE' });
+  });
+
+  it('an abort gives back what waited unseen for a handler place (released: no attempt), beside the last delivery id received', async () => {
+    const { server, subscription } = await joined(handlerSink(() => new Promise<void>(() => undefined), 1), {}, { maxInFlight: 1 });
+    deliver(server, 1, 0, [0n, 1n]); // 0:0 runs, 0:1 waits
+    await tick();
+    subscription.abort();
+    await server.waitForRequests(1);
+    expect(server.take('unsubscribe').json).toEqual({ op: 'unsubscribe', subscription: 1, abort: true, receivedThrough: 1, release: [[1, 1]] });
   });
 });
