@@ -14,6 +14,16 @@ function message(id: number, settled: string[]): Message {
   return msg as unknown as Message;
 }
 
+/** A handler sink whose handler notes each offset it starts; `finish` gives what it returns (by default a promise that never settles). */
+function recordingSink(maxInFlight: number, finish: (msg: Message) => unknown = () => new Promise<void>(() => undefined), options: { held?: boolean } = {}) {
+  const started: number[] = [];
+  const sink = handlerSink((msg) => {
+    started.push(Number(msg.offset));
+    return finish(msg);
+  }, maxInFlight, options);
+  return { sink, started };
+}
+
 describe('handlerSink', () => {
   it('runs at most maxInFlight handlers, each holding its place until it finishes or settles its message; the rest wait in order, and are what takeUnseen gives back', async () => {
     const settled: string[] = [];
@@ -90,11 +100,7 @@ describe('handlerSink', () => {
   });
 
   it("takes the broker's answer as the member's credit: that many run and that many wait", () => {
-    const started: number[] = [];
-    const sink = handlerSink((msg) => {
-      started.push(Number(msg.offset));
-      return new Promise<void>(() => undefined);
-    }, 2);
+    const { sink, started } = recordingSink(2);
     sink.credit(3);
     for (let id = 0; id < 7; id++) sink.deliver(message(id, []));
     expect(started).toEqual([0, 1, 2]);
@@ -102,13 +108,11 @@ describe('handlerSink', () => {
   });
   it('with maxInFlight 1, a handler that finished (synchronously or not) never frees a second place', async () => {
     const settled: string[] = [];
-    const started: number[] = [];
-    const sink = handlerSink((msg) => {
-      started.push(Number(msg.offset));
+    const { sink, started } = recordingSink(1, (msg) => {
       if (msg.offset === 0n) return undefined;
       if (msg.offset === 1n) return Promise.resolve();
       return new Promise<void>(() => undefined);
-    }, 1);
+    });
     sink.deliver(message(0, settled));
     sink.deliver(message(1, settled));
     await Promise.resolve().then(() => undefined);
@@ -121,11 +125,7 @@ describe('handlerSink', () => {
 
   it("a throw after a synchronous handler returned (the window's own work as it finishes) is no handler failure: no nack, the error is not swallowed, and its place is given back once", () => {
     const settled: string[] = [];
-    const started: number[] = [];
-    const sink = handlerSink((msg) => {
-      started.push(Number(msg.offset));
-      return msg.offset === 1n ? undefined : new Promise<void>(() => undefined);
-    }, 1);
+    const { sink, started } = recordingSink(1, (msg) => (msg.offset === 1n ? undefined : new Promise<void>(() => undefined)));
     sink.deliver(message(0, settled));
     const broken = new Error('broken whenReady callback');
     sink.whenReady(() => {
@@ -140,12 +140,10 @@ describe('handlerSink', () => {
   });
 
   it('a place freed by a settlement goes to the next delivery as it arrives', () => {
-    const started: number[] = [];
-    const sink = handlerSink((msg) => {
-      started.push(Number(msg.offset));
+    const { sink, started } = recordingSink(2, (msg) => {
       if (msg.offset === 0n) void msg.ack();
       return new Promise<void>(() => undefined);
-    }, 2);
+    });
     for (const id of [0, 1, 2]) sink.deliver(message(id, []));
     expect(started).toEqual([0, 1, 2]);
     expect(sink.oldestUnseen()).toBeUndefined();
@@ -153,11 +151,7 @@ describe('handlerSink', () => {
 
   it('made held, runs no handler until open(): what arrives waits, oldest first, bounded as ever', () => {
     const settled: string[] = [];
-    const started: number[] = [];
-    const sink = handlerSink((msg) => {
-      started.push(Number(msg.offset));
-      return new Promise<void>(() => undefined);
-    }, 2, { held: true });
+    const { sink, started } = recordingSink(2, undefined, { held: true });
     for (const id of [0, 1, 2]) sink.deliver(message(id, settled));
     expect(started).toEqual([]);
     expect(settled).toEqual(['release 0']);
@@ -170,12 +164,9 @@ describe('handlerSink', () => {
   });
 
   it('takeUnseen(pick) takes only what pick picks, and the rest waits on in order', () => {
-    const started: number[] = [];
-    const sink = handlerSink((msg) => {
-      started.push(Number(msg.offset));
-      return new Promise<void>(() => undefined);
-    }, 4);
+    const { sink, started } = recordingSink(4);
     for (let id = 0; id < 8; id++) sink.deliver(message(id, []));
+    expect(started).toEqual([0, 1, 2, 3]);
     expect(sink.takeUnseen((msg) => msg.offset % 2n === 1n).map((msg) => msg.offset)).toEqual([5n, 7n]);
     expect(sink.takeUnseen((msg) => msg.offset > 100n)).toEqual([]);
     expect(sink.takeUnseen().map((msg) => msg.offset)).toEqual([4n, 6n]);
