@@ -68,7 +68,7 @@ describe('brook topics', () => {
 });
 
 describe('brook topics create NAME with a name no topic can have', () => {
-  it.each(['bad/name', '..', 'x'.repeat(250)])('%s is bad usage, exit 2 (README, exit codes), and no topic is made', async (name) => {
+  it.each(['bad/name', '..', 'x'.repeat(250)])('%s is bad usage, exit 2 (docs/cli.md, exit codes), and no topic is made', async (name) => {
     const run = await brook(['topics', 'create', name], { env });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^brook: INVALID_CONFIG: NAME ".*" is no topic or group name: it /);

@@ -102,7 +102,7 @@ describeOnEachTarget('client options and partitioning', (suite) => {
     expect((await suite.client.admin.listGroups(name))).toEqual([]);
   });
 
-  it("names its group members by connect()'s `name` (README: \"in describeGroup member names\"), unless a subscribe names its own", async () => {
+  it("names its group members by connect()'s `name` (docs/client.md: \"the name describeGroup gives the members\"), unless a subscribe names its own", async () => {
     const topic = await suite.topic();
     const group = unique('g');
     const named = await suite.client.subscribe({ topic, group }, () => undefined);

@@ -1,7 +1,7 @@
 /**
  * The docs give every limit's default as the code has it: LIMITS (packages/broker/src/config/
  * defaults.ts) in the README's and docs/protocol.md's tables, WAL_LIMITS in docs/wal.md's, the
- * client's DEFAULTS in the README's connect() and producer() tables (the backoff policies and
+ * client's DEFAULTS in docs/client.md's connect() and producer() tables (the backoff policies and
  * `name` too). A limit added or a default changed without the docs fails here.
  */
 import { readFileSync } from 'node:fs';
@@ -53,19 +53,19 @@ describe('the docs give every limit with its default', () => {
     }
   });
 
-  it("the client's DEFAULTS: README's connect() and producer() tables", () => {
-    const rows = documentedDefaults('README.md');
+  it("the client's DEFAULTS: docs/client.md's connect() and producer() tables", () => {
+    const rows = documentedDefaults('docs/client.md');
     for (const name of ['connectTimeoutMs', 'requestTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'closeTimeoutMs'] as const) expectDocumented(rows, name, DEFAULTS[name]);
     for (const [name, value] of Object.entries(DEFAULTS.producer)) {
       if (typeof value === 'number') expectDocumented(rows, name, value);
     }
   });
 
-  it("the client's DEFAULTS that are no number: name, reconnect and retryBackoff as the README words them", () => {
-    const rows = documentedDefaults('README.md');
+  it("the client's DEFAULTS that are no number: name, reconnect and retryBackoff as docs/client.md words them", () => {
+    const rows = documentedDefaults('docs/client.md');
     /** `100 ms doubling to 5 s, jitter 0.5`: a policy with multiplier 2 in whole seconds past 1 s. */
     const backoff = (policy: { initialDelayMs: number; maxDelayMs: number; multiplier: number; jitter: number }) => {
-      expect(policy.multiplier, 'the README says "doubling"').toBe(2);
+      expect(policy.multiplier, 'docs/client.md says "doubling"').toBe(2);
       const max = policy.maxDelayMs >= 1000 ? `${policy.maxDelayMs / 1000} s` : `${policy.maxDelayMs} ms`;
       return `${policy.initialDelayMs} ms doubling to ${max}, jitter ${policy.jitter}`;
     };

@@ -157,7 +157,7 @@ describe('consume(): what waits unread in its queue is no attempt (docs/semantic
   });
 });
 
-describe('a handler that closes its own subscription (README, "A handler runs only after subscribe() resolved")', () => {
+describe('a handler that closes its own subscription (docs/client.md, "A handler runs only after subscribe() resolved")', () => {
   const ackTimeoutMs = 100;
 
   it('close() waits for what the member holds to be settled, not for handlers to return: settled first, its close() resolves with no time passing, the ack counted', async () => {
