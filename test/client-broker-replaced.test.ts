@@ -10,6 +10,7 @@ import { Broker } from '@brook/broker';
 import { connect, type Client } from '@brook/client';
 import { FaultProxy } from './fixtures/fault-proxy.js';
 import { unique } from './fixtures/client-targets.js';
+import { reusablePort } from './fixtures/reusable-port.js';
 
 const BACKOFF_MS = 10;
 const closing: (() => Promise<unknown>)[] = [];
@@ -18,8 +19,8 @@ afterEach(async () => {
   for (const close of closing.splice(0).reverse()) await close();
 });
 
-/** A memory broker listening on `port`; `seed` tells its data directory's incarnation from another's. */
-async function serve(seed: number, port = 0): Promise<{ broker: Broker; port: number }> {
+/** A memory broker listening on `port` (a reusablePort: the replacement takes it over); `seed` tells its data directory's incarnation from another's. */
+async function serve(seed: number, port: number): Promise<{ broker: Broker; port: number }> {
   const broker = await Broker.open({ storage: 'memory', seed });
   const server = await broker.listen({ port });
   closing.push(async () => {
@@ -50,7 +51,7 @@ function values(records: { value: Uint8Array | null }[]): string[] {
 
 it('a batch whose answer was lost is appended by a broker on a fresh data directory, not answered with the batch of the producer that got its id there', async () => {
   const topic = unique('replaced');
-  const old = await serve(1);
+  const old = await serve(1, await reusablePort());
   await old.broker.createTopic(topic);
   const proxy = await FaultProxy.start(old.port);
   closing.push(() => proxy.close());
@@ -81,7 +82,7 @@ it('a batch whose answer was lost is appended by a broker on a fresh data direct
 
 it('a WAL producer whose broker is replaced while it runs moves every id to the fresh data directory\'s, and says so in producer.json', async () => {
   const topic = unique('replaced-wal');
-  const old = await serve(1);
+  const old = await serve(1, await reusablePort());
   await old.broker.createTopic(topic);
   const clock = new VirtualClock({ startMs: Date.now() });
   const client = await connect(`ws://127.0.0.1:${old.port}`, { clock, reconnect: { initialDelayMs: BACKOFF_MS, maxDelayMs: BACKOFF_MS, jitter: 0 } });

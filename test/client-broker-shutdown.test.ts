@@ -9,6 +9,7 @@ import { Broker } from '@brook/broker';
 import { MemoryFileSystem } from '@brook/protocol';
 import { connect, type Message } from '@brook/client';
 import { deferred, inProcessTarget, unique, webSocketTarget, type ClientTargetFactory } from './fixtures/client-targets.js';
+import { reusablePort } from './fixtures/reusable-port.js';
 
 /** Resolves once `predicate` holds for what has been seen, checked as each value arrives. */
 function watch<T>(): { seen: T[]; push(value: T): void; until(predicate: (seen: T[]) => boolean): Promise<void> } {
@@ -37,7 +38,7 @@ describe('client when the broker shuts down gracefully', () => {
     const topic = unique('t');
     const first = await Broker.open({ storage: 'memory', fs });
     await first.createTopic(topic);
-    const server = await first.listen({ port: 0 });
+    const server = await first.listen({ port: await reusablePort() });
     const client = await connect(server.url, { reconnect: { initialDelayMs: 1, maxDelayMs: 20 } });
     const held = deferred();
     const handled = watch<string>();

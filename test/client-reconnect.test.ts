@@ -11,6 +11,7 @@ import { connect, isBrookError, type Client, type Message } from '@brook/client'
 import { FaultProxy } from './fixtures/fault-proxy.js';
 import { proxiedServer } from './fixtures/proxied-server.js';
 import { deferred, unique } from './fixtures/client-targets.js';
+import { reusablePort } from './fixtures/reusable-port.js';
 
 const REQUEST_TIMEOUT_MS = 1_000;
 /** Apart from REQUEST_TIMEOUT_MS, so that a test tells which of the two bounds a handshake. */
@@ -255,7 +256,7 @@ describe('consumer across a lost connection', () => {
 describe('a server that comes back with lower limits', () => {
   it("a request made while reconnecting that is over the new frameBytesMax fails MESSAGE_TOO_LARGE alone: the client stays open and the rest go through", async () => {
     const broker = await Broker.open({ storage: 'memory' });
-    let server = await broker.listen({ port: 0 });
+    let server = await broker.listen({ port: await reusablePort() });
     const clock = new VirtualClock({ startMs: Date.now() });
     const client = await connect(server.url, { clock, reconnect: { initialDelayMs: BACKOFF_MS, maxDelayMs: BACKOFF_MS, jitter: 0 } });
     const name = unique('lower-frame');
@@ -285,7 +286,7 @@ describe('a server that comes back with lower limits', () => {
 
   it('records that each fit the new frameBytesMax, batched together against the old one while reconnecting, are all written', async () => {
     const broker = await Broker.open({ storage: 'memory' });
-    let server = await broker.listen({ port: 0 });
+    let server = await broker.listen({ port: await reusablePort() });
     const clock = new VirtualClock({ startMs: Date.now() });
     const client = await connect(server.url, { clock, reconnect: { initialDelayMs: BACKOFF_MS, maxDelayMs: BACKOFF_MS, jitter: 0 } });
     const name = unique('lower-frame-batch');

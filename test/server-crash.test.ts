@@ -11,7 +11,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +18,7 @@ import { expect, it } from 'vitest';
 import { Broker, type FetchedRecord } from '@brook/broker';
 import { connect, type Client } from '@brook/client';
 import { SeededRandom } from '@brook/protocol';
+import { reusablePort } from './fixtures/reusable-port.js';
 
 const MAIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
 const KILLS = 10;
@@ -27,14 +27,6 @@ const BATCH_RECORDS = 20;
 const PARTITIONS = 3;
 const TOPIC = 'crash-orders';
 const GROUP = 'crash-billing';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts `brook serve` and resolves once it printed that it is ready. */
 async function startServer(dataDir: string, port: number): Promise<ChildProcess> {
@@ -87,7 +79,7 @@ async function readAll(broker: Broker, partition: number): Promise<FetchedRecord
 
 it(`keeps every confirmed record exactly once, in order, and acked group progress, across ${KILLS} SIGKILLs of the server`, async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'brook-server-crash-'));
-  const port = await freePort();
+  const port = await reusablePort();
   const random = new SeededRandom(20261122);
   let server = await startServer(dataDir, port);
   const client = await connect(`ws://127.0.0.1:${port}`, { name: 'crash-test', reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
