@@ -51,6 +51,8 @@ describeOnEachTarget('Message and Delivery alike', (suite) => {
         target!.nack({ delayMs: -1 }), target!.nack({ delayMs: 1.5 }), target!.nack({ delayMs: 86_400_001 }),
         target!.extend(-1), target!.extend(NaN), target!.extend(Infinity), target!.reject(42 as unknown as string),
         target!.extend(null as never), target!.reject(null as never), target!.nack({ delayMs: null } as never),
+        // Values String() throws on: the refusal's own message once threw a TypeError instead.
+        target!.extend(Object.create(null) as never), target!.nack({ delayMs: { toString: 0 } } as never),
       ];
       const besideAck = beside!.ack(); // the same tick: the client would send it in the same settle request
       for (const outcome of refused) await expect(outcome, api).rejects.toMatchObject({ code: 'INVALID_REQUEST', retriable: false });

@@ -184,6 +184,8 @@ describe('limits', () => {
   it('listen() holds port to [0, 65535]: INVALID_CONFIG naming it', async () => {
     const { broker: b } = await serve();
     await expect(b.listen({ port: 70_000 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'port' } });
+    // A bigint, which JSON.stringify throws on: the refusal's message once threw a TypeError instead.
+    await expect(b.listen({ port: 7070n as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'port' } });
   });
 
   it('frameBytesMax: a frame of exactly that size is read, one byte more closes 1009', async () => {

@@ -55,6 +55,21 @@ describe('Broker topics', () => {
     expect(broker.listGroups('t')).toEqual([]);
   });
 
+  it('refuses an option or field value that String() or JSON.stringify throws on with its own code, not the TypeError building its message threw', async () => {
+    const broker = await memoryBroker();
+    const noPrototype = Object.create(null) as never;
+    await expect(broker.createTopic('t', { retention: { maxBytes: 10, discard: 5n } } as never)).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'retention.discard' } });
+    await expect(broker.createTopic('t', { partitions: noPrototype })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'partitions' } });
+    await expect(broker.createTopic('t', { retention: { maxAgeMs: noPrototype } })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'retention.maxAgeMs' } });
+    expect(broker.listTopics()).toEqual([]);
+    await broker.createTopic('t');
+    await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n, maxRecords: noPrototype })).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { option: 'maxRecords' } });
+    await expect(broker.produce('t', [{ value: 'v', timestamp: noPrototype }])).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(broker.produce('t', [{ value: 'v', partition: noPrototype }])).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(broker.initProducer({ producerId: noPrototype })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(broker.describeTopic('t').partitions[0]!.endOffset).toBe(0n);
+  });
+
   it('validates broker options at open with INVALID_CONFIG', async () => {
     await expect(Broker.open({})).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(memoryBroker({ fsync: 'sometimes' as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });

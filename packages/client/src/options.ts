@@ -2,7 +2,7 @@
  * The client's options: every default in one frozen table, every value checked once at the API
  * boundary (INVALID_CONFIG naming the option), every key too (checkOptionKeys), units in the names.
  */
-import { BrookError, checkOptionKeys, type Clock, type OptionKeys, type Random } from '@brook/protocol';
+import { BrookError, checkOptionKeys, showValue, type Clock, type OptionKeys, type Random } from '@brook/protocol';
 import type { HeartbeatPolicy } from './transport/heartbeat.js';
 
 export interface BackoffPolicy {
@@ -218,6 +218,5 @@ function nonNegative(option: string, value: unknown): number {
 }
 
 export function invalid(option: string, value: unknown, expected: string): BrookError {
-  const shown = typeof value === 'bigint' ? `${value}n` : typeof value === 'function' ? 'a function' : JSON.stringify(value);
-  return new BrookError('INVALID_CONFIG', `${option} must be ${expected}, got ${shown}`, { option });
+  return new BrookError('INVALID_CONFIG', `${option} must be ${expected}, got ${showValue(value)}`, { option });
 }

@@ -43,3 +43,4 @@ export * from './fs/dir-lock.js';
 export * from './limits.js';
 export * from './option-keys.js';
 export * from './settle-arguments.js';
+export * from './show-value.js';

@@ -5,6 +5,7 @@
  */
 import { BrookError } from './errors.js';
 import { checkOptionKeys, type OptionKeys } from './option-keys.js';
+import { showValue } from './show-value.js';
 
 export interface Limit {
   readonly default: number;
@@ -44,7 +45,7 @@ export type FsyncPolicy = 'always' | 'never' | { intervalMs: number };
 /** `value` if it is an integer within `limit`; throws INVALID_CONFIG naming `option` otherwise. */
 export function checkLimitValue(option: string, limit: Limit, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < limit.min || value > limit.max) {
-    throw new BrookError('INVALID_CONFIG', `${option} must be an integer in [${limit.min}, ${limit.max}], got ${String(value)}`, {
+    throw new BrookError('INVALID_CONFIG', `${option} must be an integer in [${limit.min}, ${limit.max}], got ${showValue(value)}`, {
       option, value, min: limit.min, max: limit.max,
     });
   }
@@ -65,7 +66,7 @@ export function parseFsyncPolicy(value: unknown, fallback: FsyncPolicy, checkInt
     checkOptionKeys(value as { intervalMs?: number }, FSYNC_INTERVAL_KEYS, 'fsync');
     if ('intervalMs' in value) return { intervalMs: checkInterval(value.intervalMs) };
   }
-  throw new BrookError('INVALID_CONFIG', `fsync must be 'always', 'never' or { intervalMs: positive integer }, got ${JSON.stringify(value)}`, {
+  throw new BrookError('INVALID_CONFIG', `fsync must be 'always', 'never' or { intervalMs: positive integer }, got ${showValue(value)}`, {
     option: 'fsync', value,
   });
 }

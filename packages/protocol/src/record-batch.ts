@@ -52,6 +52,7 @@ import { bufferView } from './buffer-view.js';
 import { slabBytes } from './byte-slab.js';
 import { crc32c } from './crc32c.js';
 import { BrookError, assert } from './errors.js';
+import { showValue } from './show-value.js';
 import { setSafeInteger64 } from './int64.js';
 import { MAX_INT32, batchTooLarge, bodySizes, sizeOfRecordBody, writeRecord } from './record-encoder.js';
 import { sizeOfVarint } from './varint.js';
@@ -220,15 +221,14 @@ function resolveOptions(options: EncodeBatchOptions): ResolvedOptions {
 
 function requireBigInt(name: string, value: bigint, min: bigint): bigint {
   if (typeof value !== 'bigint' || value < min || value > MAX_INT64) {
-    const message = `${name} ${String(value)} is not a bigint in ${min}..${MAX_INT64}`;
-    throw new BrookError('INVALID_REQUEST', message, { [name]: String(value) });
+    throw new BrookError('INVALID_REQUEST', `${name} ${showValue(value)} is not a bigint in ${min}..${MAX_INT64}`, { [name]: showValue(value) });
   }
   return value;
 }
 
 function requireInteger(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new BrookError('INVALID_REQUEST', `${name} ${value} is not an integer in ${min}..${max}`, { [name]: value });
+    throw new BrookError('INVALID_REQUEST', `${name} ${showValue(value)} is not an integer in ${min}..${max}`, { [name]: value });
   }
   return value;
 }

@@ -6,6 +6,7 @@
  */
 import { slabAsciiBytes } from './byte-slab.js';
 import { BrookError } from './errors.js';
+import { showValue } from './show-value.js';
 import type { AsciiText, RecordField, RecordHeader } from './record-batch.js';
 import { isTimestampMs } from './timestamps.js';
 
@@ -70,7 +71,7 @@ export function toRecordHeaders(headers: RecordHeadersInput, position: number): 
 /** The record's timestamp, or `nowMs` without one; anything outside timestamps.ts's rule fails. */
 export function recordTimestamp(timestamp: unknown, nowMs: number, position: number): number {
   const resolved = timestamp ?? nowMs;
-  if (!isTimestampMs(resolved)) throw invalidRecord(position, `timestamp must be an integer in 0..2^53-1, got ${String(timestamp)}`);
+  if (!isTimestampMs(resolved)) throw invalidRecord(position, `timestamp must be an integer in 0..2^53-1, got ${showValue(timestamp)}`);
   return resolved;
 }
 
@@ -81,7 +82,7 @@ export function recordTimestamp(timestamp: unknown, nowMs: number, position: num
  */
 export function checkRecordPartition(partition: unknown, position: number): void {
   if (partition !== undefined && (!Number.isInteger(partition) || (partition as number) < 0)) {
-    throw invalidRecord(position, `partition must be a non-negative integer, got ${String(partition)}`);
+    throw invalidRecord(position, `partition must be a non-negative integer, got ${showValue(partition)}`);
   }
 }
 

@@ -5,6 +5,7 @@
  * for a name nobody could have given.
  */
 import { BrookError } from './errors.js';
+import { showValue } from './show-value.js';
 
 /** Throws INVALID_REQUEST for the first of `fields` that is not a string; undefined counts as absent when `optional`. */
 export function checkStringFields(fields: Readonly<Record<string, unknown>>, optional = false): void {
@@ -20,22 +21,5 @@ export function checkPartitionField(partition: unknown): void {
 
 /** INVALID_REQUEST: `field` is not `expected`. */
 export function invalidField(field: string, expected: string, value: unknown, details: Record<string, unknown> = {}): BrookError {
-  return new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${show(value)}`, { field, ...details });
-}
-
-function show(value: unknown): string {
-  const text = typeof value === 'bigint' ? `${value}n` : asJson(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/**
- * A JS caller's value may be one JSON.stringify throws on (a bigint in an array, a cycle) and
- * String too (a null-prototype object): the error must still be the INVALID_REQUEST it reports.
- */
-function asJson(value: unknown): string {
-  try {
-    return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `${item}n` : item)) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
+  return new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${showValue(value)}`, { field, ...details });
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEAD_LETTER_REASON_BYTES_MAX, SETTLE_MS_MAX, deadLetterReasonBytes, refusedNackOptions, refusedSettlement, rejectReasonToSend,
 } from './settle-arguments.js';
+import { showValue } from './show-value.js';
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -15,7 +16,7 @@ describe('refusedSettlement', () => {
   it.each(['delayMs', 'ms'] as const)('refuses %s one past SETTLE_MS_MAX, negative, fractional or not a number with INVALID_REQUEST naming it', async (field) => {
     for (const value of [SETTLE_MS_MAX + 1, -1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, null, '5', 5n]) {
       await expect(refusedSettlement(field, value), String(value)).rejects.toMatchObject({
-        code: 'INVALID_REQUEST', retriable: false, description: `${field} must be an integer in [0, ${SETTLE_MS_MAX}], got ${String(value)}`, details: { field, value },
+        code: 'INVALID_REQUEST', retriable: false, description: `${field} must be an integer in [0, ${SETTLE_MS_MAX}], got ${showValue(value)}`, details: { field, value },
       });
     }
   });
@@ -24,7 +25,7 @@ describe('refusedSettlement', () => {
     for (const reason of ['', 'poison', 'x'.repeat(5_000)]) expect(refusedSettlement('reason', reason)).toBeUndefined();
     for (const reason of [undefined, null, 42]) {
       await expect(refusedSettlement('reason', reason), String(reason)).rejects.toMatchObject({
-        code: 'INVALID_REQUEST', description: `reason must be a string, got ${String(reason)}`, details: { field: 'reason', value: reason },
+        code: 'INVALID_REQUEST', description: `reason must be a string, got ${showValue(reason)}`, details: { field: 'reason', value: reason },
       });
     }
   });
@@ -38,7 +39,7 @@ describe('refusedNackOptions', () => {
   it('refuses options that are not a plain object, naming what they were', async () => {
     for (const options of [null, 5000, 'x', [], [1]]) {
       await expect(refusedNackOptions(options), String(options)).rejects.toMatchObject({
-        code: 'INVALID_REQUEST', description: `nack options must be an object, got ${String(options)}`, details: { field: 'options' },
+        code: 'INVALID_REQUEST', description: `nack options must be an object, got ${showValue(options)}`, details: { field: 'options' },
       });
     }
     const refused: unknown = await refusedNackOptions(null)!.catch((error: unknown) => error);

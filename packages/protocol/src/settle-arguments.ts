@@ -6,6 +6,7 @@
  * process but refused over the wire together with every ack batched beside it.
  */
 import { BrookError } from './errors.js';
+import { showValue } from './show-value.js';
 
 /** Longest delay a nack may ask for and longest lease an extend may grant: a day (the broker's backoffMaxMs and ackTimeoutMs limits). */
 export const SETTLE_MS_MAX = 24 * 60 * 60 * 1000;
@@ -21,7 +22,7 @@ export function refusedSettlement(field: 'delayMs' | 'ms' | 'reason', value: unk
     : value === undefined || (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= SETTLE_MS_MAX);
   if (valid) return undefined;
   const expected = field === 'reason' ? 'a string' : `an integer in [0, ${SETTLE_MS_MAX}]`;
-  return refusal(new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${String(value)}`, { field, value }));
+  return refusal(new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${showValue(value)}`, { field, value }));
 }
 
 /**
@@ -34,7 +35,7 @@ export function refusedNackOptions(options: unknown): Promise<void> | undefined 
   const plain = typeof options === 'object' && options !== null && !Array.isArray(options);
   const stray = plain ? Object.keys(options).find((key) => key !== 'delayMs') : undefined;
   if (!plain || stray !== undefined) {
-    const what = plain ? `has an unknown key ${JSON.stringify(stray)}` : `must be an object, got ${String(options)}`;
+    const what = plain ? `has an unknown key ${JSON.stringify(stray)}` : `must be an object, got ${showValue(options)}`;
     return refusal(new BrookError('INVALID_REQUEST', `nack options ${what}`, { field: 'options', ...(stray !== undefined && { key: stray }) }));
   }
   return refusedSettlement('delayMs', (options as { delayMs?: unknown }).delayMs);

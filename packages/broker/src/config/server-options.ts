@@ -3,7 +3,7 @@
  * WebSocket session and an in-process one alike), resolved against the LIMITS table so a bad value
  * fails at listen() with INVALID_CONFIG naming the option.
  */
-import { BrookError, checkOptionKeys, optionKeysOf, type OptionKeys } from '@brook/protocol';
+import { BrookError, showValue, checkOptionKeys, optionKeysOf, type OptionKeys } from '@brook/protocol';
 import { limitOrDefault, type LIMITS } from './defaults.js';
 
 const SERVER_LIMIT_NAMES = [
@@ -55,5 +55,5 @@ export function resolveListenOptions(options: ListenOptions): ResolvedListenOpti
 }
 
 function invalid(option: string, value: unknown, expected: string): BrookError {
-  return new BrookError('INVALID_CONFIG', `${option} must be ${expected}, got ${JSON.stringify(value)}`, { option });
+  return new BrookError('INVALID_CONFIG', `${option} must be ${expected}, got ${showValue(value)}`, { option });
 }

@@ -4,7 +4,7 @@
  * has none; a later member asking for different ones is refused with INVALID_CONFIG rather than
  * silently given something else. `maxInFlight` is per member.
  */
-import { BrookError, TOPIC_NAME_LENGTH_MAX, validateTopicName, checkOptionKeys, checkStartPositionKeys, isTimestampMs, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
+import { BrookError, showValue, TOPIC_NAME_LENGTH_MAX, validateTopicName, checkOptionKeys, checkStartPositionKeys, isTimestampMs, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
 import { checkLimit, limitOrDefault } from '../config/defaults.js';
 
 export type Ordering = 'none' | 'key' | 'partition';
@@ -149,6 +149,5 @@ function defaultDeadLetterTopic(topic: string): string {
 }
 
 function invalid(option: string, value: unknown, expected: string): BrookError {
-  const shown = typeof value === 'bigint' ? `${value}n` : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
-  return new BrookError('INVALID_CONFIG', `${option} must be ${expected}, got ${shown}`, { option });
+  return new BrookError('INVALID_CONFIG', `${option} must be ${expected}, got ${showValue(value)}`, { option });
 }

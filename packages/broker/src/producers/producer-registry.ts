@@ -21,7 +21,7 @@
  * old instance everywhere at once, including partitions the new instance has not written to yet,
  * and must survive a restart before the new epoch has written anything.
  */
-import { BrookError, assert, isIncarnation, writeFileAtomic, type Clock, type FileSystem, type Random } from '@brook/protocol';
+import { BrookError, showValue, assert, isIncarnation, writeFileAtomic, type Clock, type FileSystem, type Random } from '@brook/protocol';
 import { parseDecimal } from './decimal.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { EPOCH_MAX } from './producer-entry.js';
@@ -117,7 +117,7 @@ export class ProducerRegistry {
   initProducer(request: InitProducerRequest = {}): Promise<ProducerIdentity> {
     const { producerId, bumpEpoch = false, incarnation } = request;
     if (producerId !== undefined && (typeof producerId !== 'bigint' || producerId < 0n)) {
-      return Promise.reject(new BrookError('INVALID_REQUEST', `producerId must be a non-negative bigint, got ${String(producerId)}`, { producerId }));
+      return Promise.reject(new BrookError('INVALID_REQUEST', `producerId must be a non-negative bigint, got ${showValue(producerId)}`, { producerId }));
     }
     if (typeof bumpEpoch !== 'boolean' || (bumpEpoch && producerId === undefined)) {
       return Promise.reject(new BrookError('INVALID_REQUEST', 'bumpEpoch must be a boolean, and needs a producerId', { bumpEpoch }));

@@ -184,6 +184,30 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     await expectError(op, args, code);
   });
 
+  // {"toString": 0} is valid JSON, and String() of it throws: the check refusing such a value threw
+  // a TypeError while building its message, which reached the client as an internal error (found
+  // by server-fuzz.test.ts with seed 583811799).
+  const unprintable = { toString: 0 };
+  it.each([
+    ['partitions', 'createTopic', { name: 'x', partitions: unprintable }, 'INVALID_CONFIG', { option: 'partitions' }],
+    ['retention.maxBytes', 'createTopic', { name: 'x', retention: { maxBytes: unprintable } }, 'INVALID_CONFIG', { option: 'retention.maxBytes' }],
+    ['maxInFlight', 'subscribe', { topic: 'orders', group: 'g', maxInFlight: unprintable }, 'INVALID_CONFIG', { option: 'maxInFlight' }],
+    ['ackTimeoutMs', 'subscribe', { topic: 'orders', group: 'g', ackTimeoutMs: unprintable }, 'INVALID_CONFIG', { option: 'ackTimeoutMs' }],
+    ['maxRecords', 'fetch', { topic: 'orders', partition: 0, offset: '0', maxRecords: unprintable }, 'INVALID_REQUEST', { option: 'maxRecords' }],
+  ])('%s as an object String() cannot show: its own code, no internal error', async (_name, op, args, code, details) => {
+    const internal: Error[] = [];
+    const onWarning = (warning: Error & { code?: string }) => {
+      if (warning.code === 'BROOK_INTERNAL_ERROR') internal.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      await expectError(op, args, code, details);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(internal).toEqual([]);
+  });
+
   it('a setting nested past JSON_DEPTH_MAX, which its error would echo: answered all the same, without that detail, and counted out', { timeout: 5_000 }, async () => {
     const g = await sessionFixture({ limits: { requestsInFlightMax: 1 } });
     await g.hello();

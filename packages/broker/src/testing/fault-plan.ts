@@ -10,7 +10,7 @@
  * A delivery-triggered fault acts on the consumer that got the delivery and, for the faults that
  * concern one record (crash while holding it, lose or delay its ack, duplicate it), on that record.
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, showValue } from '@brook/protocol';
 
 export type Trigger =
   | { atMs: number }
@@ -146,7 +146,7 @@ function checkMatch(match: Record<string, unknown>, index: number): void {
 /** An integer option >= `min` (or absent), else INVALID_CONFIG naming it: a NaN or negative time would crash the clock with an assertion, or silently mean "no limit". */
 export function checkInteger(value: unknown, option: string, min: number): void {
   if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= min)) {
-    throw new BrookError('INVALID_CONFIG', `${option} must be an integer >= ${min}, got ${String(value)}`, { option });
+    throw new BrookError('INVALID_CONFIG', `${option} must be an integer >= ${min}, got ${showValue(value)}`, { option });
   }
 }
 

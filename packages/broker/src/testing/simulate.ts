@@ -5,7 +5,7 @@
  * plan replay a run exactly; BROOK_SIM_SEED and BROOK_SIM_PLAN, when set, override both, which is
  * what the report's replay command uses.
  */
-import { BrookError, SeededRandom, VirtualClock } from '@brook/protocol';
+import { BrookError, SeededRandom, VirtualClock, showValue } from '@brook/protocol';
 import type { BrokerOptions } from '../config/broker-options.js';
 import type { CreateTopicOptions } from '../topics/topic.js';
 import { defaultCheckers, uncaughtErrors, type CheckResult, type Checker, type Violation } from './checkers.js';
@@ -79,7 +79,7 @@ export const PLAN_ENV = 'BROOK_SIM_PLAN';
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
   const fromEnvironment = options.fromEnvironment ?? true;
   const seed = (fromEnvironment ? seedFromEnv() : undefined) ?? options.seed;
-  if (!Number.isInteger(seed)) throw new BrookError('INVALID_CONFIG', `seed must be an integer, got ${String(seed)}`, { option: 'seed' });
+  if (!Number.isInteger(seed)) throw new BrookError('INVALID_CONFIG', `seed must be an integer, got ${showValue(seed)}`, { option: 'seed' });
   const names = checkConsumers(options.consumers);
   checkTimes(options);
   const plan = (fromEnvironment ? planFromEnv(names) : undefined) ?? resolvePlan(options.faults, seed, names);

@@ -4,7 +4,7 @@
  * patched: pass these to the code under test (`const { setTimeout } = ctx.timers`), the way it
  * would take `node:timers` in production.
  */
-import { BrookError, type Clock, type Timer } from '@brook/protocol';
+import { BrookError, showValue, type Clock, type Timer } from '@brook/protocol';
 
 /** What the bridge's setTimeout returns; pass it to clearTimeout / clearInterval. */
 export interface VirtualTimeout {
@@ -69,7 +69,7 @@ export function virtualTimers(clock: Clock, onUncaught?: (error: unknown) => voi
     clearInterval: clear,
     sleep: (ms) => {
       if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-        return Promise.reject(new BrookError('INVALID_REQUEST', `sleep(ms) needs a finite number of milliseconds, got ${String(ms)}`, { ms: String(ms) }));
+        return Promise.reject(new BrookError('INVALID_REQUEST', `sleep(ms) needs a finite number of milliseconds, got ${showValue(ms)}`, { ms: showValue(ms) }));
       }
       return new Promise((resolve) => clock.setTimer(Math.max(0, ms), resolve));
     },

@@ -2,7 +2,7 @@
  * `broker.fetch`: records of one partition from an offset on, without a group (no acks, no
  * leases), as `brook consume --from` without `--group` and the wire's fetch read them.
  */
-import { BrookError, decodeBatch } from '@brook/protocol';
+import { BrookError, showValue, decodeBatch } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { FetchRequest, FetchedRecord } from './requests.js';
 
@@ -39,7 +39,7 @@ export async function fetchRecords(log: PartitionLog, request: FetchRequest, lim
 
 function checkRange(name: string, value: unknown, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new BrookError('INVALID_REQUEST', `${name} must be an integer in [1, ${max}], got ${String(value)}`, { option: name, value, max });
+    throw new BrookError('INVALID_REQUEST', `${name} must be an integer in [1, ${max}], got ${showValue(value)}`, { option: name, value, max });
   }
   return value;
 }

@@ -10,7 +10,7 @@
  * part-way leaves a directory without topic.json, which the next open removes.
  */
 import { basename } from 'node:path';
-import { BrookError, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type Clock, type FileSystem, type LogFailureDescription, type EncodableRecord, type OptionKeys, type RecordField, type TopicDescription } from '@brook/protocol';
+import { BrookError, showValue, checkLimitValue, checkOptionKeys, RETENTION_OPTION_KEYS, isDirectory, mkdirDurable, partitionForKey, uncommitDir, writeFileAtomic, type Clock, type FileSystem, type LogFailureDescription, type EncodableRecord, type OptionKeys, type RecordField, type TopicDescription } from '@brook/protocol';
 import { LIMITS, STORED_BATCH_BYTES_MAX, checkLimit, type FsyncPolicy } from '../config/defaults.js';
 import type { BrokerLimits } from '../config/broker-options.js';
 import type { DataDir } from '../data-dir.js';
@@ -96,7 +96,7 @@ export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segm
   if (retention.maxAgeMs !== undefined) checkPositiveInteger('retention.maxAgeMs', retention.maxAgeMs);
   const discard = retention.discard ?? 'old';
   if (discard !== 'old' && discard !== 'new') {
-    throw new BrookError('INVALID_CONFIG', `retention.discard must be 'old' or 'new', got ${JSON.stringify(discard)}`, { option: 'retention.discard' });
+    throw new BrookError('INVALID_CONFIG', `retention.discard must be 'old' or 'new', got ${showValue(discard)}`, { option: 'retention.discard' });
   }
   if (discard === 'new' && retention.maxBytes === undefined) {
     throw new BrookError('INVALID_CONFIG', "retention.discard 'new' needs retention.maxBytes: the size at which producers are refused", { option: 'retention.discard' });
@@ -318,6 +318,6 @@ function parseTopicFile(path: string, bytes: Uint8Array, dirName: string): { nam
 
 function checkPositiveInteger(option: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new BrookError('INVALID_CONFIG', `${option} must be a positive integer, got ${String(value)}`, { option, value });
+    throw new BrookError('INVALID_CONFIG', `${option} must be a positive integer, got ${showValue(value)}`, { option, value });
   }
 }
