@@ -46,6 +46,9 @@ describe('a broken server', () => {
     ['a TAKEN_BACK whose ids are not ranges', encodeFrame(FrameKind.TAKEN_BACK, 1, stableJson({ ids: 'all' })), 'INVALID_REQUEST'],
     ['a frame of a kind the client does not know', encodeFrame(FrameKind.END, 1, '{}').map((byte, index) => (index === 0 ? 99 : byte)), 'INVALID_REQUEST'],
     ['a DELIVER whose data fails its CRC', badCrcDeliver(), 'CORRUPT_BATCH'],
+    // String() of {"toString": 0} throws: the client's own check of first once threw a TypeError, uncaught.
+    ['a DELIVER whose first is an object String() cannot show', encodeFrame(FrameKind.DELIVER, 1, stableJson({ first: { toString: 0 }, count: 1 }), new Uint8Array(32)), 'INVALID_REQUEST'],
+    ['a DELIVER whose ids pass 2^53', encodeFrame(FrameKind.DELIVER, 1, stableJson({ first: Number.MAX_SAFE_INTEGER, count: 2 }), new Uint8Array(60)), 'INVALID_REQUEST'],
   ])('%s: the client closes 1002 and a consume() loop ends with the error; nothing is thrown uncaught', async (_name, frame, code) => {
     const uncaught: unknown[] = [];
     const onUncaught = (error: unknown): number => uncaught.push(error);

@@ -21,7 +21,7 @@
  * or that subscribe timing out, does not stop the server from making the member: when its answer
  * comes, the member leaves at once (unsubscribe with abort), without close() waiting for it.
  */
-import { BrookError, isBrookError, readDeliveries, readTakenBack, toRanges, type IdRanges, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
+import { BrookError, isBrookError, lastDeliveryId, readDeliveries, readTakenBack, toRanges, type IdRanges, type RequestArgs, type RequestResult, type Timer, type WireSubscribeOptions } from '@brook/protocol';
 import type { Connection, SubscriptionListener } from '../connection.js';
 import { backoffDelayMs } from '../transport/backoff.js';
 import { Message } from './message.js';
@@ -254,9 +254,12 @@ export class Subscription {
   private readonly listener: SubscriptionListener = {
     deliver: (json, data) => {
       const { first, count, lostToRetention } = json as { first: number; count: number; lostToRetention?: unknown };
+      // first and count are checked before any use: a broken server's {"first": {...}} threw a
+      // TypeError here, out of the socket's event handler (an uncaught exception).
+      const receivedThrough = lastDeliveryId(first, count);
       if (lostToRetention !== undefined) this.lostRecords += decimalCount(lostToRetention, 'lostToRetention');
       const session = this.connection.session;
-      this.receivedThrough = first + count - 1;
+      this.receivedThrough = receivedThrough;
       const receivedAtMs = this.connection.clock.monotonicMs();
       readDeliveries(first, count, data, (deliveryId, partition, offset, deliveryCount, record) => {
         const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers, receivedAtMs);

@@ -32,6 +32,7 @@ import type { StoredRecord } from '../stored-record.js';
 import { RecordDecoder, corruptBatch } from '../record-decoder.js';
 import { FRAME_HEADER_BYTES, FrameKind, allocateFrame } from './frame.js';
 import { stableJson } from './stable-json.js';
+import { showValue } from '../show-value.js';
 
 export const DELIVERY_ENTRY_BYTES = 24;
 const CRC_BYTES = 4;
@@ -120,15 +121,29 @@ export function decodeDeliveries(first: number, count: number, data: Uint8Array)
 export type DeliveryVisitor = (deliveryId: number, partition: number, offset: bigint, deliveryCount: number, record: LogRecord) => void;
 
 /**
+ * The last delivery id of a DELIVER frame's json `{ first, count }`. A server's frame is not
+ * trusted: unless both are integers, `first` >= 0 and `count` >= 1, with that last id still a safe
+ * integer, it is INVALID_REQUEST (a client closes the connection 1002 on it).
+ */
+export function lastDeliveryId(first: unknown, count: unknown): number {
+  if (Number.isSafeInteger(first) && (first as number) >= 0 && Number.isSafeInteger(count) && (count as number) >= 1) {
+    const last = (first as number) + ((count as number) - 1); // not first + count - 1: first + count may round past 2^53
+    if (Number.isSafeInteger(last)) return last;
+  }
+  throw new BrookError('INVALID_REQUEST', `DELIVER frame: bad first ${showValue(first)} / count ${showValue(count)}`, { first, count });
+}
+
+/**
  * Decodes a DELIVER frame's data and hands each entry to `visit`, in order, with its record: a
  * consumer builds its message object straight from them, with no object per entry in between.
  * The whole frame is checked before the first visit. Throws BrookError CORRUPT_BATCH (bad CRC,
  * bad record) or INVALID_REQUEST (first / count do not fit the data).
  */
 export function readDeliveries(first: number, count: number, data: Uint8Array, visit: DeliveryVisitor): void {
+  lastDeliveryId(first, count);
   const recordsStart = CRC_BYTES + count * DELIVERY_ENTRY_BYTES;
-  if (!Number.isSafeInteger(first) || first < 0 || !Number.isInteger(count) || count < 1 || recordsStart > data.length) {
-    throw new BrookError('INVALID_REQUEST', `DELIVER frame: bad first ${first} / count ${count} for ${data.length} data bytes`, { first, count });
+  if (recordsStart > data.length) {
+    throw new BrookError('INVALID_REQUEST', `DELIVER frame: ${count} entries do not fit ${data.length} data bytes`, { first, count });
   }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const stored = view.getUint32(0);
