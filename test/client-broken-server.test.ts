@@ -68,3 +68,31 @@ describe('a broken server', () => {
     expect(uncaught).toEqual([]);
   }, 10_000);
 });
+
+/** A server that answers HELLO with `welcome` as its WELCOME's json. */
+async function welcomingServer(welcome: Record<string, unknown>): Promise<string> {
+  server = new WebSocketServer({ port: 0 });
+  await new Promise((resolve) => server!.once('listening', resolve));
+  server.on('connection', (socket: WebSocket) => {
+    socket.on('message', (data: Buffer) => {
+      if (decodeFrame(data).kind === FrameKind.HELLO) socket.send(encodeFrame(FrameKind.WELCOME, 0, JSON.stringify(welcome)));
+    });
+  });
+  return `ws://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+describe('a WELCOME the client cannot use', () => {
+  const welcome = { version: PROTOCOL_VERSION, server: 'brook', sessionId: 's', limits: LIMITS, features: ['takenBack'] };
+  // Each once passed the handshake: the first send then failed with a TypeError (String() of
+  // {"toString": 0} throws), or went by a limit that is no number.
+  it.each<[string, Record<string, unknown>, string]>([
+    ['no limits', { ...welcome, limits: undefined }, 'limits'],
+    ['a limit String() cannot show', { ...welcome, limits: { ...LIMITS, frameBytesMax: { toString: 0 } } }, 'limits.frameBytesMax'],
+    ['a limit of 0', { ...welcome, limits: { ...LIMITS, requestsInFlightMax: 0 } }, 'limits.requestsInFlightMax'],
+    ['a limit as a string', { ...welcome, limits: { ...LIMITS, batchBytesMax: '1048576' } }, 'limits.batchBytesMax'],
+    ['an incarnation no broker makes', { ...welcome, incarnation: 'x'.repeat(65) }, 'incarnation'],
+  ])('%s: connect() fails with INVALID_REQUEST naming the field', async (_name, json, field) => {
+    const url = await welcomingServer(json);
+    await expect(connect(url, { reconnect: false })).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { field } });
+  });
+});

@@ -6,6 +6,7 @@ import {
   checkOffsetForTimestamp, checkOptionKeys, checkRedriveArgs, RETENTION_OPTION_KEYS, groupDescriptionFromWire, topicDescriptionFromWire, topicOfGroup,
   type GroupDescription, type OptionKeys, type RequestResult, type TopicDescription, type WireRetention,
 } from '@brook/protocol';
+import { readAnswer } from './answer.js';
 import type { Connection } from './connection.js';
 import type { TopicPartitions } from './producer/topic-partitions.js';
 import { wireStartPosition, type StartPosition } from './consumer/start-position.js';
@@ -52,7 +53,8 @@ export class Admin {
 
   /** Partitions with their startOffset (first retained), endOffset (next to be written) and size on disk. */
   async describeTopic(name: string): Promise<TopicDescription> {
-    return topicDescriptionFromWire((await this.connection.request('describeTopic', { name })).json);
+    const { json } = await this.connection.request('describeTopic', { name });
+    return readAnswer('describeTopic', () => topicDescriptionFromWire(json));
   }
 
   /**
@@ -64,7 +66,7 @@ export class Admin {
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<bigint> {
     checkOffsetForTimestamp(topic, partition, timestampMs);
     const { json } = await this.connection.request('offsetForTimestamp', { topic, partition, timestampMs });
-    return BigInt(json.offset);
+    return readAnswer('offsetForTimestamp', () => BigInt(json.offset));
   }
 
   async listGroups(topic?: string): Promise<RequestResult<'listGroups'>['groups']> {
@@ -80,13 +82,14 @@ export class Admin {
   async describeGroup(topic: string, group: string): Promise<GroupDescription>;
   async describeGroup(...args: [group: string] | [topic: string, group: string]): Promise<GroupDescription> {
     const [topic, group] = args.length === 1 ? [topicOfGroup(await this.listGroups(), args[0]), args[0]] : args;
-    return groupDescriptionFromWire((await this.connection.request('describeGroup', { topic, group })).json);
+    const { json } = await this.connection.request('describeGroup', { topic, group });
+    return readAnswer('describeGroup', () => groupDescriptionFromWire(json));
   }
 
   /** Moves the group's position on every partition (replay or skip); resolves with the new positions. */
   async resetGroup(topic: string, group: string, to: StartPosition): Promise<bigint[]> {
     const { json } = await this.connection.request('resetGroup', { topic, group, to: wireStartPosition(to, 'to') });
-    return json.positions.map((position) => BigInt(position));
+    return readAnswer('resetGroup', () => json.positions.map((position) => BigInt(position)));
   }
 
   /**

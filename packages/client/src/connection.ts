@@ -13,11 +13,12 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   BrookError, CloseCode, Feature, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isBrookError, stableJson,
-  type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type Welcome, type WireError,
+  type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
 } from '@brook/protocol';
 import type { BackoffPolicy, ResolvedConnectOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
+import { readWelcome } from './welcome.js';
 import { wireError } from './wire-error.js';
 import { RequestTable, type Pending, type RequestOptions, type Response } from './request-table.js';
 import type { Transport, TransportFactory } from './transport/transport.js';
@@ -229,7 +230,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const frame = await welcome;
       if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);
       if (frame.kind !== FrameKind.WELCOME) throw new BrookError('INVALID_REQUEST', `expected WELCOME, got frame kind ${frame.kind}`);
-      ({ limits: this.limits, incarnation: this.brokerIncarnation } = frame.json as unknown as Welcome);
+      ({ limits: this.limits, incarnation: this.brokerIncarnation } = readWelcome(frame.json));
     } catch (error) {
       // A peer that stopped answering would not answer a close frame either.
       if (attempt.signal.aborted) transport?.terminate();

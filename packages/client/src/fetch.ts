@@ -3,7 +3,7 @@
  * the same call as Broker.fetch in process. Nothing is acked or remembered; a reader keeps its own
  * position (the next offset is the last record's + 1).
  */
-import { BrookError, DEFAULT_MAX_BATCH_BYTES, checkFetchRequest, decodeBatch, type FetchRequest, type LogRecord } from '@brook/protocol';
+import { BrookError, DEFAULT_MAX_BATCH_BYTES, checkFetchRequest, decodeBatch, showValue, type FetchRequest, type LogRecord } from '@brook/protocol';
 import type { Connection } from './connection.js';
 
 /**
@@ -23,7 +23,7 @@ export async function fetchRecords(connection: Pick<Connection, 'request'>, requ
   // than a produced batch may be: bounded by the answer it arrived in, not by the batch default.
   const { records } = decodeBatch(data, 0, { batchBytesMax: Math.max(DEFAULT_MAX_BATCH_BYTES, data.length) });
   if (records.length !== json.count || records[0]!.offset !== request.offset) {
-    throw new BrookError('INVALID_REQUEST', `fetch response: ${json.count} records announced, ${records.length} from offset ${records[0]?.offset} decoded`, {
+    throw new BrookError('INVALID_REQUEST', `fetch response: ${showValue(json.count)} records announced, ${records.length} from offset ${records[0]?.offset} decoded`, {
       count: json.count, decoded: records.length,
     });
   }

@@ -1,0 +1,28 @@
+/**
+ * What the client takes from a WELCOME (docs/protocol.md, "Handshake"): the session's limits and
+ * the broker's incarnation. Checked, not trusted: every limit sizes the client's own frames and
+ * batches, so one that is missing, of another JSON type or not a positive integer (a broken
+ * server's `{"toString": 0}`, say) would fail every later send with a TypeError, or let the client
+ * build frames the server must refuse. Such a WELCOME fails the handshake with INVALID_REQUEST.
+ */
+import { BrookError, isIncarnation, showValue, type SessionLimits, type Welcome } from '@brook/protocol';
+
+const LIMIT_NAMES = ['frameBytesMax', 'batchRecordsMax', 'batchBytesMax', 'subscriptionsMax', 'requestsInFlightMax'] as const satisfies readonly (keyof SessionLimits)[];
+
+export function readWelcome(json: Record<string, unknown>): Pick<Welcome, 'limits' | 'incarnation'> {
+  const limits = json['limits'];
+  if (typeof limits !== 'object' || limits === null) throw badWelcome('limits', limits);
+  const read = {} as SessionLimits;
+  for (const name of LIMIT_NAMES) {
+    const value = (limits as Record<string, unknown>)[name];
+    if (!Number.isSafeInteger(value) || (value as number) < 1) throw badWelcome(`limits.${name}`, value);
+    read[name] = value as number;
+  }
+  const incarnation = json['incarnation'];
+  if (incarnation !== undefined && !isIncarnation(incarnation)) throw badWelcome('incarnation', incarnation);
+  return { limits: read, incarnation };
+}
+
+function badWelcome(field: string, value: unknown): BrookError {
+  return new BrookError('INVALID_REQUEST', `WELCOME: ${field} cannot be used, got ${showValue(value)}`, { field });
+}
