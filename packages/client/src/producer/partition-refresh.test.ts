@@ -105,3 +105,18 @@ describe('WalProducer partition count refresh', () => {
     await producer.close();
   });
 });
+
+// A broken server's describeTopic answer: routed by a count of 0, a keyed send failed an
+// assertion (not a BrookError); a discard-'new' bound of another type failed every batch with a TypeError.
+describe('a partition lookup answered with what no broker sends', () => {
+  it.each<[string, object]>([
+    ['no partitions', { name: 't', partitions: [] }],
+    ['partitions no list', { name: 't', partitions: { toString: 0 } }],
+    ["a discard-'new' bound that is no positive integer", { ...partitions(1), settings: { retention: { discard: 'new', maxBytes: { toString: 0 } } } }],
+  ])('%s: the send fails with INVALID_REQUEST naming describeTopic', async (_name, answer) => {
+    const { server, producer, next } = await setup();
+    const sent = producer.send('t', [{ key: KEY, value: 'x' }]);
+    server.respond(await next('describeTopic'), answer);
+    await expect(sent).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { op: 'describeTopic' } });
+  });
+});

@@ -13,7 +13,7 @@
  * retention.maxBytes for good (MESSAGE_TOO_LARGE), so the producer must not merge sends that
  * each fit into a batch that does not.
  */
-import type { BrookError, WireTopicDescription } from '@brook/protocol';
+import { BrookError, type WireTopicDescription } from '@brook/protocol';
 import type { Connection } from '../connection.js';
 import type { BackoffPolicy } from '../options.js';
 import { deliveryTimeout, readyToRetry, toBrookError, type TransmitContext } from './transmit.js';
@@ -61,13 +61,12 @@ export class TopicPartitions {
       loading = this.connection.request('describeTopic', { name: topic }).then(
         ({ json }) => {
           this.loading.delete(topic);
+          const { count, discardNewMaxBytes } = topicShape(json);
           this.refreshFailedAtMs.delete(topic);
-          this.counts.set(topic, { count: json.partitions.length, lookedUpAtMs: this.connection.clock.monotonicMs() });
-          // `settings` is absent from the answer of a broker from before describeTopic showed them.
-          const retention = (json.settings as WireTopicDescription['settings'] | undefined)?.retention;
-          if (retention?.discard === 'new' && retention.maxBytes !== undefined) this.batchBytesCaps.set(topic, retention.maxBytes);
+          this.counts.set(topic, { count, lookedUpAtMs: this.connection.clock.monotonicMs() });
+          if (discardNewMaxBytes !== undefined) this.batchBytesCaps.set(topic, discardNewMaxBytes);
           else this.batchBytesCaps.delete(topic);
-          return json.partitions.length;
+          return count;
         },
         (error: unknown) => {
           this.loading.delete(topic);
@@ -114,4 +113,24 @@ export class TopicPartitions {
     this.batchBytesCaps.delete(topic);
     this.refreshFailedAtMs.delete(topic);
   }
+}
+
+/**
+ * What a producer takes from describeTopic's answer: the partition count, and the byte bound of a
+ * discard-'new' topic (no batch may pass it). A broken server's answer (no partitions, or a bound
+ * that is no positive integer) is INVALID_REQUEST: routed by a count of 0, a keyed send failed an
+ * assertion; sized by a bound of another type, every batch failed with a TypeError.
+ */
+function topicShape(json: WireTopicDescription): { count: number; discardNewMaxBytes: number | undefined } {
+  const partitions: unknown = json.partitions;
+  if (!Array.isArray(partitions) || partitions.length < 1) throw unreadableTopic('partitions is no list of at least one partition');
+  // `settings` is absent from the answer of a broker from before describeTopic showed them.
+  const retention = (json.settings as WireTopicDescription['settings'] | undefined)?.retention;
+  if (retention?.discard !== 'new' || retention.maxBytes === undefined) return { count: partitions.length, discardNewMaxBytes: undefined };
+  if (!Number.isSafeInteger(retention.maxBytes) || retention.maxBytes < 1) throw unreadableTopic('settings.retention.maxBytes is no positive integer');
+  return { count: partitions.length, discardNewMaxBytes: retention.maxBytes };
+}
+
+function unreadableTopic(reason: string): BrookError {
+  return new BrookError('INVALID_REQUEST', `the server's answer to describeTopic cannot be read: ${reason}`, { op: 'describeTopic' });
 }
