@@ -17,7 +17,7 @@
  * the same ids to other producers, so a resume or a batch naming it is refused there and the
  * producer takes new ids. A file written before incarnations has none: unknown, resumed as before.
  */
-import { BrookError, SEQUENCE_MAX, addToSequence, assert, isIncarnation, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { BrookError, SEQUENCE_MAX, addToSequence, assert, isIncarnation, showValue, writeFileAtomic, type FileSystem } from '@brook/protocol';
 import type { ProducerIdentity } from './batch.js';
 
 export const STATE_FILE = 'producer.json';
@@ -120,7 +120,7 @@ function parseState(file: Record<string, unknown>): WalProducerState {
     partitions.set(routeKey(topic, partition), { producerId: id(producerId), producerEpoch, nextSequence });
   }
   const producerEpoch = file['producerEpoch'];
-  if (!inRange(producerEpoch, EPOCH_MAX)) throw new Error(`bad producerEpoch ${String(producerEpoch)}`);
+  if (!inRange(producerEpoch, EPOCH_MAX)) throw new Error(`bad producerEpoch ${showValue(producerEpoch)}`);
   const shared = file['producerId'] === null ? undefined : { producerId: id(file['producerId']), producerEpoch };
   const incarnation = file['incarnation'];
   if (incarnation !== undefined && !isIncarnation(incarnation)) throw new Error(`bad incarnation ${JSON.stringify(incarnation)}`);
@@ -128,7 +128,7 @@ function parseState(file: Record<string, unknown>): WalProducerState {
 }
 
 function id(value: unknown): bigint {
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new Error(`bad producer id ${String(value)}`);
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new Error(`bad producer id ${showValue(value)}`);
   return BigInt(value);
 }
 
