@@ -274,6 +274,13 @@ describe('Broker restart and retention', () => {
     expect(after.endOffset).toBe(100n);
     await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
     expect((await broker.fetch({ topic: 't', partition: 0, offset: after.startOffset }))[0]!.offset).toBe(after.startOffset);
+    // And again at every interval, not once.
+    for (let i = 0; i < 100; i++) await broker.produce('t', [{ value: 'x'.repeat(200) }]);
+    expect(broker.describeTopic('t').partitions[0]!.sizeBytes).toBeGreaterThan(8192);
+    await clock.advanceAsync(1000);
+    const again = broker.describeTopic('t').partitions[0]!;
+    expect(again.sizeBytes).toBeLessThanOrEqual(8192);
+    expect(again.startOffset).toBeGreaterThan(after.startOffset);
   });
 
   it('maxBytes deletes only while the partition is larger: one of exactly maxBytes keeps every segment it has left', async () => {
