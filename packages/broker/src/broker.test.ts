@@ -16,6 +16,7 @@ describe('Broker topics', () => {
       [0, 0n, 0n], [1, 0n, 0n], [2, 0n, 0n],
     ]);
     await expect(broker.createTopic('orders')).rejects.toMatchObject({ code: 'TOPIC_EXISTS' });
+    expect(() => broker.describeTopic('order')).toThrow(expect.objectContaining({ code: 'UNKNOWN_TOPIC', details: { topic: 'order' } }));
   });
 
   it.each([
