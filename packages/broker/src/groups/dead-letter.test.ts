@@ -176,6 +176,23 @@ describe("'partition' ordering: a record whose copy waits (a full dead-letter to
   });
 });
 
+describe('a dead-letter topic made by its first copy', () => {
+  it('being created by createTopic as the copy is made: the copy waits for that create and goes in, no TOPIC_EXISTS', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('made-src');
+    await broker.produce('made-src', [{ value: 'a' }]);
+    let creating: Promise<void> | undefined;
+    await broker.subscribe({ topic: 'made-src', group: 'g-made', backoff: { maxMs: 60_000 } }, (d) => {
+      creating = broker.createTopic('made-src.dlq', { partitions: 2 });
+      return d.reject('bad');
+    });
+    await settle(() => broker.describeGroup('made-src', 'g-made').lag === 0n);
+    await creating;
+    expect(broker.describeGroup('made-src', 'g-made')).toMatchObject({ lastError: undefined, partitions: [{ deadLettered: 1 }] });
+    expect(broker.describeTopic('made-src.dlq').partitions).toHaveLength(2);
+  });
+});
+
 describe('dead-letter copies made together', () => {
   it('records given up on together are copied in a few batches, each in order and at the offset its deadLettered event names', async () => {
     const { broker, settle } = await engineFixture();
