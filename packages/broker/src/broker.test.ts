@@ -16,6 +16,7 @@ describe('Broker topics', () => {
       [0, 0n, 0n], [1, 0n, 0n], [2, 0n, 0n],
     ]);
     await expect(broker.createTopic('orders')).rejects.toMatchObject({ code: 'TOPIC_EXISTS' });
+    expect(() => broker.describeTopic('order')).toThrow(expect.objectContaining({ code: 'UNKNOWN_TOPIC', details: { topic: 'order' } }));
   });
 
   it.each([
@@ -102,6 +103,7 @@ describe('Broker produce and fetch', () => {
     const results = await broker.produce('t', [{ value: 'a' }, { value: 'b' }, { value: 'c' }, { value: 'd', partition: 2 }]);
     expect(results.map((r) => r.partition)).toEqual([0, 1, 2, 2]);
     expect(results.map((r) => r.offset)).toEqual([0n, 0n, 0n, 1n]);
+    await expect(broker.produce('t', [{ value: 'e', partition: 3 }])).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION', details: { topic: 't', partition: 3, partitions: 3 } });
   });
 
   it('round-trips keys, values, headers and timestamps; defaults the timestamp to the clock', async () => {
@@ -289,6 +291,13 @@ describe('Broker restart and retention', () => {
     expect(after.endOffset).toBe(100n);
     await expect(broker.fetch({ topic: 't', partition: 0, offset: 0n })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
     expect((await broker.fetch({ topic: 't', partition: 0, offset: after.startOffset }))[0]!.offset).toBe(after.startOffset);
+    // And again at every interval, not once.
+    for (let i = 0; i < 100; i++) await broker.produce('t', [{ value: 'x'.repeat(200) }]);
+    expect(broker.describeTopic('t').partitions[0]!.sizeBytes).toBeGreaterThan(8192);
+    await clock.advanceAsync(1000);
+    const again = broker.describeTopic('t').partitions[0]!;
+    expect(again.sizeBytes).toBeLessThanOrEqual(8192);
+    expect(again.startOffset).toBeGreaterThan(after.startOffset);
   });
 
   it('maxBytes deletes only while the partition is larger: one of exactly maxBytes keeps every segment it has left', async () => {

@@ -110,4 +110,19 @@ describe('a createTopic that fails', () => {
     await broker.close();
     expect(openPaths(/./)).toEqual([]);
   });
+
+  it('opening its last partition: the partition logs opened before it are closed again, and the name is free', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new VirtualClock();
+    const { fs: tracked, openPaths } = trackOpenHandles(fs);
+    const broker = await Broker.open({ storage: 'memory', fs: tracked, clock, fsync: { intervalMs: 100 } });
+    const timersBefore = clock.pendingTimers();
+    fs.failNext('mkdir', { errno: 'EIO', path: /\/topics\/ct-part\/2$/ });
+    await expect(broker.createTopic('ct-part', { partitions: 3 })).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(openPaths(/ct-part/)).toEqual([]);
+    expect(clock.pendingTimers()).toBe(timersBefore);
+    await broker.createTopic('ct-part', { partitions: 3 });
+    await broker.close();
+    expect(openPaths(/./)).toEqual([]);
+  });
 });

@@ -9,9 +9,13 @@ import { Broker } from './broker.js';
 import type { FsyncPolicy } from './config/defaults.js';
 import { trackOpenHandles } from './open-handles.test-support.js';
 
-/** A held delivery (lease running), one nacked (backoff running), retention by age, a consume loop left early. */
+/**
+ * A held delivery (lease running), one nacked (backoff running), retention by age and by size
+ * (two topics whose creates each arm retention: one timer), a consume loop left early.
+ */
 async function exercise(broker: Broker, clock: VirtualClock, topic: string): Promise<void> {
   await broker.createTopic(topic, { partitions: 2, retention: { maxAgeMs: 60_000 } });
+  await broker.createTopic(`${topic}-sized`, { retention: { maxBytes: 1_000_000 } });
   await broker.produce(topic, [{ key: 'a', value: '1' }, { key: 'b', value: '2' }, { key: 'c', value: '3' }]);
   await broker.subscribe({ topic, group: `${topic}-held`, ackTimeoutMs: 60_000 }, () => new Promise<void>(() => undefined));
   await broker.subscribe({ topic, group: `${topic}-nacks`, backoff: { initialMs: 60_000 } }, () => Promise.reject(new Error('nack')));
@@ -32,5 +36,25 @@ describe('no broker timer outlives broker.close()', () => {
     await broker.close();
     expect(clock.pendingTimers()).toBe(0);
     expect(files.openPaths(/./)).toEqual([]);
+  });
+});
+
+describe('a periodic retention pass under way at close()', () => {
+  it('arms no timer once it ends', async () => {
+    const clock = new VirtualClock();
+    const fs = new MemoryFileSystem();
+    const broker = await Broker.open({ storage: 'memory', fs, clock, retentionCheckIntervalMs: 1000 });
+    await broker.createTopic('closing-pass', { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    for (let i = 0; i < 100; i++) await broker.produce('closing-pass', [{ value: 'x'.repeat(200) }]);
+    let closed: Promise<void> | undefined;
+    // close() as the pass deletes its first segment file.
+    fs.onOperation = (op) => {
+      if (op.kind === 'unlink' && closed === undefined) closed = broker.close();
+    };
+    await clock.advanceAsync(1000);
+    expect(closed).toBeDefined();
+    await closed;
+    for (let turn = 0; turn < 20; turn++) await clock.advanceAsync(0);
+    expect(clock.pendingTimers()).toBe(0);
   });
 });

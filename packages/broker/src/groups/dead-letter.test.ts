@@ -176,6 +176,23 @@ describe("'partition' ordering: a record whose copy waits (a full dead-letter to
   });
 });
 
+describe('a dead-letter topic made by its first copy', () => {
+  it('being created by createTopic as the copy is made: the copy waits for that create and goes in, no TOPIC_EXISTS', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('made-src');
+    await broker.produce('made-src', [{ value: 'a' }]);
+    let creating: Promise<void> | undefined;
+    await broker.subscribe({ topic: 'made-src', group: 'g-made', backoff: { maxMs: 60_000 } }, (d) => {
+      creating = broker.createTopic('made-src.dlq', { partitions: 2 });
+      return d.reject('bad');
+    });
+    await settle(() => broker.describeGroup('made-src', 'g-made').lag === 0n);
+    await creating;
+    expect(broker.describeGroup('made-src', 'g-made')).toMatchObject({ lastError: undefined, partitions: [{ deadLettered: 1 }] });
+    expect(broker.describeTopic('made-src.dlq').partitions).toHaveLength(2);
+  });
+});
+
 describe('dead-letter copies made together', () => {
   it('records given up on together are copied in a few batches, each in order and at the offset its deadLettered event names', async () => {
     const { broker, settle } = await engineFixture();
@@ -195,6 +212,22 @@ describe('dead-letter copies made together', () => {
     expect(copies.map((r) => new TextDecoder().decode(r.value!))).toEqual(values);
     expect(values.map((_, i) => copiedAt.get(BigInt(i)))).toEqual(copies.map((r) => r.offset));
     expect(broker.describeGroup('many-src', 'g-many').partitions[0]!.deadLettered).toBe(40);
+  });
+
+  it("copies more than the broker's batchBytesMax together go in writes within it, several copies a write", async () => {
+    const { broker, settle } = await engineFixture({ batchBytesMax: 8192 });
+    await broker.createTopic('wide-src');
+    const values = Array.from({ length: 12 }, (_, i) => `m${i}`.padEnd(1000, '.'));
+    for (const value of values) await broker.produce('wide-src', [{ value }]);
+    const batches: number[] = [];
+    broker.on('produced', (e) => void (e.topic === 'wide-src.dlq' && batches.push(e.records)));
+    await broker.subscribe({ topic: 'wide-src', group: 'g-wide', maxInFlight: 12 }, (d) => d.reject('bad'));
+    await settle(() => broker.describeGroup('wide-src', 'g-wide').lag === 0n);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(12);
+    // Not a write refused whole (MESSAGE_TOO_LARGE) and then a copy at a time.
+    expect(batches.length).toBeLessThanOrEqual(4);
+    const copies = await broker.fetch({ topic: 'wide-src.dlq', partition: 0, offset: 0n });
+    expect(copies.map((r) => new TextDecoder().decode(r.value!))).toEqual(values);
   });
 });
 

@@ -47,6 +47,17 @@ describe('checkBatchInput', () => {
     expect(() => checkBatchInput(damage(batchOf(1)), limits)).toThrow(expect.objectContaining({ code: 'CORRUPT_BATCH', details: expect.objectContaining({ reason }) }));
   });
 
+  it('rejects a batch of no records (recordCount 0, lastOffsetDelta -1: consistent, but nothing to append) with CORRUPT_BATCH', () => {
+    // The header of a one-record batch without its record, re-counted and re-checksummed.
+    const empty = batchOf(1).slice(0, 61);
+    const view = new DataView(empty.buffer);
+    view.setInt32(8, empty.length - 12); // batchLength: what follows it
+    view.setInt32(23, -1); // lastOffsetDelta
+    view.setInt32(57, 0); // recordCount
+    view.setUint32(17, crc32c(empty, 21, empty.length));
+    expect(() => checkBatchInput(empty, limits)).toThrow(expect.objectContaining({ code: 'CORRUPT_BATCH', details: expect.objectContaining({ reason: 'bad-header' }) }));
+  });
+
   it('rejects what is not a batch, and transactional or control batches, with INVALID_REQUEST', () => {
     expect(() => checkBatchInput('x', limits)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
     expect(() => checkBatchInput(patched(batchOf(1), 22, 0x10), limits)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { attributes: 0x10 } }));

@@ -13,7 +13,7 @@ describe('Broker concurrency', () => {
     const broker = await memoryBroker();
     const results = await Promise.allSettled([broker.createTopic('race'), broker.createTopic('race')]);
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
-    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'TOPIC_EXISTS' } });
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'TOPIC_EXISTS', details: { topic: 'race' } } });
     expect(broker.listTopics()).toEqual(['race']);
   });
 
@@ -52,6 +52,21 @@ describe('Broker concurrency', () => {
     await broker.close();
     expect(await fs.exists(`${broker.dataDir}/topics/leaving`)).toBe(false);
     await deleting;
+    const reopened = await memoryBroker({ fs });
+    expect(reopened.openedClean).toBe(true);
+    expect(reopened.listTopics()).toEqual([]);
+  });
+
+  it('a create waiting for a delete of its name when close begins fails with CLOSED and makes nothing: the broker closes clean without it', async () => {
+    const fs = new MemoryFileSystem();
+    const broker = await memoryBroker({ fs });
+    await broker.createTopic('late');
+    const deleting = broker.deleteTopic('late');
+    const creating = broker.createTopic('late');
+    await broker.close();
+    await deleting;
+    await expect(creating).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(await fs.exists(`${broker.dataDir}/topics/late`)).toBe(false);
     const reopened = await memoryBroker({ fs });
     expect(reopened.openedClean).toBe(true);
     expect(reopened.listTopics()).toEqual([]);

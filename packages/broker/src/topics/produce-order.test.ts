@@ -4,7 +4,7 @@
  * to make room (discard 'new').
  */
 import { describe, expect, it } from 'vitest';
-import { engineFixture } from '../groups/group-fixture.js';
+import { duringRetention, engineFixture } from '../groups/group-fixture.js';
 
 describe('produce call order', () => {
   it('calls to one partition, not awaited in between, are appended in call order', async () => {
@@ -41,5 +41,23 @@ describe('produce call order', () => {
     const [big, small] = await Promise.allSettled([broker.produce('t', [{ value: 'b'.repeat(1500) }]), broker.produce('t', [{ value: 'small' }])]);
     expect(big).toMatchObject({ status: 'rejected', reason: { code: 'TOPIC_FULL' } });
     expect(small).toMatchObject({ status: 'fulfilled', value: [{ partition: 0, offset: endBefore }] });
+  });
+});
+
+describe("produce call order under discard 'new', a call made while an earlier one makes room", () => {
+  it('waits for it, though the calls before it are done', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('t', { segmentBytesMax: 4096, retention: { maxBytes: 8192, discard: 'new' } });
+    // Room for a small record, not for the big one until retention deletes what the group consumed.
+    while (broker.describeTopic('t').partitions[0]!.sizeBytes < 8192 - 700) await broker.produce('t', [{ value: 'x'.repeat(200) }]);
+    await broker.subscribe({ topic: 't', group: 'g' }, () => undefined);
+    await world.settle(() => broker.describeGroup('t', 'g').lag === 0n);
+    let later: Promise<{ offset: bigint }[]> | undefined;
+    // Called as the big one's room check moves the partition's start: the small one's turn is over by then.
+    duringRetention(world, 'checkpoint', () => (later = broker.produce('t', [{ value: 'later' }])));
+    const [, [big]] = await Promise.all([broker.produce('t', [{ value: 'small' }]), broker.produce('t', [{ value: 'b'.repeat(1500) }])]);
+    expect(later).toBeDefined();
+    expect((await later!)[0]!.offset).toBe(big!.offset + 1n);
   });
 });

@@ -23,7 +23,10 @@ describe("retention.maxBytes with discard 'new'", () => {
     const { broker, batchBytes, partition } = await fullTopic('fills', (batchBytes) => 3 * batchBytes);
     for (let i = 0; i < 3; i++) await broker.produce('fills', [record(200)]);
     expect(partition().sizeBytes).toBe(3 * batchBytes);
-    await expect(broker.produce('fills', [record(0)])).rejects.toMatchObject({ code: 'TOPIC_FULL', retriable: true });
+    await expect(broker.produce('fills', [record(0)])).rejects.toMatchObject({
+      code: 'TOPIC_FULL', retriable: true,
+      details: { topic: 'fills', partition: 0, sizeBytes: 3 * batchBytes, inFlightBytes: 0, maxBytes: 3 * batchBytes },
+    });
     expect([partition().sizeBytes, partition().endOffset]).toEqual([3 * batchBytes, 3n]);
   });
 
@@ -90,5 +93,36 @@ describe("discard 'new' room checks and groups whose journal failed", () => {
     // Every record is older than maxAgeMs: the room check deletes them and the produce fits.
     await expect(broker.produce(topic, [{ value: 'y'.repeat(200) }])).resolves.toHaveLength(1);
     expect(broker.describeTopic(topic).partitions[0]!.startOffset).toBe(3n);
+  });
+});
+
+describe("discard 'new': what a produce's room check deletes", () => {
+  /** A topic of 4 KiB segments holding `records` 200-byte records, all consumed by a group whose handler acks only the first `acked`. */
+  async function consumedTopic(topic: string, records: number, acked: number) {
+    const world = await engineFixture();
+    await world.broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 16_384, discard: 'new' } });
+    for (let i = 0; i < records; i++) await world.broker.produce(topic, [record(200)]);
+    let seen = 0;
+    await world.broker.subscribe({ topic, group: 'g', maxInFlight: 1000 }, (d) => (seen++ < acked ? d.ack() : new Promise(() => undefined)));
+    await world.settle(() => seen === records);
+    await world.settle(() => world.broker.describeGroup(topic, 'g').partitions[0]!.ackFloor === BigInt(acked));
+    return { ...world, partition: () => world.broker.describeTopic(topic).partitions[0]! };
+  }
+
+  it('nothing, when the batch fits: consumed segments stay until a produce needs their room, or a retention pass', async () => {
+    const { broker, partition } = await consumedTopic('room-fits', 40, 40);
+    const before = partition();
+    expect(before.segments).toBeGreaterThan(1);
+    await broker.produce('room-fits', [record(200)]);
+    expect(partition()).toMatchObject({ startOffset: 0n, segments: before.segments });
+    await broker.enforceRetention();
+    expect(partition().startOffset).toBeGreaterThan(0n);
+  });
+
+  it('nothing, when the batch is refused: no segment sealed while a group has records of the active one to consume', async () => {
+    const { broker, partition } = await consumedTopic('room-refused', 55, 10);
+    const before = partition();
+    await expect(broker.produce('room-refused', [record(2000)])).rejects.toMatchObject({ code: 'TOPIC_FULL' });
+    expect(partition()).toEqual(before);
   });
 });

@@ -98,15 +98,15 @@ export class RetentionRunner {
    * batch's append, in the order given.
    */
   appendWithRoom(topic: Topic, batches: readonly { partition: number; batch: Uint8Array }[]): Promise<AppendResult>[] {
-    const { discard, maxBytes } = topic.config.retention;
-    if (discard !== 'new' || maxBytes === undefined) return batches.map(({ partition, batch }) => topic.partition(partition).append(batch));
+    const maxBytes = roomBytesMax(topic);
+    if (maxBytes === undefined) return batches.map(({ partition, batch }) => topic.partition(partition).append(batch));
     const turn = this.inTurn(topic, batches.map(({ partition }) => partition), async () => {
       // Every batch that could never fit first: a produce refused TOPIC_FULL on an earlier
       // partition would be retried, for good, when it can never be taken (MESSAGE_TOO_LARGE).
-      for (const { partition, batch } of batches) checkCanEverFit(topic, partition, batch.length);
+      for (const { partition, batch } of batches) checkCanEverFit(topic, partition, batch.length, maxBytes);
       const admissions: Admission[] = [];
       try {
-        for (const { partition, batch } of batches) admissions.push(await this.makeRoom(topic, partition, batch.length));
+        for (const { partition, batch } of batches) admissions.push(await this.makeRoom(topic, partition, batch.length, maxBytes));
         // Wrapped, so the next turn waits for this one's place in the logs' queues, not its writes.
         return { appending: batches.map(({ partition, batch }) => topic.partition(partition).append(batch)) };
       } finally {
@@ -127,9 +127,12 @@ export class RetentionRunner {
    * partition has or is appending takes none: it appends nothing (AppendGroup.admit).
    */
   makeRoomInTurn(topic: Topic, partition: number, bytes: number): Promise<Admission> {
-    const { discard, maxBytes } = topic.config.retention;
-    if (discard !== 'new' || maxBytes === undefined) return Promise.resolve(NOTHING_HELD);
-    return this.inTurn(topic, [partition], () => this.makeRoom(topic, partition, bytes));
+    const maxBytes = roomBytesMax(topic);
+    if (maxBytes === undefined) return Promise.resolve(NOTHING_HELD);
+    return this.inTurn(topic, [partition], async () => {
+      checkCanEverFit(topic, partition, bytes, maxBytes);
+      return this.makeRoom(topic, partition, bytes, maxBytes);
+    });
   }
 
   /** Runs `task` once the turns queued before it on `partitions` are done; its own turn ends when it settles. */
@@ -153,10 +156,7 @@ export class RetentionRunner {
    * their way into it: queued or being written (the log's unwrittenBytes), and admitted but not
    * yet queued (held here). So batches in flight together never take the partition past maxBytes.
    */
-  private async makeRoom(topic: Topic, partition: number, bytes: number): Promise<Admission> {
-    const { discard, maxBytes } = topic.config.retention;
-    if (discard !== 'new' || maxBytes === undefined) return NOTHING_HELD;
-    checkCanEverFit(topic, partition, bytes);
+  private async makeRoom(topic: Topic, partition: number, bytes: number, maxBytes: number): Promise<Admission> {
     const log = topic.partition(partition);
     const inFlight = () => log.unwrittenBytes + (this.admitted.get(log) ?? 0);
     const fits = () => log.sizeBytes + inFlight() + bytes <= maxBytes;
@@ -232,10 +232,15 @@ export class RetentionRunner {
 /** The admission of a batch no room was held for (no discard 'new'). */
 const NOTHING_HELD: Admission = { release: () => undefined };
 
-/** discard 'new': a batch over retention.maxBytes is MESSAGE_TOO_LARGE. */
-function checkCanEverFit(topic: Topic, partition: number, bytes: number): void {
+/** Under discard 'new', the bytes a partition of `topic` may hold (retention.maxBytes); else undefined: no room to check. */
+function roomBytesMax(topic: Topic): number | undefined {
   const { discard, maxBytes } = topic.config.retention;
-  if (discard !== 'new' || maxBytes === undefined || bytes <= maxBytes) return;
+  return discard === 'new' ? maxBytes : undefined;
+}
+
+/** discard 'new': a batch over retention.maxBytes is MESSAGE_TOO_LARGE. */
+function checkCanEverFit(topic: Topic, partition: number, bytes: number, maxBytes: number): void {
+  if (bytes <= maxBytes) return;
   // Not TOPIC_FULL: that is retriable, and no amount of consuming makes this batch fit.
   throw new BrookError('MESSAGE_TOO_LARGE', `a batch of ${bytes} bytes can never fit ${topic.name}/${partition}, which holds at most retention.maxBytes ${maxBytes}`, {
     topic: topic.name, partition, maxBytes, batchBytes: bytes,
@@ -250,7 +255,6 @@ function checkCanEverFit(topic: Topic, partition: number, bytes: number): void {
  */
 export function batchBytesFit(topic: Topic | undefined, batchBytesMax: number): number {
   // A topic gone meanwhile: the broker's limit (the produce itself then says UNKNOWN_TOPIC).
-  if (!topic) return batchBytesMax;
-  const { discard, maxBytes } = topic.config.retention;
-  return discard === 'new' && maxBytes !== undefined ? Math.min(batchBytesMax, maxBytes) : batchBytesMax;
+  const maxBytes = topic && roomBytesMax(topic);
+  return maxBytes === undefined ? batchBytesMax : Math.min(batchBytesMax, maxBytes);
 }

@@ -269,6 +269,22 @@ describe('topic directories at open', () => {
   });
 });
 
+describe('a topic.json at open', () => {
+  it.each([
+    ['of another version', { version: 2 }],
+    ['without its segmentBytesMax', { segmentBytesMax: undefined }],
+    ['without its segmentMsMax', { segmentMsMax: undefined }],
+  ])('%s stops the open with CORRUPT_METADATA naming it', async (_how, change) => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-file');
+    await world.broker.close();
+    const file = '/brook/topics/lc-file/topic.json';
+    const written = JSON.parse(text(await world.fs.readFile(file))!) as Record<string, unknown>;
+    await world.fs.writeFile(file, new TextEncoder().encode(JSON.stringify({ ...written, ...change })));
+    await expect(world.restart({ powerCut: false })).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file } });
+  });
+});
+
 describe('partition directories at open', () => {
   // createTopic makes every partition's first segment durable before topic.json, and retention
   // never deletes a partition's last segment: one without any is a loss, not a new partition.
@@ -276,6 +292,9 @@ describe('partition directories at open', () => {
     ['missing', (world: Awaited<ReturnType<typeof engineFixture>>) => world.fs.rmdir('/brook/topics/lc-lost/1')],
     ['emptied of its segment files', async (world: Awaited<ReturnType<typeof engineFixture>>) => {
       for (const name of await world.fs.readdir('/brook/topics/lc-lost/1')) await world.fs.unlink(`/brook/topics/lc-lost/1/${name}`);
+    }],
+    ['left with its indexes but no .log file', async (world: Awaited<ReturnType<typeof engineFixture>>) => {
+      for (const name of await world.fs.readdir('/brook/topics/lc-lost/1')) if (name.endsWith('.log')) await world.fs.unlink(`/brook/topics/lc-lost/1/${name}`);
     }],
   ])('a partition directory %s stops the open with CORRUPT_METADATA, rather than start the partition over at offset 0', async (_how, lose) => {
     const world = await engineFixture();
@@ -298,6 +317,19 @@ describe('partition directories at open', () => {
     const written = JSON.parse(text(await world.fs.readFile(file))!) as Record<string, unknown>;
     await world.fs.writeFile(file, new TextEncoder().encode(JSON.stringify({ ...written, partitions: 1 })));
     await expect(world.restart({ powerCut: false })).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file, partition: 1 } });
+  });
+
+  it('partition directories beyond, numbered from 10 up: CORRUPT_METADATA names the lowest by number, not by name', async () => {
+    const world = await engineFixture();
+    await world.broker.createTopic('lc-extra-many', { partitions: 11 });
+    await world.broker.close();
+    const file = '/brook/topics/lc-extra-many/topic.json';
+    const written = JSON.parse(text(await world.fs.readFile(file))!) as Record<string, unknown>;
+    // Directories 9 and 10 beyond: '10' comes before '9' by name.
+    await world.fs.writeFile(file, new TextEncoder().encode(JSON.stringify({ ...written, partitions: 9 })));
+    await expect(world.restart({ powerCut: false })).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file, partition: 9 } });
+    await world.fs.rmdir('/brook/topics/lc-extra-many/9');
+    await expect(world.restart({ powerCut: false })).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file, partition: 10 } });
   });
 
   it('a file or a directory of another name in a topic directory is not a partition: the topic opens', async () => {

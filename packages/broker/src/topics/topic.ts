@@ -21,7 +21,8 @@ import { toRecordInput, type ProduceRecord } from './record-input.js';
 
 export interface TopicConfig {
   readonly partitions: number;
-  readonly retention: RetentionPolicy;
+  /** With its discard resolved ('old' unless the topic was created with 'new'). */
+  readonly retention: RetentionPolicy & { readonly discard: 'old' | 'new' };
   readonly segmentBytesMax: number;
   readonly segmentMsMax: number;
 }
@@ -171,7 +172,7 @@ export class Topic {
         retention: {
           ...(retention.maxBytes === undefined ? {} : { maxBytes: retention.maxBytes }),
           ...(retention.maxAgeMs === undefined ? {} : { maxAgeMs: retention.maxAgeMs }),
-          discard: retention.discard ?? 'old',
+          discard: retention.discard,
         },
         segmentBytesMax,
         segmentMsMax,
