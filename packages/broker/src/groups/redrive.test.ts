@@ -98,6 +98,24 @@ describe('redrive', () => {
     expect(await later).toEqual({ moved: 0, skipped: 0 });
   });
 
+  it('endOffsets stop each dead-letter partition there (one past its end when called, at that end); a partition they leave out stops at its end', async () => {
+    const fixture = await engineFixture();
+    const { broker } = fixture;
+    await broker.createTopic('ends', { partitions: 2 });
+    await broker.createTopic('ends.dlq', { partitions: 2 });
+    await deadLetter(fixture, 'ends', 'g-ends', ['a0', 'a1', 'a2', 'b0', 'b1'].map((value) => ({ value, partition: value.startsWith('a') ? 0 : 1 })));
+    const first = broker.redrive('ends.dlq', { endOffsets: [1n] });
+    const second = broker.redrive('ends.dlq', { endOffsets: [100n, 100n] });
+    // Written after both calls: past the end either saw, so neither moves it (nor skips it).
+    await broker.produce('ends.dlq', [{ value: 'late', partition: 0 }]);
+    expect(await first).toEqual({ moved: 3, skipped: 0 });
+    expect(await second).toEqual({ moved: 2, skipped: 0 });
+    expect([await values(broker, 'ends', 0, 3n), await values(broker, 'ends', 1, 2n)]).toEqual([['a0', 'a1', 'a2'], ['b0', 'b1']]);
+    await expect(broker.redrive('ends.dlq', { endOffsets: [0n, 0n, 0n] })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST', details: { field: 'endOffsets', partitions: 2 }, message: expect.stringContaining('at most one offset per partition of ends.dlq (2)'),
+    });
+  });
+
   it('skips records whose origin topic was deleted, leaving them waiting, and moves the rest', async () => {
     const fixture = await engineFixture();
     const { broker } = fixture;
@@ -145,6 +163,7 @@ describe('redrive', () => {
       details: expect.objectContaining({ topic: 'part-cramped', deadLetterTopic: 'part.dlq', moved: 2, skipped: 0, deadLetterPartition: 0, deadLetterOffset: 2n }),
     });
     expect((failure as Error).message).toMatch(/^TOPIC_FULL: redrive of part\.dlq stopped at part\.dlq\/0@2 \(moved 2, skipped 0 before it\): /);
+    expect((failure as Error).cause).toMatchObject({ code: 'TOPIC_FULL', details: { topic: 'part-cramped' } });
     expect(broker.describeGroup('part.dlq', REDRIVE_GROUP).partitions[0]!.ackFloor).toBe(2n);
   });
 
@@ -266,12 +285,15 @@ describe('redrive racing a delete of its dead-letter topic', () => {
     const first = broker.redrive('remade-under.dlq').then(() => 'redriven', (e: { code: string }) => e.code);
     await held.reached;
     const waiting = broker.redrive('remade-under.dlq').then((r) => r, (e: { code: string }) => e.code);
+    // One with nothing to read (its endOffsets at 0) fails the same: its topic is gone.
+    const readingNothing = broker.redrive('remade-under.dlq', { endOffsets: [0n] }).then((r) => r, (e: { code: string }) => e.code);
     await broker.deleteTopic('remade-under.dlq');
     await broker.createTopic('remade-under.dlq');
     await deadLetter(world, 'remade-under', 'g-remade-under', [{ value: 'new' }]);
     held.release();
     expect(await first).toBe('UNKNOWN_TOPIC');
     expect(await waiting).toBe('UNKNOWN_TOPIC');
+    expect(await readingNothing).toBe('UNKNOWN_TOPIC');
     expect(await values(broker, 'remade-under')).toEqual(['old', 'new']);
   });
 
