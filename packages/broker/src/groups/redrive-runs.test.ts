@@ -4,15 +4,9 @@
  * redrive group made by a run that retention overtook first.
  */
 import { describe, expect, it } from 'vitest';
-import type { Broker } from '../broker.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import { REDRIVE_GROUP } from './redrive.js';
-
-const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
-
-async function values(broker: Broker, topic: string, partition = 0, offset = 0n): Promise<string[]> {
-  return (await broker.fetch({ topic, partition, offset })).map((r) => text(r.value));
-}
+import { values } from './redrive.test-support.js';
 
 /** Has group `group` reject every record of `topic` produced meanwhile, one produce a record, waiting until each is dead-lettered. */
 async function deadLetterEach(world: EngineFixture, topic: string, group: string, values: string[], deadLetterTopic: string): Promise<void> {

@@ -4,29 +4,10 @@
  * the broker's API on the virtual clock.
  */
 import { describe, expect, it } from 'vitest';
-import type { Broker } from '../broker.js';
 import { engineFixture, parking } from './group-fixture.js';
 import { REDRIVE_GROUP } from './redrive.js';
+import { deadLetter, values } from './redrive.test-support.js';
 import { heldReads } from '../held-reads.test-support.js';
-
-const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
-
-async function values(broker: Broker, topic: string, partition = 0, offset = 0n): Promise<string[]> {
-  return (await broker.fetch({ topic, partition, offset })).map((r) => text(r.value));
-}
-
-/** Produces `records` to `topic` and has group `group` reject each, waiting until all are dead-lettered. */
-async function deadLetter(
-  fixture: Awaited<ReturnType<typeof engineFixture>>, topic: string, group: string,
-  records: Parameters<Broker['produce']>[1], deadLetterTopic = `${topic}.dlq`,
-): Promise<void> {
-  const { broker, settle } = fixture;
-  // One produce a record when the broker takes one record a batch (batchRecordsMax 1).
-  for (const record of records) await broker.produce(topic, [record]);
-  const sub = await broker.subscribe({ topic, group, deadLetterTopic }, (d) => d.reject('bad'));
-  await settle(() => broker.describeGroup(topic, group).lag === 0n);
-  await sub.close();
-}
 
 describe('redrive', () => {
   it("in 'key' ordering a redriven record is the newest of its key: it waits behind the key's record in flight and those after it", async () => {
@@ -96,24 +77,6 @@ describe('redrive', () => {
     await broker.produce('snapshot.dlq', [{ value: 'late' }]);
     expect(await running).toEqual({ moved: 1, skipped: 0 });
     expect(await later).toEqual({ moved: 0, skipped: 0 });
-  });
-
-  it('endOffsets stop each dead-letter partition there (one past its end when called, at that end); a partition they leave out stops at its end', async () => {
-    const fixture = await engineFixture();
-    const { broker } = fixture;
-    await broker.createTopic('ends', { partitions: 2 });
-    await broker.createTopic('ends.dlq', { partitions: 2 });
-    await deadLetter(fixture, 'ends', 'g-ends', ['a0', 'a1', 'a2', 'b0', 'b1'].map((value) => ({ value, partition: value.startsWith('a') ? 0 : 1 })));
-    const first = broker.redrive('ends.dlq', { endOffsets: [1n] });
-    const second = broker.redrive('ends.dlq', { endOffsets: [100n, 100n] });
-    // Written after both calls: past the end either saw, so neither moves it (nor skips it).
-    await broker.produce('ends.dlq', [{ value: 'late', partition: 0 }]);
-    expect(await first).toEqual({ moved: 3, skipped: 0 });
-    expect(await second).toEqual({ moved: 2, skipped: 0 });
-    expect([await values(broker, 'ends', 0, 3n), await values(broker, 'ends', 1, 2n)]).toEqual([['a0', 'a1', 'a2'], ['b0', 'b1']]);
-    await expect(broker.redrive('ends.dlq', { endOffsets: [0n, 0n, 0n] })).rejects.toMatchObject({
-      code: 'INVALID_REQUEST', details: { field: 'endOffsets', partitions: 2 }, message: expect.stringContaining('at most one offset per partition of ends.dlq (2)'),
-    });
   });
 
   it('skips records whose origin topic was deleted, leaving them waiting, and moves the rest', async () => {
