@@ -340,7 +340,6 @@ export class GroupCoordinator {
     if (failed) throw failed.reason;
   }
 
-  /** The group, opened from disk or created at `config.from` on first use. */
   /** The dead-letter topic's REDRIVE_GROUP, made at its earliest offset if it has none. */
   private redriveGroup(topic: string): Promise<Group> {
     return this.group(topic, REDRIVE_GROUP, resolveGroupConfig({
@@ -349,6 +348,7 @@ export class GroupCoordinator {
     }));
   }
 
+  /** The group, opened from disk or created at `config.from` on first use. */
   private group(topic: string, name: string, config: GroupConfig): Promise<Group> {
     const key = groupKey(topic, name);
     const existing = this.groups.get(topic, name);

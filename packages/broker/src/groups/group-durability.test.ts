@@ -29,6 +29,56 @@ describe('group durability', () => {
     expect(after.held.every((d) => d.deliveryCount === 2 && d.redelivered)).toBe(true);
   });
 
+  it('after a power cut: a record never delivered comes as a first delivery, the ones in flight with deliveryCount + 1', async () => {
+    const fixture = await engineFixture({ fsync: 'always' });
+    await fixture.broker.createTopic('cut-window');
+    await fixture.broker.produce('cut-window', ['a', 'b', 'c', 'd'].map((value) => ({ value })));
+    const before = holding();
+    // Two handed out, so journaled (one range of first attempts, [0, 2)); c and d never go out.
+    await fixture.broker.subscribe({ topic: 'cut-window', group: 'g', maxInFlight: 2 }, before.handler);
+    await fixture.settle(() => before.held.length === 2);
+    const broker = await fixture.restart();
+    const after = holding();
+    await broker.subscribe({ topic: 'cut-window', group: 'g', maxInFlight: 10 }, after.handler);
+    await fixture.settle(() => after.held.length === 4);
+    expect(after.held.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['a#2', 'b#2', 'c#1', 'd#1']);
+    expect(after.held.map((d) => d.redelivered)).toEqual([true, true, false, false]);
+  });
+
+  it('after a power cut: an attempt given back and started again while the journal waited for an fsync comes back with deliveryCount + 1', async () => {
+    const memory = new MemoryFileSystem();
+    const syncs = holdingSyncsOf(memory, (path) => path.includes('/journal-'));
+    const fixture = await engineFixture({ fs: syncs.fs, fsync: 'always' });
+    const { broker } = fixture;
+    const topic = 'given-back-again';
+    const ackTimeoutMs = 1000;
+    await broker.createTopic(topic);
+    await broker.produce(topic, [{ value: 'x' }]);
+    // A stream never read: x reaches its queue and waits there unsent.
+    const unread = broker.consume({ topic, group: 'g', maxInFlight: 1, ackTimeoutMs });
+    await fixture.settle(() => broker.listGroups(topic).length === 1 && broker.describeGroup(topic, 'g').partitions[0]!.inFlight.length === 1);
+    const acking = holding();
+    await broker.subscribe({ topic, group: 'g', maxInFlight: 10, ackTimeoutMs }, acking.handler);
+    await broker.produce(topic, [{ value: 'z' }]);
+    await fixture.settle(() => acking.held.length === 1);
+    syncs.hold();
+    const acked = acking.held[0]!.ack(); // its journal write waits for the fsync
+    await fixture.settle(() => syncs.state.held === 1);
+    // x's lease runs out unsent: the attempt is given back and x goes out again, both journaled
+    // in the one write waiting behind z's ack.
+    await fixture.advance(ackTimeoutMs);
+    syncs.release();
+    await acked;
+    await fixture.settle(() => acking.held.length === 2);
+    expect(acking.held.map((d) => `${d.text()}#${d.deliveryCount}`)).toEqual(['z#1', 'x#1']);
+    unread.abort();
+    memory.powerCut();
+    const after = holding();
+    await (await fixture.restart({ powerCut: false })).subscribe({ topic, group: 'g' }, after.handler);
+    await fixture.settle(() => after.held.length === 1);
+    expect(`${after.held[0]!.text()}#${after.held[0]!.deliveryCount}`).toBe('x#2');
+  });
+
   it('remembers a group that has no members across a restart, with its position and settings', async () => {
     const fixture = await engineFixture();
     await fixture.broker.createTopic('t');
@@ -234,7 +284,9 @@ describe('group directories at open', () => {
     const journal = await logFixture().open({ fs: fixture.fs, clock: fixture.clock, dir });
     await journal.append(encodeBatch(encodeChangesList([{ p: 2, a: [[0n, 1n]] }]).map((value) => ({ key: null, value, timestamp: 0 }))));
     await journal.close();
-    await expect(fixture.restart({ powerCut: false })).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: dir, partition: 2 } });
+    await expect(fixture.restart({ powerCut: false })).rejects.toMatchObject({
+      code: 'CORRUPT_METADATA', details: { file: dir, partition: 2 }, message: expect.stringMatching(new RegExp(`^CORRUPT_METADATA: ${dir}: .*partition 2, the topic has 2`)),
+    });
   });
 
   it.each([

@@ -4,15 +4,9 @@
  * redrive group made by a run that retention overtook first.
  */
 import { describe, expect, it } from 'vitest';
-import type { Broker } from '../broker.js';
 import { engineFixture, type EngineFixture } from './group-fixture.js';
 import { REDRIVE_GROUP } from './redrive.js';
-
-const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
-
-async function values(broker: Broker, topic: string, partition = 0, offset = 0n): Promise<string[]> {
-  return (await broker.fetch({ topic, partition, offset })).map((r) => text(r.value));
-}
+import { values } from './redrive.test-support.js';
 
 /** Has group `group` reject every record of `topic` produced meanwhile, one produce a record, waiting until each is dead-lettered. */
 async function deadLetterEach(world: EngineFixture, topic: string, group: string, values: string[], deadLetterTopic: string): Promise<void> {
@@ -80,6 +74,18 @@ describe('skipped records and runs', () => {
     expect(await values(broker, 'rs-max', 0, 3n)).toEqual(['a', 'b', 'c']);
   });
 
+  it('maxRecords counts records moved, not records tried: a run skipped whole (its origin gone) leaves the count to the records after it', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rs-gone');
+    await broker.createTopic('rs-stays');
+    await deadLetterEach(world, 'rs-gone', 'g-rs-gone', ['g0'], 'rs-count.dlq');
+    await deadLetterEach(world, 'rs-stays', 'g-rs-stays', ['s0', 's1'], 'rs-count.dlq');
+    await broker.deleteTopic('rs-gone');
+    expect(await broker.redrive('rs-count.dlq', { maxRecords: 1 })).toEqual({ moved: 1, skipped: 1 });
+    expect(await values(broker, 'rs-stays', 0, 2n)).toEqual(['s0']);
+  });
+
   it('records skipped inside a run that goes back count once, and stay waiting', async () => {
     const world = await engineFixture();
     const { broker } = world;
@@ -134,5 +140,41 @@ describe('the redrive group made after retention passed the records it acks', ()
     const reopened = await world.restart();
     expect(reopened.describeGroup('rl-late.dlq', REDRIVE_GROUP).partitions[0]).toMatchObject({ ackFloor: 100n, lag: 0n });
     expect(await reopened.redrive('rl-late.dlq')).toEqual({ moved: 0, skipped: 0 });
+  });
+});
+
+describe('a run read in several fetches', () => {
+  it('takes each record once, in order, whatever the reads of the dead-letter topic it spans', async () => {
+    const world = await engineFixture({ fetchBytesMax: 1024 });
+    const { broker } = world;
+    await broker.createTopic('rf-reads');
+    const sent = Array.from({ length: 20 }, (_, i) => `r${i}`.padEnd(200, '.'));
+    await deadLetterEach(world, 'rf-reads', 'g-rf-reads', sent, 'rf-reads.dlq');
+    const batches: number[] = [];
+    broker.on('produced', (e) => void (e.topic === 'rf-reads' && batches.push(e.records)));
+    expect(await broker.redrive('rf-reads.dlq')).toEqual({ moved: 20, skipped: 0 });
+    expect(batches).toEqual([20]);
+    expect(await values(broker, 'rf-reads', 0, 20n)).toEqual(sent);
+  });
+});
+
+describe('a run refused for room now', () => {
+  it('goes back a record at a time as far as there is room, as the records alone would', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    await broker.createTopic('rr-some-room', { retention: { maxBytes: 1000, discard: 'new' } });
+    const sent = Array.from({ length: 3 }, (_, i) => `s${i}`.padEnd(150, '.'));
+    await deadLetterEach(world, 'rr-some-room', 'g-rr-some-room', sent, 'rr-some-room.dlq');
+    await broker.deleteGroup('rr-some-room', 'g-rr-some-room');
+    // Made again and part filled: room for one of them alone, not for the three in one batch.
+    await broker.deleteTopic('rr-some-room');
+    await broker.createTopic('rr-some-room', { retention: { maxBytes: 1000, discard: 'new' } });
+    await broker.produce('rr-some-room', [{ value: 'f'.repeat(500) }]);
+    const failure = await broker.redrive('rr-some-room.dlq').catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'TOPIC_FULL', details: expect.objectContaining({ moved: 1, skipped: 0, deadLetterOffset: 1n }) });
+    expect(await values(broker, 'rr-some-room', 0, 1n)).toEqual(sent.slice(0, 1));
+    // As the records alone would: the next one does not fit either.
+    await expect(broker.produce('rr-some-room', [{ value: sent[1]! }])).rejects.toMatchObject({ code: 'TOPIC_FULL' });
+    expect(broker.describeGroup('rr-some-room.dlq', REDRIVE_GROUP).partitions[0]!.ackFloor).toBe(1n);
   });
 });

@@ -4,29 +4,10 @@
  * the broker's API on the virtual clock.
  */
 import { describe, expect, it } from 'vitest';
-import type { Broker } from '../broker.js';
 import { engineFixture, parking } from './group-fixture.js';
 import { REDRIVE_GROUP } from './redrive.js';
+import { deadLetter, values } from './redrive.test-support.js';
 import { heldReads } from '../held-reads.test-support.js';
-
-const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
-
-async function values(broker: Broker, topic: string, partition = 0, offset = 0n): Promise<string[]> {
-  return (await broker.fetch({ topic, partition, offset })).map((r) => text(r.value));
-}
-
-/** Produces `records` to `topic` and has group `group` reject each, waiting until all are dead-lettered. */
-async function deadLetter(
-  fixture: Awaited<ReturnType<typeof engineFixture>>, topic: string, group: string,
-  records: Parameters<Broker['produce']>[1], deadLetterTopic = `${topic}.dlq`,
-): Promise<void> {
-  const { broker, settle } = fixture;
-  // One produce a record when the broker takes one record a batch (batchRecordsMax 1).
-  for (const record of records) await broker.produce(topic, [record]);
-  const sub = await broker.subscribe({ topic, group, deadLetterTopic }, (d) => d.reject('bad'));
-  await settle(() => broker.describeGroup(topic, group).lag === 0n);
-  await sub.close();
-}
 
 describe('redrive', () => {
   it("in 'key' ordering a redriven record is the newest of its key: it waits behind the key's record in flight and those after it", async () => {
@@ -145,6 +126,7 @@ describe('redrive', () => {
       details: expect.objectContaining({ topic: 'part-cramped', deadLetterTopic: 'part.dlq', moved: 2, skipped: 0, deadLetterPartition: 0, deadLetterOffset: 2n }),
     });
     expect((failure as Error).message).toMatch(/^TOPIC_FULL: redrive of part\.dlq stopped at part\.dlq\/0@2 \(moved 2, skipped 0 before it\): /);
+    expect((failure as Error).cause).toMatchObject({ code: 'TOPIC_FULL', details: { topic: 'part-cramped' } });
     expect(broker.describeGroup('part.dlq', REDRIVE_GROUP).partitions[0]!.ackFloor).toBe(2n);
   });
 
@@ -266,12 +248,15 @@ describe('redrive racing a delete of its dead-letter topic', () => {
     const first = broker.redrive('remade-under.dlq').then(() => 'redriven', (e: { code: string }) => e.code);
     await held.reached;
     const waiting = broker.redrive('remade-under.dlq').then((r) => r, (e: { code: string }) => e.code);
+    // One with nothing to read (its endOffsets at 0) fails the same: its topic is gone.
+    const readingNothing = broker.redrive('remade-under.dlq', { endOffsets: [0n] }).then((r) => r, (e: { code: string }) => e.code);
     await broker.deleteTopic('remade-under.dlq');
     await broker.createTopic('remade-under.dlq');
     await deadLetter(world, 'remade-under', 'g-remade-under', [{ value: 'new' }]);
     held.release();
     expect(await first).toBe('UNKNOWN_TOPIC');
     expect(await waiting).toBe('UNKNOWN_TOPIC');
+    expect(await readingNothing).toBe('UNKNOWN_TOPIC');
     expect(await values(broker, 'remade-under')).toEqual(['old', 'new']);
   });
 

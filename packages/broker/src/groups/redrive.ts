@@ -124,8 +124,8 @@ export class Redriver {
             if (progress.moved === maxRecords) return { moved: progress.moved, skipped: progress.skipped };
           }
         }
+        // Short of maxRecords still: the loop returns once it is reached.
         await this.moveBack(group, run, progress);
-        if (progress.moved === maxRecords) break;
       }
     } catch (error) {
       // Deleted under it (its redrive group, made at the first ack, then fails to open on a topic
@@ -172,7 +172,7 @@ export class Redriver {
     try {
       await this.deps.produceBack(run.originTopic, run.records.slice(from, to));
     } catch (error) {
-      if (!cannotGoBack(error, to - from)) throw error;
+      if (!cannotGoBack(error, offsets.length)) throw error;
       progress.skipped += offsets.length + run.skippedAfter(from, to);
       progress.stoppedAt = undefined;
       return;

@@ -1,7 +1,8 @@
 /**
  * retention.maxBytes under discard 'new' at its boundary: a partition fills to exactly maxBytes,
  * the next byte is refused (TOPIC_FULL while consumers may free room, MESSAGE_TOO_LARGE for a
- * batch that could never fit), and a refused produce leaves every partition as it was.
+ * batch that could never fit), and a refused produce leaves every partition as it was; room frees
+ * only below the lowest ackFloor of the topic's groups.
  */
 import { describe, expect, it } from 'vitest';
 import { engineFixture } from '../groups/group-fixture.js';
@@ -124,5 +125,25 @@ describe("discard 'new': what a produce's room check deletes", () => {
     const before = partition();
     await expect(broker.produce('room-refused', [record(2000)])).rejects.toMatchObject({ code: 'TOPIC_FULL' });
     expect(partition()).toEqual(before);
+  });
+});
+
+describe("discard 'new' with several groups", () => {
+  it('frees a segment only once every group has acked it: the slowest group holds it, whichever group came first', async () => {
+    const world = await engineFixture();
+    const { broker } = world;
+    const topic = 'two-floors';
+    await broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 16384, discard: 'new' } });
+    await broker.subscribe({ topic, group: 'g-fast' }, () => undefined);
+    await broker.subscribe({ topic, group: 'g-slow', maxInFlight: 1 }, () => new Promise<void>(() => undefined));
+    let full = false;
+    for (let i = 0; i < 100 && !full; i++) {
+      full = await broker.produce(topic, [record(200)]).then(() => false, (error: { code: string }) => error.code === 'TOPIC_FULL');
+      await world.settle();
+    }
+    expect(full).toBe(true);
+    expect(broker.describeGroup(topic, 'g-fast').lag).toBe(0n);
+    await broker.enforceRetention();
+    expect(broker.describeTopic(topic).partitions[0]!.startOffset).toBe(0n);
   });
 });
