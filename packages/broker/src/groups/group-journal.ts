@@ -282,7 +282,7 @@ function applyChanges(states: AckState[], changes: PartitionChanges, file: strin
   }
   if (changes.r !== undefined) state.resetTo(changes.r);
   for (const [start, end] of changes.f ?? []) {
-    for (let o = start; o < end; o++) state.restoreAttempts(o, 1);
+    for (let o = start; o < end; o++) if (state.attempts(o) === 0) state.restoreAttempts(o, 1);
   }
   for (const [offset, count] of changes.n ?? []) state.restoreAttempts(offset, count);
   for (const [start, end] of changes.a ?? []) {
