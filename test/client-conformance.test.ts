@@ -343,6 +343,18 @@ describeOnEachTarget('client', (suite) => {
     expect(escaped.closed).toBe(true);
   });
 
+  it('supports await using for a consume() loop: leaving the scope closes it, and the member has left', async () => {
+    const name = await suite.topic();
+    const group = unique('g');
+    {
+      await using stream = suite.client.consume({ topic: name, group });
+      await stream.ready;
+      expect([stream.topic, stream.group]).toEqual([name, group]);
+      expect((await suite.client.admin.describeGroup(name, group)).members).toHaveLength(1);
+    }
+    expect((await suite.client.admin.describeGroup(name, group)).members).toEqual([]);
+  });
+
   it('honours AbortSignal on send, subscribe and consume', async () => {
     const name = await suite.topic();
     const aborted = AbortSignal.abort(new Error('stop'));

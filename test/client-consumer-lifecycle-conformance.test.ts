@@ -36,7 +36,7 @@ describeOnEachTarget('client consumer lifecycle', (suite) => {
     await left.ready;
     await closed.close();
     aborted.abort();
-    await left[Symbol.asyncIterator]().return!();
+    expect(await left[Symbol.asyncIterator]().return!()).toEqual({ value: undefined, done: true });
     await Promise.all([closed.ended, aborted.ended, left.ended]);
     await reader.close();
     await expect(atClientClose.ended).resolves.toBeUndefined();

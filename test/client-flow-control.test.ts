@@ -87,6 +87,29 @@ describe('what waits unseen at the client is given back before its lease runs ou
     expect(broker.describeGroup('unseen-queue', 'idle-loop').partitions[0]!.deadLettered).toBe(0);
   });
 
+  it('each message is given back at its own time, counted from its own receipt: one that arrived later waits on', async () => {
+    const clock = new VirtualClock();
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
+    await broker.createTopic('unseen-each');
+    const client = opened(await connect(broker, { clock }));
+    const givenBack: string[] = [];
+    broker.on('redelivered', ({ topic, offset, reason }) => topic === 'unseen-each' && givenBack.push(`${offset} ${reason}`));
+    // A lease of 100 ms: what waits unseen goes back 75 ms after its receipt (a quarter before).
+    const stream = client.consume({ topic: 'unseen-each', group: 'g', maxInFlight: 2, ackTimeoutMs: 100 });
+    await stream.ready;
+    await broker.produce('unseen-each', [{ value: 'm0' }]);
+    await advance(clock, 50);
+    await broker.produce('unseen-each', [{ value: 'm1' }]);
+    await advance(clock, 24);
+    expect(givenBack).toEqual([]);
+    await advance(clock, 1);
+    expect(givenBack).toEqual(['0 unsent']);
+    await advance(clock, 49);
+    expect(givenBack).toEqual(['0 unsent']);
+    await advance(clock, 1);
+    expect(givenBack).toEqual(['0 unsent', '1 unsent']);
+  });
+
   it('a message waiting behind a hung handler is not dead-lettered for the waits: it runs once the handler frees its place', async () => {
     const clock = new VirtualClock();
     const broker = opened(await Broker.open({ storage: 'memory', clock }));
@@ -108,5 +131,29 @@ describe('what waits unseen at the client is given back before its lease runs ou
     expect(seen.slice(1).sort()).toEqual(['hangs#2', 'waits#1']);
     const group = broker.describeGroup('unseen-window', 'hung');
     expect([group.lag, group.partitions[0]!.deadLettered]).toEqual([0n, 0]);
+  });
+});
+
+describe('a handler subscription that ends while messages wait for a place', () => {
+  it('ended by the broker (its topic deleted), it starts no handler on what waited once the running one finishes', async () => {
+    const clock = new VirtualClock();
+    const broker = opened(await Broker.open({ storage: 'memory', clock }));
+    await broker.createTopic('ended-waiting');
+    await broker.produce('ended-waiting', [{ value: 'hangs' }]);
+    const client = opened(await connect(broker, { clock }));
+    let unhang: () => void = () => undefined;
+    const seen: string[] = [];
+    const sub = await client.subscribe({ topic: 'ended-waiting', group: 'g', maxInFlight: 1, ackTimeoutMs: 100, backoff: { initialMs: 0, maxMs: 0 } }, (message) => {
+      seen.push(`${message.text()}#${message.deliveryCount}`);
+      return new Promise<void>((resolve) => (unhang = resolve));
+    });
+    await advance(clock, 0);
+    await advance(clock, 100); // 'hangs' outlives its lease; its redelivery waits behind its own handler
+    expect(seen).toEqual(['hangs#1']);
+    await broker.deleteTopic('ended-waiting');
+    await expect(sub.ended).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+    unhang();
+    await advance(clock, 0);
+    expect(seen).toEqual(['hangs#1']);
   });
 });

@@ -90,6 +90,18 @@ describe('a partition log whose { intervalMs } fsync failed', () => {
     expect(broker.failedLogs()).toEqual([{ topic: 'sh-health', partition: 1, failure: broker.describeTopic('sh-health').partitions[1]!.failure }]);
   });
 
+  it('/healthz names every failed log, one line each', async () => {
+    const { broker, fs, clock } = await world();
+    const { get } = await listen(broker);
+    for (const topic of ['sh-two-a', 'sh-two-b']) {
+      await broker.createTopic(topic, { partitions: 2 });
+      await failPartitionOne(broker, fs, clock, topic);
+    }
+    const health = await get('/healthz');
+    expect(health.status).toBe(503);
+    expect(health.text.split('\n').map((line) => line.replace(/:.*/, ''))).toEqual(['topic sh-two-a partition 1', 'topic sh-two-b partition 1', '']);
+  });
+
   it('brook topics describe prints it, in text and --json', async () => {
     const { broker, fs, clock } = await world();
     await broker.createTopic('sh-cli', { partitions: 2 });

@@ -64,6 +64,29 @@ describe('no client timer outlives client.close() with messages waiting unseen i
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it('a consume() loop never read, its queue filled by several DELIVER frames (one lease timer watches them all)', async () => {
+    const { clock, client, broker } = await open('ws');
+    await client.admin.createTopic('unseen-frames');
+    const stream = client.consume({ topic: 'unseen-frames', group: 'unseen-frames-g' });
+    await stream.ready;
+    const delivered = (count: number) => new Promise<void>((resolve) => {
+      let seen = 0;
+      const onDelivered = (): void => {
+        if (++seen < count) return;
+        broker.off('delivered', onDelivered);
+        resolve();
+      };
+      broker.on('delivered', onDelivered);
+    });
+    for (const value of ['a', 'b', 'c']) {
+      const sent = delivered(1);
+      await client.producer().send('unseen-frames', [{ value }]);
+      await sent;
+    }
+    await client.close();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
   it('a handler subscription whose handler place is taken while more messages wait for it', async () => {
     const { clock, client } = await open('ws');
     await client.admin.createTopic('unseen-handler');

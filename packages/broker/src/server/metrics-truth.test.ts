@@ -3,6 +3,7 @@
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryFileSystem } from '@brook/protocol';
 import type { Delivery } from '../groups/delivery.js';
 import { engineFixture, parking, type EngineFixture } from '../groups/group-fixture.js';
 import type { BrookServer } from './ws-server.js';
@@ -12,6 +13,36 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
+
+/** A memory file system whose removals (unlink, rmdir, rename) wait while `hold()` is on: a delete stays under way. */
+class HeldRemovals extends MemoryFileSystem {
+  private held: Promise<void> | undefined;
+  private unhold: () => void = () => undefined;
+
+  hold(): void {
+    this.held = new Promise<void>((resolve) => (this.unhold = resolve));
+  }
+
+  release(): void {
+    this.held = undefined;
+    this.unhold();
+  }
+
+  override async unlink(path: string): Promise<void> {
+    await this.held;
+    return super.unlink(path);
+  }
+
+  override async rmdir(path: string): Promise<void> {
+    await this.held;
+    return super.rmdir(path);
+  }
+
+  override async rename(from: string, to: string): Promise<void> {
+    await this.held;
+    return super.rename(from, to);
+  }
+}
 
 interface Sample { name: string; labels: Record<string, string>; value: number }
 
@@ -179,6 +210,13 @@ describe('GET /metrics: a group overtaken by retention', () => {
   });
 });
 
+/** A tail reader of a new `topic` holding its first record unsettled (maxInFlight 1), so that the next retention pass overtakes it. */
+async function overtakenTailReader(broker: EngineFixture['broker'], topic: string) {
+  await broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+  for (let i = 0; i < 100; i++) await broker.produce(topic, [{ value: `m${i}`.padEnd(200, '.') }]);
+  return broker.subscribe({ topic, from: 'earliest', maxInFlight: 1 }, parking().handler);
+}
+
 describe('GET /metrics: tail readers overtaken by retention', () => {
   it('brook_tail_reader_lost_records_total counts, per partition, what each tail reader lost (its lostToRetention); a deleted topic has no series', async () => {
     const { broker } = await engineFixture();
@@ -190,12 +228,16 @@ describe('GET /metrics: tail readers overtaken by retention', () => {
     // Two readers, each holding its first record unsettled (maxInFlight 1): retention overtakes both.
     const readers = await Promise.all([0, 1].map(() => broker.subscribe({ topic, from: 'earliest', maxInFlight: 1 }, parking().handler)));
     expect(valueOf(await scrape(), 'brook_tail_reader_lost_records_total', { topic, partition: '0' })).toBeUndefined();
+    const kept = await overtakenTailReader(broker, 'mt-tail-kept');
     await broker.enforceRetention();
     const lost = readers.map((reader) => reader.lostToRetention!);
     expect(lost[0]).toBeGreaterThan(0n);
     expect(valueOf(await scrape(), 'brook_tail_reader_lost_records_total', { topic, partition: '0' })).toBe(Number(lost[0]! + lost[1]!));
     await broker.deleteTopic(topic);
-    expect((await scrape()).filter((sample) => sample.labels['topic'] === topic)).toEqual([]);
+    const after = await scrape();
+    expect(after.filter((sample) => sample.labels['topic'] === topic)).toEqual([]);
+    // Another topic's series stays.
+    expect(valueOf(after, 'brook_tail_reader_lost_records_total', { topic: 'mt-tail-kept', partition: '0' })).toBe(Number(kept.lostToRetention!));
   });
 
   it('a topic deleted and made again before the next scrape starts from no series: the old count went with its topicDeleted', async () => {
@@ -212,6 +254,41 @@ describe('GET /metrics: tail readers overtaken by retention', () => {
     await broker.deleteTopic(topic);
     await broker.createTopic(topic, settings);
     expect(valueOf(await scrape(), 'brook_tail_reader_lost_records_total', { topic, partition: '0' })).toBeUndefined();
+  });
+});
+
+describe('GET /metrics while a deleteTopic is under way', () => {
+  it("shows none of the topic's series, neither its groups' counters nor its tail readers' losses, although their events have not come yet", async () => {
+    const fs = new HeldRemovals();
+    const world = await engineFixture({ fs });
+    const { broker } = world;
+    server = await broker.listen({ port: 0 });
+    const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text());
+    const [topic, tailTopic] = ['mt-deleting', 'mt-deleting-tail'];
+    await redeliverThenAck(world, topic, 'mt-deleting-g', 1);
+    await overtakenTailReader(broker, tailTopic);
+    await broker.enforceRetention();
+    const before = await scrape();
+    expect(valueOf(before, 'brook_redeliveries_total', { topic, group: 'mt-deleting-g' })).toBe(1);
+    expect(valueOf(before, 'brook_tail_reader_lost_records_total', { topic: tailTopic, partition: '0' })).toBeGreaterThan(0);
+    fs.hold();
+    const deletions = [broker.deleteTopic(topic), broker.deleteTopic(tailTopic)];
+    const during = await scrape();
+    expect(broker.listTopics()).toEqual([]); // unlisted from the delete on, removed once it ends
+    fs.release();
+    await Promise.all(deletions);
+    for (const deleted of [topic, tailTopic]) expect(during.filter((sample) => sample.labels['topic'] === deleted)).toEqual([]);
+  });
+});
+
+describe('a listener that closed', () => {
+  it('leaves no listener of its counters on the broker: its events cost nothing again', async () => {
+    const { broker } = await engineFixture();
+    const events = ['redelivered', 'deadLettered', 'groupDeleted', 'topicDeleted', 'retentionDropped'] as const;
+    const listening = await broker.listen({ port: 0 });
+    expect(events.map((event) => broker.listenerCount(event))).toEqual([1, 1, 1, 1, 1]);
+    await listening.close();
+    expect(events.map((event) => broker.listenerCount(event))).toEqual([0, 0, 0, 0, 0]);
   });
 });
 

@@ -24,9 +24,10 @@ export class MessageStream implements AsyncIterable<Message>, AsyncDisposable {
   constructor(connection: Connection, options: SubscribeOptions, registry: Set<Subscription>, refusal?: BrookError) {
     this.subscription = new Subscription(connection, options, this.queue, registry);
     this.ready = this.subscription.start(refusal);
-    // The loop sees the refusal through next(); `ready` is there for those who want it earlier.
-    // An abort has ended the queue quietly already, so its reason reaches `ready` only.
-    this.ready.catch((error: BrookError) => this.queue.ended(error));
+    // Marked handled: the loop sees a refusal through next() (the subscription ended the queue
+    // with it before `ready` rejected), and `ready` is there for those who want it earlier. An
+    // abort has ended the queue quietly, so its reason reaches `ready` only.
+    this.ready.catch(() => undefined);
   }
 
   get topic(): string {
