@@ -48,7 +48,8 @@ export class Admin {
   }
 
   async listTopics(): Promise<string[]> {
-    return (await this.connection.request('listTopics', {})).json.topics;
+    const { json } = await this.connection.request('listTopics', {});
+    return readAnswer('listTopics', () => listOf(json.topics, (topic) => typeof topic === 'string'));
   }
 
   /** Partitions with their startOffset (first retained), endOffset (next to be written) and size on disk. */
@@ -70,7 +71,8 @@ export class Admin {
   }
 
   async listGroups(topic?: string): Promise<RequestResult<'listGroups'>['groups']> {
-    return (await this.connection.request('listGroups', topic === undefined ? {} : { topic })).json.groups;
+    const { json } = await this.connection.request('listGroups', topic === undefined ? {} : { topic });
+    return readAnswer('listGroups', () => listOf(json.groups, (entry) => typeof entry?.topic === 'string' && typeof entry.group === 'string'));
   }
 
   /**
@@ -107,6 +109,20 @@ export class Admin {
   async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<RequestResult<'redrive'>> {
     checkRedriveArgs(options);
     const { endOffsets, ...rest } = options;
-    return (await this.connection.request('redrive', { deadLetterTopic, ...rest, ...(endOffsets && { endOffsets: endOffsets.map(String) }) })).json;
+    const { json } = await this.connection.request('redrive', { deadLetterTopic, ...rest, ...(endOffsets && { endOffsets: endOffsets.map(String) }) });
+    return readAnswer('redrive', () => {
+      if (!isCount(json.moved) || !isCount(json.skipped)) throw new TypeError('moved and skipped must be counts');
+      return { moved: json.moved, skipped: json.skipped };
+    });
   }
+}
+
+/** `items` if it is an array whose every item passes `valid`; else a TypeError, which readAnswer names. */
+function listOf<T>(items: T[], valid: (item: T) => boolean): T[] {
+  if (!Array.isArray(items) || !items.every(valid)) throw new TypeError('not a list of the expected items');
+  return items;
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
