@@ -7,7 +7,11 @@
  */
 import { BrookError, isIncarnation, showValue, type SessionLimits, type Welcome } from '@brook/protocol';
 
-const LIMIT_NAMES = ['frameBytesMax', 'batchRecordsMax', 'batchBytesMax', 'subscriptionsMax', 'requestsInFlightMax'] as const satisfies readonly (keyof SessionLimits)[];
+/** Every limit of SessionLimits, as a table the compiler holds complete: a limit added there must be checked here. */
+const SESSION_LIMITS: { readonly [name in keyof SessionLimits]: true } = {
+  frameBytesMax: true, batchRecordsMax: true, batchBytesMax: true, subscriptionsMax: true, requestsInFlightMax: true,
+};
+const LIMIT_NAMES = Object.keys(SESSION_LIMITS) as (keyof SessionLimits)[];
 
 export function readWelcome(json: Record<string, unknown>): Pick<Welcome, 'limits' | 'incarnation'> {
   const limits = json['limits'];
