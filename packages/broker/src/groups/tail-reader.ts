@@ -117,7 +117,7 @@ export class TailReader {
         // Shared: the records reach the consumer through Delivery, which hands out copies of their bytes.
         // About a window's worth: every record read waits in `buffered` until handed out, and a
         // read of fetchBytes (~30k small records) kept that many alive across scavenges, which
-        // doubled the reader's CPU a record (docs/benchmarks.md, "Tail reader read-ahead").
+        // doubled the reader's CPU a record (docs/benchmarks-history.md, "Tail reader read-ahead").
         batches = await log.read(from, { maxBytes: this.limits.fetchBytes, maxRecords: this.limits.maxInFlight, shared: true });
       } catch (error) {
         if (!isBrookError(error, 'OFFSET_OUT_OF_RANGE') || from >= log.startOffset) throw error;

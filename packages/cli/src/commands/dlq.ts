@@ -281,7 +281,7 @@ async function listRecords(client: Client, dlqTopic: string, { all, max, json }:
 /**
  * Records one redrive request moves at most. A redrive is one request, answered once it is done:
  * a dead-letter topic of millions would outlast the client's requestTimeoutMs (30 s; ~100k records
- * a second go back, docs/benchmarks.md), so the command asks for this many at a time.
+ * a second go back, docs/benchmarks-history.md, "Redrive moves runs"), so the command asks for this many at a time.
  */
 export const REDRIVE_REQUEST_RECORDS_MAX = 100_000;
 
