@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Delivery } from './delivery.js';
 import type { SubscribeOptions } from './subscribe-options.js';
 import { engineFixture, duringRetention, parking } from './group-fixture.js';
+import { heldReads } from '../held-reads.test-support.js';
 
 const RECORDS = 100;
 
@@ -21,7 +22,7 @@ async function overtakenTopic(topic: string, key: (offset: number) => string | n
 }
 
 /** Subscribes a member that holds (never settles) the offsets in `hold` and acks the rest. */
-async function holdingMember(fixture: Awaited<ReturnType<typeof overtakenTopic>>, options: SubscribeOptions, hold: (offset: bigint) => boolean) {
+async function holdingMember(fixture: Awaited<ReturnType<typeof engineFixture>>, options: SubscribeOptions, hold: (offset: bigint) => boolean) {
   const seen: Delivery[] = [];
   await fixture.broker.subscribe({ maxInFlight: 200, ...options }, (d) => {
     seen.push(d);
@@ -162,16 +163,21 @@ describe('retention overtaking a group', () => {
 
   it('a reset racing retention restarts the group at startOffset: records deleted before it applied are not lost again', async () => {
     const topic = 'overtaken-reset';
-    const fixture = await overtakenTopic(topic);
+    // The reset looks up its offset by time in the log; retention runs to its end while that read waits.
+    const { world: fixture, holdNextRead } = await heldReads();
+    await fixture.broker.createTopic(topic, { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
     const seen = await holdingMember(fixture, { topic, group: 'g' }, () => false);
-    await fixture.produce();
+    for (let i = 0; i < RECORDS; i++) await fixture.broker.produce(topic, [{ value: `m${i}`.padEnd(200, '.') }]);
     await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 0n);
-    // A timestamp reset reads the log to find its offset; retention runs meanwhile.
-    const [offsets] = await Promise.all([fixture.broker.resetGroup(topic, 'g', { timestamp: 0 }), fixture.broker.enforceRetention()]);
-    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 0n);
+    const held = holdNextRead(new RegExp(`/topics/${topic}/`));
+    const resetting = fixture.broker.resetGroup(topic, 'g', { timestamp: 0 });
+    await held.reached;
+    await fixture.broker.enforceRetention();
     const { startOffset } = fixture.broker.describeTopic(topic).partitions[0]!;
     expect(startOffset).toBeGreaterThan(0n);
-    expect(offsets).toEqual([startOffset]);
+    held.release();
+    expect(await resetting).toEqual([startOffset]);
+    await fixture.settle(() => fixture.broker.describeGroup(topic, 'g').lag === 0n);
     expect(fixture.broker.describeGroup(topic, 'g').partitions[0]).toMatchObject({ lostToRetention: 0n, ackFloor: 100n });
     expect(seen.slice(RECORDS).map((d) => d.offset)[0]).toBe(startOffset);
   });
