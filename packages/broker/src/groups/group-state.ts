@@ -2,7 +2,7 @@
  * Opening a group's durable state: its journal (group-journal.ts), started at `from` when the
  * group is new, and a window per partition, made to agree with what the topic's logs hold.
  */
-import type { BrookError, FileSystem } from '@brook/protocol';
+import { closeOnFailure, type BrookError, type FileSystem } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import { GroupJournal, type JournalLogOptions } from './group-journal.js';
 import { PartitionWindow } from './partition-window.js';
@@ -36,10 +36,13 @@ export async function openGroupState(options: GroupStateOptions): Promise<{ jour
     options.fs, options.dir, logOptions, options.journalBytesMax, logs.length,
     () => Promise.all(logs.map((log) => startOffsetFor(log, options.from))),
   );
-  if (created) await options.created();
-  const windows = states.map((state, partition) => new PartitionWindow(partition, state));
-  await forgetAcksPastLogEnd(journal, windows, logs);
-  return { journal, windows, created };
+  // A group that failed to open is no group: nothing would ever close its journal.
+  return closeOnFailure(journal, async () => {
+    if (created) await options.created();
+    const windows = states.map((state, partition) => new PartitionWindow(partition, state));
+    await forgetAcksPastLogEnd(journal, windows, logs);
+    return { journal, windows, created };
+  });
 }
 
 /**

@@ -33,6 +33,7 @@ import { TailCache } from './tail-cache.js';
 import { FlushBehind, type PendingFlush } from './flush-behind.js';
 import { asIoError, isFailureOf, logFailure } from './log-failure.js';
 import { shouldRoll, type PendingAppend } from './segment-roll.js';
+import { settleAll } from '../steps.js';
 import type { AppendResult, PartitionLogOptions, RetentionResult } from './partition-log-options.js';
 
 export type { AppendResult, PartitionLogOptions, RetentionResult };
@@ -208,7 +209,7 @@ export class PartitionLog {
     try {
       if (!this.failure) await this.active.persist();
     } finally {
-      await Promise.all(this.segments.map((segment) => segment.close()));
+      await settleAll(this.segments.map((segment) => segment.close()));
     }
   }
 

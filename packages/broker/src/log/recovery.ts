@@ -29,7 +29,7 @@
  * |                                     | the log starts at max(first base offset, the checkpoint)       |
  * | log-start.json past the log's end   | refuse to open: CORRUPT_METADATA                              |
  */
-import { BrookError, mkdirDurable, type FileSystem } from '@brook/protocol';
+import { BrookError, closeOnFailure, mkdirDurable, type FileSystem } from '@brook/protocol';
 import type { ScanProblem } from './batch-scanner.js';
 import { Segment, type SegmentConfig } from './segment.js';
 import { logStartPastEndError, readLogStart } from './log-start.js';
@@ -67,7 +67,7 @@ export async function recoverSegments(
   const segments = await openSegments(fs, dir, baseOffsets, config, cleanShutdown, report);
   const endOffset = segments[segments.length - 1]!.nextOffset;
   if (logStart > endOffset) {
-    await Promise.all(segments.map((segment) => segment.close()));
+    await Promise.allSettled(segments.map((segment) => segment.close()));
     throw logStartPastEndError(dir, logStart, endOffset);
   }
   return { segments, report, startOffset: logStart > baseOffsets[0]! ? logStart : baseOffsets[0]! };
@@ -120,7 +120,7 @@ async function openSegments(
     segments.push(await openTail(fs, dir, baseOffsets[last]!, config, cleanShutdown, report));
     await removeTailIndexFiles(fs, dir, baseOffsets[last]!);
   } catch (error) {
-    await Promise.all(segments.map((segment) => segment.close()));
+    await Promise.allSettled(segments.map((segment) => segment.close()));
     throw error;
   }
   return segments;
@@ -129,15 +129,14 @@ async function openSegments(
 async function openSealed(fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig, report: { scannedSegments: number; rebuiltIndexes: number }): Promise<Segment> {
   const sealed = await Segment.openSealed(fs, dir, baseOffset, config);
   if (sealed !== 'rebuild') return sealed;
-  const scanned = await Segment.openScanned(fs, dir, baseOffset, config);
+  const { segment, problem } = await Segment.openScanned(fs, dir, baseOffset, config);
   report.scannedSegments += 1;
-  if (scanned.problem) {
-    await scanned.segment.close();
-    throw corruptAt(scanned.segment, scanned.problem);
-  }
-  await scanned.segment.persist();
-  report.rebuiltIndexes += 1;
-  return scanned.segment;
+  return closeOnFailure(segment, async () => {
+    if (problem) throw corruptAt(segment, problem);
+    await segment.persist();
+    report.rebuiltIndexes += 1;
+    return segment;
+  });
 }
 
 async function openTail(
@@ -151,12 +150,14 @@ async function openTail(
   }
   const { segment, problem, fileBytes } = await Segment.openScanned(fs, dir, baseOffset, config);
   report.scannedSegments += 1;
-  await cutAfterScan(segment, problem, fileBytes, report);
-  // Fsync even when nothing was cut: if only the process died, what the scan found may be in the
-  // page cache alone (an append whose fsync never ran or failed), and it is about to become
-  // visible; a later power cut must not take back a record readers have seen.
-  await segment.sync();
-  return segment;
+  return closeOnFailure(segment, async () => {
+    await cutAfterScan(segment, problem, fileBytes, report);
+    // Fsync even when nothing was cut: if only the process died, what the scan found may be in the
+    // page cache alone (an append whose fsync never ran or failed), and it is about to become
+    // visible; a later power cut must not take back a record readers have seen.
+    await segment.sync();
+    return segment;
+  });
 }
 
 /**
@@ -166,10 +167,7 @@ async function openTail(
  * be acknowledged; cutting there would drop them without a word.
  */
 async function cutAfterScan(segment: Segment, problem: ScanProblem | undefined, fileBytes: number, report: TailReport): Promise<void> {
-  if (problem?.reason === 'bad-offset') {
-    await segment.close();
-    throw corruptAt(segment, problem);
-  }
+  if (problem?.reason === 'bad-offset') throw corruptAt(segment, problem);
   if (!problem && fileBytes === segment.sizeBytes) return;
   await segment.truncate(segment.sizeBytes);
   report.truncatedBytes += fileBytes - segment.sizeBytes;
@@ -201,16 +199,18 @@ async function openUnsealed(
 ): Promise<{ segment: Segment; isTail: boolean }> {
   const { segment, problem, fileBytes } = await Segment.openScanned(fs, dir, baseOffset, config);
   report.scannedSegments += 1;
-  if (!problem && fileBytes === segment.sizeBytes && segment.nextOffset === lastBaseOffset) {
-    await segment.persist();
-    report.rebuiltIndexes += 1;
-    return { segment, isTail: false };
-  }
-  await cutAfterScan(segment, problem, fileBytes, report);
-  report.truncatedBytes += await deleteSegmentFiles(fs, dir, lastBaseOffset, report.removedFiles);
-  await fs.syncDir(dir);
-  await segment.sync();
-  return { segment, isTail: true };
+  return closeOnFailure(segment, async () => {
+    if (!problem && fileBytes === segment.sizeBytes && segment.nextOffset === lastBaseOffset) {
+      await segment.persist();
+      report.rebuiltIndexes += 1;
+      return { segment, isTail: false };
+    }
+    await cutAfterScan(segment, problem, fileBytes, report);
+    report.truncatedBytes += await deleteSegmentFiles(fs, dir, lastBaseOffset, report.removedFiles);
+    await fs.syncDir(dir);
+    await segment.sync();
+    return { segment, isTail: true };
+  });
 }
 
 /**
@@ -229,7 +229,7 @@ async function removeTailIndexFiles(fs: FileSystem, dir: string, baseOffset: big
 /** Deletes the last segment's files, the log first (as Segment.delete); returns the log's size. */
 async function deleteSegmentFiles(fs: FileSystem, dir: string, baseOffset: bigint, removed: string[]): Promise<number> {
   const log = await fs.open(segmentPath(dir, baseOffset, '.log'), 'r');
-  const logBytes = await log.size();
+  const logBytes = await closeOnFailure(log, () => log.size());
   await log.close();
   removed.push(...(await unlinkSegmentFiles(fs, dir, baseOffset, ['.log', '.index', '.timeindex'])));
   return logBytes;

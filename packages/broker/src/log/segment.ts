@@ -8,7 +8,7 @@
  * indexes live in memory only, because after an unclean stop the active segment is rescanned
  * anyway (docs/storage.md, "Recovery").
  */
-import { BrookError, assert, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
+import { BrookError, assert, closeOnFailure, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
 import { BatchScanner, type ScanProblem } from './batch-scanner.js';
 import { INDEX_ENTRY_BYTES, SparseIndex, readLastEntry } from './sparse-index.js';
 import { segmentPath } from './segment-files.js';
@@ -67,12 +67,14 @@ export class Segment {
   /** Creates an empty segment and makes its directory entry durable before anything is written to it. */
   static async create(fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig): Promise<Segment> {
     const file = await fs.open(segmentPath(dir, baseOffset, '.log'), 'rw');
-    await file.truncate(0);
-    await fs.syncDir(dir);
-    const segment = new Segment(fs, dir, file, baseOffset, config);
-    segment.offsetIndex = new SparseIndex('offset');
-    segment.timeIndex = new SparseIndex('time');
-    return segment;
+    return closeOnFailure(file, async () => {
+      await file.truncate(0);
+      await fs.syncDir(dir);
+      const segment = new Segment(fs, dir, file, baseOffset, config);
+      segment.offsetIndex = new SparseIndex('offset');
+      segment.timeIndex = new SparseIndex('time');
+      return segment;
+    });
   }
 
   /**
@@ -86,30 +88,32 @@ export class Segment {
     fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig,
   ): Promise<{ segment: Segment; problem: ScanProblem | undefined } | 'rebuild'> {
     const file = await fs.open(segmentPath(dir, baseOffset, '.log'), 'rw');
-    const segment = new Segment(fs, dir, file, baseOffset, config);
-    const fileBytes = await file.size();
-    const indexes = await segment.readIndexFiles();
-    const lastOffset = indexes?.offset.lastKey();
-    const lastPosition = indexes?.offset.lastValue();
-    if (!indexes || lastOffset === undefined || lastPosition === undefined || lastPosition >= fileBytes) {
-      await file.close();
-      return 'rebuild';
-    }
-    segment.offsetIndex = indexes.offset;
-    segment.timeIndex = indexes.time;
-    segment.maxTimestampMs = indexes.time.lastKey() ?? Number.NEGATIVE_INFINITY;
-    segment.firstTimestampMs = await firstBatchTimestamp(file, fileBytes);
-    const scanner = segment.scanner({ position: lastPosition, baseOffset: baseOffset + BigInt(lastOffset) }, fileBytes);
-    const first = await scanner.next();
-    if (!first) {
-      await file.close();
-      return 'rebuild';
-    }
-    segment.bytesSinceIndexEntry = 0;
-    for (let batch: typeof first | undefined = first; batch; batch = await scanner.next()) {
-      segment.advance(batch.position, batch.header, batch.size);
-    }
-    return { segment, problem: scanner.problem };
+    return closeOnFailure(file, async () => {
+      const segment = new Segment(fs, dir, file, baseOffset, config);
+      const fileBytes = await file.size();
+      const indexes = await segment.readIndexFiles();
+      const lastOffset = indexes?.offset.lastKey();
+      const lastPosition = indexes?.offset.lastValue();
+      if (!indexes || lastOffset === undefined || lastPosition === undefined || lastPosition >= fileBytes) {
+        await file.close();
+        return 'rebuild';
+      }
+      segment.offsetIndex = indexes.offset;
+      segment.timeIndex = indexes.time;
+      segment.maxTimestampMs = indexes.time.lastKey() ?? Number.NEGATIVE_INFINITY;
+      segment.firstTimestampMs = await firstBatchTimestamp(file, fileBytes);
+      const scanner = segment.scanner({ position: lastPosition, baseOffset: baseOffset + BigInt(lastOffset) }, fileBytes);
+      const first = await scanner.next();
+      if (!first) {
+        await file.close();
+        return 'rebuild';
+      }
+      segment.bytesSinceIndexEntry = 0;
+      for (let batch: typeof first | undefined = first; batch; batch = await scanner.next()) {
+        segment.advance(batch.position, batch.header, batch.size);
+      }
+      return { segment, problem: scanner.problem };
+    });
   }
 
   /**
@@ -122,21 +126,23 @@ export class Segment {
    */
   static async openSealed(fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig): Promise<Segment | 'rebuild'> {
     const file = await fs.open(segmentPath(dir, baseOffset, '.log'), 'rw');
-    const segment = new Segment(fs, dir, file, baseOffset, config);
-    const fileBytes = await file.size();
-    const lastIndexEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.index'), INDEX_ENTRY_BYTES.offset);
-    const lastTimeEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.timeindex'), INDEX_ENTRY_BYTES.time);
-    const walked = lastIndexEntry && lastTimeEntry
-      ? await walkHeaders(file, baseOffset, lastIndexEntry.getUint32(0), lastIndexEntry.getUint32(4), fileBytes)
-      : undefined;
-    if (!walked || !(await isLastTimeEntry(file, baseOffset, lastTimeEntry!, walked, fileBytes))) {
-      await file.close();
-      return 'rebuild';
-    }
-    segment.sizeBytes = fileBytes;
-    segment.nextOffset = walked.nextOffset;
-    segment.maxTimestampMs = Number(lastTimeEntry!.getBigInt64(0));
-    return segment;
+    return closeOnFailure(file, async () => {
+      const segment = new Segment(fs, dir, file, baseOffset, config);
+      const fileBytes = await file.size();
+      const lastIndexEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.index'), INDEX_ENTRY_BYTES.offset);
+      const lastTimeEntry = await readLastEntry(fs, segmentPath(dir, baseOffset, '.timeindex'), INDEX_ENTRY_BYTES.time);
+      const walked = lastIndexEntry && lastTimeEntry
+        ? await walkHeaders(file, baseOffset, lastIndexEntry.getUint32(0), lastIndexEntry.getUint32(4), fileBytes)
+        : undefined;
+      if (!walked || !(await isLastTimeEntry(file, baseOffset, lastTimeEntry!, walked, fileBytes))) {
+        await file.close();
+        return 'rebuild';
+      }
+      segment.sizeBytes = fileBytes;
+      segment.nextOffset = walked.nextOffset;
+      segment.maxTimestampMs = Number(lastTimeEntry!.getBigInt64(0));
+      return segment;
+    });
   }
 
   /**
@@ -148,13 +154,15 @@ export class Segment {
     fs: FileSystem, dir: string, baseOffset: bigint, config: SegmentConfig,
   ): Promise<{ segment: Segment; problem: ScanProblem | undefined; fileBytes: number }> {
     const file = await fs.open(segmentPath(dir, baseOffset, '.log'), 'rw');
-    const segment = new Segment(fs, dir, file, baseOffset, config);
-    segment.offsetIndex = new SparseIndex('offset');
-    segment.timeIndex = new SparseIndex('time');
-    const fileBytes = await file.size();
-    const scanner = segment.scanner({ position: 0, baseOffset }, fileBytes);
-    for (let batch = await scanner.next(); batch; batch = await scanner.next()) segment.recordAppended(batch.position, batch.header, batch.size);
-    return { segment, problem: scanner.problem, fileBytes };
+    return closeOnFailure(file, async () => {
+      const segment = new Segment(fs, dir, file, baseOffset, config);
+      segment.offsetIndex = new SparseIndex('offset');
+      segment.timeIndex = new SparseIndex('time');
+      const fileBytes = await file.size();
+      const scanner = segment.scanner({ position: 0, baseOffset }, fileBytes);
+      for (let batch = await scanner.next(); batch; batch = await scanner.next()) segment.recordAppended(batch.position, batch.header, batch.size);
+      return { segment, problem: scanner.problem, fileBytes };
+    });
   }
 
   get isEmpty(): boolean {

@@ -18,6 +18,7 @@ import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js'
 import { parseSegmentLogName } from '../log/segment-files.js';
 import type { RetentionPolicy } from '../log/retention.js';
 import { toRecordInput, type ProduceRecord } from './record-input.js';
+import { settleAll } from '../steps.js';
 
 export interface TopicConfig {
   readonly partitions: number;
@@ -227,8 +228,9 @@ export class Topic {
     return partition;
   }
 
+  /** Closes every partition's log, also when one fails (then rejects with the first failure, once all are done). */
   async close(): Promise<void> {
-    await Promise.all(this.partitions.map((log) => log.close()));
+    await settleAll(this.partitions.map((log) => log.close()));
   }
 }
 
@@ -253,7 +255,8 @@ async function openPartitions(
       }));
     }
   } catch (error) {
-    await Promise.all(logs.map((log) => log.close()));
+    // The open's failure is the one to report, not a close's.
+    await Promise.allSettled(logs.map((log) => log.close()));
     throw error;
   }
   return logs;

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import type { FileSystem } from './file-system.js';
+import { closeOnFailure, type FileSystem } from './file-system.js';
 
 /**
  * Replaces `path` with `data` so that after a crash at any point the file holds either its old
@@ -13,15 +13,11 @@ import type { FileSystem } from './file-system.js';
 export async function writeFileAtomic(fs: FileSystem, path: string, data: Uint8Array): Promise<void> {
   const tmpPath = `${path}.tmp`;
   const handle = await fs.open(tmpPath, 'rw');
-  try {
+  await closeOnFailure(handle, async () => {
     await handle.write(data, 0);
     await handle.truncate(data.length);
     await handle.sync();
-  } catch (error) {
-    // The write already failed; a close failure on top would only hide the real cause.
-    await handle.close().catch(() => undefined);
-    throw error;
-  }
+  });
   await handle.close();
   await fs.rename(tmpPath, path);
   await fs.syncDir(dirname(path));

@@ -53,3 +53,18 @@ export interface FileSystem {
   /** Makes the directory's entries (creates, deletes, renames) durable. */
   syncDir(path: string): Promise<void>;
 }
+
+/**
+ * Runs `step` on something just opened (a file handle, a log segment); if the step fails, closes
+ * it before rethrowing. A failed open must leave no file open behind it: a process that ran out of
+ * descriptors (EMFILE) would otherwise hold more after every failed attempt and never get out. A
+ * failure of the close itself is dropped: the step's is the one to report.
+ */
+export async function closeOnFailure<T>(opened: { close(): Promise<void> }, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    await opened.close().catch(() => undefined);
+    throw error;
+  }
+}
