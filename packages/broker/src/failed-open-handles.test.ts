@@ -146,6 +146,57 @@ describe('a failed storage call leaves no file open', () => {
     expect(calls).toBeGreaterThan(3);
   });
 
+  it('deleteTopic and deleteGroup, each of their calls failing in turn: what is gone holds no file, what stays still works', async () => {
+    const { failing, open, openPaths } = world();
+    const broker = await open();
+    let n = 0;
+    const topicExists = () => broker.listTopics().includes(`fh-del-${n}`);
+    const deleteCalls = await everyCallFailing(failing, async () => {
+      n += 1;
+      await broker.createTopic(`fh-del-${n}`, { partitions: 2 });
+      await broker.produce(`fh-del-${n}`, [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+      await (await broker.subscribe({ topic: `fh-del-${n}`, group: 'g' }, () => undefined)).close();
+    }, () => broker.deleteTopic(`fh-del-${n}`), async (failAt, error) => {
+      if (error !== undefined) expect(error, `call ${failAt}`).toMatchObject({ code: 'IO_ERROR' });
+      if (!topicExists()) expect(openPaths(new RegExp(`/fh-del-${n}/`)), `call ${failAt}`).toEqual([]);
+      else await broker.produce(`fh-del-${n}`, [{ value: 'still here' }]);
+    });
+    expect(deleteCalls).toBeGreaterThan(5);
+
+    const groupExists = () => broker.listGroups('fh-del-g').some((entry) => entry.group === `g${n}`);
+    await broker.createTopic('fh-del-g');
+    await broker.produce('fh-del-g', [{ value: 'a' }]);
+    const groupCalls = await everyCallFailing(failing, async () => {
+      n += 1;
+      await (await broker.subscribe({ topic: 'fh-del-g', group: `g${n}` }, () => undefined)).close();
+    }, () => broker.deleteGroup('fh-del-g', `g${n}`), async (failAt, error) => {
+      if (error !== undefined) expect(error, `call ${failAt}`).toMatchObject({ code: 'IO_ERROR' });
+      if (!groupExists()) expect(openPaths(new RegExp(`/groups/fh-del-g/g${n}/`)), `call ${failAt}`).toEqual([]);
+    });
+    expect(groupCalls).toBeGreaterThan(3);
+    await broker.close().catch(() => undefined); // a journal that failed reports it at close
+    expect(openPaths(/./)).toEqual([]);
+  });
+
+  it('a retention pass, each of its calls failing in turn: the segments it deleted hold no file, and close closes the rest', async () => {
+    const { failing, open, openPaths } = world();
+    const broker = await open();
+    let n = 0;
+    const calls = await everyCallFailing(failing, async () => {
+      n += 1;
+      await broker.createTopic(`fh-ret-${n}`, { segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+      for (let i = 0; i < 12; i++) await broker.produce(`fh-ret-${n}`, [{ value: 'x'.repeat(1500) }]);
+    }, () => broker.enforceRetention(), async (failAt, error) => {
+      if (error !== undefined) expect(error, `call ${failAt}`).toMatchObject({ code: 'IO_ERROR' });
+      // One open file per segment still in the log: none of the ones the pass took out.
+      const { segments } = broker.describeTopic(`fh-ret-${n}`).partitions[0]!;
+      expect(openPaths(new RegExp(`/fh-ret-${n}/`)), `call ${failAt}`).toHaveLength(segments);
+    });
+    expect(calls).toBeGreaterThan(5);
+    await broker.close().catch(() => undefined);
+    expect(openPaths(/./)).toEqual([]);
+  });
+
   for (const stop of ['clean', 'power cut'] as const) {
     it(`Broker.open after a ${stop} (topics of several segments, a group), each of its calls failing in turn: no file open, then it opens whole`, async () => {
       const { memory, failing, open, openPaths } = world();
