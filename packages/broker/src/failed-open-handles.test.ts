@@ -6,51 +6,9 @@
  * nothing stays open, and that the broker still works once the calls succeed again.
  */
 import { describe, expect, it } from 'vitest';
-import { BrookError, MemoryFileSystem, VirtualClock, type FileHandle, type FileSystem } from '@brook/protocol';
+import { MemoryFileSystem, VirtualClock } from '@brook/protocol';
 import { Broker } from './broker.js';
-import { trackOpenHandles } from './open-handles.test-support.js';
-
-/** `fs`, whose `failAt`-th call from `arm()` on (of its own methods or a handle's, close aside) rejects with IO_ERROR. */
-function failingCalls(fs: FileSystem) {
-  let calls = 0;
-  let failAt = 0;
-  const call = (name: string): void => {
-    calls += 1;
-    if (calls === failAt) throw new BrookError('IO_ERROR', `${name} failed: EMFILE (test)`, { op: name, errno: 'EMFILE' });
-  };
-  const handleOf = (handle: FileHandle): FileHandle => new Proxy(handle, {
-    get(target, name) {
-      const value: unknown = Reflect.get(target, name, target);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        if (name !== 'close') call(`${String(name)} ${target.path}`);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  const failing = new Proxy(fs, {
-    get(target, name) {
-      const value: unknown = Reflect.get(target, name, target);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        call(`${String(name)} ${String(args[0])}`);
-        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        return name === 'open' ? handleOf(result as FileHandle) : result;
-      };
-    },
-  });
-  return {
-    fs: failing,
-    /** Counts calls from 0 again; the `k`-th fails (none for 0). */
-    arm(k: number) {
-      calls = 0;
-      failAt = k;
-    },
-    get calls() {
-      return calls;
-    },
-  };
-}
+import { failingCalls, trackOpenHandles } from './open-handles.test-support.js';
 
 function world() {
   const memory = new MemoryFileSystem();

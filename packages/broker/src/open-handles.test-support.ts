@@ -1,8 +1,8 @@
 /**
- * A MemoryFileSystem seen through a proxy that counts the handles open per path, for tests that
- * check a failure path leaves no file open.
+ * Proxies for tests that check a failure path leaves no file open: a MemoryFileSystem that counts
+ * the handles open per path, and a file system whose k-th call fails.
  */
-import type { MemoryFileSystem } from '@brook/protocol';
+import { BrookError, type FileHandle, type FileSystem, type MemoryFileSystem } from '@brook/protocol';
 
 export function trackOpenHandles(fs: MemoryFileSystem): { fs: MemoryFileSystem; openPaths: (pattern: RegExp) => string[] } {
   const open = new Map<string, number>();
@@ -33,4 +33,46 @@ export function trackOpenHandles(fs: MemoryFileSystem): { fs: MemoryFileSystem; 
     },
   });
   return { fs: tracking, openPaths: (pattern) => [...open].filter(([path, count]) => pattern.test(path) && count > 0).map(([path]) => path) };
+}
+
+/** `fs`, whose `failAt`-th call from `arm()` on (of its own methods or a handle's, close aside) rejects with IO_ERROR. */
+export function failingCalls(fs: FileSystem) {
+  let calls = 0;
+  let failAt = 0;
+  const call = (name: string): void => {
+    calls += 1;
+    if (calls === failAt) throw new BrookError('IO_ERROR', `${name} failed: EMFILE (test)`, { op: name, errno: 'EMFILE' });
+  };
+  const handleOf = (handle: FileHandle): FileHandle => new Proxy(handle, {
+    get(target, name) {
+      const value: unknown = Reflect.get(target, name, target);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (name !== 'close') call(`${String(name)} ${target.path}`);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const failing = new Proxy(fs, {
+    get(target, name) {
+      const value: unknown = Reflect.get(target, name, target);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        call(`${String(name)} ${String(args[0])}`);
+        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        return name === 'open' ? handleOf(result as FileHandle) : result;
+      };
+    },
+  });
+  return {
+    fs: failing,
+    /** Counts calls from 0 again; the `k`-th fails (none for 0). */
+    arm(k: number) {
+      calls = 0;
+      failAt = k;
+    },
+    get calls() {
+      return calls;
+    },
+  };
 }
