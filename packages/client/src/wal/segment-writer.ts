@@ -13,7 +13,7 @@
  * the file is unknown (the kernel may have dropped dirty pages), so the buffer must be reopened,
  * which recovers from what really is on disk.
  */
-import { BrookError, concatBytes, type Clock, type FileHandle, type FileSystem, type Timer } from '@brook/protocol';
+import { BrookError, closeOnFailure, concatBytes, type Clock, type FileHandle, type FileSystem, type Timer } from '@brook/protocol';
 import { headerFrame, type SegmentHeader } from './frame-codec.js';
 import type { FsyncPolicy } from './limits.js';
 import { segmentPath } from './segment-names.js';
@@ -77,7 +77,7 @@ export class SegmentWriter {
     // A crashed process's writes may still be only in the page cache: make them durable before
     // the buffer treats what it recovered (sealed batches above all) as safe to emit.
     const handle = await options.fs.open(segmentPath(options.dir, last.segmentSeq), 'rw');
-    await handle.sync();
+    await closeOnFailure(handle, () => handle.sync());
     return new SegmentWriter(options, handle, last.sizeBytes);
   }
 
@@ -229,9 +229,11 @@ export class SegmentWriter {
 /** A new segment: created, header written and fsynced, then its directory entry fsynced. */
 async function createSegment(options: WriterOptions, header: SegmentHeader): Promise<{ handle: FileHandle; sizeBytes: number }> {
   const handle = await options.fs.open(segmentPath(options.dir, header.segmentSeq), 'rw');
-  const bytes = headerFrame(header);
-  await handle.write(bytes, 0);
-  await handle.sync();
-  await options.fs.syncDir(options.dir);
-  return { handle, sizeBytes: bytes.length };
+  return closeOnFailure(handle, async () => {
+    const bytes = headerFrame(header);
+    await handle.write(bytes, 0);
+    await handle.sync();
+    await options.fs.syncDir(options.dir);
+    return { handle, sizeBytes: bytes.length };
+  });
 }
