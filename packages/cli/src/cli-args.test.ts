@@ -70,6 +70,12 @@ describe('the shared option parser', () => {
     const every = (text: string) => durationOption(parse('x', '--every', text), 'every');
     expect([every('250'), every('30s'), every('15m'), every('12h'), every('7d')]).toEqual([250, 30_000, 900_000, 43_200_000, 604_800_000]);
     for (const bad of ['0', '1w', 's', '1.5h']) expect(() => every(bad)).toThrow(usageError);
+    const message = (text: string) => expect(() => every(text)).toThrow(expect.objectContaining({ message: expect.stringContaining(`INVALID_CONFIG: --every ${text} `) }));
+    message('1.5h'); // not a duration: says what one looks like
+    expect(() => every('1.5h')).toThrow(/must be milliseconds or a duration like 30s, 15m, 12h, 7d/);
+    expect(() => every('0')).toThrow(/--every 0 must be at least 1 ms/);
+    expect(every(`${Number.MAX_SAFE_INTEGER}`)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => every('104249991375d')).toThrow(/--every 104249991375d is 9007199254[0-9]+ ms, more than the largest duration, 9007199254740991 ms/);
   });
 
   it('--help on every command and subcommand prints its usage and exits 0, before any parsing', async () => {

@@ -44,7 +44,9 @@ export function durationOption(args: ParsedArgs, name: string): number | undefin
   const text = args.string(name);
   if (text === undefined) return undefined;
   const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
-  const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 'ms']! : 0;
-  if (!(ms >= 1 && Number.isSafeInteger(ms))) throw args.usageError(`--${name} must be milliseconds or a duration like 30s, 15m, 12h, 7d, got ${text}`);
+  if (!match) throw args.usageError(`--${name} ${text} must be milliseconds or a duration like 30s, 15m, 12h, 7d`);
+  const ms = Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 'ms']!;
+  if (ms < 1) throw args.usageError(`--${name} ${text} must be at least 1 ms`);
+  if (!Number.isSafeInteger(ms)) throw args.usageError(`--${name} ${text} is ${ms} ms, more than the largest duration, ${Number.MAX_SAFE_INTEGER} ms`);
   return ms;
 }
