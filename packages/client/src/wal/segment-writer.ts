@@ -102,7 +102,6 @@ export class SegmentWriter {
 
   /** Writes and fsyncs what is queued, whatever the policy, then closes the file. */
   async close(): Promise<void> {
-    if (this.closed) return;
     const synced = this.sync();
     this.closed = true;
     this.syncTimer?.cancel();
@@ -181,7 +180,8 @@ export class SegmentWriter {
       if (this.syncedRounds >= target) return;
       await handle.sync();
       this.syncs += 1;
-      this.syncedRounds = Math.max(this.syncedRounds, target);
+      // Targets only grow along the chain, so this one covers every earlier one.
+      this.syncedRounds = target;
     });
     return this.syncing;
   }
@@ -218,8 +218,8 @@ export class SegmentWriter {
   private armSyncTimer(): void {
     const fsync = this.options.fsync;
     if (typeof fsync !== 'object') return;
+    // close() and fail() cancel the timer, so it never fires on a closed or failed writer.
     this.syncTimer = this.options.clock.setTimer(fsync.intervalMs, () => {
-      if (this.closed || this.failed) return;
       if (this.dirty) this.sync().catch(() => undefined);
       this.armSyncTimer();
     });
