@@ -66,4 +66,12 @@ describe('FileBuffer drain()', () => {
     expect(buffer.stats).toMatchObject({ committedThrough: -1, records: 1 });
     expect(numbersOf(buffer.emit())).toEqual([1]);
   });
+
+  it('a commit that fails with the WAL stops it with IO_ERROR, not as if closed', async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxRecords: 1 });
+    await buffer.put({ value: value(1) });
+    const sender = buffer.drain(() => host.fs.failNext('write', { errno: 'EIO', path: /\.seg$/ }));
+    await expect(sender).rejects.toMatchObject({ code: 'IO_ERROR' });
+  });
 });
