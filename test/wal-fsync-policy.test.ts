@@ -1,9 +1,10 @@
 /**
  * What each fsync policy promises (docs/wal.md, "fsync semantics"), told by what a power cut
  * that keeps nothing unsynced leaves: when a put resolves, what the interval timer fsyncs and
- * when, group commit, and close().
+ * when, what close() and a roll fsync.
  */
 import { describe, expect, it } from 'vitest';
+import { tearLastWrite } from '@brook/protocol';
 import { SimulatedHost, drainAll, value } from './fixtures/wal-harness.js';
 
 const KEEP_OPEN = { maxRecords: 100, maxAgeMs: 60_000 } as const;
@@ -47,4 +48,35 @@ describe('FileBuffer fsync policies', () => {
     await third.flush();
     expect(await drainAll(third)).toEqual([2]);
   });
+
+  it("'always': each put resolves fsynced, so close() has nothing left to fsync and makes no fsync", async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open(KEEP_OPEN);
+    await buffer.put({ value: value(1) });
+    await buffer.put({ value: value(2) });
+    const syncs = host.fs.stats().syncs;
+    expect(buffer.stats.fsyncs).toBe(2);
+    await buffer.close();
+    expect(host.fs.stats().syncs).toBe(syncs);
+  });
+
+  it("'never': a roll fsyncs the segment it leaves, so a power cut cannot tear a segment that is not the last", async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxRecords: 1, fsync: 'never' });
+    await buffer.put({ value: value(1) });
+    await buffer.flush();
+    await buffer.commit(buffer.emit()!.sequence); // its COMMIT frame is not fsynced
+    // clear() rolls to a new segment, then deletes the old one: the power goes just before that,
+    // and of what was not fsynced the disk kept 3 bytes of the last write.
+    host.fs.onOperation = (op) => {
+      if (op.kind !== 'unlink') return;
+      host.fs.onOperation = undefined;
+      host.fs.powerCut({ keep: tearLastWrite(3) });
+    };
+    await expect(buffer.clear()).rejects.toMatchObject({ code: 'CLOSED' });
+    host.crash(buffer);
+    const reopened = await host.open({ maxRecords: 1, fsync: 'never' });
+    expect(reopened.stats).toMatchObject({ records: 0, nextBatchSequence: 1 });
+  });
 });
+
