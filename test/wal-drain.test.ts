@@ -2,7 +2,7 @@
  * FileBuffer.drain(): how the background sender loop ends (docs/wal.md): on close, also while the
  * sink runs (the batch then stays for the next open), on abort, and with a throwing sink's error.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SimulatedHost, numbersOf, value } from './fixtures/wal-harness.js';
 
 describe('FileBuffer drain()', () => {
@@ -74,4 +74,18 @@ describe('FileBuffer drain()', () => {
     const sender = buffer.drain(() => host.fs.failNext('write', { errno: 'EIO', path: /\.seg$/ }));
     await expect(sender).rejects.toMatchObject({ code: 'IO_ERROR' });
   });
+
+  it('waits for the next seal without polling emit(), with a signal or without', async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxRecords: 1 });
+    const emit = vi.spyOn(buffer, 'emit');
+    const stop = new AbortController();
+    const senders = [buffer.drain(() => undefined), buffer.drain(() => undefined, { signal: stop.signal })];
+    await host.clock.advanceAsync(0);
+    expect(emit).toHaveBeenCalledTimes(2);
+    stop.abort();
+    await buffer.close();
+    await expect(Promise.all(senders)).resolves.toEqual([undefined, undefined]);
+  });
 });
+
