@@ -2,7 +2,7 @@
  * The WAL producer against the scripted server: the partition lookup its first send to a topic
  * needs before it can put anything into the WAL survives a dropped connection, and close() waits
  * neither for it nor for the sender's unanswered requests; and a part whose numbering is refused
- * again after a renumbering waits out the retry backoff.
+ * again after a renumbering waits out the retry backoff; and a duplicate answer to its own resend is no sign of another instance.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem, readBatchHeader, type Frame } from '@brook/protocol';
@@ -217,5 +217,26 @@ describe('WalProducer and a part refused for good after a lost answer', () => {
     server.fail(await nextPart(server), 'MESSAGE_TOO_LARGE');
     await poisoned;
     await expectNextPartPastIt(server, producer, true);
+  });
+});
+
+describe('WalProducer and a duplicate answer', () => {
+  it('takes a duplicate answer to a part resent after a dropped connection as its own first request: committed, not another instance writing under its id', async () => {
+    const { server, clock, producer } = await setup();
+    const errors: unknown[] = [];
+    producer.on('error', (error) => errors.push(error));
+    await putKeyA(server, producer, 'x', true);
+    const flushed = producer.flush();
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+    await nextPart(server); // appended by the broker, but the answer is lost
+    server.drop(1006);
+    await tick();
+    clock.advance(0);
+    server.respond(await nextPart(server), { baseOffset: '0', lastOffset: '0', duplicate: true });
+    await flushed;
+    expect(errors).toEqual([]);
+    expect(producer.stats).toMatchObject({ sentBatches: 1, duplicateParts: 1, wal: { records: 0 } });
+    await producer.close();
   });
 });
