@@ -1,8 +1,9 @@
 /**
  * The WAL producer against the scripted server: the partition lookup its first send to a topic
  * needs before it can put anything into the WAL survives a dropped connection, and close() waits
- * neither for it nor for the sender's unanswered requests; and a part whose numbering is refused
- * again after a renumbering waits out the retry backoff; and a duplicate answer to its own resend is no sign of another instance.
+ * neither for it nor for the sender's unanswered requests; a part whose numbering is refused
+ * again after a renumbering waits out the retry backoff; and a duplicate answer to the part's
+ * own resend is no sign of another instance.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem, readBatchHeader, type Frame } from '@brook/protocol';
