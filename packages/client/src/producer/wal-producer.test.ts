@@ -105,8 +105,10 @@ async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
 }
 
 describe('WalProducer close() with a request of the sender unanswered', () => {
-  it.each(['initProducer', 'produce'])('does not wait for the answer to %s: the part is abandoned, resent next time', async (op) => {
+  it.each(['initProducer', 'produce'])('does not wait for the answer to %s: the part is abandoned, resent next time, and no error is reported', async (op) => {
     const { server, producer, fs } = await setup();
+    const errors: unknown[] = [];
+    producer.on('error', (error) => errors.push(error));
     const sent = producer.send('t', [{ key: 'a', value: '1' }]);
     await server.waitForRequests(1);
     server.respond(server.take('describeTopic'), threePartitions);
@@ -119,6 +121,7 @@ describe('WalProducer close() with a request of the sender unanswered', () => {
     }
     const unanswered = server.take(op); // the broker is slow, or the answer is lost
     expect(await settlesSoon(producer.close())).toBe(true);
+    expect(errors).toEqual([]);
     if (op === 'initProducer') {
       // The WAL's lock is released: the id coming now must not be written into the directory.
       server.respond(unanswered, { producerId: '7', producerEpoch: 0 });
