@@ -244,3 +244,31 @@ describe('WalProducer and a duplicate answer', () => {
     await producer.close();
   });
 });
+
+describe('WalProducer and a duplicate answer after a reopen', () => {
+  it('takes only the first batch sent after a reopen as perhaps sent by the process before: a later batch sealed before the open answered duplicate is another instance\'s', async () => {
+    const { server, producer: crashed, open } = await setup();
+    await putKeyA(server, crashed, 'a', true);
+    void crashed.flush().catch(() => undefined); // WAL batch 0 sealed
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+    await nextPart(server); // appended by the broker; the process dies before the answer
+    await putKeyA(server, crashed, 'b', false);
+    void crashed.flush().catch(() => undefined); // WAL batch 1 sealed, never sent: one batch in flight
+    await tick();
+    await crashed.close();
+    const producer = await open();
+    const failed = new Promise<unknown>((resolve) => producer.once('error', resolve));
+    void producer.flush().catch(() => undefined);
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 }); // the resume
+    server.respond(await nextPart(server), { baseOffset: '0', lastOffset: '0', duplicate: true }); // its own, from before
+    const second = await nextPart(server);
+    expect(readBatchHeader(second.data)).toMatchObject({ producerId: 7n, baseSequence: 1 });
+    server.respond(second, { baseOffset: '5', lastOffset: '5', duplicate: true }); // someone else's sequence 1
+    expect(await settlesSoon(failed)).toBe(true);
+    expect(await failed).toMatchObject({ code: 'PRODUCER_FENCED', details: { producerId: 7n, baseSequence: 1, baseOffset: 5n } });
+    expect(producer.stats).toMatchObject({ sentBatches: 1, wal: { records: 1 } });
+    await producer.close();
+  });
+});
