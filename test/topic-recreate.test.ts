@@ -136,6 +136,31 @@ describeOnEachTarget('a deleted topic', (suite) => {
     }
   });
 
+  it('a WAL producer whose topic comes back with more partitions puts keys by the new count from the send after the batch whose answer found the topic new', async () => {
+    const topic = await suite.topic(1);
+    const dir = await mkdtemp(join(tmpdir(), 'brook-recreate-wal-'));
+    try {
+      const producer = suite.client.producer({ wal: { dir } });
+      const key = keyFor(1, 2);
+      expect(await producer.send(topic, [{ key, value: 'old' }])).toEqual([{ topic, partition: 0 }]);
+      await producer.flush();
+      await suite.target.broker.deleteTopic(topic);
+      await suite.target.broker.createTopic(topic, { partitions: 2 });
+
+      // Routed by the old count; its answer (our sequence is unknown to the new topic) says the
+      // topic is new: it goes under a fresh id, and the next send looks the count up again.
+      expect(await producer.send(topic, [{ key, value: 'first' }])).toEqual([{ topic, partition: 0 }]);
+      await producer.flush();
+      expect(await producer.send(topic, [{ key, value: 'new' }])).toEqual([{ topic, partition: 1 }]);
+      await producer.flush();
+      expect(values(await suite.target.broker.fetch({ topic, partition: 0, offset: 0n }))).toEqual(['first']);
+      expect(values(await suite.target.broker.fetch({ topic, partition: 1, offset: 0n }))).toEqual(['new']);
+      await producer.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an idempotent producer goes on sending to the topic created again: each record once, none of the old topic', async () => {
     const topic = await suite.topic();
     const producer = suite.client.producer();

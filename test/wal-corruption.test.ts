@@ -139,6 +139,15 @@ describe('the WAL producer on a damaged WAL', () => {
     ['an incarnation that is not a string', { incarnation: 7 }],
     ['an empty incarnation', { incarnation: '' }],
     ['an incarnation a produce frame has no room for', { incarnation: 'x'.repeat(65) }],
+    ['an unknown version', { version: 2 }],
+    ['a committedWalBatch below -1', { committedWalBatch: -2 }],
+    ['a committedWalBatch that is no integer', { committedWalBatch: 1.5 }],
+    ['partitions that are no list', { partitions: {} }],
+    ['a partition entry without a topic name', { partitions: [[7, 0, '0', 0, 6]] }],
+    ['a negative partition', { partitions: [['orders', -1, '0', 0, 6]] }],
+    ['a partition producer id that is not decimal digits', { partitions: [['orders', 0, '-1', 0, 6]] }],
+    ['a shared producer id that is a number, not a string', { producerId: 7 }],
+    ['a negative shared epoch', { producerEpoch: -1 }],
   ])('refuses to open a producer.json with %s, rather than send batches the broker must refuse (set aside as poison)', async (_, damage) => {
     const host = await deliveredTwoBatches();
     const path = `${PRODUCER_WAL_DIR}/producer.json`;
@@ -146,6 +155,17 @@ describe('the WAL producer on a damaged WAL', () => {
     await host.fs.writeFile(path, new TextEncoder().encode(JSON.stringify({ ...state, ...damage })));
     const { producer } = await host.start({ maxRecords: 3 });
     await expect(producer.ready()).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: path } });
+    await producer.close();
+  });
+
+  it('opens a producer.json whose partition, epoch and next sequence are at their largest', async () => {
+    const host = await deliveredTwoBatches();
+    const path = `${PRODUCER_WAL_DIR}/producer.json`;
+    const state = JSON.parse(Buffer.from(await host.fs.readFile(path)).toString('utf8')) as { partitions: unknown[] };
+    const edge = { partitions: [...state.partitions, ['other', 2 ** 53 - 1, '9', 2 ** 15 - 1, 2 ** 31 - 1]] };
+    await host.fs.writeFile(path, new TextEncoder().encode(JSON.stringify({ ...state, ...edge })));
+    const { producer } = await host.start({ maxRecords: 3 });
+    await expect(producer.ready()).resolves.toBeUndefined();
     await producer.close();
   });
 });

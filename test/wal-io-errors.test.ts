@@ -54,4 +54,26 @@ describe('FileBuffer I/O failures', () => {
     await expect(buffer.put({ value: value(1) })).rejects.toMatchObject({ code: 'IO_ERROR' });
     await expect(sender).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
   });
+
+  it('keeps the file system\'s error as the cause, and every later call rejects with the one failure', async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxRecords: 3 });
+    host.fs.failNext('sync', { errno: 'EIO', path: /\.seg$/ });
+    const failure = await buffer.put({ value: value(1) }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'IO_ERROR', details: { errno: 'EIO', op: 'sync' }, cause: { code: 'IO_ERROR', details: { errno: 'EIO' } } });
+    await expect(buffer.put({ value: value(2) })).rejects.toBe(failure);
+    expect(() => buffer.emit()).toThrow(failure as Error);
+  });
+
+  it('a write a power cut interrupted (the simulated process is dead) rejects CLOSED, not IO_ERROR', async () => {
+    const host = new SimulatedHost();
+    const buffer = await host.open({ maxRecords: 3 });
+    host.fs.onOperation = (op) => {
+      if (op.kind !== 'write') return;
+      host.fs.onOperation = undefined;
+      host.fs.powerCut();
+    };
+    await expect(buffer.put({ value: value(1) })).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(buffer.put({ value: value(2) })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
 });

@@ -4,6 +4,7 @@
  * partitions fixed at put time, poison set aside, retriable errors retried with backoff, a
  * broker that forgot the producer, and the configuration checks.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +157,27 @@ describe('WAL producer', () => {
     const stored = JSON.parse(Buffer.from(await host.fs.readFile(poisons[1]!.file)).toString('utf8')) as { topic: string };
     expect(stored.topic).toBe(twin);
     expect((await host.fs.readdir(PRODUCER_WAL_DIR)).filter((name) => name.startsWith('poison-')).sort()).toEqual([...names].sort());
+    await producer.close();
+  });
+
+  it('names a poison file after the whole topic up to 63 characters; from 64 after its first 47, ~ and 16 hex digits of its SHA-256', async () => {
+    const whole = 'w'.repeat(63);
+    const cut = 'c'.repeat(64);
+    const host = await WalProducerHost.create({ [whole]: 1, [cut]: 1 });
+    const { producer } = await host.start({ maxRecords: 10 });
+    const poisons: PoisonReport[] = [];
+    producer.on('poison', (report) => poisons.push(report));
+    await producer.send(whole, numbered(1, 1));
+    await producer.send(cut, numbered(2, 1));
+    await host.broker.deleteTopic(whole);
+    await host.broker.deleteTopic(cut);
+    await producer.flush();
+    const hash = createHash('sha256').update(cut).digest('hex').slice(0, 16);
+    expect(poisons.map((p) => p.file)).toEqual([
+      `${PRODUCER_WAL_DIR}/poison-00000000000000000000-0-${whole}.json`,
+      `${PRODUCER_WAL_DIR}/poison-00000000000000000000-0-${'c'.repeat(47)}~${hash}.json`,
+    ]);
+    expect(poisons[1]!.topic).toBe(cut);
     await producer.close();
   });
 

@@ -1,8 +1,9 @@
 /**
  * The WAL producer against the scripted server: the partition lookup its first send to a topic
  * needs before it can put anything into the WAL survives a dropped connection, and close() waits
- * neither for it nor for the sender's unanswered requests; and a part whose numbering is refused
- * again after a renumbering waits out the retry backoff.
+ * neither for it nor for the sender's unanswered requests; a part whose numbering is refused
+ * again after a renumbering waits out the retry backoff; and a duplicate answer to the part's
+ * own resend is no sign of another instance.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem, readBatchHeader, type Frame } from '@brook/protocol';
@@ -104,8 +105,10 @@ async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
 }
 
 describe('WalProducer close() with a request of the sender unanswered', () => {
-  it.each(['initProducer', 'produce'])('does not wait for the answer to %s: the part is abandoned, resent next time', async (op) => {
+  it.each(['initProducer', 'produce'])('does not wait for the answer to %s: the part is abandoned, resent next time, and no error is reported', async (op) => {
     const { server, producer, fs } = await setup();
+    const errors: unknown[] = [];
+    producer.on('error', (error) => errors.push(error));
     const sent = producer.send('t', [{ key: 'a', value: '1' }]);
     await server.waitForRequests(1);
     server.respond(server.take('describeTopic'), threePartitions);
@@ -118,6 +121,7 @@ describe('WalProducer close() with a request of the sender unanswered', () => {
     }
     const unanswered = server.take(op); // the broker is slow, or the answer is lost
     expect(await settlesSoon(producer.close())).toBe(true);
+    expect(errors).toEqual([]);
     if (op === 'initProducer') {
       // The WAL's lock is released: the id coming now must not be written into the directory.
       server.respond(unanswered, { producerId: '7', producerEpoch: 0 });
@@ -217,5 +221,54 @@ describe('WalProducer and a part refused for good after a lost answer', () => {
     server.fail(await nextPart(server), 'MESSAGE_TOO_LARGE');
     await poisoned;
     await expectNextPartPastIt(server, producer, true);
+  });
+});
+
+describe('WalProducer and a duplicate answer', () => {
+  it('takes a duplicate answer to a part resent after a dropped connection as its own first request: committed, not another instance writing under its id', async () => {
+    const { server, clock, producer } = await setup();
+    const errors: unknown[] = [];
+    producer.on('error', (error) => errors.push(error));
+    await putKeyA(server, producer, 'x', true);
+    const flushed = producer.flush();
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+    await nextPart(server); // appended by the broker, but the answer is lost
+    server.drop(1006);
+    await tick();
+    clock.advance(0);
+    server.respond(await nextPart(server), { baseOffset: '0', lastOffset: '0', duplicate: true });
+    await flushed;
+    expect(errors).toEqual([]);
+    expect(producer.stats).toMatchObject({ sentBatches: 1, duplicateParts: 1, wal: { records: 0 } });
+    await producer.close();
+  });
+});
+
+describe('WalProducer and a duplicate answer after a reopen', () => {
+  it('takes only the first batch sent after a reopen as perhaps sent by the process before: a later batch sealed before the open answered duplicate is another instance\'s', async () => {
+    const { server, producer: crashed, open } = await setup();
+    await putKeyA(server, crashed, 'a', true);
+    void crashed.flush().catch(() => undefined); // WAL batch 0 sealed
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+    await nextPart(server); // appended by the broker; the process dies before the answer
+    await putKeyA(server, crashed, 'b', false);
+    void crashed.flush().catch(() => undefined); // WAL batch 1 sealed, never sent: one batch in flight
+    await tick();
+    await crashed.close();
+    const producer = await open();
+    const failed = new Promise<unknown>((resolve) => producer.once('error', resolve));
+    void producer.flush().catch(() => undefined);
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 }); // the resume
+    server.respond(await nextPart(server), { baseOffset: '0', lastOffset: '0', duplicate: true }); // its own, from before
+    const second = await nextPart(server);
+    expect(readBatchHeader(second.data)).toMatchObject({ producerId: 7n, baseSequence: 1 });
+    server.respond(second, { baseOffset: '5', lastOffset: '5', duplicate: true }); // someone else's sequence 1
+    expect(await settlesSoon(failed)).toBe(true);
+    expect(await failed).toMatchObject({ code: 'PRODUCER_FENCED', details: { producerId: 7n, baseSequence: 1, baseOffset: 5n } });
+    expect(producer.stats).toMatchObject({ sentBatches: 1, wal: { records: 1 } });
+    await producer.close();
   });
 });

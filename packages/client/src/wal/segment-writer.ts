@@ -48,7 +48,6 @@ export class SegmentWriter {
   /** The fsync chain: the one running, then the ones asked for while it ran. */
   private syncing: Promise<void> = Promise.resolve();
   private syncTimer: Timer | undefined;
-  private closed = false;
   /** Bytes the active segment will hold once everything queued is written: roll decisions use it. */
   projectedBytes: number;
   /** fdatasync calls so far, for stats and the group-commit test. */
@@ -100,11 +99,13 @@ export class SegmentWriter {
     return this.enqueue((deferred) => ({ ...deferred, kind: 'delete', segmentSeq }));
   }
 
-  /** Writes and fsyncs what is queued, whatever the policy, then closes the file. */
+  /**
+   * Writes and fsyncs what is queued, whatever the policy, then closes the file. The buffer calls
+   * it once, from its own close(), after which it refuses every call itself: nothing is enqueued
+   * after this.
+   */
   async close(): Promise<void> {
-    if (this.closed) return;
     const synced = this.sync();
-    this.closed = true;
     this.syncTimer?.cancel();
     try {
       await synced;
@@ -114,8 +115,7 @@ export class SegmentWriter {
   }
 
   private enqueue(make: (deferred: Deferred) => Item): Promise<void> {
-    const refusal = this.failed ?? (this.closed ? new BrookError('CLOSED', `WAL ${this.options.dir} is closed`) : undefined);
-    if (refusal) return Promise.reject(refusal);
+    if (this.failed) return Promise.reject(this.failed);
     return new Promise<void>((resolve, reject) => {
       this.queue.push(make({ resolve, reject }));
       this.draining ??= this.drain();
@@ -181,7 +181,8 @@ export class SegmentWriter {
       if (this.syncedRounds >= target) return;
       await handle.sync();
       this.syncs += 1;
-      this.syncedRounds = Math.max(this.syncedRounds, target);
+      // Targets only grow along the chain, so this one covers every earlier one.
+      this.syncedRounds = target;
     });
     return this.syncing;
   }
@@ -218,8 +219,8 @@ export class SegmentWriter {
   private armSyncTimer(): void {
     const fsync = this.options.fsync;
     if (typeof fsync !== 'object') return;
+    // close() and fail() cancel the timer, so it never fires on a closed or failed writer.
     this.syncTimer = this.options.clock.setTimer(fsync.intervalMs, () => {
-      if (this.closed || this.failed) return;
       if (this.dirty) this.sync().catch(() => undefined);
       this.armSyncTimer();
     });

@@ -45,4 +45,17 @@ describe('SpaceGate (walBytesMax)', () => {
     gate.rejectWaiting(new Error('closed'));
     for (const settled of await Promise.allSettled(waiting)) expect(settled).toMatchObject({ status: 'rejected', reason: { message: 'closed' } });
   });
+
+  it('a release too small to admit the head of the wait admits nothing and asks for no seal', async () => {
+    const { gate, events, put } = setup('wait', 100, 100);
+    const waiting = put('waiting', 10);
+    expect(events).toEqual(['blocked']);
+    gate.release(9);
+    expect(events).toEqual(['blocked']);
+    expect(gate.used).toBe(91);
+    gate.release(1);
+    await expect(waiting).resolves.toBe('waiting');
+    expect(events).toEqual(['blocked', 'waiting']);
+  });
 });
+
