@@ -153,6 +153,9 @@ describe('describeGroup', () => {
       { offset: 0n, member: 'g-0', deliveryCount: 1, leaseDeadlineMs: clock.now() + 5000 },
       { offset: 1n, member: 'g-0', deliveryCount: 1, leaseDeadlineMs: clock.now() + 5000 },
     ]);
+    // A member that gave no name is named by its id.
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 2, ackTimeoutMs: 5000 }, () => undefined);
+    expect(broker.describeGroup('t', 'g').members.map((m) => [m.id, m.name])).toEqual([['g-0', 'worker-a'], ['g-1', 'g-1']]);
   });
 });
 
