@@ -107,7 +107,7 @@ describe('reading a partition into a group window', () => {
     // Without the tail cache, a group's read reads the segment file.
     const { broker, settle, fs } = await engineFixture({ logTailCacheBytes: 0 });
     await broker.createTopic('wr-read-fails');
-    const seen: string[] = [];
+    const seen: (string | null)[] = [];
     await broker.subscribe({ topic: 'wr-read-fails', group: 'g' }, (d) => void seen.push(d.text()));
     fs.failNext('read', { errno: 'EIO' });
     await broker.produce('wr-read-fails', [{ value: 'a' }]);
