@@ -22,8 +22,10 @@ function record(): RecordModel {
 }
 
 /** A delivery of 0:3#2 whose ack and reject settle as `settles` says. */
-function held(settles: 'resolve' | 'stale', handler = false) {
-  const outcome = () => (settles === 'resolve' ? Promise.resolve() : Promise.reject(new BrookError('DELIVERY_STALE', 'taken back')));
+type Settles = 'resolve' | 'stale' | 'closed';
+
+function held(settles: Settles, handler = false) {
+  const outcome = () => (settles === 'resolve' ? Promise.resolve() : Promise.reject(new BrookError(settles === 'stale' ? 'DELIVERY_STALE' : 'CLOSED', 'no')));
   const delivery = {
     partition: 0, offset: 3n, deliveryCount: 2,
     ack: vi.fn(outcome), reject: vi.fn(outcome), nack: vi.fn(), extend: vi.fn(),
@@ -35,7 +37,7 @@ function held(settles: 'resolve' | 'stale', handler = false) {
   return { h, delivery, resolve, reject };
 }
 
-async function settled(action: Action, current: boolean, settles: 'resolve' | 'stale', handler = false) {
+async function settled(action: Action, current: boolean, settles: Settles, handler = false) {
   const rec = record();
   const violations: string[] = [];
   const { h, delivery, resolve, reject } = held(settles, handler);
@@ -50,6 +52,7 @@ describe('settling a held delivery (delivery property test)', () => {
     ['ack', 'the current delivery is DELIVERY_STALE', true, 'stale', /settling current 0:3#2 failed with .*DELIVERY_STALE/],
     ['reject', 'a stale delivery resolves', false, 'resolve', /settling stale 0:3#2 resolved/],
     ['reject', 'the current delivery is DELIVERY_STALE', true, 'stale', /settling current 0:3#2 failed/],
+    ['ack', 'a stale delivery fails otherwise than DELIVERY_STALE', false, 'closed', /settling stale 0:3#2 failed with .*CLOSED/],
   ] as const)('reports an %s where %s', async (type, _what, current, settles, violation) => {
     const { violations } = await settled({ type }, current, settles);
     expect(violations).toEqual([expect.stringMatching(violation)]);
