@@ -192,6 +192,22 @@ describe('redelivery and backoff', () => {
     expect(reasons).toEqual(['memberLeft', 'memberLeft', 'memberLeft', 'memberLeft']);
   });
 
+  it('a member that crashes (abort) while its graceful close() waits leaves once: the other members stay', async () => {
+    const { broker, settle } = await topicWith(2);
+    const a = parking();
+    const b = parking();
+    const subA = await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 1 }, a.handler);
+    await settle(() => a.held.length === 1);
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 1 }, b.handler);
+    await settle(() => b.held.length === 1);
+    const closing = subA.close();
+    await settle(() => broker.describeGroup('t', 'g').members[0]?.closing === true);
+    subA.abort();
+    await closing;
+    await settle();
+    expect(broker.describeGroup('t', 'g').members.map((m) => m.id)).toEqual(['g-1']);
+  });
+
   it('close() is graceful: nothing new is delivered, and it waits for running handlers to finish', async () => {
     const { broker, settle } = await topicWith(3);
     let release: () => void = () => undefined;

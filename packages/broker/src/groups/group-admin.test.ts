@@ -107,6 +107,22 @@ describe('resetGroup (replay)', () => {
     expect(broker.describeGroup('t', 'g').partitions[0]!.deadLettered).toBe(1);
   });
 
+  it('a record in backoff that a reset skips leaves no timer behind, and never comes again', async () => {
+    const fixture = await topicWith(1);
+    const { broker, settle, clock } = fixture;
+    const seen: Delivery[] = [];
+    await broker.subscribe({ topic: 't', group: 'g', backoff: { initialMs: 10_000, maxMs: 20_000 } }, (d) => {
+      seen.push(d);
+      throw new Error('fails: backs off');
+    });
+    await settle(() => broker.describeGroup('t', 'g').partitions[0]!.backingOff === 1);
+    const timersBackingOff = clock.pendingTimers();
+    await broker.resetGroup('t', 'g', 'latest');
+    expect(clock.pendingTimers()).toBe(timersBackingOff - 1);
+    await fixture.advance(60_000);
+    expect(seen).toHaveLength(1);
+  });
+
   it('UNKNOWN_GROUP for a group that does not exist', async () => {
     const { broker } = await topicWith(0);
     await expect(broker.resetGroup('t', 'nope', 'earliest')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });
@@ -137,6 +153,9 @@ describe('describeGroup', () => {
       { offset: 0n, member: 'g-0', deliveryCount: 1, leaseDeadlineMs: clock.now() + 5000 },
       { offset: 1n, member: 'g-0', deliveryCount: 1, leaseDeadlineMs: clock.now() + 5000 },
     ]);
+    // A member that gave no name is named by its id.
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 2, ackTimeoutMs: 5000 }, () => undefined);
+    expect(broker.describeGroup('t', 'g').members.map((m) => [m.id, m.name])).toEqual([['g-0', 'worker-a'], ['g-1', 'g-1']]);
   });
 });
 

@@ -105,9 +105,11 @@ describe('deleteGroup', () => {
     const { broker } = world;
     await broker.createTopic('dg-members');
     const leave = await occupy(world);
+    // Those it has now, closing or not (a member still joining is not one yet).
+    const members = broker.listGroups('dg-members').length > 0 ? broker.describeGroup('dg-members', 'g-members').members.length : 0;
 
     await expect(broker.deleteGroup('dg-members', 'g-members')).rejects.toMatchObject({
-      code: 'GROUP_NOT_EMPTY', retriable: false, details: { topic: 'dg-members', group: 'g-members' },
+      code: 'GROUP_NOT_EMPTY', retriable: false, details: { topic: 'dg-members', group: 'g-members', members },
     });
     await leave();
     await broker.deleteGroup('dg-members', 'g-members');

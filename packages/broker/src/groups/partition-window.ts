@@ -137,12 +137,12 @@ export class PartitionWindow {
   }
 
   /**
-   * Takes a freshly read record into the window, ready to deliver. Seqs only grow, but for the
-   * records a rewind kept: false for a record still held from before (read again, it is not taken).
+   * Takes a freshly read record (a new Entry: 'ready') into the window, ready to deliver. Seqs
+   * only grow, but for the records a rewind kept: false for a record still held from before
+   * (read again, it is not taken).
    */
   add(entry: Entry): boolean {
     if (!this.place(entry)) return false;
-    entry.state = 'ready';
     this.undelivered += 1;
     return true;
   }
@@ -206,8 +206,8 @@ export class PartitionWindow {
   /** The entry held at `seq`, if any. */
   at(seq: number): Entry | undefined {
     const number = Math.floor(seq / CHUNK_SLOTS);
-    const index = number - this.firstChunk;
-    return index < 0 ? undefined : this.chunks[index]?.slots[seq - number * CHUNK_SLOTS];
+    // A seq below the first chunk has a negative index, which holds nothing either.
+    return this.chunks[number - this.firstChunk]?.slots[seq - number * CHUNK_SLOTS];
   }
 
   /** True if `entry` is still this window's record for its offset (not dropped by a reset). */

@@ -102,4 +102,21 @@ describe('reading a partition into a group window', () => {
     expect([...held, ...acked].map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     await broker.close();
   });
+
+  it("a read that fails shows in describeGroup's lastError until a later step reads: then what it missed is delivered", async () => {
+    // Without the tail cache, a group's read reads the segment file.
+    const { broker, settle, fs } = await engineFixture({ logTailCacheBytes: 0 });
+    await broker.createTopic('wr-read-fails');
+    const seen: (string | null)[] = [];
+    await broker.subscribe({ topic: 'wr-read-fails', group: 'g' }, (d) => void seen.push(d.text()));
+    fs.failNext('read', { errno: 'EIO' });
+    await broker.produce('wr-read-fails', [{ value: 'a' }]);
+    await settle(() => broker.describeGroup('wr-read-fails', 'g').lastError !== undefined);
+    expect(broker.describeGroup('wr-read-fails', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+    expect(seen).toEqual([]);
+    await broker.produce('wr-read-fails', [{ value: 'b' }]);
+    await settle(() => broker.describeGroup('wr-read-fails', 'g').lag === 0n);
+    expect(seen).toEqual(['a', 'b']);
+    expect(broker.describeGroup('wr-read-fails', 'g').lastError).toBeUndefined();
+  });
 });
