@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { FrameKind, JSON_DEPTH_MAX, MemoryFileSystem, decodeBatch, encodeBatch, encodeFrame } from '@brook/protocol';
 import { Broker } from '../broker.js';
 import { batchOf, sessionFixture, text, type SessionFixture } from './session-fixture.js';
+import { wireError } from './wire-error.js';
 
 let f: SessionFixture;
 
@@ -132,6 +133,20 @@ describe('group admin', () => {
     expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq' })).toEqual({ moved: 1, skipped: 0 });
     expect(await f.ok('deleteGroup', { topic: 'orders', group: 'g' })).toEqual({});
     expect(await f.ok('listGroups', { topic: 'orders' })).toEqual({ groups: [] });
+  });
+  it('redrive moves at most maxRecords; one that is no positive integer is INVALID_REQUEST naming it, the error in process', async () => {
+    await f.ok('produce', { topic: 'orders', partition: 0 }, batchOf(['a', 'b', 'c']));
+    const { subscription } = await f.ok('subscribe', { topic: 'orders', group: 'g', maxDeliveries: 1 });
+    const deliveries = await f.deliveries(subscription as number);
+    await f.ok('settle', { subscription, reject: deliveries.map((d) => [d.deliveryId, 'bad']) });
+    for (const maxRecords of [0, 1.5, '1', null]) {
+      const inProcess = await f.broker.redrive('orders.dlq', { maxRecords: maxRecords as number }).then(() => undefined, (e: unknown) => e);
+      const frame = await f.request('redrive', { deadLetterTopic: 'orders.dlq', maxRecords });
+      expect([frame.kind, frame.json], String(maxRecords)).toEqual([FrameKind.ERROR, wireError(inProcess)]);
+      expect(frame.json, String(maxRecords)).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'maxRecords' } });
+    }
+    expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq', maxRecords: 2 })).toEqual({ moved: 2, skipped: 0 });
+    expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq', maxRecords: 2 })).toEqual({ moved: 1, skipped: 0 });
   });
 });
 
