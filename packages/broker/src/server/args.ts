@@ -12,7 +12,14 @@ import type { StartPosition } from '../groups/subscribe-options.js';
 const DECIMAL = /^(0|[1-9]\d{0,18})$/;
 const INT64_MAX = (1n << 63n) - 1n;
 /** A start position's offset: its range is the broker's to check, so "-1" reads as -1n. */
-const SIGNED_DIGITS = /^-?\d{1,20}$/;
+const SIGNED_DIGITS = /^-?\d+$/;
+const SIGN_AND_LEADING_ZEROS = /^-?0*/;
+/**
+ * More significant digits than 2^63 has: the offset is past the end of every log (where the broker
+ * clamps it) or, negative, refused all the same, so it is read as 2^63 of its sign instead of
+ * parsed: BigInt's time grows with the square of the digits, and a frame can hold millions.
+ */
+const OFFSET_DIGITS_MAX = 19;
 
 export { invalidArgument };
 
@@ -141,6 +148,13 @@ export class Args {
     const offset = position.get('offset');
     if (typeof offset !== 'string' || !SIGNED_DIGITS.test(offset)) throw invalidArgument(`${this.field(name)}.offset`, 'a decimal string', offset);
     // Its other keys go on with it, for the broker to refuse (checkStartPositionKeys), not drop.
-    return { ...(value as object), offset: BigInt(offset) } as StartPosition;
+    return { ...(value as object), offset: signedOffset(offset) } as StartPosition;
   }
+}
+
+/** SIGNED_DIGITS as a bigint; past OFFSET_DIGITS_MAX significant digits, 2^63 of its sign. */
+function signedOffset(digits: string): bigint {
+  const significant = digits.replace(SIGN_AND_LEADING_ZEROS, ''); // '' for zero, which BigInt reads as 0n
+  const magnitude = significant.length > OFFSET_DIGITS_MAX ? 1n << 63n : BigInt(significant);
+  return digits.startsWith('-') ? -magnitude : magnitude;
 }
