@@ -43,26 +43,18 @@ export function checkDecimal(value: unknown, field: string): bigint {
 }
 
 export class Args {
-  constructor(
-    private readonly json: Record<string, unknown>,
-    /** Prefix of field names in errors: 'retention.' for the nested object. */
-    private readonly path = '',
-  ) {}
+  constructor(private readonly json: Record<string, unknown>) {}
 
   private get(name: string): unknown {
     return Object.hasOwn(this.json, name) ? this.json[name] : undefined;
   }
 
-  private field(name: string): string {
-    return this.path + name;
-  }
-
-  has(name: string): boolean {
+  private has(name: string): boolean {
     return this.get(name) !== undefined;
   }
 
   string(name: string): string {
-    return checkString(this.get(name), this.field(name));
+    return checkString(this.get(name), name);
   }
 
   optionalString(name: string): string | undefined {
@@ -70,7 +62,7 @@ export class Args {
   }
 
   int(name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
-    return checkInt(this.get(name), this.field(name), min, max);
+    return checkInt(this.get(name), name, min, max);
   }
 
   optionalInt(name: string, min: number, max?: number): number | undefined {
@@ -89,12 +81,12 @@ export class Args {
 
   optionalBoolean(name: string): boolean | undefined {
     const value = this.get(name);
-    if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(this.field(name), 'a boolean', value);
+    if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(name, 'a boolean', value);
     return value;
   }
 
   offset(name: string): bigint {
-    return checkDecimal(this.get(name), this.field(name));
+    return checkDecimal(this.get(name), name);
   }
 
   optionalDecimal(name: string): bigint | undefined {
@@ -104,15 +96,8 @@ export class Args {
   optionalDecimals(name: string): bigint[] | undefined {
     const value = this.get(name);
     if (value === undefined) return undefined;
-    if (!Array.isArray(value)) throw invalidArgument(this.field(name), 'an array of decimal strings', value);
-    return value.map((item, i) => checkDecimal(item, `${this.field(name)}[${i}]`));
-  }
-
-  optionalObject(name: string): Args | undefined {
-    const value = this.get(name);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(this.field(name), 'an object', value);
-    return new Args(value as Record<string, unknown>, `${this.field(name)}.`);
+    if (!Array.isArray(value)) throw invalidArgument(name, 'an array of decimal strings', value);
+    return value.map((item, i) => checkDecimal(item, `${name}[${i}]`));
   }
 
   /** `[[a, b], ...]`, each element read by `first` and `second` (given the element's field name). */
@@ -123,9 +108,9 @@ export class Args {
   ): [A, B][] {
     const value = this.get(name);
     if (value === undefined) return [];
-    if (!Array.isArray(value)) throw invalidArgument(this.field(name), 'an array of pairs', value);
+    if (!Array.isArray(value)) throw invalidArgument(name, 'an array of pairs', value);
     return value.map((pair: unknown, index) => {
-      const field = `${this.field(name)}[${index}]`;
+      const field = `${name}[${index}]`;
       if (!Array.isArray(pair) || pair.length !== 2) throw invalidArgument(field, 'a pair [_, _]', pair);
       return [first(pair[0], `${field}[0]`), second(pair[1], `${field}[1]`)];
     });
@@ -143,10 +128,9 @@ export class Args {
    */
   startPosition(name: string): StartPosition {
     const value = this.get(name);
-    const position = typeof value === 'object' && value !== null && !Array.isArray(value) ? this.optionalObject(name)! : undefined;
-    if (!position?.has('offset')) return value as StartPosition;
-    const offset = position.get('offset');
-    if (typeof offset !== 'string' || !SIGNED_DIGITS.test(offset)) throw invalidArgument(`${this.field(name)}.offset`, 'a decimal string', offset);
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, 'offset')) return value as StartPosition;
+    const offset = (value as { offset: unknown }).offset;
+    if (typeof offset !== 'string' || !SIGNED_DIGITS.test(offset)) throw invalidArgument(`${name}.offset`, 'a decimal string', offset);
     // Its other keys go on with it, for the broker to refuse (checkStartPositionKeys), not drop.
     return { ...(value as object), offset: signedOffset(offset) } as StartPosition;
   }

@@ -129,6 +129,7 @@ describe('group admin', () => {
     await expectError('deleteGroup', { topic: 'orders', group: 'g' }, 'GROUP_NOT_EMPTY', { topic: 'orders', group: 'g', members: 1 });
     await f.ok('unsubscribe', { subscription });
     expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: { offset: '1' } })).toEqual({ positions: ['1', '0'] });
+    expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: { offset: `${'0'.repeat(40)}1` } })).toEqual({ positions: ['1', '0'] });
     expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: 'earliest' })).toEqual({ positions: ['0', '0'] });
     expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq' })).toEqual({ moved: 1, skipped: 0 });
     expect(await f.ok('deleteGroup', { topic: 'orders', group: 'g' })).toEqual({});
@@ -161,6 +162,7 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['offset with a sign', 'fetch', { topic: 'orders', partition: 0, offset: '-1' }, { field: 'offset' }],
     ['offset past 2^63', 'fetch', { topic: 'orders', partition: 0, offset: '9223372036854775808' }, { field: 'offset' }],
     ['bad start position', 'resetGroup', { topic: 'orders', group: 'g', to: { offset: 5 } }, { field: 'to.offset' }],
+    ...['', '-', 'x5', '5x', '1e3', ' 5', '+5'].map((offset) => [`start offset ${JSON.stringify(offset)}`, 'resetGroup', { topic: 'orders', group: 'g', to: { offset } }, { field: 'to.offset' }] as const),
     ['inherited property as argument', 'describeTopic', { constructor: 'x' }, { field: 'name' }],
     ['timestamp as a string', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: '5' }, { field: 'timestampMs' }],
     ['timestamp not an integer', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: 1.5 }, { field: 'timestampMs' }],
@@ -195,8 +197,23 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['backoff not an object', 'subscribe', { topic: 'orders', group: 'g', backoff: [] }, 'INVALID_CONFIG'],
     ['backoff with a misspelled key', 'subscribe', { topic: 'orders', group: 'g', backoff: { initialMs: 10, initialDelayMs: 5 } }, 'INVALID_CONFIG'],
     ['offset past the end', 'fetch', { topic: 'orders', partition: 0, offset: '5' }, 'OFFSET_OUT_OF_RANGE'],
+    ['offset 2^63-1, the largest there is', 'fetch', { topic: 'orders', partition: 0, offset: '9223372036854775807' }, 'OFFSET_OUT_OF_RANGE'],
   ])('%s: the broker\'s own code', async (_name, op, args, code) => {
     await expectError(op, args, code);
+  });
+
+  it('the message of a refused argument says what the field must be and shows what came', async () => {
+    const refusals: [string, Record<string, unknown>, string][] = [
+      ['fetch', { topic: 'orders', partition: 0.5, offset: '0' }, 'partition must be an integer in [0, 9007199254740991], got 0.5'],
+      ['fetch', { topic: 'orders', partition: 0, offset: '-1' }, 'offset must be a decimal string in 0..2^63-1, got "-1"'],
+      ['initProducer', { producerId: '0', bumpEpoch: 'yes' }, 'bumpEpoch must be a boolean, got "yes"'],
+      ['redrive', { deadLetterTopic: 'orders', endOffsets: '5' }, 'endOffsets must be an array of decimal strings, got "5"'],
+      ['resetGroup', { topic: 'orders', group: 'g', to: { offset: 5 } }, 'to.offset must be a decimal string, got 5'],
+      // A settle's arguments are read before its subscription is looked up.
+      ['settle', { subscription: 99, ack: 5 }, 'ack must be an array of pairs, got 5'],
+      ['settle', { subscription: 99, ack: [[1, 2, 3]] }, 'ack[0] must be a pair [_, _], got [1,2,3]'],
+    ];
+    for (const [op, args, message] of refusals) expect((await f.request(op, args)).json['message'], op).toBe(message);
   });
 
   // {"toString": 0} is valid JSON, and String() of it throws: the check refusing such a value threw
