@@ -191,6 +191,7 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['mistyped ordering', 'subscribe', { topic: 'orders', group: 'g', ordering: 3 }, 'INVALID_CONFIG'],
     ['mistyped retention setting', 'createTopic', { name: 'x', retention: { maxBytes: 'big' } }, 'INVALID_CONFIG'],
     ['negative start offset', 'subscribe', { topic: 'orders', group: 'g', from: { offset: '-1' } }, 'INVALID_CONFIG'],
+    ['no start position', 'resetGroup', { topic: 'orders', group: 'g' }, 'INVALID_CONFIG'],
     ['retention not an object', 'createTopic', { name: 'x', retention: 5 }, 'INVALID_CONFIG'],
     ['retention an array', 'createTopic', { name: 'x', retention: [] }, 'INVALID_CONFIG'],
     ['retention with a misspelled key', 'createTopic', { name: 'x', retention: { maxByte: 100 } }, 'INVALID_CONFIG'],
