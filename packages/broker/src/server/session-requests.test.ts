@@ -162,7 +162,7 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['offset with a sign', 'fetch', { topic: 'orders', partition: 0, offset: '-1' }, { field: 'offset' }],
     ['offset past 2^63', 'fetch', { topic: 'orders', partition: 0, offset: '9223372036854775808' }, { field: 'offset' }],
     ['bad start position', 'resetGroup', { topic: 'orders', group: 'g', to: { offset: 5 } }, { field: 'to.offset' }],
-    ...['', '-', 'x5', '5x', '1e3', ' 5', '+5'].map((offset) => [`start offset ${JSON.stringify(offset)}`, 'resetGroup', { topic: 'orders', group: 'g', to: { offset } }, { field: 'to.offset' }] as const),
+    ...['', '-', 'x5', '5x', '1e3', ' 5', '+5'].map((offset): [string, string, Record<string, unknown>, Record<string, unknown>] => [`start offset ${JSON.stringify(offset)}`, 'resetGroup', { topic: 'orders', group: 'g', to: { offset } }, { field: 'to.offset' }]),
     ['inherited property as argument', 'describeTopic', { constructor: 'x' }, { field: 'name' }],
     ['timestamp as a string', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: '5' }, { field: 'timestampMs' }],
     ['timestamp not an integer', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: 1.5 }, { field: 'timestampMs' }],
