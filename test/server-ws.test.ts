@@ -67,6 +67,18 @@ describe('handshake', () => {
     expect(await client.ok('listTopics')).toEqual({ topics: [] });
   });
 
+  it("WELCOME's sessionId is unique per broker: s1, s2, ... across its listeners", async () => {
+    const { broker, server } = await serve();
+    const other = await broker.listen({ port: 0 });
+    const ids: unknown[] = [];
+    for (const url of [server.url, other.url, server.url]) {
+      const client = await RawClient.connect(url);
+      clients.push(client);
+      ids.push((await client.hello()).json['sessionId']);
+    }
+    expect(ids).toEqual(['s1', 's2', 's3']);
+  });
+
   it('refuses a missing or wrong token with UNAUTHORIZED and 4001, accepts the right one', async () => {
     const { server } = await serve({ token: 'sesame' });
     for (const hello of [{}, { token: 'open' }, { token: 42 }]) {
