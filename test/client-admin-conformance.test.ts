@@ -102,6 +102,22 @@ describeOnEachTarget('a timestamp argument is an integer in 0..Number.MAX_SAFE_I
   });
 });
 
+describeOnEachTarget("an offset in from or resetGroup's to past int64, of any number of digits", (suite) => {
+  it('places the group at the end (clamped to the log), and a negative one is INVALID_CONFIG naming the option, over the client as in process', async () => {
+    const topic = await suite.topic();
+    await suite.client.producer().send(topic, [{ value: 'only' }]);
+    const { broker } = suite.target;
+    for (const offset of [1n << 63n, 10n ** 20n, 10n ** 40n, -(10n ** 40n)]) {
+      const expected = offset > 0n ? { value: [1n] } : { code: 'INVALID_CONFIG', details: { option: 'to' } };
+      for (const api of [suite.client.admin, broker]) {
+        const group = unique('g');
+        await (await broker.subscribe({ topic, group }, () => undefined)).close();
+        expect(await outcomeOf(() => api.resetGroup(topic, group, { offset })), `${api === broker ? 'broker' : 'client'} to ${offset}`).toEqual(expected);
+      }
+    }
+  });
+});
+
 describeOnEachTarget('admin.resetGroup of a group whose member holds messages', (suite) => {
   it('what its handlers hold goes stale (ack() rejects with DELIVERY_STALE); the replay comes as their places free, each record at deliveryCount 1', async () => {
     const topic = await suite.topic();

@@ -43,12 +43,40 @@ describe('listen', () => {
   });
 });
 
+describe('listen on other hosts', () => {
+  it('an IPv6 host is bracketed in the url, and served there', async () => {
+    const { server } = await serve({ host: '::1' });
+    expect([server.url, server.host]).toEqual([`ws://[::1]:${server.port}/`, '::1']);
+    const client = await connect(server.url);
+    expect(await client.ok('listTopics')).toEqual({ topics: [] });
+  });
+
+  it('an address this machine does not have is IO_ERROR EADDRNOTAVAIL, saying so in its message', async () => {
+    broker = await Broker.open({ storage: 'memory' });
+    const error = await broker.listen({ host: '192.0.2.1', port: 0 }).then(() => undefined, (e: unknown) => e); // TEST-NET-1, no one's
+    expect(error).toMatchObject({ code: 'IO_ERROR', details: { op: 'listen', errno: 'EADDRNOTAVAIL', host: '192.0.2.1', port: 0 } });
+    expect((error as Error).message).toMatch(/EADDRNOTAVAIL, no such address on this machine/);
+  });
+});
+
 describe('handshake', () => {
   it('answers HELLO with WELCOME, then requests', async () => {
     const { server } = await serve();
     expect(server.url).toBe(`ws://127.0.0.1:${server.port}/`);
     const client = await connect(server.url);
     expect(await client.ok('listTopics')).toEqual({ topics: [] });
+  });
+
+  it("WELCOME's sessionId is unique per broker: s1, s2, ... across its listeners", async () => {
+    const { broker, server } = await serve();
+    const other = await broker.listen({ port: 0 });
+    const ids: unknown[] = [];
+    for (const url of [server.url, other.url, server.url]) {
+      const client = await RawClient.connect(url);
+      clients.push(client);
+      ids.push((await client.hello()).json['sessionId']);
+    }
+    expect(ids).toEqual(['s1', 's2', 's3']);
   });
 
   it('refuses a missing or wrong token with UNAUTHORIZED and 4001, accepts the right one', async () => {
@@ -345,7 +373,9 @@ describe('HTTP on the same port', () => {
   it('GET /healthz is 200 ok; other paths 404', async () => {
     const { server } = await serve();
     const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
-    expect([health.status, await health.text()]).toEqual([200, 'ok']);
+    expect([health.status, health.headers.get('content-type'), await health.text()]).toEqual([200, 'text/plain', 'ok']);
+    const probed = await fetch(`http://127.0.0.1:${server.port}/healthz?probe=1`); // a query string is ignored
+    expect([probed.status, await probed.text()]).toEqual([200, 'ok']);
     expect((await fetch(`http://127.0.0.1:${server.port}/nope`)).status).toBe(404);
   });
 
@@ -373,7 +403,9 @@ describe('HTTP on the same port', () => {
     const first = deliver.json['first'] as number;
     await client.ok('settle', { subscription, ack: [[first, first]], nack: [[first + 1, 0]], reject: [[first + 2, 'bad']] });
     await client.next((f) => f.kind === FrameKind.DELIVER); // the nacked record, again
-    const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    const scraped = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+    expect(scraped.headers.get('content-type')).toBe('text/plain; version=0.0.4'); // Prometheus text format 0.0.4
+    const metrics = await scraped.text();
     expect(metrics).toContain('# TYPE brook_partition_end_offset gauge');
     expect(metrics).toContain('brook_partition_end_offset{topic="orders",partition="0"} 3');
     expect(metrics).toContain('brook_group_lag{topic="orders",group="billing"} 1');

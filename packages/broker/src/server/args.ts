@@ -12,7 +12,14 @@ import type { StartPosition } from '../groups/subscribe-options.js';
 const DECIMAL = /^(0|[1-9]\d{0,18})$/;
 const INT64_MAX = (1n << 63n) - 1n;
 /** A start position's offset: its range is the broker's to check, so "-1" reads as -1n. */
-const SIGNED_DIGITS = /^-?\d{1,20}$/;
+const SIGNED_DIGITS = /^-?\d+$/;
+const SIGN_AND_LEADING_ZEROS = /^-?0*/;
+/**
+ * More significant digits than 2^63 has: the offset is past the end of every log (where the broker
+ * clamps it) or, negative, refused all the same, so it is read as 2^63 of its sign instead of
+ * parsed: BigInt's time grows with the square of the digits, and a frame can hold millions.
+ */
+const OFFSET_DIGITS_MAX = 19;
 
 export { invalidArgument };
 
@@ -36,26 +43,18 @@ export function checkDecimal(value: unknown, field: string): bigint {
 }
 
 export class Args {
-  constructor(
-    private readonly json: Record<string, unknown>,
-    /** Prefix of field names in errors: 'retention.' for the nested object. */
-    private readonly path = '',
-  ) {}
+  constructor(private readonly json: Record<string, unknown>) {}
 
   private get(name: string): unknown {
     return Object.hasOwn(this.json, name) ? this.json[name] : undefined;
   }
 
-  private field(name: string): string {
-    return this.path + name;
-  }
-
-  has(name: string): boolean {
+  private has(name: string): boolean {
     return this.get(name) !== undefined;
   }
 
   string(name: string): string {
-    return checkString(this.get(name), this.field(name));
+    return checkString(this.get(name), name);
   }
 
   optionalString(name: string): string | undefined {
@@ -63,7 +62,7 @@ export class Args {
   }
 
   int(name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
-    return checkInt(this.get(name), this.field(name), min, max);
+    return checkInt(this.get(name), name, min, max);
   }
 
   optionalInt(name: string, min: number, max?: number): number | undefined {
@@ -82,12 +81,12 @@ export class Args {
 
   optionalBoolean(name: string): boolean | undefined {
     const value = this.get(name);
-    if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(this.field(name), 'a boolean', value);
+    if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(name, 'a boolean', value);
     return value;
   }
 
   offset(name: string): bigint {
-    return checkDecimal(this.get(name), this.field(name));
+    return checkDecimal(this.get(name), name);
   }
 
   optionalDecimal(name: string): bigint | undefined {
@@ -97,15 +96,8 @@ export class Args {
   optionalDecimals(name: string): bigint[] | undefined {
     const value = this.get(name);
     if (value === undefined) return undefined;
-    if (!Array.isArray(value)) throw invalidArgument(this.field(name), 'an array of decimal strings', value);
-    return value.map((item, i) => checkDecimal(item, `${this.field(name)}[${i}]`));
-  }
-
-  optionalObject(name: string): Args | undefined {
-    const value = this.get(name);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(this.field(name), 'an object', value);
-    return new Args(value as Record<string, unknown>, `${this.field(name)}.`);
+    if (!Array.isArray(value)) throw invalidArgument(name, 'an array of decimal strings', value);
+    return value.map((item, i) => checkDecimal(item, `${name}[${i}]`));
   }
 
   /** `[[a, b], ...]`, each element read by `first` and `second` (given the element's field name). */
@@ -116,9 +108,9 @@ export class Args {
   ): [A, B][] {
     const value = this.get(name);
     if (value === undefined) return [];
-    if (!Array.isArray(value)) throw invalidArgument(this.field(name), 'an array of pairs', value);
+    if (!Array.isArray(value)) throw invalidArgument(name, 'an array of pairs', value);
     return value.map((pair: unknown, index) => {
-      const field = `${this.field(name)}[${index}]`;
+      const field = `${name}[${index}]`;
       if (!Array.isArray(pair) || pair.length !== 2) throw invalidArgument(field, 'a pair [_, _]', pair);
       return [first(pair[0], `${field}[0]`), second(pair[1], `${field}[1]`)];
     });
@@ -136,11 +128,17 @@ export class Args {
    */
   startPosition(name: string): StartPosition {
     const value = this.get(name);
-    const position = typeof value === 'object' && value !== null && !Array.isArray(value) ? this.optionalObject(name)! : undefined;
-    if (!position?.has('offset')) return value as StartPosition;
-    const offset = position.get('offset');
-    if (typeof offset !== 'string' || !SIGNED_DIGITS.test(offset)) throw invalidArgument(`${this.field(name)}.offset`, 'a decimal string', offset);
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, 'offset')) return value as StartPosition;
+    const offset = (value as { offset: unknown }).offset;
+    if (typeof offset !== 'string' || !SIGNED_DIGITS.test(offset)) throw invalidArgument(`${name}.offset`, 'a decimal string', offset);
     // Its other keys go on with it, for the broker to refuse (checkStartPositionKeys), not drop.
-    return { ...(value as object), offset: BigInt(offset) } as StartPosition;
+    return { ...(value as object), offset: signedOffset(offset) } as StartPosition;
   }
+}
+
+/** SIGNED_DIGITS as a bigint; past OFFSET_DIGITS_MAX significant digits, 2^63 of its sign. */
+function signedOffset(digits: string): bigint {
+  const significant = digits.replace(SIGN_AND_LEADING_ZEROS, ''); // '' for zero, which BigInt reads as 0n
+  const magnitude = significant.length > OFFSET_DIGITS_MAX ? 1n << 63n : BigInt(significant);
+  return digits.startsWith('-') ? -magnitude : magnitude;
 }

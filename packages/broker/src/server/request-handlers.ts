@@ -32,19 +32,16 @@ async function createTopic(broker: Broker, args: Args): Promise<Reply> {
 }
 
 async function initProducer(broker: Broker, args: Args): Promise<Reply> {
-  const producerId = args.optionalDecimal('producerId');
-  const bumpEpoch = args.optionalBoolean('bumpEpoch');
-  const incarnation = args.optionalString('incarnation');
+  // An argument left out is undefined, which the broker takes as absent.
   const identity = await broker.initProducer({
-    ...(producerId !== undefined && { producerId }), ...(bumpEpoch !== undefined && { bumpEpoch }), ...(incarnation !== undefined && { incarnation }),
+    producerId: args.optionalDecimal('producerId'), bumpEpoch: args.optionalBoolean('bumpEpoch'), incarnation: args.optionalString('incarnation'),
   });
   return { json: identity };
 }
 
 async function produce(broker: Broker, args: Args, data: Uint8Array): Promise<Reply> {
-  const incarnation = args.optionalString('incarnation');
   const result = await broker.produceBatch({
-    topic: args.string('topic'), partition: args.int('partition', 0), batch: data, ...(incarnation !== undefined && { incarnation }),
+    topic: args.string('topic'), partition: args.int('partition', 0), batch: data, incarnation: args.optionalString('incarnation'),
   });
   return { json: result };
 }
@@ -83,6 +80,6 @@ export const BROKER_REQUESTS: ReadonlyMap<string, BrokerRequestHandler> = new Ma
   ['resetGroup', resetGroup],
   ['deleteGroup', async (broker, args) => (await broker.deleteGroup(args.string('topic'), args.string('group')), EMPTY)],
   ['redrive', async (broker, args) => ({
-    json: await broker.redrive(args.string('deadLetterTopic'), { maxRecords: args.optionalInt('maxRecords', 1), endOffsets: args.optionalDecimals('endOffsets') }),
+    json: await broker.redrive(args.string('deadLetterTopic'), { maxRecords: args.optionalSetting<number>('maxRecords'), endOffsets: args.optionalDecimals('endOffsets') }),
   })],
 ]);

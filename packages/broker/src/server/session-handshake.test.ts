@@ -262,6 +262,20 @@ describe('a failure that is not a BrookError (a bug)', () => {
     };
     const warned = new Promise<Error & { code?: string }>((resolve) => process.once('warning', resolve));
     expect((await f.request('listTopics')).json).toMatchObject({ code: 'IO_ERROR' });
-    expect((await warned).code).toBe(INTERNAL_ERROR_WARNING);
+    const warning = await warned;
+    expect(warning.code).toBe(INTERNAL_ERROR_WARNING);
+    // Where, which session and client, and the stack: what a bug report needs.
+    expect(warning.message).toMatch(/^internal error in op listTopics \(session s\d+, test\): TypeError: boom\n\s+at /);
+  });
+
+  it('names a thrown value that is no Error as it is', async () => {
+    const f = await sessionFixture();
+    await f.hello();
+    f.broker.listTopics = () => {
+      throw 'boom'; // a bug that throws no Error
+    };
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    expect((await f.request('listTopics')).json).toMatchObject({ code: 'IO_ERROR', details: { internal: true, name: 'string' } });
+    expect((await warned).message).toMatch(/^internal error in op listTopics \(session s\d+, test\): boom$/);
   });
 });

@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { FrameKind, JSON_DEPTH_MAX, MemoryFileSystem, decodeBatch, encodeBatch, encodeFrame } from '@brook/protocol';
 import { Broker } from '../broker.js';
 import { batchOf, sessionFixture, text, type SessionFixture } from './session-fixture.js';
+import { wireError } from './wire-error.js';
 
 let f: SessionFixture;
 
@@ -128,10 +129,25 @@ describe('group admin', () => {
     await expectError('deleteGroup', { topic: 'orders', group: 'g' }, 'GROUP_NOT_EMPTY', { topic: 'orders', group: 'g', members: 1 });
     await f.ok('unsubscribe', { subscription });
     expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: { offset: '1' } })).toEqual({ positions: ['1', '0'] });
+    expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: { offset: `${'0'.repeat(40)}1` } })).toEqual({ positions: ['1', '0'] });
     expect(await f.ok('resetGroup', { topic: 'orders', group: 'g', to: 'earliest' })).toEqual({ positions: ['0', '0'] });
     expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq' })).toEqual({ moved: 1, skipped: 0 });
     expect(await f.ok('deleteGroup', { topic: 'orders', group: 'g' })).toEqual({});
     expect(await f.ok('listGroups', { topic: 'orders' })).toEqual({ groups: [] });
+  });
+  it('redrive moves at most maxRecords; one that is no positive integer is INVALID_REQUEST naming it, the error in process', async () => {
+    await f.ok('produce', { topic: 'orders', partition: 0 }, batchOf(['a', 'b', 'c']));
+    const { subscription } = await f.ok('subscribe', { topic: 'orders', group: 'g', maxDeliveries: 1 });
+    const deliveries = await f.deliveries(subscription as number);
+    await f.ok('settle', { subscription, reject: deliveries.map((d) => [d.deliveryId, 'bad']) });
+    for (const maxRecords of [0, 1.5, '1', null]) {
+      const inProcess = await f.broker.redrive('orders.dlq', { maxRecords: maxRecords as number }).then(() => undefined, (e: unknown) => e);
+      const frame = await f.request('redrive', { deadLetterTopic: 'orders.dlq', maxRecords });
+      expect([frame.kind, frame.json], String(maxRecords)).toEqual([FrameKind.ERROR, wireError(inProcess)]);
+      expect(frame.json, String(maxRecords)).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'maxRecords' } });
+    }
+    expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq', maxRecords: 2 })).toEqual({ moved: 2, skipped: 0 });
+    expect(await f.ok('redrive', { deadLetterTopic: 'orders.dlq', maxRecords: 2 })).toEqual({ moved: 1, skipped: 0 });
   });
 });
 
@@ -146,6 +162,7 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['offset with a sign', 'fetch', { topic: 'orders', partition: 0, offset: '-1' }, { field: 'offset' }],
     ['offset past 2^63', 'fetch', { topic: 'orders', partition: 0, offset: '9223372036854775808' }, { field: 'offset' }],
     ['bad start position', 'resetGroup', { topic: 'orders', group: 'g', to: { offset: 5 } }, { field: 'to.offset' }],
+    ...['', '-', 'x5', '5x', '1e3', ' 5', '+5'].map((offset): [string, string, Record<string, unknown>, Record<string, unknown>] => [`start offset ${JSON.stringify(offset)}`, 'resetGroup', { topic: 'orders', group: 'g', to: { offset } }, { field: 'to.offset' }]),
     ['inherited property as argument', 'describeTopic', { constructor: 'x' }, { field: 'name' }],
     ['timestamp as a string', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: '5' }, { field: 'timestampMs' }],
     ['timestamp not an integer', 'offsetForTimestamp', { topic: 'orders', partition: 0, timestampMs: 1.5 }, { field: 'timestampMs' }],
@@ -174,14 +191,30 @@ describe('bad requests: ERROR for the request, the connection stays', () => {
     ['mistyped ordering', 'subscribe', { topic: 'orders', group: 'g', ordering: 3 }, 'INVALID_CONFIG'],
     ['mistyped retention setting', 'createTopic', { name: 'x', retention: { maxBytes: 'big' } }, 'INVALID_CONFIG'],
     ['negative start offset', 'subscribe', { topic: 'orders', group: 'g', from: { offset: '-1' } }, 'INVALID_CONFIG'],
+    ['no start position', 'resetGroup', { topic: 'orders', group: 'g' }, 'INVALID_CONFIG'],
     ['retention not an object', 'createTopic', { name: 'x', retention: 5 }, 'INVALID_CONFIG'],
     ['retention an array', 'createTopic', { name: 'x', retention: [] }, 'INVALID_CONFIG'],
     ['retention with a misspelled key', 'createTopic', { name: 'x', retention: { maxByte: 100 } }, 'INVALID_CONFIG'],
     ['backoff not an object', 'subscribe', { topic: 'orders', group: 'g', backoff: [] }, 'INVALID_CONFIG'],
     ['backoff with a misspelled key', 'subscribe', { topic: 'orders', group: 'g', backoff: { initialMs: 10, initialDelayMs: 5 } }, 'INVALID_CONFIG'],
     ['offset past the end', 'fetch', { topic: 'orders', partition: 0, offset: '5' }, 'OFFSET_OUT_OF_RANGE'],
+    ['offset 2^63-1, the largest there is', 'fetch', { topic: 'orders', partition: 0, offset: '9223372036854775807' }, 'OFFSET_OUT_OF_RANGE'],
   ])('%s: the broker\'s own code', async (_name, op, args, code) => {
     await expectError(op, args, code);
+  });
+
+  it('the message of a refused argument says what the field must be and shows what came', async () => {
+    const refusals: [string, Record<string, unknown>, string][] = [
+      ['fetch', { topic: 'orders', partition: 0.5, offset: '0' }, 'partition must be an integer in [0, 9007199254740991], got 0.5'],
+      ['fetch', { topic: 'orders', partition: 0, offset: '-1' }, 'offset must be a decimal string in 0..2^63-1, got "-1"'],
+      ['initProducer', { producerId: '0', bumpEpoch: 'yes' }, 'bumpEpoch must be a boolean, got "yes"'],
+      ['redrive', { deadLetterTopic: 'orders', endOffsets: '5' }, 'endOffsets must be an array of decimal strings, got "5"'],
+      ['resetGroup', { topic: 'orders', group: 'g', to: { offset: 5 } }, 'to.offset must be a decimal string, got 5'],
+      // A settle's arguments are read before its subscription is looked up.
+      ['settle', { subscription: 99, ack: 5 }, 'ack must be an array of pairs, got 5'],
+      ['settle', { subscription: 99, ack: [[1, 2, 3]] }, 'ack[0] must be a pair [_, _], got [1,2,3]'],
+    ];
+    for (const [op, args, message] of refusals) expect((await f.request(op, args)).json['message'], op).toBe(message);
   });
 
   // {"toString": 0} is valid JSON, and String() of it throws: the check refusing such a value threw

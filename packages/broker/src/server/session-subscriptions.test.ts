@@ -193,6 +193,11 @@ describe('settle', () => {
 
   it.each([
     ['ack not pairs', { ack: [1, 2] }, 'ack[0]'],
+    ['ack not a list', { ack: 5 }, 'ack'],
+    ['ack pair of one', { ack: [[0]] }, 'ack[0]'],
+    ['ack pair a string of two', { ack: ['00'] }, 'ack[0]'],
+    ['id not an integer', { ack: [[0.5, 1]] }, 'ack[0][0]'],
+    ['subscription not an integer', { subscription: 0.5 }, 'subscription'],
     ['ack range backwards', { ack: [[5, 1]] }, 'ack'],
     ['negative id', { ack: [[-1, 0]] }, 'ack[0][0]'],
     ['nack delay mistyped', { nack: [[0, '5']] }, 'nack[0][1]'],
