@@ -64,11 +64,10 @@ describe('a failed storage call leaves no file open', () => {
     await broker.createTopic('fh-group');
     await broker.produce('fh-group', [{ value: 'a' }]);
     let group = 0;
-    // abort(), not close(): a graceful close waits out the lease of a delivery whose attempt a failed journal write never recorded.
-    const subscribe = async () => (await broker.subscribe({ topic: 'fh-group', group: `g${group}` }, () => undefined)).abort();
+    const subscribe = async () => (await broker.subscribe({ topic: 'fh-group', group: `g${group}` }, () => undefined)).close();
     const exists = () => broker.listGroups('fh-group').some((entry) => entry.group === `g${group}`);
     // Each attempt on a group of its own; the one before is deleted first, so that nothing of it
-    // (a journal write after its member's abort) runs into the next attempt's failing call.
+    // (a journal write after its member's close) runs into the next attempt's failing call.
     const groupCalls = await everyCallFailing(failing, async () => {
       if (group > 0 && exists()) await broker.deleteGroup('fh-group', `g${group}`);
       group += 1;

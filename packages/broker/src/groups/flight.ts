@@ -19,14 +19,15 @@ export interface FlightOwner {
   reject(flight: Flight, reason: string): Promise<void>;
 }
 
-export type Reach = 'journaling' | 'held' | 'handedOut' | 'givenBack';
+export type Reach = 'journaling' | 'unjournaled' | 'held' | 'handedOut' | 'givenBack';
 
 export class Flight extends Delivery implements Lease {
   deadlineMs = 0;
   live = false;
   extension: Deadline | undefined = undefined;
   /**
-   * How far the delivery got: its attempt is being journaled; it was announced (`delivered`) but
+   * How far the delivery got: its attempt is being journaled; the journal write failed, so it
+   * will never be handed out (GroupAttempts.handOut); it was announced (`delivered`) but
    * the member's sink holds it unsent (SinkControl.holdUnsent); it reached the member. Taken back
    * before 'handedOut' it is no attempt, and a held one becomes 'givenBack': its record went out
    * again, so the sink must not hand it out any more.

@@ -135,9 +135,23 @@ export abstract class GroupAttempts implements FlightOwner {
     return flight;
   }
 
-  /** Once the attempts are journaled, gives the deliveries still current to their members. */
+  /**
+   * Once the attempts are journaled, gives the deliveries still current to their members. If the
+   * journal write fails, none reaches its member ('unjournaled'): each waits out its lease, which
+   * paces the retries of a journal that keeps failing, except those of a closing member, which
+   * go back at once (here, or when it starts to close) so that its close() does not wait for them.
+   */
   protected async handOut(flights: readonly Flight[]): Promise<void> {
-    await this.journal.flush();
+    try {
+      await this.journal.flush();
+    } catch (error) {
+      for (const flight of flights) {
+        if (!flight.current) continue;
+        flight.reach = 'unjournaled';
+        if (flight.member.closing) this.revoke(flight.entry, 'memberLeft');
+      }
+      throw error;
+    }
     for (const flight of flights) {
       if (!flight.current || flight.member.left) continue;
       if (flight.member.closing || flight.member.paused) {
@@ -228,6 +242,15 @@ export abstract class GroupAttempts implements FlightOwner {
       if (entry.seq > failed.seq && entry.state === 'inflight') this.revoke(entry, 'goBack');
     }
     if (failed.seq < window.cursorSeq) window.cursorSeq = failed.seq;
+  }
+
+  /** `member` starts to close: what it will never get (handOut: 'unjournaled') goes back now. */
+  protected giveBackUnjournaled(member: Member): void {
+    for (const window of this.windows) {
+      for (const entry of window.entries()) {
+        if (entry.flight?.member === member && entry.flight.reach === 'unjournaled') this.revoke(entry, 'memberLeft');
+      }
+    }
   }
 
   /**

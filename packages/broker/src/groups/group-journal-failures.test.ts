@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem, type FileSystemOperation } from '@brook/protocol';
 import { holdingSyncsOf } from '../log/log-fixture.js';
 import { compactingGroup, holding, journalBytes } from './compacting-group.test-support.js';
+import { engineFixture } from './group-fixture.js';
 
 describe('group journal failures', () => {
   it('a failed compaction shows in describeGroup until one succeeds, and loses no ack', async () => {
@@ -142,5 +143,46 @@ describe('group journal failures', () => {
     expect(state.generation).toBe(1);
     await expect(held[acked]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
     expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+  });
+
+  it('a graceful close() resolves at once when the journal failed while an attempt for the member was being journaled (it never reached the member)', async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t');
+    const seen: string[] = [];
+    const sub = await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 2 }, (d) => void seen.push(d.text()!));
+    await fixture.broker.produce('t', [{ value: 'reached' }]);
+    await fixture.settle(() => fixture.broker.describeGroup('t', 'g').partitions[0]!.ackFloor === 1n);
+    fixture.fs.failNext('write', { path: /\/groups\/t\/g\//, errno: 'EIO' });
+    await fixture.broker.produce('t', [{ value: 'never reached' }]);
+    await fixture.settle(() => fixture.broker.describeGroup('t', 'g').lastError !== undefined);
+    expect(fixture.broker.describeGroup('t', 'g').partitions[0]!.inFlight).toHaveLength(1);
+    let closed = false;
+    const closing = sub.close().then(() => (closed = true));
+    await fixture.settle(() => closed); // no clock advance: not after ackTimeoutMs
+    await closing;
+    expect(seen).toEqual(['reached']);
+    expect(fixture.broker.describeGroup('t', 'g').members).toEqual([]);
+  });
+
+  it('a graceful close() that starts while the failing journal write of an attempt for its member is under way resolves at once too', async () => {
+    const memory = new MemoryFileSystem();
+    const syncs = holdingSyncsOf(memory, (path) => path.includes('/groups/t/g/'));
+    const fixture = await engineFixture({ fs: syncs.fs, fsync: 'always' });
+    await fixture.broker.createTopic('t');
+    const seen: string[] = [];
+    const sub = await fixture.broker.subscribe({ topic: 't', group: 'g', maxInFlight: 2 }, (d) => void seen.push(d.text()!));
+    syncs.hold();
+    await fixture.broker.produce('t', [{ value: 'never reached' }]);
+    await fixture.settle(() => syncs.state.held === 1);
+    let closed = false;
+    const closing = sub.close().then(() => (closed = true));
+    await fixture.settle();
+    expect(closed).toBe(false); // its attempt is still being journaled
+    memory.failNext('sync', { path: /\/groups\/t\/g\//, errno: 'EIO' });
+    syncs.release();
+    await fixture.settle(() => closed); // no clock advance: not after ackTimeoutMs
+    await closing;
+    expect(seen).toEqual([]);
+    expect(fixture.broker.describeGroup('t', 'g').members).toEqual([]);
   });
 });

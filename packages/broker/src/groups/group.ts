@@ -68,6 +68,7 @@ export class Group extends GroupAttempts {
   /** Graceful leave: nothing new is delivered; waits for what the member holds to be settled. */
   async drainAndLeave(member: Member): Promise<void> {
     member.closing = true;
+    this.giveBackUnjournaled(member);
     this.rebalance('memberClosing', member);
     // 'partition': what it gave up goes to the others now, not once something else runs a step.
     this.schedulePump();
