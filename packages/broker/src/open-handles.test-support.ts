@@ -4,14 +4,28 @@
  */
 import { BrookError, type FileHandle, type FileSystem, type MemoryFileSystem } from '@brook/protocol';
 
-export function trackOpenHandles(fs: MemoryFileSystem): { fs: MemoryFileSystem; openPaths: (pattern: RegExp) => string[] } {
+/**
+ * `fs`, counting the handles open per path. With `limit.openMax` set, an open past that many
+ * handles fails as a process out of file descriptors does (EMFILE, as NodeFileSystem maps it).
+ */
+export function trackOpenHandles(fs: MemoryFileSystem, limit: { openMax?: number } = {}): {
+  fs: MemoryFileSystem; openPaths: (pattern: RegExp) => string[]; openCount: () => number;
+} {
   const open = new Map<string, number>();
+  const openCount = () => [...open.values()].reduce((sum, count) => sum + count, 0);
   const tracking = new Proxy(fs, {
     get(target, property) {
       if (property === 'open') {
         return async (path: string, mode: Parameters<MemoryFileSystem['open']>[1]) => {
-          const handle = await target.open(path, mode);
+          // Counted before the open resolves, as the kernel does: opens at once cannot all slip under the limit.
+          if (limit.openMax !== undefined && openCount() >= limit.openMax) {
+            throw new BrookError('IO_ERROR', `open ${path} failed: EMFILE (test)`, { op: 'open', errno: 'EMFILE' });
+          }
           open.set(path, (open.get(path) ?? 0) + 1);
+          const handle = await target.open(path, mode).catch((error: unknown) => {
+            open.set(path, open.get(path)! - 1);
+            throw error;
+          });
           let closed = false;
           return new Proxy(handle, {
             get(h, name) {
@@ -32,7 +46,7 @@ export function trackOpenHandles(fs: MemoryFileSystem): { fs: MemoryFileSystem; 
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { fs: tracking, openPaths: (pattern) => [...open].filter(([path, count]) => pattern.test(path) && count > 0).map(([path]) => path) };
+  return { fs: tracking, openCount, openPaths: (pattern) => [...open].filter(([path, count]) => pattern.test(path) && count > 0).map(([path]) => path) };
 }
 
 /** `fs`, whose `failAt`-th call from `arm()` on (of its own methods or a handle's, close aside) rejects with IO_ERROR. */

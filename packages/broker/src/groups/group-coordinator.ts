@@ -34,6 +34,7 @@ import { KeyedQueue } from './keyed-queue.js';
 import { DeletedTopicGroups } from './deleted-topic-groups.js';
 import type { CoordinatorDeps, Joined } from './coordinator-deps.js';
 import { brokerClosedError, topicDeletedError } from '../ending-errors.js';
+import { settleEach } from '../steps.js';
 
 export type { CoordinatorDeps, Joined };
 
@@ -335,9 +336,7 @@ export class GroupCoordinator {
     this.deadlines.clear();
     this.readers.closeAll();
     // Each group closes its journal whatever became of the others'.
-    const closed = await Promise.allSettled(this.groups.all().map((group) => group.close(ending)));
-    const failed = closed.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    await settleEach(this.groups.all(), (group) => group.close(ending));
   }
 
   /** The dead-letter topic's REDRIVE_GROUP, made at its earliest offset if it has none. */

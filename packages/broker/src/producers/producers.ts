@@ -14,6 +14,7 @@ import { PartitionProducers } from './partition-producers.js';
 import { NO_PRODUCER_ID } from './producer-entry.js';
 import { ProducerRegistry, type InitProducerRequest, type ProducerIdentity } from './producer-registry.js';
 import { discardSnapshotAheadOfLog } from './producer-state-recovery.js';
+import { settleEach } from '../steps.js';
 
 export interface ProducersOptions {
   readonly fs: FileSystem;
@@ -103,12 +104,12 @@ export class Producers {
   async close(): Promise<void> {
     this.closed = true;
     this.snapshotTimer?.cancel();
-    await Promise.all([...this.partitions.values()].map(async (loading) => {
+    await settleEach([...this.partitions.values()], async (loading) => {
       const partition = await loading.catch(() => undefined);
       await partition?.quiesce();
       // Best effort: without it the next open replays from the previous snapshot, just further.
       await partition?.snapshot().catch(() => undefined);
-    }));
+    });
   }
 
   /** The partition's producer state: rebuilt at open, or on first use for a partition created since or one whose rebuild failed. */

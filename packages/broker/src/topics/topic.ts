@@ -18,7 +18,7 @@ import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js'
 import { parseSegmentLogName } from '../log/segment-files.js';
 import type { RetentionPolicy } from '../log/retention.js';
 import { toRecordInput, type ProduceRecord } from './record-input.js';
-import { settleAll } from '../steps.js';
+import { settleEach } from '../steps.js';
 
 export interface TopicConfig {
   readonly partitions: number;
@@ -230,7 +230,7 @@ export class Topic {
 
   /** Closes every partition's log, also when one fails (then rejects with the first failure, once all are done). */
   async close(): Promise<void> {
-    await settleAll(this.partitions.map((log) => log.close()));
+    await settleEach(this.partitions, (log) => log.close());
   }
 }
 
