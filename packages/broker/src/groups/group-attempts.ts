@@ -137,9 +137,10 @@ export abstract class GroupAttempts implements FlightOwner {
 
   /**
    * Once the attempts are journaled, gives the deliveries still current to their members. If the
-   * journal write fails, none reaches its member ('unjournaled'): each waits out its lease, which
-   * paces the retries of a journal that keeps failing, except those of a closing member, which
-   * go back at once (here, or when it starts to close) so that its close() does not wait for them.
+   * journal fails instead (for good: GroupJournal.failure), none reaches its member
+   * ('unjournaled'). Each waits out its lease, which paces the pump's retries against a journal
+   * that refuses them until a reopen, except those of a closing member, which go back at once
+   * (here, or when it starts to close) so that its close() does not wait for them.
    */
   protected async handOut(flights: readonly Flight[]): Promise<void> {
     try {

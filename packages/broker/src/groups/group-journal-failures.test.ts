@@ -185,4 +185,22 @@ describe('group journal failures', () => {
     expect(seen).toEqual([]);
     expect(fixture.broker.describeGroup('t', 'g').members).toEqual([]);
   });
+
+  it('a journal write that fails having written nothing fails the journal for good, as a failed fsync does: told at once, every later ack refused', async () => {
+    const { fixture, held } = await compactingGroup(3);
+    const told: unknown[] = [];
+    fixture.broker.on('logFailed', (event) => told.push(event));
+    fixture.fs.failNext('write', { path: /\/groups\/t\/g\//, errno: 'ENOSPC' });
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(told).toEqual([expect.objectContaining({ topic: 't', group: 'g', code: 'IO_ERROR' })]);
+    expect(fixture.broker.failedLogs()).toEqual([{ topic: 't', group: 'g', failure: { code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) } }]);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*ENOSPC/);
+    // The disk has room again: the journal still refuses, until a reopen replays what it holds.
+    await expect(held[1]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) });
+    const broker = await fixture.restart({ powerCut: false });
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 3 }, after.handler);
+    await fixture.settle(() => after.held.length === 3);
+    expect(after.held.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2], [1n, 2], [2n, 2]]);
+  });
 });

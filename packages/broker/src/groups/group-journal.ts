@@ -26,6 +26,7 @@
  */
 import { dirname } from 'node:path';
 import { BrookError, assert, encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
+import { logFailure } from '../log/log-failure.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState } from './ack-state.js';
 import { encodeStateFile, parseStateFile } from './group-state-file.js';
@@ -178,7 +179,7 @@ export class GroupJournal {
     if (this.nextFlush) return this.nextFlush;
     this.nextFlush = (async () => {
       await undefined; // let every change of this turn join the same flush
-      await this.flushing;
+      await this.flushing?.catch(() => undefined); // its failure is the journal's: writePending throws it
       this.nextFlush = undefined;
       this.flushing = this.writePending();
       await this.flushing;
@@ -213,7 +214,15 @@ export class GroupJournal {
     const records = encodeChangesList(changes).map((value) => ({ key: null, value, timestamp }));
     // Each log patches its batch's baseOffset in place, so each gets its own encoding.
     const next = this.nextLog;
-    await Promise.all([this.log.append(encodeBatch(records)), next?.append(encodeBatch(records))]);
+    try {
+      await Promise.all([this.log.append(encodeBatch(records)), next?.append(encodeBatch(records))]);
+    } catch (error) {
+      // Unlike a partition log's, a journal's failed write fails it for good: the changes it
+      // held are gone from `pending`, and writing later ones without them would put on disk a
+      // state the group never had (a reset lost before the acks made after it).
+      this.logOptions.onFailure?.(logFailure(`${this.dir}/journal-${this.generation}`, error));
+      throw this.firstFailure.error ?? error;
+    }
     if (this.log.sizeBytes > this.compactAtBytes) this.compacting ??= this.compact();
   }
 
