@@ -179,7 +179,9 @@ export class GroupJournal {
     if (this.nextFlush) return this.nextFlush;
     this.nextFlush = (async () => {
       await undefined; // let every change of this turn join the same flush
-      await this.flushing?.catch(() => undefined); // its failure is the journal's: writePending throws it
+      // A failed flush leaves this one rejected with the journal's failure (writePending records
+      // it): so is every later flush, as the journal refuses writes until a reopen.
+      await this.flushing;
       this.nextFlush = undefined;
       this.flushing = this.writePending();
       await this.flushing;
