@@ -3,6 +3,8 @@
  * `logFailed` event at once, describeTopic's `failure` in process and over the wire, /healthz
  * 503 naming it, the /metrics gauges, and `brook topics describe`. The failure here is the one
  * nobody waits for: the fsync { intervalMs } timer's, which no produce sees until the next one.
+ * Last, a partition whose retention cannot finish: not a failed log, but shown the same ways
+ * (retentionFailure, its gauge, the CLI) so that a pass nobody awaits does not fail in silence.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryFileSystem, VirtualClock } from '@brook/protocol';
@@ -140,5 +142,32 @@ describe('a group journal whose { intervalMs } fsync failed', () => {
     expect(health.text).toMatch(/^group g of topic sh-journal: IO_ERROR: .*EIO.*\n$/);
     expect((await get('/metrics')).text).toContain('brook_group_journal_failed{topic="sh-journal",group="g"} 1\n');
     await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
+  });
+});
+
+describe('a partition whose retention cannot finish (tried again at every pass)', () => {
+  it("describeTopic's retentionFailure in process and over the wire, the brook_partition_retention_failed gauge and brook topics describe show it, until a pass finishes; /healthz stays 200", async () => {
+    const { broker, fs } = await world();
+    await broker.createTopic('sh-retention', { partitions: 2, segmentBytesMax: 4096, retention: { maxBytes: 8192 } });
+    for (let i = 0; i < 60; i++) await broker.produce('sh-retention', [{ value: 'x'.repeat(200), partition: 1 }]);
+    const { server, get } = await listen(broker);
+    opened.client = await connect(server.url);
+    fs.failNext('rename', { errno: 'ENOSPC', path: /\/topics\/sh-retention\/1\/log-start\.json/ });
+    await expect(broker.enforceRetention()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    const inProcess = broker.describeTopic('sh-retention');
+    expect(inProcess.partitions.map((p) => p.retentionFailure)).toEqual([null, { code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) }]);
+    expect(await opened.client.admin.describeTopic('sh-retention')).toEqual(inProcess);
+    const metrics = (await get('/metrics')).text;
+    expect(metrics).toContain('# TYPE brook_partition_retention_failed gauge\n');
+    expect(metrics).toContain('brook_partition_retention_failed{topic="sh-retention",partition="0"} 0\n');
+    expect(metrics).toContain('brook_partition_retention_failed{topic="sh-retention",partition="1"} 1\n');
+    expect(await get('/healthz'), 'the log takes writes: nothing stops the broker doing its job yet').toEqual({ status: 200, text: 'ok' });
+    const described = await brook(['topics', 'describe', 'sh-retention'], { env: { BROOK_URL: server.url } });
+    expect(described.stdout).toMatch(/^partition 1: retention could not finish, tried again at every pass: IO_ERROR: .*ENOSPC/m);
+    expect(described.stdout).not.toMatch(/^partition 0: retention/m);
+
+    await broker.enforceRetention();
+    expect(broker.describeTopic('sh-retention').partitions[1]!.retentionFailure).toBeNull();
+    expect((await get('/metrics')).text).toContain('brook_partition_retention_failed{topic="sh-retention",partition="1"} 0\n');
   });
 });

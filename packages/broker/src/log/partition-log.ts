@@ -58,6 +58,7 @@ export class PartitionLog {
   private sealing: Promise<void> | undefined;
   /** Retention's deletions (the log-start checkpoint, then the files): close() waits for them. */
   private readonly deletions: SegmentDeletions;
+  private lastRetentionFailure: BrookError | undefined;
   /** sealActive() asked the next round to start a new segment first. */
   private rollRequested = false;
   /** Flushes under fsync 'never' and { intervalMs }: fsyncs beside the rounds. */
@@ -112,6 +113,11 @@ export class PartitionLog {
   /** Why the log refuses writes until it is reopened (a failed fsync, seal or torn round); undefined while healthy. */
   get failed(): BrookError | undefined {
     return this.failure;
+  }
+
+  /** Why the last applyRetention could not finish (its `failure`), until one does; undefined while retention works. */
+  get retentionFailure(): BrookError | undefined {
+    return this.lastRetentionFailure;
   }
 
   /**
@@ -194,6 +200,7 @@ export class PartitionLog {
     const count = segmentsToDelete(this.deletions.unclaimed, policy, this.options.clock.now(), consumedBelow);
     const ready = () => Promise.all([this.sealing?.catch(() => undefined), this.flushBehind.settled()]);
     const { deleted, previousStartOffset, startOffset, failure } = await this.deletions.delete(count, ready);
+    this.lastRetentionFailure = failure;
     // Out of the log even if a file stayed: the caller counts their records. Nothing left it if
     // its new start could not be made durable (failure, deletedSegments 0).
     return { deletedSegments: deleted, previousStartOffset, startOffset, ...(failure ? { failure } : {}) };

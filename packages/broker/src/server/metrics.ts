@@ -79,6 +79,8 @@ export class Metrics {
     family('brook_partition_end_offset', 'gauge', 'Offset the next record of the partition will get.', partitions.map(({ labels, p }) => [labels, p.endOffset]));
     family('brook_partition_log_failed', 'gauge', 'Whether the partition log failed and refuses writes until the broker is reopened (1) or not (0).',
       partitions.map(({ labels, p }) => [labels, p.failure ? 1 : 0]));
+    family('brook_partition_retention_failed', 'gauge', 'Whether the last retention run on the partition could not finish (1; tried again at every pass) or not (0).',
+      partitions.map(({ labels, p }) => [labels, p.retentionFailure ? 1 : 0]));
     const groups = this.broker.listGroups().map(({ topic, group }) => ({ labels: { topic, group }, description: this.broker.describeGroup(topic, group) }));
     const live = new Set(groups.map(({ labels }) => keyOf(labels.topic, labels.group)));
     family('brook_group_lag', 'gauge', 'Records of the topic the group has not acked yet.', groups.map(({ labels, description }) => [labels, description.lag]));

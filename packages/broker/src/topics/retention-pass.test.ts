@@ -140,6 +140,27 @@ describe('records retention dropped never come back at open (the log-start check
   });
 });
 
+describe("a periodic pass that fails (nobody awaits it)", () => {
+  it("shows in describeTopic's retentionFailure until a pass finishes, for a checkpoint not written and for a file not deleted", async () => {
+    const { broker, fs, advance } = await engineFixture({ retentionCheckIntervalMs: 1000 });
+    const partition = await overfullTopic(broker, 'periodic-failing');
+    expect(partition().retentionFailure).toBeNull();
+    fs.failNext('rename', { errno: 'ENOSPC', path: /\/topics\/periodic-failing\/0\/log-start\.json/, times: 2 });
+    await advance(1000);
+    expect(partition()).toMatchObject({ startOffset: 0n, failure: null, retentionFailure: { code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) } });
+    await advance(1000);
+    expect(partition().retentionFailure).toMatchObject({ code: 'IO_ERROR' });
+    fs.failNext('unlink', { errno: 'EIO', path: /\/topics\/periodic-failing\/0\/0+\.log$/ });
+    await advance(1000);
+    // The checkpoint is written now: the records leave the log, but a file stayed behind.
+    expect(partition().startOffset).toBeGreaterThan(0n);
+    expect(partition().retentionFailure).toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/EIO/) });
+    await advance(1000);
+    expect(partition().retentionFailure).toBeNull();
+    expect(await fs.readdir('/brook/topics/periodic-failing/0')).not.toContain('00000000000000000000.log');
+  });
+});
+
 describe('a checkpoint renamed in place whose directory fsync failed (its durable state unknown, as after any failed fsync)', () => {
   /** The retentionDropped events `broker` emits from now on: whose loss (a group's, or none: the partition's), how many. */
   function drops(broker: Awaited<ReturnType<typeof engineFixture>>['broker']) {

@@ -180,7 +180,7 @@ export class Topic {
       },
       partitions: this.partitions.map((log, partition) => ({
         partition, startOffset: log.startOffset, endOffset: log.endOffset, sizeBytes: log.sizeBytes, segments: log.segmentCount,
-        failure: failureOf(log),
+        failure: describeFailure(log.failed), retentionFailure: describeFailure(log.retentionFailure),
       })),
     };
   }
@@ -234,9 +234,8 @@ export class Topic {
   }
 }
 
-/** A partition log's failure as describeTopic shows it: code and message, null while healthy. */
-function failureOf(log: PartitionLog): LogFailureDescription | null {
-  const failure = log.failed;
+/** A failure as describeTopic shows it: code and message, null while there is none. */
+function describeFailure(failure: BrookError | undefined): LogFailureDescription | null {
   return failure ? { code: failure.code, message: failure.message } : null;
 }
 

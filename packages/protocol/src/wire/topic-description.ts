@@ -25,6 +25,12 @@ export interface PartitionDescriptionOf<Offset> {
   readonly segments: number;
   /** Set once the log failed, until the broker is reopened; null while it is healthy (also in JSON). */
   readonly failure: LogFailureDescription | null;
+  /**
+   * Why the last retention run on this partition could not finish (its log-start.json not
+   * written, a segment's files not deleted: docs/storage.md, Retention), until a later run does;
+   * it is tried again at every pass. Null while retention works (also in JSON).
+   */
+  readonly retentionFailure: LogFailureDescription | null;
 }
 
 /** The settings a topic was created with (its topic.json), so they can be read back. */
