@@ -39,6 +39,8 @@ describe('FileBuffer options', () => {
     ['fsync', { fsync: 'sometimes' as never }],
     ['walBytesMax', { maxBytes: 8192, walBytesMax: 8192 }],
     ['onFull', { onFull: 'drop' as never }],
+    ['onFull', { onFull: null as never }], // only an absent option takes its default
+    ['dir', { dir: null as never }],
     ['segmentBytesMax', { segmentBytesMax: 10 }],
     ['dir', { dir: '' }],
     ['maxRecord', { maxRecord: 10 } as never],

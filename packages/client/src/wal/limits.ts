@@ -98,7 +98,7 @@ export function resolveOptions(options: FileBufferOptions, parent?: string): Res
   const limit = (option: keyof typeof WAL_LIMITS, value: unknown) => (value === undefined ? WAL_LIMITS[option].default : checkLimitValue(name(option), WAL_LIMITS[option], value));
   checkOptionKeys(options, FILE_BUFFER_KEYS, parent);
   if (typeof options.dir !== 'string' || options.dir === '') throw invalid(name('dir'), 'must be a non-empty path', options.dir);
-  const onFull = options.onFull ?? WAL_DEFAULTS.onFull;
+  const onFull = options.onFull === undefined ? WAL_DEFAULTS.onFull : options.onFull; // null is refused, not the default
   if (onFull !== 'wait' && onFull !== 'reject') throw invalid(name('onFull'), "must be 'wait' or 'reject'", onFull);
   const resolved: ResolvedOptions = {
     dir: options.dir,
