@@ -16,6 +16,19 @@ async function outcomeOf(operation: () => unknown): Promise<unknown> {
   }
 }
 
+describeOnEachTarget('createTopic settings given as null', (suite) => {
+  // docs/protocol.md, Arguments: only an absent setting takes its default; null is refused.
+  it('are INVALID_CONFIG naming the option, in process as over the client, and make no topic', async () => {
+    for (const [option, settings] of [['partitions', { partitions: null }], ['retention.discard', { retention: { maxBytes: 1000, discard: null } }]] as const) {
+      const name = unique('t');
+      const expected = { code: 'INVALID_CONFIG', details: expect.objectContaining({ option }) };
+      expect(await outcomeOf(() => suite.client.admin.createTopic(name, settings as never)), `client ${option}`).toEqual(expected);
+      expect(await outcomeOf(() => suite.target.broker.createTopic(name, settings as never)), `broker ${option}`).toEqual(expected);
+      expect(suite.target.broker.listTopics()).not.toContain(name);
+    }
+  });
+});
+
 describeOnEachTarget('admin.offsetForTimestamp and Broker.offsetForTimestamp alike', (suite) => {
   it('find the first offset at or after a time (endOffset past the last record), and refuse the same bad arguments with the same code', async () => {
     const topic = await suite.topic(2);

@@ -204,6 +204,23 @@ describeOnEachTarget('client subscribe', (suite) => {
     }
     expect((await suite.client.admin.describeGroup(topic, group).catch((error: { code: string }) => error.code))).toBe('UNKNOWN_GROUP');
   });
+
+  // docs/protocol.md, Arguments: only an absent setting takes its default; null is refused.
+  it('a group setting given as null is INVALID_CONFIG naming it, in process as over the client, and joins nothing', async () => {
+    const topic = await suite.topic();
+    const group = unique('g');
+    const nulls: [string, Partial<SubscribeOptions>][] = [
+      ['ordering', { ordering: null as never }],
+      ['backoff.multiplier', { backoff: { multiplier: null as never } }],
+      ['backoff.jitter', { backoff: { jitter: null as never } }],
+    ];
+    for (const [option, setting] of nulls) {
+      for (const [api, subscribe] of [['client', suite.client], ['broker', suite.target.broker]] as const) {
+        await expect(subscribe.subscribe({ topic, group, ...setting }, () => undefined), `${api} ${option}`).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option } });
+      }
+    }
+    expect((await suite.client.admin.describeGroup(topic, group).catch((error: { code: string }) => error.code))).toBe('UNKNOWN_GROUP');
+  });
 });
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The docs give every limit's default as the code has it: LIMITS (packages/broker/src/config/
- * defaults.ts) in the README's and docs/protocol.md's tables, WAL_LIMITS in docs/wal.md's, the
+ * defaults.ts) in the README's and docs/protocol.md's tables, WAL_LIMITS in docs/wal.md's (its
+ * min and max too), the
  * client's DEFAULTS in docs/client.md's connect() and producer() tables (the backoff policies and
  * `name` too). A limit added or a default changed without the docs fails here.
  */
@@ -50,6 +51,17 @@ describe('the docs give every limit with its default', () => {
     for (const [name, limit] of Object.entries(WAL_LIMITS)) {
       if (name === 'fsyncIntervalMs') expect(doc).toContain(`| \`fsync\` \`{ intervalMs }\` | ${limit.default} |`);
       else expectDocumented(rows, name, limit.default);
+    }
+  });
+
+  it('WAL_LIMITS: docs/wal.md gives each min and max too', () => {
+    const DAY_MS = 24 * 60 * 60 * 1000;
+    /** A bound as the table writes it: whole days of a duration as `N day`, else as a default. */
+    const bound = (name: string, value: number) => (/Ms$/.test(name) && value > 0 && value % DAY_MS === 0 ? `${value / DAY_MS} day` : written(name, value));
+    const rows = new Map([...read('docs/wal.md').matchAll(/^\| `(\w+)`(?: `\{ intervalMs \}`)? \| [^|]+ \| ([^|]+) \| ([^|]+) \|/gm)].map((m) => [m[1]!, [m[2]!.trim(), m[3]!.trim()]]));
+    for (const [name, limit] of Object.entries(WAL_LIMITS)) {
+      const row = name === 'fsyncIntervalMs' ? 'fsync' : name;
+      expect(rows.get(row), name).toEqual([bound(name, limit.min), bound(name, limit.max)]);
     }
   });
 

@@ -349,6 +349,22 @@ describe('WAL producer', () => {
     await producer.close();
   });
 
+  it('refuses a WAL option outside its limits with INVALID_CONFIG naming it under wal., as it names an unknown key there', async () => {
+    const host = await WalProducerHost.create({ orders: 1 });
+    for (const [wal, option] of [
+      [{ maxRecords: 0 }, 'wal.maxRecords'],
+      [{ maxAgeMs: -1 }, 'wal.maxAgeMs'],
+      [{ walBytesMax: 1 }, 'wal.walBytesMax'],
+      [{ onFull: 'drop' }, 'wal.onFull'],
+      [{ fsync: 'sometimes' }, 'wal.fsync'],
+      [{ fsync: { intervalMs: 0 } }, 'wal.fsync.intervalMs'],
+      [{ fsync: { everyMs: 5 } }, 'wal.fsync.everyMs'],
+    ] as const) {
+      await expect(host.start(wal as never), option).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option } });
+    }
+    await host.broker.close();
+  });
+
   it('refuses a WAL batch larger than the server takes in one request, and a second producer on the same directory', async () => {
     const host = await WalProducerHost.create({ orders: 1 }, { batchRecordsMax: 5 });
     await expect(host.start({ maxRecords: 6 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'wal.maxRecords' } });

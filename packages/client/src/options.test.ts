@@ -44,10 +44,17 @@ describe('options', () => {
     ['retryBackoff.multiplier', 1, (v) => resolveProducerOptions({ retryBackoff: { multiplier: v } }), false],
     ['retryBackoff.jitter', 0, (v) => resolveProducerOptions({ retryBackoff: { jitter: v } }), false],
     ['metadataMaxAgeMs', 1, (v) => resolveProducerOptions({ metadataMaxAgeMs: v }), true],
-  ])('%s: %d is accepted, just below is INVALID_CONFIG', (option, min, resolve, integer) => {
+  ])('%s: %d is accepted, just below (or null: only an absent option takes its default) is INVALID_CONFIG', (option, min, resolve, integer) => {
     expect(() => resolve(min)).not.toThrow();
     const refused = expect.objectContaining({ code: 'INVALID_CONFIG', details: { option } });
-    for (const bad of integer ? [min - 1, min + 0.5] : [min - 0.01]) expect(() => resolve(bad)).toThrow(refused);
+    for (const bad of [...(integer ? [min - 1, min + 0.5] : [min - 0.01]), null as never]) expect(() => resolve(bad), String(bad)).toThrow(refused);
+  });
+
+  it('refuses null for the options that are no number too, rather than take their default', () => {
+    const refused = (option: string) => expect.objectContaining({ code: 'INVALID_CONFIG', details: expect.objectContaining({ option }) });
+    expect(() => resolveConnectOptions({ name: null as never })).toThrow(refused('name'));
+    expect(() => resolveConnectOptions({ reconnect: null as never })).toThrow(refused('reconnect'));
+    expect(() => resolveProducerOptions({ idempotent: null as never })).toThrow(refused('idempotent'));
   });
 
   it.each(['ws://127.0.0.1:99999', 'ws://[::1', 'http://127.0.0.1:7070'])('connect(%j) refuses the URL with INVALID_CONFIG naming it, before connecting', async (url) => {

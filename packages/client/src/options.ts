@@ -139,27 +139,27 @@ export type ResolvedProducerOptions = Required<Omit<ProducerOptions, 'retryBacko
 export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectOptions {
   checkOptionKeys(options, CONNECT_KEYS);
   if (options.token !== undefined && typeof options.token !== 'string') throw invalid('token', options.token, 'a string');
-  const name = options.name ?? DEFAULTS.name;
+  const name = orDefault(options.name, DEFAULTS.name);
   if (typeof name !== 'string' || name.length === 0) throw invalid('name', name, 'a non-empty string');
-  const reconnect = options.reconnect ?? true;
+  const reconnect = orDefault(options.reconnect, true);
   if (typeof reconnect !== 'boolean' && (typeof reconnect !== 'object' || reconnect === null)) throw invalid('reconnect', reconnect, 'a boolean or a backoff policy');
   return {
     token: options.token,
     name,
     reconnect: reconnect === false ? undefined : resolveReconnect(reconnect === true ? {} : reconnect),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
+    connectTimeoutMs: positive('connectTimeoutMs', orDefault(options.connectTimeoutMs, DEFAULTS.connectTimeoutMs)),
+    requestTimeoutMs: positive('requestTimeoutMs', orDefault(options.requestTimeoutMs, DEFAULTS.requestTimeoutMs)),
     heartbeat: {
-      intervalMs: nonNegative('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs),
-      timeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs),
+      intervalMs: nonNegative('heartbeatIntervalMs', orDefault(options.heartbeatIntervalMs, DEFAULTS.heartbeatIntervalMs)),
+      timeoutMs: positive('heartbeatTimeoutMs', orDefault(options.heartbeatTimeoutMs, DEFAULTS.heartbeatTimeoutMs)),
     },
-    closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
+    closeTimeoutMs: positive('closeTimeoutMs', orDefault(options.closeTimeoutMs, DEFAULTS.closeTimeoutMs)),
   };
 }
 
 function resolveReconnect(policy: Partial<ReconnectPolicy>): ReconnectPolicy {
   checkOptionKeys(policy, RECONNECT_KEYS, 'reconnect');
-  const attemptsMax = policy.attemptsMax ?? DEFAULTS.reconnect.attemptsMax;
+  const attemptsMax = orDefault(policy.attemptsMax, DEFAULTS.reconnect.attemptsMax);
   if (!(attemptsMax === Number.POSITIVE_INFINITY || (Number.isInteger(attemptsMax) && attemptsMax >= 1))) {
     throw invalid('reconnect.attemptsMax', attemptsMax, 'a positive integer or Infinity');
   }
@@ -169,14 +169,14 @@ function resolveReconnect(policy: Partial<ReconnectPolicy>): ReconnectPolicy {
 export function resolveProducerOptions(options: ProducerOptions): ResolvedProducerOptions {
   checkOptionKeys(options, PRODUCER_KEYS);
   const defaults = DEFAULTS.producer;
-  const idempotent = options.idempotent ?? defaults.idempotent;
+  const idempotent = orDefault(options.idempotent, defaults.idempotent);
   if (typeof idempotent !== 'boolean') throw invalid('idempotent', idempotent, 'a boolean');
   return {
-    lingerMs: nonNegative('lingerMs', options.lingerMs ?? defaults.lingerMs),
-    batchRecordsMax: positive('batchRecordsMax', options.batchRecordsMax ?? defaults.batchRecordsMax),
-    batchBytesMax: positive('batchBytesMax', options.batchBytesMax ?? defaults.batchBytesMax),
-    deliveryTimeoutMs: positive('deliveryTimeoutMs', options.deliveryTimeoutMs ?? defaults.deliveryTimeoutMs),
-    bufferBytesMax: positive('bufferBytesMax', options.bufferBytesMax ?? defaults.bufferBytesMax),
+    lingerMs: nonNegative('lingerMs', orDefault(options.lingerMs, defaults.lingerMs)),
+    batchRecordsMax: positive('batchRecordsMax', orDefault(options.batchRecordsMax, defaults.batchRecordsMax)),
+    batchBytesMax: positive('batchBytesMax', orDefault(options.batchBytesMax, defaults.batchBytesMax)),
+    deliveryTimeoutMs: positive('deliveryTimeoutMs', orDefault(options.deliveryTimeoutMs, defaults.deliveryTimeoutMs)),
+    bufferBytesMax: positive('bufferBytesMax', orDefault(options.bufferBytesMax, defaults.bufferBytesMax)),
     idempotent,
     retryBackoff: resolveRetryBackoff(options.retryBackoff),
     metadataMaxAgeMs: resolveMetadataMaxAge(options.metadataMaxAgeMs),
@@ -185,7 +185,7 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
 
 /** The producers' `metadataMaxAgeMs` (the WAL producer's too). */
 export function resolveMetadataMaxAge(value: number | undefined): number {
-  return positive('metadataMaxAgeMs', value ?? DEFAULTS.producer.metadataMaxAgeMs);
+  return positive('metadataMaxAgeMs', orDefault(value, DEFAULTS.producer.metadataMaxAgeMs));
 }
 
 /** The producers' `retryBackoff` (the WAL producer's too). */
@@ -196,15 +196,20 @@ export function resolveRetryBackoff(policy: Partial<BackoffPolicy> = {}): Backof
 
 function resolveBackoff(option: string, policy: Partial<BackoffPolicy>, defaults: BackoffPolicy): BackoffPolicy {
   const resolved = {
-    initialDelayMs: nonNegative(`${option}.initialDelayMs`, policy.initialDelayMs ?? defaults.initialDelayMs),
-    maxDelayMs: nonNegative(`${option}.maxDelayMs`, policy.maxDelayMs ?? defaults.maxDelayMs),
-    multiplier: policy.multiplier ?? defaults.multiplier,
-    jitter: policy.jitter ?? defaults.jitter,
+    initialDelayMs: nonNegative(`${option}.initialDelayMs`, orDefault(policy.initialDelayMs, defaults.initialDelayMs)),
+    maxDelayMs: nonNegative(`${option}.maxDelayMs`, orDefault(policy.maxDelayMs, defaults.maxDelayMs)),
+    multiplier: orDefault(policy.multiplier, defaults.multiplier),
+    jitter: orDefault(policy.jitter, defaults.jitter),
   };
   if (typeof resolved.multiplier !== 'number' || !(resolved.multiplier >= 1)) throw invalid(`${option}.multiplier`, resolved.multiplier, 'a number >= 1');
   if (typeof resolved.jitter !== 'number' || !(resolved.jitter >= 0 && resolved.jitter <= 1)) throw invalid(`${option}.jitter`, resolved.jitter, 'a number in [0, 1]');
   if (resolved.maxDelayMs < resolved.initialDelayMs) throw invalid(`${option}.maxDelayMs`, resolved.maxDelayMs, `>= initialDelayMs (${resolved.initialDelayMs})`);
   return resolved;
+}
+
+/** `value`, or `fallback` when it is absent: only undefined takes the default, null is refused as any bad value is. */
+function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
 }
 
 function positive(option: string, value: unknown): number {

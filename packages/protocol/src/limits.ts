@@ -55,18 +55,19 @@ export function checkLimitValue(option: string, limit: Limit, value: unknown): n
 const FSYNC_INTERVAL_KEYS: OptionKeys<{ intervalMs: number }> = { intervalMs: true };
 
 /**
- * An fsync option: 'always', 'never' or { intervalMs }, the interval checked by `checkInterval`;
- * `fallback` when undefined. Anything else is INVALID_CONFIG.
+ * An fsync option: 'always', 'never' or { intervalMs } within `interval`; `fallback` when
+ * undefined. Anything else is INVALID_CONFIG naming `option` (or `option.intervalMs`) as the
+ * caller wrote it: 'fsync' for the broker and a FileBuffer, 'wal.fsync' under a WAL producer.
  */
-export function parseFsyncPolicy(value: unknown, fallback: FsyncPolicy, checkInterval: (intervalMs: unknown) => number): FsyncPolicy {
+export function parseFsyncPolicy(value: unknown, fallback: FsyncPolicy, interval: Limit, option = 'fsync'): FsyncPolicy {
   if (value === undefined) return fallback;
   if (value === 'always' || value === 'never') return value;
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     // A key beside intervalMs (or instead of it, misspelt) would otherwise run silently without it.
-    checkOptionKeys(value as { intervalMs?: number }, FSYNC_INTERVAL_KEYS, 'fsync');
-    if ('intervalMs' in value) return { intervalMs: checkInterval(value.intervalMs) };
+    checkOptionKeys(value as { intervalMs?: number }, FSYNC_INTERVAL_KEYS, option);
+    if ('intervalMs' in value) return { intervalMs: checkLimitValue(`${option}.intervalMs`, interval, value.intervalMs) };
   }
-  throw new BrookError('INVALID_CONFIG', `fsync must be 'always', 'never' or { intervalMs: positive integer }, got ${showValue(value)}`, {
-    option: 'fsync', value,
+  throw new BrookError('INVALID_CONFIG', `${option} must be 'always', 'never' or { intervalMs: positive integer }, got ${showValue(value)}`, {
+    option, value,
   });
 }

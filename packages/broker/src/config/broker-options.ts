@@ -3,7 +3,7 @@
  * value fails at open with INVALID_CONFIG, naming the option).
  */
 import {
-  BrookError, MemoryFileSystem, NodeFileSystem, SystemClock, checkOptionKeys, optionKeysOf, type Clock, type FileSystem, type OptionKeys, type Random,
+  BrookError, MemoryFileSystem, NodeFileSystem, SystemClock, checkOptionKeys, optionKeysOf, showValue, type Clock, type FileSystem, type OptionKeys, type Random,
 } from '@brook/protocol';
 import { limitOrDefault, type FsyncPolicy, type LIMITS } from './defaults.js';
 
@@ -65,9 +65,16 @@ const MEMORY_DATA_DIR = '/brook';
  * process), or storage 'memory' (a MemoryFileSystem, or the one a test passes: one process, no lock).
  */
 export function resolveStorage(options: BrokerOptions): { fs: FileSystem; clock: Clock; dataDir: string; lock: boolean } {
+  // Only an absent option takes its default: a null dataDir made a disk broker on MEMORY_DATA_DIR.
+  if (options.storage !== undefined && options.storage !== 'disk' && options.storage !== 'memory') {
+    throw new BrookError('INVALID_CONFIG', `storage must be 'disk' or 'memory', got ${showValue(options.storage)}`, { option: 'storage' });
+  }
   const memory = options.storage === 'memory';
   if (!memory && options.dataDir === undefined) {
     throw new BrookError('INVALID_CONFIG', "dataDir is required unless storage is 'memory'", { option: 'dataDir' });
+  }
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) {
+    throw new BrookError('INVALID_CONFIG', `dataDir must be a non-empty path, got ${showValue(options.dataDir)}`, { option: 'dataDir' });
   }
   return {
     fs: options.fs ?? (memory ? new MemoryFileSystem() : new NodeFileSystem()),

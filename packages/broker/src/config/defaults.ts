@@ -153,7 +153,7 @@ export function limitOrDefault(name: keyof typeof LIMITS, value: unknown, option
 
 /** The broker's fsync option; { intervalMs } at least 1 ms. */
 export function checkFsyncPolicy(value: unknown): FsyncPolicy {
-  return parseFsyncPolicy(value, DEFAULT_FSYNC, (intervalMs) => checkLimitValue('fsync.intervalMs', FSYNC_INTERVAL_MS, intervalMs));
+  return parseFsyncPolicy(value, DEFAULT_FSYNC, FSYNC_INTERVAL_MS);
 }
 
 export const FSYNC_INTERVAL_MS: Limit = { default: 10, min: 1, max: DAY_MS, doc: 'fsync { intervalMs }: the time between two fsyncs (at most a day, as for the WAL).' };

@@ -46,9 +46,10 @@ const LISTEN_OPTION_KEYS: OptionKeys<ListenOptions> = {
 
 export function resolveListenOptions(options: ListenOptions): ResolvedListenOptions {
   checkOptionKeys(options, LISTEN_OPTION_KEYS);
-  const port = options.port ?? DEFAULT_PORT;
+  // Only an absent option takes its default: null is refused, as for every other option.
+  const port = options.port === undefined ? DEFAULT_PORT : options.port;
   if (!Number.isInteger(port) || port < 0 || port > PORT_MAX) throw invalid('port', port, `an integer in [0, ${PORT_MAX}]`);
-  const host = options.host ?? DEFAULT_HOST;
+  const host = options.host === undefined ? DEFAULT_HOST : options.host;
   if (typeof host !== 'string' || host === '') throw invalid('host', host, 'a non-empty string');
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) throw invalid('token', '(hidden)', 'a non-empty string');
   return { port, host, token: options.token, limits: resolveServerLimits(options) };

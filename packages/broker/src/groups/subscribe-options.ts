@@ -50,15 +50,16 @@ export interface GroupConfig {
 }
 
 export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
-  const ordering = options.ordering ?? 'none';
+  // Only an absent setting takes its default: null is refused, as every other value outside the setting's range.
+  const ordering = options.ordering === undefined ? 'none' : options.ordering;
   if (ordering !== 'none' && ordering !== 'key' && ordering !== 'partition') {
     throw invalid('ordering', ordering, "'none', 'key' or 'partition'");
   }
   const backoff = options.backoff ?? {};
   const initialMs = limitOrDefault('backoffInitialMs', backoff.initialMs, 'backoff.initialMs');
   const maxMs = limitOrDefault('backoffMaxMs', backoff.maxMs, 'backoff.maxMs');
-  const multiplier = backoff.multiplier ?? 2;
-  const jitter = backoff.jitter ?? 0.1;
+  const multiplier = backoff.multiplier === undefined ? 2 : backoff.multiplier;
+  const jitter = backoff.jitter === undefined ? 0.1 : backoff.jitter;
   if (typeof multiplier !== 'number' || !(multiplier >= 1 && multiplier <= 100)) throw invalid('backoff.multiplier', multiplier, 'a number in [1, 100]');
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) throw invalid('backoff.jitter', jitter, 'a number in [0, 1]');
   if (maxMs < initialMs) throw invalid('backoff.maxMs', maxMs, `>= backoff.initialMs (${initialMs})`);
@@ -68,7 +69,6 @@ export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
     maxDeliveries: limitOrDefault('maxDeliveries', options.maxDeliveries),
     backoff: { initialMs, maxMs, multiplier, jitter },
     deadLetterTopic: options.deadLetterTopic === undefined ? defaultDeadLetterTopic(options.topic) : validateTopicName(options.deadLetterTopic),
-    // Only an absent `from` is the default: null is refused, as it is for every other setting.
     from: checkStartPosition(options.from === undefined ? 'earliest' : options.from),
   };
 }

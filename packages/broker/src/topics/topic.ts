@@ -96,7 +96,8 @@ export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segm
   const retention = options.retention ?? {};
   if (retention.maxBytes !== undefined) checkPositiveInteger('retention.maxBytes', retention.maxBytes);
   if (retention.maxAgeMs !== undefined) checkPositiveInteger('retention.maxAgeMs', retention.maxAgeMs);
-  const discard = retention.discard ?? 'old';
+  // Only an absent setting takes its default: null is refused (INVALID_CONFIG), as over the wire.
+  const discard = retention.discard === undefined ? 'old' : retention.discard;
   if (discard !== 'old' && discard !== 'new') {
     throw new BrookError('INVALID_CONFIG', `retention.discard must be 'old' or 'new', got ${showValue(discard)}`, { option: 'retention.discard' });
   }
@@ -105,7 +106,7 @@ export function resolveTopicConfig(options: CreateTopicOptions, defaults: { segm
   }
   return {
     // Named as the caller wrote it: details.option is 'partitions', checked against partitionsMax.
-    partitions: checkLimitValue('partitions', LIMITS.partitionsMax, options.partitions ?? 1),
+    partitions: checkLimitValue('partitions', LIMITS.partitionsMax, options.partitions === undefined ? 1 : options.partitions),
     retention: { maxBytes: retention.maxBytes, maxAgeMs: retention.maxAgeMs, discard },
     segmentBytesMax: options.segmentBytesMax === undefined
       ? segmentBoundFor(retention.maxBytes, defaults.segmentBytesMax, LIMITS.segmentBytesMax.min)

@@ -330,7 +330,7 @@ function checkNumbering(buffer: FileBuffer, state: WalProducerState, dir: string
 
 /** A WAL batch must fit one produce request whole, or a resend after a crash could be cut differently. */
 function checkAgainstServer(options: FileBufferOptions, connection: Connection): void {
-  const resolved = resolveOptions(options);
+  const resolved = resolveOptions(options, 'wal');
   const server = connection.serverLimits;
   if (resolved.maxRecords > server.batchRecordsMax) throw invalid('wal.maxRecords', resolved.maxRecords, `at most the server's batchRecordsMax ${server.batchRecordsMax}`);
   const bytesMax = server.frameBytesMax - FRAME_OVERHEAD_BYTES;

@@ -88,31 +88,30 @@ function invalid(option: string, message: string, value: unknown): BrookError {
   return new BrookError('INVALID_CONFIG', `${option} ${message}`, { option, value });
 }
 
-function limit(name: keyof typeof WAL_LIMITS, value: unknown): number {
-  return value === undefined ? WAL_LIMITS[name].default : checkLimitValue(name, WAL_LIMITS[name], value);
-}
-
-function fsyncPolicy(value: unknown): FsyncPolicy {
-  return parseFsyncPolicy(value, WAL_DEFAULTS.fsync, (intervalMs) => checkLimitValue('fsyncIntervalMs', WAL_LIMITS.fsyncIntervalMs, intervalMs));
-}
-
-export function resolveOptions(options: FileBufferOptions): ResolvedOptions {
-  checkOptionKeys(options, FILE_BUFFER_KEYS);
-  if (typeof options.dir !== 'string' || options.dir === '') throw invalid('dir', 'must be a non-empty path', options.dir);
-  const onFull = options.onFull ?? WAL_DEFAULTS.onFull;
-  if (onFull !== 'wait' && onFull !== 'reject') throw invalid('onFull', "must be 'wait' or 'reject'", onFull);
+/**
+ * Checks a whole options object against WAL_LIMITS. `parent` is where the caller wrote it
+ * ('wal' for a WAL producer's `wal: { ... }`), so INVALID_CONFIG names each option as written:
+ * `wal.maxRecords`, `fsync.intervalMs`, as it names an unknown key.
+ */
+export function resolveOptions(options: FileBufferOptions, parent?: string): ResolvedOptions {
+  const name = (option: string) => (parent === undefined ? option : `${parent}.${option}`);
+  const limit = (option: keyof typeof WAL_LIMITS, value: unknown) => (value === undefined ? WAL_LIMITS[option].default : checkLimitValue(name(option), WAL_LIMITS[option], value));
+  checkOptionKeys(options, FILE_BUFFER_KEYS, parent);
+  if (typeof options.dir !== 'string' || options.dir === '') throw invalid(name('dir'), 'must be a non-empty path', options.dir);
+  const onFull = options.onFull === undefined ? WAL_DEFAULTS.onFull : options.onFull; // null is refused, not the default
+  if (onFull !== 'wait' && onFull !== 'reject') throw invalid(name('onFull'), "must be 'wait' or 'reject'", onFull);
   const resolved: ResolvedOptions = {
     dir: options.dir,
     maxRecords: limit('maxRecords', options.maxRecords),
     maxBytes: limit('maxBytes', options.maxBytes),
     maxAgeMs: limit('maxAgeMs', options.maxAgeMs),
-    fsync: fsyncPolicy(options.fsync),
+    fsync: parseFsyncPolicy(options.fsync, WAL_DEFAULTS.fsync, WAL_LIMITS.fsyncIntervalMs, name('fsync')),
     walBytesMax: limit('walBytesMax', options.walBytesMax),
     onFull,
     segmentBytesMax: limit('segmentBytesMax', options.segmentBytesMax),
   };
   if (resolved.walBytesMax < resolved.maxBytes + RECORD_FRAME_SLACK_BYTES) {
-    throw invalid('walBytesMax', `must be at least maxBytes + ${RECORD_FRAME_SLACK_BYTES} (${resolved.maxBytes + RECORD_FRAME_SLACK_BYTES}), got ${resolved.walBytesMax}`, resolved.walBytesMax);
+    throw invalid(name('walBytesMax'), `must be at least maxBytes + ${RECORD_FRAME_SLACK_BYTES} (${resolved.maxBytes + RECORD_FRAME_SLACK_BYTES}), got ${resolved.walBytesMax}`, resolved.walBytesMax);
   }
   return resolved;
 }
