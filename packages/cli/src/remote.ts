@@ -2,10 +2,12 @@
  * What every command that talks to a server shares: --url / BROOK_URL, --token / BROOK_TOKEN,
  * --json, and one client per run, closed (drained) before the command's exit code is returned.
  */
+import { DEFAULT_HOST, DEFAULT_PORT } from '@brook/broker';
 import { BrookError, connect, isBrookError, type Client } from '@brook/client';
 import type { Env, ParsedArgs } from './cli-args.js';
 
-export const DEFAULT_URL = 'ws://127.0.0.1:7070';
+/** Where `brook serve` listens when given no --port or --host. */
+export const DEFAULT_URL = `ws://${DEFAULT_HOST}:${DEFAULT_PORT}`;
 
 const CONNECTION_OPTIONS = { url: { type: 'string' }, token: { type: 'string' } } as const;
 export const REMOTE_OPTIONS = { ...CONNECTION_OPTIONS, json: { type: 'boolean' } } as const;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, parseServeOptions } from './serve-options.js';
+import { DEFAULT_DATA_DIR, parseServeOptions } from './serve-options.js';
 
 const broker = (args: string[]) => parseServeOptions(args).broker;
 
 describe('brook serve options', () => {
   it('defaults to a data dir in the current directory with the broker default fsync', () => {
-    expect(parseServeOptions([])).toEqual({ broker: { dataDir: DEFAULT_DATA_DIR }, listen: { port: DEFAULT_PORT, host: DEFAULT_HOST } });
+    expect(parseServeOptions([])).toEqual({ broker: { dataDir: DEFAULT_DATA_DIR }, listen: { port: 7070, host: '127.0.0.1' } }); // as README.md documents them
   });
 
   it('parses --data, --memory and every --fsync form', () => {

@@ -2,13 +2,10 @@
  * Parsing of `brook serve` options. Kept apart from serve.ts so it can be tested without starting
  * anything. Unknown flags and bad values are errors with code INVALID_CONFIG, never ignored.
  */
-import { FSYNC_INTERVAL_MS, type BrokerOptions } from '@brook/broker';
+import { DEFAULT_HOST, DEFAULT_PORT, FSYNC_INTERVAL_MS, type BrokerOptions } from '@brook/broker';
 import { parseCommandArgs, type CommandSpec, type Env, type ParsedArgs } from '../cli-args.js';
 
 export const DEFAULT_DATA_DIR = '.brook-data';
-
-export const DEFAULT_PORT = 7070;
-export const DEFAULT_HOST = '127.0.0.1';
 
 export const SERVE_SPEC: CommandSpec = {
   name: 'serve',
