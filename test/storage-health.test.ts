@@ -5,6 +5,7 @@
  * nobody waits for: the fsync { intervalMs } timer's, which no produce sees until the next one.
  * Last, a partition whose retention cannot finish: not a failed log, but shown the same ways
  * (retentionFailure, its gauge, the CLI) so that a pass nobody awaits does not fail in silence.
+ * And a tail reader whose read meets a damaged batch: it ends with the error, not a silent stall.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryFileSystem, VirtualClock } from '@brook/protocol';
@@ -169,5 +170,26 @@ describe('a partition whose retention cannot finish (tried again at every pass)'
     await broker.enforceRetention();
     expect(broker.describeTopic('sh-retention').partitions[1]!.retentionFailure).toBeNull();
     expect((await get('/metrics')).text).toContain('brook_partition_retention_failed{topic="sh-retention",partition="1"} 0\n');
+  });
+});
+
+describe('a tail reader whose read meets a damaged batch (CORRUPT_SEGMENT: every read of it fails alike)', () => {
+  it("ends over the wire too: the client's subscription ends with CORRUPT_SEGMENT rather than wait in silence", async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new VirtualClock();
+    const options = { storage: 'memory', fs, clock, indexIntervalBytes: 64 } as const;
+    const first = await Broker.open(options);
+    await first.createTopic('sh-damaged', { segmentBytesMax: 4096 });
+    for (let i = 0; i < 60; i++) await first.produce('sh-damaged', [{ value: 'x'.repeat(100) }]);
+    await first.close();
+    // The first (sealed) segment's second batch claims another baseOffset, where a clean open does not scan.
+    const sealed = `${first.dataDir}/topics/sh-damaged/0/00000000000000000000.log`;
+    const bytes = await fs.readFile(sealed);
+    new DataView(bytes.buffer, bytes.byteOffset).setBigInt64(12 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(8), 40n);
+    await fs.writeFile(sealed, bytes);
+    opened.broker = await Broker.open(options);
+    opened.client = await connect(opened.broker, { clock });
+    const subscription = await opened.client.subscribe({ topic: 'sh-damaged', from: 'earliest' }, () => undefined);
+    await expect(subscription.ended).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
   });
 });
