@@ -289,13 +289,7 @@ export class GroupCoordinator {
 
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
-    // A reader whose reads fail for good ends (TailReader.step): it leaves, and its consumer is told.
-    const endsItself = joined.kind === 'reader'
-      ? (endByBroker: (error: BrookError) => void) => joined.reader.endsWith((error) => {
-        this.readers.leave(joined.reader);
-        endByBroker(error);
-      })
-      : undefined;
+    const endsItself = joined.kind === 'reader' ? this.readers.endingOf(joined.reader) : undefined;
     return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member : joined.reader, async (graceful) => {
       if (joined.kind === 'reader') this.readers.leave(joined.reader);
       else if (graceful) await joined.group.drainAndLeave(joined.member);
