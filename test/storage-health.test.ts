@@ -5,6 +5,8 @@
  * nobody waits for: the fsync { intervalMs } timer's, which no produce sees until the next one.
  * Last, a partition whose retention cannot finish: not a failed log, but shown the same ways
  * (retentionFailure, its gauge, the CLI) so that a pass nobody awaits does not fail in silence.
+ * So is a partition whose periodic producer-state snapshot cannot be written (producerSnapshotFailure).
+ * And a tail reader whose read meets a damaged batch: it ends with the error, not a silent stall.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryFileSystem, VirtualClock } from '@brook/protocol';
@@ -169,5 +171,55 @@ describe('a partition whose retention cannot finish (tried again at every pass)'
     await broker.enforceRetention();
     expect(broker.describeTopic('sh-retention').partitions[1]!.retentionFailure).toBeNull();
     expect((await get('/metrics')).text).toContain('brook_partition_retention_failed{topic="sh-retention",partition="1"} 0\n');
+  });
+});
+
+describe('a tail reader whose read meets a damaged batch (CORRUPT_SEGMENT: every read of it fails alike)', () => {
+  it("ends over the wire too: the client's subscription ends with CORRUPT_SEGMENT rather than wait in silence", async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new VirtualClock();
+    const options = { storage: 'memory', fs, clock, indexIntervalBytes: 64 } as const;
+    const first = await Broker.open(options);
+    await first.createTopic('sh-damaged', { segmentBytesMax: 4096 });
+    for (let i = 0; i < 60; i++) await first.produce('sh-damaged', [{ value: 'x'.repeat(100) }]);
+    await first.close();
+    // The first (sealed) segment's second batch claims another baseOffset, where a clean open does not scan.
+    const sealed = `${first.dataDir}/topics/sh-damaged/0/00000000000000000000.log`;
+    const bytes = await fs.readFile(sealed);
+    new DataView(bytes.buffer, bytes.byteOffset).setBigInt64(12 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(8), 40n);
+    await fs.writeFile(sealed, bytes);
+    opened.broker = await Broker.open(options);
+    opened.client = await connect(opened.broker, { clock });
+    const subscription = await opened.client.subscribe({ topic: 'sh-damaged', from: 'earliest' }, () => undefined);
+    await expect(subscription.ended).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
+  });
+});
+
+describe("a partition whose periodic producer-state snapshot cannot be written (nobody awaits it)", () => {
+  it("describeTopic's producerSnapshotFailure in process and over the wire, the brook_partition_producer_snapshot_failed gauge and brook topics describe show it, until one is written; /healthz stays 200", async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new VirtualClock();
+    const broker = (opened.broker = await Broker.open({ storage: 'memory', fs, clock, producerSnapshotIntervalMs: 1000 }));
+    await broker.createTopic('sh-snapshot', { partitions: 2 });
+    const { server, get } = await listen(broker);
+    opened.client = await connect(server.url);
+    await opened.client.producer().send('sh-snapshot', [{ value: 'a', partition: 1 }]);
+    fs.failNext('rename', { errno: 'ENOSPC', path: /\/topics\/sh-snapshot\/1\/producer-state\.snapshot/ });
+    await clock.advanceAsync(1000);
+    const inProcess = broker.describeTopic('sh-snapshot');
+    expect(inProcess.partitions.map((p) => p.producerSnapshotFailure)).toEqual([null, { code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) }]);
+    expect(await opened.client.admin.describeTopic('sh-snapshot')).toEqual(inProcess);
+    const metrics = (await get('/metrics')).text;
+    expect(metrics).toContain('# TYPE brook_partition_producer_snapshot_failed gauge\n');
+    expect(metrics).toContain('brook_partition_producer_snapshot_failed{topic="sh-snapshot",partition="0"} 0\n');
+    expect(metrics).toContain('brook_partition_producer_snapshot_failed{topic="sh-snapshot",partition="1"} 1\n');
+    expect(await get('/healthz'), 'the log takes writes: an open later only replays more of it').toEqual({ status: 200, text: 'ok' });
+    const described = await brook(['topics', 'describe', 'sh-snapshot'], { env: { BROOK_URL: server.url } });
+    expect(described.stdout).toMatch(/^partition 1: producer-state snapshot not written, tried again every interval: IO_ERROR: .*ENOSPC/m);
+    expect(described.stdout).not.toMatch(/^partition 0: producer-state/m);
+
+    await clock.advanceAsync(1000);
+    expect(broker.describeTopic('sh-snapshot').partitions[1]!.producerSnapshotFailure).toBeNull();
+    expect((await get('/metrics')).text).toContain('brook_partition_producer_snapshot_failed{topic="sh-snapshot",partition="1"} 0\n');
   });
 });

@@ -155,7 +155,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   describeTopic(name: string): TopicDescription {
     this.assertOpen();
-    return this.topic(name, 'name').describe();
+    const topic = this.topic(name, 'name');
+    return topic.describe((partition) => this.producers.snapshotFailure(this.partitionTarget(topic, partition).dir));
   }
 
   /**

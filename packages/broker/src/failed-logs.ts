@@ -7,7 +7,7 @@
 import type { BrookError, LogFailureDescription } from '@brook/protocol';
 import type { BrokerEventEmitter } from './events.js';
 import type { GroupCoordinator } from './groups/group-coordinator.js';
-import type { PartitionFailureListener, Topic } from './topics/topic.js';
+import { describeFailure, type PartitionFailureListener, type Topic } from './topics/topic.js';
 
 /** A failed partition log (`partition`) or group journal (`group`), and why. */
 export type FailedLog =
@@ -16,8 +16,8 @@ export type FailedLog =
 
 /** Partition logs first, topic by topic in the order given, then group journals (by topic, then group). */
 export function failedLogs(topics: Iterable<Topic>, groups: GroupCoordinator): FailedLog[] {
-  const partitions = [...topics].flatMap((topic) => topic.describe().partitions.flatMap(({ partition, failure }) => (
-    failure ? [{ topic: topic.name, partition, failure }] : []
+  const partitions = [...topics].flatMap((topic) => topic.partitions.flatMap((log, partition) => (
+    log.failed ? [{ topic: topic.name, partition, failure: describeFailure(log.failed)! }] : []
   )));
   const journals = groups.failedJournals().map(({ topic, group, failure }) => ({ topic, group, failure: { code: failure.code, message: failure.message } }));
   return [...partitions, ...journals];

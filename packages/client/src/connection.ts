@@ -15,7 +15,7 @@ import {
   BrookError, CloseCode, Feature, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isBrookError, stableJson,
   type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
 } from '@brook/protocol';
-import type { BackoffPolicy, ResolvedConnectOptions } from './options.js';
+import type { ReconnectPolicy, ResolvedConnectOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
 import { readWelcome } from './welcome.js';
@@ -93,8 +93,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.state === 'open';
   }
 
-  /** How reconnects back off; undefined with `reconnect: false` (a drop then ends the connection). */
-  get reconnectPolicy(): BackoffPolicy | undefined {
+  /** How reconnects back off, and how many are tried; undefined with `reconnect: false` (a drop then ends the connection). */
+  get reconnectPolicy(): ReconnectPolicy | undefined {
     return this.options.reconnect;
   }
 

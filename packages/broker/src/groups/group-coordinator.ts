@@ -289,11 +289,12 @@ export class GroupCoordinator {
 
   /** The handle for a joined member or reader; `onEnd` runs when its consumer ends it. */
   subscription(options: SubscribeOptions, joined: Joined, onEnd?: () => void): Subscription {
+    const endsItself = joined.kind === 'reader' ? this.readers.endingOf(joined.reader) : undefined;
     return subscriptionHandle(options, this.live, joined.kind === 'member' ? joined.member : joined.reader, async (graceful) => {
       if (joined.kind === 'reader') this.readers.leave(joined.reader);
       else if (graceful) await joined.group.drainAndLeave(joined.member);
       else joined.group.leave(joined.member);
-    }, onEnd);
+    }, onEnd, endsItself);
   }
 
   /** The async-iterator form (messageStream): joins when created; on a `closed` broker its loop ends with CLOSED. */

@@ -178,13 +178,19 @@ interface SubscriptionIdentity {
 /**
  * The handle of a joined member or tail reader: `leave` takes it out (gracefully: once what it
  * holds is settled), `onEnd` runs when its consumer ends it, and `live` lets the broker end it.
+ * `endsItself` is given the way for the broker to end this one alone (a reader that cannot read on).
  */
 export function subscriptionHandle(
   options: Pick<SubscribeOptions, 'topic' | 'group'>, live: LiveSubscriptions, identity: SubscriptionIdentity,
-  leave: (graceful: boolean) => Promise<void>, onEnd?: () => void,
+  leave: (graceful: boolean) => Promise<void>, onEnd?: () => void, endsItself?: (endByBroker: (error: BrookError) => void) => void,
 ): Subscription {
   const end = subscriptionEnding();
   const unregister = live.add(options.topic, end.byBroker);
+  endsItself?.((error) => {
+    if (!live.has(end.byBroker)) return; // ended already
+    unregister();
+    end.byBroker(error);
+  });
   const leaving = async (graceful: boolean): Promise<void> => {
     unregister();
     onEnd?.();
@@ -260,7 +266,13 @@ export function messageStream<Joined>(
       unregister();
       queue.end();
     });
-    void handle.ended.then(end.byConsumer, () => undefined); // the stream settles by its own ender
+    // Ended by the broker with the rest of its topic (or broker), `live` ended the stream first;
+    // ended alone (a reader that cannot read on), the stream ends with it.
+    void handle.ended.then(end.byConsumer, (error: BrookError) => {
+      if (!live.has(endByBroker)) return;
+      unregister();
+      endByBroker(error);
+    });
     if (endedMeanwhile) handle.abort();
   }, (error: unknown) => {
     unregister();

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { PartitionLog } from '../log/partition-log.js';
+import { segmentPath } from '../log/segment-files.js';
 import type { Delivery } from './delivery.js';
 import type { Subscription } from './subscription.js';
 import { duringRetention, engineFixture, parking } from './group-fixture.js';
@@ -23,6 +24,24 @@ async function overtakenTopic(topic: string, partitions = 1) {
     return fixture.broker.describeTopic(topic).partitions.map((p) => p.startOffset);
   };
   return Object.assign(fixture, { produce, retain });
+}
+
+/**
+ * A topic of 60 records whose first (sealed) segment has its second batch's baseOffset damaged,
+ * where a clean open does not scan: every read that reaches it fails CORRUPT_SEGMENT (storage.md).
+ */
+async function damagedTopic(topic: string) {
+  const fixture = await engineFixture({ indexIntervalBytes: 64 });
+  await fixture.broker.createTopic(topic, { segmentBytesMax: 4096 });
+  for (let i = 0; i < 60; i++) await fixture.broker.produce(topic, [{ value: 'x'.repeat(100) }]);
+  await fixture.broker.close();
+  const sealed = segmentPath(`${fixture.broker.dataDir}/topics/${topic}/0`, 0n, '.log');
+  const bytes = await fixture.fs.readFile(sealed);
+  const second = 12 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(8);
+  new DataView(bytes.buffer, bytes.byteOffset).setBigInt64(second, 40n);
+  await fixture.fs.writeFile(sealed, bytes);
+  await fixture.restart({ powerCut: false });
+  return fixture;
 }
 
 describe('a tail reader', () => {
@@ -191,5 +210,32 @@ describe('a tail reader', () => {
     expect(startOffset).toBeGreaterThan(0n);
     expect(seen[0]!.offset).toBe(startOffset);
     expect(reader.lostToRetention).toBe(0n);
+  });
+});
+
+describe('a tail reader that meets a batch it can never read (CORRUPT_SEGMENT)', () => {
+  it('ends with it, rather than stall there in silence: its `ended` rejects, a consume() loop throws it', async () => {
+    const { broker, settle } = await damagedTopic('tr-damaged');
+    const { held, handler } = parking();
+    const sub = await broker.subscribe({ topic: 'tr-damaged', from: 'earliest', maxInFlight: 5 }, handler);
+    let outcome: unknown;
+    sub.ended.then(() => (outcome = 'resolved'), (error: unknown) => (outcome = error));
+    await settle(() => outcome !== undefined);
+    expect(outcome).toMatchObject({ code: 'CORRUPT_SEGMENT' });
+    expect(held, 'its read reaches the damaged batch, and fails whole').toEqual([]);
+
+    const loop = broker.consume({ topic: 'tr-damaged', from: 'earliest' });
+    const seen: bigint[] = [];
+    await expect((async () => {
+      for await (const delivery of loop) {
+        seen.push(delivery.offset);
+        await delivery.ack();
+      }
+    })()).rejects.toMatchObject({ code: 'CORRUPT_SEGMENT' });
+    expect(seen).toEqual([]);
+    // A group member's read fails the group's step instead, which describeGroup shows.
+    await broker.subscribe({ topic: 'tr-damaged', group: 'g', from: 'earliest' }, handler);
+    await settle(() => broker.describeGroup('tr-damaged', 'g').lastError !== undefined);
+    expect(broker.describeGroup('tr-damaged', 'g').lastError).toMatch(/CORRUPT_SEGMENT/);
   });
 });

@@ -8,7 +8,7 @@
  * a group: a `retentionDropped` event naming the reader (`reader`, its id), and its
  * `lostToRetention` count; it continues at the new startOffset.
  */
-import { decodeStoredBatch, isBrookError, type StoredRecord } from '@brook/protocol';
+import { decodeStoredBatch, isBrookError, type BrookError, type StoredRecord } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { Delivery } from './delivery.js';
@@ -23,8 +23,10 @@ export class TailReader {
   /** The partition whose turn it is. */
   private next = 0;
   private readonly pump = new Pump(() => this.step());
-  /** The last failure to read the log; the next new record or freed slot tries again. */
-  lastError: unknown;
+  /** A read that failed for good (see step()); it ends the reader's subscription. */
+  private failure: BrookError | undefined;
+  /** Ends the reader's subscription by the broker: set by its handle (endsWith). */
+  private ender: ((error: BrookError) => void) | undefined;
   closed = false;
   /** Records retention deleted before this reader handed them out, over every partition. */
   lostToRetention = 0n;
@@ -44,6 +46,12 @@ export class TailReader {
 
   schedulePump(): void {
     this.pump.schedule();
+  }
+
+  /** `end` ends this reader's subscription by the broker: called once a read fails for good, at once if one did already. */
+  endsWith(end: (error: BrookError) => void): void {
+    this.ender = end;
+    if (this.failure) end(this.failure);
   }
 
   /** A delivery was settled, however: its slot is free for the next record. */
@@ -77,7 +85,13 @@ export class TailReader {
         this.sink(new TailDelivery(this, p, record));
       }
     } catch (error) {
-      this.lastError = error;
+      // A retriable failure (an I/O error) is tried again at the next new record or freed slot.
+      // One that is not (a damaged batch fails every read of it alike) would stall the reader
+      // there for good, and nothing shows a reader's state: it ends with the failure instead.
+      // CLOSED is the end of its topic or broker, which end the reader themselves.
+      if (this.closed || !isBrookError(error) || error.retriable || error.code === 'CLOSED') return;
+      this.failure ??= error;
+      this.ender?.(this.failure);
     }
   }
 

@@ -4,6 +4,7 @@
  * its subscription's memberId; the coordinator tells them of new records, retention, a deleted
  * topic and the broker's close.
  */
+import type { BrookError } from '@brook/protocol';
 import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { DeliverySink } from './member.js';
@@ -28,6 +29,17 @@ export class TailReaders {
   leave(reader: TailReader): void {
     reader.closed = true;
     this.readers.delete(reader);
+  }
+
+  /**
+   * For `reader`'s subscription handle (subscriptionHandle's endsItself): once its reads fail for
+   * good (TailReader.step) it leaves, and its subscription ends with the failure.
+   */
+  endingOf(reader: TailReader): (endByBroker: (error: BrookError) => void) => void {
+    return (endByBroker) => reader.endsWith((error) => {
+      this.leave(reader);
+      endByBroker(error);
+    });
   }
 
   ofTopic(topic: string): TailReader[] {

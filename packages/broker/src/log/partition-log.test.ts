@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { decodeBatch, isBrookError } from '@brook/protocol';
 import { batchOf, holdingSyncsOf, logFixture, readAll, settle, text } from './log-fixture.js';
+import { engineFixture } from '../groups/group-fixture.js';
 import { Segment } from './segment.js';
 import { segmentPath } from './segment-files.js';
 
@@ -252,6 +253,20 @@ describe('PartitionLog I/O failures', () => {
     expect(log.endOffset).toBe(2n);
     expect(await log.append(batchOf('c', 2))).toEqual({ baseOffset: 2n, lastOffset: 3n });
     expect((await readAll(log)).map((r) => text(r.value))).toEqual(['a-0', 'a-1', 'c-0', 'c-1']);
+  });
+
+  it('a failed write whose file cannot be cut back fails the log, and says so: bytes the log does not know of may follow its end', async () => {
+    const { broker, fs } = await engineFixture({ fsync: 'always' });
+    await broker.createTopic('uncut', {});
+    const told: unknown[] = [];
+    broker.on('logFailed', (event) => told.push(event));
+    await broker.produce('uncut', [{ value: 'a' }]);
+    fs.failNext('write', { errno: 'ENOSPC', path: /\/topics\/uncut\/0\/.*\.log$/ });
+    fs.failNext('truncate', { errno: 'EIO', path: /\/topics\/uncut\/0\/.*\.log$/ });
+    await expect(broker.produce('uncut', [{ value: 'b' }])).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(broker.describeTopic('uncut').partitions[0]!.failure).toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/truncate.*EIO/) });
+    expect(told).toEqual([expect.objectContaining({ topic: 'uncut', partition: 0, code: 'IO_ERROR' })]);
+    await expect(broker.produce('uncut', [{ value: 'c' }])).rejects.toMatchObject({ code: 'IO_ERROR' });
   });
 
   it('a failed fsync (EIO) fails the log until reopen, which recovers every synced record', async () => {

@@ -311,8 +311,10 @@ export class PartitionLog {
     try {
       await segment.file.write(bytes, position);
     } catch (error) {
-      // Nothing of this run was recorded in memory; cut whatever part of it reached the file.
-      await segment.truncate(position).catch(() => undefined);
+      // Nothing of this run was recorded in memory; cut whatever part of it reached the file. A
+      // file that cannot be cut back may hold bytes past the end the log knows (a partial write),
+      // which a seal would keep inside a sealed segment: the log fails, and a reopen's recovery cuts them.
+      await segment.truncate(position).catch((cutFailed: unknown) => void this.fail(cutFailed));
       throw error;
     }
     let at = position;
@@ -362,7 +364,8 @@ export class PartitionLog {
   }
 
   /**
-   * A failed write (nothing recorded, file cut back) only fails its round: the log stays usable.
+   * A failed write (nothing recorded, file cut back) only fails its round: the log stays usable
+   * (unless the cut failed too: writeRun has failed the log then).
    * A failed fsync or roll leaves the durable state unknown (the kernel may have dropped the
    * dirty pages: "fsyncgate"), so the log stops taking writes until it is reopened and recovered.
    */

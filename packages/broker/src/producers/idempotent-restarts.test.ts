@@ -173,6 +173,24 @@ describe('Broker producer state across restarts and retention', () => {
     await fixture.advance(1);
     expect(await offset()).toBe('2');
   });
+
+  it("a periodic snapshot that fails (nobody awaits it) shows in describeTopic's producerSnapshotFailure until one is written; the previous snapshot stays", async () => {
+    const fixture = await fixtureWithTopic({ producerSnapshotIntervalMs: 1000 });
+    const partition = (p = 0) => fixture.broker.describeTopic(TOPIC).partitions[p]!;
+    const { producerId } = await fixture.broker.initProducer();
+    await send(fixture.broker, { producerId, firstSeq: 0 });
+    expect(partition().producerSnapshotFailure).toBeNull();
+    fixture.fs.failNext('rename', { errno: 'ENOSPC', path: new RegExp(`/topics/${TOPIC}/0/producer-state\\.snapshot`), times: 2 });
+    await fixture.advance(1000);
+    expect(partition().producerSnapshotFailure).toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) });
+    expect(partition(1).producerSnapshotFailure, 'the other partition has nothing new to write').toBeNull();
+    await fixture.advance(1000);
+    expect(partition().producerSnapshotFailure, 'tried again at the next tick').toMatchObject({ code: 'IO_ERROR' });
+    await fixture.advance(1000);
+    expect(partition().producerSnapshotFailure).toBeNull();
+    const path = snapshotPath(`${fixture.broker.dataDir}/topics/${TOPIC}/0`);
+    expect((JSON.parse(new TextDecoder().decode(await fixture.fs.readFile(path))) as { offset: string }).offset).toBe('1');
+  });
 });
 
 describe('Broker.deleteTopic and producer state', () => {

@@ -8,6 +8,7 @@
  * hands out an id: see open().
  */
 import { BrookError, isBrookError, type BatchHeader, type Clock, type FileSystem, type Random, type Timer } from '@brook/protocol';
+import { asIoError } from '../log/log-failure.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { Admission, IdempotentAppendResult } from './append-group.js';
 import { PartitionProducers } from './partition-producers.js';
@@ -38,6 +39,8 @@ export class Producers {
   /** By partition directory; a failed load is removed so that the next batch tries again. */
   private readonly partitions = new Map<string, Promise<PartitionProducers>>();
   private readonly registry: ProducerRegistry;
+  /** By partition directory: why the periodic snapshot last failed, until one is written (describeTopic). */
+  private readonly snapshotFailures = new Map<string, BrookError>();
   private snapshotTimer: Timer | undefined;
   private closed = false;
 
@@ -93,11 +96,21 @@ export class Producers {
     return partition.append(header, bytes, admit);
   }
 
+  /**
+   * Why the periodic snapshot of the partition in `dir` failed, until one is written; undefined
+   * while snapshots work. Each tick tries again; meanwhile the previous snapshot stays, and the
+   * next open replays the log from it: ever more of it while the failures go on.
+   */
+  snapshotFailure(dir: string): BrookError | undefined {
+    return this.snapshotFailures.get(dir);
+  }
+
   /** deleteTopic: forgets the producer state of the partitions under `topicDir`, once their appends and snapshots in flight are done. */
   async forget(topicDir: string): Promise<void> {
     const forgotten = [...this.partitions].filter(([dir]) => dir.startsWith(`${topicDir}/`));
     for (const [dir] of forgotten) this.partitions.delete(dir);
     await Promise.all(forgotten.map(async ([, loading]) => (await loading.catch(() => undefined))?.retire()));
+    for (const [dir] of forgotten) this.snapshotFailures.delete(dir);
   }
 
   /** Lets batches in flight finish and snapshots every partition. Call before the logs close. */
@@ -140,8 +153,12 @@ export class Producers {
     if (this.closed) return;
     this.snapshotTimer = this.options.clock.setTimer(this.options.producerSnapshotIntervalMs, () => {
       if (this.closed) return;
-      const snapshots = [...this.partitions.values()].map((loading) => loading.then((partition) => partition.snapshot()));
       // A failed snapshot keeps the previous one, which is still valid; the next tick tries again.
+      // Nobody awaits it, so its failure is kept for describeTopic (snapshotFailure).
+      const snapshots = [...this.partitions].map(([dir, loading]) => loading.then((partition) => partition.snapshot().then(
+        () => void this.snapshotFailures.delete(dir),
+        (error: unknown) => void this.snapshotFailures.set(dir, asIoError(error)),
+      )));
       void Promise.allSettled(snapshots).then(() => {
         if (!this.closed) this.armSnapshotTimer();
       });

@@ -81,6 +81,8 @@ export class Metrics {
       partitions.map(({ labels, p }) => [labels, p.failure ? 1 : 0]));
     family('brook_partition_retention_failed', 'gauge', 'Whether the last retention run on the partition could not finish (1; tried again at every pass) or not (0).',
       partitions.map(({ labels, p }) => [labels, p.retentionFailure ? 1 : 0]));
+    family('brook_partition_producer_snapshot_failed', 'gauge', "Whether the partition's last periodic producer-state snapshot could not be written (1; tried again every producerSnapshotIntervalMs) or not (0).",
+      partitions.map(({ labels, p }) => [labels, p.producerSnapshotFailure ? 1 : 0]));
     const groups = this.broker.listGroups().map(({ topic, group }) => ({ labels: { topic, group }, description: this.broker.describeGroup(topic, group) }));
     const live = new Set(groups.map(({ labels }) => keyOf(labels.topic, labels.group)));
     family('brook_group_lag', 'gauge', 'Records of the topic the group has not acked yet.', groups.map(({ labels, description }) => [labels, description.lag]));

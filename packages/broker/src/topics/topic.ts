@@ -164,8 +164,11 @@ export class Topic {
     return uncommitDir(fs, dir, TOPIC_FILE);
   }
 
-  /** Its settings and, per partition, offsets and size (describeTopic). */
-  describe(): TopicDescription {
+  /**
+   * Its settings and, per partition, offsets and size (describeTopic); `producerSnapshotFailure`
+   * is the producer state's (Producers.snapshotFailure), which the topic does not hold.
+   */
+  describe(producerSnapshotFailure: (partition: number) => BrookError | undefined): TopicDescription {
     const { retention, segmentBytesMax, segmentMsMax } = this.config;
     return {
       name: this.name,
@@ -182,6 +185,7 @@ export class Topic {
       partitions: this.partitions.map((log, partition) => ({
         partition, startOffset: log.startOffset, endOffset: log.endOffset, sizeBytes: log.sizeBytes, segments: log.segmentCount,
         failure: describeFailure(log.failed), retentionFailure: describeFailure(log.retentionFailure),
+        producerSnapshotFailure: describeFailure(producerSnapshotFailure(partition)),
       })),
     };
   }
@@ -236,7 +240,7 @@ export class Topic {
 }
 
 /** A failure as describeTopic shows it: code and message, null while there is none. */
-function describeFailure(failure: BrookError | undefined): LogFailureDescription | null {
+export function describeFailure(failure: BrookError | undefined): LogFailureDescription | null {
   return failure ? { code: failure.code, message: failure.message } : null;
 }
 

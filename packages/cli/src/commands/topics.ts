@@ -84,8 +84,9 @@ const describe = defineCommand(
 
 Its retention and segment settings; per partition: startOffset (first retained), endOffset
 (the next record's), records; a line per partition whose log failed (it refuses writes until the
-broker is restarted), and one per partition whose last retention run could not finish (tried
-again at every pass), with why; then the topic's consumer groups.
+broker is restarted), one per partition whose last retention run could not finish (tried
+again at every pass), and one per partition whose last producer-state snapshot could not be
+written (tried again every producerSnapshotIntervalMs), with why; then the topic's consumer groups.
 ${REMOTE_USAGE}`,
   },
   (args, env) => withClient(args, env, async (client) => {
@@ -102,9 +103,10 @@ ${REMOTE_USAGE}`,
       ['PARTITION', 'START', 'END', 'RECORDS'],
       ...partitions.map((p) => [String(p.partition), String(p.startOffset), String(p.endOffset), String(p.endOffset - p.startOffset)]),
     ]));
-    for (const { partition, failure, retentionFailure } of partitions) {
+    for (const { partition, failure, retentionFailure, producerSnapshotFailure } of partitions) {
       if (failure) process.stdout.write(`partition ${partition} failed, refusing writes until the broker restarts: ${failure.message}\n`);
       if (retentionFailure) process.stdout.write(`partition ${partition}: retention could not finish, tried again at every pass: ${retentionFailure.message}\n`);
+      if (producerSnapshotFailure) process.stdout.write(`partition ${partition}: producer-state snapshot not written, tried again every interval: ${producerSnapshotFailure.message}\n`);
     }
     process.stdout.write(`groups: ${groups.join(', ') || '(none)'}\n`);
     return EXIT.ok;

@@ -11,8 +11,10 @@ import { deliver, delivery, joined, recordingSink } from './subscription.test-su
  * A subscription joined as m1 on subscription 1, then the connection dropped and came back after
  * `reconnectDelayMs`: returns once its resubscribe request is waiting for an answer.
  */
-async function resubscribing(server: FakeServer, reconnectDelayMs: number, options: { requestTimeoutMs?: number } = {}, sink = recordingSink().sink) {
-  const { connection, clock } = await openFake(server, { ...options, reconnect: { initialDelayMs: reconnectDelayMs, maxDelayMs: reconnectDelayMs, jitter: 0 } });
+async function resubscribing(server: FakeServer, reconnectDelayMs: number, options: { requestTimeoutMs?: number; attemptsMax?: number } = {}, sink = recordingSink().sink) {
+  const { attemptsMax, ...connectOptions } = options;
+  const reconnect = { initialDelayMs: reconnectDelayMs, maxDelayMs: reconnectDelayMs, jitter: 0, ...(attemptsMax === undefined ? {} : { attemptsMax }) };
+  const { connection, clock } = await openFake(server, { ...connectOptions, reconnect });
   const subscription = new Subscription(connection, { topic: 't', group: 'g' }, sink, new Set());
   const started = subscription.start();
   await server.waitForRequests(1);
@@ -257,6 +259,24 @@ describe('Subscription', () => {
     server.respond(server.take('unsubscribe'));
     await closing;
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('a resubscribe refused for now gives up after reconnect.attemptsMax attempts, as the reconnect does: the subscription ends with the last refusal rather than retry in silence', async () => {
+    const server = new FakeServer();
+    const { ends, sink } = recordingSink();
+    const { clock, subscription } = await resubscribing(server, 100, { attemptsMax: 2 }, sink);
+    server.fail(server.take('subscribe'), 'IO_ERROR', true);
+    await tick();
+    clock.advance(100);
+    await server.waitForRequests(1);
+    server.fail(server.take('subscribe'), 'IO_ERROR', true);
+    await tick();
+    expect(ends).toMatchObject([{ code: 'IO_ERROR' }]);
+    await expect(subscription.ended).rejects.toMatchObject({ code: 'IO_ERROR' });
+    expect(clock.pendingTimers()).toBe(0);
+    clock.advance(100);
+    await tick();
+    expect(server.requests).toEqual([]);
   });
 
   it('close() while a refused resubscribe waits to be tried again leaves no timer', async () => {

@@ -312,7 +312,8 @@ export class Subscription {
    * Joins again after a reconnect. Dropped again: the next 'ready' retries. Refused for good (the
    * topic is gone): it ends. Refused for now (TIMEOUT while the server is busy, IO_ERROR opening
    * the group's files) on a connection that stays up: tried again after the reconnect backoff,
-   * since nothing else would (the client is connected, no 'ready' comes).
+   * since nothing else would (the client is connected, no 'ready' comes), up to its attemptsMax
+   * as a reconnect is; then it ends with the last refusal, rather than wait on in silence.
    */
   private async resubscribe(attempt = 0): Promise<void> {
     this.retryTimer?.cancel();
@@ -323,7 +324,7 @@ export class Subscription {
     } catch (error) {
       if (isBrookError(error, 'DISCONNECTED')) return;
       const policy = this.connection.reconnectPolicy;
-      if (!(error as BrookError).retriable || policy === undefined || this.state !== 'down') {
+      if (!(error as BrookError).retriable || policy === undefined || this.state !== 'down' || attempt + 1 >= policy.attemptsMax) {
         this.endedByBroker(error as BrookError);
         return;
       }

@@ -31,6 +31,13 @@ export interface PartitionDescriptionOf<Offset> {
    * it is tried again at every pass. Null while retention works (also in JSON).
    */
   readonly retentionFailure: LogFailureDescription | null;
+  /**
+   * Why the last periodic producer-state snapshot of this partition could not be written
+   * (docs/storage.md, Snapshots and recovery), until one is; tried again every
+   * producerSnapshotIntervalMs. Meanwhile the next open replays the log from the previous
+   * snapshot, ever more of it. Null while snapshots work (also in JSON).
+   */
+  readonly producerSnapshotFailure: LogFailureDescription | null;
 }
 
 /** The settings a topic was created with (its topic.json), so they can be read back. */
