@@ -2,6 +2,7 @@
  * HTTP on the WebSocket server's port: /healthz and /metrics (docs/protocol.md), a real
  * broker.listen() on port 0 and a raw `ws` client for the metrics' traffic.
  */
+import { connect as connectTcp } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FrameKind } from '@brook/protocol';
 import { batchOf, serveAfterEach } from './fixtures/server-ws-harness.js';
@@ -15,7 +16,8 @@ describe('HTTP on the same port', () => {
     expect([health.status, health.headers.get('content-type'), await health.text()]).toEqual([200, 'text/plain', 'ok']);
     const probed = await fetch(`http://127.0.0.1:${server.port}/healthz?probe=1`); // a query string is ignored
     expect([probed.status, await probed.text()]).toEqual([200, 'ok']);
-    expect((await fetch(`http://127.0.0.1:${server.port}/nope`)).status).toBe(404);
+    const missing = await fetch(`http://127.0.0.1:${server.port}/nope`);
+    expect([missing.status, missing.headers.get('content-type'), await missing.text()]).toEqual([404, 'text/plain', 'not found']);
   });
 
   it('HEAD is answered as GET without the body; another method on /healthz or /metrics is 405 naming GET and HEAD', async () => {
@@ -26,10 +28,30 @@ describe('HTTP on the same port', () => {
       expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, get.headers.get('content-type'), '']);
       await get.text();
       const post = await fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST' });
-      expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
-      await post.text();
+      expect([post.status, post.headers.get('allow'), await post.text()]).toEqual([405, 'GET, HEAD', 'method not allowed']);
     }
     expect((await fetch(`http://127.0.0.1:${server.port}/nope`, { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('/healthz and /metrics asked while the broker closes are 503 CLOSED, and the broker goes on closing', { timeout: 5_000 }, async () => {
+    const { broker, server } = await serve();
+    const sockets = ['/healthz', '/metrics'].map((path) => {
+      const socket = connectTcp(server.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: brook\r\n`); // the request begun: close() does not drop it as idle
+      return socket;
+    });
+    // A round trip on another connection: the server has read the first half of both requests by then.
+    await (await fetch(`http://127.0.0.1:${server.port}/healthz`)).text();
+    const closing = broker.close();
+    const answers = sockets.map((socket) => new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.end('\r\n');
+    }));
+    for (const answer of await Promise.all(answers)) expect(answer).toMatch(/^HTTP\/1\.1 503 [^]*\r\n\r\n[^]*CLOSED/);
+    await closing;
   });
 
   it('GET /metrics: end offsets, group lag and in-flight, redeliveries, dead letters, connections, unsent bytes', async () => {

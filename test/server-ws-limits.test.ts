@@ -37,7 +37,7 @@ describe('limits', () => {
     const first = await connect(server.url);
     await connect(server.url);
     const refused = await RawClient.connect(server.url);
-    expect((await refused.closed).code).toBe(CloseCode.TRY_AGAIN_LATER);
+    expect(await refused.closed).toEqual({ code: CloseCode.TRY_AGAIN_LATER, reason: 'connectionsMax reached' });
     await first.close();
     const again = await connect(server.url);
     expect(await again.ok('listTopics')).toEqual({ topics: [] });
@@ -73,8 +73,32 @@ describe('limits', () => {
     // The pong went out before this request on the same socket: once answered, the server has seen it.
     await lively.ok('listTopics');
     clock.advance(1000);
-    expect((await silent.closed).code).toBe(CloseCode.IDLE_TIMEOUT);
+    expect(await silent.closed).toEqual({ code: CloseCode.IDLE_TIMEOUT, reason: 'no pong within idleTimeoutMs' });
     expect(await lively.ok('listTopics')).toEqual({ topics: [] });
+  });
+
+  it('idleTimeoutMs: a client that only answers pings, sending nothing else, stays round after round', async () => {
+    const clock = new VirtualClock();
+    const { server } = await serve({ idleTimeoutMs: 1000 }, clock);
+    const client = await connect(server.url);
+    for (let round = 1; round <= 3; round++) {
+      const pinged = new Promise((resolve) => client.socket.once('ping', () => resolve('pinged')));
+      clock.advance(1000);
+      expect(await Promise.race([pinged, client.closed])).toBe('pinged');
+      // ws sent the pong before it told of the ping; a round trip on another connection: the server has read it.
+      await (await fetch(`http://127.0.0.1:${server.port}/healthz`)).text();
+    }
+    expect(await client.ok('listTopics')).toEqual({ topics: [] });
+  });
+
+  it('idleTimeoutMs: a connection yet to send HELLO is pinged at its first round, not closed (no ping has gone unanswered)', async () => {
+    const clock = new VirtualClock();
+    const { server } = await serve({ idleTimeoutMs: 1000, handshakeTimeoutMs: 5000 }, clock);
+    const client = track(await RawClient.connect(server.url));
+    const pinged = new Promise((resolve) => client.socket.once('ping', () => resolve('pinged')));
+    clock.advance(1000);
+    expect(await Promise.race([pinged, client.closed])).toBe('pinged');
+    expect((await client.hello()).kind).toBe(FrameKind.WELCOME);
   });
 
   it('a peer closed 4002 or 4003 that never answers the close frame frees its connectionsMax slot at once', { timeout: 10_000 }, async () => {
@@ -114,6 +138,26 @@ describe('closeGraceMs', () => {
     await connectionsDropTo(server.port, 0);
     const next = await connect(server.url, { token: 'right' });
     expect(await next.ok('listTopics')).toEqual({ topics: [] });
+  });
+
+  it('a frame past frameBytesMax from a client that never answers the 1009 close frame is cut after closeGraceMs, freeing its slot', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock();
+    const { server } = await serve({ connectionsMax: 1, frameBytesMax: 1024, closeGraceMs: 500 }, clock);
+    const sender = await upgradeRaw(server.port);
+    // Its end of the socket stays open once the server's is done: a client that has stopped reading.
+    sender.allowHalfOpen = true;
+    const closeCode = serverCloseCode(sender);
+    const serverDone = new Promise((resolve) => sender.once('end', resolve));
+    // A binary frame announcing 5000 bytes: ws fails it on its header, closes 1009 and ends its side.
+    sender.write(Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 0, 0x13, 0x88, 1, 2, 3, 4]));
+    expect(await closeCode).toBe(CloseCode.MESSAGE_TOO_BIG);
+    await serverDone;
+    // It never answers: ws alone would hold the socket, and the only slot, for 30 s.
+    clock.advance(500);
+    await connectionsDropTo(server.port, 0);
+    const next = await connect(server.url);
+    expect(await next.ok('listTopics')).toEqual({ topics: [] });
+    sender.destroy();
   });
 
   it('a session held at requestsInFlightMax reads the close frame its client answers the 1001 of a closing listener with: no wait for closeGraceMs', { timeout: 5_000 }, async () => {

@@ -18,6 +18,7 @@ describe('listen', () => {
     const error = await broker.listen({ port: server.port }).then(() => undefined, (e: unknown) => e);
     expect(error).toMatchObject({ code: 'IO_ERROR', details: { op: 'listen', errno: 'EADDRINUSE', host: '127.0.0.1', port: server.port } });
     expect((error as Error).message).toMatch(/EADDRINUSE, the port is in use/);
+    expect((error as Error).cause).toMatchObject({ code: 'EADDRINUSE', syscall: 'listen' }); // node's own error, for the stack
     const other = await broker.listen({ port: 0 });
     expect(other.port).not.toBe(server.port);
   });
@@ -86,7 +87,14 @@ describe('handshake', () => {
     expect((await early.closed).code).toBe(CloseCode.PROTOCOL_ERROR);
     const text = await connect(server.url);
     text.sendRaw('{"op":"listTopics"}');
-    expect((await text.closed).code).toBe(CloseCode.UNSUPPORTED_DATA);
+    expect(await text.closed).toEqual({ code: CloseCode.UNSUPPORTED_DATA, reason: 'Brook speaks binary frames only' });
+  });
+
+  it('offers no permessage-deflate to a client asking for it: frames go as they are', async () => {
+    const { server } = await serve();
+    const client = track(await RawClient.connect(server.url, { perMessageDeflate: true }));
+    expect(client.socket.extensions).toBe('');
+    expect((await client.hello()).kind).toBe(FrameKind.WELCOME);
   });
 
   it('closes 4002 when no HELLO comes within handshakeTimeoutMs (broker clock)', async () => {
@@ -173,6 +181,18 @@ describe('requests over the socket', () => {
       process.off('unhandledRejection', onUnhandled);
     }
     expect(unhandled).toEqual([]);
+  });
+
+  it("a bug in a request handler is a process warning naming the session and the client's address and port", async () => {
+    const { broker, server } = await serve();
+    const client = await connect(server.url);
+    broker.listTopics = () => {
+      throw new TypeError('boom');
+    };
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    expect((await client.request('listTopics')).json).toMatchObject({ code: 'IO_ERROR', details: { internal: true } });
+    const { localPort } = (client.socket as unknown as { _socket: Socket })._socket;
+    expect((await warned).message).toMatch(new RegExp(`^internal error in op listTopics \\(session s1, 127\\.0\\.0\\.1:${localPort}\\): TypeError: boom`));
   });
 
   it('broker.close() ends subscriptions with END CLOSED and closes 1001', async () => {
