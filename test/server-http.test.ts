@@ -28,7 +28,7 @@ describe('HTTP on the same port', () => {
       expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, get.headers.get('content-type'), '']);
       await get.text();
       const post = await fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST' });
-      expect([post.status, post.headers.get('allow'), await post.text()]).toEqual([405, 'GET, HEAD', 'method not allowed']);
+      expect([post.status, post.headers.get('allow'), post.headers.get('content-type'), await post.text()]).toEqual([405, 'GET, HEAD', 'text/plain', 'method not allowed']);
     }
     expect((await fetch(`http://127.0.0.1:${server.port}/nope`, { method: 'HEAD' })).status).toBe(404);
   });
@@ -50,7 +50,7 @@ describe('HTTP on the same port', () => {
       socket.on('end', () => resolve(text));
       socket.end('\r\n');
     }));
-    for (const answer of await Promise.all(answers)) expect(answer).toMatch(/^HTTP\/1\.1 503 [^]*\r\n\r\n[^]*CLOSED/);
+    for (const answer of await Promise.all(answers)) expect(answer).toMatch(/^HTTP\/1\.1 503 [^]*\r\ncontent-type: text\/plain\r\n[^]*\r\n\r\n[^]*CLOSED/);
     await closing;
   });
 
