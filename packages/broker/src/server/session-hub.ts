@@ -1,7 +1,7 @@
 /**
  * Every session and listener of one broker: `openSession` (in process) and `listen` (WebSocket)
  * both make their sessions here, so that broker.close() can end them all (END + 1001) before the
- * logs close, and deleteTopic can end the subscriptions on its topic.
+ * logs close.
  */
 import type { Clock, FramePeer } from '@brook/protocol';
 import type { Broker } from '../broker.js';

@@ -84,8 +84,8 @@ class WsListener {
   ) {
     this.http = createServer((request, response) => serveHttp(request, response, this.metrics));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.frameBytesMax, perMessageDeflate: false });
+    // ws listens for the socket's 'error' itself from here on, the handshake included (it destroys the socket).
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => socket.destroy());
       this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, remoteOf(request)));
     });
   }
@@ -140,12 +140,12 @@ class WsListener {
       this.cutAfterGrace(ws);
       return;
     }
-    ws.binaryType = 'nodebuffer';
     const session = this.hub.open(peerOf(ws, () => this.cutAfterGrace(ws)), remote, { limits: this.options.limits, token: this.options.token });
     let ended!: () => void;
     const closed = new Promise<void>((resolve) => (ended = resolve));
     const connection: Connection = { socket: ws, stream, session, alive: true, takenAtPing: bytesTaken(stream), closed };
     this.connections.add(connection);
+    // A Buffer: ws's default binaryType, 'nodebuffer'.
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       connection.alive = true;
       if (isBinary) session.receive(data);
