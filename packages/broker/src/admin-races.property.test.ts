@@ -14,7 +14,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from './broker.js';
-import { encodeBatch, isBrookError, MemoryFileSystem, type FsyncPolicy } from '@brook/protocol';
+import { encodeBatch, isBrookError, MemoryFileSystem, type FsyncPolicy, type GroupDescription, type TopicDescription } from '@brook/protocol';
 import type { ProducerIdentity } from './producers/producer-registry.js';
 import type { Delivery } from './groups/delivery.js';
 import type { Subscription } from './groups/subscription.js';
@@ -163,15 +163,18 @@ async function prepare(world: EngineFixture) {
 interface BatchState {
   readonly calls: Call[];
   readonly subscriptions: Subscription[];
+  /** Each subscription's `ended`, as a call. */
+  readonly ends: Map<Subscription, Call>;
   readonly held: Delivery[];
   /** The next sequence number of the idempotent producer, per topic/partition. */
   readonly sequences: Map<string, number>;
 }
 
-function track(state: BatchState, kind: string, label: string, promise: Promise<unknown>): void {
+function track(state: BatchState, kind: string, label: string, promise: Promise<unknown>): Call {
   const call: Call = { kind, label, settled: false };
   state.calls.push(call);
   promise.then(() => (call.settled = true), (error: unknown) => Object.assign(call, { settled: true, failure: error }));
+  return call;
 }
 
 function handlerFor(state: BatchState, handling: Handling) {
@@ -184,11 +187,27 @@ function handlerFor(state: BatchState, handling: Handling) {
   };
 }
 
+/** Offsets that never go backwards, in any description taken in the middle of the races. */
+function checkTopicDescription({ name, partitions }: TopicDescription): void {
+  for (const { partition, startOffset, endOffset } of partitions) {
+    if (startOffset > endOffset) throw new Error(`${name}/${partition}: startOffset ${startOffset} past endOffset ${endOffset}`);
+  }
+}
+
+function checkGroupDescription({ topic: name, group: groupName, partitions, lag }: GroupDescription): void {
+  let sum = 0n;
+  for (const { partition, ackFloor, endOffset, lag: partitionLag } of partitions) {
+    if (ackFloor > endOffset || partitionLag < 0n) throw new Error(`${name}/${groupName}/${partition}: ackFloor ${ackFloor}, endOffset ${endOffset}, lag ${partitionLag}`);
+    sum += partitionLag;
+  }
+  if (sum !== lag) throw new Error(`${name}/${groupName}: lag ${lag}, its partitions' ${sum}`);
+}
+
 /** Runs one batch against `world`, returning every call started (settled or not by now). */
 async function runBatch(world: EngineFixture, batch: readonly (readonly [Op, Gap])[]) {
   await prepare(world);
   const producer = await world.broker.initProducer();
-  const state: BatchState = { calls: [], subscriptions: [], held: [], sequences: new Map() };
+  const state: BatchState = { calls: [], subscriptions: [], ends: new Map(), held: [], sequences: new Map() };
   const start = starters(world.broker, producer, state);
   for (const [op, gap] of batch) {
     if (typeof gap === 'number') for (let turn = 0; turn < gap; turn++) await Promise.resolve();
@@ -229,13 +248,15 @@ function starters(broker: Broker, producer: ProducerIdentity, state: BatchState)
       const options = name === undefined ? {} : { group: name, ...settingsOf(name, op.retuned) };
       return broker.subscribe({ topic: TOPICS[op.topic]!, ...options }, handlerFor(state, op.handling)).then((subscription) => {
         subscriptions.push(subscription);
-        track(state, 'ended', 'ended', subscription.ended);
+        state.ends.set(subscription, track(state, 'ended', 'ended', subscription.ended));
       });
     },
     consume: (op) => {
       const name = GROUPS[op.group]!;
       const stream = broker.consume({ topic: TOPICS[op.topic]!, group: name, ...settingsOf(name, op.retuned) });
       subscriptions.push(stream);
+      // A stream's `ended` rejects with its join's refusal too.
+      state.ends.set(stream, track(state, 'consume', 'ended of consume()', stream.ended));
       return (async () => {
         let taken = 0;
         for await (const delivery of stream) {
@@ -268,7 +289,8 @@ function starters(broker: Broker, producer: ProducerIdentity, state: BatchState)
     describe: (op) => {
       broker.listGroups();
       broker.listTopics();
-      void (op.group === 0 ? broker.describeTopic(TOPICS[op.topic]!) : broker.describeGroup(TOPICS[op.topic]!, GROUPS[op.group - 1]!));
+      if (op.group === 0) checkTopicDescription(broker.describeTopic(TOPICS[op.topic]!));
+      else checkGroupDescription(broker.describeGroup(TOPICS[op.topic]!, GROUPS[op.group - 1]!));
     },
   };
   return start;
@@ -281,6 +303,21 @@ async function settleAll(world: EngineFixture, calls: readonly Call[]) {
     await world.advance(100);
   }
   await world.settle(undefined, 50);
+}
+
+/**
+ * The members of subscriptions still running (their `ended` not settled) that describeGroup does
+ * not show: a member of a group the broker dropped (its topic or itself deleted) gets nothing
+ * again, and its subscription would never learn it.
+ */
+function unseenMembers(broker: Broker, state: BatchState): string[] {
+  return state.subscriptions.flatMap((subscription) => {
+    const { topic: name, group: groupName, memberId } = subscription;
+    if (state.ends.get(subscription)!.settled || groupName === undefined || memberId === undefined) return [];
+    const listed = broker.listGroups().some((g) => g.topic === name && g.group === groupName);
+    if (listed && broker.describeGroup(name, groupName).members.some((m) => m.id === memberId)) return [];
+    return [`${name}/${groupName} member ${memberId}: running, but ${listed ? 'not a member' : 'its group is not listed'}`];
+  });
 }
 
 /** The calls that did not settle, or failed with a code their kind may not fail with (any kind: CLOSED once the broker was closed). */
@@ -300,11 +337,12 @@ async function checkConsistent(world: EngineFixture, fs: MemoryFileSystem, openC
   const { broker } = world;
   const topics = broker.listTopics().sort();
   const groups = broker.listGroups().map((g) => `${g.topic}/${g.group}`).sort();
-  for (const name of topics) broker.describeTopic(name);
+  for (const name of topics) checkTopicDescription(broker.describeTopic(name));
   for (const g of broker.listGroups()) {
     // Every subscription was closed: no group of a topic gone, no member left behind, nothing in flight.
     expect(topics).toContain(g.topic);
     const description = broker.describeGroup(g.topic, g.group);
+    checkGroupDescription(description);
     expect([g, description.members, description.partitions.flatMap((p) => p.inFlight)]).toEqual([g, [], []]);
   }
   await broker.createTopic('ar-fresh');
@@ -387,13 +425,14 @@ describe('admin calls racing the data path (property)', () => {
         unhandled.length = 0;
         const { fs, openCount } = trackOpenHandles(jitteredFs(new MemoryFileSystem(), fsSeed, fsTurnsMax));
         const world = await engineFixture({ fs, retentionCheckIntervalMs: RETENTION_CHECK_INTERVAL_MS, ...options });
+        const closed = batch.some(([op]) => op.kind === 'close');
         const state = await runBatch(world, batch);
         const { calls } = state;
         await settleAll(world, calls);
+        if (!closed) expect(unseenMembers(world.broker, state)).toEqual([]);
         // Every subscription ends (a graceful close waits out the leases of what it holds).
         for (const subscription of state.subscriptions) track(state, 'endSubscription', 'close() after the batch', subscription.close());
         await settleAll(world, calls);
-        const closed = batch.some(([op]) => op.kind === 'close');
         expect(unexpected(calls, closed)).toEqual([]);
         if (closed) {
           expect(openCount()).toBe(0);
