@@ -307,13 +307,15 @@ async function settleAll(world: EngineFixture, calls: readonly Call[]) {
 
 /**
  * The members of subscriptions still running (their `ended` not settled) that describeGroup does
- * not show: a member of a group the broker dropped (its topic or itself deleted) gets nothing
+ * not show, and readers of topics not listed: a member of a group the broker dropped (its topic or itself deleted) gets nothing
  * again, and its subscription would never learn it.
  */
 function unseenMembers(broker: Broker, state: BatchState): string[] {
   return state.subscriptions.flatMap((subscription) => {
     const { topic: name, group: groupName, memberId } = subscription;
-    if (state.ends.get(subscription)!.settled || groupName === undefined || memberId === undefined) return [];
+    if (state.ends.get(subscription)!.settled || memberId === undefined) return [];
+    // A tail reader: its topic is there (a delete ends it).
+    if (groupName === undefined) return broker.listTopics().includes(name) ? [] : [`${name} reader ${memberId}: running, but its topic is not listed`];
     const listed = broker.listGroups().some((g) => g.topic === name && g.group === groupName);
     if (listed && broker.describeGroup(name, groupName).members.some((m) => m.id === memberId)) return [];
     return [`${name}/${groupName} member ${memberId}: running, but ${listed ? 'not a member' : 'its group is not listed'}`];
