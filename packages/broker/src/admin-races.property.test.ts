@@ -14,7 +14,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from './broker.js';
-import { encodeBatch, isBrookError, MemoryFileSystem, type FsyncPolicy, type GroupDescription, type TopicDescription } from '@brook/protocol';
+import { encodeBatch, isBrookError, MemoryFileSystem, type FsyncPolicy } from '@brook/protocol';
+import { checkGroupDescription, checkTopicDescription, durableState, eventually, jitteredFs } from './admin-races.test-support.js';
 import type { ProducerIdentity } from './producers/producer-registry.js';
 import type { Delivery } from './groups/delivery.js';
 import type { Subscription } from './groups/subscription.js';
@@ -117,33 +118,6 @@ const ALLOWED: Record<string, readonly string[]> = {
   describe: ['UNKNOWN_TOPIC', 'UNKNOWN_GROUP'],
 };
 
-const FS_CALLS = new Set(['open', 'readFile', 'writeFile', 'rename', 'unlink', 'mkdir', 'rmdir', 'readdir', 'exists', 'syncDir']);
-const HANDLE_CALLS = new Set(['size', 'write', 'readInto', 'sync', 'truncate', 'close']);
-
-/**
- * `fs` whose calls each wait a number of turns drawn from `seed` before they run: the memory file
- * system answers in one turn, which leaves few interleavings of calls racing on the files.
- */
-function jitteredFs(fs: MemoryFileSystem, seed: number, maxTurns: number): MemoryFileSystem {
-  let state = seed >>> 0;
-  const turns = () => {
-    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return state % (maxTurns + 1);
-  };
-  const delayed = <T extends object>(target: T, names: Set<string>, wrapResult: (name: string, value: unknown) => unknown): T => new Proxy(target, {
-    get(object, name) {
-      const value: unknown = Reflect.get(object, name, object);
-      if (typeof value !== 'function') return value;
-      if (typeof name !== 'string' || !names.has(name)) return value.bind(object);
-      return async (...args: unknown[]) => {
-        for (let turn = turns(); turn > 0; turn--) await Promise.resolve();
-        return wrapResult(name, await (value as (...a: unknown[]) => Promise<unknown>).apply(object, args));
-      };
-    },
-  });
-  return delayed(fs, FS_CALLS, (name, result) => (name === 'open' ? delayed(result as object, HANDLE_CALLS, (_, r) => r) : result));
-}
-
 interface Call { label: string; kind: string; settled: boolean; failure?: unknown }
 
 /** The topics the batch starts on, with records, and groups left without members that a reset or a delete may act on. */
@@ -185,22 +159,6 @@ function handlerFor(state: BatchState, handling: Handling) {
     state.held.push(delivery);
     return new Promise<void>(() => undefined);
   };
-}
-
-/** Offsets that never go backwards, in any description taken in the middle of the races. */
-function checkTopicDescription({ name, partitions }: TopicDescription): void {
-  for (const { partition, startOffset, endOffset } of partitions) {
-    if (startOffset > endOffset) throw new Error(`${name}/${partition}: startOffset ${startOffset} past endOffset ${endOffset}`);
-  }
-}
-
-function checkGroupDescription({ topic: name, group: groupName, partitions, lag }: GroupDescription): void {
-  let sum = 0n;
-  for (const { partition, ackFloor, endOffset, lag: partitionLag } of partitions) {
-    if (ackFloor > endOffset || partitionLag < 0n) throw new Error(`${name}/${groupName}/${partition}: ackFloor ${ackFloor}, endOffset ${endOffset}, lag ${partitionLag}`);
-    sum += partitionLag;
-  }
-  if (sum !== lag) throw new Error(`${name}/${groupName}: lag ${lag}, its partitions' ${sum}`);
 }
 
 /** Runs one batch against `world`, returning every call started (settled or not by now). */
@@ -388,12 +346,6 @@ async function consumesItsTopic(world: EngineFixture, name: string, groupName: s
   expect(missing).toEqual([]);
 }
 
-/** Waits for `condition`, time moving on (a redelivery may wait out a backoff or a lease): fails after 30 s of virtual time. */
-async function eventually(world: EngineFixture, condition: () => boolean) {
-  for (let round = 0; round < 300 && !condition(); round++) await world.advance(100);
-  expect(condition()).toBe(true);
-}
-
 /** A broker on the world's file system and clock after a clean close: it must open clean. */
 async function reopen(world: EngineFixture, fs: MemoryFileSystem): Promise<Broker> {
   const reopened = await Broker.open({ storage: 'memory', fs, clock: world.clock, retentionCheckIntervalMs: RETENTION_CHECK_INTERVAL_MS, fsync: world.broker.fsync });
@@ -401,19 +353,6 @@ async function reopen(world: EngineFixture, fs: MemoryFileSystem): Promise<Broke
   return reopened;
 }
 
-/** What a clean close keeps: each topic's settings and offsets, each group's settings and ack floors. */
-function durableState(broker: Broker) {
-  return {
-    topics: broker.listTopics().sort().map((name) => {
-      const { settings, partitions } = broker.describeTopic(name);
-      return { name, settings, partitions: partitions.map((p) => [p.startOffset, p.endOffset]) };
-    }),
-    groups: broker.listGroups().map(({ topic: name, group: groupName }) => {
-      const { config, partitions } = broker.describeGroup(name, groupName);
-      return { name, groupName, config, ackFloors: partitions.map((p) => p.ackFloor) };
-    }),
-  };
-}
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => void unhandled.push(reason);
