@@ -77,7 +77,7 @@ const callArbitrary: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('subscribe' as const), topic, group: fc.nat({ max: GROUPS.length }), handling: fc.constantFrom<Handling>('ack', 'nack', 'hold', 'throw'), retuned: fc.boolean() }),
   fc.record({ kind: fc.constant('consume' as const), topic, group, take: fc.integer({ min: 1, max: 3 }), retuned: fc.boolean() }),
   fc.record({ kind: fc.constant('endSubscription' as const), which: fc.nat({ max: 5 }), abort: fc.boolean() }),
-  fc.record({ kind: fc.constant('resetGroup' as const), topic, group, to: fc.constantFrom('earliest' as const, 'latest' as const, 'time' as const) }),
+  fc.record({ kind: fc.constant('resetGroup' as const), topic, group: fc.nat({ max: GROUPS.length }), to: fc.constantFrom('earliest' as const, 'latest' as const, 'time' as const) }),
   fc.record({ kind: fc.constant('deleteGroup' as const), topic, group }),
   fc.record({ kind: fc.constant('redrive' as const), topic }),
   fc.record({ kind: fc.constant('enforceRetention' as const) }),
@@ -234,7 +234,8 @@ function starters(broker: Broker, producer: ProducerIdentity, state: BatchState)
       if (!op.abort) return subscription.close();
       subscription.abort();
     },
-    resetGroup: (op) => broker.resetGroup(TOPICS[op.topic]!, GROUPS[op.group]!, op.to === 'time' ? { timestamp: 0 } : op.to),
+    // Past the group names: the dead-letter topic's redrive group, which a reset makes if need be.
+    resetGroup: (op) => broker.resetGroup(TOPICS[op.topic]!, GROUPS[op.group] ?? REDRIVE_GROUP, op.to === 'time' ? { timestamp: 0 } : op.to),
     deleteGroup: (op) => broker.deleteGroup(TOPICS[op.topic]!, GROUPS[op.group]!),
     redrive: (op) => broker.redrive(TOPICS[op.topic]!),
     enforceRetention: () => broker.enforceRetention(),
