@@ -110,15 +110,16 @@ const ALLOWED: Record<string, readonly string[]> = {
   subscribe: ['UNKNOWN_TOPIC', 'INVALID_CONFIG'],
   ended: ['UNKNOWN_TOPIC'],
   consume: ['UNKNOWN_TOPIC', 'INVALID_CONFIG'],
-  // UNKNOWN_TOPIC: taken back by a delete of its topic (docs/semantics.md "Deleting a topic").
-  ack: ['DELIVERY_STALE', 'UNKNOWN_TOPIC'],
+  // UNKNOWN_TOPIC: taken back by a delete of its topic (docs/semantics.md "Deleting a topic");
+  // UNKNOWN_GROUP: its group deleted since (once its member left), so the record never comes again.
+  ack: ['DELIVERY_STALE', 'UNKNOWN_TOPIC', 'UNKNOWN_GROUP'],
   endSubscription: [],
   resetGroup: ['UNKNOWN_TOPIC', 'UNKNOWN_GROUP', 'GROUP_NOT_EMPTY'],
   deleteGroup: ['UNKNOWN_TOPIC', 'UNKNOWN_GROUP', 'GROUP_NOT_EMPTY'],
   redrive: ['UNKNOWN_TOPIC'],
   enforceRetention: [],
   close: [],
-  settleHeld: ['DELIVERY_STALE', 'UNKNOWN_TOPIC'],
+  settleHeld: ['DELIVERY_STALE', 'UNKNOWN_TOPIC', 'UNKNOWN_GROUP'],
   read: ['UNKNOWN_TOPIC', 'UNKNOWN_PARTITION', 'OFFSET_OUT_OF_RANGE'],
   describe: ['UNKNOWN_TOPIC', 'UNKNOWN_GROUP'],
 };
