@@ -1,6 +1,6 @@
 /**
- * A MemoryFileSystem seen through a proxy that can hold the next read of a file, the next unlink
- * of one or the next fsync of a directory, for tests that make a call wait in the middle (a reset
+ * A MemoryFileSystem seen through a proxy that can hold the next read of a file, its next fsync,
+ * the next unlink of one or the next fsync of a directory, for tests that make a call wait in the middle (a reset
  * or a redrive reading a log, a retention pass deleting segments) while others run.
  */
 import { MemoryFileSystem, type FileHandle } from '@brook/protocol';
@@ -20,12 +20,13 @@ function arming(set: (hold: Hold) => void) {
   };
 }
 
-type HeldOperation = 'read' | 'unlink' | 'syncDir';
+type HeldOperation = 'read' | 'sync' | 'unlink' | 'syncDir';
 
 /**
  * A world whose file system can hold the next read of a file matching a pattern until
  * `release()` (a reset looking up its offset by time, or a redrive reading the dead-letter topic,
- * waits there, deterministically), or the next unlink of a file or fsync of a directory matching
+ * waits there, deterministically), or the next fsync of a file matching one (an append waiting
+ * to be durable), or the next unlink of a file or fsync of a directory matching
  * one (a retention pass deleting a partition's segment files).
  */
 export async function heldReads() {
@@ -45,6 +46,7 @@ export async function heldReads() {
       if (property === 'readInto') {
         return (...args: Parameters<FileHandle['readInto']>) => held('read', target.path, () => target.readInto(...args));
       }
+      if (property === 'sync') return () => held('sync', target.path, () => target.sync());
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -61,6 +63,7 @@ export async function heldReads() {
   return {
     world: await engineFixture({ fs, logTailCacheBytes: 0 }),
     holdNextRead: arming((hold) => holds.set('read', hold)),
+    holdNextSync: arming((hold) => holds.set('sync', hold)),
     holdNextUnlink: arming((hold) => holds.set('unlink', hold)),
     holdNextDirSync: arming((hold) => holds.set('syncDir', hold)),
   };

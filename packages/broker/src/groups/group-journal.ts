@@ -68,6 +68,8 @@ export class GroupJournal {
   /** journal-(generation + 1) while a compaction runs (or failed and waits to be tried again). */
   private nextLog: PartitionLog | undefined;
   private compacting: Promise<void> | undefined;
+  /** Set by close() once its last flush is done: a change recorded after it is refused, not a failure. */
+  private closed = false;
   /** Why the last compaction failed, until one succeeds (describeGroup shows it). */
   compactionFailure: unknown;
   /**
@@ -200,6 +202,7 @@ export class GroupJournal {
     try {
       await this.flush();
     } finally {
+      this.closed = true;
       await this.compacting;
       await this.nextLog?.close();
       await this.log.close();
@@ -212,6 +215,11 @@ export class GroupJournal {
     const changes = this.pending;
     this.pending = [];
     if (changes.length === 0) return;
+    // The group was closed (its topic deleted, the group deleted, the broker closing) and a change
+    // came after, e.g. the ack of a record a redrive moved back. Its closed logs would refuse the
+    // write with CLOSED, which is no failure of the disk: reported as one, it would mark the data
+    // directory unhealthy and cost the next open its clean shutdown.
+    if (this.closed) throw new BrookError('CLOSED', `group journal ${this.dir} is closed`, { dir: this.dir });
     const timestamp = this.logOptions.clock.now();
     const records = encodeChangesList(changes).map((value) => ({ key: null, value, timestamp }));
     // Each log patches its batch's baseOffset in place, so each gets its own encoding.
