@@ -36,9 +36,14 @@ export interface World {
   restart(options?: RestartOptions): Promise<Broker>;
 }
 
-/** Opens a memory broker with `options` (storage, fs and clock are the world's). */
+/**
+ * Opens a memory broker with `options` (storage and clock are the world's). `options.fs`, if a
+ * MemoryFileSystem, is the world's `fs` (restart() cuts its power); another file system (a
+ * wrapper that holds or fails calls) is the broker's, and `fs` is then not what the broker uses:
+ * power cuts go to the MemoryFileSystem behind the wrapper, which its maker holds.
+ */
 export async function openWorld(options: BrokerOptions = {}, clock = new VirtualClock()): Promise<World> {
-  const fs = new MemoryFileSystem();
+  const fs = options.fs instanceof MemoryFileSystem ? options.fs : new MemoryFileSystem();
   let processClock = new ProcessClock(clock);
   const open = () => Broker.open({ storage: 'memory', fs, clock: processClock, retentionCheckIntervalMs: 3_600_000, ...options });
   const world: World = {
