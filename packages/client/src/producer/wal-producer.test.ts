@@ -2,8 +2,9 @@
  * The WAL producer against the scripted server: the partition lookup its first send to a topic
  * needs before it can put anything into the WAL survives a dropped connection, and close() waits
  * neither for it nor for the sender's unanswered requests; a part whose numbering is refused
- * again after a renumbering waits out the retry backoff; and a duplicate answer to the part's
- * own resend is no sign of another instance.
+ * again after a renumbering waits out the retry backoff; a duplicate answer to the part's own
+ * resend is no sign of another instance; and a refused producer id stops the sender, poisoning
+ * nothing.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryFileSystem, readBatchHeader, type Frame } from '@brook/protocol';
@@ -269,6 +270,33 @@ describe('WalProducer and a duplicate answer after a reopen', () => {
     expect(await settlesSoon(failed)).toBe(true);
     expect(await failed).toMatchObject({ code: 'PRODUCER_FENCED', details: { producerId: 7n, baseSequence: 1, baseOffset: 5n } });
     expect(producer.stats).toMatchObject({ sentBatches: 1, wal: { records: 1 } });
+    await producer.close();
+  });
+});
+
+describe('WalProducer and a broker that refuses to give it a producer id', () => {
+  // A refused initProducer says nothing about the records: they are no poison.
+  it.each([
+    ['the first id', false],
+    ['a fresh id for a part refused OUT_OF_ORDER_SEQUENCE', true],
+  ])('stops the sender with the refusal of %s and keeps the records in the WAL: no poison', async (_name, renumbering) => {
+    const { server, producer, fs } = await setup();
+    const errors: unknown[] = [];
+    producer.on('error', (error) => errors.push(error));
+    producer.on('poison', (report) => errors.push(report));
+    await putKeyA(server, producer, 'x', true);
+    const flushed = producer.flush().catch((error: unknown) => error);
+    await server.waitForRequests(1);
+    if (renumbering) {
+      server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+      server.fail(await nextPart(server), 'OUT_OF_ORDER_SEQUENCE');
+      await server.waitForRequests(1);
+    }
+    server.fail(server.take('initProducer'), 'INVALID_REQUEST');
+    expect(await flushed).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(errors).toEqual([expect.objectContaining({ code: 'INVALID_REQUEST' })]);
+    expect(producer.stats).toMatchObject({ sentBatches: 0, poisonedParts: 0, wal: { records: 1 } });
+    expect((await fs.readdir('/wal')).filter((name) => name.startsWith('poison-'))).toEqual([]);
     await producer.close();
   });
 });
