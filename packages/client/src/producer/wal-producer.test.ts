@@ -3,21 +3,21 @@
  * needs before it can put anything into the WAL survives a dropped connection, and close() waits
  * neither for it nor for the sender's unanswered requests; a part whose numbering is refused
  * again after a renumbering waits out the retry backoff; a duplicate answer to the part's own
- * resend is no sign of another instance; and a refused producer id stops the sender, poisoning
- * nothing.
+ * resend is no sign of another instance; a refused producer id stops the sender, poisoning
+ * nothing; and close() waits for a state write under way.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, readBatchHeader, type Frame } from '@brook/protocol';
+import { MemoryFileSystem, readBatchHeader, type FileSystem, type Frame } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { TopicPartitions } from './topic-partitions.js';
 import { WalProducer } from './wal-producer.js';
 
 const threePartitions = { name: 't', partitions: [0, 1, 2].map((partition) => ({ partition, startOffset: '0', endOffset: '0' })) };
 
-async function setup(options: { metadataMaxAgeMs?: number } = {}) {
+async function setup(options: { metadataMaxAgeMs?: number } = {}, fs: FileSystem = new MemoryFileSystem()) {
   const server = new FakeServer();
   const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
-  const wal = { dir: '/wal', fs: new MemoryFileSystem(), maxBytes: 64 * 1024 }; // within the fake's frame limit
+  const wal = { dir: '/wal', fs, maxBytes: 64 * 1024 }; // within the fake's frame limit
   /** A producer on the WAL directory, as a process opening it does. */
   const open = async (): Promise<WalProducer> => {
     const opened = new WalProducer(connection, new TopicPartitions(connection), { wal, ...options }, clock, connection.random, () => undefined);
@@ -298,5 +298,36 @@ describe('WalProducer and a broker that refuses to give it a producer id', () =>
     expect(producer.stats).toMatchObject({ sentBatches: 0, poisonedParts: 0, wal: { records: 1 } });
     expect((await fs.readdir('/wal')).filter((name) => name.startsWith('poison-'))).toEqual([]);
     await producer.close();
+  });
+});
+
+describe('WalProducer close() with the write of a new producer id under way', () => {
+  it('waits for the write before it closes the WAL and releases its lock to the next owner of the directory', async () => {
+    let renaming!: () => void;
+    const reached = new Promise<void>((resolve) => (renaming = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const memory = new MemoryFileSystem();
+    // The state file's rename waits for release(): the write is under way when close() comes.
+    const slow = new Proxy(memory, {
+      get: (target, name) => (name !== 'rename' ? (Reflect.get(target, name, target) as (...args: unknown[]) => unknown).bind(target) : async (from: string, to: string) => {
+        if (to === '/wal/producer.json') {
+          renaming();
+          await released;
+        }
+        return target.rename(from, to);
+      }),
+    });
+    const { server, producer } = await setup({}, slow);
+    await putKeyA(server, producer, 'x', true);
+    void producer.flush().catch(() => undefined);
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+    await reached;
+    const closed = producer.close();
+    expect(await settlesSoon(closed)).toBe(false);
+    release();
+    await closed;
+    expect(JSON.parse(new TextDecoder().decode(await memory.readFile('/wal/producer.json')))).toMatchObject({ producerId: '7' });
   });
 });
