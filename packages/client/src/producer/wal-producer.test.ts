@@ -7,25 +7,11 @@
  * nothing; and close() waits for a state write under way.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, readBatchHeader, type FileSystem, type Frame } from '@brook/protocol';
+import { MemoryFileSystem, readBatchHeader } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { TopicPartitions } from './topic-partitions.js';
 import { WalProducer } from './wal-producer.js';
-
-const threePartitions = { name: 't', partitions: [0, 1, 2].map((partition) => ({ partition, startOffset: '0', endOffset: '0' })) };
-
-async function setup(options: { metadataMaxAgeMs?: number } = {}, fs: FileSystem = new MemoryFileSystem()) {
-  const server = new FakeServer();
-  const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
-  const wal = { dir: '/wal', fs, maxBytes: 64 * 1024 }; // within the fake's frame limit
-  /** A producer on the WAL directory, as a process opening it does. */
-  const open = async (): Promise<WalProducer> => {
-    const opened = new WalProducer(connection, new TopicPartitions(connection), { wal, ...options }, clock, connection.random, () => undefined);
-    await opened.ready();
-    return opened;
-  };
-  return { server, clock, producer: await open(), fs: wal.fs, open };
-}
+import { nextPart, putKeyA, settlesSoon, setup, threePartitions } from './wal-producer.test-support.js';
 
 describe('WalProducer partition lookup', () => {
   it('takes metadataMaxAgeMs as the plain producer does: 1 and up, 0 or a fraction is INVALID_CONFIG naming it', async () => {
@@ -97,14 +83,6 @@ describe('WalProducer partition lookup', () => {
   });
 });
 
-/** Resolves true if `promise` settles within a few turns of the event loop (the clock stands still). */
-async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  promise.then(() => (settled = true), () => (settled = true));
-  for (let turn = 0; turn < 20 && !settled; turn++) await tick();
-  return settled;
-}
-
 describe('WalProducer close() with a request of the sender unanswered', () => {
   it.each(['initProducer', 'produce'])('does not wait for the answer to %s: the part is abandoned, resent next time, and no error is reported', async (op) => {
     const { server, producer, fs } = await setup();
@@ -158,22 +136,6 @@ describe('WalProducer and a broker that keeps refusing its numbering', () => {
     await producer.close();
   });
 });
-
-/** The produce request of `producer`'s part after a flush (the broker's answers before it scripted). */
-async function nextPart(server: FakeServer): Promise<Frame> {
-  await server.waitForRequests(1);
-  return server.take('produce');
-}
-
-/** Puts one record with key 'a' (so the same partition each time), answering the partition lookup a first send needs. */
-async function putKeyA(server: FakeServer, producer: WalProducer, value: string, lookup: boolean): Promise<void> {
-  const put = producer.send('t', [{ key: 'a', value }]);
-  if (lookup) {
-    await server.waitForRequests(1);
-    server.respond(server.take('describeTopic'), threePartitions);
-  }
-  await put;
-}
 
 describe('WalProducer and a part refused for good after a lost answer', () => {
   // (7, sequence 0, one record) again would be answered duplicate: true with the first part's
@@ -269,6 +231,7 @@ describe('WalProducer and a duplicate answer after a reopen', () => {
     server.respond(second, { baseOffset: '5', lastOffset: '5', duplicate: true }); // someone else's sequence 1
     expect(await settlesSoon(failed)).toBe(true);
     expect(await failed).toMatchObject({ code: 'PRODUCER_FENCED', details: { producerId: 7n, baseSequence: 1, baseOffset: 5n } });
+    expect((await failed as Error).message).toMatch(/already had sequence 1 of t\/\d from another batch, at offset 5: .*forgetWalProducerId, brook wal forget-producer-id/);
     expect(producer.stats).toMatchObject({ sentBatches: 1, wal: { records: 1 } });
     await producer.close();
   });
