@@ -132,9 +132,9 @@ export class WalSender {
 
   /** Runs until stop() or the buffer closes; rejects with what stopped it otherwise. */
   async run(): Promise<void> {
-    for (;;) {
-      const batch = await nextReadyBatch(this.context.buffer, () => this.stopping, this.stopped);
-      if (!batch || !(await this.deliver(batch))) break;
+    // Undefined once stop() was called or the buffer closed: a batch stopping interrupted stays.
+    for (let batch; (batch = await nextReadyBatch(this.context.buffer, () => this.stopping, this.stopped)) !== undefined;) {
+      await this.deliver(batch);
     }
     // A state write queued before stop() ends before the WAL closes and its lock is released.
     await this.saved.catch(() => undefined);
@@ -147,14 +147,14 @@ export class WalSender {
     for (const batch of this.inFlight) batch.fail(new BrookError('CLOSED', 'the WAL producer is closing'));
   }
 
-  /** Sends, sets aside poison, records and commits one WAL batch; false if stopping interrupted it. */
-  private async deliver(batch: WalBatch): Promise<boolean> {
+  /** Sends, sets aside poison, records and commits one WAL batch, unless stopping interrupts it. */
+  private async deliver(batch: WalBatch): Promise<void> {
     let parts: SentPart[] | undefined;
     if (batch.sequence > this.state.committedWalBatch) {
       const maybeSentBefore = this.firstSend && batch.sequence < this.context.sealedBeforeOpen;
       this.firstSend = false;
       const outcomes = await Promise.all(groupByRoute(batch.records).map((group) => this.sendPart(group)));
-      if (this.stopping) return false;
+      if (this.stopping) return;
       const fatal = outcomes.find((o) => o.error !== undefined && !o.poison);
       if (fatal) throw fatal.error;
       const taken = outcomes.find((o) => o.part?.duplicate === true && o.attempts === 1 && !maybeSentBefore);
@@ -174,15 +174,10 @@ export class WalSender {
       parts = written.map((o) => o.part!);
       for (const report of reports) this.context.poisoned(report);
     }
-    try {
-      await this.context.buffer.commit(batch.sequence);
-    } catch (error) {
-      // Closed meanwhile: the state file already counts the batch, the next open commits it.
-      if (isBrookError(error, 'CLOSED')) return false;
-      throw error;
-    }
+    // The buffer closes only after run() ended (close() stops the sender first): a failed commit
+    // is a failed WAL, and stops the sender; the state file counts the batch, the next open commits it.
+    await this.context.buffer.commit(batch.sequence);
     this.context.committed(batch, parts);
-    return true;
   }
 
   /**
@@ -235,7 +230,7 @@ export class WalSender {
   private numbering(topic: string, key: string, encoding: (pending: boolean) => void): Numbering {
     return {
       encode: async (batch) => {
-        if (batch.bytes) return batch.bytes;
+        // The same bytes again for a resend: batch.encode() fixed them at the first call.
         encoding(true);
         const numbering = await this.numberingFor(key);
         const bytes = batch.encode(numbering, numbering.nextSequence);
