@@ -132,37 +132,41 @@ describe('the WAL producer on a damaged WAL', () => {
   });
 
   it.each([
-    ['a negative next sequence', { partitions: [['orders', 0, '0', 0, -1]] }],
-    ['a next sequence past 2^31-1', { partitions: [['orders', 0, '0', 0, 2 ** 31]] }],
-    ['a partition epoch past 2^15-1', { partitions: [['orders', 0, '0', 2 ** 15, 6]] }],
-    ['a shared epoch past 2^15-1', { producerEpoch: 2 ** 15 }],
-    ['an incarnation that is not a string', { incarnation: 7 }],
-    ['an empty incarnation', { incarnation: '' }],
-    ['an incarnation a produce frame has no room for', { incarnation: 'x'.repeat(65) }],
-    ['an unknown version', { version: 2 }],
-    ['a committedWalBatch below -1', { committedWalBatch: -2 }],
-    ['a committedWalBatch that is no integer', { committedWalBatch: 1.5 }],
-    ['partitions that are no list', { partitions: {} }],
-    ['a partition entry without a topic name', { partitions: [[7, 0, '0', 0, 6]] }],
-    ['a negative partition', { partitions: [['orders', -1, '0', 0, 6]] }],
-    ['a partition producer id that is not decimal digits', { partitions: [['orders', 0, '-1', 0, 6]] }],
-    ['a shared producer id that is a number, not a string', { producerId: 7 }],
-    ['a negative shared epoch', { producerEpoch: -1 }],
-  ])('refuses to open a producer.json with %s, rather than send batches the broker must refuse (set aside as poison)', async (_, damage) => {
+    ['a negative next sequence', { partitions: [['orders', 0, '0', 0, -1]] }, 'bad partition entry'],
+    ['a next sequence past 2^31-1', { partitions: [['orders', 0, '0', 0, 2 ** 31]] }, 'bad partition entry'],
+    ['a partition epoch past 2^15-1', { partitions: [['orders', 0, '0', 2 ** 15, 6]] }, 'bad partition entry'],
+    ['a shared epoch past 2^15-1', { producerEpoch: 2 ** 15 }, 'bad producerEpoch 32768'],
+    ['an incarnation that is not a string', { incarnation: 7 }, 'bad incarnation 7'],
+    ['an empty incarnation', { incarnation: '' }, 'bad incarnation ""'],
+    ['an incarnation a produce frame has no room for', { incarnation: 'x'.repeat(65) }, 'bad incarnation'],
+    ['an unknown version', { version: 2 }, 'unknown version 2'],
+    ['a committedWalBatch below -1', { committedWalBatch: -2 }, 'bad committedWalBatch'],
+    ['a committedWalBatch that is no integer', { committedWalBatch: 1.5 }, 'bad committedWalBatch'],
+    ['partitions that are no list', { partitions: {} }, 'partitions is not an array'],
+    ['a partition entry without a topic name', { partitions: [[7, 0, '0', 0, 6]] }, 'bad partition entry [7,0,"0",0,6]'],
+    ['a negative partition', { partitions: [['orders', -1, '0', 0, 6]] }, 'bad partition entry'],
+    ['a partition producer id that is not decimal digits', { partitions: [['orders', 0, '-1', 0, 6]] }, 'bad producer id'],
+    ['a shared producer id that is a number, not a string', { producerId: 7 }, 'bad producer id'],
+    ['a negative shared epoch', { producerEpoch: -1 }, 'bad producerEpoch -1'],
+    ['a shared producer id with more than digits', { producerId: '7x' }, 'bad producer id'],
+  ])('refuses to open a producer.json with %s, rather than send batches the broker must refuse (set aside as poison)', async (_, damage, problem) => {
     const host = await deliveredTwoBatches();
     const path = `${PRODUCER_WAL_DIR}/producer.json`;
     const state = JSON.parse(Buffer.from(await host.fs.readFile(path)).toString('utf8')) as object;
     await host.fs.writeFile(path, new TextEncoder().encode(JSON.stringify({ ...state, ...damage })));
     const { producer } = await host.start({ maxRecords: 3 });
-    await expect(producer.ready()).rejects.toMatchObject({ code: 'CORRUPT_METADATA', details: { file: path } });
+    await expect(producer.ready()).rejects.toMatchObject({
+      code: 'CORRUPT_METADATA', details: { file: path }, description: expect.stringContaining(`${path} is not a WAL producer state: Error: ${problem}`),
+      cause: expect.any(Error),
+    });
     await producer.close();
   });
 
-  it('opens a producer.json whose partition, epoch and next sequence are at their largest', async () => {
+  it('opens a producer.json whose partition, producer id, epoch and next sequence are at their largest', async () => {
     const host = await deliveredTwoBatches();
     const path = `${PRODUCER_WAL_DIR}/producer.json`;
     const state = JSON.parse(Buffer.from(await host.fs.readFile(path)).toString('utf8')) as { partitions: unknown[] };
-    const edge = { partitions: [...state.partitions, ['other', 2 ** 53 - 1, '9', 2 ** 15 - 1, 2 ** 31 - 1]] };
+    const edge = { partitions: [...state.partitions, ['other', 2 ** 53 - 1, '9223372036854775807', 2 ** 15 - 1, 2 ** 31 - 1]] };
     await host.fs.writeFile(path, new TextEncoder().encode(JSON.stringify({ ...state, ...edge })));
     const { producer } = await host.start({ maxRecords: 3 });
     await expect(producer.ready()).resolves.toBeUndefined();

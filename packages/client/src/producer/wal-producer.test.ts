@@ -2,29 +2,16 @@
  * The WAL producer against the scripted server: the partition lookup its first send to a topic
  * needs before it can put anything into the WAL survives a dropped connection, and close() waits
  * neither for it nor for the sender's unanswered requests; a part whose numbering is refused
- * again after a renumbering waits out the retry backoff; and a duplicate answer to the part's
- * own resend is no sign of another instance.
+ * again after a renumbering waits out the retry backoff; a duplicate answer to the part's own
+ * resend is no sign of another instance; a refused producer id stops the sender, poisoning
+ * nothing; and close() waits for a state write under way.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, readBatchHeader, type Frame } from '@brook/protocol';
+import { MemoryFileSystem, readBatchHeader } from '@brook/protocol';
 import { FakeServer, openFake, tick } from '../fake-server.test-support.js';
 import { TopicPartitions } from './topic-partitions.js';
 import { WalProducer } from './wal-producer.js';
-
-const threePartitions = { name: 't', partitions: [0, 1, 2].map((partition) => ({ partition, startOffset: '0', endOffset: '0' })) };
-
-async function setup(options: { metadataMaxAgeMs?: number } = {}) {
-  const server = new FakeServer();
-  const { connection, clock } = await openFake(server, { requestTimeoutMs: 60_000, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
-  const wal = { dir: '/wal', fs: new MemoryFileSystem(), maxBytes: 64 * 1024 }; // within the fake's frame limit
-  /** A producer on the WAL directory, as a process opening it does. */
-  const open = async (): Promise<WalProducer> => {
-    const opened = new WalProducer(connection, new TopicPartitions(connection), { wal, ...options }, clock, connection.random, () => undefined);
-    await opened.ready();
-    return opened;
-  };
-  return { server, clock, producer: await open(), fs: wal.fs, open };
-}
+import { nextPart, putKeyA, settlesSoon, setup, threePartitions } from './wal-producer.test-support.js';
 
 describe('WalProducer partition lookup', () => {
   it('takes metadataMaxAgeMs as the plain producer does: 1 and up, 0 or a fraction is INVALID_CONFIG naming it', async () => {
@@ -96,14 +83,6 @@ describe('WalProducer partition lookup', () => {
   });
 });
 
-/** Resolves true if `promise` settles within a few turns of the event loop (the clock stands still). */
-async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  promise.then(() => (settled = true), () => (settled = true));
-  for (let turn = 0; turn < 20 && !settled; turn++) await tick();
-  return settled;
-}
-
 describe('WalProducer close() with a request of the sender unanswered', () => {
   it.each(['initProducer', 'produce'])('does not wait for the answer to %s: the part is abandoned, resent next time, and no error is reported', async (op) => {
     const { server, producer, fs } = await setup();
@@ -157,22 +136,6 @@ describe('WalProducer and a broker that keeps refusing its numbering', () => {
     await producer.close();
   });
 });
-
-/** The produce request of `producer`'s part after a flush (the broker's answers before it scripted). */
-async function nextPart(server: FakeServer): Promise<Frame> {
-  await server.waitForRequests(1);
-  return server.take('produce');
-}
-
-/** Puts one record with key 'a' (so the same partition each time), answering the partition lookup a first send needs. */
-async function putKeyA(server: FakeServer, producer: WalProducer, value: string, lookup: boolean): Promise<void> {
-  const put = producer.send('t', [{ key: 'a', value }]);
-  if (lookup) {
-    await server.waitForRequests(1);
-    server.respond(server.take('describeTopic'), threePartitions);
-  }
-  await put;
-}
 
 describe('WalProducer and a part refused for good after a lost answer', () => {
   // (7, sequence 0, one record) again would be answered duplicate: true with the first part's
@@ -268,7 +231,66 @@ describe('WalProducer and a duplicate answer after a reopen', () => {
     server.respond(second, { baseOffset: '5', lastOffset: '5', duplicate: true }); // someone else's sequence 1
     expect(await settlesSoon(failed)).toBe(true);
     expect(await failed).toMatchObject({ code: 'PRODUCER_FENCED', details: { producerId: 7n, baseSequence: 1, baseOffset: 5n } });
+    expect((await failed as Error).message).toMatch(/already had sequence 1 of t\/\d from another batch, at offset 5: .*forgetWalProducerId, brook wal forget-producer-id/);
     expect(producer.stats).toMatchObject({ sentBatches: 1, wal: { records: 1 } });
     await producer.close();
+  });
+});
+
+describe('WalProducer and a broker that refuses to give it a producer id', () => {
+  // A refused initProducer says nothing about the records: they are no poison.
+  it.each([
+    ['the first id', false],
+    ['a fresh id for a part refused OUT_OF_ORDER_SEQUENCE', true],
+  ])('stops the sender with the refusal of %s and keeps the records in the WAL: no poison', async (_name, renumbering) => {
+    const { server, producer, fs } = await setup();
+    const errors: unknown[] = [];
+    producer.on('error', (error) => errors.push(error));
+    producer.on('poison', (report) => errors.push(report));
+    await putKeyA(server, producer, 'x', true);
+    const flushed = producer.flush().catch((error: unknown) => error);
+    await server.waitForRequests(1);
+    if (renumbering) {
+      server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+      server.fail(await nextPart(server), 'OUT_OF_ORDER_SEQUENCE');
+      await server.waitForRequests(1);
+    }
+    server.fail(server.take('initProducer'), 'INVALID_REQUEST');
+    expect(await flushed).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(errors).toEqual([expect.objectContaining({ code: 'INVALID_REQUEST' })]);
+    expect(producer.stats).toMatchObject({ sentBatches: 0, poisonedParts: 0, wal: { records: 1 } });
+    expect((await fs.readdir('/wal')).filter((name) => name.startsWith('poison-'))).toEqual([]);
+    await producer.close();
+  });
+});
+
+describe('WalProducer close() with the write of a new producer id under way', () => {
+  it('waits for the write before it closes the WAL and releases its lock to the next owner of the directory', async () => {
+    let renaming!: () => void;
+    const reached = new Promise<void>((resolve) => (renaming = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const memory = new MemoryFileSystem();
+    // The state file's rename waits for release(): the write is under way when close() comes.
+    const slow = new Proxy(memory, {
+      get: (target, name) => (name !== 'rename' ? (Reflect.get(target, name, target) as (...args: unknown[]) => unknown).bind(target) : async (from: string, to: string) => {
+        if (to === '/wal/producer.json') {
+          renaming();
+          await released;
+        }
+        return target.rename(from, to);
+      }),
+    });
+    const { server, producer } = await setup({}, slow);
+    await putKeyA(server, producer, 'x', true);
+    void producer.flush().catch(() => undefined);
+    await server.waitForRequests(1);
+    server.respond(server.take('initProducer'), { producerId: '7', producerEpoch: 0 });
+    await reached;
+    const closed = producer.close();
+    expect(await settlesSoon(closed)).toBe(false);
+    release();
+    await closed;
+    expect(JSON.parse(new TextDecoder().decode(await memory.readFile('/wal/producer.json')))).toMatchObject({ producerId: '7' });
   });
 });

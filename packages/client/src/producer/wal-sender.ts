@@ -18,7 +18,9 @@
  * written to `poison-<walBatch>-<partition>-<topic>.json` in the WAL directory (atomically; a
  * long topic is cut in the name, see poisonFileName), reported, and its records are not sent
  * again; its partition's sequence does not advance, as the broker refused it, unless an earlier
- * request may have been appended (see deliver). Any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
+ * request may have been appended (see deliver). Only an answer to the part's produce request
+ * poisons it: a refusal of what it needs first (initProducer, even INVALID_REQUEST) says nothing
+ * about its records. That and any other fatal answer (PRODUCER_FENCED, UNAUTHORIZED, a closed
  * connection) stops the sender with that error and leaves the batch in the WAL, as does a
  * duplicate answer no earlier send of ours can explain (takenOver).
  */
@@ -101,6 +103,11 @@ export interface WalSenderContext extends TransmitContext {
 
 type PartOutcome = {
   readonly group: RoutedGroup; readonly part?: SentPart; readonly error?: BrookError;
+  /**
+   * The error is the broker's refusal of a request for the part (POISON_CODES), so the part was
+   * sent at least once; not a failure of what it needed first (its producer id, the state write).
+   */
+  readonly poison: boolean;
   /** Requests made for the part in this life: with more than one, an earlier one's fate is unknown. */
   readonly attempts: number;
 };
@@ -125,9 +132,9 @@ export class WalSender {
 
   /** Runs until stop() or the buffer closes; rejects with what stopped it otherwise. */
   async run(): Promise<void> {
-    for (;;) {
-      const batch = await nextReadyBatch(this.context.buffer, () => this.stopping, this.stopped);
-      if (!batch || !(await this.deliver(batch))) break;
+    // Undefined once stop() was called or the buffer closed: a batch stopping interrupted stays.
+    for (let batch; (batch = await nextReadyBatch(this.context.buffer, () => this.stopping, this.stopped)) !== undefined;) {
+      await this.deliver(batch);
     }
     // A state write queued before stop() ends before the WAL closes and its lock is released.
     await this.saved.catch(() => undefined);
@@ -140,41 +147,37 @@ export class WalSender {
     for (const batch of this.inFlight) batch.fail(new BrookError('CLOSED', 'the WAL producer is closing'));
   }
 
-  /** Sends, sets aside poison, records and commits one WAL batch; false if stopping interrupted it. */
-  private async deliver(batch: WalBatch): Promise<boolean> {
+  /** Sends, sets aside poison, records and commits one WAL batch, unless stopping interrupts it. */
+  private async deliver(batch: WalBatch): Promise<void> {
     let parts: SentPart[] | undefined;
     if (batch.sequence > this.state.committedWalBatch) {
       const maybeSentBefore = this.firstSend && batch.sequence < this.context.sealedBeforeOpen;
       this.firstSend = false;
       const outcomes = await Promise.all(groupByRoute(batch.records).map((group) => this.sendPart(group)));
-      if (this.stopping) return false;
-      const fatal = outcomes.find((o) => o.error !== undefined && !POISON_CODES.has(o.error.code));
+      if (this.stopping) return;
+      const fatal = outcomes.find((o) => o.error !== undefined && !o.poison);
       if (fatal) throw fatal.error;
       const taken = outcomes.find((o) => o.part?.duplicate === true && o.attempts === 1 && !maybeSentBefore);
       if (taken) throw this.takenOver(taken.group, taken.part!);
       await this.context.afterAck?.(batch);
-      const poisoned = outcomes.filter((o) => o.error !== undefined);
+      const poisoned = outcomes.filter((o) => o.poison);
       const reports = await Promise.all(poisoned.map((o) => this.setAside(batch.sequence, o.group, o.error!)));
       const written = outcomes.filter((o) => o.part !== undefined);
       // A poisoned part that an earlier request (in this life or the last) may have appended
       // spends its sequences too: reused by the next part to the partition, with as many
       // records, the broker would answer that part as its duplicate and drop its records. If it
       // was not appended, the gap gets the next part OUT_OF_ORDER_SEQUENCE and a fresh id.
-      const spent = poisoned.filter((o) => o.attempts > 1 || (maybeSentBefore && o.attempts > 0));
+      // (Every poisoned part was sent at least once: with maybeSentBefore, that may be the resend.)
+      const spent = poisoned.filter((o) => o.attempts > 1 || maybeSentBefore);
       const counts = new Map([...written, ...spent].map((o) => [o.group.key, o.group.records.length]));
       await this.persist((state) => advanced(state, batch.sequence, counts));
       parts = written.map((o) => o.part!);
       for (const report of reports) this.context.poisoned(report);
     }
-    try {
-      await this.context.buffer.commit(batch.sequence);
-    } catch (error) {
-      // Closed meanwhile: the state file already counts the batch, the next open commits it.
-      if (isBrookError(error, 'CLOSED')) return false;
-      throw error;
-    }
+    // The buffer closes only after run() ended (close() stops the sender first): a failed commit
+    // is a failed WAL, and stops the sender; the state file counts the batch, the next open commits it.
+    await this.context.buffer.commit(batch.sequence);
     this.context.committed(batch, parts);
-    return true;
   }
 
   /**
@@ -197,18 +200,23 @@ export class WalSender {
     const answered = new Promise<ProduceResult[]>((resolve, reject) => (ticket = new SendTicket(group.records.length, resolve, reject)));
     const batch = new Batch();
     const { topic, partition } = group;
+    // True while the part's bytes are made (its producer id asked for and written to the state
+    // file, the batch encoded), and after that failed: the broker has not refused the part then
+    // (a refused initProducer says nothing about the records), so it stops the sender, no poison.
+    let encoding = false;
     const outcome = answered.then(
       ([first]): PartOutcome => ({
-        group, attempts: batch.attempts, part: { topic, partition, baseOffset: first!.offset, records: group.records.length, duplicate: batch.duplicate },
+        group, attempts: batch.attempts, poison: false,
+        part: { topic, partition, baseOffset: first!.offset, records: group.records.length, duplicate: batch.duplicate },
       }),
-      (error: unknown): PartOutcome => ({ group, attempts: batch.attempts, error: error as BrookError }),
+      (error: BrookError): PartOutcome => ({ group, attempts: batch.attempts, error, poison: !encoding && POISON_CODES.has(error.code) }),
     );
     // Batch.sizeBytes bounds the plain producer's buffer; the FileBuffer bounds this one.
     group.records.forEach((record, position) => batch.add(record, 0, ticket, position));
     this.inFlight.add(batch);
     // Done once written or failed, stop() included: close() does not wait for the broker, and a
     // request still unanswered then (an id, or the produce itself) runs its course unheard.
-    void transmit(this.context, topic, partition, batch, this.numbering(topic, group.key));
+    void transmit(this.context, topic, partition, batch, this.numbering(topic, group.key, (pending) => (encoding = pending)));
     await batch.settled;
     this.inFlight.delete(batch);
     return await outcome;
@@ -219,12 +227,15 @@ export class WalSender {
    * A lost sequence or a missing topic or partition may mean the topic was made again: later puts
    * route by its partition count looked up again (those already in the WAL keep their partition).
    */
-  private numbering(topic: string, key: string): Numbering {
+  private numbering(topic: string, key: string, encoding: (pending: boolean) => void): Numbering {
     return {
       encode: async (batch) => {
-        if (batch.bytes) return batch.bytes;
+        // The same bytes again for a resend: batch.encode() fixed them at the first call.
+        encoding(true);
         const numbering = await this.numberingFor(key);
-        return batch.encode(numbering, numbering.nextSequence);
+        const bytes = batch.encode(numbering, numbering.nextSequence);
+        encoding(false);
+        return bytes;
       },
       lost: (batch) => {
         this.freshNeeded.add(key);

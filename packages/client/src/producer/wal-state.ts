@@ -93,7 +93,7 @@ export async function loadState(fs: FileSystem, dir: string): Promise<WalProduce
 export function saveState(fs: FileSystem, dir: string, state: WalProducerState): Promise<void> {
   const file = {
     version: STATE_VERSION,
-    ...(state.incarnation !== undefined && { incarnation: state.incarnation }),
+    incarnation: state.incarnation, // left out by JSON.stringify while undefined
     producerId: state.shared?.producerId.toString() ?? null,
     producerEpoch: state.shared?.producerEpoch ?? 0,
     committedWalBatch: state.committedWalBatch,
