@@ -3,30 +3,19 @@
  * connections in flight at once never take a partition past retention.maxBytes; those that do not
  * fit are TOPIC_FULL and append nothing. A real broker.listen() and raw `ws` clients.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { FrameKind, encodeBatch } from '@brook/protocol';
-import { Broker } from '@brook/broker';
-import { RawClient } from './fixtures/server-raw-client.js';
+import { describe, expect, it } from 'vitest';
+import { FrameKind } from '@brook/protocol';
+import { batchOf, serveAfterEach } from './fixtures/server-ws-harness.js';
 
-const batchOf = (value: string) => encodeBatch([{ key: null, value: new TextEncoder().encode(value), timestamp: 1_700_000_000_000 }]);
-
-let broker: Broker | undefined;
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.socket.terminate();
-  await broker?.close();
-  broker = undefined;
-});
+const harness = serveAfterEach();
 
 describe("discard 'new' over the socket", () => {
   it('batches of several connections in flight, one byte more than maxBytes in all: the partition ends under maxBytes, the rest TOPIC_FULL', async () => {
-    broker = await Broker.open({ storage: 'memory' });
-    const server = await broker.listen({ port: 0 });
+    const { broker, server } = await harness.serve();
     const batchBytes = batchOf('x'.repeat(200)).length;
     const maxBytes = 7 * batchBytes - 1;
     await broker.createTopic('ws-full', { retention: { maxBytes, discard: 'new' } });
-    for (let i = 0; i < 3; i++) clients.push(await RawClient.open(server.url));
+    const clients = [await harness.connect(server.url), await harness.connect(server.url), await harness.connect(server.url)];
     // Three connections, four batches each, all sent before any answer: room for six of the twelve.
     const requests = clients.flatMap((client) => Array.from({ length: 4 }, () => {
       const requestId = client.send('produce', { topic: 'ws-full', partition: 0 }, batchOf('x'.repeat(200)));
