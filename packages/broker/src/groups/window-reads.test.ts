@@ -119,4 +119,25 @@ describe('reading a partition into a group window', () => {
     expect(seen).toEqual(['a', 'b']);
     expect(broker.describeGroup('wr-read-fails', 'g').lastError).toBeUndefined();
   });
+
+  it('a read that fails is tried again by itself after the backoff, so a backlog nobody produces to does not stall on it; again and again, further apart', async () => {
+    const { broker, settle, fs, advance } = await engineFixture({ logTailCacheBytes: 0 });
+    await broker.createTopic('wr-read-retried');
+    await broker.produce('wr-read-retried', [{ value: 'a' }, { value: 'b' }]);
+    const seen: (string | null)[] = [];
+    fs.failNext('read', { errno: 'EIO', times: 2 });
+    await broker.subscribe({ topic: 'wr-read-retried', group: 'g', backoff: { initialMs: 100, multiplier: 2, jitter: 0 } }, (d) => void seen.push(d.text()));
+    await settle(() => broker.describeGroup('wr-read-retried', 'g').lastError !== undefined);
+    await advance(99);
+    expect(seen).toEqual([]);
+    await advance(1); // the first retry, 100 ms after: its read fails too
+    await settle();
+    expect(broker.describeGroup('wr-read-retried', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+    await advance(199);
+    expect(seen).toEqual([]);
+    await advance(1); // the second, 200 ms after the first: it reads
+    await settle(() => broker.describeGroup('wr-read-retried', 'g').lag === 0n);
+    expect(seen).toEqual(['a', 'b']);
+    expect(broker.describeGroup('wr-read-retried', 'g').lastError).toBeUndefined();
+  });
 });
