@@ -50,6 +50,29 @@ async function listen(broker: Broker): Promise<{ server: BrookServer; get: (path
   };
 }
 
+/**
+ * A failure of partition 1 of `topic` that is no failed log (its retention, its producer
+ * snapshot), shown as `field` of describeTopic (null for partition 0) alike in process and over
+ * the wire, as the gauge `gauge` (1 and 0), in `brook topics describe` as a line starting
+ * `cliLine` (none for partition 0), while /healthz stays 200: the log still takes writes.
+ */
+async function expectShownForPartitionOne(
+  broker: Broker, server: BrookServer, get: (path: string) => Promise<{ text: string; status: number }>,
+  topic: string, field: 'retentionFailure' | 'producerSnapshotFailure', gauge: string, cliLine: string,
+): Promise<void> {
+  const inProcess = broker.describeTopic(topic);
+  expect(inProcess.partitions.map((p) => p[field])).toEqual([null, { code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) }]);
+  expect(await opened.client!.admin.describeTopic(topic)).toEqual(inProcess);
+  const metrics = (await get('/metrics')).text;
+  expect(metrics).toContain(`# TYPE ${gauge} gauge\n`);
+  expect(metrics).toContain(`${gauge}{topic="${topic}",partition="0"} 0\n`);
+  expect(metrics).toContain(`${gauge}{topic="${topic}",partition="1"} 1\n`);
+  expect(await get('/healthz'), 'the log takes writes: nothing stops the broker doing its job').toEqual({ status: 200, text: 'ok' });
+  const described = (await brook(['topics', 'describe', topic], { env: { BROOK_URL: server.url } })).stdout;
+  expect(described).toMatch(new RegExp(`^partition 1: ${cliLine}: IO_ERROR: .*ENOSPC`, 'm'));
+  expect(described).not.toMatch(new RegExp(`^partition 0: ${cliLine}`, 'm'));
+}
+
 describe('a partition log whose { intervalMs } fsync failed', () => {
   it('logFailed comes at once, before any produce meets the failure, and once', async () => {
     const { broker, fs, clock } = await world();
@@ -156,17 +179,7 @@ describe('a partition whose retention cannot finish (tried again at every pass)'
     opened.client = await connect(server.url);
     fs.failNext('rename', { errno: 'ENOSPC', path: /\/topics\/sh-retention\/1\/log-start\.json/ });
     await expect(broker.enforceRetention()).rejects.toMatchObject({ code: 'IO_ERROR' });
-    const inProcess = broker.describeTopic('sh-retention');
-    expect(inProcess.partitions.map((p) => p.retentionFailure)).toEqual([null, { code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) }]);
-    expect(await opened.client.admin.describeTopic('sh-retention')).toEqual(inProcess);
-    const metrics = (await get('/metrics')).text;
-    expect(metrics).toContain('# TYPE brook_partition_retention_failed gauge\n');
-    expect(metrics).toContain('brook_partition_retention_failed{topic="sh-retention",partition="0"} 0\n');
-    expect(metrics).toContain('brook_partition_retention_failed{topic="sh-retention",partition="1"} 1\n');
-    expect(await get('/healthz'), 'the log takes writes: nothing stops the broker doing its job yet').toEqual({ status: 200, text: 'ok' });
-    const described = await brook(['topics', 'describe', 'sh-retention'], { env: { BROOK_URL: server.url } });
-    expect(described.stdout).toMatch(/^partition 1: retention could not finish, tried again at every pass: IO_ERROR: .*ENOSPC/m);
-    expect(described.stdout).not.toMatch(/^partition 0: retention/m);
+    await expectShownForPartitionOne(broker, server, get, 'sh-retention', 'retentionFailure', 'brook_partition_retention_failed', 'retention could not finish, tried again at every pass');
 
     await broker.enforceRetention();
     expect(broker.describeTopic('sh-retention').partitions[1]!.retentionFailure).toBeNull();
@@ -206,17 +219,7 @@ describe("a partition whose periodic producer-state snapshot cannot be written (
     await opened.client.producer().send('sh-snapshot', [{ value: 'a', partition: 1 }]);
     fs.failNext('rename', { errno: 'ENOSPC', path: /\/topics\/sh-snapshot\/1\/producer-state\.snapshot/ });
     await clock.advanceAsync(1000);
-    const inProcess = broker.describeTopic('sh-snapshot');
-    expect(inProcess.partitions.map((p) => p.producerSnapshotFailure)).toEqual([null, { code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) }]);
-    expect(await opened.client.admin.describeTopic('sh-snapshot')).toEqual(inProcess);
-    const metrics = (await get('/metrics')).text;
-    expect(metrics).toContain('# TYPE brook_partition_producer_snapshot_failed gauge\n');
-    expect(metrics).toContain('brook_partition_producer_snapshot_failed{topic="sh-snapshot",partition="0"} 0\n');
-    expect(metrics).toContain('brook_partition_producer_snapshot_failed{topic="sh-snapshot",partition="1"} 1\n');
-    expect(await get('/healthz'), 'the log takes writes: an open later only replays more of it').toEqual({ status: 200, text: 'ok' });
-    const described = await brook(['topics', 'describe', 'sh-snapshot'], { env: { BROOK_URL: server.url } });
-    expect(described.stdout).toMatch(/^partition 1: producer-state snapshot not written, tried again every interval: IO_ERROR: .*ENOSPC/m);
-    expect(described.stdout).not.toMatch(/^partition 0: producer-state/m);
+    await expectShownForPartitionOne(broker, server, get, 'sh-snapshot', 'producerSnapshotFailure', 'brook_partition_producer_snapshot_failed', 'producer-state snapshot not written, tried again every interval');
 
     await clock.advanceAsync(1000);
     expect(broker.describeTopic('sh-snapshot').partitions[1]!.producerSnapshotFailure).toBeNull();
