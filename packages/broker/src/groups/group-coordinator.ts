@@ -61,7 +61,7 @@ export class GroupCoordinator {
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.deadlines = new DeadlineQueue(deps.clock);
-    this.readers = new TailReaders(deps);
+    this.readers = new TailReaders({ ...deps, deadlines: this.deadlines });
     this.configs = new GroupConfigFiles(deps.fs, deps.dataDir);
     this.deadLetterCopies = new DeadLetterCopies(deps, deps.copyLimits);
     this.topicDeletes = new DeletedTopicGroups({

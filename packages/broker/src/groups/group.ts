@@ -17,14 +17,15 @@ import { PartitionOrdering, orderingFor } from './orderings.js';
 import type { Flight } from './flight.js';
 import type { Entry } from './partition-window.js';
 import { fillWindows } from './window-reader.js';
-import { backoffDelayMs, type GroupConfig } from './subscribe-options.js';
-import type { Deadline } from './deadline-queue.js';
+import type { GroupConfig } from './subscribe-options.js';
+import { StepRetry } from './step-retry.js';
 import type { RebalanceReason } from '../events.js';
 
 export class Group extends GroupAttempts {
   readonly members: Member[] = [];
   private memberSeq = 0;
   private readonly pump = new Pump(() => this.step());
+  private readonly stepRetry = new StepRetry(this.context, () => this.config.backoff, () => this.schedulePump());
 
   /** New settings for a group without members: held records are read again under the new ordering
    * (but those being dead-lettered, which stay and, in 'key', keep their key). */
@@ -140,7 +141,7 @@ export class Group extends GroupAttempts {
    * lease, backoff or dead-letter retry of the group fires any more.
    */
   async close(ending: BrookError): Promise<void> {
-    this.stepRetry?.cancel();
+    this.stepRetry.cancel();
     this.endAttempts(ending);
     for (const member of [...this.members]) member.left = true;
     await this.journal.close();
@@ -149,7 +150,7 @@ export class Group extends GroupAttempts {
   /**
    * One step of the pump: read, assign, hand out. A failure to read the log or write the journal
    * ends the step; it is kept in `lastError` (describeGroup shows it) and the next event that
-   * schedules the pump tries again, or else the step's own retry (retryStepLater). Records
+   * schedules the pump tries again, or else the step's own retry (StepRetry). Records
    * already assigned stay in flight and come back when their leases expire.
    */
   private async step(): Promise<void> {
@@ -174,7 +175,7 @@ export class Group extends GroupAttempts {
       if (handing && readingAhead) await settleBoth(handing, readingAhead);
       else await (handing ?? readingAhead);
       this.lastError = undefined;
-      this.failedSteps = 0;
+      this.stepRetry.succeeded();
       // A member still had room after the assignment, so no ack will come to run the next step:
       // what was read ahead for it ('key': other keys, behind a key's records that all blocked) goes now.
       if (this.readAhead && this.members.some((member) => member.credit > 0)) this.schedulePump();
@@ -182,27 +183,8 @@ export class Group extends GroupAttempts {
       this.lastError = error;
       // Not a failure no retry can get past (a damaged batch, a journal that refuses writes until
       // a reopen): retried for ever, it would keep a virtual clock from ever running idle.
-      if (isBrookError(error) && error.retriable && this.journal.failure === undefined) this.retryStepLater();
+      if (isBrookError(error) && error.retriable && this.journal.failure === undefined) this.stepRetry.failed();
     }
-  }
-
-  /** Steps that failed in a row: each retry waits one backoff step longer. */
-  private failedSteps = 0;
-  private stepRetry: Deadline | undefined;
-
-  /**
-   * A failed step runs again after the group's backoff (growing with each failure in a row, up to
-   * backoff.maxMs), not only at the next event: a backlog nobody produces to, with nothing in
-   * flight, has no next event, and would stall for good on a passing read failure.
-   */
-  private retryStepLater(): void {
-    this.failedSteps += 1;
-    if (this.stepRetry) return;
-    const delayMs = backoffDelayMs(this.config.backoff, this.failedSteps, this.context.random);
-    this.stepRetry = this.context.deadlines.schedule(this.context.clock.monotonicMs() + delayMs, () => {
-      this.stepRetry = undefined;
-      this.schedulePump();
-    });
   }
 
   /** Reads ahead a share of `credit` over the members into the windows: fillWindows. */

@@ -5,7 +5,7 @@
  * silently given something else. `maxInFlight` is per member.
  */
 import { BrookError, showValue, TOPIC_NAME_LENGTH_MAX, validateTopicName, checkOptionKeys, checkStartPositionKeys, isTimestampMs, BACKOFF_OPTION_KEYS, type OptionKeys, type Random } from '@brook/protocol';
-import { checkLimit, limitOrDefault } from '../config/defaults.js';
+import { LIMITS, checkLimit, limitOrDefault } from '../config/defaults.js';
 
 export type Ordering = 'none' | 'key' | 'partition';
 export type StartPosition = 'earliest' | 'latest' | { offset: bigint } | { timestamp: number };
@@ -49,6 +49,17 @@ export interface GroupConfig {
   readonly from: StartPosition;
 }
 
+/**
+ * The backoff of a group whose subscribe options set none, and of a tail reader's read retry
+ * (StepRetry), which has no options of its own: initialMs and maxMs are the defaults of LIMITS.
+ */
+export const DEFAULT_BACKOFF: Readonly<Required<BackoffOptions>> = Object.freeze({
+  initialMs: LIMITS.backoffInitialMs.default,
+  maxMs: LIMITS.backoffMaxMs.default,
+  multiplier: 2,
+  jitter: 0.1,
+});
+
 export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
   // Only an absent setting takes its default: null is refused, as every other value outside the setting's range.
   const ordering = options.ordering === undefined ? 'none' : options.ordering;
@@ -58,8 +69,8 @@ export function resolveGroupConfig(options: SubscribeOptions): GroupConfig {
   const backoff = options.backoff ?? {};
   const initialMs = limitOrDefault('backoffInitialMs', backoff.initialMs, 'backoff.initialMs');
   const maxMs = limitOrDefault('backoffMaxMs', backoff.maxMs, 'backoff.maxMs');
-  const multiplier = backoff.multiplier === undefined ? 2 : backoff.multiplier;
-  const jitter = backoff.jitter === undefined ? 0.1 : backoff.jitter;
+  const multiplier = backoff.multiplier === undefined ? DEFAULT_BACKOFF.multiplier : backoff.multiplier;
+  const jitter = backoff.jitter === undefined ? DEFAULT_BACKOFF.jitter : backoff.jitter;
   if (typeof multiplier !== 'number' || !(multiplier >= 1 && multiplier <= 100)) throw invalid('backoff.multiplier', multiplier, 'a number in [1, 100]');
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) throw invalid('backoff.jitter', jitter, 'a number in [0, 1]');
   if (maxMs < initialMs) throw invalid('backoff.maxMs', maxMs, `>= backoff.initialMs (${initialMs})`);

@@ -84,6 +84,39 @@ describe('a tail reader', () => {
     }
   });
 
+  it('a read that fails on a passing I/O error is tried again by itself after the default backoff, so a backlog nobody produces to does not stall on it', async () => {
+    const { broker, settle, fs, advance } = await engineFixture({ logTailCacheBytes: 0 });
+    await broker.createTopic('tr-read-retried');
+    await broker.produce('tr-read-retried', [{ value: 'a' }, { value: 'b' }]);
+    fs.failNext('read', { errno: 'EIO', times: 2 });
+    const seen: (string | null)[] = [];
+    await broker.subscribe({ topic: 'tr-read-retried', from: 'earliest' }, (d) => void seen.push(d.text()));
+    await settle();
+    // DEFAULT_BACKOFF: 100 ms, then 200 ms, each within ±10 % jitter.
+    await advance(89);
+    expect(seen).toEqual([]);
+    await advance(21); // the first retry is due by 110 ms: its read fails too
+    await settle();
+    expect(seen).toEqual([]);
+    await advance(179);
+    expect(seen).toEqual([]);
+    await advance(41); // the second, within 220 ms of the first: it reads
+    await settle(() => seen.length === 2);
+    expect(seen).toEqual(['a', 'b']);
+  });
+
+  it('closed while a read retry is pending: the retry is cancelled with it', async () => {
+    const { broker, settle, fs, clock } = await engineFixture({ logTailCacheBytes: 0 });
+    await broker.createTopic('tr-retry-closed');
+    await broker.produce('tr-retry-closed', [{ value: 'a' }]);
+    const timersBefore = clock.pendingTimers();
+    fs.failNext('read', { errno: 'EIO' });
+    const subscription = await broker.subscribe({ topic: 'tr-retry-closed', from: 'earliest' }, () => undefined);
+    await settle(() => clock.pendingTimers() > timersBefore);
+    await subscription.close();
+    expect(clock.pendingTimers()).toBe(timersBefore);
+  });
+
   it('close() leaves at once, though its handler holds a delivery: a reader keeps no acks, nothing waits on it', async () => {
     const { broker, settle } = await engineFixture();
     await broker.createTopic('tr-close');

@@ -15,6 +15,8 @@ import { Delivery } from './delivery.js';
 import { Fifo } from './fifo.js';
 import type { DeliverySink } from './member.js';
 import { Pump } from './pump.js';
+import { StepRetry, type StepRetryDeps } from './step-retry.js';
+import { DEFAULT_BACKOFF } from './subscribe-options.js';
 
 export class TailReader {
   /** Per partition, records read and not yet handed out, in offset order. */
@@ -23,6 +25,8 @@ export class TailReader {
   /** The partition whose turn it is. */
   private next = 0;
   private readonly pump = new Pump(() => this.step());
+  /** A read that failed on a retriable error is tried again after the default backoff (no group, no backoff option). */
+  private readonly stepRetry: StepRetry;
   /** A read that failed for good (see step()); it ends the reader's subscription. */
   private failure: BrookError | undefined;
   /** Ends the reader's subscription by the broker: set by its handle (endsWith). */
@@ -40,8 +44,10 @@ export class TailReader {
     private readonly limits: { readonly maxInFlight: number; readonly fetchBytes: number },
     private readonly sink: DeliverySink,
     private readonly events: BrokerEventEmitter,
+    timers: StepRetryDeps,
   ) {
     this.buffered = logs.map(() => new Fifo());
+    this.stepRetry = new StepRetry(timers, () => DEFAULT_BACKOFF, () => this.schedulePump());
   }
 
   schedulePump(): void {
@@ -84,15 +90,24 @@ export class TailReader {
         this.inFlight += 1;
         this.sink(new TailDelivery(this, p, record));
       }
+      this.stepRetry.succeeded();
     } catch (error) {
-      // A retriable failure (an I/O error) is tried again at the next new record or freed slot.
-      // One that is not (a damaged batch fails every read of it alike) would stall the reader
-      // there for good, and nothing shows a reader's state: it ends with the failure instead.
       // CLOSED is the end of its topic or broker, which end the reader themselves.
-      if (this.closed || !isBrookError(error) || error.retriable || error.code === 'CLOSED') return;
+      if (this.closed || !isBrookError(error) || error.code === 'CLOSED') return;
+      // A retriable failure (an I/O error) is tried again after a backoff, or at the next new
+      // record or freed slot if one comes first. One that is not (a damaged batch fails every
+      // read of it alike) would stall the reader there for good, and nothing shows a reader's
+      // state: it ends with the failure instead.
+      if (error.retriable) return this.stepRetry.failed();
       this.failure ??= error;
       this.ender?.(this.failure);
     }
+  }
+
+  /** It reads no further: closed by its subscription, its topic's deletion or the broker's close. */
+  close(): void {
+    this.closed = true;
+    this.stepRetry.cancel();
   }
 
   /**

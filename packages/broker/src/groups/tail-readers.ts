@@ -9,17 +9,18 @@ import type { BrokerEventEmitter } from '../events.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { DeliverySink } from './member.js';
 import { TailReader } from './tail-reader.js';
+import type { StepRetryDeps } from './step-retry.js';
 
 export class TailReaders {
   private readonly readers = new Set<TailReader>();
   private lastId = 0;
 
-  constructor(private readonly deps: { readonly fetchBytes: number; readonly events: BrokerEventEmitter }) {}
+  constructor(private readonly deps: StepRetryDeps & { readonly fetchBytes: number; readonly events: BrokerEventEmitter }) {}
 
   /** A reader of `topic` from `offsets` on, reading at once. */
   add(topic: string, logs: readonly PartitionLog[], offsets: bigint[], maxInFlight: number, sink: DeliverySink): TailReader {
     const limits = { maxInFlight, fetchBytes: this.deps.fetchBytes };
-    const reader = new TailReader(`reader-${++this.lastId}`, topic, logs, offsets, limits, sink, this.deps.events);
+    const reader = new TailReader(`reader-${++this.lastId}`, topic, logs, offsets, limits, sink, this.deps.events, this.deps);
     this.readers.add(reader);
     reader.schedulePump();
     return reader;
@@ -27,7 +28,7 @@ export class TailReaders {
 
   /** It reads no further and is told nothing more. */
   leave(reader: TailReader): void {
-    reader.closed = true;
+    reader.close();
     this.readers.delete(reader);
   }
 
@@ -48,6 +49,6 @@ export class TailReaders {
 
   /** The broker closes: every reader stops. */
   closeAll(): void {
-    for (const reader of this.readers) reader.closed = true;
+    for (const reader of this.readers) reader.close();
   }
 }
