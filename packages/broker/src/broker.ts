@@ -349,6 +349,11 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return (this.closing ??= this.closeOnce());
   }
 
+  /** `await using broker = await Broker.open(...)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private async closeOnce(): Promise<void> {
     this.closed = true;
     await closeInOrder(this.parts());
