@@ -147,6 +147,18 @@ describe('docs/testing.md: Brook in your own tests', () => {
     expect(performance.now() - startedMs).toBeLessThan(10_000);
   });
 
+  it('a client on the same VirtualClock: a send with lingerMs resolves once the clock passed it, and runUntilIdle ends', async () => {
+    const clock = new VirtualClock();
+    await using broker = await Broker.open({ storage: 'memory', clock });
+    await using client = await connect(broker, { clock });
+    await client.admin.createTopic('orders');
+    const sending = client.producer({ lingerMs: 5 }).send('orders', [{ value: 'o1' }]);
+    await clock.advanceAsync(5);
+    await expect(sending).resolves.toEqual([{ partition: 0, offset: 0n }]);
+    await expect(client.producer().send('orders', [{ value: 'o2' }])).resolves.toEqual([{ partition: 0, offset: 1n }]);
+    await expect(clock.runUntilIdle({ maxTimers: 100 })).resolves.toBeLessThan(100);
+  });
+
   it('a topic under retention never lets runUntilIdle end: TIMEOUT, saying to advance by time', async () => {
     const clock = new VirtualClock();
     await using broker = await Broker.open({ storage: 'memory', clock });
