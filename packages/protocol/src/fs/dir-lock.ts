@@ -164,7 +164,7 @@ function isHeld(holder: OwnerRecord, me: LockOwnerIdentity): boolean {
 function lockedError(path: string, holder: OwnerRecord | undefined, what: string, me: LockOwnerIdentity): BrookError {
   const details = { path, pid: holder?.pid, hostname: holder?.hostname };
   // Most often a test that opened the directory again without closing the first opener.
-  if (holder?.pid === me.pid && holder.hostname === me.hostname) {
+  if (holder !== undefined && holder.pid === me.pid && holder.hostname === me.hostname && isHeld(holder, me)) {
     const message = `${path} is held by this process (${holder.pid} on ${holder.hostname}, or another thread of it); ${what} has one writer: close the one open on it first (await its close())`;
     return new BrookError('LOCKED', message, details);
   }
