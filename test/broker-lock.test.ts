@@ -36,3 +36,24 @@ it('takes over the lock of a process that died holding it', async () => {
   const broker = await Broker.open({ dataDir: dir });
   await broker.close();
 });
+
+it('LOCKED by a broker of this very process says so and what to do: close it before opening the directory again', async () => {
+  const dir = await dataDir();
+  const first = await Broker.open({ dataDir: dir });
+  const error = await Broker.open({ dataDir: dir }).catch((caught: unknown) => caught);
+  expect(error).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('held by this process') });
+  expect((error as Error).message).toContain('close');
+  await first.close();
+});
+
+it('await using closes the broker at the end of its block, releasing the lock', async () => {
+  const dir = await dataDir();
+  {
+    await using broker = await Broker.open({ dataDir: dir });
+    await broker.createTopic('orders');
+  }
+  const again = await Broker.open({ dataDir: dir });
+  expect(again.openedClean).toBe(true);
+  expect(again.listTopics()).toEqual(['orders']);
+  await again.close();
+});

@@ -1,11 +1,13 @@
 /**
  * The two code examples of README.md, run as a newcomer would paste them (in process: the client
- * one with `connect(broker)`, which its comment offers), checking what their comments promise.
+ * one with `connect(broker)`, which its comment offers), checking what their comments promise;
+ * and the two of docs/testing.md, "Brook in your own tests".
  * A README example that no longer compiles or does something else fails here first, so when one
  * of them changes, change this file with it.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Broker } from '@brook/broker';
+import { caughtUp, VirtualClock } from '@brook/broker/testing';
 import { connect, type Message } from '@brook/client';
 
 describe('README: Using the client', () => {
@@ -99,5 +101,68 @@ describe('README: Using the broker in-process', () => {
     expect(await deleted.ended).toBe('UNKNOWN_TOPIC');
     await broker.close();
     expect(await closed.ended).toBe('CLOSED');
+  });
+});
+
+describe('docs/testing.md: Brook in your own tests', () => {
+  let broker: Broker;
+  beforeEach(async () => {
+    broker = await Broker.open({ storage: 'memory' }); // nothing on disk, nothing shared
+    await broker.createTopic('orders', { partitions: 3 });
+  });
+  afterEach(() => broker.close());
+
+  it('bills each order once, a failed attempt included', async () => {
+    const billed: string[] = [];
+    const thrown: unknown[] = [];
+    await broker.subscribe({ topic: 'orders', group: 'billing', backoff: { initialMs: 0 } }, async (msg) => {
+      try {
+        if (msg.text() === 'o2' && msg.deliveryCount === 1) throw new Error('flaky');
+        billed.push(msg.text()!);
+      } catch (error) {
+        thrown.push(error); // a throw is a nack and nothing more: Brook logs nothing
+        throw error;
+      }
+    });
+    await broker.produce('orders', [{ value: 'o1' }, { value: 'o2' }, { value: 'o3' }]);
+    await caughtUp(broker, 'orders', 'billing'); // every record acked or dead-lettered: no sleep
+    expect(billed.sort()).toEqual(['o1', 'o2', 'o3']);
+    expect(thrown).toHaveLength(1);
+  });
+
+  it('a lease of 30 s passes on a VirtualClock in no time', async () => {
+    const startedMs = performance.now();
+    const clock = new VirtualClock();
+    await using broker = await Broker.open({ storage: 'memory', clock }); // connect(broker, { clock }) for a client
+    await broker.createTopic('orders');
+    let attempts = 0;
+    await broker.subscribe({ topic: 'orders', group: 'billing', ackTimeoutMs: 30_000 }, async () => {
+      attempts += 1;
+      if (attempts === 1) await new Promise(() => {}); // hangs: its lease runs out
+    });
+    await broker.produce('orders', [{ value: 'o1' }]);
+    await clock.advanceAsync(31_000); // lease expired, backoff passed, delivered again
+    await caughtUp(broker, 'orders', 'billing');
+    expect(attempts).toBe(2);
+    expect(performance.now() - startedMs).toBeLessThan(10_000);
+  });
+
+  it('a client on the same VirtualClock: a send with lingerMs resolves once the clock passed it, and runUntilIdle ends', async () => {
+    const clock = new VirtualClock();
+    await using broker = await Broker.open({ storage: 'memory', clock });
+    await using client = await connect(broker, { clock });
+    await client.admin.createTopic('orders');
+    const sending = client.producer({ lingerMs: 5 }).send('orders', [{ value: 'o1' }]);
+    await clock.advanceAsync(5);
+    await expect(sending).resolves.toEqual([{ partition: 0, offset: 0n }]);
+    await expect(client.producer().send('orders', [{ value: 'o2' }])).resolves.toEqual([{ partition: 0, offset: 1n }]);
+    await expect(clock.runUntilIdle({ maxTimers: 100 })).resolves.toBeLessThan(100);
+  });
+
+  it('a topic under retention never lets runUntilIdle end: TIMEOUT, saying to advance by time', async () => {
+    const clock = new VirtualClock();
+    await using broker = await Broker.open({ storage: 'memory', clock });
+    await broker.createTopic('orders', { retention: { maxAgeMs: 60_000 } });
+    await expect(clock.runUntilIdle({ maxTimers: 100 })).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining('advanceAsync') });
   });
 });

@@ -349,6 +349,11 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     return (this.closing ??= this.closeOnce());
   }
 
+  /** `await using broker = await Broker.open(...)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private async closeOnce(): Promise<void> {
     this.closed = true;
     await closeInOrder(this.parts());
@@ -363,6 +368,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   private appended(topic: string, partition: number, baseOffset: bigint, lastOffset: bigint): void {
     if (this.wants('produced')) this.emit('produced', { topic, partition, baseOffset, lastOffset, records: Number(lastOffset - baseOffset) + 1 });
     this.groups.notifyAppended(topic);
+    this.producers.logMoved();
   }
 
   /** An admin call on a group: the broker open, both names strings, the topic there. */

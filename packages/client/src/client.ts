@@ -20,6 +20,7 @@ import { resolveProducerOptions, type ProducerOptions } from './options.js';
 import { Producer } from './producer/producer.js';
 import { TopicPartitions } from './producer/topic-partitions.js';
 import { WalProducer, type WalProducerOptions } from './producer/wal-producer.js';
+import { nextTurn } from './next-turn.js';
 
 export interface ClientEvents {
   disconnected: (error: BrookError) => void;
@@ -99,7 +100,7 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
     // Handlers start once the caller holds its subscription, as in process (a handler may close
     // it): over a socket the DELIVER frames right behind the answer are read before the caller's
     // await resumes. A macrotask comes after that await, whatever the microtasks in between.
-    setImmediate(() => sink.open());
+    nextTurn(() => sink.open());
     return subscription;
   }
 

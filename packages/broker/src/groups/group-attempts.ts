@@ -72,9 +72,11 @@ export abstract class GroupAttempts implements FlightOwner {
   ack(flight: Flight): Promise<void> {
     this.heardFrom(flight.member);
     if (!flight.current) return this.ending ?? STALE;
-    this.report.acked(flight);
     this.endFlight(flight.entry, true);
-    return this.complete(flight.entry);
+    const durable = this.complete(flight.entry);
+    // After the window let the record go: a listener's describeGroup sees it acked (lag one less).
+    this.report.acked(flight);
+    return durable;
   }
 
   nack(flight: Flight, delayMs: number | undefined): void {
@@ -338,8 +340,9 @@ export abstract class GroupAttempts implements FlightOwner {
       return;
     }
     window.deadLettered += 1;
+    const durable = this.complete(entry);
     this.report.deadLettered(entry, deliveryCount, reason, deadLetterTopic, deadLetterOffset);
-    await this.complete(entry);
+    await durable;
   }
 
   /** Acked or dead-lettered: the record leaves the window and the ack is journaled. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, type FileSystem } from '@brook/protocol';
+import { MemoryFileSystem, VirtualClock, type FileSystem } from '@brook/protocol';
+import { Broker } from '../index.js';
 import { segmentPath } from '../log/segment-files.js';
 import { TOPIC, fixtureWithTopic, send, values } from './idempotent-broker-fixture.js';
 import { snapshotPath } from './producer-snapshot.js';
@@ -172,6 +173,26 @@ describe('Broker producer state across restarts and retention', () => {
     expect(await offset()).toBe('1');
     await fixture.advance(1);
     expect(await offset()).toBe('2');
+  });
+
+  it('arms the snapshot timer only while the log moves: a broker that idempotent produce went to goes idle (runUntilIdle ends)', async () => {
+    const clock = new VirtualClock();
+    const fs = new MemoryFileSystem();
+    await using broker = await Broker.open({ storage: 'memory', fs, clock, producerSnapshotIntervalMs: 1000 });
+    await broker.createTopic(TOPIC);
+    const { producerId } = await broker.initProducer();
+    await send(broker, { producerId, firstSeq: 0 });
+    await expect(clock.runUntilIdle({ maxTimers: 50 })).resolves.toBeLessThan(50);
+    const path = snapshotPath(`${broker.dataDir}/topics/${TOPIC}/0`);
+    const offset = async () => (JSON.parse(new TextDecoder().decode(await fs.readFile(path))) as { offset: string }).offset;
+    expect(await offset()).toBe('1');
+    // A plain produce moves the log too: the timer comes back, one interval later.
+    await broker.produce(TOPIC, [{ value: 'plain', partition: 0 }]);
+    await clock.advanceAsync(999);
+    expect(await offset()).toBe('1');
+    await clock.advanceAsync(1);
+    expect(await offset()).toBe('2');
+    await expect(clock.runUntilIdle({ maxTimers: 50 })).resolves.toBeLessThan(50);
   });
 
   it("a periodic snapshot that fails (nobody awaits it) shows in describeTopic's producerSnapshotFailure until one is written; the previous snapshot stays", async () => {

@@ -139,9 +139,8 @@ export class Producers {
       return partition;
     });
     this.partitions.set(target.dir, loading);
-    // The timer exists only once some partition has producer state (at open, every partition
-    // then open has): a broker without partitions has no periodic work, so a VirtualClock can
-    // run it until idle.
+    // The first tick snapshots what this partition's first use or the open's replay found; later
+    // ones come as logs move (logMoved).
     if (!this.snapshotTimer) this.armSnapshotTimer();
     loading.catch(() => {
       if (this.partitions.get(target.dir) === loading) this.partitions.delete(target.dir);
@@ -149,18 +148,29 @@ export class Producers {
     return loading;
   }
 
+  /**
+   * A log moved (any append): its producer state is snapshotted within an interval. The timer is
+   * armed by a move, not kept for ever, so a broker nobody writes to has no periodic work and a
+   * VirtualClock can run it until idle. Partitions without producer state have none to write.
+   */
+  logMoved(): void {
+    if (this.snapshotTimer === undefined && this.partitions.size > 0) this.armSnapshotTimer();
+  }
+
   private armSnapshotTimer(): void {
     if (this.closed) return;
     this.snapshotTimer = this.options.clock.setTimer(this.options.producerSnapshotIntervalMs, () => {
+      // From here a move arms the next tick (one during these writes too).
+      this.snapshotTimer = undefined;
       if (this.closed) return;
-      // A failed snapshot keeps the previous one, which is still valid; the next tick tries again.
-      // Nobody awaits it, so its failure is kept for describeTopic (snapshotFailure).
+      // A failed snapshot keeps the previous one, which is still valid; the next tick tries again,
+      // moved or not. Nobody awaits it, so its failure is kept for describeTopic (snapshotFailure).
       const snapshots = [...this.partitions].map(([dir, loading]) => loading.then((partition) => partition.snapshot().then(
         () => void this.snapshotFailures.delete(dir),
         (error: unknown) => void this.snapshotFailures.set(dir, asIoError(error)),
       )));
       void Promise.allSettled(snapshots).then(() => {
-        if (!this.closed) this.armSnapshotTimer();
+        if (this.snapshotFailures.size > 0 && this.snapshotTimer === undefined) this.armSnapshotTimer();
       });
     });
   }

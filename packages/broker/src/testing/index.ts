@@ -2,8 +2,12 @@
  * @brook/broker/testing: a kit for finding ack, redelivery and ordering bugs in consumer code.
  * `simulate` runs real handlers against the real broker on virtual time under a fault plan and
  * judges the history with Jepsen-style checkers; `explore` (with fast-check) searches seeds and
- * plans and shrinks a failing plan. See docs/testing.md.
+ * plans and shrinks a failing plan. For your own tests, `caughtUp` waits until a group has
+ * nothing left, and `VirtualClock` runs a broker on the test's time. See docs/testing.md.
  */
+export { caughtUp } from './caught-up.js';
+// The clock to open a broker (or connect a client) on in a test: time moves when the test moves it.
+export { VirtualClock } from '@brook/protocol';
 export { simulate, SEED_ENV, PLAN_ENV, type Scenario, type SimulationOptions, type SimulationResult } from './simulate.js';
 export type { AdminStep, ProduceStep } from './simulation.js';
 export type { ConsumerContext, ConsumerSpec, SimDelivery, SimHandler } from './consumer.js';

@@ -21,6 +21,7 @@
  */
 import { BrookError, FRAME_HEADER_BYTES, isIdRanges, stableJson, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
+import { nextTurn } from '../next-turn.js';
 
 export type SettleEntries = Omit<RequestArgs<'settle'>, 'subscription'>;
 
@@ -288,7 +289,7 @@ export class SettleBatcher implements Settler {
     }
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      nextTurn(() => this.flush());
     }
     return this.batch;
   }

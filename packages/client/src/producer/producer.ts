@@ -39,6 +39,7 @@ import { PartitionLane, type BatchLimits, type LaneContext } from './partition-l
 import { ProducerIdentities } from './producer-identities.js';
 import { SendTicket, type ProduceResult } from './send-ticket.js';
 import type { TopicPartitions } from './topic-partitions.js';
+import { nextTurn } from '../next-turn.js';
 
 export interface SendOptions {
   /**
@@ -259,7 +260,7 @@ export class Producer {
   private scheduleRelease(): void {
     if (this.releaseScheduled) return;
     this.releaseScheduled = true;
-    if (this.options.lingerMs === 0) setImmediate(() => this.releaseAll());
+    if (this.options.lingerMs === 0) nextTurn(() => this.releaseAll());
     else this.lingerTimer = this.context.clock.setTimer(this.options.lingerMs, () => this.releaseAll());
   }
 

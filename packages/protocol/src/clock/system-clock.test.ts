@@ -57,6 +57,30 @@ describe('SystemClock', () => {
     expect(callback).not.toHaveBeenCalled();
   });
 
+  it('keeps its promise "no sooner than delayMs" on monotonicMs() when setTimeout is faked but performance.now is not', () => {
+    // vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }) (and vitest 2's default list):
+    // a timer fires at once in real time, and a caller that checks the monotonic reading (a
+    // lease, a backoff) would find it not yet due and wait for ever on a faked timer.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const clock = new SystemClock();
+    const readings: number[] = [];
+    const start = clock.monotonicMs();
+    clock.setTimer(1_000, () => {
+      readings.push(clock.monotonicMs() - start);
+      clock.setTimer(100, () => readings.push(clock.monotonicMs() - start));
+    });
+    vi.advanceTimersByTime(1_100);
+    expect(readings).toHaveLength(2);
+    expect(readings[0]).toBeGreaterThanOrEqual(1_000);
+    expect(readings[1]).toBeGreaterThanOrEqual(1_100);
+  });
+
+  it('with real timers, its monotonic reading is performance.now', async () => {
+    const clock = new SystemClock();
+    await new Promise<void>((resolve) => clock.setTimer(20, resolve));
+    expect(Math.abs(clock.monotonicMs() - performance.now())).toBeLessThan(1);
+  });
+
   it('unrefs timers unless keepAlive is set', () => {
     vi.useFakeTimers();
     const spy = vi.spyOn(globalThis, 'setTimeout');

@@ -128,7 +128,9 @@ export class VirtualClock implements Clock {
         await settle();
         if (this.timers.size === 0) return fired;
         if (fired >= maxTimers) {
-          throw new BrookError('TIMEOUT', `runUntilIdle fired ${fired} timers and ${this.timers.size} remain`, {
+          throw new BrookError('TIMEOUT', `runUntilIdle fired ${fired} timers and ${this.timers.size} remain: a timer re-armed for ever never lets it idle `
+            + '(a broker with a topic under retention checks it every retentionCheckIntervalMs, one with a listener pings): '
+            + 'drive it by time with advanceAsync(ms) instead', {
             maxTimers,
             pendingTimers: this.timers.size,
           });

@@ -112,13 +112,13 @@ export class DirLock {
       const holder = await readOwner(fs, path);
       if (holder !== undefined && isHeld(holder, owner)) {
         await fs.rmdir(built);
-        throw lockedError(path, holder, what);
+        throw lockedError(path, holder, what, owner);
       }
       const stale = privateName('stale.');
       const cleared = !(await tryRename(fs, path, stale)) || await removeIfStale(fs, stale, path, owner);
       if (!cleared || !(await tryRename(fs, built, path))) {
         await fs.rmdir(built);
-        throw lockedError(path, await readOwner(fs, path), what);
+        throw lockedError(path, await readOwner(fs, path), what, owner);
       }
     }
     await removeDeadPrivateDirs(fs, dir, name, owner);
@@ -161,9 +161,15 @@ function isHeld(holder: OwnerRecord, me: LockOwnerIdentity): boolean {
   return life === undefined || holder.life === life;
 }
 
-function lockedError(path: string, holder: OwnerRecord | undefined, what: string): BrookError {
+function lockedError(path: string, holder: OwnerRecord | undefined, what: string, me: LockOwnerIdentity): BrookError {
+  const details = { path, pid: holder?.pid, hostname: holder?.hostname };
+  // Most often a test that opened the directory again without closing the first opener.
+  if (holder !== undefined && holder.pid === me.pid && holder.hostname === me.hostname && isHeld(holder, me)) {
+    const message = `${path} is held by this process (${holder.pid} on ${holder.hostname}, or another thread of it); ${what} has one writer: close the one open on it first (await its close())`;
+    return new BrookError('LOCKED', message, details);
+  }
   const who = holder ? `process ${holder.pid} on ${holder.hostname}` : 'another process';
-  return new BrookError('LOCKED', `${path} is held by ${who}; ${what} has one writer`, { path, pid: holder?.pid, hostname: holder?.hostname });
+  return new BrookError('LOCKED', `${path} is held by ${who}; ${what} has one writer`, details);
 }
 
 /** Rename that reports "target exists" as false; any other failure is an I/O error to surface. */
