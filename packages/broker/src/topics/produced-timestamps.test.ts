@@ -1,0 +1,92 @@
+/**
+ * What a produce may say about time. The log trusts a stored batch's header: its maxTimestamp
+ * feeds the time index (offsetForTimestamp, `from: { timestamp }`) and `maxAgeMs` retention, its
+ * baseTimestamp `segmentMsMax`. So a client-encoded batch (produceBatch, the wire's `produce`)
+ * whose header does not describe its records, or whose records break the timestamp rule
+ * (protocol.md, Timestamps), is refused before a byte is written, as Broker.produce refuses such
+ * records.
+ */
+import { describe, expect, it } from 'vitest';
+import { crc32c, encodeBatch } from '@brook/protocol';
+import { engineFixture } from '../groups/group-fixture.js';
+
+const MAX_TIMESTAMP_AT = 35;
+const ATTRIBUTES_AT = 21;
+const CRC_AT = 17;
+/** The first record's timestampDelta: after the batch header, the record's length and attributes. */
+const FIRST_TIMESTAMP_DELTA_AT = 61 + 1 + 1;
+
+function batchAt(timestamps: number[]): Uint8Array {
+  return encodeBatch(timestamps.map((timestamp, i) => ({ key: null, value: new TextEncoder().encode(`r${i}`), timestamp })));
+}
+
+/** `batch` changed by `edit` (a view of its bytes), its CRC made right again: only deeper checks can tell. */
+function edited(batch: Uint8Array, edit: (view: DataView) => void): Uint8Array {
+  const copy = batch.slice();
+  const view = new DataView(copy.buffer);
+  edit(view);
+  view.setUint32(CRC_AT, crc32c(copy, ATTRIBUTES_AT, copy.length));
+  return copy;
+}
+
+async function topicWith(name: string) {
+  const world = await engineFixture();
+  await world.broker.createTopic(name, { retention: { maxAgeMs: 60_000 } });
+  const produceBatch = (batch: Uint8Array) => world.broker.produceBatch({ topic: name, partition: 0, batch });
+  const endOffset = () => world.broker.describeTopic(name).partitions[0]!.endOffset;
+  return { ...world, produceBatch, endOffset };
+}
+
+describe('a produced batch and its timestamps', () => {
+  it('whose maxTimestamp is below its largest record timestamp is CORRUPT_BATCH bad-header, nothing appended', async () => {
+    // Taken, the time index would promise no record at or after `now` below the next batch
+    // (offsetForTimestamp(now) skipped offset 0), and maxAgeMs retention would take a fresh
+    // record for one from 1970.
+    const { clock, produceBatch, endOffset, broker } = await topicWith('ts-max-low');
+    const now = clock.now();
+    const lying = edited(batchAt([now]), (view) => view.setBigInt64(MAX_TIMESTAMP_AT, 0n));
+    await expect(produceBatch(lying)).rejects.toMatchObject({ code: 'CORRUPT_BATCH', details: { reason: 'bad-header' } });
+    expect(endOffset()).toBe(0n);
+    await produceBatch(batchAt([now]));
+    expect(await broker.offsetForTimestamp('ts-max-low', 0, now)).toBe(0n);
+  });
+
+  it('whose maxTimestamp is above its largest record timestamp is CORRUPT_BATCH bad-header (it would hold off maxAgeMs retention)', async () => {
+    const { clock, produceBatch, endOffset } = await topicWith('ts-max-high');
+    const lying = edited(batchAt([clock.now(), clock.now() - 5]), (view) => view.setBigInt64(MAX_TIMESTAMP_AT, BigInt(clock.now() + 1)));
+    await expect(produceBatch(lying)).rejects.toMatchObject({ code: 'CORRUPT_BATCH', details: { reason: 'bad-header' } });
+    expect(endOffset()).toBe(0n);
+  });
+
+  it("whose baseTimestamp is not its first record's timestamp is CORRUPT_BATCH bad-header", async () => {
+    const { clock, produceBatch, endOffset } = await topicWith('ts-base');
+    const now = clock.now();
+    // The first record's timestampDelta 0 becomes 1 (zig-zag 2): its timestamp is now + 1, still no
+    // larger than the second record's, so only the base is wrong.
+    const shifted = edited(batchAt([now, now + 10]), (view) => view.setUint8(FIRST_TIMESTAMP_DELTA_AT, 2));
+    await expect(produceBatch(shifted)).rejects.toMatchObject({ code: 'CORRUPT_BATCH', details: { reason: 'bad-header' } });
+    expect(endOffset()).toBe(0n);
+    // The same batch, consistent: its records out of order are fine.
+    await produceBatch(edited(batchAt([now + 1, now + 10]), () => undefined));
+    await produceBatch(batchAt([now + 10, now, now + 5]));
+    expect(endOffset()).toBe(5n);
+  });
+
+  it('with a negative record timestamp is INVALID_REQUEST naming the record, as Broker.produce refuses it', async () => {
+    const { clock, produceBatch, endOffset, broker } = await topicWith('ts-negative');
+    await expect(produceBatch(batchAt([clock.now(), -1]))).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 1 } });
+    await expect(broker.produce('ts-negative', [{ value: 'a' }, { value: 'b', timestamp: -1 }])).rejects.toMatchObject({
+      code: 'INVALID_REQUEST', details: { record: 1 },
+    });
+    expect(endOffset()).toBe(0n);
+    await produceBatch(batchAt([0]));
+    expect(endOffset()).toBe(1n);
+  });
+
+  it('stamped LogAppendTime by its producer is INVALID_REQUEST: Brook keeps the time records were made, never one a client says the broker gave', async () => {
+    const { clock, produceBatch, endOffset } = await topicWith('ts-log-append');
+    const stamped = edited(batchAt([clock.now()]), (view) => view.setInt16(ATTRIBUTES_AT, 0x08));
+    await expect(produceBatch(stamped)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { attributes: 0x08 } });
+    expect(endOffset()).toBe(0n);
+  });
+});
