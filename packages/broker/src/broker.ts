@@ -17,7 +17,7 @@ import {
 import { TopicRegistry } from './topics/topic-registry.js';
 import { topicCreation, topicRemoval, type TopicLifecycle } from './topics/topic-lifecycle.js';
 import { RetentionRunner, batchBytesFit, type RetentionDrop } from './topics/retention-runner.js';
-import type { ProduceRecord } from './topics/record-input.js';
+import { produceTime, type ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
 import { DataDir } from './data-dir.js';
 import { resolveBrokerLimits, resolveStorage, type BrokerLimits, type BrokerOptions } from './config/broker-options.js';
@@ -176,7 +176,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
     this.assertOpen();
-    return produceRecords(this.producing, this.topic(topic), records, this.limits);
+    return produceRecords(this.producing, this.topic(topic), records, this.limits, this.limits.timestampAheadMsMax);
   }
 
   /**
@@ -246,7 +246,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     checkPartitionField(request.partition);
     const topic = this.topic(request.topic);
     const target = this.partitionTarget(topic, request.partition);
-    const header = checkBatchInput(request.batch, this.limits);
+    const header = checkBatchInput(request.batch, this.limits, produceTime(this.clock.now(), this.limits.timestampAheadMsMax));
     let result: Awaited<ReturnType<Producers['append']>>;
     try {
       result = await this.producers.append(target, header, request.batch, request.incarnation, () => this.retention.makeRoomInTurn(topic, request.partition, request.batch.length));

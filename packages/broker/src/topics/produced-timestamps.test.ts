@@ -90,3 +90,76 @@ describe('a produced batch and its timestamps', () => {
     expect(endOffset()).toBe(0n);
   });
 });
+
+const HOUR_MS = 3_600_000;
+/** 3000-01-01T00:00:00Z. */
+const YEAR_3000_MS = 32_503_680_000_000;
+
+describe('a record stamped ahead of the broker clock', () => {
+  it('by more than timestampAheadMsMax (1 h) is INVALID_REQUEST naming it, through produce and produceBatch; exactly 1 h ahead goes', async () => {
+    const { clock, produceBatch, endOffset, broker } = await topicWith('ts-ahead');
+    const now = clock.now();
+    await expect(broker.produce('ts-ahead', [{ value: 'a' }, { value: 'b', timestamp: now + HOUR_MS + 1 }])).rejects.toMatchObject({
+      code: 'INVALID_REQUEST', details: { record: 1 },
+    });
+    await expect(produceBatch(batchAt([now, now + HOUR_MS + 1, now]))).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 1 } });
+    expect(endOffset()).toBe(0n);
+    await broker.produce('ts-ahead', [{ value: 'a', timestamp: now + HOUR_MS }]);
+    await produceBatch(batchAt([now, now + HOUR_MS]));
+    expect(endOffset()).toBe(3n);
+  });
+
+  it('in the year 3000 is refused, so it cannot keep its partition from maxAgeMs retention for good', async () => {
+    // Taken, it would have rolled a segment of its own (segmentMsMax is measured from it on) that
+    // no pass deletes before the year 3000, nor any segment after it: only a prefix goes.
+    const { broker, advance, endOffset } = await topicWith('ts-year-3000');
+    await broker.produce('ts-year-3000', [{ value: 'now' }]);
+    await expect(broker.produce('ts-year-3000', [{ value: 'future', timestamp: YEAR_3000_MS }])).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    for (let i = 0; i < 4; i++) {
+      await advance(30_000);
+      await broker.produce('ts-year-3000', [{ value: `later ${i}` }]);
+    }
+    await broker.enforceRetention();
+    expect(broker.describeTopic('ts-year-3000').partitions[0]!.startOffset).toBeGreaterThan(0n);
+    await advance(HOUR_MS);
+    await broker.enforceRetention();
+    expect(broker.describeTopic('ts-year-3000').partitions[0]!.startOffset).toBe(endOffset());
+  });
+
+  it('as far as allowed holds maxAgeMs retention off by at most timestampAheadMsMax', async () => {
+    const { clock, broker, advance } = await topicWith('ts-ahead-bound');
+    const partition = () => broker.describeTopic('ts-ahead-bound').partitions[0]!;
+    await broker.produce('ts-ahead-bound', [{ value: 'ahead', timestamp: clock.now() + HOUR_MS }]);
+    for (let i = 0; i < 4; i++) {
+      await advance(30_000);
+      await broker.produce('ts-ahead-bound', [{ value: `later ${i}` }]);
+    }
+    // An hour on, the later records are long past maxAgeMs (60 s), but all share a segment with
+    // the one stamped ahead (segmentMsMax is measured from it), which is just now.
+    await advance(HOUR_MS - 120_000);
+    await broker.enforceRetention();
+    expect(partition().startOffset).toBe(0n);
+    await advance(60_001);
+    await broker.enforceRetention();
+    expect(partition().startOffset).toBe(partition().endOffset);
+  });
+
+  it('is taken at any distance with timestampAheadMsMax at its max (Kafka before 4.0), and then holds retention off as long', async () => {
+    const world = await engineFixture({ timestampAheadMsMax: Number.MAX_SAFE_INTEGER });
+    await world.broker.createTopic('ts-unbounded');
+    await world.broker.produce('ts-unbounded', [{ value: 'future', timestamp: YEAR_3000_MS }]);
+    expect(await world.broker.offsetForTimestamp('ts-unbounded', 0, YEAR_3000_MS)).toBe(0n);
+  });
+
+  it('is moved all the same by a redrive after the wall clock stepped back: a copy keeps the timestamp its record was taken with', async () => {
+    const { clock, broker, settle } = await topicWith('ts-redrive');
+    const stamped = clock.now() + HOUR_MS;
+    await broker.produce('ts-redrive', [{ value: 'ahead', timestamp: stamped }]);
+    await broker.subscribe({ topic: 'ts-redrive', group: 'g-ts-redrive', maxDeliveries: 1 }, (d) => d.reject('bad'));
+    await settle(() => broker.describeGroup('ts-redrive', 'g-ts-redrive').partitions[0]!.deadLettered === 1);
+    clock.stepWall(-HOUR_MS);
+    expect(await broker.redrive('ts-redrive.dlq')).toEqual({ moved: 1, skipped: 0 });
+    const [copy] = await broker.fetch({ topic: 'ts-redrive', partition: 0, offset: 1n });
+    expect(copy!.timestamp).toBe(stamped);
+  });
+});
