@@ -162,4 +162,18 @@ describe('a record stamped ahead of the broker clock', () => {
     const [copy] = await broker.fetch({ topic: 'ts-redrive', partition: 0, offset: 1n });
     expect(copy!.timestamp).toBe(stamped);
   });
+
+  it("keeps its age when a redrive moves it back: older than its topic's maxAgeMs, the next retention pass takes it from a quiet partition", async () => {
+    const { broker, settle, advance } = await topicWith('ts-redrive-aged');
+    await broker.produce('ts-redrive-aged', [{ value: 'old' }]);
+    const subscription = await broker.subscribe({ topic: 'ts-redrive-aged', group: 'g-aged', maxDeliveries: 1 }, (d) => d.reject('bad'));
+    await settle(() => broker.describeGroup('ts-redrive-aged', 'g-aged').partitions[0]!.deadLettered === 1);
+    await subscription.close();
+    await advance(120_000);
+    expect(await broker.redrive('ts-redrive-aged.dlq')).toEqual({ moved: 1, skipped: 0 });
+    await broker.enforceRetention();
+    const partition = broker.describeTopic('ts-redrive-aged').partitions[0]!;
+    expect([partition.startOffset, partition.endOffset]).toEqual([2n, 2n]);
+    expect(broker.describeGroup('ts-redrive-aged', 'g-aged').partitions[0]!.lostToRetention).toBe(1n);
+  });
 });
