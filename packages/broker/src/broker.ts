@@ -25,7 +25,7 @@ import { GroupCoordinator } from './groups/group-coordinator.js';
 import { groupJournalLimits } from './groups/coordinator-deps.js';
 import { handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
-import { checkBatchInput } from './topics/batch-input.js';
+import { checkBatchAhead, checkBatchInput } from './topics/batch-input.js';
 import { produceCopies, produceRecords, type ProduceContext } from './topics/produce.js';
 import { copyBatchBytesMax } from './groups/dead-letter.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
@@ -246,10 +246,15 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     checkPartitionField(request.partition);
     const topic = this.topic(request.topic);
     const target = this.partitionTarget(topic, request.partition);
-    const header = checkBatchInput(request.batch, this.limits, produceTime(this.clock.now(), this.limits.timestampAheadMsMax));
+    const header = checkBatchInput(request.batch, this.limits);
     let result: Awaited<ReturnType<Producers['append']>>;
+    // At admission, which the resend of a batch the log holds skips (checkBatchAhead).
+    const admit = async () => {
+      checkBatchAhead(request.batch, header, produceTime(this.clock.now(), this.limits.timestampAheadMsMax));
+      return this.retention.makeRoomInTurn(topic, request.partition, request.batch.length);
+    };
     try {
-      result = await this.producers.append(target, header, request.batch, request.incarnation, () => this.retention.makeRoomInTurn(topic, request.partition, request.batch.length));
+      result = await this.producers.append(target, header, request.batch, request.incarnation, admit);
     } catch (error) {
       throw this.topics.failure(topic, error);
     }

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { crc32c, encodeBatch } from '@brook/protocol';
 import { checkBatchInput } from './batch-input.js';
-import { produceTime } from './record-input.js';
 
 const limits = { batchBytesMax: 4096, batchRecordsMax: 3 };
-/** The batches below are stamped 0 to 5: a clock at 5, no room ahead. */
-const TIME = produceTime(5, 0);
 
 function batchOf(records: number, valueBytes = 1): Uint8Array {
   return encodeBatch(Array.from({ length: records }, () => ({ key: null, value: new Uint8Array(valueBytes), timestamp: 0 })));
@@ -22,22 +19,22 @@ function patched(batch: Uint8Array, position: number, value: number): Uint8Array
 describe('checkBatchInput', () => {
   it('returns the header of a good batch', () => {
     const batch = encodeBatch([{ key: null, value: null, timestamp: 5 }], { producerId: 9n, producerEpoch: 1, baseSequence: 4 });
-    expect(checkBatchInput(batch, limits, TIME)).toMatchObject({ producerId: 9n, producerEpoch: 1, baseSequence: 4, recordCount: 1 });
+    expect(checkBatchInput(batch, limits)).toMatchObject({ producerId: 9n, producerEpoch: 1, baseSequence: 4, recordCount: 1 });
   });
 
   it('holds a batch to batchBytesMax: exactly the limit passes, one byte more is MESSAGE_TOO_LARGE', () => {
     let valueBytes = 0;
     while (batchOf(1, valueBytes + 1).length <= limits.batchBytesMax) valueBytes += 1;
     expect(batchOf(1, valueBytes)).toHaveLength(limits.batchBytesMax);
-    expect(() => checkBatchInput(batchOf(1, valueBytes), limits, TIME)).not.toThrow();
-    expect(() => checkBatchInput(batchOf(1, valueBytes + 1), limits, TIME)).toThrow(expect.objectContaining({
+    expect(() => checkBatchInput(batchOf(1, valueBytes), limits)).not.toThrow();
+    expect(() => checkBatchInput(batchOf(1, valueBytes + 1), limits)).toThrow(expect.objectContaining({
       code: 'MESSAGE_TOO_LARGE', details: { bytes: limits.batchBytesMax + 1, limit: limits.batchBytesMax },
     }));
   });
 
   it('holds a batch to batchRecordsMax records', () => {
-    expect(() => checkBatchInput(batchOf(3), limits, TIME)).not.toThrow();
-    expect(() => checkBatchInput(batchOf(4), limits, TIME)).toThrow(expect.objectContaining({ code: 'MESSAGE_TOO_LARGE', details: { records: 4, limit: 3 } }));
+    expect(() => checkBatchInput(batchOf(3), limits)).not.toThrow();
+    expect(() => checkBatchInput(batchOf(4), limits)).toThrow(expect.objectContaining({ code: 'MESSAGE_TOO_LARGE', details: { records: 4, limit: 3 } }));
   });
 
   it.each([
@@ -47,7 +44,7 @@ describe('checkBatchInput', () => {
     ['a record that does not parse', (b: Uint8Array) => patched(b, 61, 0x7f), 'bad-record'],
     ['lastOffsetDelta other than recordCount - 1', (b: Uint8Array) => patched(b, 26, 1), 'bad-header'],
   ])('rejects %s with CORRUPT_BATCH', (_what, damage, reason) => {
-    expect(() => checkBatchInput(damage(batchOf(1)), limits, TIME)).toThrow(expect.objectContaining({ code: 'CORRUPT_BATCH', details: expect.objectContaining({ reason }) }));
+    expect(() => checkBatchInput(damage(batchOf(1)), limits)).toThrow(expect.objectContaining({ code: 'CORRUPT_BATCH', details: expect.objectContaining({ reason }) }));
   });
 
   it('rejects a batch of no records (recordCount 0, lastOffsetDelta -1: consistent, but nothing to append) with CORRUPT_BATCH', () => {
@@ -58,12 +55,12 @@ describe('checkBatchInput', () => {
     view.setInt32(23, -1); // lastOffsetDelta
     view.setInt32(57, 0); // recordCount
     view.setUint32(17, crc32c(empty, 21, empty.length));
-    expect(() => checkBatchInput(empty, limits, TIME)).toThrow(expect.objectContaining({ code: 'CORRUPT_BATCH', details: expect.objectContaining({ reason: 'bad-header' }) }));
+    expect(() => checkBatchInput(empty, limits)).toThrow(expect.objectContaining({ code: 'CORRUPT_BATCH', details: expect.objectContaining({ reason: 'bad-header' }) }));
   });
 
   it('rejects what is not a batch, and transactional or control batches, with INVALID_REQUEST', () => {
-    expect(() => checkBatchInput('x', limits, TIME)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
-    expect(() => checkBatchInput(patched(batchOf(1), 22, 0x10), limits, TIME)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { attributes: 0x10 } }));
-    expect(() => checkBatchInput(patched(batchOf(1), 22, 0x20), limits, TIME)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
+    expect(() => checkBatchInput('x', limits)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
+    expect(() => checkBatchInput(patched(batchOf(1), 22, 0x10), limits)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { attributes: 0x10 } }));
+    expect(() => checkBatchInput(patched(batchOf(1), 22, 0x20), limits)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
   });
 });

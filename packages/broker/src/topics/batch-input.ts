@@ -11,13 +11,16 @@
  * - not transactional, not a control batch: Brook has no transactions (INVALID_REQUEST)
  * - not LogAppendTime: a record's timestamp is the one its producer gave (create time), never one
  *   a client says the broker stamped (INVALID_REQUEST)
- * - every record's timestamp in 0..2^53-1 and at most timestampAheadMsMax after the broker's clock,
- *   as Broker.produce's (INVALID_REQUEST naming the record)
+ * - every record's timestamp in 0..2^53-1, as Broker.produce's (INVALID_REQUEST naming the record)
  * - baseTimestamp the first record's timestamp, maxTimestamp the largest (CORRUPT_BATCH
  *   'bad-header'): the log trusts them, unread, for the time index, maxAgeMs retention and segmentMsMax
+ *
+ * and, when it is to be appended (not for the resend of a batch the log holds: checkBatchAhead),
+ * no record stamped more than timestampAheadMsMax after the broker's clock.
  */
 import {
-  BATCH_LOG_OVERHEAD_BYTES, BrookError, corruptBatch, encodeBatch, invalidRecord, verifyBatchRecords, type BatchHeader, type EncodableRecord, type RecordTimestamps,
+  BATCH_LOG_OVERHEAD_BYTES, BrookError, corruptBatch, decodeBatch, encodeBatch, invalidRecord, verifyBatchRecords, type BatchHeader, type EncodableRecord,
+  type RecordTimestamps,
 } from '@brook/protocol';
 import { checkTimestampAhead, type ProduceTime } from './record-input.js';
 
@@ -30,7 +33,7 @@ export interface BatchLimits {
 const UNSUPPORTED_ATTRIBUTES = 0x38;
 
 /** Checks a client-encoded batch; returns its header. */
-export function checkBatchInput(batch: unknown, limits: BatchLimits, time: ProduceTime): BatchHeader {
+export function checkBatchInput(batch: unknown, limits: BatchLimits): BatchHeader {
   if (!(batch instanceof Uint8Array)) throw new BrookError('INVALID_REQUEST', 'batch must be a Uint8Array', {});
   if (batch.length > limits.batchBytesMax) {
     throw new BrookError('MESSAGE_TOO_LARGE', `batch of ${batch.length} bytes exceeds batchBytesMax ${limits.batchBytesMax}`, {
@@ -54,13 +57,25 @@ export function checkBatchInput(batch: unknown, limits: BatchLimits, time: Produ
       attributes: header.attributes,
     });
   }
-  checkBatchTimestamps(header, timestamps, time);
+  checkBatchTimestamps(header, timestamps);
   return header;
 }
 
-function checkBatchTimestamps(header: BatchHeader, timestamps: RecordTimestamps, time: ProduceTime): void {
+/**
+ * Refuses a batch checkBatchInput passed if a record is stamped past `time.latestMs` (its header's
+ * maxTimestamp, which that check held to its records), naming the first such record. Asked when
+ * the batch is to be appended, not of the resend of one the log holds: that is answered as the
+ * duplicate it is even if the wall clock stepped back since its timestamps were taken.
+ */
+export function checkBatchAhead(batch: Uint8Array, header: BatchHeader, time: ProduceTime): void {
+  if (header.maxTimestamp <= time.latestMs) return;
+  // Only a refusal reads the records, to name the one.
+  const position = decodeBatch(batch, 0, { crcVerified: true }).records.findIndex((record) => record.timestamp === header.maxTimestamp);
+  checkTimestampAhead(header.maxTimestamp, position, time);
+}
+
+function checkBatchTimestamps(header: BatchHeader, timestamps: RecordTimestamps): void {
   if (timestamps.min < 0) throw invalidRecord(timestamps.minAt, `timestamp must be an integer in 0..2^53-1, got ${timestamps.min}`);
-  checkTimestampAhead(timestamps.max, timestamps.maxAt, time);
   if (header.baseTimestamp !== timestamps.first || header.maxTimestamp !== timestamps.max) {
     throw corruptBatch('bad-header', 0, `baseTimestamp ${header.baseTimestamp} and maxTimestamp ${header.maxTimestamp} are not `
       + `its first record's timestamp ${timestamps.first} and its largest ${timestamps.max}`);

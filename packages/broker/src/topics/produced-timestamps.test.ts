@@ -163,6 +163,20 @@ describe('a record stamped ahead of the broker clock', () => {
     expect(copy!.timestamp).toBe(stamped);
   });
 
+  it("is answered as the duplicate it is when its idempotent producer resends it after the broker's wall clock stepped back", async () => {
+    // The resend of a batch the log holds is no new record: judged anew, it was refused and its
+    // producer (a WAL's) set its records aside as poison, though they were in the log.
+    const { clock, produceBatch, endOffset, broker } = await topicWith('ts-resend');
+    const { producerId, producerEpoch } = await broker.initProducer();
+    const batch = encodeBatch([{ key: null, value: null, timestamp: clock.now() + HOUR_MS }], { producerId, producerEpoch, baseSequence: 0 });
+    await produceBatch(batch);
+    clock.stepWall(-HOUR_MS);
+    await expect(produceBatch(batch)).resolves.toMatchObject({ baseOffset: 0n, duplicate: true });
+    const next = encodeBatch([{ key: null, value: null, timestamp: clock.now() + HOUR_MS + 1 }], { producerId, producerEpoch, baseSequence: 1 });
+    await expect(produceBatch(next)).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { record: 0 } });
+    expect(endOffset()).toBe(1n);
+  });
+
   it("keeps its age when a redrive moves it back: older than its topic's maxAgeMs, the next retention pass takes it from a quiet partition", async () => {
     const { broker, settle, advance } = await topicWith('ts-redrive-aged');
     await broker.produce('ts-redrive-aged', [{ value: 'old' }]);
