@@ -94,7 +94,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.lifecycle = {
       fs, groups: this.groups, producers: this.producers, logDefaults, limits, partitionFailed: this.partitionFailed, topicDir: (name) => this.topicDir(name),
     };
-    this.sessions = new SessionHub(this, clock, { batchRecordsMax: limits.batchRecordsMax, batchBytesMax: limits.batchBytesMax });
+    this.sessions = new SessionHub(this, clock, { batchRecordsMax: limits.batchRecordsMax, batchBytesMax: limits.batchBytesMax, timestampAheadMsMax: limits.timestampAheadMsMax });
     this.retention = new RetentionRunner(this.topics, this.groups, this, clock, limits.retentionCheckIntervalMs);
   }
 
