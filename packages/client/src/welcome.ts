@@ -7,7 +7,10 @@
  */
 import { BrookError, isIncarnation, showValue, type SessionLimits, type Welcome } from '@brook/protocol';
 
-/** Every limit of SessionLimits, as a table the compiler holds complete: a limit added there must be checked here. */
+/**
+ * Every limit of SessionLimits, as a table the compiler holds complete: a limit added there must be
+ * checked here. true: a positive limit every WELCOME carries; false: an optional one, read on its own.
+ */
 const SESSION_LIMITS: { readonly [name in keyof SessionLimits]-?: name extends 'timestampAheadMsMax' ? false : true } = {
   frameBytesMax: true, batchRecordsMax: true, batchBytesMax: true, subscriptionsMax: true, requestsInFlightMax: true, timestampAheadMsMax: false,
 };
