@@ -211,7 +211,8 @@ describe('a tail reader whose read meets a damaged batch (CORRUPT_SEGMENT: every
 describe("a partition whose periodic producer-state snapshot cannot be written (nobody awaits it)", () => {
   it("describeTopic's producerSnapshotFailure in process and over the wire, the brook_partition_producer_snapshot_failed gauge and brook topics describe show it, until one is written; /healthz stays 200", async () => {
     const fs = new MemoryFileSystem();
-    const clock = new VirtualClock();
+    // The client stamps its records with the system clock: the broker's reads the same (timestampAheadMsMax).
+    const clock = new VirtualClock({ startMs: Date.now() });
     const broker = (opened.broker = await Broker.open({ storage: 'memory', fs, clock, producerSnapshotIntervalMs: 1000 }));
     await broker.createTopic('sh-snapshot', { partitions: 2 });
     const { server, get } = await listen(broker);

@@ -17,7 +17,7 @@ import {
 import { TopicRegistry } from './topics/topic-registry.js';
 import { topicCreation, topicRemoval, type TopicLifecycle } from './topics/topic-lifecycle.js';
 import { RetentionRunner, batchBytesFit, type RetentionDrop } from './topics/retention-runner.js';
-import type { ProduceRecord } from './topics/record-input.js';
+import { produceTime, type ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
 import { DataDir } from './data-dir.js';
 import { resolveBrokerLimits, resolveStorage, type BrokerLimits, type BrokerOptions } from './config/broker-options.js';
@@ -25,7 +25,7 @@ import { GroupCoordinator } from './groups/group-coordinator.js';
 import { groupJournalLimits } from './groups/coordinator-deps.js';
 import { handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
-import { checkBatchInput } from './topics/batch-input.js';
+import { checkBatchAhead, checkBatchInput } from './topics/batch-input.js';
 import { produceCopies, produceRecords, type ProduceContext } from './topics/produce.js';
 import { copyBatchBytesMax } from './groups/dead-letter.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
@@ -94,7 +94,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     this.lifecycle = {
       fs, groups: this.groups, producers: this.producers, logDefaults, limits, partitionFailed: this.partitionFailed, topicDir: (name) => this.topicDir(name),
     };
-    this.sessions = new SessionHub(this, clock, { batchRecordsMax: limits.batchRecordsMax, batchBytesMax: limits.batchBytesMax });
+    this.sessions = new SessionHub(this, clock, { batchRecordsMax: limits.batchRecordsMax, batchBytesMax: limits.batchBytesMax, timestampAheadMsMax: limits.timestampAheadMsMax });
     this.retention = new RetentionRunner(this.topics, this.groups, this, clock, limits.retentionCheckIntervalMs);
   }
 
@@ -176,7 +176,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    */
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
     this.assertOpen();
-    return produceRecords(this.producing, this.topic(topic), records, this.limits);
+    return produceRecords(this.producing, this.topic(topic), records, this.limits, this.limits.timestampAheadMsMax);
   }
 
   /**
@@ -248,8 +248,13 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
     const target = this.partitionTarget(topic, request.partition);
     const header = checkBatchInput(request.batch, this.limits);
     let result: Awaited<ReturnType<Producers['append']>>;
+    // At admission, which the resend of a batch the log holds skips (checkBatchAhead).
+    const admit = async () => {
+      checkBatchAhead(request.batch, header, produceTime(this.clock.now(), this.limits.timestampAheadMsMax));
+      return this.retention.makeRoomInTurn(topic, request.partition, request.batch.length);
+    };
     try {
-      result = await this.producers.append(target, header, request.batch, request.incarnation, () => this.retention.makeRoomInTurn(topic, request.partition, request.batch.length));
+      result = await this.producers.append(target, header, request.batch, request.incarnation, admit);
     } catch (error) {
       throw this.topics.failure(topic, error);
     }

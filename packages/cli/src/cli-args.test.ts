@@ -66,6 +66,22 @@ describe('the shared option parser', () => {
     for (const bad of ['soon', '-3', 'May 1', '2024-13-45']) expect(() => from(bad)).toThrow(usageError);
   });
 
+  it('reads an ISO time without a zone as UTC, as every time Brook prints is, whatever the machine\'s time zone', () => {
+    const from = (text: string) => startPositionOption(parse('x', '--from', text), 'from');
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'Asia/Tokyo';
+    try {
+      expect(from('2024-05-01T12:00:00')).toEqual({ timestamp: Date.UTC(2024, 4, 1, 12) });
+      expect(from('2024-05-01 12:00')).toEqual({ timestamp: Date.UTC(2024, 4, 1, 12) });
+      expect(from('2024-05-01T12:00:00.250')).toEqual({ timestamp: Date.UTC(2024, 4, 1, 12, 0, 0, 250) });
+      expect(from('2024-05-01')).toEqual({ timestamp: Date.UTC(2024, 4, 1) });
+      expect(from('2024-05-01T12:00:00+09:00')).toEqual({ timestamp: Date.UTC(2024, 4, 1, 3) });
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
+  });
+
   it('reads durations in ms, s, m, h and d', () => {
     const every = (text: string) => durationOption(parse('x', '--every', text), 'every');
     expect([every('250'), every('30s'), every('15m'), every('12h'), every('7d')]).toEqual([250, 30_000, 900_000, 43_200_000, 604_800_000]);

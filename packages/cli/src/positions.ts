@@ -25,17 +25,20 @@ const OFFSET_MAX = (1n << 63n) - 1n;
 /**
  * Only ISO dates and times count, checked field by field: Date.parse alone reads '12' or 'May 1'
  * as a time, and rolls '2024-02-30' over to March 1 or takes '2024-05-01junk' for some day in June.
+ * A time without a zone is UTC, as a date alone is and as every time Brook prints is: Date.parse
+ * would read it in the machine's time zone, so the same command would start elsewhere on another
+ * machine.
  */
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 function isoTime(text: string): number | undefined {
   const match = ISO_TIME.exec(text);
   if (!match) return undefined;
-  const [year, month, day, hours = '0', minutes = '0', seconds = '0'] = match.slice(1);
+  const [year, month, day, hours, minutes = '0', seconds = '0', zone] = match.slice(1);
   const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
   const fieldsExist = date.getUTCMonth() === Number(month) - 1 && date.getUTCDate() === Number(day) &&
-    Number(hours) < 24 && Number(minutes) < 60 && Number(seconds) < 60;
-  const timestamp = Date.parse(text);
+    Number(hours ?? 0) < 24 && Number(minutes) < 60 && Number(seconds) < 60;
+  const timestamp = Date.parse(hours !== undefined && zone === undefined ? `${text}Z` : text);
   return fieldsExist && !Number.isNaN(timestamp) ? timestamp : undefined;
 }
 

@@ -12,7 +12,7 @@
  */
 import stableStringify from 'fast-json-stable-stringify';
 import {
-  BrookError, checkRecordPartition, checkStringFields, invalidRecord, recordTimestamp, toRecordField, toRecordHeaders, type EncodableRecord, type RecordBytes, type RecordField, type RecordHeader, type RecordHeadersInput,
+  BrookError, checkRecordPartition, checkStringFields, invalidRecord, recordTimestamp, toRecordField, toRecordHeaders, type EncodableRecord, type RecordBytes, type RecordField, type RecordHeader, type RecordHeadersInput, type SessionLimits,
 } from '@brook/protocol';
 
 export type { RecordBytes };
@@ -59,10 +59,25 @@ export interface SendInputs {
  * send a copy): they are read when the batch is encoded, so they must stay as they are until
  * the send settles.
  */
-export function toSendInputs(records: readonly ProducerRecord[], nowMs: number): SendInputs {
+export function toSendInputs(records: readonly ProducerRecord[], nowMs: number, server: SessionLimits): SendInputs {
   // Array.from, not map: map skips the holes of a sparse array, which must fail as non-records.
   const inputs = Array.from(records, (record, position) => toRecordInput(record, position, nowMs));
+  checkTimestampsAhead(inputs, nowMs, server.timestampAheadMsMax);
   return { inputs, partitions: Array.from(records, (record) => record.partition) };
+}
+
+/**
+ * The broker refuses a batch whole if a record is stamped more than its timestampAheadMsMax after
+ * its clock: one record found there would fail every send its batch holds (a WAL producer's whole
+ * part). So a send is held to it here, on this client's clock, and fails alone. (A clock ahead
+ * of the broker's still lets through a record the broker refuses.) No limit from a broker before it.
+ */
+function checkTimestampsAhead(inputs: readonly EncodableRecord[], nowMs: number, aheadMsMax: number | undefined): void {
+  if (aheadMsMax === undefined) return;
+  const position = inputs.findIndex((input) => input.timestamp > nowMs + aheadMsMax);
+  if (position >= 0) {
+    throw invalidRecord(position, `timestamp ${inputs[position]!.timestamp} is more than the broker's timestampAheadMsMax ${aheadMsMax} ms ahead of this client's clock (${nowMs})`);
+  }
 }
 
 /** `record`, the `position`-th of a send, as the codec's input; `nowMs` stamps records without a timestamp. */

@@ -7,11 +7,15 @@
  */
 import { BrookError, isIncarnation, showValue, type SessionLimits, type Welcome } from '@brook/protocol';
 
-/** Every limit of SessionLimits, as a table the compiler holds complete: a limit added there must be checked here. */
-const SESSION_LIMITS: { readonly [name in keyof SessionLimits]: true } = {
-  frameBytesMax: true, batchRecordsMax: true, batchBytesMax: true, subscriptionsMax: true, requestsInFlightMax: true,
+/**
+ * Every limit of SessionLimits, as a table the compiler holds complete: a limit added there must be
+ * checked here. true: a positive limit every WELCOME carries; false: an optional one, read on its own.
+ */
+const SESSION_LIMITS: { readonly [name in keyof SessionLimits]-?: name extends 'timestampAheadMsMax' ? false : true } = {
+  frameBytesMax: true, batchRecordsMax: true, batchBytesMax: true, subscriptionsMax: true, requestsInFlightMax: true, timestampAheadMsMax: false,
 };
-const LIMIT_NAMES = Object.keys(SESSION_LIMITS) as (keyof SessionLimits)[];
+/** The positive limits every WELCOME carries. */
+const LIMIT_NAMES = (Object.keys(SESSION_LIMITS) as (keyof SessionLimits)[]).filter((name) => SESSION_LIMITS[name]);
 
 export function readWelcome(json: Record<string, unknown>): Pick<Welcome, 'limits' | 'incarnation'> {
   const limits = json['limits'];
@@ -21,6 +25,12 @@ export function readWelcome(json: Record<string, unknown>): Pick<Welcome, 'limit
     const value = (limits as Record<string, unknown>)[name];
     if (!Number.isSafeInteger(value) || (value as number) < 1) throw badWelcome(`limits.${name}`, value);
     read[name] = value as number;
+  }
+  // Optional (a broker from before it), and 0 is a limit: not one of the positive ones above.
+  const aheadMs = (limits as Record<string, unknown>)['timestampAheadMsMax'];
+  if (aheadMs !== undefined) {
+    if (!Number.isSafeInteger(aheadMs) || (aheadMs as number) < 0) throw badWelcome('limits.timestampAheadMsMax', aheadMs);
+    read.timestampAheadMsMax = aheadMs as number;
   }
   const incarnation = json['incarnation'];
   if (incarnation !== undefined && !isIncarnation(incarnation)) throw badWelcome('incarnation', incarnation);

@@ -13,7 +13,7 @@ import { crc32c } from './crc32c.js';
 import { BrookError, assert } from './errors.js';
 import { getInt64AsNumber } from './int64.js';
 import type { BatchCheck, BatchHeader, DecodeBatchOptions, LogRecord } from './record-batch.js';
-import { BatchRecordDecoder, corruptBatch } from './record-decoder.js';
+import { BatchRecordDecoder, corruptBatch, type RecordTimestamps } from './record-decoder.js';
 import type { StoredRecord } from './stored-record.js';
 import { storedRecordsQuickly } from './stored-records-quick.js';
 
@@ -130,9 +130,14 @@ export function decodeStoredBatch(bytes: Uint8Array): { header: BatchHeader; rec
 /** Every check decodeBatch makes, with the same errors, without building the records: for a
  * batch that is stored or forwarded as it is. Returns its header. */
 export function verifyBatch(bytes: Uint8Array, position = 0, options: DecodeBatchOptions = {}): BatchHeader {
+  return verifyBatchRecords(bytes, position, options).header;
+}
+
+/** verifyBatch, also telling where its records' timestamps lie (what a produced batch's header must agree with). */
+export function verifyBatchRecords(bytes: Uint8Array, position = 0, options: DecodeBatchOptions = {}): { header: BatchHeader; timestamps: RecordTimestamps } {
   const decoder = recordDecoder(bytes, position, options);
-  decoder.checkAll();
-  return decoder.header;
+  const timestamps = decoder.checkAll();
+  return { header: decoder.header, timestamps };
 }
 
 /** The batch-level checks of decodeBatch, then a decoder positioned at its first record. */

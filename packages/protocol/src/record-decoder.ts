@@ -23,6 +23,27 @@ export function corruptBatch(
   return new BrookError('CORRUPT_BATCH', `batch at ${position}: ${detail}`, { reason, position, ...extra });
 }
 
+/** The timestamps of a run of records: the first's, and the lowest and highest with the index of the first record to have each (none: NaN, -1). */
+export interface RecordTimestamps {
+  first: number;
+  min: number;
+  minAt: number;
+  max: number;
+  maxAt: number;
+}
+
+function noteTimestamp(timestamps: RecordTimestamps, timestamp: number, index: number): void {
+  if (index === 0) timestamps.first = timestamp;
+  if (timestamp < timestamps.min) {
+    timestamps.min = timestamp;
+    timestamps.minAt = index;
+  }
+  if (timestamp > timestamps.max) {
+    timestamps.max = timestamp;
+    timestamps.maxAt = index;
+  }
+}
+
 /**
  * Walks a run of records: decodes them (decodeAll) or only checks them (checkAll). Both make the
  * same checks, and every failure throws CORRUPT_BATCH 'bad-record' naming the record's index and
@@ -64,9 +85,12 @@ export abstract class RecordDecoder {
   }
 
   /** decodeAll's checks without building a record, bigint or view: for a batch that is only
-   * validated before it is stored as it is (a produce batch). */
-  checkAll(): void {
-    this.walk(null);
+   * validated before it is stored as it is (a produce batch). Returns where its records' timestamps
+   * lie, which such a batch's header must agree with. */
+  checkAll(): RecordTimestamps {
+    const timestamps = { first: Number.NaN, min: Number.POSITIVE_INFINITY, minAt: -1, max: Number.NEGATIVE_INFINITY, maxAt: -1 };
+    this.walk(null, timestamps);
+    return timestamps;
   }
 
   /**
@@ -75,11 +99,12 @@ export abstract class RecordDecoder {
    */
   protected abstract place(offsetDelta: number, timestampDelta: number, build: boolean): void;
 
-  private walk(records: LogRecord[] | null): void {
+  private walk(records: LogRecord[] | null, timestamps?: RecordTimestamps): void {
     for (; this.index < this.recordCount; this.index++) {
       this.recordPosition = this.reader.position;
       const record = this.decodeRecord(records !== null);
       if (records !== null) records.push(record!);
+      if (timestamps) noteTimestamp(timestamps, this.timestamp, this.index);
     }
     if (this.reader.position !== this.recordsEnd) {
       this.recordPosition = this.reader.position;

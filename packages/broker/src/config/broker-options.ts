@@ -22,6 +22,7 @@ export interface BrokerOptions {
   fs?: FileSystem;
   segmentBytesMax?: number;
   segmentMsMax?: number;
+  timestampAheadMsMax?: number;
   indexIntervalBytes?: number;
   logTailCacheBytes?: number;
   batchBytesMax?: number;
@@ -37,7 +38,7 @@ export interface BrokerOptions {
 
 /** The limits a broker reads from its options; every other LIMITS entry is per topic or per subscription. */
 const BROKER_LIMIT_NAMES = [
-  'segmentBytesMax', 'segmentMsMax', 'indexIntervalBytes', 'logTailCacheBytes', 'batchBytesMax', 'batchRecordsMax', 'fetchRecordsMax',
+  'segmentBytesMax', 'segmentMsMax', 'timestampAheadMsMax', 'indexIntervalBytes', 'logTailCacheBytes', 'batchBytesMax', 'batchRecordsMax', 'fetchRecordsMax',
   'fetchBytesMax', 'retentionCheckIntervalMs', 'groupUnackedRecordsMax', 'groupJournalBytesMax',
   'producersPerPartitionMax', 'producerSnapshotIntervalMs',
 ] as const satisfies readonly (keyof typeof LIMITS & keyof BrokerOptions)[];

@@ -30,6 +30,10 @@ export const LIMITS = Object.freeze({
     default: 7 * DAY_MS, min: 1, max: 365 * DAY_MS,
     doc: "A segment rolls at the next append once its first record's timestamp is this old.",
   },
+  timestampAheadMsMax: {
+    default: 60 * 60 * 1000, min: 0, max: Number.MAX_SAFE_INTEGER,
+    doc: "How far ahead of the broker's wall clock a produced record's timestamp may be (INVALID_REQUEST beyond), as Kafka's message.timestamp.after.max.ms: maxAgeMs retention keeps a segment until its newest record is old, so one record stamped in the year 3000 would keep its partition's records for good.",
+  },
   indexIntervalBytes: {
     default: 4 * KiB, min: 64, max: 1 * MiB,
     doc: 'Log bytes between two sparse index entries: a read scans at most about this much before its offset.',

@@ -59,6 +59,7 @@ const subscribeOption = (option: string, options: (value: number) => Partial<Sub
 const ROWS: Record<LimitName, Row> = {
   segmentBytesMax: brokerOption('segmentBytesMax'),
   segmentMsMax: brokerOption('segmentMsMax'),
+  timestampAheadMsMax: brokerOption('timestampAheadMsMax'),
   indexIntervalBytes: brokerOption('indexIntervalBytes'),
   logTailCacheBytes: brokerOption('logTailCacheBytes'),
   batchBytesMax: brokerOption('batchBytesMax'),

@@ -91,7 +91,7 @@ export async function sessionFixture(options: { limits?: Partial<ServerLimits>; 
   // Custom limits or a token need a Session of its own; otherwise the broker's, as connect(broker) gets.
   // The broker's sessions are Sessions too; drained() is the WebSocket server's call, not FrameSession's.
   const session = options.limits === undefined && options.token === undefined ? broker.openSession(peer, { remote: 'test' }) as Session : new Session(broker, peer, {
-    sessionId: 'test', remote: 'test', limits: resolveServerLimits(options.limits), token: options.token, batchLimits: { batchRecordsMax: LIMITS.batchRecordsMax.default, batchBytesMax: LIMITS.batchBytesMax.default }, clock,
+    sessionId: 'test', remote: 'test', limits: resolveServerLimits(options.limits), token: options.token, batchLimits: { batchRecordsMax: LIMITS.batchRecordsMax.default, batchBytesMax: LIMITS.batchBytesMax.default, timestampAheadMsMax: LIMITS.timestampAheadMsMax.default }, clock,
     onInternalError: (error) => void internalErrors.push(error),
     onEnd: () => undefined,
   });

@@ -27,7 +27,7 @@ describe('handshake', () => {
   it('WELCOME announces the limits and the data directory\'s incarnation; the handshake timer stops', async () => {
     const f = await sessionFixture({ limits: { subscriptionsMax: 3, requestsInFlightMax: 5, frameBytesMax: 4096 } });
     const welcome = await f.hello();
-    expect(welcome.json).toEqual({ version: 2, server: 'brook', sessionId: 'test', incarnation: f.broker.incarnation, limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, batchBytesMax: 1024 * 1024, subscriptionsMax: 3, requestsInFlightMax: 5 }, features: [] });
+    expect(welcome.json).toEqual({ version: 2, server: 'brook', sessionId: 'test', incarnation: f.broker.incarnation, limits: { frameBytesMax: 4096, batchRecordsMax: 10_000, batchBytesMax: 1024 * 1024, subscriptionsMax: 3, requestsInFlightMax: 5, timestampAheadMsMax: 3_600_000 }, features: [] });
     f.clock.advance(60_000);
     expect(f.peer.closed).toBeUndefined();
   });
@@ -222,7 +222,7 @@ describe('ending', () => {
     peer.close = (code) => void closes.push(code);
     const session = new Session(broker, peer, {
       sessionId: 'once', remote: 'test', limits: resolveServerLimits({}), token: undefined, clock,
-      batchLimits: { batchRecordsMax: LIMITS.batchRecordsMax.default, batchBytesMax: LIMITS.batchBytesMax.default },
+      batchLimits: { batchRecordsMax: LIMITS.batchRecordsMax.default, batchBytesMax: LIMITS.batchBytesMax.default, timestampAheadMsMax: LIMITS.timestampAheadMsMax.default },
       onInternalError: () => undefined, onEnd: () => void (ends += 1),
     });
     session.close(CloseCode.GOING_AWAY, 'first');

@@ -31,6 +31,7 @@ import { wireError } from './wire-error.js';
 export interface BatchLimits {
   readonly batchRecordsMax: number;
   readonly batchBytesMax: number;
+  readonly timestampAheadMsMax: number;
 }
 
 export interface SessionOptions {

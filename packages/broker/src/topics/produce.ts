@@ -5,7 +5,7 @@
 import { BrookError } from '@brook/protocol';
 import type { AppendResult } from '../log/partition-log.js';
 import { encodeBatchInput, type BatchLimits } from './batch-input.js';
-import type { ProduceRecord } from './record-input.js';
+import { produceTime, type ProduceRecord } from './record-input.js';
 import type { ProduceResult } from './requests.js';
 import type { Topic } from './topic.js';
 
@@ -20,12 +20,17 @@ export interface ProduceContext {
   failure(topic: Topic, error: unknown): unknown;
 }
 
-/** Resolves, in input order, with each record's partition and offset once every batch is persisted. */
-export async function produceRecords(context: ProduceContext, topic: Topic, records: readonly ProduceRecord[], limits: BatchLimits): Promise<ProduceResult[]> {
+/**
+ * Resolves, in input order, with each record's partition and offset once every batch is
+ * persisted. A record stamped more than `timestampAheadMsMax` after the broker's clock is refused.
+ */
+export async function produceRecords(
+  context: ProduceContext, topic: Topic, records: readonly ProduceRecord[], limits: BatchLimits, timestampAheadMsMax: number,
+): Promise<ProduceResult[]> {
   if (!Array.isArray(records) || records.length === 0) {
     throw new BrookError('INVALID_REQUEST', 'produce needs a non-empty array of records', { topic: topic.name });
   }
-  const byPartition = topic.splitByPartition(records, context.now());
+  const byPartition = topic.splitByPartition(records, produceTime(context.now(), timestampAheadMsMax));
   // Every batch is encoded (and held to the batch limits) before any is appended, so a refused
   // produce writes nothing, not the share of the partitions checked before the bad one.
   const batches = [...byPartition].map(([partition, group]) => ({
@@ -55,11 +60,13 @@ export async function produceRecords(context: ProduceContext, topic: Topic, reco
  * it resolves, whatever the fsync policy. The move is finished by an ack in the group's journal,
  * another file: under 'never' or { intervalMs } a power cut could keep that ack and lose the
  * copy, and the record would be in neither place. (Under 'always' the append is durable already.)
+ * A copy keeps its record's timestamp, which was held to timestampAheadMsMax when it was produced:
+ * not again, since a wall clock stepped back since then must not stop a record from being moved.
  */
 export async function produceCopies(
   context: ProduceContext, topic: Topic, records: readonly ProduceRecord[], limits: BatchLimits, appendsDurable: boolean,
 ): Promise<ProduceResult[]> {
-  const results = await produceRecords(context, topic, records, limits);
+  const results = await produceRecords(context, topic, records, limits, Number.POSITIVE_INFINITY);
   if (!appendsDurable) {
     const written = new Set(results.map((result) => result.partition));
     try {

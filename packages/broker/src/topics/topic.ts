@@ -17,7 +17,7 @@ import type { DataDir } from '../data-dir.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { parseSegmentLogName } from '../log/segment-files.js';
 import type { RetentionPolicy } from '../log/retention.js';
-import { toRecordInput, type ProduceRecord } from './record-input.js';
+import { toRecordInput, type ProduceRecord, type ProduceTime } from './record-input.js';
 import { settleEach } from '../steps.js';
 
 export interface TopicConfig {
@@ -204,11 +204,11 @@ export class Topic {
    * The records of one produce call split by partition (explicit `partition`, else murmur2 of the
    * key like Kafka's default partitioner, else round-robin), each with its position in the call.
    */
-  splitByPartition(records: readonly ProduceRecord[], nowMs: number): Map<number, { inputs: EncodableRecord[]; positions: number[] }> {
+  splitByPartition(records: readonly ProduceRecord[], time: ProduceTime): Map<number, { inputs: EncodableRecord[]; positions: number[] }> {
     const byPartition = new Map<number, { inputs: EncodableRecord[]; positions: number[] }>();
     for (let position = 0; position < records.length; position++) {
       const record = records[position]!;
-      const input = toRecordInput(record, position, nowMs);
+      const input = toRecordInput(record, position, time);
       const partition = this.partitionFor(record, input.key);
       let part = byPartition.get(partition);
       if (!part) byPartition.set(partition, (part = { inputs: [], positions: [] }));

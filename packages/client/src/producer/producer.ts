@@ -110,7 +110,7 @@ export class Producer {
       checkOptionKeys(options, SEND_KEYS);
       checkSignalOption(options.signal);
       checkSendArguments(topic, records);
-      send = toSendInputs(records, nowMs);
+      send = toSendInputs(records, nowMs, this.connection.serverLimits);
     } catch (error) {
       return Promise.reject(error);
     }

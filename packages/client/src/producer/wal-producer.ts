@@ -158,7 +158,7 @@ export class WalProducer extends EventEmitter<WalProducerEvents> {
     let send: SendInputs;
     try {
       checkSendArguments(topic, records);
-      send = toSendInputs(records, this.clock.now());
+      send = toSendInputs(records, this.clock.now(), this.retry.connection.serverLimits);
     } catch (error) {
       return Promise.reject(error);
     }

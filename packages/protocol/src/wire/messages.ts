@@ -49,6 +49,12 @@ export interface SessionLimits {
   batchBytesMax: number;
   subscriptionsMax: number;
   requestsInFlightMax: number;
+  /**
+   * The broker's timestampAheadMsMax: how far ahead of its wall clock a produced record's
+   * timestamp may be (0 or more). Optional, as every field added within a protocol version: a
+   * broker from before it sends none (and takes any timestamp).
+   */
+  timestampAheadMsMax?: number;
 }
 
 export interface Welcome {
