@@ -33,6 +33,16 @@ describe('Broker topics', () => {
     expect(broker.listTopics()).toEqual([]);
   });
 
+  it('a dead-letter topic name that is no string (a bigint, a symbol) is INVALID_TOPIC_NAME, not a TypeError from showing it', async () => {
+    const broker = await memoryBroker();
+    await broker.createTopic('dlq-name-kinds');
+    for (const deadLetterTopic of [10n, Symbol('dlq'), { toJSON: () => 10n }]) {
+      const subscribing = broker.subscribe({ topic: 'dlq-name-kinds', group: 'g', deadLetterTopic: deadLetterTopic as never }, () => undefined);
+      await expect(subscribing).rejects.toMatchObject({ code: 'INVALID_TOPIC_NAME', details: {} });
+    }
+    expect(broker.listGroups('dlq-name-kinds')).toEqual([]);
+  });
+
   it('accepts a topic name of exactly the maximum length, with every allowed character class', async () => {
     const broker = await memoryBroker();
     const name = 'Aa0._-'.padEnd(TOPIC_NAME_LENGTH_MAX, 'z');

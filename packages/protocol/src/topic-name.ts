@@ -5,11 +5,13 @@
  */
 import { BrookError } from './errors.js';
 import { TOPIC_NAME_LENGTH_MAX } from './limits.js';
+import { showValue } from './show-value.js';
 const TOPIC_NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 
 export function validateTopicName(name: unknown): string {
   const problem = topicNameProblem(name);
-  if (problem) throw new BrookError('INVALID_TOPIC_NAME', `topic name ${JSON.stringify(name)} ${problem}`, { name });
+  // details carry the name only as a string: a bigint or symbol would break whoever serializes the error.
+  if (problem) throw new BrookError('INVALID_TOPIC_NAME', `topic name ${showValue(name)} ${problem}`, typeof name === 'string' ? { name } : {});
   return name as string;
 }
 
