@@ -68,7 +68,7 @@ export class GroupCoordinator {
       groups: this.groups, live: this.live, readers: this.readers, deleting: this.deleting, opening: this.opening, configs: this.configs,
       reportDeleted: (topic, group) => this.reportDeleted(topic, group),
     });
-    this.deadLetterCycles = new DeadLetterCycles(() => [...this.groups.all(), ...this.topicDeletes.hiddenGroups()]);
+    this.deadLetterCycles = new DeadLetterCycles((topic) => [...this.groups.ofTopic(topic), ...this.topicDeletes.hiddenGroupsOf(topic)]);
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce, copyLimits: deps.copyLimits,
       progress: async (topic, create) => (create ? this.redriveGroup(topic) : this.groups.get(topic, REDRIVE_GROUP)),
