@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Delivery } from './delivery.js';
 import { engineFixture, parking } from './group-fixture.js';
+import { Group } from './group.js';
 import { PartitionWindow } from './partition-window.js';
 
 afterEach(() => {
@@ -28,7 +29,36 @@ describe('the cost of one event', () => {
     expect(lookedAt()).toBeLessThanOrEqual(2 * count);
     expect(held.some((d: Delivery) => d.stale)).toBe(false); // each failed after those above it: none taken back
   });
+
+  // Every group of the topic ran a pump step at each produce, members or not: a dev broker whose
+  // test runs each made a group on a shared topic paid, 3000 groups on, 3.6 ms a produce (0.6 at 100).
+  it('a produce runs no step of the groups without members on its topic', async () => {
+    const { broker, settle } = await engineFixture();
+    await broker.createTopic('shared');
+    for (let i = 0; i < 100; i++) await (await broker.subscribe({ topic: 'shared', group: `left-${i}` }, () => undefined)).close();
+    const { held, handler } = parking();
+    await broker.subscribe({ topic: 'shared', group: 'live' }, handler);
+    await settle();
+    const steps = stepsRun();
+    await broker.produce('shared', [{ value: 'one' }]);
+    await settle();
+    expect(held.map((d) => d.text())).toEqual(['one']);
+    expect(steps().filter((group) => group !== 'live')).toEqual([]);
+    expect(broker.describeGroup('shared', 'left-7').lag).toBe(1n);
+  });
 });
+
+/** The names of the groups that run a pump step from here on, once per step. */
+function stepsRun(): () => string[] {
+  const ran: string[] = [];
+  const prototype = Group.prototype as unknown as { step(this: Group): Promise<void> };
+  const { step } = prototype;
+  vi.spyOn(prototype, 'step').mockImplementation(function (this: Group) {
+    ran.push(this.name);
+    return step.call(this);
+  });
+  return () => ran;
+}
 
 /** Counts the records a window hands out from here on, one by one (at) or all at once (entries). */
 function recordsLookedAt(): () => number {

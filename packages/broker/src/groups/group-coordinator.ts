@@ -139,9 +139,9 @@ export class GroupCoordinator {
     if (this.deps.partitions(topic) !== logs) throw topicDeletedError(topic);
   }
 
-  /** New records in a partition: every group and reader of the topic may have work. */
+  /** New records: every reader of the topic, and group with members, may have work (a join runs the pump of one without). */
   notifyAppended(topic: string): void {
-    for (const group of this.groups.ofTopic(topic)) group.schedulePump();
+    for (const group of this.groups.ofTopic(topic)) if (group.members.length > 0) group.schedulePump();
     for (const reader of this.readers.ofTopic(topic)) reader.schedulePump();
   }
 
