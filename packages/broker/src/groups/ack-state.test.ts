@@ -29,7 +29,12 @@ describe('OffsetRanges', () => {
             if (i > 0) expect(start > ranges[i - 1]![1]).toBe(true); // disjoint and not adjacent
           });
           expect(set.size).toBe(BigInt(model.size));
-          for (let offset = 0n; offset <= 61n; offset++) expect(set.has(offset)).toBe(model.has(offset));
+          for (let offset = 0n; offset <= 61n; offset++) {
+            expect(set.has(offset)).toBe(model.has(offset));
+            let absent = offset;
+            while (model.has(absent)) absent += 1n;
+            expect(set.firstAbsentFrom(offset)).toBe(absent);
+          }
         }
         expect(OffsetRanges.fromArray(set.toArray()).toArray()).toEqual(set.toArray());
       },
@@ -38,6 +43,12 @@ describe('OffsetRanges', () => {
 });
 
 describe('AckState', () => {
+  it('firstUnackedFrom: the floor from below it, past a run of acks from within it, the offset itself from a gap', () => {
+    const state = new AckState(10n);
+    for (const offset of [12n, 13n, 14n, 17n]) state.ack(offset);
+    expect([5n, 10n, 11n, 12n, 14n, 15n, 17n, 18n].map((offset) => state.firstUnackedFrom(offset))).toEqual([10n, 10n, 11n, 15n, 15n, 15n, 18n, 18n]);
+  });
+
   it('advances the floor over runs of acks, whatever the ack order', () => {
     const state = new AckState(10n);
     state.ack(12n);

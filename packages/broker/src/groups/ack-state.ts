@@ -60,6 +60,11 @@ export class AckState {
     return offset < this.floor || this.acked.has(offset);
   }
 
+  /** The first offset at or after `offset` that is not acked. */
+  firstUnackedFrom(offset: bigint): bigint {
+    return this.acked.firstAbsentFrom(offset < this.floor ? this.floor : offset);
+  }
+
   /** Delivery attempts made so far for `offset` (0 if never delivered, or acked). */
   attempts(offset: bigint): number {
     return this.isAcked(offset) ? 0 : this.unackedAttempts(offset);

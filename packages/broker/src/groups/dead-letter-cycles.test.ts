@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { heldReads } from '../held-reads.test-support.js';
 import { engineFixture } from './group-fixture.js';
+import type { Broker } from '../broker.js';
+import type { Group } from './group.js';
 
 const idle = () => undefined;
 
@@ -113,4 +115,32 @@ describe('dead-letter cycles', () => {
     await expect(broker.subscribe({ topic: 'u', group: 'g', deadLetterTopic: 'v' }, idle)).resolves.toBeDefined();
     await expect(broker.subscribe({ topic: 'u', group: 'new', deadLetterTopic: 'v' }, idle)).rejects.toMatchObject(cycleRefusal('u', 'new', ['u', 'v', 'u']));
   });
+
+  // A join walked the edge of every group the broker knew, so each subscribe cost O(groups): a
+  // test suite's broker holding thousands of groups slowed down with every group it made.
+  it("a join looks only at the groups on its dead-letter path: none of another topic's settings are read", async () => {
+    const { broker } = await topics('wide', 'wide.dlq', 'narrow');
+    for (let i = 0; i < 200; i++) await memberless({ broker }, 'wide', `g${i}`);
+    const read = settingsRead(broker, 'wide');
+    await broker.subscribe({ topic: 'narrow', group: 'g', deadLetterTopic: 'elsewhere' }, idle);
+    await broker.subscribe({ topic: 'wide', group: 'new' }, idle); // wide → wide.dlq, where no group is
+    await memberless({ broker }, 'wide', 'g7'); // its own settings: read, the others' not
+    expect(read()).toEqual(['g7']);
+    await expect(broker.subscribe({ topic: 'wide.dlq', group: 'g', deadLetterTopic: 'wide' }, idle))
+      .rejects.toMatchObject(cycleRefusal('wide.dlq', 'g', ['wide.dlq', 'wide', 'wide.dlq']));
+  });
 });
+
+/** The groups now on `topic` whose settings (Group.config) are read from here on, by name. */
+function settingsRead(broker: Broker, topic: string): () => string[] {
+  const table = (broker as unknown as { groups: { groups: { ofTopic(topic: string): Iterable<Group> } } }).groups.groups;
+  const read = new Set<string>();
+  for (const group of table.ofTopic(topic)) {
+    let config = group.config;
+    Object.defineProperty(group, 'config', {
+      get: () => (read.add(group.name), config),
+      set: (value: Group['config']) => void (config = value),
+    });
+  }
+  return () => [...read];
+}

@@ -18,10 +18,16 @@ import { REDRIVE_GROUP } from './redrive.js';
 
 export class DeadLetterCycles {
   /** Per group key, the topic and dead-letter topic a join under way is making the group's. */
-  private readonly claimed = new Map<string, { topic: string; deadLetterTopic: string }>();
+  private readonly claimed = new Map<string, Claim>();
+  /** The same claims by their topic: the search looks up a topic's edges, and walks no other's. */
+  private readonly claimedOf = new Map<string, Set<Claim>>();
 
-  /** `groups`: every group the broker knows, listed or hidden by a topic delete. */
-  constructor(private readonly groups: () => Iterable<Group>) {}
+  /**
+   * `groupsOf`: the groups on a topic the broker knows, listed or hidden by a topic delete. Asked
+   * per topic on the search's path only: a join walking every group's edge cost each subscribe
+   * O(groups), so a broker holding thousands of groups made each one slower.
+   */
+  constructor(private readonly groupsOf: (topic: string) => Iterable<Group>) {}
 
   /**
    * Refuses a join of group `name` on `topic` with `deadLetterTopic` that would close a cycle (its
@@ -34,9 +40,8 @@ export class DeadLetterCycles {
       throw new BrookError('INVALID_CONFIG', `deadLetterTopic must not be the group's own topic ${topic}: what it gives up on would be delivered to it again`, { option: 'deadLetterTopic', topic });
     }
     const key = groupKey(topic, name);
-    const edges = this.edges(key);
-    if (edges.current !== deadLetterTopic) {
-      const path = pathBetween(edges.others, deadLetterTopic, topic);
+    if (this.currentEdge(topic, name) !== deadLetterTopic) {
+      const path = pathBetween((at) => this.edgesFrom(at, key), deadLetterTopic, topic);
       if (path) {
         const cycle = [topic, ...path];
         throw new BrookError('INVALID_CONFIG', `deadLetterTopic ${deadLetterTopic} would close a dead-letter cycle ${cycle.join(' → ')}: what the groups give up on would go round it for ever`, {
@@ -44,37 +49,53 @@ export class DeadLetterCycles {
         });
       }
     }
-    const claim = { topic, deadLetterTopic };
+    const claim: Claim = { key, topic, deadLetterTopic };
+    this.unclaim(this.claimed.get(key));
     this.claimed.set(key, claim);
+    let ofTopic = this.claimedOf.get(topic);
+    if (!ofTopic) this.claimedOf.set(topic, (ofTopic = new Set()));
+    ofTopic.add(claim);
     return {
       release: () => {
-        if (this.claimed.get(key) === claim) this.claimed.delete(key);
+        if (this.claimed.get(key) === claim) this.unclaim(claim);
       },
     };
   }
 
-  /** The dead-letter topic of group `key` now (undefined for a new group), and every other group's edges, by topic. */
-  private edges(key: string): { current: string | undefined; others: Map<string, Set<string>> } {
-    const others = new Map<string, Set<string>>();
-    const add = (topic: string, deadLetterTopic: string) => {
-      let targets = others.get(topic);
-      if (!targets) others.set(topic, (targets = new Set()));
-      targets.add(deadLetterTopic);
-    };
+  private unclaim(claim: Claim | undefined): void {
+    if (!claim) return;
+    this.claimed.delete(claim.key);
+    const ofTopic = this.claimedOf.get(claim.topic);
+    ofTopic?.delete(claim);
+    if (ofTopic?.size === 0) this.claimedOf.delete(claim.topic);
+  }
+
+  /** The dead-letter topic of group `name` on `topic` now (undefined for a new group). */
+  private currentEdge(topic: string, name: string): string | undefined {
     let current: string | undefined;
-    for (const group of this.groups()) {
+    for (const group of this.groupsOf(topic)) if (group.name === name) current = group.config.deadLetterTopic;
+    return current;
+  }
+
+  /** The dead-letter topics the groups on `topic` send to, bar group `key`'s own: a claim stands in for its group's edge. */
+  private *edgesFrom(topic: string, key: string): Iterable<string> {
+    for (const group of this.groupsOf(topic)) {
       if (group.name === REDRIVE_GROUP) continue;
       const at = groupKey(group.topic, group.name);
-      if (at === key) current = group.config.deadLetterTopic;
-      else if (!this.claimed.has(at)) add(group.topic, group.config.deadLetterTopic);
+      if (at !== key && !this.claimed.has(at)) yield group.config.deadLetterTopic;
     }
-    for (const [at, { topic, deadLetterTopic }] of this.claimed) if (at !== key) add(topic, deadLetterTopic);
-    return { current, others };
+    for (const claim of this.claimedOf.get(topic) ?? []) if (claim.key !== key) yield claim.deadLetterTopic;
   }
 }
 
-/** The topics on a path of `edges` from `from` to `to`, both included (breadth first: a shortest one), or undefined. */
-function pathBetween(edges: ReadonlyMap<string, ReadonlySet<string>>, from: string, to: string): string[] | undefined {
+interface Claim {
+  readonly key: string;
+  readonly topic: string;
+  readonly deadLetterTopic: string;
+}
+
+/** The topics on a path of `edgesFrom` from `from` to `to`, both included (breadth first: a shortest one), or undefined. */
+function pathBetween(edgesFrom: (topic: string) => Iterable<string>, from: string, to: string): string[] | undefined {
   const cameFrom = new Map<string, string | undefined>([[from, undefined]]);
   const queue = [from];
   for (let i = 0; i < queue.length; i++) {
@@ -84,7 +105,7 @@ function pathBetween(edges: ReadonlyMap<string, ReadonlySet<string>>, from: stri
       for (let at: string | undefined = topic; at !== undefined; at = cameFrom.get(at)) path.unshift(at);
       return path;
     }
-    for (const next of edges.get(topic) ?? []) {
+    for (const next of edgesFrom(topic)) {
       if (cameFrom.has(next)) continue;
       cameFrom.set(next, topic);
       queue.push(next);

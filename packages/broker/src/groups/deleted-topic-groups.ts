@@ -39,9 +39,9 @@ export class DeletedTopicGroups {
     this.hidden.set(topic, this.deps.groups.forgetTopic(topic));
   }
 
-  /** The groups hidden by deletes not yet past their commit point: a failed delete shows them again. */
-  *hiddenGroups(): IterableIterator<Group> {
-    for (const groups of this.hidden.values()) yield* groups;
+  /** The groups of `topic` hidden by a delete not yet past its commit point: a failed delete shows them again. */
+  hiddenGroupsOf(topic: string): readonly Group[] {
+    return this.hidden.get(topic) ?? [];
   }
 
   showGroupsOf(topic: string): void {

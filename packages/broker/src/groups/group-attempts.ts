@@ -201,8 +201,11 @@ export abstract class GroupAttempts implements FlightOwner {
    * partition is delivered again in order.
    */
   private giveBackUnsent(entry: Entry): void {
+    const window = this.windows[entry.partition]!;
+    // Read before the revoke moves the cursor back to the entry: what lies up to it goes back too.
+    const cursorSeq = window.cursorSeq;
     this.revoke(entry, 'leaseExpired');
-    if (this.config.ordering === 'partition') this.goBack(this.windows[entry.partition]!, entry);
+    if (this.config.ordering === 'partition') this.goBack(window, entry, cursorSeq);
   }
 
   /** A failed attempt: dead-letter it if it was the last allowed, else redeliver after a backoff. */
@@ -239,10 +242,18 @@ export abstract class GroupAttempts implements FlightOwner {
     this.schedulePump();
   }
 
-  /** 'partition' ordering: every later record of the partition in flight comes again, in order. */
-  private goBack(window: PartitionWindow, failed: Entry): void {
-    for (const entry of window.entries()) {
-      if (entry.seq > failed.seq && entry.state === 'inflight') this.revoke(entry, 'goBack');
+  /**
+   * 'partition' ordering: every later record of the partition in flight comes again, in order.
+   * They are all below the cursor (`cursorSeq`, where it was before `failed` was taken back):
+   * records go out from it only, and it moves back only past records taken back with every later
+   * one in flight. So only the seqs between the failed record and the cursor are looked at, each
+   * passed by the cursor since it last moved back. Looking at the whole window made deliveries
+   * failed in reverse order cost O(n^2): 32,000 nacks took 24 s.
+   */
+  private goBack(window: PartitionWindow, failed: Entry, cursorSeq = window.cursorSeq): void {
+    for (let seq = failed.seq + 1; seq < cursorSeq; seq++) {
+      const entry = window.at(seq);
+      if (entry?.state === 'inflight') this.revoke(entry, 'goBack');
     }
     if (failed.seq < window.cursorSeq) window.cursorSeq = failed.seq;
   }

@@ -68,7 +68,7 @@ export class GroupCoordinator {
       groups: this.groups, live: this.live, readers: this.readers, deleting: this.deleting, opening: this.opening, configs: this.configs,
       reportDeleted: (topic, group) => this.reportDeleted(topic, group),
     });
-    this.deadLetterCycles = new DeadLetterCycles(() => [...this.groups.all(), ...this.topicDeletes.hiddenGroups()]);
+    this.deadLetterCycles = new DeadLetterCycles((topic) => [...this.groups.ofTopic(topic), ...this.topicDeletes.hiddenGroupsOf(topic)]);
     this.redriver = new Redriver({
       fetchBytes: deps.fetchBytes, partitions: deps.partitions, produceBack: deps.produce, copyLimits: deps.copyLimits,
       progress: async (topic, create) => (create ? this.redriveGroup(topic) : this.groups.get(topic, REDRIVE_GROUP)),
@@ -139,9 +139,9 @@ export class GroupCoordinator {
     if (this.deps.partitions(topic) !== logs) throw topicDeletedError(topic);
   }
 
-  /** New records in a partition: every group and reader of the topic may have work. */
+  /** New records: every reader of the topic, and group with members, may have work (a join runs the pump of one without). */
   notifyAppended(topic: string): void {
-    for (const group of this.groups.ofTopic(topic)) group.schedulePump();
+    for (const group of this.groups.ofTopic(topic)) if (group.members.length > 0) group.schedulePump();
     for (const reader of this.readers.ofTopic(topic)) reader.schedulePump();
   }
 

@@ -38,6 +38,14 @@ export class OffsetRanges {
     return i >= 0 && offset < this.ends[i]!;
   }
 
+  /** `offset` if it is not in the set, else the end of the range holding it: the first offset from it not in the set. */
+  firstAbsentFrom(offset: bigint): bigint {
+    const last = this.ends.length - 1;
+    if (last < 0 || offset >= this.ends[last]!) return offset;
+    const i = this.lastStartAtOrBefore(offset);
+    return i >= 0 && offset < this.ends[i]! ? this.ends[i]! : offset;
+  }
+
   /** Adds `offset` (`nextOffset` is offset + 1, if the caller has it); returns false if it was already present. */
   add(offset: bigint, nextOffset = offset + 1n): boolean {
     const last = this.ends.length - 1;

@@ -104,8 +104,10 @@ export class Redriver {
       for (const [partition, log] of logs.entries()) {
         // A delete under the read closes the log (CLOSED, which Broker.redrive tells as UNKNOWN_TOPIC).
         const run = new RunBack(partition, this.deps.copyLimits);
-        // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a cursor.
-        for await (const record of recordsBetween(log, group.floor(partition, log), ends[partition]!, this.deps.fetchBytes)) {
+        // Skipped records stay unacked below acked ones, so the floor is where reading starts, not a
+        // cursor; the runs acked above them are read over, not read (recordsBetween).
+        const unacked = (offset: bigint): bigint => group.firstUnackedFrom(partition, offset);
+        for await (const record of recordsBetween(log, group.floor(partition, log), ends[partition]!, this.deps.fetchBytes, unacked)) {
           if (group.isAcked(partition, record.offset)) continue;
           const parsed = deadLetterRecord.parse(record);
           if (!parsed) {
@@ -208,6 +210,10 @@ class ProgressGroup {
 
   isAcked(partition: number, offset: bigint): boolean {
     return this.group?.windows[partition]!.ack.isAcked(offset) ?? false;
+  }
+
+  firstUnackedFrom(partition: number, offset: bigint): bigint {
+    return this.group?.windows[partition]!.ack.firstUnackedFrom(offset) ?? offset;
   }
 
   async ack(partition: number, offsets: readonly bigint[]): Promise<void> {
@@ -316,22 +322,34 @@ function stoppedPartWay(deadLetterTopic: string, error: unknown, progress: Redri
 
 /**
  * The records of [from, end) in offset order, read `fetchBytes` at a time, less what the
- * dead-letter topic's retention deletes meanwhile (the redrive group counts those as lost).
+ * dead-letter topic's retention deletes meanwhile (the redrive group counts those as lost). Each
+ * read starts at `unacked(next)`, past the run acked there: a record that stays (skipped) keeps the
+ * floor below every record moved after it, and each redrive read them all again from there, so
+ * a large dead-letter topic redriven in requests (the CLI's) cost O(n^2) reads.
  */
-async function* recordsBetween(log: PartitionLog, from: bigint, end: bigint, fetchBytes: number): AsyncGenerator<LogRecord> {
+async function* recordsBetween(
+  log: PartitionLog, from: bigint, end: bigint, fetchBytes: number, unacked: (offset: bigint) => bigint,
+): AsyncGenerator<LogRecord> {
   let next = from;
   while (next < end) {
+    next = unacked(next);
     // In the step that reads: the read checks its offset against startOffset when called.
     if (next < log.startOffset) next = log.startOffset;
+    if (next >= end) return;
     const batches = await log.read(next, { maxBytes: fetchBytes });
     if (batches.length === 0) return;
-    for (const batch of batches) {
-      for (const record of decodeBatch(batch.bytes, 0, { crcVerified: true }).records) {
+    const readFrom = next;
+    for (const { header, bytes } of batches) {
+      // Wholly below next (acked, or read already): not decoded.
+      if (header.baseOffset + BigInt(header.lastOffsetDelta) < next) continue;
+      for (const record of decodeBatch(bytes, 0, { crcVerified: true }).records) {
         if (record.offset < next) continue;
         if (record.offset >= end) return;
-        next = record.offset + 1n;
         yield record;
+        next = unacked(record.offset + 1n);
       }
     }
+    // Nothing in what was read lay at or past next: the log holds no more.
+    if (next === readFrom) return;
   }
 }

@@ -105,12 +105,19 @@ export class Producers {
     return this.snapshotFailures.get(dir);
   }
 
-  /** deleteTopic: forgets the producer state of the partitions under `topicDir`, once their appends and snapshots in flight are done. */
-  async forget(topicDir: string): Promise<void> {
-    const forgotten = [...this.partitions].filter(([dir]) => dir.startsWith(`${topicDir}/`));
-    for (const [dir] of forgotten) this.partitions.delete(dir);
-    await Promise.all(forgotten.map(async ([, loading]) => (await loading.catch(() => undefined))?.retire()));
-    for (const [dir] of forgotten) this.snapshotFailures.delete(dir);
+  /**
+   * deleteTopic: forgets the producer state of the partitions in `dirs` (the topic's), once their
+   * appends and snapshots in flight are done. Looked up by name: a search of every partition's
+   * made deleting n topics that had been produced to idempotently O(n^2) (10,000: 7.1 s).
+   */
+  async forget(dirs: readonly string[]): Promise<void> {
+    const forgotten = dirs.flatMap((dir) => {
+      const loading = this.partitions.get(dir);
+      return loading ? [{ dir, loading }] : [];
+    });
+    for (const { dir } of forgotten) this.partitions.delete(dir);
+    await Promise.all(forgotten.map(async ({ loading }) => (await loading.catch(() => undefined))?.retire()));
+    for (const dir of dirs) this.snapshotFailures.delete(dir);
   }
 
   /** Lets batches in flight finish and snapshots every partition. Call before the logs close. */

@@ -5,12 +5,37 @@
  * (docs/semantics.md, "Deleting a topic"). Last, what open makes of a topic directory that does
  * not match its topic.json (docs/storage.md, "Recovery").
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeBatch } from '@brook/protocol';
 import { engineFixture, parking } from '../groups/group-fixture.js';
 import { Broker } from '../broker.js';
+import { producerBatch } from '../producers/producer-fixture.js';
 
 const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
+
+describe('deleteTopic and producer state', () => {
+  // It searched the producer state of every partition of the broker for the topic's: deleting n
+  // topics that had been produced to idempotently (a client producer's default) cost O(n^2).
+  it("forgets the topic's producer state without looking at other topics'", async () => {
+    const { broker } = await engineFixture();
+    const { producerId } = await broker.initProducer();
+    const batch = producerBatch({ producerId, firstSeq: 0 });
+    for (let i = 0; i < 300; i++) {
+      await broker.createTopic(`lc-idem-${i}`);
+      await broker.produceBatch({ topic: `lc-idem-${i}`, partition: 0, batch });
+    }
+    const next = Object.getPrototypeOf(new Map().entries()) as { next(): IteratorResult<unknown> };
+    const entriesWalked = vi.spyOn(next, 'next');
+    try {
+      await broker.deleteTopic('lc-idem-0');
+      expect(entriesWalked.mock.calls.length).toBeLessThan(100);
+    } finally {
+      entriesWalked.mockRestore();
+    }
+    // The others' state is still there: a retry is a duplicate.
+    expect(await broker.produceBatch({ topic: 'lc-idem-1', partition: 0, batch })).toMatchObject({ duplicate: true });
+  });
+});
 
 describe('deleteTopic while a group consumes it', () => {
   it('while the delete runs, listGroups lists no group of the topic: describeGroup (and /metrics) would refuse it', async () => {

@@ -6,7 +6,7 @@ import { checkStringFields, rmdirDurable, validateTopicName, type FileSystem } f
 import type { GroupCoordinator } from '../groups/group-coordinator.js';
 import type { Producers } from '../producers/producers.js';
 import { runEach } from '../steps.js';
-import { Topic, resolveTopicConfig, type CreateTopicOptions, type LogDefaults, type PartitionFailureListener } from './topic.js';
+import { Topic, partitionDir, resolveTopicConfig, type CreateTopicOptions, type LogDefaults, type PartitionFailureListener } from './topic.js';
 
 /** What the steps touch: the topic's files, its groups and its producer state. */
 export interface TopicLifecycle {
@@ -51,7 +51,7 @@ export function topicRemoval(life: TopicLifecycle, name: string): {
   };
   const removeRest = (topic: Topic): Promise<void> => runEach([
     () => life.groups.dropTopic(name),
-    () => life.producers.forget(dir),
+    () => life.producers.forget(topic.partitions.map((_, partition) => partitionDir(dir, partition))),
     () => topic.close(),
     () => rmdirDurable(life.fs, dir),
     () => life.groups.removeGroupsOf(name),

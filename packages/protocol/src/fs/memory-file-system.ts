@@ -254,7 +254,7 @@ export class MemoryFileSystem implements FileSystem {
     if (node !== undefined) return new MemoryFileHandle(path, node, this.gate, mode);
     if (mode === 'r') throw ioError('open', normalized, 'ENOENT');
     const created = new MemoryFile();
-    parent.visible.set(name, created);
+    parent.set(name, created);
     return new MemoryFileHandle(path, created, this.gate, mode);
   }
 
@@ -274,7 +274,7 @@ export class MemoryFileSystem implements FileSystem {
     const { parent, name, node } = this.locate('writeFile', normalized);
     if (node instanceof MemoryDir) throw ioError('writeFile', normalized, 'EISDIR');
     const file = node ?? new MemoryFile();
-    if (node === undefined) parent.visible.set(name, file);
+    if (node === undefined) parent.set(name, file);
     file.truncate(0);
     file.write(data, 0);
     this.gate.counters.writes += 1;
@@ -291,8 +291,8 @@ export class MemoryFileSystem implements FileSystem {
     if (source === target) return;
     const errno = renameConflict(src.node, dst.node, source, target);
     if (errno !== undefined) throw ioError('rename', source, errno);
-    src.parent.visible.delete(src.name);
-    dst.parent.visible.set(dst.name, src.node);
+    src.parent.delete(src.name);
+    dst.parent.set(dst.name, src.node);
   }
 
   async unlink(path: string): Promise<void> {
@@ -303,7 +303,7 @@ export class MemoryFileSystem implements FileSystem {
     const name = names[names.length - 1];
     if (!(parent instanceof MemoryDir) || name === undefined) return;
     if (parent.visible.get(name) instanceof MemoryDir) throw ioError('unlink', normalized, 'EISDIR');
-    parent.visible.delete(name);
+    parent.delete(name);
   }
 
   async mkdir(path: string): Promise<void> {
@@ -314,7 +314,7 @@ export class MemoryFileSystem implements FileSystem {
     for (const [index, name] of names.entries()) {
       const child = dir.visible.get(name) ?? new MemoryDir();
       if (!(child instanceof MemoryDir)) throw ioError('mkdir', normalized, index === names.length - 1 ? 'EEXIST' : 'ENOTDIR');
-      dir.visible.set(name, child);
+      dir.set(name, child);
       dir = child;
     }
   }
@@ -327,7 +327,7 @@ export class MemoryFileSystem implements FileSystem {
     const parent = this.lookup(names.slice(0, -1));
     const name = names[names.length - 1];
     if (name === undefined) throw ioError('rmdir', normalized, 'EBUSY');
-    if (parent instanceof MemoryDir) parent.visible.delete(name);
+    if (parent instanceof MemoryDir) parent.delete(name);
   }
 
   async readdir(path: string): Promise<string[]> {
@@ -390,7 +390,7 @@ function renameConflict(source: MemoryNode, target: MemoryNode | undefined, sour
  * a rename's source and target directories were synced independently).
  */
 function revertTree(dir: MemoryDir, path: string, keep: KeepPolicy, seen: Set<MemoryNode>): void {
-  dir.visible = new Map(dir.durable);
+  dir.revert();
   for (const name of [...dir.visible.keys()].sort()) {
     const node = dir.visible.get(name)!;
     if (seen.has(node)) continue;

@@ -116,12 +116,42 @@ export class MemoryFile {
  * point at inodes, so a rename moves the same `MemoryFile` and an open handle follows it.
  */
 export class MemoryDir {
-  visible = new Map<string, MemoryNode>();
-  durable = new Map<string, MemoryNode>();
+  private current = new Map<string, MemoryNode>();
+  private durable = new Map<string, MemoryNode>();
+  /**
+   * The names whose entry changed since the last sync: every other name has the same entry in
+   * both maps, so a sync copies only these. Copying every entry made a sync O(entries), and n
+   * topics or groups created one by one in a directory O(n^2) (5 s for 10,000 topics).
+   */
+  private readonly changed = new Set<string>();
+
+  get visible(): ReadonlyMap<string, MemoryNode> {
+    return this.current;
+  }
+
+  set(name: string, node: MemoryNode): void {
+    this.current.set(name, node);
+    this.changed.add(name);
+  }
+
+  delete(name: string): void {
+    if (this.current.delete(name)) this.changed.add(name);
+  }
 
   /** syncDir: the current entries survive a power cut. */
   sync(): void {
-    this.durable = new Map(this.visible);
+    for (const name of this.changed) {
+      const node = this.current.get(name);
+      if (node === undefined) this.durable.delete(name);
+      else this.durable.set(name, node);
+    }
+    this.changed.clear();
+  }
+
+  /** Power cut: back to the entries of the last sync. */
+  revert(): void {
+    this.current = new Map(this.durable);
+    this.changed.clear();
   }
 }
 
