@@ -91,6 +91,8 @@ describe('a WELCOME the client cannot use', () => {
     ['a limit of 0', { ...welcome, limits: { ...LIMITS, requestsInFlightMax: 0 } }, 'limits.requestsInFlightMax'],
     ['a limit as a string', { ...welcome, limits: { ...LIMITS, batchBytesMax: '1048576' } }, 'limits.batchBytesMax'],
     ['an incarnation no broker makes', { ...welcome, incarnation: 'x'.repeat(65) }, 'incarnation'],
+    ['features that are no list of strings', { ...welcome, features: 'nackReason' }, 'features'],
+    ['a feature that is no string', { ...welcome, features: ['takenBack', 1] }, 'features'],
   ])('%s: connect() fails with INVALID_REQUEST naming the field', async (_name, json, field) => {
     const url = await welcomingServer(json);
     await expect(connect(url, { reconnect: false })).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { field } });
