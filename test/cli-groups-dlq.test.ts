@@ -170,7 +170,8 @@ describe('brook dlq', () => {
     await deadLettered;
     await subscription.close();
     const text = await brook(['dlq', 'list', 'cli-attempts.dlq'], { env });
-    expect(text.stdout).toMatch(/^partition=0 offset=0 origin=cli-attempts\/0@0 group=flaky deliveryCount=3 reason=/);
+    // The reason says what the handler threw on its last attempt, not only that attempts ran out.
+    expect(text.stdout).toMatch(/^partition=0 offset=0 origin=cli-attempts\/0@0 group=flaky deliveryCount=3 reason="nack on attempt 3 of maxDeliveries 3; last failure: Error: fails every time" /);
     const [listed] = jsonLines((await brook(['dlq', 'list', 'cli-attempts.dlq', '--json'], { env })).stdout);
     expect(listed).not.toHaveProperty('deliveryCount'); // the list's own tail read of the copy: always 1, and no attempt of anyone
     expect(listed!['deadLetter']).toMatchObject({ group: 'flaky', deliveryCount: 3 });

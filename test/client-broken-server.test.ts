@@ -93,6 +93,8 @@ describe('a WELCOME the client cannot use', () => {
     ['an incarnation no broker makes', { ...welcome, incarnation: 'x'.repeat(65) }, 'incarnation'],
     ['a negative timestampAheadMsMax', { ...welcome, limits: { ...LIMITS, timestampAheadMsMax: -1 } }, 'limits.timestampAheadMsMax'],
     ['a timestampAheadMsMax as a string', { ...welcome, limits: { ...LIMITS, timestampAheadMsMax: '0' } }, 'limits.timestampAheadMsMax'],
+    ['features that are no list of strings', { ...welcome, features: 'nackReason' }, 'features'],
+    ['a feature that is no string', { ...welcome, features: ['takenBack', 1] }, 'features'],
   ])('%s: connect() fails with INVALID_REQUEST naming the field', async (_name, json, field) => {
     const url = await welcomingServer(json);
     await expect(connect(url, { reconnect: false })).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { field } });

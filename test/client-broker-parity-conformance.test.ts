@@ -15,7 +15,7 @@ interface Settleable {
   readonly settled: boolean;
   text(): string | null;
   ack(): Promise<void>;
-  nack(options?: { delayMs?: number }): Promise<void>;
+  nack(options?: { delayMs?: number; reason?: string }): Promise<void>;
   extend(ms?: number): Promise<void>;
   reject(reason: string): Promise<void>;
 }
@@ -53,6 +53,8 @@ describeOnEachTarget('Message and Delivery alike', (suite) => {
         target!.extend(null as never), target!.reject(null as never), target!.nack({ delayMs: null } as never),
         // Values String() throws on: the refusal's own message once threw a TypeError instead.
         target!.extend(Object.create(null) as never), target!.nack({ delayMs: { toString: 0 } } as never),
+        // A nack's reason is a string (of any length: a longer one is cut, not refused).
+        target!.nack({ reason: 42 } as never), target!.nack({ delayMs: 0, reason: null } as never), target!.nack({ reason: new Error('x') } as never),
       ];
       const besideAck = beside!.ack(); // the same tick: the client would send it in the same settle request
       for (const outcome of refused) await expect(outcome, api).rejects.toMatchObject({ code: 'INVALID_REQUEST', retriable: false });

@@ -120,7 +120,7 @@ describe('docs/testing.md: Brook in your own tests', () => {
         if (msg.text() === 'o2' && msg.deliveryCount === 1) throw new Error('flaky');
         billed.push(msg.text()!);
       } catch (error) {
-        thrown.push(error); // a throw is a nack and nothing more: Brook logs nothing
+        thrown.push(error); // a throw is a nack (its reason on the `nacked` event): Brook logs nothing
         throw error;
       }
     });

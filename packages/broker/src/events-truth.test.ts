@@ -53,9 +53,10 @@ describe('events', () => {
   });
 
   it.each([
-    ['a handler that throws', undefined, 100],
-    ['nack({ delayMs })', 300, 300],
-  ] as const)('%s: nacked with the delay asked for, redelivered after it (or the backoff)', async (_what, delayMs, waited) => {
+    ['a handler that throws', undefined, 100, 'Error: again'],
+    ['nack({ delayMs })', 300, 300, undefined],
+    ['nack({ delayMs, reason })', 300, 300, 'card declined'],
+  ] as const)('%s: nacked with the delay asked for and the reason (what it threw), redelivered after it (or the backoff)', async (_what, delayMs, waited, reason) => {
     const { broker, settle, advance } = await engineFixture();
     await broker.createTopic('ev-throw');
     await broker.produce('ev-throw', [{ value: 'a' }]);
@@ -65,7 +66,7 @@ describe('events', () => {
       held.push(d);
       if (held.length > 1) return;
       if (delayMs === undefined) throw new Error('again');
-      d.nack({ delayMs });
+      d.nack(reason === undefined ? { delayMs } : { delayMs, reason });
     });
     await settle(() => held.length === 1);
     await advance(waited - 1);
@@ -74,7 +75,8 @@ describe('events', () => {
     await settle(() => broker.describeGroup('ev-throw', 'g-throw').lag === 0n);
     const ref = { topic: 'ev-throw', group: 'g-throw', partition: 0, offset: 0n };
     expect(heard.map((e) => e.name)).toEqual(['delivered', 'nacked', 'redelivered', 'delivered', 'acked']);
-    expect(heard[1]).toEqual({ name: 'nacked', ...ref, member: 'g-throw-0', deliveryCount: 1, delayMs });
+    // No `reason` key at all for a nack that gave none.
+    expect(heard[1]).toStrictEqual({ name: 'nacked', ...ref, member: 'g-throw-0', deliveryCount: 1, delayMs, ...(reason !== undefined && { reason }) });
     expect(heard[2]).toEqual({ name: 'redelivered', ...ref, reason: 'nack', nextDeliveryCount: 2, delayMs: waited });
     expect(heard[4]).toMatchObject({ ...ref, deliveryCount: 2 });
   });

@@ -30,7 +30,7 @@ export interface BrokerEvents {
   produced: (event: { topic: string; partition: number; baseOffset: bigint; lastOffset: bigint; records: number }) => void;
   delivered: (event: GroupRecordRef & { redelivered: boolean; key: Uint8Array | null }) => void;
   acked: (event: GroupRecordRef) => void;
-  nacked: (event: GroupRecordRef & { delayMs: number | undefined }) => void;
+  nacked: (event: GroupRecordRef & { delayMs: number | undefined; reason?: string }) => void;
   leaseExpired: (event: GroupRecordRef) => void;
   /**
    * A record will be delivered again: `delayMs` is its backoff (0: at once). 'unsent': a delivery

@@ -48,6 +48,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly subscribers = new Map<number, SubscriptionListener>();
   private limits: SessionLimits | undefined;
   private brokerIncarnation: string | undefined;
+  private serverFeatures: readonly string[] = [];
   /** The handshake under way, if any: its deadline, and close() giving it up. */
   private handshaking: AbortController | undefined;
   /** The wait before the next reconnect attempt, if one is due. */
@@ -110,6 +111,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    */
   get incarnation(): string | undefined {
     return this.brokerIncarnation;
+  }
+
+  /** Whether the server of the current session takes a nack's reason (Feature.NACK_REASON). */
+  get takesNackReason(): boolean {
+    return this.serverFeatures.includes(Feature.NACK_REASON);
   }
 
   /** Sends a request and resolves with its response; rejects with the ERROR as a BrookError, or TIMEOUT. */
@@ -224,13 +230,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       attempt.signal.throwIfAborted();
       attempt.signal.addEventListener('abort', () => failed?.(attempt.signal.reason as BrookError), { once: true });
       this.transport = transport;
-      // TAKEN_BACK frames: a server from before them ignores the field and sends none.
-      const hello = { version: PROTOCOL_VERSION, client: this.options.name, features: [Feature.TAKEN_BACK], ...(this.options.token === undefined ? {} : { token: this.options.token }) };
+      // TAKEN_BACK frames, nack reasons: a server from before them ignores the field and grants neither.
+      const features = [Feature.TAKEN_BACK, Feature.NACK_REASON];
+      const hello = { version: PROTOCOL_VERSION, client: this.options.name, features, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
       transport.send(encodeFrame(FrameKind.HELLO, 0, stableJson(hello)));
       const frame = await welcome;
       if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);
       if (frame.kind !== FrameKind.WELCOME) throw new BrookError('INVALID_REQUEST', `expected WELCOME, got frame kind ${frame.kind}`);
-      ({ limits: this.limits, incarnation: this.brokerIncarnation } = readWelcome(frame.json));
+      ({ limits: this.limits, incarnation: this.brokerIncarnation, features: this.serverFeatures } = readWelcome(frame.json));
     } catch (error) {
       // A peer that stopped answering would not answer a close frame either.
       if (attempt.signal.aborted) transport?.terminate();

@@ -17,7 +17,8 @@ const SESSION_LIMITS: { readonly [name in keyof SessionLimits]-?: name extends '
 /** The positive limits every WELCOME carries. */
 const LIMIT_NAMES = (Object.keys(SESSION_LIMITS) as (keyof SessionLimits)[]).filter((name) => SESSION_LIMITS[name]);
 
-export function readWelcome(json: Record<string, unknown>): Pick<Welcome, 'limits' | 'incarnation'> {
+/** `features`: those the server named (a broker from before features names none). */
+export function readWelcome(json: Record<string, unknown>): Pick<Welcome, 'limits' | 'incarnation'> & { features: readonly string[] } {
   const limits = json['limits'];
   if (typeof limits !== 'object' || limits === null) throw badWelcome('limits', limits);
   const read = {} as SessionLimits;
@@ -34,7 +35,9 @@ export function readWelcome(json: Record<string, unknown>): Pick<Welcome, 'limit
   }
   const incarnation = json['incarnation'];
   if (incarnation !== undefined && !isIncarnation(incarnation)) throw badWelcome('incarnation', incarnation);
-  return { limits: read, incarnation };
+  const features = json['features'] ?? [];
+  if (!Array.isArray(features) || !features.every((feature) => typeof feature === 'string')) throw badWelcome('features', features);
+  return { limits: read, incarnation, features };
 }
 
 function badWelcome(field: string, value: unknown): BrookError {

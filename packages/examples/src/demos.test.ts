@@ -104,10 +104,15 @@ describe('demos', () => {
   });
 
   it('poison: dead-lettered after maxDeliveries with origin headers, processed after the redrive', async () => {
-    const { shown, facts } = await run('poison');
+    const { shown, facts, output } = await run('poison');
     expect(shown).toBe(true);
+    // The trace shows what each nack said failed, and the dead letter's last failure.
+    expect(output).toContain('│✗ nack r2: BrookError: INVALID_REQUEST: the value is not JSON: Unexpected end of JSON input');
+    expect(output).toContain('│☠ r2 dead-lettered after 3: nack on attempt 3 of maxDeliveries 3; last failure: BrookError: INVALID_REQUEST');
     expect(facts).toMatchObject({ deadLettered: 1, attempts: 4, reviewed: true });
     expect((facts['deadLetters'] as string[]).join('\n')).toContain('brook.origin.offset=1');
+    // The reason names what the handler threw on the last attempt, not only that attempts ran out.
+    expect(facts['deadLetters']).toContain('  brook.reason=nack on attempt 3 of maxDeliveries 3; last failure: BrookError: INVALID_REQUEST: the value is not JSON: Unexpected end of JSON input');
   });
 
   it('dual-write: at its default seed the index ends different from the database; CDC always converges', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEAD_LETTER_REASON_BYTES_MAX, SETTLE_MS_MAX, deadLetterReasonBytes, refusedNackOptions, refusedSettlement, rejectReasonToSend,
+  DEAD_LETTER_REASON_BYTES_MAX, SETTLE_MS_MAX, deadLetterReasonBytes, refusedNackOptions, refusedSettlement, boundedReason, failureReason,
 } from './settle-arguments.js';
 import { showValue } from './show-value.js';
 
@@ -46,6 +46,15 @@ describe('refusedNackOptions', () => {
     expect((refused as { details: unknown }).details).toStrictEqual({ field: 'options' }); // no key: not even key: undefined
   });
 
+  it('takes a reason of any length, and refuses one that is no string with INVALID_REQUEST naming it', async () => {
+    for (const options of [{ reason: '' }, { reason: 'x'.repeat(5_000) }, { delayMs: 0, reason: 'TypeError: x' }, { reason: undefined }]) expect(refusedNackOptions(options)).toBeUndefined();
+    for (const reason of [null, 42, { message: 'x' }]) {
+      await expect(refusedNackOptions({ reason }), String(reason)).rejects.toMatchObject({
+        code: 'INVALID_REQUEST', description: `reason must be a string, got ${showValue(reason)}`, details: { field: 'reason', value: reason },
+      });
+    }
+  });
+
   it('refuses an unknown key, naming the first one, and a delayMs out of range', async () => {
     await expect(refusedNackOptions({ delay: 5000 })).rejects.toMatchObject({ description: 'nack options has an unknown key "delay"', details: { field: 'options', key: 'delay' } });
     await expect(refusedNackOptions({ delayMs: 0, extra: 1, more: 2 })).rejects.toMatchObject({ details: { field: 'options', key: 'extra' } });
@@ -68,11 +77,11 @@ describe('refusedNackOptions', () => {
   });
 });
 
-describe('deadLetterReasonBytes and rejectReasonToSend', () => {
+describe('deadLetterReasonBytes and boundedReason', () => {
   it('keeps a reason of exactly DEAD_LETTER_REASON_BYTES_MAX bytes whole', () => {
     const reason = 'é'.repeat(DEAD_LETTER_REASON_BYTES_MAX / 2); // two bytes each
     expect([...deadLetterReasonBytes(reason)]).toEqual([...utf8.encode(reason)]);
-    expect(rejectReasonToSend(reason)).toBe(reason);
+    expect(boundedReason(reason)).toBe(reason);
   });
 
   it('cuts a reason one byte over at a character boundary and ends it with an ellipsis, within the limit', () => {
@@ -89,7 +98,37 @@ describe('deadLetterReasonBytes and rejectReasonToSend', () => {
     const cut = deadLetterReasonBytes(reason);
     expect(cut.length).toBe(DEAD_LETTER_REASON_BYTES_MAX);
     expect(text.decode(cut)).toBe(`${'r'.repeat(DEAD_LETTER_REASON_BYTES_MAX - 3)}…`);
-    expect(rejectReasonToSend(reason)).toBe(text.decode(cut));
-    expect(rejectReasonToSend('r'.repeat(DEAD_LETTER_REASON_BYTES_MAX))).toBe('r'.repeat(DEAD_LETTER_REASON_BYTES_MAX));
+    expect(boundedReason(reason)).toBe(text.decode(cut));
+    expect(boundedReason('r'.repeat(DEAD_LETTER_REASON_BYTES_MAX))).toBe('r'.repeat(DEAD_LETTER_REASON_BYTES_MAX));
+  });
+});
+
+describe('failureReason', () => {
+  it("is an Error's name and message, its name alone without one; String() of anything else", () => {
+    expect(failureReason(new TypeError('x is undefined'))).toBe('TypeError: x is undefined');
+    expect(failureReason(new RangeError(''))).toBe('RangeError');
+    class PaymentDeclined extends Error {
+      override name = 'PaymentDeclined';
+    }
+    expect(failureReason(new PaymentDeclined('card 4242'))).toBe('PaymentDeclined: card 4242');
+    expect(failureReason('plain text')).toBe('plain text');
+    expect(failureReason(42)).toBe('42');
+    expect(failureReason(undefined)).toBe('undefined');
+    expect(failureReason({ code: 'E' })).toBe('[object Object]');
+  });
+
+  it('never throws, whatever was thrown, and leaves the stack out', () => {
+    expect(failureReason(Object.create(null))).toBe(showValue(Object.create(null)));
+    expect(failureReason({ toString: 0 })).toBe(showValue({ toString: 0 }));
+    const hostile = new Error('m');
+    Object.defineProperty(hostile, 'name', { get: () => { throw new Error('no name'); } });
+    expect(failureReason(hostile)).toBe(showValue(hostile));
+    expect(failureReason(new Error('boom'))).not.toContain('\n    at ');
+  });
+
+  it('is bounded as a reject reason is: a long message cut to DEAD_LETTER_REASON_BYTES_MAX bytes, ending in an ellipsis', () => {
+    const reason = failureReason(new Error('é'.repeat(DEAD_LETTER_REASON_BYTES_MAX)));
+    expect(utf8.encode(reason).length).toBeLessThanOrEqual(DEAD_LETTER_REASON_BYTES_MAX);
+    expect(reason).toMatch(/^Error: é+…$/);
   });
 });

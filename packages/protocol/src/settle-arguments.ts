@@ -26,19 +26,21 @@ export function refusedSettlement(field: 'delayMs' | 'ms' | 'reason', value: unk
 }
 
 /**
- * As refusedSettlement, for nack()'s options: undefined, or a plain object whose only key is
- * `delayMs`. Read unchecked, `nack(null)` threw a TypeError (not even a rejection) and
- * `nack(5000)` or a misspelled `{ delay: 5000 }` nacked with the group's backoff instead.
+ * As refusedSettlement, for nack()'s options: undefined, or a plain object whose only keys are
+ * `delayMs` and `reason` (a string, cut as boundedReason cuts it). Read unchecked, `nack(null)`
+ * threw a TypeError (not even a rejection) and `nack(5000)` or a misspelled `{ delay: 5000 }`
+ * nacked with the group's backoff instead.
  */
 export function refusedNackOptions(options: unknown): Promise<void> | undefined {
   if (options === undefined) return undefined;
   const plain = typeof options === 'object' && options !== null && !Array.isArray(options);
-  const stray = plain ? Object.keys(options).find((key) => key !== 'delayMs') : undefined;
+  const stray = plain ? Object.keys(options).find((key) => key !== 'delayMs' && key !== 'reason') : undefined;
   if (!plain || stray !== undefined) {
     const what = plain ? `has an unknown key ${JSON.stringify(stray)}` : `must be an object, got ${showValue(options)}`;
     return refusal(new BrookError('INVALID_REQUEST', `nack options ${what}`, { field: 'options', ...(stray !== undefined && { key: stray }) }));
   }
-  return refusedSettlement('delayMs', (options as { delayMs?: unknown }).delayMs);
+  const { delayMs, reason } = options as { delayMs?: unknown; reason?: unknown };
+  return refusedSettlement('delayMs', delayMs) ?? (reason === undefined ? undefined : refusedSettlement('reason', reason));
 }
 
 /** A rejected promise marked handled, as a stale settlement's is: a caller that ignores it gets no unhandled rejection. */
@@ -49,9 +51,10 @@ function refusal(error: BrookError): Promise<void> {
 }
 
 /**
- * A dead-letter record's `brook.reason` holds at most this many bytes of UTF-8: a longer reason
- * is cut, at a character boundary, and ends with "…" (deadLetterReasonBytes), so the copy fits
- * the dead-letter topic whatever a consumer passes to reject().
+ * A dead-letter record's `brook.reason`, and a nack's reason, hold at most this many bytes of
+ * UTF-8: a longer reason is cut, at a character boundary, and ends with "…" (deadLetterReasonBytes,
+ * boundedReason), so the copy fits the dead-letter topic whatever a consumer passes to reject()
+ * or nack(), and a nack's reason, kept with its record until the next attempt, costs at most this.
  */
 export const DEAD_LETTER_REASON_BYTES_MAX = 1024;
 
@@ -59,10 +62,26 @@ const utf8 = new TextEncoder();
 const ELLIPSIS = '…';
 const ELLIPSIS_BYTES = utf8.encode(ELLIPSIS).length;
 
-/** `reason` as UTF-8, cut to DEAD_LETTER_REASON_BYTES_MAX bytes (encodeInto writes only whole characters). */
+/** `reason` as UTF-8, cut to DEAD_LETTER_REASON_BYTES_MAX bytes. */
 export function deadLetterReasonBytes(reason: string): Uint8Array {
   const whole = utf8.encode(reason);
-  if (whole.length <= DEAD_LETTER_REASON_BYTES_MAX) return whole;
+  return whole.length <= DEAD_LETTER_REASON_BYTES_MAX ? whole : cutReasonBytes(reason);
+}
+
+/**
+ * A reason of a reject() or a nack() as the broker keeps it: at most DEAD_LETTER_REASON_BYTES_MAX
+ * bytes of UTF-8, a longer one cut as deadLetterReasonBytes cuts it (never refused). The client
+ * sends what the broker would keep, so a reason of any length costs a settle request at most
+ * about 1 KiB (the client's SettleBatcher keeps each request within frameBytesMax, sending a
+ * tick's settlements in several if need be). A short one (a UTF-16 unit is at most 3 bytes) is not encoded.
+ */
+export function boundedReason(reason: string): string {
+  if (reason.length * 3 <= DEAD_LETTER_REASON_BYTES_MAX) return reason;
+  return utf8.encode(reason).length <= DEAD_LETTER_REASON_BYTES_MAX ? reason : new TextDecoder().decode(cutReasonBytes(reason));
+}
+
+/** A reason over the limit, cut at a character boundary (encodeInto writes only whole characters) and ended with "…". */
+function cutReasonBytes(reason: string): Uint8Array {
   const cut = new Uint8Array(DEAD_LETTER_REASON_BYTES_MAX);
   const { written } = utf8.encodeInto(reason, cut.subarray(0, DEAD_LETTER_REASON_BYTES_MAX - ELLIPSIS_BYTES));
   utf8.encodeInto(ELLIPSIS, cut.subarray(written));
@@ -70,11 +89,23 @@ export function deadLetterReasonBytes(reason: string): Uint8Array {
 }
 
 /**
- * The reason a client sends with reject(): longer than DEAD_LETTER_REASON_BYTES_MAX characters,
- * it is cut as the broker would cut it anyway (the same header results), so a reason of any
- * length costs a settle request at most about 1 KiB (the client's SettleBatcher keeps each
- * request within frameBytesMax, sending a tick's settlements in several if need be).
+ * The reason a handler's failure nacks with, in process and in @brook/client alike: `name:
+ * message` of an Error (its name alone if the message is empty), String(value) of anything else,
+ * bounded (boundedReason). No stack: it would make every failed settle kilobytes larger, and the
+ * engineer who needs it has the handler's own logging. Never throws (a value String() cannot
+ * convert is shown as error messages show values).
  */
-export function rejectReasonToSend(reason: string): string {
-  return reason.length <= DEAD_LETTER_REASON_BYTES_MAX ? reason : new TextDecoder().decode(deadLetterReasonBytes(reason));
+export function failureReason(thrown: unknown): string {
+  let text: string;
+  try {
+    text = thrown instanceof Error ? errorText(thrown) : String(thrown);
+  } catch {
+    text = showValue(thrown);
+  }
+  return boundedReason(text);
+}
+
+function errorText(error: Error): string {
+  const { name, message } = error;
+  return message === '' ? `${name}` : `${name}: ${message}`;
 }

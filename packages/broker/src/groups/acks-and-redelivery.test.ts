@@ -259,7 +259,8 @@ describe('dead letters', () => {
     for (let i = 0; i < 5; i++) await advance(100);
     await settle(() => dead.length === 1);
     expect(attempts).toEqual([1, 2, 3]);
-    expect(dead).toEqual(['3 poison nack on attempt 3 of maxDeliveries 3']);
+    // The reason says what the handler threw on its last attempt.
+    expect(dead).toEqual(['3 poison nack on attempt 3 of maxDeliveries 3; last failure: Error: always fails']);
     expect(await broker.fetch({ topic: 'poison', partition: 0, offset: 0n })).toHaveLength(1);
     expect(broker.describeGroup('t', 'g').lag).toBe(0n);
   });

@@ -3,7 +3,9 @@
  * to settle it (nats.js's ack / nak / working / term, under the glossary's names):
  *
  *   ack()           done; resolves once the ack is durable per the fsync policy (stale: rejects)
- *   nack({delayMs}) redeliver after a backoff (default: the group's backoff for this attempt)
+ *   nack({delayMs, reason})  redeliver after a backoff (default: the group's backoff for this
+ *                   attempt); `reason` (what failed) goes to the `nacked` event and, if the
+ *                   record runs out of attempts, into its dead-letter reason
  *   extend(ms)      still working: renew the lease (default: ackTimeoutMs from now)
  *   reject(reason)  dead-letter now; resolves once it is in the dead-letter topic, or once its
  *                   copy failed and waits to be tried again (describeGroup's lastError says why):
@@ -16,11 +18,12 @@
  * new delivery. Its ack() and reject() say so: they reject with DELIVERY_STALE, so a resolved
  * ack() always means a durable ack. Its nack() and extend() resolve: the redelivery they would
  * ask for is already under way. A bad argument (a delayMs or ms that is not an integer in
- * [0, SETTLE_MS_MAX], a reason that is not a string) rejects that call with INVALID_REQUEST and
+ * [0, SETTLE_MS_MAX], a reason that is not a string; a longer reason than
+ * DEAD_LETTER_REASON_BYTES_MAX is cut, not refused) rejects that call with INVALID_REQUEST and
  * settles nothing, as over the wire. The rejection is marked handled (a handler's implicit ack, or
  * `void delivery.ack()`, must not become an unhandled rejection); whoever awaits it gets it.
  */
-import { recordReading, refusedNackOptions, refusedSettlement, type RecordHeader, type StoredRecord } from '@brook/protocol';
+import { boundedReason, recordReading, refusedNackOptions, refusedSettlement, type RecordHeader, type StoredRecord } from '@brook/protocol';
 
 /** The key of Delivery's sink id (see there); for the engine's sinks only, never exported from index.ts. */
 export const SINK_ID: unique symbol = Symbol('brook.sinkId');
@@ -108,12 +111,13 @@ export abstract class Delivery {
   }
 
   /** Resolves at once: a nack has nothing to make durable (the attempt was journaled when it began). */
-  nack(options: { delayMs?: number } = {}): Promise<void> {
+  nack(options: { delayMs?: number; reason?: string } = {}): Promise<void> {
     const refused = refusedNackOptions(options);
     if (refused) return refused;
     if (this.settlement) return this.settlement;
     this.settlement = SETTLED;
-    this.settleNack(options.delayMs);
+    const { delayMs, reason } = options;
+    this.settleNack(delayMs, reason === undefined ? undefined : boundedReason(reason));
     return SETTLED;
   }
 
@@ -150,7 +154,7 @@ export abstract class Delivery {
 
   /** Each is called at most once, and only for the first settlement (extend: until one). */
   protected abstract settleAck(): Promise<void>;
-  protected abstract settleNack(delayMs: number | undefined): void;
+  protected abstract settleNack(delayMs: number | undefined, reason: string | undefined): void;
   protected abstract settleExtend(ms: number | undefined): void;
   protected abstract settleReject(reason: string): Promise<void>;
 }

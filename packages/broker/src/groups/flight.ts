@@ -14,7 +14,7 @@ import type { Entry } from './partition-window.js';
 export interface FlightOwner {
   readonly topic: string;
   ack(flight: Flight): Promise<void>;
-  nack(flight: Flight, delayMs: number | undefined): void;
+  nack(flight: Flight, delayMs: number | undefined, reason: string | undefined): void;
   extend(flight: Flight, ms: number | undefined): void;
   reject(flight: Flight, reason: string): Promise<void>;
 }
@@ -58,8 +58,8 @@ export class Flight extends Delivery implements Lease {
     return this.owner.ack(this);
   }
 
-  protected settleNack(delayMs: number | undefined): void {
-    this.owner.nack(this, delayMs);
+  protected settleNack(delayMs: number | undefined, reason: string | undefined): void {
+    this.owner.nack(this, delayMs, reason);
   }
 
   protected settleExtend(ms: number | undefined): void {

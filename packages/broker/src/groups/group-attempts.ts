@@ -79,12 +79,12 @@ export abstract class GroupAttempts implements FlightOwner {
     return durable;
   }
 
-  nack(flight: Flight, delayMs: number | undefined): void {
+  nack(flight: Flight, delayMs: number | undefined, reason: string | undefined): void {
     this.heardFrom(flight.member);
     if (!flight.current) return;
-    this.report.nacked(flight, delayMs);
+    this.report.nacked(flight, delayMs, reason);
     this.endFlight(flight.entry, true);
-    this.retry(flight.entry, 'nack', delayMs);
+    this.retry(flight.entry, 'nack', delayMs, reason);
   }
 
   extend(flight: Flight, ms: number | undefined): void {
@@ -188,7 +188,7 @@ export abstract class GroupAttempts implements FlightOwner {
     }
     this.report.leaseExpired(flight);
     this.endFlight(flight.entry);
-    this.retry(flight.entry, 'leaseExpired', undefined);
+    this.retry(flight.entry, 'leaseExpired', undefined, undefined);
     if (this.config.ordering === 'partition') this.markLeaseLost(flight.member, true);
   }
 
@@ -208,9 +208,13 @@ export abstract class GroupAttempts implements FlightOwner {
     if (this.config.ordering === 'partition') this.goBack(window, entry, cursorSeq);
   }
 
-  /** A failed attempt: dead-letter it if it was the last allowed, else redeliver after a backoff. */
-  private retry(entry: Entry, reason: RedeliveryReason, delayMs: number | undefined): void {
+  /**
+   * A failed attempt, `failure` what its nack said failed (if it said): dead-letter it if it was
+   * the last allowed, else redeliver after a backoff.
+   */
+  private retry(entry: Entry, reason: RedeliveryReason, delayMs: number | undefined, failure: string | undefined): void {
     const window = this.windows[entry.partition]!;
+    entry.lastFailureReason = failure;
     const exhausted = this.outOfAttempts(entry, reason);
     if (exhausted) {
       this.deadLetterInBackground(entry, exhausted);
@@ -298,6 +302,7 @@ export abstract class GroupAttempts implements FlightOwner {
       entry.attemptOwed = true;
       this.scheduleRedelivery(entry, reason, 0);
     } else {
+      entry.lastFailureReason = undefined;
       const exhausted = this.outOfAttempts(entry, reason);
       if (exhausted) this.deadLetterInBackground(entry, exhausted);
       else this.scheduleRedelivery(entry, reason, 0);
@@ -305,11 +310,17 @@ export abstract class GroupAttempts implements FlightOwner {
     if (entry.seq < window.cursorSeq) window.cursorSeq = entry.seq;
   }
 
-  /** The dead-letter reason if `entry` has had all maxDeliveries attempts, else undefined. */
+  /**
+   * The dead-letter reason if `entry` has had all maxDeliveries attempts, else undefined:
+   * `<cause> on attempt <n> of maxDeliveries <max>`, then `; last failure: <reason>` when its
+   * last failed attempt was nacked with a reason (Entry.lastFailureReason).
+   */
   private outOfAttempts(entry: Entry, cause: string): string | undefined {
     const attempts = this.windows[entry.partition]!.ack.attempts(entry.offset);
     const max = this.config.maxDeliveries;
-    return attempts >= max ? `${cause} on attempt ${attempts} of maxDeliveries ${max}` : undefined;
+    if (attempts < max) return undefined;
+    const last = entry.lastFailureReason === undefined ? '' : `; last failure: ${entry.lastFailureReason}`;
+    return `${cause} on attempt ${attempts} of maxDeliveries ${max}${last}`;
   }
 
   /**

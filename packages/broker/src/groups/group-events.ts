@@ -24,8 +24,9 @@ export class GroupEvents {
     if (this.events.wants('acked')) this.events.emit('acked', this.ref(flight));
   }
 
-  nacked(flight: Flight, delayMs: number | undefined): void {
-    if (this.events.wants('nacked')) this.events.emit('nacked', { ...this.ref(flight), delayMs });
+  nacked(flight: Flight, delayMs: number | undefined, reason: string | undefined): void {
+    // `reason` only when the nack gave one (a consumer's explicit nack, or a handler's failure).
+    if (this.events.wants('nacked')) this.events.emit('nacked', { ...this.ref(flight), delayMs, ...(reason !== undefined && { reason }) });
   }
 
   leaseExpired(flight: Flight): void {

@@ -34,6 +34,12 @@ export class Entry {
    * again (a restart, a reconfigure), the record has just its attempt count.
    */
   attemptOwed = false;
+  /**
+   * What its last failed attempt's nack said failed (a handler's thrown error, say), for its
+   * dead-letter reason should it run out of attempts; undefined if that attempt expired, its
+   * member left, or its nack gave no reason. In memory only, as attemptOwed.
+   */
+  lastFailureReason: string | undefined = undefined;
 
   constructor(
     readonly partition: number,

@@ -10,7 +10,7 @@
  * it holds (a handler still running may finish after close() resolved). Waiting would have no end
  * over the wire, where a reader's held message has no lease to run out.
  */
-import { AsyncQueue, type BrookError } from '@brook/protocol';
+import { AsyncQueue, failureReason, type BrookError } from '@brook/protocol';
 import type { Delivery } from './delivery.js';
 import type { DeliverySink } from './member.js';
 import type { SinkControl } from './sink-control.js';
@@ -55,16 +55,16 @@ export interface MessageStream extends Subscription, AsyncIterable<Delivery> {
 
 /**
  * Runs the handler for each delivery: returning (or resolving) acks unless the handler settled
- * the delivery itself; throwing (or rejecting) nacks. A synchronous handler costs no promise and
- * no closure.
+ * the delivery itself; throwing (or rejecting) nacks, with what it threw as the reason
+ * (failureReason). A synchronous handler costs no promise and no closure.
  */
 export function handlerSink(handler: Handler): DeliverySink {
   return (delivery) => {
     let result: unknown;
     try {
       result = handler(delivery);
-    } catch {
-      nackUnlessSettled(delivery);
+    } catch (error) {
+      nackUnlessSettled(delivery, error);
       return;
     }
     if (!isThenable(result)) {
@@ -72,7 +72,7 @@ export function handlerSink(handler: Handler): DeliverySink {
       return;
     }
     // Not result.then(): a thenable's own then() may throw, and that would unwind into the engine.
-    Promise.resolve(result).then(() => ackUnlessSettled(delivery), () => nackUnlessSettled(delivery));
+    Promise.resolve(result).then(() => ackUnlessSettled(delivery), (error: unknown) => nackUnlessSettled(delivery, error));
   };
 }
 
@@ -85,8 +85,8 @@ function ackUnlessSettled(delivery: Delivery): void {
   if (!delivery.settled) void delivery.ack();
 }
 
-function nackUnlessSettled(delivery: Delivery): void {
-  if (!delivery.settled) delivery.nack();
+function nackUnlessSettled(delivery: Delivery, error: unknown): void {
+  if (!delivery.settled) void delivery.nack({ reason: failureReason(error) });
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

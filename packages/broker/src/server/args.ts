@@ -100,19 +100,31 @@ export class Args {
     return value.map((item, i) => checkDecimal(item, `${name}[${i}]`));
   }
 
-  /** `[[a, b], ...]`, each element read by `first` and `second` (given the element's field name). */
-  optionalPairs<A, B>(
+  /**
+   * `[[a, b], ...]`, each element read by `first` and `second` (given the element's field name);
+   * with `third`, an element may have a third item too (`[a, b, c]`), read by it. A pair costs
+   * what it cost before third items were known.
+   */
+  optionalPairs<A, B>(name: string, first: (value: unknown, field: string) => A, second: (value: unknown, field: string) => B): [A, B][];
+  optionalPairs<A, B, C>(
+    name: string, first: (value: unknown, field: string) => A, second: (value: unknown, field: string) => B, third: (value: unknown, field: string) => C,
+  ): [A, B, C?][];
+  optionalPairs<A, B, C>(
     name: string,
     first: (value: unknown, field: string) => A,
     second: (value: unknown, field: string) => B,
-  ): [A, B][] {
+    third?: (value: unknown, field: string) => C,
+  ): [A, B, C?][] {
     const value = this.get(name);
     if (value === undefined) return [];
     if (!Array.isArray(value)) throw invalidArgument(name, 'an array of pairs', value);
     return value.map((pair: unknown, index) => {
       const field = `${name}[${index}]`;
-      if (!Array.isArray(pair) || pair.length !== 2) throw invalidArgument(field, 'a pair [_, _]', pair);
-      return [first(pair[0], `${field}[0]`), second(pair[1], `${field}[1]`)];
+      const triple = third !== undefined && Array.isArray(pair) && pair.length === 3;
+      if (!Array.isArray(pair) || (pair.length !== 2 && !triple)) throw invalidArgument(field, third ? 'a pair [_, _] or a triple [_, _, _]' : 'a pair [_, _]', pair);
+      const read: [A, B, C?] = [first(pair[0], `${field}[0]`), second(pair[1], `${field}[1]`)];
+      if (triple) read.push(third(pair[2], `${field}[2]`));
+      return read;
     });
   }
 

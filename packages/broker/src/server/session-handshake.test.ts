@@ -65,8 +65,8 @@ describe('handshake', () => {
 
   it('WELCOME names the features of HELLO it knows (a later client may ask for more); features not a list of strings closes 1002', async () => {
     const f = await sessionFixture();
-    const welcome = await f.hello({ version: PROTOCOL_VERSION, client: 'c', features: ['fromTheFuture', 'takenBack', 'takenBack'] });
-    expect(welcome.json['features']).toEqual(['takenBack']);
+    const welcome = await f.hello({ version: PROTOCOL_VERSION, client: 'c', features: ['fromTheFuture', 'takenBack', 'nackReason', 'takenBack'] });
+    expect(welcome.json['features']).toEqual(['takenBack', 'nackReason']);
     for (const features of ['takenBack', [1], null]) {
       const bad = await sessionFixture();
       expect((await bad.hello({ version: PROTOCOL_VERSION, client: 'c', features })).json).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'features' } });

@@ -191,6 +191,20 @@ describe('settle', () => {
     expect((await f.ok('fetch', { topic: 't.dlq', partition: 0, offset: '0' }))['count']).toBe(1);
   });
 
+  it("a nack's optional third item is its reason: on the nacked event and in the dead letter's reason; a pair (an old client's) still nacks", async () => {
+    const f = await withRecords(2);
+    const nacked: [bigint, string | undefined][] = [];
+    f.broker.on('nacked', (e) => nacked.push([e.offset, e.reason]));
+    const dead: string[] = [];
+    f.broker.on('deadLettered', (e) => dead.push(e.reason));
+    const sub = await subscribe(f, { maxDeliveries: 1 });
+    const [a, b] = await f.deliveries(sub);
+    expect(await f.ok('settle', { subscription: sub, nack: [[a!.deliveryId, null, 'TypeError: x is undefined'], [b!.deliveryId, null]] })).toEqual({});
+    expect(nacked).toEqual([[0n, 'TypeError: x is undefined'], [1n, undefined]]);
+    await f.clock.advanceAsync(0);
+    expect(dead.sort()).toEqual(['nack on attempt 1 of maxDeliveries 1', 'nack on attempt 1 of maxDeliveries 1; last failure: TypeError: x is undefined']);
+  });
+
   it.each([
     ['ack not pairs', { ack: [1, 2] }, 'ack[0]'],
     ['ack not a list', { ack: 5 }, 'ack'],
@@ -201,6 +215,10 @@ describe('settle', () => {
     ['ack range backwards', { ack: [[5, 1]] }, 'ack'],
     ['negative id', { ack: [[-1, 0]] }, 'ack[0][0]'],
     ['nack delay mistyped', { nack: [[0, '5']] }, 'nack[0][1]'],
+    ['nack reason not a string', { nack: [[0, null, 42]] }, 'nack[0][2]'],
+    ['nack reason null', { nack: [[0, 100, null]] }, 'nack[0][2]'],
+    ['nack of four items', { nack: [[0, null, 'r', 'more']] }, 'nack[0]'],
+    ['extend with a third item', { extend: [[0, null, 'r']] }, 'extend[0]'],
     ['extend past ackTimeoutMs max', { extend: [[0, 1e12]] }, 'extend[0][1]'],
     ['reject reason missing', { reject: [[0, null]] }, 'reject[0][1]'],
     ['subscription missing', { subscription: undefined }, 'subscription'],

@@ -153,7 +153,8 @@ export class SessionSubscriptions {
     const ack = readIdRanges(args, 'ack');
     const extend = args.optionalPairs('extend', id, ms);
     const reject = args.optionalPairs('reject', id, checkString);
-    const nack = args.optionalPairs('nack', id, ms);
+    // A nack's third item, its reason, is optional: a client from before it sends pairs.
+    const nack = args.optionalPairs('nack', id, ms, checkString);
     const release = readIdRanges(args, 'release');
     const alive = args.optionalBoolean('alive') ?? false;
     if (!subscription) return unknownSubscriptionAnswer(ack, reject);
@@ -178,7 +179,7 @@ export class SessionSubscriptions {
       if (delivery && !delivery.stale) durable.add(delivery.reject(reason));
       else stale.add(deliveryId);
     }
-    for (const [deliveryId, delayMs] of nack) subscription.take(deliveryId)?.nack({ delayMs });
+    for (const [deliveryId, delayMs, reason] of nack) subscription.take(deliveryId)?.nack(reason === undefined ? { delayMs } : { delayMs, reason });
     releaseRanges(subscription, release);
     await durable.all();
     return stale.ranges.length === 0 ? EMPTY : { json: { stale: stale.ranges } };

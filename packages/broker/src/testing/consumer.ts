@@ -5,7 +5,7 @@
  * settlement goes through the kit (never the broker's implicit ack), which is where acks are lost
  * or delayed, and where an ack bound for a broker that has since restarted is dropped.
  */
-import { BrookError, isBrookError, refusedSettlement, type Random, type Timer } from '@brook/protocol';
+import { BrookError, failureReason, isBrookError, refusedNackOptions, refusedSettlement, type Random, type Timer } from '@brook/protocol';
 import type { Broker, ProduceResult } from '../broker.js';
 import type { Delivery } from '../groups/delivery.js';
 import type { Subscription } from '../groups/subscription.js';
@@ -15,7 +15,7 @@ import type { History, RecordPlace } from './history.js';
 import { ProcessClock } from './world.js';
 import { virtualTimers, type VirtualTimers } from './virtual-timers.js';
 import type { ConsumerContext, ConsumerSpec, SimDelivery, SimHandler } from './sim-handler.js';
-import { settle } from './settlement.js';
+import { settle, type SettleArgument } from './settlement.js';
 
 export type { ConsumerContext, ConsumerSpec, SimDelivery, SimHandler };
 
@@ -282,7 +282,7 @@ export class SimConsumer {
       if (failure) {
         const error = failure.error instanceof Error ? failure.error.message : String(failure.error);
         this.host.history.record({ type: 'handlerError', consumer: this.name, ...run.place, error });
-        view.nack();
+        void view.nack({ reason: failureReason(failure.error) });
         return;
       }
       if (run.settled === undefined || run.settled === 'ack') this.host.history.record({ type: 'processed', consumer: this.name, ...run.place });
@@ -326,7 +326,7 @@ export class SimConsumer {
       // An invalid argument is refused before anything settles, as the broker's Delivery does: the
       // delivery stays unsettled, so the handler's resolve still acks it.
       ack: () => this.settle(run, 'ack', undefined),
-      nack: (options) => refusedSettlement('delayMs', options?.delayMs) ?? this.settle(run, 'nack', options?.delayMs),
+      nack: (options) => refusedNackOptions(options) ?? this.settle(run, 'nack', options ?? {}),
       reject: (reason) => refusedSettlement('reason', reason) ?? this.settle(run, 'reject', reason),
       extend: (ms) => refusedSettlement('ms', ms)
         ?? (run.settled === undefined && run.inc.alive && run.epoch === this.host.brokerEpoch ? d.extend(ms) : Promise.resolve()),
@@ -361,7 +361,7 @@ export class SimConsumer {
     if (run.crashAt?.point === 'afterEffect') this.crash(run.crashAt.restartAfterMs);
   }
 
-  private settle(run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
+  private settle(run: Run, how: 'ack' | 'nack' | 'reject', arg: SettleArgument): Promise<void> {
     return settle({ name: this.name, host: this.host, unpaused: () => this.unpaused() }, run, how, arg);
   }
 }

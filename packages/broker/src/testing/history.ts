@@ -29,7 +29,8 @@ export type HistoryEventBody =
   | (RecordPlace & { type: 'deliver'; consumer: string; key: string | null; value: string | null; deliveryCount: number; duplicate?: true })
   // `deliveryCount`: of the delivery whose handler did it (another of the record may be running too).
   | (RecordPlace & { type: 'effect'; consumer: string; kind: string; effectId: string; deliveryCount: number })
-  | (RecordPlace & { type: 'settle'; consumer: string; how: 'ack' | 'nack' | 'reject'; dropped?: 'lostAck' | 'brokerRestarted'; delayedMs?: number })
+  // `reason`: a nack's, when it gave one (the kit's own nack of a handler that threw gives what it threw).
+  | (RecordPlace & { type: 'settle'; consumer: string; how: 'ack' | 'nack' | 'reject'; reason?: string; dropped?: 'lostAck' | 'brokerRestarted'; delayedMs?: number })
   // The broker refused a settlement it was sent (DELIVERY_STALE: the delivery had been taken back).
   | (RecordPlace & { type: 'settleRefused'; consumer: string; how: 'ack' | 'reject'; code: string })
   | (RecordPlace & { type: 'processed'; consumer: string })
@@ -102,7 +103,7 @@ function describe(event: HistoryEvent): string {
     case 'produceFailed': return `produce #${event.step} ${event.indeterminate ? 'indeterminate' : 'failed'}: ${event.error}${event.retryAfterMs === undefined ? '' : `; retry in ${event.retryAfterMs}ms`}`;
     case 'deliver': return `◀ deliver ${at(event)} key=${JSON.stringify(event.key)} value=${JSON.stringify(event.value)} #${event.deliveryCount}${event.duplicate ? ' (duplicate)' : ''}`;
     case 'effect': return `✓ effect ${event.kind}(${event.effectId}) for ${event.id}`;
-    case 'settle': return `${event.how} ${at(event)}${event.dropped ? ` — dropped (${event.dropped})` : ''}${event.delayedMs ? ` — delayed ${event.delayedMs}ms` : ''}`;
+    case 'settle': return `${event.how} ${at(event)}${event.reason === undefined ? '' : `: ${event.reason}`}${event.dropped ? ` — dropped (${event.dropped})` : ''}${event.delayedMs ? ` — delayed ${event.delayedMs}ms` : ''}`;
     case 'settleRefused': return `${event.how} ${at(event)} refused: ${event.code}${event.code === 'DELIVERY_STALE' ? ' (stale: the delivery had been taken back)' : ''}`;
     case 'processed': return `handler done ${event.id}`;
     case 'handlerError': return `handler threw on ${event.id}: ${event.error}`;

@@ -79,7 +79,7 @@ export function laneCell(e: HistoryEvent): string {
     case 'settle': {
       const mark = { ack: '✓', nack: '✗', reject: '☠' }[e.how];
       const note = e.dropped === 'lostAck' ? ' (lost)' : e.dropped ? ' (dropped)' : e.delayedMs ? ` (+${e.delayedMs}ms)` : '';
-      return `${mark} ${e.how} ${e.id}${note}`;
+      return `${mark} ${e.how} ${e.id}${note}${e.reason === undefined ? '' : `: ${e.reason}`}`;
     }
     case 'settleRefused': return `⊘ ${e.how} ${e.id} ${e.code === 'DELIVERY_STALE' ? 'stale' : e.code}`;
     case 'processed': return `done ${e.id}`;

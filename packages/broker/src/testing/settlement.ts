@@ -2,7 +2,7 @@
  * A simulated consumer's settlements: the first one wins, and each is sent to the broker, or
  * delayed, or dropped (a lost ack, a broker that has restarted), as its run's faults say.
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, boundedReason } from '@brook/protocol';
 import type { ConsumerHost, Run } from './consumer.js';
 
 /** What sending a settlement needs of the consumer that makes it. */
@@ -13,8 +13,11 @@ export interface SettlingConsumer {
   unpaused(): Promise<void>;
 }
 
+/** A nack's options (checked: refusedNackOptions), a reject's reason, nothing for an ack. */
+export type SettleArgument = { delayMs?: number; reason?: string } | string | undefined;
+
 /** The first settlement wins; a dead process sends nothing; a lost ack or a restarted broker drops it. */
-export function settle(consumer: SettlingConsumer, run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
+export function settle(consumer: SettlingConsumer, run: Run, how: 'ack' | 'nack' | 'reject', arg: SettleArgument): Promise<void> {
   if (run.settlement) return run.settlement;
   if (!run.inc.alive) return Promise.resolve();
   run.settled = how;
@@ -24,10 +27,11 @@ export function settle(consumer: SettlingConsumer, run: Run, how: 'ack' | 'nack'
   return run.settlement;
 }
 
-function sendOrDrop(consumer: SettlingConsumer, run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
+function sendOrDrop(consumer: SettlingConsumer, run: Run, how: 'ack' | 'nack' | 'reject', arg: SettleArgument): Promise<void> {
   const dropped = run.epoch !== consumer.host.brokerEpoch ? 'brokerRestarted' : how === 'ack' && run.loseAck ? 'lostAck' : undefined;
+  const reason = typeof arg === 'object' ? arg.reason : undefined;
   consumer.host.history.record({
-    type: 'settle', consumer: consumer.name, ...run.place, how,
+    type: 'settle', consumer: consumer.name, ...run.place, how, ...(reason === undefined ? {} : { reason: boundedReason(reason) }),
     ...(dropped ? { dropped } : {}), ...(run.delayAckMs ? { delayedMs: run.delayAckMs } : {}),
   });
   if (!dropped) return send(consumer, run, how, arg);
@@ -36,12 +40,12 @@ function sendOrDrop(consumer: SettlingConsumer, run: Run, how: 'ack' | 'nack' | 
   return how === 'nack' ? Promise.resolve() : disconnected(consumer.name, run.place.id, how, dropped);
 }
 
-async function send(consumer: SettlingConsumer, run: Run, how: 'ack' | 'nack' | 'reject', arg: number | string | undefined): Promise<void> {
+async function send(consumer: SettlingConsumer, run: Run, how: 'ack' | 'nack' | 'reject', arg: SettleArgument): Promise<void> {
   if (run.delayAckMs) await run.inc.timers.sleep(run.delayAckMs);
   await consumer.unpaused();
   if (!run.inc.alive || run.epoch !== consumer.host.brokerEpoch) return;
   if (how === 'nack') {
-    void run.delivery.nack(typeof arg === 'number' ? { delayMs: arg } : {});
+    void run.delivery.nack(typeof arg === 'object' ? arg : {});
     return;
   }
   try {

@@ -1,11 +1,12 @@
 /**
  * The handler form of a subscription: each message runs the handler; returning (or resolving)
  * acks unless the handler settled the message itself, throwing (or rejecting) nacks with the
- * group's backoff, exactly like the in-process broker's handlerSink. A synchronous handler costs
+ * group's backoff and what it threw as the reason (failureReason), exactly like the in-process broker's handlerSink. A synchronous handler costs
  * no promise: its ack joins the tick's settle batch. At most maxInFlight handlers hold a place at
  * once (until they finish or settle their message), and at most that many messages wait for one
  * (HandlerWindow has the rule and why).
  */
+import { failureReason } from '@brook/protocol';
 import { HandlerWindow } from './handler-window.js';
 import { settlementCount, type Message } from './message.js';
 import type { Handler, MessageSink } from './message-sink.js';
@@ -39,8 +40,8 @@ function run(handler: Handler, message: Message, finished: (message: Message) =>
   let result: unknown;
   try {
     result = handler(message);
-  } catch {
-    void message.nack();
+  } catch (error) {
+    nackUnlessSettled(message, error);
     finished(message);
     return;
   }
@@ -58,11 +59,16 @@ function run(handler: Handler, message: Message, finished: (message: Message) =>
       void message.ack();
       finished(message);
     },
-    () => {
-      void message.nack();
+    (error: unknown) => {
+      nackUnlessSettled(message, error);
       finished(message);
     },
   );
+}
+
+/** A settled message's nack would do nothing: what it threw is not even turned into text. */
+function nackUnlessSettled(message: Message, error: unknown): void {
+  if (!message.settled) void message.nack({ reason: failureReason(error) });
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

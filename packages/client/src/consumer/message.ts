@@ -2,7 +2,9 @@
  * One delivery of one record to this client, and the four ways to settle it:
  *
  *   ack()             done; resolves once the broker has made the ack durable
- *   nack({ delayMs }) redeliver after a delay (default: the group's backoff for this attempt)
+ *   nack({ delayMs, reason })  redeliver after a delay (default: the group's backoff for this
+ *                     attempt); `reason`: what failed, for the broker's `nacked` event and the
+ *                     dead-letter reason should the record run out of attempts
  *   extend(ms)        still working: renew the lease (default: ackTimeoutMs from now)
  *   reject(reason)    dead-letter now
  *
@@ -19,7 +21,7 @@
  * before anything is batched, as the broker's Delivery does: it settles nothing, and the
  * settlements batched beside it are not refused with it.
  */
-import { recordReading, refusedNackOptions, refusedSettlement, rejectReasonToSend, type RecordHeader } from '@brook/protocol';
+import { boundedReason, recordReading, refusedNackOptions, refusedSettlement, type RecordHeader } from '@brook/protocol';
 
 /**
  * Settlements (ack, nack, reject) made by any message so far, counted after each one makes its
@@ -37,7 +39,7 @@ export function settlementCount(): number {
 export interface Settler {
   readonly topic: string;
   ack(message: Message): Promise<void>;
-  nack(message: Message, delayMs: number | null): Promise<void>;
+  nack(message: Message, delayMs: number | null, reason: string | undefined): Promise<void>;
   extend(message: Message, ms: number | null): Promise<void>;
   reject(message: Message, reason: string): Promise<void>;
   release(message: Message): Promise<void>;
@@ -101,10 +103,11 @@ export class Message {
     return this.settlement;
   }
 
-  nack(options: { delayMs?: number } = {}): Promise<void> {
+  nack(options: { delayMs?: number; reason?: string } = {}): Promise<void> {
     const refused = refusedNackOptions(options);
     if (refused) return refused;
-    this.settlement ??= this.settler.nack(this, options.delayMs ?? null);
+    const { delayMs, reason } = options;
+    this.settlement ??= this.settler.nack(this, delayMs ?? null, reason === undefined ? undefined : boundedReason(reason));
     settlementsMade += 1;
     return this.settlement;
   }
@@ -119,7 +122,7 @@ export class Message {
   reject(reason: string): Promise<void> {
     const refused = refusedSettlement('reason', reason);
     if (refused) return refused;
-    this.settlement ??= this.settler.reject(this, rejectReasonToSend(reason));
+    this.settlement ??= this.settler.reject(this, boundedReason(reason));
     settlementsMade += 1;
     return this.settlement;
   }

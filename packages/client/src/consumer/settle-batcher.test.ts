@@ -9,13 +9,13 @@ function message(batcher: SettleBatcher, session: number, deliveryId: number): M
 }
 
 /** A batcher whose settle requests wait for answer(): an error, or the stale ids of the answer. */
-function recording(frameBytesMax = Number.POSITIVE_INFINITY, { keepsAcks = true, goesBack = (_: Message): void => undefined } = {}): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (outcome?: Error | IdRanges | unknown) => void } {
+function recording(frameBytesMax = Number.POSITIVE_INFINITY, { keepsAcks = true, goesBack = (_: Message): void => undefined, takesNackReason = true } = {}): { batcher: SettleBatcher; sent: SettleEntries[]; answer: (outcome?: Error | IdRanges | unknown) => void } {
   const sent: SettleEntries[] = [];
   const answers: ((outcome?: unknown) => void)[] = [];
   const batcher = new SettleBatcher('t', (entries) => {
     sent.push(entries);
     return new Promise<unknown>((resolve, reject) => answers.push((outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))));
-  }, goesBack, keepsAcks, () => frameBytesMax);
+  }, goesBack, keepsAcks, () => frameBytesMax, () => takesNackReason);
   return { batcher, sent, answer: (outcome) => answers.shift()!(outcome) };
 }
 
@@ -51,8 +51,10 @@ describe('SettleBatcher', () => {
     const { batcher, sent, answer } = recording(frameBytesMax);
     batcher.setSession(1);
     const messages = Array.from({ length: 400 }, (_, id) => message(batcher, 1, id));
-    // Every other id acked (no two merge into a range), and rejects whose reasons fit a frame only alone.
-    const promises = messages.map((msg, id) => (id % 2 === 0 ? msg.ack() : id % 100 === 1 ? msg.reject('r'.repeat(600)) : undefined));
+    // Every other id acked (no two merge into a range), and rejects and nacks whose reasons fit a
+    // frame only alone (a nack's measured as sent: `"` escaped to two bytes, `é` two bytes of UTF-8).
+    const settle = (msg: Message, id: number) => (id % 100 === 1 ? msg.reject('r'.repeat(600)) : id % 100 === 51 ? msg.nack({ reason: '"é'.repeat(200) }) : undefined);
+    const promises = messages.map((msg, id) => (id % 2 === 0 ? msg.ack() : settle(msg, id)));
     await tick();
     expect(sent.length).toBeGreaterThan(2);
     for (const entries of sent) {
@@ -61,8 +63,21 @@ describe('SettleBatcher', () => {
     const acked = sent.flatMap((entries) => (entries.ack ?? []).flatMap(([first, last]) => Array.from({ length: last - first + 1 }, (_, i) => first + i)));
     expect(acked).toEqual(messages.filter((_, id) => id % 2 === 0).map((msg) => msg.deliveryId));
     expect(sent.flatMap((entries) => (entries.reject ?? []).map(([id]) => id))).toEqual([1, 101, 201, 301]);
+    expect(sent.flatMap((entries) => entries.nack ?? [])).toEqual([51, 151, 251, 351].map((id) => [id, null, '"é'.repeat(200)]));
     for (let i = 0; i < sent.length; i++) answer();
     await Promise.all(promises);
+  });
+
+  it("sends a nack's reason as a third item only to a server that takes it (Feature.NACK_REASON); to one from before, a pair, as before reasons", async () => {
+    for (const takesNackReason of [true, false]) {
+      const { batcher, sent, answer } = recording(Number.POSITIVE_INFINITY, { takesNackReason });
+      batcher.setSession(1);
+      const settled = [message(batcher, 1, 0).nack({ reason: 'TypeError: x' }), message(batcher, 1, 1).nack({ delayMs: 5 }), message(batcher, 1, 2).ack()];
+      await tick();
+      expect(sent, String(takesNackReason)).toEqual([{ ack: [[2, 2]], nack: [takesNackReason ? [0, null, 'TypeError: x'] : [0, null], [1, 5]] }]);
+      answer();
+      await Promise.all(settled);
+    }
   });
 
   it('cuts nacks, extends, releases and short rejects into requests that each fit frameBytesMax, long ids and delays too', async () => {
@@ -87,7 +102,7 @@ describe('SettleBatcher', () => {
       const json = stableJson({ ...entries, alive: true, op: 'settle', subscription: Number.MAX_SAFE_INTEGER });
       expect(encodeFrame(FrameKind.REQUEST, 1, json).length).toBeLessThanOrEqual(frameBytesMax);
     }
-    const all = <T extends [number, unknown]>(pick: (entries: SettleEntries) => T[] | undefined): T[] => sent.flatMap((entries) => pick(entries) ?? []);
+    const all = <T extends unknown[]>(pick: (entries: SettleEntries) => T[] | undefined): T[] => sent.flatMap((entries) => pick(entries) ?? []);
     const ids = Array.from({ length: 800 }, (_, i) => base + i);
     expect(all((entries) => entries.nack)).toEqual(ids.filter((_, i) => i % 4 === 0 || i % 4 === 3).map((id, j) => [id, j % 2 === 0 ? null : SETTLE_MS_MAX]));
     expect(all((entries) => entries.extend)).toEqual(ids.filter((_, i) => i % 4 === 1).map((id) => [id, null]));

@@ -79,6 +79,11 @@ function idEntryBytes(id: number): number {
   return 2 * decimalDigits(id) + 4;
 }
 
+/** Bytes a reason adds to an entry: measured exactly (JSON escapes, UTF-8), as reasons are rare. */
+function reasonBytes(reason: string): number {
+  return Buffer.byteLength(JSON.stringify(reason));
+}
+
 /** Bytes a nack or extend adds: `[id,ms],`, ms null for the default. */
 function timedEntryBytes(id: number, ms: number | null): number {
   return decimalDigits(id) + (ms === null ? 4 : decimalDigits(ms)) + 4;
@@ -92,7 +97,8 @@ function includes(ranges: IdRanges, id: number): boolean {
 export class SettleBatcher implements Settler {
   private session = 0;
   private acks: number[] = [];
-  private nacks: [number, number | null][] = [];
+  /** `[id, ms]`, or `[id, ms, reason]` when the nack gave one (a broker from before reasons takes pairs only). */
+  private nacks: ([number, number | null] | [number, number | null, string])[] = [];
   private extensions: [number, number | null][] = [];
   private rejects: [number, string][] = [];
   private releases: number[] = [];
@@ -136,6 +142,8 @@ export class SettleBatcher implements Settler {
     private readonly keepsAcks: boolean,
     /** The server's frameBytesMax, which one settle request must fit. */
     private readonly frameBytesMax: () => number,
+    /** Whether the current session's server takes a nack's reason: one from before reasons refuses it, and the settle with it. */
+    private readonly takesNackReason: () => boolean,
   ) {
     this.notSent = keepsAcks ? NOT_SENT : SETTLED;
   }
@@ -206,14 +214,19 @@ export class SettleBatcher implements Settler {
     return this.outcome(message.deliveryId);
   }
 
-  nack(message: Message, delayMs: number | null): Promise<void> {
+  nack(message: Message, delayMs: number | null, reason: string | undefined): Promise<void> {
     if (message.session !== this.session) return SETTLED;
     // One TAKEN_BACK named does nothing at the broker, so neither does its go-back: what waits
     // after it is a redelivery, live, and must not be released (it would only come again).
     const takenBack = this.takenBack(message);
     this.forget(message);
-    this.room(timedEntryBytes(message.deliveryId, delayMs));
-    this.nacks.push([message.deliveryId, delayMs]);
+    if (reason === undefined || !this.takesNackReason()) {
+      this.room(timedEntryBytes(message.deliveryId, delayMs));
+      this.nacks.push([message.deliveryId, delayMs]);
+    } else {
+      this.room(timedEntryBytes(message.deliveryId, delayMs) + reasonBytes(reason) + 1);
+      this.nacks.push([message.deliveryId, delayMs, reason]);
+    }
     const done = this.pending().done;
     if (!takenBack) this.goesBack(message, done);
     return done;
@@ -229,8 +242,7 @@ export class SettleBatcher implements Settler {
   reject(message: Message, reason: string): Promise<void> {
     if (message.session !== this.session) return this.notSent;
     this.forget(message);
-    // Rejects are rare: their reason is measured exactly (JSON escapes, UTF-8).
-    this.room(decimalDigits(message.deliveryId) + Buffer.byteLength(JSON.stringify(reason)) + 4);
+    this.room(decimalDigits(message.deliveryId) + reasonBytes(reason) + 4);
     this.rejects.push([message.deliveryId, reason]);
     return this.outcome(message.deliveryId);
   }

@@ -91,7 +91,7 @@ export class Subscription {
     this.superseded = new SupersededMessages(sink);
     this.batcher = new SettleBatcher(
       this.topic, (entries) => this.sendSettle(entries), (message, answered) => this.superseded.wentBack(message, answered), this.group !== undefined,
-      () => connection.serverLimits.frameBytesMax,
+      () => connection.serverLimits.frameBytesMax, () => connection.takesNackReason,
     );
     const onDown = (): void => this.lost();
     const onReady = (): void => void this.resubscribe();

@@ -164,7 +164,8 @@ export interface Requests {
     {
       subscription: number;
       ack?: IdRanges;
-      nack?: [number, number | null][];
+      /** `[id, delayMs]`, or `[id, delayMs, reason]`: what failed (a broker from before reasons refuses the triple). */
+      nack?: ([number, number | null] | [number, number | null, string])[];
       extend?: [number, number | null][];
       reject?: [number, string][];
       /** Delivered ids the consumer never saw (its client let them go unread): given back, no attempt. */

@@ -20,6 +20,11 @@ import { stableJson } from './stable-json.js';
 export const Feature = {
   /** The server sends TAKEN_BACK frames. */
   TAKEN_BACK: 'takenBack',
+  /**
+   * The server takes a nack's reason, a third item of a settle's nack entry (docs/protocol.md,
+   * "Settle"): a server from before it refuses that entry, and every settlement beside it.
+   */
+  NACK_REASON: 'nackReason',
 } as const;
 
 export type FeatureName = (typeof Feature)[keyof typeof Feature];
