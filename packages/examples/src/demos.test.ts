@@ -15,7 +15,8 @@ async function run(name: string, seed?: number): Promise<DemoResult & { output: 
 describe('demos', () => {
   it('lists every demo of the chapter in its order, each with a section', () => {
     expect(listDemos().map((d) => d.name)).toEqual([
-      'groups', 'acks', 'fig11-2', 'overload', 'partitioned-log', 'hol-blocking', 'offsets', 'retention', 'replay', 'poison', 'producer-wal', 'dual-write',
+      'groups', 'acks', 'fig11-2', 'overload', 'partitioned-log', 'hol-blocking', 'offsets', 'retention', 'replay', 'poison', 'producer-wal', 'dual-write', 'cdc',
+      'snapshot-offset',
     ]);
     for (const demo of listDemos()) expect(demo.section).not.toBe('');
   });
@@ -121,6 +122,33 @@ describe('demos', () => {
     expect(seed).toBe(3);
     expect(facts['diverged']).toBe(true);
     expect(facts['cdcDivergedSeeds']).toEqual([]);
+  });
+
+  it("cdc: each commit is one change event at its commit's offset; under 'key' every view equals the database and the paused index catches up in order", async () => {
+    const { shown, facts, variants } = await run('cdc');
+    expect(shown).toBe(true);
+    const key = facts['key'] as Record<string, unknown>;
+    expect(key).toMatchObject({ logIsCommitOrder: true, equal: { cache: true, index: true, count: true }, indexInOrder: true, indexFinalLag: 0, failed: [] });
+    expect(key['indexMaxLag']).toBeGreaterThan(0);
+    expect(variants[0]!.groups['cache']!.redelivered).toBe(1);
+  });
+
+  it("cdc: under 'none' the redelivered older change overwrites user-1's newer one and the cache stays stale", async () => {
+    const { facts } = await run('cdc');
+    expect(facts['none']).toMatchObject({ equal: { cache: false, index: true, count: true }, failed: expect.arrayContaining(['perKeyOrder']) });
+    expect((facts['cacheNone'] as Record<string, string>)['user-1']).toBe('Ada King');
+    expect((facts['database'] as Record<string, string>)['user-1']).toBe('Ada Byron');
+  });
+
+  it('snapshot-offset: from the snapshot\'s offset the view converges; from 450 only the increments break; from 550 both kinds', async () => {
+    const { shown, facts } = await run('snapshot-offset');
+    expect(shown).toBe(true);
+    expect(facts['500']).toMatchObject({ ownersDiffer: 0, balancesDiffer: 0, balanceExcess: 0, firstOffset: 500, applied: 100 });
+    expect(facts['450']).toMatchObject({ ownersDiffer: 0, firstOffset: 450, applied: 150 });
+    expect((facts['450'] as Record<string, number>)['balanceExcess']).toBeGreaterThan(0);
+    expect(facts['550']).toMatchObject({ firstOffset: 550, applied: 50 });
+    expect((facts['550'] as Record<string, number>)['ownersDiffer']).toBeGreaterThan(0);
+    expect((facts['550'] as Record<string, number>)['balancesDiffer']).toBeGreaterThan(0);
   });
 
   it('shows its phenomenon at other seeds too', async () => {

@@ -5,6 +5,7 @@
  */
 import { BrookError } from '@brook/protocol';
 import { acksDemo } from './acks.js';
+import { cdcDemo } from './cdc.js';
 import { dualWriteDemo } from './dual-write.js';
 import { figure11_2Demo } from './figure-11-2.js';
 import { groupsDemo } from './groups.js';
@@ -17,6 +18,7 @@ import { poisonDemo } from './poison.js';
 import { producerWalDemo } from './producer-wal.js';
 import { replayDemo } from './replay.js';
 import { retentionDemo } from './retention.js';
+import { snapshotOffsetDemo } from './snapshot-offset.js';
 
 export type { DemoInfo, DemoResult, Verdict, VariantResult } from './harness.js';
 /** Simulated producer processes (crash = process death) over an in-memory broker: the WAL producer's tests use it too. */
@@ -24,7 +26,8 @@ export { PRODUCER_WAL_DIR, WalProducerHost, mortalFileSystem, numbered, type Pro
 
 /** In the order of the chapter. */
 const DEMOS: readonly Demo[] = [
-  groupsDemo, acksDemo, figure11_2Demo, overloadDemo, partitionedLogDemo, holBlockingDemo, offsetsDemo, retentionDemo, replayDemo, poisonDemo, producerWalDemo, dualWriteDemo,
+  groupsDemo, acksDemo, figure11_2Demo, overloadDemo, partitionedLogDemo, holBlockingDemo, offsetsDemo, retentionDemo, replayDemo, poisonDemo, producerWalDemo, dualWriteDemo, cdcDemo,
+  snapshotOffsetDemo,
 ];
 
 export const DEFAULT_DEMO_SEED = 1;
