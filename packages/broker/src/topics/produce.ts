@@ -101,6 +101,8 @@ export async function produceCopies(
 export async function produceClientBatch(
   context: BatchProduceContext, request: ProduceBatchRequest, limits: BatchLimits & { readonly timestampAheadMsMax: number },
 ): Promise<IdempotentAppendResult> {
+  // The broker's own checks too, in here: one async function as produceBatch always was, so its
+  // answer comes at the same turn (a seeded simulation's trace, the WAL demo's, depends on it).
   const { topic, target } = context.batchTarget(request);
   const header = checkBatchInput(request.batch, limits);
   const admit = async (): Promise<Admission> => {
