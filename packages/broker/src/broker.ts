@@ -17,7 +17,7 @@ import {
 import { TopicRegistry } from './topics/topic-registry.js';
 import { topicCreation, topicRemoval, type TopicLifecycle } from './topics/topic-lifecycle.js';
 import { RetentionRunner, batchBytesFit, type RetentionDrop } from './topics/retention-runner.js';
-import { produceTime, type ProduceRecord } from './topics/record-input.js';
+import type { ProduceRecord } from './topics/record-input.js';
 import { BrokerEventEmitter } from './events.js';
 import { DataDir } from './data-dir.js';
 import { resolveBrokerLimits, resolveStorage, type BrokerLimits, type BrokerOptions } from './config/broker-options.js';
@@ -25,8 +25,7 @@ import { GroupCoordinator } from './groups/group-coordinator.js';
 import { groupJournalLimits } from './groups/coordinator-deps.js';
 import { handlerSink, type Handler, type MessageStream, type Subscription } from './groups/subscription.js';
 import { checkSubscribeOptionKeys, type StartPosition, type SubscribeOptions } from './groups/subscribe-options.js';
-import { checkBatchAhead, checkBatchInput } from './topics/batch-input.js';
-import { produceCopies, produceRecords, type ProduceContext } from './topics/produce.js';
+import { produceClientBatch, produceCopies, produceRecords, type BatchProduceContext } from './topics/produce.js';
 import { copyBatchBytesMax } from './groups/dead-letter.js';
 import { Producers, type PartitionTarget } from './producers/producers.js';
 import type { InitProducerRequest, ProducerIdentity } from './producers/producer-registry.js';
@@ -44,7 +43,6 @@ import type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResu
 
 export type { FetchRequest, FetchedRecord, ProduceBatchRequest, ProduceBatchResult, ProduceResult };
 
-
 export class Broker extends BrokerEventEmitter implements SessionHost {
   readonly dataDir: string;
   readonly fsync: FsyncPolicy;
@@ -52,11 +50,19 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
   readonly openedClean: boolean;
   private readonly topics = new TopicRegistry();
   private readonly retention: RetentionRunner;
-  private readonly producing: ProduceContext = {
+  private readonly producing: BatchProduceContext = {
     now: () => this.clock.now(),
     appendWithRoom: (topic, batches) => this.retention.appendWithRoom(topic, batches),
     appended: (topic, partition, baseOffset, lastOffset) => this.appended(topic, partition, baseOffset, lastOffset),
     failure: (topic, error) => this.topics.failure(topic, error),
+    appendBatch: (target, header, bytes, incarnation, admit) => this.producers.append(target, header, bytes, incarnation, admit),
+    makeRoom: (topic, partition, bytes) => this.retention.makeRoomInTurn(topic, partition, bytes),
+    batchTarget: (request) => {
+      this.assertOpen();
+      checkPartitionField(request.partition);
+      const topic = this.topic(request.topic);
+      return { topic, target: this.partitionTarget(topic, request.partition) };
+    },
   };
   /** A partition log failed: the logFailed event, at once (failed-logs.ts). */
   private readonly partitionFailed: PartitionFailureListener = partitionFailureEvents(this);
@@ -241,25 +247,8 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
    * answered with the original's offsets and `duplicate: true`; a gap in its sequence is
    * OUT_OF_ORDER_SEQUENCE, an old epoch PRODUCER_FENCED. producerId -1 is simply appended.
    */
-  async produceBatch(request: ProduceBatchRequest): Promise<ProduceBatchResult> {
-    this.assertOpen();
-    checkPartitionField(request.partition);
-    const topic = this.topic(request.topic);
-    const target = this.partitionTarget(topic, request.partition);
-    const header = checkBatchInput(request.batch, this.limits);
-    let result: Awaited<ReturnType<Producers['append']>>;
-    // At admission, which the resend of a batch the log holds skips (checkBatchAhead).
-    const admit = async () => {
-      checkBatchAhead(request.batch, header, produceTime(this.clock.now(), this.limits.timestampAheadMsMax));
-      return this.retention.makeRoomInTurn(topic, request.partition, request.batch.length);
-    };
-    try {
-      result = await this.producers.append(target, header, request.batch, request.incarnation, admit);
-    } catch (error) {
-      throw this.topics.failure(topic, error);
-    }
-    if (!result.duplicate) this.appended(topic.name, request.partition, result.baseOffset, result.lastOffset);
-    return result;
+  produceBatch(request: ProduceBatchRequest): Promise<ProduceBatchResult> {
+    return produceClientBatch(this.producing, request, this.limits);
   }
 
   // ---- consumer groups (groups/) ----

@@ -1,7 +1,8 @@
 /**
- * One logical connection to a Brook server over any Transport: the handshake, requests (their
- * timeouts, the requestsInFlightMax window, withdrawal; the table of them is request-table.ts),
- * frame dispatch to subscriptions, and reconnecting with jittered backoff after a drop.
+ * One logical connection to a Brook server over any Transport: the handshake (its messages are
+ * welcome.ts), requests (their timeouts, the requestsInFlightMax window, withdrawal; the table of
+ * them is request-table.ts), frame dispatch to subscriptions, and reconnecting with jittered
+ * backoff after a drop.
  *
  * Sessions. Every successful handshake starts a new session (numbered from 1). Delivery ids and
  * subscription numbers belong to a session, so requests that name them (settle, unsubscribe) are
@@ -12,13 +13,13 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import {
-  BrookError, CloseCode, Feature, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isBrookError, stableJson,
+  BrookError, CloseCode, Feature, FrameKind, decodeFrame, encodeFrame, isBrookError, stableJson,
   type Clock, type Frame, type Random, type RequestArgs, type RequestOp, type RequestResult, type SessionLimits, type Timer, type WireError,
 } from '@brook/protocol';
 import type { ReconnectPolicy, ResolvedConnectOptions } from './options.js';
 import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
-import { readWelcome } from './welcome.js';
+import { answerToHello, handshakeFrame, helloFrame } from './welcome.js';
 import { wireError } from './wire-error.js';
 import { RequestTable, type Pending, type RequestOptions, type Response } from './request-table.js';
 import type { Transport, TransportFactory } from './transport/transport.js';
@@ -223,21 +224,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     let transport: Transport | undefined;
     try {
       transport = await this.factory.open({
-        frame: (bytes) => (this.sessionNumber === session ? this.received(bytes) : this.handshakeFrame(bytes, welcomed!, failed!)),
+        frame: (bytes) => (this.sessionNumber === session ? this.received(bytes) : handshakeFrame(bytes, welcomed!, failed!)),
         closed: (code, reason) => (this.sessionNumber === session ? this.dropped(code, reason) : failed?.(this.connectionError ?? closeError(code, reason))),
         serverBusy: () => this.sessionNumber === session && this.state === 'open' && this.requests.windowFull(this.serverLimits.requestsInFlightMax),
       }, attempt.signal);
       attempt.signal.throwIfAborted();
       attempt.signal.addEventListener('abort', () => failed?.(attempt.signal.reason as BrookError), { once: true });
       this.transport = transport;
-      // TAKEN_BACK frames, nack reasons: a server from before them ignores the field and grants neither.
-      const features = [Feature.TAKEN_BACK, Feature.NACK_REASON];
-      const hello = { version: PROTOCOL_VERSION, client: this.options.name, features, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
-      transport.send(encodeFrame(FrameKind.HELLO, 0, stableJson(hello)));
-      const frame = await welcome;
-      if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);
-      if (frame.kind !== FrameKind.WELCOME) throw new BrookError('INVALID_REQUEST', `expected WELCOME, got frame kind ${frame.kind}`);
-      ({ limits: this.limits, incarnation: this.brokerIncarnation, features: this.serverFeatures } = readWelcome(frame.json));
+      transport.send(helloFrame(this.options.name, this.options.token));
+      ({ limits: this.limits, incarnation: this.brokerIncarnation, features: this.serverFeatures } = answerToHello(await welcome));
     } catch (error) {
       // A peer that stopped answering would not answer a close frame either.
       if (attempt.signal.aborted) transport?.terminate();
@@ -251,14 +246,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.state = 'open';
     this.emit('ready', session, this.limits);
     this.pump();
-  }
-
-  private handshakeFrame(bytes: Uint8Array, welcomed: (frame: Frame) => void, failed: (error: BrookError) => void): void {
-    try {
-      welcomed(decodeFrame(bytes));
-    } catch (error) {
-      failed(error as BrookError);
-    }
   }
 
   /**

@@ -1,11 +1,38 @@
 /**
- * What the client takes from a WELCOME (docs/protocol.md, "Handshake"): the session's limits and
- * the broker's incarnation. Checked, not trusted: every limit sizes the client's own frames and
- * batches, so one that is missing, of another JSON type or not a positive integer (a broken
- * server's `{"toString": 0}`, say) would fail every later send with a TypeError, or let the client
- * build frames the server must refuse. Such a WELCOME fails the handshake with INVALID_REQUEST.
+ * The handshake's two messages (docs/protocol.md, "Handshake"): the HELLO the client sends, and
+ * what it takes from the answer, a WELCOME (the session's limits, the broker's incarnation, the
+ * features granted) or the server's ERROR. Checked, not trusted: every limit sizes the client's
+ * own frames and batches, so one that is missing, of another JSON type or not a positive integer
+ * (a broken server's `{"toString": 0}`, say) would fail every later send with a TypeError, or let
+ * the client build frames the server must refuse. Such a WELCOME fails the handshake with
+ * INVALID_REQUEST.
  */
-import { BrookError, isIncarnation, showValue, type SessionLimits, type Welcome } from '@brook/protocol';
+import {
+  BrookError, Feature, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, isIncarnation, showValue, stableJson, type Frame, type SessionLimits, type Welcome, type WireError,
+} from '@brook/protocol';
+import { wireError } from './wire-error.js';
+
+/** HELLO: the client's name and token, and the features it takes (TAKEN_BACK frames, nack reasons: a server from before them ignores the field and grants neither). */
+export function helloFrame(name: string, token: string | undefined): Uint8Array {
+  const hello = { version: PROTOCOL_VERSION, client: name, features: [Feature.TAKEN_BACK, Feature.NACK_REASON], ...(token === undefined ? {} : { token }) };
+  return encodeFrame(FrameKind.HELLO, 0, stableJson(hello));
+}
+
+/** A frame before the session began: the answer to HELLO, or, if it does not parse, the handshake's failure. */
+export function handshakeFrame(bytes: Uint8Array, welcomed: (frame: Frame) => void, failed: (error: BrookError) => void): void {
+  try {
+    welcomed(decodeFrame(bytes));
+  } catch (error) {
+    failed(error as BrookError);
+  }
+}
+
+/** The server's answer to HELLO: its WELCOME read, or its ERROR (or any other frame) thrown. */
+export function answerToHello(frame: Frame): ReturnType<typeof readWelcome> {
+  if (frame.kind === FrameKind.ERROR) throw wireError(frame.json as unknown as WireError);
+  if (frame.kind !== FrameKind.WELCOME) throw new BrookError('INVALID_REQUEST', `expected WELCOME, got frame kind ${frame.kind}`);
+  return readWelcome(frame.json);
+}
 
 /**
  * Every limit of SessionLimits, as a table the compiler holds complete: a limit added there must be

@@ -23,13 +23,15 @@ export function corruptBatch(
   return new BrookError('CORRUPT_BATCH', `batch at ${position}: ${detail}`, { reason, position, ...extra });
 }
 
-/** The timestamps of a run of records: the first's, and the lowest and highest with the index of the first record to have each (none: NaN, -1). */
+/**
+ * The timestamps of a run of records: the first's, the lowest with the index of the first record
+ * to have it (a refusal names it), and the highest (none: NaN, Infinity and -1, -Infinity).
+ */
 export interface RecordTimestamps {
   first: number;
   min: number;
   minAt: number;
   max: number;
-  maxAt: number;
 }
 
 function noteTimestamp(timestamps: RecordTimestamps, timestamp: number, index: number): void {
@@ -38,10 +40,7 @@ function noteTimestamp(timestamps: RecordTimestamps, timestamp: number, index: n
     timestamps.min = timestamp;
     timestamps.minAt = index;
   }
-  if (timestamp > timestamps.max) {
-    timestamps.max = timestamp;
-    timestamps.maxAt = index;
-  }
+  if (timestamp > timestamps.max) timestamps.max = timestamp;
 }
 
 /**
@@ -88,7 +87,7 @@ export abstract class RecordDecoder {
    * validated before it is stored as it is (a produce batch). Returns where its records' timestamps
    * lie, which such a batch's header must agree with. */
   checkAll(): RecordTimestamps {
-    const timestamps = { first: Number.NaN, min: Number.POSITIVE_INFINITY, minAt: -1, max: Number.NEGATIVE_INFINITY, maxAt: -1 };
+    const timestamps = { first: Number.NaN, min: Number.POSITIVE_INFINITY, minAt: -1, max: Number.NEGATIVE_INFINITY };
     this.walk(null, timestamps);
     return timestamps;
   }

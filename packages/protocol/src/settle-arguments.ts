@@ -22,7 +22,7 @@ export function refusedSettlement(field: 'delayMs' | 'ms' | 'reason', value: unk
     : value === undefined || (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= SETTLE_MS_MAX);
   if (valid) return undefined;
   const expected = field === 'reason' ? 'a string' : `an integer in [0, ${SETTLE_MS_MAX}]`;
-  return refusal(new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${showValue(value)}`, { field, value }));
+  return handledRejection(new BrookError('INVALID_REQUEST', `${field} must be ${expected}, got ${showValue(value)}`, { field, value }));
 }
 
 /**
@@ -37,17 +37,20 @@ export function refusedNackOptions(options: unknown): Promise<void> | undefined 
   const stray = plain ? Object.keys(options).find((key) => key !== 'delayMs' && key !== 'reason') : undefined;
   if (!plain || stray !== undefined) {
     const what = plain ? `has an unknown key ${JSON.stringify(stray)}` : `must be an object, got ${showValue(options)}`;
-    return refusal(new BrookError('INVALID_REQUEST', `nack options ${what}`, { field: 'options', ...(stray !== undefined && { key: stray }) }));
+    return handledRejection(new BrookError('INVALID_REQUEST', `nack options ${what}`, { field: 'options', ...(stray !== undefined && { key: stray }) }));
   }
   const { delayMs, reason } = options as { delayMs?: unknown; reason?: unknown };
   return refusedSettlement('delayMs', delayMs) ?? (reason === undefined ? undefined : refusedSettlement('reason', reason));
 }
 
-/** A rejected promise marked handled, as a stale settlement's is: a caller that ignores it gets no unhandled rejection. */
-function refusal(error: BrookError): Promise<void> {
-  const refused = Promise.reject(error);
-  refused.catch(() => undefined);
-  return refused;
+/**
+ * A rejected promise marked handled, as a refused or stale settlement's is: a caller that ignores
+ * it (a handler's implicit ack never looks) gets no unhandled rejection; whoever awaits it gets it.
+ */
+export function handledRejection(error: BrookError): Promise<never> {
+  const rejected = Promise.reject(error);
+  rejected.catch(() => undefined);
+  return rejected;
 }
 
 /**

@@ -5,7 +5,7 @@
  * Group (group.ts) builds on it with what decides when attempts start and for whom: its members,
  * the pump and the admin changes of its positions.
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, handledRejection } from '@brook/protocol';
 import type { RedeliveryReason } from '../events.js';
 import { Flight, type FlightOwner } from './flight.js';
 import type { GroupContext } from './group-context.js';
@@ -392,11 +392,4 @@ export abstract class GroupAttempts implements FlightOwner {
     // The member has credit again: another ready record may go to it now, not at the next event.
     this.schedulePump();
   }
-}
-
-/** A rejected promise marked handled: a handler's implicit ack never looks at it, whoever awaits it gets it. */
-function handledRejection(error: BrookError): Promise<never> {
-  const rejected = Promise.reject(error);
-  rejected.catch(() => undefined);
-  return rejected;
 }

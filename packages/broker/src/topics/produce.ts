@@ -1,12 +1,16 @@
 /**
  * `broker.produce`: records to the partitions they map to, one batch per partition, each held to
- * the batch limits before any is appended, so a refused produce writes nothing.
+ * the batch limits before any is appended, so a refused produce writes nothing. And
+ * `broker.produceBatch`: one batch a client encoded, checked in full, through the partition's
+ * idempotence table.
  */
-import { BrookError } from '@brook/protocol';
+import { BrookError, type BatchHeader } from '@brook/protocol';
 import type { AppendResult } from '../log/partition-log.js';
-import { encodeBatchInput, type BatchLimits } from './batch-input.js';
+import type { Admission, IdempotentAppendResult } from '../producers/append-group.js';
+import type { PartitionTarget } from '../producers/producers.js';
+import { checkBatchAhead, checkBatchInput, encodeBatchInput, type BatchLimits } from './batch-input.js';
 import { produceTime, type ProduceRecord } from './record-input.js';
-import type { ProduceResult } from './requests.js';
+import type { ProduceBatchRequest, ProduceResult } from './requests.js';
 import type { Topic } from './topic.js';
 
 export interface ProduceContext {
@@ -18,6 +22,16 @@ export interface ProduceContext {
   appended(topic: string, partition: number, baseOffset: bigint, lastOffset: bigint): void;
   /** An append's failure as the caller sees it (UNKNOWN_TOPIC if the topic went meanwhile). */
   failure(topic: Topic, error: unknown): unknown;
+}
+
+/**
+ * What produceBatch needs besides: the batch's topic and partition (the broker open, the partition
+ * there), the idempotence table's append (Producers.append), and room made under discard 'new'.
+ */
+export interface BatchProduceContext extends ProduceContext {
+  batchTarget(request: ProduceBatchRequest): { topic: Topic; target: PartitionTarget };
+  appendBatch(target: PartitionTarget, header: BatchHeader, bytes: Uint8Array, incarnation: string | undefined, admit: () => Promise<Admission>): Promise<IdempotentAppendResult>;
+  makeRoom(topic: Topic, partition: number, bytes: number): Promise<Admission>;
 }
 
 /**
@@ -76,4 +90,31 @@ export async function produceCopies(
     }
   }
   return results;
+}
+
+/**
+ * One client-encoded batch, checked in full first (batch-input.ts), then appended through its
+ * partition's idempotence table. Its timestamps are held to timestampAheadMsMax at its admission,
+ * which the resend of a batch the log holds skips: that is answered as the duplicate it is even
+ * after the broker's wall clock stepped back.
+ */
+export async function produceClientBatch(
+  context: BatchProduceContext, request: ProduceBatchRequest, limits: BatchLimits & { readonly timestampAheadMsMax: number },
+): Promise<IdempotentAppendResult> {
+  // The broker's own checks too, in here: one async function as produceBatch always was, so its
+  // answer comes at the same turn (a seeded simulation's trace, the WAL demo's, depends on it).
+  const { topic, target } = context.batchTarget(request);
+  const header = checkBatchInput(request.batch, limits);
+  const admit = async (): Promise<Admission> => {
+    checkBatchAhead(request.batch, header, produceTime(context.now(), limits.timestampAheadMsMax));
+    return context.makeRoom(topic, request.partition, request.batch.length);
+  };
+  let result: IdempotentAppendResult;
+  try {
+    result = await context.appendBatch(target, header, request.batch, request.incarnation, admit);
+  } catch (error) {
+    throw context.failure(topic, error);
+  }
+  if (!result.duplicate) context.appended(topic.name, request.partition, result.baseOffset, result.lastOffset);
+  return result;
 }

@@ -80,6 +80,23 @@ describe('SettleBatcher', () => {
     }
   });
 
+  it("sends a nack whose reason would not fit frameBytesMax even alone without it: the nack goes, its reason is only what it said", async () => {
+    // At frameBytesMax's min (1 KiB), a reason within DEAD_LETTER_REASON_BYTES_MAX (a handler's
+    // long error message) made a settle over the frame: refused MESSAGE_TOO_LARGE, the nack never
+    // reached the broker and its record waited for its lease instead of its backoff.
+    const frameBytesMax = 1024;
+    const { batcher, sent, answer } = recording(frameBytesMax);
+    batcher.setSession(1);
+    const settled = [message(batcher, 1, 0).nack({ reason: 'x'.repeat(1000) }), message(batcher, 1, 1).nack({ reason: 'TypeError: y' })];
+    await tick();
+    for (const entries of sent) {
+      expect(encodeFrame(FrameKind.REQUEST, 1, stableJson({ ...entries, op: 'settle', subscription: 1 })).length).toBeLessThanOrEqual(frameBytesMax);
+    }
+    expect(sent.flatMap((entries) => entries.nack ?? [])).toEqual([[0, null], [1, null, 'TypeError: y']]);
+    for (let i = 0; i < sent.length; i++) answer();
+    await Promise.all(settled);
+  });
+
   it('cuts nacks, extends, releases and short rejects into requests that each fit frameBytesMax, long ids and delays too', async () => {
     const frameBytesMax = 4096;
     const { batcher, sent, answer } = recording(frameBytesMax);

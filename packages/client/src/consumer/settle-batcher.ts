@@ -220,12 +220,16 @@ export class SettleBatcher implements Settler {
     // after it is a redelivery, live, and must not be released (it would only come again).
     const takenBack = this.takenBack(message);
     this.forget(message);
-    if (reason === undefined || !this.takesNackReason()) {
-      this.room(timedEntryBytes(message.deliveryId, delayMs));
+    const bytes = timedEntryBytes(message.deliveryId, delayMs);
+    // The reason only says what failed: one that would not fit a frame even alone (a long message
+    // at a low frameBytesMax) is left out, not allowed to cost the nack its request.
+    const reasonEntryBytes = reason === undefined || !this.takesNackReason() ? 0 : reasonBytes(reason) + 1;
+    if (reasonEntryBytes === 0 || SETTLE_FRAME_BASE_BYTES + bytes + reasonEntryBytes > this.frameBytesMax()) {
+      this.room(bytes);
       this.nacks.push([message.deliveryId, delayMs]);
     } else {
-      this.room(timedEntryBytes(message.deliveryId, delayMs) + reasonBytes(reason) + 1);
-      this.nacks.push([message.deliveryId, delayMs, reason]);
+      this.room(bytes + reasonEntryBytes);
+      this.nacks.push([message.deliveryId, delayMs, reason!]);
     }
     const done = this.pending().done;
     if (!takenBack) this.goesBack(message, done);
