@@ -16,13 +16,15 @@ import { SeededRandom } from '@brook/protocol';
 const CHILD = join(import.meta.dirname, 'fixtures', 'wal-producer.ts');
 const KILLS = 30;
 const LAST = 3000;
+/** The child's FileBuffer maxRecords: a "sunk" line stands for at most this many puts. */
+const BATCH_RECORDS_MAX = 20;
 /** Children started ahead, waiting for "go": their start-up (~0.5 s of node + tsx) overlaps earlier runs. */
 const PRESTARTED = 2;
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
 function launch(walDir: string, sinkPath: string): Launch {
-  return launchTsx(CHILD, [walDir, sinkPath, String(LAST)]);
+  return launchTsx(CHILD, [walDir, sinkPath, String(LAST), String(BATCH_RECORDS_MAX)]);
 }
 
 it(`delivers 1..${LAST} exactly once in order across ${KILLS} SIGKILLs of a WAL producer`, async () => {
@@ -37,7 +39,7 @@ it(`delivers 1..${LAST} exactly once in order across ${KILLS} SIGKILLs of a WAL 
   const ready = Array.from({ length: PRESTARTED }, () => launch(walDir, sinkPath));
   for (let finished = false; !finished;) {
     ready.push(launch(walDir, sinkPath));
-    const kill = nextKill(random, { killsMax: KILLS, total: LAST, rareWord: 'sunk', rareCountMax: 4, putsMax: 60 }, kills, highestPut);
+    const kill = nextKill(random, { killsMax: KILLS, total: LAST, rareWord: 'sunk', rareCountMax: 4, rareLineRecordsMax: BATCH_RECORDS_MAX, putsMax: 60 }, kills, highestPut);
     finished = await runUntilKilled(ready.shift()!, kill, (line, run) => {
       highestPut = Math.max(highestPut, putNumber(line) ?? 0);
       permitFor(line, run);

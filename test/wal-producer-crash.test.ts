@@ -19,6 +19,8 @@ import { SeededRandom } from '@brook/protocol';
 const CHILD = join(import.meta.dirname, 'fixtures', 'wal-producer-child.ts');
 const KILLS = 30;
 const LAST = 2000;
+/** The child's WAL maxRecords: an "acked" line stands for at most this many puts. */
+const BATCH_RECORDS_MAX = 50;
 const TOPIC = 'wal-crash';
 /** Children started ahead, waiting for "go": their start-up overlaps earlier runs. */
 const PRESTARTED = 2;
@@ -26,7 +28,7 @@ const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
 function launch(url: string, walDir: string): Launch {
-  return launchTsx(CHILD, [url, walDir, TOPIC, String(LAST)]);
+  return launchTsx(CHILD, [url, walDir, TOPIC, String(LAST), String(BATCH_RECORDS_MAX)]);
 }
 
 it(`puts 1..${LAST} into the topic exactly once in order across ${KILLS} SIGKILLs of a WAL producer`, async () => {
@@ -44,7 +46,7 @@ it(`puts 1..${LAST} into the topic exactly once in order across ${KILLS} SIGKILL
   try {
     for (let finished = false; !finished;) {
       ready.push(launch(server.url, walDir));
-      const kill = nextKill(random, { killsMax: KILLS, total: LAST, rareWord: 'acked', rareCountMax: 3, putsMax: 80 }, kills, highestPut);
+      const kill = nextKill(random, { killsMax: KILLS, total: LAST, rareWord: 'acked', rareCountMax: 3, rareLineRecordsMax: BATCH_RECORDS_MAX, putsMax: 80 }, kills, highestPut);
       finished = await runUntilKilled(ready.shift()!, kill, (line, run) => {
         highestPut = Math.max(highestPut, putNumber(line) ?? 0);
         if (line.startsWith('dup ')) duplicates += 1;
