@@ -95,7 +95,7 @@ describe('a dead-letter copy that fails', () => {
     await settle(() => broker.describeGroup('past-problem-src', 'g-past').partitions[0]!.deadLettered === 1);
     await held[1]!.nack({ delayMs: 60_000 });
     await settle();
-    console.log('DBG', broker.describeGroup('past-problem-src', 'g-past'));    expect(broker.describeGroup('past-problem-src', 'g-past')).toMatchObject({ lag: 1n, lastError: undefined });
+    expect(broker.describeGroup('past-problem-src', 'g-past')).toMatchObject({ lag: 1n, lastError: undefined });
   });
 
   it('waiting to be tried again at a reset, the copy is not made: the reset ends the wait like a backoff, and the record is replayed', async () => {
