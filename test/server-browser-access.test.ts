@@ -33,15 +33,16 @@ function upgrade(url: string, options: WebSocket.ClientOptions = {}): Promise<{ 
   });
 }
 
-/** A raw HTTP/1.1 GET with the given Host header: status code and body. */
-function get(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
+/** A raw HTTP/1.1 GET with the given Host header (a line each, if several): status code and body. */
+function get(port: number, path: string, host: string | string[]): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = connectTcp(port, '127.0.0.1');
     let text = '';
     socket.on('error', reject);
     socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
     socket.on('end', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]), body: text.split('\r\n\r\n').slice(1).join('\r\n\r\n') }));
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    const hostLines = [host].flat().map((name) => `Host: ${name}\r\n`).join('');
+    socket.write(`GET ${path} HTTP/1.1\r\n${hostLines}Connection: close\r\n\r\n`);
   });
 }
 
@@ -98,6 +99,12 @@ describe('Host: DNS rebinding, on a loopback address', () => {
     for (const host of ['rebound.evil.example', '127.0.0.1.nip.io', 'localhost.evil.example', 'user@127.0.0.1']) {
       expect((await upgrade(server.url, { headers: { host } })).status, host).toBe(403);
     }
+  });
+
+  it('two Host lines are refused 403 even when the first is 127.0.0.1 (node would read the first)', async () => {
+    const { server } = await serve();
+    expect((await get(server.port, '/metrics', ['127.0.0.1', 'rebound.evil.example'])).status).toBe(403);
+    expect((await get(server.port, '/metrics', ['127.0.0.1'])).status).toBe(200);
   });
 
   it('IP literals, localhost and *.localhost pass, with or without a port, any case, a root dot allowed', async () => {

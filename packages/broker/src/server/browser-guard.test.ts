@@ -36,35 +36,44 @@ describe('isLoopbackHost', () => {
 
 describe('refusalOf', () => {
   const loopback = browserGuard('127.0.0.1', [], ['brook.test']);
+  /** Headers as node's headersDistinct has them: one line each. */
+  const lines = (headers: Record<string, string>) => Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]]));
 
   it('passes a request with neither Origin nor Host (no browser sends such a request)', () => {
-    expect(refusalOf({}, loopback)).toBeUndefined();
+    expect(refusalOf(lines({}), loopback)).toBeUndefined();
   });
 
   it('refuses an Origin not listed, whatever the Host', () => {
-    expect(refusalOf({ origin: 'http://localhost:3000', host: 'localhost' }, loopback)).toMatch(/^origin not allowed/);
-    expect(refusalOf({ origin: 'http://localhost:3000' }, browserGuard('127.0.0.1', ['http://localhost:3000'], []))).toBeUndefined();
+    expect(refusalOf(lines({ origin: 'http://localhost:3000', host: 'localhost' }), loopback)).toMatch(/^origin not allowed/);
+    expect(refusalOf(lines({ origin: 'http://localhost:3000' }), browserGuard('127.0.0.1', ['http://localhost:3000'], []))).toBeUndefined();
   });
 
   it.each(['127.0.0.1', '127.0.0.1:7070', '[::1]:7070', '[::ffff:127.0.0.1]', 'localhost', 'LOCALHOST:7070', 'localhost.', 'a.b.localhost:1', 'brook.test:7070', '10.0.0.5'])(
     'on loopback, Host %s passes',
     (host) => {
-      expect(refusalOf({ host }, loopback)).toBeUndefined();
+      expect(refusalOf(lines({ host }), loopback)).toBeUndefined();
     },
   );
 
   it.each(['evil.example', 'evil.example:7070', 'localhost.evil.example', '127.0.0.1.nip.io', 'user@localhost', 'localhost/x', '[evil]:1', 'brook.test.evil.example', '', 'localhost:7070:1'])(
     'on loopback, Host %j is refused',
     (host) => {
-      expect(refusalOf({ host }, loopback)).toMatch(/^host not allowed/);
+      expect(refusalOf(lines({ host }), loopback)).toMatch(/^host not allowed/);
     },
   );
+
+  it('refuses a Host or an Origin sent twice, whichever comes first (node would read the first Host, and join the Origins)', () => {
+    expect(refusalOf({ host: ['127.0.0.1', 'evil.example'] }, loopback)).toMatch(/^host not allowed/);
+    expect(refusalOf({ host: ['localhost', 'localhost'] }, loopback)).toMatch(/^host not allowed/);
+    const admitting = browserGuard('127.0.0.1', ['http://localhost:3000'], []);
+    expect(refusalOf({ origin: ['http://localhost:3000', 'https://evil.example'] }, admitting)).toMatch(/^origin not allowed/);
+  });
 
   it('bound to no loopback address, any Host passes (the token guards it); Origin is still checked', () => {
     for (const address of ['0.0.0.0', '::', '192.168.1.20']) {
       const guard = browserGuard(address, [], []);
-      expect(refusalOf({ host: 'devbox.lan:7070' }, guard)).toBeUndefined();
-      expect(refusalOf({ host: 'devbox.lan', origin: 'http://devbox.lan' }, guard)).toMatch(/^origin not allowed/);
+      expect(refusalOf(lines({ host: 'devbox.lan:7070' }), guard)).toBeUndefined();
+      expect(refusalOf(lines({ host: 'devbox.lan', origin: 'http://devbox.lan' }), guard)).toMatch(/^origin not allowed/);
     }
   });
 });

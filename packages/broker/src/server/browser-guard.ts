@@ -17,7 +17,6 @@
  * Pure: the listener answers a refusal with 403 (ws-server.ts).
  */
 import { BlockList, isIP } from 'node:net';
-import type { IncomingHttpHeaders } from 'node:http';
 import { BrookError, showValue } from '@brook/protocol';
 
 /** In allowedOrigins or allowedHosts: every origin, every host name. */
@@ -97,20 +96,28 @@ function unbracketed(host: string): string {
   return host.replace(/^\[(.*)\]$/, '$1');
 }
 
+/**
+ * A request's header lines by name, each line apart (node's `request.headersDistinct`): a header
+ * sent twice is no header of one value. A browser sends one Origin and one Host; node would join
+ * two Origins with a comma, and read the first of two Hosts, which RFC 9112 3.2 forbids sending.
+ */
+export type HeaderLines = Readonly<Record<string, readonly string[] | undefined>>;
+
 /** Why the request is refused (a line for its 403), or undefined if it passes. */
-export function refusalOf(headers: IncomingHttpHeaders, guard: BrowserGuard): string | undefined {
-  if (!originAllowed(headers.origin, guard.allowedOrigins)) {
+export function refusalOf(headers: HeaderLines, guard: BrowserGuard): string | undefined {
+  if (!originAllowed(headers['origin'], guard.allowedOrigins)) {
     return 'origin not allowed: a web page may use this broker only if its origin is in allowedOrigins (brook serve --allow-origin)';
   }
-  if (guard.allowedHosts !== undefined && !hostAllowed(headers.host, guard.allowedHosts)) {
+  if (guard.allowedHosts !== undefined && !hostAllowed(headers['host'], guard.allowedHosts)) {
     return 'host not allowed: a broker on a loopback address answers IP addresses, localhost and allowedHosts only (brook serve --allow-host)';
   }
   return undefined;
 }
 
 /** No Origin is no browser's request (Node clients, curl, a scraper): it passes. */
-function originAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
-  return origin === undefined || allowed.includes(ANY) || allowed.includes(origin.toLowerCase());
+function originAllowed(lines: readonly string[] | undefined, allowed: readonly string[]): boolean {
+  if (lines === undefined || allowed.includes(ANY)) return true;
+  return lines.length === 1 && allowed.includes(lines[0]!.toLowerCase());
 }
 
 /** `name[:port]` or `[v6]:port`; anything else (a user part, a path) is no Host a browser sends. */
@@ -120,9 +127,9 @@ const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[^:[\]@/?#\s]+)(:\d{0,5})?$/i;
  * No Host at all passes: every browser sends one (HTTP/1.1 requires it, and node refuses an
  * HTTP/1.1 request without), so its absence is an HTTP/1.0 tool, never a page.
  */
-function hostAllowed(header: string | undefined, allowed: readonly string[]): boolean {
-  if (header === undefined || allowed.includes(ANY)) return true;
-  const match = HOST_HEADER.exec(header);
+function hostAllowed(lines: readonly string[] | undefined, allowed: readonly string[]): boolean {
+  if (lines === undefined || allowed.includes(ANY)) return true;
+  const match = lines.length === 1 ? HOST_HEADER.exec(lines[0]!) : null;
   if (!match) return false;
   const name = withoutFinalDot(unbracketed(match[1]!.toLowerCase()));
   // An IP literal cannot be rebound; `*.localhost` is resolved to loopback by browsers themselves (RFC 6761).

@@ -89,13 +89,13 @@ class WsListener {
     this.guard = browserGuard('127.0.0.1', options.allowedOrigins, options.allowedHosts);
     // A request a web page must not make (browser-guard.ts) is refused before anything reads the broker.
     this.http = createServer((request, response) => {
-      const refusal = refusalOf(request.headers, this.guard);
+      const refusal = refusalOf(request.headersDistinct, this.guard);
       if (refusal === undefined) serveHttp(request, response, this.metrics);
       else response.writeHead(403, { 'content-type': 'text/plain' }).end(refusal);
     });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.frameBytesMax, perMessageDeflate: false });
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const refusal = refusalOf(request.headers, this.guard);
+      const refusal = refusalOf(request.headersDistinct, this.guard);
       if (refusal !== undefined) {
         refuseUpgrade(socket, refusal);
         return;
