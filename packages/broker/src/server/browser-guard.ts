@@ -20,7 +20,7 @@ import { BlockList, isIP } from 'node:net';
 import { BrookError, showValue } from '@brook/protocol';
 
 /** In allowedOrigins or allowedHosts: every origin, every host name. */
-export const ANY = '*';
+const ANY = '*';
 
 export interface BrowserGuard {
   /** Normalised as `originOf` has them, or ANY. */

@@ -27,10 +27,21 @@ export interface WsTransportOptions {
 }
 
 export function wsTransport(url: string, options: WsTransportOptions): TransportFactory {
-  return { description: url, open: (handlers, signal) => openSocket(url, options, handlers, signal) };
+  return { description: shownUrl(url), open: (handlers, signal) => openSocket(url, options, handlers, signal) };
+}
+
+/**
+ * The URL as errors show it (printed by the CLI, logged by services): no user, password or query
+ * string, the places a credential would go. Brook reads its token from HELLO only, but one put
+ * in the URL by mistake must not end up in a log.
+ */
+function shownUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }
 
 function openSocket(url: string, options: WsTransportOptions, handlers: TransportHandlers, signal: AbortSignal | undefined): Promise<Transport> {
+  const shown = shownUrl(url);
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: SERVER_FRAME_BYTES_MAX });
     socket.binaryType = 'nodebuffer';
@@ -80,12 +91,12 @@ function openSocket(url: string, options: WsTransportOptions, handlers: Transpor
       heartbeat.stop();
       closeTimer?.cancel();
       gone();
-      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${url} (close ${code})`, { url, closeCode: code }));
+      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${shown} (close ${code})`, { url: shown, closeCode: code }));
       else if (!closedByUs) handlers.closed(code, reason.toString() || lostReason);
     });
     // 'close' always follows 'error'; the listener only keeps ws from throwing it.
     socket.on('error', (error) => {
-      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${url}`, { url }, { cause: error }));
+      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${shown}`, { url: shown }, { cause: error }));
     });
   });
 }
