@@ -5,7 +5,7 @@
  * close frame.
  */
 import WebSocket from 'ws';
-import { BrookError, type Clock, type Timer } from '@brook/protocol';
+import { BrookError, showUrl, type Clock, type Timer } from '@brook/protocol';
 import { Heartbeat, type HeartbeatPolicy } from './heartbeat.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
@@ -27,21 +27,11 @@ export interface WsTransportOptions {
 }
 
 export function wsTransport(url: string, options: WsTransportOptions): TransportFactory {
-  return { description: shownUrl(url), open: (handlers, signal) => openSocket(url, options, handlers, signal) };
-}
-
-/**
- * The URL as errors show it (printed by the CLI, logged by services): no user, password or query
- * string, the places a credential would go. Brook reads its token from HELLO only, but one put
- * in the URL by mistake must not end up in a log.
- */
-function shownUrl(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  return { description: showUrl(url), open: (handlers, signal) => openSocket(url, options, handlers, signal) };
 }
 
 function openSocket(url: string, options: WsTransportOptions, handlers: TransportHandlers, signal: AbortSignal | undefined): Promise<Transport> {
-  const shown = shownUrl(url);
+  const shown = showUrl(url);
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: SERVER_FRAME_BYTES_MAX });
     socket.binaryType = 'nodebuffer';
