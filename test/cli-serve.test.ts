@@ -1,6 +1,7 @@
 /**
  * `brook serve` as a user sees it on the terminal: what it says about an in-memory broker, a
- * port that is taken, and a Ctrl-C while the broker is still opening. (Serving a data dir and
+ * port that is taken, a host others can reach with no token, and a Ctrl-C while the broker is
+ * still opening. (Serving a data dir and
  * its clean shutdown: test/serve.test.ts.)
  */
 import { execFile } from 'node:child_process';
@@ -9,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import WebSocket from 'ws';
 import { expect, it } from 'vitest';
 import { Broker } from '@brook/broker';
-import { brook, finished, startBrook, stdoutLines } from './fixtures/cli-run.js';
+import { brook, finished, startBrook, stderrMatch, stdoutLines } from './fixtures/cli-run.js';
 
 it('serve --memory says nothing is written (no fsync or recovery lines); a second serve on its port is IO_ERROR, exit 1, no stack', async () => {
   const first = startBrook(['serve', '--memory', '--port', '0']);
@@ -68,4 +70,35 @@ it('a Ctrl-C while the broker is opening ends in a clean close and exit 0, not a
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
+}, 30_000);
+
+/** 101 if `origin`'s upgrade is accepted, else the refusal's status. */
+function upgradeStatus(url: string, origin: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { origin });
+    socket.on('open', () => (socket.terminate(), resolve(101)));
+    socket.on('unexpected-response', (request, response) => (request.destroy(), resolve(response.statusCode!)));
+    socket.on('error', reject);
+  });
+}
+
+it('serve on 0.0.0.0 with no token warns on stderr that anyone who can reach the port can use it; --allow-origin admits that page only', async () => {
+  const child = startBrook(['serve', '--memory', '--host', '0.0.0.0', '--port', '0', '--allow-origin', 'http://localhost:5173']);
+  const warned = stderrMatch(child, /^brook: warning: listening on 0\.0\.0\.0 with no token: anyone who can reach port \d+ can produce, consume and delete topics/m);
+  const done = finished(child);
+  try {
+    const lines: string[] = [];
+    for await (const line of createInterface({ input: child.stdout })) {
+      lines.push(line);
+      if (line.startsWith('Ctrl-C')) break;
+    }
+    await warned;
+    const port = /url: +ws:\/\/0\.0\.0\.0:(\d+)/.exec(lines.join('\n'))?.[1];
+    expect(port).toBeDefined();
+    expect(await upgradeStatus(`ws://127.0.0.1:${port}/`, 'http://localhost:5173')).toBe(101);
+    expect(await upgradeStatus(`ws://127.0.0.1:${port}/`, 'https://evil.example')).toBe(403);
+  } finally {
+    child.kill('SIGINT');
+  }
+  expect((await done).code).toBe(0);
 }, 30_000);

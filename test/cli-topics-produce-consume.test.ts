@@ -364,6 +364,11 @@ describe('errors and usage', () => {
     const unreachable = await brook(['topics', 'list', '--url', guarded.url]);
     expect(unreachable.code).toBe(3);
     expect(unreachable.stderr).toMatch(/^brook: DISCONNECTED: cannot reach a brook server at ws:\/\/127\.0\.0\.1:\d+/);
+    // A credential put in the URL by mistake (the token goes in --token) is not printed.
+    const withSecrets = await brook(['topics', 'list', '--url', guarded.url.replace('ws://', 'ws://user:url-password@') + '?token=query-secret']);
+    expect(withSecrets.code).toBe(3);
+    expect(withSecrets.stderr).toMatch(/^brook: DISCONNECTED: cannot reach a brook server at ws:\/\/127\.0\.0\.1:\d+\/: /);
+    expect(withSecrets.stderr).not.toMatch(/url-password|query-secret/);
   });
 });
 

@@ -43,4 +43,18 @@ describe('client over WebSocket only', () => {
       await target.close();
     }
   });
+
+  it('a URL that cannot be reached is DISCONNECTED naming the host, never a password or query string the URL carried', async () => {
+    const target = await webSocketTarget();
+    const server = await target.broker.listen({ port: 0 });
+    const { port } = server;
+    await server.close(); // nothing listens there now
+    try {
+      const error = await connect(`ws://user:url-password@127.0.0.1:${port}/path?token=query-secret`).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'DISCONNECTED', details: { url: `ws://127.0.0.1:${port}/path` } });
+      expect(JSON.stringify({ message: (error as Error).message, details: (error as { details: unknown }).details })).not.toMatch(/url-password|query-secret/);
+    } finally {
+      await target.close();
+    }
+  });
 });

@@ -38,7 +38,7 @@ describe('HTTP on the same port', () => {
     const sockets = ['/healthz', '/metrics'].map((path) => {
       const socket = connectTcp(server.port, '127.0.0.1');
       socket.on('error', () => undefined);
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: brook\r\n`); // the request begun: close() does not drop it as idle
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n`); // the request begun: close() does not drop it as idle
       return socket;
     });
     // A round trip on another connection: the server has read the first half of both requests by then.

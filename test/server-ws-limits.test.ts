@@ -203,7 +203,7 @@ function maskedBinaryFrame(payload: Uint8Array): Buffer {
 async function upgradeRaw(port: number): Promise<Socket> {
   const socket = connectTcp(port, '127.0.0.1');
   socket.on('error', () => undefined);
-  socket.write('GET / HTTP/1.1\r\nHost: brook\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+  socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
     + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
   await new Promise((resolve) => socket.once('data', resolve));
   return socket;

@@ -144,7 +144,7 @@ describe('requests over the socket', () => {
     const { server } = await serve({}, new VirtualClock());
     const late = connectTcp(server.port, '127.0.0.1');
     late.on('error', () => undefined);
-    late.write('GET / HTTP/1.1\r\nHost: brook\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n');
+    late.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n');
     // A round trip on another connection: the server has read the first half of the upgrade by then.
     await (await fetch(`http://127.0.0.1:${server.port}/healthz`)).text();
     const closing = server.close();

@@ -27,7 +27,8 @@ export { REDRIVE_GROUP, type RedriveOptions, type RedriveResult } from './groups
 export type { DeliverySink } from './groups/member.js';
 export type { AttachedSubscription, SinkControl } from './groups/sink-control.js';
 export type { ListenOptions, ServerLimits } from './config/server-options.js';
-export { DEFAULT_HOST, DEFAULT_PORT } from './config/server-options.js';
+export { DEFAULT_ALLOWED_HOSTS, DEFAULT_ALLOWED_ORIGINS, DEFAULT_HOST, DEFAULT_PORT } from './config/server-options.js';
+export { isLoopbackHost, resolveAllowedHosts, resolveAllowedOrigins } from './server/browser-guard.js';
 export type { BrookServer } from './server/ws-server.js';
 export { INTERNAL_ERROR_WARNING } from './server/session-hub.js';
 export { inspectLog, inspectIndex, type InspectedBatch, type InspectedIndex, type InspectedLog, type IndexEntry, type StorageProblem } from './log/inspect.js';

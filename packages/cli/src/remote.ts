@@ -4,6 +4,7 @@
  */
 import { DEFAULT_HOST, DEFAULT_PORT } from '@brook/broker';
 import { BrookError, connect, isBrookError, type Client } from '@brook/client';
+import { showUrl } from '@brook/protocol';
 import type { Env, ParsedArgs } from './cli-args.js';
 
 /** Where `brook serve` listens when given no --port or --host. */
@@ -29,7 +30,7 @@ export async function withClient<T>(args: ParsedArgs, env: Env, use: (client: Cl
   } catch (error) {
     // The client's message does not say where it tried; a user with a wrong --url needs that.
     if (isBrookError(error, 'DISCONNECTED') || isBrookError(error, 'TIMEOUT')) {
-      throw new BrookError('DISCONNECTED', `cannot reach a brook server at ${url}: ${error.description}`, { url }, { cause: error });
+      throw new BrookError('DISCONNECTED', `cannot reach a brook server at ${showUrl(url)}: ${error.description}`, { url: showUrl(url) }, { cause: error });
     }
     throw error;
   }

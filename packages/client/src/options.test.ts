@@ -61,6 +61,19 @@ describe('options', () => {
     await expect(connect(url)).rejects.toMatchObject({ name: 'BrookError', code: 'INVALID_CONFIG', details: { option: 'url' } });
   });
 
+  it('a token of the wrong type is INVALID_CONFIG naming it, its value not shown (a numeric secret read as a number is still a secret)', () => {
+    for (const token of [90210417, { secret: 'inner-secret-value' }]) {
+      let error: unknown;
+      try {
+        resolveConnectOptions({ token: token as never });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ code: 'INVALID_CONFIG', details: { option: 'token' } });
+      expect(JSON.stringify({ message: (error as Error).message, details: (error as { details: unknown }).details })).not.toMatch(/90210417|inner-secret-value/);
+    }
+  });
+
   it('holds jitter to at most 1', () => {
     expect(resolveConnectOptions({ reconnect: { jitter: 1 } }).reconnect?.jitter).toBe(1);
     expect(() => resolveProducerOptions({ retryBackoff: { jitter: 1.01 } })).toThrow(expect.objectContaining({ details: { option: 'retryBackoff.jitter' } }));

@@ -138,7 +138,10 @@ export type ResolvedProducerOptions = Required<Omit<ProducerOptions, 'retryBacko
 
 export function resolveConnectOptions(options: ConnectOptions): ResolvedConnectOptions {
   checkOptionKeys(options, CONNECT_KEYS);
-  if (options.token !== undefined && typeof options.token !== 'string') throw invalid('token', options.token, 'a string');
+  // Said by its type only: a secret given as a number (read from a config file) is still a secret.
+  if (options.token !== undefined && typeof options.token !== 'string') {
+    throw new BrookError('INVALID_CONFIG', `token must be a string, got a ${typeof options.token} (its value not shown)`, { option: 'token' });
+  }
   const name = orDefault(options.name, DEFAULTS.name);
   if (typeof name !== 'string' || name.length === 0) throw invalid('name', name, 'a non-empty string');
   const reconnect = orDefault(options.reconnect, true);

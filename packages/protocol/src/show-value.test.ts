@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHOWN_VALUE_CHARS_MAX, showValue } from './show-value.js';
+import { SHOWN_VALUE_CHARS_MAX, showUrl, showValue } from './show-value.js';
 
 describe('showValue', () => {
   it.each<[string, unknown, string]>([
@@ -34,5 +34,16 @@ describe('showValue', () => {
     const cut = showValue('x'.repeat(SHOWN_VALUE_CHARS_MAX));
     expect(cut).toHaveLength(SHOWN_VALUE_CHARS_MAX);
     expect(cut.endsWith('x...')).toBe(true);
+  });
+});
+
+describe('showUrl', () => {
+  it('leaves out the user, password, query string and fragment; keeps scheme, host, port and path', () => {
+    expect(showUrl('ws://user:pw@127.0.0.1:7070/path?token=t#f')).toBe('ws://127.0.0.1:7070/path');
+    expect(showUrl('wss://[::1]:7070')).toBe('wss://[::1]:7070/');
+  });
+
+  it('shows a URL that does not parse as showValue shows any value', () => {
+    expect(showUrl('ws://[::1')).toBe('"ws://[::1"');
   });
 });

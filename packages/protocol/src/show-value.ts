@@ -47,3 +47,15 @@ function kindOf(value: unknown): string {
     return typeof value;
   }
 }
+
+/**
+ * A server URL as errors show it (the CLI prints them, services log them): no user, password or
+ * query string, the places a credential would go. Brook reads its token from HELLO only, but one
+ * put in the URL by mistake must not end up in a log. A URL that does not parse is shown as
+ * `showValue` shows any value.
+ */
+export function showUrl(url: string): string {
+  if (!URL.canParse(url)) return showValue(url);
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+}

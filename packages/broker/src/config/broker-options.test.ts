@@ -29,12 +29,16 @@ describe('Broker.open: storage and dataDir', () => {
   });
 });
 
-describe('listen: port and host', () => {
+describe('listen: port, host, allowedOrigins and allowedHosts', () => {
   it.each<[string, Partial<Record<keyof ListenOptions, unknown>>]>([
     ['port', { port: null }],
     ['port', { port: 65_536 }],
     ['host', { host: null }],
     ['host', { host: '' }],
+    ['allowedOrigins', { allowedOrigins: null }],
+    ['allowedOrigins', { allowedOrigins: 'http://localhost:5173' }],
+    ['allowedOrigins', { allowedOrigins: ['http://localhost:5173/app'] }],
+    ['allowedHosts', { allowedHosts: ['brook.test:7070'] }],
   ])('%s: %o is INVALID_CONFIG naming it', async (option, options) => {
     const broker = await open({ storage: 'memory' });
     await expect(broker.listen(options as ListenOptions)).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { option } });

@@ -297,7 +297,7 @@ async function requestRaw(port: number, target: string): Promise<{ status: strin
   const socket = connect(port, '127.0.0.1');
   let answer = '';
   socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-  socket.write(`GET ${target} HTTP/1.1\r\nHost: brook\r\nConnection: close\r\n\r\n`);
+  socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
   await new Promise((resolve) => socket.on('close', resolve));
   const [head = '', body = ''] = answer.split('\r\n\r\n');
   return { status: head.split('\r\n')[0]!, body };

@@ -1,6 +1,7 @@
 /**
  * `broker.listen()`: one node HTTP server carrying the WebSocket protocol (docs/protocol.md) and
- * two plain HTTP paths, GET /healthz and GET /metrics.
+ * two plain HTTP paths, GET /healthz and GET /metrics. Every request, upgrade or page, first
+ * passes the browser checks (browser-guard.ts: Origin, and Host on loopback) or is answered 403.
  *
  * The WebSocket side only moves bytes: each binary message goes to its Session, which owns the
  * protocol. This file owns what only a socket has: the connection limit (1013), text messages
@@ -28,6 +29,7 @@ import { resolveListenOptions, type ListenOptions, type ResolvedListenOptions } 
 import type { Session } from './session.js';
 import type { SessionHub } from './session-hub.js';
 import { Metrics } from './metrics.js';
+import { browserGuard, refusalOf, type BrowserGuard } from './browser-guard.js';
 
 /** Close reasons are ASCII here: 123 bytes is 123 characters. */
 const CLOSE_REASON_CHARS_MAX = 123;
@@ -74,6 +76,8 @@ class WsListener {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private metrics: Metrics | undefined;
+  /** Set for the address bound once listening; till then the strictest, the Host check on. */
+  private guard: BrowserGuard;
   private pingTimer: Timer | undefined;
   private closing: Promise<void> | undefined;
 
@@ -82,10 +86,21 @@ class WsListener {
     private readonly clock: Clock,
     private readonly options: ResolvedListenOptions,
   ) {
-    this.http = createServer((request, response) => serveHttp(request, response, this.metrics));
+    this.guard = browserGuard('127.0.0.1', options.allowedOrigins, options.allowedHosts);
+    // A request a web page must not make (browser-guard.ts) is refused before anything reads the broker.
+    this.http = createServer((request, response) => {
+      const refusal = refusalOf(request.headersDistinct, this.guard);
+      if (refusal === undefined) serveHttp(request, response, this.metrics);
+      else response.writeHead(403, { 'content-type': 'text/plain' }).end(refusal);
+    });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.frameBytesMax, perMessageDeflate: false });
-    // ws listens for the socket's 'error' itself from here on, the handshake included (it destroys the socket).
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refusal = refusalOf(request.headersDistinct, this.guard);
+      if (refusal !== undefined) {
+        refuseUpgrade(socket, refusal);
+        return;
+      }
+      // ws listens for the socket's 'error' itself from here on, the handshake included (it destroys the socket).
       this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, remoteOf(request)));
     });
   }
@@ -97,6 +112,7 @@ class WsListener {
       this.http.once('error', refused);
       this.http.listen(this.options.port, this.options.host, () => {
         this.http.off('error', refused);
+        this.guard = browserGuard((this.http.address() as AddressInfo).address, this.options.allowedOrigins, this.options.allowedHosts);
         resolve();
       });
     });
@@ -236,6 +252,16 @@ function peerOf(ws: WebSocket, cutAfterGrace: () => void): FramePeer {
     pause: () => ws.pause(),
     resume: () => ws.resume(),
   };
+}
+
+/**
+ * A refused upgrade is answered in HTTP, 403 with the reason, as ws answers a bad handshake: the
+ * socket is no WebSocket yet, and no session is opened for it.
+ */
+function refuseUpgrade(socket: Duplex, text: string): void {
+  socket.on('error', () => socket.destroy());
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
 }
 
 function remoteOf(request: IncomingMessage): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DATA_DIR, parseServeOptions } from './serve-options.js';
+import { DEFAULT_DATA_DIR, exposureWarnings, parseServeOptions } from './serve-options.js';
 
 const broker = (args: string[]) => parseServeOptions(args).broker;
 
@@ -18,6 +18,31 @@ describe('brook serve options', () => {
     expect(parseServeOptions(['--port', '0', '--host', '0.0.0.0', '--token', 's3cret']).listen).toEqual({ port: 0, host: '0.0.0.0', token: 's3cret' });
     expect(parseServeOptions([], { BROOK_TOKEN: 'from-env' }).listen.token).toBe('from-env');
     expect(parseServeOptions(['--token', 'flag'], { BROOK_TOKEN: 'env' }).listen.token).toBe('flag');
+  });
+
+  it('parses --allow-origin and --allow-host, each repeatable, normalised as the broker has them', () => {
+    expect(parseServeOptions(['--allow-origin', 'http://localhost:5173/', '--allow-origin', '*', '--allow-host', 'Brook.Test']).listen).toEqual({
+      port: 7070, host: '127.0.0.1', allowedOrigins: ['http://localhost:5173', '*'], allowedHosts: ['brook.test'],
+    });
+  });
+
+  it.each([['--allow-origin', 'localhost:5173', /^INVALID_CONFIG: --allow-origin must be an origin such as http:\/\/localhost:5173, or '\*', got localhost:5173\n/],
+    ['--allow-host', 'brook.test:7070', /^INVALID_CONFIG: --allow-host must be a host name such as brook.test \(no port\), or '\*', got brook.test:7070\n/]])(
+    '%s %s is bad usage naming the flag',
+    (flag, value, message) => {
+      expect(() => parseServeOptions([flag, value])).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
+    },
+  );
+
+  it('warns of a host others can reach with no token, and of every origin admitted with no token; not with a token', () => {
+    expect(exposureWarnings(parseServeOptions([]).listen, 7070)).toEqual([]);
+    expect(exposureWarnings(parseServeOptions(['--host', 'localhost']).listen, 7070)).toEqual([]);
+    expect(exposureWarnings(parseServeOptions(['--host', '::1']).listen, 7070)).toEqual([]);
+    const open = exposureWarnings(parseServeOptions(['--host', '0.0.0.0', '--allow-origin', '*']).listen, 7071);
+    expect(open).toHaveLength(2);
+    expect(open[0]).toMatch(/^brook: warning: listening on 0\.0\.0\.0 with no token: anyone who can reach port 7071 can produce, consume and delete topics/);
+    expect(open[1]).toMatch(/^brook: warning: --allow-origin '\*' with no token: any web page/);
+    expect(exposureWarnings(parseServeOptions(['--host', '0.0.0.0', '--allow-origin', '*', '--token', 't']).listen, 7071)).toEqual([]);
   });
 
   it.each([['--fsync', 'sometimes'], ['--fsync', '0'], ['--data'], ['--bogus'], ['--fsync', '--memory'], ['--port', '65536'], ['--port', 'x'], ['--token']])(

@@ -8,7 +8,7 @@ import { Broker, type BrookServer } from '@brook/broker';
 import { crc32cImplementation } from '@brook/protocol';
 import { defineCommand } from '../cli-args.js';
 import { EXIT, fail } from '../exit.js';
-import { SERVE_SPEC, serveOptions, type ServeOptions } from './serve-options.js';
+import { SERVE_SPEC, exposureWarnings, serveOptions, type ServeOptions } from './serve-options.js';
 
 export const serveCommand = defineCommand(SERVE_SPEC, async (args, env) => {
   await serve(serveOptions(args, env));
@@ -46,6 +46,7 @@ async function serve(options: ServeOptions): Promise<void> {
     `  crc32c: ${crc32cImplementation}\n` +
     `Ctrl-C to stop.\n`,
   );
+  for (const warning of exposureWarnings(options.listen, server.port)) process.stderr.write(`${warning}\n`);
 }
 
 /** Where data lives, and for a disk broker how it is synced and how it opened: an in-memory one has neither. */

@@ -5,7 +5,7 @@
  * close frame.
  */
 import WebSocket from 'ws';
-import { BrookError, type Clock, type Timer } from '@brook/protocol';
+import { BrookError, showUrl, type Clock, type Timer } from '@brook/protocol';
 import { Heartbeat, type HeartbeatPolicy } from './heartbeat.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
@@ -27,10 +27,11 @@ export interface WsTransportOptions {
 }
 
 export function wsTransport(url: string, options: WsTransportOptions): TransportFactory {
-  return { description: url, open: (handlers, signal) => openSocket(url, options, handlers, signal) };
+  return { description: showUrl(url), open: (handlers, signal) => openSocket(url, options, handlers, signal) };
 }
 
 function openSocket(url: string, options: WsTransportOptions, handlers: TransportHandlers, signal: AbortSignal | undefined): Promise<Transport> {
+  const shown = showUrl(url);
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: SERVER_FRAME_BYTES_MAX });
     socket.binaryType = 'nodebuffer';
@@ -80,12 +81,12 @@ function openSocket(url: string, options: WsTransportOptions, handlers: Transpor
       heartbeat.stop();
       closeTimer?.cancel();
       gone();
-      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${url} (close ${code})`, { url, closeCode: code }));
+      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${shown} (close ${code})`, { url: shown, closeCode: code }));
       else if (!closedByUs) handlers.closed(code, reason.toString() || lostReason);
     });
     // 'close' always follows 'error'; the listener only keeps ws from throwing it.
     socket.on('error', (error) => {
-      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${url}`, { url }, { cause: error }));
+      if (!opened) reject(new BrookError('DISCONNECTED', `cannot connect to ${shown}`, { url: shown }, { cause: error }));
     });
   });
 }
