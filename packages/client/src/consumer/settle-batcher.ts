@@ -19,7 +19,7 @@
  * A tail reader's are never failed: it keeps no acks, the broker takes nothing back from it (and
  * does not deliver its records again), so there is nothing for them to fail, as in process.
  */
-import { BrookError, FRAME_HEADER_BYTES, isIdRanges, stableJson, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
+import { BrookError, FRAME_HEADER_BYTES, isIdRanges, reasonWithinJsonBytes, stableJson, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
 import type { Message, Settler } from './message.js';
 import { nextTurn } from '../next-turn.js';
 
@@ -82,6 +82,16 @@ function idEntryBytes(id: number): number {
 /** Bytes a reason adds to an entry: measured exactly (JSON escapes, UTF-8), as reasons are rare. */
 function reasonBytes(reason: string): number {
   return Buffer.byteLength(JSON.stringify(reason));
+}
+
+/** Bytes a reject adds beside its reason's JSON string: `[id,],`. */
+function rejectEntryBytes(id: number): number {
+  return decimalDigits(id) + 4;
+}
+
+/** The most bytes the JSON string of a reject's reason may take for the reject to fit a settle frame alone. */
+export function rejectReasonJsonBytesMax(frameBytesMax: number, id: number): number {
+  return frameBytesMax - SETTLE_FRAME_BASE_BYTES - rejectEntryBytes(id);
 }
 
 /** Bytes a nack or extend adds: `[id,ms],`, ms null for the default. */
@@ -246,8 +256,11 @@ export class SettleBatcher implements Settler {
   reject(message: Message, reason: string): Promise<void> {
     if (message.session !== this.session) return this.notSent;
     this.forget(message);
-    this.room(decimalDigits(message.deliveryId) + reasonBytes(reason) + 4);
-    this.rejects.push([message.deliveryId, reason]);
+    // Unlike a nack's, a reject's reason cannot be left out (the broker needs one): one that would
+    // not fit a frame even alone is cut to what fits, so the record is dead-lettered all the same.
+    const fitted = reasonWithinJsonBytes(reason, rejectReasonJsonBytesMax(this.frameBytesMax(), message.deliveryId));
+    this.room(rejectEntryBytes(message.deliveryId) + reasonBytes(fitted));
+    this.rejects.push([message.deliveryId, fitted]);
     return this.outcome(message.deliveryId);
   }
 
