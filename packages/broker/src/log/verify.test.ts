@@ -1,4 +1,4 @@
-import { MemoryFileSystem } from '@brook/protocol';
+import { crc32c, MemoryFileSystem } from '@brook/protocol';
 import { describe, expect, it } from 'vitest';
 import { Broker } from '../broker.js';
 import { inspectIndex, inspectLog } from './inspect.js';
@@ -58,6 +58,25 @@ describe('verifyDataDir', () => {
     await mutate(fs, last, (bytes) => bytes.subarray(0, size - 5));
     const { problems } = await verifyDataDir(fs, DATA);
     expect(problems).toEqual([expect.objectContaining({ file: last, reason: 'truncated', detail: expect.stringContaining(`the file ends at ${size - 5}`) })]);
+  });
+
+  it("reports a stored batch whose header maxTimestamp is not its largest record's timestamp as bad-header, CRC made right (the produce check the log relies on)", async () => {
+    const fs = await writtenDataDir();
+    const [first] = await segmentLogs(fs, 0);
+    const second = (await inspectLog(fs, first!)).batches[1]!;
+    await mutate(fs, first!, (bytes) => {
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      // Lower, so that the time index it fed still holds: only the header disagrees with its record.
+      view.setBigInt64(second.position + 35, BigInt(second.maxTimestampMs - 1));
+      view.setUint32(second.position + 17, crc32c(bytes, second.position + 21, second.position + second.sizeBytes));
+      return bytes;
+    });
+    const { problems, logDirs } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([expect.objectContaining({
+      file: first, position: second.position, reason: 'bad-header', detail: expect.stringContaining(`maxTimestamp ${second.maxTimestampMs - 1}`),
+    })]);
+    // The batches after it are still read and counted: a header is no reason to stop, as recovery does not.
+    expect(logDirs.filter((dir) => dir.dir.includes('/topics/orders/')).reduce((sum, dir) => sum + dir.records, 0)).toBe(60);
   });
 
   it('reports an index entry that points at the wrong position, and a missing index of a sealed segment', async () => {
