@@ -8,7 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connect } from '@brook/client';
-import { CloseCode, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson } from '@brook/protocol';
+import { CloseCode, FrameKind, PROTOCOL_VERSION, VirtualClock, decodeFrame, decodeStoredBatch, encodeBatch, encodeDeliverFrame, encodeFrame, stableJson } from '@brook/protocol';
+import { deferred } from './fixtures/client-targets.js';
 
 const LIMITS = { frameBytesMax: 1 << 20, batchRecordsMax: 1000, batchBytesMax: 1 << 20, subscriptionsMax: 8, requestsInFlightMax: 8 };
 
@@ -99,4 +100,87 @@ describe('a WELCOME the client cannot use', () => {
     const url = await welcomingServer(json);
     await expect(connect(url, { reconnect: false })).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { field } });
   });
+});
+
+/**
+ * A server that answers subscribe with one delivery (or none) and answers every settle, but never
+ * a graceful unsubscribe. `requests` names each request as it comes; `closeCode` is the close code
+ * the client's connection ended with.
+ */
+async function unsubscribeNeverAnswered(deliveries: number): Promise<{ url: string; requests: string[]; request: (op: string) => Promise<void>; closeCode: Promise<number> }> {
+  server = new WebSocketServer({ port: 0 });
+  await new Promise((resolve) => server!.once('listening', resolve));
+  const requests: string[] = [];
+  const waiters: { op: string; resolve: () => void }[] = [];
+  let closed!: (code: number) => void;
+  const closeCode = new Promise<number>((resolve) => (closed = resolve));
+  const record = decodeStoredBatch(encodeBatch([{ key: null, value: new TextEncoder().encode('held'), headers: [], timestamp: Date.now() }])).records[0]!;
+  server.on('connection', (socket: WebSocket) => {
+    socket.on('close', (code) => closed(code));
+    socket.on('message', (data: Buffer) => {
+      const frame = decodeFrame(data);
+      if (frame.kind === FrameKind.HELLO) {
+        socket.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({ version: PROTOCOL_VERSION, server: 'brook', sessionId: 's', limits: LIMITS, features: ['takenBack'] })));
+        return;
+      }
+      const op = frame.json['op'] as string;
+      if (op === 'subscribe') {
+        socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, stableJson({ subscription: 1, memberId: 'g-0', maxInFlight: 5, ackTimeoutMs: 30_000 })));
+        if (deliveries > 0) socket.send(encodeDeliverFrame(1, 0, Array.from({ length: deliveries }, () => ({ partition: 0, deliveryCount: 1, record }))));
+      } else if (op === 'settle') {
+        socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, '{}'));
+      }
+      requests.push(op);
+      for (const waiter of waiters.filter((waiting) => waiting.op === op)) waiter.resolve();
+    });
+  });
+  const request = (op: string) => (requests.includes(op) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ op, resolve })));
+  return { url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, requests, request, closeCode };
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('a server that never answers a graceful unsubscribe', () => {
+  it("close() waits for the handler, then for the answer requestTimeoutMs past the answer to its own ack, no longer, and cuts the connection", async () => {
+    const { url, request, closeCode } = await unsubscribeNeverAnswered(1);
+    const clock = new VirtualClock({ startMs: Date.now() });
+    const client = await connect(url, { clock, requestTimeoutMs: 1_000 });
+    const started = deferred();
+    const finish = deferred();
+    const acked = deferred();
+    await client.subscribe({ topic: 't', group: 'g' }, async (message) => {
+      started.resolve();
+      await finish.promise;
+      await message.ack();
+      acked.resolve();
+    });
+    await started.promise;
+    let closed = false;
+    const closing = client.close().then(() => (closed = true));
+    await request('unsubscribe');
+    clock.advance(5_000); // the handler works past requestTimeoutMs, within its lease: the server may wait for it
+    await turn();
+    expect(closed).toBe(false);
+    finish.resolve();
+    await acked.promise;
+    clock.advance(999);
+    await turn();
+    expect(closed).toBe(false);
+    clock.advance(1);
+    await closing;
+    expect(await closeCode).toBe(1006); // cut, no closing handshake
+  }, 10_000);
+
+  it('close() of a subscription that holds nothing waits requestTimeoutMs for the answer, no longer', async () => {
+    const { url, request, closeCode } = await unsubscribeNeverAnswered(0);
+    const clock = new VirtualClock({ startMs: Date.now() });
+    const client = await connect(url, { clock, requestTimeoutMs: 1_000 });
+    const subscription = await client.subscribe({ topic: 't', group: 'g' }, () => undefined);
+    const closing = subscription.close();
+    await request('unsubscribe');
+    clock.advance(1_000);
+    await closing;
+    expect(await closeCode).toBe(1006); // cut, no closing handshake
+    await client.close();
+  }, 10_000);
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Message } from './message.js';
 import type { IdRanges } from '@brook/protocol';
 import { BrookError, FrameKind, SETTLE_MS_MAX, encodeFrame, stableJson, toRanges } from '@brook/protocol';
-import { SettleBatcher, readStaleIds, rejectReasonJsonBytesMax, type SettleEntries } from './settle-batcher.js';
+import { SettleBatcher, readStaleIds, type SettleEntries } from './settle-batcher.js';
+import { rejectReasonJsonBytesMax } from './settle-entry-bytes.js';
 
 function message(batcher: SettleBatcher, session: number, deliveryId: number): Message {
   return new Message(batcher, session, deliveryId, 0, BigInt(deliveryId), 1, 0, null, null, []);
@@ -135,6 +136,29 @@ describe('SettleBatcher', () => {
       answer();
       await settled;
     }
+  });
+
+  it('is holding while a message received on the session is neither settled nor dropped unseen, or settlements wait to be sent', async () => {
+    const { batcher, answer } = recording();
+    batcher.setSession(1);
+    expect(batcher.holding).toBe(false);
+    batcher.receivedMessages(3);
+    const [a, b, c] = [0, 1, 2].map((id) => message(batcher, 1, id));
+    void a!.ack();
+    batcher.forget(c!); // dropped unseen: TAKEN_BACK named it
+    expect(batcher.holding).toBe(true);
+    await tick();
+    answer();
+    expect(batcher.holding).toBe(true); // b is held
+    void b!.extend();
+    void b!.nack();
+    expect(batcher.holding).toBe(true); // sent at the end of the tick
+    await tick();
+    expect(batcher.holding).toBe(false);
+    answer();
+    batcher.receivedMessages(1);
+    batcher.setSession(2); // what a lost session held is the broker's again
+    expect(batcher.holding).toBe(false);
   });
 
   it('cuts nacks, extends, releases and short rejects into requests that each fit frameBytesMax, long ids and delays too', async () => {
