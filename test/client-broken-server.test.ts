@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connect } from '@brook/client';
-import { CloseCode, FrameKind, PROTOCOL_VERSION, VirtualClock, decodeFrame, decodeStoredBatch, encodeBatch, encodeDeliverFrame, encodeFrame, stableJson } from '@brook/protocol';
+import { CloseCode, FrameKind, PROTOCOL_VERSION, VirtualClock, decodeFrame, decodeStoredBatch, encodeBatch, encodeDeliverFrame, encodeFrame, stableJson, type Frame } from '@brook/protocol';
 import { deferred } from './fixtures/client-targets.js';
 
 const LIMITS = { frameBytesMax: 1 << 20, batchRecordsMax: 1000, batchBytesMax: 1 << 20, subscriptionsMax: 8, requestsInFlightMax: 8 };
@@ -16,8 +16,11 @@ const LIMITS = { frameBytesMax: 1 << 20, batchRecordsMax: 1000, batchBytesMax: 1
 let server: WebSocketServer | undefined;
 afterEach(() => server?.close());
 
-/** Welcomes the client, answers its subscribe (subscription 1), then sends `broken`; resolves with the close code the client sent. */
-async function brokenServer(broken: Uint8Array): Promise<{ url: string; closeCode: Promise<number> }> {
+/**
+ * A server that welcomes the client and hands every later frame to `requested`; `closeCode` is the
+ * close code the client's connection ended with.
+ */
+async function scriptedServer(requested: (socket: WebSocket, frame: Frame) => void): Promise<{ url: string; closeCode: Promise<number> }> {
   server = new WebSocketServer({ port: 0 });
   await new Promise((resolve) => server!.once('listening', resolve));
   let closed!: (code: number) => void;
@@ -28,13 +31,26 @@ async function brokenServer(broken: Uint8Array): Promise<{ url: string; closeCod
       const frame = decodeFrame(data);
       if (frame.kind === FrameKind.HELLO) {
         socket.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({ version: PROTOCOL_VERSION, server: 'brook', sessionId: 's', limits: LIMITS, features: ['takenBack'] })));
-      } else if (frame.json['op'] === 'subscribe') {
-        socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, stableJson({ subscription: 1, memberId: 'g-0', maxInFlight: 5, ackTimeoutMs: 30_000 })));
-        socket.send(broken);
+      } else {
+        requested(socket, frame);
       }
     });
   });
   return { url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, closeCode };
+}
+
+/** Answers a subscribe as subscription 1 (a member of 5 places, a 30 s lease). */
+function subscribed(socket: WebSocket, frame: Frame): void {
+  socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, stableJson({ subscription: 1, memberId: 'g-0', maxInFlight: 5, ackTimeoutMs: 30_000 })));
+}
+
+/** Welcomes the client, answers its subscribe (subscription 1), then sends `broken`; resolves with the close code the client sent. */
+function brokenServer(broken: Uint8Array): Promise<{ url: string; closeCode: Promise<number> }> {
+  return scriptedServer((socket, frame) => {
+    if (frame.json['op'] !== 'subscribe') return;
+    subscribed(socket, frame);
+    socket.send(broken);
+  });
 }
 
 /** A DELIVER frame of one entry whose data (zeros) does not match its stored CRC (0). */
@@ -103,39 +119,26 @@ describe('a WELCOME the client cannot use', () => {
 });
 
 /**
- * A server that answers subscribe with one delivery (or none) and answers every settle, but never
- * a graceful unsubscribe. `requests` names each request as it comes; `closeCode` is the close code
- * the client's connection ended with.
+ * A server that answers subscribe with `deliveries` deliveries and answers every settle, but never
+ * a graceful unsubscribe. `request(op)` resolves once a request `op` came.
  */
-async function unsubscribeNeverAnswered(deliveries: number): Promise<{ url: string; requests: string[]; request: (op: string) => Promise<void>; closeCode: Promise<number> }> {
-  server = new WebSocketServer({ port: 0 });
-  await new Promise((resolve) => server!.once('listening', resolve));
+async function unsubscribeNeverAnswered(deliveries: number): Promise<{ url: string; request: (op: string) => Promise<void>; closeCode: Promise<number> }> {
   const requests: string[] = [];
   const waiters: { op: string; resolve: () => void }[] = [];
-  let closed!: (code: number) => void;
-  const closeCode = new Promise<number>((resolve) => (closed = resolve));
   const record = decodeStoredBatch(encodeBatch([{ key: null, value: new TextEncoder().encode('held'), headers: [], timestamp: Date.now() }])).records[0]!;
-  server.on('connection', (socket: WebSocket) => {
-    socket.on('close', (code) => closed(code));
-    socket.on('message', (data: Buffer) => {
-      const frame = decodeFrame(data);
-      if (frame.kind === FrameKind.HELLO) {
-        socket.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({ version: PROTOCOL_VERSION, server: 'brook', sessionId: 's', limits: LIMITS, features: ['takenBack'] })));
-        return;
-      }
-      const op = frame.json['op'] as string;
-      if (op === 'subscribe') {
-        socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, stableJson({ subscription: 1, memberId: 'g-0', maxInFlight: 5, ackTimeoutMs: 30_000 })));
-        if (deliveries > 0) socket.send(encodeDeliverFrame(1, 0, Array.from({ length: deliveries }, () => ({ partition: 0, deliveryCount: 1, record }))));
-      } else if (op === 'settle') {
-        socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, '{}'));
-      }
-      requests.push(op);
-      for (const waiter of waiters.filter((waiting) => waiting.op === op)) waiter.resolve();
-    });
+  const { url, closeCode } = await scriptedServer((socket, frame) => {
+    const op = frame.json['op'] as string;
+    if (op === 'subscribe') {
+      subscribed(socket, frame);
+      if (deliveries > 0) socket.send(encodeDeliverFrame(1, 0, Array.from({ length: deliveries }, () => ({ partition: 0, deliveryCount: 1, record }))));
+    } else if (op === 'settle') {
+      socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, '{}'));
+    }
+    requests.push(op);
+    for (const waiter of waiters.filter((waiting) => waiting.op === op)) waiter.resolve();
   });
   const request = (op: string) => (requests.includes(op) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ op, resolve })));
-  return { url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, requests, request, closeCode };
+  return { url, request, closeCode };
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -16,15 +16,20 @@ async function waiting() {
   return { clock, held, deadline, outcome: () => outcome };
 }
 
+/** The wait is still on `ms` - 1 later, and overdue at `ms`. */
+async function expectOverdueIn(ms: number, clock: VirtualClock, outcome: () => boolean | undefined): Promise<void> {
+  clock.advance(ms - 1);
+  await turn();
+  expect(outcome()).toBeUndefined();
+  clock.advance(1);
+  await turn();
+  expect(outcome()).toBe(true);
+}
+
 describe('LeaveDeadline', () => {
   it('calls the answer overdue exactly requestTimeoutMs after nothing is held', async () => {
     const { clock, outcome } = await waiting();
-    clock.advance(TIMEOUT_MS - 1);
-    await turn();
-    expect(outcome()).toBeUndefined();
-    clock.advance(1);
-    await turn();
-    expect(outcome()).toBe(true);
+    await expectOverdueIn(TIMEOUT_MS, clock, outcome);
   });
 
   it('waits untimed while the consumer holds a message, and starts over when one arrives meanwhile', async () => {
@@ -36,12 +41,7 @@ describe('LeaveDeadline', () => {
     expect(outcome()).toBeUndefined();
     held.now = false;
     deadline.check();
-    clock.advance(TIMEOUT_MS - 1);
-    await turn();
-    expect(outcome()).toBeUndefined();
-    clock.advance(1);
-    await turn();
-    expect(outcome()).toBe(true);
+    await expectOverdueIn(TIMEOUT_MS, clock, outcome);
   });
 
   it('waits untimed for a settle request to be answered, and from its answer on', async () => {
