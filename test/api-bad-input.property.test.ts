@@ -9,11 +9,12 @@
  *
  * BROOK_PROPERTY_RUNS raises the number of runs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Broker } from '@brook/broker';
 import { connect, type Client } from '@brook/client';
 import { ErrorCodes, VirtualClock, isBrookError } from '@brook/protocol';
+import { collectUnhandledRejections } from '../packages/broker/src/unhandled-rejections.test-support.js';
 
 const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 200);
 const TOPICS = ['fz-a', 'fz-b', 'fz-a.dlq'] as const;
@@ -112,10 +113,7 @@ async function stillWorks(produce: (topic: string) => Promise<unknown>, fetchOne
   expect(await fetchOne(topic)).toHaveLength(1);
 }
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-beforeAll(() => void process.on('unhandledRejection', onUnhandled));
-afterAll(() => void process.off('unhandledRejection', onUnhandled));
+const unhandled = collectUnhandledRejections();
 
 describe('bad input through the public API', () => {
   it('the engine: every call works or fails with a coded BrookError, and the broker goes on working', async () => {

@@ -8,15 +8,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connect } from '@brook/client';
-import { CloseCode, FrameKind, PROTOCOL_VERSION, decodeFrame, encodeFrame, stableJson } from '@brook/protocol';
+import { CloseCode, FrameKind, PROTOCOL_VERSION, VirtualClock, decodeFrame, decodeStoredBatch, encodeBatch, encodeDeliverFrame, encodeFrame, stableJson, type Frame } from '@brook/protocol';
+import { deferred } from './fixtures/client-targets.js';
 
 const LIMITS = { frameBytesMax: 1 << 20, batchRecordsMax: 1000, batchBytesMax: 1 << 20, subscriptionsMax: 8, requestsInFlightMax: 8 };
 
 let server: WebSocketServer | undefined;
 afterEach(() => server?.close());
 
-/** Welcomes the client, answers its subscribe (subscription 1), then sends `broken`; resolves with the close code the client sent. */
-async function brokenServer(broken: Uint8Array): Promise<{ url: string; closeCode: Promise<number> }> {
+/**
+ * A server that welcomes the client and hands every later frame to `requested`; `closeCode` is the
+ * close code the client's connection ended with.
+ */
+async function scriptedServer(requested: (socket: WebSocket, frame: Frame) => void): Promise<{ url: string; closeCode: Promise<number> }> {
   server = new WebSocketServer({ port: 0 });
   await new Promise((resolve) => server!.once('listening', resolve));
   let closed!: (code: number) => void;
@@ -27,13 +31,26 @@ async function brokenServer(broken: Uint8Array): Promise<{ url: string; closeCod
       const frame = decodeFrame(data);
       if (frame.kind === FrameKind.HELLO) {
         socket.send(encodeFrame(FrameKind.WELCOME, 0, stableJson({ version: PROTOCOL_VERSION, server: 'brook', sessionId: 's', limits: LIMITS, features: ['takenBack'] })));
-      } else if (frame.json['op'] === 'subscribe') {
-        socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, stableJson({ subscription: 1, memberId: 'g-0', maxInFlight: 5, ackTimeoutMs: 30_000 })));
-        socket.send(broken);
+      } else {
+        requested(socket, frame);
       }
     });
   });
   return { url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, closeCode };
+}
+
+/** Answers a subscribe as subscription 1 (a member of 5 places, a 30 s lease). */
+function subscribed(socket: WebSocket, frame: Frame): void {
+  socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, stableJson({ subscription: 1, memberId: 'g-0', maxInFlight: 5, ackTimeoutMs: 30_000 })));
+}
+
+/** Welcomes the client, answers its subscribe (subscription 1), then sends `broken`; resolves with the close code the client sent. */
+function brokenServer(broken: Uint8Array): Promise<{ url: string; closeCode: Promise<number> }> {
+  return scriptedServer((socket, frame) => {
+    if (frame.json['op'] !== 'subscribe') return;
+    subscribed(socket, frame);
+    socket.send(broken);
+  });
 }
 
 /** A DELIVER frame of one entry whose data (zeros) does not match its stored CRC (0). */
@@ -99,4 +116,74 @@ describe('a WELCOME the client cannot use', () => {
     const url = await welcomingServer(json);
     await expect(connect(url, { reconnect: false })).rejects.toMatchObject({ code: 'INVALID_REQUEST', details: { field } });
   });
+});
+
+/**
+ * A server that answers subscribe with `deliveries` deliveries and answers every settle, but never
+ * a graceful unsubscribe. `request(op)` resolves once a request `op` came.
+ */
+async function unsubscribeNeverAnswered(deliveries: number): Promise<{ url: string; request: (op: string) => Promise<void>; closeCode: Promise<number> }> {
+  const requests: string[] = [];
+  const waiters: { op: string; resolve: () => void }[] = [];
+  const record = decodeStoredBatch(encodeBatch([{ key: null, value: new TextEncoder().encode('held'), headers: [], timestamp: Date.now() }])).records[0]!;
+  const { url, closeCode } = await scriptedServer((socket, frame) => {
+    const op = frame.json['op'] as string;
+    if (op === 'subscribe') {
+      subscribed(socket, frame);
+      if (deliveries > 0) socket.send(encodeDeliverFrame(1, 0, Array.from({ length: deliveries }, () => ({ partition: 0, deliveryCount: 1, record }))));
+    } else if (op === 'settle') {
+      socket.send(encodeFrame(FrameKind.RESPONSE, frame.requestId, '{}'));
+    }
+    requests.push(op);
+    for (const waiter of waiters.filter((waiting) => waiting.op === op)) waiter.resolve();
+  });
+  const request = (op: string) => (requests.includes(op) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ op, resolve })));
+  return { url, request, closeCode };
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('a server that never answers a graceful unsubscribe', () => {
+  it("close() waits for the handler, then for the answer requestTimeoutMs past the answer to its own ack, no longer, and cuts the connection", async () => {
+    const { url, request, closeCode } = await unsubscribeNeverAnswered(1);
+    const clock = new VirtualClock({ startMs: Date.now() });
+    const client = await connect(url, { clock, requestTimeoutMs: 1_000 });
+    const started = deferred();
+    const finish = deferred();
+    const acked = deferred();
+    await client.subscribe({ topic: 't', group: 'g' }, async (message) => {
+      started.resolve();
+      await finish.promise;
+      await message.ack();
+      acked.resolve();
+    });
+    await started.promise;
+    let closed = false;
+    const closing = client.close().then(() => (closed = true));
+    await request('unsubscribe');
+    clock.advance(5_000); // the handler works past requestTimeoutMs, within its lease: the server may wait for it
+    await turn();
+    expect(closed).toBe(false);
+    finish.resolve();
+    await acked.promise;
+    clock.advance(999);
+    await turn();
+    expect(closed).toBe(false);
+    clock.advance(1);
+    await closing;
+    expect(await closeCode).toBe(1006); // cut, no closing handshake
+  }, 10_000);
+
+  it('close() of a subscription that holds nothing waits requestTimeoutMs for the answer, no longer', async () => {
+    const { url, request, closeCode } = await unsubscribeNeverAnswered(0);
+    const clock = new VirtualClock({ startMs: Date.now() });
+    const client = await connect(url, { clock, requestTimeoutMs: 1_000 });
+    const subscription = await client.subscribe({ topic: 't', group: 'g' }, () => undefined);
+    const closing = subscription.close();
+    await request('unsubscribe');
+    clock.advance(1_000);
+    await closing;
+    expect(await closeCode).toBe(1006); // cut, no closing handshake
+    await client.close();
+  }, 10_000);
 });

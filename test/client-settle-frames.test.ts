@@ -48,3 +48,15 @@ it('two rejects whose reasons each fit a frame, but not together, both dead-lett
   expect(dead.map((record) => Buffer.from(record.value!).toString())).toEqual(['0', '1']);
   await stream.close();
 });
+
+it('a reject whose reason would not fit a frame even alone still dead-letters its record, the reason cut to what fits', async () => {
+  const { client, topic, group, messages, stream } = await served(1);
+  const reason = 'é'.repeat(512); // DEAD_LETTER_REASON_BYTES_MAX exactly: the broker would keep it whole
+  await expect(messages[0]!.reject(reason)).resolves.toBeUndefined();
+  expect((await client.admin.describeGroup(topic, group))['lag']).toBe(0n);
+  const [dead] = await client.fetch({ topic: `${topic}.dlq`, partition: 0, offset: 0n });
+  const kept = Buffer.from(dead!.headers.find((header) => header.key === 'brook.reason')!.value!).toString();
+  expect(kept).toMatch(/^rejected: (é)+…$/);
+  expect(kept.length).toBeLessThan(`rejected: ${reason}`.length);
+  await stream.close();
+});

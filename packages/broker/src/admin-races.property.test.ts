@@ -12,7 +12,7 @@
  * BROOK_PROPERTY_RUNS raises the number of runs; FC_SEED and FC_PATH (from a failure) replay one.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Broker } from './broker.js';
 import { encodeBatch, isBrookError, MemoryFileSystem, type FsyncPolicy } from '@brook/protocol';
 import { checkGroupDescription, checkTopicDescription, durableState, eventually, jitteredFs } from './admin-races.test-support.js';
@@ -22,6 +22,7 @@ import type { Subscription } from './groups/subscription.js';
 import { engineFixture, type EngineFixture } from './groups/group-fixture.js';
 import { REDRIVE_GROUP } from './groups/redrive.js';
 import { trackOpenHandles } from './open-handles.test-support.js';
+import { collectUnhandledRejections } from './unhandled-rejections.test-support.js';
 
 const NUM_RUNS = Number(process.env['BROOK_PROPERTY_RUNS'] ?? 600);
 /**
@@ -361,10 +362,7 @@ async function reopen(world: EngineFixture, fs: MemoryFileSystem): Promise<Broke
 }
 
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-beforeAll(() => void process.on('unhandledRejection', onUnhandled));
-afterAll(() => void process.off('unhandledRejection', onUnhandled));
+const unhandled = collectUnhandledRejections();
 
 describe('admin calls racing the data path (property)', () => {
   it('every call settles with success or a fitting BrookError, and the broker stays consistent and reopens clean', async () => {

@@ -238,3 +238,18 @@ describe('Broker produce and fetch', () => {
     }
   });
 });
+
+describe('Broker close', () => {
+  it('emits closing once, as close() begins: calls in the listener already throw CLOSED', async () => {
+    const broker = await memoryBroker();
+    const heard: unknown[] = [];
+    broker.on('closing', (event) => {
+      heard.push(event);
+      expect(() => broker.listTopics()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    });
+    const closed = broker.close();
+    expect(heard).toEqual([{ dataDir: broker.dataDir }]);
+    await Promise.all([closed, broker.close()]);
+    expect(heard).toHaveLength(1);
+  });
+});

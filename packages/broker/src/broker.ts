@@ -350,6 +350,7 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   private async closeOnce(): Promise<void> {
     this.closed = true;
+    if (this.wants('closing')) this.emit('closing', { dataDir: this.dataDir });
     await closeInOrder(this.parts());
   }
 

@@ -83,6 +83,12 @@ export interface BrokerEvents {
    * Once per failure; describeTopic / describeGroup show it meanwhile, and /healthz answers 503.
    */
   logFailed: (event: { topic: string; partition?: number; group?: string; code: ErrorCode; message: string }) => void;
+  /**
+   * close() began (once, on the first call): every call throws CLOSED from now on, so whoever
+   * waits for the broker's state to move (caughtUp) can stop waiting. Events of what the close
+   * ends (subscriptions, their deliveries) may follow it.
+   */
+  closing: (event: { dataDir: string }) => void;
 }
 
 export type BrokerEventName = keyof BrokerEvents;

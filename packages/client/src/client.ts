@@ -130,7 +130,8 @@ export class Client extends EventEmitter<ClientEvents> implements AsyncDisposabl
    * Drains, then closes the connection with 1000: flushes every producer (a WAL producer only
    * stops: its WAL keeps what is unsent for the next open), closes every
    * subscription gracefully (pending settlements sent, the server lets each member go once what
-   * it holds is settled). Errors while draining do not stop the close. Resolves once the socket
+   * it holds is settled; a server that has not answered requestTimeoutMs after that has the
+   * connection cut). Errors while draining do not stop the close. Resolves once the socket
    * is gone: a server that does not answer the close within closeTimeoutMs has it dropped.
    * From the call on, new work is refused with CLOSED: producer(), subscribe(), consume(),
    * fetch() and admin calls.

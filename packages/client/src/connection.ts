@@ -100,6 +100,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.options.reconnect;
   }
 
+  /** How long a request waits for its answer (connect()'s option). */
+  get requestTimeoutMs(): number {
+    return this.options.requestTimeoutMs;
+  }
+
   /** The limits the server announced in its last WELCOME. */
   get serverLimits(): SessionLimits {
     if (!this.limits) throw new BrookError('CLOSED', 'not connected yet');

@@ -36,7 +36,8 @@ export interface RequestOptions<Op extends RequestOp> {
   /**
    * Not failed with TIMEOUT after requestTimeoutMs: a graceful unsubscribe is answered once the
    * consumer's own handlers have settled what the member holds (or its leases ran out), however
-   * long they take. A lost connection still fails it.
+   * long they take. A lost connection still fails it. (The subscription bounds its wait itself
+   * once nothing is left to settle: consumer/leave-deadline.ts.)
    */
   untimed?: boolean;
 }

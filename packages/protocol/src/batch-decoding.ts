@@ -140,6 +140,19 @@ export function verifyBatchRecords(bytes: Uint8Array, position = 0, options: Dec
   return { header: decoder.header, timestamps };
 }
 
+/**
+ * Why a batch's header timestamps do not describe its records (verifyBatchRecords' `timestamps`),
+ * or undefined: baseTimestamp must be its first record's timestamp, maxTimestamp its largest. The
+ * log trusts them unread (the time index, maxAgeMs retention, segmentMsMax), so the broker refuses
+ * a produced batch that fails this (CORRUPT_BATCH 'bad-header'), and `brook verify` reports a
+ * stored one.
+ */
+export function headerTimestampsMismatch(header: BatchHeader, timestamps: RecordTimestamps): string | undefined {
+  if (header.baseTimestamp === timestamps.first && header.maxTimestamp === timestamps.max) return undefined;
+  return `baseTimestamp ${header.baseTimestamp} and maxTimestamp ${header.maxTimestamp} are not `
+    + `its first record's timestamp ${timestamps.first} and its largest ${timestamps.max}`;
+}
+
 /** The batch-level checks of decodeBatch, then a decoder positioned at its first record. */
 function recordDecoder(bytes: Uint8Array, position: number, options: DecodeBatchOptions): BatchRecordDecoder {
   const { header, size } = checkedBatch(bytes, position, options);

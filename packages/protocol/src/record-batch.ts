@@ -58,7 +58,7 @@ import { MAX_INT32, batchTooLarge, bodySizes, sizeOfRecordBody, writeRecord } fr
 import { sizeOfVarint } from './varint.js';
 
 export { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD_BYTES, DEFAULT_MAX_BATCH_BYTES } from './batch-layout.js';
-export { checkBatch, decodeBatch, decodeStoredBatch, readBatchHeader, verifyBatch, verifyBatchRecords } from './batch-decoding.js';
+export { checkBatch, decodeBatch, decodeStoredBatch, headerTimestampsMismatch, readBatchHeader, verifyBatch, verifyBatchRecords } from './batch-decoding.js';
 export type { RecordTimestamps } from './record-decoder.js';
 
 export interface RecordHeader {

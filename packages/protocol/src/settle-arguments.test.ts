@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEAD_LETTER_REASON_BYTES_MAX, SETTLE_MS_MAX, deadLetterReasonBytes, refusedNackOptions, refusedSettlement, boundedReason, failureReason,
+  reasonWithinJsonBytes,
 } from './settle-arguments.js';
 import { showValue } from './show-value.js';
 
@@ -100,6 +101,27 @@ describe('deadLetterReasonBytes and boundedReason', () => {
     expect(text.decode(cut)).toBe(`${'r'.repeat(DEAD_LETTER_REASON_BYTES_MAX - 3)}…`);
     expect(boundedReason(reason)).toBe(text.decode(cut));
     expect(boundedReason('r'.repeat(DEAD_LETTER_REASON_BYTES_MAX))).toBe('r'.repeat(DEAD_LETTER_REASON_BYTES_MAX));
+  });
+});
+
+describe('reasonWithinJsonBytes', () => {
+  const jsonBytes = (reason: string) => utf8.encode(JSON.stringify(reason)).length;
+
+  it('keeps a reason whose JSON string takes exactly the bytes given whole; one byte more is cut to fit, ending in an ellipsis', () => {
+    expect(reasonWithinJsonBytes('abc', 5)).toBe('abc');
+    expect(reasonWithinJsonBytes('abcd', 5)).toBe('…');
+    expect(reasonWithinJsonBytes('abcdef', 7)).toBe('ab…');
+  });
+
+  it('counts JSON escapes and UTF-8, and cuts only between characters (never inside a surrogate pair)', () => {
+    for (const [unit, bytes] of [['"', 2], ['\u0001', 6], ['é', 2], ['😀', 4]] as const) {
+      const reason = unit.repeat(100);
+      for (const max of [5, 6, 100, 101, 102, 103]) {
+        const cut = reasonWithinJsonBytes(reason, max);
+        expect(jsonBytes(cut)).toBeLessThanOrEqual(max);
+        expect(cut).toBe(`${unit.repeat(Math.floor((max - 5) / bytes))}…`);
+      }
+    }
   });
 });
 

@@ -92,6 +92,35 @@ function cutReasonBytes(reason: string): Uint8Array {
 }
 
 /**
+ * `reason` cut so that it takes at most `jsonBytesMax` bytes as a JSON string (quotes, escapes,
+ * UTF-8), at a character boundary and ended with "…" as boundedReason cuts; whole if it fits.
+ * For a reason that must fit less than DEAD_LETTER_REASON_BYTES_MAX allows: a reject's, in a
+ * settle frame at a frameBytesMax near its 1 KiB min. `jsonBytesMax` must hold the ellipsis alone.
+ */
+export function reasonWithinJsonBytes(reason: string, jsonBytesMax: number): string {
+  if (jsonBytes(reason) <= jsonBytesMax) return reason;
+  // Escapes make a prefix's bytes no function of its length: search for the longest that fits.
+  let fits = 0;
+  let over = reason.length;
+  while (over - fits > 1) {
+    const middle = (fits + over) >>> 1;
+    if (jsonBytes(`${wholePrefix(reason, middle)}${ELLIPSIS}`) <= jsonBytesMax) fits = middle;
+    else over = middle;
+  }
+  return `${wholePrefix(reason, fits)}${ELLIPSIS}`;
+}
+
+function jsonBytes(text: string): number {
+  return utf8.encode(JSON.stringify(text)).length;
+}
+
+/** The first `length` UTF-16 units of `text`, less one if they would end inside a surrogate pair. */
+function wholePrefix(text: string, length: number): string {
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
+}
+
+/**
  * The reason a handler's failure nacks with, in process and in @brook/client alike: `name:
  * message` of an Error (its name alone if the message is empty), String(value) of anything else,
  * bounded (boundedReason). No stack: it would make every failed settle kilobytes larger, and the

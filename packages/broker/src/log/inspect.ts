@@ -6,7 +6,7 @@
  * Read-only by design: inspecting a directory a broker has open is safe, and inspecting a damaged
  * one changes nothing (a broker opening it would truncate a torn tail; inspect only says so).
  */
-import { decodeBatch, type FileSystem, type LogRecord } from '@brook/protocol';
+import { decodeBatch, headerTimestampsMismatch, isBrookError, verifyBatchRecords, type FileSystem, type LogRecord } from '@brook/protocol';
 import { STORED_BATCH_BYTES_MAX } from '../config/defaults.js';
 import { BatchScanner, type ScanProblem } from './batch-scanner.js';
 import { INDEX_ENTRY_BYTES, SparseIndex, type IndexKind } from './sparse-index.js';
@@ -29,7 +29,7 @@ export interface InspectedBatch {
 export interface StorageProblem {
   readonly file: string;
   readonly position: number;
-  readonly reason: ScanProblem['reason'] | 'bad-index' | 'index-mismatch' | 'missing-index' | 'bad-metadata' | 'not-a-data-dir';
+  readonly reason: ScanProblem['reason'] | BatchContentFailure | 'bad-index' | 'index-mismatch' | 'missing-index' | 'bad-metadata' | 'not-a-data-dir';
   readonly detail: string;
 }
 
@@ -39,7 +39,16 @@ export interface InspectedLog {
   readonly batches: readonly InspectedBatch[];
   /** The first bad batch; the scan stops there, as recovery would. */
   readonly problem: StorageProblem | undefined;
+  /**
+   * Only when asked for (`contents: true`): each batch before `problem` whose records do not parse
+   * ('bad-record') or whose header does not describe them ('bad-header': headerTimestampsMismatch).
+   * The scan goes on past them, as recovery does (it reads no records).
+   */
+  readonly contentProblems?: readonly StorageProblem[];
 }
+
+/** What a batch whose length, magic and CRC hold can still have wrong. */
+type BatchContentFailure = 'bad-header' | 'bad-record';
 
 export interface IndexEntry {
   /** `.index`: relative offset → byte position. `.timeindex`: timestamp → relative offset. */
@@ -55,7 +64,7 @@ export interface InspectedIndex {
 }
 
 /** Reads every batch of a `.log` file until its end or its first bad batch. */
-export async function inspectLog(fs: FileSystem, file: string, options: { records?: boolean } = {}): Promise<InspectedLog> {
+export async function inspectLog(fs: FileSystem, file: string, options: { records?: boolean; contents?: boolean } = {}): Promise<InspectedLog> {
   const handle = await fs.open(file, 'r');
   try {
     const sizeBytes = await handle.size();
@@ -63,8 +72,11 @@ export async function inspectLog(fs: FileSystem, file: string, options: { record
       startPosition: 0, endPosition: sizeBytes, chunkBytes: 1 << 20, batchBytesMax: STORED_BATCH_BYTES_MAX,
     });
     const batches: InspectedBatch[] = [];
+    const contentProblems: StorageProblem[] = [];
     for (let batch = await scanner.next(); batch; batch = await scanner.next()) {
       const { header } = batch;
+      const contentProblem = options.contents ? batchContentProblem(batch.bytes) : undefined;
+      if (contentProblem) contentProblems.push({ file, position: batch.position, ...contentProblem });
       const records = options.records ? decodeBatch(batch.bytes.slice(), 0, { crcVerified: true }).records : undefined;
       batches.push({
         position: batch.position,
@@ -81,9 +93,26 @@ export async function inspectLog(fs: FileSystem, file: string, options: { record
       });
     }
     const problem = scanner.problem && { file, ...scanner.problem };
-    return { file, sizeBytes, batches, problem };
+    return { file, sizeBytes, batches, problem, ...(options.contents ? { contentProblems } : {}) };
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * What the produce checks would refuse in a batch whose CRC holds (positions in the detail count
+ * from the batch's start): a record that does not parse, or header timestamps that disagree with
+ * the records (the broker refuses such a produce since 25 Nov; one stored before, or written by
+ * hand, would mislead the time index and retention).
+ */
+function batchContentProblem(bytes: Uint8Array): { reason: BatchContentFailure; detail: string } | undefined {
+  try {
+    const { header, timestamps } = verifyBatchRecords(bytes, 0, { crcVerified: true, batchBytesMax: STORED_BATCH_BYTES_MAX });
+    const mismatch = headerTimestampsMismatch(header, timestamps);
+    return mismatch === undefined ? undefined : { reason: 'bad-header', detail: mismatch };
+  } catch (error) {
+    if (!isBrookError(error, 'CORRUPT_BATCH')) throw error;
+    return { reason: error.details['reason'] === 'bad-header' ? 'bad-header' : 'bad-record', detail: error.description };
   }
 }
 

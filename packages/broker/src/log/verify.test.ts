@@ -1,7 +1,7 @@
-import { MemoryFileSystem } from '@brook/protocol';
+import { crc32c, MemoryFileSystem } from '@brook/protocol';
 import { describe, expect, it } from 'vitest';
 import { Broker } from '../broker.js';
-import { inspectIndex, inspectLog } from './inspect.js';
+import { inspectIndex, inspectLog, type InspectedBatch } from './inspect.js';
 import { batchOf, LOG_DIR, logFixture, recordingReadsOf } from './log-fixture.js';
 import { writeLogStart } from './log-start.js';
 import { segmentPath } from './segment-files.js';
@@ -58,6 +58,38 @@ describe('verifyDataDir', () => {
     await mutate(fs, last, (bytes) => bytes.subarray(0, size - 5));
     const { problems } = await verifyDataDir(fs, DATA);
     expect(problems).toEqual([expect.objectContaining({ file: last, reason: 'truncated', detail: expect.stringContaining(`the file ends at ${size - 5}`) })]);
+  });
+
+  /** Changes the second batch of partition 0's first segment by `edit`, and makes its CRC right again. */
+  async function editedSecondBatch(edit: (view: DataView, batch: InspectedBatch) => void) {
+    const fs = await writtenDataDir();
+    const [first] = await segmentLogs(fs, 0);
+    const second = (await inspectLog(fs, first!)).batches[1]!;
+    await mutate(fs, first!, (bytes) => {
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      edit(view, second);
+      view.setUint32(second.position + 17, crc32c(bytes, second.position + 21, second.position + second.sizeBytes));
+      return bytes;
+    });
+    return { fs, file: first!, second };
+  }
+
+  it("reports a stored batch whose header maxTimestamp is not its largest record's timestamp as bad-header, CRC made right (the produce check the log relies on)", async () => {
+    // Lower, so that the time index it fed still holds: only the header disagrees with its record.
+    const { fs, file: first, second } = await editedSecondBatch((view, batch) => view.setBigInt64(batch.position + 35, BigInt(batch.maxTimestampMs - 1)));
+    const { problems, logDirs } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([expect.objectContaining({
+      file: first, position: second.position, reason: 'bad-header', detail: expect.stringContaining(`maxTimestamp ${second.maxTimestampMs - 1}`),
+    })]);
+    // The batches after it are still read and counted: a header is no reason to stop, as recovery does not.
+    expect(logDirs.filter((dir) => dir.dir.includes('/topics/orders/')).reduce((sum, dir) => sum + dir.records, 0)).toBe(60);
+  });
+
+  it('reports a stored batch whose CRC holds but whose record does not parse as bad-record', async () => {
+    // The record's length (a zigzag varint, one byte here) one byte short.
+    const { fs, file, second } = await editedSecondBatch((view, batch) => view.setUint8(batch.position + 61, view.getUint8(batch.position + 61) - 2));
+    const { problems } = await verifyDataDir(fs, DATA);
+    expect(problems).toEqual([expect.objectContaining({ file, position: second.position, reason: 'bad-record' })]);
   });
 
   it('reports an index entry that points at the wrong position, and a missing index of a sealed segment', async () => {

@@ -3,7 +3,9 @@
  * partitions and group journals alike: both are segment logs) is read batch by batch, and
  * every rule docs/storage.md states is checked:
  *
- *   - every batch passes checkBatch (length, magic, CRC-32C);
+ *   - every batch passes checkBatch (length, magic, CRC-32C), its records parse, and its header's
+ *     baseTimestamp and maxTimestamp are its first record's and its largest (the produce check,
+ *     headerTimestampsMismatch: the time index and retention trust them);
  *   - offsets are contiguous: a segment starts at the offset in its name, each batch where the
  *     previous one ended, each segment where the previous segment ended;
  *   - every `.index` entry points at the start of a batch with that offset;
@@ -61,7 +63,8 @@ export async function verifyLogDir(fs: FileSystem, dir: string): Promise<LogDirV
     if (expectedOffset !== undefined && baseOffset !== expectedOffset) {
       problems.push({ file: logFile, position: 0, reason: 'bad-offset', detail: `segment starts at ${baseOffset} but the previous one ends before ${expectedOffset}` });
     }
-    const log = await inspectLog(fs, logFile);
+    const log = await inspectLog(fs, logFile, { contents: true });
+    problems.push(...log.contentProblems!);
     if (log.problem) problems.push(log.problem);
     problems.push(...offsetProblems(logFile, baseOffset, log.batches));
     batches += log.batches.length;

@@ -66,4 +66,27 @@ describe('caughtUp', () => {
     await expect(waiting).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' });
     expect(broker.listenerCount('acked') + broker.listenerCount('groupDeleted')).toBe(0);
   });
+
+  it('rejects with UNKNOWN_TOPIC when the topic is deleted while it waits', async () => {
+    await using broker = await Broker.open({ storage: 'memory' });
+    await broker.createTopic('orders-gone');
+    await broker.subscribe({ topic: 'orders-gone', group: 'billing' }, () => new Promise(() => undefined));
+    await broker.produce('orders-gone', [{ value: 'a' }]);
+    const waiting = caughtUp(broker, 'orders-gone', 'billing');
+    await broker.deleteTopic('orders-gone');
+    await expect(waiting).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC', details: { topic: 'orders-gone' } });
+    expect(broker.listenerCount('acked') + broker.listenerCount('groupDeleted')).toBe(0);
+  });
+
+  it('rejects with CLOSED when the broker closes while it waits, instead of hanging the test', async () => {
+    const broker = await Broker.open({ storage: 'memory' });
+    await broker.createTopic('orders-closed');
+    await broker.subscribe({ topic: 'orders-closed', group: 'billing' }, () => new Promise(() => undefined));
+    await broker.produce('orders-closed', [{ value: 'a' }]);
+    const waiting = caughtUp(broker, 'orders-closed', 'billing');
+    const closed = broker.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'CLOSED' });
+    await closed;
+    expect(broker.listenerCount('acked') + broker.listenerCount('closing')).toBe(0);
+  });
 });

@@ -19,8 +19,8 @@
  * no record stamped more than timestampAheadMsMax after the broker's clock.
  */
 import {
-  BATCH_LOG_OVERHEAD_BYTES, BrookError, corruptBatch, decodeBatch, encodeBatch, invalidRecord, verifyBatchRecords, type BatchHeader, type EncodableRecord,
-  type RecordTimestamps,
+  BATCH_LOG_OVERHEAD_BYTES, BrookError, corruptBatch, decodeBatch, encodeBatch, headerTimestampsMismatch, invalidRecord, verifyBatchRecords, type BatchHeader,
+  type EncodableRecord, type RecordTimestamps,
 } from '@brook/protocol';
 import { checkTimestampAhead, type ProduceTime } from './record-input.js';
 
@@ -76,10 +76,8 @@ export function checkBatchAhead(batch: Uint8Array, header: BatchHeader, time: Pr
 
 function checkBatchTimestamps(header: BatchHeader, timestamps: RecordTimestamps): void {
   if (timestamps.min < 0) throw invalidRecord(timestamps.minAt, `timestamp must be an integer in 0..2^53-1, got ${timestamps.min}`);
-  if (header.baseTimestamp !== timestamps.first || header.maxTimestamp !== timestamps.max) {
-    throw corruptBatch('bad-header', 0, `baseTimestamp ${header.baseTimestamp} and maxTimestamp ${header.maxTimestamp} are not `
-      + `its first record's timestamp ${timestamps.first} and its largest ${timestamps.max}`);
-  }
+  const mismatch = headerTimestampsMismatch(header, timestamps);
+  if (mismatch !== undefined) throw corruptBatch('bad-header', 0, mismatch);
 }
 
 /** Encodes what `produce` was given for one partition, within the same limits as a client batch. */

@@ -3,6 +3,7 @@ import { Message } from './message.js';
 import type { IdRanges } from '@brook/protocol';
 import { BrookError, FrameKind, SETTLE_MS_MAX, encodeFrame, stableJson, toRanges } from '@brook/protocol';
 import { SettleBatcher, readStaleIds, type SettleEntries } from './settle-batcher.js';
+import { rejectReasonJsonBytesMax } from './settle-entry-bytes.js';
 
 function message(batcher: SettleBatcher, session: number, deliveryId: number): Message {
   return new Message(batcher, session, deliveryId, 0, BigInt(deliveryId), 1, 0, null, null, []);
@@ -95,6 +96,69 @@ describe('SettleBatcher', () => {
     expect(sent.flatMap((entries) => entries.nack ?? [])).toEqual([[0, null], [1, null, 'TypeError: y']]);
     for (let i = 0; i < sent.length; i++) answer();
     await Promise.all(settled);
+  });
+
+  it('cuts a reject reason that would not fit frameBytesMax even alone to what fits, at a character boundary, ending in …: the reject goes', async () => {
+    // At frameBytesMax's min (1 KiB), a reason within DEAD_LETTER_REASON_BYTES_MAX made a settle
+    // over the frame: refused MESSAGE_TOO_LARGE, the record was not dead-lettered but waited out its lease.
+    const frameBytesMax = 1024;
+    const { batcher, sent, answer } = recording(frameBytesMax);
+    batcher.setSession(1);
+    const reasons = ['x'.repeat(1024), 'é'.repeat(512), '\u0001'.repeat(200), '😀'.repeat(256), 'short'];
+    const settled = reasons.map((reason, i) => message(batcher, 1, i).reject(reason));
+    await tick();
+    for (const entries of sent) {
+      expect(encodeFrame(FrameKind.REQUEST, 1, stableJson({ ...entries, op: 'settle', subscription: Number.MAX_SAFE_INTEGER })).length).toBeLessThanOrEqual(frameBytesMax);
+    }
+    const rejects = sent.flatMap((entries) => entries.reject ?? []);
+    expect(rejects.map(([id]) => id)).toEqual([0, 1, 2, 3, 4]);
+    for (const [id, reason] of rejects.slice(0, 4)) {
+      expect(reason.endsWith('…')).toBe(true);
+      expect(reasons[id]!.startsWith(reason.slice(0, -1))).toBe(true);
+      expect(Buffer.from(reason).toString()).toBe(reason); // no half of a surrogate pair
+    }
+    expect(rejects[4]).toEqual([4, 'short']);
+    for (let i = 0; i < sent.length; i++) answer();
+    await Promise.all(settled);
+  });
+
+  it('keeps a reject reason of exactly the room a settle frame leaves it whole; one byte more is cut to fit', async () => {
+    const frameBytesMax = 1024;
+    const room = rejectReasonJsonBytesMax(frameBytesMax, 7);
+    const exact = 'r'.repeat(room - 2); // the JSON string's quotes
+    for (const [reason, sentAs] of [[exact, exact], [`${exact}s`, `${'r'.repeat(room - 2 - 3)}…`]] as const) {
+      const { batcher, sent, answer } = recording(frameBytesMax);
+      batcher.setSession(1);
+      const settled = message(batcher, 1, 7).reject(reason);
+      await tick();
+      expect(sent).toEqual([{ reject: [[7, sentAs]] }]);
+      expect(encodeFrame(FrameKind.REQUEST, 1, stableJson({ ...sent[0], ack: [], alive: true, extend: [], nack: [], op: 'settle', release: [], subscription: Number.MAX_SAFE_INTEGER })).length).toBeLessThanOrEqual(frameBytesMax);
+      answer();
+      await settled;
+    }
+  });
+
+  it('is holding while a message received on the session is neither settled nor dropped unseen, or settlements wait to be sent', async () => {
+    const { batcher, answer } = recording();
+    batcher.setSession(1);
+    expect(batcher.holding).toBe(false);
+    batcher.receivedMessages(3);
+    const [a, b, c] = [0, 1, 2].map((id) => message(batcher, 1, id));
+    void a!.ack();
+    batcher.forget(c!); // dropped unseen: TAKEN_BACK named it
+    expect(batcher.holding).toBe(true);
+    await tick();
+    answer();
+    expect(batcher.holding).toBe(true); // b is held
+    void b!.extend();
+    void b!.nack();
+    expect(batcher.holding).toBe(true); // sent at the end of the tick
+    await tick();
+    expect(batcher.holding).toBe(false);
+    answer();
+    batcher.receivedMessages(1);
+    batcher.setSession(2); // what a lost session held is the broker's again
+    expect(batcher.holding).toBe(false);
   });
 
   it('cuts nacks, extends, releases and short rejects into requests that each fit frameBytesMax, long ids and delays too', async () => {

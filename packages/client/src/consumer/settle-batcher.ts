@@ -19,7 +19,10 @@
  * A tail reader's are never failed: it keeps no acks, the broker takes nothing back from it (and
  * does not deliver its records again), so there is nothing for them to fail, as in process.
  */
-import { BrookError, FRAME_HEADER_BYTES, isIdRanges, stableJson, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
+import { BrookError, isIdRanges, reasonWithinJsonBytes, toRanges, type IdRanges, type RequestArgs } from '@brook/protocol';
+import {
+  SETTLE_FRAME_BASE_BYTES, idEntryBytes, reasonBytes, rejectEntryBytes, rejectReasonJsonBytesMax, timedEntryBytes,
+} from './settle-entry-bytes.js';
 import type { Message, Settler } from './message.js';
 import { nextTurn } from '../next-turn.js';
 
@@ -63,32 +66,6 @@ export function readStaleIds(stale: unknown): StaleIds {
   throw new BrookError('INVALID_REQUEST', 'settle response: stale must be a list of [firstId, lastId] ranges', { field: 'stale' });
 }
 
-/** A settle frame's bytes beside its entries: header, every key, the largest subscription number. */
-const SETTLE_FRAME_BASE_BYTES = FRAME_HEADER_BYTES
-  + stableJson({ ack: [], alive: true, extend: [], nack: [], op: 'settle', reject: [], release: [], subscription: Number.MAX_SAFE_INTEGER }).length;
-
-/** Digits of a non-negative integer (an id, a delay): cheaper than String(n).length on the ack path. */
-function decimalDigits(n: number): number {
-  let digits = 1;
-  for (let bound = 10; n >= bound && digits < 16; bound *= 10) digits += 1;
-  return digits;
-}
-
-/** Most bytes an ack or release of `id` adds: a range of its own, `[id,id],`. */
-function idEntryBytes(id: number): number {
-  return 2 * decimalDigits(id) + 4;
-}
-
-/** Bytes a reason adds to an entry: measured exactly (JSON escapes, UTF-8), as reasons are rare. */
-function reasonBytes(reason: string): number {
-  return Buffer.byteLength(JSON.stringify(reason));
-}
-
-/** Bytes a nack or extend adds: `[id,ms],`, ms null for the default. */
-function timedEntryBytes(id: number, ms: number | null): number {
-  return decimalDigits(id) + (ms === null ? 4 : decimalDigits(ms)) + 4;
-}
-
 function includes(ranges: IdRanges, id: number): boolean {
   for (const [first, last] of ranges) if (id >= first && id <= last) return true;
   return false;
@@ -126,6 +103,9 @@ export class SettleBatcher implements Settler {
    * consumer never saw, and nothing waits in the sink for TAKEN_BACK to drop (see tookBack).
    */
   private readonly releasing = new Set<number>();
+  /** Messages of this session received, and those of them settled or dropped unseen since (forget): see `holding`. */
+  private received = 0;
+  private finished = 0;
 
   constructor(
     readonly topic: string,
@@ -151,6 +131,8 @@ export class SettleBatcher implements Settler {
   /** Deliveries of `session` count from now on (0: none, while disconnected); earlier ones are dropped. */
   setSession(session: number): void {
     this.session = session;
+    this.received = 0;
+    this.finished = 0;
     this.told.clear();
     this.releasing.clear();
     this.fail(this.take(), notSent());
@@ -165,6 +147,8 @@ export class SettleBatcher implements Settler {
    */
   end(error: BrookError | undefined): void {
     this.session = 0;
+    this.received = 0;
+    this.finished = 0;
     this.told.clear();
     this.releasing.clear();
     if (error === undefined) {
@@ -201,9 +185,23 @@ export class SettleBatcher implements Settler {
     return releasedTooLate;
   }
 
-  /** A message taken back is settled, or dropped unseen: nothing will ask about it any more. */
+  /** A message is settled, or dropped unseen (TAKEN_BACK named it): nothing will ask about it any more. */
   forget(message: Message): void {
+    this.finished += 1;
     if (this.told.size > 0) this.told.delete(message.deliveryId);
+  }
+
+  /** A DELIVER brought `count` messages of this session. */
+  receivedMessages(count: number): void {
+    this.received += count;
+  }
+
+  /**
+   * True while a message of this session is neither settled nor dropped unseen (its consumer holds
+   * it, perhaps without knowing it was taken back), or settlements wait to be sent.
+   */
+  get holding(): boolean {
+    return this.finished < this.received || this.batch !== undefined;
   }
 
   ack(message: Message): Promise<void> {
@@ -246,8 +244,11 @@ export class SettleBatcher implements Settler {
   reject(message: Message, reason: string): Promise<void> {
     if (message.session !== this.session) return this.notSent;
     this.forget(message);
-    this.room(decimalDigits(message.deliveryId) + reasonBytes(reason) + 4);
-    this.rejects.push([message.deliveryId, reason]);
+    // Unlike a nack's, a reject's reason cannot be left out (the broker needs one): one that would
+    // not fit a frame even alone is cut to what fits, so the record is dead-lettered all the same.
+    const fitted = reasonWithinJsonBytes(reason, rejectReasonJsonBytesMax(this.frameBytesMax(), message.deliveryId));
+    this.room(rejectEntryBytes(message.deliveryId) + reasonBytes(fitted));
+    this.rejects.push([message.deliveryId, fitted]);
     return this.outcome(message.deliveryId);
   }
 

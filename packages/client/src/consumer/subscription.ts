@@ -31,6 +31,7 @@ import { wireStartPosition } from './start-position.js';
 import { checkSubscribeOptions, type SubscribeOptions } from './subscribe-options.js';
 import { SupersededMessages } from './superseded.js';
 import { UnseenLeases } from './unseen-leases.js';
+import { LeaveDeadline } from './leave-deadline.js';
 
 export class Subscription {
   readonly topic: string;
@@ -57,6 +58,8 @@ export class Subscription {
   private receivedThrough = -1;
   /** Gives back what waits unseen in the sink before its lease runs out. */
   private readonly leases: UnseenLeases;
+  /** Bounds a graceful close's wait for its answer once nothing is left to settle. */
+  private readonly leaving: LeaveDeadline;
   /**
    * Settles once the subscription has ended: resolves when its consumer ended it (close(),
    * abort(), a loop left, client.close()), rejects with why when the broker or the connection did
@@ -93,6 +96,7 @@ export class Subscription {
       this.topic, (entries) => this.sendSettle(entries), (message, answered) => this.superseded.wentBack(message, answered), this.group !== undefined,
       () => connection.serverLimits.frameBytesMax, () => connection.takesNackReason,
     );
+    this.leaving = new LeaveDeadline(connection.clock, () => connection.requestTimeoutMs, () => this.batcher.holding);
     const onDown = (): void => this.lost();
     const onReady = (): void => void this.resubscribe();
     const onClosed = (error: BrookError | undefined): void => this.finish(error);
@@ -177,9 +181,11 @@ export class Subscription {
         // the broker hands what they give back to the other members instead of to this one again.
         // Untimed: a handler may run past requestTimeoutMs within its lease; timed out, the close
         // would end the subscription, and the ack that handler makes would never be sent.
+        // Untimed until nothing is left to settle; then a server that does not answer within
+        // requestTimeoutMs is broken, and the connection is cut (LeaveDeadline).
         const left = this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true, untimed: true });
         for (const message of unseen) message.releaseUnread();
-        await left;
+        if (await this.leaving.overdue(left)) this.connection.terminate();
         await this.batcher.drain();
       }
     } catch (error) {
@@ -265,6 +271,8 @@ export class Subscription {
         const message = new Message(this.batcher, session, deliveryId, partition, offset, deliveryCount, record.timestamp, record.key, record.value, record.headers, receivedAtMs);
         if (this.superseded.arrived(message) && !this.sink.deliver(message)) message.releaseUnread();
       });
+      this.batcher.receivedMessages(count);
+      this.leaving.check();
       this.leases.watch();
     },
     takenBack: (json) => this.dropTakenBack(readTakenBack(json)),
@@ -292,12 +300,13 @@ export class Subscription {
     const dropped = this.sink.takeUnseen((waiting) => waiting.stale);
     if (dropped.length === 0 && !releasedTooLate) return;
     for (const message of dropped) this.batcher.forget(message);
+    this.leaving.check();
     const session = this.connection.session;
     this.sink.whenReady(() => this.batcher.alive(session));
   }
 
   private sendSettle(entries: Omit<RequestArgs<'settle'>, 'subscription'>): Promise<unknown> {
-    return this.connection.request('settle', { ...entries, subscription: this.number }, { sessionBound: true }).then((answer) => answer.json.stale);
+    return this.leaving.settle(this.connection.request('settle', { ...entries, subscription: this.number }, { sessionBound: true })).then((answer) => answer.json.stale);
   }
 
   private lost(): void {
@@ -345,6 +354,7 @@ export class Subscription {
     this.state = 'closed';
     this.retryTimer?.cancel();
     this.leases.cancel();
+    this.leaving.stop();
     this.detach();
     // Its consumer ended it: a member has left, so the broker took back what it held, as it
     // does in process (DELIVERY_STALE, not DISCONNECTED: the connection is fine, and retrying
