@@ -179,10 +179,9 @@ export class Subscription {
       if (wasActive) {
         // The unsubscribe goes before the releases: a member already closing gets nothing new, so
         // the broker hands what they give back to the other members instead of to this one again.
-        // Untimed: a handler may run past requestTimeoutMs within its lease; timed out, the close
-        // would end the subscription, and the ack that handler makes would never be sent.
-        // Untimed until nothing is left to settle; then a server that does not answer within
-        // requestTimeoutMs is broken, and the connection is cut (LeaveDeadline).
+        // Untimed while its consumer holds a message: a handler may run past requestTimeoutMs
+        // within its lease, and the ack it makes must still be sent. Once nothing is left to
+        // settle, a server silent for requestTimeoutMs is broken: the connection is cut (LeaveDeadline).
         const left = this.connection.request('unsubscribe', { subscription: this.number }, { sessionBound: true, untimed: true });
         for (const message of unseen) message.releaseUnread();
         if (await this.leaving.overdue(left)) this.connection.terminate();
