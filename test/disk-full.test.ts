@@ -137,3 +137,37 @@ it('a broker closed on a full disk opens again on it (its producer snapshots and
   await reopened.deleteTopic('ballast');
   await reopened.produce('kept', [{ value: 'room again' }]);
 }, 20_000);
+
+it('a full disk under a WAL producer: it stops (IO_ERROR, its error event) until reopened, and the reopened one sends every record its WAL took, once', async (context) => {
+  const walDir = join(dataDirOrSkip(context), '..', 'wal');
+  const broker = await Broker.open({ storage: 'memory' }); // the broker's disk is not the one that fills
+  opened.push(() => broker.close());
+  await broker.createTopic('from-wal');
+  const client = await connect(broker);
+  opened.push(() => client.close());
+  const walOptions = { wal: { dir: walDir, maxRecords: 50, maxAgeMs: 20 } };
+  let producer = client.producer(walOptions);
+  opened.push(() => producer.close());
+  const stopped = new Promise((resolve) => producer.on('error', resolve));
+  const taken: string[] = [];
+  for (let i = 0; i < 100; i++) await producer.send('from-wal', [{ value: `a${i}` }]).then(() => taken.push(`a${i}`));
+  await producer.flush();
+  fillUp(join(disk.dir!, 'filler'));
+  let refused: unknown;
+  for (let i = 0; refused === undefined; i++) {
+    const value = `b${i}`.padEnd(200, '.');
+    await producer.send('from-wal', [{ value }]).then(() => taken.push(value), (error: unknown) => (refused = error));
+  }
+  expect(refused).toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/must be reopened.*ENOSPC/) });
+  expect(await stopped).toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
+  await rm(join(disk.dir!, 'filler'));
+  await expect(producer.send('from-wal', [{ value: 'c' }]), 'room again, but a failed WAL is reopened, not retried').rejects.toMatchObject({ code: 'IO_ERROR' });
+  await producer.close();
+
+  producer = client.producer(walOptions);
+  await producer.send('from-wal', [{ value: 'after reopen' }]);
+  taken.push('after reopen');
+  await producer.flush();
+  const records = await broker.fetch({ topic: 'from-wal', partition: 0, offset: 0n, maxRecords: 10_000 });
+  expect(records.map((record) => new TextDecoder().decode(record.value!)), 'every record once, in order').toEqual(taken);
+}, 20_000);
