@@ -194,8 +194,10 @@ describe('group journal failures', () => {
     await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR', retriable: true, message: expect.stringMatching(/ENOSPC/) });
     expect(told, 'nothing failed for good: no logFailed, /healthz stays 200').toEqual([]);
     expect(fixture.broker.failedLogs()).toEqual([]);
+    expect(fixture.broker.describeGroup('t', 'g').lastError, 'changes wait to be written: says why').toMatch(/IO_ERROR.*ENOSPC/);
     // The disk has room again: the next ack's flush carries the refused one's change with it.
     await held[1]!.ack();
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toBeUndefined();
     expect(fixture.broker.describeGroup('t', 'g').partitions[0]!.ackFloor).toBe(2n);
     const broker = await fixture.restart({ powerCut: true });
     expect(broker.describeGroup('t', 'g').partitions[0]!.ackFloor, 'both acks survive a power cut').toBe(2n);

@@ -72,6 +72,8 @@ export class GroupJournal {
   private closed = false;
   /** Why the last compaction failed, until one succeeds (describeGroup shows it). */
   compactionFailure: unknown;
+  /** Why changes wait unwritten (a write refused for want of space), until a write succeeds (describeGroup shows it). */
+  refusedWrite: unknown;
   /**
    * The journal size that starts the next compaction: journalBytesMax, and after a failure another
    * journalBytesMax further on, so that a disk that keeps failing costs one more attempt per
@@ -240,6 +242,7 @@ export class GroupJournal {
         // in order, for the next flush: a disk that fills up and is freed again costs the
         // flushes meanwhile (their acks IO_ERROR), not the group until a restart.
         this.pending = [...changes, ...this.pending];
+        this.refusedWrite = error;
         throw error;
       }
       // Any other failed write fails the journal for good: the device is failing, and writing
@@ -248,6 +251,7 @@ export class GroupJournal {
       this.logOptions.onFailure?.(logFailure(`${this.dir}/journal-${this.generation}`, error));
       throw this.firstFailure.error ?? error;
     }
+    this.refusedWrite = undefined;
     if (this.log.sizeBytes > this.compactAtBytes) this.compacting ??= this.compact();
   }
 
