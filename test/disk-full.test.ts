@@ -5,7 +5,7 @@
  * journal fails for good over it, and that producing and consuming resume once space is freed,
  * without a restart (docs/storage.md, "A full disk").
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, type TestContext } from 'vitest';
 import { Broker, type BrookServer } from '@brook/broker';
@@ -170,4 +170,11 @@ it('a full disk under a WAL producer: it stops (IO_ERROR, its error event) until
   await producer.flush();
   const records = await broker.fetch({ topic: 'from-wal', partition: 0, offset: 0n, maxRecords: 10_000 });
   expect(records.map((record) => new TextDecoder().decode(record.value!)), 'every record once, in order').toEqual(taken);
+}, 20_000);
+
+it('a new data directory on a full disk: the open is refused IO_ERROR ENOSPC and leaves no lock directory behind', async (context) => {
+  const dataDir = dataDirOrSkip(context);
+  fillUp(join(disk.dir!, 'filler'));
+  await expect(Broker.open({ dataDir })).rejects.toMatchObject(ENOSPC);
+  expect((await readdir(dataDir)).filter((name) => name.startsWith('broker.lock')), 'the lock built under a private name').toEqual([]);
 }, 20_000);
