@@ -186,17 +186,38 @@ describe('group journal failures', () => {
     expect(fixture.broker.describeGroup('t', 'g').members).toEqual([]);
   });
 
-  it('a journal write that fails having written nothing fails the journal for good, as a failed fsync does: told at once, every later ack refused', async () => {
+  it('a journal write refused for want of space (ENOSPC) fails only its flush: the disk has room again, the next flush writes its changes too, and the journal stays healthy', async () => {
     const { fixture, held } = await compactingGroup(3);
     const told: unknown[] = [];
     fixture.broker.on('logFailed', (event) => told.push(event));
     fixture.fs.failNext('write', { path: /\/groups\/t\/g\//, errno: 'ENOSPC' });
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR', retriable: true, message: expect.stringMatching(/ENOSPC/) });
+    expect(told, 'nothing failed for good: no logFailed, /healthz stays 200').toEqual([]);
+    expect(fixture.broker.failedLogs()).toEqual([]);
+    expect(fixture.broker.describeGroup('t', 'g').lastError, 'changes wait to be written: says why').toMatch(/IO_ERROR.*ENOSPC/);
+    // The disk has room again: the next ack's flush carries the refused one's change with it.
+    await held[1]!.ack();
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toBeUndefined();
+    expect(fixture.broker.describeGroup('t', 'g').partitions[0]!.ackFloor).toBe(2n);
+    const broker = await fixture.restart({ powerCut: true });
+    expect(broker.describeGroup('t', 'g').partitions[0]!.ackFloor, 'both acks survive a power cut').toBe(2n);
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 3 }, after.handler);
+    await fixture.settle(() => after.held.length === 1);
+    expect(after.held.map((d) => [d.offset, d.deliveryCount])).toEqual([[2n, 2]]);
+  });
+
+  it('a journal write that fails otherwise (EIO) having written nothing fails the journal for good, as a failed fsync does: told at once, every later ack refused', async () => {
+    const { fixture, held } = await compactingGroup(3);
+    const told: unknown[] = [];
+    fixture.broker.on('logFailed', (event) => told.push(event));
+    fixture.fs.failNext('write', { path: /\/groups\/t\/g\//, errno: 'EIO' });
     await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR' });
     expect(told).toEqual([expect.objectContaining({ topic: 't', group: 'g', code: 'IO_ERROR' })]);
-    expect(fixture.broker.failedLogs()).toEqual([{ topic: 't', group: 'g', failure: { code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) } }]);
-    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*ENOSPC/);
-    // The disk has room again: the journal still refuses, until a reopen replays what it holds.
-    await expect(held[1]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/ENOSPC/) });
+    expect(fixture.broker.failedLogs()).toEqual([{ topic: 't', group: 'g', failure: { code: 'IO_ERROR', message: expect.stringMatching(/EIO/) } }]);
+    expect(fixture.broker.describeGroup('t', 'g').lastError).toMatch(/IO_ERROR.*EIO/);
+    // The disk works again: the journal still refuses, until a reopen replays what it holds.
+    await expect(held[1]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/EIO/) });
     const broker = await fixture.restart({ powerCut: false });
     const after = holding();
     await broker.subscribe({ topic: 't', group: 'g', maxInFlight: 3 }, after.handler);

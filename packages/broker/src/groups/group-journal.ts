@@ -26,7 +26,7 @@
  */
 import { dirname } from 'node:path';
 import { BrookError, assert, encodeBatch, decodeBatch, mkdirDurable, writeFileAtomic, type FileSystem } from '@brook/protocol';
-import { logFailure } from '../log/log-failure.js';
+import { isOutOfSpace, logFailure } from '../log/log-failure.js';
 import { PartitionLog, type PartitionLogOptions } from '../log/partition-log.js';
 import { AckState } from './ack-state.js';
 import { encodeStateFile, parseStateFile } from './group-state-file.js';
@@ -72,6 +72,8 @@ export class GroupJournal {
   private closed = false;
   /** Why the last compaction failed, until one succeeds (describeGroup shows it). */
   compactionFailure: unknown;
+  /** Why changes wait unwritten (a write refused for want of space), until a write succeeds (describeGroup shows it). */
+  refusedWrite: unknown;
   /**
    * The journal size that starts the next compaction: journalBytesMax, and after a failure another
    * journalBytesMax further on, so that a disk that keeps failing costs one more attempt per
@@ -181,9 +183,15 @@ export class GroupJournal {
     if (this.nextFlush) return this.nextFlush;
     this.nextFlush = (async () => {
       await undefined; // let every change of this turn join the same flush
-      // A failed flush leaves this one rejected with the journal's failure (writePending records
-      // it): so is every later flush, as the journal refuses writes until a reopen.
-      await this.flushing;
+      // After the previous flush, failed or not: one that failed for good left the journal's
+      // failure for writePending to refuse this one with, one refused for want of space its
+      // changes for this one to write. (A try, not a .catch(), which adds a microtask to every
+      // flush: that alone kept server-backpressure.test.ts's stalled socket from backing up.)
+      try {
+        await this.flushing;
+      } catch {
+        // its callers have the error
+      }
       this.nextFlush = undefined;
       this.flushing = this.writePending();
       await this.flushing;
@@ -227,12 +235,23 @@ export class GroupJournal {
     try {
       await Promise.all([this.log.append(encodeBatch(records)), next?.append(encodeBatch(records))]);
     } catch (error) {
-      // Unlike a partition log's, a journal's failed write fails it for good: the changes it
-      // held are gone from `pending`, and writing later ones without them would put on disk a
-      // state the group never had (a reset lost before the acks made after it).
+      if (this.firstFailure.error === undefined && isOutOfSpace(error)) {
+        // A write refused for want of space left its log healthy: the log cut back whatever
+        // part reached the file (in a compaction's other log all of it may be there, and a
+        // record replayed twice is harmless). Its changes go back ahead of those recorded since,
+        // in order, for the next flush: a disk that fills up and is freed again costs the
+        // flushes meanwhile (their acks IO_ERROR), not the group until a restart.
+        this.pending = [...changes, ...this.pending];
+        this.refusedWrite = error;
+        throw error;
+      }
+      // Any other failed write fails the journal for good: the device is failing, and writing
+      // later changes without the lost ones would put on disk a state the group never had (a
+      // reset lost before the acks made after it).
       this.logOptions.onFailure?.(logFailure(`${this.dir}/journal-${this.generation}`, error));
       throw this.firstFailure.error ?? error;
     }
+    this.refusedWrite = undefined;
     if (this.log.sizeBytes > this.compactAtBytes) this.compacting ??= this.compact();
   }
 

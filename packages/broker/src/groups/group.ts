@@ -85,11 +85,11 @@ export class Group extends GroupAttempts {
 
   /**
    * Why the journal refuses writes (until a reopen: every ack fails with it), else why the pump's
-   * last step failed, else the journal's last compaction, else a dead-letter copy waiting to be
-   * tried again; undefined when none.
+   * last step failed, else why changes wait unwritten (a full disk), else the journal's last
+   * compaction, else a dead-letter copy waiting to be tried again; undefined when none.
    */
   get problem(): unknown {
-    return this.journal.failure ?? this.lastError ?? this.journal.compactionFailure ?? this.deadLetterProblem;
+    return this.journal.failure ?? this.lastError ?? this.journal.refusedWrite ?? this.journal.compactionFailure ?? this.deadLetterProblem;
   }
 
   /** Something changed that may let records move: run the pump soon (once, however many ask). */

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { decodeBatch, isBrookError } from '@brook/protocol';
-import { batchOf, holdingSyncsOf, logFixture, readAll, settle, text } from './log-fixture.js';
+import { LOG_DIR, batchOf, holdingSyncsOf, logFixture, readAll, settle, text } from './log-fixture.js';
 import { engineFixture } from '../groups/group-fixture.js';
 import { Segment } from './segment.js';
 import { segmentPath } from './segment-files.js';
@@ -267,6 +267,24 @@ describe('PartitionLog I/O failures', () => {
     expect(broker.describeTopic('uncut').partitions[0]!.failure).toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/truncate.*EIO/) });
     expect(told).toEqual([expect.objectContaining({ topic: 'uncut', partition: 0, code: 'IO_ERROR' })]);
     await expect(broker.produce('uncut', [{ value: 'c' }])).rejects.toMatchObject({ code: 'IO_ERROR' });
+  });
+
+  it('a seal whose index files cannot be written (ENOSPC) fails nothing: appends go on, and the next open rebuilds the files from the log', async () => {
+    const fixture = logFixture({ segmentBytesMax: 4096 });
+    const log = await fixture.open();
+    for (let i = 0; i < 3; i++) await log.append(batchOf(`a${i}`, 1, undefined, 1000));
+    fixture.fs.failNext('write', { path: /00000000000000000000\.(time)?index\.tmp$/, errno: 'ENOSPC' });
+    await log.append(batchOf('rolls', 1, undefined, 1000));
+    await log.append(batchOf('after', 1));
+    expect(log.failed, 'the segment\'s log was fsynced: only a shortcut is missing').toBeUndefined();
+    expect(await fixture.fs.exists(segmentPath(LOG_DIR, 0n, '.index'))).toBe(false);
+    const values = (await readAll(log)).map((r) => text(r.value)!.replace(/\.+$/, ''));
+    expect(values).toEqual(['a0-0', 'a1-0', 'a2-0', 'rolls-0', 'after-0']);
+    await log.close();
+    const reopened = await fixture.open({ cleanShutdown: true });
+    expect(reopened.recovery.rebuiltIndexes).toBe(1);
+    expect(await fixture.fs.exists(segmentPath(LOG_DIR, 0n, '.index'))).toBe(true);
+    expect((await readAll(reopened)).map((r) => text(r.value)!.replace(/\.+$/, ''))).toEqual(values);
   });
 
   it('a failed fsync (EIO) fails the log until reopen, which recovers every synced record', async () => {

@@ -8,7 +8,7 @@
  * indexes live in memory only, because after an unclean stop the active segment is rescanned
  * anyway (docs/storage.md, "Recovery").
  */
-import { BrookError, assert, closeOnFailure, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
+import { BrookError, assert, closeOnFailure, isBrookError, writeFileAtomic, type BatchHeader, type FileHandle, type FileSystem } from '@brook/protocol';
 import { BatchScanner, type ScanProblem } from './batch-scanner.js';
 import { INDEX_ENTRY_BYTES, SparseIndex, readLastEntry } from './sparse-index.js';
 import { segmentPath } from './segment-files.js';
@@ -242,6 +242,11 @@ export class Segment {
    * Makes the segment durable and self-describing: fsync the log, then write both index files
    * atomically. The final time entry records the segment's largest timestamp so that a reopen
    * can read it from the index without scanning.
+   *
+   * Only the fsync's failure is thrown. Index files are a shortcut that an open rebuilds from the
+   * log when one is missing (docs/storage.md, Recovery), and the segment keeps its indexes in
+   * memory: one that cannot be written (ENOSPC on a full disk) fails nothing, where failing the
+   * seal would fail a healthy log until a restart, and an open on a still full disk.
    */
   async persist(): Promise<void> {
     await this.file.sync();
@@ -251,8 +256,12 @@ export class Segment {
     if (this.sizeBytes > 0 && (lastTime === undefined || this.maxTimestampMs > lastTime)) {
       timeIndex.append(this.maxTimestampMs, Number(this.nextOffset - this.baseOffset));
     }
-    await writeFileAtomic(this.fs, segmentPath(this.dir, this.baseOffset, '.index'), offsetIndex.encode());
-    await writeFileAtomic(this.fs, segmentPath(this.dir, this.baseOffset, '.timeindex'), timeIndex.encode());
+    try {
+      await writeFileAtomic(this.fs, segmentPath(this.dir, this.baseOffset, '.index'), offsetIndex.encode());
+      await writeFileAtomic(this.fs, segmentPath(this.dir, this.baseOffset, '.timeindex'), timeIndex.encode());
+    } catch (error) {
+      if (!isBrookError(error, 'IO_ERROR')) throw error;
+    }
   }
 
   async truncate(sizeBytes: number): Promise<void> {

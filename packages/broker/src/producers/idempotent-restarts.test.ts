@@ -212,6 +212,20 @@ describe('Broker producer state across restarts and retention', () => {
     const path = snapshotPath(`${fixture.broker.dataDir}/topics/${TOPIC}/0`);
     expect((JSON.parse(new TextDecoder().decode(await fixture.fs.readFile(path))) as { offset: string }).offset).toBe('1');
   });
+  it('an open on a full disk removes a snapshot that disagrees with the log when it cannot write a new one, and writes one once there is room', async () => {
+    const fixture = await fixtureWithTopic({ producerSnapshotIntervalMs: 1000 }, { partitions: 1 });
+    const { producerId } = await fixture.broker.initProducer();
+    await send(fixture.broker, { producerId, firstSeq: 0 });
+    const path = snapshotPath(`${fixture.broker.dataDir}/topics/${TOPIC}/0`);
+    await fixture.broker.close();
+    await fixture.fs.writeFile(path, new TextEncoder().encode('not a snapshot'));
+    fixture.fs.failNext('write', { errno: 'ENOSPC', path: /producer-state\.snapshot\.tmp$/ });
+    const broker = await fixture.restart({ powerCut: false });
+    expect(await fixture.fs.exists(path), 'left, it could pass for valid once the log grew past it').toBe(false);
+    await expect(send(broker, { producerId, firstSeq: 0 }), 'rebuilt from the log all the same').resolves.toMatchObject({ duplicate: true });
+    await fixture.advance(1000);
+    expect(await fixture.fs.exists(path)).toBe(true);
+  });
 });
 
 describe('Broker.deleteTopic and producer state', () => {

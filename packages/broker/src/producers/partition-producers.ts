@@ -20,8 +20,9 @@ import type { BatchHeader, FileSystem } from '@brook/protocol';
 import type { PartitionLog } from '../log/partition-log.js';
 import { AppendGroup, type Admission, type EpochCheck, type IdempotentAppendResult, type WaitingBatch } from './append-group.js';
 import { OneAtATime } from './one-at-a-time.js';
-import { encodeSnapshot, writeSnapshot } from './producer-snapshot.js';
-import { recoverProducerState, type ProducerRecoveryReport } from './producer-state-recovery.js';
+import { isOutOfSpace } from '../log/log-failure.js';
+import { encodeSnapshot, removeSnapshot, writeSnapshot } from './producer-snapshot.js';
+import { recoverProducerState, type ProducerRecoveryReport, type SnapshotUse } from './producer-state-recovery.js';
 import type { ProducerStateTable } from './producer-state-table.js';
 
 export interface PartitionProducersOptions {
@@ -62,8 +63,7 @@ export class PartitionProducers {
     const { table, report } = await recoverProducerState(options.fs, options.dir, options.log, options.producersMax);
     const producers = new PartitionProducers(options, table, report);
     if (report.snapshot === 'used') producers.writtenOffset = report.replayedFromOffset;
-    // Replace a snapshot that disagrees with the log before the log can grow past it and make it look valid.
-    else await producers.snapshot();
+    else await producers.replaceSnapshot(report.snapshot);
     return producers;
   }
 
@@ -109,6 +109,22 @@ export class PartitionProducers {
     this.retired = true;
     await this.quiesce();
     await this.snapshot(); // writes nothing: it waits for the write queued before it
+  }
+
+  /**
+   * At open: a snapshot that disagrees with the log is replaced before the log can grow past it
+   * and make it look valid (and a missing one written, so that the next open replays less). On a
+   * full disk the write is refused: the snapshot is removed instead (an unlink needs no room),
+   * and the periodic snapshot writes one once there is room. A snapshot only saves a replay, and
+   * a broker stopped by a full disk must open again to free space (deleteTopic, retention).
+   */
+  private async replaceSnapshot(use: SnapshotUse): Promise<void> {
+    try {
+      await this.snapshot();
+    } catch (error) {
+      if (!isOutOfSpace(error)) throw error;
+      if (use !== 'missing') await removeSnapshot(this.options.fs, this.options.dir);
+    }
   }
 
   private openLane(producerId: bigint, item: WaitingBatch): void {

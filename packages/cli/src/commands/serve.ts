@@ -37,6 +37,11 @@ async function serve(options: ServeOptions): Promise<void> {
   const broker = await opened;
   // A signal during the open is closing it (stop above): listening on it would fail CLOSED.
   if (stopping) return;
+  // Told where whoever started the server looks, not only on /healthz, which nobody may poll.
+  broker.on('logFailed', ({ topic, partition, group, message }) => {
+    const log = group === undefined ? `partition ${partition} of topic ${topic}` : `the journal of group ${group} of topic ${topic}`;
+    process.stderr.write(`brook: ${log} refuses writes until the broker restarts: ${message}\n`);
+  });
   const server = await listen(broker, options.listen);
   process.stdout.write(
     `brook: broker open in ${(performance.now() - startedAtMs).toFixed(0)} ms\n` +

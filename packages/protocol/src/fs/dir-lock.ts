@@ -107,7 +107,14 @@ export class DirLock {
     const privateName = (kind: string): string => `${dir}/${name}.${kind}${owner.pid}.${life === undefined ? '' : `${life}.`}${(nonceCounter += 1)}`;
     const built = privateName('');
     await fs.mkdir(built);
-    await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname, life })));
+    try {
+      await fs.writeFile(`${built}/owner`, new TextEncoder().encode(JSON.stringify({ pid: owner.pid, hostname: owner.hostname, life })));
+    } catch (error) {
+      // A full disk: nothing else would remove it while this process lives (removeDeadPrivateDirs
+      // spares a living opener's), and an unlink needs no room.
+      await fs.rmdir(built);
+      throw error;
+    }
     if (!(await tryRename(fs, built, path))) {
       const holder = await readOwner(fs, path);
       if (holder !== undefined && isHeld(holder, owner)) {

@@ -244,7 +244,10 @@ describe('failNext', () => {
     const handle = await durableFile('/d/f');
     await handle.write(bytes('abc'), 0);
     fs.failNext('write', { errno: 'ENOSPC' });
-    await expect(handle.write(bytes('XYZW'), 1)).rejects.toMatchObject({ code: 'IO_ERROR', details: { op: 'write', path: '/d/f', errno: 'ENOSPC' } });
+    await expect(handle.write(bytes('XYZW'), 1)).rejects.toMatchObject({
+      code: 'IO_ERROR', details: { op: 'write', path: '/d/f', errno: 'ENOSPC' },
+      message: 'IO_ERROR: write /d/f failed: ENOSPC (no space left on the device)', // what an operator can do about it
+    });
     expect(await contentOf('/d/f')).toBe('abc');
     await handle.write(bytes('d'), 3);
     expect(await contentOf('/d/f')).toBe('abcd');
