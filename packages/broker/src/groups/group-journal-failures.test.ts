@@ -235,6 +235,24 @@ describe('group journal failures', () => {
     expect(after.held.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2]]);
   });
 
+  it('a close while changes wait unwritten (their write refused for want of space, the close\'s too) rejects with the refusal; the next open is unclean and their records come again', async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', [{ value: 'm0' }, { value: 'm1' }]);
+    const first = holding();
+    await fixture.broker.subscribe({ topic: 't', group: 'g' }, first.handler);
+    await fixture.settle(() => first.held.length === 2);
+    fixture.fs.failNext('write', { path: /\/groups\/t\/g\//, errno: 'ENOSPC', times: 2 }); // the ack's flush, then the close's
+    await expect(first.held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
+    await expect(fixture.broker.close()).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
+    const broker = await fixture.restart({ powerCut: false });
+    expect(broker.openedClean).toBe(false);
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g' }, after.handler);
+    await fixture.settle(() => after.held.length === 2);
+    expect(after.held.map((d) => d.offset)).toEqual([0n, 1n]);
+  });
+
   it('a journal write that fails otherwise (EIO) having written nothing fails the journal for good, as a failed fsync does: told at once, every later ack refused', async () => {
     const { fixture, held } = await compactingGroup(3);
     const told: unknown[] = [];
