@@ -236,14 +236,9 @@ describe('group journal failures', () => {
   });
 
   it('a close while changes wait unwritten (their write refused for want of space, the close\'s too) rejects with the refusal; the next open is unclean and their records come again', async () => {
-    const fixture = await engineFixture();
-    await fixture.broker.createTopic('t');
-    await fixture.broker.produce('t', [{ value: 'm0' }, { value: 'm1' }]);
-    const first = holding();
-    await fixture.broker.subscribe({ topic: 't', group: 'g' }, first.handler);
-    await fixture.settle(() => first.held.length === 2);
+    const { fixture, held } = await compactingGroup(2);
     fixture.fs.failNext('write', { path: /\/groups\/t\/g\//, errno: 'ENOSPC', times: 2 }); // the ack's flush, then the close's
-    await expect(first.held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
     await expect(fixture.broker.close()).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
     const broker = await fixture.restart({ powerCut: false });
     expect(broker.openedClean).toBe(false);
