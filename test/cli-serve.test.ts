@@ -8,23 +8,17 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { expect, it } from 'vitest';
 import { Broker } from '@brook/broker';
-import { brook, finished, startBrook, stderrMatch, stdoutLines } from './fixtures/cli-run.js';
+import { brook, finished, serveBanner, startBrook, stderrMatch, stdoutLines } from './fixtures/cli-run.js';
 
 it('serve --memory says nothing is written (no fsync or recovery lines); a second serve on its port is IO_ERROR, exit 1, no stack', async () => {
   const first = startBrook(['serve', '--memory', '--port', '0']);
   const done = finished(first);
   try {
-    const lines: string[] = [];
-    for await (const line of createInterface({ input: first.stdout })) {
-      lines.push(line);
-      if (line.startsWith('Ctrl-C')) break;
-    }
-    const banner = lines.join('\n');
+    const banner = await serveBanner(first.stdout);
     expect(banner).toContain('data:   memory (nothing is written to disk');
     expect(banner).not.toMatch(/fsync:|recovery:/);
     const port = /url: +ws:\/\/127\.0\.0\.1:(\d+)/.exec(banner)?.[1];
@@ -87,13 +81,9 @@ it('serve on 0.0.0.0 with no token warns on stderr that anyone who can reach the
   const warned = stderrMatch(child, /^brook: warning: listening on 0\.0\.0\.0 with no token: anyone who can reach port \d+ can produce, consume and delete topics/m);
   const done = finished(child);
   try {
-    const lines: string[] = [];
-    for await (const line of createInterface({ input: child.stdout })) {
-      lines.push(line);
-      if (line.startsWith('Ctrl-C')) break;
-    }
+    const banner = await serveBanner(child.stdout);
     await warned;
-    const port = /url: +ws:\/\/0\.0\.0\.0:(\d+)/.exec(lines.join('\n'))?.[1];
+    const port = /url: +ws:\/\/0\.0\.0\.0:(\d+)/.exec(banner)?.[1];
     expect(port).toBeDefined();
     expect(await upgradeStatus(`ws://127.0.0.1:${port}/`, 'http://localhost:5173')).toBe(101);
     expect(await upgradeStatus(`ws://127.0.0.1:${port}/`, 'https://evil.example')).toBe(403);

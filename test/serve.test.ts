@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
 import { Broker } from '@brook/broker';
 import { connect } from '@brook/client';
+import { serveBanner } from './fixtures/cli-run.js';
 
 const MAIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
 
@@ -18,15 +18,11 @@ it('brook serve prints its URL and where its data lives, answers /healthz, and S
   try {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--data', dataDir, '--fsync', '100', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const lines: string[] = [];
-    for await (const line of createInterface({ input: child.stdout })) {
-      lines.push(line);
-      if (line.startsWith('Ctrl-C')) break;
-    }
-    expect(lines.join('\n')).toContain(`data:   ${dataDir}`);
-    expect(lines.join('\n')).toContain('fsync:  every 100 ms');
-    expect(lines.join('\n')).toMatch(/crc32c: (hardware|portable)/);
-    const url = /url: {4}(ws:\/\/127\.0\.0\.1:\d+)/.exec(lines.join('\n'))?.[1];
+    const banner = await serveBanner(child.stdout);
+    expect(banner).toContain(`data:   ${dataDir}`);
+    expect(banner).toContain('fsync:  every 100 ms');
+    expect(banner).toMatch(/crc32c: (hardware|portable)/);
+    const url = /url: {4}(ws:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1];
     expect(url).toBeDefined();
     const health = await fetch(`${url!.replace('ws:', 'http:')}/healthz`);
     expect(health.status).toBe(200);
@@ -47,12 +43,8 @@ it('brook serve says on stderr when a log fails (here: its partition directory r
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const lines: string[] = [];
-    for await (const line of createInterface({ input: child.stdout })) {
-      lines.push(line);
-      if (line.startsWith('Ctrl-C')) break;
-    }
-    const url = /url: {4}(ws:\/\/127\.0\.0\.1:\d+)/.exec(lines.join('\n'))![1]!;
+    const banner = await serveBanner(child.stdout);
+    const url = /url: {4}(ws:\/\/127\.0\.0\.1:\d+)/.exec(banner)![1]!;
     const client = await connect(url);
     try {
       // maxBytes 16 KiB: segments of 4 KiB, so the fifth record of 1000 bytes rolls.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VirtualClock, encodeBatch, partitionForKey } from '@brook/protocol';
+import { MemoryFileSystem, VirtualClock, encodeBatch, partitionForKey } from '@brook/protocol';
 import { Broker, TOPIC_NAME_LENGTH_MAX, type BrokerOptions } from './index.js';
 import { memoryBroker } from './memory-broker.test-support.js';
 
@@ -251,5 +251,21 @@ describe('Broker close', () => {
     expect(heard).toEqual([{ dataDir: broker.dataDir }]);
     await Promise.all([closed, broker.close()]);
     expect(heard).toHaveLength(1);
+  });
+
+  it('closes all the same when a closing listener throws, and close() rejects with what it threw', async () => {
+    const fs = new MemoryFileSystem();
+    const broker = await Broker.open({ dataDir: '/data', fs });
+    await broker.createTopic('kept');
+    const thrown = new Error('a listener that throws');
+    broker.on('closing', () => {
+      throw thrown;
+    });
+    await expect(broker.close()).rejects.toBe(thrown);
+    // Its files closed, its lock released and its clean-shutdown marker written: it opens again, clean.
+    const reopened = await Broker.open({ dataDir: '/data', fs });
+    expect(reopened.openedClean).toBe(true);
+    expect(reopened.listTopics()).toEqual(['kept']);
+    await reopened.close();
   });
 });

@@ -350,8 +350,12 @@ export class Broker extends BrokerEventEmitter implements SessionHost {
 
   private async closeOnce(): Promise<void> {
     this.closed = true;
-    if (this.wants('closing')) this.emit('closing', { dataDir: this.dataDir });
-    await closeInOrder(this.parts());
+    // A listener that throws must not leave the broker open for good (files, lock): closed, it rejects with that.
+    try {
+      if (this.wants('closing')) this.emit('closing', { dataDir: this.dataDir });
+    } finally {
+      await closeInOrder(this.parts());
+    }
   }
 
   /** What open opens and close() closes, in their order (broker-contents.ts). */

@@ -207,6 +207,47 @@ describe('group journal failures', () => {
     expect(after.held.map((d) => [d.offset, d.deliveryCount])).toEqual([[2n, 2]]);
   });
 
+  it('the changes of a write refused for want of space are written ahead of those made while it was tried: a later change of the same record wins on replay', async () => {
+    const fixture = await engineFixture();
+    await fixture.broker.createTopic('t');
+    await fixture.broker.produce('t', [{ value: 'm0' }]);
+    const first = holding();
+    const subscription = await fixture.broker.subscribe({ topic: 't', group: 'g', backoff: { initialMs: 0 } }, first.handler);
+    await fixture.settle(() => first.held.length === 1);
+    // The redelivery's journal write (attempt 2) is refused; while it is being tried, the member
+    // crashes, which gives that attempt back (attempts of offset 0: 1 again) in a change of its own.
+    fixture.fs.failNext('write', { path: /\/groups\/t\/g\//, errno: 'ENOSPC' });
+    let tried = false;
+    fixture.fs.onOperation = (op) => {
+      if (op.kind !== 'write' || !op.path.includes('/groups/t/g/')) return;
+      fixture.fs.onOperation = undefined;
+      tried = true;
+      subscription.abort();
+    };
+    first.held[0]!.nack({ delayMs: 0 });
+    await fixture.settle();
+    expect(tried, 'the redelivery was journaled').toBe(true);
+    const broker = await fixture.restart({ powerCut: false });
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g' }, after.handler);
+    await fixture.settle(() => after.held.length === 1);
+    // Replayed the other way round, the given-back count came first and attempt 2 stood: 3 here.
+    expect(after.held.map((d) => [d.offset, d.deliveryCount])).toEqual([[0n, 2]]);
+  });
+
+  it('a close while changes wait unwritten (their write refused for want of space, the close\'s too) rejects with the refusal; the next open is unclean and their records come again', async () => {
+    const { fixture, held } = await compactingGroup(2);
+    fixture.fs.failNext('write', { path: /\/groups\/t\/g\//, errno: 'ENOSPC', times: 2 }); // the ack's flush, then the close's
+    await expect(held[0]!.ack()).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
+    await expect(fixture.broker.close()).rejects.toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOSPC' } });
+    const broker = await fixture.restart({ powerCut: false });
+    expect(broker.openedClean).toBe(false);
+    const after = holding();
+    await broker.subscribe({ topic: 't', group: 'g' }, after.handler);
+    await fixture.settle(() => after.held.length === 2);
+    expect(after.held.map((d) => d.offset)).toEqual([0n, 1n]);
+  });
+
   it('a journal write that fails otherwise (EIO) having written nothing fails the journal for good, as a failed fsync does: told at once, every later ack refused', async () => {
     const { fixture, held } = await compactingGroup(3);
     const told: unknown[] = [];

@@ -16,7 +16,6 @@ export function isFailureOf(error: unknown, op: 'write' | 'syncDir'): boolean {
   return error instanceof BrookError && error.details['op'] === op;
 }
 
-
 /**
  * True if `error` is a file system call refused for want of space (ENOSPC, or EDQUOT: a quota),
  * which writes nothing and may pass once space is freed; not a device failing (EIO).

@@ -80,12 +80,14 @@ export async function verifyLogDir(fs: FileSystem, dir: string): Promise<LogDirV
 /**
  * What a missing index file of the i-th of `count` segments means, or undefined if nothing: the
  * active segment's are written when it is sealed, and the one before it is sealed in the
- * background (partition-log.ts), so a crash can leave it without them.
+ * background (partition-log.ts), so a crash can leave it without them. A seal refused their
+ * writes (ENOSPC) leaves any sealed segment without them (Segment.persist): still said, as the
+ * files are missing, but as what it may be.
  */
 function missingIndexDetail(i: number, count: number): string | undefined {
   if (i === count - 1) return undefined;
   if (i === count - 2) return 'the segment before the last has no index file: its seal did not finish (a stop during a roll); the next open scans it and writes them';
-  return 'a sealed segment has no index file';
+  return 'a sealed segment has no index file: removed, or its seal could not write it (a full disk); the next open scans the segment and writes them';
 }
 
 function offsetProblems(file: string, baseOffset: bigint, batches: readonly InspectedBatch[]): StorageProblem[] {

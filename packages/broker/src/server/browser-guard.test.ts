@@ -8,6 +8,12 @@ describe('allowedOrigins', () => {
     expect(Object.isFrozen(resolveAllowedOrigins([]))).toBe(true);
   });
 
+  it('lowercases the host of an origin URL leaves as written (a scheme with no origin of its own): the Origin it is matched against is lowercased', () => {
+    const guard = browserGuard('127.0.0.1', resolveAllowedOrigins(['chrome-extension://ABCDEFGH']), []);
+    expect(guard.allowedOrigins).toEqual(['chrome-extension://abcdefgh']);
+    expect(refusalOf({ origin: ['chrome-extension://abcdefgh'] }, guard)).toBeUndefined();
+  });
+
   it.each([['not a list', 'http://localhost'], ['a path', ['http://localhost/app']], ['a query', ['http://localhost/?a=1']], ['a user', ['http://u@localhost']],
     ['no URL', ['localhost:5173']], ['empty', ['']], ['not a string', [5]], ['null', null]])('refuses %s with INVALID_CONFIG naming allowedOrigins', (_, value) => {
     expect(() => resolveAllowedOrigins(value)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', details: { option: 'allowedOrigins' } }));

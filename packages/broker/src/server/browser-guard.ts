@@ -58,8 +58,9 @@ function originOf(entry: string): string | undefined {
   if (!URL.canParse(entry)) return undefined;
   const url = new URL(entry);
   if (url.username || url.password || url.search || url.hash || !['', '/'].includes(url.pathname) || url.host === '') return undefined;
-  // http(s) get their origin from URL; a scheme it has none for (chrome-extension://ID) is written as given.
-  return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`;
+  // http(s) get their origin from URL; a scheme it has none for (chrome-extension://ID) keeps its
+  // host's case in URL, lowercased here as the Origin it is matched against is (originAllowed).
+  return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host.toLowerCase()}`;
 }
 
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;

@@ -67,3 +67,34 @@ describe('LeaveDeadline', () => {
     await expect(deadline.overdue(Promise.resolve())).resolves.toBe(false);
   });
 });
+
+/** How a wait whose timer runs may end: `answer` settles the unsubscribe answer it waits for. */
+type Ending = (deadline: LeaveDeadline, answer: { resolve: () => void; reject: (error: Error) => void }) => void;
+
+describe('LeaveDeadline leaves no timer behind', () => {
+  it.each<[string, Ending]>([
+    ['the answer comes', (_, answer) => answer.resolve()],
+    ['the answer fails (the connection is lost)', (_, answer) => answer.reject(new Error('lost'))],
+    ['stop() (an abort overtook the close)', (deadline) => deadline.stop()],
+  ])('once %s while its timer runs', async (_, end) => {
+    const clock = new VirtualClock();
+    const deadline = new LeaveDeadline(clock, () => TIMEOUT_MS, () => false);
+    let answer!: { resolve: () => void; reject: (error: Error) => void };
+    const waited = deadline.overdue(new Promise<void>((resolve, reject) => (answer = { resolve, reject })));
+    expect(clock.pendingTimers(), 'nothing held: the clock runs').toBe(1);
+    end(deadline, answer);
+    await waited.catch(() => undefined);
+    expect(clock.pendingTimers()).toBe(0);
+    deadline.check(); // a settle answered or a message arriving after the wait starts nothing
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('once overdue', async () => {
+    const clock = new VirtualClock();
+    const deadline = new LeaveDeadline(clock, () => TIMEOUT_MS, () => false);
+    const waited = deadline.overdue(new Promise(() => undefined));
+    clock.advance(TIMEOUT_MS);
+    await expect(waited).resolves.toBe(true);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
