@@ -78,6 +78,10 @@ describe('frame codec', () => {
     const nested = (levels: number) => text.encode(`{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`);
     expect(decodeFrame(rawFrame(3, 7, nested(JSON_DEPTH_MAX - 1))).json).toEqual(JSON.parse(new TextDecoder().decode(nested(JSON_DEPTH_MAX - 1))));
     expect(failure(rawFrame(3, 7, nested(JSON_DEPTH_MAX)))).toEqual({ reason: 'too-deep', requestId: 7 });
+    // Objects count as arrays do, the deep one wherever it sits among its siblings.
+    const objects = (levels: number) => text.encode(`{"x":[1,{}],"y":${'{"a":'.repeat(levels)}2${'}'.repeat(levels)}}`);
+    expect(decodeFrame(rawFrame(3, 7, objects(JSON_DEPTH_MAX - 1))).json).toEqual(JSON.parse(new TextDecoder().decode(objects(JSON_DEPTH_MAX - 1))));
+    expect(failure(rawFrame(3, 7, objects(JSON_DEPTH_MAX)))).toEqual({ reason: 'too-deep', requestId: 7 });
     // As deep as a frame's bytes allow: JSON.parse takes it; nothing may recurse over it.
     expect(failure(rawFrame(3, 7, nested(1_000_000)))).toEqual({ reason: 'too-deep', requestId: 7 });
   });

@@ -47,6 +47,7 @@ export const FRAME_HEADER_BYTES = 9;
 const UINT32_MAX = 0xffffffff;
 
 const kindValues = new Set<number>(Object.values(FrameKind));
+const NO_DATA = new Uint8Array(0);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -156,24 +157,31 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (nestsTooDeep(json)) {
     throw frameError('too-deep', `control payload nests deeper than ${JSON_DEPTH_MAX} levels`, requestId);
   }
-  return { kind: kind as FrameKindValue, requestId, json: json as Record<string, unknown>, data: bytes.subarray(jsonEnd) };
+  // Most frames carry no data: one shared empty view spares each a view of its own.
+  const data = jsonEnd === bytes.length ? NO_DATA : bytes.subarray(jsonEnd);
+  return { kind: kind as FrameKindValue, requestId, json: json as Record<string, unknown>, data };
 }
 
 /**
- * Whether parsed JSON holds a container at level JSON_DEPTH_MAX or below (the top object is level
- * 0), which stableJson never writes. JSON.parse takes any depth, as deep as a frame's bytes allow
- * (a million levels in 2 MB), and code reading such a value recursively (JSON.stringify in an
- * error message) overflows the stack: so it is refused here, walked level by level, not recursively.
+ * Whether parsed JSON holds a container at level JSON_DEPTH_MAX or below (`value` is at level
+ * `depth`, the top object at 0), which stableJson never writes. JSON.parse takes any depth, as
+ * deep as a frame's bytes allow (a million levels in 2 MB), and code reading such a value
+ * recursively (JSON.stringify in an error message) overflows the stack: so it is refused here.
+ * The walk recurses, but never past the limit; and it makes no array per level nor of each
+ * object's values, as it runs on every frame received.
  */
-function nestsTooDeep(top: object): boolean {
-  let level: object[] = [top];
-  for (let depth = 0; level.length > 0; depth++) {
-    if (depth >= JSON_DEPTH_MAX) return true;
-    const next: object[] = [];
-    for (const container of level) {
-      for (const child of Object.values(container)) if (typeof child === 'object' && child !== null) next.push(child);
+function nestsTooDeep(value: object, depth = 0): boolean {
+  if (depth >= JSON_DEPTH_MAX) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      if (typeof child === 'object' && child !== null && nestsTooDeep(child, depth + 1)) return true;
     }
-    level = next;
+    return false;
+  }
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child === 'object' && child !== null && nestsTooDeep(child, depth + 1)) return true;
   }
   return false;
 }
