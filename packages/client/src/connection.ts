@@ -21,7 +21,7 @@ import { backoffDelayMs } from './transport/backoff.js';
 import { closeError } from './transport/close-codes.js';
 import { answerToHello, handshakeFrame, helloFrame } from './welcome.js';
 import { wireError } from './wire-error.js';
-import { RequestTable, type Pending, type RequestOptions, type Response } from './request-table.js';
+import { RequestTable, type Pending, type RequestOptions, type Response, type Withdrawal } from './request-table.js';
 import type { Transport, TransportFactory } from './transport/transport.js';
 
 /** What a subscription receives: DELIVER and TAKEN_BACK frames and the END of the subscription. */
@@ -129,7 +129,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.state === 'closed') return Promise.reject(this.closedError());
     // What it names (a subscription number, delivery ids) belonged to the session that dropped.
     if (options.sessionBound && this.state !== 'open') return Promise.reject(new BrookError('DISCONNECTED', `connection lost: ${op} names the state of a lost session`, { op }));
-    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (options.withdrawal?.done) return Promise.reject(options.withdrawal.withdrawnReason);
     const requestId = this.requests.takeRequestId();
     let frame: Uint8Array;
     try {
@@ -148,22 +148,21 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.requests.add(pending, !sendNow);
       if (sendNow) {
         this.sendPending(pending);
-      } else if (options.signal) {
-        // Only a request still waiting can be withdrawn: its signal is watched until it goes out
-        // (most requests go out at once, and a listener each would cost them all).
-        this.watch(pending, options.signal);
+      } else if (options.withdrawal) {
+        // Only a request still waiting can be withdrawn: its withdrawal is watched until it goes
+        // out (most requests go out at once, and a listener each would cost them all).
+        this.watch(pending, options.withdrawal);
       }
     });
   }
 
-  private watch(pending: Pending, signal: AbortSignal): void {
-    const withdraw = (): void => {
+  private watch(pending: Pending, withdrawal: Withdrawal): void {
+    pending.unwatch = withdrawal.whenDone(() => {
       if (pending.sentOn !== 0) return;
       this.requests.forget(pending);
-      pending.reject(signal.reason);
-    };
-    signal.addEventListener('abort', withdraw, { once: true });
-    pending.unwatch = () => signal.removeEventListener('abort', withdraw);
+      // Whatever the withdrawal gives, as an aborted signal's reason was: its owner is done and reads none.
+      pending.reject(withdrawal.withdrawnReason as BrookError);
+    });
   }
 
   /**

@@ -28,11 +28,11 @@ export interface RequestOptions<Op extends RequestOp> {
    */
   onLateResponse?: (json: RequestResult<Op>) => void;
   /**
-   * Withdraws the request if it aborts while the request still waits to be sent (for the window
-   * or a reconnect): it rejects with the signal's reason and never goes out. Once sent, it runs
-   * its course: the server may already have acted on it.
+   * Withdraws the request if it is done while the request still waits to be sent (for the window
+   * or a reconnect): it rejects with the withdrawal's reason and never goes out. Once sent, it
+   * runs its course: the server may already have acted on it.
    */
-  signal?: AbortSignal;
+  withdrawal?: Withdrawal;
   /**
    * Not failed with TIMEOUT after requestTimeoutMs: a graceful unsubscribe is answered once the
    * consumer's own handlers have settled what the member holds (or its leases ran out), however
@@ -40,6 +40,20 @@ export interface RequestOptions<Op extends RequestOp> {
    * once nothing is left to settle: consumer/leave-deadline.ts.)
    */
   untimed?: boolean;
+}
+
+/**
+ * What withdraws a request still waiting to be sent: a producer batch, once written or failed.
+ * Not an AbortSignal: an AbortController per batch (its EventTarget, the abort Event dispatched
+ * to nobody) was a good part of what a paced producer allocated per send, and a request is
+ * watched only in the rare case that it has to wait.
+ */
+export interface Withdrawal {
+  readonly done: boolean;
+  /** What the withdrawn request rejects with. */
+  readonly withdrawnReason: unknown;
+  /** Calls `withdraw` once, when it becomes done; returns what stops that. */
+  whenDone(withdraw: () => void): () => void;
 }
 
 export interface Pending {
@@ -52,7 +66,7 @@ export interface Pending {
   readonly resolve: (response: Response<RequestOp>) => void;
   readonly reject: (error: BrookError) => void;
   timer: Timer | undefined;
-  /** Stops listening to the request's signal. */
+  /** Stops watching the request's withdrawal. */
   unwatch: (() => void) | undefined;
   /** The session it was sent on; 0 while it waits to be sent. */
   sentOn: number;

@@ -61,6 +61,8 @@ class FirstFailure {
 
 const JOURNAL_READ_BYTES = 1024 * 1024;
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 export class GroupJournal {
   private pending: PartitionChanges[] = [];
   private flushing: Promise<void> | undefined;
@@ -181,21 +183,17 @@ export class GroupJournal {
    */
   flush(): Promise<void> {
     if (this.nextFlush) return this.nextFlush;
-    this.nextFlush = (async () => {
-      await undefined; // let every change of this turn join the same flush
-      // After the previous flush, failed or not: one that failed for good left the journal's
-      // failure for writePending to refuse this one with, one refused for want of space its
-      // changes for this one to write. (A try, not a .catch(), which adds a microtask to every
-      // flush: that alone kept server-backpressure.test.ts's stalled socket from backing up.)
-      try {
-        await this.flushing;
-      } catch {
-        // its callers have the error
-      }
+    // After the flush under way, failed or not, and at least a microtask later: every change of
+    // this turn joins the same flush. One that failed for good left the journal's failure for
+    // writePending to refuse this one with; one refused for want of space, its changes for this
+    // one to write. A `then`, not an async function: a flush runs twice a round at a low rate,
+    // and a suspended frame and a promise per await cost more heap than the write.
+    const write = (): Promise<void> => {
       this.nextFlush = undefined;
       this.flushing = this.writePending();
-      await this.flushing;
-    })();
+      return this.flushing;
+    };
+    this.nextFlush = (this.flushing ?? SETTLED).then(write, write);
     // Callers may drop it (a handler's implicit ack does): a failed write must not also be an
     // unhandled rejection. Whoever awaits it still gets the error.
     this.nextFlush.catch(() => undefined);
@@ -230,10 +228,12 @@ export class GroupJournal {
     if (this.closed) throw new BrookError('CLOSED', `group journal ${this.dir} is closed`, { dir: this.dir });
     const timestamp = this.logOptions.clock.now();
     const records = encodeChangesList(changes).map((value) => ({ key: null, value, timestamp }));
-    // Each log patches its batch's baseOffset in place, so each gets its own encoding.
+    // Each log patches its batch's baseOffset in place, so each gets its own encoding. Promise.all
+    // only while a compaction writes to both: it costs more than the append itself, twice a round.
     const next = this.nextLog;
     try {
-      await Promise.all([this.log.append(encodeBatch(records)), next?.append(encodeBatch(records))]);
+      const appended = this.log.append(encodeBatch(records));
+      await (next ? Promise.all([appended, next.append(encodeBatch(records))]) : appended);
     } catch (error) {
       if (this.firstFailure.error === undefined && isOutOfSpace(error)) {
         // A write refused for want of space left its log healthy: the log cut back whatever

@@ -5,6 +5,7 @@
  * a duplicate instead of being appended twice.
  */
 import { BrookError, assert, encodeBatch, sizeOfRecordMax, type EncodableRecord, type Timer } from '@brook/protocol';
+import type { Withdrawal } from '../request-table.js';
 import type { SendTicket } from './send-ticket.js';
 
 export interface ProducerIdentity {
@@ -35,12 +36,11 @@ interface Part {
 
 /**
  * Why a finished batch's waiting request is withdrawn. Nobody reads it (the batch is done by
- * then), and one shared value spares every batch the DOMException that abort() builds without a
- * reason: 1 % of the client's CPU end to end.
+ * then), and one shared value spares every batch an error of its own.
  */
 const BATCH_FINISHED = Object.freeze({ batchFinished: true });
 
-export class Batch {
+export class Batch implements Withdrawal {
   readonly records: EncodableRecord[] = [];
   private readonly parts: Part[] = [];
   sizeBytes = 0;
@@ -59,8 +59,8 @@ export class Batch {
   deadlineMs = Number.POSITIVE_INFINITY;
   deliveryTimer: Timer | undefined;
   private finished = false;
-  /** Aborted once the batch is written or failed: a request for it still waiting to be sent is withdrawn. */
-  private readonly finishing = new AbortController();
+  /** Told once the batch is written or failed: a request for it still waiting to be sent is withdrawn. */
+  private finishWatchers: (() => void)[] | undefined;
   private readonly whenSettled: Promise<void>;
   private markSettled!: () => void;
 
@@ -72,8 +72,17 @@ export class Batch {
     return this.finished;
   }
 
-  get signal(): AbortSignal {
-    return this.finishing.signal;
+  get withdrawnReason(): unknown {
+    return BATCH_FINISHED;
+  }
+
+  whenDone(withdraw: () => void): () => void {
+    const watchers = (this.finishWatchers ??= []);
+    watchers.push(withdraw);
+    return () => {
+      const at = watchers.indexOf(withdraw);
+      if (at >= 0) watchers.splice(at, 1);
+    };
   }
 
   /** Resolves once the batch is written or failed (never rejects): what flush() waits for. */
@@ -159,7 +168,9 @@ export class Batch {
   private finish(): void {
     this.finished = true;
     this.deliveryTimer?.cancel();
-    this.finishing.abort(BATCH_FINISHED);
+    const watchers = this.finishWatchers;
+    this.finishWatchers = undefined;
+    for (const withdraw of watchers ?? []) withdraw();
     this.markSettled();
   }
 }

@@ -65,7 +65,7 @@ export async function transmit(context: TransmitContext, topic: string, partitio
   for (let attempt = 0; !batch.done; attempt++) {
     try {
       const data = await numbering.encode(batch);
-      // Done meanwhile: its request would be refused (aborted signal) unsent, and must not count as
+      // Done meanwhile: its request would be refused (withdrawn) unsent, and must not count as
       // an attempt (the WAL producer takes a part with attempts as possibly in the log).
       if (batch.done) return;
       batch.attempts += 1;
@@ -74,7 +74,7 @@ export async function transmit(context: TransmitContext, topic: string, partitio
       // With the id's incarnation: a broker on another data directory, which may have issued
       // the id again, refuses the batch (UNKNOWN_PRODUCER_ID) instead of taking it for a duplicate.
       const { incarnation } = batch;
-      const { json } = await context.connection.request('produce', { topic, partition, ...(incarnation !== undefined && { incarnation }) }, { data, signal: batch.signal });
+      const { json } = await context.connection.request('produce', { topic, partition, ...(incarnation !== undefined && { incarnation }) }, { data, withdrawal: batch });
       if (!batch.done) batch.written(partition, BigInt(json.baseOffset), json.duplicate);
     } catch (error) {
       if (!batch.done) await recover(context, { topic, partition }, batch, numbering, error, attempt);

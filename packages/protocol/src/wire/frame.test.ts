@@ -56,6 +56,14 @@ describe('frame codec', () => {
     expect([...frame]).toEqual([3, 1, 2, 3, 4, 0, 0, 0, 10, ...text.encode('{"op":"x"}'), 0xaa, 0xbb, 0xcc]);
   });
 
+  it('writes the JSON as UTF-8, ASCII or not (an ASCII one is written char by char)', () => {
+    for (const json of ['{"topic":"orders"}', '{"topic":"Bestellungen-Größe"}', '{"reason":"🙂 \\u0000"}', '{"k":"\u007f\u0080"}']) {
+      const frame = encodeFrame(FrameKind.RESPONSE, 7, json, Uint8Array.of(1, 2));
+      expect([...frame]).toEqual([4, 0, 0, 0, 7, 0, 0, 0, text.encode(json).length, ...text.encode(json), 1, 2]);
+      expect(decodeFrame(frame).json).toEqual(JSON.parse(json));
+    }
+  });
+
   it('names every way a frame can be broken, with the requestId once the header is readable', () => {
     expect(failure(new Uint8Array(8))).toStrictEqual({ reason: 'truncated' }); // no requestId key at all
     expect(failure(rawFrame(99, 7, text.encode('{}')))).toEqual({ reason: 'unknown-kind', requestId: 7 });
@@ -70,6 +78,10 @@ describe('frame codec', () => {
     const nested = (levels: number) => text.encode(`{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`);
     expect(decodeFrame(rawFrame(3, 7, nested(JSON_DEPTH_MAX - 1))).json).toEqual(JSON.parse(new TextDecoder().decode(nested(JSON_DEPTH_MAX - 1))));
     expect(failure(rawFrame(3, 7, nested(JSON_DEPTH_MAX)))).toEqual({ reason: 'too-deep', requestId: 7 });
+    // Objects count as arrays do, the deep one wherever it sits among its siblings.
+    const objects = (levels: number) => text.encode(`{"x":[1,{}],"y":${'{"a":'.repeat(levels)}2${'}'.repeat(levels)}}`);
+    expect(decodeFrame(rawFrame(3, 7, objects(JSON_DEPTH_MAX - 1))).json).toEqual(JSON.parse(new TextDecoder().decode(objects(JSON_DEPTH_MAX - 1))));
+    expect(failure(rawFrame(3, 7, objects(JSON_DEPTH_MAX)))).toEqual({ reason: 'too-deep', requestId: 7 });
     // As deep as a frame's bytes allow: JSON.parse takes it; nothing may recurse over it.
     expect(failure(rawFrame(3, 7, nested(1_000_000)))).toEqual({ reason: 'too-deep', requestId: 7 });
   });

@@ -47,6 +47,7 @@ export const FRAME_HEADER_BYTES = 9;
 const UINT32_MAX = 0xffffffff;
 
 const kindValues = new Set<number>(Object.values(FrameKind));
+const NO_DATA = new Uint8Array(0);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -64,12 +65,16 @@ export interface Frame {
  * may come in parts, which are copied one after the other: no concatenated copy in between.
  */
 export function encodeFrame(kind: FrameKindValue, requestId: number, json: string, data?: Uint8Array | readonly Uint8Array[]): Uint8Array {
-  const parts = data === undefined ? [] : data instanceof Uint8Array ? [data] : data;
+  if (data === undefined || data instanceof Uint8Array) {
+    const { frame, dataStart } = allocateFrame(kind, requestId, json, data?.length ?? 0);
+    if (data) frame.set(data, dataStart);
+    return frame;
+  }
   let dataLength = 0;
-  for (const part of parts) dataLength += part.length;
+  for (const part of data) dataLength += part.length;
   const { frame, dataStart } = allocateFrame(kind, requestId, json, dataLength);
   let at = dataStart;
-  for (const part of parts) {
+  for (const part of data) {
     frame.set(part, at);
     at += part.length;
   }
@@ -77,24 +82,41 @@ export function encodeFrame(kind: FrameKindValue, requestId: number, json: strin
 }
 
 /**
- * A frame with its header and json written and `dataLength` bytes of data still to fill from
- * `dataStart`: for a codec that writes its data straight into the frame (DELIVER).
+ * A frame with its header and JSON written, and `dataLength` bytes left for the data. The JSON of
+ * a frame is nearly always ASCII, whose UTF-8 is its char codes: written straight into the frame,
+ * without TextEncoder's array of its own to copy from (and the header without a DataView, whose
+ * `buffer` read moves a small array's bytes off the heap): a frame goes for every produce,
+ * delivery and settle, and at a few records a frame that was a good part of their garbage.
  */
 export function allocateFrame(kind: FrameKindValue, requestId: number, json: string, dataLength: number): { frame: Uint8Array; dataStart: number } {
   if (!Number.isInteger(requestId) || requestId < 0 || requestId > UINT32_MAX) {
     throw new BrookError('INVALID_REQUEST', `requestId ${requestId} is not a uint32`, { requestId });
   }
-  const jsonBytes = encoder.encode(json);
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + jsonBytes.length + dataLength);
-  const view = new DataView(frame.buffer);
-  view.setUint8(0, kind);
-  view.setUint32(1, requestId);
-  view.setUint32(5, jsonBytes.length);
-  frame.set(jsonBytes, FRAME_HEADER_BYTES);
-  return { frame, dataStart: FRAME_HEADER_BYTES + jsonBytes.length };
+  const ascii = isAscii(json);
+  const jsonBytes = ascii ? undefined : encoder.encode(json);
+  const jsonLength = jsonBytes?.length ?? json.length;
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + jsonLength + dataLength);
+  frame[0] = kind;
+  setUint32(frame, 1, requestId);
+  setUint32(frame, 5, jsonLength);
+  if (jsonBytes) frame.set(jsonBytes, FRAME_HEADER_BYTES);
+  else for (let i = 0; i < jsonLength; i++) frame[FRAME_HEADER_BYTES + i] = json.charCodeAt(i);
+  return { frame, dataStart: FRAME_HEADER_BYTES + jsonLength };
 }
 
-/** Why decodeFrame refused a frame: `details.reason` of its INVALID_REQUEST error. */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Big-endian, as DataView.setUint32 writes it. */
+function setUint32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
+}
+
 export type FrameFailure = 'truncated' | 'unknown-kind' | 'bad-json-length' | 'bad-utf8' | 'bad-json' | 'not-an-object' | 'too-deep';
 
 function frameError(reason: FrameFailure, message: string, requestId?: number): BrookError {
@@ -135,24 +157,31 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (nestsTooDeep(json)) {
     throw frameError('too-deep', `control payload nests deeper than ${JSON_DEPTH_MAX} levels`, requestId);
   }
-  return { kind: kind as FrameKindValue, requestId, json: json as Record<string, unknown>, data: bytes.subarray(jsonEnd) };
+  // Most frames carry no data: one shared empty view spares each a view of its own.
+  const data = jsonEnd === bytes.length ? NO_DATA : bytes.subarray(jsonEnd);
+  return { kind: kind as FrameKindValue, requestId, json: json as Record<string, unknown>, data };
 }
 
 /**
- * Whether parsed JSON holds a container at level JSON_DEPTH_MAX or below (the top object is level
- * 0), which stableJson never writes. JSON.parse takes any depth, as deep as a frame's bytes allow
- * (a million levels in 2 MB), and code reading such a value recursively (JSON.stringify in an
- * error message) overflows the stack: so it is refused here, walked level by level, not recursively.
+ * Whether parsed JSON holds a container at level JSON_DEPTH_MAX or below (`value` is at level
+ * `depth`, the top object at 0), which stableJson never writes. JSON.parse takes any depth, as
+ * deep as a frame's bytes allow (a million levels in 2 MB), and code reading such a value
+ * recursively (JSON.stringify in an error message) overflows the stack: so it is refused here.
+ * The walk recurses, but never past the limit; and it makes no array per level nor of each
+ * object's values, as it runs on every frame received.
  */
-function nestsTooDeep(top: object): boolean {
-  let level: object[] = [top];
-  for (let depth = 0; level.length > 0; depth++) {
-    if (depth >= JSON_DEPTH_MAX) return true;
-    const next: object[] = [];
-    for (const container of level) {
-      for (const child of Object.values(container)) if (typeof child === 'object' && child !== null) next.push(child);
+function nestsTooDeep(value: object, depth = 0): boolean {
+  if (depth >= JSON_DEPTH_MAX) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      if (typeof child === 'object' && child !== null && nestsTooDeep(child, depth + 1)) return true;
     }
-    level = next;
+    return false;
+  }
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child === 'object' && child !== null && nestsTooDeep(child, depth + 1)) return true;
   }
   return false;
 }
